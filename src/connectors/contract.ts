@@ -1,0 +1,100 @@
+/**
+ * The one shape every connector has. A connector is a folder under src/connectors/<id>/ exporting
+ * a `Connector`: a manifest (settings and credentials as zod schemas, from which the API validation
+ * and the UI forms come), source handlers if it receives webhooks, and named target actions.
+ */
+import type { z } from "zod";
+import type { CanonicalOrder, CanonicalRefund, TransferInput } from "../domain/order";
+import type { Stage } from "../domain/stage";
+import type { HttpClient } from "./http";
+
+export type ConnectorCategory = "webshop" | "accounting" | "pos" | "wms" | "acquirer" | "subscription" | "files" | "mail";
+
+/** One event parsed from a source delivery. */
+export interface SourceEvent {
+  /** Unique per delivery and stable across the sender's retries: the primary dedupe key. */
+  deliveryId: string;
+  /** Identifies the underlying change across subscriptions (e.g. Shopify event id + topic). */
+  eventKey?: string;
+  topic: string;
+  /** The source's id of the order this event belongs to; names the order's Durable Object. */
+  orderId: string;
+  stage: Stage;
+  /** Distinguishes repeatable stages: the refund id for `refunded`, else "". */
+  occurrence: string;
+  /** Monotonic version of the order at its source; a lower one is never applied over a higher. */
+  version: number;
+  object: { type: "order"; order: CanonicalOrder } | { type: "refund"; refund: CanonicalRefund };
+}
+
+export interface IncomingDelivery {
+  body: Uint8Array;
+  headers: Headers;
+}
+
+export type VerifyResult = { ok: true } | { ok: false; reason: string };
+
+/** A delivery the source sends for housekeeping (a ping when a webhook is created): answer 200, store nothing. */
+export interface IgnoredDelivery {
+  ignored: true;
+  reason: string;
+}
+
+export interface SourceHandlers {
+  /** True for deliveries that carry no data and are not signed (e.g. WooCommerce's creation ping). */
+  isPing?(delivery: IncomingDelivery): boolean;
+  /** Checks the delivery's signature over the raw bytes, in constant time. */
+  verify(delivery: IncomingDelivery, secret: string): Promise<VerifyResult>;
+  /** Parses a verified delivery; throws OrderlyError(validation) naming what is wrong. */
+  parse(delivery: IncomingDelivery): SourceEvent[] | IgnoredDelivery;
+  /** Steps a merchant follows to point the source at the webhook URL. */
+  setupSteps(webhookUrl: string): string[];
+}
+
+export interface ActionContext<Settings, Credentials, ConnectionSettings> {
+  connection: { id: string; tenantId: string; settings: ConnectionSettings; credentials: Credentials };
+  settings: Settings;
+  /** Stable per transfer and step: the target must never hold two records with it. */
+  reference: string;
+  /** Outbound HTTP with a deadline, error classification and request/response snapshots. */
+  http: HttpClient;
+  /** Records the target-shaped data the step will send (the `mapped` snapshot). */
+  mapped(data: unknown): void;
+  /** Outputs of earlier steps of the same transfer, by step index. */
+  previous: ReadonlyArray<ActionResult | undefined>;
+  /** Bindings a built-in connector may use (the sandbox ledger keeps its books in D1). */
+  env: Env;
+}
+
+export interface ActionResult {
+  /** Id of the record in the target system (invoice number, customer number ...). */
+  externalId: string;
+  /** True when this attempt created the record; false when it adopted one made before. */
+  created: boolean;
+  outputs: Record<string, unknown>;
+}
+
+export interface TargetAction<S extends z.ZodType = z.ZodType, C = unknown, CS = unknown> {
+  description: string;
+  /** Settings of a step that runs this action, validated when a flow is saved. */
+  settings: S;
+  run(ctx: ActionContext<z.infer<S>, C, CS>, input: TransferInput): Promise<ActionResult>;
+}
+
+export interface Connector<CS extends z.ZodType = z.ZodType, CR extends z.ZodType = z.ZodType> {
+  id: string;
+  name: string;
+  category: ConnectorCategory;
+  /** Connection settings; every connector that calls an API has a `baseUrl` defaulting to the vendor's. */
+  settings: CS;
+  /** Write-only secrets of a connection; encrypted at rest and never shown again. */
+  credentials: CR;
+  source?: SourceHandlers;
+  // biome-ignore lint/suspicious/noExplicitAny: each action narrows its own settings type.
+  actions?: Record<string, TargetAction<any, z.infer<CR>, z.infer<CS>>>;
+}
+
+/** Helper that keeps an action's settings type tied to its schema. */
+export function defineAction<S extends z.ZodType, C, CS>(action: TargetAction<S, C, CS>): TargetAction<S, C, CS> {
+  return action;
+}

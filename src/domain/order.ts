@@ -1,0 +1,146 @@
+/**
+ * The canonical, system-neutral order that every source parses into and every target maps from.
+ * Amounts are integer minor units in the order's currency; VAT rates are basis points (25% = 2500).
+ */
+import { z } from "zod";
+import { stageSchema } from "./stage";
+
+const minor = z.number().int().safe();
+const rateBp = z.number().int().min(0).max(10_000);
+
+export const addressSchema = z.object({
+  name: z.string().optional(),
+  company: z.string().optional(),
+  line1: z.string().optional(),
+  line2: z.string().optional(),
+  postcode: z.string().optional(),
+  city: z.string().optional(),
+  region: z.string().optional(),
+  /** ISO 3166-1 alpha-2. */
+  country: z.string().length(2).optional(),
+  phone: z.string().optional(),
+});
+export type Address = z.infer<typeof addressSchema>;
+
+export const customerSchema = z.object({
+  sourceId: z.string().optional(),
+  email: z.string().optional(),
+  phone: z.string().optional(),
+  firstName: z.string().optional(),
+  lastName: z.string().optional(),
+  company: z.string().optional(),
+  vatNumber: z.string().optional(),
+});
+export type Customer = z.infer<typeof customerSchema>;
+
+/** One order line. `unitPrice` is as the source gives it: gross when `pricesIncludeTax`, else net. */
+export const lineSchema = z.object({
+  id: z.string(),
+  sku: z.string().optional(),
+  title: z.string(),
+  quantity: z.number().int(),
+  unitPrice: minor,
+  /** Discount allocated to this line, in total (not per unit), same tax basis as the price. */
+  discount: minor,
+  /** VAT on the line after discounts, as the source computed it. */
+  tax: minor,
+  taxRateBp: rateBp.optional(),
+  productId: z.string().optional(),
+  variantId: z.string().optional(),
+});
+export type Line = z.infer<typeof lineSchema>;
+
+export const shippingSchema = z.object({
+  title: z.string(),
+  code: z.string().optional(),
+  price: minor,
+  discount: minor,
+  tax: minor,
+  taxRateBp: rateBp.optional(),
+});
+export type Shipping = z.infer<typeof shippingSchema>;
+
+export const discountSchema = z.object({
+  code: z.string().optional(),
+  title: z.string().optional(),
+  /** Amount the discount took off the order, as the source reports it. */
+  amount: minor,
+  kind: z.enum(["line", "order", "shipping"]),
+});
+export type Discount = z.infer<typeof discountSchema>;
+
+export const paymentSchema = z.object({
+  gateway: z.string(),
+  amount: minor.optional(),
+  status: z.enum(["pending", "authorized", "paid", "partially_paid", "refunded", "partially_refunded", "voided"]).optional(),
+});
+export type Payment = z.infer<typeof paymentSchema>;
+
+export const orderSchema = z.object({
+  source: z.object({
+    connector: z.string(),
+    orderId: z.string(),
+    /** What people call the order: "#1001". */
+    orderNumber: z.string(),
+    /** Monotonic version of this order at its source (ms since epoch of its last change). */
+    version: z.number().int(),
+    createdAt: z.string(),
+  }),
+  stage: stageSchema,
+  currency: z.string().length(3),
+  pricesIncludeTax: z.boolean(),
+  customer: customerSchema.nullable(),
+  billingAddress: addressSchema.optional(),
+  shippingAddress: addressSchema.optional(),
+  lines: z.array(lineSchema),
+  shipping: z.array(shippingSchema),
+  discounts: z.array(discountSchema),
+  payments: z.array(paymentSchema),
+  totals: z.object({
+    /** What the customer pays, VAT included. */
+    total: minor,
+    tax: minor,
+    discounts: minor,
+    shipping: minor,
+  }),
+  /** Source-specific states kept for filters and settings ("paid", "partially_fulfilled" ...). */
+  financialStatus: z.string().optional(),
+  fulfillmentStatus: z.string().optional(),
+  cancelledAt: z.string().optional(),
+  note: z.string().optional(),
+  tags: z.array(z.string()).optional(),
+});
+export type CanonicalOrder = z.infer<typeof orderSchema>;
+
+export const refundSchema = z.object({
+  source: z.object({
+    connector: z.string(),
+    orderId: z.string(),
+    refundId: z.string(),
+    createdAt: z.string(),
+  }),
+  currency: z.string().length(3),
+  lines: z.array(
+    z.object({
+      lineId: z.string(),
+      sku: z.string().optional(),
+      quantity: z.number().int(),
+      /** Net refunded for the line and its VAT. */
+      subtotal: minor,
+      tax: minor,
+      restock: z.boolean(),
+    }),
+  ),
+  shipping: minor,
+  adjustments: minor,
+  /** Money returned to the customer (positive). */
+  total: minor,
+  note: z.string().optional(),
+});
+export type CanonicalRefund = z.infer<typeof refundSchema>;
+
+/** What a flow's steps receive: the order as of the transfer, and the refund for refund stages. */
+export interface TransferInput {
+  order: CanonicalOrder;
+  refund?: CanonicalRefund;
+}
