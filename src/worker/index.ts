@@ -1,19 +1,16 @@
-import { DurableObject } from "cloudflare:workers";
-export class OrderDO extends DurableObject<Env> {
-  async ping() {
-    return (globalThis as any).__marker ?? "none";
-  }
-}
+/** Wiring only: the fetch handler (Hono), the queue consumer, the cron handler, the Durable Object. */
+import { createApp } from "./app";
+import { sweepUnfinishedTransfers } from "./cron";
+import { handleQueue } from "./queue/consumer";
+
+export { OrderDO } from "../durable/order-do";
+
+const app = createApp();
+
 export default {
-  async fetch(req: Request, env: Env) {
-    const r = await fetch("https://example.test/x");
-    const stub = env.ORDERS.get(env.ORDERS.idFromName("a"));
-    return new Response(`${await r.text()} do=${await stub.ping()}`);
+  fetch: app.fetch,
+  queue: handleQueue,
+  async scheduled(_controller, env, ctx) {
+    ctx.waitUntil(sweepUnfinishedTransfers(env));
   },
-  async queue(batch: MessageBatch, env: Env) {
-    for (const m of batch.messages) {
-      (globalThis as any).__q = ((globalThis as any).__q ?? 0) + 1;
-      m.ack();
-    }
-  },
-} satisfies ExportedHandler<Env>;
+} satisfies ExportedHandler<Env, unknown>;

@@ -1,0 +1,17 @@
+/** Every connector Orderly knows, by id. Adding a connector is one import and one line here. */
+import type { Connector } from "./contract";
+import { economicConnector } from "./economic";
+import { sandboxLedgerConnector } from "./sandbox-ledger";
+import { shopifyConnector } from "./shopify";
+
+const CONNECTORS: readonly Connector[] = [shopifyConnector, economicConnector, sandboxLedgerConnector];
+
+const BY_ID = new Map(CONNECTORS.map((c) => [c.id, c]));
+
+export function getConnector(id: string): Connector | undefined {
+  return BY_ID.get(id);
+}
+
+export function listConnectors(): readonly Connector[] {
+  return CONNECTORS;
+}

@@ -1,0 +1,81 @@
+/**
+ * Connection credentials and webhook secrets are encrypted at rest with AES-GCM under a key from
+ * the CREDENTIALS_KEY secret. The secret may hold several keys, `id:base64,id:base64`, newest
+ * first: new ciphertexts use the first, old ones still decrypt while their key is listed.
+ * A bare base64 key is taken as key id "k1".
+ */
+import { OrderlyError } from "../domain/errors";
+import { fromBase64, toBase64 } from "../connectors/signatures";
+
+interface Keyring {
+  current: { id: string; key: CryptoKey };
+  byId: Map<string, CryptoKey>;
+}
+
+const keyrings = new Map<string, Promise<Keyring>>();
+
+function keyring(secret: string | undefined): Promise<Keyring> {
+  if (!secret) {
+    throw new OrderlyError("CREDENTIALS_KEY is not configured; connection credentials cannot be encrypted.", {
+      errorClass: "internal",
+      code: "credentials_key_missing",
+    });
+  }
+  let ring = keyrings.get(secret);
+  if (!ring) {
+    ring = importKeyring(secret);
+    keyrings.set(secret, ring);
+  }
+  return ring;
+}
+
+async function importKeyring(secret: string): Promise<Keyring> {
+  const entries = secret.split(",").map((part, index) => {
+    const [id, material] = part.includes(":") ? (part.split(":", 2) as [string, string]) : [`k${index + 1}`, part];
+    const bytes = fromBase64(material);
+    if (!bytes || bytes.byteLength !== 32) {
+      throw new OrderlyError(`CREDENTIALS_KEY entry "${id}" must be 32 bytes in base64.`, {
+        errorClass: "internal",
+        code: "credentials_key_invalid",
+      });
+    }
+    return { id, bytes };
+  });
+  const byId = new Map<string, CryptoKey>();
+  for (const { id, bytes } of entries) {
+    byId.set(id, await crypto.subtle.importKey("raw", bytes, "AES-GCM", false, ["encrypt", "decrypt"]));
+  }
+  const first = entries[0]!;
+  return { current: { id: first.id, key: byId.get(first.id)! }, byId };
+}
+
+export async function encryptSecret(env: Pick<Env, "CREDENTIALS_KEY">, plaintext: string): Promise<string> {
+  const ring = await keyring(env.CREDENTIALS_KEY);
+  const iv = crypto.getRandomValues(new Uint8Array(12));
+  const data = await crypto.subtle.encrypt({ name: "AES-GCM", iv }, ring.current.key, new TextEncoder().encode(plaintext));
+  return `${ring.current.id}.${toBase64(iv)}.${toBase64(new Uint8Array(data))}`;
+}
+
+export async function decryptSecret(env: Pick<Env, "CREDENTIALS_KEY">, sealed: string): Promise<string> {
+  const ring = await keyring(env.CREDENTIALS_KEY);
+  const [id, ivText, dataText] = sealed.split(".");
+  const key = id ? ring.byId.get(id) : undefined;
+  const iv = ivText ? fromBase64(ivText) : null;
+  const data = dataText ? fromBase64(dataText) : null;
+  if (!key || !iv || !data) {
+    throw new OrderlyError(`Stored credentials use key "${id}", which is not in CREDENTIALS_KEY.`, {
+      errorClass: "internal",
+      code: "credentials_key_unknown",
+    });
+  }
+  const plain = await crypto.subtle.decrypt({ name: "AES-GCM", iv }, key, data);
+  return new TextDecoder().decode(plain);
+}
+
+export async function encryptJson(env: Pick<Env, "CREDENTIALS_KEY">, value: unknown): Promise<string> {
+  return encryptSecret(env, JSON.stringify(value));
+}
+
+export async function decryptJson<T>(env: Pick<Env, "CREDENTIALS_KEY">, sealed: string): Promise<T> {
+  return JSON.parse(await decryptSecret(env, sealed)) as T;
+}

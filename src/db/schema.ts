@@ -1,0 +1,222 @@
+/**
+ * D1 schema: everything the API and UI search. The order's Durable Object is the source of truth
+ * for an order's stage and steps; these tables are its searchable projection plus configuration.
+ */
+import { sql } from "drizzle-orm";
+import { index, integer, primaryKey, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
+
+const now = sql`(unixepoch('subsec') * 1000)`;
+
+export const tenants = sqliteTable("tenants", {
+  id: text("id").primaryKey(),
+  name: text("name").notNull(),
+  createdAt: integer("created_at").notNull().default(now),
+});
+
+export const apiTokens = sqliteTable(
+  "api_tokens",
+  {
+    id: text("id").primaryKey(),
+    tenantId: text("tenant_id")
+      .notNull()
+      .references(() => tenants.id),
+    name: text("name").notNull(),
+    /** SHA-256 of the token; the token itself is shown once and never stored. */
+    tokenHash: text("token_hash").notNull(),
+    createdAt: integer("created_at").notNull().default(now),
+    lastUsedAt: integer("last_used_at"),
+  },
+  (t) => [uniqueIndex("api_tokens_hash").on(t.tokenHash)],
+);
+
+export const connections = sqliteTable(
+  "connections",
+  {
+    id: text("id").primaryKey(),
+    tenantId: text("tenant_id")
+      .notNull()
+      .references(() => tenants.id),
+    connector: text("connector").notNull(),
+    name: text("name").notNull(),
+    settings: text("settings", { mode: "json" }).$type<Record<string, unknown>>().notNull(),
+    /** AES-GCM ciphertext of the credentials JSON (`keyId.iv.data`, base64). */
+    credentials: text("credentials").notNull(),
+    /** AES-GCM ciphertext of the webhook signing secret, for sources. */
+    webhookSecret: text("webhook_secret"),
+    enabled: integer("enabled", { mode: "boolean" }).notNull().default(true),
+    createdAt: integer("created_at").notNull().default(now),
+    updatedAt: integer("updated_at").notNull().default(now),
+  },
+  (t) => [index("connections_tenant").on(t.tenantId)],
+);
+
+export interface FlowStepConfig {
+  target: string;
+  action: string;
+  settings: Record<string, unknown>;
+}
+
+export const flows = sqliteTable(
+  "flows",
+  {
+    id: text("id").primaryKey(),
+    tenantId: text("tenant_id")
+      .notNull()
+      .references(() => tenants.id),
+    name: text("name").notNull(),
+    sourceConnectionId: text("source_connection_id")
+      .notNull()
+      .references(() => connections.id),
+    triggerStage: text("trigger_stage").notNull(),
+    steps: text("steps", { mode: "json" }).$type<FlowStepConfig[]>().notNull(),
+    enabled: integer("enabled", { mode: "boolean" }).notNull().default(true),
+    createdAt: integer("created_at").notNull().default(now),
+    updatedAt: integer("updated_at").notNull().default(now),
+  },
+  (t) => [index("flows_trigger").on(t.sourceConnectionId, t.triggerStage), index("flows_tenant").on(t.tenantId)],
+);
+
+export const TRANSFER_STATUSES = ["pending", "running", "retrying", "completed", "failed"] as const;
+export type TransferStatus = (typeof TRANSFER_STATUSES)[number];
+
+export const transfers = sqliteTable(
+  "transfers",
+  {
+    id: text("id").primaryKey(),
+    tenantId: text("tenant_id").notNull(),
+    flowId: text("flow_id").notNull(),
+    sourceConnectionId: text("source_connection_id").notNull(),
+    orderId: text("order_id").notNull(),
+    orderNumber: text("order_number"),
+    stage: text("stage").notNull(),
+    occurrence: text("occurrence").notNull().default(""),
+    status: text("status").$type<TransferStatus>().notNull(),
+    stepCount: integer("step_count").notNull(),
+    stepsDone: integer("steps_done").notNull().default(0),
+    errorReason: text("error_reason"),
+    errorClass: text("error_class"),
+    customerEmail: text("customer_email"),
+    customerName: text("customer_name"),
+    total: integer("total"),
+    currency: text("currency"),
+    createdAt: integer("created_at").notNull(),
+    updatedAt: integer("updated_at").notNull(),
+    completedAt: integer("completed_at"),
+  },
+  (t) => [
+    index("transfers_tenant_time").on(t.tenantId, t.createdAt),
+    index("transfers_tenant_status").on(t.tenantId, t.status, t.updatedAt),
+    index("transfers_tenant_order").on(t.tenantId, t.orderId),
+    index("transfers_status_updated").on(t.status, t.updatedAt),
+  ],
+);
+
+export const transferSteps = sqliteTable(
+  "transfer_steps",
+  {
+    transferId: text("transfer_id").notNull(),
+    stepIndex: integer("step_index").notNull(),
+    tenantId: text("tenant_id").notNull(),
+    targetConnectionId: text("target_connection_id").notNull(),
+    action: text("action").notNull(),
+    status: text("status").$type<TransferStatus>().notNull(),
+    attempts: integer("attempts").notNull().default(0),
+    externalId: text("external_id"),
+    created: integer("created", { mode: "boolean" }),
+    output: text("output", { mode: "json" }).$type<Record<string, unknown>>(),
+    errorReason: text("error_reason"),
+    updatedAt: integer("updated_at").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.transferId, t.stepIndex] })],
+);
+
+export const SNAPSHOT_KINDS = ["received", "canonical", "mapped", "request", "response", "error"] as const;
+export type SnapshotKind = (typeof SNAPSHOT_KINDS)[number];
+
+export const snapshots = sqliteTable(
+  "snapshots",
+  {
+    id: integer("id").primaryKey({ autoIncrement: true }),
+    transferId: text("transfer_id").notNull(),
+    tenantId: text("tenant_id").notNull(),
+    stepIndex: integer("step_index"),
+    attempt: integer("attempt"),
+    kind: text("kind").$type<SnapshotKind>().notNull(),
+    /** JSON text, or null when the body lives in R2 under `blobKey`. */
+    body: text("body"),
+    blobKey: text("blob_key"),
+    size: integer("size").notNull(),
+    createdAt: integer("created_at").notNull(),
+  },
+  (t) => [index("snapshots_transfer").on(t.transferId, t.id)],
+);
+
+export const attempts = sqliteTable(
+  "attempts",
+  {
+    transferId: text("transfer_id").notNull(),
+    stepIndex: integer("step_index").notNull(),
+    attempt: integer("attempt").notNull(),
+    tenantId: text("tenant_id").notNull(),
+    outcome: text("outcome").$type<"ok" | "retry" | "failed">().notNull(),
+    errorClass: text("error_class"),
+    latencyMs: integer("latency_ms").notNull(),
+    createdAt: integer("created_at").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.transferId, t.stepIndex, t.attempt] })],
+);
+
+export const deadLetters = sqliteTable("dead_letters", {
+  id: integer("id").primaryKey({ autoIncrement: true }),
+  transferId: text("transfer_id"),
+  tenantId: text("tenant_id"),
+  body: text("body", { mode: "json" }).notNull(),
+  reason: text("reason"),
+  createdAt: integer("created_at").notNull(),
+});
+
+/** The built-in sandbox ledger: an accounting target whose books live in D1. */
+export const ledgerCustomers = sqliteTable(
+  "ledger_customers",
+  {
+    id: integer("id").primaryKey({ autoIncrement: true }),
+    connectionId: text("connection_id").notNull(),
+    tenantId: text("tenant_id").notNull(),
+    matchKey: text("match_key").notNull(),
+    name: text("name").notNull(),
+    email: text("email"),
+    country: text("country"),
+    createdAt: integer("created_at").notNull(),
+  },
+  (t) => [uniqueIndex("ledger_customers_match").on(t.connectionId, t.matchKey)],
+);
+
+export const ledgerInvoices = sqliteTable(
+  "ledger_invoices",
+  {
+    id: integer("id").primaryKey({ autoIncrement: true }),
+    connectionId: text("connection_id").notNull(),
+    tenantId: text("tenant_id").notNull(),
+    reference: text("reference").notNull(),
+    customerId: integer("customer_id").notNull(),
+    orderNumber: text("order_number"),
+    state: text("state").$type<"draft" | "booked">().notNull(),
+    currency: text("currency").notNull(),
+    lines: text("lines", { mode: "json" }).$type<LedgerLine[]>().notNull(),
+    net: integer("net").notNull(),
+    vat: integer("vat").notNull(),
+    total: integer("total").notNull(),
+    createdAt: integer("created_at").notNull(),
+  },
+  (t) => [uniqueIndex("ledger_invoices_reference").on(t.connectionId, t.reference), index("ledger_invoices_tenant").on(t.tenantId, t.id)],
+);
+
+export interface LedgerLine {
+  description: string;
+  sku?: string;
+  quantity: number;
+  /** Net amount of the whole line in minor units. */
+  net: number;
+  vat: number;
+  vatRateBp?: number;
+}

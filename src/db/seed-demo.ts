@@ -1,0 +1,86 @@
+/**
+ * The demo tenant that `npm start` creates: a Shopify-style source, the built-in sandbox ledger
+ * as target, and a flow that books every paid order as an invoice. Running it again keeps what
+ * exists and issues a fresh API token (tokens are stored hashed and cannot be shown twice).
+ */
+import { and, eq } from "drizzle-orm";
+import { hashApiToken, newApiToken } from "../worker/routes/api/auth";
+import { database } from "./client";
+import { encryptJson, encryptSecret } from "./credentials";
+import { apiTokens, connections, flows, tenants } from "./schema";
+
+export const DEMO = {
+  tenantId: "ten_demo",
+  shopId: "con_demo_shop",
+  ledgerId: "con_demo_ledger",
+  flowId: "flw_demo_paid_to_ledger",
+} as const;
+
+export interface DemoSeed {
+  tenantId: string;
+  apiToken: string;
+  shopConnectionId: string;
+  ledgerConnectionId: string;
+  flowId: string;
+  webhookSecret: string;
+}
+
+export async function seedDemoTenant(env: Env, webhookSecret: string): Promise<DemoSeed> {
+  const db = database(env);
+  const now = Date.now();
+  await db.insert(tenants).values({ id: DEMO.tenantId, name: "Demo shop" }).onConflictDoNothing();
+  const shop = await db.select().from(connections).where(and(eq(connections.id, DEMO.shopId), eq(connections.tenantId, DEMO.tenantId))).get();
+  if (!shop) {
+    await db.insert(connections).values([
+      {
+        id: DEMO.shopId,
+        tenantId: DEMO.tenantId,
+        connector: "shopify",
+        name: "Demo Shopify shop",
+        settings: {},
+        credentials: await encryptJson(env, {}),
+        webhookSecret: await encryptSecret(env, webhookSecret),
+        createdAt: now,
+        updatedAt: now,
+      },
+      {
+        id: DEMO.ledgerId,
+        tenantId: DEMO.tenantId,
+        connector: "sandbox-ledger",
+        name: "Sandbox ledger",
+        settings: {},
+        credentials: await encryptJson(env, {}),
+        webhookSecret: null,
+        createdAt: now,
+        updatedAt: now,
+      },
+    ]);
+    await db.insert(flows).values({
+      id: DEMO.flowId,
+      tenantId: DEMO.tenantId,
+      name: "Paid orders become booked invoices",
+      sourceConnectionId: DEMO.shopId,
+      triggerStage: "paid",
+      steps: [{ target: DEMO.ledgerId, action: "createInvoice", settings: { state: "booked", customerMatch: "email" } }],
+      createdAt: now,
+      updatedAt: now,
+    });
+  } else if (shop.webhookSecret) {
+    await db.update(connections).set({ webhookSecret: await encryptSecret(env, webhookSecret), updatedAt: now }).where(eq(connections.id, DEMO.shopId));
+  }
+  const apiToken = newApiToken();
+  await db.insert(apiTokens).values({
+    id: `tok_${crypto.randomUUID().replaceAll("-", "").slice(0, 16)}`,
+    tenantId: DEMO.tenantId,
+    name: "demo (npm start)",
+    tokenHash: await hashApiToken(apiToken),
+  });
+  return {
+    tenantId: DEMO.tenantId,
+    apiToken,
+    shopConnectionId: DEMO.shopId,
+    ledgerConnectionId: DEMO.ledgerId,
+    flowId: DEMO.flowId,
+    webhookSecret,
+  };
+}

@@ -1,0 +1,69 @@
+/**
+ * Snapshots are the data of a transfer at each stage (received, canonical, mapped, request,
+ * response, error). Small ones live in D1; large ones go to R2 and D1 keeps the key.
+ */
+import { database, type SerializedStatement, serialize } from "./client";
+import { type SnapshotKind, snapshots } from "./schema";
+
+/** Above this a snapshot body goes to R2 (D1 rows stay small and fast to page). */
+export const SNAPSHOT_INLINE_LIMIT = 64 * 1024;
+
+export interface SnapshotRecord {
+  transferId: string;
+  tenantId: string;
+  stepIndex: number | null;
+  attempt: number | null;
+  kind: SnapshotKind;
+  body: string | null;
+  blobKey: string | null;
+  size: number;
+  createdAt: number;
+}
+
+export interface SnapshotData {
+  transferId: string;
+  tenantId: string;
+  stepIndex?: number | null;
+  attempt?: number | null;
+  kind: SnapshotKind;
+  data: unknown;
+}
+
+/** Serialises a snapshot, moving a large body to R2 first. */
+export async function prepareSnapshot(env: Pick<Env, "BLOBS">, input: SnapshotData, now = Date.now()): Promise<SnapshotRecord> {
+  const text = JSON.stringify(input.data ?? null);
+  const size = new TextEncoder().encode(text).byteLength;
+  const base = {
+    transferId: input.transferId,
+    tenantId: input.tenantId,
+    stepIndex: input.stepIndex ?? null,
+    attempt: input.attempt ?? null,
+    kind: input.kind,
+    size,
+    createdAt: now,
+  };
+  if (size <= SNAPSHOT_INLINE_LIMIT) return { ...base, body: text, blobKey: null };
+  const blobKey = `snapshots/${input.tenantId}/${input.transferId}/${input.kind}-${input.stepIndex ?? "t"}-${input.attempt ?? 0}-${crypto.randomUUID()}.json`;
+  await env.BLOBS.put(blobKey, text, { httpMetadata: { contentType: "application/json" } });
+  return { ...base, body: null, blobKey };
+}
+
+/** One statement per snapshot: D1 caps bound parameters per statement at 100. */
+export function insertSnapshots(env: Pick<Env, "DB">, records: SnapshotRecord[]): SerializedStatement[] {
+  const db = database(env);
+  return records.map((record) => serialize(db.insert(snapshots).values(record)));
+}
+
+/** Reads a snapshot's data back, from D1 or R2. */
+export async function readSnapshotData(env: Pick<Env, "BLOBS">, row: { body: string | null; blobKey: string | null }): Promise<unknown> {
+  if (row.body !== null) return JSON.parse(row.body);
+  if (!row.blobKey) return null;
+  const object = await env.BLOBS.get(row.blobKey);
+  if (!object) return { missing: `R2 object ${row.blobKey} is gone` };
+  const text = await object.text();
+  try {
+    return JSON.parse(text);
+  } catch {
+    return text;
+  }
+}

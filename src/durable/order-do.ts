@@ -1,0 +1,563 @@
+/**
+ * OrderDO: one Durable Object per source order (`connectionId:orderId`). It is the only place
+ * where the order's stage changes and where it is decided which flows run. It stores each event
+ * before the webhook is answered, drops re-deliveries, releases one step of the order at a time,
+ * and keeps every side effect (flow planning, D1 projections, queue sends) in an outbox that its
+ * alarm drives until each one has happened.
+ */
+import { DurableObject } from "cloudflare:workers";
+import { and, asc, eq } from "drizzle-orm";
+import type { ActionResult } from "../connectors/contract";
+import { database, runBatch, type SerializedStatement } from "../db/client";
+import { type FlowStepConfig, flows } from "../db/schema";
+import { insertSnapshots, prepareSnapshot, type SnapshotRecord } from "../db/snapshots";
+import type { CanonicalOrder, TransferInput } from "../domain/order";
+import { advanceStage, initialStageState, type Stage, type StageState, stageSortKey } from "../domain/stage";
+import { transferId as deriveTransferId, stepReference } from "../domain/reference";
+import { retryDelaySeconds, runtimeConfig, type RuntimeConfig } from "../worker/config";
+import { type OrderIdentity, projectTransfer, type StepRow, type TransferRow } from "./order-projection";
+import { ORDER_DO_MIGRATIONS } from "./order-schema";
+import type {
+  IngestRequest,
+  IngestResult,
+  RetryRequest,
+  StepClaim,
+  StepError,
+  StepMessage,
+  StepReport,
+  StepVerdict,
+} from "./order-types";
+import { ObjectSql } from "./sql";
+
+type OutboxJob =
+  | { kind: "plan"; stage: Stage; occurrence: string; eventSeq: number }
+  | { kind: "d1"; statements: SerializedStatement[] }
+  | { kind: "send"; message: StepMessage };
+
+interface OutboxRow {
+  id: number;
+  kind: string;
+  payload: string;
+  attempts: number;
+}
+
+/** A claimed step may run this long before another dispatch may take it over. */
+const LEASE_MS = 120_000;
+/** A released step that never reports back is re-sent this many times before it is failed. */
+const MAX_RESENDS = 5;
+const DAY_MS = 86_400_000;
+
+export class OrderDO extends DurableObject<Env> {
+  private readonly sql: ObjectSql;
+  private readonly config: RuntimeConfig;
+  private pumping: Promise<void> | null = null;
+
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, env);
+    this.sql = new ObjectSql(ctx.storage.sql);
+    this.sql.migrate(ORDER_DO_MIGRATIONS);
+    this.config = runtimeConfig(env);
+  }
+
+  /** Stores one event. Returns only after the write is durable; flows are planned after the answer. */
+  async ingest(request: IngestRequest): Promise<IngestResult> {
+    const { event, raw } = request;
+    this.remember(request);
+    const seen = this.sql.one<{ seq: number }>(
+      "SELECT seq FROM events WHERE delivery_id = ? OR (event_key IS NOT NULL AND event_key = ?)",
+      event.deliveryId,
+      event.eventKey ?? null,
+    );
+    if (seen) return { duplicate: true, stale: false, passed: [] };
+
+    const current = this.latestOrder();
+    const isOrder = event.object.type === "order";
+    const stale = isOrder && current !== null && event.version < current.source.version;
+    const waitsForOrder = !isOrder && current === null;
+    const seq = this.sql.one<{ seq: number }>(
+      `INSERT INTO events (delivery_id, event_key, topic, stage, occurrence, version, received_at, object,
+         raw_body, raw_blob, raw_size, headers, stale, applied)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING seq`,
+      event.deliveryId,
+      event.eventKey ?? null,
+      event.topic,
+      event.stage,
+      event.occurrence,
+      event.version,
+      request.receivedAt,
+      JSON.stringify(event.object),
+      raw.body,
+      raw.blobKey,
+      raw.size,
+      JSON.stringify(raw.headers),
+      stale ? 1 : 0,
+      waitsForOrder ? 0 : 1,
+    )!.seq;
+    if (event.object.type === "order" && !stale) this.setMeta("order", JSON.stringify(event.object.order));
+    if (waitsForOrder) {
+      // A refund can arrive before any order event; it is applied when the order is known.
+      return { duplicate: false, stale: false, passed: [] };
+    }
+    const passed = this.applyStage(event.stage, event.occurrence, seq);
+    if (isOrder) passed.push(...this.applyWaitingRefunds());
+    this.kick();
+    return { duplicate: false, stale, passed };
+  }
+
+  /** A consumer asks to run a released step; only one holder of the lease may run it. */
+  async claimStep(message: StepMessage, token: string): Promise<StepClaim> {
+    const now = Date.now();
+    const step = this.step(message.transferId, message.stepIndex);
+    if (!step) return { action: "drop", reason: "the order has no such step" };
+    if (step.status === "done" || step.status === "failed") return { action: "drop", reason: `step already ${step.status}` };
+    if (step.status === "waiting") return { action: "drop", reason: "step is not released" };
+    if (step.dispatch_id !== message.dispatchId) return { action: "drop", reason: "superseded by a newer dispatch" };
+    if (step.lease_until !== null && step.lease_until > now && step.lease_token !== token) {
+      return { action: "busy", retryAfterSeconds: Math.ceil((step.lease_until - now) / 1000) };
+    }
+    const attempt = step.attempts + 1;
+    this.sql.run(
+      `UPDATE steps SET status = 'running', attempts = ?, lease_token = ?, lease_until = ?, due_at = ?
+       WHERE transfer_id = ? AND step_index = ?`,
+      attempt,
+      token,
+      now + LEASE_MS,
+      now + LEASE_MS + this.config.stepResendAfterMs,
+      message.transferId,
+      message.stepIndex,
+    );
+    const transfer = this.transfer(message.transferId)!;
+    const configs = JSON.parse(transfer.steps) as FlowStepConfig[];
+    const previous = this.sql
+      .all<{ step_index: number; result: string | null }>(
+        "SELECT step_index, result FROM steps WHERE transfer_id = ? AND step_index < ? ORDER BY step_index",
+        message.transferId,
+        message.stepIndex,
+      )
+      .map((row) => (row.result ? (JSON.parse(row.result) as ActionResult) : undefined));
+    this.touchTransfer(message.transferId, "running", null);
+    return {
+      action: "run",
+      attempt,
+      tenantId: this.identity().tenantId,
+      transferId: message.transferId,
+      stepIndex: message.stepIndex,
+      step: configs[message.stepIndex]!,
+      input: JSON.parse(transfer.input) as TransferInput,
+      previous,
+      reference: stepReference(message.transferId, message.stepIndex),
+    };
+  }
+
+  /** The consumer reports how an attempt went; the object decides what happens next. */
+  async reportStep(report: StepReport): Promise<StepVerdict> {
+    const step = this.step(report.transferId, report.stepIndex);
+    if (!step || step.lease_token !== report.token || step.status !== "running") return { next: "stale" };
+    const now = Date.now();
+    let verdict: StepVerdict;
+    const { outcome } = report;
+    if (outcome.kind === "ok") {
+      this.sql.run(
+        `UPDATE steps SET status = 'done', result = ?, error = NULL, lease_token = NULL, lease_until = NULL, due_at = NULL
+         WHERE transfer_id = ? AND step_index = ?`,
+        JSON.stringify(outcome.result),
+        report.transferId,
+        report.stepIndex,
+      );
+      const remaining = this.sql.one<{ n: number }>(
+        "SELECT COUNT(*) AS n FROM steps WHERE transfer_id = ? AND status != 'done'",
+        report.transferId,
+      )!.n;
+      this.touchTransfer(report.transferId, remaining === 0 ? "completed" : "running", null);
+      verdict = { next: "ack" };
+    } else if (outcome.kind === "retry" && step.attempts < this.config.stepMaxAttempts) {
+      const delaySeconds = retryDelaySeconds(this.config, step.attempts, outcome.retryAfterSeconds);
+      this.sql.run(
+        `UPDATE steps SET status = 'retrying', error = ?, lease_token = NULL, lease_until = NULL, due_at = ?
+         WHERE transfer_id = ? AND step_index = ?`,
+        JSON.stringify(outcome.error),
+        now + delaySeconds * 1000 + this.config.stepResendAfterMs,
+        report.transferId,
+        report.stepIndex,
+      );
+      this.touchTransfer(report.transferId, "retrying", outcome.error);
+      verdict = { next: "retry", delaySeconds };
+    } else {
+      const error: StepError =
+        outcome.kind === "retry"
+          ? { ...outcome.error, message: `${outcome.error.message} (gave up after ${step.attempts} attempts)` }
+          : outcome.error;
+      this.failStep(report.transferId, report.stepIndex, error);
+      verdict = { next: "dead-letter", reason: error.message };
+    }
+    this.queueProjection(report.transferId, report.snapshots);
+    this.releaseNext();
+    this.kick();
+    return verdict;
+  }
+
+  /** Re-runs a failed (or, from the start, a completed) transfer; targets adopt what exists. */
+  async retryTransfer(request: RetryRequest): Promise<{ status: string } | { error: string }> {
+    const transfer = this.transfer(request.transferId);
+    if (!transfer) return { error: "transfer not found in its order" };
+    if (transfer.status !== "failed" && !(request.fromStart && transfer.status === "completed")) {
+      return { error: `a ${transfer.status} transfer cannot be retried${transfer.status === "completed" ? " except from the start" : ""}` };
+    }
+    if (request.steps) this.sql.run("UPDATE transfers SET steps = ? WHERE id = ?", JSON.stringify(request.steps), transfer.id);
+    const configs = JSON.parse(request.steps ? JSON.stringify(request.steps) : transfer.steps) as FlowStepConfig[];
+    this.sql.run("DELETE FROM steps WHERE transfer_id = ? AND step_index >= ?", transfer.id, configs.length);
+    for (let index = 0; index < configs.length; index++) {
+      this.sql.run(
+        `INSERT INTO steps (transfer_id, step_index, status) VALUES (?, ?, 'waiting')
+         ON CONFLICT (transfer_id, step_index) DO UPDATE SET
+           status = CASE WHEN ? OR status != 'done' THEN 'waiting' ELSE status END,
+           attempts = CASE WHEN ? OR status != 'done' THEN 0 ELSE attempts END,
+           resends = 0, lease_token = NULL, lease_until = NULL, due_at = NULL, dispatch_id = NULL, error = NULL`,
+        transfer.id,
+        index,
+        request.fromStart ? 1 : 0,
+        request.fromStart ? 1 : 0,
+      );
+    }
+    this.touchTransfer(transfer.id, "pending", null);
+    this.queueProjection(transfer.id, []);
+    this.releaseNext();
+    this.kick();
+    return { status: "pending" };
+  }
+
+  /** The order's state, for the API and for tests. */
+  async describe() {
+    return {
+      stage: this.stageState(),
+      order: this.latestOrder(),
+      events: this.sql.all<{ seq: number; delivery_id: string; topic: string; stage: string; version: number; stale: number; applied: number }>(
+        "SELECT seq, delivery_id, topic, stage, version, stale, applied FROM events ORDER BY seq",
+      ),
+      transfers: this.sql.all<{ id: string; flow_id: string; stage: string; occurrence: string; status: string; error: string | null }>(
+        "SELECT id, flow_id, stage, occurrence, status, error FROM transfers ORDER BY seq",
+      ),
+      steps: this.sql.all<StepRow & { dispatch_id: string | null; resends: number }>(
+        "SELECT transfer_id, step_index, status, attempts, result, error, dispatch_id, resends FROM steps ORDER BY transfer_id, step_index",
+      ),
+      outbox: this.sql.one<{ n: number }>("SELECT COUNT(*) AS n FROM outbox")!.n,
+    };
+  }
+
+  /** Wakes the object: re-sends overdue steps and drains the outbox (the cron sweeper calls this). */
+  async nudge(): Promise<void> {
+    this.resendOverdueSteps();
+    await this.pump();
+  }
+
+  override async alarm(): Promise<void> {
+    this.resendOverdueSteps();
+    await this.pump();
+    this.cleanupOldEvents();
+    await this.scheduleAlarm();
+  }
+
+  // ---- stage and planning -------------------------------------------------------------
+
+  private applyStage(stage: Stage, occurrence: string, eventSeq: number): Stage[] {
+    const { state, passed } = advanceStage(this.stageState(), stage);
+    this.setMeta("stage", JSON.stringify(state));
+    const planned = passed.map((s) => ({ stage: s, occurrence: s === "refunded" ? occurrence : "" }));
+    planned.sort((a, b) => stageSortKey(a.stage) - stageSortKey(b.stage));
+    for (const p of planned) this.enqueue({ kind: "plan", stage: p.stage, occurrence: p.occurrence, eventSeq });
+    return passed;
+  }
+
+  private applyWaitingRefunds(): Stage[] {
+    const waiting = this.sql.all<{ seq: number; occurrence: string }>("SELECT seq, occurrence FROM events WHERE applied = 0 ORDER BY seq");
+    const passed: Stage[] = [];
+    for (const refund of waiting) {
+      this.sql.run("UPDATE events SET applied = 1 WHERE seq = ?", refund.seq);
+      passed.push(...this.applyStage("refunded", refund.occurrence, refund.seq));
+    }
+    return passed;
+  }
+
+  /** Creates the transfers of the flows triggered by a stage; idempotent per (flow, stage, occurrence). */
+  private async plan(job: Extract<OutboxJob, { kind: "plan" }>): Promise<void> {
+    const who = this.identity();
+    const triggered = await database(this.env)
+      .select({ id: flows.id, steps: flows.steps })
+      .from(flows)
+      .where(and(eq(flows.sourceConnectionId, who.connectionId), eq(flows.triggerStage, job.stage), eq(flows.enabled, true)))
+      .orderBy(asc(flows.createdAt), asc(flows.id));
+    if (triggered.length === 0) return;
+    const event = this.sql.one<{ object: string; raw_body: string | null; raw_blob: string | null; raw_size: number; headers: string }>(
+      "SELECT object, raw_body, raw_blob, raw_size, headers FROM events WHERE seq = ?",
+      job.eventSeq,
+    );
+    const order = this.latestOrder();
+    if (!event || !order) return;
+    const object = JSON.parse(event.object) as { type: string; refund?: TransferInput["refund"] };
+    const input: TransferInput = job.stage === "refunded" && object.refund ? { order, refund: object.refund } : { order };
+    const now = Date.now();
+    const prepared: Array<{ id: string; flowId: string; steps: FlowStepConfig[]; snapshots: SnapshotRecord[] }> = [];
+    for (const flow of triggered) {
+      const id = await deriveTransferId(who.connectionId, who.orderId, flow.id, job.stage, job.occurrence);
+      if (this.transfer(id)) continue;
+      const received = event.raw_blob
+        ? { transferId: id, tenantId: who.tenantId, stepIndex: null, attempt: null, kind: "received" as const, body: null, blobKey: event.raw_blob, size: event.raw_size, createdAt: now }
+        : await prepareSnapshot(this.env, { transferId: id, tenantId: who.tenantId, kind: "received", data: { headers: JSON.parse(event.headers), body: parseMaybeJson(event.raw_body) } }, now);
+      const canonical = await prepareSnapshot(this.env, { transferId: id, tenantId: who.tenantId, kind: "canonical", data: input }, now);
+      prepared.push({ id, flowId: flow.id, steps: flow.steps, snapshots: [received, canonical] });
+    }
+    // From here on no await: the transfers and their first release are written together.
+    for (const p of prepared) {
+      if (this.transfer(p.id)) continue;
+      const seq = (this.sql.one<{ n: number | null }>("SELECT MAX(seq) AS n FROM transfers")?.n ?? 0) + 1;
+      this.sql.run(
+        `INSERT INTO transfers (id, seq, flow_id, stage, occurrence, status, steps, input, event_seq, created_at, updated_at)
+         VALUES (?, ?, ?, ?, ?, 'pending', ?, ?, ?, ?, ?)`,
+        p.id,
+        seq,
+        p.flowId,
+        job.stage,
+        job.occurrence,
+        JSON.stringify(p.steps),
+        JSON.stringify(input),
+        job.eventSeq,
+        now,
+        now,
+      );
+      p.steps.forEach((_, index) => {
+        this.sql.run("INSERT INTO steps (transfer_id, step_index, status) VALUES (?, ?, 'waiting')", p.id, index);
+      });
+      this.queueProjection(p.id, p.snapshots);
+    }
+    this.releaseNext();
+  }
+
+  // ---- steps --------------------------------------------------------------------------
+
+  /** Releases the order's next step unless one is already out: steps of one order never overlap. */
+  private releaseNext(): void {
+    const out = this.sql.one<{ n: number }>("SELECT COUNT(*) AS n FROM steps WHERE status IN ('released', 'running', 'retrying')")!.n;
+    if (out > 0) return;
+    const next = this.sql.one<{ transfer_id: string; step_index: number }>(
+      `SELECT s.transfer_id, s.step_index FROM steps s JOIN transfers t ON t.id = s.transfer_id
+       WHERE s.status = 'waiting' AND t.status IN ('pending', 'running')
+       ORDER BY t.seq, s.step_index LIMIT 1`,
+    );
+    if (!next) return;
+    this.dispatch(next.transfer_id, next.step_index, false);
+  }
+
+  private dispatch(transferId: string, stepIndex: number, isResend: boolean): void {
+    const dispatchId = crypto.randomUUID();
+    this.sql.run(
+      `UPDATE steps SET status = 'released', dispatch_id = ?, due_at = ?, resends = resends + ?
+       WHERE transfer_id = ? AND step_index = ?`,
+      dispatchId,
+      Date.now() + this.config.stepResendAfterMs,
+      isResend ? 1 : 0,
+      transferId,
+      stepIndex,
+    );
+    this.touchTransfer(transferId, "running", null);
+    this.queueProjection(transferId, []);
+    const { tenantId, connectionId, orderId } = this.identity();
+    this.enqueue({
+      kind: "send",
+      message: { kind: "step", order: `${connectionId}:${orderId}`, tenantId, transferId, stepIndex, dispatchId },
+    });
+  }
+
+  /** Queues lose messages (in memory under local dev; rarely anywhere): re-send what never reported. */
+  private resendOverdueSteps(): void {
+    const now = Date.now();
+    const overdue = this.sql.all<{ transfer_id: string; step_index: number; resends: number }>(
+      `SELECT transfer_id, step_index, resends FROM steps
+       WHERE status IN ('released', 'running', 'retrying') AND due_at <= ? AND (lease_until IS NULL OR lease_until <= ?)`,
+      now,
+      now,
+    );
+    for (const step of overdue) {
+      if (step.resends >= MAX_RESENDS) {
+        this.failStep(step.transfer_id, step.step_index, {
+          message: `No result came back for this step after ${MAX_RESENDS + 1} dispatches; the step queue's consumer may be failing.`,
+          code: "step_lost",
+          errorClass: "internal",
+        });
+        this.queueProjection(step.transfer_id, []);
+        this.releaseNext();
+      } else {
+        this.dispatch(step.transfer_id, step.step_index, true);
+      }
+    }
+  }
+
+  private failStep(transferId: string, stepIndex: number, error: StepError): void {
+    this.sql.run(
+      `UPDATE steps SET status = 'failed', error = ?, lease_token = NULL, lease_until = NULL, due_at = NULL
+       WHERE transfer_id = ? AND step_index = ?`,
+      JSON.stringify(error),
+      transferId,
+      stepIndex,
+    );
+    this.touchTransfer(transferId, "failed", error);
+  }
+
+  // ---- outbox ---------------------------------------------------------------------------
+
+  private enqueue(job: OutboxJob): void {
+    const { kind, ...payload } = job;
+    this.sql.run("INSERT INTO outbox (kind, payload, next_at) VALUES (?, ?, ?)", kind, JSON.stringify(payload), Date.now());
+  }
+
+  private queueProjection(transferId: string, snapshots: SnapshotRecord[]): void {
+    const transfer = this.transfer(transferId);
+    if (!transfer) return;
+    const steps = this.sql.all<StepRow>(
+      "SELECT transfer_id, step_index, status, attempts, result, error FROM steps WHERE transfer_id = ? ORDER BY step_index",
+      transferId,
+    );
+    const statements = [...projectTransfer(this.env, this.identity(), transfer, steps), ...insertSnapshots(this.env, snapshots)];
+    this.enqueue({ kind: "d1", statements });
+  }
+
+  /** Starts the outbox pump now; the alarm is the durable backstop if this isolate dies. */
+  private kick(): void {
+    void this.ctx.storage.setAlarm(Date.now() + 1000);
+    void this.pump().catch(() => {});
+  }
+
+  /** Runs due outbox jobs strictly in order; a failure stops the line and is retried with backoff. */
+  private pump(): Promise<void> {
+    if (!this.pumping) {
+      this.pumping = this.drain().finally(() => {
+        this.pumping = null;
+      });
+    }
+    return this.pumping;
+  }
+
+  private async drain(): Promise<void> {
+    for (;;) {
+      const job = this.sql.one<OutboxRow>("SELECT id, kind, payload, attempts FROM outbox ORDER BY id LIMIT 1");
+      if (!job) break;
+      const row = this.sql.one<{ next_at: number }>("SELECT next_at FROM outbox WHERE id = ?", job.id)!;
+      if (row.next_at > Date.now()) break;
+      try {
+        await this.runJob({ kind: job.kind, ...JSON.parse(job.payload) } as OutboxJob);
+        this.sql.run("DELETE FROM outbox WHERE id = ?", job.id);
+      } catch (error) {
+        const delay = Math.min(60_000, 500 * 2 ** job.attempts);
+        this.sql.run(
+          "UPDATE outbox SET attempts = attempts + 1, next_at = ?, last_error = ? WHERE id = ?",
+          Date.now() + delay,
+          String(error),
+          job.id,
+        );
+        break;
+      }
+    }
+    await this.scheduleAlarm();
+  }
+
+  private async runJob(job: OutboxJob): Promise<void> {
+    switch (job.kind) {
+      case "plan":
+        return this.plan(job);
+      case "d1":
+        return runBatch(this.env, job.statements);
+      case "send":
+        await this.env.STEPS.send(job.message, { contentType: "json" });
+        return;
+    }
+  }
+
+  private async scheduleAlarm(): Promise<void> {
+    const outbox = this.sql.one<{ t: number | null }>("SELECT MIN(next_at) AS t FROM outbox")?.t ?? null;
+    const due = this.sql.one<{ t: number | null }>(
+      "SELECT MIN(MAX(due_at, COALESCE(lease_until, 0))) AS t FROM steps WHERE status IN ('released', 'running', 'retrying')",
+    )?.t ?? null;
+    const cleanup = Number(this.getMeta("cleanup_at") ?? 0) || Date.now() + DAY_MS;
+    const next = Math.min(...[outbox, due, cleanup].filter((t): t is number => t !== null));
+    await this.ctx.storage.setAlarm(Math.max(next, Date.now() + 10));
+  }
+
+  /** Delivery ids are kept for the dedupe retention (at least 7 days), then dropped with their bodies. */
+  private cleanupOldEvents(): void {
+    const due = Number(this.getMeta("cleanup_at") ?? 0);
+    if (due === 0) {
+      this.setMeta("cleanup_at", String(Date.now() + DAY_MS));
+      return;
+    }
+    if (due > Date.now()) return;
+    const cutoff = Date.now() - this.config.dedupeRetentionDays * DAY_MS;
+    this.sql.run("DELETE FROM events WHERE received_at < ? AND applied = 1", cutoff);
+    this.setMeta("cleanup_at", String(Date.now() + DAY_MS));
+  }
+
+  // ---- small accessors ------------------------------------------------------------------
+
+  private remember(request: IngestRequest): void {
+    if (this.getMeta("tenant_id")) return;
+    this.setMeta("tenant_id", request.tenantId);
+    this.setMeta("connection_id", request.connectionId);
+    this.setMeta("order_id", request.event.orderId);
+  }
+
+  private identity(): OrderIdentity {
+    return { tenantId: this.getMeta("tenant_id")!, connectionId: this.getMeta("connection_id")!, orderId: this.getMeta("order_id")! };
+  }
+
+  private stageState(): StageState {
+    const stored = this.getMeta("stage");
+    return stored ? (JSON.parse(stored) as StageState) : initialStageState;
+  }
+
+  private latestOrder(): CanonicalOrder | null {
+    const stored = this.getMeta("order");
+    return stored ? (JSON.parse(stored) as CanonicalOrder) : null;
+  }
+
+  private transfer(id: string): TransferRow | undefined {
+    return this.sql.one<TransferRow>(
+      "SELECT id, flow_id, stage, occurrence, status, steps, input, error, created_at, updated_at FROM transfers WHERE id = ?",
+      id,
+    );
+  }
+
+  private step(transferId: string, stepIndex: number) {
+    return this.sql.one<{
+      status: string;
+      attempts: number;
+      dispatch_id: string | null;
+      lease_token: string | null;
+      lease_until: number | null;
+    }>("SELECT status, attempts, dispatch_id, lease_token, lease_until FROM steps WHERE transfer_id = ? AND step_index = ?", transferId, stepIndex);
+  }
+
+  private touchTransfer(id: string, status: string, error: StepError | null): void {
+    this.sql.run(
+      "UPDATE transfers SET status = ?, error = ?, updated_at = ? WHERE id = ?",
+      status,
+      error ? JSON.stringify(error) : null,
+      Date.now(),
+      id,
+    );
+  }
+
+  private getMeta(key: string): string | undefined {
+    return this.sql.one<{ value: string }>("SELECT value FROM meta WHERE key = ?", key)?.value;
+  }
+
+  private setMeta(key: string, value: string): void {
+    this.sql.run("INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value", key, value);
+  }
+}
+
+function parseMaybeJson(text: string | null): unknown {
+  if (text === null) return null;
+  try {
+    return JSON.parse(text);
+  } catch {
+    return text;
+  }
+}

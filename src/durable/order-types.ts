@@ -1,0 +1,101 @@
+/** What crosses the boundary of an OrderDO: RPC inputs and results, and the step queue message. */
+import type { ActionResult, SourceEvent } from "../connectors/contract";
+import type { SnapshotRecord } from "../db/snapshots";
+import type { FlowStepConfig } from "../db/schema";
+import type { ErrorClass } from "../domain/errors";
+import type { TransferInput } from "../domain/order";
+import type { Stage } from "../domain/stage";
+
+export interface RawDelivery {
+  /** The body as received, when small enough to keep inline. */
+  body: string | null;
+  /** R2 key of the body when it was too large to keep inline. */
+  blobKey: string | null;
+  size: number;
+  headers: Record<string, string>;
+}
+
+export interface IngestRequest {
+  tenantId: string;
+  connectionId: string;
+  event: SourceEvent;
+  raw: RawDelivery;
+  receivedAt: number;
+}
+
+export interface IngestResult {
+  duplicate: boolean;
+  /** The event is older than the order's newest version: kept in history, not applied. */
+  stale: boolean;
+  /** Stages whose flows this event set off, in the order they run. */
+  passed: Stage[];
+}
+
+/** The step queue's message: ids only, the order's object holds the data. */
+export interface StepMessage {
+  kind: "step";
+  /** Name of the order's Durable Object (`connectionId:orderId`). */
+  order: string;
+  tenantId: string;
+  transferId: string;
+  stepIndex: number;
+  dispatchId: string;
+}
+
+export type StepClaim =
+  | {
+      action: "run";
+      attempt: number;
+      tenantId: string;
+      transferId: string;
+      stepIndex: number;
+      step: FlowStepConfig;
+      input: TransferInput;
+      previous: Array<ActionResult | undefined>;
+      reference: string;
+    }
+  | { action: "busy"; retryAfterSeconds: number }
+  | { action: "drop"; reason: string };
+
+export interface StepError {
+  message: string;
+  code: string;
+  errorClass: ErrorClass;
+}
+
+export type StepOutcome =
+  | { kind: "ok"; result: ActionResult }
+  | { kind: "retry"; error: StepError; retryAfterSeconds?: number }
+  | { kind: "failed"; error: StepError };
+
+export interface StepReport {
+  transferId: string;
+  stepIndex: number;
+  token: string;
+  outcome: StepOutcome;
+  snapshots: SnapshotRecord[];
+  latencyMs: number;
+}
+
+export type StepVerdict =
+  | { next: "ack" }
+  | { next: "retry"; delaySeconds: number }
+  | { next: "dead-letter"; reason: string }
+  /** Another consumer holds the step now; this one must not touch it. */
+  | { next: "stale" };
+
+export interface RetryRequest {
+  transferId: string;
+  /** Run every step again (adopting what exists) instead of resuming at the failed step. */
+  fromStart: boolean;
+  /** Replacement step settings (the flow's current ones), when retrying with current settings. */
+  steps?: FlowStepConfig[];
+}
+
+export function orderObjectName(connectionId: string, orderId: string): string {
+  return `${connectionId}:${orderId}`;
+}
+
+export function orderStub(env: Pick<Env, "ORDERS">, name: string) {
+  return env.ORDERS.get(env.ORDERS.idFromName(name));
+}

@@ -1,0 +1,55 @@
+/** The Hono app: webhooks, the JSON API with its OpenAPI document, and one error handler. */
+import { OpenAPIHono } from "@hono/zod-openapi";
+import type { Context } from "hono";
+import { HTTPException } from "hono/http-exception";
+import { OrderlyError } from "../domain/errors";
+import { dev } from "./routes/dev";
+import { hooks } from "./routes/hooks";
+import type { ApiEnv } from "./routes/api/api-env";
+import { requireApiToken } from "./routes/api/auth";
+import { connectionRoutes } from "./routes/api/connections";
+import { connectorRoutes } from "./routes/api/connectors";
+import { flowRoutes } from "./routes/api/flows";
+import { ledgerRoutes } from "./routes/api/ledger";
+import { transferRoutes } from "./routes/api/transfers";
+
+export function createApp() {
+  const api = new OpenAPIHono<ApiEnv>();
+  api.openAPIRegistry.registerComponent("securitySchemes", "bearer", { type: "http", scheme: "bearer", description: "API token (oly_…)" });
+  api.doc31("/openapi.json", {
+    openapi: "3.1.0",
+    info: { title: "Orderly API", version: "1", description: "Connections, flows, the transfer log and retries." },
+    security: [{ bearer: [] }],
+  });
+  api.use("*", async (c, next) => (c.req.path.endsWith("/openapi.json") ? next() : requireApiToken(c, next)));
+  api.route("/connectors", connectorRoutes);
+  api.route("/connections", connectionRoutes);
+  api.route("/flows", flowRoutes);
+  api.route("/transfers", transferRoutes);
+  api.route("/ledger", ledgerRoutes);
+
+  const app = new OpenAPIHono<{ Bindings: Env }>();
+  app.get("/health", (c) => c.json({ ok: true }));
+  app.route("/hooks", hooks);
+  app.route("/dev", dev);
+  app.route("/api/v1", api);
+  app.notFound((c) => c.json({ error: { code: "route_not_found", message: `No route for ${c.req.method} ${c.req.path}.` } }, 404));
+  app.onError(errorResponse);
+  return app;
+}
+
+/** Every error leaves as the same JSON shape; internal detail goes to the log, never to the caller. */
+export function errorResponse(error: Error, c: Context): Response {
+  if (error instanceof OrderlyError) {
+    if (error.status >= 500) console.error(error.code, error.message, error.internal ?? "");
+    return c.json(error.toJSON(), error.status as 400);
+  }
+  if (error instanceof HTTPException) {
+    const status = error.status;
+    const message = status === 400 ? "The request body is not valid JSON." : error.message || "Request rejected.";
+    return c.json({ error: { code: status === 400 ? "body_malformed" : "http_error", message } }, status);
+  }
+  console.error("unhandled", error);
+  // 503, not 500: the sender should retry, and nothing was accepted.
+  return c.json({ error: { code: "temporarily_unavailable", message: "Orderly could not handle this request; please retry." } }, 503);
+}

@@ -1,0 +1,35 @@
+/** Runtime knobs from wrangler.toml [vars]; tests compress the retry schedule through them. */
+export interface RuntimeConfig {
+  retryBaseSeconds: number;
+  retryMaxSeconds: number;
+  stepMaxAttempts: number;
+  stepResendAfterMs: number;
+  outboundTimeoutMs: number;
+  inlineBodyLimit: number;
+  dedupeRetentionDays: number;
+}
+
+function num(value: string | undefined, fallback: number, min = 0): number {
+  const parsed = Number(value);
+  return Number.isFinite(parsed) && parsed >= min ? parsed : fallback;
+}
+
+export function runtimeConfig(env: Env): RuntimeConfig {
+  return {
+    retryBaseSeconds: num(env.RETRY_BASE_SECONDS, 30),
+    retryMaxSeconds: num(env.RETRY_MAX_SECONDS, 21_600),
+    stepMaxAttempts: num(env.STEP_MAX_ATTEMPTS, 8, 1),
+    stepResendAfterMs: num(env.STEP_RESEND_AFTER_SECONDS, 900, 1) * 1000,
+    outboundTimeoutMs: num(env.OUTBOUND_TIMEOUT_MS, 30_000, 100),
+    inlineBodyLimit: num(env.INLINE_BODY_LIMIT, 102_400, 1),
+    // Senders retry for days (Stripe: 3); dedupe keys are never kept for less than a week.
+    dedupeRetentionDays: Math.max(7, num(env.DEDUPE_RETENTION_DAYS, 30)),
+  };
+}
+
+/** Exponential backoff with jitter, in whole seconds, never shorter than the vendor's Retry-After. */
+export function retryDelaySeconds(config: RuntimeConfig, attempt: number, retryAfterSeconds?: number, random = Math.random()): number {
+  const exponential = Math.min(config.retryMaxSeconds, config.retryBaseSeconds * 2 ** Math.max(0, attempt - 1));
+  const jittered = Math.round(exponential * (0.8 + 0.4 * random));
+  return Math.max(jittered, retryAfterSeconds ?? 0);
+}

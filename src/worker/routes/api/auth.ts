@@ -1,0 +1,38 @@
+/**
+ * Bearer API tokens. A token is shown once when made; only its SHA-256 is stored, so a leaked
+ * database does not leak working tokens.
+ */
+import { eq } from "drizzle-orm";
+import { createMiddleware } from "hono/factory";
+import { database } from "../../../db/client";
+import { apiTokens } from "../../../db/schema";
+import { toHex } from "../../../connectors/signatures";
+import { OrderlyError } from "../../../domain/errors";
+import type { ApiEnv } from "./api-env";
+
+const TOKEN_PREFIX = "oly_";
+
+export function newApiToken(): string {
+  const bytes = crypto.getRandomValues(new Uint8Array(24));
+  return TOKEN_PREFIX + toHex(bytes);
+}
+
+export async function hashApiToken(token: string): Promise<string> {
+  return toHex(new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(token))));
+}
+
+export const requireApiToken = createMiddleware<ApiEnv>(async (c, next) => {
+  const header = c.req.header("authorization") ?? "";
+  const match = /^Bearer\s+(\S+)$/i.exec(header);
+  if (!match?.[1]?.startsWith(TOKEN_PREFIX)) {
+    throw new OrderlyError("Send an API token as `Authorization: Bearer oly_…`.", { errorClass: "auth", code: "token_missing" });
+  }
+  const row = await database(c.env)
+    .select({ tenantId: apiTokens.tenantId })
+    .from(apiTokens)
+    .where(eq(apiTokens.tokenHash, await hashApiToken(match[1])))
+    .get();
+  if (!row) throw new OrderlyError("The API token is not known; it may have been revoked.", { errorClass: "auth", code: "token_unknown" });
+  c.set("tenantId", row.tenantId);
+  await next();
+});

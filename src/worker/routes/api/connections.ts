@@ -1,0 +1,185 @@
+/** /api/v1/connections: a tenant's configured systems. Credentials are write-only. */
+import { createRoute, z } from "@hono/zod-openapi";
+import { and, eq } from "drizzle-orm";
+import type { Connector } from "../../../connectors/contract";
+import { getConnector } from "../../../connectors/registry";
+import { toHex } from "../../../connectors/signatures";
+import { database } from "../../../db/client";
+import { forgetConnection } from "../../../db/connections";
+import { encryptJson, encryptSecret } from "../../../db/credentials";
+import { connections, flows } from "../../../db/schema";
+import { OrderlyError } from "../../../domain/errors";
+import { apiRouter, errorResponses, notFound } from "./api-env";
+
+const connectionSchema = z
+  .object({
+    id: z.string(),
+    connector: z.string(),
+    name: z.string(),
+    enabled: z.boolean(),
+    settings: z.record(z.string(), z.unknown()),
+    webhookUrl: z.string().optional().openapi({ description: "Where the source must send its webhooks (sources only)." }),
+    setupSteps: z.array(z.string()).optional(),
+    webhookSecret: z.string().optional().openapi({ description: "Shown once, when Orderly generated it." }),
+    createdAt: z.number(),
+    updatedAt: z.number(),
+  })
+  .openapi("Connection");
+
+const createSchema = z
+  .object({
+    connector: z.string().openapi({ example: "economic" }),
+    name: z.string().min(1).max(120),
+    settings: z.record(z.string(), z.unknown()).default({}),
+    credentials: z.record(z.string(), z.unknown()).default({}),
+    webhookSecret: z.string().min(8).optional().openapi({ description: "The source's signing secret; generated when omitted." }),
+    enabled: z.boolean().default(true),
+  })
+  .openapi("NewConnection");
+
+const updateSchema = createSchema.omit({ connector: true }).partial().openapi("ConnectionUpdate");
+
+const idParam = z.object({ id: z.string() });
+
+type Row = typeof connections.$inferSelect;
+
+function view(row: Row, origin: string, extra: { webhookSecret?: string } = {}): z.infer<typeof connectionSchema> {
+  const connector = getConnector(row.connector);
+  const webhookUrl = connector?.source ? `${origin}/hooks/${row.id}` : undefined;
+  return {
+    id: row.id,
+    connector: row.connector,
+    name: row.name,
+    enabled: row.enabled,
+    settings: row.settings,
+    ...(webhookUrl ? { webhookUrl, setupSteps: connector?.source?.setupSteps(webhookUrl) ?? [] } : {}),
+    ...extra,
+    createdAt: row.createdAt,
+    updatedAt: row.updatedAt,
+  };
+}
+
+function requireConnector(id: string): Connector {
+  const connector = getConnector(id);
+  if (!connector) throw new OrderlyError(`Unknown connector "${id}". GET /api/v1/connectors lists them.`, { errorClass: "validation", code: "connector_unknown" });
+  return connector;
+}
+
+function validate<T>(schema: z.ZodType<T>, value: unknown, what: string): T {
+  const parsed = schema.safeParse(value);
+  if (parsed.success) return parsed.data;
+  const issues = parsed.error.issues.map((i) => `${i.path.join(".") || what}: ${i.message}`).join("; ");
+  throw new OrderlyError(`Invalid ${what}: ${issues}`, { errorClass: "validation", code: `${what}_invalid`, details: parsed.error.issues });
+}
+
+export const connectionRoutes = apiRouter()
+  .openapi(
+    createRoute({
+      method: "get",
+      path: "/",
+      summary: "List connections",
+      responses: { 200: { description: "The tenant's connections", content: { "application/json": { schema: z.object({ connections: z.array(connectionSchema) }) } } } },
+    }),
+    async (c) => {
+      const rows = await database(c.env).select().from(connections).where(eq(connections.tenantId, c.var.tenantId)).orderBy(connections.createdAt);
+      const origin = new URL(c.req.url).origin;
+      return c.json({ connections: rows.map((r) => view(r, origin)) }, 200);
+    },
+  )
+  .openapi(
+    createRoute({
+      method: "post",
+      path: "/",
+      summary: "Add a connection",
+      request: { body: { content: { "application/json": { schema: createSchema } }, required: true } },
+      responses: { 201: { description: "Created", content: { "application/json": { schema: connectionSchema } } }, ...errorResponses },
+    }),
+    async (c) => {
+      const input = c.req.valid("json");
+      const connector = requireConnector(input.connector);
+      const settings = validate(connector.settings, input.settings, "settings") as Record<string, unknown>;
+      const credentials = validate(connector.credentials, input.credentials, "credentials");
+      const generatedSecret = connector.source && !input.webhookSecret ? toHex(crypto.getRandomValues(new Uint8Array(24))) : undefined;
+      const secret = input.webhookSecret ?? generatedSecret;
+      const now = Date.now();
+      const row: Row = {
+        id: `con_${crypto.randomUUID().replaceAll("-", "").slice(0, 20)}`,
+        tenantId: c.var.tenantId,
+        connector: connector.id,
+        name: input.name,
+        settings,
+        credentials: await encryptJson(c.env, credentials),
+        webhookSecret: secret ? await encryptSecret(c.env, secret) : null,
+        enabled: input.enabled,
+        createdAt: now,
+        updatedAt: now,
+      };
+      await database(c.env).insert(connections).values(row);
+      return c.json(view(row, new URL(c.req.url).origin, generatedSecret ? { webhookSecret: generatedSecret } : {}), 201);
+    },
+  )
+  .openapi(
+    createRoute({
+      method: "get",
+      path: "/{id}",
+      summary: "Get a connection",
+      request: { params: idParam },
+      responses: { 200: { description: "The connection", content: { "application/json": { schema: connectionSchema } } }, ...errorResponses },
+    }),
+    async (c) => {
+      const row = await findOwned(c.env, c.var.tenantId, c.req.valid("param").id);
+      return c.json(view(row, new URL(c.req.url).origin), 200);
+    },
+  )
+  .openapi(
+    createRoute({
+      method: "patch",
+      path: "/{id}",
+      summary: "Change a connection (credentials are replaced, never shown)",
+      request: { params: idParam, body: { content: { "application/json": { schema: updateSchema } }, required: true } },
+      responses: { 200: { description: "Updated", content: { "application/json": { schema: connectionSchema } } }, ...errorResponses },
+    }),
+    async (c) => {
+      const row = await findOwned(c.env, c.var.tenantId, c.req.valid("param").id);
+      const input = c.req.valid("json");
+      const connector = requireConnector(row.connector);
+      const changes: Partial<Row> = { updatedAt: Date.now() };
+      if (input.name !== undefined) changes.name = input.name;
+      if (input.enabled !== undefined) changes.enabled = input.enabled;
+      if (input.settings !== undefined) changes.settings = validate(connector.settings, input.settings, "settings") as Record<string, unknown>;
+      if (input.credentials !== undefined) changes.credentials = await encryptJson(c.env, validate(connector.credentials, input.credentials, "credentials"));
+      if (input.webhookSecret !== undefined) changes.webhookSecret = await encryptSecret(c.env, input.webhookSecret);
+      await database(c.env).update(connections).set(changes).where(eq(connections.id, row.id));
+      forgetConnection(row.id);
+      return c.json(view({ ...row, ...changes }, new URL(c.req.url).origin), 200);
+    },
+  )
+  .openapi(
+    createRoute({
+      method: "delete",
+      path: "/{id}",
+      summary: "Delete a connection that no flow uses",
+      request: { params: idParam },
+      responses: { 204: { description: "Deleted" }, 409: { description: "Still used by a flow" }, ...errorResponses },
+    }),
+    async (c) => {
+      const row = await findOwned(c.env, c.var.tenantId, c.req.valid("param").id);
+      const tenantFlows = await database(c.env).select().from(flows).where(eq(flows.tenantId, c.var.tenantId));
+      const users = tenantFlows.filter((f) => f.sourceConnectionId === row.id || f.steps.some((s) => s.target === row.id));
+      if (users.length > 0) {
+        throw new OrderlyError(`Connection is used by flow(s) ${users.map((f) => `"${f.name}"`).join(", ")}; change or delete them first.`, {
+          errorClass: "conflict",
+          code: "connection_in_use",
+        });
+      }
+      await database(c.env).delete(connections).where(eq(connections.id, row.id));
+      forgetConnection(row.id);
+      return c.body(null, 204);
+    },
+  );
+
+export async function findOwned(env: Env, tenantId: string, id: string): Promise<Row> {
+  const row = await database(env).select().from(connections).where(and(eq(connections.id, id), eq(connections.tenantId, tenantId))).get();
+  if (!row) throw notFound("Connection", id);
+  return row;
+}

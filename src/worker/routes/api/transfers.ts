@@ -1,0 +1,183 @@
+/** /api/v1/transfers: the transfer log, each transfer's snapshots, and retry. */
+import { createRoute, z } from "@hono/zod-openapi";
+import { and, asc, desc, eq, gte, lt, or, type SQL } from "drizzle-orm";
+import { database } from "../../../db/client";
+import { TRANSFER_STATUSES, snapshots, transferSteps, transfers } from "../../../db/schema";
+import { readSnapshotData } from "../../../db/snapshots";
+import { OrderlyError } from "../../../domain/errors";
+import { stageSchema } from "../../../domain/stage";
+import { orderObjectName, orderStub } from "../../../durable/order-types";
+import { apiRouter, errorResponses, notFound } from "./api-env";
+import { findFlow } from "./flows";
+
+const transferSchema = z
+  .object({
+    id: z.string(),
+    flowId: z.string(),
+    sourceConnectionId: z.string(),
+    orderId: z.string(),
+    orderNumber: z.string().nullable(),
+    stage: z.string(),
+    occurrence: z.string(),
+    status: z.enum(TRANSFER_STATUSES),
+    stepCount: z.number(),
+    stepsDone: z.number(),
+    errorReason: z.string().nullable(),
+    errorClass: z.string().nullable(),
+    customerEmail: z.string().nullable(),
+    customerName: z.string().nullable(),
+    total: z.number().nullable(),
+    currency: z.string().nullable(),
+    createdAt: z.number(),
+    updatedAt: z.number(),
+    completedAt: z.number().nullable(),
+  })
+  .openapi("Transfer");
+
+const listQuery = z.object({
+  status: z.enum(TRANSFER_STATUSES).optional(),
+  stage: stageSchema.optional(),
+  connection: z.string().optional().openapi({ description: "Source connection id" }),
+  flow: z.string().optional(),
+  order: z.string().optional().openapi({ description: "Source order id" }),
+  from: z.coerce.number().int().optional().openapi({ description: "Created at or after (ms since epoch)" }),
+  to: z.coerce.number().int().optional().openapi({ description: "Created before (ms since epoch)" }),
+  limit: z.coerce.number().int().min(1).max(200).default(50),
+  cursor: z.string().optional().openapi({ description: "`nextCursor` of the previous page" }),
+});
+
+const idParam = z.object({ id: z.string() });
+
+export const transferRoutes = apiRouter()
+  .openapi(
+    createRoute({
+      method: "get",
+      path: "/",
+      summary: "List transfers, newest first",
+      request: { query: listQuery },
+      responses: {
+        200: {
+          description: "A page of transfers",
+          content: { "application/json": { schema: z.object({ transfers: z.array(transferSchema), nextCursor: z.string().nullable() }) } },
+        },
+        ...errorResponses,
+      },
+    }),
+    async (c) => {
+      const q = c.req.valid("query");
+      const where: SQL[] = [eq(transfers.tenantId, c.var.tenantId)];
+      if (q.status) where.push(eq(transfers.status, q.status));
+      if (q.stage) where.push(eq(transfers.stage, q.stage));
+      if (q.connection) where.push(eq(transfers.sourceConnectionId, q.connection));
+      if (q.flow) where.push(eq(transfers.flowId, q.flow));
+      if (q.order) where.push(eq(transfers.orderId, q.order));
+      if (q.from !== undefined) where.push(gte(transfers.createdAt, q.from));
+      if (q.to !== undefined) where.push(lt(transfers.createdAt, q.to));
+      if (q.cursor) {
+        const [at, id] = decodeCursor(q.cursor);
+        where.push(or(lt(transfers.createdAt, at), and(eq(transfers.createdAt, at), lt(transfers.id, id)))!);
+      }
+      const rows = await database(c.env)
+        .select()
+        .from(transfers)
+        .where(and(...where))
+        .orderBy(desc(transfers.createdAt), desc(transfers.id))
+        .limit(q.limit + 1);
+      const page = rows.slice(0, q.limit);
+      const last = page.at(-1);
+      const nextCursor = rows.length > q.limit && last ? btoa(`${last.createdAt}:${last.id}`) : null;
+      return c.json({ transfers: page, nextCursor }, 200);
+    },
+  )
+  .openapi(
+    createRoute({
+      method: "get",
+      path: "/{id}",
+      summary: "A transfer with its steps and every snapshot",
+      request: { params: idParam },
+      responses: {
+        200: {
+          description: "The transfer",
+          content: {
+            "application/json": {
+              schema: transferSchema.extend({
+                steps: z.array(z.record(z.string(), z.unknown())),
+                snapshots: z.array(
+                  z.object({ id: z.number(), kind: z.string(), stepIndex: z.number().nullable(), attempt: z.number().nullable(), size: z.number(), createdAt: z.number(), data: z.unknown() }),
+                ),
+              }),
+            },
+          },
+        },
+        ...errorResponses,
+      },
+    }),
+    async (c) => {
+      const transfer = await findTransfer(c.env, c.var.tenantId, c.req.valid("param").id);
+      const db = database(c.env);
+      const [steps, rows] = await Promise.all([
+        db.select().from(transferSteps).where(eq(transferSteps.transferId, transfer.id)).orderBy(asc(transferSteps.stepIndex)),
+        db.select().from(snapshots).where(and(eq(snapshots.transferId, transfer.id), eq(snapshots.tenantId, c.var.tenantId))).orderBy(asc(snapshots.id)),
+      ]);
+      const withData = await Promise.all(
+        rows.map(async (s) => ({
+          id: s.id,
+          kind: s.kind,
+          stepIndex: s.stepIndex,
+          attempt: s.attempt,
+          size: s.size,
+          createdAt: s.createdAt,
+          data: await readSnapshotData(c.env, s),
+        })),
+      );
+      return c.json({ ...transfer, steps, snapshots: withData }, 200);
+    },
+  )
+  .openapi(
+    createRoute({
+      method: "post",
+      path: "/{id}/retry",
+      summary: "Retry a failed transfer (or re-run a completed one from the start; targets adopt, never duplicate)",
+      request: {
+        params: idParam,
+        body: {
+          content: {
+            "application/json": {
+              schema: z.object({
+                fromStart: z.boolean().default(false),
+                useCurrentSettings: z.boolean().default(false).openapi({ description: "Take the flow's current steps and settings" }),
+              }),
+            },
+          },
+          required: false,
+        },
+      },
+      responses: { 202: { description: "Queued", content: { "application/json": { schema: z.object({ status: z.string() }) } } }, 409: { description: "Not retryable" }, ...errorResponses },
+    }),
+    async (c) => {
+      const transfer = await findTransfer(c.env, c.var.tenantId, c.req.valid("param").id);
+      const body = c.req.valid("json") ?? { fromStart: false, useCurrentSettings: false };
+      const steps = body.useCurrentSettings ? (await findFlow(c.env, c.var.tenantId, transfer.flowId)).steps : undefined;
+      const order = orderStub(c.env, orderObjectName(transfer.sourceConnectionId, transfer.orderId));
+      const result = await order.retryTransfer({ transferId: transfer.id, fromStart: body.fromStart, ...(steps ? { steps } : {}) });
+      if ("error" in result) throw new OrderlyError(`Cannot retry: ${result.error}.`, { errorClass: "conflict", code: "transfer_not_retryable" });
+      return c.json({ status: result.status }, 202);
+    },
+  );
+
+async function findTransfer(env: Env, tenantId: string, id: string) {
+  const row = await database(env).select().from(transfers).where(and(eq(transfers.id, id), eq(transfers.tenantId, tenantId))).get();
+  if (!row) throw notFound("Transfer", id);
+  return row;
+}
+
+function decodeCursor(cursor: string): [number, string] {
+  try {
+    const [at, id] = atob(cursor).split(":");
+    if (at && id && Number.isFinite(Number(at))) return [Number(at), id];
+  } catch {
+    // fall through to the error below
+  }
+  throw new OrderlyError("The cursor is not one this API gave out.", { errorClass: "validation", code: "cursor_invalid" });
+}
+
