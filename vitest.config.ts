@@ -4,6 +4,7 @@ import path from "node:path";
 process.env.WRANGLER_SEND_METRICS = "false";
 process.env.WRANGLER_SEND_ERROR_REPORTS = "false";
 process.env.CLOUDFLARE_CF_FETCH_ENABLED = "false";
+
 import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
 

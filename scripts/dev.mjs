@@ -13,7 +13,9 @@ const persistTo = process.env.ORDERLY_STATE_DIR ?? ".wrangler/state";
 
 const [major, minor] = process.versions.node.split(".").map(Number);
 if (major < 22 || (major === 22 && minor < 12)) {
-  console.error(`Node ${process.versions.node} is too old for wrangler; run this through npm (npm start), which uses the project's Node 22.`);
+  console.error(
+    `Node ${process.versions.node} is too old for wrangler; run this through npm (npm start), which uses the project's Node 22.`,
+  );
   process.exit(1);
 }
 
@@ -36,7 +38,20 @@ if (migrate.status !== 0) process.exit(migrate.status ?? 1);
 const seedToken = randomBytes(16).toString("hex");
 const wrangler = spawn(
   "npx",
-  ["wrangler", "dev", "--port", String(port), "--ip", "127.0.0.1", "--persist-to", persistTo, "--var", `DEV_SEED_TOKEN:${seedToken}`, "--test-scheduled", "--show-interactive-dev-session=false"],
+  [
+    "wrangler",
+    "dev",
+    "--port",
+    String(port),
+    "--ip",
+    "127.0.0.1",
+    "--persist-to",
+    persistTo,
+    "--var",
+    `DEV_SEED_TOKEN:${seedToken}`,
+    "--test-scheduled",
+    "--show-interactive-dev-session=false",
+  ],
   { stdio: ["ignore", "inherit", "inherit"], env },
 );
 for (const signal of ["SIGINT", "SIGTERM"]) process.on(signal, () => wrangler.kill(signal));

@@ -30,12 +30,34 @@ const order = {
   subtotal_price: "199.00",
   total_tax: "49.80",
   total_discounts: "0.00",
-  total_shipping_price_set: { shop_money: { amount: "50.00", currency_code: "DKK" }, presentment_money: { amount: "50.00", currency_code: "DKK" } },
+  total_shipping_price_set: {
+    shop_money: { amount: "50.00", currency_code: "DKK" },
+    presentment_money: { amount: "50.00", currency_code: "DKK" },
+  },
   tax_lines: [{ title: "Moms", rate: 0.25, price: "49.80" }],
   line_items: [
-    { id: 1, sku: "TS-1", title: "T-shirt", name: "T-shirt", quantity: 1, price: "199.00", total_discount: "0.00", tax_lines: [{ title: "Moms", rate: 0.25, price: "39.80" }], discount_allocations: [] },
+    {
+      id: 1,
+      sku: "TS-1",
+      title: "T-shirt",
+      name: "T-shirt",
+      quantity: 1,
+      price: "199.00",
+      total_discount: "0.00",
+      tax_lines: [{ title: "Moms", rate: 0.25, price: "39.80" }],
+      discount_allocations: [],
+    },
   ],
-  shipping_lines: [{ id: 1, title: "GLS", code: "gls", price: "50.00", discounted_price: "50.00", tax_lines: [{ title: "Moms", rate: 0.25, price: "10.00" }] }],
+  shipping_lines: [
+    {
+      id: 1,
+      title: "GLS",
+      code: "gls",
+      price: "50.00",
+      discounted_price: "50.00",
+      tax_lines: [{ title: "Moms", rate: 0.25, price: "10.00" }],
+    },
+  ],
   discount_applications: [],
   discount_codes: [],
   billing_address: { first_name: "Ane", last_name: "Lund", address1: "Vej 1", zip: "8000", city: "Aarhus", country_code: "DK" },
@@ -63,7 +85,9 @@ if (!res.ok) process.exit(1);
 
 const started = Date.now();
 while (Date.now() - started < 30_000) {
-  const list = await fetch(`${demo.baseUrl}/api/v1/ledger/invoices?limit=20`, { headers: { authorization: `Bearer ${demo.apiToken}` } });
+  const list = await fetch(`${demo.baseUrl}/api/v1/ledger/invoices?limit=20`, {
+    headers: { authorization: `Bearer ${demo.apiToken}` },
+  });
   const { invoices } = await list.json();
   const invoice = invoices.find((i) => i.orderNumber === order.name);
   if (invoice) {

@@ -4,8 +4,9 @@
  * first: new ciphertexts use the first, old ones still decrypt while their key is listed.
  * A bare base64 key is taken as key id "k1".
  */
-import { OrderlyError } from "../domain/errors";
+
 import { fromBase64, toBase64 } from "../connectors/signatures";
+import { OrderlyError } from "../domain/errors";
 
 interface Keyring {
   current: { id: string; key: CryptoKey };

@@ -208,7 +208,10 @@ export const ledgerInvoices = sqliteTable(
     total: integer("total").notNull(),
     createdAt: integer("created_at").notNull(),
   },
-  (t) => [uniqueIndex("ledger_invoices_reference").on(t.connectionId, t.reference), index("ledger_invoices_tenant").on(t.tenantId, t.id)],
+  (t) => [
+    uniqueIndex("ledger_invoices_reference").on(t.connectionId, t.reference),
+    index("ledger_invoices_tenant").on(t.tenantId, t.id),
+  ],
 );
 
 export interface LedgerLine {

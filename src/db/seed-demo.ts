@@ -29,7 +29,11 @@ export async function seedDemoTenant(env: Env, webhookSecret: string): Promise<D
   const db = database(env);
   const now = Date.now();
   await db.insert(tenants).values({ id: DEMO.tenantId, name: "Demo shop" }).onConflictDoNothing();
-  const shop = await db.select().from(connections).where(and(eq(connections.id, DEMO.shopId), eq(connections.tenantId, DEMO.tenantId))).get();
+  const shop = await db
+    .select()
+    .from(connections)
+    .where(and(eq(connections.id, DEMO.shopId), eq(connections.tenantId, DEMO.tenantId)))
+    .get();
   if (!shop) {
     await db.insert(connections).values([
       {
@@ -66,7 +70,10 @@ export async function seedDemoTenant(env: Env, webhookSecret: string): Promise<D
       updatedAt: now,
     });
   } else if (shop.webhookSecret) {
-    await db.update(connections).set({ webhookSecret: await encryptSecret(env, webhookSecret), updatedAt: now }).where(eq(connections.id, DEMO.shopId));
+    await db
+      .update(connections)
+      .set({ webhookSecret: await encryptSecret(env, webhookSecret), updatedAt: now })
+      .where(eq(connections.id, DEMO.shopId));
   }
   const apiToken = newApiToken();
   await db.insert(apiTokens).values({

@@ -55,7 +55,10 @@ export function insertSnapshots(env: Pick<Env, "DB">, records: SnapshotRecord[])
 }
 
 /** Reads a snapshot's data back, from D1 or R2. */
-export async function readSnapshotData(env: Pick<Env, "BLOBS">, row: { body: string | null; blobKey: string | null }): Promise<unknown> {
+export async function readSnapshotData(
+  env: Pick<Env, "BLOBS">,
+  row: { body: string | null; blobKey: string | null },
+): Promise<unknown> {
   if (row.body !== null) return JSON.parse(row.body);
   if (!row.blobKey) return null;
   const object = await env.BLOBS.get(row.blobKey);

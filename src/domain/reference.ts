@@ -4,7 +4,13 @@
  */
 
 /** Transfer id: a hash of (source connection, order, flow, stage, occurrence). */
-export async function transferId(connectionId: string, orderId: string, flowId: string, stage: string, occurrence: string): Promise<string> {
+export async function transferId(
+  connectionId: string,
+  orderId: string,
+  flowId: string,
+  stage: string,
+  occurrence: string,
+): Promise<string> {
   const data = new TextEncoder().encode([connectionId, orderId, flowId, stage, occurrence].join("\u0000"));
   const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", data));
   return Array.from(digest.slice(0, 16), (b) => b.toString(16).padStart(2, "0")).join("");

@@ -8,13 +8,13 @@
 import { DurableObject } from "cloudflare:workers";
 import { and, asc, eq } from "drizzle-orm";
 import type { ActionResult } from "../connectors/contract";
-import { database, runBatch, type SerializedStatement } from "../db/client";
-import { type FlowStepConfig, flows } from "../db/schema";
+import { database, runBatch, type SerializedStatement, serialize } from "../db/client";
+import { attempts, type FlowStepConfig, flows } from "../db/schema";
 import { insertSnapshots, prepareSnapshot, type SnapshotRecord } from "../db/snapshots";
 import type { CanonicalOrder, TransferInput } from "../domain/order";
-import { advanceStage, initialStageState, type Stage, type StageState, stageSortKey } from "../domain/stage";
 import { transferId as deriveTransferId, stepReference } from "../domain/reference";
-import { retryDelaySeconds, runtimeConfig, type RuntimeConfig } from "../worker/config";
+import { advanceStage, initialStageState, type Stage, type StageState, stageSortKey } from "../domain/stage";
+import { type RuntimeConfig, retryDelaySeconds, runtimeConfig } from "../worker/config";
 import { type OrderIdentity, projectTransfer, type StepRow, type TransferRow } from "./order-projection";
 import { ORDER_DO_MIGRATIONS } from "./order-schema";
 import type {
@@ -190,7 +190,22 @@ export class OrderDO extends DurableObject<Env> {
       this.failStep(report.transferId, report.stepIndex, error);
       verdict = { next: "dead-letter", reason: error.message };
     }
-    this.queueProjection(report.transferId, report.snapshots);
+    const attemptRow = serialize(
+      database(this.env)
+        .insert(attempts)
+        .values({
+          transferId: report.transferId,
+          stepIndex: report.stepIndex,
+          attempt: step.attempts,
+          tenantId: this.identity().tenantId,
+          outcome: verdict.next === "ack" ? "ok" : verdict.next === "retry" ? "retry" : "failed",
+          errorClass: outcome.kind === "ok" ? null : outcome.error.errorClass,
+          latencyMs: report.latencyMs,
+          createdAt: now,
+        })
+        .onConflictDoNothing(),
+    );
+    this.queueProjection(report.transferId, report.snapshots, [attemptRow]);
     this.releaseNext();
     this.kick();
     return verdict;
@@ -201,7 +216,9 @@ export class OrderDO extends DurableObject<Env> {
     const transfer = this.transfer(request.transferId);
     if (!transfer) return { error: "transfer not found in its order" };
     if (transfer.status !== "failed" && !(request.fromStart && transfer.status === "completed")) {
-      return { error: `a ${transfer.status} transfer cannot be retried${transfer.status === "completed" ? " except from the start" : ""}` };
+      return {
+        error: `a ${transfer.status} transfer cannot be retried${transfer.status === "completed" ? " except from the start" : ""}`,
+      };
     }
     if (request.steps) this.sql.run("UPDATE transfers SET steps = ? WHERE id = ?", JSON.stringify(request.steps), transfer.id);
     const configs = JSON.parse(request.steps ? JSON.stringify(request.steps) : transfer.steps) as FlowStepConfig[];
@@ -231,12 +248,23 @@ export class OrderDO extends DurableObject<Env> {
     return {
       stage: this.stageState(),
       order: this.latestOrder(),
-      events: this.sql.all<{ seq: number; delivery_id: string; topic: string; stage: string; version: number; stale: number; applied: number }>(
-        "SELECT seq, delivery_id, topic, stage, version, stale, applied FROM events ORDER BY seq",
-      ),
-      transfers: this.sql.all<{ id: string; flow_id: string; stage: string; occurrence: string; status: string; error: string | null }>(
-        "SELECT id, flow_id, stage, occurrence, status, error FROM transfers ORDER BY seq",
-      ),
+      events: this.sql.all<{
+        seq: number;
+        delivery_id: string;
+        topic: string;
+        stage: string;
+        version: number;
+        stale: number;
+        applied: number;
+      }>("SELECT seq, delivery_id, topic, stage, version, stale, applied FROM events ORDER BY seq"),
+      transfers: this.sql.all<{
+        id: string;
+        flow_id: string;
+        stage: string;
+        occurrence: string;
+        status: string;
+        error: string | null;
+      }>("SELECT id, flow_id, stage, occurrence, status, error FROM transfers ORDER BY seq"),
       steps: this.sql.all<StepRow & { dispatch_id: string | null; resends: number }>(
         "SELECT transfer_id, step_index, status, attempts, result, error, dispatch_id, resends FROM steps ORDER BY transfer_id, step_index",
       ),
@@ -269,7 +297,9 @@ export class OrderDO extends DurableObject<Env> {
   }
 
   private applyWaitingRefunds(): Stage[] {
-    const waiting = this.sql.all<{ seq: number; occurrence: string }>("SELECT seq, occurrence FROM events WHERE applied = 0 ORDER BY seq");
+    const waiting = this.sql.all<{ seq: number; occurrence: string }>(
+      "SELECT seq, occurrence FROM events WHERE applied = 0 ORDER BY seq",
+    );
     const passed: Stage[] = [];
     for (const refund of waiting) {
       this.sql.run("UPDATE events SET applied = 1 WHERE seq = ?", refund.seq);
@@ -287,10 +317,13 @@ export class OrderDO extends DurableObject<Env> {
       .where(and(eq(flows.sourceConnectionId, who.connectionId), eq(flows.triggerStage, job.stage), eq(flows.enabled, true)))
       .orderBy(asc(flows.createdAt), asc(flows.id));
     if (triggered.length === 0) return;
-    const event = this.sql.one<{ object: string; raw_body: string | null; raw_blob: string | null; raw_size: number; headers: string }>(
-      "SELECT object, raw_body, raw_blob, raw_size, headers FROM events WHERE seq = ?",
-      job.eventSeq,
-    );
+    const event = this.sql.one<{
+      object: string;
+      raw_body: string | null;
+      raw_blob: string | null;
+      raw_size: number;
+      headers: string;
+    }>("SELECT object, raw_body, raw_blob, raw_size, headers FROM events WHERE seq = ?", job.eventSeq);
     const order = this.latestOrder();
     if (!event || !order) return;
     const object = JSON.parse(event.object) as { type: string; refund?: TransferInput["refund"] };
@@ -301,9 +334,32 @@ export class OrderDO extends DurableObject<Env> {
       const id = await deriveTransferId(who.connectionId, who.orderId, flow.id, job.stage, job.occurrence);
       if (this.transfer(id)) continue;
       const received = event.raw_blob
-        ? { transferId: id, tenantId: who.tenantId, stepIndex: null, attempt: null, kind: "received" as const, body: null, blobKey: event.raw_blob, size: event.raw_size, createdAt: now }
-        : await prepareSnapshot(this.env, { transferId: id, tenantId: who.tenantId, kind: "received", data: { headers: JSON.parse(event.headers), body: parseMaybeJson(event.raw_body) } }, now);
-      const canonical = await prepareSnapshot(this.env, { transferId: id, tenantId: who.tenantId, kind: "canonical", data: input }, now);
+        ? {
+            transferId: id,
+            tenantId: who.tenantId,
+            stepIndex: null,
+            attempt: null,
+            kind: "received" as const,
+            body: null,
+            blobKey: event.raw_blob,
+            size: event.raw_size,
+            createdAt: now,
+          }
+        : await prepareSnapshot(
+            this.env,
+            {
+              transferId: id,
+              tenantId: who.tenantId,
+              kind: "received",
+              data: { headers: JSON.parse(event.headers), body: parseMaybeJson(event.raw_body) },
+            },
+            now,
+          );
+      const canonical = await prepareSnapshot(
+        this.env,
+        { transferId: id, tenantId: who.tenantId, kind: "canonical", data: input },
+        now,
+      );
       prepared.push({ id, flowId: flow.id, steps: flow.steps, snapshots: [received, canonical] });
     }
     // From here on no await: the transfers and their first release are written together.
@@ -336,7 +392,9 @@ export class OrderDO extends DurableObject<Env> {
 
   /** Releases the order's next step unless one is already out: steps of one order never overlap. */
   private releaseNext(): void {
-    const out = this.sql.one<{ n: number }>("SELECT COUNT(*) AS n FROM steps WHERE status IN ('released', 'running', 'retrying')")!.n;
+    const out = this.sql.one<{ n: number }>(
+      "SELECT COUNT(*) AS n FROM steps WHERE status IN ('released', 'running', 'retrying')",
+    )!.n;
     if (out > 0) return;
     const next = this.sql.one<{ transfer_id: string; step_index: number }>(
       `SELECT s.transfer_id, s.step_index FROM steps s JOIN transfers t ON t.id = s.transfer_id
@@ -409,14 +467,18 @@ export class OrderDO extends DurableObject<Env> {
     this.sql.run("INSERT INTO outbox (kind, payload, next_at) VALUES (?, ?, ?)", kind, JSON.stringify(payload), Date.now());
   }
 
-  private queueProjection(transferId: string, snapshots: SnapshotRecord[]): void {
+  private queueProjection(transferId: string, snapshots: SnapshotRecord[], extra: SerializedStatement[] = []): void {
     const transfer = this.transfer(transferId);
     if (!transfer) return;
     const steps = this.sql.all<StepRow>(
       "SELECT transfer_id, step_index, status, attempts, result, error FROM steps WHERE transfer_id = ? ORDER BY step_index",
       transferId,
     );
-    const statements = [...projectTransfer(this.env, this.identity(), transfer, steps), ...insertSnapshots(this.env, snapshots)];
+    const statements = [
+      ...projectTransfer(this.env, this.identity(), transfer, steps),
+      ...insertSnapshots(this.env, snapshots),
+      ...extra,
+    ];
     this.enqueue({ kind: "d1", statements });
   }
 
@@ -473,9 +535,10 @@ export class OrderDO extends DurableObject<Env> {
 
   private async scheduleAlarm(): Promise<void> {
     const outbox = this.sql.one<{ t: number | null }>("SELECT MIN(next_at) AS t FROM outbox")?.t ?? null;
-    const due = this.sql.one<{ t: number | null }>(
-      "SELECT MIN(MAX(due_at, COALESCE(lease_until, 0))) AS t FROM steps WHERE status IN ('released', 'running', 'retrying')",
-    )?.t ?? null;
+    const due =
+      this.sql.one<{ t: number | null }>(
+        "SELECT MIN(MAX(due_at, COALESCE(lease_until, 0))) AS t FROM steps WHERE status IN ('released', 'running', 'retrying')",
+      )?.t ?? null;
     const cleanup = Number(this.getMeta("cleanup_at") ?? 0) || Date.now() + DAY_MS;
     const next = Math.min(...[outbox, due, cleanup].filter((t): t is number => t !== null));
     await this.ctx.storage.setAlarm(Math.max(next, Date.now() + 10));
@@ -504,7 +567,11 @@ export class OrderDO extends DurableObject<Env> {
   }
 
   private identity(): OrderIdentity {
-    return { tenantId: this.getMeta("tenant_id")!, connectionId: this.getMeta("connection_id")!, orderId: this.getMeta("order_id")! };
+    return {
+      tenantId: this.getMeta("tenant_id")!,
+      connectionId: this.getMeta("connection_id")!,
+      orderId: this.getMeta("order_id")!,
+    };
   }
 
   private stageState(): StageState {
@@ -531,7 +598,11 @@ export class OrderDO extends DurableObject<Env> {
       dispatch_id: string | null;
       lease_token: string | null;
       lease_until: number | null;
-    }>("SELECT status, attempts, dispatch_id, lease_token, lease_until FROM steps WHERE transfer_id = ? AND step_index = ?", transferId, stepIndex);
+    }>(
+      "SELECT status, attempts, dispatch_id, lease_token, lease_until FROM steps WHERE transfer_id = ? AND step_index = ?",
+      transferId,
+      stepIndex,
+    );
   }
 
   private touchTransfer(id: string, status: string, error: StepError | null): void {
@@ -549,7 +620,11 @@ export class OrderDO extends DurableObject<Env> {
   }
 
   private setMeta(key: string, value: string): void {
-    this.sql.run("INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value", key, value);
+    this.sql.run(
+      "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+      key,
+      value,
+    );
   }
 }
 

@@ -3,7 +3,7 @@
  * statements are upserts of the full current state: replaying them is harmless and the last
  * one written wins, which is what the outbox's strict order guarantees.
  */
-import { type SerializedStatement, database, serialize } from "../db/client";
+import { database, type SerializedStatement, serialize } from "../db/client";
 import { type FlowStepConfig, type TransferStatus, transferSteps, transfers } from "../db/schema";
 import type { TransferInput } from "../domain/order";
 
@@ -35,7 +35,12 @@ export interface OrderIdentity {
   orderId: string;
 }
 
-export function projectTransfer(env: Pick<Env, "DB">, who: OrderIdentity, transfer: TransferRow, steps: StepRow[]): SerializedStatement[] {
+export function projectTransfer(
+  env: Pick<Env, "DB">,
+  who: OrderIdentity,
+  transfer: TransferRow,
+  steps: StepRow[],
+): SerializedStatement[] {
   const db = database(env);
   const input = JSON.parse(transfer.input) as TransferInput;
   const configs = JSON.parse(transfer.steps) as FlowStepConfig[];
@@ -70,7 +75,9 @@ export function projectTransfer(env: Pick<Env, "DB">, who: OrderIdentity, transf
   for (const step of steps) {
     const config = configs[step.step_index];
     if (!config) continue;
-    const result = step.result ? (JSON.parse(step.result) as { externalId: string; created: boolean; outputs: Record<string, unknown> }) : null;
+    const result = step.result
+      ? (JSON.parse(step.result) as { externalId: string; created: boolean; outputs: Record<string, unknown> })
+      : null;
     const stepError = step.error ? (JSON.parse(step.error) as { message: string }) : null;
     const stepRow = {
       transferId: step.transfer_id,

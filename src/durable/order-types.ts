@@ -1,7 +1,7 @@
 /** What crosses the boundary of an OrderDO: RPC inputs and results, and the step queue message. */
 import type { ActionResult, SourceEvent } from "../connectors/contract";
-import type { SnapshotRecord } from "../db/snapshots";
 import type { FlowStepConfig } from "../db/schema";
+import type { SnapshotRecord } from "../db/snapshots";
 import type { ErrorClass } from "../domain/errors";
 import type { TransferInput } from "../domain/order";
 import type { Stage } from "../domain/stage";

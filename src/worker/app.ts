@@ -3,8 +3,6 @@ import { OpenAPIHono } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import { HTTPException } from "hono/http-exception";
 import { OrderlyError } from "../domain/errors";
-import { dev } from "./routes/dev";
-import { hooks } from "./routes/hooks";
 import type { ApiEnv } from "./routes/api/api-env";
 import { requireApiToken } from "./routes/api/auth";
 import { connectionRoutes } from "./routes/api/connections";
@@ -12,10 +10,16 @@ import { connectorRoutes } from "./routes/api/connectors";
 import { flowRoutes } from "./routes/api/flows";
 import { ledgerRoutes } from "./routes/api/ledger";
 import { transferRoutes } from "./routes/api/transfers";
+import { dev } from "./routes/dev";
+import { hooks } from "./routes/hooks";
 
 export function createApp() {
   const api = new OpenAPIHono<ApiEnv>();
-  api.openAPIRegistry.registerComponent("securitySchemes", "bearer", { type: "http", scheme: "bearer", description: "API token (oly_…)" });
+  api.openAPIRegistry.registerComponent("securitySchemes", "bearer", {
+    type: "http",
+    scheme: "bearer",
+    description: "API token (oly_…)",
+  });
   api.doc31("/openapi.json", {
     openapi: "3.1.0",
     info: { title: "Orderly API", version: "1", description: "Connections, flows, the transfer log and retries." },
@@ -33,7 +37,9 @@ export function createApp() {
   app.route("/hooks", hooks);
   app.route("/dev", dev);
   app.route("/api/v1", api);
-  app.notFound((c) => c.json({ error: { code: "route_not_found", message: `No route for ${c.req.method} ${c.req.path}.` } }, 404));
+  app.notFound((c) =>
+    c.json({ error: { code: "route_not_found", message: `No route for ${c.req.method} ${c.req.path}.` } }, 404),
+  );
   app.onError(errorResponse);
   return app;
 }
@@ -51,5 +57,8 @@ export function errorResponse(error: Error, c: Context): Response {
   }
   console.error("unhandled", error);
   // 503, not 500: the sender should retry, and nothing was accepted.
-  return c.json({ error: { code: "temporarily_unavailable", message: "Orderly could not handle this request; please retry." } }, 503);
+  return c.json(
+    { error: { code: "temporarily_unavailable", message: "Orderly could not handle this request; please retry." } },
+    503,
+  );
 }

@@ -28,7 +28,12 @@ export function runtimeConfig(env: Env): RuntimeConfig {
 }
 
 /** Exponential backoff with jitter, in whole seconds, never shorter than the vendor's Retry-After. */
-export function retryDelaySeconds(config: RuntimeConfig, attempt: number, retryAfterSeconds?: number, random = Math.random()): number {
+export function retryDelaySeconds(
+  config: RuntimeConfig,
+  attempt: number,
+  retryAfterSeconds?: number,
+  random = Math.random(),
+): number {
   const exponential = Math.min(config.retryMaxSeconds, config.retryBaseSeconds * 2 ** Math.max(0, attempt - 1));
   const jittered = Math.round(exponential * (0.8 + 0.4 * random));
   return Math.max(jittered, retryAfterSeconds ?? 0);

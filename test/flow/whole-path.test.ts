@@ -1,7 +1,7 @@
 import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { createEconomicMock, installEconomicMock } from "../mocks/economic.mock";
 import { createWorld, eventually, settledTransfers, shopifyOrder } from "../helpers/world";
+import { createEconomicMock, installEconomicMock } from "../mocks/economic.mock";
 
 describe("one order's whole path", () => {
   it("a paid Shopify order becomes one draft invoice in e-conomic with every snapshot kept", async () => {
@@ -16,7 +16,14 @@ describe("one order's whole path", () => {
     expect(await res.json()).toMatchObject({ ok: true, accepted: 1, duplicates: 0 });
 
     const [transfer] = await settledTransfers(world, String(order.id), 1);
-    expect(transfer).toMatchObject({ status: "completed", stage: "paid", stepsDone: 1, orderNumber: order.name, total: 24900, currency: "DKK" });
+    expect(transfer).toMatchObject({
+      status: "completed",
+      stage: "paid",
+      stepsDone: 1,
+      orderNumber: order.name,
+      total: 24900,
+      currency: "DKK",
+    });
     expect(mock.state.drafts).toHaveLength(1);
     const draft = mock.state.drafts[0] as { lines: Array<{ unitNetPrice: number }>; references: { other: string } };
     expect(draft.lines.map((l) => l.unitNetPrice)).toEqual([159.2, 40]);
@@ -40,7 +47,14 @@ describe("one order's whole path", () => {
     await settledTransfers(world, String(order.id), 1);
     const { body } = await world.api(`/ledger/invoices?connection=${world.ledgerId}`);
     expect(body.invoices).toHaveLength(1);
-    expect(body.invoices[0]).toMatchObject({ orderNumber: order.name, state: "booked", net: 19920, vat: 4980, total: 24900, currency: "DKK" });
+    expect(body.invoices[0]).toMatchObject({
+      orderNumber: order.name,
+      state: "booked",
+      net: 19920,
+      vat: 4980,
+      total: 24900,
+      currency: "DKK",
+    });
     expect(body.invoices[0].customer).toMatchObject({ email: "ane@example.dk", name: "Ane Lund" });
   });
 

@@ -16,7 +16,9 @@ const settings = z.object({
     .int()
     .positive()
     .optional()
-    .describe("Demo aid: orders whose total (minor units) is above this are rejected as a validation error, to show a failure and its retry."),
+    .describe(
+      "Demo aid: orders whose total (minor units) is above this are rejected as a validation error, to show a failure and its retry.",
+    ),
 });
 
 const credentials = z.object({});
@@ -45,10 +47,13 @@ export const sandboxLedgerConnector: Connector<typeof settings, typeof credentia
         if (existing) return { externalId: String(existing.id), created: false, outputs: { invoiceId: existing.id } };
         const limit = ctx.connection.settings.rejectOrdersAbove;
         if (limit !== undefined && order.totals.total > limit) {
-          throw new OrderlyError(`The sandbox ledger rejects orders above ${limit} minor units (this one is ${order.totals.total}).`, {
-            errorClass: "validation",
-            code: "ledger_rejected",
-          });
+          throw new OrderlyError(
+            `The sandbox ledger rejects orders above ${limit} minor units (this one is ${order.totals.total}).`,
+            {
+              errorClass: "validation",
+              code: "ledger_rejected",
+            },
+          );
         }
         const invoiceLines = invoiceLinesFromOrder(order);
         const lines = invoiceLines.map((l) => ({

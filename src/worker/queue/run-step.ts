@@ -48,15 +48,23 @@ export async function runStep(env: Env, message: StepMessage): Promise<StepVerdi
     }
     const settings = action.settings.safeParse(claim.step.settings);
     if (!settings.success) {
-      throw new OrderlyError(`The step's settings are invalid: ${settings.error.issues.map((i: { path: PropertyKey[]; message: string }) => `${i.path.join(".")}: ${i.message}`).join("; ")}`, {
-        errorClass: "validation",
-        code: "step_settings_invalid",
-      });
+      throw new OrderlyError(
+        `The step's settings are invalid: ${settings.error.issues.map((i: { path: PropertyKey[]; message: string }) => `${i.path.join(".")}: ${i.message}`).join("; ")}`,
+        {
+          errorClass: "validation",
+          code: "step_settings_invalid",
+        },
+      );
     }
     http = createHttpClient({ timeoutMs: config.outboundTimeoutMs, vendor: connection.connector.name });
     const result: ActionResult = await action.run(
       {
-        connection: { id: connection.id, tenantId: connection.tenantId, settings: connection.settings, credentials: connection.credentials },
+        connection: {
+          id: connection.id,
+          tenantId: connection.tenantId,
+          settings: connection.settings,
+          credentials: connection.credentials,
+        },
         settings: settings.data,
         reference: claim.reference,
         http,
@@ -72,12 +80,20 @@ export async function runStep(env: Env, message: StepMessage): Promise<StepVerdi
     const stepError = { message: error.message, code: error.code, errorClass: error.errorClass };
     snapshotData.push({ ...base, kind: "error", data: { ...stepError, internal: error.internal, details: error.details } });
     outcome = error.retryable
-      ? { kind: "retry", error: stepError, ...(error.retryAfterSeconds === undefined ? {} : { retryAfterSeconds: error.retryAfterSeconds }) }
+      ? {
+          kind: "retry",
+          error: stepError,
+          ...(error.retryAfterSeconds === undefined ? {} : { retryAfterSeconds: error.retryAfterSeconds }),
+        }
       : { kind: "failed", error: stepError };
   }
   for (const exchange of http?.exchanges ?? []) {
     snapshotData.push({ ...base, kind: "request", data: exchange.request });
-    snapshotData.push({ ...base, kind: "response", data: exchange.response ?? { error: exchange.error, latencyMs: exchange.latencyMs } });
+    snapshotData.push({
+      ...base,
+      kind: "response",
+      data: exchange.response ?? { error: exchange.error, latencyMs: exchange.latencyMs },
+    });
   }
   const snapshots: SnapshotRecord[] = await Promise.all(snapshotData.map((s) => prepareSnapshot(env, s)));
   return order.reportStep({

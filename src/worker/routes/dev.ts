@@ -1,8 +1,8 @@
 /** POST /dev/seed: local development only. Absent unless DEV_SEED_TOKEN is set (npm start sets it). */
 import { Hono } from "hono";
+import { timingSafeEqual } from "../../connectors/signatures";
 import { forgetConnection } from "../../db/connections";
 import { DEMO, seedDemoTenant } from "../../db/seed-demo";
-import { timingSafeEqual } from "../../connectors/signatures";
 import { OrderlyError } from "../../domain/errors";
 
 export const dev = new Hono<{ Bindings: Env }>();

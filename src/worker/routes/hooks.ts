@@ -34,7 +34,8 @@ hooks.post("/:connectionId", async (c) => {
     });
   }
   const verified = await source.verify(delivery, connection.webhookSecret ?? "");
-  if (!verified.ok) throw new OrderlyError(`Signature check failed: ${verified.reason}`, { errorClass: "auth", code: "signature_invalid" });
+  if (!verified.ok)
+    throw new OrderlyError(`Signature check failed: ${verified.reason}`, { errorClass: "auth", code: "signature_invalid" });
 
   const parsed = source.parse(delivery);
   if ("ignored" in parsed) return c.json({ ok: true, ignored: parsed.reason });
@@ -46,7 +47,8 @@ hooks.post("/:connectionId", async (c) => {
   for (const event of parsed) {
     const inline = body.byteLength <= config.inlineBodyLimit;
     const blobKey = inline ? null : `raw/${connection.tenantId}/${connection.id}/${encodeURIComponent(event.deliveryId)}`;
-    if (blobKey) await c.env.BLOBS.put(blobKey, body, { httpMetadata: { contentType: c.req.header("content-type") ?? "application/json" } });
+    if (blobKey)
+      await c.env.BLOBS.put(blobKey, body, { httpMetadata: { contentType: c.req.header("content-type") ?? "application/json" } });
     const order = orderStub(c.env, orderObjectName(connection.id, event.orderId));
     results.push(
       await order.ingest({

@@ -12,7 +12,10 @@ export const errorSchema = z
   .openapi("Error");
 
 export const errorResponses = {
-  400: { description: "The request is invalid; the message says what to fix.", content: { "application/json": { schema: errorSchema } } },
+  400: {
+    description: "The request is invalid; the message says what to fix.",
+    content: { "application/json": { schema: errorSchema } },
+  },
   401: { description: "Missing or unknown API token.", content: { "application/json": { schema: errorSchema } } },
   404: { description: "Not found in this tenant.", content: { "application/json": { schema: errorSchema } } },
 } as const;

@@ -4,9 +4,9 @@
  */
 import { eq } from "drizzle-orm";
 import { createMiddleware } from "hono/factory";
+import { toHex } from "../../../connectors/signatures";
 import { database } from "../../../db/client";
 import { apiTokens } from "../../../db/schema";
-import { toHex } from "../../../connectors/signatures";
 import { OrderlyError } from "../../../domain/errors";
 import type { ApiEnv } from "./api-env";
 
@@ -32,7 +32,11 @@ export const requireApiToken = createMiddleware<ApiEnv>(async (c, next) => {
     .from(apiTokens)
     .where(eq(apiTokens.tokenHash, await hashApiToken(match[1])))
     .get();
-  if (!row) throw new OrderlyError("The API token is not known; it may have been revoked.", { errorClass: "auth", code: "token_unknown" });
+  if (!row)
+    throw new OrderlyError("The API token is not known; it may have been revoked.", {
+      errorClass: "auth",
+      code: "token_unknown",
+    });
   c.set("tenantId", row.tenantId);
   await next();
 });

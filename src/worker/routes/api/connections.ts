@@ -61,7 +61,11 @@ function view(row: Row, origin: string, extra: { webhookSecret?: string } = {}):
 
 function requireConnector(id: string): Connector {
   const connector = getConnector(id);
-  if (!connector) throw new OrderlyError(`Unknown connector "${id}". GET /api/v1/connectors lists them.`, { errorClass: "validation", code: "connector_unknown" });
+  if (!connector)
+    throw new OrderlyError(`Unknown connector "${id}". GET /api/v1/connectors lists them.`, {
+      errorClass: "validation",
+      code: "connector_unknown",
+    });
   return connector;
 }
 
@@ -69,7 +73,11 @@ function validate<T>(schema: z.ZodType<T>, value: unknown, what: string): T {
   const parsed = schema.safeParse(value);
   if (parsed.success) return parsed.data;
   const issues = parsed.error.issues.map((i) => `${i.path.join(".") || what}: ${i.message}`).join("; ");
-  throw new OrderlyError(`Invalid ${what}: ${issues}`, { errorClass: "validation", code: `${what}_invalid`, details: parsed.error.issues });
+  throw new OrderlyError(`Invalid ${what}: ${issues}`, {
+    errorClass: "validation",
+    code: `${what}_invalid`,
+    details: parsed.error.issues,
+  });
 }
 
 export const connectionRoutes = apiRouter()
@@ -78,10 +86,19 @@ export const connectionRoutes = apiRouter()
       method: "get",
       path: "/",
       summary: "List connections",
-      responses: { 200: { description: "The tenant's connections", content: { "application/json": { schema: z.object({ connections: z.array(connectionSchema) }) } } } },
+      responses: {
+        200: {
+          description: "The tenant's connections",
+          content: { "application/json": { schema: z.object({ connections: z.array(connectionSchema) }) } },
+        },
+      },
     }),
     async (c) => {
-      const rows = await database(c.env).select().from(connections).where(eq(connections.tenantId, c.var.tenantId)).orderBy(connections.createdAt);
+      const rows = await database(c.env)
+        .select()
+        .from(connections)
+        .where(eq(connections.tenantId, c.var.tenantId))
+        .orderBy(connections.createdAt);
       const origin = new URL(c.req.url).origin;
       return c.json({ connections: rows.map((r) => view(r, origin)) }, 200);
     },
@@ -92,14 +109,18 @@ export const connectionRoutes = apiRouter()
       path: "/",
       summary: "Add a connection",
       request: { body: { content: { "application/json": { schema: createSchema } }, required: true } },
-      responses: { 201: { description: "Created", content: { "application/json": { schema: connectionSchema } } }, ...errorResponses },
+      responses: {
+        201: { description: "Created", content: { "application/json": { schema: connectionSchema } } },
+        ...errorResponses,
+      },
     }),
     async (c) => {
       const input = c.req.valid("json");
       const connector = requireConnector(input.connector);
       const settings = validate(connector.settings, input.settings, "settings") as Record<string, unknown>;
       const credentials = validate(connector.credentials, input.credentials, "credentials");
-      const generatedSecret = connector.source && !input.webhookSecret ? toHex(crypto.getRandomValues(new Uint8Array(24))) : undefined;
+      const generatedSecret =
+        connector.source && !input.webhookSecret ? toHex(crypto.getRandomValues(new Uint8Array(24))) : undefined;
       const secret = input.webhookSecret ?? generatedSecret;
       const now = Date.now();
       const row: Row = {
@@ -124,7 +145,10 @@ export const connectionRoutes = apiRouter()
       path: "/{id}",
       summary: "Get a connection",
       request: { params: idParam },
-      responses: { 200: { description: "The connection", content: { "application/json": { schema: connectionSchema } } }, ...errorResponses },
+      responses: {
+        200: { description: "The connection", content: { "application/json": { schema: connectionSchema } } },
+        ...errorResponses,
+      },
     }),
     async (c) => {
       const row = await findOwned(c.env, c.var.tenantId, c.req.valid("param").id);
@@ -137,7 +161,10 @@ export const connectionRoutes = apiRouter()
       path: "/{id}",
       summary: "Change a connection (credentials are replaced, never shown)",
       request: { params: idParam, body: { content: { "application/json": { schema: updateSchema } }, required: true } },
-      responses: { 200: { description: "Updated", content: { "application/json": { schema: connectionSchema } } }, ...errorResponses },
+      responses: {
+        200: { description: "Updated", content: { "application/json": { schema: connectionSchema } } },
+        ...errorResponses,
+      },
     }),
     async (c) => {
       const row = await findOwned(c.env, c.var.tenantId, c.req.valid("param").id);
@@ -146,8 +173,10 @@ export const connectionRoutes = apiRouter()
       const changes: Partial<Row> = { updatedAt: Date.now() };
       if (input.name !== undefined) changes.name = input.name;
       if (input.enabled !== undefined) changes.enabled = input.enabled;
-      if (input.settings !== undefined) changes.settings = validate(connector.settings, input.settings, "settings") as Record<string, unknown>;
-      if (input.credentials !== undefined) changes.credentials = await encryptJson(c.env, validate(connector.credentials, input.credentials, "credentials"));
+      if (input.settings !== undefined)
+        changes.settings = validate(connector.settings, input.settings, "settings") as Record<string, unknown>;
+      if (input.credentials !== undefined)
+        changes.credentials = await encryptJson(c.env, validate(connector.credentials, input.credentials, "credentials"));
       if (input.webhookSecret !== undefined) changes.webhookSecret = await encryptSecret(c.env, input.webhookSecret);
       await database(c.env).update(connections).set(changes).where(eq(connections.id, row.id));
       forgetConnection(row.id);
@@ -167,10 +196,13 @@ export const connectionRoutes = apiRouter()
       const tenantFlows = await database(c.env).select().from(flows).where(eq(flows.tenantId, c.var.tenantId));
       const users = tenantFlows.filter((f) => f.sourceConnectionId === row.id || f.steps.some((s) => s.target === row.id));
       if (users.length > 0) {
-        throw new OrderlyError(`Connection is used by flow(s) ${users.map((f) => `"${f.name}"`).join(", ")}; change or delete them first.`, {
-          errorClass: "conflict",
-          code: "connection_in_use",
-        });
+        throw new OrderlyError(
+          `Connection is used by flow(s) ${users.map((f) => `"${f.name}"`).join(", ")}; change or delete them first.`,
+          {
+            errorClass: "conflict",
+            code: "connection_in_use",
+          },
+        );
       }
       await database(c.env).delete(connections).where(eq(connections.id, row.id));
       forgetConnection(row.id);
@@ -179,7 +211,11 @@ export const connectionRoutes = apiRouter()
   );
 
 export async function findOwned(env: Env, tenantId: string, id: string): Promise<Row> {
-  const row = await database(env).select().from(connections).where(and(eq(connections.id, id), eq(connections.tenantId, tenantId))).get();
+  const row = await database(env)
+    .select()
+    .from(connections)
+    .where(and(eq(connections.id, id), eq(connections.tenantId, tenantId)))
+    .get();
   if (!row) throw notFound("Connection", id);
   return row;
 }

@@ -8,7 +8,12 @@ export const connectorRoutes = apiRouter().openapi(
     method: "get",
     path: "/",
     summary: "Connectors and the settings each one takes",
-    responses: { 200: { description: "Connectors", content: { "application/json": { schema: z.object({ connectors: z.array(z.record(z.string(), z.unknown())) }) } } } },
+    responses: {
+      200: {
+        description: "Connectors",
+        content: { "application/json": { schema: z.object({ connectors: z.array(z.record(z.string(), z.unknown())) }) } },
+      },
+    },
   }),
   (c) =>
     c.json(

@@ -58,7 +58,12 @@ function view(row: Row): z.infer<typeof flowSchema> {
 }
 
 /** Checks the source and every step against the tenant's connections and the connectors' schemas. */
-async function validateFlow(env: Env, tenantId: string, source: string, steps: Array<z.infer<typeof stepSchema>>): Promise<FlowStepConfig[]> {
+async function validateFlow(
+  env: Env,
+  tenantId: string,
+  source: string,
+  steps: Array<z.infer<typeof stepSchema>>,
+): Promise<FlowStepConfig[]> {
   const sourceRow = await findOwned(env, tenantId, source);
   if (!getConnector(sourceRow.connector)?.source) {
     throw new OrderlyError(`Connection ${source} (${sourceRow.connector}) cannot trigger flows: it is not a source.`, {
@@ -80,8 +85,13 @@ async function validateFlow(env: Env, tenantId: string, source: string, steps: A
     }
     const settings = action.settings.safeParse(step.settings);
     if (!settings.success) {
-      const issues = settings.error.issues.map((i: { path: PropertyKey[]; message: string }) => `${i.path.join(".")}: ${i.message}`).join("; ");
-      throw new OrderlyError(`Step ${index + 1} settings are invalid: ${issues}`, { errorClass: "validation", code: "flow_settings_invalid" });
+      const issues = settings.error.issues
+        .map((i: { path: PropertyKey[]; message: string }) => `${i.path.join(".")}: ${i.message}`)
+        .join("; ");
+      throw new OrderlyError(`Step ${index + 1} settings are invalid: ${issues}`, {
+        errorClass: "validation",
+        code: "flow_settings_invalid",
+      });
     }
     checked.push({ target: step.target, action: step.action, settings: settings.data as Record<string, unknown> });
   }
@@ -94,7 +104,12 @@ export const flowRoutes = apiRouter()
       method: "get",
       path: "/",
       summary: "List flows",
-      responses: { 200: { description: "The tenant's flows", content: { "application/json": { schema: z.object({ flows: z.array(flowSchema) }) } } } },
+      responses: {
+        200: {
+          description: "The tenant's flows",
+          content: { "application/json": { schema: z.object({ flows: z.array(flowSchema) }) } },
+        },
+      },
     }),
     async (c) => {
       const rows = await database(c.env).select().from(flows).where(eq(flows.tenantId, c.var.tenantId)).orderBy(flows.createdAt);
@@ -180,7 +195,11 @@ export const flowRoutes = apiRouter()
   );
 
 export async function findFlow(env: Env, tenantId: string, id: string): Promise<Row> {
-  const row = await database(env).select().from(flows).where(and(eq(flows.id, id), eq(flows.tenantId, tenantId))).get();
+  const row = await database(env)
+    .select()
+    .from(flows)
+    .where(and(eq(flows.id, id), eq(flows.tenantId, tenantId)))
+    .get();
   if (!row) throw notFound("Flow", id);
   return row;
 }

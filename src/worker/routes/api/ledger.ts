@@ -14,7 +14,16 @@ const invoiceSchema = z
     state: z.enum(["draft", "booked"]),
     currency: z.string(),
     customer: z.object({ id: z.number(), name: z.string(), email: z.string().nullable(), country: z.string().nullable() }),
-    lines: z.array(z.object({ description: z.string(), sku: z.string().optional(), quantity: z.number(), net: z.number(), vat: z.number(), vatRateBp: z.number().optional() })),
+    lines: z.array(
+      z.object({
+        description: z.string(),
+        sku: z.string().optional(),
+        quantity: z.number(),
+        net: z.number(),
+        vat: z.number(),
+        vatRateBp: z.number().optional(),
+      }),
+    ),
     net: z.number(),
     vat: z.number(),
     total: z.number(),
@@ -56,12 +65,23 @@ export const ledgerRoutes = apiRouter()
       method: "get",
       path: "/invoices",
       summary: "Invoices booked in the sandbox ledger, newest first",
-      request: { query: z.object({ connection: z.string().optional(), limit: z.coerce.number().int().min(1).max(200).default(50) }) },
-      responses: { 200: { description: "Invoices", content: { "application/json": { schema: z.object({ invoices: z.array(invoiceSchema) }) } } }, ...errorResponses },
+      request: {
+        query: z.object({ connection: z.string().optional(), limit: z.coerce.number().int().min(1).max(200).default(50) }),
+      },
+      responses: {
+        200: {
+          description: "Invoices",
+          content: { "application/json": { schema: z.object({ invoices: z.array(invoiceSchema) }) } },
+        },
+        ...errorResponses,
+      },
     }),
     async (c) => {
       const q = c.req.valid("query");
-      const where = and(eq(ledgerInvoices.tenantId, c.var.tenantId), q.connection ? eq(ledgerInvoices.connectionId, q.connection) : undefined);
+      const where = and(
+        eq(ledgerInvoices.tenantId, c.var.tenantId),
+        q.connection ? eq(ledgerInvoices.connectionId, q.connection) : undefined,
+      );
       return c.json({ invoices: (await listInvoices(c.env, where, q.limit)).map(view) }, 200);
     },
   )
@@ -71,7 +91,10 @@ export const ledgerRoutes = apiRouter()
       path: "/invoices/{id}",
       summary: "One sandbox ledger invoice",
       request: { params: z.object({ id: z.coerce.number().int() }) },
-      responses: { 200: { description: "The invoice", content: { "application/json": { schema: invoiceSchema } } }, ...errorResponses },
+      responses: {
+        200: { description: "The invoice", content: { "application/json": { schema: invoiceSchema } } },
+        ...errorResponses,
+      },
     }),
     async (c) => {
       const id = c.req.valid("param").id;

@@ -2,7 +2,7 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { and, asc, desc, eq, gte, lt, or, type SQL } from "drizzle-orm";
 import { database } from "../../../db/client";
-import { TRANSFER_STATUSES, snapshots, transferSteps, transfers } from "../../../db/schema";
+import { snapshots, TRANSFER_STATUSES, transferSteps, transfers } from "../../../db/schema";
 import { readSnapshotData } from "../../../db/snapshots";
 import { OrderlyError } from "../../../domain/errors";
 import { stageSchema } from "../../../domain/stage";
@@ -58,7 +58,9 @@ export const transferRoutes = apiRouter()
       responses: {
         200: {
           description: "A page of transfers",
-          content: { "application/json": { schema: z.object({ transfers: z.array(transferSchema), nextCursor: z.string().nullable() }) } },
+          content: {
+            "application/json": { schema: z.object({ transfers: z.array(transferSchema), nextCursor: z.string().nullable() }) },
+          },
         },
         ...errorResponses,
       },
@@ -103,7 +105,15 @@ export const transferRoutes = apiRouter()
               schema: transferSchema.extend({
                 steps: z.array(z.record(z.string(), z.unknown())),
                 snapshots: z.array(
-                  z.object({ id: z.number(), kind: z.string(), stepIndex: z.number().nullable(), attempt: z.number().nullable(), size: z.number(), createdAt: z.number(), data: z.unknown() }),
+                  z.object({
+                    id: z.number(),
+                    kind: z.string(),
+                    stepIndex: z.number().nullable(),
+                    attempt: z.number().nullable(),
+                    size: z.number(),
+                    createdAt: z.number(),
+                    data: z.unknown(),
+                  }),
                 ),
               }),
             },
@@ -117,7 +127,11 @@ export const transferRoutes = apiRouter()
       const db = database(c.env);
       const [steps, rows] = await Promise.all([
         db.select().from(transferSteps).where(eq(transferSteps.transferId, transfer.id)).orderBy(asc(transferSteps.stepIndex)),
-        db.select().from(snapshots).where(and(eq(snapshots.transferId, transfer.id), eq(snapshots.tenantId, c.var.tenantId))).orderBy(asc(snapshots.id)),
+        db
+          .select()
+          .from(snapshots)
+          .where(and(eq(snapshots.transferId, transfer.id), eq(snapshots.tenantId, c.var.tenantId)))
+          .orderBy(asc(snapshots.id)),
       ]);
       const withData = await Promise.all(
         rows.map(async (s) => ({
@@ -145,28 +159,44 @@ export const transferRoutes = apiRouter()
             "application/json": {
               schema: z.object({
                 fromStart: z.boolean().default(false),
-                useCurrentSettings: z.boolean().default(false).openapi({ description: "Take the flow's current steps and settings" }),
+                useCurrentSettings: z
+                  .boolean()
+                  .default(false)
+                  .openapi({ description: "Take the flow's current steps and settings" }),
               }),
             },
           },
           required: false,
         },
       },
-      responses: { 202: { description: "Queued", content: { "application/json": { schema: z.object({ status: z.string() }) } } }, 409: { description: "Not retryable" }, ...errorResponses },
+      responses: {
+        202: { description: "Queued", content: { "application/json": { schema: z.object({ status: z.string() }) } } },
+        409: { description: "Not retryable" },
+        ...errorResponses,
+      },
     }),
     async (c) => {
       const transfer = await findTransfer(c.env, c.var.tenantId, c.req.valid("param").id);
       const body = c.req.valid("json") ?? { fromStart: false, useCurrentSettings: false };
       const steps = body.useCurrentSettings ? (await findFlow(c.env, c.var.tenantId, transfer.flowId)).steps : undefined;
       const order = orderStub(c.env, orderObjectName(transfer.sourceConnectionId, transfer.orderId));
-      const result = await order.retryTransfer({ transferId: transfer.id, fromStart: body.fromStart, ...(steps ? { steps } : {}) });
-      if ("error" in result) throw new OrderlyError(`Cannot retry: ${result.error}.`, { errorClass: "conflict", code: "transfer_not_retryable" });
+      const result = await order.retryTransfer({
+        transferId: transfer.id,
+        fromStart: body.fromStart,
+        ...(steps ? { steps } : {}),
+      });
+      if ("error" in result)
+        throw new OrderlyError(`Cannot retry: ${result.error}.`, { errorClass: "conflict", code: "transfer_not_retryable" });
       return c.json({ status: result.status }, 202);
     },
   );
 
 async function findTransfer(env: Env, tenantId: string, id: string) {
-  const row = await database(env).select().from(transfers).where(and(eq(transfers.id, id), eq(transfers.tenantId, tenantId))).get();
+  const row = await database(env)
+    .select()
+    .from(transfers)
+    .where(and(eq(transfers.id, id), eq(transfers.tenantId, tenantId)))
+    .get();
   if (!row) throw notFound("Transfer", id);
   return row;
 }
@@ -180,4 +210,3 @@ function decodeCursor(cursor: string): [number, string] {
   }
   throw new OrderlyError("The cursor is not one this API gave out.", { errorClass: "validation", code: "cursor_invalid" });
 }
-

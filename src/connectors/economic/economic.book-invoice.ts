@@ -1,0 +1,93 @@
+/**
+ * `bookInvoice`: books the draft an earlier `createInvoice` step of the same transfer made. The
+ * draft's reference (in `references.other`) travels onto the booked invoice, so a re-run finds the
+ * booked invoice by it and adopts it instead of booking again.
+ */
+import { OrderlyError } from "../../domain/errors";
+import type { ActionResult } from "../contract";
+import { defineAction } from "../contract";
+import { economicRequest } from "./economic.api";
+import { findBookedByReference } from "./economic.reference";
+import { bookInvoiceSettings, type EconomicConnectionSettings, type EconomicCredentials } from "./economic.settings";
+
+/** What an earlier createInvoice step left for booking. */
+export interface DraftToBook {
+  draftInvoiceNumber?: number;
+  bookedInvoiceNumber?: number;
+  reference?: string;
+}
+
+/** The latest earlier step whose outputs name an e-conomic draft (or an invoice already booked). */
+export function draftFromPrevious(previous: ReadonlyArray<ActionResult | undefined>): DraftToBook | undefined {
+  for (let i = previous.length - 1; i >= 0; i--) {
+    const outputs = previous[i]?.outputs;
+    if (!outputs) continue;
+    const draft = asNumber(outputs.draftInvoiceNumber);
+    const booked = asNumber(outputs.bookedInvoiceNumber);
+    if (draft === undefined && booked === undefined) continue;
+    return {
+      ...(draft === undefined ? {} : { draftInvoiceNumber: draft }),
+      ...(booked === undefined ? {} : { bookedInvoiceNumber: booked }),
+      ...(typeof outputs.reference === "string" ? { reference: outputs.reference } : {}),
+    };
+  }
+  return undefined;
+}
+
+/** The digits of an order number ("#1001" → 1001), for booking with the shop's number. */
+export function invoiceNumberFromOrderNumber(orderNumber: string): number {
+  const digits = orderNumber.replace(/\D/g, "");
+  const n = Number(digits);
+  if (!digits || !Number.isSafeInteger(n) || n < 1 || n > 999_999_999)
+    throw new OrderlyError(`Order number "${orderNumber}" has no digits e-conomic can book as an invoice number.`, {
+      errorClass: "validation",
+      code: "economic_invoice_number_invalid",
+    });
+  return n;
+}
+
+export const bookInvoice = defineAction<typeof bookInvoiceSettings, EconomicCredentials, EconomicConnectionSettings>({
+  description: "Book the e-conomic draft invoice made by an earlier createInvoice step of the flow.",
+  settings: bookInvoiceSettings,
+  async run(ctx, { order }) {
+    const { draftInvoiceNumber, bookedInvoiceNumber, reference } = draftFromPrevious(ctx.previous) ?? {};
+    if (bookedInvoiceNumber !== undefined) return adopted(bookedInvoiceNumber, draftInvoiceNumber);
+    if (draftInvoiceNumber === undefined)
+      throw new OrderlyError("There is no e-conomic draft to book: put a createInvoice step before bookInvoice in the flow.", {
+        errorClass: "validation",
+        code: "economic_no_draft",
+      });
+    if (reference) {
+      const booked = await findBookedByReference(ctx, reference);
+      if (booked?.kind === "booked") return adopted(booked.bookedInvoiceNumber, draftInvoiceNumber);
+    }
+    const body = {
+      draftInvoice: { draftInvoiceNumber },
+      ...(ctx.settings.bookWithNumber ? { bookWithNumber: invoiceNumberFromOrderNumber(order.source.orderNumber) } : {}),
+    };
+    ctx.mapped(body);
+    const result = await economicRequest<{ bookedInvoiceNumber: number }>(ctx, {
+      method: "POST",
+      path: "/invoices/booked",
+      json: body,
+    });
+    const booked = result.body.bookedInvoiceNumber;
+    return {
+      externalId: String(booked),
+      created: true,
+      outputs: { bookedInvoiceNumber: booked, draftInvoiceNumber },
+    };
+  },
+});
+
+function adopted(bookedInvoiceNumber: number, draftInvoiceNumber: number | undefined): ActionResult {
+  return {
+    externalId: String(bookedInvoiceNumber),
+    created: false,
+    outputs: { bookedInvoiceNumber, ...(draftInvoiceNumber === undefined ? {} : { draftInvoiceNumber }) },
+  };
+}
+
+function asNumber(value: unknown): number | undefined {
+  return typeof value === "number" && Number.isInteger(value) ? value : undefined;
+}

@@ -1,0 +1,48 @@
+/**
+ * The discounts of a Shopify order. Discount applications say what a discount was (a code, a manual
+ * or automatic discount) and what it aimed at; the amounts sit on the lines it was allocated to.
+ */
+import type { Discount } from "../../domain/order";
+import { minorOf, type ShopifyOrder } from "./shopify.payload";
+import { compact, nonEmpty } from "./shopify.util";
+
+/** One discount per application, its amount summed from the allocations pointing at it (a code's reported amount stands in). */
+export function discountsOf(order: ShopifyOrder, currency: string): Discount[] {
+  const applications = order.discount_applications ?? [];
+  const codes = order.discount_codes ?? [];
+  const codeAmount = (code: string | undefined): number | undefined => {
+    const found = code === undefined ? undefined : codes.find((c) => c.code.toLowerCase() === code.toLowerCase());
+    return found?.amount == null ? undefined : minorOf(found.amount, currency, "discount_codes.amount");
+  };
+  if (applications.length === 0) {
+    // Payloads from before discount applications existed carry only the codes.
+    return codes.map((c) =>
+      compact({ code: c.code, amount: codeAmount(c.code) ?? 0, kind: c.type === "shipping" ? "shipping" : "order" }),
+    );
+  }
+  const allocated = new Map<number, number>();
+  for (const item of [...order.line_items, ...(order.shipping_lines ?? [])]) {
+    for (const allocation of item.discount_allocations ?? []) {
+      const index = allocation.discount_application_index;
+      if (index == null) continue;
+      const amount = minorOf(allocation.amount, currency, "discount_allocations.amount");
+      allocated.set(index, (allocated.get(index) ?? 0) + amount);
+    }
+  }
+  return applications.map((app, index) => {
+    const code = nonEmpty(app.code);
+    return compact({
+      code,
+      title: nonEmpty(app.title) ?? nonEmpty(app.description),
+      amount: allocated.get(index) ?? codeAmount(code) ?? 0,
+      kind: discountKind(app.target_type, app.allocation_method, app.target_selection),
+    });
+  });
+}
+
+function discountKind(targetType?: string | null, allocation?: string | null, selection?: string | null): Discount["kind"] {
+  if (targetType === "shipping_line") return "shipping";
+  // Spread across every line of the order: an order discount. Anything aimed at lines is a line discount.
+  if (allocation === "across" && (selection == null || selection === "all")) return "order";
+  return "line";
+}

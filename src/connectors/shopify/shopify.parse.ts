@@ -1,0 +1,169 @@
+/**
+ * Turns a verified Shopify webhook delivery into Orderly events. Everything a person would have to
+ * fix (an unsupported topic, a body that is not JSON, a missing field) is an OrderlyError of class
+ * "validation" whose message names the problem; Shopify's headers are read case-insensitively.
+ */
+import { z } from "zod";
+import { OrderlyError } from "../../domain/errors";
+import type { IncomingDelivery, SourceEvent } from "../contract";
+import { orderStage, toCanonicalOrder } from "./shopify.order";
+import { shopifyOrderSchema, shopifyRefundSchema } from "./shopify.payload";
+import { toCanonicalRefund } from "./shopify.refund";
+import { compact, epochMs, nonEmpty } from "./shopify.util";
+
+/** The webhook topics Orderly subscribes to; one Shopify webhook per topic. */
+export const SHOPIFY_TOPICS = [
+  "orders/create",
+  "orders/updated",
+  "orders/paid",
+  "orders/fulfilled",
+  "orders/cancelled",
+  "refunds/create",
+] as const;
+export type ShopifyTopic = (typeof SHOPIFY_TOPICS)[number];
+
+function isShopifyTopic(topic: string): topic is ShopifyTopic {
+  return (SHOPIFY_TOPICS as readonly string[]).includes(topic);
+}
+
+/** Parses a verified Shopify delivery into one event; throws OrderlyError(validation) naming what is wrong. */
+export function parse(delivery: IncomingDelivery): SourceEvent[] {
+  const header = (name: string) => nonEmpty(delivery.headers.get(name));
+  const topic = header("X-Shopify-Topic");
+  if (topic === undefined) {
+    throw invalid("The X-Shopify-Topic header is missing, so Orderly cannot tell what the delivery is.", "shopify_topic_missing");
+  }
+  if (!isShopifyTopic(topic)) {
+    throw invalid(
+      `The Shopify topic "${topic}" is not one Orderly handles; subscribe only to ${SHOPIFY_TOPICS.join(", ")}.`,
+      "shopify_topic_unsupported",
+    );
+  }
+  const deliveryId = header("X-Shopify-Webhook-Id");
+  if (deliveryId === undefined) {
+    throw invalid(
+      "The X-Shopify-Webhook-Id header is missing; Orderly needs it to recognise redeliveries.",
+      "shopify_webhook_id_missing",
+    );
+  }
+  const eventId = header("X-Shopify-Event-Id");
+  const triggeredAt = header("X-Shopify-Triggered-At");
+  const json = parseShopifyJson(delivery.body);
+  const base = { deliveryId, eventKey: eventId === undefined ? undefined : `${eventId}:${topic}`, topic };
+
+  if (topic === "refunds/create") {
+    const refund = validated(shopifyRefundSchema, json, topic);
+    // A refund never changes after it is made, so its own time is its version.
+    const version = epochMs(refund.created_at) ?? epochMs(refund.processed_at) ?? requireTime(epochMs(triggeredAt), topic);
+    const createdAt = nonEmpty(refund.created_at) ?? nonEmpty(refund.processed_at) ?? new Date(version).toISOString();
+    const canonical = mapped(() => toCanonicalRefund(refund, createdAt));
+    return [
+      compact({
+        ...base,
+        orderId: refund.order_id,
+        stage: "refunded",
+        occurrence: refund.id,
+        version,
+        object: { type: "refund", refund: canonical },
+      } satisfies SourceEvent),
+    ];
+  }
+
+  const order = validated(shopifyOrderSchema, json, topic);
+  // updated_at moves with every change to the order; Triggered-At and created_at stand in without it.
+  const version = epochMs(order.updated_at) ?? epochMs(triggeredAt) ?? requireTime(epochMs(order.created_at), topic);
+  const createdAt = nonEmpty(order.created_at) ?? nonEmpty(triggeredAt) ?? new Date(version).toISOString();
+  const stage = orderStage(order, topic);
+  const canonical = mapped(() => toCanonicalOrder(order, { stage, version, createdAt }));
+  return [
+    compact({
+      ...base,
+      orderId: order.id,
+      stage,
+      occurrence: "",
+      version,
+      object: { type: "order", order: canonical },
+    } satisfies SourceEvent),
+  ];
+}
+
+const utf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false });
+
+/**
+ * JSON.parse that keeps Shopify's int64 ids exact: an integer beyond 2^53 is returned as its digit
+ * string, read from the source text the reviver is given (JSON.parse source text access).
+ */
+export function parseShopifyJson(body: Uint8Array): unknown {
+  let text: string;
+  try {
+    text = utf8.decode(body);
+  } catch {
+    throw invalid("The Shopify delivery body is not UTF-8 text.", "shopify_body_not_json");
+  }
+  try {
+    return JSON.parse(text, keepLargeIntegers);
+  } catch (error) {
+    const reason = error instanceof Error ? error.message : String(error);
+    throw invalid(`The Shopify delivery body is not valid JSON (${reason}).`, "shopify_body_not_json");
+  }
+}
+
+function keepLargeIntegers(_key: string, value: unknown, context?: { source?: string }): unknown {
+  if (typeof value === "number" && !Number.isSafeInteger(value) && context?.source && /^-?\d+$/.test(context.source)) {
+    return context.source;
+  }
+  return value;
+}
+
+function validated<T extends z.ZodType>(schema: T, json: unknown, topic: ShopifyTopic): z.infer<T> {
+  const result = schema.safeParse(json);
+  if (result.success) return result.data;
+  const problems = result.error.issues.slice(0, 5).map((issue) => {
+    const path = issue.path.map(String).join(".");
+    if (path === "") return `the body: ${issue.message}`;
+    return valueAt(json, issue.path) === undefined ? `${path} is missing` : `${path}: ${issue.message}`;
+  });
+  const more = result.error.issues.length > 5 ? ` (and ${result.error.issues.length - 5} more)` : "";
+  throw invalid(
+    `The Shopify ${topic} payload is invalid: ${problems.join("; ")}${more}.`,
+    "shopify_payload_invalid",
+    result.error.issues.slice(0, 5),
+  );
+}
+
+function valueAt(value: unknown, path: ReadonlyArray<PropertyKey>): unknown {
+  let current = value;
+  for (const key of path) {
+    if (current === null || typeof current !== "object") return undefined;
+    current = (current as Record<PropertyKey, unknown>)[key];
+  }
+  return current;
+}
+
+function requireTime(ms: number | undefined, topic: ShopifyTopic): number {
+  if (ms !== undefined) return ms;
+  throw invalid(
+    `The Shopify ${topic} delivery has no readable timestamp (updated_at, created_at or X-Shopify-Triggered-At), so its version is unknown.`,
+    "shopify_timestamp_missing",
+  );
+}
+
+/** Runs a mapping whose output is checked against the canonical schema: a failure there is our bug, not the sender's. */
+function mapped<T>(map: () => T): T {
+  try {
+    return map();
+  } catch (error) {
+    if (!(error instanceof z.ZodError)) throw error;
+    const where = error.issues.map((i) => `${i.path.map(String).join(".")}: ${i.message}`).join("; ");
+    throw new OrderlyError("Orderly could not map this Shopify delivery to its canonical form.", {
+      errorClass: "internal",
+      code: "shopify_mapping_failed",
+      internal: where,
+      cause: error,
+    });
+  }
+}
+
+function invalid(message: string, code: string, details?: unknown): OrderlyError {
+  return new OrderlyError(message, { errorClass: "validation", code, details });
+}

@@ -1,0 +1,216 @@
+/**
+ * Zod schemas of the Shopify webhook payloads Orderly reads (the REST JSON shape, which webhooks
+ * keep even though the REST Admin API is legacy). Strict about the fields the canonical order needs,
+ * lenient about everything else: unknown fields are dropped, and fields Shopify may send as null
+ * or leave out (PII without protected-data approval, guest checkouts) are nullish.
+ */
+import { z } from "zod";
+import { OrderlyError } from "../../domain/errors";
+import { toMinor } from "../../domain/money";
+
+const DECIMAL = /^[+-]?\d+(?:\.\d+)?$/;
+
+/**
+ * A money amount. Shopify sends decimal strings ("249.00") almost everywhere, but a few older
+ * fields are JSON numbers (`refund_line_items[].subtotal`: 195.66); both parse exactly via toMinor.
+ */
+export const decimal = z.custom<string | number>(
+  (value) => (typeof value === "string" && DECIMAL.test(value.trim())) || (typeof value === "number" && Number.isFinite(value)),
+  { error: 'must be a decimal amount such as "249.00"' },
+);
+
+/**
+ * A Shopify numeric id. Ids are int64; the parser turns integers beyond 2^53 into their exact
+ * digit strings (see parseShopifyJson), so both forms arrive here and leave as a string.
+ */
+export const shopifyId = z
+  .custom<number | string>(
+    (value) =>
+      (typeof value === "number" && Number.isSafeInteger(value) && value >= 0) ||
+      (typeof value === "string" && /^\d+$/.test(value)),
+    { error: "must be a numeric Shopify id" },
+  )
+  .transform((value) => String(value));
+
+const text = z.string().nullish();
+
+const moneySet = z.object({
+  shop_money: z.object({ amount: decimal, currency_code: z.string().nullish() }),
+});
+
+const taxLine = z.object({
+  title: text,
+  /** A fraction: 0.25 is 25%. */
+  rate: z.number().nullish(),
+  price: decimal,
+});
+
+const discountAllocation = z.object({
+  amount: decimal,
+  discount_application_index: z.number().int().nullish(),
+});
+
+export const lineItemSchema = z.object({
+  id: shopifyId,
+  sku: text,
+  title: text,
+  name: text,
+  quantity: z.number().int(),
+  price: decimal,
+  total_discount: decimal.nullish(),
+  tax_lines: z.array(taxLine).nullish(),
+  discount_allocations: z.array(discountAllocation).nullish(),
+  product_id: shopifyId.nullish(),
+  variant_id: shopifyId.nullish(),
+});
+
+export const shippingLineSchema = z.object({
+  title: text,
+  code: text,
+  price: decimal,
+  discounted_price: decimal.nullish(),
+  tax_lines: z.array(taxLine).nullish(),
+  discount_allocations: z.array(discountAllocation).nullish(),
+});
+
+export const discountApplicationSchema = z.object({
+  /** discount_code | manual | script | automatic */
+  type: text,
+  code: text,
+  title: text,
+  description: text,
+  /** across | each | one */
+  allocation_method: text,
+  /** all | entitled | explicit */
+  target_selection: text,
+  /** line_item | shipping_line */
+  target_type: text,
+});
+
+const discountCode = z.object({
+  code: z.string(),
+  amount: decimal.nullish(),
+  /** percentage | fixed_amount | shipping */
+  type: text,
+});
+
+export const addressSchema = z.object({
+  name: text,
+  first_name: text,
+  last_name: text,
+  company: text,
+  address1: text,
+  address2: text,
+  city: text,
+  zip: text,
+  province: text,
+  country_code: text,
+  phone: text,
+});
+
+const customer = z.object({
+  id: shopifyId.nullish(),
+  email: text,
+  phone: text,
+  first_name: text,
+  last_name: text,
+});
+
+/** Body of orders/create, orders/updated, orders/paid, orders/fulfilled and orders/cancelled. */
+export const shopifyOrderSchema = z.object({
+  id: shopifyId,
+  /** Display name, "#1001". */
+  name: text,
+  order_number: z.number().int().nullish(),
+  /** Shop currency: the plain amount strings are in it. */
+  currency: z.string().length(3, { error: "must be a three-letter ISO 4217 code" }),
+  taxes_included: z.boolean(),
+  created_at: text,
+  updated_at: text,
+  closed_at: text,
+  cancelled_at: text,
+  financial_status: text,
+  fulfillment_status: text,
+  total_price: decimal,
+  total_tax: decimal.nullish(),
+  total_discounts: decimal.nullish(),
+  total_shipping_price_set: moneySet.nullish(),
+  line_items: z.array(lineItemSchema),
+  shipping_lines: z.array(shippingLineSchema).nullish(),
+  discount_applications: z.array(discountApplicationSchema).nullish(),
+  discount_codes: z.array(discountCode).nullish(),
+  payment_gateway_names: z.array(z.string()).nullish(),
+  customer: customer.nullish(),
+  email: text,
+  phone: text,
+  billing_address: addressSchema.nullish(),
+  shipping_address: addressSchema.nullish(),
+  note: text,
+  /** Comma-separated: "vip, wholesale". */
+  tags: text,
+});
+export type ShopifyOrder = z.infer<typeof shopifyOrderSchema>;
+export type ShopifyLineItem = z.infer<typeof lineItemSchema>;
+export type ShopifyShippingLine = z.infer<typeof shippingLineSchema>;
+export type ShopifyAddress = z.infer<typeof addressSchema>;
+
+const refundLineItem = z.object({
+  line_item_id: shopifyId,
+  quantity: z.number().int(),
+  /** no_restock | cancel | return | legacy_restock */
+  restock_type: text,
+  subtotal: decimal,
+  subtotal_set: moneySet.nullish(),
+  total_tax: decimal,
+  total_tax_set: moneySet.nullish(),
+  line_item: z.object({ sku: text }).nullish(),
+});
+
+const refundTransaction = z.object({
+  kind: z.string(),
+  status: text,
+  amount: decimal,
+  currency: z.string().length(3, { error: "must be a three-letter ISO 4217 code" }).nullish(),
+});
+
+const orderAdjustment = z.object({
+  /** shipping_refund | refund_discrepancy */
+  kind: text,
+  amount: decimal,
+  amount_set: moneySet.nullish(),
+});
+
+/** Body of refunds/create. */
+export const shopifyRefundSchema = z.object({
+  id: shopifyId,
+  order_id: shopifyId,
+  created_at: text,
+  processed_at: text,
+  note: text,
+  currency: z.string().length(3, { error: "must be a three-letter ISO 4217 code" }).nullish(),
+  refund_line_items: z.array(refundLineItem).nullish(),
+  transactions: z.array(refundTransaction).nullish(),
+  order_adjustments: z.array(orderAdjustment).nullish(),
+});
+export type ShopifyRefund = z.infer<typeof shopifyRefundSchema>;
+
+/**
+ * Minor units of a validated amount. The schema already refused non-decimals, so the only failure
+ * left is an amount beyond the safe integer range, reported naming the field.
+ */
+export function minorOf(value: string | number, currency: string, field: string): number {
+  try {
+    return toMinor(value, currency);
+  } catch (error) {
+    throw new OrderlyError(`Shopify payload field ${field} is not a usable amount: ${JSON.stringify(value)}.`, {
+      errorClass: "validation",
+      code: "shopify_payload_invalid",
+      cause: error,
+    });
+  }
+}
+
+/** Sum of amounts in minor units (integers, so the sum is exact). */
+export function sumMinor(values: ReadonlyArray<string | number>, currency: string, field: string): number {
+  return values.reduce<number>((sum, value) => sum + minorOf(value, currency, field), 0);
+}

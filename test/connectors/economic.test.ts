@@ -1,0 +1,391 @@
+import { env } from "cloudflare:test";
+import { describe, expect, it } from "vitest";
+import type { z } from "zod";
+import type { ActionContext, ActionResult, TargetAction } from "../../src/connectors/contract";
+import type { EconomicConnectionSettings, EconomicCredentials } from "../../src/connectors/economic";
+import { bookInvoice, createInvoice, economicConnectionSettings } from "../../src/connectors/economic";
+import { createHttpClient } from "../../src/connectors/http";
+import { OrderlyError } from "../../src/domain/errors";
+import { type CanonicalOrder, orderSchema } from "../../src/domain/order";
+import { createEconomicMock, type EconomicMock, installEconomicMock } from "../mocks/economic.mock";
+
+const BASE_URL = "https://economic.test";
+const GOOD_TOKENS: EconomicCredentials = { appSecretToken: "app-ok", agreementGrantToken: "grant-ok" };
+const REFERENCE = "orderly-0123456789abcdef0123456789abcdef-0";
+
+/** A paid Danish webshop order with VAT-inclusive prices: a 199.00 T-shirt and 49.00 shipping, both at 25%. */
+function danishOrder(overrides: Partial<CanonicalOrder> = {}): CanonicalOrder {
+  return orderSchema.parse({
+    source: { connector: "shopify", orderId: "5001", orderNumber: "#1001", version: 1, createdAt: "2025-11-03T10:15:00+01:00" },
+    stage: "paid",
+    currency: "DKK",
+    pricesIncludeTax: true,
+    customer: { sourceId: "777", email: "ane@example.dk", firstName: "Ane", lastName: "Lund", phone: "+4512345678" },
+    billingAddress: { name: "Ane Lund", line1: "Vestergade 1", postcode: "8000", city: "Aarhus", country: "DK" },
+    shippingAddress: { name: "Ane Lund", line1: "Vestergade 1", postcode: "8000", city: "Aarhus", country: "DK" },
+    lines: [{ id: "l1", sku: "TS-1", title: "T-shirt", quantity: 1, unitPrice: 19900, discount: 0, tax: 3980, taxRateBp: 2500 }],
+    shipping: [{ title: "Standard shipping", price: 4900, discount: 0, tax: 980, taxRateBp: 2500 }],
+    discounts: [],
+    payments: [{ gateway: "shopify_payments", amount: 24800, status: "paid" }],
+    totals: { total: 24800, tax: 4960, discounts: 0, shipping: 4900 },
+    ...overrides,
+  });
+}
+
+interface RunOptions {
+  previous?: ReadonlyArray<ActionResult | undefined>;
+  credentials?: EconomicCredentials;
+  baseUrl?: string;
+  reference?: string;
+}
+
+async function run<S extends z.ZodType>(
+  action: TargetAction<S, EconomicCredentials, EconomicConnectionSettings>,
+  order: CanonicalOrder,
+  settings: unknown = {},
+  options: RunOptions = {},
+) {
+  const mapped: unknown[] = [];
+  const ctx: ActionContext<z.infer<S>, EconomicCredentials, EconomicConnectionSettings> = {
+    connection: {
+      id: "conn_economic",
+      tenantId: "tenant_1",
+      settings: economicConnectionSettings.parse({ baseUrl: options.baseUrl ?? BASE_URL }),
+      credentials: options.credentials ?? GOOD_TOKENS,
+    },
+    settings: action.settings.parse(settings),
+    reference: options.reference ?? REFERENCE,
+    http: createHttpClient({ timeoutMs: 2000, vendor: "e-conomic" }),
+    mapped: (data) => mapped.push(data),
+    previous: options.previous ?? [],
+    env,
+  };
+  const result = await action.run(ctx, { order });
+  return { result, mapped };
+}
+
+async function failure(promise: Promise<unknown>): Promise<OrderlyError> {
+  const error = await promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(error).toBeInstanceOf(OrderlyError);
+  return error as OrderlyError;
+}
+
+function writes(mock: EconomicMock) {
+  return mock.state.requests.filter((r) => r.method !== "GET");
+}
+
+const ANE = {
+  customerNumber: 42,
+  name: "Ane Lund",
+  email: "ANE@example.dk",
+  currency: "DKK",
+  customerGroup: { customerGroupNumber: 1 },
+  paymentTerms: { paymentTermsNumber: 1 },
+  vatZone: { vatZoneNumber: 1 },
+};
+
+describe("e-conomic createInvoice", () => {
+  it("creates the customer then a draft with net lines", async () => {
+    const mock = createEconomicMock();
+    installEconomicMock(mock);
+
+    const { result, mapped } = await run(createInvoice, danishOrder());
+
+    expect(result).toEqual({
+      externalId: "1",
+      created: true,
+      outputs: { draftInvoiceNumber: 1, customerNumber: 1, customerCreated: true, reference: REFERENCE },
+    });
+    expect(mock.state.requests.map((r) => `${r.method} ${r.path}?${r.query}`)).toEqual([
+      `GET /invoices/drafts?filter=references.other$eq:${REFERENCE}`,
+      `GET /invoices/booked?filter=references.other$eq:${REFERENCE}`,
+      "GET /customers?filter=email$eq:ane@example.dk",
+      "POST /customers?",
+      "POST /invoices/drafts?",
+    ]);
+    const [customerPost, draftPost] = writes(mock);
+    expect(customerPost?.body).toEqual({
+      email: "ane@example.dk",
+      name: "Ane Lund",
+      currency: "DKK",
+      customerGroup: { customerGroupNumber: 1 },
+      paymentTerms: { paymentTermsNumber: 1 },
+      vatZone: { vatZoneNumber: 1 },
+      telephoneAndFaxNumber: "+4512345678",
+      address: "Vestergade 1",
+      zip: "8000",
+      city: "Aarhus",
+      country: "Denmark",
+    });
+    const expectedDraft = {
+      date: "2025-11-03",
+      currency: "DKK",
+      customer: { customerNumber: 1 },
+      layout: { layoutNumber: 19 },
+      paymentTerms: { paymentTermsNumber: 1 },
+      recipient: {
+        name: "Ane Lund",
+        address: "Vestergade 1",
+        zip: "8000",
+        city: "Aarhus",
+        country: "Denmark",
+        vatZone: { vatZoneNumber: 1 },
+      },
+      references: { other: REFERENCE },
+      lines: [
+        { lineNumber: 1, product: { productNumber: "TS-1" }, description: "T-shirt", quantity: 1, unitNetPrice: 159.2 },
+        {
+          lineNumber: 2,
+          product: { productNumber: "shipping" },
+          description: "Standard shipping",
+          quantity: 1,
+          unitNetPrice: 39.2,
+        },
+      ],
+    };
+    expect(draftPost?.body).toEqual(expectedDraft);
+    expect(mapped).toEqual([expectedDraft]);
+    expect(mock.state.drafts[0]?.netAmount).toBe(198.4);
+  });
+
+  it("matches an existing customer by email instead of creating one", async () => {
+    const mock = createEconomicMock({ customers: [ANE] });
+    installEconomicMock(mock);
+
+    const { result } = await run(createInvoice, danishOrder());
+
+    expect(result.outputs).toMatchObject({ customerNumber: 42, customerCreated: false });
+    expect(writes(mock).map((r) => r.path)).toEqual(["/invoices/drafts"]);
+    expect(mock.state.drafts[0]?.customer).toEqual({ customerNumber: 42 });
+    expect(mock.state.customers).toHaveLength(1);
+  });
+
+  it("escapes filter characters when it matches a customer by name", async () => {
+    const company = "Lund & Søn (ApS) $, [DK]*";
+    const mock = createEconomicMock({ customers: [{ ...ANE, name: company, email: "other@example.dk" }] });
+    installEconomicMock(mock);
+    const order = danishOrder({ customer: { company, email: "ane@example.dk" } });
+
+    const { result } = await run(createInvoice, order, { customerMatch: "name" });
+
+    expect(mock.state.requests.find((r) => r.path === "/customers")?.query).toBe(
+      "filter=name$eq:Lund & Søn $(ApS$) $$$, $[DK$]$*",
+    );
+    expect(result.outputs).toMatchObject({ customerNumber: 42, customerCreated: false });
+  });
+
+  it("a second run with the same reference adopts the draft and creates nothing", async () => {
+    const mock = createEconomicMock();
+    installEconomicMock(mock);
+
+    const first = await run(createInvoice, danishOrder());
+    const writesAfterFirst = writes(mock).length;
+    const second = await run(createInvoice, danishOrder());
+
+    expect(second.result).toEqual({
+      externalId: first.result.externalId,
+      created: false,
+      outputs: { draftInvoiceNumber: 1, customerNumber: 1, customerCreated: false, reference: REFERENCE },
+    });
+    expect(writes(mock)).toHaveLength(writesAfterFirst);
+    expect(second.mapped).toEqual([]);
+    expect(mock.createdInvoiceCount()).toBe(1);
+  });
+
+  it("a write that succeeded but answered 500 is adopted on retry", async () => {
+    const mock = createEconomicMock();
+    installEconomicMock(mock);
+    mock.failNext({ status: 500, method: "POST", path: /^\/invoices\/drafts$/, afterEffect: true });
+
+    const error = await failure(run(createInvoice, danishOrder()));
+    expect(error.errorClass).toBe("unavailable");
+    expect(error.retryable).toBe(true);
+    expect(mock.state.drafts).toHaveLength(1);
+
+    const retry = await run(createInvoice, danishOrder());
+    expect(retry.result).toMatchObject({ externalId: "1", created: false });
+    expect(mock.createdInvoiceCount()).toBe(1);
+    expect(mock.state.customers).toHaveLength(1);
+  });
+
+  it("wrong tokens are answered 401 and become an auth error", async () => {
+    const mock = createEconomicMock();
+    installEconomicMock(mock);
+
+    const error = await failure(
+      run(createInvoice, danishOrder(), {}, { credentials: { appSecretToken: "app-ok", agreementGrantToken: "revoked" } }),
+    );
+
+    expect(error.errorClass).toBe("auth");
+    expect(error.retryable).toBe(false);
+    expect(error.message).toMatch(/credentials/);
+    expect(mock.createdInvoiceCount()).toBe(0);
+  });
+
+  it("a 429 with Retry-After becomes rate_limited with retryAfterSeconds", async () => {
+    const mock = createEconomicMock();
+    installEconomicMock(mock);
+    mock.failNext({ status: 429, retryAfter: 7 });
+
+    const error = await failure(run(createInvoice, danishOrder()));
+
+    expect(error.errorClass).toBe("rate_limited");
+    expect(error.retryAfterSeconds).toBe(7);
+    expect(error.retryable).toBe(true);
+  });
+
+  it("a 503 becomes a retryable unavailable error", async () => {
+    const mock = createEconomicMock();
+    installEconomicMock(mock);
+    mock.failNext({ status: 503, path: /^\/customers$/ });
+
+    const error = await failure(run(createInvoice, danishOrder()));
+
+    expect(error.errorClass).toBe("unavailable");
+    expect(error.retryable).toBe(true);
+    expect(mock.createdInvoiceCount()).toBe(0);
+  });
+
+  it("a 400 validation error becomes a permanent error whose message names the field", async () => {
+    const mock = createEconomicMock({ customers: [ANE] });
+    installEconomicMock(mock);
+    const order = danishOrder();
+    const line = order.lines[0]!;
+    const long = danishOrder({ lines: [{ ...line, title: "T".repeat(2501) }] });
+
+    const error = await failure(run(createInvoice, long));
+
+    expect(error.errorClass).toBe("validation");
+    expect(error.retryable).toBe(false);
+    expect(error.message).toMatch(/lines\[0\]\.description: description is longer than 2500 characters/);
+    expect(error.details).toMatchObject({ httpStatusCode: 400, errors: { lines: [{ arrayIndex: 0 }] } });
+  });
+
+  it("an order without any customer name is refused before anything is created", async () => {
+    const mock = createEconomicMock();
+    installEconomicMock(mock);
+    const order = danishOrder({ customer: { email: "ane@example.dk" }, billingAddress: undefined, shippingAddress: undefined });
+
+    const error = await failure(run(createInvoice, order));
+
+    expect(error.errorClass).toBe("validation");
+    expect(error.message).toMatch(/no customer name/);
+    expect(writes(mock)).toEqual([]);
+  });
+
+  it("an EU customer gets the EU VAT zone, a US one the abroad zone", async () => {
+    const mock = createEconomicMock();
+    installEconomicMock(mock);
+    const abroad = (country: string, email: string) =>
+      danishOrder({
+        customer: { email, firstName: "Kim", lastName: "Meyer" },
+        billingAddress: { name: "Kim Meyer", line1: "Hauptstraße 5", postcode: "10115", city: "Berlin", country },
+        shippingAddress: { name: "Kim Meyer", line1: "Hauptstraße 5", postcode: "10115", city: "Berlin", country },
+      });
+
+    await run(createInvoice, abroad("DE", "kim@example.de"), {}, { reference: "ref-de" });
+    await run(createInvoice, abroad("US", "kim@example.com"), {}, { reference: "ref-us" });
+
+    expect(mock.state.customers.map((c) => [c.country, c.vatZone])).toEqual([
+      ["Germany", { vatZoneNumber: 2 }],
+      ["United States", { vatZoneNumber: 3 }],
+    ]);
+    expect(mock.state.drafts.map((d) => (d.recipient as { vatZone: unknown }).vatZone)).toEqual([
+      { vatZoneNumber: 2 },
+      { vatZoneNumber: 3 },
+    ]);
+  });
+
+  it("honours the connection's baseUrl", async () => {
+    const mock = createEconomicMock();
+    const { spy } = installEconomicMock(mock, "https://sandbox.example/e-conomic");
+
+    const { result } = await run(createInvoice, danishOrder(), {}, { baseUrl: "https://sandbox.example/e-conomic/" });
+
+    expect(result.created).toBe(true);
+    expect(spy.mock.calls.map(([input]) => String(input)).every((u) => u.startsWith("https://sandbox.example/e-conomic/"))).toBe(
+      true,
+    );
+    expect(economicConnectionSettings.parse({}).baseUrl).toBe("https://restapi.e-conomic.com");
+  });
+});
+
+describe("e-conomic bookInvoice", () => {
+  it("books the draft from the previous step and adopts on a re-run", async () => {
+    const mock = createEconomicMock();
+    installEconomicMock(mock);
+    const created = await run(createInvoice, danishOrder());
+
+    const booked = await run(bookInvoice, danishOrder(), {}, { previous: [created.result], reference: "ref-book" });
+    expect(booked.result).toEqual({
+      externalId: "1",
+      created: true,
+      outputs: { bookedInvoiceNumber: 1, draftInvoiceNumber: 1 },
+    });
+    expect(booked.mapped).toEqual([{ draftInvoice: { draftInvoiceNumber: 1 } }]);
+    expect(mock.state.drafts).toEqual([]);
+    expect(mock.state.booked[0]?.references).toEqual({ other: REFERENCE });
+
+    const rerun = await run(bookInvoice, danishOrder(), {}, { previous: [created.result], reference: "ref-book" });
+    expect(rerun.result).toMatchObject({ externalId: "1", created: false });
+    expect(mock.state.requests.filter((r) => r.method === "POST" && r.path === "/invoices/booked")).toHaveLength(1);
+  });
+
+  it("a re-run of the whole flow after booking adopts the booked invoice in both steps", async () => {
+    const mock = createEconomicMock();
+    installEconomicMock(mock);
+    const created = await run(createInvoice, danishOrder());
+    await run(bookInvoice, danishOrder(), {}, { previous: [created.result] });
+    const postsBefore = writes(mock).length;
+
+    const again = await run(createInvoice, danishOrder());
+    expect(again.result).toEqual({
+      externalId: "1",
+      created: false,
+      outputs: { bookedInvoiceNumber: 1, customerNumber: 1, customerCreated: false, reference: REFERENCE },
+    });
+    const bookedAgain = await run(bookInvoice, danishOrder(), {}, { previous: [again.result] });
+    expect(bookedAgain.result).toMatchObject({ externalId: "1", created: false });
+    expect(writes(mock)).toHaveLength(postsBefore);
+    expect(mock.createdInvoiceCount()).toBe(1);
+  });
+
+  it("a booking that succeeded but answered 500 is adopted on retry", async () => {
+    const mock = createEconomicMock();
+    installEconomicMock(mock);
+    const created = await run(createInvoice, danishOrder());
+    mock.failNext({ status: 500, method: "POST", path: /^\/invoices\/booked$/, afterEffect: true });
+
+    const error = await failure(run(bookInvoice, danishOrder(), {}, { previous: [created.result] }));
+    expect(error.retryable).toBe(true);
+
+    const retry = await run(bookInvoice, danishOrder(), {}, { previous: [created.result] });
+    expect(retry.result).toMatchObject({ externalId: "1", created: false });
+    expect(mock.state.booked).toHaveLength(1);
+  });
+
+  it("books with the order's number when bookWithNumber is on", async () => {
+    const mock = createEconomicMock();
+    installEconomicMock(mock);
+    const created = await run(createInvoice, danishOrder());
+
+    const booked = await run(bookInvoice, danishOrder(), { bookWithNumber: true }, { previous: [undefined, created.result] });
+
+    expect(booked.result).toMatchObject({ externalId: "1001", created: true });
+    expect(mock.state.booked[0]?.bookedInvoiceNumber).toBe(1001);
+  });
+
+  it("refuses to run without an earlier createInvoice step", async () => {
+    const mock = createEconomicMock();
+    installEconomicMock(mock);
+
+    const error = await failure(run(bookInvoice, danishOrder()));
+
+    expect(error.errorClass).toBe("validation");
+    expect(error.message).toMatch(/createInvoice/);
+    expect(mock.state.requests).toEqual([]);
+  });
+});

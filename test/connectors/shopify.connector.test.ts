@@ -1,0 +1,60 @@
+import { describe, expect, it } from "vitest";
+import { SHOPIFY_TOPICS, shopifyConnector } from "../../src/connectors/shopify";
+import { shopifyDelivery, shopifyFixtures } from "../fixtures/shopify";
+
+const WEBHOOK_URL = "https://orderly.example.com/hooks/conn_123";
+
+describe("Shopify connector manifest", () => {
+  it("is a webshop source named Shopify with no credentials of its own", () => {
+    expect(shopifyConnector).toMatchObject({ id: "shopify", name: "Shopify", category: "webshop" });
+    expect(shopifyConnector.source).toBeDefined();
+    expect(shopifyConnector.actions).toBeUndefined();
+    expect(shopifyConnector.credentials.parse({})).toEqual({});
+  });
+
+  it("accepts a myshopify.com shop domain, or none, and refuses any other domain", () => {
+    const settings = shopifyConnector.settings;
+    expect(settings.parse({})).toEqual({});
+    expect(settings.parse({ shopDomain: " My-Shop.myshopify.com " })).toEqual({ shopDomain: "my-shop.myshopify.com" });
+    expect(settings.safeParse({ shopDomain: "my-shop.com" }).success).toBe(false);
+    expect(settings.safeParse({ shopDomain: "https://my-shop.myshopify.com" }).success).toBe(false);
+  });
+
+  it("describes every settings field, since the form shows it as help text", () => {
+    for (const [name, field] of Object.entries(shopifyConnector.settings.shape)) {
+      expect(field.description, name).toMatch(/\w+/);
+    }
+  });
+
+  it("verifies and parses a signed delivery through its source handlers", async () => {
+    const source = shopifyConnector.source!;
+    const delivery = await shopifyDelivery("orders/paid", shopifyFixtures.orderCompleted, "secret");
+    expect(await source.verify(delivery, "secret")).toEqual({ ok: true });
+    expect(source.parse(delivery)).toMatchObject([{ orderId: "450789469", stage: "completed" }]);
+  });
+});
+
+describe("Shopify setup steps", () => {
+  const steps = shopifyConnector.source!.setupSteps(WEBHOOK_URL);
+
+  it("start at Settings → Notifications → Webhooks in Shopify admin", () => {
+    expect(steps[0]).toMatch(/Settings → Notifications/);
+    expect(steps[0]).toMatch(/Webhooks/);
+  });
+
+  it("create one JSON webhook per topic Orderly reads, all to the connection's URL", () => {
+    for (const topic of SHOPIFY_TOPICS) {
+      const step = steps.find((s) => s.includes(`(${topic})`));
+      expect(step, topic).toBeDefined();
+      expect(step).toMatch(/Create webhook/);
+      expect(step).toMatch(/Format JSON/);
+      expect(step).toContain(WEBHOOK_URL);
+      expect(step).toMatch(/API version/);
+    }
+  });
+
+  it("end by copying Shopify's signing key into Orderly as the webhook secret", () => {
+    expect(steps.at(-1)).toMatch(/signing key/);
+    expect(steps.at(-1)).toMatch(/webhook secret/);
+  });
+});

@@ -1,0 +1,158 @@
+import { env, runInDurableObject } from "cloudflare:test";
+import { asc, eq } from "drizzle-orm";
+import { describe, expect, it, vi } from "vitest";
+import { database } from "../../src/db/client";
+import { attempts, deadLetters } from "../../src/db/schema";
+import type { OrderDO } from "../../src/durable/order-do";
+import { createWorld, eventually, settledTransfers, shopifyOrder } from "../helpers/world";
+import { createEconomicMock, installEconomicMock } from "../mocks/economic.mock";
+
+async function attemptRows(transferId: string) {
+  return database(env).select().from(attempts).where(eq(attempts.transferId, transferId)).orderBy(asc(attempts.attempt));
+}
+
+describe("failures on the way to the target", () => {
+  it("a 500 then success gives one invoice after two attempts", async () => {
+    const mock = createEconomicMock();
+    installEconomicMock(mock);
+    mock.failNext({ status: 500, path: /^\/invoices\/drafts$/, method: "POST" });
+    const world = await createWorld();
+    await world.flow("paid", [{ target: world.economicId, action: "createInvoice" }]);
+    const order = shopifyOrder();
+    await world.sendShopify("orders/paid", order);
+    const [transfer] = await settledTransfers(world, String(order.id), 1);
+    expect(transfer.status).toBe("completed");
+    expect(mock.state.drafts).toHaveLength(1);
+    const rows = await attemptRows(transfer.id);
+    expect(rows.map((r) => [r.attempt, r.outcome, r.errorClass])).toEqual([
+      [1, "retry", "unavailable"],
+      [2, "ok", null],
+    ]);
+  });
+
+  it("a write that succeeded but answered 500 is adopted on retry, not made twice", async () => {
+    const mock = createEconomicMock();
+    installEconomicMock(mock);
+    mock.failNext({ status: 500, path: /^\/invoices\/drafts$/, method: "POST", afterEffect: true });
+    const world = await createWorld();
+    await world.flow("paid", [{ target: world.economicId, action: "createInvoice" }]);
+    const order = shopifyOrder();
+    await world.sendShopify("orders/paid", order);
+    const [transfer] = await settledTransfers(world, String(order.id), 1);
+    expect(transfer.status).toBe("completed");
+    expect(mock.state.drafts).toHaveLength(1);
+    const detail = await world.api(`/transfers/${transfer.id}`);
+    expect(detail.body.steps[0]).toMatchObject({ attempts: 2, created: false });
+  });
+
+  it("a 429 is retried no sooner than its Retry-After", async () => {
+    const mock = createEconomicMock();
+    installEconomicMock(mock);
+    mock.failNext({ status: 429, retryAfter: 1, path: /^\/invoices\/drafts$/, method: "POST" });
+    const world = await createWorld();
+    await world.flow("paid", [{ target: world.economicId, action: "createInvoice" }]);
+    const order = shopifyOrder();
+    await world.sendShopify("orders/paid", order);
+    const [transfer] = await settledTransfers(world, String(order.id), 1);
+    expect(transfer.status).toBe("completed");
+    const [first, second] = await attemptRows(transfer.id);
+    expect(first).toMatchObject({ outcome: "retry", errorClass: "rate_limited" });
+    expect(second).toMatchObject({ outcome: "ok" });
+    // The second attempt started (its report time minus its latency) at least 1 s after the first ended.
+    expect(second!.createdAt - second!.latencyMs - first!.createdAt).toBeGreaterThanOrEqual(950);
+  });
+
+  it("exhausted retries end failed with a reason and a dead letter; a retry through the API then succeeds", async () => {
+    const mock = createEconomicMock();
+    installEconomicMock(mock);
+    // Exactly as many failures as the step has attempts (STEP_MAX_ATTEMPTS is 4 in tests).
+    mock.failNext({ status: 503, times: 4, path: /^\/invoices\/drafts$/, method: "POST" });
+    const world = await createWorld();
+    await world.flow("paid", [{ target: world.economicId, action: "createInvoice" }]);
+    const order = shopifyOrder();
+    await world.sendShopify("orders/paid", order);
+    const [failed] = await settledTransfers(world, String(order.id), 1);
+    expect(failed.status).toBe("failed");
+    expect(failed.errorReason).toMatch(/e-conomic answered 503.*gave up after 4 attempts/);
+    expect(failed.errorClass).toBe("unavailable");
+    const letters = await eventually(async () => {
+      const rows = await database(env).select().from(deadLetters).where(eq(deadLetters.transferId, failed.id));
+      return rows.length > 0 ? rows : undefined;
+    }, "a dead letter");
+    expect(letters[0]!.reason).toMatch(/gave up after 4 attempts/);
+
+    const retry = await world.api(`/transfers/${failed.id}/retry`, { body: {} });
+    expect(retry.status).toBe(202);
+    const [done] = await eventually(async () => {
+      const list = (await world.api(`/transfers?order=${order.id}`)).body.transfers;
+      return list[0].status === "completed" ? list : undefined;
+    }, "the retried transfer to complete");
+    expect(done.errorReason).toBeNull();
+    expect(mock.state.drafts).toHaveLength(1);
+    // A completed transfer cannot be retried again, except from the start (which adopts).
+    expect((await world.api(`/transfers/${failed.id}/retry`, { body: {} })).status).toBe(409);
+    expect((await world.api(`/transfers/${failed.id}/retry`, { body: { fromStart: true } })).status).toBe(202);
+    await eventually(async () => (await world.api(`/transfers/${failed.id}`)).body.status === "completed", "the re-run");
+    expect(mock.state.drafts).toHaveLength(1);
+  });
+
+  it("a permanent rejection fails at once with the target's reason, without retries", async () => {
+    const world = await createWorld();
+    const strict = await world.api("/connections", {
+      body: { connector: "sandbox-ledger", name: "Strict ledger", settings: { rejectOrdersAbove: 10000 } },
+    });
+    await world.flow("paid", [{ target: strict.body.id, action: "createInvoice" }]);
+    const order = shopifyOrder();
+    await world.sendShopify("orders/paid", order);
+    const [transfer] = await settledTransfers(world, String(order.id), 1);
+    expect(transfer.status).toBe("failed");
+    expect(transfer.errorClass).toBe("validation");
+    expect(transfer.errorReason).toBe("The sandbox ledger rejects orders above 10000 minor units (this one is 24900).");
+    expect((await attemptRows(transfer.id)).map((r) => r.outcome)).toEqual(["failed"]);
+  });
+});
+
+describe("the outbox and the re-send alarm", () => {
+  it("a failed Queue send is retried from the order's outbox, not lost", async () => {
+    const world = await createWorld();
+    await world.flow("paid", [{ target: world.ledgerId, action: "createInvoice" }]);
+    const order = shopifyOrder();
+    const stub = env.ORDERS.get(env.ORDERS.idFromName(`${world.shopId}:${order.id}`));
+    let failures = 0;
+    await runInDurableObject(stub, (instance: OrderDO) => {
+      const steps = (instance as unknown as { env: Env }).env.STEPS;
+      vi.spyOn(steps, "send").mockImplementationOnce(async () => {
+        failures++;
+        throw new Error("queue unavailable");
+      });
+    });
+    await world.sendShopify("orders/paid", order);
+    const [transfer] = await settledTransfers(world, String(order.id), 1);
+    expect(failures).toBe(1);
+    expect(transfer.status).toBe("completed");
+    vi.restoreAllMocks();
+  });
+
+  it("a step whose message was lost is re-sent by the order's alarm", async () => {
+    const world = await createWorld();
+    await world.flow("paid", [{ target: world.ledgerId, action: "createInvoice" }]);
+    const order = shopifyOrder();
+    const stub = env.ORDERS.get(env.ORDERS.idFromName(`${world.shopId}:${order.id}`));
+    let swallowed = 0;
+    await runInDurableObject(stub, (instance: OrderDO) => {
+      const steps = (instance as unknown as { env: Env }).env.STEPS;
+      // The send "succeeds" but the message never arrives, as after a local restart.
+      vi.spyOn(steps, "send").mockImplementationOnce(async () => {
+        swallowed++;
+        return { metadata: { metrics: { backlogCount: 0, backlogBytes: 0 } } } as QueueSendResponse;
+      });
+    });
+    await world.sendShopify("orders/paid", order);
+    const [transfer] = await settledTransfers(world, String(order.id), 1, 20_000);
+    expect(swallowed).toBe(1);
+    expect(transfer.status).toBe("completed");
+    const state = await stub.describe();
+    expect(state.steps[0]).toMatchObject({ status: "done", resends: 1 });
+    vi.restoreAllMocks();
+  });
+});
