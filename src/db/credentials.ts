@@ -31,10 +31,20 @@ function keyring(secret: string | undefined): Promise<Keyring> {
 }
 
 async function importKeyring(secret: string): Promise<Keyring> {
-  const entries = secret.split(",").map((part, index) => {
-    const [id, material] = part.includes(":") ? (part.split(":", 2) as [string, string]) : [`k${index + 1}`, part];
+  const parts = secret.split(",").map((part) => part.trim());
+  const entries = parts.map((part, index) => {
+    // A bare key (no `id:`) is only allowed alone; with several keys every one needs its id.
+    if (!part.includes(":") && parts.length > 1) {
+      throw new OrderlyError("CREDENTIALS_KEY lists several keys; write each as id:base64.", {
+        errorClass: "internal",
+        code: "credentials_key_invalid",
+      });
+    }
+    const [id, material] = part.includes(":")
+      ? (part.split(":", 2).map((x) => x.trim()) as [string, string])
+      : [`k${index + 1}`, part];
     const bytes = fromBase64(material);
-    if (!bytes || bytes.byteLength !== 32) {
+    if (bytes?.byteLength !== 32) {
       throw new OrderlyError(`CREDENTIALS_KEY entry "${id}" must be 32 bytes in base64.`, {
         errorClass: "internal",
         code: "credentials_key_invalid",
@@ -44,6 +54,11 @@ async function importKeyring(secret: string): Promise<Keyring> {
   });
   const byId = new Map<string, CryptoKey>();
   for (const { id, bytes } of entries) {
+    if (byId.has(id))
+      throw new OrderlyError(`CREDENTIALS_KEY names key "${id}" twice.`, {
+        errorClass: "internal",
+        code: "credentials_key_invalid",
+      });
     byId.set(id, await crypto.subtle.importKey("raw", bytes, "AES-GCM", false, ["encrypt", "decrypt"]));
   }
   const first = entries[0]!;

@@ -11,7 +11,10 @@ export async function transferId(
   stage: string,
   occurrence: string,
 ): Promise<string> {
-  const data = new TextEncoder().encode([connectionId, orderId, flowId, stage, occurrence].join("\u0000"));
+  // Length-prefixed parts: no choice of ids can make two different tuples hash alike.
+  const data = new TextEncoder().encode(
+    [connectionId, orderId, flowId, stage, occurrence].map((p) => `${p.length}:${p}`).join("|"),
+  );
   const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", data));
   return Array.from(digest.slice(0, 16), (b) => b.toString(16).padStart(2, "0")).join("");
 }

@@ -10,6 +10,7 @@ export interface RuntimeConfig {
 }
 
 function num(value: string | undefined, fallback: number, min = 0): number {
+  if (value === undefined || value.trim() === "") return fallback;
   const parsed = Number(value);
   return Number.isFinite(parsed) && parsed >= min ? parsed : fallback;
 }
@@ -35,6 +36,7 @@ export function retryDelaySeconds(
   random = Math.random(),
 ): number {
   const exponential = Math.min(config.retryMaxSeconds, config.retryBaseSeconds * 2 ** Math.max(0, attempt - 1));
-  const jittered = Math.round(exponential * (0.8 + 0.4 * random));
+  // The cap holds after jitter; only the vendor's own Retry-After may ask for longer.
+  const jittered = Math.min(config.retryMaxSeconds, Math.round(exponential * (0.8 + 0.4 * random)));
   return Math.max(jittered, retryAfterSeconds ?? 0);
 }

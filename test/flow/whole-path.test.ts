@@ -1,6 +1,6 @@
 import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { createWorld, eventually, settledTransfers, shopifyOrder } from "../helpers/world";
+import { createWorld, settledTransfers, shopifyOrder } from "../helpers/world";
 import { createEconomicMock, installEconomicMock } from "../mocks/economic.mock";
 
 describe("one order's whole path", () => {

@@ -147,10 +147,17 @@ describe("retryDelaySeconds", () => {
     expect(retryDelaySeconds(config, 3, undefined, 1)).toBe(144);
   });
 
-  it("jitters around the capped delay", () => {
+  it("jitters below the cap but never above it", () => {
     const config = schedule(30, 100);
     expect(retryDelaySeconds(config, 20, undefined, 0)).toBe(80);
-    expect(retryDelaySeconds(config, 20, undefined, 1)).toBe(120);
+    expect(retryDelaySeconds(config, 20, undefined, 1)).toBe(100);
+  });
+
+  it("takes an empty setting as unset", () => {
+    expect(runtimeConfig({ ...env, RETRY_BASE_SECONDS: "", DEDUPE_RETENTION_DAYS: " " } as Env)).toMatchObject({
+      retryBaseSeconds: 30,
+      dedupeRetentionDays: 30,
+    });
   });
 
   it("always answers whole seconds within the jitter bounds", () => {

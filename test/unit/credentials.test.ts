@@ -152,4 +152,20 @@ describe("damaged values and bad keys", () => {
     expect((error as OrderlyError).code).toBe("credentials_key_invalid");
     expect((error as OrderlyError).message).toContain('"k1"');
   });
+
+  it("refuses a key list that names one id twice", async () => {
+    const error = await rejection(encryptSecret(envOf(`k2:${newKey()},k2:${newKey()}`), "x"));
+    expect((error as OrderlyError).message).toContain('"k2" twice');
+  });
+
+  it("refuses a key list that mixes bare and named keys, which would shadow ids", async () => {
+    const error = await rejection(encryptSecret(envOf(`k2:${newKey()},${newKey()}`), "x"));
+    expect((error as OrderlyError).code).toBe("credentials_key_invalid");
+  });
+
+  it("ignores spaces around the entries of a key list", async () => {
+    const [fresh, old] = [newKey(), newKey()];
+    const sealed = await encryptSecret(envOf(`k1:${old}`), "kept");
+    expect(await decryptSecret(envOf(` k2:${fresh} , k1:${old} `), sealed)).toBe("kept");
+  });
 });

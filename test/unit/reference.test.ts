@@ -12,8 +12,9 @@ describe("transferId", () => {
     expect(await transferId(...parts)).toMatch(/^[0-9a-f]{32}$/);
   });
 
-  it("is the first half of the SHA-256 of the parts joined by NUL", async () => {
-    const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(parts.join("\u0000"))));
+  it("is the first half of the SHA-256 of the length-prefixed parts", async () => {
+    const encoded = parts.map((p) => `${p.length}:${p}`).join("|");
+    const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(encoded)));
     const expected = Array.from(digest.slice(0, 16), (b) => b.toString(16).padStart(2, "0")).join("");
     expect(await transferId(...parts)).toBe(expected);
   });
@@ -44,5 +45,10 @@ describe("stepReference", () => {
 
   it("differs between the steps of one transfer", () => {
     expect(stepReference("abc", 0)).not.toBe(stepReference("abc", 1));
+  });
+
+  it("cannot be made to collide by separators inside ids", async () => {
+    expect(await transferId("a\u0000b", "c", "f", "paid", "")).not.toBe(await transferId("a", "b\u0000c", "f", "paid", ""));
+    expect(await transferId("a|1:b", "c", "f", "paid", "")).not.toBe(await transferId("a", "1:b|c", "f", "paid", ""));
   });
 });
