@@ -4,6 +4,7 @@
  */
 import { sql } from "drizzle-orm";
 import { index, integer, primaryKey, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
+import type { InvoiceLine } from "../domain/invoice-lines";
 
 const now = sql`(unixepoch('subsec') * 1000)`;
 
@@ -214,12 +215,5 @@ export const ledgerInvoices = sqliteTable(
   ],
 );
 
-export interface LedgerLine {
-  description: string;
-  sku?: string;
-  quantity: number;
-  /** Net amount of the whole line in minor units. */
-  net: number;
-  vat: number;
-  vatRateBp?: number;
-}
+/** A sandbox ledger line: an invoice line without its product/shipping kind. */
+export type LedgerLine = Omit<InvoiceLine, "kind">;
