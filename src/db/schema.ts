@@ -217,3 +217,33 @@ export const ledgerInvoices = sqliteTable(
 
 /** A sandbox ledger line: an invoice line without its product/shipping kind. */
 export type LedgerLine = Omit<InvoiceLine, "kind">;
+
+/** Every email Orderly sends, kept as sent; with the dev provider this is the only delivery. */
+export const mailOutbox = sqliteTable(
+  "mail_outbox",
+  {
+    id: text("id").primaryKey(),
+    tenantId: text("tenant_id").notNull(),
+    provider: text("provider").notNull(),
+    /** Provider's message id once accepted. */
+    providerId: text("provider_id"),
+    /** Caller's idempotency key: the same key never sends twice. */
+    idempotencyKey: text("idempotency_key").notNull(),
+    fromAddress: text("from_address").notNull(),
+    toAddresses: text("to_addresses", { mode: "json" }).$type<string[]>().notNull(),
+    subject: text("subject").notNull(),
+    text: text("text"),
+    html: text("html"),
+    /** Attachment names, sizes and R2 keys (bodies live in R2). */
+    attachments: text("attachments", { mode: "json" }).$type<
+      Array<{ filename: string; contentType: string; size: number; blobKey: string }>
+    >(),
+    status: text("status").$type<"sent" | "failed">().notNull(),
+    error: text("error"),
+    createdAt: integer("created_at").notNull(),
+  },
+  (t) => [
+    uniqueIndex("mail_outbox_idempotency").on(t.tenantId, t.idempotencyKey),
+    index("mail_outbox_tenant_time").on(t.tenantId, t.createdAt),
+  ],
+);

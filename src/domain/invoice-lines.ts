@@ -6,7 +6,7 @@
 import type { CanonicalOrder } from "./order";
 
 export interface InvoiceLine {
-  kind: "product" | "shipping";
+  kind: "product" | "shipping" | "fee" | "giftcard";
   description: string;
   sku?: string;
   quantity: number;
@@ -22,7 +22,7 @@ export function invoiceLinesFromOrder(order: CanonicalOrder): InvoiceLine[] {
     if (line.quantity === 0) continue;
     const afterDiscount = line.unitPrice * line.quantity - line.discount;
     lines.push({
-      kind: "product",
+      kind: line.giftCard ? "giftcard" : "product",
       description: line.title,
       ...(line.sku ? { sku: line.sku } : {}),
       quantity: line.quantity,
@@ -41,6 +41,17 @@ export function invoiceLinesFromOrder(order: CanonicalOrder): InvoiceLine[] {
       net: order.pricesIncludeTax ? afterDiscount - shipping.tax : afterDiscount,
       vat: shipping.tax,
       ...(shipping.taxRateBp === undefined ? {} : { vatRateBp: shipping.taxRateBp }),
+    });
+  }
+  for (const fee of order.fees ?? []) {
+    if (fee.amount === 0 && fee.tax === 0) continue;
+    lines.push({
+      kind: "fee",
+      description: fee.title,
+      quantity: 1,
+      net: order.pricesIncludeTax ? fee.amount - fee.tax : fee.amount,
+      vat: fee.tax,
+      ...(fee.taxRateBp === undefined ? {} : { vatRateBp: fee.taxRateBp }),
     });
   }
   return lines;

@@ -29,7 +29,10 @@ export const customerSchema = z.object({
   firstName: z.string().optional(),
   lastName: z.string().optional(),
   company: z.string().optional(),
+  /** EU VAT number (with country prefix) or national company number (CVR ...). */
   vatNumber: z.string().optional(),
+  /** EAN/GLN for public-sector e-invoicing. */
+  ean: z.string().optional(),
 });
 export type Customer = z.infer<typeof customerSchema>;
 
@@ -47,8 +50,19 @@ export const lineSchema = z.object({
   taxRateBp: rateBp.optional(),
   productId: z.string().optional(),
   variantId: z.string().optional(),
+  /** A gift card sold on this line (a voucher: VAT is due when it is redeemed, not sold). */
+  giftCard: z.boolean().optional(),
 });
 export type Line = z.infer<typeof lineSchema>;
+
+/** A fee charged on the order (handling, payment surcharge ...); same tax basis as line prices. */
+export const feeSchema = z.object({
+  title: z.string(),
+  amount: minor,
+  tax: minor,
+  taxRateBp: rateBp.optional(),
+});
+export type Fee = z.infer<typeof feeSchema>;
 
 export const shippingSchema = z.object({
   title: z.string(),
@@ -70,7 +84,11 @@ export const discountSchema = z.object({
 export type Discount = z.infer<typeof discountSchema>;
 
 export const paymentSchema = z.object({
+  /** Gateway id as the source names it: "shopify_payments", "quickpay", "stripe", "gift_card". */
   gateway: z.string(),
+  /** What the customer chose, as shown to them ("Card", "MobilePay"), when the source says. */
+  method: z.string().optional(),
+  transactionId: z.string().optional(),
   amount: minor.optional(),
   status: z.enum(["pending", "authorized", "paid", "partially_paid", "refunded", "partially_refunded", "voided"]).optional(),
 });
@@ -94,6 +112,8 @@ export const orderSchema = z.object({
   shippingAddress: addressSchema.optional(),
   lines: z.array(lineSchema),
   shipping: z.array(shippingSchema),
+  /** Fees; optional so orders stored before fees existed still parse. */
+  fees: z.array(feeSchema).optional(),
   discounts: z.array(discountSchema),
   payments: z.array(paymentSchema),
   totals: z.object({
@@ -103,6 +123,17 @@ export const orderSchema = z.object({
     discounts: minor,
     shipping: minor,
   }),
+  /**
+   * When the customer paid in another currency than the shop keeps its books in: the shop's
+   * currency and how many shop units one order unit was worth, as the source reported it.
+   */
+  exchange: z
+    .object({
+      shopCurrency: z.string().length(3),
+      /** Decimal string, e.g. "7.4561": shop currency per one unit of the order currency. */
+      rate: z.string().regex(/^\d+(\.\d+)?$/),
+    })
+    .optional(),
   /** Source-specific states kept for filters and settings ("paid", "partially_fulfilled" ...). */
   financialStatus: z.string().optional(),
   fulfillmentStatus: z.string().optional(),
