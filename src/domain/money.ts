@@ -79,14 +79,18 @@ export function toMajorNumber(minor: number, currency: string): number {
 /** Integer division rounded by the named policy (for tax and net-from-gross computations). */
 export function divideRounded(numerator: number, denominator: number, mode: RoundingMode): number {
   if (denominator <= 0) throw new RangeError("denominator must be positive");
-  const n = BigInt(numerator);
-  const d = BigInt(denominator);
+  return Number(divideRoundedBig(BigInt(numerator), BigInt(denominator), mode));
+}
+
+/** The same on bigints, for products that can leave the safe-integer range (currency conversion). */
+export function divideRoundedBig(n: bigint, d: bigint, mode: RoundingMode): bigint {
+  if (d <= 0n) throw new RangeError("denominator must be positive");
   let q = n / d;
   const r = n % d;
   const twice = (r < 0n ? -r : r) * 2n;
   const away = n < 0n ? -1n : 1n;
   if (twice > d || (twice === d && (mode === "half-up" || q % 2n !== 0n))) q += away;
-  return Number(q);
+  return q;
 }
 
 /** A VAT rate given as a fraction (0.25) or percent (25) turned into basis points (2500). */

@@ -1,0 +1,213 @@
+/**
+ * Builds the invoice or credit note a target will hold from a canonical order (and refund): net
+ * lines at the target's precision, VAT as the target will compute it, the VAT case, and the cents
+ * difference against what the customer paid, absorbed by a rounding line up to the threshold.
+ */
+
+import { invoiceLinesFromOrder } from "../invoice-lines";
+import { divideRounded, type RoundingMode, toDecimalString, toMinor } from "../money";
+import type { CanonicalOrder, CanonicalRefund } from "../order";
+import { decideVat, type VatDecision } from "../vat/vat-decision";
+import type { AccountingSettings } from "./accounting-settings";
+import type { AccountingDocument, DocumentLine, DocumentLineKind } from "./document";
+import { convertMinor } from "./exchange";
+
+/** A line before target rounding: whole-line net and VAT as the source computed them. */
+interface SourceLine {
+  kind: DocumentLineKind;
+  description: string;
+  sku?: string;
+  sourceLineId?: string;
+  quantity: number;
+  net: number;
+  vat: number;
+  rateBp?: number;
+}
+
+export function buildInvoiceDocument(order: CanonicalOrder, settings: AccountingSettings): AccountingDocument {
+  const vat = decideVat(order, settings);
+  const source: SourceLine[] = invoiceLinesFromOrder(order).map((l) => ({
+    kind: l.kind,
+    description: l.description,
+    ...(l.sku ? { sku: l.sku } : {}),
+    quantity: l.quantity,
+    net: l.net,
+    vat: l.vat,
+    ...(l.vatRateBp === undefined ? {} : { rateBp: l.vatRateBp }),
+  }));
+  return finish("invoice", order, source, { total: order.totals.total, vat: order.totals.tax }, vat, settings);
+}
+
+/**
+ * A credit note for one refund. Refund line amounts follow the order's tax basis (gross when the
+ * order's prices include tax); a refund without lines (WooCommerce) becomes one line at the
+ * order's main VAT rate; adjustments carry no VAT.
+ */
+export function buildCreditNoteDocument(
+  order: CanonicalOrder,
+  refund: CanonicalRefund,
+  settings: AccountingSettings,
+): AccountingDocument {
+  const vat = decideVat(order, settings);
+  const byId = new Map(order.lines.map((l) => [l.id, l]));
+  const source: SourceLine[] = [];
+  for (const line of refund.lines) {
+    if (line.quantity === 0 && line.subtotal === 0) continue;
+    const original = byId.get(line.lineId);
+    const net = order.pricesIncludeTax ? line.subtotal - line.tax : line.subtotal;
+    const rateBp = original?.taxRateBp;
+    source.push({
+      kind: original?.giftCard ? "giftcard" : "product",
+      description: original?.title ?? `Refunded line ${line.lineId}`,
+      ...((line.sku ?? original?.sku) ? { sku: (line.sku ?? original?.sku) as string } : {}),
+      sourceLineId: line.lineId,
+      quantity: Math.max(1, line.quantity),
+      net,
+      vat: line.tax,
+      ...(rateBp === undefined ? {} : { rateBp }),
+    });
+  }
+  const mainRate = mainRateBp(order, vat);
+  if (refund.shipping !== 0)
+    source.push(
+      splitGross("shipping", "Shipping refund", refund.shipping, order.shipping[0]?.taxRateBp ?? mainRate, settings.roundingMode),
+    );
+  if (refund.adjustments !== 0)
+    source.push({
+      kind: "adjustment",
+      description: "Refund adjustment",
+      quantity: 1,
+      net: refund.adjustments,
+      vat: 0,
+      rateBp: 0,
+    });
+  const accounted = source.reduce((sum, l) => sum + l.net + l.vat, 0);
+  if (source.length === 0 || (refund.lines.length === 0 && accounted !== refund.total)) {
+    // Amount-only refund: the whole refund at the order's main rate.
+    const rest = refund.total - accounted;
+    if (rest !== 0)
+      source.push(
+        splitGross("product", refund.note ? `Refund: ${refund.note}` : "Refund", rest, mainRate, settings.roundingMode),
+      );
+  }
+  const expectedVat = source.reduce((sum, l) => sum + l.vat, 0);
+  return finish("credit-note", order, source, { total: refund.total, vat: expectedVat }, vat, settings, refund.source.createdAt);
+}
+
+function finish(
+  type: AccountingDocument["type"],
+  order: CanonicalOrder,
+  sourceLines: SourceLine[],
+  expectedIn: { total: number; vat: number },
+  vat: VatDecision,
+  settings: AccountingSettings,
+  dateTime = order.source.createdAt,
+): AccountingDocument {
+  const mode = settings.roundingMode;
+  const warnings: string[] = [];
+  const convert = exchangeFor(order, settings);
+  const currency = convert ? convert.to : order.currency;
+  const money = (amount: number) => (convert ? convertMinor(amount, convert.from, convert.to, convert.rate, mode) : amount);
+
+  const lines: DocumentLine[] = sourceLines.map((line) => {
+    const net = money(line.net);
+    const rateBp = lineRate(line, vat, warnings);
+    const unitNet = line.quantity === 0 ? 0 : divideRounded(net, line.quantity, mode);
+    const booked = unitNet * line.quantity;
+    return {
+      kind: line.kind,
+      description: line.description,
+      ...(line.sku ? { sku: line.sku } : {}),
+      ...(line.sourceLineId ? { sourceLineId: line.sourceLineId } : {}),
+      quantity: line.quantity,
+      unitNet,
+      net: booked,
+      vatRateBp: rateBp,
+      vat: divideRounded(booked * rateBp, 10_000, mode),
+    };
+  });
+  const expected = { total: money(expectedIn.total), vat: money(expectedIn.vat) };
+  const before = totalsOf(lines, settings.roundingBasis, mode);
+  const difference = expected.total - before.total;
+  const threshold = toMinor(settings.centsThreshold, currency);
+  let mismatch: string | undefined;
+  if (Math.abs(difference) > threshold) {
+    mismatch = `The ${type === "invoice" ? "invoice" : "credit note"} would total ${fmt(before.total, currency)} but the ${type === "invoice" ? "customer paid" : "refund was"} ${fmt(expected.total, currency)}: a difference of ${fmt(difference, currency)}, above the threshold of ${fmt(threshold, currency)}.`;
+  } else if (Math.abs(before.vat - expected.vat) > threshold) {
+    mismatch = `The VAT would be ${fmt(before.vat, currency)} but the ${type === "invoice" ? "order's" : "refund's"} VAT is ${fmt(expected.vat, currency)}: above the threshold of ${fmt(threshold, currency)}.`;
+  }
+  if (!mismatch && difference !== 0) {
+    lines.push({
+      kind: "rounding",
+      description: "Rounding difference",
+      quantity: 1,
+      unitNet: difference,
+      net: difference,
+      vatRateBp: 0,
+      vat: 0,
+    });
+  }
+  const totals = mismatch ? before : totalsOf(lines, settings.roundingBasis, mode);
+  return {
+    type,
+    currency,
+    ...(convert ? { exchange: convert } : {}),
+    date: dateTime.slice(0, 10),
+    vat,
+    lines,
+    totals,
+    expected,
+    difference,
+    ...(mismatch ? { mismatch } : {}),
+    warnings,
+  };
+}
+
+/** The line's VAT rate: the source's where it gives one (reduced rates), else derived or decided. */
+function lineRate(line: SourceLine, vat: VatDecision, warnings: string[]): number {
+  const noVatCase = vat.case === "reverse-charge" || vat.case === "export";
+  if (line.kind === "adjustment" || line.kind === "rounding" || line.kind === "giftcard") return line.rateBp ?? 0;
+  if (noVatCase && line.vat !== 0) {
+    warnings.push(
+      `"${line.description}" was charged VAT on a ${vat.case} sale; it is booked as charged so the invoice equals what the customer paid.`,
+    );
+  }
+  if (line.rateBp !== undefined) return line.rateBp;
+  if (line.vat === 0) return noVatCase ? 0 : line.net === 0 ? vat.standardRateBp : 0;
+  const derived = Math.round((line.vat * 10_000) / line.net);
+  return Math.abs(derived - vat.standardRateBp) <= 50 ? vat.standardRateBp : Math.round(derived / 10) * 10;
+}
+
+function totalsOf(lines: DocumentLine[], basis: AccountingSettings["roundingBasis"], mode: RoundingMode) {
+  const net = lines.reduce((sum, l) => sum + l.net, 0);
+  let vat: number;
+  if (basis === "line") vat = lines.reduce((sum, l) => sum + l.vat, 0);
+  else {
+    const byRate = new Map<number, number>();
+    for (const l of lines) byRate.set(l.vatRateBp, (byRate.get(l.vatRateBp) ?? 0) + l.net);
+    vat = [...byRate].reduce((sum, [rate, base]) => sum + divideRounded(base * rate, 10_000, mode), 0);
+  }
+  return { net, vat, total: net + vat };
+}
+
+function splitGross(kind: DocumentLineKind, description: string, gross: number, rateBp: number, mode: RoundingMode): SourceLine {
+  const net = divideRounded(gross * 10_000, 10_000 + rateBp, mode);
+  return { kind, description, quantity: 1, net, vat: gross - net, rateBp };
+}
+
+/** The rate of the order's largest line, else the decided standard rate. */
+function mainRateBp(order: CanonicalOrder, vat: VatDecision): number {
+  const largest = [...order.lines].sort((a, b) => b.unitPrice * b.quantity - a.unitPrice * a.quantity)[0];
+  if (vat.case === "reverse-charge" || vat.case === "export")
+    return largest?.taxRateBp && largest.tax !== 0 ? largest.taxRateBp : 0;
+  return largest?.taxRateBp ?? vat.standardRateBp;
+}
+
+function exchangeFor(order: CanonicalOrder, settings: AccountingSettings) {
+  if (settings.invoiceCurrency !== "shop" || !order.exchange || order.exchange.shopCurrency === order.currency) return undefined;
+  return { from: order.currency, to: order.exchange.shopCurrency, rate: order.exchange.rate };
+}
+
+function fmt(minor: number, currency: string): string {
+  return `${toDecimalString(minor, currency)} ${currency}`;
+}

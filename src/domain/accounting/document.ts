@@ -1,0 +1,41 @@
+/** The accounting document: an invoice or credit note as the target will hold it, before mapping. */
+import type { VatDecision } from "../vat/vat-decision";
+
+export type DocumentLineKind = "product" | "shipping" | "fee" | "giftcard" | "adjustment" | "rounding";
+
+export interface DocumentLine {
+  kind: DocumentLineKind;
+  description: string;
+  sku?: string;
+  /** Source line id, to link a credit note line to the invoice line it credits. */
+  sourceLineId?: string;
+  quantity: number;
+  /** Net unit price in minor units, at the target's precision. */
+  unitNet: number;
+  /** unitNet × quantity: the net the target will book for the line. */
+  net: number;
+  vatRateBp: number;
+  /** The line's VAT as the target computes it on a per-line basis. */
+  vat: number;
+}
+
+export interface AccountingDocument {
+  type: "invoice" | "credit-note";
+  currency: string;
+  /** Set when amounts were converted from the order currency: the rate used and where it came from. */
+  exchange?: { from: string; to: string; rate: string };
+  /** YYYY-MM-DD */
+  date: string;
+  vat: VatDecision;
+  lines: DocumentLine[];
+  /** Totals as the target will compute them (rounding line included). */
+  totals: { net: number; vat: number; total: number };
+  /** What the customer paid (invoice) or got back (credit note), and the VAT the source charged. */
+  expected: { total: number; vat: number };
+  /** expected.total − target total before any rounding line. */
+  difference: number;
+  /** A sentence with both totals when the difference is above the threshold; the document must not be booked. */
+  mismatch?: string;
+  /** Things a bookkeeper should know (VAT charged on a reverse-charge sale ...). */
+  warnings: string[];
+}
