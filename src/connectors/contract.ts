@@ -62,8 +62,24 @@ export interface ActionContext<Settings, Credentials, ConnectionSettings> {
   mapped(data: unknown): void;
   /** Outputs of earlier steps of the same transfer, by step index. */
   previous: ReadonlyArray<ActionResult | undefined>;
+  /**
+   * Completed steps of the order's other transfers, oldest first: how a credit note finds the
+   * invoice a paid-stage flow made, or an invoice the order a created-stage flow made.
+   */
+  history: ReadonlyArray<StepHistoryEntry>;
   /** Bindings a built-in connector may use (the sandbox ledger keeps its books in D1). */
   env: Env;
+}
+
+export interface StepHistoryEntry {
+  transferId: string;
+  stage: Stage;
+  occurrence: string;
+  stepIndex: number;
+  /** Target connection id and action of the step. */
+  target: string;
+  action: string;
+  result: ActionResult;
 }
 
 export interface ActionResult {

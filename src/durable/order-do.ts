@@ -135,6 +135,24 @@ export class OrderDO extends DurableObject<Env> {
         message.stepIndex,
       )
       .map((row) => (row.result ? (JSON.parse(row.result) as ActionResult) : undefined));
+    const history = this.sql
+      .all<{ transfer_id: string; stage: Stage; occurrence: string; step_index: number; steps: string; result: string }>(
+        `SELECT s.transfer_id, t.stage, t.occurrence, s.step_index, t.steps, s.result FROM steps s JOIN transfers t ON t.id = s.transfer_id
+         WHERE s.status = 'done' AND s.transfer_id != ? ORDER BY t.seq, s.step_index`,
+        message.transferId,
+      )
+      .map((row) => {
+        const config = (JSON.parse(row.steps) as FlowStepConfig[])[row.step_index];
+        return {
+          transferId: row.transfer_id,
+          stage: row.stage,
+          occurrence: row.occurrence,
+          stepIndex: row.step_index,
+          target: config?.target ?? "",
+          action: config?.action ?? "",
+          result: JSON.parse(row.result) as ActionResult,
+        };
+      });
     this.touchTransfer(message.transferId, "running", null);
     return {
       action: "run",
@@ -145,6 +163,7 @@ export class OrderDO extends DurableObject<Env> {
       step: configs[message.stepIndex]!,
       input: JSON.parse(transfer.input) as TransferInput,
       previous,
+      history,
       reference: stepReference(message.transferId, message.stepIndex),
     };
   }

@@ -1,5 +1,5 @@
 /** What crosses the boundary of an OrderDO: RPC inputs and results, and the step queue message. */
-import type { ActionResult, SourceEvent } from "../connectors/contract";
+import type { ActionResult, SourceEvent, StepHistoryEntry } from "../connectors/contract";
 import type { FlowStepConfig } from "../db/schema";
 import type { SnapshotRecord } from "../db/snapshots";
 import type { ErrorClass } from "../domain/errors";
@@ -52,6 +52,7 @@ export type StepClaim =
       step: FlowStepConfig;
       input: TransferInput;
       previous: Array<ActionResult | undefined>;
+      history: StepHistoryEntry[];
       reference: string;
     }
   | { action: "busy"; retryAfterSeconds: number }

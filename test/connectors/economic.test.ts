@@ -1,7 +1,7 @@
 import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import type { z } from "zod";
-import type { ActionContext, ActionResult, TargetAction } from "../../src/connectors/contract";
+import type { ActionContext, ActionResult, StepHistoryEntry, TargetAction } from "../../src/connectors/contract";
 import type { EconomicConnectionSettings, EconomicCredentials } from "../../src/connectors/economic";
 import { bookInvoice, createInvoice, economicConnectionSettings } from "../../src/connectors/economic";
 import { createHttpClient } from "../../src/connectors/http";
@@ -34,6 +34,7 @@ function danishOrder(overrides: Partial<CanonicalOrder> = {}): CanonicalOrder {
 
 interface RunOptions {
   previous?: ReadonlyArray<ActionResult | undefined>;
+  history?: ReadonlyArray<StepHistoryEntry>;
   credentials?: EconomicCredentials;
   baseUrl?: string;
   reference?: string;
@@ -58,6 +59,7 @@ async function run<S extends z.ZodType>(
     http: createHttpClient({ timeoutMs: 2000, vendor: "e-conomic" }),
     mapped: (data) => mapped.push(data),
     previous: options.previous ?? [],
+    history: options.history ?? [],
     env,
   };
   const result = await action.run(ctx, { order });

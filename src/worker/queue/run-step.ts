@@ -70,6 +70,7 @@ export async function runStep(env: Env, message: StepMessage): Promise<StepVerdi
         http,
         mapped: (data) => snapshotData.push({ ...base, kind: "mapped", data }),
         previous: claim.previous,
+        history: claim.history,
         env,
       },
       claim.input,
