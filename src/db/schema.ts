@@ -4,7 +4,7 @@
  */
 import { sql } from "drizzle-orm";
 import { index, integer, primaryKey, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
-import type { InvoiceLine } from "../domain/invoice-lines";
+import type { DocumentLine } from "../domain/accounting/document";
 
 const now = sql`(unixepoch('subsec') * 1000)`;
 
@@ -202,12 +202,19 @@ export const ledgerInvoices = sqliteTable(
     customerId: integer("customer_id").notNull(),
     orderNumber: text("order_number"),
     state: text("state").$type<"draft" | "booked">().notNull(),
+    type: text("type").$type<"invoice" | "credit-note">().notNull().default("invoice"),
+    /** For a credit note: the invoice it credits. */
+    creditedInvoiceId: integer("credited_invoice_id"),
     currency: text("currency").notNull(),
+    vatCase: text("vat_case"),
     lines: text("lines", { mode: "json" }).$type<LedgerLine[]>().notNull(),
     net: integer("net").notNull(),
     vat: integer("vat").notNull(),
     total: integer("total").notNull(),
+    /** Sum of registered payments, minor units. */
+    paid: integer("paid").notNull().default(0),
     createdAt: integer("created_at").notNull(),
+    updatedAt: integer("updated_at"),
   },
   (t) => [
     uniqueIndex("ledger_invoices_reference").on(t.connectionId, t.reference),
@@ -215,8 +222,26 @@ export const ledgerInvoices = sqliteTable(
   ],
 );
 
-/** A sandbox ledger line: an invoice line without its product/shipping kind. */
-export type LedgerLine = Omit<InvoiceLine, "kind">;
+/** A sandbox ledger line, as the accounting document gives it. */
+export type LedgerLine = Pick<
+  DocumentLine,
+  "kind" | "description" | "sku" | "quantity" | "unitNet" | "net" | "vatRateBp" | "vat"
+>;
+
+export const ledgerPayments = sqliteTable(
+  "ledger_payments",
+  {
+    id: integer("id").primaryKey({ autoIncrement: true }),
+    connectionId: text("connection_id").notNull(),
+    tenantId: text("tenant_id").notNull(),
+    reference: text("reference").notNull(),
+    invoiceId: integer("invoice_id").notNull(),
+    amount: integer("amount").notNull(),
+    method: text("method").notNull(),
+    createdAt: integer("created_at").notNull(),
+  },
+  (t) => [uniqueIndex("ledger_payments_reference").on(t.connectionId, t.reference)],
+);
 
 /** Every email Orderly sends, kept as sent; with the dev provider this is the only delivery. */
 export const mailOutbox = sqliteTable(

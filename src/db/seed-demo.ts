@@ -65,7 +65,7 @@ export async function seedDemoTenant(env: Env, webhookSecret: string): Promise<D
       name: "Paid orders become booked invoices",
       sourceConnectionId: DEMO.shopId,
       triggerStage: "paid",
-      steps: [{ target: DEMO.ledgerId, action: "createInvoice", settings: { state: "booked", customerMatch: "email" } }],
+      steps: [{ target: DEMO.ledgerId, action: "createInvoice", settings: { invoiceState: "booked", customerMatch: "email" } }],
       createdAt: now,
       updatedAt: now,
     });

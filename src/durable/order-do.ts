@@ -31,6 +31,7 @@ import { ObjectSql } from "./sql";
 
 type OutboxJob =
   | { kind: "plan"; stage: Stage; occurrence: string; eventSeq: number }
+  | { kind: "rerun"; eventSeq: number }
   | { kind: "d1"; statements: SerializedStatement[] }
   | { kind: "send"; message: StepMessage };
 
@@ -93,11 +94,15 @@ export class OrderDO extends DurableObject<Env> {
       stale ? 1 : 0,
       waitsForOrder ? 0 : 1,
     )!.seq;
+    const changed =
+      event.object.type === "order" && !stale && current !== null && materialKey(current) !== materialKey(event.object.order);
     if (event.object.type === "order" && !stale) this.setMeta("order", JSON.stringify(event.object.order));
     if (waitsForOrder) {
       // A refund can arrive before any order event; it is applied when the order is known.
       return { duplicate: false, stale: false, passed: [] };
     }
+    // Transfers made from the old version are re-run first, then the stages this event passes.
+    if (changed) this.enqueue({ kind: "rerun", eventSeq: seq });
     const passed = this.applyStage(event.stage, event.occurrence, seq);
     if (isOrder) passed.push(...this.applyWaitingRefunds());
     this.kick();
@@ -188,6 +193,7 @@ export class OrderDO extends DurableObject<Env> {
         report.transferId,
       )!.n;
       this.touchTransfer(report.transferId, remaining === 0 ? "completed" : "running", null);
+      if (remaining === 0) this.rerunIfPending(report.transferId);
       verdict = { next: "ack" };
     } else if (outcome.kind === "retry" && step.attempts < this.config.stepMaxAttempts) {
       const delaySeconds = retryDelaySeconds(this.config, step.attempts, outcome.retryAfterSeconds);
@@ -240,22 +246,7 @@ export class OrderDO extends DurableObject<Env> {
       };
     }
     if (request.steps) this.sql.run("UPDATE transfers SET steps = ? WHERE id = ?", JSON.stringify(request.steps), transfer.id);
-    const configs = JSON.parse(request.steps ? JSON.stringify(request.steps) : transfer.steps) as FlowStepConfig[];
-    this.sql.run("DELETE FROM steps WHERE transfer_id = ? AND step_index >= ?", transfer.id, configs.length);
-    for (let index = 0; index < configs.length; index++) {
-      this.sql.run(
-        `INSERT INTO steps (transfer_id, step_index, status) VALUES (?, ?, 'waiting')
-         ON CONFLICT (transfer_id, step_index) DO UPDATE SET
-           status = CASE WHEN ? OR status != 'done' THEN 'waiting' ELSE status END,
-           attempts = CASE WHEN ? OR status != 'done' THEN 0 ELSE attempts END,
-           resends = 0, lease_token = NULL, lease_until = NULL, due_at = NULL, dispatch_id = NULL, error = NULL`,
-        transfer.id,
-        index,
-        request.fromStart ? 1 : 0,
-        request.fromStart ? 1 : 0,
-      );
-    }
-    this.touchTransfer(transfer.id, "pending", null);
+    this.resetSteps(transfer.id, request.steps ?? (JSON.parse(transfer.steps) as FlowStepConfig[]), request.fromStart);
     this.queueProjection(transfer.id, []);
     this.releaseNext();
     this.kick();
@@ -407,6 +398,66 @@ export class OrderDO extends DurableObject<Env> {
     this.releaseNext();
   }
 
+  /**
+   * The order changed after transfers were made from it: every transfer takes the new version.
+   * Finished ones run again from the start (their targets adopt and update what exists, and
+   * report what they could not change); unfinished ones re-run once they end.
+   */
+  private async rerunForUpdate(): Promise<void> {
+    const order = this.latestOrder();
+    if (!order) return;
+    const who = this.identity();
+    const affected = this.sql.all<TransferRow>(
+      "SELECT id, flow_id, stage, occurrence, status, steps, input, error, created_at, updated_at FROM transfers WHERE stage != 'refunded' ORDER BY seq",
+    );
+    const snapshots = new Map<string, SnapshotRecord>();
+    for (const transfer of affected) {
+      const input = { ...(JSON.parse(transfer.input) as TransferInput), order };
+      snapshots.set(
+        transfer.id,
+        await prepareSnapshot(this.env, { transferId: transfer.id, tenantId: who.tenantId, kind: "canonical", data: input }),
+      );
+    }
+    for (const transfer of affected) {
+      const input = { ...(JSON.parse(transfer.input) as TransferInput), order };
+      this.sql.run("UPDATE transfers SET input = ? WHERE id = ?", JSON.stringify(input), transfer.id);
+      if (transfer.status === "completed") this.resetSteps(transfer.id, JSON.parse(transfer.steps) as FlowStepConfig[], true);
+      else if (transfer.status !== "failed") this.sql.run("UPDATE transfers SET rerun_pending = 1 WHERE id = ?", transfer.id);
+      const snapshot = snapshots.get(transfer.id);
+      this.queueProjection(transfer.id, snapshot ? [snapshot] : []);
+    }
+    this.releaseNext();
+  }
+
+  private rerunIfPending(transferId: string): void {
+    const row = this.sql.one<{ rerun_pending: number; steps: string }>(
+      "SELECT rerun_pending, steps FROM transfers WHERE id = ?",
+      transferId,
+    );
+    if (!row?.rerun_pending) return;
+    this.sql.run("UPDATE transfers SET rerun_pending = 0 WHERE id = ?", transferId);
+    this.resetSteps(transferId, JSON.parse(row.steps) as FlowStepConfig[], true);
+  }
+
+  /** Puts a transfer's steps back to waiting: all of them, or only those not done. */
+  private resetSteps(transferId: string, configs: FlowStepConfig[], fromStart: boolean): void {
+    this.sql.run("DELETE FROM steps WHERE transfer_id = ? AND step_index >= ?", transferId, configs.length);
+    for (let index = 0; index < configs.length; index++) {
+      this.sql.run(
+        `INSERT INTO steps (transfer_id, step_index, status) VALUES (?, ?, 'waiting')
+         ON CONFLICT (transfer_id, step_index) DO UPDATE SET
+           status = CASE WHEN ? OR status != 'done' THEN 'waiting' ELSE status END,
+           attempts = CASE WHEN ? OR status != 'done' THEN 0 ELSE attempts END,
+           resends = 0, lease_token = NULL, lease_until = NULL, due_at = NULL, dispatch_id = NULL, error = NULL`,
+        transferId,
+        index,
+        fromStart ? 1 : 0,
+        fromStart ? 1 : 0,
+      );
+    }
+    this.touchTransfer(transferId, "pending", null);
+  }
+
   // ---- steps --------------------------------------------------------------------------
 
   /** Releases the order's next step unless one is already out: steps of one order never overlap. */
@@ -544,6 +595,8 @@ export class OrderDO extends DurableObject<Env> {
     switch (job.kind) {
       case "plan":
         return this.plan(job);
+      case "rerun":
+        return this.rerunForUpdate();
       case "d1":
         return runBatch(this.env, job.statements);
       case "send":
@@ -654,4 +707,22 @@ function parseMaybeJson(text: string | null): unknown {
   } catch {
     return text;
   }
+}
+
+/** What makes an order version worth re-running transfers for: its money, lines and parties. */
+function materialKey(order: CanonicalOrder): string {
+  const { lines, shipping, fees, discounts, totals, customer, billingAddress, shippingAddress, currency, pricesIncludeTax } =
+    order;
+  return JSON.stringify({
+    lines,
+    shipping,
+    fees,
+    discounts,
+    totals,
+    customer,
+    billingAddress,
+    shippingAddress,
+    currency,
+    pricesIncludeTax,
+  });
 }

@@ -62,4 +62,8 @@ export const ORDER_DO_MIGRATIONS = [
     last_error TEXT
   );
   `,
+  // v2: an update to an order re-runs its transfers; one that is still running re-runs when it ends.
+  `
+  ALTER TABLE transfers ADD COLUMN rerun_pending INTEGER NOT NULL DEFAULT 0;
+  `,
 ] as const;

@@ -66,7 +66,9 @@ describe("the JSON API", () => {
       body: { name: "x", source: world.shopId, stage: "paid", steps: [{ target: world.ledgerId, action: "fly" }] },
     });
     expect(badAction.status).toBe(400);
-    expect(badAction.body.error.message).toContain('has no action "fly" (it has: createInvoice)');
+    expect(badAction.body.error.message).toContain(
+      'has no action "fly" (it has: createInvoice, registerPayment, createCreditNote)',
+    );
     const notSource = await world.api("/flows", {
       body: { name: "x", source: world.ledgerId, stage: "paid", steps: [{ target: world.ledgerId, action: "createInvoice" }] },
     });

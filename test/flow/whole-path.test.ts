@@ -41,7 +41,7 @@ describe("one order's whole path", () => {
 
   it("a paid order reaches the sandbox ledger as a booked invoice visible through the API", async () => {
     const world = await createWorld();
-    await world.flow("paid", [{ target: world.ledgerId, action: "createInvoice" }]);
+    await world.flow("paid", [{ target: world.ledgerId, action: "createInvoice", settings: { invoiceState: "booked" } }]);
     const order = shopifyOrder();
     expect((await world.sendShopify("orders/paid", order)).status).toBe(200);
     await settledTransfers(world, String(order.id), 1);

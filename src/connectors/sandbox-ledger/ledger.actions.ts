@@ -1,0 +1,228 @@
+/** The sandbox ledger's actions: invoices, payments and credit notes, each adopted by its reference. */
+import { z } from "zod";
+import { accountingSettingsSchema } from "../../domain/accounting/accounting-settings";
+import { buildCreditNoteDocument, buildInvoiceDocument } from "../../domain/accounting/build-document";
+import { OrderlyError } from "../../domain/errors";
+import { toDecimalString } from "../../domain/money";
+import type { CanonicalOrder } from "../../domain/order";
+import { type ActionContext, defineAction, type StepHistoryEntry } from "../contract";
+import {
+  bookDocument,
+  createDocumentOnce,
+  differences,
+  findInvoiceById,
+  findInvoiceByReference,
+  matchOrCreateCustomer,
+  registerPaymentOnce,
+  updateDraft,
+} from "./ledger.books";
+
+export const ledgerSettings = z.object({
+  rejectOrdersAbove: z
+    .number()
+    .int()
+    .positive()
+    .optional()
+    .describe(
+      "Demo aid: orders whose total (minor units) is above this are rejected as a validation error, to show a failure and its retry.",
+    ),
+});
+export type LedgerSettings = z.infer<typeof ledgerSettings>;
+type Ctx<S> = ActionContext<S, Record<string, never>, LedgerSettings>;
+
+const invoiceSettings = accountingSettingsSchema.extend({
+  customerMatch: z
+    .enum(["email", "shared"])
+    .default("email")
+    .describe("Match customers by email (created when new), or put every order on one shared customer."),
+});
+
+async function customerFor(ctx: Ctx<z.infer<typeof invoiceSettings>>, order: CanonicalOrder) {
+  const email = order.customer?.email?.trim().toLowerCase();
+  const name =
+    [order.customer?.firstName, order.customer?.lastName].filter(Boolean).join(" ") ||
+    order.billingAddress?.name ||
+    email ||
+    "Webshop customer";
+  const shared = ctx.settings.customerMatch === "shared" || !email;
+  return matchOrCreateCustomer(ctx.env, {
+    connectionId: ctx.connection.id,
+    tenantId: ctx.connection.tenantId,
+    matchKey: shared ? "shared" : `email:${email}`,
+    name: shared ? "Webshop customers" : name,
+    ...(email && !shared ? { email } : {}),
+    ...(order.billingAddress?.country ? { country: order.billingAddress.country } : {}),
+  });
+}
+
+/** The ledger invoice an earlier step of this order made (same connection). */
+function invoiceFromHistory(ctx: {
+  connection: { id: string };
+  history: ReadonlyArray<StepHistoryEntry>;
+  previous: ReadonlyArray<{ outputs: Record<string, unknown> } | undefined>;
+}) {
+  for (const result of [...ctx.previous].reverse())
+    if (result && typeof result.outputs.invoiceId === "number") return result.outputs.invoiceId;
+  const entry = [...ctx.history].reverse().find((h) => h.target === ctx.connection.id && h.action === "createInvoice");
+  return typeof entry?.result.outputs.invoiceId === "number" ? entry.result.outputs.invoiceId : undefined;
+}
+
+export const createInvoice = defineAction<typeof invoiceSettings, Record<string, never>, LedgerSettings>({
+  description: "Books the order as an invoice in the sandbox ledger (kept in Orderly's own database).",
+  settings: invoiceSettings,
+  async run(ctx, { order }) {
+    const limit = ctx.connection.settings.rejectOrdersAbove;
+    if (limit !== undefined && order.totals.total > limit) {
+      throw new OrderlyError(
+        `The sandbox ledger rejects orders above ${limit} minor units (this one is ${order.totals.total}).`,
+        {
+          errorClass: "validation",
+          code: "ledger_rejected",
+        },
+      );
+    }
+    const document = buildInvoiceDocument(order, ctx.settings);
+    const format = (minor: number) => `${toDecimalString(minor, document.currency)} ${document.currency}`;
+    const existing = await findInvoiceByReference(ctx.env, ctx.connection.id, ctx.reference);
+    const customer = existing ? { id: existing.customerId, created: false } : await customerFor(ctx, order);
+    const input = {
+      connectionId: ctx.connection.id,
+      tenantId: ctx.connection.tenantId,
+      reference: ctx.reference,
+      customerId: customer.id,
+      orderNumber: order.source.orderNumber,
+      state: "draft" as const,
+      type: "invoice" as const,
+      document,
+    };
+    ctx.mapped({ document });
+    const outputs = {
+      customerId: customer.id,
+      total: document.totals.total,
+      currency: document.currency,
+      vatCase: document.vat.case,
+      warnings: document.warnings,
+    };
+    if (existing?.state === "booked") {
+      // A booked invoice is never changed; the transfer log shows what the update would have changed.
+      const changed = differences(existing, document, format);
+      return {
+        externalId: String(existing.id),
+        created: false,
+        outputs: { ...outputs, invoiceId: existing.id, state: "booked", differences: changed },
+      };
+    }
+    let id: number;
+    let created: boolean;
+    if (existing) {
+      await updateDraft(ctx.env, existing.id, input);
+      ({ id, created } = { id: existing.id, created: false });
+    } else {
+      ({ id, created } = await createDocumentOnce(ctx.env, input));
+    }
+    if (document.mismatch) {
+      throw new OrderlyError(`${document.mismatch} The invoice was left as draft ${id}.`, {
+        errorClass: "validation",
+        code: "invoice_totals_mismatch",
+        details: { invoiceId: id, expected: document.expected, totals: document.totals },
+      });
+    }
+    if (ctx.settings.invoiceState === "booked") await bookDocument(ctx.env, id);
+    return {
+      externalId: String(id),
+      created,
+      outputs: { ...outputs, invoiceId: id, state: ctx.settings.invoiceState, ...(existing ? { updated: true } : {}) },
+    };
+  },
+});
+
+const paymentSettings = z.object({
+  onlyWhenPaid: z.boolean().default(true).describe("Register a payment only when the order says it is paid."),
+});
+
+export const registerPayment = defineAction<typeof paymentSettings, Record<string, never>, LedgerSettings>({
+  description: "Registers the order's payment on the invoice an earlier step made.",
+  settings: paymentSettings,
+  async run(ctx, { order }) {
+    const invoiceId = invoiceFromHistory(ctx);
+    if (invoiceId === undefined)
+      throw new OrderlyError("There is no invoice to register a payment on: run createInvoice first.", {
+        errorClass: "validation",
+        code: "ledger_no_invoice",
+      });
+    const invoice = await findInvoiceById(ctx.env, ctx.connection.id, invoiceId);
+    if (!invoice)
+      throw new OrderlyError(`Invoice ${invoiceId} is not in the sandbox ledger.`, {
+        errorClass: "validation",
+        code: "ledger_no_invoice",
+      });
+    const paid = order.payments.filter((p) => (p.status === "paid" || p.status === "partially_paid") && p.amount !== undefined);
+    const amount =
+      paid.length > 0
+        ? paid.reduce((sum, p) => sum + (p.amount ?? 0), 0)
+        : order.financialStatus === "paid" || !ctx.settings.onlyWhenPaid
+          ? invoice.total
+          : 0;
+    if (amount === 0)
+      return { externalId: String(invoiceId), created: false, outputs: { invoiceId, reason: "the order is not paid" } };
+    const method = paid[0]?.gateway ?? order.payments[0]?.gateway ?? "unknown";
+    const payment = await registerPaymentOnce(ctx.env, {
+      connectionId: ctx.connection.id,
+      tenantId: ctx.connection.tenantId,
+      reference: ctx.reference,
+      invoiceId,
+      amount,
+      method,
+    });
+    return {
+      externalId: String(payment.id),
+      created: payment.created,
+      outputs: { invoiceId, amount, method, partial: amount < invoice.total },
+    };
+  },
+});
+
+const creditNoteSettings = accountingSettingsSchema;
+
+export const createCreditNote = defineAction<typeof creditNoteSettings, Record<string, never>, LedgerSettings>({
+  description: "Credits a refund against the invoice made for the order.",
+  settings: creditNoteSettings,
+  async run(ctx, { order, refund }) {
+    if (!refund)
+      throw new OrderlyError("createCreditNote runs in flows on the refunded stage.", {
+        errorClass: "validation",
+        code: "ledger_no_refund",
+      });
+    const invoiceId = invoiceFromHistory(ctx);
+    const invoice = invoiceId === undefined ? undefined : await findInvoiceById(ctx.env, ctx.connection.id, invoiceId);
+    if (!invoice)
+      throw new OrderlyError("There is no invoice for this order in the sandbox ledger to credit.", {
+        errorClass: "validation",
+        code: "ledger_no_invoice",
+      });
+    const document = buildCreditNoteDocument(order, refund, ctx.settings);
+    ctx.mapped({ document });
+    const made = await createDocumentOnce(ctx.env, {
+      connectionId: ctx.connection.id,
+      tenantId: ctx.connection.tenantId,
+      reference: ctx.reference,
+      customerId: invoice.customerId,
+      orderNumber: order.source.orderNumber,
+      state: "draft",
+      type: "credit-note",
+      creditedInvoiceId: invoice.id,
+      document,
+    });
+    if (document.mismatch)
+      throw new OrderlyError(`${document.mismatch} The credit note was left as draft ${made.id}.`, {
+        errorClass: "validation",
+        code: "credit_note_totals_mismatch",
+      });
+    if (ctx.settings.invoiceState === "booked") await bookDocument(ctx.env, made.id);
+    return {
+      externalId: String(made.id),
+      created: made.created,
+      outputs: { creditNoteId: made.id, invoiceId: invoice.id, total: document.totals.total },
+    };
+  },
+});
