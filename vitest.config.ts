@@ -28,6 +28,8 @@ export default defineConfig({
           STEP_MAX_ATTEMPTS: "4",
           STEP_RESEND_AFTER_SECONDS: "2",
           OUTBOUND_TIMEOUT_MS: "2000",
+          CIRCUIT_FAILURE_THRESHOLD: "6",
+          CIRCUIT_COOLDOWN_SECONDS: "1",
         },
         // The network is closed in tests: any fetch a test did not mock fails loudly.
         outboundService: (request: Request) =>

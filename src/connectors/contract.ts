@@ -92,6 +92,8 @@ export interface ActionResult {
 
 export interface TargetAction<S extends z.ZodType = z.ZodType, C = unknown, CS = unknown> {
   description: string;
+  /** Outside calls one run usually makes, reserved from the target's rate limit up front. */
+  estimatedCalls?: number;
   /** Settings of a step that runs this action, validated when a flow is saved. */
   settings: S;
   run(ctx: ActionContext<z.infer<S>, C, CS>, input: TransferInput): Promise<ActionResult>;
@@ -106,6 +108,8 @@ export interface Connector<CS extends z.ZodType = z.ZodType, CR extends z.ZodTyp
   /** Write-only secrets of a connection; encrypted at rest and never shown again. */
   credentials: CR;
   source?: SourceHandlers;
+  /** The vendor's documented (or prudent) limits; every step to a connection of this connector keeps them. */
+  limits?: { ratePerSecond: number; burst?: number; concurrency?: number };
   // biome-ignore lint/suspicious/noExplicitAny: each action narrows its own settings type.
   actions?: Record<string, TargetAction<any, z.infer<CR>, z.infer<CS>>>;
 }

@@ -11,6 +11,10 @@ const now = sql`(unixepoch('subsec') * 1000)`;
 export const tenants = sqliteTable("tenants", {
   id: text("id").primaryKey(),
   name: text("name").notNull(),
+  /** Who gets error alerts and reports. */
+  alertEmails: text("alert_emails", { mode: "json" }).$type<string[]>().notNull().default(sql`'[]'`),
+  /** The tenant's Resend/Postmark connection for its email; none means the dev outbox. */
+  mailConnectionId: text("mail_connection_id"),
   createdAt: integer("created_at").notNull().default(now),
 });
 
@@ -45,6 +49,9 @@ export const connections = sqliteTable(
     /** AES-GCM ciphertext of the webhook signing secret, for sources. */
     webhookSecret: text("webhook_secret"),
     enabled: integer("enabled", { mode: "boolean" }).notNull().default(true),
+    /** Set while the target's circuit is open: steps wait until a probe succeeds. */
+    pausedUntil: integer("paused_until"),
+    pauseReason: text("pause_reason"),
     createdAt: integer("created_at").notNull().default(now),
     updatedAt: integer("updated_at").notNull().default(now),
   },

@@ -115,7 +115,7 @@ export class OrderDO extends DurableObject<Env> {
     const step = this.step(message.transferId, message.stepIndex);
     if (!step) return { action: "drop", reason: "the order has no such step" };
     if (step.status === "done" || step.status === "failed") return { action: "drop", reason: `step already ${step.status}` };
-    if (step.status === "waiting") return { action: "drop", reason: "step is not released" };
+    if (step.status === "waiting" || step.status === "deferred") return { action: "drop", reason: `step is ${step.status}` };
     if (step.dispatch_id !== message.dispatchId) return { action: "drop", reason: "superseded by a newer dispatch" };
     if (step.lease_until !== null && step.lease_until > now && step.lease_token !== token) {
       return { action: "busy", retryAfterSeconds: Math.ceil((step.lease_until - now) / 1000) };
@@ -171,6 +171,23 @@ export class OrderDO extends DurableObject<Env> {
       history,
       reference: stepReference(message.transferId, message.stepIndex),
     };
+  }
+
+  /**
+   * The target's gate said "not now" (rate limit, pause): the step waits in the object, not in
+   * the queue, and is dispatched again when due. Waiting is not an attempt and not a loss.
+   */
+  async deferStep(message: StepMessage, untilMs: number, reason: string): Promise<void> {
+    const step = this.step(message.transferId, message.stepIndex);
+    if (!step || step.dispatch_id !== message.dispatchId || (step.status !== "released" && step.status !== "retrying")) return;
+    this.sql.run(
+      "UPDATE steps SET status = 'deferred', due_at = ?, error = ? WHERE transfer_id = ? AND step_index = ?",
+      untilMs,
+      JSON.stringify({ message: `Waiting for the target: ${reason}`, code: "deferred", errorClass: "rate_limited" }),
+      message.transferId,
+      message.stepIndex,
+    );
+    await this.scheduleAlarm();
   }
 
   /** The consumer reports how an attempt went; the object decides what happens next. */
@@ -246,6 +263,7 @@ export class OrderDO extends DurableObject<Env> {
       };
     }
     if (request.steps) this.sql.run("UPDATE transfers SET steps = ? WHERE id = ?", JSON.stringify(request.steps), transfer.id);
+    this.sql.run("UPDATE transfers SET priority = ? WHERE id = ?", request.priority ?? "order", transfer.id);
     this.resetSteps(transfer.id, request.steps ?? (JSON.parse(transfer.steps) as FlowStepConfig[]), request.fromStart);
     this.queueProjection(transfer.id, []);
     this.releaseNext();
@@ -489,15 +507,32 @@ export class OrderDO extends DurableObject<Env> {
     this.touchTransfer(transferId, "running", null);
     this.queueProjection(transferId, []);
     const { tenantId, connectionId, orderId } = this.identity();
+    const transfer = this.sql.one<{ steps: string; priority: "order" | "bulk" }>("SELECT steps, priority FROM transfers WHERE id = ?", transferId)!;
+    const config = (JSON.parse(transfer.steps) as FlowStepConfig[])[stepIndex];
     this.enqueue({
       kind: "send",
-      message: { kind: "step", order: `${connectionId}:${orderId}`, tenantId, transferId, stepIndex, dispatchId },
+      message: {
+        kind: "step",
+        order: `${connectionId}:${orderId}`,
+        tenantId,
+        transferId,
+        stepIndex,
+        dispatchId,
+        target: config?.target ?? "",
+        action: config?.action ?? "",
+        priority: transfer.priority,
+      },
     });
   }
 
   /** Queues lose messages (in memory under local dev; rarely anywhere): re-send what never reported. */
   private resendOverdueSteps(): void {
     const now = Date.now();
+    const deferred = this.sql.all<{ transfer_id: string; step_index: number }>(
+      "SELECT transfer_id, step_index FROM steps WHERE status = 'deferred' AND due_at <= ?",
+      now,
+    );
+    for (const step of deferred) this.dispatch(step.transfer_id, step.step_index, false);
     const overdue = this.sql.all<{ transfer_id: string; step_index: number; resends: number }>(
       `SELECT transfer_id, step_index, resends FROM steps
        WHERE status IN ('released', 'running', 'retrying') AND due_at <= ? AND (lease_until IS NULL OR lease_until <= ?)`,
@@ -609,7 +644,7 @@ export class OrderDO extends DurableObject<Env> {
     const outbox = this.sql.one<{ t: number | null }>("SELECT MIN(next_at) AS t FROM outbox")?.t ?? null;
     const due =
       this.sql.one<{ t: number | null }>(
-        "SELECT MIN(MAX(due_at, COALESCE(lease_until, 0))) AS t FROM steps WHERE status IN ('released', 'running', 'retrying')",
+        "SELECT MIN(MAX(due_at, COALESCE(lease_until, 0))) AS t FROM steps WHERE status IN ('released', 'running', 'retrying', 'deferred')",
       )?.t ?? null;
     const cleanup = Number(this.getMeta("cleanup_at") ?? 0) || Date.now() + DAY_MS;
     const next = Math.min(...[outbox, due, cleanup].filter((t): t is number => t !== null));

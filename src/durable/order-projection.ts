@@ -118,6 +118,8 @@ function projectStepStatus(status: string): TransferStatus {
     case "released":
     case "running":
       return "running";
+    case "deferred":
+      return "retrying";
     default:
       return "pending";
   }

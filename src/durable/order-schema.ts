@@ -66,4 +66,8 @@ export const ORDER_DO_MIGRATIONS = [
   `
   ALTER TABLE transfers ADD COLUMN rerun_pending INTEGER NOT NULL DEFAULT 0;
   `,
+  // v3: bulk re-runs yield to live orders at a target's rate limit.
+  `
+  ALTER TABLE transfers ADD COLUMN priority TEXT NOT NULL DEFAULT 'order';
+  `,
 ] as const;

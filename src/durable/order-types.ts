@@ -40,6 +40,10 @@ export interface StepMessage {
   transferId: string;
   stepIndex: number;
   dispatchId: string;
+  /** Target connection and action of the step, so the consumer can ask the target's gate first. */
+  target: string;
+  action: string;
+  priority: "order" | "bulk";
 }
 
 export type StepClaim =
@@ -87,6 +91,8 @@ export type StepVerdict =
 
 export interface RetryRequest {
   transferId: string;
+  /** Bulk replays yield to live orders at the target's rate limit. */
+  priority?: "order" | "bulk";
   /** Run every step again (adopting what exists) instead of resuming at the failed step. */
   fromStart: boolean;
   /** Replacement step settings (the flow's current ones), when retrying with current settings. */

@@ -7,6 +7,8 @@ export interface RuntimeConfig {
   outboundTimeoutMs: number;
   inlineBodyLimit: number;
   dedupeRetentionDays: number;
+  circuitFailureThreshold: number;
+  circuitCooldownMs: number;
 }
 
 function num(value: string | undefined, fallback: number, min = 0): number {
@@ -25,6 +27,8 @@ export function runtimeConfig(env: Env): RuntimeConfig {
     inlineBodyLimit: num(env.INLINE_BODY_LIMIT, 102_400, 1),
     // Senders retry for days (Stripe: 3); dedupe keys are never kept for less than a week.
     dedupeRetentionDays: Math.max(7, num(env.DEDUPE_RETENTION_DAYS, 30)),
+    circuitFailureThreshold: num(env.CIRCUIT_FAILURE_THRESHOLD, 20, 1),
+    circuitCooldownMs: num(env.CIRCUIT_COOLDOWN_SECONDS, 30, 0) * 1000,
   };
 }
 

@@ -4,6 +4,7 @@ import { sweepUnfinishedTransfers } from "./cron";
 import { handleQueue } from "./queue/consumer";
 
 export { OrderDO } from "../durable/order-do";
+export { TargetGate } from "../durable/target-gate";
 
 const app = createApp();
 

@@ -21,6 +21,8 @@ const connectionSchema = z
     webhookUrl: z.string().optional().openapi({ description: "Where the source must send its webhooks (sources only)." }),
     setupSteps: z.array(z.string()).optional(),
     webhookSecret: z.string().optional().openapi({ description: "Shown once, when Orderly generated it." }),
+    pausedUntil: z.number().nullable().openapi({ description: "Set while Orderly holds steps for this target after sustained failures." }),
+    pauseReason: z.string().nullable(),
     createdAt: z.number(),
     updatedAt: z.number(),
   })
@@ -51,6 +53,8 @@ function view(row: Row, origin: string, extra: { webhookSecret?: string } = {}):
     connector: row.connector,
     name: row.name,
     enabled: row.enabled,
+    pausedUntil: row.pausedUntil,
+    pauseReason: row.pauseReason,
     settings: row.settings,
     ...(webhookUrl ? { webhookUrl, setupSteps: connector?.source?.setupSteps(webhookUrl) ?? [] } : {}),
     ...extra,
@@ -132,6 +136,8 @@ export const connectionRoutes = apiRouter()
         credentials: await encryptJson(c.env, credentials),
         webhookSecret: secret ? await encryptSecret(c.env, secret) : null,
         enabled: input.enabled,
+        pausedUntil: null,
+        pauseReason: null,
         createdAt: now,
         updatedAt: now,
       };
