@@ -1,10 +1,12 @@
 /** Every connector Orderly knows, by id. Adding a connector is one import and one line here. */
 import type { Connector } from "./contract";
 import { economicConnector } from "./economic";
+import { postmarkConnector } from "./postmark";
+import { resendConnector } from "./resend";
 import { sandboxLedgerConnector } from "./sandbox-ledger";
 import { shopifyConnector } from "./shopify";
 
-const CONNECTORS: readonly Connector[] = [shopifyConnector, economicConnector, sandboxLedgerConnector];
+const CONNECTORS: readonly Connector[] = [shopifyConnector, economicConnector, sandboxLedgerConnector, resendConnector, postmarkConnector];
 
 const BY_ID = new Map(CONNECTORS.map((c) => [c.id, c]));
 

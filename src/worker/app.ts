@@ -9,6 +9,7 @@ import { connectionRoutes } from "./routes/api/connections";
 import { connectorRoutes } from "./routes/api/connectors";
 import { flowRoutes } from "./routes/api/flows";
 import { ledgerRoutes } from "./routes/api/ledger";
+import { mailRoutes } from "./routes/api/mail";
 import { transferRoutes } from "./routes/api/transfers";
 import { dev } from "./routes/dev";
 import { hooks } from "./routes/hooks";
@@ -31,6 +32,7 @@ export function createApp() {
   api.route("/flows", flowRoutes);
   api.route("/transfers", transferRoutes);
   api.route("/ledger", ledgerRoutes);
+  api.route("/mail", mailRoutes);
 
   const app = new OpenAPIHono<{ Bindings: Env }>();
   app.get("/health", (c) => c.json({ ok: true }));

@@ -9,7 +9,9 @@ type Var =
   | "STEP_RESEND_AFTER_SECONDS"
   | "OUTBOUND_TIMEOUT_MS"
   | "INLINE_BODY_LIMIT"
-  | "DEDUPE_RETENTION_DAYS";
+  | "DEDUPE_RETENTION_DAYS"
+  | "CIRCUIT_FAILURE_THRESHOLD"
+  | "CIRCUIT_COOLDOWN_SECONDS";
 
 /** An env holding only the given vars, as strings the way wrangler passes them. */
 function envWith(vars: Partial<Record<Var, string>>): Env {
@@ -32,6 +34,8 @@ describe("runtimeConfig", () => {
       outboundTimeoutMs: 30_000,
       inlineBodyLimit: 102_400,
       dedupeRetentionDays: 30,
+      circuitFailureThreshold: 20,
+      circuitCooldownMs: 30_000,
     });
   });
 
@@ -46,6 +50,8 @@ describe("runtimeConfig", () => {
           OUTBOUND_TIMEOUT_MS: "1500",
           INLINE_BODY_LIMIT: "2048",
           DEDUPE_RETENTION_DAYS: "14",
+          CIRCUIT_FAILURE_THRESHOLD: "5",
+          CIRCUIT_COOLDOWN_SECONDS: "2",
         }),
       ),
     ).toEqual({
@@ -56,6 +62,8 @@ describe("runtimeConfig", () => {
       outboundTimeoutMs: 1500,
       inlineBodyLimit: 2048,
       dedupeRetentionDays: 14,
+      circuitFailureThreshold: 5,
+      circuitCooldownMs: 2000,
     });
   });
 

@@ -1,17 +1,25 @@
 /** When a target's circuit opens or closes: mark the connection paused or resumed, and tell the tenant. */
 import { eq } from "drizzle-orm";
-import type { LoadedConnection } from "../../db/connections";
 import { database } from "../../db/client";
+import type { LoadedConnection } from "../../db/connections";
 import { connections } from "../../db/schema";
 import type { StepOutcome } from "../../durable/order-types";
 import type { ReleaseResult } from "../../durable/target-gate";
 import { notifyTenant } from "../../notifications/notify-tenant";
 
-export async function onCircuitChange(env: Env, connection: LoadedConnection, change: ReleaseResult, outcome: StepOutcome): Promise<void> {
+export async function onCircuitChange(
+  env: Env,
+  connection: LoadedConnection,
+  change: ReleaseResult,
+  outcome: StepOutcome,
+): Promise<void> {
   if (change.opened) {
     const reason = outcome.kind === "ok" ? "" : outcome.error.message;
     const until = change.pausedUntil ?? Date.now();
-    await database(env).update(connections).set({ pausedUntil: until, pauseReason: reason }).where(eq(connections.id, connection.id));
+    await database(env)
+      .update(connections)
+      .set({ pausedUntil: until, pauseReason: reason })
+      .where(eq(connections.id, connection.id));
     await notifyTenant(env, connection.tenantId, {
       key: `paused/${connection.id}/${until}`,
       subject: `${connection.name} is paused after ${change.consecutiveFailures} failures in a row`,
@@ -22,6 +30,9 @@ export async function onCircuitChange(env: Env, connection: LoadedConnection, ch
       ].join("\n\n"),
     });
   } else if (change.closed) {
-    await database(env).update(connections).set({ pausedUntil: null, pauseReason: null }).where(eq(connections.id, connection.id));
+    await database(env)
+      .update(connections)
+      .set({ pausedUntil: null, pauseReason: null })
+      .where(eq(connections.id, connection.id));
   }
 }

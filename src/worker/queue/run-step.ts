@@ -45,7 +45,11 @@ export async function runStep(env: Env, message: StepMessage): Promise<StepVerdi
     const stepError = { message: error.message, code: error.code, errorClass: error.errorClass };
     snapshotData.push({ ...base, kind: "error", data: { ...stepError, internal: error.internal, details: error.details } });
     outcome = error.retryable
-      ? { kind: "retry", error: stepError, ...(error.retryAfterSeconds === undefined ? {} : { retryAfterSeconds: error.retryAfterSeconds }) }
+      ? {
+          kind: "retry",
+          error: stepError,
+          ...(error.retryAfterSeconds === undefined ? {} : { retryAfterSeconds: error.retryAfterSeconds }),
+        }
       : { kind: "failed", error: stepError };
   }
   if (ticket && connection) {
@@ -54,10 +58,21 @@ export async function runStep(env: Env, message: StepMessage): Promise<StepVerdi
   }
   for (const exchange of http.exchanges) {
     snapshotData.push({ ...base, kind: "request", data: exchange.request });
-    snapshotData.push({ ...base, kind: "response", data: exchange.response ?? { error: exchange.error, latencyMs: exchange.latencyMs } });
+    snapshotData.push({
+      ...base,
+      kind: "response",
+      data: exchange.response ?? { error: exchange.error, latencyMs: exchange.latencyMs },
+    });
   }
   const snapshots: SnapshotRecord[] = await Promise.all(snapshotData.map((s) => prepareSnapshot(env, s)));
-  return order.reportStep({ transferId: claim.transferId, stepIndex: claim.stepIndex, token, outcome, snapshots, latencyMs: Date.now() - started });
+  return order.reportStep({
+    transferId: claim.transferId,
+    stepIndex: claim.stepIndex,
+    token,
+    outcome,
+    snapshots,
+    latencyMs: Date.now() - started,
+  });
 }
 
 async function runAction(
@@ -81,16 +96,29 @@ async function runAction(
   }
   const action = connection.connector.actions?.[claim.step.action];
   if (!action) {
-    throw new OrderlyError(`${connection.connector.name} has no action "${claim.step.action}".`, { errorClass: "validation", code: "action_unknown" });
+    throw new OrderlyError(`${connection.connector.name} has no action "${claim.step.action}".`, {
+      errorClass: "validation",
+      code: "action_unknown",
+    });
   }
   const settings = action.settings.safeParse(claim.step.settings);
   if (!settings.success) {
-    const issues = settings.error.issues.map((i: { path: PropertyKey[]; message: string }) => `${i.path.join(".")}: ${i.message}`).join("; ");
-    throw new OrderlyError(`The step's settings are invalid: ${issues}`, { errorClass: "validation", code: "step_settings_invalid" });
+    const issues = settings.error.issues
+      .map((i: { path: PropertyKey[]; message: string }) => `${i.path.join(".")}: ${i.message}`)
+      .join("; ");
+    throw new OrderlyError(`The step's settings are invalid: ${issues}`, {
+      errorClass: "validation",
+      code: "step_settings_invalid",
+    });
   }
   return action.run(
     {
-      connection: { id: connection.id, tenantId: connection.tenantId, settings: connection.settings, credentials: connection.credentials },
+      connection: {
+        id: connection.id,
+        tenantId: connection.tenantId,
+        settings: connection.settings,
+        credentials: connection.credentials,
+      },
       settings: settings.data,
       reference: claim.reference,
       http,

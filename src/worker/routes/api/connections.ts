@@ -21,7 +21,10 @@ const connectionSchema = z
     webhookUrl: z.string().optional().openapi({ description: "Where the source must send its webhooks (sources only)." }),
     setupSteps: z.array(z.string()).optional(),
     webhookSecret: z.string().optional().openapi({ description: "Shown once, when Orderly generated it." }),
-    pausedUntil: z.number().nullable().openapi({ description: "Set while Orderly holds steps for this target after sustained failures." }),
+    pausedUntil: z
+      .number()
+      .nullable()
+      .openapi({ description: "Set while Orderly holds steps for this target after sustained failures." }),
     pauseReason: z.string().nullable(),
     createdAt: z.number(),
     updatedAt: z.number(),

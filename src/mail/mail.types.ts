@@ -1,0 +1,114 @@
+/**
+ * The shape of an email Orderly sends, validated once at the edge of `sendMail`, and the provider
+ * interface the dev outbox, Resend and Postmark implement.
+ */
+import { z } from "zod";
+import type { HttpClient } from "../connectors/http";
+import { OrderlyError } from "../domain/errors";
+import { parseMailbox } from "./mail.address";
+
+export const MAX_RECIPIENTS = 50;
+/** RFC 5322 caps a header line at 998 characters. */
+export const MAX_SUBJECT_LENGTH = 998;
+/** Raw bytes over all attachments. Base64 adds a third, so Postmark (10 MB after encoding) may still refuse near the limit. */
+export const MAX_ATTACHMENT_BYTES = 10 * 1024 * 1024;
+/** Resend's limit on an Idempotency-Key, applied to every provider so a key works everywhere. */
+export const MAX_IDEMPOTENCY_KEY_LENGTH = 256;
+
+const mailbox = z.string().refine((s) => parseMailbox(s) !== null, {
+  message: "is not an email address (use ane@example.dk or Ane Lund <ane@example.dk>)",
+});
+
+/** Slashes would add R2 key segments; control characters break MIME headers. */
+function unsafeInFileName(ch: string): boolean {
+  const code = ch.charCodeAt(0);
+  return ch === "/" || ch === "\\" || code < 32 || code === 127;
+}
+
+const attachmentSchema = z.object({
+  filename: z
+    .string()
+    .min(1, "needs a file name")
+    .max(255, "is longer than 255 characters")
+    .refine((s) => s !== "." && s !== ".." && ![...s].some(unsafeInFileName), {
+      message: "may not contain slashes or control characters",
+    }),
+  contentType: z
+    .string()
+    .regex(/^[A-Za-z0-9][\w!#$&^.+-]*\/[A-Za-z0-9][\w!#$&^.+-]*(?:\s*;.*)?$/, "is not a MIME type such as application/pdf"),
+  // z.custom keeps the type `Uint8Array` (any backing buffer); z.instanceof would narrow it to ArrayBuffer.
+  content: z.custom<Uint8Array>((v) => v instanceof Uint8Array, { message: "must be a Uint8Array of the file's bytes" }),
+});
+
+export const outgoingEmailSchema = z
+  .object({
+    from: mailbox.optional(),
+    to: z.array(mailbox).min(1, "needs at least one recipient").max(MAX_RECIPIENTS, `has more than ${MAX_RECIPIENTS} recipients`),
+    replyTo: mailbox.optional(),
+    subject: z
+      .string()
+      .min(1, "is empty")
+      .max(MAX_SUBJECT_LENGTH, `is longer than ${MAX_SUBJECT_LENGTH} characters`)
+      .refine((s) => !/[\r\n]/.test(s), { message: "must be one line" }),
+    text: z.string().optional(),
+    html: z.string().optional(),
+    attachments: z.array(attachmentSchema).optional(),
+  })
+  .superRefine((email, ctx) => {
+    if (!email.text && !email.html)
+      ctx.addIssue({ code: "custom", path: ["text"], message: "give a text or an html body (or both)" });
+    const files = email.attachments ?? [];
+    const bytes = files.reduce((sum, a) => sum + a.content.byteLength, 0);
+    if (bytes > MAX_ATTACHMENT_BYTES)
+      ctx.addIssue({
+        code: "custom",
+        path: ["attachments"],
+        message: `total ${(bytes / 1048576).toFixed(1)} MiB, above the ${MAX_ATTACHMENT_BYTES / 1048576} MiB limit`,
+      });
+    const names = files.map((a) => a.filename);
+    const repeated = names.filter((n, i) => names.indexOf(n) !== i);
+    if (repeated.length > 0)
+      ctx.addIssue({
+        code: "custom",
+        path: ["attachments"],
+        message: `file names must differ (${[...new Set(repeated)].join(", ")})`,
+      });
+  });
+
+/** An email to send: at least one of `text` and `html`; `from` defaults to the provider's sender. */
+export type OutgoingEmail = z.infer<typeof outgoingEmailSchema>;
+export type MailAttachment = z.infer<typeof attachmentSchema>;
+
+/** Validates an email, throwing OrderlyError(validation) that names every problem. */
+export function parseOutgoingEmail(input: unknown): OutgoingEmail {
+  const result = outgoingEmailSchema.safeParse(input);
+  if (result.success) return result.data;
+  const problems = result.error.issues.map((issue) => `${issue.path.join(".") || "email"} ${issue.message}`);
+  throw new OrderlyError(`The email cannot be sent: ${problems.join("; ")}.`, {
+    errorClass: "validation",
+    code: "mail_invalid",
+    details: result.error.issues.map((i) => ({ path: i.path, message: i.message })),
+  });
+}
+
+export type MailProviderId = "dev" | "resend" | "postmark";
+
+export interface MailSendContext {
+  /** Stable for one logical email; Resend dedupes on it, Orderly's outbox does for every provider. */
+  idempotencyKey: string;
+  /** Outbound HTTP with a deadline and the error model (429/5xx retryable, other 4xx permanent). */
+  http: HttpClient;
+}
+
+/** Something that delivers an email: the dev outbox, or a vendor behind a mail connection. */
+export interface MailProvider {
+  id: MailProviderId;
+  /** Names the vendor in error messages ("Resend answered 422: ..."). */
+  vendor: string;
+  /** Sender used when the email names none (the connection's `from`). */
+  defaultFrom: string;
+  /** Turns the vendor's error body into a sentence a person can act on. */
+  describeError?(status: number, body: unknown): string | undefined;
+  /** Hands the email to the vendor; throws an OrderlyError classified as retryable or permanent. */
+  send(email: OutgoingEmail, ctx: MailSendContext): Promise<{ providerId: string }>;
+}

@@ -1,0 +1,103 @@
+/**
+ * Sending through Resend: `POST {baseUrl}/emails` with `Authorization: Bearer <key>` and an
+ * `Idempotency-Key` header, so a retried send within Resend's 24-hour window returns the first
+ * answer instead of delivering twice. Attachments travel as base64 `content` with their type.
+ */
+import type { ResendCredentials, ResendSettings } from "../connectors/resend";
+import { toBase64 } from "../connectors/signatures";
+import { OrderlyError } from "../domain/errors";
+import { normaliseMailbox } from "./mail.address";
+import type { MailProvider, OutgoingEmail } from "./mail.types";
+
+/** The JSON body of Resend's send-email call (the fields Orderly uses). */
+export interface ResendEmailBody {
+  from: string;
+  to: string[];
+  subject: string;
+  reply_to?: string;
+  text?: string;
+  html?: string;
+  attachments?: Array<{ filename: string; content: string; content_type: string }>;
+}
+
+export function resendEmailBody(email: OutgoingEmail, defaultFrom: string): ResendEmailBody {
+  return {
+    from: normaliseMailbox(email.from ?? defaultFrom),
+    to: email.to.map(normaliseMailbox),
+    subject: email.subject,
+    ...(email.replyTo ? { reply_to: normaliseMailbox(email.replyTo) } : {}),
+    ...(email.text ? { text: email.text } : {}),
+    ...(email.html ? { html: email.html } : {}),
+    ...(email.attachments?.length
+      ? {
+          attachments: email.attachments.map((a) => ({
+            filename: a.filename,
+            content: toBase64(a.content),
+            content_type: a.contentType,
+          })),
+        }
+      : {}),
+  };
+}
+
+/** Resend's error body is `{ statusCode, name, message }`; the message says which field is wrong. */
+export function describeResendError(_status: number, body: unknown): string | undefined {
+  if (!body || typeof body !== "object") return typeof body === "string" && body ? body.slice(0, 300) : undefined;
+  const { message, name } = body as { message?: unknown; name?: unknown };
+  if (typeof message !== "string" || !message) return undefined;
+  return typeof name === "string" && name ? `${message} (${name})` : message;
+}
+
+export function resendProvider(settings: ResendSettings, credentials: ResendCredentials): MailProvider {
+  const url = `${settings.baseUrl.replace(/\/+$/, "")}/emails`;
+  return {
+    id: "resend",
+    vendor: "Resend",
+    defaultFrom: settings.from,
+    describeError: describeResendError,
+    async send(email, ctx) {
+      let answer: { body: { id?: unknown } };
+      try {
+        answer = await ctx.http.request<{ id?: unknown }>({
+          method: "POST",
+          url,
+          headers: { authorization: `Bearer ${credentials.apiKey}`, "idempotency-key": ctx.idempotencyKey },
+          json: resendEmailBody(email, settings.from),
+        });
+      } catch (error) {
+        throw idempotencyConflict(error) ?? error;
+      }
+      const id = answer.body?.id;
+      if (typeof id !== "string" || !id)
+        throw new OrderlyError("Resend accepted the email but answered without a message id.", {
+          errorClass: "internal",
+          code: "mail_response_invalid",
+          details: answer.body,
+        });
+      return { providerId: id };
+    },
+  };
+}
+
+/**
+ * Resend answers 409 in two cases that need opposite handling: the key is still being processed
+ * (wait and retry), or the key was used before with a different email (a bug; never retry).
+ */
+function idempotencyConflict(error: unknown): OrderlyError | undefined {
+  if (!(error instanceof OrderlyError) || error.errorClass !== "conflict") return undefined;
+  const name = (error.details as { name?: unknown } | undefined)?.name;
+  if (name === "concurrent_idempotent_requests")
+    return new OrderlyError("Resend is still sending an email with this idempotency key; the send is retried shortly.", {
+      errorClass: "unavailable",
+      code: "mail_in_progress",
+      retryAfterSeconds: 1,
+      details: error.details,
+      cause: error,
+    });
+  if (name === "invalid_idempotent_request")
+    return new OrderlyError(
+      "Resend already sent a different email with this idempotency key; the same key must always carry the same email.",
+      { errorClass: "conflict", code: "mail_idempotency_mismatch", details: error.details, cause: error },
+    );
+  return undefined;
+}
