@@ -5,8 +5,9 @@ import { postmarkConnector } from "./postmark";
 import { resendConnector } from "./resend";
 import { sandboxLedgerConnector } from "./sandbox-ledger";
 import { shopifyConnector } from "./shopify";
+import { woocommerceConnector } from "./woocommerce";
 
-const CONNECTORS: readonly Connector[] = [shopifyConnector, economicConnector, sandboxLedgerConnector, resendConnector, postmarkConnector];
+const CONNECTORS: readonly Connector[] = [shopifyConnector, woocommerceConnector, economicConnector, sandboxLedgerConnector, resendConnector, postmarkConnector];
 
 const BY_ID = new Map(CONNECTORS.map((c) => [c.id, c]));
 

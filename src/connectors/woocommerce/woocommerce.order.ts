@@ -1,0 +1,184 @@
+/**
+ * Maps a WooCommerce REST v3 order to the canonical order. Amounts are the order's decimal strings
+ * turned into integer minor units; prices keep the basis the shop entered them in.
+ */
+import { type Address, type CanonicalOrder, type Customer, type Discount, orderSchema, type Payment } from "../../domain/order";
+import type { Stage } from "../../domain/stage";
+import { feeOf, lineOf, shippingOf, taxRates } from "./woocommerce.lines";
+import { minorOf, type WooAddress, type WooOrder } from "./woocommerce.payload";
+import { compact, nonEmpty } from "./woocommerce.util";
+
+/**
+ * Order meta keys where common EU VAT plugins keep the customer's VAT number, tried in this order.
+ * Seen in public plugin code: `_billing_vat_number` (WooCommerce's EU VAT Number extension and many
+ * checkout-field plugins), `_vat_number` (older versions of that extension), `vat_number` (simple
+ * VAT-field plugins such as WooCommerce VATID Free), `_billing_eu_vat_number` (WPFactory's EU/UK
+ * VAT plugin). The REST API lists order meta, underscore keys included, in `meta_data`.
+ */
+export const VAT_NUMBER_META_KEYS = ["_billing_vat_number", "_vat_number", "vat_number", "_billing_eu_vat_number"] as const;
+
+/** Core statuses and the stage each one means. */
+const STAGE_BY_STATUS: Readonly<Record<string, Stage>> = {
+  pending: "created",
+  "on-hold": "created",
+  // A failed payment leaves the order open: the customer may pay again.
+  failed: "created",
+  "checkout-draft": "created",
+  processing: "paid",
+  // Completed implies paid (and shipped); the stage machine catches up the stages in between.
+  completed: "completed",
+  cancelled: "cancelled",
+  trash: "cancelled",
+  // A full refund is a status, not a refund with lines: the order was paid, and each entry of
+  // `refunds` becomes its own refunded event.
+  refunded: "paid",
+};
+
+/**
+ * The stage an order payload shows. order.deleted means the order was trashed or deleted, whatever
+ * its last status. Statuses added by plugins ("shipped", "awaiting-pickup") are read as paid once
+ * WooCommerce recorded a payment date, else created: refusing them would make WooCommerce disable
+ * the webhook after a few failed deliveries.
+ */
+export function orderStage(order: WooOrder, topic: string): Stage {
+  if (topic === "order.deleted") return "cancelled";
+  const status = order.status.replace(/^wc-/, "");
+  return STAGE_BY_STATUS[status] ?? (isPaid(order) ? "paid" : "created");
+}
+
+export interface OrderMeta {
+  stage: Stage;
+  version: number;
+  createdAt: string;
+}
+
+export function toCanonicalOrder(order: WooOrder, meta: OrderMeta): CanonicalOrder {
+  const currency = order.currency.toUpperCase();
+  const inclusive = order.prices_include_tax;
+  const basis = { currency, pricesIncludeTax: inclusive, rates: taxRates(order.tax_lines ?? []) };
+  const lines = order.line_items.map((item, i) => lineOf(item, basis, `line_items.${i}`));
+  const shipping = (order.shipping_lines ?? []).map((line, i) => shippingOf(line, basis, `shipping_lines.${i}`));
+  const fees = (order.fee_lines ?? []).map((line, i) => feeOf(line, basis, `fee_lines.${i}`));
+  const discounts: Discount[] = (order.coupon_lines ?? []).map((coupon, i) =>
+    compact({
+      code: nonEmpty(coupon.code),
+      amount: minorOf(
+        inclusive ? [coupon.discount, coupon.discount_tax] : coupon.discount,
+        currency,
+        `coupon_lines.${i}.discount`,
+      ),
+      kind: "order" as const,
+    }),
+  );
+  const total = minorOf(order.total, currency, "total");
+  const sum = (values: number[]) => values.reduce((a, b) => a + b, 0);
+
+  const canonical: CanonicalOrder = {
+    source: {
+      connector: "woocommerce",
+      orderId: order.id,
+      orderNumber: `#${nonEmpty(order.number == null ? undefined : String(order.number)) ?? order.id}`,
+      version: meta.version,
+      createdAt: meta.createdAt,
+    },
+    stage: meta.stage,
+    currency,
+    pricesIncludeTax: inclusive,
+    customer: customerOf(order),
+    billingAddress: addressOf(order.billing),
+    shippingAddress: addressOf(order.shipping),
+    lines,
+    shipping,
+    fees,
+    discounts,
+    payments: paymentsOf(order, total),
+    totals: {
+      total,
+      // The order-level fields are what WooCommerce charged; sums of the parts only stand in when absent.
+      tax:
+        order.total_tax == null
+          ? sum([...lines, ...shipping, ...fees].map((l) => l.tax))
+          : minorOf(order.total_tax, currency, "total_tax"),
+      discounts:
+        order.discount_total == null
+          ? sum(discounts.map((d) => d.amount))
+          : minorOf(inclusive ? [order.discount_total, order.discount_tax] : order.discount_total, currency, "discount_total"),
+      shipping:
+        order.shipping_total == null
+          ? sum(shipping.map((s) => s.price))
+          : minorOf(inclusive ? [order.shipping_total, order.shipping_tax] : order.shipping_total, currency, "shipping_total"),
+    },
+    financialStatus: order.status,
+    note: nonEmpty(order.customer_note),
+  };
+  // Validate our own output so a mapping bug shows here, not in a target three steps later.
+  return orderSchema.parse(compact(canonical));
+}
+
+/** WooCommerce sets date_paid when an order first reaches a paid status (processing, completed). */
+export function isPaid(order: WooOrder): boolean {
+  return nonEmpty(order.date_paid_gmt) !== undefined || nonEmpty(order.date_paid) !== undefined;
+}
+
+/** One gateway per order; when it has been paid, it took the whole total. */
+function paymentsOf(order: WooOrder, total: number): Payment[] {
+  const gateway = nonEmpty(order.payment_method);
+  if (gateway === undefined) return [];
+  const paid = isPaid(order);
+  return [
+    compact({
+      gateway,
+      method: nonEmpty(order.payment_method_title),
+      transactionId: nonEmpty(order.transaction_id),
+      amount: paid ? total : undefined,
+      status: paid ? ("paid" as const) : ("pending" as const),
+    }),
+  ];
+}
+
+function customerOf(order: WooOrder): Customer | null {
+  const billing = order.billing;
+  const customer = compact({
+    sourceId: order.customer_id != null && order.customer_id > 0 ? String(order.customer_id) : undefined,
+    email: nonEmpty(billing?.email),
+    phone: nonEmpty(billing?.phone),
+    firstName: nonEmpty(billing?.first_name),
+    lastName: nonEmpty(billing?.last_name),
+    company: nonEmpty(billing?.company),
+    vatNumber: vatNumberOf(order),
+  });
+  // An order made in admin without any customer details has no customer to speak of.
+  return Object.keys(customer).length === 0 ? null : customer;
+}
+
+function vatNumberOf(order: WooOrder): string | undefined {
+  const meta = order.meta_data ?? [];
+  for (const key of VAT_NUMBER_META_KEYS) {
+    const value = meta.find((m) => m.key === key)?.value;
+    const vat = typeof value === "string" ? nonEmpty(value.replace(/\s+/g, "")) : undefined;
+    if (vat !== undefined) return vat.toUpperCase();
+  }
+  return undefined;
+}
+
+function addressOf(address: WooAddress | null | undefined): Address | undefined {
+  if (!address) return undefined;
+  const country = nonEmpty(address.country)?.toUpperCase();
+  const result = compact({
+    name: nonEmpty(
+      [address.first_name, address.last_name]
+        .map((p) => p?.trim())
+        .filter(Boolean)
+        .join(" "),
+    ),
+    company: nonEmpty(address.company),
+    line1: nonEmpty(address.address_1),
+    line2: nonEmpty(address.address_2),
+    postcode: nonEmpty(address.postcode),
+    city: nonEmpty(address.city),
+    region: nonEmpty(address.state),
+    country: country?.length === 2 ? country : undefined,
+    phone: nonEmpty(address.phone),
+  });
+  return Object.keys(result).length === 0 ? undefined : result;
+}

@@ -1,0 +1,203 @@
+/**
+ * Turns a verified WooCommerce webhook delivery into Orderly events: one for the order, plus one
+ * per refund it lists. Everything a person would have to fix (an unsupported topic, a body that is
+ * not JSON, a missing field) is an OrderlyError of class "validation" whose message names it.
+ */
+import { z } from "zod";
+import { OrderlyError } from "../../domain/errors";
+import type { IgnoredDelivery, IncomingDelivery, SourceEvent } from "../contract";
+import { orderStage, toCanonicalOrder } from "./woocommerce.order";
+import { type WooOrder, wcId, wooOrderSchema } from "./woocommerce.payload";
+import { toCanonicalRefund } from "./woocommerce.refund";
+import { gmtIso, gmtMs, nonEmpty } from "./woocommerce.util";
+
+/** The order topics Orderly reads; each is one webhook in WooCommerce. */
+export const WOOCOMMERCE_TOPICS = ["order.created", "order.updated", "order.deleted", "order.restored"] as const;
+export type WooCommerceTopic = (typeof WOOCOMMERCE_TOPICS)[number];
+
+function isWooCommerceTopic(topic: string): topic is WooCommerceTopic {
+  return (WOOCOMMERCE_TOPICS as readonly string[]).includes(topic);
+}
+
+/**
+ * Parses a verified WooCommerce delivery; throws OrderlyError(validation) naming what is wrong.
+ *
+ * There is no event key: WooCommerce fires order.created and order.updated for one checkout, as two
+ * deliveries with different ids. Both carry the same order version, so the second changes nothing.
+ */
+export function parse(delivery: IncomingDelivery): SourceEvent[] | IgnoredDelivery {
+  const header = (name: string) => nonEmpty(delivery.headers.get(name));
+  const topic = header("X-WC-Webhook-Topic");
+  if (topic === undefined) {
+    throw invalid(
+      "The X-WC-Webhook-Topic header is missing, so Orderly cannot tell what the delivery is.",
+      "woocommerce_topic_missing",
+    );
+  }
+  if (!isWooCommerceTopic(topic)) {
+    throw invalid(
+      `The WooCommerce topic "${topic}" is not one Orderly handles; point only webhooks with the topics ${WOOCOMMERCE_TOPICS.join(", ")} at this connection.`,
+      "woocommerce_topic_unsupported",
+    );
+  }
+  const webhookId = header("X-WC-Webhook-ID");
+  if (webhookId === undefined) {
+    throw invalid(
+      "The X-WC-Webhook-ID header is missing; Orderly needs it to recognise redeliveries.",
+      "woocommerce_webhook_id_missing",
+    );
+  }
+  const deliveryHeader = header("X-WC-Webhook-Delivery-ID");
+  if (deliveryHeader === undefined) {
+    throw invalid(
+      "The X-WC-Webhook-Delivery-ID header is missing; Orderly needs it to recognise redeliveries.",
+      "woocommerce_delivery_id_missing",
+    );
+  }
+  // WooCommerce derives its delivery id from the webhook id and the current second, so two real
+  // changes within one second share it. The body's fingerprint keeps them apart; a true
+  // re-delivery (same body) still dedupes.
+  const deliveryId = `${webhookId}:${deliveryHeader}:${fingerprint(delivery.body)}`;
+  const json = parseJson(delivery.body);
+
+  if (topic === "order.deleted" && !carriesOrder(json)) {
+    // WooCommerce sends only `{"id": …}` when an order is trashed or deleted: no status, lines or
+    // amounts. There is nothing to book, and a trashed order can still be restored (order.restored),
+    // so the delivery is acknowledged and nothing is stored. A plugin that sends the whole order
+    // instead gets it handled as a cancellation below.
+    const id = wcId.safeParse(isObject(json) ? json.id : undefined);
+    if (!id.success)
+      throw invalid("The WooCommerce order.deleted payload is invalid: id is missing.", "woocommerce_payload_invalid");
+    return {
+      ignored: true,
+      reason: `WooCommerce order ${id.data} was trashed or deleted; the delivery carries only its id, so there is nothing to book.`,
+    };
+  }
+
+  const order = validated(json, topic);
+  const version = orderVersion(order, topic);
+  const createdAt = gmtIso(order.date_created_gmt) ?? gmtIso(order.date_created) ?? new Date(version).toISOString();
+  const stage = orderStage(order, topic);
+  const canonical = mapped(() => toCanonicalOrder(order, { stage, version, createdAt }));
+  const events: SourceEvent[] = [
+    { deliveryId, topic, orderId: order.id, stage, occurrence: "", version, object: { type: "order", order: canonical } },
+  ];
+  // Partial refunds happen on processing and completed orders too, so refunds are read whatever the status.
+  const refundContext = { orderId: order.id, currency: canonical.currency, createdAt: new Date(version).toISOString() };
+  for (const [i, summary] of (order.refunds ?? []).entries()) {
+    const refund = mapped(() => toCanonicalRefund(summary, refundContext, `refunds.${i}`));
+    events.push({
+      deliveryId: `${deliveryId}:refund:${summary.id}`,
+      // The same refund shows on every later delivery of the order; the key makes it count once.
+      eventKey: `woocommerce-refund:${order.id}:${summary.id}`,
+      topic,
+      orderId: order.id,
+      stage: "refunded",
+      occurrence: summary.id,
+      version,
+      object: { type: "refund", refund },
+    });
+  }
+  return events;
+}
+
+/**
+ * The order's version: its last modification as UTC. The site-time fields stand in only for
+ * payloads without the GMT ones (read as UTC too: a version needs to be monotonic, not exact).
+ */
+function orderVersion(order: WooOrder, topic: WooCommerceTopic): number {
+  const candidates = [
+    order.date_modified_gmt,
+    order.date_modified,
+    order.date_created_gmt,
+    order.date_created,
+    order.date_paid_gmt,
+    order.date_paid,
+  ];
+  for (const value of candidates) {
+    const ms = gmtMs(value);
+    if (ms !== undefined) return ms;
+  }
+  throw invalid(
+    `The WooCommerce ${topic} payload has no readable date (date_modified_gmt, date_created_gmt or date_paid_gmt), so its version is unknown.`,
+    "woocommerce_timestamp_missing",
+  );
+}
+
+const utf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false });
+
+function parseJson(body: Uint8Array): unknown {
+  let text: string;
+  try {
+    text = utf8.decode(body);
+  } catch {
+    throw invalid("The WooCommerce delivery body is not UTF-8 text.", "woocommerce_body_not_json");
+  }
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    const reason = error instanceof Error ? error.message : String(error);
+    throw invalid(`The WooCommerce delivery body is not valid JSON (${reason}).`, "woocommerce_body_not_json");
+  }
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return value !== null && typeof value === "object" && !Array.isArray(value);
+}
+
+/** A deletion payload that is a whole order (a plugin may send one), rather than only its id. */
+function carriesOrder(json: unknown): boolean {
+  return isObject(json) && ("line_items" in json || "status" in json);
+}
+
+function validated(json: unknown, topic: WooCommerceTopic): WooOrder {
+  const result = wooOrderSchema.safeParse(json);
+  if (result.success) return result.data;
+  const problems = result.error.issues.slice(0, 5).map((issue) => {
+    const path = issue.path.map(String).join(".");
+    if (path === "") return `the body: ${issue.message}`;
+    return valueAt(json, issue.path) === undefined ? `${path} is missing` : `${path}: ${issue.message}`;
+  });
+  const more = result.error.issues.length > 5 ? ` (and ${result.error.issues.length - 5} more)` : "";
+  throw invalid(
+    `The WooCommerce ${topic} payload is invalid: ${problems.join("; ")}${more}.`,
+    "woocommerce_payload_invalid",
+    result.error.issues.slice(0, 5),
+  );
+}
+
+function valueAt(value: unknown, path: ReadonlyArray<PropertyKey>): unknown {
+  let current = value;
+  for (const key of path) {
+    if (current === null || typeof current !== "object") return undefined;
+    current = (current as Record<PropertyKey, unknown>)[key];
+  }
+  return current;
+}
+
+/** Runs a mapping whose output is checked against the canonical schema: a failure there is our bug, not the sender's. */
+function mapped<T>(map: () => T): T {
+  try {
+    return map();
+  } catch (error) {
+    if (!(error instanceof z.ZodError)) throw error;
+    const where = error.issues.map((i) => `${i.path.map(String).join(".")}: ${i.message}`).join("; ");
+    throw new OrderlyError("Orderly could not map this WooCommerce delivery to its canonical form.", {
+      errorClass: "internal",
+      code: "woocommerce_mapping_failed",
+      internal: where,
+      cause: error,
+    });
+  }
+}
+
+function invalid(message: string, code: string, details?: unknown): OrderlyError {
+  return new OrderlyError(message, { errorClass: "validation", code, details });
+}
+
+/** FNV-1a (64-bit) of the raw bytes, hex: a fast synchronous fingerprint, not a security measure. */
+function fingerprint(bytes: Uint8Array): string {
+  let hash = 0xcbf29ce484222325n;
+  for (const byte of bytes) hash = BigInt.asUintN(64, (hash ^ BigInt(byte)) * 0x100000001b3n);
+  return hash.toString(16).padStart(16, "0");
+}

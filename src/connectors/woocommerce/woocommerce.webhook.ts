@@ -1,0 +1,59 @@
+/**
+ * WooCommerce webhook signature and ping. X-WC-Webhook-Signature is base64(HMAC-SHA256(secret, raw
+ * body bytes)). WooCommerce signs no timestamp and never retries, so there is no replay window to
+ * check: a replayed delivery carries its original delivery id and order version and is caught by
+ * dedupe instead.
+ */
+import type { IncomingDelivery, VerifyResult } from "../contract";
+import { fromBase64, verifyBase64Hmac } from "../signatures";
+
+export const WOOCOMMERCE_SIGNATURE_HEADER = "X-WC-Webhook-Signature";
+
+const PING_BODY = /^webhook_id=\d+$/;
+const utf8 = new TextDecoder("utf-8");
+
+/**
+ * True for the unsigned ping WooCommerce sends when a webhook is saved: a form post whose body is
+ * `webhook_id=<n>`, with no signature and no topic. WordPress sets no content type for it itself;
+ * the HTTP transport sends it as a form post, so a missing content type is accepted too. Anything
+ * signed is not a ping: it goes through `verify`.
+ */
+export function isPing(delivery: IncomingDelivery): boolean {
+  if (delivery.headers.has(WOOCOMMERCE_SIGNATURE_HEADER)) return false;
+  const type = delivery.headers.get("content-type");
+  const mediaType = type?.split(";")[0]?.trim().toLowerCase();
+  if (type !== null && mediaType !== "application/x-www-form-urlencoded") return false;
+  if (delivery.body.byteLength > 40) return false;
+  return PING_BODY.test(utf8.decode(delivery.body));
+}
+
+/** Checks the delivery's signature over its raw bytes in constant time; never passes without a secret. */
+export async function verify(delivery: IncomingDelivery, secret: string): Promise<VerifyResult> {
+  if (secret.length === 0) {
+    return {
+      ok: false,
+      reason:
+        "No webhook secret is set for this WooCommerce connection; set one in Orderly and enter the same secret in each webhook under WooCommerce → Settings → Advanced → Webhooks.",
+    };
+  }
+  const header = delivery.headers.get(WOOCOMMERCE_SIGNATURE_HEADER);
+  if (header === null || header.trim() === "") {
+    return {
+      ok: false,
+      reason: `The ${WOOCOMMERCE_SIGNATURE_HEADER} header is missing, so the delivery is not signed by WooCommerce.`,
+    };
+  }
+  if (fromBase64(header) === null) {
+    return {
+      ok: false,
+      reason: `The ${WOOCOMMERCE_SIGNATURE_HEADER} header is not base64, so it cannot be a WooCommerce signature.`,
+    };
+  }
+  if (!(await verifyBase64Hmac(secret, delivery.body, header))) {
+    return {
+      ok: false,
+      reason: `The ${WOOCOMMERCE_SIGNATURE_HEADER} signature does not match the body: the webhook's secret in WooCommerce differs from the one in Orderly, or the body was changed on the way.`,
+    };
+  }
+  return { ok: true };
+}

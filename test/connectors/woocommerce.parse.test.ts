@@ -1,0 +1,324 @@
+import { describe, expect, it, vi } from "vitest";
+import { z } from "zod";
+import type { IgnoredDelivery, IncomingDelivery, SourceEvent } from "../../src/connectors/contract";
+import { parse } from "../../src/connectors/woocommerce/woocommerce.parse";
+import { OrderlyError } from "../../src/domain/errors";
+import { type CanonicalRefund, orderSchema } from "../../src/domain/order";
+import { woocommerceDelivery, woocommerceFixture, woocommerceFixtures } from "../fixtures/woocommerce";
+
+const SECRET = "test-secret";
+
+async function events(topic: string, body: string | object, headers: Record<string, string | null> = {}): Promise<SourceEvent[]> {
+  const parsed = parse(await woocommerceDelivery(topic, body, SECRET, headers));
+  if (!Array.isArray(parsed)) throw new Error(`expected events, got ignored: ${parsed.reason}`);
+  return parsed;
+}
+
+async function first(topic: string, body: string | object, headers: Record<string, string | null> = {}): Promise<SourceEvent> {
+  const [event] = await events(topic, body, headers);
+  if (!event) throw new Error("expected an event");
+  return event;
+}
+
+function refundOf(event: SourceEvent | undefined): CanonicalRefund {
+  if (event?.object.type !== "refund") throw new Error("expected a refund event");
+  return event.object.refund;
+}
+
+function parseError(delivery: IncomingDelivery): OrderlyError {
+  try {
+    parse(delivery);
+  } catch (error) {
+    if (error instanceof OrderlyError) return error;
+    throw error;
+  }
+  throw new Error("expected parse to throw");
+}
+
+describe("WooCommerce stages", () => {
+  const cases: Array<{ status: string; stage: string; why: string }> = [
+    { status: "pending", stage: "created", why: "an order awaiting payment is created" },
+    { status: "on-hold", stage: "created", why: "an order on hold (bank transfer) is created" },
+    { status: "failed", stage: "created", why: "a failed payment leaves the order created" },
+    { status: "checkout-draft", stage: "created", why: "a block-checkout draft is created" },
+    { status: "processing", stage: "paid", why: "a processing order is paid" },
+    { status: "completed", stage: "completed", why: "a completed order is completed" },
+    { status: "cancelled", stage: "cancelled", why: "a cancelled order is cancelled" },
+    { status: "trash", stage: "cancelled", why: "a trashed order is cancelled" },
+    { status: "refunded", stage: "paid", why: "a refunded order was paid; its refunds come as their own events" },
+  ];
+
+  for (const { status, stage, why } of cases) {
+    it(`${status}: ${why}`, async () => {
+      const event = await first("order.updated", { ...woocommerceFixture("orderTaxExclusive"), status });
+      expect(event.stage).toBe(stage);
+      expect(event.object.type === "order" && event.object.order.stage).toBe(stage);
+      expect(event.object.type === "order" && event.object.order.financialStatus).toBe(status);
+    });
+  }
+
+  it("reads a plugin's own status as paid once WooCommerce recorded a payment, else as created", async () => {
+    const unpaid = { ...woocommerceFixture("orderTaxExclusive"), status: "awaiting-shipment" };
+    expect((await first("order.updated", unpaid)).stage).toBe("created");
+    const paid = { ...unpaid, date_paid: "2026-03-02T09:20:00", date_paid_gmt: "2026-03-02T08:20:00" };
+    expect((await first("order.updated", paid)).stage).toBe("paid");
+  });
+
+  it("accepts a status written with WooCommerce's internal wc- prefix", async () => {
+    expect((await first("order.updated", { ...woocommerceFixture("orderTaxExclusive"), status: "wc-processing" })).stage).toBe(
+      "paid",
+    );
+  });
+
+  it("order.restored reads the stage from the restored order's status", async () => {
+    expect((await first("order.restored", woocommerceFixtures.orderCompleted)).stage).toBe("completed");
+  });
+});
+
+describe("WooCommerce deletions", () => {
+  it("acknowledges order.deleted carrying only the order's id and books nothing", async () => {
+    const parsed = parse(await woocommerceDelivery("order.deleted", { id: 4102 }, SECRET));
+    expect(parsed).toEqual({
+      ignored: true,
+      reason: expect.stringMatching(/order 4102 was trashed or deleted.*nothing to book/),
+    });
+    expect((parsed as IgnoredDelivery).ignored).toBe(true);
+  });
+
+  it("cancels an order when order.deleted carries the whole order, whatever its last status", async () => {
+    const event = await first("order.deleted", woocommerceFixtures.orderCompleted);
+    expect(event).toMatchObject({ topic: "order.deleted", orderId: "5210", stage: "cancelled" });
+  });
+
+  it("refuses an order.deleted body without an id", async () => {
+    const error = parseError(await woocommerceDelivery("order.deleted", { foo: 1 }, SECRET));
+    expect(error).toMatchObject({ errorClass: "validation", code: "woocommerce_payload_invalid" });
+    expect(error.message).toMatch(/id is missing/);
+  });
+});
+
+describe("WooCommerce delivery identity and version", () => {
+  it("joins the webhook id and delivery id into the delivery id, and gives no event key to the order event", async () => {
+    const event = await first("order.created", woocommerceFixtures.orderTaxExclusive, {
+      "x-wc-webhook-id": "12",
+      "x-wc-webhook-delivery-id": "5e3f0c9a1b2d4e6f8a0b1c2d3e4f5a6b",
+    });
+    expect(event.deliveryId).toMatch(/^12:5e3f0c9a1b2d4e6f8a0b1c2d3e4f5a6b:[0-9a-f]{16}$/);
+    expect("eventKey" in event).toBe(false);
+  });
+
+  it("keeps two different bodies with the same delivery id (one second apart in WooCommerce) apart", async () => {
+    const headers = { "x-wc-webhook-id": "12", "x-wc-webhook-delivery-id": "same-second" };
+    const a = await first("order.updated", woocommerceFixtures.orderTaxExclusive, headers);
+    const b = await first("order.updated", woocommerceFixtures.orderCompleted, headers);
+    const again = await first("order.updated", woocommerceFixtures.orderTaxExclusive, headers);
+    expect(a.deliveryId).not.toBe(b.deliveryId);
+    expect(again.deliveryId).toBe(a.deliveryId);
+    expect(event.topic).toBe("order.created");
+  });
+
+  it("gives order.created and order.updated of one checkout different delivery ids but the same version", async () => {
+    const created = await first("order.created", woocommerceFixtures.orderTaxExclusive, { "X-WC-Webhook-ID": "12" });
+    const updated = await first("order.updated", woocommerceFixtures.orderTaxExclusive, { "X-WC-Webhook-ID": "13" });
+    expect(created.deliveryId).not.toBe(updated.deliveryId);
+    expect(created.version).toBe(updated.version);
+  });
+
+  it("versions an order by date_modified_gmt, then date_modified, then date_created_gmt, all read as UTC", async () => {
+    const body = woocommerceFixture("orderTaxExclusive");
+    expect((await first("order.updated", body)).version).toBe(Date.UTC(2026, 2, 2, 8, 15, 4));
+    body.date_modified_gmt = null;
+    expect((await first("order.updated", body)).version).toBe(Date.UTC(2026, 2, 2, 9, 15, 4));
+    body.date_modified = null;
+    expect((await first("order.updated", body)).version).toBe(Date.UTC(2026, 2, 2, 8, 15, 0));
+  });
+
+  it("gives a later update of the same order a higher version", async () => {
+    const body = woocommerceFixture("orderTaxExclusive");
+    const earlier = await first("order.updated", body);
+    const later = await first("order.updated", { ...body, date_modified_gmt: "2026-03-02T08:16:00" });
+    expect(later.version).toBeGreaterThan(earlier.version);
+  });
+
+  it("keeps a date that already names its zone as it is", async () => {
+    const body = { ...woocommerceFixture("orderTaxExclusive"), date_modified_gmt: "2026-03-02T09:15:04+01:00" };
+    expect((await first("order.updated", body)).version).toBe(Date.UTC(2026, 2, 2, 8, 15, 4));
+  });
+});
+
+describe("WooCommerce refunds", () => {
+  it("emits a partial refund on a processing order as its own refunded event after the order's", async () => {
+    const parsed = await events("order.updated", woocommerceFixtures.orderPartialRefund, {
+      "X-WC-Webhook-ID": "7",
+      "X-WC-Webhook-Delivery-ID": "d1",
+    });
+    expect(parsed.map((e) => [e.stage, e.object.type])).toEqual([
+      ["paid", "order"],
+      ["refunded", "refund"],
+    ]);
+    const version = Date.UTC(2026, 2, 7, 10, 45, 10);
+    expect(parsed[1]).toMatchObject({
+      deliveryId: expect.stringMatching(/^7:d1:[0-9a-f]{16}:refund:7351$/),
+      eventKey: "woocommerce-refund:7300:7351",
+      topic: "order.updated",
+      orderId: "7300",
+      occurrence: "7351",
+      version,
+    });
+    expect(refundOf(parsed[1])).toStrictEqual({
+      source: { connector: "woocommerce", orderId: "7300", refundId: "7351", createdAt: "2026-03-07T10:45:10.000Z" },
+      currency: "EUR",
+      lines: [],
+      shipping: 0,
+      adjustments: 0,
+      total: 1000,
+      note: "One cup arrived broken",
+    });
+  });
+
+  it("gives the same refund the same event key in every later delivery, so it counts once", async () => {
+    const first = await events("order.updated", woocommerceFixtures.orderPartialRefund);
+    const later = await events("order.updated", {
+      ...woocommerceFixture("orderPartialRefund"),
+      status: "completed",
+      date_modified_gmt: "2026-03-09T08:00:00",
+    });
+    expect(first[1]?.eventKey).toBe(later[1]?.eventKey);
+    expect(first[1]?.occurrence).toBe(later[1]?.occurrence);
+    expect(first[1]?.deliveryId).not.toBe(later[1]?.deliveryId);
+  });
+
+  it("maps a fully refunded order to paid plus one refunded event per refund, the money positive", async () => {
+    const parsed = await events("order.updated", woocommerceFixtures.orderRefunded);
+    expect(parsed.map((e) => [e.stage, e.occurrence])).toEqual([
+      ["paid", ""],
+      ["refunded", "3011"],
+      ["refunded", "3010"],
+    ]);
+    expect(parsed.slice(1).map((e) => e.eventKey)).toEqual(["woocommerce-refund:3001:3011", "woocommerce-refund:3001:3010"]);
+    const [rest, broken] = [refundOf(parsed[1]), refundOf(parsed[2])];
+    // An empty reason is no note.
+    expect(rest).toMatchObject({ total: 4000, currency: "EUR", lines: [] });
+    expect(rest.note).toBeUndefined();
+    expect(broken).toMatchObject({ total: 1800, note: "Handle broke" });
+    // Together the refunds return what the customer paid.
+    expect(rest.total + broken.total).toBe(5800);
+  });
+
+  it("reads the reason from the key older WooCommerce versions used for it", async () => {
+    const body = {
+      ...woocommerceFixture("orderPartialRefund"),
+      refunds: [{ id: 7351, refund: "Late delivery", total: "-5.00" }],
+    };
+    expect(refundOf((await events("order.updated", body))[1])).toMatchObject({ total: 500, note: "Late delivery" });
+  });
+});
+
+describe("WooCommerce deliveries that cannot be read", () => {
+  it("refuses a delivery without a topic header, naming it", async () => {
+    const error = parseError(
+      await woocommerceDelivery("order.created", woocommerceFixtures.orderMinimal, SECRET, { "X-WC-Webhook-Topic": null }),
+    );
+    expect(error).toMatchObject({ errorClass: "validation", code: "woocommerce_topic_missing" });
+    expect(error.message).toMatch(/X-WC-Webhook-Topic/);
+  });
+
+  it("refuses a topic Orderly does not handle, naming it", async () => {
+    const error = parseError(await woocommerceDelivery("product.updated", { id: 1 }, SECRET));
+    expect(error).toMatchObject({ errorClass: "validation", code: "woocommerce_topic_unsupported" });
+    expect(error.message).toMatch(/"product\.updated"/);
+  });
+
+  it("refuses a delivery without X-WC-Webhook-Delivery-ID, naming the header", async () => {
+    const error = parseError(
+      await woocommerceDelivery("order.created", woocommerceFixtures.orderMinimal, SECRET, { "X-WC-Webhook-Delivery-ID": null }),
+    );
+    expect(error).toMatchObject({ errorClass: "validation", code: "woocommerce_delivery_id_missing" });
+    expect(error.message).toMatch(/X-WC-Webhook-Delivery-ID/);
+  });
+
+  it("refuses a delivery without X-WC-Webhook-ID, naming the header", async () => {
+    const error = parseError(
+      await woocommerceDelivery("order.created", woocommerceFixtures.orderMinimal, SECRET, { "X-WC-Webhook-ID": null }),
+    );
+    expect(error).toMatchObject({ errorClass: "validation", code: "woocommerce_webhook_id_missing" });
+    expect(error.message).toMatch(/X-WC-Webhook-ID/);
+  });
+
+  it("refuses a body that is not JSON", async () => {
+    const error = parseError(await woocommerceDelivery("order.created", '{"id": 1, "status": ', SECRET));
+    expect(error).toMatchObject({ errorClass: "validation", code: "woocommerce_body_not_json" });
+    expect(error.message).toMatch(/not valid JSON/);
+  });
+
+  it("refuses a body that is not UTF-8", async () => {
+    const error = parseError(await woocommerceDelivery("order.created", new Uint8Array([0x7b, 0xff, 0xfe, 0x7d]), SECRET));
+    expect(error).toMatchObject({ errorClass: "validation", code: "woocommerce_body_not_json" });
+  });
+
+  it("refuses a payload that is a JSON array instead of an order", async () => {
+    const error = parseError(await woocommerceDelivery("order.created", "[]", SECRET));
+    expect(error).toMatchObject({ errorClass: "validation", code: "woocommerce_payload_invalid" });
+    expect(error.message).toMatch(/the body/);
+  });
+
+  it("refuses an order without id or currency, naming each field", async () => {
+    const { id: _id, currency: _currency, ...body } = woocommerceFixture("orderTaxExclusive");
+    const error = parseError(await woocommerceDelivery("order.created", body, SECRET));
+    expect(error).toMatchObject({ errorClass: "validation", code: "woocommerce_payload_invalid" });
+    expect(error.message).toMatch(/order\.created payload is invalid: .*id is missing/);
+    expect(error.message).toMatch(/currency is missing/);
+  });
+
+  it("refuses amounts that are not decimals, naming each field", async () => {
+    const body = woocommerceFixture("orderTaxExclusive");
+    body.total = "63,06";
+    const items = body.line_items as Record<string, unknown>[];
+    items[1] = { ...items[1], subtotal: "10.00 EUR" };
+    const error = parseError(await woocommerceDelivery("order.created", body, SECRET));
+    expect(error).toMatchObject({ errorClass: "validation", code: "woocommerce_payload_invalid" });
+    expect(error.message).toMatch(/line_items\.1\.subtotal: must be a decimal amount/);
+    expect(error.message).toMatch(/total: must be a decimal amount/);
+  });
+
+  it("refuses a line with a quantity that is not a whole number of at least 1", async () => {
+    const body = woocommerceFixture("orderTaxExclusive");
+    const items = body.line_items as Record<string, unknown>[];
+    items[0] = { ...items[0], quantity: 0 };
+    const error = parseError(await woocommerceDelivery("order.created", body, SECRET));
+    expect(error.message).toMatch(/line_items\.0\.quantity: must be a whole number of at least 1/);
+  });
+
+  it("refuses an order without any readable date, since its version would be unknown", async () => {
+    const body = { ...woocommerceFixture("orderMinimal"), date_paid: null };
+    const error = parseError(await woocommerceDelivery("order.created", body, SECRET));
+    expect(error).toMatchObject({ errorClass: "validation", code: "woocommerce_timestamp_missing" });
+    expect(error.message).toMatch(/date_modified_gmt/);
+  });
+
+  it("refuses a refund whose total is not a decimal, naming it", async () => {
+    const body = { ...woocommerceFixture("orderPartialRefund"), refunds: [{ id: 1, reason: "", total: "ten" }] };
+    const error = parseError(await woocommerceDelivery("order.updated", body, SECRET));
+    expect(error.message).toMatch(/refunds\.0\.total: must be a decimal amount/);
+  });
+
+  it("refuses an amount too large for exact arithmetic, naming the field", async () => {
+    const body = { ...woocommerceFixture("orderTaxExclusive"), total: "99999999999999999999.00" };
+    const error = parseError(await woocommerceDelivery("order.created", body, SECRET));
+    expect(error).toMatchObject({ errorClass: "validation", code: "woocommerce_payload_invalid" });
+    expect(error.message).toMatch(/field total is not a usable amount/);
+  });
+
+  it("reports a canonical order it cannot build as its own internal failure, so the sender's delivery is retried", async () => {
+    const spy = vi.spyOn(orderSchema, "parse").mockImplementationOnce(() => {
+      throw new z.ZodError([{ code: "custom", path: ["lines", 0, "unitPrice"], message: "broken", input: undefined }]);
+    });
+    try {
+      const error = parseError(await woocommerceDelivery("order.created", woocommerceFixtures.orderTaxExclusive, SECRET));
+      expect(error).toMatchObject({ errorClass: "internal", code: "woocommerce_mapping_failed" });
+      expect(error.internal).toMatch(/lines\.0\.unitPrice: broken/);
+    } finally {
+      spy.mockRestore();
+    }
+  });
+});
