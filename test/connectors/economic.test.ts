@@ -1,97 +1,11 @@
-import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import type { z } from "zod";
-import type { ActionContext, ActionResult, StepHistoryEntry, TargetAction } from "../../src/connectors/contract";
-import type { EconomicConnectionSettings, EconomicCredentials } from "../../src/connectors/economic";
 import { bookInvoice, createInvoice, economicConnectionSettings } from "../../src/connectors/economic";
-import { createHttpClient } from "../../src/connectors/http";
-import { OrderlyError } from "../../src/domain/errors";
-import { type CanonicalOrder, orderSchema } from "../../src/domain/order";
-import { createEconomicMock, type EconomicMock, installEconomicMock } from "../mocks/economic.mock";
-
-const BASE_URL = "https://economic.test";
-const GOOD_TOKENS: EconomicCredentials = { appSecretToken: "app-ok", agreementGrantToken: "grant-ok" };
-const REFERENCE = "orderly-0123456789abcdef0123456789abcdef-0";
-
-/** A paid Danish webshop order with VAT-inclusive prices: a 199.00 T-shirt and 49.00 shipping, both at 25%. */
-function danishOrder(overrides: Partial<CanonicalOrder> = {}): CanonicalOrder {
-  return orderSchema.parse({
-    source: { connector: "shopify", orderId: "5001", orderNumber: "#1001", version: 1, createdAt: "2025-11-03T10:15:00+01:00" },
-    stage: "paid",
-    currency: "DKK",
-    pricesIncludeTax: true,
-    customer: { sourceId: "777", email: "ane@example.dk", firstName: "Ane", lastName: "Lund", phone: "+4512345678" },
-    billingAddress: { name: "Ane Lund", line1: "Vestergade 1", postcode: "8000", city: "Aarhus", country: "DK" },
-    shippingAddress: { name: "Ane Lund", line1: "Vestergade 1", postcode: "8000", city: "Aarhus", country: "DK" },
-    lines: [{ id: "l1", sku: "TS-1", title: "T-shirt", quantity: 1, unitPrice: 19900, discount: 0, tax: 3980, taxRateBp: 2500 }],
-    shipping: [{ title: "Standard shipping", price: 4900, discount: 0, tax: 980, taxRateBp: 2500 }],
-    discounts: [],
-    payments: [{ gateway: "shopify_payments", amount: 24800, status: "paid" }],
-    totals: { total: 24800, tax: 4960, discounts: 0, shipping: 4900 },
-    ...overrides,
-  });
-}
-
-interface RunOptions {
-  previous?: ReadonlyArray<ActionResult | undefined>;
-  history?: ReadonlyArray<StepHistoryEntry>;
-  credentials?: EconomicCredentials;
-  baseUrl?: string;
-  reference?: string;
-}
-
-async function run<S extends z.ZodType>(
-  action: TargetAction<S, EconomicCredentials, EconomicConnectionSettings>,
-  order: CanonicalOrder,
-  settings: unknown = {},
-  options: RunOptions = {},
-) {
-  const mapped: unknown[] = [];
-  const ctx: ActionContext<z.infer<S>, EconomicCredentials, EconomicConnectionSettings> = {
-    connection: {
-      id: "conn_economic",
-      tenantId: "tenant_1",
-      settings: economicConnectionSettings.parse({ baseUrl: options.baseUrl ?? BASE_URL }),
-      credentials: options.credentials ?? GOOD_TOKENS,
-    },
-    settings: action.settings.parse(settings),
-    reference: options.reference ?? REFERENCE,
-    http: createHttpClient({ timeoutMs: 2000, vendor: "e-conomic" }),
-    mapped: (data) => mapped.push(data),
-    previous: options.previous ?? [],
-    history: options.history ?? [],
-    env,
-  };
-  const result = await action.run(ctx, { order });
-  return { result, mapped };
-}
-
-async function failure(promise: Promise<unknown>): Promise<OrderlyError> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(OrderlyError);
-  return error as OrderlyError;
-}
-
-function writes(mock: EconomicMock) {
-  return mock.state.requests.filter((r) => r.method !== "GET");
-}
-
-const ANE = {
-  customerNumber: 42,
-  name: "Ane Lund",
-  email: "ANE@example.dk",
-  currency: "DKK",
-  customerGroup: { customerGroupNumber: 1 },
-  paymentTerms: { paymentTermsNumber: 1 },
-  vatZone: { vatZoneNumber: 1 },
-};
+import { createEconomicMock, installEconomicMock } from "../mocks/economic.mock";
+import { ANE, calls, danishOrder, failure, REFERENCE, run, TS1, writes } from "../mocks/economic.mock.fixtures";
 
 describe("e-conomic createInvoice", () => {
-  it("creates the customer then a draft with net lines", async () => {
-    const mock = createEconomicMock();
+  it("creates the customer then a domestic B2C draft with net lines, VAT left to the product and the domestic zone", async () => {
+    const mock = createEconomicMock({ products: [TS1] });
     installEconomicMock(mock);
 
     const { result, mapped } = await run(createInvoice, danishOrder());
@@ -99,14 +13,24 @@ describe("e-conomic createInvoice", () => {
     expect(result).toEqual({
       externalId: "1",
       created: true,
-      outputs: { draftInvoiceNumber: 1, customerNumber: 1, customerCreated: true, reference: REFERENCE },
+      outputs: {
+        draftInvoiceNumber: 1,
+        customerNumber: 1,
+        customerCreated: true,
+        reference: REFERENCE,
+        total: "248.00",
+        currency: "DKK",
+        vatCase: "domestic",
+        warnings: [],
+      },
     });
-    expect(mock.state.requests.map((r) => `${r.method} ${r.path}?${r.query}`)).toEqual([
+    expect(calls(mock)).toEqual([
       `GET /invoices/drafts?filter=references.other$eq:${REFERENCE}`,
       `GET /invoices/booked?filter=references.other$eq:${REFERENCE}`,
+      "GET /products/TS-1",
       "GET /customers?filter=email$eq:ane@example.dk",
-      "POST /customers?",
-      "POST /invoices/drafts?",
+      "POST /customers",
+      "POST /invoices/drafts",
     ]);
     const [customerPost, draftPost] = writes(mock);
     expect(customerPost?.body).toEqual({
@@ -149,8 +73,9 @@ describe("e-conomic createInvoice", () => {
       ],
     };
     expect(draftPost?.body).toEqual(expectedDraft);
-    expect(mapped).toEqual([expectedDraft]);
-    expect(mock.state.drafts[0]?.netAmount).toBe(198.4);
+    expect(mapped).toEqual([{ document: expect.objectContaining({ type: "invoice", currency: "DKK" }), draft: expectedDraft }]);
+    // e-conomic adds the VAT from the product group (25%) in the domestic zone: what the customer paid.
+    expect(mock.state.drafts[0]).toMatchObject({ netAmount: 198.4, vatAmount: 49.6, grossAmount: 248 });
   });
 
   it("matches an existing customer by email instead of creating one", async () => {
@@ -179,21 +104,23 @@ describe("e-conomic createInvoice", () => {
     expect(result.outputs).toMatchObject({ customerNumber: 42, customerCreated: false });
   });
 
-  it("a second run with the same reference adopts the draft and creates nothing", async () => {
+  it("a second run with the same reference updates the draft in place and creates nothing", async () => {
     const mock = createEconomicMock();
     installEconomicMock(mock);
 
     const first = await run(createInvoice, danishOrder());
-    const writesAfterFirst = writes(mock).length;
     const second = await run(createInvoice, danishOrder());
 
-    expect(second.result).toEqual({
+    expect(second.result).toMatchObject({
       externalId: first.result.externalId,
       created: false,
-      outputs: { draftInvoiceNumber: 1, customerNumber: 1, customerCreated: false, reference: REFERENCE },
+      outputs: { draftInvoiceNumber: 1, customerNumber: 1, customerCreated: false, reference: REFERENCE, updated: true },
     });
-    expect(writes(mock)).toHaveLength(writesAfterFirst);
-    expect(second.mapped).toEqual([]);
+    expect(writes(mock).map((r) => `${r.method} ${r.path}`)).toEqual([
+      "POST /customers",
+      "POST /invoices/drafts",
+      "PUT /invoices/drafts/1",
+    ]);
     expect(mock.createdInvoiceCount()).toBe(1);
   });
 
@@ -344,10 +271,10 @@ describe("e-conomic bookInvoice", () => {
     const postsBefore = writes(mock).length;
 
     const again = await run(createInvoice, danishOrder());
-    expect(again.result).toEqual({
+    expect(again.result).toMatchObject({
       externalId: "1",
       created: false,
-      outputs: { bookedInvoiceNumber: 1, customerNumber: 1, customerCreated: false, reference: REFERENCE },
+      outputs: { bookedInvoiceNumber: 1, customerNumber: 1, customerCreated: false, reference: REFERENCE, differences: [] },
     });
     const bookedAgain = await run(bookInvoice, danishOrder(), {}, { previous: [again.result] });
     expect(bookedAgain.result).toMatchObject({ externalId: "1", created: false });

@@ -1,8 +1,11 @@
 /**
  * Request validation of the e-conomic mock: the required properties and types of the documented
- * POST schemas (customers, draft invoices, booking), no nulls anywhere (e-conomic wants them
- * omitted), and the annotated 400 body that mirrors the request (`lines[i]` carry `arrayIndex`).
+ * POST/PUT schemas (customers, products, draft invoices and orders, booking), no nulls anywhere
+ * (e-conomic wants them omitted), references to records that must exist (customer, line products,
+ * product group), and the annotated 400 body that mirrors the request (`lines[i]` carry `arrayIndex`).
+ * Lengths not in the retrieved documentation (notes.textLine1, product name) are marked below.
  */
+import type { MockState } from "./economic.mock.state";
 
 export type Json = Record<string, unknown>;
 
@@ -14,7 +17,8 @@ export interface Problem {
 }
 
 type Kind = "string" | "nonEmpty" | "currency" | "int" | "number" | "price" | "date";
-type Rule = { path: string; kind: Kind; required?: boolean; max?: number };
+export type ValidatedKind = "customers" | "drafts" | "orders" | "booked" | "products";
+export type Rule = { path: string; kind: Kind; required?: boolean; max?: number };
 
 const CUSTOMER_RULES: Rule[] = [
   { path: "currency", kind: "currency", required: true },
@@ -31,6 +35,16 @@ const CUSTOMER_RULES: Rule[] = [
   { path: "telephoneAndFaxNumber", kind: "string", max: 255 },
   { path: "corporateIdentificationNumber", kind: "string", max: 40 },
   { path: "vatNumber", kind: "string", max: 50 },
+  { path: "ean", kind: "string", max: 40 },
+];
+
+const PRODUCT_RULES: Rule[] = [
+  { path: "productNumber", kind: "nonEmpty", required: true, max: 25 },
+  // 300 is the mock's guess; the documented maximum was not retrieved.
+  { path: "name", kind: "nonEmpty", required: true, max: 300 },
+  { path: "productGroup.productGroupNumber", kind: "int", required: true },
+  { path: "salesPrice", kind: "price" },
+  { path: "costPrice", kind: "price" },
 ];
 
 const DRAFT_RULES: Rule[] = [
@@ -46,7 +60,11 @@ const DRAFT_RULES: Rule[] = [
   { path: "recipient.city", kind: "string", max: 250 },
   { path: "recipient.country", kind: "string", max: 50 },
   { path: "references.other", kind: "string", max: 250 },
+  { path: "recipient.ean", kind: "string", max: 40 },
+  { path: "exchangeRate", kind: "number" },
   { path: "notes.heading", kind: "string", max: 250 },
+  // 1000 is the mock's guess for the free-text lines.
+  { path: "notes.textLine1", kind: "string", max: 1000 },
 ];
 
 const LINE_RULES: Rule[] = [
@@ -62,15 +80,19 @@ const BOOK_RULES: Rule[] = [
   { path: "bookWithNumber", kind: "int" },
 ];
 
-export function validate(
-  key: "customers" | "drafts" | "booked",
-  body: unknown,
-  state: { customers: Json[]; drafts: Json[]; booked: Json[] },
-): Problem[] {
+export function validate(key: ValidatedKind, body: unknown, state: MockState): Problem[] {
   if (!isRecord(body)) return [{ path: ["body"], errorCode: "E04300", message: "The request body must be a JSON object." }];
   const problems = nulls(body, []);
-  const rules = { customers: CUSTOMER_RULES, drafts: DRAFT_RULES, booked: BOOK_RULES }[key];
+  const rules = { customers: CUSTOMER_RULES, drafts: DRAFT_RULES, orders: DRAFT_RULES, booked: BOOK_RULES, products: PRODUCT_RULES }[key];
   for (const rule of rules) check(body, rule, [], problems);
+
+  if (key === "products") {
+    const group = read(body, "productGroup.productGroupNumber");
+    if (Number.isInteger(group) && !state.productGroups.some((g) => g.productGroupNumber === group))
+      problems.push({ path: ["productGroup"], errorCode: "E06000", message: "productGroup does not exist.", value: group });
+    if (state.products.some((p) => p.productNumber === body.productNumber))
+      problems.push({ path: ["productNumber"], errorCode: "E04300", message: "productNumber is already in use.", value: body.productNumber });
+  }
 
   if (
     key === "customers" &&
@@ -84,7 +106,7 @@ export function validate(
       value: body.customerNumber,
     });
 
-  if (key === "drafts") {
+  if (key === "drafts" || key === "orders") {
     const number = read(body, "customer.customerNumber");
     if (Number.isInteger(number) && !state.customers.some((c) => c.customerNumber === number))
       problems.push({ path: ["customer"], errorCode: "E06000", message: "customer does not exist.", value: String(number) });
@@ -92,7 +114,7 @@ export function validate(
       problems.push({ path: ["lines"], errorCode: "E04300", message: "lines must be an array." });
     if (Array.isArray(body.lines))
       body.lines.forEach((line, i) => {
-        checkLine(line, i, problems);
+        checkLine(line, i, problems, state);
       });
   }
 
@@ -112,7 +134,7 @@ export function validate(
   return problems;
 }
 
-function checkLine(line: unknown, index: number, problems: Problem[]): void {
+function checkLine(line: unknown, index: number, problems: Problem[], state: MockState): void {
   const at: Array<string | number> = ["lines", index];
   if (!isRecord(line)) {
     problems.push({ path: [...at, "line"], errorCode: "E04300", message: "A line must be an object." });
@@ -126,6 +148,9 @@ function checkLine(line: unknown, index: number, problems: Problem[]): void {
       errorCode: "E04500",
       message: "No identifiers present on product. Please include either a self link or a productNumber.",
     });
+  const productNumber = isRecord(line.product) ? line.product.productNumber : undefined;
+  if (typeof productNumber === "string" && !state.products.some((p) => p.productNumber === productNumber))
+    problems.push({ path: [...at, "product"], errorCode: "E06000", message: "product does not exist.", value: productNumber });
   if (line.quantity === undefined)
     problems.push({
       path: [...at, "quantity"],
@@ -140,7 +165,7 @@ function checkLine(line: unknown, index: number, problems: Problem[]): void {
     });
 }
 
-function check(body: Json, rule: Rule, at: Array<string | number>, problems: Problem[]): void {
+export function check(body: Json, rule: Rule, at: Array<string | number>, problems: Problem[]): void {
   const value = read(body, rule.path);
   const path = [...at, ...rule.path.split(".")];
   if (value === null) return; // reported by nulls()
@@ -179,7 +204,7 @@ function typeProblem(rule: Rule, value: unknown): [string, string?] | undefined 
   }
 }
 
-function nulls(value: unknown, path: Array<string | number>): Problem[] {
+export function nulls(value: unknown, path: Array<string | number>): Problem[] {
   if (value === null)
     return [{ path, errorCode: "E04300", message: "null is not accepted; leave the property out instead.", value: null }];
   if (Array.isArray(value)) return value.flatMap((v, i) => nulls(v, [...path, i]));
@@ -187,59 +212,10 @@ function nulls(value: unknown, path: Array<string | number>): Problem[] {
   return [];
 }
 
-/** e-conomic's 400 body: the failing properties in the request's shape, each with its `errors`. */
-export function validationBody(problems: Problem[]): Json {
-  const errors: Json = {};
-  for (const { path, errorCode, message, value } of problems) {
-    const node = nodeAt(errors, path.length > 0 ? path : ["body"]);
-    const list = (node.errors as Json[] | undefined) ?? [];
-    list.push({
-      errorCode,
-      message,
-      ...(value === undefined ? {} : { value }),
-      developerHint: "Please check your request data.",
-    });
-    node.errors = list;
-  }
-  return {
-    message: "Validation error.",
-    errorCode: "E04300",
-    developerHint: "Inspect validation errors and correct your request.",
-    logId: crypto.randomUUID(),
-    httpStatusCode: 400,
-    errors,
-    logTime: new Date().toISOString().slice(0, 19),
-  };
-}
-
-/** The object for a path in the error tree; an index picks (or adds) the `arrayIndex` entry of the list before it. */
-function nodeAt(root: Json, path: Array<string | number>): Json {
-  let node = root;
-  for (let i = 0; i < path.length; i++) {
-    const segment = String(path[i]);
-    const index = path[i + 1];
-    if (typeof index !== "number") {
-      node[segment] = isRecord(node[segment]) ? node[segment] : {};
-      node = node[segment] as Json;
-      continue;
-    }
-    const list = Array.isArray(node[segment]) ? (node[segment] as Json[]) : [];
-    node[segment] = list;
-    let entry = list.find((e) => e.arrayIndex === index);
-    if (!entry) {
-      entry = { arrayIndex: index };
-      list.push(entry);
-    }
-    node = entry;
-    i++;
-  }
-  return node;
-}
-
 function read(item: Json, path: string): unknown {
   return path.split(".").reduce<unknown>((v, k) => (isRecord(v) ? v[k] : undefined), item);
 }
 
-function isRecord(value: unknown): value is Json {
+export function isRecord(value: unknown): value is Json {
   return typeof value === "object" && value !== null && !Array.isArray(value);
 }

@@ -37,6 +37,8 @@ export async function economicRequest<T>(ctx: EconomicContext, req: EconomicRequ
       headers: {
         "X-AppSecretToken": credentials.appSecretToken,
         "X-AgreementGrantToken": credentials.agreementGrantToken,
+        // e-conomic's documentation sends Content-Type: application/json on every call, DELETE included.
+        ...(req.method === "DELETE" ? { "Content-Type": "application/json" } : {}),
       },
       ...(req.json === undefined ? {} : { json: req.json }),
       ...(req.accept ? { accept: req.accept } : {}),
@@ -64,8 +66,15 @@ export function escapeFilterValue(value: string): string {
 
 /** `?filter=<property>$eq:<value>`, escaped and URL-encoded as e-conomic asks. */
 export function eqFilter(property: string, value: string | number): string {
-  const text = typeof value === "number" ? String(value) : escapeFilterValue(value);
-  return `filter=${encodeURIComponent(`${property}$eq:${text}`)}`;
+  return allEqFilter([{ property, value }]);
+}
+
+/** Several `$eq` conditions joined with `$and:` (e.g. name and zip together). */
+export function allEqFilter(predicates: ReadonlyArray<{ property: string; value: string | number }>): string {
+  const parts = predicates.map(
+    ({ property, value }) => `${property}$eq:${typeof value === "number" ? String(value) : escapeFilterValue(value)}`,
+  );
+  return `filter=${encodeURIComponent(parts.join("$and:"))}`;
 }
 
 /**

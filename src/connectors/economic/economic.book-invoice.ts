@@ -4,9 +4,10 @@
  * booked invoice by it and adopts it instead of booking again.
  */
 import { OrderlyError } from "../../domain/errors";
-import type { ActionResult } from "../contract";
+import type { ActionContext, ActionResult } from "../contract";
 import { defineAction } from "../contract";
-import { economicRequest } from "./economic.api";
+import { type EconomicContext, economicRequest } from "./economic.api";
+import { asInt } from "./economic.history";
 import { findBookedByReference } from "./economic.reference";
 import { bookInvoiceSettings, type EconomicConnectionSettings, type EconomicCredentials } from "./economic.settings";
 
@@ -22,8 +23,8 @@ export function draftFromPrevious(previous: ReadonlyArray<ActionResult | undefin
   for (let i = previous.length - 1; i >= 0; i--) {
     const outputs = previous[i]?.outputs;
     if (!outputs) continue;
-    const draft = asNumber(outputs.draftInvoiceNumber);
-    const booked = asNumber(outputs.bookedInvoiceNumber);
+    const draft = asInt(outputs.draftInvoiceNumber);
+    const booked = asInt(outputs.bookedInvoiceNumber);
     if (draft === undefined && booked === undefined) continue;
     return {
       ...(draft === undefined ? {} : { draftInvoiceNumber: draft }),
@@ -61,17 +62,8 @@ export const bookInvoice = defineAction<typeof bookInvoiceSettings, EconomicCred
       const booked = await findBookedByReference(ctx, reference);
       if (booked?.kind === "booked") return adopted(booked.bookedInvoiceNumber, draftInvoiceNumber);
     }
-    const body = {
-      draftInvoice: { draftInvoiceNumber },
-      ...(ctx.settings.bookWithNumber ? { bookWithNumber: invoiceNumberFromOrderNumber(order.source.orderNumber) } : {}),
-    };
-    ctx.mapped(body);
-    const result = await economicRequest<{ bookedInvoiceNumber: number }>(ctx, {
-      method: "POST",
-      path: "/invoices/booked",
-      json: body,
-    });
-    const booked = result.body.bookedInvoiceNumber;
+    const bookWithNumber = ctx.settings.bookWithNumber ? invoiceNumberFromOrderNumber(order.source.orderNumber) : undefined;
+    const booked = await bookDraft(ctx, draftInvoiceNumber, bookWithNumber);
     return {
       externalId: String(booked),
       created: true,
@@ -80,14 +72,22 @@ export const bookInvoice = defineAction<typeof bookInvoiceSettings, EconomicCred
   },
 });
 
+/** Books a draft (`POST /invoices/booked`), optionally with a chosen number; records the request as the mapped snapshot. */
+export async function bookDraft(
+  ctx: EconomicContext & Pick<ActionContext<unknown, EconomicCredentials, EconomicConnectionSettings>, "mapped">,
+  draftInvoiceNumber: number,
+  bookWithNumber?: number,
+): Promise<number> {
+  const body = { draftInvoice: { draftInvoiceNumber }, ...(bookWithNumber === undefined ? {} : { bookWithNumber }) };
+  ctx.mapped(body);
+  const result = await economicRequest<{ bookedInvoiceNumber: number }>(ctx, { method: "POST", path: "/invoices/booked", json: body });
+  return result.body.bookedInvoiceNumber;
+}
+
 function adopted(bookedInvoiceNumber: number, draftInvoiceNumber: number | undefined): ActionResult {
   return {
     externalId: String(bookedInvoiceNumber),
     created: false,
     outputs: { bookedInvoiceNumber, ...(draftInvoiceNumber === undefined ? {} : { draftInvoiceNumber }) },
   };
-}
-
-function asNumber(value: unknown): number | undefined {
-  return typeof value === "number" && Number.isInteger(value) ? value : undefined;
 }

@@ -1,13 +1,13 @@
 /**
- * Finds the order's buyer among the agreement's customers by the configured property, or creates
- * the customer with the fields `POST /customers` requires (currency, customer group, name, payment
- * terms, VAT zone) plus the contact data the order has.
+ * Finds the order's buyer among the agreement's customers by the configured property (or name and
+ * postcode together, or one shared customer), or creates the customer with the fields
+ * `POST /customers` requires (currency, customer group, name, payment terms, VAT zone) plus the
+ * contact data the order has. Business buyers get the B2B group and terms when they are set.
  */
 import { OrderlyError } from "../../domain/errors";
 import type { Address, CanonicalOrder } from "../../domain/order";
-import { type EconomicCollection, type EconomicContext, economicRequest, eqFilter } from "./economic.api";
-import type { CreateInvoiceSettings, CustomerMatch } from "./economic.settings";
-import { vatZoneNumberFor } from "./economic.vat-zone";
+import { allEqFilter, type EconomicCollection, type EconomicContext, economicRequest } from "./economic.api";
+import type { CustomerMatch, EconomicDocumentSettings } from "./economic.settings";
 
 /** e-conomic only offers `vatNumber` to agreements in these countries; elsewhere CVR-style numbers live in corporateIdentificationNumber. */
 const VAT_NUMBER_AGREEMENTS = new Set(["SE", "GB", "DE", "PL", "FI"]);
@@ -16,12 +16,20 @@ export interface CustomerLookup {
   /** Filterable property of GET /customers. */
   property: string;
   value: string | number;
+  /** A second condition that must hold as well (zip for name + postcode). */
+  and?: { property: string; value: string };
 }
 
 export interface EconomicCustomerRef {
   customerNumber: number;
   created: boolean;
 }
+
+type MatchSettings = Pick<EconomicDocumentSettings, "customerMatch" | "homeCountry">;
+type NewCustomerSettings = Pick<
+  EconomicDocumentSettings,
+  "customerMatch" | "homeCountry" | "customerGroupNumber" | "customerGroups" | "paymentTermsNumber" | "paymentTerms"
+>;
 
 /** The name the customer goes by: company, else person, else the billing or shipping address name. */
 export function customerName(order: CanonicalOrder): string | undefined {
@@ -43,14 +51,21 @@ export function invoiceAddress(order: CanonicalOrder): Address | undefined {
   return order.billingAddress ?? order.shippingAddress;
 }
 
+/** A business buyer: the VAT decision saw a VAT number, or the buyer names a company. */
+export function isBusinessBuyer(order: CanonicalOrder, vatB2b: boolean): boolean {
+  return vatB2b || Boolean(order.customer?.company?.trim() || order.billingAddress?.company?.trim());
+}
+
+/** The B2B or B2C number of a per-buyer-kind setting, else the single number. */
+export function forBuyer(map: { b2b?: number; b2c?: number } | undefined, fallback: number, b2b: boolean): number {
+  return (b2b ? map?.b2b : map?.b2c) ?? fallback;
+}
+
 /**
  * Which property and value identify the buyer. When the order lacks the configured value (no
  * e-mail, say) the name is used, so a retried step still finds the customer it created before.
  */
-export function customerLookup(
-  order: CanonicalOrder,
-  settings: Pick<CreateInvoiceSettings, "customerMatch" | "homeCountry">,
-): CustomerLookup | undefined {
+export function customerLookup(order: CanonicalOrder, settings: MatchSettings): CustomerLookup | undefined {
   const direct = lookupBy(settings.customerMatch, order, settings.homeCountry);
   if (direct) return direct;
   const name = customerName(order);
@@ -78,7 +93,18 @@ function lookupBy(match: CustomerMatch, order: CanonicalOrder, homeCountry: stri
       const id = text(c?.sourceId);
       return id && /^[1-9]\d{0,8}$/.test(id) ? { property: "customerNumber", value: Number(id) } : undefined;
     }
-    case "name": {
+    case "ean": {
+      const ean = text(c?.ean);
+      return ean ? { property: "ean", value: ean } : undefined;
+    }
+    case "namePostcode": {
+      const name = customerName(order);
+      const zip = text(invoiceAddress(order)?.postcode);
+      if (!name) return undefined;
+      return zip ? { property: "name", value: name, and: { property: "zip", value: zip } } : { property: "name", value: name };
+    }
+    case "name":
+    case "shared": {
       const name = customerName(order);
       return name ? { property: "name", value: name } : undefined;
     }
@@ -86,7 +112,11 @@ function lookupBy(match: CustomerMatch, order: CanonicalOrder, homeCountry: stri
 }
 
 /** The body of `POST /customers` for the order's buyer; properties without a value are omitted (e-conomic refuses null). */
-export function customerBody(order: CanonicalOrder, settings: CreateInvoiceSettings): Record<string, unknown> {
+export function customerBody(
+  order: CanonicalOrder,
+  settings: NewCustomerSettings,
+  target: { b2b: boolean; vatZoneNumber: number; currency: string },
+): Record<string, unknown> {
   const name = customerName(order);
   if (!name)
     throw new OrderlyError("The order has no customer name, company or address name, which e-conomic needs for a customer.", {
@@ -95,16 +125,18 @@ export function customerBody(order: CanonicalOrder, settings: CreateInvoiceSetti
     });
   const address = invoiceAddress(order);
   const lookup = customerLookup(order, settings);
+  const matchValue = lookup && lookup.property !== "name" ? { [lookup.property]: lookup.value } : {};
   return compact({
-    // Matching by customer number or VAT number only works if the new customer carries that value.
-    ...(lookup && lookup.property !== "name" ? { [lookup.property]: lookup.value } : {}),
+    // Matching by customer number, VAT number or EAN only works if the new customer carries that value.
+    ...matchValue,
     name,
-    currency: order.currency,
-    customerGroup: { customerGroupNumber: settings.customerGroupNumber },
-    paymentTerms: { paymentTermsNumber: settings.paymentTermsNumber },
-    vatZone: { vatZoneNumber: vatZoneNumberFor(order, settings) },
+    currency: target.currency,
+    customerGroup: { customerGroupNumber: forBuyer(settings.customerGroups, settings.customerGroupNumber, target.b2b) },
+    paymentTerms: { paymentTermsNumber: forBuyer(settings.paymentTerms, settings.paymentTermsNumber, target.b2b) },
+    vatZone: { vatZoneNumber: target.vatZoneNumber },
     email: order.customer?.email?.trim() || undefined,
     telephoneAndFaxNumber: order.customer?.phone?.trim() || address?.phone?.trim() || undefined,
+    ean: order.customer?.ean?.trim() || undefined,
     address: streetAddress(address),
     zip: address?.postcode,
     city: address?.city,
@@ -115,22 +147,29 @@ export function customerBody(order: CanonicalOrder, settings: CreateInvoiceSetti
 export async function findOrCreateCustomer(
   ctx: EconomicContext,
   order: CanonicalOrder,
-  settings: CreateInvoiceSettings,
+  settings: NewCustomerSettings & Pick<EconomicDocumentSettings, "sharedCustomerNumber">,
+  target: { b2b: boolean; vatZoneNumber: number; currency: string },
 ): Promise<EconomicCustomerRef> {
+  if (settings.customerMatch === "shared") {
+    if (settings.sharedCustomerNumber === undefined)
+      throw new OrderlyError("Customer matching is 'shared' but the setting sharedCustomerNumber is empty.", {
+        errorClass: "validation",
+        code: "economic_setting_missing",
+        details: { setting: "sharedCustomerNumber" },
+      });
+    return { customerNumber: settings.sharedCustomerNumber, created: false };
+  }
+  const body = customerBody(order, settings, target);
   const lookup = customerLookup(order, settings);
   if (lookup) {
     const found = await economicRequest<EconomicCollection<{ customerNumber: number }>>(ctx, {
       method: "GET",
-      path: `/customers?${eqFilter(lookup.property, lookup.value)}`,
+      path: `/customers?${allEqFilter(lookup.and ? [lookup, lookup.and] : [lookup])}`,
     });
     const first = found.body.collection[0];
     if (first) return { customerNumber: first.customerNumber, created: false };
   }
-  const created = await economicRequest<{ customerNumber: number }>(ctx, {
-    method: "POST",
-    path: "/customers",
-    json: customerBody(order, settings),
-  });
+  const created = await economicRequest<{ customerNumber: number }>(ctx, { method: "POST", path: "/customers", json: body });
   return { customerNumber: created.body.customerNumber, created: true };
 }
 

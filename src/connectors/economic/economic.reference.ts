@@ -1,15 +1,17 @@
 /**
- * Finds an invoice that already carries a step's reference, so a retried or re-run step adopts it.
+ * Finds a document that already carries a step's reference, so a retried or re-run step adopts it.
  *
  * The reference is written to `references.other` (a free-text "other reference" of up to 250
  * characters): e-conomic's REST documentation lists `references.other` as filterable on both
  * `GET /invoices/drafts` and `GET /invoices/booked`, and the booked invoice has the same field,
  * filled from the draft when it is booked, so one field is searched before and after booking.
  * `notes.heading`/`notes.textLine*` are filterable too, but they are printed text a bookkeeper edits.
+ * Draft orders have the same `references.other`; that it is filterable on `/orders/drafts` is
+ * [unconfirmed] (the orders endpoint is documented as shaped like /invoices).
  */
 import { type EconomicCollection, type EconomicContext, economicRequest, eqFilter } from "./economic.api";
 
-interface InvoiceSummary {
+interface DocumentSummary {
   customer?: { customerNumber?: number };
 }
 
@@ -17,8 +19,21 @@ export type FoundInvoice =
   | { kind: "draft"; draftInvoiceNumber: number; customerNumber: number | undefined }
   | { kind: "booked"; bookedInvoiceNumber: number; customerNumber: number | undefined };
 
+/** The parts of a booked invoice Orderly reads (`GET /invoices/booked/{n}`). */
+export interface BookedInvoice {
+  bookedInvoiceNumber: number;
+  currency?: string;
+  grossAmount?: number;
+  vatAmount?: number;
+  netAmount?: number;
+  /** What the customer still owes; 0 once payments are booked against it. */
+  remainder?: number;
+  customer?: { customerNumber?: number };
+  lines?: unknown[];
+}
+
 export async function findDraftByReference(ctx: EconomicContext, reference: string): Promise<FoundInvoice | undefined> {
-  const page = await economicRequest<EconomicCollection<InvoiceSummary & { draftInvoiceNumber: number }>>(ctx, {
+  const page = await economicRequest<EconomicCollection<DocumentSummary & { draftInvoiceNumber: number }>>(ctx, {
     method: "GET",
     path: `/invoices/drafts?${eqFilter("references.other", reference)}`,
   });
@@ -29,7 +44,7 @@ export async function findDraftByReference(ctx: EconomicContext, reference: stri
 }
 
 export async function findBookedByReference(ctx: EconomicContext, reference: string): Promise<FoundInvoice | undefined> {
-  const page = await economicRequest<EconomicCollection<InvoiceSummary & { bookedInvoiceNumber: number }>>(ctx, {
+  const page = await economicRequest<EconomicCollection<DocumentSummary & { bookedInvoiceNumber: number }>>(ctx, {
     method: "GET",
     path: `/invoices/booked?${eqFilter("references.other", reference)}`,
   });
@@ -42,4 +57,21 @@ export async function findBookedByReference(ctx: EconomicContext, reference: str
 /** The draft or, once booked, the booked invoice carrying the reference. */
 export async function findInvoiceByReference(ctx: EconomicContext, reference: string): Promise<FoundInvoice | undefined> {
   return (await findDraftByReference(ctx, reference)) ?? (await findBookedByReference(ctx, reference));
+}
+
+export async function findDraftOrderByReference(
+  ctx: EconomicContext,
+  reference: string,
+): Promise<{ orderNumber: number; customerNumber: number | undefined } | undefined> {
+  const page = await economicRequest<EconomicCollection<DocumentSummary & { orderNumber: number }>>(ctx, {
+    method: "GET",
+    path: `/orders/drafts?${eqFilter("references.other", reference)}`,
+  });
+  const order = page.body.collection[0];
+  return order ? { orderNumber: order.orderNumber, customerNumber: order.customer?.customerNumber } : undefined;
+}
+
+export async function getBookedInvoice(ctx: EconomicContext, bookedInvoiceNumber: number): Promise<BookedInvoice> {
+  const found = await economicRequest<BookedInvoice>(ctx, { method: "GET", path: `/invoices/booked/${bookedInvoiceNumber}` });
+  return found.body;
 }

@@ -1,8 +1,11 @@
 /**
  * Settings and credentials of the e-conomic connector, as zod schemas: the connection form, the
- * step forms and their API validation all come from here.
+ * step forms and their API validation all come from here. The document steps (createInvoice,
+ * createOrder, createCreditNote) share Orderly's accounting settings and add how the result is
+ * mapped into e-conomic: customers, groups, terms, layouts, products and VAT zones.
  */
 import { z } from "zod";
+import { accountingSettingsSchema } from "../../domain/accounting/accounting-settings";
 
 export const DEFAULT_ECONOMIC_BASE_URL = "https://restapi.e-conomic.com";
 
@@ -29,59 +32,104 @@ export const economicCredentials = z.object({
 });
 export type EconomicCredentials = z.infer<typeof economicCredentials>;
 
-export const CUSTOMER_MATCH = ["email", "phone", "vatNumber", "customerNumber", "name"] as const;
+export const CUSTOMER_MATCH = ["email", "phone", "vatNumber", "customerNumber", "name", "ean", "namePostcode", "shared"] as const;
 export type CustomerMatch = (typeof CUSTOMER_MATCH)[number];
 
-const vatZoneNumber = z.number().int().min(1);
+const positiveInt = z.number().int().min(1);
+/** e-conomic product numbers are strings of at most 25 characters. */
+export const productNumberSchema = z.string().min(1).max(25);
 
-export const createInvoiceSettings = z.object({
+/** A number that may differ for business and consumer buyers; the single-number setting is the fallback. */
+function byBuyerKind(what: string) {
+  return z
+    .object({
+      b2b: positiveInt.optional().describe(`${what} for business buyers (a VAT number or a company name).`),
+      b2c: positiveInt.optional().describe(`${what} for consumers.`),
+    })
+    .optional()
+    .describe(`${what} per kind of buyer; a kind left empty uses the single number above.`);
+}
+
+function productFor(what: string, fallback: string) {
+  return productNumberSchema
+    .default(fallback)
+    .describe(`e-conomic product for ${what} (it must exist; its product group decides the account and VAT).`);
+}
+
+export const economicDocumentSettings = accountingSettingsSchema.extend({
   customerMatch: z
     .enum(CUSTOMER_MATCH)
     .default("email")
     .describe(
-      "How an existing e-conomic customer is recognised: by e-mail, phone, VAT/CVR number, customer number (the shop's customer id must be numeric) or name. A new customer is created when none matches.",
+      "How an existing e-conomic customer is recognised: e-mail, phone, VAT/CVR number, customer number (numeric shop customer id), name, EAN, name and postcode together, or 'shared' (every order on one customer). A new customer is created when none matches.",
     ),
-  customerGroupNumber: z.number().int().min(1).default(1).describe("Customer group new customers are created in."),
-  paymentTermsNumber: z.number().int().min(1).default(1).describe("Payment terms of new customers and of the invoice."),
-  layoutNumber: z.number().int().min(1).default(19).describe("Invoice layout (see Settings → Layouts in e-conomic)."),
+  sharedCustomerNumber: positiveInt
+    .optional()
+    .describe("The customer every order goes on when customer matching is 'shared' (e.g. a 'Webshop customers' account)."),
+  customerGroupNumber: positiveInt.default(1).describe("Customer group new customers are created in."),
+  customerGroups: byBuyerKind("Customer group of new customers"),
+  paymentTermsNumber: positiveInt.default(1).describe("Payment terms of new customers and of the invoice."),
+  paymentTerms: byBuyerKind("Payment terms"),
+  layoutNumber: positiveInt.default(19).describe("Invoice layout (see Settings → Layouts in e-conomic)."),
+  layouts: byBuyerKind("Layout"),
   vatZones: z
     .object({
-      domestic: vatZoneNumber.default(1).describe("VAT zone for buyers in the home country."),
-      eu: vatZoneNumber.default(2).describe("VAT zone for buyers in another EU member state."),
-      abroad: vatZoneNumber.default(3).describe("VAT zone for buyers outside the EU."),
+      domestic: positiveInt.default(1).describe("VAT zone for buyers in the home country."),
+      eu: positiveInt.default(2).describe("VAT zone for buyers in another EU member state (OSS, reverse charge)."),
+      abroad: positiveInt.default(3).describe("VAT zone for buyers outside the EU (export)."),
     })
     .default({ domestic: 1, eu: 2, abroad: 3 })
     .describe("e-conomic VAT zone numbers of the agreement (read them from /vat-zones; 1, 2 and 3 are the usual ones)."),
-  homeCountry: z
-    .string()
-    .regex(/^[A-Z]{2}$/, "an ISO 3166-1 alpha-2 code such as DK")
-    .default("DK")
-    .describe("Country of the merchant's e-conomic agreement (ISO code), which decides the domestic VAT zone."),
-  productNumber: z
-    .string()
-    .min(1)
-    .max(25)
-    .default("1")
-    .describe("e-conomic product used for order lines without a usable SKU (the product must exist in e-conomic)."),
+  productNumber: productFor("order lines without a usable SKU", "1"),
   useSkuAsProductNumber: z
     .boolean()
     .default(true)
     .describe("Use a line's SKU as its e-conomic product number when it has one of at most 25 characters."),
-  shippingProductNumber: z
-    .string()
-    .min(1)
-    .max(25)
-    .default("shipping")
-    .describe("e-conomic product used for shipping lines (the product must exist in e-conomic)."),
+  unknownSkuProductNumber: productNumberSchema
+    .optional()
+    .describe("Product used when a line's SKU is not a product in e-conomic (empty: the product for lines without a SKU)."),
+  createMissingProducts: z
+    .boolean()
+    .default(false)
+    .describe("Create a product for a SKU e-conomic does not know, in the product group below, instead of using the default product."),
+  productGroupNumber: positiveInt.optional().describe("Product group of products Orderly creates (needed to create products)."),
+  shippingProductNumber: productFor("shipping lines", "shipping"),
+  feeProductNumber: productFor("fees (handling, payment surcharges)", "fee"),
+  giftCardProductNumber: productFor("gift cards sold (in a group without VAT: VAT is due on redemption)", "giftcard"),
+  adjustmentProductNumber: productFor("refund adjustments on credit notes (without VAT)", "adjustment"),
+  roundingProductNumber: productFor("the rounding line (the cents difference, without VAT)", "rounding"),
+  ossProducts: z
+    .record(z.string().regex(/^[A-Z]{2}(:\d{1,5})?$/, "a country code such as DE, or DE:700 for a reduced rate"), productNumberSchema)
+    .default({})
+    .describe(
+      "One Stop Shop sales: the product per destination country whose group books that country's VAT, e.g. { DE: 'oss-de' }; 'DE:700' maps a 7% line.",
+    ),
+  reducedRateProducts: z
+    .record(z.string().regex(/^\d{1,5}$/, "a rate in basis points such as 1200"), productNumberSchema)
+    .default({})
+    .describe("Lines at another rate than the standard one: the product whose group books that rate, by basis points (e.g. { '0': 'exempt' })."),
+  exchangeRateFromShop: z
+    .boolean()
+    .default(true)
+    .describe(
+      "For invoices in a foreign currency, write the exchange rate the webshop reported into the invoice instead of e-conomic's daily rate.",
+    ),
   referencePrefix: z
     .string()
     .max(100)
     .optional()
     .describe(
-      "Text written before Orderly's reference in the invoice's 'Other reference' field. Changing it while transfers are in flight makes them create a new invoice instead of finding the earlier one.",
+      "Text written before Orderly's reference in the document's 'Other reference' field. Changing it while transfers are in flight makes them create a new document instead of finding the earlier one.",
     ),
 });
-export type CreateInvoiceSettings = z.infer<typeof createInvoiceSettings>;
+export type EconomicDocumentSettings = z.infer<typeof economicDocumentSettings>;
+
+/** createInvoice and createCreditNote: the document settings, invoiceState included. */
+export const createInvoiceSettings = economicDocumentSettings;
+export type CreateInvoiceSettings = EconomicDocumentSettings;
+
+/** createOrder: an order is never booked, so invoiceState does not apply. */
+export const createOrderSettings = economicDocumentSettings.omit({ invoiceState: true });
 
 export const bookInvoiceSettings = z.object({
   bookWithNumber: z
@@ -92,3 +140,5 @@ export const bookInvoiceSettings = z.object({
     ),
 });
 export type BookInvoiceSettings = z.infer<typeof bookInvoiceSettings>;
+
+export const cancelOrderSettings = z.object({});

@@ -1,43 +1,70 @@
 /**
- * Visma e-conomic (legacy REST API): an accounting target that creates draft invoices with their
- * customers and books them. The pure mappings are exported so they can be tested without HTTP.
+ * Visma e-conomic (legacy REST API): an accounting target for the whole life of an order: a draft
+ * order at an early stage, the invoice (draft or booked, VAT by zone and product), updates, the
+ * payment in a journal, the invoice PDF by email, cancellation and credit notes. The pure mappings
+ * are exported so they can be tested without HTTP.
  */
 import type { Connector } from "../contract";
 import { bookInvoice } from "./economic.book-invoice";
+import { cancelOrder } from "./economic.cancel-order";
 import { createInvoice } from "./economic.create-invoice";
+import { createOrder } from "./economic.create-order";
+import { createCreditNote } from "./economic.credit-note";
+import { registerPayment } from "./economic.register-payment";
+import { sendInvoiceEmail } from "./economic.send-invoice-email";
 import { economicConnectionSettings, economicCredentials } from "./economic.settings";
 
-/** The e-conomic connector: actions `createInvoice` and `bookInvoice`. */
+/** The e-conomic connector and its actions. */
 export const economicConnector: Connector<typeof economicConnectionSettings, typeof economicCredentials> = {
   id: "economic",
   name: "Visma e-conomic",
   category: "accounting",
   settings: economicConnectionSettings,
   credentials: economicCredentials,
-  actions: { createInvoice, bookInvoice },
+  actions: { createInvoice, bookInvoice, registerPayment, sendInvoiceEmail, createOrder, cancelOrder, createCreditNote },
 };
 
-export { describeEconomicError, economicRequest, eqFilter, escapeFilterValue } from "./economic.api";
-export { bookInvoice, draftFromPrevious, invoiceNumberFromOrderNumber } from "./economic.book-invoice";
-export { createInvoice } from "./economic.create-invoice";
-export { customerBody, customerLookup, customerName } from "./economic.customer";
+export { allEqFilter, describeEconomicError, economicRequest, eqFilter, escapeFilterValue } from "./economic.api";
 export {
-  type DraftInvoiceBody,
-  type DraftInvoiceLine,
-  draftInvoiceBody,
-  draftInvoiceLines,
+  type BodyWithoutCustomer,
+  documentBody,
+  type EconomicDocumentBody,
+  type EconomicLine,
+  economicLines,
   economicReference,
-  mapDraftInvoice,
-  unitNet,
-} from "./economic.invoice";
+  exchangeFields,
+  per100,
+  withCustomer,
+} from "./economic.body";
+export { bookDraft, bookInvoice, draftFromPrevious, invoiceNumberFromOrderNumber } from "./economic.book-invoice";
+export { cancelOrder } from "./economic.cancel-order";
+export { createInvoice } from "./economic.create-invoice";
+export { createOrder } from "./economic.create-order";
+export { createCreditNote, restockNotes } from "./economic.credit-note";
+export { customerBody, customerLookup, customerName, forBuyer, isBusinessBuyer } from "./economic.customer";
+export { bookedDifferences } from "./economic.document-steps";
+export {
+  INVOICE_EMAIL_PLACEHOLDERS,
+  type RegisterPaymentSettings,
+  registerPaymentSettings,
+  type SendInvoiceEmailSettings,
+  sendInvoiceEmailSettings,
+} from "./economic.payment-mail.settings";
+export { type PlannedProduct, planProduct } from "./economic.products";
+export { paidByGateway, registerPayment } from "./economic.register-payment";
+export { sendInvoiceEmail } from "./economic.send-invoice-email";
 export {
   bookInvoiceSettings,
+  CUSTOMER_MATCH,
+  cancelOrderSettings,
   type CreateInvoiceSettings,
   createInvoiceSettings,
+  createOrderSettings,
   DEFAULT_ECONOMIC_BASE_URL,
   type EconomicConnectionSettings,
   type EconomicCredentials,
+  type EconomicDocumentSettings,
   economicConnectionSettings,
   economicCredentials,
+  economicDocumentSettings,
 } from "./economic.settings";
-export { EU_COUNTRIES, vatZoneKind, vatZoneNumberFor } from "./economic.vat-zone";
