@@ -1,5 +1,6 @@
 /** Every connector Orderly knows, by id. Adding a connector is one import and one line here. */
 import type { Connector } from "./contract";
+import { billyConnector } from "./billy";
 import { economicConnector } from "./economic";
 import { postmarkConnector } from "./postmark";
 import { resendConnector } from "./resend";
@@ -7,7 +8,7 @@ import { sandboxLedgerConnector } from "./sandbox-ledger";
 import { shopifyConnector } from "./shopify";
 import { woocommerceConnector } from "./woocommerce";
 
-const CONNECTORS: readonly Connector[] = [shopifyConnector, woocommerceConnector, economicConnector, sandboxLedgerConnector, resendConnector, postmarkConnector];
+const CONNECTORS: readonly Connector[] = [shopifyConnector, woocommerceConnector, economicConnector, billyConnector, sandboxLedgerConnector, resendConnector, postmarkConnector];
 
 const BY_ID = new Map(CONNECTORS.map((c) => [c.id, c]));
 

@@ -15,6 +15,8 @@ export const tenants = sqliteTable("tenants", {
   alertEmails: text("alert_emails", { mode: "json" }).$type<string[]>().notNull().default(sql`'[]'`),
   /** The tenant's Resend/Postmark connection for its email; none means the dev outbox. */
   mailConnectionId: text("mail_connection_id"),
+  /** Days the transfer log (transfers, snapshots, attempts, emails) is kept. */
+  retentionDays: integer("retention_days").notNull().default(90),
   createdAt: integer("created_at").notNull().default(now),
 });
 
@@ -116,6 +118,7 @@ export const transfers = sqliteTable(
     index("transfers_tenant_status").on(t.tenantId, t.status, t.updatedAt),
     index("transfers_tenant_order").on(t.tenantId, t.orderId),
     index("transfers_status_updated").on(t.status, t.updatedAt),
+    index("transfers_tenant_updated").on(t.tenantId, t.updatedAt),
   ],
 );
 
@@ -135,7 +138,7 @@ export const transferSteps = sqliteTable(
     errorReason: text("error_reason"),
     updatedAt: integer("updated_at").notNull(),
   },
-  (t) => [primaryKey({ columns: [t.transferId, t.stepIndex] })],
+  (t) => [primaryKey({ columns: [t.transferId, t.stepIndex] }), index("transfer_steps_tenant_time").on(t.tenantId, t.updatedAt)],
 );
 
 export const SNAPSHOT_KINDS = ["received", "canonical", "mapped", "request", "response", "error"] as const;
@@ -156,7 +159,7 @@ export const snapshots = sqliteTable(
     size: integer("size").notNull(),
     createdAt: integer("created_at").notNull(),
   },
-  (t) => [index("snapshots_transfer").on(t.transferId, t.id)],
+  (t) => [index("snapshots_transfer").on(t.transferId, t.id), index("snapshots_tenant_time").on(t.tenantId, t.createdAt)],
 );
 
 export const attempts = sqliteTable(
@@ -171,17 +174,21 @@ export const attempts = sqliteTable(
     latencyMs: integer("latency_ms").notNull(),
     createdAt: integer("created_at").notNull(),
   },
-  (t) => [primaryKey({ columns: [t.transferId, t.stepIndex, t.attempt] })],
+  (t) => [primaryKey({ columns: [t.transferId, t.stepIndex, t.attempt] }), index("attempts_tenant_time").on(t.tenantId, t.createdAt)],
 );
 
-export const deadLetters = sqliteTable("dead_letters", {
-  id: integer("id").primaryKey({ autoIncrement: true }),
-  transferId: text("transfer_id"),
-  tenantId: text("tenant_id"),
-  body: text("body", { mode: "json" }).notNull(),
-  reason: text("reason"),
-  createdAt: integer("created_at").notNull(),
-});
+export const deadLetters = sqliteTable(
+  "dead_letters",
+  {
+    id: integer("id").primaryKey({ autoIncrement: true }),
+    transferId: text("transfer_id"),
+    tenantId: text("tenant_id"),
+    body: text("body", { mode: "json" }).notNull(),
+    reason: text("reason"),
+    createdAt: integer("created_at").notNull(),
+  },
+  (t) => [index("dead_letters_tenant_time").on(t.tenantId, t.createdAt)],
+);
 
 /** The built-in sandbox ledger: an accounting target whose books live in D1. */
 export const ledgerCustomers = sqliteTable(

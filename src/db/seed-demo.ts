@@ -28,7 +28,7 @@ export interface DemoSeed {
 export async function seedDemoTenant(env: Env, webhookSecret: string): Promise<DemoSeed> {
   const db = database(env);
   const now = Date.now();
-  await db.insert(tenants).values({ id: DEMO.tenantId, name: "Demo shop" }).onConflictDoNothing();
+  await db.insert(tenants).values({ id: DEMO.tenantId, name: "Demo shop", alertEmails: ["alerts@demo-shop.example"] }).onConflictDoNothing();
   const shop = await db
     .select()
     .from(connections)

@@ -10,6 +10,7 @@ import { connectorRoutes } from "./routes/api/connectors";
 import { flowRoutes } from "./routes/api/flows";
 import { ledgerRoutes } from "./routes/api/ledger";
 import { mailRoutes } from "./routes/api/mail";
+import { tenantRoutes } from "./routes/api/tenant";
 import { transferRoutes } from "./routes/api/transfers";
 import { dev } from "./routes/dev";
 import { hooks } from "./routes/hooks";
@@ -33,6 +34,7 @@ export function createApp() {
   api.route("/transfers", transferRoutes);
   api.route("/ledger", ledgerRoutes);
   api.route("/mail", mailRoutes);
+  api.route("/tenant", tenantRoutes);
 
   const app = new OpenAPIHono<{ Bindings: Env }>();
   app.get("/health", (c) => c.json({ ok: true }));

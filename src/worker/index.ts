@@ -2,6 +2,7 @@
 import { createApp } from "./app";
 import { sweepUnfinishedTransfers } from "./cron";
 import { handleQueue } from "./queue/consumer";
+import { applyRetention } from "./retention";
 
 export { OrderDO } from "../durable/order-do";
 export { TargetGate } from "../durable/target-gate";
@@ -12,6 +13,6 @@ export default {
   fetch: app.fetch,
   queue: handleQueue,
   async scheduled(_controller, env, ctx) {
-    ctx.waitUntil(sweepUnfinishedTransfers(env));
+    ctx.waitUntil(Promise.all([sweepUnfinishedTransfers(env), applyRetention(env)]));
   },
 } satisfies ExportedHandler<Env, unknown>;

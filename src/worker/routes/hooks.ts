@@ -5,6 +5,7 @@
  */
 import { Hono } from "hono";
 import type { IncomingDelivery } from "../../connectors/contract";
+import { toHex } from "../../connectors/signatures";
 import { loadSourceConnection } from "../../db/connections";
 import { OrderlyError } from "../../domain/errors";
 import { type IngestResult, orderObjectName, orderStub } from "../../durable/order-types";
@@ -46,7 +47,7 @@ hooks.post("/:connectionId", async (c) => {
   const results: IngestResult[] = [];
   for (const event of parsed) {
     const inline = body.byteLength <= config.inlineBodyLimit;
-    const blobKey = inline ? null : `raw/${connection.tenantId}/${connection.id}/${encodeURIComponent(event.deliveryId)}`;
+    const blobKey = inline ? null : `raw/${connection.tenantId}/${connection.id}/${await blobName(event.deliveryId)}`;
     if (blobKey)
       await c.env.BLOBS.put(blobKey, body, { httpMetadata: { contentType: c.req.header("content-type") ?? "application/json" } });
     const order = orderStub(c.env, orderObjectName(connection.id, event.orderId));
@@ -63,6 +64,17 @@ hooks.post("/:connectionId", async (c) => {
   const duplicates = results.filter((r) => r.duplicate).length;
   return c.json({ ok: true, accepted: results.length - duplicates, duplicates });
 });
+
+/**
+ * The delivery id as an R2 object name. The id is whatever text the sender put in a header, and R2
+ * names are at most 1,024 bytes: a long (or not well-formed) id is named by its SHA-256 instead.
+ */
+async function blobName(deliveryId: string): Promise<string> {
+  const readable = deliveryId.isWellFormed() ? encodeURIComponent(deliveryId) : "";
+  if (readable.length > 0 && readable.length <= 200) return readable;
+  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(deliveryId));
+  return `sha256-${toHex(new Uint8Array(digest))}`;
+}
 
 /** Headers worth keeping with the event (the signature is kept: it proves what was verified). */
 function keptHeaders(headers: Headers): Record<string, string> {

@@ -189,6 +189,97 @@ export const transferRoutes = apiRouter()
         throw new OrderlyError(`Cannot retry: ${result.error}.`, { errorClass: "conflict", code: "transfer_not_retryable" });
       return c.json({ status: result.status }, 202);
     },
+  )
+  .openapi(
+    createRoute({
+      method: "post",
+      path: "/retry",
+      summary: "Bulk replay: retry every transfer matching a filter (failed ones by default), in pages",
+      request: {
+        body: {
+          content: {
+            "application/json": {
+              schema: z
+                .object({
+                  status: z.enum(["failed", "completed"]).default("failed"),
+                  stage: stageSchema.optional(),
+                  connection: z.string().optional(),
+                  flow: z.string().optional(),
+                  from: z.number().int().optional(),
+                  to: z.number().int().optional(),
+                  fromStart: z.boolean().default(false),
+                  useCurrentSettings: z.boolean().default(false),
+                  limit: z.number().int().min(1).max(500).default(100),
+                  cursor: z.string().optional(),
+                })
+                .openapi("BulkRetry"),
+            },
+          },
+          required: true,
+        },
+      },
+      responses: {
+        202: {
+          description: "Queued; call again with nextCursor for the next page",
+          content: {
+            "application/json": {
+              schema: z.object({
+                queued: z.number(),
+                skipped: z.array(z.object({ id: z.string(), reason: z.string() })),
+                nextCursor: z.string().nullable(),
+              }),
+            },
+          },
+        },
+        ...errorResponses,
+      },
+    }),
+    async (c) => {
+      const q = c.req.valid("json");
+      if (q.status === "completed" && !q.fromStart) {
+        throw new OrderlyError("Completed transfers can only be re-run from the start (set fromStart).", { errorClass: "validation", code: "bulk_retry_invalid" });
+      }
+      const where: SQL[] = [eq(transfers.tenantId, c.var.tenantId), eq(transfers.status, q.status)];
+      if (q.stage) where.push(eq(transfers.stage, q.stage));
+      if (q.connection) where.push(eq(transfers.sourceConnectionId, q.connection));
+      if (q.flow) where.push(eq(transfers.flowId, q.flow));
+      if (q.from !== undefined) where.push(gte(transfers.createdAt, q.from));
+      if (q.to !== undefined) where.push(lt(transfers.createdAt, q.to));
+      if (q.cursor) {
+        const [at, id] = decodeCursor(q.cursor);
+        where.push(or(lt(transfers.createdAt, at), and(eq(transfers.createdAt, at), lt(transfers.id, id)))!);
+      }
+      const rows = await database(c.env)
+        .select()
+        .from(transfers)
+        .where(and(...where))
+        .orderBy(desc(transfers.createdAt), desc(transfers.id))
+        .limit(q.limit + 1);
+      const page = rows.slice(0, q.limit);
+      const flowSteps = new Map<string, Awaited<ReturnType<typeof findFlow>>["steps"]>();
+      const skipped: Array<{ id: string; reason: string }> = [];
+      let queued = 0;
+      for (const transfer of page) {
+        let steps: Awaited<ReturnType<typeof findFlow>>["steps"] | undefined;
+        if (q.useCurrentSettings) {
+          if (!flowSteps.has(transfer.flowId)) {
+            const flow = await findFlow(c.env, c.var.tenantId, transfer.flowId).catch(() => undefined);
+            if (flow) flowSteps.set(transfer.flowId, flow.steps);
+          }
+          steps = flowSteps.get(transfer.flowId);
+          if (!steps) {
+            skipped.push({ id: transfer.id, reason: "its flow was deleted" });
+            continue;
+          }
+        }
+        const order = orderStub(c.env, orderObjectName(transfer.sourceConnectionId, transfer.orderId));
+        const result = await order.retryTransfer({ transferId: transfer.id, fromStart: q.fromStart, priority: "bulk", ...(steps ? { steps } : {}) });
+        if ("error" in result) skipped.push({ id: transfer.id, reason: result.error });
+        else queued++;
+      }
+      const last = page.at(-1);
+      return c.json({ queued, skipped, nextCursor: rows.length > q.limit && last ? btoa(`${last.createdAt}:${last.id}`) : null }, 202);
+    },
   );
 
 async function findTransfer(env: Env, tenantId: string, id: string) {

@@ -1,0 +1,174 @@
+/**
+ * Finds the order's buyer among the company's Billy contacts by the configured property, or creates
+ * the contact (a company when the order names a company or VAT number, else a person) with a primary
+ * contact person carrying the e-mail, so Billy can send the invoice to it.
+ *
+ * Billy documents list filters for invoices but not for contacts (unconfirmed): the filters below
+ * are the contact's own property names, as public integrations use `contactNo`, and every answer is
+ * checked locally, so a filter Billy ignored can never pick the wrong contact.
+ */
+import type { Address, CanonicalOrder } from "../../domain/order";
+import { type BillyContext, billyRequest, changedRecord, envelope, type Json, listed, settingsError } from "./billy.api";
+import type { BillyCustomerMatch, CreateInvoiceSettings } from "./billy.settings";
+
+type ContactSettings = Pick<
+  CreateInvoiceSettings,
+  "customerMatch" | "sharedContactId" | "b2bPaymentTermsDays" | "b2cPaymentTermsDays" | "homeCountry"
+>;
+
+/** A lookup: which list to ask, with which filter, and the property the answer must carry. */
+export interface ContactLookup {
+  resource: "contacts" | "contactPersons";
+  filter: Record<string, string>;
+}
+
+export type ContactPlan = { kind: "shared"; contactId: string } | { kind: "match"; lookups: ContactLookup[] };
+
+export interface BillyContactRef {
+  contactId: string;
+  created: boolean;
+}
+
+export function isBusiness(order: CanonicalOrder): boolean {
+  const c = order.customer;
+  return Boolean(c?.company?.trim() || c?.vatNumber?.trim() || invoiceAddress(order)?.company?.trim());
+}
+
+export function invoiceAddress(order: CanonicalOrder): Address | undefined {
+  return order.billingAddress ?? order.shippingAddress;
+}
+
+/** The name the contact goes by: company, else the person, else the address name. */
+export function contactName(order: CanonicalOrder): string | undefined {
+  const c = order.customer;
+  const person = [c?.firstName, c?.lastName].filter((p) => p?.trim()).join(" ");
+  const address = invoiceAddress(order);
+  return [c?.company, address?.company, person, address?.name].map((n) => n?.trim()).find((n): n is string => Boolean(n));
+}
+
+function personName(order: CanonicalOrder): string | undefined {
+  const c = order.customer;
+  const person = [c?.firstName, c?.lastName].filter((p) => p?.trim()).join(" ");
+  return person || invoiceAddress(order)?.name?.trim() || contactName(order);
+}
+
+const text = (v: string | undefined) => (v?.trim() ? v.trim() : undefined);
+
+function lookupBy(match: Exclude<BillyCustomerMatch, "shared">, order: CanonicalOrder): ContactLookup | undefined {
+  const c = order.customer;
+  switch (match) {
+    case "email": {
+      const email = text(c?.email)?.toLowerCase();
+      return email ? { resource: "contactPersons", filter: { email } } : undefined;
+    }
+    case "phone": {
+      const phone = text(c?.phone) ?? text(invoiceAddress(order)?.phone);
+      return phone ? { resource: "contacts", filter: { phone } } : undefined;
+    }
+    case "vatNumber": {
+      const vat = text(c?.vatNumber);
+      return vat ? { resource: "contacts", filter: { registrationNo: vat } } : undefined;
+    }
+    case "ean": {
+      const ean = text(c?.ean);
+      return ean ? { resource: "contacts", filter: { ean } } : undefined;
+    }
+    case "customerNumber": {
+      const id = text(c?.sourceId);
+      return id ? { resource: "contacts", filter: { contactNo: id } } : undefined;
+    }
+    case "namePostcode": {
+      const name = contactName(order);
+      const postcode = text(invoiceAddress(order)?.postcode);
+      return name && postcode ? { resource: "contacts", filter: { name, zipcodeText: postcode } } : undefined;
+    }
+  }
+}
+
+/**
+ * How the buyer is found. The configured property comes first; name and postcode follow, so a retry
+ * after a contact was created but the invoice was not finds that contact instead of a second one.
+ */
+export function contactPlan(
+  order: CanonicalOrder,
+  settings: Pick<ContactSettings, "customerMatch" | "sharedContactId">,
+): ContactPlan {
+  const business = isBusiness(order);
+  if (settings.customerMatch === "shared" && !business) {
+    if (!settings.sharedContactId)
+      throw settingsError(
+        "Customer match is 'shared' but sharedContactId is empty: name the Billy contact for consumer orders.",
+        "billy_shared_contact_missing",
+      );
+    return { kind: "shared", contactId: settings.sharedContactId };
+  }
+  const first: Array<Exclude<BillyCustomerMatch, "shared">> =
+    settings.customerMatch === "shared" ? ["vatNumber", "email"] : [settings.customerMatch];
+  const lookups = [...first, "namePostcode" as const]
+    .filter((m, i, all) => all.indexOf(m) === i)
+    .map((m) => lookupBy(m, order))
+    .filter((l): l is ContactLookup => l !== undefined);
+  return { kind: "match", lookups };
+}
+
+/** The body of `POST /contacts`: Billy's contact fields, with a primary contact person when there is an e-mail. */
+export function contactBody(order: CanonicalOrder, settings: ContactSettings): Json {
+  const name = contactName(order);
+  if (!name)
+    throw settingsError(
+      "The order has no customer name, company or address name, which Billy needs for a contact.",
+      "billy_contact_name_missing",
+    );
+  const c = order.customer;
+  const address = invoiceAddress(order);
+  const business = isBusiness(order);
+  const email = text(c?.email);
+  const street = [address?.line1, address?.line2].map(text).filter(Boolean).join(", ");
+  const fields: Json = {
+    type: business ? "company" : "person",
+    name,
+    countryId: (address?.country ?? settings.homeCountry).toUpperCase(),
+    street: street || undefined,
+    zipcodeText: text(address?.postcode),
+    cityText: text(address?.city),
+    phone: text(c?.phone) ?? text(address?.phone),
+    registrationNo: text(c?.vatNumber),
+    ean: text(c?.ean),
+    // Matching by customer number only finds the contact later if it carries that number.
+    contactNo: settings.customerMatch === "customerNumber" ? text(c?.sourceId) : undefined,
+    isCustomer: true,
+    paymentTermsDays: business ? settings.b2bPaymentTermsDays : settings.b2cPaymentTermsDays,
+    contactPersons: email ? [{ name: personName(order) ?? name, email, isPrimary: true }] : undefined,
+  };
+  return Object.fromEntries(Object.entries(fields).filter(([, v]) => v !== undefined && v !== ""));
+}
+
+export async function findOrCreateContact(
+  ctx: BillyContext,
+  order: CanonicalOrder,
+  settings: ContactSettings,
+): Promise<BillyContactRef> {
+  const plan = contactPlan(order, settings);
+  if (plan.kind === "shared") return { contactId: plan.contactId, created: false };
+  const body = contactBody(order, settings);
+  for (const lookup of plan.lookups) {
+    const contactId = await findContact(ctx, lookup);
+    if (contactId) return { contactId, created: false };
+  }
+  const res = await billyRequest(ctx, { method: "POST", path: "/contacts", json: envelope(ctx, "contact", body) });
+  return { contactId: changedRecord<{ id: string }>(res.body, "contacts", "contact").id, created: true };
+}
+
+async function findContact(ctx: BillyContext, lookup: ContactLookup): Promise<string | undefined> {
+  const res = await billyRequest(ctx, { method: "GET", path: `/${lookup.resource}`, query: lookup.filter });
+  const found = listed(res.body, lookup.resource).find((record) =>
+    Object.entries(lookup.filter).every(([key, value]) => same(record[key], value)),
+  );
+  if (!found) return undefined;
+  const id = lookup.resource === "contactPersons" ? found.contactId : found.id;
+  return typeof id === "string" ? id : undefined;
+}
+
+function same(actual: unknown, wanted: string): boolean {
+  return typeof actual === "string" && actual.trim().toLowerCase() === wanted.trim().toLowerCase();
+}

@@ -1,0 +1,151 @@
+/**
+ * `createCreditNote`: one refund as a Billy credit note (`type: "creditNote"`, `creditedInvoiceId`)
+ * crediting the invoice this connection made for the order. Each refund is its own transfer, so its
+ * own reference and its own credit note; with `oneCreditNotePerInvoice` a later refund is added to
+ * the earlier credit note while that is a draft, its reference appended to the note's `externalId`.
+ */
+import { buildCreditNoteDocument } from "../../domain/accounting/build-document";
+import type { AccountingDocument } from "../../domain/accounting/document";
+import { type ActionContext, type ActionResult, defineAction } from "../contract";
+import { settingsError } from "./billy.api";
+import {
+  approve,
+  createDraft,
+  creditNotesOf,
+  getInvoice,
+  type MappedLines,
+  mapLines,
+  mismatchError,
+  totalsProblem,
+  updateDraft,
+} from "./billy.documents";
+import { earlierCreditNote, invoiceFromHistory, invoiceFromPrevious } from "./billy.history";
+import { type BillyInvoice, invoiceBody, linesAsSent, referencesOf } from "./billy.invoice";
+import {
+  type BillyConnectionSettings,
+  type BillyCredentials,
+  type CreateCreditNoteSettings,
+  createCreditNoteSettings,
+} from "./billy.settings";
+
+export const createCreditNote = defineAction<typeof createCreditNoteSettings, BillyCredentials, BillyConnectionSettings>({
+  description: "Create a Billy credit note for a refund, linked to the invoice this connection made for the order.",
+  settings: createCreditNoteSettings,
+  async run(ctx, { order, refund }) {
+    if (!refund)
+      throw settingsError("createCreditNote needs a refund: use it in a flow on the refunded stage.", "billy_no_refund");
+    const invoiceId = invoiceFromHistory(ctx.history, ctx.connection.id) ?? invoiceFromPrevious(ctx.previous);
+    if (!invoiceId)
+      throw settingsError(
+        `There is no invoice to credit: no Billy createInvoice on this connection has completed for order ${order.source.orderNumber}.`,
+        "billy_no_invoice_to_credit",
+      );
+    const settings = ctx.settings;
+    const document = buildCreditNoteDocument(order, refund, settings);
+    const notes = await creditNotesOf(ctx, invoiceId);
+    const mine = notes.find((n) => referencesOf(n).includes(ctx.reference));
+    const earlier = settings.oneCreditNotePerInvoice ? earlierCreditNote(ctx.history, ctx.connection.id, invoiceId) : undefined;
+    const merged = earlier
+      ? { merged: true, mergedRefunds: [...earlier.refunds.filter((r) => r !== refund.source.refundId), refund.source.refundId] }
+      : {};
+    const base = { invoiceId, refundId: refund.source.refundId, ...merged };
+    if (mine) {
+      const saved = mine.state === "approved" || earlier ? mine : await finish(ctx, document, mine, settings);
+      return result(saved, document, undefined, { created: false, ...base });
+    }
+
+    const original = await getInvoice(ctx, invoiceId);
+    if (original?.state !== "approved")
+      throw settingsError(
+        `Billy invoice ${invoiceId} is ${original ? "still a draft" : "gone"}; Billy credits approved invoices only. Correct the draft instead, or approve it first.`,
+        "billy_invoice_not_approved",
+        { invoiceId },
+      );
+    if (original.currencyId && original.currencyId !== document.currency)
+      throw settingsError(
+        `The refund is in ${document.currency} but Billy invoice ${invoiceId} is in ${original.currencyId}.`,
+        "billy_credit_currency",
+      );
+    const mapped = await mapLines(ctx, document, settings);
+    if (earlier) return mergeInto(ctx, earlier.creditNoteId, document, mapped, base);
+
+    const body = {
+      ...invoiceBody(document, {
+        contactId: original.contactId as string,
+        reference: ctx.reference,
+        lines: mapped.lines,
+        message: `Refund of order ${order.source.orderNumber}`,
+      }),
+      creditedInvoiceId: invoiceId,
+    };
+    ctx.mapped({ document, billyInvoice: body });
+    const draft = await createDraft(ctx, body);
+    const saved = await finish(ctx, document, { contactId: original.contactId, ...draft }, settings);
+    return result(saved, document, mapped, { created: true, ...base });
+  },
+});
+
+type Ctx = ActionContext<CreateCreditNoteSettings, BillyCredentials, BillyConnectionSettings>;
+
+/** Adds this refund's lines to the earlier credit note while it is a draft; refuses once it is approved. */
+async function mergeInto(
+  ctx: Ctx,
+  creditNoteId: string,
+  document: AccountingDocument,
+  mapped: MappedLines,
+  base: Record<string, unknown>,
+): Promise<ActionResult> {
+  const note = await getInvoice(ctx, creditNoteId, "invoice.lines:embed");
+  if (note?.state !== "draft")
+    throw settingsError(
+      `The step allows one credit note per invoice (oneCreditNotePerInvoice), and the earlier credit note ${note?.invoiceNo ?? creditNoteId} is ${note ? "approved" : "gone"}: this refund cannot be added to it. Credit it by hand in Billy, or turn the setting off so each refund gets its own credit note.`,
+      "billy_one_credit_note_per_invoice",
+      { creditNoteId },
+    );
+  if (document.mismatch) throw mismatchError(document.mismatch, creditNoteId);
+  const fields = {
+    externalId: [...referencesOf(note), ctx.reference].join(","),
+    lines: [...linesAsSent(note.lines), ...mapped.lines],
+  };
+  ctx.mapped({ document, billyInvoice: { id: creditNoteId, ...fields } });
+  const saved = await updateDraft(ctx, creditNoteId, fields);
+  return result({ ...note, ...saved }, document, mapped, { created: false, ...base });
+}
+
+async function finish(
+  ctx: Ctx,
+  document: AccountingDocument,
+  draft: BillyInvoice,
+  settings: CreateCreditNoteSettings,
+): Promise<BillyInvoice> {
+  const problem = totalsProblem(document, draft);
+  if (problem) throw mismatchError(problem, draft.id);
+  if (settings.invoiceState !== "booked") return draft;
+  return { ...draft, ...(await approve(ctx, draft.id)) };
+}
+
+function result(
+  note: BillyInvoice,
+  document: AccountingDocument,
+  mapped: MappedLines | undefined,
+  extra: { created: boolean } & Record<string, unknown>,
+): ActionResult {
+  const { created, invoiceId, ...outputs } = extra;
+  return {
+    externalId: note.id,
+    created,
+    outputs: {
+      documentType: "creditNote",
+      creditNoteId: note.id,
+      creditedInvoiceId: invoiceId,
+      contactId: note.contactId,
+      state: note.state ?? "draft",
+      ...(note.invoiceNo === undefined || note.invoiceNo === null ? {} : { creditNoteNo: String(note.invoiceNo) }),
+      total: document.totals.total,
+      currency: document.currency,
+      vatCase: document.vat.case,
+      warnings: mapped?.warnings ?? document.warnings,
+      ...outputs,
+    },
+  };
+}

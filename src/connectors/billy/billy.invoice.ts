@@ -1,0 +1,137 @@
+/**
+ * Pure mapping from an accounting document to Billy's invoice record. Lines carry net unit prices
+ * (`taxMode: "excl"`) in major units, a product and a tax rate each; a credit note is an invoice of
+ * `type: "creditNote"` linked by `creditedInvoiceId`, with positive amounts like the invoice it credits.
+ * The step's reference goes into `externalId`, which Billy's invoice list can filter on.
+ */
+import type { AccountingDocument } from "../../domain/accounting/document";
+import { toDecimalString, toMajorNumber, toMinor } from "../../domain/money";
+
+export interface BillyLine {
+  productId: string;
+  description: string;
+  quantity: number;
+  unitPrice: number;
+  taxRateId: string;
+}
+
+export interface BillyInvoiceBody {
+  type: "invoice" | "creditNote";
+  contactId: string;
+  entryDate: string;
+  currencyId: string;
+  taxMode: "excl";
+  externalId: string;
+  state: "draft";
+  paymentTermsDays?: number;
+  creditedInvoiceId?: string;
+  contactMessage?: string;
+  lines: BillyLine[];
+}
+
+/** An invoice as Billy answers it (the fields Orderly reads). */
+export interface BillyInvoice {
+  id: string;
+  type?: string;
+  state?: string;
+  sentState?: string;
+  contactId?: string;
+  currencyId?: string;
+  externalId?: string | null;
+  invoiceNo?: string | number | null;
+  creditedInvoiceId?: string | null;
+  amount?: number;
+  tax?: number;
+  grossAmount?: number;
+  balance?: number;
+  isPaid?: boolean;
+  lines?: Array<Partial<BillyLine> & { id?: string }>;
+  balanceModifiers?: Array<{ modifierReference?: string; isVoided?: boolean }>;
+}
+
+export function billyLines(
+  document: AccountingDocument,
+  productIds: readonly string[],
+  taxRateIds: readonly string[],
+): BillyLine[] {
+  return document.lines.map((line, i) => ({
+    productId: productIds[i] as string,
+    description: line.description.trim() || line.kind,
+    quantity: line.quantity,
+    unitPrice: toMajorNumber(line.unitNet, document.currency),
+    taxRateId: taxRateIds[i] as string,
+  }));
+}
+
+export function invoiceBody(
+  document: AccountingDocument,
+  target: { contactId: string; reference: string; lines: BillyLine[]; paymentTermsDays?: number; message?: string },
+): BillyInvoiceBody {
+  return {
+    type: document.type === "credit-note" ? "creditNote" : "invoice",
+    contactId: target.contactId,
+    entryDate: document.date,
+    currencyId: document.currency,
+    // Billy documents `taxMode` on bills; invoices carry the same property in public answers (unconfirmed as writable).
+    taxMode: "excl",
+    externalId: target.reference,
+    state: "draft",
+    ...(target.paymentTermsDays === undefined ? {} : { paymentTermsDays: target.paymentTermsDays }),
+    ...(target.message ? { contactMessage: target.message } : {}),
+    lines: target.lines,
+  };
+}
+
+/** Whether a draft already holds exactly these lines (so a re-run changes nothing). */
+export function sameLines(existing: BillyInvoice["lines"], wanted: readonly BillyLine[]): boolean {
+  if (!existing || existing.length !== wanted.length) return false;
+  return wanted.every((w, i) => {
+    const e = existing[i];
+    return (
+      e !== undefined &&
+      e.productId === w.productId &&
+      (e.description ?? "") === w.description &&
+      Number(e.quantity) === w.quantity &&
+      Number(e.unitPrice) === w.unitPrice &&
+      (e.taxRateId ?? undefined) === w.taxRateId
+    );
+  });
+}
+
+/** What an approved invoice would change to, as "field: was → now", for a person to act on. */
+export function invoiceDifferences(existing: BillyInvoice, document: AccountingDocument): string[] {
+  const currency = document.currency;
+  const out: string[] = [];
+  const money = (major: number | undefined) => (major === undefined ? undefined : toMinor(major, currency));
+  const was = { total: money(existing.grossAmount), vat: money(existing.tax), lines: existing.lines?.length };
+  const fmt = (minor: number | undefined) => (minor === undefined ? "?" : `${toDecimalString(minor, currency)} ${currency}`);
+  if (was.total !== document.totals.total) out.push(`total: ${fmt(was.total)} → ${fmt(document.totals.total)}`);
+  if (was.vat !== document.totals.vat) out.push(`VAT: ${fmt(was.vat)} → ${fmt(document.totals.vat)}`);
+  if (was.lines !== document.lines.length) out.push(`lines: ${was.lines ?? "?"} → ${document.lines.length}`);
+  if (existing.currencyId && existing.currencyId !== currency) out.push(`currency: ${existing.currencyId} → ${currency}`);
+  return out;
+}
+
+/** The lines of a Billy answer as they would be sent again (for merging into a draft). */
+export function linesAsSent(lines: BillyInvoice["lines"]): BillyLine[] {
+  return (lines ?? []).map((l) => ({
+    productId: String(l.productId),
+    description: String(l.description ?? ""),
+    quantity: Number(l.quantity),
+    unitPrice: Number(l.unitPrice),
+    taxRateId: String(l.taxRateId),
+  }));
+}
+
+/** Billy's total in minor units, when its answer has one. */
+export function grossMinor(invoice: BillyInvoice, currency: string): number | undefined {
+  return typeof invoice.grossAmount === "number" ? toMinor(invoice.grossAmount, currency) : undefined;
+}
+
+/** `externalId` may hold several references (a credit note that merged refunds), comma-separated. */
+export function referencesOf(invoice: Pick<BillyInvoice, "externalId">): string[] {
+  return (invoice.externalId ?? "")
+    .split(",")
+    .map((r) => r.trim())
+    .filter(Boolean);
+}

@@ -1,0 +1,95 @@
+/**
+ * `sendInvoiceEmail`: Billy e-mails the approved invoice to a contact person of its contact
+ * (`POST /invoices/{id}/emails`, one contact person per call). Billy marks the invoice's `sentState`,
+ * so an invoice that is no longer "unsent" is adopted instead of e-mailed again.
+ */
+import { toDecimalString } from "../../domain/money";
+import type { CanonicalOrder } from "../../domain/order";
+import { renderTemplate, type TemplateValues } from "../../mail/templates";
+import { defineAction } from "../contract";
+import { type BillyContext, billyRequest, listed, settingsError } from "./billy.api";
+import { contactName } from "./billy.contact";
+import { getInvoice } from "./billy.documents";
+import { invoiceFor } from "./billy.history";
+import type { BillyInvoice } from "./billy.invoice";
+import { type BillyConnectionSettings, type BillyCredentials, sendInvoiceEmailSettings } from "./billy.settings";
+
+/** The values the subject and body may use. */
+export function emailValues(order: CanonicalOrder, invoice: Pick<BillyInvoice, "id" | "invoiceNo">): TemplateValues {
+  return {
+    "order.number": order.source.orderNumber,
+    "order.total": `${toDecimalString(order.totals.total, order.currency)} ${order.currency}`,
+    "customer.name": contactName(order) ?? "",
+    "invoice.number": invoice.invoiceNo === undefined || invoice.invoiceNo === null ? "" : String(invoice.invoiceNo),
+    "invoice.id": invoice.id,
+  };
+}
+
+export function renderInvoiceEmail(
+  templates: { subject: string; body: string },
+  order: CanonicalOrder,
+  invoice: Pick<BillyInvoice, "id" | "invoiceNo">,
+): { emailSubject: string; emailBody: string } {
+  const values = emailValues(order, invoice);
+  return { emailSubject: renderTemplate(templates.subject, values), emailBody: renderTemplate(templates.body, values) };
+}
+
+export const sendInvoiceEmail = defineAction<typeof sendInvoiceEmailSettings, BillyCredentials, BillyConnectionSettings>({
+  description: "Have Billy e-mail the approved invoice to the customer's contact person, once.",
+  settings: sendInvoiceEmailSettings,
+  async run(ctx, { order }) {
+    const invoiceId = invoiceFor(ctx);
+    if (!invoiceId)
+      throw settingsError(
+        "There is no Billy invoice to send: put a Billy createInvoice step before sendInvoiceEmail, or on an earlier stage of the order.",
+        "billy_no_invoice",
+      );
+    const invoice = await getInvoice(ctx, invoiceId);
+    if (!invoice) throw settingsError(`Billy has no invoice ${invoiceId} (deleted?).`, "billy_invoice_gone", { invoiceId });
+    if (invoice.sentState && invoice.sentState !== "unsent")
+      return { externalId: invoiceId, created: false, outputs: { invoiceId, sentState: invoice.sentState, alreadySent: true } };
+    if (invoice.state !== "approved")
+      throw settingsError(
+        `Billy invoice ${invoiceId} is still a draft; Billy e-mails approved invoices only. Approve it in Billy (or book invoices at once), then retry.`,
+        "billy_invoice_not_approved",
+        { invoiceId },
+      );
+    const contactPersonId = ctx.settings.contactPersonId ?? (await primaryContactPerson(ctx, invoice));
+    const email = { contactPersonId, ...renderInvoiceEmail(ctx.settings, order, invoice) };
+    ctx.mapped({ invoiceId, email });
+    await billyRequest(ctx, {
+      method: "POST",
+      path: `/invoices/${encodeURIComponent(invoiceId)}/emails`,
+      json: { email },
+    });
+    return {
+      externalId: invoiceId,
+      created: true,
+      outputs: { invoiceId, contactPersonId, subject: email.emailSubject, sentState: "sent" },
+    };
+  },
+});
+
+interface BillyContactPerson {
+  id: string;
+  contactId?: string;
+  email?: string | null;
+  isPrimary?: boolean;
+}
+
+/** The invoice contact's primary person with an e-mail (`GET /contactPersons?contactId=`, filter unconfirmed, checked locally). */
+async function primaryContactPerson(ctx: BillyContext, invoice: BillyInvoice): Promise<string> {
+  if (!invoice.contactId) throw settingsError(`Billy invoice ${invoice.id} has no contact to e-mail.`, "billy_no_recipient");
+  const res = await billyRequest(ctx, { method: "GET", path: "/contactPersons", query: { contactId: invoice.contactId } });
+  const people = listed<BillyContactPerson>(res.body, "contactPersons").filter(
+    (p) => p.contactId === invoice.contactId && p.email?.trim(),
+  );
+  const person = people.find((p) => p.isPrimary) ?? people[0];
+  if (!person)
+    throw settingsError(
+      `The Billy contact of invoice ${invoice.invoiceNo ?? invoice.id} has no contact person with an e-mail address: add one in Billy or set contactPersonId.`,
+      "billy_no_recipient",
+      { contactId: invoice.contactId },
+    );
+  return person.id;
+}
