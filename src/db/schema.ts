@@ -17,6 +17,10 @@ export const tenants = sqliteTable("tenants", {
   mailConnectionId: text("mail_connection_id"),
   /** Days the transfer log (transfers, snapshots, attempts, emails) is kept. */
   retentionDays: integer("retention_days").notNull().default(90),
+  /** Status report by email: off, daily or weekly. */
+  reportSchedule: text("report_schedule").$type<"off" | "daily" | "weekly">().notNull().default("off"),
+  /** Alert when a source that normally sends has sent nothing for this many hours; null: off. */
+  silenceHours: integer("silence_hours"),
   createdAt: integer("created_at").notNull().default(now),
 });
 
@@ -285,4 +289,98 @@ export const mailOutbox = sqliteTable(
     uniqueIndex("mail_outbox_idempotency").on(t.tenantId, t.idempotencyKey),
     index("mail_outbox_tenant_time").on(t.tenantId, t.createdAt),
   ],
+);
+
+/** People who sign in to the UI. An agency user can belong to several tenants. */
+export const users = sqliteTable(
+  "users",
+  {
+    id: text("id").primaryKey(),
+    email: text("email").notNull(),
+    name: text("name").notNull(),
+    /** PBKDF2-SHA256 `pbkdf2$<iterations>$<salt b64>$<hash b64>`, per-user salt. */
+    passwordHash: text("password_hash"),
+    createdAt: integer("created_at").notNull().default(now),
+    lastLoginAt: integer("last_login_at"),
+  },
+  (t) => [uniqueIndex("users_email").on(t.email)],
+);
+
+export const ROLES = ["owner", "admin", "viewer"] as const;
+export type Role = (typeof ROLES)[number];
+
+export const memberships = sqliteTable(
+  "memberships",
+  {
+    userId: text("user_id").notNull(),
+    tenantId: text("tenant_id").notNull(),
+    role: text("role").$type<Role>().notNull(),
+    createdAt: integer("created_at").notNull().default(now),
+  },
+  (t) => [primaryKey({ columns: [t.userId, t.tenantId] }), index("memberships_tenant").on(t.tenantId)],
+);
+
+export const sessions = sqliteTable(
+  "sessions",
+  {
+    /** SHA-256 of the cookie value; the value itself is never stored. */
+    idHash: text("id_hash").primaryKey(),
+    userId: text("user_id").notNull(),
+    /** The tenant the user is working in now. */
+    tenantId: text("tenant_id"),
+    csrfToken: text("csrf_token").notNull(),
+    createdAt: integer("created_at").notNull(),
+    expiresAt: integer("expires_at").notNull(),
+  },
+  (t) => [index("sessions_user").on(t.userId)],
+);
+
+/** One-time tokens: invitations and password resets (hashed, expiring, single use). */
+export const userTokens = sqliteTable(
+  "user_tokens",
+  {
+    tokenHash: text("token_hash").primaryKey(),
+    kind: text("kind").$type<"invite" | "reset">().notNull(),
+    email: text("email").notNull(),
+    tenantId: text("tenant_id"),
+    role: text("role").$type<Role>(),
+    createdBy: text("created_by"),
+    createdAt: integer("created_at").notNull(),
+    expiresAt: integer("expires_at").notNull(),
+    usedAt: integer("used_at"),
+  },
+  (t) => [index("user_tokens_email").on(t.email)],
+);
+
+/** Who changed which setting when. */
+export const auditLog = sqliteTable(
+  "audit_log",
+  {
+    id: integer("id").primaryKey({ autoIncrement: true }),
+    tenantId: text("tenant_id").notNull(),
+    /** User id, or `token:<id>` for API calls. */
+    actor: text("actor").notNull(),
+    action: text("action").notNull(),
+    target: text("target"),
+    details: text("details", { mode: "json" }).$type<Record<string, unknown>>(),
+    createdAt: integer("created_at").notNull(),
+  },
+  (t) => [index("audit_log_tenant_time").on(t.tenantId, t.createdAt)],
+);
+
+/** Alert throttling: one email per burst of the same kind of failure, with the count. */
+export const alertState = sqliteTable(
+  "alert_state",
+  {
+    tenantId: text("tenant_id").notNull(),
+    /** What the alert is about, e.g. `failures:<connectionId>`. */
+    topic: text("topic").notNull(),
+    /** Events since the last email. */
+    pending: integer("pending").notNull().default(0),
+    firstPendingAt: integer("first_pending_at"),
+    lastSentAt: integer("last_sent_at"),
+    /** A sample of what happened, for the email. */
+    samples: text("samples", { mode: "json" }).$type<string[]>().notNull().default(sql`'[]'`),
+  },
+  (t) => [primaryKey({ columns: [t.tenantId, t.topic] })],
 );
