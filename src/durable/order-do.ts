@@ -264,8 +264,24 @@ export class OrderDO extends DurableObject<Env> {
     }
     if (request.steps) this.sql.run("UPDATE transfers SET steps = ? WHERE id = ?", JSON.stringify(request.steps), transfer.id);
     this.sql.run("UPDATE transfers SET priority = ? WHERE id = ?", request.priority ?? "order", transfer.id);
+    const snapshots: SnapshotRecord[] = [];
+    if (request.input) {
+      this.sql.run("UPDATE transfers SET input = ? WHERE id = ?", JSON.stringify(request.input), transfer.id);
+      const text = JSON.stringify(request.input);
+      snapshots.push({
+        transferId: transfer.id,
+        tenantId: this.identity().tenantId,
+        stepIndex: null,
+        attempt: null,
+        kind: "canonical",
+        body: text,
+        blobKey: null,
+        size: new TextEncoder().encode(text).byteLength,
+        createdAt: Date.now(),
+      });
+    }
     this.resetSteps(transfer.id, request.steps ?? (JSON.parse(transfer.steps) as FlowStepConfig[]), request.fromStart);
-    this.queueProjection(transfer.id, []);
+    this.queueProjection(transfer.id, snapshots);
     this.releaseNext();
     this.kick();
     return { status: "pending" };
@@ -507,7 +523,10 @@ export class OrderDO extends DurableObject<Env> {
     this.touchTransfer(transferId, "running", null);
     this.queueProjection(transferId, []);
     const { tenantId, connectionId, orderId } = this.identity();
-    const transfer = this.sql.one<{ steps: string; priority: "order" | "bulk" }>("SELECT steps, priority FROM transfers WHERE id = ?", transferId)!;
+    const transfer = this.sql.one<{ steps: string; priority: "order" | "bulk" }>(
+      "SELECT steps, priority FROM transfers WHERE id = ?",
+      transferId,
+    )!;
     const config = (JSON.parse(transfer.steps) as FlowStepConfig[])[stepIndex];
     this.enqueue({
       kind: "send",

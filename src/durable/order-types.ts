@@ -97,6 +97,8 @@ export interface RetryRequest {
   fromStart: boolean;
   /** Replacement step settings (the flow's current ones), when retrying with current settings. */
   steps?: FlowStepConfig[];
+  /** A corrected input (edit-the-payload-then-retry); kept as a new canonical snapshot. */
+  input?: TransferInput;
 }
 
 export function orderObjectName(connectionId: string, orderId: string): string {

@@ -93,7 +93,8 @@ export class TargetGate extends DurableObject<Env> {
       this.save({ ...circuit, probeTicket: ticket });
       return { granted: true, ticket, probe: true };
     }
-    if (now < this.blockedUntil) return { granted: false, retryAfterMs: this.blockedUntil - now, reason: "rate-limited-by-target" };
+    if (now < this.blockedUntil)
+      return { granted: false, retryAfterMs: this.blockedUntil - now, reason: "rate-limited-by-target" };
     if (this.running.size >= limits.concurrency) return { granted: false, retryAfterMs: 250, reason: "concurrency" };
     const tokens = this.refill(now, limits);
     const floor = request.priority === "bulk" ? limits.burst * BULK_RESERVE : 0;
@@ -133,14 +134,25 @@ export class TargetGate extends DurableObject<Env> {
     }
     // Success, a permanent error (the target answered sensibly) or a 429 all show the target is up.
     const wasOpen = circuit.openUntil !== null;
-    if (request.outcome !== "rate-limited" || isProbe) this.save({ failures: 0, openUntil: null, cooldownMs: request.cooldownMs, probeTicket: null });
-    return { opened: false, closed: wasOpen && (isProbe || request.outcome !== "rate-limited"), pausedUntil: null, consecutiveFailures: 0 };
+    if (request.outcome !== "rate-limited" || isProbe)
+      this.save({ failures: 0, openUntil: null, cooldownMs: request.cooldownMs, probeTicket: null });
+    return {
+      opened: false,
+      closed: wasOpen && (isProbe || request.outcome !== "rate-limited"),
+      pausedUntil: null,
+      consecutiveFailures: 0,
+    };
   }
 
   /** For the API and the dashboard. */
   async status(): Promise<{ paused: boolean; pausedUntil: number | null; consecutiveFailures: number; running: number }> {
     const circuit = this.circuit();
-    return { paused: circuit.openUntil !== null, pausedUntil: circuit.openUntil, consecutiveFailures: circuit.failures, running: this.running.size };
+    return {
+      paused: circuit.openUntil !== null,
+      pausedUntil: circuit.openUntil,
+      consecutiveFailures: circuit.failures,
+      running: this.running.size,
+    };
   }
 
   private grant(now: number): string {
@@ -167,6 +179,9 @@ export class TargetGate extends DurableObject<Env> {
   }
 
   private save(state: CircuitState): void {
-    this.sql.run("INSERT INTO circuit (id, state) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET state = excluded.state", JSON.stringify(state));
+    this.sql.run(
+      "INSERT INTO circuit (id, state) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET state = excluded.state",
+      JSON.stringify(state),
+    );
   }
 }

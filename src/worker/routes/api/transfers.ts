@@ -5,6 +5,7 @@ import { database } from "../../../db/client";
 import { snapshots, TRANSFER_STATUSES, transferSteps, transfers } from "../../../db/schema";
 import { readSnapshotData } from "../../../db/snapshots";
 import { OrderlyError } from "../../../domain/errors";
+import { orderSchema, type TransferInput } from "../../../domain/order";
 import { stageSchema } from "../../../domain/stage";
 import { orderObjectName, orderStub } from "../../../durable/order-types";
 import { apiRouter, errorResponses, notFound } from "./api-env";
@@ -163,6 +164,9 @@ export const transferRoutes = apiRouter()
                   .boolean()
                   .default(false)
                   .openapi({ description: "Take the flow's current steps and settings" }),
+                order: orderSchema
+                  .optional()
+                  .openapi({ description: "A corrected canonical order to use from now on (edit, then retry)" }),
               }),
             },
           },
@@ -180,10 +184,22 @@ export const transferRoutes = apiRouter()
       const body = c.req.valid("json") ?? { fromStart: false, useCurrentSettings: false };
       const steps = body.useCurrentSettings ? (await findFlow(c.env, c.var.tenantId, transfer.flowId)).steps : undefined;
       const order = orderStub(c.env, orderObjectName(transfer.sourceConnectionId, transfer.orderId));
+      let input: TransferInput | undefined;
+      if (body.order) {
+        const latest = await database(c.env)
+          .select({ body: snapshots.body, blobKey: snapshots.blobKey })
+          .from(snapshots)
+          .where(and(eq(snapshots.transferId, transfer.id), eq(snapshots.kind, "canonical")))
+          .orderBy(desc(snapshots.id))
+          .get();
+        const current = latest ? ((await readSnapshotData(c.env, latest)) as TransferInput) : undefined;
+        input = { ...(current?.refund ? { refund: current.refund } : {}), order: body.order };
+      }
       const result = await order.retryTransfer({
         transferId: transfer.id,
         fromStart: body.fromStart,
         ...(steps ? { steps } : {}),
+        ...(input ? { input } : {}),
       });
       if ("error" in result)
         throw new OrderlyError(`Cannot retry: ${result.error}.`, { errorClass: "conflict", code: "transfer_not_retryable" });
@@ -237,7 +253,10 @@ export const transferRoutes = apiRouter()
     async (c) => {
       const q = c.req.valid("json");
       if (q.status === "completed" && !q.fromStart) {
-        throw new OrderlyError("Completed transfers can only be re-run from the start (set fromStart).", { errorClass: "validation", code: "bulk_retry_invalid" });
+        throw new OrderlyError("Completed transfers can only be re-run from the start (set fromStart).", {
+          errorClass: "validation",
+          code: "bulk_retry_invalid",
+        });
       }
       const where: SQL[] = [eq(transfers.tenantId, c.var.tenantId), eq(transfers.status, q.status)];
       if (q.stage) where.push(eq(transfers.stage, q.stage));
@@ -273,12 +292,20 @@ export const transferRoutes = apiRouter()
           }
         }
         const order = orderStub(c.env, orderObjectName(transfer.sourceConnectionId, transfer.orderId));
-        const result = await order.retryTransfer({ transferId: transfer.id, fromStart: q.fromStart, priority: "bulk", ...(steps ? { steps } : {}) });
+        const result = await order.retryTransfer({
+          transferId: transfer.id,
+          fromStart: q.fromStart,
+          priority: "bulk",
+          ...(steps ? { steps } : {}),
+        });
         if ("error" in result) skipped.push({ id: transfer.id, reason: result.error });
         else queued++;
       }
       const last = page.at(-1);
-      return c.json({ queued, skipped, nextCursor: rows.length > q.limit && last ? btoa(`${last.createdAt}:${last.id}`) : null }, 202);
+      return c.json(
+        { queued, skipped, nextCursor: rows.length > q.limit && last ? btoa(`${last.createdAt}:${last.id}`) : null },
+        202,
+      );
     },
   );
 

@@ -1,0 +1,78 @@
+import { env } from "cloudflare:test";
+import { eq } from "drizzle-orm";
+import { describe, expect, it } from "vitest";
+import { database } from "../../src/db/client";
+import { snapshots, transfers } from "../../src/db/schema";
+import { applyRetention, setRetention } from "../../src/worker/retention";
+import { createWorld, eventually, settledTransfers, shopifyOrder } from "../helpers/world";
+
+describe("bulk replay", () => {
+  it("retries every failed transfer matching a filter once the cause is fixed, with one effect each", async () => {
+    const world = await createWorld();
+    await world.api(`/connections/${world.ledgerId}`, { method: "PATCH", body: { settings: { rejectOrdersAbove: 100 } } });
+    await world.flow("paid", [{ target: world.ledgerId, action: "createInvoice", settings: { invoiceState: "booked" } }]);
+    const orders = [shopifyOrder(), shopifyOrder(), shopifyOrder()];
+    for (const order of orders) await world.sendShopify("orders/paid", order);
+    for (const order of orders) expect((await settledTransfers(world, String(order.id), 1))[0].status).toBe("failed");
+
+    await world.api(`/connections/${world.ledgerId}`, { method: "PATCH", body: { settings: {} } });
+    const first = await world.api("/transfers/retry", { body: { limit: 2 } });
+    expect(first.status).toBe(202);
+    expect(first.body).toMatchObject({ queued: 2, skipped: [] });
+    const second = await world.api("/transfers/retry", { body: { limit: 2, cursor: first.body.nextCursor } });
+    expect(second.body).toMatchObject({ queued: 1, nextCursor: null });
+    await eventually(async () => {
+      const list = (await world.api("/transfers?status=completed")).body.transfers;
+      return list.length === 3 ? list : undefined;
+    }, "all three to complete");
+    // Replaying again (now from the start) adopts: still exactly one invoice per order.
+    const again = await world.api("/transfers/retry", { body: { status: "completed", fromStart: true } });
+    expect(again.body.queued).toBe(3);
+    await eventually(
+      async () => ((await world.api("/transfers?status=completed")).body.transfers.length === 3 ? true : undefined),
+      "re-runs to finish",
+    );
+    const invoices = (await world.api("/ledger/invoices")).body.invoices;
+    expect(invoices.map((i: { orderNumber: string }) => i.orderNumber).sort()).toEqual(orders.map((o) => o.name).sort());
+    expect((await world.api("/transfers/retry", { body: { status: "completed" } })).status).toBe(400);
+  });
+});
+
+describe("retention", () => {
+  it("deletes history older than the tenant's retention, in bounded batches, and keeps newer and unfinished transfers", async () => {
+    const world = await createWorld();
+    await world.flow("paid", [{ target: world.ledgerId, action: "createInvoice" }]);
+    const order = shopifyOrder();
+    await world.sendShopify("orders/paid", order);
+    const [transfer] = await settledTransfers(world, String(order.id), 1);
+    await setRetention(env, world.tenantId, 7);
+    const db = database(env);
+    expect((await db.select().from(snapshots).where(eq(snapshots.transferId, transfer.id))).length).toBeGreaterThan(0);
+
+    // Nothing is old yet.
+    await applyRetention(env);
+    expect(await db.select().from(transfers).where(eq(transfers.id, transfer.id))).toHaveLength(1);
+    // Eight days later it is.
+    const deleted = await applyRetention(env, Date.now() + 8 * 86_400_000);
+    expect(deleted.transfers).toBeGreaterThanOrEqual(1);
+    expect(await db.select().from(transfers).where(eq(transfers.id, transfer.id))).toHaveLength(0);
+    expect(await db.select().from(snapshots).where(eq(snapshots.transferId, transfer.id))).toHaveLength(0);
+  });
+
+  it("is set per tenant through the API, never below 7 days", async () => {
+    const world = await createWorld();
+    expect((await world.api("/tenant")).body).toMatchObject({
+      retentionDays: 90,
+      alertEmails: [`ops@${world.tenantId}.example`],
+    });
+    expect((await world.api("/tenant", { method: "PATCH", body: { retentionDays: 3 } })).status).toBe(400);
+    expect(
+      (await world.api("/tenant", { method: "PATCH", body: { retentionDays: 30, alertEmails: ["a@b.dk"] } })).body,
+    ).toMatchObject({
+      retentionDays: 30,
+      alertEmails: ["a@b.dk"],
+    });
+    const notMail = await world.api("/tenant", { method: "PATCH", body: { mailConnectionId: world.ledgerId } });
+    expect(notMail.status).toBe(400);
+  });
+});
