@@ -1,23 +1,31 @@
 import { describe, expect, it } from "vitest";
 import { z } from "zod";
 import {
+  bookedDifferences,
   bookInvoiceSettings,
   createInvoiceSettings,
   customerLookup,
   describeEconomicError,
   draftFromPrevious,
-  draftInvoiceLines,
   economicConnector,
   economicCredentials,
+  economicLines,
   economicReference,
   eqFilter,
   escapeFilterValue,
+  exchangeFields,
   invoiceNumberFromOrderNumber,
-  unitNet,
-  vatZoneKind,
+  paidByGateway,
+  per100,
+  planProduct,
+  registerPaymentSettings,
+  restockNotes,
+  sendInvoiceEmailSettings,
 } from "../../src/connectors/economic";
+import { buildCreditNoteDocument, buildInvoiceDocument } from "../../src/domain/accounting/build-document";
 import { OrderlyError } from "../../src/domain/errors";
 import { type CanonicalOrder, type Line, orderSchema } from "../../src/domain/order";
+import { refundOf } from "../mocks/economic.mock.fixtures";
 
 const settings = createInvoiceSettings.parse({});
 
@@ -37,9 +45,19 @@ function order(lines: Partial<Line>[], overrides: Partial<CanonicalOrder> = {}):
   });
 }
 
+/** The document's lines as e-conomic lines, products as settings plan them (SKUs unchecked). */
+function draftInvoiceLines(o: CanonicalOrder, s = settings) {
+  const document = buildInvoiceDocument(o, s);
+  const products = document.lines.map((l) => {
+    const plan = planProduct(l, document, s);
+    return "sku" in plan ? plan.sku : plan.productNumber;
+  });
+  return economicLines(document, products);
+}
+
 describe("e-conomic line mapping", () => {
   it("turns a VAT-inclusive 199.00 at 25% into a net unit price of 159.20", () => {
-    const [line] = draftInvoiceLines(order([{ sku: "TS-1", unitPrice: 19900, tax: 3980 }]), settings);
+    const [line] = draftInvoiceLines(order([{ sku: "TS-1", unitPrice: 19900, tax: 3980, taxRateBp: 2500 }]));
     expect(line).toEqual({
       lineNumber: 1,
       product: { productNumber: "TS-1" },
@@ -51,23 +69,24 @@ describe("e-conomic line mapping", () => {
 
   it("takes the line discount off before dividing by the quantity", () => {
     // 2 × 100.00 − 20.00 discount = 180.00 gross, of which 36.00 VAT: 144.00 net, 72.00 a unit.
-    const [line] = draftInvoiceLines(order([{ quantity: 2, unitPrice: 10000, discount: 2000, tax: 3600 }]), settings);
+    const [line] = draftInvoiceLines(order([{ quantity: 2, unitPrice: 10000, discount: 2000, tax: 3600 }]));
     expect(line?.unitNetPrice).toBe(72);
     expect(line?.quantity).toBe(2);
   });
 
   it("uses prices as they are when the order's prices exclude tax", () => {
-    const [line] = draftInvoiceLines(order([{ unitPrice: 15920, tax: 3980 }], { pricesIncludeTax: false }), settings);
+    const [line] = draftInvoiceLines(order([{ unitPrice: 15920, tax: 3980 }], { pricesIncludeTax: false }));
     expect(line?.unitNetPrice).toBe(159.2);
   });
 
-  it("keeps the quantity and rounds half-up when the net total does not divide evenly", () => {
-    expect(unitNet(10000, 3)).toBe(3333);
-    expect(unitNet(1001, 2)).toBe(501);
-    expect(unitNet(-1001, 2)).toBe(-501);
-    expect(unitNet(1000, -2)).toBe(-500);
-    const [line] = draftInvoiceLines(order([{ quantity: 3, unitPrice: 4167, tax: 2500 }]), settings);
-    expect(line).toMatchObject({ quantity: 3, unitNetPrice: 33.34 });
+  it("rounds a unit price that does not divide and leaves the cents to the rounding line", () => {
+    const lines = draftInvoiceLines(
+      order([{ quantity: 3, unitPrice: 4167, tax: 2500 }], { totals: { total: 12501, tax: 2500, discounts: 0, shipping: 0 } }),
+    );
+    expect(lines.map((l) => [l.product.productNumber, l.quantity, l.unitNetPrice])).toEqual([
+      ["1", 3, 33.34],
+      ["rounding", 1, -0.02],
+    ]);
   });
 
   it("skips zero-quantity lines and free shipping, and numbers the rest from 1", () => {
@@ -82,9 +101,9 @@ describe("e-conomic line mapping", () => {
             { title: "Free pickup", price: 0, discount: 0, tax: 0 },
             { title: "Express", price: 6250, discount: 0, tax: 1250 },
           ],
+          totals: { total: 18750, tax: 3750, discounts: 0, shipping: 6250 },
         },
       ),
-      settings,
     );
     expect(lines.map((l) => [l.lineNumber, l.product.productNumber, l.description, l.unitNetPrice])).toEqual([
       [1, "1", "Line 1", 100],
@@ -92,20 +111,102 @@ describe("e-conomic line mapping", () => {
     ]);
   });
 
-  it("uses the SKU as product number only when allowed and at most 25 characters", () => {
+  it("plans the SKU as product number only when allowed and at most 25 characters", () => {
     const o = order([
-      { sku: "SKU-OK", unitPrice: 100 },
-      { sku: "X".repeat(26), unitPrice: 100 },
-      { sku: "  ", unitPrice: 100 },
+      { sku: "SKU-OK", unitPrice: 125, tax: 25 },
+      { sku: "X".repeat(26), unitPrice: 125, tax: 25 },
+      { sku: "  ", unitPrice: 125, tax: 25 },
     ]);
-    expect(draftInvoiceLines(o, settings).map((l) => l.product.productNumber)).toEqual(["SKU-OK", "1", "1"]);
+    expect(draftInvoiceLines(o).map((l) => l.product.productNumber)).toEqual(["SKU-OK", "1", "1"]);
     const off = createInvoiceSettings.parse({ useSkuAsProductNumber: false, productNumber: "WEB" });
     expect(draftInvoiceLines(o, off).map((l) => l.product.productNumber)).toEqual(["WEB", "WEB", "WEB"]);
   });
 
+  it("gives gift cards, fees and refund adjustments their own products", () => {
+    const o = order([{ unitPrice: 50000, giftCard: true }], {
+      fees: [{ title: "Invoice fee", amount: 2500, tax: 500, taxRateBp: 2500 }],
+      totals: { total: 52500, tax: 500, discounts: 0, shipping: 0 },
+    });
+    expect(draftInvoiceLines(o).map((l) => [l.product.productNumber, l.unitNetPrice])).toEqual([
+      ["giftcard", 500],
+      ["fee", 20],
+    ]);
+  });
+
+  it("turns every quantity negative for a credit note and notes restocked lines", () => {
+    const o = order([{ sku: "TS-1", unitPrice: 19900, tax: 3980, taxRateBp: 2500 }], {
+      totals: { total: 19900, tax: 3980, discounts: 0, shipping: 0 },
+    });
+    const document = buildCreditNoteDocument(
+      o,
+      refundOf({ lines: [{ lineId: "l0", quantity: 1, subtotal: 19900, tax: 3980, restock: true }] }),
+      settings,
+    );
+    expect(economicLines(document, ["TS-1"], -1)).toEqual([
+      { lineNumber: 1, product: { productNumber: "TS-1" }, description: "Line 0", quantity: -1, unitNetPrice: 159.2 },
+    ]);
+    expect(
+      restockNotes(document, refundOf({ lines: [{ lineId: "l0", quantity: 1, subtotal: 19900, tax: 3980, restock: true }] })),
+    ).toEqual(["Returned to stock: Line 0 × 1"]);
+  });
+
   it("refuses an order with nothing to invoice and currencies with three decimals", () => {
-    expect(() => draftInvoiceLines(order([{ quantity: 0 }]), settings)).toThrow(OrderlyError);
-    expect(() => draftInvoiceLines(order([{ unitPrice: 1000 }], { currency: "KWD" }), settings)).toThrow(/two decimals/);
+    expect(() => draftInvoiceLines(order([{ quantity: 0 }]))).toThrow(OrderlyError);
+    expect(() =>
+      draftInvoiceLines(
+        order([{ unitPrice: 1250, tax: 250 }], { currency: "KWD", totals: { total: 1000, tax: 0, discounts: 0, shipping: 0 } }),
+      ),
+    ).toThrow(/two decimals/);
+  });
+});
+
+describe("e-conomic products for VAT", () => {
+  it("maps an OSS line at a reduced rate by country and rate, and names the missing key", () => {
+    const de = { name: "Kim", country: "DE" };
+    const o = order(
+      [
+        { unitPrice: 11900, tax: 1900, taxRateBp: 1900 },
+        { unitPrice: 10700, tax: 700, taxRateBp: 700 },
+      ],
+      { billingAddress: de, shippingAddress: de, totals: { total: 22600, tax: 2600, discounts: 0, shipping: 0 } },
+    );
+    const oss = createInvoiceSettings.parse({ ossRegistered: true, ossProducts: { DE: "oss-de", "DE:700": "oss-de-7" } });
+    const document = buildInvoiceDocument(o, oss);
+    expect(document.lines.map((l) => planProduct(l, document, oss))).toEqual([
+      { productNumber: "oss-de" },
+      { productNumber: "oss-de-7" },
+    ]);
+    const partial = createInvoiceSettings.parse({ ossRegistered: true, ossProducts: { DE: "oss-de" } });
+    expect(() => planProduct(document.lines[1]!, document, partial)).toThrow(/ossProducts\.DE:700/);
+  });
+});
+
+describe("e-conomic exchange rates", () => {
+  it("keeps rates per 100 units of the foreign currency, exactly", () => {
+    expect(per100("7.4561")).toBe(745.61);
+    expect(per100("7")).toBe(700);
+    expect(per100("0.05")).toBe(5);
+    expect(per100("10.5")).toBe(1050);
+  });
+
+  it("writes the webshop's rate into a foreign-currency invoice, and only a note into a converted one", () => {
+    const eur = order([{ unitPrice: 10000, tax: 2000, taxRateBp: 2500 }], {
+      currency: "EUR",
+      exchange: { shopCurrency: "DKK", rate: "7.4561" },
+      totals: { total: 10000, tax: 2000, discounts: 0, shipping: 0 },
+    });
+    const inEur = buildInvoiceDocument(eur, settings);
+    expect(exchangeFields(eur, inEur, settings)).toEqual({
+      exchangeRate: 745.61,
+      note: "Exchange rate 7.4561 DKK per EUR as the webshop reported it.",
+    });
+    expect(exchangeFields(eur, inEur, { exchangeRateFromShop: false })).toEqual({});
+    const shop = createInvoiceSettings.parse({ invoiceCurrency: "shop" });
+    const inDkk = buildInvoiceDocument(eur, shop);
+    expect(inDkk.currency).toBe("DKK");
+    expect(exchangeFields(eur, inDkk, shop)).toEqual({
+      note: "Amounts converted from EUR at 7.4561 DKK per EUR, the rate the webshop reported.",
+    });
   });
 });
 
@@ -128,6 +229,17 @@ describe("e-conomic filters, references and errors", () => {
     expect(by("vatNumber", "SE")).toEqual({ property: "vatNumber", value: "DK12345678" });
     expect(by("customerNumber")).toEqual({ property: "customerNumber", value: 123 });
     expect(by("name")).toEqual({ property: "name", value: "Firma ApS" });
+    expect(by("ean")).toEqual({ property: "name", value: "Firma ApS" });
+    const withEan = order([], { customer: { ean: "5798000123456", company: "Kommune" }, billingAddress: { postcode: "8000" } });
+    expect(customerLookup(withEan, createInvoiceSettings.parse({ customerMatch: "ean" }))).toEqual({
+      property: "ean",
+      value: "5798000123456",
+    });
+    expect(customerLookup(withEan, createInvoiceSettings.parse({ customerMatch: "namePostcode" }))).toEqual({
+      property: "name",
+      value: "Kommune",
+      and: { property: "zip", value: "8000" },
+    });
     const noEmail = order([], { customer: { firstName: "Ane", lastName: "Lund" } });
     expect(customerLookup(noEmail, settings)).toEqual({ property: "name", value: "Ane Lund" });
   });
@@ -161,13 +273,42 @@ describe("e-conomic filters, references and errors", () => {
   });
 });
 
-describe("e-conomic VAT zones and booking inputs", () => {
-  it("puts the home country in the domestic zone, EU members in the EU zone and the rest abroad", () => {
-    expect(vatZoneKind("DK", "DK")).toBe("domestic");
-    expect(vatZoneKind("de", "DK")).toBe("eu");
-    expect(vatZoneKind("GB", "DK")).toBe("abroad");
-    expect(vatZoneKind("US", "DK")).toBe("abroad");
-    expect(vatZoneKind("DK", "SE")).toBe("eu");
+describe("e-conomic differences, payments and booking inputs", () => {
+  it("compares a booked invoice with the document it would now be", () => {
+    const document = buildInvoiceDocument(
+      order([{ unitPrice: 29900, tax: 5980, taxRateBp: 2500 }], {
+        totals: { total: 29900, tax: 5980, discounts: 0, shipping: 0 },
+      }),
+      settings,
+    );
+    expect(
+      bookedDifferences(
+        { bookedInvoiceNumber: 1, currency: "DKK", grossAmount: 249, vatAmount: 49.8, lines: [{}, {}] },
+        document,
+      ),
+    ).toEqual(["total: 249.00 → 299.00", "VAT: 49.80 → 59.80", "lines: 2 → 1"]);
+    expect(
+      bookedDifferences({ bookedInvoiceNumber: 1, currency: "DKK", grossAmount: 299, vatAmount: 59.8, lines: [{}] }, document),
+    ).toEqual([]);
+  });
+
+  it("sums what was paid per gateway, or the whole invoice when the order is paid without amounts", () => {
+    const paid = (payments: CanonicalOrder["payments"], financialStatus?: string) => [
+      ...paidByGateway(order([], { payments, ...(financialStatus ? { financialStatus } : {}) })),
+    ];
+    expect(
+      paid([
+        { gateway: "gift_card", amount: 5000, status: "paid" },
+        { gateway: "quickpay", amount: 10000, status: "paid" },
+        { gateway: "quickpay", amount: 2000, status: "partially_paid" },
+        { gateway: "quickpay", amount: 9999, status: "authorized" },
+      ]),
+    ).toEqual([
+      ["gift_card", 5000],
+      ["quickpay", 12000],
+    ]);
+    expect(paid([{ gateway: "manual" }], "paid")).toEqual([["manual", undefined]]);
+    expect(paid([{ gateway: "manual" }], "pending")).toEqual([]);
   });
 
   it("finds the latest draft among earlier steps' outputs", () => {
@@ -204,12 +345,24 @@ describe("e-conomic connector manifest", () => {
     walk(economicCredentials, "credentials.");
     walk(createInvoiceSettings, "createInvoice.");
     walk(bookInvoiceSettings, "bookInvoice.");
+    walk(registerPaymentSettings, "registerPayment.");
+    walk(sendInvoiceEmailSettings, "sendInvoiceEmail.");
     expect(undescribed).toEqual([]);
   });
 
-  it("is an accounting connector with createInvoice and bookInvoice and non-empty tokens", () => {
+  it("is an accounting connector with the whole order's actions and non-empty tokens", () => {
     expect(economicConnector).toMatchObject({ id: "economic", name: "Visma e-conomic", category: "accounting" });
-    expect(Object.keys(economicConnector.actions ?? {})).toEqual(["createInvoice", "bookInvoice"]);
+    expect(Object.keys(economicConnector.actions ?? {})).toEqual([
+      "createInvoice",
+      "bookInvoice",
+      "registerPayment",
+      "sendInvoiceEmail",
+      "createOrder",
+      "cancelOrder",
+      "createCreditNote",
+    ]);
+    for (const action of Object.values(economicConnector.actions ?? {}))
+      expect(() => z.toJSONSchema(action.settings, { io: "input" })).not.toThrow();
     expect(economicCredentials.safeParse({ appSecretToken: "", agreementGrantToken: "x" }).success).toBe(false);
     expect(createInvoiceSettings.parse({})).toMatchObject({
       customerMatch: "email",
@@ -221,6 +374,9 @@ describe("e-conomic connector manifest", () => {
       productNumber: "1",
       useSkuAsProductNumber: true,
       shippingProductNumber: "shipping",
+      invoiceState: "draft",
+      ossProducts: {},
+      reducedRateProducts: {},
     });
   });
 });

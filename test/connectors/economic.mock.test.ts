@@ -20,7 +20,7 @@ const DRAFT = {
   layout: { layoutNumber: 19 },
   paymentTerms: { paymentTermsNumber: 1 },
   recipient: { name: "Ane Lund", vatZone: { vatZoneNumber: 1 } },
-  lines: [{ lineNumber: 1, product: { productNumber: "TS-1" }, description: "T-shirt", quantity: 1, unitNetPrice: 159.2 }],
+  lines: [{ lineNumber: 1, product: { productNumber: "1" }, description: "T-shirt", quantity: 1, unitNetPrice: 159.2 }],
 };
 const CUSTOMER = {
   customerNumber: 1,
@@ -105,5 +105,106 @@ describe("e-conomic mock", () => {
     const { customerNumber: _n, ...fields } = CUSTOMER;
     expect((await call(mock, "POST", "/customers", fields)).status).toBe(500);
     expect(mock.state.customers).toHaveLength(1);
+  });
+  it("refuses lines whose product does not exist, and products without an existing group", async () => {
+    const mock = createEconomicMock({ customers: [CUSTOMER] });
+    const draft = await call(mock, "POST", "/invoices/drafts", {
+      ...DRAFT,
+      lines: [{ ...DRAFT.lines[0], product: { productNumber: "NOPE" } }],
+    });
+    expect(draft.status).toBe(400);
+    expect(((await draft.json()) as { errors: unknown }).errors).toMatchObject({
+      lines: [{ arrayIndex: 0, product: { errors: [{ errorCode: "E06000", message: "product does not exist." }] } }],
+    });
+    expect((await call(mock, "GET", "/products/NOPE")).status).toBe(404);
+    const product = { productNumber: "NOPE", name: "Nope", productGroup: { productGroupNumber: 99 } };
+    expect((await call(mock, "POST", "/products", product)).status).toBe(400);
+    expect((await call(mock, "POST", "/products", { ...product, productGroup: { productGroupNumber: 1 } })).status).toBe(201);
+    expect(await (await call(mock, "GET", "/products/NOPE")).json()).toMatchObject({ productNumber: "NOPE", barred: false });
+    expect((await call(mock, "POST", "/products", { ...product, productGroup: { productGroupNumber: 1 } })).status).toBe(400);
+  });
+
+  it("replaces a draft with PUT, deletes it with DELETE, and computes VAT from the product group and zone", async () => {
+    const mock = createEconomicMock({ customers: [CUSTOMER] });
+    await call(mock, "POST", "/invoices/drafts", DRAFT);
+    expect(mock.state.drafts[0]).toMatchObject({ netAmount: 159.2, vatAmount: 39.8, grossAmount: 199 });
+    const abroad = { ...DRAFT, recipient: { name: "Kim", vatZone: { vatZoneNumber: 3 } } };
+    expect((await call(mock, "PUT", "/invoices/drafts/1", abroad)).status).toBe(200);
+    expect(mock.state.drafts[0]).toMatchObject({ draftInvoiceNumber: 1, vatAmount: 0, grossAmount: 159.2 });
+    expect((await call(mock, "PUT", "/invoices/drafts/1", { ...abroad, layout: undefined })).status).toBe(400);
+    const deleted = await call(mock, "DELETE", "/invoices/drafts/1", undefined, { "content-type": "application/json" });
+    expect(await deleted.json()).toMatchObject({ deletedCount: 1, deletedItems: [{ draftInvoiceNumber: 1 }] });
+    expect((await call(mock, "DELETE", "/invoices/drafts/1", undefined, { "content-type": "application/json" })).status).toBe(
+      404,
+    );
+  });
+
+  it("serves a booked invoice's PDF as bytes", async () => {
+    const mock = createEconomicMock({ customers: [CUSTOMER] });
+    await call(mock, "POST", "/invoices/drafts", DRAFT);
+    const booked = (await (
+      await call(mock, "POST", "/invoices/booked", { draftInvoice: { draftInvoiceNumber: 1 } })
+    ).json()) as Record<string, unknown>;
+    expect(booked).toMatchObject({ remainder: 199, pdf: { download: "https://restapi.e-conomic.com/invoices/booked/1/pdf" } });
+    const pdf = await call(mock, "GET", "/invoices/booked/1/pdf");
+    expect(pdf.headers.get("content-type")).toBe("application/pdf");
+    expect((await pdf.text()).startsWith("%PDF-")).toBe(true);
+    expect((await call(mock, "GET", "/invoices/booked/2/pdf")).status).toBe(404);
+  });
+
+  it("keeps draft orders with their upgrade instructions and deletes them with 204, then 404", async () => {
+    const mock = createEconomicMock({ customers: [CUSTOMER] });
+    const created = await call(mock, "POST", "/orders/drafts", { ...DRAFT, references: { other: "ref-1" } });
+    expect(await created.json()).toMatchObject({ orderNumber: 1, grossAmount: 199 });
+    const found = (await (
+      await call(mock, "GET", `/orders/drafts?filter=${encodeURIComponent("references.other$eq:ref-1")}`)
+    ).json()) as {
+      collection: unknown[];
+    };
+    expect(found.collection).toHaveLength(1);
+    const template = await (await call(mock, "GET", "/orders/drafts/1/templates/upgrade-instructions/draftInvoice")).json();
+    expect(template).toEqual({ ...DRAFT, references: { other: "ref-1" } });
+    expect((await call(mock, "DELETE", "/orders/drafts/1", undefined, { "content-type": "application/json" })).status).toBe(204);
+    expect((await call(mock, "DELETE", "/orders/drafts/1", undefined, { "content-type": "application/json" })).status).toBe(404);
+  });
+
+  it("checks customer payment vouchers against the accounting year, customer and amount", async () => {
+    const mock = createEconomicMock({ customers: [CUSTOMER] });
+    const payment = {
+      customer: { customerNumber: 1 },
+      amount: -199,
+      contraAccount: { accountNumber: 5820 },
+      date: "2025-11-03",
+      text: "x",
+    };
+    const voucher = (entry: object, year = "2025") => ({
+      accountingYear: { year },
+      journal: { journalNumber: 1 },
+      entries: { customerPayments: [entry] },
+    });
+    const bad = await call(
+      mock,
+      "POST",
+      "/journals/1/vouchers",
+      voucher({ ...payment, customer: { customerNumber: 9 }, amount: 1.234, date: "2024-12-31" }),
+    );
+    expect(bad.status).toBe(400);
+    expect(((await bad.json()) as { errors: unknown }).errors).toMatchObject({
+      entries: {
+        customerPayments: [
+          { arrayIndex: 0, amount: { errors: [{ errorCode: "E04740" }] }, customer: { errors: [{}] }, date: { errors: [{}] } },
+        ],
+      },
+    });
+    expect((await call(mock, "POST", "/journals/1/vouchers", voucher(payment, "1999"))).status).toBe(400);
+    expect((await call(mock, "POST", "/journals/2/vouchers", voucher(payment))).status).toBe(404);
+    const made = await call(mock, "POST", "/journals/1/vouchers", voucher(payment));
+    expect(made.status).toBe(201);
+    expect(await made.json()).toMatchObject([{ voucherNumber: 1, accountingYear: { year: "2025" } }]);
+    const listed = (await (await call(mock, "GET", "/journals/1/vouchers")).json()) as { collection: unknown[] };
+    expect(listed.collection).toHaveLength(1);
+    expect((await call(mock, "GET", `/journals/1/vouchers?filter=${encodeURIComponent("text$eq:x")}`)).status).toBe(400);
+    const years = (await (await call(mock, "GET", "/accounting-years")).json()) as { collection: Array<{ year: string }> };
+    expect(years.collection.map((y) => y.year)).toContain("2025");
   });
 });

@@ -53,7 +53,9 @@ export type EconomicMock = ReturnType<typeof createEconomicMock>;
 export function createEconomicMock(options: EconomicMockOptions = {}) {
   const tokens = { app: options.appSecretToken ?? "app-ok", grant: options.agreementGrantToken ?? "grant-ok" };
   const state: MockState = {
-    customers: (options.customers ?? []).map((c): Json => ({ ...c, self: `https://restapi.e-conomic.com/customers/${c.customerNumber}` })),
+    customers: (options.customers ?? []).map(
+      (c): Json => ({ ...c, self: `https://restapi.e-conomic.com/customers/${c.customerNumber}` }),
+    ),
     products: [...DEFAULT_PRODUCTS, ...(options.products ?? [])].map((p) => ({ barred: false, ...p })),
     productGroups: options.productGroups ?? DEFAULT_PRODUCT_GROUPS,
     drafts: [],

@@ -83,7 +83,13 @@ const BOOK_RULES: Rule[] = [
 export function validate(key: ValidatedKind, body: unknown, state: MockState): Problem[] {
   if (!isRecord(body)) return [{ path: ["body"], errorCode: "E04300", message: "The request body must be a JSON object." }];
   const problems = nulls(body, []);
-  const rules = { customers: CUSTOMER_RULES, drafts: DRAFT_RULES, orders: DRAFT_RULES, booked: BOOK_RULES, products: PRODUCT_RULES }[key];
+  const rules = {
+    customers: CUSTOMER_RULES,
+    drafts: DRAFT_RULES,
+    orders: DRAFT_RULES,
+    booked: BOOK_RULES,
+    products: PRODUCT_RULES,
+  }[key];
   for (const rule of rules) check(body, rule, [], problems);
 
   if (key === "products") {
@@ -91,7 +97,12 @@ export function validate(key: ValidatedKind, body: unknown, state: MockState): P
     if (Number.isInteger(group) && !state.productGroups.some((g) => g.productGroupNumber === group))
       problems.push({ path: ["productGroup"], errorCode: "E06000", message: "productGroup does not exist.", value: group });
     if (state.products.some((p) => p.productNumber === body.productNumber))
-      problems.push({ path: ["productNumber"], errorCode: "E04300", message: "productNumber is already in use.", value: body.productNumber });
+      problems.push({
+        path: ["productNumber"],
+        errorCode: "E04300",
+        message: "productNumber is already in use.",
+        value: body.productNumber,
+      });
   }
 
   if (

@@ -80,7 +80,11 @@ export async function bookDraft(
 ): Promise<number> {
   const body = { draftInvoice: { draftInvoiceNumber }, ...(bookWithNumber === undefined ? {} : { bookWithNumber }) };
   ctx.mapped(body);
-  const result = await economicRequest<{ bookedInvoiceNumber: number }>(ctx, { method: "POST", path: "/invoices/booked", json: body });
+  const result = await economicRequest<{ bookedInvoiceNumber: number }>(ctx, {
+    method: "POST",
+    path: "/invoices/booked",
+    json: body,
+  });
   return result.body.bookedInvoiceNumber;
 }
 

@@ -66,7 +66,14 @@ export const createInvoice = defineAction<typeof createInvoiceSettings, Economic
     if (document.mismatch) throw mismatchError(document, made.draftInvoiceNumber);
     const bookedInvoiceNumber =
       ctx.settings.invoiceState === "booked" ? await bookDraft(ctx, made.draftInvoiceNumber) : undefined;
-    return result(made, reference, document, prepared, bookedInvoiceNumber, made.upgradedFromOrder ? fromOrder?.orderNumber : undefined);
+    return result(
+      made,
+      reference,
+      document,
+      prepared,
+      bookedInvoiceNumber,
+      made.upgradedFromOrder ? fromOrder?.orderNumber : undefined,
+    );
   },
 });
 
@@ -109,7 +116,11 @@ async function createDraft(
     : await documentCustomer(ctx, order, document, ctx.settings, prepared);
   const body = upgraded ?? withCustomer(prepared.header, customer.customerNumber);
   ctx.mapped({ document, draft: body, ...(upgraded ? { fromOrderNumber: orderNumber } : {}) });
-  const made = await economicRequest<{ draftInvoiceNumber: number }>(ctx, { method: "POST", path: "/invoices/drafts", json: body });
+  const made = await economicRequest<{ draftInvoiceNumber: number }>(ctx, {
+    method: "POST",
+    path: "/invoices/drafts",
+    json: body,
+  });
   return {
     draftInvoiceNumber: made.body.draftInvoiceNumber,
     customerNumber: customer.customerNumber,

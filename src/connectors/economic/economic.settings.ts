@@ -91,7 +91,9 @@ export const economicDocumentSettings = accountingSettingsSchema.extend({
   createMissingProducts: z
     .boolean()
     .default(false)
-    .describe("Create a product for a SKU e-conomic does not know, in the product group below, instead of using the default product."),
+    .describe(
+      "Create a product for a SKU e-conomic does not know, in the product group below, instead of using the default product.",
+    ),
   productGroupNumber: positiveInt.optional().describe("Product group of products Orderly creates (needed to create products)."),
   shippingProductNumber: productFor("shipping lines", "shipping"),
   feeProductNumber: productFor("fees (handling, payment surcharges)", "fee"),
@@ -99,7 +101,10 @@ export const economicDocumentSettings = accountingSettingsSchema.extend({
   adjustmentProductNumber: productFor("refund adjustments on credit notes (without VAT)", "adjustment"),
   roundingProductNumber: productFor("the rounding line (the cents difference, without VAT)", "rounding"),
   ossProducts: z
-    .record(z.string().regex(/^[A-Z]{2}(:\d{1,5})?$/, "a country code such as DE, or DE:700 for a reduced rate"), productNumberSchema)
+    .record(
+      z.string().regex(/^[A-Z]{2}(:\d{1,5})?$/, "a country code such as DE, or DE:700 for a reduced rate"),
+      productNumberSchema,
+    )
     .default({})
     .describe(
       "One Stop Shop sales: the product per destination country whose group books that country's VAT, e.g. { DE: 'oss-de' }; 'DE:700' maps a 7% line.",
@@ -107,7 +112,9 @@ export const economicDocumentSettings = accountingSettingsSchema.extend({
   reducedRateProducts: z
     .record(z.string().regex(/^\d{1,5}$/, "a rate in basis points such as 1200"), productNumberSchema)
     .default({})
-    .describe("Lines at another rate than the standard one: the product whose group books that rate, by basis points (e.g. { '0': 'exempt' })."),
+    .describe(
+      "Lines at another rate than the standard one: the product whose group books that rate, by basis points (e.g. { '0': 'exempt' }).",
+    ),
   exchangeRateFromShop: z
     .boolean()
     .default(true)

@@ -55,9 +55,9 @@ export { paidByGateway, registerPayment } from "./economic.register-payment";
 export { sendInvoiceEmail } from "./economic.send-invoice-email";
 export {
   bookInvoiceSettings,
+  type CreateInvoiceSettings,
   CUSTOMER_MATCH,
   cancelOrderSettings,
-  type CreateInvoiceSettings,
   createInvoiceSettings,
   createOrderSettings,
   DEFAULT_ECONOMIC_BASE_URL,

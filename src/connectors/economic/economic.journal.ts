@@ -1,0 +1,75 @@
+/**
+ * Journals (kassekladder): draft entries a bookkeeper reviews and books. A customer payment is
+ * entered with `POST /journals/{journalNumber}/vouchers` (the documented path was
+ * /journals-experimental while the endpoint was experimental; e-conomic's tech blog names /journals
+ * as its final name). The voucher needs the accounting year its date falls in, and e-conomic's
+ * accounting years run 6 to 18 months, so the year is looked up instead of taken from the date.
+ *
+ * Finding an entry made before: no filterable property of journal vouchers or entries could be
+ * confirmed, so the journal's vouchers are paged through and matched on the entry text, which
+ * carries Orderly's reference. Journals hold only unbooked entries, so once a bookkeeper books the
+ * journal the entry is no longer there; the invoice's remainder covers that case (see registerPayment).
+ */
+import { OrderlyError } from "../../domain/errors";
+import { type EconomicCollection, type EconomicContext, economicRequest, isRecord } from "./economic.api";
+
+const PAGE_SIZE = 1000;
+/** A journal larger than this many pages is not searched further (it is not a journal a person reviews). */
+const MAX_PAGES = 10;
+
+export interface JournalVoucher {
+  accountingYear?: { year?: string };
+  voucherNumber?: number;
+  entries?: Record<string, unknown>;
+}
+
+interface AccountingYear {
+  year: string;
+  fromDate?: string;
+  toDate?: string;
+}
+
+/** The accounting year whose period holds the date (fields `fromDate`/`toDate` [unconfirmed names]). */
+export async function accountingYearFor(ctx: EconomicContext, date: string): Promise<string> {
+  const page = await economicRequest<EconomicCollection<AccountingYear>>(ctx, {
+    method: "GET",
+    path: `/accounting-years?pagesize=${PAGE_SIZE}`,
+  });
+  const year = page.body.collection.find((y) => (y.fromDate ?? "") <= date && date <= (y.toDate ?? ""));
+  if (!year)
+    throw new OrderlyError(`No accounting year in e-conomic covers ${date}; create it in e-conomic, then retry.`, {
+      errorClass: "validation",
+      code: "economic_accounting_year_missing",
+    });
+  return year.year;
+}
+
+/** The voucher of the journal with an entry whose text contains `needle`. */
+export async function findVoucherByText(
+  ctx: EconomicContext,
+  journalNumber: number,
+  needle: string,
+): Promise<JournalVoucher | undefined> {
+  for (let skip = 0; skip < MAX_PAGES; skip++) {
+    const page = await economicRequest<EconomicCollection<JournalVoucher>>(ctx, {
+      method: "GET",
+      path: `/journals/${journalNumber}/vouchers?skippages=${skip}&pagesize=${PAGE_SIZE}`,
+    });
+    const found = page.body.collection.find((v) => entryTexts(v).some((t) => t.includes(needle)));
+    if (found) return found;
+    if (page.body.collection.length < PAGE_SIZE) return undefined;
+  }
+  return undefined;
+}
+
+function entryTexts(voucher: JournalVoucher): string[] {
+  if (!isRecord(voucher.entries)) return [];
+  return Object.values(voucher.entries).flatMap((list) =>
+    Array.isArray(list) ? list.flatMap((e) => (isRecord(e) && typeof e.text === "string" ? [e.text] : [])) : [],
+  );
+}
+
+/** "2025-17": how e-conomic addresses a voucher (`/journals/{n}/vouchers/{accountingYear}-{voucherNumber}`). */
+export function voucherId(voucher: JournalVoucher): string {
+  return `${voucher.accountingYear?.year ?? "?"}-${voucher.voucherNumber ?? "?"}`;
+}

@@ -1,0 +1,148 @@
+/**
+ * `registerPayment`: enters what the customer paid as a customer payment in a journal, settling the
+ * booked invoice an earlier step made once a bookkeeper books the journal. Each gateway maps to the
+ * account its money lands on, or to payment terms that already say the invoice is paid (nothing to
+ * register). Partial payments are entered with their amount. An entry made before is found by the
+ * step's reference in its text; an invoice e-conomic already shows as settled gets nothing more.
+ *
+ * Sign: the amount is entered negative, a credit to the customer's account. e-conomic's own example
+ * shows a positive amount without saying which side it is on; an integrator reports that a positive
+ * amount raised the customer's balance instead of settling it [third-party, unconfirmed by e-conomic].
+ */
+import { convertMinor } from "../../domain/accounting/exchange";
+import { OrderlyError } from "../../domain/errors";
+import { toDecimalString, toMajorNumber, toMinor } from "../../domain/money";
+import type { CanonicalOrder } from "../../domain/order";
+import { defineAction } from "../contract";
+import { economicRequest } from "./economic.api";
+import { bookedInvoiceFromSteps } from "./economic.history";
+import { accountingYearFor, findVoucherByText, type JournalVoucher, voucherId } from "./economic.journal";
+import { type RegisterPaymentSettings, registerPaymentSettings } from "./economic.payment-mail.settings";
+import { type BookedInvoice, getBookedInvoice } from "./economic.reference";
+import type { EconomicConnectionSettings, EconomicCredentials } from "./economic.settings";
+
+/** Paid amount per gateway in the order's currency; `undefined` amount means "the whole invoice". */
+type PaidByGateway = Map<string, number | undefined>;
+
+export function paidByGateway(order: CanonicalOrder): PaidByGateway {
+  const paid = order.payments.filter((p) => (p.status === "paid" || p.status === "partially_paid") && p.amount !== undefined);
+  const byGateway: PaidByGateway = new Map();
+  for (const p of paid) byGateway.set(p.gateway, (byGateway.get(p.gateway) ?? 0) + (p.amount ?? 0));
+  if (byGateway.size === 0 && order.financialStatus === "paid") byGateway.set(order.payments[0]?.gateway ?? "unknown", undefined);
+  return byGateway;
+}
+
+export const registerPayment = defineAction<typeof registerPaymentSettings, EconomicCredentials, EconomicConnectionSettings>({
+  description: "Enter the order's payment in an e-conomic journal against its booked invoice (partial payments too).",
+  settings: registerPaymentSettings,
+  async run(ctx, { order }) {
+    const invoice = await bookedInvoiceFromSteps(ctx);
+    const invoiceNumber = invoice?.bookedInvoiceNumber;
+    if (invoiceNumber === undefined)
+      throw new OrderlyError("There is no booked e-conomic invoice to register the payment on: book the invoice first.", {
+        errorClass: "validation",
+        code: "economic_no_booked_invoice",
+      });
+    const skip = (reason: string, extra: Record<string, unknown> = {}) => ({
+      externalId: String(invoiceNumber),
+      created: false,
+      outputs: { bookedInvoiceNumber: invoiceNumber, reason, ...extra },
+    });
+    const paid = paidByGateway(order);
+    if (paid.size === 0) return skip("the order is not paid");
+    const toRegister = [...paid].flatMap(([gateway, amount]) => {
+      const target = targetFor(ctx.settings, gateway);
+      return "contraAccountNumber" in target ? [{ gateway, amount, contraAccountNumber: target.contraAccountNumber }] : [];
+    });
+    if (toRegister.length === 0) {
+      const terms = [...paid.keys()].map((g) => {
+        const target = ctx.settings.byGateway[g];
+        return `${g} (payment terms ${target && "paymentTermsNumber" in target ? target.paymentTermsNumber : "?"})`;
+      });
+      return skip(`paid by ${terms.join(", ")}, whose payment terms already say the invoice is paid: nothing to register`);
+    }
+    const made = await findVoucherByText(ctx, ctx.settings.journalNumber, ctx.reference);
+    if (made)
+      return {
+        externalId: voucherId(made),
+        created: false,
+        outputs: { bookedInvoiceNumber: invoiceNumber, voucher: voucherId(made) },
+      };
+
+    const booked = await getBookedInvoice(ctx, invoiceNumber);
+    const currency = booked.currency ?? order.currency;
+    if (booked.remainder !== undefined && booked.remainder <= 0)
+      return skip(`invoice ${invoiceNumber} is already settled in e-conomic`);
+    const customerNumber = booked.customer?.customerNumber ?? invoice?.customerNumber;
+    if (customerNumber === undefined)
+      throw new OrderlyError(`Booked invoice ${invoiceNumber} names no customer; the payment cannot be entered.`, {
+        errorClass: "validation",
+        code: "economic_customer_missing",
+      });
+    const entries = toRegister.map((e) => ({ ...e, minor: amountIn(e.amount, order, booked, currency) }));
+    const date = order.source.createdAt.slice(0, 10);
+    const body = {
+      accountingYear: { year: await accountingYearFor(ctx, date) },
+      journal: { journalNumber: ctx.settings.journalNumber },
+      entries: {
+        customerPayments: entries.map((e) => ({
+          customer: { customerNumber },
+          amount: -toMajorNumber(e.minor, currency),
+          contraAccount: { accountNumber: e.contraAccountNumber },
+          currency: { code: currency },
+          date,
+          text: `Payment ${order.source.orderNumber} (${e.gateway}) ${ctx.reference}`,
+          customerInvoice: invoiceNumber,
+        })),
+      },
+    };
+    ctx.mapped(body);
+    const posted = await economicRequest<JournalVoucher[]>(ctx, {
+      method: "POST",
+      path: `/journals/${ctx.settings.journalNumber}/vouchers`,
+      json: body,
+    });
+    const voucher = Array.isArray(posted.body) ? posted.body[0] : undefined;
+    const total = entries.reduce((sum, e) => sum + e.minor, 0);
+    const gross = booked.grossAmount === undefined ? undefined : toMinor(booked.grossAmount, currency);
+    return {
+      externalId: voucher ? voucherId(voucher) : String(invoiceNumber),
+      created: true,
+      outputs: {
+        bookedInvoiceNumber: invoiceNumber,
+        ...(voucher ? { voucher: voucherId(voucher) } : {}),
+        amount: toDecimalString(total, currency),
+        currency,
+        gateways: entries.map((e) => e.gateway),
+        ...(toRegister.length < paid.size
+          ? { skippedGateways: [...paid.keys()].filter((g) => !entries.some((e) => e.gateway === g)) }
+          : {}),
+        partial: gross !== undefined && total < gross,
+      },
+    };
+  },
+});
+
+function targetFor(settings: RegisterPaymentSettings, gateway: string) {
+  const mapped = settings.byGateway[gateway];
+  if (mapped) return mapped;
+  if (settings.defaultContraAccountNumber !== undefined) return { contraAccountNumber: settings.defaultContraAccountNumber };
+  throw new OrderlyError(
+    `Payments by "${gateway}" have no account: add byGateway.${gateway} (or defaultContraAccountNumber) to the step's settings.`,
+    { errorClass: "validation", code: "economic_setting_missing", details: { setting: `byGateway.${gateway}` } },
+  );
+}
+
+/** A payment in the booked invoice's currency: converted at the shop's rate when the invoice was converted. */
+function amountIn(amount: number | undefined, order: CanonicalOrder, booked: BookedInvoice, currency: string): number {
+  const gross = booked.grossAmount === undefined ? undefined : toMinor(booked.grossAmount, currency);
+  if (amount === undefined || (amount === order.totals.total && gross !== undefined && currency !== order.currency))
+    return gross ?? toMinor(toDecimalString(order.totals.total, order.currency), currency);
+  if (currency === order.currency) return amount;
+  if (order.exchange?.shopCurrency === currency)
+    return convertMinor(amount, order.currency, currency, order.exchange.rate, "half-up");
+  throw new OrderlyError(`The order was paid in ${order.currency} but invoice ${booked.bookedInvoiceNumber} is in ${currency}.`, {
+    errorClass: "validation",
+    code: "economic_currency_mismatch",
+  });
+}

@@ -1,0 +1,68 @@
+/**
+ * `sendInvoiceEmail`: e-conomic's API does not send sales documents by email (its documentation
+ * says so and points to fetching the PDF), so the booked invoice's PDF is fetched and sent with
+ * Orderly's own mail (the step's mail connection, else the dev outbox). The step's reference is
+ * the idempotency key: a re-run finds the email in Orderly's outbox and sends nothing again.
+ */
+import { OrderlyError } from "../../domain/errors";
+import { toDecimalString } from "../../domain/money";
+import { sendMail } from "../../mail/send-mail";
+import { renderTemplate } from "../../mail/templates";
+import { defineAction } from "../contract";
+import { customerName } from "./economic.customer";
+import { bookedInvoiceFromSteps } from "./economic.history";
+import { sendInvoiceEmailSettings } from "./economic.payment-mail.settings";
+import { bookedInvoicePdf } from "./economic.pdf";
+import type { EconomicConnectionSettings, EconomicCredentials } from "./economic.settings";
+
+const DEFAULT_TIMEOUT_MS = 30_000;
+
+export const sendInvoiceEmail = defineAction<typeof sendInvoiceEmailSettings, EconomicCredentials, EconomicConnectionSettings>({
+  description: "Email the booked e-conomic invoice as a PDF to the customer (e-conomic's API cannot send email itself).",
+  settings: sendInvoiceEmailSettings,
+  async run(ctx, { order }) {
+    const invoice = await bookedInvoiceFromSteps(ctx);
+    const invoiceNumber = invoice?.bookedInvoiceNumber;
+    if (invoiceNumber === undefined)
+      throw new OrderlyError("There is no booked e-conomic invoice to email: only a booked invoice has its final PDF.", {
+        errorClass: "validation",
+        code: "economic_no_booked_invoice",
+      });
+    const to = order.customer?.email?.trim();
+    if (!to)
+      throw new OrderlyError(`Order ${order.source.orderNumber} has no customer e-mail to send invoice ${invoiceNumber} to.`, {
+        errorClass: "validation",
+        code: "economic_no_recipient",
+      });
+    const values = {
+      "order.number": order.source.orderNumber,
+      "invoice.number": invoiceNumber,
+      "customer.name": customerName(order) ?? "",
+      "order.total": `${toDecimalString(order.totals.total, order.currency)} ${order.currency}`,
+    };
+    const subject = renderTemplate(ctx.settings.subject, values);
+    const text = renderTemplate(ctx.settings.body, values);
+    const timeoutMs = Number(ctx.env.OUTBOUND_TIMEOUT_MS) || DEFAULT_TIMEOUT_MS;
+    const pdf = await bookedInvoicePdf(ctx, invoiceNumber, timeoutMs);
+    const filename = `invoice-${invoiceNumber}.pdf`;
+    ctx.mapped({ to: [to], subject, text, attachments: [{ filename, contentType: "application/pdf", size: pdf.byteLength }] });
+    const sent = await sendMail(ctx.env, {
+      tenantId: ctx.connection.tenantId,
+      idempotencyKey: ctx.reference,
+      email: { to: [to], subject, text, attachments: [{ filename, contentType: "application/pdf", content: pdf }] },
+      ...(ctx.settings.mailConnection ? { via: { connectionId: ctx.settings.mailConnection } } : {}),
+    });
+    return {
+      externalId: sent.providerId || sent.id,
+      created: !sent.deduplicated,
+      outputs: {
+        bookedInvoiceNumber: invoiceNumber,
+        mailId: sent.id,
+        provider: sent.provider,
+        providerId: sent.providerId,
+        deduplicated: sent.deduplicated,
+        to,
+      },
+    };
+  },
+});

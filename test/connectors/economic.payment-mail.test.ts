@@ -1,0 +1,171 @@
+import { env } from "cloudflare:test";
+import { and, eq } from "drizzle-orm";
+import { describe, expect, it } from "vitest";
+import { createInvoice, registerPayment, sendInvoiceEmail } from "../../src/connectors/economic";
+import { database } from "../../src/db/client";
+import { mailOutbox } from "../../src/db/schema";
+import { createEconomicMock, type EconomicMock, installEconomicMock } from "../mocks/economic.mock";
+import { calls, danishOrder, done, failure, run, sent, writes } from "../mocks/economic.mock.fixtures";
+
+const PAYMENT_REF = "orderly-payment-0123-1";
+const settings = { journalNumber: 1, byGateway: { shopify_payments: { contraAccountNumber: 5820 } } };
+
+/** A booked invoice made by a paid-stage flow, as the order's history shows it. */
+async function bookedInvoice(mock: EconomicMock) {
+  installEconomicMock(mock);
+  const invoice = await run(createInvoice, danishOrder(), { invoiceState: "booked" }, { reference: "orderly-invoice-0" });
+  return [done("createInvoice", invoice.result)];
+}
+
+describe("e-conomic registerPayment", () => {
+  it("enters the payment as a customer payment on the gateway's contra account, and adopts it on a re-run", async () => {
+    const mock = createEconomicMock();
+    const history = await bookedInvoice(mock);
+
+    const { result, mapped } = await run(registerPayment, danishOrder(), settings, { history, reference: PAYMENT_REF });
+
+    const body = {
+      accountingYear: { year: "2025" },
+      journal: { journalNumber: 1 },
+      entries: {
+        customerPayments: [
+          {
+            customer: { customerNumber: 1 },
+            amount: -248,
+            contraAccount: { accountNumber: 5820 },
+            currency: { code: "DKK" },
+            date: "2025-11-03",
+            text: `Payment #1001 (shopify_payments) ${PAYMENT_REF}`,
+            customerInvoice: 1,
+          },
+        ],
+      },
+    };
+    expect(sent(mock, "POST", "/journals/1/vouchers")).toEqual(body);
+    expect(mapped).toEqual([body]);
+    expect(result).toEqual({
+      externalId: "2025-1",
+      created: true,
+      outputs: {
+        bookedInvoiceNumber: 1,
+        voucher: "2025-1",
+        amount: "248.00",
+        currency: "DKK",
+        gateways: ["shopify_payments"],
+        partial: false,
+      },
+    });
+
+    const again = await run(registerPayment, danishOrder(), settings, { history, reference: PAYMENT_REF });
+    expect(again.result).toEqual({
+      externalId: "2025-1",
+      created: false,
+      outputs: { bookedInvoiceNumber: 1, voucher: "2025-1" },
+    });
+    expect(mock.state.vouchers).toHaveLength(1);
+  });
+
+  it("a gateway mapped to payment terms registers nothing", async () => {
+    const mock = createEconomicMock();
+    const history = await bookedInvoice(mock);
+    const writesBefore = writes(mock).length;
+    const order = danishOrder({ payments: [{ gateway: "mobilepay_invoice", amount: 24800, status: "paid" }] });
+
+    const { result } = await run(
+      registerPayment,
+      order,
+      { journalNumber: 1, byGateway: { mobilepay_invoice: { paymentTermsNumber: 7 } } },
+      { history },
+    );
+
+    expect(result).toMatchObject({ created: false, outputs: { bookedInvoiceNumber: 1 } });
+    expect(result.outputs.reason).toMatch(/mobilepay_invoice \(payment terms 7\).*nothing to register/);
+    expect(writes(mock)).toHaveLength(writesBefore);
+  });
+
+  it("a partial payment is entered with its amount and reported as partial", async () => {
+    const mock = createEconomicMock();
+    const history = await bookedInvoice(mock);
+    const order = danishOrder({ payments: [{ gateway: "shopify_payments", amount: 10000, status: "partially_paid" }] });
+
+    const { result } = await run(registerPayment, order, settings, { history, reference: PAYMENT_REF });
+
+    const body = sent(mock, "POST", "/journals/1/vouchers") as { entries: { customerPayments: Array<{ amount: number }> } };
+    expect(body.entries.customerPayments[0]?.amount).toBe(-100);
+    expect(result.outputs).toMatchObject({ amount: "100.00", partial: true });
+  });
+
+  it("an unmapped gateway without a default account fails naming the setting; a settled invoice gets nothing more", async () => {
+    const mock = createEconomicMock();
+    const history = await bookedInvoice(mock);
+    const order = danishOrder({ payments: [{ gateway: "quickpay", amount: 24800, status: "paid" }] });
+
+    const error = await failure(run(registerPayment, order, { journalNumber: 1 }, { history }));
+    expect(error.details).toEqual({ setting: "byGateway.quickpay" });
+
+    await run(registerPayment, order, { journalNumber: 1, defaultContraAccountNumber: 5830 }, { history, reference: "pay-a" });
+    mock.bookJournal(1);
+    expect(mock.state.booked[0]?.remainder).toBe(0);
+    const later = await run(
+      registerPayment,
+      order,
+      { journalNumber: 1, defaultContraAccountNumber: 5830 },
+      { history, reference: "pay-b" },
+    );
+    expect(later.result.outputs.reason).toBe("invoice 1 is already settled in e-conomic");
+    expect(mock.state.requests.filter((r) => r.method === "POST" && r.path === "/journals/1/vouchers")).toHaveLength(1);
+  });
+
+  it("refuses when no booked invoice exists", async () => {
+    const mock = createEconomicMock();
+    installEconomicMock(mock);
+    const draft = await run(createInvoice, danishOrder());
+
+    const error = await failure(
+      run(registerPayment, danishOrder(), settings, { history: [done("createInvoice", draft.result)] }),
+    );
+
+    expect(error.code).toBe("economic_no_booked_invoice");
+    expect(calls(mock).filter((c) => c.includes("journals"))).toEqual([]);
+  });
+});
+
+describe("e-conomic sendInvoiceEmail", () => {
+  it("sends the booked invoice's PDF through Orderly's mail, once per step reference", async () => {
+    const mock = createEconomicMock();
+    const history = await bookedInvoice(mock);
+    const reference = `orderly-mail-${crypto.randomUUID()}-2`;
+
+    const first = await run(sendInvoiceEmail, danishOrder(), {}, { history, reference });
+
+    expect(calls(mock)).toContain("GET /invoices/booked/1/pdf");
+    expect(first.result).toMatchObject({
+      created: true,
+      outputs: { bookedInvoiceNumber: 1, provider: "dev", deduplicated: false, to: "ane@example.dk" },
+    });
+    const row = await database(env)
+      .select()
+      .from(mailOutbox)
+      .where(and(eq(mailOutbox.tenantId, "tenant_1"), eq(mailOutbox.idempotencyKey, reference)))
+      .get();
+    expect(row).toMatchObject({
+      status: "sent",
+      toAddresses: ["ane@example.dk"],
+      subject: "Invoice 1 for order #1001",
+      text: "Dear Ane Lund,\n\nThank you for your order #1001. Attached is invoice 1 of 248.00 DKK.\n",
+    });
+    expect(row?.attachments).toEqual([expect.objectContaining({ filename: "invoice-1.pdf", contentType: "application/pdf" })]);
+    const stored = await env.BLOBS.get(row!.attachments![0]!.blobKey);
+    expect((await stored!.text()).startsWith("%PDF-")).toBe(true);
+    expect(first.exchanges.find((e) => e.request.url.endsWith("/pdf"))?.request.headers["x-appsecrettoken"]).toBe("[redacted]");
+
+    const again = await run(sendInvoiceEmail, danishOrder(), {}, { history, reference });
+    expect(again.result).toMatchObject({ created: false, outputs: { deduplicated: true, mailId: first.result.outputs.mailId } });
+  });
+
+  it("refuses an unknown placeholder when the step is saved", () => {
+    const parsed = sendInvoiceEmail.settings.safeParse({ subject: "Invoice {{invoice.nummer}}" });
+    expect(parsed.success).toBe(false);
+    expect(parsed.error?.issues[0]?.message).toMatch(/invoice\.nummer/);
+  });
+});

@@ -1,0 +1,157 @@
+/**
+ * Mock routes for sales documents: draft invoices (POST, PUT, DELETE), booking and booked invoices
+ * with their PDF, and draft orders with their upgrade instructions to a draft invoice. Totals are
+ * computed as e-conomic does it: net from the lines, VAT from each product's group and the
+ * recipient's VAT zone; a booked invoice's remainder starts at its gross amount.
+ */
+import { validationBody } from "./economic.mock.error-body";
+import { error, json, list, nextNumber, round2, SELF } from "./economic.mock.http";
+import type { MockRequest, MockState } from "./economic.mock.state";
+import { type Json, validate } from "./economic.mock.validate";
+
+/** Fields e-conomic computes or owns; a PUT or upgrade template does not carry them over. */
+const COMPUTED = ["netAmount", "vatAmount", "grossAmount", "self", "templates", "draftInvoiceNumber", "orderNumber"];
+
+export function documentRoute(req: MockRequest, state: MockState): Response | undefined {
+  const [collection, sub, id, ...rest] = req.segments;
+  if (collection === "invoices" && sub === "drafts") return drafts(req, state, id);
+  if (collection === "invoices" && sub === "booked") return booked(req, state, id, rest);
+  if (collection === "orders" && sub === "drafts") return orders(req, state, id, rest);
+  return undefined;
+}
+
+function drafts(req: MockRequest, state: MockState, id: string | undefined): Response {
+  if (id === undefined) {
+    if (req.method === "GET") return list("drafts", state.drafts, req.url);
+    if (req.method !== "POST") return notAllowed(req);
+    return write(req, state, "drafts", () => {
+      const n = state.counters.draft++;
+      return draftDocument(n, req.body as Json, state);
+    });
+  }
+  const index = state.drafts.findIndex((d) => String(d.draftInvoiceNumber) === id);
+  if (index < 0) return error(404, "NOT_FOUND", `No draft invoice ${id}.`);
+  const n = Number(id);
+  if (req.method === "GET") return json(200, state.drafts[index]);
+  if (req.method === "PUT") return write(req, state, "drafts", () => draftDocument(n, req.body as Json, state), index);
+  if (req.method === "DELETE") {
+    state.drafts.splice(index, 1);
+    return json(200, {
+      message: "Deleted invoice.",
+      deletedCount: 1,
+      deletedItems: [{ draftInvoiceNumber: n, self: `${SELF}/invoices/drafts/${n}` }],
+    });
+  }
+  return notAllowed(req);
+}
+
+function booked(req: MockRequest, state: MockState, id: string | undefined, rest: string[]): Response {
+  if (id === undefined) {
+    if (req.method === "GET") return list("booked", state.booked, req.url);
+    if (req.method !== "POST") return notAllowed(req);
+    const problems = validate("booked", req.body, state);
+    if (problems.length > 0) return json(400, validationBody(problems));
+    const input = req.body as Json;
+    const draftNumber = (input.draftInvoice as Json).draftInvoiceNumber;
+    const draft = state.drafts.find((d) => d.draftInvoiceNumber === draftNumber) as Json;
+    const number = (input.bookWithNumber as number | undefined) ?? nextNumber(state.booked, "bookedInvoiceNumber");
+    const { draftInvoiceNumber: _n, templates: _t, self: _s, ...kept } = draft;
+    const invoice = {
+      bookedInvoiceNumber: number,
+      ...kept,
+      remainder: kept.grossAmount,
+      pdf: { download: `${SELF}/invoices/booked/${number}/pdf` },
+      self: `${SELF}/invoices/booked/${number}`,
+    };
+    state.drafts.splice(state.drafts.indexOf(draft), 1);
+    state.booked.push(invoice);
+    return json(201, invoice);
+  }
+  const invoice = state.booked.find((b) => String(b.bookedInvoiceNumber) === id);
+  if (!invoice) return error(404, "NOT_FOUND", `No booked invoice ${id}.`);
+  if (req.method !== "GET") return notAllowed(req);
+  if (rest.length === 0) return json(200, invoice);
+  if (rest.join("/") !== "pdf") return error(404, "NOT_FOUND", `No resource at ${req.path}.`);
+  const pdf = new TextEncoder().encode(`%PDF-1.4\n% e-conomic mock: invoice ${id}\n%%EOF\n`);
+  return new Response(pdf, { status: 200, headers: { "content-type": "application/pdf" } });
+}
+
+function orders(req: MockRequest, state: MockState, id: string | undefined, rest: string[]): Response {
+  if (id === undefined) {
+    if (req.method === "GET") return list("orders", state.orders, req.url);
+    if (req.method !== "POST") return notAllowed(req);
+    return write(req, state, "orders", () => orderDocument(state.counters.order++, req.body as Json, state));
+  }
+  const index = state.orders.findIndex((o) => String(o.orderNumber) === id);
+  if (index < 0) return error(404, "NOT_FOUND", `No draft order ${id}.`);
+  const order = state.orders[index] as Json;
+  if (rest.join("/") === "templates/upgrade-instructions/draftInvoice" && req.method === "GET")
+    return json(200, Object.fromEntries(Object.entries(order).filter(([k]) => !COMPUTED.includes(k))));
+  if (rest.length > 0) return error(404, "NOT_FOUND", `No resource at ${req.path}.`);
+  if (req.method === "GET") return json(200, order);
+  if (req.method === "PUT") return write(req, state, "orders", () => orderDocument(Number(id), req.body as Json, state), index);
+  if (req.method === "DELETE") {
+    state.orders.splice(index, 1);
+    return new Response(null, { status: 204 });
+  }
+  return notAllowed(req);
+}
+
+/** Validates, then adds the new document or replaces the one at `index` (PUT: the whole document). */
+function write(req: MockRequest, state: MockState, key: "drafts" | "orders", make: () => Json, index?: number): Response {
+  const problems = validate(key, req.body, state);
+  if (problems.length > 0) return json(400, validationBody(problems));
+  const document = make();
+  if (index === undefined) state[key].push(document);
+  else state[key][index] = document;
+  return json(index === undefined ? 201 : 200, document);
+}
+
+function draftDocument(n: number, input: Json, state: MockState): Json {
+  const self = `${SELF}/invoices/drafts/${n}`;
+  return {
+    draftInvoiceNumber: n,
+    ...withoutComputed(input),
+    ...amounts(input, state),
+    self,
+    templates: { bookingInstructions: `${self}/templates/booking-instructions` },
+  };
+}
+
+function orderDocument(n: number, input: Json, state: MockState): Json {
+  const self = `${SELF}/orders/drafts/${n}`;
+  return {
+    orderNumber: n,
+    ...withoutComputed(input),
+    ...amounts(input, state),
+    self,
+    templates: { upgradeInstructions: `${self}/templates/upgrade-instructions/draftInvoice` },
+  };
+}
+
+function withoutComputed(input: Json): Json {
+  return Object.fromEntries(Object.entries(input).filter(([k]) => !COMPUTED.includes(k)));
+}
+
+/** Net from the lines; VAT at each product group's rate where the group charges VAT in the recipient's zone. */
+export function amounts(document: Json, state: MockState): { netAmount: number; vatAmount: number; grossAmount: number } {
+  const zone = ((document.recipient as Json | undefined)?.vatZone as Json | undefined)?.vatZoneNumber;
+  let net = 0;
+  let vat = 0;
+  for (const line of (document.lines as Json[] | undefined) ?? []) {
+    const amount = Number(line.quantity ?? 0) * Number(line.unitNetPrice ?? 0);
+    const product = state.products.find((p) => p.productNumber === (line.product as Json | undefined)?.productNumber);
+    const group = state.productGroups.find(
+      (g) => g.productGroupNumber === (product?.productGroup as Json | undefined)?.productGroupNumber,
+    );
+    net += amount;
+    if (group && (group.vatZones ?? [1]).includes(Number(zone))) vat += (amount * group.vatRateBp) / 10_000;
+  }
+  const netAmount = round2(net);
+  const vatAmount = round2(vat);
+  return { netAmount, vatAmount, grossAmount: round2(netAmount + vatAmount) };
+}
+
+function notAllowed(req: MockRequest): Response {
+  return error(405, "METHOD_NOT_ALLOWED", `${req.method} is not allowed here.`);
+}
