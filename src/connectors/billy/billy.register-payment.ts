@@ -21,6 +21,7 @@ interface BillyBankPayment {
 }
 
 export const registerPayment = defineAction<typeof registerPaymentSettings, BillyCredentials, BillyConnectionSettings>({
+  estimatedCalls: 3,
   description: "Register the order's payments on its Billy invoice as bank payments, into the cash account of each gateway.",
   settings: registerPaymentSettings,
   async run(ctx, { order }) {

@@ -17,6 +17,8 @@ export const billyConnector: Connector<typeof billyConnectionSettings, typeof bi
   category: "accounting",
   settings: billyConnectionSettings,
   credentials: billyCredentials,
+  // Billy publishes no limits: a prudent rate, and every 429 is honoured.
+  limits: { ratePerSecond: 5, burst: 5, concurrency: 2 },
   actions: { createInvoice, registerPayment, sendInvoiceEmail, createCreditNote },
 };
 

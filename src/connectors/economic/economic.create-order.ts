@@ -15,6 +15,7 @@ import { findDraftOrderByReference } from "./economic.reference";
 import { createOrderSettings, type EconomicConnectionSettings, type EconomicCredentials } from "./economic.settings";
 
 export const createOrder = defineAction<typeof createOrderSettings, EconomicCredentials, EconomicConnectionSettings>({
+  estimatedCalls: 6,
   description: "Create the order as a draft order in e-conomic; a later createInvoice turns it into the invoice.",
   settings: createOrderSettings,
   async run(ctx, { order }) {

@@ -21,6 +21,8 @@ export const economicConnector: Connector<typeof economicConnectionSettings, typ
   category: "accounting",
   settings: economicConnectionSettings,
   credentials: economicCredentials,
+  // e-conomic rate-limits per agreement without published numbers: stay well inside and honour 429.
+  limits: { ratePerSecond: 10, burst: 10, concurrency: 2 },
   actions: { createInvoice, bookInvoice, registerPayment, sendInvoiceEmail, createOrder, cancelOrder, createCreditNote },
 };
 
