@@ -9,6 +9,7 @@ export interface RuntimeConfig {
   dedupeRetentionDays: number;
   circuitFailureThreshold: number;
   circuitCooldownMs: number;
+  inboxShards: number;
 }
 
 function num(value: string | undefined, fallback: number, min = 0): number {
@@ -29,6 +30,7 @@ export function runtimeConfig(env: Env): RuntimeConfig {
     dedupeRetentionDays: Math.max(7, num(env.DEDUPE_RETENTION_DAYS, 30)),
     circuitFailureThreshold: num(env.CIRCUIT_FAILURE_THRESHOLD, 20, 1),
     circuitCooldownMs: num(env.CIRCUIT_COOLDOWN_SECONDS, 30, 0) * 1000,
+    inboxShards: Math.floor(num(env.INBOX_SHARDS, 16, 1)),
   };
 }
 

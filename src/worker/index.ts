@@ -1,9 +1,10 @@
 /** Wiring only: the fetch handler (Hono), the queue consumer, the cron handler, the Durable Object. */
 import { createApp } from "./app";
-import { sweepUnfinishedTransfers } from "./cron";
+import { runNotifications, sweepUnfinishedTransfers } from "./cron";
 import { handleQueue } from "./queue/consumer";
 import { applyRetention } from "./retention";
 
+export { InboxDO } from "../durable/inbox-do";
 export { OrderDO } from "../durable/order-do";
 export { TargetGate } from "../durable/target-gate";
 
@@ -12,7 +13,7 @@ const app = createApp();
 export default {
   fetch: app.fetch,
   queue: handleQueue,
-  async scheduled(_controller, env, ctx) {
-    ctx.waitUntil(Promise.all([sweepUnfinishedTransfers(env), applyRetention(env)]));
+  async scheduled(controller, env, ctx) {
+    ctx.waitUntil(Promise.all([sweepUnfinishedTransfers(env), applyRetention(env), runNotifications(env, controller.scheduledTime)]));
   },
 } satisfies ExportedHandler<Env, unknown>;

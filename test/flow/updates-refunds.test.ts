@@ -141,8 +141,12 @@ describe("payments, refunds and updates in the sandbox ledger", () => {
       updated_at: new Date(Date.now() + 5000).toISOString(),
       note: "gift wrap",
     });
-    const state = await env.ORDERS.get(env.ORDERS.idFromName(`${world.shopId}:${order.id}`)).describe();
-    expect(state.events).toHaveLength(2);
+    const stub = env.ORDERS.get(env.ORDERS.idFromName(`${world.shopId}:${order.id}`));
+    // The inbox hands the update to the order's object just after the answer.
+    const state = await eventually(async () => {
+      const s = await stub.describe();
+      return s.events.length === 2 && s.outbox === 0 ? s : undefined;
+    }, "the update to reach the order");
     expect(state.steps[0]).toMatchObject({ status: "done", attempts: 1 });
   });
 

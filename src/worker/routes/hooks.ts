@@ -8,7 +8,8 @@ import type { IncomingDelivery } from "../../connectors/contract";
 import { toHex } from "../../connectors/signatures";
 import { loadSourceConnection } from "../../db/connections";
 import { OrderlyError } from "../../domain/errors";
-import { type IngestResult, orderObjectName, orderStub } from "../../durable/order-types";
+import type { InboxAccept } from "../../durable/inbox-do";
+import { orderObjectName } from "../../durable/order-types";
 import { runtimeConfig } from "../config";
 import { MAX_WEBHOOK_BYTES, readBodyLimited } from "../read-body";
 
@@ -44,36 +45,39 @@ hooks.post("/:connectionId", async (c) => {
   const config = runtimeConfig(c.env);
   const headers = keptHeaders(c.req.raw.headers);
   const receivedAt = Date.now();
-  const results: IngestResult[] = [];
+  const inline = body.byteLength <= config.inlineBodyLimit;
+  const text = inline ? new TextDecoder().decode(body) : null;
+  const events: InboxAccept[] = [];
   for (const event of parsed) {
-    const inline = body.byteLength <= config.inlineBodyLimit;
-    const blobKey = inline ? null : `raw/${connection.tenantId}/${connection.id}/${await blobName(event.deliveryId)}`;
+    const blobKey = inline ? null : `raw/${connection.tenantId}/${connection.id}/${encodeURIComponent(event.deliveryId)}`;
     if (blobKey)
       await c.env.BLOBS.put(blobKey, body, { httpMetadata: { contentType: c.req.header("content-type") ?? "application/json" } });
-    const order = orderStub(c.env, orderObjectName(connection.id, event.orderId));
-    results.push(
-      await order.ingest({
+    events.push({
+      orderName: orderObjectName(connection.id, event.orderId),
+      request: {
         tenantId: connection.tenantId,
         connectionId: connection.id,
         event,
-        raw: { body: inline ? new TextDecoder().decode(body) : null, blobKey, size: body.byteLength, headers },
+        raw: { body: text, blobKey, size: body.byteLength, headers },
         receivedAt,
-      }),
-    );
+      },
+    });
   }
-  const duplicates = results.filter((r) => r.duplicate).length;
-  return c.json({ ok: true, accepted: results.length - duplicates, duplicates });
+  // All events of a delivery belong to one order, so they share a shard.
+  const shard = inboxShard(events[0]?.orderName ?? connection.id, config.inboxShards);
+  const inbox = c.env.INBOXES.get(c.env.INBOXES.idFromName(`inbox-${shard}`));
+  const result = events.length > 0 ? await inbox.accept(events) : { accepted: 0, duplicates: 0 };
+  return c.json({ ok: true, ...result });
 });
 
-/**
- * The delivery id as an R2 object name. The id is whatever text the sender put in a header, and R2
- * names are at most 1,024 bytes: a long (or not well-formed) id is named by its SHA-256 instead.
- */
-async function blobName(deliveryId: string): Promise<string> {
-  const readable = deliveryId.isWellFormed() ? encodeURIComponent(deliveryId) : "";
-  if (readable.length > 0 && readable.length <= 200) return readable;
-  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(deliveryId));
-  return `sha256-${toHex(new Uint8Array(digest))}`;
+/** A stable shard for an order: FNV-1a of its object name. */
+export function inboxShard(orderName: string, shards: number): number {
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < orderName.length; i++) {
+    hash ^= orderName.charCodeAt(i);
+    hash = Math.imul(hash, 0x01000193) >>> 0;
+  }
+  return hash % shards;
 }
 
 /** Headers worth keeping with the event (the signature is kept: it proves what was verified). */
