@@ -11,7 +11,8 @@ type Var =
   | "INLINE_BODY_LIMIT"
   | "DEDUPE_RETENTION_DAYS"
   | "CIRCUIT_FAILURE_THRESHOLD"
-  | "CIRCUIT_COOLDOWN_SECONDS";
+  | "CIRCUIT_COOLDOWN_SECONDS"
+  | "INBOX_SHARDS";
 
 /** An env holding only the given vars, as strings the way wrangler passes them. */
 function envWith(vars: Partial<Record<Var, string>>): Env {
@@ -36,6 +37,7 @@ describe("runtimeConfig", () => {
       dedupeRetentionDays: 30,
       circuitFailureThreshold: 20,
       circuitCooldownMs: 30_000,
+      inboxShards: 16,
     });
   });
 
@@ -52,6 +54,7 @@ describe("runtimeConfig", () => {
           DEDUPE_RETENTION_DAYS: "14",
           CIRCUIT_FAILURE_THRESHOLD: "5",
           CIRCUIT_COOLDOWN_SECONDS: "2",
+          INBOX_SHARDS: "4",
         }),
       ),
     ).toEqual({
@@ -64,6 +67,7 @@ describe("runtimeConfig", () => {
       dedupeRetentionDays: 14,
       circuitFailureThreshold: 5,
       circuitCooldownMs: 2000,
+      inboxShards: 4,
     });
   });
 
