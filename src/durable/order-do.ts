@@ -47,6 +47,8 @@ const LEASE_MS = 120_000;
 /** A released step that never reports back is re-sent this many times before it is failed. */
 const MAX_RESENDS = 5;
 const DAY_MS = 86_400_000;
+/** Failed tries (about an hour with the backoff) before a D1 projection is parked. */
+const PARK_AFTER_ATTEMPTS = 60;
 
 export class OrderDO extends DurableObject<Env> {
   private readonly sql: ObjectSql;
@@ -624,22 +626,28 @@ export class OrderDO extends DurableObject<Env> {
 
   private async drain(): Promise<void> {
     for (;;) {
-      const job = this.sql.one<OutboxRow>("SELECT id, kind, payload, attempts FROM outbox ORDER BY id LIMIT 1");
-      if (!job) break;
-      const row = this.sql.one<{ next_at: number }>("SELECT next_at FROM outbox WHERE id = ?", job.id)!;
-      if (row.next_at > Date.now()) break;
+      const job = this.sql.one<OutboxRow & { next_at: number }>(
+        "SELECT id, kind, payload, attempts, next_at FROM outbox WHERE parked = 0 ORDER BY id LIMIT 1",
+      );
+      if (!job || job.next_at > Date.now()) break;
       try {
         await this.runJob({ kind: job.kind, ...JSON.parse(job.payload) } as OutboxJob);
         this.sql.run("DELETE FROM outbox WHERE id = ?", job.id);
       } catch (error) {
+        // A projection (history in D1) that keeps failing is parked after about an hour so it cannot
+        // hold up the order's steps; the daily pass tries it again. Sends and planning never park:
+        // nothing may overtake them.
+        const park = job.kind === "d1" && job.attempts + 1 >= PARK_AFTER_ATTEMPTS;
+        if (park) console.error("order outbox: projection parked", { id: job.id, error: String(error) });
         const delay = Math.min(60_000, 500 * 2 ** job.attempts);
         this.sql.run(
-          "UPDATE outbox SET attempts = attempts + 1, next_at = ?, last_error = ? WHERE id = ?",
+          "UPDATE outbox SET attempts = attempts + 1, next_at = ?, last_error = ?, parked = ? WHERE id = ?",
           Date.now() + delay,
           String(error),
+          park ? 1 : 0,
           job.id,
         );
-        break;
+        if (!park) break;
       }
     }
     await this.scheduleAlarm();
@@ -660,7 +668,7 @@ export class OrderDO extends DurableObject<Env> {
   }
 
   private async scheduleAlarm(): Promise<void> {
-    const outbox = this.sql.one<{ t: number | null }>("SELECT MIN(next_at) AS t FROM outbox")?.t ?? null;
+    const outbox = this.sql.one<{ t: number | null }>("SELECT MIN(next_at) AS t FROM outbox WHERE parked = 0")?.t ?? null;
     const due =
       this.sql.one<{ t: number | null }>(
         "SELECT MIN(MAX(due_at, COALESCE(lease_until, 0))) AS t FROM steps WHERE status IN ('released', 'running', 'retrying', 'deferred')",
@@ -678,6 +686,7 @@ export class OrderDO extends DurableObject<Env> {
       return;
     }
     if (due > Date.now()) return;
+    this.sql.run("UPDATE outbox SET parked = 0, attempts = 0, next_at = ? WHERE parked = 1", Date.now());
     const cutoff = Date.now() - this.config.dedupeRetentionDays * DAY_MS;
     this.sql.run("DELETE FROM events WHERE received_at < ? AND applied = 1", cutoff);
     this.setMeta("cleanup_at", String(Date.now() + DAY_MS));

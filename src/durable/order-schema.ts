@@ -70,4 +70,8 @@ export const ORDER_DO_MIGRATIONS = [
   `
   ALTER TABLE transfers ADD COLUMN priority TEXT NOT NULL DEFAULT 'order';
   `,
+  // v4: a D1 projection that keeps failing is parked so it cannot hold up the order's steps.
+  `
+  ALTER TABLE outbox ADD COLUMN parked INTEGER NOT NULL DEFAULT 0;
+  `,
 ] as const;
