@@ -206,7 +206,8 @@ function addressOf(address: ShopifyAddress | null | undefined): Address | undefi
     postcode: nonEmpty(address.zip),
     city: nonEmpty(address.city),
     region: nonEmpty(address.province),
-    country: country?.length === 2 ? country : undefined,
+    // Two ASCII letters: one astral character also has length 2, and is no ISO 3166 code.
+    country: country !== undefined && /^[A-Z]{2}$/.test(country) ? country : undefined,
     phone: nonEmpty(address.phone),
   });
   return Object.keys(result).length === 0 ? undefined : result;

@@ -148,13 +148,24 @@ function requireTime(ms: number | undefined, topic: ShopifyTopic): number {
   );
 }
 
-/** Runs a mapping whose output is checked against the canonical schema: a failure there is our bug, not the sender's. */
+/**
+ * Runs a mapping whose output is checked against the canonical schema: a failure there is our bug,
+ * not the sender's, except for sums out of the safe-integer range. Each amount passed the payload
+ * schema, but a line's tax lines or a discount's allocations can still add up beyond 2^53 minor units.
+ */
 function mapped<T>(map: () => T): T {
   try {
     return map();
   } catch (error) {
     if (!(error instanceof z.ZodError)) throw error;
     const where = error.issues.map((i) => `${i.path.map(String).join(".")}: ${i.message}`).join("; ");
+    if (error.issues.every(isOutOfRange)) {
+      const fields = [...new Set(error.issues.map((i) => i.path.map(String).join(".")))].join(", ");
+      throw invalid(
+        `The Shopify delivery's amounts add up beyond what Orderly can represent (${fields}).`,
+        "shopify_amount_out_of_range",
+      );
+    }
     throw new OrderlyError("Orderly could not map this Shopify delivery to its canonical form.", {
       errorClass: "internal",
       code: "shopify_mapping_failed",
@@ -162,6 +173,10 @@ function mapped<T>(map: () => T): T {
       cause: error,
     });
   }
+}
+
+function isOutOfRange(issue: z.core.$ZodIssue): boolean {
+  return (issue.code === "too_big" || issue.code === "too_small") && (issue.origin === "int" || issue.origin === "number");
 }
 
 function invalid(message: string, code: string, details?: unknown): OrderlyError {

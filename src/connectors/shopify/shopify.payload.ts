@@ -34,6 +34,9 @@ export const shopifyId = z
 
 const text = z.string().nullish();
 
+/** Three ASCII letters: anything else ("ßAB" upper-cases to four letters) is no ISO 4217 code. */
+export const currencyCode = z.string().regex(/^[A-Za-z]{3}$/, { error: "must be a three-letter ISO 4217 code" });
+
 const moneySet = z.object({
   shop_money: z.object({ amount: decimal, currency_code: z.string().nullish() }),
 });
@@ -123,7 +126,7 @@ export const shopifyOrderSchema = z.object({
   name: text,
   order_number: z.number().int().nullish(),
   /** Shop currency: the plain amount strings are in it. */
-  currency: z.string().length(3, { error: "must be a three-letter ISO 4217 code" }),
+  currency: currencyCode,
   taxes_included: z.boolean(),
   created_at: text,
   updated_at: text,
@@ -170,7 +173,7 @@ const refundTransaction = z.object({
   kind: z.string(),
   status: text,
   amount: decimal,
-  currency: z.string().length(3, { error: "must be a three-letter ISO 4217 code" }).nullish(),
+  currency: currencyCode.nullish(),
 });
 
 const orderAdjustment = z.object({
@@ -187,7 +190,7 @@ export const shopifyRefundSchema = z.object({
   created_at: text,
   processed_at: text,
   note: text,
-  currency: z.string().length(3, { error: "must be a three-letter ISO 4217 code" }).nullish(),
+  currency: currencyCode.nullish(),
   refund_line_items: z.array(refundLineItem).nullish(),
   transactions: z.array(refundTransaction).nullish(),
   order_adjustments: z.array(orderAdjustment).nullish(),

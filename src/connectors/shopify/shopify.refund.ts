@@ -5,7 +5,7 @@
  */
 import { OrderlyError } from "../../domain/errors";
 import { type CanonicalRefund, refundSchema } from "../../domain/order";
-import { minorOf, type ShopifyRefund, sumMinor } from "./shopify.payload";
+import { currencyCode, minorOf, type ShopifyRefund, sumMinor } from "./shopify.payload";
 import { compact, nonEmpty } from "./shopify.util";
 
 export function toCanonicalRefund(refund: ShopifyRefund, createdAt: string): CanonicalRefund {
@@ -58,11 +58,17 @@ function refundCurrency(refund: ShopifyRefund): string {
   const currency = [refund.transactions?.[0]?.currency, refund.currency, ...fromSets]
     .map((c) => nonEmpty(c))
     .find((c) => c !== undefined);
-  if (currency === undefined || currency.length !== 3) {
+  if (currency === undefined) {
     throw new OrderlyError(
       "The Shopify refund names no currency: it has no transactions[0].currency, no currency field and no shop-money amounts.",
       { errorClass: "validation", code: "shopify_refund_currency_missing" },
     );
+  }
+  if (!currencyCode.safeParse(currency).success) {
+    throw new OrderlyError(`The Shopify refund's currency "${currency}" is not a three-letter ISO 4217 code.`, {
+      errorClass: "validation",
+      code: "shopify_payload_invalid",
+    });
   }
   return currency.toUpperCase();
 }

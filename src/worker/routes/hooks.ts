@@ -49,7 +49,7 @@ hooks.post("/:connectionId", async (c) => {
   const text = inline ? new TextDecoder().decode(body) : null;
   const events: InboxAccept[] = [];
   for (const event of parsed) {
-    const blobKey = inline ? null : `raw/${connection.tenantId}/${connection.id}/${encodeURIComponent(event.deliveryId)}`;
+    const blobKey = inline ? null : `raw/${connection.tenantId}/${connection.id}/${await blobName(event.deliveryId)}`;
     if (blobKey)
       await c.env.BLOBS.put(blobKey, body, { httpMetadata: { contentType: c.req.header("content-type") ?? "application/json" } });
     events.push({
@@ -69,6 +69,17 @@ hooks.post("/:connectionId", async (c) => {
   const result = events.length > 0 ? await inbox.accept(events) : { accepted: 0, duplicates: 0 };
   return c.json({ ok: true, ...result });
 });
+
+/**
+ * The delivery id as an R2 object name. The id is whatever text the sender put in a header, and R2
+ * names are at most 1,024 bytes: a long (or not well-formed) id is named by its SHA-256 instead.
+ */
+async function blobName(deliveryId: string): Promise<string> {
+  const readable = deliveryId.isWellFormed() ? encodeURIComponent(deliveryId) : "";
+  if (readable.length > 0 && readable.length <= 200) return readable;
+  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(deliveryId));
+  return `sha256-${toHex(new Uint8Array(digest))}`;
+}
 
 /** A stable shard for an order: FNV-1a of its object name. */
 export function inboxShard(orderName: string, shards: number): number {
