@@ -28,6 +28,8 @@ mkdirSync(".wrangler", { recursive: true });
 const demoFile = ".wrangler/demo.json";
 const previous = existsSync(demoFile) ? JSON.parse(readFileSync(demoFile, "utf8")) : {};
 const webhookSecret = previous.webhookSecret ?? randomBytes(24).toString("hex");
+// The demo user's password for the UI: kept across restarts, like the webhook secret.
+const demoPassword = previous.demoPassword ?? randomBytes(12).toString("base64url");
 
 const migrate = spawnSync("npx", ["wrangler", "d1", "migrations", "apply", "orderly", "--local", "--persist-to", persistTo], {
   stdio: "inherit",
@@ -75,14 +77,15 @@ try {
   const res = await fetch(`${baseUrl}/dev/seed`, {
     method: "POST",
     headers: { "content-type": "application/json", "x-dev-seed-token": seedToken },
-    body: JSON.stringify({ webhookSecret }),
+    body: JSON.stringify({ webhookSecret, demoPassword }),
   });
   if (!res.ok) throw new Error(`seeding the demo tenant failed: ${res.status} ${await res.text()}`);
   const seed = await res.json();
-  writeFileSync(demoFile, JSON.stringify({ ...seed, baseUrl }, null, 2));
+  writeFileSync(demoFile, JSON.stringify({ ...seed, demoPassword, baseUrl }, null, 2));
   console.log(`
 ┌─ Orderly is running on ${baseUrl}
 │  Demo tenant:   ${seed.tenantId}
+│  Sign in:       ${baseUrl}/  as ${seed.userEmail}  password ${demoPassword}
 │  API token:     ${seed.apiToken}
 │  Webhook URL:   ${baseUrl}/hooks/${seed.shopConnectionId}   (Shopify-style, secret in ${demoFile})
 │  Flow:          paid orders → booked invoice in the sandbox ledger

@@ -1,6 +1,7 @@
 /** Every connector Orderly knows, by id. Adding a connector is one import and one line here. */
-import type { Connector } from "./contract";
+
 import { billyConnector } from "./billy";
+import type { Connector } from "./contract";
 import { economicConnector } from "./economic";
 import { postmarkConnector } from "./postmark";
 import { resendConnector } from "./resend";
@@ -8,7 +9,15 @@ import { sandboxLedgerConnector } from "./sandbox-ledger";
 import { shopifyConnector } from "./shopify";
 import { woocommerceConnector } from "./woocommerce";
 
-const CONNECTORS: readonly Connector[] = [shopifyConnector, woocommerceConnector, economicConnector, billyConnector, sandboxLedgerConnector, resendConnector, postmarkConnector];
+const CONNECTORS: readonly Connector[] = [
+  shopifyConnector,
+  woocommerceConnector,
+  economicConnector,
+  billyConnector,
+  sandboxLedgerConnector,
+  resendConnector,
+  postmarkConnector,
+];
 
 const BY_ID = new Map(CONNECTORS.map((c) => [c.id, c]));
 

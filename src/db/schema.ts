@@ -116,6 +116,11 @@ export const transfers = sqliteTable(
     createdAt: integer("created_at").notNull(),
     updatedAt: integer("updated_at").notNull(),
     completedAt: integer("completed_at"),
+    /**
+     * When this transfer's failure was counted for the tenant's alerts. A failure is alerted when
+     * `alertedAt >= updatedAt`; a later failure (after a retry) moves `updatedAt` past it again.
+     */
+    alertedAt: integer("alerted_at"),
   },
   (t) => [
     index("transfers_tenant_time").on(t.tenantId, t.createdAt),
@@ -123,6 +128,10 @@ export const transfers = sqliteTable(
     index("transfers_tenant_order").on(t.tenantId, t.orderId),
     index("transfers_status_updated").on(t.status, t.updatedAt),
     index("transfers_tenant_updated").on(t.tenantId, t.updatedAt),
+    // The UI's transfer log: a status filter and exact searches by order number or email.
+    index("transfers_tenant_status_time").on(t.tenantId, t.status, t.createdAt),
+    index("transfers_tenant_number").on(t.tenantId, t.orderNumber),
+    index("transfers_tenant_email").on(t.tenantId, t.customerEmail),
   ],
 );
 
@@ -141,6 +150,8 @@ export const transferSteps = sqliteTable(
     output: text("output", { mode: "json" }).$type<Record<string, unknown>>(),
     errorReason: text("error_reason"),
     updatedAt: integer("updated_at").notNull(),
+    /** When this step's `output.differences` (a booked invoice that could not change) was alerted; as `transfers.alertedAt`. */
+    alertedAt: integer("alerted_at"),
   },
   (t) => [primaryKey({ columns: [t.transferId, t.stepIndex] }), index("transfer_steps_tenant_time").on(t.tenantId, t.updatedAt)],
 );
@@ -178,7 +189,10 @@ export const attempts = sqliteTable(
     latencyMs: integer("latency_ms").notNull(),
     createdAt: integer("created_at").notNull(),
   },
-  (t) => [primaryKey({ columns: [t.transferId, t.stepIndex, t.attempt] }), index("attempts_tenant_time").on(t.tenantId, t.createdAt)],
+  (t) => [
+    primaryKey({ columns: [t.transferId, t.stepIndex, t.attempt] }),
+    index("attempts_tenant_time").on(t.tenantId, t.createdAt),
+  ],
 );
 
 export const deadLetters = sqliteTable(

@@ -5,15 +5,18 @@
  */
 import { and, eq } from "drizzle-orm";
 import { hashApiToken, newApiToken } from "../worker/routes/api/auth";
+import { hashPassword } from "../worker/routes/ui/auth/password";
 import { database } from "./client";
 import { encryptJson, encryptSecret } from "./credentials";
-import { apiTokens, connections, flows, tenants } from "./schema";
+import { apiTokens, connections, flows, memberships, tenants, users } from "./schema";
 
 export const DEMO = {
   tenantId: "ten_demo",
   shopId: "con_demo_shop",
   ledgerId: "con_demo_ledger",
   flowId: "flw_demo_paid_to_ledger",
+  userId: "usr_demo",
+  userEmail: "demo@orderly.test",
 } as const;
 
 export interface DemoSeed {
@@ -23,12 +26,18 @@ export interface DemoSeed {
   ledgerConnectionId: string;
   flowId: string;
   webhookSecret: string;
+  /** The demo user who signs in to the UI (owner of the demo tenant). */
+  userEmail?: string;
 }
 
-export async function seedDemoTenant(env: Env, webhookSecret: string): Promise<DemoSeed> {
+/** Seeds the demo tenant; with a password, also the UI user demo@orderly.test (its password is reset to it). */
+export async function seedDemoTenant(env: Env, webhookSecret: string, demoPassword?: string): Promise<DemoSeed> {
   const db = database(env);
   const now = Date.now();
-  await db.insert(tenants).values({ id: DEMO.tenantId, name: "Demo shop", alertEmails: ["alerts@demo-shop.example"] }).onConflictDoNothing();
+  await db
+    .insert(tenants)
+    .values({ id: DEMO.tenantId, name: "Demo shop", alertEmails: ["alerts@demo-shop.example"] })
+    .onConflictDoNothing();
   const shop = await db
     .select()
     .from(connections)
@@ -75,6 +84,16 @@ export async function seedDemoTenant(env: Env, webhookSecret: string): Promise<D
       .set({ webhookSecret: await encryptSecret(env, webhookSecret), updatedAt: now })
       .where(eq(connections.id, DEMO.shopId));
   }
+  if (demoPassword) {
+    const passwordHash = await hashPassword(demoPassword);
+    await db
+      .insert(users)
+      .values({ id: DEMO.userId, email: DEMO.userEmail, name: "Demo owner", passwordHash })
+      .onConflictDoUpdate({ target: users.email, set: { passwordHash } });
+    const user = await db.select({ id: users.id }).from(users).where(eq(users.email, DEMO.userEmail)).get();
+    if (user)
+      await db.insert(memberships).values({ userId: user.id, tenantId: DEMO.tenantId, role: "owner" }).onConflictDoNothing();
+  }
   const apiToken = newApiToken();
   await db.insert(apiTokens).values({
     id: `tok_${crypto.randomUUID().replaceAll("-", "").slice(0, 16)}`,
@@ -89,5 +108,6 @@ export async function seedDemoTenant(env: Env, webhookSecret: string): Promise<D
     ledgerConnectionId: DEMO.ledgerId,
     flowId: DEMO.flowId,
     webhookSecret,
+    ...(demoPassword ? { userEmail: DEMO.userEmail } : {}),
   };
 }

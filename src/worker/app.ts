@@ -1,6 +1,7 @@
-/** The Hono app: webhooks, the JSON API with its OpenAPI document, and one error handler. */
+/** The Hono app: webhooks, the JSON API with its OpenAPI document, the settings UI, and one error handler. */
 import { OpenAPIHono } from "@hono/zod-openapi";
 import type { Context } from "hono";
+import { bodyLimit } from "hono/body-limit";
 import { HTTPException } from "hono/http-exception";
 import { OrderlyError } from "../domain/errors";
 import type { ApiEnv } from "./routes/api/api-env";
@@ -14,6 +15,7 @@ import { tenantRoutes } from "./routes/api/tenant";
 import { transferRoutes } from "./routes/api/transfers";
 import { dev } from "./routes/dev";
 import { hooks } from "./routes/hooks";
+import { uiRoutes } from "./routes/ui";
 
 export function createApp() {
   const api = new OpenAPIHono<ApiEnv>();
@@ -27,6 +29,19 @@ export function createApp() {
     info: { title: "Orderly API", version: "1", description: "Connections, flows, the transfer log and retries." },
     security: [{ bearer: [] }],
   });
+  // API bodies are settings and orders, never files: a megabyte is plenty and keeps memory bounded.
+  api.use(
+    "*",
+    bodyLimit({
+      maxSize: 1024 * 1024,
+      onError: () => {
+        throw new OrderlyError("The request body is larger than 1 MiB, the most the API accepts.", {
+          errorClass: "too_large",
+          code: "body_too_large",
+        });
+      },
+    }),
+  );
   api.use("*", async (c, next) => (c.req.path.endsWith("/openapi.json") ? next() : requireApiToken(c, next)));
   api.route("/connectors", connectorRoutes);
   api.route("/connections", connectionRoutes);
@@ -41,11 +56,24 @@ export function createApp() {
   app.route("/hooks", hooks);
   app.route("/dev", dev);
   app.route("/api/v1", api);
+  // The settings UI takes every other path (static assets are served before the Worker runs).
+  app.all("*", (c, next) => (MACHINE_PATHS.test(c.req.path) ? next() : uiRoutes.fetch(c.req.raw, c.env, executionContext(c))));
   app.notFound((c) =>
     c.json({ error: { code: "route_not_found", message: `No route for ${c.req.method} ${c.req.path}.` } }, 404),
   );
   app.onError(errorResponse);
   return app;
+}
+
+/** Paths of the machine interfaces: these answer JSON, never the UI. */
+const MACHINE_PATHS = /^\/(api|hooks|dev)(\/|$)|^\/health$/;
+
+function executionContext(c: Context): ExecutionContext | undefined {
+  try {
+    return c.executionCtx as ExecutionContext;
+  } catch {
+    return undefined;
+  }
 }
 
 /** Every error leaves as the same JSON shape; internal detail goes to the log, never to the caller. */

@@ -14,6 +14,8 @@ export default {
   fetch: app.fetch,
   queue: handleQueue,
   async scheduled(controller, env, ctx) {
-    ctx.waitUntil(Promise.all([sweepUnfinishedTransfers(env), applyRetention(env), runNotifications(env, controller.scheduledTime)]));
+    ctx.waitUntil(
+      Promise.all([sweepUnfinishedTransfers(env), applyRetention(env), runNotifications(env, controller.scheduledTime)]),
+    );
   },
 } satisfies ExportedHandler<Env, unknown>;

@@ -63,7 +63,7 @@ describe("retention", () => {
     const world = await createWorld();
     expect((await world.api("/tenant")).body).toMatchObject({
       retentionDays: 90,
-      alertEmails: [`ops@${world.tenantId}.example`],
+      alertEmails: [`ops@${world.tenantId.replace("_", "-")}.example`],
     });
     expect((await world.api("/tenant", { method: "PATCH", body: { retentionDays: 3 } })).status).toBe(400);
     expect(

@@ -5,6 +5,7 @@
 import { database } from "../../db/client";
 import { deadLetters } from "../../db/schema";
 import type { StepMessage } from "../../durable/order-types";
+import { alertTransferFailure } from "../../notifications/failure-alerts";
 import { runStep } from "./run-step";
 
 export const DEAD_LETTER_QUEUE = "orderly-steps-dlq";
@@ -24,6 +25,8 @@ async function handleStepMessage(message: Message<StepMessage>, env: Env): Promi
     if (verdict.next === "dead-letter") {
       // The transfer is already failed with its reason; the DLQ keeps the message for inspection.
       await env.DEAD_LETTERS.send({ ...message.body, reason: verdict.reason }, { contentType: "json" });
+      // Never throws; a failure it misses is counted by the cron sweeper.
+      await alertTransferFailure(env, message.body, verdict.reason);
     }
     message.ack();
   } catch (error) {

@@ -14,8 +14,8 @@ dev.post("/seed", async (c) => {
   if (!expected || !timingSafeEqual(encoder.encode(expected), encoder.encode(given))) {
     throw new OrderlyError(`No route for POST ${c.req.path}.`, { errorClass: "not_found", code: "route_not_found" });
   }
-  const { webhookSecret } = await c.req.json<{ webhookSecret: string }>();
-  const seed = await seedDemoTenant(c.env, webhookSecret);
+  const { webhookSecret, demoPassword } = await c.req.json<{ webhookSecret: string; demoPassword?: string }>();
+  const seed = await seedDemoTenant(c.env, webhookSecret, demoPassword);
   forgetConnection(DEMO.shopId);
   return c.json(seed);
 });

@@ -14,6 +14,8 @@ const tenantSchema = z
     alertEmails: z.array(z.string()),
     mailConnectionId: z.string().nullable(),
     retentionDays: z.number(),
+    reportSchedule: z.enum(["off", "daily", "weekly"]),
+    silenceHours: z.number().nullable(),
   })
   .openapi("Tenant");
 
@@ -23,6 +25,14 @@ const updateSchema = z
     alertEmails: z.array(z.email()).max(20),
     mailConnectionId: z.string().nullable().openapi({ description: "A Resend or Postmark connection; null for the dev outbox" }),
     retentionDays: z.number().int().min(7).max(3650).openapi({ description: "Days the transfer log is kept (at least 7)" }),
+    reportSchedule: z.enum(["off", "daily", "weekly"]).openapi({ description: "Status report by email" }),
+    silenceHours: z
+      .number()
+      .int()
+      .min(1)
+      .max(24 * 14)
+      .nullable()
+      .openapi({ description: "Alert when a source that normally sends has sent nothing for this many hours; null: off" }),
   })
   .partial()
   .openapi("TenantUpdate");
@@ -30,7 +40,15 @@ const updateSchema = z
 async function load(env: Env, id: string) {
   const row = await database(env).select().from(tenants).where(eq(tenants.id, id)).get();
   if (!row) throw notFound("Tenant", id);
-  return { id: row.id, name: row.name, alertEmails: row.alertEmails, mailConnectionId: row.mailConnectionId, retentionDays: row.retentionDays };
+  return {
+    id: row.id,
+    name: row.name,
+    alertEmails: row.alertEmails,
+    mailConnectionId: row.mailConnectionId,
+    retentionDays: row.retentionDays,
+    reportSchedule: row.reportSchedule,
+    silenceHours: row.silenceHours,
+  };
 }
 
 export const tenantRoutes = apiRouter()
@@ -39,7 +57,10 @@ export const tenantRoutes = apiRouter()
       method: "get",
       path: "/",
       summary: "The tenant of the token",
-      responses: { 200: { description: "Tenant settings", content: { "application/json": { schema: tenantSchema } } }, ...errorResponses },
+      responses: {
+        200: { description: "Tenant settings", content: { "application/json": { schema: tenantSchema } } },
+        ...errorResponses,
+      },
     }),
     async (c) => c.json(await load(c.env, c.var.tenantId), 200),
   )
@@ -49,17 +70,23 @@ export const tenantRoutes = apiRouter()
       path: "/",
       summary: "Change alert recipients, mail provider or retention",
       request: { body: { content: { "application/json": { schema: updateSchema } }, required: true } },
-      responses: { 200: { description: "Updated", content: { "application/json": { schema: tenantSchema } } }, ...errorResponses },
+      responses: {
+        200: { description: "Updated", content: { "application/json": { schema: tenantSchema } } },
+        ...errorResponses,
+      },
     }),
     async (c) => {
       const input = c.req.valid("json");
       if (input.mailConnectionId) {
         const connection = await findOwned(c.env, c.var.tenantId, input.mailConnectionId);
         if (connection.connector !== "resend" && connection.connector !== "postmark") {
-          throw new OrderlyError(`Connection ${connection.id} is ${connection.connector}, not a mail provider (resend, postmark).`, {
-            errorClass: "validation",
-            code: "mail_connection_invalid",
-          });
+          throw new OrderlyError(
+            `Connection ${connection.id} is ${connection.connector}, not a mail provider (resend, postmark).`,
+            {
+              errorClass: "validation",
+              code: "mail_connection_invalid",
+            },
+          );
         }
       }
       await database(c.env).update(tenants).set(input).where(eq(tenants.id, c.var.tenantId));

@@ -1,6 +1,6 @@
 /** /api/v1/transfers: the transfer log, each transfer's snapshots, and retry. */
 import { createRoute, z } from "@hono/zod-openapi";
-import { and, asc, desc, eq, gte, lt, or, type SQL } from "drizzle-orm";
+import { and, asc, desc, eq, gte, inArray, lt, or, type SQL } from "drizzle-orm";
 import { database } from "../../../db/client";
 import { snapshots, TRANSFER_STATUSES, transferSteps, transfers } from "../../../db/schema";
 import { readSnapshotData } from "../../../db/snapshots";
@@ -39,6 +39,7 @@ const listQuery = z.object({
   status: z.enum(TRANSFER_STATUSES).optional(),
   stage: stageSchema.optional(),
   connection: z.string().optional().openapi({ description: "Source connection id" }),
+  target: z.string().optional().openapi({ description: "Target connection id of any of the transfer's steps" }),
   flow: z.string().optional(),
   order: z.string().optional().openapi({ description: "Source order id" }),
   from: z.coerce.number().int().optional().openapi({ description: "Created at or after (ms since epoch)" }),
@@ -72,6 +73,14 @@ export const transferRoutes = apiRouter()
       if (q.status) where.push(eq(transfers.status, q.status));
       if (q.stage) where.push(eq(transfers.stage, q.stage));
       if (q.connection) where.push(eq(transfers.sourceConnectionId, q.connection));
+      if (q.target) {
+        where.push(
+          inArray(
+            transfers.id,
+            database(c.env).select({ id: transferSteps.transferId }).from(transferSteps).where(eq(transferSteps.targetConnectionId, q.target)),
+          ),
+        );
+      }
       if (q.flow) where.push(eq(transfers.flowId, q.flow));
       if (q.order) where.push(eq(transfers.orderId, q.order));
       if (q.from !== undefined) where.push(gte(transfers.createdAt, q.from));

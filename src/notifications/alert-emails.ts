@@ -1,0 +1,139 @@
+/**
+ * The words of alert emails, as pure functions of what happened: the immediate email for the
+ * first event of a window and the grouped email that closes it. Links are paths in Orderly's UI
+ * (the transfer log), so they work whatever host serves it.
+ */
+import type { AlertKind } from "./alert-throttle";
+
+export interface AlertText {
+  subject: string;
+  text: string;
+}
+
+const MINUTE_MS = 60_000;
+const REASON_LIMIT = 300;
+
+/** The transfer log filtered to failed transfers, optionally those that failed on one target. */
+export function failedTransfersPath(targetConnectionId?: string): string {
+  return `/transfers?status=failed${targetConnectionId ? `&target=${encodeURIComponent(targetConnectionId)}` : ""}`;
+}
+
+export function transferPath(transferId: string): string {
+  return `/transfers/${encodeURIComponent(transferId)}`;
+}
+
+/** `#1001: reason` for a grouped email; the reason is cut so ten samples stay readable. */
+export function alertSample(orderNumber: string | null, reason: string): string {
+  const short = reason.length > REASON_LIMIT ? `${reason.slice(0, REASON_LIMIT - 1)}…` : reason;
+  return `${orderNumber ?? "(no order number)"}: ${short}`;
+}
+
+export interface FailureFacts {
+  transferId: string;
+  orderNumber: string | null;
+  reason: string;
+  targetId: string;
+  targetName: string;
+  windowMs: number;
+}
+
+export function failureAlertText(f: FailureFacts): AlertText {
+  const order = f.orderNumber ? `order ${f.orderNumber}` : "an order";
+  return {
+    subject: `Transfer failed: ${order} to "${f.targetName}"`,
+    text: [
+      `Orderly could not transfer ${order} to "${f.targetName}", and will not try again by itself.`,
+      `Reason: ${f.reason}`,
+      `The transfer: ${transferPath(f.transferId)}\nAll failed transfers on "${f.targetName}": ${failedTransfersPath(f.targetId)}`,
+      "Fix the cause, then retry from the transfer log. Nothing else is needed: a retry adopts anything the target already made.",
+      `Further failures on "${f.targetName}" in the next ${minutes(f.windowMs)} minutes are collected into one email.`,
+    ].join("\n\n"),
+  };
+}
+
+export interface DifferencesFacts {
+  transferId: string;
+  orderNumber: string | null;
+  targetName: string;
+  differences: string[];
+}
+
+export function differencesAlertText(f: DifferencesFacts): AlertText {
+  const order = f.orderNumber ? `Order ${f.orderNumber}` : "An order";
+  return {
+    subject: `Booked invoice not updated: ${order.toLowerCase()} on "${f.targetName}"`,
+    text: [
+      `${order} changed after its invoice was booked in "${f.targetName}". A booked invoice cannot be changed, so these differences were not applied:`,
+      f.differences.map((d) => `- ${d}`).join("\n"),
+      `Correct the booked invoice in "${f.targetName}" (for example with a credit note). The transfer: ${transferPath(f.transferId)}`,
+    ].join("\n\n"),
+  };
+}
+
+export interface GroupFacts {
+  kind: AlertKind | string;
+  connectionId: string;
+  connectionName: string;
+  count: number;
+  samples: string[];
+  windowStart: number;
+  now: number;
+}
+
+/** The email closing a window: how many more happened since the last email, with samples. */
+export function groupedAlertText(g: GroupFacts): AlertText {
+  const span = `in the last ${minutes(g.now - g.windowStart)} minutes`;
+  const since = `since ${clock(g.windowStart)} UTC`;
+  const examples =
+    g.samples.length > 0
+      ? `${g.samples.length < g.count ? `The first ${g.samples.length}:` : "They are:"}\n${g.samples.map((s) => `- ${s}`).join("\n")}`
+      : "";
+  const name = `"${g.connectionName}"`;
+  switch (g.kind) {
+    case "failures":
+      return {
+        subject: `${g.count} more ${plural(g.count, "transfer")} failed on ${name} ${span}`,
+        text: join(
+          `${g.count} more ${plural(g.count, "transfer")} to ${name} failed ${since}, after the alert sent then.`,
+          examples,
+          `All failed transfers on ${name}: ${failedTransfersPath(g.connectionId)}`,
+          "Fix the cause, then retry them from the transfer log, one by one or all at once.",
+        ),
+      };
+    case "paused":
+      return {
+        subject: `${name} was paused ${g.count} more ${plural(g.count, "time")} ${span}`,
+        text: join(
+          `Orderly paused sending to ${name} ${g.count} more ${plural(g.count, "time")} ${since}. Waiting steps resume by themselves when a test call succeeds.`,
+          examples,
+        ),
+      };
+    case "differences":
+      return {
+        subject: `${g.count} more booked ${plural(g.count, "invoice")} on ${name} could not be updated ${span}`,
+        text: join(
+          `${g.count} more orders changed ${since} after their invoices were booked in ${name}; the changes were not applied.`,
+          examples,
+          `Correct the booked invoices in ${name} (for example with credit notes).`,
+        ),
+      };
+    default:
+      return { subject: `${g.count} more alerts about ${name} ${span}`, text: join(examples) };
+  }
+}
+
+function minutes(ms: number): number {
+  return Math.max(1, Math.round(ms / MINUTE_MS));
+}
+
+function clock(at: number): string {
+  return new Date(at).toISOString().slice(11, 16);
+}
+
+function plural(n: number, word: string): string {
+  return n === 1 ? word : `${word}s`;
+}
+
+function join(...parts: string[]): string {
+  return parts.filter((p) => p !== "").join("\n\n");
+}

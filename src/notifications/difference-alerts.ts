@@ -1,0 +1,69 @@
+/**
+ * "Booked invoice changed": an order updated after its invoice was booked is re-run, the target
+ * adopts the booked invoice and reports in `outputs.differences` what it could not change. The
+ * cron finds such completed steps in `transfer_steps.output` and raises a throttled alert under
+ * `differences:<target>`; `transfer_steps.alerted_at` marks each one counted, as for failures.
+ *
+ * Found by the cron rather than in the consumer: the projected step row is the durable record of
+ * the result, and these need a person's attention today, not this second.
+ */
+import { alertSample, differencesAlertText } from "./alert-emails";
+import { alertTopic } from "./alert-throttle";
+import { connectionNames, raiseAlert } from "./notify-tenant";
+
+/** Completed transfers updated this recently are scanned; each cron run overlaps the last by far. */
+const LOOKBACK_MS = 2 * 3_600_000;
+const BATCH = 200;
+
+export async function sweepInvoiceDifferences(env: Env, now: number, windowMs: number): Promise<number> {
+  const { results } = await env.DB.prepare(
+    `SELECT s.transfer_id, s.step_index, s.tenant_id, s.target_connection_id, s.output, t.order_number
+     FROM transfers t JOIN transfer_steps s ON s.transfer_id = t.id
+     WHERE t.status = 'completed' AND t.updated_at >= ? AND t.updated_at <= ? AND s.status = 'completed'
+       AND json_array_length(s.output, '$.differences') > 0
+       AND (s.alerted_at IS NULL OR s.alerted_at < s.updated_at)
+     ORDER BY t.updated_at LIMIT ${BATCH}`,
+  )
+    .bind(now - LOOKBACK_MS, now)
+    .all<{
+      transfer_id: string;
+      step_index: number;
+      tenant_id: string;
+      target_connection_id: string;
+      output: string;
+      order_number: string | null;
+    }>();
+  let counted = 0;
+  for (const row of results) {
+    const differences = ((JSON.parse(row.output) as { differences?: unknown[] }).differences ?? []).map(String);
+    try {
+      const result = await raiseAlert(
+        env,
+        {
+          tenantId: row.tenant_id,
+          topic: alertTopic("differences", row.target_connection_id),
+          at: now,
+          sample: alertSample(row.order_number, differences.join("; ")),
+          marker: { table: "transfer_steps", transferId: row.transfer_id, stepIndex: row.step_index },
+          first: async () => {
+            const names = await connectionNames(env, row.tenant_id, [row.target_connection_id]);
+            return differencesAlertText({
+              transferId: row.transfer_id,
+              orderNumber: row.order_number,
+              targetName: names.get(row.target_connection_id) ?? row.target_connection_id,
+              differences,
+            });
+          },
+        },
+        windowMs,
+      );
+      if (result.outcome !== "duplicate") counted++;
+    } catch (error) {
+      console.error("differences alert not recorded; the next cron run tries again", {
+        transferId: row.transfer_id,
+        error: String(error),
+      });
+    }
+  }
+  return counted;
+}

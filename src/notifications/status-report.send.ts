@@ -1,0 +1,117 @@
+/**
+ * Status reports by email: the cron sends each tenant with a daily or weekly `reportSchedule`
+ * one report per period, at the configured hour. The email's key names the period, and a period
+ * whose report was sent is skipped before any counting, so the 5-minute cron costs one lookup
+ * per tenant once the report is out.
+ */
+import { and, eq, ne } from "drizzle-orm";
+import { database } from "../db/client";
+import { mailOutbox, tenants } from "../db/schema";
+import { connectionNames, mailTenant } from "./notify-tenant";
+import { NORMALLY_SENDS_MS, silentSources, sourceActivity } from "./silence";
+import {
+  buildStatusReport,
+  type ConnectionCounts,
+  isReportDue,
+  type ReportPeriod,
+  reportMailKey,
+  reportPeriod,
+  type StatusReportFacts,
+} from "./status-report";
+
+const HOUR_MS = 3_600_000;
+/** Silent sources are listed in reports of tenants without a silence alert after this many hours. */
+const REPORT_SILENCE_HOURS = 24;
+const UNFINISHED = "('pending', 'running', 'retrying')";
+
+type Counts = Omit<ConnectionCounts, "name">;
+
+const BY_SOURCE = `
+  SELECT source_connection_id AS connectionId,
+    SUM(created_at >= ?2 AND created_at < ?3) AS received,
+    SUM(status = 'completed' AND completed_at >= ?2 AND completed_at < ?3) AS transferred,
+    SUM(status = 'failed' AND updated_at >= ?2 AND updated_at < ?3) AS failed,
+    SUM(status IN ${UNFINISHED}) AS pending,
+    SUM(status = 'failed') AS failedNotRetried
+  FROM transfers
+  WHERE tenant_id = ?1 AND (updated_at >= ?2 OR status IN ${UNFINISHED} OR status = 'failed')
+  GROUP BY source_connection_id`;
+
+// A transfer counts once per target it has a step on; a failure counts on the target that failed.
+const BY_TARGET = `
+  SELECT s.target_connection_id AS connectionId,
+    COUNT(DISTINCT CASE WHEN t.created_at >= ?2 AND t.created_at < ?3 THEN t.id END) AS received,
+    COUNT(DISTINCT CASE WHEN t.status = 'completed' AND t.completed_at >= ?2 AND t.completed_at < ?3 THEN t.id END) AS transferred,
+    COUNT(DISTINCT CASE WHEN t.status = 'failed' AND s.status = 'failed' AND t.updated_at >= ?2 AND t.updated_at < ?3 THEN t.id END) AS failed,
+    COUNT(DISTINCT CASE WHEN t.status IN ${UNFINISHED} THEN t.id END) AS pending,
+    COUNT(DISTINCT CASE WHEN t.status = 'failed' AND s.status = 'failed' THEN t.id END) AS failedNotRetried
+  FROM transfers t JOIN transfer_steps s ON s.transfer_id = t.id
+  WHERE t.tenant_id = ?1 AND (t.updated_at >= ?2 OR t.status IN ${UNFINISHED} OR t.status = 'failed')
+  GROUP BY s.target_connection_id`;
+
+/** The counts of one tenant's report; `now` decides what is still pending and which sources are silent. */
+export async function loadStatusReport(
+  env: Env,
+  tenant: { id: string; name: string; silenceHours: number | null },
+  period: ReportPeriod,
+  now: number,
+): Promise<StatusReportFacts> {
+  const [sources, targets] = await Promise.all(
+    [BY_SOURCE, BY_TARGET].map(async (query) => {
+      const { results } = await env.DB.prepare(query).bind(tenant.id, period.start, period.end).all<Counts>();
+      return results.filter((r) => r.received + r.transferred + r.failed + r.pending + r.failedNotRetried > 0);
+    }),
+  );
+  const all = [...(sources ?? []), ...(targets ?? [])];
+  const names = await connectionNames(
+    env,
+    tenant.id,
+    all.map((c) => c.connectionId),
+  );
+  const named = (rows: Counts[] = []) =>
+    rows
+      .map((r) => ({ ...r, name: names.get(r.connectionId) ?? r.connectionId }))
+      .sort((a, b) => a.name.localeCompare(b.name) || a.connectionId.localeCompare(b.connectionId));
+  const silenceHours = tenant.silenceHours ?? REPORT_SILENCE_HOURS;
+  const activity = await sourceActivity(env, tenant.id, now - silenceHours * HOUR_MS - NORMALLY_SENDS_MS);
+  // Every silent source is listed, whether or not a silence alert was sent for it.
+  const silent = silentSources(
+    activity.map((a) => ({ ...a, lastAlertAt: null })),
+    now,
+    silenceHours,
+  );
+  return {
+    tenantName: tenant.name,
+    period,
+    sources: named(sources),
+    targets: named(targets),
+    silentSources: silent.map((s) => ({ name: s.name, lastTransferAt: s.lastTransferAt })),
+    silenceHours,
+  };
+}
+
+/** The cron's report pass: each tenant whose period just ended and whose report is not out yet. */
+export async function sendDueStatusReports(env: Env, now: number, hourUtc: number): Promise<number> {
+  const db = database(env);
+  const scheduled = await db.select().from(tenants).where(ne(tenants.reportSchedule, "off"));
+  let sent = 0;
+  for (const tenant of scheduled) {
+    if (tenant.reportSchedule === "off" || tenant.alertEmails.length === 0) continue;
+    const period = reportPeriod(tenant.reportSchedule, now, hourUtc);
+    if (!isReportDue(period, now)) continue;
+    const key = reportMailKey(tenant.id, period);
+    try {
+      const done = await db
+        .select({ id: mailOutbox.id })
+        .from(mailOutbox)
+        .where(and(eq(mailOutbox.tenantId, tenant.id), eq(mailOutbox.idempotencyKey, key), eq(mailOutbox.status, "sent")))
+        .get();
+      if (done) continue;
+      const facts = await loadStatusReport(env, tenant, period, now);
+      if (await mailTenant(env, tenant.id, { key, ...buildStatusReport(facts) })) sent++;
+    } catch (error) {
+      console.error("status report not sent; the next cron run tries again", { tenantId: tenant.id, error: String(error) });
+    }
+  }
+  return sent;
+}

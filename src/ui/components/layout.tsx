@@ -1,0 +1,100 @@
+/** The page frame: skip link, header with tenant switcher and sign-out, navigation, main, footer. */
+import type { Child } from "hono/jsx";
+import type { UiSession } from "../../worker/routes/ui/ui-env";
+import { CsrfField } from "./form";
+
+export interface Flash {
+  kind: "ok" | "error";
+  text: string;
+}
+
+const NAV: Array<{ key: string; href: string; label: string; outbox?: boolean }> = [
+  { key: "dashboard", href: "/", label: "Dashboard" },
+  { key: "transfers", href: "/transfers", label: "Transfer log" },
+  { key: "connections", href: "/connections", label: "Connections" },
+  { key: "flows", href: "/flows", label: "Flows" },
+  { key: "notifications", href: "/notifications", label: "Notifications" },
+  { key: "people", href: "/people", label: "Users & API tokens" },
+  { key: "audit", href: "/audit", label: "Audit log" },
+  { key: "outbox", href: "/outbox", label: "Dev outbox", outbox: true },
+];
+
+export function Layout(props: { title: string; session?: UiSession; active?: string; flash?: Flash | null; children: Child }) {
+  const s = props.session;
+  return (
+    <html lang="en">
+      <head>
+        <meta charset="utf-8" />
+        <meta name="viewport" content="width=device-width, initial-scale=1" />
+        <title>{`${props.title} · Orderly`}</title>
+        <link rel="stylesheet" href="/app.css" />
+        <script src="/ui.js" defer></script>
+      </head>
+      <body>
+        <a class="skip" href="#main">
+          Skip to content
+        </a>
+        <header class="top">
+          <a class="brand" href="/">
+            Orderly
+          </a>
+          {s ? (
+            <div class="who">
+              {s.memberships.length > 1 ? (
+                <form method="post" action="/switch-tenant" class="inline">
+                  <CsrfField token={s.csrfToken} />
+                  <label for="tenant-switch">Tenant</label>
+                  <select id="tenant-switch" name="tenantId">
+                    {s.memberships.map((m) => (
+                      <option value={m.tenantId} selected={m.tenantId === s.tenantId}>
+                        {m.tenantName}
+                      </option>
+                    ))}
+                  </select>
+                  <button type="submit">Switch</button>
+                </form>
+              ) : (
+                <span class="tenant">{s.tenantName}</span>
+              )}
+              <span class="user">
+                {s.email} <span class="role">({s.role})</span>
+              </span>
+              <form method="post" action="/sign-out" class="inline">
+                <CsrfField token={s.csrfToken} />
+                <button type="submit" class="link">
+                  Sign out
+                </button>
+              </form>
+            </div>
+          ) : null}
+        </header>
+        {s ? (
+          <nav aria-label="Main">
+            <ul>
+              {NAV.filter((n) => !n.outbox || s.showOutbox).map((n) => (
+                <li>
+                  <a href={n.href} aria-current={props.active === n.key ? "page" : undefined}>
+                    {n.label}
+                  </a>
+                </li>
+              ))}
+            </ul>
+          </nav>
+        ) : null}
+        <main id="main" tabindex={-1}>
+          {props.flash ? (
+            <p class={`flash ${props.flash.kind}`} role={props.flash.kind === "error" ? "alert" : "status"}>
+              {props.flash.text}
+            </p>
+          ) : null}
+          {props.children}
+        </main>
+        <footer>
+          <p>
+            Orderly · <a href="/api/v1/openapi.json">JSON API</a>
+          </p>
+        </footer>
+      </body>
+    </html>
+  );
+}

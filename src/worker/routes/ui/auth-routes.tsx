@@ -1,0 +1,217 @@
+/** Sign-in, sign-out, password reset by emailed link, and accepting an invitation. */
+import { eq } from "drizzle-orm";
+import { Hono } from "hono";
+import { database } from "../../../db/client";
+import { memberships, tenants, users } from "../../../db/schema";
+import { sendMail } from "../../../mail/send-mail";
+import { AcceptInvitePage } from "../../../ui/pages/accept-invite";
+import { ForgotPasswordPage } from "../../../ui/pages/forgot-password";
+import { ResetPasswordPage } from "../../../ui/pages/reset-password";
+import { SignInPage } from "../../../ui/pages/sign-in";
+import { audit } from "./audit";
+import { checkPreSessionToken, preSessionToken, sameToken } from "./auth/csrf";
+import { hashPassword, passwordProblem, verifyPassword } from "./auth/password";
+import { endAllSessions, endSession, loadSession, startSession } from "./auth/session";
+import { randomId } from "./auth/tokens";
+import { consumeUserToken, findUserToken, issueUserToken } from "./auth/user-tokens";
+import { forbiddenPage, page } from "./render";
+
+export const authRoutes = new Hono<{ Bindings: Env }>();
+
+const str = (v: unknown) => (typeof v === "string" ? v : "");
+const normEmail = (v: unknown) => str(v).trim().toLowerCase();
+/** Only same-site paths are followed after sign-in. */
+const safeNext = (v: unknown) => (/^\/(?![/\\])[\w\-/?=&.%]*$/.test(str(v)) ? str(v) : "/");
+
+authRoutes.get("/sign-in", async (c) => {
+  if (await loadSession(c)) return c.redirect("/", 303);
+  const next = c.req.query("next");
+  return page(c, { title: "Sign in" }, <SignInPage formToken={preSessionToken(c)} next={next ? safeNext(next) : undefined} />);
+});
+
+authRoutes.post("/sign-in", async (c) => {
+  const form = await c.req.parseBody();
+  if (!checkPreSessionToken(c, form)) return formExpired(c);
+  const email = normEmail(form.email);
+  const user = await database(c.env).select().from(users).where(eq(users.email, email)).get();
+  const ok = await verifyPassword(str(form.password), user?.passwordHash ?? null);
+  if (!user || !ok) {
+    return page(
+      c,
+      { title: "Sign in", status: 401 },
+      <SignInPage formToken={preSessionToken(c)} email={email} error="The email or password is not right." />,
+    );
+  }
+  await startSession(c, user.id);
+  return c.redirect(safeNext(form.next), 303);
+});
+
+authRoutes.post("/sign-out", async (c) => {
+  const session = await loadSession(c);
+  const form = await c.req.parseBody();
+  if (session) {
+    if (!sameToken(str(form._csrf), session.csrfToken))
+      return forbiddenPage(c, "The form was not sent from this site (CSRF check failed).");
+    await endSession(c, session.idHash);
+  }
+  return c.redirect("/sign-in", 303);
+});
+
+authRoutes.get("/forgot-password", (c) =>
+  page(c, { title: "Reset password" }, <ForgotPasswordPage formToken={preSessionToken(c)} />),
+);
+
+authRoutes.post("/forgot-password", async (c) => {
+  const form = await c.req.parseBody();
+  if (!checkPreSessionToken(c, form)) return formExpired(c);
+  const email = normEmail(form.email);
+  const db = database(c.env);
+  const user = await db.select().from(users).where(eq(users.email, email)).get();
+  const home = user
+    ? await db
+        .select({ id: tenants.id, mail: tenants.mailConnectionId })
+        .from(memberships)
+        .innerJoin(tenants, eq(tenants.id, memberships.tenantId))
+        .where(eq(memberships.userId, user.id))
+        .get()
+    : undefined;
+  if (user && home) {
+    const { token, tokenHash } = await issueUserToken(c.env, { kind: "reset", email });
+    const link = `${new URL(c.req.url).origin}/reset-password/${token}`;
+    await sendMail(c.env, {
+      tenantId: home.id,
+      idempotencyKey: `password-reset/${tokenHash}`,
+      email: {
+        to: [email],
+        subject: "[Orderly] Choose a new password",
+        text: `Someone (hopefully you) asked to reset the password of ${email} on Orderly.\n\nChoose a new password here; the link works once, for one hour:\n${link}\n\nIf it was not you, ignore this email: your password stays as it is.`,
+      },
+      ...(home.mail ? { via: { connectionId: home.mail } } : {}),
+    }).catch((error) => console.error("password reset email failed", String(error)));
+  }
+  // The same answer whether or not the address has an account.
+  return page(c, { title: "Reset password" }, <ForgotPasswordPage formToken={preSessionToken(c)} sent />);
+});
+
+authRoutes.get("/reset-password/:token", async (c) => {
+  const row = await findUserToken(c.env, c.req.param("token"), "reset");
+  return page(
+    c,
+    { title: "Choose a new password", status: row ? 200 : 410 },
+    <ResetPasswordPage formToken={preSessionToken(c)} token={c.req.param("token")} email={row?.email} invalid={!row} />,
+  );
+});
+
+authRoutes.post("/reset-password/:token", async (c) => {
+  const form = await c.req.parseBody();
+  if (!checkPreSessionToken(c, form)) return formExpired(c);
+  const token = c.req.param("token");
+  const row = await findUserToken(c.env, token, "reset");
+  const user = row ? await database(c.env).select().from(users).where(eq(users.email, row.email)).get() : undefined;
+  if (!row || !user) {
+    return page(c, { title: "Choose a new password", status: 410 }, <ResetPasswordPage formToken="" token={token} invalid />);
+  }
+  const problem = passwordProblem(str(form.password));
+  if (problem) {
+    return page(
+      c,
+      { title: "Choose a new password", status: 400 },
+      <ResetPasswordPage formToken={preSessionToken(c)} token={token} email={row.email} error={problem} />,
+    );
+  }
+  if (!(await consumeUserToken(c.env, row.tokenHash))) {
+    return page(c, { title: "Choose a new password", status: 410 }, <ResetPasswordPage formToken="" token={token} invalid />);
+  }
+  await database(c.env)
+    .update(users)
+    .set({ passwordHash: await hashPassword(str(form.password)) })
+    .where(eq(users.id, user.id));
+  await endAllSessions(c.env, user.id);
+  await startSession(c, user.id);
+  return c.redirect("/", 303);
+});
+
+authRoutes.get("/invite/:token", async (c) => {
+  const token = c.req.param("token");
+  const invite = await findUserToken(c.env, token, "invite");
+  if (!invite?.tenantId) {
+    return page(c, { title: "Invitation", status: 410 }, <AcceptInvitePage formToken="" token={token} invalid />);
+  }
+  const db = database(c.env);
+  const tenant = await db.select({ name: tenants.name }).from(tenants).where(eq(tenants.id, invite.tenantId)).get();
+  const existing = await db.select({ id: users.id }).from(users).where(eq(users.email, invite.email)).get();
+  return page(
+    c,
+    { title: "Invitation" },
+    <AcceptInvitePage
+      formToken={preSessionToken(c)}
+      token={token}
+      email={invite.email}
+      tenantName={tenant?.name ?? invite.tenantId}
+      role={invite.role ?? "viewer"}
+      existingUser={Boolean(existing)}
+    />,
+  );
+});
+
+authRoutes.post("/invite/:token", async (c) => {
+  const form = await c.req.parseBody();
+  if (!checkPreSessionToken(c, form)) return formExpired(c);
+  const token = c.req.param("token");
+  const invite = await findUserToken(c.env, token, "invite");
+  if (!invite?.tenantId)
+    return page(c, { title: "Invitation", status: 410 }, <AcceptInvitePage formToken="" token={token} invalid />);
+  const db = database(c.env);
+  const existing = await db.select().from(users).where(eq(users.email, invite.email)).get();
+  const tenant = await db.select({ name: tenants.name }).from(tenants).where(eq(tenants.id, invite.tenantId)).get();
+  const again = (error: string) =>
+    page(
+      c,
+      { title: "Invitation", status: 400 },
+      <AcceptInvitePage
+        formToken={preSessionToken(c)}
+        token={token}
+        email={invite.email}
+        tenantName={tenant?.name ?? invite.tenantId ?? ""}
+        role={invite.role ?? "viewer"}
+        existingUser={Boolean(existing)}
+        error={error}
+      />,
+    );
+  let userId: string;
+  if (existing) {
+    if (!(await verifyPassword(str(form.password), existing.passwordHash))) return again("The password is not right.");
+    userId = existing.id;
+  } else {
+    const name = str(form.name).trim();
+    if (!name || name.length > 120) return again("Tell us your name (up to 120 characters).");
+    const problem = passwordProblem(str(form.password));
+    if (problem) return again(problem);
+    userId = randomId("usr");
+  }
+  if (!(await consumeUserToken(c.env, invite.tokenHash))) {
+    return page(c, { title: "Invitation", status: 410 }, <AcceptInvitePage formToken="" token={token} invalid />);
+  }
+  if (!existing) {
+    await db.insert(users).values({
+      id: userId,
+      email: invite.email,
+      name: str(form.name).trim(),
+      passwordHash: await hashPassword(str(form.password)),
+    });
+  }
+  await db
+    .insert(memberships)
+    .values({ userId, tenantId: invite.tenantId, role: invite.role ?? "viewer" })
+    .onConflictDoUpdate({ target: [memberships.userId, memberships.tenantId], set: { role: invite.role ?? "viewer" } });
+  await audit(c.env, { tenantId: invite.tenantId, userId }, "member.join", invite.email, {
+    role: invite.role,
+    invitedBy: invite.createdBy,
+  });
+  await startSession(c, userId, invite.tenantId);
+  return c.redirect("/", 303);
+});
+
+function formExpired(c: Parameters<typeof page>[0]) {
+  return forbiddenPage(c, "This form expired or was not sent from this site. Reload the page and try again.");
+}

@@ -1,0 +1,105 @@
+/**
+ * UI sessions. The cookie carries a random id; D1 keeps only its SHA-256, so a leaked table opens
+ * no session. Sessions last 14 days and slide: a session used after its first hour gets 14 more.
+ */
+import { and, eq, gt } from "drizzle-orm";
+import type { Context } from "hono";
+import { deleteCookie, getCookie, setCookie } from "hono/cookie";
+import { database } from "../../../../db/client";
+import { memberships, sessions, tenants, users } from "../../../../db/schema";
+import type { Membership, UiSession } from "../ui-env";
+import { randomToken, sha256Hex } from "./tokens";
+
+export const SESSION_COOKIE = "oly_session";
+export const SESSION_DAYS = 14;
+const SESSION_MS = SESSION_DAYS * 24 * 3600 * 1000;
+const SLIDE_AFTER_MS = 3600 * 1000;
+
+const cookieOptions = { httpOnly: true, secure: true, sameSite: "Lax", path: "/" } as const;
+
+/** Starts a session for a user in a tenant (their first one when not given) and sets the cookie. */
+export async function startSession(c: Context, userId: string, tenantId?: string): Promise<void> {
+  const id = randomToken();
+  const now = Date.now();
+  const list = await membershipsOf(c.env, userId);
+  const tenant = tenantId && list.some((m) => m.tenantId === tenantId) ? tenantId : list[0]?.tenantId;
+  await database(c.env)
+    .insert(sessions)
+    .values({
+      idHash: await sha256Hex(id),
+      userId,
+      tenantId: tenant ?? null,
+      csrfToken: randomToken(24),
+      createdAt: now,
+      expiresAt: now + SESSION_MS,
+    });
+  await database(c.env).update(users).set({ lastLoginAt: now }).where(eq(users.id, userId));
+  setCookie(c, SESSION_COOKIE, id, { ...cookieOptions, maxAge: SESSION_MS / 1000 });
+}
+
+export async function membershipsOf(env: Env, userId: string): Promise<Membership[]> {
+  return database(env)
+    .select({ tenantId: memberships.tenantId, tenantName: tenants.name, role: memberships.role })
+    .from(memberships)
+    .innerJoin(tenants, eq(tenants.id, memberships.tenantId))
+    .where(eq(memberships.userId, userId))
+    .orderBy(tenants.name);
+}
+
+/** The session of the request's cookie, renewed when due; null when absent, unknown, expired or without a tenant. */
+export async function loadSession(c: Context): Promise<UiSession | null> {
+  const id = getCookie(c, SESSION_COOKIE);
+  if (!id) return null;
+  const db = database(c.env);
+  const idHash = await sha256Hex(id);
+  const now = Date.now();
+  const row = await db
+    .select({ session: sessions, email: users.email, name: users.name })
+    .from(sessions)
+    .innerJoin(users, eq(users.id, sessions.userId))
+    .where(and(eq(sessions.idHash, idHash), gt(sessions.expiresAt, now)))
+    .get();
+  if (!row) return null;
+  const list = await membershipsOf(c.env, row.session.userId);
+  const current = list.find((m) => m.tenantId === row.session.tenantId) ?? list[0];
+  if (!current) return null;
+  if (current.tenantId !== row.session.tenantId) {
+    await db.update(sessions).set({ tenantId: current.tenantId }).where(eq(sessions.idHash, idHash));
+  }
+  if (row.session.expiresAt - now < SESSION_MS - SLIDE_AFTER_MS) {
+    await db
+      .update(sessions)
+      .set({ expiresAt: now + SESSION_MS })
+      .where(eq(sessions.idHash, idHash));
+    setCookie(c, SESSION_COOKIE, id, { ...cookieOptions, maxAge: SESSION_MS / 1000 });
+  }
+  const tenant = await db.select({ mail: tenants.mailConnectionId }).from(tenants).where(eq(tenants.id, current.tenantId)).get();
+  return {
+    idHash,
+    userId: row.session.userId,
+    email: row.email,
+    name: row.name,
+    csrfToken: row.session.csrfToken,
+    tenantId: current.tenantId,
+    tenantName: current.tenantName,
+    role: current.role,
+    memberships: list,
+    showOutbox: Boolean(c.env.DEV_SEED_TOKEN) || !tenant?.mail,
+  };
+}
+
+export async function endSession(c: Context, idHash: string): Promise<void> {
+  await database(c.env).delete(sessions).where(eq(sessions.idHash, idHash));
+  deleteCookie(c, SESSION_COOKIE, cookieOptions);
+}
+
+/** Ends every session of a user (after a password reset). */
+export async function endAllSessions(env: Env, userId: string): Promise<void> {
+  await database(env).delete(sessions).where(eq(sessions.userId, userId));
+}
+
+export async function switchTenant(env: Env, session: UiSession, tenantId: string): Promise<boolean> {
+  if (!session.memberships.some((m) => m.tenantId === tenantId)) return false;
+  await database(env).update(sessions).set({ tenantId }).where(eq(sessions.idHash, session.idHash));
+  return true;
+}

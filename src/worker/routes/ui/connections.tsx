@@ -1,0 +1,173 @@
+/** /connections: list, add (form from the connector's schemas), view, test, change, delete. */
+import { eq } from "drizzle-orm";
+import { type Context, Hono } from "hono";
+import { getConnector, listConnectors } from "../../../connectors/registry";
+import { database } from "../../../db/client";
+import { loadConnection } from "../../../db/connections";
+import { connections } from "../../../db/schema";
+import { ConnectionDetailPage, type ConnectionView, SourceSetup } from "../../../ui/pages/connection-detail";
+import { ConnectionForm, ConnectorChooser } from "../../../ui/pages/connection-new";
+import { ConnectionsPage } from "../../../ui/pages/connections";
+import { audit } from "./audit";
+import { checkConnection } from "./data/connection-check";
+import { type FormData, fieldsFor, readFields } from "./forms/schema-fields";
+import { callApi } from "./internal-api";
+import { notFoundPage, page, redirectWith } from "./render";
+import { canEdit, type UiEnv } from "./ui-env";
+
+export const connectionRoutes = new Hono<UiEnv>();
+
+const str = (v: unknown) => (typeof v === "string" ? v.trim() : "");
+
+connectionRoutes.get("/", async (c) => {
+  const rows = await database(c.env)
+    .select()
+    .from(connections)
+    .where(eq(connections.tenantId, c.var.session.tenantId))
+    .orderBy(connections.createdAt);
+  const list = rows.map((r) => ({
+    ...r,
+    connectorName: getConnector(r.connector)?.name ?? r.connector,
+    isSource: Boolean(getConnector(r.connector)?.source),
+  }));
+  return page(
+    c,
+    { title: "Connections", active: "connections" },
+    <ConnectionsPage rows={list} canEdit={canEdit(c.var.session.role)} />,
+  );
+});
+
+connectionRoutes.get("/new", async (c) => {
+  const connector = getConnector(c.req.query("connector") ?? "");
+  if (!connector)
+    return page(c, { title: "Add a connection", active: "connections" }, <ConnectorChooser connectors={listConnectors()} />);
+  return page(
+    c,
+    { title: `Add ${connector.name}`, active: "connections" },
+    <ConnectionForm
+      connector={connector}
+      settings={fieldsFor(connector.settings, "settings")}
+      credentials={fieldsFor(connector.credentials, "credentials")}
+      csrf={c.var.session.csrfToken}
+    />,
+  );
+});
+
+connectionRoutes.post("/", async (c) => {
+  const form = (await c.req.parseBody({ all: true })) as FormData;
+  const connector = getConnector(str(form.connector));
+  if (!connector) return notFoundPage(c);
+  const settingsFields = fieldsFor(connector.settings, "settings");
+  const credentialFields = fieldsFor(connector.credentials, "credentials");
+  const errors: string[] = [];
+  const settings = readFields(settingsFields, form, errors);
+  const credentials = readFields(credentialFields, form, errors);
+  const secret = str(form.webhookSecret);
+  const body = {
+    connector: connector.id,
+    name: str(form.name),
+    settings,
+    credentials,
+    ...(secret ? { webhookSecret: secret } : {}),
+  };
+  const result =
+    errors.length === 0
+      ? await callApi<ConnectionView & { connector: string }>(c, c.var.session.tenantId, "POST", "/connections", body)
+      : null;
+  if (!result?.ok) {
+    return page(
+      c,
+      { title: `Add ${connector.name}`, active: "connections", status: 400 },
+      <ConnectionForm
+        connector={connector}
+        settings={settingsFields}
+        credentials={credentialFields}
+        csrf={c.var.session.csrfToken}
+        values={{ name: body.name, settings }}
+        errors={result?.error ? [result.error] : errors}
+      />,
+    );
+  }
+  await audit(c.env, c.var.session, "connection.create", result.body.id, { connector: connector.id, name: body.name, settings });
+  return page(
+    c,
+    { title: "Connection added", active: "connections", status: 201, flash: { kind: "ok", text: `Added ${body.name}.` } },
+    <>
+      <h1>{result.body.name}</h1>
+      <SourceSetup view={result.body} justCreated />
+      <p>
+        <a href={`/connections/${result.body.id}`}>Open the connection</a> · <a href="/flows/new">Build a flow</a>
+      </p>
+    </>,
+  );
+});
+
+async function detail(c: Context<UiEnv>, id: string, extra: { check?: boolean; errors?: string[]; status?: number } = {}) {
+  const s = c.var.session;
+  const res = await callApi<ConnectionView & { connector: string }>(
+    c,
+    s.tenantId,
+    "GET",
+    `/connections/${encodeURIComponent(id)}`,
+  );
+  const connector = res.ok ? getConnector(res.body.connector) : undefined;
+  if (!res.ok || !connector) return notFoundPage(c);
+  const check = extra.check ? await checkConnection(c.env, s.tenantId, id) : null;
+  return page(
+    c,
+    { title: res.body.name, active: "connections", status: extra.status ?? 200 },
+    <ConnectionDetailPage
+      view={res.body}
+      connector={connector}
+      settings={fieldsFor(connector.settings, "settings")}
+      credentials={fieldsFor(connector.credentials, "credentials")}
+      csrf={s.csrfToken}
+      canEdit={canEdit(s.role)}
+      check={check}
+      errors={extra.errors}
+    />,
+  );
+}
+
+connectionRoutes.get("/:id", (c) => detail(c, c.req.param("id"), { check: c.req.query("test") === "1" }));
+
+connectionRoutes.post("/:id", async (c) => {
+  const s = c.var.session;
+  const id = c.req.param("id");
+  const current = await loadConnection(c.env, id, s.tenantId).catch(() => null);
+  if (!current) return notFoundPage(c);
+  const form = (await c.req.parseBody({ all: true })) as FormData;
+  const errors: string[] = [];
+  const settings = readFields(fieldsFor(current.connector.settings, "settings"), form, errors);
+  const given = readFields(fieldsFor(current.connector.credentials, "credentials"), form, errors);
+  const secret = str(form.webhookSecret);
+  const body = {
+    name: str(form.name),
+    enabled: form.enabled === "on",
+    settings,
+    // Write-only: a blank credential field keeps its stored value.
+    ...(Object.keys(given).length > 0 ? { credentials: { ...current.credentials, ...given } } : {}),
+    ...(secret ? { webhookSecret: secret } : {}),
+  };
+  const result =
+    errors.length === 0 ? await callApi(c, s.tenantId, "PATCH", `/connections/${encodeURIComponent(id)}`, body) : null;
+  if (!result?.ok) return detail(c, id, { errors: result?.error ? [result.error] : errors, status: 400 });
+  await audit(c.env, s, "connection.update", id, {
+    name: body.name,
+    enabled: body.enabled,
+    settings,
+    credentialsChanged: Object.keys(given),
+    webhookSecretChanged: Boolean(secret),
+  });
+  return redirectWith(c, `/connections/${id}`, "Saved.");
+});
+
+connectionRoutes.post("/:id/delete", async (c) => {
+  const s = c.var.session;
+  const id = c.req.param("id");
+  const result = await callApi(c, s.tenantId, "DELETE", `/connections/${encodeURIComponent(id)}`);
+  if (result.status === 404) return notFoundPage(c);
+  if (!result.ok) return redirectWith(c, `/connections/${id}`, result.error ?? "Could not delete.", "error");
+  await audit(c.env, s, "connection.delete", id);
+  return redirectWith(c, "/connections", "Connection deleted.");
+});

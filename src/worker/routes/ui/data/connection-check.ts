@@ -1,0 +1,113 @@
+/**
+ * "Test connection", kept honest. Sources: is a secret set, does the connector refuse an unsigned
+ * delivery, and when did the last delivery make a transfer. Targets: do the stored settings and
+ * credentials still pass the connector's schemas, is it paused, and how did its last step go. No
+ * outside call is made: the connectors have no read-only check call, so a flow's first step is
+ * the live test, and its outcome is shown here.
+ */
+import { and, desc, eq } from "drizzle-orm";
+import { database } from "../../../../db/client";
+import { loadConnection } from "../../../../db/connections";
+import { connections, transferSteps, transfers } from "../../../../db/schema";
+
+export interface CheckLine {
+  ok: boolean | null;
+  text: string;
+}
+
+export async function checkConnection(env: Env, tenantId: string, id: string): Promise<CheckLine[] | null> {
+  const db = database(env);
+  const row = await db
+    .select()
+    .from(connections)
+    .where(and(eq(connections.id, id), eq(connections.tenantId, tenantId)))
+    .get();
+  if (!row) return null;
+  const lines: CheckLine[] = [];
+  let loaded: Awaited<ReturnType<typeof loadConnection>> = null;
+  try {
+    loaded = await loadConnection(env, id, tenantId);
+    lines.push({ ok: true, text: "Its settings and credentials are stored and pass the connector's checks." });
+  } catch (error) {
+    lines.push({
+      ok: false,
+      text: `Its stored settings or credentials do not pass the connector's checks: ${(error as Error).message}`,
+    });
+  }
+  if (!row.enabled)
+    lines.push({ ok: false, text: "The connection is disabled: sources answer 503 (the sender retries) and no step runs." });
+  const source = loaded?.connector.source;
+  if (source) {
+    lines.push(
+      loaded?.webhookSecret
+        ? {
+            ok: true,
+            text: `A webhook secret is set (${loaded.webhookSecret.length} characters); deliveries signed with it verify.`,
+          }
+        : { ok: false, text: "No webhook secret is set: every delivery will be refused. Paste the source's signing key." },
+    );
+    const unsigned = await source.verify(
+      { body: new TextEncoder().encode("{}"), headers: new Headers({ "content-type": "application/json" }) },
+      loaded?.webhookSecret ?? "x",
+    );
+    lines.push(
+      unsigned.ok
+        ? { ok: false, text: "An unsigned sample delivery was accepted: this connector does not check signatures." }
+        : { ok: true, text: `An unsigned sample delivery is refused (${unsigned.reason}).` },
+    );
+    const last = await db
+      .select({ at: transfers.createdAt, orderNumber: transfers.orderNumber })
+      .from(transfers)
+      .where(and(eq(transfers.tenantId, tenantId), eq(transfers.sourceConnectionId, id)))
+      .orderBy(desc(transfers.createdAt))
+      .limit(1)
+      .get();
+    lines.push(
+      last
+        ? {
+            ok: true,
+            text: `Last delivery that started a transfer: ${new Date(last.at).toISOString()} (order ${last.orderNumber ?? "?"}).`,
+          }
+        : {
+            ok: null,
+            text: "No delivery has started a transfer yet. Send a test order from the shop, or follow the setup steps.",
+          },
+    );
+    return lines;
+  }
+  const baseUrl = typeof loaded?.settings.baseUrl === "string" ? loaded.settings.baseUrl : null;
+  lines.push({
+    ok: null,
+    text: baseUrl
+      ? `Orderly made no call to ${baseUrl} now: the first step of a flow is the live test, and its outcome shows here.`
+      : "This target lives inside Orderly; it needs no outside call.",
+  });
+  if (row.pausedUntil && row.pausedUntil > Date.now()) {
+    lines.push({
+      ok: false,
+      text: `Paused until ${new Date(row.pausedUntil).toISOString()}: ${row.pauseReason ?? "sustained failures"}.`,
+    });
+  }
+  const step = await db
+    .select({
+      status: transferSteps.status,
+      at: transferSteps.updatedAt,
+      error: transferSteps.errorReason,
+      transferId: transferSteps.transferId,
+    })
+    .from(transferSteps)
+    .where(and(eq(transferSteps.tenantId, tenantId), eq(transferSteps.targetConnectionId, id)))
+    .orderBy(desc(transferSteps.updatedAt))
+    .limit(1)
+    .get();
+  if (!step) lines.push({ ok: null, text: "No step has run against it yet." });
+  else if (step.status === "completed")
+    lines.push({ ok: true, text: `Its last step succeeded at ${new Date(step.at).toISOString()}.` });
+  else if (step.status === "failed")
+    lines.push({
+      ok: false,
+      text: `Its last step failed at ${new Date(step.at).toISOString()}: ${step.error ?? "no reason recorded"}.`,
+    });
+  else lines.push({ ok: null, text: `Its last step is ${step.status} (since ${new Date(step.at).toISOString()}).` });
+  return lines;
+}

@@ -1,0 +1,91 @@
+/** The dashboard's numbers, each one query on an index of its table. */
+import { and, eq, gt, inArray, sql } from "drizzle-orm";
+import { database } from "../../../../db/client";
+import { connections, type TransferStatus, transferSteps, transfers } from "../../../../db/schema";
+
+export const CHART_DAYS = 14;
+const DAY_MS = 86_400_000;
+
+export interface DayBar {
+  day: string;
+  counts: Partial<Record<TransferStatus, number>>;
+}
+
+export interface DashboardData {
+  days: DayBar[];
+  waiting: Partial<Record<TransferStatus, number>>;
+  failing: Array<{ id: string; name: string; failures: number; lastAt: number; lastError: string | null }>;
+  paused: Array<{ id: string; name: string; until: number; reason: string | null }>;
+  usage: Array<{ id: string; name: string; connector: string; created: number }>;
+  monthStart: number;
+}
+
+export async function dashboardData(env: Env, tenantId: string, now = Date.now()): Promise<DashboardData> {
+  const db = database(env);
+  const firstDay = Math.floor(now / DAY_MS) - (CHART_DAYS - 1);
+  const since7 = now - 7 * DAY_MS;
+  const month = new Date(now);
+  const monthStart = Date.UTC(month.getUTCFullYear(), month.getUTCMonth(), 1);
+  const dayExpr = sql<number>`(${transfers.createdAt} / ${DAY_MS})`;
+  const [perDay, waiting, failing, paused, usage, names] = await Promise.all([
+    db
+      .select({ day: dayExpr, status: transfers.status, n: sql<number>`count(*)` })
+      .from(transfers)
+      .where(and(eq(transfers.tenantId, tenantId), sql`${transfers.createdAt} >= ${firstDay * DAY_MS}`))
+      .groupBy(dayExpr, transfers.status),
+    db
+      .select({ status: transfers.status, n: sql<number>`count(*)` })
+      .from(transfers)
+      .where(and(eq(transfers.tenantId, tenantId), inArray(transfers.status, ["pending", "running", "retrying"])))
+      .groupBy(transfers.status),
+    db
+      .select({
+        id: transferSteps.targetConnectionId,
+        failures: sql<number>`count(*)`,
+        lastAt: sql<number>`max(${transferSteps.updatedAt})`,
+        lastError: sql<string | null>`max(${transferSteps.errorReason})`,
+      })
+      .from(transferSteps)
+      .where(and(eq(transferSteps.tenantId, tenantId), gt(transferSteps.updatedAt, since7), eq(transferSteps.status, "failed")))
+      .groupBy(transferSteps.targetConnectionId),
+    db
+      .select({ id: connections.id, name: connections.name, until: connections.pausedUntil, reason: connections.pauseReason })
+      .from(connections)
+      .where(and(eq(connections.tenantId, tenantId), gt(connections.pausedUntil, now))),
+    db
+      .select({ id: transferSteps.targetConnectionId, created: sql<number>`count(*)` })
+      .from(transferSteps)
+      .where(
+        and(eq(transferSteps.tenantId, tenantId), gt(transferSteps.updatedAt, monthStart - 1), eq(transferSteps.created, true)),
+      )
+      .groupBy(transferSteps.targetConnectionId),
+    db
+      .select({ id: connections.id, name: connections.name, connector: connections.connector })
+      .from(connections)
+      .where(eq(connections.tenantId, tenantId)),
+  ]);
+  const byId = new Map(names.map((n) => [n.id, n]));
+  const days: DayBar[] = Array.from({ length: CHART_DAYS }, (_, i) => ({
+    day: new Date((firstDay + i) * DAY_MS).toISOString().slice(0, 10),
+    counts: {},
+  }));
+  for (const row of perDay) {
+    const bar = days[Math.floor(Number(row.day)) - firstDay];
+    if (bar) bar.counts[row.status] = (bar.counts[row.status] ?? 0) + Number(row.n);
+  }
+  return {
+    days,
+    waiting: Object.fromEntries(waiting.map((w) => [w.status, Number(w.n)])),
+    failing: failing.map((f) => ({ ...f, failures: Number(f.failures), name: byId.get(f.id)?.name ?? f.id })),
+    paused: paused.map((p) => ({ id: p.id, name: p.name, until: p.until ?? 0, reason: p.reason })),
+    usage: usage
+      .map((u) => ({
+        id: u.id,
+        created: Number(u.created),
+        name: byId.get(u.id)?.name ?? u.id,
+        connector: byId.get(u.id)?.connector ?? "?",
+      }))
+      .sort((a, b) => b.created - a.created),
+    monthStart,
+  };
+}

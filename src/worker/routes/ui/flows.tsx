@@ -1,0 +1,178 @@
+/** /flows: list, templates, the editor (new and existing), enable/disable, delete, dry run. */
+import { and, eq } from "drizzle-orm";
+import { type Context, Hono } from "hono";
+import { getConnector } from "../../../connectors/registry";
+import { database } from "../../../db/client";
+import { connections, flows } from "../../../db/schema";
+import { STAGES } from "../../../domain/stage";
+import { FlowDryRunPage } from "../../../ui/pages/flow-dry-run";
+import { FlowEditorPage } from "../../../ui/pages/flow-editor";
+import { FlowsPage } from "../../../ui/pages/flows";
+import { audit } from "./audit";
+import { dryRun } from "./flows/dry-run";
+import { type FlowDraft, readFlowForm, stepChoices, stepFields } from "./flows/flow-form";
+import { FLOW_TEMPLATES, findTemplate } from "./flows/templates";
+import type { FormData } from "./forms/schema-fields";
+import { callApi } from "./internal-api";
+import { notFoundPage, page, redirectWith } from "./render";
+import { canEdit, type UiEnv } from "./ui-env";
+
+export const flowRoutes = new Hono<UiEnv>();
+type C = Context<UiEnv>;
+
+async function tenantConnections(c: C) {
+  return database(c.env)
+    .select()
+    .from(connections)
+    .where(eq(connections.tenantId, c.var.session.tenantId))
+    .orderBy(connections.createdAt);
+}
+
+async function ownedFlow(c: C, id: string) {
+  return database(c.env)
+    .select()
+    .from(flows)
+    .where(and(eq(flows.id, id), eq(flows.tenantId, c.var.session.tenantId)))
+    .get();
+}
+
+async function editor(c: C, draft: FlowDraft, opts: { flowId?: string; errors?: string[]; note?: string; status?: number } = {}) {
+  const rows = await tenantConnections(c);
+  const sources = rows.filter((r) => getConnector(r.connector)?.source).map((r) => ({ value: r.id, label: r.name }));
+  return page(
+    c,
+    { title: opts.flowId ? draft.name : "New flow", active: "flows", status: opts.status ?? 200 },
+    <FlowEditorPage
+      {...(opts.flowId ? { flowId: opts.flowId } : {})}
+      draft={draft}
+      sources={sources}
+      stages={STAGES}
+      choices={stepChoices(rows)}
+      stepFields={draft.steps.map((s, i) => stepFields(rows, s, i))}
+      csrf={c.var.session.csrfToken}
+      errors={opts.errors}
+      note={opts.note}
+    />,
+  );
+}
+
+flowRoutes.get("/", async (c) => {
+  const s = c.var.session;
+  const [rows, conns] = await Promise.all([
+    database(c.env).select().from(flows).where(eq(flows.tenantId, s.tenantId)).orderBy(flows.createdAt),
+    tenantConnections(c),
+  ]);
+  const names = new Map(conns.map((r) => [r.id, r.name]));
+  return page(
+    c,
+    { title: "Flows", active: "flows" },
+    <FlowsPage rows={rows} names={names} templates={FLOW_TEMPLATES} canEdit={canEdit(s.role)} csrf={s.csrfToken} />,
+  );
+});
+
+flowRoutes.get("/new", async (c) => {
+  const template = findTemplate(c.req.query("template"));
+  const rows = await tenantConnections(c);
+  const first = (connector: string) => rows.find((r) => r.connector === connector)?.id ?? "";
+  const firstSource = rows.find((r) => getConnector(r.connector)?.source)?.id ?? "";
+  if (!template) return editor(c, { name: "", source: firstSource, stage: "paid", enabled: true, steps: [] });
+  const missing = [template.sourceConnector, ...template.steps.map((s) => s.connector)].filter((id) => !first(id));
+  const draft: FlowDraft = {
+    name: template.name,
+    source: first(template.sourceConnector) || firstSource,
+    stage: template.stage,
+    enabled: true,
+    steps: template.steps
+      .filter((s) => first(s.connector))
+      .map((s) => ({ target: first(s.connector), action: s.action, settings: s.settings })),
+  };
+  const names = [...new Set(missing)].map((id) => getConnector(id)?.name ?? id);
+  const note =
+    names.length > 0
+      ? `Template “${template.name}” needs a connection to ${names.join(" and ")}; add it under Connections, then come back.`
+      : `Pre-filled from the template “${template.name}”. Check the settings, then save.`;
+  return editor(c, draft, { note });
+});
+
+async function submit(c: C, flowId?: string) {
+  const s = c.var.session;
+  const form = (await c.req.parseBody({ all: true })) as FormData;
+  const rows = await tenantConnections(c);
+  const errors: string[] = [];
+  const draft = readFlowForm(form, rows, errors);
+  const op = typeof form._op === "string" ? form._op : "save";
+  if (op === "add")
+    return editor(
+      c,
+      { ...draft, steps: [...draft.steps, { target: "", action: "", settings: {} }] },
+      { ...(flowId ? { flowId } : {}) },
+    );
+  if (op === "refresh") return editor(c, draft, { ...(flowId ? { flowId } : {}) });
+  const body = { name: draft.name, source: draft.source, stage: draft.stage, enabled: draft.enabled, steps: draft.steps };
+  const result =
+    errors.length > 0
+      ? null
+      : await callApi<{ id: string }>(
+          c,
+          s.tenantId,
+          flowId ? "PATCH" : "POST",
+          flowId ? `/flows/${encodeURIComponent(flowId)}` : "/flows",
+          body,
+        );
+  if (result?.status === 404 && flowId) return notFoundPage(c);
+  if (!result?.ok)
+    return editor(c, draft, { ...(flowId ? { flowId } : {}), errors: result?.error ? [result.error] : errors, status: 400 });
+  await audit(c.env, s, flowId ? "flow.update" : "flow.create", result.body.id, body);
+  return redirectWith(c, `/flows/${result.body.id}`, "Flow saved.");
+}
+
+flowRoutes.post("/", (c) => submit(c));
+
+flowRoutes.get("/:id", async (c) => {
+  const flow = await ownedFlow(c, c.req.param("id"));
+  if (!flow) return notFoundPage(c);
+  const draft: FlowDraft = {
+    name: flow.name,
+    source: flow.sourceConnectionId,
+    stage: flow.triggerStage as FlowDraft["stage"],
+    enabled: flow.enabled,
+    steps: flow.steps,
+  };
+  return editor(c, draft, { flowId: flow.id });
+});
+
+flowRoutes.post("/:id", async (c) => {
+  if (!(await ownedFlow(c, c.req.param("id")))) return notFoundPage(c);
+  return submit(c, c.req.param("id"));
+});
+
+flowRoutes.post("/:id/toggle", async (c) => {
+  const flow = await ownedFlow(c, c.req.param("id"));
+  if (!flow) return notFoundPage(c);
+  const result = await callApi(c, c.var.session.tenantId, "PATCH", `/flows/${encodeURIComponent(flow.id)}`, {
+    enabled: !flow.enabled,
+  });
+  if (!result.ok) return redirectWith(c, "/flows", result.error ?? "Could not change the flow.", "error");
+  await audit(c.env, c.var.session, flow.enabled ? "flow.disable" : "flow.enable", flow.id);
+  return redirectWith(c, "/flows", `${flow.name} is now ${flow.enabled ? "disabled" : "enabled"}.`);
+});
+
+flowRoutes.post("/:id/delete", async (c) => {
+  const flow = await ownedFlow(c, c.req.param("id"));
+  if (!flow) return notFoundPage(c);
+  const result = await callApi(c, c.var.session.tenantId, "DELETE", `/flows/${encodeURIComponent(flow.id)}`);
+  if (!result.ok) return redirectWith(c, `/flows/${flow.id}`, result.error ?? "Could not delete.", "error");
+  await audit(c.env, c.var.session, "flow.delete", flow.id, { name: flow.name });
+  return redirectWith(c, "/flows", "Flow deleted.");
+});
+
+flowRoutes.get("/:id/dry-run", async (c) => {
+  const flow = await ownedFlow(c, c.req.param("id"));
+  if (!flow) return notFoundPage(c);
+  const run = await dryRun(c.env, flow, c.req.query("transfer"));
+  return page(
+    c,
+    { title: `Dry run: ${flow.name}`, active: "flows" },
+    <FlowDryRunPage flowId={flow.id} flowName={flow.name} run={run} />,
+  );
+});

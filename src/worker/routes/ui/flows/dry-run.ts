@@ -1,0 +1,74 @@
+/**
+ * Dry run: one recent order of the flow's source through the flow's steps, without sending
+ * anything. For accounting actions it builds the document the target would book (lines, VAT case,
+ * totals, cents difference or mismatch) with the same code the connectors use.
+ */
+import { and, desc, eq } from "drizzle-orm";
+import { getConnector } from "../../../../connectors/registry";
+import { database } from "../../../../db/client";
+import { connections, type flows, snapshots, transfers } from "../../../../db/schema";
+import { readSnapshotData } from "../../../../db/snapshots";
+import { accountingSettingsSchema } from "../../../../domain/accounting/accounting-settings";
+import { buildCreditNoteDocument, buildInvoiceDocument } from "../../../../domain/accounting/build-document";
+import type { AccountingDocument } from "../../../../domain/accounting/document";
+import type { TransferInput } from "../../../../domain/order";
+
+export interface DryRunStep {
+  index: number;
+  target: string;
+  action: string;
+  description: string;
+  document?: AccountingDocument;
+  note?: string;
+}
+
+export interface DryRun {
+  candidates: Array<{ id: string; orderNumber: string | null; stage: string; createdAt: number }>;
+  chosen?: { transferId: string; input: TransferInput };
+  steps: DryRunStep[];
+}
+
+const DOCUMENT_ACTIONS = new Set(["createInvoice", "createOrder", "createCreditNote"]);
+
+export async function dryRun(env: Env, flow: typeof flows.$inferSelect, transferId?: string): Promise<DryRun> {
+  const db = database(env);
+  const candidates = await db
+    .select({ id: transfers.id, orderNumber: transfers.orderNumber, stage: transfers.stage, createdAt: transfers.createdAt })
+    .from(transfers)
+    .where(and(eq(transfers.tenantId, flow.tenantId), eq(transfers.sourceConnectionId, flow.sourceConnectionId)))
+    .orderBy(desc(transfers.createdAt))
+    .limit(20);
+  const pick = candidates.find((t) => t.id === transferId) ?? candidates[0];
+  if (!pick) return { candidates, steps: [] };
+  const snapshot = await db
+    .select({ body: snapshots.body, blobKey: snapshots.blobKey })
+    .from(snapshots)
+    .where(and(eq(snapshots.transferId, pick.id), eq(snapshots.tenantId, flow.tenantId), eq(snapshots.kind, "canonical")))
+    .orderBy(desc(snapshots.id))
+    .get();
+  if (!snapshot) return { candidates, steps: [] };
+  const input = (await readSnapshotData(env, snapshot)) as TransferInput;
+  const targets = await db.select().from(connections).where(eq(connections.tenantId, flow.tenantId));
+  const steps = flow.steps.map((step, index): DryRunStep => {
+    const row = targets.find((t) => t.id === step.target);
+    const connector = row ? getConnector(row.connector) : undefined;
+    const action = connector?.actions?.[step.action];
+    const base = { index, target: row?.name ?? step.target, action: step.action, description: action?.description ?? "" };
+    if (!action) return { ...base, note: "This step's connection or action no longer exists." };
+    const parsed = action.settings.safeParse(step.settings);
+    const accounting = accountingSettingsSchema.safeParse(parsed.success ? parsed.data : step.settings);
+    if (!DOCUMENT_ACTIONS.has(step.action) || !accounting.success) {
+      return { ...base, note: "No document to preview: this step acts on what the steps before it made." };
+    }
+    try {
+      if (step.action === "createCreditNote") {
+        if (!input.refund) return { ...base, note: "This order has no refund, so no credit note would be made." };
+        return { ...base, document: buildCreditNoteDocument(input.order, input.refund, accounting.data) };
+      }
+      return { ...base, document: buildInvoiceDocument(input.order, accounting.data) };
+    } catch (error) {
+      return { ...base, note: `The document could not be built: ${(error as Error).message}` };
+    }
+  });
+  return { candidates, chosen: { transferId: pick.id, input }, steps };
+}

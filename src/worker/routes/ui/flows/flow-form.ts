@@ -1,0 +1,68 @@
+/**
+ * The flow editor's state, read from its one form: name, trigger, enabled, and the steps, each a
+ * "target connection · action" choice with that action's settings fields. The form works without
+ * JavaScript: "Show settings" re-renders it for newly chosen actions, "Add step" adds a slot.
+ */
+import { getConnector } from "../../../../connectors/registry";
+import type { connections, FlowStepConfig } from "../../../../db/schema";
+import { STAGES, type Stage } from "../../../../domain/stage";
+import { type FieldSpec, type FormData, fieldsFor, readFields } from "../forms/schema-fields";
+
+type ConnectionRow = typeof connections.$inferSelect;
+
+export interface FlowDraft {
+  name: string;
+  source: string;
+  stage: Stage;
+  enabled: boolean;
+  steps: FlowStepConfig[];
+}
+
+export interface StepChoice {
+  value: string;
+  label: string;
+}
+
+/** Every "target · action" a step may use in this tenant. */
+export function stepChoices(rows: ConnectionRow[]): StepChoice[] {
+  return rows.flatMap((row) => {
+    const connector = getConnector(row.connector);
+    return Object.entries(connector?.actions ?? {}).map(([action, def]) => ({
+      value: `${row.id}|${action}`,
+      label: `${row.name} · ${action} — ${def.description}`,
+    }));
+  });
+}
+
+/** The settings fields of a step's chosen action, named `step<i>.settings.<key>`. */
+export function stepFields(rows: ConnectionRow[], step: FlowStepConfig, index: number): FieldSpec[] {
+  const row = rows.find((r) => r.id === step.target);
+  const action = row ? getConnector(row.connector)?.actions?.[step.action] : undefined;
+  return action ? fieldsFor(action.settings, `step${index}.settings`) : [];
+}
+
+const text = (form: FormData, name: string) => {
+  const v = form[name];
+  const one = Array.isArray(v) ? v[0] : v;
+  return typeof one === "string" ? one.trim() : "";
+};
+
+export function readFlowForm(form: FormData, rows: ConnectionRow[], errors: string[]): FlowDraft {
+  const count = Math.min(20, Math.max(0, Number(text(form, "stepCount")) || 0));
+  const steps: FlowStepConfig[] = [];
+  for (let i = 0; i < count; i++) {
+    const [target = "", action = ""] = text(form, `step${i}.use`).split("|");
+    if (!target || !action) continue;
+    const step: FlowStepConfig = { target, action, settings: {} };
+    step.settings = readFields(stepFields(rows, step, i), form, errors);
+    steps.push(step);
+  }
+  const stage = text(form, "stage");
+  return {
+    name: text(form, "name"),
+    source: text(form, "source"),
+    stage: (STAGES as readonly string[]).includes(stage) ? (stage as Stage) : "paid",
+    enabled: text(form, "enabled") === "on",
+    steps,
+  };
+}

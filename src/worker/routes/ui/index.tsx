@@ -1,0 +1,92 @@
+/**
+ * The settings UI: server-rendered pages (hono/jsx) with forms that work without JavaScript.
+ * Every page below the sign-in routes needs a session; every POST needs the session's CSRF token;
+ * viewers read but every POST that changes the tenant answers 403. All queries are scoped to the
+ * session's current tenant, so another tenant's ids answer 404.
+ */
+import { Hono } from "hono";
+import { bodyLimit } from "hono/body-limit";
+import { OrderlyError } from "../../../domain/errors";
+import { auditRoutes } from "./audit-routes";
+import { CSRF_FIELD, sameToken } from "./auth/csrf";
+import { loadSession, switchTenant } from "./auth/session";
+import { authRoutes } from "./auth-routes";
+import { connectionRoutes } from "./connections";
+import { dashboardRoutes } from "./dashboard";
+import { flowRoutes } from "./flows";
+import { notificationRoutes } from "./notifications";
+import { outboxRoutes } from "./outbox";
+import { peopleRoutes } from "./people";
+import { forbiddenPage, notFoundPage, page, redirectWith } from "./render";
+import { transferRoutes } from "./transfers";
+import { canEdit, type UiEnv } from "./ui-env";
+
+/** POSTs about the person's own session, allowed to viewers too. */
+const SESSION_ACTIONS = new Set(["/switch-tenant", "/sign-out"]);
+
+export const uiRoutes = new Hono<UiEnv>();
+
+uiRoutes.use("*", async (c, next) => {
+  await next();
+  c.header(
+    "content-security-policy",
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+  );
+  c.header("x-content-type-options", "nosniff");
+  c.header("referrer-policy", "same-origin");
+  c.header("x-frame-options", "DENY");
+  if (!c.res.headers.has("cache-control")) c.header("cache-control", "no-store");
+});
+uiRoutes.use("*", bodyLimit({ maxSize: 1024 * 1024, onError: (c) => c.text("The form is too large (1 MiB at most).", 413) }));
+
+uiRoutes.route("/", authRoutes);
+
+uiRoutes.use("*", async (c, next) => {
+  const session = await loadSession(c);
+  if (!session) {
+    if (c.req.method === "GET" || c.req.method === "HEAD") {
+      const next = c.req.path === "/" ? "" : `?next=${encodeURIComponent(c.req.path + new URL(c.req.url).search)}`;
+      return c.redirect(`/sign-in${next}`, 303);
+    }
+    return c.text("Sign in first.", 401);
+  }
+  c.set("session", session);
+  if (c.req.method === "POST") {
+    const form = await c.req.parseBody();
+    const token = typeof form[CSRF_FIELD] === "string" ? (form[CSRF_FIELD] as string) : "";
+    if (!sameToken(token, session.csrfToken))
+      return forbiddenPage(c, "The form was not sent from this site (CSRF check failed). Reload the page and try again.");
+    if (!canEdit(session.role) && !SESSION_ACTIONS.has(c.req.path)) return forbiddenPage(c);
+  }
+  await next();
+});
+
+uiRoutes.post("/switch-tenant", async (c) => {
+  const form = await c.req.parseBody();
+  const tenantId = typeof form.tenantId === "string" ? form.tenantId : "";
+  if (!(await switchTenant(c.env, c.var.session, tenantId))) return notFoundPage(c);
+  return redirectWith(c, "/", "Switched tenant.");
+});
+
+uiRoutes.route("/", dashboardRoutes);
+uiRoutes.route("/connections", connectionRoutes);
+uiRoutes.route("/flows", flowRoutes);
+uiRoutes.route("/transfers", transferRoutes);
+uiRoutes.route("/notifications", notificationRoutes);
+uiRoutes.route("/outbox", outboxRoutes);
+uiRoutes.route("/people", peopleRoutes);
+uiRoutes.route("/audit", auditRoutes);
+
+uiRoutes.notFound((c) => notFoundPage(c));
+uiRoutes.onError((error, c) => {
+  if (error instanceof OrderlyError && error.status === 404) return notFoundPage(c);
+  console.error("ui error", error);
+  return page(
+    c,
+    { title: "Something went wrong", status: 500 },
+    <section>
+      <h1>Something went wrong</h1>
+      <p>Orderly could not show this page. Nothing was changed by it; try again in a moment.</p>
+    </section>,
+  );
+});

@@ -1,0 +1,52 @@
+/** /outbox: the dev outbox (local development, or a tenant that has no mail connection). */
+import { and, desc, eq, lt, or, type SQL } from "drizzle-orm";
+import { Hono } from "hono";
+import { database } from "../../../db/client";
+import { mailOutbox } from "../../../db/schema";
+import { OutboxMailPage, OutboxPage } from "../../../ui/pages/outbox";
+import { decodeCursor, encodeCursor } from "./data/transfer-list";
+import { notFoundPage, page } from "./render";
+import type { UiEnv } from "./ui-env";
+
+export const outboxRoutes = new Hono<UiEnv>();
+const LIMIT = 50;
+
+outboxRoutes.use("*", async (c, next) => {
+  if (!c.var.session.showOutbox) return notFoundPage(c);
+  await next();
+});
+
+outboxRoutes.get("/", async (c) => {
+  const where: SQL[] = [eq(mailOutbox.tenantId, c.var.session.tenantId)];
+  const cursor = decodeCursor(c.req.query("cursor"));
+  if (cursor)
+    where.push(
+      or(lt(mailOutbox.createdAt, cursor[0]), and(eq(mailOutbox.createdAt, cursor[0]), lt(mailOutbox.id, cursor[1]))) as SQL,
+    );
+  const rows = await database(c.env)
+    .select({
+      id: mailOutbox.id,
+      subject: mailOutbox.subject,
+      toAddresses: mailOutbox.toAddresses,
+      createdAt: mailOutbox.createdAt,
+      status: mailOutbox.status,
+      provider: mailOutbox.provider,
+    })
+    .from(mailOutbox)
+    .where(and(...where))
+    .orderBy(desc(mailOutbox.createdAt), desc(mailOutbox.id))
+    .limit(LIMIT + 1);
+  const last = rows[LIMIT - 1];
+  const next = rows.length > LIMIT && last ? `/outbox?cursor=${encodeURIComponent(encodeCursor(last))}` : null;
+  return page(c, { title: "Dev outbox", active: "outbox" }, <OutboxPage rows={rows.slice(0, LIMIT)} nextHref={next} />);
+});
+
+outboxRoutes.get("/:id", async (c) => {
+  const mail = await database(c.env)
+    .select()
+    .from(mailOutbox)
+    .where(and(eq(mailOutbox.id, c.req.param("id")), eq(mailOutbox.tenantId, c.var.session.tenantId)))
+    .get();
+  if (!mail) return notFoundPage(c);
+  return page(c, { title: mail.subject, active: "outbox" }, <OutboxMailPage mail={mail} />);
+});

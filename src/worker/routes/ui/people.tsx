@@ -1,0 +1,193 @@
+/** /people: members and roles, invitations by email, and API tokens (shown once). */
+import { and, eq, gt, isNull } from "drizzle-orm";
+import { type Context, Hono } from "hono";
+import { z } from "zod";
+import { database } from "../../../db/client";
+import { apiTokens, memberships, type Role, tenants, users, userTokens } from "../../../db/schema";
+import { sendMail } from "../../../mail/send-mail";
+import { PeoplePage, type PeopleProps } from "../../../ui/pages/people";
+import { hashApiToken, newApiToken } from "../api/auth";
+import { audit } from "./audit";
+import { randomId } from "./auth/tokens";
+import { issueUserToken } from "./auth/user-tokens";
+import { notFoundPage, page, redirectWith } from "./render";
+import { canEdit, type UiEnv } from "./ui-env";
+
+export const peopleRoutes = new Hono<UiEnv>();
+type C = Context<UiEnv>;
+
+async function render(c: C, extra: Pick<PeopleProps, "newToken" | "errors"> = {}, status = 200) {
+  const s = c.var.session;
+  const db = database(c.env);
+  const [members, invites, tokens] = await Promise.all([
+    db
+      .select({ userId: users.id, email: users.email, name: users.name, role: memberships.role, lastLoginAt: users.lastLoginAt })
+      .from(memberships)
+      .innerJoin(users, eq(users.id, memberships.userId))
+      .where(eq(memberships.tenantId, s.tenantId))
+      .orderBy(users.email),
+    db
+      .select({
+        tokenHash: userTokens.tokenHash,
+        email: userTokens.email,
+        role: userTokens.role,
+        expiresAt: userTokens.expiresAt,
+      })
+      .from(userTokens)
+      .where(
+        and(
+          eq(userTokens.tenantId, s.tenantId),
+          eq(userTokens.kind, "invite"),
+          isNull(userTokens.usedAt),
+          gt(userTokens.expiresAt, Date.now()),
+        ),
+      ),
+    db
+      .select({ id: apiTokens.id, name: apiTokens.name, createdAt: apiTokens.createdAt, lastUsedAt: apiTokens.lastUsedAt })
+      .from(apiTokens)
+      .where(eq(apiTokens.tenantId, s.tenantId))
+      .orderBy(apiTokens.createdAt),
+  ]);
+  return page(
+    c,
+    { title: "Users & API tokens", active: "people", status },
+    <PeoplePage
+      members={members}
+      invites={invites}
+      tokens={tokens}
+      me={{ userId: s.userId, role: s.role }}
+      csrf={s.csrfToken}
+      canEdit={canEdit(s.role)}
+      {...extra}
+    />,
+  );
+}
+
+/** What the acting person may grant: only owners make or change owners. */
+function mayGrant(actor: Role, role: string): role is Role {
+  return role === "viewer" || role === "admin" || (role === "owner" && actor === "owner");
+}
+
+peopleRoutes.get("/", (c) => render(c));
+
+peopleRoutes.post("/invite", async (c) => {
+  const s = c.var.session;
+  const form = await c.req.parseBody();
+  const email = z.email().safeParse(
+    String(form.email ?? "")
+      .trim()
+      .toLowerCase(),
+  );
+  const role = String(form.role ?? "viewer");
+  if (!email.success) return render(c, { errors: ["Give a valid email address."] }, 400);
+  if (!mayGrant(s.role, role)) return render(c, { errors: ["Only an owner can invite an owner."] }, 403);
+  const { token, tokenHash } = await issueUserToken(c.env, {
+    kind: "invite",
+    email: email.data,
+    tenantId: s.tenantId,
+    role,
+    createdBy: s.userId,
+  });
+  const tenant = await database(c.env)
+    .select({ mail: tenants.mailConnectionId })
+    .from(tenants)
+    .where(eq(tenants.id, s.tenantId))
+    .get();
+  const link = `${new URL(c.req.url).origin}/invite/${token}`;
+  await sendMail(c.env, {
+    tenantId: s.tenantId,
+    idempotencyKey: `invite/${tokenHash}`,
+    email: {
+      to: [email.data],
+      subject: `[Orderly] ${s.name || s.email} invited you to ${s.tenantName}`,
+      text: `${s.name || s.email} invited you to work on ${s.tenantName} in Orderly as ${role}.\n\nAccept here (the link works once, for 7 days):\n${link}\n`,
+    },
+    ...(tenant?.mail ? { via: { connectionId: tenant.mail } } : {}),
+  });
+  await audit(c.env, s, "member.invite", email.data, { role });
+  return redirectWith(c, "/people", `Invitation sent to ${email.data}.`);
+});
+
+async function ownerCount(env: Env, tenantId: string): Promise<number> {
+  const owners = await database(env)
+    .select({ userId: memberships.userId })
+    .from(memberships)
+    .where(and(eq(memberships.tenantId, tenantId), eq(memberships.role, "owner")));
+  return owners.length;
+}
+
+async function memberOf(c: C, userId: string) {
+  return database(c.env)
+    .select()
+    .from(memberships)
+    .where(and(eq(memberships.userId, userId), eq(memberships.tenantId, c.var.session.tenantId)))
+    .get();
+}
+
+peopleRoutes.post("/members/:userId/role", async (c) => {
+  const s = c.var.session;
+  const member = await memberOf(c, c.req.param("userId"));
+  if (!member) return notFoundPage(c);
+  const role = String((await c.req.parseBody()).role ?? "");
+  if (!mayGrant(s.role, role) || (member.role === "owner" && s.role !== "owner"))
+    return render(c, { errors: ["Only an owner can make or change an owner."] }, 403);
+  if (member.role === "owner" && role !== "owner" && (await ownerCount(c.env, s.tenantId)) <= 1) {
+    return render(c, { errors: ["A tenant keeps at least one owner: make someone else owner first."] }, 409);
+  }
+  await database(c.env)
+    .update(memberships)
+    .set({ role })
+    .where(and(eq(memberships.userId, member.userId), eq(memberships.tenantId, s.tenantId)));
+  await audit(c.env, s, "member.role", member.userId, { from: member.role, to: role });
+  return redirectWith(c, "/people", "Role changed.");
+});
+
+peopleRoutes.post("/members/:userId/remove", async (c) => {
+  const s = c.var.session;
+  const member = await memberOf(c, c.req.param("userId"));
+  if (!member) return notFoundPage(c);
+  if (member.role === "owner" && s.role !== "owner") return render(c, { errors: ["Only an owner can remove an owner."] }, 403);
+  if (member.role === "owner" && (await ownerCount(c.env, s.tenantId)) <= 1) {
+    return render(c, { errors: ["A tenant keeps at least one owner: make someone else owner first."] }, 409);
+  }
+  await database(c.env)
+    .delete(memberships)
+    .where(and(eq(memberships.userId, member.userId), eq(memberships.tenantId, s.tenantId)));
+  await audit(c.env, s, "member.remove", member.userId, { role: member.role });
+  return redirectWith(c, member.userId === s.userId ? "/" : "/people", "Removed from this tenant.");
+});
+
+peopleRoutes.post("/invites/:hash/withdraw", async (c) => {
+  const s = c.var.session;
+  const removed = await database(c.env)
+    .delete(userTokens)
+    .where(and(eq(userTokens.tokenHash, c.req.param("hash")), eq(userTokens.tenantId, s.tenantId), eq(userTokens.kind, "invite")))
+    .returning({ email: userTokens.email });
+  if (removed.length === 0) return notFoundPage(c);
+  await audit(c.env, s, "member.invite_withdraw", removed[0]?.email ?? null);
+  return redirectWith(c, "/people", "Invitation withdrawn.");
+});
+
+peopleRoutes.post("/tokens", async (c) => {
+  const s = c.var.session;
+  const name = String((await c.req.parseBody()).name ?? "").trim();
+  if (!name || name.length > 120) return render(c, { errors: ["Give the token a name (up to 120 characters)."] }, 400);
+  const token = newApiToken();
+  const id = randomId("tok");
+  await database(c.env)
+    .insert(apiTokens)
+    .values({ id, tenantId: s.tenantId, name, tokenHash: await hashApiToken(token) });
+  await audit(c.env, s, "token.create", id, { name });
+  return render(c, { newToken: { name, token } }, 201);
+});
+
+peopleRoutes.post("/tokens/:id/revoke", async (c) => {
+  const s = c.var.session;
+  const removed = await database(c.env)
+    .delete(apiTokens)
+    .where(and(eq(apiTokens.id, c.req.param("id")), eq(apiTokens.tenantId, s.tenantId)))
+    .returning({ name: apiTokens.name });
+  if (removed.length === 0) return notFoundPage(c);
+  await audit(c.env, s, "token.revoke", c.req.param("id"), { name: removed[0]?.name });
+  return redirectWith(c, "/people", "Token revoked: calls with it now answer 401.");
+});

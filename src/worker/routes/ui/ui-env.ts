@@ -1,0 +1,32 @@
+/** Context of a UI request: the signed-in person, the tenant they work in, and their role there. */
+import type { Role } from "../../../db/schema";
+
+export interface Membership {
+  tenantId: string;
+  tenantName: string;
+  role: Role;
+}
+
+export interface UiSession {
+  idHash: string;
+  userId: string;
+  email: string;
+  name: string;
+  csrfToken: string;
+  tenantId: string;
+  tenantName: string;
+  role: Role;
+  memberships: Membership[];
+  /** Local development (DEV_SEED_TOKEN set) or a tenant without a mail connection: the dev outbox is shown. */
+  showOutbox: boolean;
+}
+
+export interface UiEnv {
+  Bindings: Env;
+  Variables: { session: UiSession };
+}
+
+/** Owners and admins change settings; viewers only read. */
+export function canEdit(role: Role): boolean {
+  return role === "owner" || role === "admin";
+}

@@ -1,0 +1,78 @@
+import { env } from "cloudflare:test";
+import { describe, expect, it } from "vitest";
+import { database } from "../../src/db/client";
+import { encodeCursor, type TransferFilters, transferListQuery } from "../../src/worker/routes/ui/data/transfer-list";
+
+const ROWS = 100_000;
+const PER_STATEMENT = 10_000;
+const tenantId = "ten_plan";
+
+/** Inserts 100,000 transfers (plus a second tenant's rows) in batches, generated in SQL. */
+async function fill(): Promise<void> {
+  const statements = [];
+  for (let start = 0; start < ROWS; start += PER_STATEMENT) {
+    statements.push(
+      env.DB.prepare(
+        `WITH RECURSIVE n(i) AS (SELECT CAST(?1 AS INTEGER) UNION ALL SELECT i + 1 FROM n WHERE i < ?2)
+         INSERT INTO transfers (id, tenant_id, flow_id, source_connection_id, order_id, order_number, stage, occurrence, status,
+           step_count, steps_done, customer_email, customer_name, total, currency, created_at, updated_at)
+         SELECT printf('trf_%07d', i), CASE WHEN i % 10 = 0 THEN 'ten_other' ELSE ?3 END, 'flw_1', 'con_shop_' || (i % 3), 'ord' || i,
+           '#' || (10000 + i), CASE WHEN i % 4 = 0 THEN 'created' ELSE 'paid' END, '',
+           CASE WHEN i % 50 = 1 THEN 'failed' WHEN i % 7 = 0 THEN 'retrying' ELSE 'completed' END,
+           1, 1, 'buyer' || (i % 5000) || '@example.dk', 'Buyer ' || (i % 5000), 10000 + (i % 997) * 100, 'DKK',
+           1700000000000 + i * 60000, 1700000000000 + i * 60000
+         FROM n`,
+      ).bind(start, Math.min(start + PER_STATEMENT, ROWS) - 1, tenantId),
+    );
+  }
+  await env.DB.batch(statements);
+}
+
+async function plan(filters: TransferFilters): Promise<string> {
+  const { sql, params } = transferListQuery(database(env), tenantId, filters).toSQL();
+  const rows = await env.DB.prepare(`EXPLAIN QUERY PLAN ${sql}`)
+    .bind(...params)
+    .all<{ detail: string }>();
+  return rows.results.map((r) => r.detail).join("\n");
+}
+
+describe("the transfer log's page query at 100,000 transfers", () => {
+  it("searches an index of transfers for every filter and search, and never sorts the tenant's whole log", async () => {
+    await fill();
+    const count = await env.DB.prepare("SELECT count(*) AS n FROM transfers WHERE id LIKE 'trf_%'").first<{ n: number }>();
+    expect(count?.n).toBe(ROWS);
+
+    const cursor = encodeCursor({ createdAt: 1700000000000 + 50_000 * 60000, id: "trf_0050000" });
+    const cases: Array<[string, TransferFilters, { sorts?: boolean; index?: string }]> = [
+      ["newest first", {}, {}],
+      ["next page", { cursor }, {}],
+      ["by status", { status: "failed" }, { index: "transfers_tenant_status_time" }],
+      ["by status, next page", { status: "failed", cursor }, { index: "transfers_tenant_status_time" }],
+      ["by stage", { stage: "created" }, {}],
+      ["by source connection", { connection: "con_shop_1" }, {}],
+      ["by time", { from: "2023-11-20", to: "2023-11-25" }, {}],
+      ["by order number", { q: "#10042" }, { sorts: true, index: "transfers_tenant_number" }],
+      ["by order number without #", { q: "10042" }, { sorts: true, index: "transfers_tenant_number" }],
+      ["by email", { q: "buyer42@example.dk" }, { sorts: true, index: "transfers_tenant_email" }],
+      ["by amount", { q: "249.00" }, {}],
+      ["by customer name", { q: "Buyer 42" }, {}],
+    ];
+    for (const [what, filters, expectation] of cases) {
+      const detail = await plan(filters);
+      // Every variant starts from an index led by the tenant; none scans the table.
+      expect(detail, what).toMatch(/SEARCH transfers USING (COVERING )?INDEX transfers_tenant_\w+ \(tenant_id=\?/);
+      expect(detail, what).not.toMatch(/SCAN transfers(?! USING)/);
+      // A page walks the index in time order (only rows with the same millisecond are ordered by id,
+      // "LAST TERM"); only the few rows of an exact search may be sorted whole.
+      if (expectation.index) expect(detail, what).toContain(`USING INDEX ${expectation.index} `);
+      if (!expectation.sorts) expect(detail, what).not.toMatch(/TEMP B-TREE FOR ORDER BY/);
+    }
+    const db = database(env);
+    expect((await transferListQuery(db, tenantId, { q: "10042" })).map((r) => r.id)).toEqual(["trf_0000042"]);
+    const failed = await transferListQuery(db, tenantId, { status: "failed" });
+    expect(failed).toHaveLength(51);
+    expect(failed.every((r) => r.status === "failed" && r.tenantId === tenantId)).toBe(true);
+    const other = await transferListQuery(db, tenantId, { q: "#10040" });
+    expect(other, "the other tenant's order is not found").toEqual([]);
+  }, 120_000);
+});
