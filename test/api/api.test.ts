@@ -144,3 +144,27 @@ describe("the JSON API", () => {
     expect(await res.json()).toMatchObject({ error: { code: "connection_disabled" } });
   });
 });
+
+describe("the API's audit trail", () => {
+  it("records every change made with a token, and when the token was last used", async () => {
+    const world = await createWorld();
+    await world.api("/tenant", { method: "PATCH", body: { retentionDays: 45 } });
+    const rows = await env.DB.prepare("SELECT actor, action, target FROM audit_log WHERE tenant_id = ? ORDER BY id")
+      .bind(world.tenantId)
+      .all();
+    expect(rows.results).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({
+          actor: `tok_${world.tenantId}`.replace(/^/, "token:"),
+          action: "api POST connections",
+          target: "connections",
+        }),
+        expect.objectContaining({ action: "api PATCH tenant", target: "tenant" }),
+      ]),
+    );
+    const token = await env.DB.prepare("SELECT last_used_at FROM api_tokens WHERE tenant_id = ?")
+      .bind(world.tenantId)
+      .first<{ last_used_at: number }>();
+    expect(token?.last_used_at).toBeGreaterThan(0);
+  });
+});
