@@ -29,7 +29,9 @@ export async function createWorld(): Promise<World> {
   const tenantId = `ten_${crypto.randomUUID().slice(0, 8)}`;
   const token = newApiToken();
   const db = database(env);
-  await db.insert(tenants).values({ id: tenantId, name: `Test ${tenantId}`, alertEmails: [`ops@${tenantId.replace("_", "-")}.example`] });
+  await db
+    .insert(tenants)
+    .values({ id: tenantId, name: `Test ${tenantId}`, alertEmails: [`ops@${tenantId.replace("_", "-")}.example`] });
   await db.insert(apiTokens).values({ id: `tok_${tenantId}`, tenantId, name: "test", tokenHash: await hashApiToken(token) });
 
   const api: World["api"] = async (path, init = {}) => {

@@ -77,7 +77,10 @@ export const transferRoutes = apiRouter()
         where.push(
           inArray(
             transfers.id,
-            database(c.env).select({ id: transferSteps.transferId }).from(transferSteps).where(eq(transferSteps.targetConnectionId, q.target)),
+            database(c.env)
+              .select({ id: transferSteps.transferId })
+              .from(transferSteps)
+              .where(eq(transferSteps.targetConnectionId, q.target)),
           ),
         );
       }
