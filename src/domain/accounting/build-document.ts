@@ -5,7 +5,7 @@
  */
 
 import { invoiceLinesFromOrder } from "../invoice-lines";
-import { divideRounded, type RoundingMode, toDecimalString, toMinor } from "../money";
+import { divideRounded, divideRoundedBig, type RoundingMode, toDecimalString, toMinor } from "../money";
 import type { CanonicalOrder, CanonicalRefund } from "../order";
 import { decideVat, type VatDecision } from "../vat/vat-decision";
 import type { AccountingSettings } from "./accounting-settings";
@@ -40,8 +40,8 @@ export function buildInvoiceDocument(order: CanonicalOrder, settings: Accounting
 
 /**
  * A credit note for one refund. Refund line amounts follow the order's tax basis (gross when the
- * order's prices include tax); a refund without lines (WooCommerce) becomes one line at the
- * order's main VAT rate; adjustments carry no VAT.
+ * order's prices include tax); a refund without lines (WooCommerce) is spread over the order's VAT
+ * rates in proportion to what was sold at each, one line per rate; adjustments carry no VAT.
  */
 export function buildCreditNoteDocument(
   order: CanonicalOrder,
@@ -83,12 +83,16 @@ export function buildCreditNoteDocument(
     });
   const accounted = source.reduce((sum, l) => sum + l.net + l.vat, 0);
   if (source.length === 0 || (refund.lines.length === 0 && accounted !== refund.total)) {
-    // Amount-only refund: the whole refund at the order's main rate.
+    // Amount-only refund: each VAT rate of the order takes its share, so a lump sum refunded on a
+    // mixed-rate order (books at 7 %, the rest at 19 %) carries the VAT that was charged on it.
     const rest = refund.total - accounted;
-    if (rest !== 0)
-      source.push(
-        splitGross("product", refund.note ? `Refund: ${refund.note}` : "Refund", rest, mainRate, settings.roundingMode),
-      );
+    const text = refund.note ? `Refund: ${refund.note}` : "Refund";
+    const shares = grossByRate(order, vat, mainRate);
+    for (const [rateBp, part] of spread(rest, shares)) {
+      if (part === 0) continue;
+      const description = shares.length > 1 ? `${text} (${rateBp / 100} %)` : text;
+      source.push(splitGross("product", description, part, rateBp, settings.roundingMode));
+    }
   }
   const expectedVat = source.reduce((sum, l) => sum + l.vat, 0);
   return finish("credit-note", order, source, { total: refund.total, vat: expectedVat }, vat, settings, refund.source.createdAt);
@@ -193,6 +197,38 @@ function totalsOf(lines: DocumentLine[], basis: AccountingSettings["roundingBasi
 function splitGross(kind: DocumentLineKind, description: string, gross: number, rateBp: number, mode: RoundingMode): SourceLine {
   const net = divideRounded(gross * 10_000, 10_000 + rateBp, mode);
   return { kind, description, quantity: 1, net, vat: gross - net, rateBp };
+}
+
+/**
+ * What the order sold at each VAT rate (gross, gift cards aside), largest first; rates with
+ * nothing sold are left out, and an order with nothing priced falls back to `fallback`.
+ */
+function grossByRate(order: CanonicalOrder, vat: VatDecision, fallback: number): Array<[number, number]> {
+  const noVat = vat.case === "reverse-charge" || vat.case === "export";
+  const byRate = new Map<number, number>();
+  for (const line of invoiceLinesFromOrder(order)) {
+    if (line.kind === "giftcard") continue;
+    // As for the main rate: a sale without VAT is refunded without VAT unless VAT was charged on it.
+    const rate =
+      noVat && line.vat === 0
+        ? 0
+        : lineRate({ ...line, ...(line.vatRateBp === undefined ? {} : { rateBp: line.vatRateBp }) }, vat, []);
+    byRate.set(rate, (byRate.get(rate) ?? 0) + line.net + line.vat);
+  }
+  const shares = [...byRate].filter(([, gross]) => gross > 0).sort((a, b) => b[1] - a[1] || b[0] - a[0]);
+  return shares.length > 0 ? shares : [[fallback, 1]];
+}
+
+/** `amount` split in proportion to the shares; the largest share takes the rounding remainder. */
+function spread(amount: number, shares: Array<[number, number]>): Array<[number, number]> {
+  const whole = shares.reduce((sum, [, gross]) => sum + gross, 0);
+  const parts = shares.map(([rate, gross]): [number, number] => [
+    rate,
+    Number(divideRoundedBig(BigInt(amount) * BigInt(gross), BigInt(whole), "half-up")),
+  ]);
+  const first = parts[0];
+  if (first) first[1] += amount - parts.reduce((sum, [, part]) => sum + part, 0);
+  return parts;
 }
 
 /** The rate of the order's largest line, else the decided standard rate. */
