@@ -54,15 +54,13 @@ export const requireApiToken = createMiddleware<ApiEnv>(async (c, next) => {
   // Every change made through the API is in the audit log, as changes made in the UI are.
   if (c.req.method !== "GET" && c.res.status < 400) {
     const target = c.req.path.replace(/^\/api\/v1\//, "");
-    await db
-      .insert(auditLog)
-      .values({
-        tenantId: row.tenantId,
-        actor: `token:${row.id}`,
-        action: `api ${c.req.method} ${target.split("/")[0]}`,
-        target,
-        createdAt: now,
-      });
+    await db.insert(auditLog).values({
+      tenantId: row.tenantId,
+      actor: `token:${row.id}`,
+      action: `api ${c.req.method} ${target.split("/")[0]}`,
+      target,
+      createdAt: now,
+    });
   }
 });
 
