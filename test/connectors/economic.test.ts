@@ -205,18 +205,20 @@ describe("e-conomic createInvoice", () => {
     expect(writes(mock)).toEqual([]);
   });
 
-  it("an EU customer gets the EU VAT zone, a US one the abroad zone", async () => {
+  it("an EU business gets the EU VAT zone, a US buyer the abroad zone", async () => {
     const mock = createEconomicMock();
     installEconomicMock(mock);
     const abroad = (country: string, email: string) =>
       danishOrder({
-        customer: { email, firstName: "Kim", lastName: "Meyer" },
+        customer: { email, firstName: "Kim", lastName: "Meyer", ...(country === "DE" ? { vatNumber: "DE123456789" } : {}) },
         billingAddress: { name: "Kim Meyer", line1: "Hauptstraße 5", postcode: "10115", city: "Berlin", country },
         shippingAddress: { name: "Kim Meyer", line1: "Hauptstraße 5", postcode: "10115", city: "Berlin", country },
       });
 
-    await run(createInvoice, abroad("DE", "kim@example.de"), {}, { reference: "ref-de" });
-    await run(createInvoice, abroad("US", "kim@example.com"), {}, { reference: "ref-us" });
+    // These orders carry Danish VAT that a zero-rated sale does not book; the zone is what is tested here.
+    const lenient = { centsThreshold: "1000.00" };
+    await run(createInvoice, abroad("DE", "kim@example.de"), lenient, { reference: "ref-de" });
+    await run(createInvoice, abroad("US", "kim@example.com"), lenient, { reference: "ref-us" });
 
     expect(mock.state.customers.map((c) => [c.country, c.vatZone])).toEqual([
       ["Germany", { vatZoneNumber: 2 }],
@@ -226,6 +228,32 @@ describe("e-conomic createInvoice", () => {
       { vatZoneNumber: 2 },
       { vatZoneNumber: 3 },
     ]);
+  });
+
+  it("an EU business charged no VAT gets a mismatch only when e-conomic's own total differs from what was paid", async () => {
+    const mock = createEconomicMock();
+    installEconomicMock(mock);
+    const order = danishOrder({
+      customer: { email: "kim@example.de", firstName: "Kim", lastName: "Meyer", vatNumber: "DE123456789" },
+      billingAddress: { name: "Kim Meyer", line1: "Hauptstraße 5", postcode: "10115", city: "Berlin", country: "DE" },
+      shippingAddress: { name: "Kim Meyer", line1: "Hauptstraße 5", postcode: "10115", city: "Berlin", country: "DE" },
+    });
+    // The order charged 25 % VAT; booked in the EU zone e-conomic computes none: the draft stays.
+    const error = await failure(run(createInvoice, order, { invoiceState: "booked" }));
+    expect(error.code).toBe("invoice_totals_mismatch");
+    expect(error.message).toMatch(/e-conomic computed the invoice at .* but the customer paid .*left as e-conomic draft/);
+    expect(mock.state.booked).toHaveLength(0);
+  });
+
+  it("an EU consumer charged home VAT (no OSS) is booked in the domestic zone, where e-conomic books that VAT", async () => {
+    const mock = createEconomicMock();
+    installEconomicMock(mock);
+    const order = danishOrder({
+      billingAddress: { name: "Kim Meyer", line1: "Hauptstraße 5", postcode: "10115", city: "Berlin", country: "DE" },
+      shippingAddress: { name: "Kim Meyer", line1: "Hauptstraße 5", postcode: "10115", city: "Berlin", country: "DE" },
+    });
+    await run(createInvoice, order);
+    expect((mock.state.drafts[0]!.recipient as { vatZone: unknown }).vatZone).toEqual({ vatZoneNumber: 1 });
   });
 
   it("honours the connection's baseUrl", async () => {

@@ -38,6 +38,9 @@ export function taxRateIdFor(line: DocumentLine, vat: VatDecision, settings: Tax
         { setting: "taxRates.noVat" },
       );
   }
+  // A rate configured for the country ("FI:2400") wins: an order from before a rate change needs the old rate.
+  const dated = vat.vatCountry ? settings.taxRatesByRate[`${vat.vatCountry}:${line.vatRateBp}`] : undefined;
+  if (dated) return dated;
   if (line.vatRateBp === vat.standardRateBp) {
     const { id, setting } = caseTaxRate(vat, settings);
     if (id) return id;

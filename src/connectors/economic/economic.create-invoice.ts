@@ -7,6 +7,8 @@
  */
 import { buildInvoiceDocument } from "../../domain/accounting/build-document";
 import type { AccountingDocument } from "../../domain/accounting/document";
+import { OrderlyError } from "../../domain/errors";
+import { toDecimalString, toMinor } from "../../domain/money";
 import type { CanonicalOrder } from "../../domain/order";
 import { type ActionContext, type ActionResult, defineAction } from "../contract";
 import { economicRequest } from "./economic.api";
@@ -65,6 +67,7 @@ export const createInvoice = defineAction<typeof createInvoiceSettings, Economic
     // Idempotent: also finishes an upgrade whose order deletion an interrupted attempt did not reach.
     if (fromOrder) await deleteDraftOrder(ctx, fromOrder.orderNumber);
     if (document.mismatch) throw mismatchError(document, made.draftInvoiceNumber);
+    checkComputedTotal(made, document, ctx.settings.centsThreshold);
     const bookedInvoiceNumber =
       ctx.settings.invoiceState === "booked" ? await bookDraft(ctx, made.draftInvoiceNumber) : undefined;
     return result(
@@ -80,6 +83,8 @@ export const createInvoice = defineAction<typeof createInvoiceSettings, Economic
 
 interface MadeDraft {
   draftInvoiceNumber: number;
+  /** The total e-conomic computed for the draft (its own VAT from zone and product group). */
+  grossAmount?: number;
   customerNumber: number;
   customerCreated: boolean;
   created: boolean;
@@ -98,8 +103,19 @@ async function updateDraft(
   const customer = customerNumber ?? (await documentCustomer(ctx, order, document, ctx.settings, prepared)).customerNumber;
   const body = withCustomer(prepared.header, customer);
   ctx.mapped({ document, draft: body });
-  await economicRequest(ctx, { method: "PUT", path: `/invoices/drafts/${draftInvoiceNumber}`, json: body });
-  return { draftInvoiceNumber, customerNumber: customer, customerCreated: false, created: false, upgradedFromOrder: false };
+  const put = await economicRequest<{ grossAmount?: number }>(ctx, {
+    method: "PUT",
+    path: `/invoices/drafts/${draftInvoiceNumber}`,
+    json: body,
+  });
+  return {
+    draftInvoiceNumber,
+    ...(typeof put.body?.grossAmount === "number" ? { grossAmount: put.body.grossAmount } : {}),
+    customerNumber: customer,
+    customerCreated: false,
+    created: false,
+    upgradedFromOrder: false,
+  };
 }
 
 async function createDraft(
@@ -117,13 +133,14 @@ async function createDraft(
     : await documentCustomer(ctx, order, document, ctx.settings, prepared);
   const body = upgraded ?? withCustomer(prepared.header, customer.customerNumber);
   ctx.mapped({ document, draft: body, ...(upgraded ? { fromOrderNumber: orderNumber } : {}) });
-  const made = await economicRequest<{ draftInvoiceNumber: number }>(ctx, {
+  const made = await economicRequest<{ draftInvoiceNumber: number; grossAmount?: number }>(ctx, {
     method: "POST",
     path: "/invoices/drafts",
     json: body,
   });
   return {
     draftInvoiceNumber: made.body.draftInvoiceNumber,
+    ...(typeof made.body.grossAmount === "number" ? { grossAmount: made.body.grossAmount } : {}),
     customerNumber: customer.customerNumber,
     customerCreated: customer.created,
     created: true,
@@ -153,4 +170,23 @@ function result(
       ...(orderNumber === undefined ? {} : { fromOrderNumber: orderNumber }),
     },
   };
+}
+
+/**
+ * e-conomic computes VAT itself (zone and product group). Its total must be what the customer
+ * paid, or a VAT mapping is wrong: the invoice stays a draft and the step fails with both totals.
+ */
+function checkComputedTotal(made: MadeDraft, document: AccountingDocument, threshold: string): void {
+  if (made.grossAmount === undefined) return;
+  const computed = toMinor(made.grossAmount, document.currency);
+  if (Math.abs(computed - document.expected.total) <= toMinor(threshold, document.currency)) return;
+  const fmt = (minor: number) => `${toDecimalString(minor, document.currency)} ${document.currency}`;
+  throw new OrderlyError(
+    `e-conomic computed the invoice at ${fmt(computed)} but the customer paid ${fmt(document.expected.total)}; check the VAT zones and the products' VAT settings. The invoice was left as e-conomic draft ${made.draftInvoiceNumber}.`,
+    {
+      errorClass: "validation",
+      code: "invoice_totals_mismatch",
+      details: { draftInvoiceNumber: made.draftInvoiceNumber, computed, expected: document.expected.total },
+    },
+  );
 }

@@ -57,8 +57,10 @@ export function planProduct(line: DocumentLine, document: AccountingDocument, se
   const { vat } = document;
   if (vat.case === "oss") {
     const country = vat.destination;
-    const key = line.vatRateBp === vat.standardRateBp ? country : `${country}:${line.vatRateBp}`;
-    const product = settings.ossProducts[key];
+    // "FI:2400" wins over "FI": an order from before a rate change needs the old rate's product.
+    const dated = settings.ossProducts[`${country}:${line.vatRateBp}`];
+    const key = dated || line.vatRateBp !== vat.standardRateBp ? `${country}:${line.vatRateBp}` : country;
+    const product = dated ?? settings.ossProducts[key];
     if (!product)
       throw missing(`ossProducts.${key}`, `"${line.description}" is an OSS sale to ${country} at ${pct(line.vatRateBp)}`);
     return { productNumber: product };

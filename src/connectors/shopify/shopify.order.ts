@@ -139,6 +139,7 @@ function lineOf(item: ShopifyLineItem, currency: string, path: string): Line {
     taxRateBp: rateBp(taxLines[0]?.rate),
     productId: item.product_id ?? undefined,
     variantId: item.variant_id ?? undefined,
+    giftCard: item.gift_card ? true : undefined,
   });
 }
 

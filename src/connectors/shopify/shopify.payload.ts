@@ -65,6 +65,8 @@ export const lineItemSchema = z.object({
   discount_allocations: z.array(discountAllocation).nullish(),
   product_id: shopifyId.nullish(),
   variant_id: shopifyId.nullish(),
+  /** True when the line sells a gift card (a voucher: no VAT at sale). */
+  gift_card: z.boolean().nullish(),
 });
 
 export const shippingLineSchema = z.object({

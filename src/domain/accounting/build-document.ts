@@ -82,7 +82,15 @@ export function buildCreditNoteDocument(
       rateBp: 0,
     });
   const accounted = source.reduce((sum, l) => sum + l.net + l.vat, 0);
-  if (source.length === 0 || (refund.lines.length === 0 && accounted !== refund.total)) {
+  const shippingGross = order.shipping.reduce((sum, s) => sum + s.price - s.discount + (order.pricesIncludeTax ? 0 : s.tax), 0);
+  const remainder = refund.total - accounted;
+  if (refund.lines.length > 0 && refund.shipping === 0 && remainder !== 0 && remainder === shippingGross) {
+    // Shopify's refunds/create (API 2024-10 on) no longer itemises refunded shipping: money refunded
+    // beyond the lines that equals the order's shipping is that shipping, at the shipping's rate.
+    source.push(
+      splitGross("shipping", "Shipping refund", remainder, order.shipping[0]?.taxRateBp ?? mainRate, settings.roundingMode),
+    );
+  } else if (source.length === 0 || (refund.lines.length === 0 && accounted !== refund.total)) {
     // Amount-only refund: each VAT rate of the order takes its share, so a lump sum refunded on a
     // mixed-rate order (books at 7 %, the rest at 19 %) carries the VAT that was charged on it.
     const rest = refund.total - accounted;

@@ -18,6 +18,7 @@ export type VatCase =
   /** Outside the EU: zero-rated export. */
   | "export";
 
+/** How a target that books VAT by zone (e-conomic) must treat the sale: by the VAT charged, not by geography. */
 export type VatZone = "domestic" | "eu" | "abroad";
 
 export interface VatDecision {
@@ -63,5 +64,6 @@ export function decideVat(order: CanonicalOrder, settings: VatSettings): VatDeci
       b2b,
     };
   }
-  return { case: "eu-home-vat", zone: "eu", destination, vatCountry: home, standardRateBp: homeRate, b2b };
+  // VAT-wise this is a domestic sale (home VAT is charged), so targets book it in the domestic zone.
+  return { case: "eu-home-vat", zone: "domestic", destination, vatCountry: home, standardRateBp: homeRate, b2b };
 }

@@ -97,13 +97,6 @@ export const chargeCases: AccountingCase[] = [
     title: "A gift card sold",
     topic: "charges",
     note: "A gift card is a voucher: no VAT when sold, on the gift card product/account.",
-    knownIssue: {
-      where: "Shopify connector, src/connectors/shopify/shopify.order.ts does not read `gift_card`",
-      wrong:
-        'the gift card arrives as an ordinary product line at 0 % VAT, so both steps fail before anything is written (e-conomic: reducedRateProducts.0 is empty; Billy: taxRatesByRate["0"] is empty); mapped to a 0 % product it would be booked as a VAT-exempt sale of 500.00 instead of a voucher liability',
-      right:
-        "a gift card line: e-conomic product `giftcard` 500.00 × 1, Billy `prod-giftcard` with `tr-none`; total 699.00 DKK = paid.",
-    },
     source: {
       shop: "shopify",
       currency: "DKK",

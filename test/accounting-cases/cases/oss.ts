@@ -98,14 +98,6 @@ export const ossCases: AccountingCase[] = [
     title: "The same sale to Germany without OSS: Danish VAT",
     topic: "eu",
     note: "e-conomic charges Danish VAT only in its domestic VAT zone; its EU zone is for sales without Danish VAT.",
-    knownIssue: {
-      where:
-        "e-conomic connector: the VAT zone comes from the VAT decision's geographic zone (`vatZones[document.vat.zone]` in src/connectors/economic/economic.body.ts and economic.document-steps.ts), which is `eu` for an EU consumer charged home VAT",
-      wrong:
-        "the sale goes to e-conomic in VAT zone 2 (EU) on the ordinary products, which e-conomic books without VAT, exactly like the reverse-charge sale of C33: e-conomic's invoice comes to 250.00 DKK with 0.00 VAT against 312.50 DKK paid, 62.50 DKK of Danish VAT missing, and it is booked, since the e-conomic step does not compare e-conomic's own total (its output even says 312.50). Billy is right",
-      right:
-        "VAT zone 1 (domestic) for a buyer who pays Danish VAT, whatever the country: TS-1 200.00 × 1 and shipping 50.00 × 1, VAT 62.50, total 312.50 DKK = paid.",
-    },
     source: {
       shop: "shopify",
       currency: "DKK",
@@ -174,14 +166,6 @@ export const ossCases: AccountingCase[] = [
     topic: "eu",
     settings: OSS,
     note: "The dated table gives FI 24 % until 2024-08-31 and 25.5 % from 2024-09-01; the shop charged 24 %.",
-    knownIssue: {
-      where:
-        "e-conomic `planProduct` in src/connectors/economic/economic.products.ts, Billy `taxRateIdFor` in src/connectors/billy/billy.tax.ts",
-      wrong:
-        "a line at the destination's standard rate of the order's date is mapped by country alone (`FI` → `oss-fi` / `tr-fi-255`, today's 25.5 %), and the configured `FI:2400` is ignored: e-conomic books 200.00 + 51.00 VAT = 251.00 DKK against 248.00 DKK paid (silently: its step does not compare e-conomic's total); Billy computes 251.00 DKK and the transfer fails",
-      right:
-        "prefer the rate-specific mapping: e-conomic `oss-fi-24` 200.00 × 1, Billy `tr-fi-24`; VAT 48.00, total 248.00 DKK = paid.",
-    },
     source: {
       shop: "shopify",
       currency: "DKK",

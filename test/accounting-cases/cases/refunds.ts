@@ -142,14 +142,6 @@ export const refundCases: AccountingCase[] = [
     title: "A full refund including shipping (Shopify webhook, API 2024-10 and later)",
     topic: "refunds",
     note: "Since 2024-10 refunds/create carries no shipping refund: the 49.00 is only in the 248.00 refund transaction.",
-    knownIssue: {
-      where:
-        "Shopify connector, src/connectors/shopify/shopify.refund.ts reads refunded shipping only from `order_adjustments` of kind `shipping_refund`",
-      wrong:
-        'the refund arrives with the T-shirt (199.00) and no shipping, against a 248.00 refund transaction: both credit notes stay drafts and the transfers fail ("would total 199.00 DKK but the refund was 248.00 DKK")',
-      right:
-        "the shipping refund is credited at the shipping's rate, as with the older webhook (C39): T-shirt 159.20 and Shipping refund 39.20 at 25 %, VAT 49.60, total 248.00 DKK = refunded. The connector needs the refunded shipping from the Admin API (Refund.refundShippingLines), or the unexplained remainder of the transaction.",
-    },
     source: {
       ...tshirtAndShipping,
       refunds: [
