@@ -2,10 +2,24 @@
  * Builds the D1 rows that mirror an order's transfers, so the API and UI can search them. The
  * statements are upserts of the full current state: replaying them is harmless and the last
  * one written wins, which is what the outbox's strict order guarantees.
+ *
+ * D1 bills every row written, and every index entry an UPDATE rewrites, whether or not its value
+ * changed; SQLite rewrites an index when a column of it is in the SET list. So an upsert sets only
+ * the columns that can change, and writes nothing when the row would stay as it is
+ * (docs/performance.md). Most projections change one step of a transfer, not all of them.
  */
+import { and, eq, or, type SQL, sql } from "drizzle-orm";
+import type { SQLiteColumn } from "drizzle-orm/sqlite-core";
 import { database, type SerializedStatement, serialize } from "../db/client";
 import { type FlowStepConfig, type TransferStatus, transferSteps, transfers } from "../db/schema";
 import type { TransferInput } from "../domain/order";
+
+/**
+ * While nothing else about a transfer changes, its `updated_at` is still moved on when it is at
+ * least this old, so the sweeper (which wakes transfers unchanged for twice the re-send time)
+ * keeps seeing a moving transfer as alive.
+ */
+export const UPDATED_AT_REFRESH_MS = 60_000;
 
 export interface TransferRow {
   id: string;
@@ -70,8 +84,54 @@ export function projectTransfer(
     updatedAt: transfer.updated_at,
     completedAt: transfer.status === "completed" ? transfer.updated_at : null,
   };
-  const { id: _id, ...changes } = row;
-  const statements = [serialize(db.insert(transfers).values(row).onConflictDoUpdate({ target: transfers.id, set: changes }))];
+  // Identity, stage and creation time never change for a transfer id (a hash of them); the order's
+  // own fields change only with a new order version, so they get their own statement.
+  const statements = [
+    serialize(
+      db
+        .insert(transfers)
+        .values(row)
+        .onConflictDoUpdate({
+          target: transfers.id,
+          set: {
+            status: row.status,
+            stepCount: row.stepCount,
+            stepsDone: row.stepsDone,
+            errorReason: row.errorReason,
+            errorClass: row.errorClass,
+            updatedAt: row.updatedAt,
+            completedAt: row.completedAt,
+          },
+          setWhere: or(
+            changed([transfers.status, transfers.stepCount, transfers.stepsDone, transfers.errorReason, transfers.errorClass]),
+            sql`excluded.${sql.identifier(transfers.updatedAt.name)} >= ${transfers.updatedAt} + ${UPDATED_AT_REFRESH_MS}`,
+          ),
+        }),
+    ),
+    serialize(
+      db
+        .update(transfers)
+        .set({
+          orderNumber: row.orderNumber,
+          customerEmail: row.customerEmail,
+          customerName: row.customerName,
+          total: row.total,
+          currency: row.currency,
+        })
+        .where(
+          and(
+            eq(transfers.id, row.id),
+            or(
+              isNot(transfers.orderNumber, row.orderNumber),
+              isNot(transfers.customerEmail, row.customerEmail),
+              isNot(transfers.customerName, row.customerName),
+              isNot(transfers.total, row.total),
+              isNot(transfers.currency, row.currency),
+            ),
+          ),
+        ),
+    ),
+  ];
   for (const step of steps) {
     const config = configs[step.step_index];
     if (!config) continue;
@@ -93,17 +153,32 @@ export function projectTransfer(
       errorReason: stepError?.message ?? null,
       updatedAt: transfer.updated_at,
     };
-    const { transferId: _t, stepIndex: _s, ...stepChanges } = stepRow;
+    const { transferId: _t, stepIndex: _s, tenantId: _tenant, ...stepChanges } = stepRow;
+    // A step's row (and its updated_at) moves only when the step itself changed.
+    const { updatedAt: _u, ...compared } = stepChanges;
     statements.push(
       serialize(
         db
           .insert(transferSteps)
           .values(stepRow)
-          .onConflictDoUpdate({ target: [transferSteps.transferId, transferSteps.stepIndex], set: stepChanges }),
+          .onConflictDoUpdate({
+            target: [transferSteps.transferId, transferSteps.stepIndex],
+            set: stepChanges,
+            setWhere: changed(Object.keys(compared).map((key) => transferSteps[key as keyof typeof compared])),
+          }),
       ),
     );
   }
   return statements;
+}
+
+/** True when the upsert's new value of any of these columns differs from the stored one (NULL-safe). */
+function changed(columns: SQLiteColumn[]): SQL {
+  return or(...columns.map((column) => sql`excluded.${sql.identifier(column.name)} IS NOT ${column}`))!;
+}
+
+function isNot(column: SQLiteColumn, value: string | number | null): SQL {
+  return sql`${column} IS NOT ${value}`;
 }
 
 /** Step states inside the object are finer than what a person needs to see. */

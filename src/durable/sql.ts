@@ -26,8 +26,10 @@ export class ObjectSql {
     const row = this.one<{ version: number }>("SELECT version FROM _schema");
     const current = row?.version ?? 0;
     if (current >= migrations.length) return;
-    for (const ddl of migrations.slice(current)) this.storage.exec(ddl);
-    if (row) this.run("UPDATE _schema SET version = ?", migrations.length);
-    else this.run("INSERT INTO _schema (version) VALUES (?)", migrations.length);
+    // One script: a new object (most of them) pays for a single exec, not one per migration.
+    const bump = row
+      ? `UPDATE _schema SET version = ${migrations.length};`
+      : `INSERT INTO _schema (version) VALUES (${migrations.length});`;
+    this.storage.exec(`${migrations.slice(current).join(";\n")};\n${bump}`);
   }
 }

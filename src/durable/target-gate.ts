@@ -71,7 +71,8 @@ export class TargetGate extends DurableObject<Env> {
   private tokens: number | null = null;
   private refilledAt = 0;
   private blockedUntil = 0;
-  private readonly running = new Map<string, number>();
+  /** Tickets out now: when each expires and how many calls it reserved. */
+  private readonly running = new Map<string, { expires: number; reserved: number }>();
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -89,7 +90,7 @@ export class TargetGate extends DurableObject<Env> {
         return { granted: false, retryAfterMs: Math.max(1000, (circuit.openUntil ?? now) - now), reason: "paused" };
       }
       // Half-open: exactly one probe goes through.
-      const ticket = this.grant(now);
+      const ticket = this.grant(now, 0);
       this.save({ ...circuit, probeTicket: ticket });
       return { granted: true, ticket, probe: true };
     }
@@ -104,13 +105,14 @@ export class TargetGate extends DurableObject<Env> {
       return { granted: false, retryAfterMs: Math.ceil((missing / limits.ratePerSecond) * 1000), reason: "rate" };
     }
     this.tokens = tokens - cost;
-    return { granted: true, ticket: this.grant(now), probe: false };
+    return { granted: true, ticket: this.grant(now, cost), probe: false };
   }
 
   async release(request: ReleaseRequest): Promise<ReleaseResult> {
-    const known = this.running.delete(request.ticket);
-    // Charge what the step really used beyond the one call it reserved.
-    if (known && this.tokens !== null && request.calls > 1) this.tokens -= request.calls - 1;
+    const held = this.running.get(request.ticket);
+    this.running.delete(request.ticket);
+    // Settle the reservation: charge calls made beyond it, give back what was reserved and not used.
+    if (held && this.tokens !== null) this.tokens -= request.calls - held.reserved;
     const circuit = this.circuit();
     if (request.outcome === "unused") {
       if (circuit.probeTicket === request.ticket) this.save({ ...circuit, probeTicket: null });
@@ -155,14 +157,14 @@ export class TargetGate extends DurableObject<Env> {
     };
   }
 
-  private grant(now: number): string {
+  private grant(now: number, reserved: number): string {
     const ticket = crypto.randomUUID();
-    this.running.set(ticket, now + TICKET_TTL_MS);
+    this.running.set(ticket, { expires: now + TICKET_TTL_MS, reserved });
     return ticket;
   }
 
   private expireTickets(now: number): void {
-    for (const [ticket, expires] of this.running) if (expires < now) this.running.delete(ticket);
+    for (const [ticket, held] of this.running) if (held.expires < now) this.running.delete(ticket);
   }
 
   private refill(now: number, limits: GateLimits): number {

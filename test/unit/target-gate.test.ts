@@ -93,3 +93,16 @@ describe("a target's gate", () => {
     expect(result.pausedUntil! - Date.now()).toBeGreaterThan(400);
   });
 });
+
+describe("the gate's accounting", () => {
+  it("charges a step what it really called: a reservation of six that made three calls costs three", async () => {
+    const g = gate();
+    const limits = { ratePerSecond: 0.001, burst: 12, concurrency: 10 };
+    const first = await g.acquire(request({ limits, cost: 6 }));
+    if (!first.granted) throw new Error("must be granted");
+    await g.release({ ...release, calls: 3, ticket: first.ticket, outcome: "ok" });
+    // 12 − 3 = 9 tokens left: another reservation of six still fits, a third does not.
+    expect((await g.acquire(request({ limits, cost: 6 }))).granted).toBe(true);
+    expect(await g.acquire(request({ limits, cost: 6 }))).toMatchObject({ granted: false, reason: "rate" });
+  });
+});
