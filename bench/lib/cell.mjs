@@ -1,0 +1,35 @@
+// One measured cell: a closed-loop run against a Worker plus the CPU its workerd process spent on
+// it, counted until workerd is idle again, so work deferred past the answer (an order's outbox)
+// is charged to the requests that caused it.
+import { closedLoop } from "./load.mjs";
+import { cpuMs, ioWrites, loadAverages, waitForIdle } from "./proc.mjs";
+
+const round3 = (v) => Math.round(v * 1000) / 1000;
+
+export async function measuredCell(target, { concurrency, seconds, next, onResponse }) {
+  const pid = target.pids[0];
+  const load = loadAverages();
+  const cpuBefore = cpuMs(pid);
+  const ioBefore = ioWrites(pid);
+  const result = await closedLoop({
+    origin: target.url,
+    path: target.hookPath,
+    concurrency,
+    durationMs: seconds * 1000,
+    next,
+    onResponse,
+  });
+  const idle = await waitForIdle(pid, { maxMs: 20_000 });
+  const workerdCpuMs = cpuMs(pid) - cpuBefore;
+  const io = ioWrites(pid);
+  const per = (v) => (result.requests > 0 ? round3(v / result.requests) : null);
+  return {
+    ...result,
+    workerdCpuMsPerRequest: per(workerdCpuMs),
+    // Storage writes (SQLite files of Durable Objects, D1, R2) caused per request.
+    workerdWriteKiBPerRequest: per((io.bytes - ioBefore.bytes) / 1024),
+    workerdWriteSyscallsPerRequest: per(io.syscalls - ioBefore.syscalls),
+    loadAverage: load,
+    idle,
+  };
+}

@@ -1,0 +1,66 @@
+// Ingest: signed Shopify order webhooks against Orderly and the HMAC-only baseline at each
+// concurrency, interleaved (baseline, then Orderly, per level) so drifting machine load hits both
+// alike. Orderly's figure is reported as a ratio of the baseline's from the same run.
+import { measuredCell } from "../lib/cell.mjs";
+import { MIX } from "../lib/settings.mjs";
+import { deliveries } from "../lib/shopify-orders.mjs";
+
+let nextKey = 5_000_000_000_000;
+
+/** A `next()` for the driver over a delivery source, counting what it sent by kind. */
+export function deliveryFeed(source) {
+  const kinds = {};
+  return {
+    kinds,
+    next() {
+      const d = source.next();
+      kinds[d.kind] = (kinds[d.kind] ?? 0) + 1;
+      return { headers: source.headers(d), body: d.body, kind: d.kind, key: d.key };
+    },
+  };
+}
+
+async function cell(target, { concurrency, seconds, warmupSeconds, topic, log }) {
+  const source = deliveries({ secret: target.secret, topic, mix: MIX, seed: concurrency, firstKey: nextKey });
+  nextKey += 10_000_000;
+  if (warmupSeconds > 0) await measuredCell(target, { concurrency, seconds: warmupSeconds, next: deliveryFeed(source).next });
+  const feed = deliveryFeed(source);
+  const wrong = {};
+  const result = await measuredCell(target, {
+    concurrency,
+    seconds,
+    next: feed.next,
+    onResponse(request, answer) {
+      const expected = request.kind === "bad-signature" ? 401 : 200;
+      if (answer.status !== expected) {
+        const key = `${request.kind}→${answer.status}`;
+        wrong[key] = (wrong[key] ?? 0) + 1;
+      }
+    },
+  });
+  const out = { target: target.label, concurrency, ...result, sent: feed.kinds, unexpected: wrong };
+  log(
+    `  ingest ${target.label.padEnd(8)} c=${String(concurrency).padStart(3)}: ${result.throughput} req/s, ` +
+      `p50 ${result.latencyMs.p50} ms, p99 ${result.latencyMs.p99} ms, ${result.workerdCpuMsPerRequest} ms CPU/req, ` +
+      `statuses ${JSON.stringify(result.statuses)}` +
+      (Object.keys(wrong).length ? `, unexpected ${JSON.stringify(wrong)}` : "") +
+      `, idle after ${result.idle.idleAfterMs} ms`,
+  );
+  return out;
+}
+
+export async function runIngest({ baseline, orderly, profile, topic, log }) {
+  const cells = [];
+  for (const concurrency of profile.concurrencies) {
+    const options = { concurrency, seconds: profile.seconds, warmupSeconds: profile.warmupSeconds, topic, log };
+    const base = await cell(baseline, options);
+    const ours = await cell(orderly, options);
+    cells.push({
+      concurrency,
+      baseline: base,
+      orderly: ours,
+      ratio: base.throughput > 0 ? Math.round((ours.throughput / base.throughput) * 1000) / 1000 : null,
+    });
+  }
+  return cells;
+}

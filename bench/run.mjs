@@ -1,0 +1,149 @@
+#!/usr/bin/env node
+// npm run bench (full, about 10 minutes) / npm run bench:quick (about a minute).
+// Bundles the Worker as `wrangler deploy --dry-run` does, runs it with Miniflare's API (workerd,
+// not wrangler dev) beside an HMAC-only baseline, and measures ingest, the ack path's stages and
+// the end-to-end path to a mock e-conomic API. Results: bench/results/<stamp>.json, latest.json,
+// latest.md. Options: --quick, --only=ingest,spans,e2e,profile, --ingest-topic=orders/paid, --keep
+// (keep the run's state under bench/.tmp), --render (rewrite latest.md from latest.json and notes.md).
+import { mkdirSync, rmSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { bundleWorker } from "./lib/build.mjs";
+import { buildEconomicMock } from "./lib/economic-mock-build.mjs";
+import { startEconomicServer } from "./lib/economic-server.mjs";
+import { gitCommit, loadAverages, machine, sampleRss } from "./lib/proc.mjs";
+import { writeResults } from "./lib/report.mjs";
+import { MOCK_DELAY_MS, PROFILES } from "./lib/settings.mjs";
+import { startBaseline, startOrderly } from "./lib/targets.mjs";
+import { readWranglerConfig } from "./lib/wrangler-config.mjs";
+import { runE2e } from "./phases/e2e.mjs";
+import { runIngest } from "./phases/ingest.mjs";
+import { profileIngest, profiler } from "./phases/profile.mjs";
+import { runSpans } from "./phases/spans.mjs";
+
+const ROOT = resolve(import.meta.dirname, "..");
+const BENCH = join(ROOT, "bench");
+const args = Object.fromEntries(
+  process.argv
+    .slice(2)
+    .map((a) => a.replace(/^--/, "").split("="))
+    .map(([k, v]) => [k, v ?? true]),
+);
+const profileName = args.quick ? "quick" : "full";
+const profile = PROFILES[profileName];
+const only = new Set(String(args.only ?? "ingest,spans,e2e,profile").split(","));
+// The inspector is opened only when profiling; nothing attaches to it outside the profiled runs.
+const inspectorPort = only.has("profile") && profile.profileSeconds > 0 ? 0 : undefined;
+const ingestTopic = args["ingest-topic"] ?? "orders/create";
+const stamp = new Date().toISOString().replace(/[:.]/g, "-");
+const tmp = join(BENCH, ".tmp", `run-${stamp}`);
+const started = Date.now();
+if (args.render) {
+  // Re-renders latest.md from latest.json (after editing results/notes.md), without running anything.
+  const { renderLatest } = await import("./lib/report.mjs");
+  console.log(`Written: ${renderLatest(join(BENCH, "results"), args.quick ? "quick" : "full")}`);
+  process.exit(0);
+}
+const log = (line) => console.log(`[${((Date.now() - started) / 1000).toFixed(0).padStart(4)} s] ${line}`);
+
+const results = {
+  profile: profileName,
+  date: new Date().toISOString(),
+  commit: gitCommit(ROOT),
+  machine: machine(),
+  loadAverageAtStart: loadAverages(),
+  runtime:
+    "Miniflare API (miniflare package, workerd underneath; not wrangler dev) running the bundle of `wrangler deploy --dry-run`",
+  ingestTopic,
+};
+// Disposers of what this run started (Miniflare instances, the mock server), newest last.
+const cleanups = [];
+const stopAll = async () => {
+  for (const s of cleanups.splice(0)) await s().catch(() => {});
+};
+process.on("SIGINT", () => stopAll().then(() => process.exit(130)));
+
+try {
+  mkdirSync(tmp, { recursive: true });
+  const wrangler = readWranglerConfig(ROOT);
+  log("bundling the Worker (wrangler deploy --dry-run)");
+  const bundleDir = join(BENCH, ".tmp", "dist");
+  results.bundle = bundleWorker(ROOT, bundleDir);
+  log(`bundle ${results.bundle.indexRawBytes} B raw, ${results.bundle.indexGzipBytes} B gzip`);
+
+  if (only.has("ingest") || only.has("spans")) {
+    const baseline = await startBaseline(BENCH);
+    cleanups.push(() => baseline.mf.dispose());
+    const orderly = await startOrderly({
+      wrangler,
+      benchDir: BENCH,
+      bundleDir,
+      persistDir: join(tmp, "ingest-state"),
+      inspectorPort,
+    });
+    cleanups.push(() => orderly.mf.dispose());
+    results.bindings = orderly.bindings;
+    results.vars = orderly.vars;
+    results.startup = { baseline: pick(baseline), orderly: { ...pick(orderly), migrations: orderly.migrations } };
+    log(`baseline up in ${baseline.startupMs} ms, Orderly in ${orderly.startupMs} ms (workerd ${orderly.pids.join(",")})`);
+    const rss = sampleRss([...baseline.pids, ...orderly.pids]);
+    if (only.has("ingest")) {
+      log(`ingest (${ingestTopic}), ${profile.ingest.seconds} s per cell`);
+      results.ingest = await runIngest({ baseline, orderly, profile: profile.ingest, topic: ingestTopic, log });
+    }
+    if (only.has("spans")) {
+      log(`ack-path stages at concurrency ${profile.spans.concurrency}`);
+      results.spans = await runSpans({ baseline, orderly, profile: profile.spans, topic: ingestTopic, log });
+    }
+    if (inspectorPort !== undefined) {
+      log(`CPU profile of new orders at concurrency 32 (${profile.profileSeconds} s)`);
+      const bundlePath = join(bundleDir, "index.js");
+      results.ingestProfile = await profileIngest({
+        orderly,
+        bundlePath,
+        seconds: profile.profileSeconds,
+        topic: ingestTopic,
+        log,
+      });
+    }
+    const peaks = rss.stop();
+    results.peakRssBytes = { baseline: peaks[baseline.pids[0]], orderlyIngest: peaks[orderly.pids[0]] };
+    await stopAll();
+  }
+
+  if (only.has("e2e")) {
+    const mockModule = await buildEconomicMock(ROOT, tmp);
+    const server = await startEconomicServer({ mockModule, delayMs: MOCK_DELAY_MS });
+    cleanups.push(() => server.stop());
+    const orderly = await startOrderly({
+      wrangler,
+      benchDir: BENCH,
+      bundleDir,
+      persistDir: join(tmp, "e2e-state"),
+      label: "orderly-e2e",
+      inspectorPort,
+    });
+    cleanups.push(() => orderly.mf.dispose());
+    results.bindings ??= orderly.bindings;
+    results.vars ??= orderly.vars;
+    results.startup = { ...results.startup, orderlyE2e: pick(orderly) };
+    log(`e2e: Orderly up in ${orderly.startupMs} ms; mock e-conomic on 127.0.0.1:${server.port}, ${MOCK_DELAY_MS} ms per answer`);
+    const rss = sampleRss(orderly.pids);
+    const profiled = inspectorPort === undefined ? null : profiler(orderly, join(bundleDir, "index.js"));
+    results.e2e = { mockDelayMs: MOCK_DELAY_MS, ...(await runE2e({ orderly, server, profile: profile.e2e, profiled, log })) };
+    results.peakRssBytes = { ...results.peakRssBytes, orderlyE2e: rss.stop()[orderly.pids[0]] };
+    await stopAll();
+  }
+  results.loadAverageAtEnd = loadAverages();
+  results.durationSeconds = Math.round((Date.now() - started) / 1000);
+  const written = writeResults(join(BENCH, "results"), stamp, results);
+  console.log(`\n${written.table}\nWritten: ${written.files.join(", ")}`);
+  if (!args.keep) rmSync(tmp, { recursive: true, force: true });
+} catch (error) {
+  console.error(error);
+  await stopAll();
+  process.exitCode = 1;
+}
+
+function pick(worker) {
+  return { readyMs: worker.readyMs, startupMs: worker.startupMs, rssAtStartBytes: worker.rssAtStartBytes };
+}
