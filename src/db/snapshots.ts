@@ -48,10 +48,24 @@ export async function prepareSnapshot(env: Pick<Env, "BLOBS">, input: SnapshotDa
   return { ...base, body: null, blobKey };
 }
 
-/** One statement per snapshot: D1 caps bound parameters per statement at 100. */
+/** D1 caps bound parameters per statement at 100. */
+const MAX_BOUND_PARAMETERS = 100;
+
+/**
+ * As few multi-row statements as D1's parameter cap allows. Rows are billed alike either way, but
+ * each statement also writes the table's AUTOINCREMENT counter once, so eleven snapshots in one
+ * statement cost 34 rows written instead of 44 (docs/performance.md). Ids still follow the order.
+ */
 export function insertSnapshots(env: Pick<Env, "DB">, records: SnapshotRecord[]): SerializedStatement[] {
   const db = database(env);
-  return records.map((record) => serialize(db.insert(snapshots).values(record)));
+  const first = records[0];
+  if (!first) return [];
+  const perStatement = Math.max(1, Math.floor(MAX_BOUND_PARAMETERS / Object.keys(first).length));
+  const statements: SerializedStatement[] = [];
+  for (let i = 0; i < records.length; i += perStatement) {
+    statements.push(serialize(db.insert(snapshots).values(records.slice(i, i + perStatement))));
+  }
+  return statements;
 }
 
 /** Reads a snapshot's data back, from D1 or R2. */

@@ -513,11 +513,20 @@ export class OrderDO extends DurableObject<Env> {
 
   private dispatch(transferId: string, stepIndex: number, isResend: boolean): void {
     const dispatchId = crypto.randomUUID();
+    // Each re-send waits twice as long as the one before: a slow queue (a backlog on a peak day)
+    // gets hours to deliver before a step is declared lost, and re-sends do not add to the backlog.
+    const resends =
+      this.sql.one<{ resends: number }>(
+        "SELECT resends FROM steps WHERE transfer_id = ? AND step_index = ?",
+        transferId,
+        stepIndex,
+      )?.resends ?? 0;
+    const wait = this.config.stepResendAfterMs * 2 ** (resends + (isResend ? 1 : 0));
     this.sql.run(
       `UPDATE steps SET status = 'released', dispatch_id = ?, due_at = ?, resends = resends + ?
        WHERE transfer_id = ? AND step_index = ?`,
       dispatchId,
-      Date.now() + this.config.stepResendAfterMs,
+      Date.now() + wait,
       isResend ? 1 : 0,
       transferId,
       stepIndex,
@@ -563,7 +572,7 @@ export class OrderDO extends DurableObject<Env> {
     for (const step of overdue) {
       if (step.resends >= MAX_RESENDS) {
         this.failStep(step.transfer_id, step.step_index, {
-          message: `No result came back for this step after ${MAX_RESENDS + 1} dispatches; the step queue's consumer may be failing.`,
+          message: `No result came back for this step after ${MAX_RESENDS + 1} dispatches over several hours; the step queue's consumer may be failing.`,
           code: "step_lost",
           errorClass: "internal",
         });
