@@ -499,7 +499,7 @@ export class OrderDO extends DurableObject<Env> {
   /** Releases the order's next step unless one is already out: steps of one order never overlap. */
   private releaseNext(): void {
     const out = this.sql.one<{ n: number }>(
-      "SELECT COUNT(*) AS n FROM steps WHERE status IN ('released', 'running', 'retrying')",
+      "SELECT COUNT(*) AS n FROM steps WHERE status IN ('released', 'running', 'retrying', 'deferred')",
     )!.n;
     if (out > 0) return;
     const next = this.sql.one<{ transfer_id: string; step_index: number }>(

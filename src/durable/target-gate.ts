@@ -99,7 +99,8 @@ export class TargetGate extends DurableObject<Env> {
     if (this.running.size >= limits.concurrency) return { granted: false, retryAfterMs: 250, reason: "concurrency" };
     const tokens = this.refill(now, limits);
     const floor = request.priority === "bulk" ? limits.burst * BULK_RESERVE : 0;
-    const cost = Math.min(request.cost, limits.burst);
+    // Capped so a bulk step can always be granted once the bucket refills above the orders' reserve.
+    const cost = Math.min(request.cost, limits.burst - floor);
     if (tokens - cost < floor) {
       const missing = cost + floor - tokens;
       return { granted: false, retryAfterMs: Math.ceil((missing / limits.ratePerSecond) * 1000), reason: "rate" };

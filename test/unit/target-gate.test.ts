@@ -106,3 +106,13 @@ describe("the gate's accounting", () => {
     expect(await g.acquire(request({ limits, cost: 6 }))).toMatchObject({ granted: false, reason: "rate" });
   });
 });
+
+describe("bulk work at a target whose steps reserve much of the bucket", () => {
+  it("is still granted: a bulk reservation never exceeds what lies above the orders' reserve", async () => {
+    const g = gate();
+    // e-conomic: a bucket of 10 with half kept for orders; createInvoice reserves 6 calls.
+    expect(
+      (await g.acquire(request({ limits: { ratePerSecond: 10, burst: 10, concurrency: 4 }, priority: "bulk", cost: 6 }))).granted,
+    ).toBe(true);
+  });
+});
