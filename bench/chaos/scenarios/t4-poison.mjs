@@ -67,7 +67,8 @@ export default async function t4(ctx) {
       queued += page.queued;
       cursor = page.nextCursor;
     } while (cursor);
-    const second = await waitUntilFinal(world.api, orders, { boundMs: ctx.settleBoundMs });
+    // A replay of a handful of transfers takes seconds; two minutes is a generous bound.
+    const second = await waitUntilFinal(world.api, orders, { boundMs: Math.min(ctx.settleBoundMs, 120_000) });
     const replayMs = Date.now() - replayStarted;
     const tally = tallyEffects(
       world.target.effects,
