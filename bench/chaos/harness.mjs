@@ -11,10 +11,10 @@ import { createWorker } from "./worker-process.mjs";
 
 /**
  * The compressed schedule every scenario runs with unless it says otherwise. The re-send window
- * is 20 s, not 5: the local queue's own latency is not compressed, and under load a released
- * step can wait in it longer than 5 s; each re-send then adds a message, and after 6 dispatches
- * the object fails a step that was only queued (step_lost). `--set vars.STEP_RESEND_AFTER_SECONDS=5`
- * shows it.
+ * is 20 s, not 5: the local queue's own latency is not compressed, and under load a released step
+ * can wait in it longer than 5 s; each early re-send is one more message in that backlog (before
+ * re-sends were spaced out exponentially, 6 of them failed a step that was only queued:
+ * step_lost). `--set vars.STEP_RESEND_AFTER_SECONDS=5` runs with 5.
  */
 export const COMPRESSED_VARS = {
   RETRY_BASE_SECONDS: "1",

@@ -151,9 +151,11 @@ export default async function t8(ctx) {
 }
 
 /**
- * POSTs a body with its Content-Length over a plain socket, writing it in chunks while listening,
- * as a sender does: Orderly answers 413 as soon as it sees the declared length, before the body
- * is sent (a client that insists on writing the rest, like Node's fetch, sees the connection reset).
+ * POSTs with the body's Content-Length over a plain socket, sends the first 64 KB and waits for
+ * the answer: Orderly answers 413 from the declared length alone. (A client that writes all
+ * 11 MB meanwhile races the local proxy: measured 9 of 30 saw the 413, 13 a reset, 8 a 500 from
+ * miniflare's entry worker, "Network connection lost"; that race is the local stack's, not the
+ * Worker's, so the check does not depend on it.)
  */
 function postDeclared(url, headers, body) {
   const { hostname, port, pathname } = new URL(url);
@@ -173,7 +175,7 @@ function postDeclared(url, headers, body) {
         .join("\r\n");
       socket.write(`POST ${pathname} HTTP/1.1\r\n${head}\r\n\r\n`);
       const pump = () => {
-        while (!done && written < body.length) {
+        while (!done && written < Math.min(body.length, 65_536)) {
           const chunk = body.subarray(written, written + 65_536);
           written += chunk.length;
           if (!socket.write(chunk)) return socket.once("drain", pump);
