@@ -41,7 +41,22 @@ export interface HttpClientOptions {
   /** Turns a vendor error body into a sentence a person can act on. */
   describeError?: (status: number, body: unknown) => string | undefined;
   fetch?: typeof fetch;
+  /** Paces every call through the target's gate; without one, calls go at once. */
+  pacer?: CallPacer;
 }
+
+/**
+ * The target's gate, seen from one step: each call waits for its slot, and a 429 holds every
+ * step of the connection. A 429 means the vendor did not process the request, so the same
+ * request is sent again in place (after its slot) instead of failing the step.
+ */
+export interface CallPacer {
+  beforeCall(): Promise<void>;
+  rateLimited(retryAfterSeconds: number | undefined): Promise<void>;
+}
+
+/** 429s answered to one call before the step gives up and is retried later as a whole. */
+const RATE_LIMITED_RETRIES_IN_PLACE = 3;
 
 const ALWAYS_REDACTED = [
   "authorization",
@@ -59,45 +74,58 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
   return {
     exchanges,
     async request<T>(req: HttpRequest): Promise<HttpResponse<T>> {
-      const headers: Record<string, string> = { accept: "application/json", ...req.headers };
-      if (req.json !== undefined) headers["content-type"] = "application/json";
-      const exchange: RecordedExchange = {
-        request: { method: req.method, url: req.url, headers: redactHeaders(headers, redact), body: req.json },
-        latencyMs: 0,
-      };
-      exchanges.push(exchange);
-      const started = Date.now();
-      let response: Response;
-      try {
-        response = await doFetch(req.url, {
-          method: req.method,
-          headers,
-          body: req.json === undefined ? undefined : JSON.stringify(req.json),
-          signal: AbortSignal.timeout(options.timeoutMs),
-        });
-      } catch (error) {
-        exchange.latencyMs = Date.now() - started;
-        const timedOut = error instanceof Error && (error.name === "TimeoutError" || error.name === "AbortError");
-        exchange.error = timedOut ? `no answer within ${options.timeoutMs} ms` : String(error);
-        throw new OrderlyError(
-          timedOut
-            ? `${options.vendor} did not answer within ${options.timeoutMs} ms; the outcome is checked before retrying.`
-            : `${options.vendor} could not be reached (${error instanceof Error ? error.message : String(error)}).`,
-          {
-            errorClass: timedOut ? "timeout" : "unavailable",
-            code: timedOut ? "outbound_timeout" : "outbound_network",
-            cause: error,
-          },
-        );
+      for (let limited = 0; ; limited++) {
+        await options.pacer?.beforeCall();
+        try {
+          return await send<T>(req);
+        } catch (error) {
+          const rateLimited = error instanceof OrderlyError && error.errorClass === "rate_limited";
+          if (!rateLimited || !options.pacer || limited >= RATE_LIMITED_RETRIES_IN_PLACE) throw error;
+          await options.pacer.rateLimited(error.retryAfterSeconds);
+        }
       }
-      const body = await readBody(response);
-      exchange.latencyMs = Date.now() - started;
-      exchange.response = { status: response.status, headers: Object.fromEntries(response.headers), body };
-      if (response.ok || req.accept?.includes(response.status))
-        return { status: response.status, headers: response.headers, body: body as T };
-      throw classify(response, body, options);
     },
   };
+
+  async function send<T>(req: HttpRequest): Promise<HttpResponse<T>> {
+    const headers: Record<string, string> = { accept: "application/json", ...req.headers };
+    if (req.json !== undefined) headers["content-type"] = "application/json";
+    const exchange: RecordedExchange = {
+      request: { method: req.method, url: req.url, headers: redactHeaders(headers, redact), body: req.json },
+      latencyMs: 0,
+    };
+    exchanges.push(exchange);
+    const started = Date.now();
+    let response: Response;
+    try {
+      response = await doFetch(req.url, {
+        method: req.method,
+        headers,
+        body: req.json === undefined ? undefined : JSON.stringify(req.json),
+        signal: AbortSignal.timeout(options.timeoutMs),
+      });
+    } catch (error) {
+      exchange.latencyMs = Date.now() - started;
+      const timedOut = error instanceof Error && (error.name === "TimeoutError" || error.name === "AbortError");
+      exchange.error = timedOut ? `no answer within ${options.timeoutMs} ms` : String(error);
+      throw new OrderlyError(
+        timedOut
+          ? `${options.vendor} did not answer within ${options.timeoutMs} ms; the outcome is checked before retrying.`
+          : `${options.vendor} could not be reached (${error instanceof Error ? error.message : String(error)}).`,
+        {
+          errorClass: timedOut ? "timeout" : "unavailable",
+          code: timedOut ? "outbound_timeout" : "outbound_network",
+          cause: error,
+        },
+      );
+    }
+    const body = await readBody(response);
+    exchange.latencyMs = Date.now() - started;
+    exchange.response = { status: response.status, headers: Object.fromEntries(response.headers), body };
+    if (response.ok || req.accept?.includes(response.status))
+      return { status: response.status, headers: response.headers, body: body as T };
+    throw classify(response, body, options);
+  }
 }
 
 function classify(response: Response, body: unknown, options: HttpClientOptions): OrderlyError {

@@ -42,8 +42,14 @@ interface OutboxRow {
   attempts: number;
 }
 
-/** A claimed step may run this long before another dispatch may take it over. */
-const LEASE_MS = 120_000;
+/**
+ * A claimed step may run this long before another dispatch may take it over; at least a few of
+ * the slowest calls, because the consumer starts no call that could outlast it.
+ */
+const MIN_LEASE_MS = 120_000;
+const LEASE_CALLS = 4;
+/** How many times more tries a step answered only 429s gets before it fails. */
+const RATE_LIMITED_ATTEMPTS_FACTOR = 4;
 /** A released step that never reports back is re-sent this many times before it is failed. */
 const MAX_RESENDS = 5;
 const DAY_MS = 86_400_000;
@@ -123,13 +129,14 @@ export class OrderDO extends DurableObject<Env> {
       return { action: "busy", retryAfterSeconds: Math.ceil((step.lease_until - now) / 1000) };
     }
     const attempt = step.attempts + 1;
+    const leaseUntil = now + Math.max(MIN_LEASE_MS, LEASE_CALLS * this.config.outboundTimeoutMs);
     this.sql.run(
       `UPDATE steps SET status = 'running', attempts = ?, lease_token = ?, lease_until = ?, due_at = ?
        WHERE transfer_id = ? AND step_index = ?`,
       attempt,
       token,
-      now + LEASE_MS,
-      now + LEASE_MS + this.config.stepResendAfterMs,
+      leaseUntil,
+      leaseUntil + this.config.stepResendAfterMs,
       message.transferId,
       message.stepIndex,
     );
@@ -172,6 +179,7 @@ export class OrderDO extends DurableObject<Env> {
       previous,
       history,
       reference: stepReference(message.transferId, message.stepIndex),
+      leaseUntil,
     };
   }
 
@@ -214,7 +222,7 @@ export class OrderDO extends DurableObject<Env> {
       this.touchTransfer(report.transferId, remaining === 0 ? "completed" : "running", null);
       if (remaining === 0) this.rerunIfPending(report.transferId);
       verdict = { next: "ack" };
-    } else if (outcome.kind === "retry" && step.attempts < this.config.stepMaxAttempts) {
+    } else if (outcome.kind === "retry" && step.attempts < this.attemptLimit(outcome.error)) {
       const delaySeconds = retryDelaySeconds(this.config, step.attempts, outcome.retryAfterSeconds);
       this.sql.run(
         `UPDATE steps SET status = 'retrying', error = ?, lease_token = NULL, lease_until = NULL, due_at = ?
@@ -253,6 +261,17 @@ export class OrderDO extends DurableObject<Env> {
     this.releaseNext();
     this.kick();
     return verdict;
+  }
+
+  /**
+   * A 429 says the target is up and busy, not that the step is wrong: it does not use up the
+   * step's tries (calls already wait for their slot and retry 429s in place), within a far
+   * higher bound so a target that never stops answering 429 still ends in a visible failure.
+   */
+  private attemptLimit(error: StepError): number {
+    return error.errorClass === "rate_limited"
+      ? RATE_LIMITED_ATTEMPTS_FACTOR * this.config.stepMaxAttempts
+      : this.config.stepMaxAttempts;
   }
 
   /** Re-runs a failed (or, from the start, a completed) transfer; targets adopt what exists. */

@@ -58,6 +58,8 @@ export type StepClaim =
       previous: Array<ActionResult | undefined>;
       history: StepHistoryEntry[];
       reference: string;
+      /** The lease ends then: the consumer starts no call that could outlast it. */
+      leaseUntil: number;
     }
   | { action: "busy"; retryAfterSeconds: number }
   | { action: "drop"; reason: string };

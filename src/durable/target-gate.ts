@@ -11,7 +11,10 @@ import { ObjectSql } from "./sql";
 export interface GateLimits {
   /** Sustained calls per second the vendor allows. */
   ratePerSecond: number;
-  /** Calls that may go at once after a quiet period. */
+  /**
+   * Calls that may go at once after a quiet period. Read as a sliding window: at most `burst`
+   * calls in any `burst / ratePerSecond` seconds, which is how vendors count ("25 per 5 s").
+   */
   burst: number;
   /** Steps running against the target at the same time. */
   concurrency: number;
@@ -20,8 +23,6 @@ export interface GateLimits {
 export interface AcquireRequest {
   limits: GateLimits;
   priority: "order" | "bulk";
-  /** Calls the step is expected to make. */
-  cost: number;
   /** Failures in a row that open the circuit. */
   failureThreshold: number;
   /** First pause after the circuit opens; doubles while probes fail, up to 15 minutes. */
@@ -32,9 +33,14 @@ export type AcquireResult =
   | { granted: true; ticket: string; probe: boolean }
   | { granted: false; retryAfterMs: number; reason: "rate" | "concurrency" | "rate-limited-by-target" | "paused" };
 
+/** When a step's next call may leave; every call of a step asks, so calls never bunch up. */
+export interface CallSlot {
+  waitMs: number;
+}
+
 export interface ReleaseRequest {
   ticket: string;
-  /** Calls actually made, to correct the bucket. */
+  /** Calls actually made (for the record; each one already took its slot). */
   calls: number;
   /** "unused": the step did not run after all (its claim was refused); only the slot is freed. */
   outcome: "ok" | "retryable" | "rate-limited" | "permanent" | "unused";
@@ -53,10 +59,18 @@ export interface ReleaseResult {
 }
 
 const COOLDOWN_MAX_MS = 15 * 60_000;
-/** Bulk work may use the bucket only above this share of the burst, so orders always find tokens. */
-const BULK_RESERVE = 0.5;
 /** A consumer that died never releases: its slot frees itself after this long. */
-const TICKET_TTL_MS = 5 * 60_000;
+const TICKET_TTL_MS = 15 * 60_000;
+/** A step is not started while the calls already scheduled would keep it waiting longer than this. */
+const MAX_BACKLOG_MS = 2000;
+/**
+ * Calls are spaced a little wider than the vendor's window: a call leaves when its slot comes,
+ * but arrives after a network delay that varies, and two arrivals must not fall in one window.
+ */
+const WINDOW_MARGIN = 0.04;
+const WINDOW_MARGIN_MIN_MS = 20;
+/** How long an order step that was turned away counts as "orders are waiting" for bulk work. */
+const ORDER_WAITING_MS = 2000;
 
 interface CircuitState {
   failures: number;
@@ -67,12 +81,12 @@ interface CircuitState {
 
 export class TargetGate extends DurableObject<Env> {
   private readonly sql: ObjectSql;
-  /** Tokens left in the bucket; null until the first call fills it. */
-  private tokens: number | null = null;
-  private refilledAt = 0;
+  /** When the last `burst` calls were given their slots, oldest first (a sliding window). */
+  private readonly slots: number[] = [];
   private blockedUntil = 0;
-  /** Tickets out now: when each expires and how many calls it reserved. */
-  private readonly running = new Map<string, { expires: number; reserved: number }>();
+  private orderWaitingUntil = 0;
+  /** Tickets out now and when each expires. */
+  private readonly running = new Map<string, number>();
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -80,49 +94,57 @@ export class TargetGate extends DurableObject<Env> {
     this.sql.migrate(["CREATE TABLE circuit (id INTEGER PRIMARY KEY CHECK (id = 1), state TEXT NOT NULL)"]);
   }
 
+  /** A step asks to run: the circuit, a 429's hold, concurrency and the call backlog decide. */
   async acquire(request: AcquireRequest): Promise<AcquireResult> {
     const now = Date.now();
     const circuit = this.circuit();
-    const { limits } = request;
+    const { limits, priority } = request;
     this.expireTickets(now);
     if (circuit.openUntil !== null) {
       if (now < circuit.openUntil || circuit.probeTicket) {
         return { granted: false, retryAfterMs: Math.max(1000, (circuit.openUntil ?? now) - now), reason: "paused" };
       }
       // Half-open: exactly one probe goes through.
-      const ticket = this.grant(now, 0);
+      const ticket = this.grant(now);
       this.save({ ...circuit, probeTicket: ticket });
       return { granted: true, ticket, probe: true };
     }
-    if (now < this.blockedUntil)
-      return { granted: false, retryAfterMs: this.blockedUntil - now, reason: "rate-limited-by-target" };
-    if (this.running.size >= limits.concurrency) return { granted: false, retryAfterMs: 250, reason: "concurrency" };
-    const tokens = this.refill(now, limits);
-    const floor = request.priority === "bulk" ? limits.burst * BULK_RESERVE : 0;
-    // Capped so a bulk step can always be granted once the bucket refills above the orders' reserve.
-    const cost = Math.min(request.cost, limits.burst - floor);
-    if (tokens - cost < floor) {
-      const missing = cost + floor - tokens;
-      return { granted: false, retryAfterMs: Math.ceil((missing / limits.ratePerSecond) * 1000), reason: "rate" };
+    const denied = this.refusal(now, limits, priority);
+    if (denied) {
+      if (priority === "order") this.orderWaitingUntil = now + ORDER_WAITING_MS;
+      return denied;
     }
-    this.tokens = tokens - cost;
-    return { granted: true, ticket: this.grant(now, cost), probe: false };
+    return { granted: true, ticket: this.grant(now), probe: false };
+  }
+
+  /**
+   * The slot of a step's next call: at most `burst` calls in any window of `burst / rate`
+   * seconds, and none before a 429's Retry-After has passed. Slots are handed out one call at a
+   * time, so steps running side by side interleave their calls instead of each bursting.
+   */
+  async call(ticket: string, limits: GateLimits): Promise<CallSlot> {
+    const now = Date.now();
+    if (this.running.has(ticket)) this.running.set(ticket, now + TICKET_TTL_MS);
+    const { size } = slidingWindow(limits);
+    const slot = Math.max(now, this.nextSlot(limits));
+    this.slots.push(slot);
+    if (this.slots.length > size) this.slots.splice(0, this.slots.length - size);
+    return { waitMs: slot - now };
+  }
+
+  /** A call was answered 429: every step of the connection waits out the Retry-After. */
+  async rateLimited(retryAfterSeconds: number | undefined): Promise<void> {
+    this.blockedUntil = Math.max(this.blockedUntil, Date.now() + (retryAfterSeconds ?? 1) * 1000);
   }
 
   async release(request: ReleaseRequest): Promise<ReleaseResult> {
-    const held = this.running.get(request.ticket);
     this.running.delete(request.ticket);
-    // Settle the reservation: charge calls made beyond it, give back what was reserved and not used.
-    if (held && this.tokens !== null) this.tokens -= request.calls - held.reserved;
     const circuit = this.circuit();
     if (request.outcome === "unused") {
       if (circuit.probeTicket === request.ticket) this.save({ ...circuit, probeTicket: null });
       return { opened: false, closed: false, pausedUntil: circuit.openUntil, consecutiveFailures: circuit.failures };
     }
-    if (request.outcome === "rate-limited") {
-      this.blockedUntil = Math.max(this.blockedUntil, Date.now() + (request.retryAfterSeconds ?? 1) * 1000);
-      this.tokens = Math.min(this.tokens ?? 0, 0);
-    }
+    if (request.outcome === "rate-limited") await this.rateLimited(request.retryAfterSeconds);
     const isProbe = circuit.probeTicket === request.ticket;
     if (request.outcome === "retryable") {
       const failures = circuit.failures + 1;
@@ -158,22 +180,44 @@ export class TargetGate extends DurableObject<Env> {
     };
   }
 
-  private grant(now: number, reserved: number): string {
+  private refusal(
+    now: number,
+    limits: GateLimits,
+    priority: "order" | "bulk",
+  ): Extract<AcquireResult, { granted: false }> | null {
+    if (now < this.blockedUntil)
+      return { granted: false, retryAfterMs: this.blockedUntil - now, reason: "rate-limited-by-target" };
+    // Bulk work leaves one slot to orders, and waits while orders wait or calls are queued.
+    const bulk = priority === "bulk";
+    const slotsForPriority = bulk && limits.concurrency > 1 ? limits.concurrency - 1 : limits.concurrency;
+    if (this.running.size >= slotsForPriority || (bulk && now < this.orderWaitingUntil))
+      return { granted: false, retryAfterMs: 250, reason: "concurrency" };
+    const backlogMs = this.backlog(now, limits);
+    if (backlogMs > (bulk ? 0 : MAX_BACKLOG_MS))
+      return { granted: false, retryAfterMs: Math.max(100, Math.ceil(backlogMs - (bulk ? 0 : MAX_BACKLOG_MS))), reason: "rate" };
+    return null;
+  }
+
+  /** How long a call asking now would wait for its slot. */
+  private backlog(now: number, limits: GateLimits): number {
+    return Math.max(0, this.nextSlot(limits) - now);
+  }
+
+  /** The earliest time the window and a 429's hold allow the next call. */
+  private nextSlot(limits: GateLimits): number {
+    const { size, spacedMs } = slidingWindow(limits);
+    const oldest = this.slots.length >= size ? this.slots[this.slots.length - size]! + spacedMs : 0;
+    return Math.max(oldest, this.blockedUntil);
+  }
+
+  private grant(now: number): string {
     const ticket = crypto.randomUUID();
-    this.running.set(ticket, { expires: now + TICKET_TTL_MS, reserved });
+    this.running.set(ticket, now + TICKET_TTL_MS);
     return ticket;
   }
 
   private expireTickets(now: number): void {
-    for (const [ticket, held] of this.running) if (held.expires < now) this.running.delete(ticket);
-  }
-
-  private refill(now: number, limits: GateLimits): number {
-    const elapsed = (now - this.refilledAt) / 1000;
-    const tokens = this.tokens === null ? limits.burst : Math.min(limits.burst, this.tokens + elapsed * limits.ratePerSecond);
-    this.tokens = tokens;
-    this.refilledAt = now;
-    return tokens;
+    for (const [ticket, expires] of this.running) if (expires < now) this.running.delete(ticket);
   }
 
   private circuit(): CircuitState {
@@ -187,4 +231,11 @@ export class TargetGate extends DurableObject<Env> {
       JSON.stringify(state),
     );
   }
+}
+
+/** `burst` calls per `burst / rate` seconds, spaced a little wider than the vendor counts. */
+function slidingWindow(limits: GateLimits): { size: number; spacedMs: number } {
+  const size = Math.max(1, Math.floor(limits.burst));
+  const windowMs = (size / limits.ratePerSecond) * 1000;
+  return { size, spacedMs: windowMs + Math.max(WINDOW_MARGIN_MIN_MS, windowMs * WINDOW_MARGIN) };
 }

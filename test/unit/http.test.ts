@@ -310,3 +310,58 @@ describe("parseRetryAfter", () => {
     expect(parseRetryAfter("Infinity", now)).toBeUndefined();
   });
 });
+
+describe("calls paced through a target's gate", () => {
+  function pacer() {
+    const log: string[] = [];
+    return {
+      log,
+      pacer: {
+        beforeCall: async () => {
+          log.push("slot");
+        },
+        rateLimited: async (seconds: number | undefined) => {
+          log.push(`429 hold ${seconds}`);
+        },
+      },
+    };
+  }
+
+  it("asks for a slot before every call", async () => {
+    const p = pacer();
+    const { http } = client(() => json({ ok: true }), { pacer: p.pacer });
+    await http.request({ method: "GET", url });
+    await http.request({ method: "GET", url });
+    expect(p.log).toEqual(["slot", "slot"]);
+  });
+
+  it("sends a 429'd request again in place after telling the gate, and records both exchanges", async () => {
+    const p = pacer();
+    let n = 0;
+    const { http, calls } = client(
+      () => (n++ === 0 ? json({ message: "slow down" }, 429, { "retry-after": "2" }) : json({ id: 7 })),
+      {
+        pacer: p.pacer,
+      },
+    );
+    const response = await http.request({ method: "POST", url, json: { a: 1 } });
+    expect(response.body).toEqual({ id: 7 });
+    expect(calls).toHaveLength(2);
+    expect(p.log).toEqual(["slot", "429 hold 2", "slot"]);
+    expect(http.exchanges.map((e) => e.response?.status)).toEqual([429, 200]);
+  });
+
+  it("gives up after three 429s in place with a rate-limited error the step retries later", async () => {
+    const p = pacer();
+    const { http, calls } = client(() => json({}, 429, { "retry-after": "1" }), { pacer: p.pacer });
+    const error = await failure(http.request({ method: "GET", url }));
+    expect(error.errorClass).toBe("rate_limited");
+    expect(calls).toHaveLength(4);
+  });
+
+  it("without a gate a 429 fails the call at once", async () => {
+    const { http, calls } = client(() => json({}, 429));
+    expect((await failure(http.request({ method: "GET", url }))).errorClass).toBe("rate_limited");
+    expect(calls).toHaveLength(1);
+  });
+});

@@ -9,7 +9,6 @@ function gate() {
 const request = (over: Partial<AcquireRequest> = {}): AcquireRequest => ({
   limits: { ratePerSecond: 2, burst: 4, concurrency: 10 },
   priority: "order",
-  cost: 1,
   failureThreshold: 3,
   cooldownMs: 300,
   ...over,
@@ -18,22 +17,57 @@ const request = (over: Partial<AcquireRequest> = {}): AcquireRequest => ({
 const release = { calls: 1, failureThreshold: 3, cooldownMs: 300 } as const;
 
 describe("a target's gate", () => {
-  it("grants up to the burst, then asks to wait for the rate", async () => {
+  it("gives a step's calls slots inside a sliding window: `burst` at once, then one window later", async () => {
     const g = gate();
-    const results = [];
-    for (let i = 0; i < 5; i++) results.push(await g.acquire(request()));
-    expect(results.slice(0, 4).every((r) => r.granted)).toBe(true);
-    const denied = results[4]!;
-    expect(denied).toMatchObject({ granted: false, reason: "rate" });
-    if (!denied.granted) expect(denied.retryAfterMs).toBeGreaterThan(0);
+    const limits = { ratePerSecond: 4, burst: 2, concurrency: 10 };
+    const t = await g.acquire(request({ limits }));
+    if (!t.granted) throw new Error("must be granted");
+    const waits = [];
+    for (let i = 0; i < 5; i++) waits.push((await g.call(t.ticket, limits)).waitMs);
+    // 2 calls per 500 ms window (with a margin): 0, 0, then ~520 ms, ~520 ms, ~1040 ms.
+    expect(waits.slice(0, 2)).toEqual([0, 0]);
+    expect(waits[2]).toBeGreaterThan(480);
+    expect(waits[2]).toBeLessThan(560);
+    expect(waits[4]).toBeGreaterThan(1000);
   });
 
-  it("keeps half of the bucket for orders: bulk work waits first", async () => {
+  it("interleaves the calls of steps running side by side instead of letting each burst", async () => {
     const g = gate();
-    expect((await g.acquire(request({ priority: "bulk" }))).granted).toBe(true);
-    expect((await g.acquire(request({ priority: "bulk" }))).granted).toBe(true);
-    expect(await g.acquire(request({ priority: "bulk" }))).toMatchObject({ granted: false, reason: "rate" });
-    expect((await g.acquire(request({ priority: "order" }))).granted).toBe(true);
+    const limits = { ratePerSecond: 10, burst: 10, concurrency: 2 };
+    const a = await g.acquire(request({ limits }));
+    const b = await g.acquire(request({ limits }));
+    if (!a.granted || !b.granted) throw new Error("both must be granted");
+    const slots: number[] = [];
+    for (let i = 0; i < 10; i++) {
+      slots.push(Date.now() + (await g.call(a.ticket, limits)).waitMs);
+      slots.push(Date.now() + (await g.call(b.ticket, limits)).waitMs);
+    }
+    slots.sort((x, y) => x - y);
+    // No 1-s window holds more than 10 of the 20 calls.
+    for (let i = 10; i < slots.length; i++) expect(slots[i]! - slots[i - 10]!).toBeGreaterThanOrEqual(1000);
+  });
+
+  it("turns a step away while the calls already scheduled would keep it waiting too long", async () => {
+    const g = gate();
+    const limits = { ratePerSecond: 1, burst: 1, concurrency: 10 };
+    const t = await g.acquire(request({ limits }));
+    if (!t.granted) throw new Error("must be granted");
+    for (let i = 0; i < 4; i++) await g.call(t.ticket, limits);
+    const next = await g.acquire(request({ limits }));
+    expect(next).toMatchObject({ granted: false, reason: "rate" });
+    if (!next.granted) expect(next.retryAfterMs).toBeGreaterThan(0);
+  });
+
+  it("keeps a slot for orders: bulk work waits while orders are turned away", async () => {
+    const g = gate();
+    const limits = { ratePerSecond: 100, burst: 100, concurrency: 2 };
+    expect((await g.acquire(request({ limits, priority: "bulk" }))).granted).toBe(true);
+    // The second slot is the orders'.
+    expect(await g.acquire(request({ limits, priority: "bulk" }))).toMatchObject({ granted: false, reason: "concurrency" });
+    expect((await g.acquire(request({ limits, priority: "order" }))).granted).toBe(true);
+    // Both slots taken: an order is turned away, and while it waits no bulk step starts.
+    expect(await g.acquire(request({ limits, priority: "order" }))).toMatchObject({ granted: false });
+    expect(await g.acquire(request({ limits, priority: "bulk" }))).toMatchObject({ granted: false, reason: "concurrency" });
   });
 
   it("holds the concurrency limit until a step releases its slot", async () => {
@@ -46,12 +80,14 @@ describe("a target's gate", () => {
     expect((await g.acquire(request({ limits }))).granted).toBe(true);
   });
 
-  it("makes everyone wait out a 429's Retry-After", async () => {
+  it("makes everyone wait out a 429's Retry-After, new steps and the next call alike", async () => {
     const g = gate();
-    const first = await g.acquire(request());
+    const limits = { ratePerSecond: 2, burst: 4, concurrency: 10 };
+    const first = await g.acquire(request({ limits }));
     if (!first.granted) throw new Error("first acquire must be granted");
-    await g.release({ ...release, ticket: first.ticket, outcome: "rate-limited", retryAfterSeconds: 5 });
-    const next = await g.acquire(request());
+    await g.rateLimited(5);
+    expect((await g.call(first.ticket, limits)).waitMs).toBeGreaterThan(4000);
+    const next = await g.acquire(request({ limits }));
     expect(next).toMatchObject({ granted: false, reason: "rate-limited-by-target" });
     if (!next.granted) expect(next.retryAfterMs).toBeGreaterThan(4000);
   });
@@ -91,28 +127,5 @@ describe("a target's gate", () => {
     const result = await g.release({ ...release, ticket: probe.ticket, outcome: "retryable" });
     expect(result.opened).toBe(false);
     expect(result.pausedUntil! - Date.now()).toBeGreaterThan(400);
-  });
-});
-
-describe("the gate's accounting", () => {
-  it("charges a step what it really called: a reservation of six that made three calls costs three", async () => {
-    const g = gate();
-    const limits = { ratePerSecond: 0.001, burst: 12, concurrency: 10 };
-    const first = await g.acquire(request({ limits, cost: 6 }));
-    if (!first.granted) throw new Error("must be granted");
-    await g.release({ ...release, calls: 3, ticket: first.ticket, outcome: "ok" });
-    // 12 − 3 = 9 tokens left: another reservation of six still fits, a third does not.
-    expect((await g.acquire(request({ limits, cost: 6 }))).granted).toBe(true);
-    expect(await g.acquire(request({ limits, cost: 6 }))).toMatchObject({ granted: false, reason: "rate" });
-  });
-});
-
-describe("bulk work at a target whose steps reserve much of the bucket", () => {
-  it("is still granted: a bulk reservation never exceeds what lies above the orders' reserve", async () => {
-    const g = gate();
-    // e-conomic: a bucket of 10 with half kept for orders; createInvoice reserves 6 calls.
-    expect(
-      (await g.acquire(request({ limits: { ratePerSecond: 10, burst: 10, concurrency: 4 }, priority: "bulk", cost: 6 }))).granted,
-    ).toBe(true);
   });
 });

@@ -12,18 +12,18 @@ import { asOrderlyError, OrderlyError } from "../../domain/errors";
 import { orderStub, type StepClaim, type StepMessage, type StepOutcome, type StepVerdict } from "../../durable/order-types";
 import { runtimeConfig } from "../config";
 import { onCircuitChange } from "./circuit-alerts";
-import { acquireGate, releaseGate } from "./target-gate-client";
+import { acquireGate, gatePacer, releaseGate } from "./target-gate-client";
 
 export async function runStep(env: Env, message: StepMessage): Promise<StepVerdict> {
   const config = runtimeConfig(env);
   const order = orderStub(env, message.order);
   const connection = message.target ? await loadConnection(env, message.target, message.tenantId) : null;
   const gate = connection ? await acquireGate(env, message, connection.connector.id, config) : null;
-  if (gate && !gate.granted) {
-    await order.deferStep(message, Date.now() + gate.retryAfterMs, gate.reason);
+  if (gate && !gate.result.granted) {
+    await order.deferStep(message, Date.now() + gate.result.retryAfterMs, gate.result.reason);
     return { next: "ack" };
   }
-  const ticket = gate?.ticket;
+  const ticket = gate?.result.granted ? gate.result.ticket : undefined;
   const token = crypto.randomUUID();
   // The RPC layer cannot type `unknown` fields; both sides are ours, so the declared type holds.
   const claim = (await order.claimStep(message, token)) as StepClaim;
@@ -35,7 +35,11 @@ export async function runStep(env: Env, message: StepMessage): Promise<StepVerdi
   const started = Date.now();
   const snapshotData: SnapshotData[] = [];
   const base = { transferId: claim.transferId, tenantId: claim.tenantId, stepIndex: claim.stepIndex, attempt: claim.attempt };
-  const http = createHttpClient({ timeoutMs: config.outboundTimeoutMs, vendor: connection?.connector.name ?? "target" });
+  const http = createHttpClient({
+    timeoutMs: config.outboundTimeoutMs,
+    vendor: connection?.connector.name ?? "target",
+    ...(gate && ticket ? { pacer: gatePacer(env, message, ticket, gate.limits, claim.leaseUntil, config) } : {}),
+  });
   let outcome: StepOutcome;
   try {
     const result = await runAction(env, claim, connection, http, (data) => snapshotData.push({ ...base, kind: "mapped", data }));

@@ -1,6 +1,8 @@
 /** Asking a target connection's gate before a step calls it, and telling it how the step went. */
 import type { Connector } from "../../connectors/contract";
+import type { CallPacer } from "../../connectors/http";
 import { getConnector } from "../../connectors/registry";
+import { OrderlyError } from "../../domain/errors";
 import type { StepMessage, StepOutcome } from "../../durable/order-types";
 import type { AcquireResult, GateLimits, ReleaseResult } from "../../durable/target-gate";
 import type { RuntimeConfig } from "../config";
@@ -27,18 +29,44 @@ export async function acquireGate(
   message: StepMessage,
   connectorId: string,
   config: RuntimeConfig,
-): Promise<AcquireResult | null> {
-  const connector = getConnector(connectorId);
-  const limits = limitsOf(connector);
+): Promise<{ result: AcquireResult; limits: GateLimits } | null> {
+  const limits = limitsOf(getConnector(connectorId));
   if (!limits || !message.target) return null;
-  const cost = connector?.actions?.[message.action]?.estimatedCalls ?? 1;
-  return gateFor(env, message.target).acquire({
+  const result = await gateFor(env, message.target).acquire({
     limits,
     priority: message.priority,
-    cost,
     failureThreshold: config.circuitFailureThreshold,
     cooldownMs: config.circuitCooldownMs,
   });
+  return { result, limits };
+}
+
+/** Each call of a granted step waits for its slot at the gate, within the step's lease. */
+export function gatePacer(
+  env: Env,
+  message: StepMessage,
+  ticket: string,
+  limits: GateLimits,
+  leaseUntil: number,
+  config: RuntimeConfig,
+): CallPacer {
+  const gate = gateFor(env, message.target);
+  return {
+    async beforeCall() {
+      const { waitMs } = await gate.call(ticket, limits);
+      // A call that could outlast the lease is not started: another dispatch may own the step by then.
+      if (Date.now() + waitMs + config.outboundTimeoutMs > leaseUntil) {
+        throw new OrderlyError("The step ran out of its time slot waiting for the target's rate limit; it runs again shortly.", {
+          errorClass: "rate_limited",
+          code: "step_out_of_time",
+        });
+      }
+      if (waitMs > 0) await scheduler.wait(waitMs);
+    },
+    async rateLimited(retryAfterSeconds) {
+      await gate.rateLimited(retryAfterSeconds);
+    },
+  };
 }
 
 export async function releaseGate(
