@@ -12,6 +12,7 @@ import { database, runBatch, type SerializedStatement, serialize } from "../db/c
 import { attempts, type FlowStepConfig, flows } from "../db/schema";
 import { insertSnapshots, prepareSnapshot, type SnapshotRecord } from "../db/snapshots";
 import type { CanonicalOrder, TransferInput } from "../domain/order";
+import { showsPayment } from "../domain/payment";
 import { transferId as deriveTransferId, stepReference } from "../domain/reference";
 import { advanceStage, initialStageState, type Stage, type StageState, stageSortKey } from "../domain/stage";
 import { type RuntimeConfig, retryDelaySeconds, runtimeConfig } from "../worker/config";
@@ -31,7 +32,12 @@ import { ObjectSql } from "./sql";
 
 type OutboxJob =
   | { kind: "plan"; stage: Stage; occurrence: string; eventSeq: number }
-  | { kind: "rerun"; eventSeq: number }
+  /**
+   * Transfers made from an older version take the newest: after a material change all of them
+   * (`payment` absent), after the first version that shows the payment only the paid stage's
+   * transfers made from a version without it.
+   */
+  | { kind: "rerun"; eventSeq: number; payment?: true }
   | { kind: "d1"; statements: SerializedStatement[] }
   | { kind: "send"; message: StepMessage };
 
@@ -46,7 +52,7 @@ interface OutboxRow {
  * A claimed step may run this long before another dispatch may take it over; at least a few of
  * the slowest calls, because the consumer starts no call that could outlast it.
  */
-const MIN_LEASE_MS = 120_000;
+const MIN_LEASE_MS = 10_000;
 const LEASE_CALLS = 4;
 /** How many times more tries a step answered only 429s gets before it fails. */
 const RATE_LIMITED_ATTEMPTS_FACTOR = 4;
@@ -104,6 +110,10 @@ export class OrderDO extends DurableObject<Env> {
     )!.seq;
     const changed =
       event.object.type === "order" && !stale && current !== null && materialKey(current) !== materialKey(event.object.order);
+    // A refund (or a fulfilment) before orders/paid made the paid flows from a version without the
+    // payment; the first version that shows it runs them again (docs/guarantees.md, gap 5).
+    const paymentArrived =
+      event.object.type === "order" && !stale && current !== null && !showsPayment(current) && showsPayment(event.object.order);
     if (event.object.type === "order" && !stale) this.setMeta("order", JSON.stringify(event.object.order));
     if (waitsForOrder) {
       // A refund can arrive before any order event; it is applied when the order is known.
@@ -111,6 +121,7 @@ export class OrderDO extends DurableObject<Env> {
     }
     // Transfers made from the old version are re-run first, then the stages this event passes.
     if (changed) this.enqueue({ kind: "rerun", eventSeq: seq });
+    else if (paymentArrived) this.enqueue({ kind: "rerun", eventSeq: seq, payment: true });
     const passed = this.applyStage(event.stage, event.occurrence, seq);
     if (isOrder) passed.push(...this.applyWaitingRefunds());
     this.kick();
@@ -456,15 +467,24 @@ export class OrderDO extends DurableObject<Env> {
   /**
    * The order changed after transfers were made from it: every transfer takes the new version.
    * Finished ones run again from the start (their targets adopt and update what exists, and
-   * report what they could not change); unfinished ones re-run once they end.
+   * report what they could not change), unfinished ones once they end; one transfer at a time,
+   * oldest first (`startReruns`). A failed one only takes the new version, for its retry.
+   *
+   * `payment`: the first version that shows the payment arrived after the paid stage's transfers
+   * were made from one that did not (a refund or a fulfilment caught the ladder up before
+   * orders/paid). Only those transfers run again; the others did not depend on it.
    */
-  private async rerunForUpdate(): Promise<void> {
+  private async rerunForUpdate(payment = false): Promise<void> {
     const order = this.latestOrder();
     if (!order) return;
     const who = this.identity();
-    const affected = this.sql.all<TransferRow>(
-      "SELECT id, flow_id, stage, occurrence, status, steps, input, error, created_at, updated_at FROM transfers WHERE stage != 'refunded' ORDER BY seq",
-    );
+    const affected = this.sql
+      .all<TransferRow>(
+        `SELECT id, flow_id, stage, occurrence, status, steps, input, error, created_at, updated_at FROM transfers
+         WHERE ${payment ? "stage = 'paid'" : "stage != 'refunded'"} ORDER BY seq`,
+      )
+      .filter((t) => !payment || !showsPayment((JSON.parse(t.input) as TransferInput).order));
+    if (affected.length === 0) return;
     const snapshots = new Map<string, SnapshotRecord>();
     for (const transfer of affected) {
       const input = { ...(JSON.parse(transfer.input) as TransferInput), order };
@@ -473,29 +493,59 @@ export class OrderDO extends DurableObject<Env> {
         await prepareSnapshot(this.env, { transferId: transfer.id, tenantId: who.tenantId, kind: "canonical", data: input }),
       );
     }
+    // From here on no await; statuses are read again, as steps may have reported meanwhile. A
+    // transfer none of whose steps has started needs no re-run: its steps get the new version.
     for (const transfer of affected) {
       const input = { ...(JSON.parse(transfer.input) as TransferInput), order };
-      this.sql.run("UPDATE transfers SET input = ? WHERE id = ?", JSON.stringify(input), transfer.id);
-      if (transfer.status === "completed") this.resetSteps(transfer.id, JSON.parse(transfer.steps) as FlowStepConfig[], true);
-      else if (transfer.status !== "failed") this.sql.run("UPDATE transfers SET rerun_pending = 1 WHERE id = ?", transfer.id);
+      this.sql.run(
+        `UPDATE transfers SET input = ?, rerun_pending = CASE
+           WHEN status = 'failed' OR NOT EXISTS (SELECT 1 FROM steps WHERE transfer_id = transfers.id AND status != 'waiting')
+           THEN rerun_pending ELSE 1 END
+         WHERE id = ?`,
+        JSON.stringify(input),
+        transfer.id,
+      );
+    }
+    const ids = new Set(affected.map((t) => t.id));
+    this.startReruns(ids);
+    for (const transfer of affected) {
       const snapshot = snapshots.get(transfer.id);
       this.queueProjection(transfer.id, snapshot ? [snapshot] : []);
     }
     this.releaseNext();
   }
 
+  /** A transfer ended: a re-run waiting for it (or for it to end) may start. */
   private rerunIfPending(transferId: string): void {
-    const row = this.sql.one<{ rerun_pending: number; steps: string }>(
-      "SELECT rerun_pending, steps FROM transfers WHERE id = ?",
-      transferId,
+    this.startReruns(new Set([transferId]));
+  }
+
+  /**
+   * Starts the next re-run: the oldest finished transfer waiting to run again, once every
+   * transfer made before it has ended (failed ones hold up nothing) and none of them waits to
+   * run again. So re-runs go one transfer at a time, in the order the transfers were made, and
+   * while one runs again the history its steps get still holds what the later ones made: a draft
+   * order's re-run sees that the paid flow turned it into an invoice (docs/guarantees.md, gap 6).
+   * `projected`: transfers the caller writes to D1 itself.
+   */
+  private startReruns(projected: ReadonlySet<string> = new Set()): void {
+    const transfers = this.sql.all<{ id: string; status: string; rerun_pending: number; steps: string }>(
+      "SELECT id, status, rerun_pending, steps FROM transfers ORDER BY seq",
     );
-    if (!row?.rerun_pending) return;
-    this.sql.run("UPDATE transfers SET rerun_pending = 0 WHERE id = ?", transferId);
-    this.resetSteps(transferId, JSON.parse(row.steps) as FlowStepConfig[], true);
+    for (const transfer of transfers) {
+      if (transfer.status === "failed") continue;
+      if (transfer.status !== "completed") return;
+      if (!transfer.rerun_pending) continue;
+      this.resetSteps(transfer.id, JSON.parse(transfer.steps) as FlowStepConfig[], true);
+      if (!projected.has(transfer.id)) this.queueProjection(transfer.id, []);
+      return;
+    }
   }
 
   /** Puts a transfer's steps back to waiting: all of them, or only those not done. */
   private resetSteps(transferId: string, configs: FlowStepConfig[], fromStart: boolean): void {
+    // Running again from the start with the newest version is the re-run an update asked for.
+    if (fromStart) this.sql.run("UPDATE transfers SET rerun_pending = 0 WHERE id = ?", transferId);
     this.sql.run("DELETE FROM steps WHERE transfer_id = ? AND step_index >= ?", transferId, configs.length);
     for (let index = 0; index < configs.length; index++) {
       this.sql.run(
@@ -612,6 +662,8 @@ export class OrderDO extends DurableObject<Env> {
       stepIndex,
     );
     this.touchTransfer(transferId, "failed", error);
+    // A failed transfer holds up no re-run of the transfers after it.
+    this.startReruns();
   }
 
   // ---- outbox ---------------------------------------------------------------------------
@@ -686,7 +738,7 @@ export class OrderDO extends DurableObject<Env> {
       case "plan":
         return this.plan(job);
       case "rerun":
-        return this.rerunForUpdate();
+        return this.rerunForUpdate(job.payment === true);
       case "d1":
         return runBatch(this.env, job.statements);
       case "send":
