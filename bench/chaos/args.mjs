@@ -17,7 +17,7 @@ export const PROFILES = {
   full: {
     scenarios: ["t1", "t2", "t3", "t4", "t5", "t7", "t8"],
     settleBoundMs: 600_000,
-    t1: { orders: 400, shops: 24, rate: 8 },
+    t1: { orders: 2000, shops: 24, rate: 8 },
     t2: { orders: 100, shops: 16, rate: 5, kills: 3, probe: 1 },
     t3: { orders: 100, shops: 8, rate: 6, events: 6 },
     t4: { orders: 300, shops: 8, rate: 5, poison: 0.01 },
