@@ -277,6 +277,7 @@ describe("Billy e-mail, errors and history", () => {
       "registerPayment",
       "sendInvoiceEmail",
       "createCreditNote",
+      "cancelOrder",
     ]);
     expect(billyConnectionSettings.parse({})).toEqual({ baseUrl: "https://api.billysbilling.com/v2" });
     for (const field of Object.values(billyConnectionSettings.shape)) expect(field.description).toBeTruthy();

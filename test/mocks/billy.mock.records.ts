@@ -135,6 +135,29 @@ export function updateInvoice(state: BillyState, id: string, input: Json): Respo
   return json(200, { invoices: [invoice], ...(lines ? { invoiceLines: saved } : {}) });
 }
 
+/**
+ * `DELETE /invoices/:id`. Idempotent as Billy documents it: an id that is not there (any more) is
+ * answered 200 with nothing deleted. The deleted record and its lines are listed by plural name
+ * under `meta.deletedRecords`. Only a draft can be deleted: an approved invoice is final and is
+ * credited instead (Billy's exact error for this is unconfirmed; the mock answers 422).
+ */
+export function deleteInvoice(state: BillyState, id: string): Response {
+  const invoice = byId(state.invoices, id);
+  if (!invoice) return json(200, { meta: { deletedRecords: {} } });
+  if (invoice.state !== "draft")
+    return billyError(
+      422,
+      "INVOICE_NOT_DRAFT",
+      `Invoice ${id} is ${String(invoice.state)} and cannot be deleted; credit it with a credit note instead.`,
+    );
+  const lines = state.invoiceLines.filter((l) => l.invoiceId === id);
+  state.invoices.splice(state.invoices.indexOf(invoice), 1);
+  state.invoiceLines = state.invoiceLines.filter((l) => l.invoiceId !== id);
+  return json(200, {
+    meta: { deletedRecords: { invoices: [id], ...(lines.length > 0 ? { invoiceLines: lines.map((l) => l.id) } : {}) } },
+  });
+}
+
 function replaceLines(state: BillyState, invoice: Json, lines: Json[]): Json[] {
   state.invoiceLines = state.invoiceLines.filter((l) => l.invoiceId !== invoice.id);
   const saved = lines.map((l, priority) => ({ id: nextId(state, "line"), invoiceId: invoice.id, priority, ...l }));

@@ -3,7 +3,9 @@
  * X-Access-Token header (401 without it or with a wrong one), JSON bodies wrapping one record in its
  * singular name, required properties and their types, known ids (contact, product, tax rate, cash
  * account, contact person), list filters it knows (anything else is a 400), answers that list the
- * changed records under their plural names, draft → approved one way, and payments that settle.
+ * changed records under their plural names, draft → approved one way, payments that settle, and
+ * DELETE of an invoice: no body, idempotent (200 for an id that is not there), the deleted ids in
+ * `meta.deletedRecords`, drafts only.
  */
 import { onTestFinished, vi } from "vitest";
 import {
@@ -12,6 +14,7 @@ import {
   createContact,
   createInvoice,
   createProduct,
+  deleteInvoice,
   invoiceView,
   sendEmail,
   updateInvoice,
@@ -121,12 +124,18 @@ export function createBillyMock(options: BillyMockOptions = {}) {
       const given = request.headers.get("x-access-token");
       if (!given) return billyError(401, "AUTHENTICATION_REQUIRED", "You must be authenticated to access this resource.");
       if (given !== token) return billyError(401, "OAUTH_INVALID_ACCESS_TOKEN", "The access token is invalid or revoked.");
+      const [, resource = "", id, sub] = path.split("/").map(decodeURIComponent);
+      if (request.method === "DELETE") {
+        // Billy's DELETE takes no body and deletes one record by id.
+        if (text) return billyError(400, "INVALID_REQUEST", "A DELETE request must not have a body.");
+        if (resource === "invoices" && id && !sub) return deleteInvoice(state, id);
+        return billyError(405, "METHOD_NOT_ALLOWED", `DELETE ${path} is not supported by the mock.`);
+      }
       if (request.method !== "GET") {
         if (!request.headers.get("content-type")?.startsWith("application/json"))
           return billyError(400, "INVALID_REQUEST", "The body must be JSON (Content-Type: application/json).");
         if (!parsed) return billyError(400, "INVALID_REQUEST", "The body is not valid JSON.");
       }
-      const [, resource = "", id, sub] = path.split("/").map(decodeURIComponent);
       if (request.method === "GET") return read(resource, id, url.searchParams);
       const singular = sub === "emails" ? "email" : SINGULAR[resource];
       if (!singular) return billyError(404, "ROUTE_NOT_FOUND", `No resource ${path}.`);

@@ -20,7 +20,7 @@ import {
   totalsProblem,
   updateDraft,
 } from "./billy.documents";
-import { type BillyInvoice, invoiceBody, invoiceDifferences, sameLines } from "./billy.invoice";
+import { type BillyInvoice, exchangeRateFor, invoiceBody, invoiceDifferences, sameLines } from "./billy.invoice";
 import {
   type BillyConnectionSettings,
   type BillyCredentials,
@@ -37,7 +37,7 @@ export const createInvoice = defineAction<typeof createInvoiceSettings, BillyCre
     const settings = ctx.settings;
     const document = buildInvoiceDocument(order, settings);
     const existing = await findByReference(ctx, ctx.reference);
-    if (existing) return adopt(ctx, existing.id, document);
+    if (existing) return adopt(ctx, existing.id, document, exchangeRateFor(order, document, settings));
 
     const mapped = await mapLines(ctx, document, settings);
     const contact = await findOrCreateContact(ctx, order, settings);
@@ -47,6 +47,7 @@ export const createInvoice = defineAction<typeof createInvoiceSettings, BillyCre
       lines: mapped.lines,
       paymentTermsDays: isBusiness(order) ? settings.b2bPaymentTermsDays : settings.b2cPaymentTermsDays,
       message: `Order ${order.source.orderNumber}`,
+      exchangeRate: exchangeRateFor(order, document, settings),
     });
     ctx.mapped({ document, billyInvoice: body });
     const draft = await createDraft(ctx, body);
@@ -63,6 +64,7 @@ async function adopt(
   ctx: BillyContext & { settings: CreateInvoiceSettings; mapped(data: unknown): void },
   id: string,
   document: AccountingDocument,
+  exchangeRate: number | undefined,
 ): Promise<ActionResult> {
   const found = await getInvoice(ctx, id, "invoice.lines:embed");
   const invoice: BillyInvoice = found ?? { id };
@@ -77,7 +79,12 @@ async function adopt(
   let saved = invoice;
   let updated = false;
   if (!sameLines(invoice.lines, mapped.lines)) {
-    const fields = { entryDate: document.date, currencyId: document.currency, lines: mapped.lines };
+    const fields = {
+      entryDate: document.date,
+      currencyId: document.currency,
+      ...(exchangeRate === undefined ? {} : { exchangeRate }),
+      lines: mapped.lines,
+    };
     ctx.mapped({ document, billyInvoice: { id, ...fields } });
     saved = await updateDraft(ctx, id, fields);
     updated = true;

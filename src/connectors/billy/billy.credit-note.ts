@@ -20,7 +20,7 @@ import {
   updateDraft,
 } from "./billy.documents";
 import { earlierCreditNote, invoiceFromHistory, invoiceFromPrevious } from "./billy.history";
-import { type BillyInvoice, invoiceBody, linesAsSent, referencesOf } from "./billy.invoice";
+import { type BillyInvoice, exchangeRateFor, invoiceBody, linesAsSent, referencesOf } from "./billy.invoice";
 import {
   type BillyConnectionSettings,
   type BillyCredentials,
@@ -76,6 +76,7 @@ export const createCreditNote = defineAction<typeof createCreditNoteSettings, Bi
         reference: ctx.reference,
         lines: mapped.lines,
         message: `Refund of order ${order.source.orderNumber}`,
+        exchangeRate: exchangeRateFor(order, document, settings),
       }),
       creditedInvoiceId: invoiceId,
     };

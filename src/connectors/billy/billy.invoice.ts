@@ -6,6 +6,8 @@
  */
 import type { AccountingDocument } from "../../domain/accounting/document";
 import { toDecimalString, toMajorNumber, toMinor } from "../../domain/money";
+import type { CanonicalOrder } from "../../domain/order";
+import type { BillyDocumentSettings } from "./billy.settings";
 
 export interface BillyLine {
   productId: string;
@@ -20,6 +22,8 @@ export interface BillyInvoiceBody {
   contactId: string;
   entryDate: string;
   currencyId: string;
+  /** Base-currency units per one unit of `currencyId`; left out, Billy uses the day's rate. */
+  exchangeRate?: number;
   taxMode: "excl";
   externalId: string;
   state: "draft";
@@ -37,6 +41,7 @@ export interface BillyInvoice {
   sentState?: string;
   contactId?: string;
   currencyId?: string;
+  exchangeRate?: number;
   externalId?: string | null;
   invoiceNo?: string | number | null;
   creditedInvoiceId?: string | null;
@@ -65,13 +70,21 @@ export function billyLines(
 
 export function invoiceBody(
   document: AccountingDocument,
-  target: { contactId: string; reference: string; lines: BillyLine[]; paymentTermsDays?: number; message?: string },
+  target: {
+    contactId: string;
+    reference: string;
+    lines: BillyLine[];
+    paymentTermsDays?: number;
+    message?: string;
+    exchangeRate?: number;
+  },
 ): BillyInvoiceBody {
   return {
     type: document.type === "credit-note" ? "creditNote" : "invoice",
     contactId: target.contactId,
     entryDate: document.date,
     currencyId: document.currency,
+    ...(target.exchangeRate === undefined ? {} : { exchangeRate: target.exchangeRate }),
     // Billy documents `taxMode` on bills; invoices carry the same property in public answers (unconfirmed as writable).
     taxMode: "excl",
     externalId: target.reference,
@@ -80,6 +93,24 @@ export function invoiceBody(
     ...(target.message ? { contactMessage: target.message } : {}),
     lines: target.lines,
   };
+}
+
+/**
+ * Billy's `exchangeRate` for a document: units of the company's base currency per one unit of the
+ * document's currency (Billy's definition: currency / base currency). Sent when the document is in
+ * the customer's currency and the webshop reported a rate to the shop's currency, which is taken to
+ * be the Billy company's base currency. Not sent for a document already converted into the shop's
+ * currency (Billy ignores the rate of a base-currency invoice), nor with `exchangeRateFromShop` off,
+ * when Billy uses the day's rate.
+ */
+export function exchangeRateFor(
+  order: CanonicalOrder,
+  document: AccountingDocument,
+  settings: Pick<BillyDocumentSettings, "exchangeRateFromShop">,
+): number | undefined {
+  const shop = order.exchange;
+  if (document.exchange || !settings.exchangeRateFromShop || !shop || shop.shopCurrency === document.currency) return undefined;
+  return Number(shop.rate);
 }
 
 /** Whether a draft already holds exactly these lines (so a re-run changes nothing). */

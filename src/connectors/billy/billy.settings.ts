@@ -95,6 +95,12 @@ export const billyDocumentSettings = z.object({
     .describe(
       'Billy tax rates for reduced rates, by basis points ("1200" = 12 %), or by country and basis points for OSS ("DE:700").',
     ),
+  exchangeRateFromShop: z
+    .boolean()
+    .default(true)
+    .describe(
+      "For invoices and credit notes in a foreign currency, send the exchange rate the webshop reported (Billy's exchangeRate) instead of letting Billy use the day's rate. The shop's currency must be the Billy company's base currency.",
+    ),
 });
 export type BillyDocumentSettings = z.infer<typeof billyDocumentSettings>;
 
@@ -181,3 +187,7 @@ export const sendInvoiceEmailSettings = z.object({
     .describe("Billy contact person who receives the e-mail; empty uses the primary contact person of the invoice's contact."),
 });
 export type SendInvoiceEmailSettings = z.infer<typeof sendInvoiceEmailSettings>;
+
+/** cancelOrder has nothing to set: it deletes the drafts earlier steps made and refuses approved invoices. */
+export const cancelOrderSettings = z.object({});
+export type CancelOrderSettings = z.infer<typeof cancelOrderSettings>;

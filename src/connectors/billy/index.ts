@@ -1,16 +1,17 @@
 /**
  * Billy (billy.dk, API v2): an accounting target that books orders as invoices (draft or approved),
- * registers their payments, has Billy e-mail them, and credits refunds. The pure mappings are
- * exported so they can be tested without HTTP.
+ * registers their payments, has Billy e-mail them, credits refunds, and deletes the draft of a
+ * cancelled order. The pure mappings are exported so they can be tested without HTTP.
  */
 import type { Connector } from "../contract";
+import { cancelOrder } from "./billy.cancel-order";
 import { createInvoice } from "./billy.create-invoice";
 import { createCreditNote } from "./billy.credit-note";
 import { registerPayment } from "./billy.register-payment";
 import { sendInvoiceEmail } from "./billy.send-email";
 import { billyConnectionSettings, billyCredentials } from "./billy.settings";
 
-/** The Billy connector: actions `createInvoice`, `registerPayment`, `sendInvoiceEmail` and `createCreditNote`. */
+/** The Billy connector: actions `createInvoice`, `registerPayment`, `sendInvoiceEmail`, `createCreditNote` and `cancelOrder`. */
 export const billyConnector: Connector<typeof billyConnectionSettings, typeof billyCredentials> = {
   id: "billy",
   name: "Billy",
@@ -19,10 +20,11 @@ export const billyConnector: Connector<typeof billyConnectionSettings, typeof bi
   credentials: billyCredentials,
   // Billy publishes no limits: a prudent rate, and every 429 is honoured.
   limits: { ratePerSecond: 5, burst: 5, concurrency: 2 },
-  actions: { createInvoice, registerPayment, sendInvoiceEmail, createCreditNote },
+  actions: { createInvoice, registerPayment, sendInvoiceEmail, createCreditNote, cancelOrder },
 };
 
 export { billyRequest, changedRecord, describeBillyError, envelope, listed } from "./billy.api";
+export { cancelOrder, type InvoiceMade, invoicesMade } from "./billy.cancel-order";
 export {
   type ContactLookup,
   type ContactPlan,
@@ -41,6 +43,7 @@ export {
   type BillyInvoiceBody,
   type BillyLine,
   billyLines,
+  exchangeRateFor,
   invoiceBody,
   invoiceDifferences,
   linesAsSent,
@@ -59,9 +62,11 @@ export {
   billyConnectionSettings,
   billyCredentials,
   billyDocumentSettings,
+  type CancelOrderSettings,
   type CreateCreditNoteSettings,
   type CreateInvoiceSettings,
   CUSTOMER_MATCH,
+  cancelOrderSettings,
   createCreditNoteSettings,
   createInvoiceSettings,
   DEFAULT_BILLY_BASE_URL,

@@ -3,16 +3,21 @@
  * or automatic discount) and what it aimed at; the amounts sit on the lines it was allocated to.
  */
 import type { Discount } from "../../domain/order";
-import { minorOf, type ShopifyOrder } from "./shopify.payload";
+import type { ShopifyMoney } from "./shopify.money";
+import type { ShopifyOrder } from "./shopify.payload";
 import { compact, nonEmpty } from "./shopify.util";
 
-/** One discount per application, its amount summed from the allocations pointing at it (a code's reported amount stands in). */
-export function discountsOf(order: ShopifyOrder, currency: string): Discount[] {
+/**
+ * One discount per application, its amount summed from the allocations pointing at it (a code's
+ * reported amount stands in). A code's amount exists in shop money only: for an order in
+ * presentment money it is converted at the order's own ratio of the two totals.
+ */
+export function discountsOf(order: ShopifyOrder, money: ShopifyMoney): Discount[] {
   const applications = order.discount_applications ?? [];
   const codes = order.discount_codes ?? [];
   const codeAmount = (code: string | undefined): number | undefined => {
     const found = code === undefined ? undefined : codes.find((c) => c.code.toLowerCase() === code.toLowerCase());
-    return found?.amount == null ? undefined : minorOf(found.amount, currency, "discount_codes.amount");
+    return found?.amount == null ? undefined : money.fromShopOnly(found.amount, "discount_codes.amount");
   };
   if (applications.length === 0) {
     // Payloads from before discount applications existed carry only the codes.
@@ -25,7 +30,7 @@ export function discountsOf(order: ShopifyOrder, currency: string): Discount[] {
     for (const allocation of item.discount_allocations ?? []) {
       const index = allocation.discount_application_index;
       if (index == null) continue;
-      const amount = minorOf(allocation.amount, currency, "discount_allocations.amount");
+      const amount = money.read(allocation.amount, allocation.amount_set, "discount_allocations.amount");
       allocated.set(index, (allocated.get(index) ?? 0) + amount);
     }
   }

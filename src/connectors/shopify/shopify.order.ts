@@ -1,6 +1,7 @@
 /**
- * Maps a Shopify order payload to the canonical order. Amounts are the shop-currency strings (the
- * plain fields, not presentment money), turned into integer minor units.
+ * Maps a Shopify order payload to the canonical order, amounts in integer minor units. An order the
+ * customer paid in another currency than the shop's is mapped in that currency (presentment money)
+ * with the rate to the shop's currency recorded in `exchange`; see shopify.money.ts.
  */
 import { rateToBasisPoints } from "../../domain/money";
 import {
@@ -14,14 +15,8 @@ import {
 } from "../../domain/order";
 import type { Stage } from "../../domain/stage";
 import { discountsOf } from "./shopify.discounts";
-import {
-  minorOf,
-  type ShopifyAddress,
-  type ShopifyLineItem,
-  type ShopifyOrder,
-  type ShopifyShippingLine,
-  sumMinor,
-} from "./shopify.payload";
+import { bothMonies, PresentmentMissing, presentmentMoney, rateBetween, type ShopifyMoney, shopMoney } from "./shopify.money";
+import type { ShopifyAddress, ShopifyLineItem, ShopifyOrder, ShopifyShippingLine } from "./shopify.payload";
 import { compact, nonEmpty } from "./shopify.util";
 
 /** Financial statuses of an order whose money was captured (a refund does not undo "was paid"). */
@@ -57,10 +52,25 @@ export interface OrderMeta {
 }
 
 export function toCanonicalOrder(order: ShopifyOrder, meta: OrderMeta): CanonicalOrder {
-  const currency = order.currency.toUpperCase();
-  const lines = order.line_items.map((item, i) => lineOf(item, currency, `line_items.${i}`));
-  const shipping = (order.shipping_lines ?? []).map((line, i) => shippingOf(line, currency, `shipping_lines.${i}`));
-  const total = minorOf(order.total_price, currency, "total_price");
+  const shop = order.currency.toUpperCase();
+  const presentment = order.presentment_currency?.toUpperCase();
+  if (presentment !== undefined && presentment !== shop) {
+    const totals = bothMonies(order.total_price_set, shop, presentment, "total_price_set");
+    try {
+      return mapOrder(order, meta, presentmentMoney(shop, presentment, totals));
+    } catch (error) {
+      // A presentment amount is missing: the whole order in shop money rather than a mix of two currencies.
+      if (!(error instanceof PresentmentMissing)) throw error;
+    }
+  }
+  return mapOrder(order, meta, shopMoney(shop));
+}
+
+function mapOrder(order: ShopifyOrder, meta: OrderMeta, money: ShopifyMoney): CanonicalOrder {
+  const currency = money.currency;
+  const lines = order.line_items.map((item, i) => lineOf(item, money, `line_items.${i}`));
+  const shipping = (order.shipping_lines ?? []).map((line, i) => shippingOf(line, money, `shipping_lines.${i}`));
+  const total = money.read(order.total_price, order.total_price_set, "total_price");
   const financialStatus = nonEmpty(order.financial_status);
   const sum = (values: number[]) => values.reduce((a, b) => a + b, 0);
 
@@ -80,7 +90,7 @@ export function toCanonicalOrder(order: ShopifyOrder, meta: OrderMeta): Canonica
     shippingAddress: addressOf(order.shipping_address),
     lines,
     shipping,
-    discounts: discountsOf(order, currency),
+    discounts: discountsOf(order, money),
     payments: paymentsOf(order.payment_gateway_names ?? [], financialStatus, total),
     totals: {
       total,
@@ -88,16 +98,22 @@ export function toCanonicalOrder(order: ShopifyOrder, meta: OrderMeta): Canonica
       tax:
         order.total_tax == null
           ? sum([...lines, ...shipping].map((l) => l.tax))
-          : minorOf(order.total_tax, currency, "total_tax"),
+          : money.read(order.total_tax, order.total_tax_set, "total_tax"),
       discounts:
         order.total_discounts == null
           ? sum([...lines, ...shipping].map((l) => l.discount))
-          : minorOf(order.total_discounts, currency, "total_discounts"),
+          : money.read(order.total_discounts, order.total_discounts_set, "total_discounts"),
       shipping:
         order.total_shipping_price_set == null
           ? sum(shipping.map((s) => s.price))
-          : minorOf(order.total_shipping_price_set.shop_money.amount, currency, "total_shipping_price_set.shop_money.amount"),
+          : money.read(
+              order.total_shipping_price_set.shop_money.amount,
+              order.total_shipping_price_set,
+              // In shop money the field named is the amount read; in presentment money, the set.
+              money.presentment ? "total_shipping_price" : "total_shipping_price_set.shop_money.amount",
+            ),
     },
+    exchange: money.presentment ? exchangeOf(order, money) : undefined,
     financialStatus,
     fulfillmentStatus: nonEmpty(order.fulfillment_status),
     cancelledAt: nonEmpty(order.cancelled_at),
@@ -111,29 +127,27 @@ export function toCanonicalOrder(order: ShopifyOrder, meta: OrderMeta): Canonica
   return orderSchema.parse(compact(canonical));
 }
 
-function lineOf(item: ShopifyLineItem, currency: string, path: string): Line {
+function lineOf(item: ShopifyLineItem, money: ShopifyMoney, path: string): Line {
   const taxLines = item.tax_lines ?? [];
   // discount_allocations is the current field; total_discount stands in on payloads without it.
   const discount =
     item.discount_allocations != null
-      ? sumMinor(
-          item.discount_allocations.map((a) => a.amount),
-          currency,
+      ? money.sum(
+          item.discount_allocations.map((a) => [a.amount, a.amount_set] as const),
           `${path}.discount_allocations`,
         )
       : item.total_discount != null
-        ? minorOf(item.total_discount, currency, `${path}.total_discount`)
+        ? money.read(item.total_discount, item.total_discount_set, `${path}.total_discount`)
         : 0;
   return compact({
     id: item.id,
     sku: nonEmpty(item.sku),
     title: nonEmpty(item.title) ?? nonEmpty(item.name) ?? "",
     quantity: item.quantity,
-    unitPrice: minorOf(item.price, currency, `${path}.price`),
+    unitPrice: money.read(item.price, item.price_set, `${path}.price`),
     discount,
-    tax: sumMinor(
-      taxLines.map((t) => t.price),
-      currency,
+    tax: money.sum(
+      taxLines.map((t) => [t.price, t.price_set] as const),
       `${path}.tax_lines`,
     ),
     taxRateBp: rateBp(taxLines[0]?.rate),
@@ -143,15 +157,14 @@ function lineOf(item: ShopifyLineItem, currency: string, path: string): Line {
   });
 }
 
-function shippingOf(line: ShopifyShippingLine, currency: string, path: string): Shipping {
+function shippingOf(line: ShopifyShippingLine, money: ShopifyMoney, path: string): Shipping {
   const taxLines = line.tax_lines ?? [];
-  const price = minorOf(line.price, currency, `${path}.price`);
+  const price = money.read(line.price, line.price_set, `${path}.price`);
   const discount =
     line.discounted_price != null
-      ? price - minorOf(line.discounted_price, currency, `${path}.discounted_price`)
-      : sumMinor(
-          (line.discount_allocations ?? []).map((a) => a.amount),
-          currency,
+      ? price - money.read(line.discounted_price, line.discounted_price_set, `${path}.discounted_price`)
+      : money.sum(
+          (line.discount_allocations ?? []).map((a) => [a.amount, a.amount_set] as const),
           `${path}.discount_allocations`,
         );
   return compact({
@@ -159,13 +172,35 @@ function shippingOf(line: ShopifyShippingLine, currency: string, path: string): 
     code: nonEmpty(line.code),
     price,
     discount,
-    tax: sumMinor(
-      taxLines.map((t) => t.price),
-      currency,
+    tax: money.sum(
+      taxLines.map((t) => [t.price, t.price_set] as const),
       `${path}.tax_lines`,
     ),
     taxRateBp: rateBp(taxLines[0]?.rate),
   });
+}
+
+/**
+ * The rate to the shop's currency that the order's own amounts imply: from its total, or (a free
+ * order) its subtotal, line items total or a line's price. None when every pair is zero.
+ */
+function exchangeOf(order: ShopifyOrder, money: ShopifyMoney): CanonicalOrder["exchange"] {
+  const { shopCurrency, currency } = money;
+  const sets: Array<[ShopifyOrder["total_price_set"], string]> = [
+    [order.total_price_set, "total_price_set"],
+    [order.subtotal_price_set, "subtotal_price_set"],
+    [order.total_line_items_price_set, "total_line_items_price_set"],
+    ...order.line_items.map((item, i): [ShopifyOrder["total_price_set"], string] => [
+      item.price_set,
+      `line_items.${i}.price_set`,
+    ]),
+  ];
+  for (const [set, field] of sets) {
+    const pair = bothMonies(set, shopCurrency, currency, field);
+    const rate = pair && rateBetween(pair, shopCurrency, currency);
+    if (rate) return { shopCurrency, rate };
+  }
+  return undefined;
 }
 
 /** A tax line's rate is a fraction (0.25); anything outside 0..1 is not a rate we can trust, so it is left out. */

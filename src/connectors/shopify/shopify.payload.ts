@@ -37,19 +37,27 @@ const text = z.string().nullish();
 /** Three ASCII letters: anything else ("ßAB" upper-cases to four letters) is no ISO 4217 code. */
 export const currencyCode = z.string().regex(/^[A-Za-z]{3}$/, { error: "must be a three-letter ISO 4217 code" });
 
-const moneySet = z.object({
-  shop_money: z.object({ amount: decimal, currency_code: z.string().nullish() }),
-});
+const money = z.object({ amount: decimal, currency_code: z.string().nullish() });
+
+/**
+ * An amount in both currencies of the order: `shop_money` in the shop's currency (the plain fields'
+ * currency) and `presentment_money` in the currency the customer saw and paid in. For an order in
+ * the shop's own currency the two are the same amount.
+ */
+export const moneySet = z.object({ shop_money: money, presentment_money: money.nullish() });
+export type MoneySet = z.infer<typeof moneySet>;
 
 const taxLine = z.object({
   title: text,
   /** A fraction: 0.25 is 25%. */
   rate: z.number().nullish(),
   price: decimal,
+  price_set: moneySet.nullish(),
 });
 
 const discountAllocation = z.object({
   amount: decimal,
+  amount_set: moneySet.nullish(),
   discount_application_index: z.number().int().nullish(),
 });
 
@@ -60,7 +68,9 @@ export const lineItemSchema = z.object({
   name: text,
   quantity: z.number().int(),
   price: decimal,
+  price_set: moneySet.nullish(),
   total_discount: decimal.nullish(),
+  total_discount_set: moneySet.nullish(),
   tax_lines: z.array(taxLine).nullish(),
   discount_allocations: z.array(discountAllocation).nullish(),
   product_id: shopifyId.nullish(),
@@ -73,7 +83,9 @@ export const shippingLineSchema = z.object({
   title: text,
   code: text,
   price: decimal,
+  price_set: moneySet.nullish(),
   discounted_price: decimal.nullish(),
+  discounted_price_set: moneySet.nullish(),
   tax_lines: z.array(taxLine).nullish(),
   discount_allocations: z.array(discountAllocation).nullish(),
 });
@@ -129,6 +141,8 @@ export const shopifyOrderSchema = z.object({
   order_number: z.number().int().nullish(),
   /** Shop currency: the plain amount strings are in it. */
   currency: currencyCode,
+  /** The currency the customer saw and paid in; the `*_set.presentment_money` amounts are in it. */
+  presentment_currency: currencyCode.nullish(),
   taxes_included: z.boolean(),
   created_at: text,
   updated_at: text,
@@ -137,8 +151,13 @@ export const shopifyOrderSchema = z.object({
   financial_status: text,
   fulfillment_status: text,
   total_price: decimal,
+  total_price_set: moneySet.nullish(),
+  subtotal_price_set: moneySet.nullish(),
+  total_line_items_price_set: moneySet.nullish(),
   total_tax: decimal.nullish(),
+  total_tax_set: moneySet.nullish(),
   total_discounts: decimal.nullish(),
+  total_discounts_set: moneySet.nullish(),
   total_shipping_price_set: moneySet.nullish(),
   line_items: z.array(lineItemSchema),
   shipping_lines: z.array(shippingLineSchema).nullish(),

@@ -2,23 +2,51 @@
  * Maps a Shopify refunds/create payload to the canonical refund. Shopify reports shipping refunds
  * and discrepancies as negative order adjustments; the canonical refund counts money returned as
  * positive, so they are negated.
+ *
+ * A refund of an order paid in another currency than the shop's is mapped in that currency, like
+ * its order: the lines' and adjustments' `*_set.presentment_money`, and the refund transactions,
+ * which Shopify keeps in the currency the customer paid in. A refund whose sets lack presentment
+ * money is mapped in shop money as before (see shopify.money.ts).
  */
 import { OrderlyError } from "../../domain/errors";
 import { type CanonicalRefund, refundSchema } from "../../domain/order";
-import { currencyCode, minorOf, type ShopifyRefund, sumMinor } from "./shopify.payload";
+import { PresentmentMissing, presentmentMoney, type ShopifyMoney, shopMoney } from "./shopify.money";
+import { currencyCode, type MoneySet, type ShopifyRefund, sumMinor } from "./shopify.payload";
 import { compact, nonEmpty } from "./shopify.util";
 
 export function toCanonicalRefund(refund: ShopifyRefund, createdAt: string): CanonicalRefund {
-  const currency = refundCurrency(refund);
+  const sets = setsOf(refund);
+  const shop = firstCode(sets.map((s) => s?.shop_money.currency_code));
+  const presentment = firstCode(sets.map((s) => s?.presentment_money?.currency_code));
+  if (shop !== undefined && presentment !== undefined && shop !== presentment) {
+    try {
+      return mapRefund(refund, createdAt, presentmentMoney(valid(shop), valid(presentment)));
+    } catch (error) {
+      if (!(error instanceof PresentmentMissing)) throw error;
+    }
+  }
+  return mapRefund(refund, createdAt, shopMoney(refundCurrency(refund)));
+}
+
+function mapRefund(refund: ShopifyRefund, createdAt: string, money: ShopifyMoney): CanonicalRefund {
+  const currency = money.currency;
   const adjustments = refund.order_adjustments ?? [];
   // `|| 0` keeps a negated zero from showing as -0.
   const negatedSum = (kinds: (kind: string) => boolean, field: string) =>
-    -sumMinor(
-      adjustments.filter((a) => kinds(a.kind ?? "")).map((a) => a.amount),
-      currency,
+    -money.sum(
+      adjustments.filter((a) => kinds(a.kind ?? "")).map((a) => [a.amount, a.amount_set] as const),
       field,
     ) || 0;
   const transactions = (refund.transactions ?? []).filter((t) => t.kind === "refund" && t.status === "success");
+  if (money.presentment)
+    for (const t of transactions) {
+      const code = nonEmpty(t.currency)?.toUpperCase();
+      if (code !== undefined && code !== currency)
+        throw new OrderlyError(
+          `The Shopify refund's transaction is in ${code}, but its lines and adjustments are in the presentment currency ${currency}.`,
+          { errorClass: "validation", code: "shopify_refund_currency_mixed" },
+        );
+    }
 
   const canonical: CanonicalRefund = {
     source: { connector: "shopify", orderId: refund.order_id, refundId: refund.id, createdAt },
@@ -29,13 +57,22 @@ export function toCanonicalRefund(refund: ShopifyRefund, createdAt: string): Can
         sku: nonEmpty(item.line_item?.sku),
         quantity: item.quantity,
         // The *_set strings are exact; the plain subtotal and total_tax are JSON numbers in this payload.
-        subtotal: minorOf(item.subtotal_set?.shop_money.amount ?? item.subtotal, currency, `refund_line_items.${i}.subtotal`),
-        tax: minorOf(item.total_tax_set?.shop_money.amount ?? item.total_tax, currency, `refund_line_items.${i}.total_tax`),
+        subtotal: money.read(
+          item.subtotal_set?.shop_money.amount ?? item.subtotal,
+          item.subtotal_set,
+          `refund_line_items.${i}.subtotal`,
+        ),
+        tax: money.read(
+          item.total_tax_set?.shop_money.amount ?? item.total_tax,
+          item.total_tax_set,
+          `refund_line_items.${i}.total_tax`,
+        ),
         restock: item.restock_type !== "no_restock",
       }),
     ),
     shipping: negatedSum((kind) => kind === "shipping_refund", "order_adjustments.amount"),
     adjustments: negatedSum((kind) => kind !== "shipping_refund", "order_adjustments.amount"),
+    // Refund transactions are in the currency the customer paid in (checked above for presentment money).
     total: sumMinor(
       transactions.map((t) => t.amount),
       currency,
@@ -44,6 +81,28 @@ export function toCanonicalRefund(refund: ShopifyRefund, createdAt: string): Can
     note: nonEmpty(refund.note),
   };
   return refundSchema.parse(compact(canonical));
+}
+
+/** Every money set of the refund: its lines' subtotals and taxes, its adjustments. */
+function setsOf(refund: ShopifyRefund): Array<MoneySet | null | undefined> {
+  return [
+    ...(refund.refund_line_items ?? []).flatMap((i) => [i.subtotal_set, i.total_tax_set]),
+    ...(refund.order_adjustments ?? []).map((a) => a.amount_set),
+  ];
+}
+
+function firstCode(codes: ReadonlyArray<string | null | undefined>): string | undefined {
+  return codes.map((c) => nonEmpty(c)?.toUpperCase()).find((c) => c !== undefined);
+}
+
+function valid(currency: string): string {
+  if (!currencyCode.safeParse(currency).success) {
+    throw new OrderlyError(`The Shopify refund's currency "${currency}" is not a three-letter ISO 4217 code.`, {
+      errorClass: "validation",
+      code: "shopify_payload_invalid",
+    });
+  }
+  return currency;
 }
 
 /**
@@ -64,11 +123,5 @@ function refundCurrency(refund: ShopifyRefund): string {
       { errorClass: "validation", code: "shopify_refund_currency_missing" },
     );
   }
-  if (!currencyCode.safeParse(currency).success) {
-    throw new OrderlyError(`The Shopify refund's currency "${currency}" is not a three-letter ISO 4217 code.`, {
-      errorClass: "validation",
-      code: "shopify_payload_invalid",
-    });
-  }
-  return currency.toUpperCase();
+  return valid(currency).toUpperCase();
 }
