@@ -3,7 +3,7 @@
 // Bundles the Worker as `wrangler deploy --dry-run` does, runs it with Miniflare's API (workerd,
 // not wrangler dev) beside an HMAC-only baseline, and measures ingest, the ack path's stages and
 // the end-to-end path to a mock e-conomic API. Results: bench/results/<stamp>.json, latest.json,
-// latest.md. Options: --quick, --only=ingest,spans,e2e,profile, --ingest-topic=orders/paid, --keep
+// latest.md. Options: --quick, --only=ingest,spans,e2e,profile, --spans-seconds=N, --ingest-topic=orders/paid, --keep
 // (keep the run's state under bench/.tmp), --render (rewrite latest.md from latest.json and notes.md).
 import { mkdirSync, rmSync } from "node:fs";
 import { join, resolve } from "node:path";
@@ -29,7 +29,9 @@ const args = Object.fromEntries(
     .map(([k, v]) => [k, v ?? true]),
 );
 const profileName = args.quick ? "quick" : "full";
-const profile = PROFILES[profileName];
+const profile = structuredClone(PROFILES[profileName]);
+// --spans-seconds=N lengthens the ack-path stage cells (for comparing two versions' CPU per request).
+if (args["spans-seconds"]) profile.spans.seconds = Number(args["spans-seconds"]);
 const only = new Set(String(args.only ?? "ingest,spans,e2e,profile").split(","));
 // The inspector is opened only when profiling; nothing attaches to it outside the profiled runs.
 const inspectorPort = only.has("profile") && profile.profileSeconds > 0 ? 0 : undefined;

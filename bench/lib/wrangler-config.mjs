@@ -103,17 +103,23 @@ export function orderlyWorkerOptions(wrangler, { bundleDir, varOverrides = {}, s
   return options;
 }
 
-/** As wrangler dev sets it up: requests that match no asset go on to the Worker. */
+/**
+ * As wrangler dev sets it up: requests that match no asset go on to the Worker; `run_worker_first`
+ * (true, or a list of route patterns) sends matching requests to the Worker without an asset lookup.
+ */
 function assetOptions(root, assets) {
-  if (assets.run_worker_first !== undefined && typeof assets.run_worker_first !== "boolean") {
-    throw new Error("wrangler.toml's assets.run_worker_first is a route list, which the bench runner does not mirror yet.");
+  const first = assets.run_worker_first;
+  if (first !== undefined && typeof first !== "boolean" && !(Array.isArray(first) && first.every((r) => typeof r === "string"))) {
+    throw new Error("wrangler.toml's assets.run_worker_first must be a boolean or a list of route patterns.");
   }
   return {
     directory: resolve(root, assets.directory),
     binding: assets.binding,
+    // Miniflare's option converter reads a route list from here (and a boolean from routerConfig).
+    ...(Array.isArray(first) ? { run_worker_first: first } : {}),
     routerConfig: {
       has_user_worker: true,
-      ...(assets.run_worker_first === undefined ? {} : { invoke_user_worker_ahead_of_assets: assets.run_worker_first }),
+      ...(typeof first === "boolean" ? { invoke_user_worker_ahead_of_assets: first } : {}),
     },
     assetConfig: {
       ...(assets.html_handling ? { html_handling: assets.html_handling } : {}),
