@@ -32,3 +32,15 @@ export function times(a: Amount, quantity: number): Amount {
 export function major(a: Amount): number {
   return cents(a) / 100;
 }
+
+/**
+ * An amount converted at a decimal rate and rounded half-up (away from zero), as Shopify shows each
+ * amount of a multi-currency order in the shop's money: "53.55" at "7.4603" → "399.50".
+ */
+export function convertAt(a: Amount, rate: string): Amount {
+  const [whole = "0", fraction = ""] = rate.split(".");
+  const scale = 10 ** fraction.length;
+  const product = Math.abs(cents(a)) * Number(whole + fraction);
+  const rounded = Math.floor(product / scale) + (2 * (product % scale) >= scale ? 1 : 0);
+  return amount(cents(a) < 0 ? -rounded : rounded);
+}

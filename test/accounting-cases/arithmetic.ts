@@ -3,7 +3,7 @@
  * lines, rounding line and VAT make its total, VAT is what rounding per rate (e-conomic) or per
  * line (Billy) gives, and the total is what the customer paid (or the mismatch says otherwise).
  */
-import { amount, cents, sum, times } from "./amounts";
+import { amount, cents, convertAt, sum, times } from "./amounts";
 import type { AccountingCase, Amount, ExpectedDocument } from "./case-types";
 
 /** Arithmetic the table must satisfy; the doc test checks it for every case. */
@@ -33,15 +33,24 @@ export function arithmeticProblems(c: AccountingCase): string[] {
     if (d.mismatch && d.mismatch.paid !== d.paid)
       problems.push(`${label}: the mismatch names ${d.mismatch.paid}, not what was paid`);
   };
-  const sourcePaid = c.overlay ? invoice.paid : c.source.total;
+  const sourcePaid = c.overlay ? invoice.paid : inDocumentCurrency(c, c.source.total);
   if (invoice.paid !== sourcePaid) problems.push(`invoice: paid ${invoice.paid}, but the source says ${sourcePaid}`);
   check("invoice", invoice, invoice.paid);
   for (const [i, n] of creditNotes.entries()) {
-    const refunded = refundAmount(c, n.refund);
+    const given = refundAmount(c, n.refund);
+    const refunded = given === undefined ? undefined : inDocumentCurrency(c, given);
     if (n.paid !== refunded) problems.push(`credit note ${i + 1}: refunded ${n.paid}, but the source says ${refunded}`);
     check(`credit note ${i + 1}`, n, n.paid);
   }
   return problems;
+}
+
+/** A source amount in the documents' currency: converted at the shop's rate when they are in the shop's currency. */
+function inDocumentCurrency(c: AccountingCase, a: Amount): Amount {
+  const s = c.source;
+  return s.shop === "shopify" && s.shopCurrency && c.expect.currency === s.shopCurrency.currency
+    ? convertAt(a, s.shopCurrency.rate)
+    : a;
 }
 
 function refundAmount(c: AccountingCase, index: number): Amount | undefined {

@@ -66,7 +66,13 @@ export interface ShopifyRefundSpec {
 
 export interface ShopifyOrderSpec {
   shop: "shopify";
+  /** The currency the customer paid in: Shopify's presentment currency; the spec's amounts are in it. */
   currency: string;
+  /**
+   * A shop keeping its books in another currency: the payload's plain fields and `shop_money` are
+   * each of the spec's amounts converted at `rate` and rounded, as Shopify shows them.
+   */
+  shopCurrency?: { currency: string; rate: string };
   pricesIncludeTax: boolean;
   /** YYYY-MM-DD (default 2026-03-02). */
   date?: string;
@@ -153,8 +159,13 @@ export interface ExpectedDocument {
     zone: number;
     /** The document's printed note (textLine1), when Orderly writes one. */
     notes?: string;
+    /** `exchangeRate` (base currency per 100 units), when the step sends the webshop's rate. */
+    exchangeRate?: number;
   };
-  billy: TargetTotals;
+  billy: TargetTotals & {
+    /** `exchangeRate` (base currency per unit), when the step sends the webshop's rate. */
+    exchangeRate?: number;
+  };
   /** Above the threshold: the document stays a draft and the transfer fails naming both totals. */
   mismatch?: { invoice: Amount; paid: Amount };
 }
@@ -182,7 +193,7 @@ export interface AccountingCase {
   id: string;
   title: string;
   /** Which test file runs it. */
-  topic: "domestic" | "discounts" | "charges" | "rounding" | "eu" | "abroad" | "refunds";
+  topic: "domestic" | "discounts" | "charges" | "rounding" | "eu" | "abroad" | "refunds" | "currency";
   source: OrderSpec;
   /** Applied to the parsed order when a source cannot say it (rendered in the table). */
   overlay?: { exchange: { shopCurrency: string; rate: string }; why: string };

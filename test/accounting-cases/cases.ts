@@ -2,6 +2,7 @@
 import type { AccountingCase } from "./case-types";
 import { abroadCases } from "./cases/abroad";
 import { chargeCases } from "./cases/charges";
+import { currencyCases } from "./cases/currency";
 import { discountCases } from "./cases/discounts";
 import { domesticCases } from "./cases/domestic";
 import { euCases } from "./cases/eu";
@@ -20,6 +21,7 @@ export const accountingCases: AccountingCase[] = [
   ...abroadCases,
   ...refundCases,
   ...amountOnlyRefundCases,
+  ...currencyCases,
 ].sort((a, b) => a.id.localeCompare(b.id));
 
 export function casesOf(topic: AccountingCase["topic"]): AccountingCase[] {

@@ -2,8 +2,13 @@
  * Webhook bodies for the cases, shaped as the webshops send them: a Shopify orders/paid and
  * refunds/create (REST JSON), a WooCommerce order.updated (REST API v3, refunds listed on the
  * order). Only the fields the connectors read, plus the ones that make the payload look real.
+ *
+ * Shopify amounts come twice: a plain field in the shop's currency and a `*_set` with the shop
+ * money and the presentment money (the customer's currency). A case's Shopify amounts are in the
+ * customer's currency; for a shop keeping its books in another one (`shopCurrency`), the plain
+ * fields and shop money are each amount converted at the case's rate and rounded.
  */
-import { cents, sum } from "./amounts";
+import { cents, convertAt, sum } from "./amounts";
 import type { ShopifyOrderSpec, ShopifyRefundSpec, WooChargeSpec, WooOrderSpec } from "./case-types";
 import { person } from "./people";
 
@@ -16,12 +21,19 @@ const DEFAULT_DATE = "2026-03-02";
 /** Shopify line item ids: the refund specs point at lines by index. */
 export const shopifyLineId = (index: number) => 7_000_001 + index;
 
-function money(amount: string, currency: string) {
-  return { shop_money: { amount, currency_code: currency }, presentment_money: { amount, currency_code: currency } };
+/** The shop's money of a Shopify spec: its plain amounts and `*_set`s. */
+function shopifyMoney(spec: Pick<ShopifyOrderSpec, "currency" | "shopCurrency">) {
+  const shopCurrency = spec.shopCurrency?.currency ?? spec.currency;
+  const shop = (amount: string) => (spec.shopCurrency ? convertAt(amount, spec.shopCurrency.rate) : amount);
+  const set = (amount: string) => ({
+    shop_money: { amount: shop(amount), currency_code: shopCurrency },
+    presentment_money: { amount, currency_code: spec.currency },
+  });
+  return { shopCurrency, shop, set };
 }
 
-function taxLines(tax: string, rate: number | undefined) {
-  return rate === undefined ? [] : [{ title: "VAT", rate: rate / 100, price: tax }];
+function taxLines(tax: string, rate: number | undefined, m: ReturnType<typeof shopifyMoney>) {
+  return rate === undefined ? [] : [{ title: "VAT", rate: rate / 100, price: m.shop(tax), price_set: m.set(tax) }];
 }
 
 export function shopifyOrderPayload(spec: ShopifyOrderSpec, orderNumber: number): Record<string, unknown> {
@@ -40,6 +52,7 @@ export function shopifyOrderPayload(spec: ShopifyOrderSpec, orderNumber: number)
     country_code: p.country,
     phone: null,
   };
+  const m = shopifyMoney(spec);
   const shipping = spec.shipping ?? [];
   const discounts = spec.discounts ?? [];
   const allocated = (index: number) =>
@@ -51,7 +64,7 @@ export function shopifyOrderPayload(spec: ShopifyOrderSpec, orderNumber: number)
     id: SHOPIFY_ORDER_ID,
     name: `#${orderNumber}`,
     order_number: orderNumber,
-    currency: spec.currency,
+    currency: m.shopCurrency,
     presentment_currency: spec.currency,
     created_at: at,
     updated_at: at,
@@ -64,10 +77,13 @@ export function shopifyOrderPayload(spec: ShopifyOrderSpec, orderNumber: number)
     email: p.email,
     phone: null,
     payment_gateway_names: ["shopify_payments"],
-    total_price: spec.total,
-    total_tax: spec.totalTax,
-    total_discounts: sum(discounts.map((_, i) => allocated(i))),
-    total_shipping_price_set: money(sum(shipping.map((s) => s.price)), spec.currency),
+    total_price: m.shop(spec.total),
+    total_price_set: m.set(spec.total),
+    total_tax: m.shop(spec.totalTax),
+    total_tax_set: m.set(spec.totalTax),
+    total_discounts: m.shop(sum(discounts.map((_, i) => allocated(i)))),
+    total_discounts_set: m.set(sum(discounts.map((_, i) => allocated(i)))),
+    total_shipping_price_set: m.set(sum(shipping.map((s) => s.price))),
     line_items: spec.lines.map((l, i) => ({
       id: shopifyLineId(i),
       product_id: 600 + i,
@@ -76,24 +92,33 @@ export function shopifyOrderPayload(spec: ShopifyOrderSpec, orderNumber: number)
       title: l.title,
       name: l.title,
       quantity: l.quantity,
-      price: l.price,
-      total_discount: l.discount ?? "0.00",
+      price: m.shop(l.price),
+      price_set: m.set(l.price),
+      total_discount: m.shop(l.discount ?? "0.00"),
+      total_discount_set: m.set(l.discount ?? "0.00"),
       gift_card: l.giftCard ?? false,
       taxable: l.rate !== undefined,
-      tax_lines: taxLines(l.tax, l.rate),
-      discount_allocations: l.discount ? [{ amount: l.discount, discount_application_index: l.discountIndex ?? 0 }] : [],
-    })),
-    shipping_lines: shipping.map((s, i) => ({
-      id: 8_000_001 + i,
-      title: s.title,
-      code: s.title.toLowerCase().replace(/\W+/g, "-"),
-      price: s.price,
-      discounted_price: s.discounted ?? s.price,
-      tax_lines: taxLines(s.tax, s.rate),
-      discount_allocations: s.discounted
-        ? [{ amount: sum([s.price, `-${s.discounted}`]), discount_application_index: s.discountIndex ?? 0 }]
+      tax_lines: taxLines(l.tax, l.rate, m),
+      discount_allocations: l.discount
+        ? [{ amount: m.shop(l.discount), amount_set: m.set(l.discount), discount_application_index: l.discountIndex ?? 0 }]
         : [],
     })),
+    shipping_lines: shipping.map((s, i) => {
+      const off = s.discounted ? sum([s.price, `-${s.discounted}`]) : undefined;
+      return {
+        id: 8_000_001 + i,
+        title: s.title,
+        code: s.title.toLowerCase().replace(/\W+/g, "-"),
+        price: m.shop(s.price),
+        price_set: m.set(s.price),
+        discounted_price: m.shop(s.discounted ?? s.price),
+        discounted_price_set: m.set(s.discounted ?? s.price),
+        tax_lines: taxLines(s.tax, s.rate, m),
+        discount_allocations: off
+          ? [{ amount: m.shop(off), amount_set: m.set(off), discount_application_index: s.discountIndex ?? 0 }]
+          : [],
+      };
+    }),
     discount_applications: discounts.map((d) => ({
       type: d.code ? "discount_code" : "manual",
       code: d.code ?? null,
@@ -103,7 +128,7 @@ export function shopifyOrderPayload(spec: ShopifyOrderSpec, orderNumber: number)
       target_type: d.kind === "shipping" ? "shipping_line" : "line_item",
     })),
     discount_codes: discounts.flatMap((d, i) =>
-      d.code ? [{ code: d.code, amount: allocated(i), type: d.kind === "shipping" ? "shipping" : "fixed_amount" }] : [],
+      d.code ? [{ code: d.code, amount: m.shop(allocated(i)), type: d.kind === "shipping" ? "shipping" : "fixed_amount" }] : [],
     ),
     customer: { id: 4401, email: p.email, first_name: p.firstName, last_name: p.lastName },
     billing_address: address,
@@ -116,6 +141,7 @@ export function shopifyOrderPayload(spec: ShopifyOrderSpec, orderNumber: number)
 export function shopifyRefundPayload(spec: ShopifyRefundSpec, order: ShopifyOrderSpec, index: number): Record<string, unknown> {
   const at = `${spec.date}T14:00:00+01:00`;
   const currency = order.currency;
+  const m = shopifyMoney(order);
   const negative = (a: string) => (cents(a) === 0 ? a : `-${a}`);
   // From API version 2024-10 Shopify leaves refunded shipping and the adjustment kind out of the webhook.
   const legacy = (spec.apiVersion ?? SHOPIFY_API_VERSION) < "2024-10";
@@ -139,17 +165,19 @@ export function shopifyRefundPayload(spec: ShopifyRefundSpec, order: ShopifyOrde
       quantity: l.quantity,
       line_item_id: shopifyLineId(l.line),
       restock_type: l.restock ? "return" : "no_restock",
-      subtotal: Number(l.subtotal),
-      total_tax: Number(l.tax),
-      subtotal_set: money(l.subtotal, currency),
-      total_tax_set: money(l.tax, currency),
+      subtotal: Number(m.shop(l.subtotal)),
+      total_tax: Number(m.shop(l.tax)),
+      subtotal_set: m.set(l.subtotal),
+      total_tax_set: m.set(l.tax),
       line_item: { id: shopifyLineId(l.line), sku: order.lines[l.line]?.sku ?? null },
     })),
     order_adjustments: adjustments.map((a, i) => ({
       id: 9_300_001 + i,
       order_id: SHOPIFY_ORDER_ID,
       ...a,
-      amount_set: money(a.amount, currency),
+      amount: m.shop(a.amount),
+      tax_amount: m.shop(a.tax_amount),
+      amount_set: m.set(a.amount),
     })),
     transactions: [
       {
@@ -158,6 +186,7 @@ export function shopifyRefundPayload(spec: ShopifyRefundSpec, order: ShopifyOrde
         kind: "refund",
         gateway: "shopify_payments",
         status: "success",
+        // Transactions are in the currency the customer paid in.
         amount: spec.amount,
         currency,
       },

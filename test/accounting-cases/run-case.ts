@@ -147,6 +147,7 @@ export async function runCase(c: AccountingCase): Promise<void> {
   expect(drafts()[0]?.body).toEqual({
     date,
     ...ecoHeader,
+    ...exchangeRate(invoice.economic),
     references: { other: ecoReference },
     ...(invoice.economic.notes ? { notes: { textLine1: invoice.economic.notes } } : {}),
     lines: economicDraftLines(invoice, 1),
@@ -169,6 +170,7 @@ export async function runCase(c: AccountingCase): Promise<void> {
       contactId,
       entryDate: date,
       currencyId: c.expect.currency,
+      ...exchangeRate(invoice.billy),
       taxMode: "excl",
       externalId: billyReference,
       state: "draft",
@@ -206,6 +208,7 @@ export async function runCase(c: AccountingCase): Promise<void> {
     expect(drafts()[n + 1]?.body).toEqual({
       date: refundDate,
       ...ecoHeader,
+      ...exchangeRate(note.economic),
       recipient: { ...recipient, vatZone: { vatZoneNumber: note.economic.zone } },
       references: { other: ecoNoteRef },
       notes: {
@@ -229,6 +232,7 @@ export async function runCase(c: AccountingCase): Promise<void> {
         contactId,
         entryDate: refundDate,
         currencyId: c.expect.currency,
+        ...exchangeRate(note.billy),
         taxMode: "excl",
         externalId: billyNoteRef,
         state: "draft",
@@ -243,6 +247,11 @@ export async function runCase(c: AccountingCase): Promise<void> {
       note,
     );
   }
+}
+
+/** The `exchangeRate` a document's body carries, when the case expects the webshop's rate to be sent. */
+function exchangeRate(target: { exchangeRate?: number }): { exchangeRate?: number } {
+  return target.exchangeRate === undefined ? {} : { exchangeRate: target.exchangeRate };
 }
 
 function expectMismatch(error: OrderlyError, doc: ExpectedDocument, currency: string, draft?: RegExp) {

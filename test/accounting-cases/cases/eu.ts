@@ -32,7 +32,7 @@ export const euCases: AccountingCase[] = [
     settings: { ...OSS, invoiceCurrency: "shop" },
     overlay: {
       exchange: { shopCurrency: "DKK", rate: "7.4603" },
-      why: "neither webshop connector reads one today (see the report), so the case adds the rate a multi-currency plugin reports.",
+      why: "WooCommerce's core is single-currency and reports no rate, so the case adds the rate a multi-currency plugin would report (Shopify orders carry their own: C46–C49).",
     },
     note: "53.55 EUR × 7.4603 = 399.50 DKK paid. Each line is converted (40.00 EUR → 298.41 DKK, 149.205 a mug, sent as 149.21); the rounding line takes back the 0.01.",
     source: germanEuroOrder,
