@@ -53,6 +53,8 @@ export interface OrderMeta {
 }
 
 export function toCanonicalOrder(order: WooOrder, meta: OrderMeta): CanonicalOrder {
+  // WooCommerce's core is single-currency: the order's currency is the shop's, so no `exchange` is
+  // recorded. Multi-currency plugins keep their own rate in order meta, which is not read (yet).
   const currency = order.currency.toUpperCase();
   const inclusive = order.prices_include_tax;
   const basis = { currency, pricesIncludeTax: inclusive, rates: taxRates(order.tax_lines ?? []) };
