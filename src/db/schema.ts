@@ -157,7 +157,8 @@ export const transferSteps = sqliteTable(
 );
 
 export const SNAPSHOT_KINDS = ["received", "canonical", "mapped", "request", "response", "error"] as const;
-export type SnapshotKind = (typeof SNAPSHOT_KINDS)[number];
+/** What a reader sees; "attempt" is how one attempt's snapshots are stored together (one row). */
+export type SnapshotKind = (typeof SNAPSHOT_KINDS)[number] | "attempt";
 
 export const snapshots = sqliteTable(
   "snapshots",

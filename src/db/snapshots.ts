@@ -68,6 +68,62 @@ export function insertSnapshots(env: Pick<Env, "DB">, records: SnapshotRecord[])
   return statements;
 }
 
+/** One snapshot of an attempt, before it is stored in the attempt's bundle. */
+export interface SnapshotPart {
+  kind: Exclude<SnapshotKind, "attempt" | "received" | "canonical">;
+  data: unknown;
+}
+
+/**
+ * All snapshots of one attempt (what was mapped, each request and response, the error) in one
+ * row: every D1 row written costs alike, and an attempt's 5–20 snapshots were 3–4 rows each with
+ * the table's indexes and counter (docs/performance.md). Readers see them apart again.
+ */
+export function attemptBundle(
+  base: Omit<SnapshotData, "kind" | "data"> & { attempt: number },
+  parts: SnapshotPart[],
+): SnapshotData | null {
+  return parts.length === 0 ? null : { ...base, kind: "attempt", data: { parts } };
+}
+
+/** A snapshot as the API and the transfer page show it; parts of a bundle share its row id. */
+export interface SnapshotView {
+  id: number;
+  /** Position inside the stored row (an attempt's bundle); 0 for a row holding one snapshot. */
+  part: number;
+  kind: string;
+  stepIndex: number | null;
+  attempt: number | null;
+  size: number;
+  createdAt: number;
+  data: unknown;
+}
+
+type SnapshotRow = Pick<SnapshotRecord, "kind" | "stepIndex" | "attempt" | "size" | "createdAt" | "body" | "blobKey"> & {
+  id: number;
+};
+
+/** Reads rows back as the snapshots they hold, in order, bundles opened. */
+export async function readSnapshotViews(env: Pick<Env, "BLOBS">, rows: SnapshotRow[]): Promise<SnapshotView[]> {
+  const encoder = new TextEncoder();
+  const views = await Promise.all(
+    rows.map(async (row): Promise<SnapshotView[]> => {
+      const data = await readSnapshotData(env, row);
+      const base = { id: row.id, stepIndex: row.stepIndex, attempt: row.attempt, createdAt: row.createdAt };
+      if (row.kind !== "attempt") return [{ ...base, part: 0, kind: row.kind, size: row.size, data }];
+      const parts = (data as { parts?: SnapshotPart[] } | null)?.parts ?? [];
+      return parts.map((p, part) => ({
+        ...base,
+        part,
+        kind: p.kind,
+        size: encoder.encode(JSON.stringify(p.data ?? null)).byteLength,
+        data: p.data,
+      }));
+    }),
+  );
+  return views.flat();
+}
+
 /** Reads a snapshot's data back, from D1 or R2. */
 export async function readSnapshotData(
   env: Pick<Env, "BLOBS">,

@@ -169,6 +169,7 @@ describe("the cost of one order", () => {
         "OrderDO.deferStep",
         "OrderDO.alarm",
         "TargetGate.acquire",
+        "TargetGate.call",
         "TargetGate.release",
       ].map((m): [string, ...number[]] => [`  ${m}`, ...col((r) => r.per.doCalls[m] ?? 0)]),
       ["DO busy wall time, ms (all objects)", ...col((r) => r.per.doActiveMs)],

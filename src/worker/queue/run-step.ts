@@ -7,7 +7,7 @@
 import type { ActionResult } from "../../connectors/contract";
 import { createHttpClient } from "../../connectors/http";
 import { type LoadedConnection, loadConnection } from "../../db/connections";
-import { prepareSnapshot, type SnapshotData, type SnapshotRecord } from "../../db/snapshots";
+import { attemptBundle, prepareSnapshot, type SnapshotPart, type SnapshotRecord } from "../../db/snapshots";
 import { asOrderlyError, OrderlyError } from "../../domain/errors";
 import { orderStub, type StepClaim, type StepMessage, type StepOutcome, type StepVerdict } from "../../durable/order-types";
 import { runtimeConfig } from "../config";
@@ -33,7 +33,7 @@ export async function runStep(env: Env, message: StepMessage): Promise<StepVerdi
   }
 
   const started = Date.now();
-  const snapshotData: SnapshotData[] = [];
+  const parts: SnapshotPart[] = [];
   const base = { transferId: claim.transferId, tenantId: claim.tenantId, stepIndex: claim.stepIndex, attempt: claim.attempt };
   const http = createHttpClient({
     timeoutMs: config.outboundTimeoutMs,
@@ -42,12 +42,12 @@ export async function runStep(env: Env, message: StepMessage): Promise<StepVerdi
   });
   let outcome: StepOutcome;
   try {
-    const result = await runAction(env, claim, connection, http, (data) => snapshotData.push({ ...base, kind: "mapped", data }));
+    const result = await runAction(env, claim, connection, http, (data) => parts.push({ kind: "mapped", data }));
     outcome = { kind: "ok", result };
   } catch (thrown) {
     const error = asOrderlyError(thrown);
     const stepError = { message: error.message, code: error.code, errorClass: error.errorClass };
-    snapshotData.push({ ...base, kind: "error", data: { ...stepError, internal: error.internal, details: error.details } });
+    parts.push({ kind: "error", data: { ...stepError, internal: error.internal, details: error.details } });
     outcome = error.retryable
       ? {
           kind: "retry",
@@ -61,14 +61,14 @@ export async function runStep(env: Env, message: StepMessage): Promise<StepVerdi
     await onCircuitChange(env, connection, change, outcome);
   }
   for (const exchange of http.exchanges) {
-    snapshotData.push({ ...base, kind: "request", data: exchange.request });
-    snapshotData.push({
-      ...base,
+    parts.push({ kind: "request", data: exchange.request });
+    parts.push({
       kind: "response",
       data: exchange.response ?? { error: exchange.error, latencyMs: exchange.latencyMs },
     });
   }
-  const snapshots: SnapshotRecord[] = await Promise.all(snapshotData.map((s) => prepareSnapshot(env, s)));
+  const bundle = attemptBundle(base, parts);
+  const snapshots: SnapshotRecord[] = bundle ? [await prepareSnapshot(env, bundle)] : [];
   return order.reportStep({
     transferId: claim.transferId,
     stepIndex: claim.stepIndex,

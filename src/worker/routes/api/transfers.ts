@@ -3,7 +3,7 @@ import { createRoute, z } from "@hono/zod-openapi";
 import { and, asc, desc, eq, gte, inArray, lt, or, type SQL } from "drizzle-orm";
 import { database } from "../../../db/client";
 import { snapshots, TRANSFER_STATUSES, transferSteps, transfers } from "../../../db/schema";
-import { readSnapshotData } from "../../../db/snapshots";
+import { readSnapshotData, readSnapshotViews } from "../../../db/snapshots";
 import { OrderlyError } from "../../../domain/errors";
 import { orderSchema, type TransferInput } from "../../../domain/order";
 import { stageSchema } from "../../../domain/stage";
@@ -120,6 +120,7 @@ export const transferRoutes = apiRouter()
                 snapshots: z.array(
                   z.object({
                     id: z.number(),
+                    part: z.number().describe("Position inside the stored row: one attempt's snapshots share a row id."),
                     kind: z.string(),
                     stepIndex: z.number().nullable(),
                     attempt: z.number().nullable(),
@@ -146,17 +147,7 @@ export const transferRoutes = apiRouter()
           .where(and(eq(snapshots.transferId, transfer.id), eq(snapshots.tenantId, c.var.tenantId)))
           .orderBy(asc(snapshots.id)),
       ]);
-      const withData = await Promise.all(
-        rows.map(async (s) => ({
-          id: s.id,
-          kind: s.kind,
-          stepIndex: s.stepIndex,
-          attempt: s.attempt,
-          size: s.size,
-          createdAt: s.createdAt,
-          data: await readSnapshotData(c.env, s),
-        })),
-      );
+      const withData = await readSnapshotViews(c.env, rows);
       return c.json({ ...transfer, steps, snapshots: withData }, 200);
     },
   )

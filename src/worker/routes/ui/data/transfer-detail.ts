@@ -2,17 +2,9 @@
 import { and, asc, eq } from "drizzle-orm";
 import { database } from "../../../../db/client";
 import { attempts, connections, flows, snapshots, transferSteps, transfers } from "../../../../db/schema";
-import { readSnapshotData } from "../../../../db/snapshots";
+import { readSnapshotViews } from "../../../../db/snapshots";
 
-export interface SnapshotView {
-  id: number;
-  kind: string;
-  stepIndex: number | null;
-  attempt: number | null;
-  size: number;
-  createdAt: number;
-  data: unknown;
-}
+export type { SnapshotView } from "../../../../db/snapshots";
 
 export async function transferDetail(env: Env, tenantId: string, id: string) {
   const db = database(env);
@@ -45,17 +37,7 @@ export async function transferDetail(env: Env, tenantId: string, id: string) {
       .get(),
     db.select({ id: connections.id, name: connections.name }).from(connections).where(eq(connections.tenantId, tenantId)),
   ]);
-  const snaps: SnapshotView[] = await Promise.all(
-    rows.map(async (s) => ({
-      id: s.id,
-      kind: s.kind,
-      stepIndex: s.stepIndex,
-      attempt: s.attempt,
-      size: s.size,
-      createdAt: s.createdAt,
-      data: await readSnapshotData(env, s),
-    })),
-  );
+  const snaps = await readSnapshotViews(env, rows);
   return {
     transfer,
     steps,
