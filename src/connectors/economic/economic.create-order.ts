@@ -3,15 +3,20 @@
  * at an earlier stage than the invoice (e.g. `created`) so the order is visible, and stock reserved,
  * before it is paid. A later createInvoice on the same connection turns it into the invoice. A
  * draft order already carrying the step's reference is replaced with the current order (PUT).
+ * Once the order has become an invoice (the upgrade deletes the draft order), a re-run (an update
+ * of the order) makes no draft order again: it says which invoice the order became, and that
+ * invoice's own step brings it up to date.
  * Note: e-conomic documents /orders as unavailable for creating and changing orders on agreements
  * with the inventory module.
  */
 import { buildInvoiceDocument } from "../../domain/accounting/build-document";
-import { defineAction } from "../contract";
-import { economicRequest } from "./economic.api";
+import { type ActionResult, defineAction } from "../contract";
+import { type EconomicContext, economicRequest } from "./economic.api";
 import { economicReference, withCustomer } from "./economic.body";
 import { documentCustomer, documentOutputs, prepareDocument } from "./economic.document-steps";
-import { findDraftOrderByReference } from "./economic.reference";
+import { type InvoiceTrace, invoiceTraces, type StepsContext } from "./economic.history";
+import { deleteDraftOrder } from "./economic.orders";
+import { findDraftOrderByReference, findInvoiceByReference } from "./economic.reference";
 import { createOrderSettings, type EconomicConnectionSettings, type EconomicCredentials } from "./economic.settings";
 
 export const createOrder = defineAction<typeof createOrderSettings, EconomicCredentials, EconomicConnectionSettings>({
@@ -22,8 +27,14 @@ export const createOrder = defineAction<typeof createOrderSettings, EconomicCred
     const settings = { ...ctx.settings, invoiceState: "draft" as const };
     const reference = economicReference(settings, ctx.reference);
     const document = buildInvoiceDocument(order, settings);
+    // Invoices earlier steps made for the order: if one exists and the draft order is gone (or
+    // was what the invoice was made from), the order was invoiced and no draft order is made.
+    const traces = invoiceTraces(ctx);
+    const found = traces.length > 0 ? await findDraftOrderByReference(ctx, reference) : undefined;
+    if (traces.length > 0 && (!found || traces.some((t) => t.fromOrderNumber === found.orderNumber)))
+      return await alreadyInvoiced(ctx, traces, reference, found?.orderNumber);
     const prepared = await prepareDocument(ctx, order, document, settings, { reference });
-    const existing = await findDraftOrderByReference(ctx, reference);
+    const existing = traces.length > 0 ? found : await findDraftOrderByReference(ctx, reference);
     const customer =
       existing?.customerNumber !== undefined
         ? { customerNumber: existing.customerNumber, created: false }
@@ -55,3 +66,50 @@ export const createOrder = defineAction<typeof createOrderSettings, EconomicCred
     };
   },
 });
+
+/**
+ * The result when the order is already an invoice: which one, as e-conomic has it now. A booked
+ * invoice stays booked; a draft's reference is looked up, as a person may have booked (or
+ * deleted) it since. A draft order the invoice was made from but that is still there (an upgrade
+ * interrupted before its deletion) is deleted, as the upgrade would have.
+ */
+async function alreadyInvoiced(
+  ctx: StepsContext & EconomicContext,
+  traces: InvoiceTrace[],
+  reference: string,
+  leftOrderNumber: number | undefined,
+): Promise<ActionResult> {
+  let invoice: { state: "draft" | "booked" | "gone"; number: number | undefined } | undefined;
+  const booked = traces.find((t) => t.bookedInvoiceNumber !== undefined);
+  if (booked) invoice = { state: "booked", number: booked.bookedInvoiceNumber };
+  for (const t of booked ? [] : traces) {
+    if (!t.reference) continue;
+    const now = await findInvoiceByReference(ctx, t.reference);
+    if (now) {
+      invoice =
+        now.kind === "booked"
+          ? { state: "booked", number: now.bookedInvoiceNumber }
+          : { state: "draft", number: now.draftInvoiceNumber };
+      break;
+    }
+  }
+  invoice ??= { state: "gone", number: traces[0]?.draftInvoiceNumber };
+  const deletedOrder = leftOrderNumber !== undefined && (await deleteDraftOrder(ctx, leftOrderNumber));
+  const named = `${invoice.state === "booked" ? "booked invoice" : "draft invoice"} ${invoice.number ?? "(number unknown)"}`;
+  const reason =
+    invoice.state === "gone"
+      ? `the order was turned into e-conomic ${named}, which is no longer in e-conomic; no draft order is made again`
+      : `the order is already e-conomic ${named}; no draft order is made again, and the invoice's own step brings it up to date`;
+  return {
+    externalId: invoice.number === undefined ? "invoiced" : String(invoice.number),
+    created: false,
+    outputs: {
+      invoiced: true,
+      invoiceState: invoice.state,
+      ...(invoice.number === undefined ? {} : { invoiceNumber: invoice.number }),
+      reference,
+      ...(deletedOrder ? { deletedOrders: [leftOrderNumber] } : {}),
+      reason,
+    },
+  };
+}

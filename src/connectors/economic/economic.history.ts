@@ -21,6 +21,8 @@ export interface InvoiceTrace {
   bookedInvoiceNumber?: number;
   customerNumber?: number;
   reference?: string;
+  /** The draft order the invoice was made from (createInvoice's upgrade of a createOrder's order). */
+  fromOrderNumber?: number;
 }
 
 export function asInt(value: unknown): number | undefined {
@@ -32,11 +34,13 @@ function trace(outputs: Record<string, unknown>): InvoiceTrace | undefined {
   const booked = asInt(outputs.bookedInvoiceNumber);
   if (draft === undefined && booked === undefined) return undefined;
   const customer = asInt(outputs.customerNumber);
+  const fromOrder = asInt(outputs.fromOrderNumber);
   return {
     ...(draft === undefined ? {} : { draftInvoiceNumber: draft }),
     ...(booked === undefined ? {} : { bookedInvoiceNumber: booked }),
     ...(customer === undefined ? {} : { customerNumber: customer }),
     ...(typeof outputs.reference === "string" ? { reference: outputs.reference } : {}),
+    ...(fromOrder === undefined ? {} : { fromOrderNumber: fromOrder }),
   };
 }
 
