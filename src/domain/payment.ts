@@ -10,6 +10,23 @@ import type { CanonicalOrder, Payment } from "./order";
 const RECEIVED = new Set<string>(["paid", "partially_paid", "partially_refunded", "refunded"] satisfies Payment["status"][]);
 
 export function showsPayment(order: Pick<CanonicalOrder, "payments" | "financialStatus">): boolean {
-  if (order.payments.some((p) => p.status !== undefined && RECEIVED.has(p.status))) return true;
-  return order.financialStatus !== undefined && RECEIVED.has(order.financialStatus);
+  return order.payments.some((p) => isReceived(p.status)) || isReceived(order.financialStatus);
+}
+
+/** A payment or status that means money came in; a refunded payment was received first. */
+export function isReceived(status: string | undefined): boolean {
+  return status !== undefined && RECEIVED.has(status);
+}
+
+/**
+ * The payments that brought money in and whose amount is known, for registering them against an
+ * invoice. A refund later is a credit note's business, not a reason to leave the payment out.
+ */
+export function receivedPayments(order: Pick<CanonicalOrder, "payments">): Array<Payment & { amount: number }> {
+  return order.payments.filter((p): p is Payment & { amount: number } => isReceived(p.status) && p.amount !== undefined);
+}
+
+/** The order's own status says it was paid (or paid and refunded), with no amount per payment. */
+export function paidAsAWhole(order: Pick<CanonicalOrder, "financialStatus">): boolean {
+  return isReceived(order.financialStatus) && order.financialStatus !== "partially_paid";
 }

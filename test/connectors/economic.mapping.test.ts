@@ -309,6 +309,10 @@ describe("e-conomic differences, payments and booking inputs", () => {
     ]);
     expect(paid([{ gateway: "manual" }], "paid")).toEqual([["manual", undefined]]);
     expect(paid([{ gateway: "manual" }], "pending")).toEqual([]);
+    // Refunded after it was paid: the payment still came in (the refund is the credit note's).
+    expect(paid([{ gateway: "quickpay", amount: 10000, status: "refunded" }])).toEqual([["quickpay", 10000]]);
+    expect(paid([{ gateway: "manual" }], "partially_refunded")).toEqual([["manual", undefined]]);
+    expect(paid([{ gateway: "manual" }], "partially_paid")).toEqual([]);
   });
 
   it("finds the latest draft among earlier steps' outputs", () => {

@@ -13,6 +13,7 @@ import { convertMinor } from "../../domain/accounting/exchange";
 import { OrderlyError } from "../../domain/errors";
 import { toDecimalString, toMajorNumber, toMinor } from "../../domain/money";
 import type { CanonicalOrder } from "../../domain/order";
+import { paidAsAWhole, receivedPayments } from "../../domain/payment";
 import { defineAction } from "../contract";
 import { economicRequest } from "./economic.api";
 import { bookedInvoiceFromSteps } from "./economic.history";
@@ -25,10 +26,9 @@ import type { EconomicConnectionSettings, EconomicCredentials } from "./economic
 type PaidByGateway = Map<string, number | undefined>;
 
 export function paidByGateway(order: CanonicalOrder): PaidByGateway {
-  const paid = order.payments.filter((p) => (p.status === "paid" || p.status === "partially_paid") && p.amount !== undefined);
   const byGateway: PaidByGateway = new Map();
-  for (const p of paid) byGateway.set(p.gateway, (byGateway.get(p.gateway) ?? 0) + (p.amount ?? 0));
-  if (byGateway.size === 0 && order.financialStatus === "paid") byGateway.set(order.payments[0]?.gateway ?? "unknown", undefined);
+  for (const p of receivedPayments(order)) byGateway.set(p.gateway, (byGateway.get(p.gateway) ?? 0) + p.amount);
+  if (byGateway.size === 0 && paidAsAWhole(order)) byGateway.set(order.payments[0]?.gateway ?? "unknown", undefined);
   return byGateway;
 }
 

@@ -5,6 +5,7 @@ import { buildCreditNoteDocument, buildInvoiceDocument } from "../../domain/acco
 import { OrderlyError } from "../../domain/errors";
 import { toDecimalString } from "../../domain/money";
 import type { CanonicalOrder } from "../../domain/order";
+import { paidAsAWhole, receivedPayments } from "../../domain/payment";
 import { type ActionContext, defineAction, type StepHistoryEntry } from "../contract";
 import {
   bookDocument,
@@ -156,11 +157,11 @@ export const registerPayment = defineAction<typeof paymentSettings, Record<strin
         errorClass: "validation",
         code: "ledger_no_invoice",
       });
-    const paid = order.payments.filter((p) => (p.status === "paid" || p.status === "partially_paid") && p.amount !== undefined);
+    const paid = receivedPayments(order);
     const amount =
       paid.length > 0
-        ? paid.reduce((sum, p) => sum + (p.amount ?? 0), 0)
-        : order.financialStatus === "paid" || !ctx.settings.onlyWhenPaid
+        ? paid.reduce((sum, p) => sum + p.amount, 0)
+        : paidAsAWhole(order) || !ctx.settings.onlyWhenPaid
           ? invoice.total
           : 0;
     if (amount === 0)
