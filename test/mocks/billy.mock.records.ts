@@ -21,8 +21,8 @@ export interface BillyState {
   organizationId: string;
   /** Tax rate id → rate in basis points. */
   taxRates: Record<string, number>;
-  /** Payment-enabled accounts a bank payment may use. */
-  cashAccounts: Set<string>;
+  /** Payment-enabled accounts a bank payment may use: id → the account's currency. */
+  cashAccounts: Map<string, string>;
   contacts: Json[];
   contactPersons: Json[];
   products: Json[];
@@ -213,9 +213,17 @@ export function sendEmail(state: BillyState, id: string, input: Json): Response 
   return json(200, { invoices: [invoice] });
 }
 
+/**
+ * `POST /bankPayments`. The payment's currency (`subjectCurrencyId`) is that of the invoices it is
+ * associated with, which must all share one. `cashAmount` (and `feeAmount`) are in the cash
+ * account's currency; when that is not the subject currency, `cashExchangeRate` (1 subject unit =
+ * that many account units) must be given, and the invoices are settled with cash ÷ rate. With equal
+ * currencies the rate is ignored and stored as 1, as Billy documents.
+ */
 export function createBankPayment(state: BillyState, input: Json): Response {
   const problems = validateRecord("bankPayment", input, "bankPayment");
-  if (input.cashAccountId !== undefined && !state.cashAccounts.has(String(input.cashAccountId)))
+  const cashCurrency = input.cashAccountId === undefined ? undefined : state.cashAccounts.get(String(input.cashAccountId));
+  if (input.cashAccountId !== undefined && cashCurrency === undefined)
     problems.push({ property: "bankPayment.cashAccountId", message: "is not an account enabled for payments" });
   if (typeof input.cashAmount === "number" && input.cashAmount <= 0)
     problems.push({ property: "bankPayment.cashAmount", message: "must be positive" });
@@ -230,10 +238,32 @@ export function createBankPayment(state: BillyState, input: Json): Response {
       });
     return invoice;
   });
+  const currencies = new Set(subjects.flatMap((s) => (s ? [String(s.currencyId)] : [])));
+  if (currencies.size > 1) problems.push({ property: "bankPayment.associations", message: "must all be in the same currency" });
+  const subjectCurrency = [...currencies][0];
+  if (input.subjectCurrencyId !== undefined && subjectCurrency !== undefined && input.subjectCurrencyId !== subjectCurrency)
+    problems.push({ property: "bankPayment.subjectCurrencyId", message: `must be ${subjectCurrency}, the invoices' currency` });
+  const crossCurrency = cashCurrency !== undefined && subjectCurrency !== undefined && cashCurrency !== subjectCurrency;
+  if (crossCurrency && input.cashExchangeRate === undefined)
+    problems.push({
+      property: "bankPayment.cashExchangeRate",
+      message: `is required: the cash account is in ${cashCurrency} and the invoice in ${subjectCurrency}`,
+    });
+  if (typeof input.cashExchangeRate === "number" && input.cashExchangeRate <= 0)
+    problems.push({ property: "bankPayment.cashExchangeRate", message: "must be positive" });
   if (problems.length > 0) return validationError(problems);
+  const rate = crossCurrency ? Number(input.cashExchangeRate) : 1;
   const { associations: _a, ...fields } = input;
-  const payment: Json = { id: nextId(state, "bp"), organizationId: state.organizationId, isVoided: false, ...fields };
-  let left = cents(Number(input.cashAmount)) + cents(Number(input.feeAmount ?? 0));
+  const payment: Json = {
+    id: nextId(state, "bp"),
+    organizationId: state.organizationId,
+    isVoided: false,
+    ...fields,
+    ...(subjectCurrency === undefined ? {} : { subjectCurrencyId: subjectCurrency }),
+    cashExchangeRate: rate,
+  };
+  // What the payment settles, in the invoices' currency.
+  let left = Math.round((cents(Number(input.cashAmount)) + cents(Number(input.feeAmount ?? 0))) / rate);
   const modifiers: Json[] = [];
   payment.associations = associations.map((a, i) => {
     const invoice = subjects[i] as Json;

@@ -5,7 +5,9 @@
  * account, contact person), list filters it knows (anything else is a 400), answers that list the
  * changed records under their plural names, draft → approved one way, payments that settle, and
  * DELETE of an invoice: no body, idempotent (200 for an id that is not there), the deleted ids in
- * `meta.deletedRecords`, drafts only.
+ * `meta.deletedRecords`, drafts only. Cash accounts have a currency (`GET /accounts/:id`); a bank
+ * payment into an account in another currency than the invoice's needs `cashExchangeRate`, as
+ * Billy's bankPayments documentation requires.
  */
 import { onTestFinished, vi } from "vitest";
 import {
@@ -26,7 +28,10 @@ export interface BillyMockOptions {
   organizationId?: string;
   /** Tax rate id → basis points. */
   taxRates?: Record<string, number>;
-  cashAccounts?: string[];
+  /** Payment-enabled accounts: an id (in `baseCurrency`), or an id with its own currency. */
+  cashAccounts?: Array<string | { id: string; currencyId: string }>;
+  /** The company's base currency (default DKK): the currency of accounts given without one. */
+  baseCurrency?: string;
   contacts?: Json[];
   contactPersons?: Json[];
   products?: Json[];
@@ -74,6 +79,7 @@ const SINGULAR: Record<string, string> = {
   contactPersons: "contactPerson",
   products: "product",
   bankPayments: "bankPayment",
+  accounts: "account",
 };
 
 export type BillyMock = ReturnType<typeof createBillyMock>;
@@ -83,7 +89,11 @@ export function createBillyMock(options: BillyMockOptions = {}) {
   const state: BillyState = {
     organizationId: options.organizationId ?? "org-1",
     taxRates: options.taxRates ?? BILLY_TAX_RATES,
-    cashAccounts: new Set(options.cashAccounts ?? ["acc-bank", "acc-stripe", "acc-mobilepay"]),
+    cashAccounts: new Map(
+      (options.cashAccounts ?? ["acc-bank", "acc-stripe", "acc-mobilepay"]).map((a) =>
+        typeof a === "string" ? [a, options.baseCurrency ?? "DKK"] : [a.id, a.currencyId],
+      ),
+    ),
     contacts: (options.contacts ?? []).map((c) => ({ isCustomer: true, ...c })),
     contactPersons: options.contactPersons ?? [],
     products: (options.products ?? []).map((p) => ({ isArchived: false, ...p })),
@@ -192,6 +202,14 @@ export function createBillyMock(options: BillyMockOptions = {}) {
       contactPersons: state.contactPersons,
       products: state.products,
       bankPayments: state.bankPayments,
+      accounts: [...state.cashAccounts].map(([id, currencyId]) => ({
+        id,
+        name: `Account ${id}`,
+        currencyId,
+        isPaymentEnabled: true,
+        isBankAccount: true,
+        isArchived: false,
+      })),
     };
     return map[resource];
   }

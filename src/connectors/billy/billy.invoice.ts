@@ -51,7 +51,8 @@ export interface BillyInvoice {
   balance?: number;
   isPaid?: boolean;
   lines?: Array<Partial<BillyLine> & { id?: string }>;
-  balanceModifiers?: Array<{ modifierReference?: string; isVoided?: boolean }>;
+  /** What settled the invoice; `amount` is in the invoice's currency (its sign is not documented). */
+  balanceModifiers?: Array<{ modifierReference?: string; amount?: number; isVoided?: boolean }>;
 }
 
 export function billyLines(

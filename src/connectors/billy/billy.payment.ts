@@ -3,8 +3,13 @@
  * Billy cash account, and how much is still to register once the payments already on the invoice
  * are counted. Counting what is there (per cash account) instead of matching single payments makes a
  * re-run register nothing and a later capture register only the rest.
+ *
+ * Amounts are counted in the invoice's currency (Billy's `subjectCurrency`). What is sent is the
+ * cash side: `cashAmount` in the cash account's own currency, with `cashExchangeRate` (1 unit of the
+ * invoice's currency = that many units of the account's) when the two differ, as Billy requires.
  */
 import { convertMinor } from "../../domain/accounting/exchange";
+import { divideRoundedBig, minorUnitExponent } from "../../domain/money";
 import type { CanonicalOrder } from "../../domain/order";
 import { settingsError } from "./billy.api";
 import type { RegisterPaymentSettings } from "./billy.settings";
@@ -98,4 +103,66 @@ export function paymentsToMake(
     open -= amount;
   }
   return out;
+}
+
+/** The cash side of one bank payment: what arrived in the cash account, in the account's currency. */
+export interface CashSide {
+  /** Minor units of `cashCurrency`. */
+  cashAmount: number;
+  cashCurrency: string;
+  /** 1 unit of the invoice's currency = `cashExchangeRate` units of `cashCurrency`; only when they differ. */
+  cashExchangeRate?: number;
+}
+
+/**
+ * `amount` (minor units of the invoice's currency) as it arrived in a cash account in
+ * `cashCurrency`. The only rate Orderly has is the order's (`order.exchange`: shop currency per
+ * order-currency unit), so the two currencies must be the order's and the shop's, either way round:
+ * an invoice in the customer's currency paid into an account in the shop's currency (the usual
+ * case: a EUR invoice paid into a DKK bank account), or an invoice converted into the shop's
+ * currency paid into an account in the customer's currency. Any other pair is refused, naming it.
+ */
+export function cashSide(
+  amount: number,
+  invoiceCurrency: string,
+  cashCurrency: string,
+  order: CanonicalOrder,
+  where: { cashAccountId: string; gateways: readonly string[] },
+): CashSide {
+  if (cashCurrency === invoiceCurrency) return { cashAmount: amount, cashCurrency };
+  const exchange = order.exchange;
+  if (exchange && invoiceCurrency === order.currency && cashCurrency === exchange.shopCurrency)
+    return {
+      cashAmount: convertMinor(amount, invoiceCurrency, cashCurrency, exchange.rate, "half-up"),
+      cashCurrency,
+      cashExchangeRate: Number(exchange.rate),
+    };
+  if (exchange && invoiceCurrency === exchange.shopCurrency && cashCurrency === order.currency)
+    return {
+      cashAmount: convertBack(amount, invoiceCurrency, cashCurrency, exchange.rate),
+      cashCurrency,
+      cashExchangeRate: Number((1 / Number(exchange.rate)).toPrecision(12)),
+    };
+  const gateways = where.gateways.map((g) => `"${g}"`).join(", ");
+  const rate = exchange
+    ? `the order's only rate is between ${order.currency} and ${exchange.shopCurrency}`
+    : `the order carries no exchange rate (it was paid in ${order.currency})`;
+  throw settingsError(
+    `Billy cash account ${where.cashAccountId} (for ${gateways}) is in ${cashCurrency}, but the invoice is in ${invoiceCurrency} and ${rate}: choose a cash account in ${invoiceCurrency}${exchange && exchange.shopCurrency !== invoiceCurrency ? ` or ${exchange.shopCurrency}` : ""} for that gateway in the step's settings.`,
+    "billy_payment_currency",
+    { cashAccountId: where.cashAccountId, cashCurrency, invoiceCurrency },
+  );
+}
+
+/** amount (minor, `from`) ÷ rate (decimal string, `from` per `to`) → minor units of `to`, half-up. */
+function convertBack(amount: number, from: string, to: string, rate: string): number {
+  const [whole = "0", fraction = ""] = rate.split(".");
+  const rateScaled = BigInt(whole + fraction);
+  if (rateScaled <= 0n) throw new RangeError(`cannot convert at a rate of ${rate}`);
+  const shift = minorUnitExponent(to) - minorUnitExponent(from);
+  let numerator = BigInt(amount) * 10n ** BigInt(fraction.length);
+  let denominator = rateScaled;
+  if (shift >= 0) numerator *= 10n ** BigInt(shift);
+  else denominator *= 10n ** BigInt(-shift);
+  return Number(divideRoundedBig(numerator, denominator, "half-up"));
 }

@@ -3,25 +3,37 @@
  * (`associations: [{subjectReference: "invoice:<id>"}]`), which settle it (`isPaid`, `balance`).
  * Payments already on the invoice are read first (`invoice.balanceModifiers:embed`, then each bank
  * payment), so a retry or re-run adopts them and only what is missing is registered.
+ *
+ * Billy's `cashAmount` is what arrived in the cash account, in that account's currency; when the
+ * account's currency is not the invoice's, `cashExchangeRate` must say how many account units one
+ * invoice unit is worth (Billy refuses the payment otherwise). The account's currency is read from
+ * Billy (`GET /accounts/:id`), and the rate is the order's (the same one the invoice was sent with).
  */
 import { toMajorNumber, toMinor } from "../../domain/money";
+import type { CanonicalOrder } from "../../domain/order";
 import { defineAction } from "../contract";
 import { type BillyContext, billyRequest, changedRecord, envelope, settingsError } from "./billy.api";
 import { getInvoice } from "./billy.documents";
 import { invoiceFor } from "./billy.history";
 import type { BillyInvoice } from "./billy.invoice";
-import { type ExistingPayment, paymentPlan, paymentsToMake } from "./billy.payment";
+import { type CashSide, cashSide, type ExistingPayment, paymentPlan, paymentsToMake } from "./billy.payment";
 import { type BillyConnectionSettings, type BillyCredentials, registerPaymentSettings } from "./billy.settings";
 
 interface BillyBankPayment {
   id: string;
   cashAccountId?: string;
   cashAmount?: number;
+  cashExchangeRate?: number;
   isVoided?: boolean;
 }
 
+interface BillyAccount {
+  id: string;
+  currencyId?: string | null;
+}
+
 export const registerPayment = defineAction<typeof registerPaymentSettings, BillyCredentials, BillyConnectionSettings>({
-  estimatedCalls: 3,
+  estimatedCalls: 4,
   description: "Register the order's payments on its Billy invoice as bank payments, into the cash account of each gateway.",
   settings: registerPaymentSettings,
   async run(ctx, { order }) {
@@ -48,19 +60,35 @@ export const registerPayment = defineAction<typeof registerPaymentSettings, Bill
     const balance = toMinor(invoice.balance ?? invoice.grossAmount ?? 0, currency);
     const toMake = paymentsToMake(plan.parts, existing, balance);
     const entryDate = order.source.createdAt.slice(0, 10);
-    const bodies = toMake.map((p) => ({
+    const accounts = new Map<string, string>();
+    const planned: Array<(typeof toMake)[number] & { cash: CashSide }> = [];
+    for (const part of toMake) {
+      const account = accounts.get(part.cashAccountId) ?? (await accountCurrency(ctx, part.cashAccountId, part.gateways, order));
+      accounts.set(part.cashAccountId, account);
+      const cash = cashSide(part.amount, currency, account, order, part);
+      // A remainder too small to show in the account's currency (a rounding cent) is not a payment.
+      if (cash.cashAmount > 0) planned.push({ ...part, cash });
+    }
+    const bodies = planned.map(({ cashAccountId, cash }) => ({
       entryDate,
-      cashAmount: toMajorNumber(p.amount, currency),
+      cashAmount: toMajorNumber(cash.cashAmount, cash.cashCurrency),
       cashSide: "debit",
-      cashAccountId: p.cashAccountId,
+      cashAccountId,
+      ...(cash.cashExchangeRate === undefined ? {} : { cashExchangeRate: cash.cashExchangeRate }),
       associations: [{ subjectReference: `invoice:${invoiceId}` }],
     }));
     if (bodies.length > 0) ctx.mapped({ invoiceId, plan, bankPayments: bodies });
-    const made: Array<{ id: string; amount: number; cashAccountId: string; gateways: string[] }> = [];
+    const made: Array<Record<string, unknown> & { id: string; amount: number }> = [];
     for (const [i, body] of bodies.entries()) {
       const res = await billyRequest(ctx, { method: "POST", path: "/bankPayments", json: envelope(ctx, "bankPayment", body) });
-      const part = toMake[i] as (typeof toMake)[number];
-      made.push({ id: changedRecord<BillyBankPayment>(res.body, "bankPayments", "bankPayment").id, ...part });
+      const { cash, ...part } = planned[i] as (typeof planned)[number];
+      made.push({
+        id: changedRecord<BillyBankPayment>(res.body, "bankPayments", "bankPayment").id,
+        ...part,
+        ...(cash.cashExchangeRate === undefined
+          ? {}
+          : { cashAmount: cash.cashAmount, cashCurrency: cash.cashCurrency, cashExchangeRate: cash.cashExchangeRate }),
+      });
     }
     const invoiceTotal = toMinor(invoice.grossAmount ?? 0, currency);
     const registered = existing.reduce((sum, p) => sum + p.amount, 0) + made.reduce((sum, p) => sum + p.amount, 0);
@@ -81,18 +109,48 @@ export const registerPayment = defineAction<typeof registerPaymentSettings, Bill
   },
 });
 
-/** The bank payments already settling the invoice, in minor units of its currency. */
+/**
+ * The currency of a cash account, as Billy keeps it on the account (`currencyId`). An answer
+ * without one is taken to be in the shop's currency, which Orderly assumes is the company's base.
+ */
+async function accountCurrency(
+  ctx: BillyContext,
+  accountId: string,
+  gateways: readonly string[],
+  order: CanonicalOrder,
+): Promise<string> {
+  const res = await billyRequest(ctx, { method: "GET", path: `/accounts/${encodeURIComponent(accountId)}`, accept: [404] });
+  if (res.status === 404)
+    throw settingsError(
+      `Billy has no account ${accountId}, the cash account for ${gateways.map((g) => `"${g}"`).join(", ")}: correct byGateway (or defaultCashAccountId) in the step's settings.`,
+      "billy_cash_account_missing",
+      { cashAccountId: accountId },
+    );
+  const account = changedRecord<BillyAccount>(res.body, "accounts", "account");
+  return account.currencyId ?? order.exchange?.shopCurrency ?? order.currency;
+}
+
+/**
+ * The bank payments already settling the invoice, in minor units of its currency: what each one
+ * settled on this invoice (its balance modifier's amount), or else its cash amount brought back
+ * into the invoice's currency at its own rate.
+ */
 async function existingPayments(ctx: BillyContext, invoice: BillyInvoice, currency: string): Promise<ExistingPayment[]> {
-  const ids = (invoice.balanceModifiers ?? [])
-    .filter((m) => !m.isVoided && m.modifierReference?.startsWith("bankPayment:"))
-    .map((m) => (m.modifierReference as string).slice("bankPayment:".length));
+  const settled = new Map<string, number | undefined>();
+  for (const m of invoice.balanceModifiers ?? []) {
+    if (m.isVoided || !m.modifierReference?.startsWith("bankPayment:")) continue;
+    const id = m.modifierReference.slice("bankPayment:".length);
+    const amount = typeof m.amount === "number" ? Math.abs(m.amount) : undefined;
+    settled.set(id, amount === undefined ? settled.get(id) : (settled.get(id) ?? 0) + amount);
+  }
   const out: ExistingPayment[] = [];
-  for (const id of new Set(ids)) {
+  for (const [id, amount] of settled) {
     const res = await billyRequest(ctx, { method: "GET", path: `/bankPayments/${encodeURIComponent(id)}`, accept: [404] });
     if (res.status === 404) continue;
     const payment = changedRecord<BillyBankPayment>(res.body, "bankPayments", "bankPayment");
     if (payment.isVoided || !payment.cashAccountId) continue;
-    out.push({ id: payment.id, cashAccountId: payment.cashAccountId, amount: toMinor(payment.cashAmount ?? 0, currency) });
+    const inInvoiceCurrency = amount ?? (payment.cashAmount ?? 0) / (payment.cashExchangeRate || 1);
+    out.push({ id: payment.id, cashAccountId: payment.cashAccountId, amount: toMinor(inInvoiceCurrency.toFixed(6), currency) });
   }
   return out;
 }

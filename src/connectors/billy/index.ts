@@ -50,7 +50,15 @@ export {
   referencesOf,
   sameLines,
 } from "./billy.invoice";
-export { cashAccountFor, type PaymentPart, type PaymentPlan, paymentPlan, paymentsToMake } from "./billy.payment";
+export {
+  type CashSide,
+  cashAccountFor,
+  cashSide,
+  type PaymentPart,
+  type PaymentPlan,
+  paymentPlan,
+  paymentsToMake,
+} from "./billy.payment";
 export { checkProductSettings, type ProductSource, productBody, productSourceFor } from "./billy.products";
 export { registerPayment } from "./billy.register-payment";
 export { emailValues, renderInvoiceEmail, sendInvoiceEmail } from "./billy.send-email";
