@@ -1,9 +1,14 @@
 /**
  * Dry run: one recent order of the flow's source through the flow's steps, without sending
  * anything. For accounting actions it builds the document the target would book (lines, VAT case,
- * totals, cents difference or mismatch) with the same code the connectors use.
+ * totals, cents difference or mismatch) with the same code the connectors use. For cancelOrder it
+ * says which drafts made for the order would be deleted (or why nothing, or why the step would
+ * fail), from the order's steps in the transfer log, with the connector's own reading of them.
  */
 import { and, desc, eq } from "drizzle-orm";
+import { cancelPreview as billyCancelPreview } from "../../../../connectors/billy/billy.cancel-order";
+import { cancelPreview as economicCancelPreview } from "../../../../connectors/economic/economic.cancel-order";
+import { type LoggedStep, orderSteps } from "../../../../connectors/order-steps";
 import { getConnector } from "../../../../connectors/registry";
 import { database } from "../../../../db/client";
 import { connections, type flows, snapshots, transfers } from "../../../../db/schema";
@@ -23,17 +28,31 @@ export interface DryRunStep {
 }
 
 export interface DryRun {
-  candidates: Array<{ id: string; orderNumber: string | null; stage: string; createdAt: number }>;
+  candidates: Array<{ id: string; orderId: string; orderNumber: string | null; stage: string; createdAt: number }>;
   chosen?: { transferId: string; input: TransferInput };
   steps: DryRunStep[];
 }
 
 const DOCUMENT_ACTIONS = new Set(["createInvoice", "createOrder", "createCreditNote"]);
 
+/** cancelOrder per connector: what it would delete, read from the order's steps on the connection. */
+const CANCEL_PREVIEWS: Record<string, (steps: readonly LoggedStep[]) => string> = {
+  billy: billyCancelPreview,
+  economic: economicCancelPreview,
+};
+/** The steps whose results cancelOrder removes or refuses. */
+const CANCEL_INPUTS = ["createInvoice", "createOrder", "bookInvoice"];
+
 export async function dryRun(env: Env, flow: typeof flows.$inferSelect, transferId?: string): Promise<DryRun> {
   const db = database(env);
   const candidates = await db
-    .select({ id: transfers.id, orderNumber: transfers.orderNumber, stage: transfers.stage, createdAt: transfers.createdAt })
+    .select({
+      id: transfers.id,
+      orderId: transfers.orderId,
+      orderNumber: transfers.orderNumber,
+      stage: transfers.stage,
+      createdAt: transfers.createdAt,
+    })
     .from(transfers)
     .where(and(eq(transfers.tenantId, flow.tenantId), eq(transfers.sourceConnectionId, flow.sourceConnectionId)))
     .orderBy(desc(transfers.createdAt))
@@ -49,26 +68,31 @@ export async function dryRun(env: Env, flow: typeof flows.$inferSelect, transfer
   if (!snapshot) return { candidates, steps: [] };
   const input = (await readSnapshotData(env, snapshot)) as TransferInput;
   const targets = await db.select().from(connections).where(eq(connections.tenantId, flow.tenantId));
-  const steps = flow.steps.map((step, index): DryRunStep => {
-    const row = targets.find((t) => t.id === step.target);
-    const connector = row ? getConnector(row.connector) : undefined;
-    const action = connector?.actions?.[step.action];
-    const base = { index, target: row?.name ?? step.target, action: step.action, description: action?.description ?? "" };
-    if (!action) return { ...base, note: "This step's connection or action no longer exists." };
-    const parsed = action.settings.safeParse(step.settings);
-    const accounting = accountingSettingsSchema.safeParse(parsed.success ? parsed.data : step.settings);
-    if (!DOCUMENT_ACTIONS.has(step.action) || !accounting.success) {
-      return { ...base, note: "No document to preview: this step acts on what the steps before it made." };
-    }
-    try {
-      if (step.action === "createCreditNote") {
-        if (!input.refund) return { ...base, note: "This order has no refund, so no credit note would be made." };
-        return { ...base, document: buildCreditNoteDocument(input.order, input.refund, accounting.data) };
+  const order = { tenantId: flow.tenantId, sourceConnectionId: flow.sourceConnectionId, orderId: pick.orderId };
+  const steps = await Promise.all(
+    flow.steps.map(async (step, index): Promise<DryRunStep> => {
+      const row = targets.find((t) => t.id === step.target);
+      const connector = row ? getConnector(row.connector) : undefined;
+      const action = connector?.actions?.[step.action];
+      const base = { index, target: row?.name ?? step.target, action: step.action, description: action?.description ?? "" };
+      if (!action || !connector) return { ...base, note: "This step's connection or action no longer exists." };
+      const cancel = step.action === "cancelOrder" ? CANCEL_PREVIEWS[connector.id] : undefined;
+      if (cancel) return { ...base, note: cancel(await orderSteps(env, order, step.target, CANCEL_INPUTS)) };
+      const parsed = action.settings.safeParse(step.settings);
+      const accounting = accountingSettingsSchema.safeParse(parsed.success ? parsed.data : step.settings);
+      if (!DOCUMENT_ACTIONS.has(step.action) || !accounting.success) {
+        return { ...base, note: "No document to preview: this step acts on what the steps before it made." };
       }
-      return { ...base, document: buildInvoiceDocument(input.order, accounting.data) };
-    } catch (error) {
-      return { ...base, note: `The document could not be built: ${(error as Error).message}` };
-    }
-  });
+      try {
+        if (step.action === "createCreditNote") {
+          if (!input.refund) return { ...base, note: "This order has no refund, so no credit note would be made." };
+          return { ...base, document: buildCreditNoteDocument(input.order, input.refund, accounting.data) };
+        }
+        return { ...base, document: buildInvoiceDocument(input.order, accounting.data) };
+      } catch (error) {
+        return { ...base, note: `The document could not be built: ${(error as Error).message}` };
+      }
+    }),
+  );
   return { candidates, chosen: { transferId: pick.id, input }, steps };
 }
