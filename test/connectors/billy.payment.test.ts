@@ -171,6 +171,19 @@ describe("Billy registerPayment", () => {
     expect(mock.writes()).toHaveLength(writesBefore);
   });
 
+  it("registers a payment that was refunded later: the money came in, the refund is the credit note's", async () => {
+    const { mock, invoice, writesBefore } = await withInvoice();
+    const refunded = danishOrder({
+      financialStatus: "refunded",
+      payments: [{ gateway: "shopify_payments", status: "refunded" }],
+    });
+
+    const { result } = await run(registerPayment, refunded, PAYMENT_SETTINGS, { previous: [invoice] });
+
+    expect(mock.writes().slice(writesBefore)).toHaveLength(1);
+    expect(result).toMatchObject({ created: true, outputs: { registered: 24800, isPaid: true } });
+  });
+
   it("fails when no createInvoice ran before it", async () => {
     const mock = createBillyMock();
     installBillyMock(mock);

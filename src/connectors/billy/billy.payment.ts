@@ -11,6 +11,7 @@
 import { convertMinor } from "../../domain/accounting/exchange";
 import { divideRoundedBig, minorUnitExponent } from "../../domain/money";
 import type { CanonicalOrder } from "../../domain/order";
+import { isReceived, paidAsAWhole } from "../../domain/payment";
 import { settingsError } from "./billy.api";
 import type { RegisterPaymentSettings } from "./billy.settings";
 
@@ -23,15 +24,14 @@ export interface PaymentPart {
 
 export type PaymentPlan = { kind: "skip"; reason: string } | { kind: "pay"; parts: PaymentPart[]; total: number };
 
-const PAID = new Set(["paid", "partially_paid"]);
-
 export function paymentPlan(order: CanonicalOrder, settings: RegisterPaymentSettings, invoiceCurrency: string): PaymentPlan {
-  const counted = new Set(settings.onlyWhenPaid ? PAID : [...PAID, "authorized"]);
-  const paid = order.payments.filter((p) => p.status !== undefined && counted.has(p.status) && (p.amount ?? 0) > 0);
+  // Money that came in (a payment refunded later included: the refund is the credit note's);
+  // with onlyWhenPaid off, an authorisation counts too.
+  const counts = (status: string | undefined) => isReceived(status) || (!settings.onlyWhenPaid && status === "authorized");
+  const paid = order.payments.filter((p) => counts(p.status) && (p.amount ?? 0) > 0);
   let raw: Array<{ gateway: string; amount: number }>;
   if (paid.length > 0) raw = paid.map((p) => ({ gateway: p.gateway, amount: p.amount as number }));
-  else if (order.financialStatus === "paid")
-    raw = [{ gateway: order.payments[0]?.gateway ?? "(no gateway)", amount: order.totals.total }];
+  else if (paidAsAWhole(order)) raw = [{ gateway: order.payments[0]?.gateway ?? "(no gateway)", amount: order.totals.total }];
   else return { kind: "skip", reason: `Order ${order.source.orderNumber} has no paid payment to register.` };
 
   const byGateway = new Map<string, number>();
