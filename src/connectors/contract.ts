@@ -92,8 +92,6 @@ export interface ActionResult {
 
 export interface TargetAction<S extends z.ZodType = z.ZodType, C = unknown, CS = unknown> {
   description: string;
-  /** Outside calls one run usually makes, reserved from the target's rate limit up front. */
-  estimatedCalls?: number;
   /** Settings of a step that runs this action, validated when a flow is saved. */
   settings: S;
   run(ctx: ActionContext<z.infer<S>, C, CS>, input: TransferInput): Promise<ActionResult>;

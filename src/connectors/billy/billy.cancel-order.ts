@@ -47,7 +47,6 @@ const deleteAnswer = z.object({
 });
 
 export const cancelOrder = defineAction<typeof cancelOrderSettings, BillyCredentials, BillyConnectionSettings>({
-  estimatedCalls: 3,
   description: "Delete the Billy draft invoice made for a cancelled order; an approved invoice must be credited.",
   settings: cancelOrderSettings,
   async run(ctx, { order }) {

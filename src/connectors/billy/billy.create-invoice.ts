@@ -29,7 +29,6 @@ import {
 } from "./billy.settings";
 
 export const createInvoice = defineAction<typeof createInvoiceSettings, BillyCredentials, BillyConnectionSettings>({
-  estimatedCalls: 6,
   description:
     "Create the order's invoice in Billy (a draft, or approved when its totals match), matching or creating its contact.",
   settings: createInvoiceSettings,

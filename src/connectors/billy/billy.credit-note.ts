@@ -29,7 +29,6 @@ import {
 } from "./billy.settings";
 
 export const createCreditNote = defineAction<typeof createCreditNoteSettings, BillyCredentials, BillyConnectionSettings>({
-  estimatedCalls: 6,
   description: "Create a Billy credit note for a refund, linked to the invoice this connection made for the order.",
   settings: createCreditNoteSettings,
   async run(ctx, { order, refund }) {

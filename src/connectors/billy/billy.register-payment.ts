@@ -33,7 +33,6 @@ interface BillyAccount {
 }
 
 export const registerPayment = defineAction<typeof registerPaymentSettings, BillyCredentials, BillyConnectionSettings>({
-  estimatedCalls: 4,
   description: "Register the order's payments on its Billy invoice as bank payments, into the cash account of each gateway.",
   settings: registerPaymentSettings,
   async run(ctx, { order }) {

@@ -35,7 +35,6 @@ export function renderInvoiceEmail(
 }
 
 export const sendInvoiceEmail = defineAction<typeof sendInvoiceEmailSettings, BillyCredentials, BillyConnectionSettings>({
-  estimatedCalls: 2,
   description: "Have Billy e-mail the approved invoice to the customer's contact person, once.",
   settings: sendInvoiceEmailSettings,
   async run(ctx, { order }) {

@@ -48,7 +48,6 @@ export function invoiceNumberFromOrderNumber(orderNumber: string): number {
 }
 
 export const bookInvoice = defineAction<typeof bookInvoiceSettings, EconomicCredentials, EconomicConnectionSettings>({
-  estimatedCalls: 2,
   description: "Book the e-conomic draft invoice made by an earlier createInvoice step of the flow.",
   settings: bookInvoiceSettings,
   async run(ctx, { order }) {

@@ -29,7 +29,6 @@ import { findDraftOrderByReference, findInvoiceByReference } from "./economic.re
 import { cancelOrderSettings, type EconomicConnectionSettings, type EconomicCredentials } from "./economic.settings";
 
 export const cancelOrder = defineAction<typeof cancelOrderSettings, EconomicCredentials, EconomicConnectionSettings>({
-  estimatedCalls: 3,
   description:
     "Delete the e-conomic draft order and draft invoice made for a cancelled order; a booked invoice must be credited.",
   settings: cancelOrderSettings,

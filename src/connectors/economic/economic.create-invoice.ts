@@ -35,7 +35,6 @@ import {
 type Ctx = ActionContext<CreateInvoiceSettings, EconomicCredentials, EconomicConnectionSettings>;
 
 export const createInvoice = defineAction<typeof createInvoiceSettings, EconomicCredentials, EconomicConnectionSettings>({
-  estimatedCalls: 6,
   description:
     "Create the order's invoice in e-conomic (draft, or booked when its totals match), with its customer and products; a re-run updates the draft.",
   settings: createInvoiceSettings,

@@ -20,7 +20,6 @@ import { findDraftOrderByReference, findInvoiceByReference } from "./economic.re
 import { createOrderSettings, type EconomicConnectionSettings, type EconomicCredentials } from "./economic.settings";
 
 export const createOrder = defineAction<typeof createOrderSettings, EconomicCredentials, EconomicConnectionSettings>({
-  estimatedCalls: 6,
   description: "Create the order as a draft order in e-conomic; a later createInvoice turns it into the invoice.",
   settings: createOrderSettings,
   async run(ctx, { order }) {

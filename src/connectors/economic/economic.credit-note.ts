@@ -22,7 +22,6 @@ import { createInvoiceSettings, type EconomicConnectionSettings, type EconomicCr
 export const createCreditNoteSettings = createInvoiceSettings;
 
 export const createCreditNote = defineAction<typeof createCreditNoteSettings, EconomicCredentials, EconomicConnectionSettings>({
-  estimatedCalls: 6,
   description: "Credit a refund in e-conomic: an invoice with negative quantities against the order's booked invoice.",
   settings: createCreditNoteSettings,
   async run(ctx, { order, refund }) {

@@ -33,7 +33,6 @@ export function paidByGateway(order: CanonicalOrder): PaidByGateway {
 }
 
 export const registerPayment = defineAction<typeof registerPaymentSettings, EconomicCredentials, EconomicConnectionSettings>({
-  estimatedCalls: 5,
   description: "Enter the order's payment in an e-conomic journal against its booked invoice (partial payments too).",
   settings: registerPaymentSettings,
   async run(ctx, { order }) {

@@ -18,7 +18,6 @@ import type { EconomicConnectionSettings, EconomicCredentials } from "./economic
 const DEFAULT_TIMEOUT_MS = 30_000;
 
 export const sendInvoiceEmail = defineAction<typeof sendInvoiceEmailSettings, EconomicCredentials, EconomicConnectionSettings>({
-  estimatedCalls: 3,
   description: "Email the booked e-conomic invoice as a PDF to the customer (e-conomic's API cannot send email itself).",
   settings: sendInvoiceEmailSettings,
   async run(ctx, { order }) {
