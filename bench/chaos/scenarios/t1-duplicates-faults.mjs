@@ -13,7 +13,9 @@ export const T1_FAULTS = { error500: 0.1, timeout: 0.02, rateLimited: 0.01 };
  * make exhausting the budget by chance improbable (~1e-5 per step) where the default 8 would fail
  * ~1 % of steps, which is the schedule working as configured, not a loss.
  */
-export const T1_VARS = { STEP_MAX_ATTEMPTS: "20" };
+// The re-send window has to outlast the queue's backlog, which at 2,000 orders reaches minutes
+// here; production waits 900 s. (20 s let steps that were only queued fail as step_lost.)
+export const T1_VARS = { STEP_MAX_ATTEMPTS: "20", STEP_RESEND_AFTER_SECONDS: "60" };
 
 export default async function t1(ctx) {
   const { orders, shops, rate } = ctx.load;
