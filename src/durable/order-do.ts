@@ -218,6 +218,7 @@ export class OrderDO extends DurableObject<Env> {
     const now = Date.now();
     let verdict: StepVerdict;
     const { outcome } = report;
+    const tries = step.attempts - Number(this.getMeta(attemptsBeforeKey(report.transferId, report.stepIndex)) ?? 0);
     if (outcome.kind === "ok") {
       this.sql.run(
         `UPDATE steps SET status = 'done', result = ?, error = NULL, lease_token = NULL, lease_until = NULL, due_at = NULL
@@ -233,8 +234,8 @@ export class OrderDO extends DurableObject<Env> {
       this.touchTransfer(report.transferId, remaining === 0 ? "completed" : "running", null);
       if (remaining === 0) this.rerunIfPending(report.transferId);
       verdict = { next: "ack" };
-    } else if (outcome.kind === "retry" && step.attempts < this.attemptLimit(outcome.error)) {
-      const delaySeconds = retryDelaySeconds(this.config, step.attempts, outcome.retryAfterSeconds);
+    } else if (outcome.kind === "retry" && tries < this.attemptLimit(outcome.error)) {
+      const delaySeconds = retryDelaySeconds(this.config, tries, outcome.retryAfterSeconds);
       this.sql.run(
         `UPDATE steps SET status = 'retrying', error = ?, lease_token = NULL, lease_until = NULL, due_at = ?
          WHERE transfer_id = ? AND step_index = ?`,
@@ -248,7 +249,7 @@ export class OrderDO extends DurableObject<Env> {
     } else {
       const error: StepError =
         outcome.kind === "retry"
-          ? { ...outcome.error, message: `${outcome.error.message} (gave up after ${step.attempts} attempts)` }
+          ? { ...outcome.error, message: `${outcome.error.message} (gave up after ${tries} attempts)` }
           : outcome.error;
       this.failStep(report.transferId, report.stepIndex, error);
       verdict = { next: "dead-letter", reason: error.message };
@@ -548,15 +549,18 @@ export class OrderDO extends DurableObject<Env> {
     if (fromStart) this.sql.run("UPDATE transfers SET rerun_pending = 0 WHERE id = ?", transferId);
     this.sql.run("DELETE FROM steps WHERE transfer_id = ? AND step_index >= ?", transferId, configs.length);
     for (let index = 0; index < configs.length; index++) {
+      // Attempt numbers go on counting (each attempt is a row in D1, keyed by its number); the
+      // step's tries in this run count from here.
+      const before = this.step(transferId, index);
+      if (before && (fromStart || before.status !== "done"))
+        this.setMeta(attemptsBeforeKey(transferId, index), String(before.attempts));
       this.sql.run(
         `INSERT INTO steps (transfer_id, step_index, status) VALUES (?, ?, 'waiting')
          ON CONFLICT (transfer_id, step_index) DO UPDATE SET
            status = CASE WHEN ? OR status != 'done' THEN 'waiting' ELSE status END,
-           attempts = CASE WHEN ? OR status != 'done' THEN 0 ELSE attempts END,
            resends = 0, lease_token = NULL, lease_until = NULL, due_at = NULL, dispatch_id = NULL, error = NULL`,
         transferId,
         index,
-        fromStart ? 1 : 0,
         fromStart ? 1 : 0,
       );
     }
@@ -868,4 +872,9 @@ function materialKey(order: CanonicalOrder): string {
     currency,
     pricesIncludeTax,
   });
+}
+
+/** Where a re-run step keeps the attempts made before it, so its tries in this run start at 0. */
+function attemptsBeforeKey(transferId: string, stepIndex: number): string {
+  return `attempts_before:${transferId}:${stepIndex}`;
 }

@@ -96,6 +96,36 @@ describe("failures on the way to the target", () => {
     expect((await world.api(`/transfers/${failed.id}/retry`, { body: { fromStart: true } })).status).toBe(202);
     await eventually(async () => (await world.api(`/transfers/${failed.id}`)).body.status === "completed", "the re-run");
     expect(mock.state.drafts).toHaveLength(1);
+    // Every attempt keeps its row: four failed, the retry's, the re-run's (numbers go on counting).
+    const rows = await eventually(async () => {
+      const found = await attemptRows(failed.id);
+      return found.length === 6 ? found : undefined;
+    }, "six attempt rows");
+    expect(rows.map((r) => [r.attempt, r.outcome])).toEqual([
+      [1, "retry"],
+      [2, "retry"],
+      [3, "retry"],
+      [4, "failed"],
+      [5, "ok"],
+      [6, "ok"],
+    ]);
+  });
+
+  it("a re-run gets the full number of tries again, whatever the step used before", async () => {
+    const mock = createEconomicMock();
+    installEconomicMock(mock);
+    mock.failNext({ status: 503, times: 4, path: /^\/invoices\/drafts$/, method: "POST" });
+    const world = await createWorld();
+    await world.flow("paid", [{ target: world.economicId, action: "createInvoice" }]);
+    const order = shopifyOrder();
+    await world.sendShopify("orders/paid", order);
+    const [failed] = await settledTransfers(world, String(order.id), 1);
+    expect(failed.status).toBe("failed");
+    // Three failures, then success: within the re-run's own four tries.
+    mock.failNext({ status: 503, times: 3, path: /^\/invoices\/drafts$/, method: "POST" });
+    expect((await world.api(`/transfers/${failed.id}/retry`, { body: {} })).status).toBe(202);
+    await eventually(async () => (await world.api(`/transfers/${failed.id}`)).body.status === "completed", "the retry");
+    expect(mock.state.drafts).toHaveLength(1);
   });
 
   it("a permanent rejection fails at once with the target's reason, without retries", async () => {

@@ -202,7 +202,7 @@ describe("gap 6: a material update after invoicing", () => {
     expect(state.transfers.map((t) => t.status)).toEqual(["completed", "completed"]);
     const createdTransfer = state.transfers.find((t) => t.stage === "created")!;
     const step = state.steps.find((s) => s.transfer_id === createdTransfer.id)!;
-    expect(step.attempts).toBe(1); // the re-run's attempt
+    expect(step.attempts).toBe(2); // numbers go on across re-runs: the first run, then the re-run
     expect(JSON.parse(step.result!)).toMatchObject({ created: false, outputs: { invoiced: true } });
     // The booked invoice is never changed; its re-run reports what the update would have changed.
     expect(mock.state.booked).toHaveLength(1);
