@@ -36,6 +36,8 @@ export type AcquireResult =
 /** When a step's next call may leave; every call of a step asks, so calls never bunch up. */
 export interface CallSlot {
   waitMs: number;
+  /** The slot as the gate keeps it, to name it when the call left late (`sentLate`). */
+  slot: number;
 }
 
 export interface ReleaseRequest {
@@ -129,7 +131,19 @@ export class TargetGate extends DurableObject<Env> {
     const slot = Math.max(now, this.nextSlot(limits));
     this.slots.push(slot);
     if (this.slots.length > size) this.slots.splice(0, this.slots.length - size);
-    return { waitMs: slot - now };
+    return { waitMs: slot - now, slot };
+  }
+
+  /**
+   * A call left later than its slot (its consumer was busy): the window counts it from when it
+   * left, so the calls after it keep their distance from the real send. Lateness is measured by
+   * the caller on its own clock, so the two clocks never need to agree.
+   */
+  async sentLate(slot: number, lateMs: number): Promise<void> {
+    const at = this.slots.lastIndexOf(slot);
+    if (at < 0 || lateMs <= 0) return;
+    this.slots[at] = slot + lateMs;
+    this.slots.sort((a, b) => a - b);
   }
 
   /** A call was answered 429: every step of the connection waits out the Retry-After. */

@@ -195,7 +195,7 @@ export async function installMeter(): Promise<void> {
     ["drain"],
   );
   meterObject("InboxDO", InboxDO.prototype, ["accept", "alarm"], ["drain"]);
-  meterObject("TargetGate", TargetGate.prototype, ["acquire", "call", "rateLimited", "release", "status"], []);
+  meterObject("TargetGate", TargetGate.prototype, ["acquire", "call", "sentLate", "rateLimited", "release", "status"], []);
 
   // SQLite inside objects: cursors carry the billed row counts once consumed; read them at the end.
   const probe = env.INBOXES.get(env.INBOXES.idFromName("inbox-0"));

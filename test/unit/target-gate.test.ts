@@ -47,6 +47,22 @@ describe("a target's gate", () => {
     for (let i = 10; i < slots.length; i++) expect(slots[i]! - slots[i - 10]!).toBeGreaterThanOrEqual(1000);
   });
 
+  it("counts a call that left late from when it left, so the next window keeps its distance", async () => {
+    const g = gate();
+    const limits = { ratePerSecond: 2, burst: 2, concurrency: 10 };
+    const t = await g.acquire(request({ limits }));
+    if (!t.granted) throw new Error("must be granted");
+    const first = await g.call(t.ticket, limits);
+    await g.call(t.ticket, limits);
+    // A call left 300 ms after its slot: the window counts it then, so the fourth call waits one
+    // window after it (~1340 ms) instead of after the slot (~1040 ms); the third is not held up.
+    await g.sentLate(first.slot, 300);
+    expect((await g.call(t.ticket, limits)).waitMs).toBeLessThan(1100);
+    const fourth = await g.call(t.ticket, limits);
+    expect(fourth.waitMs).toBeGreaterThan(1300);
+    expect(fourth.waitMs).toBeLessThan(1400);
+  });
+
   it("turns a step away while the calls already scheduled would keep it waiting too long", async () => {
     const g = gate();
     const limits = { ratePerSecond: 1, burst: 1, concurrency: 10 };

@@ -41,6 +41,9 @@ export async function acquireGate(
   return { result, limits };
 }
 
+/** Later than this after its slot, a call tells the gate (the window's margin absorbs less). */
+const LATE_REPORT_MS = 15;
+
 /** Each call of a granted step waits for its slot at the gate, within the step's lease. */
 export function gatePacer(
   env: Env,
@@ -53,7 +56,8 @@ export function gatePacer(
   const gate = gateFor(env, message.target);
   return {
     async beforeCall() {
-      const { waitMs } = await gate.call(ticket, limits);
+      const asked = Date.now();
+      const { waitMs, slot } = await gate.call(ticket, limits);
       // A call that could outlast the lease is not started: another dispatch may own the step by then.
       if (Date.now() + waitMs + config.outboundTimeoutMs > leaseUntil) {
         throw new OrderlyError("The step ran out of its time slot waiting for the target's rate limit; it runs again shortly.", {
@@ -62,6 +66,10 @@ export function gatePacer(
         });
       }
       if (waitMs > 0) await scheduler.wait(waitMs);
+      // Counted from before the ask, so the ask's own round trip counts as late too (the safe side).
+      const lateMs = Date.now() - asked - waitMs;
+      // Not awaited: the call goes now, the gate hears of it alongside.
+      if (lateMs > LATE_REPORT_MS) void gate.sentLate(slot, lateMs).catch(() => {});
     },
     async rateLimited(retryAfterSeconds) {
       await gate.rateLimited(retryAfterSeconds);
