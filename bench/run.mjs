@@ -3,8 +3,10 @@
 // Bundles the Worker as `wrangler deploy --dry-run` does, runs it with Miniflare's API (workerd,
 // not wrangler dev) beside an HMAC-only baseline, and measures ingest, the ack path's stages and
 // the end-to-end path to a mock e-conomic API. Results: bench/results/<stamp>.json, latest.json,
-// latest.md. Options: --quick, --only=ingest,spans,e2e,profile, --spans-seconds=N, --ingest-topic=orders/paid, --keep
-// (keep the run's state under bench/.tmp), --render (rewrite latest.md from latest.json and notes.md).
+// latest.md. Options: --quick, --only=ingest,spans,e2e,profile, --spans-seconds=N, --state-dir=DIR
+// (persisted state elsewhere, e.g. /dev/shm), --ingest-topic=orders/paid, --keep (keep the run's
+// state under bench/.tmp), --render (rewrite latest.md from latest.json and notes.md).
+import { execFileSync } from "node:child_process";
 import { mkdirSync, rmSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { bundleWorker } from "./lib/build.mjs";
@@ -38,6 +40,9 @@ const inspectorPort = only.has("profile") && profile.profileSeconds > 0 ? 0 : un
 const ingestTopic = args["ingest-topic"] ?? "orders/create";
 const stamp = new Date().toISOString().replace(/[:.]/g, "-");
 const tmp = join(BENCH, ".tmp", `run-${stamp}`);
+// --state-dir=/dev/shm keeps the Workers' persisted state (SQLite files of objects, D1, R2) on
+// another filesystem than bench/.tmp; see results/notes.md for what ext4 file creation costs.
+const stateDir = args["state-dir"] ? join(resolve(String(args["state-dir"])), `orderly-bench-${stamp}`) : tmp;
 const started = Date.now();
 if (args.render) {
   // Re-renders latest.md from latest.json (after editing results/notes.md), without running anything.
@@ -56,6 +61,7 @@ const results = {
   runtime:
     "Miniflare API (miniflare package, workerd underneath; not wrangler dev) running the bundle of `wrangler deploy --dry-run`",
   ingestTopic,
+  stateFilesystem: `${stateDir === tmp ? "bench/.tmp" : String(args["state-dir"])} (${filesystemType(join(stateDir, ".."))})`,
 };
 // Disposers of what this run started (Miniflare instances, the mock server), newest last.
 const cleanups = [];
@@ -79,7 +85,7 @@ try {
       wrangler,
       benchDir: BENCH,
       bundleDir,
-      persistDir: join(tmp, "ingest-state"),
+      persistDir: join(stateDir, "ingest-state"),
       inspectorPort,
     });
     cleanups.push(() => orderly.mf.dispose());
@@ -120,7 +126,7 @@ try {
       wrangler,
       benchDir: BENCH,
       bundleDir,
-      persistDir: join(tmp, "e2e-state"),
+      persistDir: join(stateDir, "e2e-state"),
       label: "orderly-e2e",
       inspectorPort,
     });
@@ -139,11 +145,24 @@ try {
   results.durationSeconds = Math.round((Date.now() - started) / 1000);
   const written = writeResults(join(BENCH, "results"), stamp, results);
   console.log(`\n${written.table}\nWritten: ${written.files.join(", ")}`);
-  if (!args.keep) rmSync(tmp, { recursive: true, force: true });
+  if (!args.keep) {
+    rmSync(tmp, { recursive: true, force: true });
+    rmSync(stateDir, { recursive: true, force: true });
+  }
 } catch (error) {
   console.error(error);
   await stopAll();
   process.exitCode = 1;
+}
+
+/** The filesystem type of a directory (ext2/ext3 for ext4, tmpfs, ...), as `stat -f` names it. */
+function filesystemType(dir) {
+  try {
+    mkdirSync(dir, { recursive: true });
+    return execFileSync("stat", ["-f", "-c", "%T", dir], { encoding: "utf8" }).trim();
+  } catch {
+    return "unknown filesystem";
+  }
 }
 
 function pick(worker) {

@@ -1,12 +1,13 @@
 // One measured cell: a closed-loop run against a Worker plus the CPU its workerd process spent on
 // it, counted until workerd is idle again, so work deferred past the answer (an order's outbox)
-// is charged to the requests that caused it.
+// is charged to the requests that caused it; with `settleMs`, also until the objects it touched
+// have been evicted (their WAL checkpointed), so that work is not charged to the next cell.
 import { closedLoop } from "./load.mjs";
 import { cpuMs, ioWrites, loadAverages, waitForIdle } from "./proc.mjs";
 
 const round3 = (v) => Math.round(v * 1000) / 1000;
 
-export async function measuredCell(target, { concurrency, seconds, next, onResponse }) {
+export async function measuredCell(target, { concurrency, seconds, next, onResponse, settleMs = 0 }) {
   const pid = target.pids[0];
   const load = loadAverages();
   const cpuBefore = cpuMs(pid);
@@ -19,7 +20,14 @@ export async function measuredCell(target, { concurrency, seconds, next, onRespo
     next,
     onResponse,
   });
-  const idle = await waitForIdle(pid, { maxMs: 20_000 });
+  const ended = Date.now();
+  let idle = await waitForIdle(pid, { maxMs: 20_000 });
+  if (settleMs > 0) {
+    // workerd evicts a Durable Object after about 10 s without requests and then checkpoints its
+    // SQLite WAL into the database file: that is work this cell's requests left behind too.
+    await new Promise((r) => setTimeout(r, Math.max(0, ended + settleMs - Date.now())));
+    idle = { ...(await waitForIdle(pid, { maxMs: 20_000 })), settledAfterMs: Date.now() - ended };
+  }
   const workerdCpuMs = cpuMs(pid) - cpuBefore;
   const io = ioWrites(pid);
   const per = (v) => (result.requests > 0 ? round3(v / result.requests) : null);

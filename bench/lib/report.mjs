@@ -203,6 +203,7 @@ export function render(r) {
     `- **Machine:** ${r.machine.nproc} CPUs (${r.machine.cpuModel}), ${r.machine.memoryGiB} GiB, Node ${r.machine.node}`,
     `- **Load average (1/5/15 min):** ${load(r.loadAverageAtStart)} at the start, ${load(r.loadAverageAtEnd)} at the end. The machine is shared: absolute figures are noisy; the same-run ratio to the baseline is the figure to compare.`,
     `- **Runtime path:** ${r.runtime}. Baseline: \`bench/baseline/index.mjs\` (HMAC check only) in its own Miniflare instance, same run.`,
+    `- **Persisted state (SQLite files of objects, D1, R2):** ${r.stateFilesystem ?? "bench/.tmp"}.`,
     `- **Ingest deliveries:** Shopify \`${r.ingestTopic}\`, 3–6 KB bodies, unique webhook ids, 10 % re-deliveries, 1 % bad signatures; keep-alive connections (undici Pool).`,
     "",
     "## Targets",

@@ -11,6 +11,19 @@ interface ProbeEnv {
 
 const BODY = JSON.stringify({ filler: "x".repeat(4800) });
 
+/** The OrderDO schema as it was before the one-script schema of a new object: v1, then v2–v4's ALTERs. */
+const V4_STEPS = ORDER_DO_MIGRATIONS.steps.slice(0, 4);
+
+/** ObjectSql.migrate as it was then (commit 9a7eee9): the steps in the constructor, committed on their own. */
+function migrateStepByStep(storage: SqlStorage, steps: readonly string[]): void {
+  storage.exec("CREATE TABLE IF NOT EXISTS _schema (version INTEGER NOT NULL)");
+  const row = storage.exec<{ version: number }>("SELECT version FROM _schema").toArray()[0];
+  const current = row?.version ?? 0;
+  if (current >= steps.length) return;
+  const bump = row ? `UPDATE _schema SET version = ${steps.length};` : `INSERT INTO _schema (version) VALUES (${steps.length});`;
+  storage.exec(`${steps.slice(current).join(";\n")};\n${bump}`);
+}
+
 export class Probe extends DurableObject<ProbeEnv> {
   async run(variant: string): Promise<number> {
     const storage = this.ctx.storage.sql;
@@ -21,12 +34,18 @@ export class Probe extends DurableObject<ProbeEnv> {
       case "one-table":
         storage.exec("CREATE TABLE t (x INTEGER)");
         return 1;
-      case "schema":
-        sql.migrate(ORDER_DO_MIGRATIONS);
+      case "schema-before":
+        migrateStepByStep(storage, V4_STEPS);
         return 2;
-      case "schema+event": {
+      case "schema-after":
+        // The DDL is deferred to the object's first statement (ObjectSql.migrate).
         sql.migrate(ORDER_DO_MIGRATIONS);
-        storage.exec(
+        sql.one("SELECT 1 AS x");
+        return 2;
+      case "schema-after+event":
+        // As a new order: the schema and the first event in one transaction.
+        sql.migrate(ORDER_DO_MIGRATIONS);
+        sql.run(
           `INSERT INTO events (delivery_id, event_key, topic, stage, occurrence, version, received_at, object,
              raw_body, raw_blob, raw_size, headers) VALUES (?, ?, 'orders/create', 'created', '', 1, 1, ?, ?, NULL, ?, '{}')`,
           crypto.randomUUID(),
@@ -36,6 +55,20 @@ export class Probe extends DurableObject<ProbeEnv> {
           BODY.length,
         );
         return 3;
+      case "schema-before+event": {
+        // As before: the schema committed by the constructor, the event by the first request.
+        migrateStepByStep(storage, V4_STEPS);
+        await scheduler.wait(0);
+        storage.exec(
+          `INSERT INTO events (delivery_id, event_key, topic, stage, occurrence, version, received_at, object,
+             raw_body, raw_blob, raw_size, headers) VALUES (?, ?, 'orders/create', 'created', '', 1, 1, ?, ?, NULL, ?, '{}')`,
+          crypto.randomUUID(),
+          crypto.randomUUID(),
+          BODY,
+          BODY,
+          BODY.length,
+        );
+        return 4;
       }
       default:
         throw new Error(`unknown variant ${variant}`);

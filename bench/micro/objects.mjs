@@ -3,8 +3,9 @@
 // bytes written, split by how much the object does (nothing; one table; the OrderDO schema; the
 // schema plus one 5 KB event). Runs bench/micro/object-worker.ts (bundled with esbuild) under
 // Miniflare with persisted state, like the benchmark; variants are interleaved over several
-// rounds and the median is printed. Usage: node bench/micro/objects.mjs [--n=300] [--rounds=3]
-//   [--variants=none,one-table,schema,schema+event]
+// rounds and the median is printed. Each variant's count runs until its objects have been
+// evicted and their WAL checkpointed (12 s), which is part of what a new object costs. Usage: node bench/micro/objects.mjs [--n=300] [--rounds=3]
+//   [--variants=none,one-table,schema-before,schema-after,schema-before+event,schema-after+event] [--state-dir=/dev/shm]
 import { mkdirSync, rmSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { build } from "esbuild";
@@ -21,7 +22,10 @@ const args = Object.fromEntries(
 );
 const n = Number(args.n ?? 300);
 const rounds = Number(args.rounds ?? 3);
-const variants = String(args.variants ?? "none,one-table,schema,schema+event").split(",");
+const variants = String(
+  args.variants ?? "none,one-table,schema-before,schema-after,schema-before+event,schema-after+event",
+).split(",");
+const SETTLE_MS = 12_000;
 const tmp = join(ROOT, "bench", ".tmp", `micro-${Date.now()}`);
 mkdirSync(tmp, { recursive: true });
 
@@ -36,10 +40,14 @@ await build({
   logLevel: "warning",
 });
 
+// --state-dir=/dev/shm: the objects' SQLite files on another filesystem than bench/.tmp.
+const persistDir = args["state-dir"]
+  ? join(resolve(String(args["state-dir"])), `orderly-micro-${Date.now()}`)
+  : join(tmp, "state");
 const worker = await startWorker({
   label: "micro",
   healthPath: "/?variant=none&n=1&concurrency=1",
-  persistDir: join(tmp, "state"),
+  persistDir,
   workers: [
     {
       name: "micro",
@@ -60,6 +68,8 @@ try {
       const io = ioWrites(pid);
       const res = await fetch(`${worker.url}/?variant=${encodeURIComponent(variant)}&n=${n}&concurrency=16`);
       if (res.status !== 200) throw new Error(`${variant}: ${res.status} ${await res.text()}`);
+      // Until the new objects are evicted (about 10 s idle) and their WAL is checkpointed.
+      await new Promise((r) => setTimeout(r, SETTLE_MS));
       await waitForIdle(pid, { maxMs: 10_000 });
       const after = ioWrites(pid);
       results[variant].push({
@@ -72,6 +82,7 @@ try {
 } finally {
   await worker.mf.dispose();
   rmSync(tmp, { recursive: true, force: true });
+  rmSync(persistDir, { recursive: true, force: true });
 }
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 console.log(`new objects: ${n} per variant and round, ${rounds} rounds, medians (idle wait after each)`);

@@ -1,5 +1,7 @@
+import type { SchemaMigrations } from "./sql";
+
 /** Storage schema of an OrderDO, one entry per version; never edit a shipped entry, append a new one. */
-export const ORDER_DO_MIGRATIONS = [
+const STEPS = [
   `
   CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
   -- Every delivery received for this order; delivery_id and event_key are the dedupe keys.
@@ -74,4 +76,119 @@ export const ORDER_DO_MIGRATIONS = [
   `
   ALTER TABLE outbox ADD COLUMN parked INTEGER NOT NULL DEFAULT 0;
   `,
+  // v5: fewer rows and pages written per order (docs/performance.md, "the order object's schema").
+  // - meta and steps are keyed by their primary key alone (WITHOUT ROWID): one b-tree instead of a
+  //   table and its key index, so inserting a key or a step writes one row, not two;
+  // - outbox ids are plain rowids: a new job still gets an id above every job present, which is all
+  //   the line's order needs (a job's id is not used after its row is deleted), and the
+  //   AUTOINCREMENT counter no longer takes a write per job. events keeps AUTOINCREMENT: transfers
+  //   refer to an event's seq, which must never be given to another event.
+  `
+  CREATE TABLE meta_v5 (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
+  INSERT INTO meta_v5 (key, value) SELECT key, value FROM meta;
+  DROP TABLE meta;
+  ALTER TABLE meta_v5 RENAME TO meta;
+  CREATE TABLE steps_v5 (
+    transfer_id TEXT NOT NULL,
+    step_index INTEGER NOT NULL,
+    status TEXT NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    dispatch_id TEXT,
+    lease_token TEXT,
+    lease_until INTEGER,
+    due_at INTEGER,
+    resends INTEGER NOT NULL DEFAULT 0,
+    result TEXT,
+    error TEXT,
+    PRIMARY KEY (transfer_id, step_index)
+  ) WITHOUT ROWID;
+  INSERT INTO steps_v5 (transfer_id, step_index, status, attempts, dispatch_id, lease_token, lease_until, due_at, resends, result, error)
+    SELECT transfer_id, step_index, status, attempts, dispatch_id, lease_token, lease_until, due_at, resends, result, error FROM steps;
+  DROP TABLE steps;
+  ALTER TABLE steps_v5 RENAME TO steps;
+  CREATE TABLE outbox_v5 (
+    id INTEGER PRIMARY KEY,
+    kind TEXT NOT NULL,
+    payload TEXT NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    next_at INTEGER NOT NULL,
+    last_error TEXT,
+    parked INTEGER NOT NULL DEFAULT 0
+  );
+  INSERT INTO outbox_v5 (id, kind, payload, attempts, next_at, last_error, parked)
+    SELECT id, kind, payload, attempts, next_at, last_error, parked FROM outbox;
+  DROP TABLE outbox;
+  ALTER TABLE outbox_v5 RENAME TO outbox;
+  `,
 ] as const;
+
+/**
+ * The schema at the latest version (v5), created in one script by a new object instead of v1's
+ * DDL followed by v2–v4's ALTERs and v5's table rebuilds: each ALTER rewrites sqlite_master and
+ * makes SQLite parse the whole schema again, in every one of the objects (one per order). The text
+ * is what SQLite keeps in sqlite_master after the steps (an added column goes after the last column
+ * definition; a renamed table's name is quoted), so a new object and one migrated from v1 hold the
+ * same schema, byte for byte (test/unit/object-schema.test.ts). A new step must come with this
+ * script brought up to date.
+ */
+const FRESH = `
+  CREATE TABLE "meta" (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
+  CREATE TABLE events (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    delivery_id TEXT NOT NULL UNIQUE,
+    event_key TEXT UNIQUE,
+    topic TEXT NOT NULL,
+    stage TEXT NOT NULL,
+    occurrence TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    received_at INTEGER NOT NULL,
+    object TEXT NOT NULL,
+    raw_body TEXT,
+    raw_blob TEXT,
+    raw_size INTEGER NOT NULL,
+    headers TEXT NOT NULL,
+    stale INTEGER NOT NULL DEFAULT 0,
+    -- 0 while a refund waits for the order it belongs to
+    applied INTEGER NOT NULL DEFAULT 1
+  );
+  CREATE TABLE transfers (
+    id TEXT PRIMARY KEY,
+    seq INTEGER NOT NULL,
+    flow_id TEXT NOT NULL,
+    stage TEXT NOT NULL,
+    occurrence TEXT NOT NULL,
+    status TEXT NOT NULL,
+    steps TEXT NOT NULL,
+    input TEXT NOT NULL,
+    event_seq INTEGER NOT NULL,
+    error TEXT,
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL, rerun_pending INTEGER NOT NULL DEFAULT 0, priority TEXT NOT NULL DEFAULT 'order',
+    UNIQUE (flow_id, stage, occurrence)
+  );
+  CREATE TABLE "steps" (
+    transfer_id TEXT NOT NULL,
+    step_index INTEGER NOT NULL,
+    status TEXT NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    dispatch_id TEXT,
+    lease_token TEXT,
+    lease_until INTEGER,
+    due_at INTEGER,
+    resends INTEGER NOT NULL DEFAULT 0,
+    result TEXT,
+    error TEXT,
+    PRIMARY KEY (transfer_id, step_index)
+  ) WITHOUT ROWID;
+  CREATE TABLE "outbox" (
+    id INTEGER PRIMARY KEY,
+    kind TEXT NOT NULL,
+    payload TEXT NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    next_at INTEGER NOT NULL,
+    last_error TEXT,
+    parked INTEGER NOT NULL DEFAULT 0
+  );
+`;
+
+export const ORDER_DO_MIGRATIONS: SchemaMigrations = { steps: STEPS, fresh: FRESH };

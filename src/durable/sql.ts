@@ -5,11 +5,31 @@
 
 export type SqlValue = string | number | null | ArrayBuffer;
 
+/**
+ * An object's schema: `steps[i]` takes a stored schema from version i to i + 1 (append, never edit
+ * a shipped step). `fresh`, when given, creates the schema at version `steps.length` in one script
+ * for a new object; it must leave exactly the schema the steps leave (test/unit/object-schema.test.ts
+ * compares the two), so objects created before it still migrate step by step to the same tables.
+ */
+export interface SchemaMigrations {
+  steps: readonly string[];
+  fresh?: string;
+}
+
 export class ObjectSql {
+  /**
+   * Schema changes decided by migrate() and not run yet. They run just before the object's first
+   * statement, in the same synchronous step and so in the same implicit transaction as that
+   * request's own writes: a new object commits its tables and its first rows together (one WAL
+   * commit and one fsync, sqlite_master and each new table's page written once), instead of
+   * committing the constructor's DDL on its own first.
+   */
+  private ddl: string | null = null;
+
   constructor(private readonly storage: SqlStorage) {}
 
   all<T>(query: string, ...params: SqlValue[]): T[] {
-    return this.storage.exec(query, ...params).toArray() as T[];
+    return this.exec(query, params).toArray() as T[];
   }
 
   one<T>(query: string, ...params: SqlValue[]): T | undefined {
@@ -17,19 +37,49 @@ export class ObjectSql {
   }
 
   run(query: string, ...params: SqlValue[]): number {
-    return this.storage.exec(query, ...params).rowsWritten;
+    return this.exec(query, params).rowsWritten;
   }
 
-  /** Applies the migrations whose index is at or past the stored version, in order. */
-  migrate(migrations: readonly string[]): void {
-    this.storage.exec("CREATE TABLE IF NOT EXISTS _schema (version INTEGER NOT NULL)");
-    const row = this.one<{ version: number }>("SELECT version FROM _schema");
+  /**
+   * Brings the stored schema to the latest version: a new object by one script, an older one by its
+   * missing steps. Only reads here; the script runs with the first statement (see `ddl`).
+   */
+  migrate(schema: SchemaMigrations | readonly string[]): void {
+    this.flush();
+    const { steps, fresh } = "steps" in schema ? schema : { steps: schema, fresh: undefined };
+    const latest = steps.length;
+    const known = this.storage
+      .exec<{ n: number }>("SELECT COUNT(*) AS n FROM sqlite_master WHERE type = 'table' AND name = '_schema'")
+      .one().n;
+    if (known === 0) {
+      // A new object (most of them): the version table, its row and the whole schema in one script.
+      this.ddl = script([
+        "CREATE TABLE _schema (version INTEGER NOT NULL)",
+        `INSERT INTO _schema (version) VALUES (${latest})`,
+        ...(fresh === undefined ? steps : [fresh]),
+      ]);
+      return;
+    }
+    const row = this.storage.exec<{ version: number }>("SELECT version FROM _schema").toArray()[0];
     const current = row?.version ?? 0;
-    if (current >= migrations.length) return;
-    // One script: a new object (most of them) pays for a single exec, not one per migration.
-    const bump = row
-      ? `UPDATE _schema SET version = ${migrations.length};`
-      : `INSERT INTO _schema (version) VALUES (${migrations.length});`;
-    this.storage.exec(`${migrations.slice(current).join(";\n")};\n${bump}`);
+    if (current >= latest) return;
+    const bump = row ? `UPDATE _schema SET version = ${latest}` : `INSERT INTO _schema (version) VALUES (${latest})`;
+    this.ddl = script([...steps.slice(current), bump]);
   }
+
+  private exec(query: string, params: SqlValue[]): SqlStorageCursor<Record<string, SqlStorageValue>> {
+    this.flush();
+    return this.storage.exec(query, ...params);
+  }
+
+  private flush(): void {
+    if (this.ddl === null) return;
+    this.storage.exec(this.ddl);
+    this.ddl = null;
+  }
+}
+
+/** Statements (or scripts) as one script; the storage refuses a script that ends in an empty statement. */
+function script(parts: readonly string[]): string {
+  return parts.map((part) => part.trim().replace(/;+$/, "")).join(";\n");
 }

@@ -1,0 +1,80 @@
+import { env, runInDurableObject } from "cloudflare:test";
+import { describe, expect, it } from "vitest";
+import type { InboxDO } from "../../src/durable/inbox-do";
+import type { OrderDO } from "../../src/durable/order-do";
+import { orderObjectName } from "../../src/durable/order-types";
+import { inboxShard } from "../../src/worker/routes/hooks";
+import { createWorld, eventually, shopifyOrder } from "../helpers/world";
+
+interface InboxInternals {
+  handed: number[];
+  accepted: Map<number, unknown>;
+}
+
+function shardOf(name: string) {
+  return env.INBOXES.get(env.INBOXES.idFromName(`inbox-${inboxShard(name, 16)}`));
+}
+
+async function orderEvents(name: string): Promise<number> {
+  const order = env.ORDERS.get(env.ORDERS.idFromName(name));
+  return runInDurableObject(order, async (instance: OrderDO) => (await instance.describe()).events.length);
+}
+
+describe("the inbox's storage", () => {
+  it("deletes a handed-on event with the next accept, and hands it on again after a restart, once", async () => {
+    const world = await createWorld();
+    const first = shopifyOrder();
+    const name = orderObjectName(world.shopId, String(first.id));
+    expect((await world.sendShopify("orders/paid", first)).status).toBe(200);
+    await eventually(async () => (await orderEvents(name)) === 1, "the order's object has the event");
+
+    const shard = shardOf(name);
+    // Taken by the order's object, its row is still there: the delete waits for the next write.
+    const waiting = await runInDurableObject(shard, (instance: InboxDO, state) => {
+      const own = instance as unknown as InboxInternals;
+      expect(own.accepted.size).toBe(0);
+      return {
+        handed: [...own.handed],
+        rows: state.storage.sql.exec<{ seq: number }>("SELECT seq FROM pending").toArray(),
+      };
+    });
+    expect(waiting.rows.map((r) => r.seq)).toEqual(waiting.handed);
+
+    // A restart loses the list: the alarm hands the event on again, the order's object drops the
+    // duplicate, and the row goes.
+    await runInDurableObject(shard, async (instance: InboxDO, state) => {
+      const own = instance as unknown as InboxInternals;
+      own.handed = [];
+      await instance.alarm();
+      expect(state.storage.sql.exec("SELECT COUNT(*) AS n FROM pending").one().n).toBe(0);
+    });
+    expect(await orderEvents(name)).toBe(1);
+    const described = await runInDurableObject(env.ORDERS.get(env.ORDERS.idFromName(name)), (instance: OrderDO) =>
+      instance.describe(),
+    );
+    expect(described.transfers).toHaveLength(0);
+  });
+
+  it("an accept deletes the rows of events handed on before it", async () => {
+    const world = await createWorld();
+    // Two orders that share a shard.
+    const first = shopifyOrder();
+    const name = orderObjectName(world.shopId, String(first.id));
+    let second = shopifyOrder();
+    while (inboxShard(orderObjectName(world.shopId, String(second.id)), 16) !== inboxShard(name, 16)) second = shopifyOrder();
+    expect((await world.sendShopify("orders/paid", first)).status).toBe(200);
+    await eventually(async () => (await orderEvents(name)) === 1, "the first order's object has its event");
+    expect((await world.sendShopify("orders/paid", second)).status).toBe(200);
+    const secondName = orderObjectName(world.shopId, String(second.id));
+    await eventually(async () => (await orderEvents(secondName)) === 1, "the second order's object has its event");
+    await runInDurableObject(shardOf(name), (instance: InboxDO, state) => {
+      const rows = state.storage.sql
+        .exec<{ order_name: string }>("SELECT order_name FROM pending")
+        .toArray()
+        .map((r) => r.order_name);
+      // Only the second order's row is left, waiting for the next accept or the alarm.
+      expect(rows).toEqual([secondName]);
+      expect((instance as unknown as InboxInternals).handed).toHaveLength(1);
+    });
+  });
+});
