@@ -34,6 +34,8 @@ const profileName = args.quick ? "quick" : "full";
 const profile = structuredClone(PROFILES[profileName]);
 // --spans-seconds=N lengthens the ack-path stage cells (for comparing two versions' CPU per request).
 if (args["spans-seconds"]) profile.spans.seconds = Number(args["spans-seconds"]);
+// --profile-seconds=N profiles new orders for N s (with --only=profile: the profile alone).
+if (args["profile-seconds"]) profile.profileSeconds = Number(args["profile-seconds"]);
 const only = new Set(String(args.only ?? "ingest,spans,e2e,profile").split(","));
 // The inspector is opened only when profiling; nothing attaches to it outside the profiled runs.
 const inspectorPort = only.has("profile") && profile.profileSeconds > 0 ? 0 : undefined;
@@ -78,7 +80,7 @@ try {
   results.bundle = bundleWorker(ROOT, bundleDir);
   log(`bundle ${results.bundle.indexRawBytes} B raw, ${results.bundle.indexGzipBytes} B gzip`);
 
-  if (only.has("ingest") || only.has("spans")) {
+  if (only.has("ingest") || only.has("spans") || inspectorPort !== undefined) {
     const baseline = await startBaseline(BENCH);
     cleanups.push(() => baseline.mf.dispose());
     const orderly = await startOrderly({

@@ -30,6 +30,7 @@ function ingestTable(cells) {
       "Orderly p50 / p90 / p99 ms",
       "baseline p99 ms",
       "CPU ms/req O / B",
+      "Orderly handed on after s",
       "Orderly statuses",
       "load 1/5/15",
     ],
@@ -41,6 +42,7 @@ function ingestTable(cells) {
       `${ms(c.orderly.latencyMs.p50)} / ${ms(c.orderly.latencyMs.p90)} / ${ms(c.orderly.latencyMs.p99)}`,
       ms(c.baseline.latencyMs.p99),
       `${c.orderly.workerdCpuMsPerRequest} / ${c.baseline.workerdCpuMsPerRequest}`,
+      c.orderly.idle ? `${(c.orderly.idle.idleAfterMs / 1000).toFixed(1)}${c.orderly.idle.settled ? "" : " (not idle)"}` : "",
       Object.entries(c.orderly.statuses)
         .map(([s, n]) => `${s}:${n}`)
         .join(" "),
@@ -236,7 +238,7 @@ export function render(r) {
       "",
       "Sampled through Miniflare's `inspectorPort`. Samples are counted only while an isolate runs JavaScript; time a frame spends in a native call it makes (SQLite, RPC, JSON) is the frame's own. Profiling slows workerd, so only the shares are reported.",
       "",
-      profileTable(r.ingestProfile, "New orders at concurrency 32"),
+      profileTable(r.ingestProfile, "New orders at concurrency 32, during the burst"),
       "",
       profileTable(r.e2e?.cpuProfile, "3-step burst, ack to last effect"),
     );

@@ -23,12 +23,16 @@ export function deliveryFeed(source) {
 async function cell(target, { concurrency, seconds, warmupSeconds, topic, log }) {
   const source = deliveries({ secret: target.secret, topic, mix: MIX, seed: concurrency, firstKey: nextKey });
   nextKey += 10_000_000;
-  if (warmupSeconds > 0) await measuredCell(target, { concurrency, seconds: warmupSeconds, next: deliveryFeed(source).next });
+  if (warmupSeconds > 0)
+    await measuredCell(target, { concurrency, seconds: warmupSeconds, next: deliveryFeed(source).next, idleMaxMs: 300_000 });
   const feed = deliveryFeed(source);
   const wrong = {};
   const result = await measuredCell(target, {
     concurrency,
     seconds,
+    // Orderly hands a burst's events on to their orders after the burst (the inbox's "acks
+    // first"): the cell waits for that backlog, so its CPU is charged here and not to the next cell.
+    idleMaxMs: 300_000,
     next: feed.next,
     onResponse(request, answer) {
       const expected = request.kind === "bad-signature" ? 401 : 200;
@@ -44,7 +48,7 @@ async function cell(target, { concurrency, seconds, warmupSeconds, topic, log })
       `p50 ${result.latencyMs.p50} ms, p99 ${result.latencyMs.p99} ms, ${result.workerdCpuMsPerRequest} ms CPU/req, ` +
       `statuses ${JSON.stringify(result.statuses)}` +
       (Object.keys(wrong).length ? `, unexpected ${JSON.stringify(wrong)}` : "") +
-      `, idle after ${result.idle.idleAfterMs} ms`,
+      `, idle (backlog handed on) after ${result.idle.idleAfterMs} ms`,
   );
   return out;
 }

@@ -63,10 +63,40 @@ const MAX_CACHED = 256;
 /** The alarm that hands on what an evicted shard still holds, this long after an accept. */
 const BACKSTOP_MS = 2000;
 const DAY_MS = 86_400_000;
+/**
+ * Acknowledgements first: while webhooks arrive in a burst (the Worker that delivers one has at
+ * least BUSY_INFLIGHT in flight), the shard's hand-off waits until no such delivery came for
+ * QUIET_MS, or until it has waited `inboxMaxHoldMs`. A webhook's answer has a deadline (Shopify:
+ * 5 s, then retries that add load); an order's processing does not, and catches up after the
+ * burst. The signal comes from the Worker because one shard sees only its share of a burst
+ * (docs/performance.md, "acks first").
+ */
+export const BUSY_INFLIGHT = 4;
+const QUIET_MS = 250;
 
+/**
+ * One event of a delivery as the Worker hands it to its shard. The request travels as JSON text
+ * (without the raw body, which travels beside it): the shard stores both as they come, and an
+ * object graph would cost a structured clone on each side of the call on the ack path. The keys are
+ * what the shard dedupes on.
+ */
 export interface InboxAccept {
   orderName: string;
-  request: IngestRequest;
+  /** `d:<connection>:<delivery id>` */
+  deliveryKey: string;
+  /** `e:<connection>:<event key>` when the sender gives one. */
+  eventKey: string | null;
+  /** The IngestRequest as JSON, its raw body null. */
+  request: string;
+  rawBody: string | null;
+}
+
+/** An accepted event, parsed on its way to its order. */
+function ingestRequest(request: string, rawBody: string | null): IngestRequest {
+  const parsed = JSON.parse(request) as IngestRequest;
+  // v1 rows carry the body inside `request`; later rows and calls keep it beside it.
+  if (rawBody !== null) parsed.raw.body = rawBody;
+  return parsed;
 }
 
 export class InboxDO extends DurableObject<Env> {
@@ -77,7 +107,7 @@ export class InboxDO extends DurableObject<Env> {
    * here instead of reading and parsing the stored JSON again. SQLite stays the record (a new
    * instance after eviction reads it from there); an entry goes when its row is deleted.
    */
-  private readonly accepted = new Map<number, IngestRequest>();
+  private readonly accepted = new Map<number, { request: string; rawBody: string | null }>();
   /**
    * Seqs already taken by their order's object whose rows are not deleted yet. The delete rides
    * along with the next accept (or the alarm), whose transaction writes the same pages anyway,
@@ -90,6 +120,12 @@ export class InboxDO extends DurableObject<Env> {
   private alarmAt = 0;
   /** When the seen keys are next pruned (0: at this instance's first alarm). */
   private pruneAt = 0;
+  /** When a delivery last came in a burst (see BUSY_INFLIGHT). */
+  private burstAt = 0;
+  /** How long after the last delivery of a burst the hand-off resumes (a field so tests can stretch it). */
+  private quietMs = QUIET_MS;
+  /** When the hand-off began to wait for a burst to end (0: not waiting). */
+  private holdingSince = 0;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -97,26 +133,30 @@ export class InboxDO extends DurableObject<Env> {
     this.sql.migrate(INBOX_MIGRATIONS);
   }
 
-  /** Stores the events of one delivery; answers only once they are durable. */
-  async accept(events: InboxAccept[]): Promise<{ accepted: number; duplicates: number }> {
+  /**
+   * Stores the events of one delivery; answers only once they are durable. `inflight`: the
+   * webhooks the calling Worker is answering at the moment, this one included.
+   */
+  async accept(events: InboxAccept[], inflight = 1): Promise<{ accepted: number; duplicates: number }> {
     const now = Date.now();
+    if (inflight >= BUSY_INFLIGHT) this.burstAt = now;
     this.deleteHanded();
     let accepted = 0;
-    for (const { orderName, request } of events) {
-      const { connectionId, event } = request;
-      const delivery = `d:${connectionId}:${event.deliveryId}`;
-      const eventKey = event.eventKey ? `e:${connectionId}:${event.eventKey}` : delivery;
-      if (this.sql.one("SELECT 1 AS x FROM seen WHERE key IN (?, ?)", delivery, eventKey)) continue;
-      this.sql.run("INSERT OR IGNORE INTO seen (key, received_at) VALUES (?, ?), (?, ?)", delivery, now, eventKey, now);
-      const { raw } = request;
+    for (const { orderName, deliveryKey, eventKey, request, rawBody } of events) {
+      const keys = eventKey === null || eventKey === deliveryKey ? [deliveryKey] : [deliveryKey, eventKey];
+      if (this.sql.one(`SELECT 1 AS x FROM seen WHERE key IN (${keys.map(() => "?").join(", ")})`, ...keys)) continue;
+      this.sql.run(
+        `INSERT OR IGNORE INTO seen (key, received_at) VALUES ${keys.map(() => "(?, ?)").join(", ")}`,
+        ...keys.flatMap((key) => [key, now]),
+      );
       const seq = this.sql.one<{ seq: number }>(
         "INSERT INTO pending (order_name, request, raw_body, next_at) VALUES (?, ?, ?, ?) RETURNING seq",
         orderName,
-        JSON.stringify({ ...request, raw: { ...raw, body: null } }),
-        raw.body,
+        request,
+        rawBody,
         now,
       )!.seq;
-      if (this.accepted.size < MAX_CACHED) this.accepted.set(seq, request);
+      if (this.accepted.size < MAX_CACHED) this.accepted.set(seq, { request, rawBody });
       accepted++;
     }
     if (accepted > 0) {
@@ -163,6 +203,7 @@ export class InboxDO extends DurableObject<Env> {
 
   private async drain(): Promise<void> {
     for (;;) {
+      await this.waitForQuiet();
       const orders = this.sql
         .all<{ order_name: string }>(
           `SELECT order_name FROM pending WHERE next_at <= ? AND seq NOT IN (SELECT value FROM json_each(?))
@@ -178,6 +219,24 @@ export class InboxDO extends DurableObject<Env> {
     }
   }
 
+  /** Waits while webhooks come in a burst (see BUSY_INFLIGHT), for at most the configured hold. */
+  private async waitForQuiet(): Promise<void> {
+    const maxHold = runtimeConfig(this.env).inboxMaxHoldMs;
+    for (;;) {
+      const now = Date.now();
+      const quietIn = this.burstAt + this.quietMs - now;
+      if (quietIn <= 0) {
+        this.holdingSince = 0;
+        return;
+      }
+      if (this.holdingSince === 0) this.holdingSince = now;
+      // Past the hold the hand-off runs beside the acks (and keeps doing so until the burst ends).
+      const holdLeft = this.holdingSince + maxHold - now;
+      if (holdLeft <= 0) return;
+      await new Promise((resolve) => setTimeout(resolve, Math.min(quietIn, holdLeft)));
+    }
+  }
+
   /** Hands on one order's oldest events; returns the seqs its object took. */
   private async forwardOrder(orderName: string): Promise<number[]> {
     const rows = this.sql.all<{ seq: number; attempts: number }>(
@@ -190,7 +249,8 @@ export class InboxDO extends DurableObject<Env> {
     const moved: number[] = [];
     for (const row of rows) {
       try {
-        await order.ingest(this.accepted.get(row.seq) ?? this.stored(row.seq));
+        const cached = this.accepted.get(row.seq);
+        await order.ingest(cached ? ingestRequest(cached.request, cached.rawBody) : this.stored(row.seq));
         this.accepted.delete(row.seq);
         moved.push(row.seq);
       } catch (error) {
@@ -220,9 +280,6 @@ export class InboxDO extends DurableObject<Env> {
       "SELECT request, raw_body FROM pending WHERE seq = ?",
       seq,
     )!;
-    const request = JSON.parse(row.request) as IngestRequest;
-    // v1 rows carry the body inside `request`; v2 rows keep it in raw_body.
-    if (row.raw_body !== null) request.raw.body = row.raw_body;
-    return request;
+    return ingestRequest(row.request, row.raw_body);
   }
 }

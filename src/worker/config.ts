@@ -10,6 +10,7 @@ export interface RuntimeConfig {
   circuitFailureThreshold: number;
   circuitCooldownMs: number;
   inboxShards: number;
+  inboxMaxHoldMs: number;
 }
 
 function num(value: string | undefined, fallback: number, min = 0): number {
@@ -31,6 +32,7 @@ export function runtimeConfig(env: Env): RuntimeConfig {
     circuitFailureThreshold: num(env.CIRCUIT_FAILURE_THRESHOLD, 20, 1),
     circuitCooldownMs: num(env.CIRCUIT_COOLDOWN_SECONDS, 30, 0) * 1000,
     inboxShards: Math.floor(num(env.INBOX_SHARDS, 16, 1)),
+    inboxMaxHoldMs: num(env.INBOX_MAX_HOLD_SECONDS, 30, 0) * 1000,
   };
 }
 

@@ -1,6 +1,6 @@
 import { env, evictAllDurableObjects, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it, vi } from "vitest";
-import type { InboxDO } from "../../src/durable/inbox-do";
+import { BUSY_INFLIGHT, type InboxAccept, type InboxDO } from "../../src/durable/inbox-do";
 import { orderObjectName } from "../../src/durable/order-types";
 import { inboxShard } from "../../src/worker/routes/hooks";
 import { createWorld, settledTransfers, shopifyOrder } from "../helpers/world";
@@ -59,5 +59,61 @@ describe("the webhook inbox", () => {
     await evictAllDurableObjects();
     const [transfer] = await settledTransfers(world, String(order.id), 1, 20_000);
     expect(transfer.status).toBe("completed");
+  });
+
+  describe("acknowledgements first", () => {
+    /**
+     * A shard of its own whose hand-off is only recorded (the entries are not real orders; the spy
+     * stays for the test file's life), with its quiet window and hold set.
+     */
+    async function heldShard(name: string, { quietMs, maxHoldSeconds }: { quietMs: number; maxHoldSeconds: string }) {
+      const shard = env.INBOXES.get(env.INBOXES.idFromName(name));
+      const handedAt: number[] = [];
+      await runInDurableObject(shard, (instance: InboxDO) => {
+        const own = instance as unknown as { env: Env; quietMs: number; forwardOrder(name: string): Promise<number[]> };
+        own.quietMs = quietMs;
+        own.env = { ...own.env, INBOX_MAX_HOLD_SECONDS: maxHoldSeconds };
+        vi.spyOn(own, "forwardOrder").mockImplementation(async () => {
+          handedAt.push(Date.now());
+          return [];
+        });
+      });
+      return { shard, handedAt };
+    }
+
+    const entry = (key: string): InboxAccept => ({
+      orderName: `con_burst:${key}`,
+      deliveryKey: `d:con_burst:${key}`,
+      eventKey: null,
+      request: "{}",
+      rawBody: null,
+    });
+
+    it("holds the hand-off while webhooks come in a burst and starts it once they stop", async () => {
+      const { shard, handedAt } = await heldShard("inbox-test-burst", { quietMs: 1500, maxHoldSeconds: "30" });
+      const started = Date.now();
+      expect(await shard.accept([entry("a")], BUSY_INFLIGHT)).toEqual({ accepted: 1, duplicates: 0 });
+      expect(await shard.accept([entry("b")], BUSY_INFLIGHT + 3)).toEqual({ accepted: 1, duplicates: 0 });
+      await new Promise((r) => setTimeout(r, 300));
+      expect(handedAt).toEqual([]);
+      await vi.waitFor(() => expect(handedAt.length).toBeGreaterThan(0), { timeout: 10_000, interval: 50 });
+      // Not before the burst's last delivery was a quiet window old.
+      expect(handedAt[0]! - started).toBeGreaterThanOrEqual(1400);
+    });
+
+    it("hands on at once when deliveries come one at a time", async () => {
+      const { shard, handedAt } = await heldShard("inbox-test-single", { quietMs: 60_000, maxHoldSeconds: "30" });
+      await shard.accept([entry("c")], BUSY_INFLIGHT - 1);
+      await vi.waitFor(() => expect(handedAt.length).toBeGreaterThan(0), { timeout: 5_000, interval: 20 });
+    });
+
+    it("never holds an event longer than INBOX_MAX_HOLD_SECONDS, even while the burst goes on", async () => {
+      const { shard, handedAt } = await heldShard("inbox-test-hold", { quietMs: 60_000, maxHoldSeconds: "1" });
+      const started = Date.now();
+      await shard.accept([entry("d")], BUSY_INFLIGHT);
+      await vi.waitFor(() => expect(handedAt.length).toBeGreaterThan(0), { timeout: 10_000, interval: 50 });
+      expect(handedAt[0]! - started).toBeGreaterThanOrEqual(900);
+      expect(handedAt[0]! - started).toBeLessThan(8_000);
+    });
   });
 });

@@ -12,7 +12,8 @@ type Var =
   | "DEDUPE_RETENTION_DAYS"
   | "CIRCUIT_FAILURE_THRESHOLD"
   | "CIRCUIT_COOLDOWN_SECONDS"
-  | "INBOX_SHARDS";
+  | "INBOX_SHARDS"
+  | "INBOX_MAX_HOLD_SECONDS";
 
 /** An env holding only the given vars, as strings the way wrangler passes them. */
 function envWith(vars: Partial<Record<Var, string>>): Env {
@@ -38,6 +39,7 @@ describe("runtimeConfig", () => {
       circuitFailureThreshold: 20,
       circuitCooldownMs: 30_000,
       inboxShards: 16,
+      inboxMaxHoldMs: 30_000,
     });
   });
 
@@ -55,6 +57,7 @@ describe("runtimeConfig", () => {
           CIRCUIT_FAILURE_THRESHOLD: "5",
           CIRCUIT_COOLDOWN_SECONDS: "2",
           INBOX_SHARDS: "4",
+          INBOX_MAX_HOLD_SECONDS: "2",
         }),
       ),
     ).toEqual({
@@ -68,6 +71,7 @@ describe("runtimeConfig", () => {
       circuitFailureThreshold: 5,
       circuitCooldownMs: 2000,
       inboxShards: 4,
+      inboxMaxHoldMs: 2000,
     });
   });
 

@@ -3,20 +3,32 @@
  * parses, and hands each event to its order's Durable Object; it answers 2xx only after every
  * event is stored there. Bad input gets a clear 4xx and nothing is stored or queued.
  */
-import { Hono } from "hono";
+import { type Context, Hono } from "hono";
 import type { IncomingDelivery } from "../../connectors/contract";
 import { toHex } from "../../connectors/signatures";
 import { loadSourceConnection } from "../../db/connections";
 import { OrderlyError } from "../../domain/errors";
 import type { InboxAccept } from "../../durable/inbox-do";
-import { orderObjectName } from "../../durable/order-types";
+import { type IngestRequest, orderObjectName } from "../../durable/order-types";
 import { runtimeConfig } from "../config";
 import { MAX_WEBHOOK_BYTES, readBodyLimited } from "../read-body";
 
 export const hooks = new Hono<{ Bindings: Env }>();
 
+/** Webhooks this isolate is answering right now: tells the inbox when a burst is on (BUSY_INFLIGHT). */
+let inflight = 0;
+
 hooks.post("/:connectionId", async (c) => {
-  const connectionId = c.req.param("connectionId");
+  inflight++;
+  try {
+    return await receive(c);
+  } finally {
+    inflight--;
+  }
+});
+
+async function receive(c: Context<{ Bindings: Env }>): Promise<Response> {
+  const connectionId = c.req.param("connectionId") ?? "";
   const body = await readBodyLimited(c.req.raw, MAX_WEBHOOK_BYTES);
   const connection = await loadSourceConnection(c.env, connectionId);
   if (!connection?.connector.source) {
@@ -46,29 +58,33 @@ hooks.post("/:connectionId", async (c) => {
   const headers = keptHeaders(c.req.raw.headers);
   const receivedAt = Date.now();
   const inline = body.byteLength <= config.inlineBodyLimit;
-  const text = inline ? new TextDecoder().decode(body) : null;
+  const text = inline ? utf8.decode(body) : null;
   const events: InboxAccept[] = [];
   for (const event of parsed) {
     const blobKey = inline ? null : `raw/${connection.tenantId}/${connection.id}/${await blobName(event.deliveryId)}`;
     if (blobKey)
       await c.env.BLOBS.put(blobKey, body, { httpMetadata: { contentType: c.req.header("content-type") ?? "application/json" } });
+    const request: IngestRequest = {
+      tenantId: connection.tenantId,
+      connectionId: connection.id,
+      event,
+      raw: { body: null, blobKey, size: body.byteLength, headers },
+      receivedAt,
+    };
     events.push({
       orderName: orderObjectName(connection.id, event.orderId),
-      request: {
-        tenantId: connection.tenantId,
-        connectionId: connection.id,
-        event,
-        raw: { body: text, blobKey, size: body.byteLength, headers },
-        receivedAt,
-      },
+      deliveryKey: `d:${connection.id}:${event.deliveryId}`,
+      eventKey: event.eventKey ? `e:${connection.id}:${event.eventKey}` : null,
+      request: JSON.stringify(request),
+      rawBody: text,
     });
   }
   // All events of a delivery belong to one order, so they share a shard.
   const shard = inboxShard(events[0]?.orderName ?? connection.id, config.inboxShards);
-  const inbox = c.env.INBOXES.get(c.env.INBOXES.idFromName(`inbox-${shard}`));
-  const result = events.length > 0 ? await inbox.accept(events) : { accepted: 0, duplicates: 0 };
+  const inbox = c.env.INBOXES.get(inboxId(c.env, shard));
+  const result = events.length > 0 ? await inbox.accept(events, inflight) : { accepted: 0, duplicates: 0 };
   return c.json({ ok: true, ...result });
-});
+}
 
 /**
  * The delivery id as an R2 object name. The id is whatever text the sender put in a header, and R2
@@ -79,6 +95,19 @@ async function blobName(deliveryId: string): Promise<string> {
   if (readable.length > 0 && readable.length <= 200) return readable;
   const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(deliveryId));
   return `sha256-${toHex(new Uint8Array(digest))}`;
+}
+
+const utf8 = new TextDecoder();
+const inboxIds = new Map<number, DurableObjectId>();
+
+/** A shard's object id, derived once per isolate (idFromName hashes the name each time). */
+function inboxId(env: Env, shard: number): DurableObjectId {
+  let id = inboxIds.get(shard);
+  if (!id) {
+    id = env.INBOXES.idFromName(`inbox-${shard}`);
+    inboxIds.set(shard, id);
+  }
+  return id;
 }
 
 /** A stable shard for an order: FNV-1a of its object name. */
