@@ -34,6 +34,8 @@ const profileName = args.quick ? "quick" : "full";
 const profile = structuredClone(PROFILES[profileName]);
 // --spans-seconds=N lengthens the ack-path stage cells (for comparing two versions' CPU per request).
 if (args["spans-seconds"]) profile.spans.seconds = Number(args["spans-seconds"]);
+// --ingest-seconds=N sets the length of each ingest cell (the quick profile's 1.5 s is short of a burst).
+if (args["ingest-seconds"]) profile.ingest.seconds = Number(args["ingest-seconds"]);
 // --profile-seconds=N profiles new orders for N s (with --only=profile: the profile alone).
 if (args["profile-seconds"]) profile.profileSeconds = Number(args["profile-seconds"]);
 const only = new Set(String(args.only ?? "ingest,spans,e2e,profile").split(","));

@@ -55,7 +55,7 @@ export const INBOX_MIGRATIONS = [
 ];
 
 /** Orders handed on at the same time by one shard. */
-const FORWARD_CONCURRENCY = 16;
+const FORWARD_CONCURRENCY = 8;
 /** Events of one order handed on per round. */
 const ORDER_BATCH = 20;
 /** Parsed requests kept in memory for the hand-off (about 10 KB each); beyond this they are read back. */
@@ -64,14 +64,15 @@ const MAX_CACHED = 256;
 const BACKSTOP_MS = 2000;
 const DAY_MS = 86_400_000;
 /**
- * Acknowledgements first: while webhooks arrive in a burst (the Worker that delivers one has at
- * least BUSY_INFLIGHT in flight), the shard's hand-off waits until no such delivery came for
- * QUIET_MS, or until it has waited `inboxMaxHoldMs`. A webhook's answer has a deadline (Shopify:
- * 5 s, then retries that add load); an order's processing does not, and catches up after the
- * burst. The signal comes from the Worker because one shard sees only its share of a burst
- * (docs/performance.md, "acks first").
+ * Acknowledgements first: while webhooks overlap (the Worker that delivers one is answering
+ * BUSY_INFLIGHT or more at that moment), the shard's hand-off waits until no such delivery came
+ * for QUIET_MS, or until it has waited `inboxMaxHoldMs`. A webhook's answer has a deadline
+ * (Shopify: 5 s, then retries that add load); an order's processing does not, and catches up after
+ * the burst. The signal comes from the Worker because one shard sees only its share of a burst;
+ * overlapping requests are the sign, since a lone sender waits for each answer before the next
+ * (docs/performance.md, "acknowledgements first").
  */
-export const BUSY_INFLIGHT = 4;
+export const BUSY_INFLIGHT = 2;
 const QUIET_MS = 250;
 
 /**
@@ -248,6 +249,9 @@ export class InboxDO extends DurableObject<Env> {
     const order = orderStub(this.env, orderName);
     const moved: number[] = [];
     for (const row of rows) {
+      // Before every event, not every round: a round already under way would otherwise run on into
+      // a new burst (locally, 16 shards' rounds of new order objects are seconds of one thread).
+      await this.waitForQuiet();
       try {
         const cached = this.accepted.get(row.seq);
         await order.ingest(cached ? ingestRequest(cached.request, cached.rawBody) : this.stored(row.seq));

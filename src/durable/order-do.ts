@@ -218,7 +218,7 @@ export class OrderDO extends DurableObject<Env> {
     const now = Date.now();
     let verdict: StepVerdict;
     const { outcome } = report;
-    const tries = step.attempts - Number(this.getMeta(attemptsBeforeKey(report.transferId, report.stepIndex)) ?? 0);
+    const tries = step.attempts - step.attempts_before;
     if (outcome.kind === "ok") {
       this.sql.run(
         `UPDATE steps SET status = 'done', result = ?, error = NULL, lease_token = NULL, lease_until = NULL, due_at = NULL
@@ -550,14 +550,12 @@ export class OrderDO extends DurableObject<Env> {
     this.sql.run("DELETE FROM steps WHERE transfer_id = ? AND step_index >= ?", transferId, configs.length);
     for (let index = 0; index < configs.length; index++) {
       // Attempt numbers go on counting (each attempt is a row in D1, keyed by its number); the
-      // step's tries in this run count from here.
-      const before = this.step(transferId, index);
-      if (before && (fromStart || before.status !== "done"))
-        this.setMeta(attemptsBeforeKey(transferId, index), String(before.attempts));
+      // step's tries in this run count from attempts_before. (SET reads the row as it was.)
       this.sql.run(
         `INSERT INTO steps (transfer_id, step_index, status) VALUES (?, ?, 'waiting')
          ON CONFLICT (transfer_id, step_index) DO UPDATE SET
-           status = CASE WHEN ? OR status != 'done' THEN 'waiting' ELSE status END,
+           status = CASE WHEN ?3 OR status != 'done' THEN 'waiting' ELSE status END,
+           attempts_before = CASE WHEN ?3 OR status != 'done' THEN attempts ELSE attempts_before END,
            resends = 0, lease_token = NULL, lease_until = NULL, due_at = NULL, dispatch_id = NULL, error = NULL`,
         transferId,
         index,
@@ -814,11 +812,12 @@ export class OrderDO extends DurableObject<Env> {
     return this.sql.one<{
       status: string;
       attempts: number;
+      attempts_before: number;
       dispatch_id: string | null;
       lease_token: string | null;
       lease_until: number | null;
     }>(
-      "SELECT status, attempts, dispatch_id, lease_token, lease_until FROM steps WHERE transfer_id = ? AND step_index = ?",
+      "SELECT status, attempts, attempts_before, dispatch_id, lease_token, lease_until FROM steps WHERE transfer_id = ? AND step_index = ?",
       transferId,
       stepIndex,
     );
@@ -872,9 +871,4 @@ function materialKey(order: CanonicalOrder): string {
     currency,
     pricesIncludeTax,
   });
-}
-
-/** Where a re-run step keeps the attempts made before it, so its tries in this run start at 0. */
-function attemptsBeforeKey(transferId: string, stepIndex: number): string {
-  return `attempts_before:${transferId}:${stepIndex}`;
 }

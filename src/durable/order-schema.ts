@@ -120,11 +120,19 @@ const STEPS = [
   DROP TABLE outbox;
   ALTER TABLE outbox_v5 RENAME TO outbox;
   `,
+  // v6: a step's attempts before its current run (a re-run goes on numbering attempts, and counts
+  // its tries from here) is a column of the step; v5 kept it as a meta key per step and re-run.
+  `
+  ALTER TABLE steps ADD COLUMN attempts_before INTEGER NOT NULL DEFAULT 0;
+  UPDATE steps SET attempts_before = COALESCE(
+    (SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'attempts_before:' || transfer_id || ':' || step_index), 0);
+  DELETE FROM meta WHERE key LIKE 'attempts_before:%';
+  `,
 ] as const;
 
 /**
- * The schema at the latest version (v5), created in one script by a new object instead of v1's
- * DDL followed by v2–v4's ALTERs and v5's table rebuilds: each ALTER rewrites sqlite_master and
+ * The schema at the latest version (v6), created in one script by a new object instead of v1's
+ * DDL followed by v2–v4's ALTERs, v5's table rebuilds and v6's ALTER: each ALTER rewrites sqlite_master and
  * makes SQLite parse the whole schema again, in every one of the objects (one per order). The text
  * is what SQLite keeps in sqlite_master after the steps (an added column goes after the last column
  * definition; a renamed table's name is quoted), so a new object and one migrated from v1 hold the
@@ -177,7 +185,7 @@ const FRESH = `
     due_at INTEGER,
     resends INTEGER NOT NULL DEFAULT 0,
     result TEXT,
-    error TEXT,
+    error TEXT, attempts_before INTEGER NOT NULL DEFAULT 0,
     PRIMARY KEY (transfer_id, step_index)
   ) WITHOUT ROWID;
   CREATE TABLE "outbox" (

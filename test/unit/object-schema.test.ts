@@ -94,6 +94,29 @@ describe("object schemas", () => {
     });
   });
 
+  it("v6 moves each step's attempts before its re-run from meta keys into the step", async () => {
+    await runInDurableObject(orderObject(), (_instance: OrderDO, state) => {
+      const v5 = new ObjectSql(state.storage.sql);
+      v5.migrate(ORDER_DO_MIGRATIONS.steps.slice(0, 5));
+      v5.run(
+        "INSERT INTO steps (transfer_id, step_index, status, attempts) VALUES ('t:1', 0, 'done', 3), ('t:1', 1, 'waiting', 5), ('t:2', 0, 'running', 1)",
+      );
+      v5.run(
+        "INSERT INTO meta (key, value) VALUES ('attempts_before:t:1:0', '2'), ('attempts_before:t:1:1', '4'), ('order_id', '42')",
+      );
+      const v6 = new ObjectSql(state.storage.sql);
+      v6.migrate(ORDER_DO_MIGRATIONS);
+      expect(
+        v6.all("SELECT transfer_id, step_index, attempts, attempts_before FROM steps ORDER BY transfer_id, step_index"),
+      ).toEqual([
+        { transfer_id: "t:1", step_index: 0, attempts: 3, attempts_before: 2 },
+        { transfer_id: "t:1", step_index: 1, attempts: 5, attempts_before: 4 },
+        { transfer_id: "t:2", step_index: 0, attempts: 1, attempts_before: 0 },
+      ]);
+      expect(v6.all("SELECT key FROM meta")).toEqual([{ key: "order_id" }]);
+    });
+  });
+
   it("a new order object is at the latest version and does not migrate again", async () => {
     await runInDurableObject(orderObject(), async (instance: OrderDO, state) => {
       await instance.describe();
