@@ -7,7 +7,10 @@ import { cpuMs, ioWrites, loadAverages, waitForIdle } from "./proc.mjs";
 
 const round3 = (v) => Math.round(v * 1000) / 1000;
 
-export async function measuredCell(target, { concurrency, seconds, next, onResponse, settleMs = 0, idleMaxMs = 20_000 }) {
+export async function measuredCell(
+  target,
+  { concurrency, seconds, next, onResponse, settleMs = 0, idleMaxMs = 20_000, idleForMs = 2_500 },
+) {
   const pid = target.pids[0];
   const load = loadAverages();
   const cpuBefore = cpuMs(pid);
@@ -21,12 +24,12 @@ export async function measuredCell(target, { concurrency, seconds, next, onRespo
     onResponse,
   });
   const ended = Date.now();
-  let idle = await waitForIdle(pid, { maxMs: idleMaxMs });
+  let idle = await waitForIdle(pid, { maxMs: idleMaxMs, idleForMs });
   if (settleMs > 0) {
     // workerd evicts a Durable Object after about 10 s without requests and then checkpoints its
     // SQLite WAL into the database file: that is work this cell's requests left behind too.
     await new Promise((r) => setTimeout(r, Math.max(0, ended + settleMs - Date.now())));
-    idle = { ...(await waitForIdle(pid, { maxMs: 20_000 })), settledAfterMs: Date.now() - ended };
+    idle = { ...(await waitForIdle(pid, { maxMs: 20_000, idleForMs })), settledAfterMs: Date.now() - ended };
   }
   const workerdCpuMs = cpuMs(pid) - cpuBefore;
   const io = ioWrites(pid);

@@ -36,7 +36,7 @@ export async function profileIngest({ orderly, bundlePath, seconds, topic, log }
     orderly,
     bundlePath,
   )(() => closedLoop({ origin: orderly.url, path: orderly.hookPath, concurrency: 32, durationMs: seconds * 1000, next }));
-  await waitForIdle(orderly.pids[0], { maxMs: 300_000 });
+  await waitForIdle(orderly.pids[0], { maxMs: 300_000, idleForMs: 2_500 });
   log(`  profiled ${result.requests} new orders: ${profile.worker?.samples} samples in Orderly's isolate`);
   return profile;
 }

@@ -73,7 +73,9 @@ const DAY_MS = 86_400_000;
  * (docs/performance.md, "acknowledgements first").
  */
 export const BUSY_INFLIGHT = 2;
-const QUIET_MS = 250;
+// A second: a shorter pause (locally, the runtime evicting a burst's order objects stalls the thread
+// for a few hundred ms) read as the burst's end and let every shard's hand-off into it.
+const QUIET_MS = 1000;
 
 /**
  * One event of a delivery as the Worker hands it to its shard. The request travels as JSON text

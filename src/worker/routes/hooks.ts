@@ -30,7 +30,7 @@ hooks.post("/:connectionId", async (c) => {
 async function receive(c: Context<{ Bindings: Env }>): Promise<Response> {
   const connectionId = c.req.param("connectionId") ?? "";
   const body = await readBodyLimited(c.req.raw, MAX_WEBHOOK_BYTES);
-  const connection = await loadSourceConnection(c.env, connectionId);
+  const connection = await loadSourceConnection(c.env, connectionId, (promise) => c.executionCtx.waitUntil(promise));
   if (!connection?.connector.source) {
     throw new OrderlyError(`No source connection ${connectionId} exists. Check the webhook URL.`, {
       errorClass: "not_found",
