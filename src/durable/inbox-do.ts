@@ -70,7 +70,7 @@ const DAY_MS = 86_400_000;
  * (Shopify: 5 s, then retries that add load); an order's processing does not, and catches up after
  * the burst. The signal comes from the Worker because one shard sees only its share of a burst;
  * overlapping requests are the sign, since a lone sender waits for each answer before the next
- * (docs/performance.md, "acknowledgements first").
+ * (docs/performance.md, "Acknowledgements first").
  */
 export const BUSY_INFLIGHT = 2;
 // A second: a shorter pause (locally, the runtime evicting a burst's order objects stalls the thread
