@@ -94,6 +94,32 @@ export interface InboxAccept {
   rawBody: string | null;
 }
 
+/**
+ * The shape a Worker of the release before sends (the request as an object). During a gradual
+ * deployment an older Worker can still call a newer shard; its deliveries must not fail.
+ */
+interface PreviousInboxAccept {
+  orderName: string;
+  request: IngestRequest;
+}
+
+function currentShape(entry: InboxAccept | PreviousInboxAccept): InboxAccept {
+  if (typeof entry.request === "string") return entry as InboxAccept;
+  return inboxEntry(entry.orderName, entry.request);
+}
+
+/** One event as the Worker hands it to its shard (see InboxAccept). */
+export function inboxEntry(orderName: string, request: IngestRequest): InboxAccept {
+  const { connectionId, event, raw } = request;
+  return {
+    orderName,
+    deliveryKey: `d:${connectionId}:${event.deliveryId}`,
+    eventKey: event.eventKey ? `e:${connectionId}:${event.eventKey}` : null,
+    request: JSON.stringify({ ...request, raw: { ...raw, body: null } }),
+    rawBody: raw.body,
+  };
+}
+
 /** An accepted event, parsed on its way to its order. */
 function ingestRequest(request: string, rawBody: string | null): IngestRequest {
   const parsed = JSON.parse(request) as IngestRequest;
@@ -140,12 +166,12 @@ export class InboxDO extends DurableObject<Env> {
    * Stores the events of one delivery; answers only once they are durable. `inflight`: the
    * webhooks the calling Worker is answering at the moment, this one included.
    */
-  async accept(events: InboxAccept[], inflight = 1): Promise<{ accepted: number; duplicates: number }> {
+  async accept(events: (InboxAccept | PreviousInboxAccept)[], inflight = 1): Promise<{ accepted: number; duplicates: number }> {
     const now = Date.now();
     if (inflight >= BUSY_INFLIGHT) this.burstAt = now;
     this.deleteHanded();
     let accepted = 0;
-    for (const { orderName, deliveryKey, eventKey, request, rawBody } of events) {
+    for (const { orderName, deliveryKey, eventKey, request, rawBody } of events.map(currentShape)) {
       const keys = eventKey === null || eventKey === deliveryKey ? [deliveryKey] : [deliveryKey, eventKey];
       if (this.sql.one(`SELECT 1 AS x FROM seen WHERE key IN (${keys.map(() => "?").join(", ")})`, ...keys)) continue;
       this.sql.run(

@@ -1,9 +1,11 @@
 import { env, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import type { InboxDO } from "../../src/durable/inbox-do";
+import { getConnector } from "../../src/connectors/registry";
+import { type InboxAccept, type InboxDO, inboxEntry } from "../../src/durable/inbox-do";
 import type { OrderDO } from "../../src/durable/order-do";
-import { orderObjectName } from "../../src/durable/order-types";
+import { type IngestRequest, orderObjectName } from "../../src/durable/order-types";
 import { inboxShard } from "../../src/worker/routes/hooks";
+import { shopifyDelivery } from "../fixtures/shopify";
 import { createWorld, eventually, shopifyOrder } from "../helpers/world";
 
 interface InboxInternals {
@@ -76,5 +78,28 @@ describe("the inbox's storage", () => {
       expect(rows).toEqual([secondName]);
       expect((instance as unknown as InboxInternals).handed).toHaveLength(1);
     });
+  });
+
+  it("takes a delivery in the shape a Worker of the previous release sends, during a gradual deployment", async () => {
+    const world = await createWorld();
+    const order = shopifyOrder();
+    const name = orderObjectName(world.shopId, String(order.id));
+    const delivery = await shopifyDelivery("orders/paid", order, world.secret, {});
+    const body = new Uint8Array(await new Response(delivery.body).arrayBuffer());
+    const parsed = getConnector("shopify")!.source!.parse({ body, headers: new Headers(delivery.headers) });
+    if ("ignored" in parsed) throw new Error("the delivery was ignored");
+    const [event] = parsed;
+    const request: IngestRequest = {
+      tenantId: world.tenantId,
+      connectionId: world.shopId,
+      event: event!,
+      raw: { body: new TextDecoder().decode(body), blobKey: null, size: body.byteLength, headers: {} },
+      receivedAt: Date.now(),
+    };
+    const previous = [{ orderName: name, request }] as unknown as InboxAccept[];
+    expect(await shardOf(name).accept(previous)).toEqual({ accepted: 1, duplicates: 0 });
+    // The same delivery again, now in the current shape: the shard knows it by the same keys.
+    expect(await shardOf(name).accept([inboxEntry(name, request)])).toEqual({ accepted: 0, duplicates: 1 });
+    await eventually(async () => (await orderEvents(name)) === 1, "the order's object has the event");
   });
 });

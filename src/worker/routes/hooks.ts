@@ -8,7 +8,7 @@ import type { IncomingDelivery } from "../../connectors/contract";
 import { toHex } from "../../connectors/signatures";
 import { loadSourceConnection } from "../../db/connections";
 import { OrderlyError } from "../../domain/errors";
-import type { InboxAccept } from "../../durable/inbox-do";
+import { type InboxAccept, inboxEntry } from "../../durable/inbox-do";
 import { type IngestRequest, orderObjectName } from "../../durable/order-types";
 import { runtimeConfig } from "../config";
 import { MAX_WEBHOOK_BYTES, readBodyLimited } from "../read-body";
@@ -68,16 +68,10 @@ async function receive(c: Context<{ Bindings: Env }>): Promise<Response> {
       tenantId: connection.tenantId,
       connectionId: connection.id,
       event,
-      raw: { body: null, blobKey, size: body.byteLength, headers },
+      raw: { body: text, blobKey, size: body.byteLength, headers },
       receivedAt,
     };
-    events.push({
-      orderName: orderObjectName(connection.id, event.orderId),
-      deliveryKey: `d:${connection.id}:${event.deliveryId}`,
-      eventKey: event.eventKey ? `e:${connection.id}:${event.eventKey}` : null,
-      request: JSON.stringify(request),
-      rawBody: text,
-    });
+    events.push(inboxEntry(orderObjectName(connection.id, event.orderId), request));
   }
   // All events of a delivery belong to one order, so they share a shard.
   const shard = inboxShard(events[0]?.orderName ?? connection.id, config.inboxShards);
