@@ -6,6 +6,7 @@
 import { z } from "zod";
 import { OrderlyError } from "../../domain/errors";
 import type { IncomingDelivery, SourceEvent } from "../contract";
+import { invalidPayload, validatedPayload } from "../payload";
 import { orderStage, toCanonicalOrder } from "./shopify.order";
 import { shopifyOrderSchema, shopifyRefundSchema } from "./shopify.payload";
 import { toCanonicalRefund } from "./shopify.refund";
@@ -31,17 +32,20 @@ export function parse(delivery: IncomingDelivery): SourceEvent[] {
   const header = (name: string) => nonEmpty(delivery.headers.get(name));
   const topic = header("X-Shopify-Topic");
   if (topic === undefined) {
-    throw invalid("The X-Shopify-Topic header is missing, so Orderly cannot tell what the delivery is.", "shopify_topic_missing");
+    throw invalidPayload(
+      "The X-Shopify-Topic header is missing, so Orderly cannot tell what the delivery is.",
+      "shopify_topic_missing",
+    );
   }
   if (!isShopifyTopic(topic)) {
-    throw invalid(
+    throw invalidPayload(
       `The Shopify topic "${topic}" is not one Orderly handles; subscribe only to ${SHOPIFY_TOPICS.join(", ")}.`,
       "shopify_topic_unsupported",
     );
   }
   const deliveryId = header("X-Shopify-Webhook-Id");
   if (deliveryId === undefined) {
-    throw invalid(
+    throw invalidPayload(
       "The X-Shopify-Webhook-Id header is missing; Orderly needs it to recognise redeliveries.",
       "shopify_webhook_id_missing",
     );
@@ -52,7 +56,7 @@ export function parse(delivery: IncomingDelivery): SourceEvent[] {
   const base = { deliveryId, eventKey: eventId === undefined ? undefined : `${eventId}:${topic}`, topic };
 
   if (topic === "refunds/create") {
-    const refund = validated(shopifyRefundSchema, json, topic);
+    const refund = validatedPayload(shopifyRefundSchema, json, `The Shopify ${topic} payload`, "shopify_payload_invalid");
     // A refund never changes after it is made, so its own time is its version.
     const version = epochMs(refund.created_at) ?? epochMs(refund.processed_at) ?? requireTime(epochMs(triggeredAt), topic);
     const createdAt = nonEmpty(refund.created_at) ?? nonEmpty(refund.processed_at) ?? new Date(version).toISOString();
@@ -69,7 +73,7 @@ export function parse(delivery: IncomingDelivery): SourceEvent[] {
     ];
   }
 
-  const order = validated(shopifyOrderSchema, json, topic);
+  const order = validatedPayload(shopifyOrderSchema, json, `The Shopify ${topic} payload`, "shopify_payload_invalid");
   // updated_at moves with every change to the order; Triggered-At and created_at stand in without it.
   const version = epochMs(order.updated_at) ?? epochMs(triggeredAt) ?? requireTime(epochMs(order.created_at), topic);
   const createdAt = nonEmpty(order.created_at) ?? nonEmpty(triggeredAt) ?? new Date(version).toISOString();
@@ -98,7 +102,7 @@ export function parseShopifyJson(body: Uint8Array): unknown {
   try {
     text = utf8.decode(body);
   } catch {
-    throw invalid("The Shopify delivery body is not UTF-8 text.", "shopify_body_not_json");
+    throw invalidPayload("The Shopify delivery body is not UTF-8 text.", "shopify_body_not_json");
   }
   try {
     // The reviver (which sees each value's source text) makes parsing several times slower; it is
@@ -106,7 +110,7 @@ export function parseShopifyJson(body: Uint8Array): unknown {
     return MAYBE_UNSAFE_INTEGER.test(text) ? JSON.parse(text, keepLargeIntegers) : JSON.parse(text);
   } catch (error) {
     const reason = error instanceof Error ? error.message : String(error);
-    throw invalid(`The Shopify delivery body is not valid JSON (${reason}).`, "shopify_body_not_json");
+    throw invalidPayload(`The Shopify delivery body is not valid JSON (${reason}).`, "shopify_body_not_json");
   }
 }
 
@@ -119,34 +123,9 @@ function keepLargeIntegers(_key: string, value: unknown, context?: { source?: st
   return value;
 }
 
-function validated<T extends z.ZodType>(schema: T, json: unknown, topic: ShopifyTopic): z.infer<T> {
-  const result = schema.safeParse(json);
-  if (result.success) return result.data;
-  const problems = result.error.issues.slice(0, 5).map((issue) => {
-    const path = issue.path.map(String).join(".");
-    if (path === "") return `the body: ${issue.message}`;
-    return valueAt(json, issue.path) === undefined ? `${path} is missing` : `${path}: ${issue.message}`;
-  });
-  const more = result.error.issues.length > 5 ? ` (and ${result.error.issues.length - 5} more)` : "";
-  throw invalid(
-    `The Shopify ${topic} payload is invalid: ${problems.join("; ")}${more}.`,
-    "shopify_payload_invalid",
-    result.error.issues.slice(0, 5),
-  );
-}
-
-function valueAt(value: unknown, path: ReadonlyArray<PropertyKey>): unknown {
-  let current = value;
-  for (const key of path) {
-    if (current === null || typeof current !== "object") return undefined;
-    current = (current as Record<PropertyKey, unknown>)[key];
-  }
-  return current;
-}
-
 function requireTime(ms: number | undefined, topic: ShopifyTopic): number {
   if (ms !== undefined) return ms;
-  throw invalid(
+  throw invalidPayload(
     `The Shopify ${topic} delivery has no readable timestamp (updated_at, created_at or X-Shopify-Triggered-At), so its version is unknown.`,
     "shopify_timestamp_missing",
   );
@@ -165,7 +144,7 @@ function mapped<T>(map: () => T): T {
     const where = error.issues.map((i) => `${i.path.map(String).join(".")}: ${i.message}`).join("; ");
     if (error.issues.every(isOutOfRange)) {
       const fields = [...new Set(error.issues.map((i) => i.path.map(String).join(".")))].join(", ");
-      throw invalid(
+      throw invalidPayload(
         `The Shopify delivery's amounts add up beyond what Orderly can represent (${fields}).`,
         "shopify_amount_out_of_range",
       );
@@ -181,8 +160,4 @@ function mapped<T>(map: () => T): T {
 
 function isOutOfRange(issue: z.core.$ZodIssue): boolean {
   return (issue.code === "too_big" || issue.code === "too_small") && (issue.origin === "int" || issue.origin === "number");
-}
-
-function invalid(message: string, code: string, details?: unknown): OrderlyError {
-  return new OrderlyError(message, { errorClass: "validation", code, details });
 }

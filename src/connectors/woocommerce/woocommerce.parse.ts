@@ -6,6 +6,7 @@
 import { z } from "zod";
 import { OrderlyError } from "../../domain/errors";
 import type { IgnoredDelivery, IncomingDelivery, SourceEvent } from "../contract";
+import { invalidPayload, validatedPayload } from "../payload";
 import { orderStage, toCanonicalOrder } from "./woocommerce.order";
 import { type WooOrder, wcId, wooOrderSchema } from "./woocommerce.payload";
 import { toCanonicalRefund } from "./woocommerce.refund";
@@ -29,27 +30,27 @@ export function parse(delivery: IncomingDelivery): SourceEvent[] | IgnoredDelive
   const header = (name: string) => nonEmpty(delivery.headers.get(name));
   const topic = header("X-WC-Webhook-Topic");
   if (topic === undefined) {
-    throw invalid(
+    throw invalidPayload(
       "The X-WC-Webhook-Topic header is missing, so Orderly cannot tell what the delivery is.",
       "woocommerce_topic_missing",
     );
   }
   if (!isWooCommerceTopic(topic)) {
-    throw invalid(
+    throw invalidPayload(
       `The WooCommerce topic "${topic}" is not one Orderly handles; point only webhooks with the topics ${WOOCOMMERCE_TOPICS.join(", ")} at this connection.`,
       "woocommerce_topic_unsupported",
     );
   }
   const webhookId = header("X-WC-Webhook-ID");
   if (webhookId === undefined) {
-    throw invalid(
+    throw invalidPayload(
       "The X-WC-Webhook-ID header is missing; Orderly needs it to recognise redeliveries.",
       "woocommerce_webhook_id_missing",
     );
   }
   const deliveryHeader = header("X-WC-Webhook-Delivery-ID");
   if (deliveryHeader === undefined) {
-    throw invalid(
+    throw invalidPayload(
       "The X-WC-Webhook-Delivery-ID header is missing; Orderly needs it to recognise redeliveries.",
       "woocommerce_delivery_id_missing",
     );
@@ -67,14 +68,14 @@ export function parse(delivery: IncomingDelivery): SourceEvent[] | IgnoredDelive
     // instead gets it handled as a cancellation below.
     const id = wcId.safeParse(isObject(json) ? json.id : undefined);
     if (!id.success)
-      throw invalid("The WooCommerce order.deleted payload is invalid: id is missing.", "woocommerce_payload_invalid");
+      throw invalidPayload("The WooCommerce order.deleted payload is invalid: id is missing.", "woocommerce_payload_invalid");
     return {
       ignored: true,
       reason: `WooCommerce order ${id.data} was trashed or deleted; the delivery carries only its id, so there is nothing to book.`,
     };
   }
 
-  const order = validated(json, topic);
+  const order = validatedPayload(wooOrderSchema, json, `The WooCommerce ${topic} payload`, "woocommerce_payload_invalid");
   const version = orderVersion(order, topic);
   const createdAt = gmtIso(order.date_created_gmt) ?? gmtIso(order.date_created) ?? new Date(version).toISOString();
   const stage = orderStage(order, topic);
@@ -118,7 +119,7 @@ function orderVersion(order: WooOrder, topic: WooCommerceTopic): number {
     const ms = gmtMs(value);
     if (ms !== undefined) return ms;
   }
-  throw invalid(
+  throw invalidPayload(
     `The WooCommerce ${topic} payload has no readable date (date_modified_gmt, date_created_gmt or date_paid_gmt), so its version is unknown.`,
     "woocommerce_timestamp_missing",
   );
@@ -131,13 +132,13 @@ function parseJson(body: Uint8Array): unknown {
   try {
     text = utf8.decode(body);
   } catch {
-    throw invalid("The WooCommerce delivery body is not UTF-8 text.", "woocommerce_body_not_json");
+    throw invalidPayload("The WooCommerce delivery body is not UTF-8 text.", "woocommerce_body_not_json");
   }
   try {
     return JSON.parse(text);
   } catch (error) {
     const reason = error instanceof Error ? error.message : String(error);
-    throw invalid(`The WooCommerce delivery body is not valid JSON (${reason}).`, "woocommerce_body_not_json");
+    throw invalidPayload(`The WooCommerce delivery body is not valid JSON (${reason}).`, "woocommerce_body_not_json");
   }
 }
 
@@ -148,31 +149,6 @@ function isObject(value: unknown): value is Record<string, unknown> {
 /** A deletion payload that is a whole order (a plugin may send one), rather than only its id. */
 function carriesOrder(json: unknown): boolean {
   return isObject(json) && ("line_items" in json || "status" in json);
-}
-
-function validated(json: unknown, topic: WooCommerceTopic): WooOrder {
-  const result = wooOrderSchema.safeParse(json);
-  if (result.success) return result.data;
-  const problems = result.error.issues.slice(0, 5).map((issue) => {
-    const path = issue.path.map(String).join(".");
-    if (path === "") return `the body: ${issue.message}`;
-    return valueAt(json, issue.path) === undefined ? `${path} is missing` : `${path}: ${issue.message}`;
-  });
-  const more = result.error.issues.length > 5 ? ` (and ${result.error.issues.length - 5} more)` : "";
-  throw invalid(
-    `The WooCommerce ${topic} payload is invalid: ${problems.join("; ")}${more}.`,
-    "woocommerce_payload_invalid",
-    result.error.issues.slice(0, 5),
-  );
-}
-
-function valueAt(value: unknown, path: ReadonlyArray<PropertyKey>): unknown {
-  let current = value;
-  for (const key of path) {
-    if (current === null || typeof current !== "object") return undefined;
-    current = (current as Record<PropertyKey, unknown>)[key];
-  }
-  return current;
 }
 
 /** Runs a mapping whose output is checked against the canonical schema: a failure there is our bug, not the sender's. */
@@ -189,10 +165,6 @@ function mapped<T>(map: () => T): T {
       cause: error,
     });
   }
-}
-
-function invalid(message: string, code: string, details?: unknown): OrderlyError {
-  return new OrderlyError(message, { errorClass: "validation", code, details });
 }
 
 /** FNV-1a (64-bit) of the raw bytes, hex: a fast synchronous fingerprint, not a security measure. */
