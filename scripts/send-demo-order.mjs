@@ -1,8 +1,8 @@
 #!/usr/bin/env node
 // npm run demo:order: sends a signed Shopify-style orders/paid webhook to the running demo and
 // waits for its invoice to appear in the sandbox ledger.
-import { createHmac, randomUUID } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
+import { demoShopifyOrder, signedShopifyDelivery } from "./demo-order.mjs";
 
 const demoFile = ".wrangler/demo.json";
 if (!existsSync(demoFile)) {
@@ -13,73 +13,9 @@ const demo = JSON.parse(readFileSync(demoFile, "utf8"));
 const orderId = Date.now();
 const orderNumber = 1000 + (orderId % 100000);
 const now = new Date().toISOString();
-const order = {
-  id: orderId,
-  admin_graphql_api_id: `gid://shopify/Order/${orderId}`,
-  name: `#${orderNumber}`,
-  order_number: orderNumber,
-  email: "ane@example.dk",
-  created_at: now,
-  updated_at: now,
-  currency: "DKK",
-  presentment_currency: "DKK",
-  financial_status: "paid",
-  fulfillment_status: null,
-  taxes_included: true,
-  total_price: "249.00",
-  subtotal_price: "199.00",
-  total_tax: "49.80",
-  total_discounts: "0.00",
-  total_shipping_price_set: {
-    shop_money: { amount: "50.00", currency_code: "DKK" },
-    presentment_money: { amount: "50.00", currency_code: "DKK" },
-  },
-  tax_lines: [{ title: "Moms", rate: 0.25, price: "49.80" }],
-  line_items: [
-    {
-      id: 1,
-      sku: "TS-1",
-      title: "T-shirt",
-      name: "T-shirt",
-      quantity: 1,
-      price: "199.00",
-      total_discount: "0.00",
-      tax_lines: [{ title: "Moms", rate: 0.25, price: "39.80" }],
-      discount_allocations: [],
-    },
-  ],
-  shipping_lines: [
-    {
-      id: 1,
-      title: "GLS",
-      code: "gls",
-      price: "50.00",
-      discounted_price: "50.00",
-      tax_lines: [{ title: "Moms", rate: 0.25, price: "10.00" }],
-    },
-  ],
-  discount_applications: [],
-  discount_codes: [],
-  billing_address: { first_name: "Ane", last_name: "Lund", address1: "Vej 1", zip: "8000", city: "Aarhus", country_code: "DK" },
-  shipping_address: { first_name: "Ane", last_name: "Lund", address1: "Vej 1", zip: "8000", city: "Aarhus", country_code: "DK" },
-  payment_gateway_names: ["quickpay"],
-  customer: { id: 1, email: "ane@example.dk", first_name: "Ane", last_name: "Lund" },
-};
-const body = JSON.stringify(order);
-const hmac = createHmac("sha256", demo.webhookSecret).update(body).digest("base64");
-const res = await fetch(`${demo.baseUrl}/hooks/${demo.shopConnectionId}`, {
-  method: "POST",
-  headers: {
-    "content-type": "application/json",
-    "x-shopify-topic": "orders/paid",
-    "x-shopify-hmac-sha256": hmac,
-    "x-shopify-webhook-id": randomUUID(),
-    "x-shopify-event-id": randomUUID(),
-    "x-shopify-triggered-at": now,
-    "x-shopify-shop-domain": "demo.myshopify.com",
-  },
-  body,
-});
+const order = demoShopifyOrder({ id: orderId, number: orderNumber, now });
+const { body, headers } = signedShopifyDelivery(order, demo.webhookSecret, { now });
+const res = await fetch(`${demo.baseUrl}/hooks/${demo.shopConnectionId}`, { method: "POST", headers, body });
 console.log(`POST /hooks/${demo.shopConnectionId} (orders/paid, order ${order.name}) → ${res.status} ${await res.text()}`);
 if (!res.ok) process.exit(1);
 
