@@ -15,21 +15,25 @@ import { MAX_WEBHOOK_BYTES, readBodyLimited } from "../read-body";
 
 export const hooks = new Hono<{ Bindings: Env }>();
 
-/** Webhooks this isolate is answering right now: tells the inbox when a burst is on (BUSY_INFLIGHT). */
+/**
+ * Webhooks this isolate is answering right now, counted once their body is in: tells the inbox
+ * when a burst is on (BUSY_INFLIGHT). A client that trickles its body in is not counted, so it
+ * cannot make every other delivery look like a burst.
+ */
 let inflight = 0;
 
 hooks.post("/:connectionId", async (c) => {
+  const body = await readBodyLimited(c.req.raw, MAX_WEBHOOK_BYTES);
   inflight++;
   try {
-    return await receive(c);
+    return await receive(c, body);
   } finally {
     inflight--;
   }
 });
 
-async function receive(c: Context<{ Bindings: Env }>): Promise<Response> {
+async function receive(c: Context<{ Bindings: Env }>, body: Uint8Array): Promise<Response> {
   const connectionId = c.req.param("connectionId") ?? "";
-  const body = await readBodyLimited(c.req.raw, MAX_WEBHOOK_BYTES);
   const connection = await loadSourceConnection(c.env, connectionId, (promise) => c.executionCtx.waitUntil(promise));
   if (!connection?.connector.source) {
     throw new OrderlyError(`No source connection ${connectionId} exists. Check the webhook URL.`, {
