@@ -66,6 +66,8 @@ export class OrderDO extends DurableObject<Env> {
   private readonly sql: ObjectSql;
   private readonly config: RuntimeConfig;
   private pumping: Promise<void> | null = null;
+  /** The order's identity once read or written (it never changes). */
+  private identityCache: OrderIdentity | null = null;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -776,19 +778,34 @@ export class OrderDO extends DurableObject<Env> {
 
   // ---- small accessors ------------------------------------------------------------------
 
+  /**
+   * Whose order this object holds, written once with its first event: one meta row (objects made
+   * before kept three, tenant_id, connection_id and order_id, which identity() still reads).
+   */
   private remember(request: IngestRequest): void {
-    if (this.getMeta("tenant_id")) return;
-    this.setMeta("tenant_id", request.tenantId);
-    this.setMeta("connection_id", request.connectionId);
-    this.setMeta("order_id", request.event.orderId);
+    if (this.identityCache ?? this.getMeta("identity") ?? this.getMeta("tenant_id")) return;
+    const identity: OrderIdentity = {
+      tenantId: request.tenantId,
+      connectionId: request.connectionId,
+      orderId: request.event.orderId,
+    };
+    this.setMeta("identity", JSON.stringify(identity));
+    this.identityCache = identity;
   }
 
   private identity(): OrderIdentity {
-    return {
-      tenantId: this.getMeta("tenant_id")!,
-      connectionId: this.getMeta("connection_id")!,
-      orderId: this.getMeta("order_id")!,
-    };
+    if (this.identityCache) return this.identityCache;
+    const stored = this.getMeta("identity");
+    const identity = stored
+      ? (JSON.parse(stored) as OrderIdentity)
+      : {
+          tenantId: this.getMeta("tenant_id")!,
+          connectionId: this.getMeta("connection_id")!,
+          orderId: this.getMeta("order_id")!,
+        };
+    // Kept only once known: an object asked before its first event has none yet.
+    if (identity.tenantId) this.identityCache = identity;
+    return identity;
   }
 
   private stageState(): StageState {
