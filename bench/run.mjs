@@ -37,6 +37,8 @@ if (args["spans-seconds"]) profile.spans.seconds = Number(args["spans-seconds"])
 // --ingest-seconds=N sets the length of each ingest cell (the quick profile's 1.5 s is short of a burst).
 if (args["ingest-seconds"]) profile.ingest.seconds = Number(args["ingest-seconds"]);
 if (args["ingest-warmup"] !== undefined) profile.ingest.warmupSeconds = Number(args["ingest-warmup"]);
+// --ingest-concurrency=32[,128] runs only those ingest cells (to compare two versions quickly).
+if (args["ingest-concurrency"]) profile.ingest.concurrencies = String(args["ingest-concurrency"]).split(",").map(Number);
 // --profile-seconds=N profiles new orders for N s (with --only=profile: the profile alone).
 if (args["profile-seconds"]) profile.profileSeconds = Number(args["profile-seconds"]);
 const only = new Set(String(args.only ?? "ingest,spans,e2e,profile").split(","));

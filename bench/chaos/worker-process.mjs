@@ -43,7 +43,6 @@ export function buildWorker(buildDir, source = ROOT) {
   let toml = readFileSync(join(source, "wrangler.toml"), "utf8");
   const swaps = [
     [/^main = ".*"$/m, `main = "${join(out, "index.js")}"\nno_bundle = true`],
-    [/^directory = ".*"$/m, `directory = "${join(source, "src/ui/public")}"`],
     [/^migrations_dir = ".*"$/m, `migrations_dir = "${join(source, "migrations")}"`],
   ];
   for (const [pattern, value] of swaps) {

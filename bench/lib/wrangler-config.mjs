@@ -7,7 +7,7 @@ import { extname, join, resolve } from "node:path";
 import { experimental_readRawConfig, unstable_readConfig, unstable_splitSqlQuery } from "wrangler";
 
 /** Keys of wrangler.toml this runner mirrors (bindings) or may ignore (no runtime effect locally). */
-const MIRRORED = new Set(["durable_objects", "d1_databases", "r2_buckets", "queues", "vars", "secrets", "assets"]);
+const MIRRORED = new Set(["durable_objects", "d1_databases", "r2_buckets", "queues", "vars", "secrets"]);
 const IGNORED = new Set(["name", "main", "compatibility_date", "compatibility_flags", "observability", "migrations", "triggers"]);
 
 export function readWranglerConfig(root) {
@@ -33,7 +33,6 @@ export function declaredBindings({ config }) {
     ...(config.queues.consumers ?? []).map((c) => `queue_consumer:${c.queue}`),
     ...Object.keys(config.vars).map((v) => `var:${v}`),
     ...(config.secrets?.required ?? []).map((s) => `secret:${s}`),
-    ...(config.assets?.binding ? [`assets:${config.assets.binding}`] : []),
   ];
 }
 
@@ -46,7 +45,6 @@ function configuredBindings(options) {
     ...Object.keys(options.queueProducers ?? {}).map((n) => `queue_producer:${n}`),
     ...Object.keys(options.queueConsumers ?? {}).map((n) => `queue_consumer:${n}`),
     ...Object.keys(options.bindings ?? {}).flatMap((n) => [`var:${n}`, `secret:${n}`]),
-    ...(options.assets?.binding ? [`assets:${options.assets.binding}`] : []),
   ];
 }
 
@@ -64,7 +62,7 @@ export function verifyBindings(wrangler, options) {
  * to the Worker named `outboundWorker` when given.
  */
 export function orderlyWorkerOptions(wrangler, { bundleDir, varOverrides = {}, secrets = {}, outboundWorker }) {
-  const { config, root } = wrangler;
+  const { config } = wrangler;
   const sqliteClasses = new Set(config.migrations.flatMap((m) => m.new_sqlite_classes ?? []));
   const options = {
     name: config.name,
@@ -94,38 +92,12 @@ export function orderlyWorkerOptions(wrangler, { bundleDir, varOverrides = {}, s
         },
       ]),
     ),
-    ...(config.assets ? { assets: assetOptions(root, config.assets) } : {}),
     ...(outboundWorker ? { outboundService: outboundWorker } : {}),
   };
   for (const consumer of Object.values(options.queueConsumers)) {
     for (const key of Object.keys(consumer)) if (consumer[key] === undefined) delete consumer[key];
   }
   return options;
-}
-
-/**
- * As wrangler dev sets it up: requests that match no asset go on to the Worker; `run_worker_first`
- * (true, or a list of route patterns) sends matching requests to the Worker without an asset lookup.
- */
-function assetOptions(root, assets) {
-  const first = assets.run_worker_first;
-  if (first !== undefined && typeof first !== "boolean" && !(Array.isArray(first) && first.every((r) => typeof r === "string"))) {
-    throw new Error("wrangler.toml's assets.run_worker_first must be a boolean or a list of route patterns.");
-  }
-  return {
-    directory: resolve(root, assets.directory),
-    binding: assets.binding,
-    // Miniflare's option converter reads a route list from here (and a boolean from routerConfig).
-    ...(Array.isArray(first) ? { run_worker_first: first } : {}),
-    routerConfig: {
-      has_user_worker: true,
-      ...(typeof first === "boolean" ? { invoke_user_worker_ahead_of_assets: first } : {}),
-    },
-    assetConfig: {
-      ...(assets.html_handling ? { html_handling: assets.html_handling } : {}),
-      ...(assets.not_found_handling ? { not_found_handling: assets.not_found_handling } : {}),
-    },
-  };
 }
 
 const MODULE_TYPES = { ".js": "ESModule", ".mjs": "ESModule", ".wasm": "CompiledWasm", ".txt": "Text", ".bin": "Data" };

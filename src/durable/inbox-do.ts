@@ -120,6 +120,12 @@ export function inboxEntry(orderName: string, request: IngestRequest): InboxAcce
   };
 }
 
+/** What a shard answers for one delivery. */
+export interface AcceptResult {
+  accepted: number;
+  duplicates: number;
+}
+
 /** An accepted event, parsed on its way to its order. */
 function ingestRequest(request: string, rawBody: string | null): IngestRequest {
   const parsed = JSON.parse(request) as IngestRequest;
@@ -166,12 +172,40 @@ export class InboxDO extends DurableObject<Env> {
    * Stores the events of one delivery; answers only once they are durable. `inflight`: the
    * webhooks the calling Worker is answering at the moment, this one included.
    */
-  async accept(events: (InboxAccept | PreviousInboxAccept)[], inflight = 1): Promise<{ accepted: number; duplicates: number }> {
+  async accept(events: (InboxAccept | PreviousInboxAccept)[], inflight = 1): Promise<AcceptResult> {
+    return (await this.acceptMany([events], inflight))[0]!;
+  }
+
+  /**
+   * Stores the events of several deliveries in one call (the Worker sends together the deliveries
+   * that arrived for this shard while its previous call was under way); one result per delivery,
+   * in order. They commit together, before the answer.
+   */
+  async acceptMany(deliveries: (InboxAccept | PreviousInboxAccept)[][], inflight = 1): Promise<AcceptResult[]> {
     const now = Date.now();
     if (inflight >= BUSY_INFLIGHT) this.burstAt = now;
     this.deleteHanded();
+    let stored = 0;
+    const results = deliveries.map((events) => {
+      const accepted = this.store(events.map(currentShape), now);
+      stored += accepted;
+      return { accepted, duplicates: events.length - accepted };
+    });
+    if (stored > 0) {
+      // The backstop alarm: set unless one already rings within the window (each set is a write).
+      if (this.alarmAt < now || this.alarmAt > now + BACKSTOP_MS) {
+        this.alarmAt = now + BACKSTOP_MS;
+        void this.ctx.storage.setAlarm(this.alarmAt);
+      }
+      void this.forward().catch(() => {});
+    }
+    return results;
+  }
+
+  /** Writes a delivery's events that are not known yet; returns how many. */
+  private store(events: InboxAccept[], now: number): number {
     let accepted = 0;
-    for (const { orderName, deliveryKey, eventKey, request, rawBody } of events.map(currentShape)) {
+    for (const { orderName, deliveryKey, eventKey, request, rawBody } of events) {
       const keys = eventKey === null || eventKey === deliveryKey ? [deliveryKey] : [deliveryKey, eventKey];
       if (this.sql.one(`SELECT 1 AS x FROM seen WHERE key IN (${keys.map(() => "?").join(", ")})`, ...keys)) continue;
       this.sql.run(
@@ -188,15 +222,7 @@ export class InboxDO extends DurableObject<Env> {
       if (this.accepted.size < MAX_CACHED) this.accepted.set(seq, { request, rawBody });
       accepted++;
     }
-    if (accepted > 0) {
-      // The backstop alarm: set unless one already rings within the window (each set is a write).
-      if (this.alarmAt < now || this.alarmAt > now + BACKSTOP_MS) {
-        this.alarmAt = now + BACKSTOP_MS;
-        void this.ctx.storage.setAlarm(this.alarmAt);
-      }
-      void this.forward().catch(() => {});
-    }
-    return { accepted, duplicates: events.length - accepted };
+    return accepted;
   }
 
   override async alarm(): Promise<void> {

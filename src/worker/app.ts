@@ -4,6 +4,7 @@ import type { Context } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { HTTPException } from "hono/http-exception";
 import { OrderlyError } from "../domain/errors";
+import { STATIC_FILES, staticResponse } from "../ui/static-files";
 import type { ApiEnv } from "./routes/api/api-env";
 import { requireApiToken } from "./routes/api/auth";
 import { connectionRoutes } from "./routes/api/connections";
@@ -56,7 +57,8 @@ export function createApp() {
   app.route("/hooks", hooks);
   app.route("/dev", dev);
   app.route("/api/v1", api);
-  // The settings UI takes every other path (static assets are served before the Worker runs).
+  for (const [path, file] of Object.entries(STATIC_FILES)) app.get(path, (c) => staticResponse(file, c.req.raw));
+  // The settings UI takes every other path.
   app.all("*", (c, next) => (MACHINE_PATHS.test(c.req.path) ? next() : uiRoutes.fetch(c.req.raw, c.env, executionContext(c))));
   app.notFound((c) =>
     c.json({ error: { code: "route_not_found", message: `No route for ${c.req.method} ${c.req.path}.` } }, 404),

@@ -31,7 +31,7 @@ export function runtimeConfig(env: Env): RuntimeConfig {
     dedupeRetentionDays: Math.max(7, num(env.DEDUPE_RETENTION_DAYS, 30)),
     circuitFailureThreshold: num(env.CIRCUIT_FAILURE_THRESHOLD, 20, 1),
     circuitCooldownMs: num(env.CIRCUIT_COOLDOWN_SECONDS, 30, 0) * 1000,
-    inboxShards: Math.floor(num(env.INBOX_SHARDS, 16, 1)),
+    inboxShards: Math.floor(num(env.INBOX_SHARDS, 4, 1)),
     inboxMaxHoldMs: num(env.INBOX_MAX_HOLD_SECONDS, 30, 0) * 1000,
   };
 }

@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { database } from "../../src/db/client";
 import { tenants } from "../../src/db/schema";
 import { orderObjectName } from "../../src/durable/order-types";
+import { runtimeConfig } from "../../src/worker/config";
 import { applyRetention, setRetention } from "../../src/worker/retention";
 import { createWorld, settledTransfers, shopifyOrder, type World } from "../helpers/world";
 import { createEconomicMock, type EconomicMock, installEconomicMock } from "../mocks/economic.mock";
@@ -60,7 +61,11 @@ describe("the cost of one order", () => {
   beforeAll(async () => {
     await installMeter();
     // Every inbox shard warm, as in steady traffic (an empty accept stores nothing).
-    await Promise.all(Array.from({ length: 16 }, (_, i) => env.INBOXES.get(env.INBOXES.idFromName(`inbox-${i}`)).accept([])));
+    await Promise.all(
+      Array.from({ length: runtimeConfig(env).inboxShards }, (_, i) =>
+        env.INBOXES.get(env.INBOXES.idFromName(`inbox-${i}`)).acceptMany([]),
+      ),
+    );
   });
 
   for (const scenario of SCENARIOS) {
@@ -118,7 +123,7 @@ describe("the cost of one order", () => {
       const calls = (m: string) => usage.doCalls[m] ?? 0;
       const deferrals = calls("OrderDO.deferStep");
       expect(usage.worker.webhook).toBe(ORDERS);
-      expect(calls("InboxDO.accept")).toBe(ORDERS);
+      expect(calls("InboxDO.acceptMany")).toBe(ORDERS);
       expect(calls("OrderDO.ingest")).toBe(ORDERS);
       // One attempt per step in the happy path; a step the gate defers is dispatched once more.
       expect(calls("OrderDO.claimStep")).toBe(total(steps.length));
@@ -161,7 +166,7 @@ describe("the cost of one order", () => {
       ["Worker requests: queue consumer invocations", ...col((r) => r.per.consumerInvocations)],
       ["DO requests (RPC + alarms), total", ...col((r) => r.per.doRequests)],
       ...[
-        "InboxDO.accept",
+        "InboxDO.acceptMany",
         "InboxDO.alarm",
         "OrderDO.ingest",
         "OrderDO.claimStep",

@@ -8,6 +8,7 @@
 import { env, runInDurableObject } from "cloudflare:test";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { stepReference } from "../../src/domain/reference";
+import { runtimeConfig } from "../../src/worker/config";
 import { createWorld, shopifyOrder, type World } from "../helpers/world";
 import { createEconomicMock, installEconomicMock } from "../mocks/economic.mock";
 import { table } from "./cost-model";
@@ -16,7 +17,7 @@ import { installMeter, peakPerWindow, settle, startMeter, stopMeter } from "./me
 const TENANTS = 20;
 const ORDERS_PER_TENANT = 15;
 const ORDERS = TENANTS * ORDERS_PER_TENANT;
-const SHARDS = 16;
+const SHARDS = runtimeConfig(env).inboxShards;
 /** Deliveries in flight at once, as from many shops' webhook senders. */
 const CONCURRENCY = 40;
 
@@ -117,9 +118,10 @@ describe("many tenants at once", () => {
     const drafts = (mock.state.drafts as Array<{ references?: { other?: string } }>).map((d) => d.references?.other ?? "");
     expect(drafts.sort()).toEqual(transfers.results.map((t) => stepReference(t.id, 1)).sort());
 
-    // Work spreads: every shard takes accepts, none more than twice its share.
-    const accepts = Array.from({ length: SHARDS }, (_, i) => usage.doObjectCalls[`InboxDO:inbox-${i}.accept`] ?? 0);
-    expect(accepts.reduce((a, b) => a + b, 0)).toBe(ORDERS);
+    // Work spreads: every shard takes accepts, none more than twice its share. A call carries the
+    // deliveries that came for its shard while the one before was under way, so calls ≤ deliveries.
+    const accepts = Array.from({ length: SHARDS }, (_, i) => usage.doObjectCalls[`InboxDO:inbox-${i}.acceptMany`] ?? 0);
+    expect(accepts.reduce((a, b) => a + b, 0)).toBeLessThanOrEqual(ORDERS);
     expect(Math.min(...accepts)).toBeGreaterThan(0);
     expect(Math.max(...accepts)).toBeLessThanOrEqual((2 * ORDERS) / SHARDS);
     // One order object per order, each taking its own small number of requests.
@@ -149,7 +151,10 @@ describe("many tenants at once", () => {
       ["deliveries in flight at once", CONCURRENCY],
       ["all acknowledged after, s", acknowledgedMs / 1000],
       ["all transfers completed after, s", drainedMs / 1000],
-      ["accepts per inbox shard, min / mean / max", `${acceptStats.min} / ${acceptStats.mean.toFixed(1)} / ${acceptStats.max}`],
+      [
+        "accept calls per inbox shard (one or more deliveries each), min / mean / max",
+        `${acceptStats.min} / ${acceptStats.mean.toFixed(1)} / ${acceptStats.max}`,
+      ],
       [
         "requests per inbox shard (accept + alarm), min / mean / max",
         `${shardRequests.min} / ${shardRequests.mean.toFixed(1)} / ${shardRequests.max}`,

@@ -194,7 +194,7 @@ export async function installMeter(): Promise<void> {
     ["ingest", "claimStep", "deferStep", "reportStep", "retryTransfer", "nudge", "alarm"],
     ["drain"],
   );
-  meterObject("InboxDO", InboxDO.prototype, ["accept", "alarm"], ["drain"]);
+  meterObject("InboxDO", InboxDO.prototype, ["acceptMany", "alarm"], ["drain"]);
   meterObject("TargetGate", TargetGate.prototype, ["acquire", "call", "sentLate", "rateLimited", "release", "status"], []);
 
   // SQLite inside objects: cursors carry the billed row counts once consumed; read them at the end.

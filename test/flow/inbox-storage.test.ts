@@ -4,7 +4,8 @@ import { getConnector } from "../../src/connectors/registry";
 import { type InboxAccept, type InboxDO, inboxEntry } from "../../src/durable/inbox-do";
 import type { OrderDO } from "../../src/durable/order-do";
 import { type IngestRequest, orderObjectName } from "../../src/durable/order-types";
-import { inboxShard } from "../../src/worker/routes/hooks";
+import { runtimeConfig } from "../../src/worker/config";
+import { inboxFor, inboxShard } from "../../src/worker/routes/hooks";
 import { shopifyDelivery } from "../fixtures/shopify";
 import { createWorld, eventually, shopifyOrder } from "../helpers/world";
 
@@ -13,8 +14,10 @@ interface InboxInternals {
   accepted: Map<number, unknown>;
 }
 
+const SHARDS = runtimeConfig(env).inboxShards;
+
 function shardOf(name: string) {
-  return env.INBOXES.get(env.INBOXES.idFromName(`inbox-${inboxShard(name, 16)}`));
+  return inboxFor(env, name);
 }
 
 async function orderEvents(name: string): Promise<number> {
@@ -63,7 +66,8 @@ describe("the inbox's storage", () => {
     const first = shopifyOrder();
     const name = orderObjectName(world.shopId, String(first.id));
     let second = shopifyOrder();
-    while (inboxShard(orderObjectName(world.shopId, String(second.id)), 16) !== inboxShard(name, 16)) second = shopifyOrder();
+    while (inboxShard(orderObjectName(world.shopId, String(second.id)), SHARDS) !== inboxShard(name, SHARDS))
+      second = shopifyOrder();
     expect((await world.sendShopify("orders/paid", first)).status).toBe(200);
     await eventually(async () => (await orderEvents(name)) === 1, "the first order's object has its event");
     expect((await world.sendShopify("orders/paid", second)).status).toBe(200);

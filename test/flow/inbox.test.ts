@@ -2,7 +2,7 @@ import { env, evictAllDurableObjects, runInDurableObject } from "cloudflare:test
 import { describe, expect, it, vi } from "vitest";
 import { BUSY_INFLIGHT, type InboxAccept, type InboxDO } from "../../src/durable/inbox-do";
 import { orderObjectName } from "../../src/durable/order-types";
-import { inboxShard } from "../../src/worker/routes/hooks";
+import { inboxFor, inboxShard } from "../../src/worker/routes/hooks";
 import { createWorld, settledTransfers, shopifyOrder } from "../helpers/world";
 
 describe("the webhook inbox", () => {
@@ -17,7 +17,7 @@ describe("the webhook inbox", () => {
     await world.flow("paid", [{ target: world.ledgerId, action: "createInvoice" }]);
     const order = shopifyOrder();
     const name = orderObjectName(world.shopId, String(order.id));
-    const shard = env.INBOXES.get(env.INBOXES.idFromName(`inbox-${inboxShard(name, 16)}`));
+    const shard = inboxFor(env, name);
     let refused = 0;
     await runInDurableObject(shard, (instance: InboxDO) => {
       const own = instance as unknown as { env: Env };
@@ -49,7 +49,7 @@ describe("the webhook inbox", () => {
     await world.flow("paid", [{ target: world.ledgerId, action: "createInvoice" }]);
     const order = shopifyOrder();
     const name = orderObjectName(world.shopId, String(order.id));
-    const shard = env.INBOXES.get(env.INBOXES.idFromName(`inbox-${inboxShard(name, 16)}`));
+    const shard = inboxFor(env, name);
     // Hold the hand-over so the event is only in the inbox when the objects are evicted.
     await runInDurableObject(shard, (instance: InboxDO) => {
       vi.spyOn(instance as unknown as { forward(): Promise<void> }, "forward").mockImplementation(async () => {});

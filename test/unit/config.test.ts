@@ -38,7 +38,7 @@ describe("runtimeConfig", () => {
       dedupeRetentionDays: 30,
       circuitFailureThreshold: 20,
       circuitCooldownMs: 30_000,
-      inboxShards: 16,
+      inboxShards: 4,
       inboxMaxHoldMs: 30_000,
     });
   });
@@ -56,7 +56,7 @@ describe("runtimeConfig", () => {
           DEDUPE_RETENTION_DAYS: "14",
           CIRCUIT_FAILURE_THRESHOLD: "5",
           CIRCUIT_COOLDOWN_SECONDS: "2",
-          INBOX_SHARDS: "4",
+          INBOX_SHARDS: "8",
           INBOX_MAX_HOLD_SECONDS: "2",
         }),
       ),
@@ -70,7 +70,7 @@ describe("runtimeConfig", () => {
       dedupeRetentionDays: 14,
       circuitFailureThreshold: 5,
       circuitCooldownMs: 2000,
-      inboxShards: 4,
+      inboxShards: 8,
       inboxMaxHoldMs: 2000,
     });
   });

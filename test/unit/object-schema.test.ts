@@ -5,7 +5,7 @@ import type { OrderDO } from "../../src/durable/order-do";
 import { ORDER_DO_MIGRATIONS } from "../../src/durable/order-schema";
 import { orderObjectName } from "../../src/durable/order-types";
 import { ObjectSql } from "../../src/durable/sql";
-import { inboxShard } from "../../src/worker/routes/hooks";
+import { inboxFor } from "../../src/worker/routes/hooks";
 import { createWorld, eventually, shopifyOrder } from "../helpers/world";
 
 interface SchemaRow {
@@ -134,7 +134,7 @@ describe("object schemas", () => {
     const world = await createWorld();
     const order = shopifyOrder();
     const name = orderObjectName(world.shopId, String(order.id));
-    const shard = env.INBOXES.get(env.INBOXES.idFromName(`inbox-${inboxShard(name, 16)}`));
+    const shard = inboxFor(env, name);
     // Hold the hand-over so the delivery waits in the shard.
     await runInDurableObject(shard, (instance: InboxDO) => {
       vi.spyOn(instance as unknown as { forward(): Promise<void> }, "forward").mockImplementation(async () => {});

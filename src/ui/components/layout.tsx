@@ -1,6 +1,7 @@
 /** The page frame: skip link, header with tenant switcher and sign-out, navigation, main, footer. */
 import type { Child } from "hono/jsx";
 import type { UiSession } from "../../worker/routes/ui/ui-env";
+import { staticHref } from "../static-files";
 import { CsrfField } from "./form";
 
 export interface Flash {
@@ -27,8 +28,8 @@ export function Layout(props: { title: string; session?: UiSession; active?: str
         <meta charset="utf-8" />
         <meta name="viewport" content="width=device-width, initial-scale=1" />
         <title>{`${props.title} · Orderly`}</title>
-        <link rel="stylesheet" href="/app.css" />
-        <script src="/ui.js" defer></script>
+        <link rel="stylesheet" href={staticHref("/app.css")} />
+        <script src={staticHref("/ui.js")} defer></script>
       </head>
       <body>
         <a class="skip" href="#main">

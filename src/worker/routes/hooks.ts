@@ -8,9 +8,11 @@ import type { IncomingDelivery } from "../../connectors/contract";
 import { toHex } from "../../connectors/signatures";
 import { loadSourceConnection } from "../../db/connections";
 import { OrderlyError } from "../../domain/errors";
-import { type InboxAccept, inboxEntry } from "../../durable/inbox-do";
+import { type InboxAccept, type InboxDO, inboxEntry } from "../../durable/inbox-do";
 import { type IngestRequest, orderObjectName } from "../../durable/order-types";
 import { runtimeConfig } from "../config";
+import { fnv1a } from "../fnv";
+import { acceptInShard } from "../inbox-batch";
 import { MAX_WEBHOOK_BYTES, readBodyLimited } from "../read-body";
 
 export const hooks = new Hono<{ Bindings: Env }>();
@@ -79,8 +81,15 @@ async function receive(c: Context<{ Bindings: Env }>, body: Uint8Array): Promise
   }
   // All events of a delivery belong to one order, so they share a shard.
   const shard = inboxShard(events[0]?.orderName ?? connection.id, config.inboxShards);
-  const inbox = c.env.INBOXES.get(inboxId(c.env, shard));
-  const result = events.length > 0 ? await inbox.accept(events, inflight) : { accepted: 0, duplicates: 0 };
+  const result =
+    events.length > 0
+      ? await acceptInShard(
+          (n) => c.env.INBOXES.get(inboxId(c.env, n)),
+          shard,
+          events,
+          () => inflight,
+        )
+      : { accepted: 0, duplicates: 0 };
   return c.json({ ok: true, ...result });
 }
 
@@ -108,14 +117,14 @@ function inboxId(env: Env, shard: number): DurableObjectId {
   return id;
 }
 
+/** The inbox shard the Worker writes an order's deliveries to. */
+export function inboxFor(env: Env, orderName: string): DurableObjectStub<InboxDO> {
+  return env.INBOXES.get(inboxId(env, inboxShard(orderName, runtimeConfig(env).inboxShards)));
+}
+
 /** A stable shard for an order: FNV-1a of its object name. */
 export function inboxShard(orderName: string, shards: number): number {
-  let hash = 0x811c9dc5;
-  for (let i = 0; i < orderName.length; i++) {
-    hash ^= orderName.charCodeAt(i);
-    hash = Math.imul(hash, 0x01000193) >>> 0;
-  }
-  return hash % shards;
+  return fnv1a(orderName) % shards;
 }
 
 /** Headers worth keeping with the event (the signature is kept: it proves what was verified). */

@@ -1,4 +1,5 @@
-/* Orderly's one stylesheet: readable, high contrast, visible focus, no framework. */
+/** The settings UI's stylesheet, served at /app.css (src/ui/static-files.ts). Plain CSS: no `${` or backquote. */
+export const APP_CSS = `/* Orderly's one stylesheet: readable, high contrast, visible focus, no framework. */
 :root {
   --ink: #1b1f24;
   --muted: #545b64;
@@ -485,3 +486,4 @@ table.diff tr.removed th {
 .warnings {
   color: var(--warn-ink);
 }
+`;

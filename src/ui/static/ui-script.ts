@@ -1,4 +1,5 @@
-// Small enhancements only; every page works without this file.
+/** The settings UI's script, served at /ui.js (src/ui/static-files.ts). Plain JavaScript: no `${` or backquote. */
+export const UI_SCRIPT = `// Small enhancements only; every page works without this file.
 // Copy buttons: shown only where the Clipboard API exists.
 for (const button of document.querySelectorAll("button[data-copy]")) {
   const input = document.getElementById(button.dataset.copy);
@@ -32,3 +33,4 @@ if (snapshots.length > 2) {
   });
   first.parentElement.closest("section")?.insertBefore(toggle, first.closest("section ol") ?? null);
 }
+`;

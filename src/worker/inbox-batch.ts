@@ -1,0 +1,118 @@
+/**
+ * Group commit toward the inbox shards. While a call to a shard is under way, the deliveries that
+ * arrive for it wait and then go together in its next call: one RPC and one SQLite commit for
+ * many webhooks in a burst, and no waiting at all when there is no burst. Every delivery still gets
+ * its 2xx only after its shard answered that it is stored (guarantee 1); a failed call fails each
+ * delivery in it, and the sender retries (the shard dedupes what it had stored).
+ *
+ * Each request stays in charge of itself: a call is made by a request whose own delivery is in
+ * it, from that request's context (an object stub must not serve another request); a waiting
+ * request keeps a timer of its own and re-checks, takes over when the call it waits for does not
+ * end (its request was cancelled, say), and answers 503 when its own call never answers.
+ */
+import { OrderlyError } from "../domain/errors";
+import type { AcceptResult, InboxAccept } from "../durable/inbox-do";
+
+export const BATCH_LIMITS = {
+  /** Deliveries in one call at most: one call's message stays small (inline bodies are ≤ 100 KB). */
+  maxBatch: 32,
+  /** How often a waiting request looks again without being woken. */
+  recheckMs: 50,
+  /** A call under way this long is given up on by those waiting for it. */
+  stuckMs: 10_000,
+};
+
+type Outcome = { result: AcceptResult } | { error: unknown };
+
+interface Waiting {
+  events: InboxAccept[];
+  /** In a call (made by this or another waiting request). */
+  taken: boolean;
+  outcome?: Outcome;
+}
+
+interface ShardLine {
+  /** The call under way: resolves when it ends. */
+  call: { ended: Promise<void>; since: number } | null;
+  waiting: Waiting[];
+}
+
+export interface InboxShardStub {
+  acceptMany(deliveries: InboxAccept[][], inflight: number): Promise<AcceptResult[]>;
+}
+
+const lines = new Map<number, ShardLine>();
+
+/**
+ * Stores one delivery's events in shard `shard` and answers with its result, together with
+ * whatever else waits for that shard. `inflight` is read when the call leaves.
+ */
+export async function acceptInShard(
+  stubFor: (shard: number) => InboxShardStub,
+  shard: number,
+  events: InboxAccept[],
+  inflight: () => number,
+  limits = BATCH_LIMITS,
+): Promise<AcceptResult> {
+  let line = lines.get(shard);
+  if (!line) {
+    line = { call: null, waiting: [] };
+    lines.set(shard, line);
+  }
+  const me: Waiting = { events, taken: false };
+  line.waiting.push(me);
+  const since = Date.now();
+  while (!me.outcome) {
+    const call = line.call;
+    if (!me.taken && (!call || Date.now() - call.since > limits.stuckMs)) {
+      await send(line, me, stubFor(shard), inflight(), limits.maxBatch);
+      continue;
+    }
+    if (me.taken && Date.now() - since > limits.stuckMs) {
+      // In a call that has not answered: whether it was stored is unknown, so the sender retries.
+      throw new OrderlyError("The inbox did not confirm this delivery in time; please retry.", {
+        errorClass: "unavailable",
+        code: "inbox_timeout",
+      });
+    }
+    let timer = 0;
+    await Promise.race([
+      call?.ended,
+      new Promise((resolve) => {
+        timer = setTimeout(resolve, limits.recheckMs);
+      }),
+    ]);
+    clearTimeout(timer);
+  }
+  if ("error" in me.outcome) throw me.outcome.error;
+  return me.outcome.result;
+}
+
+/** One call with the caller's delivery and the others waiting (maxBatch at most), oldest first. */
+async function send(line: ShardLine, me: Waiting, stub: InboxShardStub, inflight: number, maxBatch: number): Promise<void> {
+  const batch = [me, ...line.waiting.filter((w) => w !== me)].slice(0, maxBatch);
+  for (const w of batch) w.taken = true;
+  line.waiting = line.waiting.filter((w) => !w.taken);
+  let ended = () => {};
+  const call = {
+    ended: new Promise<void>((resolve) => {
+      ended = resolve;
+    }),
+    since: Date.now(),
+  };
+  line.call = call;
+  try {
+    const results = await stub.acceptMany(
+      batch.map((w) => w.events),
+      inflight,
+    );
+    batch.forEach((w, i) => {
+      w.outcome = { result: results[i]! };
+    });
+  } catch (error) {
+    for (const w of batch) w.outcome = { error };
+  } finally {
+    if (line.call === call) line.call = null;
+    ended();
+  }
+}

@@ -1,0 +1,149 @@
+import { describe, expect, it } from "vitest";
+import type { AcceptResult, InboxAccept } from "../../src/durable/inbox-do";
+import { acceptInShard, BATCH_LIMITS, type InboxShardStub } from "../../src/worker/inbox-batch";
+import { createWorld, shopifyOrder } from "../helpers/world";
+
+const entry = (key: string): InboxAccept => ({
+  orderName: `con_batch:${key}`,
+  deliveryKey: `d:con_batch:${key}`,
+  eventKey: null,
+  request: "{}",
+  rawBody: null,
+});
+
+/** A shard whose calls are recorded and answered only when the test releases them. */
+function heldStub() {
+  const calls: { keys: string[]; release: (error?: Error) => void }[] = [];
+  const stub: InboxShardStub = {
+    acceptMany(deliveries) {
+      return new Promise<AcceptResult[]>((resolve, reject) => {
+        calls.push({
+          keys: deliveries.map((events) => events[0]!.deliveryKey),
+          release: (error) => (error ? reject(error) : resolve(deliveries.map(() => ({ accepted: 1, duplicates: 0 })))),
+        });
+      });
+    },
+  };
+  return { stub, calls };
+}
+
+const tick = () => new Promise((resolve) => setTimeout(resolve, 5));
+// Each test its own shard number: the lines are kept per isolate.
+let nextShard = 5000;
+
+describe("group commit toward the inbox shards", () => {
+  it("sends a lone delivery at once, and those arriving during a call together in the next one", async () => {
+    const shard = nextShard++;
+    const { stub, calls } = heldStub();
+    const send = (key: string) =>
+      acceptInShard(
+        () => stub,
+        shard,
+        [entry(key)],
+        () => 3,
+      );
+    const first = send("a");
+    await tick();
+    expect(calls.map((c) => c.keys)).toEqual([["d:con_batch:a"]]);
+    const later = ["b", "c", "d"].map(send);
+    await tick();
+    expect(calls).toHaveLength(1);
+    calls[0]!.release();
+    expect(await first).toEqual({ accepted: 1, duplicates: 0 });
+    await tick();
+    expect(calls.map((c) => c.keys)).toEqual([["d:con_batch:a"], ["d:con_batch:b", "d:con_batch:c", "d:con_batch:d"]]);
+    calls[1]!.release();
+    expect(await Promise.all(later)).toEqual(Array(3).fill({ accepted: 1, duplicates: 0 }));
+  });
+
+  it("fails every delivery of a failed call, and only those", async () => {
+    const shard = nextShard++;
+    const { stub, calls } = heldStub();
+    const send = (key: string) =>
+      acceptInShard(
+        () => stub,
+        shard,
+        [entry(key)],
+        () => 3,
+      );
+    const first = send("a");
+    await tick();
+    const second = [send("b"), send("c")];
+    calls[0]!.release();
+    await first;
+    await tick();
+    calls[1]!.release(new Error("shard overloaded"));
+    await expect(second[0]).rejects.toThrow("shard overloaded");
+    await expect(second[1]).rejects.toThrow("shard overloaded");
+    const third = send("d");
+    await tick();
+    calls[2]!.release();
+    expect(await third).toEqual({ accepted: 1, duplicates: 0 });
+  });
+
+  it("keeps a call to the batch limit", async () => {
+    const shard = nextShard++;
+    const { stub, calls } = heldStub();
+    const limits = { ...BATCH_LIMITS, maxBatch: 4 };
+    const send = (key: string) =>
+      acceptInShard(
+        () => stub,
+        shard,
+        [entry(key)],
+        () => 3,
+        limits,
+      );
+    const all = [send("0")];
+    await tick();
+    for (let i = 1; i <= 6; i++) all.push(send(String(i)));
+    await tick();
+    calls[0]!.release();
+    await tick();
+    expect(calls[1]!.keys).toHaveLength(4);
+    calls[1]!.release();
+    await tick();
+    expect(calls[2]!.keys).toHaveLength(2);
+    calls[2]!.release();
+    expect(await Promise.all(all)).toHaveLength(7);
+  });
+
+  it("takes over from a call that never ends, and answers 503 for a delivery whose own call never ends", async () => {
+    const shard = nextShard++;
+    const { stub, calls } = heldStub();
+    const limits = { ...BATCH_LIMITS, recheckMs: 10, stuckMs: 150 };
+    const send = (key: string) =>
+      acceptInShard(
+        () => stub,
+        shard,
+        [entry(key)],
+        () => 3,
+        limits,
+      );
+    const stuck = send("a");
+    await tick();
+    const waiting = send("b");
+    // "a"'s call never answers (its request was cancelled, say): "b" goes on its own after stuckMs.
+    await new Promise((resolve) => setTimeout(resolve, 250));
+    expect(calls.map((c) => c.keys)).toEqual([["d:con_batch:a"], ["d:con_batch:b"]]);
+    calls[1]!.release();
+    expect(await waiting).toEqual({ accepted: 1, duplicates: 0 });
+    calls[0]!.release();
+    expect(await stuck).toEqual({ accepted: 1, duplicates: 0 });
+  });
+
+  it("answers every one of many concurrent webhooks after its event is stored, and re-deliveries as duplicates", async () => {
+    const world = await createWorld();
+    const orders = Array.from({ length: 60 }, () => shopifyOrder());
+    const deliveryIds = orders.map((_, i) => `batch-${crypto.randomUUID()}-${i}`);
+    const send = (i: number) =>
+      world.sendShopify("orders/create", orders[i]!, { "X-Shopify-Webhook-Id": deliveryIds[i]! }).then(async (res) => ({
+        status: res.status,
+        body: (await res.json()) as { accepted: number; duplicates: number },
+      }));
+    const first = await Promise.all(orders.map((_, i) => send(i)));
+    expect(first.map((r) => r.status)).toEqual(Array(60).fill(200));
+    expect(first.map((r) => r.body.accepted)).toEqual(Array(60).fill(1));
+    const again = await Promise.all(orders.slice(0, 20).map((_, i) => send(i)));
+    expect(again.map((r) => [r.status, r.body.duplicates])).toEqual(Array(20).fill([200, 1]));
+  });
+});
