@@ -1,15 +1,8 @@
 import { describe, expect, it } from "vitest";
-import type { AcceptResult, InboxAccept } from "../../src/durable/inbox-do";
+import type { AcceptResult } from "../../src/durable/inbox-do";
 import { acceptInShard, BATCH_LIMITS, type InboxShardStub } from "../../src/worker/inbox-batch";
+import { inboxTestEntry } from "../helpers/inbox-entry";
 import { createWorld, shopifyOrder } from "../helpers/world";
-
-const entry = (key: string): InboxAccept => ({
-  orderName: `con_batch:${key}`,
-  deliveryKey: `d:con_batch:${key}`,
-  eventKey: null,
-  request: "{}",
-  rawBody: null,
-});
 
 /** A shard whose calls are recorded and answered only when the test releases them. */
 function heldStub() {
@@ -31,17 +24,24 @@ const tick = () => new Promise((resolve) => setTimeout(resolve, 5));
 // Each test its own shard number: the lines are kept per isolate.
 let nextShard = 5000;
 
+/** A fresh shard line with a held stub; `send(key)` delivers order `key`'s one event to it. */
+function heldShard(limits = BATCH_LIMITS) {
+  const shard = nextShard++;
+  const { stub, calls } = heldStub();
+  const send = (key: string) =>
+    acceptInShard(
+      () => stub,
+      shard,
+      [inboxTestEntry("con_batch", key)],
+      () => 3,
+      limits,
+    );
+  return { calls, send };
+}
+
 describe("group commit toward the inbox shards", () => {
   it("sends a lone delivery at once, and those arriving during a call together in the next one", async () => {
-    const shard = nextShard++;
-    const { stub, calls } = heldStub();
-    const send = (key: string) =>
-      acceptInShard(
-        () => stub,
-        shard,
-        [entry(key)],
-        () => 3,
-      );
+    const { calls, send } = heldShard();
     const first = send("a");
     await tick();
     expect(calls.map((c) => c.keys)).toEqual([["d:con_batch:a"]]);
@@ -57,15 +57,7 @@ describe("group commit toward the inbox shards", () => {
   });
 
   it("fails every delivery of a failed call, and only those", async () => {
-    const shard = nextShard++;
-    const { stub, calls } = heldStub();
-    const send = (key: string) =>
-      acceptInShard(
-        () => stub,
-        shard,
-        [entry(key)],
-        () => 3,
-      );
+    const { calls, send } = heldShard();
     const first = send("a");
     await tick();
     const second = [send("b"), send("c")];
@@ -82,17 +74,7 @@ describe("group commit toward the inbox shards", () => {
   });
 
   it("keeps a call to the batch limit", async () => {
-    const shard = nextShard++;
-    const { stub, calls } = heldStub();
-    const limits = { ...BATCH_LIMITS, maxBatch: 4 };
-    const send = (key: string) =>
-      acceptInShard(
-        () => stub,
-        shard,
-        [entry(key)],
-        () => 3,
-        limits,
-      );
+    const { calls, send } = heldShard({ ...BATCH_LIMITS, maxBatch: 4 });
     const all = [send("0")];
     await tick();
     for (let i = 1; i <= 6; i++) all.push(send(String(i)));
@@ -108,17 +90,7 @@ describe("group commit toward the inbox shards", () => {
   });
 
   it("takes over from a call that never ends, and answers 503 for a delivery whose own call never ends", async () => {
-    const shard = nextShard++;
-    const { stub, calls } = heldStub();
-    const limits = { ...BATCH_LIMITS, recheckMs: 10, stuckMs: 150 };
-    const send = (key: string) =>
-      acceptInShard(
-        () => stub,
-        shard,
-        [entry(key)],
-        () => 3,
-        limits,
-      );
+    const { calls, send } = heldShard({ ...BATCH_LIMITS, recheckMs: 10, stuckMs: 150 });
     const stuck = send("a");
     await tick();
     const waiting = send("b");

@@ -1,8 +1,9 @@
 import { env, evictAllDurableObjects, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it, vi } from "vitest";
-import { BUSY_INFLIGHT, type InboxAccept, type InboxDO } from "../../src/durable/inbox-do";
+import { BUSY_INFLIGHT, type InboxDO } from "../../src/durable/inbox-do";
 import { orderObjectName } from "../../src/durable/order-types";
 import { inboxFor, inboxShard } from "../../src/worker/routes/hooks";
+import { inboxTestEntry } from "../helpers/inbox-entry";
 import { createWorld, settledTransfers, shopifyOrder } from "../helpers/world";
 
 describe("the webhook inbox", () => {
@@ -81,13 +82,7 @@ describe("the webhook inbox", () => {
       return { shard, handedAt };
     }
 
-    const entry = (key: string): InboxAccept => ({
-      orderName: `con_burst:${key}`,
-      deliveryKey: `d:con_burst:${key}`,
-      eventKey: null,
-      request: "{}",
-      rawBody: null,
-    });
+    const entry = (key: string) => inboxTestEntry("con_burst", key);
 
     it("holds the hand-off while webhooks come in a burst and starts it once they stop", async () => {
       const { shard, handedAt } = await heldShard("inbox-test-burst", { quietMs: 1500, maxHoldSeconds: "30" });
