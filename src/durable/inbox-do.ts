@@ -207,11 +207,13 @@ export class InboxDO extends DurableObject<Env> {
     let accepted = 0;
     for (const { orderName, deliveryKey, eventKey, request, rawBody } of events) {
       const keys = eventKey === null || eventKey === deliveryKey ? [deliveryKey] : [deliveryKey, eventKey];
-      if (this.sql.one(`SELECT 1 AS x FROM seen WHERE key IN (${keys.map(() => "?").join(", ")})`, ...keys)) continue;
-      this.sql.run(
-        `INSERT OR IGNORE INTO seen (key, received_at) VALUES ${keys.map(() => "(?, ?)").join(", ")}`,
+      // One statement reads and writes: a key already there is not returned, and any such key makes
+      // the event a duplicate (its delivery key, if new, stays recorded: it is one as well).
+      const fresh = this.sql.all(
+        `INSERT OR IGNORE INTO seen (key, received_at) VALUES ${keys.map(() => "(?, ?)").join(", ")} RETURNING key`,
         ...keys.flatMap((key) => [key, now]),
       );
+      if (fresh.length < keys.length) continue;
       const seq = this.sql.one<{ seq: number }>(
         "INSERT INTO pending (order_name, request, raw_body, next_at) VALUES (?, ?, ?, ?) RETURNING seq",
         orderName,

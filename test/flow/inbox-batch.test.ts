@@ -118,4 +118,19 @@ describe("group commit toward the inbox shards", () => {
     const again = await Promise.all(orders.slice(0, 20).map((_, i) => send(i)));
     expect(again.map((r) => [r.status, r.body.duplicates])).toEqual(Array(20).fill([200, 1]));
   });
+
+  it("answers a delivery whose event was seen under another delivery id as a duplicate", async () => {
+    const world = await createWorld();
+    const order = shopifyOrder();
+    const eventId = `event-${crypto.randomUUID()}`;
+    const send = async (deliveryId: string) => {
+      const res = await world.sendShopify("orders/create", order, {
+        "X-Shopify-Webhook-Id": deliveryId,
+        "X-Shopify-Event-Id": eventId,
+      });
+      return { status: res.status, body: (await res.json()) as { accepted: number; duplicates: number } };
+    };
+    expect(await send(`first-${crypto.randomUUID()}`)).toMatchObject({ status: 200, body: { accepted: 1, duplicates: 0 } });
+    expect(await send(`second-${crypto.randomUUID()}`)).toMatchObject({ status: 200, body: { accepted: 0, duplicates: 1 } });
+  });
 });
