@@ -45,13 +45,15 @@ const lines = new Map<number, ShardLine>();
 
 /**
  * Stores one delivery's events in shard `shard` and answers with its result, together with
- * whatever else waits for that shard. `inflight` is read when the call leaves.
+ * whatever else waits for that shard. `inflight` is read when the call leaves; `keepAlive` is the
+ * request's `waitUntil`.
  */
 export async function acceptInShard(
   stubFor: (shard: number) => InboxShardStub,
   shard: number,
   events: InboxAccept[],
   inflight: () => number,
+  keepAlive: (call: Promise<unknown>) => void,
   limits = BATCH_LIMITS,
 ): Promise<AcceptResult> {
   let line = lines.get(shard);
@@ -65,7 +67,11 @@ export async function acceptInShard(
   while (!me.outcome) {
     const call = line.call;
     if (!me.taken && (!call || Date.now() - call.since > limits.stuckMs)) {
-      await send(line, me, stubFor(shard), inflight(), limits.maxBatch);
+      // The call outlives its request if the sender disconnects (waitUntil), so the line is freed
+      // when it answers instead of after stuckMs.
+      const call = send(line, me, stubFor(shard), inflight(), limits.maxBatch);
+      keepAlive(call);
+      await call;
       continue;
     }
     if (me.taken && Date.now() - since > limits.stuckMs) {

@@ -28,23 +28,27 @@ let nextShard = 5000;
 function heldShard(limits = BATCH_LIMITS) {
   const shard = nextShard++;
   const { stub, calls } = heldStub();
+  const keptAlive: Promise<unknown>[] = [];
   const send = (key: string) =>
     acceptInShard(
       () => stub,
       shard,
       [inboxTestEntry("con_batch", key)],
       () => 3,
+      (call) => keptAlive.push(call),
       limits,
     );
-  return { calls, send };
+  return { calls, send, keptAlive };
 }
 
 describe("group commit toward the inbox shards", () => {
   it("sends a lone delivery at once, and those arriving during a call together in the next one", async () => {
-    const { calls, send } = heldShard();
+    const { calls, send, keptAlive } = heldShard();
     const first = send("a");
     await tick();
     expect(calls.map((c) => c.keys)).toEqual([["d:con_batch:a"]]);
+    // The call is handed to waitUntil, so it outlives a sender that disconnects.
+    expect(keptAlive).toHaveLength(1);
     const later = ["b", "c", "d"].map(send);
     await tick();
     expect(calls).toHaveLength(1);

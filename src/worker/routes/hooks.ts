@@ -88,6 +88,7 @@ async function receive(c: Context<{ Bindings: Env }>, body: Uint8Array): Promise
           shard,
           events,
           () => inflight,
+          (call) => c.executionCtx.waitUntil(call),
         )
       : { accepted: 0, duplicates: 0 };
   return c.json({ ok: true, ...result });
