@@ -69,9 +69,9 @@ export async function acceptInShard(
     if (!me.taken && (!call || Date.now() - call.since > limits.stuckMs)) {
       // The call outlives its request if the sender disconnects (waitUntil), so the line is freed
       // when it answers instead of after stuckMs.
-      const call = send(line, me, stubFor(shard), inflight(), limits.maxBatch);
-      keepAlive(call);
-      await call;
+      const sending = send(line, me, () => stubFor(shard), inflight(), limits.maxBatch);
+      keepAlive(sending);
+      await sending;
       continue;
     }
     if (me.taken && Date.now() - since > limits.stuckMs) {
@@ -95,7 +95,7 @@ export async function acceptInShard(
 }
 
 /** One call with the caller's delivery and the others waiting (maxBatch at most), oldest first. */
-async function send(line: ShardLine, me: Waiting, stub: InboxShardStub, inflight: number, maxBatch: number): Promise<void> {
+async function send(line: ShardLine, me: Waiting, stub: () => InboxShardStub, inflight: number, maxBatch: number): Promise<void> {
   const batch = [me, ...line.waiting.filter((w) => w !== me)].slice(0, maxBatch);
   for (const w of batch) w.taken = true;
   line.waiting = line.waiting.filter((w) => !w.taken);
@@ -108,7 +108,8 @@ async function send(line: ShardLine, me: Waiting, stub: InboxShardStub, inflight
   };
   line.call = call;
   try {
-    const results = await stub.acceptMany(
+    // The stub is made inside the try: if that throws, every delivery taken gets the error.
+    const results = await stub().acceptMany(
       batch.map((w) => w.events),
       inflight,
     );

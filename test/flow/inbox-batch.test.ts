@@ -77,6 +77,30 @@ describe("group commit toward the inbox shards", () => {
     expect(await third).toEqual({ accepted: 1, duplicates: 0 });
   });
 
+  it("fails a delivery whose shard stub cannot be made, and the next delivery still goes", async () => {
+    const shard = nextShard++;
+    const { stub, calls } = heldStub();
+    let made = 0;
+    const stubFor = () => {
+      if (made++ === 0) throw new Error("binding unavailable");
+      return stub;
+    };
+    const send = (key: string) =>
+      acceptInShard(
+        stubFor,
+        shard,
+        [inboxTestEntry("con_batch", key)],
+        () => 1,
+        () => {},
+      );
+    await expect(send("a")).rejects.toThrow("binding unavailable");
+    const next = send("b");
+    await tick();
+    expect(calls.map((c) => c.keys)).toEqual([["d:con_batch:b"]]);
+    calls[0]!.release();
+    expect(await next).toEqual({ accepted: 1, duplicates: 0 });
+  });
+
   it("keeps a call to the batch limit", async () => {
     const { calls, send } = heldShard({ ...BATCH_LIMITS, maxBatch: 4 });
     const all = [send("0")];
