@@ -170,10 +170,11 @@ export class InboxDO extends DurableObject<Env> {
 
   /**
    * Stores the events of one delivery; answers only once they are durable. `inflight`: the
-   * webhooks the calling Worker is answering at the moment, this one included.
+   * webhooks the calling Worker is answering at the moment, this one included. The Worker of this
+   * release calls acceptMany; this stays for the previous release's Worker (and its shape).
    */
   async accept(events: (InboxAccept | PreviousInboxAccept)[], inflight = 1): Promise<AcceptResult> {
-    return (await this.acceptMany([events], inflight))[0]!;
+    return (await this.acceptMany([events.map(currentShape)], inflight))[0]!;
   }
 
   /**
@@ -181,13 +182,13 @@ export class InboxDO extends DurableObject<Env> {
    * that arrived for this shard while its previous call was under way); one result per delivery,
    * in order. They commit together, before the answer.
    */
-  async acceptMany(deliveries: (InboxAccept | PreviousInboxAccept)[][], inflight = 1): Promise<AcceptResult[]> {
+  async acceptMany(deliveries: InboxAccept[][], inflight = 1): Promise<AcceptResult[]> {
     const now = Date.now();
     if (inflight >= BUSY_INFLIGHT) this.burstAt = now;
     this.deleteHanded();
     let stored = 0;
     const results = deliveries.map((events) => {
-      const accepted = this.store(events.map(currentShape), now);
+      const accepted = this.store(events, now);
       stored += accepted;
       return { accepted, duplicates: events.length - accepted };
     });

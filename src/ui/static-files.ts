@@ -20,15 +20,14 @@ function file(body: string, contentType: string): StaticFile {
   return { body, contentType, version: fnv1a(body).toString(16).padStart(8, "0") };
 }
 
-export const STATIC_FILES: Record<string, StaticFile> = {
+export const STATIC_FILES = {
   "/app.css": file(APP_CSS, "text/css; charset=utf-8"),
   "/ui.js": file(UI_SCRIPT, "text/javascript; charset=utf-8"),
-};
+} satisfies Record<string, StaticFile>;
 
 /** The link a page uses for a static file: its path with the content's version. */
-export function staticHref(path: keyof typeof STATIC_FILES & string): string {
-  const found = STATIC_FILES[path];
-  return found ? `${path}?v=${found.version}` : path;
+export function staticHref(path: keyof typeof STATIC_FILES): string {
+  return `${path}?v=${STATIC_FILES[path].version}`;
 }
 
 const YEAR_SECONDS = 31_536_000;

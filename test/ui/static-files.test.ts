@@ -14,10 +14,10 @@ describe("the UI's static files, served by the Worker", () => {
       expect(res.status).toBe(200);
       expect(res.headers.get("content-type")).toBe(type);
       expect(res.headers.get("x-content-type-options")).toBe("nosniff");
-      expect(res.headers.get("etag")).toBe(`"${STATIC_FILES[path]!.version}"`);
+      expect(res.headers.get("etag")).toBe(`"${STATIC_FILES[path].version}"`);
       // Without the version in the link, the browser must ask again (an old page after a release).
       expect(res.headers.get("cache-control")).toBe("no-cache");
-      expect(await res.text()).toBe(STATIC_FILES[path]!.body);
+      expect(await res.text()).toBe(STATIC_FILES[path].body);
     }
   });
 
@@ -32,7 +32,7 @@ describe("the UI's static files, served by the Worker", () => {
   });
 
   it("answers 304 to a matching If-None-Match and an empty body to HEAD", async () => {
-    const etag = `"${STATIC_FILES["/ui.js"]!.version}"`;
+    const etag = `"${STATIC_FILES["/ui.js"].version}"`;
     const revalidated = await SELF.fetch(`${ORIGIN}/ui.js`, { headers: { "if-none-match": etag } });
     expect(revalidated.status).toBe(304);
     expect(await revalidated.text()).toBe("");
