@@ -59,6 +59,8 @@ const RATE_LIMITED_ATTEMPTS_FACTOR = 4;
 /** A released step that never reports back is re-sent this many times before it is failed. */
 const MAX_RESENDS = 5;
 const DAY_MS = 86_400_000;
+/** A transfer unchanged but for its time is written again only when its time is this old. */
+const TOUCH_REFRESH_MS = 1000;
 /** Failed tries (about an hour with the backoff) before a D1 projection is parked. */
 const PARK_AFTER_ATTEMPTS = 60;
 
@@ -68,6 +70,8 @@ export class OrderDO extends DurableObject<Env> {
   private pumping: Promise<void> | null = null;
   /** The order's identity once read or written (it never changes). */
   private identityCache: OrderIdentity | null = null;
+  /** When the alarm this instance last set goes off; null when unknown (a new instance) or gone off. */
+  private alarmAt: number | null = null;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -271,10 +275,20 @@ export class OrderDO extends DurableObject<Env> {
         })
         .onConflictDoNothing(),
     );
+    // The next step is released before the report is projected, so one projection shows both.
+    const next = verdict.next === "retry" ? null : this.releaseStep();
     this.queueProjection(report.transferId, report.snapshots, [attemptRow]);
-    this.releaseNext();
+    let handOver: StepMessage | undefined;
+    if (next && report.takeNext) {
+      // The reporting consumer runs it at once: no queue message, no consumer invocation. If that
+      // consumer dies, the step is released and overdue like a lost message, and is re-sent.
+      handOver = next;
+      if (next.transferId !== report.transferId) this.queueProjection(next.transferId, []);
+    } else if (next) {
+      this.sendStep(next, next.transferId === report.transferId);
+    }
     this.kick();
-    return verdict;
+    return handOver && verdict.next !== "retry" ? { ...verdict, handOver } : verdict;
   }
 
   /**
@@ -358,6 +372,8 @@ export class OrderDO extends DurableObject<Env> {
   }
 
   override async alarm(): Promise<void> {
+    // It went off: none is set until this handler sets the next.
+    this.alarmAt = null;
     this.resendOverdueSteps();
     await this.pump();
     this.cleanupOldEvents();
@@ -462,9 +478,15 @@ export class OrderDO extends DurableObject<Env> {
       p.steps.forEach((_, index) => {
         this.sql.run("INSERT INTO steps (transfer_id, step_index, status) VALUES (?, ?, 'waiting')", p.id, index);
       });
-      this.queueProjection(p.id, p.snapshots);
     }
-    this.releaseNext();
+    // The first step is released before the new transfers are projected: one projection each.
+    const next = this.releaseStep();
+    for (const p of prepared) this.queueProjection(p.id, p.snapshots);
+    if (next)
+      this.sendStep(
+        next,
+        prepared.some((p) => p.id === next.transferId),
+      );
   }
 
   /**
@@ -569,22 +591,29 @@ export class OrderDO extends DurableObject<Env> {
 
   // ---- steps --------------------------------------------------------------------------
 
-  /** Releases the order's next step unless one is already out: steps of one order never overlap. */
+  /** Releases the order's next step and sends it through the queue. */
   private releaseNext(): void {
+    const message = this.releaseStep();
+    if (message) this.sendStep(message);
+  }
+
+  /** Releases the order's next step unless one is already out: steps of one order never overlap. */
+  private releaseStep(): StepMessage | null {
     const out = this.sql.one<{ n: number }>(
       "SELECT COUNT(*) AS n FROM steps WHERE status IN ('released', 'running', 'retrying', 'deferred')",
     )!.n;
-    if (out > 0) return;
+    if (out > 0) return null;
     const next = this.sql.one<{ transfer_id: string; step_index: number }>(
       `SELECT s.transfer_id, s.step_index FROM steps s JOIN transfers t ON t.id = s.transfer_id
        WHERE s.status = 'waiting' AND t.status IN ('pending', 'running')
        ORDER BY t.seq, s.step_index LIMIT 1`,
     );
-    if (!next) return;
-    this.dispatch(next.transfer_id, next.step_index, false);
+    if (!next) return null;
+    return this.dispatch(next.transfer_id, next.step_index, false);
   }
 
-  private dispatch(transferId: string, stepIndex: number, isResend: boolean): void {
+  /** Marks a step released under a new dispatch id, due back before its re-send time. */
+  private dispatch(transferId: string, stepIndex: number, isResend: boolean): StepMessage {
     const dispatchId = crypto.randomUUID();
     // Each re-send waits twice as long as the one before: a slow queue (a backlog on a peak day)
     // gets hours to deliver before a step is declared lost, and re-sends do not add to the backlog.
@@ -605,27 +634,32 @@ export class OrderDO extends DurableObject<Env> {
       stepIndex,
     );
     this.touchTransfer(transferId, "running", null);
-    this.queueProjection(transferId, []);
     const { tenantId, connectionId, orderId } = this.identity();
     const transfer = this.sql.one<{ steps: string; priority: "order" | "bulk" }>(
       "SELECT steps, priority FROM transfers WHERE id = ?",
       transferId,
     )!;
     const config = (JSON.parse(transfer.steps) as FlowStepConfig[])[stepIndex];
-    this.enqueue({
-      kind: "send",
-      message: {
-        kind: "step",
-        order: `${connectionId}:${orderId}`,
-        tenantId,
-        transferId,
-        stepIndex,
-        dispatchId,
-        target: config?.target ?? "",
-        action: config?.action ?? "",
-        priority: transfer.priority,
-      },
-    });
+    return {
+      kind: "step",
+      order: `${connectionId}:${orderId}`,
+      tenantId,
+      transferId,
+      stepIndex,
+      dispatchId,
+      target: config?.target ?? "",
+      action: config?.action ?? "",
+      priority: transfer.priority,
+    };
+  }
+
+  /**
+   * Sends a released step through the queue, after its transfer's projection: D1 shows a step
+   * released before any consumer can run it. `projected`: the caller has just projected it.
+   */
+  private sendStep(message: StepMessage, projected = false): void {
+    if (!projected) this.queueProjection(message.transferId, []);
+    this.enqueue({ kind: "send", message });
   }
 
   /** Queues lose messages (in memory under local dev; rarely anywhere): re-send what never reported. */
@@ -635,7 +669,7 @@ export class OrderDO extends DurableObject<Env> {
       "SELECT transfer_id, step_index FROM steps WHERE status = 'deferred' AND due_at <= ?",
       now,
     );
-    for (const step of deferred) this.dispatch(step.transfer_id, step.step_index, false);
+    for (const step of deferred) this.sendStep(this.dispatch(step.transfer_id, step.step_index, false));
     const overdue = this.sql.all<{ transfer_id: string; step_index: number; resends: number }>(
       `SELECT transfer_id, step_index, resends FROM steps
        WHERE status IN ('released', 'running', 'retrying') AND due_at <= ? AND (lease_until IS NULL OR lease_until <= ?)`,
@@ -652,7 +686,7 @@ export class OrderDO extends DurableObject<Env> {
         this.queueProjection(step.transfer_id, []);
         this.releaseNext();
       } else {
-        this.dispatch(step.transfer_id, step.step_index, true);
+        this.sendStep(this.dispatch(step.transfer_id, step.step_index, true));
       }
     }
   }
@@ -694,8 +728,20 @@ export class OrderDO extends DurableObject<Env> {
 
   /** Starts the outbox pump now; the alarm is the durable backstop if this isolate dies. */
   private kick(): void {
-    void this.ctx.storage.setAlarm(Date.now() + 1000);
+    this.alarmBy(Date.now() + 1000);
     void this.pump().catch(() => {});
+  }
+
+  /**
+   * Makes sure the alarm goes off no later than `at`. Each `setAlarm()` is billed as a row
+   * written, and an alarm that goes off early only looks and sets the next one: so an alarm
+   * already set, not yet gone off and no later than `at` is kept as it is.
+   */
+  private alarmBy(at: number): Promise<void> {
+    const set = this.alarmAt;
+    if (set !== null && set > Date.now() && set <= at) return Promise.resolve();
+    this.alarmAt = at;
+    return this.ctx.storage.setAlarm(at);
   }
 
   /** Runs due outbox jobs strictly in order; a failure stops the line and is retried with backoff. */
@@ -759,7 +805,7 @@ export class OrderDO extends DurableObject<Env> {
       )?.t ?? null;
     const cleanup = Number(this.getMeta("cleanup_at") ?? 0) || Date.now() + DAY_MS;
     const next = Math.min(...[outbox, due, cleanup].filter((t): t is number => t !== null));
-    await this.ctx.storage.setAlarm(Math.max(next, Date.now() + 10));
+    await this.alarmBy(Math.max(next, Date.now() + 10));
   }
 
   /** Delivery ids are kept for the dedupe retention (at least 7 days), then dropped with their bodies. */
@@ -840,13 +886,20 @@ export class OrderDO extends DurableObject<Env> {
     );
   }
 
+  /**
+   * A row written is billed whether or not it changed: a transfer whose status and error stay as
+   * they are is not written again while its `updated_at` is younger than a second (the steps of
+   * a flow claim and report within milliseconds of each other).
+   */
   private touchTransfer(id: string, status: string, error: StepError | null): void {
+    const now = Date.now();
     this.sql.run(
-      "UPDATE transfers SET status = ?, error = ?, updated_at = ? WHERE id = ?",
+      "UPDATE transfers SET status = ?1, error = ?2, updated_at = ?3 WHERE id = ?4 AND (status IS NOT ?1 OR error IS NOT ?2 OR updated_at <= ?3 - ?5)",
       status,
       error ? JSON.stringify(error) : null,
-      Date.now(),
+      now,
       id,
+      TOUCH_REFRESH_MS,
     );
   }
 

@@ -82,12 +82,18 @@ export interface StepReport {
   outcome: StepOutcome;
   snapshots: SnapshotRecord[];
   latencyMs: number;
+  /**
+   * The consumer will run the order's next step itself, in the same invocation: the object hands
+   * it over in the verdict instead of sending it through the queue. Absent from the previous
+   * release's consumer, which gets every step through the queue.
+   */
+  takeNext?: boolean;
 }
 
 export type StepVerdict =
-  | { next: "ack" }
+  | { next: "ack"; handOver?: StepMessage }
   | { next: "retry"; delaySeconds: number }
-  | { next: "dead-letter"; reason: string }
+  | { next: "dead-letter"; reason: string; handOver?: StepMessage }
   /** Another consumer holds the step now; this one must not touch it. */
   | { next: "stale" };
 

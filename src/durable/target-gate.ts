@@ -239,9 +239,10 @@ export class TargetGate extends DurableObject<Env> {
     return row ? (JSON.parse(row.state) as CircuitState) : { failures: 0, openUntil: null, cooldownMs: 0, probeTicket: null };
   }
 
+  /** A row written is billed even when it is the same: a closed circuit that stays closed is not written. */
   private save(state: CircuitState): void {
     this.sql.run(
-      "INSERT INTO circuit (id, state) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET state = excluded.state",
+      "INSERT INTO circuit (id, state) VALUES (1, ?1) ON CONFLICT (id) DO UPDATE SET state = excluded.state WHERE state IS NOT ?1",
       JSON.stringify(state),
     );
   }

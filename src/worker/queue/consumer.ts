@@ -4,7 +4,7 @@
  */
 import { database } from "../../db/client";
 import { deadLetters } from "../../db/schema";
-import type { StepMessage } from "../../durable/order-types";
+import type { StepMessage, StepVerdict } from "../../durable/order-types";
 import { alertTransferFailure } from "../../notifications/failure-alerts";
 import { runStep } from "./run-step";
 
@@ -15,25 +15,62 @@ export async function handleQueue(batch: MessageBatch<unknown>, env: Env): Promi
   await Promise.all(batch.messages.map((message) => handleStepMessage(message as Message<StepMessage>, env)));
 }
 
+/**
+ * Steps one message may carry on with in its invocation: when a step reports, its order's object
+ * hands the next step over instead of sending it through the queue (no message, no invocation,
+ * no queue wait). Bounded, so an invocation stays far inside its wall-time and CPU limits; after
+ * the bound the object sends the next step through the queue.
+ */
+export const HAND_OVER_LIMITS = { steps: 16, windowMs: 60_000 };
+
 async function handleStepMessage(message: Message<StepMessage>, env: Env): Promise<void> {
+  const started = Date.now();
+  const mayTakeNext = (taken: number) => taken + 1 < HAND_OVER_LIMITS.steps && Date.now() - started < HAND_OVER_LIMITS.windowMs;
+  let next: StepMessage | undefined;
   try {
-    const verdict = await runStep(env, message.body);
+    const verdict = await runStep(env, message.body, mayTakeNext(0));
     if (verdict.next === "retry") {
       message.retry({ delaySeconds: verdict.delaySeconds });
       return;
     }
-    if (verdict.next === "dead-letter") {
-      // The transfer is already failed with its reason; the DLQ keeps the message for inspection.
-      await env.DEAD_LETTERS.send({ ...message.body, reason: verdict.reason }, { contentType: "json" });
-      // Never throws; a failure it misses is counted by the cron sweeper.
-      await alertTransferFailure(env, message.body, verdict.reason);
-    }
+    if (verdict.next === "dead-letter") await deadLetter(env, message.body, verdict.reason);
     message.ack();
+    next = handedOver(verdict);
   } catch (error) {
     // The order's object or D1 was unreachable: try again shortly. The object still holds the step.
     console.error("step message failed", { transferId: message.body?.transferId, error: String(error) });
     message.retry({ delaySeconds: Math.min(60, 2 ** message.attempts) });
+    return;
   }
+  for (let taken = 1; next; taken++) {
+    const step = next;
+    next = undefined;
+    try {
+      const verdict = await runStep(env, step, mayTakeNext(taken));
+      // A handed-over step has no message of its own: its retry is a new one, with the same body
+      // (if that send fails, the object re-sends the step when it is overdue).
+      if (verdict.next === "retry") {
+        await env.STEPS.send(step, { contentType: "json", delaySeconds: verdict.delaySeconds }).catch(() => {});
+      }
+      if (verdict.next === "dead-letter") await deadLetter(env, step, verdict.reason);
+      next = handedOver(verdict);
+    } catch (error) {
+      console.error("handed-over step failed", { transferId: step.transferId, error: String(error) });
+      // If this send fails too, the object re-sends the step when it is overdue.
+      await env.STEPS.send(step, { contentType: "json", delaySeconds: 1 }).catch(() => {});
+    }
+  }
+}
+
+function handedOver(verdict: StepVerdict): StepMessage | undefined {
+  return verdict.next === "ack" || verdict.next === "dead-letter" ? verdict.handOver : undefined;
+}
+
+/** The transfer is already failed with its reason; the DLQ keeps the message for inspection. */
+async function deadLetter(env: Env, step: StepMessage, reason: string): Promise<void> {
+  await env.DEAD_LETTERS.send({ ...step, reason }, { contentType: "json" });
+  // Never throws; a failure it misses is counted by the cron sweeper.
+  await alertTransferFailure(env, step, reason);
 }
 
 /** Dead letters are kept in D1 too: the DLQ itself holds messages only for days. */

@@ -14,7 +14,8 @@ import { runtimeConfig } from "../config";
 import { onCircuitChange } from "./circuit-alerts";
 import { acquireGate, gatePacer, releaseGate } from "./target-gate-client";
 
-export async function runStep(env: Env, message: StepMessage): Promise<StepVerdict> {
+/** `takeNext`: the caller runs the order's next step itself if the object hands it over. */
+export async function runStep(env: Env, message: StepMessage, takeNext = false): Promise<StepVerdict> {
   const config = runtimeConfig(env);
   const order = orderStub(env, message.order);
   const connection = message.target ? await loadConnection(env, message.target, message.tenantId) : null;
@@ -76,6 +77,7 @@ export async function runStep(env: Env, message: StepMessage): Promise<StepVerdi
     outcome,
     snapshots,
     latencyMs: Date.now() - started,
+    ...(takeNext ? { takeNext } : {}),
   });
 }
 
