@@ -175,7 +175,8 @@ export const snapshots = sqliteTable(
     size: integer("size").notNull(),
     createdAt: integer("created_at").notNull(),
   },
-  (t) => [index("snapshots_transfer").on(t.transferId, t.id), index("snapshots_tenant_time").on(t.tenantId, t.createdAt)],
+  // No index by tenant and time: retention finds a tenant's history through its transfers.
+  (t) => [index("snapshots_transfer").on(t.transferId, t.id)],
 );
 
 export const attempts = sqliteTable(
@@ -190,10 +191,7 @@ export const attempts = sqliteTable(
     latencyMs: integer("latency_ms").notNull(),
     createdAt: integer("created_at").notNull(),
   },
-  (t) => [
-    primaryKey({ columns: [t.transferId, t.stepIndex, t.attempt] }),
-    index("attempts_tenant_time").on(t.tenantId, t.createdAt),
-  ],
+  (t) => [primaryKey({ columns: [t.transferId, t.stepIndex, t.attempt] })],
 );
 
 export const deadLetters = sqliteTable(

@@ -279,11 +279,12 @@ export class OrderDO extends DurableObject<Env> {
     const next = verdict.next === "retry" ? null : this.releaseStep();
     this.queueProjection(report.transferId, report.snapshots, [attemptRow]);
     let handOver: StepMessage | undefined;
-    if (next && report.takeNext) {
-      // The reporting consumer runs it at once: no queue message, no consumer invocation. If that
-      // consumer dies, the step is released and overdue like a lost message, and is re-sent.
+    if (next && report.takeNext && next.transferId === report.transferId) {
+      // The reporting consumer runs the transfer's next step at once: no queue message, no
+      // consumer invocation. If that consumer dies, the step is released and overdue like a lost
+      // message, and is re-sent. (Another transfer's step goes through the queue, after that
+      // transfer's projection: a transfer is in D1 before its first step runs.)
       handOver = next;
-      if (next.transferId !== report.transferId) this.queueProjection(next.transferId, []);
     } else if (next) {
       this.sendStep(next, next.transferId === report.transferId);
     }

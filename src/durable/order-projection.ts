@@ -84,8 +84,10 @@ export function projectTransfer(
     updatedAt: transfer.updated_at,
     completedAt: transfer.status === "completed" ? transfer.updated_at : null,
   };
-  // Identity, stage and creation time never change for a transfer id (a hash of them); the order's
-  // own fields change only with a new order version, so they get their own statement.
+  // Identity, stage and creation time never change for a transfer id (a hash of them). Four of the
+  // table's indexes hold status or updated_at: those two (and completed_at) move only when the
+  // status changes, or when updated_at is a minute old; progress and errors (no index) and the
+  // order's own fields (which change only with a new order version) go in statements of their own.
   const statements = [
     serialize(
       db
@@ -93,20 +95,28 @@ export function projectTransfer(
         .values(row)
         .onConflictDoUpdate({
           target: transfers.id,
-          set: {
-            status: row.status,
-            stepCount: row.stepCount,
-            stepsDone: row.stepsDone,
-            errorReason: row.errorReason,
-            errorClass: row.errorClass,
-            updatedAt: row.updatedAt,
-            completedAt: row.completedAt,
-          },
+          set: { status: row.status, updatedAt: row.updatedAt, completedAt: row.completedAt },
           setWhere: or(
-            changed([transfers.status, transfers.stepCount, transfers.stepsDone, transfers.errorReason, transfers.errorClass]),
+            changed([transfers.status]),
             sql`excluded.${sql.identifier(transfers.updatedAt.name)} >= ${transfers.updatedAt} + ${UPDATED_AT_REFRESH_MS}`,
           ),
         }),
+    ),
+    serialize(
+      db
+        .update(transfers)
+        .set({ stepCount: row.stepCount, stepsDone: row.stepsDone, errorReason: row.errorReason, errorClass: row.errorClass })
+        .where(
+          and(
+            eq(transfers.id, row.id),
+            or(
+              isNot(transfers.stepCount, row.stepCount),
+              isNot(transfers.stepsDone, row.stepsDone),
+              isNot(transfers.errorReason, row.errorReason),
+              isNot(transfers.errorClass, row.errorClass),
+            ),
+          ),
+        ),
     ),
     serialize(
       db

@@ -149,6 +149,26 @@ describe("steps handed over to the reporting consumer", () => {
     expect((await stub.describe()).steps.map((s) => s.resends)).toEqual([0, 0]);
   });
 
+  it("hands over only the reporting transfer's next step; another transfer's first step goes through the queue", async () => {
+    const world = await createWorld();
+    const ledgerSteps = [
+      { target: world.ledgerId, action: "createInvoice", settings: { invoiceState: "booked" } },
+      { target: world.ledgerId, action: "registerPayment" },
+    ];
+    await world.flow("paid", ledgerSteps);
+    await world.flow("paid", ledgerSteps);
+    const order = shopifyOrder();
+    startMeter();
+    await world.sendShopify("orders/paid", order);
+    const transfers = await settledTransfers(world, String(order.id), 2);
+    await settle(300);
+    const usage = stopMeter();
+    expect(transfers.map((t) => t.status)).toEqual(["completed", "completed"]);
+    // Each transfer's first step is a message (sent after its projection); its second is handed over.
+    expect(usage.queue.stepSends).toBe(2);
+    expect(usage.doCalls["OrderDO.reportStep"]).toBe(4);
+  });
+
   it("hands over at most a bounded number of steps in one invocation", async () => {
     const world = await createWorld();
     const steps = Array.from({ length: HAND_OVER_LIMITS.steps + 2 }, (_, i) =>

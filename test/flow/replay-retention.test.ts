@@ -2,7 +2,7 @@ import { env } from "cloudflare:test";
 import { eq } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
 import { database } from "../../src/db/client";
-import { snapshots, transfers } from "../../src/db/schema";
+import { attempts, snapshots, transferSteps, transfers } from "../../src/db/schema";
 import { applyRetention, setRetention } from "../../src/worker/retention";
 import { createWorld, eventually, settledTransfers, shopifyOrder } from "../helpers/world";
 
@@ -57,6 +57,44 @@ describe("retention", () => {
     expect(deleted.transfers).toBeGreaterThanOrEqual(1);
     expect(await db.select().from(transfers).where(eq(transfers.id, transfer.id))).toHaveLength(0);
     expect(await db.select().from(snapshots).where(eq(snapshots.transferId, transfer.id))).toHaveLength(0);
+    expect(await db.select().from(attempts).where(eq(attempts.transferId, transfer.id))).toHaveLength(0);
+    expect(await db.select().from(transferSteps).where(eq(transferSteps.transferId, transfer.id))).toHaveLength(0);
+  });
+
+  it("keeps the whole history of a transfer that has not ended, whatever its age", async () => {
+    const world = await createWorld();
+    await setRetention(env, world.tenantId, 7);
+    const db = database(env);
+    const old = Date.now() - 30 * 86_400_000;
+    const id = `tr_running_${crypto.randomUUID()}`;
+    await db.insert(transfers).values({
+      id,
+      tenantId: world.tenantId,
+      flowId: "flow_x",
+      sourceConnectionId: world.shopId,
+      orderId: "42",
+      stage: "paid",
+      status: "running",
+      stepCount: 1,
+      createdAt: old,
+      updatedAt: old,
+    });
+    await db
+      .insert(snapshots)
+      .values({ transferId: id, tenantId: world.tenantId, kind: "canonical", body: "{}", size: 2, createdAt: old });
+    await db.insert(attempts).values({
+      transferId: id,
+      stepIndex: 0,
+      attempt: 1,
+      tenantId: world.tenantId,
+      outcome: "retry",
+      latencyMs: 5,
+      createdAt: old,
+    });
+    await applyRetention(env);
+    expect(await db.select().from(transfers).where(eq(transfers.id, id))).toHaveLength(1);
+    expect(await db.select().from(snapshots).where(eq(snapshots.transferId, id))).toHaveLength(1);
+    expect(await db.select().from(attempts).where(eq(attempts.transferId, id))).toHaveLength(1);
   });
 
   it("is set per tenant through the API, never below 7 days", async () => {

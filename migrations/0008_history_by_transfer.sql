@@ -1,0 +1,2 @@
+DROP INDEX `attempts_tenant_time`;--> statement-breakpoint
+DROP INDEX `snapshots_tenant_time`;

@@ -1,0 +1,89 @@
+/**
+ * The D1 projection of a transfer writes only what changed, and keeps the indexed columns (status,
+ * updated_at) out of a write that only moves progress: D1 bills every row and index entry written.
+ */
+import { env } from "cloudflare:test";
+import { eq } from "drizzle-orm";
+import { describe, expect, it } from "vitest";
+import { database, type SerializedStatement } from "../../src/db/client";
+import { transfers } from "../../src/db/schema";
+import { projectTransfer, type StepRow, type TransferRow } from "../../src/durable/order-projection";
+
+const who = { tenantId: "ten_projection", connectionId: "con_shop", orderId: "1001" };
+
+function transferRow(overrides: Partial<TransferRow> = {}): TransferRow {
+  return {
+    id: `tr_${crypto.randomUUID()}`,
+    flow_id: "flow_1",
+    stage: "paid",
+    occurrence: "",
+    status: "running",
+    steps: JSON.stringify([
+      { target: "con_ledger", action: "createInvoice" },
+      { target: "con_ledger", action: "registerPayment" },
+    ]),
+    input: JSON.stringify({
+      order: {
+        source: { orderNumber: "1001", version: 1 },
+        customer: { email: "a@example.com", firstName: "Ada", lastName: "Lovelace" },
+        totals: { total: 24900 },
+        currency: "DKK",
+      },
+    }),
+    error: null,
+    created_at: 1_000,
+    updated_at: 1_000,
+    ...overrides,
+  };
+}
+
+const step = (index: number, status: string): StepRow => ({
+  transfer_id: "",
+  step_index: index,
+  status,
+  attempts: status === "waiting" ? 0 : 1,
+  result: status === "done" ? JSON.stringify({ externalId: `inv-${index}`, created: true, outputs: {} }) : null,
+  error: null,
+});
+
+/** Runs the transfer's statements (not its steps') and returns the D1 rows they wrote. */
+async function transferRowsWritten(transfer: TransferRow, steps: StepRow[]): Promise<number> {
+  const statements = projectTransfer(
+    env,
+    who,
+    transfer,
+    steps.map((s) => ({ ...s, transfer_id: transfer.id })),
+  ).filter((s: SerializedStatement) => /^(insert into|update) "transfers"/i.test(s.sql));
+  const results = await env.DB.batch(statements.map((s) => env.DB.prepare(s.sql).bind(...s.params)));
+  return results.reduce((n, r) => n + (r.meta.rows_written ?? 0), 0);
+}
+
+describe("the transfer's projection in D1", () => {
+  it("writes the indexes only when the status changes, progress alone as one row, and nothing for the same state", async () => {
+    const transfer = transferRow();
+    const inserted = await transferRowsWritten(transfer, [step(0, "released"), step(1, "waiting")]);
+    expect(inserted).toBeGreaterThan(5);
+    // The same state again: nothing.
+    expect(await transferRowsWritten(transfer, [step(0, "released"), step(1, "waiting")])).toBe(0);
+    // The first step done, the status still running, a moment later: the row alone.
+    const progressed = { ...transfer, updated_at: 1_500 };
+    expect(await transferRowsWritten(progressed, [step(0, "done"), step(1, "released")])).toBe(1);
+    // Completed: the status and its indexes.
+    const completed = { ...transfer, status: "completed" as const, updated_at: 2_000 };
+    const statusWrite = await transferRowsWritten(completed, [step(0, "done"), step(1, "done")]);
+    expect(statusWrite).toBeGreaterThan(1);
+    const [stored] = await database(env).select().from(transfers).where(eq(transfers.id, transfer.id));
+    expect(stored).toMatchObject({ status: "completed", stepsDone: 2, updatedAt: 2_000, completedAt: 2_000 });
+  });
+
+  it("moves updated_at of a transfer unchanged but for its time once it is a minute old", async () => {
+    const transfer = transferRow();
+    await transferRowsWritten(transfer, [step(0, "released"), step(1, "waiting")]);
+    expect(await transferRowsWritten({ ...transfer, updated_at: 30_000 }, [step(0, "released"), step(1, "waiting")])).toBe(0);
+    expect(
+      await transferRowsWritten({ ...transfer, updated_at: 61_000 }, [step(0, "released"), step(1, "waiting")]),
+    ).toBeGreaterThan(0);
+    const [stored] = await database(env).select().from(transfers).where(eq(transfers.id, transfer.id));
+    expect(stored?.updatedAt).toBe(61_000);
+  });
+});
