@@ -6,7 +6,7 @@
  * alarm drives until each one has happened.
  */
 import { DurableObject } from "cloudflare:workers";
-import { and, asc, eq } from "drizzle-orm";
+import { and, asc, eq, inArray } from "drizzle-orm";
 import type { ActionResult } from "../connectors/contract";
 import { database, runBatch, type SerializedStatement, serialize } from "../db/client";
 import { attempts, type FlowStepConfig, flows } from "../db/schema";
@@ -31,6 +31,8 @@ import type {
 import { ObjectSql } from "./sql";
 
 type OutboxJob =
+  /** The stages an event passed, in ladder order (objects of the previous release queued one stage per job). */
+  | { kind: "plan"; stages: PlannedStage[]; eventSeq: number }
   | { kind: "plan"; stage: Stage; occurrence: string; eventSeq: number }
   /**
    * Transfers made from an older version take the newest: after a material change all of them
@@ -40,6 +42,11 @@ type OutboxJob =
   | { kind: "rerun"; eventSeq: number; payment?: true }
   | { kind: "d1"; statements: SerializedStatement[] }
   | { kind: "send"; message: StepMessage };
+
+interface PlannedStage {
+  stage: Stage;
+  occurrence: string;
+}
 
 interface OutboxRow {
   id: number;
@@ -388,7 +395,8 @@ export class OrderDO extends DurableObject<Env> {
     this.setMeta("stage", JSON.stringify(state));
     const planned = passed.map((s) => ({ stage: s, occurrence: s === "refunded" ? occurrence : "" }));
     planned.sort((a, b) => stageSortKey(a.stage) - stageSortKey(b.stage));
-    for (const p of planned) this.enqueue({ kind: "plan", stage: p.stage, occurrence: p.occurrence, eventSeq });
+    // One job (one outbox row, one read of the flows) for every stage the event passed.
+    if (planned.length > 0) this.enqueue({ kind: "plan", stages: planned, eventSeq });
     return passed;
   }
 
@@ -404,13 +412,25 @@ export class OrderDO extends DurableObject<Env> {
     return passed;
   }
 
-  /** Creates the transfers of the flows triggered by a stage; idempotent per (flow, stage, occurrence). */
-  private async plan(job: Extract<OutboxJob, { kind: "plan" }>): Promise<void> {
+  /**
+   * Creates the transfers of the flows triggered by the stages an event passed, stage by stage in
+   * ladder order; idempotent per (flow, stage, occurrence).
+   */
+  private async plan(stages: PlannedStage[], eventSeq: number): Promise<void> {
     const who = this.identity();
     const triggered = await database(this.env)
-      .select({ id: flows.id, steps: flows.steps })
+      .select({ id: flows.id, steps: flows.steps, stage: flows.triggerStage })
       .from(flows)
-      .where(and(eq(flows.sourceConnectionId, who.connectionId), eq(flows.triggerStage, job.stage), eq(flows.enabled, true)))
+      .where(
+        and(
+          eq(flows.sourceConnectionId, who.connectionId),
+          inArray(
+            flows.triggerStage,
+            stages.map((s) => s.stage),
+          ),
+          eq(flows.enabled, true),
+        ),
+      )
       .orderBy(asc(flows.createdAt), asc(flows.id));
     if (triggered.length === 0) return;
     const event = this.sql.one<{
@@ -419,44 +439,53 @@ export class OrderDO extends DurableObject<Env> {
       raw_blob: string | null;
       raw_size: number;
       headers: string;
-    }>("SELECT object, raw_body, raw_blob, raw_size, headers FROM events WHERE seq = ?", job.eventSeq);
+    }>("SELECT object, raw_body, raw_blob, raw_size, headers FROM events WHERE seq = ?", eventSeq);
     const order = this.latestOrder();
     if (!event || !order) return;
     const object = JSON.parse(event.object) as { type: string; refund?: TransferInput["refund"] };
-    const input: TransferInput = job.stage === "refunded" && object.refund ? { order, refund: object.refund } : { order };
     const now = Date.now();
-    const prepared: Array<{ id: string; flowId: string; steps: FlowStepConfig[]; snapshots: SnapshotRecord[] }> = [];
-    for (const flow of triggered) {
-      const id = await deriveTransferId(who.connectionId, who.orderId, flow.id, job.stage, job.occurrence);
-      if (this.transfer(id)) continue;
-      const received = event.raw_blob
-        ? {
-            transferId: id,
-            tenantId: who.tenantId,
-            stepIndex: null,
-            attempt: null,
-            kind: "received" as const,
-            body: null,
-            blobKey: event.raw_blob,
-            size: event.raw_size,
-            createdAt: now,
-          }
-        : await prepareSnapshot(
-            this.env,
-            {
+    const prepared: Array<{
+      id: string;
+      flowId: string;
+      planned: PlannedStage;
+      input: TransferInput;
+      steps: FlowStepConfig[];
+      snapshots: SnapshotRecord[];
+    }> = [];
+    for (const planned of stages) {
+      const input: TransferInput = planned.stage === "refunded" && object.refund ? { order, refund: object.refund } : { order };
+      for (const flow of triggered.filter((f) => f.stage === planned.stage)) {
+        const id = await deriveTransferId(who.connectionId, who.orderId, flow.id, planned.stage, planned.occurrence);
+        if (this.transfer(id)) continue;
+        const received = event.raw_blob
+          ? {
               transferId: id,
               tenantId: who.tenantId,
-              kind: "received",
-              data: { headers: JSON.parse(event.headers), body: parseMaybeJson(event.raw_body) },
-            },
-            now,
-          );
-      const canonical = await prepareSnapshot(
-        this.env,
-        { transferId: id, tenantId: who.tenantId, kind: "canonical", data: input },
-        now,
-      );
-      prepared.push({ id, flowId: flow.id, steps: flow.steps, snapshots: [received, canonical] });
+              stepIndex: null,
+              attempt: null,
+              kind: "received" as const,
+              body: null,
+              blobKey: event.raw_blob,
+              size: event.raw_size,
+              createdAt: now,
+            }
+          : await prepareSnapshot(
+              this.env,
+              {
+                transferId: id,
+                tenantId: who.tenantId,
+                kind: "received",
+                data: { headers: JSON.parse(event.headers), body: parseMaybeJson(event.raw_body) },
+              },
+              now,
+            );
+        const canonical = await prepareSnapshot(
+          this.env,
+          { transferId: id, tenantId: who.tenantId, kind: "canonical", data: input },
+          now,
+        );
+        prepared.push({ id, flowId: flow.id, planned, input, steps: flow.steps, snapshots: [received, canonical] });
+      }
     }
     // From here on no await: the transfers and their first release are written together.
     for (const p of prepared) {
@@ -468,11 +497,11 @@ export class OrderDO extends DurableObject<Env> {
         p.id,
         seq,
         p.flowId,
-        job.stage,
-        job.occurrence,
+        p.planned.stage,
+        p.planned.occurrence,
         JSON.stringify(p.steps),
-        JSON.stringify(input),
-        job.eventSeq,
+        JSON.stringify(p.input),
+        eventSeq,
         now,
         now,
       );
@@ -787,7 +816,7 @@ export class OrderDO extends DurableObject<Env> {
   private async runJob(job: OutboxJob): Promise<void> {
     switch (job.kind) {
       case "plan":
-        return this.plan(job);
+        return this.plan("stages" in job ? job.stages : [{ stage: job.stage, occurrence: job.occurrence }], job.eventSeq);
       case "rerun":
         return this.rerunForUpdate(job.payment === true);
       case "d1":
@@ -804,19 +833,25 @@ export class OrderDO extends DurableObject<Env> {
       this.sql.one<{ t: number | null }>(
         "SELECT MIN(MAX(due_at, COALESCE(lease_until, 0))) AS t FROM steps WHERE status IN ('released', 'running', 'retrying', 'deferred')",
       )?.t ?? null;
-    const cleanup = Number(this.getMeta("cleanup_at") ?? 0) || Date.now() + DAY_MS;
+    const cleanup = this.cleanupDue();
     const next = Math.min(...[outbox, due, cleanup].filter((t): t is number => t !== null));
     await this.alarmBy(Math.max(next, Date.now() + 10));
   }
 
+  /**
+   * The daily clean-up's time: the first is a day after the object's first event (not written
+   * down: a row written per order for nothing), then it is kept in `meta`.
+   */
+  private cleanupDue(): number {
+    const stored = Number(this.getMeta("cleanup_at") ?? 0);
+    if (stored) return stored;
+    const first = this.sql.one<{ t: number | null }>("SELECT MIN(received_at) AS t FROM events")?.t ?? null;
+    return (first ?? Date.now()) + DAY_MS;
+  }
+
   /** Delivery ids are kept for the dedupe retention (at least 7 days), then dropped with their bodies. */
   private cleanupOldEvents(): void {
-    const due = Number(this.getMeta("cleanup_at") ?? 0);
-    if (due === 0) {
-      this.setMeta("cleanup_at", String(Date.now() + DAY_MS));
-      return;
-    }
-    if (due > Date.now()) return;
+    if (this.cleanupDue() > Date.now()) return;
     this.sql.run("UPDATE outbox SET parked = 0, attempts = 0, next_at = ? WHERE parked = 1", Date.now());
     const cutoff = Date.now() - this.config.dedupeRetentionDays * DAY_MS;
     this.sql.run("DELETE FROM events WHERE received_at < ? AND applied = 1", cutoff);
