@@ -1,2 +1,3 @@
 DROP INDEX `attempts_tenant_time`;--> statement-breakpoint
-DROP INDEX `snapshots_tenant_time`;
+DROP INDEX `snapshots_tenant_time`;--> statement-breakpoint
+DROP INDEX `transfers_tenant_status`;

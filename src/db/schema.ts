@@ -124,7 +124,6 @@ export const transfers = sqliteTable(
   },
   (t) => [
     index("transfers_tenant_time").on(t.tenantId, t.createdAt),
-    index("transfers_tenant_status").on(t.tenantId, t.status, t.updatedAt),
     index("transfers_tenant_order").on(t.tenantId, t.orderId),
     index("transfers_status_updated").on(t.status, t.updatedAt),
     index("transfers_tenant_updated").on(t.tenantId, t.updatedAt),

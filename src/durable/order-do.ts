@@ -19,9 +19,11 @@ import { type RuntimeConfig, retryDelaySeconds, runtimeConfig } from "../worker/
 import { type OrderIdentity, projectTransfer, type StepRow, type TransferRow } from "./order-projection";
 import { ORDER_DO_MIGRATIONS } from "./order-schema";
 import type {
+  HandedStep,
   IngestRequest,
   IngestResult,
   RetryRequest,
+  RunClaim,
   StepClaim,
   StepError,
   StepMessage,
@@ -153,7 +155,7 @@ export class OrderDO extends DurableObject<Env> {
       return { action: "busy", retryAfterSeconds: Math.ceil((step.lease_until - now) / 1000) };
     }
     const attempt = step.attempts + 1;
-    const leaseUntil = now + Math.max(MIN_LEASE_MS, LEASE_CALLS * this.config.outboundTimeoutMs);
+    const leaseUntil = this.leaseEnd(now);
     this.sql.run(
       `UPDATE steps SET status = 'running', attempts = ?, lease_token = ?, lease_until = ?, due_at = ?
        WHERE transfer_id = ? AND step_index = ?`,
@@ -164,20 +166,31 @@ export class OrderDO extends DurableObject<Env> {
       message.transferId,
       message.stepIndex,
     );
-    const transfer = this.transfer(message.transferId)!;
+    this.touchTransfer(message.transferId, "running", null);
+    return this.runClaim(message.transferId, message.stepIndex, attempt, leaseUntil);
+  }
+
+  /** A claimed step may run until then; another dispatch may take it over after. */
+  private leaseEnd(now: number): number {
+    return now + Math.max(MIN_LEASE_MS, LEASE_CALLS * this.config.outboundTimeoutMs);
+  }
+
+  /** What the holder of a step's lease needs to run it: its settings, input and what came before. */
+  private runClaim(transferId: string, stepIndex: number, attempt: number, leaseUntil: number): RunClaim {
+    const transfer = this.transfer(transferId)!;
     const configs = JSON.parse(transfer.steps) as FlowStepConfig[];
     const previous = this.sql
       .all<{ step_index: number; result: string | null }>(
         "SELECT step_index, result FROM steps WHERE transfer_id = ? AND step_index < ? ORDER BY step_index",
-        message.transferId,
-        message.stepIndex,
+        transferId,
+        stepIndex,
       )
       .map((row) => (row.result ? (JSON.parse(row.result) as ActionResult) : undefined));
     const history = this.sql
       .all<{ transfer_id: string; stage: Stage; occurrence: string; step_index: number; steps: string; result: string }>(
         `SELECT s.transfer_id, t.stage, t.occurrence, s.step_index, t.steps, s.result FROM steps s JOIN transfers t ON t.id = s.transfer_id
          WHERE s.status = 'done' AND s.transfer_id != ? ORDER BY t.seq, s.step_index`,
-        message.transferId,
+        transferId,
       )
       .map((row) => {
         const config = (JSON.parse(row.steps) as FlowStepConfig[])[row.step_index];
@@ -191,18 +204,17 @@ export class OrderDO extends DurableObject<Env> {
           result: JSON.parse(row.result) as ActionResult,
         };
       });
-    this.touchTransfer(message.transferId, "running", null);
     return {
       action: "run",
       attempt,
       tenantId: this.identity().tenantId,
-      transferId: message.transferId,
-      stepIndex: message.stepIndex,
-      step: configs[message.stepIndex]!,
+      transferId,
+      stepIndex,
+      step: configs[stepIndex]!,
       input: JSON.parse(transfer.input) as TransferInput,
       previous,
       history,
-      reference: stepReference(message.transferId, message.stepIndex),
+      reference: stepReference(transferId, stepIndex),
       leaseUntil,
     };
   }
@@ -211,13 +223,18 @@ export class OrderDO extends DurableObject<Env> {
    * The target's gate said "not now" (rate limit, pause): the step waits in the object, not in
    * the queue, and is dispatched again when due. Waiting is not an attempt and not a loss.
    */
-  async deferStep(message: StepMessage, untilMs: number, reason: string): Promise<void> {
+  async deferStep(message: StepMessage, untilMs: number, reason: string, token?: string): Promise<void> {
     const step = this.step(message.transferId, message.stepIndex);
-    if (!step || step.dispatch_id !== message.dispatchId || (step.status !== "released" && step.status !== "retrying")) return;
+    if (!step || step.dispatch_id !== message.dispatchId) return;
+    // A step handed over comes claimed: its holder gives the claim back, and it was no attempt.
+    const handed = token !== undefined && step.status === "running" && step.lease_token === token;
+    if (!handed && step.status !== "released" && step.status !== "retrying") return;
     this.sql.run(
-      "UPDATE steps SET status = 'deferred', due_at = ?, error = ? WHERE transfer_id = ? AND step_index = ?",
+      `UPDATE steps SET status = 'deferred', due_at = ?, error = ?, attempts = attempts - ?, lease_token = NULL, lease_until = NULL
+       WHERE transfer_id = ? AND step_index = ?`,
       untilMs,
       JSON.stringify({ message: `Waiting for the target: ${reason}`, code: "deferred", errorClass: "rate_limited" }),
+      handed ? 1 : 0,
       message.transferId,
       message.stepIndex,
     );
@@ -283,15 +300,24 @@ export class OrderDO extends DurableObject<Env> {
         .onConflictDoNothing(),
     );
     // The next step is released before the report is projected, so one projection shows both.
-    const next = verdict.next === "retry" ? null : this.releaseStep();
+    // The reporting consumer runs the transfer's next step at once, already claimed for it: no
+    // queue message, no consumer invocation, no claim. If that consumer dies, the step's lease
+    // runs out and the alarm re-sends it, as for any claimed step. (Another transfer's step goes
+    // through the queue, after that transfer's projection: a transfer is in D1 before its first
+    // step runs.)
+    const found = verdict.next === "retry" ? null : this.nextStep();
+    const handing = found !== null && report.takeNext === true && found.transferId === report.transferId;
+    const token = handing ? crypto.randomUUID() : undefined;
+    const next = found ? this.dispatch(found.transferId, found.stepIndex, false, token) : null;
     this.queueProjection(report.transferId, report.snapshots, [attemptRow]);
-    let handOver: StepMessage | undefined;
-    if (next && report.takeNext && next.transferId === report.transferId) {
-      // The reporting consumer runs the transfer's next step at once: no queue message, no
-      // consumer invocation. If that consumer dies, the step is released and overdue like a lost
-      // message, and is re-sent. (Another transfer's step goes through the queue, after that
-      // transfer's projection: a transfer is in D1 before its first step runs.)
-      handOver = next;
+    let handOver: HandedStep | undefined;
+    if (next && token) {
+      const step = this.step(next.transferId, next.stepIndex)!;
+      handOver = {
+        message: next,
+        token,
+        claim: this.runClaim(next.transferId, next.stepIndex, step.attempts, step.lease_until!),
+      };
     } else if (next) {
       this.sendStep(next, next.transferId === report.transferId);
     }
@@ -627,8 +653,14 @@ export class OrderDO extends DurableObject<Env> {
     if (message) this.sendStep(message);
   }
 
-  /** Releases the order's next step unless one is already out: steps of one order never overlap. */
+  /** Releases the order's next step unless one is already out. */
   private releaseStep(): StepMessage | null {
+    const next = this.nextStep();
+    return next ? this.dispatch(next.transferId, next.stepIndex, false) : null;
+  }
+
+  /** The order's next step to release, unless one is already out: steps of one order never overlap. */
+  private nextStep(): { transferId: string; stepIndex: number } | null {
     const out = this.sql.one<{ n: number }>(
       "SELECT COUNT(*) AS n FROM steps WHERE status IN ('released', 'running', 'retrying', 'deferred')",
     )!.n;
@@ -638,31 +670,48 @@ export class OrderDO extends DurableObject<Env> {
        WHERE s.status = 'waiting' AND t.status IN ('pending', 'running')
        ORDER BY t.seq, s.step_index LIMIT 1`,
     );
-    if (!next) return null;
-    return this.dispatch(next.transfer_id, next.step_index, false);
+    return next ? { transferId: next.transfer_id, stepIndex: next.step_index } : null;
   }
 
-  /** Marks a step released under a new dispatch id, due back before its re-send time. */
-  private dispatch(transferId: string, stepIndex: number, isResend: boolean): StepMessage {
+  /**
+   * Marks a step released under a new dispatch id, due back before its re-send time; with
+   * `claimFor`, also claimed for that token in the same write (a step handed over).
+   */
+  private dispatch(transferId: string, stepIndex: number, isResend: boolean, claimFor?: string): StepMessage {
     const dispatchId = crypto.randomUUID();
-    // Each re-send waits twice as long as the one before: a slow queue (a backlog on a peak day)
-    // gets hours to deliver before a step is declared lost, and re-sends do not add to the backlog.
-    const resends =
-      this.sql.one<{ resends: number }>(
-        "SELECT resends FROM steps WHERE transfer_id = ? AND step_index = ?",
+    const now = Date.now();
+    if (claimFor) {
+      const leaseUntil = this.leaseEnd(now);
+      this.sql.run(
+        `UPDATE steps SET status = 'running', dispatch_id = ?, attempts = attempts + 1, lease_token = ?, lease_until = ?, due_at = ?
+         WHERE transfer_id = ? AND step_index = ?`,
+        dispatchId,
+        claimFor,
+        leaseUntil,
+        leaseUntil + this.config.stepResendAfterMs,
         transferId,
         stepIndex,
-      )?.resends ?? 0;
-    const wait = this.config.stepResendAfterMs * 2 ** (resends + (isResend ? 1 : 0));
-    this.sql.run(
-      `UPDATE steps SET status = 'released', dispatch_id = ?, due_at = ?, resends = resends + ?
-       WHERE transfer_id = ? AND step_index = ?`,
-      dispatchId,
-      Date.now() + wait,
-      isResend ? 1 : 0,
-      transferId,
-      stepIndex,
-    );
+      );
+    } else {
+      // Each re-send waits twice as long as the one before: a slow queue (a backlog on a peak day)
+      // gets hours to deliver before a step is declared lost, and re-sends do not add to the backlog.
+      const resends =
+        this.sql.one<{ resends: number }>(
+          "SELECT resends FROM steps WHERE transfer_id = ? AND step_index = ?",
+          transferId,
+          stepIndex,
+        )?.resends ?? 0;
+      const wait = this.config.stepResendAfterMs * 2 ** (resends + (isResend ? 1 : 0));
+      this.sql.run(
+        `UPDATE steps SET status = 'released', dispatch_id = ?, due_at = ?, resends = resends + ?
+         WHERE transfer_id = ? AND step_index = ?`,
+        dispatchId,
+        now + wait,
+        isResend ? 1 : 0,
+        transferId,
+        stepIndex,
+      );
+    }
     this.touchTransfer(transferId, "running", null);
     const { tenantId, connectionId, orderId } = this.identity();
     const transfer = this.sql.one<{ steps: string; priority: "order" | "bulk" }>(

@@ -84,7 +84,7 @@ export function projectTransfer(
     updatedAt: transfer.updated_at,
     completedAt: transfer.status === "completed" ? transfer.updated_at : null,
   };
-  // Identity, stage and creation time never change for a transfer id (a hash of them). Four of the
+  // Identity, stage and creation time never change for a transfer id (a hash of them). Three of the
   // table's indexes hold status or updated_at: those two (and completed_at) move only when the
   // status changes, or when updated_at is a minute old; progress and errors (no index) and the
   // order's own fields (which change only with a new order version) go in statements of their own.

@@ -46,23 +46,29 @@ export interface StepMessage {
   priority: "order" | "bulk";
 }
 
-export type StepClaim =
-  | {
-      action: "run";
-      attempt: number;
-      tenantId: string;
-      transferId: string;
-      stepIndex: number;
-      step: FlowStepConfig;
-      input: TransferInput;
-      previous: Array<ActionResult | undefined>;
-      history: StepHistoryEntry[];
-      reference: string;
-      /** The lease ends then: the consumer starts no call that could outlast it. */
-      leaseUntil: number;
-    }
-  | { action: "busy"; retryAfterSeconds: number }
-  | { action: "drop"; reason: string };
+export type StepClaim = RunClaim | { action: "busy"; retryAfterSeconds: number } | { action: "drop"; reason: string };
+
+export interface RunClaim {
+  action: "run";
+  attempt: number;
+  tenantId: string;
+  transferId: string;
+  stepIndex: number;
+  step: FlowStepConfig;
+  input: TransferInput;
+  previous: Array<ActionResult | undefined>;
+  history: StepHistoryEntry[];
+  reference: string;
+  /** The lease ends then: the consumer starts no call that could outlast it. */
+  leaseUntil: number;
+}
+
+/** The next step of a transfer, handed to the consumer that reported the one before, claimed for it. */
+export interface HandedStep {
+  message: StepMessage;
+  token: string;
+  claim: RunClaim;
+}
 
 export interface StepError {
   message: string;
@@ -91,9 +97,9 @@ export interface StepReport {
 }
 
 export type StepVerdict =
-  | { next: "ack"; handOver?: StepMessage }
+  | { next: "ack"; handOver?: HandedStep }
   | { next: "retry"; delaySeconds: number }
-  | { next: "dead-letter"; reason: string; handOver?: StepMessage }
+  | { next: "dead-letter"; reason: string; handOver?: HandedStep }
   /** Another consumer holds the step now; this one must not touch it. */
   | { next: "stale" };
 

@@ -12,6 +12,7 @@ import type { OrderDO } from "../../src/durable/order-do";
 import { orderObjectName, type StepMessage } from "../../src/durable/order-types";
 import { HAND_OVER_LIMITS } from "../../src/worker/queue/consumer";
 import { runStep } from "../../src/worker/queue/run-step";
+import { gateFor } from "../../src/worker/queue/target-gate-client";
 import { installMeter, settle, startMeter, stopMeter } from "../cost/meter";
 import { createWorld, settledTransfers, shopifyOrder, type World } from "../helpers/world";
 import { createEconomicMock, installEconomicMock } from "../mocks/economic.mock";
@@ -28,6 +29,19 @@ async function attemptRows(transferId: string) {
     .from(attempts)
     .where(eq(attempts.transferId, transferId))
     .orderBy(asc(attempts.stepIndex), asc(attempts.attempt));
+}
+
+/** Keeps the order's first step message from the queue, so the test is its consumer. */
+async function holdFirstStep(stub: DurableObjectStub<OrderDO>): Promise<StepMessage[]> {
+  const held: StepMessage[] = [];
+  await runInDurableObject(stub, (instance: OrderDO) => {
+    const steps = (instance as unknown as { env: Env }).env.STEPS;
+    vi.spyOn(steps, "send").mockImplementationOnce(async (message) => {
+      held.push(message as StepMessage);
+      return { metadata: { metrics: { backlogCount: 0, backlogBytes: 0 } } } as QueueSendResponse;
+    });
+  });
+  return held;
 }
 
 describe("steps handed over to the reporting consumer", () => {
@@ -48,7 +62,8 @@ describe("steps handed over to the reporting consumer", () => {
     expect(mock.state.booked).toHaveLength(1);
     expect(usage.queue.stepSends).toBe(1);
     expect(usage.worker.queueBatches).toBe(1);
-    expect(usage.doCalls["OrderDO.claimStep"]).toBe(3);
+    // Only the first step is claimed by the consumer; the others come claimed with the hand-over.
+    expect(usage.doCalls["OrderDO.claimStep"]).toBe(1);
     expect(usage.doCalls["OrderDO.reportStep"]).toBe(3);
     expect((await attemptRows(transfer.id)).map((r) => [r.stepIndex, r.outcome])).toEqual([
       [0, "ok"],
@@ -81,7 +96,9 @@ describe("steps handed over to the reporting consumer", () => {
     ]);
   });
 
-  it("a handed-over step whose consumer died is re-sent by the order's alarm, and runs once", async () => {
+  it("a handed-over step whose consumer died is re-sent by the order's alarm once its lease is over, and runs once", {
+    timeout: 40_000,
+  }, async () => {
     const world = await createWorld();
     await world.flow("paid", [
       { target: world.ledgerId, action: "createInvoice", settings: { invoiceState: "booked" } },
@@ -89,38 +106,49 @@ describe("steps handed over to the reporting consumer", () => {
     ]);
     const order = shopifyOrder();
     const stub = env.ORDERS.get(env.ORDERS.idFromName(orderObjectName(world.shopId, String(order.id))));
-    // The first step's message is kept from the queue, so this test is its consumer.
-    const held: StepMessage[] = [];
-    await runInDurableObject(stub, (instance: OrderDO) => {
-      const steps = (instance as unknown as { env: Env }).env.STEPS;
-      vi.spyOn(steps, "send").mockImplementationOnce(async (message) => {
-        held.push(message as StepMessage);
-        return { metadata: { metrics: { backlogCount: 0, backlogBytes: 0 } } } as QueueSendResponse;
-      });
-    });
+    const held = await holdFirstStep(stub);
     await world.sendShopify("orders/paid", order);
     await vi.waitFor(() => expect(held).toHaveLength(1), { timeout: 5000 });
-    vi.restoreAllMocks();
     const verdict = await runStep(env, held[0]!, true);
     expect(verdict.next).toBe("ack");
     const handOver = verdict.next === "ack" ? verdict.handOver : undefined;
-    expect(handOver).toMatchObject({ transferId: held[0]!.transferId, stepIndex: 1 });
-    // ...and the consumer dies holding the hand-over: the object still has the step out.
-    expect((await stub.describe()).steps[1]).toMatchObject({ status: "released", resends: 0 });
-    const [transfer] = await settledTransfers(world, String(order.id), 1, 20_000);
+    expect(handOver?.message).toMatchObject({ transferId: held[0]!.transferId, stepIndex: 1 });
+    expect(handOver?.claim).toMatchObject({ action: "run", attempt: 1, stepIndex: 1 });
+    // ...and the consumer dies holding the hand-over: the object has the step claimed, under a lease.
+    expect((await stub.describe()).steps[1]).toMatchObject({ status: "running", attempts: 1, resends: 0 });
+    const [transfer] = await settledTransfers(world, String(order.id), 1, 30_000);
     expect(transfer.status).toBe("completed");
     const state = await stub.describe();
-    expect(state.steps.map((s) => [s.status, s.attempts])).toEqual([
-      ["done", 1],
-      ["done", 1],
+    // The claim that died counts as an attempt, as for a consumer that died after claiming.
+    expect(state.steps.map((s) => [s.status, s.attempts, s.resends])).toEqual([
+      ["done", 1, 0],
+      ["done", 2, 1],
     ]);
-    expect(state.steps[1]).toMatchObject({ resends: 1 });
-    // The hand-over, run late after the re-send did it, is dropped by its dispatch id.
-    expect(await runStep(env, handOver!, true)).toEqual({ next: "ack" });
-    expect((await attemptRows(transfer.id)).map((r) => [r.stepIndex, r.outcome])).toEqual([
-      [0, "ok"],
-      [1, "ok"],
+    // The hand-over, run late (after its lease), does not run.
+    expect(await runStep(env, handOver!.message, true, handOver)).toEqual({ next: "ack" });
+    expect((await attemptRows(transfer.id)).map((r) => [r.stepIndex, r.attempt, r.outcome])).toEqual([
+      [0, 1, "ok"],
+      [1, 2, "ok"],
     ]);
+  });
+
+  it("a handed-over step the target's gate turns away gives its claim back, without using an attempt", async () => {
+    installEconomicMock(createEconomicMock());
+    const world = await createWorld();
+    await world.flow("paid", threeSteps(world).slice(0, 2));
+    const order = shopifyOrder();
+    const stub = env.ORDERS.get(env.ORDERS.idFromName(orderObjectName(world.shopId, String(order.id))));
+    const held = await holdFirstStep(stub);
+    await world.sendShopify("orders/paid", order);
+    await vi.waitFor(() => expect(held).toHaveLength(1), { timeout: 5000 });
+    const verdict = await runStep(env, held[0]!, true);
+    expect(verdict.next).toBe("ack");
+    const handOver = verdict.next === "ack" ? verdict.handOver : undefined;
+    expect(handOver?.claim.attempt).toBe(1);
+    // The target answered a 429 with a Retry-After of 30 s: its gate turns the step away.
+    await gateFor(env, world.economicId).rateLimited(30);
+    expect(await runStep(env, handOver!.message, true, handOver)).toEqual({ next: "ack" });
+    expect((await stub.describe()).steps[1]).toMatchObject({ status: "deferred", attempts: 0 });
   });
 
   it("a consumer that does not take the next step gets it sent through the queue, as before", async () => {
@@ -131,17 +159,9 @@ describe("steps handed over to the reporting consumer", () => {
     ]);
     const order = shopifyOrder();
     const stub = env.ORDERS.get(env.ORDERS.idFromName(orderObjectName(world.shopId, String(order.id))));
-    const held: StepMessage[] = [];
-    await runInDurableObject(stub, (instance: OrderDO) => {
-      const steps = (instance as unknown as { env: Env }).env.STEPS;
-      vi.spyOn(steps, "send").mockImplementationOnce(async (message) => {
-        held.push(message as StepMessage);
-        return { metadata: { metrics: { backlogCount: 0, backlogBytes: 0 } } } as QueueSendResponse;
-      });
-    });
+    const held = await holdFirstStep(stub);
     await world.sendShopify("orders/paid", order);
     await vi.waitFor(() => expect(held).toHaveLength(1), { timeout: 5000 });
-    vi.restoreAllMocks();
     // The previous release's consumer asks for no hand-over.
     expect(await runStep(env, held[0]!)).toEqual({ next: "ack" });
     const [transfer] = await settledTransfers(world, String(order.id), 1);

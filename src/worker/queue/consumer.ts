@@ -4,7 +4,7 @@
  */
 import { database } from "../../db/client";
 import { deadLetters } from "../../db/schema";
-import type { StepMessage, StepVerdict } from "../../durable/order-types";
+import type { HandedStep, StepMessage, StepVerdict } from "../../durable/order-types";
 import { alertTransferFailure } from "../../notifications/failure-alerts";
 import { runStep } from "./run-step";
 
@@ -26,7 +26,7 @@ export const HAND_OVER_LIMITS = { steps: 16, windowMs: 60_000 };
 async function handleStepMessage(message: Message<StepMessage>, env: Env): Promise<void> {
   const started = Date.now();
   const mayTakeNext = (taken: number) => taken + 1 < HAND_OVER_LIMITS.steps && Date.now() - started < HAND_OVER_LIMITS.windowMs;
-  let next: StepMessage | undefined;
+  let next: HandedStep | undefined;
   try {
     const verdict = await runStep(env, message.body, mayTakeNext(0));
     if (verdict.next === "retry") {
@@ -43,10 +43,11 @@ async function handleStepMessage(message: Message<StepMessage>, env: Env): Promi
     return;
   }
   for (let taken = 1; next; taken++) {
-    const step = next;
+    const handed = next;
+    const step = handed.message;
     next = undefined;
     try {
-      const verdict = await runStep(env, step, mayTakeNext(taken));
+      const verdict = await runStep(env, step, mayTakeNext(taken), handed);
       // A handed-over step has no message of its own: its retry is a new one, with the same body
       // (if that send fails, the object re-sends the step when it is overdue).
       if (verdict.next === "retry") {
@@ -56,13 +57,14 @@ async function handleStepMessage(message: Message<StepMessage>, env: Env): Promi
       next = handedOver(verdict);
     } catch (error) {
       console.error("handed-over step failed", { transferId: step.transferId, error: String(error) });
-      // If this send fails too, the object re-sends the step when it is overdue.
+      // Its claim may still hold: the message waits out the lease ("busy"). If this send fails
+      // too, the object re-sends the step when it is overdue.
       await env.STEPS.send(step, { contentType: "json", delaySeconds: 1 }).catch(() => {});
     }
   }
 }
 
-function handedOver(verdict: StepVerdict): StepMessage | undefined {
+function handedOver(verdict: StepVerdict): HandedStep | undefined {
   return verdict.next === "ack" || verdict.next === "dead-letter" ? verdict.handOver : undefined;
 }
 

@@ -9,25 +9,38 @@ import { createHttpClient } from "../../connectors/http";
 import { type LoadedConnection, loadConnection } from "../../db/connections";
 import { attemptBundle, prepareSnapshot, type SnapshotPart, type SnapshotRecord } from "../../db/snapshots";
 import { asOrderlyError, OrderlyError } from "../../domain/errors";
-import { orderStub, type StepClaim, type StepMessage, type StepOutcome, type StepVerdict } from "../../durable/order-types";
+import {
+  type HandedStep,
+  orderStub,
+  type StepClaim,
+  type StepMessage,
+  type StepOutcome,
+  type StepVerdict,
+} from "../../durable/order-types";
 import { runtimeConfig } from "../config";
 import { onCircuitChange } from "./circuit-alerts";
 import { acquireGate, gatePacer, releaseGate } from "./target-gate-client";
 
-/** `takeNext`: the caller runs the order's next step itself if the object hands it over. */
-export async function runStep(env: Env, message: StepMessage, takeNext = false): Promise<StepVerdict> {
+/**
+ * `takeNext`: the caller runs the transfer's next step itself if the object hands it over.
+ * `handed`: this step was handed over, already claimed.
+ */
+export async function runStep(env: Env, message: StepMessage, takeNext = false, handed?: HandedStep): Promise<StepVerdict> {
   const config = runtimeConfig(env);
+  // A hand-over held too long (its consumer stalled) is not run: its lease could end mid-call and
+  // another dispatch take the step. The object re-sends the step once the lease is over.
+  if (handed && Date.now() + config.outboundTimeoutMs > handed.claim.leaseUntil) return { next: "ack" };
   const order = orderStub(env, message.order);
   const connection = message.target ? await loadConnection(env, message.target, message.tenantId) : null;
   const gate = connection ? await acquireGate(env, message, connection.connector.id, config) : null;
   if (gate && !gate.result.granted) {
-    await order.deferStep(message, Date.now() + gate.result.retryAfterMs, gate.result.reason);
+    await order.deferStep(message, Date.now() + gate.result.retryAfterMs, gate.result.reason, handed?.token);
     return { next: "ack" };
   }
   const ticket = gate?.result.granted ? gate.result.ticket : undefined;
-  const token = crypto.randomUUID();
+  const token = handed?.token ?? crypto.randomUUID();
   // The RPC layer cannot type `unknown` fields; both sides are ours, so the declared type holds.
-  const claim = (await order.claimStep(message, token)) as StepClaim;
+  const claim = handed?.claim ?? ((await order.claimStep(message, token)) as StepClaim);
   if (claim.action !== "run") {
     if (ticket) await releaseGate(env, message, ticket, 0, "unused", config);
     return claim.action === "drop" ? { next: "ack" } : { next: "retry", delaySeconds: claim.retryAfterSeconds };
