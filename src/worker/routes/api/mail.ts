@@ -2,6 +2,7 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { and, desc, eq, lt, or, type SQL } from "drizzle-orm";
 import { database } from "../../../db/client";
+import { encodeCursor } from "../../../db/cursor";
 import { mailOutbox } from "../../../db/schema";
 import { OrderlyError } from "../../../domain/errors";
 import { apiRouter, errorResponses, notFound } from "./api-env";
@@ -91,7 +92,7 @@ export const mailRoutes = apiRouter()
         .limit(q.limit + 1);
       const page = rows.slice(0, q.limit);
       const last = page.at(-1);
-      const nextCursor = rows.length > q.limit && last ? btoa(`${last.createdAt}:${last.id}`) : null;
+      const nextCursor = rows.length > q.limit && last ? encodeCursor(last) : null;
       return c.json({ emails: page.map(summary), nextCursor }, 200);
     },
   )

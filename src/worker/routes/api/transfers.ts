@@ -1,7 +1,8 @@
 /** /api/v1/transfers: the transfer log, each transfer's snapshots, and retry. */
 import { createRoute, z } from "@hono/zod-openapi";
-import { and, asc, desc, eq, gte, inArray, lt, or, type SQL } from "drizzle-orm";
+import { and, asc, desc, eq, gte, inArray, lt, type SQL } from "drizzle-orm";
 import { database } from "../../../db/client";
+import { beforeCursor, encodeCursor } from "../../../db/cursor";
 import { snapshots, TRANSFER_STATUSES, transferSteps, transfers } from "../../../db/schema";
 import { readSnapshotData, readSnapshotViews } from "../../../db/snapshots";
 import { OrderlyError } from "../../../domain/errors";
@@ -89,8 +90,7 @@ export const transferRoutes = apiRouter()
       if (q.from !== undefined) where.push(gte(transfers.createdAt, q.from));
       if (q.to !== undefined) where.push(lt(transfers.createdAt, q.to));
       if (q.cursor) {
-        const [at, id] = decodeCursor(q.cursor);
-        where.push(or(lt(transfers.createdAt, at), and(eq(transfers.createdAt, at), lt(transfers.id, id)))!);
+        where.push(beforeCursor(...decodeCursor(q.cursor)));
       }
       const rows = await database(c.env)
         .select()
@@ -100,7 +100,7 @@ export const transferRoutes = apiRouter()
         .limit(q.limit + 1);
       const page = rows.slice(0, q.limit);
       const last = page.at(-1);
-      const nextCursor = rows.length > q.limit && last ? btoa(`${last.createdAt}:${last.id}`) : null;
+      const nextCursor = rows.length > q.limit && last ? encodeCursor(last) : null;
       return c.json({ transfers: page, nextCursor }, 200);
     },
   )
@@ -268,8 +268,7 @@ export const transferRoutes = apiRouter()
       if (q.from !== undefined) where.push(gte(transfers.createdAt, q.from));
       if (q.to !== undefined) where.push(lt(transfers.createdAt, q.to));
       if (q.cursor) {
-        const [at, id] = decodeCursor(q.cursor);
-        where.push(or(lt(transfers.createdAt, at), and(eq(transfers.createdAt, at), lt(transfers.id, id)))!);
+        where.push(beforeCursor(...decodeCursor(q.cursor)));
       }
       const rows = await database(c.env)
         .select()
@@ -305,10 +304,7 @@ export const transferRoutes = apiRouter()
         else queued++;
       }
       const last = page.at(-1);
-      return c.json(
-        { queued, skipped, nextCursor: rows.length > q.limit && last ? btoa(`${last.createdAt}:${last.id}`) : null },
-        202,
-      );
+      return c.json({ queued, skipped, nextCursor: rows.length > q.limit && last ? encodeCursor(last) : null }, 202);
     },
   );
 

@@ -2,9 +2,10 @@
 import { and, desc, eq, lt, or, type SQL } from "drizzle-orm";
 import { Hono } from "hono";
 import { database } from "../../../db/client";
+import { encodeCursor } from "../../../db/cursor";
 import { mailOutbox } from "../../../db/schema";
 import { OutboxMailPage, OutboxPage } from "../../../ui/pages/outbox";
-import { decodeCursor, encodeCursor } from "./data/transfer-list";
+import { decodeCursor } from "./data/transfer-list";
 import { notFoundPage, page } from "./render";
 import type { UiEnv } from "./ui-env";
 

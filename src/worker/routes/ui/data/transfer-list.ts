@@ -4,8 +4,9 @@
  * checks the plans on 100,000 rows). The search box reads what it is given: an email, an amount
  * with decimals, an order number, or else part of a customer's name.
  */
-import { and, desc, eq, gte, inArray, lt, or, type SQL, sql } from "drizzle-orm";
+import { and, desc, eq, gte, inArray, lt, type SQL, sql } from "drizzle-orm";
 import type { Db } from "../../../../db/client";
+import { beforeCursor } from "../../../../db/cursor";
 import { TRANSFER_STATUSES, type TransferStatus, transfers } from "../../../../db/schema";
 import { STAGES } from "../../../../domain/stage";
 
@@ -51,10 +52,6 @@ export function decodeCursor(cursor: string | undefined): [number, string] | und
   }
 }
 
-export function encodeCursor(row: { createdAt: number; id: string }): string {
-  return btoa(`${row.createdAt}:${row.id}`);
-}
-
 export function transferWhere(tenantId: string, f: TransferFilters): SQL {
   const where: SQL[] = [eq(transfers.tenantId, tenantId)];
   if (f.status && (TRANSFER_STATUSES as readonly string[]).includes(f.status)) where.push(eq(transfers.status, f.status));
@@ -81,8 +78,7 @@ export function transferWhere(tenantId: string, f: TransferFilters): SQL {
   }
   const cursor = decodeCursor(f.cursor);
   if (cursor) {
-    const [at, id] = cursor;
-    where.push(or(lt(transfers.createdAt, at), and(eq(transfers.createdAt, at), lt(transfers.id, id))) as SQL);
+    where.push(beforeCursor(...cursor));
   }
   return and(...where) as SQL;
 }
