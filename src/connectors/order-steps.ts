@@ -52,6 +52,21 @@ interface Row {
   updated_at: number;
 }
 
+/**
+ * An order has a handful of transfers: the unary `+` keeps SQLite from walking the tenant's whole
+ * log in time order (which it picks without planner statistics) instead of the order's index.
+ */
+export function orderStepsSql(actionCount: number): string {
+  return `SELECT s.transfer_id, t.stage, s.step_index, s.action, s.status, s.attempts, s.output, s.error_reason,
+            f.steps AS flow_steps, s.updated_at
+       FROM transfers t
+       JOIN transfer_steps s ON s.transfer_id = t.id
+       LEFT JOIN flows f ON f.id = t.flow_id AND f.tenant_id = t.tenant_id
+      WHERE t.tenant_id = ? AND t.order_id = ? AND t.source_connection_id = ?
+        AND s.target_connection_id = ? AND s.action IN (${Array.from({ length: actionCount }, () => "?").join(", ")})
+      ORDER BY +t.created_at DESC, s.step_index DESC`;
+}
+
 /** The order's logged steps on `targetConnectionId` with one of `actions`, newest first. */
 export async function orderSteps(
   env: Pick<Env, "DB">,
@@ -60,16 +75,7 @@ export async function orderSteps(
   actions: readonly string[],
 ): Promise<LoggedStep[]> {
   if (actions.length === 0) return [];
-  const { results } = await env.DB.prepare(
-    `SELECT s.transfer_id, t.stage, s.step_index, s.action, s.status, s.attempts, s.output, s.error_reason,
-            f.steps AS flow_steps, s.updated_at
-       FROM transfers t
-       JOIN transfer_steps s ON s.transfer_id = t.id
-       LEFT JOIN flows f ON f.id = t.flow_id AND f.tenant_id = t.tenant_id
-      WHERE t.tenant_id = ? AND t.order_id = ? AND t.source_connection_id = ?
-        AND s.target_connection_id = ? AND s.action IN (${actions.map(() => "?").join(", ")})
-      ORDER BY t.created_at DESC, s.step_index DESC`,
-  )
+  const { results } = await env.DB.prepare(orderStepsSql(actions.length))
     .bind(order.tenantId, order.orderId, order.sourceConnectionId, targetConnectionId, ...actions)
     .all<Row>();
   return results.map((row) => ({

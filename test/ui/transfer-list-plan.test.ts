@@ -1,5 +1,6 @@
 import { env } from "cloudflare:test";
-import { describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
+import { orderStepsSql } from "../../src/connectors/order-steps";
 import { database } from "../../src/db/client";
 import { encodeCursor } from "../../src/db/cursor";
 import { type TransferFilters, transferListQuery } from "../../src/worker/routes/ui/data/transfer-list";
@@ -38,8 +39,18 @@ async function plan(filters: TransferFilters): Promise<string> {
 }
 
 describe("the transfer log's page query at 100,000 transfers", () => {
+  beforeAll(fill, 120_000);
+
+  it("finds one order's logged steps through the order's index, not by walking the tenant's log", async () => {
+    const rows = await env.DB.prepare(`EXPLAIN QUERY PLAN ${orderStepsSql(2)}`)
+      .bind(tenantId, "ord42", "con_shop_0", "con_target", "createInvoice", "bookInvoice")
+      .all<{ detail: string }>();
+    const detail = rows.results.map((r) => r.detail).join("\n");
+    expect(detail).toMatch(/SEARCH t USING INDEX transfers_tenant_order \(tenant_id=\? AND order_id=\?\)/);
+    expect(detail).not.toContain("transfers_tenant_time");
+  });
+
   it("searches an index of transfers for every filter and search, and never sorts the tenant's whole log", async () => {
-    await fill();
     const count = await env.DB.prepare("SELECT count(*) AS n FROM transfers WHERE id LIKE 'trf_%'").first<{ n: number }>();
     expect(count?.n).toBe(ROWS);
 

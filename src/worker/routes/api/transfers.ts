@@ -1,6 +1,6 @@
 /** /api/v1/transfers: the transfer log, each transfer's snapshots, and retry. */
 import { createRoute, z } from "@hono/zod-openapi";
-import { and, asc, desc, eq, gte, inArray, lt, type SQL } from "drizzle-orm";
+import { and, asc, desc, eq, gte, inArray, lt, type SQL, sql } from "drizzle-orm";
 import { database } from "../../../db/client";
 import { beforeCursor, encodeCursor } from "../../../db/cursor";
 import { snapshots, TRANSFER_STATUSES, transferSteps, transfers } from "../../../db/schema";
@@ -81,7 +81,8 @@ export const transferRoutes = apiRouter()
             database(c.env)
               .select({ id: transferSteps.transferId })
               .from(transferSteps)
-              .where(eq(transferSteps.targetConnectionId, q.target)),
+              // The tenant's steps only (its time index), not every tenant's.
+              .where(and(eq(transferSteps.tenantId, c.var.tenantId), eq(transferSteps.targetConnectionId, q.target))),
           ),
         );
       }
@@ -96,7 +97,9 @@ export const transferRoutes = apiRouter()
         .select()
         .from(transfers)
         .where(and(...where))
-        .orderBy(desc(transfers.createdAt), desc(transfers.id))
+        // One order has a handful of transfers: the unary + keeps SQLite on the order's index
+        // instead of walking the tenant's log in time order (its choice without statistics).
+        .orderBy(q.order ? sql`+${transfers.createdAt} DESC` : desc(transfers.createdAt), desc(transfers.id))
         .limit(q.limit + 1);
       const page = rows.slice(0, q.limit);
       const last = page.at(-1);
