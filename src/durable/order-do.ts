@@ -681,6 +681,8 @@ export class OrderDO extends DurableObject<Env> {
     const dispatchId = crypto.randomUUID();
     const now = Date.now();
     if (claimFor) {
+      // No message is on its way for a handed-over step, so nothing to wait for past its lease:
+      // if its consumer is gone (or the answer never reached it), it is re-sent when the lease ends.
       const leaseUntil = this.leaseEnd(now);
       this.sql.run(
         `UPDATE steps SET status = 'running', dispatch_id = ?, attempts = attempts + 1, lease_token = ?, lease_until = ?, due_at = ?
@@ -688,7 +690,7 @@ export class OrderDO extends DurableObject<Env> {
         dispatchId,
         claimFor,
         leaseUntil,
-        leaseUntil + this.config.stepResendAfterMs,
+        leaseUntil,
         transferId,
         stepIndex,
       );
@@ -807,7 +809,7 @@ export class OrderDO extends DurableObject<Env> {
 
   /** Starts the outbox pump now; the alarm is the durable backstop if this isolate dies. */
   private kick(): void {
-    this.alarmBy(Date.now() + 1000);
+    void this.alarmBy(Date.now() + 1000);
     void this.pump().catch(() => {});
   }
 

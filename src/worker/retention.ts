@@ -17,8 +17,11 @@ export const RETENTION_BATCH = 500;
  * time, which every row written would pay for. A transfer still running keeps its whole history,
  * whatever its age, until it ends.
  */
-const EXPIRED_TRANSFERS = `SELECT id FROM transfers WHERE tenant_id = ?1 AND updated_at < ?2 AND status IN ('completed', 'failed')
+const EXPIRED_TRANSFERS = `SELECT id FROM transfers WHERE tenant_id = ? AND updated_at < ? AND status IN ('completed', 'failed')
   ORDER BY updated_at LIMIT ${RETENTION_BATCH}`;
+
+/** Transfer ids per statement (D1 binds at most 100 values). */
+const IDS_PER_STATEMENT = 90;
 
 /** The transfer's children first, the transfers last, in one transaction: no child outlives its transfer. */
 const HISTORY = ["snapshots", "attempts", "transfer_steps"] as const;
@@ -37,21 +40,31 @@ export async function applyRetention(env: Env, now = Date.now()): Promise<Record
   const all = await database(env).select({ id: tenants.id, retentionDays: tenants.retentionDays }).from(tenants);
   for (const tenant of all) {
     const cutoff = now - tenant.retentionDays * DAY_MS;
-    // R2 bodies of the snapshots about to go, first: a body without its row is garbage nobody finds.
-    const blobs = await env.DB.prepare(
-      `SELECT blob_key FROM snapshots WHERE transfer_id IN (${EXPIRED_TRANSFERS}) AND blob_key IS NOT NULL`,
-    )
-      .bind(tenant.id, cutoff)
-      .all<{ blob_key: string }>();
-    const keys = blobs.results.map((r) => r.blob_key);
-    for (let i = 0; i < keys.length; i += 1000) await env.BLOBS.delete(keys.slice(i, i + 1000));
-    const results = await env.DB.batch([
-      ...HISTORY.map((table) =>
-        env.DB.prepare(`DELETE FROM ${table} WHERE transfer_id IN (${EXPIRED_TRANSFERS})`).bind(tenant.id, cutoff),
-      ),
-      env.DB.prepare(`DELETE FROM transfers WHERE id IN (${EXPIRED_TRANSFERS})`).bind(tenant.id, cutoff),
-    ]);
-    for (const [i, table] of [...HISTORY, "transfers"].entries()) count(table, results[i]!);
+    // The batch is read once: its blobs and its rows are then those of the same transfers.
+    const expired = await env.DB.prepare(EXPIRED_TRANSFERS).bind(tenant.id, cutoff).all<{ id: string }>();
+    const ids = expired.results.map((r) => r.id);
+    for (let i = 0; i < ids.length; i += IDS_PER_STATEMENT) {
+      const chunk = ids.slice(i, i + IDS_PER_STATEMENT);
+      // Numbered, so a statement can name the list twice with one set of bound values.
+      const list = chunk.map((_, k) => `?${k + 1}`).join(", ");
+      await deleteBlobs(env, chunk, list);
+      const results = await env.DB.batch([
+        ...HISTORY.map((table) => env.DB.prepare(`DELETE FROM ${table} WHERE transfer_id IN (${list})`).bind(...chunk)),
+        env.DB.prepare(`DELETE FROM transfers WHERE id IN (${list})`).bind(...chunk),
+      ]);
+      for (const [j, table] of [...HISTORY, "transfers"].entries()) count(table, results[j]!);
+    }
+    // Step rows an earlier release left without their transfer (it deleted a transfer's unfinished
+    // steps only by their own status): found by their own age.
+    count(
+      "transfer_steps",
+      await env.DB.prepare(
+        `DELETE FROM transfer_steps WHERE rowid IN (SELECT s.rowid FROM transfer_steps s WHERE s.tenant_id = ? AND s.updated_at < ?
+           AND NOT EXISTS (SELECT 1 FROM transfers t WHERE t.id = s.transfer_id) LIMIT ${RETENTION_BATCH})`,
+      )
+        .bind(tenant.id, cutoff)
+        .run(),
+    );
     for (const { table, time } of BY_TIME) {
       const result = await env.DB.prepare(
         `DELETE FROM ${table} WHERE rowid IN (SELECT rowid FROM ${table} WHERE tenant_id = ? AND ${time} < ? LIMIT ${RETENTION_BATCH})`,
@@ -62,6 +75,26 @@ export async function applyRetention(env: Env, now = Date.now()): Promise<Record
     }
   }
   return deleted;
+}
+
+/**
+ * R2 bodies of the snapshots about to go, first: a body without its row is garbage nobody finds.
+ * A webhook's raw body is shared by every transfer made from that event (one per flow and
+ * stage), so it stays while a transfer of the same order outside this batch still shows it.
+ */
+async function deleteBlobs(env: Env, chunk: string[], list: string): Promise<void> {
+  const blobs = await env.DB.prepare(
+    `SELECT DISTINCT s.blob_key FROM snapshots s JOIN transfers t ON t.id = s.transfer_id
+      WHERE s.transfer_id IN (${list}) AND s.blob_key IS NOT NULL
+        AND NOT EXISTS (
+          SELECT 1 FROM transfers o JOIN snapshots os ON os.transfer_id = o.id
+           WHERE o.tenant_id = t.tenant_id AND o.order_id = t.order_id AND o.source_connection_id = t.source_connection_id
+             AND o.id NOT IN (${list}) AND os.blob_key = s.blob_key)`,
+  )
+    .bind(...chunk)
+    .all<{ blob_key: string }>();
+  const keys = blobs.results.map((r) => r.blob_key);
+  for (let i = 0; i < keys.length; i += 1000) await env.BLOBS.delete(keys.slice(i, i + 1000));
 }
 
 export async function setRetention(env: Env, tenantId: string, days: number): Promise<void> {

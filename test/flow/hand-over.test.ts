@@ -145,10 +145,14 @@ describe("steps handed over to the reporting consumer", () => {
     expect(verdict.next).toBe("ack");
     const handOver = verdict.next === "ack" ? verdict.handOver : undefined;
     expect(handOver?.claim.attempt).toBe(1);
-    // The target answered a 429 with a Retry-After of 30 s: its gate turns the step away.
-    await gateFor(env, world.economicId).rateLimited(30);
+    // The target answered a 429 with a Retry-After of 1 s: its gate turns the step away.
+    await gateFor(env, world.economicId).rateLimited(1);
     expect(await runStep(env, handOver!.message, true, handOver)).toEqual({ next: "ack" });
     expect((await stub.describe()).steps[1]).toMatchObject({ status: "deferred", attempts: 0 });
+    // ...and the object sends it again when the gate's hold is over: it runs once, as attempt 1.
+    const [transfer] = await settledTransfers(world, String(order.id), 1);
+    expect(transfer.status).toBe("completed");
+    expect((await stub.describe()).steps[1]).toMatchObject({ status: "done", attempts: 1 });
   });
 
   it("a consumer that does not take the next step gets it sent through the queue, as before", async () => {

@@ -61,6 +61,51 @@ describe("retention", () => {
     expect(await db.select().from(transferSteps).where(eq(transferSteps.transferId, transfer.id))).toHaveLength(0);
   });
 
+  it("keeps a webhook's raw body in R2 while another transfer made from it is kept, and deletes it with the last", async () => {
+    const world = await createWorld();
+    await world.flow("paid", [{ target: world.ledgerId, action: "createInvoice" }]);
+    await world.flow("paid", [{ target: world.ledgerId, action: "createInvoice", settings: { invoiceState: "booked" } }]);
+    // Over the inline limit: the body is kept once in R2 and both transfers' received snapshots name it.
+    const order = shopifyOrder({ note: "ü".repeat(80_000) });
+    await world.sendShopify("orders/paid", order);
+    const [first, second] = await settledTransfers(world, String(order.id), 2);
+    const db = database(env);
+    const received = await db.select().from(snapshots).where(eq(snapshots.kind, "received"));
+    const key = received.find((r) => r.transferId === first.id)?.blobKey;
+    expect(key).toBeTruthy();
+    expect(received.find((r) => r.transferId === second.id)?.blobKey).toBe(key);
+    await setRetention(env, world.tenantId, 7);
+    const old = Date.now() - 30 * 86_400_000;
+    await db.update(transfers).set({ updatedAt: old }).where(eq(transfers.id, first.id));
+    await applyRetention(env);
+    expect(await db.select().from(transfers).where(eq(transfers.id, first.id))).toHaveLength(0);
+    expect(await env.BLOBS.head(key!)).not.toBeNull();
+    await db.update(transfers).set({ updatedAt: old }).where(eq(transfers.id, second.id));
+    await applyRetention(env);
+    expect(await db.select().from(transfers).where(eq(transfers.id, second.id))).toHaveLength(0);
+    expect(await env.BLOBS.head(key!)).toBeNull();
+  });
+
+  it("deletes step rows an earlier release left without their transfer, by their own age", async () => {
+    const world = await createWorld();
+    await setRetention(env, world.tenantId, 7);
+    const db = database(env);
+    const row = {
+      tenantId: world.tenantId,
+      stepIndex: 1,
+      targetConnectionId: world.ledgerId,
+      action: "registerPayment",
+      status: "pending" as const,
+    };
+    await db.insert(transferSteps).values([
+      { ...row, transferId: "tr_gone_old", updatedAt: Date.now() - 30 * 86_400_000 },
+      { ...row, transferId: "tr_gone_new", updatedAt: Date.now() },
+    ]);
+    await applyRetention(env);
+    const left = await db.select().from(transferSteps).where(eq(transferSteps.tenantId, world.tenantId));
+    expect(left.map((s) => s.transferId)).toEqual(["tr_gone_new"]);
+  });
+
   it("keeps the whole history of a transfer that has not ended, whatever its age", async () => {
     const world = await createWorld();
     await setRetention(env, world.tenantId, 7);
