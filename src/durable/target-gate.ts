@@ -27,12 +27,10 @@ export interface AcquireRequest {
   failureThreshold: number;
   /** First pause after the circuit opens; doubles while probes fail, up to 15 minutes. */
   cooldownMs: number;
-  /** Give a granted step its first call's slot with the grant (one request less per step). */
-  firstCall?: boolean;
 }
 
 export type AcquireResult =
-  | { granted: true; ticket: string; probe: boolean; firstCall?: CallSlot }
+  | { granted: true; ticket: string; probe: boolean }
   | { granted: false; retryAfterMs: number; reason: "rate" | "concurrency" | "rate-limited-by-target" | "paused" };
 
 /** When a step's next call may leave; every call of a step asks, so calls never bunch up. */
@@ -111,18 +109,14 @@ export class TargetGate extends DurableObject<Env> {
       // Half-open: exactly one probe goes through.
       const ticket = this.grant(now);
       this.save({ ...circuit, probeTicket: ticket });
-      return { granted: true, ticket, probe: true, ...this.firstCall(request, now) };
+      return { granted: true, ticket, probe: true };
     }
     const denied = this.refusal(now, limits, priority);
     if (denied) {
       if (priority === "order") this.orderWaitingUntil = now + ORDER_WAITING_MS;
       return denied;
     }
-    return { granted: true, ticket: this.grant(now), probe: false, ...this.firstCall(request, now) };
-  }
-
-  private firstCall(request: AcquireRequest, now: number): { firstCall?: CallSlot } {
-    return request.firstCall ? { firstCall: this.takeSlot(request.limits, now) } : {};
+    return { granted: true, ticket: this.grant(now), probe: false };
   }
 
   /**
@@ -133,10 +127,6 @@ export class TargetGate extends DurableObject<Env> {
   async call(ticket: string, limits: GateLimits): Promise<CallSlot> {
     const now = Date.now();
     if (this.running.has(ticket)) this.running.set(ticket, now + TICKET_TTL_MS);
-    return this.takeSlot(limits, now);
-  }
-
-  private takeSlot(limits: GateLimits, now: number): CallSlot {
     const { size } = slidingWindow(limits);
     const slot = Math.max(now, this.nextSlot(limits));
     this.slots.push(slot);

@@ -31,20 +31,6 @@ describe("a target's gate", () => {
     expect(waits[4]).toBeGreaterThan(1000);
   });
 
-  it("gives a step its first call's slot with the grant when asked, counted in the window like any other", async () => {
-    const g = gate();
-    const limits = { ratePerSecond: 4, burst: 2, concurrency: 10 };
-    const t = await g.acquire(request({ limits, firstCall: true }));
-    if (!t.granted) throw new Error("must be granted");
-    expect(t.firstCall).toMatchObject({ waitMs: 0 });
-    // The grant's slot was the window's first: one more goes at once, the next a window later.
-    expect((await g.call(t.ticket, limits)).waitMs).toBe(0);
-    expect((await g.call(t.ticket, limits)).waitMs).toBeGreaterThan(480);
-    // Without asking, a grant carries no slot.
-    const plain = await g.acquire(request({ limits }));
-    expect(plain.granted && plain.firstCall).toBeUndefined();
-  });
-
   it("interleaves the calls of steps running side by side instead of letting each burst", async () => {
     const g = gate();
     const limits = { ratePerSecond: 10, burst: 10, concurrency: 2 };

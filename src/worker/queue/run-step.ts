@@ -52,19 +52,7 @@ export async function runStep(env: Env, message: StepMessage, takeNext = false, 
   const http = createHttpClient({
     timeoutMs: config.outboundTimeoutMs,
     vendor: connection?.connector.name ?? "target",
-    ...(gate?.result.granted && ticket
-      ? {
-          pacer: gatePacer(
-            env,
-            message,
-            ticket,
-            gate.limits,
-            claim.leaseUntil,
-            config,
-            gate.result.firstCall && { slot: gate.result.firstCall, askedAt: gate.askedAt, answeredAt: gate.answeredAt },
-          ),
-        }
-      : {}),
+    ...(gate && ticket ? { pacer: gatePacer(env, message, ticket, gate.limits, claim.leaseUntil, config) } : {}),
   });
   let outcome: StepOutcome;
   try {

@@ -4,7 +4,7 @@ import type { CallPacer } from "../../connectors/http";
 import { getConnector } from "../../connectors/registry";
 import { OrderlyError } from "../../domain/errors";
 import type { StepMessage, StepOutcome } from "../../durable/order-types";
-import type { AcquireResult, CallSlot, GateLimits, ReleaseResult } from "../../durable/target-gate";
+import type { AcquireResult, GateLimits, ReleaseResult } from "../../durable/target-gate";
 import type { RuntimeConfig } from "../config";
 
 const DEFAULT_LIMITS: GateLimits = { ratePerSecond: 10, burst: 10, concurrency: 4 };
@@ -29,34 +29,22 @@ export async function acquireGate(
   message: StepMessage,
   connectorId: string,
   config: RuntimeConfig,
-): Promise<{ result: AcquireResult; limits: GateLimits; askedAt: number; answeredAt: number } | null> {
+): Promise<{ result: AcquireResult; limits: GateLimits } | null> {
   const limits = limitsOf(getConnector(connectorId));
   if (!limits || !message.target) return null;
-  const askedAt = Date.now();
   const result = await gateFor(env, message.target).acquire({
     limits,
     priority: message.priority,
     failureThreshold: config.circuitFailureThreshold,
     cooldownMs: config.circuitCooldownMs,
-    firstCall: true,
   });
-  return { result, limits, askedAt, answeredAt: Date.now() };
+  return { result, limits };
 }
 
 /** Later than this after its slot, a call tells the gate (the window's margin absorbs less). */
 const LATE_REPORT_MS = 15;
 
-/** When a call's slot was asked for and when the answer came, on the caller's clock. */
-export interface GivenSlot {
-  slot: CallSlot;
-  askedAt: number;
-  answeredAt: number;
-}
-
-/**
- * Each call of a granted step waits for its slot at the gate, within the step's lease. The first
- * call's slot came with the grant (`first`); later calls ask for one.
- */
+/** Each call of a granted step waits for its slot at the gate, within the step's lease. */
 export function gatePacer(
   env: Env,
   message: StepMessage,
@@ -64,23 +52,12 @@ export function gatePacer(
   limits: GateLimits,
   leaseUntil: number,
   config: RuntimeConfig,
-  first?: GivenSlot,
 ): CallPacer {
   const gate = gateFor(env, message.target);
-  let given = first;
-  const askSlot = async (): Promise<GivenSlot> => {
-    const askedAt = Date.now();
-    const slot = await gate.call(ticket, limits);
-    return { slot, askedAt, answeredAt: Date.now() };
-  };
   return {
     async beforeCall() {
-      const { slot: taken, askedAt: asked, answeredAt } = given ?? (await askSlot());
-      given = undefined;
-      const { waitMs: slotWaitMs, slot } = taken;
-      // Waited from the answer, as if it had just come (the safe side): time since then (the
-      // claim, for a first slot) counts as waited.
-      const waitMs = Math.max(0, answeredAt + slotWaitMs - Date.now());
+      const asked = Date.now();
+      const { waitMs, slot } = await gate.call(ticket, limits);
       // A call that could outlast the lease is not started: another dispatch may own the step by then.
       if (Date.now() + waitMs + config.outboundTimeoutMs > leaseUntil) {
         throw new OrderlyError("The step ran out of its time slot waiting for the target's rate limit; it runs again shortly.", {
@@ -90,7 +67,7 @@ export function gatePacer(
       }
       if (waitMs > 0) await scheduler.wait(waitMs);
       // Counted from before the ask, so the ask's own round trip counts as late too (the safe side).
-      const lateMs = Date.now() - asked - slotWaitMs;
+      const lateMs = Date.now() - asked - waitMs;
       // Not awaited: the call goes now, the gate hears of it alongside.
       if (lateMs > LATE_REPORT_MS) void gate.sentLate(slot, lateMs).catch(() => {});
     },
