@@ -66,6 +66,8 @@ describe("the transfer log's page query at 100,000 transfers", () => {
       ["by order number", { q: "#10042" }, { sorts: true, index: "transfers_tenant_number" }],
       ["by order number without #", { q: "10042" }, { sorts: true, index: "transfers_tenant_number" }],
       ["by email", { q: "buyer42@example.dk" }, { sorts: true, index: "transfers_tenant_email" }],
+      ["by order number and status", { q: "#10042", status: "failed" }, { sorts: true, index: "transfers_tenant_number" }],
+      ["by email and status", { q: "buyer42@example.dk", status: "completed" }, { sorts: true, index: "transfers_tenant_email" }],
       ["by amount", { q: "249.00" }, {}],
       ["by customer name", { q: "Buyer 42" }, {}],
     ];

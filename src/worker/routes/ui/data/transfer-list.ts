@@ -52,9 +52,19 @@ export function decodeCursor(cursor: string | undefined): [number, string] | und
   }
 }
 
+/** An order number or an email matches a handful of rows, which an index of its own finds. */
+function isExactSearch(f: TransferFilters): boolean {
+  const q = f.q?.trim();
+  return q ? searchKind(q) === "email" || searchKind(q) === "order" : false;
+}
+
 export function transferWhere(tenantId: string, f: TransferFilters): SQL {
   const where: SQL[] = [eq(transfers.tenantId, tenantId)];
-  if (f.status && (TRANSFER_STATUSES as readonly string[]).includes(f.status)) where.push(eq(transfers.status, f.status));
+  if (f.status && (TRANSFER_STATUSES as readonly string[]).includes(f.status)) {
+    // With an exact search the unary + keeps SQLite off the status index (its choice without
+    // statistics), which would read every transfer of the tenant with that status.
+    where.push(isExactSearch(f) ? sql`+${transfers.status} = ${f.status}` : eq(transfers.status, f.status));
+  }
   if (f.stage && (STAGES as readonly string[]).includes(f.stage)) where.push(eq(transfers.stage, f.stage));
   if (f.connection) where.push(eq(transfers.sourceConnectionId, f.connection));
   const from = dayStart(f.from);
@@ -85,11 +95,9 @@ export function transferWhere(tenantId: string, f: TransferFilters): SQL {
 
 /** One page (+1 row to know whether there is a next page). */
 export function transferListQuery(db: Db, tenantId: string, f: TransferFilters, limit = PAGE_SIZE) {
-  const q = f.q?.trim();
-  const exact = q ? searchKind(q) === "email" || searchKind(q) === "order" : false;
   // An exact search matches a handful of rows: the unary + keeps SQLite from walking the whole
   // log in time order and makes it use the order-number or email index, then sort those few rows.
-  const newest = exact ? sql`+${transfers.createdAt} DESC` : desc(transfers.createdAt);
+  const newest = isExactSearch(f) ? sql`+${transfers.createdAt} DESC` : desc(transfers.createdAt);
   return db
     .select()
     .from(transfers)
