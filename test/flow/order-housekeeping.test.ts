@@ -37,6 +37,38 @@ describe("the order object's housekeeping", () => {
     expect(state.transfers.map((t) => t.status)).toEqual(["completed"]);
   });
 
+  it("leaves one alarm set, for the clean-up a day after the first event, after a few setAlarm calls", async () => {
+    const world = await createWorld();
+    await world.flow("paid", [
+      { target: world.ledgerId, action: "createInvoice", settings: { invoiceState: "booked" } },
+      { target: world.ledgerId, action: "registerPayment" },
+    ]);
+    const order = shopifyOrder();
+    const stub = env.ORDERS.get(env.ORDERS.idFromName(orderObjectName(world.shopId, String(order.id))));
+    let calls = 0;
+    await runInDurableObject(stub, (_instance, state) => {
+      const setAlarm = state.storage.setAlarm.bind(state.storage);
+      state.storage.setAlarm = (time, options) => {
+        calls++;
+        return setAlarm(time, options);
+      };
+    });
+    await world.sendShopify("orders/paid", order);
+    await settledTransfers(world, String(order.id), 1);
+    // Once the work is done and the early alarm has looked, the next is the daily clean-up.
+    const receivedAt = await runInDurableObject(
+      stub,
+      (_instance, state) => state.storage.sql.exec<{ t: number }>("SELECT MIN(received_at) AS t FROM events").one().t,
+    );
+    await expect
+      .poll(async () => runInDurableObject(stub, (_instance, state) => state.storage.getAlarm()), { timeout: 8000 })
+      .toBe(receivedAt + DAY_MS);
+    // An alarm already set early enough is kept: 2 calls here on an idle machine, 6 when every
+    // kick and every drain set their own (each is a billed row).
+    expect(calls).toBeGreaterThan(0);
+    expect(calls).toBeLessThanOrEqual(5);
+  });
+
   it("runs a plan job in the previous release's shape (one stage per job)", async () => {
     const world = await createWorld();
     const order = shopifyOrder();
