@@ -10,7 +10,7 @@
  */
 import { and, eq, or, type SQL, sql } from "drizzle-orm";
 import type { SQLiteColumn } from "drizzle-orm/sqlite-core";
-import { database, type SerializedStatement, serialize } from "../db/client";
+import { type Db, database, type SerializedStatement, serialize } from "../db/client";
 import { type FlowStepConfig, type TransferStatus, transferSteps, transfers } from "../db/schema";
 import type { TransferInput } from "../domain/order";
 
@@ -102,45 +102,19 @@ export function projectTransfer(
           ),
         }),
     ),
-    serialize(
-      db
-        .update(transfers)
-        .set({ stepCount: row.stepCount, stepsDone: row.stepsDone, errorReason: row.errorReason, errorClass: row.errorClass })
-        .where(
-          and(
-            eq(transfers.id, row.id),
-            or(
-              isNot(transfers.stepCount, row.stepCount),
-              isNot(transfers.stepsDone, row.stepsDone),
-              isNot(transfers.errorReason, row.errorReason),
-              isNot(transfers.errorClass, row.errorClass),
-            ),
-          ),
-        ),
-    ),
-    serialize(
-      db
-        .update(transfers)
-        .set({
-          orderNumber: row.orderNumber,
-          customerEmail: row.customerEmail,
-          customerName: row.customerName,
-          total: row.total,
-          currency: row.currency,
-        })
-        .where(
-          and(
-            eq(transfers.id, row.id),
-            or(
-              isNot(transfers.orderNumber, row.orderNumber),
-              isNot(transfers.customerEmail, row.customerEmail),
-              isNot(transfers.customerName, row.customerName),
-              isNot(transfers.total, row.total),
-              isNot(transfers.currency, row.currency),
-            ),
-          ),
-        ),
-    ),
+    updateWhereChanged(db, row.id, {
+      stepCount: row.stepCount,
+      stepsDone: row.stepsDone,
+      errorReason: row.errorReason,
+      errorClass: row.errorClass,
+    }),
+    updateWhereChanged(db, row.id, {
+      orderNumber: row.orderNumber,
+      customerEmail: row.customerEmail,
+      customerName: row.customerName,
+      total: row.total,
+      currency: row.currency,
+    }),
   ];
   for (const step of steps) {
     const config = configs[step.step_index];
@@ -187,8 +161,30 @@ function changed(columns: SQLiteColumn[]): SQL {
   return or(...columns.map((column) => sql`excluded.${sql.identifier(column.name)} IS NOT ${column}`))!;
 }
 
-function isNot(column: SQLiteColumn, value: string | number | null): SQL {
-  return sql`${column} IS NOT ${value}`;
+type ChangeableColumn =
+  | "stepCount"
+  | "stepsDone"
+  | "errorReason"
+  | "errorClass"
+  | "orderNumber"
+  | "customerEmail"
+  | "customerName"
+  | "total"
+  | "currency";
+
+/** Sets these columns of a transfer, writing nothing when each already holds its value. */
+function updateWhereChanged(
+  db: Db,
+  id: string,
+  values: Partial<Pick<typeof transfers.$inferInsert, ChangeableColumn>>,
+): SerializedStatement {
+  const columns = Object.entries(values) as Array<[ChangeableColumn, string | number | null]>;
+  return serialize(
+    db
+      .update(transfers)
+      .set(values)
+      .where(and(eq(transfers.id, id), or(...columns.map(([key, value]) => sql`${transfers[key]} IS NOT ${value}`)))),
+  );
 }
 
 /** Step states inside the object are finer than what a person needs to see. */

@@ -11,7 +11,7 @@ import { tenants } from "../../src/db/schema";
 import { orderObjectName } from "../../src/durable/order-types";
 import { runtimeConfig } from "../../src/worker/config";
 import { applyRetention, setRetention } from "../../src/worker/retention";
-import { createWorld, settledTransfers, shopifyOrder, type World } from "../helpers/world";
+import { createWorld, ledgerSteps, settledTransfers, shopifyOrder, type World } from "../helpers/world";
 import { createEconomicMock, type EconomicMock, installEconomicMock } from "../mocks/economic.mock";
 import { type PerOrder, perOrder, priced, table } from "./cost-model";
 import { installMeter, settle, startMeter, stopMeter, type Usage } from "./meter";
@@ -26,10 +26,7 @@ const economic = (w: World): StepSpec[] => [
   { target: w.economicId, action: "bookInvoice" },
   { target: w.economicId, action: "registerPayment", settings: { journalNumber: 1, defaultContraAccountNumber: 5820 } },
 ];
-const ledger = (w: World): StepSpec[] => [
-  { target: w.ledgerId, action: "createInvoice", settings: { invoiceState: "booked" } },
-  { target: w.ledgerId, action: "registerPayment" },
-];
+const ledger = (w: World): StepSpec[] => ledgerSteps(w);
 
 const SCENARIOS: Array<{ name: string; gated: number; steps: (w: World) => StepSpec[] }> = [
   { name: "1 step (ledger)", gated: 0, steps: (w) => ledger(w).slice(0, 1) },

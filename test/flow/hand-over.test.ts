@@ -9,12 +9,12 @@ import { beforeAll, describe, expect, it, vi } from "vitest";
 import { database } from "../../src/db/client";
 import { attempts } from "../../src/db/schema";
 import type { OrderDO } from "../../src/durable/order-do";
-import { orderObjectName, type StepMessage } from "../../src/durable/order-types";
+import type { StepMessage } from "../../src/durable/order-types";
 import { HAND_OVER_LIMITS } from "../../src/worker/queue/consumer";
 import { runStep } from "../../src/worker/queue/run-step";
 import { gateFor } from "../../src/worker/queue/target-gate-client";
 import { installMeter, settle, startMeter, stopMeter } from "../cost/meter";
-import { createWorld, settledTransfers, shopifyOrder, type World } from "../helpers/world";
+import { createWorld, ledgerSteps, orderObject, settledTransfers, shopifyOrder, type World } from "../helpers/world";
 import { createEconomicMock, installEconomicMock } from "../mocks/economic.mock";
 
 const threeSteps = (w: World) => [
@@ -29,6 +29,16 @@ async function attemptRows(transferId: string) {
     .from(attempts)
     .where(eq(attempts.transferId, transferId))
     .orderBy(asc(attempts.stepIndex), asc(attempts.attempt));
+}
+
+/** Sends one paid order and counts what it used until its transfers settle. */
+async function sendMetered(world: World, expected = 1) {
+  const order = shopifyOrder();
+  startMeter();
+  await world.sendShopify("orders/paid", order);
+  const transfers = await settledTransfers(world, String(order.id), expected);
+  await settle(300);
+  return { transfers, usage: stopMeter() };
 }
 
 /** Keeps the order's first step message from the queue, so the test is its consumer. */
@@ -52,12 +62,10 @@ describe("steps handed over to the reporting consumer", () => {
     installEconomicMock(mock);
     const world = await createWorld();
     await world.flow("paid", threeSteps(world));
-    const order = shopifyOrder();
-    startMeter();
-    await world.sendShopify("orders/paid", order);
-    const [transfer] = await settledTransfers(world, String(order.id), 1);
-    await settle(300);
-    const usage = stopMeter();
+    const {
+      transfers: [transfer],
+      usage,
+    } = await sendMetered(world);
     expect(transfer.status).toBe("completed");
     expect(mock.state.booked).toHaveLength(1);
     expect(usage.queue.stepSends).toBe(1);
@@ -78,12 +86,10 @@ describe("steps handed over to the reporting consumer", () => {
     mock.failNext({ status: 500, path: /^\/invoices\/booked$/, method: "POST" });
     const world = await createWorld();
     await world.flow("paid", threeSteps(world));
-    const order = shopifyOrder();
-    startMeter();
-    await world.sendShopify("orders/paid", order);
-    const [transfer] = await settledTransfers(world, String(order.id), 1);
-    await settle(300);
-    const usage = stopMeter();
+    const {
+      transfers: [transfer],
+      usage,
+    } = await sendMetered(world);
     expect(transfer.status).toBe("completed");
     expect(mock.state.booked).toHaveLength(1);
     // The first step's message, then the booking's retry; the payment is handed over again.
@@ -100,12 +106,9 @@ describe("steps handed over to the reporting consumer", () => {
     timeout: 40_000,
   }, async () => {
     const world = await createWorld();
-    await world.flow("paid", [
-      { target: world.ledgerId, action: "createInvoice", settings: { invoiceState: "booked" } },
-      { target: world.ledgerId, action: "registerPayment" },
-    ]);
+    await world.flow("paid", ledgerSteps(world));
     const order = shopifyOrder();
-    const stub = env.ORDERS.get(env.ORDERS.idFromName(orderObjectName(world.shopId, String(order.id))));
+    const stub = orderObject(world, order);
     const held = await holdFirstStep(stub);
     await world.sendShopify("orders/paid", order);
     await vi.waitFor(() => expect(held).toHaveLength(1), { timeout: 5000 });
@@ -137,7 +140,7 @@ describe("steps handed over to the reporting consumer", () => {
     const world = await createWorld();
     await world.flow("paid", threeSteps(world).slice(0, 2));
     const order = shopifyOrder();
-    const stub = env.ORDERS.get(env.ORDERS.idFromName(orderObjectName(world.shopId, String(order.id))));
+    const stub = orderObject(world, order);
     const held = await holdFirstStep(stub);
     await world.sendShopify("orders/paid", order);
     await vi.waitFor(() => expect(held).toHaveLength(1), { timeout: 5000 });
@@ -157,12 +160,9 @@ describe("steps handed over to the reporting consumer", () => {
 
   it("a consumer that does not take the next step gets it sent through the queue, as before", async () => {
     const world = await createWorld();
-    await world.flow("paid", [
-      { target: world.ledgerId, action: "createInvoice", settings: { invoiceState: "booked" } },
-      { target: world.ledgerId, action: "registerPayment" },
-    ]);
+    await world.flow("paid", ledgerSteps(world));
     const order = shopifyOrder();
-    const stub = env.ORDERS.get(env.ORDERS.idFromName(orderObjectName(world.shopId, String(order.id))));
+    const stub = orderObject(world, order);
     const held = await holdFirstStep(stub);
     await world.sendShopify("orders/paid", order);
     await vi.waitFor(() => expect(held).toHaveLength(1), { timeout: 5000 });
@@ -175,18 +175,9 @@ describe("steps handed over to the reporting consumer", () => {
 
   it("hands over only the reporting transfer's next step; another transfer's first step goes through the queue", async () => {
     const world = await createWorld();
-    const ledgerSteps = [
-      { target: world.ledgerId, action: "createInvoice", settings: { invoiceState: "booked" } },
-      { target: world.ledgerId, action: "registerPayment" },
-    ];
-    await world.flow("paid", ledgerSteps);
-    await world.flow("paid", ledgerSteps);
-    const order = shopifyOrder();
-    startMeter();
-    await world.sendShopify("orders/paid", order);
-    const transfers = await settledTransfers(world, String(order.id), 2);
-    await settle(300);
-    const usage = stopMeter();
+    await world.flow("paid", ledgerSteps(world));
+    await world.flow("paid", ledgerSteps(world));
+    const { transfers, usage } = await sendMetered(world, 2);
     expect(transfers.map((t) => t.status)).toEqual(["completed", "completed"]);
     // Each transfer's first step is a message (sent after its projection); its second is handed over.
     expect(usage.queue.stepSends).toBe(2);
@@ -195,18 +186,13 @@ describe("steps handed over to the reporting consumer", () => {
 
   it("hands over at most a bounded number of steps in one invocation", async () => {
     const world = await createWorld();
-    const steps = Array.from({ length: HAND_OVER_LIMITS.steps + 2 }, (_, i) =>
-      i === 0
-        ? { target: world.ledgerId, action: "createInvoice", settings: { invoiceState: "booked" } }
-        : { target: world.ledgerId, action: "registerPayment" },
-    );
+    const [invoice, payment] = ledgerSteps(world);
+    const steps = Array.from({ length: HAND_OVER_LIMITS.steps + 2 }, (_, i) => (i === 0 ? invoice! : payment!));
     await world.flow("paid", steps);
-    const order = shopifyOrder();
-    startMeter();
-    await world.sendShopify("orders/paid", order);
-    const [transfer] = await settledTransfers(world, String(order.id), 1);
-    await settle(300);
-    const usage = stopMeter();
+    const {
+      transfers: [transfer],
+      usage,
+    } = await sendMetered(world);
     expect(transfer.status).toBe("completed");
     // 18 steps: the first message carries 16, the object sends the 17th, which carries the rest.
     expect(usage.queue.stepSends).toBe(2);

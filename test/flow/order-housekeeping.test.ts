@@ -2,10 +2,9 @@
  * The order object's housekeeping: its daily clean-up of old delivery ids, and outbox jobs queued
  * by the previous release in their older shape.
  */
-import { env, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
+import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { orderObjectName } from "../../src/durable/order-types";
-import { createWorld, settledTransfers, shopifyOrder } from "../helpers/world";
+import { createWorld, ledgerSteps, orderObject, settledTransfers, shopifyOrder } from "../helpers/world";
 
 const DAY_MS = 86_400_000;
 
@@ -20,7 +19,7 @@ describe("the order object's housekeeping", () => {
     const order = shopifyOrder();
     await world.sendShopify("orders/paid", order);
     await settledTransfers(world, String(order.id), 1);
-    const stub = env.ORDERS.get(env.ORDERS.idFromName(orderObjectName(world.shopId, String(order.id))));
+    const stub = orderObject(world, order);
     await runInDurableObject(stub, (_instance, state) => {
       expect(metaValue(state, "cleanup_at")).toBeUndefined();
       // The event arrived 40 days ago (the dedupe retention is 30 days by default).
@@ -39,12 +38,9 @@ describe("the order object's housekeeping", () => {
 
   it("leaves one alarm set, for the clean-up a day after the first event, after a few setAlarm calls", async () => {
     const world = await createWorld();
-    await world.flow("paid", [
-      { target: world.ledgerId, action: "createInvoice", settings: { invoiceState: "booked" } },
-      { target: world.ledgerId, action: "registerPayment" },
-    ]);
+    await world.flow("paid", ledgerSteps(world));
     const order = shopifyOrder();
-    const stub = env.ORDERS.get(env.ORDERS.idFromName(orderObjectName(world.shopId, String(order.id))));
+    const stub = orderObject(world, order);
     let calls = 0;
     await runInDurableObject(stub, (_instance, state) => {
       const setAlarm = state.storage.setAlarm.bind(state.storage);
@@ -74,7 +70,7 @@ describe("the order object's housekeeping", () => {
     const order = shopifyOrder();
     // No flow yet: the order arrives and plans nothing.
     await world.sendShopify("orders/paid", order);
-    const stub = env.ORDERS.get(env.ORDERS.idFromName(orderObjectName(world.shopId, String(order.id))));
+    const stub = orderObject(world, order);
     await expect.poll(async () => (await stub.describe()).outbox, { timeout: 5000 }).toBe(0);
     await world.flow("paid", [{ target: world.ledgerId, action: "createInvoice" }]);
     await runInDurableObject(stub, (_instance, state) => {

@@ -6,6 +6,7 @@ import { env, SELF } from "cloudflare:test";
 import { expect } from "vitest";
 import { database } from "../../src/db/client";
 import { apiTokens, tenants } from "../../src/db/schema";
+import { orderObjectName, orderStub } from "../../src/durable/order-types";
 import { hashApiToken, newApiToken } from "../../src/worker/routes/api/auth";
 import { shopifyDelivery } from "../fixtures/shopify";
 
@@ -161,4 +162,17 @@ export function shopifyOrder(overrides: Record<string, unknown> = {}): Record<st
     customer: { id: 1, email: "ane@example.dk", first_name: "Ane", last_name: "Lund" },
     ...overrides,
   } as Record<string, unknown> & { id: number };
+}
+
+/** The order object of a Shopify order sent to the world's shop. */
+export function orderObject(world: World, order: { id: number }) {
+  return orderStub(env, orderObjectName(world.shopId, String(order.id)));
+}
+
+/** The sandbox ledger's two steps: a booked invoice, then its payment. */
+export function ledgerSteps(world: World) {
+  return [
+    { target: world.ledgerId, action: "createInvoice", settings: { invoiceState: "booked" } },
+    { target: world.ledgerId, action: "registerPayment" },
+  ];
 }
