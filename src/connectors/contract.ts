@@ -67,8 +67,20 @@ export interface ActionContext<Settings, Credentials, ConnectionSettings> {
    * invoice a paid-stage flow made, or an invoice the order a created-stage flow made.
    */
   history: ReadonlyArray<StepHistoryEntry>;
+  /**
+   * The order the step is for (from its order's object). Absent in contexts built by hand; then
+   * `unfinishedSteps` finds the order through the transfer log.
+   */
+  order?: OrderKey;
   /** Bindings a built-in connector may use (the sandbox ledger keeps its books in D1). */
   env: Env;
+}
+
+/** One order at its source, as the transfer log keys it. */
+export interface OrderKey {
+  tenantId: string;
+  sourceConnectionId: string;
+  orderId: string;
 }
 
 export interface StepHistoryEntry {

@@ -10,13 +10,9 @@
  */
 import { OrderlyError } from "../domain/errors";
 import { stepReference } from "../domain/reference";
+import type { OrderKey } from "./contract";
 
-/** One order at its source, as the transfer log keys it. */
-export interface OrderKey {
-  tenantId: string;
-  sourceConnectionId: string;
-  orderId: string;
-}
+export type { OrderKey };
 
 export interface LoggedStep {
   transferId: string;
@@ -111,17 +107,20 @@ export function transferOfReference(reference: string): string | undefined {
 /**
  * Steps of the running step's order on its own connection that ran (at least one attempt) but did
  * not complete, in the order's other transfers: what may have left a draft that `history` cannot
- * show. The running step's transfer is known from its reference; when the log does not have it,
- * there is nothing to look in and none are returned.
+ * show. The order comes from its object with the step (the running transfer itself may reach the
+ * log only when it ends: PROJECTION_HOLD_SECONDS); the other transfers, none of which has a step
+ * out, are in the log before this step was sent. Without `order` (a context built by hand) the
+ * order is found through the running transfer in the log, and none are returned when it is not
+ * there.
  */
 export async function unfinishedSteps(
-  ctx: { env: Pick<Env, "DB">; connection: { id: string; tenantId: string }; reference: string },
+  ctx: { env: Pick<Env, "DB">; connection: { id: string; tenantId: string }; reference: string; order?: OrderKey },
   actions: readonly string[],
 ): Promise<LoggedStep[]> {
   const own = transferOfReference(ctx.reference);
   if (!own) return [];
   try {
-    const order = await orderOfTransfer(ctx.env, ctx.connection.tenantId, own);
+    const order = ctx.order ?? (await orderOfTransfer(ctx.env, ctx.connection.tenantId, own));
     if (!order) return [];
     const steps = await orderSteps(ctx.env, order, ctx.connection.id, actions);
     return steps.filter((s) => s.transferId !== own && s.status !== "completed" && s.attempts > 0);

@@ -7,7 +7,7 @@
  */
 import { DurableObject } from "cloudflare:workers";
 import { and, asc, eq, inArray } from "drizzle-orm";
-import type { ActionResult } from "../connectors/contract";
+import type { ActionResult, OrderKey } from "../connectors/contract";
 import { database, runBatch, type SerializedStatement, serialize } from "../db/client";
 import { attempts, type FlowStepConfig, flows } from "../db/schema";
 import { insertSnapshots, prepareSnapshot, type SnapshotRecord } from "../db/snapshots";
@@ -42,8 +42,21 @@ type OutboxJob =
    * transfers made from a version without it.
    */
   | { kind: "rerun"; eventSeq: number; payment?: true }
+  /** Written by the previous release: a projection serialised when it was queued. */
   | { kind: "d1"; statements: SerializedStatement[] }
+  | ProjectJob
   | { kind: "send"; message: StepMessage };
+
+/**
+ * A transfer's D1 projection, built from the object's state when it runs, with the snapshots and
+ * attempt rows of the changes it stands for (queueProjection).
+ */
+interface ProjectJob {
+  kind: "project";
+  transferId: string;
+  snapshots: SnapshotRecord[];
+  extra: SerializedStatement[];
+}
 
 interface PlannedStage {
   stage: Stage;
@@ -72,6 +85,8 @@ const DAY_MS = 86_400_000;
 const TOUCH_REFRESH_MS = 1000;
 /** Failed tries (about an hour with the backoff) before a D1 projection is parked. */
 const PARK_AFTER_ATTEMPTS = 60;
+/** A projection job that has grown to this size takes no more changes (a SQLite row holds 2 MB). */
+const PROJECTION_JOB_MAX_BYTES = 512 * 1024;
 
 export class OrderDO extends DurableObject<Env> {
   private readonly sql: ObjectSql;
@@ -81,6 +96,10 @@ export class OrderDO extends DurableObject<Env> {
   private identityCache: OrderIdentity | null = null;
   /** When the alarm this instance last set goes off; null when unknown (a new instance) or gone off. */
   private alarmAt: number | null = null;
+  /** Per transfer, the outbox id of its projection job that has not started (so it can take more). */
+  private readonly pendingProjections = new Map<string, number>();
+  /** The outbox job the pump is running. */
+  private runningJob: number | null = null;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -176,6 +195,11 @@ export class OrderDO extends DurableObject<Env> {
   }
 
   /** What the holder of a step's lease needs to run it: its settings, input and what came before. */
+  private orderKey(): OrderKey {
+    const { tenantId, connectionId, orderId } = this.identity();
+    return { tenantId, sourceConnectionId: connectionId, orderId };
+  }
+
   private runClaim(transferId: string, stepIndex: number, attempt: number, leaseUntil: number): RunClaim {
     const transfer = this.transfer(transferId)!;
     const configs = JSON.parse(transfer.steps) as FlowStepConfig[];
@@ -208,6 +232,7 @@ export class OrderDO extends DurableObject<Env> {
       action: "run",
       attempt,
       tenantId: this.identity().tenantId,
+      order: this.orderKey(),
       transferId,
       stepIndex,
       step: configs[stepIndex]!,
@@ -792,19 +817,58 @@ export class OrderDO extends DurableObject<Env> {
     this.sql.run("INSERT INTO outbox (kind, payload, next_at) VALUES (?, ?, ?)", kind, JSON.stringify(payload), Date.now());
   }
 
+  /**
+   * Queues a transfer's D1 projection with the snapshots and attempt rows of a change. The
+   * projection is built when the job runs, from the object's state then, so one job can stand for
+   * several changes: while the transfer has a step out (it reports again in moments) the job waits
+   * up to `projectionHoldMs` (PROJECTION_HOLD_SECONDS), and what the transfer does meanwhile joins
+   * it instead of writing the same rows again. Any other change makes the job due at once. A
+   * transfer whose steps all run within the hold reaches D1 once, in its final state
+   * (docs/performance.md, "The transfer log catches up within seconds").
+   */
   private queueProjection(transferId: string, snapshots: SnapshotRecord[], extra: SerializedStatement[] = []): void {
-    const transfer = this.transfer(transferId);
-    if (!transfer) return;
-    const steps = this.sql.all<StepRow>(
-      "SELECT transfer_id, step_index, status, attempts, result, error FROM steps WHERE transfer_id = ? ORDER BY step_index",
-      transferId,
-    );
-    const statements = [
-      ...projectTransfer(this.env, this.identity(), transfer, steps),
-      ...insertSnapshots(this.env, snapshots),
-      ...extra,
+    const now = Date.now();
+    const stepOut =
+      this.sql.one<{ n: number }>(
+        "SELECT COUNT(*) AS n FROM steps WHERE transfer_id = ? AND status IN ('released', 'running')",
+        transferId,
+      )!.n > 0;
+    const pending = this.pendingProjections.get(transferId);
+    if (pending !== undefined && pending !== this.runningJob) {
+      const row = this.sql.one<{ payload: string; next_at: number }>(
+        "SELECT payload, next_at FROM outbox WHERE id = ? AND kind = 'project' AND attempts = 0 AND parked = 0",
+        pending,
+      );
+      const job = row ? (JSON.parse(row.payload) as Omit<ProjectJob, "kind">) : null;
+      const merged = job && { transferId, snapshots: [...job.snapshots, ...snapshots], extra: [...job.extra, ...extra] };
+      const payload = merged && JSON.stringify(merged);
+      if (row && payload && payload.length <= PROJECTION_JOB_MAX_BYTES) {
+        this.sql.run("UPDATE outbox SET payload = ?, next_at = ? WHERE id = ?", payload, stepOut ? row.next_at : now, pending);
+        return;
+      }
+    }
+    const id = this.sql.one<{ id: number }>(
+      "INSERT INTO outbox (kind, payload, next_at) VALUES ('project', ?, ?) RETURNING id",
+      JSON.stringify({ transferId, snapshots, extra }),
+      stepOut ? now + this.config.projectionHoldMs : now,
+    )!.id;
+    this.pendingProjections.set(transferId, id);
+  }
+
+  /** A projection job's statements: the transfer as it is now, then its snapshots and attempt rows. */
+  private projection(job: ProjectJob): SerializedStatement[] {
+    const transfer = this.transfer(job.transferId);
+    const steps = transfer
+      ? this.sql.all<StepRow>(
+          "SELECT transfer_id, step_index, status, attempts, result, error FROM steps WHERE transfer_id = ? ORDER BY step_index",
+          job.transferId,
+        )
+      : [];
+    return [
+      ...(transfer ? projectTransfer(this.env, this.identity(), transfer, steps) : []),
+      ...insertSnapshots(this.env, job.snapshots),
+      ...job.extra,
     ];
-    this.enqueue({ kind: "d1", statements });
   }
 
   /** Starts the outbox pump now; the alarm is the durable backstop if this isolate dies. */
@@ -837,10 +901,15 @@ export class OrderDO extends DurableObject<Env> {
 
   private async drain(): Promise<void> {
     for (;;) {
+      // A projection held for its transfer's next report (queueProjection) is passed over, not
+      // waited for: nothing after it depends on it.
       const job = this.sql.one<OutboxRow & { next_at: number }>(
-        "SELECT id, kind, payload, attempts, next_at FROM outbox WHERE parked = 0 ORDER BY id LIMIT 1",
+        `SELECT id, kind, payload, attempts, next_at FROM outbox
+         WHERE parked = 0 AND NOT (kind = 'project' AND attempts = 0 AND next_at > ?) ORDER BY id LIMIT 1`,
+        Date.now(),
       );
       if (!job || job.next_at > Date.now()) break;
+      this.runningJob = job.id;
       try {
         await this.runJob({ kind: job.kind, ...JSON.parse(job.payload) } as OutboxJob);
         this.sql.run("DELETE FROM outbox WHERE id = ?", job.id);
@@ -859,6 +928,9 @@ export class OrderDO extends DurableObject<Env> {
           job.id,
         );
         if (!park) break;
+      } finally {
+        this.runningJob = null;
+        if (job.kind === "project") this.forgetProjection(job.id);
       }
     }
     await this.scheduleAlarm();
@@ -872,10 +944,17 @@ export class OrderDO extends DurableObject<Env> {
         return this.rerunForUpdate(job.payment === true);
       case "d1":
         return runBatch(this.env, job.statements);
+      case "project":
+        return runBatch(this.env, this.projection(job));
       case "send":
         await this.env.STEPS.send(job.message, { contentType: "json" });
         return;
     }
+  }
+
+  /** A projection job that ran, or failed once, takes no more changes. */
+  private forgetProjection(jobId: number): void {
+    for (const [transferId, id] of this.pendingProjections) if (id === jobId) this.pendingProjections.delete(transferId);
   }
 
   private async scheduleAlarm(): Promise<void> {

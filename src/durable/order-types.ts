@@ -1,5 +1,5 @@
 /** What crosses the boundary of an OrderDO: RPC inputs and results, and the step queue message. */
-import type { ActionResult, SourceEvent, StepHistoryEntry } from "../connectors/contract";
+import type { ActionResult, OrderKey, SourceEvent, StepHistoryEntry } from "../connectors/contract";
 import type { FlowStepConfig } from "../db/schema";
 import type { SnapshotRecord } from "../db/snapshots";
 import type { ErrorClass } from "../domain/errors";
@@ -52,6 +52,8 @@ export interface RunClaim {
   action: "run";
   attempt: number;
   tenantId: string;
+  /** The order the step is for, as the transfer log keys it. */
+  order: OrderKey;
   transferId: string;
   stepIndex: number;
   step: FlowStepConfig;

@@ -11,6 +11,7 @@ export interface RuntimeConfig {
   circuitCooldownMs: number;
   inboxShards: number;
   inboxMaxHoldMs: number;
+  projectionHoldMs: number;
 }
 
 function num(value: string | undefined, fallback: number, min = 0): number {
@@ -33,6 +34,7 @@ export function runtimeConfig(env: Env): RuntimeConfig {
     circuitCooldownMs: num(env.CIRCUIT_COOLDOWN_SECONDS, 30, 0) * 1000,
     inboxShards: Math.floor(num(env.INBOX_SHARDS, 4, 1)),
     inboxMaxHoldMs: num(env.INBOX_MAX_HOLD_SECONDS, 30, 0) * 1000,
+    projectionHoldMs: num(env.PROJECTION_HOLD_SECONDS, 5, 0) * 1000,
   };
 }
 

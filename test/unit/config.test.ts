@@ -13,7 +13,8 @@ type Var =
   | "CIRCUIT_FAILURE_THRESHOLD"
   | "CIRCUIT_COOLDOWN_SECONDS"
   | "INBOX_SHARDS"
-  | "INBOX_MAX_HOLD_SECONDS";
+  | "INBOX_MAX_HOLD_SECONDS"
+  | "PROJECTION_HOLD_SECONDS";
 
 /** An env holding only the given vars, as strings the way wrangler passes them. */
 function envWith(vars: Partial<Record<Var, string>>): Env {
@@ -40,6 +41,7 @@ describe("runtimeConfig", () => {
       circuitCooldownMs: 30_000,
       inboxShards: 4,
       inboxMaxHoldMs: 30_000,
+      projectionHoldMs: 5000,
     });
   });
 
@@ -58,6 +60,7 @@ describe("runtimeConfig", () => {
           CIRCUIT_COOLDOWN_SECONDS: "2",
           INBOX_SHARDS: "8",
           INBOX_MAX_HOLD_SECONDS: "2",
+          PROJECTION_HOLD_SECONDS: "0",
         }),
       ),
     ).toEqual({
@@ -72,6 +75,7 @@ describe("runtimeConfig", () => {
       circuitCooldownMs: 2000,
       inboxShards: 8,
       inboxMaxHoldMs: 2000,
+      projectionHoldMs: 0,
     });
   });
 

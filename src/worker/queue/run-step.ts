@@ -144,6 +144,7 @@ async function runAction(
       mapped,
       previous: claim.previous,
       history: claim.history,
+      order: claim.order,
       env,
     },
     claim.input,
