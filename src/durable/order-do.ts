@@ -96,8 +96,6 @@ export class OrderDO extends DurableObject<Env> {
   private identityCache: OrderIdentity | null = null;
   /** When the alarm this instance last set goes off; null when unknown (a new instance) or gone off. */
   private alarmAt: number | null = null;
-  /** Per transfer, the outbox id of its projection job that has not started (so it can take more). */
-  private readonly pendingProjections = new Map<string, number>();
   /** The outbox job the pump is running. */
   private runningJob: number | null = null;
 
@@ -163,7 +161,12 @@ export class OrderDO extends DurableObject<Env> {
   }
 
   /** A consumer asks to run a released step; only one holder of the lease may run it. */
-  async claimStep(message: StepMessage, token: string): Promise<StepClaim> {
+  /**
+   * `options.orderInClaim`: the consumer takes the order's key from the claim. The previous
+   * release's consumer does not; it finds the order through the running transfer's row in D1, so
+   * for it the transfer's projection is written before the claim is answered.
+   */
+  async claimStep(message: StepMessage, token: string, options: { orderInClaim?: boolean } = {}): Promise<StepClaim> {
     const now = Date.now();
     const step = this.step(message.transferId, message.stepIndex);
     if (!step) return { action: "drop", reason: "the order has no such step" };
@@ -186,7 +189,9 @@ export class OrderDO extends DurableObject<Env> {
       message.stepIndex,
     );
     this.touchTransfer(message.transferId, "running", null);
-    return this.runClaim(message.transferId, message.stepIndex, attempt, leaseUntil);
+    const claim = this.runClaim(message.transferId, message.stepIndex, attempt, leaseUntil);
+    if (!options.orderInClaim) await this.projectNow(message.transferId);
+    return claim;
   }
 
   /** A claimed step may run until then; another dispatch may take it over after. */
@@ -194,12 +199,13 @@ export class OrderDO extends DurableObject<Env> {
     return now + Math.max(MIN_LEASE_MS, LEASE_CALLS * this.config.outboundTimeoutMs);
   }
 
-  /** What the holder of a step's lease needs to run it: its settings, input and what came before. */
+  /** The order as the transfer log keys it. */
   private orderKey(): OrderKey {
     const { tenantId, connectionId, orderId } = this.identity();
     return { tenantId, sourceConnectionId: connectionId, orderId };
   }
 
+  /** What the holder of a step's lease needs to run it: its settings, input and what came before. */
   private runClaim(transferId: string, stepIndex: number, attempt: number, leaseUntil: number): RunClaim {
     const transfer = this.transfer(transferId)!;
     const configs = JSON.parse(transfer.steps) as FlowStepConfig[];
@@ -328,8 +334,7 @@ export class OrderDO extends DurableObject<Env> {
     // The reporting consumer runs the transfer's next step at once, already claimed for it: no
     // queue message, no consumer invocation, no claim. If that consumer dies, the step's lease
     // runs out and the alarm re-sends it, as for any claimed step. (Another transfer's step goes
-    // through the queue, after that transfer's projection: a transfer is in D1 before its first
-    // step runs.)
+    // through the queue.)
     const found = verdict.next === "retry" ? null : this.nextStep();
     const handing = found !== null && report.takeNext === true && found.transferId === report.transferId;
     const token = handing ? crypto.randomUUID() : undefined;
@@ -347,6 +352,8 @@ export class OrderDO extends DurableObject<Env> {
       this.sendStep(next, next.transferId === report.transferId);
     }
     this.kick();
+    // The consumer's failure alert reads the failed transfer from D1: it is written first.
+    if (verdict.next === "dead-letter") await this.pump().catch(() => {});
     return handOver && verdict.next !== "retry" ? { ...verdict, handOver } : verdict;
   }
 
@@ -760,8 +767,8 @@ export class OrderDO extends DurableObject<Env> {
   }
 
   /**
-   * Sends a released step through the queue, after its transfer's projection: D1 shows a step
-   * released before any consumer can run it. `projected`: the caller has just projected it.
+   * Queues a released step's message with its transfer's projection (which waits while the step is
+   * out, and is passed over: queueProjection). `projected`: the caller has just queued it.
    */
   private sendStep(message: StepMessage, projected = false): void {
     if (!projected) this.queueProjection(message.transferId, []);
@@ -833,26 +840,53 @@ export class OrderDO extends DurableObject<Env> {
         "SELECT COUNT(*) AS n FROM steps WHERE transfer_id = ? AND status IN ('released', 'running')",
         transferId,
       )!.n > 0;
-    const pending = this.pendingProjections.get(transferId);
-    if (pending !== undefined && pending !== this.runningJob) {
-      const row = this.sql.one<{ payload: string; next_at: number }>(
-        "SELECT payload, next_at FROM outbox WHERE id = ? AND kind = 'project' AND attempts = 0 AND parked = 0",
-        pending,
-      );
-      const job = row ? (JSON.parse(row.payload) as Omit<ProjectJob, "kind">) : null;
-      const merged = job && { transferId, snapshots: [...job.snapshots, ...snapshots], extra: [...job.extra, ...extra] };
-      const payload = merged && JSON.stringify(merged);
-      if (row && payload && payload.length <= PROJECTION_JOB_MAX_BYTES) {
-        this.sql.run("UPDATE outbox SET payload = ?, next_at = ? WHERE id = ?", payload, stepOut ? row.next_at : now, pending);
+    // The transfer's newest projection job that has not started (not the one the pump is running).
+    const pending = this.sql.one<{ id: number; payload: string; next_at: number }>(
+      `SELECT id, payload, next_at FROM outbox
+       WHERE kind = 'project' AND transfer_id = ? AND attempts = 0 AND parked = 0 AND id IS NOT ?
+       ORDER BY id DESC LIMIT 1`,
+      transferId,
+      this.runningJob,
+    );
+    if (pending) {
+      const job = JSON.parse(pending.payload) as Omit<ProjectJob, "kind">;
+      const payload = JSON.stringify({
+        transferId,
+        snapshots: [...job.snapshots, ...snapshots],
+        extra: [...job.extra, ...extra],
+      });
+      if (payload.length <= PROJECTION_JOB_MAX_BYTES) {
+        this.sql.run(
+          "UPDATE outbox SET payload = ?, next_at = ? WHERE id = ?",
+          payload,
+          stepOut ? pending.next_at : now,
+          pending.id,
+        );
         return;
       }
+      // Full: a new job takes the change, and the full one goes first (snapshot ids follow the order).
+      if (pending.next_at > now) this.sql.run("UPDATE outbox SET next_at = ? WHERE id = ?", now, pending.id);
     }
-    const id = this.sql.one<{ id: number }>(
-      "INSERT INTO outbox (kind, payload, next_at) VALUES ('project', ?, ?) RETURNING id",
+    this.sql.run(
+      "INSERT INTO outbox (kind, transfer_id, payload, next_at) VALUES ('project', ?, ?, ?)",
+      transferId,
       JSON.stringify({ transferId, snapshots, extra }),
       stepOut ? now + this.config.projectionHoldMs : now,
-    )!.id;
-    this.pendingProjections.set(transferId, id);
+    );
+  }
+
+  /**
+   * Makes a transfer's waiting projection due and runs the outbox, for a reader that needs the
+   * transfer in D1 now.
+   */
+  private async projectNow(transferId: string): Promise<void> {
+    this.sql.run(
+      "UPDATE outbox SET next_at = ? WHERE kind = 'project' AND transfer_id = ? AND attempts = 0 AND parked = 0 AND next_at > ?",
+      Date.now(),
+      transferId,
+      Date.now(),
+    );
+    await this.pump();
   }
 
   /** A projection job's statements: the transfer as it is now, then its snapshots and attempt rows. */
@@ -917,7 +951,7 @@ export class OrderDO extends DurableObject<Env> {
         // A projection (history in D1) that keeps failing is parked after about an hour so it cannot
         // hold up the order's steps; the daily pass tries it again. Sends and planning never park:
         // nothing may overtake them.
-        const park = job.kind === "d1" && job.attempts + 1 >= PARK_AFTER_ATTEMPTS;
+        const park = (job.kind === "d1" || job.kind === "project") && job.attempts + 1 >= PARK_AFTER_ATTEMPTS;
         if (park) console.error("order outbox: projection parked", { id: job.id, error: String(error) });
         const delay = Math.min(60_000, 500 * 2 ** job.attempts);
         this.sql.run(
@@ -930,7 +964,6 @@ export class OrderDO extends DurableObject<Env> {
         if (!park) break;
       } finally {
         this.runningJob = null;
-        if (job.kind === "project") this.forgetProjection(job.id);
       }
     }
     await this.scheduleAlarm();
@@ -950,11 +983,6 @@ export class OrderDO extends DurableObject<Env> {
         await this.env.STEPS.send(job.message, { contentType: "json" });
         return;
     }
-  }
-
-  /** A projection job that ran, or failed once, takes no more changes. */
-  private forgetProjection(jobId: number): void {
-    for (const [transferId, id] of this.pendingProjections) if (id === jobId) this.pendingProjections.delete(transferId);
   }
 
   private async scheduleAlarm(): Promise<void> {

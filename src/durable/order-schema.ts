@@ -128,11 +128,16 @@ const STEPS = [
     (SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'attempts_before:' || transfer_id || ':' || step_index), 0);
   DELETE FROM meta WHERE key LIKE 'attempts_before:%';
   `,
+  // v7: a projection job names its transfer, so a later change of the transfer can join the job
+  // while it waits (docs/architecture.md, "The transfer log catches up within seconds").
+  `
+  ALTER TABLE outbox ADD COLUMN transfer_id TEXT;
+  `,
 ] as const;
 
 /**
- * The schema at the latest version (v6), created in one script by a new object instead of v1's
- * DDL followed by v2–v4's ALTERs, v5's table rebuilds and v6's ALTER: each ALTER rewrites sqlite_master and
+ * The schema at the latest version (v7), created in one script by a new object instead of v1's
+ * DDL followed by v2–v4's ALTERs, v5's table rebuilds and v6's and v7's ALTERs: each ALTER rewrites sqlite_master and
  * makes SQLite parse the whole schema again, in every one of the objects (one per order). The text
  * is what SQLite keeps in sqlite_master after the steps (an added column goes after the last column
  * definition; a renamed table's name is quoted), so a new object and one migrated from v1 hold the
@@ -196,7 +201,7 @@ const FRESH = `
     next_at INTEGER NOT NULL,
     last_error TEXT,
     parked INTEGER NOT NULL DEFAULT 0
-  );
+  , transfer_id TEXT);
 `;
 
 export const ORDER_DO_MIGRATIONS: SchemaMigrations = { steps: STEPS, fresh: FRESH };

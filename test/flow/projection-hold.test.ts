@@ -123,7 +123,7 @@ describe("the transfer log while a transfer runs", () => {
     await vi.waitFor(() => expect(held).toHaveLength(1), { timeout: 5000 });
     const message = held[0]!;
     const token = crypto.randomUUID();
-    expect((await stub.claimStep(message, token)).action).toBe("run");
+    expect((await stub.claimStep(message, token, { orderInClaim: true })).action).toBe("run");
     const verdict = await stub.reportStep({
       transferId: message.transferId,
       stepIndex: 0,
@@ -140,5 +140,49 @@ describe("the transfer log while a transfer runs", () => {
       return list[0]?.status === "retrying" ? list : undefined;
     }, "the retrying transfer in the log");
     expect(transfer.errorReason).toContain("The ledger is busy");
+  });
+
+  it("a consumer of the previous release (no order key in its claim) gets its transfer in D1 before its claim", async () => {
+    const world = await createWorld();
+    await world.flow("paid", ledgerSteps(world));
+    const order = shopifyOrder();
+    const stub = orderObject(world, order);
+    const held = await holdFirstStep(stub);
+    await world.sendShopify("orders/paid", order);
+    await vi.waitFor(() => expect(held).toHaveLength(1), { timeout: 5000 });
+    expect(await logged(world, order.id)).toEqual([]);
+    // That consumer finds the order through the running transfer's row (cancelOrder's leftovers).
+    const claim = await stub.claimStep(held[0]!, crypto.randomUUID());
+    expect(claim).toMatchObject({ action: "run", order: { orderId: String(order.id), sourceConnectionId: world.shopId } });
+    expect(await logged(world, order.id)).toEqual([expect.objectContaining({ status: "running" })]);
+  });
+
+  it("a failed step's transfer is in D1 when the report is answered, for the consumer's failure alert", async () => {
+    const world = await createWorld();
+    await world.flow("paid", ledgerSteps(world));
+    const order = shopifyOrder();
+    const stub = orderObject(world, order);
+    const held = await holdFirstStep(stub);
+    await world.sendShopify("orders/paid", order);
+    await vi.waitFor(() => expect(held).toHaveLength(1), { timeout: 5000 });
+    const message = held[0]!;
+    const token = crypto.randomUUID();
+    expect((await stub.claimStep(message, token, { orderInClaim: true })).action).toBe("run");
+    expect(await logged(world, order.id)).toEqual([]);
+    const verdict = await stub.reportStep({
+      transferId: message.transferId,
+      stepIndex: 0,
+      token,
+      outcome: {
+        kind: "failed",
+        error: { message: "The ledger refused the invoice", code: "refused", errorClass: "validation" },
+      },
+      latencyMs: 5,
+      snapshots: [],
+    });
+    expect(verdict.next).toBe("dead-letter");
+    expect(await logged(world, order.id)).toEqual([
+      expect.objectContaining({ status: "failed", errorReason: "The ledger refused the invoice" }),
+    ]);
   });
 });

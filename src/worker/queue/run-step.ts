@@ -40,7 +40,7 @@ export async function runStep(env: Env, message: StepMessage, takeNext = false, 
   const ticket = gate?.result.granted ? gate.result.ticket : undefined;
   const token = handed?.token ?? crypto.randomUUID();
   // The RPC layer cannot type `unknown` fields; both sides are ours, so the declared type holds.
-  const claim = handed?.claim ?? ((await order.claimStep(message, token)) as StepClaim);
+  const claim = handed?.claim ?? ((await order.claimStep(message, token, { orderInClaim: true })) as StepClaim);
   if (claim.action !== "run") {
     if (ticket) await releaseGate(env, message, ticket, 0, "unused", config);
     return claim.action === "drop" ? { next: "ack" } : { next: "retry", delaySeconds: claim.retryAfterSeconds };
