@@ -441,8 +441,8 @@ export class OrderDO extends DurableObject<Env> {
     // It went off: none is set until this handler sets the next.
     this.alarmAt = null;
     this.resendOverdueSteps();
+    this.housekeeping();
     await this.pump();
-    this.cleanupOldEvents();
     await this.scheduleAlarm();
   }
 
@@ -949,11 +949,11 @@ export class OrderDO extends DurableObject<Env> {
         this.sql.run("DELETE FROM outbox WHERE id = ?", job.id);
       } catch (error) {
         // A projection (history in D1) that keeps failing is parked after about an hour so it cannot
-        // hold up the order's steps; the daily pass tries it again. Sends and planning never park:
-        // nothing may overtake them.
+        // hold up the order's steps, and is tried again a day later (housekeeping). Sends and
+        // planning never park: nothing may overtake them.
         const park = (job.kind === "d1" || job.kind === "project") && job.attempts + 1 >= PARK_AFTER_ATTEMPTS;
         if (park) console.error("order outbox: projection parked", { id: job.id, error: String(error) });
-        const delay = Math.min(60_000, 500 * 2 ** job.attempts);
+        const delay = park ? DAY_MS : Math.min(60_000, 500 * 2 ** job.attempts);
         this.sql.run(
           "UPDATE outbox SET attempts = attempts + 1, next_at = ?, last_error = ?, parked = ? WHERE id = ?",
           Date.now() + delay,
@@ -991,29 +991,36 @@ export class OrderDO extends DurableObject<Env> {
       this.sql.one<{ t: number | null }>(
         "SELECT MIN(MAX(due_at, COALESCE(lease_until, 0))) AS t FROM steps WHERE status IN ('released', 'running', 'retrying', 'deferred')",
       )?.t ?? null;
-    const cleanup = this.cleanupDue();
-    const next = Math.min(...[outbox, due, cleanup].filter((t): t is number => t !== null));
-    await this.alarmBy(Math.max(next, Date.now() + 10));
+    const times = [outbox, due, this.housekeepingDue()].filter((t): t is number => t !== null);
+    // Nothing to wake for: the object sleeps until its next request (an alarm set before, if any,
+    // goes off, finds nothing and sets none).
+    if (times.length === 0) return;
+    await this.alarmBy(Math.max(Math.min(...times), Date.now() + 10));
   }
 
   /**
-   * The daily clean-up's time: the first is a day after the object's first event (not written
-   * down: a row written per order for nothing), then it is kept in `meta`.
+   * When the object next has housekeeping to do; null when it has none. Delivery ids are kept for
+   * the dedupe retention and dropped when the oldest one expires; a parked projection is tried
+   * again a day after it was parked. Read from the rows themselves, nothing written for it. Once
+   * its ids are gone and its projections written, an order has nothing to wake for: before, every
+   * order object woke once a day for ever, a billed alarm and two rows written a day each
+   * (docs/performance.md, "An order object sleeps when its work is done").
    */
-  private cleanupDue(): number {
-    const stored = Number(this.getMeta("cleanup_at") ?? 0);
-    if (stored) return stored;
-    const first = this.sql.one<{ t: number | null }>("SELECT MIN(received_at) AS t FROM events")?.t ?? null;
-    return (first ?? Date.now()) + DAY_MS;
+  private housekeepingDue(): number | null {
+    const oldest = this.sql.one<{ t: number | null }>("SELECT MIN(received_at) AS t FROM events WHERE applied = 1")?.t ?? null;
+    const parked = this.sql.one<{ t: number | null }>("SELECT MIN(next_at) AS t FROM outbox WHERE parked = 1")?.t ?? null;
+    const times = [oldest === null ? null : oldest + this.config.dedupeRetentionDays * DAY_MS, parked];
+    const due = times.filter((t): t is number => t !== null);
+    return due.length === 0 ? null : Math.min(...due);
   }
 
-  /** Delivery ids are kept for the dedupe retention (at least 7 days), then dropped with their bodies. */
-  private cleanupOldEvents(): void {
-    if (this.cleanupDue() > Date.now()) return;
-    this.sql.run("UPDATE outbox SET parked = 0, attempts = 0, next_at = ? WHERE parked = 1", Date.now());
-    const cutoff = Date.now() - this.config.dedupeRetentionDays * DAY_MS;
-    this.sql.run("DELETE FROM events WHERE received_at < ? AND applied = 1", cutoff);
-    this.setMeta("cleanup_at", String(Date.now() + DAY_MS));
+  /** Drops delivery ids past the dedupe retention (with their bodies) and un-parks projections due again. */
+  private housekeeping(): void {
+    const now = Date.now();
+    this.sql.run("UPDATE outbox SET parked = 0, attempts = 0, next_at = ? WHERE parked = 1 AND next_at <= ?", now, now);
+    this.sql.run("DELETE FROM events WHERE received_at < ? AND applied = 1", now - this.config.dedupeRetentionDays * DAY_MS);
+    // The previous release kept the next daily pass's time here.
+    this.sql.run("DELETE FROM meta WHERE key = 'cleanup_at'");
   }
 
   // ---- small accessors ------------------------------------------------------------------

@@ -1,6 +1,7 @@
 /**
- * The order object's housekeeping: its daily clean-up of old delivery ids, and outbox jobs queued
- * by the previous release in their older shape.
+ * The order object's housekeeping: dropping delivery ids past the dedupe retention, trying parked
+ * projections again, sleeping when there is nothing left to do, and outbox jobs queued by the
+ * previous release in their older shape.
  */
 import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
@@ -13,7 +14,7 @@ function metaValue(state: DurableObjectState, key: string): string | undefined {
 }
 
 describe("the order object's housekeeping", () => {
-  it("drops delivery ids past the dedupe retention a day after the first event, writing nothing for it before", async () => {
+  it("drops delivery ids past the dedupe retention, then sleeps: no alarm is left set", async () => {
     const world = await createWorld();
     await world.flow("paid", [{ target: world.ledgerId, action: "createInvoice" }]);
     const order = shopifyOrder();
@@ -21,22 +22,55 @@ describe("the order object's housekeeping", () => {
     await settledTransfers(world, String(order.id), 1);
     const stub = orderObject(world, order);
     await runInDurableObject(stub, (_instance, state) => {
-      expect(metaValue(state, "cleanup_at")).toBeUndefined();
-      // The event arrived 40 days ago (the dedupe retention is 30 days by default).
+      // The event arrived 40 days ago (the dedupe retention is 30 days by default), and the object
+      // of the previous release kept its daily pass's time in meta.
       state.storage.sql.exec("UPDATE events SET received_at = ?", Date.now() - 40 * DAY_MS);
+      state.storage.sql.exec("INSERT INTO meta (key, value) VALUES ('cleanup_at', ?)", String(Date.now()));
     });
     await runInDurableObject(stub, (_instance, state) => state.storage.setAlarm(Date.now()));
     expect(await runDurableObjectAlarm(stub)).toBe(true);
-    await runInDurableObject(stub, (_instance, state) => {
+    await runInDurableObject(stub, async (_instance, state) => {
       expect(state.storage.sql.exec("SELECT COUNT(*) AS n FROM events").one().n).toBe(0);
-      expect(Number(metaValue(state, "cleanup_at"))).toBeGreaterThan(Date.now() + DAY_MS - 60_000);
+      expect(metaValue(state, "cleanup_at")).toBeUndefined();
+      // Nothing left to do: no alarm, so no daily wake-up for ever (each was billed).
+      expect(await state.storage.getAlarm()).toBeNull();
     });
     // The delivery is forgotten, the order is not: its state and transfer stay.
     const state = await stub.describe();
     expect(state.transfers.map((t) => t.status)).toEqual(["completed"]);
   });
 
-  it("leaves one alarm set, for the clean-up a day after the first event, after a few setAlarm calls", async () => {
+  it("tries a parked projection again a day after it was parked, and sleeps once it is written", async () => {
+    const world = await createWorld();
+    await world.flow("paid", [{ target: world.ledgerId, action: "createInvoice" }]);
+    const order = shopifyOrder();
+    await world.sendShopify("orders/paid", order);
+    const [transfer] = await settledTransfers(world, String(order.id), 1);
+    const stub = orderObject(world, order);
+    const parkedAt = Date.now() - DAY_MS - 1000;
+    await runInDurableObject(stub, (_instance, state) => {
+      // A projection that failed for an hour was parked a day ago, to be tried again now.
+      state.storage.sql.exec(
+        "INSERT INTO outbox (kind, transfer_id, payload, next_at, attempts, parked) VALUES ('project', ?, ?, ?, 60, 1)",
+        transfer.id,
+        JSON.stringify({ transferId: transfer.id, snapshots: [], extra: [] }),
+        parkedAt + DAY_MS,
+      );
+    });
+    await runInDurableObject(stub, (_instance, state) => state.storage.setAlarm(Date.now()));
+    expect(await runDurableObjectAlarm(stub)).toBe(true);
+    await expect.poll(async () => (await stub.describe()).outbox, { timeout: 5000 }).toBe(0);
+    // What remains is the day its delivery id expires.
+    const receivedAt = await runInDurableObject(
+      stub,
+      (_instance, state) => state.storage.sql.exec<{ t: number }>("SELECT MIN(received_at) AS t FROM events").one().t,
+    );
+    await expect
+      .poll(async () => runInDurableObject(stub, (_instance, state) => state.storage.getAlarm()), { timeout: 5000 })
+      .toBe(receivedAt + 30 * DAY_MS);
+  });
+
+  it("leaves one alarm set, for when its first delivery id expires, after a few setAlarm calls", async () => {
     const world = await createWorld();
     await world.flow("paid", ledgerSteps(world));
     const order = shopifyOrder();
@@ -51,14 +85,14 @@ describe("the order object's housekeeping", () => {
     });
     await world.sendShopify("orders/paid", order);
     await settledTransfers(world, String(order.id), 1);
-    // Once the work is done and the early alarm has looked, the next is the daily clean-up.
+    // Once the work is done and the early alarm has looked, the next is the dedupe retention's end.
     const receivedAt = await runInDurableObject(
       stub,
       (_instance, state) => state.storage.sql.exec<{ t: number }>("SELECT MIN(received_at) AS t FROM events").one().t,
     );
     await expect
       .poll(async () => runInDurableObject(stub, (_instance, state) => state.storage.getAlarm()), { timeout: 8000 })
-      .toBe(receivedAt + DAY_MS);
+      .toBe(receivedAt + 30 * DAY_MS);
     // An alarm already set early enough is kept: 2 calls here on an idle machine, 6 when every
     // kick and every drain set their own (each is a billed row).
     expect(calls).toBeGreaterThan(0);
