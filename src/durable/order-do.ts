@@ -85,6 +85,8 @@ const DAY_MS = 86_400_000;
 const TOUCH_REFRESH_MS = 1000;
 /** Failed tries (about an hour with the backoff) before a D1 projection is parked. */
 const PARK_AFTER_ATTEMPTS = 60;
+/** Tries a parked projection gets when it is un-parked a day later, before it is parked again. */
+const UNPARKED_TRIES = 3;
 /** A projection job that has grown to this size takes no more changes (a SQLite row holds 2 MB). */
 const PROJECTION_JOB_MAX_BYTES = 512 * 1024;
 
@@ -1007,18 +1009,35 @@ export class OrderDO extends DurableObject<Env> {
    * (docs/performance.md, "An order object sleeps when its work is done").
    */
   private housekeepingDue(): number | null {
-    const oldest = this.sql.one<{ t: number | null }>("SELECT MIN(received_at) AS t FROM events WHERE applied = 1")?.t ?? null;
+    // The newest id's expiry: one pass drops them all (keeping the older ones longer only
+    // strengthens the dedupe), instead of a wake-up per event.
+    const newest = this.sql.one<{ t: number | null }>("SELECT MAX(received_at) AS t FROM events WHERE applied = 1")?.t ?? null;
     const parked = this.sql.one<{ t: number | null }>("SELECT MIN(next_at) AS t FROM outbox WHERE parked = 1")?.t ?? null;
-    const times = [oldest === null ? null : oldest + this.config.dedupeRetentionDays * DAY_MS, parked];
+    const times = [newest === null ? null : newest + this.config.dedupeRetentionDays * DAY_MS, parked];
     const due = times.filter((t): t is number => t !== null);
     return due.length === 0 ? null : Math.min(...due);
   }
 
-  /** Drops delivery ids past the dedupe retention (with their bodies) and un-parks projections due again. */
+  /**
+   * Drops delivery ids past the dedupe retention (with their bodies) and un-parks projections due
+   * again. An event a queued plan or re-run job still reads is kept: a refund that waited for its
+   * order is applied late with its old arrival time.
+   */
   private housekeeping(): void {
     const now = Date.now();
-    this.sql.run("UPDATE outbox SET parked = 0, attempts = 0, next_at = ? WHERE parked = 1 AND next_at <= ?", now, now);
-    this.sql.run("DELETE FROM events WHERE received_at < ? AND applied = 1", now - this.config.dedupeRetentionDays * DAY_MS);
+    // An un-parked projection gets a few tries, not another hour of them ahead of the order's line.
+    this.sql.run(
+      "UPDATE outbox SET parked = 0, attempts = ?, next_at = ? WHERE parked = 1 AND next_at <= ?",
+      PARK_AFTER_ATTEMPTS - UNPARKED_TRIES,
+      now,
+      now,
+    );
+    this.sql.run(
+      `DELETE FROM events WHERE received_at <= ? AND applied = 1
+         AND seq NOT IN (SELECT json_extract(payload, '$.eventSeq') FROM outbox
+                         WHERE kind IN ('plan', 'rerun') AND json_extract(payload, '$.eventSeq') IS NOT NULL)`,
+      now - this.config.dedupeRetentionDays * DAY_MS,
+    );
     // The previous release kept the next daily pass's time here.
     this.sql.run("DELETE FROM meta WHERE key = 'cleanup_at'");
   }

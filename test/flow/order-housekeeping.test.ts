@@ -40,6 +40,30 @@ describe("the order object's housekeeping", () => {
     expect(state.transfers.map((t) => t.status)).toEqual(["completed"]);
   });
 
+  it("keeps an expired delivery a queued plan job still reads (a refund applied late keeps its old arrival time)", async () => {
+    const world = await createWorld();
+    const order = shopifyOrder();
+    await world.sendShopify("orders/paid", order);
+    const stub = orderObject(world, order);
+    await expect.poll(async () => (await stub.describe()).outbox, { timeout: 5000 }).toBe(0);
+    await runInDurableObject(stub, (_instance, state) => {
+      state.storage.sql.exec("UPDATE events SET received_at = ?", Date.now() - 40 * DAY_MS);
+      const seq = state.storage.sql.exec<{ seq: number }>("SELECT seq FROM events").one().seq;
+      // A plan job for that event waits (its D1 read failed, say) when the alarm's housekeeping runs.
+      state.storage.sql.exec(
+        "INSERT INTO outbox (kind, payload, next_at, attempts) VALUES ('plan', ?, ?, 1)",
+        JSON.stringify({ stages: [{ stage: "paid", occurrence: "" }], eventSeq: seq }),
+        Date.now() + DAY_MS,
+      );
+    });
+    await runInDurableObject(stub, (_instance, state) => state.storage.setAlarm(Date.now()));
+    expect(await runDurableObjectAlarm(stub)).toBe(true);
+    await runInDurableObject(stub, (_instance, state) => {
+      expect(state.storage.sql.exec("SELECT COUNT(*) AS n FROM events").one().n).toBe(1);
+      state.storage.sql.exec("DELETE FROM outbox");
+    });
+  });
+
   it("tries a parked projection again a day after it was parked, and sleeps once it is written", async () => {
     const world = await createWorld();
     await world.flow("paid", [{ target: world.ledgerId, action: "createInvoice" }]);
@@ -63,7 +87,7 @@ describe("the order object's housekeeping", () => {
     // What remains is the day its delivery id expires.
     const receivedAt = await runInDurableObject(
       stub,
-      (_instance, state) => state.storage.sql.exec<{ t: number }>("SELECT MIN(received_at) AS t FROM events").one().t,
+      (_instance, state) => state.storage.sql.exec<{ t: number }>("SELECT MAX(received_at) AS t FROM events").one().t,
     );
     await expect
       .poll(async () => runInDurableObject(stub, (_instance, state) => state.storage.getAlarm()), { timeout: 5000 })
@@ -88,7 +112,7 @@ describe("the order object's housekeeping", () => {
     // Once the work is done and the early alarm has looked, the next is the dedupe retention's end.
     const receivedAt = await runInDurableObject(
       stub,
-      (_instance, state) => state.storage.sql.exec<{ t: number }>("SELECT MIN(received_at) AS t FROM events").one().t,
+      (_instance, state) => state.storage.sql.exec<{ t: number }>("SELECT MAX(received_at) AS t FROM events").one().t,
     );
     await expect
       .poll(async () => runInDurableObject(stub, (_instance, state) => state.storage.getAlarm()), { timeout: 8000 })
