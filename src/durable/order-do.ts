@@ -87,6 +87,9 @@ const TOUCH_REFRESH_MS = 1000;
 const PARK_AFTER_ATTEMPTS = 60;
 /** Tries a parked projection gets when it is un-parked a day later, before it is parked again. */
 const UNPARKED_TRIES = 3;
+/** Events no queued plan or re-run job reads (SQL condition on `events`). */
+const NOT_READ_BY_A_JOB = `seq NOT IN (SELECT json_extract(payload, '$.eventSeq') FROM outbox
+  WHERE kind IN ('plan', 'rerun') AND json_extract(payload, '$.eventSeq') IS NOT NULL)`;
 /** A projection job that has grown to this size takes no more changes (a SQLite row holds 2 MB). */
 const PROJECTION_JOB_MAX_BYTES = 512 * 1024;
 
@@ -162,8 +165,8 @@ export class OrderDO extends DurableObject<Env> {
     return { duplicate: false, stale, passed };
   }
 
-  /** A consumer asks to run a released step; only one holder of the lease may run it. */
   /**
+   * A consumer asks to run a released step; only one holder of the lease may run it.
    * `options.orderInClaim`: the consumer takes the order's key from the claim. The previous
    * release's consumer does not; it finds the order through the running transfer's row in D1, so
    * for it the transfer's projection is written before the claim is answered.
@@ -1002,7 +1005,7 @@ export class OrderDO extends DurableObject<Env> {
 
   /**
    * When the object next has housekeeping to do; null when it has none. Delivery ids are kept for
-   * the dedupe retention and dropped when the oldest one expires; a parked projection is tried
+   * the dedupe retention and dropped when the newest one expires; a parked projection is tried
    * again a day after it was parked. Read from the rows themselves, nothing written for it. Once
    * its ids are gone and its projections written, an order has nothing to wake for: before, every
    * order object woke once a day for ever, a billed alarm and two rows written a day each
@@ -1010,8 +1013,11 @@ export class OrderDO extends DurableObject<Env> {
    */
   private housekeepingDue(): number | null {
     // The newest id's expiry: one pass drops them all (keeping the older ones longer only
-    // strengthens the dedupe), instead of a wake-up per event.
-    const newest = this.sql.one<{ t: number | null }>("SELECT MAX(received_at) AS t FROM events WHERE applied = 1")?.t ?? null;
+    // strengthens the dedupe), instead of a wake-up per event. An event a queued job still reads
+    // is not counted: it goes with a later pass, not in an alarm that would find it kept again.
+    const newest =
+      this.sql.one<{ t: number | null }>(`SELECT MAX(received_at) AS t FROM events WHERE applied = 1 AND ${NOT_READ_BY_A_JOB}`)
+        ?.t ?? null;
     const parked = this.sql.one<{ t: number | null }>("SELECT MIN(next_at) AS t FROM outbox WHERE parked = 1")?.t ?? null;
     const times = [newest === null ? null : newest + this.config.dedupeRetentionDays * DAY_MS, parked];
     const due = times.filter((t): t is number => t !== null);
@@ -1033,9 +1039,7 @@ export class OrderDO extends DurableObject<Env> {
       now,
     );
     this.sql.run(
-      `DELETE FROM events WHERE received_at <= ? AND applied = 1
-         AND seq NOT IN (SELECT json_extract(payload, '$.eventSeq') FROM outbox
-                         WHERE kind IN ('plan', 'rerun') AND json_extract(payload, '$.eventSeq') IS NOT NULL)`,
+      `DELETE FROM events WHERE received_at <= ? AND applied = 1 AND ${NOT_READ_BY_A_JOB}`,
       now - this.config.dedupeRetentionDays * DAY_MS,
     );
     // The previous release kept the next daily pass's time here.

@@ -58,8 +58,10 @@ describe("the order object's housekeeping", () => {
     });
     await runInDurableObject(stub, (_instance, state) => state.storage.setAlarm(Date.now()));
     expect(await runDurableObjectAlarm(stub)).toBe(true);
-    await runInDurableObject(stub, (_instance, state) => {
+    await runInDurableObject(stub, async (_instance, state) => {
       expect(state.storage.sql.exec("SELECT COUNT(*) AS n FROM events").one().n).toBe(1);
+      // ...and the next alarm is the job's, not one that would find the kept event again at once.
+      expect(await state.storage.getAlarm()).toBeGreaterThan(Date.now() + DAY_MS - 60_000);
       state.storage.sql.exec("DELETE FROM outbox");
     });
   });
