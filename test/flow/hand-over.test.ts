@@ -3,17 +3,16 @@
  * consumer instead of sending it through the queue. The step is released in the object all the
  * same, so a consumer that dies with it loses nothing: the object re-sends it when overdue.
  */
-import { env, runInDurableObject } from "cloudflare:test";
+import { env } from "cloudflare:test";
 import { asc, eq } from "drizzle-orm";
 import { beforeAll, describe, expect, it, vi } from "vitest";
 import { database } from "../../src/db/client";
 import { attempts } from "../../src/db/schema";
-import type { OrderDO } from "../../src/durable/order-do";
-import type { StepMessage } from "../../src/durable/order-types";
 import { HAND_OVER_LIMITS } from "../../src/worker/queue/consumer";
 import { runStep } from "../../src/worker/queue/run-step";
 import { gateFor } from "../../src/worker/queue/target-gate-client";
 import { installMeter, settle, startMeter, stopMeter } from "../cost/meter";
+import { holdFirstStep } from "../helpers/step-messages";
 import { createWorld, ledgerSteps, orderObject, settledTransfers, shopifyOrder, type World } from "../helpers/world";
 import { createEconomicMock, installEconomicMock } from "../mocks/economic.mock";
 
@@ -39,19 +38,6 @@ async function sendMetered(world: World, expected = 1) {
   const transfers = await settledTransfers(world, String(order.id), expected);
   await settle(300);
   return { transfers, usage: stopMeter() };
-}
-
-/** Keeps the order's first step message from the queue, so the test is its consumer. */
-async function holdFirstStep(stub: DurableObjectStub<OrderDO>): Promise<StepMessage[]> {
-  const held: StepMessage[] = [];
-  await runInDurableObject(stub, (instance: OrderDO) => {
-    const steps = (instance as unknown as { env: Env }).env.STEPS;
-    vi.spyOn(steps, "send").mockImplementationOnce(async (message) => {
-      held.push(message as StepMessage);
-      return { metadata: { metrics: { backlogCount: 0, backlogBytes: 0 } } } as QueueSendResponse;
-    });
-  });
-  return held;
 }
 
 describe("steps handed over to the reporting consumer", () => {

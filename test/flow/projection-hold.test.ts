@@ -7,9 +7,10 @@
 import { env, runInDurableObject } from "cloudflare:test";
 import { beforeAll, describe, expect, it, vi } from "vitest";
 import type { OrderDO } from "../../src/durable/order-do";
-import type { StepMessage } from "../../src/durable/order-types";
+import type { StepMessage, StepOutcome } from "../../src/durable/order-types";
 import { runStep } from "../../src/worker/queue/run-step";
 import { installMeter, settle, startMeter, stopMeter } from "../cost/meter";
+import { holdEveryStep, holdFirstStep } from "../helpers/step-messages";
 import { createWorld, eventually, ledgerSteps, orderObject, settledTransfers, shopifyOrder, type World } from "../helpers/world";
 
 /** The order object's outbox jobs, oldest first, with how far in the future each is due. */
@@ -22,17 +23,23 @@ async function outbox(stub: DurableObjectStub<OrderDO>): Promise<Array<{ kind: s
   );
 }
 
-/** Keeps the order's first step message from the queue, so the test is its consumer. */
-async function holdFirstStep(stub: DurableObjectStub<OrderDO>): Promise<StepMessage[]> {
-  const held: StepMessage[] = [];
-  await runInDurableObject(stub, (instance: OrderDO) => {
-    const steps = (instance as unknown as { env: Env }).env.STEPS;
-    vi.spyOn(steps, "send").mockImplementationOnce(async (message) => {
-      held.push(message as StepMessage);
-      return { metadata: { metrics: { backlogCount: 0, backlogBytes: 0 } } } as QueueSendResponse;
-    });
-  });
-  return held;
+/** A paid order of the ledger's two steps whose first step message the test holds. */
+async function paidOrderWithHeldStep() {
+  const world = await createWorld();
+  await world.flow("paid", ledgerSteps(world));
+  const order = shopifyOrder();
+  const stub = orderObject(world, order);
+  const held = await holdFirstStep(stub);
+  await world.sendShopify("orders/paid", order);
+  await vi.waitFor(() => expect(held).toHaveLength(1), { timeout: 5000 });
+  return { world, order, stub, message: held[0]! };
+}
+
+/** Claims the held first step as the consumer does and reports `outcome` for it. */
+async function reportFirstStep(stub: DurableObjectStub<OrderDO>, message: StepMessage, outcome: StepOutcome) {
+  const token = crypto.randomUUID();
+  expect((await stub.claimStep(message, token, { orderInClaim: true })).action).toBe("run");
+  return stub.reportStep({ transferId: message.transferId, stepIndex: 0, token, outcome, latencyMs: 5, snapshots: [] });
 }
 
 async function logged(world: World, orderId: number): Promise<any[]> {
@@ -71,15 +78,7 @@ describe("the transfer log while a transfer runs", () => {
     const order = shopifyOrder();
     const stub = orderObject(world, order);
     // The test is the queue's consumer: every message of the order (the re-sends too) stays here.
-    const held: StepMessage[] = [];
-    const restore = await runInDurableObject(stub, (instance: OrderDO) => {
-      const steps = (instance as unknown as { env: Env }).env.STEPS;
-      const spy = vi.spyOn(steps, "send").mockImplementation(async (message) => {
-        held.push(message as StepMessage);
-        return { metadata: { metrics: { backlogCount: 0, backlogBytes: 0 } } } as QueueSendResponse;
-      });
-      return () => spy.mockRestore();
-    });
+    const { held, restore } = await holdEveryStep(stub);
     try {
       await world.sendShopify("orders/paid", order);
       // The step's message was sent while its transfer's projection waits behind it.
@@ -109,28 +108,15 @@ describe("the transfer log while a transfer runs", () => {
       const [done] = await settledTransfers(world, String(order.id), 1, 2000);
       expect(done).toMatchObject({ status: "completed", stepsDone: 2 });
     } finally {
-      await runInDurableObject(stub, () => restore());
+      await restore();
     }
   });
 
   it("a step that will be retried later has its transfer written at once", async () => {
-    const world = await createWorld();
-    await world.flow("paid", ledgerSteps(world));
-    const order = shopifyOrder();
-    const stub = orderObject(world, order);
-    const held = await holdFirstStep(stub);
-    await world.sendShopify("orders/paid", order);
-    await vi.waitFor(() => expect(held).toHaveLength(1), { timeout: 5000 });
-    const message = held[0]!;
-    const token = crypto.randomUUID();
-    expect((await stub.claimStep(message, token, { orderInClaim: true })).action).toBe("run");
-    const verdict = await stub.reportStep({
-      transferId: message.transferId,
-      stepIndex: 0,
-      token,
-      outcome: { kind: "retry", error: { message: "The ledger is busy", code: "busy", errorClass: "unavailable" } },
-      latencyMs: 5,
-      snapshots: [],
+    const { world, order, stub, message } = await paidOrderWithHeldStep();
+    const verdict = await reportFirstStep(stub, message, {
+      kind: "retry",
+      error: { message: "The ledger is busy", code: "busy", errorClass: "unavailable" },
     });
     expect(verdict.next).toBe("retry");
     const [job] = (await outbox(stub)).filter((j) => j.kind === "project");
@@ -143,42 +129,19 @@ describe("the transfer log while a transfer runs", () => {
   });
 
   it("a consumer of the previous release (no order key in its claim) gets its transfer in D1 before its claim", async () => {
-    const world = await createWorld();
-    await world.flow("paid", ledgerSteps(world));
-    const order = shopifyOrder();
-    const stub = orderObject(world, order);
-    const held = await holdFirstStep(stub);
-    await world.sendShopify("orders/paid", order);
-    await vi.waitFor(() => expect(held).toHaveLength(1), { timeout: 5000 });
+    const { world, order, stub, message } = await paidOrderWithHeldStep();
     expect(await logged(world, order.id)).toEqual([]);
     // That consumer finds the order through the running transfer's row (cancelOrder's leftovers).
-    const claim = await stub.claimStep(held[0]!, crypto.randomUUID());
+    const claim = await stub.claimStep(message, crypto.randomUUID());
     expect(claim).toMatchObject({ action: "run", order: { orderId: String(order.id), sourceConnectionId: world.shopId } });
     expect(await logged(world, order.id)).toEqual([expect.objectContaining({ status: "running" })]);
   });
 
   it("a failed step's transfer is in D1 when the report is answered, for the consumer's failure alert", async () => {
-    const world = await createWorld();
-    await world.flow("paid", ledgerSteps(world));
-    const order = shopifyOrder();
-    const stub = orderObject(world, order);
-    const held = await holdFirstStep(stub);
-    await world.sendShopify("orders/paid", order);
-    await vi.waitFor(() => expect(held).toHaveLength(1), { timeout: 5000 });
-    const message = held[0]!;
-    const token = crypto.randomUUID();
-    expect((await stub.claimStep(message, token, { orderInClaim: true })).action).toBe("run");
-    expect(await logged(world, order.id)).toEqual([]);
-    const verdict = await stub.reportStep({
-      transferId: message.transferId,
-      stepIndex: 0,
-      token,
-      outcome: {
-        kind: "failed",
-        error: { message: "The ledger refused the invoice", code: "refused", errorClass: "validation" },
-      },
-      latencyMs: 5,
-      snapshots: [],
+    const { world, order, stub, message } = await paidOrderWithHeldStep();
+    const verdict = await reportFirstStep(stub, message, {
+      kind: "failed",
+      error: { message: "The ledger refused the invoice", code: "refused", errorClass: "validation" },
     });
     expect(verdict.next).toBe("dead-letter");
     expect(await logged(world, order.id)).toEqual([
