@@ -26,7 +26,18 @@ const UNFINISHED = "('pending', 'running', 'retrying')";
 
 type Counts = Omit<ConnectionCounts, "name">;
 
-const BY_SOURCE = `
+/**
+ * The transfers a report can count: changed since the period began, or unfinished or failed now.
+ * Each part is a range of one index led by the tenant, so a report reads what it counts, not the
+ * tenant's whole log (a single WHERE with OR walked every transfer of the tenant;
+ * test/ui/transfer-list-plan.test.ts).
+ */
+const CANDIDATES = `
+  SELECT id FROM transfers WHERE tenant_id = ?1 AND updated_at >= ?2
+  UNION
+  SELECT id FROM transfers WHERE tenant_id = ?1 AND status IN ('pending', 'running', 'retrying', 'failed')`;
+
+export const BY_SOURCE = `
   SELECT source_connection_id AS connectionId,
     SUM(created_at >= ?2 AND created_at < ?3) AS received,
     SUM(status = 'completed' AND completed_at >= ?2 AND completed_at < ?3) AS transferred,
@@ -34,11 +45,11 @@ const BY_SOURCE = `
     SUM(status IN ${UNFINISHED}) AS pending,
     SUM(status = 'failed') AS failedNotRetried
   FROM transfers
-  WHERE tenant_id = ?1 AND (updated_at >= ?2 OR status IN ${UNFINISHED} OR status = 'failed')
+  WHERE id IN (${CANDIDATES})
   GROUP BY source_connection_id`;
 
 // A transfer counts once per target it has a step on; a failure counts on the target that failed.
-const BY_TARGET = `
+export const BY_TARGET = `
   SELECT s.target_connection_id AS connectionId,
     COUNT(DISTINCT CASE WHEN t.created_at >= ?2 AND t.created_at < ?3 THEN t.id END) AS received,
     COUNT(DISTINCT CASE WHEN t.status = 'completed' AND t.completed_at >= ?2 AND t.completed_at < ?3 THEN t.id END) AS transferred,
@@ -46,7 +57,7 @@ const BY_TARGET = `
     COUNT(DISTINCT CASE WHEN t.status IN ${UNFINISHED} THEN t.id END) AS pending,
     COUNT(DISTINCT CASE WHEN t.status = 'failed' AND s.status = 'failed' THEN t.id END) AS failedNotRetried
   FROM transfers t JOIN transfer_steps s ON s.transfer_id = t.id
-  WHERE t.tenant_id = ?1 AND (t.updated_at >= ?2 OR t.status IN ${UNFINISHED} OR t.status = 'failed')
+  WHERE t.id IN (${CANDIDATES})
   GROUP BY s.target_connection_id`;
 
 /** The counts of one tenant's report; `now` decides what is still pending and which sources are silent. */

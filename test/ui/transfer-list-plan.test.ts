@@ -3,6 +3,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { orderStepsSql } from "../../src/connectors/order-steps";
 import { database } from "../../src/db/client";
 import { encodeCursor } from "../../src/db/cursor";
+import { BY_SOURCE, BY_TARGET } from "../../src/notifications/status-report.send";
 import { type TransferFilters, transferListQuery } from "../../src/worker/routes/ui/data/transfer-list";
 
 const ROWS = 100_000;
@@ -48,6 +49,28 @@ describe("the transfer log's page query at 100,000 transfers", () => {
     const detail = rows.results.map((r) => r.detail).join("\n");
     expect(detail).toMatch(/SEARCH t USING INDEX transfers_tenant_order \(tenant_id=\? AND order_id=\?\)/);
     expect(detail).not.toContain("transfers_tenant_time");
+  });
+
+  it("counts a status report from the transfers changed in its period and those unfinished or failed, not the tenant's whole log", async () => {
+    const periodStart = 1700000000000 + 99_000 * 60000;
+    for (const [what, query] of [
+      ["by source", BY_SOURCE],
+      ["by target", BY_TARGET],
+    ] as const) {
+      for (const analyzed of [false, true]) {
+        if (analyzed) await env.DB.prepare("ANALYZE").run();
+        const rows = await env.DB.prepare(`EXPLAIN QUERY PLAN ${query}`)
+          .bind(tenantId, periodStart, periodStart + 86_400_000)
+          .all<{ detail: string }>();
+        const detail = rows.results.map((r) => r.detail).join("\n");
+        const label = `${what}${analyzed ? ", with statistics" : ""}`;
+        expect(detail, label).toMatch(/USING (COVERING )?INDEX transfers_tenant_updated \(tenant_id=\? AND updated_at>\?\)/);
+        expect(detail, label).toMatch(/USING (COVERING )?INDEX transfers_tenant_status_time \(tenant_id=\? AND status=\?\)/);
+        expect(detail, label).not.toMatch(/INDEX transfers_tenant_\w+ \(tenant_id=\?\)/);
+        expect(detail, label).not.toMatch(/SCAN (transfers|t)(?! USING)/);
+      }
+      await env.DB.prepare("DROP TABLE IF EXISTS sqlite_stat1").run();
+    }
   });
 
   it("searches an index of transfers for every filter and search, and never sorts the tenant's whole log", async () => {
