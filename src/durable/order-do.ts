@@ -83,6 +83,10 @@ const MAX_RESENDS = 5;
 const DAY_MS = 86_400_000;
 /** A transfer unchanged but for its time is written again only when its time is this old. */
 const TOUCH_REFRESH_MS = 1000;
+/** A projection waiting for its transfer's next report (queueProjection); the parameter is now. */
+const HELD = "parked = 0 AND kind = 'project' AND attempts = 0 AND next_at > ?";
+/** The outbox jobs the pump takes in id order: not parked, and not a held projection. */
+const IN_LINE = "parked = 0 AND NOT (kind = 'project' AND attempts = 0 AND next_at > ?)";
 /** Failed tries (about an hour with the backoff) before a D1 projection is parked. */
 const PARK_AFTER_ATTEMPTS = 60;
 /** Tries a parked projection gets when it is un-parked a day later, before it is parked again. */
@@ -943,8 +947,7 @@ export class OrderDO extends DurableObject<Env> {
       // A projection held for its transfer's next report (queueProjection) is passed over, not
       // waited for: nothing after it depends on it.
       const job = this.sql.one<OutboxRow & { next_at: number }>(
-        `SELECT id, kind, payload, attempts, next_at FROM outbox
-         WHERE parked = 0 AND NOT (kind = 'project' AND attempts = 0 AND next_at > ?) ORDER BY id LIMIT 1`,
+        `SELECT id, kind, payload, attempts, next_at FROM outbox WHERE ${IN_LINE} ORDER BY id LIMIT 1`,
         Date.now(),
       );
       if (!job || job.next_at > Date.now()) break;
@@ -991,7 +994,14 @@ export class OrderDO extends DurableObject<Env> {
   }
 
   private async scheduleAlarm(): Promise<void> {
-    const outbox = this.sql.one<{ t: number | null }>("SELECT MIN(next_at) AS t FROM outbox WHERE parked = 0")?.t ?? null;
+    // The pump runs the line's first job before any other (a held projection is not in the line
+    // until its hold ends): a later job that is due cannot run while the first waits for its
+    // retry, so waking for it would find nothing to do and set the alarm 10 ms ahead, again and
+    // again for as long as the first job fails (a Queue or D1 outage).
+    const now = Date.now();
+    const first = this.sql.one<{ t: number }>(`SELECT next_at AS t FROM outbox WHERE ${IN_LINE} ORDER BY id LIMIT 1`, now)?.t;
+    const heldUntil = this.sql.one<{ t: number | null }>(`SELECT MIN(next_at) AS t FROM outbox WHERE ${HELD}`, now)?.t ?? null;
+    const outbox = first === undefined ? heldUntil : heldUntil === null ? first : Math.min(first, heldUntil);
     const due =
       this.sql.one<{ t: number | null }>(
         "SELECT MIN(MAX(due_at, COALESCE(lease_until, 0))) AS t FROM steps WHERE status IN ('released', 'running', 'retrying', 'deferred')",
@@ -1000,7 +1010,7 @@ export class OrderDO extends DurableObject<Env> {
     // Nothing to wake for: the object sleeps until its next request (an alarm set before, if any,
     // goes off, finds nothing and sets none).
     if (times.length === 0) return;
-    await this.alarmBy(Math.max(Math.min(...times), Date.now() + 10));
+    await this.alarmBy(Math.max(Math.min(...times), now + 10));
   }
 
   /**

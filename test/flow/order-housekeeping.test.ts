@@ -145,4 +145,26 @@ describe("the order object's housekeeping", () => {
     const [transfer] = await settledTransfers(world, String(order.id), 1);
     expect(transfer).toMatchObject({ status: "completed", stage: "paid" });
   });
+
+  it("waits for the line's first job's retry, not for a due job behind it that cannot run first (no 10 ms alarm loop)", async () => {
+    const world = await createWorld();
+    const order = shopifyOrder();
+    await world.sendShopify("orders/paid", order);
+    const stub = orderObject(world, order);
+    await expect.poll(async () => (await stub.describe()).outbox, { timeout: 5000 }).toBe(0);
+    const retryAt = Date.now() + 30_000;
+    await runInDurableObject(stub, async (_instance, state) => {
+      // The first job failed (a Queue outage, say) and waits 30 s; a job queued after it is due.
+      const message = JSON.stringify({ message: { transferId: "trf_x", stepIndex: 0, dispatchId: "d" } });
+      state.storage.sql.exec("INSERT INTO outbox (kind, payload, next_at, attempts) VALUES ('send', ?, ?, 1)", message, retryAt);
+      state.storage.sql.exec("INSERT INTO outbox (kind, payload, next_at) VALUES ('send', ?, ?)", message, Date.now());
+      await state.storage.setAlarm(Date.now());
+    });
+    expect(await runDurableObjectAlarm(stub)).toBe(true);
+    await runInDurableObject(stub, async (_instance, state) => {
+      expect(state.storage.sql.exec("SELECT COUNT(*) AS n FROM outbox").one().n).toBe(2);
+      expect(await state.storage.getAlarm()).toBe(retryAt);
+      state.storage.sql.exec("DELETE FROM outbox");
+    });
+  });
 });
