@@ -108,6 +108,23 @@ function currentShape(entry: InboxAccept | PreviousInboxAccept): InboxAccept {
   return inboxEntry(entry.orderName, entry.request);
 }
 
+/**
+ * The most one event may hold, its request and inline body together, in UTF-8 bytes. A Durable
+ * Object's row holds at most 2 MB, and the event is stored whole in its shard and again in its
+ * order's object: one larger would fail there on every retry.
+ */
+export const MAX_EVENT_BYTES = 1_800_000;
+
+/** The event's stored size in bytes when it could pass MAX_EVENT_BYTES; a bound below it otherwise. */
+export function storedBytes(entry: InboxAccept): number {
+  const units = entry.request.length + (entry.rawBody?.length ?? 0);
+  // A UTF-16 unit takes at most 3 bytes in UTF-8: most events need no encoding to be known small.
+  if (units * 3 <= MAX_EVENT_BYTES) return units * 3;
+  return utf8.encode(entry.request).byteLength + (entry.rawBody === null ? 0 : utf8.encode(entry.rawBody).byteLength);
+}
+
+const utf8 = new TextEncoder();
+
 /** One event as the Worker hands it to its shard (see InboxAccept). */
 export function inboxEntry(orderName: string, request: IngestRequest): InboxAccept {
   const { connectionId, event, raw } = request;
@@ -164,7 +181,7 @@ export class InboxDO extends DurableObject<Env> {
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
-    this.sql = new ObjectSql(ctx.storage.sql);
+    this.sql = new ObjectSql(ctx.storage);
     this.sql.migrate(INBOX_MIGRATIONS);
   }
 
@@ -203,8 +220,16 @@ export class InboxDO extends DurableObject<Env> {
     return results;
   }
 
-  /** Writes a delivery's events that are not known yet; returns how many. */
+  /**
+   * Writes a delivery's events that are not known yet; returns how many. All or none: a write that
+   * fails must not leave the delivery's keys marked seen, or the sender's retry would be answered
+   * as a duplicate of an event that was never stored.
+   */
   private store(events: InboxAccept[], now: number): number {
+    return this.sql.transaction(() => this.storeEach(events, now));
+  }
+
+  private storeEach(events: InboxAccept[], now: number): number {
     let accepted = 0;
     for (const { orderName, deliveryKey, eventKey, request, rawBody } of events) {
       const keys = eventKey === null || eventKey === deliveryKey ? [deliveryKey] : [deliveryKey, eventKey];

@@ -110,13 +110,22 @@ export class OrderDO extends DurableObject<Env> {
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
-    this.sql = new ObjectSql(ctx.storage.sql);
+    this.sql = new ObjectSql(ctx.storage);
     this.sql.migrate(ORDER_DO_MIGRATIONS);
     this.config = runtimeConfig(env);
   }
 
   /** Stores one event. Returns only after the write is durable; flows are planned after the answer. */
   async ingest(request: IngestRequest): Promise<IngestResult> {
+    // All or none: an event row left behind by a failed write would answer the inbox's retry as a
+    // duplicate, and the event's flows would never be planned.
+    const { result, pump } = this.sql.transaction(() => this.store(request));
+    if (pump) this.kick();
+    return result;
+  }
+
+  /** `pump`: the event may have queued outbox jobs. */
+  private store(request: IngestRequest): { result: IngestResult; pump: boolean } {
     const { event, raw } = request;
     this.remember(request);
     const seen = this.sql.one<{ seq: number }>(
@@ -124,7 +133,7 @@ export class OrderDO extends DurableObject<Env> {
       event.deliveryId,
       event.eventKey ?? null,
     );
-    if (seen) return { duplicate: true, stale: false, passed: [] };
+    if (seen) return { result: { duplicate: true, stale: false, passed: [] }, pump: false };
 
     const current = this.latestOrder();
     const isOrder = event.object.type === "order";
@@ -158,15 +167,14 @@ export class OrderDO extends DurableObject<Env> {
     if (event.object.type === "order" && !stale) this.setMeta("order", JSON.stringify(event.object.order));
     if (waitsForOrder) {
       // A refund can arrive before any order event; it is applied when the order is known.
-      return { duplicate: false, stale: false, passed: [] };
+      return { result: { duplicate: false, stale: false, passed: [] }, pump: false };
     }
     // Transfers made from the old version are re-run first, then the stages this event passes.
     if (changed) this.enqueue({ kind: "rerun", eventSeq: seq });
     else if (paymentArrived) this.enqueue({ kind: "rerun", eventSeq: seq, payment: true });
     const passed = this.applyStage(event.stage, event.occurrence, seq);
     if (isOrder) passed.push(...this.applyWaitingRefunds());
-    this.kick();
-    return { duplicate: false, stale, passed };
+    return { result: { duplicate: false, stale, passed }, pump: true };
   }
 
   /**
@@ -405,10 +413,13 @@ export class OrderDO extends DurableObject<Env> {
       });
     }
     this.resetSteps(transfer.id, request.steps ?? (JSON.parse(transfer.steps) as FlowStepConfig[]), request.fromStart);
+    const status = this.transfer(transfer.id)!.status;
+    // Finished at once, it may be what a later transfer's re-run was waiting for.
+    if (status === "completed") this.rerunIfPending(transfer.id);
     this.queueProjection(transfer.id, snapshots);
     this.releaseNext();
     this.kick();
-    return { status: "pending" };
+    return { status };
   }
 
   /** The order's state, for the API and for tests. */
@@ -683,7 +694,13 @@ export class OrderDO extends DurableObject<Env> {
         fromStart ? 1 : 0,
       );
     }
-    this.touchTransfer(transferId, "pending", null);
+    // A retry with the flow's current steps, not from the start, may leave nothing to run (the
+    // step that failed was removed): the transfer is done, not pending for ever.
+    const left = this.sql.one<{ n: number }>(
+      "SELECT COUNT(*) AS n FROM steps WHERE transfer_id = ? AND status != 'done'",
+      transferId,
+    )!.n;
+    this.touchTransfer(transferId, left === 0 ? "completed" : "pending", null);
   }
 
   // ---- steps --------------------------------------------------------------------------
@@ -1069,8 +1086,8 @@ export class OrderDO extends DurableObject<Env> {
       connectionId: request.connectionId,
       orderId: request.event.orderId,
     };
+    // Not cached here: the write may yet be rolled back with the rest of the event (ingest).
     this.setMeta("identity", JSON.stringify(identity));
-    this.identityCache = identity;
   }
 
   private identity(): OrderIdentity {

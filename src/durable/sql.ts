@@ -26,7 +26,11 @@ export class ObjectSql {
    */
   private ddl: string | null = null;
 
-  constructor(private readonly storage: SqlStorage) {}
+  private readonly storage: SqlStorage;
+
+  constructor(private readonly objectStorage: DurableObjectStorage) {
+    this.storage = objectStorage.sql;
+  }
 
   all<T>(query: string, ...params: SqlValue[]): T[] {
     return this.exec(query, params).toArray() as T[];
@@ -38,6 +42,17 @@ export class ObjectSql {
 
   run(query: string, ...params: SqlValue[]): number {
     return this.exec(query, params).rowsWritten;
+  }
+
+  /**
+   * Runs `write`'s statements all or none. A request's statements commit together anyway, but
+   * only on success: a statement that throws leaves the ones before it to be committed, which is
+   * how a delivery could be marked seen without being stored. A schema script still pending runs
+   * first, outside, so a rollback cannot take the tables with it.
+   */
+  transaction<T>(write: () => T): T {
+    this.flush();
+    return this.objectStorage.transactionSync(write);
   }
 
   /**

@@ -92,7 +92,7 @@ export class TargetGate extends DurableObject<Env> {
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
-    this.sql = new ObjectSql(ctx.storage.sql);
+    this.sql = new ObjectSql(ctx.storage);
     this.sql.migrate(["CREATE TABLE circuit (id INTEGER PRIMARY KEY CHECK (id = 1), state TEXT NOT NULL)"]);
   }
 

@@ -4,7 +4,7 @@ import { describe, expect, it, vi } from "vitest";
 import { database } from "../../src/db/client";
 import { attempts, deadLetters } from "../../src/db/schema";
 import type { OrderDO } from "../../src/durable/order-do";
-import { createWorld, eventually, settledTransfers, shopifyOrder } from "../helpers/world";
+import { createWorld, eventually, orderObject, settledTransfers, shopifyOrder } from "../helpers/world";
 import { createEconomicMock, installEconomicMock } from "../mocks/economic.mock";
 
 async function attemptRows(transferId: string) {
@@ -109,6 +109,30 @@ describe("failures on the way to the target", () => {
       [5, "ok"],
       [6, "ok"],
     ]);
+  });
+
+  it("a retry with the flow's current steps, which no longer have the failed one, completes the transfer", async () => {
+    const mock = createEconomicMock();
+    installEconomicMock(mock);
+    mock.failNext({ status: 503, times: 4, path: /^\/invoices\/drafts$/, method: "POST" });
+    const world = await createWorld();
+    const ledgerStep = { target: world.ledgerId, action: "createInvoice" };
+    const flowId = await world.flow("paid", [ledgerStep, { target: world.economicId, action: "createInvoice" }]);
+    const order = shopifyOrder();
+    await world.sendShopify("orders/paid", order);
+    const [failed] = await settledTransfers(world, String(order.id), 1);
+    expect(failed.status).toBe("failed");
+    // The merchant drops the failing step from the flow and retries with its current settings.
+    expect((await world.api(`/flows/${flowId}`, { method: "PATCH", body: { steps: [ledgerStep] } })).status).toBe(200);
+    const retry = await world.api(`/transfers/${failed.id}/retry`, { body: { useCurrentSettings: true } });
+    expect(retry.status).toBe(202);
+    expect(retry.body.status).toBe("completed");
+    await eventually(
+      async () => (await world.api(`/transfers/${failed.id}`)).body.status === "completed",
+      "the transfer in the log",
+    );
+    expect((await orderObject(world, order).describe()).transfers.map((t) => t.status)).toEqual(["completed"]);
+    expect(mock.state.drafts).toHaveLength(0);
   });
 
   it("a re-run gets the full number of tries again, whatever the step used before", async () => {

@@ -4,7 +4,7 @@ import { BUSY_INFLIGHT, type InboxDO } from "../../src/durable/inbox-do";
 import { orderObjectName } from "../../src/durable/order-types";
 import { inboxFor, inboxShard } from "../../src/worker/routes/hooks";
 import { inboxTestEntry } from "../helpers/inbox-entry";
-import { createWorld, settledTransfers, shopifyOrder } from "../helpers/world";
+import { createWorld, orderObject, settledTransfers, shopifyOrder } from "../helpers/world";
 
 describe("the webhook inbox", () => {
   it("spreads orders over the shards and keeps each order on one", () => {
@@ -58,6 +58,56 @@ describe("the webhook inbox", () => {
     expect((await world.sendShopify("orders/paid", order)).status).toBe(200);
     vi.restoreAllMocks();
     await evictAllDurableObjects();
+    const [transfer] = await settledTransfers(world, String(order.id), 1, 20_000);
+    expect(transfer.status).toBe("completed");
+  });
+
+  it("stores a delivery all or none: a write that fails leaves its key unseen, so the sender's retry is stored", async () => {
+    const shard = env.INBOXES.get(env.INBOXES.idFromName("inbox-all-or-none"));
+    await runInDurableObject(shard, (instance: InboxDO) => {
+      vi.spyOn(instance as unknown as { forward(): Promise<void> }, "forward").mockImplementation(async () => {});
+    });
+    const entry = inboxTestEntry("con_atomic", "1");
+    // The event's row cannot be written (a full disk, say; in production also a row over 2 MB,
+    // which the Worker refuses first: MAX_EVENT_BYTES), after its key was.
+    await shard.acceptMany([[inboxTestEntry("con_atomic", "0")]]);
+    await runInDurableObject(shard, (_instance, state) => {
+      state.storage.sql.exec(
+        "CREATE TRIGGER no_room BEFORE INSERT ON pending BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END",
+      );
+    });
+    await runInDurableObject(shard, async (instance: InboxDO) => {
+      await expect(instance.acceptMany([[entry]])).rejects.toThrow(/disk is full/);
+    });
+    await runInDurableObject(shard, (_instance, state) => {
+      state.storage.sql.exec("DROP TRIGGER no_room");
+      expect(state.storage.sql.exec("SELECT key FROM seen").toArray()).toEqual([{ key: "d:con_atomic:0" }]);
+      expect(state.storage.sql.exec("SELECT COUNT(*) AS n FROM pending").one().n).toBe(1);
+    });
+    expect(await shard.acceptMany([[entry]])).toEqual([{ accepted: 1, duplicates: 0 }]);
+    // The spy stays: the entries are not real orders, so they are never handed on.
+  });
+
+  it("keeps an event its order's object could not store whole, and hands it on again until the object stores it", async () => {
+    const world = await createWorld();
+    await world.flow("paid", [{ target: world.ledgerId, action: "createInvoice" }]);
+    const order = shopifyOrder();
+    const stub = orderObject(world, order);
+    // The object's tables, and a write that fails after the event's row (a full disk, say).
+    await runInDurableObject(stub, (instance, state) => {
+      (instance as unknown as { sql: { one(query: string): unknown } }).sql.one("SELECT 1");
+      state.storage.sql.exec(
+        "CREATE TRIGGER no_room BEFORE INSERT ON outbox BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END",
+      );
+    });
+    expect((await world.sendShopify("orders/paid", order)).status).toBe(200);
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    await runInDurableObject(stub, (_instance, state) => {
+      // Nothing of the event stayed: the inbox's next try is not taken for a duplicate.
+      expect(state.storage.sql.exec("SELECT COUNT(*) AS n FROM events").one().n).toBe(0);
+      expect(state.storage.sql.exec("SELECT COUNT(*) AS n FROM meta WHERE key = 'identity'").one().n).toBe(0);
+      state.storage.sql.exec("DROP TRIGGER no_room");
+    });
     const [transfer] = await settledTransfers(world, String(order.id), 1, 20_000);
     expect(transfer.status).toBe("completed");
   });

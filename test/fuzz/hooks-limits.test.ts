@@ -83,6 +83,16 @@ describe("bodies at the limits of the webhook endpoint", () => {
     await expectNothingStored(world);
   }, 30_000);
 
+  it("a signed order too large to store once mapped gets 413 and stores nothing, not even its body in R2", async () => {
+    // 2 MB of note: the body goes to R2 (over the inline limit), the mapped order would not fit in a row.
+    const order = shopifyOrder({ note: "n".repeat(2_000_000) });
+    const delivery = await shopifyDelivery("orders/paid", JSON.stringify(order), world.secret);
+    const error = await expectClear4xx(await postHook(world, delivery.body, delivery.headers), [413], "2 MB note");
+    expect(error.error.code).toBe("event_too_large");
+    expect(error.error.message).toMatch(/too large to store/);
+    await expectNothingStored(world, order.id);
+  }, 30_000);
+
   it("a lying Content-Length (larger, smaller, negative, garbage) never makes a 5xx", async () => {
     const lengths = fc.oneof(
       fc.constantFrom("0", "-1", "1e400", "NaN", "abc", " 12 ", "99999999999999999999", "1, 2"),

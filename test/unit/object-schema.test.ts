@@ -50,10 +50,10 @@ describe("object schemas", () => {
     });
     const migrated = await runInDurableObject(orderObject(), (_instance: OrderDO, state) => {
       // An object as the first release made it (v1), then brought up step by step (v2–v4's ALTERs, v5's rebuilds).
-      const v1 = new ObjectSql(state.storage.sql);
+      const v1 = new ObjectSql(state.storage);
       v1.migrate(ORDER_DO_MIGRATIONS.steps.slice(0, 1));
       expect(v1.one<{ version: number }>("SELECT version FROM _schema")?.version).toBe(1);
-      const later = new ObjectSql(state.storage.sql);
+      const later = new ObjectSql(state.storage);
       later.migrate(ORDER_DO_MIGRATIONS);
       expect(later.one<{ version: number }>("SELECT version FROM _schema")?.version).toBe(ORDER_DO_MIGRATIONS.steps.length);
       return schemaOf(state.storage.sql);
@@ -64,7 +64,7 @@ describe("object schemas", () => {
 
   it("an order object's meta, steps and outbox keep their rows through v5's table rebuilds", async () => {
     await runInDurableObject(orderObject(), (_instance: OrderDO, state) => {
-      const v4 = new ObjectSql(state.storage.sql);
+      const v4 = new ObjectSql(state.storage);
       v4.migrate(ORDER_DO_MIGRATIONS.steps.slice(0, 4));
       v4.run(
         "INSERT INTO steps (transfer_id, step_index, status, attempts, dispatch_id, result) VALUES ('t1', 0, 'done', 1, 'd1', '{}'), ('t1', 1, 'released', 0, 'd2', NULL)",
@@ -72,7 +72,7 @@ describe("object schemas", () => {
       for (const kind of ["plan", "d1", "send"]) v4.run("INSERT INTO outbox (kind, payload, next_at) VALUES (?, '{}', 1)", kind);
       v4.run("INSERT INTO meta (key, value) VALUES ('stage', '{}'), ('order_id', '42')");
       v4.run("DELETE FROM outbox WHERE kind = 'plan'");
-      const v5 = new ObjectSql(state.storage.sql);
+      const v5 = new ObjectSql(state.storage);
       v5.migrate(ORDER_DO_MIGRATIONS);
       expect(
         v5.all("SELECT transfer_id, step_index, status, attempts, dispatch_id, result FROM steps ORDER BY step_index"),
@@ -96,7 +96,7 @@ describe("object schemas", () => {
 
   it("v6 moves each step's attempts before its re-run from meta keys into the step", async () => {
     await runInDurableObject(orderObject(), (_instance: OrderDO, state) => {
-      const v5 = new ObjectSql(state.storage.sql);
+      const v5 = new ObjectSql(state.storage);
       v5.migrate(ORDER_DO_MIGRATIONS.steps.slice(0, 5));
       v5.run(
         "INSERT INTO steps (transfer_id, step_index, status, attempts) VALUES ('t:1', 0, 'done', 3), ('t:1', 1, 'waiting', 5), ('t:2', 0, 'running', 1)",
@@ -104,7 +104,7 @@ describe("object schemas", () => {
       v5.run(
         "INSERT INTO meta (key, value) VALUES ('attempts_before:t:1:0', '2'), ('attempts_before:t:1:1', '4'), ('order_id', '42')",
       );
-      const v6 = new ObjectSql(state.storage.sql);
+      const v6 = new ObjectSql(state.storage);
       v6.migrate(ORDER_DO_MIGRATIONS);
       expect(
         v6.all("SELECT transfer_id, step_index, attempts, attempts_before FROM steps ORDER BY transfer_id, step_index"),
@@ -123,7 +123,7 @@ describe("object schemas", () => {
       const versions = state.storage.sql.exec<{ version: number }>("SELECT version FROM _schema").toArray();
       expect(versions).toEqual([{ version: ORDER_DO_MIGRATIONS.steps.length }]);
       const before = schemaOf(state.storage.sql);
-      const again = new ObjectSql(state.storage.sql);
+      const again = new ObjectSql(state.storage);
       again.migrate(ORDER_DO_MIGRATIONS);
       expect(again.one<{ version: number }>("SELECT version FROM _schema")?.version).toBe(ORDER_DO_MIGRATIONS.steps.length);
       expect(schemaOf(state.storage.sql)).toEqual(before);
@@ -153,7 +153,7 @@ describe("object schemas", () => {
       const seen = sql.exec<{ key: string; received_at: number }>("SELECT key, received_at FROM seen").toArray();
       // The same shard as the first release stored it: v1 tables, the body inside the request's JSON.
       dropAll(sql);
-      const v1 = new ObjectSql(sql);
+      const v1 = new ObjectSql(state.storage);
       v1.migrate(INBOX_MIGRATIONS.slice(0, 1));
       const request = JSON.parse(row.request);
       request.raw.body = row.raw_body;
@@ -164,7 +164,7 @@ describe("object schemas", () => {
         row.next_at,
       );
       for (const s of seen) v1.run("INSERT INTO seen (key, received_at) VALUES (?, ?)", s.key, s.received_at);
-      const v2 = new ObjectSql(sql);
+      const v2 = new ObjectSql(state.storage);
       v2.migrate(INBOX_MIGRATIONS);
       expect(v2.one<{ version: number }>("SELECT version FROM _schema")?.version).toBe(INBOX_MIGRATIONS.length);
       expect(sql.exec("SELECT COUNT(*) AS n FROM seen").one().n).toBe(seen.length);

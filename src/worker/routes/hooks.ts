@@ -8,7 +8,7 @@ import type { IncomingDelivery } from "../../connectors/contract";
 import { toHex } from "../../connectors/signatures";
 import { loadSourceConnection } from "../../db/connections";
 import { OrderlyError } from "../../domain/errors";
-import { type InboxAccept, type InboxDO, inboxEntry } from "../../durable/inbox-do";
+import { type InboxAccept, type InboxDO, inboxEntry, MAX_EVENT_BYTES, storedBytes } from "../../durable/inbox-do";
 import { type IngestRequest, orderObjectName } from "../../durable/order-types";
 import { runtimeConfig } from "../config";
 import { fnv1a } from "../fnv";
@@ -66,10 +66,9 @@ async function receive(c: Context<{ Bindings: Env }>, body: Uint8Array): Promise
   const inline = body.byteLength <= config.inlineBodyLimit;
   const text = inline ? utf8.decode(body) : null;
   const events: InboxAccept[] = [];
+  const blobs: string[] = [];
   for (const event of parsed) {
     const blobKey = inline ? null : `raw/${connection.tenantId}/${connection.id}/${await blobName(event.deliveryId)}`;
-    if (blobKey)
-      await c.env.BLOBS.put(blobKey, body, { httpMetadata: { contentType: c.req.header("content-type") ?? "application/json" } });
     const request: IngestRequest = {
       tenantId: connection.tenantId,
       connectionId: connection.id,
@@ -77,8 +76,20 @@ async function receive(c: Context<{ Bindings: Env }>, body: Uint8Array): Promise
       raw: { body: text, blobKey, size: body.byteLength, headers },
       receivedAt,
     };
-    events.push(inboxEntry(orderObjectName(connection.id, event.orderId), request));
+    const entry = inboxEntry(orderObjectName(connection.id, event.orderId), request);
+    // Refused before anything is stored: the shard and the order's object could not hold it.
+    const bytes = storedBytes(entry);
+    if (bytes > MAX_EVENT_BYTES) {
+      throw new OrderlyError(
+        `Order ${event.orderId} is too large to store: ${Math.ceil(bytes / 1000)} KB once mapped, ${MAX_EVENT_BYTES / 1000} KB at most. Nothing was stored.`,
+        { errorClass: "too_large", code: "event_too_large" },
+      );
+    }
+    if (blobKey) blobs.push(blobKey);
+    events.push(entry);
   }
+  for (const blobKey of blobs)
+    await c.env.BLOBS.put(blobKey, body, { httpMetadata: { contentType: c.req.header("content-type") ?? "application/json" } });
   // All events of a delivery belong to one order, so they share a shard.
   const shard = inboxShard(events[0]?.orderName ?? connection.id, config.inboxShards);
   const result =
