@@ -39,6 +39,7 @@ interface ShardLine {
 
 export interface InboxShardStub {
   acceptMany(deliveries: InboxAccept[][], inflight: number): Promise<AcceptResult[]>;
+  accept(events: InboxAccept[], inflight: number): Promise<AcceptResult>;
 }
 
 const lines = new Map<number, ShardLine>();
@@ -109,7 +110,8 @@ async function send(line: ShardLine, me: Waiting, stub: () => InboxShardStub, in
   line.call = call;
   try {
     // The stub is made inside the try: if that throws, every delivery taken gets the error.
-    const results = await stub().acceptMany(
+    const results = await acceptAll(
+      stub(),
       batch.map((w) => w.events),
       inflight,
     );
@@ -122,4 +124,30 @@ async function send(line: ShardLine, me: Waiting, stub: () => InboxShardStub, in
     if (line.call === call) line.call = null;
     ended();
   }
+}
+
+/**
+ * One call for the batch; one call per delivery to a shard of the release before acceptMany. A
+ * gradual deployment runs each object on one version, so a new Worker meets old shards for the
+ * rollout's length (and a plain deploy until they restart): their deliveries must not fail.
+ */
+async function acceptAll(shard: InboxShardStub, deliveries: InboxAccept[][], inflight: number): Promise<AcceptResult[]> {
+  try {
+    return await shard.acceptMany(deliveries, inflight);
+  } catch (error) {
+    if (!isMissingMethod(error, "acceptMany")) throw error;
+    return Promise.all(deliveries.map((events) => shard.accept(events, inflight)));
+  }
+}
+
+/**
+ * Workers RPC's answer when the object's code has no such method: `The RPC receiver does not
+ * implement "<name>".` (workerd 2026), `... does not implement the method "<name>".` (earlier).
+ */
+export function isMissingMethod(error: unknown, method: string): boolean {
+  if (!(error instanceof Error)) return false;
+  return (
+    error.message.includes(`does not implement "${method}"`) ||
+    error.message.includes(`does not implement the method "${method}"`)
+  );
 }

@@ -1,6 +1,7 @@
+import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import type { AcceptResult } from "../../src/durable/inbox-do";
-import { acceptInShard, BATCH_LIMITS, type InboxShardStub } from "../../src/worker/inbox-batch";
+import { acceptInShard, BATCH_LIMITS, type InboxShardStub, isMissingMethod } from "../../src/worker/inbox-batch";
 import { inboxTestEntry } from "../helpers/inbox-entry";
 import { createWorld, shopifyOrder } from "../helpers/world";
 
@@ -15,6 +16,9 @@ function heldStub() {
           release: (error) => (error ? reject(error) : resolve(deliveries.map(() => ({ accepted: 1, duplicates: 0 })))),
         });
       });
+    },
+    accept() {
+      throw new Error("this release's shard is called with acceptMany");
     },
   };
   return { stub, calls };
@@ -99,6 +103,43 @@ describe("group commit toward the inbox shards", () => {
     expect(calls.map((c) => c.keys)).toEqual([["d:con_batch:b"]]);
     calls[0]!.release();
     expect(await next).toEqual({ accepted: 1, duplicates: 0 });
+  });
+
+  it("sends each delivery on its own to a shard of the release before acceptMany (a gradual deployment), and fails none", async () => {
+    // Workers RPC's own answer for a method the object's code lacks (here an order object's).
+    const real = env.ORDERS.get(env.ORDERS.idFromName("inbox-batch-no-such-method")) as unknown as InboxShardStub;
+    const missing = await real.acceptMany([], 1).catch((error: unknown) => error);
+    expect(isMissingMethod(missing, "acceptMany")).toBe(true);
+    const accepted: string[][] = [];
+    const previous: InboxShardStub = {
+      acceptMany: () => Promise.reject(missing),
+      accept: async (events) => {
+        accepted.push(events.map((e) => e.deliveryKey));
+        return { accepted: events.length, duplicates: 0 };
+      },
+    };
+    const shard = nextShard++;
+    const send = (key: string) =>
+      acceptInShard(
+        () => previous,
+        shard,
+        [inboxTestEntry("con_batch", key)],
+        () => 3,
+        () => {},
+      );
+    expect(await Promise.all(["a", "b", "c"].map(send))).toEqual(Array(3).fill({ accepted: 1, duplicates: 0 }));
+    expect(accepted.flat().sort()).toEqual(["d:con_batch:a", "d:con_batch:b", "d:con_batch:c"]);
+    // Any other failure still fails the call's deliveries (the senders retry).
+    const failing: InboxShardStub = { ...previous, acceptMany: () => Promise.reject(new Error("shard overloaded")) };
+    await expect(
+      acceptInShard(
+        () => failing,
+        nextShard++,
+        [inboxTestEntry("con_batch", "d")],
+        () => 1,
+        () => {},
+      ),
+    ).rejects.toThrow("shard overloaded");
   });
 
   it("keeps a call to the batch limit", async () => {
