@@ -6,6 +6,7 @@
  * cost (docs/performance.md); a shard is always warm.
  */
 import { DurableObject } from "cloudflare:workers";
+import { alertHeldEvent, HELD_ALERT_TRIES } from "../notifications/held-alerts";
 import { runtimeConfig } from "../worker/config";
 import { type IngestRequest, orderStub } from "./order-types";
 import { ObjectSql } from "./sql";
@@ -54,6 +55,8 @@ export const INBOX_MIGRATIONS = [
   `,
 ];
 
+/** An order object's answer to a hand-off is awaited this long, then the event is tried again later. */
+const HAND_OFF_DEADLINE_MS = 30_000;
 /** Orders handed on at the same time by one shard. */
 const FORWARD_CONCURRENCY = 8;
 /** Events of one order handed on per round. */
@@ -176,6 +179,8 @@ export class InboxDO extends DurableObject<Env> {
   private burstAt = 0;
   /** How long after the last delivery of a burst the hand-off resumes (a field so tests can stretch it). */
   private quietMs = QUIET_MS;
+  /** How long an order object's answer to a hand-off is awaited (a field so tests can shorten it). */
+  private handOffDeadlineMs = HAND_OFF_DEADLINE_MS;
   /** When the hand-off began to wait for a burst to end (0: not waiting). */
   private holdingSince = 0;
 
@@ -334,9 +339,12 @@ export class InboxDO extends DurableObject<Env> {
       // Before every event, not every round: a round already under way would otherwise run on into
       // a new burst (locally, 16 shards' rounds of new order objects are seconds of one thread).
       await this.waitForQuiet();
+      let request: IngestRequest | null = null;
       try {
         const cached = this.accepted.get(row.seq);
-        await order.ingest(cached ? ingestRequest(cached.request, cached.rawBody) : this.stored(row.seq));
+        request = cached ? ingestRequest(cached.request, cached.rawBody) : this.stored(row.seq);
+        // A call that never answers would hold this shard's whole hand-off (every order on it).
+        await withDeadline(order.ingest(request), this.handOffDeadlineMs, "the order's object did not answer in time");
         this.accepted.delete(row.seq);
         moved.push(row.seq);
       } catch (error) {
@@ -347,6 +355,18 @@ export class InboxDO extends DurableObject<Env> {
           orderName,
         );
         console.error("inbox could not hand an event to its order", { orderName, error: String(error) });
+        // Kept and tried again for good (it was acknowledged; later events of the order wait
+        // behind it), and the tenant is told once it has failed for a while.
+        if (request && row.attempts + 1 === HELD_ALERT_TRIES) {
+          await alertHeldEvent(this.env, {
+            tenantId: request.tenantId,
+            connectionId: request.connectionId,
+            orderId: request.event.orderId,
+            deliveryId: request.event.deliveryId,
+            tries: HELD_ALERT_TRIES,
+            reason: error instanceof Error ? error.message : String(error),
+          });
+        }
         break;
       }
     }
@@ -367,5 +387,18 @@ export class InboxDO extends DurableObject<Env> {
       seq,
     )!;
     return ingestRequest(row.request, row.raw_body);
+  }
+}
+
+/** The promise's outcome, or a failure after `ms` (the promise itself runs on). */
+async function withDeadline<T>(promise: Promise<T>, ms: number, reason: string): Promise<T> {
+  let timer = 0;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${reason} (${ms / 1000} s)`)), ms);
+  });
+  try {
+    return await Promise.race([promise, late]);
+  } finally {
+    clearTimeout(timer);
   }
 }

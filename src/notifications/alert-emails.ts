@@ -70,6 +70,26 @@ export function differencesAlertText(f: DifferencesFacts): AlertText {
   };
 }
 
+export interface HeldEventFacts {
+  sourceName: string;
+  orderId: string;
+  deliveryId: string;
+  tries: number;
+  reason: string;
+}
+
+/** An event stored at its webhook that its order's processing has not taken after many tries. */
+export function heldEventAlertText(f: HeldEventFacts): AlertText {
+  return {
+    subject: `Order ${f.orderId} from "${f.sourceName}" is held on its way in`,
+    text: [
+      `Orderly stored the webhook for order ${f.orderId} from "${f.sourceName}" (delivery ${f.deliveryId}) and answered it, but could not hand it on to the order's processing after ${f.tries} tries.`,
+      `Last error: ${f.reason}`,
+      "Nothing is lost: the event stays stored and Orderly keeps trying every minute. Later events of the same order wait behind it, so its transfers wait too. If this goes on, the Orderly operator should look at the error above.",
+    ].join("\n\n"),
+  };
+}
+
 export interface GroupFacts {
   kind: AlertKind | string;
   connectionId: string;
@@ -115,6 +135,14 @@ export function groupedAlertText(g: GroupFacts): AlertText {
           `${g.count} more orders changed ${since} after their invoices were booked in ${name}; the changes were not applied.`,
           examples,
           `Correct the booked invoices in ${name} (for example with credit notes).`,
+        ),
+      };
+    case "held":
+      return {
+        subject: `${g.count} more ${plural(g.count, "order")} from ${name} held on the way in ${span}`,
+        text: join(
+          `${g.count} more ${plural(g.count, "event")} from ${name} could not be handed on to their orders' processing ${since}. They stay stored and are tried again every minute.`,
+          examples,
         ),
       };
     default:

@@ -1,6 +1,7 @@
 import { env, evictAllDurableObjects, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it, vi } from "vitest";
 import { BUSY_INFLIGHT, type InboxDO } from "../../src/durable/inbox-do";
+import type { OrderDO } from "../../src/durable/order-do";
 import { orderObjectName } from "../../src/durable/order-types";
 import { inboxFor, inboxShard } from "../../src/worker/routes/hooks";
 import { inboxTestEntry } from "../helpers/inbox-entry";
@@ -43,6 +44,34 @@ describe("the webhook inbox", () => {
     const [transfer] = await settledTransfers(world, String(order.id), 1, 20_000);
     expect(transfer.status).toBe("completed");
     expect(refused).toBeGreaterThanOrEqual(3);
+  });
+
+  it("gives up on a hand-off its order's object never answers, and hands the event on again, so the shard's other orders are not held", async () => {
+    const world = await createWorld();
+    await world.flow("paid", [{ target: world.ledgerId, action: "createInvoice" }]);
+    const order = shopifyOrder();
+    const shard = inboxFor(env, orderObjectName(world.shopId, String(order.id)));
+    let calls = 0;
+    await runInDurableObject(shard, (instance: InboxDO) => {
+      const own = instance as unknown as { env: Env; handOffDeadlineMs: number };
+      own.handOffDeadlineMs = 200;
+      const real = own.env.ORDERS;
+      const hanging = {
+        idFromName: (n: string) => real.idFromName(n),
+        get: (id: DurableObjectId) => ({
+          // The first hand-off never answers (the object is stuck, say); the next one goes through.
+          ingest: (request: unknown) =>
+            calls++ === 0
+              ? new Promise(() => {})
+              : real.get(id).ingest(request as Parameters<DurableObjectStub<OrderDO>["ingest"]>[0]),
+        }),
+      };
+      own.env = { ...own.env, ORDERS: hanging as unknown as Env["ORDERS"] };
+    });
+    expect((await world.sendShopify("orders/paid", order)).status).toBe(200);
+    const [transfer] = await settledTransfers(world, String(order.id), 1, 20_000);
+    expect(transfer.status).toBe("completed");
+    expect(calls).toBeGreaterThanOrEqual(2);
   });
 
   it("hands on what it holds after being evicted, from its alarm", async () => {

@@ -1,9 +1,14 @@
-import { env } from "cloudflare:test";
+import { env, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { and, eq } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
 import { database } from "../../src/db/client";
 import { alertState, tenants } from "../../src/db/schema";
+import type { InboxDO } from "../../src/durable/inbox-do";
+import type { OrderDO } from "../../src/durable/order-do";
+import { orderObjectName } from "../../src/durable/order-types";
+import { HELD_ALERT_TRIES } from "../../src/notifications/held-alerts";
 import { runNotifications } from "../../src/worker/cron";
+import { inboxFor } from "../../src/worker/routes/hooks";
 import { createWorld, eventually, settledTransfers, shopifyOrder } from "../helpers/world";
 import { HOUR, MINUTE, outbox } from "./notification-helpers";
 
@@ -101,5 +106,63 @@ describe("alerts through the real path", () => {
     const mails = await outbox(world.tenantId);
     expect(mails.map((m) => m.subject)).toEqual([`[Orderly] Booked invoice not updated: order ${order.name} on "Ledger"`]);
     expect(mails[0]!.text).toContain("- total: 249.00 DKK → 259.00 DKK\n- VAT: 49.80 DKK → 51.80 DKK");
+  });
+
+  it("an acknowledged event its order's object keeps refusing is alerted after ten tries, and handed on once the object takes it", async () => {
+    const world = await createWorld();
+    const ops = `ops@${world.tenantId.replace("_", "-")}.example`;
+    await database(env)
+      .update(tenants)
+      .set({ alertEmails: [ops] })
+      .where(eq(tenants.id, world.tenantId));
+    await world.flow("paid", [{ target: world.ledgerId, action: "createInvoice" }]);
+    const order = shopifyOrder();
+    const shard = inboxFor(env, orderObjectName(world.shopId, String(order.id)));
+    let refusing = true;
+    await runInDurableObject(shard, (instance: InboxDO) => {
+      const own = instance as unknown as { env: Env };
+      const real = own.env.ORDERS;
+      const refusingOrders = {
+        idFromName: (n: string) => real.idFromName(n),
+        get: (id: DurableObjectId) => ({
+          ingest: async (request: Parameters<DurableObjectStub<OrderDO>["ingest"]>[0]) => {
+            if (refusing) throw new Error("the order's object refuses this event");
+            return real.get(id).ingest(request);
+          },
+        }),
+      };
+      own.env = { ...own.env, ORDERS: refusingOrders as unknown as Env["ORDERS"] };
+    });
+    expect((await world.sendShopify("orders/paid", order)).status).toBe(200);
+    // Nine tries have failed (about five minutes of backoff, skipped here); the tenth is due.
+    await eventually(
+      () =>
+        runInDurableObject(
+          shard,
+          (_i, state) => state.storage.sql.exec("SELECT MAX(attempts) AS n FROM pending").one().n as number,
+        ),
+      "a first failed try",
+    );
+    await runInDurableObject(shard, (_i, state) => {
+      state.storage.sql.exec("UPDATE pending SET attempts = ?, next_at = ?", HELD_ALERT_TRIES - 1, Date.now());
+    });
+    await runDurableObjectAlarm(shard);
+    const [mail] = await eventually(async () => {
+      const mails = await outbox(world.tenantId);
+      return mails.length > 0 ? mails : undefined;
+    }, "the held-event alert");
+    expect(mail!.subject).toBe(`[Orderly] Order ${order.id} from "Shop" is held on its way in`);
+    expect(mail!.text).toContain(`after ${HELD_ALERT_TRIES} tries`);
+    expect(mail!.text).toContain("Last error: the order's object refuses this event");
+    expect(mail!.text).toContain("Nothing is lost");
+    // The object takes it at last: the order's transfer runs, and no second alert was sent.
+    refusing = false;
+    await runInDurableObject(shard, (_i, state) => {
+      state.storage.sql.exec("UPDATE pending SET next_at = ?", Date.now());
+    });
+    await runDurableObjectAlarm(shard);
+    const [transfer] = await settledTransfers(world, String(order.id), 1, 20_000);
+    expect(transfer.status).toBe("completed");
+    expect(await outbox(world.tenantId)).toHaveLength(1);
   });
 });
