@@ -28,6 +28,8 @@ interface Waiting {
   events: InboxAccept[];
   /** In a call (made by this or another waiting request). */
   taken: boolean;
+  /** When that call left: a delivery that waited long for its turn still gives its call stuckMs. */
+  takenAt: number;
   outcome?: Outcome;
 }
 
@@ -62,9 +64,8 @@ export async function acceptInShard(
     line = { call: null, waiting: [] };
     lines.set(shard, line);
   }
-  const me: Waiting = { events, taken: false };
+  const me: Waiting = { events, taken: false, takenAt: 0 };
   line.waiting.push(me);
-  const since = Date.now();
   while (!me.outcome) {
     const call = line.call;
     if (!me.taken && (!call || Date.now() - call.since > limits.stuckMs)) {
@@ -72,10 +73,11 @@ export async function acceptInShard(
       // when it answers instead of after stuckMs.
       const sending = send(line, me, () => stubFor(shard), inflight(), limits.maxBatch);
       keepAlive(sending);
-      await sending;
+      // Bounded like a wait for another request's call: a call that never answers ends in a 503.
+      await within(sending, limits.stuckMs + 1);
       continue;
     }
-    if (me.taken && Date.now() - since > limits.stuckMs) {
+    if (me.taken && Date.now() - me.takenAt > limits.stuckMs) {
       // In a call that has not answered: whether it was stored is unknown, so the sender retries.
       throw new OrderlyError("The inbox did not confirm this delivery in time; please retry.", {
         errorClass: "unavailable",
@@ -95,10 +97,26 @@ export async function acceptInShard(
   return me.outcome.result;
 }
 
+/** Waits for `promise`, or for `ms` at most (whichever comes first); never rejects. */
+async function within(promise: Promise<unknown>, ms: number): Promise<void> {
+  let timer = 0;
+  await Promise.race([
+    promise.catch(() => {}),
+    new Promise((resolve) => {
+      timer = setTimeout(resolve, Math.max(0, ms));
+    }),
+  ]);
+  clearTimeout(timer);
+}
+
 /** One call with the caller's delivery and the others waiting (maxBatch at most), oldest first. */
 async function send(line: ShardLine, me: Waiting, stub: () => InboxShardStub, inflight: number, maxBatch: number): Promise<void> {
   const batch = [me, ...line.waiting.filter((w) => w !== me)].slice(0, maxBatch);
-  for (const w of batch) w.taken = true;
+  const now = Date.now();
+  for (const w of batch) {
+    w.taken = true;
+    w.takenAt = now;
+  }
   line.waiting = line.waiting.filter((w) => !w.taken);
   let ended = () => {};
   const call = {
