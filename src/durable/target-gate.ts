@@ -79,6 +79,12 @@ interface CircuitState {
   openUntil: number | null;
   cooldownMs: number;
   probeTicket: string | null;
+  /**
+   * When the probe is given up if its consumer never releases it (it died, or its claim failed):
+   * without it the circuit stayed half-open, every step was turned away as paused, and no step
+   * failed or was alerted. A state saved by the release before has none: its probe counts as gone.
+   */
+  probeUntil?: number | null;
 }
 
 export class TargetGate extends DurableObject<Env> {
@@ -89,6 +95,8 @@ export class TargetGate extends DurableObject<Env> {
   private orderWaitingUntil = 0;
   /** Tickets out now and when each expires. */
   private readonly running = new Map<string, number>();
+  /** How long a ticket (and a probe) lives without a release (a field so tests can shorten it). */
+  private ticketTtlMs = TICKET_TTL_MS;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -103,12 +111,13 @@ export class TargetGate extends DurableObject<Env> {
     const { limits, priority } = request;
     this.expireTickets(now);
     if (circuit.openUntil !== null) {
-      if (now < circuit.openUntil || circuit.probeTicket) {
+      const probing = circuit.probeTicket !== null && (circuit.probeUntil ?? 0) > now;
+      if (now < circuit.openUntil || probing) {
         return { granted: false, retryAfterMs: Math.max(1000, (circuit.openUntil ?? now) - now), reason: "paused" };
       }
       // Half-open: exactly one probe goes through.
       const ticket = this.grant(now);
-      this.save({ ...circuit, probeTicket: ticket });
+      this.save({ ...circuit, probeTicket: ticket, probeUntil: now + this.ticketTtlMs });
       return { granted: true, ticket, probe: true };
     }
     const denied = this.refusal(now, limits, priority);
@@ -126,7 +135,7 @@ export class TargetGate extends DurableObject<Env> {
    */
   async call(ticket: string, limits: GateLimits): Promise<CallSlot> {
     const now = Date.now();
-    if (this.running.has(ticket)) this.running.set(ticket, now + TICKET_TTL_MS);
+    if (this.running.has(ticket)) this.running.set(ticket, now + this.ticketTtlMs);
     const { size } = slidingWindow(limits);
     const slot = Math.max(now, this.nextSlot(limits));
     this.slots.push(slot);
@@ -226,7 +235,7 @@ export class TargetGate extends DurableObject<Env> {
 
   private grant(now: number): string {
     const ticket = crypto.randomUUID();
-    this.running.set(ticket, now + TICKET_TTL_MS);
+    this.running.set(ticket, now + this.ticketTtlMs);
     return ticket;
   }
 

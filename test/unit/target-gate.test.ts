@@ -1,4 +1,4 @@
-import { env } from "cloudflare:test";
+import { env, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import type { AcquireRequest } from "../../src/durable/target-gate";
 
@@ -143,5 +143,27 @@ describe("a target's gate", () => {
     const result = await g.release({ ...release, ticket: probe.ticket, outcome: "retryable" });
     expect(result.opened).toBe(false);
     expect(result.pausedUntil! - Date.now()).toBeGreaterThan(400);
+  });
+
+  it("gives up a probe whose consumer never releases it once its ticket expires, and lets the next one through", async () => {
+    const g = gate();
+    const limits = { ratePerSecond: 100, burst: 100, concurrency: 10 };
+    await runInDurableObject(g, (instance) => {
+      (instance as unknown as { ticketTtlMs: number }).ticketTtlMs = 500;
+    });
+    for (let i = 0; i < 3; i++) {
+      const t = await g.acquire(request({ limits }));
+      if (t.granted) await g.release({ ...release, ticket: t.ticket, outcome: "retryable" });
+    }
+    await new Promise((r) => setTimeout(r, 350));
+    // The probe's consumer dies before it releases.
+    expect(await g.acquire(request({ limits }))).toMatchObject({ granted: true, probe: true });
+    expect(await g.acquire(request({ limits }))).toMatchObject({ granted: false, reason: "paused" });
+    await new Promise((r) => setTimeout(r, 600));
+    const next = await g.acquire(request({ limits }));
+    expect(next).toMatchObject({ granted: true, probe: true });
+    if (!next.granted) throw new Error("the next probe must be granted");
+    expect(await g.release({ ...release, ticket: next.ticket, outcome: "ok" })).toMatchObject({ closed: true });
+    expect(await g.status()).toMatchObject({ paused: false });
   });
 });

@@ -40,7 +40,14 @@ export async function runStep(env: Env, message: StepMessage, takeNext = false, 
   const ticket = gate?.result.granted ? gate.result.ticket : undefined;
   const token = handed?.token ?? crypto.randomUUID();
   // The RPC layer cannot type `unknown` fields; both sides are ours, so the declared type holds.
-  const claim = handed?.claim ?? ((await order.claimStep(message, token, { orderInClaim: true })) as StepClaim);
+  let claim: StepClaim;
+  try {
+    claim = handed?.claim ?? ((await order.claimStep(message, token, { orderInClaim: true })) as StepClaim);
+  } catch (error) {
+    // The gate's slot (or its only probe) goes back at once, not when its ticket expires.
+    if (ticket) await releaseGate(env, message, ticket, 0, "unused", config).catch(() => {});
+    throw error;
+  }
   if (claim.action !== "run") {
     if (ticket) await releaseGate(env, message, ticket, 0, "unused", config);
     return claim.action === "drop" ? { next: "ack" } : { next: "retry", delaySeconds: claim.retryAfterSeconds };
