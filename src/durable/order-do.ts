@@ -739,8 +739,11 @@ export class OrderDO extends DurableObject<Env> {
     const dispatchId = crypto.randomUUID();
     const now = Date.now();
     if (claimFor) {
-      // No message is on its way for a handed-over step, so nothing to wait for past its lease:
-      // if its consumer is gone (or the answer never reached it), it is re-sent when the lease ends.
+      // No message is on its way for a handed-over step, so nothing to wait for past its lease but
+      // its report: a consumer whose last call ended as the lease did still releases the gate,
+      // stores snapshots and reports (one call's time is left for that). If it is gone (or the
+      // answer never reached it), the step is re-sent then; a re-send any sooner would throw away
+      // a success as stale and run the step again.
       const leaseUntil = this.leaseEnd(now);
       this.sql.run(
         `UPDATE steps SET status = 'running', dispatch_id = ?, attempts = attempts + 1, lease_token = ?, lease_until = ?, due_at = ?
@@ -748,7 +751,7 @@ export class OrderDO extends DurableObject<Env> {
         dispatchId,
         claimFor,
         leaseUntil,
-        leaseUntil,
+        leaseUntil + this.config.outboundTimeoutMs,
         transferId,
         stepIndex,
       );

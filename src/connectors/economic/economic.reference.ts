@@ -13,6 +13,17 @@ import { type EconomicCollection, type EconomicContext, economicRequest, eqFilte
 
 interface DocumentSummary {
   customer?: { customerNumber?: number };
+  references?: { other?: string };
+}
+
+/**
+ * The first document that carries the reference. The server's filter is not trusted alone (the
+ * one on /orders/drafts is unconfirmed): a filter it ignored would hand back another order's
+ * document, which would then be adopted and overwritten. A summary without `references` can only
+ * be taken on the filter's word.
+ */
+function carrying<T extends DocumentSummary>(collection: T[], reference: string): T | undefined {
+  return collection.find((document) => document.references === undefined || document.references.other === reference);
 }
 
 export type FoundInvoice =
@@ -37,7 +48,7 @@ export async function findDraftByReference(ctx: EconomicContext, reference: stri
     method: "GET",
     path: `/invoices/drafts?${eqFilter("references.other", reference)}`,
   });
-  const draft = page.body.collection[0];
+  const draft = carrying(page.body.collection, reference);
   return draft
     ? { kind: "draft", draftInvoiceNumber: draft.draftInvoiceNumber, customerNumber: draft.customer?.customerNumber }
     : undefined;
@@ -48,7 +59,7 @@ export async function findBookedByReference(ctx: EconomicContext, reference: str
     method: "GET",
     path: `/invoices/booked?${eqFilter("references.other", reference)}`,
   });
-  const booked = page.body.collection[0];
+  const booked = carrying(page.body.collection, reference);
   return booked
     ? { kind: "booked", bookedInvoiceNumber: booked.bookedInvoiceNumber, customerNumber: booked.customer?.customerNumber }
     : undefined;
@@ -67,7 +78,7 @@ export async function findDraftOrderByReference(
     method: "GET",
     path: `/orders/drafts?${eqFilter("references.other", reference)}`,
   });
-  const order = page.body.collection[0];
+  const order = carrying(page.body.collection, reference);
   return order ? { orderNumber: order.orderNumber, customerNumber: order.customer?.customerNumber } : undefined;
 }
 
