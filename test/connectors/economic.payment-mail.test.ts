@@ -116,6 +116,37 @@ describe("e-conomic registerPayment", () => {
     expect(mock.state.requests.filter((r) => r.method === "POST" && r.path === "/journals/1/vouchers")).toHaveLength(1);
   });
 
+  it("a re-run after the journal was booked enters only what the invoice still lacks, never a payment twice", async () => {
+    const mock = createEconomicMock();
+    const history = await bookedInvoice(mock);
+    const part = danishOrder({ payments: [{ gateway: "shopify_payments", amount: 10000, status: "partially_paid" }] });
+    await run(registerPayment, part, settings, { history, reference: PAYMENT_REF });
+    // The bookkeeper books the journal: the entry leaves it, and the invoice shows 100.00 paid.
+    mock.bookJournal(1);
+    expect(mock.state.booked[0]?.remainder).toBe(148);
+    const again = await run(registerPayment, part, settings, { history, reference: PAYMENT_REF });
+    expect(again.result.outputs.reason).toBe("invoice 1 already shows 100.00 DKK paid in e-conomic");
+    // The customer pays the rest (an update brings the second payment): only the 148.00 missing goes in.
+    const whole = danishOrder({
+      payments: [
+        { gateway: "shopify_payments", amount: 10000, status: "paid" },
+        { gateway: "shopify_payments", amount: 14800, status: "paid" },
+      ],
+    });
+    const rest = await run(registerPayment, whole, settings, { history, reference: PAYMENT_REF });
+    expect(rest.result.outputs).toMatchObject({ amount: "148.00", partial: false, alreadySettled: "100.00" });
+    const vouchers = mock.state.requests.filter((r) => r.method === "POST" && r.path === "/journals/1/vouchers");
+    expect(vouchers).toHaveLength(2);
+  });
+
+  it("finds its own entry by its whole reference: step 1's is not taken for step 12's", async () => {
+    const mock = createEconomicMock();
+    const history = await bookedInvoice(mock);
+    await run(registerPayment, danishOrder(), settings, { history, reference: `${PAYMENT_REF}2` });
+    const own = await run(registerPayment, danishOrder(), settings, { history, reference: PAYMENT_REF });
+    expect(own.result.created).toBe(true);
+  });
+
   it("refuses when no booked invoice exists", async () => {
     const mock = createEconomicMock();
     installEconomicMock(mock);

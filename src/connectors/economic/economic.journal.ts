@@ -44,7 +44,10 @@ export async function accountingYearFor(ctx: EconomicContext, date: string): Pro
   return year.year;
 }
 
-/** The voucher of the journal with an entry whose text contains `needle`. */
+/**
+ * The voucher of the journal with an entry whose text contains `needle` as a whole word:
+ * `orderly-…-1` must not match the text of `orderly-…-12`.
+ */
 export async function findVoucherByText(
   ctx: EconomicContext,
   journalNumber: number,
@@ -55,12 +58,23 @@ export async function findVoucherByText(
       method: "GET",
       path: `/journals/${journalNumber}/vouchers?skippages=${skip}&pagesize=${PAGE_SIZE}`,
     });
-    const found = page.body.collection.find((v) => entryTexts(v).some((t) => t.includes(needle)));
+    const found = page.body.collection.find((v) => entryTexts(v).some((t) => containsWord(t, needle)));
     if (found) return found;
     if (page.body.collection.length < PAGE_SIZE) return undefined;
   }
   return undefined;
 }
+
+function containsWord(text: string, word: string): boolean {
+  for (let at = text.indexOf(word); at >= 0; at = text.indexOf(word, at + 1)) {
+    const before = text[at - 1];
+    const after = text[at + word.length];
+    if ((before === undefined || !WORD_CHAR.test(before)) && (after === undefined || !WORD_CHAR.test(after))) return true;
+  }
+  return false;
+}
+
+const WORD_CHAR = /[\w-]/;
 
 function entryTexts(voucher: JournalVoucher): string[] {
   if (!isRecord(voucher.entries)) return [];

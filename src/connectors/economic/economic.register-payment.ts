@@ -79,7 +79,18 @@ export const registerPayment = defineAction<typeof registerPaymentSettings, Econ
         errorClass: "validation",
         code: "economic_customer_missing",
       });
-    const entries = toRegister.map((e) => ({ ...e, minor: amountIn(e.amount, order, booked, currency) }));
+    // What e-conomic already shows as paid is not entered again: this step's own entries once their
+    // journal was booked (they leave the journal, so the search above no longer finds them on a
+    // re-run), or a payment a bookkeeper entered. Only what is still missing is entered.
+    const gross = booked.grossAmount === undefined ? undefined : toMinor(booked.grossAmount, currency);
+    const settled =
+      gross !== undefined && booked.remainder !== undefined ? Math.max(0, gross - toMinor(booked.remainder, currency)) : 0;
+    const entries = stillOwed(
+      toRegister.map((e) => ({ ...e, minor: amountIn(e.amount, order, booked, currency) })),
+      settled,
+    );
+    if (entries.length === 0)
+      return skip(`invoice ${invoiceNumber} already shows ${toDecimalString(settled, currency)} ${currency} paid in e-conomic`);
     const date = order.source.createdAt.slice(0, 10);
     const body = {
       accountingYear: { year: await accountingYearFor(ctx, date) },
@@ -104,7 +115,6 @@ export const registerPayment = defineAction<typeof registerPaymentSettings, Econ
     });
     const voucher = Array.isArray(posted.body) ? posted.body[0] : undefined;
     const total = entries.reduce((sum, e) => sum + e.minor, 0);
-    const gross = booked.grossAmount === undefined ? undefined : toMinor(booked.grossAmount, currency);
     return {
       externalId: voucher ? voucherId(voucher) : String(invoiceNumber),
       created: true,
@@ -117,11 +127,22 @@ export const registerPayment = defineAction<typeof registerPaymentSettings, Econ
         ...(toRegister.length < paid.size
           ? { skippedGateways: [...paid.keys()].filter((g) => !entries.some((e) => e.gateway === g)) }
           : {}),
-        partial: gross !== undefined && total < gross,
+        partial: gross !== undefined && settled + total < gross,
+        ...(settled > 0 ? { alreadySettled: toDecimalString(settled, currency) } : {}),
       },
     };
   },
 });
+
+/** The entries left once `settled` (minor units) is taken off them, first entry first. */
+function stillOwed<T extends { minor: number }>(entries: T[], settled: number): T[] {
+  let covered = settled;
+  return entries.flatMap((entry) => {
+    const left = entry.minor - covered;
+    covered = Math.max(0, covered - entry.minor);
+    return left > 0 ? [{ ...entry, minor: left }] : [];
+  });
+}
 
 function targetFor(settings: RegisterPaymentSettings, gateway: string) {
   const mapped = settings.byGateway[gateway];
