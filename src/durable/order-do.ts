@@ -394,7 +394,11 @@ export class OrderDO extends DurableObject<Env> {
         error: `a ${transfer.status} transfer cannot be retried${transfer.status === "completed" ? " except from the start" : ""}`,
       };
     }
-    if (request.steps) this.sql.run("UPDATE transfers SET steps = ? WHERE id = ?", JSON.stringify(request.steps), transfer.id);
+    if (request.steps) {
+      const moved = this.stepMovedAway(transfer.id, JSON.parse(transfer.steps) as FlowStepConfig[], request.steps);
+      if (moved) return { error: moved };
+      this.sql.run("UPDATE transfers SET steps = ? WHERE id = ?", JSON.stringify(request.steps), transfer.id);
+    }
     this.sql.run("UPDATE transfers SET priority = ? WHERE id = ?", request.priority ?? "order", transfer.id);
     const snapshots: SnapshotRecord[] = [];
     if (request.input) {
@@ -420,6 +424,27 @@ export class OrderDO extends DurableObject<Env> {
     this.releaseNext();
     this.kick();
     return { status };
+  }
+
+  /**
+   * Why the flow's current steps cannot be taken for this transfer, if they cannot: a step's
+   * reference (what the target finds it by) and its kept result go by its place in the flow, so a
+   * step that has run must keep its place. Another action there would have its result taken for
+   * that step's (a payment never entered), and the step itself, moved, a new reference (an
+   * invoice made twice). Steps added after the last, and settings changed in place, are fine.
+   */
+  private stepMovedAway(transferId: string, before: FlowStepConfig[], after: FlowStepConfig[]): string | null {
+    const ran = this.sql.all<{ step_index: number }>(
+      "SELECT step_index FROM steps WHERE transfer_id = ? AND attempts > 0 ORDER BY step_index",
+      transferId,
+    );
+    for (const { step_index: index } of ran) {
+      const old = before[index];
+      const now = after[index];
+      if (!old || !now || (old.target === now.target && old.action === now.action)) continue;
+      return `step ${index + 1} (${old.action}) has already run, and the flow now has ${now.action} in its place; a step that ran keeps its place in the flow (its target finds what it made by it). Retry without the flow's current settings, or put ${old.action} back as step ${index + 1}`;
+    }
+    return null;
   }
 
   /** The order's state, for the API and for tests. */

@@ -135,6 +135,31 @@ describe("failures on the way to the target", () => {
     expect(mock.state.drafts).toHaveLength(0);
   });
 
+  it("a retry with the flow's current steps is refused when they put another action where a step already ran", async () => {
+    const mock = createEconomicMock();
+    installEconomicMock(mock);
+    mock.failNext({ status: 503, times: 4, path: /^\/invoices\/drafts$/, method: "POST" });
+    const world = await createWorld();
+    const ledgerStep = { target: world.ledgerId, action: "createInvoice" };
+    const flowId = await world.flow("paid", [ledgerStep, { target: world.economicId, action: "createInvoice" }]);
+    const order = shopifyOrder();
+    await world.sendShopify("orders/paid", order);
+    const [failed] = await settledTransfers(world, String(order.id), 1);
+    expect(failed.status).toBe("failed");
+    // A step inserted first moves both steps that ran: their references would change.
+    const inserted = [{ target: world.ledgerId, action: "registerPayment" }, ledgerStep];
+    expect((await world.api(`/flows/${flowId}`, { method: "PATCH", body: { steps: inserted } })).status).toBe(200);
+    for (const fromStart of [false, true]) {
+      const refused = await world.api(`/transfers/${failed.id}/retry`, { body: { useCurrentSettings: true, fromStart } });
+      expect(refused.status).toBe(409);
+      expect(refused.body.error.message).toMatch(/step 1 \(createInvoice\) has already run.*registerPayment in its place/);
+    }
+    // Without the current settings the retry runs the steps as they were.
+    expect((await world.api(`/transfers/${failed.id}/retry`, { body: {} })).status).toBe(202);
+    await eventually(async () => (await world.api(`/transfers/${failed.id}`)).body.status === "completed", "the retry");
+    expect(mock.state.drafts).toHaveLength(1);
+  });
+
   it("a re-run gets the full number of tries again, whatever the step used before", async () => {
     const mock = createEconomicMock();
     installEconomicMock(mock);
