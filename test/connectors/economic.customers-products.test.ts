@@ -1,4 +1,4 @@
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { createInvoice } from "../../src/connectors/economic";
 import { createEconomicMock, installEconomicMock } from "../mocks/economic.mock";
 import { ANE, calls, danishOrder, failure, REFERENCE, run, sent, TS1, writes } from "../mocks/economic.mock.fixtures";
@@ -122,6 +122,28 @@ describe("e-conomic createInvoice: products by SKU", () => {
 
     const missingGroup = await failure(run(createInvoice, danishOrder(), { createMissingProducts: true }, { reference: "r2" }));
     expect(missingGroup.details).toEqual({ setting: "productGroupNumber" });
+  });
+
+  it("a missing product another step made between the lookup and the create is used, not a failure", async () => {
+    const mock = createEconomicMock();
+    installEconomicMock(mock);
+    const routed = vi.mocked(globalThis.fetch).getMockImplementation()!;
+    // Another order's step with the same new SKU creates it just after this step looked it up.
+    const spy = vi.spyOn(globalThis, "fetch").mockImplementation(async (input, init) => {
+      const response = await routed(input, init);
+      const url = new Request(input, init).url;
+      const made = mock.state.products.some((p) => p.productNumber === "TS-1");
+      if (url.endsWith("/products/TS-1") && response.status === 404 && !made) mock.state.products.push({ ...TS1, barred: false });
+      return response;
+    });
+    try {
+      const { result } = await run(createInvoice, danishOrder(), { createMissingProducts: true, productGroupNumber: 1 });
+      expect((sent(mock, "POST", "/invoices/drafts") as Draft).lines[0]?.product).toEqual({ productNumber: "TS-1" });
+      expect(result.outputs.productsCreated ?? []).toEqual([]);
+      expect(mock.state.products.filter((p) => p.productNumber === "TS-1")).toHaveLength(1);
+    } finally {
+      spy.mockImplementation(routed);
+    }
   });
 
   it("a barred product is not sold: its SKU falls back to the default product", async () => {

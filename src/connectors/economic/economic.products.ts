@@ -127,17 +127,30 @@ async function productForSku(
     result.defaulted.push(sku);
     return settings.unknownSkuProductNumber ?? settings.productNumber;
   }
-  await economicRequest(ctx, {
-    method: "POST",
-    path: "/products",
-    json: {
-      productNumber: sku,
-      name: line.description.slice(0, PRODUCT_NAME_MAX) || sku,
-      // The shop's net price as the product's default; Orderly's lines always carry their own price.
-      salesPrice: toMajorNumber(line.unitNet, currency),
-      productGroup: { productGroupNumber: settings.productGroupNumber },
-    },
-  });
+  try {
+    await economicRequest(ctx, {
+      method: "POST",
+      path: "/products",
+      json: {
+        productNumber: sku,
+        name: line.description.slice(0, PRODUCT_NAME_MAX) || sku,
+        // The shop's net price as the product's default; Orderly's lines always carry their own price.
+        salesPrice: toMajorNumber(line.unitNet, currency),
+        productGroup: { productGroupNumber: settings.productGroupNumber },
+      },
+    });
+  } catch (error) {
+    // Another order's step with the same new SKU (steps of a connection run side by side) may have
+    // made it between the lookup and the POST, which e-conomic then refuses: that product is ours.
+    if (!(error instanceof OrderlyError && error.errorClass === "validation")) throw error;
+    const now = await economicRequest<unknown>(ctx, {
+      method: "GET",
+      path: `/products/${encodeURIComponent(sku)}`,
+      accept: [404],
+    });
+    if (now.status !== 200) throw error;
+    return sku;
+  }
   result.created.push(sku);
   return sku;
 }
