@@ -209,20 +209,24 @@ export class InboxDO extends DurableObject<Env> {
     if (inflight >= BUSY_INFLIGHT) this.burstAt = now;
     this.deleteHanded();
     let stored = 0;
-    const results = deliveries.map((events) => {
-      const accepted = this.store(events, now);
-      stored += accepted;
-      return { accepted, duplicates: events.length - accepted };
-    });
-    if (stored > 0) {
-      // The backstop alarm: set unless one already rings within the window (each set is a write).
-      if (this.alarmAt < now || this.alarmAt > now + BACKSTOP_MS) {
-        this.alarmAt = now + BACKSTOP_MS;
-        void this.ctx.storage.setAlarm(this.alarmAt);
+    try {
+      return deliveries.map((events) => {
+        const accepted = this.store(events, now);
+        stored += accepted;
+        return { accepted, duplicates: events.length - accepted };
+      });
+    } finally {
+      // Also when a later delivery of the call failed: the ones before it are stored, and their
+      // senders' retries will be answered as duplicates, which store nothing and start nothing.
+      if (stored > 0) {
+        // The backstop alarm: set unless one already rings within the window (each set is a write).
+        if (this.alarmAt < now || this.alarmAt > now + BACKSTOP_MS) {
+          this.alarmAt = now + BACKSTOP_MS;
+          void this.ctx.storage.setAlarm(this.alarmAt);
+        }
+        void this.forward().catch(() => {});
       }
-      void this.forward().catch(() => {});
     }
-    return results;
   }
 
   /**
@@ -231,10 +235,14 @@ export class InboxDO extends DurableObject<Env> {
    * as a duplicate of an event that was never stored.
    */
   private store(events: InboxAccept[], now: number): number {
-    return this.sql.transaction(() => this.storeEach(events, now));
+    const kept = new Map<number, { request: string; rawBody: string | null }>();
+    const accepted = this.sql.transaction(() => this.storeEach(events, now, kept));
+    // Cached only once committed: a rolled-back row's seq is given to the next row stored.
+    for (const [seq, entry] of kept) if (this.accepted.size < MAX_CACHED) this.accepted.set(seq, entry);
+    return accepted;
   }
 
-  private storeEach(events: InboxAccept[], now: number): number {
+  private storeEach(events: InboxAccept[], now: number, kept: Map<number, { request: string; rawBody: string | null }>): number {
     let accepted = 0;
     for (const { orderName, deliveryKey, eventKey, request, rawBody } of events) {
       const keys = eventKey === null || eventKey === deliveryKey ? [deliveryKey] : [deliveryKey, eventKey];
@@ -252,7 +260,7 @@ export class InboxDO extends DurableObject<Env> {
         rawBody,
         now,
       )!.seq;
-      if (this.accepted.size < MAX_CACHED) this.accepted.set(seq, { request, rawBody });
+      kept.set(seq, { request, rawBody });
       accepted++;
     }
     return accepted;
@@ -358,7 +366,8 @@ export class InboxDO extends DurableObject<Env> {
         // Kept and tried again for good (it was acknowledged; later events of the order wait
         // behind it), and the tenant is told once it has failed for a while.
         if (request && row.attempts + 1 === HELD_ALERT_TRIES) {
-          await alertHeldEvent(this.env, {
+          // Not awaited: a slow mail provider must not hold this round's other orders.
+          void alertHeldEvent(this.env, {
             tenantId: request.tenantId,
             connectionId: request.connectionId,
             orderId: request.event.orderId,

@@ -429,20 +429,23 @@ export class OrderDO extends DurableObject<Env> {
   /**
    * Why the flow's current steps cannot be taken for this transfer, if they cannot: a step's
    * reference (what the target finds it by) and its kept result go by its place in the flow, so a
-   * step that has run must keep its place. Another action there would have its result taken for
+   * done step must keep its place. Another action there would have its result taken for
    * that step's (a payment never entered), and the step itself, moved, a new reference (an
    * invoice made twice). Steps added after the last, and settings changed in place, are fine.
    */
   private stepMovedAway(transferId: string, before: FlowStepConfig[], after: FlowStepConfig[]): string | null {
-    const ran = this.sql.all<{ step_index: number }>(
-      "SELECT step_index FROM steps WHERE transfer_id = ? AND attempts > 0 ORDER BY step_index",
+    const done = this.sql.all<{ step_index: number }>(
+      "SELECT step_index FROM steps WHERE transfer_id = ? AND status = 'done' ORDER BY step_index",
       transferId,
     );
-    for (const { step_index: index } of ran) {
+    // Only a done step's result is kept; a step that failed runs again with whatever is in its
+    // place now (a connection made anew for the target, say). The action, not the connection, is
+    // what a reference finds.
+    for (const { step_index: index } of done) {
       const old = before[index];
       const now = after[index];
-      if (!old || !now || (old.target === now.target && old.action === now.action)) continue;
-      return `step ${index + 1} (${old.action}) has already run, and the flow now has ${now.action} in its place; a step that ran keeps its place in the flow (its target finds what it made by it). Retry without the flow's current settings, or put ${old.action} back as step ${index + 1}`;
+      if (!old || !now || old.action === now.action) continue;
+      return `step ${index + 1} (${old.action}) is done, and the flow now has ${now.action} in its place; a done step keeps its place in the flow (its target finds what it made by it). Retry without the flow's current settings, or put ${old.action} back as step ${index + 1}`;
     }
     return null;
   }

@@ -146,13 +146,13 @@ describe("failures on the way to the target", () => {
     await world.sendShopify("orders/paid", order);
     const [failed] = await settledTransfers(world, String(order.id), 1);
     expect(failed.status).toBe("failed");
-    // A step inserted first moves both steps that ran: their references would change.
+    // A step inserted first moves the done step: its reference would change.
     const inserted = [{ target: world.ledgerId, action: "registerPayment" }, ledgerStep];
     expect((await world.api(`/flows/${flowId}`, { method: "PATCH", body: { steps: inserted } })).status).toBe(200);
     for (const fromStart of [false, true]) {
       const refused = await world.api(`/transfers/${failed.id}/retry`, { body: { useCurrentSettings: true, fromStart } });
       expect(refused.status).toBe(409);
-      expect(refused.body.error.message).toMatch(/step 1 \(createInvoice\) has already run.*registerPayment in its place/);
+      expect(refused.body.error.message).toMatch(/step 1 \(createInvoice\) is done.*registerPayment in its place/);
     }
     // Without the current settings the retry runs the steps as they were.
     expect((await world.api(`/transfers/${failed.id}/retry`, { body: {} })).status).toBe(202);

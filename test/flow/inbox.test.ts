@@ -117,6 +117,38 @@ describe("the webhook inbox", () => {
     // The spy stays: the entries are not real orders, so they are never handed on.
   });
 
+  it("hands on what a call stored before one of its deliveries failed, and caches nothing rolled back", async () => {
+    const shard = env.INBOXES.get(env.INBOXES.idFromName("inbox-partly-failed-call"));
+    let forwards = 0;
+    await runInDurableObject(shard, async (instance: InboxDO, state) => {
+      vi.spyOn(instance as unknown as { forward(): Promise<void> }, "forward").mockImplementation(async () => {
+        forwards++;
+      });
+      await instance.acceptMany([[inboxTestEntry("con_partly", "warm")]]);
+      state.storage.sql.exec(
+        "CREATE TRIGGER no_room BEFORE INSERT ON pending WHEN NEW.order_name = 'con_partly:b2' BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END",
+      );
+      await state.storage.deleteAlarm();
+      (instance as unknown as { alarmAt: number }).alarmAt = 0;
+      forwards = 0;
+      // The first delivery stores; the second (two events, its second refused) fails the call.
+      const second = [
+        inboxTestEntry("con_partly", "b1"),
+        { ...inboxTestEntry("con_partly", "b2"), deliveryKey: "d:con_partly:b1-2" },
+      ];
+      await expect(instance.acceptMany([[inboxTestEntry("con_partly", "a")], second])).rejects.toThrow(/disk is full/);
+      state.storage.sql.exec("DROP TRIGGER no_room");
+      // The stored one is handed on now and by the backstop alarm, though the call failed.
+      expect(forwards).toBe(1);
+      expect(await state.storage.getAlarm()).not.toBeNull();
+      const rows = state.storage.sql.exec<{ seq: number; order_name: string }>("SELECT seq, order_name FROM pending").toArray();
+      expect(rows.map((r) => r.order_name).sort()).toEqual(["con_partly:a", "con_partly:warm"]);
+      // Only committed rows are in the hand-off's cache (a rolled-back seq is given out again).
+      const cached = (instance as unknown as { accepted: Map<number, unknown> }).accepted;
+      expect([...cached.keys()].sort()).toEqual(rows.map((r) => r.seq).sort());
+    });
+  });
+
   it("keeps an event its order's object could not store whole, and hands it on again until the object stores it", async () => {
     const world = await createWorld();
     await world.flow("paid", [{ target: world.ledgerId, action: "createInvoice" }]);
