@@ -74,6 +74,21 @@ export interface ActionContext<Settings, Credentials, ConnectionSettings> {
   order?: OrderKey;
   /** Bindings a built-in connector may use (the sandbox ledger keeps its books in D1). */
   env: Env;
+  /**
+   * Runs `work` while no other step of this connection runs work under the same key: how a
+   * find-or-create (a customer by the buyer's email, a product by SKU) stays one record when two
+   * orders need it at once. Absent where steps cannot overlap (no gate, contexts built by hand).
+   */
+  exclusive?: <T>(key: string, work: () => Promise<T>) => Promise<T>;
+}
+
+/** `work` under `ctx.exclusive` when the context has it; as it is otherwise. */
+export function oneAtATime<T>(
+  ctx: Pick<ActionContext<unknown, unknown, unknown>, "exclusive">,
+  key: string,
+  work: () => Promise<T>,
+): Promise<T> {
+  return ctx.exclusive ? ctx.exclusive(key, work) : work();
 }
 
 /** One order at its source, as the transfer log keys it. */

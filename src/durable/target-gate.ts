@@ -71,6 +71,8 @@ const MAX_BACKLOG_MS = 2000;
  */
 const WINDOW_MARGIN = 0.04;
 const WINDOW_MARGIN_MIN_MS = 20;
+/** Holds kept before expired ones are swept (a hold lasts a step at most). */
+const MAX_HOLDS = 256;
 /** How long an order step that was turned away counts as "orders are waiting" for bulk work. */
 const ORDER_WAITING_MS = 2000;
 
@@ -95,6 +97,8 @@ export class TargetGate extends DurableObject<Env> {
   private orderWaitingUntil = 0;
   /** Tickets out now and when each expires. */
   private readonly running = new Map<string, number>();
+  /** Records held one step at a time (see `hold`). */
+  private readonly holds = new Map<string, { holder: string; until: number }>();
   /** How long a ticket (and a probe) lives without a release (a field so tests can shorten it). */
   private ticketTtlMs = TICKET_TTL_MS;
 
@@ -153,6 +157,26 @@ export class TargetGate extends DurableObject<Env> {
     if (at < 0 || lateMs <= 0) return;
     this.slots[at] = slot + lateMs;
     this.slots.sort((a, b) => a - b);
+  }
+
+  /**
+   * One step at a time per `key` (a buyer, a SKU): steps of a connection run side by side, and two
+   * that find-or-create the same record would both miss it and both create it. Held in memory
+   * until `letGo` or `untilMs`; an object restarted meanwhile forgets it, which only reopens that
+   * rare race.
+   */
+  async hold(key: string, holder: string, untilMs: number): Promise<{ held: true } | { held: false; retryAfterMs: number }> {
+    const now = Date.now();
+    const current = this.holds.get(key);
+    if (current && current.holder !== holder && current.until > now)
+      return { held: false, retryAfterMs: Math.min(250, current.until - now) };
+    this.holds.set(key, { holder, until: untilMs });
+    if (this.holds.size > MAX_HOLDS) for (const [k, h] of this.holds) if (h.until <= now) this.holds.delete(k);
+    return { held: true };
+  }
+
+  async letGo(key: string, holder: string): Promise<void> {
+    if (this.holds.get(key)?.holder === holder) this.holds.delete(key);
   }
 
   /** A call was answered 429: every step of the connection waits out the Retry-After. */

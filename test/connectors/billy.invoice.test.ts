@@ -1,6 +1,10 @@
+import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { createInvoice } from "../../src/connectors/billy";
 import { orderSchema } from "../../src/domain/order";
+import type { StepMessage } from "../../src/durable/order-types";
+import { runtimeConfig } from "../../src/worker/config";
+import { gateExclusive } from "../../src/worker/queue/target-gate-client";
 import { createBillyMock, installBillyMock } from "../mocks/billy.mock";
 import {
   danishOrder,
@@ -238,6 +242,19 @@ describe("Billy createInvoice", () => {
 
     expect(result.outputs).toMatchObject({ contactId: "con-ane", contactCreated: false });
     expect(mock.writes().map((w) => w.path)).toEqual(["/invoices"]);
+    expect(mock.state.contacts).toHaveLength(1);
+  });
+
+  it("two orders of one new buyer at once make one contact: the creating step holds the buyer at the gate", async () => {
+    const mock = billy();
+    const message = { target: `con_exclusive_${crypto.randomUUID()}` } as StepMessage;
+    const leaseUntil = Date.now() + 60_000;
+    const step = (ticket: string, reference: string) =>
+      run(createInvoice, danishOrder(), SETTINGS, {
+        reference,
+        exclusive: gateExclusive(env, message, ticket, leaseUntil, runtimeConfig(env)),
+      });
+    await Promise.all([step("ticket-a", "ref-a"), step("ticket-b", "ref-b")]);
     expect(mock.state.contacts).toHaveLength(1);
   });
 

@@ -1,5 +1,9 @@
+import { env } from "cloudflare:test";
 import { describe, expect, it, vi } from "vitest";
 import { createInvoice } from "../../src/connectors/economic";
+import type { StepMessage } from "../../src/durable/order-types";
+import { runtimeConfig } from "../../src/worker/config";
+import { gateExclusive } from "../../src/worker/queue/target-gate-client";
 import { createEconomicMock, installEconomicMock } from "../mocks/economic.mock";
 import { ANE, calls, danishOrder, failure, REFERENCE, run, sent, TS1, writes } from "../mocks/economic.mock.fixtures";
 
@@ -39,6 +43,26 @@ describe("e-conomic createInvoice: finding the customer", () => {
 
     expect(sent(mock, "POST", "/customers")).toMatchObject({ ean: "5798000123456", name: "Aarhus Kommune" });
     expect(mock.state.customers).toHaveLength(1);
+  });
+
+  it("two orders of one new buyer at once make one customer: the creating step holds the buyer at the gate", async () => {
+    const mock = createEconomicMock();
+    installEconomicMock(mock);
+    const order = danishOrder({ customer: { email: "new.buyer@example.dk", firstName: "Ny", lastName: "Kunde" } });
+    const before = mock.state.customers.length;
+    const message = { target: `con_exclusive_${crypto.randomUUID()}` } as StepMessage;
+    const leaseUntil = Date.now() + 60_000;
+    const step = (ticket: string, reference: string) =>
+      run(
+        createInvoice,
+        order,
+        {},
+        { reference, exclusive: gateExclusive(env, message, ticket, leaseUntil, runtimeConfig(env)) },
+      );
+    const [a, b] = await Promise.all([step("ticket-a", "ref-a"), step("ticket-b", "ref-b")]);
+    expect(mock.state.customers).toHaveLength(before + 1);
+    expect(a.result.outputs.customerNumber).toBe(b.result.outputs.customerNumber);
+    expect([a.result.outputs.customerCreated, b.result.outputs.customerCreated].sort()).toEqual([false, true]);
   });
 
   it("matches by name and postcode together", async () => {

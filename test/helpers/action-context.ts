@@ -11,6 +11,8 @@ export interface ContextOptions<C, CS> {
   previous?: ReadonlyArray<ActionResult | undefined>;
   history?: ReadonlyArray<StepHistoryEntry>;
   vendor?: string;
+  /** The step's `exclusive`, as run-step gives it when the target has a gate. */
+  exclusive?: ActionContext<unknown, unknown, unknown>["exclusive"];
 }
 
 /** Returns the context and the list its `mapped` snapshots are collected in. */
@@ -31,6 +33,7 @@ export function actionContext<S extends z.ZodType, C, CS>(action: TargetAction<S
     previous: options.previous ?? [],
     history: options.history ?? [],
     env,
+    ...(options.exclusive ? { exclusive: options.exclusive } : {}),
   };
   return { ctx, mapped, http };
 }

@@ -8,7 +8,7 @@ import { type BillyConnectionSettings, type BillyCredentials, billyConnectionSet
 import type { ActionResult, StepHistoryEntry, TargetAction } from "../../src/connectors/contract";
 import { OrderlyError } from "../../src/domain/errors";
 import { type CanonicalOrder, type CanonicalRefund, orderSchema } from "../../src/domain/order";
-import { actionContext } from "../helpers/action-context";
+import { actionContext, type ContextOptions } from "../helpers/action-context";
 
 export const BILLY_BASE = "https://billy.test";
 export const BILLY_TOKEN = "billy-token";
@@ -129,6 +129,7 @@ export interface RunOptions {
   credentials?: BillyCredentials;
   connection?: Partial<BillyConnectionSettings>;
   refund?: CanonicalRefund;
+  exclusive?: ContextOptions<BillyCredentials, BillyConnectionSettings>["exclusive"];
 }
 
 /** Runs an action against the mock at BILLY_BASE and returns its result and `mapped` snapshots. */
@@ -149,6 +150,7 @@ export async function run<S extends z.ZodType>(
     previous: options.previous ?? [],
     history: options.history ?? [],
     vendor: "Billy",
+    ...(options.exclusive ? { exclusive: options.exclusive } : {}),
   });
   const result = await action.run(ctx, { order, ...(options.refund ? { refund: options.refund } : {}) });
   return { result, mapped };

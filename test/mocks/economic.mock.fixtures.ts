@@ -85,6 +85,8 @@ export interface RunOptions {
   baseUrl?: string;
   reference?: string;
   refund?: CanonicalRefund;
+  /** The step's `exclusive`, as run-step gives it when the target has a gate. */
+  exclusive?: ActionContext<unknown, unknown, unknown>["exclusive"];
 }
 
 export async function run<S extends z.ZodType>(
@@ -108,6 +110,7 @@ export async function run<S extends z.ZodType>(
     previous: options.previous ?? [],
     history: options.history ?? [],
     env,
+    ...(options.exclusive ? { exclusive: options.exclusive } : {}),
   };
   const result = await action.run(ctx, { order, ...(options.refund ? { refund: options.refund } : {}) });
   return { result, mapped, exchanges: ctx.http.exchanges };

@@ -166,4 +166,18 @@ describe("a target's gate", () => {
     expect(await g.release({ ...release, ticket: next.ticket, outcome: "ok" })).toMatchObject({ closed: true });
     expect(await g.status()).toMatchObject({ paused: false });
   });
+
+  it("holds a key for one holder at a time, until it lets go or its time is up", async () => {
+    const g = gate();
+    const now = Date.now();
+    expect(await g.hold("customer:a", "one", now + 60_000)).toEqual({ held: true });
+    expect(await g.hold("customer:a", "two", now + 60_000)).toMatchObject({ held: false });
+    expect(await g.hold("customer:b", "two", now + 60_000)).toEqual({ held: true });
+    await g.letGo("customer:a", "two");
+    expect(await g.hold("customer:a", "two", now + 60_000)).toMatchObject({ held: false });
+    await g.letGo("customer:a", "one");
+    expect(await g.hold("customer:a", "two", now + 200)).toEqual({ held: true });
+    await new Promise((r) => setTimeout(r, 250));
+    expect(await g.hold("customer:a", "three", now + 60_000)).toEqual({ held: true });
+  });
 });

@@ -10,7 +10,10 @@ import type { HttpRequest, HttpResponse } from "../http";
 import type { BillyConnectionSettings, BillyCredentials } from "./billy.settings";
 
 /** The part of an action's context a call needs. */
-export type BillyContext = Pick<ActionContext<unknown, BillyCredentials, BillyConnectionSettings>, "connection" | "http">;
+export type BillyContext = Pick<
+  ActionContext<unknown, BillyCredentials, BillyConnectionSettings>,
+  "connection" | "http" | "exclusive"
+>;
 
 export type Json = Record<string, unknown>;
 

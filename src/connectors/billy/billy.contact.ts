@@ -7,7 +7,9 @@
  * are the contact's own property names, as public integrations use `contactNo`, and every answer is
  * checked locally, so a filter Billy ignored can never pick the wrong contact.
  */
+
 import type { Address, CanonicalOrder } from "../../domain/order";
+import { oneAtATime } from "../contract";
 import { type BillyContext, billyRequest, changedRecord, envelope, type Json, listed, settingsError } from "./billy.api";
 import type { BillyCustomerMatch, CreateInvoiceSettings } from "./billy.settings";
 
@@ -151,12 +153,24 @@ export async function findOrCreateContact(
   const plan = contactPlan(order, settings);
   if (plan.kind === "shared") return { contactId: plan.contactId, created: false };
   const body = contactBody(order, settings);
-  for (const lookup of plan.lookups) {
-    const contactId = await findContact(ctx, lookup);
-    if (contactId) return { contactId, created: false };
-  }
-  const res = await billyRequest(ctx, { method: "POST", path: "/contacts", json: envelope(ctx, "contact", body) });
-  return { contactId: changedRecord<{ id: string }>(res.body, "contacts", "contact").id, created: true };
+  const find = async (): Promise<BillyContactRef | undefined> => {
+    for (const lookup of plan.lookups) {
+      const contactId = await findContact(ctx, lookup);
+      if (contactId) return { contactId, created: false };
+    }
+    return undefined;
+  };
+  const create = async (): Promise<BillyContactRef> => {
+    const res = await billyRequest(ctx, { method: "POST", path: "/contacts", json: envelope(ctx, "contact", body) });
+    return { contactId: changedRecord<{ id: string }>(res.body, "contacts", "contact").id, created: true };
+  };
+  const first = plan.lookups[0];
+  if (!first) return create();
+  // Two orders of one new buyer at once would both miss the lookup and both create the contact,
+  // so the lookups and the create run holding the buyer (before the lookups: see e-conomic's
+  // findOrCreateCustomer).
+  const key = `contact:${first.resource}:${JSON.stringify(first.filter).toLowerCase()}`;
+  return oneAtATime(ctx, key, async () => (await find()) ?? create());
 }
 
 async function findContact(ctx: BillyContext, lookup: ContactLookup): Promise<string | undefined> {

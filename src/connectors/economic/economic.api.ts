@@ -11,7 +11,7 @@ import type { EconomicConnectionSettings, EconomicCredentials } from "./economic
 /** The part of an action's context a call needs. */
 export type EconomicContext = Pick<
   ActionContext<unknown, EconomicCredentials, EconomicConnectionSettings>,
-  "connection" | "http"
+  "connection" | "http" | "exclusive"
 >;
 
 export interface EconomicRequest {

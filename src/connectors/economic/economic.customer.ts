@@ -6,6 +6,7 @@
  */
 import { OrderlyError } from "../../domain/errors";
 import type { Address, CanonicalOrder } from "../../domain/order";
+import { oneAtATime } from "../contract";
 import { allEqFilter, type EconomicCollection, type EconomicContext, economicRequest } from "./economic.api";
 import type { CustomerMatch, EconomicDocumentSettings } from "./economic.settings";
 
@@ -161,16 +162,24 @@ export async function findOrCreateCustomer(
   }
   const body = customerBody(order, settings, target);
   const lookup = customerLookup(order, settings);
-  if (lookup) {
+  const create = async (): Promise<EconomicCustomerRef> => {
+    const created = await economicRequest<{ customerNumber: number }>(ctx, { method: "POST", path: "/customers", json: body });
+    return { customerNumber: created.body.customerNumber, created: true };
+  };
+  if (!lookup) return create();
+  const filter = allEqFilter(lookup.and ? [lookup, lookup.and] : [lookup]);
+  const find = async (): Promise<EconomicCustomerRef | undefined> => {
     const found = await economicRequest<EconomicCollection<{ customerNumber: number }>>(ctx, {
       method: "GET",
-      path: `/customers?${allEqFilter(lookup.and ? [lookup, lookup.and] : [lookup])}`,
+      path: `/customers?${filter}`,
     });
     const first = found.body.collection[0];
-    if (first) return { customerNumber: first.customerNumber, created: false };
-  }
-  const created = await economicRequest<{ customerNumber: number }>(ctx, { method: "POST", path: "/customers", json: body });
-  return { customerNumber: created.body.customerNumber, created: true };
+    return first ? { customerNumber: first.customerNumber, created: false } : undefined;
+  };
+  // Two orders of one new buyer at once would both miss the lookup and both create the customer,
+  // so the lookup and the create run holding the buyer. Held before the lookup, not after a miss:
+  // a second lookup would cost a call of the vendor's rate, the scarcer resource (docs/scale.md).
+  return oneAtATime(ctx, `customer:${filter.toLowerCase()}`, async () => (await find()) ?? create());
 }
 
 export function streetAddress(address: Address | undefined): string | undefined {

@@ -9,6 +9,7 @@
 import type { AccountingDocument, DocumentLine } from "../../domain/accounting/document";
 import { OrderlyError } from "../../domain/errors";
 import { toMajorNumber } from "../../domain/money";
+import { oneAtATime } from "../contract";
 import { type EconomicContext, economicRequest, isRecord } from "./economic.api";
 import type { EconomicDocumentSettings } from "./economic.settings";
 
@@ -127,6 +128,28 @@ async function productForSku(
     result.defaulted.push(sku);
     return settings.unknownSkuProductNumber ?? settings.productNumber;
   }
+  // Two orders with one new SKU at once would both miss it: the creating one holds the SKU, and
+  // the other looks again once it may go.
+  const group = settings.productGroupNumber;
+  return oneAtATime(ctx, `product:${sku}`, () => createProduct(ctx, sku, line, currency, group, result));
+}
+
+async function createProduct(
+  ctx: EconomicContext,
+  sku: string,
+  line: DocumentLine,
+  currency: string,
+  productGroupNumber: number,
+  result: ResolvedProducts,
+): Promise<string> {
+  if (ctx.exclusive) {
+    const again = await economicRequest<unknown>(ctx, {
+      method: "GET",
+      path: `/products/${encodeURIComponent(sku)}`,
+      accept: [404],
+    });
+    if (again.status === 200) return sku;
+  }
   try {
     await economicRequest(ctx, {
       method: "POST",
@@ -136,7 +159,7 @@ async function productForSku(
         name: line.description.slice(0, PRODUCT_NAME_MAX) || sku,
         // The shop's net price as the product's default; Orderly's lines always carry their own price.
         salesPrice: toMajorNumber(line.unitNet, currency),
-        productGroup: { productGroupNumber: settings.productGroupNumber },
+        productGroup: { productGroupNumber },
       },
     });
   } catch (error) {

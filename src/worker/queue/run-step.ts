@@ -4,7 +4,7 @@
  * and received as snapshots, and reports the outcome back. The order's object decides what
  * happens next (next step, retry with backoff, or failed).
  */
-import type { ActionResult } from "../../connectors/contract";
+import type { ActionContext, ActionResult } from "../../connectors/contract";
 import { createHttpClient } from "../../connectors/http";
 import { type LoadedConnection, loadConnection } from "../../db/connections";
 import { attemptBundle, prepareSnapshot, type SnapshotPart, type SnapshotRecord } from "../../db/snapshots";
@@ -19,7 +19,7 @@ import {
 } from "../../durable/order-types";
 import { runtimeConfig } from "../config";
 import { onCircuitChange } from "./circuit-alerts";
-import { acquireGate, gatePacer, releaseGate } from "./target-gate-client";
+import { acquireGate, gateExclusive, gatePacer, releaseGate } from "./target-gate-client";
 
 /**
  * `takeNext`: the caller runs the transfer's next step itself if the object hands it over.
@@ -63,7 +63,8 @@ export async function runStep(env: Env, message: StepMessage, takeNext = false, 
   });
   let outcome: StepOutcome;
   try {
-    const result = await runAction(env, claim, connection, http, (data) => parts.push({ kind: "mapped", data }));
+    const exclusive = gate && ticket ? gateExclusive(env, message, ticket, claim.leaseUntil, config) : undefined;
+    const result = await runAction(env, claim, connection, http, (data) => parts.push({ kind: "mapped", data }), exclusive);
     outcome = { kind: "ok", result };
   } catch (thrown) {
     const error = asOrderlyError(thrown);
@@ -107,6 +108,7 @@ async function runAction(
   connection: LoadedConnection | null,
   http: ReturnType<typeof createHttpClient>,
   mapped: (data: unknown) => void,
+  exclusive: ActionContext<unknown, unknown, unknown>["exclusive"],
 ): Promise<ActionResult> {
   if (!connection) {
     throw new OrderlyError(`The step's target connection ${claim.step.target} no longer exists; edit the flow and retry.`, {
@@ -153,6 +155,7 @@ async function runAction(
       history: claim.history,
       order: claim.order,
       env,
+      ...(exclusive ? { exclusive } : {}),
     },
     claim.input,
   );

@@ -107,3 +107,30 @@ export async function releaseGate(
     cooldownMs: config.circuitCooldownMs,
   });
 }
+
+/**
+ * The step's `exclusive` (see ActionContext): waits for the key at the gate, for as long as the
+ * step's lease leaves room for the work, then runs it and lets go. A key it cannot get in time
+ * is a retry, not a failure: the other step will have made the record by then.
+ */
+export function gateExclusive(env: Env, message: StepMessage, ticket: string, leaseUntil: number, config: RuntimeConfig) {
+  const gate = gateFor(env, message.target);
+  return async <T>(key: string, work: () => Promise<T>): Promise<T> => {
+    const giveUpAt = leaseUntil - 2 * config.outboundTimeoutMs;
+    for (;;) {
+      const answer = await gate.hold(key, ticket, leaseUntil);
+      if (answer.held) break;
+      if (Date.now() + answer.retryAfterMs > giveUpAt)
+        throw new OrderlyError("Another step of this connection is creating the same record; this step will run again shortly.", {
+          errorClass: "unavailable",
+          code: "record_busy",
+        });
+      await new Promise((resolve) => setTimeout(resolve, answer.retryAfterMs));
+    }
+    try {
+      return await work();
+    } finally {
+      await gate.letGo(key, ticket).catch(() => {});
+    }
+  };
+}
