@@ -176,6 +176,8 @@ describe("the cost of one order", () => {
         "TargetGate.acquire",
         "TargetGate.call",
         "TargetGate.release",
+        "TargetGate.hold",
+        "TargetGate.letGo",
       ].map((m): [string, ...number[]] => [`  ${m}`, ...col((r) => r.per.doCalls[m] ?? 0)]),
       ["DO busy wall time, ms (all objects)", ...col((r) => r.per.doActiveMs)],
       ["DO duration, GB-s (× 128 MB)", ...col((r) => r.per.doGbSeconds)],

@@ -195,7 +195,12 @@ export async function installMeter(): Promise<void> {
     ["drain"],
   );
   meterObject("InboxDO", InboxDO.prototype, ["acceptMany", "alarm"], ["drain"]);
-  meterObject("TargetGate", TargetGate.prototype, ["acquire", "call", "sentLate", "rateLimited", "release", "status"], []);
+  meterObject(
+    "TargetGate",
+    TargetGate.prototype,
+    ["acquire", "call", "sentLate", "rateLimited", "release", "status", "hold", "letGo"],
+    [],
+  );
 
   // SQLite inside objects: cursors carry the billed row counts once consumed; read them at the end.
   const probe = env.INBOXES.get(env.INBOXES.idFromName("inbox-0"));
