@@ -3,7 +3,7 @@
  * consumer instead of sending it through the queue. The step is released in the object all the
  * same, so a consumer that dies with it loses nothing: the object re-sends it when overdue.
  */
-import { env } from "cloudflare:test";
+import { env, runInDurableObject } from "cloudflare:test";
 import { asc, eq } from "drizzle-orm";
 import { beforeAll, describe, expect, it, vi } from "vitest";
 import { database } from "../../src/db/client";
@@ -105,6 +105,14 @@ describe("steps handed over to the reporting consumer", () => {
     expect(handOver?.claim).toMatchObject({ action: "run", attempt: 1, stepIndex: 1 });
     // ...and the consumer dies holding the hand-over: the object has the step claimed, under a lease.
     expect((await stub.describe()).steps[1]).toMatchObject({ status: "running", attempts: 1, resends: 0 });
+    // It is re-sent one call's time (OUTBOUND_TIMEOUT_MS, 2 s in tests) after the lease, so a
+    // consumer whose last call ended with the lease can still report.
+    const margin = await runInDurableObject(
+      stub,
+      (_instance, state) =>
+        state.storage.sql.exec<{ m: number }>("SELECT due_at - lease_until AS m FROM steps WHERE step_index = 1").one().m,
+    );
+    expect(margin).toBe(2000);
     const [transfer] = await settledTransfers(world, String(order.id), 1, 30_000);
     expect(transfer.status).toBe("completed");
     const state = await stub.describe();
@@ -119,6 +127,31 @@ describe("steps handed over to the reporting consumer", () => {
       [0, 1, "ok"],
       [1, 2, "ok"],
     ]);
+  });
+
+  it("a step whose claim fails gives the target's gate its slot back at once", async () => {
+    installEconomicMock(createEconomicMock());
+    const world = await createWorld();
+    await world.flow("paid", threeSteps(world).slice(0, 1));
+    const order = shopifyOrder();
+    const held = await holdFirstStep(orderObject(world, order));
+    await world.sendShopify("orders/paid", order);
+    await vi.waitFor(() => expect(held).toHaveLength(1), { timeout: 5000 });
+    // The order's object cannot be reached when the step claims (it is being moved, say).
+    const unreachable = {
+      idFromName: (name: string) => env.ORDERS.idFromName(name),
+      get: () => ({
+        claimStep: async () => {
+          throw new Error("order object unreachable");
+        },
+      }),
+    } as unknown as Env["ORDERS"];
+    await expect(runStep({ ...env, ORDERS: unreachable }, held[0]!)).rejects.toThrow("order object unreachable");
+    // The slot is back: it is not held until its ticket expires 15 minutes later.
+    expect((await gateFor(env, world.economicId).status()).running).toBe(0);
+    // The step then runs as it would from its re-sent message (and is not re-sent into the next test).
+    expect((await runStep(env, held[0]!)).next).toBe("ack");
+    expect((await settledTransfers(world, String(order.id), 1))[0].status).toBe("completed");
   });
 
   it("a handed-over step the target's gate turns away gives its claim back, without using an attempt", async () => {

@@ -173,6 +173,22 @@ describe("group commit toward the inbox shards", () => {
     calls[0]!.release();
   });
 
+  it("gives a delivery that waited its turn the whole stuckMs for the call it goes in", async () => {
+    const { calls, send } = heldShard({ ...BATCH_LIMITS, recheckMs: 10, stuckMs: 150 });
+    const first = send("a");
+    await tick();
+    const waiting = [send("b"), send("c")];
+    // "a"'s call answers after 120 ms; "b" then makes the next call, with "c" in it, which answers
+    // 130 ms later: 250 ms after "c" arrived, but within stuckMs of the call it went in.
+    await new Promise((resolve) => setTimeout(resolve, 120));
+    calls[0]!.release();
+    await first;
+    await new Promise((resolve) => setTimeout(resolve, 130));
+    expect(calls[1]!.keys).toEqual(["d:con_batch:b", "d:con_batch:c"]);
+    calls[1]!.release();
+    expect(await Promise.all(waiting)).toEqual(Array(2).fill({ accepted: 1, duplicates: 0 }));
+  });
+
   it("answers every one of many concurrent webhooks after its event is stored, and re-deliveries as duplicates", async () => {
     const world = await createWorld();
     const orders = Array.from({ length: 60 }, () => shopifyOrder());
