@@ -76,7 +76,7 @@ export interface ActionContext<Settings, Credentials, ConnectionSettings> {
   env: Env;
   /**
    * Runs `work` while no other step of this connection runs work under the same key: how a
-   * find-or-create (a customer by the buyer's email, a product by SKU) stays one record when two
+   * find-or-create (a customer or contact by the buyer's email ...) stays one record when two
    * orders need it at once. Absent where steps cannot overlap (no gate, contexts built by hand).
    */
   exclusive?: <T>(key: string, work: () => Promise<T>) => Promise<T>;

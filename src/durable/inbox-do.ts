@@ -8,6 +8,7 @@
 import { DurableObject } from "cloudflare:workers";
 import { alertHeldEvent, HELD_ALERT_TRIES } from "../notifications/held-alerts";
 import { runtimeConfig } from "../worker/config";
+import { withDeadline } from "../worker/deadline";
 import { type IngestRequest, orderStub } from "./order-types";
 import { ObjectSql } from "./sql";
 
@@ -396,18 +397,5 @@ export class InboxDO extends DurableObject<Env> {
       seq,
     )!;
     return ingestRequest(row.request, row.raw_body);
-  }
-}
-
-/** The promise's outcome, or a failure after `ms` (the promise itself runs on). */
-async function withDeadline<T>(promise: Promise<T>, ms: number, reason: string): Promise<T> {
-  let timer = 0;
-  const late = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${reason} (${ms / 1000} s)`)), ms);
-  });
-  try {
-    return await Promise.race([promise, late]);
-  } finally {
-    clearTimeout(timer);
   }
 }

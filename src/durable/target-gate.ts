@@ -160,7 +160,7 @@ export class TargetGate extends DurableObject<Env> {
   }
 
   /**
-   * One step at a time per `key` (a buyer, a SKU): steps of a connection run side by side, and two
+   * One step at a time per `key` (a buyer): steps of a connection run side by side, and two
    * that find-or-create the same record would both miss it and both create it. Held in memory
    * until `letGo` or `untilMs`; an object restarted meanwhile forgets it, which only reopens that
    * rare race.

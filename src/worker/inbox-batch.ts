@@ -12,6 +12,7 @@
  */
 import { OrderlyError } from "../domain/errors";
 import type { AcceptResult, InboxAccept } from "../durable/inbox-do";
+import { withDeadline } from "./deadline";
 
 export const BATCH_LIMITS = {
   /** Deliveries in one call at most: one call's message stays small (inline bodies are ≤ 100 KB). */
@@ -26,10 +27,11 @@ type Outcome = { result: AcceptResult } | { error: unknown };
 
 interface Waiting {
   events: InboxAccept[];
-  /** In a call (made by this or another waiting request). */
-  taken: boolean;
-  /** When that call left: a delivery that waited long for its turn still gives its call stuckMs. */
-  takenAt: number;
+  /**
+   * When the call it is in (made by this or another waiting request) left; null while it waits.
+   * A delivery that waited long for its turn still gives its call stuckMs.
+   */
+  takenAt: number | null;
   outcome?: Outcome;
 }
 
@@ -64,20 +66,20 @@ export async function acceptInShard(
     line = { call: null, waiting: [] };
     lines.set(shard, line);
   }
-  const me: Waiting = { events, taken: false, takenAt: 0 };
+  const me: Waiting = { events, takenAt: null };
   line.waiting.push(me);
   while (!me.outcome) {
     const call = line.call;
-    if (!me.taken && (!call || Date.now() - call.since > limits.stuckMs)) {
+    if (me.takenAt === null && (!call || Date.now() - call.since > limits.stuckMs)) {
       // The call outlives its request if the sender disconnects (waitUntil), so the line is freed
       // when it answers instead of after stuckMs.
       const sending = send(line, me, () => stubFor(shard), inflight(), limits.maxBatch);
       keepAlive(sending);
       // Bounded like a wait for another request's call: a call that never answers ends in a 503.
-      await within(sending, limits.stuckMs + 1);
+      await withDeadline(sending, limits.stuckMs + 1, "the inbox call").catch(() => {});
       continue;
     }
-    if (me.taken && Date.now() - me.takenAt > limits.stuckMs) {
+    if (me.takenAt !== null && Date.now() - me.takenAt > limits.stuckMs) {
       // In a call that has not answered: whether it was stored is unknown, so the sender retries.
       throw new OrderlyError("The inbox did not confirm this delivery in time; please retry.", {
         errorClass: "unavailable",
@@ -97,27 +99,12 @@ export async function acceptInShard(
   return me.outcome.result;
 }
 
-/** Waits for `promise`, or for `ms` at most (whichever comes first); never rejects. */
-async function within(promise: Promise<unknown>, ms: number): Promise<void> {
-  let timer = 0;
-  await Promise.race([
-    promise.catch(() => {}),
-    new Promise((resolve) => {
-      timer = setTimeout(resolve, Math.max(0, ms));
-    }),
-  ]);
-  clearTimeout(timer);
-}
-
 /** One call with the caller's delivery and the others waiting (maxBatch at most), oldest first. */
 async function send(line: ShardLine, me: Waiting, stub: () => InboxShardStub, inflight: number, maxBatch: number): Promise<void> {
   const batch = [me, ...line.waiting.filter((w) => w !== me)].slice(0, maxBatch);
   const now = Date.now();
-  for (const w of batch) {
-    w.taken = true;
-    w.takenAt = now;
-  }
-  line.waiting = line.waiting.filter((w) => !w.taken);
+  for (const w of batch) w.takenAt = now;
+  line.waiting = line.waiting.filter((w) => w.takenAt === null);
   let ended = () => {};
   const call = {
     ended: new Promise<void>((resolve) => {

@@ -9,7 +9,6 @@
 import type { AccountingDocument, DocumentLine } from "../../domain/accounting/document";
 import { OrderlyError } from "../../domain/errors";
 import { toMajorNumber } from "../../domain/money";
-import { oneAtATime } from "../contract";
 import { type EconomicContext, economicRequest, isRecord } from "./economic.api";
 import type { EconomicDocumentSettings } from "./economic.settings";
 
@@ -117,38 +116,14 @@ async function productForSku(
   settings: ProductSettings,
   result: ResolvedProducts,
 ): Promise<string> {
-  const found = await economicRequest<unknown>(ctx, {
-    method: "GET",
-    path: `/products/${encodeURIComponent(sku)}`,
-    accept: [404],
-  });
+  const lookup = () =>
+    economicRequest<unknown>(ctx, { method: "GET", path: `/products/${encodeURIComponent(sku)}`, accept: [404] });
+  const found = await lookup();
   // A barred product cannot be sold; it is treated like an unknown SKU.
   if (found.status === 200 && !(isRecord(found.body) && found.body.barred === true)) return sku;
   if (found.status === 200 || !settings.createMissingProducts || settings.productGroupNumber === undefined) {
     result.defaulted.push(sku);
     return settings.unknownSkuProductNumber ?? settings.productNumber;
-  }
-  // Two orders with one new SKU at once would both miss it: the creating one holds the SKU, and
-  // the other looks again once it may go.
-  const group = settings.productGroupNumber;
-  return oneAtATime(ctx, `product:${sku}`, () => createProduct(ctx, sku, line, currency, group, result));
-}
-
-async function createProduct(
-  ctx: EconomicContext,
-  sku: string,
-  line: DocumentLine,
-  currency: string,
-  productGroupNumber: number,
-  result: ResolvedProducts,
-): Promise<string> {
-  if (ctx.exclusive) {
-    const again = await economicRequest<unknown>(ctx, {
-      method: "GET",
-      path: `/products/${encodeURIComponent(sku)}`,
-      accept: [404],
-    });
-    if (again.status === 200) return sku;
   }
   try {
     await economicRequest(ctx, {
@@ -159,19 +134,14 @@ async function createProduct(
         name: line.description.slice(0, PRODUCT_NAME_MAX) || sku,
         // The shop's net price as the product's default; Orderly's lines always carry their own price.
         salesPrice: toMajorNumber(line.unitNet, currency),
-        productGroup: { productGroupNumber },
+        productGroup: { productGroupNumber: settings.productGroupNumber },
       },
     });
   } catch (error) {
     // Another order's step with the same new SKU (steps of a connection run side by side) may have
     // made it between the lookup and the POST, which e-conomic then refuses: that product is ours.
     if (!(error instanceof OrderlyError && error.errorClass === "validation")) throw error;
-    const now = await economicRequest<unknown>(ctx, {
-      method: "GET",
-      path: `/products/${encodeURIComponent(sku)}`,
-      accept: [404],
-    });
-    if (now.status !== 200) throw error;
+    if ((await lookup()).status !== 200) throw error;
     return sku;
   }
   result.created.push(sku);
