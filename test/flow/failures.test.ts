@@ -11,6 +11,21 @@ async function attemptRows(transferId: string) {
   return database(env).select().from(attempts).where(eq(attempts.transferId, transferId)).orderBy(asc(attempts.attempt));
 }
 
+/** A paid order whose transfer (a ledger invoice, then an e-conomic one) failed at its second step. */
+async function failedAtItsEconomicStep() {
+  const mock = createEconomicMock();
+  installEconomicMock(mock);
+  mock.failNext({ status: 503, times: 4, path: /^\/invoices\/drafts$/, method: "POST" });
+  const world = await createWorld();
+  const ledgerStep = { target: world.ledgerId, action: "createInvoice" };
+  const flowId = await world.flow("paid", [ledgerStep, { target: world.economicId, action: "createInvoice" }]);
+  const order = shopifyOrder();
+  await world.sendShopify("orders/paid", order);
+  const [failed] = await settledTransfers(world, String(order.id), 1);
+  expect(failed.status).toBe("failed");
+  return { mock, world, ledgerStep, flowId, order, failed };
+}
+
 describe("failures on the way to the target", () => {
   it("a 500 then success gives one invoice after two attempts", async () => {
     const mock = createEconomicMock();
@@ -112,16 +127,7 @@ describe("failures on the way to the target", () => {
   });
 
   it("a retry with the flow's current steps, which no longer have the failed one, completes the transfer", async () => {
-    const mock = createEconomicMock();
-    installEconomicMock(mock);
-    mock.failNext({ status: 503, times: 4, path: /^\/invoices\/drafts$/, method: "POST" });
-    const world = await createWorld();
-    const ledgerStep = { target: world.ledgerId, action: "createInvoice" };
-    const flowId = await world.flow("paid", [ledgerStep, { target: world.economicId, action: "createInvoice" }]);
-    const order = shopifyOrder();
-    await world.sendShopify("orders/paid", order);
-    const [failed] = await settledTransfers(world, String(order.id), 1);
-    expect(failed.status).toBe("failed");
+    const { mock, world, ledgerStep, flowId, order, failed } = await failedAtItsEconomicStep();
     // The merchant drops the failing step from the flow and retries with its current settings.
     expect((await world.api(`/flows/${flowId}`, { method: "PATCH", body: { steps: [ledgerStep] } })).status).toBe(200);
     const retry = await world.api(`/transfers/${failed.id}/retry`, { body: { useCurrentSettings: true } });
@@ -135,17 +141,8 @@ describe("failures on the way to the target", () => {
     expect(mock.state.drafts).toHaveLength(0);
   });
 
-  it("a retry with the flow's current steps is refused when they put another action where a step already ran", async () => {
-    const mock = createEconomicMock();
-    installEconomicMock(mock);
-    mock.failNext({ status: 503, times: 4, path: /^\/invoices\/drafts$/, method: "POST" });
-    const world = await createWorld();
-    const ledgerStep = { target: world.ledgerId, action: "createInvoice" };
-    const flowId = await world.flow("paid", [ledgerStep, { target: world.economicId, action: "createInvoice" }]);
-    const order = shopifyOrder();
-    await world.sendShopify("orders/paid", order);
-    const [failed] = await settledTransfers(world, String(order.id), 1);
-    expect(failed.status).toBe("failed");
+  it("a retry with the flow's current steps is refused when they put another action where a done step stands", async () => {
+    const { mock, world, ledgerStep, flowId, failed } = await failedAtItsEconomicStep();
     // A step inserted first moves the done step: its reference would change.
     const inserted = [{ target: world.ledgerId, action: "registerPayment" }, ledgerStep];
     expect((await world.api(`/flows/${flowId}`, { method: "PATCH", body: { steps: inserted } })).status).toBe(200);

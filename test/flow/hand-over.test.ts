@@ -5,15 +5,15 @@
  */
 import { env, runInDurableObject } from "cloudflare:test";
 import { asc, eq } from "drizzle-orm";
-import { beforeAll, describe, expect, it, vi } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { database } from "../../src/db/client";
 import { attempts } from "../../src/db/schema";
 import { HAND_OVER_LIMITS } from "../../src/worker/queue/consumer";
 import { runStep } from "../../src/worker/queue/run-step";
 import { gateFor } from "../../src/worker/queue/target-gate-client";
 import { installMeter, settle, startMeter, stopMeter } from "../cost/meter";
-import { holdFirstStep } from "../helpers/step-messages";
-import { createWorld, ledgerSteps, orderObject, settledTransfers, shopifyOrder, type World } from "../helpers/world";
+import { paidOrderWithHeldStep } from "../helpers/step-messages";
+import { createWorld, ledgerSteps, settledTransfers, shopifyOrder, type World } from "../helpers/world";
 import { createEconomicMock, installEconomicMock } from "../mocks/economic.mock";
 
 const threeSteps = (w: World) => [
@@ -91,17 +91,11 @@ describe("steps handed over to the reporting consumer", () => {
   it("a handed-over step whose consumer died is re-sent by the order's alarm once its lease is over, and runs once", {
     timeout: 40_000,
   }, async () => {
-    const world = await createWorld();
-    await world.flow("paid", ledgerSteps(world));
-    const order = shopifyOrder();
-    const stub = orderObject(world, order);
-    const held = await holdFirstStep(stub);
-    await world.sendShopify("orders/paid", order);
-    await vi.waitFor(() => expect(held).toHaveLength(1), { timeout: 5000 });
-    const verdict = await runStep(env, held[0]!, true);
+    const { world, order, stub, message } = await paidOrderWithHeldStep();
+    const verdict = await runStep(env, message, true);
     expect(verdict.next).toBe("ack");
     const handOver = verdict.next === "ack" ? verdict.handOver : undefined;
-    expect(handOver?.message).toMatchObject({ transferId: held[0]!.transferId, stepIndex: 1 });
+    expect(handOver?.message).toMatchObject({ transferId: message.transferId, stepIndex: 1 });
     expect(handOver?.claim).toMatchObject({ action: "run", attempt: 1, stepIndex: 1 });
     // ...and the consumer dies holding the hand-over: the object has the step claimed, under a lease.
     expect((await stub.describe()).steps[1]).toMatchObject({ status: "running", attempts: 1, resends: 0 });
@@ -131,12 +125,7 @@ describe("steps handed over to the reporting consumer", () => {
 
   it("a step whose claim fails gives the target's gate its slot back at once", async () => {
     installEconomicMock(createEconomicMock());
-    const world = await createWorld();
-    await world.flow("paid", threeSteps(world).slice(0, 1));
-    const order = shopifyOrder();
-    const held = await holdFirstStep(orderObject(world, order));
-    await world.sendShopify("orders/paid", order);
-    await vi.waitFor(() => expect(held).toHaveLength(1), { timeout: 5000 });
+    const { world, order, message } = await paidOrderWithHeldStep((w) => threeSteps(w).slice(0, 1));
     // The order's object cannot be reached when the step claims (it is being moved, say).
     const unreachable = {
       idFromName: (name: string) => env.ORDERS.idFromName(name),
@@ -146,24 +135,18 @@ describe("steps handed over to the reporting consumer", () => {
         },
       }),
     } as unknown as Env["ORDERS"];
-    await expect(runStep({ ...env, ORDERS: unreachable }, held[0]!)).rejects.toThrow("order object unreachable");
+    await expect(runStep({ ...env, ORDERS: unreachable }, message)).rejects.toThrow("order object unreachable");
     // The slot is back: it is not held until its ticket expires 15 minutes later.
     expect((await gateFor(env, world.economicId).status()).running).toBe(0);
     // The step then runs as it would from its re-sent message (and is not re-sent into the next test).
-    expect((await runStep(env, held[0]!)).next).toBe("ack");
+    expect((await runStep(env, message)).next).toBe("ack");
     expect((await settledTransfers(world, String(order.id), 1))[0].status).toBe("completed");
   });
 
   it("a handed-over step the target's gate turns away gives its claim back, without using an attempt", async () => {
     installEconomicMock(createEconomicMock());
-    const world = await createWorld();
-    await world.flow("paid", threeSteps(world).slice(0, 2));
-    const order = shopifyOrder();
-    const stub = orderObject(world, order);
-    const held = await holdFirstStep(stub);
-    await world.sendShopify("orders/paid", order);
-    await vi.waitFor(() => expect(held).toHaveLength(1), { timeout: 5000 });
-    const verdict = await runStep(env, held[0]!, true);
+    const { world, order, stub, message } = await paidOrderWithHeldStep((w) => threeSteps(w).slice(0, 2));
+    const verdict = await runStep(env, message, true);
     expect(verdict.next).toBe("ack");
     const handOver = verdict.next === "ack" ? verdict.handOver : undefined;
     expect(handOver?.claim.attempt).toBe(1);
@@ -178,15 +161,9 @@ describe("steps handed over to the reporting consumer", () => {
   });
 
   it("a consumer that does not take the next step gets it sent through the queue, as before", async () => {
-    const world = await createWorld();
-    await world.flow("paid", ledgerSteps(world));
-    const order = shopifyOrder();
-    const stub = orderObject(world, order);
-    const held = await holdFirstStep(stub);
-    await world.sendShopify("orders/paid", order);
-    await vi.waitFor(() => expect(held).toHaveLength(1), { timeout: 5000 });
+    const { world, order, stub, message } = await paidOrderWithHeldStep();
     // The previous release's consumer asks for no hand-over.
-    expect(await runStep(env, held[0]!)).toEqual({ next: "ack" });
+    expect(await runStep(env, message)).toEqual({ next: "ack" });
     const [transfer] = await settledTransfers(world, String(order.id), 1);
     expect(transfer.status).toBe("completed");
     expect((await stub.describe()).steps.map((s) => s.resends)).toEqual([0, 0]);

@@ -10,7 +10,7 @@ import type { OrderDO } from "../../src/durable/order-do";
 import type { StepMessage, StepOutcome } from "../../src/durable/order-types";
 import { runStep } from "../../src/worker/queue/run-step";
 import { installMeter, settle, startMeter, stopMeter } from "../cost/meter";
-import { holdEveryStep, holdFirstStep } from "../helpers/step-messages";
+import { holdEveryStep, paidOrderWithHeldStep } from "../helpers/step-messages";
 import { createWorld, eventually, ledgerSteps, orderObject, settledTransfers, shopifyOrder, type World } from "../helpers/world";
 
 /** The order object's outbox jobs, oldest first, with how far in the future each is due. */
@@ -21,18 +21,6 @@ async function outbox(stub: DurableObjectStub<OrderDO>): Promise<Array<{ kind: s
       .toArray()
       .map((row) => ({ kind: row.kind, dueInMs: row.next_at - Date.now() })),
   );
-}
-
-/** A paid order of the ledger's two steps whose first step message the test holds. */
-async function paidOrderWithHeldStep() {
-  const world = await createWorld();
-  await world.flow("paid", ledgerSteps(world));
-  const order = shopifyOrder();
-  const stub = orderObject(world, order);
-  const held = await holdFirstStep(stub);
-  await world.sendShopify("orders/paid", order);
-  await vi.waitFor(() => expect(held).toHaveLength(1), { timeout: 5000 });
-  return { world, order, stub, message: held[0]! };
 }
 
 /** Claims the held first step as the consumer does and reports `outcome` for it. */
