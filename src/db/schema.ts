@@ -156,8 +156,11 @@ export const transferSteps = sqliteTable(
 );
 
 export const SNAPSHOT_KINDS = ["received", "canonical", "mapped", "request", "response", "error"] as const;
-/** What a reader sees; "attempt" is how one attempt's snapshots are stored together (one row). */
-export type SnapshotKind = (typeof SNAPSHOT_KINDS)[number] | "attempt";
+/**
+ * What a reader sees; "attempt" is how one attempt's snapshots are stored together (one row), and
+ * "history" how one projection's snapshots and attempt outcomes are (src/db/snapshots.ts).
+ */
+export type SnapshotKind = (typeof SNAPSHOT_KINDS)[number] | "attempt" | "history";
 
 export const snapshots = sqliteTable(
   "snapshots",
@@ -178,6 +181,11 @@ export const snapshots = sqliteTable(
   (t) => [index("snapshots_transfer").on(t.transferId, t.id)],
 );
 
+/**
+ * How each attempt went, one row per attempt, as releases before the history rows wrote it; newer
+ * attempts are kept in their projection's `history` snapshot row. Read for older transfers, and
+ * emptied by retention.
+ */
 export const attempts = sqliteTable(
   "attempts",
   {

@@ -2,8 +2,9 @@
  * Snapshots are the data of a transfer at each stage (received, canonical, mapped, request,
  * response, error). Small ones live in D1; large ones go to R2 and D1 keeps the key.
  */
+import { and, desc, eq, inArray } from "drizzle-orm";
 import { database, type SerializedStatement, serialize } from "./client";
-import { type SnapshotKind, snapshots } from "./schema";
+import { type attempts, type SnapshotKind, snapshots } from "./schema";
 
 /** Above this a snapshot body goes to R2 (D1 rows stay small and fast to page). */
 export const SNAPSHOT_INLINE_LIMIT = 64 * 1024;
@@ -70,7 +71,7 @@ export function insertSnapshots(env: Pick<Env, "DB">, records: SnapshotRecord[])
 
 /** One snapshot of an attempt, before it is stored in the attempt's bundle. */
 export interface SnapshotPart {
-  kind: Exclude<SnapshotKind, "attempt" | "received" | "canonical">;
+  kind: Exclude<SnapshotKind, "attempt" | "history" | "received" | "canonical">;
   data: unknown;
 }
 
@@ -86,10 +87,76 @@ export function attemptBundle(
   return parts.length === 0 ? null : { ...base, kind: "attempt", data: { parts } };
 }
 
-/** A snapshot as the API and the transfer page show it; parts of a bundle share its row id. */
+/** How one attempt went, as the transfer page lists it. */
+export type AttemptRecord = Omit<typeof attempts.$inferSelect, "transferId" | "tenantId">;
+
+/** Above this a history row takes no more snapshots and the next starts (D1 caps a row at 2 MB). */
+const HISTORY_ROW_MAX_BYTES = 8 * SNAPSHOT_INLINE_LIMIT;
+
+/**
+ * The rows one projection writes: its inline snapshots and its attempts' outcomes together in one
+ * `history` row, a snapshot kept in R2 in a row of its own (retention finds R2 keys by column).
+ * A D1 row costs alike whatever it holds, and each row here also writes the table's index, so a
+ * three-step transfer's five snapshot rows and three attempt rows (17 rows written) became one
+ * (3 written: row, index, AUTOINCREMENT counter; docs/performance.md). Order is kept: an R2 row
+ * between inline snapshots ends the history row before it. A lone snapshot stays as it is.
+ */
+export function historyRecords(
+  base: { transferId: string; tenantId: string },
+  records: SnapshotRecord[],
+  outcomes: AttemptRecord[],
+  now = Date.now(),
+): SnapshotRecord[] {
+  const out: SnapshotRecord[] = [];
+  let run: SnapshotRecord[] = [];
+  let runBytes = 0;
+  let left = outcomes;
+  const close = () => {
+    if (run.length === 1 && left.length === 0) out.push(run[0]!);
+    else if (run.length > 0 || left.length > 0) out.push(historyRow(base, run, left, now));
+    run = [];
+    runBytes = 0;
+    left = [];
+  };
+  for (const record of records) {
+    if (record.body === null) {
+      close();
+      out.push(record);
+      continue;
+    }
+    if (run.length > 0 && runBytes + record.size > HISTORY_ROW_MAX_BYTES) close();
+    run.push(record);
+    runBytes += record.size;
+  }
+  close();
+  return out;
+}
+
+/** One `history` row; each snapshot's JSON body is spliced in as it is, not parsed again. */
+function historyRow(
+  base: { transferId: string; tenantId: string },
+  run: SnapshotRecord[],
+  outcomes: AttemptRecord[],
+  now: number,
+): SnapshotRecord {
+  let bodies = 0;
+  let bodyBytes = 0;
+  const parts = run.map((r) => {
+    bodies += r.body!.length;
+    bodyBytes += r.size;
+    const head = JSON.stringify({ kind: r.kind, stepIndex: r.stepIndex, attempt: r.attempt, createdAt: r.createdAt });
+    return `${head.slice(0, -1)},"data":${r.body}}`;
+  });
+  const body = `{"parts":[${parts.join(",")}],"attempts":${JSON.stringify(outcomes)}}`;
+  // The wrapper is ASCII, so its characters are its bytes.
+  const size = bodyBytes + body.length - bodies;
+  return { ...base, stepIndex: null, attempt: null, kind: "history", body, blobKey: null, size, createdAt: now };
+}
+
+/** A snapshot as the API and the transfer page show it; snapshots stored together share a row id. */
 export interface SnapshotView {
   id: number;
-  /** Position inside the stored row (an attempt's bundle); 0 for a row holding one snapshot. */
+  /** Position inside the stored row (a history row or an attempt's bundle); 0 for a row holding one. */
   part: number;
   kind: string;
   stepIndex: number | null;
@@ -103,25 +170,69 @@ type SnapshotRow = Pick<SnapshotRecord, "kind" | "stepIndex" | "attempt" | "size
   id: number;
 };
 
-/** Reads rows back as the snapshots they hold, in order, bundles opened. */
-export async function readSnapshotViews(env: Pick<Env, "BLOBS">, rows: SnapshotRow[]): Promise<SnapshotView[]> {
+interface HistoryPart {
+  kind: SnapshotKind;
+  stepIndex: number | null;
+  attempt: number | null;
+  createdAt: number;
+  data: unknown;
+}
+
+/** A transfer's stored history read back: its snapshots in order, bundles opened, and its attempts. */
+export interface History {
+  snapshots: SnapshotView[];
+  attempts: AttemptRecord[];
+}
+
+/** Reads rows back as the snapshots and attempt outcomes they hold, in order. */
+export async function readHistory(env: Pick<Env, "BLOBS">, rows: SnapshotRow[]): Promise<History> {
   const encoder = new TextEncoder();
-  const views = await Promise.all(
-    rows.map(async (row): Promise<SnapshotView[]> => {
+  const sizeOf = (data: unknown) => encoder.encode(JSON.stringify(data ?? null)).byteLength;
+  const read = await Promise.all(
+    rows.map(async (row): Promise<History> => {
       const data = await readSnapshotData(env, row);
-      const base = { id: row.id, stepIndex: row.stepIndex, attempt: row.attempt, createdAt: row.createdAt };
-      if (row.kind !== "attempt") return [{ ...base, part: 0, kind: row.kind, size: row.size, data }];
-      const parts = (data as { parts?: SnapshotPart[] } | null)?.parts ?? [];
-      return parts.map((p, part) => ({
-        ...base,
-        part,
-        kind: p.kind,
-        size: encoder.encode(JSON.stringify(p.data ?? null)).byteLength,
-        data: p.data,
-      }));
+      const views: SnapshotView[] = [];
+      const add = (p: HistoryPart, size?: number) => {
+        const base = { id: row.id, stepIndex: p.stepIndex, attempt: p.attempt, createdAt: p.createdAt };
+        if (p.kind !== "attempt") {
+          views.push({ ...base, part: views.length, kind: p.kind, size: size ?? sizeOf(p.data), data: p.data });
+          return;
+        }
+        for (const inner of (p.data as { parts?: SnapshotPart[] } | null)?.parts ?? []) {
+          views.push({ ...base, part: views.length, kind: inner.kind, size: sizeOf(inner.data), data: inner.data });
+        }
+      };
+      if (row.kind !== "history") {
+        add({ kind: row.kind, stepIndex: row.stepIndex, attempt: row.attempt, createdAt: row.createdAt, data }, row.size);
+        return { snapshots: views, attempts: [] };
+      }
+      const history = data as { parts?: HistoryPart[]; attempts?: AttemptRecord[] } | null;
+      for (const p of history?.parts ?? []) add(p);
+      return { snapshots: views, attempts: history?.attempts ?? [] };
     }),
   );
-  return views.flat();
+  return { snapshots: read.flatMap((r) => r.snapshots), attempts: read.flatMap((r) => r.attempts) };
+}
+
+/** The newest snapshot of a kind in a transfer's history (the canonical order a retry edits). */
+export async function latestSnapshot(
+  env: Pick<Env, "DB" | "BLOBS">,
+  tenantId: string,
+  transferId: string,
+  kind: Exclude<SnapshotKind, "attempt" | "history">,
+): Promise<unknown> {
+  const rows = await database(env)
+    .select()
+    .from(snapshots)
+    .where(
+      and(eq(snapshots.transferId, transferId), eq(snapshots.tenantId, tenantId), inArray(snapshots.kind, [kind, "history"])),
+    )
+    .orderBy(desc(snapshots.id));
+  for (const row of rows) {
+    const found = (await readHistory(env, [row])).snapshots.filter((s) => s.kind === kind).at(-1);
+    if (found) return found.data;
+  }
+  return undefined;
 }
 
 /** Reads a snapshot's data back, from D1 or R2. */

@@ -8,9 +8,9 @@
 import { DurableObject } from "cloudflare:workers";
 import { and, asc, eq, inArray } from "drizzle-orm";
 import type { ActionResult, OrderKey } from "../connectors/contract";
-import { database, runBatch, type SerializedStatement, serialize } from "../db/client";
-import { attempts, type FlowStepConfig, flows } from "../db/schema";
-import { insertSnapshots, prepareSnapshot, type SnapshotRecord } from "../db/snapshots";
+import { database, runBatch, type SerializedStatement } from "../db/client";
+import { type FlowStepConfig, flows } from "../db/schema";
+import { type AttemptRecord, historyRecords, insertSnapshots, prepareSnapshot, type SnapshotRecord } from "../db/snapshots";
 import type { CanonicalOrder, TransferInput } from "../domain/order";
 import { showsPayment } from "../domain/payment";
 import { transferId as deriveTransferId, stepReference } from "../domain/reference";
@@ -49,12 +49,15 @@ type OutboxJob =
 
 /**
  * A transfer's D1 projection, built from the object's state when it runs, with the snapshots and
- * attempt rows of the changes it stands for (queueProjection).
+ * attempt outcomes of the changes it stands for (queueProjection).
  */
 interface ProjectJob {
   kind: "project";
   transferId: string;
   snapshots: SnapshotRecord[];
+  /** Absent in jobs the previous release queued, which carry their attempt rows in `extra`. */
+  attempts?: AttemptRecord[];
+  /** Statements that run after the snapshots; kept (empty) so the previous release can read the job. */
   extra: SerializedStatement[];
 }
 
@@ -332,21 +335,14 @@ export class OrderDO extends DurableObject<Env> {
       this.failStep(report.transferId, report.stepIndex, error);
       verdict = { next: "dead-letter", reason: error.message };
     }
-    const attemptRow = serialize(
-      database(this.env)
-        .insert(attempts)
-        .values({
-          transferId: report.transferId,
-          stepIndex: report.stepIndex,
-          attempt: step.attempts,
-          tenantId: this.identity().tenantId,
-          outcome: verdict.next === "ack" ? "ok" : verdict.next === "retry" ? "retry" : "failed",
-          errorClass: outcome.kind === "ok" ? null : outcome.error.errorClass,
-          latencyMs: report.latencyMs,
-          createdAt: now,
-        })
-        .onConflictDoNothing(),
-    );
+    const outcomeRecord: AttemptRecord = {
+      stepIndex: report.stepIndex,
+      attempt: step.attempts,
+      outcome: verdict.next === "ack" ? "ok" : verdict.next === "retry" ? "retry" : "failed",
+      errorClass: outcome.kind === "ok" ? null : outcome.error.errorClass,
+      latencyMs: report.latencyMs,
+      createdAt: now,
+    };
     // The next step is released before the report is projected, so one projection shows both.
     // The reporting consumer runs the transfer's next step at once, already claimed for it: no
     // queue message, no consumer invocation, no claim. If that consumer dies, the step's lease
@@ -356,7 +352,7 @@ export class OrderDO extends DurableObject<Env> {
     const handing = found !== null && report.takeNext === true && found.transferId === report.transferId;
     const token = handing ? crypto.randomUUID() : undefined;
     const next = found ? this.dispatch(found.transferId, found.stepIndex, false, token) : null;
-    this.queueProjection(report.transferId, report.snapshots, [attemptRow]);
+    this.queueProjection(report.transferId, report.snapshots, [outcomeRecord]);
     let handOver: HandedStep | undefined;
     if (next && token) {
       const step = this.step(next.transferId, next.stepIndex)!;
@@ -882,7 +878,7 @@ export class OrderDO extends DurableObject<Env> {
   }
 
   /**
-   * Queues a transfer's D1 projection with the snapshots and attempt rows of a change. The
+   * Queues a transfer's D1 projection with the snapshots and attempt outcomes of a change. The
    * projection is built when the job runs, from the object's state then, so one job can stand for
    * several changes: while the transfer has a step out (it reports again in moments) the job waits
    * up to `projectionHoldMs` (PROJECTION_HOLD_SECONDS), and what the transfer does meanwhile joins
@@ -890,7 +886,7 @@ export class OrderDO extends DurableObject<Env> {
    * transfer whose steps all run within the hold reaches D1 once, in its final state
    * (docs/performance.md, "The transfer log catches up within seconds").
    */
-  private queueProjection(transferId: string, snapshots: SnapshotRecord[], extra: SerializedStatement[] = []): void {
+  private queueProjection(transferId: string, snapshots: SnapshotRecord[], outcomes: AttemptRecord[] = []): void {
     const now = Date.now();
     const stepOut =
       this.sql.one<{ n: number }>(
@@ -910,7 +906,8 @@ export class OrderDO extends DurableObject<Env> {
       const payload = JSON.stringify({
         transferId,
         snapshots: [...job.snapshots, ...snapshots],
-        extra: [...job.extra, ...extra],
+        attempts: [...(job.attempts ?? []), ...outcomes],
+        extra: job.extra,
       });
       if (payload.length <= PROJECTION_JOB_MAX_BYTES) {
         this.sql.run(
@@ -927,7 +924,7 @@ export class OrderDO extends DurableObject<Env> {
     this.sql.run(
       "INSERT INTO outbox (kind, transfer_id, payload, next_at) VALUES ('project', ?, ?, ?)",
       transferId,
-      JSON.stringify({ transferId, snapshots, extra }),
+      JSON.stringify({ transferId, snapshots, attempts: outcomes, extra: [] }),
       stepOut ? now + this.config.projectionHoldMs : now,
     );
   }
@@ -946,7 +943,7 @@ export class OrderDO extends DurableObject<Env> {
     await this.pump();
   }
 
-  /** A projection job's statements: the transfer as it is now, then its snapshots and attempt rows. */
+  /** A projection job's statements: the transfer as it is now, then its history rows. */
   private projection(job: ProjectJob): SerializedStatement[] {
     const transfer = this.transfer(job.transferId);
     const steps = transfer
@@ -957,7 +954,10 @@ export class OrderDO extends DurableObject<Env> {
       : [];
     return [
       ...(transfer ? projectTransfer(this.env, this.identity(), transfer, steps) : []),
-      ...insertSnapshots(this.env, job.snapshots),
+      ...insertSnapshots(
+        this.env,
+        historyRecords({ transferId: job.transferId, tenantId: this.identity().tenantId }, job.snapshots, job.attempts ?? []),
+      ),
       ...job.extra,
     ];
   }

@@ -1,15 +1,12 @@
 import { env, runInDurableObject } from "cloudflare:test";
-import { asc, eq } from "drizzle-orm";
+import { eq } from "drizzle-orm";
 import { describe, expect, it, vi } from "vitest";
 import { database } from "../../src/db/client";
-import { attempts, deadLetters } from "../../src/db/schema";
+import { deadLetters } from "../../src/db/schema";
 import type { OrderDO } from "../../src/durable/order-do";
+import { attemptRows } from "../helpers/history";
 import { createWorld, eventually, orderObject, settledTransfers, shopifyOrder } from "../helpers/world";
 import { createEconomicMock, installEconomicMock } from "../mocks/economic.mock";
-
-async function attemptRows(transferId: string) {
-  return database(env).select().from(attempts).where(eq(attempts.transferId, transferId)).orderBy(asc(attempts.attempt));
-}
 
 /** A paid order whose transfer (a ledger invoice, then an e-conomic one) failed at its second step. */
 async function failedAtItsEconomicStep() {

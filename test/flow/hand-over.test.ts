@@ -4,14 +4,12 @@
  * same, so a consumer that dies with it loses nothing: the object re-sends it when overdue.
  */
 import { env, runInDurableObject } from "cloudflare:test";
-import { asc, eq } from "drizzle-orm";
 import { beforeAll, describe, expect, it } from "vitest";
-import { database } from "../../src/db/client";
-import { attempts } from "../../src/db/schema";
 import { HAND_OVER_LIMITS } from "../../src/worker/queue/consumer";
 import { runStep } from "../../src/worker/queue/run-step";
 import { gateFor } from "../../src/worker/queue/target-gate-client";
 import { installMeter, settle, startMeter, stopMeter } from "../cost/meter";
+import { attemptRows } from "../helpers/history";
 import { paidOrderWithHeldStep } from "../helpers/step-messages";
 import { createWorld, ledgerSteps, settledTransfers, shopifyOrder, type World } from "../helpers/world";
 import { createEconomicMock, installEconomicMock } from "../mocks/economic.mock";
@@ -21,14 +19,6 @@ const threeSteps = (w: World) => [
   { target: w.economicId, action: "bookInvoice" },
   { target: w.economicId, action: "registerPayment", settings: { journalNumber: 1, defaultContraAccountNumber: 5820 } },
 ];
-
-async function attemptRows(transferId: string) {
-  return database(env)
-    .select()
-    .from(attempts)
-    .where(eq(attempts.transferId, transferId))
-    .orderBy(asc(attempts.stepIndex), asc(attempts.attempt));
-}
 
 /** Sends one paid order and counts what it used until its transfers settle. */
 async function sendMetered(world: World, expected = 1) {

@@ -1,5 +1,7 @@
 import { env, SELF } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
+import { latestSnapshot } from "../../src/db/snapshots";
+import type { TransferInput } from "../../src/domain/order";
 import { BASE, createWorld, eventually, settledTransfers, shopifyOrder } from "../helpers/world";
 import { signedIn } from "./ui-client";
 
@@ -172,13 +174,10 @@ describe("settings through the UI, each written to the audit log", () => {
     expect((await browser.post(`/transfers/${failed.id}/retry`, { mode: "edit", order: '{"currency":"DKK"}' })).status).toBe(400);
 
     // Edit the order down below the limit, then retry: the edited order books.
-    const canonical = await env.DB.prepare("SELECT body FROM snapshots WHERE transfer_id = ? AND kind = 'canonical'")
-      .bind(failed.id)
-      .first<{ body: string }>();
-    const edited = JSON.parse(canonical!.body).order;
-    edited.lines[0].unitPrice = 0;
-    edited.lines[0].tax = 0;
-    edited.shipping[0].price = 5000;
+    const edited = ((await latestSnapshot(env, world.tenantId, failed.id, "canonical")) as TransferInput).order;
+    edited.lines[0]!.unitPrice = 0;
+    edited.lines[0]!.tax = 0;
+    edited.shipping[0]!.price = 5000;
     edited.totals.total = 5000;
     edited.totals.tax = 1000;
     const res = await browser.post(`/transfers/${failed.id}/retry`, { mode: "edit", order: JSON.stringify(edited) });

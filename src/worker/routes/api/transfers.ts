@@ -4,7 +4,7 @@ import { and, asc, desc, eq, gte, inArray, lt, type SQL, sql } from "drizzle-orm
 import { database } from "../../../db/client";
 import { beforeCursor, encodeCursor } from "../../../db/cursor";
 import { snapshots, TRANSFER_STATUSES, transferSteps, transfers } from "../../../db/schema";
-import { readSnapshotData, readSnapshotViews } from "../../../db/snapshots";
+import { latestSnapshot, readHistory } from "../../../db/snapshots";
 import { OrderlyError } from "../../../domain/errors";
 import { orderSchema, type TransferInput } from "../../../domain/order";
 import { stageSchema } from "../../../domain/stage";
@@ -111,7 +111,7 @@ export const transferRoutes = apiRouter()
     createRoute({
       method: "get",
       path: "/{id}",
-      summary: "A transfer with its steps and every snapshot",
+      summary: "A transfer with its steps, every snapshot and how each attempt went",
       request: { params: idParam },
       responses: {
         200: {
@@ -132,6 +132,16 @@ export const transferRoutes = apiRouter()
                     data: z.unknown(),
                   }),
                 ),
+                attempts: z.array(
+                  z.object({
+                    stepIndex: z.number(),
+                    attempt: z.number(),
+                    outcome: z.enum(["ok", "retry", "failed"]),
+                    errorClass: z.string().nullable(),
+                    latencyMs: z.number(),
+                    createdAt: z.number(),
+                  }),
+                ),
               }),
             },
           },
@@ -150,8 +160,8 @@ export const transferRoutes = apiRouter()
           .where(and(eq(snapshots.transferId, transfer.id), eq(snapshots.tenantId, c.var.tenantId)))
           .orderBy(asc(snapshots.id)),
       ]);
-      const withData = await readSnapshotViews(c.env, rows);
-      return c.json({ ...transfer, steps, snapshots: withData }, 200);
+      const history = await readHistory(c.env, rows);
+      return c.json({ ...transfer, steps, ...history }, 200);
     },
   )
   .openapi(
@@ -192,13 +202,7 @@ export const transferRoutes = apiRouter()
       const order = orderStub(c.env, orderObjectName(transfer.sourceConnectionId, transfer.orderId));
       let input: TransferInput | undefined;
       if (body.order) {
-        const latest = await database(c.env)
-          .select({ body: snapshots.body, blobKey: snapshots.blobKey })
-          .from(snapshots)
-          .where(and(eq(snapshots.transferId, transfer.id), eq(snapshots.kind, "canonical")))
-          .orderBy(desc(snapshots.id))
-          .get();
-        const current = latest ? ((await readSnapshotData(c.env, latest)) as TransferInput) : undefined;
+        const current = (await latestSnapshot(c.env, c.var.tenantId, transfer.id, "canonical")) as TransferInput | undefined;
         input = { ...(current?.refund ? { refund: current.refund } : {}), order: body.order };
       }
       const result = await order.retryTransfer({

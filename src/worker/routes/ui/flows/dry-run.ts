@@ -11,8 +11,8 @@ import { cancelPreview as economicCancelPreview } from "../../../../connectors/e
 import { type LoggedStep, orderSteps } from "../../../../connectors/order-steps";
 import { getConnector } from "../../../../connectors/registry";
 import { database } from "../../../../db/client";
-import { connections, type flows, snapshots, transfers } from "../../../../db/schema";
-import { readSnapshotData } from "../../../../db/snapshots";
+import { connections, type flows, transfers } from "../../../../db/schema";
+import { latestSnapshot } from "../../../../db/snapshots";
 import { accountingSettingsSchema } from "../../../../domain/accounting/accounting-settings";
 import { buildCreditNoteDocument, buildInvoiceDocument } from "../../../../domain/accounting/build-document";
 import type { AccountingDocument } from "../../../../domain/accounting/document";
@@ -59,14 +59,8 @@ export async function dryRun(env: Env, flow: typeof flows.$inferSelect, transfer
     .limit(20);
   const pick = candidates.find((t) => t.id === transferId) ?? candidates[0];
   if (!pick) return { candidates, steps: [] };
-  const snapshot = await db
-    .select({ body: snapshots.body, blobKey: snapshots.blobKey })
-    .from(snapshots)
-    .where(and(eq(snapshots.transferId, pick.id), eq(snapshots.tenantId, flow.tenantId), eq(snapshots.kind, "canonical")))
-    .orderBy(desc(snapshots.id))
-    .get();
-  if (!snapshot) return { candidates, steps: [] };
-  const input = (await readSnapshotData(env, snapshot)) as TransferInput;
+  const input = (await latestSnapshot(env, flow.tenantId, pick.id, "canonical")) as TransferInput | undefined;
+  if (!input) return { candidates, steps: [] };
   const targets = await db.select().from(connections).where(eq(connections.tenantId, flow.tenantId));
   const order = { tenantId: flow.tenantId, sourceConnectionId: flow.sourceConnectionId, orderId: pick.orderId };
   const steps = await Promise.all(
