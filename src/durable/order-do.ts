@@ -61,6 +61,14 @@ interface ProjectJob {
   extra: SerializedStatement[];
 }
 
+/** What the object knows of its order besides events and transfers: the `state` meta row. */
+interface OrderState {
+  identity: OrderIdentity;
+  stage: StageState;
+  /** The newest version that is not stale; null while only a refund has come. */
+  order: CanonicalOrder | null;
+}
+
 interface PlannedStage {
   stage: Stage;
   occurrence: string;
@@ -105,7 +113,10 @@ export class OrderDO extends DurableObject<Env> {
   private readonly config: RuntimeConfig;
   private pumping: Promise<void> | null = null;
   /** The order's identity once read or written (it never changes). */
-  private identityCache: OrderIdentity | null = null;
+  /** The committed state row, once read; an ingest replaces it when its transaction commits. */
+  private stateCache: OrderState | null = null;
+  /** The state an ingest is changing, written as one row when the event is stored (store). */
+  private draft: OrderState | null = null;
   /** When the alarm this instance last set goes off; null when unknown (a new instance) or gone off. */
   private alarmAt: number | null = null;
   /** The outbox job the pump is running. */
@@ -122,15 +133,36 @@ export class OrderDO extends DurableObject<Env> {
   async ingest(request: IngestRequest): Promise<IngestResult> {
     // All or none: an event row left behind by a failed write would answer the inbox's retry as a
     // duplicate, and the event's flows would never be planned.
-    const { result, pump } = this.sql.transaction(() => this.store(request));
+    const { result, pump, state } = this.sql.transaction(() => this.store(request));
+    this.stateCache = state;
     if (pump) this.kick();
     return result;
   }
 
-  /** `pump`: the event may have queued outbox jobs. */
-  private store(request: IngestRequest): { result: IngestResult; pump: boolean } {
+  /**
+   * Whose order this is, its stage and its newest version change as one row, written once per
+   * event and only when it changed: each row written is billed, and an event touched all three.
+   * `pump`: the event may have queued outbox jobs. `state`: as committed.
+   */
+  private store(request: IngestRequest): { result: IngestResult; pump: boolean; state: OrderState } {
+    const saved = this.getMeta("state");
+    this.draft = this.readState(saved) ?? {
+      identity: { tenantId: request.tenantId, connectionId: request.connectionId, orderId: request.event.orderId },
+      stage: initialStageState,
+      order: null,
+    };
+    try {
+      const stored = this.storeEvent(request);
+      const next = JSON.stringify(this.draft);
+      if (next !== saved && !stored.result.duplicate) this.setMeta("state", next);
+      return { ...stored, state: this.draft };
+    } finally {
+      this.draft = null;
+    }
+  }
+
+  private storeEvent(request: IngestRequest): { result: IngestResult; pump: boolean } {
     const { event, raw } = request;
-    this.remember(request);
     const seen = this.sql.one<{ seq: number }>(
       "SELECT seq FROM events WHERE delivery_id = ? OR (event_key IS NOT NULL AND event_key = ?)",
       event.deliveryId,
@@ -167,7 +199,7 @@ export class OrderDO extends DurableObject<Env> {
     // payment; the first version that shows it runs them again (docs/guarantees.md, gap 5).
     const paymentArrived =
       event.object.type === "order" && !stale && current !== null && !showsPayment(current) && showsPayment(event.object.order);
-    if (event.object.type === "order" && !stale) this.setMeta("order", JSON.stringify(event.object.order));
+    if (event.object.type === "order" && !stale) this.draft!.order = event.object.order;
     if (waitsForOrder) {
       // A refund can arrive before any order event; it is applied when the order is known.
       return { result: { duplicate: false, stale: false, passed: [] }, pump: false };
@@ -494,7 +526,7 @@ export class OrderDO extends DurableObject<Env> {
 
   private applyStage(stage: Stage, occurrence: string, eventSeq: number): Stage[] {
     const { state, passed } = advanceStage(this.stageState(), stage);
-    this.setMeta("stage", JSON.stringify(state));
+    this.draft!.stage = state;
     const planned = passed.map((s) => ({ stage: s, occurrence: s === "refunded" ? occurrence : "" }));
     planned.sort((a, b) => stageSortKey(a.stage) - stageSortKey(b.stage));
     // One job (one outbox row, one read of the flows) for every stage the event passed.
@@ -1107,43 +1139,44 @@ export class OrderDO extends DurableObject<Env> {
   // ---- small accessors ------------------------------------------------------------------
 
   /**
-   * Whose order this object holds, written once with its first event: one meta row (objects made
-   * before kept three, tenant_id, connection_id and order_id, which identity() still reads).
+   * The order's state: the `state` meta row, or for an object made before it the rows it kept
+   * (`identity`, or `tenant_id`, `connection_id` and `order_id` before that; `stage`; `order`).
+   * Null before the first event.
    */
-  private remember(request: IngestRequest): void {
-    if (this.identityCache ?? this.getMeta("identity") ?? this.getMeta("tenant_id")) return;
-    const identity: OrderIdentity = {
-      tenantId: request.tenantId,
-      connectionId: request.connectionId,
-      orderId: request.event.orderId,
+  private readState(saved = this.getMeta("state")): OrderState | null {
+    if (saved) return JSON.parse(saved) as OrderState;
+    const identity = this.getMeta("identity");
+    const tenantId = this.getMeta("tenant_id");
+    if (!identity && !tenantId) return null;
+    const stage = this.getMeta("stage");
+    const order = this.getMeta("order");
+    return {
+      identity: identity
+        ? (JSON.parse(identity) as OrderIdentity)
+        : { tenantId: tenantId!, connectionId: this.getMeta("connection_id")!, orderId: this.getMeta("order_id")! },
+      stage: stage ? (JSON.parse(stage) as StageState) : initialStageState,
+      order: order ? (JSON.parse(order) as CanonicalOrder) : null,
     };
-    // Not cached here: the write may yet be rolled back with the rest of the event (ingest).
-    this.setMeta("identity", JSON.stringify(identity));
+  }
+
+  /** During an ingest its draft; otherwise as committed (kept in memory once read). */
+  private state(): OrderState | null {
+    if (this.draft) return this.draft;
+    this.stateCache ??= this.readState();
+    return this.stateCache;
   }
 
   private identity(): OrderIdentity {
-    if (this.identityCache) return this.identityCache;
-    const stored = this.getMeta("identity");
-    const identity = stored
-      ? (JSON.parse(stored) as OrderIdentity)
-      : {
-          tenantId: this.getMeta("tenant_id")!,
-          connectionId: this.getMeta("connection_id")!,
-          orderId: this.getMeta("order_id")!,
-        };
-    // Kept only once known: an object asked before its first event has none yet.
-    if (identity.tenantId) this.identityCache = identity;
-    return identity;
+    // An object asked before its first event has none yet.
+    return this.state()?.identity ?? ({} as OrderIdentity);
   }
 
   private stageState(): StageState {
-    const stored = this.getMeta("stage");
-    return stored ? (JSON.parse(stored) as StageState) : initialStageState;
+    return this.state()?.stage ?? initialStageState;
   }
 
   private latestOrder(): CanonicalOrder | null {
-    const stored = this.getMeta("order");
-    return stored ? (JSON.parse(stored) as CanonicalOrder) : null;
+    return this.state()?.order ?? null;
   }
 
   private transfer(id: string): TransferRow | undefined {

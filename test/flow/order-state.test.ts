@@ -1,0 +1,69 @@
+/**
+ * The order object's state (whose order, its stage, its newest version) is one meta row written
+ * once per event, and objects made before keep working from the rows they wrote.
+ */
+import { runInDurableObject } from "cloudflare:test";
+import { describe, expect, it } from "vitest";
+import { createWorld, orderObject, settledTransfers, shopifyOrder } from "../helpers/world";
+
+type Row = { key: string; value: string };
+
+describe("an order object's state", () => {
+  it("is one meta row, written with the event that changed it", async () => {
+    const world = await createWorld();
+    await world.flow("paid", [{ target: world.ledgerId, action: "createInvoice" }]);
+    const order = shopifyOrder();
+    await world.sendShopify("orders/paid", order);
+    await settledTransfers(world, String(order.id), 1);
+    const stub = orderObject(world, order);
+    await runInDurableObject(stub, (_instance, state) => {
+      const rows = state.storage.sql.exec<Row>("SELECT key, value FROM meta").toArray();
+      expect(rows.map((r) => r.key)).toEqual(["state"]);
+      const saved = JSON.parse(rows[0]!.value);
+      expect(saved.identity).toEqual({ tenantId: world.tenantId, connectionId: world.shopId, orderId: String(order.id) });
+      expect(JSON.stringify(saved.order)).toContain(String(order.id));
+      // A delivery that changes nothing (the same order sent again under a new delivery id) is
+      // stored, but must not write the state: any write of it fails from here.
+      state.storage.sql.exec("CREATE TRIGGER state_kept BEFORE UPDATE ON meta BEGIN SELECT RAISE(ABORT, 'written'); END");
+    });
+    const again = await world.sendShopify("orders/paid", order);
+    expect(again.status).toBe(200);
+    await runInDurableObject(stub, (_instance, state) => {
+      expect(state.storage.sql.exec("SELECT COUNT(*) AS n FROM events").one().n).toBe(2);
+      state.storage.sql.exec("DROP TRIGGER state_kept");
+    });
+  });
+
+  it("of an object made before the state row is read from the rows it kept, and carried on in one row", async () => {
+    const world = await createWorld();
+    await world.flow("paid", [{ target: world.ledgerId, action: "createInvoice" }]);
+    await world.flow("fulfilled", [{ target: world.ledgerId, action: "createInvoice", settings: { invoiceState: "booked" } }]);
+    const order = shopifyOrder();
+    await world.sendShopify("orders/paid", order);
+    await settledTransfers(world, String(order.id), 1);
+    const stub = orderObject(world, order);
+    // As the previous release left it: identity, stage and order in rows of their own.
+    const before = await runInDurableObject(stub, (instance, state) => {
+      const saved = JSON.parse(state.storage.sql.exec<Row>("SELECT value FROM meta WHERE key = 'state'").one().value);
+      state.storage.sql.exec("DELETE FROM meta");
+      for (const [key, value] of Object.entries(saved)) {
+        state.storage.sql.exec("INSERT INTO meta (key, value) VALUES (?, ?)", key, JSON.stringify(value));
+      }
+      (instance as unknown as { stateCache: unknown }).stateCache = null;
+      return saved;
+    });
+    await world.sendShopify("orders/fulfilled", {
+      ...order,
+      fulfillment_status: "fulfilled",
+      updated_at: new Date(Date.now() + 1000).toISOString(),
+    });
+    const transfers = await settledTransfers(world, String(order.id), 2);
+    // The paid stage was read from the old row: it ran once, and the fulfilled stage once.
+    expect(transfers.map((t) => t.stage).sort()).toEqual(["fulfilled", "paid"]);
+    await runInDurableObject(stub, (_instance, state) => {
+      const saved = JSON.parse(state.storage.sql.exec<Row>("SELECT value FROM meta WHERE key = 'state'").one().value);
+      expect(saved.identity).toEqual(before.identity);
+      expect(saved.stage).not.toEqual(before.stage);
+    });
+  });
+});
