@@ -34,6 +34,11 @@ export const apiTokens = sqliteTable(
     name: text("name").notNull(),
     /** SHA-256 of the token; the token itself is shown once and never stored. */
     tokenHash: text("token_hash").notNull(),
+    /**
+     * The user who made it; their tokens are revoked when they leave the tenant or become a viewer.
+     * Null for tokens made before this was recorded (and for tokens made outside the UI).
+     */
+    createdBy: text("created_by"),
     createdAt: integer("created_at").notNull().default(now),
     lastUsedAt: integer("last_used_at"),
   },

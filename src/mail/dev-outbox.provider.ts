@@ -18,3 +18,12 @@ export function devOutboxProvider(): MailProvider {
     },
   };
 }
+
+/**
+ * True only under `npm start` (and the browser tests), which set DEV_SEED_TOKEN; deployed, it is
+ * empty. Only there may the dev outbox show one-time links (`SendMailInput.sensitive`): the person
+ * reading it is the developer, and a reset or invitation link cannot be followed any other way.
+ */
+export function isLocalDevelopment(env: Env): boolean {
+  return Boolean(env.DEV_SEED_TOKEN);
+}

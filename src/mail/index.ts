@@ -1,5 +1,5 @@
 /** Orderly's mail: `sendMail` through the dev outbox, Resend or Postmark, and merchant templates. */
-export { DEV_OUTBOX_FROM, devOutboxProvider } from "./dev-outbox.provider";
+export { DEV_OUTBOX_FROM, devOutboxProvider, isLocalDevelopment } from "./dev-outbox.provider";
 export { formatMailbox, isEmailAddress, type Mailbox, normaliseMailbox, parseMailbox } from "./mail.address";
 export {
   MAX_ATTACHMENT_BYTES,

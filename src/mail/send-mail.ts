@@ -9,7 +9,7 @@ import { createHttpClient } from "../connectors/http";
 import { database } from "../db/client";
 import { mailOutbox } from "../db/schema";
 import { asOrderlyError, OrderlyError } from "../domain/errors";
-import { devOutboxProvider } from "./dev-outbox.provider";
+import { devOutboxProvider, isLocalDevelopment } from "./dev-outbox.provider";
 import { MAX_IDEMPOTENCY_KEY_LENGTH, type MailProviderId, type OutgoingEmail, parseOutgoingEmail } from "./mail.types";
 import { loadMailProvider } from "./mail-connection";
 
@@ -25,6 +25,13 @@ export interface SendMailInput {
   email: OutgoingEmail;
   /** A Resend or Postmark connection of the tenant; without it the email goes to the dev outbox. */
   via?: { connectionId: string };
+  /**
+   * For an email that carries a one-time secret (a password-reset or invitation link). The outbox
+   * row is read by every member and API token of the tenant, so it keeps only `summary` as its
+   * text (and no HTML); the provider still gets the real email. In local development the dev
+   * outbox keeps the real text, since there reading it is the only way to follow the link.
+   */
+  sensitive?: { summary: string };
 }
 
 export interface SendMailResult {
@@ -60,6 +67,7 @@ export async function sendMail(env: Env, input: SendMailInput): Promise<SendMail
       return { filename: a.filename, contentType: a.contentType, size: a.content.byteLength, blobKey };
     }),
   );
+  const hidden = input.sensitive && !(provider.id === "dev" && isLocalDevelopment(env));
   const row: OutboxRow = {
     id,
     tenantId,
@@ -68,8 +76,8 @@ export async function sendMail(env: Env, input: SendMailInput): Promise<SendMail
     fromAddress: from,
     toAddresses: email.to,
     subject: email.subject,
-    text: email.text ?? null,
-    html: email.html ?? null,
+    text: hidden ? (input.sensitive?.summary ?? null) : (email.text ?? null),
+    html: hidden ? null : (email.html ?? null),
     attachments: attachments.length > 0 ? attachments : null,
     status: "failed",
     providerId: null,

@@ -18,6 +18,10 @@ import { dev } from "./routes/dev";
 import { hooks } from "./routes/hooks";
 import { uiRoutes } from "./routes/ui";
 
+/** Where the JSON API is mounted, and where under it its OpenAPI document is served. */
+const API_BASE = "/api/v1";
+const SPEC_PATH = "/openapi.json";
+
 export function createApp() {
   const api = new OpenAPIHono<ApiEnv>();
   api.openAPIRegistry.registerComponent("securitySchemes", "bearer", {
@@ -25,7 +29,7 @@ export function createApp() {
     scheme: "bearer",
     description: "API token (oly_…)",
   });
-  api.doc31("/openapi.json", {
+  api.doc31(SPEC_PATH, {
     openapi: "3.1.0",
     info: { title: "Orderly API", version: "1", description: "Connections, flows, the transfer log and retries." },
     security: [{ bearer: [] }],
@@ -43,7 +47,8 @@ export function createApp() {
       },
     }),
   );
-  api.use("*", async (c, next) => (c.req.path.endsWith("/openapi.json") ? next() : requireApiToken(c, next)));
+  // Only the document itself is public; any other path (even one ending in openapi.json) needs a token.
+  api.use("*", async (c, next) => (c.req.path === `${API_BASE}${SPEC_PATH}` ? next() : requireApiToken(c, next)));
   api.route("/connectors", connectorRoutes);
   api.route("/connections", connectionRoutes);
   api.route("/flows", flowRoutes);
@@ -56,7 +61,7 @@ export function createApp() {
   app.get("/health", (c) => c.json({ ok: true }));
   app.route("/hooks", hooks);
   app.route("/dev", dev);
-  app.route("/api/v1", api);
+  app.route(API_BASE, api);
   for (const [path, file] of Object.entries(STATIC_FILES)) app.get(path, (c) => staticResponse(file, c.req.raw));
   // The settings UI takes every other path.
   app.all("*", (c, next) => (MACHINE_PATHS.test(c.req.path) ? next() : uiRoutes.fetch(c.req.raw, c.env, executionContext(c))));

@@ -168,3 +168,58 @@ describe("the API's audit trail", () => {
     expect(token?.last_used_at).toBeGreaterThan(0);
   });
 });
+
+describe("a connection's credentials stay with the address they were given for", () => {
+  const credentials = async (tenantId: string, id: string) => {
+    const { loadConnection } = await import("../../src/db/connections");
+    return (await loadConnection(env, id, tenantId))?.credentials;
+  };
+
+  it("refuses a new baseUrl without the credentials, and takes it with them", async () => {
+    const world = await createWorld();
+    const path = `/connections/${world.economicId}`;
+    const moved = await world.api(path, { method: "PATCH", body: { settings: { baseUrl: "https://attacker.example" } } });
+    expect(moved.status).toBe(400);
+    expect(moved.body.error).toMatchObject({ code: "credentials_required" });
+    expect(moved.body.error.message).toContain("send the credentials again in the same request");
+    expect((await world.api(path)).body.settings.baseUrl).toBe("https://economic.test");
+
+    const fresh = { appSecretToken: "app-2", agreementGrantToken: "grant-2" };
+    const resent = await world.api(path, {
+      method: "PATCH",
+      body: { settings: { baseUrl: "https://books.example" }, credentials: fresh },
+    });
+    expect(resent.status).toBe(200);
+    expect(resent.body.settings.baseUrl).toBe("https://books.example");
+    expect(await credentials(world.tenantId, world.economicId)).toEqual(fresh);
+  });
+
+  it("keeps the stored credentials when the address stays (or is only named again)", async () => {
+    const world = await createWorld();
+    const path = `/connections/${world.economicId}`;
+    const same = await world.api(path, {
+      method: "PATCH",
+      body: { name: "Books", settings: { baseUrl: "https://economic.test" } },
+    });
+    expect(same.status).toBe(200);
+    // Fields a PATCH leaves out stay as they are (no defaults fill them in).
+    const renamed = await world.api(path, { method: "PATCH", body: { name: "Books 2" } });
+    expect(renamed.status).toBe(200);
+    expect(renamed.body.settings.baseUrl).toBe("https://economic.test");
+    expect(await credentials(world.tenantId, world.economicId)).toEqual({
+      appSecretToken: "app-ok",
+      agreementGrantToken: "grant-ok",
+    });
+  });
+});
+
+describe("the API's token check", () => {
+  it("lets only the OpenAPI document itself through without a token", async () => {
+    for (const path of ["/connections/openapi.json", "/mail/outbox/openapi.json", "/transfers/openapi.json"]) {
+      const res = await SELF.fetch(`${BASE}/api/v1${path}`);
+      expect(res.status, path).toBe(401);
+      expect(await res.json()).toMatchObject({ error: { code: "token_missing" } });
+    }
+    expect((await SELF.fetch(`${BASE}/api/v1/openapi.json`)).status).toBe(200);
+  });
+});

@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import { DEV_OUTBOX_FROM } from "../../src/mail/dev-outbox.provider";
 import { MAX_ATTACHMENT_BYTES } from "../../src/mail/mail.types";
 import { sendMail } from "../../src/mail/send-mail";
-import { installMailMocks } from "../mocks/resend.mock";
+import { createResendMock, installMailMocks } from "../mocks/resend.mock";
 import { createConnection, createTenant, outboxRow, pdfBytes, rejection } from "./mail-helpers";
 
 describe("the dev outbox", () => {
@@ -129,5 +129,61 @@ describe("the dev outbox", () => {
     const off = await createConnection(tenantId, "postmark", { from: "x@lund.dk" }, { serverToken: "t" }, false);
     const disabled = await rejection(sendMail(env, { tenantId, idempotencyKey: "k3", email, via: { connectionId: off } }));
     expect(disabled).toMatchObject({ errorClass: "validation", code: "mail_connection_disabled" });
+  });
+});
+
+describe("a sensitive email (a one-time link)", () => {
+  const email = {
+    to: ["ane@lund.dk"],
+    subject: "Choose a new password",
+    text: "Here: https://orderly.test/reset-password/secret-token",
+    html: '<a href="https://orderly.test/reset-password/secret-token">here</a>',
+  };
+  const sensitive = { summary: "A password reset link for ane@lund.dk; not shown here." };
+
+  it("keeps only its summary in the outbox, deployed (no DEV_SEED_TOKEN)", async () => {
+    const tenantId = await createTenant();
+    await sendMail(env, { tenantId, idempotencyKey: "reset/1", email, sensitive });
+    expect(await outboxRow(tenantId, "reset/1")).toMatchObject({ text: sensitive.summary, html: null, status: "sent" });
+  });
+
+  it("keeps its text in the dev outbox under local development, where the developer must follow the link", async () => {
+    const tenantId = await createTenant();
+    await sendMail({ ...env, DEV_SEED_TOKEN: "npm-start" }, { tenantId, idempotencyKey: "reset/2", email, sensitive });
+    expect(await outboxRow(tenantId, "reset/2")).toMatchObject({ text: email.text, html: email.html });
+  });
+
+  it("goes to the mail provider whole, also under local development, while the outbox keeps the summary", async () => {
+    const resend = createResendMock({ apiKey: "re_ok" });
+    installMailMocks({ resend });
+    const tenantId = await createTenant();
+    const connectionId = await createConnection(tenantId, "resend", { from: "Shop <shop@lund.dk>" }, { apiKey: "re_ok" });
+    const dev = { ...env, DEV_SEED_TOKEN: "npm-start" };
+    await sendMail(dev, { tenantId, idempotencyKey: "reset/3", email, sensitive, via: { connectionId } });
+    expect(resend.state.emails[0]?.body).toMatchObject({ text: email.text, html: email.html });
+    expect(await outboxRow(tenantId, "reset/3")).toMatchObject({ text: sensitive.summary, html: null, status: "sent" });
+
+    resend.failNext({ status: 500 });
+    await rejection(sendMail(dev, { tenantId, idempotencyKey: "reset/4", email, sensitive, via: { connectionId } }));
+    expect(await outboxRow(tenantId, "reset/4")).toMatchObject({ text: sensitive.summary, html: null, status: "failed" });
+  });
+});
+
+describe("migration 0009", () => {
+  it("keeps only a note of the password-reset and invitation emails sent before, and leaves other emails", async () => {
+    const tenantId = await createTenant();
+    const text = "Here: https://orderly.test/reset-password/old-token";
+    for (const key of ["password-reset/old", "invite/old", "alert/kept"])
+      await sendMail(env, {
+        tenantId,
+        idempotencyKey: key,
+        email: { to: ["a@lund.dk"], subject: "S", text, html: `<p>${text}</p>` },
+      });
+    const migration = env.TEST_MIGRATIONS.find((m) => m.name.startsWith("0009_"));
+    for (const query of migration?.queries.filter((q) => q.includes("UPDATE `mail_outbox`")) ?? [])
+      await env.DB.prepare(query).run();
+    for (const key of ["password-reset/old", "invite/old"])
+      expect(await outboxRow(tenantId, key)).toMatchObject({ text: expect.stringContaining("not shown here"), html: null });
+    expect(await outboxRow(tenantId, "alert/kept")).toMatchObject({ text, html: `<p>${text}</p>` });
   });
 });

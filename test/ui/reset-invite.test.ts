@@ -1,12 +1,14 @@
 import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { createWorld } from "../helpers/world";
+import { createConnection } from "../mail/mail-helpers";
+import { createResendMock, installMailMocks, RESEND_BASE } from "../mocks/resend.mock";
 import { addUser, Browser, PASSWORD, signedIn } from "./ui-client";
 
-async function lastMailTo(email: string): Promise<{ subject: string; text: string } | null> {
-  return env.DB.prepare("SELECT subject, text FROM mail_outbox WHERE to_addresses LIKE ? ORDER BY created_at DESC LIMIT 1")
+async function lastMailTo(email: string): Promise<{ id: string; subject: string; text: string } | null> {
+  return env.DB.prepare("SELECT id, subject, text FROM mail_outbox WHERE to_addresses LIKE ? ORDER BY created_at DESC LIMIT 1")
     .bind(`%${email}%`)
-    .first<{ subject: string; text: string }>();
+    .first<{ id: string; subject: string; text: string }>();
 }
 
 function linkIn(text: string, path: string): string {
@@ -15,16 +17,39 @@ function linkIn(text: string, path: string): string {
   return match[1];
 }
 
+/**
+ * Gives the tenant a Resend connection as its mail provider, answered by a mock: one-time links
+ * reach the recipient only through the provider, never through the outbox the tenant can read.
+ * Returns the text of the last email the provider was given for an address.
+ */
+async function withMailProvider(tenantId: string): Promise<(email: string) => string> {
+  const resend = createResendMock({ apiKey: "re_test_ok" });
+  installMailMocks({ resend });
+  const connectionId = await createConnection(
+    tenantId,
+    "resend",
+    { baseUrl: RESEND_BASE, from: "Orderly <orderly@example.test>" },
+    { apiKey: "re_test_ok" },
+  );
+  await env.DB.prepare("UPDATE tenants SET mail_connection_id = ? WHERE id = ?").bind(connectionId, tenantId).run();
+  return (email) => {
+    const sent = resend.state.emails.filter((m) => JSON.stringify(m.body.to).includes(email)).at(-1);
+    if (!sent) throw new Error(`the mail provider was sent nothing for ${email}`);
+    return String(sent.body.text);
+  };
+}
+
 describe("password reset by emailed link", () => {
   it("emails a one-hour link through the outbox; it sets a new password once and never again", async () => {
     const world = await createWorld();
+    const sentTo = await withMailProvider(world.tenantId);
     const user = await addUser(world.tenantId, "admin");
     const browser = new Browser();
     await browser.submit("/forgot-password", "/forgot-password", { email: user.email });
     expect(browser.lastHtml).toContain("If an account exists");
     const mail = await lastMailTo(user.email);
     expect(mail?.subject).toContain("Choose a new password");
-    const link = linkIn(mail!.text, "/reset-password");
+    const link = linkIn(sentTo(user.email), "/reset-password");
     const stored = await env.DB.prepare("SELECT token_hash, expires_at - created_at AS ttl FROM user_tokens WHERE email = ?")
       .bind(user.email)
       .first<{ token_hash: string; ttl: number }>();
@@ -51,10 +76,11 @@ describe("password reset by emailed link", () => {
 
   it("refuses an expired link and tells an unknown address nothing", async () => {
     const world = await createWorld();
+    const sentTo = await withMailProvider(world.tenantId);
     const user = await addUser(world.tenantId, "admin");
     const browser = new Browser();
     await browser.submit("/forgot-password", "/forgot-password", { email: user.email });
-    const link = linkIn((await lastMailTo(user.email))!.text, "/reset-password");
+    const link = linkIn(sentTo(user.email), "/reset-password");
     await env.DB.prepare("UPDATE user_tokens SET expires_at = ? WHERE email = ?")
       .bind(Date.now() - 1, user.email)
       .run();
@@ -70,11 +96,11 @@ describe("password reset by emailed link", () => {
 describe("invitations", () => {
   it("an owner invites a new person by email; accepting creates the user, the membership and a session", async () => {
     const world = await createWorld();
+    const sentTo = await withMailProvider(world.tenantId);
     const { browser: owner } = await signedIn(world.tenantId, "owner");
     await owner.get("/people");
     expect((await owner.post("/people/invite", { email: "New.Person@Example.test", role: "admin" })).status).toBe(303);
-    const mail = await lastMailTo("new.person@example.test");
-    const link = linkIn(mail!.text, "/invite");
+    const link = linkIn(sentTo("new.person@example.test"), "/invite");
 
     const invitee = new Browser();
     await invitee.get(link);
@@ -95,11 +121,12 @@ describe("invitations", () => {
   it("an existing user (an agency) accepts with their password and gains the tenant", async () => {
     const home = await createWorld();
     const client = await createWorld();
+    const sentTo = await withMailProvider(client.tenantId);
     const agency = await addUser(home.tenantId, "owner");
     const { browser: owner } = await signedIn(client.tenantId, "owner");
     await owner.get("/people");
     await owner.post("/people/invite", { email: agency.email, role: "viewer" });
-    const link = linkIn((await lastMailTo(agency.email))!.text, "/invite");
+    const link = linkIn(sentTo(agency.email), "/invite");
     const browser = new Browser();
     await browser.get(link);
     expect(browser.lastHtml).toContain("Your current password");
@@ -114,5 +141,57 @@ describe("invitations", () => {
     const { browser } = await signedIn(world.tenantId, "admin");
     await browser.get("/people");
     expect((await browser.post("/people/invite", { email: "boss@example.test", role: "owner" })).status).toBe(403);
+  });
+});
+
+describe("one-time links are read by their recipient only, never by the tenant", () => {
+  /** What the tenant's viewer sees of an email in the dev outbox, and what its API token reads. */
+  async function readers(world: Awaited<ReturnType<typeof createWorld>>, mailId: string) {
+    const { browser: viewer } = await signedIn(world.tenantId, "viewer");
+    expect((await viewer.get(`/outbox/${mailId}`)).status).toBe(200);
+    const api = await world.api(`/mail/outbox/${mailId}`);
+    expect(api.status).toBe(200);
+    return { page: viewer.lastHtml, api: JSON.stringify(api.body) };
+  }
+
+  it("a password reset in a tenant without a mail connection leaves no link in the outbox", async () => {
+    const world = await createWorld();
+    const user = await addUser(world.tenantId, "admin");
+    await new Browser().submit("/forgot-password", "/forgot-password", { email: user.email });
+    const mail = await lastMailTo(user.email);
+    expect(mail?.subject).toContain("Choose a new password");
+    expect(mail?.text).toContain("not shown here");
+    const seen = await readers(world, mail!.id);
+    for (const text of [seen.page, seen.api]) {
+      expect(text).not.toContain("/reset-password/");
+      expect(text).toContain(`A password reset link for ${user.email}`);
+    }
+  });
+
+  it("with a mail connection the provider gets the link and the outbox row does not", async () => {
+    const world = await createWorld();
+    const sentTo = await withMailProvider(world.tenantId);
+    const user = await addUser(world.tenantId, "owner");
+    await new Browser().submit("/forgot-password", "/forgot-password", { email: user.email });
+    expect(linkIn(sentTo(user.email), "/reset-password")).toMatch(/^\/reset-password\//);
+    const mail = await lastMailTo(user.email);
+    const api = await world.api(`/mail/outbox/${mail!.id}`);
+    expect(api.body.provider).toBe("resend");
+    expect(JSON.stringify(api.body)).not.toContain("/reset-password/");
+  });
+
+  it("an invitation in a tenant without a mail connection leaves no link in the outbox and says no email went out", async () => {
+    const world = await createWorld();
+    const { browser: owner } = await signedIn(world.tenantId, "owner");
+    await owner.get("/people");
+    expect((await owner.post("/people/invite", { email: "quiet@example.test", role: "admin" })).status).toBe(303);
+    await owner.get("/people");
+    expect(owner.lastHtml).toContain("no mail connection, so no email went out");
+    const mail = await lastMailTo("quiet@example.test");
+    const seen = await readers(world, mail!.id);
+    for (const text of [seen.page, seen.api]) {
+      expect(text).not.toContain("/invite/");
+      expect(text).toContain("An invitation link for quiet@example.test as admin");
+    }
   });
 });

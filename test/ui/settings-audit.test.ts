@@ -46,6 +46,36 @@ describe("settings through the UI, each written to the audit log", () => {
     const { loadConnection } = await import("../../src/db/connections");
     const loaded = await loadConnection(env, id, world.tenantId);
     expect(loaded?.credentials).toEqual({ appSecretToken: "app-secret-2", agreementGrantToken: "grant-secret-1" });
+    // A new address takes no stored credential along: all of them are typed again, or nothing is saved.
+    await browser.get(`/connections/${id}`);
+    const moved = await browser.post(`/connections/${id}`, {
+      name: "Books 2",
+      enabled: "on",
+      "settings.baseUrl": "https://attacker.example",
+      "credentials.appSecretToken": "app-secret-3",
+    });
+    expect(moved.status).toBe(400);
+    expect(browser.lastHtml).toContain("agreementGrantToken");
+    const bare = await browser.post(`/connections/${id}`, {
+      name: "Books 2",
+      enabled: "on",
+      "settings.baseUrl": "https://attacker.example",
+    });
+    expect(bare.status).toBe(400);
+    expect(browser.lastHtml).toContain("send the credentials again in the same request");
+    expect((await loadConnection(env, id, world.tenantId))?.settings.baseUrl).toBe("https://economic.test");
+    const resent = await browser.post(`/connections/${id}`, {
+      name: "Books 2",
+      enabled: "on",
+      "settings.baseUrl": "https://books.example",
+      "credentials.appSecretToken": "app-secret-3",
+      "credentials.agreementGrantToken": "grant-secret-3",
+    });
+    expect(resent.status).toBe(303);
+    expect((await loadConnection(env, id, world.tenantId))?.credentials).toEqual({
+      appSecretToken: "app-secret-3",
+      agreementGrantToken: "grant-secret-3",
+    });
     // Invalid settings come back with the API's message and nothing is stored.
     await browser.get("/connections/new?connector=sandbox-ledger");
     const bad = await browser.post("/connections", {
@@ -55,7 +85,7 @@ describe("settings through the UI, each written to the audit log", () => {
     });
     expect(bad.status).toBe(400);
     expect(browser.lastHtml).toContain("rejectOrdersAbove");
-    expect(await auditActions(world.tenantId)).toEqual(["connection.create", "connection.update"]);
+    expect(await auditActions(world.tenantId)).toEqual(["connection.create", "connection.update", "connection.update"]);
   });
 
   it("a source's webhook secret is shown once after creation, with its setup steps; the test reports honestly", async () => {

@@ -42,7 +42,17 @@ const createSchema = z
   })
   .openapi("NewConnection");
 
-const updateSchema = createSchema.omit({ connector: true }).partial().openapi("ConnectionUpdate");
+// Not `createSchema.partial()`: its defaults would still fill in an omitted field, so a PATCH of the
+// name alone would reset the settings and replace the credentials with `{}`.
+const updateSchema = z
+  .object({
+    name: createSchema.shape.name.optional(),
+    settings: z.record(z.string(), z.unknown()).optional(),
+    credentials: z.record(z.string(), z.unknown()).optional(),
+    webhookSecret: createSchema.shape.webhookSecret,
+    enabled: z.boolean().optional(),
+  })
+  .openapi("ConnectionUpdate");
 
 const idParam = z.object({ id: z.string() });
 
@@ -74,6 +84,25 @@ function requireConnector(id: string): Connector {
       code: "connector_unknown",
     });
   return connector;
+}
+
+/** Settings that say where a connection's credentials are sent (contract.ts: an API connector calls its `baseUrl`). */
+const DESTINATION_SETTINGS = ["baseUrl"];
+
+/**
+ * The destination settings that differ between two versions of a connection's settings, each read
+ * with the connector's defaults. When one moves, the stored credentials must not follow it
+ * unasked: whoever may edit the connection could otherwise point it at their own server and
+ * receive the credentials, which no one can read back. The PATCH route refuses such a change
+ * unless the credentials come with it, and the UI uses this to know not to fill in stored ones.
+ */
+export function movedDestinations(connector: Connector, before: unknown, after: unknown): string[] {
+  const read = (settings: unknown): Record<string, unknown> => {
+    const parsed = connector.settings.safeParse(settings);
+    return ((parsed.success ? parsed.data : settings) ?? {}) as Record<string, unknown>;
+  };
+  const [was, is] = [read(before), read(after)];
+  return DESTINATION_SETTINGS.filter((key) => was[key] !== is[key]);
 }
 
 function validate<T>(schema: z.ZodType<T>, value: unknown, what: string): T {
@@ -184,6 +213,12 @@ export const connectionRoutes = apiRouter()
       if (input.enabled !== undefined) changes.enabled = input.enabled;
       if (input.settings !== undefined)
         changes.settings = validate(connector.settings, input.settings, "settings") as Record<string, unknown>;
+      const moved = movedDestinations(connector, row.settings, changes.settings ?? row.settings);
+      if (moved.length > 0 && input.credentials === undefined)
+        throw new OrderlyError(
+          `Changing ${moved.join(", ")} sends this connection's credentials to a new address, so they are not carried over: send the credentials again in the same request.`,
+          { errorClass: "validation", code: "credentials_required" },
+        );
       if (input.credentials !== undefined)
         changes.credentials = await encryptJson(c.env, validate(connector.credentials, input.credentials, "credentials"));
       if (input.webhookSecret !== undefined) changes.webhookSecret = await encryptSecret(c.env, input.webhookSecret);

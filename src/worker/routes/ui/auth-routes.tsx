@@ -1,5 +1,5 @@
 /** Sign-in, sign-out, password reset by emailed link, and accepting an invitation. */
-import { eq } from "drizzle-orm";
+import { eq, isNull } from "drizzle-orm";
 import { Hono } from "hono";
 import { database } from "../../../db/client";
 import { memberships, tenants, users } from "../../../db/schema";
@@ -67,12 +67,15 @@ authRoutes.post("/forgot-password", async (c) => {
   const email = normEmail(form.email);
   const db = database(c.env);
   const user = await db.select().from(users).where(eq(users.email, email)).get();
+  // The mail goes out through one of the person's tenants: one with a mail connection if any (so it
+  // reaches them), else their oldest membership; always the same one for the same memberships.
   const home = user
     ? await db
         .select({ id: tenants.id, mail: tenants.mailConnectionId })
         .from(memberships)
         .innerJoin(tenants, eq(tenants.id, memberships.tenantId))
         .where(eq(memberships.userId, user.id))
+        .orderBy(isNull(tenants.mailConnectionId), memberships.createdAt, tenants.id)
         .get()
     : undefined;
   if (user && home) {
@@ -87,6 +90,8 @@ authRoutes.post("/forgot-password", async (c) => {
         text: `Someone (hopefully you) asked to reset the password of ${email} on Orderly.\n\nChoose a new password here; the link works once, for one hour:\n${link}\n\nIf it was not you, ignore this email: your password stays as it is.`,
       },
       ...(home.mail ? { via: { connectionId: home.mail } } : {}),
+      // The tenant's other members and API tokens read its outbox: the link would let them in as this person.
+      sensitive: { summary: `A password reset link for ${email}; not shown here, as it signs in as that person.` },
     }).catch((error) => console.error("password reset email failed", String(error)));
   }
   // The same answer whether or not the address has an account.

@@ -8,6 +8,7 @@ import { connections } from "../../../db/schema";
 import { ConnectionDetailPage, type ConnectionView, SourceSetup } from "../../../ui/pages/connection-detail";
 import { ConnectionForm, ConnectorChooser } from "../../../ui/pages/connection-new";
 import { ConnectionsPage } from "../../../ui/pages/connections";
+import { movedDestinations } from "../api/connections";
 import { audit } from "./audit";
 import { checkConnection } from "./data/connection-check";
 import { type FormData, fieldsFor, readFields } from "./forms/schema-fields";
@@ -141,12 +142,14 @@ connectionRoutes.post("/:id", async (c) => {
   const settings = readFields(fieldsFor(current.connector.settings, "settings"), form, errors);
   const given = readFields(fieldsFor(current.connector.credentials, "credentials"), form, errors);
   const secret = str(form.webhookSecret);
+  // Write-only: a blank credential field keeps its stored value, unless the connection now points
+  // somewhere else; then only what was typed is sent, and the API asks for the rest.
+  const moved = movedDestinations(current.connector, current.settings, settings).length > 0;
   const body = {
     name: str(form.name),
     enabled: form.enabled === "on",
     settings,
-    // Write-only: a blank credential field keeps its stored value.
-    ...(Object.keys(given).length > 0 ? { credentials: { ...current.credentials, ...given } } : {}),
+    ...(Object.keys(given).length > 0 ? { credentials: moved ? given : { ...current.credentials, ...given } } : {}),
     ...(secret ? { webhookSecret: secret } : {}),
   };
   const result =

@@ -4,6 +4,7 @@ import { type Context, Hono } from "hono";
 import { z } from "zod";
 import { database } from "../../../db/client";
 import { apiTokens, memberships, type Role, tenants, users, userTokens } from "../../../db/schema";
+import { isLocalDevelopment } from "../../../mail/dev-outbox.provider";
 import { sendMail } from "../../../mail/send-mail";
 import { PeoplePage, type PeopleProps } from "../../../ui/pages/people";
 import { hashApiToken, newApiToken } from "../api/auth";
@@ -103,8 +104,18 @@ peopleRoutes.post("/invite", async (c) => {
       text: `${s.name || s.email} invited you to work on ${s.tenantName} in Orderly as ${role}.\n\nAccept here (the link works once, for 7 days):\n${link}\n`,
     },
     ...(tenant?.mail ? { via: { connectionId: tenant.mail } } : {}),
+    // Whoever holds the link joins as `role` (and, for a new address, chooses its password), so
+    // no one but the invitee may read it: not the tenant's viewers, nor its API tokens.
+    sensitive: { summary: `An invitation link for ${email.data} as ${role}; not shown here, as it works for whoever holds it.` },
   });
   await audit(c.env, s, "member.invite", email.data, { role });
+  if (!tenant?.mail && !isLocalDevelopment(c.env))
+    return redirectWith(
+      c,
+      "/people",
+      `Invitation made for ${email.data}, but this tenant has no mail connection, so no email went out: choose a mail provider under Notifications, withdraw this invitation and invite again.`,
+      "error",
+    );
   return redirectWith(c, "/people", `Invitation sent to ${email.data}.`);
 });
 
@@ -124,6 +135,19 @@ async function memberOf(c: C, userId: string) {
     .get();
 }
 
+/**
+ * A token acts for the whole tenant, so it must not outlive its maker's right to make one: when
+ * they leave the tenant or become a viewer, the tokens they made are deleted. Tokens from before
+ * makers were recorded have none and stay. Returns how many were revoked.
+ */
+async function revokeTokensOf(env: Env, tenantId: string, userId: string): Promise<number> {
+  const removed = await database(env)
+    .delete(apiTokens)
+    .where(and(eq(apiTokens.tenantId, tenantId), eq(apiTokens.createdBy, userId)))
+    .returning({ id: apiTokens.id });
+  return removed.length;
+}
+
 peopleRoutes.post("/members/:userId/role", async (c) => {
   const s = c.var.session;
   const member = await memberOf(c, c.req.param("userId"));
@@ -138,7 +162,8 @@ peopleRoutes.post("/members/:userId/role", async (c) => {
     .update(memberships)
     .set({ role })
     .where(and(eq(memberships.userId, member.userId), eq(memberships.tenantId, s.tenantId)));
-  await audit(c.env, s, "member.role", member.userId, { from: member.role, to: role });
+  const tokensRevoked = canEdit(role) ? 0 : await revokeTokensOf(c.env, s.tenantId, member.userId);
+  await audit(c.env, s, "member.role", member.userId, { from: member.role, to: role, tokensRevoked });
   return redirectWith(c, "/people", "Role changed.");
 });
 
@@ -153,7 +178,8 @@ peopleRoutes.post("/members/:userId/remove", async (c) => {
   await database(c.env)
     .delete(memberships)
     .where(and(eq(memberships.userId, member.userId), eq(memberships.tenantId, s.tenantId)));
-  await audit(c.env, s, "member.remove", member.userId, { role: member.role });
+  const tokensRevoked = await revokeTokensOf(c.env, s.tenantId, member.userId);
+  await audit(c.env, s, "member.remove", member.userId, { role: member.role, tokensRevoked });
   return redirectWith(c, member.userId === s.userId ? "/" : "/people", "Removed from this tenant.");
 });
 
@@ -176,7 +202,7 @@ peopleRoutes.post("/tokens", async (c) => {
   const id = randomId("tok");
   await database(c.env)
     .insert(apiTokens)
-    .values({ id, tenantId: s.tenantId, name, tokenHash: await hashApiToken(token) });
+    .values({ id, tenantId: s.tenantId, name, tokenHash: await hashApiToken(token), createdBy: s.userId });
   await audit(c.env, s, "token.create", id, { name });
   return render(c, { newToken: { name, token } }, 201);
 });
