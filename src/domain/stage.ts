@@ -1,7 +1,10 @@
 /**
  * The stage machine of an order. The ladder only climbs; an order that jumps ahead (paid before
  * created) catches up by running every stage it passed, in ladder order. Cancelled and refunded
- * sit beside the ladder: cancelled happens once, refunded once per refund.
+ * sit beside the ladder: cancelled happens once per cancellation, refunded once per refund. A
+ * cancelled order stays cancelled unless a newer version of it is back on the ladder (WooCommerce
+ * lets a cancelled order be paid late, restored from the bin or set back by hand): it is then
+ * reopened and climbs from where it was, and a later cancellation is a new one.
  */
 import { z } from "zod";
 
@@ -16,6 +19,8 @@ export interface StageState {
   /** Highest ladder stage reached, or null before the first event. */
   reached: LadderStage | null;
   cancelled: boolean;
+  /** Times a cancelled order came back (absent in states stored before reopening existed). */
+  reopened?: number;
 }
 
 export const initialStageState: StageState = { reached: null, cancelled: false };
@@ -30,9 +35,15 @@ export function isLadderStage(stage: Stage): stage is LadderStage {
 
 /**
  * Applies a stage seen in an event. Returns the new state and the stages whose flows must now
- * run, oldest first. A late or repeated stage passes nothing; the state never goes backwards.
+ * run, oldest first. A late or repeated stage passes nothing; the ladder never goes backwards.
+ * `reopens`: the event is the order's newest version, so a ladder stage in it takes a cancelled
+ * order back (a late delivery of an older version does not).
  */
-export function advanceStage(state: StageState, stage: Stage): { state: StageState; passed: Stage[] } {
+export function advanceStage(
+  state: StageState,
+  stage: Stage,
+  { reopens = false }: { reopens?: boolean } = {},
+): { state: StageState; passed: Stage[] } {
   if (stage === "refunded") {
     // A refund implies the order was paid: catch up the ladder first.
     const climb = climbTo(state, "paid");
@@ -42,8 +53,20 @@ export function advanceStage(state: StageState, stage: Stage): { state: StageSta
     if (state.cancelled) return { state, passed: [] };
     return { state: { ...state, cancelled: true }, passed: ["cancelled"] };
   }
-  if (state.cancelled) return { state, passed: [] };
-  return climbTo(state, stage);
+  if (state.cancelled && !reopens) return { state, passed: [] };
+  const open = state.cancelled ? { ...state, cancelled: false, reopened: (state.reopened ?? 0) + 1 } : state;
+  const climb = climbTo(open, stage);
+  return { state: climb.state, passed: climb.passed };
+}
+
+/**
+ * The occurrence a stage's transfers are made under: a refund's own id, a cancellation after the
+ * order was reopened its count (so it is a transfer of its own), otherwise none.
+ */
+export function stageOccurrence(stage: Stage, state: StageState, refundOccurrence: string): string {
+  if (stage === "refunded") return refundOccurrence;
+  if (stage === "cancelled" && state.reopened) return `reopened-${state.reopened}`;
+  return "";
 }
 
 function climbTo(state: StageState, target: LadderStage): { state: StageState; passed: Stage[] } {

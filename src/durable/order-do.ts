@@ -14,7 +14,7 @@ import { type AttemptRecord, historyRecords, insertSnapshots, prepareSnapshot, t
 import type { CanonicalOrder, TransferInput } from "../domain/order";
 import { showsPayment } from "../domain/payment";
 import { transferId as deriveTransferId, stepReference } from "../domain/reference";
-import { advanceStage, initialStageState, type Stage, type StageState, stageSortKey } from "../domain/stage";
+import { advanceStage, initialStageState, type Stage, type StageState, stageOccurrence, stageSortKey } from "../domain/stage";
 import { type RuntimeConfig, retryDelaySeconds, runtimeConfig } from "../worker/config";
 import { type OrderIdentity, projectTransfer, type StepRow, type TransferRow } from "./order-projection";
 import { ORDER_DO_MIGRATIONS } from "./order-schema";
@@ -207,7 +207,8 @@ export class OrderDO extends DurableObject<Env> {
     // Transfers made from the old version are re-run first, then the stages this event passes.
     if (changed) this.enqueue({ kind: "rerun", eventSeq: seq });
     else if (paymentArrived) this.enqueue({ kind: "rerun", eventSeq: seq, payment: true });
-    const passed = this.applyStage(event.stage, event.occurrence, seq);
+    // Only the order's newest version can take a cancelled order back (domain/stage.ts).
+    const passed = this.applyStage(event.stage, event.occurrence, seq, isOrder && !stale);
     if (isOrder) passed.push(...this.applyWaitingRefunds());
     return { result: { duplicate: false, stale, passed }, pump: true };
   }
@@ -524,10 +525,10 @@ export class OrderDO extends DurableObject<Env> {
 
   // ---- stage and planning -------------------------------------------------------------
 
-  private applyStage(stage: Stage, occurrence: string, eventSeq: number): Stage[] {
-    const { state, passed } = advanceStage(this.stageState(), stage);
+  private applyStage(stage: Stage, occurrence: string, eventSeq: number, reopens = false): Stage[] {
+    const { state, passed } = advanceStage(this.stageState(), stage, { reopens });
     this.draft!.stage = state;
-    const planned = passed.map((s) => ({ stage: s, occurrence: s === "refunded" ? occurrence : "" }));
+    const planned = passed.map((s) => ({ stage: s, occurrence: stageOccurrence(s, state, occurrence) }));
     planned.sort((a, b) => stageSortKey(a.stage) - stageSortKey(b.stage));
     // One job (one outbox row, one read of the flows) for every stage the event passed.
     if (planned.length > 0) this.enqueue({ kind: "plan", stages: planned, eventSeq });

@@ -66,4 +66,27 @@ describe("an order object's state", () => {
       expect(saved.stage).not.toEqual(before.stage);
     });
   });
+
+  it("takes a cancelled order back when its newest version is paid, but not for a late delivery of an older one", async () => {
+    const world = await createWorld();
+    await world.flow("paid", [{ target: world.ledgerId, action: "createInvoice" }]);
+    const at = (s: number) => new Date(Date.now() + s * 1000).toISOString();
+    const order = shopifyOrder({ financial_status: "pending", updated_at: at(0) });
+    await world.sendShopify("orders/create", order);
+    await world.sendShopify("orders/cancelled", { ...order, cancelled_at: at(1), updated_at: at(1) });
+    // A paid delivery older than the cancellation, arriving late: still cancelled.
+    await world.sendShopify("orders/paid", { ...order, financial_status: "paid", updated_at: at(0.5) });
+    const stub = orderObject(world, order);
+    const stage = () =>
+      runInDurableObject(
+        stub,
+        (_i, state) => JSON.parse(state.storage.sql.exec<Row>("SELECT value FROM meta WHERE key = 'state'").one().value).stage,
+      );
+    await expect.poll(stage, { timeout: 5000 }).toEqual({ reached: "created", cancelled: true });
+    // Paid after the cancellation (a late payment WooCommerce accepts on a cancelled order).
+    await world.sendShopify("orders/paid", { ...order, financial_status: "paid", updated_at: at(2) });
+    const [transfer] = await settledTransfers(world, String(order.id), 1);
+    expect(transfer).toMatchObject({ stage: "paid", status: "completed" });
+    expect(await stage()).toEqual({ reached: "paid", cancelled: false, reopened: 1 });
+  });
 });

@@ -8,6 +8,7 @@ import {
   STAGES,
   type Stage,
   type StageState,
+  stageOccurrence,
   stageSortKey,
 } from "../../src/domain/stage";
 
@@ -78,10 +79,34 @@ describe("advanceStage on cancellation", () => {
     expect(state).toEqual({ reached: null, cancelled: true });
   });
 
-  it("passes nothing for ladder events after a cancel", () => {
+  it("passes nothing for ladder events after a cancel that are not the order's newest version", () => {
     const { state, passed } = run(["created", "cancelled", "paid", "fulfilled", "completed"]);
     expect(passed.slice(2)).toEqual([[], [], []]);
     expect(state.reached).toBe("created");
+  });
+
+  it("reopens a cancelled order when its newest version is back on the ladder, and climbs from where it was", () => {
+    // WooCommerce: a pending order cancelled when its stock hold ran out, then paid late.
+    const cancelled = run(["created", "cancelled"]).state;
+    const { state, passed } = advanceStage(cancelled, "paid", { reopens: true });
+    expect(passed).toEqual(["paid"]);
+    expect(state).toEqual({ reached: "paid", cancelled: false, reopened: 1 });
+    // Restored at a stage it had reached: open again, nothing to run.
+    expect(advanceStage({ ...state, cancelled: true }, "created", { reopens: true })).toEqual({
+      state: { reached: "paid", cancelled: false, reopened: 2 },
+      passed: [],
+    });
+  });
+
+  it("makes a cancellation after a reopening a transfer of its own", () => {
+    const first = run(["created", "cancelled"]).state;
+    expect(stageOccurrence("cancelled", first, "")).toBe("");
+    const reopened = advanceStage(first, "paid", { reopens: true }).state;
+    const again = advanceStage(reopened, "cancelled");
+    expect(again.passed).toEqual(["cancelled"]);
+    expect(stageOccurrence("cancelled", again.state, "")).toBe("reopened-1");
+    expect(stageOccurrence("refunded", again.state, "r-9")).toBe("r-9");
+    expect(stageOccurrence("paid", again.state, "")).toBe("");
   });
 });
 
