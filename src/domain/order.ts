@@ -162,7 +162,10 @@ export const refundSchema = z.object({
       restock: z.boolean(),
     }),
   ),
+  /** Shipping refunded, on the order's tax basis (net when the order's prices exclude tax). */
   shipping: minor,
+  /** VAT of the refunded shipping where the webshop states it (Shopify's tax_amount). */
+  shippingTax: minor.optional(),
   adjustments: minor,
   /** Money returned to the customer (positive). */
   total: minor,

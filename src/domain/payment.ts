@@ -4,6 +4,7 @@
  * fulfilment of a pay-later order, before orders/paid), the version they are made from may not
  * show the payment yet, and the order's object runs them again once a version does.
  */
+import { OrderlyError } from "./errors";
 import type { CanonicalOrder, Payment } from "./order";
 
 /** Payment and financial states that mean the customer paid (a refund came after a payment). */
@@ -29,4 +30,21 @@ export function receivedPayments(order: Pick<CanonicalOrder, "payments">): Array
 /** The order's own status says it was paid (or paid and refunded), with no amount per payment. */
 export function paidAsAWhole(order: Pick<CanonicalOrder, "financialStatus">): boolean {
   return isReceived(order.financialStatus) && order.financialStatus !== "partially_paid";
+}
+
+/** The order's gateways, each once, in the order the webshop lists them. */
+export function gatewaysOf(order: Pick<CanonicalOrder, "payments">): string[] {
+  return [...new Set(order.payments.map((p) => p.gateway))];
+}
+
+/**
+ * An order paid as a whole (no amount per payment) through several gateways. Shopify's order
+ * webhook gives amounts only when one gateway took it all, so with a gift card and a card the split
+ * is unknown: booking the total on one of them would misstate both accounts, so nothing is guessed.
+ */
+export function splitUnknown(order: Pick<CanonicalOrder, "source">, gateways: readonly string[], target: string): OrderlyError {
+  return new OrderlyError(
+    `Order ${order.source.orderNumber} was paid through ${gateways.join(" and ")}, but the webshop does not say how much each took, so the payment was not registered: enter it by hand in ${target}, split as the order's transactions in the webshop show.`,
+    { errorClass: "validation", code: "payment_split_unknown", details: { gateways } },
+  );
 }

@@ -178,6 +178,7 @@ export function shopifyRefundPayload(spec: ShopifyRefundSpec, order: ShopifyOrde
       amount: m.shop(a.amount),
       tax_amount: m.shop(a.tax_amount),
       amount_set: m.set(a.amount),
+      tax_amount_set: m.set(a.tax_amount),
     })),
     transactions: [
       {

@@ -217,8 +217,11 @@ function shopifyRefunds(s: ShopifyOrderSpec): string[] {
     const shipping = r.shipping
       ? [`shipping ${r.shipping} (VAT ${r.shippingTax ?? "0.00"})${legacy ? "" : ", not stated in the webhook"}`]
       : [];
+    const discrepancy = r.discrepancy
+      ? [`no lines, ${r.discrepancy} as a refund discrepancy${r.note ? ` ("${r.note}")` : ""}`]
+      : [];
     const api = r.apiVersion ? ` (API ${r.apiVersion})` : "";
-    return `Refund${(s.refunds?.length ?? 0) > 1 ? ` ${i + 1}` : ""} ${r.date}${api}: ${[...lines, ...shipping].join(", ")}; paid back ${r.amount}`;
+    return `Refund${(s.refunds?.length ?? 0) > 1 ? ` ${i + 1}` : ""} ${r.date}${api}: ${[...lines, ...shipping, ...discrepancy].join(", ")}; paid back ${r.amount}`;
   });
 }
 

@@ -179,6 +179,25 @@ describe("Billy createCreditNote", () => {
     expect(mock.writes()).toHaveLength(writesBefore);
   });
 
+  it("refuses a refund in another currency than its order, naming both, and writes nothing", async () => {
+    const { mock, history, writesBefore } = await withApprovedInvoice();
+    // A Shopify refund mapped in shop money (its presentment amounts missing) for an order paid in DKK.
+    const inEuro = refund({
+      currency: "EUR",
+      lines: [{ lineId: "l1", quantity: 1, subtotal: 2670, tax: 534, restock: true }],
+      total: 2670,
+    });
+
+    const error = await failure(run(createCreditNote, danishOrder(), SETTINGS, { history, refund: inEuro }));
+
+    expect(error.errorClass).toBe("validation");
+    expect(error.code).toBe("refund_currency_mismatch");
+    expect(error.message).toBe(
+      "Refund r1 is in EUR but order #1001 was paid in DKK, so its amounts cannot be credited on the order's invoice: create the credit note by hand in the accounting system.",
+    );
+    expect(mock.writes()).toHaveLength(writesBefore);
+  });
+
   it("refuses to credit an invoice that is still a draft", async () => {
     const mock = createBillyMock({ products: PRODUCTS });
     installBillyMock(mock);

@@ -205,6 +205,28 @@ describe("Billy createInvoice", () => {
     expect(mock.invoice("inv-3")).toMatchObject({ state: "approved", grossAmount: 99.99 });
   });
 
+  it("predicts VAT per line by default, as Billy computes it, so lines whose VAT rounds up each need no rounding line", async () => {
+    const mock = billy();
+    // Three lines of 10.02 net: VAT per line is 3 × 2.51 = 7.53; once on the total it would be 7.52.
+    const line = (id: string) => ({ id, title: "Sticker", quantity: 1, unitPrice: 1002, discount: 0, tax: 251, taxRateBp: 2500 });
+    const order = danishOrder({
+      pricesIncludeTax: false,
+      lines: [line("l1"), line("l2"), line("l3")],
+      shipping: [],
+      payments: [{ gateway: "shopify_payments", amount: 3759, status: "paid" }],
+      totals: { total: 3759, tax: 753, discounts: 0, shipping: 0 },
+    });
+    expect(SETTINGS).not.toHaveProperty("roundingBasis");
+
+    await run(createInvoice, order, { ...SETTINGS, invoiceState: "booked" });
+
+    const body = mock.writes().find((w) => w.path === "/invoices")?.body as {
+      invoice: { lines: Array<{ description: string }> };
+    };
+    expect(body.invoice.lines.map((l) => l.description)).toEqual(["Sticker", "Sticker", "Sticker"]);
+    expect(mock.invoice("inv-3")).toMatchObject({ state: "approved", grossAmount: 37.59, tax: 7.53 });
+  });
+
   it("keeps a draft whose totals are off by more than the threshold and fails with both totals", async () => {
     const mock = billy();
     const order = danishOrder({ totals: { total: 26000, tax: 4960, discounts: 0, shipping: 4900 } });

@@ -132,6 +132,26 @@ describe("Billy registerPayment", () => {
     expect(mock.invoice("inv-3")).toMatchObject({ isPaid: true });
   });
 
+  it("refuses an order paid as a whole through several gateways, whose split is unknown, and writes nothing", async () => {
+    const { mock, invoice, writesBefore } = await withInvoice();
+    // Shopify's order webhook: two gateways, no amount for either (100 + 148 of 248 is not in it).
+    const order = danishOrder({
+      payments: [
+        { gateway: "gift_card", status: "paid" },
+        { gateway: "shopify_payments", status: "paid" },
+      ],
+    });
+
+    const error = await failure(run(registerPayment, order, PAYMENT_SETTINGS, { previous: [invoice] }));
+
+    expect(error.errorClass).toBe("validation");
+    expect(error.code).toBe("payment_split_unknown");
+    expect(error.message).toBe(
+      "Order #1001 was paid through gift_card and shopify_payments, but the webshop does not say how much each took, so the payment was not registered: enter it by hand in Billy, split as the order's transactions in the webshop show.",
+    );
+    expect(mock.writes()).toHaveLength(writesBefore);
+  });
+
   it("refuses a gateway without a cash account, naming it, and writes nothing", async () => {
     const { mock, invoice, writesBefore } = await withInvoice();
 

@@ -234,6 +234,32 @@ describe("e-conomic createCreditNote", () => {
     expect(mock.state.booked[1]).toMatchObject({ grossAmount: -199, vatAmount: -39.8 });
   });
 
+  it("a credit note whose total e-conomic computes differently stays a draft and fails with both totals", async () => {
+    const mock = createEconomicMock({ products: [TS1] });
+    installEconomicMock(mock);
+    const invoice = await run(createInvoice, danishOrder(), { invoiceState: "booked" }, { reference: "orderly-invoice-0" });
+    // Since the invoice, someone moved the T-shirt to a product group without VAT.
+    mock.state.products = mock.state.products.map((p) =>
+      p.productNumber === "TS-1" ? { ...p, productGroup: { productGroupNumber: 2 } } : p,
+    );
+
+    const error = await failure(
+      run(
+        createCreditNote,
+        danishOrder({ stage: "refunded" }),
+        { invoiceState: "booked" },
+        { refund: refundOf(), history: [done("createInvoice", invoice.result)], reference: "orderly-refund-0" },
+      ),
+    );
+
+    expect(error.code).toBe("credit_note_totals_mismatch");
+    expect(error.message).toBe(
+      "e-conomic computed the credit note at 159.20 DKK but the refund was 199.00 DKK; check the VAT zones, the products' VAT settings and the step's roundingBasis (e-conomic must round VAT as it says). The credit note was left as e-conomic draft 2.",
+    );
+    expect(mock.state.booked).toHaveLength(1);
+    expect(mock.state.drafts).toHaveLength(1);
+  });
+
   it("a re-run adopts the booked credit note; a refund without a booked invoice is refused", async () => {
     const mock = createEconomicMock();
     installEconomicMock(mock);

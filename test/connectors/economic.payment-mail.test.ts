@@ -83,6 +83,37 @@ describe("e-conomic registerPayment", () => {
     expect(writes(mock)).toHaveLength(writesBefore);
   });
 
+  it("an order paid as a whole through several gateways fails naming them, and enters nothing", async () => {
+    const mock = createEconomicMock();
+    const history = await bookedInvoice(mock);
+    const writesBefore = writes(mock).length;
+    // Shopify's order webhook: two gateways, no amount for either (100 + 148 of 248 is not in it).
+    const order = danishOrder({
+      payments: [
+        { gateway: "gift_card", status: "paid" },
+        { gateway: "shopify_payments", status: "paid" },
+      ],
+    });
+    const both = { journalNumber: 1, byGateway: { ...settings.byGateway, gift_card: { contraAccountNumber: 5840 } } };
+
+    const error = await failure(run(registerPayment, order, both, { history, reference: PAYMENT_REF }));
+
+    expect(error.errorClass).toBe("validation");
+    expect(error.code).toBe("payment_split_unknown");
+    expect(error.message).toBe(
+      "Order #1001 was paid through gift_card and shopify_payments, but the webshop does not say how much each took, so the payment was not registered: enter it by hand in e-conomic, split as the order's transactions in the webshop show.",
+    );
+    expect(writes(mock)).toHaveLength(writesBefore);
+
+    // Gateways whose payment terms already say "paid" need no split: still nothing to register.
+    const terms = {
+      journalNumber: 1,
+      byGateway: { gift_card: { paymentTermsNumber: 7 }, shopify_payments: { paymentTermsNumber: 7 } },
+    };
+    const { result } = await run(registerPayment, order, terms, { history });
+    expect(result.outputs.reason).toMatch(/nothing to register/);
+  });
+
   it("a partial payment is entered with its amount and reported as partial", async () => {
     const mock = createEconomicMock();
     const history = await bookedInvoice(mock);

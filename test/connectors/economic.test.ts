@@ -215,10 +215,16 @@ describe("e-conomic createInvoice", () => {
         shippingAddress: { name: "Kim Meyer", line1: "Hauptstraße 5", postcode: "10115", city: "Berlin", country },
       });
 
-    // These orders carry Danish VAT that a zero-rated sale does not book; the zone is what is tested here.
+    // These orders carry Danish VAT that a zero-rated sale does not book, so e-conomic's own total
+    // differs and each step fails with its draft written; the zone is what is tested here.
     const lenient = { centsThreshold: "1000.00" };
-    await run(createInvoice, abroad("DE", "kim@example.de"), lenient, { reference: "ref-de" });
-    await run(createInvoice, abroad("US", "kim@example.com"), lenient, { reference: "ref-us" });
+    for (const [country, email] of [
+      ["DE", "kim@example.de"],
+      ["US", "kim@example.com"],
+    ] as const) {
+      const error = await failure(run(createInvoice, abroad(country, email), lenient, { reference: `ref-${country}` }));
+      expect(error.code).toBe("invoice_totals_mismatch");
+    }
 
     expect(mock.state.customers.map((c) => [c.country, c.vatZone])).toEqual([
       ["Germany", { vatZoneNumber: 2 }],
@@ -242,6 +248,29 @@ describe("e-conomic createInvoice", () => {
     const error = await failure(run(createInvoice, order, { invoiceState: "booked" }));
     expect(error.code).toBe("invoice_totals_mismatch");
     expect(error.message).toMatch(/e-conomic computed the invoice at .* but the customer paid .*left as e-conomic draft/);
+    expect(mock.state.booked).toHaveLength(0);
+  });
+
+  it("a total one cent off e-conomic's own is not booked: the rounding line already made the expected total exact", async () => {
+    const mock = createEconomicMock();
+    installEconomicMock(mock);
+    // Three lines of 10.02 net: VAT rounded per line is 3 × 2.51 = 7.53, e-conomic's on the total 7.52.
+    const line = (id: string) => ({ id, title: "Sticker", quantity: 1, unitPrice: 1002, discount: 0, tax: 251, taxRateBp: 2500 });
+    const order = danishOrder({
+      pricesIncludeTax: false,
+      lines: [line("l1"), line("l2"), line("l3")],
+      shipping: [],
+      payments: [{ gateway: "shopify_payments", amount: 3759, status: "paid" }],
+      totals: { total: 3759, tax: 753, discounts: 0, shipping: 0 },
+    });
+
+    // A step set to round per line predicts 37.59, what was paid; e-conomic computes 37.58.
+    const error = await failure(run(createInvoice, order, { invoiceState: "booked", roundingBasis: "line" }));
+
+    expect(error.code).toBe("invoice_totals_mismatch");
+    expect(error.message).toBe(
+      "e-conomic computed the invoice at 37.58 DKK but the customer paid 37.59 DKK; check the VAT zones, the products' VAT settings and the step's roundingBasis (e-conomic must round VAT as it says). The invoice was left as e-conomic draft 1.",
+    );
     expect(mock.state.booked).toHaveLength(0);
   });
 

@@ -371,6 +371,8 @@ describe("Shopify refund mapping", () => {
         { lineId: "21002", quantity: 1, subtotal: 4500, tax: 900, restock: false },
       ],
       shipping: 3900,
+      // The shipping refund's tax_amount; a credit note adds it only when the order's prices exclude tax.
+      shippingTax: 780,
       adjustments: 100,
       // The failed attempt of 444.10 is not money returned; the successful one is.
       total: 44410,

@@ -5,7 +5,7 @@
  * recipient's VAT zone; a booked invoice's remainder starts at its gross amount.
  */
 import { validationBody } from "./economic.mock.error-body";
-import { error, json, list, nextNumber, round2, SELF } from "./economic.mock.http";
+import { error, json, list, nextNumber, SELF } from "./economic.mock.http";
 import type { MockRequest, MockState } from "./economic.mock.state";
 import { type Json, validate } from "./economic.mock.validate";
 
@@ -133,23 +133,29 @@ function withoutComputed(input: Json): Json {
   return Object.fromEntries(Object.entries(input).filter(([k]) => !COMPUTED.includes(k)));
 }
 
-/** Net from the lines; VAT at each product group's rate where the group charges VAT in the recipient's zone. */
+/**
+ * Net from the lines; VAT at each product group's rate where the group charges VAT in the
+ * recipient's zone, rounded once per rate on the document's total (as docs/accounting.md models
+ * e-conomic: `roundingBasis: "total"`). In whole cents, as e-conomic's decimal amounts are: a float
+ * sum would round some half cents the wrong way.
+ */
 export function amounts(document: Json, state: MockState): { netAmount: number; vatAmount: number; grossAmount: number } {
   const zone = ((document.recipient as Json | undefined)?.vatZone as Json | undefined)?.vatZoneNumber;
   let net = 0;
-  let vat = 0;
+  const netByRate = new Map<number, number>();
   for (const line of (document.lines as Json[] | undefined) ?? []) {
-    const amount = Number(line.quantity ?? 0) * Number(line.unitNetPrice ?? 0);
+    const amount = Math.round(Number(line.quantity ?? 0) * Number(line.unitNetPrice ?? 0) * 100);
     const product = state.products.find((p) => p.productNumber === (line.product as Json | undefined)?.productNumber);
     const group = state.productGroups.find(
       (g) => g.productGroupNumber === (product?.productGroup as Json | undefined)?.productGroupNumber,
     );
     net += amount;
-    if (group && (group.vatZones ?? [1]).includes(Number(zone))) vat += (amount * group.vatRateBp) / 10_000;
+    if (group && (group.vatZones ?? [1]).includes(Number(zone)))
+      netByRate.set(group.vatRateBp, (netByRate.get(group.vatRateBp) ?? 0) + amount);
   }
-  const netAmount = round2(net);
-  const vatAmount = round2(vat);
-  return { netAmount, vatAmount, grossAmount: round2(netAmount + vatAmount) };
+  // Half away from zero, so a credit note's negative VAT mirrors the invoice's.
+  const vat = [...netByRate].reduce((sum, [rate, base]) => sum + Math.sign(base) * Math.round(Math.abs(base * rate) / 10_000), 0);
+  return { netAmount: net / 100, vatAmount: vat / 100, grossAmount: (net + vat) / 100 };
 }
 
 function notAllowed(req: MockRequest): Response {

@@ -11,7 +11,7 @@
 import { convertMinor } from "../../domain/accounting/exchange";
 import { divideRoundedBig, minorUnitExponent } from "../../domain/money";
 import type { CanonicalOrder } from "../../domain/order";
-import { isReceived, paidAsAWhole } from "../../domain/payment";
+import { gatewaysOf, isReceived, paidAsAWhole, splitUnknown } from "../../domain/payment";
 import { settingsError } from "./billy.api";
 import type { RegisterPaymentSettings } from "./billy.settings";
 
@@ -31,8 +31,11 @@ export function paymentPlan(order: CanonicalOrder, settings: RegisterPaymentSett
   const paid = order.payments.filter((p) => counts(p.status) && (p.amount ?? 0) > 0);
   let raw: Array<{ gateway: string; amount: number }>;
   if (paid.length > 0) raw = paid.map((p) => ({ gateway: p.gateway, amount: p.amount as number }));
-  else if (paidAsAWhole(order)) raw = [{ gateway: order.payments[0]?.gateway ?? "(no gateway)", amount: order.totals.total }];
-  else return { kind: "skip", reason: `Order ${order.source.orderNumber} has no paid payment to register.` };
+  else if (paidAsAWhole(order)) {
+    const gateways = gatewaysOf(order);
+    if (gateways.length > 1) throw splitUnknown(order, gateways, "Billy");
+    raw = [{ gateway: gateways[0] ?? "(no gateway)", amount: order.totals.total }];
+  } else return { kind: "skip", reason: `Order ${order.source.orderNumber} has no paid payment to register.` };
 
   const byGateway = new Map<string, number>();
   for (const p of raw) byGateway.set(p.gateway, (byGateway.get(p.gateway) ?? 0) + p.amount);

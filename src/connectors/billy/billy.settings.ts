@@ -104,12 +104,24 @@ export const billyDocumentSettings = z.object({
 });
 export type BillyDocumentSettings = z.infer<typeof billyDocumentSettings>;
 
+/**
+ * Billy computes VAT on each invoice line (each line carries its own `tax`), so its documents are
+ * predicted per line; the shared default, once per rate on the total, is e-conomic's way.
+ */
+const billyRounding = {
+  roundingBasis: z
+    .enum(["line", "total"])
+    .default("line")
+    .describe("How the target rounds VAT: Billy rounds it on each line; use `total` only if Billy's totals show otherwise."),
+};
+
 export const CUSTOMER_MATCH = ["email", "phone", "vatNumber", "ean", "customerNumber", "namePostcode", "shared"] as const;
 export type BillyCustomerMatch = (typeof CUSTOMER_MATCH)[number];
 
 const termsDays = z.number().int().min(0).max(365);
 
 export const createInvoiceSettings = accountingSettingsSchema.extend(billyDocumentSettings.shape).extend({
+  ...billyRounding,
   customerMatch: z
     .enum(CUSTOMER_MATCH)
     .default("email")
@@ -127,6 +139,7 @@ export const createInvoiceSettings = accountingSettingsSchema.extend(billyDocume
 export type CreateInvoiceSettings = z.infer<typeof createInvoiceSettings>;
 
 export const createCreditNoteSettings = accountingSettingsSchema.extend(billyDocumentSettings.shape).extend({
+  ...billyRounding,
   oneCreditNotePerInvoice: z
     .boolean()
     .default(false)

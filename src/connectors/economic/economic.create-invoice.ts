@@ -7,8 +7,6 @@
  */
 import { buildInvoiceDocument } from "../../domain/accounting/build-document";
 import type { AccountingDocument } from "../../domain/accounting/document";
-import { OrderlyError } from "../../domain/errors";
-import { toDecimalString, toMinor } from "../../domain/money";
 import type { CanonicalOrder } from "../../domain/order";
 import { type ActionContext, type ActionResult, defineAction } from "../contract";
 import { economicRequest } from "./economic.api";
@@ -16,6 +14,7 @@ import { economicReference, withCustomer } from "./economic.body";
 import { bookDraft } from "./economic.book-invoice";
 import {
   bookedDifferences,
+  checkComputedTotal,
   documentCustomer,
   documentOutputs,
   mismatchError,
@@ -66,7 +65,7 @@ export const createInvoice = defineAction<typeof createInvoiceSettings, Economic
     // Idempotent: also finishes an upgrade whose order deletion an interrupted attempt did not reach.
     if (fromOrder) await deleteDraftOrder(ctx, fromOrder.orderNumber);
     if (document.mismatch) throw mismatchError(document, made.draftInvoiceNumber);
-    checkComputedTotal(made, document, ctx.settings.centsThreshold);
+    checkComputedTotal(made.grossAmount, document, made.draftInvoiceNumber);
     const bookedInvoiceNumber =
       ctx.settings.invoiceState === "booked" ? await bookDraft(ctx, made.draftInvoiceNumber) : undefined;
     return result(
@@ -169,23 +168,4 @@ function result(
       ...(orderNumber === undefined ? {} : { fromOrderNumber: orderNumber }),
     },
   };
-}
-
-/**
- * e-conomic computes VAT itself (zone and product group). Its total must be what the customer
- * paid, or a VAT mapping is wrong: the invoice stays a draft and the step fails with both totals.
- */
-function checkComputedTotal(made: MadeDraft, document: AccountingDocument, threshold: string): void {
-  if (made.grossAmount === undefined) return;
-  const computed = toMinor(made.grossAmount, document.currency);
-  if (Math.abs(computed - document.expected.total) <= toMinor(threshold, document.currency)) return;
-  const fmt = (minor: number) => `${toDecimalString(minor, document.currency)} ${document.currency}`;
-  throw new OrderlyError(
-    `e-conomic computed the invoice at ${fmt(computed)} but the customer paid ${fmt(document.expected.total)}; check the VAT zones and the products' VAT settings. The invoice was left as e-conomic draft ${made.draftInvoiceNumber}.`,
-    {
-      errorClass: "validation",
-      code: "invoice_totals_mismatch",
-      details: { draftInvoiceNumber: made.draftInvoiceNumber, computed, expected: document.expected.total },
-    },
-  );
 }

@@ -14,7 +14,13 @@ import { defineAction } from "../contract";
 import { economicRequest } from "./economic.api";
 import { economicReference, withCustomer } from "./economic.body";
 import { bookDraft } from "./economic.book-invoice";
-import { bookedDifferences, documentOutputs, mismatchError, prepareDocument } from "./economic.document-steps";
+import {
+  bookedDifferences,
+  checkComputedTotal,
+  documentOutputs,
+  mismatchError,
+  prepareDocument,
+} from "./economic.document-steps";
 import { bookedInvoiceFromSteps, historyResults, INVOICE_ACTIONS } from "./economic.history";
 import { findInvoiceByReference, getBookedInvoice } from "./economic.reference";
 import { createInvoiceSettings, type EconomicConnectionSettings, type EconomicCredentials } from "./economic.settings";
@@ -69,18 +75,26 @@ export const createCreditNote = defineAction<typeof createCreditNoteSettings, Ec
     const body = withCustomer(prepared.header, customerNumber);
     ctx.mapped({ document, draft: body, creditedInvoiceNumber: credited });
     let draftInvoiceNumber: number;
+    let grossAmount: number | undefined;
     if (existing) {
-      await economicRequest(ctx, { method: "PUT", path: `/invoices/drafts/${existing.draftInvoiceNumber}`, json: body });
+      const put = await economicRequest<{ grossAmount?: number }>(ctx, {
+        method: "PUT",
+        path: `/invoices/drafts/${existing.draftInvoiceNumber}`,
+        json: body,
+      });
       draftInvoiceNumber = existing.draftInvoiceNumber;
+      grossAmount = put.body?.grossAmount;
     } else {
-      const made = await economicRequest<{ draftInvoiceNumber: number }>(ctx, {
+      const made = await economicRequest<{ draftInvoiceNumber: number; grossAmount?: number }>(ctx, {
         method: "POST",
         path: "/invoices/drafts",
         json: body,
       });
       draftInvoiceNumber = made.body.draftInvoiceNumber;
+      grossAmount = made.body.grossAmount;
     }
     if (document.mismatch) throw mismatchError(document, draftInvoiceNumber);
+    checkComputedTotal(typeof grossAmount === "number" ? grossAmount : undefined, document, draftInvoiceNumber);
     const bookedInvoiceNumber = ctx.settings.invoiceState === "booked" ? await bookDraft(ctx, draftInvoiceNumber) : undefined;
     return {
       externalId: String(bookedInvoiceNumber ?? draftInvoiceNumber),

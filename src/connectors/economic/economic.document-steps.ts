@@ -77,6 +77,33 @@ export function mismatchError(document: AccountingDocument, draftInvoiceNumber: 
   });
 }
 
+/**
+ * e-conomic computes VAT itself (zone and product group). The document's rounding line already made
+ * its total exactly what was paid or refunded, so any difference in e-conomic's total, even a cent,
+ * means a VAT mapping is wrong: the document stays a draft and the step fails with both totals.
+ * A credit note's total is negative in e-conomic (negative quantities).
+ */
+export function checkComputedTotal(
+  grossAmount: number | undefined,
+  document: AccountingDocument,
+  draftInvoiceNumber: number,
+): void {
+  if (grossAmount === undefined) return;
+  const sign = document.type === "credit-note" ? -1 : 1;
+  const computed = sign * toMinor(grossAmount, document.currency);
+  if (computed === document.expected.total) return;
+  const fmt = (minor: number) => `${toDecimalString(minor, document.currency)} ${document.currency}`;
+  const [what, paid] = document.type === "invoice" ? ["invoice", "the customer paid"] : ["credit note", "the refund was"];
+  throw new OrderlyError(
+    `e-conomic computed the ${what} at ${fmt(computed)} but ${paid} ${fmt(document.expected.total)}; check the VAT zones, the products' VAT settings and the step's roundingBasis (e-conomic must round VAT as it says). The ${what} was left as e-conomic draft ${draftInvoiceNumber}.`,
+    {
+      errorClass: "validation",
+      code: document.type === "invoice" ? "invoice_totals_mismatch" : "credit_note_totals_mismatch",
+      details: { draftInvoiceNumber, computed, expected: document.expected.total },
+    },
+  );
+}
+
 /** "total: 249.00 → 299.00"-style lines comparing a booked invoice with the document it would now be. */
 export function bookedDifferences(booked: BookedInvoice, document: AccountingDocument): string[] {
   const currency = booked.currency ?? document.currency;

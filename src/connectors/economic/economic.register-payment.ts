@@ -13,7 +13,7 @@ import { convertMinor } from "../../domain/accounting/exchange";
 import { OrderlyError } from "../../domain/errors";
 import { toDecimalString, toMajorNumber, toMinor } from "../../domain/money";
 import type { CanonicalOrder } from "../../domain/order";
-import { paidAsAWhole, receivedPayments } from "../../domain/payment";
+import { gatewaysOf, paidAsAWhole, receivedPayments, splitUnknown } from "../../domain/payment";
 import { defineAction } from "../contract";
 import { economicRequest } from "./economic.api";
 import { bookedInvoiceFromSteps } from "./economic.history";
@@ -22,13 +22,19 @@ import { type RegisterPaymentSettings, registerPaymentSettings } from "./economi
 import { type BookedInvoice, getBookedInvoice } from "./economic.reference";
 import type { EconomicConnectionSettings, EconomicCredentials } from "./economic.settings";
 
-/** Paid amount per gateway in the order's currency; `undefined` amount means "the whole invoice". */
+/**
+ * Paid amount per gateway in the order's currency; `undefined` means "the whole invoice", or, with
+ * several gateways, an unknown share of it.
+ */
 type PaidByGateway = Map<string, number | undefined>;
 
 export function paidByGateway(order: CanonicalOrder): PaidByGateway {
   const byGateway: PaidByGateway = new Map();
   for (const p of receivedPayments(order)) byGateway.set(p.gateway, (byGateway.get(p.gateway) ?? 0) + p.amount);
-  if (byGateway.size === 0 && paidAsAWhole(order)) byGateway.set(order.payments[0]?.gateway ?? "unknown", undefined);
+  if (byGateway.size === 0 && paidAsAWhole(order)) {
+    const gateways = gatewaysOf(order);
+    for (const gateway of gateways.length > 0 ? gateways : ["unknown"]) byGateway.set(gateway, undefined);
+  }
   return byGateway;
 }
 
@@ -61,6 +67,7 @@ export const registerPayment = defineAction<typeof registerPaymentSettings, Econ
       });
       return skip(`paid by ${terms.join(", ")}, whose payment terms already say the invoice is paid: nothing to register`);
     }
+    if (paid.size > 1 && toRegister.some((e) => e.amount === undefined)) throw splitUnknown(order, [...paid.keys()], "e-conomic");
     const made = await findVoucherByText(ctx, ctx.settings.journalNumber, ctx.reference);
     if (made)
       return {

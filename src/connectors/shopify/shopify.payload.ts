@@ -202,6 +202,9 @@ const orderAdjustment = z.object({
   kind: text,
   amount: decimal,
   amount_set: moneySet.nullish(),
+  /** VAT of the adjustment; a tax-exclusive shop's shipping refund states its VAT here, beside the net amount. */
+  tax_amount: decimal.nullish(),
+  tax_amount_set: moneySet.nullish(),
 });
 
 /** Body of refunds/create. */

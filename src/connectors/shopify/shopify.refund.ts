@@ -1,7 +1,8 @@
 /**
  * Maps a Shopify refunds/create payload to the canonical refund. Shopify reports shipping refunds
  * and discrepancies as negative order adjustments; the canonical refund counts money returned as
- * positive, so they are negated.
+ * positive, so they are negated. A shipping refund's `tax_amount` is kept beside it: in a
+ * tax-exclusive shop the amount is net and the credit note adds that VAT.
  *
  * A refund of an order paid in another currency than the shop's is mapped in that currency, like
  * its order: the lines' and adjustments' `*_set.presentment_money`, and the refund transactions,
@@ -37,6 +38,14 @@ function mapRefund(refund: ShopifyRefund, createdAt: string, money: ShopifyMoney
       adjustments.filter((a) => kinds(a.kind ?? "")).map((a) => [a.amount, a.amount_set] as const),
       field,
     ) || 0;
+  // A zero VAT is zero in any currency: only a stated one needs its presentment amount.
+  const shippingTax =
+    -money.sum(
+      adjustments
+        .filter((a) => a.kind === "shipping_refund" && a.tax_amount != null && Number(a.tax_amount) !== 0)
+        .map((a) => [a.tax_amount ?? 0, a.tax_amount_set] as const),
+      "order_adjustments.tax_amount",
+    ) || 0;
   const transactions = (refund.transactions ?? []).filter((t) => t.kind === "refund" && t.status === "success");
   if (money.presentment)
     for (const t of transactions) {
@@ -71,6 +80,7 @@ function mapRefund(refund: ShopifyRefund, createdAt: string, money: ShopifyMoney
       }),
     ),
     shipping: negatedSum((kind) => kind === "shipping_refund", "order_adjustments.amount"),
+    shippingTax: shippingTax === 0 ? undefined : shippingTax,
     adjustments: negatedSum((kind) => kind !== "shipping_refund", "order_adjustments.amount"),
     // Refund transactions are in the currency the customer paid in (checked above for presentment money).
     total: sumMinor(

@@ -4,6 +4,7 @@
  * difference against what the customer paid, absorbed by a rounding line up to the threshold.
  */
 
+import { OrderlyError } from "../errors";
 import { invoiceLinesFromOrder } from "../invoice-lines";
 import { divideRounded, divideRoundedBig, type RoundingMode, toDecimalString, toMinor } from "../money";
 import type { CanonicalOrder, CanonicalRefund } from "../order";
@@ -40,14 +41,24 @@ export function buildInvoiceDocument(order: CanonicalOrder, settings: Accounting
 
 /**
  * A credit note for one refund. Refund line amounts follow the order's tax basis (gross when the
- * order's prices include tax); a refund without lines (WooCommerce) is spread over the order's VAT
- * rates in proportion to what was sold at each, one line per rate; adjustments carry no VAT.
+ * order's prices include tax). Money refunded without lines (a WooCommerce refund, a Shopify refund
+ * discrepancy or goodwill amount) is spread over the order's VAT rates in proportion to what was
+ * sold at each, one line per rate: it takes back part of a price that carried VAT.
  */
 export function buildCreditNoteDocument(
   order: CanonicalOrder,
   refund: CanonicalRefund,
   settings: AccountingSettings,
 ): AccountingDocument {
+  if (refund.currency !== order.currency)
+    throw new OrderlyError(
+      `Refund ${refund.source.refundId} is in ${refund.currency} but order ${order.source.orderNumber} was paid in ${order.currency}, so its amounts cannot be credited on the order's invoice: create the credit note by hand in the accounting system.`,
+      {
+        errorClass: "validation",
+        code: "refund_currency_mismatch",
+        details: { refundCurrency: refund.currency, orderCurrency: order.currency },
+      },
+    );
   const vat = decideVat(order, settings);
   const byId = new Map(order.lines.map((l) => [l.id, l]));
   const source: SourceLine[] = [];
@@ -68,23 +79,18 @@ export function buildCreditNoteDocument(
     });
   }
   const mainRate = mainRateBp(order, vat);
-  if (refund.shipping !== 0)
+  // A tax-exclusive shop states the shipping refunded net and its VAT beside it (Shopify's tax_amount).
+  const shipping = refund.shipping + (order.pricesIncludeTax ? 0 : (refund.shippingTax ?? 0));
+  if (shipping !== 0)
     source.push(
-      splitGross("shipping", "Shipping refund", refund.shipping, order.shipping[0]?.taxRateBp ?? mainRate, settings.roundingMode),
+      splitGross("shipping", "Shipping refund", shipping, order.shipping[0]?.taxRateBp ?? mainRate, settings.roundingMode),
     );
   if (refund.adjustments !== 0)
-    source.push({
-      kind: "adjustment",
-      description: "Refund adjustment",
-      quantity: 1,
-      net: refund.adjustments,
-      vat: 0,
-      rateBp: 0,
-    });
+    source.push(...overRates(refund.adjustments, "Refund adjustment", order, vat, mainRate, settings));
   const accounted = source.reduce((sum, l) => sum + l.net + l.vat, 0);
   const shippingGross = order.shipping.reduce((sum, s) => sum + s.price - s.discount + (order.pricesIncludeTax ? 0 : s.tax), 0);
   const remainder = refund.total - accounted;
-  if (refund.lines.length > 0 && refund.shipping === 0 && remainder !== 0 && remainder === shippingGross) {
+  if (refund.lines.length > 0 && shipping === 0 && remainder !== 0 && remainder === shippingGross) {
     // Shopify's refunds/create (API 2024-10 on) no longer itemises refunded shipping: money refunded
     // beyond the lines that equals the order's shipping is that shipping, at the shipping's rate.
     source.push(
@@ -93,14 +99,8 @@ export function buildCreditNoteDocument(
   } else if (source.length === 0 || (refund.lines.length === 0 && accounted !== refund.total)) {
     // Amount-only refund: each VAT rate of the order takes its share, so a lump sum refunded on a
     // mixed-rate order (books at 7 %, the rest at 19 %) carries the VAT that was charged on it.
-    const rest = refund.total - accounted;
     const text = refund.note ? `Refund: ${refund.note}` : "Refund";
-    const shares = grossByRate(order, vat, mainRate);
-    for (const [rateBp, part] of spread(rest, shares)) {
-      if (part === 0) continue;
-      const description = shares.length > 1 ? `${text} (${rateBp / 100} %)` : text;
-      source.push(splitGross("product", description, part, rateBp, settings.roundingMode));
-    }
+    source.push(...overRates(refund.total - accounted, text, order, vat, mainRate, settings));
   }
   const expectedVat = source.reduce((sum, l) => sum + l.vat, 0);
   return finish("credit-note", order, source, { total: refund.total, vat: expectedVat }, vat, settings, refund.source.createdAt);
@@ -225,6 +225,27 @@ function grossByRate(order: CanonicalOrder, vat: VatDecision, fallback: number):
   }
   const shares = [...byRate].filter(([, gross]) => gross > 0).sort((a, b) => b[1] - a[1] || b[0] - a[0]);
   return shares.length > 0 ? shares : [[fallback, 1]];
+}
+
+/**
+ * Money refunded without lines as one line per VAT rate of the order, each rate taking its share
+ * (a lump sum on a mixed-rate order carries the VAT that was charged on it). They are sales lines,
+ * so a target books them on a product that carries that VAT.
+ */
+function overRates(
+  gross: number,
+  text: string,
+  order: CanonicalOrder,
+  vat: VatDecision,
+  mainRate: number,
+  settings: AccountingSettings,
+): SourceLine[] {
+  const shares = grossByRate(order, vat, mainRate);
+  return spread(gross, shares)
+    .filter(([, part]) => part !== 0)
+    .map(([rateBp, part]) =>
+      splitGross("product", shares.length > 1 ? `${text} (${rateBp / 100} %)` : text, part, rateBp, settings.roundingMode),
+    );
 }
 
 /** `amount` split in proportion to the shares; the largest share takes the rounding remainder. */

@@ -166,4 +166,82 @@ export const refundCases: AccountingCase[] = [
       ],
     },
   },
+  {
+    id: "C50",
+    title: "A goodwill refund without lines (Shopify refund discrepancy) credits VAT",
+    topic: "refunds",
+    note: "Shopify states money refunded beyond the lines as a refund discrepancy; like an amount-only refund (C41) it is spread over the order's VAT rates: 50.00 at 25 % is 40.00 + 10.00 VAT.",
+    fixed: {
+      where: "src/domain/accounting/build-document.ts",
+      before:
+        "the 50.00 DKK was credited as a VAT-free adjustment line (50.00 net, 0.00 VAT), so the credit note took back 10.00 DKK less VAT than was charged on it.",
+    },
+    source: {
+      ...tshirtAndShipping,
+      refunds: [{ date: "2026-03-10", lines: [], discrepancy: "50.00", note: "Late delivery", amount: "50.00" }],
+    },
+    expect: {
+      vatCase: "domestic",
+      currency: "DKK",
+      invoice: dk("248.00", [tshirt("159.20"), gls], "198.40", "49.60"),
+      creditNotes: [
+        {
+          refund: 0,
+          ...dk(
+            "50.00",
+            [
+              {
+                text: "Refund adjustment",
+                quantity: 1,
+                unitNet: "40.00",
+                rate: 25,
+                economic: "1",
+                billy: ["prod-default", "tr-dk-25"],
+              },
+            ],
+            "40.00",
+            "10.00",
+          ),
+        },
+      ],
+    },
+  },
+  {
+    id: "C51",
+    title: "A shipping refund in a shop with prices excl. VAT (Shopify webhook before API 2024-10)",
+    topic: "refunds",
+    note: "The shipping_refund adjustment states the shipping net (39.20) and its VAT beside it (tax_amount 9.80); the credit note refunds both.",
+    fixed: {
+      where: "src/connectors/shopify/shopify.refund.ts, src/domain/accounting/build-document.ts",
+      before:
+        "tax_amount was not read and the net 39.20 was taken as shipping incl. VAT (31.36 + 7.84 VAT): the credit note came to 238.20 DKK against 248.00 DKK refunded, and the step failed with its draft left.",
+    },
+    source: {
+      ...tshirtAndShipping,
+      pricesIncludeTax: false,
+      lines: [{ title: "T-shirt", sku: "TS-1", quantity: 1, price: "159.20", tax: "39.80", rate: 25 }],
+      shipping: [{ title: "GLS", price: "39.20", tax: "9.80", rate: 25 }],
+      refunds: [
+        {
+          date: "2026-03-10",
+          apiVersion: "2024-07",
+          lines: [{ line: 0, quantity: 1, subtotal: "159.20", tax: "39.80", restock: true }],
+          shipping: "39.20",
+          shippingTax: "9.80",
+          amount: "248.00",
+        },
+      ],
+    },
+    expect: {
+      vatCase: "domestic",
+      currency: "DKK",
+      invoice: dk("248.00", [tshirt("159.20"), gls], "198.40", "49.60"),
+      creditNotes: [
+        {
+          refund: 0,
+          ...dk("248.00", [tshirt("159.20"), { ...gls, text: "Shipping refund" }], "198.40", "49.60", RETURNED),
+        },
+      ],
+    },
+  },
 ];
