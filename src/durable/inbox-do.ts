@@ -56,6 +56,17 @@ export const INBOX_MIGRATIONS = [
   `,
 ];
 
+/**
+ * Tries between reminders while an event stays held: about an hour at the backoff's 60 s cap. Each
+ * reminder also stands in for an alert whose sending failed (the alert is best effort).
+ */
+const HELD_REMIND_TRIES = 60;
+
+/** Whether a held event's `tries`-th failed try tells the tenant (throttled by its topic). */
+export function heldAlertDue(tries: number): boolean {
+  return tries === HELD_ALERT_TRIES || (tries > HELD_ALERT_TRIES && (tries - HELD_ALERT_TRIES) % HELD_REMIND_TRIES === 0);
+}
+
 /** An order object's answer to a hand-off is awaited this long, then the event is tried again later. */
 const HAND_OFF_DEADLINE_MS = 30_000;
 /** Orders handed on at the same time by one shard. */
@@ -356,8 +367,13 @@ export class InboxDO extends DurableObject<Env> {
         await withDeadline(order.ingest(request), this.handOffDeadlineMs, "the order's object did not answer in time");
         this.accepted.delete(row.seq);
         moved.push(row.seq);
+        // The events behind it counted its failed tries (they wait with it): they start afresh, so
+        // each one's own tries decide its backoff and its alert. No row matches in the happy path.
+        if (row.attempts > 0) this.sql.run("UPDATE pending SET attempts = 0 WHERE order_name = ? AND attempts > 0", orderName);
       } catch (error) {
-        const delay = Math.min(60_000, 500 * 2 ** row.attempts);
+        const tries =
+          (this.sql.one<{ attempts: number }>("SELECT attempts FROM pending WHERE seq = ?", row.seq)?.attempts ?? 0) + 1;
+        const delay = Math.min(60_000, 500 * 2 ** (tries - 1));
         this.sql.run(
           "UPDATE pending SET attempts = attempts + 1, next_at = ? WHERE order_name = ?",
           Date.now() + delay,
@@ -366,14 +382,14 @@ export class InboxDO extends DurableObject<Env> {
         console.error("inbox could not hand an event to its order", { orderName, error: String(error) });
         // Kept and tried again for good (it was acknowledged; later events of the order wait
         // behind it), and the tenant is told once it has failed for a while.
-        if (request && row.attempts + 1 === HELD_ALERT_TRIES) {
+        if (request && heldAlertDue(tries)) {
           // Not awaited: a slow mail provider must not hold this round's other orders.
           void alertHeldEvent(this.env, {
             tenantId: request.tenantId,
             connectionId: request.connectionId,
             orderId: request.event.orderId,
             deliveryId: request.event.deliveryId,
-            tries: HELD_ALERT_TRIES,
+            tries,
             reason: error instanceof Error ? error.message : String(error),
           });
         }

@@ -1,8 +1,9 @@
-import { env, evictAllDurableObjects, runInDurableObject } from "cloudflare:test";
+import { env, evictAllDurableObjects, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it, vi } from "vitest";
-import { BUSY_INFLIGHT, type InboxDO } from "../../src/durable/inbox-do";
+import { BUSY_INFLIGHT, heldAlertDue, type InboxDO } from "../../src/durable/inbox-do";
 import type { OrderDO } from "../../src/durable/order-do";
 import { orderObjectName } from "../../src/durable/order-types";
+import { HELD_ALERT_TRIES } from "../../src/notifications/held-alerts";
 import { inboxFor, inboxShard } from "../../src/worker/routes/hooks";
 import { inboxTestEntry } from "../helpers/inbox-entry";
 import { createWorld, orderObject, settledTransfers, shopifyOrder } from "../helpers/world";
@@ -221,5 +222,45 @@ describe("the webhook inbox", () => {
       expect(handedAt[0]! - started).toBeGreaterThanOrEqual(900);
       expect(handedAt[0]! - started).toBeLessThan(8_000);
     });
+  });
+
+  it("counts each held event's own tries: one that waited behind another starts afresh when that one goes through", async () => {
+    const world = await createWorld();
+    await world.flow("paid", [{ target: world.ledgerId, action: "createInvoice" }]);
+    const order = shopifyOrder({ financial_status: "pending" });
+    const shard = inboxFor(env, orderObjectName(world.shopId, String(order.id)));
+    const refused = new Set(["orders/create", "orders/paid"]);
+    await runInDurableObject(shard, (instance: InboxDO) => {
+      const own = instance as unknown as { env: Env };
+      const real = own.env.ORDERS;
+      const refusing = {
+        idFromName: (n: string) => real.idFromName(n),
+        get: (id: DurableObjectId) => ({
+          ingest: async (request: Parameters<DurableObjectStub<OrderDO>["ingest"]>[0]) => {
+            if (refused.has(request.event.topic)) throw new Error(`refused ${request.event.topic}`);
+            return real.get(id).ingest(request);
+          },
+        }),
+      };
+      own.env = { ...own.env, ORDERS: refusing as unknown as Env["ORDERS"] };
+    });
+    expect((await world.sendShopify("orders/create", order)).status).toBe(200);
+    expect((await world.sendShopify("orders/paid", { ...order, financial_status: "paid" })).status).toBe(200);
+    // The first event failed twelve times, and the paid one waited behind it all along.
+    await runInDurableObject(shard, (_i, state) => {
+      state.storage.sql.exec("UPDATE pending SET attempts = 12, next_at = ?", Date.now());
+    });
+    refused.delete("orders/create");
+    await runDurableObjectAlarm(shard);
+    const left = await runInDurableObject(shard, (_i, state) =>
+      state.storage.sql.exec<{ attempts: number }>("SELECT attempts FROM pending").toArray(),
+    );
+    // Its own first failure: its backoff starts short, and its alert comes after its own ten tries.
+    expect(left).toEqual([{ attempts: 1 }]);
+  });
+
+  it("tells the tenant at the tenth failed try, then every sixty (about an hour apart)", () => {
+    const due = Array.from({ length: 200 }, (_, i) => i + 1).filter(heldAlertDue);
+    expect(due).toEqual([HELD_ALERT_TRIES, 70, 130, 190]);
   });
 });
