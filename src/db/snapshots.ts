@@ -214,6 +214,16 @@ export async function readHistory(env: Pick<Env, "BLOBS">, rows: SnapshotRow[]):
   return { snapshots: read.flatMap((r) => r.snapshots), attempts: read.flatMap((r) => r.attempts) };
 }
 
+/**
+ * A transfer's attempts in step and attempt order, once each: those its history rows hold and
+ * those the `attempts` table holds for older transfers (and for jobs of the previous release). A
+ * projection written twice (its outbox row outlived the D1 write) lists an attempt once.
+ */
+export function mergeAttempts(...lists: AttemptRecord[][]): AttemptRecord[] {
+  const byAttempt = new Map(lists.flat().map((a) => [`${a.stepIndex}:${a.attempt}`, a]));
+  return [...byAttempt.values()].sort((a, b) => a.stepIndex - b.stepIndex || a.attempt - b.attempt);
+}
+
 /** The newest snapshot of a kind in a transfer's history (the canonical order a retry edits). */
 export async function latestSnapshot(
   env: Pick<Env, "DB" | "BLOBS">,

@@ -2,9 +2,11 @@
  * The stage machine of an order. The ladder only climbs; an order that jumps ahead (paid before
  * created) catches up by running every stage it passed, in ladder order. Cancelled and refunded
  * sit beside the ladder: cancelled happens once per cancellation, refunded once per refund. A
- * cancelled order stays cancelled unless a newer version of it is back on the ladder (WooCommerce
- * lets a cancelled order be paid late, restored from the bin or set back by hand): it is then
- * reopened and climbs from where it was, and a later cancellation is a new one.
+ * cancelled order stays cancelled unless a newer version of it climbs the ladder past where it was
+ * (WooCommerce takes a late payment on an order it cancelled when its stock hold ran out): it is
+ * then reopened and climbs, and a later cancellation is a new one. A version that shows a stage
+ * already reached (restored from the bin; WooCommerce's `refunded` status, read as paid) leaves it
+ * cancelled: nothing new happened to the order that its cancel flows did not already answer.
  */
 import { z } from "zod";
 
@@ -36,8 +38,8 @@ export function isLadderStage(stage: Stage): stage is LadderStage {
 /**
  * Applies a stage seen in an event. Returns the new state and the stages whose flows must now
  * run, oldest first. A late or repeated stage passes nothing; the ladder never goes backwards.
- * `reopens`: the event is the order's newest version, so a ladder stage in it takes a cancelled
- * order back (a late delivery of an older version does not).
+ * `reopens`: the event is newer than any version seen, so a ladder stage in it past the one reached
+ * takes a cancelled order back (a late delivery of an older version does not).
  */
 export function advanceStage(
   state: StageState,
@@ -53,10 +55,9 @@ export function advanceStage(
     if (state.cancelled) return { state, passed: [] };
     return { state: { ...state, cancelled: true }, passed: ["cancelled"] };
   }
-  if (state.cancelled && !reopens) return { state, passed: [] };
-  const open = state.cancelled ? { ...state, cancelled: false, reopened: (state.reopened ?? 0) + 1 } : state;
-  const climb = climbTo(open, stage);
-  return { state: climb.state, passed: climb.passed };
+  if (!state.cancelled) return climbTo(state, stage);
+  if (!reopens || ladderRank(stage) <= ladderRank(state.reached)) return { state, passed: [] };
+  return climbTo({ ...state, cancelled: false, reopened: (state.reopened ?? 0) + 1 }, stage);
 }
 
 /**

@@ -207,8 +207,10 @@ export class OrderDO extends DurableObject<Env> {
     // Transfers made from the old version are re-run first, then the stages this event passes.
     if (changed) this.enqueue({ kind: "rerun", eventSeq: seq });
     else if (paymentArrived) this.enqueue({ kind: "rerun", eventSeq: seq, payment: true });
-    // Only the order's newest version can take a cancelled order back (domain/stage.ts).
-    const passed = this.applyStage(event.stage, event.occurrence, seq, isOrder && !stale);
+    // Only a version newer than any seen can take a cancelled order back (domain/stage.ts): one of
+    // the same second may be older (WooCommerce's modified time has whole seconds).
+    const newer = isOrder && (current === null || event.version > current.source.version);
+    const passed = this.applyStage(event.stage, event.occurrence, seq, newer);
     if (isOrder) passed.push(...this.applyWaitingRefunds());
     return { result: { duplicate: false, stale, passed }, pump: true };
   }
@@ -668,10 +670,12 @@ export class OrderDO extends DurableObject<Env> {
     const order = this.latestOrder();
     if (!order) return;
     const who = this.identity();
+    // A reopened order's cancellation is over: running it again would undo the order's new work.
+    const cancelledNow = this.stageState().cancelled;
     const affected = this.sql
       .all<TransferRow>(
         `SELECT id, flow_id, stage, occurrence, status, steps, input, error, created_at, updated_at FROM transfers
-         WHERE ${payment ? "stage = 'paid'" : "stage != 'refunded'"} ORDER BY seq`,
+         WHERE ${payment ? "stage = 'paid'" : `stage != 'refunded'${cancelledNow ? "" : " AND stage != 'cancelled'"}`} ORDER BY seq`,
       )
       .filter((t) => !payment || !showsPayment((JSON.parse(t.input) as TransferInput).order));
     if (affected.length === 0) return;

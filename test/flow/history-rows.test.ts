@@ -70,5 +70,20 @@ describe("a transfer's history in D1", () => {
       [1, 0, "retry"],
       [1, 1, "ok"],
     ]);
+    // The API lists the same, without the rows' own keys.
+    const api = await world.api(`/transfers/${transfer.id}`);
+    expect(api.body.attempts.map((a: { stepIndex: number; attempt: number }) => [a.stepIndex, a.attempt])).toEqual([
+      [0, 1],
+      [1, 0],
+      [1, 1],
+    ]);
+    expect(api.body.attempts[1]).toEqual({
+      stepIndex: 1,
+      attempt: 0,
+      outcome: "retry",
+      errorClass: "transient",
+      latencyMs: 40,
+      createdAt: 1,
+    });
   });
 });

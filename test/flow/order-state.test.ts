@@ -25,12 +25,14 @@ describe("an order object's state", () => {
       // A delivery that changes nothing (the same order sent again under a new delivery id) is
       // stored, but must not write the state: any write of it fails from here.
       state.storage.sql.exec("CREATE TRIGGER state_kept BEFORE UPDATE ON meta BEGIN SELECT RAISE(ABORT, 'written'); END");
+      state.storage.sql.exec("CREATE TRIGGER state_added BEFORE INSERT ON meta BEGIN SELECT RAISE(ABORT, 'written'); END");
     });
     const again = await world.sendShopify("orders/paid", order);
     expect(again.status).toBe(200);
     await runInDurableObject(stub, (_instance, state) => {
       expect(state.storage.sql.exec("SELECT COUNT(*) AS n FROM events").one().n).toBe(2);
       state.storage.sql.exec("DROP TRIGGER state_kept");
+      state.storage.sql.exec("DROP TRIGGER state_added");
     });
   });
 
@@ -88,5 +90,41 @@ describe("an order object's state", () => {
     const [transfer] = await settledTransfers(world, String(order.id), 1);
     expect(transfer).toMatchObject({ stage: "paid", status: "completed" });
     expect(await stage()).toEqual({ reached: "paid", cancelled: false, reopened: 1 });
+  });
+
+  it("does not reopen for a version of the same second as the cancellation, nor re-run the cancellation after a reopening", async () => {
+    const world = await createWorld();
+    await world.flow("paid", [{ target: world.ledgerId, action: "createInvoice" }]);
+    await world.flow("cancelled", [{ target: world.ledgerId, action: "createInvoice", settings: { invoiceState: "booked" } }]);
+    const start = Date.now();
+    const at = (s: number) => new Date(start + s * 1000).toISOString();
+    const order = shopifyOrder({ financial_status: "pending", updated_at: at(0) });
+    await world.sendShopify("orders/create", order);
+    await world.sendShopify("orders/cancelled", { ...order, cancelled_at: at(1), updated_at: at(1) });
+    await settledTransfers(world, String(order.id), 1);
+    // Paid in the same second as the cancellation: which came first cannot be told, so it stays cancelled.
+    await world.sendShopify("orders/paid", { ...order, financial_status: "paid", updated_at: at(1) });
+    const stub = orderObject(world, order);
+    const described = () => stub.describe();
+    await expect.poll(async () => (await described()).outbox, { timeout: 5000 }).toBe(0);
+    expect((await described()).transfers.map((t) => t.stage)).toEqual(["cancelled"]);
+    // Paid later: reopened, the paid transfer runs.
+    const paid = { ...order, financial_status: "paid", updated_at: at(2) };
+    await world.sendShopify("orders/paid", paid);
+    await settledTransfers(world, String(order.id), 2);
+    // The buyer's address changes: the paid transfer runs again, the cancellation does not.
+    await world.sendShopify("orders/updated", { ...paid, email: "other@example.dk", updated_at: at(3) });
+    await expect
+      .poll(
+        async () => {
+          const { transfers, steps } = await described();
+          return transfers.map((t) => [t.stage, t.status, steps.find((s) => s.transfer_id === t.id)?.attempts]);
+        },
+        { timeout: 10_000 },
+      )
+      .toEqual([
+        ["cancelled", "completed", 1],
+        ["paid", "completed", 2],
+      ]);
   });
 });

@@ -3,8 +3,8 @@ import { createRoute, z } from "@hono/zod-openapi";
 import { and, asc, desc, eq, gte, inArray, lt, type SQL, sql } from "drizzle-orm";
 import { database } from "../../../db/client";
 import { beforeCursor, encodeCursor } from "../../../db/cursor";
-import { snapshots, TRANSFER_STATUSES, transferSteps, transfers } from "../../../db/schema";
-import { latestSnapshot, readHistory } from "../../../db/snapshots";
+import { attempts, snapshots, TRANSFER_STATUSES, transferSteps, transfers } from "../../../db/schema";
+import { latestSnapshot, mergeAttempts, readHistory } from "../../../db/snapshots";
 import { OrderlyError } from "../../../domain/errors";
 import { orderSchema, type TransferInput } from "../../../domain/order";
 import { stageSchema } from "../../../domain/stage";
@@ -123,7 +123,11 @@ export const transferRoutes = apiRouter()
                 snapshots: z.array(
                   z.object({
                     id: z.number(),
-                    part: z.number().describe("Position inside the stored row: one attempt's snapshots share a row id."),
+                    part: z
+                      .number()
+                      .describe(
+                        "Position inside the stored row: snapshots stored together (one write of the log) share a row id.",
+                      ),
                     kind: z.string(),
                     stepIndex: z.number().nullable(),
                     attempt: z.number().nullable(),
@@ -152,16 +156,30 @@ export const transferRoutes = apiRouter()
     async (c) => {
       const transfer = await findTransfer(c.env, c.var.tenantId, c.req.valid("param").id);
       const db = database(c.env);
-      const [steps, rows] = await Promise.all([
+      const [steps, rows, older] = await Promise.all([
         db.select().from(transferSteps).where(eq(transferSteps.transferId, transfer.id)).orderBy(asc(transferSteps.stepIndex)),
         db
           .select()
           .from(snapshots)
           .where(and(eq(snapshots.transferId, transfer.id), eq(snapshots.tenantId, c.var.tenantId)))
           .orderBy(asc(snapshots.id)),
+        db
+          .select()
+          .from(attempts)
+          .where(and(eq(attempts.transferId, transfer.id), eq(attempts.tenantId, c.var.tenantId))),
       ]);
       const history = await readHistory(c.env, rows);
-      return c.json({ ...transfer, steps, ...history }, 200);
+      const tries = mergeAttempts(older, history.attempts).map(
+        ({ stepIndex, attempt, outcome, errorClass, latencyMs, createdAt }) => ({
+          stepIndex,
+          attempt,
+          outcome,
+          errorClass,
+          latencyMs,
+          createdAt,
+        }),
+      );
+      return c.json({ ...transfer, steps, snapshots: history.snapshots, attempts: tries }, 200);
     },
   )
   .openapi(

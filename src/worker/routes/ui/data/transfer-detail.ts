@@ -2,7 +2,7 @@
 import { and, asc, eq } from "drizzle-orm";
 import { database } from "../../../../db/client";
 import { attempts, connections, flows, snapshots, transferSteps, transfers } from "../../../../db/schema";
-import { readHistory } from "../../../../db/snapshots";
+import { mergeAttempts, readHistory } from "../../../../db/snapshots";
 
 export type { SnapshotView } from "../../../../db/snapshots";
 
@@ -38,12 +38,10 @@ export async function transferDetail(env: Env, tenantId: string, id: string) {
     db.select({ id: connections.id, name: connections.name }).from(connections).where(eq(connections.tenantId, tenantId)),
   ]);
   const history = await readHistory(env, rows);
-  // Older transfers have their attempts in their own table; newer ones in their history rows.
-  const byAttempt = new Map([...tries, ...history.attempts].map((a) => [`${a.stepIndex}:${a.attempt}`, a]));
   return {
     transfer,
     steps,
-    attempts: [...byAttempt.values()].sort((a, b) => a.stepIndex - b.stepIndex || a.attempt - b.attempt),
+    attempts: mergeAttempts(tries, history.attempts),
     snapshots: history.snapshots,
     flowName: flow?.name ?? null,
     names: new Map(conns.map((c) => [c.id, c.name])),
