@@ -280,6 +280,26 @@ describe("Billy createInvoice", () => {
     expect(mock.state.contacts).toHaveLength(1);
   });
 
+  it("two orders with one new SKU at once make one product: the creating step holds the SKU at the gate", async () => {
+    const mock = billy();
+    const order = danishOrder({
+      lines: [{ id: "l1", sku: "MUG-1", title: "Mug", quantity: 1, unitPrice: 19900, discount: 0, tax: 3980, taxRateBp: 2500 }],
+    });
+    const settings = { ...SETTINGS, createMissingProducts: true, newProducts: { accountId: "acc-sales" } };
+    const message = { target: `con_exclusive_${crypto.randomUUID()}` } as StepMessage;
+    const leaseUntil = Date.now() + 60_000;
+    const step = (ticket: string, reference: string) =>
+      run(createInvoice, order, settings, {
+        reference,
+        exclusive: gateExclusive(env, message, ticket, leaseUntil, runtimeConfig(env)),
+      });
+
+    const [a, b] = await Promise.all([step("ticket-a", "ref-a"), step("ticket-b", "ref-b")]);
+
+    expect(mock.state.products.filter((p) => p.productNo === "MUG-1")).toHaveLength(1);
+    expect([a.result.outputs.productsCreated, b.result.outputs.productsCreated]).toContainEqual(["MUG-1"]);
+  });
+
   it("puts consumer orders on the shared contact and still matches a business by its VAT number", async () => {
     const meyer = { id: "con-meyer", type: "company", name: "Meyer GmbH", countryId: "DE", registrationNo: "DE123456789" };
     const mock = billy({ contacts: [{ id: "con-shop", type: "company", name: "Webshop customers", countryId: "DK" }, meyer] });

@@ -246,6 +246,36 @@ describe("Billy sendInvoiceEmail", () => {
     expect(mock.state.emails).toHaveLength(1);
   });
 
+  it("e-mails an invoice Billy marks as printed (printed is not sent)", async () => {
+    const { mock, invoice, writesBefore } = await withInvoice();
+    const billyInvoice = mock.invoice("inv-3");
+    if (billyInvoice) billyInvoice.sentState = "printed";
+
+    const { result } = await run(sendInvoiceEmail, danishOrder(), {}, { previous: [invoice] });
+
+    expect(result).toMatchObject({ created: true, outputs: { sentState: "sent" } });
+    expect(
+      mock
+        .writes()
+        .slice(writesBefore)
+        .map((w) => w.path),
+    ).toEqual(["/invoices/inv-3/emails"]);
+    expect(mock.state.emails).toHaveLength(1);
+  });
+
+  it("adopts an invoice the customer opened or viewed as already sent", async () => {
+    for (const sentState of ["opened", "viewed"]) {
+      const { mock, invoice, writesBefore } = await withInvoice();
+      const billyInvoice = mock.invoice("inv-3");
+      if (billyInvoice) billyInvoice.sentState = sentState;
+
+      const { result } = await run(sendInvoiceEmail, danishOrder(), {}, { previous: [invoice] });
+
+      expect(result).toMatchObject({ created: false, outputs: { alreadySent: true, sentState } });
+      expect(mock.writes().slice(writesBefore)).toEqual([]);
+    }
+  });
+
   it("uses the configured contact person and templates", async () => {
     const { mock, invoice } = await withInvoice();
     const settings = { subject: "{{ invoice.id }}: {{order.total}}", body: "Hi {{customer.name}}", contactPersonId: "cp-2" };

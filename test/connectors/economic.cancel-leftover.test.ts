@@ -168,7 +168,7 @@ describe("e-conomic cancelOrder: drafts left by unfinished steps", () => {
 
     const { result } = await cancel(at);
 
-    expect(calls(mock)[0]).toBe(`GET /invoices/drafts?filter=references.other$eq:WEB-${at.paidRef}`);
+    expect(calls(mock)[0]).toBe(`GET /invoices/drafts?filter=references.other$eq:WEB-${at.paidRef}&skippages=0&pagesize=1000`);
     expect(result.outputs).toMatchObject({ deletedDraftInvoices: [1], leftoverReferences: [`WEB-${at.paidRef}`] });
   });
 

@@ -5,8 +5,8 @@
  */
 import { describe, expect, it } from "vitest";
 import { bookInvoice, createInvoice, createOrder } from "../../src/connectors/economic";
-import { createEconomicMock, installEconomicMock } from "../mocks/economic.mock";
-import { danishOrder, done, REFERENCE, run, writes } from "../mocks/economic.mock.fixtures";
+import { createEconomicMock, type EconomicMock, installEconomicMock } from "../mocks/economic.mock";
+import { BASE_URL, danishOrder, done, GOOD_TOKENS, REFERENCE, run, sent, writes } from "../mocks/economic.mock.fixtures";
 
 const ORDER_REFERENCE = "orderly-order-0";
 const pending = () => danishOrder({ stage: "created", payments: [], financialStatus: "pending" });
@@ -104,5 +104,110 @@ describe("e-conomic createOrder after the order became an invoice", () => {
 
     expect(again.result).toMatchObject({ externalId: "1", created: false, outputs: { orderNumber: 1, updated: true } });
     expect(mock.state.orders).toHaveLength(1);
+  });
+});
+
+describe("e-conomic createOrder: a draft order left beside an invoice made without it", () => {
+  it("deletes the draft order a failed createOrder left when a retry finds the order invoiced", async () => {
+    const mock = createEconomicMock();
+    installEconomicMock(mock);
+    // The created transfer's createOrder POST landed but its answer was lost: the step failed.
+    await run(createOrder, pending(), {}, { reference: ORDER_REFERENCE });
+    // The paid transfer, seeing no completed createOrder, made the invoice without the order.
+    const invoice = await run(createInvoice, danishOrder());
+    expect(mock.state.orders).toHaveLength(1);
+
+    // A person retries the created transfer.
+    const again = await run(
+      createOrder,
+      pending(),
+      {},
+      { reference: ORDER_REFERENCE, history: [done("createInvoice", invoice.result)] },
+    );
+
+    expect(again.result.outputs).toMatchObject({ invoiced: true, invoiceState: "draft", invoiceNumber: 1, deletedOrders: [1] });
+    expect(mock.state.orders).toEqual([]);
+    expect(mock.state.requests.filter((r) => r.method === "PUT" && r.path.startsWith("/orders/drafts"))).toEqual([]);
+  });
+});
+
+/** A request a person's work in e-conomic makes, straight to the mock. */
+async function byPerson(mock: EconomicMock, method: string, path: string, body?: unknown): Promise<Record<string, unknown>> {
+  const response = await mock.handle(
+    new Request(`${BASE_URL}${path}`, {
+      method,
+      headers: {
+        "x-appsecrettoken": GOOD_TOKENS.appSecretToken,
+        "x-agreementgranttoken": GOOD_TOKENS.agreementGrantToken,
+        "content-type": "application/json",
+      },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    }),
+  );
+  expect(response.ok, `${method} ${path}`).toBe(true);
+  return response.status === 204 ? {} : ((await response.json()) as Record<string, unknown>);
+}
+
+/**
+ * createOrder's draft order 1, which a bookkeeper then turns into an invoice in e-conomic (adding a
+ * delivery date), optionally booking it. The invoice carries the order's reference, assuming
+ * e-conomic copies it as its upgrade instructions do [unconfirmed for an invoice a person makes].
+ */
+async function orderInvoicedByPerson(book: boolean, keepReference = true) {
+  const mock = createEconomicMock();
+  installEconomicMock(mock);
+  const order = await run(createOrder, pending(), {}, { reference: ORDER_REFERENCE });
+  const template = await byPerson(mock, "GET", "/orders/drafts/1/templates/upgrade-instructions/draftInvoice");
+  const references = keepReference ? template.references : { other: "typed by the bookkeeper" };
+  await byPerson(mock, "POST", "/invoices/drafts", { ...template, references, delivery: { deliveryDate: "2025-11-05" } });
+  await byPerson(mock, "DELETE", "/orders/drafts/1");
+  if (book) await byPerson(mock, "POST", "/invoices/booked", { draftInvoice: { draftInvoiceNumber: 1 } });
+  mock.state.requests.length = 0;
+  return { mock, history: [done("createOrder", order.result)] };
+}
+
+describe("e-conomic createInvoice after a person invoiced the draft order", () => {
+  it("adopts the person's draft invoice, brought up to date with this step's reference, instead of a second", async () => {
+    const { mock, history } = await orderInvoicedByPerson(false);
+
+    const { result } = await run(createInvoice, danishOrder(), {}, { history });
+
+    expect(result).toMatchObject({
+      externalId: "1",
+      created: false,
+      outputs: { draftInvoiceNumber: 1, adopted: true, fromOrderNumber: 1, reference: REFERENCE, updated: true },
+    });
+    expect(String(result.outputs.reason)).toMatch(/a person turned draft order 1 into e-conomic draft invoice 1/);
+    expect(mock.state.requests.filter((r) => r.method === "POST")).toEqual([]);
+    expect(sent(mock, "PUT", "/invoices/drafts/1")).toMatchObject({
+      references: { other: REFERENCE },
+      delivery: { deliveryDate: "2025-11-05" },
+    });
+    expect(mock.state.drafts).toHaveLength(1);
+  });
+
+  it("adopts the person's booked invoice without touching it", async () => {
+    const { mock, history } = await orderInvoicedByPerson(true);
+
+    const { result } = await run(createInvoice, danishOrder(), {}, { history });
+
+    expect(result).toMatchObject({
+      externalId: "1",
+      created: false,
+      outputs: { bookedInvoiceNumber: 1, adopted: true, fromOrderNumber: 1, reference: ORDER_REFERENCE, differences: [] },
+    });
+    expect(writes(mock)).toEqual([]);
+    expect(mock.state.drafts).toEqual([]);
+    expect(mock.state.booked).toHaveLength(1);
+  });
+
+  it("makes a fresh draft, as before, when no invoice carries the order's reference", async () => {
+    const { mock, history } = await orderInvoicedByPerson(false, false);
+
+    const { result } = await run(createInvoice, danishOrder(), {}, { history });
+
+    expect(result).toMatchObject({ externalId: "2", created: true, outputs: { draftInvoiceNumber: 2 } });
+    expect(result.outputs).not.toHaveProperty("adopted");
+    expect(mock.state.drafts).toHaveLength(2);
   });
 });

@@ -25,8 +25,8 @@ describe("e-conomic createInvoice", () => {
       },
     });
     expect(calls(mock)).toEqual([
-      `GET /invoices/drafts?filter=references.other$eq:${REFERENCE}`,
-      `GET /invoices/booked?filter=references.other$eq:${REFERENCE}`,
+      `GET /invoices/drafts?filter=references.other$eq:${REFERENCE}&skippages=0&pagesize=1000`,
+      `GET /invoices/booked?filter=references.other$eq:${REFERENCE}&skippages=0&pagesize=1000`,
       "GET /products/TS-1",
       "GET /customers?filter=email$eq:ane@example.dk",
       "POST /customers",

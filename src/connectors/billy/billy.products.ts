@@ -5,6 +5,7 @@
  */
 import type { DocumentLine } from "../../domain/accounting/document";
 import { toMajorNumber } from "../../domain/money";
+import { oneAtATime } from "../contract";
 import { type BillyContext, billyRequest, changedRecord, envelope, listed, settingsError } from "./billy.api";
 import type { BillyDocumentSettings } from "./billy.settings";
 
@@ -79,13 +80,12 @@ export async function resolveProducts(
       result.ids.push(source.productId as string);
       continue;
     }
-    if (!bySku.has(source.sku)) bySku.set(source.sku, await findProduct(ctx, source.sku));
-    let id = bySku.get(source.sku);
-    if (!id && settings.createMissingProducts) {
-      id = await createProduct(ctx, line, source.sku, currency, settings);
-      bySku.set(source.sku, id);
-      result.created.push(source.sku);
+    if (!bySku.has(source.sku)) {
+      const found = await findOrCreateProduct(ctx, line, source.sku, currency, settings);
+      bySku.set(source.sku, found.id);
+      if (found.created) result.created.push(source.sku);
     }
+    let id = bySku.get(source.sku);
     if (!id) {
       if (!settings.products.default)
         throw settingsError(
@@ -100,6 +100,26 @@ export async function resolveProducts(
     result.ids.push(id);
   }
   return result;
+}
+
+/**
+ * The product with the SKU, created when the settings allow it. Billy is not known to refuse a
+ * second product with the same `productNo`, so two orders with one new SKU at once would both miss
+ * the lookup and both create it: the lookup and the create run holding the SKU (taken before the
+ * lookup, as for contacts). Without createMissingProducts nothing is created, so nothing is held.
+ */
+async function findOrCreateProduct(
+  ctx: BillyContext,
+  line: DocumentLine,
+  sku: string,
+  currency: string,
+  settings: ProductSettings,
+): Promise<{ id: string | undefined; created: boolean }> {
+  if (!settings.createMissingProducts) return { id: await findProduct(ctx, sku), created: false };
+  return oneAtATime(ctx, `product:${sku}`, async () => {
+    const id = await findProduct(ctx, sku);
+    return id ? { id, created: false } : { id: await createProduct(ctx, line, sku, currency, settings), created: true };
+  });
 }
 
 /** `GET /products?productNo=` (filter used by public integrations; checked locally in case Billy ignores it). */

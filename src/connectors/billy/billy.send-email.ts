@@ -1,7 +1,7 @@
 /**
  * `sendInvoiceEmail`: Billy e-mails the approved invoice to a contact person of its contact
  * (`POST /invoices/{id}/emails`, one contact person per call). Billy marks the invoice's `sentState`,
- * so an invoice that is no longer "unsent" is adopted instead of e-mailed again.
+ * so an invoice already e-mailed is adopted instead of e-mailed again.
  */
 import { toDecimalString } from "../../domain/money";
 import type { CanonicalOrder } from "../../domain/order";
@@ -13,6 +13,12 @@ import { getInvoice } from "./billy.documents";
 import { invoiceFor } from "./billy.history";
 import type { BillyInvoice } from "./billy.invoice";
 import { type BillyConnectionSettings, type BillyCredentials, sendInvoiceEmailSettings } from "./billy.settings";
+
+/**
+ * The `sentState`s (of unsent, printed, sent, opened, viewed) that mean Billy e-mailed the invoice.
+ * A printed one was not e-mailed, so it is e-mailed still.
+ */
+const ALREADY_SENT: ReadonlySet<string> = new Set(["sent", "opened", "viewed"]);
 
 /** The values the subject and body may use. */
 export function emailValues(order: CanonicalOrder, invoice: Pick<BillyInvoice, "id" | "invoiceNo">): TemplateValues {
@@ -46,7 +52,7 @@ export const sendInvoiceEmail = defineAction<typeof sendInvoiceEmailSettings, Bi
       );
     const invoice = await getInvoice(ctx, invoiceId);
     if (!invoice) throw settingsError(`Billy has no invoice ${invoiceId} (deleted?).`, "billy_invoice_gone", { invoiceId });
-    if (invoice.sentState && invoice.sentState !== "unsent")
+    if (invoice.sentState && ALREADY_SENT.has(invoice.sentState))
       return { externalId: invoiceId, created: false, outputs: { invoiceId, sentState: invoice.sentState, alreadySent: true } };
     if (invoice.state !== "approved")
       throw settingsError(

@@ -25,7 +25,8 @@ export interface EconomicRequest {
 /** A page of an e-conomic collection (`GET /customers`, `/invoices/drafts` ...). */
 export interface EconomicCollection<T> {
   collection: T[];
-  pagination?: { results?: number };
+  /** `nextPage` is there only when another page follows. */
+  pagination?: { results?: number; nextPage?: string };
 }
 
 export async function economicRequest<T>(ctx: EconomicContext, req: EconomicRequest): Promise<HttpResponse<T>> {

@@ -26,14 +26,17 @@ export const createOrder = defineAction<typeof createOrderSettings, EconomicCred
     const settings = { ...ctx.settings, invoiceState: "draft" as const };
     const reference = economicReference(settings, ctx.reference);
     const document = buildInvoiceDocument(order, settings);
-    // Invoices earlier steps made for the order: if one exists and the draft order is gone (or
-    // was what the invoice was made from), the order was invoiced and no draft order is made.
+    // Invoices earlier steps made for the order: if one exists, the order was invoiced and no draft
+    // order is made. One carrying this step's reference is a leftover (an upgrade interrupted before
+    // its deletion, or this step's POST that landed unseen while the invoice was made without it):
+    // updated, it would still reserve stock and could be invoiced a second time, so it is deleted.
     const traces = invoiceTraces(ctx);
-    const found = traces.length > 0 ? await findDraftOrderByReference(ctx, reference) : undefined;
-    if (traces.length > 0 && (!found || traces.some((t) => t.fromOrderNumber === found.orderNumber)))
-      return await alreadyInvoiced(ctx, traces, reference, found?.orderNumber);
+    if (traces.length > 0) {
+      const left = await findDraftOrderByReference(ctx, reference);
+      return await alreadyInvoiced(ctx, traces, reference, left?.orderNumber);
+    }
     const prepared = await prepareDocument(ctx, order, document, settings, { reference });
-    const existing = traces.length > 0 ? found : await findDraftOrderByReference(ctx, reference);
+    const existing = await findDraftOrderByReference(ctx, reference);
     const customer =
       existing?.customerNumber !== undefined
         ? { customerNumber: existing.customerNumber, created: false }
@@ -70,7 +73,8 @@ export const createOrder = defineAction<typeof createOrderSettings, EconomicCred
  * The result when the order is already an invoice: which one, as e-conomic has it now. A booked
  * invoice stays booked; a draft's reference is looked up, as a person may have booked (or
  * deleted) it since. A draft order the invoice was made from but that is still there (an upgrade
- * interrupted before its deletion) is deleted, as the upgrade would have.
+ * interrupted before its deletion), or one the invoice was made without, is deleted, as the
+ * upgrade would have.
  */
 async function alreadyInvoiced(
   ctx: StepsContext & EconomicContext,

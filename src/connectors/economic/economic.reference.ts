@@ -9,6 +9,7 @@
  * Draft orders have the same `references.other`; that it is filterable on `/orders/drafts` is
  * [unconfirmed] (the orders endpoint is documented as shaped like /invoices).
  */
+import { OrderlyError } from "../../domain/errors";
 import { type EconomicCollection, type EconomicContext, economicRequest, eqFilter } from "./economic.api";
 
 interface DocumentSummary {
@@ -16,14 +17,45 @@ interface DocumentSummary {
   references?: { other?: string };
 }
 
+/** e-conomic's largest page (the default is 20). */
+const PAGE_SIZE = 1000;
+/** A reference filter that works finds one document; this many full pages mean it was ignored. */
+const MAX_PAGES = 10;
+
 /**
- * The first document that carries the reference. The server's filter is not trusted alone (the
- * one on /orders/drafts is unconfirmed): a filter it ignored would hand back another order's
- * document, which would then be adopted and overwritten. A summary without `references` can only
- * be taken on the filter's word.
+ * The document of `path`'s collection that carries the reference. The server's filter is not
+ * trusted alone (the one on /orders/drafts is unconfirmed): a filter it ignored would hand back
+ * every document, another order's first, which would then be adopted and overwritten, while the
+ * one carrying the reference may be on a later page. So every page is read until a document
+ * carries the reference. A summary without `references` can only be taken on the filter's word,
+ * and only when it is the filter's single result: several mean the filter narrowed nothing.
  */
-function carrying<T extends DocumentSummary>(collection: T[], reference: string): T | undefined {
-  return collection.find((document) => document.references === undefined || document.references.other === reference);
+async function findCarrying<T extends DocumentSummary>(
+  ctx: EconomicContext,
+  path: string,
+  reference: string,
+): Promise<T | undefined> {
+  let results = 0;
+  let first: T | undefined;
+  for (let skip = 0; skip < MAX_PAGES; skip++) {
+    const page = await economicRequest<EconomicCollection<T>>(ctx, {
+      method: "GET",
+      path: `${path}?${eqFilter("references.other", reference)}&skippages=${skip}&pagesize=${PAGE_SIZE}`,
+    });
+    const { collection, pagination } = page.body;
+    const carrying = collection.find((document) => document.references?.other === reference);
+    if (carrying) return carrying;
+    first ??= collection[0];
+    results += collection.length;
+    // `nextPage` says another page follows; it is asked with the same filter and the next `skippages`,
+    // as whether e-conomic's nextPage link keeps the filter is not documented.
+    if (!pagination?.nextPage) return results === 1 && first?.references === undefined ? first : undefined;
+  }
+  // Not knowing whether the document exists, making it could make it twice.
+  throw new OrderlyError(
+    `e-conomic answered more than ${MAX_PAGES * PAGE_SIZE} documents on ${path} for the reference ${reference}, so it seems to ignore the reference filter there; check in e-conomic whether the document exists before retrying.`,
+    { errorClass: "validation", code: "economic_reference_filter_ignored", details: { path, reference } },
+  );
 }
 
 export type FoundInvoice =
@@ -44,22 +76,14 @@ export interface BookedInvoice {
 }
 
 export async function findDraftByReference(ctx: EconomicContext, reference: string): Promise<FoundInvoice | undefined> {
-  const page = await economicRequest<EconomicCollection<DocumentSummary & { draftInvoiceNumber: number }>>(ctx, {
-    method: "GET",
-    path: `/invoices/drafts?${eqFilter("references.other", reference)}`,
-  });
-  const draft = carrying(page.body.collection, reference);
+  const draft = await findCarrying<DocumentSummary & { draftInvoiceNumber: number }>(ctx, "/invoices/drafts", reference);
   return draft
     ? { kind: "draft", draftInvoiceNumber: draft.draftInvoiceNumber, customerNumber: draft.customer?.customerNumber }
     : undefined;
 }
 
 export async function findBookedByReference(ctx: EconomicContext, reference: string): Promise<FoundInvoice | undefined> {
-  const page = await economicRequest<EconomicCollection<DocumentSummary & { bookedInvoiceNumber: number }>>(ctx, {
-    method: "GET",
-    path: `/invoices/booked?${eqFilter("references.other", reference)}`,
-  });
-  const booked = carrying(page.body.collection, reference);
+  const booked = await findCarrying<DocumentSummary & { bookedInvoiceNumber: number }>(ctx, "/invoices/booked", reference);
   return booked
     ? { kind: "booked", bookedInvoiceNumber: booked.bookedInvoiceNumber, customerNumber: booked.customer?.customerNumber }
     : undefined;
@@ -74,11 +98,7 @@ export async function findDraftOrderByReference(
   ctx: EconomicContext,
   reference: string,
 ): Promise<{ orderNumber: number; customerNumber: number | undefined } | undefined> {
-  const page = await economicRequest<EconomicCollection<DocumentSummary & { orderNumber: number }>>(ctx, {
-    method: "GET",
-    path: `/orders/drafts?${eqFilter("references.other", reference)}`,
-  });
-  const order = carrying(page.body.collection, reference);
+  const order = await findCarrying<DocumentSummary & { orderNumber: number }>(ctx, "/orders/drafts", reference);
   return order ? { orderNumber: order.orderNumber, customerNumber: order.customer?.customerNumber } : undefined;
 }
 
