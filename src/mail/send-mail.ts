@@ -1,8 +1,10 @@
 /**
  * `sendMail`: the one way Orderly sends an email. It validates the email, picks the provider (the
  * given mail connection, else the dev outbox), keeps attachments in R2, and records every email in
- * `mail_outbox`, sent or failed. The same (tenant, idempotency key) is never sent twice once it
- * was sent; a failed one may be sent again with the same key, and the caller decides when.
+ * `mail_outbox`, sent or failed: the row is written as failed before anything can fail, so an
+ * email is never lost without a trace (the cron re-sends failed alert rows). The same (tenant,
+ * idempotency key) is never sent twice once it was sent; a failed one may be sent again with the
+ * same key, and the caller decides when.
  */
 import { and, eq, ne } from "drizzle-orm";
 import { createHttpClient } from "../connectors/http";
@@ -10,7 +12,13 @@ import { database } from "../db/client";
 import { mailOutbox } from "../db/schema";
 import { asOrderlyError, OrderlyError } from "../domain/errors";
 import { devOutboxProvider, isLocalDevelopment } from "./dev-outbox.provider";
-import { MAX_IDEMPOTENCY_KEY_LENGTH, type MailProviderId, type OutgoingEmail, parseOutgoingEmail } from "./mail.types";
+import {
+  MAX_IDEMPOTENCY_KEY_LENGTH,
+  type MailProvider,
+  type MailProviderId,
+  type OutgoingEmail,
+  parseOutgoingEmail,
+} from "./mail.types";
 import { loadMailProvider } from "./mail-connection";
 
 /** Deadline of one call to a mail provider. */
@@ -45,6 +53,9 @@ export interface SendMailResult {
 
 type OutboxRow = typeof mailOutbox.$inferInsert;
 
+/** The error a row carries from its first write until the provider answers; seen only if the send died in between. */
+const NOT_SENT_YET = "Not sent yet: the attempt stopped before the mail provider answered; the next attempt sends it.";
+
 export async function sendMail(env: Env, input: SendMailInput): Promise<SendMailResult> {
   const email = parseOutgoingEmail(input.email);
   const { tenantId, idempotencyKey } = input;
@@ -57,67 +68,114 @@ export async function sendMail(env: Env, input: SendMailInput): Promise<SendMail
   const existing = await db.select().from(mailOutbox).where(byKey).get();
   if (existing?.status === "sent") return deduplicated(existing);
 
-  const provider = input.via ? await loadMailProvider(env, tenantId, input.via.connectionId) : devOutboxProvider();
   const id = existing?.id ?? `mail_${crypto.randomUUID()}`;
-  const from = email.from ?? provider.defaultFrom;
-  const attachments = await Promise.all(
-    (email.attachments ?? []).map(async (a) => {
-      const blobKey = `mail/${tenantId}/${id}/${a.filename}`;
-      await env.BLOBS.put(blobKey, a.content, { httpMetadata: { contentType: a.contentType } });
-      return { filename: a.filename, contentType: a.contentType, size: a.content.byteLength, blobKey };
-    }),
-  );
-  const hidden = input.sensitive && !(provider.id === "dev" && isLocalDevelopment(env));
+  const files = (email.attachments ?? []).map((a) => ({ ...a, blobKey: `mail/${tenantId}/${id}/${a.filename}` }));
   const row: OutboxRow = {
     id,
     tenantId,
     idempotencyKey,
-    provider: provider.id,
-    fromAddress: from,
+    provider: existing?.provider ?? (input.via ? "unknown" : "dev"),
+    fromAddress: email.from ?? existing?.fromAddress ?? "",
     toAddresses: email.to,
     subject: email.subject,
-    text: hidden ? (input.sensitive?.summary ?? null) : (email.text ?? null),
-    html: hidden ? null : (email.html ?? null),
-    attachments: attachments.length > 0 ? attachments : null,
+    // Hidden until the provider is known: only the dev outbox under local development shows it.
+    text: input.sensitive ? input.sensitive.summary : (email.text ?? null),
+    html: input.sensitive ? null : (email.html ?? null),
+    attachments:
+      files.length > 0
+        ? files.map((a) => ({ filename: a.filename, contentType: a.contentType, size: a.content.byteLength, blobKey: a.blobKey }))
+        : null,
     status: "failed",
     providerId: null,
-    error: null,
+    error: NOT_SENT_YET,
     createdAt: existing?.createdAt ?? Date.now(),
   };
+  // The row comes first: whatever fails below (the mail connection, R2, the provider), the email
+  // is on record as failed with the reason, where the UI shows it and the cron can send it again.
+  await record(env, row);
 
-  const http = createHttpClient({
-    timeoutMs: MAIL_TIMEOUT_MS,
-    vendor: provider.vendor,
-    redact: SECRET_HEADERS,
-    ...(provider.describeError ? { describeError: provider.describeError } : {}),
-  });
+  let provider: MailProvider;
   let providerId: string;
   try {
-    ({ providerId } = await provider.send({ ...email, from }, { idempotencyKey, http }));
+    provider = input.via ? await loadMailProvider(env, tenantId, input.via.connectionId) : devOutboxProvider();
+    row.provider = provider.id;
+    row.fromAddress = email.from ?? provider.defaultFrom;
+    if (input.sensitive && provider.id === "dev" && isLocalDevelopment(env)) {
+      row.text = email.text ?? null;
+      row.html = email.html ?? null;
+    }
+    for (const a of files) await env.BLOBS.put(a.blobKey, a.content, { httpMetadata: { contentType: a.contentType } });
+    const http = createHttpClient({
+      timeoutMs: MAIL_TIMEOUT_MS,
+      vendor: provider.vendor,
+      redact: SECRET_HEADERS,
+      ...(provider.describeError ? { describeError: provider.describeError } : {}),
+    });
+    ({ providerId } = await provider.send({ ...email, from: row.fromAddress }, { idempotencyKey, http }));
   } catch (cause) {
     const error = asOrderlyError(cause);
-    await record({ ...row, status: "failed", error: error.message });
+    await record(env, { ...row, status: "failed", error: error.message });
     throw error;
   }
-  const recordedId = await record({ ...row, status: "sent", providerId });
+  const recordedId = await record(env, { ...row, status: "sent", providerId, error: null });
   return { id: recordedId, providerId, provider: provider.id, deduplicated: false };
+}
 
-  /** Writes the row; never turns a row another attempt already marked sent back into failed. */
-  async function record(values: OutboxRow): Promise<string> {
-    const { id: _id, tenantId: _t, idempotencyKey: _k, createdAt: _c, ...changes } = values;
-    const [written] = await db
-      .insert(mailOutbox)
-      .values(values)
-      .onConflictDoUpdate({
-        target: [mailOutbox.tenantId, mailOutbox.idempotencyKey],
-        set: changes,
-        setWhere: ne(mailOutbox.status, "sent"),
-      })
-      .returning({ id: mailOutbox.id });
-    if (written) return written.id;
-    const current = await db.select({ id: mailOutbox.id }).from(mailOutbox).where(byKey).get();
-    return current?.id ?? values.id;
-  }
+/** Writes the row; never turns a row another attempt already marked sent back into failed. */
+async function record(env: Env, values: OutboxRow): Promise<string> {
+  const db = database(env);
+  const { id: _id, tenantId: _t, idempotencyKey: _k, createdAt: _c, ...changes } = values;
+  const [written] = await db
+    .insert(mailOutbox)
+    .values(values)
+    .onConflictDoUpdate({
+      target: [mailOutbox.tenantId, mailOutbox.idempotencyKey],
+      set: changes,
+      setWhere: ne(mailOutbox.status, "sent"),
+    })
+    .returning({ id: mailOutbox.id });
+  if (written) return written.id;
+  const current = await db
+    .select({ id: mailOutbox.id })
+    .from(mailOutbox)
+    .where(and(eq(mailOutbox.tenantId, values.tenantId), eq(mailOutbox.idempotencyKey, values.idempotencyKey)))
+    .get();
+  return current?.id ?? values.id;
+}
+
+/**
+ * Records an email that could not even be handed to `sendMail` (the tenant has no alert address,
+ * or its settings could not be read) as a failed outbox row with the reason, so the failure is
+ * visible in the outbox and a failed alert is tried again by the cron. A sent row is left alone.
+ */
+export async function recordUnsentMail(
+  env: Env,
+  input: {
+    tenantId: string;
+    idempotencyKey: string;
+    to: string[];
+    subject: string;
+    text?: string;
+    html?: string;
+    reason: string;
+  },
+): Promise<void> {
+  await record(env, {
+    id: `mail_${crypto.randomUUID()}`,
+    tenantId: input.tenantId,
+    idempotencyKey: input.idempotencyKey.slice(0, MAX_IDEMPOTENCY_KEY_LENGTH),
+    provider: "none",
+    fromAddress: "",
+    toAddresses: input.to,
+    subject: input.subject,
+    text: input.text ?? null,
+    html: input.html ?? null,
+    attachments: null,
+    status: "failed",
+    providerId: null,
+    error: input.reason,
+    createdAt: Date.now(),
+  });
 }
 
 function deduplicated(row: typeof mailOutbox.$inferSelect): SendMailResult {

@@ -9,7 +9,8 @@
 import { and, eq, gte, inArray, like } from "drizzle-orm";
 import { database } from "../db/client";
 import { connections, mailOutbox, tenants } from "../db/schema";
-import { sendMail } from "../mail/send-mail";
+import { OrderlyError } from "../domain/errors";
+import { recordUnsentMail, sendMail } from "../mail/send-mail";
 import type { AlertText } from "./alert-emails";
 import { groupedAlertText } from "./alert-emails";
 import {
@@ -38,24 +39,51 @@ export async function notifyTenant(env: Env, tenantId: string, alert: TenantAler
   return mailTenant(env, tenantId, { ...alert, key: `alert/${alert.key}` });
 }
 
-/** Any email to the tenant's alert recipients (alerts, status reports), under the caller's full key. */
+/** Why an email to the alert recipients was not sent, as the outbox row shows it. */
+export const NO_RECIPIENTS = "not sent: no alert recipients set (add an alert address under Notifications)";
+
+/**
+ * Any email to the tenant's alert recipients (alerts, status reports), under the caller's full key.
+ * Whatever stops it, the email stays in the outbox as a failed row with the reason: a tenant
+ * without an alert address sees what it missed, and the cron sends a failed alert again.
+ */
 export async function mailTenant(env: Env, tenantId: string, email: TenantAlert): Promise<boolean> {
-  const tenant = await database(env).select().from(tenants).where(eq(tenants.id, tenantId)).get();
-  if (!tenant || tenant.alertEmails.length === 0) {
-    console.warn("email not sent: no alert recipients", { tenantId, subject: email.subject });
-    return false;
-  }
-  await sendMail(env, {
-    tenantId,
-    idempotencyKey: email.key.slice(0, 256),
-    email: {
-      to: tenant.alertEmails,
-      subject: `[Orderly] ${email.subject}`,
+  const key = email.key.slice(0, 256);
+  const subject = `[Orderly] ${email.subject}`;
+  const unsent = (to: string[], reason: string) =>
+    recordUnsentMail(env, {
+      tenantId,
+      idempotencyKey: key,
+      to,
+      subject,
       text: email.text,
       ...(email.html ? { html: email.html } : {}),
-    },
-    ...(tenant.mailConnectionId ? { via: { connectionId: tenant.mailConnectionId } } : {}),
-  });
+      reason,
+    });
+  let tenant: typeof tenants.$inferSelect | undefined;
+  try {
+    tenant = await database(env).select().from(tenants).where(eq(tenants.id, tenantId)).get();
+  } catch (error) {
+    await unsent([], `not sent: the tenant's alert settings could not be read (${String(error)})`);
+    throw error;
+  }
+  if (!tenant || tenant.alertEmails.length === 0) {
+    await unsent([], NO_RECIPIENTS);
+    return false;
+  }
+  try {
+    await sendMail(env, {
+      tenantId,
+      idempotencyKey: key,
+      email: { to: tenant.alertEmails, subject, text: email.text, ...(email.html ? { html: email.html } : {}) },
+      ...(tenant.mailConnectionId ? { via: { connectionId: tenant.mailConnectionId } } : {}),
+    });
+  } catch (error) {
+    // Refused before sendMail stored it (say, a malformed alert address): store it here.
+    if (error instanceof OrderlyError && error.code === "mail_invalid")
+      await unsent(tenant.alertEmails.slice(0, 50), `not sent: ${error.message}`);
+    throw error;
+  }
   return true;
 }
 
@@ -79,6 +107,7 @@ export async function raiseAlert(env: Env, alert: ThrottledAlert, windowMs: numb
 export async function flushAlertGroups(env: Env, now: number, windowMs: number): Promise<number> {
   let sent = 0;
   for (const group of await dueAlertGroups(env, now, windowMs)) {
+    const key = alertMailKey(group.tenantId, group.topic, group.windowStart, true);
     try {
       const { kind, connectionId } = parseAlertTopic(group.topic);
       const names = await connectionNames(env, group.tenantId, [connectionId]);
@@ -92,40 +121,56 @@ export async function flushAlertGroups(env: Env, now: number, windowMs: number):
         now,
       });
       // Sent before the window closes: a crash in between re-sends under the same key, which dedupes.
-      await notifyTenant(env, group.tenantId, {
-        key: alertMailKey(group.tenantId, group.topic, group.windowStart, true),
-        ...text,
-      });
+      await notifyTenant(env, group.tenantId, { key, ...text });
       if (await closeAlertGroup(env, group, now)) sent++;
     } catch (error) {
-      console.error("grouped alert not sent; the next cron run tries again", { topic: group.topic, error: String(error) });
+      console.error("grouped alert not sent", { topic: group.topic, error: String(error) });
+      // The window still closes once the email is on record as failed (resendFailedAlerts sends it
+      // again), or when it has failed for hours anyway: a topic whose group never closed would stay
+      // muted for good, every later event of it counted into an email that never goes out.
+      try {
+        const stored = await database(env)
+          .select({ id: mailOutbox.id })
+          .from(mailOutbox)
+          .where(and(eq(mailOutbox.tenantId, group.tenantId), eq(mailOutbox.idempotencyKey, `alert/${key}`)))
+          .get();
+        if (stored || now >= group.windowStart + windowMs + RESEND_FAILED_FOR_MS) await closeAlertGroup(env, group, now);
+      } catch (closing) {
+        console.error("alert group left open; the next cron run tries again", { topic: group.topic, error: String(closing) });
+      }
     }
   }
   return sent;
 }
 
 /**
- * An immediate alert whose provider call failed is kept as a failed outbox row; the cron sends it
- * again (same key, same words) for a few hours, so a mail provider's blip loses no alert.
+ * An alert whose email failed (the provider, the mail connection, no alert address) is kept as a
+ * failed outbox row; the cron sends it again (same key, same words) for a few hours, so a mail
+ * provider's blip, or an address added soon after, loses no alert.
  */
 export async function resendFailedAlerts(env: Env, now: number): Promise<number> {
   const db = database(env);
   const rows = [];
   // Per tenant, so each query stays on the (tenant, time) index of the outbox.
   for (const { id } of await db.select({ id: tenants.id }).from(tenants)) {
-    rows.push(
-      ...(await db
-        .select()
-        .from(mailOutbox)
-        .where(
-          and(
-            eq(mailOutbox.tenantId, id),
-            gte(mailOutbox.createdAt, now - RESEND_FAILED_FOR_MS),
-            eq(mailOutbox.status, "failed"),
-            like(mailOutbox.idempotencyKey, "alert/%"),
-          ),
-        )),
-    );
+    try {
+      rows.push(
+        ...(await db
+          .select()
+          .from(mailOutbox)
+          .where(
+            and(
+              eq(mailOutbox.tenantId, id),
+              gte(mailOutbox.createdAt, now - RESEND_FAILED_FOR_MS),
+              eq(mailOutbox.status, "failed"),
+              like(mailOutbox.idempotencyKey, "alert/%"),
+            ),
+          )),
+      );
+    } catch (error) {
+      // One tenant's read failing must not keep the other tenants' alerts from being re-sent.
+      console.error("failed alerts of a tenant not read; the next cron run tries again", { tenantId: id, error: String(error) });
+    }
   }
   let sent = 0;
   for (const row of rows) {

@@ -107,17 +107,20 @@ export async function sendDueStatusReports(env: Env, now: number, hourUtc: numbe
   const scheduled = await db.select().from(tenants).where(ne(tenants.reportSchedule, "off"));
   let sent = 0;
   for (const tenant of scheduled) {
-    if (tenant.reportSchedule === "off" || tenant.alertEmails.length === 0) continue;
+    if (tenant.reportSchedule === "off") continue;
     const period = reportPeriod(tenant.reportSchedule, now, hourUtc);
     if (!isReportDue(period, now)) continue;
     const key = reportMailKey(tenant.id, period);
     try {
-      const done = await db
-        .select({ id: mailOutbox.id })
+      const row = await db
+        .select({ status: mailOutbox.status })
         .from(mailOutbox)
-        .where(and(eq(mailOutbox.tenantId, tenant.id), eq(mailOutbox.idempotencyKey, key), eq(mailOutbox.status, "sent")))
+        .where(and(eq(mailOutbox.tenantId, tenant.id), eq(mailOutbox.idempotencyKey, key)))
         .get();
-      if (done) continue;
+      if (row?.status === "sent") continue;
+      // Without an alert address the report is kept once as a failed row ("no alert recipients
+      // set") that the outbox shows; no point counting it again every run of the cron.
+      if (row && tenant.alertEmails.length === 0) continue;
       const facts = await loadStatusReport(env, tenant, period, now);
       if (await mailTenant(env, tenant.id, { key, ...buildStatusReport(facts) })) sent++;
     } catch (error) {

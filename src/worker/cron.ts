@@ -5,9 +5,6 @@
  * the queue consumer did not, sends grouped alerts whose window ended, silence alerts and
  * status reports.
  */
-import { and, inArray, lt } from "drizzle-orm";
-import { database } from "../db/client";
-import { transfers } from "../db/schema";
 import { orderObjectName, orderStub } from "../durable/order-types";
 import { sweepInvoiceDifferences } from "../notifications/difference-alerts";
 import { sweepUnalertedFailures } from "../notifications/failure-alerts";
@@ -17,18 +14,81 @@ import { checkSilentSources } from "../notifications/silence";
 import { sendDueStatusReports } from "../notifications/status-report.send";
 import { runtimeConfig } from "./config";
 
-const SWEEP_BATCH = 200;
+/** Transfers nudged per status and run: three statuses, so at most about 200 object calls a run. */
+export const SWEEP_PER_STATUS = 70;
+const UNFINISHED = ["running", "retrying", "pending"] as const;
 
+/**
+ * Where each status's scan goes on next run. A nudge does not move `updated_at`, and a transfer
+ * may legitimately wait longer than the bound (a retry schedule, a paused target), so a scan that
+ * always started at the oldest would nudge the same ones every run and never reach the rest. The
+ * cursor is an `alert_state` row with no tenant (`''`, never a tenant id; alert groups need
+ * `pending > 0`, so nothing mistakes it for one): `last_sent_at` holds the last `updated_at`
+ * scanned and `samples` the last id. No row, or a short page, starts from the oldest again.
+ */
+const CURSOR_TENANT = "";
+const cursorTopic = (status: string) => `sweep:${status}`;
+
+// One range of the (status, updated_at) index per status, read in index order from the cursor;
+// only ties on updated_at are sorted by id (test/flow/sweeper.test.ts checks the plan).
+export const STUCK_PAGE = `SELECT id, source_connection_id AS connectionId, order_id AS orderId, updated_at AS updatedAt
+  FROM transfers WHERE status = ?1 AND updated_at < ?2 AND updated_at >= ?3 AND (updated_at > ?3 OR id > ?4)
+  ORDER BY updated_at, id LIMIT ${SWEEP_PER_STATUS}`;
+
+interface Cursor {
+  updatedAt: number;
+  id: string;
+}
+
+/** Wakes the order of every unfinished transfer not changed for twice the step resend time; returns how many orders. */
 export async function sweepUnfinishedTransfers(env: Env, now = Date.now()): Promise<number> {
-  const config = runtimeConfig(env);
-  const bound = now - config.stepResendAfterMs * 2;
-  const stuck = await database(env)
-    .selectDistinct({ connectionId: transfers.sourceConnectionId, orderId: transfers.orderId })
-    .from(transfers)
-    .where(and(inArray(transfers.status, ["pending", "running", "retrying"]), lt(transfers.updatedAt, bound)))
-    .limit(SWEEP_BATCH);
-  await Promise.all(stuck.map((t) => orderStub(env, orderObjectName(t.connectionId, t.orderId)).nudge()));
-  return stuck.length;
+  const bound = now - runtimeConfig(env).stepResendAfterMs * 2;
+  const cursors = await readCursors(env);
+  const orders = new Map<string, { connectionId: string; orderId: string }>();
+  const moved: Array<[string, Cursor | null]> = [];
+  for (const status of UNFINISHED) {
+    const from = cursors.get(status) ?? { updatedAt: Number.MIN_SAFE_INTEGER, id: "" };
+    const { results } = await env.DB.prepare(STUCK_PAGE)
+      .bind(status, bound, from.updatedAt, from.id)
+      .all<{ id: string; connectionId: string; orderId: string; updatedAt: number }>();
+    for (const t of results) orders.set(orderObjectName(t.connectionId, t.orderId), t);
+    const last = results[results.length - 1];
+    moved.push([status, results.length < SWEEP_PER_STATUS || !last ? null : { updatedAt: last.updatedAt, id: last.id }]);
+  }
+  // One failed nudge must not stop the others, nor keep the cursor from moving past it: the
+  // object's own alarm and the next cycle of the scan still reach it.
+  const nudged = await Promise.allSettled([...orders.keys()].map((name) => orderStub(env, name).nudge()));
+  const failed = nudged.filter((r) => r.status === "rejected");
+  if (failed.length > 0) console.error(`sweeper: ${failed.length} of ${orders.size} nudges failed`, String(failed[0]!.reason));
+  await writeCursors(env, moved);
+  return orders.size;
+}
+
+async function readCursors(env: Env): Promise<Map<string, Cursor>> {
+  const { results } = await env.DB.prepare(
+    "SELECT topic, last_sent_at AS updatedAt, samples FROM alert_state WHERE tenant_id = ?1 AND topic LIKE 'sweep:%'",
+  )
+    .bind(CURSOR_TENANT)
+    .all<{ topic: string; updatedAt: number | null; samples: string }>();
+  const out = new Map<string, Cursor>();
+  for (const r of results) {
+    const [id] = JSON.parse(r.samples) as string[];
+    if (r.updatedAt !== null && typeof id === "string") out.set(r.topic.slice("sweep:".length), { updatedAt: r.updatedAt, id });
+  }
+  return out;
+}
+
+async function writeCursors(env: Env, cursors: Array<[string, Cursor | null]>): Promise<void> {
+  await env.DB.batch(
+    cursors.map(([status, c]) =>
+      c
+        ? env.DB.prepare(
+            `INSERT INTO alert_state (tenant_id, topic, pending, last_sent_at, samples) VALUES (?1, ?2, 0, ?3, json_array(?4))
+             ON CONFLICT (tenant_id, topic) DO UPDATE SET last_sent_at = ?3, samples = json_array(?4)`,
+          ).bind(CURSOR_TENANT, cursorTopic(status), c.updatedAt, c.id)
+        : env.DB.prepare("DELETE FROM alert_state WHERE tenant_id = ?1 AND topic = ?2").bind(CURSOR_TENANT, cursorTopic(status)),
+    ),
+  );
 }
 
 /**

@@ -83,6 +83,12 @@ export function Layout(props: { title: string; session?: UiSession; active?: str
           </nav>
         ) : null}
         <main id="main" tabindex={-1}>
+          {s?.noAlertRecipients ? (
+            <p class="flash error" role="status">
+              No alert address is set: failure alerts and status reports reach nobody.{" "}
+              <a href="/notifications">Set an alert address</a>.
+            </p>
+          ) : null}
           {props.flash ? (
             <p class={`flash ${props.flash.kind}`} role={props.flash.kind === "error" ? "alert" : "status"}>
               {props.flash.text}

@@ -83,6 +83,7 @@ async function keepDeadLetters(batch: MessageBatch<unknown>, env: Env): Promise<
     try {
       await db.insert(deadLetters).values({
         transferId: body.transferId ?? null,
+        // Without a tenant no tenant's retention covers it: retention deletes it after ORPHAN_DEAD_LETTER_DAYS.
         tenantId: body.tenantId ?? null,
         body,
         reason: body.reason ?? `exhausted the step queue's retries (${message.attempts} deliveries)`,

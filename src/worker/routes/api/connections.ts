@@ -7,7 +7,7 @@ import { toHex } from "../../../connectors/signatures";
 import { database } from "../../../db/client";
 import { forgetConnection } from "../../../db/connections";
 import { encryptJson, encryptSecret } from "../../../db/credentials";
-import { connections, flows } from "../../../db/schema";
+import { connections, flows, tenants } from "../../../db/schema";
 import { OrderlyError } from "../../../domain/errors";
 import { apiRouter, errorResponses, notFound } from "./api-env";
 
@@ -201,6 +201,7 @@ export const connectionRoutes = apiRouter()
       request: { params: idParam, body: { content: { "application/json": { schema: updateSchema } }, required: true } },
       responses: {
         200: { description: "Updated", content: { "application/json": { schema: connectionSchema } } },
+        409: { description: "Switching off the tenant's mail connection" },
         ...errorResponses,
       },
     }),
@@ -210,6 +211,7 @@ export const connectionRoutes = apiRouter()
       const connector = requireConnector(row.connector);
       const changes: Partial<Row> = { updatedAt: Date.now() };
       if (input.name !== undefined) changes.name = input.name;
+      if (input.enabled === false && row.enabled) await refuseIfMailConnection(c.env, row, "switch off");
       if (input.enabled !== undefined) changes.enabled = input.enabled;
       if (input.settings !== undefined)
         changes.settings = validate(connector.settings, input.settings, "settings") as Record<string, unknown>;
@@ -233,10 +235,15 @@ export const connectionRoutes = apiRouter()
       path: "/{id}",
       summary: "Delete a connection that no flow uses",
       request: { params: idParam },
-      responses: { 204: { description: "Deleted" }, 409: { description: "Still used by a flow" }, ...errorResponses },
+      responses: {
+        204: { description: "Deleted" },
+        409: { description: "Still used by a flow, or the tenant's mail connection" },
+        ...errorResponses,
+      },
     }),
     async (c) => {
       const row = await findOwned(c.env, c.var.tenantId, c.req.valid("param").id);
+      await refuseIfMailConnection(c.env, row, "delete");
       const tenantFlows = await database(c.env).select().from(flows).where(eq(flows.tenantId, c.var.tenantId));
       const users = tenantFlows.filter((f) => f.sourceConnectionId === row.id || f.steps.some((s) => s.target === row.id));
       if (users.length > 0) {
@@ -253,6 +260,23 @@ export const connectionRoutes = apiRouter()
       return c.body(null, 204);
     },
   );
+
+/**
+ * The tenant's mail connection carries every alert: deleted or switched off, each alert would
+ * fail at sending, so it is refused until another mail connection (or none) is chosen.
+ */
+async function refuseIfMailConnection(env: Env, row: Row, verb: "delete" | "switch off"): Promise<void> {
+  const tenant = await database(env)
+    .select({ mail: tenants.mailConnectionId })
+    .from(tenants)
+    .where(eq(tenants.id, row.tenantId))
+    .get();
+  if (tenant?.mail !== row.id) return;
+  throw new OrderlyError(
+    `Connection "${row.name}" sends this tenant's alert emails, so it cannot be ${verb === "delete" ? "deleted" : "switched off"}; choose another mail connection (or none) under Notifications first.`,
+    { errorClass: "conflict", code: "connection_is_mail_connection" },
+  );
+}
 
 export async function findOwned(env: Env, tenantId: string, id: string): Promise<Row> {
   const row = await database(env)

@@ -19,6 +19,8 @@ export interface UiSession {
   memberships: Membership[];
   /** Local development (DEV_SEED_TOKEN set) or a tenant without a mail connection: the dev outbox is shown. */
   showOutbox: boolean;
+  /** The tenant has no alert address: every alert and report stops in the outbox, so each page says so. */
+  noAlertRecipients: boolean;
 }
 
 export interface UiEnv {

@@ -73,7 +73,11 @@ export async function loadSession(c: Context): Promise<UiSession | null> {
       .where(eq(sessions.idHash, idHash));
     setCookie(c, SESSION_COOKIE, id, { ...cookieOptions, maxAge: SESSION_MS / 1000 });
   }
-  const tenant = await db.select({ mail: tenants.mailConnectionId }).from(tenants).where(eq(tenants.id, current.tenantId)).get();
+  const tenant = await db
+    .select({ mail: tenants.mailConnectionId, alertEmails: tenants.alertEmails })
+    .from(tenants)
+    .where(eq(tenants.id, current.tenantId))
+    .get();
   return {
     idHash,
     userId: row.session.userId,
@@ -85,6 +89,7 @@ export async function loadSession(c: Context): Promise<UiSession | null> {
     role: current.role,
     memberships: list,
     showOutbox: Boolean(c.env.DEV_SEED_TOKEN) || !tenant?.mail,
+    noAlertRecipients: (tenant?.alertEmails.length ?? 0) === 0,
   };
 }
 
