@@ -31,7 +31,6 @@ export const ECONOMIC_SETTINGS = {
   shippingProductNumber: "shipping",
   feeProductNumber: "fee",
   giftCardProductNumber: "giftcard",
-  adjustmentProductNumber: "adjustment",
   roundingProductNumber: "rounding",
   ossProducts: { DE: "oss-de", "DE:700": "oss-de-7", SE: "oss-se", FR: "oss-fr", FI: "oss-fi", "FI:2400": "oss-fi-24" },
   reducedRateProducts: {},

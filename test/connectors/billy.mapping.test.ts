@@ -85,11 +85,11 @@ describe("Billy tax rate per line", () => {
     expect(taxRateIdFor(line({ vatRateBp: 700 }), vat(), byRate)).toBe("tr-7");
   });
 
-  it("puts rounding, adjustment and gift card lines on the no-VAT rate, or the zero rate of a zero-VAT case", () => {
+  it("puts rounding and gift card lines on the no-VAT rate, or the zero rate of a zero-VAT case", () => {
     expect(taxRateIdFor(line({ kind: "rounding", vatRateBp: 0 }), vat(), settings)).toBe("tr-none");
     const noNoVat = { ...settings, taxRates: { ...settings.taxRates, noVat: undefined } };
     expect(taxRateIdFor(line({ kind: "giftcard", vatRateBp: 0 }), EXPORT, noNoVat)).toBe("tr-export");
-    expect(thrown(() => taxRateIdFor(line({ kind: "adjustment", vatRateBp: 0 }), vat(), noNoVat)).message).toMatch(
+    expect(thrown(() => taxRateIdFor(line({ kind: "rounding", vatRateBp: 0 }), vat(), noNoVat)).message).toMatch(
       /set taxRates\.noVat/,
     );
   });

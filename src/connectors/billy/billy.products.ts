@@ -30,8 +30,6 @@ export function productSourceFor(line: DocumentLine, settings: ProductSettings):
       return setting("giftCard", p.giftCard);
     case "rounding":
       return setting("rounding", p.rounding);
-    case "adjustment":
-      return p.rounding ? setting("rounding", p.rounding) : setting("default", p.default);
   }
 }
 

@@ -58,7 +58,7 @@ export const billyDocumentSettings = z.object({
       shipping: billyId.optional().describe("Billy product for shipping lines (falls back to the default product)."),
       fee: billyId.optional().describe("Billy product for fees charged on the order (falls back to the default product)."),
       giftCard: billyId.optional().describe("Billy product for gift cards sold (a voucher, booked on a liability account)."),
-      rounding: billyId.optional().describe("Billy product for the cents-difference rounding line and refund adjustments."),
+      rounding: billyId.optional().describe("Billy product for the cents-difference rounding line."),
     })
     .default({})
     .describe("Billy product ids for lines that are not looked up by SKU. Every Billy invoice line needs a product."),
@@ -83,7 +83,7 @@ export const billyDocumentSettings = z.object({
         .describe(
           "Billy tax rate per destination for One Stop Shop sales at the destination's standard rate, e.g. DE → its 19 % rate.",
         ),
-      noVat: billyId.optional().describe("Billy tax rate without VAT for gift cards, rounding and adjustment lines."),
+      noVat: billyId.optional().describe("Billy tax rate without VAT for gift cards and rounding lines."),
     })
     .default({ oss: {} })
     .describe(

@@ -26,7 +26,6 @@ type ProductSettings = Pick<
   | "shippingProductNumber"
   | "feeProductNumber"
   | "giftCardProductNumber"
-  | "adjustmentProductNumber"
   | "roundingProductNumber"
   | "ossProducts"
   | "reducedRateProducts"
@@ -49,8 +48,6 @@ export function planProduct(line: DocumentLine, document: AccountingDocument, se
   switch (line.kind) {
     case "rounding":
       return { productNumber: settings.roundingProductNumber };
-    case "adjustment":
-      return { productNumber: settings.adjustmentProductNumber };
     case "giftcard":
       return { productNumber: settings.giftCardProductNumber };
   }

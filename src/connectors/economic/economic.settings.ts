@@ -98,7 +98,6 @@ export const economicDocumentSettings = accountingSettingsSchema.extend({
   shippingProductNumber: productFor("shipping lines", "shipping"),
   feeProductNumber: productFor("fees (handling, payment surcharges)", "fee"),
   giftCardProductNumber: productFor("gift cards sold (in a group without VAT: VAT is due on redemption)", "giftcard"),
-  adjustmentProductNumber: productFor("refund adjustments on credit notes (without VAT)", "adjustment"),
   roundingProductNumber: productFor("the rounding line (the cents difference, without VAT)", "rounding"),
   ossProducts: z
     .record(

@@ -178,7 +178,7 @@ function finish(
 /** The line's VAT rate: the source's where it gives one (reduced rates), else derived or decided. */
 function lineRate(line: SourceLine, vat: VatDecision, warnings: string[]): number {
   const noVatCase = vat.case === "reverse-charge" || vat.case === "export";
-  if (line.kind === "adjustment" || line.kind === "rounding" || line.kind === "giftcard") return line.rateBp ?? 0;
+  if (line.kind === "rounding" || line.kind === "giftcard") return line.rateBp ?? 0;
   if (noVatCase && line.vat !== 0) {
     warnings.push(
       `"${line.description}" was charged VAT on a ${vat.case} sale; it is booked as charged so the invoice equals what the customer paid.`,

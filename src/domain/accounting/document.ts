@@ -1,7 +1,7 @@
 /** The accounting document: an invoice or credit note as the target will hold it, before mapping. */
 import type { VatDecision } from "../vat/vat-decision";
 
-export type DocumentLineKind = "product" | "shipping" | "fee" | "giftcard" | "adjustment" | "rounding";
+export type DocumentLineKind = "product" | "shipping" | "fee" | "giftcard" | "rounding";
 
 export interface DocumentLine {
   kind: DocumentLineKind;
