@@ -210,7 +210,9 @@ export class OrderDO extends DurableObject<Env> {
     // Only a version newer than any seen can take a cancelled order back (domain/stage.ts): one of
     // the same second may be older (WooCommerce's modified time has whole seconds).
     const newer = isOrder && (current === null || event.version > current.source.version);
-    const passed = this.applyStage(event.stage, event.occurrence, seq, newer);
+    // A late delivery of a cancellation older than the order's newest version must not cancel an
+    // order that was taken back since (it would undo the work done after it).
+    const passed = stale && event.stage === "cancelled" ? [] : this.applyStage(event.stage, event.occurrence, seq, newer);
     if (isOrder) passed.push(...this.applyWaitingRefunds());
     return { result: { duplicate: false, stale, passed }, pump: true };
   }
@@ -274,7 +276,7 @@ export class OrderDO extends DurableObject<Env> {
     const history = this.sql
       .all<{ transfer_id: string; stage: Stage; occurrence: string; step_index: number; steps: string; result: string }>(
         `SELECT s.transfer_id, t.stage, t.occurrence, s.step_index, t.steps, s.result FROM steps s JOIN transfers t ON t.id = s.transfer_id
-         WHERE s.status = 'done' AND s.transfer_id != ? ORDER BY t.seq, s.step_index`,
+         WHERE s.result IS NOT NULL AND s.transfer_id != ? ORDER BY t.seq, s.step_index`,
         transferId,
       )
       .map((row) => {
@@ -426,7 +428,12 @@ export class OrderDO extends DurableObject<Env> {
       };
     }
     if (request.steps) {
-      const moved = this.stepMovedAway(transfer.id, JSON.parse(transfer.steps) as FlowStepConfig[], request.steps);
+      const moved = this.stepMovedAway(
+        transfer.id,
+        JSON.parse(transfer.steps) as FlowStepConfig[],
+        request.steps,
+        request.fromStart === true,
+      );
       if (moved) return { error: moved };
       this.sql.run("UPDATE transfers SET steps = ? WHERE id = ?", JSON.stringify(request.steps), transfer.id);
     }
@@ -447,7 +454,12 @@ export class OrderDO extends DurableObject<Env> {
         createdAt: Date.now(),
       });
     }
-    this.resetSteps(transfer.id, request.steps ?? (JSON.parse(transfer.steps) as FlowStepConfig[]), request.fromStart);
+    // An update came after some of its steps were done: what they made is from the older version,
+    // so the retry runs them again from the start (they adopt and update it), not from the failed one.
+    const updated =
+      this.sql.one<{ rerun_pending: number }>("SELECT rerun_pending FROM transfers WHERE id = ?", transfer.id)!.rerun_pending ===
+      1;
+    this.resetSteps(transfer.id, request.steps ?? (JSON.parse(transfer.steps) as FlowStepConfig[]), request.fromStart || updated);
     const status = this.transfer(transfer.id)!.status;
     // Finished at once, it may be what a later transfer's re-run was waiting for.
     if (status === "completed") this.rerunIfPending(transfer.id);
@@ -464,19 +476,28 @@ export class OrderDO extends DurableObject<Env> {
    * that step's (a payment never entered), and the step itself, moved, a new reference (an
    * invoice made twice). Steps added after the last, and settings changed in place, are fine.
    */
-  private stepMovedAway(transferId: string, before: FlowStepConfig[], after: FlowStepConfig[]): string | null {
+  private stepMovedAway(
+    transferId: string,
+    before: FlowStepConfig[],
+    after: FlowStepConfig[],
+    fromStart: boolean,
+  ): string | null {
     const done = this.sql.all<{ step_index: number }>(
       "SELECT step_index FROM steps WHERE transfer_id = ? AND status = 'done' ORDER BY step_index",
       transferId,
     );
     // Only a done step's result is kept; a step that failed runs again with whatever is in its
-    // place now (a connection made anew for the target, say). The action, not the connection, is
-    // what a reference finds.
+    // place now. A done step's result (a draft invoice's number, say) belongs to the connection
+    // it ran on: the steps after it would use it on another, so a changed connection is refused
+    // too, unless the retry starts from the start (each step then finds its own by reference).
     for (const { step_index: index } of done) {
       const old = before[index];
       const now = after[index];
-      if (!old || !now || old.action === now.action) continue;
-      return `step ${index + 1} (${old.action}) is done, and the flow now has ${now.action} in its place; a done step keeps its place in the flow (its target finds what it made by it). Retry without the flow's current settings, or put ${old.action} back as step ${index + 1}`;
+      if (!old || !now) continue;
+      if (old.action !== now.action)
+        return `step ${index + 1} (${old.action}) is done, and the flow now has ${now.action} in its place; a done step keeps its place in the flow (its target finds what it made by it). Retry without the flow's current settings, or put ${old.action} back as step ${index + 1}`;
+      if (old.target !== now.target && !fromStart)
+        return `step ${index + 1} (${old.action}) is done on another connection than the flow now names; what it made is there, so the steps after it cannot go on with the new one. Retry from the start, or without the flow's current settings`;
     }
     return null;
   }
@@ -672,12 +693,24 @@ export class OrderDO extends DurableObject<Env> {
     const who = this.identity();
     // A reopened order's cancellation is over: running it again would undo the order's new work.
     const cancelledNow = this.stageState().cancelled;
-    const affected = this.sql
+    let affected = this.sql
       .all<TransferRow>(
         `SELECT id, flow_id, stage, occurrence, status, steps, input, error, created_at, updated_at FROM transfers
          WHERE ${payment ? "stage = 'paid'" : `stage != 'refunded'${cancelledNow ? "" : " AND stage != 'cancelled'"}`} ORDER BY seq`,
       )
       .filter((t) => !payment || !showsPayment((JSON.parse(t.input) as TransferInput).order));
+    if (affected.length === 0) return;
+    // A flow switched off or deleted since does nothing more, updates included (each would be a
+    // draft changed, or a failure and an alert, in a target the merchant has left).
+    const live = new Set(
+      (
+        await database(this.env)
+          .select({ id: flows.id })
+          .from(flows)
+          .where(and(inArray(flows.id, [...new Set(affected.map((t) => t.flow_id))]), eq(flows.enabled, true)))
+      ).map((f) => f.id),
+    );
+    affected = affected.filter((t) => live.has(t.flow_id));
     if (affected.length === 0) return;
     const snapshots = new Map<string, SnapshotRecord>();
     for (const transfer of affected) {
@@ -691,9 +724,14 @@ export class OrderDO extends DurableObject<Env> {
     // transfer none of whose steps has started needs no re-run: its steps get the new version.
     for (const transfer of affected) {
       const input = { ...(JSON.parse(transfer.input) as TransferInput), order };
+      // A failed transfer is not re-run now, but its retry must start from the start if steps of it
+      // are done (they made what they made from the older version). An update's re-run is the
+      // order's own work, not a bulk replay's: it goes at the order's priority.
       this.sql.run(
-        `UPDATE transfers SET input = ?, rerun_pending = CASE
-           WHEN status = 'failed' OR NOT EXISTS (SELECT 1 FROM steps WHERE transfer_id = transfers.id AND status != 'waiting')
+        `UPDATE transfers SET input = ?, priority = 'order', rerun_pending = CASE
+           WHEN status = 'failed'
+             THEN CASE WHEN EXISTS (SELECT 1 FROM steps WHERE transfer_id = transfers.id AND status = 'done') THEN 1 ELSE rerun_pending END
+           WHEN NOT EXISTS (SELECT 1 FROM steps WHERE transfer_id = transfers.id AND status != 'waiting')
            THEN rerun_pending ELSE 1 END
          WHERE id = ?`,
         JSON.stringify(input),

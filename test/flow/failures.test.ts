@@ -154,6 +154,50 @@ describe("failures on the way to the target", () => {
     expect(mock.state.drafts).toHaveLength(1);
   });
 
+  it("a retry with the flow's current steps is refused when a done step's connection changed, unless from the start", async () => {
+    const { world, ledgerStep, flowId, failed } = await failedAtItsEconomicStep();
+    // The done ledger step now names the e-conomic connection: its result (the ledger's invoice)
+    // would be carried on to the next step as if e-conomic had made it.
+    const moved = [
+      { ...ledgerStep, target: world.economicId },
+      { target: world.economicId, action: "createInvoice" },
+    ];
+    expect((await world.api(`/flows/${flowId}`, { method: "PATCH", body: { steps: moved } })).status).toBe(200);
+    const refused = await world.api(`/transfers/${failed.id}/retry`, { body: { useCurrentSettings: true } });
+    expect(refused.status).toBe(409);
+    expect(refused.body.error.message).toMatch(/step 1 \(createInvoice\) is done on another connection.*Retry from the start/);
+    const fromStart = await world.api(`/transfers/${failed.id}/retry`, { body: { useCurrentSettings: true, fromStart: true } });
+    expect(fromStart.status).toBe(202);
+    // Settled before the next test installs its own target mock.
+    await eventually(async () => (await world.api(`/transfers/${failed.id}`)).body.status === "completed", "the retry");
+  });
+
+  it("a retry after an update of the order runs the done steps again too: what they made is from the older version", async () => {
+    const { world, order, failed } = await failedAtItsEconomicStep();
+    const stub = orderObject(world, order);
+    const attemptsOf = async () =>
+      (await stub.describe()).steps.filter((st) => st.transfer_id === failed.id).map((st) => [st.step_index, st.attempts]);
+    expect(await attemptsOf()).toEqual([
+      [0, 1],
+      [1, 4],
+    ]);
+    // The buyer's address changes while the transfer stands failed: it only takes the new version.
+    const updated = { ...order, email: "new@example.dk", updated_at: new Date(Date.now() + 1000).toISOString() };
+    expect((await world.sendShopify("orders/updated", updated)).status).toBe(200);
+    await expect.poll(async () => (await stub.describe()).outbox, { timeout: 5000 }).toBe(0);
+    expect(await attemptsOf()).toEqual([
+      [0, 1],
+      [1, 4],
+    ]);
+    // Retried from the failed step, it runs from the first, so the ledger's invoice takes the update.
+    expect((await world.api(`/transfers/${failed.id}/retry`, { body: {} })).status).toBe(202);
+    await eventually(async () => (await world.api(`/transfers/${failed.id}`)).body.status === "completed", "the retry");
+    expect(await attemptsOf()).toEqual([
+      [0, 2],
+      [1, 5],
+    ]);
+  });
+
   it("a re-run gets the full number of tries again, whatever the step used before", async () => {
     const mock = createEconomicMock();
     installEconomicMock(mock);

@@ -72,7 +72,8 @@ describe("an order object's state", () => {
   it("takes a cancelled order back when its newest version is paid, but not for a late delivery of an older one", async () => {
     const world = await createWorld();
     await world.flow("paid", [{ target: world.ledgerId, action: "createInvoice" }]);
-    const at = (s: number) => new Date(Date.now() + s * 1000).toISOString();
+    const start = Date.now();
+    const at = (s: number) => new Date(start + s * 1000).toISOString();
     const order = shopifyOrder({ financial_status: "pending", updated_at: at(0) });
     await world.sendShopify("orders/create", order);
     await world.sendShopify("orders/cancelled", { ...order, cancelled_at: at(1), updated_at: at(1) });
@@ -89,6 +90,10 @@ describe("an order object's state", () => {
     await world.sendShopify("orders/paid", { ...order, financial_status: "paid", updated_at: at(2) });
     const [transfer] = await settledTransfers(world, String(order.id), 1);
     expect(transfer).toMatchObject({ stage: "paid", status: "completed" });
+    expect(await stage()).toEqual({ reached: "paid", cancelled: false, reopened: 1 });
+    // The cancellation delivered again, late: older than the paid version, it cancels nothing.
+    await world.sendShopify("orders/cancelled", { ...order, cancelled_at: at(1), updated_at: at(1) });
+    await expect.poll(async () => (await stub.describe()).events.length, { timeout: 5000 }).toBe(5);
     expect(await stage()).toEqual({ reached: "paid", cancelled: false, reopened: 1 });
   });
 

@@ -82,7 +82,8 @@ transferRoutes.post("/:id/retry", async (c) => {
   if (!d) return notFoundPage(c);
   const body: Record<string, unknown> = {
     fromStart: mode === "start" || d.transfer.status === "completed",
-    useCurrentSettings: mode === "start",
+    // A transfer whose flow was deleted re-runs with the steps it has (there are no others).
+    useCurrentSettings: mode === "start" && d.flowName !== null,
   };
   let editText: string | undefined;
   if (mode === "edit") {
