@@ -257,14 +257,14 @@ export class InboxDO extends DurableObject<Env> {
   private storeEach(events: InboxAccept[], now: number, kept: Map<number, { request: string; rawBody: string | null }>): number {
     let accepted = 0;
     for (const { orderName, deliveryKey, eventKey, request, rawBody } of events) {
-      const keys = eventKey === null || eventKey === deliveryKey ? [deliveryKey] : [deliveryKey, eventKey];
-      // One statement reads and writes: a key already there is not returned, and any such key makes
-      // the event a duplicate (its delivery key, if new, stays recorded: it is one as well).
-      const fresh = this.sql.all(
-        `INSERT OR IGNORE INTO seen (key, received_at) VALUES ${keys.map(() => "(?, ?)").join(", ")} RETURNING key`,
-        ...keys.flatMap((key) => [key, now]),
-      );
-      if (fresh.length < keys.length) continue;
+      // One key per event, the delivery's: a sender's retry carries it (Shopify's webhook id, the
+      // dedupe key its docs name). Each key is a row written and, at the daily prune, deleted, so
+      // the event's own key (a second subscription to one Shopify event, a WooCommerce refund seen
+      // again in a later update) is left to the order's object, which checks both for good.
+      const key = deliveryKey;
+      // One statement reads and writes: a key already there is not returned (a duplicate).
+      const fresh = this.sql.all("INSERT OR IGNORE INTO seen (key, received_at) VALUES (?, ?) RETURNING key", key, now);
+      if (fresh.length === 0) continue;
       const seq = this.sql.one<{ seq: number }>(
         "INSERT INTO pending (order_name, request, raw_body, next_at) VALUES (?, ?, ?, ?) RETURNING seq",
         orderName,

@@ -214,7 +214,9 @@ export class OrderDO extends DurableObject<Env> {
     // order that was taken back since (it would undo the work done after it).
     const passed = stale && event.stage === "cancelled" ? [] : this.applyStage(event.stage, event.occurrence, seq, newer);
     if (isOrder) passed.push(...this.applyWaitingRefunds());
-    return { result: { duplicate: false, stale, passed }, pump: true };
+    // An event that passed no stage and changed nothing material queued nothing: no pump, and no
+    // alarm set for it (each is billed, and Shopify sends an order several such updates).
+    return { result: { duplicate: false, stale, passed }, pump: passed.length > 0 || changed || paymentArrived };
   }
 
   /**

@@ -157,7 +157,48 @@ describe("the cost of one order", () => {
     retention = { steps: 3, rowsWritten: rowsWritten / orders, orders };
   });
 
+  // Shopify sends an order several webhooks (create, updated, paid, fulfilled): each further one is
+  // stored and deduped like the first, whether or not it changes anything.
+  let further: PerOrder | null = null;
+  it("counts a further webhook of an order that changes nothing material (orders/updated, a note)", {
+    timeout: 60_000,
+  }, async () => {
+    const world = await createWorld();
+    await world.flow("paid", ledger(world).slice(0, 1));
+    const orders = Array.from({ length: ORDERS }, () => shopifyOrder());
+    for (const order of orders) {
+      await world.sendShopify("orders/paid", order);
+      await settledTransfers(world, String(order.id), 1);
+    }
+    await settle(QUIET_MS);
+    startMeter();
+    for (const order of orders) {
+      const later = { ...order, note: "gift wrap, please", updated_at: new Date(Date.now() + 1000).toISOString() };
+      expect((await world.sendShopify("orders/updated", later)).status).toBe(200);
+      await settle(QUIET_MS);
+    }
+    const usage = stopMeter();
+    further = perOrder(usage, ORDERS);
+    // Nothing runs again: no queue message, no transfer written.
+    expect(usage.queue.stepSends).toBe(0);
+    expect(further.d1RowsWritten).toBe(0);
+  });
+
   afterAll(() => {
+    if (further) {
+      const rows: Array<[string, number]> = [
+        ["Worker requests", further.workerRequests],
+        ["DO requests", further.doRequests],
+        ["DO SQLite rows written (incl. setAlarm)", further.doRowsWritten],
+        ["  InboxDO", further.doRowsWrittenByClass.InboxDO ?? 0],
+        ["  OrderDO", further.doRowsWrittenByClass.OrderDO ?? 0],
+        ["D1 rows written", further.d1RowsWritten],
+        ["dollars per million such webhooks", priced(further).total!],
+      ];
+      console.log(
+        `\nA further webhook of an order, nothing material changed (mean of ${ORDERS})\n\n${table(rows, ["per webhook", "count"])}\n`,
+      );
+    }
     if (results.length === 0) return;
     const header = ["per order", ...results.map((r) => r.name)];
     const col = (f: (r: (typeof results)[number]) => number) => results.map(f);
