@@ -136,7 +136,19 @@ export class OrderDO extends DurableObject<Env> {
     const { result, pump, state } = this.sql.transaction(() => this.store(request));
     this.stateCache = state;
     if (pump) this.kick();
+    else if (!result.duplicate) await this.keepHousekeepingAlarm();
     return result;
+  }
+
+  /**
+   * An event that queued nothing still has its delivery id to drop some day: an alarm already set
+   * (for an earlier id's expiry, or for work) goes off first and sets the next, so only an object
+   * that sleeps with none sets one, once.
+   */
+  private async keepHousekeepingAlarm(): Promise<void> {
+    if (this.alarmAt !== null && this.alarmAt > Date.now()) return;
+    if ((await this.ctx.storage.getAlarm()) !== null) return;
+    await this.scheduleAlarm();
   }
 
   /**

@@ -102,6 +102,25 @@ describe("the order object's housekeeping", () => {
     await expectAlarmAtRetentionEnd(stub);
   });
 
+  it("sets an alarm for an event that queues nothing when the object slept with none, for its id's expiry", async () => {
+    const world = await createWorld();
+    await world.flow("paid", [{ target: world.ledgerId, action: "createInvoice" }]);
+    const order = shopifyOrder();
+    await world.sendShopify("orders/paid", order);
+    await settledTransfers(world, String(order.id), 1);
+    const stub = orderObject(world, order);
+    await expectAlarmAtRetentionEnd(stub);
+    // It has slept since (its ids dropped at an earlier pass, say, and evicted): no alarm is set.
+    await runInDurableObject(stub, (instance, state) => {
+      (instance as unknown as { alarmAt: number | null }).alarmAt = null;
+      return state.storage.deleteAlarm();
+    });
+    const noted = { ...order, note: "leave at the door", updated_at: new Date(Date.now() + 1000).toISOString() };
+    expect((await world.sendShopify("orders/updated", noted)).status).toBe(200);
+    // Nothing to run, but the new delivery id is dropped when it expires.
+    await expectAlarmAtRetentionEnd(stub);
+  });
+
   it("leaves one alarm set, for when its first delivery id expires, after a few setAlarm calls", async () => {
     const world = await createWorld();
     await world.flow("paid", ledgerSteps(world));
