@@ -41,6 +41,13 @@ export interface IgnoredDelivery {
 }
 
 export interface SourceHandlers {
+  /**
+   * False for a source that never sends a delivery again after a non-2xx answer (WooCommerce, which
+   * also disables the webhook after 5 failures in a row). Such a delivery, once its signature
+   * verifies, is kept and answered 200 even when it cannot be taken; by default (absent) the source
+   * retries, and a non-2xx leaves the event with it.
+   */
+  retries?: boolean;
   /** True for deliveries that carry no data and are not signed (e.g. WooCommerce's creation ping). */
   isPing?(delivery: IncomingDelivery): boolean;
   /** Checks the delivery's signature over the raw bytes, in constant time. */

@@ -90,6 +90,35 @@ export function heldEventAlertText(f: HeldEventFacts): AlertText {
   };
 }
 
+/** The dead letters of the API: where a kept delivery's body and reason can be read. */
+export function deadLetterPath(id?: number): string {
+  return `/api/v1/dead-letters${id === undefined ? "" : `/${id}`}`;
+}
+
+export interface RefusedDeliveryFacts {
+  sourceName: string;
+  /** The order as the body names it (`#1001`), when it could be read. */
+  order: string | null;
+  deadLetterId: number;
+  /** Why it was not taken, and what to do about it. */
+  reason: string;
+  windowMs: number;
+}
+
+/** A signed delivery from a source that never retries, kept instead of booked (see hooks.ts). */
+export function refusedDeliveryAlertText(f: RefusedDeliveryFacts): AlertText {
+  const what = f.order ? `order ${f.order}` : "a delivery";
+  return {
+    subject: `${f.order ? `Order ${f.order}` : "A delivery"} from "${f.sourceName}" was kept, not booked`,
+    text: [
+      `Orderly received ${what} from "${f.sourceName}", signed with the connection's secret, but did not book it. The shop does not send a delivery twice, so it was answered as received and kept here instead of being lost.`,
+      `Why, and what to do: ${f.reason}`,
+      `The delivery, with its body as received: ${deadLetterPath(f.deadLetterId)} (all kept deliveries: ${deadLetterPath()}).`,
+      `Further deliveries from "${f.sourceName}" kept in the next ${minutes(f.windowMs)} minutes are collected into one email.`,
+    ].join("\n\n"),
+  };
+}
+
 export interface GroupFacts {
   kind: AlertKind | string;
   connectionId: string;
@@ -145,6 +174,15 @@ export function groupedAlertText(g: GroupFacts): AlertText {
           examples,
         ),
       };
+    case "refused":
+      return {
+        subject: `${g.count} more ${plural(g.count, "delivery", "deliveries")} from ${name} kept, not booked, ${span}`,
+        text: join(
+          `${g.count} more signed ${plural(g.count, "delivery", "deliveries")} from ${name} could not be booked ${since}. Each was answered as received (the shop does not send it again) and kept with its body.`,
+          examples,
+          `All kept deliveries: ${deadLetterPath()}`,
+        ),
+      };
     default:
       return { subject: `${g.count} more alerts about ${name} ${span}`, text: join(examples) };
   }
@@ -158,8 +196,8 @@ function clock(at: number): string {
   return new Date(at).toISOString().slice(11, 16);
 }
 
-function plural(n: number, word: string): string {
-  return n === 1 ? word : `${word}s`;
+function plural(n: number, word: string, words = `${word}s`): string {
+  return n === 1 ? word : words;
 }
 
 function join(...parts: string[]): string {

@@ -9,6 +9,7 @@ import type { ApiEnv } from "./routes/api/api-env";
 import { requireApiToken } from "./routes/api/auth";
 import { connectionRoutes } from "./routes/api/connections";
 import { connectorRoutes } from "./routes/api/connectors";
+import { deadLetterRoutes } from "./routes/api/dead-letters";
 import { flowRoutes } from "./routes/api/flows";
 import { ledgerRoutes } from "./routes/api/ledger";
 import { mailRoutes } from "./routes/api/mail";
@@ -53,6 +54,7 @@ export function createApp() {
   api.route("/connections", connectionRoutes);
   api.route("/flows", flowRoutes);
   api.route("/transfers", transferRoutes);
+  api.route("/dead-letters", deadLetterRoutes);
   api.route("/ledger", ledgerRoutes);
   api.route("/mail", mailRoutes);
   api.route("/tenant", tenantRoutes);

@@ -47,14 +47,7 @@ export async function applyRetention(env: Env, now = Date.now()): Promise<Record
       console.error("retention: tenant skipped this run", { tenantId: tenant.id, error: String(error) });
     }
   }
-  count(
-    "dead_letters",
-    await env.DB.prepare(
-      `DELETE FROM dead_letters WHERE rowid IN (SELECT rowid FROM dead_letters WHERE tenant_id IS NULL AND created_at < ? LIMIT ${RETENTION_BATCH})`,
-    )
-      .bind(now - ORPHAN_DEAD_LETTER_DAYS * DAY_MS)
-      .run(),
-  );
+  await deleteDeadLetters(env, null, now - ORPHAN_DEAD_LETTER_DAYS * DAY_MS, count);
   return deleted;
 }
 
@@ -88,15 +81,30 @@ async function retainTenant(env: Env, tenant: { id: string; retentionDays: numbe
       .bind(tenant.id, cutoff)
       .run(),
   );
+  await deleteDeadLetters(env, tenant.id, cutoff, count);
+  await deleteMail(env, tenant.id, cutoff, count);
+}
+
+/**
+ * A batch of expired dead letters (a tenant's, or those with none), the raw bodies that refused
+ * deliveries keep in R2 first (`body.raw.blobKey`, src/worker/routes/hooks.ts).
+ */
+async function deleteDeadLetters(env: Env, tenantId: string | null, cutoff: number, count: Count): Promise<void> {
+  const { results } = await env.DB.prepare(
+    `SELECT id, json_extract(body, '$.raw.blobKey') AS blob_key FROM dead_letters
+      WHERE tenant_id IS ? AND created_at < ? ORDER BY created_at LIMIT ${RETENTION_BATCH}`,
+  )
+    .bind(tenantId, cutoff)
+    .all<{ id: number; blob_key: string | null }>();
+  if (results.length === 0) return;
+  const keys = results.flatMap((r) => (r.blob_key ? [r.blob_key] : []));
+  for (let i = 0; i < keys.length; i += 1000) await env.BLOBS.delete(keys.slice(i, i + 1000));
   count(
     "dead_letters",
-    await env.DB.prepare(
-      `DELETE FROM dead_letters WHERE rowid IN (SELECT rowid FROM dead_letters WHERE tenant_id = ? AND created_at < ? LIMIT ${RETENTION_BATCH})`,
-    )
-      .bind(tenant.id, cutoff)
+    await env.DB.prepare("DELETE FROM dead_letters WHERE id IN (SELECT value FROM json_each(?))")
+      .bind(JSON.stringify(results.map((r) => r.id)))
       .run(),
   );
-  await deleteMail(env, tenant.id, cutoff, count);
 }
 
 /**

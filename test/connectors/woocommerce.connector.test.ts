@@ -64,5 +64,20 @@ describe("WooCommerce setup steps", () => {
 
   it("warn that WooCommerce disables a webhook after 5 consecutive failed deliveries", () => {
     expect(steps.at(-1)).toMatch(/disables a webhook.*after 5 consecutive failed deliveries/);
+    expect(steps.at(-1)).toMatch(/keeps that delivery under dead letters/);
+  });
+
+  it("ask for the shop's address as the Store URL, so a staging copy's deliveries are not booked", () => {
+    expect(steps.find((s) => s.includes("Store URL"))).toMatch(/Settings → General → Site Address.*staging site/);
+  });
+});
+
+describe("WooCommerce as a source that never retries", () => {
+  it("says so, so that a signed delivery it cannot take is kept and answered 200 rather than lost", () => {
+    expect(woocommerceConnector.source?.retries).toBe(false);
+  });
+
+  it("describes the store URL as the check against copies of the shop", () => {
+    expect(woocommerceConnector.settings.shape.storeUrl.description).toMatch(/any other site.*kept aside and alerted/);
   });
 });

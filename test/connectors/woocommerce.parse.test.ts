@@ -205,6 +205,22 @@ describe("WooCommerce refunds", () => {
     expect(rest.total + broken.total).toBe(5800);
   });
 
+  it("skips a refund of 0.00 (a restock without money back): there is nothing to credit", async () => {
+    const body = {
+      ...woocommerceFixture("orderPartialRefund"),
+      refunds: [
+        { id: 7352, reason: "Restocked only", total: "0.00" },
+        { id: 7351, reason: "One cup arrived broken", total: "-10.00" },
+      ],
+    };
+    const parsed = await events("order.updated", body);
+    expect(parsed.map((e) => [e.stage, e.occurrence])).toEqual([
+      ["paid", ""],
+      ["refunded", "7351"],
+    ]);
+    expect(refundOf(parsed[1])).toMatchObject({ total: 1000 });
+  });
+
   it("reads the reason from the key older WooCommerce versions used for it", async () => {
     const body = {
       ...woocommerceFixture("orderPartialRefund"),

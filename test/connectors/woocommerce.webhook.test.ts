@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { isPing, verify } from "../../src/connectors/woocommerce/woocommerce.webhook";
+import { foreignSite, isPing, verify } from "../../src/connectors/woocommerce/woocommerce.webhook";
 import { signWooCommerceBody, woocommerceDelivery, woocommerceFixtures, woocommercePing } from "../fixtures/woocommerce";
 
 const SECRET = "whsec_orderly_0123456789abcdef0123456789abcdef";
@@ -102,5 +102,33 @@ describe("WooCommerce ping", () => {
     expect(isPing({ ...ping, body: encoder.encode("webhook_id=12&order=1") })).toBe(false);
     expect(isPing({ ...ping, body: encoder.encode("webhook_id=") })).toBe(false);
     expect(isPing({ body: ping.body, headers: new Headers({ "Content-Type": "application/json" }) })).toBe(false);
+  });
+});
+
+describe("WooCommerce sending site (X-WC-Webhook-Source)", () => {
+  const from = (source: string | null) =>
+    woocommerceDelivery("order.updated", woocommerceFixtures.orderMinimal, SECRET, { "X-WC-Webhook-Source": source });
+
+  it("passes any site while the connection names no store URL", async () => {
+    expect(foreignSite(await from("https://staging.example.com/"), undefined)).toBeNull();
+  });
+
+  it("passes the shop's own origin, whatever the path, trailing slash or letter case of its host", async () => {
+    for (const source of ["https://shop.example.com/", "https://shop.example.com/shop/", "https://SHOP.example.com"]) {
+      expect(foreignSite(await from(source), "https://shop.example.com"), source).toBeNull();
+    }
+  });
+
+  it("names a staging copy's address and what to do, and treats another scheme or port as another site", async () => {
+    expect(foreignSite(await from("https://staging.example.com/"), "https://shop.example.com/")).toMatch(
+      /came from https:\/\/staging\.example\.com, not the shop's address https:\/\/shop\.example\.com.*disable the Orderly webhooks there.*update the connection's Store URL/,
+    );
+    expect(foreignSite(await from("http://shop.example.com/"), "https://shop.example.com")).not.toBeNull();
+    expect(foreignSite(await from("https://shop.example.com:8443/"), "https://shop.example.com")).not.toBeNull();
+  });
+
+  it("does not take a delivery that names no site, or an unreadable one, when a store URL is set", async () => {
+    expect(foreignSite(await from(null), "https://shop.example.com")).toMatch(/did not say which site sent it/);
+    expect(foreignSite(await from("not a url"), "https://shop.example.com")).toMatch(/came from not a url/);
   });
 });

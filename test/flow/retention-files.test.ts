@@ -46,4 +46,23 @@ describe("retention of emails and dead letters", () => {
     const left = await database(env).select().from(deadLetters).where(eq(deadLetters.reason, reason));
     expect(left.map((d) => d.createdAt)).toEqual([now - 89 * DAY]);
   });
+
+  it("deletes a kept delivery's raw body from R2 with its dead letter", async () => {
+    const tenantId = `ten_${crypto.randomUUID().slice(0, 8)}`;
+    await database(env).insert(tenants).values({ id: tenantId, name: "Kept", retentionDays: 7 });
+    const blobKey = `raw/${tenantId}/con_x/refused-${Date.now()}-${crypto.randomUUID()}`;
+    await env.BLOBS.put(blobKey, "{}");
+    await database(env)
+      .insert(deadLetters)
+      .values({
+        transferId: null,
+        tenantId,
+        body: { kind: "refused_delivery", raw: { body: null, blobKey, size: 2 } },
+        reason: "connection disabled",
+        createdAt: Date.now(),
+      });
+    await applyRetention(env, Date.now() + 8 * DAY);
+    expect(await database(env).select().from(deadLetters).where(eq(deadLetters.tenantId, tenantId))).toHaveLength(0);
+    expect(await env.BLOBS.head(blobKey)).toBeNull();
+  });
 });

@@ -15,7 +15,7 @@ export const woocommerceSettings = z.object({
     .trim()
     .optional()
     .describe(
-      "The shop's web address (e.g. https://shop.example.com), as in WordPress admin under Settings → General → Site Address. WooCommerce sends it with every delivery; used to label the connection.",
+      "The shop's web address (e.g. https://shop.example.com), as in WordPress admin under Settings → General → Site Address. WooCommerce names the sending site in every delivery; when this is set, a delivery from any other site (a staging copy of the shop keeps its webhooks and secret) is kept aside and alerted, not booked. Change it when the shop moves to a new address.",
     ),
 });
 
@@ -28,8 +28,10 @@ export const woocommerceConnector: Connector<typeof woocommerceSettings, typeof 
   category: "webshop",
   settings: woocommerceSettings,
   credentials: woocommerceCredentials,
-  source: { isPing, verify, parse, setupSteps },
+  // WooCommerce never redelivers: a refused delivery would be a lost order (see SourceHandlers.retries).
+  source: { retries: false, isPing, verify, parse, setupSteps },
 };
 
 export { VAT_NUMBER_META_KEYS } from "./woocommerce.order";
 export { WOOCOMMERCE_TOPICS, type WooCommerceTopic } from "./woocommerce.parse";
+export { foreignSite } from "./woocommerce.webhook";

@@ -87,6 +87,9 @@ export function parse(delivery: IncomingDelivery): SourceEvent[] | IgnoredDelive
   const refundContext = { orderId: order.id, currency: canonical.currency, createdAt: new Date(version).toISOString() };
   for (const [i, summary] of (order.refunds ?? []).entries()) {
     const refund = mapped(() => toCanonicalRefund(summary, refundContext, `refunds.${i}`));
+    // A refund of 0.00 is how a shop restocks items without returning money: nothing to credit, and
+    // a credit note of nothing is refused by the targets, so it is no event.
+    if (refund.total === 0) continue;
     events.push({
       deliveryId: `${deliveryId}:refund:${summary.id}`,
       // The same refund shows on every later delivery of the order; the key makes it count once.

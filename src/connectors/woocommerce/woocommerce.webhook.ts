@@ -57,3 +57,32 @@ export async function verify(delivery: IncomingDelivery, secret: string): Promis
   }
   return { ok: true };
 }
+
+export const WOOCOMMERCE_SOURCE_HEADER = "X-WC-Webhook-Source";
+
+/**
+ * Why a verified delivery is not from the shop the connection is for, or null when it is (or the
+ * connection names no store URL). A staging copy of a shop keeps its webhooks and their secret, so
+ * its deliveries verify; only the site address WooCommerce sends in X-WC-Webhook-Source (its home
+ * URL) tells them apart. Origins are compared (scheme, host, port): the path of a shop in a
+ * subfolder and a trailing slash do not matter.
+ */
+export function foreignSite(delivery: IncomingDelivery, storeUrl: unknown): string | null {
+  if (typeof storeUrl !== "string" || storeUrl === "") return null;
+  const expected = originOf(storeUrl);
+  if (expected === null) return null;
+  const sent = delivery.headers.get(WOOCOMMERCE_SOURCE_HEADER)?.trim() ?? "";
+  const origin = originOf(sent);
+  if (origin === expected) return null;
+  const from =
+    sent === "" ? `did not say which site sent it (no ${WOOCOMMERCE_SOURCE_HEADER} header)` : `came from ${origin ?? sent}`;
+  return `The delivery ${from}, not the shop's address ${expected} set on this connection. A copy of the shop (a staging site) keeps the webhooks and their secret: disable the Orderly webhooks there (WooCommerce → Settings → Advanced → Webhooks on that site). If the shop moved to ${origin ?? "a new address"}, update the connection's Store URL in Orderly, then re-save the orders listed here in WooCommerce to send them again.`;
+}
+
+function originOf(url: string): string | null {
+  try {
+    return new URL(url).origin;
+  } catch {
+    return null;
+  }
+}

@@ -34,10 +34,21 @@ export async function checkConnection(env: Env, tenantId: string, id: string): P
       text: `Its stored settings or credentials do not pass the connector's checks: ${(error as Error).message}`,
     });
   }
-  if (!row.enabled)
-    lines.push({ ok: false, text: "The connection is disabled: sources answer 503 (the sender retries) and no step runs." });
   const source = loaded?.connector.source;
+  if (!row.enabled) {
+    // A source that never re-sends (WooCommerce) would lose the order on a 503, so it is kept instead.
+    const deliveries =
+      source?.retries === false
+        ? "signed deliveries are kept under dead letters (GET /api/v1/dead-letters) and alerted, not processed; enable it, then re-send them from the shop"
+        : "sources answer 503 (the sender retries)";
+    lines.push({ ok: false, text: `The connection is disabled: ${deliveries}, and no step runs.` });
+  }
   if (source) {
+    if (loaded?.connector.id === "woocommerce" && !loaded.settings.storeUrl)
+      lines.push({
+        ok: null,
+        text: "No store URL is set: deliveries from a copy of the shop (a staging site keeps the webhooks and their secret) would be booked as real orders. Set it to the shop's Site Address.",
+      });
     lines.push(
       loaded?.webhookSecret
         ? {

@@ -1,0 +1,27 @@
+/** "Test connection" on a WooCommerce source tells the truth about what happens to its deliveries. */
+import { env } from "cloudflare:test";
+import { describe, expect, it } from "vitest";
+import { checkConnection } from "../../src/worker/routes/ui/data/connection-check";
+import { createWorld } from "../helpers/world";
+
+describe("checking a WooCommerce connection", () => {
+  it("says a disabled one keeps signed deliveries as dead letters (WooCommerce does not retry), and asks for the store URL", async () => {
+    const world = await createWorld();
+    const created = await world.api("/connections", {
+      body: { connector: "woocommerce", name: "Woo", webhookSecret: "woo_secret_0123456789abcdef", settings: {} },
+    });
+    expect(created.status, JSON.stringify(created.body)).toBe(201);
+    await world.api(`/connections/${created.body.id}`, { method: "PATCH", body: { enabled: false } });
+    const texts = ((await checkConnection(env, world.tenantId, created.body.id)) ?? []).map((l) => l.text);
+    expect(texts).toContainEqual(expect.stringMatching(/disabled: signed deliveries are kept under dead letters/));
+    expect(texts.join("\n")).not.toMatch(/the sender retries/);
+    expect(texts).toContainEqual(expect.stringMatching(/No store URL is set/));
+  });
+
+  it("still says a disabled Shopify source answers 503, as Shopify retries", async () => {
+    const world = await createWorld();
+    await world.api(`/connections/${world.shopId}`, { method: "PATCH", body: { enabled: false } });
+    const texts = ((await checkConnection(env, world.tenantId, world.shopId)) ?? []).map((l) => l.text);
+    expect(texts).toContainEqual(expect.stringMatching(/sources answer 503 \(the sender retries\)/));
+  });
+});

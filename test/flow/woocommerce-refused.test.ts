@@ -1,0 +1,184 @@
+/**
+ * WooCommerce never sends a delivery again, and disables its webhook after 5 failed ones in a row.
+ * A signed delivery Orderly cannot take (connection disabled, another site, unreadable, too large)
+ * is therefore kept in dead_letters with its raw body, alerted, and answered 200; an unsigned one is
+ * still refused. Shopify, which retries, keeps its 503 (test/api/api.test.ts).
+ */
+import { env, SELF } from "cloudflare:test";
+import { and, eq, like } from "drizzle-orm";
+import { describe, expect, it } from "vitest";
+import { database } from "../../src/db/client";
+import { mailOutbox } from "../../src/db/schema";
+import { woocommerceDelivery, woocommerceFixture } from "../fixtures/woocommerce";
+import { BASE, createWorld, eventually, settledTransfers, type World } from "../helpers/world";
+
+const SECRET = "woo_secret_0123456789abcdef";
+
+async function wooConnection(world: World, settings: Record<string, unknown> = {}): Promise<string> {
+  const res = await world.api("/connections", {
+    body: { connector: "woocommerce", name: "Woo shop", webhookSecret: SECRET, settings },
+  });
+  expect(res.status, JSON.stringify(res.body)).toBe(201);
+  return res.body.id as string;
+}
+
+async function send(connectionId: string, body: object | string, headers: Record<string, string | null> = {}, secret = SECRET) {
+  const delivery = await woocommerceDelivery("order.updated", body, secret, headers);
+  const res = await SELF.fetch(`${BASE}/hooks/${connectionId}`, {
+    method: "POST",
+    headers: delivery.headers,
+    body: delivery.body,
+  });
+  return { res, json: (await res.json()) as any, sent: new TextDecoder().decode(delivery.body) };
+}
+
+function order(overrides: Record<string, unknown> = {}) {
+  return { ...woocommerceFixture("orderTaxExclusive"), id: Math.floor(Math.random() * 1e9), ...overrides } as Record<string, any>;
+}
+
+async function alertMail(world: World) {
+  return eventually(
+    () =>
+      database(env)
+        .select()
+        .from(mailOutbox)
+        .where(and(eq(mailOutbox.tenantId, world.tenantId), like(mailOutbox.subject, "%kept, not booked%")))
+        .get(),
+    "the refused-delivery alert",
+  );
+}
+
+/** A created-stage flow from the WooCommerce connection to the sandbox ledger: a processed order makes a transfer. */
+async function ledgerFlow(world: World, source: string): Promise<void> {
+  const res = await world.api("/flows", {
+    body: { name: "Woo to ledger", source, stage: "created", steps: [{ target: world.ledgerId, action: "createInvoice" }] },
+  });
+  expect(res.status, JSON.stringify(res.body)).toBe(201);
+}
+
+async function transfersOf(world: World, orderId: number): Promise<unknown[]> {
+  return (await world.api(`/transfers?order=${orderId}`)).body.transfers as unknown[];
+}
+
+describe("a WooCommerce delivery Orderly cannot take is kept, alerted and answered 200", () => {
+  it("keeps (does not process) a signed order sent to a disabled connection, and tells the merchant to enable it and re-send", async () => {
+    const world = await createWorld();
+    const woo = await wooConnection(world);
+    await ledgerFlow(world, woo);
+    expect((await world.api(`/connections/${woo}`, { method: "PATCH", body: { enabled: false } })).status).toBe(200);
+    const body = order({ number: "W-1001" });
+    const { res, json, sent } = await send(woo, body);
+    expect(res.status).toBe(200);
+    expect(json).toMatchObject({ ok: true, kept: { code: "connection_disabled" } });
+    expect(json.accepted).toBeUndefined();
+
+    const list = await world.api("/dead-letters");
+    expect(list.status).toBe(200);
+    expect(list.body.deadLetters).toEqual([
+      expect.objectContaining({
+        kind: "refused_delivery",
+        connectionId: woo,
+        order: "#W-1001",
+        reason: expect.stringMatching(/disabled/),
+      }),
+    ]);
+    const detail = await world.api(`/dead-letters/${json.kept.deadLetterId}`);
+    expect(detail.body.rawBody).toBe(sent);
+    expect(detail.body.body.headers["x-wc-webhook-topic"]).toBe("order.updated");
+
+    const mail = await alertMail(world);
+    expect(mail.subject).toContain('Order #W-1001 from "Woo shop" was kept, not booked');
+    expect(mail.text).toMatch(/Enable the connection in Orderly, then send the order again/);
+    expect(mail.text).toContain(`/api/v1/dead-letters/${json.kept.deadLetterId}`);
+    // Nothing was processed while paused; once enabled, the order re-sent from the shop is.
+    expect(await transfersOf(world, body.id)).toEqual([]);
+    expect((await world.api(`/connections/${woo}`, { method: "PATCH", body: { enabled: true } })).status).toBe(200);
+    expect((await send(woo, body)).json).toMatchObject({ ok: true, accepted: 1 });
+    await settledTransfers(world, String(body.id), 1);
+  });
+
+  it("still refuses an unsigned delivery to a disabled connection, and keeps nothing", async () => {
+    const world = await createWorld();
+    const woo = await wooConnection(world);
+    await world.api(`/connections/${woo}`, { method: "PATCH", body: { enabled: false } });
+    const { res } = await send(woo, order(), {}, "not-the-secret");
+    expect(res.status).toBe(401);
+    expect((await world.api("/dead-letters")).body.deadLetters).toEqual([]);
+  });
+
+  it("keeps a signed order the payload schema refuses (a plugin's quantity 1.5), naming the field", async () => {
+    const world = await createWorld();
+    const woo = await wooConnection(world);
+    const body = order();
+    body.line_items = [{ ...body.line_items[0], quantity: 1.5 }];
+    const { res, json, sent } = await send(woo, body);
+    expect(res.status).toBe(200);
+    expect(json.kept).toMatchObject({
+      code: "woocommerce_payload_invalid",
+      reason: expect.stringMatching(/line_items\.0\.quantity/),
+    });
+    expect((await world.api(`/dead-letters/${json.kept.deadLetterId}`)).body.rawBody).toBe(sent);
+    expect((await alertMail(world)).text).toMatch(/line_items\.0\.quantity/);
+  });
+
+  it("keeps a body that is not JSON, and an order too large to store, with their bodies", async () => {
+    const world = await createWorld();
+    const woo = await wooConnection(world);
+    const notJson = await send(woo, "{not json");
+    expect(notJson.res.status).toBe(200);
+    expect(notJson.json.kept.code).toBe("woocommerce_body_not_json");
+
+    const huge = await send(woo, order({ customer_note: "n".repeat(2_000_000) }));
+    expect(huge.res.status).toBe(200);
+    expect(huge.json.kept.code).toBe("event_too_large");
+    const detail = await world.api(`/dead-letters/${huge.json.kept.deadLetterId}`);
+    // Too large for a D1 row: the body went to R2 under raw/, and reads back byte for byte.
+    expect(detail.body.body.raw.blobKey).toMatch(new RegExp(`^raw/${world.tenantId}/${woo}/`));
+    expect(detail.body.rawBody).toBe(huge.sent);
+  });
+
+  it("lists a tenant's dead letters only for that tenant", async () => {
+    const world = await createWorld();
+    const other = await createWorld();
+    const woo = await wooConnection(world);
+    await world.api(`/connections/${woo}`, { method: "PATCH", body: { enabled: false } });
+    const { json } = await send(woo, order());
+    expect((await other.api("/dead-letters")).body.deadLetters).toEqual([]);
+    expect((await other.api(`/dead-letters/${json.kept.deadLetterId}`)).status).toBe(404);
+  });
+});
+
+describe("a WooCommerce connection with a store URL takes deliveries from that site only", () => {
+  it("keeps a signed delivery from a staging copy of the shop, alerts, and answers 200", async () => {
+    const world = await createWorld();
+    const woo = await wooConnection(world, { storeUrl: "https://shop.example.com" });
+    await ledgerFlow(world, woo);
+    const body = order({ number: "5001" });
+    const { res, json } = await send(woo, body, { "X-WC-Webhook-Source": "https://staging.example.com/" });
+    expect(res.status).toBe(200);
+    expect(json.kept.code).toBe("wrong_site");
+    expect(json.accepted).toBeUndefined();
+    expect(json.kept.reason).toMatch(
+      /came from https:\/\/staging\.example\.com, not the shop's address https:\/\/shop\.example\.com/,
+    );
+    const mail = await alertMail(world);
+    expect(mail.text).toMatch(/update the connection's Store URL/);
+    expect(await transfersOf(world, body.id)).toEqual([]);
+  });
+
+  it("takes a delivery from the shop's own address, whatever its path or trailing slash", async () => {
+    const world = await createWorld();
+    const woo = await wooConnection(world, { storeUrl: "https://shop.example.com" });
+    const { res, json } = await send(woo, order(), { "X-WC-Webhook-Source": "https://shop.example.com/shop/" });
+    expect(res.status).toBe(200);
+    expect(json).toMatchObject({ ok: true, accepted: 1 });
+    expect(json.kept).toBeUndefined();
+  });
+
+  it("takes deliveries from any site when no store URL is set, as before", async () => {
+    const world = await createWorld();
+    const woo = await wooConnection(world);
+    const { json } = await send(woo, order(), { "X-WC-Webhook-Source": "https://staging.example.com/" });
+    expect(json).toMatchObject({ ok: true, accepted: 1 });
+  });
+});
