@@ -102,7 +102,10 @@ export interface InboxAccept {
   orderName: string;
   /** `d:<connection>:<delivery id>` */
   deliveryKey: string;
-  /** `e:<connection>:<event key>` when the sender gives one. */
+  /**
+   * `e:<connection>:<event key>` when the sender gives one. This release's shards key on the
+   * delivery alone; shards of the release before, met during a gradual deployment, read it.
+   */
   eventKey: string | null;
   /** The IngestRequest as JSON, its raw body null. */
   request: string;
@@ -256,7 +259,7 @@ export class InboxDO extends DurableObject<Env> {
 
   private storeEach(events: InboxAccept[], now: number, kept: Map<number, { request: string; rawBody: string | null }>): number {
     let accepted = 0;
-    for (const { orderName, deliveryKey, eventKey, request, rawBody } of events) {
+    for (const { orderName, deliveryKey, request, rawBody } of events) {
       // One key per event, the delivery's: a sender's retry carries it (Shopify's webhook id, the
       // dedupe key its docs name). Each key is a row written and, at the daily prune, deleted, so
       // the event's own key (a second subscription to one Shopify event, a WooCommerce refund seen
