@@ -140,6 +140,11 @@ export const orderSchema = z.object({
   cancelledAt: z.string().optional(),
   note: z.string().optional(),
   tags: z.array(z.string()).optional(),
+  /**
+   * The refunds the webshop lists on the order, where its payload lists them all (WooCommerce):
+   * one that was credited and is gone from a newer version was deleted in the shop.
+   */
+  refundIds: z.array(z.string()).optional(),
 });
 export type CanonicalOrder = z.infer<typeof orderSchema>;
 

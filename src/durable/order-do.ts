@@ -15,6 +15,7 @@ import type { CanonicalOrder, TransferInput } from "../domain/order";
 import { showsPayment } from "../domain/payment";
 import { transferId as deriveTransferId, stepReference } from "../domain/reference";
 import { advanceStage, initialStageState, type Stage, type StageState, stageOccurrence, stageSortKey } from "../domain/stage";
+import { alertGoneRefunds } from "../notifications/refund-gone-alerts";
 import { type RuntimeConfig, retryDelaySeconds, runtimeConfig } from "../worker/config";
 import { type OrderIdentity, projectTransfer, type StepRow, type TransferRow } from "./order-projection";
 import { ORDER_DO_MIGRATIONS } from "./order-schema";
@@ -67,6 +68,8 @@ interface OrderState {
   stage: StageState;
   /** The newest version that is not stale; null while only a refund has come. */
   order: CanonicalOrder | null;
+  /** Refunds the shop no longer lists whose deletion the tenant was told of (refundsGone). */
+  refundsGone?: string[];
 }
 
 interface PlannedStage {
@@ -133,8 +136,13 @@ export class OrderDO extends DurableObject<Env> {
   async ingest(request: IngestRequest): Promise<IngestResult> {
     // All or none: an event row left behind by a failed write would answer the inbox's retry as a
     // duplicate, and the event's flows would never be planned.
-    const { result, pump, state } = this.sql.transaction(() => this.store(request));
+    const { result, pump, state, gone } = this.sql.transaction(() => this.store(request));
     this.stateCache = state;
+    if (gone.length > 0) {
+      // Not awaited: the alert is best effort and must not hold the inbox's hand-off.
+      const { tenantId, connectionId, orderId } = state.identity;
+      void alertGoneRefunds(this.env, { tenantId, connectionId, orderId, refundIds: gone });
+    }
     if (pump) this.kick();
     else if (!result.duplicate) await this.keepHousekeepingAlarm();
     return result;
@@ -156,7 +164,7 @@ export class OrderDO extends DurableObject<Env> {
    * event and only when it changed: each row written is billed, and an event touched all three.
    * `pump`: the event may have queued outbox jobs. `state`: as committed.
    */
-  private store(request: IngestRequest): { result: IngestResult; pump: boolean; state: OrderState } {
+  private store(request: IngestRequest): { result: IngestResult; pump: boolean; state: OrderState; gone: string[] } {
     const saved = this.getMeta("state");
     this.draft = this.readState(saved) ?? {
       identity: { tenantId: request.tenantId, connectionId: request.connectionId, orderId: request.event.orderId },
@@ -165,9 +173,11 @@ export class OrderDO extends DurableObject<Env> {
     };
     try {
       const stored = this.storeEvent(request);
+      const gone = stored.result.duplicate || stored.result.stale ? [] : this.refundsGone(request.event.object);
+      if (gone.length > 0) this.draft.refundsGone = [...(this.draft.refundsGone ?? []), ...gone];
       const next = JSON.stringify(this.draft);
       if (next !== saved && !stored.result.duplicate) this.setMeta("state", next);
-      return { ...stored, state: this.draft };
+      return { ...stored, state: this.draft, gone };
     } finally {
       this.draft = null;
     }
@@ -1214,6 +1224,20 @@ export class OrderDO extends DurableObject<Env> {
       stage: stage ? (JSON.parse(stage) as StageState) : initialStageState,
       order: order ? (JSON.parse(order) as CanonicalOrder) : null,
     };
+  }
+
+  /**
+   * Refunds that made transfers here and that the order's newest version, which lists all its
+   * refunds (WooCommerce), no longer lists: deleted in the shop. Each is told once.
+   */
+  private refundsGone(object: IngestRequest["event"]["object"]): string[] {
+    if (object.type !== "order" || !object.order.refundIds) return [];
+    const listed = new Set(object.order.refundIds);
+    const told = new Set(this.draft?.refundsGone ?? []);
+    return this.sql
+      .all<{ occurrence: string }>("SELECT DISTINCT occurrence FROM transfers WHERE stage = 'refunded' ORDER BY occurrence")
+      .map((r) => String(r.occurrence))
+      .filter((id) => !listed.has(id) && !told.has(id));
   }
 
   /** During an ingest its draft; otherwise as committed (kept in memory once read). */

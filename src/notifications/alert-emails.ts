@@ -90,6 +90,24 @@ export function heldEventAlertText(f: HeldEventFacts): AlertText {
   };
 }
 
+export interface RefundGoneFacts {
+  sourceName: string;
+  orderId: string;
+  refundIds: string[];
+}
+
+/** A refund Orderly credited that the shop no longer lists (deleted there). */
+export function refundGoneAlertText(f: RefundGoneFacts): AlertText {
+  const which = f.refundIds.length === 1 ? `refund ${f.refundIds[0]}` : `refunds ${f.refundIds.join(", ")}`;
+  return {
+    subject: `Order ${f.orderId} from "${f.sourceName}": ${which} deleted in the shop`,
+    text: [
+      `The newest version of order ${f.orderId} from "${f.sourceName}" no longer lists ${which}, which Orderly received and passed to the order's refund flows (a credit note, say).`,
+      "Orderly does not undo what those flows made: if the refund was deleted in the shop by mistake, nothing needs doing; if it was really withdrawn, reverse its credit note by hand in the accounting system. The order's transfers show what each refund made.",
+    ].join("\n\n"),
+  };
+}
+
 /** The dead letters of the API: where a kept delivery's body and reason can be read. */
 export function deadLetterPath(id?: number): string {
   return `/api/v1/dead-letters${id === undefined ? "" : `/${id}`}`;

@@ -11,7 +11,7 @@
  * counted exactly once whether the consumer or the cron sweeper sees it first, or both.
  */
 
-export type AlertKind = "failures" | "paused" | "differences" | "held" | "refused";
+export type AlertKind = "failures" | "paused" | "differences" | "held" | "refused" | "refund-gone";
 
 /** Samples kept per window for the grouped email. */
 export const MAX_SAMPLES = 10;

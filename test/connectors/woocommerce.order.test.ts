@@ -59,6 +59,7 @@ describe("WooCommerce order mapping", () => {
       payments: [{ gateway: "stripe", method: "Card", amount: 5800, status: "paid" }],
       totals: { total: 5800, tax: 1006, discounts: 0, shipping: 400 },
       financialStatus: "processing",
+      refundIds: [],
     });
   });
 

@@ -90,9 +90,14 @@ export async function settleAndCheck(ctx, world, { orders, plan, sent, firstOrde
   const completed = transfers.filter((t) => t.status === "completed").length;
   const failed = transfers.filter((t) => t.status === "failed");
   const dlq = Number(world.worker.d1("SELECT COUNT(*) AS n FROM dead_letters")[0]?.n ?? 0);
+  // Attempts live in each projection's history row (older releases wrote the attempts table).
   const attempts =
     world.worker.d1(
-      "SELECT COUNT(*) AS n, SUM(outcome != 'ok') AS failedAttempts, SUM(outcome != 'ok' AND error_class = 'rate_limited') AS rateLimitedAttempts FROM attempts",
+      `SELECT COUNT(*) AS n, SUM(outcome != 'ok') AS failedAttempts, SUM(outcome != 'ok' AND error_class = 'rate_limited') AS rateLimitedAttempts
+         FROM (SELECT outcome, error_class FROM attempts
+               UNION ALL
+               SELECT json_extract(a.value, '$.outcome'), json_extract(a.value, '$.errorClass')
+                 FROM snapshots s, json_each(s.body, '$.attempts') a WHERE s.kind = 'history')`,
     )[0] ?? {};
   const { target } = world;
   const leftovers = { draftOrders: target.mock.state.orders.length, draftInvoices: target.mock.state.drafts.length };

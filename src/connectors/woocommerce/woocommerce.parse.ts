@@ -79,7 +79,10 @@ export function parse(delivery: IncomingDelivery): SourceEvent[] | IgnoredDelive
   const version = orderVersion(order, topic);
   const createdAt = gmtIso(order.date_created_gmt) ?? gmtIso(order.date_created) ?? new Date(version).toISOString();
   const stage = orderStage(order, topic);
-  const canonical = mapped(() => toCanonicalOrder(order, { stage, version, createdAt }));
+  const canonical = {
+    ...mapped(() => toCanonicalOrder(order, { stage, version, createdAt })),
+    refundIds: (order.refunds ?? []).map((r) => String(r.id)),
+  };
   const events: SourceEvent[] = [
     { deliveryId, topic, orderId: order.id, stage, occurrence: "", version, object: { type: "order", order: canonical } },
   ];
