@@ -173,7 +173,7 @@ export class OrderDO extends DurableObject<Env> {
     };
     try {
       const stored = this.storeEvent(request);
-      const gone = stored.result.duplicate || stored.result.stale ? [] : this.refundsGone(request.event.object);
+      const gone = stored.gone ?? [];
       if (gone.length > 0) this.draft.refundsGone = [...(this.draft.refundsGone ?? []), ...gone];
       const next = JSON.stringify(this.draft);
       if (next !== saved && !stored.result.duplicate) this.setMeta("state", next);
@@ -183,7 +183,7 @@ export class OrderDO extends DurableObject<Env> {
     }
   }
 
-  private storeEvent(request: IngestRequest): { result: IngestResult; pump: boolean } {
+  private storeEvent(request: IngestRequest): { result: IngestResult; pump: boolean; gone?: string[] } {
     const { event, raw } = request;
     const seen = this.sql.one<{ seq: number }>(
       "SELECT seq FROM events WHERE delivery_id = ? OR (event_key IS NOT NULL AND event_key = ?)",
@@ -235,10 +235,13 @@ export class OrderDO extends DurableObject<Env> {
     // A late delivery of a cancellation older than the order's newest version must not cancel an
     // order that was taken back since (it would undo the work done after it).
     const passed = stale && event.stage === "cancelled" ? [] : this.applyStage(event.stage, event.occurrence, seq, newer);
+    // Only a version newer than any seen can say a refund was deleted: one of the same second may
+    // be older than the refund.
+    const gone = newer ? this.refundsGone(event.object) : [];
     if (isOrder) passed.push(...this.applyWaitingRefunds());
     // An event that passed no stage and changed nothing material queued nothing: no pump, and no
     // alarm set for it (each is billed, and Shopify sends an order several such updates).
-    return { result: { duplicate: false, stale, passed }, pump: passed.length > 0 || changed || paymentArrived };
+    return { result: { duplicate: false, stale, passed }, pump: passed.length > 0 || changed || paymentArrived, gone };
   }
 
   /**
@@ -451,15 +454,24 @@ export class OrderDO extends DurableObject<Env> {
         error: `a ${transfer.status} transfer cannot be retried${transfer.status === "completed" ? " except from the start" : ""}`,
       };
     }
+    // An update came after some of its steps were done: what they made is from the older version,
+    // so the retry runs them again from the start (they adopt and update it), not from the failed one.
+    const updated =
+      this.sql.one<{ rerun_pending: number }>("SELECT rerun_pending FROM transfers WHERE id = ?", transfer.id)!.rerun_pending ===
+      1;
+    const fromStart = request.fromStart === true || updated;
     if (request.steps) {
-      const moved = this.stepMovedAway(
-        transfer.id,
-        JSON.parse(transfer.steps) as FlowStepConfig[],
-        request.steps,
-        request.fromStart === true,
-      );
+      const before = JSON.parse(transfer.steps) as FlowStepConfig[];
+      const moved = this.stepMovedAway(transfer.id, before, request.steps, fromStart);
       if (moved) return { error: moved };
       this.sql.run("UPDATE transfers SET steps = ? WHERE id = ?", JSON.stringify(request.steps), transfer.id);
+      // A step now on another connection (or another action) made nothing there yet: the result
+      // it keeps belongs to the old one, and other transfers would read it as the new one's.
+      request.steps.forEach((step, index) => {
+        const old = before[index];
+        if (old && (old.target !== step.target || old.action !== step.action))
+          this.sql.run("UPDATE steps SET result = NULL WHERE transfer_id = ? AND step_index = ?", transfer.id, index);
+      });
     }
     this.sql.run("UPDATE transfers SET priority = ? WHERE id = ?", request.priority ?? "order", transfer.id);
     const snapshots: SnapshotRecord[] = [];
@@ -478,12 +490,7 @@ export class OrderDO extends DurableObject<Env> {
         createdAt: Date.now(),
       });
     }
-    // An update came after some of its steps were done: what they made is from the older version,
-    // so the retry runs them again from the start (they adopt and update it), not from the failed one.
-    const updated =
-      this.sql.one<{ rerun_pending: number }>("SELECT rerun_pending FROM transfers WHERE id = ?", transfer.id)!.rerun_pending ===
-      1;
-    this.resetSteps(transfer.id, request.steps ?? (JSON.parse(transfer.steps) as FlowStepConfig[]), request.fromStart || updated);
+    this.resetSteps(transfer.id, request.steps ?? (JSON.parse(transfer.steps) as FlowStepConfig[]), fromStart);
     const status = this.transfer(transfer.id)!.status;
     // Finished at once, it may be what a later transfer's re-run was waiting for.
     if (status === "completed") this.rerunIfPending(transfer.id);
@@ -717,25 +724,25 @@ export class OrderDO extends DurableObject<Env> {
     const who = this.identity();
     // A reopened order's cancellation is over: running it again would undo the order's new work.
     const cancelledNow = this.stageState().cancelled;
-    let affected = this.sql
+    const affected = this.sql
       .all<TransferRow>(
         `SELECT id, flow_id, stage, occurrence, status, steps, input, error, created_at, updated_at FROM transfers
          WHERE ${payment ? "stage = 'paid'" : `stage != 'refunded'${cancelledNow ? "" : " AND stage != 'cancelled'"}`} ORDER BY seq`,
       )
       .filter((t) => !payment || !showsPayment((JSON.parse(t.input) as TransferInput).order));
     if (affected.length === 0) return;
-    // A flow switched off or deleted since does nothing more, updates included (each would be a
-    // draft changed, or a failure and an alert, in a target the merchant has left).
+    // A flow switched off or deleted since runs nothing more, updates included (each would be a
+    // draft changed, or a failure and an alert, in a target the merchant has left); its transfers
+    // still take the new version, for a retry once it is back. (Two bound values whatever the
+    // number of flows: D1 takes at most 100 a statement.)
     const live = new Set(
       (
         await database(this.env)
           .select({ id: flows.id })
           .from(flows)
-          .where(and(inArray(flows.id, [...new Set(affected.map((t) => t.flow_id))]), eq(flows.enabled, true)))
+          .where(and(eq(flows.sourceConnectionId, who.connectionId), eq(flows.enabled, true)))
       ).map((f) => f.id),
     );
-    affected = affected.filter((t) => live.has(t.flow_id));
-    if (affected.length === 0) return;
     const snapshots = new Map<string, SnapshotRecord>();
     for (const transfer of affected) {
       const input = { ...(JSON.parse(transfer.input) as TransferInput), order };
@@ -755,10 +762,11 @@ export class OrderDO extends DurableObject<Env> {
         `UPDATE transfers SET input = ?, priority = 'order', rerun_pending = CASE
            WHEN status = 'failed'
              THEN CASE WHEN EXISTS (SELECT 1 FROM steps WHERE transfer_id = transfers.id AND status = 'done') THEN 1 ELSE rerun_pending END
-           WHEN NOT EXISTS (SELECT 1 FROM steps WHERE transfer_id = transfers.id AND status != 'waiting')
+           WHEN NOT ? OR NOT EXISTS (SELECT 1 FROM steps WHERE transfer_id = transfers.id AND status != 'waiting')
            THEN rerun_pending ELSE 1 END
          WHERE id = ?`,
         JSON.stringify(input),
+        live.has(transfer.flow_id) ? 1 : 0,
         transfer.id,
       );
     }
@@ -1227,15 +1235,20 @@ export class OrderDO extends DurableObject<Env> {
   }
 
   /**
-   * Refunds that made transfers here and that the order's newest version, which lists all its
-   * refunds (WooCommerce), no longer lists: deleted in the shop. Each is told once.
+   * Refunds whose transfers here made something and that the order's newest version, which lists
+   * all its refunds (WooCommerce), no longer lists: deleted in the shop. Each is told once.
    */
   private refundsGone(object: IngestRequest["event"]["object"]): string[] {
     if (object.type !== "order" || !object.order.refundIds) return [];
     const listed = new Set(object.order.refundIds);
     const told = new Set(this.draft?.refundsGone ?? []);
+    // Only refunds whose flows made something (a step with a result): a failed credit note left
+    // nothing to reverse.
     return this.sql
-      .all<{ occurrence: string }>("SELECT DISTINCT occurrence FROM transfers WHERE stage = 'refunded' ORDER BY occurrence")
+      .all<{ occurrence: string }>(
+        `SELECT DISTINCT t.occurrence FROM transfers t WHERE t.stage = 'refunded'
+           AND EXISTS (SELECT 1 FROM steps s WHERE s.transfer_id = t.id AND s.result IS NOT NULL) ORDER BY t.occurrence`,
+      )
       .map((r) => String(r.occurrence))
       .filter((id) => !listed.has(id) && !told.has(id));
   }

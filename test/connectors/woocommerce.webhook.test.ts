@@ -119,12 +119,16 @@ describe("WooCommerce sending site (X-WC-Webhook-Source)", () => {
     }
   });
 
-  it("names a staging copy's address and what to do, and treats another scheme or port as another site", async () => {
+  it("names a staging copy's address and what to do, and takes another scheme, port or www. as the same site", async () => {
     expect(foreignSite(await from("https://staging.example.com/"), "https://shop.example.com/")).toMatch(
       /came from https:\/\/staging\.example\.com, not the shop's address https:\/\/shop\.example\.com.*disable the Orderly webhooks there.*update the connection's Store URL/,
     );
-    expect(foreignSite(await from("http://shop.example.com/"), "https://shop.example.com")).not.toBeNull();
-    expect(foreignSite(await from("https://shop.example.com:8443/"), "https://shop.example.com")).not.toBeNull();
+    // The Store URL was typed by a person; WordPress sends its own form of the same address.
+    expect(foreignSite(await from("http://shop.example.com/"), "https://shop.example.com")).toBeNull();
+    expect(foreignSite(await from("https://shop.example.com:8443/"), "https://shop.example.com")).toBeNull();
+    expect(foreignSite(await from("https://www.shop.example.com/"), "https://shop.example.com")).toBeNull();
+    expect(foreignSite(await from("https://shop.example.com/"), "https://WWW.shop.example.com")).toBeNull();
+    expect(foreignSite(await from("https://staging.shop.example.com/"), "https://shop.example.com")).not.toBeNull();
   });
 
   it("does not take a delivery that names no site, or an unreadable one, when a store URL is set", async () => {

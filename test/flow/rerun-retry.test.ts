@@ -45,6 +45,11 @@ describe("re-runs after an update", () => {
     const { steps, order: latest } = await stub.describe();
     expect(latest?.customer?.email).toBe("changed@example.dk");
     expect(steps.map((st) => [st.status, st.attempts])).toEqual([["done", 1]]);
+    // It still takes the new version, for a re-run once the flow is back.
+    const input = await runInDurableObject(stub, (_i, state) =>
+      JSON.parse(state.storage.sql.exec<{ input: string }>("SELECT input FROM transfers").one().input),
+    );
+    expect(input.order.customer.email).toBe("changed@example.dk");
   });
 
   it("give a step's claim what the order's other transfers made, though a re-run set their steps back to waiting", async () => {

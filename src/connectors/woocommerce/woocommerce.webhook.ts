@@ -73,10 +73,16 @@ export function foreignSite(delivery: IncomingDelivery, storeUrl: unknown): stri
   if (expected === null) return null;
   const sent = delivery.headers.get(WOOCOMMERCE_SOURCE_HEADER)?.trim() ?? "";
   const origin = originOf(sent);
-  if (origin === expected) return null;
+  // One shop, however its address was typed: http or https, with or without www, any port. A
+  // staging copy has another host name (staging.shop.com, shop.hoster-staging.net).
+  if (origin !== null && siteOf(origin) === siteOf(expected)) return null;
   const from =
     sent === "" ? `did not say which site sent it (no ${WOOCOMMERCE_SOURCE_HEADER} header)` : `came from ${origin ?? sent}`;
   return `The delivery ${from}, not the shop's address ${expected} set on this connection. A copy of the shop (a staging site) keeps the webhooks and their secret: disable the Orderly webhooks there (WooCommerce → Settings → Advanced → Webhooks on that site). If the shop moved to ${origin ?? "a new address"}, update the connection's Store URL in Orderly, then re-save the orders listed here in WooCommerce to send them again.`;
+}
+
+function siteOf(origin: string): string {
+  return new URL(origin).hostname.toLowerCase().replace(/^www\./, "");
 }
 
 function originOf(url: string): string | null {
