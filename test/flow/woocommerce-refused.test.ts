@@ -4,11 +4,14 @@
  * is therefore kept in dead_letters with its raw body, alerted, and answered 200; an unsigned one is
  * still refused. Shopify, which retries, keeps its 503 (test/api/api.test.ts).
  */
-import { env, SELF } from "cloudflare:test";
+import { env, runInDurableObject, SELF } from "cloudflare:test";
 import { and, eq, like } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
 import { database } from "../../src/db/client";
 import { mailOutbox } from "../../src/db/schema";
+import type { InboxDO } from "../../src/durable/inbox-do";
+import { orderObjectName } from "../../src/durable/order-types";
+import { inboxFor } from "../../src/worker/routes/hooks";
 import { woocommerceDelivery, woocommerceFixture } from "../fixtures/woocommerce";
 import { BASE, createWorld, eventually, settledTransfers, type World } from "../helpers/world";
 
@@ -119,6 +122,24 @@ describe("a WooCommerce delivery Orderly cannot take is kept, alerted and answer
     });
     expect((await world.api(`/dead-letters/${json.kept.deadLetterId}`)).body.rawBody).toBe(sent);
     expect((await alertMail(world)).text).toMatch(/line_items\.0\.quantity/);
+  });
+
+  it("keeps a signed order its inbox shard could not store (a full disk, say) instead of answering an error", async () => {
+    const world = await createWorld();
+    const woo = await wooConnection(world);
+    const body = order();
+    const shard = inboxFor(env, orderObjectName(woo, String(body.id)));
+    await runInDurableObject(shard, (instance: InboxDO, state) => {
+      (instance as unknown as { sql: { one(query: string): unknown } }).sql.one("SELECT 1");
+      state.storage.sql.exec(
+        "CREATE TRIGGER no_room BEFORE INSERT ON pending BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END",
+      );
+    });
+    const { res, json, sent } = await send(woo, body);
+    await runInDurableObject(shard, (_instance, state) => state.storage.sql.exec("DROP TRIGGER no_room"));
+    expect(res.status).toBe(200);
+    expect(json.kept).toMatchObject({ code: "not_stored", reason: expect.stringMatching(/disk is full.*re-save the order/) });
+    expect((await world.api(`/dead-letters/${json.kept.deadLetterId}`)).body.rawBody).toBe(sent);
   });
 
   it("keeps a body that is not JSON, and an order too large to store, with their bodies", async () => {

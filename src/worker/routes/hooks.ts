@@ -123,17 +123,27 @@ async function receive(c: Context<{ Bindings: Env }>, body: Uint8Array): Promise
     await c.env.BLOBS.put(blobKey, body, { httpMetadata: { contentType: c.req.header("content-type") ?? "application/json" } });
   // All events of a delivery belong to one order, so they share a shard.
   const shard = inboxShard(events[0]?.orderName ?? connection.id, config.inboxShards);
-  const result =
-    events.length > 0
-      ? await acceptInShard(
-          (n) => c.env.INBOXES.get(inboxId(c.env, n)),
-          shard,
-          events,
-          () => inflight,
-          (call) => c.executionCtx.waitUntil(call),
-        )
-      : { accepted: 0, duplicates: 0 };
-  return c.json({ ok: true, ...result });
+  const accept = () =>
+    acceptInShard(
+      (n) => c.env.INBOXES.get(inboxId(c.env, n)),
+      shard,
+      events,
+      () => inflight,
+      (call) => c.executionCtx.waitUntil(call),
+    );
+  if (events.length === 0) return c.json({ ok: true, accepted: 0, duplicates: 0 });
+  if (!keeps) return c.json({ ok: true, ...(await accept()) });
+  try {
+    return c.json({ ok: true, ...(await accept()) });
+  } catch (error) {
+    // A source that never sends a delivery again would lose the order on an error answer: it is
+    // kept instead (if that fails too, the error goes back, as before).
+    console.error("inbox did not store a delivery; kept as a dead letter", { connectionId: connection.id, error: String(error) });
+    return keep(c, connection, body, {
+      code: "not_stored",
+      reason: `Orderly could not store this delivery just now (${error instanceof Error ? error.message : String(error)}). It is kept here, not processed: re-save the order in WooCommerce (open it, Update) to send it again.`,
+    });
+  }
 }
 
 /** Why a verified delivery was not taken, in words the merchant can act on. */
