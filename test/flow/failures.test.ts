@@ -5,6 +5,7 @@ import { database } from "../../src/db/client";
 import { deadLetters } from "../../src/db/schema";
 import type { OrderDO } from "../../src/durable/order-do";
 import { attemptRows } from "../helpers/history";
+import { holdEveryStep } from "../helpers/step-messages";
 import { createWorld, eventually, orderObject, settledTransfers, shopifyOrder } from "../helpers/world";
 import { createEconomicMock, installEconomicMock } from "../mocks/economic.mock";
 
@@ -155,7 +156,7 @@ describe("failures on the way to the target", () => {
   });
 
   it("a retry with the flow's current steps is refused when a done step's connection changed, unless from the start", async () => {
-    const { world, ledgerStep, flowId, failed } = await failedAtItsEconomicStep();
+    const { world, ledgerStep, flowId, order, failed } = await failedAtItsEconomicStep();
     // The done ledger step now names the e-conomic connection: its result (the ledger's invoice)
     // would be carried on to the next step as if e-conomic had made it.
     const moved = [
@@ -166,8 +167,28 @@ describe("failures on the way to the target", () => {
     const refused = await world.api(`/transfers/${failed.id}/retry`, { body: { useCurrentSettings: true } });
     expect(refused.status).toBe(409);
     expect(refused.body.error.message).toMatch(/step 1 \(createInvoice\) is done on another connection.*Retry from the start/);
+    // From the start it runs; the moved step no longer keeps the ledger's result, which other
+    // transfers of the order would read as e-conomic's. (Its message is held to look before it runs.)
+    const stub = orderObject(world, order);
+    const { held, restore } = await holdEveryStep(stub);
     const fromStart = await world.api(`/transfers/${failed.id}/retry`, { body: { useCurrentSettings: true, fromStart: true } });
     expect(fromStart.status).toBe(202);
+    await vi.waitFor(() => expect(held).toHaveLength(1), { timeout: 5000 });
+    const kept = await runInDurableObject(stub, (_i, state) =>
+      state.storage.sql
+        .exec<{ step_index: number; result: string | null }>(
+          "SELECT step_index, result FROM steps WHERE transfer_id = ? ORDER BY step_index",
+          failed.id,
+        )
+        .toArray()
+        .map((r) => [r.step_index, r.result]),
+    );
+    expect(kept).toEqual([
+      [0, null],
+      [1, null],
+    ]);
+    await restore();
+    await env.STEPS.send(held[0]!);
     // Settled before the next test installs its own target mock.
     await eventually(async () => (await world.api(`/transfers/${failed.id}`)).body.status === "completed", "the retry");
   });
