@@ -7,6 +7,12 @@ export interface ApiEnv {
   Variables: { tenantId: string };
 }
 
+/** The query of a keyset-paged listing (src/db/cursor.ts). */
+export const pageQuery = z.object({
+  limit: z.coerce.number().int().min(1).max(200).default(50),
+  cursor: z.string().optional().openapi({ description: "`nextCursor` of the previous page" }),
+});
+
 export const errorSchema = z
   .object({ error: z.object({ code: z.string(), message: z.string(), details: z.unknown().optional() }) })
   .openapi("Error");

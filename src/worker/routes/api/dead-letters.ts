@@ -5,12 +5,11 @@
  * (`kind: "refused_delivery"`, kept with their raw body; see routes/hooks.ts).
  */
 import { createRoute, z } from "@hono/zod-openapi";
-import { and, desc, eq, lt, lte, or, type SQL } from "drizzle-orm";
+import { and, desc, eq, type SQL } from "drizzle-orm";
 import { database } from "../../../db/client";
-import { encodeCursor } from "../../../db/cursor";
+import { beforeCursor, decodeCursor, encodeCursor } from "../../../db/cursor";
 import { deadLetters } from "../../../db/schema";
-import { OrderlyError } from "../../../domain/errors";
-import { apiRouter, errorResponses, notFound } from "./api-env";
+import { apiRouter, errorResponses, notFound, pageQuery } from "./api-env";
 
 const summarySchema = z
   .object({
@@ -57,10 +56,7 @@ export const deadLetterRoutes = apiRouter()
       path: "/",
       summary: "Kept but not processed: failed steps and refused webhook deliveries, newest first (without bodies)",
       request: {
-        query: z.object({
-          limit: z.coerce.number().int().min(1).max(200).default(50),
-          cursor: z.string().optional().openapi({ description: "`nextCursor` of the previous page" }),
-        }),
+        query: pageQuery,
       },
       responses: {
         200: {
@@ -77,11 +73,7 @@ export const deadLetterRoutes = apiRouter()
       const where: SQL[] = [eq(deadLetters.tenantId, c.var.tenantId)];
       if (q.cursor) {
         const [at, id] = decodeCursor(q.cursor);
-        // The leading `<=` keeps SQLite on the (tenant, created_at) index from the cursor on.
-        where.push(
-          lte(deadLetters.createdAt, at),
-          or(lt(deadLetters.createdAt, at), and(eq(deadLetters.createdAt, at), lt(deadLetters.id, id)))!,
-        );
+        where.push(beforeCursor(deadLetters, at, Number(id)));
       }
       const rows = await database(c.env)
         .select()
@@ -125,14 +117,4 @@ async function rawBody(env: Env, body: unknown): Promise<string | null> {
   if (typeof raw?.blobKey !== "string") return null;
   const object = await env.BLOBS.get(raw.blobKey);
   return object ? await object.text() : null;
-}
-
-function decodeCursor(cursor: string): [number, number] {
-  try {
-    const [at, id] = atob(cursor).split(":").map(Number);
-    if (Number.isFinite(at) && Number.isInteger(id)) return [at as number, id as number];
-  } catch {
-    // fall through to the error below
-  }
-  throw new OrderlyError("The cursor is not one this API gave out.", { errorClass: "validation", code: "cursor_invalid" });
 }

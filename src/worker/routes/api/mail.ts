@@ -1,11 +1,10 @@
 /** /api/v1/mail/outbox: every email Orderly sent or failed to send for the tenant, newest first. */
 import { createRoute, z } from "@hono/zod-openapi";
-import { and, desc, eq, lt, or, type SQL } from "drizzle-orm";
+import { and, desc, eq, type SQL } from "drizzle-orm";
 import { database } from "../../../db/client";
-import { encodeCursor } from "../../../db/cursor";
+import { beforeCursor, decodeCursor, encodeCursor } from "../../../db/cursor";
 import { mailOutbox } from "../../../db/schema";
-import { OrderlyError } from "../../../domain/errors";
-import { apiRouter, errorResponses, notFound } from "./api-env";
+import { apiRouter, errorResponses, notFound, pageQuery } from "./api-env";
 
 const attachmentSchema = z.object({ filename: z.string(), contentType: z.string(), size: z.number() });
 
@@ -51,10 +50,7 @@ export const mailRoutes = apiRouter()
       path: "/outbox",
       summary: "Emails sent or failed, newest first (without bodies)",
       request: {
-        query: z.object({
-          limit: z.coerce.number().int().min(1).max(200).default(50),
-          cursor: z.string().optional().openapi({ description: "`nextCursor` of the previous page" }),
-        }),
+        query: pageQuery,
       },
       responses: {
         200: {
@@ -69,10 +65,7 @@ export const mailRoutes = apiRouter()
     async (c) => {
       const q = c.req.valid("query");
       const where: SQL[] = [eq(mailOutbox.tenantId, c.var.tenantId)];
-      if (q.cursor) {
-        const [at, id] = decodeCursor(q.cursor);
-        where.push(or(lt(mailOutbox.createdAt, at), and(eq(mailOutbox.createdAt, at), lt(mailOutbox.id, id)))!);
-      }
+      if (q.cursor) where.push(beforeCursor(mailOutbox, ...decodeCursor(q.cursor)));
       const rows = await database(c.env)
         .select({
           id: mailOutbox.id,
@@ -118,16 +111,3 @@ export const mailRoutes = apiRouter()
       return c.json({ ...summary(row), text: row.text, html: row.html }, 200);
     },
   );
-
-function decodeCursor(cursor: string): [number, string] {
-  try {
-    const text = atob(cursor);
-    const split = text.indexOf(":");
-    const at = Number(text.slice(0, split));
-    const id = text.slice(split + 1);
-    if (split > 0 && id && Number.isFinite(at)) return [at, id];
-  } catch {
-    // fall through to the error below
-  }
-  throw new OrderlyError("The cursor is not one this API gave out.", { errorClass: "validation", code: "cursor_invalid" });
-}

@@ -2,14 +2,14 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { and, asc, desc, eq, gte, inArray, lt, type SQL, sql } from "drizzle-orm";
 import { database } from "../../../db/client";
-import { beforeCursor, encodeCursor } from "../../../db/cursor";
+import { beforeCursor, decodeCursor, encodeCursor } from "../../../db/cursor";
 import { attempts, snapshots, TRANSFER_STATUSES, transferSteps, transfers } from "../../../db/schema";
 import { latestSnapshot, mergeAttempts, readHistory } from "../../../db/snapshots";
 import { OrderlyError } from "../../../domain/errors";
 import { orderSchema, type TransferInput } from "../../../domain/order";
 import { stageSchema } from "../../../domain/stage";
 import { orderObjectName, orderStub } from "../../../durable/order-types";
-import { apiRouter, errorResponses, notFound } from "./api-env";
+import { apiRouter, errorResponses, notFound, pageQuery } from "./api-env";
 import { findFlow } from "./flows";
 
 const transferSchema = z
@@ -45,8 +45,7 @@ const listQuery = z.object({
   order: z.string().optional().openapi({ description: "Source order id" }),
   from: z.coerce.number().int().optional().openapi({ description: "Created at or after (ms since epoch)" }),
   to: z.coerce.number().int().optional().openapi({ description: "Created before (ms since epoch)" }),
-  limit: z.coerce.number().int().min(1).max(200).default(50),
-  cursor: z.string().optional().openapi({ description: "`nextCursor` of the previous page" }),
+  ...pageQuery.shape,
 });
 
 const idParam = z.object({ id: z.string() });
@@ -91,7 +90,7 @@ export const transferRoutes = apiRouter()
       if (q.from !== undefined) where.push(gte(transfers.createdAt, q.from));
       if (q.to !== undefined) where.push(lt(transfers.createdAt, q.to));
       if (q.cursor) {
-        where.push(beforeCursor(...decodeCursor(q.cursor)));
+        where.push(beforeCursor(transfers, ...decodeCursor(q.cursor)));
       }
       const rows = await database(c.env)
         .select()
@@ -293,7 +292,7 @@ export const transferRoutes = apiRouter()
       if (q.from !== undefined) where.push(gte(transfers.createdAt, q.from));
       if (q.to !== undefined) where.push(lt(transfers.createdAt, q.to));
       if (q.cursor) {
-        where.push(beforeCursor(...decodeCursor(q.cursor)));
+        where.push(beforeCursor(transfers, ...decodeCursor(q.cursor)));
       }
       const rows = await database(c.env)
         .select()
@@ -341,14 +340,4 @@ async function findTransfer(env: Env, tenantId: string, id: string) {
     .get();
   if (!row) throw notFound("Transfer", id);
   return row;
-}
-
-function decodeCursor(cursor: string): [number, string] {
-  try {
-    const [at, id] = atob(cursor).split(":");
-    if (at && id && Number.isFinite(Number(at))) return [Number(at), id];
-  } catch {
-    // fall through to the error below
-  }
-  throw new OrderlyError("The cursor is not one this API gave out.", { errorClass: "validation", code: "cursor_invalid" });
 }

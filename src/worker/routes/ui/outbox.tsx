@@ -1,11 +1,10 @@
 /** /outbox: the dev outbox (local development, or a tenant that has no mail connection). */
-import { and, desc, eq, lt, or, type SQL } from "drizzle-orm";
+import { and, desc, eq, type SQL } from "drizzle-orm";
 import { Hono } from "hono";
 import { database } from "../../../db/client";
-import { encodeCursor } from "../../../db/cursor";
+import { beforeCursor, encodeCursor, readCursor } from "../../../db/cursor";
 import { mailOutbox } from "../../../db/schema";
 import { OutboxMailPage, OutboxPage } from "../../../ui/pages/outbox";
-import { decodeCursor } from "./data/transfer-list";
 import { notFoundPage, page } from "./render";
 import type { UiEnv } from "./ui-env";
 
@@ -19,11 +18,8 @@ outboxRoutes.use("*", async (c, next) => {
 
 outboxRoutes.get("/", async (c) => {
   const where: SQL[] = [eq(mailOutbox.tenantId, c.var.session.tenantId)];
-  const cursor = decodeCursor(c.req.query("cursor"));
-  if (cursor)
-    where.push(
-      or(lt(mailOutbox.createdAt, cursor[0]), and(eq(mailOutbox.createdAt, cursor[0]), lt(mailOutbox.id, cursor[1]))) as SQL,
-    );
+  const cursor = readCursor(c.req.query("cursor"));
+  if (cursor) where.push(beforeCursor(mailOutbox, ...cursor));
   const rows = await database(c.env)
     .select({
       id: mailOutbox.id,

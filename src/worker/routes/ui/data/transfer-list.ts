@@ -6,7 +6,7 @@
  */
 import { and, desc, eq, gte, inArray, lt, type SQL, sql } from "drizzle-orm";
 import type { Db } from "../../../../db/client";
-import { beforeCursor } from "../../../../db/cursor";
+import { beforeCursor, readCursor } from "../../../../db/cursor";
 import { TRANSFER_STATUSES, type TransferStatus, transfers } from "../../../../db/schema";
 import { STAGES } from "../../../../domain/stage";
 
@@ -37,19 +37,6 @@ function dayStart(date: string | undefined): number | undefined {
   if (!date || !/^\d{4}-\d{2}-\d{2}$/.test(date)) return undefined;
   const ms = Date.parse(`${date}T00:00:00Z`);
   return Number.isFinite(ms) ? ms : undefined;
-}
-
-export function decodeCursor(cursor: string | undefined): [number, string] | undefined {
-  if (!cursor) return undefined;
-  try {
-    const text = atob(cursor);
-    const split = text.indexOf(":");
-    const at = Number(text.slice(0, split));
-    const id = text.slice(split + 1);
-    return split > 0 && id && Number.isFinite(at) ? [at, id] : undefined;
-  } catch {
-    return undefined;
-  }
 }
 
 /** An order number or an email matches a handful of rows, which an index of its own finds. */
@@ -86,9 +73,9 @@ export function transferWhere(tenantId: string, f: TransferFilters): SQL {
       where.push(sql`${transfers.customerName} LIKE ${pattern} ESCAPE '\\'`);
     }
   }
-  const cursor = decodeCursor(f.cursor);
+  const cursor = readCursor(f.cursor);
   if (cursor) {
-    where.push(beforeCursor(...cursor));
+    where.push(beforeCursor(transfers, ...cursor));
   }
   return and(...where) as SQL;
 }
