@@ -136,12 +136,13 @@ describe("the JSON API", () => {
     expect((await world.api(`/connections/${world.economicId}`, { method: "DELETE" })).status).toBe(204);
   });
 
-  it("a disabled source connection answers 503 so the sender keeps the event", async () => {
+  it("a disabled source connection keeps a signed delivery as a dead letter (200), not processed", async () => {
+    // A 503 would only hold it at Shopify for its ~4 hours of retries (test/flow/shopify-refused.test.ts).
     const world = await createWorld();
     await world.api(`/connections/${world.shopId}`, { method: "PATCH", body: { enabled: false } });
     const res = await world.sendShopify("orders/paid", shopifyOrder());
-    expect(res.status).toBe(503);
-    expect(await res.json()).toMatchObject({ error: { code: "connection_disabled" } });
+    expect(res.status).toBe(200);
+    expect(await res.json()).toMatchObject({ ok: true, kept: { code: "connection_disabled" } });
   });
 });
 

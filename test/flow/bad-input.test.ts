@@ -70,23 +70,26 @@ describe("bad input at the webhook endpoint", () => {
     await expectNothingStored(world);
   });
 
-  it("malformed JSON gets 400 naming the problem", async () => {
+  // Signed, so Shopify's: a 4xx would only make it retry for hours, then drop the order. Kept instead
+  // (test/flow/shopify-refused.test.ts); only the dead letter is stored.
+  it("signed malformed JSON is kept as a dead letter naming the problem, and nothing is processed", async () => {
     const world = await createWorld();
     const res = await world.sendShopify("orders/paid", '{"id": 1, "line_items": [');
-    expect(res.status).toBe(400);
-    const body = (await res.json()) as { error: { message: string } };
-    expect(body.error.message).toMatch(/JSON/);
+    expect(res.status).toBe(200);
+    const body = (await res.json()) as { kept: { code: string; reason: string } };
+    expect(body.kept).toMatchObject({ code: "shopify_body_not_json", reason: expect.stringMatching(/JSON/) });
     await expectNothingStored(world);
   });
 
-  it("a payload that does not parse as an order gets 400 naming the field", async () => {
+  it("a signed payload that does not parse as an order, or of a topic Orderly does not read, is kept naming the problem", async () => {
     const world = await createWorld();
     const { id: _omit, ...withoutId } = shopifyOrder();
     const res = await world.sendShopify("orders/paid", withoutId);
-    expect(res.status).toBe(400);
-    expect(((await res.json()) as { error: { message: string } }).error.message).toMatch(/\bid\b/);
+    expect(res.status).toBe(200);
+    expect(((await res.json()) as { kept: { reason: string } }).kept.reason).toMatch(/\bid\b/);
     const unknownTopic = await world.sendShopify("products/create", shopifyOrder());
-    expect(unknownTopic.status).toBe(400);
+    expect(unknownTopic.status).toBe(200);
+    expect(await unknownTopic.json()).toMatchObject({ kept: { code: "shopify_topic_unsupported" } });
     await expectNothingStored(world);
   });
 

@@ -2,7 +2,7 @@
  * WooCommerce never sends a delivery again, and disables its webhook after 5 failed ones in a row.
  * A signed delivery Orderly cannot take (connection disabled, another site, unreadable, too large)
  * is therefore kept in dead_letters with its raw body, alerted, and answered 200; an unsigned one is
- * still refused. Shopify, which retries, keeps its 503 (test/api/api.test.ts).
+ * still refused. Shopify's are kept the same way (test/flow/shopify-refused.test.ts).
  */
 import { env, runInDurableObject, SELF } from "cloudflare:test";
 import { and, eq, like } from "drizzle-orm";
@@ -138,7 +138,10 @@ describe("a WooCommerce delivery Orderly cannot take is kept, alerted and answer
     const { res, json, sent } = await send(woo, body);
     await runInDurableObject(shard, (_instance, state) => state.storage.sql.exec("DROP TRIGGER no_room"));
     expect(res.status).toBe(200);
-    expect(json.kept).toMatchObject({ code: "not_stored", reason: expect.stringMatching(/disk is full.*re-save the order/) });
+    expect(json.kept).toMatchObject({
+      code: "not_stored",
+      reason: expect.stringMatching(/disk is full.*open the order and click Update/),
+    });
     expect((await world.api(`/dead-letters/${json.kept.deadLetterId}`)).body.rawBody).toBe(sent);
   });
 

@@ -1,14 +1,15 @@
 /**
- * Shared pieces of the hostile-input properties: what a clear 4xx looks like, what "nothing was
+ * Shared pieces of the hostile-input properties: what a clear 4xx looks like, what a kept delivery
+ * looks like (signed, but not one Orderly can take: a dead letter, answered 200), what "nothing was
  * stored" means, and arbitraries for the inputs a hostile or broken sender produces.
  */
 import { env, SELF } from "cloudflare:test";
-import { count, eq } from "drizzle-orm";
+import { and, count, eq } from "drizzle-orm";
 import fc from "fast-check";
 import { expect } from "vitest";
 import { SHOPIFY_TOPICS } from "../../src/connectors/shopify";
 import { database } from "../../src/db/client";
-import { connections, flows, transfers } from "../../src/db/schema";
+import { connections, deadLetters, flows, transfers } from "../../src/db/schema";
 import { BASE, type World } from "../helpers/world";
 
 export interface ErrorBody {
@@ -34,12 +35,59 @@ export async function expectClear4xx(res: Response, allowed?: readonly number[],
   return body;
 }
 
-/** Nothing of a delivery was kept: no transfer, no raw body in R2, no event in the order's object. */
+export interface Kept {
+  deadLetterId: number;
+  code: string;
+  reason: string;
+}
+
+/**
+ * Asserts a signed delivery Orderly could not take was kept and not processed (routes/hooks.ts): a
+ * 200 naming its dead letter, with a code and a reason a person can act on, and that dead letter
+ * listed for the world's tenant as a refused delivery. Never a 4xx or 5xx, which would lose it.
+ */
+export async function expectKept(res: Response, world: World, context = ""): Promise<Kept> {
+  const text = await res.text();
+  const where = `${context} → ${res.status} ${text.slice(0, 300)}`;
+  expect(res.status, where).toBe(200);
+  const body = JSON.parse(text) as { ok: boolean; kept?: Kept; accepted?: number };
+  expect(body.ok, where).toBe(true);
+  expect(body.accepted, where).toBeUndefined();
+  expect(body.kept, where).toMatchObject({ deadLetterId: expect.any(Number), code: expect.any(String) });
+  const kept = body.kept as Kept;
+  expect(kept.code.length, where).toBeGreaterThan(0);
+  expect(kept.reason.trim().length, where).toBeGreaterThan(0);
+  const [row] = await database(env)
+    .select({ body: deadLetters.body })
+    .from(deadLetters)
+    .where(and(eq(deadLetters.tenantId, world.tenantId), eq(deadLetters.id, kept.deadLetterId)));
+  expect(row?.body, `${where}: its dead letter`).toMatchObject({ kind: "refused_delivery", code: kept.code });
+  return kept;
+}
+
+/** Whether an answer is a kept delivery (200 naming a dead letter), not an accepted one; reads a clone. */
+export async function isKept(res: Response): Promise<boolean> {
+  return res.status === 200 && "kept" in ((await res.clone().json()) as object);
+}
+
+/**
+ * A kept delivery's body in R2 (raw/<tenant>/<connection>/refused-…): the dead letter's, not an
+ * accepted event's.
+ */
+const KEPT_BODY = /^raw\/[^/]+\/[^/]+\/refused-/;
+
+/**
+ * Nothing of a delivery was taken: no transfer, no raw body of an accepted event in R2, no event in
+ * the order's object. A kept delivery (expectKept) leaves only its dead letter and its body.
+ */
 export async function expectNothingStored(world: World, orderId?: string | number): Promise<void> {
   const rows = await database(env).select({ n: count() }).from(transfers).where(eq(transfers.tenantId, world.tenantId));
   expect(rows[0]?.n, "transfer rows").toBe(0);
   const blobs = await env.BLOBS.list({ prefix: `raw/${world.tenantId}/` });
-  expect(blobs.objects, "raw bodies in R2").toHaveLength(0);
+  expect(
+    blobs.objects.map((o) => o.key).filter((key) => !KEPT_BODY.test(key)),
+    "raw bodies of events in R2",
+  ).toHaveLength(0);
   if (orderId !== undefined) {
     const state = await env.ORDERS.get(env.ORDERS.idFromName(`${world.shopId}:${orderId}`)).describe();
     expect(state.events, "events in the order's object").toHaveLength(0);

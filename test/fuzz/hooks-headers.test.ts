@@ -5,7 +5,9 @@
  * Content type is not enforced, by decision: Shopify always sends application/json, but the
  * signature already authenticates the exact bytes, and a proxy that rewrites the header would
  * otherwise lose orders. A signed order is accepted whatever its Content-Type says; a signed
- * body that is not an order is a 400 whatever it says. Neither is ever a 5xx.
+ * body that is not an order, or a signed order whose topic or webhook id is missing or unreadable,
+ * is kept as a dead letter and answered 200 (Shopify would drop it after its retries) whatever it
+ * says. None is ever a 5xx.
  */
 import { env } from "cloudflare:test";
 import fc from "fast-check";
@@ -13,7 +15,15 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { SHOPIFY_TOPICS } from "../../src/connectors/shopify";
 import { shopifyDelivery } from "../fixtures/shopify";
 import { createWorld, shopifyOrder, type World } from "../helpers/world";
-import { expectClear4xx, expectNothingStored, headerValue, postHook, unicodeHeaderValue } from "./fuzz-helpers";
+import {
+  expectClear4xx,
+  expectKept,
+  expectNothingStored,
+  headerValue,
+  isKept,
+  postHook,
+  unicodeHeaderValue,
+} from "./fuzz-helpers";
 
 // No flow: an accepted order is kept in its Durable Object only, so a refused one is checkable per order.
 let world: World;
@@ -32,39 +42,52 @@ const OPTIONAL = [
   "Content-Type",
 ];
 
-/** Sends a signed order with its headers edited; answers the status after checking the body shape. */
+/** What the webhook may do with a delivery: take it, keep it as a dead letter (200), or refuse it. */
+type Outcome = "accepted" | "kept" | 401;
+
+/** Sends a signed order with its headers edited; answers the outcome after checking the body shape. */
 async function sendOrder(
   target: World,
   edit: (headers: Headers) => void,
-  expected: readonly number[],
+  expected: readonly Outcome[],
   what: string,
   order = shopifyOrder(),
-): Promise<number> {
+): Promise<Outcome> {
   const delivery = await shopifyDelivery("orders/paid", order, target.secret);
   edit(delivery.headers);
   const res = await postHook(target, delivery.body, delivery.headers);
-  if (res.status === 200 && expected.includes(200)) {
+  if (res.status === 200 && !(await isKept(res))) {
+    expect(expected, what).toContain("accepted");
     expect(await res.json(), what).toEqual({ ok: true, accepted: 1, duplicates: 0 });
-    return 200;
+    return "accepted";
   }
-  await expectClear4xx(res, expected, what);
+  if (res.status === 200) {
+    expect(expected, what).toContain("kept");
+    await expectKept(res, target, what);
+  } else {
+    await expectClear4xx(
+      res,
+      expected.filter((o) => typeof o === "number"),
+      what,
+    );
+  }
   await expectNothingStored(target, order.id);
-  return res.status;
+  return res.status === 200 ? "kept" : 401;
 }
 
 /** Whether a header value names a topic Orderly handles, as the parser reads it (trimmed). */
 const isKnownTopic = (value: string) => (SHOPIFY_TOPICS as readonly string[]).includes(value.trim());
 
 describe("hostile headers at the webhook endpoint", () => {
-  it("a signed order missing its signature gets 401, missing its topic or webhook id gets 400, missing others is fine", async () => {
+  it("a signed order missing its signature gets 401, missing its topic or webhook id is kept, missing others is fine", async () => {
     const names = fc.subarray([TOPIC, WEBHOOK_ID, SIGNATURE, ...OPTIONAL], { minLength: 1 });
     await fc.assert(
       fc.asyncProperty(names, fc.constantFrom("delete", "empty", "blank"), async (missing, how) => {
-        const expected = missing.includes(SIGNATURE)
+        const expected: Outcome[] = missing.includes(SIGNATURE)
           ? [401]
           : missing.includes(TOPIC) || missing.includes(WEBHOOK_ID)
-            ? [400]
-            : [200];
+            ? ["kept"]
+            : ["accepted"];
         await sendOrder(
           world,
           (headers) => {
@@ -81,12 +104,12 @@ describe("hostile headers at the webhook endpoint", () => {
     );
   }, 60_000);
 
-  it("doubled headers (Headers.append twice) never make a 5xx: a doubled topic or signature is refused", async () => {
+  it("doubled headers (Headers.append twice) never make a 5xx: a doubled signature is refused, a doubled topic kept", async () => {
     const header = fc.constantFrom(TOPIC, WEBHOOK_ID, SIGNATURE, ...OPTIONAL);
     await fc.assert(
       fc.asyncProperty(header, fc.boolean(), async (name, same) => {
         // "orders/paid, orders/paid" is no topic and "sig, sig" is no base64; a doubled id or date is opaque text.
-        const expected = name === SIGNATURE ? [401] : name === TOPIC ? [400] : [200, 400];
+        const expected: Outcome[] = name === SIGNATURE ? [401] : name === TOPIC ? ["kept"] : ["accepted", "kept"];
         await sendOrder(
           world,
           (headers) => {
@@ -101,7 +124,7 @@ describe("hostile headers at the webhook endpoint", () => {
     );
   }, 60_000);
 
-  it("a signed order is accepted whatever its content type; a signed non-order is a 400 whatever its content type", async () => {
+  it("a signed order is accepted whatever its content type; a signed non-order is kept whatever its content type", async () => {
     const contentType = fc.oneof(
       fc.constantFrom(
         "text/plain",
@@ -118,12 +141,13 @@ describe("hostile headers at the webhook endpoint", () => {
       fc.asyncProperty(contentType, fc.boolean(), async (type, isOrder) => {
         const edit = (headers: Headers) => headers.set("Content-Type", type);
         if (isOrder) {
-          await sendOrder(world, edit, [200], `order as ${JSON.stringify(type)}`);
+          await sendOrder(world, edit, ["accepted"], `order as ${JSON.stringify(type)}`);
           return;
         }
         const delivery = await shopifyDelivery("orders/paid", "a=1&b=2", world.secret);
         edit(delivery.headers);
-        await expectClear4xx(await postHook(world, delivery.body, delivery.headers), [400], `form body as ${type}`);
+        const kept = await expectKept(await postHook(world, delivery.body, delivery.headers), world, `form body as ${type}`);
+        expect(kept.code).toBe("shopify_body_not_json");
       }),
       { seed: 0x5eed_0403, numRuns: 60 },
     );
@@ -139,14 +163,14 @@ describe("hostile headers at the webhook endpoint", () => {
     await fc.assert(
       fc.asyncProperty(name, value, async (header, text) => {
         // Senders trim header values; an empty one is a missing one.
-        const expected =
+        const expected: Outcome[] =
           header === TOPIC
             ? isKnownTopic(text)
-              ? [200]
-              : [400]
+              ? ["accepted"]
+              : ["kept"]
             : header === WEBHOOK_ID && text.trim() === ""
-              ? [400]
-              : [200, 400];
+              ? ["kept"]
+              : ["accepted", "kept"];
         await sendOrder(
           world,
           (headers) => headers.set(header, text),
@@ -162,7 +186,7 @@ describe("hostile headers at the webhook endpoint", () => {
     const name = fc.constantFrom(TOPIC, WEBHOOK_ID, "X-Shopify-Event-Id", "X-Shopify-Triggered-At", "Content-Type");
     await fc.assert(
       fc.asyncProperty(name, unicodeHeaderValue(), fc.boolean(), async (header, text, big) => {
-        const expected = header === TOPIC ? (isKnownTopic(text) ? [200] : [400]) : [200, 400];
+        const expected: Outcome[] = header === TOPIC ? (isKnownTopic(text) ? ["accepted"] : ["kept"]) : ["accepted", "kept"];
         // A big body also puts the webhook id into an R2 key.
         const order = shopifyOrder(big ? { note: "n".repeat(110_000) } : {});
         const target = big ? await createWorld() : world;
@@ -172,7 +196,7 @@ describe("hostile headers at the webhook endpoint", () => {
     );
   }, 60_000);
 
-  it("a body kept in R2 with a hostile or 8 KB webhook id is stored or refused with a 400, never a 5xx", async () => {
+  it("a body kept in R2 with a hostile or 8 KB webhook id is stored or kept as a dead letter, never a 5xx", async () => {
     const webhookId = fc.oneof(
       headerValue(8192).filter((v) => v.trim() !== ""),
       fc.constantFrom("../../etc", "a/b?c#d", "%2F%00", ".", "..", " x "),
@@ -187,7 +211,7 @@ describe("hostile headers at the webhook endpoint", () => {
         await sendOrder(
           fresh,
           (headers) => headers.set(WEBHOOK_ID, id),
-          [200, 400],
+          ["accepted", "kept"],
           `webhook id ${JSON.stringify(id.slice(0, 60))} (${id.length})`,
           order,
         );
@@ -201,7 +225,13 @@ describe("hostile headers at the webhook endpoint", () => {
   it("a body kept in R2 under a 983-character webhook id is stored under a hashed name", async () => {
     const fresh = await createWorld();
     const order = shopifyOrder({ note: "n".repeat(110_000) });
-    await sendOrder(fresh, (headers) => headers.set(WEBHOOK_ID, "w".repeat(983)), [200], "983-character webhook id", order);
+    await sendOrder(
+      fresh,
+      (headers) => headers.set(WEBHOOK_ID, "w".repeat(983)),
+      ["accepted"],
+      "983-character webhook id",
+      order,
+    );
     const { objects } = await env.BLOBS.list({ prefix: `raw/${fresh.tenantId}/` });
     expect(objects.map((o) => o.key)).toEqual([
       expect.stringMatching(new RegExp(`^raw/${fresh.tenantId}/${fresh.shopId}/sha256-[0-9a-f]{64}$`)),
@@ -211,7 +241,7 @@ describe("hostile headers at the webhook endpoint", () => {
     await sendOrder(
       fresh,
       (headers) => headers.set(WEBHOOK_ID, id),
-      [200],
+      ["accepted"],
       "uuid webhook id",
       shopifyOrder({ note: "n".repeat(110_000) }),
     );

@@ -1,12 +1,14 @@
 /**
  * POST /hooks/:connectionId: where sources deliver. It verifies the signature over the raw bytes,
  * parses, and hands each event to its order's Durable Object; it answers 2xx only after every
- * event is stored there. Bad input gets a clear 4xx and nothing is stored or queued.
+ * event is stored there. An unsigned or unknown delivery gets a clear 4xx and nothing is stored.
  *
- * Except from a source that never retries (`retries: false`, WooCommerce): there a non-2xx loses
- * the order for good, and five in a row disable the webhook. A signed delivery from such a source
- * that cannot be taken (connection disabled, another site, unreadable, too large) is kept in
- * `dead_letters` with its raw body, alerted to the tenant, and answered 200.
+ * A signed delivery that cannot be taken for a reason retrying will not cure (connection disabled,
+ * another site, unreadable or unmappable, too large) is kept in `dead_letters` with its raw body,
+ * alerted to the tenant, and answered 200, whatever the source: WooCommerce never sends a delivery
+ * again, and Shopify drops it after 8 tries over ~4 hours, so a non-2xx would lose the order without
+ * a trace. Only a failure to store it that may pass (the inbox) answers an error to a source that
+ * retries; one that never retries (`retries: false`) gets that kept too.
  */
 import { type Context, Hono } from "hono";
 import type { IncomingDelivery } from "../../connectors/contract";
@@ -53,25 +55,20 @@ async function receive(c: Context<{ Bindings: Env }>, body: Uint8Array): Promise
     });
   }
   const source = connection.connector.source;
-  const keeps = source.retries === false;
+  const retries = source.retries !== false;
   const delivery: IncomingDelivery = { body, headers: c.req.raw.headers };
   if (source.isPing?.(delivery)) return c.json({ ok: true, ping: true });
-  if (!connection.enabled && !keeps) {
-    // 503 keeps the event at the sender, which retries; a disabled connection must not lose orders.
-    throw new OrderlyError(`Connection "${connection.name}" is disabled; the sender should retry later.`, {
-      errorClass: "unavailable",
-      code: "connection_disabled",
-    });
-  }
   const verified = await source.verify(delivery, connection.webhookSecret ?? "");
   if (!verified.ok)
     throw new OrderlyError(`Signature check failed: ${verified.reason}`, { errorClass: "auth", code: "signature_invalid" });
 
-  // From here the delivery is genuine. A paused connection's orders are kept, not processed.
+  // From here the delivery is genuine. A paused connection's orders are kept, not processed: a 503
+  // would only hold them at a sender that retries for hours (Shopify), then lose them.
+  const resend = resendHint(connection, delivery.headers);
   if (!connection.enabled) {
     return keep(c, connection, body, {
       code: "connection_disabled",
-      reason: `The connection "${connection.name}" is disabled, so the order was not processed. Enable the connection in Orderly, then send the order again from the shop (in WooCommerce: open the order and click Update, which sends order.updated).`,
+      reason: `The connection "${connection.name}" is disabled, so Orderly did not process it. Enable the connection in Orderly, then ${resend.how}`,
     });
   }
   // Only WooCommerce names the sending site; a staging copy of the shop signs with the same secret.
@@ -82,8 +79,8 @@ async function receive(c: Context<{ Bindings: Env }>, body: Uint8Array): Promise
   try {
     parsed = source.parse(delivery);
   } catch (error) {
-    if (!keeps) throw error;
-    return keep(c, connection, body, unreadable(error));
+    // The same bytes fail the same way on every retry.
+    return keep(c, connection, body, unreadable(error, resend));
   }
   if ("ignored" in parsed) return c.json({ ok: true, ignored: parsed.reason });
 
@@ -107,14 +104,12 @@ async function receive(c: Context<{ Bindings: Env }>, body: Uint8Array): Promise
     // Refused before anything is stored: the shard and the order's object could not hold it.
     const bytes = storedBytes(entry);
     if (bytes > MAX_EVENT_BYTES) {
-      const tooLarge = `Order ${event.orderId} is too large to store: ${Math.ceil(bytes / 1000)} KB once mapped, ${MAX_EVENT_BYTES / 1000} KB at most.`;
-      if (keeps) {
-        return keep(c, connection, body, {
-          code: "event_too_large",
-          reason: `${tooLarge} Orderly cannot process it; enter it by hand in the systems it should have reached.`,
-        });
-      }
-      throw new OrderlyError(`${tooLarge} Nothing was stored.`, { errorClass: "too_large", code: "event_too_large" });
+      return keep(c, connection, body, {
+        // Named from the mapped event: a body this large is not parsed again for the alert.
+        order: label(event.object.type === "order" ? event.object.order.source.orderNumber : event.orderId),
+        code: "event_too_large",
+        reason: `Order ${event.orderId} is too large to store: ${Math.ceil(bytes / 1000)} KB once mapped, ${MAX_EVENT_BYTES / 1000} KB at most. Orderly cannot process it; enter it by hand in the systems it should have reached.`,
+      });
     }
     if (blobKey) blobs.push(blobKey);
     events.push(entry);
@@ -132,7 +127,8 @@ async function receive(c: Context<{ Bindings: Env }>, body: Uint8Array): Promise
       (call) => c.executionCtx.waitUntil(call),
     );
   if (events.length === 0) return c.json({ ok: true, accepted: 0, duplicates: 0 });
-  if (!keeps) return c.json({ ok: true, ...(await accept()) });
+  // A sender that retries gets the error: its retry is stored once the shard can take it.
+  if (retries) return c.json({ ok: true, ...(await accept()) });
   try {
     return c.json({ ok: true, ...(await accept()) });
   } catch (error) {
@@ -141,7 +137,7 @@ async function receive(c: Context<{ Bindings: Env }>, body: Uint8Array): Promise
     console.error("inbox did not store a delivery; kept as a dead letter", { connectionId: connection.id, error: String(error) });
     return keep(c, connection, body, {
       code: "not_stored",
-      reason: `Orderly could not store this delivery just now (${error instanceof Error ? error.message : String(error)}). It is kept here, not processed: re-save the order in WooCommerce (open it, Update) to send it again.`,
+      reason: `Orderly could not store this delivery just now (${error instanceof Error ? error.message : String(error)}). It is kept here, not processed: ${resend.how}`,
     });
   }
 }
@@ -150,14 +146,17 @@ async function receive(c: Context<{ Bindings: Env }>, body: Uint8Array): Promise
 interface Refusal {
   code: string;
   reason: string;
+  /** The order as the merchant knows it, when already known; else read from the body. */
+  order?: string | null;
 }
 
 /**
- * Keeps a verified delivery that cannot be taken, from a source that will not send it again: the raw
- * body (inline when small, else in R2 under raw/) and its headers in `dead_letters`, where the API
- * lists them, and a throttled alert to the tenant. Answered 200: a non-2xx would not bring the order
- * back, and would count towards the source disabling its webhook. A failure to keep it throws, and
- * the sender gets an error it can at least show.
+ * Keeps a verified delivery that cannot be taken: the raw body (inline when small, else in R2 under
+ * raw/) and its headers in `dead_letters`, where the API lists them, and a throttled alert to the
+ * tenant. Answered 200: a non-2xx would not bring the order back (the sender gives up or never
+ * retries), and counts towards the source disabling its webhook. Orderly cannot replay a dead letter,
+ * so each reason says how to have the shop send the order again. A failure to keep it throws, and
+ * the sender gets an error (a retrying one sends it again).
  */
 async function keep(c: Context<{ Bindings: Env }>, connection: LoadedConnection, body: Uint8Array, refusal: Refusal) {
   const receivedAt = Date.now();
@@ -166,7 +165,8 @@ async function keep(c: Context<{ Bindings: Env }>, connection: LoadedConnection,
     text === null ? `raw/${connection.tenantId}/${connection.id}/refused-${receivedAt}-${crypto.randomUUID()}` : null;
   if (blobKey)
     await c.env.BLOBS.put(blobKey, body, { httpMetadata: { contentType: c.req.header("content-type") ?? "application/json" } });
-  const order = orderLabel(text ?? (body.byteLength <= MAX_EVENT_BYTES ? strictText(body) : null));
+  const order =
+    refusal.order ?? orderLabel(connection.connector.id, text ?? (body.byteLength <= MAX_EVENT_BYTES ? strictText(body) : null));
   const row = await database(c.env)
     .insert(deadLetters)
     .values({
@@ -200,29 +200,83 @@ async function keep(c: Context<{ Bindings: Env }>, connection: LoadedConnection,
   return c.json({ ok: true, kept: { deadLetterId: row.id, code: refusal.code, reason: refusal.reason } });
 }
 
-/** A parse or mapping failure as a refusal; a mapping failure's detail names the field (our own bug). */
-function unreadable(error: unknown): Refusal {
+/**
+ * A parse or mapping failure as a refusal. A payload the schema refuses names the field (a plugin's
+ * odd value, or a field a new API version changed); a mapping failure is Orderly's own bug, which
+ * the operator must fix before a re-sent order can pass.
+ */
+function unreadable(error: unknown, resend: Resend): Refusal {
   const known = error instanceof OrderlyError;
   const detail = known && error.internal ? ` (${error.internal})` : "";
   const message = error instanceof Error ? error.message : String(error);
-  return {
-    code: known ? error.code : "parse_failed",
-    reason: `Orderly could not read it: ${message}${detail} Correct the order in the shop (or, when Orderly could not map it, tell the Orderly operator), then send it again (in WooCommerce: open the order and click Update); or enter it by hand.`,
-  };
+  const ours = !known || error.errorClass === "internal";
+  const fix = !resend.again
+    ? `${ours ? "This is a fault in Orderly: tell the Orderly operator, and " : ""}${resend.how}`
+    : ours
+      ? `This is a fault in Orderly, not in the order: tell the Orderly operator, and once it is fixed, ${resend.how} Or enter the order by hand.`
+      : `Correct what is named above in the shop (or, if the shop sent it as it should, tell the Orderly operator), then ${resend.how} Or enter the order by hand.`;
+  return { code: known ? error.code : "parse_failed", reason: `Orderly could not read it: ${message}${detail} ${fix}` };
 }
 
-/** The order a body names (`#number`, else its id), for the alert; null when the body does not say. */
-function orderLabel(text: string | null): string | null {
+/** How a kept delivery's order reaches Orderly again, as the end of a sentence. */
+interface Resend {
+  /** False when the shop never sends it again (a Shopify refund): `how` then says what to do by hand. */
+  again: boolean;
+  how: string;
+}
+
+/**
+ * How the merchant has the shop send a kept delivery's order again (Orderly cannot replay a dead
+ * letter), as the end of a sentence. Shopify sends the whole order on any edit, and Orderly catches
+ * up on every stage the order has passed; it never sends a refund again.
+ */
+function resendHint(connection: LoadedConnection, headers: Headers): Resend {
+  switch (connection.connector.id) {
+    case "woocommerce":
+      return {
+        again: true,
+        how: "send the order again from the shop (in WooCommerce: open the order and click Update, which sends order.updated).",
+      };
+    case "shopify":
+      return headers.get("x-shopify-topic")?.trim() === "refunds/create"
+        ? {
+            again: false,
+            how: "book this refund by hand where it should have gone: Shopify does not send a refund again (the kept delivery's body shows its lines and amounts).",
+          }
+        : {
+            again: true,
+            how: "send the order again from Shopify: in Shopify admin, open the order and add a tag (or edit its note), which makes Shopify send orders/updated with the whole order.",
+          };
+    default:
+      return { again: true, how: `send the order again from ${connection.connector.name}.` };
+  }
+}
+
+/** Fields naming the order in a source's body, best first; each as the merchant sees it in the shop. */
+const ORDER_FIELDS: Record<string, readonly string[]> = {
+  // `name` is "#1001" as Shopify admin shows it; `number` there is an internal count. A refund names its order by id.
+  shopify: ["name", "order_number", "order_id", "id"],
+};
+
+/** The order a body names (`#1001`, else its id), for the alert; null when the body does not say. */
+function orderLabel(connector: string, text: string | null): string | null {
   if (text === null) return null;
   try {
     const json: unknown = JSON.parse(text);
     if (json === null || typeof json !== "object") return null;
-    const { number, id } = json as Record<string, unknown>;
-    const name = [number, id].find((v) => (typeof v === "string" && v.trim() !== "") || typeof v === "number");
-    return name === undefined ? null : `#${String(name).trim().slice(0, 40)}`;
+    const fields = json as Record<string, unknown>;
+    const name = (ORDER_FIELDS[connector] ?? ["number", "id"])
+      .map((field) => fields[field])
+      .find((v) => (typeof v === "string" && v.trim() !== "") || typeof v === "number");
+    return name === undefined ? null : label(String(name));
   } catch {
     return null;
   }
+}
+
+/** `#1001`, whether or not the source's own name for the order starts with #. */
+function label(name: string): string {
+  return `#${name.trim().replace(/^#/, "").slice(0, 40)}`;
 }
 
 /** The body as text when it is UTF-8, else null (kept as bytes in R2 instead). */
