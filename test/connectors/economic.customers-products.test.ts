@@ -170,6 +170,26 @@ describe("e-conomic createInvoice: products by SKU", () => {
     }
   });
 
+  it("finds a product whose SKU has characters e-conomic escapes in resource URLs (/ . _ space ...)", async () => {
+    const sku = "TS/1.XL_red blue";
+    const mock = createEconomicMock({ products: [{ ...TS1, productNumber: sku }] });
+    installEconomicMock(mock);
+    const order = danishOrder({
+      lines: [{ id: "l1", sku, title: "T-shirt", quantity: 1, unitPrice: 19900, discount: 0, tax: 3980, taxRateBp: 2500 }],
+    });
+
+    const { result } = await run(createInvoice, order);
+    // With createMissingProducts, a product not found would be POSTed, refused as a duplicate, and fail the step.
+    const again = await run(createInvoice, order, { createMissingProducts: true, productGroupNumber: 1 }, { reference: "r2" });
+
+    expect(calls(mock)).toContain("GET /products/TS_6_1_11_XL_8_red_9_blue");
+    const drafts = mock.state.requests.filter((r) => r.method === "POST" && r.path === "/invoices/drafts");
+    expect(drafts.map((d) => (d.body as Draft).lines[0]?.product)).toEqual([{ productNumber: sku }, { productNumber: sku }]);
+    expect(result.outputs).toMatchObject({ warnings: [] });
+    expect(again.result.outputs.productsCreated ?? []).toEqual([]);
+    expect(writes(mock).filter((r) => r.path === "/products")).toEqual([]);
+  });
+
   it("a barred product is not sold: its SKU falls back to the default product", async () => {
     const mock = createEconomicMock({ products: [{ ...TS1, barred: true }] });
     installEconomicMock(mock);

@@ -117,6 +117,35 @@ describe("e-conomic: an order before its invoice", () => {
     expect(mock.state.customers).toHaveLength(1);
   });
 
+  it("the invoice keeps the sales person, contacts and attention a person set on the draft order", async () => {
+    const mock = createEconomicMock({ products: [TS1] });
+    installEconomicMock(mock);
+    const order = await run(createOrder, danishOrder({ stage: "created" }), {}, { reference: "orderly-order-0" });
+    const draftOrder = mock.state.orders[0]!;
+    const salesPerson = { employeeNumber: 3, self: "https://restapi.e-conomic.com/employees/3" };
+    const vendorReference = { employeeNumber: 4, self: "https://restapi.e-conomic.com/employees/4" };
+    const customerContact = { customerContactNumber: 7, customer: { customerNumber: 1 } };
+    const attention = { customerContactNumber: 7 };
+    draftOrder.references = { ...(draftOrder.references as object), salesPerson, vendorReference, customerContact };
+    draftOrder.recipient = { ...(draftOrder.recipient as object), attention };
+    draftOrder.notes = { textLine2: "Thank you for shopping with us" };
+
+    await run(createInvoice, dearer(), {}, { history: [done("createOrder", order.result)] });
+
+    const invoice = sent(mock, "POST", "/invoices/drafts") as Record<string, unknown>;
+    expect(invoice.references).toEqual({ other: REFERENCE, salesPerson, vendorReference, customerContact });
+    expect(invoice.recipient).toEqual({
+      name: "Ane Lund",
+      address: "Vestergade 1",
+      zip: "8000",
+      city: "Aarhus",
+      country: "Denmark",
+      vatZone: { vatZoneNumber: 1 },
+      attention,
+    });
+    expect(invoice.notes).toEqual({ textLine2: "Thank you for shopping with us" });
+  });
+
   it("a re-run of createOrder replaces the draft order", async () => {
     const mock = createEconomicMock();
     installEconomicMock(mock);
@@ -232,6 +261,50 @@ describe("e-conomic createCreditNote", () => {
       outputs: { draftInvoiceNumber: 2, bookedInvoiceNumber: 2, creditedInvoiceNumber: 1, customerNumber: 1, total: "199.00" },
     });
     expect(mock.state.booked[1]).toMatchObject({ grossAmount: -199, vatAmount: -39.8 });
+  });
+
+  it("a refund restocking many lines is credited: the restock list is shortened to e-conomic's 1,000 characters, saying so", async () => {
+    const mock = createEconomicMock();
+    installEconomicMock(mock);
+    const count = 20;
+    const lines = Array.from({ length: count }, (_, i) => ({
+      id: `l${i}`,
+      title: `Organic cotton T-shirt, relaxed fit, forest green, size ${i + 1}`,
+      quantity: 1,
+      unitPrice: 10000,
+      discount: 0,
+      tax: 2000,
+      taxRateBp: 2500,
+    }));
+    const order = danishOrder({
+      lines,
+      shipping: [],
+      payments: [{ gateway: "shopify_payments", amount: count * 10000, status: "paid" }],
+      totals: { total: count * 10000, tax: count * 2000, discounts: 0, shipping: 0 },
+    });
+    const invoice = await run(createInvoice, order, { invoiceState: "booked" }, { reference: "orderly-invoice-0" });
+    const refund = refundOf({
+      lines: lines.map((l) => ({ lineId: l.id, quantity: 1, subtotal: 10000, tax: 2000, restock: true })),
+      total: count * 10000,
+    });
+
+    const { result } = await run(
+      createCreditNote,
+      { ...order, stage: "refunded" },
+      { invoiceState: "booked" },
+      { refund, history: [done("createInvoice", invoice.result)], reference: "orderly-refund-0" },
+    );
+
+    expect(result).toMatchObject({ created: true, outputs: { bookedInvoiceNumber: 2, creditedInvoiceNumber: 1 } });
+    const note = mock.state.requests.filter((r) => r.method === "POST" && r.path === "/invoices/drafts")[1]?.body as {
+      notes: { textLine1: string };
+    };
+    const printed = note.notes.textLine1.split("\n");
+    expect(note.notes.textLine1.length).toBeLessThanOrEqual(1000);
+    expect(printed[0]).toBe("Returned to stock: Organic cotton T-shirt, relaxed fit, forest green, size 1 × 1");
+    expect(printed.at(-1)).toBe(
+      `… ${count - (printed.length - 1)} more lines not shown: e-conomic prints at most 1,000 characters here.`,
+    );
   });
 
   it("a credit note whose total e-conomic computes differently stays a draft and fails with both totals", async () => {

@@ -6,6 +6,7 @@ import {
   createInvoiceSettings,
   customerLookup,
   describeEconomicError,
+  documentBody,
   draftFromPrevious,
   economicConnector,
   economicCredentials,
@@ -19,6 +20,7 @@ import {
   per100,
   planProduct,
   registerPaymentSettings,
+  resourceId,
   restockNotes,
   sendInvoiceEmailSettings,
 } from "../../src/connectors/economic";
@@ -210,11 +212,56 @@ describe("e-conomic exchange rates", () => {
   });
 });
 
+describe("e-conomic printed notes", () => {
+  it("keeps notes.textLine1 within e-conomic's 1,000 characters, says how many lines were left out, and keeps the rate note", () => {
+    const eur = order([{ unitPrice: 10000, tax: 2000, taxRateBp: 2500 }], {
+      currency: "EUR",
+      exchange: { shopCurrency: "DKK", rate: "7.4561" },
+      totals: { total: 10000, tax: 2000, discounts: 0, shipping: 0 },
+    });
+    const document = buildInvoiceDocument(eur, settings);
+    const notes = Array.from(
+      { length: 30 },
+      (_, i) => `Returned to stock: Organic cotton T-shirt, relaxed fit, no. ${i + 1} × 1`,
+    );
+    const body = (lines: string[]) =>
+      documentBody(eur, document, settings, { reference: "r", productNumbers: ["1"], b2b: false, notes: lines });
+
+    const text = body(notes).notes?.textLine1 ?? "";
+    const printed = text.split("\n");
+
+    expect(text.length).toBeLessThanOrEqual(1000);
+    expect(printed.at(-1)).toBe("Exchange rate 7.4561 DKK per EUR as the webshop reported it.");
+    const listed = printed.filter((l) => l.startsWith("Returned to stock"));
+    expect(listed).toEqual(notes.slice(0, listed.length));
+    expect(listed.length).toBeGreaterThan(5);
+    expect(printed.at(-2)).toBe(
+      `… ${notes.length - listed.length} more lines not shown: e-conomic prints at most 1,000 characters here.`,
+    );
+    expect(body(notes).notes).not.toHaveProperty("textLine2");
+    // A list that fits is printed whole, without the marker.
+    expect(body(notes.slice(0, 3)).notes?.textLine1).toBe(
+      [...notes.slice(0, 3), "Exchange rate 7.4561 DKK per EUR as the webshop reported it."].join("\n"),
+    );
+    // A line longer than the whole field is left out and counted, not cut off unseen.
+    expect(body([`Returned to stock: ${"x".repeat(1200)} × 1`]).notes?.textLine1).toBe(
+      "… 1 more line not shown: e-conomic prints at most 1,000 characters here.\nExchange rate 7.4561 DKK per EUR as the webshop reported it.",
+    );
+  });
+});
+
 describe("e-conomic filters, references and errors", () => {
   it("escapes $ ( ) * , [ ] with a leading $ and URL-encodes the whole filter", () => {
     expect(escapeFilterValue("a$b(c)*,[d]")).toBe("a$$b$(c$)$*$,$[d$]");
     expect(eqFilter("email", "a+b@example.dk")).toBe("filter=email%24eq%3Aa%2Bb%40example.dk");
     expect(eqFilter("customerNumber", 42)).toBe("filter=customerNumber%24eq%3A42");
+  });
+
+  it("writes a product number into a URL with e-conomic's own _n_ codes, URL-encoding only the rest", () => {
+    // The REST introduction's example ("Custom resource self-link encoding").
+    expect(resourceId("My Awesome Product_Discount5%")).toBe("My_9_Awesome_9_Product_8_Discount5_3_");
+    expect(resourceId("<>*%:&/\\_ ?.#+")).toBe("_0__1__2__3__4__5__6__7__8__9__10__11__12__13_");
+    expect(resourceId("Æble-1")).toBe("%C3%86ble-1");
   });
 
   it("looks customers up by the configured property and falls back to the name", () => {

@@ -124,6 +124,26 @@ describe("e-conomic mock", () => {
     expect((await call(mock, "POST", "/products", { ...product, productGroup: { productGroupNumber: 1 } })).status).toBe(400);
   });
 
+  it("finds a product only under e-conomic's self-link escaping of its number, as the real API does", async () => {
+    const mock = createEconomicMock({
+      products: [
+        { productNumber: "My Awesome Product_Discount5%", name: "Doc example", productGroup: { productGroupNumber: 1 } },
+        { productNumber: "Æble/2.5", name: "Apple", productGroup: { productGroupNumber: 1 } },
+      ],
+    });
+    // The documentation's own example.
+    expect((await call(mock, "GET", "/products/My_9_Awesome_9_Product_8_Discount5_3_")).status).toBe(200);
+    expect(await (await call(mock, "GET", "/products/%C3%86ble_6_2_11_5")).json()).toMatchObject({ productNumber: "Æble/2.5" });
+    expect((await call(mock, "GET", "/products/%C3%86ble%2F2.5")).status).toBe(404);
+    expect((await call(mock, "GET", "/products/My%20Awesome%20Product_Discount5%25")).status).toBe(404);
+    const made = await call(mock, "POST", "/products", {
+      productNumber: "A+B #1",
+      name: "A and B",
+      productGroup: { productGroupNumber: 1 },
+    });
+    expect(await made.json()).toMatchObject({ self: "https://restapi.e-conomic.com/products/A_13_B_9__12_1" });
+  });
+
   it("replaces a draft with PUT, deletes it with DELETE, and computes VAT from the product group and zone", async () => {
     const mock = createEconomicMock({ customers: [CUSTOMER] });
     await call(mock, "POST", "/invoices/drafts", DRAFT);

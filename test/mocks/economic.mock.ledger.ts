@@ -37,13 +37,13 @@ export function ledgerRoute(req: MockRequest, state: MockState): Response | unde
   if (collection === "products") {
     if (id !== undefined)
       return one(
-        state.products.find((p) => p.productNumber === decodeURIComponent(id)),
+        state.products.find((p) => selfLinkId(String(p.productNumber)) === percentDecoded(id)),
         `product ${id}`,
       );
     if (req.method === "GET") return list("products", state.products, req.url);
     return create(req, state, "products", () => {
       const input = req.body as Json;
-      return { ...input, barred: false, self: `${SELF}/products/${encodeURIComponent(String(input.productNumber))}` };
+      return { ...input, barred: false, self: `${SELF}/products/${encodeURIComponent(selfLinkId(String(input.productNumber)))}` };
     });
   }
   if (collection === "accounting-years" && id === undefined && req.method === "GET")
@@ -80,6 +80,40 @@ export function ledgerRoute(req: MockRequest, state: MockState): Response | unde
     return json(201, [voucher]);
   }
   return undefined;
+}
+
+/**
+ * e-conomic's "custom resource self-link encoding" (REST introduction): these characters of an id
+ * are replaced in resource URLs, the rest is URL-encoded. A product is found only under that form:
+ * `/products/TS_6_1` is "TS/1", while `/products/TS%2F1` or `/products/TS.1` find nothing.
+ */
+const SELF_LINK_ESCAPES: Record<string, string> = {
+  "<": "_0_",
+  ">": "_1_",
+  "*": "_2_",
+  "%": "_3_",
+  ":": "_4_",
+  "&": "_5_",
+  "/": "_6_",
+  "\\": "_7_",
+  _: "_8_",
+  " ": "_9_",
+  "?": "_10_",
+  ".": "_11_",
+  "#": "_12_",
+  "+": "_13_",
+};
+
+function selfLinkId(value: string): string {
+  return [...value].map((c) => SELF_LINK_ESCAPES[c] ?? c).join("");
+}
+
+function percentDecoded(segment: string): string | undefined {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return undefined;
+  }
 }
 
 function one(item: Json | undefined, what: string): Response {

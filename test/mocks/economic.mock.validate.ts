@@ -3,7 +3,7 @@
  * POST/PUT schemas (customers, products, draft invoices and orders, booking), no nulls anywhere
  * (e-conomic wants them omitted), references to records that must exist (customer, line products,
  * product group), and the annotated 400 body that mirrors the request (`lines[i]` carry `arrayIndex`).
- * Lengths not in the retrieved documentation (notes.textLine1, product name) are marked below.
+ * Lengths not in the retrieved documentation (product name, payment entry text) are marked where used.
  */
 import type { MockState } from "./economic.mock.state";
 
@@ -63,8 +63,9 @@ const DRAFT_RULES: Rule[] = [
   { path: "recipient.ean", kind: "string", max: 40 },
   { path: "exchangeRate", kind: "number" },
   { path: "notes.heading", kind: "string", max: 250 },
-  // 1000 is the mock's guess for the free-text lines.
+  // Documented in the invoice schemas: heading 250, each free-text line 1000.
   { path: "notes.textLine1", kind: "string", max: 1000 },
+  { path: "notes.textLine2", kind: "string", max: 1000 },
 ];
 
 const LINE_RULES: Rule[] = [

@@ -60,6 +60,33 @@ export async function economicRequest<T>(ctx: EconomicContext, req: EconomicRequ
   }
 }
 
+/** e-conomic's "custom resource self-link encoding" (REST introduction): each of these becomes `_n_`. */
+const SELF_LINK_ESCAPES: Readonly<Record<string, string>> = {
+  "<": "_0_",
+  ">": "_1_",
+  "*": "_2_",
+  "%": "_3_",
+  ":": "_4_",
+  "&": "_5_",
+  "/": "_6_",
+  "\\": "_7_",
+  _: "_8_",
+  " ": "_9_",
+  "?": "_10_",
+  ".": "_11_",
+  "#": "_12_",
+  "+": "_13_",
+};
+
+/**
+ * A text id (a product number) as a path segment: e-conomic replaces `< > * % : & / \ _ space ? . # +`
+ * with its own `_n_` codes and URL-encodes only the rest, so `/products/TS%2F1` does not find "TS/1"
+ * (`/products/TS_6_1` does).
+ */
+export function resourceId(id: string): string {
+  return encodeURIComponent(id.replace(/[<>*%:&/\\_ ?.#+]/g, (c) => SELF_LINK_ESCAPES[c] ?? c));
+}
+
 /** Escapes a value for e-conomic's filter syntax: `$ ( ) * , [ ]` are each prefixed with `$`. */
 export function escapeFilterValue(value: string): string {
   return value.replace(/[$()*,[\]]/g, (c) => `$${c}`);

@@ -13,6 +13,8 @@ import type { EconomicDocumentSettings } from "./economic.settings";
 
 /** `references.other` is a string of at most 250 characters. */
 const REFERENCE_MAX = 250;
+/** `notes.textLine1` (and textLine2) hold at most 1,000 characters each (the invoice schemas). */
+const TEXT_LINE_MAX = 1000;
 
 export interface EconomicLine {
   lineNumber: number;
@@ -54,6 +56,7 @@ export interface BodyOptions {
   /** -1 turns every quantity negative: e-conomic's credit note is an invoice with negative quantities. */
   sign?: 1 | -1;
   heading?: string;
+  /** Printed one a line in notes.textLine1; shortened to fit (see notesText). */
   notes?: readonly string[];
 }
 
@@ -96,6 +99,27 @@ export function economicLines(document: AccountingDocument, productNumbers: read
       code: "economic_no_lines",
     });
   return lines.map((l, i) => ({ lineNumber: i + 1, ...l }));
+}
+
+/**
+ * The printed notes as `notes.textLine1`, one a line. A list longer than e-conomic's 1,000
+ * characters (a refund restocking many lines) would be refused for good, so lines are left out from
+ * its end and counted in a last line that says so; `kept` (the exchange-rate note) is always
+ * printed. textLine2 is not used for the rest: it prints as the footer, where layouts keep theirs.
+ */
+export function notesText(listed: readonly string[], kept: readonly string[] = []): string {
+  const join = (lines: readonly string[]) => [...lines, ...kept].join("\n");
+  const whole = join(listed);
+  if (whole.length <= TEXT_LINE_MAX) return whole;
+  const fits = (shown: number) => join([...listed.slice(0, shown), omitted(listed.length - shown)]).length <= TEXT_LINE_MAX;
+  let shown = 0;
+  while (shown < listed.length && fits(shown + 1)) shown++;
+  // Only a `kept` note over the limit is cut; e-conomic would refuse it whole.
+  return join([...listed.slice(0, shown), omitted(listed.length - shown)]).slice(0, TEXT_LINE_MAX);
+}
+
+function omitted(count: number): string {
+  return `… ${count} more ${count === 1 ? "line" : "lines"} not shown: e-conomic prints at most 1,000 characters here.`;
 }
 
 /** `exchangeRate` and a printed note about the rate, when the amounts involve a webshop-reported rate. */
@@ -147,8 +171,8 @@ export function documentBody(
   const lines = economicLines(document, options.productNumbers, options.sign ?? 1);
   const address = invoiceAddress(order);
   const exchange = exchangeFields(order, document, settings);
-  const textLines = [...(options.notes ?? []), ...(exchange.note ? [exchange.note] : [])];
-  const notes = compact({ heading: options.heading, textLine1: textLines.join("\n") });
+  const textLine1 = notesText(options.notes ?? [], exchange.note ? [exchange.note] : []);
+  const notes = compact({ heading: options.heading, textLine1 });
   return {
     date: document.date,
     currency: document.currency,

@@ -23,6 +23,14 @@ export async function upgradeInstructions(
 }
 
 /**
+ * Objects Orderly fills only part of: the template's other fields in them (references.salesPerson,
+ * customerContact, vendorReference, recipient.attention, notes.textLine2 ...) are a person's and are
+ * kept. Other objects (layout, paymentTerms, vatZone ...) are references, replaced whole: a kept
+ * `self` beside Orderly's new number would point at the old record.
+ */
+const MERGED = ["references", "recipient", "notes"] as const;
+
+/**
  * The invoice body made from the order's template: Orderly's mapping of the current order wins
  * (lines, prices, VAT zone, reference), while what only the order has (delivery, sales person,
  * a person's edits to fields Orderly does not set) is kept. The customer stays the order's.
@@ -36,7 +44,13 @@ export function upgradedInvoiceBody(
   const customerNumber = typeof customer === "number" ? customer : fallbackCustomer;
   if (customerNumber === undefined) return undefined;
   const { self: _self, orderNumber: _order, templates: _templates, soap: _soap, ...kept } = template;
-  return { ...kept, ...withCustomer(header, customerNumber) } as EconomicDocumentBody;
+  const body: Record<string, unknown> = { ...kept, ...withCustomer(header, customerNumber) };
+  for (const key of MERGED) {
+    const mine = header[key];
+    const theirs = kept[key];
+    if (mine !== undefined && isRecord(theirs)) body[key] = { ...theirs, ...mine };
+  }
+  return body as unknown as EconomicDocumentBody;
 }
 
 /** Deletes a draft order; one already gone (deleted by a person, or archived by the upgrade) is fine. */

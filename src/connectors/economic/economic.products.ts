@@ -3,13 +3,14 @@
  * VAT from its product's group and the recipient's VAT zone, so the product is how the VAT decision
  * reaches the books: lines without VAT (gift cards, adjustments, rounding) have their own products,
  * an OSS sale uses the destination country's product, a reduced rate its own product. A SKU is
- * used as the product number only when `GET /products/{productNumber}` finds it; an unknown SKU
- * falls back to the default product, or is created when the settings allow it.
+ * used as the product number only when `GET /products/{productNumber}` finds it (the number in
+ * e-conomic's own URL escaping, see resourceId); an unknown SKU falls back to the default product,
+ * or is created when the settings allow it.
  */
 import type { AccountingDocument, DocumentLine } from "../../domain/accounting/document";
 import { OrderlyError } from "../../domain/errors";
 import { toMajorNumber } from "../../domain/money";
-import { type EconomicContext, economicRequest, isRecord } from "./economic.api";
+import { type EconomicContext, economicRequest, isRecord, resourceId } from "./economic.api";
 import type { EconomicDocumentSettings } from "./economic.settings";
 
 const PRODUCT_NUMBER_MAX = 25;
@@ -113,8 +114,7 @@ async function productForSku(
   settings: ProductSettings,
   result: ResolvedProducts,
 ): Promise<string> {
-  const lookup = () =>
-    economicRequest<unknown>(ctx, { method: "GET", path: `/products/${encodeURIComponent(sku)}`, accept: [404] });
+  const lookup = () => economicRequest<unknown>(ctx, { method: "GET", path: `/products/${resourceId(sku)}`, accept: [404] });
   const found = await lookup();
   // A barred product cannot be sold; it is treated like an unknown SKU.
   if (found.status === 200 && !(isRecord(found.body) && found.body.barred === true)) return sku;

@@ -26,7 +26,14 @@ export const economicConnector: Connector<typeof economicConnectionSettings, typ
   actions: { createInvoice, bookInvoice, registerPayment, sendInvoiceEmail, createOrder, cancelOrder, createCreditNote },
 };
 
-export { allEqFilter, describeEconomicError, economicRequest, eqFilter, escapeFilterValue } from "./economic.api";
+export {
+  allEqFilter,
+  describeEconomicError,
+  economicRequest,
+  eqFilter,
+  escapeFilterValue,
+  resourceId,
+} from "./economic.api";
 export {
   type BodyWithoutCustomer,
   documentBody,
