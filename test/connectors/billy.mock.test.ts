@@ -106,6 +106,69 @@ describe("Billy mock", () => {
     expect((await call(mock, "GET", "/invoices/nope")).status).toBe(404);
   });
 
+  it("pages lists as Billy documents, and lists every record for a filter it is told to ignore", async () => {
+    const products = Array.from({ length: 2_500 }, (_, i) => ({ id: `prod-${i}`, name: `P ${i}`, productNo: `P-${i}` }));
+    const mock = createBillyMock({ products, ignoredFilters: ["products.productNo"] });
+
+    const first = (await (await call(mock, "GET", "/products?productNo=P-2400")).json()) as Record<string, unknown>;
+    expect(first.meta).toEqual({
+      paging: {
+        page: 1,
+        pageCount: 3,
+        pageSize: 1000,
+        total: 2500,
+        firstUrl: "https://billy.test/products?productNo=P-2400&pageSize=1000",
+        nextUrl: "https://billy.test/products?productNo=P-2400&page=2&pageSize=1000",
+        lastUrl: "https://billy.test/products?productNo=P-2400&page=3&pageSize=1000",
+      },
+    });
+    expect(first.products).toHaveLength(1000);
+    const last = (await (await call(mock, "GET", "/products?productNo=P-2400&page=3")).json()) as {
+      meta: { paging: Record<string, unknown> };
+      products: Array<{ id: string }>;
+    };
+    expect(last.meta.paging).toMatchObject({ page: 3, previousUrl: expect.stringContaining("page=2") });
+    expect(last.meta.paging).not.toHaveProperty("nextUrl");
+    expect(last.products.map((p) => p.id)).toContain("prod-2400");
+    expect((await call(mock, "GET", "/products?pageSize=1001")).status).toBe(400);
+
+    const applied = createBillyMock({ products });
+    expect(await (await call(applied, "GET", "/products?productNo=P-2400")).json()).toMatchObject({
+      products: [{ id: "prod-2400" }],
+      meta: { paging: { pageCount: 1, total: 1 } },
+    });
+  });
+
+  it("refuses entryDate and invoiceNo on a PUT: Billy's docs say they must not be set once the invoice exists", async () => {
+    const mock = seeded();
+    const { invoices } = (await (await call(mock, "POST", "/invoices", { invoice: INVOICE })).json()) as {
+      invoices: Array<{ id: string }>;
+    };
+    const id = invoices[0]?.id as string;
+
+    const dated = await call(mock, "PUT", `/invoices/${id}`, { invoice: { entryDate: "2026-03-03", lines: INVOICE.lines } });
+    expect(dated.status).toBe(422);
+    expect(await dated.json()).toMatchObject({ validationErrors: [{ property: "invoice.entryDate" }] });
+    expect((await call(mock, "PUT", `/invoices/${id}`, { invoice: { invoiceNo: "7" } })).status).toBe(422);
+    expect((await call(mock, "PUT", `/invoices/${id}`, { invoice: { currencyId: "DKK", lines: INVOICE.lines } })).status).toBe(
+      200,
+    );
+  });
+
+  it("puts a product's tax rate on its lines when told Billy takes it from the product", async () => {
+    const mock = createBillyMock({
+      products: [{ id: "prod-a", name: "T-shirt", productNo: "TS-1" }],
+      contacts: [{ id: "con-a", type: "person", name: "Ane", countryId: "DK" }],
+      taxRateFromProduct: { "prod-a": "tr-export" },
+    });
+    const created = (await (await call(mock, "POST", "/invoices", { invoice: INVOICE })).json()) as {
+      invoices: Array<{ id: string; tax: number }>;
+      invoiceLines: Array<{ taxRateId: string }>;
+    };
+    expect(created.invoiceLines.map((l) => l.taxRateId)).toEqual(["tr-export"]);
+    expect(created.invoices[0]?.tax).toBe(0);
+  });
+
   it("settles an approved invoice with bank payments and refuses payments on drafts", async () => {
     const mock = seeded();
     const { invoices } = (await (await call(mock, "POST", "/invoices", { invoice: INVOICE })).json()) as {

@@ -34,6 +34,8 @@ export interface BillyState {
   emails: Json[];
   seq: number;
   nextInvoiceNo: number;
+  /** Product id → the tax rate its lines get whatever they sent (a line's `taxRate` is readonly in Billy's docs). */
+  taxRateFromProduct: Record<string, string>;
 }
 
 export const nextId = (state: BillyState, prefix: string) => `${prefix}-${++state.seq}`;
@@ -116,6 +118,13 @@ export function updateInvoice(state: BillyState, id: string, input: Json): Respo
   const problems = [...validateRecord("invoice", input, "invoice", true), ...invoiceProblems(state, input, invoice)];
   if (problems.length > 0) return validationError(problems);
   const { lines, state: wanted, ...fields } = input as Json & { lines?: Json[]; state?: string };
+  // Billy's docs of both: "This parameter must not be set if the invoice has already been created."
+  // What Billy answers when it is set anyway is unconfirmed; the mock refuses it.
+  const once = ["entryDate", "invoiceNo"].filter((k) => input[k] !== undefined);
+  if (once.length > 0)
+    return validationError(
+      once.map((k) => ({ property: `invoice.${k}`, message: "must not be set if the invoice has already been created" })),
+    );
   if (invoice.state === "approved") {
     const changes = Object.keys(input).filter((k) => !(k === "state" && wanted === "approved"));
     if (changes.length > 0)
@@ -160,7 +169,16 @@ export function deleteInvoice(state: BillyState, id: string): Response {
 
 function replaceLines(state: BillyState, invoice: Json, lines: Json[]): Json[] {
   state.invoiceLines = state.invoiceLines.filter((l) => l.invoiceId !== invoice.id);
-  const saved = lines.map((l, priority) => ({ id: nextId(state, "line"), invoiceId: invoice.id, priority, ...l }));
+  const saved = lines.map((l, priority) => {
+    const fromProduct = state.taxRateFromProduct[String(l.productId)];
+    return {
+      id: nextId(state, "line"),
+      invoiceId: invoice.id,
+      priority,
+      ...l,
+      ...(fromProduct ? { taxRateId: fromProduct } : {}),
+    };
+  });
   state.invoiceLines.push(...saved);
   recompute(state, invoice);
   return saved;

@@ -8,6 +8,14 @@
  * `meta.deletedRecords`, drafts only. Cash accounts have a currency (`GET /accounts/:id`); a bank
  * payment into an account in another currency than the invoice's needs `cashExchangeRate`, as
  * Billy's bankPayments documentation requires.
+ *
+ * Lists page as Billy's "Paging" documents: `page` and `pageSize` (at most and by default 1,000),
+ * and `meta.paging` with page, pageCount, pageSize, total and the first/previous/next/last URLs.
+ * Billy documents list filters for invoices only, so a filter on contacts, contact persons or
+ * products may be ignored: `ignoredFilters` makes the mock accept such a filter and list every
+ * record, page by page. An invoice line's `taxRate` is documented as readonly, Billy taking it from
+ * the product's sales tax ruleset: `taxRateFromProduct` makes the mock apply a product's rate
+ * whatever the line asked for (otherwise it keeps the line's `taxRateId`, as public answers show).
  */
 import { onTestFinished, vi } from "vitest";
 import {
@@ -35,6 +43,10 @@ export interface BillyMockOptions {
   contacts?: Json[];
   contactPersons?: Json[];
   products?: Json[];
+  /** Filters accepted but not applied, as "resource.filter" ("contactPersons.email"). */
+  ignoredFilters?: string[];
+  /** Product id → the tax rate Billy puts on its lines (its sales tax ruleset's), whatever the line sent. */
+  taxRateFromProduct?: Record<string, string>;
 }
 
 export interface FaultSpec {
@@ -105,7 +117,9 @@ export function createBillyMock(options: BillyMockOptions = {}) {
     emails: [],
     seq: 0,
     nextInvoiceNo: 1001,
+    taxRateFromProduct: options.taxRateFromProduct ?? {},
   };
+  const ignored = new Set(options.ignoredFilters ?? []);
   const requests: RecordedRequest[] = [];
   const faults: Array<FaultSpec & { remaining: number }> = [];
 
@@ -146,7 +160,7 @@ export function createBillyMock(options: BillyMockOptions = {}) {
           return billyError(400, "INVALID_REQUEST", "The body must be JSON (Content-Type: application/json).");
         if (!parsed) return billyError(400, "INVALID_REQUEST", "The body is not valid JSON.");
       }
-      if (request.method === "GET") return read(resource, id, url.searchParams);
+      if (request.method === "GET") return read(resource, id, url);
       const singular = sub === "emails" ? "email" : SINGULAR[resource];
       if (!singular) return billyError(404, "ROUTE_NOT_FOUND", `No resource ${path}.`);
       const record = isRecord(body) ? body[singular] : undefined;
@@ -164,7 +178,8 @@ export function createBillyMock(options: BillyMockOptions = {}) {
     }
   }
 
-  function read(resource: string, id: string | undefined, params: URLSearchParams): Response {
+  function read(resource: string, id: string | undefined, url: URL): Response {
+    const params = url.searchParams;
     const records = collection(resource);
     if (!records) return billyError(404, "ROUTE_NOT_FOUND", `No resource /${resource}.`);
     const embeds = new Set<string>();
@@ -183,14 +198,35 @@ export function createBillyMock(options: BillyMockOptions = {}) {
     const unknown = [...params.keys()].filter((k) => !allowed.has(k));
     if (unknown.length > 0)
       return billyError(400, "INVALID_REQUEST", `Unknown filter(s) for ${resource}: ${unknown.join(", ")}.`);
-    const filters = [...params].filter(([k]) => !["page", "pageSize", "include", "organizationId"].includes(k));
+    const filters = [...params].filter(
+      ([k]) => !["page", "pageSize", "include", "organizationId"].includes(k) && !ignored.has(`${resource}.${k}`),
+    );
     const matches = records.filter((r) => filters.every(([k, v]) => same(r[k], v)));
     const page = Number(params.get("page") ?? 1);
     const pageSize = Number(params.get("pageSize") ?? 1000);
     if (!Number.isInteger(page) || page < 1 || !Number.isInteger(pageSize) || pageSize < 1 || pageSize > 1000)
       return billyError(400, "INVALID_REQUEST", "page must be 1 or more and pageSize between 1 and 1000.");
+    const pageCount = Math.max(1, Math.ceil(matches.length / pageSize));
+    const pageUrl = (n: number) => {
+      const link = new URL(url);
+      link.searchParams.delete("page");
+      if (n > 1) link.searchParams.set("page", String(n));
+      link.searchParams.set("pageSize", String(pageSize));
+      return link.toString();
+    };
     return json(200, {
-      meta: { paging: { page, pageCount: Math.max(1, Math.ceil(matches.length / pageSize)), pageSize, total: matches.length } },
+      meta: {
+        paging: {
+          page,
+          pageCount,
+          pageSize,
+          total: matches.length,
+          firstUrl: pageUrl(1),
+          ...(page > 1 ? { previousUrl: pageUrl(page - 1) } : {}),
+          ...(page < pageCount ? { nextUrl: pageUrl(page + 1) } : {}),
+          lastUrl: pageUrl(pageCount),
+        },
+      },
       [resource]: matches.slice((page - 1) * pageSize, page * pageSize).map(view),
     });
   }

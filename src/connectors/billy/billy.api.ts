@@ -74,6 +74,54 @@ export function listed<T = Json>(body: unknown, plural: string): T[] {
   return Array.isArray(list) ? (list.filter(isRecord) as T[]) : [];
 }
 
+/** Billy lists at most 1,000 records a page; a filter that works finds a few, so this many pages mean it was ignored. */
+const MAX_PAGES = 10;
+
+export interface ListLookup {
+  /** Plural resource name, also the list's key in the answer: "contacts". */
+  resource: string;
+  filter: Record<string, string>;
+  /** What a duplicate would be and what a person can do instead, for the error past MAX_PAGES. */
+  instead: string;
+}
+
+/**
+ * The first record of a filtered list that `matches`, following `meta.paging` page by page. Billy
+ * documents list filters for invoices, bills and daybook transactions only; one it ignores lists
+ * every record, 1,000 a page, and the match may be on a later page. Past MAX_PAGES the lookup fails
+ * rather than answer "none", which would make a second contact or product.
+ */
+export async function findInList<T = Json>(
+  ctx: BillyContext,
+  lookup: ListLookup,
+  matches: (record: T) => boolean,
+): Promise<T | undefined> {
+  let total: unknown;
+  for (let page = 1; page <= MAX_PAGES; page++) {
+    const res = await billyRequest(ctx, {
+      method: "GET",
+      path: `/${lookup.resource}`,
+      // Page 1 is asked without `page`; the page size is Billy's default and largest, 1,000.
+      query: page === 1 ? lookup.filter : { ...lookup.filter, page: String(page) },
+    });
+    const records = listed<T>(res.body, lookup.resource);
+    const found = records.find(matches);
+    if (found) return found;
+    const paging = isRecord(res.body) && isRecord(res.body.meta) ? res.body.meta.paging : undefined;
+    const pageCount = isRecord(paging) && typeof paging.pageCount === "number" ? paging.pageCount : 1;
+    total = isRecord(paging) ? paging.total : undefined;
+    if (records.length === 0 || page >= pageCount) return undefined;
+  }
+  const filter = Object.entries(lookup.filter)
+    .map(([key, value]) => `${key}=${value}`)
+    .join(" and ");
+  throw settingsError(
+    `Billy listed more than ${MAX_PAGES} pages of ${lookup.resource} for ${filter}${typeof total === "number" ? ` (${total} in all)` : ""} without one that matches, so it seems to ignore that filter. ${lookup.instead}`,
+    "billy_list_filter_ignored",
+    { resource: lookup.resource, filter: lookup.filter },
+  );
+}
+
 /**
  * Billy's error body carries `errorMessage` (and `errorCode`, `meta.statusCode`); field problems
  * may come as `validationErrors`. The exact shape of the latter is not documented (unconfirmed), so

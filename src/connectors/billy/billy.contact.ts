@@ -3,14 +3,15 @@
  * the contact (a company when the order names a company or VAT number, else a person) with a primary
  * contact person carrying the e-mail, so Billy can send the invoice to it.
  *
- * Billy documents list filters for invoices but not for contacts (unconfirmed): the filters below
- * are the contact's own property names, as public integrations use `contactNo`, and every answer is
- * checked locally, so a filter Billy ignored can never pick the wrong contact.
+ * Billy documents list filters for invoices but not for contacts or contact persons: the filters
+ * below are the records' own property names, as public integrations use `contactNo`. Every answer is
+ * checked locally, so a filter Billy ignored can never pick the wrong contact, and every page is
+ * read (findInList), so it cannot miss the right one either.
  */
 
 import type { Address, CanonicalOrder } from "../../domain/order";
 import { oneAtATime } from "../contract";
-import { type BillyContext, billyRequest, changedRecord, envelope, type Json, listed, settingsError } from "./billy.api";
+import { type BillyContext, billyRequest, changedRecord, envelope, findInList, type Json, settingsError } from "./billy.api";
 import type { BillyCustomerMatch, CreateInvoiceSettings } from "./billy.settings";
 
 type ContactSettings = Pick<
@@ -174,8 +175,9 @@ export async function findOrCreateContact(
 }
 
 async function findContact(ctx: BillyContext, lookup: ContactLookup): Promise<string | undefined> {
-  const res = await billyRequest(ctx, { method: "GET", path: `/${lookup.resource}`, query: lookup.filter });
-  const found = listed(res.body, lookup.resource).find((record) =>
+  const instead =
+    "Orderly stopped rather than create a second contact: check in Billy whether the buyer exists, or match customers by another property (customerMatch) or on a shared contact.";
+  const found = await findInList(ctx, { ...lookup, instead }, (record) =>
     Object.entries(lookup.filter).every(([key, value]) => same(record[key], value)),
   );
   if (!found) return undefined;

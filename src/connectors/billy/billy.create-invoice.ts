@@ -2,7 +2,8 @@
  * `createInvoice`: the order as a Billy invoice, adopted when one already carries the step's
  * reference. A draft is brought up to date with the order; an approved invoice is never touched, and
  * what would change is reported instead. Booked mode approves the invoice only when its totals match
- * what the customer paid; otherwise the draft stays and the transfer fails with both totals.
+ * what the customer paid and Billy kept the tax rate Orderly chose on every line; otherwise the
+ * draft stays and the transfer fails with the reason.
  */
 import { buildInvoiceDocument } from "../../domain/accounting/build-document";
 import type { AccountingDocument } from "../../domain/accounting/document";
@@ -11,6 +12,7 @@ import type { BillyContext } from "./billy.api";
 import { findOrCreateContact, isBusiness } from "./billy.contact";
 import {
   approve,
+  checkTaxRates,
   createDraft,
   findByReference,
   getInvoice,
@@ -20,7 +22,7 @@ import {
   totalsProblem,
   updateDraft,
 } from "./billy.documents";
-import { type BillyInvoice, exchangeRateFor, invoiceBody, invoiceDifferences, sameLines } from "./billy.invoice";
+import { type BillyInvoice, type BillyLine, exchangeRateFor, invoiceBody, invoiceDifferences, sameLines } from "./billy.invoice";
 import {
   type BillyConnectionSettings,
   type BillyCredentials,
@@ -50,7 +52,7 @@ export const createInvoice = defineAction<typeof createInvoiceSettings, BillyCre
     });
     ctx.mapped({ document, billyInvoice: body });
     const draft = await createDraft(ctx, body);
-    const saved = await finish(ctx, document, draft, settings);
+    const saved = await finish(ctx, document, draft, settings, mapped.lines);
     return result({ contactId: contact.contactId, ...saved }, document, mapped, {
       created: true,
       contactCreated: contact.created,
@@ -78,8 +80,10 @@ async function adopt(
   let saved = invoice;
   let updated = false;
   if (!sameLines(invoice.lines, mapped.lines)) {
+    // Not `entryDate`: Billy's docs say it "must not be set if the invoice has already been created".
+    // They say the same of `lines`, yet also that setting them replaces the existing lines, as
+    // PUT with an embedded has-many does by Billy's conventions; lines are sent (unconfirmed).
     const fields = {
-      entryDate: document.date,
       currencyId: document.currency,
       ...(exchangeRate === undefined ? {} : { exchangeRate }),
       lines: mapped.lines,
@@ -88,20 +92,23 @@ async function adopt(
     saved = await updateDraft(ctx, id, fields);
     updated = true;
   }
-  saved = await finish(ctx, document, { ...invoice, ...saved }, ctx.settings);
+  saved = await finish(ctx, document, { ...invoice, ...saved }, ctx.settings, mapped.lines);
   return result(saved, document, mapped, { created: false, updated });
 }
 
-/** Approve when asked and the totals agree; keep the draft and fail when they do not. */
+/** Approve when asked and the totals and each line's tax rate agree; keep the draft and fail when they do not. */
 async function finish(
   ctx: BillyContext,
   document: AccountingDocument,
   draft: BillyInvoice,
   settings: CreateInvoiceSettings,
+  lines: readonly BillyLine[],
 ): Promise<BillyInvoice> {
   const problem = totalsProblem(document, draft);
   if (problem) throw mismatchError(problem, draft.id);
   if (settings.invoiceState !== "booked") return draft;
+  const chosen = lines.map((l) => l.taxRateId);
+  await checkTaxRates(ctx, document, draft.id, chosen, "retry; the retry saves the draft's lines again.");
   return { ...draft, ...(await approve(ctx, draft.id)) };
 }
 

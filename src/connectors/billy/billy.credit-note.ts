@@ -10,6 +10,7 @@ import { type ActionContext, type ActionResult, defineAction } from "../contract
 import { settingsError } from "./billy.api";
 import {
   approve,
+  checkTaxRates,
   createDraft,
   creditNotesOf,
   getInvoice,
@@ -27,6 +28,7 @@ import {
   type CreateCreditNoteSettings,
   createCreditNoteSettings,
 } from "./billy.settings";
+import { taxRateIds } from "./billy.tax";
 
 export const createCreditNote = defineAction<typeof createCreditNoteSettings, BillyCredentials, BillyConnectionSettings>({
   description: "Create a Billy credit note for a refund, linked to the invoice this connection made for the order.",
@@ -50,7 +52,8 @@ export const createCreditNote = defineAction<typeof createCreditNoteSettings, Bi
       : {};
     const base = { invoiceId, refundId: refund.source.refundId, ...merged };
     if (mine) {
-      const saved = mine.state === "approved" || earlier ? mine : await finish(ctx, document, mine, settings);
+      const chosen = () => taxRateIds(document.lines, document.vat, settings);
+      const saved = mine.state === "approved" || earlier ? mine : await finish(ctx, document, mine, settings, chosen);
       return result(saved, document, undefined, { created: false, ...base });
     }
 
@@ -81,7 +84,8 @@ export const createCreditNote = defineAction<typeof createCreditNoteSettings, Bi
     };
     ctx.mapped({ document, billyInvoice: body });
     const draft = await createDraft(ctx, body);
-    const saved = await finish(ctx, document, { contactId: original.contactId, ...draft }, settings);
+    const chosen = () => mapped.lines.map((l) => l.taxRateId);
+    const saved = await finish(ctx, document, { contactId: original.contactId, ...draft }, settings, chosen);
     return result(saved, document, mapped, { created: true, ...base });
   },
 });
@@ -113,15 +117,19 @@ async function mergeInto(
   return result({ ...note, ...saved }, document, mapped, { created: false, ...base });
 }
 
+/** Approve when asked and the totals and each line's tax rate agree; keep the draft and fail when they do not. */
 async function finish(
   ctx: Ctx,
   document: AccountingDocument,
   draft: BillyInvoice,
   settings: CreateCreditNoteSettings,
+  chosen: () => string[],
 ): Promise<BillyInvoice> {
   const problem = totalsProblem(document, draft);
   if (problem) throw mismatchError(problem, draft.id);
   if (settings.invoiceState !== "booked") return draft;
+  // A credit note found again is approved as it is, not saved again: its lines are fixed in Billy.
+  await checkTaxRates(ctx, document, draft.id, chosen(), "delete the draft credit note in Billy and retry.");
   return { ...draft, ...(await approve(ctx, draft.id)) };
 }
 

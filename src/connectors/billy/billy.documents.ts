@@ -6,12 +6,12 @@
  */
 import type { AccountingDocument } from "../../domain/accounting/document";
 import { OrderlyError } from "../../domain/errors";
-import { toDecimalString } from "../../domain/money";
+import { toDecimalString, toMinor } from "../../domain/money";
 import { type BillyContext, billyRequest, changedRecord, envelope, listed } from "./billy.api";
 import { type BillyInvoice, type BillyInvoiceBody, type BillyLine, billyLines, grossMinor, referencesOf } from "./billy.invoice";
 import { resolveProducts } from "./billy.products";
 import type { BillyDocumentSettings } from "./billy.settings";
-import { taxRateIds } from "./billy.tax";
+import { describeCase, percent, taxRateIds } from "./billy.tax";
 
 /**
  * The invoice (or credit note) whose `externalId` carries the reference. `externalId` is among the
@@ -101,4 +101,90 @@ export function mismatchError(problem: string, draftId: string): OrderlyError {
     code: "invoice_totals_mismatch",
     details: { draftId },
   });
+}
+
+/** A line Billy saved with another tax rate than Orderly chose for it. */
+export interface TaxRateProblem {
+  /** 1-based, in Billy's order. */
+  line: number;
+  description: string;
+  productId: string | undefined;
+  expected: string;
+  applied: string;
+  text: string;
+}
+
+/**
+ * The lines Billy saved with another tax rate than the one chosen for them (`chosen`, one per
+ * document line). Billy documents an invoice line's `taxRate` as readonly and keeps a sales tax
+ * ruleset on each product, so it may apply the product's rate instead of the one sent; when both
+ * are 0 % (reverse charge and export) the totals agree, so only the rate itself tells. A line is
+ * compared by its `taxRateId`; one Billy answers without it, by the rate its `amount` and `tax` show
+ * (which cannot tell two 0 % rates apart).
+ */
+export function taxRateProblems(
+  document: AccountingDocument,
+  chosen: readonly string[],
+  saved: BillyInvoice["lines"],
+): TaxRateProblem[] {
+  const lines = [...(saved ?? [])].sort((a, b) => (a.priority ?? 0) - (b.priority ?? 0));
+  if (lines.length !== chosen.length) {
+    const text = `Billy saved ${lines.length} line(s), not the ${chosen.length} Orderly sent`;
+    const counts = { expected: `${chosen.length} lines`, applied: `${lines.length} lines` };
+    return [{ line: 0, description: "", productId: undefined, ...counts, text }];
+  }
+  const problems: TaxRateProblem[] = [];
+  lines.forEach((line, i) => {
+    const expected = chosen[i] as string;
+    const description = line.description || (document.lines[i]?.description ?? "");
+    const where = `line ${i + 1} "${description}" (product ${line.productId ?? "?"})`;
+    const base = { line: i + 1, description, productId: line.productId, expected };
+    if (line.taxRateId) {
+      if (line.taxRateId !== expected)
+        problems.push({
+          ...base,
+          applied: line.taxRateId,
+          text: `${where} has tax rate ${line.taxRateId} instead of ${expected}`,
+        });
+      return;
+    }
+    const bp = document.lines[i]?.vatRateBp ?? 0;
+    if (typeof line.amount !== "number" || typeof line.tax !== "number") {
+      problems.push({ ...base, applied: "none", text: `${where} shows no tax rate` });
+      return;
+    }
+    const net = toMinor(line.amount, document.currency);
+    const tax = toMinor(line.tax, document.currency);
+    // One minor unit either way is Billy's rounding of the line's VAT.
+    if (Math.abs(tax - Math.round((net * bp) / 10_000)) <= 1) return;
+    const shown = net === 0 ? "VAT" : `VAT at ${percent(Math.round((tax / net) * 10_000))}`;
+    problems.push({ ...base, applied: shown, text: `${where} has ${shown} instead of ${percent(bp)} (${expected})` });
+  });
+  return problems;
+}
+
+/**
+ * Reads the draft's lines as Billy saved them and fails, keeping the draft, when a line's tax rate
+ * is not the one Orderly chose: approving would book the sale under a VAT treatment Orderly did not
+ * decide. `retry` says how to go on once the products are fixed.
+ */
+export async function checkTaxRates(
+  ctx: BillyContext,
+  document: AccountingDocument,
+  draftId: string,
+  chosen: readonly string[],
+  retry: string,
+): Promise<void> {
+  const saved = await getInvoice(ctx, draftId, "invoice.lines:embed");
+  const problems = taxRateProblems(document, chosen, saved?.lines);
+  if (problems.length === 0) return;
+  const what = document.type === "invoice" ? "invoice" : "credit note";
+  throw new OrderlyError(
+    `Billy put other tax rates on ${what} ${draftId} than Orderly chose for this ${describeCase(document.vat)} sale: ${problems.map((p) => p.text).join("; ")}. Billy takes a line's tax rate from its product's sales tax ruleset: in Billy, give these products a ruleset that gives the chosen rate for this customer (or set the step's products to ones that do), then ${retry} The ${what} is kept as a draft.`,
+    {
+      errorClass: "validation",
+      code: "billy_tax_rate_mismatch",
+      details: { draftId, lines: problems.map(({ text: _text, ...line }) => line) },
+    },
+  );
 }

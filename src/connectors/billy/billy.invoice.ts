@@ -50,7 +50,8 @@ export interface BillyInvoice {
   grossAmount?: number;
   balance?: number;
   isPaid?: boolean;
-  lines?: Array<Partial<BillyLine> & { id?: string }>;
+  /** Embedded lines; `amount` (net) and `tax` are Billy's, `priority` their order. */
+  lines?: Array<Partial<BillyLine> & { id?: string; amount?: number; tax?: number; priority?: number }>;
   /** What settled the invoice; `amount` is in the invoice's currency (its sign is not documented). */
   balanceModifiers?: Array<{ modifierReference?: string; amount?: number; isVoided?: boolean }>;
 }

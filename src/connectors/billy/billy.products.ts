@@ -6,7 +6,7 @@
 import type { DocumentLine } from "../../domain/accounting/document";
 import { toMajorNumber } from "../../domain/money";
 import { oneAtATime } from "../contract";
-import { type BillyContext, billyRequest, changedRecord, envelope, listed, settingsError } from "./billy.api";
+import { type BillyContext, billyRequest, changedRecord, envelope, findInList, settingsError } from "./billy.api";
 import type { BillyDocumentSettings } from "./billy.settings";
 
 type ProductSettings = Pick<BillyDocumentSettings, "useSkuAsProduct" | "createMissingProducts" | "products" | "newProducts">;
@@ -120,10 +120,14 @@ async function findOrCreateProduct(
   });
 }
 
-/** `GET /products?productNo=` (filter used by public integrations; checked locally in case Billy ignores it). */
+/**
+ * `GET /products?productNo=`: a filter public integrations use but Billy does not document, so the
+ * answer is checked locally and read page by page in case Billy ignores it.
+ */
 async function findProduct(ctx: BillyContext, sku: string): Promise<string | undefined> {
-  const res = await billyRequest(ctx, { method: "GET", path: "/products", query: { productNo: sku } });
-  return listed<BillyProduct>(res.body, "products").find((p) => p.productNo === sku && !p.isArchived)?.id;
+  const instead = `Orderly stopped rather than book "${sku}" on another product or create it a second time: check in Billy whether a product has product number "${sku}".`;
+  const lookup = { resource: "products", filter: { productNo: sku }, instead };
+  return (await findInList<BillyProduct>(ctx, lookup, (p) => p.productNo === sku && !p.isArchived))?.id;
 }
 
 /** The body of `POST /products` for an unknown SKU: its name, number, account, ruleset and net price. */

@@ -64,7 +64,8 @@ export function taxRateIds(lines: readonly DocumentLine[], vat: VatDecision, set
   return lines.map((line) => taxRateIdFor(line, vat, settings));
 }
 
-function describeCase(vat: VatDecision): string {
+/** The VAT case in words: "EU business reverse-charge (DE)". */
+export function describeCase(vat: VatDecision): string {
   switch (vat.case) {
     case "domestic":
       return "domestic";

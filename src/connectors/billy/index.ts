@@ -36,7 +36,7 @@ export {
 } from "./billy.contact";
 export { createInvoice } from "./billy.create-invoice";
 export { createCreditNote } from "./billy.credit-note";
-export { findByReference, mismatchError, totalsProblem } from "./billy.documents";
+export { findByReference, mismatchError, type TaxRateProblem, taxRateProblems, totalsProblem } from "./billy.documents";
 export { earlierCreditNote, invoiceFromHistory, invoiceFromPrevious } from "./billy.history";
 export {
   type BillyInvoice,
@@ -84,4 +84,4 @@ export {
   type SendInvoiceEmailSettings,
   sendInvoiceEmailSettings,
 } from "./billy.settings";
-export { caseTaxRate, percent, taxRateIdFor, taxRateIds } from "./billy.tax";
+export { caseTaxRate, describeCase, percent, taxRateIdFor, taxRateIds } from "./billy.tax";
