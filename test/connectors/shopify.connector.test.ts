@@ -1,8 +1,10 @@
 import { describe, expect, it } from "vitest";
 import { SHOPIFY_TOPICS, shopifyConnector } from "../../src/connectors/shopify";
+import { parse } from "../../src/connectors/shopify/shopify.parse";
 import { shopifyDelivery, shopifyFixtures } from "../fixtures/shopify";
 
 const WEBHOOK_URL = "https://orderly.example.com/hooks/conn_123";
+const settingsOk = (value: unknown) => shopifyConnector.settings.safeParse(value).success;
 
 describe("Shopify connector manifest", () => {
   it("is a webshop source named Shopify with no credentials of its own", () => {
@@ -14,10 +16,24 @@ describe("Shopify connector manifest", () => {
 
   it("accepts a myshopify.com shop domain, or none, and refuses any other domain", () => {
     const settings = shopifyConnector.settings;
-    expect(settings.parse({})).toEqual({});
-    expect(settings.parse({ shopDomain: " My-Shop.myshopify.com " })).toEqual({ shopDomain: "my-shop.myshopify.com" });
+    expect(settings.parse({})).toEqual({ processTestOrders: false });
+    expect(settings.parse({ shopDomain: " My-Shop.myshopify.com " })).toEqual({
+      shopDomain: "my-shop.myshopify.com",
+      processTestOrders: false,
+    });
     expect(settings.safeParse({ shopDomain: "my-shop.com" }).success).toBe(false);
     expect(settings.safeParse({ shopDomain: "https://my-shop.myshopify.com" }).success).toBe(false);
+  });
+
+  it("has processTestOrders, off by default, which the parser reads from the settings as loaded", async () => {
+    const order = { ...(JSON.parse(shopifyFixtures.orderCompleted) as object), test: true };
+    const delivery = await shopifyDelivery("orders/paid", order, "secret");
+    // A connection's settings are parsed by this schema when it is loaded.
+    const off = shopifyConnector.settings.parse({});
+    expect(parse(delivery, off)).toMatchObject({ ignored: true, reason: expect.stringContaining("test order") });
+    const on = shopifyConnector.settings.parse({ processTestOrders: true });
+    expect(parse(delivery, on)).toMatchObject([{ orderId: "450789469", stage: "completed" }]);
+    expect(settingsOk({ processTestOrders: "yes" })).toBe(false);
   });
 
   it("describes every settings field, since the form shows it as help text", () => {

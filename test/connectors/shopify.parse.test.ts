@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import type { IncomingDelivery, SourceEvent } from "../../src/connectors/contract";
-import { parse } from "../../src/connectors/shopify/shopify.parse";
+import type { IgnoredDelivery, IncomingDelivery, SourceEvent } from "../../src/connectors/contract";
+import { parse, type ShopifyParseSettings } from "../../src/connectors/shopify/shopify.parse";
 import { OrderlyError } from "../../src/domain/errors";
 import type { CanonicalOrder, CanonicalRefund } from "../../src/domain/order";
 import { shopifyDelivery, shopifyFixture, shopifyFixtures } from "../fixtures/shopify";
@@ -23,6 +23,11 @@ function orderOf(event: SourceEvent): CanonicalOrder {
 function refundOf(event: SourceEvent): CanonicalRefund {
   if (event.object.type !== "refund") throw new Error("expected a refund event");
   return event.object.refund;
+}
+
+/** What parse answers for a delivery: events, or an ignored delivery with its reason. */
+async function parseAny(topic: string, body: string | object, settings?: ShopifyParseSettings) {
+  return parse(await shopifyDelivery(topic, body, SECRET, { "X-Shopify-Triggered-At": TRIGGERED_AT }), settings);
 }
 
 function parseError(delivery: IncomingDelivery): OrderlyError {
@@ -393,11 +398,11 @@ describe("Shopify refund mapping", () => {
     ]);
   });
 
-  it("takes the currency from the shop-money amounts of a refund without transactions", async () => {
-    const body = { ...shopifyFixture("refundTwoLines"), transactions: [] };
+  it("takes the currency from the shop-money amounts when the refund's transaction names none", async () => {
+    const body = { ...shopifyFixture("refundTwoLines"), transactions: [{ kind: "refund", status: "success", amount: "444.10" }] };
     const refund = refundOf(await parseOne("refunds/create", body));
     expect(refund.currency).toBe("DKK");
-    expect(refund.total).toBe(0);
+    expect(refund.total).toBe(44410);
   });
 
   it("refuses a refund that names no currency anywhere", async () => {
@@ -406,6 +411,141 @@ describe("Shopify refund mapping", () => {
     const error = parseError(delivery);
     expect(error).toMatchObject({ errorClass: "validation", code: "shopify_refund_currency_missing" });
     expect(error.message).toMatch(/currency/);
+  });
+});
+
+describe("Shopify refunds that returned no money", () => {
+  it("ignores the refund of an unpaid order cancelled (lines restocked as cancel, the authorization voided)", async () => {
+    const answer = await parseAny("refunds/create", shopifyFixtures.refundCancelUnpaid);
+    // A void is no money back: without this, the refunded stage would run the paid flows on an unpaid order.
+    expect(answer).toStrictEqual({ ignored: true, reason: expect.stringContaining("returned no money") });
+    expect((answer as IgnoredDelivery).reason).toContain("9800000001");
+  });
+
+  it("ignores a restock-only refund (no transactions) and one whose refund transaction is still pending", async () => {
+    const restockOnly = { ...shopifyFixture("refundTwoLines"), transactions: [] };
+    const pending = {
+      ...shopifyFixture("refundTwoLines"),
+      transactions: [{ kind: "refund", status: "pending", amount: "444.10", currency: "DKK" }],
+    };
+    for (const body of [restockOnly, pending]) {
+      expect(await parseAny("refunds/create", body)).toStrictEqual({
+        ignored: true,
+        reason: expect.stringContaining("returned no money"),
+      });
+    }
+  });
+
+  it("still maps a refund of 0.00 that is malformed as a clear error, not an ignored delivery", async () => {
+    const body = { id: 1, order_id: 2, created_at: "2026-03-06T14:00:00+01:00", refund_line_items: [], transactions: [] };
+    expect(parseError(await shopifyDelivery("refunds/create", body, SECRET))).toMatchObject({
+      code: "shopify_refund_currency_missing",
+    });
+  });
+});
+
+describe("Shopify test orders", () => {
+  it("ignores a test order unless the connection processes test orders", async () => {
+    const body = { ...shopifyFixture("orderTaxExclusive"), test: true };
+    expect(await parseAny("orders/paid", body)).toStrictEqual({
+      ignored: true,
+      reason: expect.stringContaining("test order"),
+    });
+    expect(await parseAny("orders/paid", body, { processTestOrders: false })).toMatchObject({ ignored: true });
+    const taken = await parseAny("orders/paid", body, { processTestOrders: true });
+    expect(taken).toMatchObject([{ orderId: "5801234567890", stage: "paid" }]);
+  });
+
+  it("ignores the refund of a test order (its refund transactions are test transactions) unless test orders are processed", async () => {
+    const body = shopifyFixture("refundTwoLines");
+    body.transactions = (body.transactions as Record<string, unknown>[]).map((t) => ({ ...t, test: true }));
+    expect(await parseAny("refunds/create", body)).toStrictEqual({
+      ignored: true,
+      reason: expect.stringContaining("test order"),
+    });
+    const taken = await parseAny("refunds/create", body, { processTestOrders: true });
+    expect(taken).toMatchObject([{ stage: "refunded", occurrence: "929361462" }]);
+  });
+
+  it("processes an order and a refund marked test: false as usual", async () => {
+    const order = await parseAny("orders/paid", { ...shopifyFixture("orderTaxExclusive"), test: false });
+    expect(order).toMatchObject([{ stage: "paid" }]);
+    const body = shopifyFixture("refundTwoLines");
+    body.transactions = (body.transactions as Record<string, unknown>[]).map((t) => ({ ...t, test: false }));
+    expect(await parseAny("refunds/create", body)).toMatchObject([{ stage: "refunded" }]);
+  });
+});
+
+describe("Shopify refunded shipping", () => {
+  it("maps refund_shipping_lines (API 2024-10 on) to the shipping and its VAT, in presentment money", async () => {
+    const refund = refundOf(await parseOne("refunds/create", shopifyFixtures.refundShippingLines));
+    expect(refund).toMatchObject({
+      currency: "EUR",
+      lines: [{ lineId: "14100000001", quantity: 1, subtotal: 2380, tax: 380, restock: false }],
+      // subtotal_amount_set 5.95 EUR and tax_amount_set 0.95 EUR, not the DKK amounts beside them.
+      shipping: 595,
+      shippingTax: 95,
+      adjustments: 0,
+      total: 2975,
+    });
+  });
+
+  it("reads refund_shipping_lines in shop money, and counts a shipping order adjustment beside them once", async () => {
+    const dkk = (amount: string) => ({
+      shop_money: { amount, currency_code: "DKK" },
+      presentment_money: { amount, currency_code: "DKK" },
+    });
+    const shippingLine = { id: 1, shipping_line_id: 2, subtotal_amount_set: dkk("39.00"), tax_amount_set: dkk("7.80") };
+    const withBoth = { ...shopifyFixture("refundTwoLines"), refund_shipping_lines: [shippingLine] };
+    const linesOnly = shopifyFixture("refundTwoLines");
+    linesOnly.refund_shipping_lines = [shippingLine];
+    // The 2024-10 shape: no shipping_refund adjustment, and the discrepancy without its kind.
+    linesOnly.order_adjustments = [{ amount: "-1.00", tax_amount: "0.00" }];
+    for (const body of [withBoth, linesOnly]) {
+      expect(refundOf(await parseOne("refunds/create", body))).toMatchObject({
+        currency: "DKK",
+        shipping: 3900,
+        shippingTax: 780,
+        adjustments: 100,
+        total: 44410,
+      });
+    }
+  });
+
+  it("leaves the shipping VAT out when a refund shipping line states none", async () => {
+    const body = shopifyFixture("refundShippingLines");
+    const [line] = body.refund_shipping_lines as Record<string, unknown>[];
+    delete line?.tax_amount_set;
+    const refund = refundOf(await parseOne("refunds/create", body));
+    expect(refund.shipping).toBe(595);
+    expect(refund.shippingTax).toBeUndefined();
+  });
+});
+
+describe("Shopify lines with several tax lines", () => {
+  const gstPst = [
+    { title: "GST", rate: 0.05, price: "1.00" },
+    { title: "PST", rate: 0.07, price: "1.40" },
+  ];
+
+  it("adds up the rates of all tax lines: GST 5 % + PST 7 % is 12 %, for a product and for shipping", async () => {
+    const body = shopifyFixture("orderTaxExclusive");
+    const [first] = body.line_items as Record<string, unknown>[];
+    Object.assign(first ?? {}, { tax_lines: gstPst });
+    const [shipping] = body.shipping_lines as Record<string, unknown>[];
+    Object.assign(shipping ?? {}, { tax_lines: gstPst });
+    const order = orderOf(await parseOne("orders/create", body));
+    expect(order.lines[0]).toMatchObject({ tax: 240, taxRateBp: 1200 });
+    expect(order.shipping[0]).toMatchObject({ tax: 240, taxRateBp: 1200 });
+  });
+
+  it("leaves the rate out when one of a line's tax lines gives none, so it is derived from the amounts", async () => {
+    const body = shopifyFixture("orderTaxExclusive");
+    const [first] = body.line_items as Record<string, unknown>[];
+    Object.assign(first ?? {}, { tax_lines: [gstPst[0], { ...gstPst[1], rate: null }] });
+    const order = orderOf(await parseOne("orders/create", body));
+    expect(order.lines[0]?.tax).toBe(240);
+    expect(order.lines[0]?.taxRateBp).toBeUndefined();
   });
 });
 

@@ -21,6 +21,12 @@ export const shopifySettings = z.object({
     .describe(
       "The shop's permanent myshopify.com domain (e.g. my-shop.myshopify.com), shown in Shopify admin under Settings → Domains. Used to label the connection.",
     ),
+  processTestOrders: z
+    .boolean()
+    .default(false)
+    .describe(
+      "Book test orders (placed with Shopify's Bogus Gateway or a payment provider's test mode) like real sales. Off: test orders and their refunds are acknowledged and left out.",
+    ),
 });
 
 export const shopifyCredentials = z.object({});

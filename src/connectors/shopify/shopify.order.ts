@@ -150,7 +150,7 @@ function lineOf(item: ShopifyLineItem, money: ShopifyMoney, path: string): Line 
       taxLines.map((t) => [t.price, t.price_set] as const),
       `${path}.tax_lines`,
     ),
-    taxRateBp: rateBp(taxLines[0]?.rate),
+    taxRateBp: rateOf(taxLines),
     productId: item.product_id ?? undefined,
     variantId: item.variant_id ?? undefined,
     giftCard: item.gift_card ? true : undefined,
@@ -176,7 +176,7 @@ function shippingOf(line: ShopifyShippingLine, money: ShopifyMoney, path: string
       taxLines.map((t) => [t.price, t.price_set] as const),
       `${path}.tax_lines`,
     ),
-    taxRateBp: rateBp(taxLines[0]?.rate),
+    taxRateBp: rateOf(taxLines),
   });
 }
 
@@ -203,10 +203,19 @@ function exchangeOf(order: ShopifyOrder, money: ShopifyMoney): CanonicalOrder["e
   return undefined;
 }
 
-/** A tax line's rate is a fraction (0.25); anything outside 0..1 is not a rate we can trust, so it is left out. */
-function rateBp(rate: number | null | undefined): number | undefined {
-  if (rate == null || rate < 0 || rate > 1) return undefined;
-  return rateToBasisPoints(rate, "fraction");
+/**
+ * The VAT rate of a line: the sum of its tax lines' rates, as taxes levied side by side add up (GST
+ * 5 % + PST 7 % is 12 %). A rate is a fraction (0.25); a tax line without one, or anything outside
+ * 0..1, is not a rate we can trust, so the rate is left out and derived from the amounts instead.
+ */
+function rateOf(taxLines: ReadonlyArray<{ rate?: number | null }>): number | undefined {
+  if (taxLines.length === 0) return undefined;
+  let sum = 0;
+  for (const { rate } of taxLines) {
+    if (rate == null || rate < 0 || rate > 1) return undefined;
+    sum += rate;
+  }
+  return sum > 1 ? undefined : rateToBasisPoints(sum, "fraction");
 }
 
 function customerOf(order: ShopifyOrder): Customer | null {

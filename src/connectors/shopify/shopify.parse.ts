@@ -5,7 +5,7 @@
  */
 import { z } from "zod";
 import { OrderlyError } from "../../domain/errors";
-import type { IncomingDelivery, SourceEvent } from "../contract";
+import type { IgnoredDelivery, IncomingDelivery, SourceEvent } from "../contract";
 import { invalidPayload, validatedPayload } from "../payload";
 import { orderStage, toCanonicalOrder } from "./shopify.order";
 import { shopifyOrderSchema, shopifyRefundSchema } from "./shopify.payload";
@@ -27,8 +27,17 @@ function isShopifyTopic(topic: string): topic is ShopifyTopic {
   return (SHOPIFY_TOPICS as readonly string[]).includes(topic);
 }
 
-/** Parses a verified Shopify delivery into one event; throws OrderlyError(validation) naming what is wrong. */
-export function parse(delivery: IncomingDelivery): SourceEvent[] {
+/** The connection settings parsing reads (the connector's settings schema gives them). */
+export type ShopifyParseSettings = { readonly processTestOrders?: boolean };
+
+const TEST_ORDERS_HINT = 'Turn on "processTestOrders" on this connection to book test orders.';
+
+/**
+ * Parses a verified Shopify delivery into one event; throws OrderlyError(validation) naming what is
+ * wrong. A test order and its refunds are ignored unless the connection processes test orders, and
+ * so is a refund that returned no money.
+ */
+export function parse(delivery: IncomingDelivery, settings: ShopifyParseSettings = {}): SourceEvent[] | IgnoredDelivery {
   const header = (name: string) => nonEmpty(delivery.headers.get(name));
   const topic = header("X-Shopify-Topic");
   if (topic === undefined) {
@@ -57,10 +66,30 @@ export function parse(delivery: IncomingDelivery): SourceEvent[] {
 
   if (topic === "refunds/create") {
     const refund = validatedPayload(shopifyRefundSchema, json, `The Shopify ${topic} payload`, "shopify_payload_invalid");
+    // A refund names no test flag of its own; its transactions do.
+    if (!settings.processTestOrders && (refund.transactions ?? []).some((t) => t.test === true)) {
+      return {
+        ignored: true,
+        reason: `Refund ${refund.id} is of Shopify test order ${refund.order_id} (its transactions are test transactions), so it is not credited. ${TEST_ORDERS_HINT}`,
+      };
+    }
     // A refund never changes after it is made, so its own time is its version.
     const version = epochMs(refund.created_at) ?? epochMs(refund.processed_at) ?? requireTime(epochMs(triggeredAt), topic);
     const createdAt = nonEmpty(refund.created_at) ?? nonEmpty(refund.processed_at) ?? new Date(version).toISOString();
     const canonical = mapped(() => toCanonicalRefund(refund, createdAt));
+    // Nothing to credit: the refunded stage would also run the paid flows (stage.ts) on an unpaid
+    // order, and a credit note of 0.00 against refunded lines fails. Same as WooCommerce's 0.00 refunds.
+    if (canonical.total === 0) {
+      const pending = (refund.transactions ?? []).some((t) => t.kind === "refund" && t.status === "pending");
+      return {
+        ignored: true,
+        reason:
+          `Refund ${refund.id} of Shopify order ${refund.order_id} returned no money (it has no successful refund transaction: a restock, items removed by an order edit, or an unpaid order cancelled), so there is nothing to credit.` +
+          (pending
+            ? " Its refund transaction was still pending, and Shopify does not send the refund again once it succeeds: if the money goes out, credit it by hand."
+            : ""),
+      };
+    }
     return [
       compact({
         ...base,
@@ -74,6 +103,12 @@ export function parse(delivery: IncomingDelivery): SourceEvent[] {
   }
 
   const order = validatedPayload(shopifyOrderSchema, json, `The Shopify ${topic} payload`, "shopify_payload_invalid");
+  if (order.test === true && !settings.processTestOrders) {
+    return {
+      ignored: true,
+      reason: `Shopify order ${nonEmpty(order.name) ?? order.id} is a test order, so it is not booked. ${TEST_ORDERS_HINT}`,
+    };
+  }
   // updated_at moves with every change to the order; Triggered-At and created_at stand in without it.
   const version = epochMs(order.updated_at) ?? epochMs(triggeredAt) ?? requireTime(epochMs(order.created_at), topic);
   const createdAt = nonEmpty(order.created_at) ?? nonEmpty(triggeredAt) ?? new Date(version).toISOString();

@@ -144,6 +144,8 @@ export const shopifyOrderSchema = z.object({
   /** The currency the customer saw and paid in; the `*_set.presentment_money` amounts are in it. */
   presentment_currency: currencyCode.nullish(),
   taxes_included: z.boolean(),
+  /** True for an order placed in test mode (Shopify's bogus gateway or a payment provider's test mode). */
+  test: z.boolean().nullish(),
   created_at: text,
   updated_at: text,
   closed_at: text,
@@ -195,6 +197,17 @@ const refundTransaction = z.object({
   status: text,
   amount: decimal,
   currency: currencyCode.nullish(),
+  /** True for a transaction of a test order: the only sign a refund carries of its order being a test. */
+  test: z.boolean().nullish(),
+});
+
+/**
+ * Refunded shipping as API 2024-10 on reports it (no longer a shipping_refund order adjustment).
+ * The subtotal is on the order's tax basis, like a refund line's, with its VAT beside it.
+ */
+const refundShippingLine = z.object({
+  subtotal_amount_set: moneySet,
+  tax_amount_set: moneySet.nullish(),
 });
 
 const orderAdjustment = z.object({
@@ -216,6 +229,7 @@ export const shopifyRefundSchema = z.object({
   note: text,
   currency: currencyCode.nullish(),
   refund_line_items: z.array(refundLineItem).nullish(),
+  refund_shipping_lines: z.array(refundShippingLine).nullish(),
   transactions: z.array(refundTransaction).nullish(),
   order_adjustments: z.array(orderAdjustment).nullish(),
 });

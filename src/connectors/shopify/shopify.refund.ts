@@ -1,8 +1,9 @@
 /**
- * Maps a Shopify refunds/create payload to the canonical refund. Shopify reports shipping refunds
- * and discrepancies as negative order adjustments; the canonical refund counts money returned as
- * positive, so they are negated. A shipping refund's `tax_amount` is kept beside it: in a
- * tax-exclusive shop the amount is net and the credit note adds that VAT.
+ * Maps a Shopify refunds/create payload to the canonical refund. Refunded shipping is read from
+ * `refund_shipping_lines` (API 2024-10 on: subtotal and its VAT, positive); payloads without them
+ * report it, like discrepancies, as negative order adjustments, which are negated, as the canonical
+ * refund counts money returned as positive. The shipping's VAT is kept beside it: in a tax-exclusive
+ * shop the amount is net and the credit note adds that VAT.
  *
  * A refund of an order paid in another currency than the shop's is mapped in that currency, like
  * its order: the lines' and adjustments' `*_set.presentment_money`, and the refund transactions,
@@ -38,15 +39,32 @@ function mapRefund(refund: ShopifyRefund, createdAt: string, money: ShopifyMoney
       adjustments.filter((a) => kinds(a.kind ?? "")).map((a) => [a.amount, a.amount_set] as const),
       field,
     ) || 0;
+  const shippingLines = refund.refund_shipping_lines ?? [];
+  // A set's amount: in presentment money the set is the field read, in shop money its shop amount.
+  const fromSet = (set: MoneySet, field: string) =>
+    money.read(set.shop_money.amount, set, money.presentment ? field : `${field}_set.shop_money.amount`);
   // A zero VAT is zero in any currency: only a stated one needs its presentment amount.
+  const stated = (set: MoneySet | null | undefined): set is MoneySet => set != null && Number(set.shop_money.amount) !== 0;
+  // A payload that still carries the shipping_refund adjustment beside the shipping lines (the two
+  // shapes overlap around 2024-10) states the same shipping twice: the lines win.
+  const shipping =
+    shippingLines.length > 0
+      ? shippingLines.reduce((sum, l, i) => sum + fromSet(l.subtotal_amount_set, `refund_shipping_lines.${i}.subtotal_amount`), 0)
+      : negatedSum((kind) => kind === "shipping_refund", "order_adjustments.amount");
   const shippingTax =
-    -money.sum(
-      adjustments
-        .filter((a) => a.kind === "shipping_refund" && a.tax_amount != null && Number(a.tax_amount) !== 0)
-        .map((a) => [a.tax_amount ?? 0, a.tax_amount_set] as const),
-      "order_adjustments.tax_amount",
-    ) || 0;
-  const transactions = (refund.transactions ?? []).filter((t) => t.kind === "refund" && t.status === "success");
+    shippingLines.length > 0
+      ? shippingLines.reduce(
+          (sum, l, i) =>
+            stated(l.tax_amount_set) ? sum + fromSet(l.tax_amount_set, `refund_shipping_lines.${i}.tax_amount`) : sum,
+          0,
+        )
+      : -money.sum(
+          adjustments
+            .filter((a) => a.kind === "shipping_refund" && a.tax_amount != null && Number(a.tax_amount) !== 0)
+            .map((a) => [a.tax_amount ?? 0, a.tax_amount_set] as const),
+          "order_adjustments.tax_amount",
+        ) || 0;
+  const transactions = moneyBack(refund);
   if (money.presentment)
     for (const t of transactions) {
       const code = nonEmpty(t.currency)?.toUpperCase();
@@ -79,7 +97,7 @@ function mapRefund(refund: ShopifyRefund, createdAt: string, money: ShopifyMoney
         restock: item.restock_type !== "no_restock",
       }),
     ),
-    shipping: negatedSum((kind) => kind === "shipping_refund", "order_adjustments.amount"),
+    shipping,
     shippingTax: shippingTax === 0 ? undefined : shippingTax,
     adjustments: negatedSum((kind) => kind !== "shipping_refund", "order_adjustments.amount"),
     // Refund transactions are in the currency the customer paid in (checked above for presentment money).
@@ -93,10 +111,19 @@ function mapRefund(refund: ShopifyRefund, createdAt: string, money: ShopifyMoney
   return refundSchema.parse(compact(canonical));
 }
 
-/** Every money set of the refund: its lines' subtotals and taxes, its adjustments. */
+/**
+ * The transactions that returned money: successful refunds. A void (an authorization released on an
+ * unpaid order), a failed or a still pending refund returned nothing.
+ */
+function moneyBack(refund: ShopifyRefund): NonNullable<ShopifyRefund["transactions"]> {
+  return (refund.transactions ?? []).filter((t) => t.kind === "refund" && t.status === "success");
+}
+
+/** Every money set of the refund: its lines' subtotals and taxes, its shipping lines, its adjustments. */
 function setsOf(refund: ShopifyRefund): Array<MoneySet | null | undefined> {
   return [
     ...(refund.refund_line_items ?? []).flatMap((i) => [i.subtotal_set, i.total_tax_set]),
+    ...(refund.refund_shipping_lines ?? []).map((l) => l.subtotal_amount_set),
     ...(refund.order_adjustments ?? []).map((a) => a.amount_set),
   ];
 }
@@ -122,6 +149,7 @@ function valid(currency: string): string {
 function refundCurrency(refund: ShopifyRefund): string {
   const fromSets = [
     ...(refund.refund_line_items ?? []).map((i) => i.subtotal_set?.shop_money.currency_code),
+    ...(refund.refund_shipping_lines ?? []).map((l) => l.subtotal_amount_set.shop_money.currency_code),
     ...(refund.order_adjustments ?? []).map((a) => a.amount_set?.shop_money.currency_code),
   ];
   const currency = [refund.transactions?.[0]?.currency, refund.currency, ...fromSets]
