@@ -54,6 +54,13 @@ export const INBOX_MIGRATIONS = [
   DROP TABLE seen;
   ALTER TABLE seen_v2 RENAME TO seen;
   `,
+  // v3: no seen keys. The order's object dedupes every delivery for good (its UNIQUE delivery id
+  // and event key); the shard's key answered a re-delivery a little sooner, at a row written for
+  // every delivery and another deleted at the daily prune, and an alarm a day to prune them.
+  // A re-delivery is now stored and handed on like any event, and the order's object drops it.
+  `
+  DROP TABLE seen;
+  `,
 ];
 
 /**
@@ -73,11 +80,14 @@ const HAND_OFF_DEADLINE_MS = 30_000;
 const FORWARD_CONCURRENCY = 8;
 /** Events of one order handed on per round. */
 const ORDER_BATCH = 20;
-/** Parsed requests kept in memory for the hand-off (about 10 KB each); beyond this they are read back. */
+/**
+ * Requests kept in memory for the hand-off, at most this many and this many UTF-16 units (an event
+ * may be 1.8 MB, and a shard has 128 MB); beyond that they are read back from SQLite.
+ */
 const MAX_CACHED = 256;
+const MAX_CACHED_UNITS = 8_000_000;
 /** The alarm that hands on what an evicted shard still holds, this long after an accept. */
 const BACKSTOP_MS = 2000;
-const DAY_MS = 86_400_000;
 /**
  * Acknowledgements first: while webhooks overlap (the Worker that delivers one is answering
  * BUSY_INFLIGHT or more at that moment), the shard's hand-off waits until no such delivery came
@@ -100,12 +110,12 @@ const QUIET_MS = 1000;
  */
 export interface InboxAccept {
   orderName: string;
-  /** `d:<connection>:<delivery id>` */
-  deliveryKey: string;
   /**
-   * `e:<connection>:<event key>` when the sender gives one. This release's shards key on the
-   * delivery alone; shards of the release before, met during a gradual deployment, read it.
+   * `d:<connection>:<delivery id>`, and `e:<connection>:<event key>` when the sender gives one.
+   * This release's shards keep no keys (the order's object dedupes); shards of the releases
+   * before, met during a gradual deployment, read them.
    */
+  deliveryKey: string;
   eventKey: string | null;
   /** The IngestRequest as JSON, its raw body null. */
   request: string;
@@ -155,7 +165,10 @@ export function inboxEntry(orderName: string, request: IngestRequest): InboxAcce
   };
 }
 
-/** What a shard answers for one delivery. */
+/**
+ * What a shard answers for one delivery. `duplicates` stays 0 (the order's object drops a
+ * re-delivery when it is handed on); it is kept for the shape the Worker of the release before reads.
+ */
 export interface AcceptResult {
   accepted: number;
   duplicates: number;
@@ -178,6 +191,8 @@ export class InboxDO extends DurableObject<Env> {
    * instance after eviction reads it from there); an entry goes when its row is deleted.
    */
   private readonly accepted = new Map<number, { request: string; rawBody: string | null }>();
+  /** UTF-16 units held in `accepted`. */
+  private cachedUnits = 0;
   /**
    * Seqs already taken by their order's object whose rows are not deleted yet. The delete rides
    * along with the next accept (or the alarm), whose transaction writes the same pages anyway,
@@ -188,8 +203,6 @@ export class InboxDO extends DurableObject<Env> {
   private handed: number[] = [];
   /** When the alarm this instance last set will ring (0: unknown, as after a restart). */
   private alarmAt = 0;
-  /** When the seen keys are next pruned (0: at this instance's first alarm). */
-  private pruneAt = 0;
   /** When a delivery last came in a burst (see BUSY_INFLIGHT). */
   private burstAt = 0;
   /** How long after the last delivery of a burst the hand-off resumes (a field so tests can stretch it). */
@@ -220,19 +233,33 @@ export class InboxDO extends DurableObject<Env> {
    * in order. They commit together, before the answer.
    */
   async acceptMany(deliveries: InboxAccept[][], inflight = 1): Promise<AcceptResult[]> {
+    const outcomes = await this.acceptEach(deliveries, inflight);
+    const failed = outcomes.find((o): o is { error: string } => "error" in o);
+    if (failed) throw new Error(failed.error);
+    return outcomes as AcceptResult[];
+  }
+
+  /**
+   * As acceptMany, with an outcome per delivery: one that cannot be stored fails alone, and the
+   * others of the call, stored, are answered as stored. (With acceptMany the whole call failed,
+   * and a source that never re-sends had its stored deliveries kept as dead letters and alerted.)
+   */
+  async acceptEach(deliveries: InboxAccept[][], inflight = 1): Promise<Array<AcceptResult | { error: string }>> {
     const now = Date.now();
     if (inflight >= BUSY_INFLIGHT) this.burstAt = now;
     this.deleteHanded();
     let stored = 0;
     try {
       return deliveries.map((events) => {
-        const accepted = this.store(events, now);
-        stored += accepted;
-        return { accepted, duplicates: events.length - accepted };
+        try {
+          const accepted = this.store(events, now);
+          stored += accepted;
+          return { accepted, duplicates: events.length - accepted };
+        } catch (error) {
+          return { error: error instanceof Error ? error.message : String(error) };
+        }
       });
     } finally {
-      // Also when a later delivery of the call failed: the ones before it are stored, and their
-      // senders' retries will be answered as duplicates, which store nothing and start nothing.
       if (stored > 0) {
         // The backstop alarm: set unless one already rings within the window (each set is a write).
         if (this.alarmAt < now || this.alarmAt > now + BACKSTOP_MS) {
@@ -245,29 +272,26 @@ export class InboxDO extends DurableObject<Env> {
   }
 
   /**
-   * Writes a delivery's events that are not known yet; returns how many. All or none: a write that
-   * fails must not leave the delivery's keys marked seen, or the sender's retry would be answered
-   * as a duplicate of an event that was never stored.
+   * Writes a delivery's events; returns how many. All or none: a delivery half stored would be
+   * handed on in part, and its retry would bring the rest after the order moved on.
    */
   private store(events: InboxAccept[], now: number): number {
     const kept = new Map<number, { request: string; rawBody: string | null }>();
     const accepted = this.sql.transaction(() => this.storeEach(events, now, kept));
     // Cached only once committed: a rolled-back row's seq is given to the next row stored.
-    for (const [seq, entry] of kept) if (this.accepted.size < MAX_CACHED) this.accepted.set(seq, entry);
+    for (const [seq, entry] of kept) {
+      const units = entry.request.length + (entry.rawBody?.length ?? 0);
+      if (this.accepted.size >= MAX_CACHED || this.cachedUnits + units > MAX_CACHED_UNITS) continue;
+      this.accepted.set(seq, entry);
+      this.cachedUnits += units;
+    }
     return accepted;
   }
 
   private storeEach(events: InboxAccept[], now: number, kept: Map<number, { request: string; rawBody: string | null }>): number {
     let accepted = 0;
-    for (const { orderName, deliveryKey, request, rawBody } of events) {
-      // One key per event, the delivery's: a sender's retry carries it (Shopify's webhook id, the
-      // dedupe key its docs name). Each key is a row written and, at the daily prune, deleted, so
-      // the event's own key (a second subscription to one Shopify event, a WooCommerce refund seen
-      // again in a later update) is left to the order's object, which checks both for good.
-      const key = deliveryKey;
-      // One statement reads and writes: a key already there is not returned (a duplicate).
-      const fresh = this.sql.all("INSERT OR IGNORE INTO seen (key, received_at) VALUES (?, ?) RETURNING key", key, now);
-      if (fresh.length === 0) continue;
+    // No dedupe here: the order's object checks the delivery id and the event's key for good.
+    for (const { orderName, request, rawBody } of events) {
       const seq = this.sql.one<{ seq: number }>(
         "INSERT INTO pending (order_name, request, raw_body, next_at) VALUES (?, ?, ?, ?) RETURNING seq",
         orderName,
@@ -286,19 +310,15 @@ export class InboxDO extends DurableObject<Env> {
     await this.forward();
     this.deleteHanded();
     const now = Date.now();
-    if (now >= this.pruneAt) {
-      const retention = runtimeConfig(this.env).dedupeRetentionDays;
-      this.sql.run("DELETE FROM seen WHERE received_at < ?", now - Math.min(retention, 7) * DAY_MS);
-      this.pruneAt = now + DAY_MS;
-    }
-    // Wake again when a backed-off event is due; for events accepted meanwhile (the live hand-off
-    // has them) after the backstop's delay; and at least daily to prune the seen keys.
+    // Wake again when a backed-off event is due, and for events accepted meanwhile (the live
+    // hand-off has them) after the backstop's delay. An empty shard sleeps: the next accept sets one.
     const next = this.sql.one<{ t: number | null }>(
       "SELECT MIN(CASE WHEN next_at > ? THEN next_at ELSE ? END) AS t FROM pending",
       now,
       now + BACKSTOP_MS,
     )?.t;
-    this.alarmAt = next ?? now + DAY_MS;
+    if (next === null || next === undefined) return;
+    this.alarmAt = next;
     await this.ctx.storage.setAlarm(this.alarmAt);
   }
 
@@ -323,23 +343,28 @@ export class InboxDO extends DurableObject<Env> {
           JSON.stringify(this.handed),
         )
         .map((r) => r.order_name);
-      if (orders.length === 0) return;
+      if (orders.length === 0) {
+        // The backlog is handed on: the next burst may hold the hand-off again (waitForQuiet).
+        this.holdingSince = 0;
+        return;
+      }
       const moved = (await Promise.all(orders.map((name) => this.forwardOrder(name)))).flat();
       if (moved.length === 0) return;
       this.handed.push(...moved);
     }
   }
 
-  /** Waits while webhooks come in a burst (see BUSY_INFLIGHT), for at most the configured hold. */
+  /**
+   * Waits while webhooks come in a burst (see BUSY_INFLIGHT), for at most the configured hold.
+   * The hold is over for good once it has lasted that long, until the backlog is handed on (drain):
+   * a pause of a second in a sale must not start a new hold for events held through the last one.
+   */
   private async waitForQuiet(): Promise<void> {
     const maxHold = runtimeConfig(this.env).inboxMaxHoldMs;
     for (;;) {
       const now = Date.now();
       const quietIn = this.burstAt + this.quietMs - now;
-      if (quietIn <= 0) {
-        this.holdingSince = 0;
-        return;
-      }
+      if (quietIn <= 0) return;
       if (this.holdingSince === 0) this.holdingSince = now;
       // Past the hold the hand-off runs beside the acks (and keeps doing so until the burst ends).
       const holdLeft = this.holdingSince + maxHold - now;
@@ -368,7 +393,7 @@ export class InboxDO extends DurableObject<Env> {
         request = cached ? ingestRequest(cached.request, cached.rawBody) : this.stored(row.seq);
         // A call that never answers would hold this shard's whole hand-off (every order on it).
         await withDeadline(order.ingest(request), this.handOffDeadlineMs, "the order's object did not answer in time");
-        this.accepted.delete(row.seq);
+        this.forget(row.seq);
         moved.push(row.seq);
         // The events behind it counted its failed tries (they wait with it): they start afresh, so
         // each one's own tries decide its backoff and its alert. No row matches in the happy path.
@@ -400,6 +425,14 @@ export class InboxDO extends DurableObject<Env> {
       }
     }
     return moved;
+  }
+
+  /** Drops a handed-on request from the cache. */
+  private forget(seq: number): void {
+    const entry = this.accepted.get(seq);
+    if (!entry) return;
+    this.accepted.delete(seq);
+    this.cachedUnits -= entry.request.length + (entry.rawBody?.length ?? 0);
   }
 
   /** Deletes the rows of events their order's objects have taken (see `handed`). */

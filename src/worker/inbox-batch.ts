@@ -42,6 +42,8 @@ interface ShardLine {
 }
 
 export interface InboxShardStub {
+  /** Absent from shards of the release before (and from test doubles that only need acceptMany). */
+  acceptEach?(deliveries: InboxAccept[][], inflight: number): Promise<Array<AcceptResult | { error: string }>>;
   acceptMany(deliveries: InboxAccept[][], inflight: number): Promise<AcceptResult[]>;
   accept(events: InboxAccept[], inflight: number): Promise<AcceptResult>;
 }
@@ -121,7 +123,16 @@ async function send(line: ShardLine, me: Waiting, stub: () => InboxShardStub, in
       inflight,
     );
     batch.forEach((w, i) => {
-      w.outcome = { result: results[i]! };
+      const result = results[i]!;
+      w.outcome =
+        "error" in result
+          ? {
+              error: new OrderlyError(`The inbox could not store this delivery (${result.error}); please retry.`, {
+                errorClass: "unavailable",
+                code: "inbox_not_stored",
+              }),
+            }
+          : { result };
     });
   } catch (error) {
     for (const w of batch) w.outcome = { error };
@@ -132,11 +143,23 @@ async function send(line: ShardLine, me: Waiting, stub: () => InboxShardStub, in
 }
 
 /**
- * One call for the batch; one call per delivery to a shard of the release before acceptMany. A
- * gradual deployment runs each object on one version, so a new Worker meets old shards for the
- * rollout's length (and a plain deploy until they restart): their deliveries must not fail.
+ * One call for the batch, with an outcome per delivery (acceptEach); to a shard of a release
+ * before, acceptMany (all or nothing) or one call per delivery. A gradual deployment runs each
+ * object on one version, so a new Worker meets old shards for the rollout's length (and a plain
+ * deploy until they restart): their deliveries must not fail.
  */
-async function acceptAll(shard: InboxShardStub, deliveries: InboxAccept[][], inflight: number): Promise<AcceptResult[]> {
+async function acceptAll(
+  shard: InboxShardStub,
+  deliveries: InboxAccept[][],
+  inflight: number,
+): Promise<Array<AcceptResult | { error: string }>> {
+  if (shard.acceptEach) {
+    try {
+      return await shard.acceptEach(deliveries, inflight);
+    } catch (error) {
+      if (!isMissingMethod(error, "acceptEach")) throw error;
+    }
+  }
   try {
     return await shard.acceptMany(deliveries, inflight);
   } catch (error) {

@@ -1,7 +1,9 @@
-import { env } from "cloudflare:test";
+import { env, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import type { AcceptResult } from "../../src/durable/inbox-do";
+import { orderObjectName } from "../../src/durable/order-types";
 import { acceptInShard, BATCH_LIMITS, type InboxShardStub, isMissingMethod } from "../../src/worker/inbox-batch";
+import { inboxFor } from "../../src/worker/routes/hooks";
 import { inboxTestEntry } from "../helpers/inbox-entry";
 import { createWorld, orderObject, shopifyOrder } from "../helpers/world";
 
@@ -46,6 +48,50 @@ function heldShard(limits = BATCH_LIMITS) {
 }
 
 describe("group commit toward the inbox shards", () => {
+  it("fails only the delivery its shard could not store: the others of the call are answered as stored", async () => {
+    const shard = nextShard++;
+    const stub: InboxShardStub = {
+      acceptEach: async (deliveries) =>
+        deliveries.map((events) =>
+          events[0]!.deliveryKey.endsWith(":b") ? { error: "database or disk is full" } : { accepted: 1, duplicates: 0 },
+        ),
+      acceptMany: () => Promise.reject(new Error("this release's Worker calls acceptEach")),
+      accept: () => Promise.reject(new Error("this release's Worker calls acceptEach")),
+    };
+    let release = () => {};
+    const blocker: InboxShardStub = {
+      ...stub,
+      acceptEach: (deliveries) => new Promise((resolve) => (release = () => resolve(stub.acceptEach!(deliveries, 1)))),
+    };
+    let calls = 0;
+    const send = (key: string) =>
+      acceptInShard(
+        () => (calls++ === 0 ? blocker : stub),
+        shard,
+        [inboxTestEntry("con_each", key)],
+        () => 3,
+        () => {},
+      );
+    // The first call holds the line, so a, b and c go together in the second.
+    const first = send("first");
+    await tick();
+    const together = ["a", "b", "c"].map((key) =>
+      send(key).then(
+        (r) => ({ ok: r }),
+        (error: Error & { code?: string }) => ({ error }),
+      ),
+    );
+    await tick();
+    release();
+    expect(await first).toEqual({ accepted: 1, duplicates: 0 });
+    const [a, b, c] = await Promise.all(together);
+    expect(a).toEqual({ ok: { accepted: 1, duplicates: 0 } });
+    expect(c).toEqual({ ok: { accepted: 1, duplicates: 0 } });
+    expect(b).toMatchObject({ error: { code: "inbox_not_stored" } });
+    expect((b as { error: Error }).error.message).toMatch(/disk is full/);
+    expect(calls).toBe(2);
+  });
+
   it("sends a lone delivery at once, and those arriving during a call together in the next one", async () => {
     const { calls, send, keptAlive } = heldShard();
     const first = send("a");
@@ -189,7 +235,7 @@ describe("group commit toward the inbox shards", () => {
     expect(await Promise.all(waiting)).toEqual(Array(2).fill({ accepted: 1, duplicates: 0 }));
   });
 
-  it("answers every one of many concurrent webhooks after its event is stored, and re-deliveries as duplicates", async () => {
+  it("answers every one of many concurrent webhooks after its event is stored; a re-delivery is stored and its order keeps the event once", async () => {
     const world = await createWorld();
     const orders = Array.from({ length: 60 }, () => shopifyOrder());
     const deliveryIds = orders.map((_, i) => `batch-${crypto.randomUUID()}-${i}`);
@@ -201,8 +247,23 @@ describe("group commit toward the inbox shards", () => {
     const first = await Promise.all(orders.map((_, i) => send(i)));
     expect(first.map((r) => r.status)).toEqual(Array(60).fill(200));
     expect(first.map((r) => r.body.accepted)).toEqual(Array(60).fill(1));
+    // The shard keeps no keys (each was a row written and later deleted for every delivery): it
+    // takes the re-delivery, and the order's object, which knows the delivery id for good, drops it.
     const again = await Promise.all(orders.slice(0, 20).map((_, i) => send(i)));
-    expect(again.map((r) => [r.status, r.body.duplicates])).toEqual(Array(20).fill([200, 1]));
+    expect(again.map((r) => [r.status, r.body.accepted])).toEqual(Array(20).fill([200, 1]));
+    for (const order of orders.slice(0, 3)) {
+      const name = orderObjectName(world.shopId, String(order.id));
+      const pending = () =>
+        runInDurableObject(
+          inboxFor(env, name),
+          (_instance, state) =>
+            state.storage.sql.exec("SELECT COUNT(*) AS n FROM pending WHERE order_name = ?", name).one().n as number,
+        );
+      // Both deliveries were handed on (the shard deletes a row its order's object took)...
+      await expect.poll(pending, { timeout: 10_000 }).toBe(0);
+      // ...and the object stored the event once.
+      await expect.poll(async () => (await orderObject(world, order).describe()).events.length, { timeout: 10_000 }).toBe(1);
+    }
   });
 
   it("stores an event seen again under another delivery id once: the shard takes it, its order's object drops it", async () => {
@@ -217,8 +278,8 @@ describe("group commit toward the inbox shards", () => {
       return { status: res.status, body: (await res.json()) as { accepted: number; duplicates: number } };
     };
     expect(await send(`first-${crypto.randomUUID()}`)).toMatchObject({ status: 200, body: { accepted: 1, duplicates: 0 } });
-    // The shard keeps one key per delivery (each is a row written and later deleted), so it takes
-    // the second; the order's object knows the event's key for good and stores it once.
+    // The shard keeps no keys, so it takes the second; the order's object knows the event's key
+    // for good and stores it once.
     expect(await send(`second-${crypto.randomUUID()}`)).toMatchObject({ status: 200, body: { accepted: 1, duplicates: 0 } });
     const stub = orderObject(world, order);
     await expect.poll(async () => (await stub.describe()).outbox, { timeout: 5000 }).toBe(0);

@@ -102,8 +102,18 @@ describe("the inbox's storage", () => {
     };
     const previous = [{ orderName: name, request }] as unknown as InboxAccept[];
     expect(await shardOf(name).accept(previous)).toEqual({ accepted: 1, duplicates: 0 });
-    // The same delivery again, now in the current shape: the shard knows it by the same keys.
-    expect(await shardOf(name).accept([inboxEntry(name, request)])).toEqual({ accepted: 0, duplicates: 1 });
+    // The same delivery again, now in the current shape: the shard takes it (it keeps no keys), and
+    // the order's object, which knows the delivery id, keeps the event once.
+    expect(await shardOf(name).accept([inboxEntry(name, request)])).toEqual({ accepted: 1, duplicates: 0 });
     await eventually(async () => (await orderEvents(name)) === 1, "the order's object has the event");
+    await eventually(
+      () =>
+        runInDurableObject(
+          shardOf(name),
+          (_i, state) => state.storage.sql.exec("SELECT COUNT(*) AS n FROM pending").one().n === 0,
+        ),
+      "both deliveries were handed on",
+    );
+    expect(await orderEvents(name)).toBe(1);
   });
 });

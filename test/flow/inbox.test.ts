@@ -92,14 +92,14 @@ describe("the webhook inbox", () => {
     expect(transfer.status).toBe("completed");
   });
 
-  it("stores a delivery all or none: a write that fails leaves its key unseen, so the sender's retry is stored", async () => {
+  it("stores a delivery all or none: a write that fails leaves nothing of it, so the sender's retry is stored", async () => {
     const shard = env.INBOXES.get(env.INBOXES.idFromName("inbox-all-or-none"));
     await runInDurableObject(shard, (instance: InboxDO) => {
       vi.spyOn(instance as unknown as { forward(): Promise<void> }, "forward").mockImplementation(async () => {});
     });
     const entry = inboxTestEntry("con_atomic", "1");
     // The event's row cannot be written (a full disk, say; in production also a row over 2 MB,
-    // which the Worker refuses first: MAX_EVENT_BYTES), after its key was.
+    // which the Worker refuses first: MAX_EVENT_BYTES).
     await shard.acceptMany([[inboxTestEntry("con_atomic", "0")]]);
     await runInDurableObject(shard, (_instance, state) => {
       state.storage.sql.exec(
@@ -111,8 +111,7 @@ describe("the webhook inbox", () => {
     });
     await runInDurableObject(shard, (_instance, state) => {
       state.storage.sql.exec("DROP TRIGGER no_room");
-      expect(state.storage.sql.exec("SELECT key FROM seen").toArray()).toEqual([{ key: "d:con_atomic:0" }]);
-      expect(state.storage.sql.exec("SELECT COUNT(*) AS n FROM pending").one().n).toBe(1);
+      expect(state.storage.sql.exec("SELECT order_name FROM pending").toArray()).toEqual([{ order_name: "con_atomic:0" }]);
     });
     expect(await shard.acceptMany([[entry]])).toEqual([{ accepted: 1, duplicates: 0 }]);
     // The spy stays: the entries are not real orders, so they are never handed on.
@@ -147,6 +146,30 @@ describe("the webhook inbox", () => {
       // Only committed rows are in the hand-off's cache (a rolled-back seq is given out again).
       const cached = (instance as unknown as { accepted: Map<number, unknown> }).accepted;
       expect([...cached.keys()].sort()).toEqual(rows.map((r) => r.seq).sort());
+    });
+  });
+
+  it("answers each delivery of a call on its own: one that cannot be stored fails alone (acceptEach)", async () => {
+    const shard = env.INBOXES.get(env.INBOXES.idFromName("inbox-each-outcome"));
+    await runInDurableObject(shard, async (instance: InboxDO, state) => {
+      vi.spyOn(instance as unknown as { forward(): Promise<void> }, "forward").mockImplementation(async () => {});
+      await instance.acceptEach([[inboxTestEntry("con_each", "warm")]]);
+      state.storage.sql.exec(
+        "CREATE TRIGGER no_room BEFORE INSERT ON pending WHEN NEW.order_name = 'con_each:b' BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END",
+      );
+      const outcomes = await instance.acceptEach([
+        [inboxTestEntry("con_each", "a")],
+        [inboxTestEntry("con_each", "b")],
+        [inboxTestEntry("con_each", "c")],
+      ]);
+      state.storage.sql.exec("DROP TRIGGER no_room");
+      expect(outcomes).toEqual([
+        { accepted: 1, duplicates: 0 },
+        { error: expect.stringMatching(/disk is full/) },
+        { accepted: 1, duplicates: 0 },
+      ]);
+      const stored = state.storage.sql.exec<{ order_name: string }>("SELECT order_name FROM pending ORDER BY seq").toArray();
+      expect(stored.map((r) => r.order_name)).toEqual(["con_each:warm", "con_each:a", "con_each:c"]);
     });
   });
 
@@ -212,6 +235,40 @@ describe("the webhook inbox", () => {
       const { shard, handedAt } = await heldShard("inbox-test-single", { quietMs: 60_000, maxHoldSeconds: "30" });
       await shard.accept([entry("c")], BUSY_INFLIGHT - 1);
       await vi.waitFor(() => expect(handedAt.length).toBeGreaterThan(0), { timeout: 5_000, interval: 20 });
+    });
+
+    it("starts no new hold after a pause while the backlog of the last one is still being handed on", async () => {
+      const shard = env.INBOXES.get(env.INBOXES.idFromName("inbox-test-pause"));
+      const handedAt: number[] = [];
+      await runInDurableObject(shard, (instance: InboxDO, state) => {
+        const own = instance as unknown as { env: Env; quietMs: number; forwardOrder(name: string): Promise<number[]> };
+        own.quietMs = 600;
+        own.env = { ...own.env, INBOX_MAX_HOLD_SECONDS: "1" };
+        // Each order takes 150 ms to hand on, so the backlog takes a while after the hold.
+        vi.spyOn(own, "forwardOrder").mockImplementation(async (name: string) => {
+          handedAt.push(Date.now());
+          await new Promise((r) => setTimeout(r, 150));
+          return state.storage.sql
+            .exec<{ seq: number }>("SELECT seq FROM pending WHERE order_name = ?", name)
+            .toArray()
+            .map((r) => r.seq);
+        });
+      });
+      const started = Date.now();
+      await shard.acceptMany(
+        Array.from({ length: 64 }, (_, i) => [inboxTestEntry("con_pause", `o${i}`)]),
+        BUSY_INFLIGHT,
+      );
+      // The hand-off starts once the burst is quiet; the backlog is then handed on, round by round.
+      await vi.waitFor(() => expect(handedAt.length).toBeGreaterThan(0), { timeout: 10_000, interval: 20 });
+      expect(handedAt[0]! - started).toBeGreaterThanOrEqual(550);
+      // The burst goes on after a lull longer than the quiet window: the events still waiting were
+      // held once already, so the hand-off goes on beside the acks instead of holding again.
+      await new Promise((r) => setTimeout(r, 200));
+      const resumed = Date.now();
+      await shard.accept([inboxTestEntry("con_pause", "late")], BUSY_INFLIGHT);
+      await vi.waitFor(() => expect(handedAt.some((t) => t > resumed)).toBe(true), { timeout: 10_000, interval: 20 });
+      expect(handedAt.find((t) => t > resumed)! - resumed).toBeLessThan(450);
     });
 
     it("never holds an event longer than INBOX_MAX_HOLD_SECONDS, even while the burst goes on", async () => {
