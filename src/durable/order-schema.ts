@@ -133,11 +133,39 @@ const STEPS = [
   `
   ALTER TABLE outbox ADD COLUMN transfer_id TEXT;
   `,
+  // v8: events.seq is a plain rowid: the AUTOINCREMENT counter took a row written with every event
+  // (every webhook). A seq may now be given again once the newest events were dropped at the dedupe
+  // retention; nothing reads a dropped event's seq (a queued plan or re-run job keeps its event, and
+  // transfers.event_seq is a record, never looked up).
+  `
+  CREATE TABLE events_v8 (
+    seq INTEGER PRIMARY KEY,
+    delivery_id TEXT NOT NULL UNIQUE,
+    event_key TEXT UNIQUE,
+    topic TEXT NOT NULL,
+    stage TEXT NOT NULL,
+    occurrence TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    received_at INTEGER NOT NULL,
+    object TEXT NOT NULL,
+    raw_body TEXT,
+    raw_blob TEXT,
+    raw_size INTEGER NOT NULL,
+    headers TEXT NOT NULL,
+    stale INTEGER NOT NULL DEFAULT 0,
+    -- 0 while a refund waits for the order it belongs to
+    applied INTEGER NOT NULL DEFAULT 1
+  );
+  INSERT INTO events_v8 (seq, delivery_id, event_key, topic, stage, occurrence, version, received_at, object, raw_body, raw_blob, raw_size, headers, stale, applied)
+    SELECT seq, delivery_id, event_key, topic, stage, occurrence, version, received_at, object, raw_body, raw_blob, raw_size, headers, stale, applied FROM events;
+  DROP TABLE events;
+  ALTER TABLE events_v8 RENAME TO events;
+  `,
 ] as const;
 
 /**
- * The schema at the latest version (v7), created in one script by a new object instead of v1's
- * DDL followed by v2–v4's ALTERs, v5's table rebuilds and v6's and v7's ALTERs: each ALTER rewrites sqlite_master and
+ * The schema at the latest version (v8), created in one script by a new object instead of v1's
+ * DDL followed by v2–v4's ALTERs, v5's table rebuilds, v6's and v7's ALTERs and v8's rebuild: each ALTER rewrites sqlite_master and
  * makes SQLite parse the whole schema again, in every one of the objects (one per order). The text
  * is what SQLite keeps in sqlite_master after the steps (an added column goes after the last column
  * definition; a renamed table's name is quoted), so a new object and one migrated from v1 hold the
@@ -146,8 +174,8 @@ const STEPS = [
  */
 const FRESH = `
   CREATE TABLE "meta" (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
-  CREATE TABLE events (
-    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+  CREATE TABLE "events" (
+    seq INTEGER PRIMARY KEY,
     delivery_id TEXT NOT NULL UNIQUE,
     event_key TEXT UNIQUE,
     topic TEXT NOT NULL,

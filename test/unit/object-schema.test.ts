@@ -117,6 +117,43 @@ describe("object schemas", () => {
     });
   });
 
+  it("v8 keeps every event, its seq and its dedupe keys, and writes no counter row for a new event", async () => {
+    await runInDurableObject(orderObject(), (_instance: OrderDO, state) => {
+      const v7 = new ObjectSql(state.storage);
+      v7.migrate(ORDER_DO_MIGRATIONS.steps.slice(0, 7));
+      const insert = (delivery: string, key: string | null, applied: number) =>
+        v7.run(
+          `INSERT INTO events (delivery_id, event_key, topic, stage, occurrence, version, received_at, object, raw_body, raw_size, headers, applied)
+           VALUES (?, ?, 'orders/paid', 'paid', 'paid', 1, 5, '{}', 'body', 4, '{}', ?)`,
+          delivery,
+          key,
+          applied,
+        );
+      insert("d1", "e1", 1);
+      insert("d2", null, 1);
+      insert("d3", "e3", 0);
+      v7.run("DELETE FROM events WHERE delivery_id = 'd2'");
+      const v8 = new ObjectSql(state.storage);
+      v8.migrate(ORDER_DO_MIGRATIONS);
+      expect(v8.all("SELECT seq, delivery_id, event_key, raw_body, applied FROM events ORDER BY seq")).toEqual([
+        { seq: 1, delivery_id: "d1", event_key: "e1", raw_body: "body", applied: 1 },
+        { seq: 3, delivery_id: "d3", event_key: "e3", raw_body: "body", applied: 0 },
+      ]);
+      // The dedupe keys are still unique.
+      expect(() =>
+        v8.run(
+          "INSERT INTO events (delivery_id, topic, stage, occurrence, version, received_at, object, raw_size, headers) VALUES ('d1', 't', 's', 'o', 1, 1, '{}', 0, '{}')",
+        ),
+      ).toThrow(/UNIQUE/);
+      // A new event comes after every event present, and writes one row and its two key entries.
+      const written = v8.run(
+        "INSERT INTO events (delivery_id, topic, stage, occurrence, version, received_at, object, raw_size, headers) VALUES ('d4', 't', 's', 'o', 1, 1, '{}', 0, '{}')",
+      );
+      expect(v8.one<{ seq: number }>("SELECT seq FROM events WHERE delivery_id = 'd4'")?.seq).toBe(4);
+      expect(written).toBe(3);
+    });
+  });
+
   it("a new order object is at the latest version and does not migrate again", async () => {
     await runInDurableObject(orderObject(), async (instance: OrderDO, state) => {
       await instance.describe();
