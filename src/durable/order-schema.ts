@@ -161,11 +161,37 @@ const STEPS = [
   DROP TABLE events;
   ALTER TABLE events_v8 RENAME TO events;
   `,
+  // v9: transfers keyed by their id alone (WITHOUT ROWID), and without UNIQUE (flow_id, stage,
+  // occurrence): the id is a hash of the order, flow, stage and occurrence, so that index only
+  // repeated the key. A new transfer writes one row instead of three (the row, the id's index and
+  // the UNIQUE index).
+  `
+  CREATE TABLE transfers_v9 (
+    id TEXT PRIMARY KEY,
+    seq INTEGER NOT NULL,
+    flow_id TEXT NOT NULL,
+    stage TEXT NOT NULL,
+    occurrence TEXT NOT NULL,
+    status TEXT NOT NULL,
+    steps TEXT NOT NULL,
+    input TEXT NOT NULL,
+    event_seq INTEGER NOT NULL,
+    error TEXT,
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL,
+    rerun_pending INTEGER NOT NULL DEFAULT 0,
+    priority TEXT NOT NULL DEFAULT 'order'
+  ) WITHOUT ROWID;
+  INSERT INTO transfers_v9 (id, seq, flow_id, stage, occurrence, status, steps, input, event_seq, error, created_at, updated_at, rerun_pending, priority)
+    SELECT id, seq, flow_id, stage, occurrence, status, steps, input, event_seq, error, created_at, updated_at, rerun_pending, priority FROM transfers;
+  DROP TABLE transfers;
+  ALTER TABLE transfers_v9 RENAME TO transfers;
+  `,
 ] as const;
 
 /**
- * The schema at the latest version (v8), created in one script by a new object instead of v1's
- * DDL followed by v2–v4's ALTERs, v5's table rebuilds, v6's and v7's ALTERs and v8's rebuild: each ALTER rewrites sqlite_master and
+ * The schema at the latest version (v9), created in one script by a new object instead of v1's
+ * DDL followed by v2–v4's ALTERs, v5's table rebuilds, v6's and v7's ALTERs and v8's and v9's rebuilds: each ALTER rewrites sqlite_master and
  * makes SQLite parse the whole schema again, in every one of the objects (one per order). The text
  * is what SQLite keeps in sqlite_master after the steps (an added column goes after the last column
  * definition; a renamed table's name is quoted), so a new object and one migrated from v1 hold the
@@ -192,7 +218,7 @@ const FRESH = `
     -- 0 while a refund waits for the order it belongs to
     applied INTEGER NOT NULL DEFAULT 1
   );
-  CREATE TABLE transfers (
+  CREATE TABLE "transfers" (
     id TEXT PRIMARY KEY,
     seq INTEGER NOT NULL,
     flow_id TEXT NOT NULL,
@@ -204,9 +230,10 @@ const FRESH = `
     event_seq INTEGER NOT NULL,
     error TEXT,
     created_at INTEGER NOT NULL,
-    updated_at INTEGER NOT NULL, rerun_pending INTEGER NOT NULL DEFAULT 0, priority TEXT NOT NULL DEFAULT 'order',
-    UNIQUE (flow_id, stage, occurrence)
-  );
+    updated_at INTEGER NOT NULL,
+    rerun_pending INTEGER NOT NULL DEFAULT 0,
+    priority TEXT NOT NULL DEFAULT 'order'
+  ) WITHOUT ROWID;
   CREATE TABLE "steps" (
     transfer_id TEXT NOT NULL,
     step_index INTEGER NOT NULL,

@@ -154,6 +154,31 @@ describe("object schemas", () => {
     });
   });
 
+  it("v9 keeps every transfer, and a new transfer writes one row", async () => {
+    await runInDurableObject(orderObject(), (_instance: OrderDO, state) => {
+      const v8 = new ObjectSql(state.storage);
+      v8.migrate(ORDER_DO_MIGRATIONS.steps.slice(0, 8));
+      const insert = (sql: ObjectSql, id: string, seq: number) =>
+        sql.run(
+          `INSERT INTO transfers (id, seq, flow_id, stage, occurrence, status, steps, input, event_seq, created_at, updated_at, rerun_pending, priority)
+           VALUES (?, ?, 'flow', 'paid', ?, 'completed', '[]', '{}', 1, 5, 6, 1, 'bulk')`,
+          id,
+          seq,
+          `o${seq}`,
+        );
+      insert(v8, "t1", 1);
+      insert(v8, "t2", 2);
+      const v9 = new ObjectSql(state.storage);
+      v9.migrate(ORDER_DO_MIGRATIONS);
+      expect(v9.all("SELECT id, seq, occurrence, status, rerun_pending, priority FROM transfers ORDER BY seq")).toEqual([
+        { id: "t1", seq: 1, occurrence: "o1", status: "completed", rerun_pending: 1, priority: "bulk" },
+        { id: "t2", seq: 2, occurrence: "o2", status: "completed", rerun_pending: 1, priority: "bulk" },
+      ]);
+      expect(insert(v9, "t3", 3)).toBe(1);
+      expect(() => insert(v9, "t3", 4)).toThrow(/UNIQUE|PRIMARY/);
+    });
+  });
+
   it("a new order object is at the latest version and does not migrate again", async () => {
     await runInDurableObject(orderObject(), async (instance: OrderDO, state) => {
       await instance.describe();
