@@ -124,6 +124,8 @@ export class OrderDO extends DurableObject<Env> {
   private alarmAt: number | null = null;
   /** The outbox job the pump is running. */
   private runningJob: number | null = null;
+  /** Step messages sent and not yet answered by the queue (sendStep). */
+  private readonly sending = new Set<Promise<void>>();
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -257,8 +259,8 @@ export class OrderDO extends DurableObject<Env> {
     if (step.status === "done" || step.status === "failed") return { action: "drop", reason: `step already ${step.status}` };
     if (step.status === "waiting" || step.status === "deferred") return { action: "drop", reason: `step is ${step.status}` };
     if (step.dispatch_id !== message.dispatchId) return { action: "drop", reason: "superseded by a newer dispatch" };
-    if (step.lease_until !== null && step.lease_until > now && step.lease_token !== token) {
-      return { action: "busy", retryAfterSeconds: Math.ceil((step.lease_until - now) / 1000) };
+    if (step.lease_until !== null && !this.leaseOver(step.lease_until, now) && step.lease_token !== token) {
+      return { action: "busy", retryAfterSeconds: Math.ceil((step.lease_until + this.config.outboundTimeoutMs - now) / 1000) };
     }
     const attempt = step.attempts + 1;
     const leaseUntil = this.leaseEnd(now);
@@ -281,6 +283,15 @@ export class OrderDO extends DurableObject<Env> {
   /** A claimed step may run until then; another dispatch may take it over after. */
   private leaseEnd(now: number): number {
     return now + Math.max(MIN_LEASE_MS, LEASE_CALLS * this.config.outboundTimeoutMs);
+  }
+
+  /**
+   * Whether another message may take a claimed step over: a call's time after its lease, which its
+   * holder has to settle the gate, store snapshots and report a call that ended with the lease
+   * (taken sooner, that success would be thrown away as stale and the step run again).
+   */
+  private leaseOver(leaseUntil: number, now: number): boolean {
+    return leaseUntil + this.config.outboundTimeoutMs <= now;
   }
 
   /** The order as the transfer log keys it. */
@@ -338,12 +349,26 @@ export class OrderDO extends DurableObject<Env> {
    * The target's gate said "not now" (rate limit, pause): the step waits in the object, not in
    * the queue, and is dispatched again when due. Waiting is not an attempt and not a loss.
    */
-  async deferStep(message: StepMessage, untilMs: number, reason: string, token?: string): Promise<void> {
+  async deferStep(
+    message: StepMessage,
+    untilMs: number,
+    reason: string,
+    token?: string,
+  ): Promise<{ retryAfterSeconds: number } | undefined> {
     const step = this.step(message.transferId, message.stepIndex);
-    if (!step || step.dispatch_id !== message.dispatchId) return;
+    if (!step || step.dispatch_id !== message.dispatchId) return undefined;
+    const now = Date.now();
     // A step handed over comes claimed: its holder gives the claim back, and it was no attempt.
     const handed = token !== undefined && step.status === "running" && step.lease_token === token;
-    if (!handed && step.status !== "released" && step.status !== "retrying") return;
+    // A claim whose lease is over (its consumer died, and this is its message again) is taken back
+    // too; it was an attempt. One under a live lease is not the caller's: it asks after the lease
+    // (before, the message was acked and the step waited for the alarm, a quarter of an hour).
+    const lapsed = !handed && step.status === "running" && this.leaseOver(step.lease_until ?? 0, now);
+    if (!handed && !lapsed && step.status === "running")
+      return {
+        retryAfterSeconds: Math.max(1, Math.ceil(((step.lease_until ?? now) + this.config.outboundTimeoutMs - now) / 1000)),
+      };
+    if (!handed && !lapsed && step.status !== "released" && step.status !== "retrying") return undefined;
     this.sql.run(
       `UPDATE steps SET status = 'deferred', due_at = ?, error = ?, attempts = attempts - ?, lease_token = NULL, lease_until = NULL
        WHERE transfer_id = ? AND step_index = ?`,
@@ -354,6 +379,7 @@ export class OrderDO extends DurableObject<Env> {
       message.stepIndex,
     );
     await this.scheduleAlarm();
+    return undefined;
   }
 
   /** The consumer reports how an attempt went; the object decides what happens next. */
@@ -566,6 +592,7 @@ export class OrderDO extends DurableObject<Env> {
   async nudge(): Promise<void> {
     this.resendOverdueSteps();
     await this.pump();
+    await this.sent();
   }
 
   override async alarm(): Promise<void> {
@@ -574,6 +601,7 @@ export class OrderDO extends DurableObject<Env> {
     this.resendOverdueSteps();
     this.housekeeping();
     await this.pump();
+    await this.sent();
     await this.scheduleAlarm();
   }
 
@@ -927,12 +955,44 @@ export class OrderDO extends DurableObject<Env> {
   }
 
   /**
-   * Queues a released step's message with its transfer's projection (which waits while the step is
-   * out, and is passed over: queueProjection). `projected`: the caller has just queued it.
+   * Sends a released step's message, and queues its transfer's projection (which waits while the
+   * step is out, and is passed over: queueProjection). `projected`: the caller has just queued it.
+   *
+   * With nothing ahead of it in the outbox, the message goes out at once: the released step's row
+   * already is its record (its `due_at` makes the alarm send it again if no claim comes), so a send
+   * job would only add a row written and deleted for every step. A send that fails becomes an outbox job,
+   * tried again with the outbox's backoff; a message sent before its release commits names a
+   * dispatch the object does not have, and its claim is dropped.
    */
   private sendStep(message: StepMessage, projected = false): void {
     if (!projected) this.queueProjection(message.transferId, []);
-    this.enqueue({ kind: "send", message });
+    // A job in the line ahead (a projection due, a job backing off) goes first, as the message
+    // always did: a step may read the order's other transfers from D1 (cancelOrder finds the
+    // drafts a failed transfer left), so they must be in the log before it is sent.
+    const ahead =
+      this.sql.one<{ n: number }>(
+        `SELECT COUNT(*) AS n FROM outbox WHERE ${IN_LINE} AND id IS NOT ?`,
+        Date.now(),
+        this.runningJob,
+      )!.n > 0;
+    if (ahead) {
+      this.enqueue({ kind: "send", message });
+      return;
+    }
+    const sending: Promise<void> = this.env.STEPS.send(message, { contentType: "json" })
+      .then(() => {})
+      .catch((error: unknown) => {
+        console.error("order: a step message was not sent; queued in the outbox", { error: String(error) });
+        this.enqueue({ kind: "send", message });
+        this.kick();
+      })
+      .finally(() => this.sending.delete(sending));
+    this.sending.add(sending);
+  }
+
+  /** Waits for the step messages on their way, so a handler (the alarm) ends only after them. */
+  private async sent(): Promise<void> {
+    while (this.sending.size > 0) await Promise.all(this.sending);
   }
 
   /** Queues lose messages (in memory under local dev; rarely anywhere): re-send what never reported. */
@@ -1328,7 +1388,8 @@ export class OrderDO extends DurableObject<Env> {
 function parseMaybeJson(text: string | null): unknown {
   if (text === null) return null;
   try {
-    return JSON.parse(text);
+    // A body is stored as signed, a UTF-8 BOM included; JSON.parse does not read past one.
+    return JSON.parse(text.charCodeAt(0) === 0xfeff ? text.slice(1) : text);
   } catch {
     return text;
   }

@@ -27,6 +27,12 @@ export interface AcquireRequest {
   failureThreshold: number;
   /** First pause after the circuit opens; doubles while probes fail, up to 15 minutes. */
   cooldownMs: number;
+  /**
+   * When the step's lease ends (asked before its claim: when it will end). No call of the step
+   * outlasts it, so a ticket never released (its consumer died) is given up shortly after, not
+   * after TICKET_TTL_MS. Absent from the previous release's consumer.
+   */
+  leaseUntil?: number;
 }
 
 export type AcquireResult =
@@ -44,7 +50,11 @@ export interface ReleaseRequest {
   ticket: string;
   /** Calls actually made (for the record; each one already took its slot). */
   calls: number;
-  /** "unused": the step did not run after all (its claim was refused); only the slot is freed. */
+  /**
+   * "unused": the step's outcome says nothing of the target's health (its claim was refused, or it
+   * stopped on our side: a record another step holds, its own lease's time); only the slot (and
+   * a probe's turn) is freed. A release that made no call counts as unused, whatever it says.
+   */
   outcome: "ok" | "retryable" | "rate-limited" | "permanent" | "unused";
   retryAfterSeconds?: number;
   failureThreshold: number;
@@ -61,8 +71,13 @@ export interface ReleaseResult {
 }
 
 const COOLDOWN_MAX_MS = 15 * 60_000;
-/** A consumer that died never releases: its slot frees itself after this long. */
+/** A consumer that died never releases: its slot frees itself after this long (at most). */
 const TICKET_TTL_MS = 15 * 60_000;
+/**
+ * A ticket whose step named its lease end lives this long past it: no call of the step outlasts
+ * the lease, and this covers the claim that follows the acquire and the release's own trip.
+ */
+const TICKET_MARGIN_MS = 10_000;
 /** A step is not started while the calls already scheduled would keep it waiting longer than this. */
 const MAX_BACKLOG_MS = 2000;
 /**
@@ -99,8 +114,9 @@ export class TargetGate extends DurableObject<Env> {
   private readonly running = new Map<string, number>();
   /** Records held one step at a time (see `hold`). */
   private readonly holds = new Map<string, { holder: string; until: number }>();
-  /** How long a ticket (and a probe) lives without a release (a field so tests can shorten it). */
+  /** How long a ticket (and a probe) lives without a release (fields so tests can shorten them). */
   private ticketTtlMs = TICKET_TTL_MS;
+  private ticketMarginMs = TICKET_MARGIN_MS;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -120,8 +136,8 @@ export class TargetGate extends DurableObject<Env> {
         return { granted: false, retryAfterMs: Math.max(1000, (circuit.openUntil ?? now) - now), reason: "paused" };
       }
       // Half-open: exactly one probe goes through.
-      const ticket = this.grant(now);
-      this.save({ ...circuit, probeTicket: ticket, probeUntil: now + this.ticketTtlMs });
+      const ticket = this.grant(now, request.leaseUntil);
+      this.save({ ...circuit, probeTicket: ticket, probeUntil: this.running.get(ticket)! });
       return { granted: true, ticket, probe: true };
     }
     const denied = this.refusal(now, limits, priority);
@@ -129,17 +145,18 @@ export class TargetGate extends DurableObject<Env> {
       if (priority === "order") this.orderWaitingUntil = now + ORDER_WAITING_MS;
       return denied;
     }
-    return { granted: true, ticket: this.grant(now), probe: false };
+    return { granted: true, ticket: this.grant(now, request.leaseUntil), probe: false };
   }
 
   /**
    * The slot of a step's next call: at most `burst` calls in any window of `burst / rate`
    * seconds, and none before a 429's Retry-After has passed. Slots are handed out one call at a
    * time, so steps running side by side interleave their calls instead of each bursting.
+   * `leaseUntil`: the step's lease as its claim has it (absent from the previous release).
    */
-  async call(ticket: string, limits: GateLimits): Promise<CallSlot> {
+  async call(ticket: string, limits: GateLimits, leaseUntil?: number): Promise<CallSlot> {
     const now = Date.now();
-    if (this.running.has(ticket)) this.running.set(ticket, now + this.ticketTtlMs);
+    if (this.running.has(ticket)) this.running.set(ticket, this.expiry(now, leaseUntil));
     const { size } = slidingWindow(limits);
     const slot = Math.max(now, this.nextSlot(limits));
     this.slots.push(slot);
@@ -187,7 +204,9 @@ export class TargetGate extends DurableObject<Env> {
   async release(request: ReleaseRequest): Promise<ReleaseResult> {
     this.running.delete(request.ticket);
     const circuit = this.circuit();
-    if (request.outcome === "unused") {
+    // A step that made no call learnt nothing of the target: a probe that failed its own checks,
+    // or adopted what it found with no call, neither closes the circuit nor counts as a failure.
+    if (request.outcome === "unused" || request.calls === 0) {
       if (circuit.probeTicket === request.ticket) this.save({ ...circuit, probeTicket: null });
       return { opened: false, closed: false, pausedUntil: circuit.openUntil, consecutiveFailures: circuit.failures };
     }
@@ -257,10 +276,16 @@ export class TargetGate extends DurableObject<Env> {
     return Math.max(oldest, this.blockedUntil);
   }
 
-  private grant(now: number): string {
+  private grant(now: number, leaseUntil: number | undefined): string {
     const ticket = crypto.randomUUID();
-    this.running.set(ticket, now + this.ticketTtlMs);
+    this.running.set(ticket, this.expiry(now, leaseUntil));
     return ticket;
+  }
+
+  /** When a ticket not released is given up: shortly after its step's lease, never later than the TTL. */
+  private expiry(now: number, leaseUntil: number | undefined): number {
+    const ttl = now + this.ticketTtlMs;
+    return leaseUntil === undefined || !Number.isFinite(leaseUntil) ? ttl : Math.min(ttl, leaseUntil + this.ticketMarginMs);
   }
 
   private expireTickets(now: number): void {

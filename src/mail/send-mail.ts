@@ -21,7 +21,7 @@ import {
 } from "./mail.types";
 import { loadMailProvider } from "./mail-connection";
 
-/** Deadline of one call to a mail provider. */
+/** Deadline of one call to a mail provider (inside a queue step, no longer than the step's calls get). */
 export const MAIL_TIMEOUT_MS = 15_000;
 /** Header values that never reach a recorded exchange (Authorization is always redacted). */
 const SECRET_HEADERS = ["x-postmark-server-token"];
@@ -52,6 +52,52 @@ export interface SendMailResult {
 }
 
 type OutboxRow = typeof mailOutbox.$inferInsert;
+
+/**
+ * A queue step's time, for the calls it makes outside its connection's paced HTTP client (this
+ * mail, an e-conomic PDF's bytes). The step's lease ends at `leaseUntil`; after it another dispatch
+ * may run the step again, so a call that could outlast it is not started (or a re-sent step
+ * e-mails the invoice twice). It travels on the env the step's action gets (`withStepTime`),
+ * since the action passes only the env on to `sendMail`.
+ */
+export interface StepTime {
+  leaseUntil: number;
+  /** The deadline each call of the step gets. */
+  callTimeoutMs: number;
+  /** Waits for a call's slot at the target's gate and checks the lease: for calls to the target itself. */
+  pace?: () => Promise<void>;
+}
+
+/** The code of the retryable error a step throws when its lease leaves no time for a call. */
+export const STEP_OUT_OF_TIME = "step_out_of_time";
+
+const stepTimes = new WeakMap<object, StepTime>();
+
+/** The env for one step's action: the same bindings, carrying the step's time. */
+export function withStepTime(env: Env, time: StepTime): Env {
+  const stepEnv = Object.create(env) as Env;
+  stepTimes.set(stepEnv, time);
+  return stepEnv;
+}
+
+/**
+ * Before a call made outside the paced client, with the deadline it would get: within a queue
+ * step, the call's deadline shrinks to the step's per-call one, waits for its slot at the target's
+ * gate when `target` (the call goes to the step's own connection), and is refused with
+ * `step_out_of_time` (retryable) when it could end after the lease. Outside a step: `timeoutMs`.
+ */
+export async function beforeUnpacedCall(env: Env, timeoutMs: number, target = false): Promise<number> {
+  const time = stepTimes.get(env);
+  if (!time) return timeoutMs;
+  const deadline = Math.min(timeoutMs, time.callTimeoutMs);
+  if (target && time.pace) await time.pace();
+  if (Date.now() + deadline > time.leaseUntil)
+    throw new OrderlyError("The step ran out of its time slot before its last call; it runs again shortly.", {
+      errorClass: "rate_limited",
+      code: STEP_OUT_OF_TIME,
+    });
+  return deadline;
+}
 
 /** The error a row carries from its first write until the provider answers; seen only if the send died in between. */
 const NOT_SENT_YET = "Not sent yet: the attempt stopped before the mail provider answered; the next attempt sends it.";
@@ -105,8 +151,10 @@ export async function sendMail(env: Env, input: SendMailInput): Promise<SendMail
       row.html = email.html ?? null;
     }
     for (const a of files) await env.BLOBS.put(a.blobKey, a.content, { httpMetadata: { contentType: a.contentType } });
+    // The dev outbox calls nothing; a provider's call must end inside a queue step's lease.
+    const timeoutMs = provider.id === "dev" ? MAIL_TIMEOUT_MS : await beforeUnpacedCall(env, MAIL_TIMEOUT_MS);
     const http = createHttpClient({
-      timeoutMs: MAIL_TIMEOUT_MS,
+      timeoutMs,
       vendor: provider.vendor,
       redact: SECRET_HEADERS,
       ...(provider.describeError ? { describeError: provider.describeError } : {}),

@@ -60,7 +60,7 @@ describe("the cost of one order", () => {
     // Every inbox shard warm, as in steady traffic (an empty accept stores nothing).
     await Promise.all(
       Array.from({ length: runtimeConfig(env).inboxShards }, (_, i) =>
-        env.INBOXES.get(env.INBOXES.idFromName(`inbox-${i}`)).acceptMany([]),
+        env.INBOXES.get(env.INBOXES.idFromName(`inbox-${i}`)).acceptEach([]),
       ),
     );
   });
@@ -122,7 +122,7 @@ describe("the cost of one order", () => {
       const calls = (m: string) => usage.doCalls[m] ?? 0;
       const deferrals = calls("OrderDO.deferStep");
       expect(usage.worker.webhook).toBe(ORDERS);
-      expect(calls("InboxDO.acceptMany")).toBe(ORDERS);
+      expect(calls("InboxDO.acceptEach")).toBe(ORDERS);
       expect(calls("OrderDO.ingest")).toBe(ORDERS);
       // One attempt per step in the happy path; a step the gate defers is dispatched once more.
       // The first step goes through the queue and is claimed; the rest are handed over claimed.
@@ -207,7 +207,7 @@ describe("the cost of one order", () => {
       ["Worker requests: queue consumer invocations", ...col((r) => r.per.consumerInvocations)],
       ["DO requests (RPC + alarms), total", ...col((r) => r.per.doRequests)],
       ...[
-        "InboxDO.acceptMany",
+        "InboxDO.acceptEach",
         "InboxDO.alarm",
         "OrderDO.ingest",
         "OrderDO.claimStep",

@@ -120,7 +120,7 @@ describe("many tenants at once", () => {
 
     // Work spreads: every shard takes accepts, none more than twice its share. A call carries the
     // deliveries that came for its shard while the one before was under way, so calls ≤ deliveries.
-    const accepts = Array.from({ length: SHARDS }, (_, i) => usage.doObjectCalls[`InboxDO:inbox-${i}.acceptMany`] ?? 0);
+    const accepts = Array.from({ length: SHARDS }, (_, i) => usage.doObjectCalls[`InboxDO:inbox-${i}.acceptEach`] ?? 0);
     expect(accepts.reduce((a, b) => a + b, 0)).toBeLessThanOrEqual(ORDERS);
     expect(Math.min(...accepts)).toBeGreaterThan(0);
     expect(Math.max(...accepts)).toBeLessThanOrEqual((2 * ORDERS) / SHARDS);

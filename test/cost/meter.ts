@@ -194,7 +194,7 @@ export async function installMeter(): Promise<void> {
     ["ingest", "claimStep", "deferStep", "reportStep", "retryTransfer", "nudge", "alarm"],
     ["drain"],
   );
-  meterObject("InboxDO", InboxDO.prototype, ["acceptMany", "alarm"], ["drain"]);
+  meterObject("InboxDO", InboxDO.prototype, ["acceptEach", "alarm"], ["drain"]);
   meterObject(
     "TargetGate",
     TargetGate.prototype,

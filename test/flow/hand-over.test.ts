@@ -113,6 +113,26 @@ describe("steps handed over to the reporting consumer", () => {
     ]);
   });
 
+  it("a hand-over that came too late to run gives its claim back without using an attempt, and is sent again at once", async () => {
+    const { world, order, stub, message } = await paidOrderWithHeldStep();
+    const verdict = await runStep(env, message, true);
+    const handOver = verdict.next === "ack" ? verdict.handOver : undefined;
+    if (!handOver) throw new Error("the next step must be handed over");
+    // Its consumer was held up: less than one call's time (OUTBOUND_TIMEOUT_MS, 2 s) is left of the lease.
+    const late = { ...handOver, claim: { ...handOver.claim, leaseUntil: Date.now() + 1000 } };
+    const givenBack = Date.now();
+    expect(await runStep(env, handOver.message, true, late)).toEqual({ next: "ack" });
+    expect((await stub.describe()).steps[1]).toMatchObject({ status: "deferred", attempts: 0 });
+    // Not held for the lease (10 s) and its margin: the object sends it again at once.
+    const [transfer] = await settledTransfers(world, String(order.id), 1, 8000);
+    expect(transfer.status).toBe("completed");
+    expect(Date.now() - givenBack).toBeLessThan(8000);
+    expect((await stub.describe()).steps.map((s) => [s.status, s.attempts])).toEqual([
+      ["done", 1],
+      ["done", 1],
+    ]);
+  });
+
   it("a step whose claim fails gives the target's gate its slot back at once", async () => {
     installEconomicMock(createEconomicMock());
     const { world, order, message } = await paidOrderWithHeldStep((w) => threeSteps(w).slice(0, 1));

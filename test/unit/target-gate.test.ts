@@ -1,6 +1,9 @@
 import { env, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
+import type { StepError, StepMessage, StepOutcome } from "../../src/durable/order-types";
 import type { AcquireRequest } from "../../src/durable/target-gate";
+import { runtimeConfig } from "../../src/worker/config";
+import { acquireGate, expectedLeaseEnd, gateFor, releaseGate } from "../../src/worker/queue/target-gate-client";
 
 function gate() {
   return env.GATES.get(env.GATES.idFromName(`con_${crypto.randomUUID()}`));
@@ -167,6 +170,79 @@ describe("a target's gate", () => {
     expect(await g.status()).toMatchObject({ paused: false });
   });
 
+  it("gives up a ticket never released shortly after its step's lease, not 15 minutes later", async () => {
+    const limits = { ratePerSecond: 100, burst: 100, concurrency: 1 };
+    const [withLease, withoutLease] = [gate(), gate()];
+    for (const g of [withLease, withoutLease])
+      await runInDurableObject(g, (instance) => {
+        (instance as unknown as { ticketMarginMs: number }).ticketMarginMs = 100;
+      });
+    // Each consumer dies holding its ticket; one told the gate when its lease ends.
+    expect(await withLease.acquire(request({ limits, leaseUntil: Date.now() + 200 }))).toMatchObject({ granted: true });
+    expect(await withoutLease.acquire(request({ limits }))).toMatchObject({ granted: true });
+    expect(await withLease.acquire(request({ limits }))).toMatchObject({ granted: false, reason: "concurrency" });
+    await new Promise((r) => setTimeout(r, 400));
+    expect(await withLease.acquire(request({ limits }))).toMatchObject({ granted: true });
+    // A consumer of the previous release names no lease: its ticket keeps the old TTL.
+    expect(await withoutLease.acquire(request({ limits }))).toMatchObject({ granted: false, reason: "concurrency" });
+  });
+
+  it("keeps a ticket until the lease its claim has, which a call names, when the acquire's guess was shorter", async () => {
+    const g = gate();
+    const limits = { ratePerSecond: 100, burst: 100, concurrency: 1 };
+    await runInDurableObject(g, (instance) => {
+      (instance as unknown as { ticketMarginMs: number }).ticketMarginMs = 100;
+    });
+    const t = await g.acquire(request({ limits, leaseUntil: Date.now() + 100 }));
+    if (!t.granted) throw new Error("must be granted");
+    await g.call(t.ticket, limits, Date.now() + 900);
+    await new Promise((r) => setTimeout(r, 400));
+    expect(await g.acquire(request({ limits }))).toMatchObject({ granted: false, reason: "concurrency" });
+    await new Promise((r) => setTimeout(r, 800));
+    expect(await g.acquire(request({ limits }))).toMatchObject({ granted: true });
+  });
+
+  it("gives up a probe whose consumer died at the end of its lease", async () => {
+    const g = gate();
+    const limits = { ratePerSecond: 100, burst: 100, concurrency: 10 };
+    await runInDurableObject(g, (instance) => {
+      (instance as unknown as { ticketMarginMs: number }).ticketMarginMs = 100;
+    });
+    for (let i = 0; i < 3; i++) {
+      const t = await g.acquire(request({ limits }));
+      if (t.granted) await g.release({ ...release, ticket: t.ticket, outcome: "retryable" });
+    }
+    await new Promise((r) => setTimeout(r, 350));
+    expect(await g.acquire(request({ limits, leaseUntil: Date.now() + 200 }))).toMatchObject({ granted: true, probe: true });
+    expect(await g.acquire(request({ limits }))).toMatchObject({ granted: false, reason: "paused" });
+    await new Promise((r) => setTimeout(r, 400));
+    expect(await g.acquire(request({ limits }))).toMatchObject({ granted: true, probe: true });
+  });
+
+  it("a probe that made no call neither closes the circuit nor counts as a failure: the next probe decides", async () => {
+    const g = gate();
+    const limits = { ratePerSecond: 100, burst: 100, concurrency: 10 };
+    for (let i = 0; i < 3; i++) {
+      const t = await g.acquire(request({ limits }));
+      if (t.granted) await g.release({ ...release, ticket: t.ticket, outcome: "retryable" });
+    }
+    await new Promise((r) => setTimeout(r, 350));
+    // The probe adopted what it found without a call (or failed its own validation).
+    for (const outcome of ["ok", "permanent", "retryable"] as const) {
+      const probe = await g.acquire(request({ limits }));
+      expect(probe).toMatchObject({ granted: true, probe: true });
+      if (!probe.granted) throw new Error("probe must be granted");
+      expect(await g.release({ ...release, calls: 0, ticket: probe.ticket, outcome })).toMatchObject({
+        opened: false,
+        closed: false,
+      });
+      expect(await g.status()).toMatchObject({ paused: true, consecutiveFailures: 3 });
+    }
+    const probe = await g.acquire(request({ limits }));
+    if (!probe.granted) throw new Error("the next probe must be granted");
+    expect(await g.release({ ...release, ticket: probe.ticket, outcome: "ok" })).toMatchObject({ closed: true });
+  });
+
   it("holds a key for one holder at a time, until it lets go or its time is up", async () => {
     const g = gate();
     const now = Date.now();
@@ -179,5 +255,54 @@ describe("a target's gate", () => {
     expect(await g.hold("customer:a", "two", now + 200)).toEqual({ held: true });
     await new Promise((r) => setTimeout(r, 250));
     expect(await g.hold("customer:a", "three", now + 60_000)).toEqual({ held: true });
+  });
+});
+
+describe("what a step's release tells its gate", () => {
+  const config = runtimeConfig(env);
+  const limits = { ratePerSecond: 100, burst: 100, concurrency: 10 };
+  const stepOf = (target: string) => ({ target, priority: "order" }) as StepMessage;
+  const retry = (code: string, errorClass: StepError["errorClass"]): StepOutcome => ({
+    kind: "retry",
+    error: { message: code, code, errorClass },
+  });
+
+  it("local contention for a record is no failure of the target: it never opens the circuit", async () => {
+    const target = `con_${crypto.randomUUID()}`;
+    const g = gateFor(env, target);
+    for (let i = 0; i < config.circuitFailureThreshold + 1; i++) {
+      const t = await g.acquire(request({ limits }));
+      if (!t.granted) throw new Error("must be granted while closed");
+      const change = await releaseGate(env, stepOf(target), t.ticket, 2, retry("record_busy", "unavailable"), config);
+      expect(change.opened).toBe(false);
+    }
+    expect(await g.status()).toMatchObject({ paused: false, consecutiveFailures: 0 });
+  });
+
+  it("a step that ran out of its own lease's time holds nobody up, as the target's 429 would", async () => {
+    const target = `con_${crypto.randomUUID()}`;
+    const g = gateFor(env, target);
+    const t = await g.acquire(request({ limits }));
+    if (!t.granted) throw new Error("must be granted");
+    await releaseGate(env, stepOf(target), t.ticket, 1, retry("step_out_of_time", "rate_limited"), config);
+    expect(await g.acquire(request({ limits }))).toMatchObject({ granted: true });
+    // The target's own 429 still holds the connection for everyone.
+    const u = await g.acquire(request({ limits }));
+    if (!u.granted) throw new Error("must be granted");
+    await releaseGate(env, stepOf(target), u.ticket, 1, retry("outbound_rate_limited", "rate_limited"), config);
+    expect(await g.acquire(request({ limits }))).toMatchObject({ granted: false, reason: "rate-limited-by-target" });
+  });
+
+  it("a ticket taken for a step lives until the step's lease is over, not for 15 minutes", async () => {
+    const target = `con_${crypto.randomUUID()}`;
+    const leaseUntil = expectedLeaseEnd(config);
+    const taken = await acquireGate(env, { ...stepOf(target), kind: "step" } as StepMessage, "economic", config, leaseUntil);
+    expect(taken?.result.granted).toBe(true);
+    const expiries = await runInDurableObject(gateFor(env, target), (instance) => [
+      ...(instance as unknown as { running: Map<string, number> }).running.values(),
+    ]);
+    expect(expiries).toHaveLength(1);
+    expect(expiries[0]! - leaseUntil).toBeGreaterThan(0);
+    expect(expiries[0]! - leaseUntil).toBeLessThanOrEqual(60_000);
   });
 });

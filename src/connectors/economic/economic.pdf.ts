@@ -2,9 +2,12 @@
  * The PDF of a booked invoice: `GET /invoices/booked/{n}/pdf` (the booked invoice's `pdf.download`
  * link) answers with the document's bytes. The shared HTTP client reads bodies as text, which would
  * corrupt a PDF, so this one call fetches the bytes itself, with the same token headers, a deadline
- * and the same error classes, and records a snapshot of the exchange without the bytes.
+ * and the same error classes, and records a snapshot of the exchange without the bytes. In a queue
+ * step it waits for its slot at the connection's gate like every other call, and is not started
+ * when it could end after the step's lease (`beforeUnpacedCall`).
  */
 import { OrderlyError } from "../../domain/errors";
+import { beforeUnpacedCall } from "../../mail/send-mail";
 import { parseRetryAfter, type RecordedExchange } from "../http";
 import type { EconomicContext } from "./economic.api";
 
@@ -12,11 +15,12 @@ import type { EconomicContext } from "./economic.api";
 const MAX_PDF_BYTES = 10 * 1024 * 1024;
 
 export async function bookedInvoicePdf(
-  ctx: EconomicContext,
+  ctx: EconomicContext & { env: Env },
   bookedInvoiceNumber: number,
-  timeoutMs: number,
+  requestedTimeoutMs: number,
 ): Promise<Uint8Array> {
   const { credentials, settings } = ctx.connection;
+  const timeoutMs = await beforeUnpacedCall(ctx.env, requestedTimeoutMs, true);
   const url = `${settings.baseUrl.replace(/\/+$/, "")}/invoices/booked/${bookedInvoiceNumber}/pdf`;
   const exchange: RecordedExchange = {
     request: {

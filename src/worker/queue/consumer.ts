@@ -75,6 +75,14 @@ async function deadLetter(env: Env, step: StepMessage, reason: string): Promise<
   await alertTransferFailure(env, step, reason);
 }
 
+/**
+ * Seconds before a dead letter D1 could not take is tried again: growing, so its 100 retries
+ * (wrangler.toml) span hours of a D1 outage rather than minutes.
+ */
+export function deadLetterRetryDelay(attempts: number): number {
+  return Math.min(600, 30 * Math.max(1, attempts));
+}
+
 /** Dead letters are kept in D1 too: the DLQ itself holds messages only for days. */
 async function keepDeadLetters(batch: MessageBatch<unknown>, env: Env): Promise<void> {
   const db = database(env);
@@ -92,7 +100,7 @@ async function keepDeadLetters(batch: MessageBatch<unknown>, env: Env): Promise<
       message.ack();
     } catch (error) {
       console.error("dead letter not stored", String(error));
-      message.retry({ delaySeconds: 30 });
+      message.retry({ delaySeconds: deadLetterRetryDelay(message.attempts) });
     }
   }
 }

@@ -5,9 +5,16 @@
  * happens next (next step, retry with backoff, or failed).
  */
 import type { ActionContext, ActionResult } from "../../connectors/contract";
-import { createHttpClient } from "../../connectors/http";
+import { type CallPacer, createHttpClient } from "../../connectors/http";
 import { type LoadedConnection, loadConnection } from "../../db/connections";
-import { attemptBundle, prepareSnapshot, type SnapshotPart, type SnapshotRecord } from "../../db/snapshots";
+import {
+  attemptBundle,
+  prepareSnapshot,
+  SNAPSHOT_INLINE_LIMIT,
+  type SnapshotData,
+  type SnapshotPart,
+  type SnapshotRecord,
+} from "../../db/snapshots";
 import { asOrderlyError, OrderlyError } from "../../domain/errors";
 import {
   type HandedStep,
@@ -15,11 +22,13 @@ import {
   type StepClaim,
   type StepMessage,
   type StepOutcome,
+  type StepReport,
   type StepVerdict,
 } from "../../durable/order-types";
-import { runtimeConfig } from "../config";
+import { withStepTime } from "../../mail/send-mail";
+import { type RuntimeConfig, runtimeConfig } from "../config";
 import { onCircuitChange } from "./circuit-alerts";
-import { acquireGate, gateExclusive, gatePacer, releaseGate } from "./target-gate-client";
+import { acquireGate, expectedLeaseEnd, gateExclusive, gatePacer, releaseGate } from "./target-gate-client";
 
 /**
  * `takeNext`: the caller runs the transfer's next step itself if the object hands it over.
@@ -27,15 +36,22 @@ import { acquireGate, gateExclusive, gatePacer, releaseGate } from "./target-gat
  */
 export async function runStep(env: Env, message: StepMessage, takeNext = false, handed?: HandedStep): Promise<StepVerdict> {
   const config = runtimeConfig(env);
-  // A hand-over held too long (its consumer stalled) is not run: its lease could end mid-call and
-  // another dispatch take the step. The object re-sends the step once the lease is over.
-  if (handed && Date.now() + config.outboundTimeoutMs > handed.claim.leaseUntil) return { next: "ack" };
   const order = orderStub(env, message.order);
-  const connection = message.target ? await loadConnection(env, message.target, message.tenantId) : null;
-  const gate = connection ? await acquireGate(env, message, connection.connector.id, config) : null;
-  if (gate && !gate.result.granted) {
-    await order.deferStep(message, Date.now() + gate.result.retryAfterMs, gate.result.reason, handed?.token);
+  // A hand-over held too long (its consumer stalled) is not run: its lease could end mid-call and
+  // another dispatch take the step. Its claim goes back (it was no attempt), and the object sends
+  // the step again at once instead of after the lease.
+  if (handed && Date.now() + config.outboundTimeoutMs > handed.claim.leaseUntil) {
+    await order.deferStep(message, Date.now(), "the consumer it was handed to was held up; it is sent again", handed.token);
     return { next: "ack" };
+  }
+  const connection = message.target ? await loadConnection(env, message.target, message.tenantId) : null;
+  const leaseUntil = handed?.claim.leaseUntil ?? expectedLeaseEnd(config);
+  const gate = connection ? await acquireGate(env, message, connection.connector.id, config, leaseUntil) : null;
+  if (gate && !gate.result.granted) {
+    const busy = await order.deferStep(message, Date.now() + gate.result.retryAfterMs, gate.result.reason, handed?.token);
+    // A live lease holds the step (this message came back after its consumer died holding it): it
+    // comes back when the lease is over, and is deferred then if the gate still says no.
+    return busy && !handed ? { next: "retry", delaySeconds: busy.retryAfterSeconds } : { next: "ack" };
   }
   const ticket = gate?.result.granted ? gate.result.ticket : undefined;
   const token = handed?.token ?? crypto.randomUUID();
@@ -56,15 +72,23 @@ export async function runStep(env: Env, message: StepMessage, takeNext = false, 
   const started = Date.now();
   const parts: SnapshotPart[] = [];
   const base = { transferId: claim.transferId, tenantId: claim.tenantId, stepIndex: claim.stepIndex, attempt: claim.attempt };
+  const pacer: CallPacer | undefined =
+    gate && ticket ? gatePacer(env, message, ticket, gate.limits, claim.leaseUntil, config) : undefined;
   const http = createHttpClient({
     timeoutMs: config.outboundTimeoutMs,
     vendor: connection?.connector.name ?? "target",
-    ...(gate && ticket ? { pacer: gatePacer(env, message, ticket, gate.limits, claim.leaseUntil, config) } : {}),
+    ...(pacer ? { pacer } : {}),
+  });
+  // Calls the action makes outside `http` (a mail provider, a PDF's bytes) keep the lease too.
+  const stepEnv = withStepTime(env, {
+    leaseUntil: claim.leaseUntil,
+    callTimeoutMs: config.outboundTimeoutMs,
+    ...(pacer ? { pace: () => pacer.beforeCall() } : {}),
   });
   let outcome: StepOutcome;
   try {
     const exclusive = gate && ticket ? gateExclusive(env, message, ticket, claim.leaseUntil, config) : undefined;
-    const result = await runAction(env, claim, connection, http, (data) => parts.push({ kind: "mapped", data }), exclusive);
+    const result = await runAction(stepEnv, claim, connection, http, (data) => parts.push({ kind: "mapped", data }), exclusive);
     outcome = { kind: "ok", result };
   } catch (thrown) {
     const error = asOrderlyError(thrown);
@@ -78,10 +102,9 @@ export async function runStep(env: Env, message: StepMessage, takeNext = false, 
         }
       : { kind: "failed", error: stepError };
   }
-  if (ticket && connection) {
-    const change = await releaseGate(env, message, ticket, http.exchanges.length, outcome, config);
-    await onCircuitChange(env, connection, change, outcome);
-  }
+  // From here on the outcome is known: nothing that fails below may lose it, or the step runs
+  // again (a second document where adoption is imperfect, a second e-mail).
+  if (ticket && connection) await settleGate(env, message, ticket, http.exchanges.length, outcome, connection, config);
   for (const exchange of http.exchanges) {
     parts.push({ kind: "request", data: exchange.request });
     parts.push({
@@ -90,8 +113,8 @@ export async function runStep(env: Env, message: StepMessage, takeNext = false, 
     });
   }
   const bundle = attemptBundle(base, parts);
-  const snapshots: SnapshotRecord[] = bundle ? [await prepareSnapshot(env, bundle)] : [];
-  return order.reportStep({
+  const snapshots: SnapshotRecord[] = bundle ? [await keepSnapshot(env, bundle)] : [];
+  return report(env, message.order, {
     transferId: claim.transferId,
     stepIndex: claim.stepIndex,
     token,
@@ -100,6 +123,109 @@ export async function runStep(env: Env, message: StepMessage, takeNext = false, 
     latencyMs: Date.now() - started,
     ...(takeNext ? { takeNext } : {}),
   });
+}
+
+/**
+ * Gives the gate its slot back and tells it how the step went. Neither a release nor a circuit
+ * write that fails loses the outcome: an unreleased ticket expires with the step's lease, and a
+ * circuit that opened is still open at the gate (only its mark in D1 and the alert are missed).
+ */
+async function settleGate(
+  env: Env,
+  message: StepMessage,
+  ticket: string,
+  calls: number,
+  outcome: StepOutcome,
+  connection: LoadedConnection,
+  config: RuntimeConfig,
+): Promise<void> {
+  const where = { transferId: message.transferId, stepIndex: message.stepIndex, connectionId: connection.id };
+  let change: Awaited<ReturnType<typeof releaseGate>>;
+  try {
+    change = await releaseGate(env, message, ticket, calls, outcome, config);
+  } catch (error) {
+    console.error("step: the gate's slot was not released; it expires with the step's lease", { ...where, error: String(error) });
+    return;
+  }
+  try {
+    await onCircuitChange(env, connection, change, outcome);
+  } catch (error) {
+    console.error("step: the circuit's change was not recorded", { ...where, change, error: String(error) });
+  }
+}
+
+/**
+ * The attempt's bundle as a snapshot: in R2 when it is over the inline limit. If R2 cannot take it,
+ * the bundle is kept inline, cut down and marked as cut, rather than the outcome being lost.
+ */
+async function keepSnapshot(env: Env, bundle: SnapshotData): Promise<SnapshotRecord> {
+  try {
+    return await prepareSnapshot(env, bundle);
+  } catch (error) {
+    console.error("step: the attempt's snapshot was not stored in R2; kept inline, truncated", {
+      transferId: bundle.transferId,
+      error: String(error),
+    });
+    return truncatedSnapshot(bundle, `truncated: R2 could not store this attempt's snapshot (${String(error)})`);
+  }
+}
+
+/**
+ * Each part whole when small, else its first characters: a quarter of the inline limit shared out
+ * (a character is at most 3 bytes, and 2 once escaped), which leaves room for the wrappers.
+ */
+function truncatedSnapshot(bundle: SnapshotData, reason: string, now = Date.now()): SnapshotRecord {
+  const parts = (bundle.data as { parts: SnapshotPart[] }).parts;
+  const share = Math.floor(SNAPSHOT_INLINE_LIMIT / 4 / Math.max(1, parts.length));
+  const kept = parts.map((part): SnapshotPart => {
+    let text: string;
+    try {
+      text = JSON.stringify(part.data ?? null);
+    } catch (error) {
+      return { kind: part.kind, data: { truncated: `${reason}; unreadable (${String(error)})` } };
+    }
+    if (text.length <= share) return part;
+    return { kind: part.kind, data: { truncated: reason, characters: text.length, head: text.slice(0, share) } };
+  });
+  const body = JSON.stringify({ parts: kept, truncated: reason });
+  return {
+    transferId: bundle.transferId,
+    tenantId: bundle.tenantId,
+    stepIndex: bundle.stepIndex ?? null,
+    attempt: bundle.attempt ?? null,
+    kind: bundle.kind,
+    body,
+    blobKey: null,
+    size: new TextEncoder().encode(body).byteLength,
+    createdAt: now,
+  };
+}
+
+/** Waits before each report tried again: a few, short, well inside what is left of the lease. */
+const REPORT_RETRY_DELAYS_MS = [200, 1000, 3000];
+
+/**
+ * Reports the outcome, tried again in place with the same token when the order's object cannot
+ * be reached (a fresh stub each time). A report that landed though its answer was lost answers
+ * `stale` when repeated (its lease is gone), which the consumer acks: the object already has the
+ * outcome and moves the step on itself (a retry or the next step by its due time). Only when every
+ * try fails does the error reach the consumer, whose message comes back after the lease.
+ */
+async function report(env: Env, orderName: string, stepReport: StepReport): Promise<StepVerdict> {
+  for (let tries = 0; ; tries++) {
+    try {
+      return await orderStub(env, orderName).reportStep(stepReport);
+    } catch (error) {
+      const delayMs = REPORT_RETRY_DELAYS_MS[tries];
+      if (delayMs === undefined) throw error;
+      console.warn("step: report not delivered; trying again", {
+        transferId: stepReport.transferId,
+        stepIndex: stepReport.stepIndex,
+        error: String(error),
+      });
+      await scheduler.wait(delayMs);
+    }
+  }
 }
 
 async function runAction(

@@ -5,6 +5,7 @@ import { getConnector } from "../../connectors/registry";
 import { OrderlyError } from "../../domain/errors";
 import type { StepMessage, StepOutcome } from "../../durable/order-types";
 import type { AcquireResult, GateLimits, ReleaseResult } from "../../durable/target-gate";
+import { STEP_OUT_OF_TIME } from "../../mail/send-mail";
 import type { RuntimeConfig } from "../config";
 
 const DEFAULT_LIMITS: GateLimits = { ratePerSecond: 10, burst: 10, concurrency: 4 };
@@ -23,12 +24,25 @@ export function gateFor(env: Env, connectionId: string) {
   return env.GATES.get(env.GATES.idFromName(connectionId));
 }
 
-/** Null when the target needs no gate (a built-in target such as the sandbox ledger). */
+/**
+ * When the lease of a claim made now ends (as OrderDO.leaseEnd sets it): a step asks its gate
+ * before it claims, and its ticket should not outlive the lease by much (its first call tells the
+ * gate the lease as the claim has it).
+ */
+export function expectedLeaseEnd(config: RuntimeConfig, now = Date.now()): number {
+  return now + Math.max(10_000, 4 * config.outboundTimeoutMs);
+}
+
+/**
+ * Null when the target needs no gate (a built-in target such as the sandbox ledger). `leaseUntil`:
+ * when the step's lease ends; a ticket never released (its consumer died) is given up soon after.
+ */
 export async function acquireGate(
   env: Env,
   message: StepMessage,
   connectorId: string,
   config: RuntimeConfig,
+  leaseUntil: number,
 ): Promise<{ result: AcquireResult; limits: GateLimits } | null> {
   const limits = limitsOf(getConnector(connectorId));
   if (!limits || !message.target) return null;
@@ -37,6 +51,7 @@ export async function acquireGate(
     priority: message.priority,
     failureThreshold: config.circuitFailureThreshold,
     cooldownMs: config.circuitCooldownMs,
+    leaseUntil,
   });
   return { result, limits };
 }
@@ -57,12 +72,12 @@ export function gatePacer(
   return {
     async beforeCall() {
       const asked = Date.now();
-      const { waitMs, slot } = await gate.call(ticket, limits);
+      const { waitMs, slot } = await gate.call(ticket, limits, leaseUntil);
       // A call that could outlast the lease is not started: another dispatch may own the step by then.
       if (Date.now() + waitMs + config.outboundTimeoutMs > leaseUntil) {
         throw new OrderlyError("The step ran out of its time slot waiting for the target's rate limit; it runs again shortly.", {
           errorClass: "rate_limited",
-          code: "step_out_of_time",
+          code: STEP_OUT_OF_TIME,
         });
       }
       if (waitMs > 0) await scheduler.wait(waitMs);
@@ -77,6 +92,13 @@ export function gatePacer(
   };
 }
 
+/**
+ * Errors born on our side, not the target's: another step holds the record (`record_busy`), or the
+ * step's own lease left no time for a call (`step_out_of_time`, thrown here and in send-mail.ts).
+ * They say nothing of the target's health: no failure toward pausing it, no hold for everyone.
+ */
+const OUR_OWN = new Set(["record_busy", STEP_OUT_OF_TIME]);
+
 export async function releaseGate(
   env: Env,
   message: StepMessage,
@@ -86,8 +108,9 @@ export async function releaseGate(
   config: RuntimeConfig,
 ): Promise<ReleaseResult> {
   // Only failures that say the target is down count toward pausing it; a 429 slows everyone down.
+  // A step that made no call, or stopped on our side, only gives its slot back.
   const kind =
-    outcome === "unused"
+    outcome === "unused" || calls === 0 || (outcome.kind !== "ok" && OUR_OWN.has(outcome.error.code))
       ? "unused"
       : outcome.kind === "ok"
         ? "ok"
@@ -100,7 +123,7 @@ export async function releaseGate(
     ticket,
     calls,
     outcome: kind,
-    ...(outcome !== "unused" && outcome.kind === "retry" && outcome.retryAfterSeconds !== undefined
+    ...(kind !== "unused" && outcome !== "unused" && outcome.kind === "retry" && outcome.retryAfterSeconds !== undefined
       ? { retryAfterSeconds: outcome.retryAfterSeconds }
       : {}),
     failureThreshold: config.circuitFailureThreshold,
