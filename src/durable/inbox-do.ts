@@ -54,14 +54,12 @@ export const INBOX_MIGRATIONS = [
   DROP TABLE seen;
   ALTER TABLE seen_v2 RENAME TO seen;
   `,
-  // v3: no seen keys. The order's object dedupes every delivery for good (its UNIQUE delivery id
-  // and event key); the shard's key answered a re-delivery a little sooner, at a row written for
-  // every delivery and another deleted at the daily prune, and an alarm a day to prune them.
-  // A re-delivery is now stored and handed on like any event, and the order's object drops it.
-  `
-  DROP TABLE seen;
-  `,
 ];
+// No seen keys are written since 2026-11-26 (the order's object dedupes every delivery for good,
+// by its UNIQUE delivery id and event key; a shard's key answered a re-delivery a little sooner,
+// at a row written for every delivery, another deleted at the daily prune, and an alarm a day).
+// The table stays for a release: a shard rolled back to the release before writes and prunes it.
+// Drop it (a v3 step) a release later.
 
 /**
  * Tries between reminders while an event stays held: about an hour at the backoff's 60 s cap. Each
@@ -221,7 +219,7 @@ export class InboxDO extends DurableObject<Env> {
   /**
    * Stores the events of one delivery; answers only once they are durable. `inflight`: the
    * webhooks the calling Worker is answering at the moment, this one included. The Worker of this
-   * release calls acceptMany; this stays for the previous release's Worker (and its shape).
+   * release calls acceptEach; this and acceptMany stay for the Workers of the releases before.
    */
   async accept(events: (InboxAccept | PreviousInboxAccept)[], inflight = 1): Promise<AcceptResult> {
     return (await this.acceptMany([events.map(currentShape)], inflight))[0]!;
