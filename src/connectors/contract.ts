@@ -35,9 +35,19 @@ export interface IncomingDelivery {
 export type VerifyResult = { ok: true } | { ok: false; reason: string };
 
 /** A delivery the source sends for housekeeping (a ping when a webhook is created): answer 200, store nothing. */
+/**
+ * A delivery read and found to hold nothing to book (a refund that returned no money, a test order,
+ * a topic Orderly does not read). Something read that a person must book by hand is not ignored:
+ * parse throws an error of class `conflict`, and the delivery is kept and alerted.
+ */
 export interface IgnoredDelivery {
   ignored: true;
   reason: string;
+  /** Why, for logs and alerts (`test_order`, `refund_no_money`, ...). */
+  code?: string;
+  orderId?: string;
+  /** The order as the shop names it (`#1001`). */
+  orderName?: string;
 }
 
 export interface SourceHandlers {
@@ -52,8 +62,13 @@ export interface SourceHandlers {
   isPing?(delivery: IncomingDelivery): boolean;
   /** Checks the delivery's signature over the raw bytes, in constant time. */
   verify(delivery: IncomingDelivery, secret: string): Promise<VerifyResult>;
-  /** Parses a verified delivery; throws OrderlyError(validation) naming what is wrong. */
-  parse(delivery: IncomingDelivery): SourceEvent[] | IgnoredDelivery;
+  /**
+   * Parses a verified delivery; throws OrderlyError(validation) naming what is wrong. `settings` are
+   * the connection's, as its connector's schema validated them (defaults filled in): how a setting
+   * such as Shopify's `processTestOrders` decides what is taken. Absent where no connection is at
+   * hand (a parser called on its own); a source then reads its defaults.
+   */
+  parse(delivery: IncomingDelivery, settings?: Readonly<Record<string, unknown>>): SourceEvent[] | IgnoredDelivery;
   /** Steps a merchant follows to point the source at the webhook URL. */
   setupSteps(webhookUrl: string): string[];
 }

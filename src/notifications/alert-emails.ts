@@ -123,16 +123,42 @@ export interface RefusedDeliveryFacts {
   windowMs: number;
 }
 
-/** A signed delivery from a source that never retries, kept instead of booked (see hooks.ts). */
+/**
+ * A signed delivery Orderly could not take, kept instead of booked (see hooks.ts). Any source:
+ * WooCommerce never sends a delivery again, and Shopify stops once it is answered 200.
+ */
 export function refusedDeliveryAlertText(f: RefusedDeliveryFacts): AlertText {
   const what = f.order ? `order ${f.order}` : "a delivery";
   return {
     subject: `${f.order ? `Order ${f.order}` : "A delivery"} from "${f.sourceName}" was kept, not booked`,
     text: [
-      `Orderly received ${what} from "${f.sourceName}", signed with the connection's secret, but did not book it. The shop does not send a delivery twice, so it was answered as received and kept here instead of being lost.`,
+      `Orderly received ${what} from "${f.sourceName}", signed with the connection's secret, but could not take it as usual. It was answered as received and kept here instead of being lost: once answered, the shop will not send this delivery again.`,
       `Why, and what to do: ${f.reason}`,
       `The delivery, with its body as received: ${deadLetterPath(f.deadLetterId)} (all kept deliveries: ${deadLetterPath()}).`,
       `Further deliveries from "${f.sourceName}" kept in the next ${minutes(f.windowMs)} minutes are collected into one email.`,
+    ].join("\n\n"),
+  };
+}
+
+export interface TestOrdersFacts {
+  sourceName: string;
+  /** The test order as the shop names it (`#1001`), when known. */
+  order: string | null;
+  windowMs: number;
+}
+
+/** What to do when test orders are real sales: the same words in the first and the grouped email. */
+const TEST_ORDERS_REAL =
+  'If they are real sales (a payment provider left in test mode marks real orders as tests), turn on "Process test orders" (processTestOrders) in the connection\'s settings in Orderly, and take the payment provider out of test mode in Shopify. Orders ignored before that are not sent again by themselves: in Shopify admin, add a tag to each, which sends it again with the whole order; a refund ignored with its order is not sent again, so credit it by hand. If they are tests, nothing needs doing.';
+
+/** A test order the source connection ignored (not booked, not kept): see refused-alerts.ts. */
+export function testOrdersIgnoredAlertText(f: TestOrdersFacts): AlertText {
+  return {
+    subject: `Test orders from "${f.sourceName}" are being ignored`,
+    text: [
+      `Orderly received ${f.order ? `order ${f.order}` : "an order"} from "${f.sourceName}" marked as a test order (placed with Shopify's Bogus Gateway or a payment provider in test mode), and did not book it. Test orders and their refunds are ignored on this connection.`,
+      TEST_ORDERS_REAL,
+      `Further test orders from "${f.sourceName}" in the next ${minutes(f.windowMs)} minutes are collected into one email.`,
     ].join("\n\n"),
   };
 }
@@ -199,6 +225,15 @@ export function groupedAlertText(g: GroupFacts): AlertText {
           `${g.count} more signed ${plural(g.count, "delivery", "deliveries")} from ${name} could not be booked ${since}. Each was answered as received (the shop does not send it again) and kept with its body.`,
           examples,
           `All kept deliveries: ${deadLetterPath()}`,
+        ),
+      };
+    case "test-orders":
+      return {
+        subject: `${g.count} more test ${plural(g.count, "order")} from ${name} ignored ${span}`,
+        text: join(
+          `${g.count} more ${plural(g.count, "delivery", "deliveries")} of test orders from ${name} were ignored, not booked, ${since}.`,
+          examples,
+          TEST_ORDERS_REAL,
         ),
       };
     default:

@@ -136,11 +136,16 @@ describe("the JSON API", () => {
     expect((await world.api(`/connections/${world.economicId}`, { method: "DELETE" })).status).toBe(204);
   });
 
-  it("a disabled source connection keeps a signed delivery as a dead letter (200), not processed", async () => {
-    // A 503 would only hold it at Shopify for its ~4 hours of retries (test/flow/shopify-refused.test.ts).
+  it("a disabled source connection answers a young delivery 503 (Shopify retries), and keeps an older one as a dead letter (200)", async () => {
+    // Shopify retries for ~4 hours: a pause of minutes loses nothing; past the hour the delivery is
+    // kept rather than dropped at Shopify's last try (test/flow/shopify-refused.test.ts).
     const world = await createWorld();
     await world.api(`/connections/${world.shopId}`, { method: "PATCH", body: { enabled: false } });
-    const res = await world.sendShopify("orders/paid", shopifyOrder());
+    const young = await world.sendShopify("orders/paid", shopifyOrder());
+    expect(young.status).toBe(503);
+    expect(await young.json()).toMatchObject({ error: { code: "connection_disabled" } });
+    const hoursAgo = new Date(Date.now() - 2 * 3_600_000).toISOString();
+    const res = await world.sendShopify("orders/paid", shopifyOrder(), { "X-Shopify-Triggered-At": hoursAgo });
     expect(res.status).toBe(200);
     expect(await res.json()).toMatchObject({ ok: true, kept: { code: "connection_disabled" } });
   });

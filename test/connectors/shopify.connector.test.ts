@@ -1,6 +1,5 @@
 import { describe, expect, it } from "vitest";
 import { SHOPIFY_TOPICS, shopifyConnector } from "../../src/connectors/shopify";
-import { parse } from "../../src/connectors/shopify/shopify.parse";
 import { shopifyDelivery, shopifyFixtures } from "../fixtures/shopify";
 
 const WEBHOOK_URL = "https://orderly.example.com/hooks/conn_123";
@@ -28,11 +27,14 @@ describe("Shopify connector manifest", () => {
   it("has processTestOrders, off by default, which the parser reads from the settings as loaded", async () => {
     const order = { ...(JSON.parse(shopifyFixtures.orderCompleted) as object), test: true };
     const delivery = await shopifyDelivery("orders/paid", order, "secret");
-    // A connection's settings are parsed by this schema when it is loaded.
+    // A connection's settings are parsed by this schema when it is loaded, and handed to the
+    // source's parse as the webhook route calls it (through the connector contract).
+    const source = shopifyConnector.source!;
     const off = shopifyConnector.settings.parse({});
-    expect(parse(delivery, off)).toMatchObject({ ignored: true, reason: expect.stringContaining("test order") });
+    expect(source.parse(delivery, off)).toMatchObject({ ignored: true, reason: expect.stringContaining("test order") });
+    expect(source.parse(delivery)).toMatchObject({ ignored: true });
     const on = shopifyConnector.settings.parse({ processTestOrders: true });
-    expect(parse(delivery, on)).toMatchObject([{ orderId: "450789469", stage: "completed" }]);
+    expect(source.parse(delivery, on)).toMatchObject([{ orderId: "450789469", stage: "completed" }]);
     expect(settingsOk({ processTestOrders: "yes" })).toBe(false);
   });
 

@@ -418,22 +418,53 @@ describe("Shopify refunds that returned no money", () => {
   it("ignores the refund of an unpaid order cancelled (lines restocked as cancel, the authorization voided)", async () => {
     const answer = await parseAny("refunds/create", shopifyFixtures.refundCancelUnpaid);
     // A void is no money back: without this, the refunded stage would run the paid flows on an unpaid order.
-    expect(answer).toStrictEqual({ ignored: true, reason: expect.stringContaining("returned no money") });
+    expect(answer).toStrictEqual({
+      ignored: true,
+      code: "refund_no_money",
+      orderId: "5801234567890",
+      reason: expect.stringContaining("returned no money"),
+    });
     expect((answer as IgnoredDelivery).reason).toContain("9800000001");
   });
 
-  it("ignores a restock-only refund (no transactions) and one whose refund transaction is still pending", async () => {
+  it("ignores a restock-only refund (no transactions) and one whose refund transaction failed", async () => {
     const restockOnly = { ...shopifyFixture("refundTwoLines"), transactions: [] };
-    const pending = {
+    const failed = {
       ...shopifyFixture("refundTwoLines"),
-      transactions: [{ kind: "refund", status: "pending", amount: "444.10", currency: "DKK" }],
+      transactions: [{ kind: "refund", status: "failure", amount: "444.10", currency: "DKK" }],
     };
-    for (const body of [restockOnly, pending]) {
-      expect(await parseAny("refunds/create", body)).toStrictEqual({
+    for (const body of [restockOnly, failed]) {
+      expect(await parseAny("refunds/create", body)).toMatchObject({
         ignored: true,
+        code: "refund_no_money",
         reason: expect.stringContaining("returned no money"),
       });
     }
+  });
+
+  it("refuses a refund still pending at the payment provider (to be kept and credited by hand), naming the amount", async () => {
+    // Some gateways settle a refund days later; Shopify never sends the refund again once it does.
+    const body = {
+      ...shopifyFixture("refundTwoLines"),
+      transactions: [{ kind: "refund", status: "pending", amount: "444.10", currency: "DKK" }],
+    };
+    const error = parseError(await shopifyDelivery("refunds/create", body, SECRET));
+    expect(error).toMatchObject({ errorClass: "conflict", code: "shopify_refund_pending" });
+    expect(error.message).toMatch(/pending at the payment provider: 444\.10 DKK not yet returned/);
+    expect(error.message).toMatch(/once the payment provider has settled it, credit the whole refund by hand/);
+  });
+
+  it("refuses a refund partly pending as a whole, naming what settled and what did not", async () => {
+    const body = {
+      ...shopifyFixture("refundTwoLines"),
+      transactions: [
+        { kind: "refund", status: "success", amount: "100.00", currency: "DKK", gateway: "gift_card" },
+        { kind: "refund", status: "pending", amount: "344.10", currency: "DKK" },
+      ],
+    };
+    const error = parseError(await shopifyDelivery("refunds/create", body, SECRET));
+    expect(error).toMatchObject({ errorClass: "conflict", code: "shopify_refund_pending" });
+    expect(error.message).toMatch(/344\.10 DKK not yet returned to the customer \(100\.00 DKK of it already refunded\)/);
   });
 
   it("still maps a refund of 0.00 that is malformed as a clear error, not an ignored delivery", async () => {
@@ -449,7 +480,11 @@ describe("Shopify test orders", () => {
     const body = { ...shopifyFixture("orderTaxExclusive"), test: true };
     expect(await parseAny("orders/paid", body)).toStrictEqual({
       ignored: true,
-      reason: expect.stringContaining("test order"),
+      // The route logs and alerts each ignored test order by these.
+      code: "test_order",
+      orderId: "5801234567890",
+      orderName: "#1042",
+      reason: expect.stringMatching(/test order.*Process test orders/),
     });
     expect(await parseAny("orders/paid", body, { processTestOrders: false })).toMatchObject({ ignored: true });
     const taken = await parseAny("orders/paid", body, { processTestOrders: true });
@@ -461,6 +496,8 @@ describe("Shopify test orders", () => {
     body.transactions = (body.transactions as Record<string, unknown>[]).map((t) => ({ ...t, test: true }));
     expect(await parseAny("refunds/create", body)).toStrictEqual({
       ignored: true,
+      code: "test_order",
+      orderId: "450789469",
       reason: expect.stringContaining("test order"),
     });
     const taken = await parseAny("refunds/create", body, { processTestOrders: true });
@@ -566,10 +603,19 @@ describe("Shopify deliveries that cannot be read", () => {
     expect(error.message).toMatch(/X-Shopify-Topic/);
   });
 
-  it("refuses a topic Orderly does not handle, naming it", async () => {
-    const error = parseError(await shopifyDelivery("products/create", { id: 1 }, SECRET));
-    expect(error).toMatchObject({ errorClass: "validation", code: "shopify_topic_unsupported" });
-    expect(error.message).toMatch(/"products\/create"/);
+  it("ignores a topic Orderly does not read (a webhook subscribed by mistake), naming it", async () => {
+    for (const topic of ["products/create", "orders/edited", "customer.tags_added"]) {
+      const answer = await parseAny(topic, { id: 1 });
+      expect(answer, topic).toMatchObject({ ignored: true, code: "topic_unsupported" });
+      expect((answer as IgnoredDelivery).reason, topic).toContain(`"${topic}"`);
+    }
+  });
+
+  it("still refuses a topic header that names no topic (two joined, stray bytes), naming it", async () => {
+    for (const topic of ["orders/paid, orders/paid", "orders/paid/", "Orders/Paid"]) {
+      const error = parseError(await shopifyDelivery("orders/paid", { id: 1 }, SECRET, { "X-Shopify-Topic": topic }));
+      expect(error, topic).toMatchObject({ errorClass: "validation", code: "shopify_topic_unsupported" });
+    }
   });
 
   it("refuses a body that is not JSON", async () => {

@@ -3,8 +3,10 @@
  * that retrying cannot cure (connection disabled, a payload Orderly cannot read or map, an order
  * too large to store) used to get a 503, 400 or 413 and was lost without a trace. It is now kept
  * in dead_letters with its raw body, alerted and answered 200, as a WooCommerce one is
- * (test/flow/woocommerce-refused.test.ts). A failure to store that may pass (the inbox) still
- * answers an error, so Shopify sends the delivery again.
+ * (test/flow/woocommerce-refused.test.ts). A failure that may pass still answers an error, so
+ * Shopify sends the delivery again: the inbox not storing it, and a connection disabled for less
+ * than an hour (judged by X-Shopify-Triggered-At). A refund still pending at the payment provider
+ * is kept too; a topic Orderly does not read is ignored, not kept.
  */
 import { env, runInDurableObject } from "cloudflare:test";
 import { and, eq, like } from "drizzle-orm";
@@ -13,13 +15,34 @@ import { database } from "../../src/db/client";
 import { mailOutbox } from "../../src/db/schema";
 import type { InboxDO } from "../../src/durable/inbox-do";
 import { orderObjectName } from "../../src/durable/order-types";
-import { inboxFor } from "../../src/worker/routes/hooks";
+import { DISABLED_RETRY_WINDOW_MS, inboxFor } from "../../src/worker/routes/hooks";
 import { createWorld, eventually, settledTransfers, shopifyOrder, type World } from "../helpers/world";
 
 /** Sends a signed Shopify delivery; answers the response, its JSON and the body as sent. */
-async function send(world: World, topic: string, body: object | string) {
-  const res = await world.sendShopify(topic, body);
+async function send(world: World, topic: string, body: object | string, headers: Record<string, string | null> = {}) {
+  const res = await world.sendShopify(topic, body, headers);
   return { res, json: (await res.json()) as any, sent: typeof body === "string" ? body : JSON.stringify(body) };
+}
+
+const MINUTE = 60_000;
+
+/** X-Shopify-Triggered-At for an event that happened `ms` ago. */
+function triggered(ms: number): Record<string, string> {
+  return { "X-Shopify-Triggered-At": new Date(Date.now() - ms).toISOString() };
+}
+
+/** Older than the 503 window: a delivery to a disabled connection is kept. */
+const OLD = triggered(DISABLED_RETRY_WINDOW_MS + MINUTE);
+
+async function disable(world: World, enabled = false) {
+  expect((await world.api(`/connections/${world.shopId}`, { method: "PATCH", body: { enabled } })).status).toBe(200);
+}
+
+async function mailsWith(world: World, subject: string) {
+  return database(env)
+    .select()
+    .from(mailOutbox)
+    .where(and(eq(mailOutbox.tenantId, world.tenantId), like(mailOutbox.subject, `%${subject}%`)));
 }
 
 async function alertMail(world: World) {
@@ -44,7 +67,8 @@ describe("a signed Shopify delivery Orderly cannot take is kept, alerted and ans
     await world.flow("paid", [{ target: world.ledgerId, action: "createInvoice" }]);
     expect((await world.api(`/connections/${world.shopId}`, { method: "PATCH", body: { enabled: false } })).status).toBe(200);
     const order = shopifyOrder({ name: "#S-1001" });
-    const { res, json, sent } = await send(world, "orders/paid", order);
+    // An hour after its event: Shopify's later tries would only find the connection still disabled.
+    const { res, json, sent } = await send(world, "orders/paid", order, OLD);
     expect(res.status).toBe(200);
     expect(json).toMatchObject({ ok: true, kept: { code: "connection_disabled" } });
     expect(json.accepted).toBeUndefined();
@@ -63,9 +87,17 @@ describe("a signed Shopify delivery Orderly cannot take is kept, alerted and ans
     expect(mail.subject).toContain('Order #S-1001 from "Shop" was kept, not booked');
     expect(mail.text).toMatch(/Enable the connection in Orderly, then send the order again from Shopify/);
     expect(mail.text).toContain(`/api/v1/dead-letters/${json.kept.deadLetterId}`);
+    // Shopify does send a delivery again until it is answered: the mail must not say it never does.
+    expect(mail.text).toMatch(/once answered, the shop will not send this delivery again/);
+    expect(mail.text).not.toMatch(/does not send a delivery twice/);
 
     // A refund is not sent again by Shopify: the reason says to book it by hand.
-    const refund = await send(world, "refunds/create", { id: 7001, order_id: order.id, created_at: new Date().toISOString() });
+    const refund = await send(
+      world,
+      "refunds/create",
+      { id: 7001, order_id: order.id, created_at: new Date().toISOString() },
+      OLD,
+    );
     expect(refund.res.status).toBe(200);
     expect(refund.json.kept.reason).toMatch(/then book this refund by hand.*Shopify does not send a refund again/);
 
@@ -133,5 +165,95 @@ describe("a signed Shopify delivery Orderly cannot take is kept, alerted and ans
     expect((await world.api("/dead-letters")).body.deadLetters).toEqual([]);
     // Shopify's retry is stored.
     expect(await (await world.sendShopify("orders/paid", order)).json()).toMatchObject({ ok: true, accepted: 1 });
+  });
+});
+
+describe("a disabled Shopify connection answers a young delivery 503, so Shopify tries again", () => {
+  it("answers 503 within the hour after the event, and keeps the delivery once it is older", async () => {
+    const world = await createWorld();
+    await world.flow("paid", [{ target: world.ledgerId, action: "createInvoice" }]);
+    await disable(world);
+    const order = shopifyOrder();
+    const young = await send(world, "orders/paid", order, triggered(DISABLED_RETRY_WINDOW_MS - MINUTE));
+    expect(young.res.status).toBe(503);
+    expect(young.json).toMatchObject({ error: { code: "connection_disabled" } });
+    expect((await world.api("/dead-letters")).body.deadLetters).toEqual([]);
+
+    // Shopify's try after the hour: kept, alerted, not processed.
+    const old = await send(world, "orders/paid", order, triggered(DISABLED_RETRY_WINDOW_MS + MINUTE));
+    expect(old.res.status).toBe(200);
+    expect(old.json).toMatchObject({ ok: true, kept: { code: "connection_disabled" } });
+    expect((await world.api("/dead-letters")).body.deadLetters).toHaveLength(1);
+    await alertMail(world);
+    expect(await transfersOf(world, order.id)).toEqual([]);
+  });
+
+  it("loses nothing when the connection is enabled again within the hour: Shopify's retry is processed", async () => {
+    const world = await createWorld();
+    await world.flow("paid", [{ target: world.ledgerId, action: "createInvoice" }]);
+    await disable(world);
+    const order = shopifyOrder();
+    // The same delivery each time, as Shopify retries it: same webhook id and trigger time.
+    const headers = { ...triggered(10 * MINUTE), "X-Shopify-Webhook-Id": crypto.randomUUID() };
+    expect((await send(world, "orders/paid", order, headers)).res.status).toBe(503);
+    await disable(world, true);
+    expect((await send(world, "orders/paid", order, headers)).json).toMatchObject({ ok: true, accepted: 1 });
+    await settledTransfers(world, String(order.id), 1);
+    expect((await world.api("/dead-letters")).body.deadLetters).toEqual([]);
+  });
+
+  it("keeps at once a delivery whose trigger time is missing, unreadable or far in the future", async () => {
+    const world = await createWorld();
+    await disable(world);
+    const times = [null, "yesterday-ish", new Date(Date.now() + 24 * 60 * MINUTE).toISOString()];
+    for (const at of times) {
+      const { res, json } = await send(world, "orders/paid", shopifyOrder(), { "X-Shopify-Triggered-At": at });
+      expect(res.status, String(at)).toBe(200);
+      expect(json, String(at)).toMatchObject({ kept: { code: "connection_disabled" } });
+    }
+  });
+});
+
+describe("a Shopify refund still pending at the payment provider", () => {
+  it("is kept and alerted, naming the amount and saying to credit it by hand once it settles", async () => {
+    const world = await createWorld();
+    await world.flow("refunded", [{ target: world.ledgerId, action: "createCreditNote" }]);
+    const order = shopifyOrder();
+    const refund = {
+      id: 7101,
+      order_id: order.id,
+      created_at: new Date().toISOString(),
+      refund_line_items: [],
+      transactions: [{ kind: "refund", status: "pending", amount: "249.00", currency: "DKK", gateway: "klarna" }],
+    };
+    const { res, json, sent } = await send(world, "refunds/create", refund);
+    expect(res.status).toBe(200);
+    // Before, it totalled 0.00 and was answered `ignored`: no record, no credit note, nobody told.
+    expect(json.ignored).toBeUndefined();
+    expect(json.kept).toMatchObject({
+      code: "shopify_refund_pending",
+      reason: expect.stringMatching(/pending at the payment provider: 249\.00 DKK.*credit the whole refund by hand/),
+    });
+    expect((await world.api(`/dead-letters/${json.kept.deadLetterId}`)).body.rawBody).toBe(sent);
+    const mail = await alertMail(world);
+    expect(mail.subject).toContain(`Order #${order.id} from "Shop" was kept`);
+    expect(mail.text).toMatch(/pending at the payment provider: 249\.00 DKK/);
+    expect(await transfersOf(world, order.id)).toEqual([]);
+  });
+});
+
+describe("a Shopify delivery of a topic Orderly does not read", () => {
+  it("is answered 200 ignored, naming the topic, and neither kept nor alerted", async () => {
+    const world = await createWorld();
+    for (const topic of ["orders/edited", "products/update"]) {
+      const { res, json } = await send(world, topic, { id: 1, order_edit: { order_id: 2 } });
+      expect(res.status, topic).toBe(200);
+      expect(json, topic).toMatchObject({ ok: true, ignored: expect.stringContaining(`"${topic}"`) });
+      expect(json.kept, topic).toBeUndefined();
+    }
+    expect((await world.api("/dead-letters")).body.deadLetters).toEqual([]);
+    // Give a stray alert time to be written before looking for it.
+    await new Promise((r) => setTimeout(r, 200));
+    expect(await mailsWith(world, "kept, not booked")).toEqual([]);
   });
 });

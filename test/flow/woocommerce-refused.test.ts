@@ -11,6 +11,7 @@ import { database } from "../../src/db/client";
 import { mailOutbox } from "../../src/db/schema";
 import type { InboxDO } from "../../src/durable/inbox-do";
 import { orderObjectName } from "../../src/durable/order-types";
+import { BATCH_LIMITS } from "../../src/worker/inbox-batch";
 import { inboxFor } from "../../src/worker/routes/hooks";
 import { woocommerceDelivery, woocommerceFixture } from "../fixtures/woocommerce";
 import { BASE, createWorld, eventually, settledTransfers, type World } from "../helpers/world";
@@ -57,6 +58,31 @@ async function ledgerFlow(world: World, source: string): Promise<void> {
     body: { name: "Woo to ledger", source, stage: "created", steps: [{ target: world.ledgerId, action: "createInvoice" }] },
   });
   expect(res.status, JSON.stringify(res.body)).toBe(201);
+}
+
+type AcceptEach = InboxDO["acceptEach"];
+
+/**
+ * Runs `work` while the inbox shard of `body`'s order answers acceptEach with `replacement` (given
+ * the real method), as a shard whose call fails or hangs would; the method is put back after.
+ */
+async function withShardCall<T>(
+  connectionId: string,
+  body: Record<string, any>,
+  replacement: (this: InboxDO, original: AcceptEach, ...args: Parameters<AcceptEach>) => ReturnType<AcceptEach>,
+  work: () => Promise<T>,
+): Promise<T> {
+  const shard = inboxFor(env, orderObjectName(connectionId, String(body.id)));
+  const proto = await runInDurableObject(shard, (instance: InboxDO) => Object.getPrototypeOf(instance) as InboxDO);
+  const original = proto.acceptEach;
+  proto.acceptEach = function (this: InboxDO, ...args: Parameters<AcceptEach>) {
+    return replacement.call(this, original, ...args);
+  };
+  try {
+    return await work();
+  } finally {
+    proto.acceptEach = original;
+  }
 }
 
 async function transfersOf(world: World, orderId: number): Promise<unknown[]> {
@@ -143,6 +169,59 @@ describe("a WooCommerce delivery Orderly cannot take is kept, alerted and answer
       reason: expect.stringMatching(/disk is full.*open the order and click Update/),
     });
     expect((await world.api(`/dead-letters/${json.kept.deadLetterId}`)).body.rawBody).toBe(sent);
+    // The shard said this delivery was not stored: the reason can say so.
+    expect(json.kept.reason).toMatch(/It is kept here, not processed/);
+    expect(json.kept.reason).not.toMatch(/may already have been stored/);
+  });
+
+  it("keeps a signed order whose inbox call failed as a whole, saying it may already be stored: check its transfers before entering it by hand", async () => {
+    const world = await createWorld();
+    const woo = await wooConnection(world);
+    const body = order();
+    const { res, json } = await withShardCall(
+      woo,
+      body,
+      async () => {
+        throw new Error("Network connection lost.");
+      },
+      () => send(woo, body),
+    );
+    expect(res.status).toBe(200);
+    expect(json.kept.code).toBe("store_unconfirmed");
+    expect(json.kept.reason).toMatch(/Network connection lost/);
+    expect(json.kept.reason).toMatch(/may already have been stored and processed/);
+    expect(json.kept.reason).toMatch(/check the order's transfers in Orderly before entering anything by hand/);
+    expect(json.kept.reason).not.toMatch(/not processed/);
+    expect((await alertMail(world)).text).toMatch(/may already have been stored and processed/);
+  });
+
+  it("keeps a signed order whose inbox call did not answer in time with the same warning, and the order stored after all is processed", async () => {
+    const world = await createWorld();
+    const woo = await wooConnection(world);
+    await ledgerFlow(world, woo);
+    const body = order();
+    const stuckMs = BATCH_LIMITS.stuckMs;
+    BATCH_LIMITS.stuckMs = 200;
+    let stored: ReturnType<AcceptEach> = Promise.resolve([]);
+    const { res, json } = await withShardCall(
+      woo,
+      body,
+      function (this: InboxDO, original, deliveries, inflight) {
+        // The shard stores it, but only after the Worker gave up waiting.
+        stored = new Promise((resolve) => setTimeout(resolve, 600)).then(() => original.call(this, deliveries, inflight));
+        return stored;
+      },
+      () => send(woo, body),
+    ).finally(() => {
+      BATCH_LIMITS.stuckMs = stuckMs;
+    });
+    expect(res.status).toBe(200);
+    expect(json.kept.code).toBe("store_unconfirmed");
+    expect(json.kept.reason).toMatch(/did not confirm this delivery in time/);
+    expect(json.kept.reason).toMatch(/may already have been stored and processed.*check the order's transfers in Orderly/);
+    // It was: a merchant who entered it by hand would have it twice.
+    await stored;
+    await settledTransfers(world, String(body.id), 1);
   });
 
   it("keeps a body that is not JSON, and an order too large to store, with their bodies", async () => {

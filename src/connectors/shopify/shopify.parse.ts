@@ -1,7 +1,8 @@
 /**
  * Turns a verified Shopify webhook delivery into Orderly events. Everything a person would have to
- * fix (an unsupported topic, a body that is not JSON, a missing field) is an OrderlyError of class
- * "validation" whose message names the problem; Shopify's headers are read case-insensitively.
+ * fix (a body that is not JSON, a missing field) is an OrderlyError of class "validation" whose
+ * message names the problem; a refund a person must credit by hand is one of class "conflict".
+ * Shopify's headers are read case-insensitively.
  */
 import { z } from "zod";
 import { OrderlyError } from "../../domain/errors";
@@ -9,7 +10,7 @@ import type { IgnoredDelivery, IncomingDelivery, SourceEvent } from "../contract
 import { invalidPayload, validatedPayload } from "../payload";
 import { orderStage, toCanonicalOrder } from "./shopify.order";
 import { shopifyOrderSchema, shopifyRefundSchema } from "./shopify.payload";
-import { toCanonicalRefund } from "./shopify.refund";
+import { moneyBack, pendingRefunds, toCanonicalRefund } from "./shopify.refund";
 import { compact, epochMs, nonEmpty } from "./shopify.util";
 
 /** The webhook topics Orderly subscribes to; one Shopify webhook per topic. */
@@ -27,17 +28,36 @@ function isShopifyTopic(topic: string): topic is ShopifyTopic {
   return (SHOPIFY_TOPICS as readonly string[]).includes(topic);
 }
 
+/**
+ * The shape of a Shopify topic name (`orders/edited`, `products/update`, `customer.tags_added`):
+ * a delivery of another topic than Orderly's is ignored. A topic header of any other shape (two
+ * values joined, stray bytes) is not a topic at all, and the delivery is refused as unreadable.
+ */
+const TOPIC_NAME = /^[a-z0-9_]+(?:[./][a-z0-9_]+)+$/;
+
+/**
+ * An ignored delivery, with what the webhook route logs and alerts on: the kind of delivery it
+ * was (`test_order` raises a throttled alert) and the Shopify order it belongs to.
+ */
+export interface ShopifyIgnored extends IgnoredDelivery {
+  code: "test_order" | "topic_unsupported" | "refund_no_money";
+  orderId?: string;
+  /** The order as Shopify admin names it (`#1001`), when the delivery says. */
+  orderName?: string;
+}
+
 /** The connection settings parsing reads (the connector's settings schema gives them). */
 export type ShopifyParseSettings = { readonly processTestOrders?: boolean };
 
-const TEST_ORDERS_HINT = 'Turn on "processTestOrders" on this connection to book test orders.';
+const TEST_ORDERS_HINT =
+  'If it is a real sale (a payment provider left in test mode), turn on "Process test orders" (processTestOrders) in this connection\'s settings in Orderly.';
 
 /**
  * Parses a verified Shopify delivery into one event; throws OrderlyError(validation) naming what is
  * wrong. A test order and its refunds are ignored unless the connection processes test orders, and
- * so is a refund that returned no money.
+ * so are a refund that returned no money and a topic Orderly does not read (subscribed by mistake).
  */
-export function parse(delivery: IncomingDelivery, settings: ShopifyParseSettings = {}): SourceEvent[] | IgnoredDelivery {
+export function parse(delivery: IncomingDelivery, settings: ShopifyParseSettings = {}): SourceEvent[] | ShopifyIgnored {
   const header = (name: string) => nonEmpty(delivery.headers.get(name));
   const topic = header("X-Shopify-Topic");
   if (topic === undefined) {
@@ -45,6 +65,13 @@ export function parse(delivery: IncomingDelivery, settings: ShopifyParseSettings
       "The X-Shopify-Topic header is missing, so Orderly cannot tell what the delivery is.",
       "shopify_topic_missing",
     );
+  }
+  if (!isShopifyTopic(topic) && TOPIC_NAME.test(topic)) {
+    return {
+      ignored: true,
+      code: "topic_unsupported",
+      reason: `The Shopify topic "${topic}" is not one Orderly reads, so the delivery was ignored. Delete that webhook in Shopify: Orderly needs only ${SHOPIFY_TOPICS.join(", ")}.`,
+    };
   }
   if (!isShopifyTopic(topic)) {
     throw invalidPayload(
@@ -70,6 +97,8 @@ export function parse(delivery: IncomingDelivery, settings: ShopifyParseSettings
     if (!settings.processTestOrders && (refund.transactions ?? []).some((t) => t.test === true)) {
       return {
         ignored: true,
+        code: "test_order",
+        orderId: refund.order_id,
         reason: `Refund ${refund.id} is of Shopify test order ${refund.order_id} (its transactions are test transactions), so it is not credited. ${TEST_ORDERS_HINT}`,
       };
     }
@@ -77,17 +106,27 @@ export function parse(delivery: IncomingDelivery, settings: ShopifyParseSettings
     const version = epochMs(refund.created_at) ?? epochMs(refund.processed_at) ?? requireTime(epochMs(triggeredAt), topic);
     const createdAt = nonEmpty(refund.created_at) ?? nonEmpty(refund.processed_at) ?? new Date(version).toISOString();
     const canonical = mapped(() => toCanonicalRefund(refund, createdAt));
+    // Money still on its way back: crediting only what settled would be short, and nothing ever
+    // brings the rest (no second refunds/create, and the order mapping reads no refunds).
+    const pending = pendingRefunds(refund);
+    if (pending.length > 0) {
+      const amount = (t: { amount: string | number; currency?: string | null }) =>
+        `${String(t.amount)} ${nonEmpty(t.currency) ?? canonical.currency}`;
+      const settled = moneyBack(refund);
+      const already = settled.length > 0 ? ` (${settled.map(amount).join(" + ")} of it already refunded)` : "";
+      throw new OrderlyError(
+        `Refund ${refund.id} of Shopify order ${refund.order_id} is pending at the payment provider: ${pending.map(amount).join(" + ")} not yet returned to the customer${already}. Shopify does not send the refund again once it settles, so Orderly made no credit note for any of it: once the payment provider has settled it, credit the whole refund by hand where it should have gone; if the refund fails instead, nothing needs doing.`,
+        { errorClass: "conflict", code: "shopify_refund_pending" },
+      );
+    }
     // Nothing to credit: the refunded stage would also run the paid flows (stage.ts) on an unpaid
     // order, and a credit note of 0.00 against refunded lines fails. Same as WooCommerce's 0.00 refunds.
     if (canonical.total === 0) {
-      const pending = (refund.transactions ?? []).some((t) => t.kind === "refund" && t.status === "pending");
       return {
         ignored: true,
-        reason:
-          `Refund ${refund.id} of Shopify order ${refund.order_id} returned no money (it has no successful refund transaction: a restock, items removed by an order edit, or an unpaid order cancelled), so there is nothing to credit.` +
-          (pending
-            ? " Its refund transaction was still pending, and Shopify does not send the refund again once it succeeds: if the money goes out, credit it by hand."
-            : ""),
+        code: "refund_no_money",
+        orderId: refund.order_id,
+        reason: `Refund ${refund.id} of Shopify order ${refund.order_id} returned no money (it has no refund transaction that succeeded or is pending: a restock, items removed by an order edit, or an unpaid order cancelled), so there is nothing to credit.`,
       };
     }
     return [
@@ -106,6 +145,9 @@ export function parse(delivery: IncomingDelivery, settings: ShopifyParseSettings
   if (order.test === true && !settings.processTestOrders) {
     return {
       ignored: true,
+      code: "test_order",
+      orderId: order.id,
+      ...(nonEmpty(order.name) ? { orderName: nonEmpty(order.name) } : {}),
       reason: `Shopify order ${nonEmpty(order.name) ?? order.id} is a test order, so it is not booked. ${TEST_ORDERS_HINT}`,
     };
   }

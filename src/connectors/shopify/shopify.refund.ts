@@ -115,8 +115,17 @@ function mapRefund(refund: ShopifyRefund, createdAt: string, money: ShopifyMoney
  * The transactions that returned money: successful refunds. A void (an authorization released on an
  * unpaid order), a failed or a still pending refund returned nothing.
  */
-function moneyBack(refund: ShopifyRefund): NonNullable<ShopifyRefund["transactions"]> {
+export function moneyBack(refund: ShopifyRefund): NonNullable<ShopifyRefund["transactions"]> {
   return (refund.transactions ?? []).filter((t) => t.kind === "refund" && t.status === "success");
+}
+
+/**
+ * Refund transactions the payment provider has not settled yet (some gateways settle a refund days
+ * later). Their money is not in the refund's total, and Shopify sends no refunds/create again once
+ * they succeed, nor does the order's payload list refunds Orderly reads.
+ */
+export function pendingRefunds(refund: ShopifyRefund): NonNullable<ShopifyRefund["transactions"]> {
+  return (refund.transactions ?? []).filter((t) => t.kind === "refund" && t.status === "pending");
 }
 
 /** Every money set of the refund: its lines' subtotals and taxes, its shipping lines, its adjustments. */

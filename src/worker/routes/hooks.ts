@@ -4,14 +4,19 @@
  * event is stored there. An unsigned or unknown delivery gets a clear 4xx and nothing is stored.
  *
  * A signed delivery that cannot be taken for a reason retrying will not cure (connection disabled,
- * another site, unreadable or unmappable, too large) is kept in `dead_letters` with its raw body,
- * alerted to the tenant, and answered 200, whatever the source: WooCommerce never sends a delivery
- * again, and Shopify drops it after 8 tries over ~4 hours, so a non-2xx would lose the order without
- * a trace. Only a failure to store it that may pass (the inbox) answers an error to a source that
- * retries; one that never retries (`retries: false`) gets that kept too.
+ * another site, unreadable or unmappable, too large, a refund a person must credit) is kept in
+ * `dead_letters` with its raw body, alerted to the tenant, and answered 200, whatever the source:
+ * WooCommerce never sends a delivery again, and Shopify drops it after 8 tries over ~4 hours, so a
+ * non-2xx would lose the order without a trace. A failure that may pass answers an error to a source
+ * that retries: the inbox not storing it, and a connection disabled for less than an hour (see
+ * DISABLED_RETRY_WINDOW_MS); one that never retries (`retries: false`) gets those kept too.
+ *
+ * An ignored delivery (nothing to book) is answered 200 and logged; an ignored test order also
+ * raises a throttled alert, since a shop whose payment provider was left in test mode would
+ * otherwise lose real orders without a word.
  */
 import { type Context, Hono } from "hono";
-import type { IncomingDelivery } from "../../connectors/contract";
+import type { IgnoredDelivery, IncomingDelivery } from "../../connectors/contract";
 import { toHex } from "../../connectors/signatures";
 import { foreignSite } from "../../connectors/woocommerce";
 import { database } from "../../db/client";
@@ -20,13 +25,30 @@ import { deadLetters } from "../../db/schema";
 import { OrderlyError } from "../../domain/errors";
 import { type InboxAccept, type InboxDO, inboxEntry, MAX_EVENT_BYTES, storedBytes } from "../../durable/inbox-do";
 import { type IngestRequest, orderObjectName } from "../../durable/order-types";
-import { alertRefusedDelivery } from "../../notifications/refused-alerts";
+import { alertRefusedDelivery, alertTestOrderIgnored } from "../../notifications/refused-alerts";
 import { runtimeConfig } from "../config";
 import { fnv1a } from "../fnv";
 import { acceptInShard } from "../inbox-batch";
 import { MAX_WEBHOOK_BYTES, readBodyLimited } from "../read-body";
 
 export const hooks = new Hono<{ Bindings: Env }>();
+
+/**
+ * How long after its event a delivery to a disabled connection is answered 503 (the sender keeps
+ * it and tries again) rather than kept as a dead letter, for a source that retries. Shopify retries
+ * a failed delivery 8 times over 4 hours with exponential backoff, each time with the original
+ * payload and `X-Shopify-Triggered-At` (developer changelog, 10 September 2024). So a connection
+ * paused for a few minutes, or re-enabled while an isolate still serves its cached disabled entry
+ * (up to 5 minutes, src/db/connections.ts), loses nothing, and Shopify's tries after the first hour
+ * still find the delivery kept if the connection stays disabled.
+ */
+export const DISABLED_RETRY_WINDOW_MS = 60 * 60_000;
+
+/** A trigger time this far ahead of our clock is clock skew; further ahead, it is not believed. */
+const TRIGGER_CLOCK_SKEW_MS = 5 * 60_000;
+
+/** The header naming when a source's event happened (ISO time), for sources that send one. */
+const TRIGGERED_AT_HEADER: Record<string, string> = { shopify: "x-shopify-triggered-at" };
 
 /**
  * Webhooks this isolate is answering right now, counted once their body is in: tells the inbox
@@ -63,9 +85,18 @@ async function receive(c: Context<{ Bindings: Env }>, body: Uint8Array): Promise
     throw new OrderlyError(`Signature check failed: ${verified.reason}`, { errorClass: "auth", code: "signature_invalid" });
 
   // From here the delivery is genuine. A paused connection's orders are kept, not processed: a 503
-  // would only hold them at a sender that retries for hours (Shopify), then lose them.
+  // would only hold them at a sender that retries for hours (Shopify), then lose them. A young
+  // delivery from such a sender still gets the 503: the pause may end before its retries do.
   const resend = resendHint(connection, delivery.headers);
   if (!connection.enabled) {
+    const age = retries ? eventAge(connection, delivery.headers) : null;
+    if (age !== null && age < DISABLED_RETRY_WINDOW_MS) {
+      console.warn("delivery to a disabled connection answered 503; the sender retries", { connectionId: connection.id, age });
+      throw new OrderlyError(
+        `The connection "${connection.name}" is disabled; the sender should try again later (a delivery is kept as a dead letter once its event is over ${DISABLED_RETRY_WINDOW_MS / 60_000} minutes old).`,
+        { errorClass: "unavailable", code: "connection_disabled" },
+      );
+    }
     return keep(c, connection, body, {
       code: "connection_disabled",
       reason: `The connection "${connection.name}" is disabled, so Orderly did not process it. Enable the connection in Orderly, then ${resend.how}`,
@@ -77,18 +108,19 @@ async function receive(c: Context<{ Bindings: Env }>, body: Uint8Array): Promise
 
   let parsed: ReturnType<typeof source.parse>;
   try {
-    parsed = source.parse(delivery);
+    parsed = source.parse(delivery, connection.settings);
   } catch (error) {
     // The same bytes fail the same way on every retry.
-    return keep(c, connection, body, unreadable(error, resend));
+    return keep(c, connection, body, refused(error, resend));
   }
-  if ("ignored" in parsed) return c.json({ ok: true, ignored: parsed.reason });
+  if ("ignored" in parsed) return ignore(c, connection, parsed);
 
   const config = runtimeConfig(c.env);
   const headers = keptHeaders(c.req.raw.headers);
   const receivedAt = Date.now();
-  const inline = body.byteLength <= config.inlineBodyLimit;
-  const text = inline ? utf8.decode(body) : null;
+  // Stored as the bytes that were signed: a body that is not strict UTF-8 goes to R2 like a large one.
+  const text = body.byteLength <= config.inlineBodyLimit ? strictText(body) : null;
+  const inline = text !== null;
   const events: InboxAccept[] = [];
   const blobs: string[] = [];
   for (const event of parsed) {
@@ -135,11 +167,28 @@ async function receive(c: Context<{ Bindings: Env }>, body: Uint8Array): Promise
     // A source that never sends a delivery again would lose the order on an error answer: it is
     // kept instead (if that fails too, the error goes back, as before).
     console.error("inbox did not store a delivery; kept as a dead letter", { connectionId: connection.id, error: String(error) });
-    return keep(c, connection, body, {
-      code: "not_stored",
-      reason: `Orderly could not store this delivery just now (${error instanceof Error ? error.message : String(error)}). It is kept here, not processed: ${resend.how}`,
-    });
+    return keep(c, connection, body, notStored(error, resend));
   }
+}
+
+/**
+ * An inbox failure as a refusal. Only the shard's own answer for this delivery (`inbox_not_stored`:
+ * its write was rolled back) says it was not stored. A call that timed out or failed as a whole may
+ * have been stored and go on to be processed: a merchant told "not processed" would enter the order
+ * by hand and have it twice.
+ */
+function notStored(error: unknown, resend: Resend): Refusal {
+  const message = error instanceof Error ? error.message : String(error);
+  if (error instanceof OrderlyError && error.code === "inbox_not_stored") {
+    return {
+      code: "not_stored",
+      reason: `Orderly could not store this delivery just now (${message}). It is kept here, not processed: ${resend.how}`,
+    };
+  }
+  return {
+    code: "store_unconfirmed",
+    reason: `Orderly could not confirm that it stored this delivery (${message}). It is kept here, and it may already have been stored and processed: check the order's transfers in Orderly before entering anything by hand. If it has none, ${resend.how}`,
+  };
 }
 
 /** Why a verified delivery was not taken, in words the merchant can act on. */
@@ -198,6 +247,50 @@ async function keep(c: Context<{ Bindings: Env }>, connection: LoadedConnection,
     }),
   );
   return c.json({ ok: true, kept: { deadLetterId: row.id, code: refusal.code, reason: refusal.reason } });
+}
+
+/**
+ * How old a delivery's event is (negative within clock skew), from the source's trigger-time
+ * header; null when the source sends none, or it is unreadable or far in the future.
+ */
+function eventAge(connection: LoadedConnection, headers: Headers): number | null {
+  const name = TRIGGERED_AT_HEADER[connection.connector.id];
+  const value = name ? headers.get(name)?.trim() : undefined;
+  if (!value) return null;
+  const at = Date.parse(value);
+  const age = Date.now() - at;
+  return Number.isFinite(at) && age > -TRIGGER_CLOCK_SKEW_MS ? age : null;
+}
+
+/**
+ * Answers a delivery with nothing to book 200 `ignored`, and logs it. A test order is also alerted
+ * (throttled per connection): a payment provider left in test mode marks real orders as tests.
+ */
+function ignore(c: Context<{ Bindings: Env }>, connection: LoadedConnection, ignored: IgnoredDelivery): Response {
+  const { code, orderId, orderName } = ignored;
+  console.warn("delivery ignored", { connectionId: connection.id, code, orderId, reason: ignored.reason });
+  if (code === "test_order") {
+    const name = orderName ?? orderId;
+    c.executionCtx.waitUntil(
+      alertTestOrderIgnored(c.env, {
+        tenantId: connection.tenantId,
+        connectionId: connection.id,
+        order: name === undefined ? null : label(name),
+        reason: ignored.reason,
+      }),
+    );
+  }
+  return c.json({ ok: true, ignored: ignored.reason });
+}
+
+/**
+ * A parse failure as a refusal. A source throws class "conflict" for a delivery it read but that a
+ * person must book (a Shopify refund still pending at the payment provider): its message already
+ * says what to do. Anything else could not be read or mapped.
+ */
+function refused(error: unknown, resend: Resend): Refusal {
+  if (error instanceof OrderlyError && error.errorClass === "conflict") return { code: error.code, reason: error.message };
+  return unreadable(error, resend);
 }
 
 /**
@@ -302,7 +395,6 @@ async function blobName(deliveryId: string): Promise<string> {
   return `sha256-${toHex(new Uint8Array(digest))}`;
 }
 
-const utf8 = new TextDecoder();
 const inboxIds = new Map<number, DurableObjectId>();
 
 /** A shard's object id, derived once per isolate (idFromName hashes the name each time). */

@@ -36,12 +36,14 @@ export async function checkConnection(env: Env, tenantId: string, id: string): P
   }
   const source = loaded?.connector.source;
   if (!row.enabled) {
-    // A source that never re-sends (WooCommerce) would lose the order on a 503, so it is kept instead.
-    const deliveries =
-      source?.retries === false
-        ? "signed deliveries are kept under dead letters (GET /api/v1/dead-letters) and alerted, not processed; enable it, then re-send them from the shop"
-        : "sources answer 503 (the sender retries)";
-    lines.push({ ok: false, text: `The connection is disabled: ${deliveries}, and no step runs.` });
+    // Whatever the source: a 503 would lose the order (WooCommerce never re-sends, Shopify gives up
+    // after about 4 hours), so the webhook route keeps it instead.
+    lines.push({
+      ok: false,
+      text: source
+        ? "The connection is disabled: its signed deliveries are kept under dead letters (GET /api/v1/dead-letters) and alerted, not processed, and no step runs. Enable it, then have the shop send those orders again (each dead letter says how)."
+        : "The connection is disabled: no step runs.",
+    });
   }
   if (source) {
     if (loaded?.connector.id === "woocommerce" && !loaded.settings.storeUrl)
