@@ -34,17 +34,24 @@ describe("Billy checks the tax rate of every line before approving", () => {
     expect(error.errorClass).toBe("validation");
     expect(error.code).toBe("billy_tax_rate_mismatch");
     expect(error.message).toBe(
-      "Billy put other tax rates on invoice inv-3 than Orderly chose for this EU business reverse-charge (DE) sale: line 1 \"T-shirt\" (product prod-ts1) has tax rate tr-export instead of tr-eu-rc; line 2 \"DHL\" (product prod-shipping) has tax rate tr-export instead of tr-eu-rc. Billy takes a line's tax rate from its product's sales tax ruleset: in Billy, give these products a ruleset that gives the chosen rate for this customer (or set the step's products to ones that do), then retry; the retry saves the draft's lines again. The invoice is kept as a draft.",
+      "Billy put other tax rates on invoice inv-3 than Orderly chose for this EU business reverse-charge (DE) sale: line 1 \"T-shirt\" (product prod-ts1) has tax rate tr-export instead of tr-eu-rc. Billy takes a line's tax rate from its product's sales tax ruleset: in Billy, give these products a ruleset that gives the chosen rate for this customer (or set the step's products to ones that do), then retry; the retry saves the draft's lines again. The invoice is kept as a draft.",
     );
     expect(error.details).toEqual({
       draftId: "inv-3",
-      lines: [
-        { line: 1, description: "T-shirt", productId: "prod-ts1", expected: "tr-eu-rc", applied: "tr-export" },
-        { line: 2, description: "DHL", productId: "prod-shipping", expected: "tr-eu-rc", applied: "tr-export" },
-      ],
+      lines: [{ line: 1, description: "T-shirt", productId: "prod-ts1", expected: "tr-eu-rc", applied: "tr-export" }],
     });
     expect(mock.invoice("inv-3")).toMatchObject({ state: "draft", tax: 0, grossAmount: 1020 });
     expect(mock.writes().some((w) => (w.body as { invoice?: { state?: string } }).invoice?.state === "approved")).toBe(false);
+  });
+
+  it("approves a reverse-charge invoice whose shipping Billy books on another 0 % rate: no VAT is charged on it either way", async () => {
+    const mock = createBillyMock({ products: PRODUCTS, taxRateFromProduct: { "prod-shipping": "tr-export" } });
+    installBillyMock(mock);
+
+    const { result } = await run(createInvoice, germanBusinessOrder(), BOOKED);
+
+    expect(result.outputs).toMatchObject({ state: "approved" });
+    expect(mock.linesOf("inv-3").map((l) => l.taxRateId)).toEqual(["tr-eu-rc", "tr-export"]);
   });
 
   it("approves on the retry once the products give the chosen rate", async () => {

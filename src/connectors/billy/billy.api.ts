@@ -81,15 +81,15 @@ export interface ListLookup {
   /** Plural resource name, also the list's key in the answer: "contacts". */
   resource: string;
   filter: Record<string, string>;
-  /** What a duplicate would be and what a person can do instead, for the error past MAX_PAGES. */
+  /** What a person can do about a duplicate made past MAX_PAGES, for the log line. */
   instead: string;
 }
 
 /**
  * The first record of a filtered list that `matches`, following `meta.paging` page by page. Billy
  * documents list filters for invoices, bills and daybook transactions only; one it ignores lists
- * every record, 1,000 a page, and the match may be on a later page. Past MAX_PAGES the lookup fails
- * rather than answer "none", which would make a second contact or product.
+ * every record, 1,000 a page, and the match may be on a later page. Past MAX_PAGES it answers "none"
+ * (a second contact or product may then be made) and logs why: failing would fail every new buyer.
  */
 export async function findInList<T = Json>(
   ctx: BillyContext,
@@ -115,11 +115,12 @@ export async function findInList<T = Json>(
   const filter = Object.entries(lookup.filter)
     .map(([key, value]) => `${key}=${value}`)
     .join(" and ");
-  throw settingsError(
-    `Billy listed more than ${MAX_PAGES} pages of ${lookup.resource} for ${filter}${typeof total === "number" ? ` (${total} in all)` : ""} without one that matches, so it seems to ignore that filter. ${lookup.instead}`,
-    "billy_list_filter_ignored",
-    { resource: lookup.resource, filter: lookup.filter },
+  // Failing here would fail every order of a new buyer (or a new SKU) in such a company, for good;
+  // it is read as "none", as before paging, and logged for the operator.
+  console.warn(
+    `Billy listed more than ${MAX_PAGES} pages of ${lookup.resource} for ${filter}${typeof total === "number" ? ` (${total} in all)` : ""} without one that matches; it seems to ignore that filter, so a record past page ${MAX_PAGES} may be made again. ${lookup.instead}`,
   );
+  return undefined;
 }
 
 /**

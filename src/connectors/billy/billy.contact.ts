@@ -176,7 +176,7 @@ export async function findOrCreateContact(
 
 async function findContact(ctx: BillyContext, lookup: ContactLookup): Promise<string | undefined> {
   const instead =
-    "Orderly stopped rather than create a second contact: check in Billy whether the buyer exists, or match customers by another property (customerMatch) or on a shared contact.";
+    "If the buyer has two contacts in Billy now, merge them; match customers by another property (customerMatch) or on a shared contact to avoid it.";
   const found = await findInList(ctx, { ...lookup, instead }, (record) =>
     Object.entries(lookup.filter).every(([key, value]) => same(record[key], value)),
   );

@@ -125,7 +125,7 @@ async function findOrCreateProduct(
  * answer is checked locally and read page by page in case Billy ignores it.
  */
 async function findProduct(ctx: BillyContext, sku: string): Promise<string | undefined> {
-  const instead = `Orderly stopped rather than book "${sku}" on another product or create it a second time: check in Billy whether a product has product number "${sku}".`;
+  const instead = `If Billy now has two products numbered "${sku}", archive one.`;
   const lookup = { resource: "products", filter: { productNo: sku }, instead };
   return (await findInList<BillyProduct>(ctx, lookup, (p) => p.productNo === sku && !p.isArchived))?.id;
 }
