@@ -54,11 +54,6 @@ export const INBOX_MIGRATIONS = [
   DROP TABLE seen;
   ALTER TABLE seen_v2 RENAME TO seen;
   `,
-  // v3: pending has no index on the order's name: it was a row written with every webhook, and the
-  // hand-off reads a round's rows in one scan of a table that holds only what is not handed on.
-  `
-  DROP INDEX pending_order;
-  `,
 ];
 // No seen keys are written since 2026-11-26 (the order's object dedupes every delivery for good,
 // by its UNIQUE delivery id and event key; a shard's key answered a re-delivery a little sooner,
@@ -338,32 +333,20 @@ export class InboxDO extends DurableObject<Env> {
   private async drain(): Promise<void> {
     for (;;) {
       await this.waitForQuiet();
-      // The round's orders (those with an event due, oldest first) and all their waiting events,
-      // in two scans of the table, which has no index but its rowid: an index on the order's name
-      // was a row written with every webhook, and the table holds only what is not handed on yet.
-      const handed = JSON.stringify(this.handed);
-      const rows = this.sql.all<{ seq: number; order_name: string; attempts: number }>(
-        `SELECT seq, order_name, attempts FROM pending
-         WHERE order_name IN (SELECT order_name FROM pending WHERE next_at <= ?1 AND seq NOT IN (SELECT value FROM json_each(?2))
-                              GROUP BY order_name ORDER BY MIN(seq) LIMIT ${FORWARD_CONCURRENCY})
-           AND seq NOT IN (SELECT value FROM json_each(?2))
-         ORDER BY seq`,
-        Date.now(),
-        handed,
-      );
-      if (rows.length === 0) {
+      const orders = this.sql
+        .all<{ order_name: string }>(
+          `SELECT order_name FROM pending WHERE next_at <= ? AND seq NOT IN (SELECT value FROM json_each(?))
+           GROUP BY order_name ORDER BY MIN(seq) LIMIT ${FORWARD_CONCURRENCY}`,
+          Date.now(),
+          JSON.stringify(this.handed),
+        )
+        .map((r) => r.order_name);
+      if (orders.length === 0) {
         // The backlog is handed on: the next burst may hold the hand-off again (waitForQuiet).
         this.holdingSince = 0;
         return;
       }
-      // Rows in seq order: each order's first row comes in the order of its oldest event.
-      const orders = new Map<string, Array<{ seq: number; attempts: number }>>();
-      for (const row of rows) {
-        const events = orders.get(row.order_name) ?? [];
-        if (events.length < ORDER_BATCH) events.push({ seq: row.seq, attempts: row.attempts });
-        orders.set(row.order_name, events);
-      }
-      const moved = (await Promise.all([...orders].map(([name, events]) => this.forwardOrder(name, events)))).flat();
+      const moved = (await Promise.all(orders.map((name) => this.forwardOrder(name)))).flat();
       if (moved.length === 0) return;
       this.handed.push(...moved);
     }
@@ -389,7 +372,13 @@ export class InboxDO extends DurableObject<Env> {
   }
 
   /** Hands on one order's oldest events; returns the seqs its object took. */
-  private async forwardOrder(orderName: string, rows: Array<{ seq: number; attempts: number }>): Promise<number[]> {
+  private async forwardOrder(orderName: string): Promise<number[]> {
+    const rows = this.sql.all<{ seq: number; attempts: number }>(
+      `SELECT seq, attempts FROM pending WHERE order_name = ? AND seq NOT IN (SELECT value FROM json_each(?))
+       ORDER BY seq LIMIT ${ORDER_BATCH}`,
+      orderName,
+      JSON.stringify(this.handed),
+    );
     const order = orderStub(this.env, orderName);
     const moved: number[] = [];
     for (const row of rows) {

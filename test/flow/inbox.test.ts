@@ -149,49 +149,6 @@ describe("the webhook inbox", () => {
     });
   });
 
-  it("writes one row per accepted delivery (no seen key, no index), and hands a round's orders on oldest first", async () => {
-    const shard = env.INBOXES.get(env.INBOXES.idFromName("inbox-one-row"));
-    await runInDurableObject(shard, async (instance: InboxDO, state) => {
-      const rounds: string[][] = [];
-      let round: string[] = [];
-      type Rows = Array<{ seq: number }>;
-      vi.spyOn(
-        instance as unknown as { forwardOrder(name: string, rows: Rows): Promise<number[]> },
-        "forwardOrder",
-      ).mockImplementation(async (name, rows) => {
-        round.push(`${name}:${rows.map((r) => r.seq).join(",")}`);
-        return [];
-      });
-      // Orders b, a, b, c: one round hands on b (both its events), then a, then c.
-      await instance.acceptEach([
-        [inboxTestEntry("con_rows", "b")],
-        [inboxTestEntry("con_rows", "a")],
-        [{ ...inboxTestEntry("con_rows", "b"), deliveryKey: "d:con_rows:b-2" }],
-        [inboxTestEntry("con_rows", "c")],
-      ]);
-      await (instance as unknown as { forward(): Promise<void> }).forward();
-      rounds.push(round);
-      round = [];
-      const sql = state.storage.sql;
-      const seqsOf = (name: string) =>
-        sql
-          .exec<{ seq: number }>("SELECT seq FROM pending WHERE order_name = ? ORDER BY seq", `con_rows:${name}`)
-          .toArray()
-          .map((r) => r.seq)
-          .join(",");
-      expect(rounds[0]).toEqual([`con_rows:b:${seqsOf("b")}`, `con_rows:a:${seqsOf("a")}`, `con_rows:c:${seqsOf("c")}`]);
-      expect(seqsOf("b").split(",")).toHaveLength(2);
-      // The table has no index but its rowid: a delivery is one row written.
-      expect(sql.exec("SELECT COUNT(*) AS n FROM sqlite_master WHERE type = 'index' AND tbl_name = 'pending'").one().n).toBe(0);
-      const insert = sql.exec(
-        "INSERT INTO pending (order_name, request, raw_body, next_at) VALUES ('con_rows:probe', '{}', NULL, ?)",
-        Date.now() + 60_000,
-      );
-      insert.toArray();
-      expect(insert.rowsWritten).toBe(1);
-    });
-  });
-
   it("answers each delivery of a call on its own: one that cannot be stored fails alone (acceptEach)", async () => {
     const shard = env.INBOXES.get(env.INBOXES.idFromName("inbox-each-outcome"));
     await runInDurableObject(shard, async (instance: InboxDO, state) => {
