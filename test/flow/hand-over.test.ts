@@ -181,8 +181,10 @@ describe("steps handed over to the reporting consumer", () => {
 
   it("hands over only the reporting transfer's next step; another transfer's first step goes through the queue", async () => {
     const world = await createWorld();
+    // Two flows on one stage (a second ledger: the same step twice on one target is refused).
+    const other = (await world.api("/connections", { body: { connector: "sandbox-ledger", name: "Ledger 2" } })).body.id;
     await world.flow("paid", ledgerSteps(world));
-    await world.flow("paid", ledgerSteps(world));
+    await world.flow("paid", ledgerSteps({ ...world, ledgerId: other }));
     const { transfers, usage } = await sendMetered(world, 2);
     expect(transfers.map((t) => t.status)).toEqual(["completed", "completed"]);
     // Each transfer's first step is a message (sent after its projection); its second is handed over.

@@ -63,8 +63,10 @@ describe("retention", () => {
 
   it("keeps a webhook's raw body in R2 while another transfer made from it is kept, and deletes it with the last", async () => {
     const world = await createWorld();
+    // Two flows on one stage (a second ledger: the same step twice on one target is refused).
+    const other = (await world.api("/connections", { body: { connector: "sandbox-ledger", name: "Ledger 2" } })).body.id;
     await world.flow("paid", [{ target: world.ledgerId, action: "createInvoice" }]);
-    await world.flow("paid", [{ target: world.ledgerId, action: "createInvoice", settings: { invoiceState: "booked" } }]);
+    await world.flow("paid", [{ target: other, action: "createInvoice", settings: { invoiceState: "booked" } }]);
     // Over the inline limit: the body is kept once in R2 and both transfers' received snapshots name it.
     const order = shopifyOrder({ note: "ü".repeat(80_000) });
     await world.sendShopify("orders/paid", order);

@@ -54,8 +54,10 @@ describe("re-runs after an update", () => {
 
   it("give a step's claim what the order's other transfers made, though a re-run set their steps back to waiting", async () => {
     const world = await createWorld();
+    // Two flows on one stage (a second ledger: the same step twice on one target is refused).
+    const other = (await world.api("/connections", { body: { connector: "sandbox-ledger", name: "Ledger 2" } })).body.id;
     await world.flow("paid", [{ target: world.ledgerId, action: "createInvoice" }]);
-    await world.flow("paid", [{ target: world.ledgerId, action: "createInvoice", settings: { invoiceState: "booked" } }]);
+    await world.flow("paid", [{ target: other, action: "createInvoice", settings: { invoiceState: "booked" } }]);
     const order = shopifyOrder();
     await world.sendShopify("orders/paid", order);
     const [first, second] = await settledTransfers(world, String(order.id), 2);

@@ -6,7 +6,7 @@ import { database } from "../../../db/client";
 import { type FlowStepConfig, flows } from "../../../db/schema";
 import { OrderlyError } from "../../../domain/errors";
 import { stageSchema } from "../../../domain/stage";
-import { apiRouter, errorResponses, notFound } from "./api-env";
+import { apiRouter, errorResponses, errorSchema, notFound } from "./api-env";
 import { findOwned } from "./connections";
 
 const stepSchema = z
@@ -75,7 +75,9 @@ async function validateFlow(
   for (const [index, step] of steps.entries()) {
     const target = await findOwned(env, tenantId, step.target);
     const connector = getConnector(target.connector);
-    const action = connector?.actions?.[step.action];
+    // Own keys only: "constructor" or "__proto__" would find Object's own members otherwise.
+    const actions = connector?.actions;
+    const action = actions && Object.hasOwn(actions, step.action) ? actions[step.action] : undefined;
     if (!connector || !action) {
       const known = Object.keys(connector?.actions ?? {}).join(", ") || "none";
       throw new OrderlyError(`Step ${index + 1}: ${target.connector} has no action "${step.action}" (it has: ${known}).`, {
@@ -97,6 +99,74 @@ async function validateFlow(
   }
   return checked;
 }
+
+/** What a flow is written as: its id and the columns the duplicate guard reads. */
+interface FlowWrite {
+  id: string;
+  tenantId: string;
+  name: string;
+  source: string;
+  stage: string;
+  steps: FlowStepConfig[];
+  enabled: boolean;
+  now: number;
+}
+
+/**
+ * Another enabled flow of the same source and stage with a step of the same target and action as
+ * one of `?4`'s steps. OrderDO runs every enabled matching flow, each under its own reference, so
+ * the target adopts nothing and makes the effect (an invoice) a second time for every order.
+ * Parameters: ?1 tenant, ?2 source, ?3 stage, ?4 steps (JSON), ?5 the flow's own id.
+ */
+const OTHER_FLOW_SAME_STEP = `SELECT f.id AS id, f.name AS name, n.key + 1 AS step,
+      json_extract(n.value, '$.target') AS target, json_extract(n.value, '$.action') AS action,
+      (SELECT c.name FROM connections c WHERE c.id = json_extract(n.value, '$.target')) AS targetName
+    FROM flows f, json_each(f.steps) s, json_each(?4) n
+    WHERE f.tenant_id = ?1 AND f.source_connection_id = ?2 AND f.trigger_stage = ?3 AND f.enabled = 1 AND f.id <> ?5
+      AND json_extract(s.value, '$.target') = json_extract(n.value, '$.target')
+      AND json_extract(s.value, '$.action') = json_extract(n.value, '$.action')`;
+
+function writeParams(w: FlowWrite): unknown[] {
+  return [w.tenantId, w.source, w.stage, JSON.stringify(w.steps), w.id, w.name, w.enabled ? 1 : 0, w.now];
+}
+
+/**
+ * Writes the flow in one statement that does nothing when it would be enabled beside a flow
+ * running one of its steps (so two saves at once, a double-click, cannot both pass), and explains
+ * with a 409. Returns false when an update found no row (the flow was deleted meanwhile).
+ */
+async function guardedWrite(env: Env, w: FlowWrite, kind: "insert" | "update"): Promise<boolean> {
+  const guard = `(?7 = 0 OR NOT EXISTS (${OTHER_FLOW_SAME_STEP}))`;
+  const statement =
+    kind === "insert"
+      ? `INSERT INTO flows (id, tenant_id, name, source_connection_id, trigger_stage, steps, enabled, created_at, updated_at)
+         SELECT ?5, ?1, ?6, ?2, ?3, ?4, ?7, ?8, ?8 WHERE ${guard}`
+      : `UPDATE flows SET name = ?6, source_connection_id = ?2, trigger_stage = ?3, steps = ?4, enabled = ?7, updated_at = ?8
+         WHERE id = ?5 AND tenant_id = ?1 AND ${guard}`;
+  const result = await env.DB.prepare(statement)
+    .bind(...writeParams(w))
+    .run();
+  if (result.meta.changes > 0) return true;
+  if (!w.enabled) return false;
+  const other = await env.DB.prepare(`${OTHER_FLOW_SAME_STEP} LIMIT 1`)
+    .bind(...writeParams(w).slice(0, 5))
+    .first<{ id: string; name: string; step: number; target: string; action: string; targetName: string | null }>();
+  if (!other) return false;
+  throw new OrderlyError(
+    `Step ${other.step} (${other.action} at ${other.targetName ? `"${other.targetName}" (${other.target})` : other.target}) is already run for ${w.stage} orders of this source by the enabled flow "${other.name}" (${other.id}): both would run, and the target would get it twice for every order. Change the step, or disable or delete that flow first.`,
+    {
+      errorClass: "conflict",
+      code: "flow_duplicate",
+      details: { flow: other.id, step: other.step, target: other.target, action: other.action },
+    },
+  );
+}
+
+const duplicateResponse = {
+  description:
+    "`flow_duplicate`: another enabled flow of the same source and stage has a step with the same target and action; the message and `details` name it and the step.",
+  content: { "application/json": { schema: errorSchema } },
+};
 
 export const flowRoutes = apiRouter()
   .openapi(
@@ -122,7 +192,11 @@ export const flowRoutes = apiRouter()
       path: "/",
       summary: "Create a flow",
       request: { body: { content: { "application/json": { schema: createSchema } }, required: true } },
-      responses: { 201: { description: "Created", content: { "application/json": { schema: flowSchema } } }, ...errorResponses },
+      responses: {
+        201: { description: "Created", content: { "application/json": { schema: flowSchema } } },
+        409: duplicateResponse,
+        ...errorResponses,
+      },
     }),
     async (c) => {
       const input = c.req.valid("json");
@@ -139,7 +213,12 @@ export const flowRoutes = apiRouter()
         createdAt: now,
         updatedAt: now,
       };
-      await database(c.env).insert(flows).values(row);
+      const written = await guardedWrite(c.env, writeOf(row), "insert");
+      if (!written)
+        throw new OrderlyError("Another flow changed while this one was saved, so it was not; save it again.", {
+          errorClass: "conflict",
+          code: "flow_not_saved",
+        });
       return c.json(view(row), 201);
     },
   )
@@ -159,7 +238,11 @@ export const flowRoutes = apiRouter()
       path: "/{id}",
       summary: "Change a flow (applies to transfers created from now on)",
       request: { params: idParam, body: { content: { "application/json": { schema: updateSchema } }, required: true } },
-      responses: { 200: { description: "Updated", content: { "application/json": { schema: flowSchema } } }, ...errorResponses },
+      responses: {
+        200: { description: "Updated", content: { "application/json": { schema: flowSchema } } },
+        409: duplicateResponse,
+        ...errorResponses,
+      },
     }),
     async (c) => {
       const row = await findFlow(c.env, c.var.tenantId, c.req.valid("param").id);
@@ -175,7 +258,7 @@ export const flowRoutes = apiRouter()
         enabled: input.enabled ?? row.enabled,
         updatedAt: Date.now(),
       };
-      await database(c.env).update(flows).set(updated).where(eq(flows.id, row.id));
+      if (!(await guardedWrite(c.env, writeOf(updated), "update"))) throw notFound("Flow", row.id);
       return c.json(view(updated), 200);
     },
   )
@@ -193,6 +276,19 @@ export const flowRoutes = apiRouter()
       return c.body(null, 204);
     },
   );
+
+function writeOf(row: Row): FlowWrite {
+  return {
+    id: row.id,
+    tenantId: row.tenantId,
+    name: row.name,
+    source: row.sourceConnectionId,
+    stage: row.triggerStage,
+    steps: row.steps,
+    enabled: row.enabled,
+    now: row.updatedAt,
+  };
+}
 
 export async function findFlow(env: Env, tenantId: string, id: string): Promise<Row> {
   const row = await database(env)

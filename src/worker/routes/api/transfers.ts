@@ -1,10 +1,11 @@
 /** /api/v1/transfers: the transfer log, each transfer's snapshots, and retry. */
 import { createRoute, z } from "@hono/zod-openapi";
-import { and, asc, desc, eq, gte, inArray, lt, type SQL, sql } from "drizzle-orm";
+import { and, asc, desc, eq, gte, lt, type SQL, sql } from "drizzle-orm";
 import { database } from "../../../db/client";
 import { beforeCursor, decodeCursor, encodeCursor } from "../../../db/cursor";
 import { attempts, snapshots, TRANSFER_STATUSES, transferSteps, transfers } from "../../../db/schema";
 import { latestSnapshot, mergeAttempts, readHistory } from "../../../db/snapshots";
+import { withStepTo } from "../../../db/transfer-filters";
 import { OrderlyError } from "../../../domain/errors";
 import { orderSchema, type TransferInput } from "../../../domain/order";
 import { stageSchema } from "../../../domain/stage";
@@ -73,18 +74,7 @@ export const transferRoutes = apiRouter()
       if (q.status) where.push(eq(transfers.status, q.status));
       if (q.stage) where.push(eq(transfers.stage, q.stage));
       if (q.connection) where.push(eq(transfers.sourceConnectionId, q.connection));
-      if (q.target) {
-        where.push(
-          inArray(
-            transfers.id,
-            database(c.env)
-              .select({ id: transferSteps.transferId })
-              .from(transferSteps)
-              // The tenant's steps only (its time index), not every tenant's.
-              .where(and(eq(transferSteps.tenantId, c.var.tenantId), eq(transferSteps.targetConnectionId, q.target))),
-          ),
-        );
-      }
+      if (q.target) where.push(withStepTo(database(c.env), c.var.tenantId, q.target));
       if (q.flow) where.push(eq(transfers.flowId, q.flow));
       if (q.order) where.push(eq(transfers.orderId, q.order));
       if (q.from !== undefined) where.push(gte(transfers.createdAt, q.from));
@@ -247,7 +237,9 @@ export const transferRoutes = apiRouter()
                   status: z.enum(["failed", "completed"]).default("failed"),
                   stage: stageSchema.optional(),
                   connection: z.string().optional(),
+                  target: listQuery.shape.target,
                   flow: z.string().optional(),
+                  order: listQuery.shape.order,
                   from: z.number().int().optional(),
                   to: z.number().int().optional(),
                   fromStart: z.boolean().default(false),
@@ -255,6 +247,8 @@ export const transferRoutes = apiRouter()
                   limit: z.number().int().min(1).max(500).default(100),
                   cursor: z.string().optional(),
                 })
+                // A filter it does not know must not be dropped: that would replay every transfer.
+                .strict()
                 .openapi("BulkRetry"),
             },
           },
@@ -288,7 +282,9 @@ export const transferRoutes = apiRouter()
       const where: SQL[] = [eq(transfers.tenantId, c.var.tenantId), eq(transfers.status, q.status)];
       if (q.stage) where.push(eq(transfers.stage, q.stage));
       if (q.connection) where.push(eq(transfers.sourceConnectionId, q.connection));
+      if (q.target) where.push(withStepTo(database(c.env), c.var.tenantId, q.target));
       if (q.flow) where.push(eq(transfers.flowId, q.flow));
+      if (q.order) where.push(eq(transfers.orderId, q.order));
       if (q.from !== undefined) where.push(gte(transfers.createdAt, q.from));
       if (q.to !== undefined) where.push(lt(transfers.createdAt, q.to));
       if (q.cursor) {
@@ -298,7 +294,8 @@ export const transferRoutes = apiRouter()
         .select()
         .from(transfers)
         .where(and(...where))
-        .orderBy(desc(transfers.createdAt), desc(transfers.id))
+        // As the list: one order's few transfers are found by the order's index, then sorted.
+        .orderBy(q.order ? sql`+${transfers.createdAt} DESC` : desc(transfers.createdAt), desc(transfers.id))
         .limit(q.limit + 1);
       const page = rows.slice(0, q.limit);
       const flowSteps = new Map<string, Awaited<ReturnType<typeof findFlow>>["steps"]>();
@@ -332,6 +329,7 @@ export const transferRoutes = apiRouter()
     },
   );
 
+/** Transfers with a step at the target connection: the list's `target` filter, for bulk replay. */
 async function findTransfer(env: Env, tenantId: string, id: string) {
   const row = await database(env)
     .select()

@@ -1,8 +1,8 @@
 /** Sign-in, sign-out, password reset by emailed link, and accepting an invitation. */
-import { eq, isNull } from "drizzle-orm";
+import { and, eq, isNull, type SQL, sql } from "drizzle-orm";
 import { Hono } from "hono";
 import { database } from "../../../db/client";
-import { memberships, tenants, users } from "../../../db/schema";
+import { memberships, ROLES, type Role, tenants, users } from "../../../db/schema";
 import { sendMail } from "../../../mail/send-mail";
 import { AcceptInvitePage } from "../../../ui/pages/accept-invite";
 import { ForgotPasswordPage } from "../../../ui/pages/forgot-password";
@@ -205,17 +205,44 @@ authRoutes.post("/invite/:token", async (c) => {
       passwordHash: await hashPassword(str(form.password)),
     });
   }
+  const offered = isRole(invite.role) ? invite.role : "viewer";
+  const before = await db
+    .select({ role: memberships.role })
+    .from(memberships)
+    .where(and(eq(memberships.userId, userId), eq(memberships.tenantId, invite.tenantId)))
+    .get();
+  // An invitation only ever raises a member: an admin inviting the owner's address as a viewer must
+  // not demote the owner (nor the tenant's last owner). The write keeps the higher role itself, so a
+  // role changed on /people meanwhile is not undone. Raising needs none of /people's checks: no
+  // owner is lost and no one becomes a viewer, so no token is revoked.
   await db
     .insert(memberships)
-    .values({ userId, tenantId: invite.tenantId, role: invite.role ?? "viewer" })
-    .onConflictDoUpdate({ target: [memberships.userId, memberships.tenantId], set: { role: invite.role ?? "viewer" } });
+    .values({ userId, tenantId: invite.tenantId, role: offered })
+    .onConflictDoUpdate({
+      target: [memberships.userId, memberships.tenantId],
+      set: { role: offered },
+      setWhere: sql`${roleRank(sql`${memberships.role}`)} > ${ROLES.indexOf(offered)}`,
+    });
+  const role = before && ROLES.indexOf(before.role) <= ROLES.indexOf(offered) ? before.role : offered;
   await audit(c.env, { tenantId: invite.tenantId, userId }, "member.join", invite.email, {
-    role: invite.role,
+    role,
+    invitedAs: offered,
+    ...(before ? { from: before.role } : {}),
     invitedBy: invite.createdBy,
   });
   await startSession(c, userId, invite.tenantId);
   return c.redirect("/", 303);
 });
+
+const isRole = (v: unknown): v is Role => (ROLES as readonly unknown[]).includes(v);
+
+/** A role's place in ROLES (owner first): lower is more. Unknown text ranks below every role. */
+function roleRank(role: SQL): SQL {
+  return sql`(CASE ${role} ${sql.join(
+    ROLES.map((r, i) => sql`WHEN ${r} THEN ${i}`),
+    sql` `,
+  )} ELSE ${ROLES.length} END)`;
+}
 
 function formExpired(c: Parameters<typeof page>[0]) {
   return forbiddenPage(c, "This form expired or was not sent from this site. Reload the page and try again.");

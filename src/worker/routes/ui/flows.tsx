@@ -121,7 +121,12 @@ async function submit(c: C, flowId?: string) {
         );
   if (result?.status === 404 && flowId) return notFoundPage(c);
   if (!result?.ok)
-    return editor(c, draft, { ...(flowId ? { flowId } : {}), errors: result?.error ? [result.error] : errors, status: 400 });
+    return editor(c, draft, {
+      ...(flowId ? { flowId } : {}),
+      errors: result?.error ? [result.error] : errors,
+      // 409: another enabled flow already runs one of its steps (the message names it).
+      status: result?.status === 409 ? 409 : 400,
+    });
   await audit(c.env, s, flowId ? "flow.update" : "flow.create", result.body.id, body);
   return redirectWith(c, `/flows/${result.body.id}`, "Flow saved.");
 }

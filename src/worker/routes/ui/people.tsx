@@ -95,7 +95,8 @@ peopleRoutes.post("/invite", async (c) => {
     .where(eq(tenants.id, s.tenantId))
     .get();
   const link = `${new URL(c.req.url).origin}/invite/${token}`;
-  await sendMail(c.env, {
+  // The invitation is stored by now: a mail that fails must not read as "nothing was changed".
+  const mailError = await sendMail(c.env, {
     tenantId: s.tenantId,
     idempotencyKey: `invite/${tokenHash}`,
     email: {
@@ -107,8 +108,21 @@ peopleRoutes.post("/invite", async (c) => {
     // Whoever holds the link joins as `role` (and, for a new address, chooses its password), so
     // no one but the invitee may read it: not the tenant's viewers, nor its API tokens.
     sensitive: { summary: `An invitation link for ${email.data} as ${role}; not shown here, as it works for whoever holds it.` },
-  });
-  await audit(c.env, s, "member.invite", email.data, { role });
+  }).then(
+    () => undefined,
+    // Short enough for the flash cookie; the outbox row keeps the whole reason.
+    (error: unknown) => (error instanceof Error ? error.message : String(error)).slice(0, 300),
+  );
+  await audit(c.env, s, "member.invite", email.data, { role, ...(mailError ? { mailFailed: true, mailError } : {}) });
+  // The link is stored hashed and never shown (it lets whoever holds it in), so it cannot be
+  // re-sent or handed over: the way on is a new invitation once mail works.
+  if (mailError)
+    return redirectWith(
+      c,
+      "/people",
+      `Invitation made for ${email.data}, but its email could not be sent (${mailError}). It stays pending below, and no one has its link: check the mail connection under Notifications, then withdraw this invitation and invite again.`,
+      "error",
+    );
   if (!tenant?.mail && !isLocalDevelopment(c.env))
     return redirectWith(
       c,

@@ -37,7 +37,9 @@ export function stepChoices(rows: ConnectionRow[]): StepChoice[] {
 /** The settings fields of a step's chosen action, named `step<i>.settings.<key>`. */
 export function stepFields(rows: ConnectionRow[], step: FlowStepConfig, index: number): FieldSpec[] {
   const row = rows.find((r) => r.id === step.target);
-  const action = row ? getConnector(row.connector)?.actions?.[step.action] : undefined;
+  const actions = row ? getConnector(row.connector)?.actions : undefined;
+  // Own keys only: a posted "constructor" would find Object's; the API then names the unknown action.
+  const action = actions && Object.hasOwn(actions, step.action) ? actions[step.action] : undefined;
   return action ? fieldsFor(action.settings, `step${index}.settings`) : [];
 }
 
