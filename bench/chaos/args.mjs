@@ -1,5 +1,5 @@
 // Command line and the two profiles. `small` is what `npm test` runs (a few hundred orders, a few
-// minutes); `full` is `npm run chaos` (sized to fit ~20 minutes on 2 cores). Any figure can be
+// minutes); `full` is `npm run chaos` (about 30 minutes on 2 cores, as measured). Any figure can be
 // changed with --set, e.g. --set t1.orders=50 --set t7.events=300.
 
 export const PROFILES = {

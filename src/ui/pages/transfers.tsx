@@ -22,6 +22,8 @@ export function TransfersPage(props: {
       <h1>Transfer log</h1>
       <search aria-label="Search transfers">
         <form method="get" action="/transfers" class="filters">
+          {/* The failure alert's link filters by target; the form keeps it until it is cleared. */}
+          {f.target ? <input type="hidden" name="target" value={f.target} /> : null}
           <div class="field wide">
             <label for="q">Search</label>
             <input id="q" name="q" type="search" value={f.q ?? ""} aria-describedby="q-help" />

@@ -24,6 +24,8 @@ transferRoutes.get("/", async (c) => {
     ...(q.status ? { status: q.status as TransferStatus } : {}),
     ...(q.stage ? { stage: q.stage } : {}),
     ...(q.connection ? { connection: q.connection } : {}),
+    // The failure alert links here with its target; pages and the "Newest" link keep it.
+    ...(q.target ? { target: q.target } : {}),
     ...(q.from ? { from: q.from } : {}),
     ...(q.to ? { to: q.to } : {}),
     ...(q.cursor ? { cursor: q.cursor } : {}),

@@ -8,6 +8,7 @@ import { and, desc, eq, gte, inArray, lt, type SQL, sql } from "drizzle-orm";
 import type { Db } from "../../../../db/client";
 import { beforeCursor, readCursor } from "../../../../db/cursor";
 import { TRANSFER_STATUSES, type TransferStatus, transfers } from "../../../../db/schema";
+import { withStepTo } from "../../../../db/transfer-filters";
 import { STAGES } from "../../../../domain/stage";
 
 export const PAGE_SIZE = 50;
@@ -18,6 +19,8 @@ export interface TransferFilters {
   status?: TransferStatus;
   stage?: string;
   connection?: string;
+  /** A target connection id: transfers with a step to it (the failure alert's link). */
+  target?: string;
   /** YYYY-MM-DD, inclusive, UTC. */
   from?: string;
   to?: string;
@@ -45,7 +48,7 @@ function isExactSearch(f: TransferFilters): boolean {
   return q ? searchKind(q) === "email" || searchKind(q) === "order" : false;
 }
 
-export function transferWhere(tenantId: string, f: TransferFilters): SQL {
+export function transferWhere(db: Db, tenantId: string, f: TransferFilters): SQL {
   const where: SQL[] = [eq(transfers.tenantId, tenantId)];
   if (f.status && (TRANSFER_STATUSES as readonly string[]).includes(f.status)) {
     // With an exact search the unary + keeps SQLite off the status index (its choice without
@@ -54,6 +57,7 @@ export function transferWhere(tenantId: string, f: TransferFilters): SQL {
   }
   if (f.stage && (STAGES as readonly string[]).includes(f.stage)) where.push(eq(transfers.stage, f.stage));
   if (f.connection) where.push(eq(transfers.sourceConnectionId, f.connection));
+  if (f.target) where.push(withStepTo(db, tenantId, f.target));
   const from = dayStart(f.from);
   const to = dayStart(f.to);
   if (from !== undefined) where.push(gte(transfers.createdAt, from));
@@ -88,7 +92,7 @@ export function transferListQuery(db: Db, tenantId: string, f: TransferFilters, 
   return db
     .select()
     .from(transfers)
-    .where(transferWhere(tenantId, f))
+    .where(transferWhere(db, tenantId, f))
     .orderBy(newest, desc(transfers.id))
     .limit(limit + 1);
 }
