@@ -82,7 +82,10 @@ export interface ActionContext<Settings, Credentials, ConnectionSettings> {
   http: HttpClient;
   /** Records the target-shaped data the step will send (the `mapped` snapshot). */
   mapped(data: unknown): void;
-  /** Outputs of earlier steps of the same transfer, by step index. */
+  /**
+   * Outputs of earlier steps of the same transfer on this step's own connection, by step index
+   * (a step on another connection is undefined: what it made is not in this one's books).
+   */
   previous: ReadonlyArray<ActionResult | undefined>;
   /**
    * Completed steps of the order's other transfers, oldest first: how a credit note finds the

@@ -304,13 +304,18 @@ export class OrderDO extends DurableObject<Env> {
   private runClaim(transferId: string, stepIndex: number, attempt: number, leaseUntil: number): RunClaim {
     const transfer = this.transfer(transferId)!;
     const configs = JSON.parse(transfer.steps) as FlowStepConfig[];
+    // Only what earlier steps made on this step's own connection: a bookInvoice on e-conomic B after
+    // a createInvoice on e-conomic A would otherwise book draft number N in B's books, another's.
+    const own = configs[stepIndex]?.target;
     const previous = this.sql
       .all<{ step_index: number; result: string | null }>(
         "SELECT step_index, result FROM steps WHERE transfer_id = ? AND step_index < ? ORDER BY step_index",
         transferId,
         stepIndex,
       )
-      .map((row) => (row.result ? (JSON.parse(row.result) as ActionResult) : undefined));
+      .map((row) =>
+        row.result && configs[row.step_index]?.target === own ? (JSON.parse(row.result) as ActionResult) : undefined,
+      );
     const history = this.sql
       .all<{ transfer_id: string; stage: Stage; occurrence: string; step_index: number; steps: string; result: string }>(
         `SELECT s.transfer_id, t.stage, t.occurrence, s.step_index, t.steps, s.result FROM steps s JOIN transfers t ON t.id = s.transfer_id
