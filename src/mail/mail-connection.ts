@@ -17,6 +17,17 @@ import { resendProvider } from "./resend.provider";
 
 export const MAIL_CONNECTORS = ["resend", "postmark"] as const;
 
+/**
+ * Why a connection cannot be the tenant's mail connection, or null if it can: another connector,
+ * or one switched off (every alert would then fail to send).
+ */
+export function mailConnectionProblem(row: { id: string; name: string; connector: string; enabled: boolean }): string | null {
+  if (!(MAIL_CONNECTORS as readonly string[]).includes(row.connector))
+    return `Connection ${row.id} is ${row.connector}, not a mail provider (${MAIL_CONNECTORS.join(", ")}).`;
+  if (!row.enabled) return `Mail connection "${row.name}" is switched off: switch it on first, or choose another.`;
+  return null;
+}
+
 /** Loads connection `connectionId` of the tenant and builds its provider. */
 export async function loadMailProvider(env: Env, tenantId: string, connectionId: string): Promise<MailProvider> {
   const row = await database(env)

@@ -37,4 +37,37 @@ describe("the tenant's mail connection", () => {
     await database(env).update(tenants).set({ mailConnectionId: null }).where(eq(tenants.id, world.tenantId));
     expect((await world.api(`/connections/${mail.body.id}`, { method: "DELETE" })).status).toBe(204);
   });
+
+  it("cannot be one that is switched off: every alert would fail to send (API and UI)", async () => {
+    const world = await createWorld();
+    const mail = await world.api("/connections", {
+      body: {
+        connector: "resend",
+        name: "Paused Resend",
+        enabled: false,
+        settings: { from: "alerts@lund.dk" },
+        credentials: { apiKey: "re_test" },
+      },
+    });
+    expect(mail.status, JSON.stringify(mail.body)).toBe(201);
+    const chosen = await world.api("/tenant", { method: "PATCH", body: { mailConnectionId: mail.body.id } });
+    expect(chosen.status).toBe(400);
+    expect(chosen.body.error.code).toBe("mail_connection_invalid");
+    expect(chosen.body.error.message).toBe(
+      'Mail connection "Paused Resend" is switched off: switch it on first, or choose another.',
+    );
+    const { browser } = await signedIn(world.tenantId);
+    await browser.get("/notifications");
+    const ui = await browser.post("/notifications", {
+      alertEmails: "ops@lund.dk",
+      reportSchedule: "off",
+      silenceHours: "",
+      mailConnectionId: mail.body.id,
+      retentionDays: "90",
+    });
+    expect(ui.status).toBe(400);
+    expect(browser.lastHtml).toContain("is switched off: switch it on first");
+    const tenant = await world.api("/tenant");
+    expect(tenant.body.mailConnectionId).toBeNull();
+  });
 });

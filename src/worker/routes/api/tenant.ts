@@ -4,6 +4,7 @@ import { eq } from "drizzle-orm";
 import { database } from "../../../db/client";
 import { tenants } from "../../../db/schema";
 import { OrderlyError } from "../../../domain/errors";
+import { mailConnectionProblem } from "../../../mail/mail-connection";
 import { apiRouter, errorResponses, notFound } from "./api-env";
 import { findOwned } from "./connections";
 
@@ -78,16 +79,8 @@ export const tenantRoutes = apiRouter()
     async (c) => {
       const input = c.req.valid("json");
       if (input.mailConnectionId) {
-        const connection = await findOwned(c.env, c.var.tenantId, input.mailConnectionId);
-        if (connection.connector !== "resend" && connection.connector !== "postmark") {
-          throw new OrderlyError(
-            `Connection ${connection.id} is ${connection.connector}, not a mail provider (resend, postmark).`,
-            {
-              errorClass: "validation",
-              code: "mail_connection_invalid",
-            },
-          );
-        }
+        const problem = mailConnectionProblem(await findOwned(c.env, c.var.tenantId, input.mailConnectionId));
+        if (problem) throw new OrderlyError(problem, { errorClass: "validation", code: "mail_connection_invalid" });
       }
       await database(c.env).update(tenants).set(input).where(eq(tenants.id, c.var.tenantId));
       return c.json(await load(c.env, c.var.tenantId), 200);

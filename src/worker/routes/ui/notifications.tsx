@@ -4,6 +4,7 @@ import { type Context, Hono } from "hono";
 import { z } from "zod";
 import { database } from "../../../db/client";
 import { connections, tenants } from "../../../db/schema";
+import { MAIL_CONNECTORS, mailConnectionProblem } from "../../../mail/mail-connection";
 import { NotificationsPage, type NotificationValues } from "../../../ui/pages/notifications";
 import { audit } from "./audit";
 import { page, redirectWith } from "./render";
@@ -29,7 +30,7 @@ async function render(c: Context<UiEnv>, values?: NotificationValues, errors?: s
     db
       .select({ id: connections.id, name: connections.name })
       .from(connections)
-      .where(and(eq(connections.tenantId, s.tenantId), inArray(connections.connector, ["resend", "postmark"]))),
+      .where(and(eq(connections.tenantId, s.tenantId), inArray(connections.connector, [...MAIL_CONNECTORS]))),
   ]);
   const current: NotificationValues = values ?? {
     alertEmails: (tenant?.alertEmails ?? []).join("\n"),
@@ -73,12 +74,12 @@ notificationRoutes.post("/", async (c) => {
     );
   if (parsed.data.mailConnectionId) {
     const mail = await database(c.env)
-      .select({ connector: connections.connector })
+      .select({ id: connections.id, name: connections.name, connector: connections.connector, enabled: connections.enabled })
       .from(connections)
       .where(and(eq(connections.id, parsed.data.mailConnectionId), eq(connections.tenantId, s.tenantId)))
       .get();
-    if (!mail || !["resend", "postmark"].includes(mail.connector))
-      return render(c, values, ["mailConnectionId: choose one of this tenant's mail connections"]);
+    const problem = mail ? mailConnectionProblem(mail) : "choose one of this tenant's mail connections";
+    if (problem) return render(c, values, [`mailConnectionId: ${problem}`]);
   }
   await database(c.env).update(tenants).set(parsed.data).where(eq(tenants.id, s.tenantId));
   await audit(c.env, s, "tenant.notifications", s.tenantId, parsed.data);
