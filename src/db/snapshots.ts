@@ -30,23 +30,30 @@ export interface SnapshotData {
   data: unknown;
 }
 
-/** Serialises a snapshot, moving a large body to R2 first. */
-export async function prepareSnapshot(env: Pick<Env, "BLOBS">, input: SnapshotData, now = Date.now()): Promise<SnapshotRecord> {
+/** A snapshot kept inline whatever its size (the caller knows it is small, or has cut it down). */
+export function inlineSnapshot(input: SnapshotData, now = Date.now()): SnapshotRecord {
   const text = JSON.stringify(input.data ?? null);
-  const size = new TextEncoder().encode(text).byteLength;
-  const base = {
+  return {
     transferId: input.transferId,
     tenantId: input.tenantId,
     stepIndex: input.stepIndex ?? null,
     attempt: input.attempt ?? null,
     kind: input.kind,
-    size,
+    body: text,
+    blobKey: null,
+    size: new TextEncoder().encode(text).byteLength,
     createdAt: now,
   };
-  if (size <= SNAPSHOT_INLINE_LIMIT) return { ...base, body: text, blobKey: null };
+}
+
+/** Serialises a snapshot, moving a large body to R2 first. */
+export async function prepareSnapshot(env: Pick<Env, "BLOBS">, input: SnapshotData, now = Date.now()): Promise<SnapshotRecord> {
+  const inline = inlineSnapshot(input, now);
+  if (inline.size <= SNAPSHOT_INLINE_LIMIT) return inline;
+  const text = inline.body as string;
   const blobKey = `snapshots/${input.tenantId}/${input.transferId}/${input.kind}-${input.stepIndex ?? "t"}-${input.attempt ?? 0}-${crypto.randomUUID()}.json`;
   await env.BLOBS.put(blobKey, text, { httpMetadata: { contentType: "application/json" } });
-  return { ...base, body: null, blobKey };
+  return { ...inline, body: null, blobKey };
 }
 
 /** D1 caps bound parameters per statement at 100. */

@@ -10,7 +10,14 @@ import { and, asc, eq, inArray } from "drizzle-orm";
 import type { ActionResult, OrderKey } from "../connectors/contract";
 import { database, runBatch, type SerializedStatement } from "../db/client";
 import { type FlowStepConfig, flows } from "../db/schema";
-import { type AttemptRecord, historyRecords, insertSnapshots, prepareSnapshot, type SnapshotRecord } from "../db/snapshots";
+import {
+  type AttemptRecord,
+  historyRecords,
+  inlineSnapshot,
+  insertSnapshots,
+  prepareSnapshot,
+  type SnapshotRecord,
+} from "../db/snapshots";
 import type { CanonicalOrder, TransferInput } from "../domain/order";
 import { showsPayment } from "../domain/payment";
 import { transferId as deriveTransferId, stepReference } from "../domain/reference";
@@ -508,18 +515,9 @@ export class OrderDO extends DurableObject<Env> {
     const snapshots: SnapshotRecord[] = [];
     if (request.input) {
       this.sql.run("UPDATE transfers SET input = ? WHERE id = ?", JSON.stringify(request.input), transfer.id);
-      const text = JSON.stringify(request.input);
-      snapshots.push({
-        transferId: transfer.id,
-        tenantId: this.identity().tenantId,
-        stepIndex: null,
-        attempt: null,
-        kind: "canonical",
-        body: text,
-        blobKey: null,
-        size: new TextEncoder().encode(text).byteLength,
-        createdAt: Date.now(),
-      });
+      snapshots.push(
+        inlineSnapshot({ transferId: transfer.id, tenantId: this.identity().tenantId, kind: "canonical", data: request.input }),
+      );
     }
     this.resetSteps(transfer.id, request.steps ?? (JSON.parse(transfer.steps) as FlowStepConfig[]), fromStart);
     const status = this.transfer(transfer.id)!.status;

@@ -9,6 +9,7 @@ import { type CallPacer, createHttpClient } from "../../connectors/http";
 import { type LoadedConnection, loadConnection } from "../../db/connections";
 import {
   attemptBundle,
+  inlineSnapshot,
   prepareSnapshot,
   SNAPSHOT_INLINE_LIMIT,
   type SnapshotData,
@@ -187,18 +188,7 @@ function truncatedSnapshot(bundle: SnapshotData, reason: string, now = Date.now(
     if (text.length <= share) return part;
     return { kind: part.kind, data: { truncated: reason, characters: text.length, head: text.slice(0, share) } };
   });
-  const body = JSON.stringify({ parts: kept, truncated: reason });
-  return {
-    transferId: bundle.transferId,
-    tenantId: bundle.tenantId,
-    stepIndex: bundle.stepIndex ?? null,
-    attempt: bundle.attempt ?? null,
-    kind: bundle.kind,
-    body,
-    blobKey: null,
-    size: new TextEncoder().encode(body).byteLength,
-    createdAt: now,
-  };
+  return inlineSnapshot({ ...bundle, data: { parts: kept, truncated: reason } }, now);
 }
 
 /** Waits before each report tried again: a few, short, well inside what is left of the lease. */
