@@ -1,4 +1,4 @@
-/** Keyset pages newest first (the transfer log, the email outbox, dead letters): `createdAt:id`, base64. */
+/** Keyset pages newest first (the transfer log, the email outbox, dead letters, the audit log): `createdAt:id`, base64. */
 import { and, eq, lt, lte, or, type SQL } from "drizzle-orm";
 import type { SQLiteColumn } from "drizzle-orm/sqlite-core";
 import { OrderlyError } from "../domain/errors";

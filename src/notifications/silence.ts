@@ -14,6 +14,12 @@ import { tenants } from "../db/schema";
 import { notifyTenant } from "./notify-tenant";
 
 const HOUR_MS = 3_600_000;
+/**
+ * The longest silence a tenant can set, in hours (two weeks), one limit for the UI form and the
+ * API. Each check reads the source's transfers of the silence plus the week before it, so the
+ * limit bounds that read too.
+ */
+export const MAX_SILENCE_HOURS = 24 * 14;
 /** How far before the silence a source must have sent to count as one that normally sends. */
 export const NORMALLY_SENDS_MS = 7 * 24 * HOUR_MS;
 

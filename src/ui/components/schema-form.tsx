@@ -1,5 +1,5 @@
 /** Renders schema-driven fields (see schema-fields.ts): labels, help text, defaults, write-only secrets. */
-import type { FieldSpec } from "../../worker/routes/ui/forms/schema-fields";
+import { type FieldSpec, type FormData, formText } from "../../worker/routes/ui/forms/schema-fields";
 
 function idOf(name: string): string {
   return `f-${name.replace(/[^\w-]/g, "-")}`;
@@ -8,6 +8,11 @@ function idOf(name: string): string {
 function asText(value: unknown): string {
   if (value === undefined || value === null) return "";
   return typeof value === "object" ? JSON.stringify(value, null, 2) : String(value);
+}
+
+/** What a person submitted for one field, as `readFields` read it. */
+function typedText(form: FormData, name: string): string {
+  return formText(form, name) ?? "";
 }
 
 function recordText(value: unknown): string {
@@ -22,8 +27,14 @@ export function SchemaFields(props: {
   values?: Record<string, unknown>;
   secret?: boolean;
   keepHint?: boolean;
+  /**
+   * A submitted form shown again after a validation error: each field shows exactly what was typed
+   * (even text that did not parse), not the stored value. Never used for secrets.
+   */
+  typed?: FormData;
 }) {
   const values = props.values ?? {};
+  const typed = props.secret ? undefined : props.typed;
   return (
     <>
       {props.fields.map((f) => {
@@ -62,13 +73,20 @@ export function SchemaFields(props: {
                   values={(current as Record<string, unknown>) ?? {}}
                   secret={props.secret}
                   keepHint={props.keepHint}
+                  typed={typed}
                 />
               </fieldset>
             );
           case "boolean":
             return (
               <div class="field check">
-                <input id={id} name={f.name} type="checkbox" checked={current === true} aria-describedby={describedBy} />
+                <input
+                  id={id}
+                  name={f.name}
+                  type="checkbox"
+                  checked={typed ? ["on", "true"].includes(typedText(typed, f.name)) : current === true}
+                  aria-describedby={describedBy}
+                />
                 {label}
                 {helpText}
               </div>
@@ -80,7 +98,7 @@ export function SchemaFields(props: {
                 <select id={id} name={f.name} aria-describedby={describedBy}>
                   {f.required || f.defaultValue !== undefined ? null : <option value="">(not set)</option>}
                   {(f.options ?? []).map((o) => (
-                    <option value={o} selected={o === current}>
+                    <option value={o} selected={o === (typed ? typedText(typed, f.name) : current)}>
                       {o}
                     </option>
                   ))}
@@ -94,7 +112,13 @@ export function SchemaFields(props: {
               <div class="field">
                 {label}
                 <textarea id={id} name={f.name} rows={4} aria-describedby={describedBy}>
-                  {props.secret ? "" : f.kind === "record" ? recordText(current) : asText(current)}
+                  {props.secret
+                    ? ""
+                    : typed
+                      ? typedText(typed, f.name)
+                      : f.kind === "record"
+                        ? recordText(current)
+                        : asText(current)}
                 </textarea>
                 {helpText}
               </div>
@@ -108,7 +132,7 @@ export function SchemaFields(props: {
                   name={f.name}
                   type={props.secret ? "password" : f.kind === "number" ? "number" : "text"}
                   step={f.kind === "number" && !f.integer ? "any" : undefined}
-                  value={props.secret ? "" : asText(current)}
+                  value={props.secret ? "" : typed ? typedText(typed, f.name) : asText(current)}
                   autocomplete={props.secret ? "new-password" : "off"}
                   required={f.required && !(props.secret && props.keepHint)}
                   aria-describedby={describedBy}

@@ -1,7 +1,7 @@
 /** One connection: its webhook address and setup steps, a test, the edit form, and delete. */
 import type { Connector } from "../../connectors/contract";
 import type { CheckLine } from "../../worker/routes/ui/data/connection-check";
-import type { FieldSpec } from "../../worker/routes/ui/forms/schema-fields";
+import type { FieldSpec, FormData } from "../../worker/routes/ui/forms/schema-fields";
 import { CopyField } from "../components/copy-field";
 import { Errors, PostForm, TextField } from "../components/form";
 import { SchemaFields } from "../components/schema-form";
@@ -43,6 +43,13 @@ export function SourceSetup(props: { view: ConnectionView; justCreated?: boolean
   );
 }
 
+/** What a person submitted in the edit form, shown again when it was refused (secrets left out). */
+export interface TypedConnection {
+  name: string;
+  enabled: boolean;
+  form: FormData;
+}
+
 export function ConnectionDetailPage(props: {
   view: ConnectionView;
   connector: Connector;
@@ -52,9 +59,11 @@ export function ConnectionDetailPage(props: {
   canEdit: boolean;
   check?: CheckLine[] | null;
   errors?: string[];
+  typed?: TypedConnection;
 }) {
   const v = props.view;
   const c = props.connector;
+  const typed = props.typed;
   return (
     <>
       <h1>{v.name}</h1>
@@ -84,15 +93,15 @@ export function ConnectionDetailPage(props: {
           <h2 id="h-edit">Change</h2>
           <Errors errors={props.errors} />
           <PostForm action={`/connections/${v.id}`} csrf={props.csrf} label="Change connection">
-            <TextField id="name" name="name" label="Name" value={v.name} required />
+            <TextField id="name" name="name" label="Name" value={typed ? typed.name : v.name} required />
             <div class="field check">
-              <input id="enabled" name="enabled" type="checkbox" checked={v.enabled} />
+              <input id="enabled" name="enabled" type="checkbox" checked={typed ? typed.enabled : v.enabled} />
               <label for="enabled">Enabled</label>
             </div>
             {props.settings.length > 0 ? (
               <fieldset>
                 <legend>Settings</legend>
-                <SchemaFields fields={props.settings} values={v.settings} />
+                <SchemaFields fields={props.settings} values={v.settings} typed={typed?.form} />
               </fieldset>
             ) : null}
             {props.credentials.length > 0 ? (

@@ -1,4 +1,5 @@
 /** Notification settings: who gets alerts and reports, when, through which mail provider, retention. */
+import { MAX_SILENCE_HOURS } from "../../notifications/silence";
 import { Errors, PostForm, SelectField, TextField } from "../components/form";
 
 export interface NotificationValues {
@@ -55,8 +56,8 @@ export function NotificationsPage(props: {
             label="Silence alert after (hours)"
             value={v.silenceHours}
             min={1}
-            max={720}
-            help="Alert when a source that normally sends orders has sent none for this many hours. Leave blank for off."
+            max={MAX_SILENCE_HOURS}
+            help={`Alert when a source that normally sends orders has sent none for this many hours (1 to ${MAX_SILENCE_HOURS}). Leave blank for off.`}
           />
           <SelectField
             id="mailConnectionId"

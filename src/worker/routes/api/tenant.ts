@@ -5,6 +5,7 @@ import { database } from "../../../db/client";
 import { tenants } from "../../../db/schema";
 import { OrderlyError } from "../../../domain/errors";
 import { mailConnectionProblem } from "../../../mail/mail-connection";
+import { MAX_SILENCE_HOURS } from "../../../notifications/silence";
 import { apiRouter, errorResponses, notFound } from "./api-env";
 import { findOwned } from "./connections";
 
@@ -31,7 +32,7 @@ const updateSchema = z
       .number()
       .int()
       .min(1)
-      .max(24 * 14)
+      .max(MAX_SILENCE_HOURS)
       .nullable()
       .openapi({ description: "Alert when a source that normally sends has sent nothing for this many hours; null: off" }),
   })

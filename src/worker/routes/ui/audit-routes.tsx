@@ -1,7 +1,14 @@
-/** /audit: the tenant's audit log, newest first. */
-import { and, desc, eq, lt, type SQL } from "drizzle-orm";
+/**
+ * /audit: the tenant's audit log, newest first, keyset-paginated on (created_at, id) like the
+ * transfer log. Times are not in id order: an API call's row is written when the call ends but
+ * carries its start time, after rows the call's own work wrote. Paging by id while sorting by time
+ * skipped or repeated such rows; sorting by id instead would show times out of order and walk the
+ * table without the (tenant_id, created_at) index.
+ */
+import { and, desc, eq, type SQL } from "drizzle-orm";
 import { Hono } from "hono";
 import { database } from "../../../db/client";
+import { beforeCursor, encodeCursor, readCursor } from "../../../db/cursor";
 import { auditLog, users } from "../../../db/schema";
 import { AuditPage } from "../../../ui/pages/audit";
 import { page } from "./render";
@@ -12,8 +19,10 @@ const LIMIT = 100;
 
 auditRoutes.get("/", async (c) => {
   const where: SQL[] = [eq(auditLog.tenantId, c.var.session.tenantId)];
-  const before = Number(c.req.query("before"));
-  if (Number.isInteger(before) && before > 0) where.push(lt(auditLog.id, before));
+  // A cursor this page did not give out (or an old `?before=` link) starts from the newest.
+  const cursor = readCursor(c.req.query("cursor"));
+  const cursorId = Number(cursor?.[1]);
+  if (cursor && Number.isSafeInteger(cursorId)) where.push(beforeCursor(auditLog, cursor[0], cursorId));
   const rows = await database(c.env)
     .select({
       id: auditLog.id,
@@ -34,6 +43,9 @@ auditRoutes.get("/", async (c) => {
   return page(
     c,
     { title: "Audit log", active: "audit" },
-    <AuditPage rows={rows.slice(0, LIMIT)} nextHref={rows.length > LIMIT && last ? `/audit?before=${last.id}` : null} />,
+    <AuditPage
+      rows={rows.slice(0, LIMIT)}
+      nextHref={rows.length > LIMIT && last ? `/audit?cursor=${encodeURIComponent(encodeCursor(last))}` : null}
+    />,
   );
 });

@@ -5,7 +5,12 @@ import { getConnector, listConnectors } from "../../../connectors/registry";
 import { database } from "../../../db/client";
 import { loadConnection } from "../../../db/connections";
 import { connections } from "../../../db/schema";
-import { ConnectionDetailPage, type ConnectionView, SourceSetup } from "../../../ui/pages/connection-detail";
+import {
+  ConnectionDetailPage,
+  type ConnectionView,
+  SourceSetup,
+  type TypedConnection,
+} from "../../../ui/pages/connection-detail";
 import { ConnectionForm, ConnectorChooser } from "../../../ui/pages/connection-new";
 import { ConnectionsPage } from "../../../ui/pages/connections";
 import { movedDestinations } from "../api/connections";
@@ -103,7 +108,15 @@ connectionRoutes.post("/", async (c) => {
   );
 });
 
-async function detail(c: Context<UiEnv>, id: string, extra: { check?: boolean; errors?: string[]; status?: number } = {}) {
+/** Said when a refused edit had secrets typed in: they are never sent back to the browser. */
+const RETYPE_SECRETS =
+  "Secrets you typed (credentials, webhook secret) are not shown again, for safety: type them again before you save.";
+
+async function detail(
+  c: Context<UiEnv>,
+  id: string,
+  extra: { check?: boolean; errors?: string[]; status?: number; typed?: TypedConnection } = {},
+) {
   const s = c.var.session;
   const res = await callApi<ConnectionView & { connector: string }>(
     c,
@@ -126,6 +139,7 @@ async function detail(c: Context<UiEnv>, id: string, extra: { check?: boolean; e
       canEdit={canEdit(s.role)}
       check={check}
       errors={extra.errors}
+      typed={extra.typed}
     />,
   );
 }
@@ -154,7 +168,16 @@ connectionRoutes.post("/:id", async (c) => {
   };
   const result =
     errors.length === 0 ? await callApi(c, s.tenantId, "PATCH", `/connections/${encodeURIComponent(id)}`, body) : null;
-  if (!result?.ok) return detail(c, id, { errors: result?.error ? [result.error] : errors, status: 400 });
+  if (!result?.ok) {
+    // The page is drawn again with what was typed (the stored values would undo the person's
+    // edits); typed secrets are dropped, so the message asks for them again.
+    const typedSecrets = Object.keys(given).length > 0 || Boolean(secret);
+    return detail(c, id, {
+      errors: [...(result?.error ? [result.error] : errors), ...(typedSecrets ? [RETYPE_SECRETS] : [])],
+      status: 400,
+      typed: { name: body.name, enabled: body.enabled, form },
+    });
+  }
   await audit(c.env, s, "connection.update", id, {
     name: body.name,
     enabled: body.enabled,

@@ -5,6 +5,7 @@ import { z } from "zod";
 import { database } from "../../../db/client";
 import { connections, tenants } from "../../../db/schema";
 import { MAIL_CONNECTORS, mailConnectionProblem } from "../../../mail/mail-connection";
+import { MAX_SILENCE_HOURS } from "../../../notifications/silence";
 import { NotificationsPage, type NotificationValues } from "../../../ui/pages/notifications";
 import { audit } from "./audit";
 import { page, redirectWith } from "./render";
@@ -17,7 +18,12 @@ const settingsSchema = z.object({
     .array(z.email({ error: (i) => `“${String(i.input)}” is not an email address` }))
     .max(20, "at most 20 recipients"),
   reportSchedule: z.enum(["off", "daily", "weekly"]),
-  silenceHours: z.number().int().min(1).max(720).nullable(),
+  silenceHours: z
+    .number()
+    .int("whole hours")
+    .min(1, "at least 1 hour")
+    .max(MAX_SILENCE_HOURS, `at most ${MAX_SILENCE_HOURS} hours (two weeks)`)
+    .nullable(),
   mailConnectionId: z.string().nullable(),
   retentionDays: z.number().int().min(7, "keep the log at least 7 days").max(3650),
 });

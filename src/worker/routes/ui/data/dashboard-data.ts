@@ -43,7 +43,10 @@ export async function dashboardData(env: Env, tenantId: string, now = Date.now()
         id: transferSteps.targetConnectionId,
         failures: sql<number>`count(*)`,
         lastAt: sql<number>`max(${transferSteps.updatedAt})`,
-        lastError: sql<string | null>`max(${transferSteps.errorReason})`,
+        // Not max(error_reason), which is the alphabetically last: with one max() in the select,
+        // SQLite takes a bare column from the row that has the max, so this is the newest failure's
+        // error (https://sqlite.org/lang_select.html#bare_columns_in_an_aggregate_query).
+        lastError: transferSteps.errorReason,
       })
       .from(transferSteps)
       .where(and(eq(transferSteps.tenantId, tenantId), gt(transferSteps.updatedAt, since7), eq(transferSteps.status, "failed")))

@@ -87,7 +87,8 @@ export function fieldsFor(schema: z.ZodType, prefix: string): FieldSpec[] {
 
 export type FormData = Record<string, string | File | (string | File)[]>;
 
-function text(form: FormData, name: string): string | undefined {
+/** One submitted field's text (the first, when a name repeats); undefined when not sent. */
+export function formText(form: FormData, name: string): string | undefined {
   const v = form[name];
   const one = Array.isArray(v) ? v[0] : v;
   return typeof one === "string" ? one : undefined;
@@ -101,7 +102,7 @@ function text(form: FormData, name: string): string | undefined {
 export function readFields(fields: FieldSpec[], form: FormData, errors: string[] = []): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const f of fields) {
-    const raw = text(form, f.name);
+    const raw = formText(form, f.name);
     switch (f.kind) {
       case "boolean":
         out[f.key] = raw === "on" || raw === "true";
