@@ -76,7 +76,9 @@ export function projectTransfer(
     stepsDone: done,
     errorReason: error?.message ?? null,
     errorClass: error?.errorClass ?? null,
-    customerEmail: customer?.email ?? null,
+    // Lower case, so the log's exact search (on the lower-cased text typed) finds it however the
+    // shop wrote it: an address is not told apart by case in practice, and the index stays usable.
+    customerEmail: customer?.email?.trim().toLowerCase() || null,
     customerName: name ?? null,
     total: input.refund ? input.refund.total : input.order.totals.total,
     currency: input.refund ? input.refund.currency : input.order.currency,

@@ -86,4 +86,20 @@ describe("the transfer's projection in D1", () => {
     const [stored] = await database(env).select().from(transfers).where(eq(transfers.id, transfer.id));
     expect(stored?.updatedAt).toBe(61_000);
   });
+
+  it("keeps the customer's address in lower case, so the log's search finds it however the shop wrote it", async () => {
+    const transfer = transferRow({
+      input: JSON.stringify({
+        order: {
+          source: { orderNumber: "1002", version: 1 },
+          customer: { email: " Ada.Lovelace@Example.COM ", firstName: "Ada", lastName: "Lovelace" },
+          totals: { total: 24900 },
+          currency: "DKK",
+        },
+      }),
+    });
+    await transferRowsWritten(transfer, [step(0, "released"), step(1, "waiting")]);
+    const [stored] = await database(env).select().from(transfers).where(eq(transfers.id, transfer.id));
+    expect(stored?.customerEmail).toBe("ada.lovelace@example.com");
+  });
 });
