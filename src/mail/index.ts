@@ -11,6 +11,7 @@ export {
   type MailProviderId,
   type MailSendContext,
   type OutgoingEmail,
+  oneLineSubject,
   outgoingEmailSchema,
   parseOutgoingEmail,
 } from "./mail.types";

@@ -15,6 +15,20 @@ export const MAX_ATTACHMENT_BYTES = 10 * 1024 * 1024;
 /** Resend's limit on an Idempotency-Key, applied to every provider so a key works everywhere. */
 export const MAX_IDEMPOTENCY_KEY_LENGTH = 256;
 
+/**
+ * A subject built from words Orderly does not control (a connection's name may hold a newline):
+ * every run of whitespace or control characters becomes one space and it is cut to the limit, so
+ * the one-line rule below never refuses, for good, an alert that only quoted a name.
+ */
+export function oneLineSubject(subject: string): string {
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what it removes.
+  const line = subject.replace(/[\s\u0000-\u001f\u007f-\u009f]+/g, " ").trim();
+  if (line.length <= MAX_SUBJECT_LENGTH) return line;
+  const cut = line.slice(0, MAX_SUBJECT_LENGTH);
+  // Never end on half of a surrogate pair (an emoji in the name).
+  return /[\ud800-\udbff]$/.test(cut) ? cut.slice(0, -1) : cut;
+}
+
 const mailbox = z.string().refine((s) => parseMailbox(s) !== null, {
   message: "is not an email address (use ane@example.dk or Ane Lund <ane@example.dk>)",
 });

@@ -195,6 +195,8 @@ async function record(env: Env, values: OutboxRow): Promise<string> {
  * Records an email that could not even be handed to `sendMail` (the tenant has no alert address,
  * or its settings could not be read) as a failed outbox row with the reason, so the failure is
  * visible in the outbox and a failed alert is tried again by the cron. A sent row is left alone.
+ * With `ifAbsent`, any row under the key is left alone: a failed row `sendMail` wrote keeps its
+ * own words and error, and only an email that left no row at all is recorded.
  */
 export async function recordUnsentMail(
   env: Env,
@@ -207,8 +209,9 @@ export async function recordUnsentMail(
     html?: string;
     reason: string;
   },
+  options: { ifAbsent?: boolean } = {},
 ): Promise<void> {
-  await record(env, {
+  const row: OutboxRow = {
     id: `mail_${crypto.randomUUID()}`,
     tenantId: input.tenantId,
     idempotencyKey: input.idempotencyKey.slice(0, MAX_IDEMPOTENCY_KEY_LENGTH),
@@ -223,7 +226,9 @@ export async function recordUnsentMail(
     providerId: null,
     error: input.reason,
     createdAt: Date.now(),
-  });
+  };
+  if (options.ifAbsent) await database(env).insert(mailOutbox).values(row).onConflictDoNothing();
+  else await record(env, row);
 }
 
 function deduplicated(row: typeof mailOutbox.$inferSelect): SendMailResult {

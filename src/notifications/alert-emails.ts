@@ -22,6 +22,11 @@ export function transferPath(transferId: string): string {
   return `/transfers/${encodeURIComponent(transferId)}`;
 }
 
+/** A connection's page in the UI (its settings, its pause, its recent calls). */
+export function connectionPath(connectionId: string): string {
+  return `/connections/${encodeURIComponent(connectionId)}`;
+}
+
 /** `#1001: reason` for a grouped email; the reason is cut so ten samples stay readable. */
 export function alertSample(orderNumber: string | null, reason: string): string {
   const short = reason.length > REASON_LIMIT ? `${reason.slice(0, REASON_LIMIT - 1)}…` : reason;
@@ -160,6 +165,48 @@ export function testOrdersIgnoredAlertText(f: TestOrdersFacts): AlertText {
       TEST_ORDERS_REAL,
       `Further test orders from "${f.sourceName}" in the next ${minutes(f.windowMs)} minutes are collected into one email.`,
     ].join("\n\n"),
+  };
+}
+
+export interface FallbackFacts {
+  kind: AlertKind | string;
+  connectionId: string;
+  /** The event's one line (`#1001: reason`), as the grouped email would list it. */
+  sample: string;
+  /** The transfer the event is about, when it has one. */
+  transferId?: string;
+}
+
+const FALLBACK_SUBJECTS: Record<string, (connection: string) => string> = {
+  failures: (c) => `A transfer failed on ${c}`,
+  paused: (c) => `${c} is paused`,
+  differences: (c) => `A booked invoice on ${c} could not be updated`,
+  held: (c) => `An order from ${c} is held on its way in`,
+  refused: (c) => `A delivery from ${c} was kept, not booked`,
+  "refund-gone": (c) => `A refund from ${c} was deleted in the shop`,
+  "test-orders": (c) => `Test orders from ${c} are being ignored`,
+};
+
+/**
+ * The first email of a window when its usual words could not be made (the connection's name could
+ * not be read): what happened and where to look, from the event alone, so the alert is still
+ * stored and sent rather than lost. The connection is named by its id.
+ */
+export function fallbackAlertText(f: FallbackFacts): AlertText {
+  const connection = `connection ${f.connectionId || "(unknown)"}`;
+  const links = [
+    f.transferId ? `The transfer: ${transferPath(f.transferId)}` : "",
+    f.kind === "failures" ? `All failed transfers on ${connection}: ${failedTransfersPath(f.connectionId)}` : "",
+    f.kind === "refused" ? `All kept deliveries: ${deadLetterPath()}` : "",
+    f.connectionId ? `The connection: ${connectionPath(f.connectionId)}` : "",
+  ];
+  return {
+    subject: (FALLBACK_SUBJECTS[f.kind] ?? ((c: string) => `An alert about ${c}`))(connection),
+    text: join(
+      `What happened: ${f.sample}`,
+      links.filter(Boolean).join("\n"),
+      "This alert is shorter than usual: Orderly could not read all it needed to write it in full. Open the links above for the details.",
+    ),
   };
 }
 

@@ -109,6 +109,26 @@ function markerStatements(marker: AlertMarker) {
   };
 }
 
+/**
+ * Gives back a marker this event claimed (only if the claim is still the one it made), so the
+ * cron sweeper counts the event again: for a first email that left no trace at all, being counted
+ * again (into the open window's group, or a new window) is the only way it is still told.
+ */
+export async function releaseAlertMarker(env: Pick<Env, "DB">, event: AlertEvent): Promise<boolean> {
+  const marker = event.marker;
+  if (!marker) return false;
+  const statement =
+    marker.table === "transfers"
+      ? env.DB.prepare(
+          "UPDATE transfers SET alerted_at = NULL WHERE tenant_id = ?2 AND id = ?3 AND alerted_at = MAX(?1, updated_at)",
+        ).bind(event.at, event.tenantId, marker.transferId)
+      : env.DB.prepare(
+          `UPDATE transfer_steps SET alerted_at = NULL
+           WHERE tenant_id = ?2 AND transfer_id = ?3 AND step_index = ?4 AND alerted_at = MAX(?1, updated_at)`,
+        ).bind(event.at, event.tenantId, marker.transferId, marker.stepIndex);
+  return ((await statement.run()).meta.changes ?? 0) > 0;
+}
+
 /** A topic's counted events awaiting their grouped email. */
 export interface AlertGroup {
   tenantId: string;

@@ -1,25 +1,34 @@
 /**
  * "Booked invoice changed": an order updated after its invoice was booked is re-run, the target
  * adopts the booked invoice and reports in `outputs.differences` what it could not change. The
- * cron finds such completed steps in `transfer_steps.output` and raises a throttled alert under
- * `differences:<target>`; `transfer_steps.alerted_at` marks each one counted, as for failures.
+ * cron finds such completed steps in `transfer_steps.output` (whatever became of the rest of the
+ * transfer) and raises a throttled alert under `differences:<target>`; `transfer_steps.alerted_at`
+ * marks each one counted, as for failures.
  *
  * Found by the cron rather than in the consumer: the projected step row is the durable record of
  * the result, and these need a person's attention today, not this second.
  */
+import { TRANSFER_STATUSES } from "../db/schema";
 import { alertSample, differencesAlertText } from "./alert-emails";
 import { alertTopic } from "./alert-throttle";
 import { connectionNames, raiseAlert } from "./notify-tenant";
 
-/** Completed transfers updated this recently are scanned; each cron run overlaps the last by far. */
+/** Transfers updated this recently are scanned; each cron run overlaps the last by far. */
 const LOOKBACK_MS = 2 * 3_600_000;
 const BATCH = 200;
 
+/**
+ * Keyed on the step's own status, whatever the transfer's: a booked invoice that could not change
+ * needs correcting even when a later step of the transfer failed (or has not run yet). The
+ * transfer's `updated_at`, which moves with each of its steps, bounds the scan; every status is
+ * listed so the (status, updated_at) index serves it. The step's marker counts each result once.
+ */
 export async function sweepInvoiceDifferences(env: Env, now: number, windowMs: number): Promise<number> {
   const { results } = await env.DB.prepare(
     `SELECT s.transfer_id, s.step_index, s.tenant_id, s.target_connection_id, s.output, t.order_number
      FROM transfers t JOIN transfer_steps s ON s.transfer_id = t.id
-     WHERE t.status = 'completed' AND t.updated_at >= ? AND t.updated_at <= ? AND s.status = 'completed'
+     WHERE t.status IN (${TRANSFER_STATUSES.map((status) => `'${status}'`).join(", ")})
+       AND t.updated_at >= ? AND t.updated_at <= ? AND s.status = 'completed'
        AND json_array_length(s.output, '$.differences') > 0
        AND (s.alerted_at IS NULL OR s.alerted_at < s.updated_at)
      ORDER BY t.updated_at LIMIT ${BATCH}`,

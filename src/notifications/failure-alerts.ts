@@ -82,7 +82,12 @@ export async function alertTransferFailure(
     const failure = { ...step, orderNumber: row?.orderNumber ?? null, reason };
     await raiseTransferFailure(env, failure, now, notificationConfig(env).alertWindowMs);
   } catch (error) {
-    console.error("failure alert deferred to the cron sweeper", { transferId: step.transferId, error: String(error) });
+    // Not counted: the sweeper counts it. Counted but not mailed: its email is a failed outbox row
+    // the cron sends again, or its marker was given back to the sweeper (raiseAlert).
+    console.error("failure alert not sent now; the cron sends or counts it", {
+      transferId: step.transferId,
+      error: String(error),
+    });
   }
 }
 

@@ -6,13 +6,14 @@
  * `raiseAlert` is the throttled path (see alert-throttle.ts): the first event of a topic is
  * mailed at once, the rest of its window in one grouped email that `flushAlertGroups` sends.
  */
-import { and, eq, gte, inArray, like } from "drizzle-orm";
+import { and, eq, gte, inArray, like, lte } from "drizzle-orm";
 import { database } from "../db/client";
 import { connections, mailOutbox, tenants } from "../db/schema";
 import { OrderlyError } from "../domain/errors";
-import { recordUnsentMail, sendMail } from "../mail/send-mail";
+import { oneLineSubject } from "../mail/mail.types";
+import { MAIL_TIMEOUT_MS, recordUnsentMail, sendMail } from "../mail/send-mail";
 import type { AlertText } from "./alert-emails";
-import { groupedAlertText } from "./alert-emails";
+import { fallbackAlertText, groupedAlertText } from "./alert-emails";
 import {
   type AlertEvent,
   alertMailKey,
@@ -21,6 +22,7 @@ import {
   parseAlertTopic,
   type RecordResult,
   recordAlertEvent,
+  releaseAlertMarker,
 } from "./alert-throttle";
 
 export interface TenantAlert {
@@ -33,6 +35,13 @@ export interface TenantAlert {
 
 /** A failed alert email is tried again by the cron for this long. */
 const RESEND_FAILED_FOR_MS = 6 * 3_600_000;
+/**
+ * ... and only once it is this old. A row reads "Not sent yet" (failed) from its first write until
+ * the provider answers, up to MAIL_TIMEOUT_MS later; re-sent in between, Postmark (which takes no
+ * idempotency key) would deliver the alert twice. Twice the timeout covers loading the mail
+ * connection and writing the row around the call.
+ */
+export const RESEND_AFTER_MS = 2 * MAIL_TIMEOUT_MS;
 
 /** Sends the alert to the tenant's alert recipients; false when the tenant has none configured. */
 export async function notifyTenant(env: Env, tenantId: string, alert: TenantAlert): Promise<boolean> {
@@ -49,7 +58,7 @@ export const NO_RECIPIENTS = "not sent: no alert recipients set (add an alert ad
  */
 export async function mailTenant(env: Env, tenantId: string, email: TenantAlert): Promise<boolean> {
   const key = email.key.slice(0, 256);
-  const subject = `[Orderly] ${email.subject}`;
+  const subject = tenantSubject(email.subject);
   const unsent = (to: string[], reason: string) =>
     recordUnsentMail(env, {
       tenantId,
@@ -87,20 +96,88 @@ export async function mailTenant(env: Env, tenantId: string, email: TenantAlert)
   return true;
 }
 
+/**
+ * The subject as the tenant's mail carries it. Subjects quote names people typed (a connection's
+ * name may hold a newline): made one line and cut to the limit here, where every tenant mail
+ * passes, or sendMail would refuse the email for good and the alert would never arrive.
+ */
+function tenantSubject(subject: string): string {
+  return oneLineSubject(`[Orderly] ${subject}`);
+}
+
 export interface ThrottledAlert extends AlertEvent {
   /** The immediate email, built only when this event opens a window. */
   first: () => Promise<AlertText> | AlertText;
 }
 
-/** Counts the event for its topic and mails it at once when it opens a window. */
+/**
+ * Counts the event for its topic and mails it at once when it opens a window. Whatever stops that
+ * email must leave a trace (keepFirstEmail): the count and the marker's claim are committed
+ * already, so the sweeper skips the event and a later one only joins the window.
+ */
 export async function raiseAlert(env: Env, alert: ThrottledAlert, windowMs: number): Promise<RecordResult> {
   const { first, ...event } = alert;
   const result = await recordAlertEvent(env, event, windowMs);
   if (result.outcome === "opened") {
-    const key = alertMailKey(event.tenantId, event.topic, result.windowStart, false);
-    await notifyTenant(env, event.tenantId, { key, ...(await first()) });
+    const key = `alert/${alertMailKey(event.tenantId, event.topic, result.windowStart, false)}`;
+    let text: AlertText | undefined;
+    try {
+      text = await first();
+      await mailTenant(env, event.tenantId, { key, ...text });
+    } catch (error) {
+      await keepFirstEmail(env, event, key, text, error);
+      throw error;
+    }
   }
   return result;
+}
+
+/**
+ * After the first email of a window failed: a failed outbox row under its key, for
+ * resendFailedAlerts. A row sendMail already wrote stays as it is; otherwise (its words could not
+ * be made, or the outbox could not be read) one is written, with the usual words when they were
+ * made and a shorter text from the event (what happened, links) when not. If even that write
+ * fails, the marker is given back so the sweeper counts the event again; an event without a marker
+ * (a pause, a held or refused delivery) then has only the log, as its caller has no row to re-read.
+ */
+async function keepFirstEmail(
+  env: Env,
+  event: AlertEvent,
+  key: string,
+  text: AlertText | undefined,
+  error: unknown,
+): Promise<void> {
+  const { kind, connectionId } = parseAlertTopic(event.topic);
+  const transferId = event.marker?.transferId;
+  const words = text ?? fallbackAlertText({ kind, connectionId, sample: event.sample, ...(transferId ? { transferId } : {}) });
+  try {
+    await recordUnsentMail(
+      env,
+      {
+        tenantId: event.tenantId,
+        idempotencyKey: key,
+        to: [],
+        subject: tenantSubject(words.subject),
+        text: words.text,
+        reason: `not sent: ${error instanceof Error ? error.message : String(error)} (the cron tries again)`,
+      },
+      { ifAbsent: true },
+    );
+    return;
+  } catch (recording) {
+    console.error("first alert of a window not stored", { topic: event.topic, error: String(recording) });
+  }
+  let released = false;
+  try {
+    released = await releaseAlertMarker(env, event);
+  } catch (releasing) {
+    console.error("alert marker not given back", { topic: event.topic, error: String(releasing) });
+  }
+  if (!released)
+    console.error("first alert of a window may be lost: not sent, not stored, not given back to the sweeper", {
+      topic: event.topic,
+      sample: event.sample,
+    });
 }
 
 /** The cron's half of throttling: one grouped email per topic whose window has ended. */
@@ -162,6 +239,7 @@ export async function resendFailedAlerts(env: Env, now: number): Promise<number>
             and(
               eq(mailOutbox.tenantId, id),
               gte(mailOutbox.createdAt, now - RESEND_FAILED_FOR_MS),
+              lte(mailOutbox.createdAt, now - RESEND_AFTER_MS),
               eq(mailOutbox.status, "failed"),
               like(mailOutbox.idempotencyKey, "alert/%"),
             ),

@@ -10,7 +10,7 @@ import { database } from "../../src/db/client";
 import { tenants } from "../../src/db/schema";
 import { alertTopic } from "../../src/notifications/alert-throttle";
 import { raiseTransferFailure } from "../../src/notifications/failure-alerts";
-import { flushAlertGroups, resendFailedAlerts } from "../../src/notifications/notify-tenant";
+import { flushAlertGroups, RESEND_AFTER_MS, resendFailedAlerts } from "../../src/notifications/notify-tenant";
 import { sendDueStatusReports } from "../../src/notifications/status-report.send";
 import { DAY, HOUR, MINUTE, outbox, type Seeded, seedTenant, seedTransfer, T0 } from "./notification-helpers";
 
@@ -45,9 +45,10 @@ describe("an alert whose mail connection cannot be loaded", () => {
     expect(row).toMatchObject({ status: "failed", subject: expect.stringContaining("Transfer failed") });
     expect(row!.error).toContain("Mail connection con_deleted was not found");
 
-    // Back to the dev outbox: the cron's resend finds the row and sends it, same key.
+    // Back to the dev outbox: the cron's resend finds the row and sends it, same key (once the row
+    // is older than a send still in flight could be).
     await database(env).update(tenants).set({ mailConnectionId: null }).where(eq(tenants.id, world.tenantId));
-    await resendFailedAlerts(env, Date.now());
+    await resendFailedAlerts(env, Date.now() + RESEND_AFTER_MS);
     const [sent] = await outbox(world.tenantId);
     expect(sent).toMatchObject({ id: row!.id, status: "sent", provider: "dev", error: null, subject: row!.subject });
   });
@@ -85,7 +86,7 @@ describe("a tenant without an alert address", () => {
       .update(tenants)
       .set({ alertEmails: ["ops@example.com"] })
       .where(eq(tenants.id, world.tenantId));
-    expect(await resendFailedAlerts(env, Date.now())).toBeGreaterThanOrEqual(1);
+    expect(await resendFailedAlerts(env, Date.now() + RESEND_AFTER_MS)).toBeGreaterThanOrEqual(1);
     const [sent] = await outbox(world.tenantId);
     expect(sent).toMatchObject({ status: "sent", toAddresses: ["ops@example.com"], subject: row!.subject });
   });
