@@ -3,16 +3,20 @@
  * or automatic discount) and what it aimed at; the amounts sit on the lines it was allocated to.
  */
 import type { Discount } from "../../domain/order";
+import type { OrderEdits } from "./shopify.edits";
 import type { ShopifyMoney } from "./shopify.money";
 import type { ShopifyOrder } from "./shopify.payload";
 import { compact, nonEmpty } from "./shopify.util";
 
+type Allocation = NonNullable<ShopifyOrder["line_items"][number]["discount_allocations"]>[number];
+
 /**
  * One discount per application, its amount summed from the allocations pointing at it (a code's
  * reported amount stands in). A code's amount exists in shop money only: for an order in
- * presentment money it is converted at the order's own ratio of the two totals.
+ * presentment money it is converted at the order's own ratio of the two totals. An edited order's
+ * lines count what their remaining units still carry (`edits`, see shopify.edits.ts).
  */
-export function discountsOf(order: ShopifyOrder, money: ShopifyMoney): Discount[] {
+export function discountsOf(order: ShopifyOrder, money: ShopifyMoney, edits?: OrderEdits): Discount[] {
   const applications = order.discount_applications ?? [];
   const codes = order.discount_codes ?? [];
   const codeAmount = (code: string | undefined): number | undefined => {
@@ -26,14 +30,18 @@ export function discountsOf(order: ShopifyOrder, money: ShopifyMoney): Discount[
     );
   }
   const allocated = new Map<number, number>();
-  for (const item of [...order.line_items, ...(order.shipping_lines ?? [])]) {
-    for (const allocation of item.discount_allocations ?? []) {
+  const tally = (allocations: Allocation[], now: (amounts: number[]) => number[]) => {
+    const amounts = now(allocations.map((a) => money.read(a.amount, a.amount_set, "discount_allocations.amount")));
+    allocations.forEach((allocation, i) => {
       const index = allocation.discount_application_index;
-      if (index == null) continue;
-      const amount = money.read(allocation.amount, allocation.amount_set, "discount_allocations.amount");
-      allocated.set(index, (allocated.get(index) ?? 0) + amount);
-    }
+      if (index == null) return;
+      allocated.set(index, (allocated.get(index) ?? 0) + (amounts[i] ?? 0));
+    });
+  };
+  for (const item of order.line_items) {
+    tally(item.discount_allocations ?? [], (amounts) => edits?.allocations(item.id, amounts) ?? amounts);
   }
+  for (const line of order.shipping_lines ?? []) tally(line.discount_allocations ?? [], (amounts) => amounts);
   return applications.map((app, index) => {
     const code = nonEmpty(app.code);
     return compact({

@@ -1,7 +1,8 @@
 /**
  * Maps a Shopify order payload to the canonical order, amounts in integer minor units. An order the
  * customer paid in another currency than the shop's is mapped in that currency (presentment money)
- * with the rate to the shop's currency recorded in `exchange`; see shopify.money.ts.
+ * with the rate to the shop's currency recorded in `exchange`; see shopify.money.ts. An order edited
+ * after it was placed is mapped as it is now; see shopify.edits.ts.
  */
 import { rateToBasisPoints } from "../../domain/money";
 import {
@@ -15,6 +16,7 @@ import {
 } from "../../domain/order";
 import type { Stage } from "../../domain/stage";
 import { discountsOf } from "./shopify.discounts";
+import { orderEdits } from "./shopify.edits";
 import { bothMonies, PresentmentMissing, presentmentMoney, rateBetween, type ShopifyMoney, shopMoney } from "./shopify.money";
 import type { ShopifyAddress, ShopifyLineItem, ShopifyOrder, ShopifyShippingLine } from "./shopify.payload";
 import { compact, nonEmpty } from "./shopify.util";
@@ -68,11 +70,35 @@ export function toCanonicalOrder(order: ShopifyOrder, meta: OrderMeta): Canonica
 
 function mapOrder(order: ShopifyOrder, meta: OrderMeta, money: ShopifyMoney): CanonicalOrder {
   const currency = money.currency;
-  const lines = order.line_items.map((item, i) => lineOf(item, money, `line_items.${i}`));
+  const placed = order.line_items.map((item, i) => lineOf(item, money, `line_items.${i}`));
   const shipping = (order.shipping_lines ?? []).map((line, i) => shippingOf(line, money, `shipping_lines.${i}`));
-  const total = money.read(order.total_price, order.total_price_set, "total_price");
   const financialStatus = nonEmpty(order.financial_status);
   const sum = (values: number[]) => values.reduce((a, b) => a + b, 0);
+  const placedTotals: CanonicalOrder["totals"] = {
+    total: money.read(order.total_price, order.total_price_set, "total_price"),
+    // The order-level fields are what Shopify charged; sums of the parts only stand in when absent.
+    tax:
+      order.total_tax == null
+        ? sum([...placed, ...shipping].map((l) => l.tax))
+        : money.read(order.total_tax, order.total_tax_set, "total_tax"),
+    discounts:
+      order.total_discounts == null
+        ? sum([...placed, ...shipping].map((l) => l.discount))
+        : money.read(order.total_discounts, order.total_discounts_set, "total_discounts"),
+    shipping:
+      order.total_shipping_price_set == null
+        ? sum(shipping.map((s) => s.price))
+        : money.read(
+            order.total_shipping_price_set.shop_money.amount,
+            order.total_shipping_price_set,
+            // In shop money the field named is the amount read; in presentment money, the set.
+            money.presentment ? "total_shipping_price" : "total_shipping_price_set.shop_money.amount",
+          ),
+  };
+  // Edited after it was placed: invoiced for what the customer now buys.
+  const edits = orderEdits(order, money, placed);
+  const lines = edits?.lines ?? placed;
+  const totals = edits?.totals(placedTotals) ?? placedTotals;
 
   const canonical: CanonicalOrder = {
     source: {
@@ -90,29 +116,9 @@ function mapOrder(order: ShopifyOrder, meta: OrderMeta, money: ShopifyMoney): Ca
     shippingAddress: addressOf(order.shipping_address),
     lines,
     shipping,
-    discounts: discountsOf(order, money),
-    payments: paymentsOf(order.payment_gateway_names ?? [], financialStatus, total),
-    totals: {
-      total,
-      // The order-level fields are what Shopify charged; sums of the parts only stand in when absent.
-      tax:
-        order.total_tax == null
-          ? sum([...lines, ...shipping].map((l) => l.tax))
-          : money.read(order.total_tax, order.total_tax_set, "total_tax"),
-      discounts:
-        order.total_discounts == null
-          ? sum([...lines, ...shipping].map((l) => l.discount))
-          : money.read(order.total_discounts, order.total_discounts_set, "total_discounts"),
-      shipping:
-        order.total_shipping_price_set == null
-          ? sum(shipping.map((s) => s.price))
-          : money.read(
-              order.total_shipping_price_set.shop_money.amount,
-              order.total_shipping_price_set,
-              // In shop money the field named is the amount read; in presentment money, the set.
-              money.presentment ? "total_shipping_price" : "total_shipping_price_set.shop_money.amount",
-            ),
-    },
+    discounts: discountsOf(order, money, edits),
+    payments: paymentsOf(order.payment_gateway_names ?? [], financialStatus, totals.total),
+    totals,
     exchange: money.presentment ? exchangeOf(order, money) : undefined,
     financialStatus,
     fulfillmentStatus: nonEmpty(order.fulfillment_status),

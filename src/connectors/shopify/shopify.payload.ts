@@ -66,7 +66,13 @@ export const lineItemSchema = z.object({
   sku: text,
   title: text,
   name: text,
+  /** As ordered (and as added by an edit); edits and refunds leave it as it was. */
   quantity: z.number().int(),
+  /**
+   * What is left of `quantity` after every unit removed by an order edit or refunded (REST API
+   * 2024-01 on; absent before). Tax lines and discount allocations stay those of `quantity`.
+   */
+  current_quantity: z.number().int().nullish(),
   price: decimal,
   price_set: moneySet.nullish(),
   total_discount: decimal.nullish(),
@@ -133,53 +139,6 @@ const customer = z.object({
   last_name: text,
 });
 
-/** Body of orders/create, orders/updated, orders/paid, orders/fulfilled and orders/cancelled. */
-export const shopifyOrderSchema = z.object({
-  id: shopifyId,
-  /** Display name, "#1001". */
-  name: text,
-  order_number: z.number().int().nullish(),
-  /** Shop currency: the plain amount strings are in it. */
-  currency: currencyCode,
-  /** The currency the customer saw and paid in; the `*_set.presentment_money` amounts are in it. */
-  presentment_currency: currencyCode.nullish(),
-  taxes_included: z.boolean(),
-  /** True for an order placed in test mode (Shopify's bogus gateway or a payment provider's test mode). */
-  test: z.boolean().nullish(),
-  created_at: text,
-  updated_at: text,
-  closed_at: text,
-  cancelled_at: text,
-  financial_status: text,
-  fulfillment_status: text,
-  total_price: decimal,
-  total_price_set: moneySet.nullish(),
-  subtotal_price_set: moneySet.nullish(),
-  total_line_items_price_set: moneySet.nullish(),
-  total_tax: decimal.nullish(),
-  total_tax_set: moneySet.nullish(),
-  total_discounts: decimal.nullish(),
-  total_discounts_set: moneySet.nullish(),
-  total_shipping_price_set: moneySet.nullish(),
-  line_items: z.array(lineItemSchema),
-  shipping_lines: z.array(shippingLineSchema).nullish(),
-  discount_applications: z.array(discountApplicationSchema).nullish(),
-  discount_codes: z.array(discountCode).nullish(),
-  payment_gateway_names: z.array(z.string()).nullish(),
-  customer: customer.nullish(),
-  email: text,
-  phone: text,
-  billing_address: addressSchema.nullish(),
-  shipping_address: addressSchema.nullish(),
-  note: text,
-  /** Comma-separated: "vip, wholesale". */
-  tags: text,
-});
-export type ShopifyOrder = z.infer<typeof shopifyOrderSchema>;
-export type ShopifyLineItem = z.infer<typeof lineItemSchema>;
-export type ShopifyShippingLine = z.infer<typeof shippingLineSchema>;
-export type ShopifyAddress = z.infer<typeof addressSchema>;
-
 const refundLineItem = z.object({
   line_item_id: shopifyId,
   quantity: z.number().int(),
@@ -234,6 +193,72 @@ export const shopifyRefundSchema = z.object({
   order_adjustments: z.array(orderAdjustment).nullish(),
 });
 export type ShopifyRefund = z.infer<typeof shopifyRefundSchema>;
+
+/** Body of orders/create, orders/updated, orders/paid, orders/fulfilled and orders/cancelled. */
+export const shopifyOrderSchema = z.object({
+  id: shopifyId,
+  /** Display name, "#1001". */
+  name: text,
+  order_number: z.number().int().nullish(),
+  /** Shop currency: the plain amount strings are in it. */
+  currency: currencyCode,
+  /** The currency the customer saw and paid in; the `*_set.presentment_money` amounts are in it. */
+  presentment_currency: currencyCode.nullish(),
+  taxes_included: z.boolean(),
+  /** True for an order placed in test mode (Shopify's bogus gateway or a payment provider's test mode). */
+  test: z.boolean().nullish(),
+  created_at: text,
+  updated_at: text,
+  closed_at: text,
+  cancelled_at: text,
+  financial_status: text,
+  fulfillment_status: text,
+  total_price: decimal,
+  total_price_set: moneySet.nullish(),
+  subtotal_price_set: moneySet.nullish(),
+  total_line_items_price_set: moneySet.nullish(),
+  total_tax: decimal.nullish(),
+  total_tax_set: moneySet.nullish(),
+  total_discounts: decimal.nullish(),
+  total_discounts_set: moneySet.nullish(),
+  total_shipping_price_set: moneySet.nullish(),
+  /** The order now: edits, returns and refunds taken off (the fields above are the order as placed). */
+  current_total_price: decimal.nullish(),
+  current_total_price_set: moneySet.nullish(),
+  current_total_tax: decimal.nullish(),
+  current_total_tax_set: moneySet.nullish(),
+  current_total_discounts: decimal.nullish(),
+  current_total_discounts_set: moneySet.nullish(),
+  /**
+   * What the customer still owes, in the shop's currency. Negative: money is owed back to the
+   * customer (a paid order edited down; GraphQL's totalOutstandingSet documents the sign).
+   */
+  total_outstanding: decimal.nullish(),
+  line_items: z.array(lineItemSchema),
+  shipping_lines: z.array(shippingLineSchema).nullish(),
+  discount_applications: z.array(discountApplicationSchema).nullish(),
+  discount_codes: z.array(discountCode).nullish(),
+  payment_gateway_names: z.array(z.string()).nullish(),
+  customer: customer.nullish(),
+  email: text,
+  phone: text,
+  billing_address: addressSchema.nullish(),
+  shipping_address: addressSchema.nullish(),
+  note: text,
+  /** Comma-separated: "vip, wholesale". */
+  tags: text,
+  /**
+   * The order's refunds, each as refunds/create sends it: an edit's removals are refunds too (with
+   * no money back). Read only to tell which units left an edited order with money back; a list
+   * Orderly cannot read is taken as absent, which maps the order as placed, as before, rather
+   * than refusing the order for a field it does not otherwise need.
+   */
+  refunds: z.array(shopifyRefundSchema).nullish().catch(undefined),
+});
+export type ShopifyOrder = z.infer<typeof shopifyOrderSchema>;
+export type ShopifyLineItem = z.infer<typeof lineItemSchema>;
+export type ShopifyShippingLine = z.infer<typeof shippingLineSchema>;
+export type ShopifyAddress = z.infer<typeof addressSchema>;
 
 /**
  * Minor units of a validated amount. The schema already refused non-decimals, so the only failure
