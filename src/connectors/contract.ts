@@ -53,7 +53,7 @@ export interface IgnoredDelivery {
 export interface SourceHandlers {
   /**
    * False for a source that never sends a delivery again after a non-2xx answer (WooCommerce, which
-   * also disables the webhook after 5 failures in a row). Such a delivery, once its signature
+   * also disables the webhook after more than 5 failures in a row). Such a delivery, once its signature
    * verifies, is kept and answered 200 even when it cannot be taken; by default (absent) the source
    * retries, and a non-2xx leaves the event with it.
    */

@@ -70,7 +70,8 @@ describe("WooCommerce order mapping", () => {
       orderId: "4102",
       orderNumber: "#4102",
       version: Date.UTC(2026, 2, 2, 8, 15, 4),
-      createdAt: "2026-03-02T08:15:00Z",
+      // In the shop's time (date_created), with its offset from date_created_gmt.
+      createdAt: "2026-03-02T09:15:00+01:00",
     });
     expect(order).toMatchObject({ stage: "created", currency: "EUR", pricesIncludeTax: false, financialStatus: "on-hold" });
     expect(order.lines).toStrictEqual([

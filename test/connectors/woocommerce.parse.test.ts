@@ -40,7 +40,6 @@ describe("WooCommerce stages", () => {
     { status: "pending", stage: "created", why: "an order awaiting payment is created" },
     { status: "on-hold", stage: "created", why: "an order on hold (bank transfer) is created" },
     { status: "failed", stage: "created", why: "a failed payment leaves the order created" },
-    { status: "checkout-draft", stage: "created", why: "a block-checkout draft is created" },
     { status: "processing", stage: "paid", why: "a processing order is paid" },
     { status: "completed", stage: "completed", why: "a completed order is completed" },
     { status: "cancelled", stage: "cancelled", why: "a cancelled order is cancelled" },
@@ -68,6 +67,54 @@ describe("WooCommerce stages", () => {
     expect((await first("order.updated", { ...woocommerceFixture("orderTaxExclusive"), status: "wc-processing" })).stage).toBe(
       "paid",
     );
+  });
+
+  it("ignores a block-checkout draft (checkout-draft): the shopper has not placed it yet", async () => {
+    for (const status of ["checkout-draft", "wc-checkout-draft"]) {
+      for (const topic of ["order.updated", "order.created"]) {
+        const body = { ...woocommerceFixture("orderTaxExclusive"), status };
+        expect(parse(await woocommerceDelivery(topic, body, SECRET)), `${topic} ${status}`).toEqual({
+          ignored: true,
+          code: "checkout_draft",
+          orderId: "4102",
+          reason: expect.stringMatching(/order 4102 is a checkout draft.*nothing to book/),
+        });
+      }
+    }
+  });
+
+  it("ignores a half-filled checkout draft that an order's schema would refuse", async () => {
+    const { currency: _currency, line_items: _items, ...body } = woocommerceFixture("orderTaxExclusive");
+    expect(parse(await woocommerceDelivery("order.updated", { ...body, status: "checkout-draft" }, SECRET))).toMatchObject({
+      ignored: true,
+      code: "checkout_draft",
+    });
+  });
+
+  it("reads a cash-on-delivery order as created, its payment pending, until it is completed", async () => {
+    // WooCommerce's COD gateway sets processing and date_paid at checkout, before any cash is collected.
+    const cod = {
+      ...woocommerceFixture("orderCompleted"),
+      payment_method: "cod",
+      payment_method_title: "Cash on delivery",
+      transaction_id: "",
+    };
+    for (const status of ["processing", "wc-processing", "awaiting-shipment"]) {
+      const event = await first("order.updated", { ...cod, status });
+      expect(event.stage, status).toBe("created");
+      expect(event.object.type === "order" && event.object.order.payments, status).toEqual([
+        { gateway: "cod", method: "Cash on delivery", status: "pending" },
+      ]);
+    }
+    const completed = await first("order.updated", { ...cod, status: "completed" });
+    expect(completed.stage).toBe("completed");
+    expect(completed.object.type === "order" && completed.object.order.payments).toEqual([
+      { gateway: "cod", method: "Cash on delivery", amount: 48810, status: "paid" },
+    ]);
+    // A refund implies the cash was taken.
+    expect((await first("order.updated", { ...cod, status: "refunded" })).stage).toBe("paid");
+    // Another gateway's processing order is paid, as before.
+    expect((await first("order.updated", { ...cod, payment_method: "quickpay", status: "processing" })).stage).toBe("paid");
   });
 
   it("order.restored reads the stage from the restored order's status", async () => {
@@ -166,7 +213,8 @@ describe("WooCommerce refunds", () => {
       version,
     });
     expect(refundOf(parsed[1])).toStrictEqual({
-      source: { connector: "woocommerce", orderId: "7300", refundId: "7351", createdAt: "2026-03-07T10:45:10.000Z" },
+      // The order's last modification, in the shop's time.
+      source: { connector: "woocommerce", orderId: "7300", refundId: "7351", createdAt: "2026-03-07T11:45:10+01:00" },
       currency: "EUR",
       lines: [],
       shipping: 0,

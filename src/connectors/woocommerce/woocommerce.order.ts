@@ -23,7 +23,7 @@ const STAGE_BY_STATUS: Readonly<Record<string, Stage>> = {
   "on-hold": "created",
   // A failed payment leaves the order open: the customer may pay again.
   failed: "created",
-  "checkout-draft": "created",
+  // Cash on delivery is the exception: see awaitingCash.
   processing: "paid",
   // Completed implies paid (and shipped); the stage machine catches up the stages in between.
   completed: "completed",
@@ -42,8 +42,24 @@ const STAGE_BY_STATUS: Readonly<Record<string, Stage>> = {
  */
 export function orderStage(order: WooOrder, topic: string): Stage {
   if (topic === "order.deleted") return "cancelled";
-  const status = order.status.replace(/^wc-/, "");
-  return STAGE_BY_STATUS[status] ?? (isPaid(order) ? "paid" : "created");
+  const stage = STAGE_BY_STATUS[statusOf(order)] ?? (isPaid(order) ? "paid" : "created");
+  return stage === "paid" && awaitingCash(order) ? "created" : stage;
+}
+
+/** The order's status without the `wc-` prefix WooCommerce uses internally. */
+export function statusOf(order: Pick<WooOrder, "status">): string {
+  return order.status.replace(/^wc-/, "");
+}
+
+/**
+ * A cash-on-delivery order not yet completed: no money has been taken. WooCommerce's COD gateway
+ * puts the order in processing at checkout and stamps date_paid then, but the courier collects the
+ * cash on delivery, and the shop marks the order completed once it has it. Until then the order is
+ * created and its payment pending; completed climbs through paid. A refunded one was paid (a refund
+ * implies payment, and climbs to paid in the stage machine too).
+ */
+function awaitingCash(order: WooOrder): boolean {
+  return nonEmpty(order.payment_method) === "cod" && !["completed", "refunded"].includes(statusOf(order));
 }
 
 export interface OrderMeta {
@@ -59,8 +75,8 @@ export function toCanonicalOrder(order: WooOrder, meta: OrderMeta): CanonicalOrd
   const inclusive = order.prices_include_tax;
   const basis = { currency, pricesIncludeTax: inclusive, rates: taxRates(order.tax_lines ?? []) };
   const lines = order.line_items.map((item, i) => lineOf(item, basis, `line_items.${i}`));
-  const shipping = (order.shipping_lines ?? []).map((line, i) => shippingOf(line, basis, `shipping_lines.${i}`));
-  const fees = (order.fee_lines ?? []).map((line, i) => feeOf(line, basis, `fee_lines.${i}`));
+  const shipping = (order.shipping_lines ?? []).flatMap((line, i) => shippingOf(line, basis, `shipping_lines.${i}`));
+  const fees = (order.fee_lines ?? []).flatMap((line, i) => feeOf(line, basis, `fee_lines.${i}`));
   const discounts: Discount[] = (order.coupon_lines ?? []).map((coupon, i) =>
     compact({
       code: nonEmpty(coupon.code),
@@ -117,8 +133,12 @@ export function toCanonicalOrder(order: WooOrder, meta: OrderMeta): CanonicalOrd
   return orderSchema.parse(compact(canonical));
 }
 
-/** WooCommerce sets date_paid when an order first reaches a paid status (processing, completed). */
+/**
+ * WooCommerce sets date_paid when an order first reaches a paid status (processing, completed); a
+ * cash-on-delivery order gets it before the cash is collected (see awaitingCash).
+ */
 export function isPaid(order: WooOrder): boolean {
+  if (awaitingCash(order)) return false;
   return nonEmpty(order.date_paid_gmt) !== undefined || nonEmpty(order.date_paid) !== undefined;
 }
 

@@ -7,10 +7,10 @@ import { z } from "zod";
 import { OrderlyError } from "../../domain/errors";
 import type { IgnoredDelivery, IncomingDelivery, SourceEvent } from "../contract";
 import { invalidPayload, validatedPayload } from "../payload";
-import { orderStage, toCanonicalOrder } from "./woocommerce.order";
+import { orderStage, statusOf, toCanonicalOrder } from "./woocommerce.order";
 import { type WooOrder, wcId, wooOrderSchema } from "./woocommerce.payload";
 import { toCanonicalRefund } from "./woocommerce.refund";
-import { gmtIso, gmtMs, nonEmpty } from "./woocommerce.util";
+import { gmtIso, gmtMs, localIso, nonEmpty } from "./woocommerce.util";
 
 /** The order topics Orderly reads; each is one webhook in WooCommerce. */
 export const WOOCOMMERCE_TOPICS = ["order.created", "order.updated", "order.deleted", "order.restored"] as const;
@@ -75,9 +75,18 @@ export function parse(delivery: IncomingDelivery): SourceEvent[] | IgnoredDelive
     };
   }
 
+  const draft = checkoutDraft(json);
+  if (draft) return draft;
+
   const order = validatedPayload(wooOrderSchema, json, `The WooCommerce ${topic} payload`, "woocommerce_payload_invalid");
   const version = orderVersion(order, topic);
-  const createdAt = gmtIso(order.date_created_gmt) ?? gmtIso(order.date_created) ?? new Date(version).toISOString();
+  // In the shop's own time: the invoice is dated by the day this names (a 00:30 order in Denmark is
+  // the previous day in UTC, and possibly in the previous VAT period).
+  const createdAt =
+    localIso(order.date_created, order.date_created_gmt) ??
+    gmtIso(order.date_created_gmt) ??
+    gmtIso(order.date_created) ??
+    new Date(version).toISOString();
   const stage = orderStage(order, topic);
   const canonical = {
     ...mapped(() => toCanonicalOrder(order, { stage, version, createdAt })),
@@ -87,7 +96,7 @@ export function parse(delivery: IncomingDelivery): SourceEvent[] | IgnoredDelive
     { deliveryId, topic, orderId: order.id, stage, occurrence: "", version, object: { type: "order", order: canonical } },
   ];
   // Partial refunds happen on processing and completed orders too, so refunds are read whatever the status.
-  const refundContext = { orderId: order.id, currency: canonical.currency, createdAt: new Date(version).toISOString() };
+  const refundContext = { orderId: order.id, currency: canonical.currency, createdAt: refundTime(order, version) };
   for (const [i, summary] of (order.refunds ?? []).entries()) {
     const refund = mapped(() => toCanonicalRefund(summary, refundContext, `refunds.${i}`));
     // A refund of 0.00 is how a shop restocks items without returning money: nothing to credit, and
@@ -106,6 +115,35 @@ export function parse(delivery: IncomingDelivery): SourceEvent[] | IgnoredDelive
     });
   }
   return events;
+}
+
+/**
+ * A block-checkout draft: the Checkout block saves the cart as an order with status checkout-draft
+ * while the shopper fills in the form, and each save may send order.updated (order.created in older
+ * versions). It is no order until placed; placing it changes the status, which sends the order
+ * again. Read before the payload is validated, since a half-filled draft may lack what an order has.
+ */
+function checkoutDraft(json: unknown): IgnoredDelivery | undefined {
+  if (!isObject(json) || typeof json.status !== "string" || statusOf({ status: json.status }) !== "checkout-draft")
+    return undefined;
+  const id = wcId.safeParse(json.id);
+  const which = id.success ? `WooCommerce order ${id.data}` : "The WooCommerce order";
+  return {
+    ignored: true,
+    code: "checkout_draft",
+    ...(id.success ? { orderId: id.data } : {}),
+    reason: `${which} is a checkout draft (status checkout-draft): the shopper has not placed it yet, so there is nothing to book. WooCommerce sends it again once it is placed.`,
+  };
+}
+
+/**
+ * The time a refund is dated by: the order's last modification (the nearest known time at or after
+ * it, see RefundContext), in the shop's own time when the payload gives it both ways, so the credit
+ * note is dated by the shop's day as the invoice is.
+ */
+function refundTime(order: WooOrder, version: number): string {
+  const local = gmtMs(order.date_modified_gmt) === version ? localIso(order.date_modified, order.date_modified_gmt) : undefined;
+  return local ?? new Date(version).toISOString();
 }
 
 /**

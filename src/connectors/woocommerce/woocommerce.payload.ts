@@ -6,7 +6,7 @@
  */
 import { z } from "zod";
 import { OrderlyError } from "../../domain/errors";
-import { toMinor } from "../../domain/money";
+import { minorUnitExponent, toMinor } from "../../domain/money";
 
 const DECIMAL = /^([+-])?(\d+)(?:\.(\d+))?$/;
 
@@ -170,6 +170,31 @@ export function minorOf(values: Amount | readonly Amount[], currency: string, fi
     return toMinor(exactSum(list as readonly Amount[]), currency);
   } catch (error) {
     throw new OrderlyError(`WooCommerce payload field ${field} is not a usable amount: ${JSON.stringify(values)}.`, {
+      errorClass: "validation",
+      code: "woocommerce_payload_invalid",
+      cause: error,
+    });
+  }
+}
+
+/** Digits kept below the minor unit by `fineUnitsOf`: WooCommerce keeps item taxes unrounded to 6 decimals. */
+export const FINE_DIGITS = 6;
+
+/**
+ * An amount in units of 10^-FINE_DIGITS of the currency's minor unit (digits beyond rounded
+ * half-up): for arithmetic on an unrounded tax ("0.285") that must not round to the minor unit first.
+ */
+export function fineUnitsOf(value: Amount, currency: string, field: string): bigint {
+  try {
+    const match = DECIMAL.exec(exactSum([value]));
+    if (!match) throw new RangeError(`not a decimal amount: ${JSON.stringify(value)}`);
+    const [, sign, whole = "0", fraction = ""] = match;
+    const digits = minorUnitExponent(currency) + FINE_DIGITS;
+    let units = BigInt(whole + fraction.slice(0, digits).padEnd(digits, "0"));
+    if ((fraction[digits] ?? "0") >= "5") units += 1n;
+    return sign === "-" ? -units : units;
+  } catch (error) {
+    throw new OrderlyError(`WooCommerce payload field ${field} is not a usable amount: ${JSON.stringify(value)}.`, {
       errorClass: "validation",
       code: "woocommerce_payload_invalid",
       cause: error,

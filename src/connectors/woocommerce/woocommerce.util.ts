@@ -31,6 +31,29 @@ export function gmtMs(value: string | null | undefined): number | undefined {
   return iso === undefined ? undefined : Date.parse(iso);
 }
 
+/** A REST date in site time as WooCommerce writes it: no zone. */
+const ZONELESS = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?$/;
+/** The widest UTC offsets in use (UTC−12 to UTC+14); anything wider is not a shop's offset. */
+const MAX_OFFSET_MS = 14 * 3_600_000;
+
+/**
+ * A site-time REST date with the shop's UTC offset written out ("2026-04-01T00:30:00+02:00"). The
+ * REST API gives each date twice: in the site's time without a zone, and as UTC (*_gmt). Their
+ * difference is the shop's offset at that moment, summer time included. Undefined when either is
+ * missing or not in that form, or they differ by no whole minute within ±14 hours: the caller then
+ * uses the UTC date.
+ */
+export function localIso(local: string | null | undefined, gmt: string | null | undefined): string | undefined {
+  const localText = nonEmpty(local);
+  const gmtText = nonEmpty(gmt);
+  if (localText === undefined || gmtText === undefined || !ZONELESS.test(localText) || !ZONELESS.test(gmtText)) return undefined;
+  const offset = Date.parse(`${localText}Z`) - Date.parse(`${gmtText}Z`);
+  if (!Number.isFinite(offset) || offset % 60_000 !== 0 || Math.abs(offset) > MAX_OFFSET_MS) return undefined;
+  const minutes = Math.abs(offset) / 60_000;
+  const pad = (n: number) => String(n).padStart(2, "0");
+  return `${localText}${offset < 0 ? "-" : "+"}${pad(Math.floor(minutes / 60))}:${pad(minutes % 60)}`;
+}
+
 const NAMED_ENTITIES: Record<string, string> = {
   amp: "&",
   lt: "<",
