@@ -1,9 +1,9 @@
 /**
- * Cron: the sweeper and the notifications. Every order's Durable Object re-drives its own steps
- * from its alarm; the sweeper is the backstop that wakes any order whose transfer has been
- * unfinished too long, so none stays pending for ever. The notification pass counts failures
- * the queue consumer did not, sends grouped alerts whose window ended, silence alerts and
- * status reports.
+ * Cron: the sweeper, the notifications and (in an invocation of its own) retention. Every order's
+ * Durable Object re-drives its own steps from its alarm; the sweeper is the backstop that wakes
+ * any order whose transfer has been unfinished too long, so none stays pending for ever. The
+ * notification pass counts failures the queue consumer did not, sends grouped alerts whose window
+ * ended, silence alerts and status reports.
  */
 import { orderObjectName, orderStub } from "../durable/order-types";
 import { sweepInvoiceDifferences } from "../notifications/difference-alerts";
@@ -13,6 +13,52 @@ import { flushAlertGroups, resendFailedAlerts } from "../notifications/notify-te
 import { checkSilentSources } from "../notifications/silence";
 import { sendDueStatusReports } from "../notifications/status-report.send";
 import { runtimeConfig } from "./config";
+import { applyRetention } from "./retention";
+
+/**
+ * The two cron triggers of wrangler.toml. Each invocation gets its own D1 query and subrequest
+ * budget (docs/scale.md, "The cron"), so retention, which makes a few queries per tenant, runs in
+ * its own, offset by two minutes from the sweeper and the notifications.
+ */
+export const NOTIFY_CRON = "*/5 * * * *";
+export const RETENTION_CRON = "2,7,12,17,22,27,32,37,42,47,52,57 * * * *";
+
+type CronPart = (env: Env, scheduledTime: number) => Promise<unknown>;
+
+export const CRON_PARTS = {
+  sweeper: (env) => sweepUnfinishedTransfers(env),
+  notifications: (env, scheduledTime) => runNotifications(env, scheduledTime),
+  retention: (env) => applyRetention(env),
+} satisfies Record<string, CronPart>;
+
+/** Which parts a trigger runs; any other (`wrangler dev --test-scheduled` without `?cron=`) runs all. */
+export function cronParts(cron: string): Array<keyof typeof CRON_PARTS> {
+  if (cron === RETENTION_CRON) return ["retention"];
+  if (cron === NOTIFY_CRON) return ["sweeper", "notifications"];
+  return ["sweeper", "notifications", "retention"];
+}
+
+/**
+ * One scheduled invocation: its parts side by side, each settled on its own. A part that fails is
+ * logged and cancels nothing (with Promise.all the first rejection settled the invocation's
+ * waitUntil, and the others' work could be cut off). Returns the parts that failed.
+ */
+export async function runScheduled(
+  env: Env,
+  cron: string,
+  scheduledTime: number,
+  parts: Record<string, CronPart> = CRON_PARTS,
+): Promise<string[]> {
+  const names = cronParts(cron);
+  const settled = await Promise.allSettled(names.map((name) => parts[name]!(env, scheduledTime)));
+  const failed: string[] = [];
+  for (const [i, result] of settled.entries()) {
+    if (result.status === "fulfilled") continue;
+    failed.push(names[i]!);
+    console.error(`cron: ${names[i]} failed; the next run tries again`, String(result.reason));
+  }
+  return failed;
+}
 
 /** Transfers nudged per status and run: three statuses, so at most about 200 object calls a run. */
 export const SWEEP_PER_STATUS = 70;

@@ -1,8 +1,13 @@
 /**
  * Retention: each tenant's history (transfers, steps, snapshots with their R2 bodies, attempts,
- * dead letters, emails with their R2 attachments) is deleted after its retention; dead letters
- * without a tenant after ORPHAN_DEAD_LETTER_DAYS, by the cron, in bounded batches so one
- * run never holds D1 for long. What is not reached in one run is reached in the next.
+ * dead letters, emails' bodies with their R2 attachments) is deleted after its retention; dead
+ * letters without a tenant after ORPHAN_DEAD_LETTER_DAYS, by its own cron invocation, in bounded
+ * batches so one run never holds D1 for long. What is not reached in one run is reached in the next.
+ *
+ * One invocation may make 1,000 D1 queries (Workers Paid, docs/scale.md): a run starts a tenant
+ * only while the most one tenant can take still fits under RETENTION_QUERY_BUDGET, and the next
+ * run starts at the first tenant it did not reach (a cursor), so with many tenants each is reached
+ * every few runs instead of the same ones last in line never.
  */
 import { eq } from "drizzle-orm";
 import { database } from "../db/client";
@@ -33,46 +38,168 @@ const HISTORY = ["snapshots", "attempts", "transfer_steps"] as const;
  */
 export const ORPHAN_DEAD_LETTER_DAYS = 90;
 
-export async function applyRetention(env: Env, now = Date.now()): Promise<Record<string, number>> {
-  const deleted: Record<string, number> = {};
-  const count: Count = (table, result) => {
-    deleted[table] = (deleted[table] ?? 0) + (result.meta.changes ?? 0);
-  };
+/**
+ * D1 queries a run may make: 100 under the 1,000 an invocation gets, for what the count misses.
+ * Each statement of a batch is counted as one query (the limits page does not say how a batch counts).
+ */
+export const RETENTION_QUERY_BUDGET = 900;
+
+/**
+ * The most queries one tenant's pass makes: its expired transfers (1), per 90 of them the R2 keys
+ * and the batch (1 + 4), the orphaned steps (1), dead letters (2), emails (1 + a batch of 3).
+ */
+const TENANT_MAX_QUERIES = 1 + Math.ceil(RETENTION_BATCH / IDS_PER_STATEMENT) * (2 + HISTORY.length) + 1 + 2 + 4;
+
+/**
+ * Emails that are deleted whole once expired: alerts and status reports (their keys name a time
+ * window or period that never comes again), invitations and password resets (their links expire
+ * within 7 days, the shortest retention). Any other email sent keeps a small record past its
+ * retention: an e-conomic invoice e-mail's key is its step's reference, which a re-run of that step
+ * uses again months later, and only the record stops the customer getting the invoice twice.
+ */
+const DISPOSABLE_MAIL_KEYS = ["alert/", "report/", "invite/", "password-reset/"] as const;
+const DISPOSABLE = `(${DISPOSABLE_MAIL_KEYS.map((prefix) => `idempotency_key LIKE '${prefix}%'`).join(" OR ")})`;
+
+/** What a kept record shows in place of its body (the outbox page and the API show the text). */
+export const MAIL_BODY_DELETED =
+  "(Deleted after the log retention. The record of this email stays so that it is never sent twice.)";
+
+/**
+ * Where a run goes on from. The cursors are `alert_state` rows with no tenant (`''`, as the
+ * sweeper's, src/worker/cron.ts): `retention:next` names the first tenant the last run did not
+ * reach; `retention:mail:<tenant>` is the last email (`last_sent_at` its time, `samples` its id)
+ * whose expiry was applied, since the records kept would otherwise be read again by every run.
+ */
+const CURSOR_TENANT = "";
+const NEXT_TENANT = "retention:next";
+const mailTopic = (tenantId: string) => `retention:mail:${tenantId}`;
+
+interface MailCursor {
+  createdAt: number;
+  id: string;
+}
+
+/** One run: its counts of rows, the queries it made, and the cursors it read. */
+interface Run {
+  env: Env;
+  deleted: Record<string, number>;
+  queries: number;
+  mailCursors: Map<string, MailCursor>;
+}
+
+export async function applyRetention(
+  env: Env,
+  now = Date.now(),
+  budget = RETENTION_QUERY_BUDGET,
+): Promise<Record<string, number>> {
+  const run: Run = { env, deleted: {}, queries: 0, mailCursors: new Map() };
+  let next: string | null = null;
+  try {
+    next = await readCursors(run);
+  } catch (error) {
+    // Without them the run starts at the first tenant and reads each tenant's emails from the oldest.
+    console.error("retention: cursors not read; starting from the first tenant", String(error));
+  }
+  spend(run);
   const all = await database(env).select({ id: tenants.id, retentionDays: tenants.retentionDays }).from(tenants);
-  for (const tenant of all) {
+  all.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  try {
+    await deleteDeadLetters(run, null, now - ORPHAN_DEAD_LETTER_DAYS * DAY_MS);
+  } catch (error) {
+    console.error("retention: dead letters without a tenant skipped this run", String(error));
+  }
+  const start = Math.max(
+    0,
+    all.findIndex((t) => next !== null && t.id >= next),
+  );
+  const order = [...all.slice(start), ...all.slice(0, start)];
+  for (const [i, tenant] of order.entries()) {
+    // One more tenant and the cursor's write must fit, or this one is the next run's first (a run
+    // always takes one, so a budget too small for any still gets through the tenants).
+    if (i > 0 && run.queries + TENANT_MAX_QUERIES + 1 > budget) {
+      try {
+        await writeNextTenant(run, tenant.id);
+      } catch (error) {
+        console.error("retention: where to go on not stored; the next run starts at the first tenant", String(error));
+      }
+      console.warn(`retention: ${order.length - i} of ${order.length} tenants left for the next run (query budget)`);
+      break;
+    }
     // One tenant's failure (a D1 error, an R2 blip) must not keep the others' history forever.
     try {
-      await retainTenant(env, tenant, now, count);
+      await retainTenant(run, tenant, now);
     } catch (error) {
       console.error("retention: tenant skipped this run", { tenantId: tenant.id, error: String(error) });
     }
   }
-  await deleteDeadLetters(env, null, now - ORPHAN_DEAD_LETTER_DAYS * DAY_MS, count);
-  return deleted;
+  return run.deleted;
 }
 
-type Count = (table: string, result: D1Result) => void;
+/** Counts queries before they are made: one that throws was still sent. */
+function spend(run: Run, n = 1): void {
+  run.queries += n;
+}
+
+function count(run: Run, table: string, result: D1Result): void {
+  run.deleted[table] = (run.deleted[table] ?? 0) + (result.meta.changes ?? 0);
+}
+
+/** Reads every retention cursor at once; returns the tenant the run starts at. */
+async function readCursors(run: Run): Promise<string | null> {
+  spend(run);
+  const { results } = await run.env.DB.prepare(
+    "SELECT topic, last_sent_at AS at, samples FROM alert_state WHERE tenant_id = ?1 AND topic LIKE 'retention:%'",
+  )
+    .bind(CURSOR_TENANT)
+    .all<{ topic: string; at: number | null; samples: string }>();
+  let next: string | null = null;
+  for (const r of results) {
+    const [id] = JSON.parse(r.samples) as unknown[];
+    if (typeof id !== "string") continue;
+    if (r.topic === NEXT_TENANT) next = id;
+    else if (r.topic.startsWith("retention:mail:") && r.at !== null)
+      run.mailCursors.set(r.topic.slice("retention:mail:".length), { createdAt: r.at, id });
+  }
+  return next;
+}
+
+async function writeNextTenant(run: Run, tenantId: string): Promise<void> {
+  spend(run);
+  await cursorUpsert(run.env, NEXT_TENANT, 0, tenantId).run();
+}
+
+function cursorUpsert(env: Env, topic: string, at: number, id: string): D1PreparedStatement {
+  return env.DB.prepare(
+    `INSERT INTO alert_state (tenant_id, topic, pending, last_sent_at, samples) VALUES (?1, ?2, 0, ?3, json_array(?4))
+     ON CONFLICT (tenant_id, topic) DO UPDATE SET last_sent_at = ?3, samples = json_array(?4)`,
+  ).bind(CURSOR_TENANT, topic, at, id);
+}
 
 /** One tenant's expired history, a batch per table. */
-async function retainTenant(env: Env, tenant: { id: string; retentionDays: number }, now: number, count: Count): Promise<void> {
+async function retainTenant(run: Run, tenant: { id: string; retentionDays: number }, now: number): Promise<void> {
+  const { env } = run;
   const cutoff = now - tenant.retentionDays * DAY_MS;
   // The batch is read once: its blobs and its rows are then those of the same transfers.
+  spend(run);
   const expired = await env.DB.prepare(EXPIRED_TRANSFERS).bind(tenant.id, cutoff).all<{ id: string }>();
   const ids = expired.results.map((r) => r.id);
   for (let i = 0; i < ids.length; i += IDS_PER_STATEMENT) {
     const chunk = ids.slice(i, i + IDS_PER_STATEMENT);
     // Numbered, so a statement can name the list twice with one set of bound values.
     const list = chunk.map((_, k) => `?${k + 1}`).join(", ");
-    await deleteBlobs(env, chunk, list);
+    await deleteBlobs(run, chunk, list);
+    spend(run, HISTORY.length + 1);
     const results = await env.DB.batch([
       ...HISTORY.map((table) => env.DB.prepare(`DELETE FROM ${table} WHERE transfer_id IN (${list})`).bind(...chunk)),
       env.DB.prepare(`DELETE FROM transfers WHERE id IN (${list})`).bind(...chunk),
     ]);
-    for (const [j, table] of [...HISTORY, "transfers"].entries()) count(table, results[j]!);
+    for (const [j, table] of [...HISTORY, "transfers"].entries()) count(run, table, results[j]!);
   }
   // Step rows an earlier release left without their transfer (it deleted a transfer's unfinished
   // steps only by their own status): found by their own age.
+  spend(run);
   count(
+    run,
     "transfer_steps",
     await env.DB.prepare(
       `DELETE FROM transfer_steps WHERE rowid IN (SELECT s.rowid FROM transfer_steps s WHERE s.tenant_id = ? AND s.updated_at < ?
@@ -81,15 +208,17 @@ async function retainTenant(env: Env, tenant: { id: string; retentionDays: numbe
       .bind(tenant.id, cutoff)
       .run(),
   );
-  await deleteDeadLetters(env, tenant.id, cutoff, count);
-  await deleteMail(env, tenant.id, cutoff, count);
+  await deleteDeadLetters(run, tenant.id, cutoff);
+  await expireMail(run, tenant.id, cutoff);
 }
 
 /**
  * A batch of expired dead letters (a tenant's, or those with none), the raw bodies that refused
  * deliveries keep in R2 first (`body.raw.blobKey`, src/worker/routes/hooks.ts).
  */
-async function deleteDeadLetters(env: Env, tenantId: string | null, cutoff: number, count: Count): Promise<void> {
+async function deleteDeadLetters(run: Run, tenantId: string | null, cutoff: number): Promise<void> {
+  const { env } = run;
+  spend(run);
   const { results } = await env.DB.prepare(
     `SELECT id, json_extract(body, '$.raw.blobKey') AS blob_key FROM dead_letters
       WHERE tenant_id IS ? AND created_at < ? ORDER BY created_at LIMIT ${RETENTION_BATCH}`,
@@ -99,7 +228,9 @@ async function deleteDeadLetters(env: Env, tenantId: string | null, cutoff: numb
   if (results.length === 0) return;
   const keys = results.flatMap((r) => (r.blob_key ? [r.blob_key] : []));
   for (let i = 0; i < keys.length; i += 1000) await env.BLOBS.delete(keys.slice(i, i + 1000));
+  spend(run);
   count(
+    run,
     "dead_letters",
     await env.DB.prepare("DELETE FROM dead_letters WHERE id IN (SELECT value FROM json_each(?))")
       .bind(JSON.stringify(results.map((r) => r.id)))
@@ -108,27 +239,46 @@ async function deleteDeadLetters(env: Env, tenantId: string | null, cutoff: numb
 }
 
 /**
- * A batch of the tenant's expired emails, their attachments in R2 first (keys listed on the row):
- * a file whose row is gone is one nobody finds again.
+ * A batch of the tenant's expired emails, after its cursor, their attachments in R2 first (keys
+ * listed on the row): a file whose row is gone is one nobody finds again. A failed email and a
+ * disposable one (DISPOSABLE_MAIL_KEYS) are deleted; any other sent email keeps its row, without
+ * its text, HTML, attachments and recipients, so `sendMail` still finds its key sent. Which is which is decided
+ * in the statements, so an email sent again between the read and the write is never deleted.
  */
-async function deleteMail(env: Env, tenantId: string, cutoff: number, count: Count): Promise<void> {
+async function expireMail(run: Run, tenantId: string, cutoff: number): Promise<void> {
+  const { env } = run;
+  const from = run.mailCursors.get(tenantId) ?? { createdAt: Number.MIN_SAFE_INTEGER, id: "" };
+  spend(run);
   const { results } = await env.DB.prepare(
-    `SELECT id, attachments FROM mail_outbox WHERE tenant_id = ? AND created_at < ? ORDER BY created_at LIMIT ${RETENTION_BATCH}`,
+    `SELECT id, attachments, created_at AS createdAt FROM mail_outbox
+      WHERE tenant_id = ?1 AND created_at < ?2 AND created_at >= ?3 AND (created_at > ?3 OR id > ?4)
+      ORDER BY created_at, id LIMIT ${RETENTION_BATCH}`,
   )
-    .bind(tenantId, cutoff)
-    .all<{ id: string; attachments: string | null }>();
-  if (results.length === 0) return;
+    .bind(tenantId, cutoff, from.createdAt, from.id)
+    .all<{ id: string; attachments: string | null; createdAt: number }>();
+  const last = results[results.length - 1];
+  if (!last) return;
   const keys = results.flatMap((r) =>
     (r.attachments ? (JSON.parse(r.attachments) as Array<{ blobKey: string }>) : []).map((a) => a.blobKey),
   );
   for (let i = 0; i < keys.length; i += 1000) await env.BLOBS.delete(keys.slice(i, i + 1000));
-  // The ids as one JSON value: D1 binds at most 100 parameters.
-  count(
-    "mail_outbox",
-    await env.DB.prepare("DELETE FROM mail_outbox WHERE tenant_id = ? AND id IN (SELECT value FROM json_each(?))")
-      .bind(tenantId, JSON.stringify(results.map((r) => r.id)))
-      .run(),
-  );
+  // The ids as one JSON value: D1 binds at most 100 parameters. The cursor moves in the same
+  // transaction, so it never passes an email whose expiry was not applied.
+  const ids = JSON.stringify(results.map((r) => r.id));
+  const batch = "tenant_id = ?1 AND id IN (SELECT value FROM json_each(?2))";
+  spend(run, 3);
+  const [deleted, trimmed] = await env.DB.batch([
+    env.DB.prepare(`DELETE FROM mail_outbox WHERE ${batch} AND (status != 'sent' OR ${DISPOSABLE})`).bind(tenantId, ids),
+    env.DB.prepare(
+      // The recipients go too: a customer's address is not kept past the tenant's retention.
+      `UPDATE mail_outbox SET text = ?3, html = NULL, attachments = NULL, to_addresses = '[]'
+        WHERE ${batch} AND status = 'sent' AND NOT ${DISPOSABLE}
+          AND (text IS NOT ?3 OR html IS NOT NULL OR attachments IS NOT NULL OR to_addresses IS NOT '[]')`,
+    ).bind(tenantId, ids, MAIL_BODY_DELETED),
+    cursorUpsert(env, mailTopic(tenantId), last.createdAt, last.id),
+  ]);
+  count(run, "mail_outbox", deleted!);
+  count(run, "mail_outbox_bodies", trimmed!);
 }
 
 /**
@@ -136,8 +286,9 @@ async function deleteMail(env: Env, tenantId: string, cutoff: number, count: Cou
  * A webhook's raw body is shared by every transfer made from that event (one per flow and
  * stage), so it stays while a transfer of the same order outside this batch still shows it.
  */
-async function deleteBlobs(env: Env, chunk: string[], list: string): Promise<void> {
-  const blobs = await env.DB.prepare(
+async function deleteBlobs(run: Run, chunk: string[], list: string): Promise<void> {
+  spend(run);
+  const blobs = await run.env.DB.prepare(
     `SELECT DISTINCT s.blob_key FROM snapshots s JOIN transfers t ON t.id = s.transfer_id
       WHERE s.transfer_id IN (${list}) AND s.blob_key IS NOT NULL
         AND NOT EXISTS (
@@ -148,7 +299,7 @@ async function deleteBlobs(env: Env, chunk: string[], list: string): Promise<voi
     .bind(...chunk)
     .all<{ blob_key: string }>();
   const keys = blobs.results.map((r) => r.blob_key);
-  for (let i = 0; i < keys.length; i += 1000) await env.BLOBS.delete(keys.slice(i, i + 1000));
+  for (let i = 0; i < keys.length; i += 1000) await run.env.BLOBS.delete(keys.slice(i, i + 1000));
 }
 
 export async function setRetention(env: Env, tenantId: string, days: number): Promise<void> {

@@ -1,8 +1,8 @@
 /** /people: members and roles, invitations by email, and API tokens (shown once). */
-import { and, eq, gt, isNull } from "drizzle-orm";
+import { and, eq, gt, isNull, sql } from "drizzle-orm";
 import { type Context, Hono } from "hono";
 import { z } from "zod";
-import { database } from "../../../db/client";
+import { type Db, database } from "../../../db/client";
 import { apiTokens, memberships, type Role, tenants, users, userTokens } from "../../../db/schema";
 import { isLocalDevelopment } from "../../../mail/dev-outbox.provider";
 import { sendMail } from "../../../mail/send-mail";
@@ -155,11 +155,15 @@ async function memberOf(c: C, userId: string) {
  * makers were recorded have none and stay. Returns how many were revoked.
  */
 async function revokeTokensOf(env: Env, tenantId: string, userId: string): Promise<number> {
-  const removed = await database(env)
+  return (await deleteTokensOf(database(env), tenantId, userId)).length;
+}
+
+/** The delete of the tokens `userId` made, as a query, so removal can run it in its batch. */
+function deleteTokensOf(db: Db, tenantId: string, userId: string) {
+  return db
     .delete(apiTokens)
     .where(and(eq(apiTokens.tenantId, tenantId), eq(apiTokens.createdBy, userId)))
     .returning({ id: apiTokens.id });
-  return removed.length;
 }
 
 peopleRoutes.post("/members/:userId/role", async (c) => {
@@ -189,12 +193,31 @@ peopleRoutes.post("/members/:userId/remove", async (c) => {
   if (member.role === "owner" && (await ownerCount(c.env, s.tenantId)) <= 1) {
     return render(c, { errors: ["A tenant keeps at least one owner: make someone else owner first."] }, 409);
   }
-  await database(c.env)
-    .delete(memberships)
-    .where(and(eq(memberships.userId, member.userId), eq(memberships.tenantId, s.tenantId)));
-  const tokensRevoked = await revokeTokensOf(c.env, s.tenantId, member.userId);
-  await audit(c.env, s, "member.remove", member.userId, { role: member.role, tokensRevoked });
-  return redirectWith(c, member.userId === s.userId ? "/" : "/people", "Removed from this tenant.");
+  const db = database(c.env);
+  // The person's address (any spelling: addresses are ASCII, so SQLite's lower() compares them).
+  const theirs = sql`lower(value) = (SELECT lower(${users.email}) FROM ${users} WHERE ${users.id} = ${member.userId})`;
+  // One batch, one transaction: the membership, the tokens they made and their alert address go
+  // together, and the addresses read are the ones dropped. A former member must stop receiving
+  // alerts and status reports (order numbers, error text) the moment they lose access.
+  const [dropped, , revoked] = await db.batch([
+    // A builder, not db.all(sql): drizzle 0.45 cannot batch a raw query with bound values.
+    db
+      .select({ address: sql<string>`value` })
+      .from(sql`${tenants}, json_each(${tenants.alertEmails})`)
+      .where(and(eq(tenants.id, s.tenantId), theirs)),
+    db.delete(memberships).where(and(eq(memberships.userId, member.userId), eq(memberships.tenantId, s.tenantId))),
+    deleteTokensOf(db, s.tenantId, member.userId),
+    db
+      .update(tenants)
+      .set({ alertEmails: sql`(SELECT json_group_array(value) FROM json_each(${tenants.alertEmails}) WHERE NOT (${theirs}))` })
+      .where(eq(tenants.id, s.tenantId)),
+  ]);
+  const alertEmailsRemoved = dropped.map((r) => r.address);
+  await audit(c.env, s, "member.remove", member.userId, { role: member.role, tokensRevoked: revoked.length, alertEmailsRemoved });
+  const stopped = alertEmailsRemoved.length
+    ? ` ${alertEmailsRemoved.join(", ")} no longer gets alerts or status reports (removed from the recipients under Notifications).`
+    : "";
+  return redirectWith(c, member.userId === s.userId ? "/" : "/people", `Removed from this tenant.${stopped}`);
 });
 
 peopleRoutes.post("/invites/:hash/withdraw", async (c) => {

@@ -1,0 +1,58 @@
+/**
+ * The scheduled handler: retention has a cron trigger (and so an invocation, with its own D1
+ * queries) of its own, and a part of an invocation that fails cancels none of the others.
+ */
+import { createExecutionContext, createScheduledController, env, waitOnExecutionContext } from "cloudflare:test";
+import { eq } from "drizzle-orm";
+import { describe, expect, it } from "vitest";
+import { database } from "../../src/db/client";
+import { deadLetters, tenants } from "../../src/db/schema";
+import { cronParts, NOTIFY_CRON, RETENTION_CRON, runScheduled } from "../../src/worker/cron";
+import worker from "../../src/worker/index";
+import wrangler from "../../wrangler.toml?raw";
+
+const DAY = 86_400_000;
+
+async function scheduled(cron: string): Promise<void> {
+  const ctx = createExecutionContext();
+  await worker.scheduled(createScheduledController({ cron, scheduledTime: Date.now() }), env, ctx);
+  await waitOnExecutionContext(ctx);
+}
+
+describe("the cron triggers", () => {
+  it("wrangler.toml has the notification trigger and retention's own", () => {
+    const crons = /^crons\s*=\s*\[(.*)\]\s*$/m.exec(wrangler)?.[1];
+    expect(JSON.parse(`[${crons}]`)).toEqual([NOTIFY_CRON, RETENTION_CRON]);
+    expect(cronParts(NOTIFY_CRON)).toEqual(["sweeper", "notifications"]);
+    expect(cronParts(RETENTION_CRON)).toEqual(["retention"]);
+    // `wrangler dev --test-scheduled`: /__scheduled without ?cron= runs everything.
+    expect(cronParts("")).toEqual(["sweeper", "notifications", "retention"]);
+  });
+
+  it("retention runs in its own invocation, not in the notifications'", async () => {
+    const tenantId = `ten_${crypto.randomUUID().slice(0, 8)}`;
+    await database(env).insert(tenants).values({ id: tenantId, name: "Cron", retentionDays: 7 });
+    await database(env)
+      .insert(deadLetters)
+      .values({ transferId: null, tenantId, body: {}, reason: "old", createdAt: Date.now() - 30 * DAY });
+    const letters = () => database(env).select().from(deadLetters).where(eq(deadLetters.tenantId, tenantId));
+
+    await scheduled(NOTIFY_CRON);
+    expect(await letters()).toHaveLength(1);
+    await scheduled(RETENTION_CRON);
+    expect(await letters()).toHaveLength(0);
+  });
+
+  it("a part that fails cancels no other part, and the invocation's work still settles", async () => {
+    let notified = false;
+    const failed = await runScheduled(env, NOTIFY_CRON, Date.now(), {
+      sweeper: () => Promise.reject(new Error("D1_ERROR: Too many API requests by single worker invocation.")),
+      notifications: async () => {
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        notified = true;
+      },
+    });
+    expect(failed).toEqual(["sweeper"]);
+    expect(notified).toBe(true);
+  });
+});
