@@ -182,6 +182,7 @@ describe("the settings UI in a browser", { concurrency: false }, () => {
     const pages = [
       "/",
       "/transfers",
+      "/dead-letters",
       state.failedUrl.replace(server.baseUrl, ""),
       "/connections",
       "/connections/new",

@@ -12,6 +12,7 @@ export interface Flash {
 const NAV: Array<{ key: string; href: string; label: string; outbox?: boolean }> = [
   { key: "dashboard", href: "/", label: "Dashboard" },
   { key: "transfers", href: "/transfers", label: "Transfer log" },
+  { key: "dead-letters", href: "/dead-letters", label: "Kept, not processed" },
   { key: "connections", href: "/connections", label: "Connections" },
   { key: "flows", href: "/flows", label: "Flows" },
   { key: "notifications", href: "/notifications", label: "Notifications" },

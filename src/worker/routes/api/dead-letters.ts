@@ -5,10 +5,8 @@
  * (`kind: "refused_delivery"`, kept with their raw body; see routes/hooks.ts).
  */
 import { createRoute, z } from "@hono/zod-openapi";
-import { and, desc, eq, type SQL } from "drizzle-orm";
-import { database } from "../../../db/client";
-import { beforeCursor, decodeCursor, encodeCursor } from "../../../db/cursor";
-import { deadLetters } from "../../../db/schema";
+import { decodeCursor } from "../../../db/cursor";
+import { type DeadLetterRow, deadLetterPage, findDeadLetter, keptRawBody } from "../../../db/dead-letters";
 import { apiRouter, errorResponses, notFound, pageQuery } from "./api-env";
 
 const summarySchema = z
@@ -33,9 +31,7 @@ const detailSchema = summarySchema
   })
   .openapi("DeadLetter");
 
-type Row = typeof deadLetters.$inferSelect;
-
-function summary(row: Row): z.infer<typeof summarySchema> {
+function summary(row: DeadLetterRow): z.infer<typeof summarySchema> {
   const body = (row.body ?? {}) as Record<string, unknown>;
   const text = (value: unknown) => (typeof value === "string" ? value : null);
   return {
@@ -70,21 +66,14 @@ export const deadLetterRoutes = apiRouter()
     }),
     async (c) => {
       const q = c.req.valid("query");
-      const where: SQL[] = [eq(deadLetters.tenantId, c.var.tenantId)];
-      if (q.cursor) {
-        const [at, id] = decodeCursor(q.cursor);
-        where.push(beforeCursor(deadLetters, at, Number(id)));
-      }
-      const rows = await database(c.env)
-        .select()
-        .from(deadLetters)
-        .where(and(...where))
-        .orderBy(desc(deadLetters.createdAt), desc(deadLetters.id))
-        .limit(q.limit + 1);
-      const page = rows.slice(0, q.limit);
-      const last = page.at(-1);
-      const nextCursor = rows.length > q.limit && last ? encodeCursor(last) : null;
-      return c.json({ deadLetters: page.map(summary), nextCursor }, 200);
+      const cursor = q.cursor ? decodeCursor(q.cursor) : undefined;
+      const { rows, nextCursor } = await deadLetterPage(
+        c.env,
+        c.var.tenantId,
+        cursor ? [cursor[0], Number(cursor[1])] : undefined,
+        q.limit,
+      );
+      return c.json({ deadLetters: rows.map(summary), nextCursor }, 200);
     },
   )
   .openapi(
@@ -100,21 +89,9 @@ export const deadLetterRoutes = apiRouter()
     }),
     async (c) => {
       const id = c.req.valid("param").id;
-      const row = await database(c.env)
-        .select()
-        .from(deadLetters)
-        .where(and(eq(deadLetters.tenantId, c.var.tenantId), eq(deadLetters.id, id)))
-        .get();
+      const row = await findDeadLetter(c.env, c.var.tenantId, id);
       if (!row) throw notFound("Dead letter", String(id));
-      return c.json({ ...summary(row), body: row.body, rawBody: await rawBody(c.env, row.body) }, 200);
+      const raw = await keptRawBody(c.env, row.body);
+      return c.json({ ...summary(row), body: row.body, rawBody: raw?.text ?? null }, 200);
     },
   );
-
-/** A refused delivery's body: inline when it was small, else its R2 object (null if that is gone). */
-async function rawBody(env: Env, body: unknown): Promise<string | null> {
-  const raw = (body as { raw?: { body?: unknown; blobKey?: unknown } } | null)?.raw;
-  if (typeof raw?.body === "string") return raw.body;
-  if (typeof raw?.blobKey !== "string") return null;
-  const object = await env.BLOBS.get(raw.blobKey);
-  return object ? await object.text() : null;
-}

@@ -41,7 +41,7 @@ export async function checkConnection(env: Env, tenantId: string, id: string): P
     lines.push({
       ok: false,
       text: source
-        ? "The connection is disabled: its signed deliveries are kept under dead letters (GET /api/v1/dead-letters) and alerted, not processed, and no step runs. Enable it, then have the shop send those orders again (each dead letter says how)."
+        ? 'The connection is disabled: its signed deliveries are kept under dead letters (the "Kept, not processed" page, /dead-letters) and alerted, not processed, and no step runs. Enable it, then have the shop send those orders again (each one there says how).'
         : "The connection is disabled: no step runs.",
     });
   }

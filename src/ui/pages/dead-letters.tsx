@@ -1,0 +1,235 @@
+/**
+ * "Kept, not processed": deliveries Orderly kept instead of processing (dead letters), and one of
+ * them with its whole reason, the headers kept and the body as received.
+ */
+import type { KeptBody } from "../../db/dead-letters";
+import { when } from "../../worker/routes/ui/render";
+import { prettyJson } from "../components/format";
+import { JsonView } from "../components/json-view";
+
+export interface KeptRow {
+  id: number;
+  createdAt: number;
+  /** A signed delivery that could not be taken; else a step that ran out of retries. */
+  refused: boolean;
+  code: string | null;
+  action: string | null;
+  stepIndex: number | null;
+  connectionId: string | null;
+  connectionName: string | null;
+  /** The order as the merchant knows it (#1001), when known. */
+  order: string | null;
+  transferId: string | null;
+  reason: string | null;
+}
+
+function Connection(props: { row: KeptRow }) {
+  const r = props.row;
+  if (!r.connectionId) return <>—</>;
+  return r.connectionName ? (
+    <a href={`/connections/${encodeURIComponent(r.connectionId)}`}>{r.connectionName}</a>
+  ) : (
+    <span>{`${r.connectionId} (deleted)`}</span>
+  );
+}
+
+function What(props: { row: KeptRow }) {
+  const r = props.row;
+  if (r.refused)
+    return (
+      <>
+        Delivery kept{r.code ? " · " : ""}
+        {r.code ? <code>{r.code}</code> : null}
+      </>
+    );
+  const step = r.stepIndex === null ? "A step" : `Step ${r.stepIndex + 1}`;
+  return (
+    <>
+      {step} failed{r.action ? " · " : ""}
+      {r.action ? <code>{r.action}</code> : null}
+    </>
+  );
+}
+
+export function DeadLettersPage(props: { rows: KeptRow[]; nextHref: string | null }) {
+  return (
+    <>
+      <h1>Kept, not processed</h1>
+      <p>
+        Orders a shop sent that Orderly kept instead of processing: the connection was disabled, the delivery came from another
+        site, it could not be read, it was too large, or a person must book it. The shop will not send them again by itself; each
+        reason says what to do. Steps that failed for good are listed too: retry them from their transfer.
+      </p>
+      {props.rows.length === 0 ? (
+        <p>Nothing kept: every delivery so far was processed.</p>
+      ) : (
+        <table>
+          <thead>
+            <tr>
+              <th scope="col">Time</th>
+              <th scope="col">Connection</th>
+              <th scope="col">What</th>
+              <th scope="col">Order</th>
+              <th scope="col">Reason</th>
+            </tr>
+          </thead>
+          <tbody>
+            {props.rows.map((r) => (
+              <tr>
+                <td>
+                  <a href={`/dead-letters/${r.id}`}>{when(r.createdAt)}</a>
+                </td>
+                <td>
+                  <Connection row={r} />
+                </td>
+                <td>
+                  <What row={r} />
+                </td>
+                <td>{r.order ?? "—"}</td>
+                <td>{r.reason ?? "—"}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+      {props.nextHref ? (
+        <nav aria-label="Pages" class="pager">
+          <a href={props.nextHref} rel="next">
+            Older entries
+          </a>
+        </nav>
+      ) : null}
+    </>
+  );
+}
+
+/** Bytes for people: "812 bytes", "96 KB", "3.1 MB" (1024-based, as the limits are). */
+function bytes(n: number): string {
+  if (n < 1024) return `${n} bytes`;
+  if (n < 1024 * 1024) return `${Math.round(n / 1024)} KB`;
+  return `${(n / (1024 * 1024)).toFixed(1)} MB`;
+}
+
+/** JSON pretty-printed; anything else (a cut body, a form post, not text) as it came. */
+function shown(body: KeptBody): { text: string; json: boolean } {
+  if (!body.cut && body.utf8) {
+    try {
+      return { text: prettyJson(JSON.parse(body.text)), json: true };
+    } catch {
+      // Not JSON: shown as text below.
+    }
+  }
+  return { text: body.text, json: false };
+}
+
+function Body(props: { body: KeptBody | null; rawSize: number | null; shownBytes: number; id: number }) {
+  const b = props.body;
+  if (!b)
+    return (
+      <p>
+        The body is no longer stored
+        {props.rawSize === null ? "" : ` (it was ${bytes(props.rawSize)})`}: it was deleted after its retention, or its file is
+        gone.
+      </p>
+    );
+  const view = shown(b);
+  return (
+    <>
+      <p class="help">
+        {bytes(b.size)}
+        {view.json ? ", JSON, indented here for reading." : ", shown as received."}
+        {b.utf8 ? "" : " It is not valid UTF-8 text: bytes that are not text show as �."}
+      </p>
+      {b.cut ? (
+        <p>
+          <strong>Cut:</strong> only the first {bytes(props.shownBytes)} of {bytes(b.size)} are shown. The whole body is returned
+          by <code>GET /api/v1/dead-letters/{props.id}</code>.
+        </p>
+      ) : null}
+      <pre tabindex={0}>
+        <code>{view.text}</code>
+      </pre>
+    </>
+  );
+}
+
+export function DeadLetterPage(props: {
+  kept: KeptRow;
+  headers: Record<string, string> | null;
+  rawSize: number | null;
+  body: KeptBody | null;
+  shownBytes: number;
+  /** What the table stored, shown for a failed step (a delivery's is its headers and body, above). */
+  stored: unknown;
+}) {
+  const k = props.kept;
+  const headers = Object.entries(props.headers ?? {});
+  return (
+    <>
+      <h1>
+        {k.refused ? "Delivery kept, not processed" : "Step failed for good"}
+        {k.order ? ` · order ${k.order}` : ""}
+      </h1>
+      <dl class="summary">
+        <dt>Time</dt>
+        <dd>{when(k.createdAt)}</dd>
+        <dt>{k.refused ? "From" : "Target"}</dt>
+        <dd>
+          <Connection row={k} />
+        </dd>
+        <dt>What</dt>
+        <dd>
+          <What row={k} />
+        </dd>
+        <dt>Order</dt>
+        <dd>{k.order ?? "—"}</dd>
+        {k.transferId ? (
+          <>
+            <dt>Transfer</dt>
+            <dd>
+              <a href={`/transfers/${encodeURIComponent(k.transferId)}`}>Open the transfer</a> (retry it there)
+            </dd>
+          </>
+        ) : null}
+      </dl>
+      <h2>Why, and what to do</h2>
+      <p class="reason">{k.reason ?? "No reason was recorded."}</p>
+      {k.refused ? (
+        <>
+          <h2>Headers kept</h2>
+          {headers.length === 0 ? (
+            <p>None were kept.</p>
+          ) : (
+            <table>
+              <thead>
+                <tr>
+                  <th scope="col">Header</th>
+                  <th scope="col">Value</th>
+                </tr>
+              </thead>
+              <tbody>
+                {headers.map(([name, value]) => (
+                  <tr>
+                    <td>
+                      <code>{name}</code>
+                    </td>
+                    <td>
+                      <code>{value}</code>
+                    </td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          )}
+          <h2>Body as received</h2>
+          <Body body={props.body} rawSize={props.rawSize} shownBytes={props.shownBytes} id={k.id} />
+        </>
+      ) : (
+        <JsonView summary="The step message that was kept" value={props.stored} open />
+      )}
+      <p>
+        <a href="/dead-letters">Back to the list</a>
+      </p>
+    </>
+  );
+}
