@@ -113,9 +113,12 @@ export function refundGoneAlertText(f: RefundGoneFacts): AlertText {
   };
 }
 
-/** The dead letters of the API: where a kept delivery's body and reason can be read. */
+/**
+ * The "Kept, not processed" page of one dead letter, or the list without an id: where a kept
+ * delivery's reason and body can be read in a browser (the API's twin needs a bearer token).
+ */
 export function deadLetterPath(id?: number): string {
-  return `/api/v1/dead-letters${id === undefined ? "" : `/${id}`}`;
+  return id === undefined ? "/dead-letters" : `/dead-letters/${id}`;
 }
 
 export interface RefusedDeliveryFacts {

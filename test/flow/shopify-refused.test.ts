@@ -86,7 +86,7 @@ describe("a signed Shopify delivery Orderly cannot take is kept, alerted and ans
     const mail = await alertMail(world);
     expect(mail.subject).toContain('Order #S-1001 from "Shop" was kept, not booked');
     expect(mail.text).toMatch(/Enable the connection in Orderly, then send the order again from Shopify/);
-    expect(mail.text).toContain(`/api/v1/dead-letters/${json.kept.deadLetterId}`);
+    expect(mail.text).toContain(`/dead-letters/${json.kept.deadLetterId}`);
     // Shopify does send a delivery again until it is answered: the mail must not say it never does.
     expect(mail.text).toMatch(/once answered, the shop will not send this delivery again/);
     expect(mail.text).not.toMatch(/does not send a delivery twice/);

@@ -118,7 +118,7 @@ describe("a WooCommerce delivery Orderly cannot take is kept, alerted and answer
     const mail = await alertMail(world);
     expect(mail.subject).toContain('Order #W-1001 from "Woo shop" was kept, not booked');
     expect(mail.text).toMatch(/Enable the connection in Orderly, then send the order again/);
-    expect(mail.text).toContain(`/api/v1/dead-letters/${json.kept.deadLetterId}`);
+    expect(mail.text).toContain(`/dead-letters/${json.kept.deadLetterId}`);
     // Nothing was processed while paused; once enabled, the order re-sent from the shop is.
     expect(await transfersOf(world, body.id)).toEqual([]);
     expect((await world.api(`/connections/${woo}`, { method: "PATCH", body: { enabled: true } })).status).toBe(200);

@@ -35,13 +35,13 @@ describe("refused delivery alerts", () => {
     expect(first).toHaveLength(1);
     expect(first[0]?.subject).toBe('[Orderly] Order #1001 from "Shop" was kept, not booked');
     expect(first[0]?.text).toMatch(/Why, and what to do: The connection "Shop" is disabled/);
-    expect(first[0]?.text).toContain("/api/v1/dead-letters/1");
+    expect(first[0]?.text).toContain("/dead-letters/1");
 
     await flushAlertGroups(env, T0 + WINDOW + MINUTE, WINDOW);
     const grouped = (await mails()).find((m) => m.idempotencyKey.endsWith("/grouped"));
     expect(grouped?.subject).toMatch(/2 more deliveries from "Shop" kept, not booked/);
     expect(grouped?.text).toMatch(/#1002: dead letter 2: The connection "Shop" is disabled/);
-    expect(grouped?.text).toContain("/api/v1/dead-letters");
+    expect(grouped?.text).toContain("/dead-letters");
   });
 
   it("words a delivery whose order could not be read, and a grouped email of one", () => {

@@ -7,7 +7,8 @@ import { env, SELF } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { database } from "../../src/db/client";
 import { deadLetters, transfers } from "../../src/db/schema";
-import { BODY_SHOWN_BYTES, deadLetterPagePath } from "../../src/worker/routes/ui/dead-letters";
+import { deadLetterPath } from "../../src/notifications/alert-emails";
+import { BODY_SHOWN_BYTES } from "../../src/worker/routes/ui/dead-letters";
 import { BASE, createWorld, type World } from "../helpers/world";
 import { signedIn } from "./ui-client";
 
@@ -56,7 +57,7 @@ describe("kept deliveries in the UI", () => {
 
     const { browser } = await signedIn(world.tenantId, "viewer");
     const seen: string[] = [];
-    let next: string | undefined = deadLetterPagePath();
+    let next: string | undefined = deadLetterPath();
     let pages = 0;
     for (; next && pages < 5; pages++) {
       expect((await browser.get(next)).status).toBe(200);
@@ -138,7 +139,7 @@ describe("kept deliveries in the UI", () => {
     const fromR2 = await keptDelivery(world, { blobKey, size: large.length, order: "#1002" });
 
     const { browser } = await signedIn(world.tenantId, "viewer");
-    expect((await browser.get(deadLetterPagePath(inline))).status).toBe(200);
+    expect((await browser.get(deadLetterPath(inline))).status).toBe(200);
     const html = browser.lastHtml;
     expect(html).toContain(reason);
     expect(html).toContain("<code>x-shopify-topic</code>");
@@ -149,7 +150,7 @@ describe("kept deliveries in the UI", () => {
     );
     expect(html).not.toContain("<script>alert(1)");
 
-    expect((await browser.get(deadLetterPagePath(fromR2))).status).toBe(200);
+    expect((await browser.get(deadLetterPath(fromR2))).status).toBe(200);
     expect(browser.lastHtml).toContain("&quot;sku&quot;: &quot;SKU-49&quot;");
     expect(browser.lastHtml).not.toContain("Cut:");
 

@@ -19,6 +19,7 @@ import {
   keptRawBody,
 } from "../../../db/dead-letters";
 import { connections, transfers } from "../../../db/schema";
+import { deadLetterPath } from "../../../notifications/alert-emails";
 import { DeadLetterPage, DeadLettersPage, type KeptRow } from "../../../ui/pages/dead-letters";
 import { notFoundPage, page } from "./render";
 import type { UiEnv } from "./ui-env";
@@ -28,11 +29,6 @@ const LIMIT = 50;
 /** The most of a body a page shows: the rest stays in R2 (the API returns it whole). */
 export const BODY_SHOWN_BYTES = 256 * 1024;
 const TITLE = "Kept, not processed";
-
-/** The page of one dead letter, or the list without an id: for links (the alert e-mail's among them). */
-export function deadLetterPagePath(id?: number): string {
-  return id === undefined ? "/dead-letters" : `/dead-letters/${id}`;
-}
 
 deadLetterRoutes.get("/", async (c) => {
   const tenantId = c.var.session.tenantId;
@@ -50,7 +46,7 @@ deadLetterRoutes.get("/", async (c) => {
     ),
   ]);
   const list = rows.map((row) => keptRow(row, keptFacts(row.body), names, orders));
-  const nextHref = nextCursor ? `${deadLetterPagePath()}?cursor=${encodeURIComponent(nextCursor)}` : null;
+  const nextHref = nextCursor ? `${deadLetterPath()}?cursor=${encodeURIComponent(nextCursor)}` : null;
   return page(c, { title: TITLE, active: "dead-letters" }, <DeadLettersPage rows={list} nextHref={nextHref} />);
 });
 
