@@ -62,13 +62,19 @@ export function ioWrites(pid) {
 
 /** Samples the RSS of some processes until stopped; keeps the peak of each. */
 export function sampleRss(pids, intervalMs = 200) {
+  const tracked = [...pids];
   const peaks = Object.fromEntries(pids.map((pid) => [pid, rssBytes(pid)]));
   const timer = setInterval(() => {
-    for (const pid of pids) peaks[pid] = Math.max(peaks[pid], rssBytes(pid));
+    for (const pid of tracked) peaks[pid] = Math.max(peaks[pid], rssBytes(pid));
   }, intervalMs);
   timer.unref();
   return {
     peaks,
+    /** Samples more processes from now on (a target started again on fresh state). */
+    track(more) {
+      for (const pid of more) peaks[pid] ??= rssBytes(pid);
+      tracked.push(...more);
+    },
     stop() {
       clearInterval(timer);
       return peaks;

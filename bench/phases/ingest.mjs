@@ -53,12 +53,20 @@ async function cell(target, { concurrency, seconds, warmupSeconds, topic, log })
   return out;
 }
 
-export async function runIngest({ baseline, orderly, profile, topic, log }) {
+/**
+ * `fresh`: Orderly on new state for each of its cells. A cell leaves thousands of order objects
+ * behind, each holding its SQLite files open until it is evicted; on a machine with a low open-file
+ * limit the next cell's hand-offs then fail (SQLITE_CANTOPEN) and are retried beside its
+ * measurement (nothing is lost: the shard keeps them). Each cell on its own state is measured alone.
+ */
+export async function runIngest({ baseline, orderly, fresh, profile, topic, log }) {
   const cells = [];
+  let target = orderly;
   for (const concurrency of profile.concurrencies) {
     const options = { concurrency, seconds: profile.seconds, warmupSeconds: profile.warmupSeconds, topic, log };
     const base = await cell(baseline, options);
-    const ours = await cell(orderly, options);
+    if (fresh && cells.length > 0) target = await fresh();
+    const ours = await cell(target, options);
     cells.push({
       concurrency,
       baseline: base,
