@@ -21,7 +21,16 @@ import {
 import type { CanonicalOrder, TransferInput } from "../domain/order";
 import { showsPayment } from "../domain/payment";
 import { transferId as deriveTransferId, stepReference } from "../domain/reference";
-import { advanceStage, initialStageState, type Stage, type StageState, stageOccurrence, stageSortKey } from "../domain/stage";
+import {
+  advanceStage,
+  initialStageState,
+  isLadderStage,
+  ladderRank,
+  type Stage,
+  type StageState,
+  stageOccurrence,
+  stageSortKey,
+} from "../domain/stage";
 import { alertGoneRefunds } from "../notifications/refund-gone-alerts";
 import { type RuntimeConfig, retryDelaySeconds, runtimeConfig } from "../worker/config";
 import { type OrderIdentity, projectTransfer, type StepRow, type TransferRow } from "./order-projection";
@@ -115,6 +124,11 @@ const UNPARKED_TRIES = 3;
 /** Events no queued plan or re-run job reads (SQL condition on `events`). */
 const NOT_READ_BY_A_JOB = `seq NOT IN (SELECT json_extract(payload, '$.eventSeq') FROM outbox
   WHERE kind IN ('plan', 'rerun') AND json_extract(payload, '$.eventSeq') IS NOT NULL)`;
+/**
+ * The object of a refund event kept past the dedupe retention for its keys alone (housekeeping):
+ * its body is gone, and no job reads it (it is trimmed only when none does).
+ */
+const KEPT_FOR_DEDUPE = '{"type":"kept"}';
 /** A projection job that has grown to this size takes no more changes (a SQLite row holds 2 MB). */
 const PROJECTION_JOB_MAX_BYTES = 512 * 1024;
 
@@ -224,13 +238,20 @@ export class OrderDO extends DurableObject<Env> {
       stale ? 1 : 0,
       waitsForOrder ? 0 : 1,
     )!.seq;
-    const changed =
-      event.object.type === "order" && !stale && current !== null && materialKey(current) !== materialKey(event.object.order);
+    // The version that becomes the order's newest. One stamped as the newest (the same second) may
+    // be the older state delivered last (Shopify's orders/create after orders/paid): it replaces the
+    // newest only when it shows the order further along, so the order never loses its payment.
+    const taken =
+      event.object.type === "order" &&
+      !stale &&
+      (current === null || event.version > current.source.version || furtherAlong(event.object.order, current))
+        ? event.object.order
+        : null;
+    const changed = taken !== null && current !== null && materialKey(current) !== materialKey(taken);
     // A refund (or a fulfilment) before orders/paid made the paid flows from a version without the
     // payment; the first version that shows it runs them again (docs/guarantees.md, gap 5).
-    const paymentArrived =
-      event.object.type === "order" && !stale && current !== null && !showsPayment(current) && showsPayment(event.object.order);
-    if (event.object.type === "order" && !stale) this.draft!.order = event.object.order;
+    const paymentArrived = taken !== null && current !== null && !showsPayment(current) && showsPayment(taken);
+    if (taken) this.draft!.order = taken;
     if (waitsForOrder) {
       // A refund can arrive before any order event; it is applied when the order is known.
       return { result: { duplicate: false, stale: false, passed: [] }, pump: false };
@@ -492,6 +513,8 @@ export class OrderDO extends DurableObject<Env> {
         error: `a ${transfer.status} transfer cannot be retried${transfer.status === "completed" ? " except from the start" : ""}`,
       };
     }
+    const outOfTurn = this.outOfTurn(transfer.stage, transfer.occurrence);
+    if (outOfTurn) return { error: outOfTurn };
     // An update came after some of its steps were done: what they made is from the older version,
     // so the retry runs them again from the start (they adopt and update it), not from the failed one.
     const updated =
@@ -530,11 +553,33 @@ export class OrderDO extends DurableObject<Env> {
   }
 
   /**
+   * Why a transfer must not run now, where the order stands, or null. A retry or a re-run checks
+   * only the transfer's own state: a cancelled order's ladder flows would make documents for an
+   * order the shop cancelled (a failed invoice retried after the cancel flow found nothing to
+   * delete), and a cancellation the order came back from would undo what was made since (its
+   * cancelOrder deletes the reopened order's new invoice). The cancellation the order is in runs.
+   */
+  private outOfTurn(stage: string, occurrence: string): string | null {
+    const state = this.stageState();
+    if (isLadderStage(stage as Stage) && state.cancelled)
+      return `the order is cancelled, so its ${stage} stage's flows do not run again (they would make documents for a cancelled order); if the shop takes the order back, the stages it reaches then run by themselves`;
+    if (stage !== "cancelled") return null;
+    if (!state.cancelled)
+      return "the order was taken back after this cancellation, so it does not run again (it would undo what was made for the order since); if the order is cancelled again, that cancellation runs the cancel flows by itself";
+    if (String(occurrence) !== stageOccurrence("cancelled", state, ""))
+      return "the order was taken back after this cancellation and cancelled again since; retry the transfer of its newest cancellation instead";
+    return null;
+  }
+
+  /**
    * Why the flow's current steps cannot be taken for this transfer, if they cannot: a step's
    * reference (what the target finds it by) and its kept result go by its place in the flow, so a
    * done step must keep its place. Another action there would have its result taken for
    * that step's (a payment never entered), and the step itself, moved, a new reference (an
-   * invoice made twice). Steps added after the last, and settings changed in place, are fine.
+   * invoice made twice). A step that failed after an attempt counts as done here: it may have made
+   * something (a draft left by a totals mismatch, a POST that landed but timed out) that it finds
+   * again only under its own reference. Steps added after the last, and settings changed in place,
+   * are fine.
    */
   private stepMovedAway(
     transferId: string,
@@ -542,21 +587,29 @@ export class OrderDO extends DurableObject<Env> {
     after: FlowStepConfig[],
     fromStart: boolean,
   ): string | null {
-    const done = this.sql.all<{ step_index: number }>(
-      "SELECT step_index FROM steps WHERE transfer_id = ? AND status = 'done' ORDER BY step_index",
+    const ran = this.sql.all<{ step_index: number; status: string }>(
+      "SELECT step_index, status FROM steps WHERE transfer_id = ? AND (status = 'done' OR attempts > 0) ORDER BY step_index",
       transferId,
     );
-    // Only a done step's result is kept; a step that failed runs again with whatever is in its
-    // place now. A done step's result (a draft invoice's number, say) belongs to the connection
-    // it ran on: the steps after it would use it on another, so a changed connection is refused
-    // too, unless the retry starts from the start (each step then finds its own by reference).
-    for (const { step_index: index } of done) {
+    // A step that never ran runs with whatever is in its place now. Only a done step's result is
+    // kept: that result (a draft invoice's number, say) belongs to the connection it ran on, and
+    // the steps after it would use it on another, so a changed connection is refused too, unless
+    // the retry starts from the start (each step then finds its own by reference). A failed step
+    // keeps no result: it may be pointed at another connection.
+    for (const { step_index: index, status } of ran) {
       const old = before[index];
       const now = after[index];
       if (!old || !now) continue;
+      const done = status === "done";
+      const what = `step ${index + 1} (${old.action}) ${done ? "is done" : "has run and may have made something (a draft, or a call that landed but timed out)"}`;
       if (old.action !== now.action)
-        return `step ${index + 1} (${old.action}) is done, and the flow now has ${now.action} in its place; a done step keeps its place in the flow (its target finds what it made by it). Retry without the flow's current settings, or put ${old.action} back as step ${index + 1}`;
-      if (old.target !== now.target && !fromStart)
+        return `${what}, and the flow now has ${now.action} in its place; a step that ran keeps its place in the flow (its target finds what it made by it). Retry without the flow's current settings, or put ${old.action} back as step ${index + 1}`;
+      // The same action on another connection in its place, and the step itself further on (a step
+      // added in front of it): there it would look under another reference and make it again.
+      const moved = old.target === now.target ? -1 : after.findIndex((s) => s.action === old.action && s.target === old.target);
+      if (moved !== -1)
+        return `${what}, and the flow now has it as step ${moved + 1}; a step that ran keeps its place in the flow (its target finds what it made by it, and would make it again from another place). Retry without the flow's current settings, or put it back as step ${index + 1}`;
+      if (done && old.target !== now.target && !fromStart)
         return `step ${index + 1} (${old.action}) is done on another connection than the flow now names; what it made is there, so the steps after it cannot go on with the new one. Retry from the start, or without the flow's current settings`;
     }
     return null;
@@ -764,8 +817,9 @@ export class OrderDO extends DurableObject<Env> {
     if (affected.length === 0) return;
     // A flow switched off or deleted since runs nothing more, updates included (each would be a
     // draft changed, or a failure and an alert, in a target the merchant has left); its transfers
-    // still take the new version, for a retry once it is back. (Two bound values whatever the
-    // number of flows: D1 takes at most 100 a statement.)
+    // still take the new version, for a retry once it is back. So do the ladder's transfers of a
+    // cancelled order (outOfTurn): re-run, they would make documents for a cancelled order. (Two
+    // bound values whatever the number of flows: D1 takes at most 100 a statement.)
     const live = new Set(
       (
         await database(this.env)
@@ -797,7 +851,7 @@ export class OrderDO extends DurableObject<Env> {
            THEN rerun_pending ELSE 1 END
          WHERE id = ?`,
         JSON.stringify(input),
-        live.has(transfer.flow_id) ? 1 : 0,
+        live.has(transfer.flow_id) && !this.outOfTurn(transfer.stage, transfer.occurrence) ? 1 : 0,
         transfer.id,
       );
     }
@@ -824,13 +878,21 @@ export class OrderDO extends DurableObject<Env> {
    * `projected`: transfers the caller writes to D1 itself.
    */
   private startReruns(projected: ReadonlySet<string> = new Set()): void {
-    const transfers = this.sql.all<{ id: string; status: string; rerun_pending: number; steps: string }>(
-      "SELECT id, status, rerun_pending, steps FROM transfers ORDER BY seq",
-    );
+    const transfers = this.sql.all<{
+      id: string;
+      stage: string;
+      occurrence: string;
+      status: string;
+      rerun_pending: number;
+      steps: string;
+    }>("SELECT id, stage, occurrence, status, rerun_pending, steps FROM transfers ORDER BY seq");
     for (const transfer of transfers) {
       if (transfer.status === "failed") continue;
       if (transfer.status !== "completed") return;
       if (!transfer.rerun_pending) continue;
+      // An update that came while it was running, before the order was cancelled (or taken back
+      // from this cancellation): it must not run now, and like a failed one it holds up nothing.
+      if (this.outOfTurn(transfer.stage, transfer.occurrence)) continue;
       this.resetSteps(transfer.id, JSON.parse(transfer.steps) as FlowStepConfig[], true);
       if (!projected.has(transfer.id)) this.queueProjection(transfer.id, []);
       return;
@@ -1244,8 +1306,10 @@ export class OrderDO extends DurableObject<Env> {
     // strengthens the dedupe), instead of a wake-up per event. An event a queued job still reads
     // is not counted: it goes with a later pass, not in an alarm that would find it kept again.
     const newest =
-      this.sql.one<{ t: number | null }>(`SELECT MAX(received_at) AS t FROM events WHERE applied = 1 AND ${NOT_READ_BY_A_JOB}`)
-        ?.t ?? null;
+      this.sql.one<{ t: number | null }>(
+        `SELECT MAX(received_at) AS t FROM events WHERE applied = 1 AND object != ? AND ${NOT_READ_BY_A_JOB}`,
+        KEPT_FOR_DEDUPE,
+      )?.t ?? null;
     const parked = this.sql.one<{ t: number | null }>("SELECT MIN(next_at) AS t FROM outbox WHERE parked = 1")?.t ?? null;
     const times = [newest === null ? null : newest + this.config.dedupeRetentionDays * DAY_MS, parked];
     const due = times.filter((t): t is number => t !== null);
@@ -1255,7 +1319,11 @@ export class OrderDO extends DurableObject<Env> {
   /**
    * Drops delivery ids past the dedupe retention (with their bodies) and un-parks projections due
    * again. An event a queued plan or re-run job still reads is kept: a refund that waited for its
-   * order is applied late with its old arrival time.
+   * order is applied late with its old arrival time. A refund keeps its row, without its body:
+   * WooCommerce lists every refund in every later delivery of the order, so a refund forgotten
+   * would be stored as new and credited again by any refund flow made or switched on since (its
+   * transfer id is new). The kept row names no R2 body: like every event's, one is deleted by the
+   * transfer log's retention with the last received snapshot that names it, never here.
    */
   private housekeeping(): void {
     const now = Date.now();
@@ -1266,10 +1334,16 @@ export class OrderDO extends DurableObject<Env> {
       now,
       now,
     );
+    const expired = `received_at <= ? AND applied = 1 AND ${NOT_READ_BY_A_JOB}`;
+    const cutoff = now - this.config.dedupeRetentionDays * DAY_MS;
     this.sql.run(
-      `DELETE FROM events WHERE received_at <= ? AND applied = 1 AND ${NOT_READ_BY_A_JOB}`,
-      now - this.config.dedupeRetentionDays * DAY_MS,
+      `UPDATE events SET object = ?, raw_body = NULL, raw_blob = NULL, headers = '{}'
+       WHERE stage = 'refunded' AND object != ? AND ${expired}`,
+      KEPT_FOR_DEDUPE,
+      KEPT_FOR_DEDUPE,
+      cutoff,
     );
+    this.sql.run(`DELETE FROM events WHERE stage != 'refunded' AND ${expired}`, cutoff);
     // The previous release kept the next daily pass's time here.
     this.sql.run("DELETE FROM meta WHERE key = 'cleanup_at'");
   }
@@ -1396,6 +1470,16 @@ function parseMaybeJson(text: string | null): unknown {
   } catch {
     return text;
   }
+}
+
+/**
+ * Of two versions stamped alike, whether `next` shows the order further along than `stored`: a
+ * higher stage on the ladder, or the payment where `stored` shows none. Which of the two is the
+ * newer the stamps cannot tell; a state the order has reached does not go back.
+ */
+function furtherAlong(next: CanonicalOrder, stored: CanonicalOrder): boolean {
+  const rank = (order: CanonicalOrder) => (isLadderStage(order.stage) ? ladderRank(order.stage) : 0);
+  return rank(next) > rank(stored) || (showsPayment(next) && !showsPayment(stored));
 }
 
 /** What makes an order version worth re-running transfers for: its money, lines and parties. */

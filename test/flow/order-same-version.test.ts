@@ -1,0 +1,36 @@
+/**
+ * Two versions of an order stamped alike (the same `updated_at` second): which is newer cannot be
+ * told, so the one delivered last replaces the stored order only when it shows the order further
+ * along (OrderDO.storeEvent, `furtherAlong`).
+ */
+import { describe, expect, it } from "vitest";
+import { createWorld, orderObject, shopifyOrder } from "../helpers/world";
+
+describe("a version stamped as the newest", () => {
+  it("does not take the payment away: orders/create delivered after orders/paid of the same second", async () => {
+    const world = await createWorld();
+    const order = shopifyOrder({ updated_at: new Date().toISOString() });
+    await world.sendShopify("orders/paid", order);
+    await world.sendShopify("orders/create", { ...order, financial_status: "pending" });
+    const stub = orderObject(world, order);
+    await expect.poll(async () => (await stub.describe()).events.length, { timeout: 5000 }).toBe(2);
+    const state = await stub.describe();
+    expect(state.order).toMatchObject({ stage: "paid", financialStatus: "paid" });
+    expect(state.stage).toMatchObject({ reached: "paid", cancelled: false });
+    // Kept in history and not stale: it was not older.
+    expect(state.events.map((e) => e.stale)).toEqual([0, 0]);
+  });
+
+  it("replaces the stored order when it shows the payment or a later stage", async () => {
+    const world = await createWorld();
+    const order = shopifyOrder({ financial_status: "pending", updated_at: new Date().toISOString() });
+    await world.sendShopify("orders/create", order);
+    await world.sendShopify("orders/paid", { ...order, financial_status: "paid" });
+    const stub = orderObject(world, order);
+    await expect.poll(async () => (await stub.describe()).events.length, { timeout: 5000 }).toBe(2);
+    expect((await stub.describe()).order).toMatchObject({ stage: "paid", financialStatus: "paid" });
+    await world.sendShopify("orders/fulfilled", { ...order, financial_status: "paid", fulfillment_status: "fulfilled" });
+    await expect.poll(async () => (await stub.describe()).events.length, { timeout: 5000 }).toBe(3);
+    expect((await stub.describe()).order).toMatchObject({ stage: "fulfilled", fulfillmentStatus: "fulfilled" });
+  });
+});
