@@ -51,6 +51,9 @@ const wrangler = spawn(
     persistTo,
     "--var",
     `DEV_SEED_TOKEN:${seedToken}`,
+    // Local only: a connection may point at a mock on this machine (http://127.0.0.1:…).
+    "--var",
+    "ALLOW_PRIVATE_BASE_URLS:true",
     "--test-scheduled",
     "--show-interactive-dev-session=false",
   ],

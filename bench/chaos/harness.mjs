@@ -34,7 +34,8 @@ export async function startWorld(ctx, { name, vars = {}, shops = 1, mock = {}, f
   const worker = await createWorker({
     config: ctx.config,
     dir: join(ctx.workDir, name),
-    vars: { ...COMPRESSED_VARS, ...vars },
+    // The mock target listens on http://127.0.0.1, which production refuses as a base URL.
+    vars: { ...COMPRESSED_VARS, ALLOW_PRIVATE_BASE_URLS: "true", ...vars },
     log: (line) => ctx.log(`  [${name}] ${line}`),
   });
   let stopped = false;

@@ -34,7 +34,8 @@ export async function startOrderly({ wrangler, benchDir, bundleDir, persistDir, 
   const seedToken = randomBytes(16).toString("hex");
   const workerOptions = orderlyWorkerOptions(wrangler, {
     bundleDir,
-    varOverrides: { ...COMPRESSED_VARS, DEV_SEED_TOKEN: seedToken },
+    // The mock e-conomic listens on http://127.0.0.1, which production refuses as a base URL.
+    varOverrides: { ...COMPRESSED_VARS, DEV_SEED_TOKEN: seedToken, ALLOW_PRIVATE_BASE_URLS: "true" },
     secrets: { CREDENTIALS_KEY: randomBytes(32).toString("base64") },
     outboundWorker: "loopback-egress",
   });

@@ -20,6 +20,12 @@ export interface LoadedConnection {
   settings: Record<string, unknown>;
   credentials: Record<string, unknown>;
   webhookSecret: string | null;
+  /**
+   * Set when the stored address (`baseUrl`) fails today's rule (src/connectors/base-url.ts), e.g.
+   * saved before it: why no call is made. The connection still loads so it can be edited, but
+   * every step to it fails with this reason.
+   */
+  refusedDestination?: string;
 }
 
 /** A cached connection is re-read after this long (while it is served, see loadSourceConnection). */
@@ -41,16 +47,38 @@ export async function loadConnection(env: Env, id: string, tenantId?: string): P
       code: "connector_unknown",
     });
   }
-  return {
+  const settings = connector.settings.safeParse(row.settings);
+  const destination = settings.success ? [] : settings.error.issues.filter((issue) => issue.path[0] === "baseUrl");
+  // Any other stored setting that no longer passes fails the load, as it always has.
+  if (!settings.success && destination.length === 0) throw settings.error;
+  const loaded: LoadedConnection = {
     id: row.id,
     tenantId: row.tenantId,
     name: row.name,
     connector,
     enabled: row.enabled,
-    settings: connector.settings.parse(row.settings) as Record<string, unknown>,
+    settings: settings.success ? (settings.data as Record<string, unknown>) : row.settings,
     credentials: connector.credentials.parse(await decryptJson(env, row.credentials)) as Record<string, unknown>,
     webhookSecret: row.webhookSecret ? await decryptSecret(env, row.webhookSecret) : null,
   };
+  if (settings.success) return loaded;
+  const reason = `Connection "${row.name}" has a base URL Orderly does not call (${destination.map((i) => i.message).join("; ")}). Edit the connection's Base URL, then retry.`;
+  return { ...loaded, connector: refusingCalls(connector, reason), refusedDestination: reason };
+}
+
+/**
+ * The connector with every action failing at once with `reason`, before any call: the step fails
+ * through the usual path (its transfer shows why, the alert goes out) instead of the load throwing,
+ * which would leave the step message retrying unseen and the connection's edit page unreachable.
+ */
+function refusingCalls(connector: Connector, reason: string): Connector {
+  const refuse = async (): Promise<never> => {
+    throw new OrderlyError(reason, { errorClass: "validation", code: "connection_base_url_refused" });
+  };
+  const actions = Object.fromEntries(
+    Object.entries(connector.actions ?? {}).map(([name, action]) => [name, { ...action, run: refuse }]),
+  );
+  return { ...connector, actions };
 }
 
 /**

@@ -19,6 +19,7 @@ export { loadMailProvider, MAIL_CONNECTORS } from "./mail-connection";
 export { describePostmarkError, type PostmarkEmailBody, postmarkEmailBody, postmarkProvider } from "./postmark.provider";
 export { describeResendError, type ResendEmailBody, resendEmailBody, resendProvider } from "./resend.provider";
 export { MAIL_TIMEOUT_MS, type SendMailInput, type SendMailResult, sendMail } from "./send-mail";
+export { type SystemMailEnv, systemMailer } from "./system-mailer";
 export {
   escapeHtml,
   type RenderOptions,

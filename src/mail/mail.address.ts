@@ -9,6 +9,17 @@ export interface Mailbox {
   address: string;
 }
 
+/** RFC 5321's limit on a path: no address, bracketed or not, is longer. */
+export const MAX_ADDRESS_LENGTH = 320;
+/** A display name before it ("Ane Lund <ane@example.dk>"), quotes and escapes included. */
+export const MAX_DISPLAY_NAME_LENGTH = 256;
+/**
+ * The longest mailbox text parsed. WITH_NAME backtracks quadratically on long runs of spaces, and
+ * the text can be a customer's e-mail from a webshop order, which has no length limit of its own
+ * (80,000 spaces took 2.3 s); anything longer is refused before a pattern runs on it.
+ */
+export const MAX_MAILBOX_LENGTH = MAX_ADDRESS_LENGTH + MAX_DISPLAY_NAME_LENGTH;
+
 const LOCAL_PART = /^[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*$/;
 const DOMAIN = /^(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}$/;
 const WITH_NAME = /^\s*(?:"((?:[^"\\\r\n]|\\.)*)"|([^<>"\r\n]*?))\s*<([^<>\s]+)>\s*$/;
@@ -25,9 +36,9 @@ export function isEmailAddress(text: string): boolean {
   return local.length <= 64 && LOCAL_PART.test(local) && DOMAIN.test(domain);
 }
 
-/** Parses a bare address or `Name <address>`; null when it is neither. */
+/** Parses a bare address or `Name <address>`; null when it is neither, or longer than MAX_MAILBOX_LENGTH. */
 export function parseMailbox(text: string): Mailbox | null {
-  if (/[\r\n]/.test(text)) return null;
+  if (text.length > MAX_MAILBOX_LENGTH || /[\r\n]/.test(text)) return null;
   const trimmed = text.trim();
   if (isEmailAddress(trimmed)) return { address: trimmed };
   const match = WITH_NAME.exec(trimmed);

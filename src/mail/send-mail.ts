@@ -20,6 +20,7 @@ import {
   parseOutgoingEmail,
 } from "./mail.types";
 import { loadMailProvider } from "./mail-connection";
+import { systemMailer } from "./system-mailer";
 
 /** Deadline of one call to a mail provider (inside a queue step, no longer than the step's calls get). */
 export const MAIL_TIMEOUT_MS = 15_000;
@@ -31,8 +32,13 @@ export interface SendMailInput {
   /** Stable per logical email (e.g. `invoice/<transfer>/<step>`); at most 256 characters. */
   idempotencyKey: string;
   email: OutgoingEmail;
-  /** A Resend or Postmark connection of the tenant; without it the email goes to the dev outbox. */
-  via?: { connectionId: string };
+  /**
+   * A Resend or Postmark connection of the tenant; `"system"` for the operator's own sender
+   * (`systemMailer`), which account emails (resets, invitations) must use: a tenant's connection
+   * is the tenant's to read. Without it, or with `"system"` where none is configured, the email
+   * goes to the dev outbox.
+   */
+  via?: { connectionId: string } | "system";
   /**
    * For an email that carries a one-time secret (a password-reset or invitation link). The outbox
    * row is read by every member and API token of the tenant, so it keeps only `summary` as its
@@ -143,7 +149,12 @@ export async function sendMail(env: Env, input: SendMailInput): Promise<SendMail
   let provider: MailProvider;
   let providerId: string;
   try {
-    provider = input.via ? await loadMailProvider(env, tenantId, input.via.connectionId) : devOutboxProvider();
+    provider =
+      input.via === "system"
+        ? (systemMailer(env) ?? devOutboxProvider())
+        : input.via
+          ? await loadMailProvider(env, tenantId, input.via.connectionId)
+          : devOutboxProvider();
     row.provider = provider.id;
     row.fromAddress = email.from ?? provider.defaultFrom;
     if (input.sensitive && provider.id === "dev" && isLocalDevelopment(env)) {

@@ -38,6 +38,17 @@ export function runtimeConfig(env: Env): RuntimeConfig {
   };
 }
 
+/**
+ * ALLOW_PRIVATE_BASE_URLS: "true" lets a connection's base URL be http, an IP address or a local
+ * host name, so the bench, chaos runs and a developer's mocks on 127.0.0.1 can stand in for a
+ * vendor. Anything else, and the production default "false", keeps the rule of
+ * src/connectors/base-url.ts: the tenant reads every answer, so a private address would be theirs
+ * to browse from Orderly's network.
+ */
+export function allowPrivateBaseUrls(env: Pick<Env, "ALLOW_PRIVATE_BASE_URLS">): boolean {
+  return env.ALLOW_PRIVATE_BASE_URLS?.trim() === "true";
+}
+
 /** Exponential backoff with jitter, in whole seconds, never shorter than the vendor's Retry-After. */
 export function retryDelaySeconds(
   config: RuntimeConfig,

@@ -1,28 +1,13 @@
 import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { createWorld } from "../helpers/world";
-import { createConnection } from "../mail/mail-helpers";
-import { createResendMock, installMailMocks, RESEND_BASE } from "../mocks/resend.mock";
+import { withSystemMailer } from "./system-mail";
 import { addUser, Browser, PASSWORD, signedIn } from "./ui-client";
 
-/** The tenant sends through a Resend connection answered by a mock; one-time links reach the provider only. */
-async function withMailProvider(tenantId: string) {
-  const resend = createResendMock({ apiKey: "re_test_ok" });
-  installMailMocks({ resend });
-  const connectionId = await createConnection(
-    tenantId,
-    "resend",
-    { baseUrl: RESEND_BASE, from: "Orderly <orderly@example.test>" },
-    { apiKey: "re_test_ok" },
-  );
-  await env.DB.prepare("UPDATE tenants SET mail_connection_id = ? WHERE id = ?").bind(connectionId, tenantId).run();
-  const linkTo = (email: string) => {
-    const sent = resend.state.emails.filter((m) => JSON.stringify(m.body.to).includes(email)).at(-1);
-    const link = /https:\/\/orderly\.test(\/invite\/[A-Za-z0-9_-]+)/.exec(String(sent?.body.text))?.[1];
-    if (!link) throw new Error(`no invitation link was sent to ${email}`);
-    return link;
-  };
-  return { resend, linkTo };
+/** Invitations go out through the system sender, answered by a mock; its links reach the provider only. */
+function withMailProvider() {
+  const { resend, fetcher, linkTo } = withSystemMailer();
+  return { resend, fetcher, linkTo: (email: string) => linkTo(email, "/invite") };
 }
 
 async function roleOf(tenantId: string, userId: string): Promise<string | undefined> {
@@ -41,9 +26,9 @@ async function accept(link: string) {
 describe("accepting an invitation as a member already", () => {
   it("never lowers the member's role: the only owner invited as a viewer stays owner", async () => {
     const world = await createWorld();
-    const { linkTo } = await withMailProvider(world.tenantId);
+    const { linkTo, fetcher } = withMailProvider();
     const owner = await addUser(world.tenantId, "owner");
-    const { browser: admin } = await signedIn(world.tenantId, "admin");
+    const { browser: admin } = await signedIn(world.tenantId, "admin", fetcher);
     await admin.get("/people");
     expect((await admin.post("/people/invite", { email: owner.email, role: "viewer" })).status).toBe(303);
     expect((await accept(linkTo(owner.email))).status).toBe(303);
@@ -56,11 +41,11 @@ describe("accepting an invitation as a member already", () => {
 
   it("keeps an admin an admin, with their API tokens, when invited as a viewer", async () => {
     const world = await createWorld();
-    const { linkTo } = await withMailProvider(world.tenantId);
-    const { browser: adminBrowser, user: admin } = await signedIn(world.tenantId, "admin");
+    const { linkTo, fetcher } = withMailProvider();
+    const { browser: adminBrowser, user: admin } = await signedIn(world.tenantId, "admin", fetcher);
     await adminBrowser.get("/people");
     expect((await adminBrowser.post("/people/tokens", { name: "script" })).status).toBe(201);
-    const { browser: owner } = await signedIn(world.tenantId, "owner");
+    const { browser: owner } = await signedIn(world.tenantId, "owner", fetcher);
     await owner.get("/people");
     await owner.post("/people/invite", { email: admin.email, role: "viewer" });
     expect((await accept(linkTo(admin.email))).status).toBe(303);
@@ -73,9 +58,9 @@ describe("accepting an invitation as a member already", () => {
 
   it("raises a viewer to the role they were invited as", async () => {
     const world = await createWorld();
-    const { linkTo } = await withMailProvider(world.tenantId);
+    const { linkTo, fetcher } = withMailProvider();
     const viewer = await addUser(world.tenantId, "viewer");
-    const { browser: owner } = await signedIn(world.tenantId, "owner");
+    const { browser: owner } = await signedIn(world.tenantId, "owner", fetcher);
     await owner.get("/people");
     await owner.post("/people/invite", { email: viewer.email, role: "admin" });
     expect((await accept(linkTo(viewer.email))).status).toBe(303);
@@ -86,9 +71,9 @@ describe("accepting an invitation as a member already", () => {
 describe("inviting while the mail provider fails", () => {
   it("keeps the invitation, audits it, and says the email failed and what to do", async () => {
     const world = await createWorld();
-    const { resend } = await withMailProvider(world.tenantId);
+    const { resend, fetcher } = withMailProvider();
     resend.failNext({ status: 500, times: 20 });
-    const { browser } = await signedIn(world.tenantId, "owner");
+    const { browser } = await signedIn(world.tenantId, "owner", fetcher);
     await browser.get("/people");
     const res = await browser.post("/people/invite", { email: "late@example.test", role: "viewer" });
     expect(res.status).toBe(303);

@@ -1,8 +1,7 @@
 import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { createWorld } from "../helpers/world";
-import { createConnection } from "../mail/mail-helpers";
-import { createResendMock, installMailMocks, RESEND_BASE } from "../mocks/resend.mock";
+import { withSystemMailer, workerWith } from "./system-mail";
 import { addUser, Browser, PASSWORD, signedIn } from "./ui-client";
 
 async function lastMailTo(email: string): Promise<{ id: string; subject: string; text: string } | null> {
@@ -18,33 +17,27 @@ function linkIn(text: string, path: string): string {
 }
 
 /**
- * Gives the tenant a Resend connection as its mail provider, answered by a mock: one-time links
- * reach the recipient only through the provider, never through the outbox the tenant can read.
- * Returns the text of the last email the provider was given for an address.
+ * The operator's system sender, answered by a mock: one-time links reach the recipient only
+ * through it, never through the outbox the tenant can read (nor the tenant's own mail connection).
+ * `sentTo` is the text of the last email it was given for an address; `fetcher` is the Worker
+ * that sends through it (a Browser given it waits for the reset email sent after the answer).
  */
-async function withMailProvider(tenantId: string): Promise<(email: string) => string> {
-  const resend = createResendMock({ apiKey: "re_test_ok" });
-  installMailMocks({ resend });
-  const connectionId = await createConnection(
-    tenantId,
-    "resend",
-    { baseUrl: RESEND_BASE, from: "Orderly <orderly@example.test>" },
-    { apiKey: "re_test_ok" },
-  );
-  await env.DB.prepare("UPDATE tenants SET mail_connection_id = ? WHERE id = ?").bind(connectionId, tenantId).run();
-  return (email) => {
+function withMailProvider() {
+  const { resend, fetcher } = withSystemMailer();
+  const sentTo = (email: string) => {
     const sent = resend.state.emails.filter((m) => JSON.stringify(m.body.to).includes(email)).at(-1);
     if (!sent) throw new Error(`the mail provider was sent nothing for ${email}`);
     return String(sent.body.text);
   };
+  return { sentTo, fetcher };
 }
 
 describe("password reset by emailed link", () => {
-  it("emails a one-hour link through the outbox; it sets a new password once and never again", async () => {
+  it("emails a one-hour link through the system sender; it sets a new password once and never again", async () => {
     const world = await createWorld();
-    const sentTo = await withMailProvider(world.tenantId);
+    const { sentTo, fetcher } = withMailProvider();
     const user = await addUser(world.tenantId, "admin");
-    const browser = new Browser();
+    const browser = new Browser(fetcher);
     await browser.submit("/forgot-password", "/forgot-password", { email: user.email });
     expect(browser.lastHtml).toContain("If an account exists");
     const mail = await lastMailTo(user.email);
@@ -76,9 +69,9 @@ describe("password reset by emailed link", () => {
 
   it("refuses an expired link and tells an unknown address nothing", async () => {
     const world = await createWorld();
-    const sentTo = await withMailProvider(world.tenantId);
+    const { sentTo, fetcher } = withMailProvider();
     const user = await addUser(world.tenantId, "admin");
-    const browser = new Browser();
+    const browser = new Browser(fetcher);
     await browser.submit("/forgot-password", "/forgot-password", { email: user.email });
     const link = linkIn(sentTo(user.email), "/reset-password");
     await env.DB.prepare("UPDATE user_tokens SET expires_at = ? WHERE email = ?")
@@ -86,7 +79,7 @@ describe("password reset by emailed link", () => {
       .run();
     expect((await browser.get(link)).status).toBe(410);
 
-    const stranger = new Browser();
+    const stranger = new Browser(fetcher);
     await stranger.submit("/forgot-password", "/forgot-password", { email: "nobody-here@example.test" });
     expect(stranger.lastHtml).toContain("If an account exists");
     expect(await lastMailTo("nobody-here@example.test")).toBeNull();
@@ -96,8 +89,8 @@ describe("password reset by emailed link", () => {
 describe("invitations", () => {
   it("an owner invites a new person by email; accepting creates the user, the membership and a session", async () => {
     const world = await createWorld();
-    const sentTo = await withMailProvider(world.tenantId);
-    const { browser: owner } = await signedIn(world.tenantId, "owner");
+    const { sentTo, fetcher } = withMailProvider();
+    const { browser: owner } = await signedIn(world.tenantId, "owner", fetcher);
     await owner.get("/people");
     expect((await owner.post("/people/invite", { email: "New.Person@Example.test", role: "admin" })).status).toBe(303);
     const link = linkIn(sentTo("new.person@example.test"), "/invite");
@@ -121,9 +114,9 @@ describe("invitations", () => {
   it("an existing user (an agency) accepts with their password and gains the tenant", async () => {
     const home = await createWorld();
     const client = await createWorld();
-    const sentTo = await withMailProvider(client.tenantId);
+    const { sentTo, fetcher } = withMailProvider();
     const agency = await addUser(home.tenantId, "owner");
-    const { browser: owner } = await signedIn(client.tenantId, "owner");
+    const { browser: owner } = await signedIn(client.tenantId, "owner", fetcher);
     await owner.get("/people");
     await owner.post("/people/invite", { email: agency.email, role: "viewer" });
     const link = linkIn(sentTo(agency.email), "/invite");
@@ -154,10 +147,10 @@ describe("one-time links are read by their recipient only, never by the tenant",
     return { page: viewer.lastHtml, api: JSON.stringify(api.body) };
   }
 
-  it("a password reset in a tenant without a mail connection leaves no link in the outbox", async () => {
+  it("a password reset without a system sender leaves no link in the outbox", async () => {
     const world = await createWorld();
     const user = await addUser(world.tenantId, "admin");
-    await new Browser().submit("/forgot-password", "/forgot-password", { email: user.email });
+    await new Browser(workerWith({})).submit("/forgot-password", "/forgot-password", { email: user.email });
     const mail = await lastMailTo(user.email);
     expect(mail?.subject).toContain("Choose a new password");
     expect(mail?.text).toContain("not shown here");
@@ -168,11 +161,11 @@ describe("one-time links are read by their recipient only, never by the tenant",
     }
   });
 
-  it("with a mail connection the provider gets the link and the outbox row does not", async () => {
+  it("with a system sender the provider gets the link and the outbox row does not", async () => {
     const world = await createWorld();
-    const sentTo = await withMailProvider(world.tenantId);
+    const { sentTo, fetcher } = withMailProvider();
     const user = await addUser(world.tenantId, "owner");
-    await new Browser().submit("/forgot-password", "/forgot-password", { email: user.email });
+    await new Browser(fetcher).submit("/forgot-password", "/forgot-password", { email: user.email });
     expect(linkIn(sentTo(user.email), "/reset-password")).toMatch(/^\/reset-password\//);
     const mail = await lastMailTo(user.email);
     const api = await world.api(`/mail/outbox/${mail!.id}`);
@@ -180,13 +173,14 @@ describe("one-time links are read by their recipient only, never by the tenant",
     expect(JSON.stringify(api.body)).not.toContain("/reset-password/");
   });
 
-  it("an invitation in a tenant without a mail connection leaves no link in the outbox and says no email went out", async () => {
+  it("an invitation without a system sender leaves no link in the outbox and says no email went out", async () => {
     const world = await createWorld();
     const { browser: owner } = await signedIn(world.tenantId, "owner");
     await owner.get("/people");
     expect((await owner.post("/people/invite", { email: "quiet@example.test", role: "admin" })).status).toBe(303);
     await owner.get("/people");
-    expect(owner.lastHtml).toContain("no mail connection, so no email went out");
+    expect(owner.lastHtml).toContain("but no email went out");
+    expect(owner.lastHtml).toContain("the operator of this Orderly has not set one up");
     const mail = await lastMailTo("quiet@example.test");
     const seen = await readers(world, mail!.id);
     for (const text of [seen.page, seen.api]) {

@@ -10,10 +10,15 @@ import { BASE } from "../helpers/world";
 
 export const PASSWORD = "correct horse battery";
 
+/** How a Browser reaches the Worker: SELF by default, or the app under another env (test/ui/system-mail.ts). */
+export type Fetcher = (request: Request) => Promise<Response>;
+
 export class Browser {
   cookies = new Map<string, string>();
   lastHtml = "";
   setCookies: string[] = [];
+
+  constructor(private readonly fetcher: Fetcher = (request) => SELF.fetch(request)) {}
 
   private cookieHeader(): string {
     return [...this.cookies].map(([k, v]) => `${k}=${v}`).join("; ");
@@ -32,7 +37,9 @@ export class Browser {
   }
 
   async get(path: string): Promise<Response> {
-    const res = await SELF.fetch(`${BASE}${path}`, { headers: { cookie: this.cookieHeader() }, redirect: "manual" });
+    const res = await this.fetcher(
+      new Request(`${BASE}${path}`, { headers: { cookie: this.cookieHeader() }, redirect: "manual" }),
+    );
     this.keep(res);
     this.lastHtml = await res.clone().text();
     return res;
@@ -47,12 +54,14 @@ export class Browser {
     const body = new URLSearchParams(fields);
     const token = opts.csrf === undefined ? this.csrf() : opts.csrf;
     if (token !== null) body.set("_csrf", token);
-    const res = await SELF.fetch(`${BASE}${path}`, {
-      method: "POST",
-      headers: { cookie: this.cookieHeader(), "content-type": "application/x-www-form-urlencoded" },
-      body,
-      redirect: "manual",
-    });
+    const res = await this.fetcher(
+      new Request(`${BASE}${path}`, {
+        method: "POST",
+        headers: { cookie: this.cookieHeader(), "content-type": "application/x-www-form-urlencoded" },
+        body,
+        redirect: "manual",
+      }),
+    );
     this.keep(res);
     this.lastHtml = await res.clone().text();
     return res;
@@ -84,9 +93,9 @@ export async function addUser(tenantId: string, role: Role, email = `${role}-${c
   return user;
 }
 
-export async function signedIn(tenantId: string, role: Role = "owner") {
+export async function signedIn(tenantId: string, role: Role = "owner", fetcher?: Fetcher) {
   const user = await addUser(tenantId, role);
-  const browser = new Browser();
+  const browser = new Browser(fetcher);
   await browser.get("/sign-in");
   const res = await browser.post("/sign-in", { email: user.email, password: PASSWORD });
   if (res.status !== 303) throw new Error(`sign-in failed: ${res.status} ${browser.lastHtml.slice(0, 300)}`);

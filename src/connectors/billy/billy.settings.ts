@@ -7,15 +7,12 @@
 import { z } from "zod";
 import { accountingSettingsSchema } from "../../domain/accounting/accounting-settings";
 import { validateTemplate } from "../../mail/templates";
+import { baseUrlSetting } from "../base-url";
 
 export const DEFAULT_BILLY_BASE_URL = "https://api.billysbilling.com/v2";
 
 export const billyConnectionSettings = z.object({
-  baseUrl: z
-    .string()
-    .url()
-    .default(DEFAULT_BILLY_BASE_URL)
-    .describe("Address of the Billy API (v2). Leave the default unless a proxy or local mock stands in for it."),
+  baseUrl: baseUrlSetting(DEFAULT_BILLY_BASE_URL, "Address of the Billy API (v2)."),
   organizationId: z
     .string()
     .min(1)

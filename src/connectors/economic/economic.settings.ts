@@ -6,15 +6,12 @@
  */
 import { z } from "zod";
 import { accountingSettingsSchema } from "../../domain/accounting/accounting-settings";
+import { baseUrlSetting } from "../base-url";
 
 export const DEFAULT_ECONOMIC_BASE_URL = "https://restapi.e-conomic.com";
 
 export const economicConnectionSettings = z.object({
-  baseUrl: z
-    .string()
-    .url()
-    .default(DEFAULT_ECONOMIC_BASE_URL)
-    .describe("Address of the e-conomic REST API. Leave the default unless a sandbox, proxy or local mock stands in for it."),
+  baseUrl: baseUrlSetting(DEFAULT_ECONOMIC_BASE_URL, "Address of the e-conomic REST API."),
 });
 export type EconomicConnectionSettings = z.infer<typeof economicConnectionSettings>;
 

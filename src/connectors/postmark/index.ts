@@ -3,19 +3,17 @@
  * Orderly's mail module (`src/mail/`) sends through it for invoice emails and alerts.
  */
 import { z } from "zod";
-import { parseMailbox } from "../../mail/mail.address";
+import { MAX_MAILBOX_LENGTH, parseMailbox } from "../../mail/mail.address";
+import { baseUrlSetting } from "../base-url";
 import type { Connector } from "../contract";
 
 export const DEFAULT_POSTMARK_BASE_URL = "https://api.postmarkapp.com";
 
 export const postmarkSettings = z.object({
-  baseUrl: z
-    .string()
-    .url()
-    .default(DEFAULT_POSTMARK_BASE_URL)
-    .describe("Address of the Postmark API. Leave the default unless a proxy or local mock stands in for it."),
+  baseUrl: baseUrlSetting(DEFAULT_POSTMARK_BASE_URL, "Address of the Postmark API."),
   from: z
     .string()
+    .max(MAX_MAILBOX_LENGTH, `is longer than ${MAX_MAILBOX_LENGTH} characters`)
     .refine((s) => parseMailbox(s) !== null, {
       message: "is not an email address (use shop@example.dk or Shop <shop@example.dk>)",
     })

@@ -3,19 +3,17 @@
  * mail module (`src/mail/`) sends through it for invoice emails and alerts.
  */
 import { z } from "zod";
-import { parseMailbox } from "../../mail/mail.address";
+import { MAX_MAILBOX_LENGTH, parseMailbox } from "../../mail/mail.address";
+import { baseUrlSetting } from "../base-url";
 import type { Connector } from "../contract";
 
 export const DEFAULT_RESEND_BASE_URL = "https://api.resend.com";
 
 export const resendSettings = z.object({
-  baseUrl: z
-    .string()
-    .url()
-    .default(DEFAULT_RESEND_BASE_URL)
-    .describe("Address of the Resend API. Leave the default unless a proxy or local mock stands in for it."),
+  baseUrl: baseUrlSetting(DEFAULT_RESEND_BASE_URL, "Address of the Resend API."),
   from: z
     .string()
+    .max(MAX_MAILBOX_LENGTH, `is longer than ${MAX_MAILBOX_LENGTH} characters`)
     .refine((s) => parseMailbox(s) !== null, {
       message: "is not an email address (use shop@example.dk or Shop <shop@example.dk>)",
     })

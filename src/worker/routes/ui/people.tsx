@@ -1,9 +1,9 @@
 /** /people: members and roles, invitations by email, and API tokens (shown once). */
-import { and, eq, gt, isNull, sql } from "drizzle-orm";
+import { and, eq, gt, inArray, isNull, sql } from "drizzle-orm";
 import { type Context, Hono } from "hono";
 import { z } from "zod";
 import { type Db, database } from "../../../db/client";
-import { apiTokens, memberships, type Role, tenants, users, userTokens } from "../../../db/schema";
+import { apiTokens, memberships, ROLES, type Role, tenants, users, userTokens } from "../../../db/schema";
 import { isLocalDevelopment } from "../../../mail/dev-outbox.provider";
 import { sendMail } from "../../../mail/send-mail";
 import { PeoplePage, type PeopleProps } from "../../../ui/pages/people";
@@ -89,14 +89,12 @@ peopleRoutes.post("/invite", async (c) => {
     role,
     createdBy: s.userId,
   });
-  const tenant = await database(c.env)
-    .select({ mail: tenants.mailConnectionId })
-    .from(tenants)
-    .where(eq(tenants.id, s.tenantId))
-    .get();
   const link = `${new URL(c.req.url).origin}/invite/${token}`;
   // The invitation is stored by now: a mail that fails must not read as "nothing was changed".
-  const mailError = await sendMail(c.env, {
+  // It goes through the operator's system sender, never this tenant's mail connection: whoever
+  // reads the link chooses the password of a new address, so the tenant's admins, reading it
+  // through a provider account they control, could make the account of someone else's address.
+  const sent = await sendMail(c.env, {
     tenantId: s.tenantId,
     idempotencyKey: `invite/${tokenHash}`,
     email: {
@@ -104,15 +102,16 @@ peopleRoutes.post("/invite", async (c) => {
       subject: `[Orderly] ${s.name || s.email} invited you to ${s.tenantName}`,
       text: `${s.name || s.email} invited you to work on ${s.tenantName} in Orderly as ${role}.\n\nAccept here (the link works once, for 7 days):\n${link}\n`,
     },
-    ...(tenant?.mail ? { via: { connectionId: tenant.mail } } : {}),
+    via: "system",
     // Whoever holds the link joins as `role` (and, for a new address, chooses its password), so
     // no one but the invitee may read it: not the tenant's viewers, nor its API tokens.
     sensitive: { summary: `An invitation link for ${email.data} as ${role}; not shown here, as it works for whoever holds it.` },
   }).then(
-    () => undefined,
+    (result) => ({ provider: result.provider, error: undefined }),
     // Short enough for the flash cookie; the outbox row keeps the whole reason.
-    (error: unknown) => (error instanceof Error ? error.message : String(error)).slice(0, 300),
+    (error: unknown) => ({ provider: undefined, error: (error instanceof Error ? error.message : String(error)).slice(0, 300) }),
   );
+  const mailError = sent.error;
   await audit(c.env, s, "member.invite", email.data, { role, ...(mailError ? { mailFailed: true, mailError } : {}) });
   // The link is stored hashed and never shown (it lets whoever holds it in), so it cannot be
   // re-sent or handed over: the way on is a new invitation once mail works.
@@ -120,14 +119,14 @@ peopleRoutes.post("/invite", async (c) => {
     return redirectWith(
       c,
       "/people",
-      `Invitation made for ${email.data}, but its email could not be sent (${mailError}). It stays pending below, and no one has its link: check the mail connection under Notifications, then withdraw this invitation and invite again.`,
+      `Invitation made for ${email.data}, but its email could not be sent (${mailError}). It stays pending below, and no one has its link: once email works, withdraw this invitation and invite again.`,
       "error",
     );
-  if (!tenant?.mail && !isLocalDevelopment(c.env))
+  if (sent.provider === "dev" && !isLocalDevelopment(c.env))
     return redirectWith(
       c,
       "/people",
-      `Invitation made for ${email.data}, but this tenant has no mail connection, so no email went out: choose a mail provider under Notifications, withdraw this invitation and invite again.`,
+      `Invitation made for ${email.data}, but no email went out: invitations and password resets go out through the system mail sender, never a tenant's mail provider, and the operator of this Orderly has not set one up. Once they have, withdraw this invitation and invite again.`,
       "error",
     );
   return redirectWith(c, "/people", `Invitation sent to ${email.data}.`);
@@ -166,6 +165,37 @@ function deleteTokensOf(db: Db, tenantId: string, userId: string) {
     .returning({ id: apiTokens.id });
 }
 
+/**
+ * The delete of the unused invitations `userId` made in the tenant (only those for one of `roles`,
+ * when given), as a query for a batch. An invitation must not outlive its maker's right to make
+ * it: whoever holds its link joins in its role, so it goes when they leave, become a viewer (who
+ * invites no one), or stop being an owner (only owners invite owners).
+ */
+function deleteInvitesOf(db: Db, tenantId: string, userId: string, roles?: readonly Role[]) {
+  return db
+    .delete(userTokens)
+    .where(
+      and(
+        eq(userTokens.tenantId, tenantId),
+        eq(userTokens.kind, "invite"),
+        eq(userTokens.createdBy, userId),
+        isNull(userTokens.usedAt),
+        roles ? inArray(userTokens.role, [...roles]) : undefined,
+      ),
+    )
+    .returning({ email: userTokens.email });
+}
+
+function withdrawnNote(count: number): string {
+  if (count === 0) return "";
+  return count === 1 ? " The invitation they sent was withdrawn." : ` The ${count} invitations they sent were withdrawn.`;
+}
+
+/** The roles a member in `role` may not invite people as (every one, for a viewer). */
+function rolesNotGrantable(role: Role): Role[] {
+  return ROLES.filter((r) => !canEdit(role) || !mayGrant(role, r));
+}
+
 peopleRoutes.post("/members/:userId/role", async (c) => {
   const s = c.var.session;
   const member = await memberOf(c, c.req.param("userId"));
@@ -176,13 +206,23 @@ peopleRoutes.post("/members/:userId/role", async (c) => {
   if (member.role === "owner" && role !== "owner" && (await ownerCount(c.env, s.tenantId)) <= 1) {
     return render(c, { errors: ["A tenant keeps at least one owner: make someone else owner first."] }, 409);
   }
-  await database(c.env)
-    .update(memberships)
-    .set({ role })
-    .where(and(eq(memberships.userId, member.userId), eq(memberships.tenantId, s.tenantId)));
+  const db = database(c.env);
+  // The role and the invitations it no longer allows change together (one batch, one transaction).
+  const [, withdrawn] = await db.batch([
+    db
+      .update(memberships)
+      .set({ role })
+      .where(and(eq(memberships.userId, member.userId), eq(memberships.tenantId, s.tenantId))),
+    deleteInvitesOf(db, s.tenantId, member.userId, rolesNotGrantable(role)),
+  ]);
   const tokensRevoked = canEdit(role) ? 0 : await revokeTokensOf(c.env, s.tenantId, member.userId);
-  await audit(c.env, s, "member.role", member.userId, { from: member.role, to: role, tokensRevoked });
-  return redirectWith(c, "/people", "Role changed.");
+  await audit(c.env, s, "member.role", member.userId, {
+    from: member.role,
+    to: role,
+    tokensRevoked,
+    ...(withdrawn.length ? { invitesWithdrawn: withdrawn.map((i) => i.email) } : {}),
+  });
+  return redirectWith(c, "/people", `Role changed.${withdrawnNote(withdrawn.length)}`);
 });
 
 peopleRoutes.post("/members/:userId/remove", async (c) => {
@@ -196,10 +236,11 @@ peopleRoutes.post("/members/:userId/remove", async (c) => {
   const db = database(c.env);
   // The person's address (any spelling: addresses are ASCII, so SQLite's lower() compares them).
   const theirs = sql`lower(value) = (SELECT lower(${users.email}) FROM ${users} WHERE ${users.id} = ${member.userId})`;
-  // One batch, one transaction: the membership, the tokens they made and their alert address go
-  // together, and the addresses read are the ones dropped. A former member must stop receiving
-  // alerts and status reports (order numbers, error text) the moment they lose access.
-  const [dropped, , revoked] = await db.batch([
+  // One batch, one transaction: the membership, the tokens and unused invitations they made and
+  // their alert address go together, and the addresses read are the ones dropped. A former member
+  // must stop receiving alerts and status reports (order numbers, error text) the moment they
+  // lose access, and no one may still join through a link they sent.
+  const [dropped, , revoked, withdrawn] = await db.batch([
     // A builder, not db.all(sql): drizzle 0.45 cannot batch a raw query with bound values.
     db
       .select({ address: sql<string>`value` })
@@ -207,17 +248,27 @@ peopleRoutes.post("/members/:userId/remove", async (c) => {
       .where(and(eq(tenants.id, s.tenantId), theirs)),
     db.delete(memberships).where(and(eq(memberships.userId, member.userId), eq(memberships.tenantId, s.tenantId))),
     deleteTokensOf(db, s.tenantId, member.userId),
+    deleteInvitesOf(db, s.tenantId, member.userId),
     db
       .update(tenants)
       .set({ alertEmails: sql`(SELECT json_group_array(value) FROM json_each(${tenants.alertEmails}) WHERE NOT (${theirs}))` })
       .where(eq(tenants.id, s.tenantId)),
   ]);
   const alertEmailsRemoved = dropped.map((r) => r.address);
-  await audit(c.env, s, "member.remove", member.userId, { role: member.role, tokensRevoked: revoked.length, alertEmailsRemoved });
+  await audit(c.env, s, "member.remove", member.userId, {
+    role: member.role,
+    tokensRevoked: revoked.length,
+    alertEmailsRemoved,
+    ...(withdrawn.length ? { invitesWithdrawn: withdrawn.map((i) => i.email) } : {}),
+  });
   const stopped = alertEmailsRemoved.length
     ? ` ${alertEmailsRemoved.join(", ")} no longer gets alerts or status reports (removed from the recipients under Notifications).`
     : "";
-  return redirectWith(c, member.userId === s.userId ? "/" : "/people", `Removed from this tenant.${stopped}`);
+  return redirectWith(
+    c,
+    member.userId === s.userId ? "/" : "/people",
+    `Removed from this tenant.${withdrawnNote(withdrawn.length)}${stopped}`,
+  );
 });
 
 peopleRoutes.post("/invites/:hash/withdraw", async (c) => {

@@ -1,5 +1,5 @@
 /** One-time links: password resets (1 hour) and invitations (7 days). Stored hashed, used once. */
-import { and, eq, gt, isNull } from "drizzle-orm";
+import { and, eq, gt, isNull, sql } from "drizzle-orm";
 import { database } from "../../../../db/client";
 import { type Role, userTokens } from "../../../../db/schema";
 import { randomToken, sha256Hex } from "./tokens";
@@ -57,5 +57,41 @@ export async function consumeUserToken(env: Env, tokenHash: string): Promise<boo
     .set({ usedAt: now })
     .where(and(eq(userTokens.tokenHash, tokenHash), isNull(userTokens.usedAt), gt(userTokens.expiresAt, now)))
     .returning({ tokenHash: userTokens.tokenHash });
+  return used.length === 1;
+}
+
+/**
+ * Uses a reset link: marks it used and, in the same batch (one transaction), deletes every other
+ * unused reset link of its address, so a new password leaves no older link able to change it
+ * again. The delete runs only once the link is used (by this request or one that won first), so a
+ * request that lost the race never deletes links on its own. False when the link was not used here.
+ */
+export async function consumeResetToken(env: Env, tokenHash: string, email: string): Promise<boolean> {
+  const db = database(env);
+  const now = Date.now();
+  const [used] = await db.batch([
+    db
+      .update(userTokens)
+      .set({ usedAt: now })
+      .where(
+        and(
+          eq(userTokens.tokenHash, tokenHash),
+          eq(userTokens.kind, "reset"),
+          isNull(userTokens.usedAt),
+          gt(userTokens.expiresAt, now),
+        ),
+      )
+      .returning({ tokenHash: userTokens.tokenHash }),
+    db
+      .delete(userTokens)
+      .where(
+        and(
+          eq(userTokens.kind, "reset"),
+          eq(userTokens.email, email),
+          isNull(userTokens.usedAt),
+          sql`EXISTS (SELECT 1 FROM ${userTokens} AS link WHERE link.token_hash = ${tokenHash} AND link.used_at IS NOT NULL)`,
+        ),
+      ),
+  ]);
   return used.length === 1;
 }
