@@ -5,7 +5,7 @@
 import { z } from "zod";
 import type { HttpClient } from "../connectors/http";
 import { OrderlyError } from "../domain/errors";
-import { parseMailbox } from "./mail.address";
+import { MAX_MAILBOX_LENGTH, parseMailbox } from "./mail.address";
 
 export const MAX_RECIPIENTS = 50;
 /** RFC 5322 caps a header line at 998 characters. */
@@ -29,9 +29,12 @@ export function oneLineSubject(subject: string): string {
   return /[\ud800-\udbff]$/.test(cut) ? cut.slice(0, -1) : cut;
 }
 
-const mailbox = z.string().refine((s) => parseMailbox(s) !== null, {
-  message: "is not an email address (use ane@example.dk or Ane Lund <ane@example.dk>)",
-});
+const mailbox = z
+  .string()
+  .max(MAX_MAILBOX_LENGTH, `is longer than ${MAX_MAILBOX_LENGTH} characters, so it is no email address`)
+  .refine((s) => parseMailbox(s) !== null, {
+    message: "is not an email address (use ane@example.dk or Ane Lund <ane@example.dk>)",
+  });
 
 /** Slashes would add R2 key segments; control characters break MIME headers. */
 function unsafeInFileName(ch: string): boolean {

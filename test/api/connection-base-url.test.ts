@@ -5,6 +5,7 @@
  */
 import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
+import { checkConnection } from "../../src/worker/routes/ui/data/connection-check";
 import { attemptRows } from "../helpers/history";
 import { createWorld, settledTransfers, shopifyOrder } from "../helpers/world";
 import { createEconomicMock, installEconomicMock } from "../mocks/economic.mock";
@@ -83,5 +84,15 @@ describe("a connection stored with a base URL the rule refuses", () => {
     const [done] = await settledTransfers(world, String(order.id), 1);
     expect(done.status).toBe("completed");
     expect(mock.state.drafts).toHaveLength(1);
+  });
+
+  it("the connection's check page says its base URL is refused, not that it passes", async () => {
+    const world = await createWorld();
+    await env.DB.prepare("UPDATE connections SET settings = ? WHERE id = ?")
+      .bind(JSON.stringify({ baseUrl: "https://economic.test/#" }), world.economicId)
+      .run();
+    const lines = (await checkConnection(env, world.tenantId, world.economicId)) ?? [];
+    expect(lines[0]).toMatchObject({ ok: false });
+    expect(lines[0]?.text).toContain("has a base URL Orderly does not call");
   });
 });

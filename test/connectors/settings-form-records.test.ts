@@ -17,9 +17,8 @@ const rates: FieldSpec = { ...products, key: "rates", name: "settings.rates", la
 
 function read(field: FieldSpec, text: string) {
   const errors: string[] = [];
-  const started = performance.now();
   const value = readFields([field], { [field.name]: text }, errors);
-  return { value: value[field.key], errors, ms: performance.now() - started };
+  return { value: value[field.key], errors };
 }
 
 describe("record lines in a settings form", () => {
@@ -36,9 +35,10 @@ describe("record lines in a settings form", () => {
     ]);
   });
 
-  it("reads 50 lines of 999 spaces before a word at once (3 s before)", () => {
-    const { errors, ms } = read(products, Array.from({ length: 50 }, () => `${" ".repeat(999)}x`).join("\n"));
-    expect(ms).toBeLessThan(200);
+  // No pattern runs on a line any more (50 such lines took 3 s through the old one); the speed
+  // itself is not asserted here: timing belongs in a benchmark, not a unit test.
+  it("reads 50 lines of 999 spaces before a word, each a clear error", () => {
+    const { errors } = read(products, Array.from({ length: 50 }, () => `${" ".repeat(999)}x`).join("\n"));
     expect(errors).toHaveLength(50);
     expect(errors[0]).toBe("OSS products, line 1: write it as key = value.");
   });

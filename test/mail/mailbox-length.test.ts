@@ -10,30 +10,23 @@ import { parseOutgoingEmail } from "../../src/mail/mail.types";
 /** 80,000 spaces between a name and its address: 2.3 s in the pattern before the cap. */
 const SPACES = `Ane${" ".repeat(80_000)}Lund <ane@example.dk>`;
 
-function timed<T>(run: () => T): { value: T; ms: number } {
-  const started = performance.now();
-  const value = run();
-  return { value, ms: performance.now() - started };
-}
-
 describe("a mailbox's length", () => {
   it("refuses a customer e-mail of 80,000 spaces at once", () => {
-    const { value, ms } = timed(() => parseMailbox(SPACES));
-    expect(value).toBeNull();
-    expect(ms).toBeLessThan(100);
+    // Refused by its length, before the pattern (no timing here: speed belongs in a benchmark).
+    expect(parseMailbox(SPACES)).toBeNull();
   });
 
   it("fails the invoice e-mail with the reason, without hanging the step", () => {
-    const { value: error, ms } = timed(() => {
-      try {
-        parseOutgoingEmail({ to: [SPACES], subject: "Invoice 1", text: "Attached." });
-      } catch (thrown) {
-        return thrown;
-      }
-      return null;
+    let error: unknown = null;
+    try {
+      parseOutgoingEmail({ to: [SPACES], subject: "Invoice 1", text: "Attached." });
+    } catch (thrown) {
+      error = thrown;
+    }
+    expect(error).toMatchObject({
+      code: "mail_invalid",
+      message: expect.stringContaining(`to.0 is longer than ${MAX_MAILBOX_LENGTH} characters`),
     });
-    expect(ms).toBeLessThan(100);
-    expect(error).toMatchObject({ code: "mail_invalid", message: expect.stringContaining("to.0 is not an email address") });
   });
 
   it("still takes the longest address with the longest display name", () => {

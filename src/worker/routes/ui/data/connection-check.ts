@@ -27,7 +27,12 @@ export async function checkConnection(env: Env, tenantId: string, id: string): P
   let loaded: Awaited<ReturnType<typeof loadConnection>> = null;
   try {
     loaded = await loadConnection(env, id, tenantId);
-    lines.push({ ok: true, text: "Its settings and credentials are stored and pass the connector's checks." });
+    // Loaded so it can be edited, but every call refused: its base URL breaks the outbound rule.
+    lines.push(
+      loaded?.refusedDestination
+        ? { ok: false, text: `Its stored settings do not pass the connector's checks: ${loaded.refusedDestination}` }
+        : { ok: true, text: "Its settings and credentials are stored and pass the connector's checks." },
+    );
   } catch (error) {
     lines.push({
       ok: false,
