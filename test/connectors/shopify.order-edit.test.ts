@@ -35,6 +35,9 @@ async function refundOf(body: object): Promise<CanonicalRefund> {
 type Json = Record<string, unknown>;
 const items = (body: Json) => body.line_items as Json[];
 const refunds = (body: Json) => body.refunds as Json[];
+const restockAs = (refund: Json, restockType: string) => {
+  for (const line of refund.refund_line_items as Json[]) line.restock_type = restockType;
+};
 const m = (amount: string) => ({
   shop_money: { amount, currency_code: "DKK" },
   presentment_money: { amount, currency_code: "DKK" },
@@ -135,6 +138,40 @@ function owedRefund(): Json {
     ],
   };
 }
+
+/** A refund of money alone (a goodwill amount, or what a paid order edited down is owed): no lines. */
+function amountRefund(amount: string): Json {
+  return {
+    ...owedRefund(),
+    id: 9900000404,
+    created_at: "2026-03-20T10:00:00+01:00",
+    processed_at: "2026-03-20T10:00:00+01:00",
+    note: "Goodwill",
+    order_adjustments: [
+      {
+        id: 4,
+        order_id: 5900000001012,
+        refund_id: 9900000404,
+        amount: `-${amount}`,
+        tax_amount: "0.00",
+        kind: "refund_discrepancy",
+      },
+    ],
+    transactions: [{ id: 9920000404, kind: "refund", gateway: "shopify_payments", status: "success", amount, currency: "DKK" }],
+  };
+}
+
+/** The order edited before capture, captured for what it held (507.96), then refunded by `later`. */
+function capturedThenRefunded(...later: Json[]): Json {
+  const body = shopifyFixture("orderEdited");
+  Object.assign(body, { financial_status: "partially_refunded", total_outstanding: "0.00" });
+  refunds(body).push(...later);
+  return body;
+}
+
+const socksNow = { ...socksAsPlaced, quantity: 1, discount: 599, tax: 1079 };
+/** The totals as placed less the removed socks and tote (as the totals are once money went back). */
+const totalsLessRemoved = { total: 50796, tax: 10159, discounts: 5099, shipping: 4900 };
 
 describe("Shopify order edits", () => {
   it("invoices what an edited order holds now: a removed line is left out, a reduced one takes Shopify's own figures", async () => {
@@ -307,5 +344,102 @@ describe("Shopify order edits", () => {
     // 42.50 less the two teas, net and VAT: 7.98 + 0.56.
     expect(order.totals).toStrictEqual({ total: 3396, tax: 502, discounts: 995, shipping: 990 });
     expect(buildInvoiceDocument(order, { ...settings, homeCountry: "DE" }).difference).toBe(0);
+  });
+
+  it("keeps the edit when money went back without lines below the removed units' value: a goodwill amount is not their money", async () => {
+    // Authorised, edited (215.90 of socks and tote removed), captured for 507.96, then 50.00 back as goodwill.
+    const goodwill = amountRefund("50.00");
+    const order = await orderOf(capturedThenRefunded(goodwill));
+    expect(order.lines).toStrictEqual([shirt, socksNow]);
+    expect(order.totals).toStrictEqual(totalsLessRemoved);
+    const invoice = buildInvoiceDocument(order, settings);
+    const credit = buildCreditNoteDocument(order, await refundOf(goodwill), settings);
+    expect(invoice.difference).toBe(0);
+    // What the customer paid, less the goodwill: the removed goods are neither invoiced nor credited.
+    expect(invoice.totals.total - credit.totals.total).toBe(50796 - 5000);
+  });
+
+  it("takes money without lines as the removed units' money from within the cents threshold (1.00) of their value", async () => {
+    // 215.90 removed: 214.90 is within a krone of it (their money: the order as placed, the amount
+    // credited), 214.89 is not (the edit stands).
+    expect((await orderOf(capturedThenRefunded(amountRefund("214.90")))).lines).toStrictEqual([
+      shirt,
+      socksAsPlaced,
+      toteAsPlaced,
+    ]);
+    expect((await orderOf(capturedThenRefunded(amountRefund("214.89")))).lines).toStrictEqual([shirt, socksNow]);
+    // Several refunds add up: two halves of what was owed are its money too.
+    const halves = capturedThenRefunded(amountRefund("107.95"), { ...amountRefund("107.95"), id: 9900000405 });
+    expect((await orderOf(halves)).lines).toStrictEqual([shirt, socksAsPlaced, toteAsPlaced]);
+  });
+
+  it("keeps the edit when a refund with lines returned a little more than them (a negative refund discrepancy)", async () => {
+    // The last sock returned for 53.96 and 10.00 more: the 10.00 is no money for the removed units.
+    const sockBack: Json = {
+      ...toteReturn(),
+      id: 9900000505,
+      note: "Returned, with 10.00 for the trouble",
+      refund_line_items: [
+        {
+          id: 9910000505,
+          quantity: 1,
+          line_item_id: 31002,
+          restock_type: "return",
+          subtotal: 53.96,
+          total_tax: 10.79,
+          subtotal_set: m("53.96"),
+          total_tax_set: m("10.79"),
+        },
+      ],
+      order_adjustments: [
+        {
+          id: 5,
+          order_id: 5900000001012,
+          refund_id: 9900000505,
+          amount: "-10.00",
+          tax_amount: "0.00",
+          kind: "refund_discrepancy",
+        },
+      ],
+      transactions: [
+        { id: 9920000505, kind: "refund", gateway: "shopify_payments", status: "success", amount: "63.96", currency: "DKK" },
+      ],
+    };
+    const body = capturedThenRefunded(sockBack);
+    items(body)[1] = { ...items(body)[1], current_quantity: 0 };
+    const order = await orderOf(body);
+    // The returned sock stays on the invoice for its credit note to take off.
+    expect(order.lines).toStrictEqual([shirt, socksNow]);
+    expect(order.totals).toStrictEqual(totalsLessRemoved);
+    const credit = buildCreditNoteDocument(order, await refundOf(sockBack), settings);
+    expect(buildInvoiceDocument(order, settings).totals.total - credit.totals.total).toBe(50796 - 6396);
+  });
+
+  it("maps a paid order as placed when units left by a refund without money that is no edit's removal", async () => {
+    // Paid at checkout and never edited: two socks and the tote taken back without money (restocked
+    // after a return, taken off without restocking, or refunded by a transaction that failed).
+    // Shopify's total_outstanding is 0.00, yet these units were paid for.
+    const variants: Array<[string, (refund: Json) => void]> = [
+      ["return", (r) => restockAs(r, "return")],
+      ["no_restock", (r) => restockAs(r, "no_restock")],
+      ["legacy_restock", (r) => restockAs(r, "legacy_restock")],
+      [
+        "a failed refund",
+        (r) => {
+          r.transactions = [
+            { id: 9920000606, kind: "refund", gateway: "shopify_payments", status: "failure", amount: "215.90", currency: "DKK" },
+          ];
+        },
+      ],
+    ];
+    for (const [why, change] of variants) {
+      const body = shopifyFixture("orderEdited");
+      Object.assign(body, { financial_status: "paid", total_outstanding: "0.00" });
+      const [refund] = refunds(body);
+      change(refund as Json);
+      const order = await orderOf(body);
+      expect(order.lines, why).toStrictEqual([shirt, socksAsPlaced, toteAsPlaced]);
+      expect(order.totals, why).toStrictEqual(totalsAsPlaced);
+    }
   });
 });

@@ -311,4 +311,30 @@ describe("WooCommerce order mapping", () => {
     const other = { ...woocommerceFixture("orderCompleted"), meta_data: [{ id: 1, key: "_billing_company_id", value: "X1" }] };
     expect((await orderOf(other)).customer?.vatNumber).toBeUndefined();
   });
+
+  it("counts a cash-on-delivery order refunded before it was completed as unpaid: the parcel was refused, no cash taken", async () => {
+    // Processing (WooCommerce stamped date_paid at checkout), then refunded when the parcel came back.
+    const refused = {
+      ...woocommerceFixture("orderRefunded"),
+      payment_method: "cod",
+      payment_method_title: "Cash on delivery",
+      transaction_id: "",
+      date_completed: null,
+      date_completed_gmt: null,
+    };
+    const events = parse(await woocommerceDelivery("order.updated", refused, SECRET));
+    if (!Array.isArray(events) || events[0]?.object.type !== "order") throw new Error("expected an order event");
+    expect(events[0].stage).toBe("created");
+    // No payment to register for cash never collected.
+    expect(events[0].object.order.payments).toStrictEqual([{ gateway: "cod", method: "Cash on delivery", status: "pending" }]);
+    expect(events.slice(1).map((e) => e.stage)).toStrictEqual(["refunded", "refunded"]);
+
+    // Refunded after it was completed: the cash was collected, and WooCommerce keeps date_completed.
+    const returned = { ...refused, date_completed: "2025-11-05T16:00:01", date_completed_gmt: "2025-11-05T15:00:01" };
+    const event = await orderEvent("order.updated", returned);
+    expect(event.stage).toBe("paid");
+    expect(event.object.type === "order" && event.object.order.payments).toStrictEqual([
+      { gateway: "cod", method: "Cash on delivery", amount: 5800, status: "paid" },
+    ]);
+  });
 });

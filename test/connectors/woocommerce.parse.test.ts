@@ -98,7 +98,10 @@ describe("WooCommerce stages", () => {
       payment_method: "cod",
       payment_method_title: "Cash on delivery",
       transaction_id: "",
+      date_completed: null,
+      date_completed_gmt: null,
     };
+    const completedAt = { date_completed: "2026-03-05T16:00:01", date_completed_gmt: "2026-03-05T15:00:01" };
     for (const status of ["processing", "wc-processing", "awaiting-shipment"]) {
       const event = await first("order.updated", { ...cod, status });
       expect(event.stage, status).toBe("created");
@@ -106,13 +109,13 @@ describe("WooCommerce stages", () => {
         { gateway: "cod", method: "Cash on delivery", status: "pending" },
       ]);
     }
-    const completed = await first("order.updated", { ...cod, status: "completed" });
+    const completed = await first("order.updated", { ...cod, ...completedAt, status: "completed" });
     expect(completed.stage).toBe("completed");
     expect(completed.object.type === "order" && completed.object.order.payments).toEqual([
       { gateway: "cod", method: "Cash on delivery", amount: 48810, status: "paid" },
     ]);
-    // A refund implies the cash was taken.
-    expect((await first("order.updated", { ...cod, status: "refunded" })).stage).toBe("paid");
+    // Refunded after it was completed: the cash was taken (date_completed stays once set).
+    expect((await first("order.updated", { ...cod, ...completedAt, status: "refunded" })).stage).toBe("paid");
     // Another gateway's processing order is paid, as before.
     expect((await first("order.updated", { ...cod, payment_method: "quickpay", status: "processing" })).stage).toBe("paid");
   });

@@ -15,20 +15,34 @@
  * - the totals are Shopify's `current_*` when no refund returned money (they are then exactly the
  *   order now), else the totals as placed less what left without money.
  *
+ * Only a refund that looks like an edit's removal counts as one: no money back, every line
+ * cancelled (restock type `cancel`, which Shopify writes for unfulfilled units taken off an order,
+ * as an edit that restocks does), and no refund transaction tried. Units that left by any other
+ * refund without money (a restock after a return, units taken off without restocking, an exchange,
+ * a refund that failed) may well have been paid for, so the order is then mapped as placed.
+ *
  * The order is mapped as placed, as before, whenever that cannot be told safely: no
- * `current_quantity` (older API versions), no refunds listed, figures that do not add up, and
- * money that went or is owed back without lines. A paid order edited down gets its difference
- * back as such a refund (Shopify says "refund owed" until it is made), which Orderly credits as an
- * amount: leaving the removed units off the invoice as well would count them twice.
+ * `current_quantity` (older API versions), no refunds listed, figures that do not add up, a refund
+ * owed, and money that went back without lines of about the removed units' value. A paid order
+ * edited down gets its difference back as such a refund (Shopify says "refund owed" until it is
+ * made), which Orderly credits as an amount: leaving the removed units off the invoice as well
+ * would count them twice. Less than that (a goodwill amount) is not their money: the edit stands.
  */
-import { divideRoundedBig } from "../../domain/money";
+import { accountingSettingsSchema } from "../../domain/accounting/accounting-settings";
+import { divideRoundedBig, toMinor } from "../../domain/money";
 import type { CanonicalOrder, Line } from "../../domain/order";
 import { PresentmentMissing, type ShopifyMoney } from "./shopify.money";
-import { minorOf, type ShopifyOrder, type ShopifyRefund } from "./shopify.payload";
+import { minorOf, type ShopifyOrder, type ShopifyRefund, sumMinor } from "./shopify.payload";
 import { moneyBack, pendingRefunds } from "./shopify.refund";
 
 type Totals = CanonicalOrder["totals"];
 type RefundLine = NonNullable<ShopifyRefund["refund_line_items"]>[number];
+
+/**
+ * How near money refunded without lines must come to the removed units' value to be taken as their
+ * money: the accounting step's default cents threshold (a tenant's own setting is not known here).
+ */
+const CENTS_THRESHOLD = accountingSettingsSchema.shape.centsThreshold.parse(undefined);
 
 export interface OrderEdits {
   /** The lines now: reduced lines with their remaining discount and VAT; lines with nothing left are left out. */
@@ -58,6 +72,10 @@ export function orderEdits(order: ShopifyOrder, money: ShopifyMoney, placed: Lin
   const gross = (line: Line) => line.unitPrice * line.quantity - line.discount + (order.taxes_included ? 0 : line.tax);
   const less = (of: (line: Line) => number) =>
     [...changed.values()].reduce((sum, { before, now }) => sum + of(before) - of(now), 0);
+  // Money back without lines of (about) the removed units' value is taken as their money, credited
+  // as an amount: the units stay on the invoice. Less than that (a goodwill amount) leaves the edit.
+  const back = refundedWithoutLines(order, money);
+  if (back === undefined || (back > 0 && back >= less(gross) - toMinor(CENTS_THRESHOLD, money.currency))) return undefined;
   // Shopify's current totals take off refunds with money too, which a credit note takes off again.
   const current = !(order.refunds ?? []).some(returnsMoney);
   return {
@@ -108,7 +126,9 @@ function removalsOf(order: ShopifyOrder): Map<string, Removal> | undefined {
   if (items.every((item) => item.current_quantity === item.quantity)) return undefined;
   const refunds = order.refunds;
   if (refunds == null) return undefined;
-  if (refunds.some((r) => returnsMoney(r) && moneyWithoutLines(r)) || refundOwed(order)) return undefined;
+  if (refundOwed(order)) return undefined;
+  // Units that left without money other than by an edit may have been paid for: as placed, as before.
+  if (refunds.some((r) => !returnsMoney(r) && (r.refund_line_items ?? []).length > 0 && !editRemoval(r))) return undefined;
   const credited = new Map<string, number>();
   const recorded = new Map<string, Removal["refundLines"]>();
   refunds.forEach((refund, r) => {
@@ -139,15 +159,48 @@ function returnsMoney(refund: ShopifyRefund): boolean {
 }
 
 /**
- * Money returned beyond lines and shipping: no lines at all, or a refund discrepancy that returned
- * more than them (a negative adjustment). Orderly credits it as an amount, and it may well be the
- * money for units an edit removed.
+ * A refund that returned no money the way an order edit records a removal: each line cancelled
+ * (`cancel`: unfulfilled units taken off and restocked) and no refund transaction tried. `no_restock`
+ * (a refund of 0.00, or an edit that did not restock), `return` (a restock after a return or an
+ * exchange), `legacy_restock` and a failed refund transaction are no edit Orderly can tell.
  */
-function moneyWithoutLines(refund: ShopifyRefund): boolean {
-  const adjustments = refund.order_adjustments ?? [];
-  const shipping = (refund.refund_shipping_lines ?? []).length > 0 || adjustments.some((a) => a.kind === "shipping_refund");
-  if ((refund.refund_line_items ?? []).length === 0 && !shipping) return true;
-  return adjustments.some((a) => a.kind !== "shipping_refund" && Number(a.amount) < 0);
+function editRemoval(refund: ShopifyRefund): boolean {
+  return (
+    (refund.refund_line_items ?? []).every((line) => line.restock_type === "cancel") &&
+    !(refund.transactions ?? []).some((t) => t.kind === "refund")
+  );
+}
+
+/**
+ * Money the order's refunds returned beyond lines and shipping, in the order's money: the whole of
+ * a refund without lines, and a refund discrepancy that returned more than the lines (a negative
+ * adjustment). Orderly credits it as an amount, and it may be the money for units an edit removed.
+ * Undefined when a refund's money is in another currency than the order is mapped in.
+ */
+function refundedWithoutLines(order: ShopifyOrder, money: ShopifyMoney): number | undefined {
+  let total = 0;
+  for (const [r, refund] of (order.refunds ?? []).entries()) {
+    if (!returnsMoney(refund)) continue;
+    const adjustments = refund.order_adjustments ?? [];
+    const shipping = (refund.refund_shipping_lines ?? []).length > 0 || adjustments.some((a) => a.kind === "shipping_refund");
+    if ((refund.refund_line_items ?? []).length === 0 && !shipping) {
+      // Refund transactions are in the currency the customer paid in.
+      const sent = [...moneyBack(refund), ...pendingRefunds(refund)];
+      if (sent.some((t) => t.currency != null && t.currency.toUpperCase() !== money.currency)) return undefined;
+      total += sumMinor(
+        sent.map((t) => t.amount),
+        money.currency,
+        `refunds.${r}.transactions.amount`,
+      );
+      continue;
+    }
+    const beyond = adjustments.filter((a) => a.kind !== "shipping_refund" && Number(a.amount) < 0);
+    total -= money.sum(
+      beyond.map((a) => [a.amount, a.amount_set] as const),
+      `refunds.${r}.order_adjustments.amount`,
+    );
+  }
+  return total;
 }
 
 /** A paid order edited down owes the customer money until the refund is made. */

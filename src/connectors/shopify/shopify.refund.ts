@@ -122,7 +122,8 @@ export function moneyBack(refund: ShopifyRefund): NonNullable<ShopifyRefund["tra
 /**
  * Refund transactions the payment provider has not settled yet (some gateways settle a refund days
  * later). Their money is not in the refund's total, and Shopify sends no refunds/create again once
- * they succeed, nor does the order's payload list refunds Orderly reads.
+ * they succeed. The order's payload lists its refunds, but Orderly credits none from there: they
+ * only tell what an edited order holds (shopify.edits.ts).
  */
 export function pendingRefunds(refund: ShopifyRefund): NonNullable<ShopifyRefund["transactions"]> {
   return (refund.transactions ?? []).filter((t) => t.kind === "refund" && t.status === "pending");

@@ -29,8 +29,8 @@ const STAGE_BY_STATUS: Readonly<Record<string, Stage>> = {
   completed: "completed",
   cancelled: "cancelled",
   trash: "cancelled",
-  // A full refund is a status, not a refund with lines: the order was paid, and each entry of
-  // `refunds` becomes its own refunded event.
+  // A full refund is a status, not a refund with lines: the order was paid (a cash-on-delivery one
+  // only once completed: see awaitingCash), and each entry of `refunds` becomes its own refunded event.
   refunded: "paid",
 };
 
@@ -52,14 +52,21 @@ export function statusOf(order: Pick<WooOrder, "status">): string {
 }
 
 /**
- * A cash-on-delivery order not yet completed: no money has been taken. WooCommerce's COD gateway
- * puts the order in processing at checkout and stamps date_paid then, but the courier collects the
- * cash on delivery, and the shop marks the order completed once it has it. Until then the order is
- * created and its payment pending; completed climbs through paid. A refunded one was paid (a refund
- * implies payment, and climbs to paid in the stage machine too).
+ * A cash-on-delivery order whose cash has not been collected: no money has been taken. WooCommerce's
+ * COD gateway puts the order in processing at checkout and stamps date_paid then, but the courier
+ * collects the cash on delivery, and the shop marks the order completed once it has it. Until then
+ * the order is created and its payment pending; completed climbs through paid. Whether it was ever
+ * completed is read from date_completed, which WooCommerce stamps on completion and never clears:
+ * a status alone cannot tell, as a parcel refused at the door is refunded from processing (no cash
+ * taken), while a refund after completion gives money back that was collected.
  */
 function awaitingCash(order: WooOrder): boolean {
-  return nonEmpty(order.payment_method) === "cod" && !["completed", "refunded"].includes(statusOf(order));
+  if (nonEmpty(order.payment_method) !== "cod") return false;
+  const completed =
+    statusOf(order) === "completed" ||
+    nonEmpty(order.date_completed_gmt) !== undefined ||
+    nonEmpty(order.date_completed) !== undefined;
+  return !completed;
 }
 
 export interface OrderMeta {

@@ -129,6 +129,9 @@ export const wooOrderSchema = z.object({
   date_modified_gmt: text,
   date_paid: text,
   date_paid_gmt: text,
+  /** Stamped when the order is marked completed; kept when its status moves on (a refund does not clear it). */
+  date_completed: text,
+  date_completed_gmt: text,
   discount_total: decimal.nullish(),
   discount_tax: taxAmount,
   shipping_total: decimal.nullish(),
