@@ -79,7 +79,7 @@ export function NotificationsPage(props: {
             min={7}
             max={3650}
             required
-            help="Transfers, snapshots and emails older than this are deleted. At least 7."
+            help="Transfers, snapshots and emails older than this are deleted (a sent invoice e-mail keeps a record without its body or recipients, so it is never sent twice). At least 7."
           />
           <button type="submit">Save notification settings</button>
         </fieldset>
