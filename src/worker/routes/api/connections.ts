@@ -197,7 +197,7 @@ export const connectionRoutes = apiRouter()
     createRoute({
       method: "patch",
       path: "/{id}",
-      summary: "Change a connection (credentials are replaced, never shown)",
+      summary: "Change a connection (settings and credentials given are replaced whole; credentials are never shown)",
       request: { params: idParam, body: { content: { "application/json": { schema: updateSchema } }, required: true } },
       responses: {
         200: { description: "Updated", content: { "application/json": { schema: connectionSchema } } },
