@@ -73,7 +73,7 @@ export function Layout(props: { title: string; session?: UiSession; active?: str
         {s ? (
           <nav aria-label="Main">
             <ul>
-              {NAV.filter((n) => !n.outbox || s.showOutbox).map((n) => (
+              {NAV.map((n) => (n.outbox && !s.devOutbox ? { ...n, label: "Emails" } : n)).map((n) => (
                 <li>
                   <a href={n.href} aria-current={props.active === n.key ? "page" : undefined}>
                     {n.label}

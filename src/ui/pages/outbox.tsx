@@ -1,15 +1,19 @@
-/** The dev outbox: every email Orderly recorded for this tenant, and one email opened. */
+/** Every email Orderly recorded for this tenant (the dev outbox without a mail connection), and one email opened. */
 import type { mailOutbox } from "../../db/schema";
 import { when } from "../../worker/routes/ui/render";
 import { StatusBadge } from "../components/status";
 
 type Row = Pick<typeof mailOutbox.$inferSelect, "id" | "subject" | "toAddresses" | "createdAt" | "status" | "provider">;
 
-export function OutboxPage(props: { rows: Row[]; nextHref: string | null }) {
+export function OutboxPage(props: { rows: Row[]; nextHref: string | null; dev: boolean }) {
   return (
     <>
-      <h1>Dev outbox</h1>
-      <p>Emails Orderly sent or tried to send for this tenant. Without a mail connection they stop here and go nowhere.</p>
+      <h1>{props.dev ? "Dev outbox" : "Emails"}</h1>
+      <p>
+        {props.dev
+          ? "Emails Orderly sent or tried to send for this tenant. Without a mail connection they stop here and go nowhere."
+          : "Emails Orderly gave the tenant's mail connection, newest first: a failed one says why, and alerts that failed are sent again by the cron."}
+      </p>
       {props.rows.length === 0 ? (
         <p>No emails yet.</p>
       ) : (

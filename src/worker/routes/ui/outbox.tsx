@@ -1,4 +1,8 @@
-/** /outbox: the dev outbox (local development, or a tenant that has no mail connection). */
+/**
+ * /outbox: every email Orderly recorded for the tenant. Without a mail connection (or locally) it
+ * is the dev outbox, where they stop; with one, the record of what the provider was given, so a
+ * failed alert or invoice e-mail shows in the UI and not only in the API.
+ */
 import { and, desc, eq, type SQL } from "drizzle-orm";
 import { Hono } from "hono";
 import { database } from "../../../db/client";
@@ -10,11 +14,6 @@ import type { UiEnv } from "./ui-env";
 
 export const outboxRoutes = new Hono<UiEnv>();
 const LIMIT = 50;
-
-outboxRoutes.use("*", async (c, next) => {
-  if (!c.var.session.showOutbox) return notFoundPage(c);
-  await next();
-});
 
 outboxRoutes.get("/", async (c) => {
   const where: SQL[] = [eq(mailOutbox.tenantId, c.var.session.tenantId)];
@@ -35,7 +34,12 @@ outboxRoutes.get("/", async (c) => {
     .limit(LIMIT + 1);
   const last = rows[LIMIT - 1];
   const next = rows.length > LIMIT && last ? `/outbox?cursor=${encodeURIComponent(encodeCursor(last))}` : null;
-  return page(c, { title: "Dev outbox", active: "outbox" }, <OutboxPage rows={rows.slice(0, LIMIT)} nextHref={next} />);
+  const dev = c.var.session.devOutbox;
+  return page(
+    c,
+    { title: dev ? "Dev outbox" : "Emails", active: "outbox" },
+    <OutboxPage rows={rows.slice(0, LIMIT)} nextHref={next} dev={dev} />,
+  );
 });
 
 outboxRoutes.get("/:id", async (c) => {

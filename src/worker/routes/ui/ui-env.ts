@@ -17,8 +17,12 @@ export interface UiSession {
   tenantName: string;
   role: Role;
   memberships: Membership[];
-  /** Local development (DEV_SEED_TOKEN set) or a tenant without a mail connection: the dev outbox is shown. */
-  showOutbox: boolean;
+  /**
+   * Local development (DEV_SEED_TOKEN set) or a tenant without a mail connection: its emails stop
+   * in the outbox (the "Dev outbox"). Otherwise the same page lists what the provider was given
+   * ("Emails"), so a failed alert or invoice e-mail can be seen without the API.
+   */
+  devOutbox: boolean;
   /** The tenant has no alert address: every alert and report stops in the outbox, so each page says so. */
   noAlertRecipients: boolean;
 }

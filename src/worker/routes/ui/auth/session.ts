@@ -88,7 +88,7 @@ export async function loadSession(c: Context): Promise<UiSession | null> {
     tenantName: current.tenantName,
     role: current.role,
     memberships: list,
-    showOutbox: Boolean(c.env.DEV_SEED_TOKEN) || !tenant?.mail,
+    devOutbox: Boolean(c.env.DEV_SEED_TOKEN) || !tenant?.mail,
     noAlertRecipients: (tenant?.alertEmails.length ?? 0) === 0,
   };
 }
