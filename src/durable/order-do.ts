@@ -121,6 +121,12 @@ const IN_LINE = "parked = 0 AND NOT (kind = 'project' AND attempts = 0 AND next_
 const PARK_AFTER_ATTEMPTS = 60;
 /** Tries a parked projection gets when it is un-parked a day later, before it is parked again. */
 const UNPARKED_TRIES = 3;
+/**
+ * Tries a parked projection gets when the sweeper's nudge un-parks it: one that fails again is
+ * parked again at once, holding up the order's line no longer than that try (the next sweep, five
+ * minutes on, tries again).
+ */
+const NUDGED_TRIES = 1;
 /** Events no queued plan or re-run job reads (SQL condition on `events`). */
 const NOT_READ_BY_A_JOB = `seq NOT IN (SELECT json_extract(payload, '$.eventSeq') FROM outbox
   WHERE kind IN ('plan', 'rerun') AND json_extract(payload, '$.eventSeq') IS NOT NULL)`;
@@ -411,6 +417,10 @@ export class OrderDO extends DurableObject<Env> {
       message.transferId,
       message.stepIndex,
     );
+    // The log shows the step waiting. Held like a step out: it joins the transfer's held job (no
+    // extra write in the common case), or, once that was written (a queue delivery slower than
+    // the hold), a new one written when the hold ends, unless the step reports first.
+    this.queueProjection(message.transferId, [], [], { hold: true });
     await this.scheduleAlarm();
     return undefined;
   }
@@ -644,8 +654,14 @@ export class OrderDO extends DurableObject<Env> {
     };
   }
 
-  /** Wakes the object: re-sends overdue steps and drains the outbox (the cron sweeper calls this). */
+  /**
+   * Wakes the object: re-sends overdue steps, puts parked projections back in line and drains the
+   * outbox. The cron sweeper calls this for an order whose transfer D1 shows unfinished and
+   * unchanged for a while: D1 answers the sweeper, so it is back, and a projection parked during
+   * its outage is what keeps the log stale (until housekeeping, a day after it was parked).
+   */
   async nudge(): Promise<void> {
+    this.unpark(Number.MAX_SAFE_INTEGER, NUDGED_TRIES, "sweeper");
     this.resendOverdueSteps();
     await this.pump();
     await this.sent();
@@ -1116,11 +1132,18 @@ export class OrderDO extends DurableObject<Env> {
    * up to `projectionHoldMs` (PROJECTION_HOLD_SECONDS), and what the transfer does meanwhile joins
    * it instead of writing the same rows again. Any other change makes the job due at once. A
    * transfer whose steps all run within the hold reaches D1 once, in its final state
-   * (docs/performance.md, "The transfer log catches up within seconds").
+   * (docs/performance.md, "The transfer log catches up within seconds"). `hold`: the job waits
+   * as if a step were out (a step the gate deferred: its change is not worth a write of its own).
    */
-  private queueProjection(transferId: string, snapshots: SnapshotRecord[], outcomes: AttemptRecord[] = []): void {
+  private queueProjection(
+    transferId: string,
+    snapshots: SnapshotRecord[],
+    outcomes: AttemptRecord[] = [],
+    options: { hold?: boolean } = {},
+  ): void {
     const now = Date.now();
     const stepOut =
+      options.hold === true ||
       this.sql.one<{ n: number }>(
         "SELECT COUNT(*) AS n FROM steps WHERE transfer_id = ? AND status IN ('released', 'running')",
         transferId,
@@ -1177,21 +1200,34 @@ export class OrderDO extends DurableObject<Env> {
 
   /** A projection job's statements: the transfer as it is now, then its history rows. */
   private projection(job: ProjectJob): SerializedStatement[] {
-    const transfer = this.transfer(job.transferId);
-    const steps = transfer
-      ? this.sql.all<StepRow>(
-          "SELECT transfer_id, step_index, status, attempts, result, error FROM steps WHERE transfer_id = ? ORDER BY step_index",
-          job.transferId,
-        )
-      : [];
     return [
-      ...(transfer ? projectTransfer(this.env, this.identity(), transfer, steps) : []),
+      ...this.transferNow(job.transferId),
       ...insertSnapshots(
         this.env,
         historyRecords({ transferId: job.transferId, tenantId: this.identity().tenantId }, job.snapshots, job.attempts ?? []),
       ),
       ...job.extra,
     ];
+  }
+
+  /** A transfer's D1 rows as they are now (none for a transfer the object does not have). */
+  private transferNow(transferId: string): SerializedStatement[] {
+    const transfer = this.transfer(transferId);
+    if (!transfer) return [];
+    const steps = this.sql.all<StepRow>(
+      "SELECT transfer_id, step_index, status, attempts, result, error FROM steps WHERE transfer_id = ? ORDER BY step_index",
+      transferId,
+    );
+    return projectTransfer(this.env, this.identity(), transfer, steps);
+  }
+
+  /** The current rows of the order's transfers whose id is bound in these statements. */
+  private transfersNamedIn(statements: SerializedStatement[]): SerializedStatement[] {
+    const named = new Set(statements.flatMap((s) => s.params));
+    return this.sql
+      .all<{ id: string }>("SELECT id FROM transfers ORDER BY seq")
+      .filter((t) => named.has(t.id))
+      .flatMap((t) => this.transferNow(t.id));
   }
 
   /** Starts the outbox pump now; the alarm is the durable backstop if this isolate dies. */
@@ -1240,7 +1276,6 @@ export class OrderDO extends DurableObject<Env> {
         // hold up the order's steps, and is tried again a day later (housekeeping). Sends and
         // planning never park: nothing may overtake them.
         const park = (job.kind === "d1" || job.kind === "project") && job.attempts + 1 >= PARK_AFTER_ATTEMPTS;
-        if (park) console.error("order outbox: projection parked", { id: job.id, error: String(error) });
         const delay = park ? DAY_MS : Math.min(60_000, 500 * 2 ** job.attempts);
         this.sql.run(
           "UPDATE outbox SET attempts = attempts + 1, next_at = ?, last_error = ?, parked = ? WHERE id = ?",
@@ -1249,12 +1284,33 @@ export class OrderDO extends DurableObject<Env> {
           park ? 1 : 0,
           job.id,
         );
+        if (park) this.logParked(job, error);
         if (!park) break;
       } finally {
         this.runningJob = null;
       }
     }
     await this.scheduleAlarm();
+  }
+
+  /**
+   * A parked projection leaves its transfer in the log as it was (a finished one shown running,
+   * a failure no alert or replay finds) until the sweeper's nudge or, a day on, housekeeping: the
+   * operator sees it here, with how many this order has parked. (No alert: the tenant alerts
+   * write to D1, the store that is failing, and none is addressed to the operator.)
+   */
+  private logParked(job: OutboxRow, error: unknown): void {
+    const parked = this.sql.one<{ n: number }>("SELECT COUNT(*) AS n FROM outbox WHERE parked = 1")!.n;
+    const transferId = job.kind === "project" ? (JSON.parse(job.payload) as ProjectJob).transferId : null;
+    console.error("order outbox: projection parked", {
+      ...this.identity(),
+      id: job.id,
+      kind: job.kind,
+      transferId,
+      attempts: job.attempts + 1,
+      parked,
+      error: String(error),
+    });
   }
 
   private async runJob(job: OutboxJob): Promise<void> {
@@ -1264,7 +1320,10 @@ export class OrderDO extends DurableObject<Env> {
       case "rerun":
         return this.rerunForUpdate(job.payment === true);
       case "d1":
-        return runBatch(this.env, job.statements);
+        // Serialised by the previous release, whose guard lets an older state over a newer one (the
+        // job may have been parked while newer projections ran): each transfer it names is written
+        // again as it is now, in the same batch. Same state: those statements write nothing.
+        return runBatch(this.env, [...job.statements, ...this.transfersNamedIn(job.statements)]);
       case "project":
         return runBatch(this.env, this.projection(job));
       case "send":
@@ -1328,12 +1387,7 @@ export class OrderDO extends DurableObject<Env> {
   private housekeeping(): void {
     const now = Date.now();
     // An un-parked projection gets a few tries, not another hour of them ahead of the order's line.
-    this.sql.run(
-      "UPDATE outbox SET parked = 0, attempts = ?, next_at = ? WHERE parked = 1 AND next_at <= ?",
-      PARK_AFTER_ATTEMPTS - UNPARKED_TRIES,
-      now,
-      now,
-    );
+    this.unpark(now, UNPARKED_TRIES, "housekeeping");
     const expired = `received_at <= ? AND applied = 1 AND ${NOT_READ_BY_A_JOB}`;
     const cutoff = now - this.config.dedupeRetentionDays * DAY_MS;
     this.sql.run(
@@ -1346,6 +1400,27 @@ export class OrderDO extends DurableObject<Env> {
     this.sql.run(`DELETE FROM events WHERE stage != 'refunded' AND ${expired}`, cutoff);
     // The previous release kept the next daily pass's time here.
     this.sql.run("DELETE FROM meta WHERE key = 'cleanup_at'");
+  }
+
+  /**
+   * Puts the projections parked until `dueBy` back in line, at once, each with `tries` before it
+   * is parked again. Logged: a parked projection is a transfer the log shows as it was.
+   */
+  private unpark(dueBy: number, tries: number, by: "sweeper" | "housekeeping"): void {
+    const now = Date.now();
+    const jobs = this.sql.all<{ id: number; kind: string; transfer_id: string | null }>(
+      "UPDATE outbox SET parked = 0, attempts = ?, next_at = ? WHERE parked = 1 AND next_at <= ? RETURNING id, kind, transfer_id",
+      PARK_AFTER_ATTEMPTS - tries,
+      now,
+      dueBy,
+    );
+    if (jobs.length === 0) return;
+    console.error("order outbox: parked projections tried again", {
+      ...this.identity(),
+      by,
+      count: jobs.length,
+      jobs: jobs.map((job) => ({ id: job.id, kind: job.kind, transferId: job.transfer_id })),
+    });
   }
 
   // ---- small accessors ------------------------------------------------------------------
@@ -1435,12 +1510,13 @@ export class OrderDO extends DurableObject<Env> {
   /**
    * A row written is billed whether or not it changed: a transfer whose status and error stay as
    * they are is not written again while its `updated_at` is younger than a second (the steps of
-   * a flow claim and report within milliseconds of each other).
+   * a flow claim and report within milliseconds of each other). Its time never goes back (a clock
+   * a little behind after the object moved): D1 takes no state older than the one it holds.
    */
   private touchTransfer(id: string, status: string, error: StepError | null): void {
     const now = Date.now();
     this.sql.run(
-      "UPDATE transfers SET status = ?1, error = ?2, updated_at = ?3 WHERE id = ?4 AND (status IS NOT ?1 OR error IS NOT ?2 OR updated_at <= ?3 - ?5)",
+      "UPDATE transfers SET status = ?1, error = ?2, updated_at = MAX(?3, updated_at) WHERE id = ?4 AND (status IS NOT ?1 OR error IS NOT ?2 OR updated_at <= ?3 - ?5)",
       status,
       error ? JSON.stringify(error) : null,
       now,

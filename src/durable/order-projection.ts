@@ -1,14 +1,14 @@
 /**
  * Builds the D1 rows that mirror an order's transfers, so the API and UI can search them. The
- * statements are upserts of the full current state: replaying them is harmless and the last
- * one written wins, which is what the outbox's strict order guarantees.
+ * statements are upserts of the full current state: replaying them is harmless, and a state
+ * older than the one stored (by `updated_at`) writes nothing.
  *
  * D1 bills every row written, and every index entry an UPDATE rewrites, whether or not its value
  * changed; SQLite rewrites an index when a column of it is in the SET list. So an upsert sets only
  * the columns that can change, and writes nothing when the row would stay as it is
  * (docs/performance.md). Most projections change one step of a transfer, not all of them.
  */
-import { and, eq, or, type SQL, sql } from "drizzle-orm";
+import { and, eq, gte, lte, or, type SQL, sql } from "drizzle-orm";
 import type { SQLiteColumn } from "drizzle-orm/sqlite-core";
 import { type Db, database, type SerializedStatement, serialize } from "../db/client";
 import { type FlowStepConfig, type TransferStatus, transferSteps, transfers } from "../db/schema";
@@ -98,19 +98,22 @@ export function projectTransfer(
         .onConflictDoUpdate({
           target: transfers.id,
           set: { status: row.status, updatedAt: row.updatedAt, completedAt: row.completedAt },
-          setWhere: or(
-            changed([transfers.status]),
-            sql`excluded.${sql.identifier(transfers.updatedAt.name)} >= ${transfers.updatedAt} + ${UPDATED_AT_REFRESH_MS}`,
+          setWhere: and(
+            or(
+              changed([transfers.status]),
+              sql`excluded.${sql.identifier(transfers.updatedAt.name)} >= ${transfers.updatedAt} + ${UPDATED_AT_REFRESH_MS}`,
+            ),
+            notOlder(transfers.updatedAt),
           ),
         }),
     ),
-    updateWhereChanged(db, row.id, {
+    updateWhereChanged(db, row.id, row.updatedAt, {
       stepCount: row.stepCount,
       stepsDone: row.stepsDone,
       errorReason: row.errorReason,
       errorClass: row.errorClass,
     }),
-    updateWhereChanged(db, row.id, {
+    updateWhereChanged(db, row.id, row.updatedAt, {
       orderNumber: row.orderNumber,
       customerEmail: row.customerEmail,
       customerName: row.customerName,
@@ -150,12 +153,44 @@ export function projectTransfer(
           .onConflictDoUpdate({
             target: [transferSteps.transferId, transferSteps.stepIndex],
             set: stepChanges,
-            setWhere: changed(Object.keys(compared).map((key) => transferSteps[key as keyof typeof compared])),
+            setWhere: and(
+              changed(Object.keys(compared).map((key) => transferSteps[key as keyof typeof compared])),
+              notOlder(transferSteps.updatedAt),
+            ),
           }),
       ),
     );
   }
+  // A retry with the flow's current steps may have dropped trailing steps (the object deletes
+  // them, resetSteps): their rows would stay for ever, a failed step beside a completed transfer,
+  // counted by the failing panel, the status report and bulk replay's target filter. Matches
+  // nothing, and writes nothing, when the transfer kept its steps; a row newer than this state
+  // (a step added since, should an older batch land late) stays.
+  statements.push(
+    serialize(
+      db
+        .delete(transferSteps)
+        .where(
+          and(
+            eq(transferSteps.transferId, transfer.id),
+            gte(transferSteps.stepIndex, configs.length),
+            lte(transferSteps.updatedAt, transfer.updated_at),
+          ),
+        ),
+    ),
+  );
   return statements;
+}
+
+/**
+ * True when the upsert's state is not older than the stored row's: a batch that lands after a
+ * newer one (a retried write whose first try committed late) leaves the newer state. The object's
+ * `updated_at` never goes back (touchTransfer), so a newer state is never refused. (A `d1` job of
+ * the previous release carries its own serialised guard, without this: the object writes the
+ * transfer's current state after it, OrderDO.runJob.)
+ */
+function notOlder(updatedAt: SQLiteColumn): SQL {
+  return sql`excluded.${sql.identifier(updatedAt.name)} >= ${updatedAt}`;
 }
 
 /** True when the upsert's new value of any of these columns differs from the stored one (NULL-safe). */
@@ -174,10 +209,14 @@ type ChangeableColumn =
   | "total"
   | "currency";
 
-/** Sets these columns of a transfer, writing nothing when each already holds its value. */
+/**
+ * Sets these columns of a transfer, writing nothing when each already holds its value, or when the
+ * row holds a newer state than `asOf` (the state's `updated_at`).
+ */
 function updateWhereChanged(
   db: Db,
   id: string,
+  asOf: number,
   values: Partial<Pick<typeof transfers.$inferInsert, ChangeableColumn>>,
 ): SerializedStatement {
   const columns = Object.entries(values) as Array<[ChangeableColumn, string | number | null]>;
@@ -185,7 +224,13 @@ function updateWhereChanged(
     db
       .update(transfers)
       .set(values)
-      .where(and(eq(transfers.id, id), or(...columns.map(([key, value]) => sql`${transfers[key]} IS NOT ${value}`)))),
+      .where(
+        and(
+          eq(transfers.id, id),
+          lte(transfers.updatedAt, asOf),
+          or(...columns.map(([key, value]) => sql`${transfers[key]} IS NOT ${value}`)),
+        ),
+      ),
   );
 }
 

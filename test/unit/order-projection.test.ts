@@ -3,10 +3,10 @@
  * updated_at) out of a write that only moves progress: D1 bills every row and index entry written.
  */
 import { env } from "cloudflare:test";
-import { eq } from "drizzle-orm";
+import { asc, eq } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
 import { database, type SerializedStatement } from "../../src/db/client";
-import { transfers } from "../../src/db/schema";
+import { transferSteps, transfers } from "../../src/db/schema";
 import { projectTransfer, type StepRow, type TransferRow } from "../../src/durable/order-projection";
 
 const who = { tenantId: "ten_projection", connectionId: "con_shop", orderId: "1001" };
@@ -58,6 +58,32 @@ async function transferRowsWritten(transfer: TransferRow, steps: StepRow[]): Pro
   return results.reduce((n, r) => n + (r.meta.rows_written ?? 0), 0);
 }
 
+/** Runs all the projection's statements (transfer and steps) and returns the D1 rows they wrote. */
+async function rowsWritten(transfer: TransferRow, steps: StepRow[]): Promise<number> {
+  const statements = projectTransfer(
+    env,
+    who,
+    transfer,
+    steps.map((s) => ({ ...s, transfer_id: transfer.id })),
+  );
+  const results = await env.DB.batch(statements.map((s) => env.DB.prepare(s.sql).bind(...s.params)));
+  return results.reduce((n, r) => n + (r.meta.rows_written ?? 0), 0);
+}
+
+async function storedSteps(transferId: string) {
+  return database(env)
+    .select({ stepIndex: transferSteps.stepIndex, status: transferSteps.status, updatedAt: transferSteps.updatedAt })
+    .from(transferSteps)
+    .where(eq(transferSteps.transferId, transferId))
+    .orderBy(asc(transferSteps.stepIndex));
+}
+
+const threeSteps = JSON.stringify([
+  { target: "con_ledger", action: "createInvoice" },
+  { target: "con_ledger", action: "registerPayment" },
+  { target: "con_other", action: "createInvoice" },
+]);
+
 describe("the transfer's projection in D1", () => {
   it("writes the indexes only when the status changes, progress alone as one row, and nothing for the same state", async () => {
     const transfer = transferRow();
@@ -101,5 +127,36 @@ describe("the transfer's projection in D1", () => {
     await transferRowsWritten(transfer, [step(0, "released"), step(1, "waiting")]);
     const [stored] = await database(env).select().from(transfers).where(eq(transfers.id, transfer.id));
     expect(stored?.customerEmail).toBe("ada.lovelace@example.com");
+  });
+
+  it("writes nothing for a state older than the one stored (a batch that lands late)", async () => {
+    const transfer = transferRow();
+    const completed = { ...transfer, status: "completed" as const, updated_at: 2_000 };
+    expect(await rowsWritten(completed, [step(0, "done"), step(1, "done")])).toBeGreaterThan(0);
+    // The state of a moment before: another status and other steps, but older.
+    expect(await rowsWritten({ ...transfer, updated_at: 1_500 }, [step(0, "done"), step(1, "released")])).toBe(0);
+    const [stored] = await database(env).select().from(transfers).where(eq(transfers.id, transfer.id));
+    expect(stored).toMatchObject({ status: "completed", stepsDone: 2, updatedAt: 2_000, completedAt: 2_000 });
+    expect((await storedSteps(transfer.id)).map((s) => s.status)).toEqual(["completed", "completed"]);
+  });
+
+  it("deletes the rows of steps the transfer no longer has, and writes nothing more when it has them all", async () => {
+    const transfer = transferRow({ steps: threeSteps });
+    await rowsWritten(transfer, [step(0, "done"), step(1, "done"), step(2, "failed")]);
+    expect(await storedSteps(transfer.id)).toHaveLength(3);
+    // The same state again: nothing, the delete included.
+    expect(await rowsWritten(transfer, [step(0, "done"), step(1, "done"), step(2, "failed")])).toBe(0);
+    // Retried with the flow's current steps, which dropped the third: completed, 2 of 2.
+    const retried = { ...transfer, steps: transferRow().steps, status: "completed" as const, updated_at: 2_000 };
+    await rowsWritten(retried, [step(0, "done"), step(1, "done")]);
+    expect((await storedSteps(transfer.id)).map((s) => [s.stepIndex, s.status])).toEqual([
+      [0, "completed"],
+      [1, "completed"],
+    ]);
+    // A state older than a step's row keeps it (a step added since, should an old batch land late).
+    const grown = { ...retried, steps: threeSteps, status: "running" as const, updated_at: 3_000 };
+    await rowsWritten(grown, [step(0, "done"), step(1, "done"), step(2, "released")]);
+    await rowsWritten({ ...retried, updated_at: 2_500 }, [step(0, "done"), step(1, "done")]);
+    expect(await storedSteps(transfer.id)).toHaveLength(3);
   });
 });
