@@ -88,6 +88,12 @@ export interface ActionContext<Settings, Credentials, ConnectionSettings> {
    */
   previous: ReadonlyArray<ActionResult | undefined>;
   /**
+   * What this same step (the same reference) returned when it last succeeded, when its transfer
+   * runs again from the start (an update's re-run, a replay); absent on a first run. For an effect
+   * no record in the target shows, such as an e-mail sent.
+   */
+  prior?: ActionResult;
+  /**
    * Completed steps of the order's other transfers, oldest first: how a credit note finds the
    * invoice a paid-stage flow made, or an invoice the order a created-stage flow made.
    */

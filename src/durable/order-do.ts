@@ -350,6 +350,13 @@ export class OrderDO extends DurableObject<Env> {
       .map((row) =>
         row.result && configs[row.step_index]?.target === own ? (JSON.parse(row.result) as ActionResult) : undefined,
       );
+    // What this same step returned when it last succeeded (a run from the start keeps it): an
+    // action whose effect no record in the target shows (an e-mail) tells by it that it is done.
+    const ownResult = this.sql.one<{ result: string | null }>(
+      "SELECT result FROM steps WHERE transfer_id = ? AND step_index = ?",
+      transferId,
+      stepIndex,
+    )?.result;
     const history = this.sql
       .all<{ transfer_id: string; stage: Stage; occurrence: string; step_index: number; steps: string; result: string }>(
         `SELECT s.transfer_id, t.stage, t.occurrence, s.step_index, t.steps, s.result FROM steps s JOIN transfers t ON t.id = s.transfer_id
@@ -378,6 +385,7 @@ export class OrderDO extends DurableObject<Env> {
       step: configs[stepIndex]!,
       input: JSON.parse(transfer.input) as TransferInput,
       previous,
+      ...(ownResult ? { prior: JSON.parse(ownResult) as ActionResult } : {}),
       history,
       reference: stepReference(transferId, stepIndex),
       leaseUntil,

@@ -59,6 +59,8 @@ export interface RunClaim {
   step: FlowStepConfig;
   input: TransferInput;
   previous: Array<ActionResult | undefined>;
+  /** This step's own result from its last success, when the transfer runs again from the start. */
+  prior?: ActionResult;
   history: StepHistoryEntry[];
   reference: string;
   /** The lease ends then: the consumer starts no call that could outlast it. */

@@ -76,3 +76,32 @@ describe("re-runs after an update", () => {
     void env;
   });
 });
+
+describe("a step's own earlier success", () => {
+  it("comes with its claim when the transfer runs again, and not on its first run", async () => {
+    const world = await createWorld();
+    await world.flow("paid", [{ target: world.ledgerId, action: "createInvoice" }]);
+    const { transfer, stub } = await completedOrder(world);
+    const claimOf = () =>
+      runInDurableObject(stub, (instance) =>
+        (
+          instance as unknown as {
+            runClaim(t: string, i: number, a: number, l: number): { prior?: { externalId: string }; previous: unknown[] };
+          }
+        ).runClaim(transfer.id, 0, 2, Date.now() + 60_000),
+      );
+    const stored = await runInDurableObject(
+      stub,
+      (_i, state) =>
+        JSON.parse(state.storage.sql.exec<{ result: string }>("SELECT result FROM steps WHERE step_index = 0").one().result) as {
+          externalId: string;
+        },
+    );
+    expect((await claimOf()).prior?.externalId).toBe(stored.externalId);
+    // A step that never succeeded has none.
+    await runInDurableObject(stub, (_i, state) => {
+      state.storage.sql.exec("UPDATE steps SET result = NULL");
+    });
+    expect(await claimOf()).not.toHaveProperty("prior");
+  });
+});

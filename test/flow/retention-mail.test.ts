@@ -148,3 +148,34 @@ describe("retention of emails", () => {
     expect(browser.lastHtml).toContain("Deleted after the log retention");
   });
 });
+
+describe("an invoice e-mail sent before the outbox kept records", () => {
+  it("is not sent again by a re-run that has the step's own earlier success, though the outbox row is gone", async () => {
+    const mock = createEconomicMock();
+    installEconomicMock(mock);
+    const invoice = await run(createInvoice, danishOrder(), { invoiceState: "booked" }, { reference: "orderly-invoice-0" });
+    const history = [done("createInvoice", invoice.result)];
+    const reference = `orderly-tr_${crypto.randomUUID()}-1`;
+    const first = await run(sendInvoiceEmail, danishOrder(), {}, { history, reference });
+    // The previous release's retention deleted the row whole.
+    await database(env).delete(mailOutbox).where(eq(mailOutbox.idempotencyKey, reference));
+    const pdfsBefore = calls(mock).filter((c) => c.endsWith("/pdf")).length;
+    const again = await run(sendInvoiceEmail, danishOrder(), {}, { history, reference, prior: first.result });
+    expect(again.result).toMatchObject({ created: false, outputs: { deduplicated: true, mailId: first.result.outputs.mailId } });
+    expect(await outboxRow("tenant_1", reference)).toBeUndefined();
+    // Nothing fetched, nothing sent.
+    expect(calls(mock).filter((c) => c.endsWith("/pdf")).length).toBe(pdfsBefore);
+  });
+
+  it("is sent when the booked invoice is another one than the step's earlier success e-mailed", async () => {
+    const mock = createEconomicMock();
+    installEconomicMock(mock);
+    const invoice = await run(createInvoice, danishOrder(), { invoiceState: "booked" }, { reference: "orderly-invoice-0" });
+    const history = [done("createInvoice", invoice.result)];
+    const reference = `orderly-tr_${crypto.randomUUID()}-1`;
+    const prior = { externalId: "x", created: true, outputs: { bookedInvoiceNumber: -1, mailId: "mail_old" } };
+    const sent = await run(sendInvoiceEmail, danishOrder(), {}, { history, reference, prior });
+    expect(sent.result.outputs).toMatchObject({ deduplicated: false });
+    expect(await outboxRow("tenant_1", reference)).toBeDefined();
+  });
+});

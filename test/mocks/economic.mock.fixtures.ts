@@ -80,6 +80,8 @@ export const ANE = {
 
 export interface RunOptions {
   previous?: ReadonlyArray<ActionResult | undefined>;
+  /** The step's own result from its last success, as a run from the start passes it. */
+  prior?: ActionResult;
   history?: ReadonlyArray<StepHistoryEntry>;
   credentials?: EconomicCredentials;
   baseUrl?: string;
@@ -109,6 +111,7 @@ export async function run<S extends z.ZodType>(
     mapped: (data) => mapped.push(data),
     previous: options.previous ?? [],
     history: options.history ?? [],
+    ...(options.prior ? { prior: options.prior } : {}),
     env,
     ...(options.exclusive ? { exclusive: options.exclusive } : {}),
   };

@@ -88,4 +88,18 @@ describe("a member's invitations go with their right to invite", () => {
     expect((await owner.post(`/people/members/${secondUser.id}/role`, { role: "owner" })).status).toBe(303);
     expect(await pendingInvites(world.tenantId)).toEqual(["helper@example.test"]);
   });
+
+  it("an invitation whose maker lost the right before the rule (no withdrawal written) no longer works", async () => {
+    const world = await createWorld();
+    const system = withSystemMailer();
+    const { browser: admin, user: adminUser } = await signedIn(world.tenantId, "admin", system.fetcher);
+    await invite(admin, "late@example.test", "admin");
+    const link = system.linkTo("late@example.test", "/invite");
+    // As the previous release removed a member: the membership goes, the invitation stays pending.
+    await env.DB.prepare("DELETE FROM memberships WHERE user_id = ? AND tenant_id = ?").bind(adminUser.id, world.tenantId).run();
+    expect(await pendingInvites(world.tenantId)).toEqual(["late@example.test"]);
+    const invitee = new Browser(system.fetcher);
+    expect((await invitee.get(link)).status).toBe(410);
+    expect(invitee.lastHtml).toContain("withdrawn");
+  });
 });

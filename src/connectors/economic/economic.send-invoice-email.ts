@@ -2,7 +2,10 @@
  * `sendInvoiceEmail`: e-conomic's API does not send sales documents by email (its documentation
  * says so and points to fetching the PDF), so the booked invoice's PDF is fetched and sent with
  * Orderly's own mail (the step's mail connection, else the dev outbox). The step's reference is
- * the idempotency key: a re-run finds the email in Orderly's outbox and sends nothing again.
+ * the idempotency key: a re-run finds the email in Orderly's outbox and sends nothing again. A
+ * re-run that finds this step's own earlier success for the same booked invoice (`prior`) sends
+ * nothing either, even when the outbox no longer has the email (deleted by a release before the
+ * outbox kept a record of sent ones): the customer has that invoice already.
  */
 import { OrderlyError } from "../../domain/errors";
 import { toDecimalString } from "../../domain/money";
@@ -28,6 +31,14 @@ export const sendInvoiceEmail = defineAction<typeof sendInvoiceEmailSettings, Ec
         errorClass: "validation",
         code: "economic_no_booked_invoice",
       });
+    const sentBefore = ctx.prior?.outputs;
+    if (sentBefore?.bookedInvoiceNumber === invoiceNumber && typeof sentBefore.mailId === "string") {
+      return {
+        externalId: ctx.prior?.externalId ?? sentBefore.mailId,
+        created: false,
+        outputs: { ...sentBefore, deduplicated: true },
+      };
+    }
     const to = order.customer?.email?.trim();
     if (!to)
       throw new OrderlyError(`Order ${order.source.orderNumber} has no customer e-mail to send invoice ${invoiceNumber} to.`, {

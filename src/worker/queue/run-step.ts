@@ -270,6 +270,7 @@ async function runAction(
       http,
       mapped,
       previous: claim.previous,
+      ...(claim.prior ? { prior: claim.prior } : {}),
       history: claim.history,
       order: claim.order,
       env,

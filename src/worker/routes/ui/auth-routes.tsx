@@ -15,6 +15,7 @@ import { endAllSessions, endSession, loadSession, startSession } from "./auth/se
 import { randomId } from "./auth/tokens";
 import { consumeResetToken, consumeUserToken, findUserToken, issueUserToken } from "./auth/user-tokens";
 import { forbiddenPage, page } from "./render";
+import { canEdit, mayGrant } from "./ui-env";
 
 export const authRoutes = new Hono<{ Bindings: Env }>();
 
@@ -145,10 +146,26 @@ authRoutes.post("/reset-password/:token", async (c) => {
   return c.redirect("/", 303);
 });
 
+/**
+ * An invitation still stands while the person who made it may make it: one made by a member who
+ * has since been removed, or lost the role to invite (or to invite an owner), counts as withdrawn.
+ * Leaving or a role change withdraws such invitations at once; this covers those made before that
+ * rule, and any written between the check and the change. One without a maker (older) stands.
+ */
+async function inviterStillMay(env: Env, invite: { tenantId: string | null; createdBy: string | null; role: string | null }) {
+  if (!invite.createdBy || !invite.tenantId) return true;
+  const inviter = await database(env)
+    .select({ role: memberships.role })
+    .from(memberships)
+    .where(and(eq(memberships.userId, invite.createdBy), eq(memberships.tenantId, invite.tenantId)))
+    .get();
+  return Boolean(inviter && canEdit(inviter.role) && mayGrant(inviter.role, invite.role ?? "viewer"));
+}
+
 authRoutes.get("/invite/:token", async (c) => {
   const token = c.req.param("token");
   const invite = await findUserToken(c.env, token, "invite");
-  if (!invite?.tenantId) {
+  if (!invite?.tenantId || !(await inviterStillMay(c.env, invite))) {
     return page(c, { title: "Invitation", status: 410 }, <AcceptInvitePage formToken="" token={token} invalid />);
   }
   const db = database(c.env);
@@ -173,7 +190,7 @@ authRoutes.post("/invite/:token", async (c) => {
   if (!checkPreSessionToken(c, form)) return formExpired(c);
   const token = c.req.param("token");
   const invite = await findUserToken(c.env, token, "invite");
-  if (!invite?.tenantId)
+  if (!invite?.tenantId || !(await inviterStillMay(c.env, invite)))
     return page(c, { title: "Invitation", status: 410 }, <AcceptInvitePage formToken="" token={token} invalid />);
   const db = database(c.env);
   const existing = await db.select().from(users).where(eq(users.email, invite.email)).get();

@@ -12,7 +12,7 @@ import { audit } from "./audit";
 import { randomId } from "./auth/tokens";
 import { issueUserToken } from "./auth/user-tokens";
 import { notFoundPage, page, redirectWith } from "./render";
-import { canEdit, type UiEnv } from "./ui-env";
+import { canEdit, mayGrant, type UiEnv } from "./ui-env";
 
 export const peopleRoutes = new Hono<UiEnv>();
 type C = Context<UiEnv>;
@@ -62,11 +62,6 @@ async function render(c: C, extra: Pick<PeopleProps, "newToken" | "errors"> = {}
       {...extra}
     />,
   );
-}
-
-/** What the acting person may grant: only owners make or change owners. */
-function mayGrant(actor: Role, role: string): role is Role {
-  return role === "viewer" || role === "admin" || (role === "owner" && actor === "owner");
 }
 
 peopleRoutes.get("/", (c) => render(c));

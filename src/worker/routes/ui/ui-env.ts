@@ -36,3 +36,8 @@ export interface UiEnv {
 export function canEdit(role: Role): boolean {
   return role === "owner" || role === "admin";
 }
+
+/** What the acting person may grant: only owners make or change owners. */
+export function mayGrant(actor: Role, role: string): role is Role {
+  return role === "viewer" || role === "admin" || (role === "owner" && actor === "owner");
+}
