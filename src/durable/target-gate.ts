@@ -33,15 +33,10 @@ export interface AcquireRequest {
    * after TICKET_TTL_MS. Absent from the previous release's consumer.
    */
   leaseUntil?: number;
-  /**
-   * Give the step its first call's slot with the grant: every gated step calls at least once, and
-   * asking for that slot separately was one more request to the gate for every step.
-   */
-  firstCall?: boolean;
 }
 
 export type AcquireResult =
-  | { granted: true; ticket: string; probe: boolean; firstCall?: CallSlot }
+  | { granted: true; ticket: string; probe: boolean }
   | { granted: false; retryAfterMs: number; reason: "rate" | "concurrency" | "rate-limited-by-target" | "paused" };
 
 /** When a step's next call may leave; every call of a step asks, so calls never bunch up. */
@@ -143,18 +138,14 @@ export class TargetGate extends DurableObject<Env> {
       // Half-open: exactly one probe goes through.
       const ticket = this.grant(now, request.leaseUntil);
       this.save({ ...circuit, probeTicket: ticket, probeUntil: this.running.get(ticket)! });
-      return { granted: true, ticket, probe: true, ...this.firstSlot(now, request) };
+      return { granted: true, ticket, probe: true };
     }
     const denied = this.refusal(now, limits, priority);
     if (denied) {
       if (priority === "order") this.orderWaitingUntil = now + ORDER_WAITING_MS;
       return denied;
     }
-    return { granted: true, ticket: this.grant(now, request.leaseUntil), probe: false, ...this.firstSlot(now, request) };
-  }
-
-  private firstSlot(now: number, request: AcquireRequest): { firstCall?: CallSlot } {
-    return request.firstCall ? { firstCall: this.takeSlot(now, request.limits) } : {};
+    return { granted: true, ticket: this.grant(now, request.leaseUntil), probe: false };
   }
 
   /**
@@ -166,10 +157,6 @@ export class TargetGate extends DurableObject<Env> {
   async call(ticket: string, limits: GateLimits, leaseUntil?: number): Promise<CallSlot> {
     const now = Date.now();
     if (this.running.has(ticket)) this.running.set(ticket, this.expiry(now, leaseUntil));
-    return this.takeSlot(now, limits);
-  }
-
-  private takeSlot(now: number, limits: GateLimits): CallSlot {
     const { size } = slidingWindow(limits);
     const slot = Math.max(now, this.nextSlot(limits));
     this.slots.push(slot);

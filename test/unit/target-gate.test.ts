@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import type { StepError, StepMessage, StepOutcome } from "../../src/durable/order-types";
 import type { AcquireRequest } from "../../src/durable/target-gate";
 import { runtimeConfig } from "../../src/worker/config";
-import { acquireGate, expectedLeaseEnd, gateFor, gatePacer, releaseGate } from "../../src/worker/queue/target-gate-client";
+import { acquireGate, expectedLeaseEnd, gateFor, releaseGate } from "../../src/worker/queue/target-gate-client";
 
 function gate() {
   return env.GATES.get(env.GATES.idFromName(`con_${crypto.randomUUID()}`));
@@ -32,22 +32,6 @@ describe("a target's gate", () => {
     expect(waits[2]).toBeGreaterThan(480);
     expect(waits[2]).toBeLessThan(560);
     expect(waits[4]).toBeGreaterThan(1000);
-  });
-
-  it("gives the first call's slot with the grant when asked, inside the same window", async () => {
-    const g = gate();
-    const limits = { ratePerSecond: 4, burst: 2, concurrency: 10 };
-    const t = await g.acquire(request({ limits, firstCall: true }));
-    if (!t.granted) throw new Error("must be granted");
-    expect(t.firstCall?.waitMs).toBe(0);
-    // The grant's slot is the window's first: one more at once, then a window later.
-    const waits = [];
-    for (let i = 0; i < 2; i++) waits.push((await g.call(t.ticket, limits)).waitMs);
-    expect(waits[0]).toBe(0);
-    expect(waits[1]).toBeGreaterThan(480);
-    // Without asking, a grant carries no slot and takes none.
-    const u = await g.acquire(request({ limits }));
-    expect(u).not.toHaveProperty("firstCall");
   });
 
   it("interleaves the calls of steps running side by side instead of letting each burst", async () => {
@@ -320,22 +304,5 @@ describe("what a step's release tells its gate", () => {
     expect(expiries).toHaveLength(1);
     expect(expiries[0]! - leaseUntil).toBeGreaterThan(0);
     expect(expiries[0]! - leaseUntil).toBeLessThanOrEqual(60_000);
-  });
-
-  it("a step's first call goes on the slot that came with its grant; its later calls ask for theirs", async () => {
-    const target = `con_${crypto.randomUUID()}`;
-    const message = { ...stepOf(target), kind: "step" } as StepMessage;
-    const leaseUntil = expectedLeaseEnd(config);
-    const taken = await acquireGate(env, message, "economic", config, leaseUntil);
-    if (!taken?.result.granted || !taken.granted) throw new Error("must be granted with a slot");
-    const gateLimits = taken.limits;
-    const pacer = gatePacer(env, message, taken.result.ticket, gateLimits, leaseUntil, config, taken.granted);
-    const slotsTaken = () =>
-      runInDurableObject(gateFor(env, target), (instance) => (instance as unknown as { slots: number[] }).slots.length);
-    expect(await slotsTaken()).toBe(1);
-    await pacer.beforeCall();
-    expect(await slotsTaken()).toBe(1);
-    await pacer.beforeCall();
-    expect(await slotsTaken()).toBe(2);
   });
 });

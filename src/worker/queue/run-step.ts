@@ -74,9 +74,7 @@ export async function runStep(env: Env, message: StepMessage, takeNext = false, 
   const parts: SnapshotPart[] = [];
   const base = { transferId: claim.transferId, tenantId: claim.tenantId, stepIndex: claim.stepIndex, attempt: claim.attempt };
   const pacer: CallPacer | undefined =
-    gate?.result.granted && ticket
-      ? gatePacer(env, message, ticket, gate.limits, claim.leaseUntil, config, gate.granted)
-      : undefined;
+    gate && ticket ? gatePacer(env, message, ticket, gate.limits, claim.leaseUntil, config) : undefined;
   const http = createHttpClient({
     timeoutMs: config.outboundTimeoutMs,
     vendor: connection?.connector.name ?? "target",

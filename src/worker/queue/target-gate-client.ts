@@ -4,7 +4,7 @@ import type { CallPacer } from "../../connectors/http";
 import { getConnector } from "../../connectors/registry";
 import { OrderlyError } from "../../domain/errors";
 import type { StepMessage, StepOutcome } from "../../durable/order-types";
-import type { AcquireResult, CallSlot, GateLimits, ReleaseResult } from "../../durable/target-gate";
+import type { AcquireResult, GateLimits, ReleaseResult } from "../../durable/target-gate";
 import { STEP_OUT_OF_TIME } from "../../mail/send-mail";
 import type { RuntimeConfig } from "../config";
 
@@ -43,31 +43,17 @@ export async function acquireGate(
   connectorId: string,
   config: RuntimeConfig,
   leaseUntil: number,
-): Promise<{ result: AcquireResult; limits: GateLimits; granted?: GrantedSlot } | null> {
+): Promise<{ result: AcquireResult; limits: GateLimits } | null> {
   const limits = limitsOf(getConnector(connectorId));
   if (!limits || !message.target) return null;
-  const askedAt = Date.now();
   const result = await gateFor(env, message.target).acquire({
     limits,
     priority: message.priority,
     failureThreshold: config.circuitFailureThreshold,
     cooldownMs: config.circuitCooldownMs,
     leaseUntil,
-    firstCall: true,
   });
-  const granted = result.granted && result.firstCall ? { slot: result.firstCall, askedAt, answeredAt: Date.now() } : undefined;
-  return { result, limits, ...(granted ? { granted } : {}) };
-}
-
-/**
- * The first call's slot, given with the step's grant, and when (on our clock) the grant was asked
- * for and answered: the slot is no earlier than the answer plus its wait (the safe side for
- * spacing), and lateness is counted from the ask (the safe side for the window).
- */
-export interface GrantedSlot {
-  slot: CallSlot;
-  askedAt: number;
-  answeredAt: number;
+  return { result, limits };
 }
 
 /** Later than this after its slot, a call tells the gate (the window's margin absorbs less). */
@@ -81,19 +67,12 @@ export function gatePacer(
   limits: GateLimits,
   leaseUntil: number,
   config: RuntimeConfig,
-  granted?: GrantedSlot,
 ): CallPacer {
   const gate = gateFor(env, message.target);
-  let first = granted;
   return {
     async beforeCall() {
-      // The first call takes the slot that came with the grant; the others ask for theirs.
-      const given = first;
-      first = undefined;
-      const asked = given?.askedAt ?? Date.now();
-      const { waitMs: slotWaitMs, slot } = given ? given.slot : await gate.call(ticket, limits, leaseUntil);
-      // A slot given with the grant has been waited for since its answer (the claim came between).
-      const waitMs = given ? Math.max(0, given.answeredAt + slotWaitMs - Date.now()) : slotWaitMs;
+      const asked = Date.now();
+      const { waitMs, slot } = await gate.call(ticket, limits, leaseUntil);
       // A call that could outlast the lease is not started: another dispatch may own the step by then.
       if (Date.now() + waitMs + config.outboundTimeoutMs > leaseUntil) {
         throw new OrderlyError("The step ran out of its time slot waiting for the target's rate limit; it runs again shortly.", {
@@ -103,7 +82,7 @@ export function gatePacer(
       }
       if (waitMs > 0) await scheduler.wait(waitMs);
       // Counted from before the ask, so the ask's own round trip counts as late too (the safe side).
-      const lateMs = Date.now() - asked - slotWaitMs;
+      const lateMs = Date.now() - asked - waitMs;
       // Not awaited: the call goes now, the gate hears of it alongside.
       if (lateMs > LATE_REPORT_MS) void gate.sentLate(slot, lateMs).catch(() => {});
     },
