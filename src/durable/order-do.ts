@@ -246,11 +246,11 @@ export class OrderDO extends DurableObject<Env> {
     )!.seq;
     // The version that becomes the order's newest. One stamped as the newest (the same second) may
     // be the older state delivered last (Shopify's orders/create after orders/paid): it replaces the
-    // newest only when it shows the order further along, so the order never loses its payment.
+    // newest unless it shows the order behind it, so the order never loses its stage or payment.
     const taken =
       event.object.type === "order" &&
       !stale &&
-      (current === null || event.version > current.source.version || furtherAlong(event.object.order, current))
+      (current === null || event.version > current.source.version || notBehind(event.object.order, current))
         ? event.object.order
         : null;
     const changed = taken !== null && current !== null && materialKey(current) !== materialKey(taken);
@@ -1557,13 +1557,14 @@ function parseMaybeJson(text: string | null): unknown {
 }
 
 /**
- * Of two versions stamped alike, whether `next` shows the order further along than `stored`: a
- * higher stage on the ladder, or the payment where `stored` shows none. Which of the two is the
- * newer the stamps cannot tell; a state the order has reached does not go back.
+ * Of two versions stamped alike, whether `next` is not behind `stored`: no lower stage on the
+ * ladder, and the payment still shown if `stored` showed it. Which of the two is the newer the
+ * stamps cannot tell; a state the order has reached does not go back, and otherwise the last
+ * delivered wins (two edits within a second, as before).
  */
-function furtherAlong(next: CanonicalOrder, stored: CanonicalOrder): boolean {
+function notBehind(next: CanonicalOrder, stored: CanonicalOrder): boolean {
   const rank = (order: CanonicalOrder) => (isLadderStage(order.stage) ? ladderRank(order.stage) : 0);
-  return rank(next) > rank(stored) || (showsPayment(next) && !showsPayment(stored));
+  return rank(next) >= rank(stored) && !(showsPayment(stored) && !showsPayment(next));
 }
 
 /** What makes an order version worth re-running transfers for: its money, lines and parties. */

@@ -13,7 +13,7 @@ import { flushAlertGroups, resendFailedAlerts } from "../notifications/notify-te
 import { checkSilentSources } from "../notifications/silence";
 import { sendDueStatusReports } from "../notifications/status-report.send";
 import { runtimeConfig } from "./config";
-import { applyRetention } from "./retention";
+import { applyRetention, RETENTION_OVERDUE_MS, retentionOverdue } from "./retention";
 
 /**
  * The two cron triggers of wrangler.toml. Each invocation gets its own D1 query and subrequest
@@ -50,6 +50,14 @@ export async function runScheduled(
   parts: Record<string, CronPart> = CRON_PARTS,
 ): Promise<string[]> {
   const names = cronParts(cron);
+  // Retention's own trigger missing (a gradual deployment keeps the old triggers): the notification
+  // invocation runs it too rather than keep history past the retention without a word.
+  if (cron === NOTIFY_CRON && parts.retention && (await retentionOverdue(env, scheduledTime).catch(() => false))) {
+    console.warn(
+      `cron: retention has not run for ${RETENTION_OVERDUE_MS / 60_000} minutes (is its trigger "${RETENTION_CRON}" deployed? wrangler triggers deploy); it runs with the notifications`,
+    );
+    names.push("retention");
+  }
   const settled = await Promise.allSettled(names.map((name) => parts[name]!(env, scheduledTime)));
   const failed: string[] = [];
   for (const [i, result] of settled.entries()) {

@@ -72,6 +72,21 @@ export const MAIL_BODY_DELETED =
  */
 const CURSOR_TENANT = "";
 const NEXT_TENANT = "retention:next";
+/** When retention last ran: the notification cron runs it too when this is old (no trigger of its own). */
+const LAST_RUN = "retention:ran";
+/** Retention is overdue this long after its last run (it runs every 5 minutes on its own trigger). */
+export const RETENTION_OVERDUE_MS = 15 * 60_000;
+
+/**
+ * Whether retention has not run for RETENTION_OVERDUE_MS: its trigger was not deployed (a gradual
+ * deployment leaves triggers as they were), so history would be kept past the retention unseen.
+ */
+export async function retentionOverdue(env: Env, now: number): Promise<boolean> {
+  const row = await env.DB.prepare("SELECT last_sent_at AS at FROM alert_state WHERE tenant_id = ?1 AND topic = ?2")
+    .bind(CURSOR_TENANT, LAST_RUN)
+    .first<{ at: number | null }>();
+  return row?.at == null || now - row.at > RETENTION_OVERDUE_MS;
+}
 const mailTopic = (tenantId: string) => `retention:mail:${tenantId}`;
 
 interface MailCursor {
@@ -116,7 +131,7 @@ export async function applyRetention(
   for (const [i, tenant] of order.entries()) {
     // One more tenant and the cursor's write must fit, or this one is the next run's first (a run
     // always takes one, so a budget too small for any still gets through the tenants).
-    if (i > 0 && run.queries + TENANT_MAX_QUERIES + 1 > budget) {
+    if (i > 0 && run.queries + TENANT_MAX_QUERIES + 2 > budget) {
       try {
         await writeNextTenant(run, tenant.id);
       } catch (error) {
@@ -131,6 +146,12 @@ export async function applyRetention(
     } catch (error) {
       console.error("retention: tenant skipped this run", { tenantId: tenant.id, error: String(error) });
     }
+  }
+  try {
+    spend(run);
+    await cursorUpsert(env, LAST_RUN, now, "").run();
+  } catch (error) {
+    console.error("retention: its run time not stored; the notification cron may run it too", String(error));
   }
   return run.deleted;
 }

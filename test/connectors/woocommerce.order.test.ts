@@ -327,6 +327,9 @@ describe("WooCommerce order mapping", () => {
     expect(events[0].stage).toBe("created");
     // No payment to register for cash never collected.
     expect(events[0].object.order.payments).toStrictEqual([{ gateway: "cod", method: "Cash on delivery", status: "pending" }]);
+    // Nor does its status read as money received (a refund climbs the order to paid, and a
+    // registerPayment there reads the financial status).
+    expect(events[0].object.order.financialStatus).toBe("pending");
     expect(events.slice(1).map((e) => e.stage)).toStrictEqual(["refunded", "refunded"]);
 
     // Refunded after it was completed: the cash was collected, and WooCommerce keeps date_completed.

@@ -9,6 +9,7 @@ import { database } from "../../src/db/client";
 import { deadLetters, tenants } from "../../src/db/schema";
 import { cronParts, NOTIFY_CRON, RETENTION_CRON, runScheduled } from "../../src/worker/cron";
 import worker from "../../src/worker/index";
+import { applyRetention, RETENTION_OVERDUE_MS, retentionOverdue } from "../../src/worker/retention";
 import wrangler from "../../wrangler.toml?raw";
 
 const DAY = 86_400_000;
@@ -30,6 +31,8 @@ describe("the cron triggers", () => {
   });
 
   it("retention runs in its own invocation, not in the notifications'", async () => {
+    // Retention's trigger is alive: it ran a moment ago (before this tenant's old dead letter).
+    await applyRetention(env);
     const tenantId = `ten_${crypto.randomUUID().slice(0, 8)}`;
     await database(env).insert(tenants).values({ id: tenantId, name: "Cron", retentionDays: 7 });
     await database(env)
@@ -41,6 +44,21 @@ describe("the cron triggers", () => {
     expect(await letters()).toHaveLength(1);
     await scheduled(RETENTION_CRON);
     expect(await letters()).toHaveLength(0);
+  });
+
+  it("the notification trigger runs retention too when retention's own has not run for a while", async () => {
+    const tenantId = `ten_${crypto.randomUUID().slice(0, 8)}`;
+    await database(env).insert(tenants).values({ id: tenantId, name: "Old trigger", retentionDays: 7 });
+    await database(env)
+      .insert(deadLetters)
+      .values({ transferId: null, tenantId, body: {}, reason: "old", createdAt: Date.now() - 30 * DAY });
+    const letters = () => database(env).select().from(deadLetters).where(eq(deadLetters.tenantId, tenantId));
+    // Its last run was long ago (a gradual deployment kept the old single trigger).
+    await applyRetention(env, Date.now() - 2 * RETENTION_OVERDUE_MS);
+    expect(await retentionOverdue(env, Date.now())).toBe(true);
+    await scheduled(NOTIFY_CRON);
+    expect(await letters()).toHaveLength(0);
+    expect(await retentionOverdue(env, Date.now())).toBe(false);
   });
 
   it("a part that fails cancels no other part, and the invocation's work still settles", async () => {

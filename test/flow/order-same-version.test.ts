@@ -1,7 +1,7 @@
 /**
  * Two versions of an order stamped alike (the same `updated_at` second): which is newer cannot be
- * told, so the one delivered last replaces the stored order only when it shows the order further
- * along (OrderDO.storeEvent, `furtherAlong`).
+ * told, so the one delivered last replaces the stored order unless it shows the order behind it: a
+ * lower stage, or no payment where the stored one shows it (OrderDO.storeEvent, `notBehind`).
  */
 import { describe, expect, it } from "vitest";
 import { createWorld, orderObject, shopifyOrder } from "../helpers/world";
@@ -32,5 +32,15 @@ describe("a version stamped as the newest", () => {
     await world.sendShopify("orders/fulfilled", { ...order, financial_status: "paid", fulfillment_status: "fulfilled" });
     await expect.poll(async () => (await stub.describe()).events.length, { timeout: 5000 }).toBe(3);
     expect((await stub.describe()).order).toMatchObject({ stage: "fulfilled", fulfillmentStatus: "fulfilled" });
+  });
+
+  it("replaces the stored order when it is as far along: two edits within a second, the last delivered wins", async () => {
+    const world = await createWorld();
+    const order = shopifyOrder({ updated_at: new Date().toISOString() });
+    await world.sendShopify("orders/paid", order);
+    await world.sendShopify("orders/updated", { ...order, email: "second-edit@example.dk" });
+    const stub = orderObject(world, order);
+    await expect.poll(async () => (await stub.describe()).events.length, { timeout: 5000 }).toBe(2);
+    expect((await stub.describe()).order).toMatchObject({ stage: "paid", customer: { email: "second-edit@example.dk" } });
   });
 });

@@ -133,7 +133,9 @@ export function toCanonicalOrder(order: WooOrder, meta: OrderMeta): CanonicalOrd
           ? sum(shipping.map((s) => s.price))
           : minorOf(inclusive ? [order.shipping_total, order.shipping_tax] : order.shipping_total, currency, "shipping_total"),
     },
-    financialStatus: order.status,
+    // A status such as refunded reads as money received downstream (a payment registered for it):
+    // cash-on-delivery money never collected is pending whatever the status says.
+    financialStatus: awaitingCash(order) ? "pending" : order.status,
     note: nonEmpty(order.customer_note),
   };
   // Validate our own output so a mapping bug shows here, not in a target three steps later.

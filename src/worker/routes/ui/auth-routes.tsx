@@ -94,7 +94,7 @@ async function sendResetLink(env: Env, email: string, origin: string): Promise<v
   if (!home) return;
   const { token, tokenHash } = await issueUserToken(env, { kind: "reset", email });
   const link = `${origin}/reset-password/${token}`;
-  await sendMail(env, {
+  const sent = await sendMail(env, {
     tenantId: home.tenantId,
     idempotencyKey: `password-reset/${tokenHash}`,
     email: {
@@ -106,6 +106,12 @@ async function sendResetLink(env: Env, email: string, origin: string): Promise<v
     // The tenant's other members and API tokens read its outbox: the link would let them in as this person.
     sensitive: { summary: `A password reset link for ${email}; not shown here, as it signs in as that person.` },
   });
+  // The person is told it was sent whatever happens (nothing may tell who has an account), so a
+  // deployment without a system sender says it here, for the operator: the link reached no one.
+  if (sent.provider === "dev" && !env.DEV_SEED_TOKEN)
+    console.error("password reset: no system mail sender is configured; the link stays in the dev outbox and reaches no one", {
+      tenantId: home.tenantId,
+    });
 }
 
 authRoutes.get("/reset-password/:token", async (c) => {
