@@ -20,6 +20,16 @@ async function scheduled(cron: string): Promise<void> {
   await waitOnExecutionContext(ctx);
 }
 
+/** A tenant with a 7-day retention and a 30-day-old dead letter; reads that tenant's dead letters. */
+async function tenantWithOldDeadLetter(name: string) {
+  const tenantId = `ten_${crypto.randomUUID().slice(0, 8)}`;
+  await database(env).insert(tenants).values({ id: tenantId, name, retentionDays: 7 });
+  await database(env)
+    .insert(deadLetters)
+    .values({ transferId: null, tenantId, body: {}, reason: "old", createdAt: Date.now() - 30 * DAY });
+  return () => database(env).select().from(deadLetters).where(eq(deadLetters.tenantId, tenantId));
+}
+
 describe("the cron triggers", () => {
   it("wrangler.toml has the notification trigger and retention's own", () => {
     const crons = /^crons\s*=\s*\[(.*)\]\s*$/m.exec(wrangler)?.[1];
@@ -33,12 +43,7 @@ describe("the cron triggers", () => {
   it("retention runs in its own invocation, not in the notifications'", async () => {
     // Retention's trigger is alive: it ran a moment ago (before this tenant's old dead letter).
     await applyRetention(env);
-    const tenantId = `ten_${crypto.randomUUID().slice(0, 8)}`;
-    await database(env).insert(tenants).values({ id: tenantId, name: "Cron", retentionDays: 7 });
-    await database(env)
-      .insert(deadLetters)
-      .values({ transferId: null, tenantId, body: {}, reason: "old", createdAt: Date.now() - 30 * DAY });
-    const letters = () => database(env).select().from(deadLetters).where(eq(deadLetters.tenantId, tenantId));
+    const letters = await tenantWithOldDeadLetter("Cron");
 
     await scheduled(NOTIFY_CRON);
     expect(await letters()).toHaveLength(1);
@@ -47,14 +52,11 @@ describe("the cron triggers", () => {
   });
 
   it("the notification trigger runs retention too when retention's own has not run for a while", async () => {
-    const tenantId = `ten_${crypto.randomUUID().slice(0, 8)}`;
-    await database(env).insert(tenants).values({ id: tenantId, name: "Old trigger", retentionDays: 7 });
-    await database(env)
-      .insert(deadLetters)
-      .values({ transferId: null, tenantId, body: {}, reason: "old", createdAt: Date.now() - 30 * DAY });
-    const letters = () => database(env).select().from(deadLetters).where(eq(deadLetters.tenantId, tenantId));
-    // Its last run was long ago (a gradual deployment kept the old single trigger).
+    // Its last run was long ago (a gradual deployment kept the old single trigger); the dead letter
+    // comes after it, so only a run from this notification invocation can delete it.
     await applyRetention(env, Date.now() - 2 * RETENTION_OVERDUE_MS);
+    const letters = await tenantWithOldDeadLetter("Old trigger");
+    expect(await letters()).toHaveLength(1);
     expect(await retentionOverdue(env, Date.now())).toBe(true);
     await scheduled(NOTIFY_CRON);
     expect(await letters()).toHaveLength(0);

@@ -26,15 +26,19 @@ async function outboxRow(tenantId: string, key: string) {
     .get();
 }
 
+/** A booked e-conomic invoice at the mock, as a step's history, and a fresh e-mail step reference. */
+async function bookedInvoice() {
+  const mock = createEconomicMock();
+  installEconomicMock(mock);
+  const invoice = await run(createInvoice, danishOrder(), { invoiceState: "booked" }, { reference: "orderly-invoice-0" });
+  return { mock, history: [done("createInvoice", invoice.result)], reference: `orderly-tr_${crypto.randomUUID()}-1` };
+}
+
 describe("retention of emails", () => {
   it("a re-run after the retention does not e-mail the booked invoice again: the sent record stays, without body or PDF", async () => {
     // The fixtures' connection belongs to tenant_1; retention needs its tenant row.
     await database(env).insert(tenants).values({ id: "tenant_1", name: "Lund", retentionDays: 7 }).onConflictDoNothing();
-    const mock = createEconomicMock();
-    installEconomicMock(mock);
-    const invoice = await run(createInvoice, danishOrder(), { invoiceState: "booked" }, { reference: "orderly-invoice-0" });
-    const history = [done("createInvoice", invoice.result)];
-    const reference = `orderly-tr_${crypto.randomUUID()}-1`;
+    const { mock, history, reference } = await bookedInvoice();
     const first = await run(sendInvoiceEmail, danishOrder(), {}, { history, reference });
     expect(first.result.outputs).toMatchObject({ deduplicated: false });
     const sent = await outboxRow("tenant_1", reference);
@@ -151,11 +155,7 @@ describe("retention of emails", () => {
 
 describe("an invoice e-mail sent before the outbox kept records", () => {
   it("is not sent again by a re-run that has the step's own earlier success, though the outbox row is gone", async () => {
-    const mock = createEconomicMock();
-    installEconomicMock(mock);
-    const invoice = await run(createInvoice, danishOrder(), { invoiceState: "booked" }, { reference: "orderly-invoice-0" });
-    const history = [done("createInvoice", invoice.result)];
-    const reference = `orderly-tr_${crypto.randomUUID()}-1`;
+    const { mock, history, reference } = await bookedInvoice();
     const first = await run(sendInvoiceEmail, danishOrder(), {}, { history, reference });
     // The previous release's retention deleted the row whole.
     await database(env).delete(mailOutbox).where(eq(mailOutbox.idempotencyKey, reference));
@@ -168,11 +168,7 @@ describe("an invoice e-mail sent before the outbox kept records", () => {
   });
 
   it("is sent when the booked invoice is another one than the step's earlier success e-mailed", async () => {
-    const mock = createEconomicMock();
-    installEconomicMock(mock);
-    const invoice = await run(createInvoice, danishOrder(), { invoiceState: "booked" }, { reference: "orderly-invoice-0" });
-    const history = [done("createInvoice", invoice.result)];
-    const reference = `orderly-tr_${crypto.randomUUID()}-1`;
+    const { history, reference } = await bookedInvoice();
     const prior = { externalId: "x", created: true, outputs: { bookedInvoiceNumber: -1, mailId: "mail_old" } };
     const sent = await run(sendInvoiceEmail, danishOrder(), {}, { history, reference, prior });
     expect(sent.result.outputs).toMatchObject({ deduplicated: false });
