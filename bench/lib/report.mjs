@@ -167,7 +167,9 @@ function checks(r) {
   const three = r.e2e?.scenarios.find((s) => s.steps === 3 && !s.vendorBound);
   if (three) {
     // The target is joint: the rate and the latency in the same run.
-    const best = three.runs.reduce((a, b) => ((b.effectsPerSecond ?? 0) > (a.effectsPerSecond ?? 0) ? b : a));
+    // The lanes' first orders (new connections) are reported, not measured against the targets.
+    const measured = three.runs.filter((x) => x.mode !== "first");
+    const best = measured.reduce((a, b) => ((b.effectsPerSecond ?? 0) > (a.effectsPerSecond ?? 0) ? b : a));
     const joint = (x) =>
       x.effectsPerSecond >= TARGETS.e2eThreeStepEffectsPerSecond &&
       x.latencyAckToLastEffectMs.p50 <= TARGETS.e2eP50Ms &&
@@ -175,8 +177,8 @@ function checks(r) {
     const lat = (x) => `p50 ${ms(x.latencyAckToLastEffectMs.p50)} ms, p99 ${ms(x.latencyAckToLastEffectMs.p99)} ms`;
     out.push([
       `3-step flow ≥ ${TARGETS.e2eThreeStepEffectsPerSecond} effects/s with ack→last effect p50 ≤ ${TARGETS.e2eP50Ms} ms and p99 ≤ ${TARGETS.e2eP99Ms} ms`,
-      three.runs.map((x) => `${x.name}: ${perSecond(x.effectsPerSecond)} effects/s, ${lat(x)}`).join("; "),
-      three.runs.some(joint),
+      measured.map((x) => `${x.name}: ${perSecond(x.effectsPerSecond)} effects/s, ${lat(x)}`).join("; "),
+      measured.some(joint),
     ]);
     out.push([
       `(best 3-step rate: ${best.name})`,

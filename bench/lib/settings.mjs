@@ -29,6 +29,8 @@ export const PROFILES = {
       pacedSeconds: 10,
       drainSeconds: 120,
       lanes: 96,
+      // One order per lane before each burst (its connections' first steps), reported apart.
+      firstOrderPerLane: true,
       vendorBound: { orders: 12, steps: 3 },
       profileOrders: 80,
     },
@@ -42,6 +44,7 @@ export const PROFILES = {
       pacedSeconds: 0,
       drainSeconds: 45,
       lanes: 24,
+      firstOrderPerLane: false,
       vendorBound: null,
       profileOrders: 0,
     },
