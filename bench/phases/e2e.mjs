@@ -250,6 +250,19 @@ export async function runE2e({ orderly, server, profile, profiled, log }) {
   }
   let cpuProfile = null;
   if (profiled && profile.profileOrders) {
+    // The 3-step lanes' objects were evicted while the other scenarios ran: one order per lane
+    // wakes them first, so the profile shows steps, not objects opening (as the burst above).
+    if (profile.firstOrderPerLane) {
+      await runScenario({
+        orderly,
+        server,
+        lanes: lanesBySteps[3],
+        name: "3-step, one order per lane before the profile",
+        orders: lanesBySteps[3].length,
+        drainSeconds: profile.drainSeconds,
+        log,
+      });
+    }
     const { result, ...shares } = await profiled(() =>
       runScenario({
         orderly,
