@@ -8,7 +8,7 @@ import type { Connector } from "../connectors/contract";
 import { getConnector } from "../connectors/registry";
 import { OrderlyError } from "../domain/errors";
 import { database } from "./client";
-import { decryptJson, decryptSecret } from "./credentials";
+import { decryptJson, decryptSecret, isUnreadableSecret } from "./credentials";
 import { connections } from "./schema";
 
 export interface LoadedConnection {
@@ -26,6 +26,56 @@ export interface LoadedConnection {
    * every step to it fails with this reason.
    */
   refusedDestination?: string;
+  /**
+   * Set when a stored secret cannot be opened (see openSecrets). The connection still loads so it
+   * can be viewed and given new values; an unreadable part is `{}` / null here, and with unreadable
+   * credentials every step to it fails with this reason instead of retrying unseen.
+   */
+  unreadable?: UnreadableSecrets;
+}
+
+/** The encrypted parts of a connection row. */
+export type SecretPart = "credentials" | "webhookSecret";
+
+export interface UnreadableSecrets {
+  parts: SecretPart[];
+  /** Which part, why it happens and what to do, for a person. */
+  reason: string;
+}
+
+/**
+ * A connection row's credentials and webhook secret, decrypted. A part sealed under a key that
+ * CREDENTIALS_KEY no longer holds (or damaged) cannot be recovered by anyone, so instead of
+ * throwing it is named in `unreadable`, and the connection stays editable: new values replace it
+ * whole. A missing or malformed CREDENTIALS_KEY still throws: that is the operator's to fix.
+ */
+export async function openSecrets(
+  env: Env,
+  row: { id: string; name: string; credentials: string; webhookSecret: string | null },
+): Promise<{ credentials: unknown; webhookSecret: string | null; unreadable?: UnreadableSecrets }> {
+  const parts: SecretPart[] = [];
+  const causes: string[] = [];
+  const open = async <T>(part: SecretPart, read: () => Promise<T>, lost: T): Promise<T> => {
+    try {
+      return await read();
+    } catch (error) {
+      if (!isUnreadableSecret(error)) throw error;
+      parts.push(part);
+      causes.push(error.message);
+      return lost;
+    }
+  };
+  const credentials = await open<unknown>("credentials", () => decryptJson(env, row.credentials), {});
+  const webhookSecret = row.webhookSecret
+    ? await open<string | null>("webhookSecret", () => decryptSecret(env, row.webhookSecret as string), null)
+    : null;
+  if (parts.length === 0) return { credentials, webhookSecret };
+  const what = parts.map((part) => (part === "credentials" ? "credentials" : "webhook secret")).join(" and ");
+  const reason =
+    `The stored ${what} of connection "${row.name}" cannot be read. ${[...new Set(causes)].join(" ")} ` +
+    "This happens when CREDENTIALS_KEY is replaced or lost without keeping the old key listed after the new one, or when the stored row is damaged; the old values cannot be recovered. " +
+    `Enter the ${what} again on the connection's page (or send them with PATCH /api/v1/connections/${row.id}).`;
+  return { credentials, webhookSecret, unreadable: { parts, reason } };
 }
 
 /** A cached connection is re-read after this long (while it is served, see loadSourceConnection). */
@@ -51,6 +101,8 @@ export async function loadConnection(env: Env, id: string, tenantId?: string): P
   const destination = settings.success ? [] : settings.error.issues.filter((issue) => issue.path[0] === "baseUrl");
   // Any other stored setting that no longer passes fails the load, as it always has.
   if (!settings.success && destination.length === 0) throw settings.error;
+  const secrets = await openSecrets(env, row);
+  const lost = secrets.unreadable?.parts.includes("credentials") ?? false;
   const loaded: LoadedConnection = {
     id: row.id,
     tenantId: row.tenantId,
@@ -58,22 +110,49 @@ export async function loadConnection(env: Env, id: string, tenantId?: string): P
     connector,
     enabled: row.enabled,
     settings: settings.success ? (settings.data as Record<string, unknown>) : row.settings,
-    credentials: connector.credentials.parse(await decryptJson(env, row.credentials)) as Record<string, unknown>,
-    webhookSecret: row.webhookSecret ? await decryptSecret(env, row.webhookSecret) : null,
+    // Never parsed when lost: `{}` is a stand-in no call sees (they are refused below).
+    credentials: lost ? {} : (connector.credentials.parse(secrets.credentials) as Record<string, unknown>),
+    webhookSecret: secrets.webhookSecret,
+    ...(secrets.unreadable ? { unreadable: secrets.unreadable } : {}),
   };
-  if (settings.success) return loaded;
-  const reason = `Connection "${row.name}" has a base URL Orderly does not call (${destination.map((i) => i.message).join("; ")}). Edit the connection's Base URL, then retry.`;
-  return { ...loaded, connector: refusingCalls(connector, reason), refusedDestination: reason };
+  const refusals: Refusal[] = [];
+  if (!settings.success) {
+    const reason = `Connection "${row.name}" has a base URL Orderly does not call (${destination.map((i) => i.message).join("; ")}). Edit the connection's Base URL, then retry.`;
+    loaded.refusedDestination = reason;
+    refusals.push({ reason, code: "connection_base_url_refused", errorClass: "validation" });
+  }
+  if (lost && secrets.unreadable) {
+    // Retried, not failed at once: a CREDENTIALS_KEY deployed without its old key makes every
+    // connection unreadable, and once the operator puts it back the steps go on by themselves
+    // instead of every tenant being alerted to re-enter credentials that were never lost.
+    refusals.push({
+      reason: `${secrets.unreadable.reason} Until then the transfer is retried (if every connection shows this, the operator's CREDENTIALS_KEY lacks its old key).`,
+      code: "connection_credentials_unreadable",
+      errorClass: "unavailable",
+    });
+  }
+  if (refusals.length === 0) return loaded;
+  return { ...loaded, connector: refusingCalls(connector, refusals) };
 }
 
 /**
- * The connector with every action failing at once with `reason`, before any call: the step fails
+ * The connector with every action failing at once with the reasons, before any call: the step fails
  * through the usual path (its transfer shows why, the alert goes out) instead of the load throwing,
  * which would leave the step message retrying unseen and the connection's edit page unreachable.
  */
-function refusingCalls(connector: Connector, reason: string): Connector {
+interface Refusal {
+  reason: string;
+  code: string;
+  errorClass: "validation" | "unavailable";
+}
+
+function refusingCalls(connector: Connector, refusals: Refusal[]): Connector {
+  const reason = refusals.map((r) => r.reason).join(" ");
+  const code = refusals[refusals.length - 1]?.code ?? "connection_refused";
+  // A base URL refused is the tenant's to fix, whatever else is wrong: the step fails.
+  const errorClass = refusals.some((r) => r.errorClass === "validation") ? "validation" : "unavailable";
   const refuse = async (): Promise<never> => {
-    throw new OrderlyError(reason, { errorClass: "validation", code: "connection_base_url_refused" });
+    throw new OrderlyError(reason, { errorClass, code });
   };
   const actions = Object.fromEntries(
     Object.entries(connector.actions ?? {}).map(([name, action]) => [name, { ...action, run: refuse }]),
@@ -115,6 +194,14 @@ export async function loadSourceConnection(
 
 async function loadAndCache(env: Env, id: string): Promise<LoadedConnection | null> {
   const value = await loadConnection(env, id);
+  if (value?.connector.source && value.unreadable?.parts.includes("webhookSecret")) {
+    // Without its secret no delivery can be checked, so none is taken: a 503, which a sender that
+    // retries (Shopify) repeats, so deliveries made before the secret is entered again still arrive.
+    throw new OrderlyError(
+      "Orderly cannot read the webhook secret it keeps for this connection, so it cannot check this delivery's signature. An owner or admin must enter the secret again on the connection's page in Orderly; until then deliveries are refused with 503.",
+      { errorClass: "unavailable", code: "connection_secret_unreadable", internal: value.unreadable.reason },
+    );
+  }
   if (value) cache.set(id, { at: Date.now(), value });
   else cache.delete(id);
   return value;

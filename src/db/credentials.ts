@@ -76,16 +76,48 @@ export async function decryptSecret(env: Pick<Env, "CREDENTIALS_KEY">, sealed: s
   const ring = await keyring(env.CREDENTIALS_KEY);
   const [id, ivText, dataText] = sealed.split(".");
   const key = id ? ring.byId.get(id) : undefined;
-  const iv = ivText ? fromBase64(ivText) : null;
-  const data = dataText ? fromBase64(dataText) : null;
-  if (!key || !iv || !data) {
+  if (!key) {
     throw new OrderlyError(`Stored credentials use key "${id}", which is not in CREDENTIALS_KEY.`, {
       errorClass: "internal",
       code: "credentials_key_unknown",
     });
   }
-  const plain = await crypto.subtle.decrypt({ name: "AES-GCM", iv }, key, data);
-  return new TextDecoder().decode(plain);
+  const iv = ivText ? fromBase64(ivText) : null;
+  const data = dataText ? fromBase64(dataText) : null;
+  if (!iv || !data) throw damaged();
+  try {
+    const plain = await crypto.subtle.decrypt({ name: "AES-GCM", iv }, key, data);
+    return new TextDecoder().decode(plain);
+  } catch (cause) {
+    // AES-GCM cannot tell a wrong key from a damaged value: both fail its authentication tag.
+    throw new OrderlyError(
+      `The stored value does not open with key "${id}" of CREDENTIALS_KEY: that key was replaced instead of a new one added in front of it, or the stored value was damaged.`,
+      { errorClass: "internal", code: "credentials_unreadable", internal: String(cause), cause },
+    );
+  }
+}
+
+function damaged(): OrderlyError {
+  return new OrderlyError("The stored value is damaged: it is not in the form Orderly seals values in.", {
+    errorClass: "internal",
+    code: "credentials_damaged",
+  });
+}
+
+/**
+ * The codes of a stored value that cannot be opened under today's CREDENTIALS_KEY, as opposed to a
+ * key that is missing or malformed (every connection fails alike; the operator fixes the secret).
+ * Such a value is lost for good: the only way out is to enter it again.
+ */
+const UNREADABLE_CODES: ReadonlySet<string> = new Set([
+  "credentials_key_unknown",
+  "credentials_unreadable",
+  "credentials_damaged",
+]);
+
+/** True when `error` says one stored value cannot be opened (see UNREADABLE_CODES). */
+export function isUnreadableSecret(error: unknown): error is OrderlyError {
+  return error instanceof OrderlyError && UNREADABLE_CODES.has(error.code);
 }
 
 export async function encryptJson(env: Pick<Env, "CREDENTIALS_KEY">, value: unknown): Promise<string> {
@@ -93,5 +125,10 @@ export async function encryptJson(env: Pick<Env, "CREDENTIALS_KEY">, value: unkn
 }
 
 export async function decryptJson<T>(env: Pick<Env, "CREDENTIALS_KEY">, sealed: string): Promise<T> {
-  return JSON.parse(await decryptSecret(env, sealed)) as T;
+  const text = await decryptSecret(env, sealed);
+  try {
+    return JSON.parse(text) as T;
+  } catch {
+    throw damaged();
+  }
 }

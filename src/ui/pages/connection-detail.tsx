@@ -14,6 +14,8 @@ export interface ConnectionView {
   webhookUrl?: string;
   setupSteps?: string[];
   webhookSecret?: string;
+  /** Stored parts that cannot be decrypted: a blank field cannot keep them, so no "leave blank" hint. */
+  unreadable?: { parts: ReadonlyArray<"credentials" | "webhookSecret"> };
 }
 
 export function SourceSetup(props: { view: ConnectionView; justCreated?: boolean }) {
@@ -107,7 +109,7 @@ export function ConnectionDetailPage(props: {
             {props.credentials.length > 0 ? (
               <fieldset>
                 <legend>Credentials</legend>
-                <SchemaFields fields={props.credentials} secret keepHint />
+                <SchemaFields fields={props.credentials} secret keepHint={!v.unreadable?.parts.includes("credentials")} />
               </fieldset>
             ) : null}
             {c.source ? (
@@ -116,7 +118,11 @@ export function ConnectionDetailPage(props: {
                 name="webhookSecret"
                 type="password"
                 label="New webhook secret"
-                help="Write-only: leave blank to keep the stored secret."
+                help={
+                  v.unreadable?.parts.includes("webhookSecret")
+                    ? "Write-only: the stored secret cannot be read, so enter it again."
+                    : "Write-only: leave blank to keep the stored secret."
+                }
               />
             ) : null}
             <button type="submit">Save changes</button>

@@ -5,7 +5,7 @@ import type { Connector } from "../../../connectors/contract";
 import { getConnector } from "../../../connectors/registry";
 import { toHex } from "../../../connectors/signatures";
 import { database } from "../../../db/client";
-import { forgetConnection } from "../../../db/connections";
+import { forgetConnection, openSecrets, type UnreadableSecrets } from "../../../db/connections";
 import { encryptJson, encryptSecret } from "../../../db/credentials";
 import { connections, flows, tenants } from "../../../db/schema";
 import { OrderlyError } from "../../../domain/errors";
@@ -26,6 +26,13 @@ const connectionSchema = z
       .nullable()
       .openapi({ description: "Set while Orderly holds steps for this target after sustained failures." }),
     pauseReason: z.string().nullable(),
+    unreadable: z
+      .object({ parts: z.array(z.enum(["credentials", "webhookSecret"])), reason: z.string() })
+      .optional()
+      .openapi({
+        description:
+          "Set (on one connection, not in the list) when the stored credentials or webhook secret cannot be read: CREDENTIALS_KEY was replaced or lost, or the row was damaged. Send them again with PATCH; until then every step to the connection fails (unreadable credentials) or its webhooks are answered 503 (unreadable secret).",
+      }),
     createdAt: z.number(),
     updatedAt: z.number(),
   })
@@ -58,7 +65,11 @@ const idParam = z.object({ id: z.string() });
 
 type Row = typeof connections.$inferSelect;
 
-function view(row: Row, origin: string, extra: { webhookSecret?: string } = {}): z.infer<typeof connectionSchema> {
+function view(
+  row: Row,
+  origin: string,
+  extra: { webhookSecret?: string; unreadable?: UnreadableSecrets } = {},
+): z.infer<typeof connectionSchema> {
   const connector = getConnector(row.connector);
   const webhookUrl = connector?.source ? `${origin}/hooks/${row.id}` : undefined;
   return {
@@ -74,6 +85,16 @@ function view(row: Row, origin: string, extra: { webhookSecret?: string } = {}):
     createdAt: row.createdAt,
     updatedAt: row.updatedAt,
   };
+}
+
+/**
+ * What of the row's stored secrets cannot be read, for the view. Only a lost value is reported: a
+ * missing or malformed CREDENTIALS_KEY fails every connection alike, and reading one connection
+ * should not fail over it (the connection's test and its steps say so).
+ */
+async function unreadableOf(env: Env, row: Row): Promise<{ unreadable?: UnreadableSecrets }> {
+  const secrets = await openSecrets(env, row).catch(() => null);
+  return secrets?.unreadable ? { unreadable: secrets.unreadable } : {};
 }
 
 function requireConnector(id: string): Connector {
@@ -190,14 +211,15 @@ export const connectionRoutes = apiRouter()
     }),
     async (c) => {
       const row = await findOwned(c.env, c.var.tenantId, c.req.valid("param").id);
-      return c.json(view(row, new URL(c.req.url).origin), 200);
+      return c.json(view(row, new URL(c.req.url).origin, await unreadableOf(c.env, row)), 200);
     },
   )
   .openapi(
     createRoute({
       method: "patch",
       path: "/{id}",
-      summary: "Change a connection (settings and credentials given are replaced whole; credentials are never shown)",
+      summary:
+        "Change a connection (settings and credentials given are replaced whole, also when the stored ones cannot be read; credentials are never shown)",
       request: { params: idParam, body: { content: { "application/json": { schema: updateSchema } }, required: true } },
       responses: {
         200: { description: "Updated", content: { "application/json": { schema: connectionSchema } } },
@@ -226,7 +248,8 @@ export const connectionRoutes = apiRouter()
       if (input.webhookSecret !== undefined) changes.webhookSecret = await encryptSecret(c.env, input.webhookSecret);
       await database(c.env).update(connections).set(changes).where(eq(connections.id, row.id));
       forgetConnection(row.id);
-      return c.json(view({ ...row, ...changes }, new URL(c.req.url).origin), 200);
+      const updated = { ...row, ...changes };
+      return c.json(view(updated, new URL(c.req.url).origin, await unreadableOf(c.env, updated)), 200);
     },
   )
   .openapi(

@@ -3,7 +3,7 @@ import { eq } from "drizzle-orm";
 import { type Context, Hono } from "hono";
 import { getConnector, listConnectors } from "../../../connectors/registry";
 import { database } from "../../../db/client";
-import { loadConnection } from "../../../db/connections";
+import { loadConnection, type UnreadableSecrets } from "../../../db/connections";
 import { connections } from "../../../db/schema";
 import {
   ConnectionDetailPage,
@@ -108,6 +108,33 @@ connectionRoutes.post("/", async (c) => {
   );
 });
 
+/** The API's view of one connection, as the detail page reads it. */
+type DetailView = ConnectionView & { connector: string; unreadable?: UnreadableSecrets };
+
+/**
+ * Shown at the top of a connection whose stored credentials or webhook secret cannot be read: to
+ * everyone (it explains failing steps), with what to do for those who may edit it.
+ */
+function UnreadableNotice(props: { unreadable: UnreadableSecrets; canEdit: boolean }) {
+  const lost = props.unreadable.parts.includes("credentials");
+  const what = props.unreadable.parts.map((p) => (p === "credentials" ? "credentials" : "webhook secret")).join(" and ");
+  return (
+    <div class="flash error" role="alert" id="unreadable-secrets">
+      <p>
+        <strong>This connection's {what} cannot be read and must be entered again.</strong>{" "}
+        {lost ? "Until then every step to it is retried, and fails when its retries run out. " : ""}
+        {props.unreadable.parts.includes("webhookSecret") ? "Until then its webhooks are refused (503). " : ""}
+      </p>
+      <p>{props.unreadable.reason}</p>
+      <p>
+        {props.canEdit
+          ? `Under Change, type ${lost ? "every credential" : "the webhook secret"} again (a blank field cannot keep a value that cannot be read) and save${lost ? ", then retry the failed transfers" : ""}.`
+          : "An owner or admin of this tenant must enter them again."}
+      </p>
+    </div>
+  );
+}
+
 /** Said when a refused edit had secrets typed in: they are never sent back to the browser. */
 const RETYPE_SECRETS =
   "Secrets you typed (credentials, webhook secret) are not shown again, for safety: type them again before you save.";
@@ -118,29 +145,27 @@ async function detail(
   extra: { check?: boolean; errors?: string[]; status?: number; typed?: TypedConnection } = {},
 ) {
   const s = c.var.session;
-  const res = await callApi<ConnectionView & { connector: string }>(
-    c,
-    s.tenantId,
-    "GET",
-    `/connections/${encodeURIComponent(id)}`,
-  );
+  const res = await callApi<DetailView>(c, s.tenantId, "GET", `/connections/${encodeURIComponent(id)}`);
   const connector = res.ok ? getConnector(res.body.connector) : undefined;
   if (!res.ok || !connector) return notFoundPage(c);
   const check = extra.check ? await checkConnection(c.env, s.tenantId, id) : null;
   return page(
     c,
     { title: res.body.name, active: "connections", status: extra.status ?? 200 },
-    <ConnectionDetailPage
-      view={res.body}
-      connector={connector}
-      settings={fieldsFor(connector.settings, "settings")}
-      credentials={fieldsFor(connector.credentials, "credentials")}
-      csrf={s.csrfToken}
-      canEdit={canEdit(s.role)}
-      check={check}
-      errors={extra.errors}
-      typed={extra.typed}
-    />,
+    <>
+      {res.body.unreadable ? <UnreadableNotice unreadable={res.body.unreadable} canEdit={canEdit(s.role)} /> : null}
+      <ConnectionDetailPage
+        view={res.body}
+        connector={connector}
+        settings={fieldsFor(connector.settings, "settings")}
+        credentials={fieldsFor(connector.credentials, "credentials")}
+        csrf={s.csrfToken}
+        canEdit={canEdit(s.role)}
+        check={check}
+        errors={extra.errors}
+        typed={extra.typed}
+      />
+    </>,
   );
 }
 
@@ -154,16 +179,19 @@ connectionRoutes.post("/:id", async (c) => {
   const form = (await c.req.parseBody({ all: true })) as FormData;
   const errors: string[] = [];
   const settings = readFields(fieldsFor(current.connector.settings, "settings"), form, errors);
-  const given = readFields(fieldsFor(current.connector.credentials, "credentials"), form, errors);
+  const credentialFields = fieldsFor(current.connector.credentials, "credentials");
+  const given = readFields(credentialFields, form, errors);
   const secret = str(form.webhookSecret);
-  // Write-only: a blank credential field keeps its stored value, unless the connection now points
-  // somewhere else; then only what was typed is sent, and the API asks for the rest.
-  const moved = movedDestinations(current.connector, current.settings, settings).length > 0;
+  const lost = current.unreadable?.parts.includes("credentials") ?? false;
   const body = {
     name: str(form.name),
     enabled: form.enabled === "on",
     settings,
-    ...(Object.keys(given).length > 0 ? { credentials: moved ? given : { ...current.credentials, ...given } } : {}),
+    ...credentialsToSend(current.credentials, given, {
+      moved: movedDestinations(current.connector, current.settings, settings).length > 0,
+      lost,
+      hasFields: credentialFields.length > 0,
+    }),
     ...(secret ? { webhookSecret: secret } : {}),
   };
   const result =
@@ -172,21 +200,52 @@ connectionRoutes.post("/:id", async (c) => {
     // The page is drawn again with what was typed (the stored values would undo the person's
     // edits); typed secrets are dropped, so the message asks for them again.
     const typedSecrets = Object.keys(given).length > 0 || Boolean(secret);
+    const refusedLost = lost && (result?.body as { error?: { code?: string } } | null)?.error?.code === "credentials_invalid";
     return detail(c, id, {
-      errors: [...(result?.error ? [result.error] : errors), ...(typedSecrets ? [RETYPE_SECRETS] : [])],
+      errors: [
+        ...(result?.error ? [result.error] : errors),
+        ...(refusedLost ? [FILL_ALL_CREDENTIALS] : []),
+        ...(typedSecrets ? [RETYPE_SECRETS] : []),
+      ],
       status: 400,
       typed: { name: body.name, enabled: body.enabled, form },
     });
   }
+  const replaced = (current.unreadable?.parts ?? []).filter((part) =>
+    part === "credentials" ? "credentials" in body : Boolean(secret),
+  );
   await audit(c.env, s, "connection.update", id, {
     name: body.name,
     enabled: body.enabled,
     settings,
     credentialsChanged: Object.keys(given),
     webhookSecretChanged: Boolean(secret),
+    // A repair: unreadable stored values replaced whole, not changed field by field.
+    ...(replaced.length > 0 ? { replacedUnreadable: replaced } : {}),
   });
   return redirectWith(c, `/connections/${id}`, "Saved.");
 });
+
+/** Said when new credentials for a connection whose stored ones cannot be read were refused. */
+const FILL_ALL_CREDENTIALS =
+  "The stored credentials cannot be read, so a blank credential field cannot keep its old value: fill in every credential.";
+
+/**
+ * The credentials an edit sends. Write-only: a blank field keeps its stored value, unless the
+ * connection now points somewhere else (`moved`) or the stored values cannot be read (`lost`); then
+ * only what was typed is sent, whole, and the API asks for the rest. Lost credentials of a connector
+ * that has no credential fields are replaced by saving at all, or nothing could ever repair them.
+ */
+function credentialsToSend(
+  stored: Record<string, unknown>,
+  given: Record<string, unknown>,
+  opts: { moved: boolean; lost: boolean; hasFields: boolean },
+): { credentials?: Record<string, unknown> } {
+  const typed = Object.keys(given).length > 0;
+  if (opts.lost) return typed || !opts.hasFields ? { credentials: given } : {};
+  if (!typed) return {};
+  return { credentials: opts.moved ? given : { ...stored, ...given } };
+}
 
 connectionRoutes.post("/:id/delete", async (c) => {
   const s = c.var.session;

@@ -27,12 +27,13 @@ export async function checkConnection(env: Env, tenantId: string, id: string): P
   let loaded: Awaited<ReturnType<typeof loadConnection>> = null;
   try {
     loaded = await loadConnection(env, id, tenantId);
-    // Loaded so it can be edited, but every call refused: its base URL breaks the outbound rule.
-    lines.push(
-      loaded?.refusedDestination
-        ? { ok: false, text: `Its stored settings do not pass the connector's checks: ${loaded.refusedDestination}` }
-        : { ok: true, text: "Its settings and credentials are stored and pass the connector's checks." },
-    );
+    // Loaded so it can be edited, but every call refused: its base URL breaks the outbound rule,
+    // or its credentials cannot be read.
+    if (loaded?.refusedDestination)
+      lines.push({ ok: false, text: `Its stored settings do not pass the connector's checks: ${loaded.refusedDestination}` });
+    if (loaded?.unreadable) lines.push({ ok: false, text: loaded.unreadable.reason });
+    if (!loaded?.refusedDestination && !loaded?.unreadable)
+      lines.push({ ok: true, text: "Its settings and credentials are stored and pass the connector's checks." });
   } catch (error) {
     lines.push({
       ok: false,
@@ -57,12 +58,17 @@ export async function checkConnection(env: Env, tenantId: string, id: string): P
         text: "No store URL is set: deliveries from a copy of the shop (a staging site keeps the webhooks and their secret) would be booked as real orders. Set it to the shop's Site Address.",
       });
     lines.push(
-      loaded?.webhookSecret
+      loaded?.unreadable?.parts.includes("webhookSecret")
         ? {
-            ok: true,
-            text: `A webhook secret is set (${loaded.webhookSecret.length} characters); deliveries signed with it verify.`,
+            ok: false,
+            text: "The stored webhook secret cannot be read: every delivery is answered 503 until it is entered again.",
           }
-        : { ok: false, text: "No webhook secret is set: every delivery will be refused. Paste the source's signing key." },
+        : loaded?.webhookSecret
+          ? {
+              ok: true,
+              text: `A webhook secret is set (${loaded.webhookSecret.length} characters); deliveries signed with it verify.`,
+            }
+          : { ok: false, text: "No webhook secret is set: every delivery will be refused. Paste the source's signing key." },
     );
     const unsigned = await source.verify(
       { body: new TextEncoder().encode("{}"), headers: new Headers({ "content-type": "application/json" }) },
