@@ -173,6 +173,47 @@ const socksNow = { ...socksAsPlaced, quantity: 1, discount: 599, tax: 1079 };
 /** The totals as placed less the removed socks and tote (as the totals are once money went back). */
 const totalsLessRemoved = { total: 50796, tax: 10159, discounts: 5099, shipping: 4900 };
 
+const gls = { title: "GLS Pakkeshop", code: "gls-pakkeshop", price: 4900, discount: 0, tax: 980, taxRateBp: 2500 };
+const glsReduced = { title: "GLS Pakkeshop (reduced)", code: "gls-reduced", price: 2900, discount: 0, tax: 580, taxRateBp: 2500 };
+const shippingLines = (body: Json) => body.shipping_lines as Json[];
+
+/** Shopify's current totals (the order now), as strings in both monies. */
+function currentTotals(body: Json, total: string, tax: string, discounts: string): void {
+  Object.assign(body, {
+    current_total_price: total,
+    current_total_price_set: m(total),
+    current_total_tax: tax,
+    current_total_tax_set: m(tax),
+    current_total_discounts: discounts,
+    current_total_discounts_set: m(discounts),
+  });
+}
+
+/** The GLS shipping line removed by an order edit: REST and webhooks keep it, marked is_removed (API 2024-04 on). */
+function removeShipping(body: Json): void {
+  const [line] = shippingLines(body);
+  (line as Json).is_removed = true;
+}
+
+/** A shipping line an order edit added (Shopify changes a shipping fee by removing it and adding another). */
+function addReducedShipping(body: Json): void {
+  shippingLines(body).push({
+    id: 32002,
+    title: "GLS Pakkeshop (reduced)",
+    code: "gls-reduced",
+    source: "shopify",
+    price: "29.00",
+    price_set: m("29.00"),
+    discounted_price: "29.00",
+    discounted_price_set: m("29.00"),
+    is_removed: false,
+    tax_lines: [{ title: "Moms", rate: 0.25, price: "5.80", price_set: m("5.80") }],
+    discount_allocations: [],
+  });
+  // Shopify's shipping total keeps counting the removed line.
+  body.total_shipping_price_set = m("78.00");
+}
+
 describe("Shopify order edits", () => {
   it("invoices what an edited order holds now: a removed line is left out, a reduced one takes Shopify's own figures", async () => {
     const order = await orderOf(shopifyFixture("orderEdited"));
@@ -441,5 +482,167 @@ describe("Shopify order edits", () => {
       expect(order.lines, why).toStrictEqual([shirt, socksAsPlaced, toteAsPlaced]);
       expect(order.totals, why).toStrictEqual(totalsAsPlaced);
     }
+  });
+
+  it("leaves out a shipping line an edit removed, with the lines it removed", async () => {
+    const body = shopifyFixture("orderEdited");
+    removeShipping(body);
+    currentTotals(body, "458.96", "91.79", "50.99");
+    const order = await orderOf(body);
+    expect(order.lines).toStrictEqual([shirt, socksNow]);
+    expect(order.shipping).toStrictEqual([]);
+    expect(order.totals).toStrictEqual({ total: 45896, tax: 9179, discounts: 5099, shipping: 0 });
+    const invoice = buildInvoiceDocument(order, settings);
+    expect(invoice.difference).toBe(0);
+    expect(invoice.lines.map((l) => l.kind)).toStrictEqual(["product", "product"]);
+  });
+
+  it("leaves out a removed shipping line when the edit changed nothing else", async () => {
+    const body = shopifyFixture("orderEdited");
+    for (const item of items(body)) item.current_quantity = item.quantity;
+    body.refunds = [];
+    removeShipping(body);
+    currentTotals(body, "674.86", "134.97", "74.99");
+    const order = await orderOf(body);
+    expect(order.lines).toStrictEqual([shirt, socksAsPlaced, toteAsPlaced]);
+    expect(order.shipping).toStrictEqual([]);
+    expect(order.totals).toStrictEqual({ total: 67486, tax: 13497, discounts: 7499, shipping: 0 });
+    // Three socks at a net unit price in whole cents leave a cent, as on the order as placed.
+    const invoice = buildInvoiceDocument(order, settings);
+    const placedBody = shopifyFixture("orderEdited");
+    for (const item of items(placedBody)) delete item.current_quantity;
+    expect(invoice.difference).toBe(buildInvoiceDocument(await orderOf(placedBody), settings).difference);
+    expect(invoice.totals).toMatchObject({ total: 67486, vat: 13497 });
+  });
+
+  it("invoices lowered shipping: the removed line is left out, the line the edit added stays", async () => {
+    const body = shopifyFixture("orderEdited");
+    removeShipping(body);
+    addReducedShipping(body);
+    currentTotals(body, "487.96", "97.59", "50.99");
+    const order = await orderOf(body);
+    expect(order.shipping).toStrictEqual([glsReduced]);
+    expect(order.totals).toStrictEqual({ total: 48796, tax: 9759, discounts: 5099, shipping: 2900 });
+    expect(buildInvoiceDocument(order, settings).difference).toBe(0);
+  });
+
+  it("takes the removed shipping off totals computed from the order as placed (money went back since)", async () => {
+    // Edited before capture (socks, tote and shipping), captured for 458.96, then 50.00 back as goodwill.
+    const body = capturedThenRefunded(amountRefund("50.00"));
+    removeShipping(body);
+    const order = await orderOf(body);
+    expect(order.lines).toStrictEqual([shirt, socksNow]);
+    expect(order.shipping).toStrictEqual([]);
+    expect(order.totals).toStrictEqual({ total: 45896, tax: 9179, discounts: 5099, shipping: 0 });
+    expect(buildInvoiceDocument(order, settings).difference).toBe(0);
+    // Money back of about the removed units' and shipping's value (264.90) is their money: as placed.
+    const owed = capturedThenRefunded(amountRefund("264.90"));
+    removeShipping(owed);
+    const asPlaced = await orderOf(owed);
+    expect(asPlaced.lines).toStrictEqual([shirt, socksAsPlaced, toteAsPlaced]);
+    expect(asPlaced.shipping).toStrictEqual([gls]);
+  });
+
+  it("keeps a removed shipping line when the signs do not agree", async () => {
+    // Shopify's current total still charges the shipping.
+    const charged = shopifyFixture("orderEdited");
+    removeShipping(charged);
+    expect((await orderOf(charged)).shipping).toStrictEqual([gls]);
+    // A refund with money credited more shipping than the lines still on the order hold.
+    const credited = capturedThenRefunded({
+      ...amountRefund("49.00"),
+      refund_shipping_lines: [{ subtotal_amount_set: m("49.00"), tax_amount_set: m("9.80") }],
+      order_adjustments: [],
+    });
+    removeShipping(credited);
+    expect((await orderOf(credited)).shipping).toStrictEqual([gls]);
+    // A paid order edited down owes the customer the difference: as placed, shipping and all.
+    const owed = shopifyFixture("orderEdited");
+    Object.assign(owed, { financial_status: "paid", total_outstanding: "-264.90" });
+    removeShipping(owed);
+    const order = await orderOf(owed);
+    expect(order.lines).toStrictEqual([shirt, socksAsPlaced, toteAsPlaced]);
+    expect(order.shipping).toStrictEqual([gls]);
+    expect(order.totals).toStrictEqual(totalsAsPlaced);
+  });
+
+  it("keeps the edit of an order edited before capture and captured for what it then held", async () => {
+    // Paid, nothing outstanding, and Shopify's current total without the removed units: the
+    // customer paid for the order as edited.
+    const body = shopifyFixture("orderEdited");
+    Object.assign(body, { financial_status: "paid", total_outstanding: "0.00" });
+    const order = await orderOf(body);
+    expect(order.lines).toStrictEqual([shirt, socksNow]);
+    expect(order.totals).toStrictEqual({ total: 50796, tax: 10159, discounts: 5099, shipping: 4900 });
+  });
+
+  it("maps a paid order as placed when a 0.00 cancel restock left Shopify's current total as it was", async () => {
+    // Paid at checkout, then two socks and the tote restocked for 0.00: nothing is outstanding, so
+    // the customer paid what Shopify charges now, which still counts the units.
+    const body = shopifyFixture("orderEdited");
+    Object.assign(body, { financial_status: "paid", total_outstanding: "0.00" });
+    currentTotals(body, "723.86", "144.77", "74.99");
+    const order = await orderOf(body);
+    expect(order.lines).toStrictEqual([shirt, socksAsPlaced, toteAsPlaced]);
+    expect(order.totals).toStrictEqual(totalsAsPlaced);
+  });
+
+  it("maps an order as placed when units were restocked for 0.00 after money went back", async () => {
+    // Paid at checkout, the shirt returned and refunded, then the socks and tote restocked for 0.00:
+    // the order was paid before they left, so this is no edit before invoicing.
+    const shirtBack: Json = {
+      ...toteReturn(),
+      id: 9900000707,
+      created_at: "2026-03-09T12:00:00+01:00",
+      processed_at: "2026-03-09T12:00:00+01:00",
+      refund_line_items: [
+        {
+          id: 9910000707,
+          quantity: 1,
+          line_item_id: 31001,
+          restock_type: "return",
+          subtotal: 405.0,
+          total_tax: 81.0,
+          subtotal_set: m("405.00"),
+          total_tax_set: m("81.00"),
+        },
+      ],
+      transactions: [
+        { id: 9920000707, kind: "refund", gateway: "shopify_payments", status: "success", amount: "405.00", currency: "DKK" },
+      ],
+    };
+    const body = shopifyFixture("orderEdited");
+    Object.assign(body, { financial_status: "partially_refunded", total_outstanding: "0.00" });
+    items(body)[0] = { ...items(body)[0], current_quantity: 0 };
+    refunds(body).unshift(shirtBack);
+    const order = await orderOf(body);
+    expect(order.lines).toStrictEqual([shirt, socksAsPlaced, toteAsPlaced]);
+    expect(order.totals).toStrictEqual(totalsAsPlaced);
+  });
+
+  it("maps a cancelled order as placed: its 0.00 cancel restock is the cancellation's, not an edit's", async () => {
+    // Paid at checkout, cancelled without a refund yet, every unit restocked.
+    const body = shopifyFixture("orderEdited");
+    Object.assign(body, { financial_status: "paid", total_outstanding: "0.00", cancelled_at: "2026-03-10T15:30:00+01:00" });
+    for (const item of items(body)) item.current_quantity = 0;
+    const [removal] = refunds(body);
+    (removal as Json).refund_line_items = [
+      ...((removal as Json).refund_line_items as Json[]),
+      {
+        id: 9910000103,
+        quantity: 1,
+        line_item_id: 31001,
+        restock_type: "cancel",
+        subtotal: 405.0,
+        total_tax: 81.0,
+        subtotal_set: m("405.00"),
+        total_tax_set: m("81.00"),
+      },
+    ];
+    currentTotals(body, "0.00", "0.00", "0.00");
+    const order = await orderOf(body);
+    expect(order.lines).toStrictEqual([shirt, socksAsPlaced, toteAsPlaced]);
+    expect(order.shipping).toStrictEqual([gls]);
+    expect(order.totals).toStrictEqual(totalsAsPlaced);
   });
 });

@@ -1,6 +1,6 @@
 /**
- * What a Shopify order edited after it was placed holds now (an order edit removed items or
- * reduced quantities), so it is invoiced for what the customer now buys.
+ * What a Shopify order edited after it was placed holds now (an order edit removed items, reduced
+ * quantities or removed a shipping line), so it is invoiced for what the customer now buys.
  *
  * Shopify keeps each line item's `quantity` as ordered, with its tax lines and discount
  * allocations for that quantity, and the plain totals of the order as placed. `current_quantity`
@@ -15,25 +15,41 @@
  * - the totals are Shopify's `current_*` when no refund returned money (they are then exactly the
  *   order now), else the totals as placed less what left without money.
  *
+ * Shipping: Shopify changes a shipping fee by removing its line and adding another. The REST
+ * payload and webhooks keep a removed line in `shipping_lines`, marked `is_removed` (API 2024-04
+ * on), and `total_shipping_price_set` still counts it; no refund records the removal, and REST has
+ * no current shipping field. A removed line is left out and its price, discount and VAT come off
+ * the totals, unless the signs disagree: Shopify's current total still charges it, or refunds that
+ * returned money credited more shipping than the lines still on the order hold. It then stays, as
+ * before.
+ *
  * Only a refund that looks like an edit's removal counts as one: no money back, every line
  * cancelled (restock type `cancel`, which Shopify writes for unfulfilled units taken off an order,
- * as an edit that restocks does), and no refund transaction tried. Units that left by any other
- * refund without money (a restock after a return, units taken off without restocking, an exchange,
- * a refund that failed) may well have been paid for, so the order is then mapped as placed.
+ * as an edit that restocks does), no refund transaction tried, and made before any refund that
+ * returned money (money can only go back once the order is paid, and an edit of a paid order owes
+ * the customer money, see below). Units that left by any other refund without money (a restock
+ * after a return, after a refund or with a cancellation, units taken off without restocking, an
+ * exchange, a refund that failed) may well have been paid for, so the order is then mapped as placed.
  *
  * The order is mapped as placed, as before, whenever that cannot be told safely: no
- * `current_quantity` (older API versions), no refunds listed, figures that do not add up, a refund
- * owed, and money that went back without lines of about the removed units' value. A paid order
- * edited down gets its difference back as such a refund (Shopify says "refund owed" until it is
- * made), which Orderly credits as an amount: leaving the removed units off the invoice as well
- * would count them twice. Less than that (a goodwill amount) is not their money: the edit stands.
+ * `current_quantity` (older API versions), no refunds listed, figures that do not add up, a
+ * cancelled order (its `cancel` restock is the cancellation's), a refund owed, and money that went
+ * back without lines of about the removed units' value. A paid order edited down gets its
+ * difference back as such a refund (Shopify says "refund owed" until it is made), which Orderly
+ * credits as an amount: leaving the removed units off the invoice as well would count them twice.
+ * Less than that (a goodwill amount) is not their money: the edit stands. Mapped as placed too: an
+ * order whose current total, while no money went back, is nearer the order as placed than the order
+ * without what left. That is a paid order restocked for 0.00 with nothing outstanding: the customer
+ * paid in full what Shopify still charges in full. An order edited before capture and captured for
+ * what it then held shows the same status and outstanding, but a current total without the units.
  */
 import { accountingSettingsSchema } from "../../domain/accounting/accounting-settings";
 import { divideRoundedBig, toMinor } from "../../domain/money";
-import type { CanonicalOrder, Line } from "../../domain/order";
+import type { CanonicalOrder, Line, Shipping } from "../../domain/order";
 import { PresentmentMissing, type ShopifyMoney } from "./shopify.money";
-import { minorOf, type ShopifyOrder, type ShopifyRefund, sumMinor } from "./shopify.payload";
+import { minorOf, type ShopifyOrder, type ShopifyRefund, type ShopifyShippingLine, sumMinor } from "./shopify.payload";
 import { moneyBack, pendingRefunds } from "./shopify.refund";
+import { epochMs, nonEmpty } from "./shopify.util";
 
 type Totals = CanonicalOrder["totals"];
 type RefundLine = NonNullable<ShopifyRefund["refund_line_items"]>[number];
@@ -44,13 +60,25 @@ type RefundLine = NonNullable<ShopifyRefund["refund_line_items"]>[number];
  */
 const CENTS_THRESHOLD = accountingSettingsSchema.shape.centsThreshold.parse(undefined);
 
+/** The order as placed, as shopify.order.ts maps it. */
+export interface Placed {
+  lines: Line[];
+  /** One per entry of the payload's `shipping_lines`, in its order. */
+  shipping: Shipping[];
+  totals: Totals;
+}
+
 export interface OrderEdits {
   /** The lines now: reduced lines with their remaining discount and VAT; lines with nothing left are left out. */
   lines: Line[];
+  /** The shipping now: lines an edit removed are left out. */
+  shipping: Shipping[];
+  /** The payload's shipping lines still on the order (the discounts list counts their allocations only). */
+  shippingLines: ShopifyShippingLine[];
   /** A line item's discount allocations now (for the discounts list): its remaining discount, spread as they were. */
   allocations(lineId: string, amounts: number[]): number[];
-  /** The order's totals now, from its totals as placed. */
-  totals(placed: Totals): Totals;
+  /** The order's totals now. */
+  totals: Totals;
 }
 
 /** The units that left a line without money back, and the refund lines that record their removal. */
@@ -60,75 +88,114 @@ interface Removal {
 }
 
 /** The order as it is now; undefined when it is to be mapped as placed (nothing left it, or unsafe to tell). */
-export function orderEdits(order: ShopifyOrder, money: ShopifyMoney, placed: Line[]): OrderEdits | undefined {
+export function orderEdits(order: ShopifyOrder, money: ShopifyMoney, placed: Placed): OrderEdits | undefined {
+  // A cancelled order's `cancel` restock is the cancellation's, whatever was paid: no edit.
+  if (nonEmpty(order.cancelled_at) !== undefined) return undefined;
   const removals = removalsOf(order);
-  if (removals === undefined) return undefined;
+  if (removals === undefined || order.refunds == null) return undefined;
+  let removedShipping = new Set((order.shipping_lines ?? []).flatMap((line, i) => (line.is_removed === true ? [i] : [])));
+  if (removals.size === 0 && removedShipping.size === 0) return undefined;
+  if (refundOwed(order)) return undefined;
   const changed = new Map<string, { before: Line; now: Line }>();
   order.line_items.forEach((item, i) => {
     const removal = removals.get(item.id);
-    const before = placed[i];
+    const before = placed.lines[i];
     if (removal && before) changed.set(before.id, { before, now: shrink(before, removal, money) });
   });
   const gross = (line: Line) => line.unitPrice * line.quantity - line.discount + (order.taxes_included ? 0 : line.tax);
+  const shippingGross = (line: Shipping) => line.price - line.discount + (order.taxes_included ? 0 : line.tax);
   const less = (of: (line: Line) => number) =>
     [...changed.values()].reduce((sum, { before, now }) => sum + of(before) - of(now), 0);
-  // Money back without lines of (about) the removed units' value is taken as their money, credited
-  // as an amount: the units stay on the invoice. Less than that (a goodwill amount) leaves the edit.
+  const kept = () => placed.shipping.filter((_, i) => !removedShipping.has(i));
+  const lessShipping = (of: (line: Shipping) => number) =>
+    placed.shipping.reduce((sum, line, i) => (removedShipping.has(i) ? sum + of(line) : sum), 0);
+  // Shipping credited with money beyond what the lines still on the order hold can only have been
+  // the removed line's: it stays on the invoice for the credit note to take off.
+  if (removedShipping.size > 0) {
+    const credited = shippingRefunded(order, money);
+    if (credited === undefined || credited > kept().reduce((sum, line) => sum + shippingGross(line), 0))
+      removedShipping = new Set();
+  }
+  // Money back without lines of (about) the removed units' and shipping's value is taken as their
+  // money, credited as an amount: they stay on the invoice. Less than that (a goodwill amount) leaves the edit.
   const back = refundedWithoutLines(order, money);
-  if (back === undefined || (back > 0 && back >= less(gross) - toMinor(CENTS_THRESHOLD, money.currency))) return undefined;
+  const removedValue = less(gross) + lessShipping(shippingGross);
+  if (back === undefined || (back > 0 && back >= removedValue - toMinor(CENTS_THRESHOLD, money.currency))) return undefined;
   // Shopify's current totals take off refunds with money too, which a credit note takes off again.
-  const current = !(order.refunds ?? []).some(returnsMoney);
+  const current = !order.refunds.some(returnsMoney);
+  if (current && order.current_total_price != null) {
+    // Which order Shopify charges now: as placed (a paid order restocked for 0.00 with nothing
+    // outstanding), without the removed units, or without the removed shipping too. A tie keeps
+    // the reading closer to the order as placed.
+    const charged = money.read(order.current_total_price, order.current_total_price_set, "current_total_price");
+    const asPlaced =
+      placed.lines.reduce((sum, line) => sum + gross(line), 0) +
+      placed.shipping.reduce((sum, line) => sum + shippingGross(line), 0);
+    const readings: Array<["placed" | "lines" | "shipping", number]> = [["placed", asPlaced]];
+    if (changed.size > 0) readings.push(["lines", asPlaced - less(gross)]);
+    if (removedShipping.size > 0) readings.push(["shipping", asPlaced - removedValue]);
+    const [reading] = readings.reduce((best, next) => (Math.abs(next[1] - charged) < Math.abs(best[1] - charged) ? next : best));
+    if (reading === "placed") return undefined;
+    if (reading === "lines") removedShipping = new Set();
+  }
+  if (changed.size === 0 && removedShipping.size === 0) return undefined;
+  const shipping = kept();
+  const computed: Totals = {
+    total: placed.totals.total - less(gross) - lessShipping(shippingGross),
+    tax: placed.totals.tax - less((l) => l.tax) - lessShipping((l) => l.tax),
+    discounts: placed.totals.discounts - less((l) => l.discount) - lessShipping((l) => l.discount),
+    // Shopify's shipping total still counts a removed line: the lines still on the order say what is left.
+    shipping: removedShipping.size > 0 ? shipping.reduce((sum, line) => sum + line.price, 0) : placed.totals.shipping,
+  };
   return {
-    lines: placed.map((line) => changed.get(line.id)?.now ?? line).filter((line) => line.quantity > 0),
+    lines: placed.lines.map((line) => changed.get(line.id)?.now ?? line).filter((line) => line.quantity > 0),
+    shipping,
+    shippingLines: (order.shipping_lines ?? []).filter((_, i) => !removedShipping.has(i)),
     allocations(lineId, amounts) {
       const line = changed.get(lineId);
       return line ? spread(line.now.discount, amounts) : amounts;
     },
-    totals(placedTotals) {
-      const computed = {
-        ...placedTotals,
-        total: placedTotals.total - less(gross),
-        tax: placedTotals.tax - less((l) => l.tax),
-        discounts: placedTotals.discounts - less((l) => l.discount),
-      };
-      if (!current) return computed;
-      // What Shopify charges now. Should it differ from the lines (a cent a proportional share
-      // could not place, a shipping line an edit removed), the invoice must still equal what the
-      // customer pays: the difference is the invoice's cents difference, or fails it with both totals.
-      const read = (
-        value: string | number | null | undefined,
-        set: ShopifyOrder["total_price_set"],
-        field: string,
-        fallback: number,
-      ) => (value == null ? fallback : money.read(value, set, field));
-      return {
-        ...computed,
-        total: read(order.current_total_price, order.current_total_price_set, "current_total_price", computed.total),
-        tax: read(order.current_total_tax, order.current_total_tax_set, "current_total_tax", computed.tax),
-        discounts: read(
-          order.current_total_discounts,
-          order.current_total_discounts_set,
-          "current_total_discounts",
-          computed.discounts,
-        ),
-      };
-    },
+    totals: current ? currentTotals(order, money, computed) : computed,
   };
 }
 
 /**
- * Per line item id, the units that left the order without money back; undefined when none did
- * or when that cannot be told safely (see the module comment).
+ * What Shopify charges now. Should it differ from the lines (a cent a proportional share could not
+ * place), the invoice must still equal what the customer pays: the difference is the invoice's
+ * cents difference, or fails it with both totals.
+ */
+function currentTotals(order: ShopifyOrder, money: ShopifyMoney, computed: Totals): Totals {
+  const read = (
+    value: string | number | null | undefined,
+    set: ShopifyOrder["total_price_set"],
+    field: string,
+    fallback: number,
+  ) => (value == null ? fallback : money.read(value, set, field));
+  return {
+    ...computed,
+    total: read(order.current_total_price, order.current_total_price_set, "current_total_price", computed.total),
+    tax: read(order.current_total_tax, order.current_total_tax_set, "current_total_tax", computed.tax),
+    discounts: read(
+      order.current_total_discounts,
+      order.current_total_discounts_set,
+      "current_total_discounts",
+      computed.discounts,
+    ),
+  };
+}
+
+/**
+ * Per line item id, the units that left the order without money back (none: an empty map);
+ * undefined when that cannot be told safely (see the module comment).
  */
 function removalsOf(order: ShopifyOrder): Map<string, Removal> | undefined {
   const items = order.line_items;
   if (items.some((item) => item.current_quantity == null)) return undefined;
-  if (items.every((item) => item.current_quantity === item.quantity)) return undefined;
-  const refunds = order.refunds;
-  if (refunds == null) return undefined;
-  if (refundOwed(order)) return undefined;
+  if (items.every((item) => item.current_quantity === item.quantity)) return new Map();
+  const refunds = order.refunds ?? [];
   // Units that left without money other than by an edit may have been paid for: as placed, as before.
-  if (refunds.some((r) => !returnsMoney(r) && (r.refund_line_items ?? []).length > 0 && !editRemoval(r))) return undefined;
+  if (refunds.some((r) => !returnsMoney(r) && (r.refund_line_items ?? []).length > 0 && !editRemoval(r, refunds)))
+    return undefined;
   const credited = new Map<string, number>();
   const recorded = new Map<string, Removal["refundLines"]>();
   refunds.forEach((refund, r) => {
@@ -150,7 +217,7 @@ function removalsOf(order: ShopifyOrder): Map<string, Removal> | undefined {
     if (current < 0 || units < 0) return undefined;
     if (units > 0) removals.set(item.id, { units, refundLines: recorded.get(item.id) ?? [] });
   }
-  return removals.size > 0 ? removals : undefined;
+  return removals;
 }
 
 /** A refund Orderly credits: money went back, or is on its way (pending refunds are credited by hand). */
@@ -160,15 +227,62 @@ function returnsMoney(refund: ShopifyRefund): boolean {
 
 /**
  * A refund that returned no money the way an order edit records a removal: each line cancelled
- * (`cancel`: unfulfilled units taken off and restocked) and no refund transaction tried. `no_restock`
- * (a refund of 0.00, or an edit that did not restock), `return` (a restock after a return or an
- * exchange), `legacy_restock` and a failed refund transaction are no edit Orderly can tell.
+ * (`cancel`: unfulfilled units taken off and restocked), no refund transaction tried, and made
+ * before every refund of the order that returned money. `no_restock` (a refund of 0.00, or an edit
+ * that did not restock), `return` (a restock after a return or an exchange), `legacy_restock`, a
+ * failed refund transaction and a restock after money went back (the order was paid by then) are
+ * no edit Orderly can tell; so is a removal whose time, or a refund's with money, is not given.
  */
-function editRemoval(refund: ShopifyRefund): boolean {
-  return (
-    (refund.refund_line_items ?? []).every((line) => line.restock_type === "cancel") &&
-    !(refund.transactions ?? []).some((t) => t.kind === "refund")
-  );
+function editRemoval(refund: ShopifyRefund, refunds: ShopifyRefund[]): boolean {
+  if (
+    !(refund.refund_line_items ?? []).every((line) => line.restock_type === "cancel") ||
+    (refund.transactions ?? []).some((t) => t.kind === "refund")
+  )
+    return false;
+  const at = timeOf(refund);
+  return refunds.filter(returnsMoney).every((paid) => {
+    const then = timeOf(paid);
+    return at !== undefined && then !== undefined && at < then;
+  });
+}
+
+/** When a refund was made: its creation, else its processing time. */
+function timeOf(refund: ShopifyRefund): number | undefined {
+  return epochMs(refund.created_at) ?? epochMs(refund.processed_at);
+}
+
+/**
+ * Shipping the order's refunds that returned money credited, in the order's money and on its tax
+ * basis (as shopify.refund.ts reads it: the shipping lines, else `shipping_refund` adjustments).
+ * Undefined when an amount is not in the money the order is mapped in.
+ */
+function shippingRefunded(order: ShopifyOrder, money: ShopifyMoney): number | undefined {
+  let total = 0;
+  try {
+    for (const [r, refund] of (order.refunds ?? []).entries()) {
+      if (!returnsMoney(refund)) continue;
+      const lines = refund.refund_shipping_lines ?? [];
+      for (const [i, line] of lines.entries()) {
+        const path = `refunds.${r}.refund_shipping_lines.${i}`;
+        total += money.read(line.subtotal_amount_set.shop_money.amount, line.subtotal_amount_set, `${path}.subtotal_amount`);
+        const tax = line.tax_amount_set;
+        if (!order.taxes_included && tax) total += money.read(tax.shop_money.amount, tax, `${path}.tax_amount`);
+      }
+      if (lines.length > 0) continue;
+      for (const [j, adjustment] of (refund.order_adjustments ?? []).entries()) {
+        if (adjustment.kind !== "shipping_refund") continue;
+        const path = `refunds.${r}.order_adjustments.${j}`;
+        // Adjustments count money returned as negative.
+        total -= money.read(adjustment.amount, adjustment.amount_set, `${path}.amount`);
+        if (!order.taxes_included && adjustment.tax_amount != null)
+          total -= money.read(adjustment.tax_amount, adjustment.tax_amount_set, `${path}.tax_amount`);
+      }
+    }
+  } catch (error) {
+    if (error instanceof PresentmentMissing) return undefined;
+    throw error;
+  }
+  return total;
 }
 
 /**

@@ -71,7 +71,7 @@ export function toCanonicalOrder(order: ShopifyOrder, meta: OrderMeta): Canonica
 function mapOrder(order: ShopifyOrder, meta: OrderMeta, money: ShopifyMoney): CanonicalOrder {
   const currency = money.currency;
   const placed = order.line_items.map((item, i) => lineOf(item, money, `line_items.${i}`));
-  const shipping = (order.shipping_lines ?? []).map((line, i) => shippingOf(line, money, `shipping_lines.${i}`));
+  const placedShipping = (order.shipping_lines ?? []).map((line, i) => shippingOf(line, money, `shipping_lines.${i}`));
   const financialStatus = nonEmpty(order.financial_status);
   const sum = (values: number[]) => values.reduce((a, b) => a + b, 0);
   const placedTotals: CanonicalOrder["totals"] = {
@@ -79,15 +79,15 @@ function mapOrder(order: ShopifyOrder, meta: OrderMeta, money: ShopifyMoney): Ca
     // The order-level fields are what Shopify charged; sums of the parts only stand in when absent.
     tax:
       order.total_tax == null
-        ? sum([...placed, ...shipping].map((l) => l.tax))
+        ? sum([...placed, ...placedShipping].map((l) => l.tax))
         : money.read(order.total_tax, order.total_tax_set, "total_tax"),
     discounts:
       order.total_discounts == null
-        ? sum([...placed, ...shipping].map((l) => l.discount))
+        ? sum([...placed, ...placedShipping].map((l) => l.discount))
         : money.read(order.total_discounts, order.total_discounts_set, "total_discounts"),
     shipping:
       order.total_shipping_price_set == null
-        ? sum(shipping.map((s) => s.price))
+        ? sum(placedShipping.map((s) => s.price))
         : money.read(
             order.total_shipping_price_set.shop_money.amount,
             order.total_shipping_price_set,
@@ -96,9 +96,10 @@ function mapOrder(order: ShopifyOrder, meta: OrderMeta, money: ShopifyMoney): Ca
           ),
   };
   // Edited after it was placed: invoiced for what the customer now buys.
-  const edits = orderEdits(order, money, placed);
+  const edits = orderEdits(order, money, { lines: placed, shipping: placedShipping, totals: placedTotals });
   const lines = edits?.lines ?? placed;
-  const totals = edits?.totals(placedTotals) ?? placedTotals;
+  const shipping = edits?.shipping ?? placedShipping;
+  const totals = edits?.totals ?? placedTotals;
 
   const canonical: CanonicalOrder = {
     source: {
@@ -116,7 +117,8 @@ function mapOrder(order: ShopifyOrder, meta: OrderMeta, money: ShopifyMoney): Ca
     shippingAddress: addressOf(order.shipping_address),
     lines,
     shipping,
-    discounts: discountsOf(order, money, edits),
+    // A shipping line an edit removed no longer carries its discount.
+    discounts: discountsOf(edits ? { ...order, shipping_lines: edits.shippingLines } : order, money, edits),
     payments: paymentsOf(order.payment_gateway_names ?? [], financialStatus, totals.total),
     totals,
     exchange: money.presentment ? exchangeOf(order, money) : undefined,

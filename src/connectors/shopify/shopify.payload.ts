@@ -94,6 +94,11 @@ export const shippingLineSchema = z.object({
   discounted_price_set: moneySet.nullish(),
   tax_lines: z.array(taxLine).nullish(),
   discount_allocations: z.array(discountAllocation).nullish(),
+  /**
+   * True for a line an order edit removed (API 2024-04 on): Shopify keeps it in the payload, and in
+   * `total_shipping_price_set`. Absent on older versions.
+   */
+  is_removed: z.boolean().nullish(),
 });
 
 export const discountApplicationSchema = z.object({
