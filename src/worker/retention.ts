@@ -1,8 +1,9 @@
 /**
  * Retention: each tenant's history (transfers, steps, snapshots with their R2 bodies, attempts,
- * dead letters, emails' bodies with their R2 attachments) is deleted after its retention; dead
- * letters without a tenant after ORPHAN_DEAD_LETTER_DAYS, by its own cron invocation, in bounded
- * batches so one run never holds D1 for long. What is not reached in one run is reached in the next.
+ * dead letters, emails' bodies with their R2 attachments, webhook bodies in R2 no transfer names)
+ * is deleted after its retention; dead letters without a tenant after ORPHAN_DEAD_LETTER_DAYS, by
+ * its own cron invocation, in bounded batches so one run never holds D1 for long. What is not
+ * reached in one run is reached in the next.
  *
  * One invocation may make 1,000 D1 queries (Workers Paid, docs/scale.md): a run starts a tenant
  * only while the most one tenant can take still fits under RETENTION_QUERY_BUDGET, and the next
@@ -12,6 +13,8 @@
 import { eq } from "drizzle-orm";
 import { database } from "../db/client";
 import { tenants } from "../db/schema";
+import { runtimeConfig } from "./config";
+import { type BodyCursor, NO_BODY_CURSOR, sweepEventBodies } from "./event-bodies";
 
 const DAY_MS = 86_400_000;
 /** Rows per statement; a run makes a handful of statements per tenant. */
@@ -46,9 +49,11 @@ export const RETENTION_QUERY_BUDGET = 900;
 
 /**
  * The most queries one tenant's pass makes: its expired transfers (1), per 90 of them the R2 keys
- * and the batch (1 + 4), the orphaned steps (1), dead letters (2), emails (1 + a batch of 3).
+ * and the batch (1 + 4), the orphaned steps (1), dead letters (2), emails (1 + a batch of 3), and
+ * the transfers naming a page of expired webhook bodies (1; its cursor is written with the run's
+ * last write, src/worker/event-bodies.ts).
  */
-const TENANT_MAX_QUERIES = 1 + Math.ceil(RETENTION_BATCH / IDS_PER_STATEMENT) * (2 + HISTORY.length) + 1 + 2 + 4;
+const TENANT_MAX_QUERIES = 1 + Math.ceil(RETENTION_BATCH / IDS_PER_STATEMENT) * (2 + HISTORY.length) + 1 + 2 + 4 + 1;
 
 /**
  * Emails that are deleted whole once expired: alerts and status reports (their keys name a time
@@ -68,7 +73,9 @@ export const MAIL_BODY_DELETED =
  * Where a run goes on from. The cursors are `alert_state` rows with no tenant (`''`, as the
  * sweeper's, src/worker/cron.ts): `retention:next` names the first tenant the last run did not
  * reach; `retention:mail:<tenant>` is the last email (`last_sent_at` its time, `samples` its id)
- * whose expiry was applied, since the records kept would otherwise be read again by every run.
+ * whose expiry was applied, since the records kept would otherwise be read again by every run;
+ * `retention:bodies:<tenant>` is where the sweep of its webhook bodies goes on (`last_sent_at` the
+ * boundary its last listing reached the end of, `samples` the last key looked at).
  */
 const CURSOR_TENANT = "";
 const NEXT_TENANT = "retention:next";
@@ -88,6 +95,7 @@ export async function retentionOverdue(env: Env, now: number): Promise<boolean> 
   return row?.at == null || now - row.at > RETENTION_OVERDUE_MS;
 }
 const mailTopic = (tenantId: string) => `retention:mail:${tenantId}`;
+const BODIES = "retention:bodies:";
 
 interface MailCursor {
   createdAt: number;
@@ -100,6 +108,9 @@ interface Run {
   deleted: Record<string, number>;
   queries: number;
   mailCursors: Map<string, MailCursor>;
+  bodyCursors: Map<string, BodyCursor>;
+  /** Body cursors moved this run, written together with the run's time (one query for them all). */
+  bodyCursorsMoved: Map<string, BodyCursor>;
 }
 
 export async function applyRetention(
@@ -107,7 +118,7 @@ export async function applyRetention(
   now = Date.now(),
   budget = RETENTION_QUERY_BUDGET,
 ): Promise<Record<string, number>> {
-  const run: Run = { env, deleted: {}, queries: 0, mailCursors: new Map() };
+  const run: Run = { env, deleted: {}, queries: 0, mailCursors: new Map(), bodyCursors: new Map(), bodyCursorsMoved: new Map() };
   let next: string | null = null;
   try {
     next = await readCursors(run);
@@ -149,9 +160,15 @@ export async function applyRetention(
   }
   try {
     spend(run);
-    await cursorUpsert(env, LAST_RUN, now, "").run();
+    const moved = [...run.bodyCursorsMoved].map(([tenantId, c]) => ({
+      topic: `${BODIES}${tenantId}`,
+      at: c.through,
+      id: c.after,
+    }));
+    await cursorsUpsert(env, [{ topic: LAST_RUN, at: now, id: "" }, ...moved]).run();
   } catch (error) {
-    console.error("retention: its run time not stored; the notification cron may run it too", String(error));
+    // The bodies' sweep then lists again from where it was: what it deleted is not listed again.
+    console.error("retention: its run time and sweep cursors not stored; the notification cron may run it too", String(error));
   }
   return run.deleted;
 }
@@ -180,6 +197,8 @@ async function readCursors(run: Run): Promise<string | null> {
     if (r.topic === NEXT_TENANT) next = id;
     else if (r.topic.startsWith("retention:mail:") && r.at !== null)
       run.mailCursors.set(r.topic.slice("retention:mail:".length), { createdAt: r.at, id });
+    else if (r.topic.startsWith(BODIES) && r.at !== null)
+      run.bodyCursors.set(r.topic.slice(BODIES.length), { through: r.at, after: id });
   }
   return next;
 }
@@ -194,6 +213,16 @@ function cursorUpsert(env: Env, topic: string, at: number, id: string): D1Prepar
     `INSERT INTO alert_state (tenant_id, topic, pending, last_sent_at, samples) VALUES (?1, ?2, 0, ?3, json_array(?4))
      ON CONFLICT (tenant_id, topic) DO UPDATE SET last_sent_at = ?3, samples = json_array(?4)`,
   ).bind(CURSOR_TENANT, topic, at, id);
+}
+
+/** Several cursors in one statement: one query, however many tenants' cursors moved. */
+function cursorsUpsert(env: Env, rows: Array<{ topic: string; at: number; id: string }>): D1PreparedStatement {
+  return env.DB.prepare(
+    `INSERT INTO alert_state (tenant_id, topic, pending, last_sent_at, samples)
+       SELECT ?1, json_extract(value, '$.topic'), 0, json_extract(value, '$.at'), json_array(json_extract(value, '$.id'))
+         FROM json_each(?2) WHERE true
+     ON CONFLICT (tenant_id, topic) DO UPDATE SET last_sent_at = excluded.last_sent_at, samples = excluded.samples`,
+  ).bind(CURSOR_TENANT, JSON.stringify(rows));
 }
 
 /** One tenant's expired history, a batch per table. */
@@ -231,6 +260,23 @@ async function retainTenant(run: Run, tenant: { id: string; retentionDays: numbe
   );
   await deleteDeadLetters(run, tenant.id, cutoff);
   await expireMail(run, tenant.id, cutoff);
+  await sweepBodies(run, tenant, now);
+}
+
+/**
+ * Webhook bodies in R2 that no transfer names, a page a run (src/worker/event-bodies.ts). Kept
+ * for the tenant's retention, and at least for the dedupe retention: until then the order's
+ * object keeps the key in its events table, and a plan job may still copy it into a new
+ * transfer's received snapshot.
+ */
+async function sweepBodies(run: Run, tenant: { id: string; retentionDays: number }, now: number): Promise<void> {
+  const keepDays = Math.max(tenant.retentionDays, runtimeConfig(run.env).dedupeRetentionDays);
+  const swept = await sweepEventBodies(run.env, tenant.id, keepDays, now, run.bodyCursors.get(tenant.id) ?? NO_BODY_CURSOR, () =>
+    spend(run),
+  );
+  if (!swept) return;
+  run.bodyCursorsMoved.set(tenant.id, swept.cursor);
+  run.deleted.event_bodies = (run.deleted.event_bodies ?? 0) + swept.deleted;
 }
 
 /**

@@ -233,18 +233,17 @@ describe("hostile headers at the webhook endpoint", () => {
       order,
     );
     const { objects } = await env.BLOBS.list({ prefix: `raw/${fresh.tenantId}/` });
+    // src/worker/event-bodies.ts: raw/<tenant>/days/<UTC day>/<connection>/<order>/<delivery>.
     expect(objects.map((o) => o.key)).toEqual([
-      expect.stringMatching(new RegExp(`^raw/${fresh.tenantId}/${fresh.shopId}/sha256-[0-9a-f]{64}$`)),
+      expect.stringMatching(
+        new RegExp(`^raw/${fresh.tenantId}/days/\\d{4}-\\d{2}-\\d{2}/${fresh.shopId}/${order.id}/sha256-[0-9a-f]{64}$`),
+      ),
     ]);
     // An ordinary id keeps its readable name.
     const id = crypto.randomUUID();
-    await sendOrder(
-      fresh,
-      (headers) => headers.set(WEBHOOK_ID, id),
-      ["accepted"],
-      "uuid webhook id",
-      shopifyOrder({ note: "n".repeat(110_000) }),
-    );
-    expect(await env.BLOBS.head(`raw/${fresh.tenantId}/${fresh.shopId}/${id}`)).not.toBeNull();
+    const second = shopifyOrder({ note: "n".repeat(110_000) });
+    await sendOrder(fresh, (headers) => headers.set(WEBHOOK_ID, id), ["accepted"], "uuid webhook id", second);
+    const named = (await env.BLOBS.list({ prefix: `raw/${fresh.tenantId}/` })).objects.map((o) => o.key);
+    expect(named).toContainEqual(expect.stringMatching(new RegExp(`/${fresh.shopId}/${second.id}/${id}$`)));
   });
 });

@@ -87,8 +87,10 @@ export default async function t8(ctx) {
       const body = row.stored === "R2" ? received : received?.body;
       row.snapshotEqual = isDeepStrictEqual(body, sent);
       if (row.stored === "R2") {
-        const key = `raw/${world.seed.tenantId}/${shop.id}/${encodeURIComponent(d.headers["x-shopify-webhook-id"])}`;
-        const raw = world.worker.r2(key);
+        // src/worker/event-bodies.ts: raw/<tenant>/days/<UTC day received>/<connection>/<order>/<delivery>.
+        const keyOn = (ms) =>
+          `raw/${world.seed.tenantId}/days/${new Date(ms).toISOString().slice(0, 10)}/${shop.id}/${orderId}/${encodeURIComponent(d.headers["x-shopify-webhook-id"])}`;
+        const raw = world.worker.r2(keyOn(Date.now())) ?? world.worker.r2(keyOn(Date.now() - 86_400_000));
         row.rawIdentical = raw?.equals(bytes) === true;
         row.sha256 = sha256(bytes).slice(0, 16);
       } else {

@@ -17,7 +17,6 @@
  */
 import { type Context, Hono } from "hono";
 import type { IgnoredDelivery, IncomingDelivery } from "../../connectors/contract";
-import { toHex } from "../../connectors/signatures";
 import { foreignSite } from "../../connectors/woocommerce";
 import { database } from "../../db/client";
 import { type LoadedConnection, loadSourceConnection } from "../../db/connections";
@@ -27,6 +26,7 @@ import { type InboxAccept, type InboxDO, inboxEntry, MAX_EVENT_BYTES, storedByte
 import { type IngestRequest, orderObjectName } from "../../durable/order-types";
 import { alertRefusedDelivery, alertTestOrderIgnored } from "../../notifications/refused-alerts";
 import { runtimeConfig } from "../config";
+import { eventBodyKey } from "../event-bodies";
 import { fnv1a } from "../fnv";
 import { acceptInShard } from "../inbox-batch";
 import { MAX_WEBHOOK_BYTES, readBodyLimited } from "../read-body";
@@ -124,7 +124,15 @@ async function receive(c: Context<{ Bindings: Env }>, body: Uint8Array): Promise
   const events: InboxAccept[] = [];
   const blobs: string[] = [];
   for (const event of parsed) {
-    const blobKey = inline ? null : `raw/${connection.tenantId}/${connection.id}/${await blobName(event.deliveryId)}`;
+    const blobKey = inline
+      ? null
+      : await eventBodyKey({
+          tenantId: connection.tenantId,
+          connectionId: connection.id,
+          orderId: event.orderId,
+          deliveryId: event.deliveryId,
+          receivedAt,
+        });
     const request: IngestRequest = {
       tenantId: connection.tenantId,
       connectionId: connection.id,
@@ -383,17 +391,6 @@ function strictText(body: Uint8Array): string | null {
 
 // The BOM is kept (ignoreBOM: true), so the text is the body byte for byte.
 const strictUtf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
-
-/**
- * The delivery id as an R2 object name. The id is whatever text the sender put in a header, and R2
- * names are at most 1,024 bytes: a long (or not well-formed) id is named by its SHA-256 instead.
- */
-async function blobName(deliveryId: string): Promise<string> {
-  const readable = deliveryId.isWellFormed() ? encodeURIComponent(deliveryId) : "";
-  if (readable.length > 0 && readable.length <= 200) return readable;
-  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(deliveryId));
-  return `sha256-${toHex(new Uint8Array(digest))}`;
-}
 
 const inboxIds = new Map<number, DurableObjectId>();
 
