@@ -566,6 +566,19 @@ describe("Shopify order edits", () => {
     expect(order.totals).toStrictEqual(totalsAsPlaced);
   });
 
+  it("keeps the old shipping line of a changed fee once money went back: it may be the fee's difference, which its credit note takes off", async () => {
+    // Paid, then the fee lowered (GLS 49.00 removed, 29.00 added) and the 20.00 difference refunded
+    // as an amount. Leaving the old line off as well would book 29.00 − 20.00 = 9.00 of shipping.
+    const body = shopifyFixture("orderEdited");
+    for (const item of items(body)) item.current_quantity = item.quantity;
+    Object.assign(body, { financial_status: "partially_refunded", total_outstanding: "0.00" });
+    body.refunds = [amountRefund("20.00")];
+    removeShipping(body);
+    addReducedShipping(body);
+    const order = await orderOf(body);
+    expect(order.shipping).toStrictEqual([gls, glsReduced]);
+  });
+
   it("keeps the edit of an order edited before capture and captured for what it then held", async () => {
     // Paid, nothing outstanding, and Shopify's current total without the removed units: the
     // customer paid for the order as edited.

@@ -109,6 +109,13 @@ export function orderEdits(order: ShopifyOrder, money: ShopifyMoney, placed: Pla
   const kept = () => placed.shipping.filter((_, i) => !removedShipping.has(i));
   const lessShipping = (of: (line: Shipping) => number) =>
     placed.shipping.reduce((sum, line, i) => (removedShipping.has(i) ? sum + of(line) : sum), 0);
+  // A changed fee (the old line removed, another kept or added) with money back: that money may be
+  // the fee's difference, which its credit note takes off, so leaving the old line off as well
+  // would take the difference off twice. It stays, as before an edit's shipping was read: the
+  // invoice then differs from what was paid, which its totals check shows, rather than booking
+  // too little unseen.
+  const feeChanged = (order.shipping_lines ?? []).some((line) => line.is_removed !== true);
+  if (removedShipping.size > 0 && feeChanged && order.refunds.some(returnsMoney)) removedShipping = new Set();
   // Shipping credited with money beyond what the lines still on the order hold can only have been
   // the removed line's: it stays on the invoice for the credit note to take off.
   if (removedShipping.size > 0) {
@@ -128,6 +135,8 @@ export function orderEdits(order: ShopifyOrder, money: ShopifyMoney, placed: Pla
     // outstanding), without the removed units, or without the removed shipping too. A tie keeps
     // the reading closer to the order as placed.
     const charged = money.read(order.current_total_price, order.current_total_price_set, "current_total_price");
+    // From the lines, not total_price: a shipping line an edit added is in these lines (and in the
+    // current total) but not in the total as placed.
     const asPlaced =
       placed.lines.reduce((sum, line) => sum + gross(line), 0) +
       placed.shipping.reduce((sum, line) => sum + shippingGross(line), 0);
