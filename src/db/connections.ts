@@ -193,15 +193,9 @@ export async function loadSourceConnection(
 }
 
 async function loadAndCache(env: Env, id: string): Promise<LoadedConnection | null> {
+  // A source whose webhook secret cannot be read is cached too: the webhook route decides what its
+  // deliveries get (src/worker/routes/hooks.ts), by whether the sender retries.
   const value = await loadConnection(env, id);
-  if (value?.connector.source && value.unreadable?.parts.includes("webhookSecret")) {
-    // Without its secret no delivery can be checked, so none is taken: a 503, which a sender that
-    // retries (Shopify) repeats, so deliveries made before the secret is entered again still arrive.
-    throw new OrderlyError(
-      "Orderly cannot read the webhook secret it keeps for this connection, so it cannot check this delivery's signature. An owner or admin must enter the secret again on the connection's page in Orderly; until then deliveries are refused with 503.",
-      { errorClass: "unavailable", code: "connection_secret_unreadable", internal: value.unreadable.reason },
-    );
-  }
   if (value) cache.set(id, { at: Date.now(), value });
   else cache.delete(id);
   return value;

@@ -72,10 +72,16 @@ export async function encryptSecret(env: Pick<Env, "CREDENTIALS_KEY">, plaintext
   return `${ring.current.id}.${toBase64(iv)}.${toBase64(new Uint8Array(data))}`;
 }
 
+/** What a key id looks like (`id.iv.data`); only such an id is named when no key has it. */
+const KEY_ID = /^[A-Za-z0-9_-]{1,32}$/;
+
 export async function decryptSecret(env: Pick<Env, "CREDENTIALS_KEY">, sealed: string): Promise<string> {
   const ring = await keyring(env.CREDENTIALS_KEY);
   const [id, ivText, dataText] = sealed.split(".");
-  const key = id ? ring.byId.get(id) : undefined;
+  // A value stored unsealed (a hand-written UPDATE) has no key id: what stands in its place is
+  // the secret itself, which must not reach the page, the API or an error message.
+  const key = id && ivText !== undefined && dataText !== undefined ? ring.byId.get(id) : undefined;
+  if (!key && (ivText === undefined || dataText === undefined || !KEY_ID.test(id ?? ""))) throw damaged();
   if (!key) {
     throw new OrderlyError(`Stored credentials use key "${id}", which is not in CREDENTIALS_KEY.`, {
       errorClass: "internal",

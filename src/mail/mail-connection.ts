@@ -8,7 +8,7 @@ import type { z } from "zod";
 import { postmarkConnector } from "../connectors/postmark";
 import { resendConnector } from "../connectors/resend";
 import { database } from "../db/client";
-import { decryptJson } from "../db/credentials";
+import { openSecrets } from "../db/connections";
 import { connections } from "../db/schema";
 import { OrderlyError } from "../domain/errors";
 import type { MailProvider } from "./mail.types";
@@ -45,7 +45,16 @@ export async function loadMailProvider(env: Env, tenantId: string, connectionId:
       errorClass: "validation",
       code: "mail_connection_disabled",
     });
-  const credentials = await decryptJson<unknown>(env, row.credentials);
+  // Its webhook secret plays no part in sending: only the credentials are opened.
+  const secrets = await openSecrets(env, { ...row, webhookSecret: null });
+  if (secrets.unreadable) {
+    // Retried like a target's unreadable credentials (src/db/connections.ts): a key put back heals it.
+    throw new OrderlyError(`${secrets.unreadable.reason} Until then sending through it is retried.`, {
+      errorClass: "unavailable",
+      code: "connection_credentials_unreadable",
+    });
+  }
+  const credentials = secrets.credentials;
   if (row.connector === "resend")
     return resendProvider(
       valid(resendConnector.settings, row.settings, row.name, "settings"),

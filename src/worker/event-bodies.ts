@@ -145,7 +145,8 @@ export async function sweepEventBodies(
   return {
     cursor: {
       // The listing may return fewer keys than asked even when more follow: `truncated` says so.
-      through: reachedYoung || !listed.truncated ? boundary : cursor.through,
+      // An empty page that says so anyway would be listed again every run: the day is done.
+      through: reachedYoung || !listed.truncated || listed.objects.length === 0 ? boundary : cursor.through,
       after: expired.at(-1)?.key ?? cursor.after,
     },
     deleted,

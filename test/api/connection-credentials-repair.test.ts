@@ -112,7 +112,7 @@ describe("a connection whose stored credentials cannot be read, through the API"
     expect(refused.status).toBe(503);
     const body = (await refused.json()) as { error: { code: string; message: string } };
     expect(body.error.code).toBe("connection_secret_unreadable");
-    expect(body.error.message).toContain("enter the secret again");
+    expect(body.error.message).toContain("enter the webhook secret again");
     expect((await world.api(`/connections/${world.shopId}`)).body.unreadable.parts).toEqual(["webhookSecret"]);
 
     const secret = "a-new-shopify-secret";

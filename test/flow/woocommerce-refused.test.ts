@@ -7,7 +7,9 @@
 import { env, runInDurableObject, SELF } from "cloudflare:test";
 import { and, eq, like } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
+import { toBase64 } from "../../src/connectors/signatures";
 import { database } from "../../src/db/client";
+import { encryptSecret } from "../../src/db/credentials";
 import { mailOutbox } from "../../src/db/schema";
 import type { InboxDO } from "../../src/durable/inbox-do";
 import { orderObjectName } from "../../src/durable/order-types";
@@ -238,6 +240,24 @@ describe("a WooCommerce delivery Orderly cannot take is kept, alerted and answer
     // Too large for a D1 row: the body went to R2 under raw/, and reads back byte for byte.
     expect(detail.body.body.raw.blobKey).toMatch(new RegExp(`^raw/${world.tenantId}/${woo}/`));
     expect(detail.body.rawBody).toBe(huge.sent);
+  });
+
+  it("keeps, unchecked and unprocessed, a delivery to a connection whose webhook secret cannot be read (WooCommerce would lose a 503 and switch the webhook off)", async () => {
+    const world = await createWorld();
+    const woo = await wooConnection(world);
+    // Sealed under another key with the test key's id: a CREDENTIALS_KEY deployed without its old key.
+    const replaced = { CREDENTIALS_KEY: toBase64(crypto.getRandomValues(new Uint8Array(32))) };
+    await env.DB.prepare("UPDATE connections SET webhook_secret = ? WHERE id = ?")
+      .bind(await encryptSecret(replaced, SECRET), woo)
+      .run();
+    const { res, json, sent } = await send(woo, order());
+    expect(res.status).toBe(200);
+    expect(json.kept).toMatchObject({
+      code: "connection_secret_unreadable",
+      reason: expect.stringMatching(/signature was not checked and it was not processed.*enter the webhook secret again/),
+    });
+    expect((await world.api(`/dead-letters/${json.kept.deadLetterId}`)).body.rawBody).toBe(sent);
+    expect((await world.api("/transfers")).body.transfers).toEqual([]);
   });
 
   it("lists a tenant's dead letters only for that tenant", async () => {

@@ -102,7 +102,7 @@ describe("repairing a connection whose stored credentials cannot be read, in the
 
     await browser.get(`/connections/${world.shopId}`);
     expect(browser.lastHtml).toContain("webhook secret cannot be read and must be entered again");
-    expect(browser.lastHtml).toContain("its webhooks are refused (503)");
+    expect(browser.lastHtml).toContain("its webhooks are not processed: refused (503)");
     expect(browser.lastHtml).toContain("the stored secret cannot be read, so enter it again");
     const saved = await browser.post(`/connections/${world.shopId}`, {
       name: "Shop",

@@ -124,9 +124,19 @@ describe("damaged values and bad keys", () => {
     await expect(decryptSecret(env, tamper(sealed, 1))).rejects.toThrow();
   });
 
+  it("never names a value stored unsealed as its key id (the secret would reach the page, the API and errors)", async () => {
+    const env = envOf(newKey());
+    for (const stored of ["sk_live_9f8e7d6c5b4a", '{"apiKey":"abc.def.ghi"}', "Bearer xyz.abc.def"]) {
+      const error = await decryptSecret(env, stored).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(OrderlyError);
+      expect((error as OrderlyError).code).toBe("credentials_damaged");
+      expect((error as OrderlyError).message).not.toContain(stored.split(".")[0]);
+    }
+  });
+
   it("refuses a value that is not in the sealed format", async () => {
     const error = await rejection(decryptSecret(envOf(newKey()), "plaintext-token"));
-    expect((error as OrderlyError).code).toBe("credentials_key_unknown");
+    expect((error as OrderlyError).code).toBe("credentials_damaged");
   });
 
   it("refuses to work without a key", async () => {

@@ -80,6 +80,7 @@ async function receive(c: Context<{ Bindings: Env }>, body: Uint8Array): Promise
   const retries = source.retries !== false;
   const delivery: IncomingDelivery = { body, headers: c.req.raw.headers };
   if (source.isPing?.(delivery)) return c.json({ ok: true, ping: true });
+  if (connection.unreadable?.parts.includes("webhookSecret")) return unverifiable(c, connection, body, retries);
   const verified = await source.verify(delivery, connection.webhookSecret ?? "");
   if (!verified.ok)
     throw new OrderlyError(`Signature check failed: ${verified.reason}`, { errorClass: "auth", code: "signature_invalid" });
@@ -200,6 +201,31 @@ function notStored(error: unknown, resend: Resend): Refusal {
 }
 
 /** Why a verified delivery was not taken, in words the merchant can act on. */
+/**
+ * A delivery to a source whose webhook secret cannot be read (CREDENTIALS_KEY deployed without its
+ * old key, a damaged row): its signature cannot be checked, so it is never processed. A sender that
+ * retries (Shopify) gets a 503 and sends it again once the key is back or the secret entered again.
+ * One that never retries (WooCommerce) would lose it, and after a few failures switch the webhook
+ * off: it is kept as a dead letter, marked unchecked, and answered 200.
+ */
+function unverifiable(c: Context<{ Bindings: Env }>, connection: LoadedConnection, body: Uint8Array, retries: boolean) {
+  console.error("delivery to a source whose webhook secret cannot be read", {
+    connectionId: connection.id,
+    reason: connection.unreadable?.reason,
+  });
+  const repair = `An owner or admin must enter the webhook secret again on the connection "${connection.name}" in Orderly (or the operator put back the CREDENTIALS_KEY it was sealed with)`;
+  if (retries) {
+    throw new OrderlyError(
+      `Orderly cannot read the webhook secret it keeps for this connection, so it cannot check this delivery's signature; the sender should try again later. ${repair}.`,
+      { errorClass: "unavailable", code: "connection_secret_unreadable", internal: connection.unreadable?.reason },
+    );
+  }
+  return keep(c, connection, body, {
+    code: "connection_secret_unreadable",
+    reason: `Orderly cannot read the webhook secret it keeps for this connection, so this delivery's signature was not checked and it was not processed: it may not even come from the shop. ${repair}; then, if it is one of the shop's orders, ${resendHint(connection, c.req.raw.headers).how}`,
+  });
+}
+
 interface Refusal {
   code: string;
   reason: string;
@@ -208,7 +234,7 @@ interface Refusal {
 }
 
 /**
- * Keeps a verified delivery that cannot be taken: the raw body (inline when small, else in R2 under
+ * Keeps a verified delivery (or one that cannot be checked, `unverifiable`) that cannot be taken: the raw body (inline when small, else in R2 under
  * raw/) and its headers in `dead_letters`, where the API lists them, and a throttled alert to the
  * tenant. Answered 200: a non-2xx would not bring the order back (the sender gives up or never
  * retries), and counts towards the source disabling its webhook. Orderly cannot replay a dead letter,

@@ -123,7 +123,9 @@ function UnreadableNotice(props: { unreadable: UnreadableSecrets; canEdit: boole
       <p>
         <strong>This connection's {what} cannot be read and must be entered again.</strong>{" "}
         {lost ? "Until then every step to it is retried, and fails when its retries run out. " : ""}
-        {props.unreadable.parts.includes("webhookSecret") ? "Until then its webhooks are refused (503). " : ""}
+        {props.unreadable.parts.includes("webhookSecret")
+          ? "Until then its webhooks are not processed: refused (503) where the shop sends them again (Shopify), kept unchecked under Kept, not processed where it does not (WooCommerce). "
+          : ""}
       </p>
       <p>{props.unreadable.reason}</p>
       <p>
