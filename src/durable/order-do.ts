@@ -841,9 +841,13 @@ export class OrderDO extends DurableObject<Env> {
     if (affected.length === 0) return;
     // A flow switched off or deleted since runs nothing more, updates included (each would be a
     // draft changed, or a failure and an alert, in a target the merchant has left); its transfers
-    // still take the new version, for a retry once it is back. So do the ladder's transfers of a
-    // cancelled order (outOfTurn): re-run, they would make documents for a cancelled order. (Two
-    // bound values whatever the number of flows: D1 takes at most 100 a statement.)
+    // still take the new version, for a retry once it is back. The ladder's transfers of a
+    // cancelled order are marked to run again but wait (startReruns passes over them while it is
+    // out of turn): re-run now, they would make documents for a cancelled order; once the shop
+    // takes the order back (the plan of the stage that reopens it starts them), they must, or the
+    // reopened order keeps a draft of the version before the update with no word. A cancellation
+    // the order came back from never runs again. (Two bound values whatever the number of flows:
+    // D1 takes at most 100 a statement.)
     const live = new Set(
       (
         await database(this.env)
@@ -852,6 +856,7 @@ export class OrderDO extends DurableObject<Env> {
           .where(and(eq(flows.sourceConnectionId, who.connectionId), eq(flows.enabled, true)))
       ).map((f) => f.id),
     );
+    const waitsForReopen = (stage: string) => cancelledNow && isLadderStage(stage as Stage);
     const snapshots = new Map<string, SnapshotRecord>();
     for (const transfer of affected) {
       const input = { ...(JSON.parse(transfer.input) as TransferInput), order };
@@ -875,7 +880,9 @@ export class OrderDO extends DurableObject<Env> {
            THEN rerun_pending ELSE 1 END
          WHERE id = ?`,
         JSON.stringify(input),
-        live.has(transfer.flow_id) && !this.outOfTurn(transfer.stage, transfer.occurrence) ? 1 : 0,
+        live.has(transfer.flow_id) && (!this.outOfTurn(transfer.stage, transfer.occurrence) || waitsForReopen(transfer.stage))
+          ? 1
+          : 0,
         transfer.id,
       );
     }
@@ -1324,7 +1331,12 @@ export class OrderDO extends DurableObject<Env> {
   private async runJob(job: OutboxJob): Promise<void> {
     switch (job.kind) {
       case "plan":
-        return this.plan("stages" in job ? job.stages : [{ stage: job.stage, occurrence: job.occurrence }], job.eventSeq);
+        await this.plan("stages" in job ? job.stages : [{ stage: job.stage, occurrence: job.occurrence }], job.eventSeq);
+        // A stage that took the order back from a cancellation: the updates that came meanwhile
+        // re-run now (rerunForUpdate marked them); otherwise nothing is pending and this does nothing.
+        this.startReruns();
+        this.releaseNext();
+        return;
       case "rerun":
         return this.rerunForUpdate(job.payment === true);
       case "d1":

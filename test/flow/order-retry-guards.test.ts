@@ -126,6 +126,54 @@ describe("an order taken back after a cancellation", () => {
   });
 });
 
+describe("an update that came while the order was cancelled", () => {
+  it("re-runs the transfers it changed once the shop takes the order back, not before", async () => {
+    const world = await createWorld();
+    await world.flow("paid", [{ target: world.ledgerId, action: "createInvoice" }]);
+    const { order, at } = versions();
+    await world.sendShopify("orders/paid", { ...order, updated_at: at(0) });
+    await settledTransfers(world, String(order.id), 1);
+    const cancelled = { ...order, cancelled_at: at(1), updated_at: at(1) };
+    await world.sendShopify("orders/cancelled", cancelled);
+    const stub = orderObject(world, order);
+    await expect.poll(async () => (await stub.describe()).stage.cancelled, { timeout: 5000 }).toBe(true);
+    // Shipping goes up while the order is cancelled: 249.00 → 259.00.
+    const dearer = {
+      total_price: "259.00",
+      total_tax: "51.80",
+      shipping_lines: [
+        {
+          id: 1,
+          title: "GLS",
+          price: "60.00",
+          discounted_price: "60.00",
+          tax_lines: [{ title: "Moms", rate: 0.25, price: "12.00" }],
+        },
+      ],
+    };
+    await world.sendShopify("orders/updated", { ...cancelled, ...dearer, updated_at: at(2) });
+    await expect.poll(async () => (await stub.describe()).events.length, { timeout: 5000 }).toBe(3);
+    await expect.poll(async () => (await stub.describe()).outbox, { timeout: 5000 }).toBe(0);
+    const attempts = async () => (await stub.describe()).steps.map((s) => [s.status, s.attempts]);
+    // Cancelled: the draft of the version before the update stays as it is.
+    expect(await attempts()).toEqual([["done", 1]]);
+    const total = async () => (await invoicesOf(world, world.ledgerId, String(order.name))).map((d) => d.total);
+    expect(await total()).toEqual([24900]);
+    // The shop takes the order back: a newer version, fulfilled, with the update's shipping. It is
+    // materially the version the update brought, so only the update's own re-run can carry it.
+    await world.sendShopify("orders/fulfilled", {
+      ...order,
+      ...dearer,
+      fulfillment_status: "fulfilled",
+      cancelled_at: null,
+      updated_at: at(3),
+    });
+    await expect.poll(async () => (await stub.describe()).stage.cancelled, { timeout: 5000 }).toBe(false);
+    await expect.poll(attempts, { timeout: 8000 }).toEqual([["done", 2]]);
+    expect(await total()).toEqual([25900]);
+  });
+});
+
 describe("a retry with the flow's current steps", () => {
   it("is refused when another action stands where a step that failed after an attempt was (it may have made a draft)", async () => {
     const world = await createWorld();
