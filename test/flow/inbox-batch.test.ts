@@ -220,16 +220,17 @@ describe("group commit toward the inbox shards", () => {
   });
 
   it("gives a delivery that waited its turn the whole stuckMs for the call it goes in", async () => {
-    const { calls, send } = heldShard({ ...BATCH_LIMITS, recheckMs: 10, stuckMs: 150 });
+    // Margins of 300 ms or more either way, so a loaded machine's late timers cannot flip it.
+    const { calls, send } = heldShard({ ...BATCH_LIMITS, recheckMs: 10, stuckMs: 1000 });
     const first = send("a");
     await tick();
     const waiting = [send("b"), send("c")];
-    // "a"'s call answers after 120 ms; "b" then makes the next call, with "c" in it, which answers
-    // 130 ms later: 250 ms after "c" arrived, but within stuckMs of the call it went in.
-    await new Promise((resolve) => setTimeout(resolve, 120));
+    // "a"'s call answers after 700 ms; "b" then makes the next call, with "c" in it, which answers
+    // 700 ms later: 1,400 ms after "c" arrived, but within stuckMs of the call it went in.
+    await new Promise((resolve) => setTimeout(resolve, 700));
     calls[0]!.release();
     await first;
-    await new Promise((resolve) => setTimeout(resolve, 130));
+    await new Promise((resolve) => setTimeout(resolve, 700));
     expect(calls[1]!.keys).toEqual(["d:con_batch:b", "d:con_batch:c"]);
     calls[1]!.release();
     expect(await Promise.all(waiting)).toEqual(Array(2).fill({ accepted: 1, duplicates: 0 }));
