@@ -856,7 +856,17 @@ export class OrderDO extends DurableObject<Env> {
           .where(and(eq(flows.sourceConnectionId, who.connectionId), eq(flows.enabled, true)))
       ).map((f) => f.id),
     );
-    const waitsForReopen = (stage: string) => cancelledNow && isLadderStage(stage as Stage);
+    // Not where the cancellation made a transfer: its cancel flow may have deleted the draft, and
+    // the re-run would make a new invoice, which the merchant of an order taken back after its
+    // invoice was cancelled makes by hand (docs/architecture.md, "Stages"): one rule, not one that
+    // turns on whether an update happened to come meanwhile.
+    const cancellationRan =
+      cancelledNow &&
+      this.sql.one<{ n: number }>(
+        "SELECT COUNT(*) AS n FROM transfers WHERE stage = 'cancelled' AND occurrence = ?",
+        stageOccurrence("cancelled", this.stageState(), ""),
+      )!.n > 0;
+    const waitsForReopen = (stage: string) => cancelledNow && !cancellationRan && isLadderStage(stage as Stage);
     const snapshots = new Map<string, SnapshotRecord>();
     for (const transfer of affected) {
       const input = { ...(JSON.parse(transfer.input) as TransferInput), order };
@@ -893,6 +903,30 @@ export class OrderDO extends DurableObject<Env> {
       this.queueProjection(transfer.id, snapshot ? [snapshot] : []);
     }
     this.releaseNext();
+  }
+
+  /**
+   * A finished transfer's re-run that waited (behind an earlier transfer, or while the order was
+   * cancelled) is dropped once its flow was switched off or deleted, as an update leaves such a
+   * flow's transfers alone: it would change a draft, or fail and alert, in a target the merchant
+   * has left. Read from D1 only when a re-run waits.
+   */
+  private async dropRerunsOfFlowsGone(): Promise<void> {
+    const waiting = this.sql.all<{ id: string; flow_id: string }>(
+      "SELECT id, flow_id FROM transfers WHERE status = 'completed' AND rerun_pending = 1",
+    );
+    if (waiting.length === 0) return;
+    const live = new Set(
+      (
+        await database(this.env)
+          .select({ id: flows.id })
+          .from(flows)
+          .where(and(eq(flows.sourceConnectionId, this.identity().connectionId), eq(flows.enabled, true)))
+      ).map((f) => f.id),
+    );
+    for (const t of waiting)
+      if (!live.has(t.flow_id))
+        this.sql.run("UPDATE transfers SET rerun_pending = 0 WHERE id = ? AND status = 'completed'", t.id);
   }
 
   /** A transfer ended: a re-run waiting for it (or for it to end) may start. */
@@ -1331,10 +1365,13 @@ export class OrderDO extends DurableObject<Env> {
   private async runJob(job: OutboxJob): Promise<void> {
     switch (job.kind) {
       case "plan":
-        await this.plan("stages" in job ? job.stages : [{ stage: job.stage, occurrence: job.occurrence }], job.eventSeq);
         // A stage that took the order back from a cancellation: the updates that came meanwhile
-        // re-run now (rerunForUpdate marked them); otherwise nothing is pending and this does nothing.
+        // re-run first (rerunForUpdate marked them), ahead of the new stage's transfers, as an
+        // update's re-run goes ahead of the stages its event passes; otherwise nothing is pending
+        // and this does nothing.
+        await this.dropRerunsOfFlowsGone();
         this.startReruns();
+        await this.plan("stages" in job ? job.stages : [{ stage: job.stage, occurrence: job.occurrence }], job.eventSeq);
         this.releaseNext();
         return;
       case "rerun":

@@ -127,9 +127,24 @@ describe("an order taken back after a cancellation", () => {
 });
 
 describe("an update that came while the order was cancelled", () => {
-  it("re-runs the transfers it changed once the shop takes the order back, not before", async () => {
-    const world = await createWorld();
-    await world.flow("paid", [{ target: world.ledgerId, action: "createInvoice" }]);
+  /** Shipping goes up: 249.00 → 259.00. */
+  const dearer = {
+    total_price: "259.00",
+    total_tax: "51.80",
+    shipping_lines: [
+      {
+        id: 1,
+        title: "GLS",
+        price: "60.00",
+        discounted_price: "60.00",
+        tax_lines: [{ title: "Moms", rate: 0.25, price: "12.00" }],
+      },
+    ],
+  };
+
+  /** A paid order invoiced (draft) on the world's ledger, cancelled, then made dearer while cancelled. */
+  async function updatedWhileCancelled(world: World) {
+    const paid = await world.flow("paid", [{ target: world.ledgerId, action: "createInvoice" }]);
     const { order, at } = versions();
     await world.sendShopify("orders/paid", { ...order, updated_at: at(0) });
     await settledTransfers(world, String(order.id), 1);
@@ -137,40 +152,68 @@ describe("an update that came while the order was cancelled", () => {
     await world.sendShopify("orders/cancelled", cancelled);
     const stub = orderObject(world, order);
     await expect.poll(async () => (await stub.describe()).stage.cancelled, { timeout: 5000 }).toBe(true);
-    // Shipping goes up while the order is cancelled: 249.00 → 259.00.
-    const dearer = {
-      total_price: "259.00",
-      total_tax: "51.80",
-      shipping_lines: [
-        {
-          id: 1,
-          title: "GLS",
-          price: "60.00",
-          discounted_price: "60.00",
-          tax_lines: [{ title: "Moms", rate: 0.25, price: "12.00" }],
-        },
-      ],
-    };
     await world.sendShopify("orders/updated", { ...cancelled, ...dearer, updated_at: at(2) });
     await expect.poll(async () => (await stub.describe()).events.length, { timeout: 5000 }).toBe(3);
     await expect.poll(async () => (await stub.describe()).outbox, { timeout: 5000 }).toBe(0);
     const attempts = async () => (await stub.describe()).steps.map((s) => [s.status, s.attempts]);
-    // Cancelled: the draft of the version before the update stays as it is.
-    expect(await attempts()).toEqual([["done", 1]]);
     const total = async () => (await invoicesOf(world, world.ledgerId, String(order.name))).map((d) => d.total);
+    // Cancelled: the draft of the version before the update stays as it is.
     expect(await total()).toEqual([24900]);
     // The shop takes the order back: a newer version, fulfilled, with the update's shipping. It is
     // materially the version the update brought, so only the update's own re-run can carry it.
-    await world.sendShopify("orders/fulfilled", {
-      ...order,
-      ...dearer,
-      fulfillment_status: "fulfilled",
-      cancelled_at: null,
-      updated_at: at(3),
-    });
+    const takeBack = () =>
+      world.sendShopify("orders/fulfilled", {
+        ...order,
+        ...dearer,
+        fulfillment_status: "fulfilled",
+        cancelled_at: null,
+        updated_at: at(3),
+      });
+    return { order, stub, paid, attempts, total, takeBack };
+  }
+
+  it("re-runs the transfers it changed once the shop takes the order back, not before, ahead of the new stage's", async () => {
+    const world = await createWorld();
+    const other = await secondLedger(world);
+    const { order, stub, attempts, total, takeBack } = await updatedWhileCancelled(world);
+    expect(await attempts()).toEqual([["done", 1]]);
+    await world.flow("fulfilled", [{ target: other, action: "createInvoice" }]);
+    await takeBack();
     await expect.poll(async () => (await stub.describe()).stage.cancelled, { timeout: 5000 }).toBe(false);
-    await expect.poll(attempts, { timeout: 8000 }).toEqual([["done", 2]]);
+    const transfers = await settledTransfers(world, String(order.id), 2);
     expect(await total()).toEqual([25900]);
+    const detail = async (stage: string) => (await world.api(`/transfers/${transfers.find((t) => t.stage === stage)!.id}`)).body;
+    const rerun = (await detail("paid")).attempts.at(-1);
+    const fulfilled = (await detail("fulfilled")).attempts.at(-1);
+    expect(rerun.attempt).toBe(2);
+    // The re-run went first: a later stage's step may read what it made.
+    expect(rerun.createdAt).toBeLessThanOrEqual(fulfilled.createdAt);
+  });
+
+  it("re-runs nothing where the cancellation ran a flow (it may have deleted the draft: the new invoice is the merchant's to make)", async () => {
+    const world = await createWorld();
+    const other = await secondLedger(world);
+    // A stand-in for a cancel flow, on a ledger of its own.
+    await world.flow("cancelled", [{ target: other, action: "createInvoice" }]);
+    const { order, stub, total, takeBack } = await updatedWhileCancelled(world);
+    await takeBack();
+    await expect.poll(async () => (await stub.describe()).stage.cancelled, { timeout: 5000 }).toBe(false);
+    await expect.poll(async () => (await stub.describe()).outbox, { timeout: 5000 }).toBe(0);
+    const transfers = await settledTransfers(world, String(order.id), 2);
+    const paid = (await world.api(`/transfers/${transfers.find((t) => t.stage === "paid")!.id}`)).body;
+    expect(paid.steps.map((s: { attempts: number }) => s.attempts)).toEqual([1]);
+    expect(await total()).toEqual([24900]);
+  });
+
+  it("re-runs nothing for a flow switched off before the order is taken back", async () => {
+    const world = await createWorld();
+    const { stub, paid, attempts, total, takeBack } = await updatedWhileCancelled(world);
+    expect((await world.api(`/flows/${paid}`, { method: "PATCH", body: { enabled: false } })).status).toBe(200);
+    await takeBack();
+    await expect.poll(async () => (await stub.describe()).stage.cancelled, { timeout: 5000 }).toBe(false);
+    await expect.poll(async () => (await stub.describe()).outbox, { timeout: 5000 }).toBe(0);
+    expect(await attempts()).toEqual([["done", 1]]);
+    expect(await total()).toEqual([24900]);
   });
 });
 
