@@ -148,9 +148,10 @@ interface Refusal {
 
 function refusingCalls(connector: Connector, refusals: Refusal[]): Connector {
   const reason = refusals.map((r) => r.reason).join(" ");
-  const code = refusals[refusals.length - 1]?.code ?? "connection_refused";
-  // A base URL refused is the tenant's to fix, whatever else is wrong: the step fails.
-  const errorClass = refusals.some((r) => r.errorClass === "validation") ? "validation" : "unavailable";
+  // A base URL refused is the tenant's to fix, whatever else is wrong: the step fails, under its code.
+  const deciding = refusals.find((r) => r.errorClass === "validation") ?? refusals[refusals.length - 1];
+  const code = deciding?.code ?? "connection_refused";
+  const errorClass = deciding?.errorClass ?? "validation";
   const refuse = async (): Promise<never> => {
     throw new OrderlyError(reason, { errorClass, code });
   };

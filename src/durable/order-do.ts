@@ -848,24 +848,24 @@ export class OrderDO extends DurableObject<Env> {
     // reopened order keeps a draft of the version before the update with no word. A cancellation
     // the order came back from never runs again. (Two bound values whatever the number of flows:
     // D1 takes at most 100 a statement.)
-    const live = new Set(
-      (
-        await database(this.env)
-          .select({ id: flows.id })
-          .from(flows)
-          .where(and(eq(flows.sourceConnectionId, who.connectionId), eq(flows.enabled, true)))
-      ).map((f) => f.id),
-    );
-    // Not where the cancellation made a transfer: its cancel flow may have deleted the draft, and
-    // the re-run would make a new invoice, which the merchant of an order taken back after its
-    // invoice was cancelled makes by hand (docs/architecture.md, "Stages"): one rule, not one that
-    // turns on whether an update happened to come meanwhile.
+    const liveFlows = await database(this.env)
+      .select({ id: flows.id, stage: flows.triggerStage })
+      .from(flows)
+      .where(and(eq(flows.sourceConnectionId, who.connectionId), eq(flows.enabled, true)));
+    const live = new Set(liveFlows.map((f) => f.id));
+    // Not where the cancellation runs a flow: a cancel flow may delete the draft, and the re-run
+    // would make a new invoice, which the merchant of an order taken back after its invoice was
+    // cancelled makes by hand (docs/architecture.md, "Stages"): one rule, not one that turns on
+    // whether an update happened to come meanwhile. Read from the flows as well as the
+    // cancellation's transfers: this job may run before the cancellation's plan job made them
+    // (one event both changed and cancelled the order, or both came in one batch).
     const cancellationRan =
       cancelledNow &&
-      this.sql.one<{ n: number }>(
-        "SELECT COUNT(*) AS n FROM transfers WHERE stage = 'cancelled' AND occurrence = ?",
-        stageOccurrence("cancelled", this.stageState(), ""),
-      )!.n > 0;
+      (liveFlows.some((f) => f.stage === "cancelled") ||
+        this.sql.one<{ n: number }>(
+          "SELECT COUNT(*) AS n FROM transfers WHERE stage = 'cancelled' AND occurrence = ?",
+          stageOccurrence("cancelled", this.stageState(), ""),
+        )!.n > 0);
     const waitsForReopen = (stage: string) => cancelledNow && !cancellationRan && isLadderStage(stage as Stage);
     const snapshots = new Map<string, SnapshotRecord>();
     for (const transfer of affected) {
@@ -909,9 +909,12 @@ export class OrderDO extends DurableObject<Env> {
    * A finished transfer's re-run that waited (behind an earlier transfer, or while the order was
    * cancelled) is dropped once its flow was switched off or deleted, as an update leaves such a
    * flow's transfers alone: it would change a draft, or fail and alert, in a target the merchant
-   * has left. Read from D1 only when a re-run waits.
+   * has left. Read from D1 only when a re-run waits and the order is not cancelled.
    */
   private async dropRerunsOfFlowsGone(): Promise<void> {
+    // Nothing starts while the order is cancelled: no read for the marks an order never taken
+    // back keeps.
+    if (this.stageState().cancelled) return;
     const waiting = this.sql.all<{ id: string; flow_id: string }>(
       "SELECT id, flow_id FROM transfers WHERE status = 'completed' AND rerun_pending = 1",
     );

@@ -205,6 +205,32 @@ describe("an update that came while the order was cancelled", () => {
     expect(await total()).toEqual([24900]);
   });
 
+  it("re-runs nothing where a cancel flow exists, though the change came with the cancellation itself (its re-run is decided before the cancel flow's transfer is made)", async () => {
+    const world = await createWorld();
+    const other = await secondLedger(world);
+    await world.flow("cancelled", [{ target: other, action: "createInvoice" }]);
+    await world.flow("paid", [{ target: world.ledgerId, action: "createInvoice" }]);
+    const { order, at } = versions();
+    await world.sendShopify("orders/paid", { ...order, updated_at: at(0) });
+    await settledTransfers(world, String(order.id), 1);
+    await world.sendShopify("orders/cancelled", { ...order, ...dearer, cancelled_at: at(1), updated_at: at(1) });
+    await settledTransfers(world, String(order.id), 2);
+    await world.sendShopify("orders/fulfilled", {
+      ...order,
+      ...dearer,
+      fulfillment_status: "fulfilled",
+      cancelled_at: null,
+      updated_at: at(2),
+    });
+    const stub = orderObject(world, order);
+    await expect.poll(async () => (await stub.describe()).stage.cancelled, { timeout: 5000 }).toBe(false);
+    await expect.poll(async () => (await stub.describe()).outbox, { timeout: 5000 }).toBe(0);
+    const transfers = await settledTransfers(world, String(order.id), 2);
+    const paid = (await world.api(`/transfers/${transfers.find((t) => t.stage === "paid")!.id}`)).body;
+    expect(paid.steps.map((s: { attempts: number }) => s.attempts)).toEqual([1]);
+    expect((await invoicesOf(world, world.ledgerId, String(order.name))).map((d) => d.total)).toEqual([24900]);
+  });
+
   it("re-runs nothing for a flow switched off before the order is taken back", async () => {
     const world = await createWorld();
     const { stub, paid, attempts, total, takeBack } = await updatedWhileCancelled(world);

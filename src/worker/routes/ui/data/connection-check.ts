@@ -61,7 +61,7 @@ export async function checkConnection(env: Env, tenantId: string, id: string): P
       loaded?.unreadable?.parts.includes("webhookSecret")
         ? {
             ok: false,
-            text: "The stored webhook secret cannot be read: every delivery is answered 503 until it is entered again.",
+            text: "The stored webhook secret cannot be read: no delivery is processed until it is entered again (Shopify's are answered 503 and sent again later; WooCommerce's are kept unchecked under Kept, not processed).",
           }
         : loaded?.webhookSecret
           ? {
