@@ -153,7 +153,7 @@ function refusingCalls(connector: Connector, refusals: Refusal[]): Connector {
   const code = deciding?.code ?? "connection_refused";
   const errorClass = deciding?.errorClass ?? "validation";
   const refuse = async (): Promise<never> => {
-    throw new OrderlyError(reason, { errorClass, code });
+    throw new OrderlyError(reason, { errorClass, code, madeNothing: true });
   };
   const actions = Object.fromEntries(
     Object.entries(connector.actions ?? {}).map(([name, action]) => [name, { ...action, run: refuse }]),

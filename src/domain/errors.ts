@@ -25,6 +25,12 @@ export interface OrderlyErrorOptions {
   /** Extra data a person needs to act (vendor field errors, both totals ...). */
   details?: unknown;
   cause?: unknown;
+  /**
+   * A step's error known to come before it sent anything that could make something in a target
+   * (its own checks, or reads only): the attempt does not count as having run when a retry with
+   * the flow's current settings moves or replaces the step (OrderDO.stepMovedAway).
+   */
+  madeNothing?: boolean;
 }
 
 const RETRYABLE: ReadonlySet<ErrorClass> = new Set(["rate_limited", "unavailable", "timeout"]);
@@ -47,6 +53,7 @@ export class OrderlyError extends Error {
   readonly internal: string | undefined;
   readonly retryAfterSeconds: number | undefined;
   readonly details: unknown;
+  readonly madeNothing: boolean;
 
   constructor(message: string, options: OrderlyErrorOptions) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
@@ -56,6 +63,7 @@ export class OrderlyError extends Error {
     this.internal = options.internal;
     this.retryAfterSeconds = options.retryAfterSeconds;
     this.details = options.details;
+    this.madeNothing = options.madeNothing === true;
   }
 
   get retryable(): boolean {

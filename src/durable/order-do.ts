@@ -459,10 +459,12 @@ export class OrderDO extends DurableObject<Env> {
     } else if (outcome.kind === "retry" && tries < this.attemptLimit(outcome.error)) {
       const delaySeconds = retryDelaySeconds(this.config, tries, outcome.retryAfterSeconds);
       this.sql.run(
-        `UPDATE steps SET status = 'retrying', error = ?, lease_token = NULL, lease_until = NULL, due_at = ?
+        `UPDATE steps SET status = 'retrying', error = ?, lease_token = NULL, lease_until = NULL, due_at = ?,
+           idle_attempts = idle_attempts + ?
          WHERE transfer_id = ? AND step_index = ?`,
         JSON.stringify(outcome.error),
         now + delaySeconds * 1000 + this.config.stepResendAfterMs,
+        outcome.error.madeNothing === true ? 1 : 0,
         report.transferId,
         report.stepIndex,
       );
@@ -473,7 +475,7 @@ export class OrderDO extends DurableObject<Env> {
         outcome.kind === "retry"
           ? { ...outcome.error, message: `${outcome.error.message} (gave up after ${tries} attempts)` }
           : outcome.error;
-      this.failStep(report.transferId, report.stepIndex, error);
+      this.failStep(report.transferId, report.stepIndex, error, error.madeNothing === true);
       verdict = { next: "dead-letter", reason: error.message };
     }
     const outcomeRecord: AttemptRecord = {
@@ -596,7 +598,8 @@ export class OrderDO extends DurableObject<Env> {
    * that step's (a payment never entered), and the step itself, moved, a new reference (an
    * invoice made twice). A step that failed after an attempt counts as done here: it may have made
    * something (a draft left by a totals mismatch, a POST that landed but timed out) that it finds
-   * again only under its own reference. Steps added after the last, and settings changed in place,
+   * again only under its own reference; unless each of its attempts failed before sending anything
+   * that could (OrderlyError.madeNothing: no booked invoice to pay yet, a disabled connection). Steps added after the last, and settings changed in place,
    * are fine.
    */
   private stepMovedAway(
@@ -606,7 +609,9 @@ export class OrderDO extends DurableObject<Env> {
     fromStart: boolean,
   ): string | null {
     const ran = this.sql.all<{ step_index: number; status: string }>(
-      "SELECT step_index, status FROM steps WHERE transfer_id = ? AND (status = 'done' OR attempts > 0) ORDER BY step_index",
+      // An attempt counts unless it failed before sending anything that could make something (a
+      // check of its own, reads only: idle_attempts); a claimed attempt never reported counts.
+      "SELECT step_index, status FROM steps WHERE transfer_id = ? AND (status = 'done' OR attempts > idle_attempts) ORDER BY step_index",
       transferId,
     );
     // A step that never ran runs with whatever is in its place now. Only a done step's result is
@@ -1157,11 +1162,14 @@ export class OrderDO extends DurableObject<Env> {
     }
   }
 
-  private failStep(transferId: string, stepIndex: number, error: StepError): void {
+  /** `idle`: the attempt that failed sent nothing that could make something (StepError.madeNothing). */
+  private failStep(transferId: string, stepIndex: number, error: StepError, idle = false): void {
     this.sql.run(
-      `UPDATE steps SET status = 'failed', error = ?, lease_token = NULL, lease_until = NULL, due_at = NULL
+      `UPDATE steps SET status = 'failed', error = ?, lease_token = NULL, lease_until = NULL, due_at = NULL,
+         idle_attempts = idle_attempts + ?
        WHERE transfer_id = ? AND step_index = ?`,
       JSON.stringify(error),
+      idle ? 1 : 0,
       transferId,
       stepIndex,
     );

@@ -187,11 +187,18 @@ const STEPS = [
   DROP TABLE transfers;
   ALTER TABLE transfers_v9 RENAME TO transfers;
   `,
+  // v10: a step's attempts that failed before sending anything that could make something
+  // (OrderlyError.madeNothing): a retry with the flow's current settings may move or replace a
+  // step all of whose attempts were such (OrderDO.stepMovedAway).
+  `
+  ALTER TABLE steps ADD COLUMN idle_attempts INTEGER NOT NULL DEFAULT 0;
+  `,
 ] as const;
 
 /**
- * The schema at the latest version (v9), created in one script by a new object instead of v1's
- * DDL followed by v2–v4's ALTERs, v5's table rebuilds, v6's and v7's ALTERs and v8's and v9's rebuilds: each ALTER rewrites sqlite_master and
+ * The schema at the latest version (v10), created in one script by a new object instead of v1's
+ * DDL followed by v2–v4's ALTERs, v5's table rebuilds, v6's and v7's ALTERs, v8's and v9's
+ * rebuilds and v10's ALTER: each ALTER rewrites sqlite_master and
  * makes SQLite parse the whole schema again, in every one of the objects (one per order). The text
  * is what SQLite keeps in sqlite_master after the steps (an added column goes after the last column
  * definition; a renamed table's name is quoted), so a new object and one migrated from v1 hold the
@@ -245,7 +252,7 @@ const FRESH = `
     due_at INTEGER,
     resends INTEGER NOT NULL DEFAULT 0,
     result TEXT,
-    error TEXT, attempts_before INTEGER NOT NULL DEFAULT 0,
+    error TEXT, attempts_before INTEGER NOT NULL DEFAULT 0, idle_attempts INTEGER NOT NULL DEFAULT 0,
     PRIMARY KEY (transfer_id, step_index)
   ) WITHOUT ROWID;
   CREATE TABLE "outbox" (

@@ -78,6 +78,8 @@ export interface StepError {
   message: string;
   code: string;
   errorClass: ErrorClass;
+  /** The attempt sent nothing that could make something (OrderlyError.madeNothing). */
+  madeNothing?: boolean;
 }
 
 export type StepOutcome =

@@ -244,6 +244,27 @@ describe("an update that came while the order was cancelled", () => {
 });
 
 describe("a retry with the flow's current steps", () => {
+  it("takes another action in the place of a step whose every attempt failed before sending anything (its connection was off)", async () => {
+    const world = await createWorld();
+    const other = await secondLedger(world);
+    const invoice = { target: world.ledgerId, action: "createInvoice", settings: { invoiceState: "booked" } };
+    const flowId = await world.flow("paid", [invoice, { target: other, action: "registerPayment" }]);
+    expect((await world.api(`/connections/${other}`, { method: "PATCH", body: { enabled: false } })).status).toBe(200);
+    const order = shopifyOrder();
+    await world.sendShopify("orders/paid", order);
+    const [failed] = await settledTransfers(world, String(order.id), 1);
+    expect(failed.status).toBe("failed");
+    expect(failed.errorReason).toMatch(/is disabled/);
+    // The merchant meant a second invoice there, not a payment: registerPayment made nothing.
+    expect((await world.api(`/connections/${other}`, { method: "PATCH", body: { enabled: true } })).status).toBe(200);
+    const steps = [invoice, { target: other, action: "createInvoice" }];
+    expect((await world.api(`/flows/${flowId}`, { method: "PATCH", body: { steps } })).status).toBe(200);
+    expect((await world.api(`/transfers/${failed.id}/retry`, { body: { useCurrentSettings: true } })).status).toBe(202);
+    await eventually(async () => (await world.api(`/transfers/${failed.id}`)).body.status === "completed", "the retry");
+    expect(await invoicesOf(world, other, String(order.name))).toHaveLength(1);
+    expect(await invoicesOf(world, world.ledgerId, String(order.name))).toHaveLength(1);
+  });
+
   it("is refused when another action stands where a step that failed after an attempt was (it may have made a draft)", async () => {
     const world = await createWorld();
     const other = await secondLedger(world);

@@ -48,6 +48,8 @@ export const registerPayment = defineAction<typeof registerPaymentSettings, Econ
       throw new OrderlyError("There is no booked e-conomic invoice to register the payment on: book the invoice first.", {
         errorClass: "validation",
         code: "economic_no_booked_invoice",
+        // Only reads before it: nothing was made, so the flow may put bookInvoice in its place.
+        madeNothing: true,
       });
     const skip = (reason: string, extra: Record<string, unknown> = {}) => ({
       externalId: String(invoiceNumber),

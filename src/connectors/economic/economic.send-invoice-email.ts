@@ -30,6 +30,8 @@ export const sendInvoiceEmail = defineAction<typeof sendInvoiceEmailSettings, Ec
       throw new OrderlyError("There is no booked e-conomic invoice to email: only a booked invoice has its final PDF.", {
         errorClass: "validation",
         code: "economic_no_booked_invoice",
+        // Only reads before it: nothing was made, so the flow may put bookInvoice in its place.
+        madeNothing: true,
       });
     const sentBefore = ctx.prior?.outputs;
     if (sentBefore?.bookedInvoiceNumber === invoiceNumber && typeof sentBefore.mailId === "string") {

@@ -93,7 +93,12 @@ export async function runStep(env: Env, message: StepMessage, takeNext = false, 
     outcome = { kind: "ok", result };
   } catch (thrown) {
     const error = asOrderlyError(thrown);
-    const stepError = { message: error.message, code: error.code, errorClass: error.errorClass };
+    const stepError = {
+      message: error.message,
+      code: error.code,
+      errorClass: error.errorClass,
+      ...(error.madeNothing ? { madeNothing: true } : {}),
+    };
     parts.push({ kind: "error", data: { ...stepError, internal: error.internal, details: error.details } });
     outcome = error.retryable
       ? {
@@ -230,12 +235,14 @@ async function runAction(
     throw new OrderlyError(`The step's target connection ${claim.step.target} no longer exists; edit the flow and retry.`, {
       errorClass: "validation",
       code: "target_connection_missing",
+      madeNothing: true,
     });
   }
   if (!connection.enabled) {
     throw new OrderlyError(`The target connection "${connection.name}" is disabled; enable it and retry.`, {
       errorClass: "validation",
       code: "target_connection_disabled",
+      madeNothing: true,
     });
   }
   const action = connection.connector.actions?.[claim.step.action];
@@ -243,6 +250,7 @@ async function runAction(
     throw new OrderlyError(`${connection.connector.name} has no action "${claim.step.action}".`, {
       errorClass: "validation",
       code: "action_unknown",
+      madeNothing: true,
     });
   }
   const settings = action.settings.safeParse(claim.step.settings);
@@ -253,6 +261,7 @@ async function runAction(
     throw new OrderlyError(`The step's settings are invalid: ${issues}`, {
       errorClass: "validation",
       code: "step_settings_invalid",
+      madeNothing: true,
     });
   }
   return action.run(
