@@ -265,6 +265,26 @@ describe("a retry with the flow's current steps", () => {
     expect(await invoicesOf(world, world.ledgerId, String(order.name))).toHaveLength(1);
   });
 
+  it("still refuses it when an earlier attempt of the step may have made something, whatever the later ones", async () => {
+    const world = await createWorld();
+    const other = await secondLedger(world);
+    const invoice = { target: world.ledgerId, action: "createInvoice", settings: { invoiceState: "booked" } };
+    const flowId = await world.flow("paid", [invoice, { target: other, action: "registerPayment" }]);
+    expect((await world.api(`/connections/${other}`, { method: "PATCH", body: { enabled: false } })).status).toBe(200);
+    const order = shopifyOrder();
+    await world.sendShopify("orders/paid", order);
+    const [failed] = await settledTransfers(world, String(order.id), 1);
+    // As if an attempt before the idle one had timed out after its call left: counted, not idle.
+    await runInDurableObject(orderObject(world, order), (_instance, state) => {
+      state.storage.sql.exec("UPDATE steps SET attempts = attempts + 1 WHERE step_index = 1");
+    });
+    const steps = [invoice, { target: other, action: "createInvoice" }];
+    expect((await world.api(`/flows/${flowId}`, { method: "PATCH", body: { steps } })).status).toBe(200);
+    const refused = await world.api(`/transfers/${failed.id}/retry`, { body: { useCurrentSettings: true } });
+    expect(refused.status).toBe(409);
+    expect(refused.body.error.message).toMatch(/step 2 \(registerPayment\) has run and may have made something/);
+  });
+
   it("is refused when another action stands where a step that failed after an attempt was (it may have made a draft)", async () => {
     const world = await createWorld();
     const other = await secondLedger(world);
