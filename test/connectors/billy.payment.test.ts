@@ -211,6 +211,8 @@ describe("Billy registerPayment", () => {
     const error = await failure(run(registerPayment, danishOrder(), PAYMENT_SETTINGS));
 
     expect(error.code).toBe("billy_no_invoice");
+    // Nothing was sent: a retry with the flow's current settings may put another action there.
+    expect(error.madeNothing).toBe(true);
     expect(mock.requests).toEqual([]);
   });
 });

@@ -9,6 +9,7 @@
  * invoice unit is worth (Billy refuses the payment otherwise). The account's currency is read from
  * Billy (`GET /accounts/:id`), and the rate is the order's (the same one the invoice was sent with).
  */
+import { OrderlyError } from "../../domain/errors";
 import { toMajorNumber, toMinor } from "../../domain/money";
 import type { CanonicalOrder } from "../../domain/order";
 import { defineAction } from "../contract";
@@ -38,9 +39,11 @@ export const registerPayment = defineAction<typeof registerPaymentSettings, Bill
   async run(ctx, { order }) {
     const invoiceId = invoiceFor(ctx);
     if (!invoiceId)
-      throw settingsError(
+      // Read from the step's own context, before any call: nothing made, so the flow may put
+      // createInvoice in its place (OrderlyError.madeNothing).
+      throw new OrderlyError(
         "There is no Billy invoice to register the payment on: put a Billy createInvoice step before registerPayment, or on an earlier stage of the order.",
-        "billy_no_invoice",
+        { errorClass: "validation", code: "billy_no_invoice", madeNothing: true },
       );
     const invoice = await getInvoice(ctx, invoiceId, "invoice.balanceModifiers:embed");
     if (!invoice) throw settingsError(`Billy has no invoice ${invoiceId} (deleted?).`, "billy_invoice_gone", { invoiceId });

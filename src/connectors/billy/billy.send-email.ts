@@ -3,6 +3,7 @@
  * (`POST /invoices/{id}/emails`, one contact person per call). Billy marks the invoice's `sentState`,
  * so an invoice already e-mailed is adopted instead of e-mailed again.
  */
+import { OrderlyError } from "../../domain/errors";
 import { toDecimalString } from "../../domain/money";
 import type { CanonicalOrder } from "../../domain/order";
 import { renderTemplate, type TemplateValues } from "../../mail/templates";
@@ -46,9 +47,11 @@ export const sendInvoiceEmail = defineAction<typeof sendInvoiceEmailSettings, Bi
   async run(ctx, { order }) {
     const invoiceId = invoiceFor(ctx);
     if (!invoiceId)
-      throw settingsError(
+      // Read from the step's own context, before any call: nothing made, so the flow may put
+      // createInvoice in its place (OrderlyError.madeNothing).
+      throw new OrderlyError(
         "There is no Billy invoice to send: put a Billy createInvoice step before sendInvoiceEmail, or on an earlier stage of the order.",
-        "billy_no_invoice",
+        { errorClass: "validation", code: "billy_no_invoice", madeNothing: true },
       );
     const invoice = await getInvoice(ctx, invoiceId);
     if (!invoice) throw settingsError(`Billy has no invoice ${invoiceId} (deleted?).`, "billy_invoice_gone", { invoiceId });
