@@ -4,7 +4,15 @@
  */
 import { runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { createWorld, eventually, orderObject, settledTransfers, shopifyOrder, type World } from "../helpers/world";
+import {
+  createWorld,
+  DEARER_SHIPPING,
+  eventually,
+  orderObject,
+  settledTransfers,
+  shopifyOrder,
+  type World,
+} from "../helpers/world";
 
 async function secondLedger(world: World): Promise<string> {
   return (await world.api("/connections", { body: { connector: "sandbox-ledger", name: "Ledger 2" } })).body.id;
@@ -127,21 +135,6 @@ describe("an order taken back after a cancellation", () => {
 });
 
 describe("an update that came while the order was cancelled", () => {
-  /** Shipping goes up: 249.00 → 259.00. */
-  const dearer = {
-    total_price: "259.00",
-    total_tax: "51.80",
-    shipping_lines: [
-      {
-        id: 1,
-        title: "GLS",
-        price: "60.00",
-        discounted_price: "60.00",
-        tax_lines: [{ title: "Moms", rate: 0.25, price: "12.00" }],
-      },
-    ],
-  };
-
   /** A paid order invoiced (draft) on the world's ledger, cancelled, then made dearer while cancelled. */
   async function updatedWhileCancelled(world: World) {
     const paid = await world.flow("paid", [{ target: world.ledgerId, action: "createInvoice" }]);
@@ -152,7 +145,7 @@ describe("an update that came while the order was cancelled", () => {
     await world.sendShopify("orders/cancelled", cancelled);
     const stub = orderObject(world, order);
     await expect.poll(async () => (await stub.describe()).stage.cancelled, { timeout: 5000 }).toBe(true);
-    await world.sendShopify("orders/updated", { ...cancelled, ...dearer, updated_at: at(2) });
+    await world.sendShopify("orders/updated", { ...cancelled, ...DEARER_SHIPPING, updated_at: at(2) });
     await expect.poll(async () => (await stub.describe()).events.length, { timeout: 5000 }).toBe(3);
     await expect.poll(async () => (await stub.describe()).outbox, { timeout: 5000 }).toBe(0);
     const attempts = async () => (await stub.describe()).steps.map((s) => [s.status, s.attempts]);
@@ -164,7 +157,7 @@ describe("an update that came while the order was cancelled", () => {
     const takeBack = () =>
       world.sendShopify("orders/fulfilled", {
         ...order,
-        ...dearer,
+        ...DEARER_SHIPPING,
         fulfillment_status: "fulfilled",
         cancelled_at: null,
         updated_at: at(3),
@@ -213,11 +206,11 @@ describe("an update that came while the order was cancelled", () => {
     const { order, at } = versions();
     await world.sendShopify("orders/paid", { ...order, updated_at: at(0) });
     await settledTransfers(world, String(order.id), 1);
-    await world.sendShopify("orders/cancelled", { ...order, ...dearer, cancelled_at: at(1), updated_at: at(1) });
+    await world.sendShopify("orders/cancelled", { ...order, ...DEARER_SHIPPING, cancelled_at: at(1), updated_at: at(1) });
     await settledTransfers(world, String(order.id), 2);
     await world.sendShopify("orders/fulfilled", {
       ...order,
-      ...dearer,
+      ...DEARER_SHIPPING,
       fulfillment_status: "fulfilled",
       cancelled_at: null,
       updated_at: at(2),
@@ -244,7 +237,8 @@ describe("an update that came while the order was cancelled", () => {
 });
 
 describe("a retry with the flow's current steps", () => {
-  it("takes another action in the place of a step whose every attempt failed before sending anything (its connection was off)", async () => {
+  /** A booked invoice, then a payment on a second ledger that is switched off: the payment fails before sending anything. */
+  async function paymentOnSwitchedOffLedger() {
     const world = await createWorld();
     const other = await secondLedger(world);
     const invoice = { target: world.ledgerId, action: "createInvoice", settings: { invoiceState: "booked" } };
@@ -253,6 +247,11 @@ describe("a retry with the flow's current steps", () => {
     const order = shopifyOrder();
     await world.sendShopify("orders/paid", order);
     const [failed] = await settledTransfers(world, String(order.id), 1);
+    return { world, other, invoice, flowId, order, failed };
+  }
+
+  it("takes another action in the place of a step whose every attempt failed before sending anything (its connection was off)", async () => {
+    const { world, other, invoice, flowId, order, failed } = await paymentOnSwitchedOffLedger();
     expect(failed.status).toBe("failed");
     expect(failed.errorReason).toMatch(/is disabled/);
     // The merchant meant a second invoice there, not a payment: registerPayment made nothing.
@@ -266,14 +265,7 @@ describe("a retry with the flow's current steps", () => {
   });
 
   it("still refuses it when an earlier attempt of the step may have made something, whatever the later ones", async () => {
-    const world = await createWorld();
-    const other = await secondLedger(world);
-    const invoice = { target: world.ledgerId, action: "createInvoice", settings: { invoiceState: "booked" } };
-    const flowId = await world.flow("paid", [invoice, { target: other, action: "registerPayment" }]);
-    expect((await world.api(`/connections/${other}`, { method: "PATCH", body: { enabled: false } })).status).toBe(200);
-    const order = shopifyOrder();
-    await world.sendShopify("orders/paid", order);
-    const [failed] = await settledTransfers(world, String(order.id), 1);
+    const { world, other, invoice, flowId, order, failed } = await paymentOnSwitchedOffLedger();
     // As if an attempt before the idle one had timed out after its call left: counted, not idle.
     await runInDurableObject(orderObject(world, order), (_instance, state) => {
       state.storage.sql.exec("UPDATE steps SET attempts = attempts + 1 WHERE step_index = 1");

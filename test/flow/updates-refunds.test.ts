@@ -1,6 +1,6 @@
 import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { createWorld, eventually, settledTransfers, shopifyOrder, type World } from "../helpers/world";
+import { createWorld, DEARER_SHIPPING, eventually, settledTransfers, shopifyOrder, type World } from "../helpers/world";
 
 function refundPayload(orderId: number, refundId: number, grossLine: string, taxLine: string, total: string) {
   return {
@@ -108,17 +108,7 @@ describe("payments, refunds and updates in the sandbox ledger", () => {
       updated_at: new Date(Date.now() + 5000).toISOString(),
       email: "new@example.dk",
       customer: { id: 1, email: "new@example.dk", first_name: "Ane", last_name: "Lund" },
-      total_price: "259.00",
-      shipping_lines: [
-        {
-          id: 1,
-          title: "GLS",
-          price: "60.00",
-          discounted_price: "60.00",
-          tax_lines: [{ title: "Moms", rate: 0.25, price: "12.00" }],
-        },
-      ],
-      total_tax: "51.80",
+      ...DEARER_SHIPPING,
     });
     const detail = await eventually(async () => {
       const d = await world.api(`/transfers/${first.id}`);

@@ -111,6 +111,24 @@ export async function settledTransfers(world: World, orderId: string, expected: 
 
 let nextOrder = Date.now() % 1_000_000_000;
 
+/**
+ * Top-level fields that make shopifyOrder's order 10.00 dearer (GLS shipping 40.00 → 60.00 net of
+ * VAT, total 249.00 → 259.00): a material update, as a merchant's edit would make it.
+ */
+export const DEARER_SHIPPING = {
+  total_price: "259.00",
+  total_tax: "51.80",
+  shipping_lines: [
+    {
+      id: 1,
+      title: "GLS",
+      price: "60.00",
+      discounted_price: "60.00",
+      tax_lines: [{ title: "Moms", rate: 0.25, price: "12.00" }],
+    },
+  ],
+};
+
 /** A Shopify order payload with a fresh id; `overrides` replace top-level fields. */
 export function shopifyOrder(overrides: Record<string, unknown> = {}): Record<string, unknown> & { id: number } {
   nextOrder += 1;

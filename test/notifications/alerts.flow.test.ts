@@ -9,7 +9,7 @@ import { orderObjectName } from "../../src/durable/order-types";
 import { HELD_ALERT_TRIES } from "../../src/notifications/held-alerts";
 import { runNotifications } from "../../src/worker/cron";
 import { inboxFor } from "../../src/worker/routes/hooks";
-import { createWorld, eventually, settledTransfers, shopifyOrder } from "../helpers/world";
+import { createWorld, DEARER_SHIPPING, eventually, settledTransfers, shopifyOrder } from "../helpers/world";
 import { HOUR, MINUTE, outbox } from "./notification-helpers";
 
 describe("alerts through the real path", () => {
@@ -84,17 +84,7 @@ describe("alerts through the real path", () => {
     await world.sendShopify("orders/updated", {
       ...order,
       updated_at: new Date(Date.now() + 5000).toISOString(),
-      total_price: "259.00",
-      shipping_lines: [
-        {
-          id: 1,
-          title: "GLS",
-          price: "60.00",
-          discounted_price: "60.00",
-          tax_lines: [{ title: "Moms", rate: 0.25, price: "12.00" }],
-        },
-      ],
-      total_tax: "51.80",
+      ...DEARER_SHIPPING,
     });
     await eventually(async () => {
       const d = await world.api(`/transfers/${first.id}`);
