@@ -39,6 +39,8 @@ if (args["ingest-seconds"]) profile.ingest.seconds = Number(args["ingest-seconds
 if (args["ingest-warmup"] !== undefined) profile.ingest.warmupSeconds = Number(args["ingest-warmup"]);
 // --ingest-concurrency=32[,128] runs only those ingest cells (to compare two versions quickly).
 if (args["ingest-concurrency"]) profile.ingest.concurrencies = String(args["ingest-concurrency"]).split(",").map(Number);
+// --ingest-pairs=N runs the baseline-then-Orderly pair at 32 concurrent N times; the targets take the median.
+if (args["ingest-pairs"]) profile.ingest.repeat = { concurrency: 32, pairs: Number(args["ingest-pairs"]) };
 // --profile-seconds=N profiles new orders for N s (with --only=profile: the profile alone).
 if (args["profile-seconds"]) profile.profileSeconds = Number(args["profile-seconds"]);
 const only = new Set(String(args.only ?? "ingest,spans,e2e,profile").split(","));

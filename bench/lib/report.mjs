@@ -51,6 +51,53 @@ function ingestTable(cells) {
   );
 }
 
+/** The repeated pairs of one concurrency (runIngest's `repeat`), when the run made them. */
+function pairsTable(cells) {
+  const repeated = cells.find((c) => c.pairs?.length > 1);
+  if (!repeated) return [];
+  return [
+    "",
+    `The pair at ${repeated.concurrency} concurrent, run ${repeated.pairs.length} times (each Orderly cell on new state; the targets take the median; the extra cells do not wait for their backlog, so they give no CPU figure):`,
+    "",
+    table(
+      [
+        "pair",
+        "baseline req/s",
+        "Orderly req/s",
+        "ratio",
+        "Orderly p50 / p99 ms",
+        "baseline p99 ms",
+        "Orderly statuses",
+        "load 1/5/15",
+      ],
+      [
+        ...repeated.pairs.map((p, i) => [
+          i + 1,
+          perSecond(p.baselineThroughput),
+          perSecond(p.orderlyThroughput),
+          p.ratio.toFixed(3),
+          `${ms(p.orderlyP50Ms)} / ${ms(p.orderlyP99Ms)}`,
+          ms(p.baselineP99Ms),
+          Object.entries(p.orderlyStatuses)
+            .map(([s, n]) => `${s}:${n}`)
+            .join(" "),
+          load(p.loadAverage),
+        ]),
+        [
+          "**median**",
+          "",
+          "",
+          `**${repeated.median.ratio.toFixed(3)}**`,
+          `– / **${ms(repeated.median.orderlyP99Ms)}**`,
+          ms(repeated.median.baselineP99Ms),
+          "",
+          "",
+        ],
+      ],
+    ),
+  ];
+}
+
 function spansTable(spans) {
   const classes = table(
     [
@@ -153,15 +200,20 @@ function checks(r) {
   const out = [];
   const at32 = r.ingest?.find((c) => c.concurrency === 32);
   if (at32) {
+    // Judged on the median of the level's repeated pairs when the run made them (runIngest).
+    const pairs = at32.pairs?.length ?? 1;
+    const judged = at32.median ?? { ratio: at32.ratio, orderlyP99Ms: at32.orderly.latencyMs.p99 };
+    const over = pairs > 1 ? ` (median of ${pairs} pairs: ${at32.pairs.map((p) => p.ratio.toFixed(3)).join(", ")})` : "";
     out.push([
       `ingest at 32 concurrent ≥ ${TARGETS.ingestRatioAt32}× baseline`,
-      ratio(at32.ratio),
-      at32.ratio >= TARGETS.ingestRatioAt32,
+      `${judged.ratio.toFixed(3)}×${over}`,
+      judged.ratio >= TARGETS.ingestRatioAt32,
     ]);
+    const p99s = pairs > 1 ? ` (median of ${pairs} pairs: ${at32.pairs.map((p) => ms(p.orderlyP99Ms)).join(", ")} ms)` : "";
     out.push([
       `ack p99 at 32 concurrent ≤ ${TARGETS.ingestP99At32Ms} ms`,
-      `${ms(at32.orderly.latencyMs.p99)} ms`,
-      at32.orderly.latencyMs.p99 <= TARGETS.ingestP99At32Ms,
+      `${ms(judged.orderlyP99Ms)} ms${p99s}`,
+      judged.orderlyP99Ms <= TARGETS.ingestP99At32Ms,
     ]);
   }
   const three = r.e2e?.scenarios.find((s) => s.steps === 3 && !s.vendorBound);
@@ -214,7 +266,7 @@ export function render(r) {
     "",
     checks(r),
   ];
-  if (r.ingest) parts.push("", "## Ingest (acknowledgements)", "", ingestTable(r.ingest));
+  if (r.ingest) parts.push("", "## Ingest (acknowledgements)", "", ingestTable(r.ingest), ...pairsTable(r.ingest));
   if (r.spans)
     parts.push(
       "",

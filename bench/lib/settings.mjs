@@ -19,7 +19,8 @@ export const COMPRESSED_VARS = {
 
 export const PROFILES = {
   full: {
-    ingest: { concurrencies: [1, 8, 32, 128], seconds: 10, warmupSeconds: 2 },
+    // The pair at 32 (the targets' level) runs three times; the targets take the median pair.
+    ingest: { concurrencies: [1, 8, 32, 128], seconds: 10, warmupSeconds: 2, repeat: { concurrency: 32, pairs: 3 } },
     // settleSeconds: after each Orderly class, wait this long for the objects it touched to be
     // evicted (workerd: ~10 s idle), so their WAL checkpoint is charged to that class.
     // 3 s a class: the known-order class wakes every object the new-order class made, and this

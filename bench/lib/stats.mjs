@@ -19,6 +19,13 @@ export function latencySummary(values) {
   };
 }
 
+/** The middle value (the mean of the two middle ones for an even count), to three places. */
+export function median(values) {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[mid] : Math.round(((sorted[mid - 1] + sorted[mid]) / 2) * 1000) / 1000;
+}
+
 export const ms = (v) => (v === null || v === undefined ? "–" : v >= 100 ? v.toFixed(0) : v.toFixed(1));
 export const perSecond = (v) => (v === null || v === undefined ? "–" : v >= 100 ? v.toFixed(0) : v.toFixed(1));
 export const mib = (bytes) => `${(bytes / 2 ** 20).toFixed(1)} MiB`;
