@@ -168,8 +168,8 @@ describe("Billy invoice comparison", () => {
 
   it("reports no differences for the same invoice and each changed field otherwise", () => {
     const same = { id: "i", grossAmount: 248, tax: 49.6, lines: [{}, {}], currencyId: "DKK" };
-    expect(invoiceDifferences(same, document)).toEqual([]);
-    expect(invoiceDifferences({ ...same, grossAmount: 200, tax: 40, lines: [{}] }, document)).toEqual([
+    expect(invoiceDifferences(same, document, "#1001")).toEqual([]);
+    expect(invoiceDifferences({ ...same, grossAmount: 200, tax: 40, lines: [{}] }, document, "#1001")).toEqual([
       "total: 200.00 DKK → 248.00 DKK",
       "VAT: 40.00 DKK → 49.60 DKK",
       "lines: 1 → 2",

@@ -332,10 +332,15 @@ describe("e-conomic differences, payments and booking inputs", () => {
       bookedDifferences(
         { bookedInvoiceNumber: 1, currency: "DKK", grossAmount: 249, vatAmount: 49.8, lines: [{}, {}] },
         document,
+        "#1001",
       ),
     ).toEqual(["total: 249.00 → 299.00", "VAT: 49.80 → 59.80", "lines: 2 → 1"]);
     expect(
-      bookedDifferences({ bookedInvoiceNumber: 1, currency: "DKK", grossAmount: 299, vatAmount: 59.8, lines: [{}] }, document),
+      bookedDifferences(
+        { bookedInvoiceNumber: 1, currency: "DKK", grossAmount: 299, vatAmount: 59.8, lines: [{}] },
+        document,
+        "#1001",
+      ),
     ).toEqual([]);
   });
 

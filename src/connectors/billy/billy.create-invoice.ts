@@ -38,7 +38,7 @@ export const createInvoice = defineAction<typeof createInvoiceSettings, BillyCre
     const settings = ctx.settings;
     const document = buildInvoiceDocument(order, settings);
     const existing = await findByReference(ctx, ctx.reference);
-    if (existing) return adopt(ctx, existing.id, document, exchangeRateFor(order, document, settings));
+    if (existing) return adopt(ctx, existing.id, document, exchangeRateFor(order, document, settings), order.source.orderNumber);
 
     const mapped = await mapLines(ctx, document, settings);
     const contact = await findOrCreateContact(ctx, order, settings);
@@ -66,6 +66,7 @@ async function adopt(
   id: string,
   document: AccountingDocument,
   exchangeRate: number | undefined,
+  orderNumber: string,
 ): Promise<ActionResult> {
   const found = await getInvoice(ctx, id, "invoice.lines:embed");
   const invoice: BillyInvoice = found ?? { id };
@@ -73,7 +74,7 @@ async function adopt(
     return result(invoice, document, undefined, {
       created: false,
       updated: false,
-      differences: invoiceDifferences(invoice, document),
+      differences: invoiceDifferences(invoice, document, orderNumber),
     });
   }
   const mapped = await mapLines(ctx, document, ctx.settings);

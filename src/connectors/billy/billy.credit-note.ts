@@ -21,7 +21,7 @@ import {
   updateDraft,
 } from "./billy.documents";
 import { earlierCreditNote, invoiceFromHistory, invoiceFromPrevious } from "./billy.history";
-import { type BillyInvoice, exchangeRateFor, invoiceBody, linesAsSent, referencesOf } from "./billy.invoice";
+import { approvedMismatch, type BillyInvoice, exchangeRateFor, invoiceBody, linesAsSent, referencesOf } from "./billy.invoice";
 import {
   type BillyConnectionSettings,
   type BillyCredentials,
@@ -54,7 +54,14 @@ export const createCreditNote = defineAction<typeof createCreditNoteSettings, Bi
     if (mine) {
       const chosen = () => taxRateIds(document.lines, document.vat, settings);
       const saved = mine.state === "approved" || earlier ? mine : await finish(ctx, document, mine, settings, chosen);
-      return result(saved, document, undefined, { created: false, ...base });
+      // One a person approved despite a totals mismatch is reported, for the differences alert; a
+      // merged note holds other refunds too, so its totals are not this refund's.
+      const mismatch = saved.state === "approved" && !earlier ? approvedMismatch(saved, document, order.source.orderNumber) : [];
+      return result(saved, document, undefined, {
+        created: false,
+        ...base,
+        ...(mismatch.length > 0 ? { differences: mismatch } : {}),
+      });
     }
 
     const original = await getInvoice(ctx, invoiceId);

@@ -4,6 +4,7 @@
  * `type: "creditNote"` linked by `creditedInvoiceId`, with positive amounts like the invoice it credits.
  * The step's reference goes into `externalId`, which Billy's invoice list can filter on.
  */
+import { paidDifferences } from "../../domain/accounting/build-document";
 import type { AccountingDocument } from "../../domain/accounting/document";
 import { toDecimalString, toMajorNumber, toMinor } from "../../domain/money";
 import type { CanonicalOrder } from "../../domain/order";
@@ -132,17 +133,34 @@ export function sameLines(existing: BillyInvoice["lines"], wanted: readonly Bill
 }
 
 /** What an approved invoice would change to, as "field: was → now", for a person to act on. */
-export function invoiceDifferences(existing: BillyInvoice, document: AccountingDocument): string[] {
+export function invoiceDifferences(existing: BillyInvoice, document: AccountingDocument, orderNumber: string): string[] {
   const currency = document.currency;
   const out: string[] = [];
   const money = (major: number | undefined) => (major === undefined ? undefined : toMinor(major, currency));
   const was = { total: money(existing.grossAmount), vat: money(existing.tax), lines: existing.lines?.length };
   const fmt = (minor: number | undefined) => (minor === undefined ? "?" : `${toDecimalString(minor, currency)} ${currency}`);
-  if (was.total !== document.totals.total) out.push(`total: ${fmt(was.total)} → ${fmt(document.totals.total)}`);
-  if (was.vat !== document.totals.vat) out.push(`VAT: ${fmt(was.vat)} → ${fmt(document.totals.vat)}`);
+  if (document.mismatch) out.push(...approvedMismatch(existing, document, orderNumber));
+  else {
+    if (was.total !== document.totals.total) out.push(`total: ${fmt(was.total)} → ${fmt(document.totals.total)}`);
+    if (was.vat !== document.totals.vat) out.push(`VAT: ${fmt(was.vat)} → ${fmt(document.totals.vat)}`);
+  }
   if (was.lines !== document.lines.length) out.push(`lines: ${was.lines ?? "?"} → ${document.lines.length}`);
   if (existing.currencyId && existing.currencyId !== currency) out.push(`currency: ${existing.currencyId} → ${currency}`);
   return out;
+}
+
+/**
+ * A document with a totals mismatch that a person approved anyway: its amounts against what was
+ * paid (or refunded), not against the document, which is then not that.
+ */
+export function approvedMismatch(existing: BillyInvoice, document: AccountingDocument, orderNumber: string): string[] {
+  const money = (major: number | undefined) => (major === undefined ? undefined : toMinor(major, document.currency));
+  const record = `approved ${document.type === "invoice" ? "invoice" : "credit note"} ${existing.invoiceNo ?? existing.id}`;
+  return paidDifferences(
+    document,
+    { record, booked: true, total: money(existing.grossAmount), vat: money(existing.tax) },
+    orderNumber,
+  );
 }
 
 /** The lines of a Billy answer as they would be sent again (for merging into a draft). */

@@ -59,7 +59,7 @@ export const createInvoice = defineAction<typeof createInvoiceSettings, Economic
           customerCreated: false,
           reference: adopted?.reference ?? reference,
           ...documentOutputs(document),
-          differences: bookedDifferences(booked, document),
+          differences: bookedDifferences(booked, document, order.source.orderNumber),
           ...adopted?.outputs,
         },
       };

@@ -9,7 +9,7 @@
  * Note: e-conomic documents /orders as unavailable for creating and changing orders on agreements
  * with the inventory module.
  */
-import { buildInvoiceDocument } from "../../domain/accounting/build-document";
+import { buildInvoiceDocument, paidDifferences } from "../../domain/accounting/build-document";
 import { type ActionResult, defineAction } from "../contract";
 import { type EconomicContext, economicRequest } from "./economic.api";
 import { economicReference, withCustomer } from "./economic.body";
@@ -61,8 +61,18 @@ export const createOrder = defineAction<typeof createOrderSettings, EconomicCred
         customerCreated: customer.created,
         reference,
         ...outputs,
-        // An order is not booked, so a totals mismatch is reported here and fails the invoice step later.
-        ...(document.mismatch ? { warnings: [...(outputs.warnings as string[]), document.mismatch] } : {}),
+        // An order is not booked, so a totals mismatch fails only a later invoice step, if there is one:
+        // a person may book the draft order first, so it is also a difference, which the tenant is told.
+        ...(document.mismatch
+          ? {
+              warnings: [...(outputs.warnings as string[]), document.mismatch],
+              differences: paidDifferences(
+                document,
+                { record: `draft order ${orderNumber}`, booked: false },
+                order.source.orderNumber,
+              ),
+            }
+          : {}),
         ...(existing ? { updated: true } : {}),
       },
     };

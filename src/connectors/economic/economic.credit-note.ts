@@ -48,7 +48,7 @@ export const createCreditNote = defineAction<typeof createCreditNoteSettings, Ec
           bookedInvoiceNumber: existing.bookedInvoiceNumber,
           reference,
           ...documentOutputs(document),
-          differences: bookedDifferences(booked, document),
+          differences: bookedDifferences(booked, document, order.source.orderNumber),
         },
       };
     }

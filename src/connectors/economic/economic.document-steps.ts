@@ -3,6 +3,7 @@
  * into an e-conomic body with its products resolved, the customer, the totals check that keeps a
  * mismatching document a draft, and the differences shown when a booked invoice cannot be changed.
  */
+import { paidDifferences } from "../../domain/accounting/build-document";
 import type { AccountingDocument } from "../../domain/accounting/document";
 import { OrderlyError } from "../../domain/errors";
 import { toDecimalString, toMinor } from "../../domain/money";
@@ -104,19 +105,30 @@ export function checkComputedTotal(
   );
 }
 
-/** "total: 249.00 → 299.00"-style lines comparing a booked invoice with the document it would now be. */
-export function bookedDifferences(booked: BookedInvoice, document: AccountingDocument): string[] {
+/**
+ * "total: 249.00 → 299.00"-style lines comparing a booked invoice with the document it would now be.
+ * A document with a totals mismatch is not what it should be: the booked amounts are compared with
+ * what was paid (or refunded) instead, so a mismatch a person booked anyway is alerted.
+ */
+export function bookedDifferences(booked: BookedInvoice, document: AccountingDocument, orderNumber: string): string[] {
   const currency = booked.currency ?? document.currency;
   const out: string[] = [];
   if (booked.currency && booked.currency !== document.currency) out.push(`currency: ${booked.currency} → ${document.currency}`);
-  const compare = (label: string, bookedAmount: number | undefined, now: number) => {
-    if (bookedAmount === undefined) return;
-    const was = toMinor(bookedAmount, currency);
-    if (was !== now) out.push(`${label}: ${toDecimalString(was, currency)} → ${toDecimalString(now, document.currency)}`);
-  };
   const sign = document.type === "credit-note" ? -1 : 1;
-  compare("total", booked.grossAmount, sign * document.totals.total);
-  compare("VAT", booked.vatAmount, sign * document.totals.vat);
+  if (document.mismatch) {
+    const minor = (amount: number | undefined) => (amount === undefined ? undefined : sign * toMinor(amount, currency));
+    const record = `booked ${document.type === "invoice" ? "invoice" : "credit note"} ${booked.bookedInvoiceNumber}`;
+    const held = { record, booked: true, total: minor(booked.grossAmount), vat: minor(booked.vatAmount) };
+    out.push(...paidDifferences(document, held, orderNumber));
+  } else {
+    const compare = (label: string, bookedAmount: number | undefined, now: number) => {
+      if (bookedAmount === undefined) return;
+      const was = toMinor(bookedAmount, currency);
+      if (was !== now) out.push(`${label}: ${toDecimalString(was, currency)} → ${toDecimalString(now, document.currency)}`);
+    };
+    compare("total", booked.grossAmount, sign * document.totals.total);
+    compare("VAT", booked.vatAmount, sign * document.totals.vat);
+  }
   const lineCount = document.lines.filter((l) => l.kind === "product" || l.net !== 0).length;
   if (booked.lines && booked.lines.length !== lineCount) out.push(`lines: ${booked.lines.length} → ${lineCount}`);
   return out;

@@ -175,6 +175,36 @@ function finish(
   };
 }
 
+/**
+ * A document with a `mismatch` that a person booked anyway (or may book: a draft order), as
+ * `differences` lines: the amounts the target holds against what the customer paid (or got back).
+ * Compared with what was paid, not with the document, whose totals are then not it. `held` is in
+ * minor units, positive for a credit note too; without an amount the document's own stands in.
+ */
+export function paidDifferences(
+  document: AccountingDocument,
+  held: { record: string; booked: boolean; total?: number; vat?: number },
+  orderNumber: string,
+): string[] {
+  if (!document.mismatch) return [];
+  const c = document.currency;
+  const invoice = document.type === "invoice";
+  const note = held.booked ? "booked despite the totals mismatch" : "correct the draft before it is invoiced";
+  const line = (label: string, now: number, wanted: number, what: string) =>
+    now === wanted
+      ? []
+      : [`${label}: ${fmt(now, c)} on ${held.record} → ${fmt(wanted, c)}, ${what} order ${orderNumber} (${note})`];
+  return [
+    ...line(
+      "total",
+      held.total ?? document.totals.total,
+      document.expected.total,
+      invoice ? "what the customer paid for" : "what was refunded for",
+    ),
+    ...line("VAT", held.vat ?? document.totals.vat, document.expected.vat, invoice ? "the VAT of" : "the VAT refunded for"),
+  ];
+}
+
 /** The line's VAT rate: the source's where it gives one (reduced rates), else derived or decided. */
 function lineRate(line: SourceLine, vat: VatDecision, warnings: string[]): number {
   const noVatCase = vat.case === "reverse-charge" || vat.case === "export";
