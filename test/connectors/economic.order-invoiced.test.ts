@@ -98,9 +98,9 @@ describe("e-conomic createOrder after the order became an invoice", () => {
   it("without an invoice, a re-run still updates its own draft order", async () => {
     const mock = createEconomicMock();
     installEconomicMock(mock);
-    await run(createOrder, pending(), {}, { reference: REFERENCE });
+    const first = await run(createOrder, pending(), {}, { reference: REFERENCE });
 
-    const again = await run(createOrder, pending(), {}, { reference: REFERENCE, history: [] });
+    const again = await run(createOrder, pending(), {}, { reference: REFERENCE, history: [], prior: first.result });
 
     expect(again.result).toMatchObject({ externalId: "1", created: false, outputs: { orderNumber: 1, updated: true } });
     expect(mock.state.orders).toHaveLength(1);
@@ -163,7 +163,7 @@ async function orderInvoicedByPerson(book: boolean, keepReference = true) {
   await byPerson(mock, "DELETE", "/orders/drafts/1");
   if (book) await byPerson(mock, "POST", "/invoices/booked", { draftInvoice: { draftInvoiceNumber: 1 } });
   mock.state.requests.length = 0;
-  return { mock, history: [done("createOrder", order.result)] };
+  return { mock, made: order.result, history: [done("createOrder", order.result)] };
 }
 
 describe("e-conomic createInvoice after a person invoiced the draft order", () => {
@@ -209,5 +209,107 @@ describe("e-conomic createInvoice after a person invoiced the draft order", () =
     expect(result).toMatchObject({ externalId: "2", created: true, outputs: { draftInvoiceNumber: 2 } });
     expect(result.outputs).not.toHaveProperty("adopted");
     expect(mock.state.drafts).toHaveLength(2);
+  });
+});
+
+/** The same order 10.00 dearer (the T-shirt at 209.00), still unpaid: an update the created flow re-runs. */
+const dearer = () =>
+  danishOrder({
+    stage: "created",
+    payments: [],
+    financialStatus: "pending",
+    lines: [{ id: "l1", sku: "TS-1", title: "T-shirt", quantity: 1, unitPrice: 20900, discount: 0, tax: 4180, taxRateBp: 2500 }],
+    totals: { total: 25800, tax: 5160, discounts: 0, shipping: 4900 },
+  });
+
+describe("e-conomic createOrder alone in its flow, after a person invoiced the draft order", () => {
+  it("finds the person's draft invoice by the order's reference and makes no second draft order", async () => {
+    const { mock, made } = await orderInvoicedByPerson(false);
+
+    const again = await run(createOrder, dearer(), {}, { reference: ORDER_REFERENCE, prior: made });
+
+    expect(again.result).toEqual({
+      externalId: "1",
+      created: false,
+      outputs: {
+        invoiced: true,
+        invoiceState: "draft",
+        invoiceNumber: 1,
+        orderNumber: 1,
+        reference: ORDER_REFERENCE,
+        differences: ["total: 248.00 → 258.00", "VAT: 49.60 → 51.60"],
+        reason:
+          "a person turned e-conomic draft order 1 into draft invoice 1; no draft order is made again, and Orderly does not change the invoice: its differences from the order are listed",
+      },
+    });
+    expect(writes(mock)).toEqual([]);
+    expect(mock.state.orders).toEqual([]);
+    expect(mock.state.drafts).toHaveLength(1);
+  });
+
+  it("finds the person's booked invoice and lists what the update would change, touching nothing", async () => {
+    const { mock, made } = await orderInvoicedByPerson(true);
+
+    const again = await run(createOrder, dearer(), {}, { reference: ORDER_REFERENCE, prior: made });
+
+    expect(again.result.outputs).toMatchObject({
+      invoiced: true,
+      invoiceState: "booked",
+      invoiceNumber: 1,
+      orderNumber: 1,
+      differences: ["total: 248.00 → 258.00", "VAT: 49.60 → 51.60"],
+    });
+    expect(writes(mock)).toEqual([]);
+    expect(mock.state.orders).toEqual([]);
+    expect(mock.state.booked).toHaveLength(1);
+  });
+
+  it("names a totals mismatch against the person's draft invoice, to correct before it is booked", async () => {
+    const { mock, made } = await orderInvoicedByPerson(false);
+    // The shop says 300.00 while the lines make 248.00.
+    const mismatched = danishOrder({
+      stage: "created",
+      payments: [],
+      financialStatus: "pending",
+      totals: { total: 30000, tax: 4960, discounts: 0, shipping: 4900 },
+    });
+
+    const again = await run(createOrder, mismatched, {}, { reference: ORDER_REFERENCE, prior: made });
+
+    expect(again.result.outputs.differences).toEqual([
+      "total: 248.00 DKK on draft invoice 1 → 300.00 DKK, what the customer paid for order #1001 (correct the draft before it is invoiced)",
+    ]);
+    expect(writes(mock)).toEqual([]);
+  });
+
+  it("makes no draft order again when its order is gone and no invoice carries the reference", async () => {
+    const { mock, made } = await orderInvoicedByPerson(false, false);
+
+    const again = await run(createOrder, dearer(), {}, { reference: ORDER_REFERENCE, prior: made });
+
+    expect(again.result).toMatchObject({
+      externalId: "1",
+      created: false,
+      outputs: { orderGone: true, orderNumber: 1, reference: ORDER_REFERENCE },
+    });
+    expect(String(again.result.outputs.reason)).toMatch(
+      /draft order 1, which this step made, is no longer among e-conomic's draft orders/,
+    );
+    expect(writes(mock)).toEqual([]);
+    expect(mock.state.orders).toEqual([]);
+  });
+
+  it("keeps to it on the next update, and a later createInvoice adopts the person's invoice", async () => {
+    const { mock, made } = await orderInvoicedByPerson(true);
+    const first = await run(createOrder, dearer(), {}, { reference: ORDER_REFERENCE, prior: made });
+
+    const second = await run(createOrder, dearer(), {}, { reference: ORDER_REFERENCE, prior: first.result });
+    expect(second.result.outputs).toMatchObject({ invoiced: true, invoiceState: "booked", invoiceNumber: 1 });
+
+    const invoice = await run(createInvoice, danishOrder(), {}, { history: [done("createOrder", second.result)] });
+    expect(invoice.result.outputs).toMatchObject({ bookedInvoiceNumber: 1, adopted: true, fromOrderNumber: 1 });
+    expect(writes(mock)).toEqual([]);
+    expect(mock.createdInvoiceCount()).toBe(1);
+    expect(mock.state.orders).toEqual([]);
   });
 });

@@ -5,7 +5,8 @@
  * draft order already carrying the step's reference is replaced with the current order (PUT).
  * Once the order has become an invoice (the upgrade deletes the draft order), a re-run (an update
  * of the order) makes no draft order again: it says which invoice the order became, and that
- * invoice's own step brings it up to date.
+ * invoice's own step brings it up to date. Without an invoice step, a re-run whose draft order is
+ * gone finds the invoice a person made of it by its reference (economic.order-invoiced.ts).
  * Note: e-conomic documents /orders as unavailable for creating and changing orders on agreements
  * with the inventory module.
  */
@@ -15,6 +16,7 @@ import { type EconomicContext, economicRequest } from "./economic.api";
 import { economicReference, withCustomer } from "./economic.body";
 import { documentCustomer, documentOutputs, prepareDocument } from "./economic.document-steps";
 import { type InvoiceTrace, invoiceTraces, type StepsContext } from "./economic.history";
+import { orderMadeBefore, orderNoLongerDraft } from "./economic.order-invoiced";
 import { deleteDraftOrder } from "./economic.orders";
 import { findDraftOrderByReference, findInvoiceByReference } from "./economic.reference";
 import { createOrderSettings, type EconomicConnectionSettings, type EconomicCredentials } from "./economic.settings";
@@ -37,6 +39,11 @@ export const createOrder = defineAction<typeof createOrderSettings, EconomicCred
     }
     const prepared = await prepareDocument(ctx, order, document, settings, { reference });
     const existing = await findDraftOrderByReference(ctx, reference);
+    // The draft order this step made is gone with no invoice step to say why (a person invoiced,
+    // sent or deleted it): a new one could be invoiced a second time.
+    const madeBefore = orderMadeBefore(ctx.prior);
+    if (!existing && madeBefore !== undefined)
+      return await orderNoLongerDraft(ctx, document, order.source.orderNumber, reference, madeBefore);
     const customer =
       existing?.customerNumber !== undefined
         ? { customerNumber: existing.customerNumber, created: false }
