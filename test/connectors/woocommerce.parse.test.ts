@@ -44,7 +44,6 @@ describe("WooCommerce stages", () => {
     { status: "completed", stage: "completed", why: "a completed order is completed" },
     { status: "cancelled", stage: "cancelled", why: "a cancelled order is cancelled" },
     { status: "trash", stage: "cancelled", why: "a trashed order is cancelled" },
-    { status: "refunded", stage: "paid", why: "a refunded order was paid; its refunds come as their own events" },
   ];
 
   for (const { status, stage, why } of cases) {
@@ -55,6 +54,20 @@ describe("WooCommerce stages", () => {
       expect(event.object.type === "order" && event.object.order.financialStatus).toBe(status);
     });
   }
+
+  it("refunded: a refunded order that was paid is paid (its refunds come as their own events), one never paid cancelled", async () => {
+    const unpaid = { ...woocommerceFixture("orderTaxExclusive"), status: "refunded" };
+    const cancelled = await first("order.updated", unpaid);
+    expect(cancelled.stage).toBe("cancelled");
+    expect(cancelled.object.type === "order" && cancelled.object.order.financialStatus).toBe("cancelled");
+    const paid = await first("order.updated", {
+      ...unpaid,
+      date_paid: "2026-03-02T09:20:00",
+      date_paid_gmt: "2026-03-02T08:20:00",
+    });
+    expect(paid.stage).toBe("paid");
+    expect(paid.object.type === "order" && paid.object.order.financialStatus).toBe("refunded");
+  });
 
   it("reads a plugin's own status as paid once WooCommerce recorded a payment, else as created", async () => {
     const unpaid = { ...woocommerceFixture("orderTaxExclusive"), status: "awaiting-shipment" };

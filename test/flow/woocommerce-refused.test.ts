@@ -289,13 +289,29 @@ describe("a WooCommerce connection with a store URL takes deliveries from that s
     expect(await transfersOf(world, body.id)).toEqual([]);
   });
 
-  it("takes a delivery from the shop's own address, whatever its path or trailing slash", async () => {
+  it("takes a delivery from the shop's own address, whatever its trailing slash", async () => {
     const world = await createWorld();
     const woo = await wooConnection(world, { storeUrl: "https://shop.example.com" });
-    const { res, json } = await send(woo, order(), { "X-WC-Webhook-Source": "https://shop.example.com/shop/" });
+    const { res, json } = await send(woo, order(), { "X-WC-Webhook-Source": "https://shop.example.com/" });
     expect(res.status).toBe(200);
     expect(json).toMatchObject({ ok: true, accepted: 1 });
     expect(json.kept).toBeUndefined();
+  });
+
+  it("takes a delivery from the shop's home when the Store URL was typed as one of its pages", async () => {
+    const world = await createWorld();
+    const woo = await wooConnection(world, { storeUrl: "https://shop.example.com/shop" });
+    const { json } = await send(woo, order(), { "X-WC-Webhook-Source": "https://shop.example.com/" });
+    expect(json).toMatchObject({ ok: true, accepted: 1 });
+    expect(json.kept).toBeUndefined();
+  });
+
+  it("keeps a delivery from a copy in a folder below the shop's address", async () => {
+    const world = await createWorld();
+    const woo = await wooConnection(world, { storeUrl: "https://shop.example.com" });
+    const { json } = await send(woo, order(), { "X-WC-Webhook-Source": "https://shop.example.com/staging/4821/" });
+    expect(json.kept).toBeDefined();
+    expect(await transfersOf(world, order().id)).toEqual([]);
   });
 
   it("takes deliveries from any site when no store URL is set, as before", async () => {

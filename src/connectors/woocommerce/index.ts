@@ -15,7 +15,7 @@ export const woocommerceSettings = z.object({
     .trim()
     .optional()
     .describe(
-      "The shop's web address (e.g. https://shop.example.com), as in WordPress admin under Settings → General → Site Address. WooCommerce names the sending site in every delivery; when this is set, a delivery from any other site (a staging copy of the shop keeps its webhooks and secret) is kept aside and alerted, not booked. Change it when the shop moves to a new address.",
+      "The shop's web address (e.g. https://shop.example.com), as in WordPress admin under Settings → General → Site Address, with its folder if the shop is in one. WooCommerce names the sending site in every delivery; when this is set, a delivery from any other site (a staging copy of the shop keeps its webhooks and secret) is kept aside and alerted, not booked. Change it when the shop moves to a new address.",
     ),
 });
 

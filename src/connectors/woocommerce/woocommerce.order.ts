@@ -29,8 +29,8 @@ const STAGE_BY_STATUS: Readonly<Record<string, Stage>> = {
   completed: "completed",
   cancelled: "cancelled",
   trash: "cancelled",
-  // A full refund is a status, not a refund with lines: the order was paid (a cash-on-delivery one
-  // only once completed: see awaitingCash), and each entry of `refunds` becomes its own refunded event.
+  // A full refund is a status, not a refund with lines: the order was paid, and each entry of
+  // `refunds` becomes its own refunded event. One never paid is cancelled: see refundedUnpaid.
   refunded: "paid",
 };
 
@@ -41,7 +41,7 @@ const STAGE_BY_STATUS: Readonly<Record<string, Stage>> = {
  * the webhook after a few failed deliveries.
  */
 export function orderStage(order: WooOrder, topic: string): Stage {
-  if (topic === "order.deleted") return "cancelled";
+  if (topic === "order.deleted" || refundedUnpaid(order)) return "cancelled";
   const stage = STAGE_BY_STATUS[statusOf(order)] ?? (isPaid(order) ? "paid" : "created");
   return stage === "paid" && awaitingCash(order) ? "created" : stage;
 }
@@ -49,6 +49,17 @@ export function orderStage(order: WooOrder, topic: string): Stage {
 /** The order's status without the `wc-` prefix WooCommerce uses internally. */
 export function statusOf(order: Pick<WooOrder, "status">): string {
   return order.status.replace(/^wc-/, "");
+}
+
+/**
+ * An order set to Refunded that was never paid (isPaid): a bank transfer left on hold, a
+ * cash-on-delivery parcel refused at the door. WooCommerce records a refund of the whole total when
+ * the status is set, but no money came in and none went back: the order is cancelled, its status is
+ * no payment and its refunds are no credit notes. Read as paid, it had its payment registered (the
+ * refunded status reads as money received) and an invoice booked only to be credited.
+ */
+export function refundedUnpaid(order: WooOrder): boolean {
+  return statusOf(order) === "refunded" && !isPaid(order);
 }
 
 /**
@@ -134,8 +145,9 @@ export function toCanonicalOrder(order: WooOrder, meta: OrderMeta): CanonicalOrd
           : minorOf(inclusive ? [order.shipping_total, order.shipping_tax] : order.shipping_total, currency, "shipping_total"),
     },
     // A status such as refunded reads as money received downstream (a payment registered for it):
-    // cash-on-delivery money never collected is pending whatever the status says.
-    financialStatus: awaitingCash(order) ? "pending" : order.status,
+    // an order refunded without being paid is cancelled, and cash-on-delivery money never collected
+    // is pending, whatever the status says.
+    financialStatus: refundedUnpaid(order) ? "cancelled" : awaitingCash(order) ? "pending" : order.status,
     note: nonEmpty(order.customer_note),
   };
   // Validate our own output so a mapping bug shows here, not in a target three steps later.

@@ -7,7 +7,7 @@ import { z } from "zod";
 import { OrderlyError } from "../../domain/errors";
 import type { IgnoredDelivery, IncomingDelivery, SourceEvent } from "../contract";
 import { invalidPayload, validatedPayload } from "../payload";
-import { orderStage, statusOf, toCanonicalOrder } from "./woocommerce.order";
+import { orderStage, refundedUnpaid, statusOf, toCanonicalOrder } from "./woocommerce.order";
 import { type WooOrder, wcId, wooOrderSchema } from "./woocommerce.payload";
 import { toCanonicalRefund } from "./woocommerce.refund";
 import { gmtIso, gmtMs, localIso, nonEmpty } from "./woocommerce.util";
@@ -95,9 +95,12 @@ export function parse(delivery: IncomingDelivery): SourceEvent[] | IgnoredDelive
   const events: SourceEvent[] = [
     { deliveryId, topic, orderId: order.id, stage, occurrence: "", version, object: { type: "order", order: canonical } },
   ];
-  // Partial refunds happen on processing and completed orders too, so refunds are read whatever the status.
+  // Partial refunds happen on processing and completed orders too, so refunds are read whatever the
+  // status; but not those of an order refunded without being paid: no money went back (its refund
+  // event would climb the order to paid and run the paid flows first).
+  const refunds = refundedUnpaid(order) ? [] : (order.refunds ?? []);
   const refundContext = { orderId: order.id, currency: canonical.currency, createdAt: refundTime(order, version) };
-  for (const [i, summary] of (order.refunds ?? []).entries()) {
+  for (const [i, summary] of refunds.entries()) {
     const refund = mapped(() => toCanonicalRefund(summary, refundContext, `refunds.${i}`));
     // A refund of 0.00 is how a shop restocks items without returning money: nothing to credit, and
     // a credit note of nothing is refused by the targets, so it is no event.

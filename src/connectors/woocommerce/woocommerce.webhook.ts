@@ -64,31 +64,58 @@ export const WOOCOMMERCE_SOURCE_HEADER = "X-WC-Webhook-Source";
  * Why a verified delivery is not from the shop the connection is for, or null when it is (or the
  * connection names no store URL). A staging copy of a shop keeps its webhooks and their secret, so
  * its deliveries verify; only the site address WooCommerce sends in X-WC-Webhook-Source (its home
- * URL) tells them apart. Origins are compared (scheme, host, port): the path of a shop in a
- * subfolder and a trailing slash do not matter.
+ * URL) tells them apart. The origin and the path are compared, as a copy may live in a folder of
+ * the shop's own host (https://shop.com/staging/4821/).
  */
 export function foreignSite(delivery: IncomingDelivery, storeUrl: unknown): string | null {
   if (typeof storeUrl !== "string" || storeUrl === "") return null;
-  const expected = originOf(storeUrl);
+  const expected = siteOf(storeUrl);
   if (expected === null) return null;
   const sent = delivery.headers.get(WOOCOMMERCE_SOURCE_HEADER)?.trim() ?? "";
-  const origin = originOf(sent);
-  // One shop, however its address was typed: http or https, with or without www, any port. A
-  // staging copy has another host name (staging.shop.com, shop.hoster-staging.net).
-  if (origin !== null && siteOf(origin) === siteOf(expected)) return null;
+  const site = siteOf(sent);
+  if (site !== null && sameShop(site, expected)) return null;
   const from =
-    sent === "" ? `did not say which site sent it (no ${WOOCOMMERCE_SOURCE_HEADER} header)` : `came from ${origin ?? sent}`;
-  return `The delivery ${from}, not the shop's address ${expected} set on this connection. A copy of the shop (a staging site) keeps the webhooks and their secret: disable the Orderly webhooks there (WooCommerce → Settings → Advanced → Webhooks on that site). If the shop moved to ${origin ?? "a new address"}, update the connection's Store URL in Orderly, then re-save the orders listed here in WooCommerce to send them again.`;
+    sent === ""
+      ? `did not say which site sent it (no ${WOOCOMMERCE_SOURCE_HEADER} header)`
+      : `came from ${site?.address ?? sent}`;
+  return `The delivery ${from}, not the shop's address ${expected.address} set on this connection. A copy of the shop (a staging site) keeps the webhooks and their secret: disable the Orderly webhooks there (WooCommerce → Settings → Advanced → Webhooks on that site). If the shop moved to ${site?.address ?? "a new address"}, update the connection's Store URL in Orderly, then re-save the orders listed here in WooCommerce to send them again.`;
 }
 
-function siteOf(origin: string): string {
-  return new URL(origin).hostname.toLowerCase().replace(/^www\./, "");
+interface Site {
+  /** The address as shown: origin and path, without trailing slashes. */
+  address: string;
+  /** Host (without www.) and port: the same shop however its address was typed. */
+  host: string;
+  /** The path without trailing slashes ("" for the root). */
+  path: string;
 }
 
-function originOf(url: string): string | null {
+/**
+ * The sending site is the shop when it is on the same host and its home is the Store URL's path or
+ * above it: a Store URL typed as a page of the shop (https://shop.com/shop) still matches the
+ * shop's home (https://shop.com/), while a copy in a folder below it (https://shop.com/staging/4821/)
+ * does not.
+ */
+function sameShop(sent: Site, expected: Site): boolean {
+  if (sent.host !== expected.host) return false;
+  return sent.path === expected.path || expected.path.startsWith(`${sent.path}/`);
+}
+
+/**
+ * The site an http(s) address names, or null. WordPress sends its home URL with a trailing slash;
+ * a person types the Store URL with or without one, with http or https, with or without www. Those
+ * are one site; another port is another, and so is a folder below the shop's (see sameShop).
+ */
+function siteOf(url: string): Site | null {
+  let parsed: URL;
   try {
-    return new URL(url).origin;
+    parsed = new URL(url);
   } catch {
     return null;
   }
+  if (parsed.protocol !== "https:" && parsed.protocol !== "http:") return null;
+  const path = parsed.pathname.replace(/\/+$/, "");
+  // URL leaves out the scheme's default port, so http://shop.com and https://shop.com match.
+  const port = parsed.port === "" ? "" : `:${parsed.port}`;
+  return { address: `${parsed.origin}${path}`, host: `${parsed.hostname.replace(/^www\./, "")}${port}`, path };
 }
