@@ -54,6 +54,9 @@ const wrangler = spawn(
     // Local only: a connection may point at a mock on this machine (http://127.0.0.1:…).
     "--var",
     "ALLOW_PRIVATE_BASE_URLS:true",
+    // The address the dev server answers on, for the links in alert and account emails.
+    "--var",
+    `PUBLIC_URL:${baseUrl}`,
     "--test-scheduled",
     "--show-interactive-dev-session=false",
   ],

@@ -5,7 +5,7 @@
  * message, `transferId` set; worker/queue/consumer.ts) and signed deliveries a source sent that
  * could not be taken (`kind: "refused_delivery"`, with headers and raw body; worker/routes/hooks.ts).
  */
-import { and, desc, eq, type SQL } from "drizzle-orm";
+import { and, asc, desc, eq, gte, isNull, lte, type SQL, sql } from "drizzle-orm";
 import { z } from "zod";
 import { database } from "./client";
 import { beforeCursor, encodeCursor } from "./cursor";
@@ -40,6 +40,49 @@ export function findDeadLetter(env: Env, tenantId: string, id: number): Promise<
     .from(deadLetters)
     .where(and(eq(deadLetters.tenantId, tenantId), eq(deadLetters.id, id)))
     .get();
+}
+
+export interface UntoldDelivery {
+  id: number;
+  tenantId: string;
+  /** Its source connection; empty when the stored body lacks it (the alert then names no connection). */
+  connectionId: string;
+  order: string | null;
+  reason: string;
+}
+
+/**
+ * Kept deliveries (`refused_delivery`) kept between `from` and `to` whose alert was never counted
+ * (`alerted_at` null), oldest first, for the cron's sweep. A step's dead letter is not one: its
+ * transfer's failure alert tells of it.
+ */
+export async function untoldKeptDeliveries(env: Env, from: number, to: number, limit: number): Promise<UntoldDelivery[]> {
+  const rows = await database(env)
+    .select({ id: deadLetters.id, tenantId: deadLetters.tenantId, body: deadLetters.body, reason: deadLetters.reason })
+    .from(deadLetters)
+    .where(
+      and(
+        isNull(deadLetters.alertedAt),
+        gte(deadLetters.createdAt, from),
+        lte(deadLetters.createdAt, to),
+        sql`json_extract(${deadLetters.body}, '$.kind') = 'refused_delivery'`,
+      ),
+    )
+    .orderBy(asc(deadLetters.createdAt), asc(deadLetters.id))
+    .limit(limit);
+  return rows.flatMap((row) => {
+    if (row.tenantId === null) return [];
+    const facts = keptFacts(row.body);
+    return [
+      {
+        id: row.id,
+        tenantId: row.tenantId,
+        connectionId: facts.connectionId ?? "",
+        order: facts.order ?? null,
+        reason: row.reason ?? "No reason was recorded.",
+      },
+    ];
+  });
 }
 
 // Each field on its own: a row written by an older release (or a broken queue message) still

@@ -215,8 +215,18 @@ export const deadLetters = sqliteTable(
     body: text("body", { mode: "json" }).notNull(),
     reason: text("reason"),
     createdAt: integer("created_at").notNull(),
+    /**
+     * When a kept delivery's alert was counted (refused-alerts.ts), the claim and the count in one
+     * batch; null until then, so the cron raises whatever the webhook route's own try did not.
+     * A step's dead letter stays null: its transfer's failure alert tells of it.
+     */
+    alertedAt: integer("alerted_at"),
   },
-  (t) => [index("dead_letters_tenant_time").on(t.tenantId, t.createdAt)],
+  (t) => [
+    index("dead_letters_tenant_time").on(t.tenantId, t.createdAt),
+    // The cron's sweep reads only the last 48 hours of untold rows, not the whole table.
+    index("dead_letters_unalerted").on(t.createdAt).where(sql`alerted_at IS NULL`),
+  ],
 );
 
 /** The built-in sandbox ledger: an accounting target whose books live in D1. */

@@ -6,7 +6,7 @@
  * cost (docs/performance.md); a shard is always warm.
  */
 import { DurableObject } from "cloudflare:workers";
-import { alertHeldEvent, HELD_ALERT_TRIES } from "../notifications/held-alerts";
+import { alertHeldEvent, HELD_ALERT_TRIES, heldOrder } from "../notifications/held-alerts";
 import { runtimeConfig } from "../worker/config";
 import { withDeadline } from "../worker/deadline";
 import { type IngestRequest, orderStub } from "./order-types";
@@ -413,7 +413,7 @@ export class InboxDO extends DurableObject<Env> {
           void alertHeldEvent(this.env, {
             tenantId: request.tenantId,
             connectionId: request.connectionId,
-            orderId: request.event.orderId,
+            ...heldOrder(request.event),
             deliveryId: request.event.deliveryId,
             tries,
             reason: error instanceof Error ? error.message : String(error),

@@ -31,6 +31,10 @@ import {
   stageOccurrence,
   stageSortKey,
 } from "../domain/stage";
+import { type AlertText, alertSample } from "../notifications/alert-emails";
+import { alertTopic } from "../notifications/alert-throttle";
+import { notificationConfig } from "../notifications/notification-config";
+import { connectionNames, raiseAlert } from "../notifications/notify-tenant";
 import { alertGoneRefunds } from "../notifications/refund-gone-alerts";
 import { type RuntimeConfig, retryDelaySeconds, runtimeConfig } from "../worker/config";
 import { type OrderIdentity, projectTransfer, type StepRow, type TransferRow } from "./order-projection";
@@ -86,6 +90,11 @@ interface OrderState {
   order: CanonicalOrder | null;
   /** Refunds the shop no longer lists whose deletion the tenant was told of (refundsGone). */
   refundsGone?: string[];
+  /**
+   * Refunds found gone whose alert is not on record yet (tellGoneRefunds): moved to `refundsGone`
+   * once it is, tried again at `nextAt` (the alarm) until then.
+   */
+  refundsGoneUntold?: { ids: string[]; tries: number; nextAt: number };
 }
 
 interface PlannedStage {
@@ -137,6 +146,11 @@ const NOT_READ_BY_A_JOB = `seq NOT IN (SELECT json_extract(payload, '$.eventSeq'
 const KEPT_FOR_DEDUPE = '{"type":"kept"}';
 /** A projection job that has grown to this size takes no more changes (a SQLite row holds 2 MB). */
 const PROJECTION_JOB_MAX_BYTES = 512 * 1024;
+/** A refund-gone alert that could not be raised is tried again after 1, 2, 4 … minutes, at most hourly. */
+const GONE_RETRY_BASE_MS = 60_000;
+const GONE_RETRY_MAX_MS = 3_600_000;
+/** The database's error, as the parked-projection alert quotes it. */
+const PARKED_REASON_LIMIT = 500;
 
 export class OrderDO extends DurableObject<Env> {
   private readonly sql: ObjectSql;
@@ -153,6 +167,8 @@ export class OrderDO extends DurableObject<Env> {
   private runningJob: number | null = null;
   /** Step messages sent and not yet answered by the queue (sendStep). */
   private readonly sending = new Set<Promise<void>>();
+  /** The refund-gone alert being raised (tellGoneRefunds): one at a time, or it would be told twice. */
+  private telling: Promise<void> | null = null;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -167,11 +183,9 @@ export class OrderDO extends DurableObject<Env> {
     // duplicate, and the event's flows would never be planned.
     const { result, pump, state, gone } = this.sql.transaction(() => this.store(request));
     this.stateCache = state;
-    if (gone.length > 0) {
-      // Not awaited: the alert is best effort and must not hold the inbox's hand-off.
-      const { tenantId, connectionId, orderId } = state.identity;
-      void alertGoneRefunds(this.env, { tenantId, connectionId, orderId, refundIds: gone });
-    }
+    // Not awaited: the alert must not hold the inbox's hand-off. The refunds are stored as untold
+    // with the event, so one not raised now is raised by a later alarm.
+    if (gone.length > 0) void this.tellGoneRefunds();
     if (pump) this.kick();
     else if (!result.duplicate) await this.keepHousekeepingAlarm();
     return result;
@@ -203,7 +217,10 @@ export class OrderDO extends DurableObject<Env> {
     try {
       const stored = this.storeEvent(request);
       const gone = stored.gone ?? [];
-      if (gone.length > 0) this.draft.refundsGone = [...(this.draft.refundsGone ?? []), ...gone];
+      if (gone.length > 0) {
+        const untold = this.draft.refundsGoneUntold;
+        this.draft.refundsGoneUntold = { ids: [...(untold?.ids ?? []), ...gone], tries: untold?.tries ?? 0, nextAt: Date.now() };
+      }
       const next = JSON.stringify(this.draft);
       if (next !== saved && !stored.result.duplicate) this.setMeta("state", next);
       return { ...stored, state: this.draft, gone };
@@ -687,7 +704,41 @@ export class OrderDO extends DurableObject<Env> {
     this.housekeeping();
     await this.pump();
     await this.sent();
+    await this.tellGoneRefunds();
     await this.scheduleAlarm();
+  }
+
+  /**
+   * Raises the alert for the refunds found gone and not yet told, when due. They count as told
+   * only once the alert is on record (alertGoneRefunds), so a failure leaves them for a later
+   * alarm, with backoff; one pass at a time, so an alarm during an ingest's pass does not tell
+   * them again. Never throws.
+   */
+  private tellGoneRefunds(): Promise<void> {
+    this.telling ??= this.tellGone()
+      .catch((error) => console.error("order: refund-gone alert not handled", { ...this.identity(), error: String(error) }))
+      .finally(() => {
+        this.telling = null;
+      });
+    return this.telling;
+  }
+
+  private async tellGone(): Promise<void> {
+    for (;;) {
+      const untold = this.state()?.refundsGoneUntold;
+      if (!untold || untold.nextAt > Date.now()) return;
+      const { tenantId, connectionId, orderId } = this.identity();
+      const ids = untold.ids;
+      const told = await alertGoneRefunds(this.env, { tenantId, connectionId, orderId, refundIds: ids });
+      // Read again after the wait: an ingest may have found more refunds gone meanwhile.
+      const next = afterTelling(this.state()!, ids, told, Date.now());
+      this.setMeta("state", JSON.stringify(next));
+      this.stateCache = next;
+      if (!told) {
+        await this.scheduleAlarm();
+        return;
+      }
+    }
   }
 
   // ---- stage and planning -------------------------------------------------------------
@@ -1344,7 +1395,12 @@ export class OrderDO extends DurableObject<Env> {
           park ? 1 : 0,
           job.id,
         );
-        if (park) this.logParked(job, error);
+        if (park) {
+          this.logParked(job, error);
+          // Not awaited, and never throws: the alert writes to D1 too, and must neither hold up nor
+          // stop the line. A projection parked again (after its next tries) raises it again.
+          void this.alertParked(job, error);
+        }
         if (!park) break;
       } finally {
         this.runningJob = null;
@@ -1356,8 +1412,8 @@ export class OrderDO extends DurableObject<Env> {
   /**
    * A parked projection leaves its transfer in the log as it was (a finished one shown running,
    * a failure no alert or replay finds) until the sweeper's nudge or, a day on, housekeeping: the
-   * operator sees it here, with how many this order has parked. (No alert: the tenant alerts
-   * write to D1, the store that is failing, and none is addressed to the operator.)
+   * operator sees it here, with how many this order has parked; the tenant is told too
+   * (alertParked).
    */
   private logParked(job: OutboxRow, error: unknown): void {
     const parked = this.sql.one<{ n: number }>("SELECT COUNT(*) AS n FROM outbox WHERE parked = 1")!.n;
@@ -1371,6 +1427,54 @@ export class OrderDO extends DurableObject<Env> {
       parked,
       error: String(error),
     });
+  }
+
+  /**
+   * Tells the tenant, throttled under `parked:<source connection>`, that the order's history in
+   * Orderly is behind: while the projection is parked, the failure alerts and the sweeper (which
+   * read D1) may not see what became of the order. Best effort: during a D1 outage this fails
+   * too (logged), and the projection's next park, after its next tries, raises it again.
+   */
+  private async alertParked(job: OutboxRow, error: unknown): Promise<void> {
+    const { tenantId, connectionId, orderId } = this.identity();
+    try {
+      if (!tenantId) return;
+      const transferId = job.kind === "project" ? (JSON.parse(job.payload) as ProjectJob).transferId : null;
+      const order = this.orderName(transferId);
+      const raw = String(error);
+      const reason = raw.length > PARKED_REASON_LIMIT ? `${raw.slice(0, PARKED_REASON_LIMIT - 1)}…` : raw;
+      const windowMs = notificationConfig(this.env).alertWindowMs;
+      await raiseAlert(
+        this.env,
+        {
+          tenantId,
+          topic: alertTopic("parked", connectionId),
+          at: Date.now(),
+          sample: alertSample(order, `history in Orderly behind: ${reason}`),
+          first: async () => {
+            const names = await connectionNames(this.env, tenantId, [connectionId]);
+            return parkedAlertText({ sourceName: names.get(connectionId) ?? connectionId, order, reason, windowMs });
+          },
+        },
+        windowMs,
+      );
+    } catch (alerting) {
+      console.error("parked projection alert not sent; the projection's next park raises it again", {
+        tenantId,
+        connectionId,
+        orderId,
+        id: job.id,
+        error: String(alerting),
+      });
+    }
+  }
+
+  /** The order as the shop names it (`#1001`) where the object knows it, else the shop's id of it. */
+  private orderName(transferId: string | null): string {
+    const input = transferId ? this.transfer(transferId)?.input : undefined;
+    const number =
+      this.latestOrder()?.source.orderNumber ?? (input ? (JSON.parse(input) as TransferInput).order.source.orderNumber : null);
+    return number || this.identity().orderId;
   }
 
   private async runJob(job: OutboxJob): Promise<void> {
@@ -1413,7 +1517,8 @@ export class OrderDO extends DurableObject<Env> {
       this.sql.one<{ t: number | null }>(
         "SELECT MIN(MAX(due_at, COALESCE(lease_until, 0))) AS t FROM steps WHERE status IN ('released', 'running', 'retrying', 'deferred')",
       )?.t ?? null;
-    const times = [outbox, due, this.housekeepingDue()].filter((t): t is number => t !== null);
+    const untold = this.state()?.refundsGoneUntold?.nextAt ?? null;
+    const times = [outbox, due, this.housekeepingDue(), untold].filter((t): t is number => t !== null);
     // Nothing to wake for: the object sleeps until its next request (an alarm set before, if any,
     // goes off, finds nothing and sets none).
     if (times.length === 0) return;
@@ -1521,7 +1626,7 @@ export class OrderDO extends DurableObject<Env> {
   private refundsGone(object: IngestRequest["event"]["object"]): string[] {
     if (object.type !== "order" || !object.order.refundIds) return [];
     const listed = new Set(object.order.refundIds);
-    const told = new Set(this.draft?.refundsGone ?? []);
+    const told = new Set([...(this.draft?.refundsGone ?? []), ...(this.draft?.refundsGoneUntold?.ids ?? [])]);
     // Only refunds whose flows made something (a step with a result): a failed credit note left
     // nothing to reverse.
     return this.sql
@@ -1643,4 +1748,49 @@ function materialKey(order: CanonicalOrder): string {
     currency,
     pricesIncludeTax,
   });
+}
+
+/**
+ * The state after raising the alert for the gone refunds `ids`: told, they move to `refundsGone`
+ * (any found gone meanwhile stay untold, due as they are); not told, the next try backs off.
+ */
+function afterTelling(state: OrderState, ids: string[], told: boolean, now: number): OrderState {
+  const { refundsGoneUntold: untold, ...rest } = state;
+  if (!untold) return state;
+  if (!told) {
+    const tries = untold.tries + 1;
+    const nextAt = now + Math.min(GONE_RETRY_MAX_MS, GONE_RETRY_BASE_MS * 2 ** (tries - 1));
+    return { ...rest, refundsGoneUntold: { ...untold, tries, nextAt } };
+  }
+  const left = untold.ids.filter((id) => !ids.includes(id));
+  return {
+    ...rest,
+    refundsGone: [...(rest.refundsGone ?? []), ...ids],
+    ...(left.length > 0 ? { refundsGoneUntold: { ...untold, ids: left, tries: 0 } } : {}),
+  };
+}
+
+interface ParkedFacts {
+  sourceName: string;
+  /** The order as the shop names it, or the shop's id of it. */
+  order: string;
+  /** The database's error. */
+  reason: string;
+  windowMs: number;
+}
+
+/**
+ * The first email of a `parked:` window. (Its words belong in alert-emails.ts beside the others;
+ * until they are there, the grouped email is that file's generic one for an unknown kind.)
+ */
+function parkedAlertText(f: ParkedFacts): AlertText {
+  return {
+    subject: `Order ${f.order} from "${f.sourceName}": its history in Orderly is behind`,
+    text: [
+      `Orderly could not write what happened to order ${f.order} from "${f.sourceName}" to its transfer log, after trying for a while, and now tries less often. The order's transfers go on as usual; only what Orderly shows of them is behind: the transfer log may show a finished transfer as still running, or miss one, and a transfer that failed may get no failure alert.`,
+      `Why (the database's error): ${f.reason}`,
+      "Nothing of the order is lost: its own record is complete, and Orderly keeps trying to write it to the log, at least once a day, until it is written. Until then, look at the order in the shop and in the accounting system if it matters now. If this goes on, the Orderly operator should look at the error above.",
+      `Further orders from "${f.sourceName}" whose history falls behind in the next ${Math.max(1, Math.round(f.windowMs / 60_000))} minutes are collected into one email.`,
+    ].join("\n\n"),
+  };
 }

@@ -1,10 +1,10 @@
 /**
  * `sendMail`: the one way Orderly sends an email. It validates the email, picks the provider (the
- * given mail connection, else the dev outbox), keeps attachments in R2, and records every email in
- * `mail_outbox`, sent or failed: the row is written as failed before anything can fail, so an
- * email is never lost without a trace (the cron re-sends failed alert rows). The same (tenant,
- * idempotency key) is never sent twice once it was sent; a failed one may be sent again with the
- * same key, and the caller decides when.
+ * given mail connection or the system sender, else the dev outbox), keeps attachments in R2, and
+ * records every email in `mail_outbox`, sent or failed: the row is written as failed before
+ * anything can fail, so an email is never lost without a trace (the cron re-sends failed alert
+ * rows). The same (tenant, idempotency key) is never sent twice once it was sent; a failed one may
+ * be sent again with the same key, and the caller decides when.
  */
 import { and, eq, ne } from "drizzle-orm";
 import { createHttpClient } from "../connectors/http";
@@ -36,9 +36,16 @@ export interface SendMailInput {
    * A Resend or Postmark connection of the tenant; `"system"` for the operator's own sender
    * (`systemMailer`), which account emails (resets, invitations) must use: a tenant's connection
    * is the tenant's to read. Without it, or with `"system"` where none is configured, the email
-   * goes to the dev outbox.
+   * goes to the dev outbox (unless `requireDelivery`).
    */
   via?: { connectionId: string } | "system";
+  /**
+   * For an email someone must get (the tenant's alerts and reports): where, outside local
+   * development, it would stop in the dev outbox, it is stored as failed with `reason` and the
+   * error (`mail_no_provider`) thrown instead. Recorded as sent, it would never be sent again once
+   * a provider is chosen, and no one would know it never left.
+   */
+  requireDelivery?: { reason: string };
   /**
    * For an email that carries a one-time secret (a password-reset or invitation link). The outbox
    * row is read by every member and API token of the tenant, so it keeps only `summary` as its
@@ -105,6 +112,9 @@ export async function beforeUnpacedCall(env: Env, timeoutMs: number, target = fa
   return deadline;
 }
 
+/** The code of the error `requireDelivery` throws: no provider would deliver the email. */
+export const MAIL_NO_PROVIDER = "mail_no_provider";
+
 /** The error a row carries from its first write until the provider answers; seen only if the send died in between. */
 const NOT_SENT_YET = "Not sent yet: the attempt stopped before the mail provider answered; the next attempt sends it.";
 
@@ -155,6 +165,10 @@ export async function sendMail(env: Env, input: SendMailInput): Promise<SendMail
         : input.via
           ? await loadMailProvider(env, tenantId, input.via.connectionId)
           : devOutboxProvider();
+    if (provider.id === "dev" && input.requireDelivery && !isLocalDevelopment(env)) {
+      row.provider = "none";
+      throw new OrderlyError(input.requireDelivery.reason, { errorClass: "validation", code: MAIL_NO_PROVIDER });
+    }
     row.provider = provider.id;
     row.fromAddress = email.from ?? provider.defaultFrom;
     if (input.sensitive && provider.id === "dev" && isLocalDevelopment(env)) {

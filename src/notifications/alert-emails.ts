@@ -1,8 +1,12 @@
 /**
- * The words of alert emails, as pure functions of what happened: the immediate email for the
- * first event of a window and the grouped email that closes it. Links are paths in Orderly's UI
- * (the transfer log), so they work whatever host serves it.
+ * The words of alert emails, as functions of what happened: the immediate email for the first
+ * event of a window and the grouped email that closes it. Links are Orderly's pages under
+ * PUBLIC_URL, read from the Worker's bindings (alerts are mostly written by the cron and queues,
+ * which have no request to take a host from); without it the email says where to click.
  */
+import { env } from "cloudflare:workers";
+import { escapeHtml } from "../mail/templates";
+import { publicUrl } from "../worker/config";
 import type { AlertKind } from "./alert-throttle";
 
 export interface AlertText {
@@ -27,6 +31,47 @@ export function connectionPath(connectionId: string): string {
   return `/connections/${encodeURIComponent(connectionId)}`;
 }
 
+/** A page of Orderly's UI as an email names it. */
+export interface Page {
+  path: string;
+  /** The way there from Orderly's menu, for an email without a link. */
+  menu: string;
+}
+
+/**
+ * A page as an email writes it: a full link under PUBLIC_URL; without one, the way there from
+ * Orderly's menu and the path to add to Orderly's address (a bare path reads as a broken link,
+ * and no mail client opens it). `base` defaults to the Worker's PUBLIC_URL.
+ */
+export function pageLink(page: Page, base: string | null = publicUrl(env)): string {
+  return base ? `${base}${page.path}` : `open Orderly → ${page.menu} (or add ${page.path} to Orderly's address)`;
+}
+
+/** `pageLink` in an HTML email: an `<a>` when there is a link to make. */
+export function pageLinkHtml(page: Page, base: string | null = publicUrl(env)): string {
+  const text = escapeHtml(pageLink(page, base));
+  return base ? `<a href="${text}">${text}</a>` : text;
+}
+
+export function failedTransfersPage(targetConnectionId?: string): Page {
+  return { path: failedTransfersPath(targetConnectionId), menu: 'Transfer log → status "failed"' };
+}
+
+/** The log is searched by order number; a transfer without one is found by its time in the log. */
+export function transferPage(transferId: string, orderNumber: string | null): Page {
+  return { path: transferPath(transferId), menu: orderNumber ? `Transfer log → search ${orderNumber}` : "Transfer log" };
+}
+
+export function connectionPage(connectionId: string, name: string): Page {
+  return { path: connectionPath(connectionId), menu: `Connections → ${name}` };
+}
+
+/** One kept delivery (named by its source and order, as the list shows it), or the list. */
+export function deadLetterPage(id?: number, what?: string): Page {
+  const list = "Kept, not processed";
+  return { path: deadLetterPath(id), menu: id === undefined || !what ? list : `${list} → ${what}` };
+}
+
 /** `#1001: reason` for a grouped email; the reason is cut so ten samples stay readable. */
 export function alertSample(orderNumber: string | null, reason: string): string {
   const short = reason.length > REASON_LIMIT ? `${reason.slice(0, REASON_LIMIT - 1)}…` : reason;
@@ -49,7 +94,7 @@ export function failureAlertText(f: FailureFacts): AlertText {
     text: [
       `Orderly could not transfer ${order} to "${f.targetName}", and will not try again by itself.`,
       `Reason: ${f.reason}`,
-      `The transfer: ${transferPath(f.transferId)}\nAll failed transfers on "${f.targetName}": ${failedTransfersPath(f.targetId)}`,
+      `The transfer: ${pageLink(transferPage(f.transferId, f.orderNumber))}\nAll failed transfers on "${f.targetName}": ${pageLink(failedTransfersPage(f.targetId))}`,
       "Fix the cause, then retry from the transfer log. Nothing else is needed: a retry adopts anything the target already made.",
       `Further failures on "${f.targetName}" in the next ${minutes(f.windowMs)} minutes are collected into one email.`,
     ].join("\n\n"),
@@ -70,25 +115,40 @@ export function differencesAlertText(f: DifferencesFacts): AlertText {
     text: [
       `${order} changed after its invoice was booked in "${f.targetName}". A booked invoice cannot be changed, so these differences were not applied:`,
       f.differences.map((d) => `- ${d}`).join("\n"),
-      `Correct the booked invoice in "${f.targetName}" (for example with a credit note). The transfer: ${transferPath(f.transferId)}`,
+      `Correct the booked invoice in "${f.targetName}" (for example with a credit note). The transfer: ${pageLink(transferPage(f.transferId, f.orderNumber))}`,
     ].join("\n\n"),
   };
 }
 
 export interface HeldEventFacts {
   sourceName: string;
+  /** The shop's id of the order (Shopify's long number, WooCommerce's post id). */
   orderId: string;
+  /** What people call the order (`#1001`), when the event carries it: order events do, refunds do not. */
+  orderNumber: string | null;
+  /** The refund the event is, for a refund event. */
+  refundId: string | null;
   deliveryId: string;
   tries: number;
   reason: string;
 }
 
+/**
+ * The held event as the email names it: by its order number where the event has one, else by the
+ * shop's id of its order, which the shop's admin shows (in the order's address, for Shopify).
+ */
+export function heldEventLabel(f: Pick<HeldEventFacts, "orderId" | "orderNumber" | "refundId">): string {
+  const order = f.orderNumber ? `order ${f.orderNumber}` : `the order with the shop's id ${f.orderId}`;
+  return f.refundId ? `refund ${f.refundId} of ${order}` : order;
+}
+
 /** An event stored at its webhook that its order's processing has not taken after many tries. */
 export function heldEventAlertText(f: HeldEventFacts): AlertText {
+  const label = heldEventLabel(f);
   return {
-    subject: `Order ${f.orderId} from "${f.sourceName}" is held on its way in`,
+    subject: `${label.charAt(0).toUpperCase()}${label.slice(1)} from "${f.sourceName}" is held on its way in`,
     text: [
-      `Orderly stored the webhook for order ${f.orderId} from "${f.sourceName}" (delivery ${f.deliveryId}) and answered it, but could not hand it on to the order's processing after ${f.tries} tries.`,
+      `Orderly stored the webhook for ${label} from "${f.sourceName}" (delivery ${f.deliveryId}) and answered it, but could not hand it on to the order's processing after ${f.tries} tries.`,
       `Last error: ${f.reason}`,
       "Nothing is lost: the event stays stored and Orderly keeps trying every minute. Later events of the same order wait behind it, so its transfers wait too. If this goes on, the Orderly operator should look at the error above.",
     ].join("\n\n"),
@@ -142,7 +202,7 @@ export function refusedDeliveryAlertText(f: RefusedDeliveryFacts): AlertText {
     text: [
       `Orderly received ${what} from "${f.sourceName}", signed with the connection's secret, but could not take it as usual. It was answered as received and kept here instead of being lost: once answered, the shop will not send this delivery again.`,
       `Why, and what to do: ${f.reason}`,
-      `The delivery, with its body as received: ${deadLetterPath(f.deadLetterId)} (all kept deliveries: ${deadLetterPath()}).`,
+      `The delivery, with its body as received: ${pageLink(deadLetterPage(f.deadLetterId, `${what} from "${f.sourceName}"`))}\nAll kept deliveries: ${pageLink(deadLetterPage())}`,
       `Further deliveries from "${f.sourceName}" kept in the next ${minutes(f.windowMs)} minutes are collected into one email.`,
     ].join("\n\n"),
   };
@@ -198,17 +258,17 @@ const FALLBACK_SUBJECTS: Record<string, (connection: string) => string> = {
 export function fallbackAlertText(f: FallbackFacts): AlertText {
   const connection = `connection ${f.connectionId || "(unknown)"}`;
   const links = [
-    f.transferId ? `The transfer: ${transferPath(f.transferId)}` : "",
-    f.kind === "failures" ? `All failed transfers on ${connection}: ${failedTransfersPath(f.connectionId)}` : "",
-    f.kind === "refused" ? `All kept deliveries: ${deadLetterPath()}` : "",
-    f.connectionId ? `The connection: ${connectionPath(f.connectionId)}` : "",
+    f.transferId ? `The transfer: ${pageLink(transferPage(f.transferId, null))}` : "",
+    f.kind === "failures" ? `All failed transfers on ${connection}: ${pageLink(failedTransfersPage(f.connectionId))}` : "",
+    f.kind === "refused" ? `All kept deliveries: ${pageLink(deadLetterPage())}` : "",
+    f.connectionId ? `The connection: ${pageLink(connectionPage(f.connectionId, connection))}` : "",
   ];
   return {
     subject: (FALLBACK_SUBJECTS[f.kind] ?? ((c: string) => `An alert about ${c}`))(connection),
     text: join(
       `What happened: ${f.sample}`,
       links.filter(Boolean).join("\n"),
-      "This alert is shorter than usual: Orderly could not read all it needed to write it in full. Open the links above for the details.",
+      "This alert is shorter than usual: Orderly could not read all it needed to write it in full. Open the pages above for the details.",
     ),
   };
 }
@@ -239,7 +299,7 @@ export function groupedAlertText(g: GroupFacts): AlertText {
         text: join(
           `${g.count} more ${plural(g.count, "transfer")} to ${name} failed ${since}, after the alert sent then.`,
           examples,
-          `All failed transfers on ${name}: ${failedTransfersPath(g.connectionId)}`,
+          `All failed transfers on ${name}: ${pageLink(failedTransfersPage(g.connectionId))}`,
           "Fix the cause, then retry them from the transfer log, one by one or all at once.",
         ),
       };
@@ -274,7 +334,7 @@ export function groupedAlertText(g: GroupFacts): AlertText {
         text: join(
           `${g.count} more signed ${plural(g.count, "delivery", "deliveries")} from ${name} could not be booked ${since}. Each was answered as received (the shop does not send it again) and kept with its body.`,
           examples,
-          `All kept deliveries: ${deadLetterPath()}`,
+          `All kept deliveries: ${pageLink(deadLetterPage())}`,
         ),
       };
     case "test-orders":

@@ -1,18 +1,19 @@
 /**
  * Alert throttling, per tenant and topic (`failures:<target>`, `paused:<connection>`,
  * `differences:<target>`, `held:<source>`, `refused:<source>`, `refund-gone:<source>`,
- * `test-orders:<source>`): the first event after a quiet spell opens a window and is mailed at
+ * `test-orders:<source>`, `parked:<source>`): the first event after a quiet spell opens a window and is mailed at
  * once; events inside the window are counted in `alert_state` (with up to ten samples) and mailed
  * as one grouped email when the window ends, which in turn opens the next window. So a burst of
  * any size makes at most one email per window, and a steady trickle one email per window.
  *
  * An event changes `alert_state` in one SQL upsert, so concurrent queue consumers cannot both
- * open a window. An event may carry a marker row (the failed transfer, the step with differences):
+ * open a window. An event may carry a marker row (the failed transfer, the step with differences,
+ * the kept delivery):
  * the marker is claimed and the event counted in one D1 batch (one transaction), so an event is
  * counted exactly once whether the consumer or the cron sweeper sees it first, or both.
  */
 
-export type AlertKind = "failures" | "paused" | "differences" | "held" | "refused" | "refund-gone" | "test-orders";
+export type AlertKind = "failures" | "paused" | "differences" | "held" | "refused" | "refund-gone" | "test-orders" | "parked";
 
 /** Samples kept per window for the grouped email. */
 export const MAX_SAMPLES = 10;
@@ -29,7 +30,9 @@ export function parseAlertTopic(topic: string): { kind: string; connectionId: st
 /** The D1 row that records "this event was counted"; an event with a claimed marker is not counted again. */
 export type AlertMarker =
   | { table: "transfers"; transferId: string }
-  | { table: "transfer_steps"; transferId: string; stepIndex: number };
+  | { table: "transfer_steps"; transferId: string; stepIndex: number }
+  /** A kept delivery (`transferId` only so readers of `marker.transferId` need no narrowing). */
+  | { table: "dead_letters"; deadLetterId: number; transferId?: undefined };
 
 export interface AlertEvent {
   tenantId: string;
@@ -91,6 +94,15 @@ export async function recordAlertEvent(env: Pick<Env, "DB">, event: AlertEvent, 
  */
 function markerStatements(marker: AlertMarker) {
   const unclaimed = "(alerted_at IS NULL OR alerted_at < updated_at)";
+  if (marker.table === "dead_letters") {
+    // A dead letter never changes once kept (no updated_at): claimed once, stamped with the event's time.
+    return {
+      claim: "UPDATE dead_letters SET alerted_at = ?1 WHERE tenant_id = ?2 AND id = ?3 AND alerted_at IS NULL",
+      claimParams: [marker.deadLetterId],
+      guard: "EXISTS (SELECT 1 FROM dead_letters WHERE id = ?6 AND alerted_at = ?3)",
+      guardParams: [marker.deadLetterId],
+    };
+  }
   if (marker.table === "transfers") {
     return {
       claim: `UPDATE transfers SET alerted_at = MAX(?1, updated_at) WHERE tenant_id = ?2 AND id = ?3 AND ${unclaimed}`,
@@ -118,14 +130,20 @@ export async function releaseAlertMarker(env: Pick<Env, "DB">, event: AlertEvent
   const marker = event.marker;
   if (!marker) return false;
   const statement =
-    marker.table === "transfers"
-      ? env.DB.prepare(
-          "UPDATE transfers SET alerted_at = NULL WHERE tenant_id = ?2 AND id = ?3 AND alerted_at = MAX(?1, updated_at)",
-        ).bind(event.at, event.tenantId, marker.transferId)
-      : env.DB.prepare(
-          `UPDATE transfer_steps SET alerted_at = NULL
+    marker.table === "dead_letters"
+      ? env.DB.prepare("UPDATE dead_letters SET alerted_at = NULL WHERE tenant_id = ?2 AND id = ?3 AND alerted_at = ?1").bind(
+          event.at,
+          event.tenantId,
+          marker.deadLetterId,
+        )
+      : marker.table === "transfers"
+        ? env.DB.prepare(
+            "UPDATE transfers SET alerted_at = NULL WHERE tenant_id = ?2 AND id = ?3 AND alerted_at = MAX(?1, updated_at)",
+          ).bind(event.at, event.tenantId, marker.transferId)
+        : env.DB.prepare(
+            `UPDATE transfer_steps SET alerted_at = NULL
            WHERE tenant_id = ?2 AND transfer_id = ?3 AND step_index = ?4 AND alerted_at = MAX(?1, updated_at)`,
-        ).bind(event.at, event.tenantId, marker.transferId, marker.stepIndex);
+          ).bind(event.at, event.tenantId, marker.transferId, marker.stepIndex);
   return ((await statement.run()).meta.changes ?? 0) > 0;
 }
 

@@ -11,10 +11,9 @@
 import { TRANSFER_STATUSES } from "../db/schema";
 import { alertSample, differencesAlertText } from "./alert-emails";
 import { alertTopic } from "./alert-throttle";
+import { SWEEP_LOOKBACK_MS } from "./failure-alerts";
 import { connectionNames, raiseAlert } from "./notify-tenant";
 
-/** Transfers updated this recently are scanned; each cron run overlaps the last by far. */
-const LOOKBACK_MS = 2 * 3_600_000;
 const BATCH = 200;
 
 /**
@@ -22,6 +21,12 @@ const BATCH = 200;
  * needs correcting even when a later step of the transfer failed (or has not run yet). The
  * transfer's `updated_at`, which moves with each of its steps, bounds the scan; every status is
  * listed so the (status, updated_at) index serves it. The step's marker counts each result once.
+ *
+ * That `updated_at` is the order object's time of the change, not when the row reached D1: a row
+ * written late (a D1 outage, a parked projection) comes with its old time. So the scan looks back
+ * as far as the failure sweeper's, not just past the last cron run; the marker, claimed with the
+ * count in one transaction and behind the step's `updated_at` only when the step itself changed
+ * again, keeps the overlap from mailing a result twice.
  */
 export async function sweepInvoiceDifferences(env: Env, now: number, windowMs: number): Promise<number> {
   const { results } = await env.DB.prepare(
@@ -33,7 +38,7 @@ export async function sweepInvoiceDifferences(env: Env, now: number, windowMs: n
        AND (s.alerted_at IS NULL OR s.alerted_at < s.updated_at)
      ORDER BY t.updated_at LIMIT ${BATCH}`,
   )
-    .bind(now - LOOKBACK_MS, now)
+    .bind(now - SWEEP_LOOKBACK_MS, now)
     .all<{
       transfer_id: string;
       step_index: number;

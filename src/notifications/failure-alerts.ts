@@ -19,8 +19,11 @@ import { alertTopic, type RecordResult } from "./alert-throttle";
 import { notificationConfig } from "./notification-config";
 import { connectionNames, raiseAlert } from "./notify-tenant";
 
-/** The sweeper looks this far back; older unalerted failures predate a long outage of the cron itself. */
-const SWEEP_LOOKBACK_MS = 48 * 3_600_000;
+/**
+ * The sweepers look this far back (failures here, booked-invoice differences in
+ * difference-alerts.ts); older unalerted ones predate a long outage of the cron itself.
+ */
+export const SWEEP_LOOKBACK_MS = 48 * 3_600_000;
 const SWEEP_BATCH = 200;
 
 export interface TransferFailure {

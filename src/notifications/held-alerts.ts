@@ -5,7 +5,8 @@
  * throttled under `held:<source connection>`. Until then nothing shows it: the order's transfers
  * are not in the log, because they were never planned.
  */
-import { alertSample, heldEventAlertText } from "./alert-emails";
+import type { SourceEvent } from "../connectors/contract";
+import { alertSample, heldEventAlertText, heldEventLabel } from "./alert-emails";
 import { alertTopic } from "./alert-throttle";
 import { notificationConfig } from "./notification-config";
 import { connectionNames, raiseAlert } from "./notify-tenant";
@@ -13,13 +14,38 @@ import { connectionNames, raiseAlert } from "./notify-tenant";
 /** Tries before the alert: about five minutes with the inbox's backoff (0.5 s doubling to 60 s). */
 export const HELD_ALERT_TRIES = 10;
 
-export interface HeldEvent {
+export interface HeldEvent extends HeldOrder {
   tenantId: string;
   connectionId: string;
-  orderId: string;
   deliveryId: string;
   tries: number;
   reason: string;
+}
+
+/** The order a held event belongs to, as its alert names it. */
+export interface HeldOrder {
+  orderId: string;
+  /** `#1001`; null for a refund event, which carries only its order's id. */
+  orderNumber: string | null;
+  refundId: string | null;
+}
+
+/** Longer names are cut: the shop's text goes into a subject line. */
+const NAME_LIMIT = 40;
+
+/**
+ * The order of an event read back from the inbox's storage. Never throws (the inbox calls it while
+ * handling a failure), so a row stored before events carried their object still gets its alert.
+ */
+export function heldOrder(event: Pick<SourceEvent, "orderId"> & { object?: SourceEvent["object"] }): HeldOrder {
+  const object = event.object;
+  const number = object?.type === "order" ? object.order?.source?.orderNumber?.trim() : undefined;
+  const refundId = object?.type === "refund" ? object.refund?.source?.refundId : undefined;
+  return {
+    orderId: event.orderId,
+    orderNumber: number ? number.slice(0, NAME_LIMIT) : null,
+    refundId: refundId ? refundId.slice(0, NAME_LIMIT) : null,
+  };
 }
 
 /** Never throws: the alert is best effort beside an event that stays stored and tried. */
@@ -32,7 +58,7 @@ export async function alertHeldEvent(env: Env, held: HeldEvent, now = Date.now()
         tenantId: held.tenantId,
         topic: alertTopic("held", held.connectionId),
         at: now,
-        sample: alertSample(held.orderId, held.reason),
+        sample: alertSample(held.orderNumber ?? heldEventLabel(held), held.reason),
         first: async () => {
           const names = await connectionNames(env, held.tenantId, [held.connectionId]);
           return heldEventAlertText({ ...held, sourceName: names.get(held.connectionId) ?? held.connectionId });

@@ -1,7 +1,8 @@
 /**
  * Telling a tenant's people that something needs them. Every email goes through the tenant's
- * mail provider (or the dev outbox) under an idempotency key, so a retried step or a repeated
- * cron run never sends the same email twice.
+ * mail provider (without one: the operator's system sender when deployed, the dev outbox in local
+ * development) under an idempotency key, so a retried step or a repeated cron run never sends the
+ * same email twice.
  *
  * `raiseAlert` is the throttled path (see alert-throttle.ts): the first event of a topic is
  * mailed at once, the rest of its window in one grouped email that `flushAlertGroups` sends.
@@ -10,8 +11,9 @@ import { and, eq, gte, inArray, like, lte } from "drizzle-orm";
 import { database } from "../db/client";
 import { connections, mailOutbox, tenants } from "../db/schema";
 import { OrderlyError } from "../domain/errors";
+import { isLocalDevelopment } from "../mail/dev-outbox.provider";
 import { oneLineSubject } from "../mail/mail.types";
-import { MAIL_TIMEOUT_MS, recordUnsentMail, sendMail } from "../mail/send-mail";
+import { MAIL_NO_PROVIDER, MAIL_TIMEOUT_MS, recordUnsentMail, type SendMailInput, sendMail } from "../mail/send-mail";
 import type { AlertText } from "./alert-emails";
 import { fallbackAlertText, groupedAlertText } from "./alert-emails";
 import {
@@ -43,13 +45,19 @@ const RESEND_FAILED_FOR_MS = 6 * 3_600_000;
  */
 export const RESEND_AFTER_MS = 2 * MAIL_TIMEOUT_MS;
 
-/** Sends the alert to the tenant's alert recipients; false when the tenant has none configured. */
+/**
+ * Sends the alert to the tenant's alert recipients; false when its settings let it reach no one (no
+ * alert address, or no mail provider when deployed without a system sender): stored as failed.
+ */
 export async function notifyTenant(env: Env, tenantId: string, alert: TenantAlert): Promise<boolean> {
   return mailTenant(env, tenantId, { ...alert, key: `alert/${alert.key}` });
 }
 
 /** Why an email to the alert recipients was not sent, as the outbox row shows it. */
 export const NO_RECIPIENTS = "not sent: no alert recipients set (add an alert address under Notifications)";
+/** ... and when nothing would deliver it (deployed, no mail connection chosen, no system sender). */
+export const NO_MAIL_PROVIDER =
+  "not sent: no mail provider is chosen for alerts, and this Orderly has no system mail sender (choose a mail provider under Notifications)";
 
 /**
  * Any email to the tenant's alert recipients (alerts, status reports), under the caller's full key.
@@ -85,15 +93,28 @@ export async function mailTenant(env: Env, tenantId: string, email: TenantAlert)
       tenantId,
       idempotencyKey: key,
       email: { to: tenant.alertEmails, subject, text: email.text, ...(email.html ? { html: email.html } : {}) },
-      ...(tenant.mailConnectionId ? { via: { connectionId: tenant.mailConnectionId } } : {}),
+      ...tenantSender(env, tenant.mailConnectionId),
+      requireDelivery: { reason: NO_MAIL_PROVIDER },
     });
   } catch (error) {
+    // A setting to fix, like a missing address; sendMail stored the row as failed with the reason.
+    if (error instanceof OrderlyError && error.code === MAIL_NO_PROVIDER) return false;
     // Refused before sendMail stored it (say, a malformed alert address): store it here.
     if (error instanceof OrderlyError && error.code === "mail_invalid")
       await unsent(tenant.alertEmails.slice(0, 50), `not sent: ${error.message}`);
     throw error;
   }
   return true;
+}
+
+/**
+ * Who sends the tenant's mail: its mail connection; without one, deployed, the operator's system
+ * sender (the dev outbox would deliver nothing, and sendMail refuses it there); locally the dev
+ * outbox, where the developer reads it.
+ */
+function tenantSender(env: Env, connectionId: string | null): Pick<SendMailInput, "via"> {
+  if (connectionId) return { via: { connectionId } };
+  return isLocalDevelopment(env) ? {} : { via: "system" };
 }
 
 /**
@@ -221,7 +242,8 @@ export async function flushAlertGroups(env: Env, now: number, windowMs: number):
 }
 
 /**
- * An alert whose email failed (the provider, the mail connection, no alert address) is kept as a
+ * An alert whose email failed (the provider, the mail connection, no alert address, no mail
+ * provider) is kept as a
  * failed outbox row; the cron sends it again (same key, same words) for a few hours, so a mail
  * provider's blip, or an address added soon after, loses no alert.
  */
@@ -253,13 +275,13 @@ export async function resendFailedAlerts(env: Env, now: number): Promise<number>
   let sent = 0;
   for (const row of rows) {
     try {
-      await mailTenant(env, row.tenantId, {
+      const delivered = await mailTenant(env, row.tenantId, {
         key: row.idempotencyKey,
         subject: row.subject.replace(/^\[Orderly\] /, ""),
         text: row.text ?? "",
         ...(row.html ? { html: row.html } : {}),
       });
-      sent++;
+      if (delivered) sent++;
     } catch (error) {
       console.error("alert still not sent", { key: row.idempotencyKey, error: String(error) });
     }

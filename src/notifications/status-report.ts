@@ -1,7 +1,7 @@
 /**
- * The status report's period and contents, as pure functions: which period is due at a given
- * time, and the plain-text and HTML email for a set of counts. Loading the counts and sending is
- * in status-report.send.ts.
+ * The status report's period and contents: which period is due at a given time, and the
+ * plain-text and HTML email for a set of counts, its link made as alert emails make theirs
+ * (alert-emails.ts, PUBLIC_URL). Loading the counts and sending is in status-report.send.ts.
  *
  * What the numbers mean (all per connection): received = transfers created in the period;
  * transferred = transfers completed in it; failed = transfers that ended failed in it and are
@@ -10,6 +10,7 @@
  * so it lists what it can see: failed transfers nobody retried, and sources gone silent.
  */
 import { escapeHtml } from "../mail/templates";
+import { failedTransfersPage, pageLink, pageLinkHtml } from "./alert-emails";
 
 export type ReportSchedule = "daily" | "weekly";
 
@@ -118,7 +119,7 @@ export function buildStatusReport(f: StatusReportFacts): StatusReportEmail {
     ["Possibly missing", ...(missing.length > 0 ? missing.map((l) => `- ${l}`) : ["- nothing we can see"]), missingNote].join(
       "\n",
     ),
-    "Failed transfers: /transfers?status=failed",
+    `Failed transfers: ${pageLink(failedTransfersPage())}`,
   ].join("\n\n");
 
   const table = (title: string, rows: ConnectionCounts[]) =>
@@ -138,7 +139,7 @@ export function buildStatusReport(f: StatusReportFacts): StatusReportEmail {
     table("By target", f.targets),
     `<h3>Possibly missing</h3><ul>${(missing.length > 0 ? missing : ["nothing we can see"]).map((l) => `<li>${escapeHtml(l)}</li>`).join("")}</ul>`,
     `<p>${escapeHtml(missingNote)}</p>`,
-    "<p>Failed transfers: /transfers?status=failed</p>",
+    `<p>Failed transfers: ${pageLinkHtml(failedTransfersPage())}</p>`,
   ].join("\n");
 
   return {

@@ -1,4 +1,6 @@
 /** Runtime knobs from wrangler.toml [vars]; tests compress the retry schedule through them. */
+import { z } from "zod";
+
 export interface RuntimeConfig {
   retryBaseSeconds: number;
   retryMaxSeconds: number;
@@ -47,6 +49,47 @@ export function runtimeConfig(env: Env): RuntimeConfig {
  */
 export function allowPrivateBaseUrls(env: Pick<Env, "ALLOW_PRIVATE_BASE_URLS">): boolean {
   return env.ALLOW_PRIVATE_BASE_URLS?.trim() === "true";
+}
+
+/** An absolute http(s) address with no query, fragment or user name: a page's path is appended to it. */
+const publicUrlSchema = z
+  .url({ protocol: /^https?$/, hostname: z.regexes.hostname })
+  .transform((value) => new URL(value))
+  .refine((url) => !url.search && !url.hash && !url.username && !url.password, {
+    message: "must not carry a query, fragment, user name or password",
+  })
+  .transform((url) => `${url.origin}${url.pathname}`.replace(/\/+$/, ""));
+
+const warnedPublicUrls = new Set<string>();
+
+/**
+ * PUBLIC_URL: the address people open Orderly at (`https://orderly.example.com`), which alert and
+ * report emails put before their links; the cron and queues have no request to read it from. Null
+ * when it is empty or not a usable address: emails then say where to click instead, and a bad value
+ * is warned about once per isolate rather than failing every alert that would carry it.
+ */
+export function publicUrl(env: Partial<Pick<Env, "PUBLIC_URL">>): string | null {
+  const value = env.PUBLIC_URL?.trim() ?? "";
+  if (value === "") return null;
+  const parsed = publicUrlSchema.safeParse(value);
+  if (parsed.success) return parsed.data;
+  if (!warnedPublicUrls.has(value)) {
+    warnedPublicUrls.add(value);
+    console.warn(
+      `PUBLIC_URL "${value}" is ignored: it must be an absolute http(s) address such as https://orderly.example.com (${parsed.error.issues[0]?.message}). Emails name Orderly's pages without links until it is fixed.`,
+    );
+  }
+  return null;
+}
+
+/**
+ * Where the links of an email a request sends (a password reset, an invitation) point: PUBLIC_URL
+ * when set, else the request's own origin. The request's Host is the caller's to choose wherever
+ * more than one host name reaches the Worker (a wildcard route, self-hosted workerd behind a proxy
+ * that passes Host on): a reset link built from it could carry the token to another site.
+ */
+export function linkOrigin(env: Partial<Pick<Env, "PUBLIC_URL">>, requestUrl: string): string {
+  return publicUrl(env) ?? new URL(requestUrl).origin;
 }
 
 /** Exponential backoff with jitter, in whole seconds, never shorter than the vendor's Retry-After. */

@@ -2,14 +2,15 @@
  * Cron: the sweeper, the notifications and (in an invocation of its own) retention. Every order's
  * Durable Object re-drives its own steps from its alarm; the sweeper is the backstop that wakes
  * any order whose transfer has been unfinished too long, so none stays pending for ever. The
- * notification pass counts failures the queue consumer did not, sends grouped alerts whose window
- * ended, silence alerts and status reports.
+ * notification pass counts failures the queue consumer did not (and kept deliveries the webhook
+ * route did not), sends grouped alerts whose window ended, silence alerts and status reports.
  */
 import { orderObjectName, orderStub } from "../durable/order-types";
 import { sweepInvoiceDifferences } from "../notifications/difference-alerts";
 import { sweepUnalertedFailures } from "../notifications/failure-alerts";
 import { notificationConfig } from "../notifications/notification-config";
 import { flushAlertGroups, resendFailedAlerts } from "../notifications/notify-tenant";
+import { sweepUntoldRefusals } from "../notifications/refused-alerts";
 import { checkSilentSources } from "../notifications/silence";
 import { sendDueStatusReports } from "../notifications/status-report.send";
 import { runtimeConfig } from "./config";
@@ -155,6 +156,7 @@ export async function runNotifications(env: Env, now = Date.now()): Promise<Reco
   const parts: Array<[string, () => Promise<number>]> = [
     ["failures", () => sweepUnalertedFailures(env, now, alertWindowMs)],
     ["differences", () => sweepInvoiceDifferences(env, now, alertWindowMs)],
+    ["refused", () => sweepUntoldRefusals(env, now, alertWindowMs)],
     ["grouped", () => flushAlertGroups(env, now, alertWindowMs)],
     ["resent", () => resendFailedAlerts(env, now)],
     ["silence", () => checkSilentSources(env, now)],

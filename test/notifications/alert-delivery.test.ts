@@ -15,6 +15,8 @@ import { sendDueStatusReports } from "../../src/notifications/status-report.send
 import { DAY, HOUR, MINUTE, outbox, type Seeded, seedTenant, seedTransfer, T0 } from "./notification-helpers";
 
 const WINDOW = 15 * MINUTE;
+/** Local development: the dev outbox stands in for a mail provider that works (deployed, it refuses). */
+const local = { ...env, DEV_SEED_TOKEN: "local" } as Env;
 /** The reason on the row (NO_RECIPIENTS), spelt out so this test also runs against code without it. */
 const NO_RECIPIENTS = expect.stringMatching(/^not sent: no alert recipients set/);
 
@@ -45,10 +47,10 @@ describe("an alert whose mail connection cannot be loaded", () => {
     expect(row).toMatchObject({ status: "failed", subject: expect.stringContaining("Transfer failed") });
     expect(row!.error).toContain("Mail connection con_deleted was not found");
 
-    // Back to the dev outbox: the cron's resend finds the row and sends it, same key (once the row
-    // is older than a send still in flight could be).
+    // Back to the dev outbox, locally: the cron's resend finds the row and sends it, same key (once
+    // the row is older than a send still in flight could be).
     await database(env).update(tenants).set({ mailConnectionId: null }).where(eq(tenants.id, world.tenantId));
-    await resendFailedAlerts(env, Date.now() + RESEND_AFTER_MS);
+    await resendFailedAlerts(local, Date.now() + RESEND_AFTER_MS);
     const [sent] = await outbox(world.tenantId);
     expect(sent).toMatchObject({ id: row!.id, status: "sent", provider: "dev", error: null, subject: row!.subject });
   });
@@ -86,7 +88,7 @@ describe("a tenant without an alert address", () => {
       .update(tenants)
       .set({ alertEmails: ["ops@example.com"] })
       .where(eq(tenants.id, world.tenantId));
-    expect(await resendFailedAlerts(env, Date.now() + RESEND_AFTER_MS)).toBeGreaterThanOrEqual(1);
+    expect(await resendFailedAlerts(local, Date.now() + RESEND_AFTER_MS)).toBeGreaterThanOrEqual(1);
     const [sent] = await outbox(world.tenantId);
     expect(sent).toMatchObject({ status: "sent", toAddresses: ["ops@example.com"], subject: row!.subject });
   });

@@ -17,6 +17,8 @@ import { createPostmarkMock, installMailMocks } from "../mocks/postmark.mock";
 import { MINUTE, outbox, type Seeded, seedTenant, seedTransfer, T0 } from "./notification-helpers";
 
 const WINDOW = 15 * MINUTE;
+/** Local development: the dev outbox stands in for a mail provider that works (deployed, it refuses). */
+const local = { ...env, DEV_SEED_TOKEN: "local" } as Env;
 
 /** The env with a D1 whose statements matching `failing` throw, as D1 does when it is unavailable. */
 function withFailingD1(failing: RegExp): Env {
@@ -32,7 +34,7 @@ function withFailingD1(failing: RegExp): Env {
       return typeof value === "function" ? value.bind(target) : value;
     },
   });
-  return { ...env, DB };
+  return { ...local, DB };
 }
 
 async function failedTransfer(world: Seeded, at: number): Promise<string> {
@@ -77,7 +79,7 @@ describe("the first email of a window, when something throws after the event was
     expect(row!.text).toContain(`/transfers?status=failed&target=${world.ledger}`);
     expect(row!.error).toMatch(/^not sent: D1_ERROR/);
 
-    await resendFailedAlerts(env, Date.now() + RESEND_AFTER_MS);
+    await resendFailedAlerts(local, Date.now() + RESEND_AFTER_MS);
     expect(await outbox(world.tenantId)).toMatchObject([{ id: row!.id, status: "sent", subject: row!.subject }]);
   });
 
@@ -90,7 +92,7 @@ describe("the first email of a window, when something throws after the event was
     expect(row!.subject).toBe('[Orderly] Transfer failed: order #1001 to "Ledger"');
     expect(row!.text).toContain("Reason: Rejected.");
 
-    await resendFailedAlerts(env, Date.now() + RESEND_AFTER_MS);
+    await resendFailedAlerts(local, Date.now() + RESEND_AFTER_MS);
     expect(await outbox(world.tenantId)).toMatchObject([{ id: row!.id, status: "sent" }]);
   });
 
@@ -111,9 +113,9 @@ describe("the first email of a window, when something throws after the event was
     expect(await alertedAt(id)).toBeNull();
 
     // Counted into the window the lost email opened, and told in its grouped email.
-    expect(await sweepUnalertedFailures(env, T0 + MINUTE, WINDOW)).toBeGreaterThanOrEqual(1);
+    expect(await sweepUnalertedFailures(local, T0 + MINUTE, WINDOW)).toBeGreaterThanOrEqual(1);
     expect(await alertedAt(id)).not.toBeNull();
-    await flushAlertGroups(env, T0 + WINDOW, WINDOW);
+    await flushAlertGroups(local, T0 + WINDOW, WINDOW);
     const mails = await outbox(world.tenantId);
     expect(mails.map((m) => [m.status, m.subject])).toEqual([
       ["sent", '[Orderly] 1 more transfer failed on "Ledger" in the last 15 minutes'],
@@ -134,7 +136,7 @@ describe("a subject quoting a name with a newline or of any length", () => {
   it("is made one line, so the alert is sent rather than refused for good", async () => {
     const world = await seedTenant();
     await named(world, "Ledger\r\n\tEU  books");
-    await fail(env, world, await failedTransfer(world, T0), T0);
+    await fail(local, world, await failedTransfer(world, T0), T0);
     const [mail] = await outbox(world.tenantId);
     expect(mail).toMatchObject({ status: "sent", subject: '[Orderly] Transfer failed: order #1001 to "Ledger EU books"' });
     // The body keeps the name as typed.
@@ -144,7 +146,7 @@ describe("a subject quoting a name with a newline or of any length", () => {
   it("is cut to 998 characters", async () => {
     const world = await seedTenant();
     await named(world, "L".repeat(2000));
-    await fail(env, world, await failedTransfer(world, T0), T0);
+    await fail(local, world, await failedTransfer(world, T0), T0);
     const [mail] = await outbox(world.tenantId);
     expect(mail!.status).toBe("sent");
     expect(mail!.subject).toHaveLength(998);
@@ -153,7 +155,7 @@ describe("a subject quoting a name with a newline or of any length", () => {
 
   it("every tenant email passes the same way (a pause alert here, a status report alike)", async () => {
     const world = await seedTenant();
-    await notifyTenant(env, world.tenantId, { key: "paused/1", subject: "Ledger\nEU is paused", text: "Paused." });
+    await notifyTenant(local, world.tenantId, { key: "paused/1", subject: "Ledger\nEU is paused", text: "Paused." });
     expect(await outbox(world.tenantId)).toMatchObject([{ status: "sent", subject: "[Orderly] Ledger EU is paused" }]);
   });
 });

@@ -102,7 +102,8 @@ describe("alerts through the real path", () => {
     // The world's tenant has an alert address.
     const world = await createWorld();
     await world.flow("paid", [{ target: world.ledgerId, action: "createInvoice" }]);
-    const order = shopifyOrder();
+    // The shop's number differs from its id: the alert names the order as the merchant knows it.
+    const order = shopifyOrder({ name: "#HELD-1001" });
     const shard = inboxFor(env, orderObjectName(world.shopId, String(order.id)));
     let refusing = true;
     await runInDurableObject(shard, (instance: InboxDO) => {
@@ -137,7 +138,7 @@ describe("alerts through the real path", () => {
       const mails = await outbox(world.tenantId);
       return mails.length > 0 ? mails : undefined;
     }, "the held-event alert");
-    expect(mail!.subject).toBe(`[Orderly] Order ${order.id} from "Shop" is held on its way in`);
+    expect(mail!.subject).toBe('[Orderly] Order #HELD-1001 from "Shop" is held on its way in');
     expect(mail!.text).toContain(`after ${HELD_ALERT_TRIES} tries`);
     expect(mail!.text).toContain("Last error: the order's object refuses this event");
     expect(mail!.text).toContain("Nothing is lost");

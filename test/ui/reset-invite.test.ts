@@ -1,8 +1,9 @@
 import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { createWorld } from "../helpers/world";
-import { withSystemMailer, workerWith } from "./system-mail";
-import { addUser, Browser, PASSWORD, signedIn } from "./ui-client";
+import { createResendMock, installMailMocks } from "../mocks/resend.mock";
+import { SYSTEM_MAIL_KEY, SYSTEM_MAIL_VARS, withSystemMailer, workerWith } from "./system-mail";
+import { addUser, Browser, type Fetcher, PASSWORD, signedIn } from "./ui-client";
 
 async function lastMailTo(email: string): Promise<{ id: string; subject: string; text: string } | null> {
   return env.DB.prepare("SELECT id, subject, text FROM mail_outbox WHERE to_addresses LIKE ? ORDER BY created_at DESC LIMIT 1")
@@ -187,5 +188,34 @@ describe("one-time links are read by their recipient only, never by the tenant",
       expect(text).not.toContain("/invite/");
       expect(text).toContain("An invitation link for quiet@example.test as admin");
     }
+  });
+});
+
+describe("links in account emails with PUBLIC_URL set", () => {
+  /** The Worker as reached under another host name (a forged Host on a wildcard route or proxy). */
+  function underHost(fetcher: Fetcher, host: string): Fetcher {
+    return (request) => fetcher(new Request(request.url.replace("https://orderly.test", `https://${host}`), request));
+  }
+
+  it("a reset link points at PUBLIC_URL, whatever host the request named", async () => {
+    const world = await createWorld();
+    const resend = createResendMock({ apiKey: SYSTEM_MAIL_KEY });
+    installMailMocks({ resend });
+    const user = await addUser(world.tenantId, "admin");
+    const fetcher = workerWith({ ...SYSTEM_MAIL_VARS, PUBLIC_URL: "https://orderly.example.com/" });
+    await new Browser(underHost(fetcher, "evil.example")).submit("/forgot-password", "/forgot-password", { email: user.email });
+    const text = String(resend.state.emails.filter((m) => JSON.stringify(m.body.to).includes(user.email)).at(-1)?.body.text);
+    expect(text).toMatch(/https:\/\/orderly\.example\.com\/reset-password\/[A-Za-z0-9_-]+/);
+    expect(text).not.toContain("evil.example");
+  });
+
+  it("without PUBLIC_URL the request's own origin stands in, as before", async () => {
+    const world = await createWorld();
+    const resend = createResendMock({ apiKey: SYSTEM_MAIL_KEY });
+    installMailMocks({ resend });
+    const user = await addUser(world.tenantId, "admin");
+    await new Browser(workerWith(SYSTEM_MAIL_VARS)).submit("/forgot-password", "/forgot-password", { email: user.email });
+    const text = String(resend.state.emails.filter((m) => JSON.stringify(m.body.to).includes(user.email)).at(-1)?.body.text);
+    expect(text).toMatch(/https:\/\/orderly\.test\/reset-password\//);
   });
 });

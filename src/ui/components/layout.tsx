@@ -1,5 +1,6 @@
 /** The page frame: skip link, header with tenant switcher and sign-out, navigation, main, footer. */
 import type { Child } from "hono/jsx";
+import type { AlertMailState } from "../../worker/routes/ui/auth/session";
 import type { UiSession } from "../../worker/routes/ui/ui-env";
 import { staticHref } from "../static-files";
 import { CsrfField } from "./form";
@@ -21,7 +22,16 @@ const NAV: Array<{ key: string; href: string; label: string; outbox?: boolean }>
   { key: "outbox", href: "/outbox", label: "Dev outbox", outbox: true },
 ];
 
-export function Layout(props: { title: string; session?: UiSession; active?: string; flash?: Flash | null; children: Child }) {
+/** The session as loadSession gives it, with what keeps the tenant's alerts from arriving. */
+type LayoutSession = UiSession & Partial<AlertMailState>;
+
+export function Layout(props: {
+  title: string;
+  session?: LayoutSession;
+  active?: string;
+  flash?: Flash | null;
+  children: Child;
+}) {
   const s = props.session;
   return (
     <html lang="en">
@@ -88,6 +98,18 @@ export function Layout(props: { title: string; session?: UiSession; active?: str
             <p class="flash error" role="status">
               No alert address is set: failure alerts and status reports reach nobody.{" "}
               <a href="/notifications">Set an alert address</a>.
+            </p>
+          ) : null}
+          {s?.alertsCannotLeave ? (
+            <p class="flash error" role="status">
+              No mail provider is chosen for alerts, and this Orderly has no system mail sender: failure alerts and status reports
+              are kept as not sent. <a href="/notifications">Choose a mail provider</a>.
+            </p>
+          ) : null}
+          {s?.alertMailFailed && !s.noAlertRecipients && !s.alertsCannotLeave ? (
+            <p class="flash error" role="status">
+              An alert email of the last 3 days could not be sent (an expired provider token, say). <a href="/outbox">See why</a>,
+              then <a href="/notifications">check the mail provider</a>.
             </p>
           ) : null}
           {props.flash ? (

@@ -236,7 +236,8 @@ interface Refusal {
 /**
  * Keeps a verified delivery (or one that cannot be checked, `unverifiable`) that cannot be taken: the raw body (inline when small, else in R2 under
  * raw/) and its headers in `dead_letters`, where the API lists them, and a throttled alert to the
- * tenant. Answered 200: a non-2xx would not bring the order back (the sender gives up or never
+ * tenant, raised beside the answer (not awaited before it); should that fail, the cron raises it, as
+ * the row's `alerted_at` stays null until the alert is stored. Answered 200: a non-2xx would not bring the order back (the sender gives up or never
  * retries), and counts towards the source disabling its webhook. Orderly cannot replay a dead letter,
  * so each reason says how to have the shop send the order again. A failure to keep it throws, and
  * the sender gets an error (a retrying one sends it again).

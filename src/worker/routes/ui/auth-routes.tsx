@@ -8,6 +8,7 @@ import { AcceptInvitePage } from "../../../ui/pages/accept-invite";
 import { ForgotPasswordPage } from "../../../ui/pages/forgot-password";
 import { ResetPasswordPage } from "../../../ui/pages/reset-password";
 import { SignInPage } from "../../../ui/pages/sign-in";
+import { linkOrigin } from "../../config";
 import { audit } from "./audit";
 import { checkPreSessionToken, preSessionToken, sameToken } from "./auth/csrf";
 import { hashPassword, passwordProblem, verifyPassword } from "./auth/password";
@@ -68,7 +69,7 @@ authRoutes.post("/forgot-password", async (c) => {
   // The lookup and the email happen after the answer, so an address with an account answers as
   // fast, and with the same page, as one without: the timing tells nothing either.
   c.executionCtx.waitUntil(
-    sendResetLink(c.env, normEmail(form.email), new URL(c.req.url).origin).catch((error: unknown) =>
+    sendResetLink(c.env, normEmail(form.email), linkOrigin(c.env, c.req.url)).catch((error: unknown) =>
       console.error("password reset email failed", String(error)),
     ),
   );

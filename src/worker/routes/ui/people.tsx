@@ -7,6 +7,7 @@ import { apiTokens, memberships, ROLES, type Role, tenants, users, userTokens } 
 import { isLocalDevelopment } from "../../../mail/dev-outbox.provider";
 import { sendMail } from "../../../mail/send-mail";
 import { PeoplePage, type PeopleProps } from "../../../ui/pages/people";
+import { linkOrigin } from "../../config";
 import { hashApiToken, newApiToken } from "../api/auth";
 import { audit } from "./audit";
 import { randomId } from "./auth/tokens";
@@ -84,7 +85,7 @@ peopleRoutes.post("/invite", async (c) => {
     role,
     createdBy: s.userId,
   });
-  const link = `${new URL(c.req.url).origin}/invite/${token}`;
+  const link = `${linkOrigin(c.env, c.req.url)}/invite/${token}`;
   // The invitation is stored by now: a mail that fails must not read as "nothing was changed".
   // It goes through the operator's system sender, never this tenant's mail connection: whoever
   // reads the link chooses the password of a new address, so the tenant's admins, reading it

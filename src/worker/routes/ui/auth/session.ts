@@ -2,11 +2,14 @@
  * UI sessions. The cookie carries a random id; D1 keeps only its SHA-256, so a leaked table opens
  * no session. Sessions last 14 days and slide: a session used after its first hour gets 14 more.
  */
-import { and, eq, gt } from "drizzle-orm";
+import { and, eq, gt, gte, lt, lte } from "drizzle-orm";
 import type { Context } from "hono";
 import { deleteCookie, getCookie, setCookie } from "hono/cookie";
 import { database } from "../../../../db/client";
-import { memberships, sessions, tenants, users } from "../../../../db/schema";
+import { mailOutbox, memberships, sessions, tenants, users } from "../../../../db/schema";
+import { isLocalDevelopment } from "../../../../mail/dev-outbox.provider";
+import { systemMailer } from "../../../../mail/system-mailer";
+import { RESEND_AFTER_MS } from "../../../../notifications/notify-tenant";
 import type { Membership, UiSession } from "../ui-env";
 import { randomToken, sha256Hex } from "./tokens";
 
@@ -14,6 +17,16 @@ export const SESSION_COOKIE = "oly_session";
 export const SESSION_DAYS = 14;
 const SESSION_MS = SESSION_DAYS * 24 * 3600 * 1000;
 const SLIDE_AFTER_MS = 3600 * 1000;
+/** How far back a failed alert email still shows its banner. */
+const ALERT_FAILED_BANNER_MS = 3 * 24 * 3600 * 1000;
+
+/** What keeps the tenant's alerts from arriving, for the banners on every page (Layout). */
+export interface AlertMailState {
+  /** Deployed, no mail connection chosen and no working system sender: every alert is stored as failed. */
+  alertsCannotLeave: boolean;
+  /** An alert email of the last 3 days is still not sent (say, a provider's token expired). */
+  alertMailFailed: boolean;
+}
 
 const cookieOptions = { httpOnly: true, secure: true, sameSite: "Lax", path: "/" } as const;
 
@@ -47,7 +60,7 @@ export async function membershipsOf(env: Env, userId: string): Promise<Membershi
 }
 
 /** The session of the request's cookie, renewed when due; null when absent, unknown, expired or without a tenant. */
-export async function loadSession(c: Context): Promise<UiSession | null> {
+export async function loadSession(c: Context): Promise<(UiSession & AlertMailState) | null> {
   const id = getCookie(c, SESSION_COOKIE);
   if (!id) return null;
   const db = database(c.env);
@@ -73,11 +86,29 @@ export async function loadSession(c: Context): Promise<UiSession | null> {
       .where(eq(sessions.idHash, idHash));
     setCookie(c, SESSION_COOKIE, id, { ...cookieOptions, maxAge: SESSION_MS / 1000 });
   }
-  const tenant = await db
-    .select({ mail: tenants.mailConnectionId, alertEmails: tenants.alertEmails })
-    .from(tenants)
-    .where(eq(tenants.id, current.tenantId))
-    .get();
+  const [tenant, failedAlert] = await Promise.all([
+    db
+      .select({ mail: tenants.mailConnectionId, alertEmails: tenants.alertEmails })
+      .from(tenants)
+      .where(eq(tenants.id, current.tenantId))
+      .get(),
+    db
+      .select({ id: mailOutbox.id })
+      .from(mailOutbox)
+      .where(
+        and(
+          eq(mailOutbox.tenantId, current.tenantId),
+          // The alert/ keys as a range, which the (tenant, key) index serves (LIKE would not).
+          gte(mailOutbox.idempotencyKey, "alert/"),
+          lt(mailOutbox.idempotencyKey, "alert0"),
+          eq(mailOutbox.status, "failed"),
+          gte(mailOutbox.createdAt, now - ALERT_FAILED_BANNER_MS),
+          // Younger, it may be a send still waiting for the provider (it reads failed until then).
+          lte(mailOutbox.createdAt, now - RESEND_AFTER_MS),
+        ),
+      )
+      .get(),
+  ]);
   return {
     idHash,
     userId: row.session.userId,
@@ -90,7 +121,18 @@ export async function loadSession(c: Context): Promise<UiSession | null> {
     memberships: list,
     devOutbox: Boolean(c.env.DEV_SEED_TOKEN) || !tenant?.mail,
     noAlertRecipients: (tenant?.alertEmails.length ?? 0) === 0,
+    alertsCannotLeave: !tenant?.mail && !isLocalDevelopment(c.env) && !systemSenderWorks(c.env),
+    alertMailFailed: Boolean(failedAlert),
   };
+}
+
+/** A system sender configured right; a half-configured one fails every email it is given. */
+function systemSenderWorks(env: Env): boolean {
+  try {
+    return systemMailer(env) !== null;
+  } catch {
+    return false;
+  }
 }
 
 export async function endSession(c: Context, idHash: string): Promise<void> {
