@@ -1,5 +1,5 @@
 /** /people: members and roles, invitations by email, and API tokens (shown once). */
-import { and, eq, gt, inArray, isNull, sql } from "drizzle-orm";
+import { and, eq, gt, inArray, isNull, ne, or, type SQL, sql } from "drizzle-orm";
 import { type Context, Hono } from "hono";
 import { z } from "zod";
 import { type Db, database } from "../../../db/client";
@@ -136,6 +136,20 @@ async function ownerCount(env: Env, tenantId: string): Promise<number> {
   return owners.length;
 }
 
+/**
+ * "This membership is not the tenant's last owner", inside the statement that demotes or removes
+ * it: two owners demoting each other at once both counted two owners before either wrote, and the
+ * tenant was left with none. D1 runs a batch as one transaction, so the count is the one written.
+ */
+function anotherOwnerRemains(tenantId: string) {
+  return or(
+    ne(memberships.role, "owner"),
+    sql`(SELECT COUNT(*) FROM ${memberships} WHERE ${memberships.tenantId} = ${tenantId} AND ${memberships.role} = 'owner') > 1`,
+  );
+}
+
+const LAST_OWNER = "A tenant keeps at least one owner: make someone else owner first.";
+
 async function memberOf(c: C, userId: string) {
   return database(c.env)
     .select()
@@ -154,10 +168,10 @@ async function revokeTokensOf(env: Env, tenantId: string, userId: string): Promi
 }
 
 /** The delete of the tokens `userId` made, as a query, so removal can run it in its batch. */
-function deleteTokensOf(db: Db, tenantId: string, userId: string) {
+function deleteTokensOf(db: Db, tenantId: string, userId: string, only?: SQL) {
   return db
     .delete(apiTokens)
-    .where(and(eq(apiTokens.tenantId, tenantId), eq(apiTokens.createdBy, userId)))
+    .where(and(eq(apiTokens.tenantId, tenantId), eq(apiTokens.createdBy, userId), only))
     .returning({ id: apiTokens.id });
 }
 
@@ -167,7 +181,7 @@ function deleteTokensOf(db: Db, tenantId: string, userId: string) {
  * it: whoever holds its link joins in its role, so it goes when they leave, become a viewer (who
  * invites no one), or stop being an owner (only owners invite owners).
  */
-function deleteInvitesOf(db: Db, tenantId: string, userId: string, roles?: readonly Role[]) {
+function deleteInvitesOf(db: Db, tenantId: string, userId: string, roles?: readonly Role[], only?: SQL) {
   return db
     .delete(userTokens)
     .where(
@@ -177,6 +191,7 @@ function deleteInvitesOf(db: Db, tenantId: string, userId: string, roles?: reado
         eq(userTokens.createdBy, userId),
         isNull(userTokens.usedAt),
         roles ? inArray(userTokens.role, [...roles]) : undefined,
+        only,
       ),
     )
     .returning({ email: userTokens.email });
@@ -200,17 +215,27 @@ peopleRoutes.post("/members/:userId/role", async (c) => {
   if (!mayGrant(s.role, role) || (member.role === "owner" && s.role !== "owner"))
     return render(c, { errors: ["Only an owner can make or change an owner."] }, 403);
   if (member.role === "owner" && role !== "owner" && (await ownerCount(c.env, s.tenantId)) <= 1) {
-    return render(c, { errors: ["A tenant keeps at least one owner: make someone else owner first."] }, 409);
+    return render(c, { errors: [LAST_OWNER] }, 409);
   }
   const db = database(c.env);
-  // The role and the invitations it no longer allows change together (one batch, one transaction).
-  const [, withdrawn] = await db.batch([
+  // The role and the invitations it no longer allows change together (one batch, one transaction);
+  // the invitations go only if the role did change (it is refused for the last owner).
+  const changed = sql`EXISTS (SELECT 1 FROM ${memberships} WHERE ${memberships.userId} = ${member.userId} AND ${memberships.tenantId} = ${s.tenantId} AND ${memberships.role} = ${role})`;
+  const [updated, withdrawn] = await db.batch([
     db
       .update(memberships)
       .set({ role })
-      .where(and(eq(memberships.userId, member.userId), eq(memberships.tenantId, s.tenantId))),
-    deleteInvitesOf(db, s.tenantId, member.userId, rolesNotGrantable(role)),
+      .where(
+        and(
+          eq(memberships.userId, member.userId),
+          eq(memberships.tenantId, s.tenantId),
+          role === "owner" ? undefined : anotherOwnerRemains(s.tenantId),
+        ),
+      )
+      .returning({ userId: memberships.userId }),
+    deleteInvitesOf(db, s.tenantId, member.userId, rolesNotGrantable(role), changed),
   ]);
+  if (updated.length === 0) return render(c, { errors: [LAST_OWNER] }, 409);
   const tokensRevoked = canEdit(role) ? 0 : await revokeTokensOf(c.env, s.tenantId, member.userId);
   await audit(c.env, s, "member.role", member.userId, {
     from: member.role,
@@ -227,7 +252,7 @@ peopleRoutes.post("/members/:userId/remove", async (c) => {
   if (!member) return notFoundPage(c);
   if (member.role === "owner" && s.role !== "owner") return render(c, { errors: ["Only an owner can remove an owner."] }, 403);
   if (member.role === "owner" && (await ownerCount(c.env, s.tenantId)) <= 1) {
-    return render(c, { errors: ["A tenant keeps at least one owner: make someone else owner first."] }, 409);
+    return render(c, { errors: [LAST_OWNER] }, 409);
   }
   const db = database(c.env);
   // The person's address (any spelling: addresses are ASCII, so SQLite's lower() compares them).
@@ -236,20 +261,26 @@ peopleRoutes.post("/members/:userId/remove", async (c) => {
   // their alert address go together, and the addresses read are the ones dropped. A former member
   // must stop receiving alerts and status reports (order numbers, error text) the moment they
   // lose access, and no one may still join through a link they sent.
-  const [dropped, , revoked, withdrawn] = await db.batch([
+  // The rest only once the membership is gone (it is kept for the last owner).
+  const gone = sql`NOT EXISTS (SELECT 1 FROM ${memberships} WHERE ${memberships.userId} = ${member.userId} AND ${memberships.tenantId} = ${s.tenantId})`;
+  const [dropped, removed, revoked, withdrawn] = await db.batch([
     // A builder, not db.all(sql): drizzle 0.45 cannot batch a raw query with bound values.
     db
       .select({ address: sql<string>`value` })
       .from(sql`${tenants}, json_each(${tenants.alertEmails})`)
       .where(and(eq(tenants.id, s.tenantId), theirs)),
-    db.delete(memberships).where(and(eq(memberships.userId, member.userId), eq(memberships.tenantId, s.tenantId))),
-    deleteTokensOf(db, s.tenantId, member.userId),
-    deleteInvitesOf(db, s.tenantId, member.userId),
+    db
+      .delete(memberships)
+      .where(and(eq(memberships.userId, member.userId), eq(memberships.tenantId, s.tenantId), anotherOwnerRemains(s.tenantId)))
+      .returning({ userId: memberships.userId }),
+    deleteTokensOf(db, s.tenantId, member.userId, gone),
+    deleteInvitesOf(db, s.tenantId, member.userId, undefined, gone),
     db
       .update(tenants)
       .set({ alertEmails: sql`(SELECT json_group_array(value) FROM json_each(${tenants.alertEmails}) WHERE NOT (${theirs}))` })
-      .where(eq(tenants.id, s.tenantId)),
+      .where(and(eq(tenants.id, s.tenantId), gone)),
   ]);
+  if (removed.length === 0) return render(c, { errors: [LAST_OWNER] }, 409);
   const alertEmailsRemoved = dropped.map((r) => r.address);
   await audit(c.env, s, "member.remove", member.userId, {
     role: member.role,
