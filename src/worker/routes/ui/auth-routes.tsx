@@ -10,6 +10,7 @@ import { ResetPasswordPage } from "../../../ui/pages/reset-password";
 import { SignInPage } from "../../../ui/pages/sign-in";
 import { linkOrigin } from "../../config";
 import { audit } from "./audit";
+import { attemptAllowed, attemptKeys } from "./auth/attempt-limits";
 import { checkPreSessionToken, preSessionToken, sameToken } from "./auth/csrf";
 import { hashPassword, passwordProblem, verifyPassword } from "./auth/password";
 import { endAllSessions, endSession, loadSession, startSession } from "./auth/session";
@@ -35,6 +36,18 @@ authRoutes.post("/sign-in", async (c) => {
   const form = await c.req.parseBody();
   if (!checkPreSessionToken(c, form)) return formExpired(c);
   const email = normEmail(form.email);
+  // Counted before the password is checked: a refused guess costs no PBKDF2.
+  if (!(await attemptAllowed(c.env.SIGN_IN_LIMITER, attemptKeys("sign-in", email, c.req.raw.headers)))) {
+    return page(
+      c,
+      { title: "Sign in", status: 429 },
+      <SignInPage
+        formToken={preSessionToken(c)}
+        email={email}
+        error="Too many sign-in attempts for this address just now. Wait a minute, then try again."
+      />,
+    );
+  }
   const user = await database(c.env).select().from(users).where(eq(users.email, email)).get();
   const ok = await verifyPassword(str(form.password), user?.passwordHash ?? null);
   if (!user || !ok) {
@@ -68,10 +81,14 @@ authRoutes.post("/forgot-password", async (c) => {
   if (!checkPreSessionToken(c, form)) return formExpired(c);
   // The lookup and the email happen after the answer, so an address with an account answers as
   // fast, and with the same page, as one without: the timing tells nothing either.
+  const email = normEmail(form.email);
+  const keys = attemptKeys("reset", email, c.req.raw.headers);
+  // Past the limit the page is the same and no email goes: the answer must not tell whether the
+  // address has an account, nor let anyone flood it with reset emails.
   c.executionCtx.waitUntil(
-    sendResetLink(c.env, normEmail(form.email), linkOrigin(c.env, c.req.url)).catch((error: unknown) =>
-      console.error("password reset email failed", String(error)),
-    ),
+    attemptAllowed(c.env.RESET_LIMITER, keys)
+      .then((allowed) => (allowed ? sendResetLink(c.env, email, linkOrigin(c.env, c.req.url)) : undefined))
+      .catch((error: unknown) => console.error("password reset email failed", String(error))),
   );
   return page(c, { title: "Reset password" }, <ForgotPasswordPage formToken={preSessionToken(c)} sent />);
 });
