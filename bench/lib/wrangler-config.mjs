@@ -7,7 +7,7 @@ import { extname, join, resolve } from "node:path";
 import { experimental_readRawConfig, unstable_readConfig, unstable_splitSqlQuery } from "wrangler";
 
 /** Keys of wrangler.toml this runner mirrors (bindings) or may ignore (no runtime effect locally). */
-const MIRRORED = new Set(["durable_objects", "d1_databases", "r2_buckets", "queues", "vars", "secrets"]);
+const MIRRORED = new Set(["durable_objects", "d1_databases", "r2_buckets", "queues", "vars", "secrets", "ratelimits"]);
 const IGNORED = new Set(["name", "main", "compatibility_date", "compatibility_flags", "observability", "migrations", "triggers"]);
 
 export function readWranglerConfig(root) {
@@ -33,6 +33,7 @@ export function declaredBindings({ config }) {
     ...(config.queues.consumers ?? []).map((c) => `queue_consumer:${c.queue}`),
     ...Object.keys(config.vars).map((v) => `var:${v}`),
     ...(config.secrets?.required ?? []).map((s) => `secret:${s}`),
+    ...(config.ratelimits ?? []).map((r) => `ratelimit:${r.name}`),
   ];
 }
 
@@ -45,6 +46,7 @@ function configuredBindings(options) {
     ...Object.keys(options.queueProducers ?? {}).map((n) => `queue_producer:${n}`),
     ...Object.keys(options.queueConsumers ?? {}).map((n) => `queue_consumer:${n}`),
     ...Object.keys(options.bindings ?? {}).flatMap((n) => [`var:${n}`, `secret:${n}`]),
+    ...Object.keys(options.ratelimits ?? {}).map((n) => `ratelimit:${n}`),
   ];
 }
 
@@ -91,6 +93,9 @@ export function orderlyWorkerOptions(wrangler, { bundleDir, varOverrides = {}, s
           retryDelay: c.retry_delay,
         },
       ]),
+    ),
+    ratelimits: Object.fromEntries(
+      (config.ratelimits ?? []).map((r) => [r.name, { namespace_id: String(r.namespace_id), simple: r.simple }]),
     ),
     ...(outboundWorker ? { outboundService: outboundWorker } : {}),
   };
