@@ -31,7 +31,7 @@ import {
   stageOccurrence,
   stageSortKey,
 } from "../domain/stage";
-import { type AlertText, alertSample } from "../notifications/alert-emails";
+import { alertSample, parkedAlertText } from "../notifications/alert-emails";
 import { alertTopic } from "../notifications/alert-throttle";
 import { notificationConfig } from "../notifications/notification-config";
 import { connectionNames, raiseAlert } from "../notifications/notify-tenant";
@@ -1767,30 +1767,5 @@ function afterTelling(state: OrderState, ids: string[], told: boolean, now: numb
     ...rest,
     refundsGone: [...(rest.refundsGone ?? []), ...ids],
     ...(left.length > 0 ? { refundsGoneUntold: { ...untold, ids: left, tries: 0 } } : {}),
-  };
-}
-
-interface ParkedFacts {
-  sourceName: string;
-  /** The order as the shop names it, or the shop's id of it. */
-  order: string;
-  /** The database's error. */
-  reason: string;
-  windowMs: number;
-}
-
-/**
- * The first email of a `parked:` window. (Its words belong in alert-emails.ts beside the others;
- * until they are there, the grouped email is that file's generic one for an unknown kind.)
- */
-function parkedAlertText(f: ParkedFacts): AlertText {
-  return {
-    subject: `Order ${f.order} from "${f.sourceName}": its history in Orderly is behind`,
-    text: [
-      `Orderly could not write what happened to order ${f.order} from "${f.sourceName}" to its transfer log, after trying for a while, and now tries less often. The order's transfers go on as usual; only what Orderly shows of them is behind: the transfer log may show a finished transfer as still running, or miss one, and a transfer that failed may get no failure alert.`,
-      `Why (the database's error): ${f.reason}`,
-      "Nothing of the order is lost: its own record is complete, and Orderly keeps trying to write it to the log, at least once a day, until it is written. Until then, look at the order in the shop and in the accounting system if it matters now. If this goes on, the Orderly operator should look at the error above.",
-      `Further orders from "${f.sourceName}" whose history falls behind in the next ${Math.max(1, Math.round(f.windowMs / 60_000))} minutes are collected into one email.`,
-    ].join("\n\n"),
   };
 }

@@ -231,6 +231,85 @@ export function testOrdersIgnoredAlertText(f: TestOrdersFacts): AlertText {
   };
 }
 
+export interface ParkedFacts {
+  sourceName: string;
+  /** The order as the shop names it, or the shop's id of it. */
+  order: string;
+  /** The database's error. */
+  reason: string;
+  windowMs: number;
+}
+
+/**
+ * An order's history that its object could not write to the transfer log for a while (a parked
+ * projection, see order-do.ts): the transfers go on, what Orderly shows of them is behind.
+ */
+export function parkedAlertText(f: ParkedFacts): AlertText {
+  return {
+    subject: `Order ${f.order} from "${f.sourceName}": its history in Orderly is behind`,
+    text: [
+      `Orderly could not write what happened to order ${f.order} from "${f.sourceName}" to its transfer log, after trying for a while, and now tries less often. The order's transfers go on as usual; only what Orderly shows of them is behind: the transfer log may show a finished transfer as still running, or miss one, and a transfer that failed may get no failure alert.`,
+      `Why (the database's error): ${f.reason}`,
+      "Nothing of the order is lost: its own record is complete, and Orderly keeps trying to write it to the log, at least once a day, until it is written. Until then, look at the order in the shop and in the accounting system if it matters now. If this goes on, the Orderly operator should look at the error above.",
+      `Further orders from "${f.sourceName}" whose history falls behind in the next ${minutes(f.windowMs)} minutes are collected into one email.`,
+    ].join("\n\n"),
+  };
+}
+
+export interface SignatureFacts {
+  sourceName: string;
+  connectionId: string;
+  /** The connector's id: what a refused delivery means depends on whether the source sends it again. */
+  connector: string;
+  connectorName: string;
+  /** Why the check failed, as the source's `verify` says it. */
+  reason: string;
+  /** When the failure that opened the window came. */
+  at: number;
+  windowMs: number;
+}
+
+/** What a refused delivery means for the shop's orders, and how to get them back, per source. */
+function signatureAdvice(f: SignatureFacts): string {
+  const since = `${stamp(f.at)} UTC`;
+  switch (f.connector) {
+    case "woocommerce":
+      return `If it came from the shop, its order did not reach Orderly, and will not by itself: WooCommerce does not send a failed delivery again, and after more than 5 failures in a row it disables the webhook. The usual cause is a webhook secret mistyped, or changed on one side. Enter the same secret in both places and save both: on the connection "${f.sourceName}" in Orderly, and in each of its webhooks in WordPress admin under WooCommerce → Settings → Advanced → Webhooks. If a webhook shows Disabled there, set it back to Active and save it. Then re-save in WooCommerce each order placed or changed since ${since} (open it and click Update), which sends it again.`;
+    case "shopify":
+      return `If it came from the shop, Shopify sends it again for about 4 hours (8 tries), then drops it. The usual cause is a webhook secret that differs from Shopify's signing key (mistyped, or the key changed). In Shopify admin, under Settings → Notifications → Webhooks, copy the key after "Your webhooks will be signed with" and save it as the webhook secret of the connection "${f.sourceName}" in Orderly: deliveries Shopify is still trying then arrive by themselves. An order whose delivery Shopify dropped is sent again when you add a tag to it in Shopify admin.`;
+    default:
+      return `If it came from the shop, its order did not reach Orderly. The usual cause is a webhook secret that differs between ${f.connectorName} and the connection "${f.sourceName}" in Orderly: enter the same secret in both places, then have ${f.connectorName} send the orders placed or changed since ${since} again.`;
+  }
+}
+
+/** Said in the first and the grouped email: the failures are no proof the shop is at fault. */
+const SIGNATURE_NOT_PROOF =
+  "Anyone who knows this connection's webhook address can send a delivery that fails this way, so this is a hint, not proof: if the secrets match and the shop's orders keep arriving in the transfer log, someone else is sending to the address, and nothing needs doing.";
+
+/** Deliveries to a source connection that fail their signature check (refused 401, nothing kept: see hooks.ts). */
+export function signatureAlertText(f: SignatureFacts): AlertText {
+  return {
+    subject: `Deliveries to "${f.sourceName}" fail their signature check`,
+    text: [
+      `A delivery to the connection "${f.sourceName}" (${f.connectorName}) failed its signature check at ${stamp(f.at)} UTC. Orderly refused it (401) and kept nothing of it: a body without the connection's signature cannot be trusted to come from the shop.`,
+      `Why: ${f.reason}`,
+      signatureAdvice(f),
+      SIGNATURE_NOT_PROOF,
+      `The connection: ${pageLink(connectionPage(f.connectionId, f.sourceName))}`,
+      `Further failed deliveries to "${f.sourceName}" in the next ${minutes(f.windowMs)} minutes are collected into one email.`,
+    ].join("\n\n"),
+  };
+}
+
+/**
+ * A failed signature's line for the grouped email: its time, and how many more came in the
+ * isolate's minute before it was recorded (signature-alerts.ts records one a minute).
+ */
+export function signatureSample(at: number, reason: string, uncounted?: { count: number; since: number }): string {
+  const more = uncounted && uncounted.count > 0 ? ` (and ${uncounted.count} more since ${clock(uncounted.since)} UTC)` : "";
+  return alertSample(`${stamp(at)} UTC${more}`, reason);
+}
+
 export interface FallbackFacts {
   kind: AlertKind | string;
   connectionId: string;
@@ -248,6 +327,8 @@ const FALLBACK_SUBJECTS: Record<string, (connection: string) => string> = {
   refused: (c) => `A delivery from ${c} was kept, not booked`,
   "refund-gone": (c) => `A refund from ${c} was deleted in the shop`,
   "test-orders": (c) => `Test orders from ${c} are being ignored`,
+  parked: (c) => `An order's history from ${c} is behind in Orderly`,
+  signature: (c) => `Deliveries to ${c} fail their signature check`,
 };
 
 /**
@@ -346,6 +427,24 @@ export function groupedAlertText(g: GroupFacts): AlertText {
           TEST_ORDERS_REAL,
         ),
       };
+    case "parked":
+      return {
+        subject: `${g.count} more ${plural(g.count, "order")} from ${name} with ${plural(g.count, "its", "their")} history in Orderly behind ${span}`,
+        text: join(
+          `${g.count} more ${plural(g.count, "order")} from ${name} could not be written to the transfer log ${since}; Orderly keeps trying.`,
+          examples,
+        ),
+      };
+    case "signature":
+      return {
+        subject: `${g.count} more ${plural(g.count, "delivery", "deliveries")} to ${name} failed ${plural(g.count, "its", "their")} signature check ${span}`,
+        text: join(
+          `${g.count} more ${plural(g.count, "delivery", "deliveries")} to ${name} failed ${plural(g.count, "its", "their")} signature check ${since}; each was refused (401), and nothing of it kept. Orderly counts at most one a minute on each of its servers: the lines below say how many more came in between.`,
+          examples,
+          `${SIGNATURE_NOT_PROOF} What to do is in the first email: enter the same webhook secret in the shop and on the connection in Orderly.`,
+          `The connection: ${pageLink(connectionPage(g.connectionId, g.connectionName))}`,
+        ),
+      };
     default:
       return { subject: `${g.count} more alerts about ${name} ${span}`, text: join(examples) };
   }
@@ -357,6 +456,11 @@ function minutes(ms: number): number {
 
 function clock(at: number): string {
   return new Date(at).toISOString().slice(11, 16);
+}
+
+/** Date and time (UTC), for an event that may be days old when read. */
+function stamp(at: number): string {
+  return new Date(at).toISOString().slice(0, 16).replace("T", " ");
 }
 
 function plural(n: number, word: string, words = `${word}s`): string {

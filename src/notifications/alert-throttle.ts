@@ -1,10 +1,11 @@
 /**
  * Alert throttling, per tenant and topic (`failures:<target>`, `paused:<connection>`,
  * `differences:<target>`, `held:<source>`, `refused:<source>`, `refund-gone:<source>`,
- * `test-orders:<source>`, `parked:<source>`): the first event after a quiet spell opens a window and is mailed at
- * once; events inside the window are counted in `alert_state` (with up to ten samples) and mailed
- * as one grouped email when the window ends, which in turn opens the next window. So a burst of
- * any size makes at most one email per window, and a steady trickle one email per window.
+ * `test-orders:<source>`, `parked:<source>`, `signature:<source>`): the first event after a quiet
+ * spell opens a window and is mailed at once; events inside the window are counted in
+ * `alert_state` (with up to ten samples) and mailed as one grouped email when the window ends,
+ * which in turn opens the next window. So a burst of any size makes at most one email per window,
+ * and a steady trickle one email per window.
  *
  * An event changes `alert_state` in one SQL upsert, so concurrent queue consumers cannot both
  * open a window. An event may carry a marker row (the failed transfer, the step with differences,
@@ -13,7 +14,16 @@
  * counted exactly once whether the consumer or the cron sweeper sees it first, or both.
  */
 
-export type AlertKind = "failures" | "paused" | "differences" | "held" | "refused" | "refund-gone" | "test-orders" | "parked";
+export type AlertKind =
+  | "failures"
+  | "paused"
+  | "differences"
+  | "held"
+  | "refused"
+  | "refund-gone"
+  | "test-orders"
+  | "parked"
+  | "signature";
 
 /** Samples kept per window for the grouped email. */
 export const MAX_SAMPLES = 10;

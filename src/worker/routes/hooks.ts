@@ -1,7 +1,8 @@
 /**
  * POST /hooks/:connectionId: where sources deliver. It verifies the signature over the raw bytes,
  * parses, and hands each event to its order's Durable Object; it answers 2xx only after every
- * event is stored there. An unsigned or unknown delivery gets a clear 4xx and nothing is stored.
+ * event is stored there. An unsigned or unknown delivery gets a clear 4xx and nothing is stored; a
+ * failed signature on a known connection also raises a throttled alert (signature-alerts.ts).
  *
  * A signed delivery that cannot be taken for a reason retrying will not cure (connection disabled,
  * another site, unreadable or unmappable, too large, a refund a person must credit) is kept in
@@ -25,6 +26,7 @@ import { OrderlyError } from "../../domain/errors";
 import { type InboxAccept, type InboxDO, inboxEntry, MAX_EVENT_BYTES, storedBytes } from "../../durable/inbox-do";
 import { type IngestRequest, orderObjectName } from "../../durable/order-types";
 import { alertRefusedDelivery, alertTestOrderIgnored } from "../../notifications/refused-alerts";
+import { noteSignatureFailure } from "../../notifications/signature-alerts";
 import { runtimeConfig } from "../config";
 import { eventBodyKey } from "../event-bodies";
 import { fnv1a } from "../fnv";
@@ -82,8 +84,24 @@ async function receive(c: Context<{ Bindings: Env }>, body: Uint8Array): Promise
   if (source.isPing?.(delivery)) return c.json({ ok: true, ping: true });
   if (connection.unreadable?.parts.includes("webhookSecret")) return unverifiable(c, connection, body, retries);
   const verified = await source.verify(delivery, connection.webhookSecret ?? "");
-  if (!verified.ok)
+  if (!verified.ok) {
+    // Refused and kept nowhere (the body is not trusted), but told: a secret mistyped or changed in
+    // the shop fails every delivery this way, and WooCommerce never sends one again. Throttled per
+    // connection and isolate, and never awaited: anyone with the URL can send these.
+    noteSignatureFailure(
+      c.env,
+      {
+        tenantId: connection.tenantId,
+        connectionId: connection.id,
+        sourceName: connection.name,
+        connector: connection.connector.id,
+        connectorName: connection.connector.name,
+        reason: verified.reason,
+      },
+      (promise) => c.executionCtx.waitUntil(promise),
+    );
     throw new OrderlyError(`Signature check failed: ${verified.reason}`, { errorClass: "auth", code: "signature_invalid" });
+  }
 
   // From here the delivery is genuine. A paused connection's orders are kept, not processed: a 503
   // would only hold them at a sender that retries for hours (Shopify), then lose them. A young
