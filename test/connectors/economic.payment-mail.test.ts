@@ -3,9 +3,11 @@ import { and, eq } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
 import { createInvoice, registerPayment, sendInvoiceEmail } from "../../src/connectors/economic";
 import { database } from "../../src/db/client";
-import { mailOutbox } from "../../src/db/schema";
+import { mailOutbox, tenants } from "../../src/db/schema";
+import { createConnection } from "../mail/mail-helpers";
 import { createEconomicMock, type EconomicMock, installEconomicMock } from "../mocks/economic.mock";
 import { calls, danishOrder, done, failure, run, sent, writes } from "../mocks/economic.mock.fixtures";
+import { createPostmarkMock, installMailMocks } from "../mocks/postmark.mock";
 
 const PAYMENT_REF = "orderly-payment-0123-1";
 const settings = { journalNumber: 1, byGateway: { shopify_payments: { contraAccountNumber: 5820 } } };
@@ -200,13 +202,21 @@ describe("e-conomic sendInvoiceEmail", () => {
     const history = await bookedInvoice(mock);
     const reference = `orderly-mail-${crypto.randomUUID()}-2`;
 
-    const first = await run(sendInvoiceEmail, danishOrder(), {}, { history, reference });
+    // Deployed (the test env), the step needs a mail connection (economic.invoice-mail-provider.test.ts).
+    const postmark = createPostmarkMock({ serverToken: "pm-ok" });
+    installMailMocks({ postmark });
+    await database(env).insert(tenants).values({ id: "tenant_1", name: "Lund" }).onConflictDoNothing();
+    const mail = {
+      mailConnection: await createConnection("tenant_1", "postmark", { from: "shop@lund.dk" }, { serverToken: "pm-ok" }),
+    };
+    const first = await run(sendInvoiceEmail, danishOrder(), mail, { history, reference });
 
     expect(calls(mock)).toContain("GET /invoices/booked/1/pdf");
     expect(first.result).toMatchObject({
       created: true,
-      outputs: { bookedInvoiceNumber: 1, provider: "dev", deduplicated: false, to: "ane@example.dk" },
+      outputs: { bookedInvoiceNumber: 1, provider: "postmark", deduplicated: false, to: "ane@example.dk" },
     });
+    expect(postmark.state.emails).toHaveLength(1);
     const row = await database(env)
       .select()
       .from(mailOutbox)
@@ -223,8 +233,9 @@ describe("e-conomic sendInvoiceEmail", () => {
     expect((await stored!.text()).startsWith("%PDF-")).toBe(true);
     expect(first.exchanges.find((e) => e.request.url.endsWith("/pdf"))?.request.headers["x-appsecrettoken"]).toBe("[redacted]");
 
-    const again = await run(sendInvoiceEmail, danishOrder(), {}, { history, reference });
+    const again = await run(sendInvoiceEmail, danishOrder(), mail, { history, reference });
     expect(again.result).toMatchObject({ created: false, outputs: { deduplicated: true, mailId: first.result.outputs.mailId } });
+    expect(postmark.state.emails).toHaveLength(1);
   });
 
   it("refuses an unknown placeholder when the step is saved", () => {

@@ -12,8 +12,10 @@ import { mailOutbox, tenants } from "../../src/db/schema";
 import { sendMail } from "../../src/mail/send-mail";
 import { applyRetention, MAIL_BODY_DELETED } from "../../src/worker/retention";
 import { createWorld } from "../helpers/world";
+import { createConnection } from "../mail/mail-helpers";
 import { createEconomicMock, installEconomicMock } from "../mocks/economic.mock";
 import { calls, danishOrder, done, run } from "../mocks/economic.mock.fixtures";
+import { createPostmarkMock, installMailMocks } from "../mocks/postmark.mock";
 import { signedIn } from "../ui/ui-client";
 
 const DAY = 86_400_000;
@@ -31,15 +33,19 @@ async function bookedInvoice() {
   const mock = createEconomicMock();
   installEconomicMock(mock);
   const invoice = await run(createInvoice, danishOrder(), { invoiceState: "booked" }, { reference: "orderly-invoice-0" });
-  return { mock, history: [done("createInvoice", invoice.result)], reference: `orderly-tr_${crypto.randomUUID()}-1` };
+  // Deployed (the test env), the step mails through a mail connection only.
+  installMailMocks({ postmark: createPostmarkMock({ serverToken: "pm-ok" }) });
+  await database(env).insert(tenants).values({ id: "tenant_1", name: "Lund" }).onConflictDoNothing();
+  const mail = { mailConnection: await createConnection("tenant_1", "postmark", { from: "shop@lund.dk" }, { serverToken: "pm-ok" }) };
+  return { mock, mail, history: [done("createInvoice", invoice.result)], reference: `orderly-tr_${crypto.randomUUID()}-1` };
 }
 
 describe("retention of emails", () => {
   it("a re-run after the retention does not e-mail the booked invoice again: the sent record stays, without body or PDF", async () => {
     // The fixtures' connection belongs to tenant_1; retention needs its tenant row.
     await database(env).insert(tenants).values({ id: "tenant_1", name: "Lund", retentionDays: 7 }).onConflictDoNothing();
-    const { mock, history, reference } = await bookedInvoice();
-    const first = await run(sendInvoiceEmail, danishOrder(), {}, { history, reference });
+    const { mock, mail, history, reference } = await bookedInvoice();
+    const first = await run(sendInvoiceEmail, danishOrder(), mail, { history, reference });
     expect(first.result.outputs).toMatchObject({ deduplicated: false });
     const sent = await outboxRow("tenant_1", reference);
     const blobKey = sent!.attachments![0]!.blobKey;
@@ -62,7 +68,7 @@ describe("retention of emails", () => {
     expect(await env.BLOBS.head(blobKey)).toBeNull();
 
     const pdfsBefore = calls(mock).filter((c) => c.endsWith("/pdf")).length;
-    const again = await run(sendInvoiceEmail, danishOrder(), {}, { history, reference });
+    const again = await run(sendInvoiceEmail, danishOrder(), mail, { history, reference });
     expect(again.result).toMatchObject({ created: false, outputs: { deduplicated: true, mailId: sent!.id } });
     // The PDF is fetched before the outbox is asked; what matters is that nothing was sent or stored.
     expect(calls(mock).filter((c) => c.endsWith("/pdf")).length).toBe(pdfsBefore + 1);
@@ -155,12 +161,12 @@ describe("retention of emails", () => {
 
 describe("an invoice e-mail sent before the outbox kept records", () => {
   it("is not sent again by a re-run that has the step's own earlier success, though the outbox row is gone", async () => {
-    const { mock, history, reference } = await bookedInvoice();
-    const first = await run(sendInvoiceEmail, danishOrder(), {}, { history, reference });
+    const { mock, mail, history, reference } = await bookedInvoice();
+    const first = await run(sendInvoiceEmail, danishOrder(), mail, { history, reference });
     // The previous release's retention deleted the row whole.
     await database(env).delete(mailOutbox).where(eq(mailOutbox.idempotencyKey, reference));
     const pdfsBefore = calls(mock).filter((c) => c.endsWith("/pdf")).length;
-    const again = await run(sendInvoiceEmail, danishOrder(), {}, { history, reference, prior: first.result });
+    const again = await run(sendInvoiceEmail, danishOrder(), mail, { history, reference, prior: first.result });
     expect(again.result).toMatchObject({ created: false, outputs: { deduplicated: true, mailId: first.result.outputs.mailId } });
     expect(await outboxRow("tenant_1", reference)).toBeUndefined();
     // Nothing fetched, nothing sent.
@@ -168,9 +174,9 @@ describe("an invoice e-mail sent before the outbox kept records", () => {
   });
 
   it("is sent when the booked invoice is another one than the step's earlier success e-mailed", async () => {
-    const { history, reference } = await bookedInvoice();
+    const { mail, history, reference } = await bookedInvoice();
     const prior = { externalId: "x", created: true, outputs: { bookedInvoiceNumber: -1, mailId: "mail_old" } };
-    const sent = await run(sendInvoiceEmail, danishOrder(), {}, { history, reference, prior });
+    const sent = await run(sendInvoiceEmail, danishOrder(), mail, { history, reference, prior });
     expect(sent.result.outputs).toMatchObject({ deduplicated: false });
     expect(await outboxRow("tenant_1", reference)).toBeDefined();
   });

@@ -63,7 +63,9 @@ export const sendInvoiceEmailSettings = z.object({
     .string()
     .min(1)
     .optional()
-    .describe("Resend or Postmark connection that sends the email; empty keeps it in Orderly's dev outbox."),
+    .describe(
+      "Resend or Postmark connection that sends the email. Required: without one the step fails (only local development keeps the email in Orderly's dev outbox).",
+    ),
   to: z.enum(["customer"]).default("customer").describe("Who receives the invoice: the order's customer e-mail."),
 });
 export type SendInvoiceEmailSettings = z.infer<typeof sendInvoiceEmailSettings>;

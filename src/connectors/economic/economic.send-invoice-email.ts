@@ -1,7 +1,11 @@
 /**
  * `sendInvoiceEmail`: e-conomic's API does not send sales documents by email (its documentation
  * says so and points to fetching the PDF), so the booked invoice's PDF is fetched and sent with
- * Orderly's own mail (the step's mail connection, else the dev outbox). The step's reference is
+ * Orderly's own mail through the step's mail connection (Resend or Postmark). Without one the
+ * step fails before the PDF is fetched, except in local development, where the dev outbox keeps
+ * the email: deployed, the dev outbox delivers nothing, and the step would complete with the
+ * customer never getting the invoice. The operator's system sender is not used either: it is for
+ * Orderly's own emails, not a merchant's mail to its customers. The step's reference is
  * the idempotency key: a re-run finds the email in Orderly's outbox and sends nothing again. A
  * re-run that finds this step's own earlier success for the same booked invoice (`prior`) sends
  * nothing either, even when the outbox no longer has the email (deleted by a release before the
@@ -9,6 +13,7 @@
  */
 import { OrderlyError } from "../../domain/errors";
 import { toDecimalString } from "../../domain/money";
+import { isLocalDevelopment } from "../../mail/dev-outbox.provider";
 import { sendMail } from "../../mail/send-mail";
 import { renderTemplate } from "../../mail/templates";
 import { defineAction } from "../contract";
@@ -41,6 +46,17 @@ export const sendInvoiceEmail = defineAction<typeof sendInvoiceEmailSettings, Ec
         outputs: { ...sentBefore, deduplicated: true },
       };
     }
+    const mailConnection = ctx.settings.mailConnection;
+    if (!mailConnection && !isLocalDevelopment(ctx.env))
+      throw new OrderlyError(
+        `Invoice ${invoiceNumber} was not e-mailed: the step has no mail connection. Choose a mail connection (Resend or Postmark) in the step's settings, then retry the transfer from the start with current settings.`,
+        {
+          errorClass: "validation",
+          code: "economic_no_mail_connection",
+          // Only reads before it: a retry with the flow's current settings may change the step.
+          madeNothing: true,
+        },
+      );
     const to = order.customer?.email?.trim();
     if (!to)
       throw new OrderlyError(`Order ${order.source.orderNumber} has no customer e-mail to send invoice ${invoiceNumber} to.`, {
@@ -63,7 +79,8 @@ export const sendInvoiceEmail = defineAction<typeof sendInvoiceEmailSettings, Ec
       tenantId: ctx.connection.tenantId,
       idempotencyKey: ctx.reference,
       email: { to: [to], subject, text, attachments: [{ filename, contentType: "application/pdf", content: pdf }] },
-      ...(ctx.settings.mailConnection ? { via: { connectionId: ctx.settings.mailConnection } } : {}),
+      // No connection gets this far only in local development: the dev outbox keeps the email.
+      ...(mailConnection ? { via: { connectionId: mailConnection } } : {}),
     });
     return {
       externalId: sent.providerId || sent.id,
