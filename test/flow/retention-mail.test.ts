@@ -36,7 +36,9 @@ async function bookedInvoice() {
   // Deployed (the test env), the step mails through a mail connection only.
   installMailMocks({ postmark: createPostmarkMock({ serverToken: "pm-ok" }) });
   await database(env).insert(tenants).values({ id: "tenant_1", name: "Lund" }).onConflictDoNothing();
-  const mail = { mailConnection: await createConnection("tenant_1", "postmark", { from: "shop@lund.dk" }, { serverToken: "pm-ok" }) };
+  const mail = {
+    mailConnection: await createConnection("tenant_1", "postmark", { from: "shop@lund.dk" }, { serverToken: "pm-ok" }),
+  };
   return { mock, mail, history: [done("createInvoice", invoice.result)], reference: `orderly-tr_${crypto.randomUUID()}-1` };
 }
 
