@@ -14,6 +14,7 @@ import { OrderlyError } from "../domain/errors";
 import { isLocalDevelopment } from "../mail/dev-outbox.provider";
 import { oneLineSubject } from "../mail/mail.types";
 import { MAIL_NO_PROVIDER, MAIL_TIMEOUT_MS, recordUnsentMail, type SendMailInput, sendMail } from "../mail/send-mail";
+import { systemMailer } from "../mail/system-mailer";
 import type { AlertText } from "./alert-emails";
 import { fallbackAlertText, groupedAlertText } from "./alert-emails";
 import {
@@ -250,8 +251,14 @@ export async function flushAlertGroups(env: Env, now: number, windowMs: number):
 export async function resendFailedAlerts(env: Env, now: number): Promise<number> {
   const db = database(env);
   const rows = [];
+  const everyTenant = await db
+    .select({ id: tenants.id, alertEmails: tenants.alertEmails, mailConnectionId: tenants.mailConnectionId })
+    .from(tenants);
   // Per tenant, so each query stays on the (tenant, time) index of the outbox.
-  for (const { id } of await db.select({ id: tenants.id }).from(tenants)) {
+  for (const { id, alertEmails, mailConnectionId } of everyTenant) {
+    // A tenant whose alerts cannot leave (no address, no provider) would only store its failed rows
+    // again, four queries each, every cron run for six hours, from the cron's shared query budget.
+    if (alertEmails.length === 0 || !tenantMailCanLeave(env, mailConnectionId)) continue;
     try {
       rows.push(
         ...(await db
@@ -287,6 +294,20 @@ export async function resendFailedAlerts(env: Env, now: number): Promise<number>
     }
   }
   return sent;
+}
+
+/**
+ * Whether a tenant's mail could leave now: its mail connection, the operator's system sender (a
+ * half-configured one too: the attempt records its error, which says what to fix), or local
+ * development's outbox.
+ */
+export function tenantMailCanLeave(env: Env, mailConnectionId: string | null): boolean {
+  if (mailConnectionId || isLocalDevelopment(env)) return true;
+  try {
+    return systemMailer(env) !== null;
+  } catch {
+    return true;
+  }
 }
 
 /** Display names of a tenant's connections, for email wording. */

@@ -7,9 +7,7 @@
 import { and, eq, ne } from "drizzle-orm";
 import { database } from "../db/client";
 import { mailOutbox, tenants } from "../db/schema";
-import { isLocalDevelopment } from "../mail/dev-outbox.provider";
-import { systemMailer } from "../mail/system-mailer";
-import { connectionNames, mailTenant, NO_MAIL_PROVIDER } from "./notify-tenant";
+import { connectionNames, mailTenant, NO_MAIL_PROVIDER, tenantMailCanLeave } from "./notify-tenant";
 import { NORMALLY_SENDS_MS, silentSources, sourceActivity } from "./silence";
 import {
   buildStatusReport,
@@ -124,7 +122,7 @@ export async function sendDueStatusReports(env: Env, now: number, hourUtc: numbe
       // set") that the outbox shows; no point counting it again every run of the cron.
       if (row && tenant.alertEmails.length === 0) continue;
       // Likewise without a mail provider ("no mail provider is chosen"), until one is chosen.
-      if (row?.error === NO_MAIL_PROVIDER && !mayDeliver(env, tenant.mailConnectionId)) continue;
+      if (row?.error === NO_MAIL_PROVIDER && !tenantMailCanLeave(env, tenant.mailConnectionId)) continue;
       const facts = await loadStatusReport(env, tenant, period, now);
       if (await mailTenant(env, tenant.id, { key, ...buildStatusReport(facts) })) sent++;
     } catch (error) {
@@ -132,18 +130,4 @@ export async function sendDueStatusReports(env: Env, now: number, hourUtc: numbe
     }
   }
   return sent;
-}
-
-/**
- * Whether the tenant's mail could leave now: its mail connection, the operator's system sender (a
- * half-configured one too: the attempt records its error, which says what to fix), or local
- * development's outbox.
- */
-function mayDeliver(env: Env, mailConnectionId: string | null): boolean {
-  if (mailConnectionId || isLocalDevelopment(env)) return true;
-  try {
-    return systemMailer(env) !== null;
-  } catch {
-    return true;
-  }
 }

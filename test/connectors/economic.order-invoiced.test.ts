@@ -295,6 +295,8 @@ describe("e-conomic createOrder alone in its flow, after a person invoiced the d
     expect(String(again.result.outputs.reason)).toMatch(
       /draft order 1, which this step made, is no longer among e-conomic's draft orders/,
     );
+    // A difference, so the differences sweep mails the tenant: the update reached no record.
+    expect(again.result.outputs.differences).toEqual([expect.stringMatching(/^order #\S+: draft order 1, which this step made/)]);
     expect(writes(mock)).toEqual([]);
     expect(mock.state.orders).toEqual([]);
   });

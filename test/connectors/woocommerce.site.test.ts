@@ -25,6 +25,8 @@ describe("WooCommerce sending site: origin and path", () => {
   it("takes the shop's home when the Store URL was typed as one of its pages (a level above is the shop)", async () => {
     expect(foreignSite(await from("https://shop.com/"), "https://shop.com/shop")).toBeNull();
     expect(foreignSite(await from("https://shop.com/"), "https://shop.com/shop/cart/")).toBeNull();
+    // The folder's letter case as typed does not matter.
+    expect(foreignSite(await from("https://shop.com/Shop/"), "https://shop.com/shop")).toBeNull();
   });
 
   it("takes a shop in a folder, its trailing slashes aside, however scheme and www. were typed", async () => {

@@ -40,7 +40,8 @@ export async function orderNoLongerDraft(
   orderNumber: number,
 ): Promise<ActionResult> {
   const invoice = await findInvoiceByReference(ctx, reference);
-  if (!invoice)
+  if (!invoice) {
+    const reason = `draft order ${orderNumber}, which this step made, is no longer among e-conomic's draft orders and no invoice carries its reference ${reference}: a person invoiced, sent or deleted it. No draft order is made again (it could be invoiced twice); make one in e-conomic if the order still needs it`;
     return {
       externalId: String(orderNumber),
       created: false,
@@ -48,9 +49,12 @@ export async function orderNoLongerDraft(
         orderGone: true,
         orderNumber,
         reference,
-        reason: `draft order ${orderNumber}, which this step made, is no longer among e-conomic's draft orders and no invoice carries its reference ${reference}: a person invoiced, sent or deleted it. No draft order is made again (it could be invoiced twice); make one in e-conomic if the order still needs it`,
+        reason,
+        // In differences, so the tenant is mailed: the update was applied nowhere.
+        differences: [`order ${shopOrderNumber}: ${reason}`],
       },
     };
+  }
   const booked = invoice.kind === "booked";
   const invoiceNumber = booked ? invoice.bookedInvoiceNumber : invoice.draftInvoiceNumber;
   return {

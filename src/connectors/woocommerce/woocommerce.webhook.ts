@@ -117,5 +117,10 @@ function siteOf(url: string): Site | null {
   const path = parsed.pathname.replace(/\/+$/, "");
   // URL leaves out the scheme's default port, so http://shop.com and https://shop.com match.
   const port = parsed.port === "" ? "" : `:${parsed.port}`;
-  return { address: `${parsed.origin}${path}`, host: `${parsed.hostname.replace(/^www\./, "")}${port}`, path };
+  // The folder compared as typed in any case: a Store URL typed /Shop for WordPress's /shop is one shop.
+  return {
+    address: `${parsed.origin}${path}`,
+    host: `${parsed.hostname.replace(/^www\./, "")}${port}`,
+    path: path.toLowerCase(),
+  };
 }
