@@ -4,7 +4,7 @@
  * own reference and its own credit note; with `oneCreditNotePerInvoice` a later refund is added to
  * the earlier credit note while that is a draft, its reference appended to the note's `externalId`.
  */
-import { buildCreditNoteDocument } from "../../domain/accounting/build-document";
+import { buildCreditNoteDocument, spreadDifferences } from "../../domain/accounting/build-document";
 import type { AccountingDocument } from "../../domain/accounting/document";
 import { type ActionContext, type ActionResult, defineAction } from "../contract";
 import { settingsError } from "./billy.api";
@@ -50,7 +50,7 @@ export const createCreditNote = defineAction<typeof createCreditNoteSettings, Bi
     const merged = earlier
       ? { merged: true, mergedRefunds: [...earlier.refunds.filter((r) => r !== refund.source.refundId), refund.source.refundId] }
       : {};
-    const base = { invoiceId, refundId: refund.source.refundId, ...merged };
+    const base = { invoiceId, refundId: refund.source.refundId, orderNumber: order.source.orderNumber, ...merged };
     if (mine) {
       const chosen = () => taxRateIds(document.lines, document.vat, settings);
       const saved = mine.state === "approved" || earlier ? mine : await finish(ctx, document, mine, settings, chosen);
@@ -105,7 +105,7 @@ async function mergeInto(
   creditNoteId: string,
   document: AccountingDocument,
   mapped: MappedLines,
-  base: Record<string, unknown>,
+  base: { orderNumber: string } & Record<string, unknown>,
 ): Promise<ActionResult> {
   const note = await getInvoice(ctx, creditNoteId, "invoice.lines:embed");
   if (note?.state !== "draft")
@@ -144,9 +144,10 @@ function result(
   note: BillyInvoice,
   document: AccountingDocument,
   mapped: MappedLines | undefined,
-  extra: { created: boolean } & Record<string, unknown>,
+  extra: { created: boolean; orderNumber: string; differences?: string[] } & Record<string, unknown>,
 ): ActionResult {
-  const { created, invoiceId, ...outputs } = extra;
+  const { created, invoiceId, orderNumber, differences, ...outputs } = extra;
+  const all = [...(differences ?? []), ...spreadDifferences(document, `credit note ${note.invoiceNo ?? note.id}`, orderNumber)];
   return {
     externalId: note.id,
     created,
@@ -162,6 +163,7 @@ function result(
       vatCase: document.vat.case,
       warnings: mapped?.warnings ?? document.warnings,
       ...outputs,
+      ...(all.length > 0 ? { differences: all } : {}),
     },
   };
 }

@@ -6,7 +6,7 @@
  * its heading, and is booked when the step says so and its totals match. Restocking is noted per
  * line; it moves no stock. A draft carrying the step's reference is updated; a booked one is kept.
  */
-import { buildCreditNoteDocument } from "../../domain/accounting/build-document";
+import { buildCreditNoteDocument, spreadDifferences } from "../../domain/accounting/build-document";
 import type { AccountingDocument } from "../../domain/accounting/document";
 import { OrderlyError } from "../../domain/errors";
 import type { CanonicalRefund } from "../../domain/order";
@@ -48,7 +48,10 @@ export const createCreditNote = defineAction<typeof createCreditNoteSettings, Ec
           bookedInvoiceNumber: existing.bookedInvoiceNumber,
           reference,
           ...documentOutputs(document),
-          differences: bookedDifferences(booked, document, order.source.orderNumber),
+          differences: [
+            ...bookedDifferences(booked, document, order.source.orderNumber),
+            ...spreadDifferences(document, `credit note ${existing.bookedInvoiceNumber}`, order.source.orderNumber),
+          ],
         },
       };
     }
@@ -96,6 +99,9 @@ export const createCreditNote = defineAction<typeof createCreditNoteSettings, Ec
     if (document.mismatch) throw mismatchError(document, draftInvoiceNumber);
     checkComputedTotal(typeof grossAmount === "number" ? grossAmount : undefined, document, draftInvoiceNumber);
     const bookedInvoiceNumber = ctx.settings.invoiceState === "booked" ? await bookDraft(ctx, draftInvoiceNumber) : undefined;
+    const record =
+      bookedInvoiceNumber === undefined ? `draft credit note ${draftInvoiceNumber}` : `credit note ${bookedInvoiceNumber}`;
+    const differences = spreadDifferences(document, record, order.source.orderNumber);
     return {
       externalId: String(bookedInvoiceNumber ?? draftInvoiceNumber),
       created: !existing,
@@ -107,6 +113,7 @@ export const createCreditNote = defineAction<typeof createCreditNoteSettings, Ec
         reference,
         ...documentOutputs(document, prepared.products),
         ...(existing ? { updated: true } : {}),
+        ...(differences.length > 0 ? { differences } : {}),
       },
     };
   },

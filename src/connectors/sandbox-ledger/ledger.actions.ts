@@ -1,7 +1,7 @@
 /** The sandbox ledger's actions: invoices, payments and credit notes, each adopted by its reference. */
 import { z } from "zod";
 import { accountingSettingsSchema } from "../../domain/accounting/accounting-settings";
-import { buildCreditNoteDocument, buildInvoiceDocument } from "../../domain/accounting/build-document";
+import { buildCreditNoteDocument, buildInvoiceDocument, spreadDifferences } from "../../domain/accounting/build-document";
 import { OrderlyError } from "../../domain/errors";
 import { toDecimalString } from "../../domain/money";
 import type { CanonicalOrder } from "../../domain/order";
@@ -220,10 +220,16 @@ export const createCreditNote = defineAction<typeof creditNoteSettings, Record<s
         code: "credit_note_totals_mismatch",
       });
     if (ctx.settings.invoiceState === "booked") await bookDocument(ctx.env, made.id);
+    const differences = spreadDifferences(document, `credit note ${made.id}`, order.source.orderNumber);
     return {
       externalId: String(made.id),
       created: made.created,
-      outputs: { creditNoteId: made.id, invoiceId: invoice.id, total: document.totals.total },
+      outputs: {
+        creditNoteId: made.id,
+        invoiceId: invoice.id,
+        total: document.totals.total,
+        ...(differences.length > 0 ? { differences } : {}),
+      },
     };
   },
 });

@@ -85,8 +85,11 @@ export function buildCreditNoteDocument(
     source.push(
       splitGross("shipping", "Shipping refund", shipping, order.shipping[0]?.taxRateBp ?? mainRate, settings.roundingMode),
     );
+  // Lines spread over the order's rates: the shop did not say which items the money was for.
+  const spreadLines: SourceLine[] = [];
   if (refund.adjustments !== 0)
-    source.push(...overRates(refund.adjustments, "Refund adjustment", order, vat, mainRate, settings));
+    spreadLines.push(...overRates(refund.adjustments, "Refund adjustment", order, vat, mainRate, settings));
+  source.push(...spreadLines);
   const accounted = source.reduce((sum, l) => sum + l.net + l.vat, 0);
   const shippingGross = order.shipping.reduce((sum, s) => sum + s.price - s.discount + (order.pricesIncludeTax ? 0 : s.tax), 0);
   const remainder = refund.total - accounted;
@@ -100,10 +103,57 @@ export function buildCreditNoteDocument(
     // Amount-only refund: each VAT rate of the order takes its share, so a lump sum refunded on a
     // mixed-rate order (books at 7 %, the rest at 19 %) carries the VAT that was charged on it.
     const text = refund.note ? `Refund: ${refund.note}` : "Refund";
-    source.push(...overRates(refund.total - accounted, text, order, vat, mainRate, settings));
+    const lump = overRates(refund.total - accounted, text, order, vat, mainRate, settings);
+    spreadLines.push(...lump);
+    source.push(...lump);
   }
   const expectedVat = source.reduce((sum, l) => sum + l.vat, 0);
-  return finish("credit-note", order, source, { total: refund.total, vat: expectedVat }, vat, settings, refund.source.createdAt);
+  const document = finish(
+    "credit-note",
+    order,
+    source,
+    { total: refund.total, vat: expectedVat },
+    vat,
+    settings,
+    refund.source.createdAt,
+  );
+  const spreadOverRates = spreadToCheck(spreadLines, order, refund, settings);
+  return spreadOverRates ? { ...document, spreadOverRates } : document;
+}
+
+/**
+ * Money without lines spread over more than one rate is a guess (a refund of the shirt alone on an
+ * order with a book is credited partly at the book's rate), unless the whole order was refunded,
+ * where each rate gets back exactly what was sold at it.
+ */
+function spreadToCheck(
+  lines: SourceLine[],
+  order: CanonicalOrder,
+  refund: CanonicalRefund,
+  settings: AccountingSettings,
+): AccountingDocument["spreadOverRates"] {
+  const ratesBp = [...new Set(lines.map((l) => l.rateBp ?? 0))].sort((a, b) => a - b);
+  if (ratesBp.length < 2 || refund.total === order.totals.total) return undefined;
+  const gross = lines.reduce((sum, l) => sum + l.net + l.vat, 0);
+  const convert = exchangeFor(order, settings);
+  return {
+    gross: convert ? convertMinor(gross, convert.from, convert.to, convert.rate, settings.roundingMode) : gross,
+    ratesBp,
+  };
+}
+
+/**
+ * The `differences` line for a credit note whose refunded money was spread over several VAT rates
+ * (`spreadOverRates`), so the differences alert asks a person to check its VAT; none otherwise.
+ */
+export function spreadDifferences(document: AccountingDocument, record: string, orderNumber: string): string[] {
+  const spread = document.spreadOverRates;
+  if (!spread) return [];
+  const rates = spread.ratesBp.map((bp) => `${bp / 100} %`);
+  const listed = rates.length > 1 ? `${rates.slice(0, -1).join(", ")} and ${rates.at(-1)}` : rates.join("");
+  return [
+    `VAT: ${record} splits ${fmt(spread.gross, document.currency)} over ${listed} in proportion to what was sold, since the shop gave the refund no lines; check it against the items refunded for order ${orderNumber} and correct the VAT by hand if it was for items of one rate.`,
+  ];
 }
 
 function finish(

@@ -38,4 +38,10 @@ export interface AccountingDocument {
   mismatch?: string;
   /** Things a bookkeeper should know (VAT charged on a reverse-charge sale ...). */
   warnings: string[];
+  /**
+   * Money refunded without lines that was spread over more than one VAT rate (not a refund of the
+   * whole order): the share per rate is a guess a person should check. `gross` is in minor units of
+   * `currency`.
+   */
+  spreadOverRates?: { gross: number; ratesBp: number[] };
 }
