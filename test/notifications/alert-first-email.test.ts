@@ -14,28 +14,12 @@ import { raiseTransferFailure, sweepUnalertedFailures } from "../../src/notifica
 import { flushAlertGroups, notifyTenant, RESEND_AFTER_MS, resendFailedAlerts } from "../../src/notifications/notify-tenant";
 import { createConnection } from "../mail/mail-helpers";
 import { createPostmarkMock, installMailMocks } from "../mocks/postmark.mock";
+import { withFailingD1 } from "./failing-d1";
 import { MINUTE, outbox, type Seeded, seedTenant, seedTransfer, T0 } from "./notification-helpers";
 
 const WINDOW = 15 * MINUTE;
 /** Local development: the dev outbox stands in for a mail provider that works (deployed, it refuses). */
 const local = { ...env, DEV_SEED_TOKEN: "local" } as Env;
-
-/** The env with a D1 whose statements matching `failing` throw, as D1 does when it is unavailable. */
-function withFailingD1(failing: RegExp): Env {
-  const real = env.DB;
-  const DB = new Proxy(real, {
-    get(target, prop) {
-      if (prop === "prepare")
-        return (sql: string) => {
-          if (failing.test(sql)) throw new Error(`D1_ERROR: Network connection lost (test, on: ${sql.slice(0, 40)})`);
-          return target.prepare(sql);
-        };
-      const value = Reflect.get(target, prop);
-      return typeof value === "function" ? value.bind(target) : value;
-    },
-  });
-  return { ...local, DB };
-}
 
 async function failedTransfer(world: Seeded, at: number): Promise<string> {
   return seedTransfer(world.tenantId, {
@@ -68,7 +52,7 @@ describe("the first email of a window, when something throws after the event was
   it("the connection's name cannot be read: a failed row with a shorter text (what happened, links), sent by the cron", async () => {
     const world = await seedTenant();
     const id = await failedTransfer(world, T0);
-    await expect(fail(withFailingD1(/from "connections"/), world, id, T0)).rejects.toThrow(/D1_ERROR/);
+    await expect(fail(withFailingD1(/from "connections"/, local), world, id, T0)).rejects.toThrow(/D1_ERROR/);
     expect(await alertedAt(id)).not.toBeNull();
 
     const [row] = await outbox(world.tenantId);
@@ -86,7 +70,7 @@ describe("the first email of a window, when something throws after the event was
   it("the outbox cannot be read before the send: a failed row with the usual words, sent by the cron", async () => {
     const world = await seedTenant();
     const id = await failedTransfer(world, T0);
-    await expect(fail(withFailingD1(/^select .* from "mail_outbox"/i), world, id, T0)).rejects.toThrow(/D1_ERROR/);
+    await expect(fail(withFailingD1(/^select .* from "mail_outbox"/i, local), world, id, T0)).rejects.toThrow(/D1_ERROR/);
     const [row] = await outbox(world.tenantId);
     expect(row).toMatchObject({ idempotencyKey: firstKey(world, T0), status: "failed" });
     expect(row!.subject).toBe('[Orderly] Transfer failed: order #1001 to "Ledger"');
@@ -108,7 +92,7 @@ describe("the first email of a window, when something throws after the event was
   it("nothing can be stored either: the marker is given back, and the sweeper counts the failure again", async () => {
     const world = await seedTenant();
     const id = await failedTransfer(world, T0);
-    await expect(fail(withFailingD1(/"mail_outbox"/), world, id, T0)).rejects.toThrow(/D1_ERROR/);
+    await expect(fail(withFailingD1(/"mail_outbox"/, local), world, id, T0)).rejects.toThrow(/D1_ERROR/);
     expect(await outbox(world.tenantId)).toEqual([]);
     expect(await alertedAt(id)).toBeNull();
 

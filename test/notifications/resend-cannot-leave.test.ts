@@ -9,25 +9,8 @@ import { describe, expect, it } from "vitest";
 import { database } from "../../src/db/client";
 import { tenants } from "../../src/db/schema";
 import { notifyTenant, RESEND_AFTER_MS, resendFailedAlerts } from "../../src/notifications/notify-tenant";
+import { withRecordingD1 } from "./failing-d1";
 import { outbox, seedTenant } from "./notification-helpers";
-
-/** The env with a D1 that records the SQL it is given. */
-function recording(): { env: Env; statements: string[] } {
-  const statements: string[] = [];
-  const real = env.DB;
-  const DB = new Proxy(real, {
-    get(target, prop) {
-      if (prop === "prepare")
-        return (sql: string) => {
-          statements.push(sql);
-          return target.prepare(sql);
-        };
-      const value = Reflect.get(target, prop);
-      return typeof value === "function" ? value.bind(target) : value;
-    },
-  });
-  return { env: { ...env, DB }, statements };
-}
 
 const alert = { key: "paused/9", subject: "Ledger is paused", text: "Paused." };
 
@@ -36,7 +19,7 @@ describe("re-sending failed alerts", () => {
     const world = await seedTenant();
     expect(await notifyTenant(env, world.tenantId, alert)).toBe(false);
     const before = await outbox(world.tenantId);
-    const spy = recording();
+    const spy = withRecordingD1();
     expect(await resendFailedAlerts(spy.env, Date.now() + RESEND_AFTER_MS)).toBe(0);
     expect(spy.statements.filter((s) => s.includes("mail_outbox"))).toEqual([]);
     expect(await outbox(world.tenantId)).toEqual(before);
@@ -46,7 +29,7 @@ describe("re-sending failed alerts", () => {
     const world = await seedTenant();
     await database(env).update(tenants).set({ alertEmails: [] }).where(eq(tenants.id, world.tenantId));
     expect(await notifyTenant(env, world.tenantId, alert)).toBe(false);
-    const spy = recording();
+    const spy = withRecordingD1();
     await resendFailedAlerts(spy.env, Date.now() + RESEND_AFTER_MS);
     expect(spy.statements.filter((s) => s.includes("mail_outbox"))).toEqual([]);
   });
