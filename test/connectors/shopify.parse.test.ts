@@ -273,7 +273,8 @@ describe("Shopify stages", () => {
   const cases: Array<{ topic: string; change: Record<string, unknown>; stage: string; why: string }> = [
     { topic: "orders/create", change: { financial_status: "pending" }, stage: "created", why: "a pending order is created" },
     { topic: "orders/create", change: { financial_status: "paid" }, stage: "paid", why: "an order created paid is paid" },
-    { topic: "orders/paid", change: { financial_status: "pending" }, stage: "paid", why: "the orders/paid topic is paid" },
+    // Each topic's payload carries the state that fired it; the stage is read from that, never the topic.
+    { topic: "orders/paid", change: { financial_status: "paid" }, stage: "paid", why: "an orders/paid payload is paid" },
     {
       topic: "orders/updated",
       change: { financial_status: "partially_refunded" },
@@ -281,7 +282,12 @@ describe("Shopify stages", () => {
       why: "a partly refunded order was paid",
     },
     { topic: "orders/updated", change: { financial_status: "refunded" }, stage: "paid", why: "a refunded order was paid" },
-    { topic: "orders/fulfilled", change: {}, stage: "fulfilled", why: "the orders/fulfilled topic is fulfilled" },
+    {
+      topic: "orders/fulfilled",
+      change: { fulfillment_status: "fulfilled" },
+      stage: "fulfilled",
+      why: "an orders/fulfilled payload is fulfilled",
+    },
     {
       topic: "orders/updated",
       change: { fulfillment_status: "fulfilled" },
@@ -306,7 +312,12 @@ describe("Shopify stages", () => {
       stage: "paid",
       why: "closed but unfulfilled is not completed",
     },
-    { topic: "orders/cancelled", change: {}, stage: "cancelled", why: "the orders/cancelled topic is cancelled" },
+    {
+      topic: "orders/cancelled",
+      change: { cancelled_at: "2026-03-03T12:00:00+01:00" },
+      stage: "cancelled",
+      why: "an orders/cancelled payload is cancelled",
+    },
     {
       topic: "orders/updated",
       change: { financial_status: "paid", cancelled_at: "2026-03-03T12:00:00+01:00" },
@@ -477,7 +488,7 @@ describe("Shopify refunds that returned no money", () => {
 
 describe("Shopify test orders", () => {
   it("ignores a test order unless the connection processes test orders", async () => {
-    const body = { ...shopifyFixture("orderTaxExclusive"), test: true };
+    const body = { ...shopifyFixture("orderTaxExclusive"), financial_status: "paid", test: true };
     expect(await parseAny("orders/paid", body)).toStrictEqual({
       ignored: true,
       // The route logs and alerts each ignored test order by these.
@@ -505,7 +516,11 @@ describe("Shopify test orders", () => {
   });
 
   it("processes an order and a refund marked test: false as usual", async () => {
-    const order = await parseAny("orders/paid", { ...shopifyFixture("orderTaxExclusive"), test: false });
+    const order = await parseAny("orders/paid", {
+      ...shopifyFixture("orderTaxExclusive"),
+      financial_status: "paid",
+      test: false,
+    });
     expect(order).toMatchObject([{ stage: "paid" }]);
     const body = shopifyFixture("refundTwoLines");
     body.transactions = (body.transactions as Record<string, unknown>[]).map((t) => ({ ...t, test: false }));

@@ -18,11 +18,21 @@ import type { Stage } from "../../domain/stage";
 import { discountsOf } from "./shopify.discounts";
 import { orderEdits } from "./shopify.edits";
 import { bothMonies, PresentmentMissing, presentmentMoney, rateBetween, type ShopifyMoney, shopMoney } from "./shopify.money";
-import type { ShopifyAddress, ShopifyLineItem, ShopifyOrder, ShopifyShippingLine } from "./shopify.payload";
+import {
+  minorOf,
+  type ShopifyAddress,
+  type ShopifyLineItem,
+  type ShopifyOrder,
+  type ShopifyShippingLine,
+} from "./shopify.payload";
 import { compact, nonEmpty } from "./shopify.util";
 
-/** Financial statuses of an order whose money was captured (a refund does not undo "was paid"). */
+/**
+ * Financial statuses of an order whose money was captured (a refund does not undo "was paid"), but
+ * for the refunded two only when nothing is outstanding: see paidInFull.
+ */
 const PAID_STATUSES = new Set(["paid", "partially_refunded", "refunded"]);
+const REFUNDED_STATUSES = new Set(["partially_refunded", "refunded"]);
 const PAYMENT_STATUSES = new Set<Payment["status"]>([
   "pending",
   "authorized",
@@ -34,17 +44,37 @@ const PAYMENT_STATUSES = new Set<Payment["status"]>([
 ]);
 
 /**
- * The stage an order payload shows. Read from the payload's state rather than the topic alone:
- * orders/updated carries every change, and a late orders/create may already describe a paid order.
+ * The stage an order payload shows, read from the payload's state alone: orders/updated carries
+ * every change, and a late orders/create may already describe a paid order. Never from the topic:
+ * X-Shopify-Topic is outside the signature (only the body is signed), so a signed body resent under
+ * orders/cancelled would otherwise cancel a paid order. Shopify's orders/paid, orders/fulfilled and
+ * orders/cancelled payloads carry the state that fired them.
  */
-export function orderStage(order: ShopifyOrder, topic: string): Stage {
-  if (nonEmpty(order.cancelled_at) || topic === "orders/cancelled") return "cancelled";
-  const paid = PAID_STATUSES.has(order.financial_status ?? "") || topic === "orders/paid";
-  const fulfilled = order.fulfillment_status === "fulfilled" || topic === "orders/fulfilled";
+export function orderStage(order: ShopifyOrder): Stage {
+  if (nonEmpty(order.cancelled_at)) return "cancelled";
+  const paid = paidInFull(order);
+  const fulfilled = order.fulfillment_status === "fulfilled";
   if (nonEmpty(order.closed_at) && paid && fulfilled) return "completed";
   if (fulfilled) return "fulfilled";
   if (paid) return "paid";
   return "created";
+}
+
+/**
+ * The order was paid in full. A (partially) refunded order still owing money (total_outstanding > 0)
+ * was only partly paid: a deposit taken and then part of it refunded. Read as paid, it had the whole
+ * total registered as received; it is read as partially_paid instead (no stage, no amount).
+ */
+function paidInFull(order: ShopifyOrder): boolean {
+  return PAID_STATUSES.has(order.financial_status ?? "") && !depositRefunded(order);
+}
+
+function depositRefunded(order: ShopifyOrder): boolean {
+  return (
+    REFUNDED_STATUSES.has(order.financial_status ?? "") &&
+    order.total_outstanding != null &&
+    minorOf(order.total_outstanding, order.currency, "total_outstanding") > 0
+  );
 }
 
 export interface OrderMeta {
@@ -72,7 +102,9 @@ function mapOrder(order: ShopifyOrder, meta: OrderMeta, money: ShopifyMoney): Ca
   const currency = money.currency;
   const placed = order.line_items.map((item, i) => lineOf(item, money, `line_items.${i}`));
   const placedShipping = (order.shipping_lines ?? []).map((line, i) => shippingOf(line, money, `shipping_lines.${i}`));
-  const financialStatus = nonEmpty(order.financial_status);
+  // A refunded deposit is no payment in full; like WooCommerce's refunded-unpaid order, the status
+  // says what the order means to accounting (paidAsAWhole reads it), not Shopify's label.
+  const financialStatus = depositRefunded(order) ? "partially_paid" : nonEmpty(order.financial_status);
   const sum = (values: number[]) => values.reduce((a, b) => a + b, 0);
   const placedTotals: CanonicalOrder["totals"] = {
     total: money.read(order.total_price, order.total_price_set, "total_price"),

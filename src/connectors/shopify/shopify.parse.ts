@@ -154,7 +154,7 @@ export function parse(delivery: IncomingDelivery, settings: ShopifyParseSettings
   // updated_at moves with every change to the order; Triggered-At and created_at stand in without it.
   const version = epochMs(order.updated_at) ?? epochMs(triggeredAt) ?? requireTime(epochMs(order.created_at), topic);
   const createdAt = nonEmpty(order.created_at) ?? nonEmpty(triggeredAt) ?? new Date(version).toISOString();
-  const stage = orderStage(order, topic);
+  const stage = orderStage(order);
   const canonical = mapped(() => toCanonicalOrder(order, { stage, version, createdAt }));
   return [
     compact({
