@@ -14,7 +14,7 @@ import { OrderlyError } from "../../domain/errors";
 import { type EconomicCollection, type EconomicContext, economicRequest, isRecord } from "./economic.api";
 
 const PAGE_SIZE = 1000;
-/** A journal larger than this many pages is not searched further (it is not a journal a person reviews). */
+/** Pages searched for an entry; a journal larger than this is not a journal a person reviews. */
 const MAX_PAGES = 10;
 
 export interface JournalVoucher {
@@ -46,7 +46,10 @@ export async function accountingYearFor(ctx: EconomicContext, date: string): Pro
 
 /**
  * The voucher of the journal with an entry whose text contains `needle` as a whole word:
- * `orderly-…-1` must not match the text of `orderly-…-12`.
+ * `orderly-…-1` must not match the text of `orderly-…-12`. A journal too large to search to its end
+ * fails instead of answering "not found": the entry of a POST that timed out but landed may be on a
+ * page not read, and the booked invoice's remainder does not count unbooked entries, so the payment
+ * would be entered twice.
  */
 export async function findVoucherByText(
   ctx: EconomicContext,
@@ -58,11 +61,16 @@ export async function findVoucherByText(
       method: "GET",
       path: `/journals/${journalNumber}/vouchers?skippages=${skip}&pagesize=${PAGE_SIZE}`,
     });
-    const found = page.body.collection.find((v) => entryTexts(v).some((t) => containsWord(t, needle)));
+    const { collection, pagination } = page.body;
+    const found = collection.find((v) => entryTexts(v).some((t) => containsWord(t, needle)));
     if (found) return found;
-    if (page.body.collection.length < PAGE_SIZE) return undefined;
+    // The last page: a short one, or one whose pagination names no next (a full journal of exactly 10,000).
+    if (collection.length < PAGE_SIZE || (pagination && !pagination.nextPage)) return undefined;
   }
-  return undefined;
+  throw new OrderlyError(
+    `e-conomic journal ${journalNumber} holds more than ${MAX_PAGES * PAGE_SIZE} unbooked vouchers, too many to check whether this payment (${needle}) was entered before; book or clear the journal's entries in e-conomic, then retry the step.`,
+    { errorClass: "validation", code: "economic_journal_too_large", details: { journalNumber, reference: needle } },
+  );
 }
 
 function containsWord(text: string, word: string): boolean {

@@ -135,6 +135,10 @@ export async function releaseGate(
  * The step's `exclusive` (see ActionContext): waits for the key at the gate, for as long as the
  * step's lease leaves room for the work, then runs it and lets go. A key it cannot get in time
  * is a retry, not a failure: the other step will have made the record by then.
+ *
+ * Work that failed without knowing whether its call landed (no answer in time, the connection
+ * lost) keeps the key until the hold lapses with the lease: the target may still be making the
+ * record, and a step let in now would miss it and make a second one.
  */
 export function gateExclusive(env: Env, message: StepMessage, ticket: string, leaseUntil: number, config: RuntimeConfig) {
   const gate = gateFor(env, message.target);
@@ -150,10 +154,24 @@ export function gateExclusive(env: Env, message: StepMessage, ticket: string, le
         });
       await new Promise((resolve) => setTimeout(resolve, answer.retryAfterMs));
     }
+    let result: T;
     try {
-      return await work();
-    } finally {
-      await gate.letGo(key, ticket).catch(() => {});
+      result = await work();
+    } catch (error) {
+      if (!outcomeUnknown(error)) await gate.letGo(key, ticket).catch(() => {});
+      throw error;
     }
+    await gate.letGo(key, ticket).catch(() => {});
+    return result;
   };
+}
+
+/**
+ * A call that may have landed though the step saw it fail: no answer within the timeout, or the
+ * connection lost (how http.ts classes them). An answer, a 5xx too, comes once the target is done
+ * with the request, so whatever it made is there for the next step to find (a gateway's 504 aside,
+ * which the error does not tell apart from another 5xx).
+ */
+function outcomeUnknown(error: unknown): boolean {
+  return error instanceof OrderlyError && (error.errorClass === "timeout" || error.code === "outbound_network");
 }
