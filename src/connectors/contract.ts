@@ -152,7 +152,32 @@ export interface TargetAction<S extends z.ZodType = z.ZodType, C = unknown, CS =
   description: string;
   /** Settings of a step that runs this action, validated when a flow is saved. */
   settings: S;
+  /**
+   * Settings that decide where the action looks for what it made before (a prefix written into
+   * the reference it searches for, the journal it searches). Changed after the step ran, the step
+   * would look elsewhere, find nothing and make it again: a retry with the flow's current settings
+   * is refused then (OrderDO's retry guard; `changedIdentitySetting`).
+   */
+  identitySettings?: readonly string[];
   run(ctx: ActionContext<z.infer<S>, C, CS>, input: TransferInput): Promise<ActionResult>;
+}
+
+/** An identity setting whose value differs between two configurations of the same step, if any. */
+export function changedIdentitySetting(
+  keys: readonly string[],
+  before: Readonly<Record<string, unknown>>,
+  after: Readonly<Record<string, unknown>>,
+): { key: string; before: unknown; after: unknown } | undefined {
+  // Absent, null and "" all mean "not set" (an empty prefix writes the same reference as none).
+  const value = (settings: Readonly<Record<string, unknown>>, key: string) => {
+    const v = Object.hasOwn(settings, key) ? settings[key] : undefined;
+    return v === null || v === "" ? undefined : v;
+  };
+  for (const key of keys) {
+    const [was, now] = [value(before, key), value(after, key)];
+    if (JSON.stringify(was) !== JSON.stringify(now)) return { key, before: was, after: now };
+  }
+  return undefined;
 }
 
 export interface Connector<CS extends z.ZodType = z.ZodType, CR extends z.ZodType = z.ZodType> {

@@ -7,7 +7,7 @@
  */
 import { DurableObject } from "cloudflare:workers";
 import { and, asc, eq, inArray } from "drizzle-orm";
-import type { ActionResult, OrderKey } from "../connectors/contract";
+import { type ActionResult, changedIdentitySetting, type OrderKey } from "../connectors/contract";
 import { database, runBatch, type SerializedStatement } from "../db/client";
 import { type FlowStepConfig, flows } from "../db/schema";
 import {
@@ -458,9 +458,13 @@ export class OrderDO extends DurableObject<Env> {
     let verdict: StepVerdict;
     const { outcome } = report;
     const tries = step.attempts - step.attempts_before;
+    // A report means the last dispatch arrived: lost messages count again from none (`resends`),
+    // or losses spread over a step's retries would add up to step_lost. Not at the claim: a step
+    // that keeps crashing its consumer claims and never reports, and must still end step_lost.
     if (outcome.kind === "ok") {
       this.sql.run(
-        `UPDATE steps SET status = 'done', result = ?, error = NULL, lease_token = NULL, lease_until = NULL, due_at = NULL
+        `UPDATE steps SET status = 'done', result = ?, error = NULL, lease_token = NULL, lease_until = NULL, due_at = NULL,
+           resends = 0
          WHERE transfer_id = ? AND step_index = ?`,
         JSON.stringify(outcome.result),
         report.transferId,
@@ -477,7 +481,7 @@ export class OrderDO extends DurableObject<Env> {
       const delaySeconds = retryDelaySeconds(this.config, tries, outcome.retryAfterSeconds);
       this.sql.run(
         `UPDATE steps SET status = 'retrying', error = ?, lease_token = NULL, lease_until = NULL, due_at = ?,
-           idle_attempts = idle_attempts + ?
+           idle_attempts = idle_attempts + ?, resends = 0
          WHERE transfer_id = ? AND step_index = ?`,
         JSON.stringify(outcome.error),
         now + delaySeconds * 1000 + this.config.stepResendAfterMs,
@@ -560,7 +564,7 @@ export class OrderDO extends DurableObject<Env> {
     const fromStart = request.fromStart === true || updated;
     if (request.steps) {
       const before = JSON.parse(transfer.steps) as FlowStepConfig[];
-      const moved = this.stepMovedAway(transfer.id, before, request.steps, fromStart);
+      const moved = this.stepMovedAway(transfer.id, before, request.steps, fromStart, request.identitySettings);
       if (moved) return { error: moved };
       this.sql.run("UPDATE transfers SET steps = ? WHERE id = ?", JSON.stringify(request.steps), transfer.id);
       // A step now on another connection (or another action) made nothing there yet: the result
@@ -617,13 +621,15 @@ export class OrderDO extends DurableObject<Env> {
    * something (a draft left by a totals mismatch, a POST that landed but timed out) that it finds
    * again only under its own reference; unless each of its attempts failed before sending anything
    * that could (OrderlyError.madeNothing: no booked invoice to pay yet, a disabled connection). Steps added after the last, and settings changed in place,
-   * are fine.
+   * are fine, except a setting that decides where the step looks for what it made (`identity`,
+   * per step of `after`: TargetAction.identitySettings), which would have it look elsewhere too.
    */
   private stepMovedAway(
     transferId: string,
     before: FlowStepConfig[],
     after: FlowStepConfig[],
     fromStart: boolean,
+    identity: ReadonlyArray<readonly string[]> = [],
   ): string | null {
     const ran = this.sql.all<{ step_index: number; status: string }>(
       // An attempt counts unless it failed before sending anything that could make something (a
@@ -649,6 +655,13 @@ export class OrderDO extends DurableObject<Env> {
       const moved = old.target === now.target ? -1 : after.findIndex((s) => s.action === old.action && s.target === old.target);
       if (moved !== -1)
         return `${what}, and the flow now has it as step ${moved + 1}; a step that ran keeps its place in the flow (its target finds what it made by it, and would make it again from another place). Retry without the flow's current settings, or put it back as step ${index + 1}`;
+      // On another connection the step has made nothing yet, so only the same connection's count.
+      const changed =
+        old.target === now.target
+          ? changedIdentitySetting(identity[index] ?? [], old.settings ?? {}, now.settings ?? {})
+          : undefined;
+      if (changed)
+        return `${what}, and its ${changed.key} setting changed from ${shown(changed.before)} to ${shown(changed.after)} since; ${old.action} looks for what it made by that setting, so it would not find it and would make it again. Retry without the flow's current settings (on the transfer page: Edit the order, then retry), or set ${changed.key} of step ${index + 1} back to ${shown(changed.before)} in the flow`;
       if (done && old.target !== now.target && !fromStart)
         return `step ${index + 1} (${old.action}) is done on another connection than the flow now names; what it made is there, so the steps after it cannot go on with the new one. Retry from the start, or without the flow's current settings`;
     }
@@ -1768,4 +1781,9 @@ function afterTelling(state: OrderState, ids: string[], told: boolean, now: numb
     refundsGone: [...(rest.refundsGone ?? []), ...ids],
     ...(left.length > 0 ? { refundsGoneUntold: { ...untold, ids: left, tries: 0 } } : {}),
   };
+}
+
+/** A step setting's value as a retry's refusal names it. */
+function shown(value: unknown): string {
+  return value === undefined ? "not set" : JSON.stringify(value);
 }

@@ -117,6 +117,12 @@ export interface RetryRequest {
   fromStart: boolean;
   /** Replacement step settings (the flow's current ones), when retrying with current settings. */
   steps?: FlowStepConfig[];
+  /**
+   * Per step of `steps`, its action's identity settings (TargetAction.identitySettings): the Worker
+   * knows each target's connector, the object does not. Absent (a Worker of the release before),
+   * no setting is checked.
+   */
+  identitySettings?: string[][];
   /** A corrected input (edit-the-payload-then-retry); kept as a new canonical snapshot. */
   input?: TransferInput;
 }

@@ -292,7 +292,8 @@ describe("the outbox and the re-send alarm", () => {
     expect(swallowed).toBe(1);
     expect(transfer.status).toBe("completed");
     const state = await stub.describe();
-    expect(state.steps[0]).toMatchObject({ status: "done", resends: 1 });
+    // Re-sent once; its report set the count of lost messages back (step-resends.test.ts).
+    expect(state.steps[0]).toMatchObject({ status: "done", resends: 0 });
     vi.restoreAllMocks();
   });
 });

@@ -38,6 +38,8 @@ export const createInvoice = defineAction<typeof createInvoiceSettings, Economic
   description:
     "Create the order's invoice in e-conomic (draft, or booked when its totals match), with its customer and products; a re-run updates the draft.",
   settings: createInvoiceSettings,
+  // The prefix is part of the reference written into the document and searched for by a re-run.
+  identitySettings: ["referencePrefix"],
   async run(ctx, { order }) {
     const reference = economicReference(ctx.settings, ctx.reference);
     const document = buildInvoiceDocument(order, ctx.settings);

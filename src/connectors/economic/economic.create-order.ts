@@ -24,6 +24,8 @@ import { createOrderSettings, type EconomicConnectionSettings, type EconomicCred
 export const createOrder = defineAction<typeof createOrderSettings, EconomicCredentials, EconomicConnectionSettings>({
   description: "Create the order as a draft order in e-conomic; a later createInvoice turns it into the invoice.",
   settings: createOrderSettings,
+  // The prefix is part of the reference written into the document and searched for by a re-run.
+  identitySettings: ["referencePrefix"],
   async run(ctx, { order }) {
     const settings = { ...ctx.settings, invoiceState: "draft" as const };
     const reference = economicReference(settings, ctx.reference);

@@ -30,6 +30,8 @@ export const createCreditNoteSettings = createInvoiceSettings;
 export const createCreditNote = defineAction<typeof createCreditNoteSettings, EconomicCredentials, EconomicConnectionSettings>({
   description: "Credit a refund in e-conomic: an invoice with negative quantities against the order's booked invoice.",
   settings: createCreditNoteSettings,
+  // The prefix is part of the reference written into the document and searched for by a re-run.
+  identitySettings: ["referencePrefix"],
   async run(ctx, { order, refund }) {
     if (!refund)
       throw new OrderlyError("createCreditNote runs in flows on the refunded stage, whose input carries the refund.", {

@@ -41,6 +41,8 @@ export function paidByGateway(order: CanonicalOrder): PaidByGateway {
 export const registerPayment = defineAction<typeof registerPaymentSettings, EconomicCredentials, EconomicConnectionSettings>({
   description: "Enter the order's payment in an e-conomic journal against its booked invoice (partial payments too).",
   settings: registerPaymentSettings,
+  // The journal is where a re-run searches for the entry an earlier run made.
+  identitySettings: ["journalNumber"],
   async run(ctx, { order }) {
     const invoice = await bookedInvoiceFromSteps(ctx);
     const invoiceNumber = invoice?.bookedInvoiceNumber;

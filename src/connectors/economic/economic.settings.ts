@@ -122,7 +122,7 @@ export const economicDocumentSettings = accountingSettingsSchema.extend({
     .max(100)
     .optional()
     .describe(
-      "Text written before Orderly's reference in the document's 'Other reference' field. Changing it while transfers are in flight makes them create a new document instead of finding the earlier one.",
+      "Text written before Orderly's reference in the document's 'Other reference' field. Changing it while transfers are in flight makes them create a new document instead of finding the earlier one; a retry with the flow's current settings is refused for a step that already ran with another prefix.",
     ),
 });
 export type EconomicDocumentSettings = z.infer<typeof economicDocumentSettings>;

@@ -68,11 +68,40 @@ function handedOver(verdict: StepVerdict): HandedStep | undefined {
   return verdict.next === "ack" || verdict.next === "dead-letter" ? verdict.handOver : undefined;
 }
 
-/** The transfer is already failed with its reason; the DLQ keeps the message for inspection. */
+/**
+ * The transfer is already failed with its reason; the DLQ keeps the message for inspection, and
+ * its consumer the D1 row. A send that fails writes the row here instead: retrying the message
+ * would not bring it back, as its redelivery finds the step failed and is acked. Never throws, so
+ * the message is acked and the alert raised either way.
+ */
 async function deadLetter(env: Env, step: StepMessage, reason: string): Promise<void> {
-  await env.DEAD_LETTERS.send({ ...step, reason }, { contentType: "json" });
+  const body = { ...step, reason };
+  try {
+    await env.DEAD_LETTERS.send(body, { contentType: "json" });
+  } catch (error) {
+    console.error("dead letter not queued; its row is written directly", { transferId: step.transferId, error: String(error) });
+    // The DLQ never got it, so this is its only row. With D1 down too it is lost: the transfer
+    // still shows failed with its reason, and the failure is alerted below.
+    await keepDeadLetter(env, body, reason).catch((stored: unknown) =>
+      console.error("dead letter lost", { transferId: step.transferId, error: String(stored) }),
+    );
+  }
   // Never throws; a failure it misses is counted by the cron sweeper.
   await alertTransferFailure(env, step, reason);
+}
+
+/** A dead letter's D1 row: the DLQ consumer's, or the step consumer's when the DLQ send failed. */
+async function keepDeadLetter(env: Env, body: Partial<StepMessage> & { reason?: string }, reason: string): Promise<void> {
+  await database(env)
+    .insert(deadLetters)
+    .values({
+      transferId: body.transferId ?? null,
+      // Without a tenant no tenant's retention covers it: retention deletes it after ORPHAN_DEAD_LETTER_DAYS.
+      tenantId: body.tenantId ?? null,
+      body,
+      reason,
+      createdAt: Date.now(),
+    });
 }
 
 /**
@@ -85,18 +114,10 @@ export function deadLetterRetryDelay(attempts: number): number {
 
 /** Dead letters are kept in D1 too: the DLQ itself holds messages only for days. */
 async function keepDeadLetters(batch: MessageBatch<unknown>, env: Env): Promise<void> {
-  const db = database(env);
   for (const message of batch.messages) {
     const body = message.body as Partial<StepMessage> & { reason?: string };
     try {
-      await db.insert(deadLetters).values({
-        transferId: body.transferId ?? null,
-        // Without a tenant no tenant's retention covers it: retention deletes it after ORPHAN_DEAD_LETTER_DAYS.
-        tenantId: body.tenantId ?? null,
-        body,
-        reason: body.reason ?? `exhausted the step queue's retries (${message.attempts} deliveries)`,
-        createdAt: Date.now(),
-      });
+      await keepDeadLetter(env, body, body.reason ?? `exhausted the step queue's retries (${message.attempts} deliveries)`);
       message.ack();
     } catch (error) {
       console.error("dead letter not stored", String(error));

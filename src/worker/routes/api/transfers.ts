@@ -1,9 +1,18 @@
 /** /api/v1/transfers: the transfer log, each transfer's snapshots, and retry. */
 import { createRoute, z } from "@hono/zod-openapi";
-import { and, asc, desc, eq, gte, lt, type SQL, sql } from "drizzle-orm";
+import { and, asc, desc, eq, gte, inArray, lt, type SQL, sql } from "drizzle-orm";
+import { getConnector } from "../../../connectors/registry";
 import { database } from "../../../db/client";
 import { beforeCursor, decodeCursor, encodeCursor } from "../../../db/cursor";
-import { attempts, snapshots, TRANSFER_STATUSES, transferSteps, transfers } from "../../../db/schema";
+import {
+  attempts,
+  connections,
+  type FlowStepConfig,
+  snapshots,
+  TRANSFER_STATUSES,
+  transferSteps,
+  transfers,
+} from "../../../db/schema";
 import { latestSnapshot, mergeAttempts, readHistory } from "../../../db/snapshots";
 import { withStepTo } from "../../../db/transfer-filters";
 import { OrderlyError } from "../../../domain/errors";
@@ -215,7 +224,7 @@ export const transferRoutes = apiRouter()
       const result = await order.retryTransfer({
         transferId: transfer.id,
         fromStart: body.fromStart,
-        ...(steps ? { steps } : {}),
+        ...(steps ? { steps, identitySettings: await identitySettings(c.env, c.var.tenantId, steps) } : {}),
         ...(input ? { input } : {}),
       });
       if ("error" in result)
@@ -298,18 +307,22 @@ export const transferRoutes = apiRouter()
         .orderBy(q.order ? sql`+${transfers.createdAt} DESC` : desc(transfers.createdAt), desc(transfers.id))
         .limit(q.limit + 1);
       const page = rows.slice(0, q.limit);
-      const flowSteps = new Map<string, Awaited<ReturnType<typeof findFlow>>["steps"]>();
+      const flowSteps = new Map<string, CurrentSteps>();
       const skipped: Array<{ id: string; reason: string }> = [];
       let queued = 0;
       for (const transfer of page) {
-        let steps: Awaited<ReturnType<typeof findFlow>>["steps"] | undefined;
+        let current: CurrentSteps | undefined;
         if (q.useCurrentSettings) {
           if (!flowSteps.has(transfer.flowId)) {
             const flow = await findFlow(c.env, c.var.tenantId, transfer.flowId).catch(() => undefined);
-            if (flow) flowSteps.set(transfer.flowId, flow.steps);
+            if (flow)
+              flowSteps.set(transfer.flowId, {
+                steps: flow.steps,
+                identitySettings: await identitySettings(c.env, c.var.tenantId, flow.steps),
+              });
           }
-          steps = flowSteps.get(transfer.flowId);
-          if (!steps) {
+          current = flowSteps.get(transfer.flowId);
+          if (!current) {
             skipped.push({ id: transfer.id, reason: "its flow was deleted" });
             continue;
           }
@@ -319,7 +332,7 @@ export const transferRoutes = apiRouter()
           transferId: transfer.id,
           fromStart: q.fromStart,
           priority: "bulk",
-          ...(steps ? { steps } : {}),
+          ...(current ?? {}),
         });
         if ("error" in result) skipped.push({ id: transfer.id, reason: result.error });
         else queued++;
@@ -328,6 +341,36 @@ export const transferRoutes = apiRouter()
       return c.json({ queued, skipped, nextCursor: rows.length > q.limit && last ? encodeCursor(last) : null }, 202);
     },
   );
+
+/** A flow's current steps, as a retry with current settings hands them to the order's object. */
+interface CurrentSteps {
+  steps: FlowStepConfig[];
+  identitySettings: string[][];
+}
+
+/**
+ * Per step, the settings that decide where its action looks for what it made before
+ * (TargetAction.identitySettings). The order's object checks them against the transfer's steps,
+ * but knows only each step's connection id, not its connector: the Worker looks that up.
+ */
+async function identitySettings(env: Env, tenantId: string, steps: readonly FlowStepConfig[]): Promise<string[][]> {
+  const targets = [...new Set(steps.map((step) => step.target))];
+  const rows =
+    targets.length === 0
+      ? []
+      : await database(env)
+          .select({ id: connections.id, connector: connections.connector })
+          .from(connections)
+          .where(and(eq(connections.tenantId, tenantId), inArray(connections.id, targets)))
+          .all();
+  const connectorOf = new Map(rows.map((row) => [row.id, row.connector]));
+  return steps.map((step) => {
+    const actions = getConnector(connectorOf.get(step.target) ?? "")?.actions;
+    // Own keys only, as the flow's validation does: "constructor" would find Object's own member.
+    const action = actions && Object.hasOwn(actions, step.action) ? actions[step.action] : undefined;
+    return [...(action?.identitySettings ?? [])];
+  });
+}
 
 /** Transfers with a step at the target connection: the list's `target` filter, for bulk replay. */
 async function findTransfer(env: Env, tenantId: string, id: string) {
