@@ -32,6 +32,16 @@ export function paidAsAWhole(order: Pick<CanonicalOrder, "financialStatus">): bo
   return isReceived(order.financialStatus) && order.financialStatus !== "partially_paid";
 }
 
+/**
+ * Whether a version shows a payment a step could enter: an amount per payment, or the order paid as
+ * a whole. A partly paid order (a deposit) shows money received but nothing to enter: the version
+ * that shows it paid in full must still run the paid transfers again (the order's object), or the
+ * rest of the payment is never entered.
+ */
+export function showsPaymentToEnter(order: Pick<CanonicalOrder, "payments" | "financialStatus">): boolean {
+  return receivedPayments(order).length > 0 || paidAsAWhole(order);
+}
+
 /** The order's gateways, each once, in the order the webshop lists them. */
 export function gatewaysOf(order: Pick<CanonicalOrder, "payments">): string[] {
   return [...new Set(order.payments.map((p) => p.gateway))];

@@ -19,7 +19,7 @@ import {
   type SnapshotRecord,
 } from "../db/snapshots";
 import type { CanonicalOrder, TransferInput } from "../domain/order";
-import { showsPayment } from "../domain/payment";
+import { showsPayment, showsPaymentToEnter } from "../domain/payment";
 import { transferId as deriveTransferId, stepReference } from "../domain/reference";
 import {
   advanceStage,
@@ -271,9 +271,10 @@ export class OrderDO extends DurableObject<Env> {
         ? event.object.order
         : null;
     const changed = taken !== null && current !== null && materialKey(current) !== materialKey(taken);
-    // A refund (or a fulfilment) before orders/paid made the paid flows from a version without the
-    // payment; the first version that shows it runs them again (docs/guarantees.md, gap 5).
-    const paymentArrived = taken !== null && current !== null && !showsPayment(current) && showsPayment(taken);
+    // A refund (or a fulfilment) before orders/paid made the paid flows from a version without a
+    // payment to enter (none, or a deposit); the first version that shows one runs them again
+    // (docs/guarantees.md, gap 5).
+    const paymentArrived = taken !== null && current !== null && !showsPaymentToEnter(current) && showsPaymentToEnter(taken);
     if (taken) this.draft!.order = taken;
     if (waitsForOrder) {
       // A refund can arrive before any order event; it is applied when the order is known.
@@ -906,7 +907,7 @@ export class OrderDO extends DurableObject<Env> {
         `SELECT id, flow_id, stage, occurrence, status, steps, input, error, created_at, updated_at FROM transfers
          WHERE ${payment ? "stage = 'paid'" : `stage != 'refunded'${cancelledNow ? "" : " AND stage != 'cancelled'"}`} ORDER BY seq`,
       )
-      .filter((t) => !payment || !showsPayment((JSON.parse(t.input) as TransferInput).order));
+      .filter((t) => !payment || !showsPaymentToEnter((JSON.parse(t.input) as TransferInput).order));
     if (affected.length === 0) return;
     // A flow switched off or deleted since runs nothing more, updates included (each would be a
     // draft changed, or a failure and an alert, in a target the merchant has left); its transfers

@@ -137,6 +137,29 @@ describe("gap 5: a refund that beats orders/paid", () => {
     expect(count(mock, "POST", "/orders/drafts")).toBe(1);
   });
 
+  it("a deposit order (partly paid) whose refund ran the paid flows gets its payment entered once it is paid in full", async () => {
+    const mock = createEconomicMock();
+    installEconomicMock(mock);
+    const world = await createWorld();
+    await lifecycle(world);
+    const at = versions();
+    const deposit = at(1, { financial_status: "partially_paid", total_outstanding: "149.00" });
+    await world.sendShopify("orders/create", deposit);
+    await settledTransfers(world, String(deposit.id), 1);
+    // A refund of part of the deposit climbs the ladder to paid: the paid flows run from a version
+    // with no amount to enter, so nothing is entered yet.
+    await world.sendShopify("orders/updated", at(2, { financial_status: "partially_refunded", total_outstanding: "149.00" }));
+    await world.sendShopify("refunds/create", refundPayload(deposit.id, 9101));
+    await settledTransfers(world, String(deposit.id), 3);
+    expect(mock.state.vouchers).toHaveLength(0);
+
+    // The customer pays the rest: the paid transfer runs again and enters the payment.
+    await world.sendShopify("orders/updated", at(3, { financial_status: "partially_refunded", total_outstanding: "0.00" }));
+    await quiet(world, deposit.id, 4);
+    expect(mock.state.vouchers).toHaveLength(1);
+    expect(count(mock, "POST", "/orders/drafts")).toBe(1);
+  });
+
   it("an order paid from the start runs its paid transfer once", async () => {
     const mock = createEconomicMock();
     installEconomicMock(mock);
