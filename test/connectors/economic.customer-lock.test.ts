@@ -61,7 +61,8 @@ describe("the buyer's key when a customer's creation may have landed unanswered"
 
     // Another order of the same buyer, while e-conomic is still making A's customer.
     const b = await failure(run(createInvoice, order, {}, { reference: "ref-b", exclusive: step("ticket-b", impatient()) }));
-    expect(b).toMatchObject({ errorClass: "unavailable", code: "record_busy" });
+    // Given up before its find-or-create ran: the attempt made nothing (OrderlyError.madeNothing).
+    expect(b).toMatchObject({ errorClass: "unavailable", code: "record_busy", madeNothing: true });
     // B made no customer: the only POST is A's, still on its way.
     expect(customerPosts(mock)).toHaveLength(0);
 

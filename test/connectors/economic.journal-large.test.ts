@@ -47,6 +47,8 @@ describe("e-conomic registerPayment in a journal holding more than 10,000 vouche
       errorClass: "validation",
       code: "economic_journal_too_large",
       details: { journalNumber: 1, reference: PAYMENT_REF },
+      // Reads only: a retry with the flow pointed at a smaller journal is not refused (409).
+      madeNothing: true,
     });
     expect(error.message).toContain("journal 1");
     expect(error.message).toContain("book or clear the journal's entries");
@@ -73,6 +75,43 @@ describe("e-conomic registerPayment in a journal holding more than 10,000 vouche
     const { result } = await run(registerPayment, danishOrder(), settings, { history, reference: PAYMENT_REF });
 
     expect(result.created).toBe(true);
+    expect(voucherPosts(mock)).toHaveLength(1);
+  });
+
+  it("a re-run of a payment whose invoice is settled completes with nothing entered, as with a smaller journal", async () => {
+    const mock = createEconomicMock();
+    const history = await bookedInvoice(mock);
+    await run(registerPayment, danishOrder(), settings, { history, reference: PAYMENT_REF });
+    // The bookkeeper books the journal (the invoice is settled); other payments fill it up again.
+    mock.bookJournal(1);
+    mock.state.vouchers.push(...otherVouchers(10_001));
+
+    const again = await run(registerPayment, danishOrder(), settings, { history, reference: PAYMENT_REF });
+
+    expect(again.result).toMatchObject({ created: false, outputs: { reason: "invoice 1 is already settled in e-conomic" } });
+    expect(voucherPosts(mock)).toHaveLength(1);
+  });
+
+  it("a part payment already shown paid completes; a further payment then fails naming the journal", async () => {
+    const mock = createEconomicMock();
+    const history = await bookedInvoice(mock);
+    const part = danishOrder({ payments: [{ gateway: "shopify_payments", amount: 10000, status: "partially_paid" }] });
+    await run(registerPayment, part, settings, { history, reference: PAYMENT_REF });
+    mock.bookJournal(1);
+    mock.state.vouchers.push(...otherVouchers(10_001));
+
+    const again = await run(registerPayment, part, settings, { history, reference: PAYMENT_REF });
+    expect(again.result.outputs.reason).toBe("invoice 1 already shows 100.00 DKK paid in e-conomic");
+
+    // The rest is paid: something is to be entered now, and the journal cannot be searched for it.
+    const whole = danishOrder({
+      payments: [
+        { gateway: "shopify_payments", amount: 10000, status: "paid" },
+        { gateway: "shopify_payments", amount: 14800, status: "paid" },
+      ],
+    });
+    const error = await failure(run(registerPayment, whole, settings, { history, reference: PAYMENT_REF }));
+    expect(error).toMatchObject({ code: "economic_journal_too_large", madeNothing: true });
     expect(voucherPosts(mock)).toHaveLength(1);
   });
 });

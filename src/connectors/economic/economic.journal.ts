@@ -69,7 +69,13 @@ export async function findVoucherByText(
   }
   throw new OrderlyError(
     `e-conomic journal ${journalNumber} holds more than ${MAX_PAGES * PAGE_SIZE} unbooked vouchers, too many to check whether this payment (${needle}) was entered before; book or clear the journal's entries in e-conomic, then retry the step.`,
-    { errorClass: "validation", code: "economic_journal_too_large", details: { journalNumber, reference: needle } },
+    {
+      errorClass: "validation",
+      code: "economic_journal_too_large",
+      details: { journalNumber, reference: needle },
+      // Reads only: a flow pointed at a smaller journal may take the step's place (OrderDO.stepMovedAway).
+      madeNothing: true,
+    },
   );
 }
 

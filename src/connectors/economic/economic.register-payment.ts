@@ -15,7 +15,7 @@ import { toDecimalString, toMajorNumber, toMinor } from "../../domain/money";
 import type { CanonicalOrder } from "../../domain/order";
 import { gatewaysOf, paidAsAWhole, receivedPayments, splitUnknown } from "../../domain/payment";
 import { defineAction } from "../contract";
-import { economicRequest } from "./economic.api";
+import { type EconomicContext, economicRequest } from "./economic.api";
 import { bookedInvoiceFromSteps } from "./economic.history";
 import { accountingYearFor, findVoucherByText, type JournalVoucher, voucherId } from "./economic.journal";
 import { type RegisterPaymentSettings, registerPaymentSettings } from "./economic.payment-mail.settings";
@@ -72,7 +72,7 @@ export const registerPayment = defineAction<typeof registerPaymentSettings, Econ
       return skip(`paid by ${terms.join(", ")}, whose payment terms already say the invoice is paid: nothing to register`);
     }
     if (paid.size > 1 && toRegister.some((e) => e.amount === undefined)) throw splitUnknown(order, [...paid.keys()], "e-conomic");
-    const made = await findVoucherByText(ctx, ctx.settings.journalNumber, ctx.reference);
+    const { made, unsearched } = await findEarlierEntry(ctx);
     if (made)
       return {
         externalId: voucherId(made),
@@ -102,6 +102,8 @@ export const registerPayment = defineAction<typeof registerPaymentSettings, Econ
     );
     if (entries.length === 0)
       return skip(`invoice ${invoiceNumber} already shows ${toDecimalString(settled, currency)} ${currency} paid in e-conomic`);
+    // Only now, with something to enter, does a journal too large to search stop the step.
+    if (unsearched) throw unsearched;
     const date = order.source.createdAt.slice(0, 10);
     const body = {
       accountingYear: { year: await accountingYearFor(ctx, date) },
@@ -144,6 +146,25 @@ export const registerPayment = defineAction<typeof registerPaymentSettings, Econ
     };
   },
 });
+
+/**
+ * The entry an earlier run of the step made in the journal. A journal too large to search comes back
+ * as `unsearched` (economic_journal_too_large), thrown only once the step has something to enter:
+ * an invoice already settled (a paid transfer re-run by an order update) gets nothing, so an entry
+ * beyond the pages read cannot be entered twice. The search still comes before the invoice is
+ * read, as an unbooked entry does not lower the invoice's remainder.
+ */
+async function findEarlierEntry(
+  ctx: EconomicContext & { settings: RegisterPaymentSettings; reference: string },
+): Promise<{ made?: JournalVoucher; unsearched?: OrderlyError }> {
+  try {
+    const made = await findVoucherByText(ctx, ctx.settings.journalNumber, ctx.reference);
+    return made ? { made } : {};
+  } catch (error) {
+    if (error instanceof OrderlyError && error.code === "economic_journal_too_large") return { unsearched: error };
+    throw error;
+  }
+}
 
 /** The entries left once `settled` (minor units) is taken off them, first entry first. */
 function stillOwed<T extends { minor: number }>(entries: T[], settled: number): T[] {

@@ -151,6 +151,9 @@ export function gateExclusive(env: Env, message: StepMessage, ticket: string, le
         throw new OrderlyError("Another step of this connection is creating the same record; this step will run again shortly.", {
           errorClass: "unavailable",
           code: "record_busy",
+          // Given up before `work` ran. What the step made before asking (a product or customer
+          // under another key) is found by that key, not by the step's reference.
+          madeNothing: true,
         });
       await new Promise((resolve) => setTimeout(resolve, answer.retryAfterMs));
     }
