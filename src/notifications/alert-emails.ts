@@ -105,18 +105,43 @@ export interface DifferencesFacts {
   transferId: string;
   orderNumber: string | null;
   targetName: string;
+  /** What the target holds other than what Orderly would make now (a step's `outputs.differences`). */
   differences: string[];
+  /** Booked as Orderly decided, for a person to check (a step's `outputs.checks`). */
+  checks?: string[];
 }
 
+/** What a check asks for; today's only check is a refund's VAT spread over the order's rates. */
+const CHECK_ADVICE =
+  "Check the VAT of the credit note against the items refunded, and correct it in the accounting system if they were all of one rate. Nothing else is needed.";
+
+/**
+ * One email for both kinds of line, each under its own words: a difference is something to
+ * correct (a booked invoice that changed, a totals mismatch booked anyway, a draft order gone), a
+ * check is what Orderly booked as it decided, which a person should look at.
+ */
 export function differencesAlertText(f: DifferencesFacts): AlertText {
-  const order = f.orderNumber ? `Order ${f.orderNumber}` : "An order";
+  const order = f.orderNumber ? `order ${f.orderNumber}` : "an order";
+  const target = `"${f.targetName}"`;
+  const checks = f.checks ?? [];
+  const list = (lines: string[]) => lines.map((l) => `- ${l}`).join("\n");
   return {
-    subject: `Booked invoice not updated: ${order.toLowerCase()} on "${f.targetName}"`,
-    text: [
-      `${order} changed after its invoice was booked in "${f.targetName}". A booked invoice cannot be changed, so these differences were not applied:`,
-      f.differences.map((d) => `- ${d}`).join("\n"),
-      `Correct the booked invoice in "${f.targetName}" (for example with a credit note). The transfer: ${pageLink(transferPage(f.transferId, f.orderNumber))}`,
-    ].join("\n\n"),
+    subject: f.differences.length > 0 ? `Differs from the order: ${order} on ${target}` : `To check: ${order} on ${target}`,
+    text: join(
+      f.differences.length > 0
+        ? `What ${target} holds for ${order} is not what Orderly would make of the order now, or not what the customer paid or got back. Orderly does not change a booked document, nor one a person took over, so it left these as they are:`
+        : "",
+      list(f.differences),
+      f.differences.length > 0
+        ? `Correct them in ${target} where it matters, as each line says: a draft directly, a booked document only with another (a credit note for an invoice).`
+        : "",
+      checks.length > 0
+        ? `To check: Orderly booked these for ${order} in ${target} as it decided, but a person should look at them:`
+        : "",
+      list(checks),
+      checks.length > 0 ? CHECK_ADVICE : "",
+      `The transfer: ${pageLink(transferPage(f.transferId, f.orderNumber))}`,
+    ),
   };
 }
 
@@ -322,7 +347,7 @@ export interface FallbackFacts {
 const FALLBACK_SUBJECTS: Record<string, (connection: string) => string> = {
   failures: (c) => `A transfer failed on ${c}`,
   paused: (c) => `${c} is paused`,
-  differences: (c) => `A booked invoice on ${c} could not be updated`,
+  differences: (c) => `An order on ${c} needs correcting or checking`,
   held: (c) => `An order from ${c} is held on its way in`,
   refused: (c) => `A delivery from ${c} was kept, not booked`,
   "refund-gone": (c) => `A refund from ${c} was deleted in the shop`,
@@ -394,11 +419,11 @@ export function groupedAlertText(g: GroupFacts): AlertText {
       };
     case "differences":
       return {
-        subject: `${g.count} more booked ${plural(g.count, "invoice")} on ${name} could not be updated ${span}`,
+        subject: `${g.count} more ${plural(g.count, "order")} on ${name} to correct or check ${span}`,
         text: join(
-          `${g.count} more orders changed ${since} after their invoices were booked in ${name}; the changes were not applied.`,
+          `${g.count} more ${plural(g.count, "order")} ${since}: what ${name} holds is not what Orderly would make now (Orderly leaves it as it is), or is booked as Orderly decided but a person should look at it.`,
           examples,
-          `Correct the booked invoices in ${name} (for example with credit notes).`,
+          `Correct a difference in ${name} where it matters, as its line says: a draft directly, a booked document only with another (a credit note for an invoice). For a credit note's VAT spread over several rates, check it against the items refunded and correct it if they were all of one rate; nothing else is needed.`,
         ),
       };
     case "held":

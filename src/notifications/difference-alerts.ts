@@ -1,13 +1,17 @@
 /**
  * "Booked invoice changed": an order updated after its invoice was booked is re-run, the target
- * adopts the booked invoice and reports in `outputs.differences` what it could not change. The
- * cron finds such completed steps in `transfer_steps.output` (whatever became of the rest of the
- * transfer) and raises a throttled alert under `differences:<target>`; `transfer_steps.alerted_at`
- * marks each one counted, as for failures.
+ * adopts the booked invoice and reports in `outputs.differences` what it holds other than what
+ * Orderly would make now (also a totals mismatch booked anyway, a draft order gone). A step that
+ * booked what Orderly decided but wants a person to look (a refund's VAT spread over rates) reports
+ * it in `outputs.checks` instead, as the advice differs. The cron finds such completed steps in
+ * `transfer_steps.output` (whatever became of the rest of the transfer) and raises a throttled
+ * alert under `differences:<target>` for both; `transfer_steps.alerted_at` marks each one counted,
+ * as for failures.
  *
  * Found by the cron rather than in the consumer: the projected step row is the durable record of
  * the result, and these need a person's attention today, not this second.
  */
+import { z } from "zod";
 import { TRANSFER_STATUSES } from "../db/schema";
 import { alertSample, differencesAlertText } from "./alert-emails";
 import { alertTopic } from "./alert-throttle";
@@ -34,7 +38,7 @@ export async function sweepInvoiceDifferences(env: Env, now: number, windowMs: n
      FROM transfers t JOIN transfer_steps s ON s.transfer_id = t.id
      WHERE t.status IN (${TRANSFER_STATUSES.map((status) => `'${status}'`).join(", ")})
        AND t.updated_at >= ? AND t.updated_at <= ? AND s.status = 'completed'
-       AND json_array_length(s.output, '$.differences') > 0
+       AND (json_array_length(s.output, '$.differences') > 0 OR json_array_length(s.output, '$.checks') > 0)
        AND (s.alerted_at IS NULL OR s.alerted_at < s.updated_at)
      ORDER BY t.updated_at LIMIT ${BATCH}`,
   )
@@ -49,15 +53,16 @@ export async function sweepInvoiceDifferences(env: Env, now: number, windowMs: n
     }>();
   let counted = 0;
   for (const row of results) {
-    const differences = ((JSON.parse(row.output) as { differences?: unknown[] }).differences ?? []).map(String);
     try {
+      // Inside the try: one unreadable output is logged, not the end of the sweep.
+      const { differences, checks } = reported(row.output);
       const result = await raiseAlert(
         env,
         {
           tenantId: row.tenant_id,
           topic: alertTopic("differences", row.target_connection_id),
           at: now,
-          sample: alertSample(row.order_number, differences.join("; ")),
+          sample: alertSample(row.order_number, [...differences, ...checks].join("; ")),
           marker: { table: "transfer_steps", transferId: row.transfer_id, stepIndex: row.step_index },
           first: async () => {
             const names = await connectionNames(env, row.tenant_id, [row.target_connection_id]);
@@ -66,6 +71,7 @@ export async function sweepInvoiceDifferences(env: Env, now: number, windowMs: n
               orderNumber: row.order_number,
               targetName: names.get(row.target_connection_id) ?? row.target_connection_id,
               differences,
+              checks,
             });
           },
         },
@@ -80,4 +86,14 @@ export async function sweepInvoiceDifferences(env: Env, now: number, windowMs: n
     }
   }
   return counted;
+}
+
+/** A step's reported lines; a key that is missing or not a list (an older output) gives none. */
+const reportedSchema = z.object({
+  differences: z.array(z.coerce.string()).catch([]),
+  checks: z.array(z.coerce.string()).catch([]),
+});
+
+function reported(output: string): z.infer<typeof reportedSchema> {
+  return reportedSchema.parse(JSON.parse(output));
 }

@@ -1,8 +1,10 @@
 /**
  * Money refunded without lines on a mixed-rate order is spread over the rates in proportion to what
  * was sold: a guess, since the shop did not say which items it was for. The credit-note steps say so
- * in `outputs.differences`, which the differences sweep mails; a whole-order refund, where the
- * proportion is exact, and a single-rate order stay silent.
+ * in `outputs.checks` (booked as Orderly decided, for a person to check), never in
+ * `outputs.differences` (what the target holds other than what Orderly would make, to correct); the
+ * differences sweep mails both. A whole-order refund, where the proportion is exact, and a
+ * single-rate order stay silent.
  */
 import { describe, expect, it } from "vitest";
 import { createCreditNote as billyCreditNote, createInvoice as billyInvoice } from "../../src/connectors/billy";
@@ -11,7 +13,7 @@ import {
   createCreditNote as ledgerCreditNote,
   createInvoice as ledgerInvoice,
 } from "../../src/connectors/sandbox-ledger/ledger.actions";
-import { buildCreditNoteDocument, spreadDifferences } from "../../src/domain/accounting/build-document";
+import { buildCreditNoteDocument, spreadChecks } from "../../src/domain/accounting/build-document";
 import { amountOnlyRefundCases } from "../accounting-cases/cases/refunds-amount-only";
 import { parseCase } from "../accounting-cases/run-case";
 import {
@@ -54,7 +56,13 @@ async function creditBoth(id: string) {
     refund,
     history: [historyEntry("createInvoice", billyInv.result)],
   });
-  return { order, refund, economic: ecoNote.result, billy: billyNote.result };
+  // A re-run of the e-conomic step finds its credit note booked and adopts it.
+  const ecoAgain = await runEconomic(economicCreditNote, order, eco, {
+    reference: `${id}-eco-refund`,
+    refund,
+    history: [done("createInvoice", ecoInvoice.result)],
+  });
+  return { order, refund, economic: ecoNote.result, economicAgain: ecoAgain.result, billy: billyNote.result };
 }
 
 const warning = (record: string, number: string) =>
@@ -62,22 +70,32 @@ const warning = (record: string, number: string) =>
 
 describe("money refunded without lines over several VAT rates", () => {
   it("a partial refund on a mixed-rate order is credited in proportion and flagged for a person to check (C43)", async () => {
-    const { order, refund, economic, billy } = await creditBoth("C43");
+    const { order, refund, economic, economicAgain, billy } = await creditBoth("C43");
     const document = buildCreditNoteDocument(order, refund, { ...ECONOMIC_SETTINGS, ossRegistered: true } as never);
     expect(document.spreadOverRates).toEqual({ gross: 1000, ratesBp: [700, 1900] });
     const number = order.source.orderNumber;
-    expect(economic.outputs.differences).toEqual([warning(`credit note ${economic.outputs.bookedInvoiceNumber}`, number)]);
-    expect(billy.outputs.differences).toEqual([warning(`credit note ${billy.outputs.creditNoteNo}`, number)]);
+    const ecoCheck = warning(`credit note ${economic.outputs.bookedInvoiceNumber}`, number);
+    expect(economic.outputs.checks).toEqual([ecoCheck]);
+    expect(billy.outputs.checks).toEqual([warning(`credit note ${billy.outputs.creditNoteNo}`, number)]);
+    // Not a difference: the alert would tell the tenant to correct the credit note with another.
+    expect(economic.outputs.differences).toBeUndefined();
+    expect(billy.outputs.differences).toBeUndefined();
+    // The adopted booked note lists what changed in `differences` (nothing), the spread in `checks`.
+    expect(economicAgain.created).toBe(false);
+    expect(economicAgain.outputs.differences).toEqual([]);
+    expect(economicAgain.outputs.checks).toEqual([ecoCheck]);
   });
 
-  it("a refund of the whole order on several rates is exact, and a single-rate order has one rate: no differences (C42, C41)", async () => {
+  it("a refund of the whole order on several rates is exact, and a single-rate order has one rate: no checks (C42, C41)", async () => {
     for (const id of ["C42", "C41"]) {
-      const { order, refund, economic, billy } = await creditBoth(id);
+      const { order, refund, economic, economicAgain, billy } = await creditBoth(id);
       expect(
         buildCreditNoteDocument(order, refund, { ...ECONOMIC_SETTINGS, ossRegistered: true } as never).spreadOverRates,
       ).toBeUndefined();
       expect(economic.outputs.differences).toBeUndefined();
       expect(billy.outputs.differences).toBeUndefined();
+      expect(economicAgain.outputs.differences).toEqual([]);
+      for (const result of [economic, economicAgain, billy]) expect(result.outputs.checks).toBeUndefined();
     }
   });
 
@@ -91,14 +109,15 @@ describe("money refunded without lines over several VAT rates", () => {
       refund: refunds[0]!,
       history: [done("createInvoice", invoice.result)],
     });
-    expect(note.result.outputs.differences).toEqual([
+    expect(note.result.outputs.differences).toBeUndefined();
+    expect(note.result.outputs.checks).toEqual([
       warning(`credit note ${note.result.outputs.creditNoteId}`, order.source.orderNumber),
     ]);
   });
 
   it("lists three rates in order and leaves a document without a spread silent", () => {
     const base = { currency: "EUR", spreadOverRates: { gross: 1234, ratesBp: [1900, 0, 700].sort((a, b) => a - b) } };
-    expect(spreadDifferences(base as never, "credit note 7", "#1001")[0]).toContain("splits 12.34 EUR over 0 %, 7 % and 19 %");
-    expect(spreadDifferences({ currency: "EUR" } as never, "credit note 7", "#1001")).toEqual([]);
+    expect(spreadChecks(base as never, "credit note 7", "#1001")[0]).toContain("splits 12.34 EUR over 0 %, 7 % and 19 %");
+    expect(spreadChecks({ currency: "EUR" } as never, "credit note 7", "#1001")).toEqual([]);
   });
 });

@@ -203,7 +203,7 @@ describe("booked invoices that could not be updated, in a transfer that did not 
     expect(await sweepInvoiceDifferences(env, T0, WINDOW)).toBe(1);
     expect(await sweepInvoiceDifferences(env, T0 + MINUTE, WINDOW)).toBe(0);
     const mails = await outbox(world.tenantId);
-    expect(mails.map((m) => m.subject)).toEqual([`[Orderly] Booked invoice not updated: order #1001 on "Ledger"`]);
+    expect(mails.map((m) => m.subject)).toEqual([`[Orderly] Differs from the order: order #1001 on "Ledger"`]);
   });
 
   it("alerted while the transfer still runs, and not again when it completes", async () => {

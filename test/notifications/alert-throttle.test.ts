@@ -229,7 +229,7 @@ describe("booked invoices that could not be updated", () => {
     expect(await sweepInvoiceDifferences(env, T0, WINDOW)).toBe(1);
     expect(await sweepInvoiceDifferences(env, T0 + MINUTE, WINDOW)).toBe(0);
     const mails = await outbox(world.tenantId);
-    expect(mails.map((m) => m.subject)).toEqual([`[Orderly] Booked invoice not updated: order #1001 on "Ledger"`]);
+    expect(mails.map((m) => m.subject)).toEqual([`[Orderly] Differs from the order: order #1001 on "Ledger"`]);
     expect(mails[0]!.text).toContain("- total: 249.00 DKK → 299.00 DKK");
   });
 });

@@ -94,7 +94,7 @@ describe("alerts through the real path", () => {
     await runNotifications(env, Date.now() + 1000);
     await runNotifications(env, Date.now() + 2000);
     const mails = await outbox(world.tenantId);
-    expect(mails.map((m) => m.subject)).toEqual([`[Orderly] Booked invoice not updated: order ${order.name} on "Ledger"`]);
+    expect(mails.map((m) => m.subject)).toEqual([`[Orderly] Differs from the order: order ${order.name} on "Ledger"`]);
     expect(mails[0]!.text).toContain("- total: 249.00 DKK → 259.00 DKK\n- VAT: 49.80 DKK → 51.80 DKK");
   });
 

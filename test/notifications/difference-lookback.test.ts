@@ -47,7 +47,7 @@ describe("booked invoices that could not be updated, written to D1 late", () => 
     expect(step!.alertedAt).toBeGreaterThanOrEqual(step!.updatedAt);
     expect(await sweepInvoiceDifferences(env, NOW + 2 * HOUR, WINDOW)).toBe(0);
     const mails = await outbox(world.tenantId);
-    expect(mails.map((m) => m.subject)).toEqual([`[Orderly] Booked invoice not updated: order #1001 on "Ledger"`]);
+    expect(mails.map((m) => m.subject)).toEqual([`[Orderly] Differs from the order: order #1001 on "Ledger"`]);
   });
 
   it("one older than the failure sweeper's lookback (48 hours) is left alone", async () => {

@@ -4,7 +4,7 @@
  * own reference and its own credit note; with `oneCreditNotePerInvoice` a later refund is added to
  * the earlier credit note while that is a draft, its reference appended to the note's `externalId`.
  */
-import { buildCreditNoteDocument, spreadDifferences } from "../../domain/accounting/build-document";
+import { buildCreditNoteDocument, spreadChecks } from "../../domain/accounting/build-document";
 import type { AccountingDocument } from "../../domain/accounting/document";
 import { type ActionContext, type ActionResult, defineAction } from "../contract";
 import { settingsError } from "./billy.api";
@@ -147,7 +147,8 @@ function result(
   extra: { created: boolean; orderNumber: string; differences?: string[] } & Record<string, unknown>,
 ): ActionResult {
   const { created, invoiceId, orderNumber, differences, ...outputs } = extra;
-  const all = [...(differences ?? []), ...spreadDifferences(document, `credit note ${note.invoiceNo ?? note.id}`, orderNumber)];
+  // The VAT spread is booked as Orderly decided: a check for a person, not a difference to correct.
+  const checks = spreadChecks(document, `credit note ${note.invoiceNo ?? note.id}`, orderNumber);
   return {
     externalId: note.id,
     created,
@@ -163,7 +164,8 @@ function result(
       vatCase: document.vat.case,
       warnings: mapped?.warnings ?? document.warnings,
       ...outputs,
-      ...(all.length > 0 ? { differences: all } : {}),
+      ...(differences && differences.length > 0 ? { differences } : {}),
+      ...(checks.length > 0 ? { checks } : {}),
     },
   };
 }

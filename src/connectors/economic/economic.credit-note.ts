@@ -6,7 +6,7 @@
  * its heading, and is booked when the step says so and its totals match. Restocking is noted per
  * line; it moves no stock. A draft carrying the step's reference is updated; a booked one is kept.
  */
-import { buildCreditNoteDocument, spreadDifferences } from "../../domain/accounting/build-document";
+import { buildCreditNoteDocument, spreadChecks } from "../../domain/accounting/build-document";
 import type { AccountingDocument } from "../../domain/accounting/document";
 import { OrderlyError } from "../../domain/errors";
 import type { CanonicalRefund } from "../../domain/order";
@@ -50,10 +50,8 @@ export const createCreditNote = defineAction<typeof createCreditNoteSettings, Ec
           bookedInvoiceNumber: existing.bookedInvoiceNumber,
           reference,
           ...documentOutputs(document),
-          differences: [
-            ...bookedDifferences(booked, document, order.source.orderNumber),
-            ...spreadDifferences(document, `credit note ${existing.bookedInvoiceNumber}`, order.source.orderNumber),
-          ],
+          differences: bookedDifferences(booked, document, order.source.orderNumber),
+          ...checksOutput(spreadChecks(document, `credit note ${existing.bookedInvoiceNumber}`, order.source.orderNumber)),
         },
       };
     }
@@ -103,7 +101,7 @@ export const createCreditNote = defineAction<typeof createCreditNoteSettings, Ec
     const bookedInvoiceNumber = ctx.settings.invoiceState === "booked" ? await bookDraft(ctx, draftInvoiceNumber) : undefined;
     const record =
       bookedInvoiceNumber === undefined ? `draft credit note ${draftInvoiceNumber}` : `credit note ${bookedInvoiceNumber}`;
-    const differences = spreadDifferences(document, record, order.source.orderNumber);
+    const checks = spreadChecks(document, record, order.source.orderNumber);
     return {
       externalId: String(bookedInvoiceNumber ?? draftInvoiceNumber),
       created: !existing,
@@ -115,11 +113,19 @@ export const createCreditNote = defineAction<typeof createCreditNoteSettings, Ec
         reference,
         ...documentOutputs(document, prepared.products),
         ...(existing ? { updated: true } : {}),
-        ...(differences.length > 0 ? { differences } : {}),
+        ...checksOutput(checks),
       },
     };
   },
 });
+
+/**
+ * `checks`, not `differences`: the credit note holds what Orderly decided, so the alert asks for a
+ * look at its VAT rather than a correction of the booked document. Left out when empty.
+ */
+function checksOutput(checks: string[]): { checks?: string[] } {
+  return checks.length > 0 ? { checks } : {};
+}
 
 /** "Returned to stock: T-shirt × 1" for each refunded line the shop put back in stock. */
 export function restockNotes(document: AccountingDocument, refund: CanonicalRefund): string[] {

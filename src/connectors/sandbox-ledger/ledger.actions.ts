@@ -1,7 +1,7 @@
 /** The sandbox ledger's actions: invoices, payments and credit notes, each adopted by its reference. */
 import { z } from "zod";
 import { accountingSettingsSchema } from "../../domain/accounting/accounting-settings";
-import { buildCreditNoteDocument, buildInvoiceDocument, spreadDifferences } from "../../domain/accounting/build-document";
+import { buildCreditNoteDocument, buildInvoiceDocument, spreadChecks } from "../../domain/accounting/build-document";
 import { OrderlyError } from "../../domain/errors";
 import { toDecimalString } from "../../domain/money";
 import type { CanonicalOrder } from "../../domain/order";
@@ -220,7 +220,8 @@ export const createCreditNote = defineAction<typeof creditNoteSettings, Record<s
         code: "credit_note_totals_mismatch",
       });
     if (ctx.settings.invoiceState === "booked") await bookDocument(ctx.env, made.id);
-    const differences = spreadDifferences(document, `credit note ${made.id}`, order.source.orderNumber);
+    // Booked as decided: the VAT spread is for a person to check, not a difference to correct.
+    const checks = spreadChecks(document, `credit note ${made.id}`, order.source.orderNumber);
     return {
       externalId: String(made.id),
       created: made.created,
@@ -228,7 +229,7 @@ export const createCreditNote = defineAction<typeof creditNoteSettings, Record<s
         creditNoteId: made.id,
         invoiceId: invoice.id,
         total: document.totals.total,
-        ...(differences.length > 0 ? { differences } : {}),
+        ...(checks.length > 0 ? { checks } : {}),
       },
     };
   },

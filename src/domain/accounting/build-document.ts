@@ -143,10 +143,11 @@ function spreadToCheck(
 }
 
 /**
- * The `differences` line for a credit note whose refunded money was spread over several VAT rates
- * (`spreadOverRates`), so the differences alert asks a person to check its VAT; none otherwise.
+ * The `checks` line for a credit note whose refunded money was spread over several VAT rates
+ * (`spreadOverRates`): booked as Orderly decided, so not a difference, but the alert asks a person
+ * to check its VAT; none otherwise.
  */
-export function spreadDifferences(document: AccountingDocument, record: string, orderNumber: string): string[] {
+export function spreadChecks(document: AccountingDocument, record: string, orderNumber: string): string[] {
   const spread = document.spreadOverRates;
   if (!spread) return [];
   const rates = spread.ratesBp.map((bp) => `${bp / 100} %`);
