@@ -13,7 +13,8 @@
  * - a unit's discount and VAT come off with it, as Shopify's refund records them for the removed
  *   units (each line then adds up to what Shopify charges for it), else in proportion;
  * - the totals are Shopify's `current_*` when no refund returned money (they are then exactly the
- *   order now), else the totals as placed less what left without money.
+ *   order now), else the totals as placed less what left without money; the duties (a fee, see
+ *   shopify.duties.ts) are those of the total used, `current_total_duties_set` or as placed.
  *
  * Shipping: Shopify changes a shipping fee by removing its line and adding another. The REST
  * payload and webhooks keep a removed line in `shipping_lines`, marked `is_removed` (API 2024-04
@@ -46,6 +47,7 @@
 import { accountingSettingsSchema } from "../../domain/accounting/accounting-settings";
 import { divideRoundedBig, toMinor } from "../../domain/money";
 import type { CanonicalOrder, Line, Shipping } from "../../domain/order";
+import { dutiesOf } from "./shopify.duties";
 import { PresentmentMissing, type ShopifyMoney } from "./shopify.money";
 import { minorOf, type ShopifyOrder, type ShopifyRefund, type ShopifyShippingLine, sumMinor } from "./shopify.payload";
 import { moneyBack, pendingRefunds } from "./shopify.refund";
@@ -66,6 +68,8 @@ export interface Placed {
   /** One per entry of the payload's `shipping_lines`, in its order. */
   shipping: Shipping[];
   totals: Totals;
+  /** The duties as placed (`original_total_duties_set`), in `totals.total`. */
+  duties: number;
 }
 
 export interface OrderEdits {
@@ -79,6 +83,8 @@ export interface OrderEdits {
   allocations(lineId: string, amounts: number[]): number[];
   /** The order's totals now. */
   totals: Totals;
+  /** The duties in `totals.total`: Shopify's current ones with its current totals, else as placed. */
+  duties: number;
 }
 
 /** The units that left a line without money back, and the refund lines that record their removal. */
@@ -134,7 +140,10 @@ export function orderEdits(order: ShopifyOrder, money: ShopifyMoney, placed: Pla
     // Which order Shopify charges now: as placed (a paid order restocked for 0.00 with nothing
     // outstanding), without the removed units, or without the removed shipping too. A tie keeps
     // the reading closer to the order as placed.
-    const charged = money.read(order.current_total_price, order.current_total_price_set, "current_total_price");
+    // Less the duties: the current total holds them, the readings below (lines and shipping) do not.
+    const charged =
+      money.read(order.current_total_price, order.current_total_price_set, "current_total_price") -
+      dutiesOf(order, money, "current");
     // From the lines, not total_price: a shipping line an edit added is in these lines (and in the
     // current total) but not in the total as placed.
     const asPlaced =
@@ -165,6 +174,8 @@ export function orderEdits(order: ShopifyOrder, money: ShopifyMoney, placed: Pla
       return line ? spread(line.now.discount, amounts) : amounts;
     },
     totals: current ? currentTotals(order, money, computed) : computed,
+    // With the total they are in: Shopify's current one, else the one as placed.
+    duties: current && order.current_total_price != null ? dutiesOf(order, money, "current") : placed.duties,
   };
 }
 

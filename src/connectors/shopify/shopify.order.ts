@@ -16,6 +16,7 @@ import {
 } from "../../domain/order";
 import type { Stage } from "../../domain/stage";
 import { discountsOf } from "./shopify.discounts";
+import { dutiesOf, dutyFees } from "./shopify.duties";
 import { orderEdits } from "./shopify.edits";
 import { bothMonies, PresentmentMissing, presentmentMoney, rateBetween, type ShopifyMoney, shopMoney } from "./shopify.money";
 import {
@@ -127,8 +128,15 @@ function mapOrder(order: ShopifyOrder, meta: OrderMeta, money: ShopifyMoney): Ca
             money.presentment ? "total_shipping_price" : "total_shipping_price_set.shop_money.amount",
           ),
   };
+  // Duties are in total_price but on no line: a fee, so the invoice adds up to what was paid.
+  const placedDuties = dutiesOf(order, money, "original");
   // Edited after it was placed: invoiced for what the customer now buys.
-  const edits = orderEdits(order, money, { lines: placed, shipping: placedShipping, totals: placedTotals });
+  const edits = orderEdits(order, money, {
+    lines: placed,
+    shipping: placedShipping,
+    totals: placedTotals,
+    duties: placedDuties,
+  });
   const lines = edits?.lines ?? placed;
   const shipping = edits?.shipping ?? placedShipping;
   const totals = edits?.totals ?? placedTotals;
@@ -149,6 +157,7 @@ function mapOrder(order: ShopifyOrder, meta: OrderMeta, money: ShopifyMoney): Ca
     shippingAddress: addressOf(order.shipping_address),
     lines,
     shipping,
+    fees: dutyFees(edits?.duties ?? placedDuties),
     // A shipping line an edit removed no longer carries its discount.
     discounts: discountsOf(edits ? { ...order, shipping_lines: edits.shippingLines } : order, money, edits),
     payments: paymentsOf(order.payment_gateway_names ?? [], financialStatus, totals.total),

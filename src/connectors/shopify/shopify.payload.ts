@@ -227,6 +227,15 @@ export const shopifyOrderSchema = z.object({
   total_discounts: decimal.nullish(),
   total_discounts_set: moneySet.nullish(),
   total_shipping_price_set: moneySet.nullish(),
+  /**
+   * Duties (the destination's import duties Shopify collected at checkout), in both monies; only
+   * sets, no plain field. Null when the order has none. Part of `total_price`, not of any line.
+   */
+  original_total_duties_set: moneySet.nullish(),
+  /** The duties now, after edits and refunds; part of `current_total_price`. */
+  current_total_duties_set: moneySet.nullish(),
+  /** True when the prices include the duties (a market priced duties-inclusive): no duties on top. */
+  duties_included: z.boolean().nullish(),
   /** The order now: edits, returns and refunds taken off (the fields above are the order as placed). */
   current_total_price: decimal.nullish(),
   current_total_price_set: moneySet.nullish(),
