@@ -1737,13 +1737,16 @@ function parseMaybeJson(text: string | null): unknown {
 
 /**
  * Of two versions stamped alike, whether `next` is not behind `stored`: no lower stage on the
- * ladder, and the payment still shown if `stored` showed it. Which of the two is the newer the
+ * ladder, and the payment (and a payment to enter) still shown if `stored` showed it. Which of the two is the newer the
  * stamps cannot tell; a state the order has reached does not go back, and otherwise the last
  * delivered wins (two edits within a second, as before).
  */
 function notBehind(next: CanonicalOrder, stored: CanonicalOrder): boolean {
   const rank = (order: CanonicalOrder) => (isLadderStage(order.stage) ? ladderRank(order.stage) : 0);
-  return rank(next) >= rank(stored) && !(showsPayment(stored) && !showsPayment(next));
+  const losesPayment = showsPayment(stored) && !showsPayment(next);
+  // Paid in full, then a deposit of the same second: the payment to enter would go back.
+  const losesPaymentToEnter = showsPaymentToEnter(stored) && !showsPaymentToEnter(next);
+  return rank(next) >= rank(stored) && !losesPayment && !losesPaymentToEnter;
 }
 
 /** What makes an order version worth re-running transfers for: its money, lines and parties. */
