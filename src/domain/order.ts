@@ -61,6 +61,12 @@ export const feeSchema = z.object({
   amount: minor,
   tax: minor,
   taxRateBp: rateBp.optional(),
+  /**
+   * Import duties passed on (Shopify's): the destination's customs, not a sale. Booked without VAT
+   * like a rounding line, and left out when money refunded without lines is spread over the
+   * order's VAT rates. Absent on other fees, so their JSON (and an order's material key) is as before.
+   */
+  duties: z.literal(true).optional(),
 });
 export type Fee = z.infer<typeof feeSchema>;
 

@@ -34,18 +34,18 @@ describe("Shopify duties", () => {
   it("maps the duties as one fee without VAT, in the money the customer paid in", async () => {
     const order = await orderOf(duties());
     expect(order.currency).toBe("USD");
-    expect(order.fees).toStrictEqual([{ title: "Duties", amount: 840, tax: 0, taxRateBp: 0 }]);
+    expect(order.fees).toStrictEqual([{ title: "Duties", amount: 840, tax: 0, taxRateBp: 0, duties: true }]);
     expect(order.totals).toStrictEqual({ total: 14340, tax: 0, discounts: 0, shipping: 1500 });
     expect(order.exchange).toStrictEqual({ shopCurrency: "DKK", rate: "6.8000" });
   });
 
-  it("invoices the duties as a 0 % fee line: the invoice equals what the customer paid", async () => {
+  it("invoices the duties as a line without VAT, not a sale: the invoice equals what the customer paid", async () => {
     const invoice = buildInvoiceDocument(await orderOf(duties()), settings);
     expect(invoice.mismatch).toBeUndefined();
     expect(invoice.difference).toBe(0);
     expect(invoice.totals).toStrictEqual({ net: 14340, vat: 0, total: 14340 });
-    expect(invoice.lines.find((l) => l.kind === "fee")).toMatchObject({
-      description: "Duties",
+    expect(invoice.lines.find((l) => l.description === "Duties")).toMatchObject({
+      kind: "rounding",
       quantity: 1,
       net: 840,
       vatRateBp: 0,
@@ -59,7 +59,7 @@ describe("Shopify duties", () => {
     expect(invoice.currency).toBe("DKK");
     expect(invoice.mismatch).toBeUndefined();
     expect(invoice.totals.total).toBe(97512);
-    expect(invoice.lines.find((l) => l.kind === "fee")).toMatchObject({ net: 5712, vatRateBp: 0 });
+    expect(invoice.lines.find((l) => l.description === "Duties")).toMatchObject({ net: 5712, vatRateBp: 0 });
   });
 
   it("maps the whole order in shop money when the duties lack a presentment amount, never a mix", async () => {
@@ -67,7 +67,7 @@ describe("Shopify duties", () => {
     body.original_total_duties_set = { shop_money: { amount: "57.12", currency_code: "DKK" } };
     const order = await orderOf(body);
     expect(order.currency).toBe("DKK");
-    expect(order.fees).toStrictEqual([{ title: "Duties", amount: 5712, tax: 0, taxRateBp: 0 }]);
+    expect(order.fees).toStrictEqual([{ title: "Duties", amount: 5712, tax: 0, taxRateBp: 0, duties: true }]);
     expect(order.totals.total).toBe(97512);
     expect(buildInvoiceDocument(order, settings).mismatch).toBeUndefined();
   });
@@ -127,7 +127,7 @@ describe("Shopify duties", () => {
       ["SHIRT-LIN-M", 1],
       ["SOCK-COT-3", 1],
     ]);
-    expect(order.fees).toStrictEqual([{ title: "Duties", amount: 12000, tax: 0, taxRateBp: 0 }]);
+    expect(order.fees).toStrictEqual([{ title: "Duties", amount: 12000, tax: 0, taxRateBp: 0, duties: true }]);
     expect(order.totals.total).toBe(62796);
     const invoice = buildInvoiceDocument(order, settings);
     expect(invoice.mismatch).toBeUndefined();

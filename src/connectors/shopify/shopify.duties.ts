@@ -31,7 +31,8 @@ export function dutiesOf(order: ShopifyOrder, money: ShopifyMoney, which: "origi
 /** The duties as a fee, or none for an order without duties (its canonical order stays as it was). */
 export function dutyFees(amount: number): Fee[] | undefined {
   // An explicit 0 % rate: a fee without VAT and without a rate could take the standard rate.
-  return amount === 0 ? undefined : [{ title: DUTIES_TITLE, amount, tax: 0, taxRateBp: 0 }];
+  // Marked as duties: not a sale, so no reduced-rate setting is needed and refund spreads skip it.
+  return amount === 0 ? undefined : [{ title: DUTIES_TITLE, amount, tax: 0, taxRateBp: 0, duties: true }];
 }
 
 function read(set: MoneySet | null | undefined, money: ShopifyMoney, field: string): number {

@@ -5,7 +5,7 @@
  */
 
 import { OrderlyError } from "../errors";
-import { invoiceLinesFromOrder } from "../invoice-lines";
+import { type InvoiceLine, invoiceLinesFromOrder } from "../invoice-lines";
 import { divideRounded, divideRoundedBig, type RoundingMode, toDecimalString, toMinor } from "../money";
 import type { CanonicalOrder, CanonicalRefund } from "../order";
 import { decideVat, type VatDecision } from "../vat/vat-decision";
@@ -27,7 +27,10 @@ interface SourceLine {
 
 export function buildInvoiceDocument(order: CanonicalOrder, settings: AccountingSettings): AccountingDocument {
   const vat = decideVat(order, settings);
-  const source: SourceLine[] = invoiceLinesFromOrder(order).map((l) => ({
+  const { sales, duties } = splitDuties(order);
+  // Duties last: invoiceLinesFromOrder lists fees after the rest, and only Shopify has them.
+  const lines = [...invoiceLinesFromOrder(sales), ...invoiceLinesFromOrder(duties).map(notASale)];
+  const source: SourceLine[] = lines.map((l) => ({
     kind: l.kind,
     description: l.description,
     ...(l.sku ? { sku: l.sku } : {}),
@@ -37,6 +40,25 @@ export function buildInvoiceDocument(order: CanonicalOrder, settings: Accounting
     ...(l.vatRateBp === undefined ? {} : { rateBp: l.vatRateBp }),
   }));
   return finish("invoice", order, source, { total: order.totals.total, vat: order.totals.tax }, vat, settings);
+}
+
+/** The order without its duties fees (`sales`), and an order holding only them (`duties`). */
+function splitDuties(order: CanonicalOrder): { sales: CanonicalOrder; duties: CanonicalOrder } {
+  const fees = order.fees ?? [];
+  if (!fees.some((f) => f.duties)) return { sales: order, duties: { ...order, lines: [], shipping: [], fees: [] } };
+  return {
+    sales: { ...order, fees: fees.filter((f) => !f.duties) },
+    duties: { ...order, lines: [], shipping: [], fees: fees.filter((f) => f.duties) },
+  };
+}
+
+/**
+ * Duties are the destination's customs passed on, not a sale: booked like the rounding line (the
+ * targets' product and tax rate without VAT, e-conomic's rounding product, Billy's taxRates.noVat),
+ * so a 0 % duties line on a VAT-charged sale needs no reduced-rate setting. The text stays "Duties".
+ */
+function notASale(line: InvoiceLine): Omit<InvoiceLine, "kind"> & { kind: DocumentLineKind } {
+  return line.vat === 0 ? { ...line, kind: "rounding", vatRateBp: 0 } : line;
 }
 
 /**
@@ -79,6 +101,8 @@ export function buildCreditNoteDocument(
     });
   }
   const mainRate = mainRateBp(order, vat);
+  // Refunding the whole order gives back its duties too; any other lump sum is for what was sold.
+  const spreadOver = refund.total === order.totals.total ? order : splitDuties(order).sales;
   // A tax-exclusive shop states the shipping refunded net and its VAT beside it (Shopify's tax_amount).
   const shipping = refund.shipping + (order.pricesIncludeTax ? 0 : (refund.shippingTax ?? 0));
   if (shipping !== 0)
@@ -88,7 +112,7 @@ export function buildCreditNoteDocument(
   // Lines spread over the order's rates: the shop did not say which items the money was for.
   const spreadLines: SourceLine[] = [];
   if (refund.adjustments !== 0)
-    spreadLines.push(...overRates(refund.adjustments, "Refund adjustment", order, vat, mainRate, settings));
+    spreadLines.push(...overRates(refund.adjustments, "Refund adjustment", spreadOver, vat, mainRate, settings));
   source.push(...spreadLines);
   const accounted = source.reduce((sum, l) => sum + l.net + l.vat, 0);
   const shippingGross = order.shipping.reduce((sum, s) => sum + s.price - s.discount + (order.pricesIncludeTax ? 0 : s.tax), 0);
@@ -103,7 +127,7 @@ export function buildCreditNoteDocument(
     // Amount-only refund: each VAT rate of the order takes its share, so a lump sum refunded on a
     // mixed-rate order (books at 7 %, the rest at 19 %) carries the VAT that was charged on it.
     const text = refund.note ? `Refund: ${refund.note}` : "Refund";
-    const lump = overRates(refund.total - accounted, text, order, vat, mainRate, settings);
+    const lump = overRates(refund.total - accounted, text, spreadOver, vat, mainRate, settings);
     spreadLines.push(...lump);
     source.push(...lump);
   }
@@ -290,7 +314,8 @@ function splitGross(kind: DocumentLineKind, description: string, gross: number, 
 
 /**
  * What the order sold at each VAT rate (gross, gift cards aside), largest first; rates with
- * nothing sold are left out, and an order with nothing priced falls back to `fallback`.
+ * nothing sold are left out, and an order with nothing priced falls back to `fallback`. The caller
+ * leaves out duties fees (not a sale) unless the whole order was refunded.
  */
 function grossByRate(order: CanonicalOrder, vat: VatDecision, fallback: number): Array<[number, number]> {
   const noVat = vat.case === "reverse-charge" || vat.case === "export";
