@@ -40,6 +40,8 @@ export async function accountingYearFor(ctx: EconomicContext, date: string): Pro
     throw new OrderlyError(`No accounting year in e-conomic covers ${date}; create it in e-conomic, then retry.`, {
       errorClass: "validation",
       code: "economic_accounting_year_missing",
+      // Read before the step's only write (registerPayment's voucher POST).
+      madeNothing: true,
     });
   return year.year;
 }

@@ -89,6 +89,7 @@ export const registerPayment = defineAction<typeof registerPaymentSettings, Econ
       throw new OrderlyError(`Booked invoice ${invoiceNumber} names no customer; the payment cannot be entered.`, {
         errorClass: "validation",
         code: "economic_customer_missing",
+        madeNothing: true,
       });
     // What e-conomic already shows as paid is not entered again: this step's own entries once their
     // journal was booked (they leave the journal, so the search above no longer finds them on a
@@ -182,7 +183,12 @@ function targetFor(settings: RegisterPaymentSettings, gateway: string) {
   if (settings.defaultContraAccountNumber !== undefined) return { contraAccountNumber: settings.defaultContraAccountNumber };
   throw new OrderlyError(
     `Payments by "${gateway}" have no account: add byGateway.${gateway} (or defaultContraAccountNumber) to the step's settings.`,
-    { errorClass: "validation", code: "economic_setting_missing", details: { setting: `byGateway.${gateway}` } },
+    {
+      errorClass: "validation",
+      code: "economic_setting_missing",
+      details: { setting: `byGateway.${gateway}` },
+      madeNothing: true,
+    },
   );
 }
 
@@ -197,5 +203,6 @@ function amountIn(amount: number | undefined, order: CanonicalOrder, booked: Boo
   throw new OrderlyError(`The order was paid in ${order.currency} but invoice ${booked.bookedInvoiceNumber} is in ${currency}.`, {
     errorClass: "validation",
     code: "economic_currency_mismatch",
+    madeNothing: true,
   });
 }
