@@ -2,30 +2,15 @@
  * A refund deleted in the shop counts as told only once its alert is on record: an alert that could
  * not be raised with the event that found it is raised by the order object's alarm, once.
  */
-import { env, runDurableObjectAlarm, runInDurableObject, SELF } from "cloudflare:test";
-import { and, eq, like } from "drizzle-orm";
+import { env, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { database } from "../../src/db/client";
-import { mailOutbox } from "../../src/db/schema";
 import type { OrderDO } from "../../src/durable/order-do";
 import { orderObjectName, orderStub } from "../../src/durable/order-types";
-import { woocommerceDelivery, woocommerceFixture } from "../fixtures/woocommerce";
-import { BASE, createWorld, settledTransfers, type World } from "../helpers/world";
+import { goneAlerts, refundGoneWorld, sendWoo } from "../helpers/woo-refund-gone";
+import { settledTransfers } from "../helpers/world";
 import { withFailingD1 } from "../notifications/failing-d1";
 
 const SECRET = "woo_secret_refund_gone_retry";
-
-async function send(connectionId: string, body: object) {
-  const delivery = await woocommerceDelivery("order.updated", body, SECRET);
-  return SELF.fetch(`${BASE}/hooks/${connectionId}`, { method: "POST", headers: delivery.headers, body: delivery.body });
-}
-
-async function goneAlerts(world: World) {
-  return database(env)
-    .select()
-    .from(mailOutbox)
-    .where(and(eq(mailOutbox.tenantId, world.tenantId), like(mailOutbox.subject, "%deleted in the shop%")));
-}
 
 interface GoneState {
   refundsGone?: string[];
@@ -54,32 +39,15 @@ afterEach(() => {
 
 describe("a refund deleted in the shop whose alert could not be raised", () => {
   it("stays untold, and the object's alarm raises its alert later, once", async () => {
-    const world = await createWorld();
-    const created = await world.api("/connections", {
-      body: { connector: "woocommerce", name: "Woo shop", webhookSecret: SECRET, settings: {} },
-    });
-    expect(created.status).toBe(201);
-    const source = created.body.id as string;
-    for (const [stage, action] of [
-      ["paid", "createInvoice"],
-      ["refunded", "createCreditNote"],
-    ] as const) {
-      const flow = await world.api("/flows", {
-        body: { name: `Woo ${stage}`, source, stage, steps: [{ target: world.ledgerId, action }] },
-      });
-      expect(flow.status, JSON.stringify(flow.body)).toBe(201);
-    }
-    const id = Math.floor(Math.random() * 1e9);
-    const base = { ...woocommerceFixture("orderPartialRefund"), id } as Record<string, unknown>;
-    const at = (s: number) => new Date(Date.parse("2026-03-07T10:45:10Z") + s * 1000).toISOString().slice(0, 19);
-    expect((await send(source, { ...base, date_modified_gmt: at(0) })).status).toBe(200);
+    const { world, source, id, base, at } = await refundGoneWorld(SECRET);
+    expect((await sendWoo(SECRET, source, { ...base, date_modified_gmt: at(0) })).status).toBe(200);
     await settledTransfers(world, String(id), 2);
     const stub = orderStub(env, orderObjectName(source, String(id)));
 
     // The alert's store is unavailable when the version without the refund comes.
     await setObjectEnv(stub, withFailingD1(/alert_state/));
     const errors = vi.spyOn(console, "error");
-    expect((await send(source, { ...base, refunds: [], date_modified_gmt: at(1) })).status).toBe(200);
+    expect((await sendWoo(SECRET, source, { ...base, refunds: [], date_modified_gmt: at(1) })).status).toBe(200);
     await expect.poll(async () => (await goneState(stub)).refundsGoneUntold?.tries, { timeout: 5000 }).toBe(1);
     const untold = await goneState(stub);
     expect(untold.refundsGone).toBeUndefined();
@@ -92,7 +60,7 @@ describe("a refund deleted in the shop whose alert could not be raised", () => {
     expect(alarm!).toBeLessThanOrEqual(untold.refundsGoneUntold!.nextAt);
     // A later version without it (the order's fourth event, after its first and its refund's) finds
     // nothing new: the refund is untold, not forgotten.
-    expect((await send(source, { ...base, refunds: [], date_modified_gmt: at(2) })).status).toBe(200);
+    expect((await sendWoo(SECRET, source, { ...base, refunds: [], date_modified_gmt: at(2) })).status).toBe(200);
     await expect.poll(async () => (await stub.describe()).events.length, { timeout: 5000 }).toBe(4);
     expect((await goneState(stub)).refundsGoneUntold).toMatchObject({ ids: ["7351"], tries: 1 });
 
@@ -113,7 +81,7 @@ describe("a refund deleted in the shop whose alert could not be raised", () => {
     // Told: neither a later alarm nor a later version tells it again.
     await runInDurableObject(stub, (_instance, state) => state.storage.setAlarm(Date.now()));
     await runDurableObjectAlarm(stub);
-    expect((await send(source, { ...base, refunds: [], date_modified_gmt: at(3) })).status).toBe(200);
+    expect((await sendWoo(SECRET, source, { ...base, refunds: [], date_modified_gmt: at(3) })).status).toBe(200);
     await expect.poll(async () => (await stub.describe()).events.length, { timeout: 5000 }).toBe(5);
     expect(await goneAlerts(world)).toHaveLength(1);
   });
