@@ -218,35 +218,48 @@ function notStored(error: unknown, resend: Resend): Refusal {
   };
 }
 
-/** Why a verified delivery was not taken, in words the merchant can act on. */
 /**
  * A delivery to a source whose webhook secret cannot be read (CREDENTIALS_KEY deployed without its
  * old key, a damaged row): its signature cannot be checked, so it is never processed. A sender that
  * retries (Shopify) gets a 503 and sends it again once the key is back or the secret entered again.
  * One that never retries (WooCommerce) would lose it, and after a few failures switch the webhook
  * off: it is kept as a dead letter, marked unchecked, and answered 200.
+ *
+ * Nothing proves the caller is the shop, so the answer names nothing about the connection beyond the
+ * id in the URL it called: not its name, nor its kind (the resend hint). The kept row, the alert and
+ * the log carry the whole reason.
  */
 function unverifiable(c: Context<{ Bindings: Env }>, connection: LoadedConnection, body: Uint8Array, retries: boolean) {
   console.error("delivery to a source whose webhook secret cannot be read", {
     connectionId: connection.id,
+    connectionName: connection.name,
     reason: connection.unreadable?.reason,
   });
-  const repair = `An owner or admin must enter the webhook secret again on the connection "${connection.name}" in Orderly (or the operator put back the CREDENTIALS_KEY it was sealed with)`;
+  const cannotRead = "Orderly cannot read the webhook secret it keeps for this connection, so";
+  const repairHere = "An owner or admin must enter the webhook secret again on this connection in Orderly.";
   if (retries) {
     throw new OrderlyError(
-      `Orderly cannot read the webhook secret it keeps for this connection, so it cannot check this delivery's signature; the sender should try again later. ${repair}.`,
-      { errorClass: "unavailable", code: "connection_secret_unreadable", internal: connection.unreadable?.reason },
+      `${cannotRead} it cannot check this delivery's signature; the sender should try again later. ${repairHere}`,
+      {
+        errorClass: "unavailable",
+        code: "connection_secret_unreadable",
+        internal: connection.unreadable?.reason,
+      },
     );
   }
+  const repair = `An owner or admin must enter the webhook secret again on the connection "${connection.name}" in Orderly (or the operator put back the CREDENTIALS_KEY it was sealed with)`;
   return keep(c, connection, body, {
     code: "connection_secret_unreadable",
-    reason: `Orderly cannot read the webhook secret it keeps for this connection, so this delivery's signature was not checked and it was not processed: it may not even come from the shop. ${repair}; then, if it is one of the shop's orders, ${resendHint(connection, c.req.raw.headers).how}`,
+    reason: `${cannotRead} this delivery's signature was not checked and it was not processed: it may not even come from the shop. ${repair}; then, if it is one of the shop's orders, ${resendHint(connection, c.req.raw.headers).how}`,
+    answer: `${cannotRead} this delivery's signature was not checked and it was not processed; it is kept for the tenant to look at. ${repairHere}`,
   });
 }
 
 interface Refusal {
   code: string;
   reason: string;
+  /** The reason the HTTP answer gives, when the caller may not read the stored one (an unchecked delivery). */
+  answer?: string;
   /** The order as the merchant knows it, when already known; else read from the body. */
   order?: string | null;
 }
@@ -299,7 +312,7 @@ async function keep(c: Context<{ Bindings: Env }>, connection: LoadedConnection,
       reason: refusal.reason,
     }),
   );
-  return c.json({ ok: true, kept: { deadLetterId: row.id, code: refusal.code, reason: refusal.reason } });
+  return c.json({ ok: true, kept: { deadLetterId: row.id, code: refusal.code, reason: refusal.answer ?? refusal.reason } });
 }
 
 /**

@@ -11,9 +11,9 @@ import { SignInPage } from "../../../ui/pages/sign-in";
 import { linkOrigin } from "../../config";
 import { audit } from "./audit";
 import { attemptAllowed, attemptKeys } from "./auth/attempt-limits";
-import { checkPreSessionToken, preSessionToken, sameToken } from "./auth/csrf";
+import { checkPreSessionToken, preSessionToken } from "./auth/csrf";
 import { hashPassword, passwordProblem, verifyPassword } from "./auth/password";
-import { endAllSessions, endSession, loadSession, startSession } from "./auth/session";
+import { endAllSessions, endSession, loadSession, startSession, tenantOfFormToken } from "./auth/session";
 import { randomId } from "./auth/tokens";
 import { consumeResetToken, consumeUserToken, findUserToken, issueUserToken } from "./auth/user-tokens";
 import { forbiddenPage, page } from "./render";
@@ -65,7 +65,8 @@ authRoutes.post("/sign-out", async (c) => {
   const session = await loadSession(c);
   const form = await c.req.parseBody();
   if (session) {
-    if (!sameToken(str(form._csrf), session.csrfToken))
+    // Any of the person's tenants: the button is on every page, and another tab may have switched.
+    if (!(await tenantOfFormToken(session, str(form._csrf))))
       return forbiddenPage(c, "The form was not sent from this site (CSRF check failed).");
     await endSession(c, session.idHash);
   }

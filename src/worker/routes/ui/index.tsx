@@ -1,15 +1,17 @@
 /**
  * The settings UI: server-rendered pages (hono/jsx) with forms that work without JavaScript.
- * Every page below the sign-in routes needs a session; every POST needs the session's CSRF token;
- * viewers read but every POST that changes the tenant answers 403. All queries are scoped to the
- * session's current tenant, so another tenant's ids answer 404.
+ * Every page below the sign-in routes needs a session; every POST needs the form token of the
+ * session and of the tenant the page was drawn for (a form left open on tenant A, after another tab
+ * switched to B, answers 403 and changes nothing); viewers read but every POST that changes the
+ * tenant answers 403. All queries are scoped to the session's current tenant, so another tenant's
+ * ids answer 404.
  */
 import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { OrderlyError } from "../../../domain/errors";
 import { auditRoutes } from "./audit-routes";
-import { CSRF_FIELD, sameToken } from "./auth/csrf";
-import { loadSession, switchTenant } from "./auth/session";
+import { CSRF_FIELD } from "./auth/csrf";
+import { loadSession, switchTenant, tenantOfFormToken } from "./auth/session";
 import { authRoutes } from "./auth-routes";
 import { connectionRoutes } from "./connections";
 import { dashboardRoutes } from "./dashboard";
@@ -22,8 +24,16 @@ import { forbiddenPage, notFoundPage, page, redirectWith } from "./render";
 import { transferRoutes } from "./transfers";
 import { canEdit, type UiEnv } from "./ui-env";
 
-/** POSTs about the person's own session, allowed to viewers too. */
+/**
+ * POSTs about the person's own session, not a tenant: allowed to viewers too, and from a page drawn
+ * under any of the person's tenants (the tenant switcher and sign-out are on every page, and the
+ * tab they sit in may show a tenant another tab has switched away from).
+ */
 const SESSION_ACTIONS = new Set(["/switch-tenant", "/sign-out"]);
+
+const CSRF_FAILED = "The form was not sent from this site (CSRF check failed). Reload the page and try again.";
+
+const formField = (form: Record<string, unknown>) => (typeof form[CSRF_FIELD] === "string" ? (form[CSRF_FIELD] as string) : "");
 
 export const uiRoutes = new Hono<UiEnv>();
 
@@ -53,10 +63,13 @@ uiRoutes.use("*", async (c, next) => {
   }
   c.set("session", session);
   if (c.req.method === "POST") {
-    const form = await c.req.parseBody();
-    const token = typeof form[CSRF_FIELD] === "string" ? (form[CSRF_FIELD] as string) : "";
-    if (!sameToken(token, session.csrfToken))
-      return forbiddenPage(c, "The form was not sent from this site (CSRF check failed). Reload the page and try again.");
+    const drawnFor = await tenantOfFormToken(session, formField(await c.req.parseBody()));
+    if (!drawnFor) return forbiddenPage(c, CSRF_FAILED);
+    if (drawnFor.tenantId !== session.tenantId && !SESSION_ACTIONS.has(c.req.path))
+      return forbiddenPage(
+        c,
+        `Nothing was changed: this page was opened for ${drawnFor.tenantName}, but you have switched to ${session.tenantName} since (in another tab or window). Reload the page to work in ${session.tenantName}, or switch back to ${drawnFor.tenantName} first.`,
+      );
     if (!canEdit(session.role) && !SESSION_ACTIONS.has(c.req.path)) return forbiddenPage(c);
   }
   await next();

@@ -150,6 +150,32 @@ function anotherOwnerRemains(tenantId: string) {
 
 const LAST_OWNER = "A tenant keeps at least one owner: make someone else owner first.";
 
+/**
+ * For an actor who is not an owner, "this membership is not an owner", inside the statement that
+ * demotes or removes it: an owner's promotion of the person landing between the check of their role
+ * and the write would otherwise be undone by an admin. Owners may change owners, so none for them.
+ */
+function notAnOwnerUnlessActorIs(actor: Role) {
+  return actor === "owner" ? undefined : ne(memberships.role, "owner");
+}
+
+/** Why a demotion or removal changed no row: the person is gone, became an owner meanwhile, or is the last owner. */
+async function notChanged(c: C, userId: string, act: "change" | "remove") {
+  const now = await memberOf(c, userId);
+  if (!now) return notFoundPage(c);
+  if (now.role === "owner" && c.var.session.role !== "owner")
+    return render(
+      c,
+      {
+        errors: [
+          `Only an owner can ${act} an owner, and this person was made an owner while your change was on its way. Nothing was changed.`,
+        ],
+      },
+      403,
+    );
+  return render(c, { errors: [LAST_OWNER] }, 409);
+}
+
 async function memberOf(c: C, userId: string) {
   return database(c.env)
     .select()
@@ -230,12 +256,13 @@ peopleRoutes.post("/members/:userId/role", async (c) => {
           eq(memberships.userId, member.userId),
           eq(memberships.tenantId, s.tenantId),
           role === "owner" ? undefined : anotherOwnerRemains(s.tenantId),
+          notAnOwnerUnlessActorIs(s.role),
         ),
       )
       .returning({ userId: memberships.userId }),
     deleteInvitesOf(db, s.tenantId, member.userId, rolesNotGrantable(role), changed),
   ]);
-  if (updated.length === 0) return render(c, { errors: [LAST_OWNER] }, 409);
+  if (updated.length === 0) return notChanged(c, member.userId, "change");
   const tokensRevoked = canEdit(role) ? 0 : await revokeTokensOf(c.env, s.tenantId, member.userId);
   await audit(c.env, s, "member.role", member.userId, {
     from: member.role,
@@ -271,7 +298,14 @@ peopleRoutes.post("/members/:userId/remove", async (c) => {
       .where(and(eq(tenants.id, s.tenantId), theirs)),
     db
       .delete(memberships)
-      .where(and(eq(memberships.userId, member.userId), eq(memberships.tenantId, s.tenantId), anotherOwnerRemains(s.tenantId)))
+      .where(
+        and(
+          eq(memberships.userId, member.userId),
+          eq(memberships.tenantId, s.tenantId),
+          anotherOwnerRemains(s.tenantId),
+          notAnOwnerUnlessActorIs(s.role),
+        ),
+      )
       .returning({ userId: memberships.userId }),
     deleteTokensOf(db, s.tenantId, member.userId, gone),
     deleteInvitesOf(db, s.tenantId, member.userId, undefined, gone),
@@ -280,7 +314,7 @@ peopleRoutes.post("/members/:userId/remove", async (c) => {
       .set({ alertEmails: sql`(SELECT json_group_array(value) FROM json_each(${tenants.alertEmails}) WHERE NOT (${theirs}))` })
       .where(and(eq(tenants.id, s.tenantId), gone)),
   ]);
-  if (removed.length === 0) return render(c, { errors: [LAST_OWNER] }, 409);
+  if (removed.length === 0) return notChanged(c, member.userId, "remove");
   const alertEmailsRemoved = dropped.map((r) => r.address);
   await audit(c.env, s, "member.remove", member.userId, {
     role: member.role,

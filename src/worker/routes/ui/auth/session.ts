@@ -1,16 +1,22 @@
 /**
  * UI sessions. The cookie carries a random id; D1 keeps only its SHA-256, so a leaked table opens
  * no session. Sessions last 14 days and slide: a session used after its first hour gets 14 more.
+ *
+ * Forms carry a token bound to the session and to the tenant the page was drawn for (formToken):
+ * the current tenant lives in the session row, shared by every tab, so a form left open on one
+ * tenant must not save into the one another tab switched to.
  */
 import { and, eq, gt, gte, lt, lte } from "drizzle-orm";
 import type { Context } from "hono";
 import { deleteCookie, getCookie, setCookie } from "hono/cookie";
+import { hmacSha256, toHex } from "../../../../connectors/signatures";
 import { database } from "../../../../db/client";
 import { mailOutbox, memberships, sessions, tenants, users } from "../../../../db/schema";
 import { isLocalDevelopment } from "../../../../mail/dev-outbox.provider";
 import { systemMailer } from "../../../../mail/system-mailer";
 import { RESEND_AFTER_MS } from "../../../../notifications/notify-tenant";
 import type { Membership, UiSession } from "../ui-env";
+import { sameToken } from "./csrf";
 import { randomToken, sha256Hex } from "./tokens";
 
 export const SESSION_COOKIE = "oly_session";
@@ -59,8 +65,28 @@ export async function membershipsOf(env: Env, userId: string): Promise<Membershi
     .orderBy(tenants.name);
 }
 
+/** A loaded session: `csrfToken` is the current tenant's form token; `csrfSecret` derives the others'. */
+export type LoadedSession = UiSession & AlertMailState & { csrfSecret: string };
+
+/** The form token of pages drawn in `tenantId`: a keyed hash of the tenant id under the session's secret. */
+export async function formToken(csrfSecret: string, tenantId: string): Promise<string> {
+  return toHex(await hmacSha256(csrfSecret, `form/${tenantId}`));
+}
+
+/**
+ * The person's tenant whose pages carry `token`, or null when it is none of theirs (a forged form,
+ * one from an ended session, or one from a tenant they no longer belong to).
+ */
+export async function tenantOfFormToken(session: LoadedSession, token: string): Promise<Membership | null> {
+  if (sameToken(token, session.csrfToken)) return session.memberships.find((m) => m.tenantId === session.tenantId) ?? null;
+  for (const m of session.memberships) {
+    if (sameToken(token, await formToken(session.csrfSecret, m.tenantId))) return m;
+  }
+  return null;
+}
+
 /** The session of the request's cookie, renewed when due; null when absent, unknown, expired or without a tenant. */
-export async function loadSession(c: Context): Promise<(UiSession & AlertMailState) | null> {
+export async function loadSession(c: Context): Promise<LoadedSession | null> {
   const id = getCookie(c, SESSION_COOKIE);
   if (!id) return null;
   const db = database(c.env);
@@ -86,7 +112,7 @@ export async function loadSession(c: Context): Promise<(UiSession & AlertMailSta
       .where(eq(sessions.idHash, idHash));
     setCookie(c, SESSION_COOKIE, id, { ...cookieOptions, maxAge: SESSION_MS / 1000 });
   }
-  const [tenant, failedAlert] = await Promise.all([
+  const [tenant, failedAlert, csrfToken] = await Promise.all([
     db
       .select({ mail: tenants.mailConnectionId, alertEmails: tenants.alertEmails })
       .from(tenants)
@@ -108,13 +134,15 @@ export async function loadSession(c: Context): Promise<(UiSession & AlertMailSta
         ),
       )
       .get(),
+    formToken(row.session.csrfToken, current.tenantId),
   ]);
   return {
     idHash,
     userId: row.session.userId,
     email: row.email,
     name: row.name,
-    csrfToken: row.session.csrfToken,
+    csrfToken,
+    csrfSecret: row.session.csrfToken,
     tenantId: current.tenantId,
     tenantName: current.tenantName,
     role: current.role,
