@@ -72,8 +72,8 @@ describe("e-conomic: a document with a totals mismatch that a person booked", ()
     const mock = createEconomicMock();
     installEconomicMock(mock);
     const order = await run(createOrder, mismatched("created"), {}, { reference: ORDER_REFERENCE });
-    const template = await byPerson(mock, "GET", "/orders/drafts/1/templates/upgrade-instructions/draftInvoice");
-    await byPerson(mock, "POST", "/invoices/drafts", template);
+    const { draftInvoice } = await byPerson(mock, "GET", "/orders/drafts/1/templates/upgrade-instructions/draftInvoice");
+    await byPerson(mock, "POST", "/invoices/drafts", draftInvoice);
     await byPerson(mock, "DELETE", "/orders/drafts/1");
     await byPerson(mock, "POST", "/invoices/booked", { draftInvoice: { draftInvoiceNumber: 1 } });
     mock.state.requests.length = 0;

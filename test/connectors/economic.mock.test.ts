@@ -183,7 +183,7 @@ describe("e-conomic mock", () => {
     };
     expect(found.collection).toHaveLength(1);
     const template = await (await call(mock, "GET", "/orders/drafts/1/templates/upgrade-instructions/draftInvoice")).json();
-    expect(template).toEqual({ ...DRAFT, references: { other: "ref-1" } });
+    expect(template).toEqual({ draftInvoice: { ...DRAFT, references: { other: "ref-1" } } });
     expect((await call(mock, "DELETE", "/orders/drafts/1", undefined, { "content-type": "application/json" })).status).toBe(204);
     expect((await call(mock, "DELETE", "/orders/drafts/1", undefined, { "content-type": "application/json" })).status).toBe(404);
   });

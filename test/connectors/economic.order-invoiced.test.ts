@@ -6,7 +6,7 @@
 import { describe, expect, it } from "vitest";
 import { bookInvoice, createInvoice, createOrder } from "../../src/connectors/economic";
 import { createEconomicMock, type EconomicMock, installEconomicMock } from "../mocks/economic.mock";
-import { BASE_URL, danishOrder, done, GOOD_TOKENS, REFERENCE, run, sent, writes } from "../mocks/economic.mock.fixtures";
+import { BASE_URL, danishOrder, done, failure, GOOD_TOKENS, REFERENCE, run, sent, writes } from "../mocks/economic.mock.fixtures";
 
 const ORDER_REFERENCE = "orderly-order-0";
 const pending = () => danishOrder({ stage: "created", payments: [], financialStatus: "pending" });
@@ -157,7 +157,8 @@ async function orderInvoicedByPerson(book: boolean, keepReference = true) {
   const mock = createEconomicMock();
   installEconomicMock(mock);
   const order = await run(createOrder, pending(), {}, { reference: ORDER_REFERENCE });
-  const template = await byPerson(mock, "GET", "/orders/drafts/1/templates/upgrade-instructions/draftInvoice");
+  const { draftInvoice } = await byPerson(mock, "GET", "/orders/drafts/1/templates/upgrade-instructions/draftInvoice");
+  const template = draftInvoice as Record<string, unknown>;
   const references = keepReference ? template.references : { other: "typed by the bookkeeper" };
   await byPerson(mock, "POST", "/invoices/drafts", { ...template, references, delivery: { deliveryDate: "2025-11-05" } });
   await byPerson(mock, "DELETE", "/orders/drafts/1");
@@ -201,14 +202,18 @@ describe("e-conomic createInvoice after a person invoiced the draft order", () =
     expect(mock.state.booked).toHaveLength(1);
   });
 
-  it("makes a fresh draft, as before, when no invoice carries the order's reference", async () => {
+  it("fails, making nothing, when the order is gone and no invoice carries its reference: a fresh draft would invoice it twice", async () => {
     const { mock, history } = await orderInvoicedByPerson(false, false);
 
-    const { result } = await run(createInvoice, danishOrder(), {}, { history });
+    const error = await failure(run(createInvoice, danishOrder(), {}, { history }));
 
-    expect(result).toMatchObject({ externalId: "2", created: true, outputs: { draftInvoiceNumber: 2 } });
-    expect(result.outputs).not.toHaveProperty("adopted");
-    expect(mock.state.drafts).toHaveLength(2);
+    expect(error).toMatchObject({ errorClass: "validation", code: "economic_order_gone", madeNothing: true });
+    expect(error.message).toMatch(
+      /draft order 1, .* is neither among the draft nor the sent orders and no invoice carries its reference orderly-order-0/,
+    );
+    expect(error.message).toMatch(/write orderly-order-0 in that invoice's "Other reference" and retry/);
+    expect(writes(mock)).toEqual([]);
+    expect(mock.state.drafts).toHaveLength(1);
   });
 });
 

@@ -1,6 +1,7 @@
 /**
  * Mock routes for sales documents: draft invoices (POST, PUT, DELETE), booking and booked invoices
- * with their PDF, and draft orders with their upgrade instructions to a draft invoice. Totals are
+ * with their PDF, and draft and sent orders with their upgrade instructions to a draft invoice
+ * (answered wrapped, `{ "draftInvoice": {...} }`, as clients of the real API read it). Totals are
  * computed as e-conomic does it: net from the lines, VAT from each product's group and the
  * recipient's VAT zone; a booked invoice's remainder starts at its gross amount.
  */
@@ -17,7 +18,52 @@ export function documentRoute(req: MockRequest, state: MockState): Response | un
   if (collection === "invoices" && sub === "drafts") return drafts(req, state, id);
   if (collection === "invoices" && sub === "booked") return booked(req, state, id, rest);
   if (collection === "orders" && sub === "drafts") return orders(req, state, id, rest);
+  if (collection === "orders" && sub === "sent") return sentOrders(req, state, id, rest);
   return undefined;
+}
+
+/** The upgrade instructions: the order as a draft invoice to POST, wrapped in `draftInvoice`. */
+function upgradeTemplate(order: Json): Response {
+  return json(200, { draftInvoice: Object.fromEntries(Object.entries(order).filter(([k]) => !COMPUTED.includes(k))) });
+}
+
+/**
+ * Sent orders: `POST /orders/sent` with a draft order's document registers it as sent (it leaves the
+ * drafts, keeping its number); they are listed, read, upgraded and deleted like draft orders. That
+ * the upgrade archives a sent order is not mocked.
+ */
+function sentOrders(req: MockRequest, state: MockState, id: string | undefined, rest: string[]): Response {
+  if (id === undefined) {
+    if (req.method === "GET") return list("sentOrders", state.sentOrders, req.url);
+    if (req.method !== "POST") return notAllowed(req);
+    const number = (req.body as Json | undefined)?.orderNumber;
+    const index = state.orders.findIndex((o) => o.orderNumber === number);
+    if (index < 0) return error(404, "NOT_FOUND", `No draft order ${String(number)} to register as sent.`);
+    const [order] = state.orders.splice(index, 1) as [Json];
+    const self = `${SELF}/orders/sent/${String(number)}`;
+    const upgradeInstructions = `${self}/templates/upgrade-instructions/draftInvoice`;
+    // The document posted is what is registered (a person may edit it on the way).
+    const sent = {
+      ...order,
+      ...withoutComputed(req.body as Json),
+      orderNumber: number,
+      self,
+      templates: { upgradeInstructions },
+    };
+    state.sentOrders.push(sent);
+    return json(201, sent);
+  }
+  const index = state.sentOrders.findIndex((o) => String(o.orderNumber) === id);
+  if (index < 0) return error(404, "NOT_FOUND", `No sent order ${id}.`);
+  const order = state.sentOrders[index] as Json;
+  if (rest.join("/") === "templates/upgrade-instructions/draftInvoice" && req.method === "GET") return upgradeTemplate(order);
+  if (rest.length > 0) return error(404, "NOT_FOUND", `No resource at ${req.path}.`);
+  if (req.method === "GET") return json(200, order);
+  if (req.method === "DELETE") {
+    state.sentOrders.splice(index, 1);
+    return new Response(null, { status: 204 });
+  }
+  return notAllowed(req);
 }
 
 function drafts(req: MockRequest, state: MockState, id: string | undefined): Response {
@@ -85,8 +131,7 @@ function orders(req: MockRequest, state: MockState, id: string | undefined, rest
   const index = state.orders.findIndex((o) => String(o.orderNumber) === id);
   if (index < 0) return error(404, "NOT_FOUND", `No draft order ${id}.`);
   const order = state.orders[index] as Json;
-  if (rest.join("/") === "templates/upgrade-instructions/draftInvoice" && req.method === "GET")
-    return json(200, Object.fromEntries(Object.entries(order).filter(([k]) => !COMPUTED.includes(k))));
+  if (rest.join("/") === "templates/upgrade-instructions/draftInvoice" && req.method === "GET") return upgradeTemplate(order);
   if (rest.length > 0) return error(404, "NOT_FOUND", `No resource at ${req.path}.`);
   if (req.method === "GET") return json(200, order);
   if (req.method === "PUT") return write(req, state, "orders", () => orderDocument(Number(id), req.body as Json, state), index);

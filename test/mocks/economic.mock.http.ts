@@ -10,7 +10,7 @@ export const SELF = "https://restapi.e-conomic.com";
 const DOCUMENT_FILTERS =
   "currency customer.customerNumber date delivery.address delivery.city delivery.country delivery.deliveryDate delivery.deliveryTerms delivery.zip deliveryLocation.deliveryLocationNumber exchangeRate notes.heading notes.textLine1 notes.textLine2 paymentTerms.paymentTermsNumber recipient.address recipient.city recipient.country recipient.ean recipient.name recipient.publicEntryNumber recipient.zip references.customerContact.customer.customerNumber references.other references.salesPerson.employeeNumber references.vendorReference.employeeNumber";
 
-/** Filterable properties per collection, from the REST schemas; `orders` assumes the invoice set (unconfirmed). */
+/** Filterable properties per collection, from the REST schemas (draft and sent orders document the invoice set and orderNumber). */
 export const FILTERABLE: Record<string, ReadonlySet<string>> = {
   customers: words(
     "address balance barred city corporateIdentificationNumber country creditLimit currency customerNumber ean email lastUpdated name publicEntryNumber telephoneAndFaxNumber vatNumber website zip",
@@ -18,6 +18,7 @@ export const FILTERABLE: Record<string, ReadonlySet<string>> = {
   drafts: words(`${DOCUMENT_FILTERS} draftInvoiceNumber soap.currentInvoiceHandle.id`),
   booked: words(`${DOCUMENT_FILTERS} bookedInvoiceNumber recipient.vatZone.vatZoneNumber`),
   orders: words(`${DOCUMENT_FILTERS} orderNumber`),
+  sentOrders: words(`${DOCUMENT_FILTERS} orderNumber`),
   products: words("productNumber name barCode barred costPrice salesPrice lastUpdated productGroup.productGroupNumber"),
 };
 

@@ -28,6 +28,8 @@ export interface MockState {
   drafts: Json[];
   booked: Json[];
   orders: Json[];
+  /** Orders a person registered as sent (`/orders/sent`). */
+  sentOrders: Json[];
   journals: Json[];
   vouchers: Json[];
   accountingYears: Json[];

@@ -5,7 +5,7 @@
  * year), `filter=<prop>$eq:<value>` only on documented filterable properties with the `$` escapes,
  * collections with pagination, and 400 bodies in e-conomic's annotated-error shape. Error codes
  * E06000/E04740/E04500/E04730 are the documented ones; the others are stand-ins.
- * Routes: customers, products, invoices (drafts, booked, PDF), orders (drafts, upgrade), journals
+ * Routes: customers, products, invoices (drafts, booked, PDF), orders (drafts, sent, upgrade), journals
  * (vouchers), accounting years; see economic.mock.documents.ts and economic.mock.ledger.ts.
  */
 import { onTestFinished, vi } from "vitest";
@@ -61,6 +61,7 @@ export function createEconomicMock(options: EconomicMockOptions = {}) {
     drafts: [],
     booked: [],
     orders: [],
+    sentOrders: [],
     journals: (options.journals ?? [1]).map((journalNumber) => ({ journalNumber, name: `Journal ${journalNumber}` })),
     vouchers: [],
     accountingYears: calendarYears(2023, 2027),

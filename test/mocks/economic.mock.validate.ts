@@ -60,7 +60,8 @@ const DRAFT_RULES: Rule[] = [
   { path: "recipient.city", kind: "string", max: 250 },
   { path: "recipient.country", kind: "string", max: 50 },
   { path: "references.other", kind: "string", max: 250 },
-  { path: "recipient.ean", kind: "string", max: 40 },
+  // 13 in the draft invoice and order schemas (a customer's own ean holds 40).
+  { path: "recipient.ean", kind: "string", max: 13 },
   { path: "exchangeRate", kind: "number" },
   { path: "notes.heading", kind: "string", max: 250 },
   // Documented in the invoice schemas: heading 250, each free-text line 1000.

@@ -15,6 +15,8 @@ import type { EconomicDocumentSettings } from "./economic.settings";
 const REFERENCE_MAX = 250;
 /** `notes.textLine1` (and textLine2) hold at most 1,000 characters each (the invoice schemas). */
 const TEXT_LINE_MAX = 1000;
+/** `recipient.ean` holds at most 13 characters (the invoice and order schemas); a GLN/EAN is 13 digits. */
+const EAN_MAX = 13;
 
 export interface EconomicLine {
   lineNumber: number;
@@ -168,6 +170,7 @@ export function documentBody(
       errorClass: "validation",
       code: "economic_customer_name_missing",
     });
+  const ean = recipientEan(order);
   const lines = economicLines(document, options.productNumbers, options.sign ?? 1);
   const address = invoiceAddress(order);
   const exchange = exchangeFields(order, document, settings);
@@ -186,7 +189,7 @@ export function documentBody(
         zip: address?.postcode,
         city: address?.city,
         country: address?.country ? countryName(address.country) : undefined,
-        ean: order.customer?.ean?.trim() || undefined,
+        ean,
       }),
       vatZone: { vatZoneNumber: settings.vatZones[document.vat.zone] },
     },
@@ -194,6 +197,26 @@ export function documentBody(
     ...(Object.keys(notes).length > 0 ? { notes } : {}),
     lines,
   };
+}
+
+/**
+ * The buyer's EAN for `recipient.ean`. A longer one e-conomic refuses on every retry, and cutting it
+ * would address the e-invoice to another institution, so the step fails before it makes anything.
+ */
+function recipientEan(order: CanonicalOrder): string | undefined {
+  const ean = order.customer?.ean?.trim() || undefined;
+  if (ean !== undefined && ean.length > EAN_MAX)
+    throw new OrderlyError(
+      `The buyer's EAN "${ean}" is ${ean.length} characters; e-conomic's recipient.ean holds at most ${EAN_MAX} (a 13-digit EAN/GLN location number). Correct the buyer's EAN where the order takes it from, then retry.`,
+      {
+        errorClass: "validation",
+        code: "economic_ean_too_long",
+        details: { field: "recipient.ean", length: ean.length, max: EAN_MAX },
+        // Checked while mapping, before any write (prepareDocument maps before it calls): nothing was made.
+        madeNothing: true,
+      },
+    );
+  return ean;
 }
 
 /** Puts the customer into a mapped body, where e-conomic's examples have it: after date and currency. */

@@ -4,10 +4,13 @@
  * with the current order (e-conomic has no PATCH: the whole document is PUT); a booked one is never
  * touched, and the differences the update would have made are reported instead. When an earlier
  * createOrder step made a draft order, that order becomes the invoice; when that order is gone
- * because a person invoiced it in e-conomic, the person's invoice is adopted (`invoicedByPerson`).
+ * because a person invoiced it in e-conomic, the person's invoice is adopted (`invoicedByPerson`);
+ * when a person sent it, the sent order becomes the invoice. An order gone without trace fails
+ * the step rather than be invoiced a second time.
  */
 import { buildInvoiceDocument } from "../../domain/accounting/build-document";
 import type { AccountingDocument } from "../../domain/accounting/document";
+import { OrderlyError } from "../../domain/errors";
 import type { CanonicalOrder } from "../../domain/order";
 import { type ActionContext, type ActionResult, defineAction } from "../contract";
 import { economicRequest, isRecord } from "./economic.api";
@@ -22,8 +25,8 @@ import {
   type PreparedDocument,
   prepareDocument,
 } from "./economic.document-steps";
-import { orderFromHistory } from "./economic.history";
-import { deleteDraftOrder, upgradedInvoiceBody, upgradeInstructions } from "./economic.orders";
+import { asInt, orderFromHistory } from "./economic.history";
+import { deleteDraftOrder, findSentOrder, upgradedInvoiceBody, upgradeInstructions } from "./economic.orders";
 import { type FoundInvoice, findInvoiceByReference, getBookedInvoice } from "./economic.reference";
 import {
   type CreateInvoiceSettings,
@@ -45,9 +48,9 @@ export const createInvoice = defineAction<typeof createInvoiceSettings, Economic
     const document = buildInvoiceDocument(order, ctx.settings);
     const own = await findInvoiceByReference(ctx, reference);
     const fromOrder = orderFromHistory(ctx);
-    const template = !own && fromOrder ? await upgradeInstructions(ctx, fromOrder.orderNumber) : undefined;
-    // The order is gone: if a person made it an invoice, a fresh draft would invoice the order twice.
-    const adopted = !own && fromOrder && !template ? await invoicedByPerson(ctx, fromOrder) : undefined;
+    const source = !own && fromOrder ? await orderSource(ctx, fromOrder, reference) : undefined;
+    const template = source?.template;
+    const adopted = source?.adopted;
     const existing = own ?? adopted?.invoice;
     if (existing?.kind === "booked") {
       // A booked invoice is never changed; the transfer log shows what the update would have changed.
@@ -69,23 +72,68 @@ export const createInvoice = defineAction<typeof createInvoiceSettings, Economic
     const prepared = await prepareDocument(ctx, order, document, ctx.settings, { reference });
     const made = existing
       ? await updateDraft(ctx, order, document, prepared, existing, adopted !== undefined)
-      : await createDraft(ctx, order, document, prepared, fromOrder?.orderNumber, template);
+      : await createDraft(ctx, order, document, prepared, source?.orderNumber, template);
     // Idempotent: also finishes an upgrade whose order deletion an interrupted attempt did not reach.
     if (fromOrder) await deleteDraftOrder(ctx, fromOrder.orderNumber);
     if (document.mismatch) throw mismatchError(document, made.draftInvoiceNumber);
     checkComputedTotal(made.grossAmount, document, made.draftInvoiceNumber);
     const bookedInvoiceNumber =
       ctx.settings.invoiceState === "booked" ? await bookDraft(ctx, made.draftInvoiceNumber) : undefined;
-    const upgradedFrom = made.upgradedFromOrder ? fromOrder?.orderNumber : undefined;
-    return result(made, reference, document, prepared, bookedInvoiceNumber, upgradedFrom, adopted?.outputs);
+    const upgradedFrom = made.upgradedFromOrder ? source?.orderNumber : undefined;
+    const sentOutputs = made.upgradedFromOrder && source?.sent ? { fromSentOrder: true } : undefined;
+    return result(made, reference, document, prepared, bookedInvoiceNumber, upgradedFrom, adopted?.outputs ?? sentOutputs);
   },
 });
+
+interface OrderSource {
+  /** The draft invoice e-conomic proposes for the order, to POST. */
+  template?: Record<string, unknown>;
+  /** The order the template is of (a sent order's number may differ from the draft's [unconfirmed]). */
+  orderNumber?: number;
+  sent?: boolean;
+  adopted?: Awaited<ReturnType<typeof invoicedByPerson>>;
+}
+
+/**
+ * Where the invoice comes from when an earlier createOrder made a draft order: that draft order; else
+ * the invoice a person made of it; else, as a person sent it, the sent order (left in /orders/sent, a
+ * person could invoice it a second time beside a fresh draft). Gone from all three, the order was
+ * invoiced under another reference or deleted, and a fresh draft could invoice it twice: the step
+ * fails, unless this step itself turned that order into the invoice a person has deleted since.
+ */
+async function orderSource(
+  ctx: Ctx,
+  fromOrder: { orderNumber: number; reference?: string },
+  reference: string,
+): Promise<OrderSource> {
+  const draft = await upgradeInstructions(ctx, fromOrder.orderNumber);
+  if (draft) return { template: draft, orderNumber: fromOrder.orderNumber };
+  const adopted = await invoicedByPerson(ctx, fromOrder);
+  if (adopted) return { adopted };
+  const sentNumber = fromOrder.reference ? await findSentOrder(ctx, fromOrder.reference) : undefined;
+  const sent = sentNumber === undefined ? undefined : await upgradeInstructions(ctx, sentNumber, "sent");
+  if (sent) return { template: sent, orderNumber: sentNumber, sent: true };
+  // This step's last success made its invoice of the order (it names the order): that order is gone
+  // into it, and a person deleted the invoice since; it is made again, as an invoice without an order is.
+  if (asInt(ctx.prior?.outputs.fromOrderNumber) !== undefined) return {};
+  const other = fromOrder.reference ? ` and no invoice carries its reference ${fromOrder.reference}` : "";
+  throw new OrderlyError(
+    `e-conomic draft order ${fromOrder.orderNumber}, which the order's createOrder step made, is neither among the draft nor the sent orders${other}: a person invoiced it under another reference, or deleted it. No invoice is made, as it could invoice the order twice. If a person invoiced it, write ${fromOrder.reference ?? "the order's reference"} in that invoice's "Other reference" and retry, so Orderly takes it over; otherwise invoice the order in e-conomic.`,
+    {
+      errorClass: "validation",
+      code: "economic_order_gone",
+      details: { orderNumber: fromOrder.orderNumber, reference: fromOrder.reference, invoiceReference: reference },
+      // Only reads before it: a retry with other settings is not refused.
+      madeNothing: true,
+    },
+  );
+}
 
 /**
  * The invoice a person made in e-conomic from the draft order an earlier createOrder made, once
  * that order is gone. It is looked up by the createOrder step's reference, which e-conomic may copy
  * from the order onto the invoice a person makes of it ([unconfirmed]; if it does not, nothing is
- * found and a fresh draft is made, as before). Adopted, it is not made a second time.
+ * found and the step fails, see orderSource). Adopted, it is not made a second time.
  */
 async function invoicedByPerson(
   ctx: Ctx,
@@ -160,8 +208,8 @@ async function createDraft(
   orderNumber: number | undefined,
   template: Record<string, unknown> | undefined,
 ): Promise<MadeDraft> {
-  // Without the order's template (no createOrder before, or its order is gone and no invoice a
-  // person made of it was found) a fresh draft is made.
+  // Without the order's template (no createOrder before, or this step's own invoice of the order
+  // was deleted by a person since) a fresh draft is made.
   const upgraded = template ? upgradedInvoiceBody(template, prepared.header, undefined) : undefined;
   const customer = upgraded
     ? { customerNumber: upgraded.customer.customerNumber, created: false }

@@ -10,6 +10,18 @@ import { oneAtATime } from "../contract";
 import { allEqFilter, type EconomicCollection, type EconomicContext, economicRequest } from "./economic.api";
 import type { CustomerMatch, EconomicDocumentSettings } from "./economic.settings";
 
+/**
+ * A customer's `city` and `zip` hold at most 50 and 30 characters (customers.post schema); longer,
+ * e-conomic refuses the customer on every retry, so they are cut: a merchant prefers the invoice.
+ */
+const CITY_MAX = 50;
+const ZIP_MAX = 30;
+
+/** The postcode as a new customer stores it, and as the name-and-postcode match looks it up. */
+function customerZip(address: Address | undefined): string | undefined {
+  return address?.postcode?.trim().slice(0, ZIP_MAX) || undefined;
+}
+
 /** e-conomic only offers `vatNumber` to agreements in these countries; elsewhere CVR-style numbers live in corporateIdentificationNumber. */
 const VAT_NUMBER_AGREEMENTS = new Set(["SE", "GB", "DE", "PL", "FI"]);
 
@@ -100,7 +112,7 @@ function lookupBy(match: CustomerMatch, order: CanonicalOrder, homeCountry: stri
     }
     case "namePostcode": {
       const name = customerName(order);
-      const zip = text(invoiceAddress(order)?.postcode);
+      const zip = customerZip(invoiceAddress(order));
       if (!name) return undefined;
       return zip ? { property: "name", value: name, and: { property: "zip", value: zip } } : { property: "name", value: name };
     }
@@ -139,8 +151,8 @@ export function customerBody(
     telephoneAndFaxNumber: order.customer?.phone?.trim() || address?.phone?.trim() || undefined,
     ean: order.customer?.ean?.trim() || undefined,
     address: streetAddress(address),
-    zip: address?.postcode,
-    city: address?.city,
+    zip: customerZip(address),
+    city: address?.city?.trim().slice(0, CITY_MAX),
     country: address?.country ? countryName(address.country) : undefined,
   });
 }

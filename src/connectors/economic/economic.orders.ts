@@ -1,25 +1,61 @@
 /**
- * Draft orders (`/orders/drafts`): e-conomic's stage before an invoice. The documented way from an
- * order to an invoice is its upgrade instructions: `GET /orders/drafts/{n}/templates/upgrade-
- * instructions/draftInvoice` returns a draft invoice to `POST /invoices/drafts`. The documentation
- * says a *sent* order is archived by that upgrade but does not say what becomes of a *draft* order
- * [unconfirmed], so Orderly deletes the draft order afterwards (404 means it is already gone):
- * left behind, it would still reserve stock and could be invoiced a second time.
+ * Draft and sent orders (`/orders/drafts`, `/orders/sent`): e-conomic's stages before an invoice.
+ * The documented way from an order to an invoice is its upgrade instructions: `GET /orders/drafts/{n}/
+ * templates/upgrade-instructions/draftInvoice` returns a draft invoice to `POST /invoices/drafts`.
+ * The documentation says a *sent* order is archived by that upgrade but does not say what becomes of
+ * a *draft* order [unconfirmed], so Orderly deletes the draft order afterwards (404 means it is
+ * already gone): left behind, it would still reserve stock and could be invoiced a second time.
  */
-import { type EconomicContext, economicRequest, isRecord } from "./economic.api";
+import { z } from "zod";
+import { OrderlyError } from "../../domain/errors";
+import { type EconomicContext, economicRequest, eqFilter, isRecord } from "./economic.api";
 import { type BodyWithoutCustomer, type EconomicDocumentBody, withCustomer } from "./economic.body";
 
-/** The draft invoice e-conomic proposes for a draft order, or undefined when the order is gone. */
+/**
+ * The draft invoice e-conomic proposes for a draft or sent order, or undefined when the order is not
+ * there. The documentation says it "returns a draftInvoice entity"; clients read it wrapped,
+ * `{ "draftInvoice": {...} }`, so that is taken first, else the body itself. Both paths: the sent
+ * order's schema documents `templates.upgradeInstructions` ("the document to POST to /invoices/drafts
+ * to upgrade the order"); the `/orders/sent/{n}/...` spelling is the drafts one, as clients use it.
+ */
 export async function upgradeInstructions(
   ctx: EconomicContext,
   orderNumber: number,
+  state: "drafts" | "sent" = "drafts",
 ): Promise<Record<string, unknown> | undefined> {
   const found = await economicRequest<unknown>(ctx, {
     method: "GET",
-    path: `/orders/drafts/${orderNumber}/templates/upgrade-instructions/draftInvoice`,
+    path: `/orders/${state}/${orderNumber}/templates/upgrade-instructions/draftInvoice`,
     accept: [404],
   });
-  return found.status === 200 && isRecord(found.body) ? found.body : undefined;
+  if (found.status !== 200 || !isRecord(found.body)) return undefined;
+  return isRecord(found.body.draftInvoice) ? found.body.draftInvoice : found.body;
+}
+
+/** The parts of a sent order Orderly reads (`GET /orders/sent`). */
+const sentOrders = z.object({
+  collection: z.array(
+    z.object({ orderNumber: z.number().int(), references: z.object({ other: z.string().optional() }).optional() }),
+  ),
+});
+
+/**
+ * The sent order carrying `reference`: a person sent the draft order an earlier createOrder made,
+ * which moves it to /orders/sent, where `references.other` is documented filterable. Only an order
+ * that carries the reference is taken, so a filter e-conomic ignored cannot hand over another order.
+ */
+export async function findSentOrder(ctx: EconomicContext, reference: string): Promise<number | undefined> {
+  const found = await economicRequest<unknown>(ctx, {
+    method: "GET",
+    path: `/orders/sent?${eqFilter("references.other", reference)}&pagesize=1000`,
+  });
+  const page = sentOrders.safeParse(found.body);
+  if (!page.success)
+    throw new OrderlyError(
+      `e-conomic answered its sent orders without a readable list (${page.error.issues[0]?.message}); retry the step, and check /orders/sent in e-conomic if it persists.`,
+      { errorClass: "validation", code: "economic_unexpected_response", details: { reference } },
+    );
+  return page.data.collection.find((order) => order.references?.other === reference)?.orderNumber;
 }
 
 /**
@@ -43,7 +79,8 @@ export function upgradedInvoiceBody(
   const customer = isRecord(template.customer) ? template.customer.customerNumber : undefined;
   const customerNumber = typeof customer === "number" ? customer : fallbackCustomer;
   if (customerNumber === undefined) return undefined;
-  const { self: _self, orderNumber: _order, templates: _templates, soap: _soap, ...kept } = template;
+  // `metaData` is not in the POST /invoices/drafts schema, and a client reports it breaking the POST.
+  const { self: _self, orderNumber: _order, templates: _templates, soap: _soap, metaData: _meta, ...kept } = template;
   const body: Record<string, unknown> = { ...kept, ...withCustomer(header, customerNumber) };
   for (const key of MERGED) {
     const mine = header[key];

@@ -6,8 +6,8 @@
  * `GET /invoices/drafts` and `GET /invoices/booked`, and the booked invoice has the same field,
  * filled from the draft when it is booked, so one field is searched before and after booking.
  * `notes.heading`/`notes.textLine*` are filterable too, but they are printed text a bookkeeper edits.
- * Draft orders have the same `references.other`; that it is filterable on `/orders/drafts` is
- * [unconfirmed] (the orders endpoint is documented as shaped like /invoices).
+ * Draft and sent orders have the same `references.other`, documented filterable on `/orders/drafts`
+ * and `/orders/sent` as well.
  */
 import { OrderlyError } from "../../domain/errors";
 import { type EconomicCollection, type EconomicContext, economicRequest, eqFilter } from "./economic.api";
@@ -24,7 +24,7 @@ const MAX_PAGES = 10;
 
 /**
  * The document of `path`'s collection that carries the reference. The server's filter is not
- * trusted alone (the one on /orders/drafts is unconfirmed): a filter it ignored would hand back
+ * trusted alone, documented or not: a filter it ignored would hand back
  * every document, another order's first, which would then be adopted and overwritten, while the
  * one carrying the reference may be on a later page. So every page is read until a document
  * carries the reference. A summary without `references` can only be taken on the filter's word,
