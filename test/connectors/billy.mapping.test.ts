@@ -122,16 +122,18 @@ describe("Billy products per line", () => {
 });
 
 describe("Billy contact matching", () => {
-  it("looks up by the configured property, then by name and postcode", () => {
+  it("looks up by the configured property, and by name and postcode only when the order lacks it", () => {
     expect(contactPlan(danishOrder(), settings)).toEqual({
       kind: "match",
-      lookups: [
-        { resource: "contactPersons", filter: { email: "ane@example.dk" } },
-        { resource: "contacts", filter: { name: "Ane Lund", zipcodeText: "8000" } },
-      ],
+      lookups: [{ resource: "contactPersons", filter: { email: "ane@example.dk" } }],
     });
-    expect(contactPlan(danishOrder(), { ...settings, customerMatch: "customerNumber" })).toMatchObject({
-      lookups: [{ resource: "contacts", filter: { contactNo: "777" } }, expect.anything()],
+    expect(contactPlan(danishOrder(), { ...settings, customerMatch: "customerNumber" })).toEqual({
+      kind: "match",
+      lookups: [{ resource: "contacts", filter: { contactNo: "777" } }],
+    });
+    expect(contactPlan(danishOrder({ customer: { firstName: "Ane", lastName: "Lund" } }), settings)).toEqual({
+      kind: "match",
+      lookups: [{ resource: "contacts", filter: { name: "Ane Lund", zipcodeText: "8000" } }],
     });
   });
 
@@ -142,7 +144,6 @@ describe("Billy contact matching", () => {
       lookups: [
         { resource: "contacts", filter: { registrationNo: "DE123456789" } },
         { resource: "contactPersons", filter: { email: "einkauf@meyer.de" } },
-        { resource: "contacts", filter: { name: "Meyer GmbH", zipcodeText: "10115" } },
       ],
     });
     expect(thrown(() => contactPlan(danishOrder(), { customerMatch: "shared" })).code).toBe("billy_shared_contact_missing");

@@ -7,7 +7,8 @@
  * DELETE of an invoice: no body, idempotent (200 for an id that is not there), the deleted ids in
  * `meta.deletedRecords`, drafts only. Cash accounts have a currency (`GET /accounts/:id`); a bank
  * payment into an account in another currency than the invoice's needs `cashExchangeRate`, as
- * Billy's bankPayments documentation requires.
+ * Billy's bankPayments documentation requires. The company (`GET /organization`, or
+ * `/organizations/:id`) answers with its `baseCurrencyId`.
  *
  * Lists page as Billy's "Paging" documents: `page` and `pageSize` (at most and by default 1,000),
  * and `meta.paging` with page, pageCount, pageSize, total and the first/previous/next/last URLs.
@@ -40,6 +41,8 @@ export interface BillyMockOptions {
   cashAccounts?: Array<string | { id: string; currencyId: string }>;
   /** The company's base currency (default DKK): the currency of accounts given without one. */
   baseCurrency?: string;
+  /** Cash accounts (in the base currency) that `GET /accounts/:id` answers with `currencyId: null`. */
+  accountsWithoutCurrency?: string[];
   contacts?: Json[];
   contactPersons?: Json[];
   products?: Json[];
@@ -180,6 +183,12 @@ export function createBillyMock(options: BillyMockOptions = {}) {
 
   function read(resource: string, id: string | undefined, url: URL): Response {
     const params = url.searchParams;
+    // The token's company (`GET /organization`), or one by id for a user-bound token.
+    if (resource === "organization" && id === undefined) return json(200, { organization: organization() });
+    if (resource === "organizations" && id !== undefined)
+      return id === state.organizationId
+        ? json(200, { organization: organization() })
+        : billyError(404, "RECORD_NOT_FOUND", `No organization ${id}.`);
     const records = collection(resource);
     if (!records) return billyError(404, "ROUTE_NOT_FOUND", `No resource /${resource}.`);
     const embeds = new Set<string>();
@@ -231,6 +240,10 @@ export function createBillyMock(options: BillyMockOptions = {}) {
     });
   }
 
+  function organization(): Json {
+    return { id: state.organizationId, name: "Webshop ApS", countryId: "DK", baseCurrencyId: options.baseCurrency ?? "DKK" };
+  }
+
   function collection(resource: string): Json[] | undefined {
     const map: Record<string, Json[]> = {
       invoices: state.invoices,
@@ -241,7 +254,7 @@ export function createBillyMock(options: BillyMockOptions = {}) {
       accounts: [...state.cashAccounts].map(([id, currencyId]) => ({
         id,
         name: `Account ${id}`,
-        currencyId,
+        currencyId: options.accountsWithoutCurrency?.includes(id) ? null : currencyId,
         isPaymentEnabled: true,
         isBankAccount: true,
         isArchived: false,

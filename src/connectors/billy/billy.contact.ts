@@ -89,8 +89,12 @@ function lookupBy(match: Exclude<BillyCustomerMatch, "shared">, order: Canonical
 }
 
 /**
- * How the buyer is found. The configured property comes first; name and postcode follow, so a retry
- * after a contact was created but the invoice was not finds that contact instead of a second one.
+ * How the buyer is found: by the configured property, or by name and postcode only when the order
+ * lacks it (as e-conomic's customerLookup). Not both: a second Mette Nielsen in 2200 whose e-mail
+ * Billy does not know would land on the first one's contact, and get her invoice e-mails. A retry
+ * after a contact was made but the invoice was not still finds it, as the new contact carries the
+ * configured property (contactBody). An order with neither makes a new contact: a name alone may
+ * be another customer.
  */
 export function contactPlan(
   order: CanonicalOrder,
@@ -105,13 +109,12 @@ export function contactPlan(
       );
     return { kind: "shared", contactId: settings.sharedContactId };
   }
-  const first: Array<Exclude<BillyCustomerMatch, "shared">> =
+  const configured: Array<Exclude<BillyCustomerMatch, "shared">> =
     settings.customerMatch === "shared" ? ["vatNumber", "email"] : [settings.customerMatch];
-  const lookups = [...first, "namePostcode" as const]
-    .filter((m, i, all) => all.indexOf(m) === i)
-    .map((m) => lookupBy(m, order))
-    .filter((l): l is ContactLookup => l !== undefined);
-  return { kind: "match", lookups };
+  const lookups = configured.map((m) => lookupBy(m, order)).filter((l): l is ContactLookup => l !== undefined);
+  if (lookups.length > 0) return { kind: "match", lookups };
+  const fallback = lookupBy("namePostcode", order);
+  return { kind: "match", lookups: fallback ? [fallback] : [] };
 }
 
 /** The body of `POST /contacts`: Billy's contact fields, with a primary contact person when there is an e-mail. */

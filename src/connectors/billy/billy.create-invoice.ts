@@ -22,7 +22,8 @@ import {
   totalsProblem,
   updateDraft,
 } from "./billy.documents";
-import { type BillyInvoice, type BillyLine, exchangeRateFor, invoiceBody, invoiceDifferences, sameLines } from "./billy.invoice";
+import { type BillyInvoice, type BillyLine, invoiceBody, invoiceDifferences, sameLines } from "./billy.invoice";
+import { documentExchangeRate } from "./billy.organization";
 import {
   type BillyConnectionSettings,
   type BillyCredentials,
@@ -38,7 +39,8 @@ export const createInvoice = defineAction<typeof createInvoiceSettings, BillyCre
     const settings = ctx.settings;
     const document = buildInvoiceDocument(order, settings);
     const existing = await findByReference(ctx, ctx.reference);
-    if (existing) return adopt(ctx, existing.id, document, exchangeRateFor(order, document, settings), order.source.orderNumber);
+    const exchangeRate = await documentExchangeRate(ctx, order, document, settings);
+    if (existing) return adopt(ctx, existing.id, document, exchangeRate, order.source.orderNumber);
 
     const mapped = await mapLines(ctx, document, settings);
     const contact = await findOrCreateContact(ctx, order, settings);
@@ -48,7 +50,7 @@ export const createInvoice = defineAction<typeof createInvoiceSettings, BillyCre
       lines: mapped.lines,
       paymentTermsDays: isBusiness(order) ? settings.b2bPaymentTermsDays : settings.b2cPaymentTermsDays,
       message: `Order ${order.source.orderNumber}`,
-      exchangeRate: exchangeRateFor(order, document, settings),
+      exchangeRate,
     });
     ctx.mapped({ document, billyInvoice: body });
     const draft = await createDraft(ctx, body);

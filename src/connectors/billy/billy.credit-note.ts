@@ -21,7 +21,8 @@ import {
   updateDraft,
 } from "./billy.documents";
 import { earlierCreditNote, invoiceFromHistory, invoiceFromPrevious } from "./billy.history";
-import { approvedMismatch, type BillyInvoice, exchangeRateFor, invoiceBody, linesAsSent, referencesOf } from "./billy.invoice";
+import { approvedMismatch, type BillyInvoice, invoiceBody, linesAsSent, referencesOf } from "./billy.invoice";
+import { documentExchangeRate } from "./billy.organization";
 import {
   type BillyConnectionSettings,
   type BillyCredentials,
@@ -85,7 +86,7 @@ export const createCreditNote = defineAction<typeof createCreditNoteSettings, Bi
         reference: ctx.reference,
         lines: mapped.lines,
         message: `Refund of order ${order.source.orderNumber}`,
-        exchangeRate: exchangeRateFor(order, document, settings),
+        exchangeRate: await documentExchangeRate(ctx, order, document, settings),
       }),
       creditedInvoiceId: invoiceId,
     };

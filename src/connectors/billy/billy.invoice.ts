@@ -99,21 +99,35 @@ export function invoiceBody(
 }
 
 /**
+ * Whether the webshop's rate could be Billy's `exchangeRate` for a document: the document is in the
+ * customer's currency, the webshop reported a rate to the shop's currency, and `exchangeRateFromShop`
+ * is on. Not for a document already converted into the shop's currency, nor with the setting off:
+ * Billy then uses the day's rate.
+ */
+export function wantsShopRate(
+  order: CanonicalOrder,
+  document: AccountingDocument,
+  settings: Pick<BillyDocumentSettings, "exchangeRateFromShop">,
+): boolean {
+  const shop = order.exchange;
+  return !document.exchange && settings.exchangeRateFromShop && shop !== undefined && shop.shopCurrency !== document.currency;
+}
+
+/**
  * Billy's `exchangeRate` for a document: units of the company's base currency per one unit of the
- * document's currency (Billy's definition: currency / base currency). Sent when the document is in
- * the customer's currency and the webshop reported a rate to the shop's currency, which is taken to
- * be the Billy company's base currency. Not sent for a document already converted into the shop's
- * currency (Billy ignores the rate of a base-currency invoice), nor with `exchangeRateFromShop` off,
- * when Billy uses the day's rate.
+ * document's currency (Billy's definition: currency / base currency). The webshop's rate is shop
+ * currency per order currency, so it is that only when the shop's currency is the company's base
+ * currency; otherwise (books in DKK, a EUR shop, a customer paying SEK) none is sent and Billy uses
+ * its day's rate, rather than booking SEK at the EUR rate.
  */
 export function exchangeRateFor(
   order: CanonicalOrder,
   document: AccountingDocument,
   settings: Pick<BillyDocumentSettings, "exchangeRateFromShop">,
+  baseCurrency: string,
 ): number | undefined {
-  const shop = order.exchange;
-  if (document.exchange || !settings.exchangeRateFromShop || !shop || shop.shopCurrency === document.currency) return undefined;
-  return Number(shop.rate);
+  if (!wantsShopRate(order, document, settings) || order.exchange?.shopCurrency !== baseCurrency) return undefined;
+  return Number(order.exchange.rate);
 }
 
 /** Whether a draft already holds exactly these lines (so a re-run changes nothing). */

@@ -39,12 +39,17 @@ export function paymentPlan(order: CanonicalOrder, settings: RegisterPaymentSett
 
   const byGateway = new Map<string, number>();
   for (const p of raw) byGateway.set(p.gateway, (byGateway.get(p.gateway) ?? 0) + p.amount);
-  const parts = [...byGateway].map(([gateway, amount]) => ({
-    gateway,
-    cashAccountId: cashAccountFor(gateway, settings),
-    amount: inInvoiceCurrency(amount, order, invoiceCurrency),
-  }));
-  return { kind: "pay", parts, total: parts.reduce((sum, p) => sum + p.amount, 0) };
+  // Running totals are converted, each part being what its total adds: rounded one by one, two
+  // parts of 0.01 EUR at 7.4561 would make 0.07 + 0.07 DKK, short of the invoice's 0.15.
+  let paidSoFar = 0;
+  let assigned = 0;
+  const parts = [...byGateway].map(([gateway, amount]) => {
+    paidSoFar += amount;
+    const part = inInvoiceCurrency(paidSoFar, order, invoiceCurrency) - assigned;
+    assigned += part;
+    return { gateway, cashAccountId: cashAccountFor(gateway, settings), amount: part };
+  });
+  return { kind: "pay", parts, total: assigned };
 }
 
 export function cashAccountFor(gateway: string, settings: RegisterPaymentSettings): string {

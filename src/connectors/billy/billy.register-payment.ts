@@ -7,16 +7,17 @@
  * Billy's `cashAmount` is what arrived in the cash account, in that account's currency; when the
  * account's currency is not the invoice's, `cashExchangeRate` must say how many account units one
  * invoice unit is worth (Billy refuses the payment otherwise). The account's currency is read from
- * Billy (`GET /accounts/:id`), and the rate is the order's (the same one the invoice was sent with).
+ * Billy (`GET /accounts/:id`; one without a currency is in the company's base currency), and the
+ * rate is the order's, between the order's and the shop's currency.
  */
 import { OrderlyError } from "../../domain/errors";
 import { toMajorNumber, toMinor } from "../../domain/money";
-import type { CanonicalOrder } from "../../domain/order";
 import { defineAction } from "../contract";
 import { type BillyContext, billyRequest, changedRecord, envelope, settingsError } from "./billy.api";
 import { getInvoice } from "./billy.documents";
 import { invoiceFor } from "./billy.history";
 import type { BillyInvoice } from "./billy.invoice";
+import { baseCurrency } from "./billy.organization";
 import { type CashSide, cashSide, type ExistingPayment, paymentPlan, paymentsToMake } from "./billy.payment";
 import { type BillyConnectionSettings, type BillyCredentials, registerPaymentSettings } from "./billy.settings";
 
@@ -65,7 +66,7 @@ export const registerPayment = defineAction<typeof registerPaymentSettings, Bill
     const accounts = new Map<string, string>();
     const planned: Array<(typeof toMake)[number] & { cash: CashSide }> = [];
     for (const part of toMake) {
-      const account = accounts.get(part.cashAccountId) ?? (await accountCurrency(ctx, part.cashAccountId, part.gateways, order));
+      const account = accounts.get(part.cashAccountId) ?? (await accountCurrency(ctx, part.cashAccountId, part.gateways));
       accounts.set(part.cashAccountId, account);
       const cash = cashSide(part.amount, currency, account, order, part);
       // A remainder too small to show in the account's currency (a rounding cent) is not a payment.
@@ -112,15 +113,10 @@ export const registerPayment = defineAction<typeof registerPaymentSettings, Bill
 });
 
 /**
- * The currency of a cash account, as Billy keeps it on the account (`currencyId`). An answer
- * without one is taken to be in the shop's currency, which Orderly assumes is the company's base.
+ * The currency of a cash account, as Billy keeps it on the account (`currencyId`). An account
+ * without one is in the company's base currency, read from Billy: not the shop's, which may differ.
  */
-async function accountCurrency(
-  ctx: BillyContext,
-  accountId: string,
-  gateways: readonly string[],
-  order: CanonicalOrder,
-): Promise<string> {
+async function accountCurrency(ctx: BillyContext, accountId: string, gateways: readonly string[]): Promise<string> {
   const res = await billyRequest(ctx, { method: "GET", path: `/accounts/${encodeURIComponent(accountId)}`, accept: [404] });
   if (res.status === 404)
     throw settingsError(
@@ -129,7 +125,7 @@ async function accountCurrency(
       { cashAccountId: accountId },
     );
   const account = changedRecord<BillyAccount>(res.body, "accounts", "account");
-  return account.currencyId ?? order.exchange?.shopCurrency ?? order.currency;
+  return account.currencyId ?? (await baseCurrency(ctx));
 }
 
 /**

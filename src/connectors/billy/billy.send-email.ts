@@ -8,7 +8,7 @@ import { toDecimalString } from "../../domain/money";
 import type { CanonicalOrder } from "../../domain/order";
 import { renderTemplate, type TemplateValues } from "../../mail/templates";
 import { defineAction } from "../contract";
-import { type BillyContext, billyRequest, listed, settingsError } from "./billy.api";
+import { type BillyContext, billyRequest, findInList, settingsError } from "./billy.api";
 import { contactName } from "./billy.contact";
 import { getInvoice } from "./billy.documents";
 import { invoiceFor } from "./billy.history";
@@ -86,19 +86,29 @@ interface BillyContactPerson {
   isPrimary?: boolean;
 }
 
-/** The invoice contact's primary person with an e-mail (`GET /contactPersons?contactId=`, filter unconfirmed, checked locally). */
+/**
+ * The invoice contact's primary person with an e-mail, else any of its people with one. The
+ * `contactId` filter is unconfirmed for contact persons, so every answer is checked locally and
+ * every page read (findInList): one Billy ignored lists all the company's people, 1,000 a page.
+ */
 async function primaryContactPerson(ctx: BillyContext, invoice: BillyInvoice): Promise<string> {
-  if (!invoice.contactId) throw settingsError(`Billy invoice ${invoice.id} has no contact to e-mail.`, "billy_no_recipient");
-  const res = await billyRequest(ctx, { method: "GET", path: "/contactPersons", query: { contactId: invoice.contactId } });
-  const people = listed<BillyContactPerson>(res.body, "contactPersons").filter(
-    (p) => p.contactId === invoice.contactId && p.email?.trim(),
-  );
-  const person = people.find((p) => p.isPrimary) ?? people[0];
+  const contactId = invoice.contactId;
+  if (!contactId) throw settingsError(`Billy invoice ${invoice.id} has no contact to e-mail.`, "billy_no_recipient");
+  const lookup = {
+    resource: "contactPersons",
+    filter: { contactId },
+    instead: "Set contactPersonId in the step's settings to name the recipient.",
+  };
+  const reachable = (p: BillyContactPerson) => p.contactId === contactId && Boolean(p.email?.trim());
+  // The second pass runs only for a contact without a primary person that has an e-mail.
+  const person =
+    (await findInList<BillyContactPerson>(ctx, lookup, (p) => reachable(p) && p.isPrimary === true)) ??
+    (await findInList<BillyContactPerson>(ctx, lookup, reachable));
   if (!person)
     throw settingsError(
       `The Billy contact of invoice ${invoice.invoiceNo ?? invoice.id} has no contact person with an e-mail address: add one in Billy or set contactPersonId.`,
       "billy_no_recipient",
-      { contactId: invoice.contactId },
+      { contactId },
     );
   return person.id;
 }

@@ -96,7 +96,7 @@ export const billyDocumentSettings = z.object({
     .boolean()
     .default(true)
     .describe(
-      "For invoices and credit notes in a foreign currency, send the exchange rate the webshop reported (Billy's exchangeRate) instead of letting Billy use the day's rate. The shop's currency must be the Billy company's base currency.",
+      "For invoices and credit notes in a foreign currency, send the exchange rate the webshop reported (Billy's exchangeRate) instead of letting Billy use the day's rate. Sent only when the shop's currency is the Billy company's base currency (read from Billy); otherwise Billy uses its day's rate.",
     ),
 });
 export type BillyDocumentSettings = z.infer<typeof billyDocumentSettings>;

@@ -49,7 +49,9 @@ export {
   linesAsSent,
   referencesOf,
   sameLines,
+  wantsShopRate,
 } from "./billy.invoice";
+export { baseCurrency, documentExchangeRate } from "./billy.organization";
 export {
   type CashSide,
   cashAccountFor,

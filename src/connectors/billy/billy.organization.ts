@@ -1,0 +1,60 @@
+/**
+ * The Billy company's base currency (the organization's `baseCurrencyId`), the currency its books
+ * are kept in. Billy's invoice `exchangeRate` is base-currency units per unit of the invoice's
+ * currency, and a cash account without a currency of its own is in it.
+ *
+ * Read with `GET /organization` (the company of the access token, as Billy's own code examples
+ * do), or `GET /organizations/:id` when the connection names an organization (a user-bound token).
+ * Billy documents the base currency as immutable, so an isolate keeps it per connection, base URL,
+ * organization and token: another token or organization is another company, and is read again.
+ */
+import { z } from "zod";
+import type { AccountingDocument } from "../../domain/accounting/document";
+import { OrderlyError } from "../../domain/errors";
+import type { CanonicalOrder } from "../../domain/order";
+import { toHex } from "../signatures";
+import { type BillyContext, billyRequest, changedRecord } from "./billy.api";
+import { exchangeRateFor, wantsShopRate } from "./billy.invoice";
+import type { BillyDocumentSettings } from "./billy.settings";
+
+const organizationRecord = z.object({ baseCurrencyId: z.string().regex(/^[A-Z]{3}$/) });
+
+/** Companies remembered per isolate; past this, the oldest is dropped. */
+const MAX_REMEMBERED = 1_000;
+const remembered = new Map<string, string>();
+
+export async function baseCurrency(ctx: BillyContext): Promise<string> {
+  const key = await cacheKey(ctx);
+  const known = remembered.get(key);
+  if (known) return known;
+  const organizationId = ctx.connection.settings.organizationId;
+  const path = organizationId ? `/organizations/${encodeURIComponent(organizationId)}` : "/organization";
+  const res = await billyRequest(ctx, { method: "GET", path });
+  const parsed = organizationRecord.safeParse(changedRecord(res.body, "organizations", "organization"));
+  if (!parsed.success)
+    throw new OrderlyError(
+      `Billy's answer to GET ${path} carries no base currency (baseCurrencyId), which Orderly needs to tell whether the webshop's exchange rate fits Billy's books.`,
+      { errorClass: "unavailable", code: "billy_unexpected_answer", details: res.body },
+    );
+  if (remembered.size >= MAX_REMEMBERED) remembered.delete(remembered.keys().next().value as string);
+  remembered.set(key, parsed.data.baseCurrencyId);
+  return parsed.data.baseCurrencyId;
+}
+
+/** Billy's `exchangeRate` for a document (see exchangeRateFor); the base currency is read only when a rate could be sent. */
+export async function documentExchangeRate(
+  ctx: BillyContext,
+  order: CanonicalOrder,
+  document: AccountingDocument,
+  settings: Pick<BillyDocumentSettings, "exchangeRateFromShop">,
+): Promise<number | undefined> {
+  if (!wantsShopRate(order, document, settings)) return undefined;
+  return exchangeRateFor(order, document, settings, await baseCurrency(ctx));
+}
+
+/** The company a connection reaches: the token is kept only as a digest. */
+async function cacheKey(ctx: BillyContext): Promise<string> {
+  const { id, settings, credentials } = ctx.connection;
+  const token = toHex(new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(credentials.accessToken))));
+  return JSON.stringify([id, settings.baseUrl, settings.organizationId ?? "", token]);
+}
