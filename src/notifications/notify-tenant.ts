@@ -7,7 +7,7 @@
  * `raiseAlert` is the throttled path (see alert-throttle.ts): the first event of a topic is
  * mailed at once, the rest of its window in one grouped email that `flushAlertGroups` sends.
  */
-import { and, eq, gte, inArray, like, lte } from "drizzle-orm";
+import { and, eq, inArray } from "drizzle-orm";
 import { database } from "../db/client";
 import { connections, mailOutbox, tenants } from "../db/schema";
 import { OrderlyError } from "../domain/errors";
@@ -242,43 +242,48 @@ export async function flushAlertGroups(env: Env, now: number, windowMs: number):
   return sent;
 }
 
+/** Failed alerts a run sends again per tenant, oldest first: one tenant's pile does not fill a run. */
+export const RESEND_PER_TENANT = 10;
+/**
+ * ... and in all: with a mail provider down, each may wait out MAIL_TIMEOUT_MS and costs about five
+ * D1 queries, from the notification invocation's 1,000. The rest wait for later runs.
+ */
+export const RESEND_PER_RUN = 20;
+
+/**
+ * The failed alerts to send again: per tenant (the JSON list, in the order given) its oldest
+ * RESEND_PER_TENANT, then the first RESEND_PER_RUN of them in that order. One statement for every
+ * tenant, each tenant's rows a range of `mail_outbox_tenant_time`.
+ */
+export const FAILED_ALERTS = `SELECT id, tenant_id AS tenantId, idempotency_key AS idempotencyKey, subject, text, html FROM (
+    SELECT m.*, j.key AS position, row_number() OVER (PARTITION BY m.tenant_id ORDER BY m.created_at, m.id) AS nth
+      FROM json_each(?1) j JOIN mail_outbox m ON m.tenant_id = j.value
+     WHERE m.created_at >= ?2 AND m.created_at <= ?3 AND m.status = 'failed' AND m.idempotency_key LIKE 'alert/%')
+  WHERE nth <= ${RESEND_PER_TENANT} ORDER BY position, nth LIMIT ${RESEND_PER_RUN}`;
+
 /**
  * An alert whose email failed (the provider, the mail connection, no alert address, no mail
- * provider) is kept as a
- * failed outbox row; the cron sends it again (same key, same words) for a few hours, so a mail
- * provider's blip, or an address added soon after, loses no alert.
+ * provider) is kept as a failed outbox row; the cron sends it again (same key, same words) for a
+ * few hours, so a mail provider's blip, or an address added soon after, loses no alert. A run
+ * sends a bounded number (RESEND_PER_TENANT, RESEND_PER_RUN), the tenants taken from a different
+ * one each run (`start`, a fraction of the list), so no tenant's alerts wait behind the same others.
  */
-export async function resendFailedAlerts(env: Env, now: number): Promise<number> {
-  const db = database(env);
-  const rows = [];
-  const everyTenant = await db
+export async function resendFailedAlerts(env: Env, now: number, start = Math.random()): Promise<number> {
+  const everyTenant = await database(env)
     .select({ id: tenants.id, alertEmails: tenants.alertEmails, mailConnectionId: tenants.mailConnectionId })
     .from(tenants);
-  // Per tenant, so each query stays on the (tenant, time) index of the outbox.
-  for (const { id, alertEmails, mailConnectionId } of everyTenant) {
-    // A tenant whose alerts cannot leave (no address, no provider) would only store its failed rows
-    // again, four queries each, every cron run for six hours, from the cron's shared query budget.
-    if (alertEmails.length === 0 || !tenantMailCanLeave(env, mailConnectionId)) continue;
-    try {
-      rows.push(
-        ...(await db
-          .select()
-          .from(mailOutbox)
-          .where(
-            and(
-              eq(mailOutbox.tenantId, id),
-              gte(mailOutbox.createdAt, now - RESEND_FAILED_FOR_MS),
-              lte(mailOutbox.createdAt, now - RESEND_AFTER_MS),
-              eq(mailOutbox.status, "failed"),
-              like(mailOutbox.idempotencyKey, "alert/%"),
-            ),
-          )),
-      );
-    } catch (error) {
-      // One tenant's read failing must not keep the other tenants' alerts from being re-sent.
-      console.error("failed alerts of a tenant not read; the next cron run tries again", { tenantId: id, error: String(error) });
-    }
-  }
+  // A tenant whose alerts cannot leave (no address, no provider) would only store its failed rows
+  // again, four queries each, every cron run for six hours, from the cron's shared query budget.
+  const eligible = everyTenant
+    .filter((t) => t.alertEmails.length > 0 && tenantMailCanLeave(env, t.mailConnectionId))
+    .map((t) => t.id)
+    .sort();
+  if (eligible.length === 0) return 0;
+  const first = Math.floor(Math.min(Math.max(start, 0), 0.999_999) * eligible.length);
+  const order = [...eligible.slice(first), ...eligible.slice(0, first)];
+  const { results: rows } = await env.DB.prepare(FAILED_ALERTS)
+    .bind(JSON.stringify(order), now - RESEND_FAILED_FOR_MS, now - RESEND_AFTER_MS)
+    .all<{ id: string; tenantId: string; idempotencyKey: string; subject: string; text: string | null; html: string | null }>();
   let sent = 0;
   for (const row of rows) {
     try {

@@ -24,13 +24,21 @@ import { applyRetention, RETENTION_OVERDUE_MS, retentionOverdue } from "./retent
 export const NOTIFY_CRON = "*/5 * * * *";
 export const RETENTION_CRON = "2,7,12,17,22,27,32,37,42,47,52,57 * * * *";
 
-type CronPart = (env: Env, scheduledTime: number) => Promise<unknown>;
+/** A part of an invocation; `budget` caps the D1 queries of a part that counts its own (retention). */
+type CronPart = (env: Env, scheduledTime: number, budget?: number) => Promise<unknown>;
 
 export const CRON_PARTS = {
   sweeper: (env) => sweepUnfinishedTransfers(env),
   notifications: (env, scheduledTime) => runNotifications(env, scheduledTime),
-  retention: (env) => applyRetention(env),
+  retention: (env, _scheduledTime, budget) => applyRetention(env, Date.now(), budget),
 } satisfies Record<string, CronPart>;
+
+/**
+ * Retention's D1 queries when the notification invocation runs it (its own trigger missing): a
+ * third of the invocation's 1,000, as retention counts only its own and the sweeper and the
+ * notification pass used theirs first; a run then reaches fewer tenants, the next run the rest.
+ */
+export const FALLBACK_RETENTION_BUDGET = 300;
 
 /** Which parts a trigger runs; any other (`wrangler dev --test-scheduled` without `?cron=`) runs all. */
 export function cronParts(cron: string): Array<keyof typeof CRON_PARTS> {
@@ -42,7 +50,8 @@ export function cronParts(cron: string): Array<keyof typeof CRON_PARTS> {
 /**
  * One scheduled invocation: its parts side by side, each settled on its own. A part that fails is
  * logged and cancels nothing (with Promise.all the first rejection settled the invocation's
- * waitUntil, and the others' work could be cut off). Returns the parts that failed.
+ * waitUntil, and the others' work could be cut off). Returns the parts that failed. Retention run
+ * by the notification invocation comes after its parts, on FALLBACK_RETENTION_BUDGET.
  */
 export async function runScheduled(
   env: Env,
@@ -53,18 +62,29 @@ export async function runScheduled(
   const names = cronParts(cron);
   // Retention's own trigger missing (a gradual deployment keeps the old triggers): the notification
   // invocation runs it too rather than keep history past the retention without a word.
-  if (cron === NOTIFY_CRON && parts.retention && (await retentionOverdue(env, scheduledTime).catch(() => false))) {
+  const fallback =
+    cron === NOTIFY_CRON && parts.retention !== undefined && (await retentionOverdue(env, scheduledTime).catch(() => false));
+  const failed = await settleParts(names.map((name) => [name, () => parts[name]!(env, scheduledTime)]));
+  if (fallback) {
     console.warn(
-      `cron: retention has not run for ${RETENTION_OVERDUE_MS / 60_000} minutes (is its trigger "${RETENTION_CRON}" deployed? wrangler triggers deploy); it runs with the notifications`,
+      `cron: retention has not run for ${RETENTION_OVERDUE_MS / 60_000} minutes (is its trigger "${RETENTION_CRON}" deployed? wrangler triggers deploy); it runs after the notifications`,
     );
-    names.push("retention");
+    // After the others, not beside them: its budget counts only its own queries, and run alongside
+    // it could leave the sweeper's cursor write or the notifications past the invocation's 1,000.
+    failed.push(...(await settleParts([["retention", () => parts.retention!(env, scheduledTime, FALLBACK_RETENTION_BUDGET)]])));
   }
-  const settled = await Promise.allSettled(names.map((name) => parts[name]!(env, scheduledTime)));
+  return failed;
+}
+
+/** Runs the parts side by side; logs and returns the names of those that failed. */
+async function settleParts(parts: Array<[string, () => Promise<unknown>]>): Promise<string[]> {
+  const settled = await Promise.allSettled(parts.map(([, run]) => run()));
   const failed: string[] = [];
   for (const [i, result] of settled.entries()) {
     if (result.status === "fulfilled") continue;
-    failed.push(names[i]!);
-    console.error(`cron: ${names[i]} failed; the next run tries again`, String(result.reason));
+    const name = parts[i]![0];
+    failed.push(name);
+    console.error(`cron: ${name} failed; the next run tries again`, String(result.reason));
   }
   return failed;
 }
@@ -148,8 +168,9 @@ async function writeCursors(env: Env, cursors: Array<[string, Cursor | null]>): 
 
 /**
  * The notification pass, in order: count what became alertable (so the flush sees it), close
- * ended windows, retry failed alert emails, then silence and reports. One part failing does not
- * stop the others; each picks up what it missed on the next run.
+ * ended windows, silence and reports, then retry failed alert emails: with a mail provider down
+ * each retry may wait out its timeout, and that must not hold back the checks of every tenant. One
+ * part failing does not stop the others; each picks up what it missed on the next run.
  */
 export async function runNotifications(env: Env, now = Date.now()): Promise<Record<string, number>> {
   const { alertWindowMs, reportHourUtc } = notificationConfig(env);
@@ -158,9 +179,9 @@ export async function runNotifications(env: Env, now = Date.now()): Promise<Reco
     ["differences", () => sweepInvoiceDifferences(env, now, alertWindowMs)],
     ["refused", () => sweepUntoldRefusals(env, now, alertWindowMs)],
     ["grouped", () => flushAlertGroups(env, now, alertWindowMs)],
-    ["resent", () => resendFailedAlerts(env, now)],
     ["silence", () => checkSilentSources(env, now)],
     ["reports", () => sendDueStatusReports(env, now, reportHourUtc)],
+    ["resent", () => resendFailedAlerts(env, now)],
   ];
   const done: Record<string, number> = {};
   for (const [name, run] of parts) {

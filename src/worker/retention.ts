@@ -49,11 +49,25 @@ export const RETENTION_QUERY_BUDGET = 900;
 
 /**
  * The most queries one tenant's pass makes: its expired transfers (1), per 90 of them the R2 keys
- * and the batch (1 + 4), the orphaned steps (1), dead letters (2), emails (1 + a batch of 3), and
- * the transfers naming a page of expired webhook bodies (1; its cursor is written with the run's
- * last write, src/worker/event-bodies.ts).
+ * and the batch (1 + 4), a page of old steps and the delete of the orphaned ones (2), dead letters
+ * (2), emails (1 + a batch of 3), and the transfers naming a page of expired webhook bodies (1;
+ * those two pages' cursors are written with the run's last write, src/worker/event-bodies.ts).
  */
-const TENANT_MAX_QUERIES = 1 + Math.ceil(RETENTION_BATCH / IDS_PER_STATEMENT) * (2 + HISTORY.length) + 1 + 2 + 4 + 1;
+const TENANT_MAX_QUERIES = 1 + Math.ceil(RETENTION_BATCH / IDS_PER_STATEMENT) * (2 + HISTORY.length) + 2 + 2 + 4 + 1;
+
+/**
+ * Step rows an earlier release left without their transfer (it deleted a transfer's unfinished
+ * steps only by their own status), looked for a page of the tenant's old steps a run: a search of
+ * them all walked every step still waiting for its transfer's expiry (the whole backlog, millions
+ * of rows) on every run. The page is a range of `transfer_steps_tenant_time` from a cursor, in the
+ * index's own order (its entries end with the rowid), and each row is one lookup of its transfer.
+ */
+export const ORPHAN_STEP_SCAN = 1000;
+export const ORPHAN_STEP_PAGE = `SELECT s.rowid AS rowid, s.updated_at AS at,
+    NOT EXISTS (SELECT 1 FROM transfers t WHERE t.id = s.transfer_id) AS orphan
+  FROM transfer_steps s
+  WHERE s.tenant_id = ?1 AND s.updated_at < ?2 AND s.updated_at >= ?3 AND (s.updated_at > ?3 OR s.rowid > ?4)
+  ORDER BY s.updated_at, s.rowid LIMIT ${ORPHAN_STEP_SCAN}`;
 
 /**
  * Emails that are deleted whole once expired: alerts and status reports (their keys name a time
@@ -96,21 +110,38 @@ export async function retentionOverdue(env: Env, now: number): Promise<boolean> 
 }
 const mailTopic = (tenantId: string) => `retention:mail:${tenantId}`;
 const BODIES = "retention:bodies:";
+/** `retention:steps:<tenant>`: the last step row the orphan search looked at (`last_sent_at` its time, `samples` its rowid). */
+const STEPS = "retention:steps:";
 
 interface MailCursor {
   createdAt: number;
   id: string;
 }
 
+interface StepCursor {
+  at: number;
+  rowid: number;
+}
+
+const NO_STEP_CURSOR: StepCursor = { at: Number.MIN_SAFE_INTEGER, rowid: 0 };
+
 /** One run: its counts of rows, the queries it made, and the cursors it read. */
 interface Run {
   env: Env;
   deleted: Record<string, number>;
   queries: number;
+  /**
+   * False when the cursors could not be read: the parts that go on from one (emails, webhook
+   * bodies, orphaned steps) then wait for the next run, as starting them from the oldest record
+   * would write their cursors back there (a tenant with millions of kept emails would need weeks
+   * to walk forward again, keeping expired bodies and PDFs past the retention meanwhile).
+   */
+  cursorsRead: boolean;
   mailCursors: Map<string, MailCursor>;
   bodyCursors: Map<string, BodyCursor>;
-  /** Body cursors moved this run, written together with the run's time (one query for them all). */
-  bodyCursorsMoved: Map<string, BodyCursor>;
+  stepCursors: Map<string, StepCursor>;
+  /** Cursors moved this run (by topic), written together with the run's time (one query for them all). */
+  cursorsMoved: Map<string, { at: number; id: string }>;
 }
 
 export async function applyRetention(
@@ -118,13 +149,25 @@ export async function applyRetention(
   now = Date.now(),
   budget = RETENTION_QUERY_BUDGET,
 ): Promise<Record<string, number>> {
-  const run: Run = { env, deleted: {}, queries: 0, mailCursors: new Map(), bodyCursors: new Map(), bodyCursorsMoved: new Map() };
+  const run: Run = {
+    env,
+    deleted: {},
+    queries: 0,
+    cursorsRead: false,
+    mailCursors: new Map(),
+    bodyCursors: new Map(),
+    stepCursors: new Map(),
+    cursorsMoved: new Map(),
+  };
   let next: string | null = null;
   try {
     next = await readCursors(run);
+    run.cursorsRead = true;
   } catch (error) {
-    // Without them the run starts at the first tenant and reads each tenant's emails from the oldest.
-    console.error("retention: cursors not read; starting from the first tenant", String(error));
+    console.error(
+      "retention: cursors not read; this run starts at the first tenant and skips emails, webhook bodies and orphaned steps (the next run goes on from their cursors)",
+      String(error),
+    );
   }
   spend(run);
   const all = await database(env).select({ id: tenants.id, retentionDays: tenants.retentionDays }).from(tenants);
@@ -151,23 +194,15 @@ export async function applyRetention(
       console.warn(`retention: ${order.length - i} of ${order.length} tenants left for the next run (query budget)`);
       break;
     }
-    // One tenant's failure (a D1 error, an R2 blip) must not keep the others' history forever.
-    try {
-      await retainTenant(run, tenant, now);
-    } catch (error) {
-      console.error("retention: tenant skipped this run", { tenantId: tenant.id, error: String(error) });
-    }
+    await retainTenant(run, tenant, now);
   }
   try {
     spend(run);
-    const moved = [...run.bodyCursorsMoved].map(([tenantId, c]) => ({
-      topic: `${BODIES}${tenantId}`,
-      at: c.through,
-      id: c.after,
-    }));
+    const moved = [...run.cursorsMoved].map(([topic, c]) => ({ topic, ...c }));
     await cursorsUpsert(env, [{ topic: LAST_RUN, at: now, id: "" }, ...moved]).run();
   } catch (error) {
-    // The bodies' sweep then lists again from where it was: what it deleted is not listed again.
+    // The bodies' sweep then lists again from where it was (what it deleted is not listed again),
+    // and the orphan search reads its page again.
     console.error("retention: its run time and sweep cursors not stored; the notification cron may run it too", String(error));
   }
   return run.deleted;
@@ -199,6 +234,8 @@ async function readCursors(run: Run): Promise<string | null> {
       run.mailCursors.set(r.topic.slice("retention:mail:".length), { createdAt: r.at, id });
     else if (r.topic.startsWith(BODIES) && r.at !== null)
       run.bodyCursors.set(r.topic.slice(BODIES.length), { through: r.at, after: id });
+    else if (r.topic.startsWith(STEPS) && r.at !== null && /^\d+$/.test(id))
+      run.stepCursors.set(r.topic.slice(STEPS.length), { at: r.at, rowid: Number(id) });
   }
   return next;
 }
@@ -225,13 +262,38 @@ function cursorsUpsert(env: Env, rows: Array<{ topic: string; at: number; id: st
   ).bind(CURSOR_TENANT, JSON.stringify(rows));
 }
 
-/** One tenant's expired history, a batch per table. */
+/**
+ * One tenant's expired history, a batch per table. Each part on its own: one that fails (a D1
+ * error, an R2 blip, a query too slow) is logged and skipped this run, and keeps neither the
+ * tenant's other history nor the other tenants' past the retention.
+ */
 async function retainTenant(run: Run, tenant: { id: string; retentionDays: number }, now: number): Promise<void> {
-  const { env } = run;
   const cutoff = now - tenant.retentionDays * DAY_MS;
+  const parts: Array<[string, () => Promise<void>]> = [
+    ["transfers", () => deleteExpiredTransfers(run, tenant.id, cutoff)],
+    ["dead letters", () => deleteDeadLetters(run, tenant.id, cutoff)],
+  ];
+  if (run.cursorsRead)
+    parts.push(
+      ["orphaned steps", () => deleteOrphanedSteps(run, tenant.id, cutoff)],
+      ["emails", () => expireMail(run, tenant.id, cutoff)],
+      ["webhook bodies", () => sweepBodies(run, tenant, now)],
+    );
+  for (const [part, work] of parts) {
+    try {
+      await work();
+    } catch (error) {
+      console.error("retention: part of a tenant skipped this run", { tenantId: tenant.id, part, error: String(error) });
+    }
+  }
+}
+
+/** A batch of the tenant's oldest final transfers past the retention, with their history. */
+async function deleteExpiredTransfers(run: Run, tenantId: string, cutoff: number): Promise<void> {
+  const { env } = run;
   // The batch is read once: its blobs and its rows are then those of the same transfers.
   spend(run);
-  const expired = await env.DB.prepare(EXPIRED_TRANSFERS).bind(tenant.id, cutoff).all<{ id: string }>();
+  const expired = await env.DB.prepare(EXPIRED_TRANSFERS).bind(tenantId, cutoff).all<{ id: string }>();
   const ids = expired.results.map((r) => r.id);
   for (let i = 0; i < ids.length; i += IDS_PER_STATEMENT) {
     const chunk = ids.slice(i, i + IDS_PER_STATEMENT);
@@ -245,22 +307,39 @@ async function retainTenant(run: Run, tenant: { id: string; retentionDays: numbe
     ]);
     for (const [j, table] of [...HISTORY, "transfers"].entries()) count(run, table, results[j]!);
   }
-  // Step rows an earlier release left without their transfer (it deleted a transfer's unfinished
-  // steps only by their own status): found by their own age.
+}
+
+/**
+ * A page of the tenant's steps older than the retention (ORPHAN_STEP_PAGE), from its cursor; those
+ * whose transfer is gone are deleted. A short page has reached the cutoff: the next run starts
+ * from the oldest again, so a step orphaned behind the cursor is found on the next pass.
+ */
+async function deleteOrphanedSteps(run: Run, tenantId: string, cutoff: number): Promise<void> {
+  const { env } = run;
+  const from = run.stepCursors.get(tenantId) ?? NO_STEP_CURSOR;
   spend(run);
-  count(
-    run,
-    "transfer_steps",
-    await env.DB.prepare(
-      `DELETE FROM transfer_steps WHERE rowid IN (SELECT s.rowid FROM transfer_steps s WHERE s.tenant_id = ? AND s.updated_at < ?
-         AND NOT EXISTS (SELECT 1 FROM transfers t WHERE t.id = s.transfer_id) LIMIT ${RETENTION_BATCH})`,
-    )
-      .bind(tenant.id, cutoff)
-      .run(),
-  );
-  await deleteDeadLetters(run, tenant.id, cutoff);
-  await expireMail(run, tenant.id, cutoff);
-  await sweepBodies(run, tenant, now);
+  const { results } = await env.DB.prepare(ORPHAN_STEP_PAGE)
+    .bind(tenantId, cutoff, from.at, from.rowid)
+    .all<{ rowid: number; at: number; orphan: number }>();
+  const orphans = results.filter((r) => r.orphan).map((r) => r.rowid);
+  if (orphans.length > 0) {
+    spend(run);
+    count(
+      run,
+      "transfer_steps",
+      // Checked again: a rowid is reused once its row is gone.
+      await env.DB.prepare(
+        `DELETE FROM transfer_steps WHERE tenant_id = ?1 AND rowid IN (SELECT value FROM json_each(?2))
+           AND NOT EXISTS (SELECT 1 FROM transfers t WHERE t.id = transfer_steps.transfer_id)`,
+      )
+        .bind(tenantId, JSON.stringify(orphans))
+        .run(),
+    );
+  }
+  const last = results[results.length - 1];
+  const to = results.length < ORPHAN_STEP_SCAN || !last ? NO_STEP_CURSOR : { at: last.at, rowid: last.rowid };
+  if (to.at !== from.at || to.rowid !== from.rowid)
+    run.cursorsMoved.set(`${STEPS}${tenantId}`, { at: to.at, id: String(to.rowid) });
 }
 
 /**
@@ -275,7 +354,7 @@ async function sweepBodies(run: Run, tenant: { id: string; retentionDays: number
     spend(run),
   );
   if (!swept) return;
-  run.bodyCursorsMoved.set(tenant.id, swept.cursor);
+  run.cursorsMoved.set(`${BODIES}${tenant.id}`, { at: swept.cursor.through, id: swept.cursor.after });
   run.deleted.event_bodies = (run.deleted.event_bodies ?? 0) + swept.deleted;
 }
 

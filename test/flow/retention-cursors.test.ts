@@ -1,0 +1,118 @@
+/**
+ * Retention when part of it fails. Cursors that could not be read made the run start every
+ * tenant's emails and webhook bodies from the oldest and write those cursors back there (weeks of
+ * runs to walk forward again past millions of kept records); and one part failing for a tenant
+ * (the orphaned-steps search, say) skipped that tenant's dead letters, emails and bodies too.
+ */
+import { env } from "cloudflare:test";
+import { eq } from "drizzle-orm";
+import { describe, expect, it } from "vitest";
+import { database } from "../../src/db/client";
+import { deadLetters, mailOutbox, tenants, transfers } from "../../src/db/schema";
+import { sendMail } from "../../src/mail/send-mail";
+import { eventBodyKey, eventBodyPrefix } from "../../src/worker/event-bodies";
+import { applyRetention } from "../../src/worker/retention";
+import { withFailingD1 } from "../notifications/failing-d1";
+
+const DAY = 86_400_000;
+
+async function tenant(): Promise<string> {
+  const id = `ten_${crypto.randomUUID().slice(0, 8)}`;
+  await database(env).insert(tenants).values({ id, name: id, retentionDays: 7 });
+  return id;
+}
+
+/** A completed transfer and a dead letter of the tenant, both a month old. */
+async function expiredHistory(tenantId: string) {
+  const old = Date.now() - 30 * DAY;
+  const transferId = `tr_${crypto.randomUUID()}`;
+  await database(env).insert(transfers).values({
+    id: transferId,
+    tenantId,
+    flowId: "flw_1",
+    sourceConnectionId: "con_shop",
+    orderId: "1001",
+    stage: "paid",
+    stepCount: 0,
+    status: "completed",
+    createdAt: old,
+    updatedAt: old,
+  });
+  await database(env).insert(deadLetters).values({ transferId: null, tenantId, body: {}, reason: "old", createdAt: old });
+  return {
+    transfers: () => database(env).select().from(transfers).where(eq(transfers.id, transferId)),
+    deadLetters: () => database(env).select().from(deadLetters).where(eq(deadLetters.tenantId, tenantId)),
+  };
+}
+
+const cursor = (topic: string) =>
+  env.DB.prepare("SELECT last_sent_at AS at, samples FROM alert_state WHERE tenant_id = '' AND topic = ?").bind(topic).first();
+
+describe("retention whose cursors cannot be read", () => {
+  it("leaves the email and webhook-body cursors where they were, and still deletes expired transfers and dead letters", async () => {
+    const tenantId = await tenant();
+    // 600 sent invoice e-mails past the retention: their records are kept, so the cursor is what
+    // stops every run reading them again. Two runs walk it to the last one.
+    await env.DB.prepare(
+      `INSERT INTO mail_outbox (id, tenant_id, provider, idempotency_key, from_address, to_addresses, subject, text, status, created_at)
+       SELECT 'mail_' || ?1 || '_' || value, ?1, 'dev', 'orderly-tr_' || value || '-0', '', '["a@lund.dk"]', 'Invoice', 'Body', 'sent', ?2 + value
+         FROM json_each(?3)`,
+    )
+      .bind(tenantId, Date.now() - 30 * DAY, JSON.stringify(Array.from({ length: 600 }, (_, i) => i)))
+      .run();
+    await applyRetention(env);
+    await applyRetention(env);
+    const mailTopic = `retention:mail:${tenantId}`;
+    const mailCursor = await cursor(mailTopic);
+    expect(mailCursor).toMatchObject({ samples: JSON.stringify([`mail_${tenantId}_599`]) });
+
+    // The webhook bodies' sweep has listed past an expired body (its cursor says so).
+    const body = await eventBodyKey({
+      tenantId,
+      connectionId: "con_shop",
+      orderId: "1001",
+      deliveryId: "d1",
+      receivedAt: Date.now() - 40 * DAY,
+    });
+    await env.BLOBS.put(body, "{}");
+    const bodiesTopic = `retention:bodies:${tenantId}`;
+    await env.DB.prepare("UPDATE alert_state SET last_sent_at = 0, samples = json_array(?2) WHERE tenant_id = '' AND topic = ?1")
+      .bind(bodiesTopic, `${eventBodyPrefix(tenantId)}~`)
+      .run();
+    const bodiesCursor = await cursor(bodiesTopic);
+    expect(bodiesCursor).not.toBeNull();
+    const history = await expiredHistory(tenantId);
+
+    await applyRetention(withFailingD1(/topic LIKE 'retention:%'/));
+    expect(await cursor(mailTopic)).toEqual(mailCursor);
+    expect(await cursor(bodiesTopic)).toEqual(bodiesCursor);
+    expect(await env.BLOBS.head(body)).not.toBeNull();
+    // What goes by its own age still goes.
+    expect(await history.transfers()).toEqual([]);
+    expect(await history.deadLetters()).toEqual([]);
+  });
+});
+
+describe("a part of a tenant's retention that fails", () => {
+  it("the orphaned-steps search failing skips neither the tenant's dead letters nor its emails", async () => {
+    const tenantId = await tenant();
+    const history = await expiredHistory(tenantId);
+    await sendMail(env, { tenantId, idempotencyKey: "alert/x", email: { to: ["ops@lund.dk"], subject: "S", text: "T" } });
+
+    await applyRetention(withFailingD1(/FROM transfers t WHERE t\.id = s\.transfer_id/), Date.now() + 8 * DAY);
+    expect(await history.deadLetters()).toEqual([]);
+    expect(await history.transfers()).toEqual([]);
+    expect(await database(env).select().from(mailOutbox).where(eq(mailOutbox.tenantId, tenantId))).toEqual([]);
+  });
+
+  it("the expired transfers' read failing skips neither the tenant's dead letters nor its emails", async () => {
+    const tenantId = await tenant();
+    const history = await expiredHistory(tenantId);
+    await sendMail(env, { tenantId, idempotencyKey: "alert/y", email: { to: ["ops@lund.dk"], subject: "S", text: "T" } });
+
+    await applyRetention(withFailingD1(/^SELECT id FROM transfers WHERE tenant_id = \?/), Date.now() + 8 * DAY);
+    expect(await history.transfers()).toHaveLength(1);
+    expect(await history.deadLetters()).toEqual([]);
+    expect(await database(env).select().from(mailOutbox).where(eq(mailOutbox.tenantId, tenantId))).toEqual([]);
+  });
+});
