@@ -119,3 +119,17 @@ describe("an action named after an object builtin", () => {
     }
   });
 });
+
+describe("a PATCH without `enabled`", () => {
+  it("leaves a disabled flow disabled (the create schema's default used to switch it on)", async () => {
+    const world = await createWorld();
+    const off = await world.api("/flows", {
+      body: { name: "Off", source: world.shopId, stage: "paid", steps: [invoice(world.ledgerId)], enabled: false },
+    });
+    expect(off.status).toBe(201);
+    const renamed = await world.api(`/flows/${off.body.id}`, { method: "PATCH", body: { name: "Still off" } });
+    expect(renamed.status).toBe(200);
+    expect(renamed.body).toMatchObject({ name: "Still off", enabled: false });
+    expect((await world.api(`/flows/${off.body.id}`)).body.enabled).toBe(false);
+  });
+});

@@ -7,7 +7,7 @@ import { toHex } from "../../../connectors/signatures";
 import { database } from "../../../db/client";
 import { forgetConnection, openSecrets, type UnreadableSecrets } from "../../../db/connections";
 import { encryptJson, encryptSecret } from "../../../db/credentials";
-import { connections, flows, tenants } from "../../../db/schema";
+import { connections, type FlowStepConfig, flows, tenants } from "../../../db/schema";
 import { OrderlyError } from "../../../domain/errors";
 import { apiRouter, errorResponses, notFound } from "./api-env";
 
@@ -223,7 +223,7 @@ export const connectionRoutes = apiRouter()
       request: { params: idParam, body: { content: { "application/json": { schema: updateSchema } }, required: true } },
       responses: {
         200: { description: "Updated", content: { "application/json": { schema: connectionSchema } } },
-        409: { description: "Switching off the tenant's mail connection" },
+        409: { description: "Switching off the tenant's mail connection, or one an enabled flow's step sends e-mail through" },
         ...errorResponses,
       },
     }),
@@ -233,7 +233,10 @@ export const connectionRoutes = apiRouter()
       const connector = requireConnector(row.connector);
       const changes: Partial<Row> = { updatedAt: Date.now() };
       if (input.name !== undefined) changes.name = input.name;
-      if (input.enabled === false && row.enabled) await refuseIfMailConnection(c.env, row, "switch off");
+      if (input.enabled === false && row.enabled) {
+        await refuseIfMailConnection(c.env, row, "switch off");
+        await refuseIfFlowsSendMail(c.env, row);
+      }
       if (input.enabled !== undefined) changes.enabled = input.enabled;
       if (input.settings !== undefined)
         changes.settings = validate(connector.settings, input.settings, "settings") as Record<string, unknown>;
@@ -268,7 +271,9 @@ export const connectionRoutes = apiRouter()
       const row = await findOwned(c.env, c.var.tenantId, c.req.valid("param").id);
       await refuseIfMailConnection(c.env, row, "delete");
       const tenantFlows = await database(c.env).select().from(flows).where(eq(flows.tenantId, c.var.tenantId));
-      const users = tenantFlows.filter((f) => f.sourceConnectionId === row.id || f.steps.some((s) => s.target === row.id));
+      const users = tenantFlows.filter(
+        (f) => f.sourceConnectionId === row.id || f.steps.some((s) => s.target === row.id || sendsMailThrough(s, row.id)),
+      );
       if (users.length > 0) {
         throw new OrderlyError(
           `Connection is used by flow(s) ${users.map((f) => `"${f.name}"`).join(", ")}; change or delete them first.`,
@@ -298,6 +303,29 @@ async function refuseIfMailConnection(env: Env, row: Row, verb: "delete" | "swit
   throw new OrderlyError(
     `Connection "${row.name}" sends this tenant's alert emails, so it cannot be ${verb === "delete" ? "deleted" : "switched off"}; choose another mail connection (or none) under Notifications first.`,
     { errorClass: "conflict", code: "connection_is_mail_connection" },
+  );
+}
+
+/** Whether a step's settings name the connection as the one its e-mail is sent through (sendInvoiceEmail). */
+function sendsMailThrough(step: FlowStepConfig, connectionId: string): boolean {
+  return step.settings?.mailConnection === connectionId;
+}
+
+/**
+ * An enabled flow whose step sends e-mail through the connection would book every order's
+ * invoice and then fail to e-mail it, so switching the connection off is refused while one does.
+ * Disabled flows do not run; enabling one checks its mail connection again (flows.ts).
+ */
+async function refuseIfFlowsSendMail(env: Env, row: Row): Promise<void> {
+  const tenantFlows = await database(env)
+    .select()
+    .from(flows)
+    .where(and(eq(flows.tenantId, row.tenantId), eq(flows.enabled, true)));
+  const users = tenantFlows.filter((f) => f.steps.some((s) => sendsMailThrough(s, row.id)));
+  if (users.length === 0) return;
+  throw new OrderlyError(
+    `Connection "${row.name}" sends e-mail for the enabled flow(s) ${users.map((f) => `"${f.name}" (${f.id})`).join(", ")}, so it cannot be switched off; choose another mail connection in their steps, or disable them first.`,
+    { errorClass: "conflict", code: "connection_in_use", details: { flows: users.map((f) => f.id) } },
   );
 }
 

@@ -6,6 +6,7 @@ import { database } from "../../../db/client";
 import { type FlowStepConfig, flows } from "../../../db/schema";
 import { OrderlyError } from "../../../domain/errors";
 import { stageSchema } from "../../../domain/stage";
+import { mailConnectionProblem } from "../../../mail/mail-connection";
 import { apiRouter, errorResponses, errorSchema, notFound } from "./api-env";
 import { findOwned } from "./connections";
 
@@ -40,7 +41,17 @@ const createSchema = z
   })
   .openapi("NewFlow");
 
-const updateSchema = createSchema.partial().openapi("FlowUpdate");
+// Not `createSchema.partial()`: its `enabled` default would still fill in an omitted field, so a
+// PATCH of the name alone would switch a disabled flow on.
+const updateSchema = z
+  .object({
+    name: createSchema.shape.name.optional(),
+    source: createSchema.shape.source.optional(),
+    stage: stageSchema.optional(),
+    steps: createSchema.shape.steps.optional(),
+    enabled: z.boolean().optional(),
+  })
+  .openapi("FlowUpdate");
 const idParam = z.object({ id: z.string() });
 type Row = typeof flows.$inferSelect;
 
@@ -57,12 +68,52 @@ function view(row: Row): z.infer<typeof flowSchema> {
   };
 }
 
+/**
+ * How strictly a step's mail connection is checked: `run` (the flow is to be enabled: it must be
+ * a mail connection of this tenant and switched on), `save` (steps sent for a disabled flow: it
+ * must exist and be a mail connection; it may be switched on later), `skip` (a disabled flow
+ * renamed or switched off with its stored steps: not refused over a connection it does not use).
+ */
+type MailCheck = "run" | "save" | "skip";
+
+/**
+ * A step naming a `mailConnection` (sendInvoiceEmail) sends through it: a typo, a connection of
+ * another connector or a switched-off one would let every order's invoice be booked and then fail
+ * its e-mail step, so the flow is refused instead.
+ */
+async function checkMailConnection(
+  env: Env,
+  tenantId: string,
+  index: number,
+  settings: Record<string, unknown>,
+  mode: MailCheck,
+): Promise<void> {
+  const id = settings.mailConnection;
+  if (typeof id !== "string" || mode === "skip") return;
+  const refuse = (reason: string) =>
+    new OrderlyError(`Step ${index + 1}: mailConnection: ${reason}`, {
+      errorClass: "validation",
+      code: "flow_mail_connection_invalid",
+      details: { step: index + 1, mailConnection: id },
+    });
+  const row = await findOwned(env, tenantId, id).catch((error: unknown) => {
+    // A 404 here would read as "flow not found" (the UI shows its not-found page): it is the body's fault.
+    if (error instanceof OrderlyError && error.errorClass === "not_found") return null;
+    throw error;
+  });
+  if (!row) throw refuse(`connection ${id} was not found in this tenant; choose one of its Resend or Postmark connections.`);
+  // mailConnectionProblem also refuses a switched-off one; a disabled flow may keep it until enabled.
+  const problem = mailConnectionProblem(mode === "run" ? row : { ...row, enabled: true });
+  if (problem) throw refuse(problem);
+}
+
 /** Checks the source and every step against the tenant's connections and the connectors' schemas. */
 async function validateFlow(
   env: Env,
   tenantId: string,
   source: string,
   steps: Array<z.infer<typeof stepSchema>>,
+  mailCheck: MailCheck,
 ): Promise<FlowStepConfig[]> {
   const sourceRow = await findOwned(env, tenantId, source);
   if (!getConnector(sourceRow.connector)?.source) {
@@ -95,6 +146,7 @@ async function validateFlow(
         code: "flow_settings_invalid",
       });
     }
+    await checkMailConnection(env, tenantId, index, settings.data as Record<string, unknown>, mailCheck);
     checked.push({ target: step.target, action: step.action, settings: settings.data as Record<string, unknown> });
   }
   return checked;
@@ -200,7 +252,7 @@ export const flowRoutes = apiRouter()
     }),
     async (c) => {
       const input = c.req.valid("json");
-      const steps = await validateFlow(c.env, c.var.tenantId, input.source, input.steps);
+      const steps = await validateFlow(c.env, c.var.tenantId, input.source, input.steps, input.enabled ? "run" : "save");
       const now = Date.now();
       const row: Row = {
         id: `flw_${crypto.randomUUID().replaceAll("-", "").slice(0, 20)}`,
@@ -248,14 +300,16 @@ export const flowRoutes = apiRouter()
       const row = await findFlow(c.env, c.var.tenantId, c.req.valid("param").id);
       const input = c.req.valid("json");
       const source = input.source ?? row.sourceConnectionId;
-      const steps = await validateFlow(c.env, c.var.tenantId, source, input.steps ?? row.steps);
+      const enabled = input.enabled ?? row.enabled;
+      const mailCheck = enabled ? "run" : input.steps ? "save" : "skip";
+      const steps = await validateFlow(c.env, c.var.tenantId, source, input.steps ?? row.steps, mailCheck);
       const updated: Row = {
         ...row,
         name: input.name ?? row.name,
         sourceConnectionId: source,
         triggerStage: input.stage ?? row.triggerStage,
         steps,
-        enabled: input.enabled ?? row.enabled,
+        enabled,
         updatedAt: Date.now(),
       };
       if (!(await guardedWrite(c.env, writeOf(updated), "update"))) throw notFound("Flow", row.id);

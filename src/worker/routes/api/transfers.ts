@@ -16,7 +16,7 @@ import {
 import { latestSnapshot, mergeAttempts, readHistory } from "../../../db/snapshots";
 import { withStepTo } from "../../../db/transfer-filters";
 import { OrderlyError } from "../../../domain/errors";
-import { orderSchema, type TransferInput } from "../../../domain/order";
+import { type CanonicalOrder, orderSchema, type TransferInput } from "../../../domain/order";
 import { stageSchema } from "../../../domain/stage";
 import { orderObjectName, orderStub } from "../../../durable/order-types";
 import { apiRouter, errorResponses, notFound, pageQuery } from "./api-env";
@@ -196,9 +196,10 @@ export const transferRoutes = apiRouter()
                   .boolean()
                   .default(false)
                   .openapi({ description: "Take the flow's current steps and settings" }),
-                order: orderSchema
-                  .optional()
-                  .openapi({ description: "A corrected canonical order to use from now on (edit, then retry)" }),
+                order: orderSchema.optional().openapi({
+                  description:
+                    "A corrected canonical order to use from now on (edit, then retry). Its source.connector, source.orderId and source.orderNumber must stay the transfer's own: another order's are refused (400 retry_order_mismatch).",
+                }),
               }),
             },
           },
@@ -219,6 +220,7 @@ export const transferRoutes = apiRouter()
       let input: TransferInput | undefined;
       if (body.order) {
         const current = (await latestSnapshot(c.env, c.var.tenantId, transfer.id, "canonical")) as TransferInput | undefined;
+        await refuseOtherOrder(c.env, transfer, current?.order, body.order);
         input = { ...(current?.refund ? { refund: current.refund } : {}), order: body.order };
       }
       const result = await order.retryTransfer({
@@ -341,6 +343,50 @@ export const transferRoutes = apiRouter()
       return c.json({ queued, skipped, nextCursor: rows.length > q.limit && last ? encodeCursor(last) : null }, 202);
     },
   );
+
+/** The fields of `order.source` that say which order it is (`version` and `createdAt` only describe it). */
+const ORDER_IDENTITY = ["connector", "orderId", "orderNumber"] as const;
+
+/**
+ * An edited order must be the transfer's own order, corrected: one naming another order would
+ * have the transfer's documents booked under that order's number and id, where neither order's
+ * later events (an update, a refund, a cancellation) find them. Compared with the order the
+ * transfer last ran with, or, where no snapshot of it is left, with the transfer's own columns.
+ */
+async function refuseOtherOrder(
+  env: Env,
+  transfer: typeof transfers.$inferSelect,
+  stored: CanonicalOrder | undefined,
+  edited: CanonicalOrder,
+): Promise<void> {
+  const connector =
+    stored?.source.connector ??
+    (
+      await database(env)
+        .select({ connector: connections.connector })
+        .from(connections)
+        .where(and(eq(connections.id, transfer.sourceConnectionId), eq(connections.tenantId, transfer.tenantId)))
+        .get()
+    )?.connector;
+  const expected = {
+    connector,
+    orderId: transfer.orderId,
+    orderNumber: stored?.source.orderNumber ?? transfer.orderNumber ?? undefined,
+  };
+  const changed = ORDER_IDENTITY.filter((key) => expected[key] !== undefined && edited.source[key] !== expected[key]);
+  if (changed.length === 0) return;
+  const what = changed.map(
+    (key) => `source.${key} is ${JSON.stringify(edited.source[key])}, not ${JSON.stringify(expected[key])}`,
+  );
+  throw new OrderlyError(
+    `The edited order names another order than this transfer's (${what.join("; ")}). Edit what the order contains, not which order it is; to book another order, retry that order's transfer.`,
+    {
+      errorClass: "validation",
+      code: "retry_order_mismatch",
+      details: Object.fromEntries(changed.map((key) => [key, { expected: expected[key], got: edited.source[key] }])),
+    },
+  );
+}
 
 /** A flow's current steps, as a retry with current settings hands them to the order's object. */
 interface CurrentSteps {
