@@ -470,6 +470,15 @@ export function groupedAlertText(g: GroupFacts): AlertText {
           `The connection: ${pageLink(connectionPage(g.connectionId, g.connectionName))}`,
         ),
       };
+    case "refund-gone":
+      return {
+        subject: `${g.count} more ${plural(g.count, "order")} from ${name} with a refund deleted in the shop ${span}`,
+        text: join(
+          `${g.count} more ${plural(g.count, "order")} from ${name} no longer ${plural(g.count, "lists", "list")} a refund that Orderly received and passed to the refund flows ${since}.`,
+          examples,
+          "Orderly does not undo what those flows made (a credit note, say): for a refund deleted by mistake nothing needs doing; for one really withdrawn, reverse its credit note by hand in the accounting system. Each order's transfers show what its refunds made.",
+        ),
+      };
     default:
       return { subject: `${g.count} more alerts about ${name} ${span}`, text: join(examples) };
   }

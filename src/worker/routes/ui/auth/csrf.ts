@@ -1,6 +1,6 @@
 /**
- * CSRF protection for every POST form. Signed-in forms carry the session's token in a hidden
- * `_csrf` field. Forms shown before sign-in (sign-in, reset, invitation) use a double-submit
+ * CSRF protection for every POST form. Signed-in forms carry, in a hidden `_csrf` field, a token
+ * of the session and of the tenant the page was drawn for (session.ts, formToken). Forms shown before sign-in (sign-in, reset, invitation) use a double-submit
  * token: a random cookie that the hidden field must repeat, so a foreign site cannot sign a
  * visitor in to an account of its choosing.
  */
