@@ -284,6 +284,9 @@ export async function resendFailedAlerts(env: Env, now: number, start = Math.ran
   const { results: rows } = await env.DB.prepare(FAILED_ALERTS)
     .bind(JSON.stringify(order), now - RESEND_FAILED_FOR_MS, now - RESEND_AFTER_MS)
     .all<{ id: string; tenantId: string; idempotencyKey: string; subject: string; text: string | null; html: string | null }>();
+  // More may be waiting: the operator should know when the cap, not the backlog, ended the run.
+  if (rows.length === RESEND_PER_RUN)
+    console.warn(`cron: ${RESEND_PER_RUN} failed alerts re-sent this run, the most a run takes; more may wait for the next runs`);
   let sent = 0;
   for (const row of rows) {
     try {

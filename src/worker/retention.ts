@@ -227,8 +227,13 @@ async function readCursors(run: Run): Promise<string | null> {
     .all<{ topic: string; at: number | null; samples: string }>();
   let next: string | null = null;
   for (const r of results) {
-    const [id] = JSON.parse(r.samples) as unknown[];
-    if (typeof id !== "string") continue;
+    // One damaged row loses its own cursor (that part starts over, and the run's write mends it),
+    // not every cursor on every run.
+    const id = firstSample(r.samples);
+    if (id === undefined) {
+      console.error("retention: a cursor row is unreadable; that part starts from the oldest row", { topic: r.topic });
+      continue;
+    }
     if (r.topic === NEXT_TENANT) next = id;
     else if (r.topic.startsWith("retention:mail:") && r.at !== null)
       run.mailCursors.set(r.topic.slice("retention:mail:".length), { createdAt: r.at, id });
@@ -238,6 +243,16 @@ async function readCursors(run: Run): Promise<string | null> {
       run.stepCursors.set(r.topic.slice(STEPS.length), { at: r.at, rowid: Number(id) });
   }
   return next;
+}
+
+/** The first sample of a cursor row (its id), if the row holds a JSON array starting with a string. */
+function firstSample(samples: string): string | undefined {
+  try {
+    const parsed: unknown = JSON.parse(samples);
+    return Array.isArray(parsed) && typeof parsed[0] === "string" ? parsed[0] : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 async function writeNextTenant(run: Run, tenantId: string): Promise<void> {

@@ -136,4 +136,46 @@ describe("a flow step's mail connection", () => {
     expect(browser.lastHtml).toContain("connection con_typo was not found in this tenant");
     expect((await world.api(`/flows/${id}`)).body.steps[0].settings.mailConnection).toBe(mail);
   });
+
+  it("is required of e-conomic's sendInvoiceEmail in an enabled flow once deployed, and not re-checked on a rename", async () => {
+    const world = await createWorld();
+    const noMail = await world.api("/flows", {
+      body: {
+        name: "Email invoices",
+        source: world.shopId,
+        stage: "paid",
+        enabled: true,
+        steps: [{ target: world.economicId, action: "sendInvoiceEmail", settings: {} }],
+      },
+    });
+    expect(noMail.status).toBe(400);
+    expect(noMail.body.error.code).toBe("flow_mail_connection_invalid");
+    expect(noMail.body.error.message).toContain("Step 1: mailConnection: this step e-mails the invoice");
+    // Saved disabled, it waits for a mail connection; switched on without one, it is refused.
+    const draft = await world.api("/flows", {
+      body: {
+        name: "Email invoices",
+        source: world.shopId,
+        stage: "paid",
+        enabled: false,
+        steps: [{ target: world.economicId, action: "sendInvoiceEmail", settings: {} }],
+      },
+    });
+    expect(draft.status, JSON.stringify(draft.body)).toBe(201);
+    const on = await world.api(`/flows/${draft.body.id}`, { method: "PATCH", body: { enabled: true } });
+    expect(on.status).toBe(400);
+
+    // An enabled flow whose mail connection went before these checks existed can still be renamed.
+    const mail = await resend(world, "Resend");
+    const id = await world.flow("fulfilled", [emailStep(world.economicId, mail)]);
+    await database(env)
+      .update(flows)
+      .set({ steps: [emailStep(world.economicId, "con_gone")] })
+      .where(eq(flows.id, id));
+    const renamed = await world.api(`/flows/${id}`, { method: "PATCH", body: { name: "Renamed" } });
+    expect(renamed.status, JSON.stringify(renamed.body)).toBe(200);
+    expect(
+      (await world.api(`/flows/${id}`, { method: "PATCH", body: { steps: [emailStep(world.economicId, "con_gone")] } })).status,
+    ).toBe(400);
+  });
 });

@@ -93,6 +93,28 @@ describe("retention whose cursors cannot be read", () => {
   });
 });
 
+describe("retention with one damaged cursor row", () => {
+  it("reads the other cursors (before, one unreadable row stopped every cursor part of every tenant)", async () => {
+    const tenantId = await tenant();
+    await env.DB.prepare(
+      `INSERT INTO mail_outbox (id, tenant_id, provider, idempotency_key, from_address, to_addresses, subject, text, status, created_at)
+       SELECT 'mail_' || ?1 || '_' || value, ?1, 'dev', 'orderly-tr_' || value || '-0', '', '["a@lund.dk"]', 'Invoice', 'Body', 'sent', ?2 + value
+         FROM json_each(?3)`,
+    )
+      .bind(tenantId, Date.now() - 30 * DAY, JSON.stringify(Array.from({ length: 600 }, (_, i) => i)))
+      .run();
+    await applyRetention(env);
+    const mailTopic = `retention:mail:${tenantId}`;
+    expect(await cursor(mailTopic)).toMatchObject({ samples: JSON.stringify([`mail_${tenantId}_499`]) });
+    // Another tenant's cursor row damaged: this tenant's cursor still goes on from where it was.
+    await env.DB.prepare("INSERT INTO alert_state (tenant_id, topic, samples, last_sent_at) VALUES ('', ?1, 'not json', 1)")
+      .bind(`retention:mail:ten_damaged_${tenantId}`)
+      .run();
+    await applyRetention(env);
+    expect(await cursor(mailTopic)).toMatchObject({ samples: JSON.stringify([`mail_${tenantId}_599`]) });
+  });
+});
+
 describe("a part of a tenant's retention that fails", () => {
   it("the orphaned-steps search failing skips neither the tenant's dead letters nor its emails", async () => {
     const tenantId = await tenant();

@@ -6,6 +6,7 @@ import { database } from "../../../db/client";
 import { type FlowStepConfig, flows } from "../../../db/schema";
 import { OrderlyError } from "../../../domain/errors";
 import { stageSchema } from "../../../domain/stage";
+import { isLocalDevelopment } from "../../../mail/dev-outbox.provider";
 import { mailConnectionProblem } from "../../../mail/mail-connection";
 import { apiRouter, errorResponses, errorSchema, notFound } from "./api-env";
 import { findOwned } from "./connections";
@@ -87,9 +88,16 @@ async function checkMailConnection(
   index: number,
   settings: Record<string, unknown>,
   mode: MailCheck,
+  needsMail: boolean,
 ): Promise<void> {
+  if (mode === "skip") return;
   const id = settings.mailConnection;
-  if (typeof id !== "string" || mode === "skip") return;
+  if (id === undefined && needsMail && mode === "run" && !isLocalDevelopment(env))
+    throw new OrderlyError(
+      `Step ${index + 1}: mailConnection: this step e-mails the invoice, and deployed, it needs a mail connection: choose one of the tenant's Resend or Postmark connections (or save the flow disabled until there is one).`,
+      { errorClass: "validation", code: "flow_mail_connection_invalid", details: { step: index + 1 } },
+    );
+  if (typeof id !== "string") return;
   const refuse = (reason: string) =>
     new OrderlyError(`Step ${index + 1}: mailConnection: ${reason}`, {
       errorClass: "validation",
@@ -146,7 +154,11 @@ async function validateFlow(
         code: "flow_settings_invalid",
       });
     }
-    await checkMailConnection(env, tenantId, index, settings.data as Record<string, unknown>, mailCheck);
+    // An action whose settings name a mail connection sends through it (e-conomic's sendInvoiceEmail;
+    // Billy's has Billy send it): without one, deployed, every order's e-mail step would fail.
+    const shape = (action.settings as { shape?: Record<string, unknown> }).shape;
+    const needsMail = shape !== undefined && Object.hasOwn(shape, "mailConnection");
+    await checkMailConnection(env, tenantId, index, settings.data as Record<string, unknown>, mailCheck, needsMail);
     checked.push({ target: step.target, action: step.action, settings: settings.data as Record<string, unknown> });
   }
   return checked;
@@ -301,7 +313,9 @@ export const flowRoutes = apiRouter()
       const input = c.req.valid("json");
       const source = input.source ?? row.sourceConnectionId;
       const enabled = input.enabled ?? row.enabled;
-      const mailCheck = enabled ? "run" : input.steps ? "save" : "skip";
+      // Checked when steps are sent or the flow is switched on: a rename of an enabled flow is not
+      // refused over a mail connection deleted before these checks existed.
+      const mailCheck = input.steps || (enabled && !row.enabled) ? (enabled ? "run" : "save") : "skip";
       const steps = await validateFlow(c.env, c.var.tenantId, source, input.steps ?? row.steps, mailCheck);
       const updated: Row = {
         ...row,
