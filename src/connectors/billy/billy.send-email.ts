@@ -1,19 +1,26 @@
 /**
  * `sendInvoiceEmail`: Billy e-mails the approved invoice to a contact person of its contact
- * (`POST /invoices/{id}/emails`, one contact person per call). Billy marks the invoice's `sentState`,
- * so an invoice already e-mailed is adopted instead of e-mailed again.
+ * (`POST /invoices/{id}/emails`, one contact person per call): the one with the order's e-mail.
+ * Billy marks the invoice's `sentState`, so an invoice already e-mailed is adopted instead of
+ * e-mailed again.
  */
+import { z } from "zod";
 import { OrderlyError } from "../../domain/errors";
 import { toDecimalString } from "../../domain/money";
 import type { CanonicalOrder } from "../../domain/order";
 import { renderTemplate, type TemplateValues } from "../../mail/templates";
 import { defineAction } from "../contract";
-import { type BillyContext, billyRequest, findInList, settingsError } from "./billy.api";
-import { contactName } from "./billy.contact";
+import { type BillyContext, billyRequest, findInList, isRecord, settingsError } from "./billy.api";
+import { contactName, isBusiness } from "./billy.contact";
 import { getInvoice } from "./billy.documents";
 import { invoiceFor } from "./billy.history";
 import type { BillyInvoice } from "./billy.invoice";
-import { type BillyConnectionSettings, type BillyCredentials, sendInvoiceEmailSettings } from "./billy.settings";
+import {
+  type BillyConnectionSettings,
+  type BillyCredentials,
+  type SendInvoiceEmailSettings,
+  sendInvoiceEmailSettings,
+} from "./billy.settings";
 
 /**
  * The `sentState`s (of unsent, printed, sent, opened, viewed) that mean Billy e-mailed the invoice.
@@ -42,7 +49,7 @@ export function renderInvoiceEmail(
 }
 
 export const sendInvoiceEmail = defineAction<typeof sendInvoiceEmailSettings, BillyCredentials, BillyConnectionSettings>({
-  description: "Have Billy e-mail the approved invoice to the customer's contact person, once.",
+  description: "Have Billy e-mail the approved invoice to the contact person with the customer's e-mail, once.",
   settings: sendInvoiceEmailSettings,
   async run(ctx, { order }) {
     const invoiceId = invoiceFor(ctx);
@@ -63,7 +70,7 @@ export const sendInvoiceEmail = defineAction<typeof sendInvoiceEmailSettings, Bi
         "billy_invoice_not_approved",
         { invoiceId },
       );
-    const contactPersonId = ctx.settings.contactPersonId ?? (await primaryContactPerson(ctx, invoice));
+    const contactPersonId = await recipient(ctx, order, invoice);
     const email = { contactPersonId, ...renderInvoiceEmail(ctx.settings, order, invoice) };
     ctx.mapped({ invoiceId, email });
     await billyRequest(ctx, {
@@ -79,36 +86,121 @@ export const sendInvoiceEmail = defineAction<typeof sendInvoiceEmailSettings, Bi
   },
 });
 
-interface BillyContactPerson {
-  id: string;
-  contactId?: string;
-  email?: string | null;
-  isPrimary?: boolean;
+/** A contact person as Billy answers with it; only the fields the recipient is chosen by. */
+const contactPersonSchema = z.object({
+  id: z.string().min(1),
+  contactId: z.string().nullish(),
+  email: z.string().nullish(),
+  isPrimary: z.boolean().nullish(),
+});
+type BillyContactPerson = z.infer<typeof contactPersonSchema>;
+
+const normalEmail = (email: string | null | undefined) => email?.trim().toLowerCase() || undefined;
+
+function noRecipient(message: string, details: Record<string, unknown>): OrderlyError {
+  // Only reads happened: a retry with the flow's current settings may replace the step.
+  return new OrderlyError(message, { errorClass: "validation", code: "billy_no_recipient", details, madeNothing: true });
 }
 
 /**
- * The invoice contact's primary person with an e-mail, else any of its people with one. The
- * `contactId` filter is unconfirmed for contact persons, so every answer is checked locally and
- * every page read (findInList): one Billy ignored lists all the company's people, 1,000 a page.
+ * Who Billy e-mails the invoice to. The invoice's contact may not be the buyer's own (a shared
+ * placeholder for consumers, a namesake matched by name and postcode, a contact matched by phone
+ * whose person has another address), so the person must carry the order's e-mail. Only a business
+ * order without an e-mail goes to its contact's primary person: a consumer's contact without the
+ * buyer's address cannot be trusted to be the buyer.
  */
-async function primaryContactPerson(ctx: BillyContext, invoice: BillyInvoice): Promise<string> {
+async function recipient(
+  ctx: BillyContext & { settings: SendInvoiceEmailSettings },
+  order: CanonicalOrder,
+  invoice: BillyInvoice,
+): Promise<string> {
   const contactId = invoice.contactId;
-  if (!contactId) throw settingsError(`Billy invoice ${invoice.id} has no contact to e-mail.`, "billy_no_recipient");
-  const lookup = {
-    resource: "contactPersons",
-    filter: { contactId },
-    instead: "Set contactPersonId in the step's settings to name the recipient.",
-  };
-  const reachable = (p: BillyContactPerson) => p.contactId === contactId && Boolean(p.email?.trim());
+  const invoiceName = String(invoice.invoiceNo ?? invoice.id);
+  if (!contactId) throw noRecipient(`Billy invoice ${invoiceName} has no contact to e-mail.`, { invoiceId: invoice.id });
+  if (ctx.settings.contactPersonId) return configuredPerson(ctx, ctx.settings.contactPersonId, contactId, invoiceName);
+  const email = normalEmail(order.customer?.email);
+  if (email) {
+    const person = await findPerson(ctx, contactId, (p) => normalEmail(p.email) === email);
+    if (person) return person.id;
+    throw noRecipient(
+      `The Billy contact of invoice ${invoiceName} has no contact person with the buyer's e-mail ${email}, so Billy cannot e-mail the invoice to the buyer (another person of that contact would get it). In Billy, add ${email} as a contact person of that contact (or correct the person's e-mail) and retry. If the contact is another customer's, or the shared contact for consumer orders, match customers by e-mail (customerMatch) so that each buyer gets a contact of their own: a consumer's invoice on the shared contact cannot be e-mailed through Billy.`,
+      { contactId, email },
+    );
+  }
+  if (!isBusiness(order))
+    throw noRecipient(
+      `Order ${order.source.orderNumber} has no customer e-mail, and its invoice's Billy contact may not be the buyer's own (the shared contact for consumer orders, or one matched by name, phone or customer number), so Orderly does not e-mail it. Send invoice ${invoiceName} from Billy by hand if the buyer should get it, and have the shop ask for an e-mail address.`,
+      { contactId },
+    );
   // The second pass runs only for a contact without a primary person that has an e-mail.
+  const reachable = (p: BillyContactPerson) => Boolean(normalEmail(p.email));
   const person =
-    (await findInList<BillyContactPerson>(ctx, lookup, (p) => reachable(p) && p.isPrimary === true)) ??
-    (await findInList<BillyContactPerson>(ctx, lookup, reachable));
+    (await findPerson(ctx, contactId, (p) => reachable(p) && p.isPrimary === true)) ??
+    (await findPerson(ctx, contactId, reachable));
   if (!person)
-    throw settingsError(
-      `The Billy contact of invoice ${invoice.invoiceNo ?? invoice.id} has no contact person with an e-mail address: add one in Billy or set contactPersonId.`,
-      "billy_no_recipient",
+    throw noRecipient(
+      `The Billy contact of invoice ${invoiceName} has no contact person with an e-mail address, and order ${order.source.orderNumber} has no e-mail either. In Billy, add the buyer's e-mail as a contact person of that contact, then retry.`,
       { contactId },
     );
   return person.id;
+}
+
+/**
+ * A person of the invoice's contact that `matches`. The `contactId` filter is unconfirmed for
+ * contact persons, so every answer is checked locally and every page read (findInList): one Billy
+ * ignored lists all the company's people, 1,000 a page.
+ */
+async function findPerson(
+  ctx: BillyContext,
+  contactId: string,
+  matches: (person: BillyContactPerson) => boolean,
+): Promise<BillyContactPerson | undefined> {
+  const lookup = {
+    resource: "contactPersons",
+    filter: { contactId },
+    instead:
+      "The invoice's recipient may then not be found: check in Billy that its contact has a person with the buyer's e-mail.",
+  };
+  const own = (record: unknown) => {
+    const parsed = contactPersonSchema.safeParse(record);
+    return parsed.success && parsed.data.contactId === contactId && matches(parsed.data) ? parsed.data : undefined;
+  };
+  const found = await findInList<unknown>(ctx, lookup, (record) => own(record) !== undefined);
+  return found === undefined ? undefined : own(found);
+}
+
+/**
+ * The step's fixed recipient, checked against this invoice: a person of another contact would get
+ * this buyer's invoice (or Billy would refuse it with a less helpful error).
+ */
+async function configuredPerson(ctx: BillyContext, personId: string, contactId: string, invoiceName: string): Promise<string> {
+  const res = await billyRequest(ctx, {
+    method: "GET",
+    path: `/contactPersons/${encodeURIComponent(personId)}`,
+    accept: [404],
+  });
+  const fixOrClear =
+    "This setting is for flows whose invoices all go to one contact: clear it so that each invoice goes to the person with its buyer's e-mail, or keep it only in a flow that books every invoice on that person's contact.";
+  if (res.status === 404)
+    throw noRecipient(`The step's contactPersonId ${personId} is not a contact person in Billy (deleted?). ${fixOrClear}`, {
+      contactPersonId: personId,
+    });
+  const parsed = contactPersonSchema.safeParse(isRecord(res.body) ? res.body.contactPerson : undefined);
+  if (!parsed.success)
+    throw new OrderlyError(`Billy's answer did not show contact person ${personId}.`, {
+      errorClass: "unavailable",
+      code: "billy_unexpected_answer",
+      details: res.body,
+    });
+  if (parsed.data.contactId !== contactId)
+    throw noRecipient(
+      `The step's contactPersonId ${personId} is a person of another Billy contact than invoice ${invoiceName}'s, so Billy would e-mail this buyer's invoice to someone else. ${fixOrClear}`,
+      { contactPersonId: personId, personContactId: parsed.data.contactId ?? null, contactId },
+    );
+  if (!normalEmail(parsed.data.email))
+    throw noRecipient(
+      `The step's contactPersonId ${personId} has no e-mail address in Billy: add one to that contact person in Billy, then retry.`,
+      { contactPersonId: personId },
+    );
+  return parsed.data.id;
 }

@@ -194,7 +194,9 @@ export const sendInvoiceEmailSettings = z.object({
   ),
   contactPersonId: billyId
     .optional()
-    .describe("Billy contact person who receives the e-mail; empty uses the primary contact person of the invoice's contact."),
+    .describe(
+      "For flows whose invoices all go to one Billy contact: the contact person of that contact who receives every e-mail (an invoice of another contact fails). Empty sends each invoice to its contact's person with the order's e-mail.",
+    ),
 });
 export type SendInvoiceEmailSettings = z.infer<typeof sendInvoiceEmailSettings>;
 
