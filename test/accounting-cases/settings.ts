@@ -81,6 +81,8 @@ export const ECONOMIC_PRODUCTS = [
   { productNumber: "oss-fr", name: "OSS France", productGroup: { productGroupNumber: 13 } },
   { productNumber: "oss-fi", name: "OSS Finland", productGroup: { productGroupNumber: 14 } },
   { productNumber: "oss-fi-24", name: "OSS Finland 24 %", productGroup: { productGroupNumber: 15 } },
+  // Shipping the shop charged no VAT on (Shopify's "charge tax on shipping" off), for reducedRateProducts["0"].
+  { productNumber: "shipping-0", name: "Shipping without VAT", productGroup: { productGroupNumber: 2 } },
 ];
 
 export const BILLY_PRODUCTS = [

@@ -5,7 +5,10 @@
  * the earlier credit note while that is a draft, its reference appended to the note's `externalId`.
  */
 import { buildCreditNoteDocument, spreadChecks } from "../../domain/accounting/build-document";
+import { checkCreditCurrency, checkOverCredit, type EarlierCredit } from "../../domain/accounting/credit-checks";
 import type { AccountingDocument } from "../../domain/accounting/document";
+import { toMinor } from "../../domain/money";
+import type { CanonicalOrder } from "../../domain/order";
 import { type ActionContext, type ActionResult, defineAction } from "../contract";
 import { settingsError } from "./billy.api";
 import {
@@ -21,7 +24,7 @@ import {
   updateDraft,
 } from "./billy.documents";
 import { earlierCreditNote, invoiceFromHistory, invoiceFromPrevious } from "./billy.history";
-import { approvedMismatch, type BillyInvoice, invoiceBody, linesAsSent, referencesOf } from "./billy.invoice";
+import { approvedMismatch, type BillyInvoice, grossMinor, invoiceBody, linesAsSent, referencesOf } from "./billy.invoice";
 import { documentExchangeRate } from "./billy.organization";
 import {
   type BillyConnectionSettings,
@@ -72,11 +75,7 @@ export const createCreditNote = defineAction<typeof createCreditNoteSettings, Bi
         "billy_invoice_not_approved",
         { invoiceId },
       );
-    if (original.currencyId && original.currencyId !== document.currency)
-      throw settingsError(
-        `The refund is in ${document.currency} but Billy invoice ${invoiceId} is in ${original.currencyId}.`,
-        "billy_credit_currency",
-      );
+    checkAgainstInvoice(ctx, order, document, original, notes);
     const mapped = await mapLines(ctx, document, settings);
     if (earlier) return mergeInto(ctx, earlier.creditNoteId, document, mapped, base);
 
@@ -99,6 +98,38 @@ export const createCreditNote = defineAction<typeof createCreditNoteSettings, Bi
 });
 
 type Ctx = ActionContext<CreateCreditNoteSettings, BillyCredentials, BillyConnectionSettings>;
+
+/**
+ * Before anything is written: the credit note in the invoice's currency, and with the invoice's
+ * other credit notes in Billy (drafts too, voided ones not) no more than the invoice's amount.
+ * `notes` holds none carrying this step's reference: such a note is this one, adopted before.
+ */
+function checkAgainstInvoice(
+  ctx: Ctx,
+  order: CanonicalOrder,
+  document: AccountingDocument,
+  original: BillyInvoice,
+  notes: readonly BillyInvoice[],
+): void {
+  const label = `Billy invoice ${original.invoiceNo ?? original.id}`;
+  const currency = original.currencyId ?? document.currency;
+  checkCreditCurrency({ label, currency }, document.currency, order, "billy_credit_currency");
+  const gross = grossMinor(original, currency);
+  if (gross === undefined) return;
+  const earlier: EarlierCredit[] = notes.flatMap((n) => {
+    const held = grossMinor(n, currency);
+    if (held === undefined || (n.currencyId ?? currency) !== currency) return [];
+    const name = `${n.state === "approved" ? "credit note" : "draft credit note"} ${n.invoiceNo ?? n.id}`;
+    return [{ label: name, gross: Math.abs(held) }];
+  });
+  checkOverCredit(
+    { label, currency, gross: Math.abs(gross) },
+    earlier,
+    document.totals.total,
+    toMinor(ctx.settings.centsThreshold, currency),
+    "billy_credit_exceeds_invoice",
+  );
+}
 
 /** Adds this refund's lines to the earlier credit note while it is a draft; refuses once it is approved. */
 async function mergeInto(

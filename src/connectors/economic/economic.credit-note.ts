@@ -7,11 +7,13 @@
  * line; it moves no stock. A draft carrying the step's reference is updated; a booked one is kept.
  */
 import { buildCreditNoteDocument, spreadChecks } from "../../domain/accounting/build-document";
+import { checkCreditCurrency, checkOverCredit, type EarlierCredit } from "../../domain/accounting/credit-checks";
 import type { AccountingDocument } from "../../domain/accounting/document";
 import { OrderlyError } from "../../domain/errors";
-import type { CanonicalRefund } from "../../domain/order";
+import { toMinor } from "../../domain/money";
+import type { CanonicalOrder, CanonicalRefund } from "../../domain/order";
 import { defineAction } from "../contract";
-import { economicRequest } from "./economic.api";
+import { type EconomicContext, economicRequest } from "./economic.api";
 import { economicReference, withCustomer } from "./economic.body";
 import { bookDraft } from "./economic.book-invoice";
 import {
@@ -21,8 +23,8 @@ import {
   mismatchError,
   prepareDocument,
 } from "./economic.document-steps";
-import { bookedInvoiceFromSteps, historyResults, INVOICE_ACTIONS } from "./economic.history";
-import { findInvoiceByReference, getBookedInvoice } from "./economic.reference";
+import { asInt, bookedInvoiceFromSteps, historyResults, INVOICE_ACTIONS, type StepsContext } from "./economic.history";
+import { type BookedInvoice, findInvoiceByReference, getBookedInvoice } from "./economic.reference";
 import { createInvoiceSettings, type EconomicConnectionSettings, type EconomicCredentials } from "./economic.settings";
 
 export const createCreditNoteSettings = createInvoiceSettings;
@@ -64,6 +66,9 @@ export const createCreditNote = defineAction<typeof createCreditNoteSettings, Ec
         { errorClass: "validation", code: "economic_no_invoice_to_credit" },
       );
     const credited = original.bookedInvoiceNumber;
+    const invoice = await getBookedInvoice(ctx, credited);
+    // Checked before anything is written: e-conomic itself takes a credit note in any currency and for any amount.
+    await checkAgainstInvoice(ctx, order, document, { ...invoice, bookedInvoiceNumber: credited }, reference);
     const prepared = await prepareDocument(ctx, order, document, ctx.settings, {
       reference,
       sign: -1,
@@ -71,10 +76,7 @@ export const createCreditNote = defineAction<typeof createCreditNoteSettings, Ec
       notes: restockNotes(document, refund),
     });
     const customerNumber =
-      existing?.customerNumber ??
-      original.customerNumber ??
-      (await getBookedInvoice(ctx, credited)).customer?.customerNumber ??
-      missingCustomer(credited);
+      existing?.customerNumber ?? original.customerNumber ?? invoice.customer?.customerNumber ?? missingCustomer(credited);
     const body = withCustomer(prepared.header, customerNumber);
     ctx.mapped({ document, draft: body, creditedInvoiceNumber: credited });
     let draftInvoiceNumber: number;
@@ -118,6 +120,94 @@ export const createCreditNote = defineAction<typeof createCreditNoteSettings, Ec
     };
   },
 });
+
+type Ctx = StepsContext & EconomicContext & { settings: { centsThreshold: string } };
+
+/**
+ * The credit note against the booked invoice it credits: the same currency, and with the credit
+ * notes Orderly already made for that invoice (this order's earlier steps on this connection, each
+ * read again from e-conomic, a deleted draft counting nothing), no more than the invoice's amount.
+ * e-conomic links no credit note to its invoice (the booked invoice's `remainder` moves only with
+ * matched entries), so credit notes made by hand in e-conomic are not seen.
+ */
+async function checkAgainstInvoice(
+  ctx: Ctx,
+  order: CanonicalOrder,
+  document: AccountingDocument,
+  invoice: BookedInvoice,
+  reference: string,
+): Promise<void> {
+  const label = `e-conomic invoice ${invoice.bookedInvoiceNumber}`;
+  const currency = invoice.currency ?? document.currency;
+  checkCreditCurrency({ label, currency }, document.currency, order, "economic_credit_currency");
+  if (typeof invoice.grossAmount !== "number") return;
+  const earlier: EarlierCredit[] = [];
+  for (const trace of earlierCreditNotes(ctx, invoice.bookedInvoiceNumber, reference)) {
+    const held = await creditNoteHeld(ctx, trace);
+    if (held && (held.currency ?? currency) === currency && typeof held.grossAmount === "number")
+      earlier.push({ label: held.label, gross: Math.abs(toMinor(held.grossAmount, currency)) });
+  }
+  checkOverCredit(
+    { label, currency, gross: Math.abs(toMinor(invoice.grossAmount, currency)) },
+    earlier,
+    document.totals.total,
+    toMinor(ctx.settings.centsThreshold, currency),
+    "economic_credit_exceeds_invoice",
+  );
+}
+
+interface CreditTrace {
+  bookedInvoiceNumber?: number;
+  reference?: string;
+}
+
+/**
+ * Credit notes earlier steps made for the invoice: this transfer's steps and the order's history
+ * on this connection, once each. A result carrying this step's reference is this credit note
+ * (a retry, or a re-run found it), never an earlier one.
+ */
+function earlierCreditNotes(ctx: Ctx, credited: number, reference: string): CreditTrace[] {
+  const results = [...ctx.previous, ...historyResults(ctx, CREDIT_ACTIONS)];
+  const seen = new Set<string>();
+  const traces: CreditTrace[] = [];
+  for (const r of results) {
+    if (!r || asInt(r.outputs.creditedInvoiceNumber) !== credited) continue;
+    const ref = typeof r.outputs.reference === "string" ? r.outputs.reference : undefined;
+    const booked = asInt(r.outputs.bookedInvoiceNumber);
+    if (ref === reference) continue;
+    const key = ref ?? `booked:${booked}`;
+    if (seen.has(key) || (ref === undefined && booked === undefined)) continue;
+    seen.add(key);
+    traces.push({ ...(booked === undefined ? {} : { bookedInvoiceNumber: booked }), ...(ref ? { reference: ref } : {}) });
+  }
+  return traces;
+}
+
+const CREDIT_ACTIONS: ReadonlySet<string> = new Set(["createCreditNote"]);
+
+/** The earlier credit note as e-conomic holds it now: booked, still a draft, or gone (undefined). */
+async function creditNoteHeld(
+  ctx: Ctx,
+  trace: CreditTrace,
+): Promise<{ label: string; currency?: string; grossAmount?: number } | undefined> {
+  const found =
+    trace.bookedInvoiceNumber === undefined
+      ? trace.reference
+        ? await findInvoiceByReference(ctx, trace.reference)
+        : undefined
+      : { kind: "booked" as const, bookedInvoiceNumber: trace.bookedInvoiceNumber };
+  if (!found) return undefined;
+  if (found.kind === "booked") {
+    const booked = await getBookedInvoice(ctx, found.bookedInvoiceNumber);
+    return { label: `credit note ${found.bookedInvoiceNumber}`, ...booked };
+  }
+  const draft = await economicRequest<{ currency?: string; grossAmount?: number }>(ctx, {
+    method: "GET",
+    path: `/invoices/drafts/${found.draftInvoiceNumber}`,
+    accept: [404],
+  });
+  return draft.status === 404 ? undefined : { label: `draft credit note ${found.draftInvoiceNumber}`, ...draft.body };
+}
 
 /**
  * `checks`, not `differences`: the credit note holds what Orderly decided, so the alert asks for a

@@ -105,24 +105,21 @@ export function buildCreditNoteDocument(
   const spreadOver = refund.total === order.totals.total ? order : splitDuties(order).sales;
   // A tax-exclusive shop states the shipping refunded net and its VAT beside it (Shopify's tax_amount).
   const shipping = refund.shipping + (order.pricesIncludeTax ? 0 : (refund.shippingTax ?? 0));
-  if (shipping !== 0)
-    source.push(
-      splitGross("shipping", "Shipping refund", shipping, order.shipping[0]?.taxRateBp ?? mainRate, settings.roundingMode),
-    );
+  const shippingShares = shippingByRate(order, vat);
+  const statedShipping = shipping === 0 ? [] : shippingRefund(shipping, shippingShares, mainRate, settings.roundingMode);
+  source.push(...statedShipping);
   // Lines spread over the order's rates: the shop did not say which items the money was for.
   const spreadLines: SourceLine[] = [];
   if (refund.adjustments !== 0)
     spreadLines.push(...overRates(refund.adjustments, "Refund adjustment", spreadOver, vat, mainRate, settings));
   source.push(...spreadLines);
   const accounted = source.reduce((sum, l) => sum + l.net + l.vat, 0);
-  const shippingGross = order.shipping.reduce((sum, s) => sum + s.price - s.discount + (order.pricesIncludeTax ? 0 : s.tax), 0);
+  const shippingGross = shippingShares.reduce((sum, [, gross]) => sum + gross, 0);
   const remainder = refund.total - accounted;
   if (refund.lines.length > 0 && shipping === 0 && remainder !== 0 && remainder === shippingGross) {
     // Shopify's refunds/create (API 2024-10 on) no longer itemises refunded shipping: money refunded
     // beyond the lines that equals the order's shipping is that shipping, at the shipping's rate.
-    source.push(
-      splitGross("shipping", "Shipping refund", remainder, order.shipping[0]?.taxRateBp ?? mainRate, settings.roundingMode),
-    );
+    source.push(...shippingRefund(remainder, shippingShares, mainRate, settings.roundingMode));
   } else if (source.length === 0 || (refund.lines.length === 0 && accounted !== refund.total)) {
     // Amount-only refund: each VAT rate of the order takes its share, so a lump sum refunded on a
     // mixed-rate order (books at 7 %, the rest at 19 %) carries the VAT that was charged on it.
@@ -131,7 +128,11 @@ export function buildCreditNoteDocument(
     spreadLines.push(...lump);
     source.push(...lump);
   }
-  const expectedVat = source.reduce((sum, l) => sum + l.vat, 0);
+  // The shipping VAT the refund states is what it must take back: one stated at another rate than
+  // the invoice booked the shipping at shows as a mismatch, not as VAT credited that was never charged.
+  const shippingVat = statedShipping.reduce((sum, l) => sum + l.vat, 0);
+  const statedDelta = refund.shippingTax === undefined || shipping === 0 ? 0 : refund.shippingTax - shippingVat;
+  const expectedVat = source.reduce((sum, l) => sum + l.vat, 0) + statedDelta;
   const document = finish(
     "credit-note",
     order,
@@ -310,6 +311,33 @@ function totalsOf(lines: DocumentLine[], basis: AccountingSettings["roundingBasi
 function splitGross(kind: DocumentLineKind, description: string, gross: number, rateBp: number, mode: RoundingMode): SourceLine {
   const net = divideRounded(gross * 10_000, 10_000 + rateBp, mode);
   return { kind, description, quantity: 1, net, vat: gross - net, rateBp };
+}
+
+/**
+ * The order's shipping by the VAT rate its invoice booked it at (`lineRate`, as `finish` books the
+ * invoice's lines), gross, largest first. A shipping line without VAT is booked at 0 %, so refunded
+ * shipping must be credited at 0 % too, not at the order's main rate.
+ */
+function shippingByRate(order: CanonicalOrder, vat: VatDecision): Array<[number, number]> {
+  const byRate = new Map<number, number>();
+  for (const line of invoiceLinesFromOrder({ ...order, lines: [], fees: [] })) {
+    const rate = lineRate({ ...line, ...(line.vatRateBp === undefined ? {} : { rateBp: line.vatRateBp }) }, vat, []);
+    byRate.set(rate, (byRate.get(rate) ?? 0) + line.net + line.vat);
+  }
+  return [...byRate].filter(([, gross]) => gross > 0).sort((a, b) => b[1] - a[1] || b[0] - a[0]);
+}
+
+/**
+ * Refunded shipping as one line per rate the invoice booked the shipping at, each taking its share
+ * (all of it for the usual single rate); an order without shipping falls back to `fallback`.
+ */
+function shippingRefund(gross: number, shares: Array<[number, number]>, fallback: number, mode: RoundingMode): SourceLine[] {
+  const rates: Array<[number, number]> = shares.length > 0 ? shares : [[fallback, 1]];
+  return spread(gross, rates)
+    .filter(([, part]) => part !== 0)
+    .map(([rateBp, part]) =>
+      splitGross("shipping", rates.length > 1 ? `Shipping refund (${rateBp / 100} %)` : "Shipping refund", part, rateBp, mode),
+    );
 }
 
 /**

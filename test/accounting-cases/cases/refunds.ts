@@ -26,6 +26,43 @@ const tshirtAndShipping: Omit<ShopifyOrderSpec, "refunds"> = {
   total: "248.00",
 };
 
+/** The T-shirt order with shipping the shop charged no VAT on ("charge tax on shipping" off). */
+const untaxedShipping: Omit<ShopifyOrderSpec, "refunds"> = {
+  ...tshirtAndShipping,
+  shipping: [{ title: "GLS", price: "49.00", tax: "0.00" }],
+  totalTax: "39.80",
+};
+
+/** Shipping without VAT on a domestic sale: e-conomic's VAT-free shipping product, Billy's no-VAT rate. */
+const untaxedShippingSettings = {
+  economicSettings: { reducedRateProducts: { "0": "shipping-0" } },
+  billySettings: { taxRatesByRate: { "0": "tr-none" } },
+};
+
+const untaxedLine = (text: string): ExpectedLine => ({
+  text,
+  quantity: 1,
+  unitNet: "49.00",
+  rate: 0,
+  economic: "shipping-0",
+  billy: ["prod-shipping", "tr-none"],
+});
+
+/** A document of untaxed shipping (49.00 at 0 %), with the T-shirt at 25 % beside it when `tshirtToo`. */
+function dkUntaxed(paid: string, lines: ExpectedLine[], tshirtToo: boolean, notes?: string): ExpectedDocument {
+  const vat = tshirtToo ? "39.80" : "0.00";
+  return {
+    paid,
+    lines,
+    vatByRate: [...(tshirtToo ? [{ rate: 25, net: "159.20", vat: "39.80" }] : []), { rate: 0, net: "49.00", vat: "0.00" }],
+    economic: { zone: 1, vat, total: paid, ...(notes ? { notes } : {}) },
+    billy: { vat, total: paid },
+  };
+}
+
+const UNTAXED_BEFORE =
+  "refunded shipping was credited at the order's main rate (25 %) when the shipping carried no VAT and the invoice had booked it at 0 %:";
+
 export const refundCases: AccountingCase[] = [
   {
     id: "C37",
@@ -242,6 +279,56 @@ export const refundCases: AccountingCase[] = [
           ...dk("248.00", [tshirt("159.20"), { ...gls, text: "Shipping refund" }], "198.40", "49.60", RETURNED),
         },
       ],
+    },
+  },
+  {
+    id: "C52",
+    title: "A shipping refund of shipping sold without VAT (Shopify webhook before API 2024-10)",
+    topic: "refunds",
+    ...untaxedShippingSettings,
+    note: "No VAT on shipping (no tax line on it): the invoice booked the 49.00 at 0 %, and so does the credit note.",
+    fixed: {
+      where: "src/domain/accounting/build-document.ts",
+      before: `${UNTAXED_BEFORE} 39.20 + 9.80 VAT, taking back 9.80 DKK of VAT that was never charged.`,
+    },
+    source: {
+      ...untaxedShipping,
+      refunds: [
+        { date: "2026-03-10", apiVersion: "2024-07", lines: [], shipping: "49.00", shippingTax: "0.00", amount: "49.00" },
+      ],
+    },
+    expect: {
+      vatCase: "domestic",
+      currency: "DKK",
+      invoice: dkUntaxed("248.00", [tshirt("159.20"), untaxedLine("GLS")], true),
+      creditNotes: [{ refund: 0, ...dkUntaxed("49.00", [untaxedLine("Shipping refund")], false) }],
+    },
+  },
+  {
+    id: "C53",
+    title: "A full refund, shipping sold without VAT (Shopify webhook, API 2024-10 on)",
+    topic: "refunds",
+    ...untaxedShippingSettings,
+    note: "The 49.00 beyond the T-shirt is the shipping, credited at its invoiced 0 %: VAT 39.80 as on the invoice.",
+    fixed: {
+      where: "src/domain/accounting/build-document.ts",
+      before: `${UNTAXED_BEFORE} the full refund credited 49.60 DKK of VAT against 39.80 DKK invoiced, with no mismatch raised.`,
+    },
+    source: {
+      ...untaxedShipping,
+      refunds: [
+        {
+          date: "2026-03-10",
+          lines: [{ line: 0, quantity: 1, subtotal: "199.00", tax: "39.80", restock: true }],
+          amount: "248.00",
+        },
+      ],
+    },
+    expect: {
+      vatCase: "domestic",
+      currency: "DKK",
+      invoice: dkUntaxed("248.00", [tshirt("159.20"), untaxedLine("GLS")], true),
+      creditNotes: [{ refund: 0, ...dkUntaxed("248.00", [tshirt("159.20"), untaxedLine("Shipping refund")], true, RETURNED) }],
     },
   },
 ];
