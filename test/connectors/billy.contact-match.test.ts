@@ -1,7 +1,9 @@
 /**
- * Billy contact matching falls back on name and postcode only when the order lacks the configured
- * property: two customers of the same name in the same postcode must not share a contact (and its
- * invoice e-mails) just because Billy does not know the second one's e-mail yet.
+ * Billy contact matching by name and postcode: the lookup when the order lacks the configured
+ * property, and the last one when it has it, taking then only a contact without that property (or
+ * with it written differently): two customers of the same name in the same postcode must not share a
+ * contact (and its invoice e-mails) just because Billy does not know the second one's e-mail yet,
+ * while a returning buyer whose contact lacks it is not made a new contact every order.
  */
 import { describe, expect, it } from "vitest";
 import { createInvoice, sendInvoiceEmail } from "../../src/connectors/billy";
@@ -32,7 +34,8 @@ describe("Billy contact matching by e-mail", () => {
 
     expect(invoice.outputs).toMatchObject({ contactCreated: true });
     expect(invoice.outputs.contactId).not.toBe(FIRST_METTE.id);
-    expect(mock.requests.some((r) => r.path === "/contacts" && r.method === "GET")).toBe(false);
+    // Name and postcode are asked last, and the first Mette's contact refused: it has another e-mail.
+    expect(mock.state.contacts).toHaveLength(2);
     const [email] = mock.state.emails;
     const recipient = mock.state.contactPersons.find((p) => p.id === email?.contactPersonId);
     expect(recipient).toMatchObject({ contactId: invoice.outputs.contactId, email: "mette@b.dk" });
@@ -72,5 +75,70 @@ describe("Billy contact matching by e-mail", () => {
 
     expect(result.outputs).toMatchObject({ contactCreated: true });
     expect(mock.state.contacts).toHaveLength(2);
+  });
+});
+
+describe("Billy contact matching: name and postcode as the last lookup", () => {
+  const PHONE = { ...SETTINGS, customerMatch: "phone" as const };
+  /** Mette's contact as a person or an import made it: no e-mail, no phone. */
+  const METTE_BY_HAND = { id: "con-mette-hand", type: "person", name: "Mette Nielsen", zipcodeText: "2200", countryId: "DK" };
+
+  it("finds a returning buyer's contact that lacks the e-mail, instead of making a new one every order", async () => {
+    const mock = createBillyMock({ products: PRODUCTS, contacts: [METTE_BY_HAND] });
+    installBillyMock(mock);
+
+    const { result } = await run(createInvoice, secondMette());
+
+    expect(result.outputs).toMatchObject({ contactId: METTE_BY_HAND.id, contactCreated: false });
+    expect(mock.state.contacts).toHaveLength(1);
+  });
+
+  it("passes over the namesake with another e-mail to the buyer's own contact without one", async () => {
+    const mock = createBillyMock({
+      products: PRODUCTS,
+      contacts: [FIRST_METTE, METTE_BY_HAND],
+      contactPersons: [FIRST_METTE_PERSON],
+    });
+    installBillyMock(mock);
+
+    const { result } = await run(createInvoice, secondMette());
+
+    expect(result.outputs).toMatchObject({ contactId: METTE_BY_HAND.id, contactCreated: false });
+    expect(mock.state.contacts).toHaveLength(2);
+  });
+
+  it("makes a new contact beside a namesake with another phone number", async () => {
+    const mock = createBillyMock({ products: PRODUCTS, contacts: [{ ...METTE_BY_HAND, phone: "+45 87 65 43 21" }] });
+    installBillyMock(mock);
+
+    const { result } = await run(
+      createInvoice,
+      secondMette({ firstName: "Mette", lastName: "Nielsen", phone: "+4512345678" }),
+      PHONE,
+    );
+
+    expect(result.outputs).toMatchObject({ contactCreated: true });
+    expect(mock.state.contacts).toHaveLength(2);
+  });
+
+  it("a retry after a lost POST /contacts answer finds the contact whose phone Billy wrote its own way", async () => {
+    const mock = createBillyMock({ products: PRODUCTS });
+    installBillyMock(mock);
+    // Billy stores the phone number spaced, so the lookup by the order's number misses it.
+    const inner = mock.handle;
+    mock.handle = async (request: Request) => {
+      if (request.method !== "POST" || new URL(request.url).pathname !== "/contacts") return inner(request);
+      const body = (await request.json()) as { contact: Record<string, unknown> };
+      const spaced = { contact: { ...body.contact, phone: "+45 12 34 56 78" } };
+      return inner(new Request(request.url, { method: "POST", headers: request.headers, body: JSON.stringify(spaced) }));
+    };
+    mock.failNext({ status: 500, method: "POST", path: /^\/contacts$/, afterEffect: true });
+    const order = secondMette({ firstName: "Mette", lastName: "Nielsen", phone: "+4512345678" });
+
+    await failure(run(createInvoice, order, PHONE));
+    const { result } = await run(createInvoice, order, PHONE);
+
+    expect(mock.state.contacts).toHaveLength(1);
+    expect(result.outputs).toMatchObject({ contactId: mock.state.contacts[0]?.id, contactCreated: false });
   });
 });

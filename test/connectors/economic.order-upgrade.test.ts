@@ -1,10 +1,12 @@
 /**
  * createInvoice after an earlier createOrder: the upgrade instructions e-conomic answers wrapped
  * (`{ "draftInvoice": {...} }`), a draft order a person sent (it moves to /orders/sent), and a
- * draft order gone without trace, which fails the step rather than be invoiced a second time.
+ * draft order gone without trace, which fails the step rather than be invoiced a second time, unless
+ * Orderly itself used it up (this step's earlier success, the order's cancelOrder). The order is
+ * used up only once the invoice passed its checks, so a retry after a failed check still has it.
  */
 import { describe, expect, it } from "vitest";
-import { createInvoice, createOrder } from "../../src/connectors/economic";
+import { cancelOrder, createInvoice, createOrder } from "../../src/connectors/economic";
 import { createEconomicMock, type EconomicMock, installEconomicMock } from "../mocks/economic.mock";
 import {
   ANE,
@@ -159,5 +161,171 @@ describe("e-conomic createInvoice when the draft order is gone without trace", (
 
     expect(again.result).toMatchObject({ created: true, outputs: { draftInvoiceNumber: 2 } });
     expect(mock.createdInvoiceCount()).toBe(1);
+  });
+});
+
+/** The customer paid 300.00 for lines of 248.00: the invoice fails its totals check, left as a draft. */
+const mismatched = () => danishOrder({ totals: { total: 30000, tax: 4960, discounts: 0, shipping: 4900 } });
+
+/** Answers `path` (any method, or only `method`) with `answer` instead of the mock. */
+function answer(mock: EconomicMock, path: string, reply: () => Response, method?: string) {
+  const inner = mock.handle;
+  mock.handle = (request: Request) => {
+    const url = new URL(request.url);
+    if (url.pathname === path && (method === undefined || request.method === method)) return Promise.resolve(reply());
+    return inner(request);
+  };
+}
+
+describe("e-conomic createInvoice uses the order up only once the invoice passed its checks", () => {
+  it("a retry after a failed check, whose draft a person deleted, upgrades the order again instead of finding it gone", async () => {
+    const { mock, history } = await orderMovedToAne();
+    const error = await failure(run(createInvoice, mismatched(), {}, { history }));
+    expect(error.code).toBe("invoice_totals_mismatch");
+    expect(mock.state.orders).toHaveLength(1);
+    // A person corrects the order's setup and deletes the draft the attempt left.
+    await byPerson(mock, "DELETE", "/invoices/drafts/1");
+
+    const { result } = await run(createInvoice, danishOrder(), {}, { history });
+
+    expect(result).toMatchObject({ created: true, outputs: { draftInvoiceNumber: 2, fromOrderNumber: 1, customerNumber: 42 } });
+    expect(mock.state.orders).toEqual([]);
+    expect(mock.state.drafts).toHaveLength(1);
+  });
+
+  it("a retry that finds its draft updates it and then deletes the order", async () => {
+    const { mock, history } = await orderMovedToAne();
+    await failure(run(createInvoice, mismatched(), {}, { history }));
+
+    const { result } = await run(createInvoice, danishOrder(), {}, { history });
+
+    expect(result).toMatchObject({ created: false, outputs: { draftInvoiceNumber: 1, updated: true } });
+    expect(mock.state.orders).toEqual([]);
+    expect(mock.createdInvoiceCount()).toBe(1);
+  });
+
+  it("a retry that finds its draft booked by a person since deletes the order it was made of", async () => {
+    const { mock, history } = await orderMovedToAne();
+    await failure(run(createInvoice, mismatched(), {}, { history }));
+    await byPerson(mock, "POST", "/invoices/booked", { draftInvoice: { draftInvoiceNumber: 1 } });
+
+    const { result } = await run(createInvoice, mismatched(), {}, { history });
+
+    expect(result.outputs).toMatchObject({ bookedInvoiceNumber: 1 });
+    expect(mock.state.orders).toEqual([]);
+  });
+});
+
+describe("e-conomic createInvoice after Orderly itself used the draft order up", () => {
+  it("makes a fresh draft for a cancelled order paid after all: createOrder, cancelOrder, createInvoice", async () => {
+    const mock = createEconomicMock();
+    installEconomicMock(mock);
+    const order = await run(createOrder, pending(), {}, { reference: ORDER_REFERENCE });
+    const cancelled = await run(cancelOrder, pending(), {}, { history: [done("createOrder", order.result)] });
+    expect(cancelled.result.outputs).toMatchObject({ deletedOrders: [1] });
+    const history = [done("createOrder", order.result), done("cancelOrder", cancelled.result)];
+
+    const { result } = await run(createInvoice, danishOrder(), {}, { history });
+
+    expect(result).toMatchObject({ created: true, outputs: { draftInvoiceNumber: 1, reference: REFERENCE } });
+    expect(result.outputs).not.toHaveProperty("fromOrderNumber");
+    expect(mock.createdInvoiceCount()).toBe(1);
+  });
+
+  it("still fails for an order a cancelOrder of another connection deleted", async () => {
+    const mock = createEconomicMock();
+    installEconomicMock(mock);
+    const order = await run(createOrder, pending(), {}, { reference: ORDER_REFERENCE });
+    await byPerson(mock, "DELETE", "/orders/drafts/1");
+    const elsewhere = done(
+      "cancelOrder",
+      { externalId: "order 1", created: false, outputs: { deletedOrders: [1] } },
+      "conn_other",
+    );
+
+    const error = await failure(
+      run(createInvoice, danishOrder(), {}, { history: [done("createOrder", order.result), elsewhere] }),
+    );
+
+    expect(error.code).toBe("economic_order_gone");
+  });
+
+  it("makes its invoice again after a person deleted it, when the last success was a re-run that did not name the order", async () => {
+    const { mock, history } = await orderMovedToAne();
+    const first = await run(createInvoice, danishOrder(), {}, { history });
+    const rerun = await run(createInvoice, danishOrder(), {}, { history, prior: first.result });
+    expect(rerun.result.outputs).not.toHaveProperty("fromOrderNumber");
+    await byPerson(mock, "DELETE", "/invoices/drafts/1");
+
+    const again = await run(createInvoice, danishOrder(), {}, { history, prior: rerun.result });
+
+    expect(again.result).toMatchObject({ created: true, outputs: { draftInvoiceNumber: 2 } });
+    expect(mock.createdInvoiceCount()).toBe(1);
+  });
+
+  it("makes its invoice again when the last success, of an earlier release, named no order", async () => {
+    const { mock, history } = await orderMovedToAne();
+    const first = await run(createInvoice, danishOrder(), {}, { history });
+    await byPerson(mock, "DELETE", "/invoices/drafts/1");
+    const { fromOrderNumber: _named, ...older } = first.result.outputs;
+
+    const again = await run(createInvoice, danishOrder(), {}, { history, prior: { ...first.result, outputs: older } });
+
+    expect(again.result).toMatchObject({ created: true, outputs: { draftInvoiceNumber: 2 } });
+  });
+});
+
+describe("e-conomic createInvoice deletes the sent order it upgraded, should e-conomic not archive it", () => {
+  async function sentOrder() {
+    const setup = await orderMovedToAne();
+    const order = await byPerson(setup.mock, "GET", "/orders/drafts/1");
+    await byPerson(setup.mock, "POST", "/orders/sent", order);
+    setup.mock.state.requests.length = 0;
+    return setup;
+  }
+
+  it("deletes it once the invoice passed its checks, and names it", async () => {
+    const { mock, history } = await sentOrder();
+
+    const { result } = await run(createInvoice, danishOrder(), {}, { history });
+
+    expect(result.outputs).toMatchObject({ fromSentOrder: true, deletedSentOrder: 1 });
+    expect(calls(mock)).toContain("DELETE /orders/sent/1");
+    expect(mock.state.sentOrders).toEqual([]);
+  });
+
+  it("takes a 404 as archived already, and names nothing", async () => {
+    const { mock, history } = await sentOrder();
+    answer(mock, "/orders/sent/1", () => Response.json({ message: "Not found" }, { status: 404 }), "DELETE");
+
+    const { result } = await run(createInvoice, danishOrder(), {}, { history });
+
+    expect(result.outputs).toMatchObject({ fromSentOrder: true });
+    expect(result.outputs).not.toHaveProperty("deletedSentOrder");
+  });
+
+  it("keeps it while the invoice fails its checks, and deletes it on the retry that passes them", async () => {
+    const { mock, history } = await sentOrder();
+    await failure(run(createInvoice, mismatched(), {}, { history }));
+    expect(mock.state.sentOrders).toHaveLength(1);
+
+    const { result } = await run(createInvoice, danishOrder(), {}, { history });
+
+    expect(result.outputs).toMatchObject({ draftInvoiceNumber: 1, updated: true, deletedSentOrder: 1 });
+    expect(mock.state.sentOrders).toEqual([]);
+  });
+
+  it("a sent-order list it cannot read is passing trouble, retried, and made nothing", async () => {
+    const mock = createEconomicMock();
+    installEconomicMock(mock);
+    const order = await run(createOrder, pending(), {}, { reference: ORDER_REFERENCE });
+    await byPerson(mock, "DELETE", "/orders/drafts/1");
+    answer(mock, "/orders/sent", () => Response.json({ collection: "not a list" }));
+
+    const error = await failure(run(createInvoice, danishOrder(), {}, { history: [done("createOrder", order.result)] }));
+
+    expect(error).toMatchObject({ errorClass: "unavailable", code: "economic_unexpected_response", madeNothing: true });
+    expect(error.retryable).toBe(true);
+    expect(error.message).not.toMatch(/retry the step/);
   });
 });

@@ -89,12 +89,10 @@ function lookupBy(match: Exclude<BillyCustomerMatch, "shared">, order: Canonical
 }
 
 /**
- * How the buyer is found: by the configured property, or by name and postcode only when the order
- * lacks it (as e-conomic's customerLookup). Not both: a second Mette Nielsen in 2200 whose e-mail
- * Billy does not know would land on the first one's contact, and get her invoice e-mails. A retry
- * after a contact was made but the invoice was not still finds it, as the new contact carries the
- * configured property (contactBody). An order with neither makes a new contact: a name alone may
- * be another customer.
+ * How the buyer is found: by the configured property, or by name and postcode when the order lacks
+ * it (as e-conomic's customerLookup). An order with neither makes a new contact: a name alone may be
+ * another customer. When the order has the property and no contact carries it, name and postcode are
+ * still tried last (namesakeLookup), but only a contact without that property is taken.
  */
 export function contactPlan(
   order: CanonicalOrder,
@@ -157,12 +155,13 @@ export async function findOrCreateContact(
   const plan = contactPlan(order, settings);
   if (plan.kind === "shared") return { contactId: plan.contactId, created: false };
   const body = contactBody(order, settings);
+  const namesake = namesakeLookup(order, plan.lookups);
   const find = async (): Promise<BillyContactRef | undefined> => {
     for (const lookup of plan.lookups) {
       const contactId = await findContact(ctx, lookup);
       if (contactId) return { contactId, created: false };
     }
-    return undefined;
+    return namesake ? findNamesake(ctx, namesake, plan.lookups) : undefined;
   };
   const create = async (): Promise<BillyContactRef> => {
     const res = await billyRequest(ctx, { method: "POST", path: "/contacts", json: envelope(ctx, "contact", body) });
@@ -177,10 +176,11 @@ export async function findOrCreateContact(
   return oneAtATime(ctx, key, async () => (await find()) ?? create());
 }
 
+const INSTEAD =
+  "If the buyer has two contacts in Billy now, merge them; match customers by another property (customerMatch) or on a shared contact to avoid it.";
+
 async function findContact(ctx: BillyContext, lookup: ContactLookup): Promise<string | undefined> {
-  const instead =
-    "If the buyer has two contacts in Billy now, merge them; match customers by another property (customerMatch) or on a shared contact to avoid it.";
-  const found = await findInList(ctx, { ...lookup, instead }, (record) =>
+  const found = await findInList(ctx, { ...lookup, instead: INSTEAD }, (record) =>
     Object.entries(lookup.filter).every(([key, value]) => same(record[key], value)),
   );
   if (!found) return undefined;
@@ -191,3 +191,69 @@ async function findContact(ctx: BillyContext, lookup: ContactLookup): Promise<st
 function same(actual: unknown, wanted: string): boolean {
   return typeof actual === "string" && actual.trim().toLowerCase() === wanted.trim().toLowerCase();
 }
+
+/**
+ * Name and postcode as the last lookup of an order that has the configured property: the buyer's
+ * contact may lack that property (made by a person or an import, or from an earlier order without
+ * it), or Billy may store it in another form (a phone or VAT number it normalised) so a retry after
+ * a lost POST /contacts answer misses the contact it made. Undefined when the plan is already name
+ * and postcode, or the order lacks either.
+ */
+function namesakeLookup(order: CanonicalOrder, lookups: readonly ContactLookup[]): ContactLookup | undefined {
+  const fallback = lookupBy("namePostcode", order);
+  if (!fallback || lookups.length === 0 || lookups.some((l) => l.filter.zipcodeText !== undefined)) return undefined;
+  return fallback;
+}
+
+/** Namesakes looked at at most: beyond a few in one postcode, a new contact is the safer guess. */
+const MAX_NAMESAKES = 5;
+
+/**
+ * A contact of the order's name and postcode that is the buyer's: one without the configured
+ * property, or with it in the same form up to spaces and punctuation. One with another value is a
+ * namesake (a second Mette Nielsen in 2200), whose contact would get this buyer's invoice e-mails.
+ */
+async function findNamesake(
+  ctx: BillyContext,
+  lookup: ContactLookup,
+  configured: readonly ContactLookup[],
+): Promise<BillyContactRef | undefined> {
+  const rejected = new Set<unknown>();
+  for (let tried = 0; tried < MAX_NAMESAKES; tried++) {
+    const found = await findInList(
+      ctx,
+      { ...lookup, instead: INSTEAD },
+      (record) => !rejected.has(record.id) && Object.entries(lookup.filter).every(([key, value]) => same(record[key], value)),
+    );
+    if (typeof found?.id !== "string") return undefined;
+    if (await carriesNoOther(ctx, found, configured)) return { contactId: found.id, created: false };
+    rejected.add(found.id);
+  }
+  return undefined;
+}
+
+async function carriesNoOther(ctx: BillyContext, contact: Json, configured: readonly ContactLookup[]): Promise<boolean> {
+  for (const { resource, filter } of configured)
+    for (const [key, wanted] of Object.entries(filter)) {
+      if (resource === "contacts" && !absentOrSame(contact[key], wanted, plainNumber)) return false;
+      // An e-mail is its contact persons': the contact must have none with another e-mail.
+      if (resource === "contactPersons") {
+        const other = await findInList(
+          ctx,
+          { resource: "contactPersons", filter: { contactId: String(contact.id) }, instead: INSTEAD },
+          (person) => person.contactId === contact.id && !absentOrSame(person[key], wanted, (v) => v.trim().toLowerCase()),
+        );
+        if (other) return false;
+      }
+    }
+  return true;
+}
+
+/** No value, or the same one as `plain` writes both. */
+function absentOrSame(actual: unknown, wanted: string, plain: (value: string) => string): boolean {
+  if (actual === undefined || actual === null || (typeof actual === "string" && !actual.trim())) return true;
+  return typeof actual === "string" && plain(actual) === plain(wanted);
+}
+
+/** A phone, VAT, EAN or customer number as letters and digits: "+45 12 34 56 78" is "4512345678". */
+const plainNumber = (value: string) => value.toLowerCase().replace(/[^\p{L}\p{N}]/gu, "");

@@ -13,11 +13,16 @@ import type { AccountingDocument } from "../../domain/accounting/document";
 import { OrderlyError } from "../../domain/errors";
 import type { CanonicalOrder } from "../../domain/order";
 import { toHex } from "../signatures";
-import { type BillyContext, billyRequest, changedRecord } from "./billy.api";
+import { type BillyContext, billyRequest } from "./billy.api";
 import { exchangeRateFor, wantsShopRate } from "./billy.invoice";
 import type { BillyDocumentSettings } from "./billy.settings";
 
 const organizationRecord = z.object({ baseCurrencyId: z.string().regex(/^[A-Z]{3}$/) });
+/** Billy answers one record under its singular name; the plural, as write answers list it, is read too. */
+const organizationAnswer = z.union([
+  z.object({ organization: organizationRecord }).transform((a) => a.organization),
+  z.object({ organizations: z.tuple([organizationRecord], z.unknown()) }).transform((a) => a.organizations[0]),
+]);
 
 /** Companies remembered per isolate; past this, the oldest is dropped. */
 const MAX_REMEMBERED = 1_000;
@@ -30,11 +35,12 @@ export async function baseCurrency(ctx: BillyContext): Promise<string> {
   const organizationId = ctx.connection.settings.organizationId;
   const path = organizationId ? `/organizations/${encodeURIComponent(organizationId)}` : "/organization";
   const res = await billyRequest(ctx, { method: "GET", path });
-  const parsed = organizationRecord.safeParse(changedRecord(res.body, "organizations", "organization"));
+  const parsed = organizationAnswer.safeParse(res.body);
   if (!parsed.success)
+    // Not retried: the base currency is fixed, so the same answer would come back on every retry.
     throw new OrderlyError(
-      `Billy's answer to GET ${path} carries no base currency (baseCurrencyId), which Orderly needs to tell whether the webshop's exchange rate fits Billy's books.`,
-      { errorClass: "unavailable", code: "billy_unexpected_answer", details: res.body },
+      `Billy's answer to GET ${path} carries no base currency (organization.baseCurrencyId), which Orderly needs to tell whether the webshop's exchange rate, or a cash account without a currency, fits Billy's books. Check that the connection's access token (and organization id, if set) reach the Billy company and that the company has a base currency, then retry.`,
+      { errorClass: "validation", code: "billy_unexpected_answer", details: { path, answer: res.body } },
     );
   if (remembered.size >= MAX_REMEMBERED) remembered.delete(remembered.keys().next().value as string);
   remembered.set(key, parsed.data.baseCurrencyId);

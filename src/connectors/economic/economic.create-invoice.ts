@@ -5,8 +5,10 @@
  * touched, and the differences the update would have made are reported instead. When an earlier
  * createOrder step made a draft order, that order becomes the invoice; when that order is gone
  * because a person invoiced it in e-conomic, the person's invoice is adopted (`invoicedByPerson`);
- * when a person sent it, the sent order becomes the invoice. An order gone without trace fails
- * the step rather than be invoiced a second time.
+ * when a person sent it, the sent order becomes the invoice (and is deleted, should e-conomic not
+ * archive it). The order is used up (deleted) only once the invoice passed its checks, so a retry
+ * after a failed check still finds it. An order gone without trace fails the step rather than be
+ * invoiced a second time, unless this step's earlier success or the order's cancelOrder used it up.
  */
 import { buildInvoiceDocument } from "../../domain/accounting/build-document";
 import type { AccountingDocument } from "../../domain/accounting/document";
@@ -25,8 +27,8 @@ import {
   type PreparedDocument,
   prepareDocument,
 } from "./economic.document-steps";
-import { asInt, orderFromHistory } from "./economic.history";
-import { deleteDraftOrder, findSentOrder, upgradedInvoiceBody, upgradeInstructions } from "./economic.orders";
+import { historyResults, orderFromHistory } from "./economic.history";
+import { deleteDraftOrder, deleteSentOrder, findSentOrder, upgradedInvoiceBody, upgradeInstructions } from "./economic.orders";
 import { type FoundInvoice, findInvoiceByReference, getBookedInvoice } from "./economic.reference";
 import {
   type CreateInvoiceSettings,
@@ -49,12 +51,18 @@ export const createInvoice = defineAction<typeof createInvoiceSettings, Economic
     const own = await findInvoiceByReference(ctx, reference);
     const fromOrder = orderFromHistory(ctx);
     const source = !own && fromOrder ? await orderSource(ctx, fromOrder, reference) : undefined;
+    // An earlier attempt made `own` of the order but failed before it used the order up (a check, the
+    // booking, a lost answer): a sent order is looked up now, while the step has only read.
+    const unfinished = own !== undefined && fromOrder !== undefined && ctx.prior === undefined;
+    const leftSent = unfinished && fromOrder?.reference ? await findSentOrder(ctx, fromOrder.reference) : undefined;
     const template = source?.template;
     const adopted = source?.adopted;
     const existing = own ?? adopted?.invoice;
     if (existing?.kind === "booked") {
       // A booked invoice is never changed; the transfer log shows what the update would have changed.
       const booked = await getBookedInvoice(ctx, existing.bookedInvoiceNumber);
+      // Booked (by that attempt, or a person since), the invoice has used the order up.
+      const used = unfinished && fromOrder ? await useUpOrder(ctx, fromOrder.orderNumber, leftSent) : undefined;
       return {
         externalId: String(existing.bookedInvoiceNumber),
         created: false,
@@ -66,6 +74,7 @@ export const createInvoice = defineAction<typeof createInvoiceSettings, Economic
           ...documentOutputs(document),
           differences: bookedDifferences(booked, document, order.source.orderNumber),
           ...adopted?.outputs,
+          ...used,
         },
       };
     }
@@ -73,15 +82,19 @@ export const createInvoice = defineAction<typeof createInvoiceSettings, Economic
     const made = existing
       ? await updateDraft(ctx, order, document, prepared, existing, adopted !== undefined)
       : await createDraft(ctx, order, document, prepared, source?.orderNumber, template);
-    // Idempotent: also finishes an upgrade whose order deletion an interrupted attempt did not reach.
-    if (fromOrder) await deleteDraftOrder(ctx, fromOrder.orderNumber);
     if (document.mismatch) throw mismatchError(document, made.draftInvoiceNumber);
     checkComputedTotal(made.grossAmount, document, made.draftInvoiceNumber);
     const bookedInvoiceNumber =
       ctx.settings.invoiceState === "booked" ? await bookDraft(ctx, made.draftInvoiceNumber) : undefined;
+    // Only now is the order used up: an attempt failing above leaves it, so a retry after a person
+    // deleted the draft upgrades the order again instead of finding it gone. Idempotent: it also
+    // finishes an upgrade whose order deletion an interrupted attempt did not reach.
+    const fromSent = made.upgradedFromOrder && source?.sent ? source.orderNumber : undefined;
+    const used = fromOrder ? await useUpOrder(ctx, fromOrder.orderNumber, fromSent ?? leftSent) : undefined;
     const upgradedFrom = made.upgradedFromOrder ? source?.orderNumber : undefined;
-    const sentOutputs = made.upgradedFromOrder && source?.sent ? { fromSentOrder: true } : undefined;
-    return result(made, reference, document, prepared, bookedInvoiceNumber, upgradedFrom, adopted?.outputs ?? sentOutputs);
+    const sentOutputs = fromSent === undefined ? undefined : { fromSentOrder: true };
+    const outputs = { ...(adopted?.outputs ?? sentOutputs), ...used };
+    return result(made, reference, document, prepared, bookedInvoiceNumber, upgradedFrom, outputs);
   },
 });
 
@@ -95,11 +108,33 @@ interface OrderSource {
 }
 
 /**
+ * Deletes the draft order the invoice was made of, and the sent order when there is one (404: gone
+ * already). Outputs name a sent order Orderly deleted, as e-conomic was to archive it.
+ */
+async function useUpOrder(
+  ctx: Ctx,
+  orderNumber: number,
+  sentNumber: number | undefined,
+): Promise<{ deletedSentOrder: number } | undefined> {
+  await deleteDraftOrder(ctx, orderNumber);
+  if (sentNumber === undefined || !(await deleteSentOrder(ctx, sentNumber))) return undefined;
+  return { deletedSentOrder: sentNumber };
+}
+
+/** Whether a cancelOrder of the order on this connection deleted the draft order (outputs.deletedOrders). */
+function deletedByCancel(ctx: Ctx, orderNumber: number): boolean {
+  return historyResults(ctx, new Set(["cancelOrder"])).some(
+    (r) => Array.isArray(r.outputs.deletedOrders) && r.outputs.deletedOrders.includes(orderNumber),
+  );
+}
+
+/**
  * Where the invoice comes from when an earlier createOrder made a draft order: that draft order; else
  * the invoice a person made of it; else, as a person sent it, the sent order (left in /orders/sent, a
  * person could invoice it a second time beside a fresh draft). Gone from all three, the order was
  * invoiced under another reference or deleted, and a fresh draft could invoice it twice: the step
- * fails, unless this step itself turned that order into the invoice a person has deleted since.
+ * fails, unless Orderly itself used the order up: this step's earlier success (its invoice, which a
+ * person has deleted since) or the order's cancelOrder (a cancelled order paid after all).
  */
 async function orderSource(
   ctx: Ctx,
@@ -113,9 +148,9 @@ async function orderSource(
   const sentNumber = fromOrder.reference ? await findSentOrder(ctx, fromOrder.reference) : undefined;
   const sent = sentNumber === undefined ? undefined : await upgradeInstructions(ctx, sentNumber, "sent");
   if (sent) return { template: sent, orderNumber: sentNumber, sent: true };
-  // This step's last success made its invoice of the order (it names the order): that order is gone
-  // into it, and a person deleted the invoice since; it is made again, as an invoice without an order is.
-  if (asInt(ctx.prior?.outputs.fromOrderNumber) !== undefined) return {};
+  // Any success of this step used the order up, whether or not its outputs name it (a re-run that
+  // found its own draft, or a release before fromOrderNumber); a fresh draft is made, as without an order.
+  if (ctx.prior !== undefined || deletedByCancel(ctx, fromOrder.orderNumber)) return {};
   const other = fromOrder.reference ? ` and no invoice carries its reference ${fromOrder.reference}` : "";
   throw new OrderlyError(
     `e-conomic draft order ${fromOrder.orderNumber}, which the order's createOrder step made, is neither among the draft nor the sent orders${other}: a person invoiced it under another reference, or deleted it. No invoice is made, as it could invoice the order twice. If a person invoiced it, write ${fromOrder.reference ?? "the order's reference"} in that invoice's "Other reference" and retry, so Orderly takes it over; otherwise invoice the order in e-conomic.`,
@@ -238,7 +273,7 @@ function result(
   prepared: PreparedDocument,
   bookedInvoiceNumber: number | undefined,
   orderNumber: number | undefined,
-  adopted: Record<string, unknown> | undefined,
+  extra: Record<string, unknown>,
 ): ActionResult {
   return {
     externalId: String(bookedInvoiceNumber ?? made.draftInvoiceNumber),
@@ -252,7 +287,7 @@ function result(
       ...documentOutputs(document, prepared.products),
       ...(made.created ? {} : { updated: true }),
       ...(orderNumber === undefined ? {} : { fromOrderNumber: orderNumber }),
-      ...adopted,
+      ...extra,
     },
   };
 }
