@@ -10,7 +10,10 @@ import { MAX_MAILBOX_LENGTH, parseMailbox } from "./mail.address";
 export const MAX_RECIPIENTS = 50;
 /** RFC 5322 caps a header line at 998 characters. */
 export const MAX_SUBJECT_LENGTH = 998;
-/** Raw bytes over all attachments. Base64 adds a third, so Postmark (10 MB after encoding) may still refuse near the limit. */
+/**
+ * Raw bytes over all attachments, whatever the provider. Base64 adds a third, so a provider whose
+ * limit counts the encoded message (Postmark: 10 MB) is checked on its own (`checkProviderLimit`).
+ */
 export const MAX_ATTACHMENT_BYTES = 10 * 1024 * 1024;
 /** Resend's limit on an Idempotency-Key, applied to every provider so a key works everywhere. */
 export const MAX_IDEMPOTENCY_KEY_LENGTH = 256;
@@ -110,6 +113,46 @@ export function parseOutgoingEmail(input: unknown): OutgoingEmail {
 
 export type MailProviderId = "dev" | "resend" | "postmark";
 
+/**
+ * The code of the error a provider throws when its idempotency key was used before for an email
+ * with other content (Resend's 409 `invalid_idempotent_request`): the first one was accepted, so
+ * `sendMail` records the key as sent instead of failing it for good.
+ */
+export const MAIL_IDEMPOTENCY_MISMATCH = "mail_idempotency_mismatch";
+
+/** Base64 length of `bytes` bytes (4 characters per 3 bytes, padded). */
+function base64Length(bytes: number): number {
+  return 4 * Math.ceil(bytes / 3);
+}
+
+/**
+ * The email's size as a provider counts it: subject, bodies (UTF-8) and attachments after base64.
+ * Headers and JSON punctuation are left out; they are a few hundred bytes.
+ */
+export function encodedEmailBytes(email: OutgoingEmail): number {
+  const utf8 = new TextEncoder();
+  const text = [email.subject, email.text ?? "", email.html ?? ""].reduce((sum, s) => sum + utf8.encode(s).byteLength, 0);
+  return (email.attachments ?? []).reduce((sum, a) => sum + base64Length(a.content.byteLength), text);
+}
+
+const mb = (bytes: number) => `${(bytes / 1_000_000).toFixed(1)} MB`;
+
+/**
+ * Refuses, before anything is stored or sent, an email larger than the provider takes: sent, it
+ * would only come back refused (Postmark's 413) after the attachment was kept.
+ */
+export function checkProviderLimit(email: OutgoingEmail, provider: Pick<MailProvider, "vendor" | "maxEmailBytes">): void {
+  const limit = provider.maxEmailBytes;
+  if (limit === undefined) return;
+  const size = encodedEmailBytes(email);
+  if (size <= limit) return;
+  const files = (email.attachments ?? []).map((a) => `${a.filename} ${mb(a.content.byteLength)}`);
+  throw new OrderlyError(
+    `The email is ${mb(size)} once its attachments are base64-encoded, above ${provider.vendor}'s limit of ${mb(limit)} per email${files.length > 0 ? ` (attachments: ${files.join(", ")})` : ""}. Make the attachment smaller, or send through a mail connection whose provider takes more.`,
+    { errorClass: "validation", code: "mail_too_large", details: { size, limit } },
+  );
+}
+
 export interface MailSendContext {
   /** Stable for one logical email; Resend dedupes on it, Orderly's outbox does for every provider. */
   idempotencyKey: string;
@@ -124,6 +167,8 @@ export interface MailProvider {
   vendor: string;
   /** Sender used when the email names none (the connection's `from`). */
   defaultFrom: string;
+  /** The vendor's limit on one email, counted after base64 (`encodedEmailBytes`); none if absent. */
+  maxEmailBytes?: number;
   /** Turns the vendor's error body into a sentence a person can act on. */
   describeError?(status: number, body: unknown): string | undefined;
   /** Hands the email to the vendor; throws an OrderlyError classified as retryable or permanent. */

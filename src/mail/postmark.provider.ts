@@ -4,7 +4,8 @@
  *
  * Postmark has no idempotency key. If Orderly crashes, or the answer is lost, after Postmark
  * accepted the email but before the outbox row says "sent", a retry sends it a second time.
- * We accept that: a rare duplicate invoice email is better than one that never arrives.
+ * We accept that: a rare duplicate invoice email is better than one that never arrives. (A D1
+ * error on that "sent" write is no such case: `sendMail` retries the write and never re-sends.)
  */
 import type { PostmarkCredentials, PostmarkSettings } from "../connectors/postmark";
 import { toBase64 } from "../connectors/signatures";
@@ -30,8 +31,16 @@ interface PostmarkAnswer {
   Message?: unknown;
 }
 
-/** Postmark error codes that are not the sender's fault and pass with time. */
-const TRANSIENT_CODES: ReadonlySet<number> = new Set([100]); // 100: maintenance
+/**
+ * Postmark's API error codes (the `ErrorCode` of its answer) that pass with time: 100 maintenance,
+ * 429 rate limit exceeded (documented both as an HTTP status and as an ErrorCode).
+ */
+const MAINTENANCE = 100;
+const RATE_LIMITED = 429;
+const TRANSIENT_CODES: ReadonlySet<number> = new Set([MAINTENANCE, RATE_LIMITED]);
+
+/** Postmark refuses (413) an email over 10 MB, counted after base64, attachments included. */
+export const POSTMARK_MAX_EMAIL_BYTES = 10_000_000;
 
 export function postmarkEmailBody(email: OutgoingEmail, settings: PostmarkSettings): PostmarkEmailBody {
   return {
@@ -68,6 +77,7 @@ export function postmarkProvider(settings: PostmarkSettings, credentials: Postma
     id: "postmark",
     vendor: "Postmark",
     defaultFrom: settings.from,
+    maxEmailBytes: POSTMARK_MAX_EMAIL_BYTES,
     describeError: describePostmarkError,
     async send(email, ctx) {
       let answer: { body: PostmarkAnswer | null };
@@ -83,12 +93,13 @@ export function postmarkProvider(settings: PostmarkSettings, credentials: Postma
       }
       const body = answer.body ?? {};
       // A 200 carries ErrorCode 0; anything else means the email was not accepted.
-      if (typeof body.ErrorCode === "number" && body.ErrorCode !== 0)
-        throw new OrderlyError(`Postmark did not accept the email: ${describePostmarkError(200, body) ?? "no reason given"}`, {
-          errorClass: TRANSIENT_CODES.has(body.ErrorCode) ? "unavailable" : "validation",
-          code: "outbound_rejected",
-          details: body,
-        });
+      if (typeof body.ErrorCode === "number" && body.ErrorCode !== 0) {
+        const rejected = new OrderlyError(
+          `Postmark did not accept the email: ${describePostmarkError(200, body) ?? "no reason given"}`,
+          { errorClass: "validation", code: "outbound_rejected", details: body },
+        );
+        throw transient(rejected) ?? rejected;
+      }
       if (typeof body.MessageID !== "string" || !body.MessageID)
         throw new OrderlyError("Postmark accepted the email but answered without a MessageID.", {
           errorClass: "internal",
@@ -100,14 +111,18 @@ export function postmarkProvider(settings: PostmarkSettings, credentials: Postma
   };
 }
 
-/** A 422 whose ErrorCode means "try later" (maintenance) is retryable, unlike other 422s. */
+/**
+ * A refusal whose ErrorCode means "try later" is retryable, unlike other 422s: maintenance as
+ * unavailable, the rate limit as rate_limited (so the connection's steps back off together).
+ */
 function transient(error: unknown): OrderlyError | undefined {
   if (!(error instanceof OrderlyError) || error.errorClass !== "validation") return undefined;
   const code = (error.details as PostmarkAnswer | undefined)?.ErrorCode;
   if (typeof code !== "number" || !TRANSIENT_CODES.has(code)) return undefined;
+  const limited = code === RATE_LIMITED;
   return new OrderlyError(error.message, {
-    errorClass: "unavailable",
-    code: "outbound_unavailable",
+    errorClass: limited ? "rate_limited" : "unavailable",
+    code: limited ? "outbound_rate_limited" : "outbound_unavailable",
     details: error.details,
     cause: error,
   });

@@ -7,7 +7,10 @@ import type { ResendCredentials, ResendSettings } from "../connectors/resend";
 import { toBase64 } from "../connectors/signatures";
 import { OrderlyError } from "../domain/errors";
 import { normaliseMailbox } from "./mail.address";
-import type { MailProvider, OutgoingEmail } from "./mail.types";
+import { MAIL_IDEMPOTENCY_MISMATCH, type MailProvider, type OutgoingEmail } from "./mail.types";
+
+/** Resend's documented limit: 40 MB per email, after base64 encoding of the attachments. */
+export const RESEND_MAX_EMAIL_BYTES = 40_000_000;
 
 /** The JSON body of Resend's send-email call (the fields Orderly uses). */
 export interface ResendEmailBody {
@@ -54,6 +57,7 @@ export function resendProvider(settings: ResendSettings, credentials: ResendCred
     id: "resend",
     vendor: "Resend",
     defaultFrom: settings.from,
+    maxEmailBytes: RESEND_MAX_EMAIL_BYTES,
     describeError: describeResendError,
     async send(email, ctx) {
       let answer: { body: { id?: unknown } };
@@ -81,7 +85,10 @@ export function resendProvider(settings: ResendSettings, credentials: ResendCred
 
 /**
  * Resend answers 409 in two cases that need opposite handling: the key is still being processed
- * (wait and retry), or the key was used before with a different email (a bug; never retry).
+ * (`concurrent_idempotent_requests`: wait and retry), or the key was used within 24 hours for an
+ * email with other content (`invalid_idempotent_request`). The latter means an earlier attempt
+ * under this key was accepted (a retry after a timeout, the PDF's bytes or the template changed
+ * since): sendMail records it as sent, since sending it again would be a second copy.
  */
 function idempotencyConflict(error: unknown): OrderlyError | undefined {
   if (!(error instanceof OrderlyError) || error.errorClass !== "conflict") return undefined;
@@ -95,9 +102,11 @@ function idempotencyConflict(error: unknown): OrderlyError | undefined {
       cause: error,
     });
   if (name === "invalid_idempotent_request")
-    return new OrderlyError(
-      "Resend already sent a different email with this idempotency key; the same key must always carry the same email.",
-      { errorClass: "conflict", code: "mail_idempotency_mismatch", details: error.details, cause: error },
-    );
+    return new OrderlyError("Resend already accepted an email with this idempotency key, with other content than this one.", {
+      errorClass: "conflict",
+      code: MAIL_IDEMPOTENCY_MISMATCH,
+      details: error.details,
+      cause: error,
+    });
   return undefined;
 }

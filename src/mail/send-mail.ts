@@ -13,6 +13,8 @@ import { mailOutbox } from "../db/schema";
 import { asOrderlyError, OrderlyError } from "../domain/errors";
 import { devOutboxProvider, isLocalDevelopment } from "./dev-outbox.provider";
 import {
+  checkProviderLimit,
+  MAIL_IDEMPOTENCY_MISMATCH,
   MAX_IDEMPOTENCY_KEY_LENGTH,
   type MailProvider,
   type MailProviderId,
@@ -62,6 +64,8 @@ export interface SendMailResult {
   provider: MailProviderId;
   /** True when this key was already sent and nothing was sent now. */
   deduplicated: boolean;
+  /** Something a person should know about how it was recorded (kept on the outbox row where it could be written). */
+  note?: string;
 }
 
 type OutboxRow = typeof mailOutbox.$inferInsert;
@@ -175,6 +179,7 @@ export async function sendMail(env: Env, input: SendMailInput): Promise<SendMail
       row.text = email.text ?? null;
       row.html = email.html ?? null;
     }
+    checkProviderLimit(email, provider);
     for (const a of files) await env.BLOBS.put(a.blobKey, a.content, { httpMetadata: { contentType: a.contentType } });
     // The dev outbox calls nothing; a provider's call must end inside a queue step's lease.
     const timeoutMs = provider.id === "dev" ? MAIL_TIMEOUT_MS : await beforeUnpacedCall(env, MAIL_TIMEOUT_MS);
@@ -187,11 +192,53 @@ export async function sendMail(env: Env, input: SendMailInput): Promise<SendMail
     ({ providerId } = await provider.send({ ...email, from: row.fromAddress }, { idempotencyKey, http }));
   } catch (cause) {
     const error = asOrderlyError(cause);
+    if (error.code === MAIL_IDEMPOTENCY_MISMATCH) {
+      // The provider holds an email it accepted under this key: it went out, and a failure here
+      // would only be retried after the provider forgets the key, into a second copy.
+      const note = `${error.message} That one counts as sent under this key; this version was not sent.`;
+      const id = await recordSent(env, { ...row, status: "sent", providerId: null, error: note });
+      return { id, providerId: "", provider: row.provider as MailProviderId, deduplicated: true, note };
+    }
     await record(env, { ...row, status: "failed", error: error.message });
     throw error;
   }
-  const recordedId = await record(env, { ...row, status: "sent", providerId, error: null });
+  const recordedId = await recordSent(env, { ...row, status: "sent", providerId, error: null });
   return { id: recordedId, providerId, provider: provider.id, deduplicated: false };
+}
+
+/** Tries of the "sent" write after the provider accepted, and the wait before each further one. */
+const SENT_WRITE_TRIES = 3;
+const SENT_WRITE_BACKOFF_MS = 100;
+/** Keys of the tenant's alerts, whose failed rows the cron sends again. */
+const ALERT_KEY_PREFIX = "alert/";
+
+/**
+ * Writes the row as sent once the provider has the email, retrying in place: thrown, the write's
+ * failure would make the caller send again, a certain duplicate through Postmark (no idempotency
+ * key). Still failing, an alert throws as before (the cron sends failed alerts again anyway); any
+ * other email is reported sent with a warning, its row left unsent: the cron re-sends only alert
+ * rows, and a step keeps its result (`prior`), so the email is not sent twice. (The status-report
+ * pass does send a report again whose row is not sent, within its catch-up window.)
+ */
+async function recordSent(env: Env, values: OutboxRow): Promise<string> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await record(env, values);
+    } catch (error) {
+      if (attempt < SENT_WRITE_TRIES) {
+        await new Promise((resolve) => setTimeout(resolve, SENT_WRITE_BACKOFF_MS * attempt));
+        continue;
+      }
+      if (values.idempotencyKey.startsWith(ALERT_KEY_PREFIX)) throw error;
+      console.warn("mail sent, but the outbox could not record it as sent; it is not sent again", {
+        tenantId: values.tenantId,
+        idempotencyKey: values.idempotencyKey,
+        providerId: values.providerId,
+        error: String(error),
+      });
+      return values.id;
+    }
+  }
 }
 
 /** Writes the row; never turns a row another attempt already marked sent back into failed. */

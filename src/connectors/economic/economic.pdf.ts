@@ -7,12 +7,16 @@
  * when it could end after the step's lease (`beforeUnpacedCall`).
  */
 import { OrderlyError } from "../../domain/errors";
+import { MAX_ATTACHMENT_BYTES } from "../../mail/mail.types";
 import { beforeUnpacedCall } from "../../mail/send-mail";
 import { parseRetryAfter, type RecordedExchange } from "../http";
 import type { EconomicContext } from "./economic.api";
 
-/** Largest PDF accepted (the mail providers' attachment limit is 10 MiB). */
-const MAX_PDF_BYTES = 10 * 1024 * 1024;
+/**
+ * Largest PDF accepted: Orderly's own limit on an email's attachments (raw bytes). Whether it fits
+ * the step's mail provider, counted after base64 (Postmark: 10 MB), is checked when it is sent.
+ */
+const MAX_PDF_BYTES = MAX_ATTACHMENT_BYTES;
 
 export async function bookedInvoicePdf(
   ctx: EconomicContext & { env: Env },
