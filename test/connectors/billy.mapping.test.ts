@@ -278,6 +278,7 @@ describe("Billy e-mail, errors and history", () => {
       "registerPayment",
       "sendInvoiceEmail",
       "createCreditNote",
+      "registerRefund",
       "cancelOrder",
     ]);
     expect(billyConnectionSettings.parse({})).toEqual({ baseUrl: "https://api.billysbilling.com/v2" });

@@ -416,6 +416,7 @@ describe("e-conomic connector manifest", () => {
       "createOrder",
       "cancelOrder",
       "createCreditNote",
+      "registerRefund",
     ]);
     for (const action of Object.values(economicConnector.actions ?? {}))
       expect(() => z.toJSONSchema(action.settings, { io: "input" })).not.toThrow();

@@ -256,6 +256,15 @@ export function createBankPayment(state: BillyState, input: Json): Response {
       });
     return invoice;
   });
+  // Money in settles an invoice (debit side of the cash account), money paid back a credit note (credit).
+  for (const [i, subject] of subjects.entries()) {
+    const side = subject?.type === "creditNote" ? "credit" : "debit";
+    if (subject && input.cashSide !== undefined && input.cashSide !== side)
+      problems.push({
+        property: `bankPayment.associations[${i}].subjectReference`,
+        message: `is a${subject.type === "creditNote" ? " credit note" : "n invoice"}, settled by a payment on the ${side} side`,
+      });
+  }
   const currencies = new Set(subjects.flatMap((s) => (s ? [String(s.currencyId)] : [])));
   if (currencies.size > 1) problems.push({ property: "bankPayment.associations", message: "must all be in the same currency" });
   const subjectCurrency = [...currencies][0];

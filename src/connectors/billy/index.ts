@@ -1,17 +1,21 @@
 /**
  * Billy (billy.dk, API v2): an accounting target that books orders as invoices (draft or approved),
- * registers their payments, has Billy e-mail them, credits refunds, and deletes the draft of a
- * cancelled order. The pure mappings are exported so they can be tested without HTTP.
+ * registers their payments, has Billy e-mail them, credits refunds and registers the money paid back,
+ * and deletes the draft of a cancelled order. The pure mappings are exported so they can be tested without HTTP.
  */
 import type { Connector } from "../contract";
 import { cancelOrder } from "./billy.cancel-order";
 import { createInvoice } from "./billy.create-invoice";
 import { createCreditNote } from "./billy.credit-note";
 import { registerPayment } from "./billy.register-payment";
+import { registerRefund } from "./billy.register-refund";
 import { sendInvoiceEmail } from "./billy.send-email";
 import { billyConnectionSettings, billyCredentials } from "./billy.settings";
 
-/** The Billy connector: actions `createInvoice`, `registerPayment`, `sendInvoiceEmail`, `createCreditNote` and `cancelOrder`. */
+/**
+ * The Billy connector: actions `createInvoice`, `registerPayment`, `sendInvoiceEmail`, `createCreditNote`,
+ * `registerRefund` and `cancelOrder`.
+ */
 export const billyConnector: Connector<typeof billyConnectionSettings, typeof billyCredentials> = {
   id: "billy",
   name: "Billy",
@@ -20,7 +24,7 @@ export const billyConnector: Connector<typeof billyConnectionSettings, typeof bi
   credentials: billyCredentials,
   // Billy publishes no limits: a prudent rate, and every 429 is honoured.
   limits: { ratePerSecond: 5, burst: 5, concurrency: 2 },
-  actions: { createInvoice, registerPayment, sendInvoiceEmail, createCreditNote, cancelOrder },
+  actions: { createInvoice, registerPayment, sendInvoiceEmail, createCreditNote, registerRefund, cancelOrder },
 };
 
 export { billyRequest, changedRecord, describeBillyError, envelope, listed } from "./billy.api";
@@ -63,6 +67,7 @@ export {
 } from "./billy.payment";
 export { checkProductSettings, type ProductSource, productBody, productSourceFor } from "./billy.products";
 export { registerPayment } from "./billy.register-payment";
+export { registerRefund } from "./billy.register-refund";
 export { emailValues, renderInvoiceEmail, sendInvoiceEmail } from "./billy.send-email";
 export {
   type BillyConnectionSettings,

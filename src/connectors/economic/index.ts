@@ -1,7 +1,7 @@
 /**
  * Visma e-conomic (legacy REST API): an accounting target for the whole life of an order: a draft
  * order at an early stage, the invoice (draft or booked, VAT by zone and product), updates, the
- * payment in a journal, the invoice PDF by email, cancellation and credit notes. The pure mappings
+ * payment in a journal, the invoice PDF by email, cancellation, credit notes and the refund paid back. The pure mappings
  * are exported so they can be tested without HTTP.
  */
 import type { Connector } from "../contract";
@@ -11,6 +11,7 @@ import { createInvoice } from "./economic.create-invoice";
 import { createOrder } from "./economic.create-order";
 import { createCreditNote } from "./economic.credit-note";
 import { registerPayment } from "./economic.register-payment";
+import { registerRefund } from "./economic.register-refund";
 import { sendInvoiceEmail } from "./economic.send-invoice-email";
 import { economicConnectionSettings, economicCredentials } from "./economic.settings";
 
@@ -23,7 +24,16 @@ export const economicConnector: Connector<typeof economicConnectionSettings, typ
   credentials: economicCredentials,
   // e-conomic rate-limits per agreement without published numbers: stay well inside and honour 429.
   limits: { ratePerSecond: 10, burst: 10, concurrency: 2 },
-  actions: { createInvoice, bookInvoice, registerPayment, sendInvoiceEmail, createOrder, cancelOrder, createCreditNote },
+  actions: {
+    createInvoice,
+    bookInvoice,
+    registerPayment,
+    sendInvoiceEmail,
+    createOrder,
+    cancelOrder,
+    createCreditNote,
+    registerRefund,
+  },
 };
 
 export {
@@ -61,6 +71,7 @@ export {
 } from "./economic.payment-mail.settings";
 export { type PlannedProduct, planProduct } from "./economic.products";
 export { paidByGateway, registerPayment } from "./economic.register-payment";
+export { refundGateway, registerRefund } from "./economic.register-refund";
 export { sendInvoiceEmail } from "./economic.send-invoice-email";
 export {
   bookInvoiceSettings,
