@@ -193,6 +193,36 @@ describe("e-conomic createInvoice uses the order up only once the invoice passed
     expect(mock.state.drafts).toHaveLength(1);
   });
 
+  it("the failed check says the draft order is still there and to delete it if the draft is booked by hand", async () => {
+    const { mock, history } = await orderMovedToAne();
+
+    const error = await failure(run(createInvoice, mismatched(), {}, { history }));
+
+    expect(error.message).toContain(
+      "The invoice was left as e-conomic draft 1. The e-conomic draft order 1 it was made from is still there: a retry deletes it once the invoice passes its checks. If you book draft invoice 1 by hand instead, delete draft order 1 in e-conomic, or it stays there, reserving stock, and can be invoiced a second time.",
+    );
+    expect(error).toMatchObject({
+      code: "invoice_totals_mismatch",
+      details: { draftInvoiceNumber: 1, orderLeft: { kind: "draft", orderNumber: 1 } },
+    });
+    expect(mock.state.orders).toHaveLength(1);
+
+    // A retry that fails the check again (its own draft found, the order not used up yet) says so too.
+    const again = await failure(run(createInvoice, mismatched(), {}, { history }));
+    expect(again.message).toContain("delete draft order 1 in e-conomic");
+  });
+
+  it("a failed check without an order from createOrder names none", async () => {
+    const mock = createEconomicMock();
+    installEconomicMock(mock);
+
+    const error = await failure(run(createInvoice, mismatched()));
+
+    expect(error.code).toBe("invoice_totals_mismatch");
+    expect(error.message).not.toContain("order 1");
+    expect(error.details).not.toHaveProperty("orderLeft");
+  });
+
   it("a retry that finds its draft updates it and then deletes the order", async () => {
     const { mock, history } = await orderMovedToAne();
     await failure(run(createInvoice, mismatched(), {}, { history }));
@@ -306,8 +336,9 @@ describe("e-conomic createInvoice deletes the sent order it upgraded, should e-c
 
   it("keeps it while the invoice fails its checks, and deletes it on the retry that passes them", async () => {
     const { mock, history } = await sentOrder();
-    await failure(run(createInvoice, mismatched(), {}, { history }));
+    const error = await failure(run(createInvoice, mismatched(), {}, { history }));
     expect(mock.state.sentOrders).toHaveLength(1);
+    expect(error.message).toContain("If you book draft invoice 1 by hand instead, delete sent order 1 in e-conomic");
 
     const { result } = await run(createInvoice, danishOrder(), {}, { history });
 

@@ -82,8 +82,13 @@ export const createInvoice = defineAction<typeof createInvoiceSettings, Economic
     const made = existing
       ? await updateDraft(ctx, order, document, prepared, existing, adopted !== undefined)
       : await createDraft(ctx, order, document, prepared, source?.orderNumber, template);
-    if (document.mismatch) throw mismatchError(document, made.draftInvoiceNumber);
-    checkComputedTotal(made.grossAmount, document, made.draftInvoiceNumber);
+    try {
+      if (document.mismatch) throw mismatchError(document, made.draftInvoiceNumber);
+      checkComputedTotal(made.grossAmount, document, made.draftInvoiceNumber);
+    } catch (error) {
+      const left = orderLeft(source, fromOrder, own !== undefined && !unfinished, leftSent);
+      throw left && error instanceof OrderlyError ? withOrderLeft(error, left, made.draftInvoiceNumber) : error;
+    }
     const bookedInvoiceNumber =
       ctx.settings.invoiceState === "booked" ? await bookDraft(ctx, made.draftInvoiceNumber) : undefined;
     // Only now is the order used up: an attempt failing above leaves it, so a retry after a person
@@ -119,6 +124,45 @@ async function useUpOrder(
   await deleteDraftOrder(ctx, orderNumber);
   if (sentNumber === undefined || !(await deleteSentOrder(ctx, sentNumber))) return undefined;
   return { deletedSentOrder: sentNumber };
+}
+
+interface OrderLeft {
+  kind: "draft" | "sent";
+  orderNumber: number;
+}
+
+/**
+ * The order a failed check leaves beside the draft invoice (it is deleted only once the invoice
+ * passed them): the draft or sent order the invoice was made from, or the one an earlier attempt
+ * left. None when a person's invoice was adopted or Orderly used the order up already.
+ */
+function orderLeft(
+  source: OrderSource | undefined,
+  fromOrder: { orderNumber: number } | undefined,
+  usedUp: boolean,
+  leftSent: number | undefined,
+): OrderLeft | undefined {
+  if (source?.orderNumber !== undefined) return { kind: source.sent ? "sent" : "draft", orderNumber: source.orderNumber };
+  if (source !== undefined || fromOrder === undefined || usedUp) return undefined;
+  return leftSent === undefined ? { kind: "draft", orderNumber: fromOrder.orderNumber } : { kind: "sent", orderNumber: leftSent };
+}
+
+/**
+ * The check's error, saying the order is still there: a person who books the corrected draft by
+ * hand and never retries would otherwise keep an order that reserves stock and can be invoiced again.
+ */
+function withOrderLeft(error: OrderlyError, left: OrderLeft, draftInvoiceNumber: number): OrderlyError {
+  const order = `${left.kind} order ${left.orderNumber}`;
+  return new OrderlyError(
+    `${error.message} The e-conomic ${order} it was made from is still there: a retry deletes it once the invoice passes its checks. If you book draft invoice ${draftInvoiceNumber} by hand instead, delete ${order} in e-conomic, or it stays there, reserving stock, and can be invoiced a second time.`,
+    {
+      errorClass: error.errorClass,
+      code: error.code,
+      details: { ...(isRecord(error.details) ? error.details : {}), orderLeft: left },
+      ...(error.internal === undefined ? {} : { internal: error.internal }),
+      madeNothing: error.madeNothing,
+    },
+  );
 }
 
 /** Whether a cancelOrder of the order on this connection deleted the draft order (outputs.deletedOrders). */

@@ -23,7 +23,14 @@ import {
   mismatchError,
   prepareDocument,
 } from "./economic.document-steps";
-import { asInt, bookedInvoiceFromSteps, historyResults, INVOICE_ACTIONS, type StepsContext } from "./economic.history";
+import {
+  asInt,
+  bookedInvoiceFromSteps,
+  historyResults,
+  invoiceHistory,
+  invoiceTraces,
+  type StepsContext,
+} from "./economic.history";
 import { type BookedInvoice, findInvoiceByReference, getBookedInvoice } from "./economic.reference";
 import { createInvoiceSettings, type EconomicConnectionSettings, type EconomicCredentials } from "./economic.settings";
 
@@ -45,11 +52,14 @@ export const createCreditNote = defineAction<typeof createCreditNoteSettings, Ec
     const existing = await findInvoiceByReference(ctx, reference);
     if (existing?.kind === "booked") {
       const booked = await getBookedInvoice(ctx, existing.bookedInvoiceNumber);
+      // Read only, as on the path below: a later refund's over-credit check counts this credit note by it.
+      const credited = (await bookedInvoiceFromSteps({ ...ctx, previous: [] }))?.bookedInvoiceNumber;
       return {
         externalId: String(existing.bookedInvoiceNumber),
         created: false,
         outputs: {
           bookedInvoiceNumber: existing.bookedInvoiceNumber,
+          ...(credited === undefined ? {} : { creditedInvoiceNumber: credited }),
           reference,
           ...documentOutputs(document),
           differences: bookedDifferences(booked, document, order.source.orderNumber),
@@ -60,7 +70,7 @@ export const createCreditNote = defineAction<typeof createCreditNoteSettings, Ec
     const original = await bookedInvoiceFromSteps({ ...ctx, previous: [] });
     if (original?.bookedInvoiceNumber === undefined)
       throw new OrderlyError(
-        historyResults(ctx, INVOICE_ACTIONS).length > 0
+        invoiceHistory(ctx).length > 0
           ? "The order's e-conomic invoice is still a draft: correct or delete the draft instead of crediting it, or book it first."
           : "There is no booked e-conomic invoice for this order on this connection to credit.",
         { errorClass: "validation", code: "economic_no_invoice_to_credit" },
@@ -164,14 +174,18 @@ interface CreditTrace {
 /**
  * Credit notes earlier steps made for the invoice: this transfer's steps and the order's history
  * on this connection, once each. A result carrying this step's reference is this credit note
- * (a retry, or a re-run found it), never an earlier one.
+ * (a retry, or a re-run found it), never an earlier one. A createCreditNote of the order's history
+ * that does not name the invoice it credited (one that adopted its booked credit note, before
+ * releases recorded it there) is counted when the order has no other invoice it could have credited.
  */
 function earlierCreditNotes(ctx: Ctx, credited: number, reference: string): CreditTrace[] {
-  const results = [...ctx.previous, ...historyResults(ctx, CREDIT_ACTIONS)];
+  const history = historyResults(ctx, CREDIT_ACTIONS);
+  const unnamed = onlyInvoice(ctx, credited) ? history.filter((r) => r.outputs.creditedInvoiceNumber === undefined) : [];
+  const results = [...ctx.previous, ...history];
   const seen = new Set<string>();
   const traces: CreditTrace[] = [];
   for (const r of results) {
-    if (!r || asInt(r.outputs.creditedInvoiceNumber) !== credited) continue;
+    if (!r || (asInt(r.outputs.creditedInvoiceNumber) !== credited && !unnamed.includes(r))) continue;
     const ref = typeof r.outputs.reference === "string" ? r.outputs.reference : undefined;
     const booked = asInt(r.outputs.bookedInvoiceNumber);
     if (ref === reference) continue;
@@ -181,6 +195,21 @@ function earlierCreditNotes(ctx: Ctx, credited: number, reference: string): Cred
     traces.push({ ...(booked === undefined ? {} : { bookedInvoiceNumber: booked }), ...(ref ? { reference: ref } : {}) });
   }
   return traces;
+}
+
+/**
+ * Whether `credited` is the only invoice the order's steps on this connection name: one invoice step
+ * reference at most, no other booked invoice, and no credit note naming another invoice.
+ */
+function onlyInvoice(ctx: Ctx, credited: number): boolean {
+  const invoices = invoiceTraces({ ...ctx, previous: [] });
+  const references = new Set(invoices.flatMap((t) => (t.reference ? [t.reference] : [])));
+  const credits = historyResults(ctx, CREDIT_ACTIONS).map((r) => asInt(r.outputs.creditedInvoiceNumber));
+  return (
+    references.size <= 1 &&
+    invoices.every((t) => t.bookedInvoiceNumber === undefined || t.bookedInvoiceNumber === credited) &&
+    credits.every((n) => n === undefined || n === credited)
+  );
 }
 
 const CREDIT_ACTIONS: ReadonlySet<string> = new Set(["createCreditNote"]);

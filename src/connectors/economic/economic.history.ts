@@ -3,6 +3,7 @@
  * transfer (`previous`), and the completed steps of the order's other transfers on this same
  * connection (`history`), e.g. the invoice a paid-stage flow made, found by a refund's credit note.
  */
+import { isLadderStage } from "../../domain/stage";
 import type { ActionContext, ActionResult } from "../contract";
 import type { EconomicContext } from "./economic.api";
 import { findBookedByReference } from "./economic.reference";
@@ -49,10 +50,21 @@ export function historyResults(ctx: StepsContext, actions: ReadonlySet<string>):
   return ctx.history.filter((h) => h.target === ctx.connection.id && actions.has(h.action)).map((h) => h.result);
 }
 
+/**
+ * Results of the order's invoice steps in its other transfers on this connection, oldest first. Only
+ * transfers of the ladder stages (created ... completed) count: a refunded or cancelled flow's
+ * bookInvoice books that flow's credit note, which is no invoice of the order to credit, pay or e-mail.
+ */
+export function invoiceHistory(ctx: StepsContext): ActionResult[] {
+  return ctx.history
+    .filter((h) => h.target === ctx.connection.id && INVOICE_ACTIONS.has(h.action) && isLadderStage(h.stage))
+    .map((h) => h.result);
+}
+
 /** Every invoice earlier steps made, newest first: this transfer's steps, then the order's history. */
 export function invoiceTraces(ctx: StepsContext): InvoiceTrace[] {
   const previous = [...ctx.previous].reverse().flatMap((r) => (r ? [trace(r.outputs)] : []));
-  const history = historyResults(ctx, INVOICE_ACTIONS)
+  const history = invoiceHistory(ctx)
     .reverse()
     .map((r) => trace(r.outputs));
   return [...previous, ...history].filter((t): t is InvoiceTrace => t !== undefined);
