@@ -87,8 +87,9 @@ export function resendProvider(settings: ResendSettings, credentials: ResendCred
  * Resend answers 409 in two cases that need opposite handling: the key is still being processed
  * (`concurrent_idempotent_requests`: wait and retry), or the key was used within 24 hours for an
  * email with other content (`invalid_idempotent_request`). The latter means an earlier attempt
- * under this key was accepted (a retry after a timeout, the PDF's bytes or the template changed
- * since): sendMail records it as sent, since sending it again would be a second copy.
+ * under this key reached Resend (a retry after a timeout, the PDF's bytes or the template changed
+ * since): sendMail records it as sent when that attempt's outcome was unknown and went to the same
+ * recipients, and fails it as a conflict otherwise.
  */
 function idempotencyConflict(error: unknown): OrderlyError | undefined {
   if (!(error instanceof OrderlyError) || error.errorClass !== "conflict") return undefined;

@@ -12,6 +12,7 @@ import { database } from "../db/client";
 import { mailOutbox } from "../db/schema";
 import { asOrderlyError, OrderlyError } from "../domain/errors";
 import { devOutboxProvider, isLocalDevelopment } from "./dev-outbox.provider";
+import { parseMailbox } from "./mail.address";
 import {
   checkProviderLimit,
   MAIL_IDEMPOTENCY_MISMATCH,
@@ -121,6 +122,18 @@ export const MAIL_NO_PROVIDER = "mail_no_provider";
 
 /** The error a row carries from its first write until the provider answers; seen only if the send died in between. */
 const NOT_SENT_YET = "Not sent yet: the attempt stopped before the mail provider answered; the next attempt sends it.";
+/**
+ * Ends the error of a failed row whose attempt may have reached the provider (no answer, a lost
+ * connection, a 5xx, an answer without a message id): only such a row lets the provider's
+ * "key already used" answer count as sent on a retry (earlierAttempt).
+ */
+const OUTCOME_UNKNOWN = "The mail provider may have accepted it before this error.";
+const UNKNOWN_OUTCOME_CODES: ReadonlySet<string> = new Set([
+  "outbound_timeout",
+  "outbound_network",
+  "outbound_unavailable",
+  "mail_response_invalid",
+]);
 
 export async function sendMail(env: Env, input: SendMailInput): Promise<SendMailResult> {
   const email = parseOutgoingEmail(input.email);
@@ -134,6 +147,7 @@ export async function sendMail(env: Env, input: SendMailInput): Promise<SendMail
   const existing = await db.select().from(mailOutbox).where(byKey).get();
   if (existing?.status === "sent") return deduplicated(existing);
 
+  const earlier = earlierAttempt(existing, email.to);
   const id = existing?.id ?? `mail_${crypto.randomUUID()}`;
   const files = (email.attachments ?? []).map((a) => ({ ...a, blobKey: `mail/${tenantId}/${id}/${a.filename}` }));
   const row: OutboxRow = {
@@ -191,19 +205,63 @@ export async function sendMail(env: Env, input: SendMailInput): Promise<SendMail
     });
     ({ providerId } = await provider.send({ ...email, from: row.fromAddress }, { idempotencyKey, http }));
   } catch (cause) {
-    const error = asOrderlyError(cause);
+    let error = asOrderlyError(cause);
     if (error.code === MAIL_IDEMPOTENCY_MISMATCH) {
-      // The provider holds an email it accepted under this key: it went out, and a failure here
-      // would only be retried after the provider forgets the key, into a second copy.
-      const note = `${error.message} That one counts as sent under this key; this version was not sent.`;
-      const id = await recordSent(env, { ...row, status: "sent", providerId: null, error: note });
-      return { id, providerId: "", provider: row.provider as MailProviderId, deduplicated: true, note };
+      if (earlier === "same") {
+        // The provider holds this email as an earlier attempt sent it: it went out, and a failure
+        // here would only be retried after the provider forgets the key, into a second copy.
+        const note = `${error.message} That one counts as sent under this key; this version was not sent.`;
+        const id = await recordSent(env, { ...row, status: "sent", providerId: null, error: note });
+        return { id, providerId: "", provider: row.provider as MailProviderId, deduplicated: true, note };
+      }
+      error = unconfirmedEarlier(error, existing, earlier);
     }
-    await record(env, { ...row, status: "failed", error: error.message });
+    // The provider may hold this email (to these recipients) after this attempt, or still from an
+    // earlier one; not after this one when it holds an earlier one to others (it refuses this one).
+    // MAIL_NO_PROVIDER's text stays as it is: the status report compares it.
+    const unknown = error.errorClass === "timeout" || UNKNOWN_OUTCOME_CODES.has(error.code ?? "");
+    const mayHold = (earlier === "same" && error.code !== MAIL_NO_PROVIDER) || (unknown && earlier !== "other");
+    await record(env, { ...row, status: "failed", error: mayHold ? `${error.message} ${OUTCOME_UNKNOWN}` : error.message });
     throw error;
   }
   const recordedId = await recordSent(env, { ...row, status: "sent", providerId, error: null });
   return { id: recordedId, providerId, provider: provider.id, deduplicated: false };
+}
+
+/**
+ * Whether the provider may hold an email under this key from an earlier attempt (its row left
+ * mid-send, or failed without knowing the outcome), to the same recipients as this one or to
+ * others. Only "same" lets the provider's "key used with other content" count as sent: a retry
+ * whose `to` changed since (the customer's address corrected in the shop) would otherwise be
+ * recorded as sent while the corrected address never got it.
+ */
+function earlierAttempt(existing: typeof mailOutbox.$inferSelect | undefined, to: readonly string[]): "same" | "other" | "none" {
+  if (!existing?.error || (existing.error !== NOT_SENT_YET && !existing.error.endsWith(OUTCOME_UNKNOWN))) return "none";
+  const before = recipients(existing.toAddresses);
+  const now = recipients(to);
+  return before.length === now.length && before.every((address, i) => address === now[i]) ? "same" : "other";
+}
+
+/** The bare addresses, lower-cased, sorted and without repeats: a display name or order changes nothing. */
+function recipients(to: readonly string[]): string[] {
+  const addresses = to.map((mailbox) => (parseMailbox(mailbox)?.address ?? mailbox).trim().toLowerCase());
+  return [...new Set(addresses)].sort();
+}
+
+/** The provider's "key used with other content", when this attempt cannot count it as sent. */
+function unconfirmedEarlier(
+  error: OrderlyError,
+  existing: typeof mailOutbox.$inferSelect | undefined,
+  earlier: "other" | "none",
+): OrderlyError {
+  const why =
+    earlier === "other" && existing
+      ? `It may have gone to other recipients (an earlier attempt was to ${existing.toAddresses.join(", ")})`
+      : "Orderly has no earlier attempt on record that may have sent it";
+  return new OrderlyError(
+    `${error.message} ${why}, so this email was not sent and is not counted as sent: its recipients may never have got it. Send it to them by hand, or retry after about 24 hours, when the provider has forgotten the key.`,
+    { errorClass: "conflict", code: MAIL_IDEMPOTENCY_MISMATCH, details: error.details, cause: error },
+  );
 }
 
 /** Tries of the "sent" write after the provider accepted, and the wait before each further one. */

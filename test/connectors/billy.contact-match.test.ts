@@ -1,9 +1,10 @@
 /**
  * Billy contact matching by name and postcode: the lookup when the order lacks the configured
- * property, and the last one when it has it, taking then only a contact without that property (or
- * with it written differently): two customers of the same name in the same postcode must not share a
- * contact (and its invoice e-mails) just because Billy does not know the second one's e-mail yet,
- * while a returning buyer whose contact lacks it is not made a new contact every order.
+ * property, and the last one when it has a contact's own property (phone, VAT, EAN, customer
+ * number), taking then only a contact that carries it written another way (a retry after a lost
+ * POST /contacts answer). Two customers of the same name in the same postcode must not share a
+ * contact (its debtor account and invoice e-mails) just because Billy does not know the second one's
+ * e-mail or phone: a namesake without the property is not taken, and by e-mail no namesake is.
  */
 import { describe, expect, it } from "vitest";
 import { createInvoice, sendInvoiceEmail } from "../../src/connectors/billy";
@@ -34,8 +35,9 @@ describe("Billy contact matching by e-mail", () => {
 
     expect(invoice.outputs).toMatchObject({ contactCreated: true });
     expect(invoice.outputs.contactId).not.toBe(FIRST_METTE.id);
-    // Name and postcode are asked last, and the first Mette's contact refused: it has another e-mail.
+    // By e-mail a namesake is never taken, so name and postcode are not even asked.
     expect(mock.state.contacts).toHaveLength(2);
+    expect(mock.requests.filter((r) => r.query.zipcodeText !== undefined)).toEqual([]);
     const [email] = mock.state.emails;
     const recipient = mock.state.contactPersons.find((p) => p.id === email?.contactPersonId);
     expect(recipient).toMatchObject({ contactId: invoice.outputs.contactId, email: "mette@b.dk" });
@@ -83,17 +85,21 @@ describe("Billy contact matching: name and postcode as the last lookup", () => {
   /** Mette's contact as a person or an import made it: no e-mail, no phone. */
   const METTE_BY_HAND = { id: "con-mette-hand", type: "person", name: "Mette Nielsen", zipcodeText: "2200", countryId: "DK" };
 
-  it("finds a returning buyer's contact that lacks the e-mail, instead of making a new one every order", async () => {
+  it("does not take a namesake's contact without an e-mail person: a new contact gets the invoice and its e-mail", async () => {
     const mock = createBillyMock({ products: PRODUCTS, contacts: [METTE_BY_HAND] });
     installBillyMock(mock);
 
-    const { result } = await run(createInvoice, secondMette());
+    const { result: invoice } = await run(createInvoice, secondMette(), { ...SETTINGS, invoiceState: "booked" });
+    const { result: sent } = await run(sendInvoiceEmail, secondMette(), {}, { previous: [invoice] });
 
-    expect(result.outputs).toMatchObject({ contactId: METTE_BY_HAND.id, contactCreated: false });
-    expect(mock.state.contacts).toHaveLength(1);
+    expect(invoice.outputs).toMatchObject({ contactCreated: true });
+    expect(invoice.outputs.contactId).not.toBe(METTE_BY_HAND.id);
+    expect(mock.state.contacts).toHaveLength(2);
+    const recipient = mock.state.contactPersons.find((p) => p.id === sent.outputs.contactPersonId);
+    expect(recipient).toMatchObject({ contactId: invoice.outputs.contactId, email: "mette@b.dk" });
   });
 
-  it("passes over the namesake with another e-mail to the buyer's own contact without one", async () => {
+  it("takes neither the namesake with another e-mail nor the one without any", async () => {
     const mock = createBillyMock({
       products: PRODUCTS,
       contacts: [FIRST_METTE, METTE_BY_HAND],
@@ -103,8 +109,39 @@ describe("Billy contact matching: name and postcode as the last lookup", () => {
 
     const { result } = await run(createInvoice, secondMette());
 
-    expect(result.outputs).toMatchObject({ contactId: METTE_BY_HAND.id, contactCreated: false });
+    expect(result.outputs).toMatchObject({ contactCreated: true });
+    expect(mock.state.contacts).toHaveLength(3);
+  });
+
+  it("makes a new contact beside a namesake without a phone number", async () => {
+    const mock = createBillyMock({ products: PRODUCTS, contacts: [METTE_BY_HAND] });
+    installBillyMock(mock);
+
+    const { result } = await run(
+      createInvoice,
+      secondMette({ firstName: "Mette", lastName: "Nielsen", phone: "+4512345678" }),
+      PHONE,
+    );
+
+    expect(result.outputs).toMatchObject({ contactCreated: true });
     expect(mock.state.contacts).toHaveLength(2);
+  });
+
+  it("takes a namesake company whose VAT number Billy wrote with spaces", async () => {
+    const firma = { ...address, name: "Firma ApS", company: "Firma ApS" };
+    const order = danishOrder({
+      customer: { email: "buyer@firma.dk", company: "Firma ApS", vatNumber: "DK12345678" },
+      billingAddress: firma,
+      shippingAddress: firma,
+    });
+    const spaced = { id: "con-firma", type: "company", name: "Firma ApS", zipcodeText: "2200", registrationNo: "DK 12 34 56 78" };
+    const mock = createBillyMock({ products: PRODUCTS, contacts: [spaced] });
+    installBillyMock(mock);
+
+    const { result } = await run(createInvoice, order, { ...SETTINGS, customerMatch: "vatNumber" });
+
+    expect(result.outputs).toMatchObject({ contactId: spaced.id, contactCreated: false });
+    expect(mock.state.contacts).toHaveLength(1);
   });
 
   it("makes a new contact beside a namesake with another phone number", async () => {

@@ -128,6 +128,121 @@ describe("Billy sendInvoiceEmail reaches the buyer, or no one", () => {
   });
 });
 
+/** A company's contact as its bookkeeper keeps it: one person, the bookkeeping address, primary. */
+const FIRMA = { id: "con-firma", type: "company", name: "Firma ApS", countryId: "DK" };
+const BOOKKEEPING = {
+  id: "cp-bogholderi",
+  contactId: FIRMA.id,
+  name: "Bogholderi",
+  email: "bogholderi@firma.dk",
+  isPrimary: true,
+};
+const FIRMA_ADDRESS = {
+  name: "Firma ApS",
+  company: "Firma ApS",
+  line1: "Vestergade 1",
+  postcode: "8000",
+  city: "Aarhus",
+  country: "DK",
+};
+
+/** A Danish business order from one of the company's buyers, with `customer` fields added. */
+const firmaOrder = (customer: Partial<NonNullable<CanonicalOrder["customer"]>>) =>
+  danishOrder({
+    customer: { sourceId: "c-42", email: "buyer@firma.dk", company: "Firma ApS", ...customer },
+    billingAddress: FIRMA_ADDRESS,
+    shippingAddress: FIRMA_ADDRESS,
+  });
+
+describe("Billy sendInvoiceEmail for a business order on its company's own contact", () => {
+  const cases: Array<[string, Json, Partial<NonNullable<CanonicalOrder["customer"]>>, Json]> = [
+    ["VAT number", { registrationNo: "DK12345678" }, { vatNumber: "DK12345678" }, { customerMatch: "vatNumber" }],
+    [
+      "VAT number (shared: VAT first)",
+      { registrationNo: "DK12345678" },
+      { vatNumber: "DK12345678" },
+      { customerMatch: "shared", sharedContactId: "con-shop" },
+    ],
+    ["EAN", { ean: "5790001234567" }, { ean: "5790001234567" }, { customerMatch: "ean" }],
+    ["customer number", { contactNo: "c-42" }, {}, { customerMatch: "customerNumber" }],
+  ];
+
+  it.each(cases)(
+    "matched by %s, goes to the contact's primary person when none has the buyer's e-mail",
+    async (_, numbers, customer, settings) => {
+      const contact = { ...FIRMA, ...numbers };
+      const sent = await send(
+        firmaOrder(customer),
+        { contacts: [contact, SHARED], contactPersons: [BOOKKEEPING, MERCHANT] },
+        settings,
+      );
+      expect(sent.invoice.outputs).toMatchObject({ contactId: FIRMA.id, contactCreated: false });
+
+      const { result } = await sent.sending;
+
+      expect(result.outputs).toMatchObject({ contactPersonId: BOOKKEEPING.id });
+      expect(sent.mock.state.emails).toEqual([expect.objectContaining({ contactPersonId: BOOKKEEPING.id })]);
+    },
+  );
+
+  it("finds the company by a VAT number Billy wrote with spaces, and still prefers the person with the buyer's e-mail", async () => {
+    const contact = { ...FIRMA, registrationNo: "DK 12 34 56 78", zipcodeText: "8000" };
+    const buyer = { id: "cp-buyer", contactId: FIRMA.id, name: "Buyer", email: "buyer@firma.dk" };
+    const spaced = await send(
+      firmaOrder({ vatNumber: "DK12345678" }),
+      { contacts: [contact], contactPersons: [BOOKKEEPING] },
+      { customerMatch: "vatNumber" },
+    );
+    expect((await spaced.sending).result.outputs).toMatchObject({ contactPersonId: BOOKKEEPING.id });
+
+    const own = await send(
+      firmaOrder({ vatNumber: "DK12345678" }),
+      { contacts: [contact], contactPersons: [BOOKKEEPING, buyer] },
+      { customerMatch: "vatNumber" },
+    );
+    expect((await own.sending).result.outputs).toMatchObject({ contactPersonId: buyer.id });
+  });
+
+  it("goes to any person with an e-mail when the company's contact has no primary one", async () => {
+    const contact = { ...FIRMA, registrationNo: "DK12345678" };
+    const persons = [
+      { id: "cp-nomail", contactId: FIRMA.id, name: "Reception", isPrimary: true },
+      { ...BOOKKEEPING, isPrimary: false },
+    ];
+    const sent = await send(
+      firmaOrder({ vatNumber: "DK12345678" }),
+      { contacts: [contact], contactPersons: persons },
+      { customerMatch: "vatNumber" },
+    );
+
+    expect((await sent.sending).result.outputs).toMatchObject({ contactPersonId: BOOKKEEPING.id });
+  });
+
+  it("still refuses a business contact matched by phone that does not carry the order's VAT number", async () => {
+    const contact = { ...FIRMA, phone: "+4512345678", registrationNo: "DK87654321" };
+    const sent = await send(
+      firmaOrder({ vatNumber: "DK12345678", phone: "+4512345678" }),
+      { contacts: [contact], contactPersons: [BOOKKEEPING] },
+      { customerMatch: "phone" },
+    );
+    expect(sent.invoice.outputs).toMatchObject({ contactId: FIRMA.id });
+
+    const error = await refused(sent);
+
+    expect(error.message).toMatch(/no contact person with the buyer's e-mail buyer@firma\.dk/);
+    expect(error.message).toMatch(/put the order's VAT number or EAN on its Billy contact/);
+  });
+
+  it("still refuses a consumer's contact that carries the order's customer number", async () => {
+    const contact = { id: "con-ane", type: "person", name: "Ane Lund", contactNo: "777", countryId: "DK" };
+    const old = { id: "cp-old", contactId: contact.id, name: "Ane Lund", email: "ane@old-job.dk", isPrimary: true };
+    const sent = await send(danishOrder(), { contacts: [contact], contactPersons: [old] }, { customerMatch: "customerNumber" });
+    expect(sent.invoice.outputs).toMatchObject({ contactId: contact.id });
+
+    await refused(sent);
+  });
+});
+
 describe("Billy sendInvoiceEmail with a configured contactPersonId", () => {
   it("refuses a person of another contact than the invoice's, before anything is sent", async () => {
     const sent = await send(

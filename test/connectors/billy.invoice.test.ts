@@ -40,7 +40,6 @@ describe("Billy createInvoice", () => {
       `GET /invoices?externalId=${REFERENCE}`,
       "GET /products?productNo=TS-1",
       "GET /contactPersons?email=ane%40example.dk",
-      "GET /contacts?name=Ane+Lund&zipcodeText=8000",
       "POST /contacts",
       "POST /invoices",
     ]);

@@ -1,7 +1,9 @@
 /**
  * What sendMail does once the provider may already have the email: Resend's 409 for a key used
- * with other content means the first one went out (recorded as sent, not failed for good); a D1
- * error on the "sent" write is retried in place, and never turns into a second send.
+ * with other content means the first one went out (recorded as sent, not failed for good) when an
+ * earlier attempt to the same recipients may have reached Resend; otherwise (the customer's address
+ * corrected since, or no such attempt) it fails as a conflict. A D1 error on the "sent" write is
+ * retried in place, and never turns into a second send.
  */
 import { env } from "cloudflare:test";
 import { and, eq } from "drizzle-orm";
@@ -23,9 +25,28 @@ const invoiceEmail = (pdf = pdfBytes()) => ({
 async function resendSetup() {
   const mock = createResendMock({ apiKey: "re_live_ok" });
   installMailMocks({ resend: mock });
+  // The next request Resend accepts loses its answer: the client sees a timeout.
+  let loseAnswer = false;
+  const inner = mock.handle;
+  mock.handle = async (request: Request) => {
+    const response = await inner(request);
+    if (!loseAnswer || !response.ok) return response;
+    loseAnswer = false;
+    throw Object.assign(new Error("The operation was aborted due to timeout"), { name: "TimeoutError" });
+  };
+  const loseNextAnswer = () => {
+    loseAnswer = true;
+  };
   const tenantId = await createTenant();
   const connectionId = await createConnection(tenantId, "resend", { from: "invoices@lund.dk" }, { apiKey: "re_live_ok" });
-  return { mock, tenantId, via: { connectionId } };
+  return { mock, tenantId, via: { connectionId }, loseNextAnswer };
+}
+
+/** The invoice's PDF as a retry renders it again, one byte different. */
+function changedPdf(): Uint8Array {
+  const changed = pdfBytes();
+  changed[changed.length - 8] = 0x20;
+  return changed;
 }
 
 async function postmarkSetup() {
@@ -59,22 +80,79 @@ function outboxWritesFailing(failures: number): { env: Env; failed: () => number
 
 describe("Resend's 409 for a key already used with other content", () => {
   it("counts as sent under the key: the row says so with a note, the result is deduplicated, and nothing is sent twice", async () => {
-    const { mock, tenantId, via } = await resendSetup();
-    await sendMail(env, { tenantId, idempotencyKey: "invoice/t1/0", email: invoiceEmail(), via });
-    // The answer was lost: the row still reads failed, and the retry's PDF differs by a byte.
-    await database(env)
-      .update(mailOutbox)
-      .set({ status: "failed", providerId: null, error: "timeout" })
-      .where(and(eq(mailOutbox.tenantId, tenantId), eq(mailOutbox.idempotencyKey, "invoice/t1/0")));
-    const changed = pdfBytes();
-    changed[changed.length - 8] = 0x20;
+    const { mock, tenantId, via, loseNextAnswer } = await resendSetup();
+    loseNextAnswer();
+    const lost = await rejection(sendMail(env, { tenantId, idempotencyKey: "invoice/t1/0", email: invoiceEmail(), via }));
+    expect(lost).toMatchObject({ errorClass: "timeout" });
+    expect(await outboxRow(tenantId, "invoice/t1/0")).toMatchObject({
+      status: "failed",
+      error: expect.stringMatching(/may have accepted it/),
+    });
 
-    const result = await sendMail(env, { tenantId, idempotencyKey: "invoice/t1/0", email: invoiceEmail(changed), via });
+    // The retry's PDF differs by a byte; the recipient is the same, written another way.
+    const retry = { ...invoiceEmail(changedPdf()), to: ["Ane Lund <ANE@example.dk>"] };
+    const result = await sendMail(env, { tenantId, idempotencyKey: "invoice/t1/0", email: retry, via });
 
     expect(result).toMatchObject({ provider: "resend", providerId: "", deduplicated: true });
     expect(result.note).toContain("Resend already accepted an email with this idempotency key");
     expect(await outboxRow(tenantId, "invoice/t1/0")).toMatchObject({ id: result.id, status: "sent", error: result.note });
     expect(mock.state.requests).toHaveLength(2);
+    expect(mock.state.emails).toHaveLength(1);
+  });
+
+  it("fails as a conflict when the retry goes to a corrected address: that address never got the email", async () => {
+    const { mock, tenantId, via, loseNextAnswer } = await resendSetup();
+    loseNextAnswer();
+    await rejection(sendMail(env, { tenantId, idempotencyKey: "invoice/t6/0", email: invoiceEmail(), via }));
+    const corrected = { ...invoiceEmail(), to: ["ane.lund@example.dk"] };
+
+    const error = await rejection(sendMail(env, { tenantId, idempotencyKey: "invoice/t6/0", email: corrected, via }));
+
+    expect(error).toMatchObject({ errorClass: "conflict", code: "mail_idempotency_mismatch", retryable: false });
+    expect(error.message).toContain("Resend already accepted an email with this idempotency key");
+    expect(error.message).toMatch(/an earlier attempt was to ane@example\.dk/);
+    expect(error.message).toMatch(/not counted as sent/);
+    expect(await outboxRow(tenantId, "invoice/t6/0")).toMatchObject({
+      status: "failed",
+      toAddresses: ["ane.lund@example.dk"],
+      error: error.message,
+    });
+    expect(mock.state.emails).toHaveLength(1);
+
+    // Nor does a later retry count it as sent: the row no longer says Resend may hold this one.
+    const again = await rejection(sendMail(env, { tenantId, idempotencyKey: "invoice/t6/0", email: corrected, via }));
+    expect(again).toMatchObject({ code: "mail_idempotency_mismatch" });
+    expect(await outboxRow(tenantId, "invoice/t6/0")).toMatchObject({ status: "failed" });
+  });
+
+  it("fails as a conflict when the earlier attempt's failure was not one that may have reached Resend", async () => {
+    const { tenantId, via } = await resendSetup();
+    await sendMail(env, { tenantId, idempotencyKey: "invoice/t7/0", email: invoiceEmail(), via });
+    // A row that says the attempt failed for a known reason (written by hand: no send leaves it so).
+    await database(env)
+      .update(mailOutbox)
+      .set({ status: "failed", providerId: null, error: "Resend answered 422: the from domain is not verified" })
+      .where(and(eq(mailOutbox.tenantId, tenantId), eq(mailOutbox.idempotencyKey, "invoice/t7/0")));
+
+    const error = await rejection(
+      sendMail(env, { tenantId, idempotencyKey: "invoice/t7/0", email: invoiceEmail(changedPdf()), via }),
+    );
+
+    expect(error).toMatchObject({ errorClass: "conflict", code: "mail_idempotency_mismatch" });
+    expect(error.message).toMatch(/no earlier attempt on record that may have sent it/);
+  });
+
+  it("an attempt refused in between keeps the earlier unknown outcome: the next 409 still counts as sent", async () => {
+    const { mock, tenantId, via, loseNextAnswer } = await resendSetup();
+    loseNextAnswer();
+    await rejection(sendMail(env, { tenantId, idempotencyKey: "invoice/t8/0", email: invoiceEmail(), via }));
+    mock.failNext({ status: 422 });
+    await rejection(sendMail(env, { tenantId, idempotencyKey: "invoice/t8/0", email: invoiceEmail(changedPdf()), via }));
+
+    const result = await sendMail(env, { tenantId, idempotencyKey: "invoice/t8/0", email: invoiceEmail(changedPdf()), via });
+
+    expect(result).toMatchObject({ deduplicated: true });
+    expect(await outboxRow(tenantId, "invoice/t8/0")).toMatchObject({ status: "sent" });
     expect(mock.state.emails).toHaveLength(1);
   });
 

@@ -91,8 +91,9 @@ function lookupBy(match: Exclude<BillyCustomerMatch, "shared">, order: Canonical
 /**
  * How the buyer is found: by the configured property, or by name and postcode when the order lacks
  * it (as e-conomic's customerLookup). An order with neither makes a new contact: a name alone may be
- * another customer. When the order has the property and no contact carries it, name and postcode are
- * still tried last (namesakeLookup), but only a contact without that property is taken.
+ * another customer. When the order has a contact's own property (phone, VAT, EAN, customer number)
+ * and no contact carries it as written, name and postcode are tried last (namesakeLookup), taking
+ * only a contact that carries the same value written another way.
  */
 export function contactPlan(
   order: CanonicalOrder,
@@ -193,15 +194,17 @@ function same(actual: unknown, wanted: string): boolean {
 }
 
 /**
- * Name and postcode as the last lookup of an order that has the configured property: the buyer's
- * contact may lack that property (made by a person or an import, or from an earlier order without
- * it), or Billy may store it in another form (a phone or VAT number it normalised) so a retry after
- * a lost POST /contacts answer misses the contact it made. Undefined when the plan is already name
- * and postcode, or the order lacks either.
+ * Name and postcode as the last lookup of an order that has the configured property: Billy may
+ * store a phone, VAT, EAN or customer number in another form (spaced, prefixed), so a retry after a
+ * lost POST /contacts answer misses the contact it made. Undefined when the plan is already name
+ * and postcode, the order lacks either, or the match is by e-mail only: an e-mail is exact, so a
+ * namesake found by name is never the buyer's contact by it (a contact without the buyer's e-mail
+ * may be another customer's of the same name).
  */
 function namesakeLookup(order: CanonicalOrder, lookups: readonly ContactLookup[]): ContactLookup | undefined {
   const fallback = lookupBy("namePostcode", order);
-  if (!fallback || lookups.length === 0 || lookups.some((l) => l.filter.zipcodeText !== undefined)) return undefined;
+  if (!fallback || !lookups.some((l) => l.resource === "contacts") || lookups.some((l) => l.filter.zipcodeText !== undefined))
+    return undefined;
   return fallback;
 }
 
@@ -209,9 +212,10 @@ function namesakeLookup(order: CanonicalOrder, lookups: readonly ContactLookup[]
 const MAX_NAMESAKES = 5;
 
 /**
- * A contact of the order's name and postcode that is the buyer's: one without the configured
- * property, or with it in the same form up to spaces and punctuation. One with another value is a
- * namesake (a second Mette Nielsen in 2200), whose contact would get this buyer's invoice e-mails.
+ * A contact of the order's name and postcode that carries the configured property with the order's
+ * value, written another way. One without it is not taken: it may be a second Mette Nielsen in 2200
+ * (made by hand, or from an order without that property), whose debtor account and invoice e-mails
+ * would get this buyer's invoice.
  */
 async function findNamesake(
   ctx: BillyContext,
@@ -226,34 +230,23 @@ async function findNamesake(
       (record) => !rejected.has(record.id) && Object.entries(lookup.filter).every(([key, value]) => same(record[key], value)),
     );
     if (typeof found?.id !== "string") return undefined;
-    if (await carriesNoOther(ctx, found, configured)) return { contactId: found.id, created: false };
+    if (carriesSameNumber(found, configured)) return { contactId: found.id, created: false };
     rejected.add(found.id);
   }
   return undefined;
 }
 
-async function carriesNoOther(ctx: BillyContext, contact: Json, configured: readonly ContactLookup[]): Promise<boolean> {
-  for (const { resource, filter } of configured)
-    for (const [key, wanted] of Object.entries(filter)) {
-      if (resource === "contacts" && !absentOrSame(contact[key], wanted, plainNumber)) return false;
-      // An e-mail is its contact persons': the contact must have none with another e-mail.
-      if (resource === "contactPersons") {
-        const other = await findInList(
-          ctx,
-          { resource: "contactPersons", filter: { contactId: String(contact.id) }, instead: INSTEAD },
-          (person) => person.contactId === contact.id && !absentOrSame(person[key], wanted, (v) => v.trim().toLowerCase()),
-        );
-        if (other) return false;
-      }
-    }
-  return true;
-}
-
-/** No value, or the same one as `plain` writes both. */
-function absentOrSame(actual: unknown, wanted: string, plain: (value: string) => string): boolean {
-  if (actual === undefined || actual === null || (typeof actual === "string" && !actual.trim())) return true;
-  return typeof actual === "string" && plain(actual) === plain(wanted);
+/** True when the contact carries one configured contact property with the order's value, up to spaces and punctuation. */
+function carriesSameNumber(contact: Json, configured: readonly ContactLookup[]): boolean {
+  return configured.some(
+    ({ resource, filter }) =>
+      resource === "contacts" &&
+      Object.entries(filter).every(([key, wanted]) => {
+        const actual = contact[key];
+        return typeof actual === "string" && plainNumber(actual) !== "" && plainNumber(actual) === plainNumber(wanted);
+      }),
+  );
 }
 
 /** A phone, VAT, EAN or customer number as letters and digits: "+45 12 34 56 78" is "4512345678". */
-const plainNumber = (value: string) => value.toLowerCase().replace(/[^\p{L}\p{N}]/gu, "");
+export const plainNumber = (value: string) => value.toLowerCase().replace(/[^\p{L}\p{N}]/gu, "");

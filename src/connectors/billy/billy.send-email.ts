@@ -1,6 +1,7 @@
 /**
  * `sendInvoiceEmail`: Billy e-mails the approved invoice to a contact person of its contact
- * (`POST /invoices/{id}/emails`, one contact person per call): the one with the order's e-mail.
+ * (`POST /invoices/{id}/emails`, one contact person per call): the one with the order's e-mail, or
+ * for a business order on its company's own contact, that contact's primary person.
  * Billy marks the invoice's `sentState`, so an invoice already e-mailed is adopted instead of
  * e-mailed again.
  */
@@ -11,7 +12,7 @@ import type { CanonicalOrder } from "../../domain/order";
 import { renderTemplate, type TemplateValues } from "../../mail/templates";
 import { defineAction } from "../contract";
 import { type BillyContext, billyRequest, findInList, isRecord, settingsError } from "./billy.api";
-import { contactName, isBusiness } from "./billy.contact";
+import { contactName, isBusiness, plainNumber } from "./billy.contact";
 import { getInvoice } from "./billy.documents";
 import { invoiceFor } from "./billy.history";
 import type { BillyInvoice } from "./billy.invoice";
@@ -105,9 +106,11 @@ function noRecipient(message: string, details: Record<string, unknown>): Orderly
 /**
  * Who Billy e-mails the invoice to. The invoice's contact may not be the buyer's own (a shared
  * placeholder for consumers, a namesake matched by name and postcode, a contact matched by phone
- * whose person has another address), so the person must carry the order's e-mail. Only a business
- * order without an e-mail goes to its contact's primary person: a consumer's contact without the
- * buyer's address cannot be trusted to be the buyer.
+ * whose person has another address), so the person must carry the order's e-mail. A business order
+ * goes to its contact's primary person when it has no e-mail, or when no person has it but the
+ * contact is the company's own (companyContact): a company's invoices go to its bookkeeping address,
+ * not to each buyer's. A consumer's contact without the buyer's address cannot be trusted to be the
+ * buyer.
  */
 async function recipient(
   ctx: BillyContext & { settings: SendInvoiceEmailSettings },
@@ -122,8 +125,11 @@ async function recipient(
   if (email) {
     const person = await findPerson(ctx, contactId, (p) => normalEmail(p.email) === email);
     if (person) return person.id;
+    const fallback =
+      isBusiness(order) && (await companyContact(ctx, order, contactId)) ? await primaryPerson(ctx, contactId) : undefined;
+    if (fallback) return fallback.id;
     throw noRecipient(
-      `The Billy contact of invoice ${invoiceName} has no contact person with the buyer's e-mail ${email}, so Billy cannot e-mail the invoice to the buyer (another person of that contact would get it). In Billy, add ${email} as a contact person of that contact (or correct the person's e-mail) and retry. If the contact is another customer's, or the shared contact for consumer orders, match customers by e-mail (customerMatch) so that each buyer gets a contact of their own: a consumer's invoice on the shared contact cannot be e-mailed through Billy.`,
+      `The Billy contact of invoice ${invoiceName} has no contact person with the buyer's e-mail ${email}, so Billy cannot e-mail the invoice to the buyer (another person of that contact would get it). In Billy, add ${email} as a contact person of that contact (or correct the person's e-mail) and retry. If the contact is another customer's, or the shared contact for consumer orders, match customers by e-mail (customerMatch) so that each buyer gets a contact of their own: a consumer's invoice on the shared contact cannot be e-mailed through Billy.${isBusiness(order) ? " For a company, put the order's VAT number or EAN on its Billy contact: its primary person then gets the company's invoices." : ""}`,
       { contactId, email },
     );
   }
@@ -132,17 +138,58 @@ async function recipient(
       `Order ${order.source.orderNumber} has no customer e-mail, and its invoice's Billy contact may not be the buyer's own (the shared contact for consumer orders, or one matched by name, phone or customer number), so Orderly does not e-mail it. Send invoice ${invoiceName} from Billy by hand if the buyer should get it, and have the shop ask for an e-mail address.`,
       { contactId },
     );
-  // The second pass runs only for a contact without a primary person that has an e-mail.
-  const reachable = (p: BillyContactPerson) => Boolean(normalEmail(p.email));
-  const person =
-    (await findPerson(ctx, contactId, (p) => reachable(p) && p.isPrimary === true)) ??
-    (await findPerson(ctx, contactId, reachable));
+  const person = await primaryPerson(ctx, contactId);
   if (!person)
     throw noRecipient(
       `The Billy contact of invoice ${invoiceName} has no contact person with an e-mail address, and order ${order.source.orderNumber} has no e-mail either. In Billy, add the buyer's e-mail as a contact person of that contact, then retry.`,
       { contactId },
     );
   return person.id;
+}
+
+/** The contact's primary person with an e-mail, else any person with one. */
+async function primaryPerson(ctx: BillyContext, contactId: string): Promise<BillyContactPerson | undefined> {
+  // The second pass runs only for a contact without a primary person that has an e-mail.
+  const reachable = (p: BillyContactPerson) => Boolean(normalEmail(p.email));
+  return (
+    (await findPerson(ctx, contactId, (p) => reachable(p) && p.isPrimary === true)) ??
+    (await findPerson(ctx, contactId, reachable))
+  );
+}
+
+/** A contact as Billy answers with it; only the company numbers it is recognised by. */
+const contactSchema = z.object({
+  id: z.string().min(1),
+  registrationNo: z.string().nullish(),
+  ean: z.string().nullish(),
+  contactNo: z.string().nullish(),
+});
+
+/**
+ * True when the invoice's contact carries the order's VAT number, EAN or customer number (up to
+ * spaces and punctuation): it was matched by one of them (customerMatch vatNumber, ean,
+ * customerNumber, or shared for a business), so it is the company's own, not a namesake's.
+ */
+async function companyContact(ctx: BillyContext, order: CanonicalOrder, contactId: string): Promise<boolean> {
+  const res = await billyRequest(ctx, { method: "GET", path: `/contacts/${encodeURIComponent(contactId)}`, accept: [404] });
+  if (res.status === 404) return false;
+  const parsed = contactSchema.safeParse(isRecord(res.body) ? res.body.contact : undefined);
+  if (!parsed.success)
+    throw new OrderlyError(`Billy's answer did not show contact ${contactId}.`, {
+      errorClass: "unavailable",
+      code: "billy_unexpected_answer",
+      details: res.body,
+    });
+  const c = order.customer;
+  const carries = (actual: string | null | undefined, wanted: string | undefined) => {
+    const plain = wanted ? plainNumber(wanted) : "";
+    return plain !== "" && typeof actual === "string" && plainNumber(actual) === plain;
+  };
+  return (
+    carries(parsed.data.registrationNo, c?.vatNumber) ||
+    carries(parsed.data.ean, c?.ean) ||
+    carries(parsed.data.contactNo, c?.sourceId)
+  );
 }
 
 /**
