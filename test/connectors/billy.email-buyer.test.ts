@@ -164,7 +164,12 @@ describe("Billy sendInvoiceEmail for a business order on its company's own conta
       { customerMatch: "shared", sharedContactId: "con-shop" },
     ],
     ["EAN", { ean: "5790001234567" }, { ean: "5790001234567" }, { customerMatch: "ean" }],
-    ["customer number", { contactNo: "c-42" }, {}, { customerMatch: "customerNumber" }],
+    [
+      "VAT number without its country prefix",
+      { registrationNo: "12345678", zipcodeText: "8000" },
+      { vatNumber: "DK12345678" },
+      { customerMatch: "vatNumber" },
+    ],
   ];
 
   it.each(cases)(
@@ -231,6 +236,45 @@ describe("Billy sendInvoiceEmail for a business order on its company's own conta
 
     expect(error.message).toMatch(/no contact person with the buyer's e-mail buyer@firma\.dk/);
     expect(error.message).toMatch(/put the order's VAT number or EAN on its Billy contact/);
+  });
+
+  it("refuses a company contact found by a VAT number the buyer typed, when neither its name nor its address agrees", async () => {
+    // Acme's buyer typed Beta's CVR: the invoice lands on Beta's contact, whose bookkeeper must not get it.
+    const beta = { id: "con-beta", type: "company", name: "Beta ApS", countryId: "DK", registrationNo: "DK12345678" };
+    const betaBooks = { id: "cp-beta", contactId: beta.id, name: "Bogholderi", email: "bogholderi@beta.dk", isPrimary: true };
+    const order = danishOrder({
+      customer: { sourceId: "c-9", email: "buyer@acme.dk", company: "Acme ApS", vatNumber: "DK12345678" },
+      billingAddress: { ...FIRMA_ADDRESS, company: "Acme ApS" },
+      shippingAddress: FIRMA_ADDRESS,
+    });
+    const sent = await send(order, { contacts: [beta], contactPersons: [betaBooks] }, { customerMatch: "vatNumber" });
+    expect(sent.invoice.outputs).toMatchObject({ contactId: beta.id });
+
+    await refused(sent);
+    expect(sent.mock.state.emails).toEqual([]);
+  });
+
+  it("takes a company contact of another name when its primary person is at the buyer's e-mail domain", async () => {
+    const contact = { ...FIRMA, name: "Firma Holding A/S", registrationNo: "DK12345678" };
+    const sent = await send(
+      firmaOrder({ vatNumber: "DK12345678" }),
+      { contacts: [contact], contactPersons: [BOOKKEEPING] },
+      { customerMatch: "vatNumber" },
+    );
+    expect((await sent.sending).result.outputs).toMatchObject({ contactPersonId: BOOKKEEPING.id });
+  });
+
+  it("does not take a customer number as the company's sign (the bookkeeper's numbering may match a shop's id)", async () => {
+    const contact = { ...FIRMA, name: "Beta ApS", contactNo: "c-42" };
+    const betaBooks = { ...BOOKKEEPING, email: "bogholderi@beta.dk" };
+    const sent = await send(
+      firmaOrder({}),
+      { contacts: [contact], contactPersons: [betaBooks] },
+      { customerMatch: "customerNumber" },
+    );
+    expect(sent.invoice.outputs).toMatchObject({ contactId: FIRMA.id });
+
+    await refused(sent);
   });
 
   it("still refuses a consumer's contact that carries the order's customer number", async () => {

@@ -243,10 +243,19 @@ function carriesSameNumber(contact: Json, configured: readonly ContactLookup[]):
       resource === "contacts" &&
       Object.entries(filter).every(([key, wanted]) => {
         const actual = contact[key];
-        return typeof actual === "string" && plainNumber(actual) !== "" && plainNumber(actual) === plainNumber(wanted);
+        return typeof actual === "string" && sameNumber(key, actual, wanted);
       }),
   );
 }
 
 /** A phone, VAT, EAN or customer number as letters and digits: "+45 12 34 56 78" is "4512345678". */
 export const plainNumber = (value: string) => value.toLowerCase().replace(/[^\p{L}\p{N}]/gu, "");
+
+/**
+ * Whether two values of a contact property are the same number: up to spaces and punctuation, and
+ * for a VAT number (`registrationNo`) also up to its country prefix ("DK12345678" is "12 34 56 78").
+ */
+export function sameNumber(key: string, a: string, b: string): boolean {
+  const plain = (v: string) => (key === "registrationNo" ? plainNumber(v).replace(/^[a-z]{2}(?=\d)/, "") : plainNumber(v));
+  return plain(a) !== "" && plain(a) === plain(b);
+}

@@ -12,7 +12,7 @@ import type { CanonicalOrder } from "../../domain/order";
 import { renderTemplate, type TemplateValues } from "../../mail/templates";
 import { defineAction } from "../contract";
 import { type BillyContext, billyRequest, findInList, isRecord, settingsError } from "./billy.api";
-import { contactName, isBusiness, plainNumber } from "./billy.contact";
+import { contactName, isBusiness, plainNumber, sameNumber } from "./billy.contact";
 import { getInvoice } from "./billy.documents";
 import { invoiceFor } from "./billy.history";
 import type { BillyInvoice } from "./billy.invoice";
@@ -125,11 +125,10 @@ async function recipient(
   if (email) {
     const person = await findPerson(ctx, contactId, (p) => normalEmail(p.email) === email);
     if (person) return person.id;
-    const fallback =
-      isBusiness(order) && (await companyContact(ctx, order, contactId)) ? await primaryPerson(ctx, contactId) : undefined;
+    const fallback = isBusiness(order) ? await companyPerson(ctx, order, contactId, email) : undefined;
     if (fallback) return fallback.id;
     throw noRecipient(
-      `The Billy contact of invoice ${invoiceName} has no contact person with the buyer's e-mail ${email}, so Billy cannot e-mail the invoice to the buyer (another person of that contact would get it). In Billy, add ${email} as a contact person of that contact (or correct the person's e-mail) and retry. If the contact is another customer's, or the shared contact for consumer orders, match customers by e-mail (customerMatch) so that each buyer gets a contact of their own: a consumer's invoice on the shared contact cannot be e-mailed through Billy.${isBusiness(order) ? " For a company, put the order's VAT number or EAN on its Billy contact: its primary person then gets the company's invoices." : ""}`,
+      `The Billy contact of invoice ${invoiceName} has no contact person with the buyer's e-mail ${email}, so Billy cannot e-mail the invoice to the buyer (another person of that contact would get it). In Billy, add ${email} as a contact person of that contact (or correct the person's e-mail) and retry. If the contact is another customer's, or the shared contact for consumer orders, match customers by e-mail (customerMatch) so that each buyer gets a contact of their own: a consumer's invoice on the shared contact cannot be e-mailed through Billy.${isBusiness(order) ? " For a company, put the order's VAT number or EAN on its Billy contact, with the company's name as the shop has it: its primary person then gets the company's invoices." : ""}`,
       { contactId, email },
     );
   }
@@ -160,19 +159,27 @@ async function primaryPerson(ctx: BillyContext, contactId: string): Promise<Bill
 /** A contact as Billy answers with it; only the company numbers it is recognised by. */
 const contactSchema = z.object({
   id: z.string().min(1),
+  name: z.string().nullish(),
   registrationNo: z.string().nullish(),
   ean: z.string().nullish(),
-  contactNo: z.string().nullish(),
 });
 
 /**
- * True when the invoice's contact carries the order's VAT number, EAN or customer number (up to
- * spaces and punctuation): it was matched by one of them (customerMatch vatNumber, ean,
- * customerNumber, or shared for a business), so it is the company's own, not a namesake's.
+ * The contact's primary person, when the contact is the buyer's company's own: it carries the
+ * order's VAT number (up to its country prefix) or EAN, and a second sign agrees (its name is the
+ * order's company, or the primary person's address is at the buyer's e-mail domain). A number alone
+ * is what the buyer typed: another company's CVR typed by mistake would otherwise mail that
+ * company the invoice. A customer number is no sign at all: unless the flow matched by it, it is the
+ * bookkeeper's own numbering, and a shop's customer ids are small integers.
  */
-async function companyContact(ctx: BillyContext, order: CanonicalOrder, contactId: string): Promise<boolean> {
+async function companyPerson(
+  ctx: BillyContext,
+  order: CanonicalOrder,
+  contactId: string,
+  buyerEmail: string,
+): Promise<BillyContactPerson | undefined> {
   const res = await billyRequest(ctx, { method: "GET", path: `/contacts/${encodeURIComponent(contactId)}`, accept: [404] });
-  if (res.status === 404) return false;
+  if (res.status === 404) return undefined;
   const parsed = contactSchema.safeParse(isRecord(res.body) ? res.body.contact : undefined);
   if (!parsed.success)
     throw new OrderlyError(`Billy's answer did not show contact ${contactId}.`, {
@@ -181,15 +188,17 @@ async function companyContact(ctx: BillyContext, order: CanonicalOrder, contactI
       details: res.body,
     });
   const c = order.customer;
-  const carries = (actual: string | null | undefined, wanted: string | undefined) => {
-    const plain = wanted ? plainNumber(wanted) : "";
-    return plain !== "" && typeof actual === "string" && plainNumber(actual) === plain;
-  };
-  return (
-    carries(parsed.data.registrationNo, c?.vatNumber) ||
-    carries(parsed.data.ean, c?.ean) ||
-    carries(parsed.data.contactNo, c?.sourceId)
-  );
+  const contact = parsed.data;
+  const carries = (key: string, actual: string | null | undefined, wanted: string | undefined) =>
+    typeof actual === "string" && wanted !== undefined && sameNumber(key, actual, wanted);
+  if (!carries("registrationNo", contact.registrationNo, c?.vatNumber) && !carries("ean", contact.ean, c?.ean)) return undefined;
+  const person = await primaryPerson(ctx, contactId);
+  if (!person) return undefined;
+  const company = c?.company ?? order.billingAddress?.company;
+  const sameName = company !== undefined && contact.name != null && plainNumber(contact.name) === plainNumber(company);
+  const domain = (address: string) => address.slice(address.lastIndexOf("@") + 1);
+  const sameDomain = domain(normalEmail(person.email) ?? "") === domain(buyerEmail);
+  return sameName || sameDomain ? person : undefined;
 }
 
 /**
