@@ -5,7 +5,7 @@
  * show the payment yet, and the order's object runs them again once a version does.
  */
 import { OrderlyError } from "./errors";
-import type { CanonicalOrder, Payment } from "./order";
+import type { CanonicalOrder, CanonicalRefund, Payment } from "./order";
 
 /** Payment and financial states that mean the customer paid (a refund came after a payment). */
 const RECEIVED = new Set<string>(["paid", "partially_paid", "partially_refunded", "refunded"] satisfies Payment["status"][]);
@@ -56,5 +56,30 @@ export function splitUnknown(order: Pick<CanonicalOrder, "source">, gateways: re
   return new OrderlyError(
     `Order ${order.source.orderNumber} was paid through ${gateways.join(" and ")}, but the webshop does not say how much each took, so the payment was not registered: enter it by hand in ${target}, split as the order's transactions in the webshop show.`,
     { errorClass: "validation", code: "payment_split_unknown", details: { gateways } },
+  );
+}
+
+/**
+ * The gateway a refund went back through. The webshop's refund names none, so it is the order's
+ * gateway when exactly one took money (as registerPayment counts them); with several the share of
+ * each is unknown, and booking it all on one would misstate both accounts. An order paid as a whole
+ * with no gateway named is `unnamed`: the name the target's registerPayment books such a payment under.
+ */
+export function refundGateway(
+  order: Pick<CanonicalOrder, "payments" | "financialStatus" | "source">,
+  refund: Pick<CanonicalRefund, "source">,
+  target: { name: string; unnamed: string },
+): string {
+  const paid = receivedPayments(order).filter((p) => p.amount > 0);
+  const gateways = paid.length > 0 ? [...new Set(paid.map((p) => p.gateway))] : paidAsAWhole(order) ? gatewaysOf(order) : [];
+  if (gateways.length === 1 && gateways[0] !== undefined) return gateways[0];
+  if (gateways.length === 0 && paidAsAWhole(order)) return target.unnamed;
+  const why =
+    gateways.length === 0
+      ? "the order shows no payment, so there is no gateway the money went back through"
+      : `the order was paid through ${gateways.join(" and ")}, and the webshop does not say which of them paid the refund back`;
+  throw new OrderlyError(
+    `Refund ${refund.source.refundId} of order ${order.source.orderNumber} was not registered: ${why}. Enter the refund payment by hand in ${target.name}.`,
+    { errorClass: "validation", code: "refund_gateway_unknown", details: { gateways }, madeNothing: true },
   );
 }

@@ -8,6 +8,7 @@ import { createCreditNote, createInvoice, registerRefund } from "../../src/conne
 import type { CanonicalOrder, CanonicalRefund } from "../../src/domain/order";
 import { type BillyMock, createBillyMock, installBillyMock } from "../mocks/billy.mock";
 import { danishOrder, failure, germanOrder, historyEntry, PRODUCTS, refund, run, SETTINGS } from "../mocks/billy.mock.fixtures";
+import { createBankPayment } from "../mocks/billy.mock.records";
 
 const APPROVED = { ...SETTINGS, invoiceState: "booked" };
 const PAYMENTS = { byGateway: { shopify_payments: { cashAccountId: "acc-bank" }, stripe: { cashAccountId: "acc-bank" } } };
@@ -152,5 +153,113 @@ describe("Billy registerRefund", () => {
     ]);
     expect(result.outputs).toMatchObject({ amount: 11900, currency: "EUR", cashAmount: 88778, cashCurrency: "DKK" });
     expect(mock.invoice(creditNoteId)).toMatchObject({ currencyId: "EUR", balance: 0 });
+  });
+  it("a refund larger than its credit note pays out what the credit note has open; a smaller one its own total", async () => {
+    const larger = await creditedOrder();
+    const { result } = await run(registerRefund, danishOrder(), PAYMENTS, {
+      refund: refund({ total: 20900 }),
+      previous: larger.previous,
+      history: larger.history,
+    });
+    expect(bankPayments(larger.mock).map((p) => (p as { cashAmount: number }).cashAmount)).toEqual([199]);
+    expect(result.outputs).toMatchObject({ amount: 19900, paidNow: 19900 });
+    expect(larger.mock.invoice(larger.creditNoteId)).toMatchObject({ balance: 0 });
+
+    const smaller = await creditedOrder();
+    await run(registerRefund, danishOrder(), PAYMENTS, {
+      refund: refund({ total: 15000 }),
+      previous: smaller.previous,
+      history: smaller.history,
+    });
+    expect(bankPayments(smaller.mock).map((p) => (p as { cashAmount: number }).cashAmount)).toEqual([150]);
+    expect(smaller.mock.invoice(smaller.creditNoteId)).toMatchObject({ balance: 49 });
+  });
+
+  it("a credit note partly paid out already gets only the rest, adopting the payment there", async () => {
+    const { mock, history, previous, creditNoteId } = await creditedOrder();
+    // A bookkeeper paid 50.00 of it out by hand.
+    createBankPayment(mock.state, {
+      entryDate: "2026-03-04",
+      cashAmount: 50,
+      cashSide: "credit",
+      cashAccountId: "acc-bank",
+      associations: [{ subjectReference: `invoice:${creditNoteId}` }],
+    });
+    const byHand = mock.state.bankPayments[0]?.id;
+
+    const { result } = await run(registerRefund, danishOrder(), PAYMENTS, { refund: refund(), previous, history });
+
+    expect(bankPayments(mock).map((p) => (p as { cashAmount: number }).cashAmount)).toEqual([149]);
+    expect(result.outputs).toMatchObject({ amount: 19900, paidNow: 14900, adoptedPayments: [byHand] });
+    expect(mock.invoice(creditNoteId)).toMatchObject({ balance: 0, isPaid: true });
+  });
+
+  it("two refunds merged into one credit note, the first's answer lost: each accounts for its own, and all is paid out", async () => {
+    // One approved credit note of 199.00 holding refund r1 (120.00) and r2 (79.00).
+    const { mock, history, previous, creditNoteId } = await creditedOrder();
+    const r1 = refund({ total: 12000 });
+    const r2 = refund({ source: { ...refund().source, refundId: "r2" }, total: 7900 });
+    const first = { refund: r1, previous, history, reference: REFUND_REFERENCE };
+    mock.failNext({ status: 503, method: "POST", path: /^\/bankPayments$/, afterEffect: true });
+    await failure(run(registerRefund, danishOrder(), PAYMENTS, first));
+
+    // r2's transfer runs while r1's step is failed: it finds 120.00 paid out, of which only 79.00 can be its own.
+    const second = await run(registerRefund, danishOrder(), PAYMENTS, {
+      refund: r2,
+      previous,
+      history,
+      reference: "orderly-44444444444444444444444444444444-1",
+    });
+    expect(second.result).toMatchObject({ created: false, outputs: { refundId: "r2", amount: 7900 } });
+
+    // r1's retry sees r2 account for 79.00 of the 120.00, so 41.00 is its own and it pays out the 79.00 left.
+    const done = historyEntry("registerRefund", second.result, { transferId: "t-r2", stage: "refunded" });
+    const retry = await run(registerRefund, danishOrder(), PAYMENTS, { ...first, history: [...history, done] });
+    expect(retry.result).toMatchObject({ created: true, outputs: { refundId: "r1", amount: 12000, paidNow: 7900 } });
+    expect(bankPayments(mock).map((p) => (p as { cashAmount: number }).cashAmount)).toEqual([120, 79]);
+    expect(mock.invoice(creditNoteId)).toMatchObject({ balance: 0, isPaid: true });
+  });
+
+  it("a voided bank payment still listed on the credit note is not counted as paid out", async () => {
+    const { mock, history, previous, creditNoteId } = await creditedOrder();
+    const options = { refund: refund(), previous, history, reference: REFUND_REFERENCE };
+    await run(registerRefund, danishOrder(), PAYMENTS, options);
+    // Voided in Billy: the credit note is owed again, though its embed still lists the payment's modifier.
+    const voided = mock.state.bankPayments[0];
+    if (voided) voided.isVoided = true;
+    Object.assign(mock.invoice(creditNoteId) ?? {}, { balance: 199, isPaid: false });
+
+    const again = await run(registerRefund, danishOrder(), PAYMENTS, options);
+
+    expect(again.result).toMatchObject({ created: true, outputs: { amount: 19900, paidNow: 19900 } });
+    expect(again.result.outputs.adoptedPayments).toBeUndefined();
+    expect(mock.state.bankPayments).toHaveLength(2);
+  });
+
+  it("each failure before the bank payment says it made nothing", async () => {
+    const { mock, history, previous } = await creditedOrder();
+    mock.state.cashAccounts.set("acc-sek", "SEK");
+    const before = mock.writes().length;
+    const options = { refund: refund(), previous, history };
+    const account = (cashAccountId: string) => ({ byGateway: { shopify_payments: { cashAccountId } } });
+
+    const unmapped = await failure(run(registerRefund, danishOrder(), { byGateway: {} }, options));
+    expect(unmapped).toMatchObject({ code: "billy_cash_account_missing", madeNothing: true });
+    const missing = await failure(run(registerRefund, danishOrder(), account("acc-nope"), options));
+    expect(missing).toMatchObject({
+      code: "billy_cash_account_missing",
+      madeNothing: true,
+      details: { cashAccountId: "acc-nope" },
+    });
+    const currency = await failure(run(registerRefund, danishOrder(), account("acc-sek"), options));
+    expect(currency).toMatchObject({ code: "billy_payment_currency", madeNothing: true });
+    const gone = await failure(
+      run(registerRefund, danishOrder(), PAYMENTS, {
+        ...options,
+        previous: [{ externalId: "inv-nope", created: true, outputs: { documentType: "creditNote", creditNoteId: "inv-nope" } }],
+      }),
+    );
+    expect(gone).toMatchObject({ code: "billy_invoice_gone", madeNothing: true });
+    expect(mock.writes()).toHaveLength(before);
   });
 });

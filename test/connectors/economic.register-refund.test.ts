@@ -171,4 +171,87 @@ describe("e-conomic registerRefund", () => {
       entries: { customerPayments: [{ amount: 199, currency: { code: "EUR" } }] },
     });
   });
+  it("a refund larger than its credit note enters only what the credit note has open; a smaller one its own total", async () => {
+    const { mock, history, previous } = await creditedOrder();
+
+    // The webshop refunded 209.00 (10.00 more than the credit note credits, e.g. a goodwill amount).
+    const { result } = await run(registerRefund, danishOrder(), SETTINGS, {
+      refund: refundOf({ total: 20900 }),
+      previous,
+      history,
+      reference: REFUND_REFERENCE,
+    });
+    expect(vouchers(mock)[0]?.body).toMatchObject({ entries: { customerPayments: [{ amount: 199, customerInvoice: 2 }] } });
+    expect(result.outputs).toMatchObject({ amount: "199.00", beyondCreditNote: "10.00" });
+    mock.bookJournal(1);
+    expect(mock.state.booked.find((b) => b.bookedInvoiceNumber === 2)?.remainder).toBe(0);
+
+    const smaller = await creditedOrder();
+    await run(registerRefund, danishOrder(), SETTINGS, {
+      refund: refundOf({ total: 18900 }),
+      previous: smaller.previous,
+      history: smaller.history,
+      reference: REFUND_REFERENCE,
+    });
+    expect(vouchers(smaller.mock)[0]?.body).toMatchObject({ entries: { customerPayments: [{ amount: 189 }] } });
+  });
+
+  it("a credit note paid out beyond its total (a larger entry booked) is settled: a re-run enters nothing", async () => {
+    const { mock, history, previous } = await creditedOrder();
+    // An earlier entry of 209.00 against the 199.00 credit note, booked: its remainder is +10.00.
+    const note = mock.state.booked.find((b) => b.bookedInvoiceNumber === 2);
+    if (note) note.remainder = 10;
+
+    const again = await run(registerRefund, danishOrder(), SETTINGS, {
+      refund: refundOf({ total: 20900 }),
+      previous,
+      history,
+      reference: REFUND_REFERENCE,
+    });
+
+    expect(again.result).toMatchObject({ created: false, outputs: { reason: "credit note 2 is already settled in e-conomic" } });
+    expect(vouchers(mock)).toHaveLength(0);
+  });
+
+  it("a credit note already partly paid out gets only the rest", async () => {
+    const { mock, history, previous } = await creditedOrder();
+    // A bookkeeper entered and booked 50.00 of it.
+    const note = mock.state.booked.find((b) => b.bookedInvoiceNumber === 2);
+    if (note) note.remainder = -149;
+
+    const { result } = await run(registerRefund, danishOrder(), SETTINGS, {
+      refund: refundOf(),
+      previous,
+      history,
+      reference: REFUND_REFERENCE,
+    });
+
+    expect(vouchers(mock)[0]?.body).toMatchObject({ entries: { customerPayments: [{ amount: 149 }] } });
+    expect(result.outputs).toMatchObject({ amount: "149.00", alreadySettled: "50.00" });
+    mock.bookJournal(1);
+    expect(mock.state.booked.find((b) => b.bookedInvoiceNumber === 2)?.remainder).toBe(0);
+  });
+
+  it("a gateway mapped to payment terms enters nothing only when the credit note carries those terms", async () => {
+    const { mock, history, previous } = await creditedOrder();
+    const before = writes(mock).length;
+    const terms = (n: number) => ({ journalNumber: 1, byGateway: { shopify_payments: { paymentTermsNumber: n } } });
+    const options = { refund: refundOf(), previous, history, reference: REFUND_REFERENCE };
+    // createCreditNote gave the credit note its own payment terms (1, the connection's default).
+    expect(mock.state.booked.find((b) => b.bookedInvoiceNumber === 2)?.paymentTerms).toEqual({ paymentTermsNumber: 1 });
+
+    const same = await run(registerRefund, danishOrder(), terms(1), options);
+    expect(same.result).toMatchObject({ created: false, outputs: { reason: expect.stringContaining("payment terms 1") } });
+
+    const other = await failure(run(registerRefund, danishOrder(), terms(3), options));
+    expect(other).toMatchObject({
+      errorClass: "validation",
+      code: "economic_refund_terms_differ",
+      madeNothing: true,
+      details: { gateway: "shopify_payments", gatewayTerms: 3, creditNoteTerms: 1 },
+    });
+    expect(other.message).toContain("credit note 2 has payment terms 1");
+    expect(other.message).toContain("Map byGateway.shopify_payments in this step's settings to the contra account");
+    expect(writes(mock)).toHaveLength(before);
+  });
 });

@@ -62,7 +62,7 @@ export function cashAccountFor(gateway: string, settings: RegisterPaymentSetting
   );
 }
 
-function inInvoiceCurrency(amount: number, order: CanonicalOrder, invoiceCurrency: string): number {
+export function inInvoiceCurrency(amount: number, order: CanonicalOrder, invoiceCurrency: string): number {
   if (order.currency === invoiceCurrency) return amount;
   if (order.exchange?.shopCurrency === invoiceCurrency)
     return convertMinor(amount, order.currency, invoiceCurrency, order.exchange.rate, "half-up");

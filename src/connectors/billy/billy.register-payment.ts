@@ -116,7 +116,7 @@ export const registerPayment = defineAction<typeof registerPaymentSettings, Bill
  * The currency of a cash account, as Billy keeps it on the account (`currencyId`). An account
  * without one is in the company's base currency, read from Billy: not the shop's, which may differ.
  */
-async function accountCurrency(ctx: BillyContext, accountId: string, gateways: readonly string[]): Promise<string> {
+export async function accountCurrency(ctx: BillyContext, accountId: string, gateways: readonly string[]): Promise<string> {
   const res = await billyRequest(ctx, { method: "GET", path: `/accounts/${encodeURIComponent(accountId)}`, accept: [404] });
   if (res.status === 404)
     throw settingsError(
@@ -133,7 +133,7 @@ async function accountCurrency(ctx: BillyContext, accountId: string, gateways: r
  * settled on this invoice (its balance modifier's amount), or else its cash amount brought back
  * into the invoice's currency at its own rate.
  */
-async function existingPayments(ctx: BillyContext, invoice: BillyInvoice, currency: string): Promise<ExistingPayment[]> {
+export async function existingPayments(ctx: BillyContext, invoice: BillyInvoice, currency: string): Promise<ExistingPayment[]> {
   const settled = new Map<string, number | undefined>();
   for (const m of invoice.balanceModifiers ?? []) {
     if (m.isVoided || !m.modifierReference?.startsWith("bankPayment:")) continue;

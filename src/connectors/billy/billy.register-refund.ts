@@ -6,25 +6,23 @@
  * payment; registerPayment's money coming in is `debit`) [Billy's bankPayments reference, not
  * re-confirmed for credit notes]. Modelled on registerPayment: the same gateway → cash account
  * settings, the cash account's currency read from Billy with the order's rate between the two, and
- * what already settles the credit note read first, so a retry after a lost answer enters nothing.
+ * what already settles the credit note read first (each bank payment re-read, as registerPayment
+ * does), so a retry after a lost answer enters nothing.
+ *
+ * One credit note may hold several refunds (oneCreditNotePerInvoice). Each run says in `amount` what
+ * it accounts for, found as its own or paid now, so that what the others account for is taken off
+ * what the credit note shows paid out before a refund counts the rest as its own.
  */
-import { convertMinor } from "../../domain/accounting/exchange";
 import { OrderlyError } from "../../domain/errors";
 import { toDecimalString, toMajorNumber, toMinor } from "../../domain/money";
 import type { CanonicalOrder, CanonicalRefund } from "../../domain/order";
-import { gatewaysOf, paidAsAWhole, receivedPayments } from "../../domain/payment";
+import { refundGateway } from "../../domain/payment";
 import { type ActionContext, defineAction } from "../contract";
-import { type BillyContext, billyRequest, changedRecord, envelope, settingsError } from "./billy.api";
+import { billyRequest, changedRecord, envelope } from "./billy.api";
 import { getInvoice } from "./billy.documents";
-import type { BillyInvoice } from "./billy.invoice";
-import { baseCurrency } from "./billy.organization";
-import { cashAccountFor, cashSide } from "./billy.payment";
+import { cashAccountFor, cashSide, inInvoiceCurrency, paymentsToMake } from "./billy.payment";
+import { accountCurrency, existingPayments } from "./billy.register-payment";
 import { type BillyConnectionSettings, type BillyCredentials, registerPaymentSettings } from "./billy.settings";
-
-interface BillyAccount {
-  id: string;
-  currencyId?: string | null;
-}
 
 type Ctx = ActionContext<unknown, BillyCredentials, BillyConnectionSettings>;
 
@@ -46,13 +44,19 @@ export const registerRefund = defineAction<typeof registerPaymentSettings, Billy
       return {
         externalId: creditNoteId,
         created: false,
-        outputs: { ...base, skipped: true, reason: "the refund returned no money" },
+        outputs: { ...base, skipped: true, reason: "the refund returned no money", amount: 0 },
       };
-    const gateway = refundGateway(order, refund);
-    const cashAccountId = cashAccountFor(gateway, ctx.settings);
+    // "(no gateway)": registerPayment's name for an order paid as a whole through no named gateway.
+    const gateway = refundGateway(order, refund, { name: "Billy", unnamed: "(no gateway)" });
+    const cashAccountId = beforeTheWrite(() => cashAccountFor(gateway, ctx.settings));
     const note = await getInvoice(ctx, creditNoteId, "invoice.balanceModifiers:embed");
     if (!note)
-      throw settingsError(`Billy has no credit note ${creditNoteId} (deleted?).`, "billy_invoice_gone", { creditNoteId });
+      throw new OrderlyError(`Billy has no credit note ${creditNoteId} (deleted?).`, {
+        errorClass: "validation",
+        code: "billy_invoice_gone",
+        details: { creditNoteId },
+        madeNothing: true,
+      });
     if (note.state !== "approved")
       throw noCreditNote(
         order,
@@ -60,25 +64,32 @@ export const registerRefund = defineAction<typeof registerPaymentSettings, Billy
         `its credit note ${creditNoteId} is still a draft, and Billy registers payments on approved ones only`,
       );
     const currency = note.currencyId ?? refund.currency;
-    const amount = refundIn(refund, order, currency);
-    const paidOut = paidOutOn(note, currency);
-    // What this refund already paid out: all that was, less what the order's other refunds paid out
-    // on the same credit note (one merged note per invoice holds several refunds).
-    const mine = Math.max(0, paidOut.total - paidByOtherRefunds(ctx, creditNoteId));
+    const amount = beforeTheWrite(() => refundIn(refund, order, currency));
+    const existing = await existingPayments(ctx, note, currency);
+    const paidOut = existing.reduce((sum, p) => sum + p.amount, 0);
+    // This refund's own: what the credit note shows paid out, less what the order's other refunds
+    // account for on it, and never more than this refund.
+    const mine = Math.min(amount, Math.max(0, paidOut - paidByOtherRefunds(ctx, creditNoteId)));
     const open = toMinor(note.balance ?? note.grossAmount ?? 0, currency);
-    const toPay = Math.min(amount - mine, open);
+    // One part: this refund, less its own, at most what the credit note has open. Its own is counted
+    // on its cash account whichever account it went through: the others are taken off the total.
+    const toPay =
+      paymentsToMake([{ gateway, cashAccountId, amount }], [{ id: "", cashAccountId, amount: mine }], open)[0]?.amount ?? 0;
+    const adoptedPayments = existing.map((p) => p.id);
     if (toPay <= 0)
       return {
-        externalId: paidOut.ids[0] ?? creditNoteId,
+        externalId: adoptedPayments[0] ?? creditNoteId,
         created: false,
         outputs: {
           ...base,
-          adoptedPayments: paidOut.ids,
-          reason: `credit note ${note.invoiceNo ?? creditNoteId} already shows ${toDecimalString(paidOut.total, currency)} ${currency} paid out in Billy`,
+          adoptedPayments,
+          amount: mine,
+          currency,
+          reason: `credit note ${note.invoiceNo ?? creditNoteId} already shows ${toDecimalString(paidOut, currency)} ${currency} paid out in Billy`,
         },
       };
-    const accountCurrency = await cashAccountCurrency(ctx, cashAccountId, gateway);
-    const cash = cashSide(toPay, currency, accountCurrency, order, { cashAccountId, gateways: [gateway] });
+    const account = await beforeTheWrite(() => accountCurrency(ctx, cashAccountId, [gateway]));
+    const cash = beforeTheWrite(() => cashSide(toPay, currency, account, order, { cashAccountId, gateways: [gateway] }));
     const body = {
       entryDate: refund.source.createdAt.slice(0, 10),
       cashAmount: toMajorNumber(cash.cashAmount, cash.cashCurrency),
@@ -98,16 +109,45 @@ export const registerRefund = defineAction<typeof registerPaymentSettings, Billy
         paymentId: id,
         gateway,
         cashAccountId,
-        amount: toPay,
+        // What this refund accounts for on the credit note: its own found there plus what it paid now.
+        amount: mine + toPay,
+        paidNow: toPay,
         currency,
         ...(cash.cashExchangeRate === undefined
           ? {}
           : { cashAmount: cash.cashAmount, cashCurrency: cash.cashCurrency, cashExchangeRate: cash.cashExchangeRate }),
-        ...(paidOut.ids.length > 0 ? { adoptedPayments: paidOut.ids } : {}),
+        ...(adoptedPayments.length > 0 ? { adoptedPayments } : {}),
       },
     };
   },
 });
+
+/**
+ * `work`'s error, marked as coming before anything was written: everything before the bank payment
+ * only reads or checks, so a retry with the flow's current settings may move or replace the step.
+ */
+function beforeTheWrite<T>(work: () => T): T {
+  let result: T;
+  try {
+    result = work();
+  } catch (error) {
+    throw madeNothing(error);
+  }
+  return result instanceof Promise ? (result.catch((error: unknown) => Promise.reject(madeNothing(error))) as T) : result;
+}
+
+function madeNothing(error: unknown): unknown {
+  if (!(error instanceof OrderlyError) || error.madeNothing) return error;
+  return new OrderlyError(error.message, {
+    errorClass: error.errorClass,
+    code: error.code,
+    ...(error.details === undefined ? {} : { details: error.details }),
+    ...(error.internal === undefined ? {} : { internal: error.internal }),
+    ...(error.retryAfterSeconds === undefined ? {} : { retryAfterSeconds: error.retryAfterSeconds }),
+    ...(error.cause === undefined ? {} : { cause: error.cause }),
+    madeNothing: true,
+  });
+}
 
 /** The credit note of the latest createCreditNote step of this transfer (never the order's invoice). */
 function creditNoteFromPrevious(previous: Ctx["previous"]): string | undefined {
@@ -127,67 +167,20 @@ function noCreditNote(order: CanonicalOrder, refund: CanonicalRefund, why: strin
 }
 
 /**
- * The gateway the refund went back through: the webshop's refund names none, so it is the order's
- * gateway when exactly one took money (as registerPayment counts them). With several, the share of
- * each is unknown, and booking it all on one would misstate both accounts.
+ * The refund's total in the credit note's currency, converted as registerPayment converts a payment
+ * (at the order's rate): the refund's own currency stands in for the order's, and a refund in
+ * another currency than the order's has no rate to the credit note's.
  */
-export function refundGateway(order: CanonicalOrder, refund: CanonicalRefund): string {
-  const paid = receivedPayments(order).filter((p) => p.amount > 0);
-  const gateways = paid.length > 0 ? [...new Set(paid.map((p) => p.gateway))] : paidAsAWhole(order) ? gatewaysOf(order) : [];
-  if (gateways.length === 1 && gateways[0] !== undefined) return gateways[0];
-  // Paid as a whole with no gateway named: registerPayment books it on the default cash account too.
-  if (gateways.length === 0 && paidAsAWhole(order)) return "(no gateway)";
-  const why =
-    gateways.length === 0
-      ? "the order shows no payment, so there is no gateway the money went back through"
-      : `the order was paid through ${gateways.join(" and ")}, and the webshop does not say which of them paid the refund back`;
-  throw new OrderlyError(
-    `Refund ${refund.source.refundId} of order ${order.source.orderNumber} was not registered: ${why}. Enter the refund payment by hand in Billy.`,
-    { errorClass: "validation", code: "refund_gateway_unknown", details: { gateways }, madeNothing: true },
-  );
-}
-
-/** The refund's total in the credit note's currency: converted at the order's rate when the note was converted. */
 function refundIn(refund: CanonicalRefund, order: CanonicalOrder, currency: string): number {
-  if (refund.currency === currency) return refund.total;
-  if (refund.currency === order.currency && order.exchange?.shopCurrency === currency)
-    return convertMinor(refund.total, refund.currency, currency, order.exchange.rate, "half-up");
-  throw new OrderlyError(
-    `The Billy credit note is in ${currency} but the refund was paid back in ${refund.currency}, with no rate between them.`,
-    { errorClass: "validation", code: "billy_payment_currency", madeNothing: true },
-  );
+  const exchange = refund.currency === order.currency ? order.exchange : undefined;
+  return inInvoiceCurrency(refund.total, { ...order, currency: refund.currency, exchange }, currency);
 }
 
-/** Bank payments settling the credit note (its balance modifiers), in minor units of its currency. */
-function paidOutOn(note: BillyInvoice, currency: string): { total: number; ids: string[] } {
-  let total = 0;
-  const ids = new Set<string>();
-  for (const m of note.balanceModifiers ?? []) {
-    if (m.isVoided || !m.modifierReference?.startsWith("bankPayment:")) continue;
-    ids.add(m.modifierReference.slice("bankPayment:".length));
-    if (typeof m.amount === "number") total += Math.abs(toMinor(m.amount.toFixed(6), currency));
-  }
-  return { total, ids: [...ids] };
-}
-
-/** What registerRefund steps of the order's other transfers paid out on this credit note. */
+/** What registerRefund steps of the order's other transfers account for on this credit note (`amount`). */
 function paidByOtherRefunds(ctx: Ctx, creditNoteId: string): number {
   return ctx.history
     .filter(
       (h) => h.target === ctx.connection.id && h.action === "registerRefund" && h.result.outputs.creditNoteId === creditNoteId,
     )
     .reduce((sum, h) => sum + (typeof h.result.outputs.amount === "number" ? h.result.outputs.amount : 0), 0);
-}
-
-/** The cash account's currency as registerPayment reads it: its own, or the company's base currency. */
-async function cashAccountCurrency(ctx: BillyContext, accountId: string, gateway: string): Promise<string> {
-  const res = await billyRequest(ctx, { method: "GET", path: `/accounts/${encodeURIComponent(accountId)}`, accept: [404] });
-  if (res.status === 404)
-    throw settingsError(
-      `Billy has no account ${accountId}, the cash account for "${gateway}": correct byGateway (or defaultCashAccountId) in the step's settings.`,
-      "billy_cash_account_missing",
-      { cashAccountId: accountId },
-    );
-  const account = changedRecord<BillyAccount>(res.body, "accounts", "account");
-  return account.currencyId ?? (await baseCurrency(ctx));
 }

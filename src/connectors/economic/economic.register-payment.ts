@@ -155,7 +155,7 @@ export const registerPayment = defineAction<typeof registerPaymentSettings, Econ
  * beyond the pages read cannot be entered twice. The search still comes before the invoice is
  * read, as an unbooked entry does not lower the invoice's remainder.
  */
-async function findEarlierEntry(
+export async function findEarlierEntry(
   ctx: EconomicContext & { settings: RegisterPaymentSettings; reference: string },
 ): Promise<{ made?: JournalVoucher; unsearched?: OrderlyError }> {
   try {
@@ -177,12 +177,13 @@ function stillOwed<T extends { minor: number }>(entries: T[], settled: number): 
   });
 }
 
-function targetFor(settings: RegisterPaymentSettings, gateway: string) {
+/** The gateway's mapping: its own entry, else the default contra account. `what` names the money in the error. */
+export function targetFor(settings: RegisterPaymentSettings, gateway: string, what = "Payments by") {
   const mapped = settings.byGateway[gateway];
   if (mapped) return mapped;
   if (settings.defaultContraAccountNumber !== undefined) return { contraAccountNumber: settings.defaultContraAccountNumber };
   throw new OrderlyError(
-    `Payments by "${gateway}" have no account: add byGateway.${gateway} (or defaultContraAccountNumber) to the step's settings.`,
+    `${what} "${gateway}" have no account: add byGateway.${gateway} (or defaultContraAccountNumber) to the step's settings.`,
     {
       errorClass: "validation",
       code: "economic_setting_missing",
@@ -192,17 +193,40 @@ function targetFor(settings: RegisterPaymentSettings, gateway: string) {
   );
 }
 
-/** A payment in the booked invoice's currency: converted at the shop's rate when the invoice was converted. */
-function amountIn(amount: number | undefined, order: CanonicalOrder, booked: BookedInvoice, currency: string): number {
-  const gross = booked.grossAmount === undefined ? undefined : toMinor(booked.grossAmount, currency);
-  if (amount === undefined || (amount === order.totals.total && gross !== undefined && currency !== order.currency))
+/** How `amountIn` reads the money and the document: a payment on an invoice unless said otherwise. */
+export interface MoneyAgainst {
+  /** The currency the money moved in; the order's by default. */
+  currency?: string;
+  /** -1 for a credit note, whose gross amount e-conomic gives negative. */
+  sign?: 1 | -1;
+  /** For the error: "The order was paid" / "The refund was paid back". */
+  moved?: string;
+  /** For the error: "invoice" / "credit note". */
+  document?: string;
+}
+
+/**
+ * An amount in the booked document's currency: converted at the shop's rate when the document was
+ * converted. The order's whole total (or no amount: the whole document) is the document's own gross,
+ * so a converted document is settled to the cent its lines were rounded to.
+ */
+export function amountIn(
+  amount: number | undefined,
+  order: CanonicalOrder,
+  booked: BookedInvoice,
+  currency: string,
+  money: MoneyAgainst = {},
+): number {
+  const from = money.currency ?? order.currency;
+  const gross = booked.grossAmount === undefined ? undefined : (money.sign ?? 1) * toMinor(booked.grossAmount, currency);
+  const whole = amount === order.totals.total && from === order.currency;
+  if (amount === undefined || (whole && gross !== undefined && currency !== order.currency))
     return gross ?? toMinor(toDecimalString(order.totals.total, order.currency), currency);
-  if (currency === order.currency) return amount;
-  if (order.exchange?.shopCurrency === currency)
+  if (currency === from) return amount;
+  if (from === order.currency && order.exchange?.shopCurrency === currency)
     return convertMinor(amount, order.currency, currency, order.exchange.rate, "half-up");
-  throw new OrderlyError(`The order was paid in ${order.currency} but invoice ${booked.bookedInvoiceNumber} is in ${currency}.`, {
-    errorClass: "validation",
-    code: "economic_currency_mismatch",
-    madeNothing: true,
-  });
+  throw new OrderlyError(
+    `${money.moved ?? "The order was paid"} in ${from} but ${money.document ?? "invoice"} ${booked.bookedInvoiceNumber} is in ${currency}.`,
+    { errorClass: "validation", code: "economic_currency_mismatch", madeNothing: true },
+  );
 }

@@ -4,7 +4,8 @@
  * the customer no longer shows as owed the refund once a bookkeeper books the journal. Modelled on
  * registerPayment: the same settings (journal, gateway → contra account or payment terms), the same
  * search for an earlier entry by the step's reference before writing, and the credit note's
- * `remainder` for what was booked meanwhile.
+ * `remainder` for what was booked meanwhile. A gateway mapped to payment terms enters nothing only
+ * when the booked credit note carries those terms; the amount is never more than the note has open.
  *
  * Sign: the opposite of registerPayment's. A payment is entered negative (a credit to the customer);
  * money paid out debits the customer, so the refund is entered positive, bringing the credit note's
@@ -12,18 +13,22 @@
  * schema describes it as a customer invoice number, and a credit note is a booked invoice there
  * (with a negative total) numbered in the same series [not confirmed for credit notes by e-conomic].
  */
-import { convertMinor } from "../../domain/accounting/exchange";
+import { z } from "zod";
 import { OrderlyError } from "../../domain/errors";
 import { toDecimalString, toMajorNumber, toMinor } from "../../domain/money";
 import type { CanonicalOrder, CanonicalRefund } from "../../domain/order";
+import { refundGateway } from "../../domain/payment";
 import { defineAction } from "../contract";
 import { type EconomicContext, economicRequest } from "./economic.api";
 import { bookedInvoiceFromSteps, invoiceTraces } from "./economic.history";
-import { accountingYearFor, findVoucherByText, type JournalVoucher, voucherId } from "./economic.journal";
-import { type RegisterPaymentSettings, registerPaymentSettings } from "./economic.payment-mail.settings";
-import { type BookedInvoice, getBookedInvoice } from "./economic.reference";
-import { paidByGateway } from "./economic.register-payment";
+import { accountingYearFor, type JournalVoucher, voucherId } from "./economic.journal";
+import { registerPaymentSettings } from "./economic.payment-mail.settings";
+import { getBookedInvoice } from "./economic.reference";
+import { amountIn, findEarlierEntry, targetFor } from "./economic.register-payment";
 import type { EconomicConnectionSettings, EconomicCredentials } from "./economic.settings";
+
+// The connector's index exports it from here.
+export { refundGateway };
 
 export const registerRefund = defineAction<typeof registerPaymentSettings, EconomicCredentials, EconomicConnectionSettings>({
   description:
@@ -45,12 +50,15 @@ export const registerRefund = defineAction<typeof registerPaymentSettings, Econo
       outputs: { creditNoteNumber, refundId: refund.source.refundId, reason },
     });
     if (refund.total <= 0) return skip("the refund returned no money");
-    const gateway = refundGateway(order, refund, "e-conomic");
-    const target = targetFor(ctx.settings, gateway);
-    if ("paymentTermsNumber" in target)
+    // "unknown": registerPayment's name for an order paid as a whole through no named gateway.
+    const gateway = refundGateway(order, refund, { name: "e-conomic", unnamed: "unknown" });
+    const target = targetFor(ctx.settings, gateway, "Refunds through");
+    if ("paymentTermsNumber" in target) {
+      await checkTermsSettle(ctx, creditNoteNumber, gateway, target.paymentTermsNumber, refund, order);
       return skip(
-        `paid by ${gateway} (payment terms ${target.paymentTermsNumber}), whose payment terms already say the document is settled: nothing to register`,
+        `paid by ${gateway}, and credit note ${creditNoteNumber} has its payment terms ${target.paymentTermsNumber}, which already say it is settled: nothing to register`,
       );
+    }
     const { made, unsearched } = await findEarlierEntry(ctx);
     if (made)
       return {
@@ -61,9 +69,11 @@ export const registerRefund = defineAction<typeof registerPaymentSettings, Econo
 
     const booked = await getBookedInvoice(ctx, creditNoteNumber);
     const currency = booked.currency ?? refund.currency;
-    // A credit note's remainder is negative while the refund is owed to the customer, 0 once paid out.
-    const open = booked.remainder === undefined ? undefined : Math.abs(toMinor(booked.remainder, currency));
-    if (open === 0) return skip(`credit note ${creditNoteNumber} is already settled in e-conomic`);
+    // A credit note's remainder is negative while the refund is owed to the customer, so what is open
+    // is its opposite: 0 once paid out, below 0 once paid out beyond its total (an entry for a refund
+    // larger than the credit note, booked). Nothing is entered then, as registerPayment on remainder <= 0.
+    const open = booked.remainder === undefined ? undefined : -toMinor(booked.remainder, currency);
+    if (open !== undefined && open <= 0) return skip(`credit note ${creditNoteNumber} is already settled in e-conomic`);
     const customerNumber = booked.customer?.customerNumber ?? invoiceTraces({ ...ctx, history: [] })[0]?.customerNumber;
     if (customerNumber === undefined)
       throw new OrderlyError(`Booked credit note ${creditNoteNumber} names no customer; the refund cannot be entered.`, {
@@ -73,9 +83,19 @@ export const registerRefund = defineAction<typeof registerPaymentSettings, Econo
       });
     // What was paid out and booked already (this step's entry once its journal was booked, or one a
     // bookkeeper entered) is not entered again.
-    const gross = booked.grossAmount === undefined ? undefined : Math.abs(toMinor(booked.grossAmount, currency));
+    const gross = booked.grossAmount === undefined ? undefined : -toMinor(booked.grossAmount, currency);
     const settled = gross !== undefined && open !== undefined ? Math.max(0, gross - open) : 0;
-    const amount = refundIn(refund, order, booked, currency) - settled;
+    const owed =
+      amountIn(refund.total, order, booked, currency, {
+        currency: refund.currency,
+        sign: -1,
+        moved: "The refund was paid back",
+        document: "credit note",
+      }) - settled;
+    // Never more than the credit note still has open: a refund larger than its credit note would
+    // otherwise leave the customer owing the difference, and a retry after the journal was booked
+    // would find it open the other way.
+    const amount = open === undefined ? owed : Math.min(owed, open);
     if (amount <= 0)
       return skip(
         `credit note ${creditNoteNumber} already shows ${toDecimalString(settled, currency)} ${currency} paid out in e-conomic`,
@@ -120,6 +140,7 @@ export const registerRefund = defineAction<typeof registerPaymentSettings, Econo
         gateway,
         contraAccountNumber,
         ...(settled > 0 ? { alreadySettled: toDecimalString(settled, currency) } : {}),
+        ...(amount < owed ? { beyondCreditNote: toDecimalString(owed - amount, currency) } : {}),
       },
     };
   },
@@ -150,60 +171,32 @@ async function creditNoteFromThisTransfer(
   );
 }
 
-/**
- * The gateway the refund went back through. The webshop's refund names none, so it is the order's
- * gateway when exactly one took money (as registerPayment counts them); with several the share of
- * each is unknown, and booking it all on one would misstate both accounts.
- */
-export function refundGateway(order: CanonicalOrder, refund: CanonicalRefund, target: string): string {
-  const gateways = [...paidByGateway(order)].filter(([, amount]) => amount === undefined || amount > 0).map(([g]) => g);
-  if (gateways.length === 1 && gateways[0] !== undefined) return gateways[0];
-  const why =
-    gateways.length === 0
-      ? "the order shows no payment, so there is no gateway the money went back through"
-      : `the order was paid through ${gateways.join(" and ")}, and the webshop does not say which of them paid the refund back`;
-  throw new OrderlyError(
-    `Refund ${refund.source.refundId} of order ${order.source.orderNumber} was not registered: ${why}. Enter the refund payment by hand in ${target}.`,
-    { errorClass: "validation", code: "refund_gateway_unknown", details: { gateways }, madeNothing: true },
-  );
-}
+/** The booked credit note's payment terms, the one field read beyond BookedInvoice. */
+const bookedTerms = z.object({ paymentTerms: z.object({ paymentTermsNumber: z.number().int() }).optional() });
 
-/** The gateway's mapping as registerPayment reads it: its own entry, else the default contra account. */
-function targetFor(settings: RegisterPaymentSettings, gateway: string) {
-  const mapped = settings.byGateway[gateway];
-  if (mapped) return mapped;
-  if (settings.defaultContraAccountNumber !== undefined) return { contraAccountNumber: settings.defaultContraAccountNumber };
+/**
+ * A gateway mapped to payment terms has nothing entered only when the credit note carries those
+ * terms: its terms are createCreditNote's own settings, not the gateway's, and any others leave the
+ * refund owed to the customer with no account to enter it on. Reads only.
+ */
+async function checkTermsSettle(
+  ctx: EconomicContext,
+  creditNoteNumber: number,
+  gateway: string,
+  termsNumber: number,
+  refund: CanonicalRefund,
+  order: CanonicalOrder,
+): Promise<void> {
+  const booked = bookedTerms.safeParse(await getBookedInvoice(ctx, creditNoteNumber));
+  const terms = booked.success ? booked.data.paymentTerms?.paymentTermsNumber : undefined;
+  if (terms === termsNumber) return;
   throw new OrderlyError(
-    `Refunds through "${gateway}" have no account: add byGateway.${gateway} (or defaultContraAccountNumber) to the step's settings.`,
+    `Refund ${refund.source.refundId} of order ${order.source.orderNumber} was not registered: the step maps "${gateway}" to payment terms ${termsNumber}, but credit note ${creditNoteNumber} has ${terms === undefined ? "no payment terms e-conomic shows" : `payment terms ${terms}`}, so nothing says it was paid out. Map byGateway.${gateway} in this step's settings to the contra account the refund was paid from and retry, or enter the refund by hand in e-conomic.`,
     {
       errorClass: "validation",
-      code: "economic_setting_missing",
-      details: { setting: `byGateway.${gateway}` },
+      code: "economic_refund_terms_differ",
+      details: { gateway, gatewayTerms: termsNumber, creditNoteTerms: terms ?? null },
       madeNothing: true,
     },
-  );
-}
-
-/** As registerPayment: a journal too large to search fails the step only once it has something to enter. */
-async function findEarlierEntry(
-  ctx: EconomicContext & { settings: RegisterPaymentSettings; reference: string },
-): Promise<{ made?: JournalVoucher; unsearched?: OrderlyError }> {
-  try {
-    const made = await findVoucherByText(ctx, ctx.settings.journalNumber, ctx.reference);
-    return made ? { made } : {};
-  } catch (error) {
-    if (error instanceof OrderlyError && error.code === "economic_journal_too_large") return { unsearched: error };
-    throw error;
-  }
-}
-
-/** The refund's total in the credit note's currency: converted at the order's rate when the note was converted. */
-function refundIn(refund: CanonicalRefund, order: CanonicalOrder, booked: BookedInvoice, currency: string): number {
-  if (refund.currency === currency) return refund.total;
-  if (refund.currency === order.currency && order.exchange?.shopCurrency === currency)
-    return convertMinor(refund.total, refund.currency, currency, order.exchange.rate, "half-up");
-  throw new OrderlyError(
-    `The refund was paid back in ${refund.currency} but credit note ${booked.bookedInvoiceNumber} is in ${currency}, with no rate between them.`,
-    { errorClass: "validation", code: "economic_currency_mismatch", madeNothing: true },
   );
 }
