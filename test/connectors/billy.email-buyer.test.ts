@@ -254,14 +254,17 @@ describe("Billy sendInvoiceEmail for a business order on its company's own conta
     expect(sent.mock.state.emails).toEqual([]);
   });
 
-  it("takes a company contact of another name when its primary person is at the buyer's e-mail domain", async () => {
-    const contact = { ...FIRMA, name: "Firma Holding A/S", registrationNo: "DK12345678" };
+  it("refuses a company contact of another name, even with its primary person at the buyer's e-mail domain", async () => {
+    // A domain is no sign: buyer@gmail.com and another company's person at gmail.com share it.
+    const contact = { ...FIRMA, name: "Beta ApS", registrationNo: "DK12345678" };
+    const gmail = { ...BOOKKEEPING, email: "beta.books@gmail.com" };
     const sent = await send(
-      firmaOrder({ vatNumber: "DK12345678" }),
-      { contacts: [contact], contactPersons: [BOOKKEEPING] },
+      firmaOrder({ vatNumber: "DK12345678", email: "acme.buyer@gmail.com" }),
+      { contacts: [contact], contactPersons: [gmail] },
       { customerMatch: "vatNumber" },
     );
-    expect((await sent.sending).result.outputs).toMatchObject({ contactPersonId: BOOKKEEPING.id });
+    await refused(sent);
+    expect(sent.mock.state.emails).toEqual([]);
   });
 
   it("does not take a customer number as the company's sign (the bookkeeper's numbering may match a shop's id)", async () => {

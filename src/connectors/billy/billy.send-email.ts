@@ -125,7 +125,7 @@ async function recipient(
   if (email) {
     const person = await findPerson(ctx, contactId, (p) => normalEmail(p.email) === email);
     if (person) return person.id;
-    const fallback = isBusiness(order) ? await companyPerson(ctx, order, contactId, email) : undefined;
+    const fallback = isBusiness(order) ? await companyPerson(ctx, order, contactId) : undefined;
     if (fallback) return fallback.id;
     throw noRecipient(
       `The Billy contact of invoice ${invoiceName} has no contact person with the buyer's e-mail ${email}, so Billy cannot e-mail the invoice to the buyer (another person of that contact would get it). In Billy, add ${email} as a contact person of that contact (or correct the person's e-mail) and retry. If the contact is another customer's, or the shared contact for consumer orders, match customers by e-mail (customerMatch) so that each buyer gets a contact of their own: a consumer's invoice on the shared contact cannot be e-mailed through Billy.${isBusiness(order) ? " For a company, put the order's VAT number or EAN on its Billy contact, with the company's name as the shop has it: its primary person then gets the company's invoices." : ""}`,
@@ -166,17 +166,16 @@ const contactSchema = z.object({
 
 /**
  * The contact's primary person, when the contact is the buyer's company's own: it carries the
- * order's VAT number (up to its country prefix) or EAN, and a second sign agrees (its name is the
- * order's company, or the primary person's address is at the buyer's e-mail domain). A number alone
- * is what the buyer typed: another company's CVR typed by mistake would otherwise mail that
- * company the invoice. A customer number is no sign at all: unless the flow matched by it, it is the
- * bookkeeper's own numbering, and a shop's customer ids are small integers.
+ * order's VAT number (up to its country prefix) or EAN, and its name is the order's company. A
+ * number alone is what the buyer typed: another company's CVR typed by mistake would otherwise mail
+ * that company the invoice. An e-mail domain is no second sign (gmail.com is everyone's), and a
+ * customer number none at all: unless the flow matched by it, it is the bookkeeper's own numbering,
+ * and a shop's customer ids are small integers.
  */
 async function companyPerson(
   ctx: BillyContext,
   order: CanonicalOrder,
   contactId: string,
-  buyerEmail: string,
 ): Promise<BillyContactPerson | undefined> {
   const res = await billyRequest(ctx, { method: "GET", path: `/contacts/${encodeURIComponent(contactId)}`, accept: [404] });
   if (res.status === 404) return undefined;
@@ -196,9 +195,7 @@ async function companyPerson(
   if (!person) return undefined;
   const company = c?.company ?? order.billingAddress?.company;
   const sameName = company !== undefined && contact.name != null && plainNumber(contact.name) === plainNumber(company);
-  const domain = (address: string) => address.slice(address.lastIndexOf("@") + 1);
-  const sameDomain = domain(normalEmail(person.email) ?? "") === domain(buyerEmail);
-  return sameName || sameDomain ? person : undefined;
+  return sameName ? person : undefined;
 }
 
 /**
