@@ -256,6 +256,10 @@ export const plainNumber = (value: string) => value.toLowerCase().replace(/[^\p{
  * for a VAT number (`registrationNo`) also up to its country prefix ("DK12345678" is "12 34 56 78").
  */
 export function sameNumber(key: string, a: string, b: string): boolean {
-  const plain = (v: string) => (key === "registrationNo" ? plainNumber(v).replace(/^[a-z]{2}(?=\d)/, "") : plainNumber(v));
-  return plain(a) !== "" && plain(a) === plain(b);
+  if (key !== "registrationNo") return plainNumber(a) !== "" && plainNumber(a) === plainNumber(b);
+  // A country prefix may be left out on one side, not differ: DK12345678 and FI12345678 are two companies.
+  const split = (v: string) => /^([a-z]{2})?(.*)$/.exec(plainNumber(v)) as RegExpExecArray;
+  const [, prefixA, numberA] = split(a);
+  const [, prefixB, numberB] = split(b);
+  return numberA !== "" && numberA === numberB && (prefixA === undefined || prefixB === undefined || prefixA === prefixB);
 }

@@ -90,6 +90,13 @@ export const registerRefund = defineAction<typeof registerPaymentSettings, Billy
       };
     const account = await beforeTheWrite(() => accountCurrency(ctx, cashAccountId, [gateway]));
     const cash = beforeTheWrite(() => cashSide(toPay, currency, account, order, { cashAccountId, gateways: [gateway] }));
+    // A cent of the note's currency may convert to 0.00 of the account's: nothing to pay out, as registerPayment skips it.
+    if (cash.cashAmount <= 0)
+      return {
+        externalId: creditNoteId,
+        created: false,
+        outputs: { ...base, amount: mine, currency, reason: `what is left to pay out converts to 0.00 ${cash.cashCurrency}` },
+      };
     const body = {
       entryDate: refund.source.createdAt.slice(0, 10),
       cashAmount: toMajorNumber(cash.cashAmount, cash.cashCurrency),
