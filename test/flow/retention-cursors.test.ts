@@ -45,6 +45,17 @@ async function expiredHistory(tenantId: string) {
   };
 }
 
+/** `count` sent invoice e-mails of the tenant, a month old: records retention keeps, read past by its cursor. */
+async function sentInvoiceMails(tenantId: string, count: number) {
+  await env.DB.prepare(
+    `INSERT INTO mail_outbox (id, tenant_id, provider, idempotency_key, from_address, to_addresses, subject, text, status, created_at)
+     SELECT 'mail_' || ?1 || '_' || value, ?1, 'dev', 'orderly-tr_' || value || '-0', '', '["a@lund.dk"]', 'Invoice', 'Body', 'sent', ?2 + value
+       FROM json_each(?3)`,
+  )
+    .bind(tenantId, Date.now() - 30 * DAY, JSON.stringify(Array.from({ length: count }, (_, i) => i)))
+    .run();
+}
+
 const cursor = (topic: string) =>
   env.DB.prepare("SELECT last_sent_at AS at, samples FROM alert_state WHERE tenant_id = '' AND topic = ?").bind(topic).first();
 
@@ -53,13 +64,7 @@ describe("retention whose cursors cannot be read", () => {
     const tenantId = await tenant();
     // 600 sent invoice e-mails past the retention: their records are kept, so the cursor is what
     // stops every run reading them again. Two runs walk it to the last one.
-    await env.DB.prepare(
-      `INSERT INTO mail_outbox (id, tenant_id, provider, idempotency_key, from_address, to_addresses, subject, text, status, created_at)
-       SELECT 'mail_' || ?1 || '_' || value, ?1, 'dev', 'orderly-tr_' || value || '-0', '', '["a@lund.dk"]', 'Invoice', 'Body', 'sent', ?2 + value
-         FROM json_each(?3)`,
-    )
-      .bind(tenantId, Date.now() - 30 * DAY, JSON.stringify(Array.from({ length: 600 }, (_, i) => i)))
-      .run();
+    await sentInvoiceMails(tenantId, 600);
     await applyRetention(env);
     await applyRetention(env);
     const mailTopic = `retention:mail:${tenantId}`;
@@ -96,13 +101,7 @@ describe("retention whose cursors cannot be read", () => {
 describe("retention with one damaged cursor row", () => {
   it("reads the other cursors (before, one unreadable row stopped every cursor part of every tenant)", async () => {
     const tenantId = await tenant();
-    await env.DB.prepare(
-      `INSERT INTO mail_outbox (id, tenant_id, provider, idempotency_key, from_address, to_addresses, subject, text, status, created_at)
-       SELECT 'mail_' || ?1 || '_' || value, ?1, 'dev', 'orderly-tr_' || value || '-0', '', '["a@lund.dk"]', 'Invoice', 'Body', 'sent', ?2 + value
-         FROM json_each(?3)`,
-    )
-      .bind(tenantId, Date.now() - 30 * DAY, JSON.stringify(Array.from({ length: 600 }, (_, i) => i)))
-      .run();
+    await sentInvoiceMails(tenantId, 600);
     await applyRetention(env);
     const mailTopic = `retention:mail:${tenantId}`;
     expect(await cursor(mailTopic)).toMatchObject({ samples: JSON.stringify([`mail_${tenantId}_499`]) });
