@@ -97,10 +97,19 @@ export const registerPayment = defineAction<typeof registerPaymentSettings, Econ
     const gross = booked.grossAmount === undefined ? undefined : toMinor(booked.grossAmount, currency);
     const settled =
       gross !== undefined && booked.remainder !== undefined ? Math.max(0, gross - toMinor(booked.remainder, currency)) : 0;
-    const entries = stillOwed(
-      toRegister.map((e) => ({ ...e, minor: amountIn(e.amount, order, booked, currency) })),
-      settled,
-    );
+    // Converted as a running total, so the parts add up to the converted whole (each part rounded on
+    // its own could leave a cent open, or pay one too many); the whole is the invoice's own gross.
+    let through = 0;
+    let convertedThrough = 0;
+    const parts = toRegister.map((e) => {
+      if (e.amount === undefined) return { ...e, minor: amountIn(undefined, order, booked, currency) };
+      through += e.amount;
+      const converted = amountIn(through, order, booked, currency);
+      const minor = converted - convertedThrough;
+      convertedThrough = converted;
+      return { ...e, minor };
+    });
+    const entries = stillOwed(parts, settled);
     if (entries.length === 0)
       return skip(`invoice ${invoiceNumber} already shows ${toDecimalString(settled, currency)} ${currency} paid in e-conomic`);
     // Only now, with something to enter, does a journal too large to search stop the step.
@@ -220,11 +229,18 @@ export function amountIn(
   const from = money.currency ?? order.currency;
   const gross = booked.grossAmount === undefined ? undefined : (money.sign ?? 1) * toMinor(booked.grossAmount, currency);
   const whole = amount === order.totals.total && from === order.currency;
-  if (amount === undefined || (whole && gross !== undefined && currency !== order.currency))
-    return gross ?? toMinor(toDecimalString(order.totals.total, order.currency), currency);
-  if (currency === from) return amount;
-  if (from === order.currency && order.exchange?.shopCurrency === currency)
-    return convertMinor(amount, order.currency, currency, order.exchange.rate, "half-up");
+  const rate = from === order.currency && order.exchange?.shopCurrency === currency ? order.exchange.rate : undefined;
+  // Checked first: a whole payment is the document's gross only where the two currencies are linked.
+  if (currency === from || rate !== undefined) {
+    if (amount === undefined || (whole && gross !== undefined && currency !== order.currency))
+      return (
+        gross ??
+        (rate === undefined
+          ? toMinor(toDecimalString(order.totals.total, order.currency), currency)
+          : convertMinor(order.totals.total, order.currency, currency, rate, "half-up"))
+      );
+    return rate === undefined ? amount : convertMinor(amount, order.currency, currency, rate, "half-up");
+  }
   throw new OrderlyError(
     `${money.moved ?? "The order was paid"} in ${from} but ${money.document ?? "invoice"} ${booked.bookedInvoiceNumber} is in ${currency}.`,
     { errorClass: "validation", code: "economic_currency_mismatch", madeNothing: true },
