@@ -229,7 +229,8 @@ export function amountIn(
   const from = money.currency ?? order.currency;
   const gross = booked.grossAmount === undefined ? undefined : (money.sign ?? 1) * toMinor(booked.grossAmount, currency);
   const whole = amount === order.totals.total && from === order.currency;
-  const rate = from === order.currency && order.exchange?.shopCurrency === currency ? order.exchange.rate : undefined;
+  const rate =
+    currency !== from && from === order.currency && order.exchange?.shopCurrency === currency ? order.exchange.rate : undefined;
   // Checked first: a whole payment is the document's gross only where the two currencies are linked.
   if (currency === from || rate !== undefined) {
     if (amount === undefined || (whole && gross !== undefined && currency !== order.currency))
