@@ -159,6 +159,11 @@ export interface TargetAction<S extends z.ZodType = z.ZodType, C = unknown, CS =
    * is refused then (OrderDO's retry guard; `changedIdentitySetting`).
    */
   identitySettings?: readonly string[];
+  /**
+   * The only stages whose flows may run this action (a credit note needs the refund that only a
+   * refunded flow's input carries); a flow on another stage is refused when it is saved. Absent: any.
+   */
+  stages?: readonly Stage[];
   run(ctx: ActionContext<z.infer<S>, C, CS>, input: TransferInput): Promise<ActionResult>;
 }
 

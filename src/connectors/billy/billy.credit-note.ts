@@ -35,6 +35,7 @@ import {
 import { taxRateIds } from "./billy.tax";
 
 export const createCreditNote = defineAction<typeof createCreditNoteSettings, BillyCredentials, BillyConnectionSettings>({
+  stages: ["refunded"],
   description: "Create a Billy credit note for a refund, linked to the invoice this connection made for the order.",
   settings: createCreditNoteSettings,
   async run(ctx, { order, refund }) {

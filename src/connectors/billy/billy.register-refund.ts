@@ -27,6 +27,7 @@ import { type BillyConnectionSettings, type BillyCredentials, registerPaymentSet
 type Ctx = ActionContext<unknown, BillyCredentials, BillyConnectionSettings>;
 
 export const registerRefund = defineAction<typeof registerPaymentSettings, BillyCredentials, BillyConnectionSettings>({
+  stages: ["refunded"],
   description:
     "Register the money a refund paid back on the Billy credit note this flow made, as a bank payment out of the cash account of the order's gateway.",
   settings: registerPaymentSettings,

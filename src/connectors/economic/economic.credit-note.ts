@@ -37,6 +37,7 @@ import { createInvoiceSettings, type EconomicConnectionSettings, type EconomicCr
 export const createCreditNoteSettings = createInvoiceSettings;
 
 export const createCreditNote = defineAction<typeof createCreditNoteSettings, EconomicCredentials, EconomicConnectionSettings>({
+  stages: ["refunded"],
   description: "Credit a refund in e-conomic: an invoice with negative quantities against the order's booked invoice.",
   settings: createCreditNoteSettings,
   // The prefix is part of the reference written into the document and searched for by a re-run.

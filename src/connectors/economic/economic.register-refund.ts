@@ -31,6 +31,7 @@ import type { EconomicConnectionSettings, EconomicCredentials } from "./economic
 export { refundGateway };
 
 export const registerRefund = defineAction<typeof registerPaymentSettings, EconomicCredentials, EconomicConnectionSettings>({
+  stages: ["refunded"],
   description:
     "Enter the money a refund paid back in an e-conomic journal against the credit note this flow booked, on the contra account of the order's gateway.",
   settings: registerPaymentSettings,

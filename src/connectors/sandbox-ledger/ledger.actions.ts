@@ -186,6 +186,7 @@ export const registerPayment = defineAction<typeof paymentSettings, Record<strin
 const creditNoteSettings = accountingSettingsSchema;
 
 export const createCreditNote = defineAction<typeof creditNoteSettings, Record<string, never>, LedgerSettings>({
+  stages: ["refunded"],
   description: "Credits a refund against the invoice made for the order.",
   settings: creditNoteSettings,
   async run(ctx, { order, refund }) {

@@ -5,7 +5,7 @@ import { getConnector } from "../../../connectors/registry";
 import { database } from "../../../db/client";
 import { type FlowStepConfig, flows } from "../../../db/schema";
 import { OrderlyError } from "../../../domain/errors";
-import { stageSchema } from "../../../domain/stage";
+import { type Stage, stageSchema } from "../../../domain/stage";
 import { isLocalDevelopment } from "../../../mail/dev-outbox.provider";
 import { mailConnectionProblem } from "../../../mail/mail-connection";
 import { apiRouter, errorResponses, errorSchema, notFound } from "./api-env";
@@ -122,6 +122,8 @@ async function validateFlow(
   source: string,
   steps: Array<z.infer<typeof stepSchema>>,
   mailCheck: MailCheck,
+  /** The flow's stage, to check each action runs on it; null: not checked (a rename or a switch-off). */
+  stage: Stage | null,
 ): Promise<FlowStepConfig[]> {
   const sourceRow = await findOwned(env, tenantId, source);
   if (!getConnector(sourceRow.connector)?.source) {
@@ -144,6 +146,15 @@ async function validateFlow(
         code: "flow_action_invalid",
       });
     }
+    if (stage !== null && action.stages && !action.stages.includes(stage))
+      throw new OrderlyError(
+        `Step ${index + 1}: ${step.action} runs only in flows on the ${action.stages.join(" or ")} stage (it needs what only they carry, such as the refund); this flow is on "${stage}". Put it in a ${action.stages.join(" or ")} flow.`,
+        {
+          errorClass: "validation",
+          code: "flow_action_stage",
+          details: { step: index + 1, action: step.action, stages: action.stages },
+        },
+      );
     const settings = action.settings.safeParse(step.settings);
     if (!settings.success) {
       const issues = settings.error.issues
@@ -264,7 +275,14 @@ export const flowRoutes = apiRouter()
     }),
     async (c) => {
       const input = c.req.valid("json");
-      const steps = await validateFlow(c.env, c.var.tenantId, input.source, input.steps, input.enabled ? "run" : "save");
+      const steps = await validateFlow(
+        c.env,
+        c.var.tenantId,
+        input.source,
+        input.steps,
+        input.enabled ? "run" : "save",
+        input.stage,
+      );
       const now = Date.now();
       const row: Row = {
         id: `flw_${crypto.randomUUID().replaceAll("-", "").slice(0, 20)}`,
@@ -316,7 +334,10 @@ export const flowRoutes = apiRouter()
       // Checked when steps are sent or the flow is switched on: a rename of an enabled flow is not
       // refused over a mail connection deleted before these checks existed.
       const mailCheck = input.steps || (enabled && !row.enabled) ? (enabled ? "run" : "save") : "skip";
-      const steps = await validateFlow(c.env, c.var.tenantId, source, input.steps ?? row.steps, mailCheck);
+      // A flow already saved on a stage its actions do not run on can still be renamed or switched off.
+      const stageCheck =
+        input.steps || input.stage || (enabled && !row.enabled) ? (input.stage ?? stageSchema.parse(row.triggerStage)) : null;
+      const steps = await validateFlow(c.env, c.var.tenantId, source, input.steps ?? row.steps, mailCheck, stageCheck);
       const updated: Row = {
         ...row,
         name: input.name ?? row.name,
