@@ -29,6 +29,47 @@ interface AccountingYear {
   toDate?: string;
 }
 
+/** One customer payment entry of a voucher; `amount` signed (negative credits the customer). */
+export interface CustomerPaymentEntry {
+  amount: number;
+  contraAccountNumber: number;
+  text: string;
+  customerInvoice: number;
+}
+
+/**
+ * Posts one voucher of customer payments dated `date` in the step's journal (registerPayment,
+ * registerRefund) and answers the voucher e-conomic made, if its answer names one.
+ */
+export async function postCustomerPayments(
+  ctx: EconomicContext & { settings: { journalNumber: number }; mapped(body: unknown): void },
+  payment: { customerNumber: number; currency: string; date: string; entries: CustomerPaymentEntry[] },
+): Promise<JournalVoucher | undefined> {
+  const { customerNumber, currency, date } = payment;
+  const body = {
+    accountingYear: { year: await accountingYearFor(ctx, date) },
+    journal: { journalNumber: ctx.settings.journalNumber },
+    entries: {
+      customerPayments: payment.entries.map((e) => ({
+        customer: { customerNumber },
+        amount: e.amount,
+        contraAccount: { accountNumber: e.contraAccountNumber },
+        currency: { code: currency },
+        date,
+        text: e.text,
+        customerInvoice: e.customerInvoice,
+      })),
+    },
+  };
+  ctx.mapped(body);
+  const posted = await economicRequest<JournalVoucher[]>(ctx, {
+    method: "POST",
+    path: `/journals/${ctx.settings.journalNumber}/vouchers`,
+    json: body,
+  });
+  return Array.isArray(posted.body) ? posted.body[0] : undefined;
+}
+
 /** The accounting year whose period holds the date (fields `fromDate`/`toDate` [unconfirmed names]). */
 export async function accountingYearFor(ctx: EconomicContext, date: string): Promise<string> {
   const page = await economicRequest<EconomicCollection<AccountingYear>>(ctx, {

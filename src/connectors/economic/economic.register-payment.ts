@@ -15,9 +15,9 @@ import { toDecimalString, toMajorNumber, toMinor } from "../../domain/money";
 import type { CanonicalOrder } from "../../domain/order";
 import { gatewaysOf, paidAsAWhole, receivedPayments, splitUnknown } from "../../domain/payment";
 import { defineAction } from "../contract";
-import { type EconomicContext, economicRequest } from "./economic.api";
+import type { EconomicContext } from "./economic.api";
 import { bookedInvoiceFromSteps } from "./economic.history";
-import { accountingYearFor, findVoucherByText, type JournalVoucher, voucherId } from "./economic.journal";
+import { findVoucherByText, type JournalVoucher, postCustomerPayments, voucherId } from "./economic.journal";
 import { type RegisterPaymentSettings, registerPaymentSettings } from "./economic.payment-mail.settings";
 import { type BookedInvoice, getBookedInvoice } from "./economic.reference";
 import type { EconomicConnectionSettings, EconomicCredentials } from "./economic.settings";
@@ -115,28 +115,17 @@ export const registerPayment = defineAction<typeof registerPaymentSettings, Econ
     // Only now, with something to enter, does a journal too large to search stop the step.
     if (unsearched) throw unsearched;
     const date = order.source.createdAt.slice(0, 10);
-    const body = {
-      accountingYear: { year: await accountingYearFor(ctx, date) },
-      journal: { journalNumber: ctx.settings.journalNumber },
-      entries: {
-        customerPayments: entries.map((e) => ({
-          customer: { customerNumber },
-          amount: -toMajorNumber(e.minor, currency),
-          contraAccount: { accountNumber: e.contraAccountNumber },
-          currency: { code: currency },
-          date,
-          text: `Payment ${order.source.orderNumber} (${e.gateway}) ${ctx.reference}`,
-          customerInvoice: invoiceNumber,
-        })),
-      },
-    };
-    ctx.mapped(body);
-    const posted = await economicRequest<JournalVoucher[]>(ctx, {
-      method: "POST",
-      path: `/journals/${ctx.settings.journalNumber}/vouchers`,
-      json: body,
+    const voucher = await postCustomerPayments(ctx, {
+      customerNumber,
+      currency,
+      date,
+      entries: entries.map((e) => ({
+        amount: -toMajorNumber(e.minor, currency),
+        contraAccountNumber: e.contraAccountNumber,
+        text: `Payment ${order.source.orderNumber} (${e.gateway}) ${ctx.reference}`,
+        customerInvoice: invoiceNumber,
+      })),
     });
-    const voucher = Array.isArray(posted.body) ? posted.body[0] : undefined;
     const total = entries.reduce((sum, e) => sum + e.minor, 0);
     return {
       externalId: voucher ? voucherId(voucher) : String(invoiceNumber),

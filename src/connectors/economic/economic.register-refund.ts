@@ -19,9 +19,9 @@ import { toDecimalString, toMajorNumber, toMinor } from "../../domain/money";
 import type { CanonicalOrder, CanonicalRefund } from "../../domain/order";
 import { refundGateway } from "../../domain/payment";
 import { defineAction } from "../contract";
-import { type EconomicContext, economicRequest } from "./economic.api";
+import type { EconomicContext } from "./economic.api";
 import { bookedInvoiceFromSteps, invoiceTraces } from "./economic.history";
-import { accountingYearFor, type JournalVoucher, voucherId } from "./economic.journal";
+import { postCustomerPayments, voucherId } from "./economic.journal";
 import { registerPaymentSettings } from "./economic.payment-mail.settings";
 import { getBookedInvoice } from "./economic.reference";
 import { amountIn, findEarlierEntry, targetFor } from "./economic.register-payment";
@@ -105,30 +105,19 @@ export const registerRefund = defineAction<typeof registerPaymentSettings, Econo
     if (unsearched) throw unsearched;
     const date = refund.source.createdAt.slice(0, 10);
     const contraAccountNumber = target.contraAccountNumber;
-    const body = {
-      accountingYear: { year: await accountingYearFor(ctx, date) },
-      journal: { journalNumber: ctx.settings.journalNumber },
-      entries: {
-        customerPayments: [
-          {
-            customer: { customerNumber },
-            amount: toMajorNumber(amount, currency),
-            contraAccount: { accountNumber: contraAccountNumber },
-            currency: { code: currency },
-            date,
-            text: `Refund ${order.source.orderNumber} (${gateway}) ${ctx.reference}`,
-            customerInvoice: creditNoteNumber,
-          },
-        ],
-      },
-    };
-    ctx.mapped(body);
-    const posted = await economicRequest<JournalVoucher[]>(ctx, {
-      method: "POST",
-      path: `/journals/${ctx.settings.journalNumber}/vouchers`,
-      json: body,
+    const voucher = await postCustomerPayments(ctx, {
+      customerNumber,
+      currency,
+      date,
+      entries: [
+        {
+          amount: toMajorNumber(amount, currency),
+          contraAccountNumber,
+          text: `Refund ${order.source.orderNumber} (${gateway}) ${ctx.reference}`,
+          customerInvoice: creditNoteNumber,
+        },
+      ],
     });
-    const voucher = Array.isArray(posted.body) ? posted.body[0] : undefined;
     return {
       externalId: voucher ? voucherId(voucher) : String(creditNoteNumber),
       created: true,
