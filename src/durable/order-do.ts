@@ -1343,7 +1343,7 @@ export class OrderDO extends DurableObject<Env> {
       "SELECT transfer_id, step_index, status, attempts, result, error FROM steps WHERE transfer_id = ? ORDER BY step_index",
       transferId,
     );
-    return projectTransfer(this.env, this.identity(), transfer, steps);
+    return projectTransfer(this.identity(), transfer, steps);
   }
 
   /** The current rows of the order's transfers whose id is bound in these statements. */

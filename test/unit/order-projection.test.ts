@@ -49,7 +49,6 @@ const step = (index: number, status: string): StepRow => ({
 /** Runs the transfer's statements (not its steps') and returns the D1 rows they wrote. */
 async function transferRowsWritten(transfer: TransferRow, steps: StepRow[]): Promise<number> {
   const statements = projectTransfer(
-    env,
     who,
     transfer,
     steps.map((s) => ({ ...s, transfer_id: transfer.id })),
@@ -61,7 +60,6 @@ async function transferRowsWritten(transfer: TransferRow, steps: StepRow[]): Pro
 /** Runs all the projection's statements (transfer and steps) and returns the D1 rows they wrote. */
 async function rowsWritten(transfer: TransferRow, steps: StepRow[]): Promise<number> {
   const statements = projectTransfer(
-    env,
     who,
     transfer,
     steps.map((s) => ({ ...s, transfer_id: transfer.id })),
