@@ -113,6 +113,12 @@ export function parseOutgoingEmail(input: unknown): OutgoingEmail {
 
 export type MailProviderId = "dev" | "resend" | "postmark";
 
+/** The bare addresses, lower-cased, sorted and without repeats: a display name or order changes nothing. */
+export function bareAddresses(to: readonly string[]): string[] {
+  const addresses = to.map((mailbox) => (parseMailbox(mailbox)?.address ?? mailbox).trim().toLowerCase());
+  return [...new Set(addresses)].sort();
+}
+
 /**
  * The code of the error a provider throws when its idempotency key was used before for an email
  * with other content (Resend's 409 `invalid_idempotent_request`): the first one was accepted, so
@@ -173,4 +179,10 @@ export interface MailProvider {
   describeError?(status: number, body: unknown): string | undefined;
   /** Hands the email to the vendor; throws an OrderlyError classified as retryable or permanent. */
   send(email: OutgoingEmail, ctx: MailSendContext): Promise<{ providerId: string }>;
+  /**
+   * For a vendor without an idempotency key (Postmark): the id of an email it accepted earlier
+   * under `ctx.idempotencyKey` to all of `email.to`, or undefined when it holds none. `sendMail`
+   * asks only before re-sending after an unknown outcome; throws when the vendor cannot tell.
+   */
+  findSent?(email: OutgoingEmail, ctx: MailSendContext): Promise<{ providerId: string } | undefined>;
 }

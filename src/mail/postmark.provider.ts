@@ -2,16 +2,19 @@
  * Sending through Postmark: `POST {baseUrl}/email` with the `X-Postmark-Server-Token` header,
  * PascalCase fields, recipients as one comma-separated string, and base64 attachments.
  *
- * Postmark has no idempotency key. If Orderly crashes, or the answer is lost, after Postmark
- * accepted the email but before the outbox row says "sent", a retry sends it a second time.
- * We accept that: a rare duplicate invoice email is better than one that never arrives. (A D1
- * error on that "sent" write is no such case: `sendMail` retries the write and never re-sends.)
+ * Postmark has no idempotency key. Every email carries Orderly's key as Postmark metadata instead,
+ * so that before re-sending one whose first attempt's outcome is unknown (a timeout, a dropped
+ * connection, a 5xx), `sendMail` asks Postmark's message search whether that attempt went out
+ * (`findSent`) rather than deliver a second copy. (A D1 error on the "sent" write is no such case:
+ * `sendMail` retries the write and never re-sends.)
  */
+
+import { z } from "zod";
 import type { PostmarkCredentials, PostmarkSettings } from "../connectors/postmark";
-import { toBase64 } from "../connectors/signatures";
+import { toBase64, toHex } from "../connectors/signatures";
 import { OrderlyError } from "../domain/errors";
 import { normaliseMailbox } from "./mail.address";
-import type { MailProvider, OutgoingEmail } from "./mail.types";
+import { bareAddresses, type MailProvider, type MailSendContext, type OutgoingEmail } from "./mail.types";
 
 /** The JSON body of Postmark's single-email call (the fields Orderly uses). */
 export interface PostmarkEmailBody {
@@ -23,6 +26,7 @@ export interface PostmarkEmailBody {
   HtmlBody?: string;
   MessageStream: string;
   Attachments?: Array<{ Name: string; Content: string; ContentType: string }>;
+  Metadata?: Record<string, string>;
 }
 
 interface PostmarkAnswer {
@@ -42,7 +46,27 @@ const TRANSIENT_CODES: ReadonlySet<number> = new Set([MAINTENANCE, RATE_LIMITED]
 /** Postmark refuses (413) an email over 10 MB, counted after base64, attachments included. */
 export const POSTMARK_MAX_EMAIL_BYTES = 10_000_000;
 
-export function postmarkEmailBody(email: OutgoingEmail, settings: PostmarkSettings): PostmarkEmailBody {
+/** The metadata field that carries Orderly's idempotency key; the message search filters on it. */
+export const POSTMARK_KEY_FIELD = "orderly-key";
+/**
+ * Kept under Postmark's limit on a metadata value (80 characters, as we read it; the search did
+ * not turn up the number): a metadata refusal would stop the email itself, for good.
+ */
+const MAX_METADATA_VALUE = 80;
+/** Messages one search asks for: more than one only if an earlier duplicate already went out. */
+const SEARCH_COUNT = 10;
+
+/**
+ * The key as Postmark keeps it: itself when short and plain (readable in Postmark's activity
+ * view), else `sha256-<hex>` (71 characters). Deterministic, so the search finds what the send set.
+ */
+export async function postmarkKeyValue(idempotencyKey: string): Promise<string> {
+  if (idempotencyKey.length <= MAX_METADATA_VALUE && /^[\x21-\x7e]+$/.test(idempotencyKey)) return idempotencyKey;
+  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(idempotencyKey));
+  return `sha256-${toHex(new Uint8Array(digest))}`;
+}
+
+export function postmarkEmailBody(email: OutgoingEmail, settings: PostmarkSettings, keyValue?: string): PostmarkEmailBody {
   return {
     From: normaliseMailbox(email.from ?? settings.from),
     To: email.to.map(normaliseMailbox).join(", "),
@@ -60,8 +84,25 @@ export function postmarkEmailBody(email: OutgoingEmail, settings: PostmarkSettin
           })),
         }
       : {}),
+    ...(keyValue ? { Metadata: { [POSTMARK_KEY_FIELD]: keyValue } } : {}),
   };
 }
+
+/**
+ * The fields of Postmark's outbound message search (`GET /messages/outbound`) that tell whether a
+ * message is the one sought. `Metadata` and `Recipients` are checked when present; without them
+ * the search's own filters (`metadata_<field>`, `recipient`) stand.
+ */
+const searchAnswer = z.object({
+  TotalCount: z.number().optional(),
+  Messages: z.array(
+    z.object({
+      MessageID: z.string().min(1),
+      Recipients: z.array(z.string()).optional(),
+      Metadata: z.record(z.string(), z.unknown()).nullish(),
+    }),
+  ),
+});
 
 /** Postmark's error body is `{ ErrorCode, Message }`; the code pins down the cause (300 invalid request, 406 inactive recipient ...). */
 export function describePostmarkError(_status: number, body: unknown): string | undefined {
@@ -72,7 +113,9 @@ export function describePostmarkError(_status: number, body: unknown): string | 
 }
 
 export function postmarkProvider(settings: PostmarkSettings, credentials: PostmarkCredentials): MailProvider {
-  const url = `${settings.baseUrl.replace(/\/+$/, "")}/email`;
+  const base = settings.baseUrl.replace(/\/+$/, "");
+  const url = `${base}/email`;
+  const headers = { "x-postmark-server-token": credentials.serverToken };
   return {
     id: "postmark",
     vendor: "Postmark",
@@ -85,8 +128,8 @@ export function postmarkProvider(settings: PostmarkSettings, credentials: Postma
         answer = await ctx.http.request<PostmarkAnswer | null>({
           method: "POST",
           url,
-          headers: { "x-postmark-server-token": credentials.serverToken },
-          json: postmarkEmailBody(email, settings),
+          headers,
+          json: postmarkEmailBody(email, settings, await postmarkKeyValue(ctx.idempotencyKey)),
         });
       } catch (error) {
         throw transient(error) ?? error;
@@ -108,7 +151,45 @@ export function postmarkProvider(settings: PostmarkSettings, credentials: Postma
         });
       return { providerId: body.MessageID };
     },
+    findSent: (email, ctx) => findSent(base, headers, email, ctx),
   };
+}
+
+/**
+ * Asks Postmark's message search for an email under this key to all of `email.to` (filtered by
+ * the key's metadata and the first recipient). Throws, as the HTTP client classifies it, when the
+ * search fails, and `mail_search_invalid` when its answer is not the documented shape.
+ */
+async function findSent(
+  base: string,
+  headers: Record<string, string>,
+  email: OutgoingEmail,
+  ctx: MailSendContext,
+): Promise<{ providerId: string } | undefined> {
+  const keyValue = await postmarkKeyValue(ctx.idempotencyKey);
+  const wanted = bareAddresses(email.to);
+  const query = new URLSearchParams({
+    count: String(SEARCH_COUNT),
+    offset: "0",
+    recipient: wanted[0] ?? "",
+    [`metadata_${POSTMARK_KEY_FIELD}`]: keyValue,
+  });
+  const answer = await ctx.http.request<unknown>({ method: "GET", url: `${base}/messages/outbound?${query}`, headers });
+  const parsed = searchAnswer.safeParse(answer.body);
+  if (!parsed.success)
+    throw new OrderlyError("Postmark's message search answered without a list of messages with their MessageID.", {
+      errorClass: "unavailable",
+      code: "mail_search_invalid",
+      details: parsed.error.issues.map((i) => ({ path: i.path, message: i.message })),
+    });
+  const match = parsed.data.Messages.find((message) => {
+    if (message.Metadata && message.Metadata[POSTMARK_KEY_FIELD] !== keyValue) return false;
+    if (!message.Recipients) return true;
+    const got = new Set(bareAddresses(message.Recipients));
+    // An earlier attempt to other recipients (the address corrected since) is no copy of this one.
+    return wanted.every((address) => got.has(address));
+  });
+  return match ? { providerId: match.MessageID } : undefined;
 }
 
 /**

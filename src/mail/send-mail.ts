@@ -12,13 +12,14 @@ import { database } from "../db/client";
 import { mailOutbox } from "../db/schema";
 import { asOrderlyError, OrderlyError } from "../domain/errors";
 import { devOutboxProvider, isLocalDevelopment } from "./dev-outbox.provider";
-import { parseMailbox } from "./mail.address";
 import {
+  bareAddresses,
   checkProviderLimit,
   MAIL_IDEMPOTENCY_MISMATCH,
   MAX_IDEMPOTENCY_KEY_LENGTH,
   type MailProvider,
   type MailProviderId,
+  type MailSendContext,
   type OutgoingEmail,
   parseOutgoingEmail,
 } from "./mail.types";
@@ -134,6 +135,17 @@ const UNKNOWN_OUTCOME_CODES: ReadonlySet<string> = new Set([
   "outbound_unavailable",
   "mail_response_invalid",
 ]);
+/**
+ * The code of the retryable error when a provider without an idempotency key (Postmark) could not
+ * say whether an earlier attempt went out: nothing was sent, and the row keeps its unknown outcome.
+ */
+export const MAIL_OUTCOME_UNCHECKED = "mail_outcome_unchecked";
+/**
+ * Resend forgets an idempotency key after 24 hours; a retry after that sends again whatever the
+ * first attempt did. A Postmark retry whose search keeps failing does the same from then on
+ * (counted from the row's first attempt, the only time the row keeps), rather than never send.
+ */
+export const UNCHECKED_SEND_AFTER_MS = 24 * 3_600_000;
 
 export async function sendMail(env: Env, input: SendMailInput): Promise<SendMailResult> {
   const email = parseOutgoingEmail(input.email);
@@ -203,7 +215,19 @@ export async function sendMail(env: Env, input: SendMailInput): Promise<SendMail
       redact: SECRET_HEADERS,
       ...(provider.describeError ? { describeError: provider.describeError } : {}),
     });
-    ({ providerId } = await provider.send({ ...email, from: row.fromAddress }, { idempotencyKey, http }));
+    const ctx = { idempotencyKey, http };
+    // Only a retry after an unknown outcome pays for the search; Resend's key makes it needless.
+    if (earlier !== "none" && provider.findSent) {
+      const found = await sentEarlier(provider, { ...email, from: row.fromAddress }, ctx, row.createdAt ?? Date.now());
+      if (found) {
+        const note = `${provider.vendor} already accepted this email from an earlier attempt whose answer was lost (message ${found.providerId}); it was not sent again.`;
+        const id = await recordSent(env, { ...row, status: "sent", providerId: found.providerId, error: note });
+        return { id, providerId: found.providerId, provider: provider.id, deduplicated: true, note };
+      }
+      // The search took part of the step's time: the send must still end inside the lease.
+      await beforeUnpacedCall(env, MAIL_TIMEOUT_MS);
+    }
+    ({ providerId } = await provider.send({ ...email, from: row.fromAddress }, ctx));
   } catch (cause) {
     let error = asOrderlyError(cause);
     if (error.code === MAIL_IDEMPOTENCY_MISMATCH) {
@@ -220,7 +244,10 @@ export async function sendMail(env: Env, input: SendMailInput): Promise<SendMail
     // earlier one; not after this one when it holds an earlier one to others (it refuses this one).
     // MAIL_NO_PROVIDER's text stays as it is: the status report compares it.
     const unknown = error.errorClass === "timeout" || UNKNOWN_OUTCOME_CODES.has(error.code ?? "");
-    const mayHold = (earlier === "same" && error.code !== MAIL_NO_PROVIDER) || (unknown && earlier !== "other");
+    const mayHold =
+      (earlier === "same" && error.code !== MAIL_NO_PROVIDER) ||
+      (unknown && earlier !== "other") ||
+      error.code === MAIL_OUTCOME_UNCHECKED;
     await record(env, { ...row, status: "failed", error: mayHold ? `${error.message} ${OUTCOME_UNKNOWN}` : error.message });
     throw error;
   }
@@ -237,15 +264,47 @@ export async function sendMail(env: Env, input: SendMailInput): Promise<SendMail
  */
 function earlierAttempt(existing: typeof mailOutbox.$inferSelect | undefined, to: readonly string[]): "same" | "other" | "none" {
   if (!existing?.error || (existing.error !== NOT_SENT_YET && !existing.error.endsWith(OUTCOME_UNKNOWN))) return "none";
-  const before = recipients(existing.toAddresses);
-  const now = recipients(to);
+  const before = bareAddresses(existing.toAddresses);
+  const now = bareAddresses(to);
   return before.length === now.length && before.every((address, i) => address === now[i]) ? "same" : "other";
 }
 
-/** The bare addresses, lower-cased, sorted and without repeats: a display name or order changes nothing. */
-function recipients(to: readonly string[]): string[] {
-  const addresses = to.map((mailbox) => (parseMailbox(mailbox)?.address ?? mailbox).trim().toLowerCase());
-  return [...new Set(addresses)].sort();
+/**
+ * Asks a provider without an idempotency key whether an earlier attempt reached it. When it cannot
+ * tell, nothing is sent blind: a retryable MAIL_OUTCOME_UNCHECKED, until UNCHECKED_SEND_AFTER_MS
+ * after the row's first attempt; from then on the email is sent, as a Resend retry would be.
+ */
+async function sentEarlier(
+  provider: MailProvider,
+  email: OutgoingEmail,
+  ctx: MailSendContext,
+  since: number,
+): Promise<{ providerId: string } | undefined> {
+  try {
+    return await provider.findSent?.(email, ctx);
+  } catch (cause) {
+    const error = asOrderlyError(cause);
+    if (Date.now() - since >= UNCHECKED_SEND_AFTER_MS) {
+      console.warn("mail provider's search failed past the window; sending again, a duplicate is possible", {
+        vendor: provider.vendor,
+        idempotencyKey: ctx.idempotencyKey,
+        error: error.message,
+      });
+      return undefined;
+    }
+    // Bad credentials stay an auth error a person must fix; anything else passes with time.
+    const errorClass = error.errorClass === "auth" || error.errorClass === "rate_limited" ? error.errorClass : "unavailable";
+    throw new OrderlyError(
+      `An earlier attempt may have reached ${provider.vendor}, and its message search could not say whether it went out (${error.message}), so it was not sent again; it is retried later. After 24 hours without an answer it is sent again anyway.`,
+      {
+        errorClass,
+        code: MAIL_OUTCOME_UNCHECKED,
+        ...(error.retryAfterSeconds === undefined ? {} : { retryAfterSeconds: error.retryAfterSeconds }),
+        details: error.details,
+        cause: error,
+      },
+    );
+  }
 }
 
 /** The provider's "key used with other content", when this attempt cannot count it as sent. */

@@ -49,6 +49,8 @@ describe("sending through Postmark", () => {
       HtmlBody: "<p>Thank you for your order.</p>",
       MessageStream: "invoices",
       Attachments: [{ Name: "invoice-1001.pdf", Content: toBase64(pdfBytes()), ContentType: "application/pdf" }],
+      // Orderly's key, so a retry after an unknown outcome can ask Postmark whether it went out.
+      Metadata: { "orderly-key": "invoice/p1/0" },
     });
     expect(result).toMatchObject({ provider: "postmark", providerId: mock.state.emails[0]!.MessageID, deduplicated: false });
     expect(await outboxRow(tenantId, "invoice/p1/0")).toMatchObject({
