@@ -158,6 +158,34 @@ describe("Billy contact matching: name and postcode as the last lookup", () => {
     expect(mock.state.contacts).toHaveLength(2);
   });
 
+  it("takes the namesake whose phone carries the Danish calling code the order's number leaves out", async () => {
+    const mock = createBillyMock({ products: PRODUCTS, contacts: [{ ...METTE_BY_HAND, phone: "+45 12 34 56 78" }] });
+    installBillyMock(mock);
+
+    const { result } = await run(
+      createInvoice,
+      secondMette({ firstName: "Mette", lastName: "Nielsen", phone: "12345678" }),
+      PHONE,
+    );
+
+    expect(result.outputs).toMatchObject({ contactId: METTE_BY_HAND.id, contactCreated: false });
+    expect(mock.state.contacts).toHaveLength(1);
+  });
+
+  it("keeps a namesake apart whose phone carries the code of another country than the order's", async () => {
+    const mock = createBillyMock({ products: PRODUCTS, contacts: [{ ...METTE_BY_HAND, phone: "+46 12 34 56 78" }] });
+    installBillyMock(mock);
+
+    const { result } = await run(
+      createInvoice,
+      secondMette({ firstName: "Mette", lastName: "Nielsen", phone: "12345678" }),
+      PHONE,
+    );
+
+    expect(result.outputs).toMatchObject({ contactCreated: true });
+    expect(mock.state.contacts).toHaveLength(2);
+  });
+
   it("a retry after a lost POST /contacts answer finds the contact whose phone Billy wrote its own way", async () => {
     const mock = createBillyMock({ products: PRODUCTS });
     installBillyMock(mock);

@@ -99,7 +99,7 @@ describe("e-conomic createInvoice after a person sent the draft order", () => {
       created: true,
       outputs: { draftInvoiceNumber: 1, fromOrderNumber: 1, fromSentOrder: true, customerNumber: 42 },
     });
-    expect(calls(mock)).toContain(`GET /orders/sent?filter=references.other$eq:${ORDER_REFERENCE}&pagesize=1000`);
+    expect(calls(mock)).toContain(`GET /orders/sent?filter=references.other$eq:${ORDER_REFERENCE}&skippages=0&pagesize=1000`);
     expect(calls(mock)).toContain("GET /orders/sent/1/templates/upgrade-instructions/draftInvoice");
     expect(sent(mock, "POST", "/invoices/drafts")).toMatchObject({
       customer: { customerNumber: 42 },
@@ -130,9 +130,35 @@ describe("e-conomic createInvoice after a person sent the draft order", () => {
     const error = await failure(run(createInvoice, danishOrder(), {}, { history }));
 
     expect(error.code).toBe("economic_order_gone");
-    expect(calls(mock)).toContain("GET /orders/sent?pagesize=1000");
+    expect(calls(mock)).toContain("GET /orders/sent?skippages=0&pagesize=1000");
     expect(writes(mock)).toEqual([]);
     expect(mock.state.sentOrders).toHaveLength(1);
+  });
+
+  it("finds the sent order on a later page, should e-conomic ignore the filter over more than 1,000 sent orders", async () => {
+    const { mock, history } = await orderMovedToAne();
+    const order = await byPerson(mock, "GET", "/orders/drafts/1");
+    await byPerson(mock, "POST", "/orders/sent", order);
+    const others = Array.from({ length: 1000 }, (_, i) => ({
+      ...mock.state.sentOrders[0],
+      orderNumber: 100 + i,
+      references: { other: `another shop's order ${i}` },
+    }));
+    mock.state.sentOrders.unshift(...others);
+    mock.state.requests.length = 0;
+    const filtering = mock.handle;
+    mock.handle = (request: Request) => {
+      const url = new URL(request.url);
+      if (url.pathname === "/orders/sent") url.searchParams.delete("filter");
+      return filtering(new Request(url, request));
+    };
+
+    const { result } = await run(createInvoice, danishOrder(), {}, { history });
+
+    expect(result.outputs).toMatchObject({ fromOrderNumber: 1, fromSentOrder: true, customerNumber: 42 });
+    expect(calls(mock)).toContain("GET /orders/sent?skippages=1&pagesize=1000");
+    expect(calls(mock)).toContain("GET /orders/sent/1/templates/upgrade-instructions/draftInvoice");
+    expect(mock.createdInvoiceCount()).toBe(1);
   });
 });
 

@@ -162,7 +162,7 @@ export async function findOrCreateContact(
       const contactId = await findContact(ctx, lookup);
       if (contactId) return { contactId, created: false };
     }
-    return namesake ? findNamesake(ctx, namesake, plan.lookups) : undefined;
+    return namesake ? findNamesake(ctx, namesake, plan.lookups, invoiceAddress(order)?.country) : undefined;
   };
   const create = async (): Promise<BillyContactRef> => {
     const res = await billyRequest(ctx, { method: "POST", path: "/contacts", json: envelope(ctx, "contact", body) });
@@ -221,6 +221,7 @@ async function findNamesake(
   ctx: BillyContext,
   lookup: ContactLookup,
   configured: readonly ContactLookup[],
+  country: string | undefined,
 ): Promise<BillyContactRef | undefined> {
   const rejected = new Set<unknown>();
   for (let tried = 0; tried < MAX_NAMESAKES; tried++) {
@@ -230,20 +231,23 @@ async function findNamesake(
       (record) => !rejected.has(record.id) && Object.entries(lookup.filter).every(([key, value]) => same(record[key], value)),
     );
     if (typeof found?.id !== "string") return undefined;
-    if (carriesSameNumber(found, configured)) return { contactId: found.id, created: false };
+    if (carriesSameNumber(found, configured, country)) return { contactId: found.id, created: false };
     rejected.add(found.id);
   }
   return undefined;
 }
 
-/** True when the contact carries one configured contact property with the order's value, up to spaces and punctuation. */
-function carriesSameNumber(contact: Json, configured: readonly ContactLookup[]): boolean {
+/**
+ * True when the contact carries one configured contact property with the order's value, up to
+ * spaces and punctuation (and a phone's calling code of the order's `country`).
+ */
+function carriesSameNumber(contact: Json, configured: readonly ContactLookup[], country: string | undefined): boolean {
   return configured.some(
     ({ resource, filter }) =>
       resource === "contacts" &&
       Object.entries(filter).every(([key, wanted]) => {
         const actual = contact[key];
-        return typeof actual === "string" && sameNumber(key, actual, wanted);
+        return typeof actual === "string" && sameNumber(key, actual, wanted, country);
       }),
   );
 }
@@ -252,10 +256,65 @@ function carriesSameNumber(contact: Json, configured: readonly ContactLookup[]):
 export const plainNumber = (value: string) => value.toLowerCase().replace(/[^\p{L}\p{N}]/gu, "");
 
 /**
- * Whether two values of a contact property are the same number: up to spaces and punctuation, and
- * for a VAT number (`registrationNo`) also up to its country prefix ("DK12345678" is "12 34 56 78").
+ * Country calling codes of the countries Orderly's merchants sell to (ISO country → code): the
+ * Nordics with the Faroes, Greenland and Åland, the EU, the UK, Switzerland, Liechtenstein, the US
+ * and Canada. A country not listed compares phones up to spaces and punctuation only.
  */
-export function sameNumber(key: string, a: string, b: string): boolean {
+const CALLING_CODES: Readonly<Record<string, string>> = {
+  DK: "45",
+  FO: "298",
+  GL: "299",
+  SE: "46",
+  NO: "47",
+  FI: "358",
+  AX: "358",
+  IS: "354",
+  AT: "43",
+  BE: "32",
+  BG: "359",
+  HR: "385",
+  CY: "357",
+  CZ: "420",
+  EE: "372",
+  FR: "33",
+  DE: "49",
+  GR: "30",
+  HU: "36",
+  IE: "353",
+  IT: "39",
+  LV: "371",
+  LT: "370",
+  LU: "352",
+  MT: "356",
+  NL: "31",
+  PL: "48",
+  PT: "351",
+  RO: "40",
+  SK: "421",
+  SI: "386",
+  ES: "34",
+  GB: "44",
+  CH: "41",
+  LI: "423",
+  US: "1",
+  CA: "1",
+};
+
+/**
+ * Whether two values of a contact property are the same number: up to spaces and punctuation, for
+ * a VAT number (`registrationNo`) also up to its country prefix ("DK12345678" is "12 34 56 78"), and
+ * for a phone, when the order's `country` is known, up to that country's calling code.
+ */
+export function sameNumber(key: string, a: string, b: string, country?: string): boolean {
+  const code = key === "phone" && country ? CALLING_CODES[country.toUpperCase()] : undefined;
+  if (code) {
+    // "0045 ..." is "+45 ...": both become "45..."; then one side may carry the code the other leaves out.
+    const [x, y] = [a, b].map((v) => {
+      const plain = plainNumber(v);
+      return plain.startsWith(`00${code}`) ? plain.slice(2) : plain;
+    });
+    return x !== "" && y !== "" && (x === y || x === code + y || y === code + x);
+  }
   if (key !== "registrationNo") return plainNumber(a) !== "" && plainNumber(a) === plainNumber(b);
   // A country prefix may be left out on one side, not differ: DK12345678 and FI12345678 are two companies.
   const split = (v: string) => /^([a-z]{2})?(.*)$/.exec(plainNumber(v)) as RegExpExecArray;

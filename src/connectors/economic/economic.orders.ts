@@ -9,8 +9,9 @@
  */
 import { z } from "zod";
 import { OrderlyError } from "../../domain/errors";
-import { type EconomicContext, economicRequest, eqFilter, isRecord } from "./economic.api";
+import { type EconomicContext, economicRequest, isRecord } from "./economic.api";
 import { type BodyWithoutCustomer, type EconomicDocumentBody, withCustomer } from "./economic.body";
+import { findCarrying } from "./economic.reference";
 
 /**
  * The draft invoice e-conomic proposes for a draft or sent order, or undefined when the order is not
@@ -33,32 +34,32 @@ export async function upgradeInstructions(
   return isRecord(found.body.draftInvoice) ? found.body.draftInvoice : found.body;
 }
 
-/** The parts of a sent order Orderly reads (`GET /orders/sent`). */
+/** The parts of a page of sent orders Orderly reads (`GET /orders/sent`). */
 const sentOrders = z.object({
   collection: z.array(
     z.object({ orderNumber: z.number().int(), references: z.object({ other: z.string().optional() }).optional() }),
   ),
+  pagination: z.object({ nextPage: z.string().optional() }).optional(),
 });
 
 /**
  * The sent order carrying `reference`: a person sent the draft order an earlier createOrder made,
- * which moves it to /orders/sent, where `references.other` is documented filterable. Only an order
- * that carries the reference is taken, so a filter e-conomic ignored cannot hand over another order.
- * One page is read: the paged lookup (economic.reference.ts) is not exported.
+ * which moves it to /orders/sent, where `references.other` is documented filterable. Every page is
+ * read (findCarrying), and only an order that carries the reference is taken, so a filter
+ * e-conomic ignored can neither hand over another order nor hide this one on a later page.
  */
 export async function findSentOrder(ctx: EconomicContext, reference: string): Promise<number | undefined> {
-  const found = await economicRequest<unknown>(ctx, {
-    method: "GET",
-    path: `/orders/sent?${eqFilter("references.other", reference)}&pagesize=1000`,
-  });
-  const page = sentOrders.safeParse(found.body);
-  if (!page.success)
+  const found = await findCarrying(ctx, "/orders/sent", reference, (body) => {
+    const page = sentOrders.safeParse(body);
+    if (page.success) return page.data;
     throw new OrderlyError(
       `e-conomic answered its sent orders without a readable list (${page.error.issues[0]?.message}); Orderly retries the step, and if it persists check /orders/sent in e-conomic.`,
       // A garbled answer is taken as passing; the lookup only reads, so a retry cannot make anything twice.
       { errorClass: "unavailable", code: "economic_unexpected_response", details: { reference }, madeNothing: true },
     );
-  return page.data.collection.find((order) => order.references?.other === reference)?.orderNumber;
+  });
+  // findCarrying takes a lone summary without references on the filter's word; a sent order is taken only by its reference.
+  return found?.references?.other === reference ? found.orderNumber : undefined;
 }
 
 /**

@@ -29,20 +29,22 @@ const MAX_PAGES = 10;
  * one carrying the reference may be on a later page. So every page is read until a document
  * carries the reference. A summary without `references` can only be taken on the filter's word,
  * and only when it is the filter's single result: several mean the filter narrowed nothing.
+ * `read` checks each page's body (a caller that validates the answer); without it the body is taken as it is.
  */
-async function findCarrying<T extends DocumentSummary>(
+export async function findCarrying<T extends DocumentSummary>(
   ctx: EconomicContext,
   path: string,
   reference: string,
+  read: (body: unknown) => EconomicCollection<T> = (body) => body as EconomicCollection<T>,
 ): Promise<T | undefined> {
   let results = 0;
   let first: T | undefined;
   for (let skip = 0; skip < MAX_PAGES; skip++) {
-    const page = await economicRequest<EconomicCollection<T>>(ctx, {
+    const page = await economicRequest<unknown>(ctx, {
       method: "GET",
       path: `${path}?${eqFilter("references.other", reference)}&skippages=${skip}&pagesize=${PAGE_SIZE}`,
     });
-    const { collection, pagination } = page.body;
+    const { collection, pagination } = read(page.body);
     const carrying = collection.find((document) => document.references?.other === reference);
     if (carrying) return carrying;
     first ??= collection[0];

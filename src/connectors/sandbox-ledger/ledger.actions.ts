@@ -2,17 +2,21 @@
 import { z } from "zod";
 import { accountingSettingsSchema } from "../../domain/accounting/accounting-settings";
 import { buildCreditNoteDocument, buildInvoiceDocument, spreadChecks } from "../../domain/accounting/build-document";
+import { checkCreditCurrency, checkOverCredit } from "../../domain/accounting/credit-checks";
+import type { AccountingDocument } from "../../domain/accounting/document";
 import { OrderlyError } from "../../domain/errors";
-import { toDecimalString } from "../../domain/money";
+import { toDecimalString, toMinor } from "../../domain/money";
 import type { CanonicalOrder } from "../../domain/order";
 import { paidAsAWhole, receivedPayments } from "../../domain/payment";
 import { type ActionContext, defineAction, type StepHistoryEntry } from "../contract";
 import {
   bookDocument,
   createDocumentOnce,
+  creditNotesOf,
   differences,
   findInvoiceById,
   findInvoiceByReference,
+  type LedgerInvoice,
   matchOrCreateCustomer,
   registerPaymentOnce,
   updateDraft,
@@ -203,6 +207,7 @@ export const createCreditNote = defineAction<typeof creditNoteSettings, Record<s
         code: "ledger_no_invoice",
       });
     const document = buildCreditNoteDocument(order, refund, ctx.settings);
+    await checkAgainstInvoice(ctx, order, document, invoice);
     ctx.mapped({ document });
     const made = await createDocumentOnce(ctx.env, {
       connectionId: ctx.connection.id,
@@ -235,3 +240,29 @@ export const createCreditNote = defineAction<typeof creditNoteSettings, Record<s
     };
   },
 });
+
+/**
+ * Before anything is written, as e-conomic and Billy do: the credit note in the invoice's currency,
+ * and with the invoice's other credit notes in the ledger (drafts too) no more than the invoice's
+ * amount. One carrying this step's reference is this credit note (a retry), never an earlier one.
+ */
+async function checkAgainstInvoice(
+  ctx: Ctx<z.infer<typeof creditNoteSettings>>,
+  order: CanonicalOrder,
+  document: AccountingDocument,
+  invoice: LedgerInvoice,
+): Promise<void> {
+  const label = `Sandbox ledger invoice ${invoice.id}`;
+  checkCreditCurrency({ label, currency: invoice.currency }, document.currency, order, "ledger_credit_currency");
+  const notes = await creditNotesOf(ctx.env, ctx.connection.id, invoice.id);
+  const earlier = notes
+    .filter((n) => n.reference !== ctx.reference && n.currency === invoice.currency)
+    .map((n) => ({ label: `${n.state === "booked" ? "credit note" : "draft credit note"} ${n.id}`, gross: Math.abs(n.total) }));
+  checkOverCredit(
+    { label, currency: invoice.currency, gross: Math.abs(invoice.total) },
+    earlier,
+    document.totals.total,
+    toMinor(ctx.settings.centsThreshold, invoice.currency),
+    "ledger_credit_exceeds_invoice",
+  );
+}

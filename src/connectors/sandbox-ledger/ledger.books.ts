@@ -52,6 +52,22 @@ export async function findInvoiceById(env: Env, connectionId: string, id: number
     .get();
 }
 
+/** The credit notes that credit the invoice, drafts included, oldest first. */
+export async function creditNotesOf(env: Env, connectionId: string, invoiceId: number): Promise<LedgerInvoice[]> {
+  return database(env)
+    .select()
+    .from(ledgerInvoices)
+    .where(
+      and(
+        eq(ledgerInvoices.connectionId, connectionId),
+        eq(ledgerInvoices.type, "credit-note"),
+        eq(ledgerInvoices.creditedInvoiceId, invoiceId),
+      ),
+    )
+    .orderBy(ledgerInvoices.id)
+    .all();
+}
+
 export function ledgerLines(document: AccountingDocument): LedgerLine[] {
   return document.lines.map((l) => ({
     kind: l.kind,
