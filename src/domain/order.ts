@@ -154,34 +154,48 @@ export const orderSchema = z.object({
 });
 export type CanonicalOrder = z.infer<typeof orderSchema>;
 
-export const refundSchema = z.object({
-  source: z.object({
-    connector: z.string(),
-    orderId: z.string(),
-    refundId: z.string(),
-    createdAt: z.string(),
-  }),
-  currency: z.string().length(3),
-  lines: z.array(
-    z.object({
-      lineId: z.string(),
-      sku: z.string().optional(),
-      quantity: z.number().int(),
-      /** Net refunded for the line and its VAT. */
-      subtotal: minor,
-      tax: minor,
-      restock: z.boolean(),
+export const refundSchema = z
+  .object({
+    source: z.object({
+      connector: z.string(),
+      orderId: z.string(),
+      refundId: z.string(),
+      createdAt: z.string(),
     }),
-  ),
-  /** Shipping refunded, on the order's tax basis (net when the order's prices exclude tax). */
-  shipping: minor,
-  /** VAT of the refunded shipping where the webshop states it (Shopify's tax_amount). */
-  shippingTax: minor.optional(),
-  adjustments: minor,
-  /** Money returned to the customer (positive). */
-  total: minor,
-  note: z.string().optional(),
-});
+    currency: z.string().length(3),
+    lines: z.array(
+      z.object({
+        lineId: z.string(),
+        sku: z.string().optional(),
+        quantity: z.number().int(),
+        /** Net refunded for the line and its VAT. */
+        subtotal: minor,
+        tax: minor,
+        restock: z.boolean(),
+      }),
+    ),
+    /** Shipping refunded, on the order's tax basis (net when the order's prices exclude tax). */
+    shipping: minor,
+    /** VAT of the refunded shipping where the webshop states it (Shopify's tax_amount). */
+    shippingTax: minor.optional(),
+    adjustments: minor,
+    /** Money returned to the customer (positive). */
+    total: minor,
+    /**
+     * The money paid back per gateway (positive, in the refund's currency, adding up to `total`) when
+     * the webshop says it. Optional: refunds stored by earlier releases, and webshops that name no
+     * gateway on a refund, go back through the order's one gateway (domain/payment.ts).
+     */
+    payments: z
+      .array(z.object({ gateway: z.string().min(1), amount: minor.positive() }))
+      .min(1)
+      .optional(),
+    note: z.string().optional(),
+  })
+  .refine((r) => r.payments === undefined || r.payments.reduce((sum, p) => sum + p.amount, 0) === r.total, {
+    error: "the refund's payments per gateway must add up to its total",
+    path: ["payments"],
+  });
 export type CanonicalRefund = z.infer<typeof refundSchema>;
 
 /** What a flow's steps receive: the order as of the transfer, and the refund for refund stages. */

@@ -59,9 +59,29 @@ export function splitUnknown(order: Pick<CanonicalOrder, "source">, gateways: re
   );
 }
 
+/** Money a refund paid back through one gateway (minor units of the refund's currency, positive). */
+export interface RefundPayment {
+  gateway: string;
+  amount: number;
+}
+
 /**
- * The gateway a refund went back through. The webshop's refund names none, so it is the order's
- * gateway when exactly one took money (as registerPayment counts them); with several the share of
+ * What a refund paid back through each gateway: the split the refund states (a gateway the order
+ * never showed included, as the refund is the later word), else its whole total through the
+ * order's one gateway (`refundGateway`), failing as that does when the order had several.
+ */
+export function refundPayments(
+  order: Pick<CanonicalOrder, "payments" | "financialStatus" | "source">,
+  refund: Pick<CanonicalRefund, "source" | "total" | "payments">,
+  target: { name: string; unnamed: string },
+): RefundPayment[] {
+  if (refund.payments !== undefined && refund.payments.length > 0) return refund.payments.map((p) => ({ ...p }));
+  return [{ gateway: refundGateway(order, refund, target), amount: refund.total }];
+}
+
+/**
+ * The gateway a refund went back through when the refund states no split: the order's gateway
+ * when exactly one took money (as registerPayment counts them); with several the share of
  * each is unknown, and booking it all on one would misstate both accounts. An order paid as a whole
  * with no gateway named is `unnamed`: the name the target's registerPayment books such a payment under.
  */

@@ -192,6 +192,7 @@ describe("Shopify refunds of an order paid in the customer's currency", () => {
       shipping: 0,
       adjustments: 0,
       total: 2380,
+      payments: [{ gateway: "shopify_payments", amount: 2380 }],
       note: "Broken in transit",
     });
   });

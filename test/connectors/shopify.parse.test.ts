@@ -392,6 +392,8 @@ describe("Shopify refund mapping", () => {
       adjustments: 100,
       // The failed attempt of 444.10 is not money returned; the successful one is.
       total: 44410,
+      // Every successful refund transaction names its gateway: the money back per gateway.
+      payments: [{ gateway: "shopify_payments", amount: 44410 }],
       note: "Wrong size",
     });
   });

@@ -7,7 +7,10 @@
  * re-confirmed for credit notes]. Modelled on registerPayment: the same gateway → cash account
  * settings, the cash account's currency read from Billy with the order's rate between the two, and
  * what already settles the credit note read first (each bank payment re-read, as registerPayment
- * does), so a retry after a lost answer enters nothing.
+ * does), so a retry after a lost answer enters nothing. A refund that states its split per gateway
+ * (a gift card and a card) gets a bank payment per cash account (registerPayment's paymentsToMake),
+ * every one worked out before the first is made; one that does not goes back through the order's
+ * one gateway (domain/payment.ts).
  *
  * One credit note may hold several refunds (oneCreditNotePerInvoice). Each run says in `amount` what
  * it accounts for, found as its own or paid now, so that what the others account for is taken off
@@ -16,11 +19,19 @@
 import { OrderlyError } from "../../domain/errors";
 import { toDecimalString, toMajorNumber, toMinor } from "../../domain/money";
 import type { CanonicalOrder, CanonicalRefund } from "../../domain/order";
-import { refundGateway } from "../../domain/payment";
+import { type RefundPayment, refundPayments } from "../../domain/payment";
 import { type ActionContext, defineAction } from "../contract";
 import { billyRequest, changedRecord, envelope } from "./billy.api";
 import { getInvoice } from "./billy.documents";
-import { cashAccountFor, cashSide, inInvoiceCurrency, paymentsToMake } from "./billy.payment";
+import {
+  type CashSide,
+  cashAccountFor,
+  cashSide,
+  type ExistingPayment,
+  inInvoiceCurrency,
+  type PaymentPart,
+  paymentsToMake,
+} from "./billy.payment";
 import { accountCurrency, existingPayments } from "./billy.register-payment";
 import { type BillyConnectionSettings, type BillyCredentials, registerPaymentSettings } from "./billy.settings";
 
@@ -29,7 +40,7 @@ type Ctx = ActionContext<unknown, BillyCredentials, BillyConnectionSettings>;
 export const registerRefund = defineAction<typeof registerPaymentSettings, BillyCredentials, BillyConnectionSettings>({
   stages: ["refunded"],
   description:
-    "Register the money a refund paid back on the Billy credit note this flow made, as a bank payment out of the cash account of the order's gateway.",
+    "Register the money a refund paid back on the Billy credit note this flow made, as a bank payment out of the cash account of each gateway it went back through.",
   settings: registerPaymentSettings,
   async run(ctx, { order, refund }) {
     if (!refund)
@@ -48,8 +59,8 @@ export const registerRefund = defineAction<typeof registerPaymentSettings, Billy
         outputs: { ...base, skipped: true, reason: "the refund returned no money", amount: 0 },
       };
     // "(no gateway)": registerPayment's name for an order paid as a whole through no named gateway.
-    const gateway = refundGateway(order, refund, { name: "Billy", unnamed: "(no gateway)" });
-    const cashAccountId = beforeTheWrite(() => cashAccountFor(gateway, ctx.settings));
+    const split = refundPayments(order, refund, { name: "Billy", unnamed: "(no gateway)" });
+    const accounts = beforeTheWrite(() => split.map((p) => cashAccountFor(p.gateway, ctx.settings)));
     const note = await getInvoice(ctx, creditNoteId, "invoice.balanceModifiers:embed");
     if (!note)
       throw new OrderlyError(`Billy has no credit note ${creditNoteId} (deleted?).`, {
@@ -65,17 +76,18 @@ export const registerRefund = defineAction<typeof registerPaymentSettings, Billy
         `its credit note ${creditNoteId} is still a draft, and Billy registers payments on approved ones only`,
       );
     const currency = note.currencyId ?? refund.currency;
-    const amount = beforeTheWrite(() => refundIn(refund, order, currency));
+    const parts = beforeTheWrite(() => partsIn(split, accounts, refund, order, currency));
+    const amount = parts.reduce((sum, p) => sum + p.amount, 0);
     const existing = await existingPayments(ctx, note, currency);
     const paidOut = existing.reduce((sum, p) => sum + p.amount, 0);
     // This refund's own: what the credit note shows paid out, less what the order's other refunds
     // account for on it, and never more than this refund.
     const mine = Math.min(amount, Math.max(0, paidOut - paidByOtherRefunds(ctx, creditNoteId)));
     const open = toMinor(note.balance ?? note.grossAmount ?? 0, currency);
-    // One part: this refund, less its own, at most what the credit note has open. Its own is counted
-    // on its cash account whichever account it went through: the others are taken off the total.
-    const toPay =
-      paymentsToMake([{ gateway, cashAccountId, amount }], [{ id: "", cashAccountId, amount: mine }], open)[0]?.amount ?? 0;
+    // Per cash account: this refund's parts, less its own found there, at most what the credit note
+    // has open in all (registerPayment's count, so a retry after a lost answer pays out only the rest).
+    const toMake = paymentsToMake(parts, ownByAccount(parts, existing, mine), open);
+    const toPay = toMake.reduce((sum, p) => sum + p.amount, 0);
     const adoptedPayments = existing.map((p) => p.id);
     if (toPay <= 0)
       return {
@@ -89,46 +101,136 @@ export const registerRefund = defineAction<typeof registerPaymentSettings, Billy
           reason: `credit note ${note.invoiceNo ?? creditNoteId} already shows ${toDecimalString(paidOut, currency)} ${currency} paid out in Billy`,
         },
       };
-    const account = await beforeTheWrite(() => accountCurrency(ctx, cashAccountId, [gateway]));
-    const cash = beforeTheWrite(() => cashSide(toPay, currency, account, order, { cashAccountId, gateways: [gateway] }));
-    // A cent of the note's currency may convert to 0.00 of the account's: nothing to pay out, as registerPayment skips it.
-    if (cash.cashAmount <= 0)
+    // Every cash side is worked out before the first bank payment, so a bad account makes nothing.
+    const currencies = new Map<string, string>();
+    const planned: Array<(typeof toMake)[number] & { cash: CashSide }> = [];
+    for (const part of toMake) {
+      const account =
+        currencies.get(part.cashAccountId) ??
+        (await beforeTheWrite(() => accountCurrency(ctx, part.cashAccountId, part.gateways)));
+      currencies.set(part.cashAccountId, account);
+      const cash = beforeTheWrite(() => cashSide(part.amount, currency, account, order, part));
+      // A cent of the note's currency may convert to 0.00 of the account's: nothing to pay out, as registerPayment skips it.
+      if (cash.cashAmount > 0) planned.push({ ...part, cash });
+    }
+    if (planned.length === 0)
       return {
         externalId: creditNoteId,
         created: false,
-        outputs: { ...base, amount: mine, currency, reason: `what is left to pay out converts to 0.00 ${cash.cashCurrency}` },
+        outputs: {
+          ...base,
+          amount: mine,
+          currency,
+          reason: `what is left to pay out converts to 0.00 ${toMake.map((p) => currencies.get(p.cashAccountId)).join(", ")}`,
+        },
       };
-    const body = {
+    const bodies = planned.map(({ cashAccountId, cash }) => ({
       entryDate: refund.source.createdAt.slice(0, 10),
       cashAmount: toMajorNumber(cash.cashAmount, cash.cashCurrency),
       cashSide: "credit",
       cashAccountId,
       ...(cash.cashExchangeRate === undefined ? {} : { cashExchangeRate: cash.cashExchangeRate }),
       associations: [{ subjectReference: `invoice:${creditNoteId}` }],
-    };
-    ctx.mapped({ creditNoteId, gateway, bankPayment: body });
-    const res = await billyRequest(ctx, { method: "POST", path: "/bankPayments", json: envelope(ctx, "bankPayment", body) });
-    const id = changedRecord<{ id: string }>(res.body, "bankPayments", "bankPayment").id;
+    }));
+    const gateways = planned.flatMap((p) => p.gateways);
+    ctx.mapped(
+      bodies.length === 1
+        ? { creditNoteId, gateway: gateways.join(", "), bankPayment: bodies[0] }
+        : { creditNoteId, bankPayments: bodies },
+    );
+    const made: Array<{ id: string; gateways: string[]; cashAccountId: string; amount: number; cash: CashSide }> = [];
+    for (const [i, body] of bodies.entries()) {
+      const res = await billyRequest(ctx, { method: "POST", path: "/bankPayments", json: envelope(ctx, "bankPayment", body) });
+      const { cash, gateways: through, cashAccountId, amount: part } = planned[i] as (typeof planned)[number];
+      made.push({
+        id: changedRecord<{ id: string }>(res.body, "bankPayments", "bankPayment").id,
+        gateways: through,
+        cashAccountId,
+        amount: part,
+        cash,
+      });
+    }
+    const paidNow = made.reduce((sum, p) => sum + p.amount, 0);
+    const converted = (cash: CashSide) =>
+      cash.cashExchangeRate === undefined
+        ? {}
+        : { cashAmount: cash.cashAmount, cashCurrency: cash.cashCurrency, cashExchangeRate: cash.cashExchangeRate };
+    const [only] = made;
     return {
-      externalId: id,
+      externalId: only?.id ?? creditNoteId,
       created: true,
       outputs: {
         ...base,
-        paymentId: id,
-        gateway,
-        cashAccountId,
+        ...(made.length === 1 && only
+          ? { paymentId: only.id, gateway: only.gateways.join(", "), cashAccountId: only.cashAccountId }
+          : {
+              payments: made.map((p) => ({
+                id: p.id,
+                gateways: p.gateways,
+                cashAccountId: p.cashAccountId,
+                amount: p.amount,
+                ...converted(p.cash),
+              })),
+            }),
         // What this refund accounts for on the credit note: its own found there plus what it paid now.
-        amount: mine + toPay,
-        paidNow: toPay,
+        amount: mine + paidNow,
+        paidNow,
         currency,
-        ...(cash.cashExchangeRate === undefined
-          ? {}
-          : { cashAmount: cash.cashAmount, cashCurrency: cash.cashCurrency, cashExchangeRate: cash.cashExchangeRate }),
+        ...(made.length === 1 && only ? converted(only.cash) : {}),
         ...(adoptedPayments.length > 0 ? { adoptedPayments } : {}),
       },
     };
   },
 });
+
+/**
+ * Each gateway's share in the credit note's currency with its cash account, converted as a running
+ * total (as registerPayment's plan converts), so the shares add up to the converted whole.
+ */
+function partsIn(
+  split: readonly RefundPayment[],
+  accounts: readonly string[],
+  refund: CanonicalRefund,
+  order: CanonicalOrder,
+  currency: string,
+): PaymentPart[] {
+  let through = 0;
+  let convertedThrough = 0;
+  return split.map((p, i) => {
+    through += p.amount;
+    const converted = refundIn(through, refund, order, currency);
+    const amount = converted - convertedThrough;
+    convertedThrough = converted;
+    return { gateway: p.gateway, cashAccountId: accounts[i] as string, amount };
+  });
+}
+
+/**
+ * This refund's own payments (`mine`, minor units) per cash account, for paymentsToMake: what the
+ * credit note holds on each of its cash accounts first, then the rest on its accounts in order, as
+ * its own counts whichever account it went through (the others' are taken off the total only).
+ */
+function ownByAccount(parts: readonly PaymentPart[], existing: readonly ExistingPayment[], mine: number): ExistingPayment[] {
+  const wanted = new Map<string, number>();
+  for (const p of parts) wanted.set(p.cashAccountId, (wanted.get(p.cashAccountId) ?? 0) + p.amount);
+  const own = new Map<string, number>();
+  let left = mine;
+  const take = (account: string, most: number) => {
+    const amount = Math.max(0, Math.min(most, left));
+    own.set(account, (own.get(account) ?? 0) + amount);
+    left -= amount;
+  };
+  for (const [account, amount] of wanted)
+    take(
+      account,
+      Math.min(
+        amount,
+        existing.filter((e) => e.cashAccountId === account).reduce((sum, e) => sum + e.amount, 0),
+      ),
+    );
+  for (const [account, amount] of wanted) take(account, amount - (own.get(account) ?? 0));
+  return [...own].map(([cashAccountId, amount]) => ({ id: "", cashAccountId, amount }));
+}
 
 /**
  * `work`'s error, marked as coming before anything was written: everything before the bank payment
@@ -175,13 +277,13 @@ function noCreditNote(order: CanonicalOrder, refund: CanonicalRefund, why: strin
 }
 
 /**
- * The refund's total in the credit note's currency, converted as registerPayment converts a payment
+ * An amount of the refund in the credit note's currency, converted as registerPayment converts a payment
  * (at the order's rate): the refund's own currency stands in for the order's, and a refund in
  * another currency than the order's has no rate to the credit note's.
  */
-function refundIn(refund: CanonicalRefund, order: CanonicalOrder, currency: string): number {
+function refundIn(amount: number, refund: CanonicalRefund, order: CanonicalOrder, currency: string): number {
   const exchange = refund.currency === order.currency ? order.exchange : undefined;
-  return inInvoiceCurrency(refund.total, { ...order, currency: refund.currency, exchange }, currency);
+  return inInvoiceCurrency(amount, { ...order, currency: refund.currency, exchange }, currency);
 }
 
 /** What registerRefund steps of the order's other transfers account for on this credit note (`amount`). */

@@ -166,7 +166,7 @@ export async function findEarlierEntry(
 }
 
 /** The entries left once `settled` (minor units) is taken off them, first entry first. */
-function stillOwed<T extends { minor: number }>(entries: T[], settled: number): T[] {
+export function stillOwed<T extends { minor: number }>(entries: T[], settled: number): T[] {
   let covered = settled;
   return entries.flatMap((entry) => {
     const left = entry.minor - covered;

@@ -4,7 +4,9 @@
  * the customer no longer shows as owed the refund once a bookkeeper books the journal. Modelled on
  * registerPayment: the same settings (journal, gateway → contra account or payment terms), the same
  * search for an earlier entry by the step's reference before writing, and the credit note's
- * `remainder` for what was booked meanwhile. A gateway mapped to payment terms enters nothing only
+ * `remainder` for what was booked meanwhile. A refund that states its split per gateway (a gift
+ * card and a card) gets one line per gateway in one voucher; one that does not goes back through
+ * the order's one gateway (domain/payment.ts). A gateway mapped to payment terms enters nothing only
  * when the booked credit note carries those terms; the amount is never more than the note has open.
  *
  * Sign: the opposite of registerPayment's. A payment is entered negative (a credit to the customer);
@@ -17,14 +19,14 @@ import { z } from "zod";
 import { OrderlyError } from "../../domain/errors";
 import { toDecimalString, toMajorNumber, toMinor } from "../../domain/money";
 import type { CanonicalOrder, CanonicalRefund } from "../../domain/order";
-import { refundGateway } from "../../domain/payment";
+import { type RefundPayment, refundGateway, refundPayments } from "../../domain/payment";
 import { defineAction } from "../contract";
 import type { EconomicContext } from "./economic.api";
 import { bookedInvoiceFromSteps, invoiceTraces } from "./economic.history";
 import { postCustomerPayments, voucherId } from "./economic.journal";
 import { registerPaymentSettings } from "./economic.payment-mail.settings";
-import { getBookedInvoice } from "./economic.reference";
-import { amountIn, findEarlierEntry, targetFor } from "./economic.register-payment";
+import { type BookedInvoice, getBookedInvoice } from "./economic.reference";
+import { amountIn, findEarlierEntry, stillOwed, targetFor } from "./economic.register-payment";
 import type { EconomicConnectionSettings, EconomicCredentials } from "./economic.settings";
 
 // The connector's index exports it from here.
@@ -33,7 +35,7 @@ export { refundGateway };
 export const registerRefund = defineAction<typeof registerPaymentSettings, EconomicCredentials, EconomicConnectionSettings>({
   stages: ["refunded"],
   description:
-    "Enter the money a refund paid back in an e-conomic journal against the credit note this flow booked, on the contra account of the order's gateway.",
+    "Enter the money a refund paid back in an e-conomic journal against the credit note this flow booked, on the contra account of each gateway it went back through.",
   settings: registerPaymentSettings,
   // The journal is where a re-run searches for the entry an earlier run made.
   identitySettings: ["journalNumber"],
@@ -52,14 +54,20 @@ export const registerRefund = defineAction<typeof registerPaymentSettings, Econo
     });
     if (refund.total <= 0) return skip("the refund returned no money");
     // "unknown": registerPayment's name for an order paid as a whole through no named gateway.
-    const gateway = refundGateway(order, refund, { name: "e-conomic", unnamed: "unknown" });
-    const target = targetFor(ctx.settings, gateway, "Refunds through");
-    if ("paymentTermsNumber" in target) {
-      await checkTermsSettle(ctx, creditNoteNumber, gateway, target.paymentTermsNumber, refund, order);
+    const parts = refundPayments(order, refund, { name: "e-conomic", unnamed: "unknown" }).map((p) => ({
+      ...p,
+      target: targetFor(ctx.settings, p.gateway, "Refunds through"),
+    }));
+    // As registerPayment: a gateway mapped to payment terms enters nothing (when the credit note
+    // carries those terms), and the others' lines are entered beside it.
+    const byTerms = parts.flatMap((p) =>
+      "paymentTermsNumber" in p.target ? [{ ...p, terms: p.target.paymentTermsNumber }] : [],
+    );
+    for (const p of byTerms) await checkTermsSettle(ctx, creditNoteNumber, p.gateway, p.terms, refund, order);
+    if (onAccounts(parts).length === 0)
       return skip(
-        `paid by ${gateway}, and credit note ${creditNoteNumber} has its payment terms ${target.paymentTermsNumber}, which already say it is settled: nothing to register`,
+        `paid by ${parts.map((p) => p.gateway).join(" and ")}, and credit note ${creditNoteNumber} has its payment terms ${byTerms[0]?.terms}, which already say it is settled: nothing to register`,
       );
-    }
     const { made, unsearched } = await findEarlierEntry(ctx);
     if (made)
       return {
@@ -86,17 +94,14 @@ export const registerRefund = defineAction<typeof registerPaymentSettings, Econo
     // bookkeeper entered) is not entered again.
     const gross = booked.grossAmount === undefined ? undefined : -toMinor(booked.grossAmount, currency);
     const settled = gross !== undefined && open !== undefined ? Math.max(0, gross - open) : 0;
-    const owed =
-      amountIn(refund.total, order, booked, currency, {
-        currency: refund.currency,
-        sign: -1,
-        moved: "The refund was paid back",
-        document: "credit note",
-      }) - settled;
+    // Converted over every gateway, the lines entered are those mapped to an account.
+    const owed = stillOwed(onAccounts(inCreditNoteCurrency(parts, order, booked, currency, refund.currency)), settled);
+    const owedTotal = owed.reduce((sum, e) => sum + e.minor, 0);
     // Never more than the credit note still has open: a refund larger than its credit note would
     // otherwise leave the customer owing the difference, and a retry after the journal was booked
     // would find it open the other way.
-    const amount = open === undefined ? owed : Math.min(owed, open);
+    const entries = withinOpen(owed, open);
+    const amount = entries.reduce((sum, e) => sum + e.minor, 0);
     if (amount <= 0)
       return skip(
         `credit note ${creditNoteNumber} already shows ${toDecimalString(settled, currency)} ${currency} paid out in e-conomic`,
@@ -104,20 +109,19 @@ export const registerRefund = defineAction<typeof registerPaymentSettings, Econo
     // Only now, with something to enter, does a journal too large to search stop the step.
     if (unsearched) throw unsearched;
     const date = refund.source.createdAt.slice(0, 10);
-    const contraAccountNumber = target.contraAccountNumber;
+    // One voucher, one line per gateway: a retry finds it by the reference every line carries.
     const voucher = await postCustomerPayments(ctx, {
       customerNumber,
       currency,
       date,
-      entries: [
-        {
-          amount: toMajorNumber(amount, currency),
-          contraAccountNumber,
-          text: `Refund ${order.source.orderNumber} (${gateway}) ${ctx.reference}`,
-          customerInvoice: creditNoteNumber,
-        },
-      ],
+      entries: entries.map((e) => ({
+        amount: toMajorNumber(e.minor, currency),
+        contraAccountNumber: e.contraAccountNumber,
+        text: `Refund ${order.source.orderNumber} (${e.gateway}) ${ctx.reference}`,
+        customerInvoice: creditNoteNumber,
+      })),
     });
+    const [only] = entries;
     return {
       externalId: voucher ? voucherId(voucher) : String(creditNoteNumber),
       created: true,
@@ -127,14 +131,63 @@ export const registerRefund = defineAction<typeof registerPaymentSettings, Econo
         ...(voucher ? { voucher: voucherId(voucher) } : {}),
         amount: toDecimalString(amount, currency),
         currency,
-        gateway,
-        contraAccountNumber,
+        ...(entries.length === 1 && only
+          ? { gateway: only.gateway, contraAccountNumber: only.contraAccountNumber }
+          : {
+              lines: entries.map((e) => ({
+                gateway: e.gateway,
+                contraAccountNumber: e.contraAccountNumber,
+                amount: toDecimalString(e.minor, currency),
+              })),
+            }),
+        ...(byTerms.length > 0 ? { skippedGateways: byTerms.map((p) => p.gateway) } : {}),
         ...(settled > 0 ? { alreadySettled: toDecimalString(settled, currency) } : {}),
-        ...(amount < owed ? { beyondCreditNote: toDecimalString(owed - amount, currency) } : {}),
+        ...(amount < owedTotal ? { beyondCreditNote: toDecimalString(owedTotal - amount, currency) } : {}),
       },
     };
   },
 });
+
+/**
+ * Each gateway's share in the credit note's currency. Converted as a running total, as
+ * registerPayment converts, so the shares add up to the converted whole.
+ */
+function inCreditNoteCurrency<T extends RefundPayment>(
+  parts: T[],
+  order: CanonicalOrder,
+  booked: BookedInvoice,
+  currency: string,
+  refundCurrency: string,
+): Array<T & { minor: number }> {
+  const money = { currency: refundCurrency, sign: -1, moved: "The refund was paid back", document: "credit note" } as const;
+  let through = 0;
+  let convertedThrough = 0;
+  return parts.map((p) => {
+    through += p.amount;
+    const converted = amountIn(through, order, booked, currency, money);
+    const minor = converted - convertedThrough;
+    convertedThrough = converted;
+    return { ...p, minor };
+  });
+}
+
+/** The parts whose gateway maps to a contra account, with it. */
+function onAccounts<T extends { target: ReturnType<typeof targetFor> }>(parts: T[]): Array<T & { contraAccountNumber: number }> {
+  return parts.flatMap((p) =>
+    "contraAccountNumber" in p.target ? [{ ...p, contraAccountNumber: p.target.contraAccountNumber }] : [],
+  );
+}
+
+/** The entries cut to `open` (minor units) in all, first entry first; `undefined` is no limit. */
+function withinOpen<T extends { minor: number }>(entries: T[], open: number | undefined): T[] {
+  if (open === undefined) return entries;
+  let left = open;
+  return entries.flatMap((e) => {
+    const minor = Math.min(e.minor, left);
+    left -= minor;
+    return minor > 0 ? [{ ...e, minor }] : [];
+  });
+}
 
 /**
  * The booked credit note of this transfer's own steps (createCreditNote, or a bookInvoice after it),

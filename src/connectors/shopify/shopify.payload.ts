@@ -159,6 +159,8 @@ const refundLineItem = z.object({
 const refundTransaction = z.object({
   kind: z.string(),
   status: text,
+  /** The gateway the money went back through (gift_card, shopify_payments ...): the refund's split per gateway. */
+  gateway: text,
   amount: decimal,
   currency: currencyCode.nullish(),
   /** True for a transaction of a test order: the only sign a refund carries of its order being a test. */

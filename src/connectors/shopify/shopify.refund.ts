@@ -106,9 +106,33 @@ function mapRefund(refund: ShopifyRefund, createdAt: string, money: ShopifyMoney
       currency,
       "transactions.amount",
     ),
+    payments: perGateway(transactions, currency),
     note: nonEmpty(refund.note),
   };
   return refundSchema.parse(compact(canonical));
+}
+
+/**
+ * The money paid back per gateway, from the same transactions as the total, so the two add up. Only
+ * when every transaction names its gateway: a share without one could be either gateway's, and the
+ * order's one gateway (domain/payment.ts) is then the better guess. A gateway that paid back nothing
+ * is left out.
+ */
+function perGateway(transactions: ReturnType<typeof moneyBack>, currency: string): CanonicalRefund["payments"] {
+  const byGateway = new Map<string, Array<(typeof transactions)[number]["amount"]>>();
+  for (const t of transactions) {
+    const gateway = nonEmpty(t.gateway);
+    if (gateway === undefined) return undefined;
+    byGateway.set(gateway, [...(byGateway.get(gateway) ?? []), t.amount]);
+  }
+  const payments = [...byGateway].map(([gateway, amounts]) => ({
+    gateway,
+    amount: sumMinor(amounts, currency, "transactions.amount"),
+  }));
+  // A negative amount (never seen on a refund) would make the others more than the total: no split then.
+  if (payments.some((p) => p.amount < 0)) return undefined;
+  const paid = payments.filter((p) => p.amount > 0);
+  return paid.length > 0 ? paid : undefined;
 }
 
 /**

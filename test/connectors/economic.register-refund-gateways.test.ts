@@ -1,0 +1,145 @@
+/**
+ * e-conomic registerRefund of a refund that states its split per gateway (a gift card and a card):
+ * one voucher with a line per gateway, each on that gateway's contra account, never more in all than
+ * the credit note has open; a retry finds the voucher and enters nothing.
+ */
+import { describe, expect, it } from "vitest";
+import { createCreditNote, createInvoice, registerRefund } from "../../src/connectors/economic";
+import type { CanonicalOrder, CanonicalRefund } from "../../src/domain/order";
+import { createEconomicMock, installEconomicMock } from "../mocks/economic.mock";
+import { danishOrder, done, failure, refundOf, run, TS1 } from "../mocks/economic.mock.fixtures";
+
+const BOOKED = { invoiceState: "booked" };
+const SETTINGS = {
+  journalNumber: 1,
+  byGateway: { shopify_payments: { contraAccountNumber: 5820 }, gift_card: { contraAccountNumber: 5830 } },
+};
+const REFERENCE = "orderly-refund-1";
+const GIFT_CARD_AND_CARD = danishOrder({
+  payments: [
+    { gateway: "gift_card", amount: 4800, status: "paid" },
+    { gateway: "shopify_payments", amount: 20000, status: "paid" },
+  ],
+});
+const SPLIT = [
+  { gateway: "gift_card", amount: 4800 },
+  { gateway: "shopify_payments", amount: 15100 },
+];
+
+async function creditedOrder(order: CanonicalOrder, refund: CanonicalRefund, settings: Record<string, unknown> = BOOKED) {
+  const mock = createEconomicMock({ products: [TS1] });
+  installEconomicMock(mock);
+  const invoice = await run(createInvoice, order, settings, { reference: "orderly-invoice-0" });
+  const history = [done("createInvoice", invoice.result)];
+  const note = await run(createCreditNote, order, settings, { refund, history, reference: "orderly-refund-0" });
+  return { mock, options: { refund, history, previous: [note.result], reference: REFERENCE } };
+}
+
+const customerPayments = (mock: ReturnType<typeof createEconomicMock>) =>
+  mock.state.requests
+    .filter((r) => r.method === "POST" && r.path === "/journals/1/vouchers")
+    .map((r) => (r.body as { entries: { customerPayments: unknown[] } }).entries.customerPayments);
+
+describe("e-conomic registerRefund: a refund paid back through several gateways", () => {
+  it("enters one line per gateway on its contra account, in one voucher that settles the credit note", async () => {
+    const refund = refundOf({ payments: SPLIT });
+    const { mock, options } = await creditedOrder(GIFT_CARD_AND_CARD, refund);
+
+    const { result } = await run(registerRefund, GIFT_CARD_AND_CARD, SETTINGS, options);
+
+    expect(customerPayments(mock)).toEqual([
+      [
+        expect.objectContaining({
+          amount: 48,
+          contraAccount: { accountNumber: 5830 },
+          customerInvoice: 2,
+          text: `Refund #1001 (gift_card) ${REFERENCE}`,
+        }),
+        expect.objectContaining({
+          amount: 151,
+          contraAccount: { accountNumber: 5820 },
+          customerInvoice: 2,
+          text: `Refund #1001 (shopify_payments) ${REFERENCE}`,
+        }),
+      ],
+    ]);
+    expect(result).toMatchObject({
+      created: true,
+      outputs: {
+        amount: "199.00",
+        lines: [
+          { gateway: "gift_card", contraAccountNumber: 5830, amount: "48.00" },
+          { gateway: "shopify_payments", contraAccountNumber: 5820, amount: "151.00" },
+        ],
+      },
+    });
+    mock.bookJournal(1);
+    expect(mock.state.booked.find((b) => b.bookedInvoiceNumber === 2)?.remainder).toBe(0);
+  });
+
+  it("a retry after a lost answer finds the voucher and writes nothing; after booking, nothing more", async () => {
+    const { mock, options } = await creditedOrder(GIFT_CARD_AND_CARD, refundOf({ payments: SPLIT }));
+    mock.failNext({ status: 503, method: "POST", path: /\/vouchers$/, afterEffect: true });
+
+    expect((await failure(run(registerRefund, GIFT_CARD_AND_CARD, SETTINGS, options))).retryable).toBe(true);
+    const retry = await run(registerRefund, GIFT_CARD_AND_CARD, SETTINGS, options);
+
+    expect(retry.result).toMatchObject({ created: false, outputs: { voucher: expect.any(String) } });
+    expect(customerPayments(mock)).toHaveLength(1);
+    mock.bookJournal(1);
+    const again = await run(registerRefund, GIFT_CARD_AND_CARD, SETTINGS, options);
+    expect(again.result).toMatchObject({ created: false, outputs: { reason: "credit note 2 is already settled in e-conomic" } });
+    expect(customerPayments(mock)).toHaveLength(1);
+  });
+
+  it("never enters more in all than the credit note has open", async () => {
+    // 209.00 paid back (10.00 beyond the 199.00 credit note): the last line is cut.
+    const refund = refundOf({
+      total: 20900,
+      payments: [
+        { gateway: "gift_card", amount: 4800 },
+        { gateway: "shopify_payments", amount: 16100 },
+      ],
+    });
+    const { mock, options } = await creditedOrder(GIFT_CARD_AND_CARD, refundOf({ payments: SPLIT }));
+
+    const { result } = await run(registerRefund, GIFT_CARD_AND_CARD, SETTINGS, { ...options, refund });
+
+    expect(customerPayments(mock)).toEqual([[expect.objectContaining({ amount: 48 }), expect.objectContaining({ amount: 151 })]]);
+    expect(result.outputs).toMatchObject({ amount: "199.00", beyondCreditNote: "10.00" });
+  });
+
+  it("a gateway mapped to the credit note's payment terms enters nothing beside the other's line", async () => {
+    const { mock, options } = await creditedOrder(GIFT_CARD_AND_CARD, refundOf({ payments: SPLIT }));
+    const settings = { ...SETTINGS, byGateway: { ...SETTINGS.byGateway, gift_card: { paymentTermsNumber: 1 } } };
+
+    const { result } = await run(registerRefund, GIFT_CARD_AND_CARD, settings, options);
+
+    expect(customerPayments(mock)).toEqual([[expect.objectContaining({ amount: 151, contraAccount: { accountNumber: 5820 } })]]);
+    expect(result.outputs).toMatchObject({ gateway: "shopify_payments", amount: "151.00", skippedGateways: ["gift_card"] });
+  });
+
+  it("a converted refund's lines add up to the converted whole", async () => {
+    const exchange = { currency: "EUR", exchange: { shopCurrency: "DKK", rate: "7.4603" } };
+    const order = { ...GIFT_CARD_AND_CARD, ...exchange } as CanonicalOrder;
+    const refund = refundOf({ currency: "EUR", payments: SPLIT });
+    const { mock, options } = await creditedOrder(order, refund, { ...BOOKED, invoiceCurrency: "shop" });
+
+    await run(registerRefund, order, SETTINGS, options);
+
+    // 48.00 EUR → 358.09 DKK; 199.00 EUR → 1484.60 DKK in all, so the card's line is 1126.51.
+    expect(customerPayments(mock)).toEqual([
+      [expect.objectContaining({ amount: 358.09 }), expect.objectContaining({ amount: 1126.51 })],
+    ]);
+  });
+
+  it("a refund without a split on a one-gateway order enters one line, as before", async () => {
+    const { mock, options } = await creditedOrder(danishOrder(), refundOf());
+
+    const { result } = await run(registerRefund, danishOrder(), SETTINGS, options);
+
+    expect(customerPayments(mock)).toEqual([[expect.objectContaining({ amount: 199, contraAccount: { accountNumber: 5820 } })]]);
+    expect(result.outputs).toMatchObject({ gateway: "shopify_payments", contraAccountNumber: 5820, amount: "199.00" });
+    expect(result.outputs.lines).toBeUndefined();
+  });
+});
