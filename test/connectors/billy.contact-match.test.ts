@@ -186,6 +186,16 @@ describe("Billy contact matching: name and postcode as the last lookup", () => {
     expect(mock.state.contacts).toHaveLength(2);
   });
 
+  it("keeps a namesake apart whose bare phone only begins with the calling code's digits", async () => {
+    const mock = createBillyMock({ products: PRODUCTS, contacts: [{ ...METTE_BY_HAND, phone: "45 12 34 56" }] });
+    installBillyMock(mock);
+
+    const { result } = await run(createInvoice, secondMette({ firstName: "Mette", lastName: "Nielsen", phone: "123456" }), PHONE);
+
+    expect(result.outputs).toMatchObject({ contactCreated: true });
+    expect(mock.state.contacts).toHaveLength(2);
+  });
+
   it("a retry after a lost POST /contacts answer finds the contact whose phone Billy wrote its own way", async () => {
     const mock = createBillyMock({ products: PRODUCTS });
     installBillyMock(mock);

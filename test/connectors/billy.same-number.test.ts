@@ -39,6 +39,23 @@ describe("sameNumber", () => {
     expect(sameNumber("phone", "", "45", "DK")).toBe(false);
   });
 
+  it("takes a bare calling code off only when what remains has the country's national length", () => {
+    expect(sameNumber("phone", "4512345678", "12345678", "DK")).toBe(true);
+    expect(sameNumber("phone", "+45 12 34 56 78", "4512345678", "DK")).toBe(true);
+    expect(sameNumber("phone", "15550100199", "(555) 010-0199", "US")).toBe(true);
+    // Short numbers beginning with the code's digits are national numbers, not the code and a shorter one.
+    expect(sameNumber("phone", "45 12 34 56", "123456", "DK")).toBe(false);
+    expect(sameNumber("phone", "1555 0100", "555 0100", "US")).toBe(false);
+    // A DK number that begins with 45 keeps it.
+    expect(sameNumber("phone", "45 12 34 56", "+45 45 12 34 56", "DK")).toBe(true);
+  });
+
+  it("where the national length varies, takes the code off only when written with + or 00", () => {
+    expect(sameNumber("phone", "0046 70 123 45 67", "70 123 45 67", "SE")).toBe(true);
+    expect(sameNumber("phone", "46701234567", "701234567", "SE")).toBe(false);
+    expect(sameNumber("phone", "35840 123 4567", "40 123 4567", "FI")).toBe(false);
+  });
+
   it("applies a calling code to the phone only: VAT, EAN and customer numbers keep their rules", () => {
     expect(sameNumber("registrationNo", "DK12345678", "FI12345678", "DK")).toBe(false);
     expect(sameNumber("registrationNo", "4512345678", "12345678", "DK")).toBe(false);

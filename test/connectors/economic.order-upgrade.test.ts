@@ -272,6 +272,35 @@ describe("e-conomic createInvoice uses the order up only once the invoice passed
   });
 });
 
+describe("e-conomic createInvoice when e-conomic ignores the sent orders' filter beyond the last page read", () => {
+  it("a retry that finds its draft booked takes no sent order as found, instead of failing the step", async () => {
+    const { mock, history } = await orderMovedToAne();
+    await failure(run(createInvoice, mismatched(), {}, { history }));
+    await byPerson(mock, "POST", "/invoices/booked", { draftInvoice: { draftInvoiceNumber: 1 } });
+    // Every page full of other shops' sent orders, and always another one after it.
+    const others = (skip: string | null) => ({
+      collection: [{ orderNumber: 100 + Number(skip), references: { other: "another shop's order" } }],
+      pagination: { nextPage: `${BASE_URL}/orders/sent?skippages=${Number(skip) + 1}` },
+    });
+    const pagesRead: string[] = [];
+    const inner = mock.handle;
+    mock.handle = (request: Request) => {
+      const url = new URL(request.url);
+      if (url.pathname !== "/orders/sent") return inner(request);
+      pagesRead.push(url.searchParams.get("skippages") ?? "");
+      return Promise.resolve(Response.json(others(url.searchParams.get("skippages"))));
+    };
+
+    const { result } = await run(createInvoice, mismatched(), {}, { history });
+
+    expect(result).toMatchObject({ created: false, outputs: { bookedInvoiceNumber: 1 } });
+    expect(result.outputs).not.toHaveProperty("deletedSentOrder");
+    expect(pagesRead).toHaveLength(10);
+    expect(mock.state.orders).toEqual([]);
+    expect(mock.createdInvoiceCount()).toBe(1);
+  });
+});
+
 describe("e-conomic createInvoice after Orderly itself used the draft order up", () => {
   it("makes a fresh draft for a cancelled order paid after all: createOrder, cancelOrder, createInvoice", async () => {
     const mock = createEconomicMock();

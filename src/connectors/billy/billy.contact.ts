@@ -301,19 +301,60 @@ const CALLING_CODES: Readonly<Record<string, string>> = {
 };
 
 /**
+ * National (significant) number lengths where a country has one, so a bare "4512345678" can be
+ * read as DK "+45 12345678". Countries whose numbers vary in length are left out: there a
+ * calling code is taken off only when written with "+" or "00".
+ */
+const NATIONAL_LENGTHS: Readonly<Record<string, number>> = {
+  DK: 8,
+  NO: 8,
+  FO: 6,
+  GL: 6,
+  IS: 7,
+  CY: 8,
+  CZ: 9,
+  FR: 9,
+  GR: 10,
+  LV: 8,
+  LT: 8,
+  MT: 8,
+  NL: 9,
+  PL: 9,
+  PT: 9,
+  RO: 9,
+  SK: 9,
+  SI: 8,
+  ES: 9,
+  CH: 9,
+  LI: 7,
+  US: 10,
+  CA: 10,
+};
+
+/**
+ * A phone without the order country's calling `code`: "+45 12345678", "0045 12345678" and, where
+ * the country's numbers have one `length`, a bare "4512345678" are "12345678". A bare number is
+ * otherwise taken as written: "45 12 34 56" is a national number beginning with 45, not "123456".
+ */
+function nationalPhone(value: string, code: string, length: number | undefined): string {
+  const plain = plainNumber(value);
+  const dialled = value.trim().startsWith("+") ? plain : plain.startsWith("00") ? plain.slice(2) : undefined;
+  if (dialled !== undefined) return dialled.startsWith(code) ? dialled.slice(code.length) : dialled;
+  const bareWithCode = length !== undefined && plain.length === code.length + length && plain.startsWith(code);
+  return bareWithCode ? plain.slice(code.length) : plain;
+}
+
+/**
  * Whether two values of a contact property are the same number: up to spaces and punctuation, for
  * a VAT number (`registrationNo`) also up to its country prefix ("DK12345678" is "12 34 56 78"), and
- * for a phone, when the order's `country` is known, up to that country's calling code.
+ * for a phone, when the order's `country` is known, up to that country's calling code (nationalPhone).
  */
 export function sameNumber(key: string, a: string, b: string, country?: string): boolean {
-  const code = key === "phone" && country ? CALLING_CODES[country.toUpperCase()] : undefined;
-  if (code) {
-    // "0045 ..." is "+45 ...": both become "45..."; then one side may carry the code the other leaves out.
-    const [x, y] = [a, b].map((v) => {
-      const plain = plainNumber(v);
-      return plain.startsWith(`00${code}`) ? plain.slice(2) : plain;
-    });
-    return x !== "" && y !== "" && (x === y || x === code + y || y === code + x);
+  const upper = country?.toUpperCase();
+  const code = key === "phone" && upper ? CALLING_CODES[upper] : undefined;
+  if (code && upper) {
+    const [x, y] = [a, b].map((v) => nationalPhone(v, code, NATIONAL_LENGTHS[upper]));
+    return x !== "" && x === y;
   }
   if (key !== "registrationNo") return plainNumber(a) !== "" && plainNumber(a) === plainNumber(b);
   // A country prefix may be left out on one side, not differ: DK12345678 and FI12345678 are two companies.

@@ -45,8 +45,8 @@ const sentOrders = z.object({
 /**
  * The sent order carrying `reference`: a person sent the draft order an earlier createOrder made,
  * which moves it to /orders/sent, where `references.other` is documented filterable. Every page is
- * read (findCarrying), and only an order that carries the reference is taken, so a filter
- * e-conomic ignored can neither hand over another order nor hide this one on a later page.
+ * read (findCarrying, up to its bound), and only an order that carries the reference is taken, so a
+ * filter e-conomic ignored can neither hand over another order nor hide this one on a later page.
  */
 export async function findSentOrder(ctx: EconomicContext, reference: string): Promise<number | undefined> {
   const found = await findCarrying(ctx, "/orders/sent", reference, (body) => {
@@ -57,6 +57,12 @@ export async function findSentOrder(ctx: EconomicContext, reference: string): Pr
       // A garbled answer is taken as passing; the lookup only reads, so a retry cannot make anything twice.
       { errorClass: "unavailable", code: "economic_unexpected_response", details: { reference }, madeNothing: true },
     );
+  }).catch((error: unknown) => {
+    // Past findCarrying's last page the sent order is taken as not found (as when one page was read):
+    // the bound keeps a find-or-create from making a document twice, while this lookup only reads,
+    // and failing it would fail a step whose invoice already exists.
+    if (error instanceof OrderlyError && error.code === "economic_reference_filter_ignored") return undefined;
+    throw error;
   });
   // findCarrying takes a lone summary without references on the filter's word; a sent order is taken only by its reference.
   return found?.references?.other === reference ? found.orderNumber : undefined;

@@ -207,19 +207,24 @@ export const createCreditNote = defineAction<typeof creditNoteSettings, Record<s
         code: "ledger_no_invoice",
       });
     const document = buildCreditNoteDocument(order, refund, ctx.settings);
-    await checkAgainstInvoice(ctx, order, document, invoice);
+    // The note carrying this step's reference is this one, made by an earlier attempt: taken over
+    // as it is, as Billy and e-conomic do, without checking it against the invoice again.
+    const own = await findInvoiceByReference(ctx.env, ctx.connection.id, ctx.reference);
+    if (!own) await checkAgainstInvoice(ctx, order, document, invoice);
     ctx.mapped({ document });
-    const made = await createDocumentOnce(ctx.env, {
-      connectionId: ctx.connection.id,
-      tenantId: ctx.connection.tenantId,
-      reference: ctx.reference,
-      customerId: invoice.customerId,
-      orderNumber: order.source.orderNumber,
-      state: "draft",
-      type: "credit-note",
-      creditedInvoiceId: invoice.id,
-      document,
-    });
+    const made = own
+      ? { id: own.id, created: false }
+      : await createDocumentOnce(ctx.env, {
+          connectionId: ctx.connection.id,
+          tenantId: ctx.connection.tenantId,
+          reference: ctx.reference,
+          customerId: invoice.customerId,
+          orderNumber: order.source.orderNumber,
+          state: "draft",
+          type: "credit-note",
+          creditedInvoiceId: invoice.id,
+          document,
+        });
     if (document.mismatch)
       throw new OrderlyError(`${document.mismatch} The credit note was left as draft ${made.id}.`, {
         errorClass: "validation",
@@ -244,7 +249,8 @@ export const createCreditNote = defineAction<typeof creditNoteSettings, Record<s
 /**
  * Before anything is written, as e-conomic and Billy do: the credit note in the invoice's currency,
  * and with the invoice's other credit notes in the ledger (drafts too) no more than the invoice's
- * amount. One carrying this step's reference is this credit note (a retry), never an earlier one.
+ * amount. A note of a refund deleted in the shop is left out (refundDeleted): the ledger cannot
+ * void a note, as a person voids one in Billy, so it would refuse the refund made again for ever.
  */
 async function checkAgainstInvoice(
   ctx: Ctx<z.infer<typeof creditNoteSettings>>,
@@ -256,7 +262,7 @@ async function checkAgainstInvoice(
   checkCreditCurrency({ label, currency: invoice.currency }, document.currency, order, "ledger_credit_currency");
   const notes = await creditNotesOf(ctx.env, ctx.connection.id, invoice.id);
   const earlier = notes
-    .filter((n) => n.reference !== ctx.reference && n.currency === invoice.currency)
+    .filter((n) => n.reference !== ctx.reference && n.currency === invoice.currency && !refundDeleted(ctx, order, n))
     .map((n) => ({ label: `${n.state === "booked" ? "credit note" : "draft credit note"} ${n.id}`, gross: Math.abs(n.total) }));
   checkOverCredit(
     { label, currency: invoice.currency, gross: Math.abs(invoice.total) },
@@ -265,4 +271,18 @@ async function checkAgainstInvoice(
     toMinor(ctx.settings.centsThreshold, invoice.currency),
     "ledger_credit_exceeds_invoice",
   );
+}
+
+/**
+ * Whether the note credits a refund the order, which lists all its refunds (WooCommerce), no longer
+ * lists: deleted in the shop (as OrderDO's refundsGone). The ledger row keeps no refund id; the
+ * order's history names it, a refunded transfer's occurrence being its refund's id. A note no
+ * history names (a step that failed after writing it) is counted.
+ */
+function refundDeleted(ctx: Ctx<unknown>, order: CanonicalOrder, note: LedgerInvoice): boolean {
+  if (!order.refundIds) return false;
+  const made = ctx.history.find(
+    (h) => h.stage === "refunded" && h.target === ctx.connection.id && h.result.outputs.creditNoteId === note.id,
+  );
+  return made !== undefined && !order.refundIds.includes(made.occurrence);
 }
