@@ -319,6 +319,11 @@ export const mailOutbox = sqliteTable(
     status: text("status").$type<"sent" | "failed">().notNull(),
     error: text("error"),
     createdAt: integer("created_at").notNull(),
+    /**
+     * When the last attempt that may have handed the email to the provider began (migration 0012);
+     * null on rows of earlier releases, read as `createdAt`. A Postmark retry's search counts from it.
+     */
+    attemptedAt: integer("attempted_at"),
   },
   (t) => [
     uniqueIndex("mail_outbox_idempotency").on(t.tenantId, t.idempotencyKey),

@@ -181,8 +181,9 @@ export interface MailProvider {
   send(email: OutgoingEmail, ctx: MailSendContext): Promise<{ providerId: string }>;
   /**
    * For a vendor without an idempotency key (Postmark): the id of an email it accepted earlier
-   * under `ctx.idempotencyKey` to all of `email.to`, or undefined when it holds none. `sendMail`
-   * asks only before re-sending after an unknown outcome; throws when the vendor cannot tell.
+   * under `ctx.idempotencyKey` to all of `email.to`, or undefined when it holds none; `note` says
+   * how that one differs (another subject). `sendMail` asks only before re-sending after an
+   * unknown outcome; throws when the vendor cannot tell.
    */
-  findSent?(email: OutgoingEmail, ctx: MailSendContext): Promise<{ providerId: string } | undefined>;
+  findSent?(email: OutgoingEmail, ctx: MailSendContext): Promise<{ providerId: string; note?: string } | undefined>;
 }

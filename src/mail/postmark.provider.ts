@@ -55,6 +55,13 @@ export const POSTMARK_KEY_FIELD = "orderly-key";
 const MAX_METADATA_VALUE = 80;
 /** Messages one search asks for: more than one only if an earlier duplicate already went out. */
 const SEARCH_COUNT = 10;
+/**
+ * Postmark's test token: its sends are accepted but not kept, so a search could never find one;
+ * with it a retry sends as before, without asking.
+ */
+export const POSTMARK_TEST_TOKEN = "POSTMARK_API_TEST";
+/** The code of the retryable error when Postmark refuses the message search (401/403). */
+export const MAIL_SEARCH_REFUSED = "mail_search_refused";
 
 /**
  * The key as Postmark keeps it: itself when short and plain (readable in Postmark's activity
@@ -90,16 +97,18 @@ export function postmarkEmailBody(email: OutgoingEmail, settings: PostmarkSettin
 
 /**
  * The fields of Postmark's outbound message search (`GET /messages/outbound`) that tell whether a
- * message is the one sought. `Metadata` and `Recipients` are checked when present; without them
- * the search's own filters (`metadata_<field>`, `recipient`) stand.
+ * message is the one sought. A hit counts only with the key in its `Metadata` and all recipients in
+ * its `Recipients`; `MessageStream` and `Subject` are compared when present.
  */
 const searchAnswer = z.object({
   TotalCount: z.number().optional(),
   Messages: z.array(
     z.object({
       MessageID: z.string().min(1),
-      Recipients: z.array(z.string()).optional(),
+      Recipients: z.array(z.string()).nullish(),
       Metadata: z.record(z.string(), z.unknown()).nullish(),
+      MessageStream: z.string().nullish(),
+      Subject: z.string().nullish(),
     }),
   ),
 });
@@ -151,30 +160,47 @@ export function postmarkProvider(settings: PostmarkSettings, credentials: Postma
         });
       return { providerId: body.MessageID };
     },
-    findSent: (email, ctx) => findSent(base, headers, email, ctx),
+    // The test token's sends are not kept: nothing to search.
+    ...(credentials.serverToken === POSTMARK_TEST_TOKEN
+      ? {}
+      : { findSent: (email, ctx) => findSent(base, headers, settings.messageStream, email, ctx) }),
   };
 }
 
 /**
- * Asks Postmark's message search for an email under this key to all of `email.to` (filtered by
- * the key's metadata and the first recipient). Throws, as the HTTP client classifies it, when the
- * search fails, and `mail_search_invalid` when its answer is not the documented shape.
+ * Asks Postmark's message search for an email under this key, in the connection's message stream
+ * (the search covers only `outbound` without one), to all of `email.to`. Throws, as the HTTP client
+ * classifies it, when the search fails; MAIL_SEARCH_REFUSED (retryable) on a 401/403, as the same
+ * token sends; `mail_search_invalid` when its answer is not the documented shape.
  */
 async function findSent(
   base: string,
   headers: Record<string, string>,
+  messageStream: string,
   email: OutgoingEmail,
   ctx: MailSendContext,
-): Promise<{ providerId: string } | undefined> {
+): Promise<{ providerId: string; note?: string } | undefined> {
   const keyValue = await postmarkKeyValue(ctx.idempotencyKey);
-  const wanted = bareAddresses(email.to);
+  // No `recipient` filter: the key's metadata picks the message out alone, and the recipients are
+  // compared below, case-insensitively (how the filter treats case is not documented).
   const query = new URLSearchParams({
     count: String(SEARCH_COUNT),
     offset: "0",
-    recipient: wanted[0] ?? "",
+    messagestream: messageStream,
     [`metadata_${POSTMARK_KEY_FIELD}`]: keyValue,
   });
-  const answer = await ctx.http.request<unknown>({ method: "GET", url: `${base}/messages/outbound?${query}`, headers });
+  const answer = await ctx.http.request<unknown>({
+    method: "GET",
+    url: `${base}/messages/outbound?${query}`,
+    headers,
+    accept: [401, 403],
+  });
+  if (answer.status === 401 || answer.status === 403)
+    throw new OrderlyError(`Postmark refused the message search, answering ${answer.status}${describeRefusal(answer.body)}`, {
+      errorClass: "unavailable",
+      code: MAIL_SEARCH_REFUSED,
+      details: answer.body,
+    });
   const parsed = searchAnswer.safeParse(answer.body);
   if (!parsed.success)
     throw new OrderlyError("Postmark's message search answered without a list of messages with their MessageID.", {
@@ -182,14 +208,30 @@ async function findSent(
       code: "mail_search_invalid",
       details: parsed.error.issues.map((i) => ({ path: i.path, message: i.message })),
     });
-  const match = parsed.data.Messages.find((message) => {
-    if (message.Metadata && message.Metadata[POSTMARK_KEY_FIELD] !== keyValue) return false;
-    if (!message.Recipients) return true;
+  const wanted = bareAddresses(email.to);
+  const hits = parsed.data.Messages.filter((message) => {
+    if (message.Metadata?.[POSTMARK_KEY_FIELD] !== keyValue) return false;
+    if (message.MessageStream && message.MessageStream !== messageStream) return false;
+    if (!message.Recipients) return false;
     const got = new Set(bareAddresses(message.Recipients));
     // An earlier attempt to other recipients (the address corrected since) is no copy of this one.
     return wanted.every((address) => got.has(address));
   });
-  return match ? { providerId: match.MessageID } : undefined;
+  const match = hits.find((message) => !message.Subject || message.Subject === email.subject) ?? hits[0];
+  if (!match) return undefined;
+  // Accepted under this key, it went out: only the words differ (the counts of a status report).
+  return match.Subject && match.Subject !== email.subject
+    ? {
+        providerId: match.MessageID,
+        note: `It went out with the subject "${match.Subject}" rather than "${email.subject}"; that one counts as sent under this key.`,
+      }
+    : { providerId: match.MessageID };
+}
+
+/** ": <Postmark's reason>" of a refused search, or nothing. */
+function describeRefusal(body: unknown): string {
+  const reason = describePostmarkError(401, body);
+  return reason ? `: ${reason}` : "";
 }
 
 /**

@@ -28,6 +28,11 @@ import { systemMailer } from "./system-mailer";
 
 /** Deadline of one call to a mail provider (inside a queue step, no longer than the step's calls get). */
 export const MAIL_TIMEOUT_MS = 15_000;
+/**
+ * Deadline of a retry's search for an earlier attempt (Postmark's message search): a read, short so
+ * that search and send together stay well inside a step's time and the cron's re-send pass.
+ */
+export const MAIL_SEARCH_TIMEOUT_MS = 5_000;
 /** Header values that never reach a recorded exchange (Authorization is always redacted). */
 const SECRET_HEADERS = ["x-postmark-server-token"];
 
@@ -140,12 +145,33 @@ const UNKNOWN_OUTCOME_CODES: ReadonlySet<string> = new Set([
  * say whether an earlier attempt went out: nothing was sent, and the row keeps its unknown outcome.
  */
 export const MAIL_OUTCOME_UNCHECKED = "mail_outcome_unchecked";
+const HOUR_MS = 3_600_000;
 /**
  * Resend forgets an idempotency key after 24 hours; a retry after that sends again whatever the
  * first attempt did. A Postmark retry whose search keeps failing does the same from then on
- * (counted from the row's first attempt, the only time the row keeps), rather than never send.
+ * (counted from the attempt that may have reached it, `attemptedAt`), rather than never send.
  */
-export const UNCHECKED_SEND_AFTER_MS = 24 * 3_600_000;
+export const UNCHECKED_SEND_AFTER_MS = 24 * HOUR_MS;
+/**
+ * ... but for the tenant's alerts and status reports, one hour: their retries stop six hours on
+ * (resendFailedAlerts, REPORT_CATCH_UP_MS), so a longer wait would lose them for good, and a
+ * duplicate alert harms far less than a lost one.
+ */
+export const UNCHECKED_TENANT_MAIL_SEND_AFTER_MS = HOUR_MS;
+/** Keys of the tenant's alerts (whose failed rows the cron sends again) and status reports. */
+const ALERT_KEY_PREFIX = "alert/";
+const REPORT_KEY_PREFIX = "report/";
+
+/** How long a retry whose search cannot tell waits before it sends anyway: the one place that decides it. */
+export function uncheckedSendAfterMs(idempotencyKey: string): number {
+  const tenantMail = idempotencyKey.startsWith(ALERT_KEY_PREFIX) || idempotencyKey.startsWith(REPORT_KEY_PREFIX);
+  return tenantMail ? UNCHECKED_TENANT_MAIL_SEND_AFTER_MS : UNCHECKED_SEND_AFTER_MS;
+}
+/**
+ * A search that finds nothing is believed only this long after the attempt it looks for: sooner,
+ * the attempt (a timeout's) may still be on its way in, or not yet listed by the search.
+ */
+export const SEARCH_SETTLE_MS = 2 * 60_000;
 
 export async function sendMail(env: Env, input: SendMailInput): Promise<SendMailResult> {
   const email = parseOutgoingEmail(input.email);
@@ -181,13 +207,20 @@ export async function sendMail(env: Env, input: SendMailInput): Promise<SendMail
     providerId: null,
     error: NOT_SENT_YET,
     createdAt: existing?.createdAt ?? Date.now(),
+    // Should the Worker die from here on, the attempt may have reached the provider: counted as one.
+    attemptedAt: Date.now(),
   };
+  // The attempt that may have handed this email over before, as a retry's search sees it.
+  const earlierAt = existing?.attemptedAt ?? existing?.createdAt ?? Date.now();
+  // Until this attempt calls the provider's send, the row keeps the earlier attempt's time.
+  const keptAttemptedAt = existing?.attemptedAt ?? null;
   // The row comes first: whatever fails below (the mail connection, R2, the provider), the email
   // is on record as failed with the reason, where the UI shows it and the cron can send it again.
   await record(env, row);
 
   let provider: MailProvider;
   let providerId: string;
+  let reached = false;
   try {
     provider =
       input.via === "system"
@@ -216,17 +249,33 @@ export async function sendMail(env: Env, input: SendMailInput): Promise<SendMail
       ...(provider.describeError ? { describeError: provider.describeError } : {}),
     });
     const ctx = { idempotencyKey, http };
-    // Only a retry after an unknown outcome pays for the search; Resend's key makes it needless.
-    if (earlier !== "none" && provider.findSent) {
-      const found = await sentEarlier(provider, { ...email, from: row.fromAddress }, ctx, row.createdAt ?? Date.now());
+    // Only a retry after an unknown outcome pays for the search (Resend's key makes it needless),
+    // and only when that attempt went to everyone this one goes to: one to other addresses (since
+    // corrected) cannot have delivered this email.
+    if (earlier !== "none" && provider.findSent && existing && reachedAll(existing.toAddresses, email.to)) {
+      const search = createHttpClient({
+        timeoutMs: Math.min(timeoutMs, MAIL_SEARCH_TIMEOUT_MS),
+        vendor: provider.vendor,
+        redact: SECRET_HEADERS,
+        ...(provider.describeError ? { describeError: provider.describeError } : {}),
+      });
+      const found = await sentEarlier(provider, { ...email, from: row.fromAddress }, { idempotencyKey, http: search }, earlierAt);
       if (found) {
-        const note = `${provider.vendor} already accepted this email from an earlier attempt whose answer was lost (message ${found.providerId}); it was not sent again.`;
-        const id = await recordSent(env, { ...row, status: "sent", providerId: found.providerId, error: note });
+        const note = `${provider.vendor} already accepted this email from an earlier attempt whose answer was lost (message ${found.providerId}); it was not sent again.${found.note ? ` ${found.note}` : ""}`;
+        const id = await recordSent(env, {
+          ...row,
+          status: "sent",
+          providerId: found.providerId,
+          error: note,
+          attemptedAt: keptAttemptedAt,
+        });
         return { id, providerId: found.providerId, provider: provider.id, deduplicated: true, note };
       }
       // The search took part of the step's time: the send must still end inside the lease.
       await beforeUnpacedCall(env, MAIL_TIMEOUT_MS);
     }
+    row.attemptedAt = Date.now();
+    reached = true;
     ({ providerId } = await provider.send({ ...email, from: row.fromAddress }, ctx));
   } catch (cause) {
     let error = asOrderlyError(cause);
@@ -248,7 +297,12 @@ export async function sendMail(env: Env, input: SendMailInput): Promise<SendMail
       (earlier === "same" && error.code !== MAIL_NO_PROVIDER) ||
       (unknown && earlier !== "other") ||
       error.code === MAIL_OUTCOME_UNCHECKED;
-    await record(env, { ...row, status: "failed", error: mayHold ? `${error.message} ${OUTCOME_UNKNOWN}` : error.message });
+    await record(env, {
+      ...row,
+      status: "failed",
+      error: mayHold ? `${error.message} ${OUTCOME_UNKNOWN}` : error.message,
+      attemptedAt: reached ? row.attemptedAt : keptAttemptedAt,
+    });
     throw error;
   }
   const recordedId = await recordSent(env, { ...row, status: "sent", providerId, error: null });
@@ -269,22 +323,31 @@ function earlierAttempt(existing: typeof mailOutbox.$inferSelect | undefined, to
   return before.length === now.length && before.every((address, i) => address === now[i]) ? "same" : "other";
 }
 
+/** Whether an earlier attempt went to every recipient of this one (the same ones, or more). */
+function reachedAll(before: readonly string[], now: readonly string[]): boolean {
+  const earlier = new Set(bareAddresses(before));
+  return bareAddresses(now).every((address) => earlier.has(address));
+}
+
 /**
- * Asks a provider without an idempotency key whether an earlier attempt reached it. When it cannot
- * tell, nothing is sent blind: a retryable MAIL_OUTCOME_UNCHECKED, until UNCHECKED_SEND_AFTER_MS
- * after the row's first attempt; from then on the email is sent, as a Resend retry would be.
+ * Asks a provider without an idempotency key whether an earlier attempt (begun at `since`) reached
+ * it. Nothing is sent blind: while the search cannot tell, a retryable MAIL_OUTCOME_UNCHECKED until
+ * uncheckedSendAfterMs after that attempt, then the email is sent, as a Resend retry would be; an
+ * empty answer counts only SEARCH_SETTLE_MS after that attempt (before, MAIL_OUTCOME_UNCHECKED too).
  */
 async function sentEarlier(
   provider: MailProvider,
   email: OutgoingEmail,
   ctx: MailSendContext,
   since: number,
-): Promise<{ providerId: string } | undefined> {
+): Promise<{ providerId: string; note?: string } | undefined> {
+  let found: { providerId: string; note?: string } | undefined;
   try {
-    return await provider.findSent?.(email, ctx);
+    found = await provider.findSent?.(email, ctx);
   } catch (cause) {
     const error = asOrderlyError(cause);
-    if (Date.now() - since >= UNCHECKED_SEND_AFTER_MS) {
+    const windowMs = uncheckedSendAfterMs(ctx.idempotencyKey);
+    if (Date.now() - since >= windowMs) {
       console.warn("mail provider's search failed past the window; sending again, a duplicate is possible", {
         vendor: provider.vendor,
         idempotencyKey: ctx.idempotencyKey,
@@ -292,12 +355,13 @@ async function sentEarlier(
       });
       return undefined;
     }
-    // Bad credentials stay an auth error a person must fix; anything else passes with time.
-    const errorClass = error.errorClass === "auth" || error.errorClass === "rate_limited" ? error.errorClass : "unavailable";
+    // Retryable whatever the search's error (a refused search too: the same token sends): only
+    // time ends the wait, never a dead letter for a search.
+    const hours = windowMs / HOUR_MS;
     throw new OrderlyError(
-      `An earlier attempt may have reached ${provider.vendor}, and its message search could not say whether it went out (${error.message}), so it was not sent again; it is retried later. After 24 hours without an answer it is sent again anyway.`,
+      `An earlier attempt may have reached ${provider.vendor}, and its message search could not say whether it went out: ${error.message.replace(/\.$/, "")}. So it was not sent again; Orderly tries again, and if the search still cannot tell ${hours} ${hours === 1 ? "hour" : "hours"} after that attempt, sends it anyway.`,
       {
-        errorClass,
+        errorClass: error.errorClass === "rate_limited" ? "rate_limited" : "unavailable",
         code: MAIL_OUTCOME_UNCHECKED,
         ...(error.retryAfterSeconds === undefined ? {} : { retryAfterSeconds: error.retryAfterSeconds }),
         details: error.details,
@@ -305,6 +369,13 @@ async function sentEarlier(
       },
     );
   }
+  const waitMs = since + SEARCH_SETTLE_MS - Date.now();
+  if (!found && waitMs > 0)
+    throw new OrderlyError(
+      `An earlier attempt may have reached ${provider.vendor} moments ago, and its message search does not list it yet, so nothing was sent now; the search is repeated shortly, and the email is sent if it still finds nothing.`,
+      { errorClass: "unavailable", code: MAIL_OUTCOME_UNCHECKED, retryAfterSeconds: Math.ceil(waitMs / 1000) },
+    );
+  return found;
 }
 
 /** The provider's "key used with other content", when this attempt cannot count it as sent. */
@@ -326,8 +397,6 @@ function unconfirmedEarlier(
 /** Tries of the "sent" write after the provider accepted, and the wait before each further one. */
 const SENT_WRITE_TRIES = 3;
 const SENT_WRITE_BACKOFF_MS = 100;
-/** Keys of the tenant's alerts, whose failed rows the cron sends again. */
-const ALERT_KEY_PREFIX = "alert/";
 
 /**
  * Writes the row as sent once the provider has the email, retrying in place: thrown, the write's

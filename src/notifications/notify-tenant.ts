@@ -36,8 +36,11 @@ export interface TenantAlert {
   html?: string;
 }
 
-/** A failed alert email is tried again by the cron for this long. */
-const RESEND_FAILED_FOR_MS = 6 * 3_600_000;
+/**
+ * A failed alert email is tried again by the cron for this long: longer than a Postmark retry
+ * waits for its search before sending anyway (uncheckedSendAfterMs, one hour for alerts).
+ */
+export const RESEND_FAILED_FOR_MS = 6 * 3_600_000;
 /**
  * ... and only once it is this old. A row reads "Not sent yet" (failed) from its first write until
  * the provider answers, up to MAIL_TIMEOUT_MS later; re-sent in between, Postmark (which takes no
@@ -245,10 +248,12 @@ export async function flushAlertGroups(env: Env, now: number, windowMs: number):
 /** Failed alerts a run sends again per tenant, oldest first: one tenant's pile does not fill a run. */
 export const RESEND_PER_TENANT = 10;
 /**
- * ... and in all: with a mail provider down, each may wait out MAIL_TIMEOUT_MS and costs about five
- * D1 queries, from the notification invocation's 1,000. The rest wait for later runs.
+ * ... and in all: with a mail provider down, each may wait out a Postmark retry's search
+ * (MAIL_SEARCH_TIMEOUT_MS, 5 s) and its send (MAIL_TIMEOUT_MS, 15 s), 12 × 20 s = 4 minutes, inside
+ * the cron's 5-minute interval; each costs about five D1 queries, from the notification
+ * invocation's 1,000. The rest wait for later runs.
  */
-export const RESEND_PER_RUN = 20;
+export const RESEND_PER_RUN = 12;
 
 /**
  * The failed alerts to send again: per tenant (the JSON list, in the order given) its oldest

@@ -1,95 +1,55 @@
 /**
  * Postmark has no idempotency key: each email carries Orderly's key as Postmark metadata, and a
  * retry after an unknown outcome asks Postmark's outbound message search
- * (`GET /messages/outbound?count&offset&recipient&metadata_orderly-key`) whether the earlier
- * attempt went out before sending again. The search is served here from the mock's accepted
- * emails, in the documented shape `{ TotalCount, Messages: [{ MessageID, Recipients, Metadata ... }] }`.
+ * (`GET /messages/outbound?count&offset&messagestream&metadata_orderly-key`) whether the earlier
+ * attempt went out before sending again (the search: ./postmark-search.ts).
  */
 import { env } from "cloudflare:test";
 import { and, eq } from "drizzle-orm";
 import { describe, expect, it, onTestFinished, vi } from "vitest";
 import { database } from "../../src/db/client";
 import { mailOutbox } from "../../src/db/schema";
-import { sendMail } from "../../src/mail/send-mail";
-import { createPostmarkMock, installMailMocks, type PostmarkMock } from "../mocks/postmark.mock";
+import { SEARCH_SETTLE_MS, sendMail } from "../../src/mail/send-mail";
+import { createPostmarkMock, installMailMocks } from "../mocks/postmark.mock";
 import { createConnection, createTenant, outboxRow, rejection } from "./mail-helpers";
+import { type SearchHit, withSearch } from "./postmark-search";
 
-const invoiceEmail = (to = ["Ane Lund <ane@example.dk>", "books@example.dk"]) => ({
+const MINUTE = 60_000;
+const HOUR = 60 * MINUTE;
+
+const invoiceEmail = (to = ["Ane Lund <ane@example.dk>", "books@example.dk"], subject = "Invoice 1001 from Lund Shop") => ({
   to,
-  subject: "Invoice 1001 from Lund Shop",
+  subject,
   text: "Thank you for your order.",
 });
 
-/** The addresses in a Postmark `To` string ('"Lund, Ane" <ane@example.dk>, books@example.dk'). */
-function addressesIn(to: unknown): string[] {
-  return (String(to ?? "").match(/[^\s<>",]+@[^\s<>",]+/g) ?? []).map((a) => a.toLowerCase());
-}
-
-/** The mock, plus Postmark's outbound message search over the emails it accepted. */
-function withSearch(mock: PostmarkMock, token: string) {
-  const control = { failSearches: 0, loseNextAnswer: false };
-  const searches: URLSearchParams[] = [];
-  const inner = mock.handle;
-  mock.handle = async (request: Request) => {
-    const url = new URL(request.url);
-    if (request.method === "GET" && url.pathname === "/messages/outbound") {
-      searches.push(url.searchParams);
-      mock.state.requests.push({
-        method: "GET",
-        path: url.pathname,
-        headers: Object.fromEntries(request.headers),
-        body: undefined,
-      });
-      if (request.headers.get("x-postmark-server-token") !== token)
-        return Response.json({ ErrorCode: 10, Message: "The Server API token you provided is not valid." }, { status: 401 });
-      if (control.failSearches > 0) {
-        control.failSearches--;
-        return Response.json({ ErrorCode: 0, Message: "An internal server error occurred." }, { status: 500 });
-      }
-      const count = Number(url.searchParams.get("count"));
-      const offset = Number(url.searchParams.get("offset"));
-      if (!Number.isInteger(count) || count < 1 || count > 500 || !Number.isInteger(offset) || offset < 0)
-        return Response.json({ ErrorCode: 300, Message: "count (1-500) and offset are required." }, { status: 422 });
-      const recipient = url.searchParams.get("recipient")?.toLowerCase();
-      const metadata = [...url.searchParams].filter(([name]) => name.startsWith("metadata_"));
-      const matching = mock.state.emails
-        .filter((e) => !recipient || addressesIn(e.body.To).includes(recipient))
-        .filter((e) =>
-          metadata.every(([name, value]) => (e.body.Metadata as Record<string, string> | undefined)?.[name.slice(9)] === value),
-        )
-        .reverse();
-      return Response.json({
-        TotalCount: matching.length,
-        Messages: matching.slice(offset, offset + count).map((e) => ({
-          MessageID: e.MessageID,
-          To: addressesIn(e.body.To).map((Email) => ({ Email, Name: null })),
-          Recipients: addressesIn(e.body.To),
-          Subject: e.body.Subject,
-          Status: "Sent",
-          MessageStream: e.body.MessageStream,
-          Metadata: e.body.Metadata ?? {},
-        })),
-      });
-    }
-    const response = await inner(request);
-    if (request.method === "POST" && url.pathname === "/email" && response.ok && control.loseNextAnswer) {
-      // Postmark accepted it, but the answer never arrives: the client sees a timeout.
-      control.loseNextAnswer = false;
-      throw Object.assign(new Error("The operation was aborted due to timeout"), { name: "TimeoutError" });
-    }
-    return response;
-  };
-  const posts = () => mock.state.requests.filter((r) => r.method === "POST" && r.path === "/email");
-  return { control, searches, posts };
-}
-
-async function setup() {
-  const mock = createPostmarkMock({ serverToken: "pm-ok" });
+async function setup(options: { token?: string; messageStream?: string } = {}) {
+  const token = options.token ?? "pm-ok";
+  const mock = createPostmarkMock({ serverToken: token, streams: ["outbound", "invoices"] });
   installMailMocks({ postmark: mock });
-  const search = withSearch(mock, "pm-ok");
+  const search = withSearch(mock, token);
   const tenantId = await createTenant();
-  const connectionId = await createConnection(tenantId, "postmark", { from: "invoices@lund.dk" }, { serverToken: "pm-ok" });
+  const settings = { from: "invoices@lund.dk", ...(options.messageStream ? { messageStream: options.messageStream } : {}) };
+  const connectionId = await createConnection(tenantId, "postmark", settings, { serverToken: token });
   return { mock, ...search, tenantId, via: { connectionId } };
+}
+
+/** Moves the row's times back: `attemptedAt` (null: a row of an earlier release) and `createdAt`. */
+async function backdate(tenantId: string, key: string, times: { attemptedAt?: number | null; createdAt?: number }) {
+  await database(env)
+    .update(mailOutbox)
+    .set(times)
+    .where(and(eq(mailOutbox.tenantId, tenantId), eq(mailOutbox.idempotencyKey, key)));
+}
+
+/** The row's attempt made long enough ago that an empty search counts. */
+const settled = (tenantId: string, key: string) =>
+  backdate(tenantId, key, { attemptedAt: Date.now() - SEARCH_SETTLE_MS - MINUTE });
+
+function quietWarnings() {
+  const warn = vi.spyOn(console, "warn").mockImplementation(() => {});
+  onTestFinished(() => warn.mockRestore());
+  return warn;
 }
 
 describe("Postmark's key metadata on the first send", () => {
@@ -109,6 +69,16 @@ describe("Postmark's key metadata on the first send", () => {
     expect(value).toMatch(/^sha256-[0-9a-f]{64}$/);
     expect(value.length).toBeLessThanOrEqual(80);
   });
+
+  it("records when the attempt that reached Postmark began (attempted_at)", async () => {
+    const { mock, tenantId, via } = await setup();
+    const before = Date.now();
+    mock.failNext({ status: 503 });
+    await rejection(sendMail(env, { tenantId, idempotencyKey: "invoice/m3/0", email: invoiceEmail(), via }));
+    const row = await outboxRow(tenantId, "invoice/m3/0");
+    expect(row?.attemptedAt).toBeGreaterThanOrEqual(before);
+    expect(row?.attemptedAt).toBeLessThanOrEqual(Date.now());
+  });
 });
 
 describe("a Postmark retry after an unknown outcome", () => {
@@ -127,11 +97,12 @@ describe("a Postmark retry after an unknown outcome", () => {
     expect(posts()).toHaveLength(1);
     expect(mock.state.emails).toHaveLength(1);
     expect(await outboxRow(tenantId, "invoice/r1/0")).toMatchObject({ status: "sent", providerId: first });
-    // The documented query: count and offset, the first recipient, the key's metadata; the server token.
+    // The documented query: count and offset, the connection's stream, the key's metadata (the
+    // recipients are compared in code); the server token.
     expect(Object.fromEntries(searches[0]!)).toEqual({
       count: "10",
       offset: "0",
-      recipient: "ane@example.dk",
+      messagestream: "outbound",
       "metadata_orderly-key": "invoice/r1/0",
     });
     expect(mock.state.requests.find((r) => r.method === "GET")!.headers["x-postmark-server-token"]).toBe("pm-ok");
@@ -140,26 +111,34 @@ describe("a Postmark retry after an unknown outcome", () => {
     expect(searches).toHaveLength(1);
   });
 
-  it("sends when the search finds nothing (Postmark never took the first attempt)", async () => {
+  it("an empty search right after the attempt is not trusted: nothing is sent until the attempt is minutes old", async () => {
     const { mock, searches, posts, tenantId, via } = await setup();
     mock.failNext({ status: 503 });
     await rejection(sendMail(env, { tenantId, idempotencyKey: "invoice/r2/0", email: invoiceEmail(), via }));
     expect((await outboxRow(tenantId, "invoice/r2/0"))?.error).toMatch(/may have accepted it/);
 
+    const early = await rejection(sendMail(env, { tenantId, idempotencyKey: "invoice/r2/0", email: invoiceEmail(), via }));
+    expect(early).toMatchObject({ code: "mail_outcome_unchecked", errorClass: "unavailable", retryable: true });
+    expect(early.message).toContain("the search is repeated shortly");
+    expect(early.retryAfterSeconds).toBeGreaterThan(0);
+    expect(posts()).toHaveLength(1);
+    expect((await outboxRow(tenantId, "invoice/r2/0"))?.error).toMatch(/may have accepted it before this error\.$/);
+
+    await settled(tenantId, "invoice/r2/0");
     const result = await sendMail(env, { tenantId, idempotencyKey: "invoice/r2/0", email: invoiceEmail(), via });
 
-    expect(searches).toHaveLength(1);
+    expect(searches).toHaveLength(2);
     expect(posts()).toHaveLength(2);
     expect(mock.state.emails).toHaveLength(1);
     expect(result).toMatchObject({ providerId: mock.state.emails[0]!.MessageID, deduplicated: false });
     expect(await outboxRow(tenantId, "invoice/r2/0")).toMatchObject({ status: "sent", error: null });
   });
 
-  it("sends to a corrected address: an earlier email under the key to someone else is no copy of this one", async () => {
-    const { mock, control, posts, tenantId, via } = await setup();
+  it("sends to a corrected address without searching: an earlier attempt to someone else is no copy of this one", async () => {
+    const { mock, control, searches, posts, tenantId, via } = await setup();
     control.loseNextAnswer = true;
     await rejection(sendMail(env, { tenantId, idempotencyKey: "invoice/r3/0", email: invoiceEmail(["ane@example.dk"]), via }));
-    // The same address searched, but the earlier email went to it alone; this one adds a recipient.
+    // The earlier email went to Ane alone; this one adds a recipient.
     const result = await sendMail(env, {
       tenantId,
       idempotencyKey: "invoice/r3/0",
@@ -167,24 +146,42 @@ describe("a Postmark retry after an unknown outcome", () => {
       via,
     });
     expect(result).toMatchObject({ deduplicated: false });
+    expect(searches).toHaveLength(0);
     expect(posts()).toHaveLength(2);
     expect(mock.state.emails).toHaveLength(2);
   });
 
-  it("does not send while the search fails, keeps the unknown outcome, and finds the email once the search is back", async () => {
+  it("searches when the earlier attempt went to more recipients than this one, and finds it", async () => {
+    const { control, searches, posts, tenantId, via } = await setup();
+    control.loseNextAnswer = true;
+    await rejection(sendMail(env, { tenantId, idempotencyKey: "invoice/r6/0", email: invoiceEmail(), via }));
+    const result = await sendMail(env, {
+      tenantId,
+      idempotencyKey: "invoice/r6/0",
+      email: invoiceEmail(["ANE@example.dk"]),
+      via,
+    });
+    expect(searches).toHaveLength(1);
+    expect(result).toMatchObject({ deduplicated: true });
+    expect(posts()).toHaveLength(1);
+  });
+
+  it("does not send while the search fails, keeps the unknown outcome and the attempt's time, and finds the email once the search is back", async () => {
     const { mock, control, searches, posts, tenantId, via } = await setup();
     control.loseNextAnswer = true;
     await rejection(sendMail(env, { tenantId, idempotencyKey: "alert/r4", email: invoiceEmail(), via }));
+    const attemptedAt = (await outboxRow(tenantId, "alert/r4"))?.attemptedAt;
     control.failSearches = 1;
 
     const error = await rejection(sendMail(env, { tenantId, idempotencyKey: "alert/r4", email: invoiceEmail(), via }));
 
     expect(error).toMatchObject({ code: "mail_outcome_unchecked", errorClass: "unavailable", retryable: true });
     expect(error.message).toContain("Postmark answered 500");
-    expect(error.message).toContain("so it was not sent again; it is retried later");
+    expect(error.message).toContain("So it was not sent again; Orderly tries again");
+    expect(error.message).toContain("1 hour after that attempt");
     expect(posts()).toHaveLength(1);
     const row = await outboxRow(tenantId, "alert/r4");
-    expect(row).toMatchObject({ status: "failed", providerId: null });
+    expect(row).toMatchObject({ status: "failed", providerId: null, attemptedAt });
     expect(row?.error).toMatch(/may have accepted it before this error\.$/);
 
     const result = await sendMail(env, { tenantId, idempotencyKey: "alert/r4", email: invoiceEmail(), via });
@@ -192,18 +189,16 @@ describe("a Postmark retry after an unknown outcome", () => {
     expect(result).toMatchObject({ providerId: mock.state.emails[0]!.MessageID, deduplicated: true });
     expect(posts()).toHaveLength(1);
   });
+});
 
-  it("a search still failing 24 hours after the first attempt no longer holds the email back: it is sent", async () => {
+describe("how long a failing search holds the email back, counted from the attempt", () => {
+  it("an invoice: 24 hours after the attempt it is sent", async () => {
     const { mock, control, posts, tenantId, via } = await setup();
     mock.failNext({ status: 503 });
     await rejection(sendMail(env, { tenantId, idempotencyKey: "invoice/r5/0", email: invoiceEmail(), via }));
-    await database(env)
-      .update(mailOutbox)
-      .set({ createdAt: Date.now() - 25 * 3_600_000 })
-      .where(and(eq(mailOutbox.tenantId, tenantId), eq(mailOutbox.idempotencyKey, "invoice/r5/0")));
+    await backdate(tenantId, "invoice/r5/0", { attemptedAt: Date.now() - 25 * HOUR });
     control.failSearches = 1;
-    const warn = vi.spyOn(console, "warn").mockImplementation(() => {});
-    onTestFinished(() => warn.mockRestore());
+    const warn = quietWarnings();
 
     const result = await sendMail(env, { tenantId, idempotencyKey: "invoice/r5/0", email: invoiceEmail(), via });
 
@@ -212,4 +207,169 @@ describe("a Postmark retry after an unknown outcome", () => {
     expect(mock.state.emails).toHaveLength(1);
     expect(warn).toHaveBeenCalledWith(expect.stringContaining("sending again"), expect.objectContaining({ vendor: "Postmark" }));
   });
+
+  it("an invoice: not from the row's creation, when the last attempt was recent", async () => {
+    const { mock, control, posts, tenantId, via } = await setup();
+    mock.failNext({ status: 503 });
+    await rejection(sendMail(env, { tenantId, idempotencyKey: "invoice/r7/0", email: invoiceEmail(), via }));
+    await backdate(tenantId, "invoice/r7/0", { createdAt: Date.now() - 25 * HOUR, attemptedAt: Date.now() - 10 * MINUTE });
+    control.failSearches = 1;
+
+    const error = await rejection(sendMail(env, { tenantId, idempotencyKey: "invoice/r7/0", email: invoiceEmail(), via }));
+
+    expect(error).toMatchObject({ code: "mail_outcome_unchecked", retryable: true });
+    expect(error.message).toContain("24 hours after that attempt");
+    expect(posts()).toHaveLength(1);
+  });
+
+  it("a row of an earlier release (no attempt time) counts from its creation", async () => {
+    const { mock, control, posts, tenantId, via } = await setup();
+    mock.failNext({ status: 503 });
+    await rejection(sendMail(env, { tenantId, idempotencyKey: "invoice/r8/0", email: invoiceEmail(), via }));
+    await backdate(tenantId, "invoice/r8/0", { createdAt: Date.now() - 25 * HOUR, attemptedAt: null });
+    control.failSearches = 1;
+    quietWarnings();
+
+    const result = await sendMail(env, { tenantId, idempotencyKey: "invoice/r8/0", email: invoiceEmail(), via });
+
+    expect(result).toMatchObject({ deduplicated: false });
+    expect(posts()).toHaveLength(2);
+  });
+
+  it.each(["alert/r9", "report/ten_x/daily/2026-11-27T06:00:00.000Z"])(
+    "%s (retried by the cron for 6 hours only): an hour after the attempt it is sent",
+    async (key) => {
+      const { mock, control, posts, tenantId, via } = await setup();
+      mock.failNext({ status: 503 });
+      await rejection(sendMail(env, { tenantId, idempotencyKey: key, email: invoiceEmail(), via }));
+      await backdate(tenantId, key, { attemptedAt: Date.now() - 61 * MINUTE });
+      control.failSearches = 1;
+      const warn = quietWarnings();
+
+      const result = await sendMail(env, { tenantId, idempotencyKey: key, email: invoiceEmail(), via });
+
+      expect(result).toMatchObject({ deduplicated: false });
+      expect(posts()).toHaveLength(2);
+      expect(warn).toHaveBeenCalledWith(expect.stringContaining("sending again"), expect.anything());
+    },
+  );
+
+  it("an invoice an hour after the attempt: still held back", async () => {
+    const { mock, control, posts, tenantId, via } = await setup();
+    mock.failNext({ status: 503 });
+    await rejection(sendMail(env, { tenantId, idempotencyKey: "invoice/r10/0", email: invoiceEmail(), via }));
+    await backdate(tenantId, "invoice/r10/0", { attemptedAt: Date.now() - 61 * MINUTE });
+    control.failSearches = 1;
+    await rejection(sendMail(env, { tenantId, idempotencyKey: "invoice/r10/0", email: invoiceEmail(), via }));
+    expect(posts()).toHaveLength(1);
+  });
+});
+
+describe("a custom message stream", () => {
+  it("is searched (Postmark's search covers only `outbound` without one), and its email found", async () => {
+    const { mock, control, searches, posts, tenantId, via } = await setup({ messageStream: "invoices" });
+    control.loseNextAnswer = true;
+    await rejection(sendMail(env, { tenantId, idempotencyKey: "invoice/s1/0", email: invoiceEmail(), via }));
+    expect(mock.state.emails[0]!.body.MessageStream).toBe("invoices");
+
+    const result = await sendMail(env, { tenantId, idempotencyKey: "invoice/s1/0", email: invoiceEmail(), via });
+
+    expect(searches[0]!.get("messagestream")).toBe("invoices");
+    expect(result).toMatchObject({ providerId: mock.state.emails[0]!.MessageID, deduplicated: true });
+    expect(posts()).toHaveLength(1);
+  });
+
+  it("a hit in another stream is no copy of this email", async () => {
+    const { control, posts, tenantId, via } = await setup({ messageStream: "invoices" });
+    control.loseNextAnswer = true;
+    await rejection(sendMail(env, { tenantId, idempotencyKey: "invoice/s2/0", email: invoiceEmail(), via }));
+    await settled(tenantId, "invoice/s2/0");
+    control.tamper = (hits) => hits.map((hit) => ({ ...hit, MessageStream: "outbound" }));
+
+    const result = await sendMail(env, { tenantId, idempotencyKey: "invoice/s2/0", email: invoiceEmail(), via });
+
+    expect(result).toMatchObject({ deduplicated: false });
+    expect(posts()).toHaveLength(2);
+  });
+});
+
+describe("which search hit counts as the email", () => {
+  async function lostThenRetry(tamper: (hits: SearchHit[]) => SearchHit[], email = invoiceEmail()) {
+    const world = await setup();
+    const key = `invoice/h${crypto.randomUUID().slice(0, 6)}/0`;
+    world.control.loseNextAnswer = true;
+    await rejection(sendMail(env, { tenantId: world.tenantId, idempotencyKey: key, email: invoiceEmail(), via: world.via }));
+    await settled(world.tenantId, key);
+    world.control.tamper = tamper;
+    const result = await sendMail(env, { tenantId: world.tenantId, idempotencyKey: key, email, via: world.via });
+    return { ...world, result, key };
+  }
+
+  it("not one without the key in its metadata", async () => {
+    const { result, posts } = await lostThenRetry((hits) => hits.map((hit) => ({ ...hit, Metadata: null })));
+    expect(result).toMatchObject({ deduplicated: false });
+    expect(posts()).toHaveLength(2);
+  });
+
+  it("not one under another key", async () => {
+    const { result, posts } = await lostThenRetry((hits) =>
+      hits.map((hit) => ({ ...hit, Metadata: { "orderly-key": "invoice/other/0" } })),
+    );
+    expect(result).toMatchObject({ deduplicated: false });
+    expect(posts()).toHaveLength(2);
+  });
+
+  it("not one without its recipients", async () => {
+    const { result, posts } = await lostThenRetry((hits) => hits.map(({ Recipients: _r, ...hit }) => hit));
+    expect(result).toMatchObject({ deduplicated: false });
+    expect(posts()).toHaveLength(2);
+  });
+
+  it("one whose recipients are written in other case", async () => {
+    const { result, posts } = await lostThenRetry((hits) =>
+      hits.map((hit) => ({ ...hit, Recipients: (hit.Recipients as string[]).map((a) => a.toUpperCase()) })),
+    );
+    expect(result).toMatchObject({ deduplicated: true });
+    expect(posts()).toHaveLength(1);
+  });
+
+  it("one with another subject counts as sent (accepted under this key), with a note saying so", async () => {
+    const { result, posts, tenantId, key } = await lostThenRetry(
+      (hits) => hits,
+      invoiceEmail(undefined, "Invoice 1001 from Lund Shop (reminder)"),
+    );
+    expect(result).toMatchObject({ deduplicated: true });
+    expect(result.note).toContain('It went out with the subject "Invoice 1001 from Lund Shop" rather than');
+    expect(posts()).toHaveLength(1);
+    expect((await outboxRow(tenantId, key))?.error).toBe(result.note);
+  });
+});
+
+describe("when the search cannot be used", () => {
+  it("Postmark's test token: its sends are not kept, so a retry sends again without searching", async () => {
+    const { control, searches, posts, tenantId, via } = await setup({ token: "POSTMARK_API_TEST" });
+    control.loseNextAnswer = true;
+    await rejection(sendMail(env, { tenantId, idempotencyKey: "invoice/t1/0", email: invoiceEmail(), via }));
+    const result = await sendMail(env, { tenantId, idempotencyKey: "invoice/t1/0", email: invoiceEmail(), via });
+    expect(result).toMatchObject({ deduplicated: false });
+    expect(searches).toHaveLength(0);
+    expect(posts()).toHaveLength(2);
+  });
+
+  it.each([401, 403])(
+    "a search refused with %i is retryable and says the search was refused, not that the credentials are wrong",
+    async (status) => {
+      const { control, posts, tenantId, via } = await setup();
+      control.loseNextAnswer = true;
+      await rejection(sendMail(env, { tenantId, idempotencyKey: "invoice/t2/0", email: invoiceEmail(), via }));
+      control.refuseSearch = status;
+
+      const error = await rejection(sendMail(env, { tenantId, idempotencyKey: "invoice/t2/0", email: invoiceEmail(), via }));
+
+      expect(error).toMatchObject({ code: "mail_outcome_unchecked", errorClass: "unavailable", retryable: true });
+      expect(error.message).toContain(`Postmark refused the message search, answering ${status}`);
+      expect(error.message).not.toContain("Check the connection's credentials");
+      expect(posts()).toHaveLength(1);
+    },
+  );
 });

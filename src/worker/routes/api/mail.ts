@@ -27,7 +27,7 @@ const detailSchema = summarySchema.extend({ text: z.string().nullable(), html: z
 
 type Row = typeof mailOutbox.$inferSelect;
 
-function summary(row: Omit<Row, "text" | "html" | "idempotencyKey" | "tenantId">): z.infer<typeof summarySchema> {
+function summary(row: Omit<Row, "text" | "html" | "idempotencyKey" | "tenantId" | "attemptedAt">): z.infer<typeof summarySchema> {
   return {
     id: row.id,
     provider: row.provider,

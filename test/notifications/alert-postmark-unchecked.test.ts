@@ -1,0 +1,67 @@
+/**
+ * An alert or status report sent through Postmark whose first attempt's outcome is unknown, and
+ * whose retries cannot search Postmark's sent messages, is sent anyway well before the cron stops
+ * retrying it (6 hours): held back for the 24 hours an invoice e-mail waits, it would be lost.
+ */
+import { env } from "cloudflare:test";
+import { eq } from "drizzle-orm";
+import { describe, expect, it, onTestFinished, vi } from "vitest";
+import { database } from "../../src/db/client";
+import { mailOutbox, tenants } from "../../src/db/schema";
+import { UNCHECKED_SEND_AFTER_MS, uncheckedSendAfterMs } from "../../src/mail/send-mail";
+import { notifyTenant, RESEND_FAILED_FOR_MS, resendFailedAlerts } from "../../src/notifications/notify-tenant";
+import { REPORT_CATCH_UP_MS, reportMailKey, reportPeriod } from "../../src/notifications/status-report";
+import { createConnection } from "../mail/mail-helpers";
+import { withSearch } from "../mail/postmark-search";
+import { createPostmarkMock, installMailMocks } from "../mocks/postmark.mock";
+import { HOUR, MINUTE, outbox, seedTenant } from "./notification-helpers";
+
+describe("how long a Postmark retry whose search fails holds the tenant's mail back", () => {
+  it("alerts and status reports: well inside the cron's retry windows; invoice e-mails: 24 hours", () => {
+    const report = reportMailKey("ten_x", reportPeriod("daily", Date.now(), 6));
+    expect(uncheckedSendAfterMs("alert/failures:con_x:1")).toBeLessThanOrEqual(RESEND_FAILED_FOR_MS - 4 * HOUR);
+    expect(uncheckedSendAfterMs(report)).toBeLessThanOrEqual(REPORT_CATCH_UP_MS - 4 * HOUR);
+    expect(uncheckedSendAfterMs("invoice/tr_1/2")).toBe(UNCHECKED_SEND_AFTER_MS);
+  });
+
+  it("a failed alert whose search keeps failing is sent by the cron an hour after its attempt", async () => {
+    const mock = createPostmarkMock({ serverToken: "pm-ok" });
+    installMailMocks({ postmark: mock });
+    const { control, posts } = withSearch(mock, "pm-ok");
+    const world = await seedTenant();
+    const connectionId = await createConnection(world.tenantId, "postmark", { from: "alerts@lund.dk" }, { serverToken: "pm-ok" });
+    await database(env).update(tenants).set({ mailConnectionId: connectionId }).where(eq(tenants.id, world.tenantId));
+    const warn = vi.spyOn(console, "warn").mockImplementation(() => {});
+    const error = vi.spyOn(console, "error").mockImplementation(() => {});
+    onTestFinished(() => {
+      warn.mockRestore();
+      error.mockRestore();
+    });
+
+    // Postmark takes the alert, but its answer is lost: the row keeps an unknown outcome.
+    control.loseNextAnswer = true;
+    await expect(
+      notifyTenant(env, world.tenantId, { key: "k1", subject: "Transfer failed", text: "Rejected." }),
+    ).rejects.toThrow();
+    control.failSearches = 1_000;
+    const [row] = await outbox(world.tenantId);
+    const now = Date.now();
+
+    // Half an hour on, the search still failing: nothing is sent.
+    await database(env)
+      .update(mailOutbox)
+      .set({ createdAt: now - 30 * MINUTE, attemptedAt: now - 30 * MINUTE })
+      .where(eq(mailOutbox.id, row!.id));
+    expect(await resendFailedAlerts(env, now)).toBe(0);
+    expect(posts()).toHaveLength(1);
+
+    // An hour on (the cron retries for six): sent, a duplicate possible, rather than lost.
+    await database(env)
+      .update(mailOutbox)
+      .set({ createdAt: now - 61 * MINUTE, attemptedAt: now - 61 * MINUTE })
+      .where(eq(mailOutbox.id, row!.id));
+    expect(await resendFailedAlerts(env, now)).toBe(1);
+    expect(posts()).toHaveLength(2);
+    expect((await outbox(world.tenantId))[0]).toMatchObject({ status: "sent", error: null });
+  });
+});
