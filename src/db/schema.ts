@@ -157,7 +157,9 @@ export const transferSteps = sqliteTable(
     /** When this step's `output.differences` (a booked invoice that could not change) was alerted; as `transfers.alertedAt`. */
     alertedAt: integer("alerted_at"),
   },
-  (t) => [primaryKey({ columns: [t.transferId, t.stepIndex] }), index("transfer_steps_tenant_time").on(t.tenantId, t.updatedAt)],
+  // No index by tenant and time (migration 0011): each is a row D1 bills on every step written.
+  // Readers go through their transfers (`transfers_tenant_updated`) and this primary key.
+  (t) => [primaryKey({ columns: [t.transferId, t.stepIndex] })],
 );
 
 export const SNAPSHOT_KINDS = ["received", "canonical", "mapped", "request", "response", "error"] as const;

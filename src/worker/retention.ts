@@ -49,25 +49,26 @@ export const RETENTION_QUERY_BUDGET = 900;
 
 /**
  * The most queries one tenant's pass makes: its expired transfers (1), per 90 of them the R2 keys
- * and the batch (1 + 4), a page of old steps and the delete of the orphaned ones (2), dead letters
- * (2), emails (1 + a batch of 3), and the transfers naming a page of expired webhook bodies (1;
- * those two pages' cursors are written with the run's last write, src/worker/event-bodies.ts).
+ * and the batch (1 + 4), dead letters (2), emails (1 + a batch of 3), and the transfers naming a
+ * page of expired webhook bodies (1; those two pages' cursors are written with the run's last
+ * write, src/worker/event-bodies.ts). The orphaned steps' page and delete are made once a run,
+ * after the tenants (ORPHAN_MAX_QUERIES).
  */
-const TENANT_MAX_QUERIES = 1 + Math.ceil(RETENTION_BATCH / IDS_PER_STATEMENT) * (2 + HISTORY.length) + 2 + 2 + 4 + 1;
+const TENANT_MAX_QUERIES = 1 + Math.ceil(RETENTION_BATCH / IDS_PER_STATEMENT) * (2 + HISTORY.length) + 2 + 4 + 1;
 
 /**
  * Step rows an earlier release left without their transfer (it deleted a transfer's unfinished
- * steps only by their own status), looked for a page of the tenant's old steps a run: a search of
- * them all walked every step still waiting for its transfer's expiry (the whole backlog, millions
- * of rows) on every run. The page is a range of `transfer_steps_tenant_time` from a cursor, in the
- * index's own order (its entries end with the rowid), and each row is one lookup of its transfer.
+ * steps only by their own status). None is made now: the projection writes a transfer and its
+ * steps in one batch, retention deletes a transfer's children with it, and every reader joins
+ * steps to their transfer. So one page of the whole table a run (not a tenant's, whatever the
+ * steps' age), in rowid order from a global cursor: it needs no index of its own (one by tenant
+ * and time was a D1 row billed on every step written), and each row is one lookup of its transfer.
  */
 export const ORPHAN_STEP_SCAN = 1000;
-export const ORPHAN_STEP_PAGE = `SELECT s.rowid AS rowid, s.updated_at AS at,
-    NOT EXISTS (SELECT 1 FROM transfers t WHERE t.id = s.transfer_id) AS orphan
-  FROM transfer_steps s
-  WHERE s.tenant_id = ?1 AND s.updated_at < ?2 AND s.updated_at >= ?3 AND (s.updated_at > ?3 OR s.rowid > ?4)
-  ORDER BY s.updated_at, s.rowid LIMIT ${ORPHAN_STEP_SCAN}`;
+export const ORPHAN_STEP_PAGE = `SELECT s.rowid AS rowid, NOT EXISTS (SELECT 1 FROM transfers t WHERE t.id = s.transfer_id) AS orphan
+  FROM transfer_steps s WHERE s.rowid > ?1 ORDER BY s.rowid LIMIT ${ORPHAN_STEP_SCAN}`;
+/** The orphan search's page and delete: kept free by every tenant's check, as the cursors' writes. */
+const ORPHAN_MAX_QUERIES = 2;
 
 /**
  * Emails that are deleted whole once expired: alerts and status reports (their keys name a time
@@ -89,7 +90,9 @@ export const MAIL_BODY_DELETED =
  * reach; `retention:mail:<tenant>` is the last email (`last_sent_at` its time, `samples` its id)
  * whose expiry was applied, since the records kept would otherwise be read again by every run;
  * `retention:bodies:<tenant>` is where the sweep of its webhook bodies goes on (`last_sent_at` the
- * boundary its last listing reached the end of, `samples` the last key looked at).
+ * boundary its last listing reached the end of, `samples` the last key looked at);
+ * `retention:orphan-steps` is the last step rowid the orphan search looked at (`samples`; one for
+ * all tenants, `last_sent_at` when it moved).
  */
 const CURSOR_TENANT = "";
 const NEXT_TENANT = "retention:next";
@@ -110,20 +113,13 @@ export async function retentionOverdue(env: Env, now: number): Promise<boolean> 
 }
 const mailTopic = (tenantId: string) => `retention:mail:${tenantId}`;
 const BODIES = "retention:bodies:";
-/** `retention:steps:<tenant>`: the last step row the orphan search looked at (`last_sent_at` its time, `samples` its rowid). */
-const STEPS = "retention:steps:";
+/** Replaces the per-tenant `retention:steps:<tenant>` cursors (deleted by migration 0011). */
+const ORPHAN_STEPS = "retention:orphan-steps";
 
 interface MailCursor {
   createdAt: number;
   id: string;
 }
-
-interface StepCursor {
-  at: number;
-  rowid: number;
-}
-
-const NO_STEP_CURSOR: StepCursor = { at: Number.MIN_SAFE_INTEGER, rowid: 0 };
 
 /** One run: its counts of rows, the queries it made, and the cursors it read. */
 interface Run {
@@ -139,7 +135,8 @@ interface Run {
   cursorsRead: boolean;
   mailCursors: Map<string, MailCursor>;
   bodyCursors: Map<string, BodyCursor>;
-  stepCursors: Map<string, StepCursor>;
+  /** The last step rowid the orphan search looked at (0: from the start). */
+  stepCursor: number;
   /** Cursors moved this run (by topic), written together with the run's time (one query for them all). */
   cursorsMoved: Map<string, { at: number; id: string }>;
 }
@@ -156,7 +153,7 @@ export async function applyRetention(
     cursorsRead: false,
     mailCursors: new Map(),
     bodyCursors: new Map(),
-    stepCursors: new Map(),
+    stepCursor: 0,
     cursorsMoved: new Map(),
   };
   let next: string | null = null;
@@ -183,9 +180,9 @@ export async function applyRetention(
   );
   const order = [...all.slice(start), ...all.slice(0, start)];
   for (const [i, tenant] of order.entries()) {
-    // One more tenant and the cursor's write must fit, or this one is the next run's first (a run
-    // always takes one, so a budget too small for any still gets through the tenants).
-    if (i > 0 && run.queries + TENANT_MAX_QUERIES + 2 > budget) {
+    // One more tenant, the orphan search and the cursors' writes must fit, or this one is the next
+    // run's first (a run always takes one, so a budget too small for any still gets through the tenants).
+    if (i > 0 && run.queries + TENANT_MAX_QUERIES + ORPHAN_MAX_QUERIES + 2 > budget) {
       try {
         await writeNextTenant(run, tenant.id);
       } catch (error) {
@@ -195,6 +192,13 @@ export async function applyRetention(
       break;
     }
     await retainTenant(run, tenant, now);
+  }
+  if (run.cursorsRead) {
+    try {
+      await deleteOrphanedSteps(run, now);
+    } catch (error) {
+      console.error("retention: orphaned steps skipped this run (the next run reads the same page)", String(error));
+    }
   }
   try {
     spend(run);
@@ -239,8 +243,7 @@ async function readCursors(run: Run): Promise<string | null> {
       run.mailCursors.set(r.topic.slice("retention:mail:".length), { createdAt: r.at, id });
     else if (r.topic.startsWith(BODIES) && r.at !== null)
       run.bodyCursors.set(r.topic.slice(BODIES.length), { through: r.at, after: id });
-    else if (r.topic.startsWith(STEPS) && r.at !== null && /^\d+$/.test(id))
-      run.stepCursors.set(r.topic.slice(STEPS.length), { at: r.at, rowid: Number(id) });
+    else if (r.topic === ORPHAN_STEPS && /^\d+$/.test(id)) run.stepCursor = Number(id);
   }
   return next;
 }
@@ -289,11 +292,7 @@ async function retainTenant(run: Run, tenant: { id: string; retentionDays: numbe
     ["dead letters", () => deleteDeadLetters(run, tenant.id, cutoff)],
   ];
   if (run.cursorsRead)
-    parts.push(
-      ["orphaned steps", () => deleteOrphanedSteps(run, tenant.id, cutoff)],
-      ["emails", () => expireMail(run, tenant.id, cutoff)],
-      ["webhook bodies", () => sweepBodies(run, tenant, now)],
-    );
+    parts.push(["emails", () => expireMail(run, tenant.id, cutoff)], ["webhook bodies", () => sweepBodies(run, tenant, now)]);
   for (const [part, work] of parts) {
     try {
       await work();
@@ -325,17 +324,15 @@ async function deleteExpiredTransfers(run: Run, tenantId: string, cutoff: number
 }
 
 /**
- * A page of the tenant's steps older than the retention (ORPHAN_STEP_PAGE), from its cursor; those
- * whose transfer is gone are deleted. A short page has reached the cutoff: the next run starts
- * from the oldest again, so a step orphaned behind the cursor is found on the next pass.
+ * A page of steps after the cursor (ORPHAN_STEP_PAGE), of every tenant; those whose transfer is
+ * gone are deleted. A short page has reached the end: the next run starts from the first row again,
+ * so an orphan behind the cursor is found on the next pass.
  */
-async function deleteOrphanedSteps(run: Run, tenantId: string, cutoff: number): Promise<void> {
+async function deleteOrphanedSteps(run: Run, now: number): Promise<void> {
   const { env } = run;
-  const from = run.stepCursors.get(tenantId) ?? NO_STEP_CURSOR;
+  const from = run.stepCursor;
   spend(run);
-  const { results } = await env.DB.prepare(ORPHAN_STEP_PAGE)
-    .bind(tenantId, cutoff, from.at, from.rowid)
-    .all<{ rowid: number; at: number; orphan: number }>();
+  const { results } = await env.DB.prepare(ORPHAN_STEP_PAGE).bind(from).all<{ rowid: number; orphan: number }>();
   const orphans = results.filter((r) => r.orphan).map((r) => r.rowid);
   if (orphans.length > 0) {
     spend(run);
@@ -344,17 +341,16 @@ async function deleteOrphanedSteps(run: Run, tenantId: string, cutoff: number): 
       "transfer_steps",
       // Checked again: a rowid is reused once its row is gone.
       await env.DB.prepare(
-        `DELETE FROM transfer_steps WHERE tenant_id = ?1 AND rowid IN (SELECT value FROM json_each(?2))
+        `DELETE FROM transfer_steps WHERE rowid IN (SELECT value FROM json_each(?1))
            AND NOT EXISTS (SELECT 1 FROM transfers t WHERE t.id = transfer_steps.transfer_id)`,
       )
-        .bind(tenantId, JSON.stringify(orphans))
+        .bind(JSON.stringify(orphans))
         .run(),
     );
   }
   const last = results[results.length - 1];
-  const to = results.length < ORPHAN_STEP_SCAN || !last ? NO_STEP_CURSOR : { at: last.at, rowid: last.rowid };
-  if (to.at !== from.at || to.rowid !== from.rowid)
-    run.cursorsMoved.set(`${STEPS}${tenantId}`, { at: to.at, id: String(to.rowid) });
+  const to = results.length < ORPHAN_STEP_SCAN || !last ? 0 : last.rowid;
+  if (to !== from) run.cursorsMoved.set(ORPHAN_STEPS, { at: now, id: String(to) });
 }
 
 /**

@@ -88,7 +88,7 @@ describe("retention", () => {
     expect(await env.BLOBS.head(key!)).toBeNull();
   });
 
-  it("deletes step rows an earlier release left without their transfer, by their own age", async () => {
+  it("deletes step rows an earlier release left without their transfer, whatever their age", async () => {
     const world = await createWorld();
     await setRetention(env, world.tenantId, 7);
     const db = database(env);
@@ -105,7 +105,8 @@ describe("retention", () => {
     ]);
     await applyRetention(env);
     const left = await db.select().from(transferSteps).where(eq(transferSteps.tenantId, world.tenantId));
-    expect(left.map((s) => s.transferId)).toEqual(["tr_gone_new"]);
+    // Nothing reads a step without its transfer: the orphan search deletes it whatever its age.
+    expect(left.map((s) => s.transferId)).toEqual([]);
   });
 
   it("keeps the whole history of a transfer that has not ended, whatever its age", async () => {

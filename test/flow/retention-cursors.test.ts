@@ -11,8 +11,8 @@ import { database } from "../../src/db/client";
 import { deadLetters, mailOutbox, tenants, transfers } from "../../src/db/schema";
 import { sendMail } from "../../src/mail/send-mail";
 import { eventBodyKey, eventBodyPrefix } from "../../src/worker/event-bodies";
-import { applyRetention } from "../../src/worker/retention";
-import { withFailingD1 } from "../notifications/failing-d1";
+import { applyRetention, ORPHAN_STEP_SCAN } from "../../src/worker/retention";
+import { withFailingD1, withRecordingD1 } from "../notifications/failing-d1";
 
 const DAY = 86_400_000;
 
@@ -115,7 +115,7 @@ describe("retention with one damaged cursor row", () => {
 });
 
 describe("a part of a tenant's retention that fails", () => {
-  it("the orphaned-steps search failing skips neither the tenant's dead letters nor its emails", async () => {
+  it("the orphaned-steps search (once a run, for every tenant) failing skips neither the tenant's dead letters nor its emails", async () => {
     const tenantId = await tenant();
     const history = await expiredHistory(tenantId);
     await sendMail(env, { tenantId, idempotencyKey: "alert/x", email: { to: ["ops@lund.dk"], subject: "S", text: "T" } });
@@ -135,5 +135,67 @@ describe("a part of a tenant's retention that fails", () => {
     expect(await history.transfers()).toHaveLength(1);
     expect(await history.deadLetters()).toEqual([]);
     expect(await database(env).select().from(mailOutbox).where(eq(mailOutbox.tenantId, tenantId))).toEqual([]);
+  });
+});
+
+describe("the orphaned steps' cursor", () => {
+  it("is one row for all tenants, stored with the other cursors in the run's last write", async () => {
+    const tenantId = await tenant();
+    const transferId = `tr_${crypto.randomUUID()}`;
+    const now = Date.now();
+    await env.DB.prepare(
+      `INSERT INTO transfers (id, tenant_id, flow_id, source_connection_id, order_id, stage, status, step_count, created_at, updated_at)
+       VALUES (?1, ?2, 'flw_1', 'con_shop', '1001', 'paid', 'running', ?3, ?4, ?4)`,
+    )
+      .bind(transferId, tenantId, ORPHAN_STEP_SCAN, now)
+      .run();
+    await env.DB.prepare(
+      `INSERT INTO transfer_steps (transfer_id, step_index, tenant_id, target_connection_id, action, status, updated_at)
+       SELECT ?1, value, ?2, 'con_ledger', 'createInvoice', 'pending', ?3 FROM json_each(?4)`,
+    )
+      .bind(transferId, tenantId, now, JSON.stringify(Array.from({ length: ORPHAN_STEP_SCAN }, (_, i) => i)))
+      .run();
+    const rowids = await env.DB.prepare(
+      "SELECT min(rowid) AS first, max(rowid) AS last FROM transfer_steps WHERE transfer_id = ?",
+    )
+      .bind(transferId)
+      .first<{ first: number; last: number }>();
+    await env.DB.prepare(
+      `INSERT INTO alert_state (tenant_id, topic, pending, last_sent_at, samples) VALUES ('', 'retention:orphan-steps', 0, 1, json_array(?1))
+       ON CONFLICT (tenant_id, topic) DO UPDATE SET samples = excluded.samples`,
+    )
+      .bind(String(rowids!.first - 1))
+      .run();
+
+    const { env: recording, statements } = withRecordingD1();
+    await applyRetention(recording, now);
+    // A full page: the cursor is its last row, written by the one statement that stores every cursor.
+    expect(await cursor("retention:orphan-steps")).toEqual({ at: now, samples: JSON.stringify([String(rowids!.last)]) });
+    expect(statements.filter((sql) => sql.includes("INTO alert_state"))).toHaveLength(1);
+  });
+
+  it("migration 0011 deletes the per-tenant cursors it replaces, and keeps the others", async () => {
+    const migration = env.TEST_MIGRATIONS.find((m) => m.name.startsWith("0011_"));
+    expect(migration).toBeDefined();
+    const tenantId = await tenant();
+    for (const topic of [`retention:steps:${tenantId}`, `retention:steps:${tenantId}_2`, `retention:mail:${tenantId}`])
+      await env.DB.prepare(
+        "INSERT INTO alert_state (tenant_id, topic, pending, last_sent_at, samples) VALUES ('', ?1, 0, 5, '[\"7\"]')",
+      )
+        .bind(topic)
+        .run();
+    // A tenant's own alert row of the same name is not a cursor.
+    await env.DB.prepare("INSERT INTO alert_state (tenant_id, topic, pending, samples) VALUES (?1, 'retention:steps:x', 0, '[]')")
+      .bind(tenantId)
+      .run();
+    // Its statements again (the index is already gone: it drops it only if it is there).
+    for (const query of migration!.queries) await env.DB.prepare(query).run();
+    expect(await cursor(`retention:steps:${tenantId}`)).toBeNull();
+    expect(await cursor(`retention:steps:${tenantId}_2`)).toBeNull();
+    expect(await cursor(`retention:mail:${tenantId}`)).not.toBeNull();
+    const own = await env.DB.prepare("SELECT 1 AS n FROM alert_state WHERE tenant_id = ? AND topic = 'retention:steps:x'")
+      .bind(tenantId)
+      .first();
+    expect(own).not.toBeNull();
   });
 });

@@ -1,9 +1,8 @@
 import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { database } from "../../src/db/client";
-import { transferSteps } from "../../src/db/schema";
 import { dashboardData } from "../../src/worker/routes/ui/data/dashboard-data";
 import { createWorld } from "../helpers/world";
+import { transferWithSteps } from "./step-rows";
 import { signedIn } from "./ui-client";
 
 const HOUR_MS = 3_600_000;
@@ -12,26 +11,17 @@ describe("the dashboard's failing connections", () => {
   it("show the error of each connection's newest failed step, not the alphabetically last one", async () => {
     const world = await createWorld();
     const now = Date.now();
-    const failed = (transferId: string, targetConnectionId: string, errorReason: string, hoursAgo: number) => ({
-      transferId,
-      stepIndex: 0,
-      tenantId: world.tenantId,
-      targetConnectionId,
-      action: "createInvoice",
-      status: "failed" as const,
-      errorReason,
-      updatedAt: now - hoursAgo * HOUR_MS,
-    });
-    await database(env)
-      .insert(transferSteps)
-      .values([
-        // Older errors that sort after the newest one alphabetically.
-        failed("trf_old_1", world.economicId, "zz older: customer group missing", 30),
-        failed("trf_new_1", world.economicId, "aa newest: layout 19 unknown", 1),
-        failed("trf_mid_1", world.economicId, "mm middle: timeout", 5),
-        failed("trf_new_2", world.ledgerId, "bb newest: order above limit", 2),
-        failed("trf_old_2", world.ledgerId, "yy older: account locked", 20),
+    // Each failed step with its transfer: the dashboard finds steps through their transfers.
+    const failed = (target: string, errorReason: string, hoursAgo: number) =>
+      transferWithSteps(world.tenantId, { updatedAt: now - hoursAgo * HOUR_MS }, [
+        { target, status: "failed", errorReason, updatedAt: now - hoursAgo * HOUR_MS },
       ]);
+    // Older errors that sort after the newest one alphabetically.
+    await failed(world.economicId, "zz older: customer group missing", 30);
+    await failed(world.economicId, "aa newest: layout 19 unknown", 1);
+    await failed(world.economicId, "mm middle: timeout", 5);
+    await failed(world.ledgerId, "bb newest: order above limit", 2);
+    await failed(world.ledgerId, "yy older: account locked", 20);
     const data = await dashboardData(env, world.tenantId, now);
     const byId = new Map(data.failing.map((f) => [f.id, f]));
     expect(byId.get(world.economicId)).toMatchObject({

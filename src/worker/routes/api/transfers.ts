@@ -83,7 +83,7 @@ export const transferRoutes = apiRouter()
       if (q.status) where.push(eq(transfers.status, q.status));
       if (q.stage) where.push(eq(transfers.stage, q.stage));
       if (q.connection) where.push(eq(transfers.sourceConnectionId, q.connection));
-      if (q.target) where.push(withStepTo(database(c.env), c.var.tenantId, q.target));
+      if (q.target) where.push(withStepTo(q.target));
       if (q.flow) where.push(eq(transfers.flowId, q.flow));
       if (q.order) where.push(eq(transfers.orderId, q.order));
       if (q.from !== undefined) where.push(gte(transfers.createdAt, q.from));
@@ -293,7 +293,7 @@ export const transferRoutes = apiRouter()
       const where: SQL[] = [eq(transfers.tenantId, c.var.tenantId), eq(transfers.status, q.status)];
       if (q.stage) where.push(eq(transfers.stage, q.stage));
       if (q.connection) where.push(eq(transfers.sourceConnectionId, q.connection));
-      if (q.target) where.push(withStepTo(database(c.env), c.var.tenantId, q.target));
+      if (q.target) where.push(withStepTo(q.target));
       if (q.flow) where.push(eq(transfers.flowId, q.flow));
       if (q.order) where.push(eq(transfers.orderId, q.order));
       if (q.from !== undefined) where.push(gte(transfers.createdAt, q.from));

@@ -8,7 +8,31 @@
 import { and, desc, eq } from "drizzle-orm";
 import { database } from "../../../../db/client";
 import { loadConnection } from "../../../../db/connections";
-import { connections, transferSteps, transfers } from "../../../../db/schema";
+import { connections, transfers } from "../../../../db/schema";
+import { UPDATED_AT_REFRESH_MS } from "../../../../durable/order-projection";
+
+/** How far back the check looks for the target's last step: an unused one reads no further. */
+export const LAST_STEP_DAYS = 30;
+const DAY_MS = 86_400_000;
+
+/**
+ * The newest step on a target (?2) of the tenant (?1) changed since ?3, found through the tenant's
+ * transfers newest first (`transfers_tenant_updated`), each transfer's steps by their primary key:
+ * steps have no index by tenant and time (a D1 row billed on every step written). A transfer's
+ * `updated_at` may lag its steps' by less than UPDATED_AT_REFRESH_MS, so the newest transfer with
+ * such a step may not hold the newest step: `newest` finds the first match (the index walked
+ * backwards, stopping there), and the answer is the newest step among the transfers that could
+ * hold a newer one, those updated at most a refresh before that step.
+ */
+export const LAST_STEP_SQL = `WITH newest AS (
+    SELECT s.updated_at AS at FROM transfers t JOIN transfer_steps s ON s.transfer_id = t.id
+     WHERE t.tenant_id = ?1 AND t.updated_at >= ?3 - ${UPDATED_AT_REFRESH_MS} AND s.target_connection_id = ?2 AND s.updated_at >= ?3
+     ORDER BY t.updated_at DESC LIMIT 1)
+  SELECT s.status, s.updated_at AS at, s.error_reason AS error, s.transfer_id AS transferId
+    FROM transfers t JOIN transfer_steps s ON s.transfer_id = t.id
+   WHERE t.tenant_id = ?1 AND t.updated_at >= (SELECT at FROM newest) - ${UPDATED_AT_REFRESH_MS}
+     AND s.target_connection_id = ?2 AND s.updated_at >= ?3
+   ORDER BY s.updated_at DESC, s.step_index DESC LIMIT 1`;
 
 export interface CheckLine {
   ok: boolean | null;
@@ -112,19 +136,10 @@ export async function checkConnection(env: Env, tenantId: string, id: string): P
       text: `Paused until ${new Date(row.pausedUntil).toISOString()}: ${row.pauseReason ?? "sustained failures"}.`,
     });
   }
-  const step = await db
-    .select({
-      status: transferSteps.status,
-      at: transferSteps.updatedAt,
-      error: transferSteps.errorReason,
-      transferId: transferSteps.transferId,
-    })
-    .from(transferSteps)
-    .where(and(eq(transferSteps.tenantId, tenantId), eq(transferSteps.targetConnectionId, id)))
-    .orderBy(desc(transferSteps.updatedAt))
-    .limit(1)
-    .get();
-  if (!step) lines.push({ ok: null, text: "No step has run against it yet." });
+  const step = await env.DB.prepare(LAST_STEP_SQL)
+    .bind(tenantId, id, Date.now() - LAST_STEP_DAYS * DAY_MS)
+    .first<{ status: string; at: number; error: string | null; transferId: string }>();
+  if (!step) lines.push({ ok: null, text: `No step has run against it in the last ${LAST_STEP_DAYS} days.` });
   else if (step.status === "completed")
     lines.push({ ok: true, text: `Its last step succeeded at ${new Date(step.at).toISOString()}.` });
   else if (step.status === "failed")

@@ -1,7 +1,8 @@
 /** The dashboard's numbers, each one query on an index of its table. */
-import { and, eq, gt, inArray, sql } from "drizzle-orm";
-import { database } from "../../../../db/client";
+import { and, eq, gt, gte, inArray, sql } from "drizzle-orm";
+import { type Db, database } from "../../../../db/client";
 import { connections, type TransferStatus, transferSteps, transfers } from "../../../../db/schema";
+import { UPDATED_AT_REFRESH_MS } from "../../../../durable/order-projection";
 
 export const CHART_DAYS = 14;
 const DAY_MS = 86_400_000;
@@ -18,6 +19,49 @@ export interface DashboardData {
   paused: Array<{ id: string; name: string; until: number; reason: string | null }>;
   usage: Array<{ id: string; name: string; connector: string; created: number }>;
   monthStart: number;
+}
+
+/**
+ * The tenant's steps changed since `since` (their `updated_at` at least it), found through their
+ * transfers: steps have no index by tenant and time (each would be a D1 row billed on every step
+ * written), so the range is one of `transfers_tenant_updated`, and each transfer's steps are read
+ * by the steps' primary key. A transfer's `updated_at` lags its steps' by less than
+ * UPDATED_AT_REFRESH_MS (it moves only with its status, or once a minute old), hence the margin.
+ */
+function stepsChangedSince(since: number) {
+  return and(
+    gte(transfers.updatedAt, since - UPDATED_AT_REFRESH_MS),
+    eq(transferSteps.transferId, transfers.id),
+    gte(transferSteps.updatedAt, since),
+  );
+}
+
+/** Per target: the steps that failed since `since`, the newest one's time and error. */
+export function failingTargetsQuery(db: Db, tenantId: string, since: number) {
+  return db
+    .select({
+      id: transferSteps.targetConnectionId,
+      failures: sql<number>`count(*)`,
+      lastAt: sql<number>`max(${transferSteps.updatedAt})`,
+      // Not max(error_reason), which is the alphabetically last: with one max() in the select,
+      // SQLite takes a bare column from the row that has the max, so this is the newest failure's
+      // error (https://sqlite.org/lang_select.html#bare_columns_in_an_aggregate_query).
+      lastError: transferSteps.errorReason,
+    })
+    .from(transfers)
+    .innerJoin(transferSteps, stepsChangedSince(since))
+    .where(and(eq(transfers.tenantId, tenantId), eq(transferSteps.status, "failed")))
+    .groupBy(transferSteps.targetConnectionId);
+}
+
+/** Per target: the steps last changed since `since` that created a document there. */
+export function createdPerTargetQuery(db: Db, tenantId: string, since: number) {
+  return db
+    .select({ id: transferSteps.targetConnectionId, created: sql<number>`count(*)` })
+    .from(transfers)
+    .innerJoin(transferSteps, stepsChangedSince(since))
+    .where(and(eq(transfers.tenantId, tenantId), eq(transferSteps.created, true)))
+    .groupBy(transferSteps.targetConnectionId);
 }
 
 export async function dashboardData(env: Env, tenantId: string, now = Date.now()): Promise<DashboardData> {
@@ -38,30 +82,13 @@ export async function dashboardData(env: Env, tenantId: string, now = Date.now()
       .from(transfers)
       .where(and(eq(transfers.tenantId, tenantId), inArray(transfers.status, ["pending", "running", "retrying"])))
       .groupBy(transfers.status),
-    db
-      .select({
-        id: transferSteps.targetConnectionId,
-        failures: sql<number>`count(*)`,
-        lastAt: sql<number>`max(${transferSteps.updatedAt})`,
-        // Not max(error_reason), which is the alphabetically last: with one max() in the select,
-        // SQLite takes a bare column from the row that has the max, so this is the newest failure's
-        // error (https://sqlite.org/lang_select.html#bare_columns_in_an_aggregate_query).
-        lastError: transferSteps.errorReason,
-      })
-      .from(transferSteps)
-      .where(and(eq(transferSteps.tenantId, tenantId), gt(transferSteps.updatedAt, since7), eq(transferSteps.status, "failed")))
-      .groupBy(transferSteps.targetConnectionId),
+    // Steps changed after since7 (updated_at > since7, in whole milliseconds), and this month.
+    failingTargetsQuery(db, tenantId, since7 + 1),
     db
       .select({ id: connections.id, name: connections.name, until: connections.pausedUntil, reason: connections.pauseReason })
       .from(connections)
       .where(and(eq(connections.tenantId, tenantId), gt(connections.pausedUntil, now))),
-    db
-      .select({ id: transferSteps.targetConnectionId, created: sql<number>`count(*)` })
-      .from(transferSteps)
-      .where(
-        and(eq(transferSteps.tenantId, tenantId), gt(transferSteps.updatedAt, monthStart - 1), eq(transferSteps.created, true)),
-      )
-      .groupBy(transferSteps.targetConnectionId),
+    createdPerTargetQuery(db, tenantId, monthStart),
     db
       .select({ id: connections.id, name: connections.name, connector: connections.connector })
       .from(connections)

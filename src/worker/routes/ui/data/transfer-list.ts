@@ -48,7 +48,7 @@ function isExactSearch(f: TransferFilters): boolean {
   return q ? searchKind(q) === "email" || searchKind(q) === "order" : false;
 }
 
-export function transferWhere(db: Db, tenantId: string, f: TransferFilters): SQL {
+export function transferWhere(_db: Db, tenantId: string, f: TransferFilters): SQL {
   const where: SQL[] = [eq(transfers.tenantId, tenantId)];
   if (f.status && (TRANSFER_STATUSES as readonly string[]).includes(f.status)) {
     // With an exact search the unary + keeps SQLite off the status index (its choice without
@@ -57,7 +57,7 @@ export function transferWhere(db: Db, tenantId: string, f: TransferFilters): SQL
   }
   if (f.stage && (STAGES as readonly string[]).includes(f.stage)) where.push(eq(transfers.stage, f.stage));
   if (f.connection) where.push(eq(transfers.sourceConnectionId, f.connection));
-  if (f.target) where.push(withStepTo(db, tenantId, f.target));
+  if (f.target) where.push(withStepTo(f.target));
   const from = dayStart(f.from);
   const to = dayStart(f.to);
   if (from !== undefined) where.push(gte(transfers.createdAt, from));

@@ -1,0 +1,52 @@
+/**
+ * Transfer log rows with their times set apart: a transfer's `updated_at` may lag its steps' by up
+ * to a minute in D1 (UPDATED_AT_REFRESH_MS), which the step readers must allow for.
+ */
+import { env } from "cloudflare:test";
+
+export interface StepRow {
+  target: string;
+  status: string;
+  updatedAt: number;
+  created?: boolean;
+  errorReason?: string;
+}
+
+/** One transfer (updated at `updatedAt`) and its steps, in one batch as the projection writes them. */
+export async function transferWithSteps(
+  tenantId: string,
+  transfer: { id?: string; updatedAt: number; status?: string },
+  steps: StepRow[],
+): Promise<string> {
+  const id = transfer.id ?? crypto.randomUUID().replaceAll("-", "");
+  await env.DB.batch([
+    env.DB.prepare(
+      `INSERT INTO transfers (id, tenant_id, flow_id, source_connection_id, order_id, stage, status, step_count, created_at, updated_at)
+       VALUES (?1, ?2, 'flw_1', 'con_shop', ?1, 'paid', ?3, ?4, ?5, ?5)`,
+    ).bind(id, tenantId, transfer.status ?? "failed", steps.length, transfer.updatedAt),
+    ...steps.map((s, index) =>
+      env.DB.prepare(
+        `INSERT INTO transfer_steps (transfer_id, step_index, tenant_id, target_connection_id, action, status, created, error_reason, updated_at)
+         VALUES (?, ?, ?, ?, 'createInvoice', ?, ?, ?, ?)`,
+      ).bind(
+        id,
+        index,
+        tenantId,
+        s.target,
+        s.status,
+        s.created == null ? null : s.created ? 1 : 0,
+        s.errorReason ?? null,
+        s.updatedAt,
+      ),
+    ),
+  ]);
+  return id;
+}
+
+/** A query's plan, one line a step. */
+export async function queryPlan(sql: string, params: unknown[]): Promise<string> {
+  const { results } = await env.DB.prepare(`EXPLAIN QUERY PLAN ${sql}`)
+    .bind(...params)
+    .all<{ detail: string }>();
+  return results.map((r) => r.detail).join("\n");
+}
