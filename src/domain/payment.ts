@@ -103,3 +103,31 @@ export function refundGateway(
     { errorClass: "validation", code: "refund_gateway_unknown", details: { gateways }, madeNothing: true },
   );
 }
+
+/**
+ * Caps lines of money paid back at what a credit note has open, taking the excess off the largest
+ * line first (ties by `key`), so which account is short does not depend on the order the shop
+ * listed its refund's gateways in. Returns the lines kept and the parts cut, each with its amount.
+ */
+export function capLargestFirst<T>(
+  lines: readonly T[],
+  open: number,
+  line: { amount: (t: T) => number; key: (t: T) => string; withAmount: (t: T, amount: number) => T },
+): { kept: T[]; cut: T[] } {
+  let excess = lines.reduce((sum, t) => sum + line.amount(t), 0) - Math.max(0, open);
+  if (excess <= 0) return { kept: [...lines], cut: [] };
+  const cutBy = lines.map(() => 0);
+  const largestFirst = lines
+    .map((t, i) => ({ amount: line.amount(t), key: line.key(t), i }))
+    .sort((a, b) => b.amount - a.amount || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  for (const { amount, i } of largestFirst) {
+    const cut = Math.min(amount, excess);
+    cutBy[i] = cut;
+    excess -= cut;
+  }
+  const part = (t: T, amount: number) => (amount > 0 ? [line.withAmount(t, amount)] : []);
+  return {
+    kept: lines.flatMap((t, i) => part(t, line.amount(t) - (cutBy[i] ?? 0))),
+    cut: lines.flatMap((t, i) => part(t, cutBy[i] ?? 0)),
+  };
+}

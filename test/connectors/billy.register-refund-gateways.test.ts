@@ -126,4 +126,27 @@ describe("Billy registerRefund: a refund paid back through several gateways", ()
     expect(result.outputs).toMatchObject({ gateway: "shopify_payments", cashAccountId: "acc-bank", amount: 19900 });
     expect(result.outputs.payments).toBeUndefined();
   });
+
+  it("a refund larger than the credit note is cut off its largest payment whatever the listing order, and says so", async () => {
+    const { mock, options } = await creditedOrder(GIFT_CARD_AND_CARD, refund({ payments: SPLIT }));
+    const larger = refund({
+      total: 20900,
+      payments: [
+        { gateway: "shopify_payments", amount: 16100 },
+        { gateway: "gift_card", amount: 4800 },
+      ],
+    });
+
+    const { result } = await run(registerRefund, GIFT_CARD_AND_CARD, PAYMENTS, { ...options, refund: larger });
+
+    expect(paidOut(mock)).toEqual([
+      { cashAccountId: "acc-bank", cashAmount: 151, cashSide: "credit" },
+      { cashAccountId: "acc-gift", cashAmount: 48, cashSide: "credit" },
+    ]);
+    expect(result.outputs).toMatchObject({
+      paidNow: 19900,
+      beyondCreditNote: 1000,
+      cut: [{ gateways: ["shopify_payments"], cashAccountId: "acc-bank", amount: 1000 }],
+    });
+  });
 });

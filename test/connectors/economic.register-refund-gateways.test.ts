@@ -35,6 +35,11 @@ async function creditedOrder(order: CanonicalOrder, refund: CanonicalRefund, set
   return { mock, options: { refund, history, previous: [note.result], reference: REFERENCE } };
 }
 
+const setRemainder = (mock: ReturnType<typeof createEconomicMock>, remainder: number) => {
+  const note = mock.state.booked.find((b) => b.bookedInvoiceNumber === 2);
+  if (note) note.remainder = remainder;
+};
+
 const customerPayments = (mock: ReturnType<typeof createEconomicMock>) =>
   mock.state.requests
     .filter((r) => r.method === "POST" && r.path === "/journals/1/vouchers")
@@ -112,6 +117,8 @@ describe("e-conomic registerRefund: a refund paid back through several gateways"
   it("a gateway mapped to the credit note's payment terms enters nothing beside the other's line", async () => {
     const { mock, options } = await creditedOrder(GIFT_CARD_AND_CARD, refundOf({ payments: SPLIT }));
     const settings = { ...SETTINGS, byGateway: { ...SETTINGS.byGateway, gift_card: { paymentTermsNumber: 1 } } };
+    // The credit note shows the gift card's 48.00 settled: only the card's 151.00 is open.
+    setRemainder(mock, -151);
 
     const { result } = await run(registerRefund, GIFT_CARD_AND_CARD, settings, options);
 
@@ -141,5 +148,118 @@ describe("e-conomic registerRefund: a refund paid back through several gateways"
     expect(customerPayments(mock)).toEqual([[expect.objectContaining({ amount: 199, contraAccount: { accountNumber: 5820 } })]]);
     expect(result.outputs).toMatchObject({ gateway: "shopify_payments", contraAccountNumber: 5820, amount: "199.00" });
     expect(result.outputs.lines).toBeUndefined();
+  });
+
+  it("a re-run after the card's line was booked enters the gift card's own 48.00 on its own account", async () => {
+    const { mock, options } = await creditedOrder(GIFT_CARD_AND_CARD, refundOf({ payments: SPLIT }));
+    // The first run (gift_card mapped to payment terms) entered only the card's 151.00, and a
+    // bookkeeper booked it; since then gift_card is mapped to its contra account 5830.
+    const first = {
+      externalId: "2025-1",
+      created: true,
+      outputs: { creditNoteNumber: 2, amount: "151.00", currency: "DKK", gateway: "shopify_payments", contraAccountNumber: 5820 },
+    };
+    setRemainder(mock, -48);
+
+    const { result } = await run(registerRefund, GIFT_CARD_AND_CARD, SETTINGS, { ...options, prior: first });
+
+    expect(customerPayments(mock)).toEqual([
+      [
+        expect.objectContaining({
+          amount: 48,
+          contraAccount: { accountNumber: 5830 },
+          text: `Refund #1001 (gift_card) ${REFERENCE}`,
+        }),
+      ],
+    ]);
+    expect(result.outputs).toMatchObject({ gateway: "gift_card", amount: "48.00", alreadySettled: "151.00" });
+    mock.bookJournal(1);
+    expect(mock.state.booked.find((b) => b.bookedInvoiceNumber === 2)?.remainder).toBe(0);
+  });
+
+  it("part settled by hand with two lines still owed: fails for hand entry, naming each gateway's amount, writing nothing", async () => {
+    const { mock, options } = await creditedOrder(GIFT_CARD_AND_CARD, refundOf({ payments: SPLIT }));
+    // A bookkeeper paid out 151.00 by hand: whose share it was, e-conomic's total does not say.
+    setRemainder(mock, -48);
+
+    const error = await failure(run(registerRefund, GIFT_CARD_AND_CARD, SETTINGS, options));
+
+    expect(error).toMatchObject({ errorClass: "validation", code: "economic_refund_settled_unattributed", madeNothing: true });
+    expect(error.message).toContain("151.00 DKK");
+    expect(error.message).toContain("gift_card 48.00 DKK");
+    expect(error.message).toContain("shopify_payments 151.00 DKK");
+    expect(customerPayments(mock)).toEqual([]);
+  });
+
+  it("a voucher found by a retry is reported with its lines, so a later run can tell what it entered", async () => {
+    const { mock, options } = await creditedOrder(GIFT_CARD_AND_CARD, refundOf({ payments: SPLIT }));
+    mock.failNext({ status: 503, method: "POST", path: /\/vouchers$/, afterEffect: true });
+    await failure(run(registerRefund, GIFT_CARD_AND_CARD, SETTINGS, options));
+
+    const retry = await run(registerRefund, GIFT_CARD_AND_CARD, SETTINGS, options);
+
+    expect(retry.result.outputs).toMatchObject({
+      currency: "DKK",
+      lines: [
+        { gateway: "gift_card", contraAccountNumber: 5830, amount: "48.00" },
+        { gateway: "shopify_payments", contraAccountNumber: 5820, amount: "151.00" },
+      ],
+    });
+  });
+
+  it("mixed terms and account: a credit note that does not show the terms gateway's share settled fails before writing", async () => {
+    const { mock, options } = await creditedOrder(GIFT_CARD_AND_CARD, refundOf({ payments: SPLIT }));
+    const settings = { ...SETTINGS, byGateway: { ...SETTINGS.byGateway, gift_card: { paymentTermsNumber: 1 } } };
+
+    const error = await failure(run(registerRefund, GIFT_CARD_AND_CARD, settings, options));
+
+    expect(error).toMatchObject({
+      errorClass: "validation",
+      code: "economic_refund_terms_open",
+      madeNothing: true,
+      details: { creditNoteNumber: 2, open: [{ gateway: "gift_card", amount: "48.00" }] },
+    });
+    expect(error.message).toContain('"gift_card"');
+    expect(error.message).toContain("48.00 DKK");
+    expect(customerPayments(mock)).toEqual([]);
+  });
+
+  it("a refund larger than the credit note is cut off its largest line whatever the listing order, and says so", async () => {
+    const refund = refundOf({
+      total: 20900,
+      payments: [
+        { gateway: "shopify_payments", amount: 16100 },
+        { gateway: "gift_card", amount: 4800 },
+      ],
+    });
+    const { mock, options } = await creditedOrder(GIFT_CARD_AND_CARD, refundOf({ payments: SPLIT }));
+
+    const { result } = await run(registerRefund, GIFT_CARD_AND_CARD, SETTINGS, { ...options, refund });
+
+    expect(customerPayments(mock)).toEqual([
+      [
+        expect.objectContaining({ amount: 151, contraAccount: { accountNumber: 5820 } }),
+        expect.objectContaining({ amount: 48, contraAccount: { accountNumber: 5830 } }),
+      ],
+    ]);
+    expect(result.outputs).toMatchObject({
+      amount: "199.00",
+      beyondCreditNote: "10.00",
+      cut: [{ gateway: "shopify_payments", contraAccountNumber: 5820, amount: "10.00" }],
+    });
+  });
+
+  it("gateways switched to payment terms after a voucher was written (unbooked): the voucher is named", async () => {
+    const { mock, options } = await creditedOrder(GIFT_CARD_AND_CARD, refundOf({ payments: SPLIT }));
+    const first = await run(registerRefund, GIFT_CARD_AND_CARD, SETTINGS, options);
+    const terms = {
+      journalNumber: 1,
+      byGateway: { gift_card: { paymentTermsNumber: 1 }, shopify_payments: { paymentTermsNumber: 1 } },
+    };
+
+    const { result } = await run(registerRefund, GIFT_CARD_AND_CARD, terms, options);
+
+    expect(result).toMatchObject({ created: false, outputs: { voucher: first.result.outputs.voucher } });
+    expect(customerPayments(mock)).toHaveLength(1);
   });
 });

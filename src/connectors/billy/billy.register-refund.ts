@@ -10,7 +10,8 @@
  * does), so a retry after a lost answer enters nothing. A refund that states its split per gateway
  * (a gift card and a card) gets a bank payment per cash account (registerPayment's paymentsToMake),
  * every one worked out before the first is made; one that does not goes back through the order's
- * one gateway (domain/payment.ts).
+ * one gateway (domain/payment.ts). A refund larger than what the credit note has open is cut off its
+ * largest payment first, and the result says so (`beyondCreditNote`, `cut`).
  *
  * One credit note may hold several refunds (oneCreditNotePerInvoice). Each run says in `amount` what
  * it accounts for, found as its own or paid now, so that what the others account for is taken off
@@ -19,7 +20,7 @@
 import { OrderlyError } from "../../domain/errors";
 import { toDecimalString, toMajorNumber, toMinor } from "../../domain/money";
 import type { CanonicalOrder, CanonicalRefund } from "../../domain/order";
-import { type RefundPayment, refundPayments } from "../../domain/payment";
+import { capLargestFirst, type RefundPayment, refundPayments } from "../../domain/payment";
 import { type ActionContext, defineAction } from "../contract";
 import { billyRequest, changedRecord, envelope } from "./billy.api";
 import { getInvoice } from "./billy.documents";
@@ -30,6 +31,7 @@ import {
   type ExistingPayment,
   inInvoiceCurrency,
   type PaymentPart,
+  type PaymentToMake,
   paymentsToMake,
 } from "./billy.payment";
 import { accountCurrency, existingPayments } from "./billy.register-payment";
@@ -84,9 +86,13 @@ export const registerRefund = defineAction<typeof registerPaymentSettings, Billy
     // account for on it, and never more than this refund.
     const mine = Math.min(amount, Math.max(0, paidOut - paidByOtherRefunds(ctx, creditNoteId)));
     const open = toMinor(note.balance ?? note.grossAmount ?? 0, currency);
-    // Per cash account: this refund's parts, less its own found there, at most what the credit note
-    // has open in all (registerPayment's count, so a retry after a lost answer pays out only the rest).
-    const toMake = paymentsToMake(parts, ownByAccount(parts, existing, mine), open);
+    // Per cash account: this refund's parts, less its own found there (registerPayment's count, so a
+    // retry after a lost answer pays out only the rest), then cut to what the credit note has open.
+    const wanted = paymentsToMake(parts, ownByAccount(parts, existing, mine), Number.POSITIVE_INFINITY);
+    const { kept: toMake, cut } = withinOpen(wanted, open);
+    const beyond = cut.reduce((sum, p) => sum + p.amount, 0);
+    // Said in every result: which payment was cut, and by how much, for a bookkeeper to check.
+    const cutOff = beyond > 0 ? { beyondCreditNote: beyond, cut } : {};
     const toPay = toMake.reduce((sum, p) => sum + p.amount, 0);
     const adoptedPayments = existing.map((p) => p.id);
     if (toPay <= 0)
@@ -98,6 +104,7 @@ export const registerRefund = defineAction<typeof registerPaymentSettings, Billy
           adoptedPayments,
           amount: mine,
           currency,
+          ...cutOff,
           reason: `credit note ${note.invoiceNo ?? creditNoteId} already shows ${toDecimalString(paidOut, currency)} ${currency} paid out in Billy`,
         },
       };
@@ -121,6 +128,7 @@ export const registerRefund = defineAction<typeof registerPaymentSettings, Billy
           ...base,
           amount: mine,
           currency,
+          ...cutOff,
           reason: `what is left to pay out converts to 0.00 ${toMake.map((p) => currencies.get(p.cashAccountId)).join(", ")}`,
         },
       };
@@ -178,10 +186,20 @@ export const registerRefund = defineAction<typeof registerPaymentSettings, Billy
         currency,
         ...(made.length === 1 && only ? converted(only.cash) : {}),
         ...(adoptedPayments.length > 0 ? { adoptedPayments } : {}),
+        ...cutOff,
       },
     };
   },
 });
+
+/** The payments within what the credit note has open, the largest cut first. */
+function withinOpen(payments: PaymentToMake[], open: number): { kept: PaymentToMake[]; cut: PaymentToMake[] } {
+  return capLargestFirst(payments, open, {
+    amount: (p) => p.amount,
+    key: (p) => p.cashAccountId,
+    withAmount: (p, amount) => ({ ...p, amount }),
+  });
+}
 
 /**
  * Each gateway's share in the credit note's currency with its cash account, converted as a running

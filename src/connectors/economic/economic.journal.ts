@@ -10,6 +10,7 @@
  * carries Orderly's reference. Journals hold only unbooked entries, so once a bookkeeper books the
  * journal the entry is no longer there; the invoice's remainder covers that case (see registerPayment).
  */
+import { z } from "zod";
 import { OrderlyError } from "../../domain/errors";
 import { type EconomicCollection, type EconomicContext, economicRequest, isRecord } from "./economic.api";
 
@@ -138,6 +139,24 @@ function entryTexts(voucher: JournalVoucher): string[] {
   return Object.values(voucher.entries).flatMap((list) =>
     Array.isArray(list) ? list.flatMap((e) => (isRecord(e) && typeof e.text === "string" ? [e.text] : [])) : [],
   );
+}
+
+/** A customer payment line as e-conomic answers it; one it reads otherwise is left out. */
+const customerPaymentLine = z.object({
+  amount: z.number(),
+  text: z.string(),
+  contraAccount: z.object({ accountNumber: z.number().int() }).optional(),
+  currency: z.object({ code: z.string() }).optional(),
+});
+
+/** The voucher's customer payment lines: what a step entered there, read back by a later run. */
+export function customerPaymentsOf(voucher: JournalVoucher): Array<z.infer<typeof customerPaymentLine>> {
+  const lines = isRecord(voucher.entries) ? voucher.entries.customerPayments : undefined;
+  if (!Array.isArray(lines)) return [];
+  return lines.flatMap((line) => {
+    const parsed = customerPaymentLine.safeParse(line);
+    return parsed.success ? [parsed.data] : [];
+  });
 }
 
 /** "2025-17": how e-conomic addresses a voucher (`/journals/{n}/vouchers/{accountingYear}-{voucherNumber}`). */
