@@ -6,10 +6,12 @@
  * rows). The same (tenant, idempotency key) is never sent twice once it was sent; a failed one may
  * be sent again with the same key, and the caller decides when.
  */
+
 import { and, eq, ne } from "drizzle-orm";
 import { createHttpClient } from "../connectors/http";
 import { database } from "../db/client";
 import { mailOutbox } from "../db/schema";
+import { utcMinute } from "../domain/clock-text";
 import { asOrderlyError, OrderlyError } from "../domain/errors";
 import { devOutboxProvider, isLocalDevelopment } from "./dev-outbox.provider";
 import {
@@ -154,18 +156,57 @@ const HOUR_MS = 3_600_000;
 export const UNCHECKED_SEND_AFTER_MS = 24 * HOUR_MS;
 /**
  * ... but for the tenant's alerts and status reports, one hour: their retries stop six hours on
- * (resendFailedAlerts, REPORT_CATCH_UP_MS), so a longer wait would lose them for good, and a
- * duplicate alert harms far less than a lost one.
+ * (TENANT_MAIL_RETRIED_FOR_MS), so a longer wait would lose them for good, and a duplicate alert
+ * harms far less than a lost one.
  */
 export const UNCHECKED_TENANT_MAIL_SEND_AFTER_MS = HOUR_MS;
+/**
+ * How long the tenant's alerts and status reports are tried again: resendFailedAlerts takes a
+ * failed alert row for this long after its creation, the status report pass a report for this long
+ * after its period ends (REPORT_CATCH_UP_MS). Kept here, as sendAnywayAt must end its wait inside it.
+ */
+export const TENANT_MAIL_RETRIED_FOR_MS = 6 * HOUR_MS;
+/** The notification cron's interval (NOTIFY_CRON, every five minutes): the gap between two re-sends. */
+export const NOTIFY_CRON_INTERVAL_MS = 5 * 60_000;
+/**
+ * A held alert or report is sent anyway this long before its retries end: with two cron runs still
+ * inside the window, its last try is never the one that starts just after the window closed.
+ */
+const LAST_TRIES_MS = 2 * NOTIFY_CRON_INTERVAL_MS;
 /** Keys of the tenant's alerts (whose failed rows the cron sends again) and status reports. */
 const ALERT_KEY_PREFIX = "alert/";
 const REPORT_KEY_PREFIX = "report/";
 
-/** How long a retry whose search cannot tell waits before it sends anyway: the one place that decides it. */
+function isTenantMail(idempotencyKey: string): boolean {
+  return idempotencyKey.startsWith(ALERT_KEY_PREFIX) || idempotencyKey.startsWith(REPORT_KEY_PREFIX);
+}
+
+/** How long after its attempt a retry whose search cannot tell sends anyway (see sendAnywayAt). */
 export function uncheckedSendAfterMs(idempotencyKey: string): number {
-  const tenantMail = idempotencyKey.startsWith(ALERT_KEY_PREFIX) || idempotencyKey.startsWith(REPORT_KEY_PREFIX);
-  return tenantMail ? UNCHECKED_TENANT_MAIL_SEND_AFTER_MS : UNCHECKED_SEND_AFTER_MS;
+  return isTenantMail(idempotencyKey) ? UNCHECKED_TENANT_MAIL_SEND_AFTER_MS : UNCHECKED_SEND_AFTER_MS;
+}
+
+/**
+ * When a retry whose search cannot tell (it fails, or an empty answer is too fresh to believe)
+ * sends anyway: the one place that decides it. uncheckedSendAfterMs after the attempt that may have
+ * reached the provider; for an alert or report at the latest LAST_TRIES_MS before its retries end,
+ * counted from the row's creation (an alert) or its period's end (a report, read from its key): an
+ * alert failing for hours for a known reason whose attempt at 5h55m timed out is otherwise never
+ * tried again.
+ */
+export function sendAnywayAt(idempotencyKey: string, earlier: { attemptedAt: number; createdAt: number }): number {
+  const afterAttempt = earlier.attemptedAt + uncheckedSendAfterMs(idempotencyKey);
+  if (!isTenantMail(idempotencyKey)) return afterAttempt;
+  const retriedFrom = Math.min(earlier.createdAt, reportPeriodEnd(idempotencyKey) ?? earlier.createdAt);
+  return Math.min(afterAttempt, retriedFrom + TENANT_MAIL_RETRIED_FOR_MS - LAST_TRIES_MS);
+}
+
+/** The period end a status report's key ends with (reportMailKey: `report/<tenant>/<schedule>/<ISO end>`). */
+function reportPeriodEnd(idempotencyKey: string): number | undefined {
+  if (!idempotencyKey.startsWith(REPORT_KEY_PREFIX)) return undefined;
+  const end = idempotencyKey.slice(idempotencyKey.lastIndexOf("/") + 1);
+  const at = /^\d{4}-\d{2}-\d{2}T[\d:.]+Z$/.test(end) ? Date.parse(end) : Number.NaN;
+  return Number.isFinite(at) ? at : undefined;
 }
 /**
  * A search that finds nothing is believed only this long after the attempt it looks for: sooner,
@@ -221,6 +262,8 @@ export async function sendMail(env: Env, input: SendMailInput): Promise<SendMail
   let provider: MailProvider;
   let providerId: string;
   let reached = false;
+  // The provider can be asked whether an earlier attempt went out (Postmark's search): see mayHold.
+  let searchable = false;
   try {
     provider =
       input.via === "system"
@@ -233,6 +276,7 @@ export async function sendMail(env: Env, input: SendMailInput): Promise<SendMail
       throw new OrderlyError(input.requireDelivery.reason, { errorClass: "validation", code: MAIL_NO_PROVIDER });
     }
     row.provider = provider.id;
+    searchable = provider.findSent !== undefined;
     row.fromAddress = email.from ?? provider.defaultFrom;
     if (input.sensitive && provider.id === "dev" && isLocalDevelopment(env)) {
       row.text = email.text ?? null;
@@ -259,7 +303,13 @@ export async function sendMail(env: Env, input: SendMailInput): Promise<SendMail
         redact: SECRET_HEADERS,
         ...(provider.describeError ? { describeError: provider.describeError } : {}),
       });
-      const found = await sentEarlier(provider, { ...email, from: row.fromAddress }, { idempotencyKey, http: search }, earlierAt);
+      const sendAnyway = sendAnywayAt(idempotencyKey, { attemptedAt: earlierAt, createdAt: row.createdAt ?? earlierAt });
+      const found = await sentEarlier(
+        provider,
+        { ...email, from: row.fromAddress },
+        { idempotencyKey, http: search },
+        { since: earlierAt, sendAnyway },
+      );
       if (found) {
         const note = `${provider.vendor} already accepted this email from an earlier attempt whose answer was lost (message ${found.providerId}); it was not sent again.${found.note ? ` ${found.note}` : ""}`;
         const id = await recordSent(env, {
@@ -290,12 +340,15 @@ export async function sendMail(env: Env, input: SendMailInput): Promise<SendMail
       error = unconfirmedEarlier(error, existing, earlier);
     }
     // The provider may hold this email (to these recipients) after this attempt, or still from an
-    // earlier one; not after this one when it holds an earlier one to others (it refuses this one).
+    // earlier one. After an unknown outcome the row is marked so, unless an earlier attempt went to
+    // others through a provider with a key (Resend): that one would refuse this attempt, and a later
+    // "key used" would wrongly count as sent. A provider that is searched instead (Postmark) may
+    // well hold this attempt: unmarked, the next retry would send to these recipients unchecked.
     // MAIL_NO_PROVIDER's text stays as it is: the status report compares it.
     const unknown = error.errorClass === "timeout" || UNKNOWN_OUTCOME_CODES.has(error.code ?? "");
     const mayHold =
       (earlier === "same" && error.code !== MAIL_NO_PROVIDER) ||
-      (unknown && earlier !== "other") ||
+      (unknown && (earlier !== "other" || searchable)) ||
       error.code === MAIL_OUTCOME_UNCHECKED;
     await record(env, {
       ...row,
@@ -331,23 +384,23 @@ function reachedAll(before: readonly string[], now: readonly string[]): boolean 
 
 /**
  * Asks a provider without an idempotency key whether an earlier attempt (begun at `since`) reached
- * it. Nothing is sent blind: while the search cannot tell, a retryable MAIL_OUTCOME_UNCHECKED until
- * uncheckedSendAfterMs after that attempt, then the email is sent, as a Resend retry would be; an
- * empty answer counts only SEARCH_SETTLE_MS after that attempt (before, MAIL_OUTCOME_UNCHECKED too).
+ * it. Nothing is sent blind before `sendAnyway` (sendAnywayAt): while the search fails, a retryable
+ * MAIL_OUTCOME_UNCHECKED, and an empty answer counts only SEARCH_SETTLE_MS after that attempt
+ * (before, MAIL_OUTCOME_UNCHECKED too); from then on the email is sent, as a Resend retry would be.
  */
 async function sentEarlier(
   provider: MailProvider,
   email: OutgoingEmail,
   ctx: MailSendContext,
-  since: number,
+  times: { since: number; sendAnyway: number },
 ): Promise<{ providerId: string; note?: string } | undefined> {
+  const { since, sendAnyway } = times;
   let found: { providerId: string; note?: string } | undefined;
   try {
     found = await provider.findSent?.(email, ctx);
   } catch (cause) {
     const error = asOrderlyError(cause);
-    const windowMs = uncheckedSendAfterMs(ctx.idempotencyKey);
-    if (Date.now() - since >= windowMs) {
+    if (Date.now() >= sendAnyway) {
       console.warn("mail provider's search failed past the window; sending again, a duplicate is possible", {
         vendor: provider.vendor,
         idempotencyKey: ctx.idempotencyKey,
@@ -357,9 +410,8 @@ async function sentEarlier(
     }
     // Retryable whatever the search's error (a refused search too: the same token sends): only
     // time ends the wait, never a dead letter for a search.
-    const hours = windowMs / HOUR_MS;
     throw new OrderlyError(
-      `An earlier attempt may have reached ${provider.vendor}, and its message search could not say whether it went out: ${error.message.replace(/\.$/, "")}. So it was not sent again; Orderly tries again, and if the search still cannot tell ${hours} ${hours === 1 ? "hour" : "hours"} after that attempt, sends it anyway.`,
+      `An earlier attempt may have reached ${provider.vendor}, and its message search could not say whether it went out: ${error.message.replace(/\.$/, "")}. So it was not sent again; ${whatHappensNext(ctx.idempotencyKey, since, sendAnyway)}`,
       {
         errorClass: error.errorClass === "rate_limited" ? "rate_limited" : "unavailable",
         code: MAIL_OUTCOME_UNCHECKED,
@@ -370,12 +422,31 @@ async function sentEarlier(
     );
   }
   const waitMs = since + SEARCH_SETTLE_MS - Date.now();
-  if (!found && waitMs > 0)
+  // Past sendAnyway an alert's last tries are running out: a fresh empty answer is taken as it is.
+  if (!found && waitMs > 0 && Date.now() < sendAnyway)
     throw new OrderlyError(
       `An earlier attempt may have reached ${provider.vendor} moments ago, and its message search does not list it yet, so nothing was sent now; the search is repeated shortly, and the email is sent if it still finds nothing.`,
       { errorClass: "unavailable", code: MAIL_OUTCOME_UNCHECKED, retryAfterSeconds: Math.ceil(waitMs / 1000) },
     );
   return found;
+}
+
+/**
+ * What becomes of an email held back because the search cannot tell, as it really goes: the
+ * tenant's alerts and reports are tried again by the cron and sent anyway at `sendAnyway`; any other
+ * email is a queue step's (the invoice e-mail), whose retries end in a failed transfer long before
+ * 24 hours, so only a person's retry of it can reach that time.
+ */
+function whatHappensNext(idempotencyKey: string, since: number, sendAnyway: number): string {
+  const at = `${utcMinute(sendAnyway)} UTC`;
+  const hours = uncheckedSendAfterMs(idempotencyKey) / HOUR_MS;
+  const afterAttempt = `${hours} ${hours === 1 ? "hour" : "hours"} after that attempt`;
+  if (isTenantMail(idempotencyKey)) {
+    const why =
+      sendAnyway < since + uncheckedSendAfterMs(idempotencyKey) ? "shortly before Orderly stops re-sending it" : afterAttempt;
+    return `Orderly tries again at its next cron runs, and if the search still cannot tell, sends it anyway from ${at} (${why}), as a duplicate is better than a lost alert.`;
+  }
+  return `the step is retried with backoff and, if the search still cannot tell, ends as a failed transfer for a person to retry. A retry from ${at} on (${afterAttempt}) sends it even if the search still cannot tell; a retry before then sends it only if the search finds nothing.`;
 }
 
 /** The provider's "key used with other content", when this attempt cannot count it as sent. */

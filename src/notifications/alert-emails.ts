@@ -4,7 +4,9 @@
  * PUBLIC_URL, read from the Worker's bindings (alerts are mostly written by the cron and queues,
  * which have no request to take a host from); without it the email says where to click.
  */
+
 import { env } from "cloudflare:workers";
+import { utcMinute } from "../domain/clock-text";
 import { escapeHtml } from "../mail/templates";
 import { publicUrl } from "../worker/config";
 import type { AlertKind } from "./alert-throttle";
@@ -296,7 +298,7 @@ export interface SignatureFacts {
 
 /** What a refused delivery means for the shop's orders, and how to get them back, per source. */
 function signatureAdvice(f: SignatureFacts): string {
-  const since = `${stamp(f.at)} UTC`;
+  const since = `${utcMinute(f.at)} UTC`;
   switch (f.connector) {
     case "woocommerce":
       return `If it came from the shop, its order did not reach Orderly, and will not by itself: WooCommerce does not send a failed delivery again, and after more than 5 failures in a row it disables the webhook. The usual cause is a webhook secret mistyped, or changed on one side. Enter the same secret in both places and save both: on the connection "${f.sourceName}" in Orderly, and in each of its webhooks in WordPress admin under WooCommerce → Settings → Advanced → Webhooks. If a webhook shows Disabled there, set it back to Active and save it. Then re-save in WooCommerce each order placed or changed since ${since} (open it and click Update), which sends it again.`;
@@ -316,7 +318,7 @@ export function signatureAlertText(f: SignatureFacts): AlertText {
   return {
     subject: `Deliveries to "${f.sourceName}" fail their signature check`,
     text: [
-      `A delivery to the connection "${f.sourceName}" (${f.connectorName}) failed its signature check at ${stamp(f.at)} UTC. Orderly refused it (401) and kept nothing of it: a body without the connection's signature cannot be trusted to come from the shop.`,
+      `A delivery to the connection "${f.sourceName}" (${f.connectorName}) failed its signature check at ${utcMinute(f.at)} UTC. Orderly refused it (401) and kept nothing of it: a body without the connection's signature cannot be trusted to come from the shop.`,
       `Why: ${f.reason}`,
       signatureAdvice(f),
       SIGNATURE_NOT_PROOF,
@@ -332,7 +334,7 @@ export function signatureAlertText(f: SignatureFacts): AlertText {
  */
 export function signatureSample(at: number, reason: string, uncounted?: { count: number; since: number }): string {
   const more = uncounted && uncounted.count > 0 ? ` (and ${uncounted.count} more since ${clock(uncounted.since)} UTC)` : "";
-  return alertSample(`${stamp(at)} UTC${more}`, reason);
+  return alertSample(`${utcMinute(at)} UTC${more}`, reason);
 }
 
 export interface FallbackFacts {
@@ -490,11 +492,6 @@ function minutes(ms: number): number {
 
 function clock(at: number): string {
   return new Date(at).toISOString().slice(11, 16);
-}
-
-/** Date and time (UTC), for an event that may be days old when read. */
-function stamp(at: number): string {
-  return new Date(at).toISOString().slice(0, 16).replace("T", " ");
 }
 
 function plural(n: number, word: string, words = `${word}s`): string {

@@ -13,7 +13,14 @@ import { connections, mailOutbox, tenants } from "../db/schema";
 import { OrderlyError } from "../domain/errors";
 import { isLocalDevelopment } from "../mail/dev-outbox.provider";
 import { oneLineSubject } from "../mail/mail.types";
-import { MAIL_NO_PROVIDER, MAIL_TIMEOUT_MS, recordUnsentMail, type SendMailInput, sendMail } from "../mail/send-mail";
+import {
+  MAIL_NO_PROVIDER,
+  MAIL_TIMEOUT_MS,
+  recordUnsentMail,
+  type SendMailInput,
+  sendMail,
+  TENANT_MAIL_RETRIED_FOR_MS,
+} from "../mail/send-mail";
 import { systemMailer } from "../mail/system-mailer";
 import type { AlertText } from "./alert-emails";
 import { fallbackAlertText, groupedAlertText } from "./alert-emails";
@@ -37,10 +44,11 @@ export interface TenantAlert {
 }
 
 /**
- * A failed alert email is tried again by the cron for this long: longer than a Postmark retry
- * waits for its search before sending anyway (uncheckedSendAfterMs, one hour for alerts).
+ * A failed alert email is tried again by the cron for this long after its row was created. A
+ * Postmark retry whose search cannot tell sends anyway well inside it (sendAnywayAt, which reads
+ * the same constant): an hour after its attempt, at the latest two cron runs before this ends.
  */
-export const RESEND_FAILED_FOR_MS = 6 * 3_600_000;
+export const RESEND_FAILED_FOR_MS = TENANT_MAIL_RETRIED_FOR_MS;
 /**
  * ... and only once it is this old. A row reads "Not sent yet" (failed) from its first write until
  * the provider answers, up to MAIL_TIMEOUT_MS later; re-sent in between, Postmark (which takes no

@@ -9,9 +9,11 @@
  *
  * "Sent" means a transfer was created: Orderly sees an order only when a flow picks it up.
  */
+
 import { and, gt, isNotNull } from "drizzle-orm";
 import { database } from "../db/client";
 import { tenants } from "../db/schema";
+import { utcMinute } from "../domain/clock-text";
 import { notifyTenant } from "./notify-tenant";
 
 const HOUR_MS = 3_600_000;
@@ -46,7 +48,7 @@ export function silentSources(sources: SourceActivity[], now: number, silenceHou
 
 export function silenceAlertText(source: SourceActivity, now: number): { subject: string; text: string } {
   const hours = Math.floor((now - source.lastTransferAt) / HOUR_MS);
-  const last = new Date(source.lastTransferAt).toISOString().slice(0, 16).replace("T", " ");
+  const last = utcMinute(source.lastTransferAt);
   return {
     subject: `No orders from "${source.name}" for ${hours} hours`,
     text: [

@@ -9,6 +9,7 @@
  * "Possibly missing" is an honest approximation: Orderly cannot see an order a source never sent,
  * so it lists what it can see: failed transfers nobody retried, and sources gone silent.
  */
+import { utcMinute } from "../domain/clock-text";
 import { escapeHtml } from "../mail/templates";
 import { failedTransfersPage, pageLink, pageLinkHtml } from "./alert-emails";
 
@@ -98,14 +99,14 @@ function missingLines(f: StatusReportFacts): string[] {
   const lines: string[] = [];
   for (const s of f.sources.filter((c) => c.failedNotRetried > 0))
     lines.push(`${s.name}: ${s.failedNotRetried} failed ${s.failedNotRetried === 1 ? "transfer" : "transfers"} not retried`);
-  for (const s of f.silentSources) lines.push(`${s.name}: nothing received since ${stamp(s.lastTransferAt)} UTC`);
+  for (const s of f.silentSources) lines.push(`${s.name}: nothing received since ${utcMinute(s.lastTransferAt)} UTC`);
   return lines;
 }
 
 export function buildStatusReport(f: StatusReportFacts): StatusReportEmail {
   const totals = reportTotals(f.sources);
   const label = f.period.schedule === "daily" ? "Daily" : "Weekly";
-  const range = `${stamp(f.period.start)} – ${stamp(f.period.end)} UTC`;
+  const range = `${utcMinute(f.period.start)} – ${utcMinute(f.period.end)} UTC`;
   const missing = missingLines(f);
   const missingNote = `Orderly can only count orders that sources sent. What may be missing is what it can see: failed transfers nobody retried, and sources that usually send but have been silent for ${f.silenceHours} hours.`;
   const section = (title: string, rows: ConnectionCounts[]) =>
@@ -143,12 +144,8 @@ export function buildStatusReport(f: StatusReportFacts): StatusReportEmail {
   ].join("\n");
 
   return {
-    subject: `${label} status: ${totals.received} received, ${totals.transferred} transferred, ${totals.failed} failed (${stamp(f.period.start).slice(0, 10)})`,
+    subject: `${label} status: ${totals.received} received, ${totals.transferred} transferred, ${totals.failed} failed (${utcMinute(f.period.start).slice(0, 10)})`,
     text,
     html,
   };
-}
-
-function stamp(at: number): string {
-  return new Date(at).toISOString().slice(0, 16).replace("T", " ");
 }

@@ -10,6 +10,7 @@ import { describe, expect, it, onTestFinished, vi } from "vitest";
 import { database } from "../../src/db/client";
 import { mailOutbox } from "../../src/db/schema";
 import { SEARCH_SETTLE_MS, sendMail } from "../../src/mail/send-mail";
+import { reportMailKey, reportPeriod } from "../../src/notifications/status-report";
 import { createPostmarkMock, installMailMocks } from "../mocks/postmark.mock";
 import { createConnection, createTenant, outboxRow, rejection } from "./mail-helpers";
 import { type SearchHit, withSearch } from "./postmark-search";
@@ -166,6 +167,46 @@ describe("a Postmark retry after an unknown outcome", () => {
     expect(posts()).toHaveLength(1);
   });
 
+  it("a timeout to a corrected address keeps the row's unknown outcome: the next retry to it searches, and finds it", async () => {
+    const { mock, control, searches, posts, tenantId, via } = await setup();
+    const key = "invoice/r11/0";
+    control.loseNextAnswer = true;
+    await rejection(sendMail(env, { tenantId, idempotencyKey: key, email: invoiceEmail(["ane@example.dk"]), via }));
+    // Corrected to Bo: no search (the attempt to Ane is no copy), sent, and its answer lost too.
+    control.loseNextAnswer = true;
+    await rejection(sendMail(env, { tenantId, idempotencyKey: key, email: invoiceEmail(["bo@example.dk"]), via }));
+    expect(searches).toHaveLength(0);
+    expect((await outboxRow(tenantId, key))?.error).toMatch(/may have accepted it before this error\.$/);
+
+    const result = await sendMail(env, { tenantId, idempotencyKey: key, email: invoiceEmail(["bo@example.dk"]), via });
+
+    expect(searches).toHaveLength(1);
+    const toBo = mock.state.emails[1]!.MessageID;
+    expect(result).toMatchObject({ providerId: toBo, deduplicated: true });
+    expect(posts()).toHaveLength(2);
+  });
+
+  it("a timeout after the recipients shrank keeps the unknown outcome: the next retry searches, and finds it", async () => {
+    const { mock, control, searches, posts, tenantId, via } = await setup();
+    const key = "invoice/r12/0";
+    // To Ane and the books: refused outright, nothing accepted.
+    mock.failNext({ status: 503 });
+    await rejection(sendMail(env, { tenantId, idempotencyKey: key, email: invoiceEmail(), via }));
+    await settled(tenantId, key);
+    // To Ane alone: the search finds nothing, it is sent, and its answer is lost.
+    control.loseNextAnswer = true;
+    await rejection(sendMail(env, { tenantId, idempotencyKey: key, email: invoiceEmail(["ane@example.dk"]), via }));
+    expect(searches).toHaveLength(1);
+    expect(mock.state.emails).toHaveLength(1);
+
+    const result = await sendMail(env, { tenantId, idempotencyKey: key, email: invoiceEmail(["ane@example.dk"]), via });
+
+    expect(searches).toHaveLength(2);
+    expect(result).toMatchObject({ providerId: mock.state.emails[0]!.MessageID, deduplicated: true });
+    expect(mock.state.emails).toHaveLength(1);
+    expect(posts()).toHaveLength(2);
+  });
+
   it("does not send while the search fails, keeps the unknown outcome and the attempt's time, and finds the email once the search is back", async () => {
     const { mock, control, searches, posts, tenantId, via } = await setup();
     control.loseNextAnswer = true;
@@ -177,8 +218,9 @@ describe("a Postmark retry after an unknown outcome", () => {
 
     expect(error).toMatchObject({ code: "mail_outcome_unchecked", errorClass: "unavailable", retryable: true });
     expect(error.message).toContain("Postmark answered 500");
-    expect(error.message).toContain("So it was not sent again; Orderly tries again");
-    expect(error.message).toContain("1 hour after that attempt");
+    expect(error.message).toContain("So it was not sent again; Orderly tries again at its next cron runs");
+    expect(error.message).toContain("sends it anyway from");
+    expect(error.message).toContain("(1 hour after that attempt)");
     expect(posts()).toHaveLength(1);
     const row = await outboxRow(tenantId, "alert/r4");
     expect(row).toMatchObject({ status: "failed", providerId: null, attemptedAt });
@@ -218,7 +260,11 @@ describe("how long a failing search holds the email back, counted from the attem
     const error = await rejection(sendMail(env, { tenantId, idempotencyKey: "invoice/r7/0", email: invoiceEmail(), via }));
 
     expect(error).toMatchObject({ code: "mail_outcome_unchecked", retryable: true });
-    expect(error.message).toContain("24 hours after that attempt");
+    // A step's retries end in a failed transfer within the hour: only a person's retry reaches 24 hours.
+    expect(error.message).toContain("the step is retried with backoff");
+    expect(error.message).toContain("ends as a failed transfer for a person to retry");
+    expect(error.message).toMatch(/A retry from \d{4}-\d{2}-\d{2} \d{2}:\d{2} UTC on \(24 hours after that attempt\)/);
+    expect(error.message).not.toContain("Orderly tries again");
     expect(posts()).toHaveLength(1);
   });
 
@@ -261,6 +307,122 @@ describe("how long a failing search holds the email back, counted from the attem
     await backdate(tenantId, "invoice/r10/0", { attemptedAt: Date.now() - 61 * MINUTE });
     control.failSearches = 1;
     await rejection(sendMail(env, { tenantId, idempotencyKey: "invoice/r10/0", email: invoiceEmail(), via }));
+    expect(posts()).toHaveLength(1);
+  });
+});
+
+describe("an alert or report near the end of its re-send window: its last tries send anyway", () => {
+  /** A first attempt refused outright (nothing accepted), its row then given these times. */
+  async function failedEarlier(key: string, times: { createdAt: number; attemptedAt: number }) {
+    const world = await setup();
+    world.mock.failNext({ status: 503 });
+    await rejection(sendMail(env, { tenantId: world.tenantId, idempotencyKey: key, email: invoiceEmail(), via: world.via }));
+    await backdate(world.tenantId, key, times);
+    return world;
+  }
+
+  it("an alert created 5 h 55 min ago whose attempt was minutes ago: sent although the search fails", async () => {
+    const now = Date.now();
+    const { control, posts, tenantId, via } = await failedEarlier("alert/w1", {
+      createdAt: now - 5 * HOUR - 55 * MINUTE,
+      attemptedAt: now - 3 * MINUTE,
+    });
+    control.failSearches = 1;
+    quietWarnings();
+
+    const result = await sendMail(env, { tenantId, idempotencyKey: "alert/w1", email: invoiceEmail(), via });
+
+    expect(result).toMatchObject({ deduplicated: false });
+    expect(posts()).toHaveLength(2);
+  });
+
+  it("an alert created 5 h 55 min ago whose attempt was seconds ago: an empty search is taken as it is", async () => {
+    const now = Date.now();
+    const { searches, posts, tenantId, via } = await failedEarlier("alert/w2", {
+      createdAt: now - 5 * HOUR - 55 * MINUTE,
+      attemptedAt: now - 10_000,
+    });
+
+    const result = await sendMail(env, { tenantId, idempotencyKey: "alert/w2", email: invoiceEmail(), via });
+
+    expect(searches).toHaveLength(1);
+    expect(result).toMatchObject({ deduplicated: false });
+    expect(posts()).toHaveLength(2);
+  });
+
+  it("an alert created 5 h 55 min ago is still found by a search that works: not sent twice", async () => {
+    const now = Date.now();
+    const world = await setup();
+    world.control.loseNextAnswer = true;
+    await rejection(
+      sendMail(env, { tenantId: world.tenantId, idempotencyKey: "alert/w3", email: invoiceEmail(), via: world.via }),
+    );
+    await backdate(world.tenantId, "alert/w3", { createdAt: now - 5 * HOUR - 55 * MINUTE, attemptedAt: now - 10_000 });
+
+    const result = await sendMail(env, {
+      tenantId: world.tenantId,
+      idempotencyKey: "alert/w3",
+      email: invoiceEmail(),
+      via: world.via,
+    });
+
+    expect(result).toMatchObject({ deduplicated: true });
+    expect(world.posts()).toHaveLength(1);
+  });
+
+  it("an alert created 4 hours ago whose attempt was minutes ago: still held back, saying until when", async () => {
+    const now = Date.now();
+    const { control, posts, tenantId, via } = await failedEarlier("alert/w4", {
+      createdAt: now - 4 * HOUR,
+      attemptedAt: now - 3 * MINUTE,
+    });
+    control.failSearches = 1;
+
+    const error = await rejection(sendMail(env, { tenantId, idempotencyKey: "alert/w4", email: invoiceEmail(), via }));
+
+    expect(error).toMatchObject({ code: "mail_outcome_unchecked", retryable: true });
+    expect(error.message).toContain("(1 hour after that attempt)");
+    expect(posts()).toHaveLength(1);
+  });
+
+  it("an alert created 5 h 30 min ago: held back only until shortly before its re-sending ends, and says so", async () => {
+    const now = Date.now();
+    const { control, tenantId, via } = await failedEarlier("alert/w5", {
+      createdAt: now - 5 * HOUR - 30 * MINUTE,
+      attemptedAt: now - 3 * MINUTE,
+    });
+    control.failSearches = 1;
+
+    const error = await rejection(sendMail(env, { tenantId, idempotencyKey: "alert/w5", email: invoiceEmail(), via }));
+
+    expect(error.message).toContain("(shortly before Orderly stops re-sending it)");
+  });
+
+  it("a status report first stored hours after its period: its window counts from the period's end", async () => {
+    const now = Date.now();
+    const period = reportPeriod("daily", now, 0);
+    const key = reportMailKey("ten_w", { ...period, end: now - 5 * HOUR - 55 * MINUTE });
+    const { control, posts, tenantId, via } = await failedEarlier(key, {
+      createdAt: now - 2 * HOUR,
+      attemptedAt: now - 3 * MINUTE,
+    });
+    control.failSearches = 1;
+    quietWarnings();
+
+    const result = await sendMail(env, { tenantId, idempotencyKey: key, email: invoiceEmail(), via });
+
+    expect(result).toMatchObject({ deduplicated: false });
+    expect(posts()).toHaveLength(2);
+  });
+
+  it("an invoice created days ago whose attempt was minutes ago: still held back (its 24 hours count from the attempt)", async () => {
+    const now = Date.now();
+    const { control, posts, tenantId, via } = await failedEarlier("invoice/w6/0", {
+      createdAt: now - 3 * 24 * HOUR,
+      attemptedAt: now - 3 * MINUTE,
+    });
+    control.failSearches = 1;
+    await rejection(sendMail(env, { tenantId, idempotencyKey: "invoice/w6/0", email: invoiceEmail(), via }));
     expect(posts()).toHaveLength(1);
   });
 });
@@ -323,6 +485,25 @@ describe("which search hit counts as the email", () => {
     const { result, posts } = await lostThenRetry((hits) => hits.map(({ Recipients: _r, ...hit }) => hit));
     expect(result).toMatchObject({ deduplicated: false });
     expect(posts()).toHaveLength(2);
+  });
+
+  it("not one missing one of several recipients", async () => {
+    const { result, posts } = await lostThenRetry((hits) =>
+      hits.map((hit) => ({ ...hit, Recipients: (hit.Recipients as string[]).filter((a) => a !== "books@example.dk") })),
+    );
+    expect(result).toMatchObject({ deduplicated: false });
+    expect(posts()).toHaveLength(2);
+  });
+
+  it("among several hits, the one with this email's subject", async () => {
+    const { result, posts, mock } = await lostThenRetry((hits) => [
+      ...hits.map((hit) => ({ ...hit, MessageID: "pm-earlier-version", Subject: "Invoice 1001 from Lund Shop (draft)" })),
+      ...hits,
+    ]);
+    expect(result).toMatchObject({ providerId: mock.state.emails[0]!.MessageID, deduplicated: true });
+    expect(result.note).toContain("already accepted this email");
+    expect(result.note).not.toContain("It went out with the subject");
+    expect(posts()).toHaveLength(1);
   });
 
   it("one whose recipients are written in other case", async () => {

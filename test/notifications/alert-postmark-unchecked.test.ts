@@ -8,9 +8,15 @@ import { eq } from "drizzle-orm";
 import { describe, expect, it, onTestFinished, vi } from "vitest";
 import { database } from "../../src/db/client";
 import { mailOutbox, tenants } from "../../src/db/schema";
-import { UNCHECKED_SEND_AFTER_MS, uncheckedSendAfterMs } from "../../src/mail/send-mail";
+import {
+  NOTIFY_CRON_INTERVAL_MS,
+  TENANT_MAIL_RETRIED_FOR_MS,
+  UNCHECKED_SEND_AFTER_MS,
+  uncheckedSendAfterMs,
+} from "../../src/mail/send-mail";
 import { notifyTenant, RESEND_FAILED_FOR_MS, resendFailedAlerts } from "../../src/notifications/notify-tenant";
 import { REPORT_CATCH_UP_MS, reportMailKey, reportPeriod } from "../../src/notifications/status-report";
+import { NOTIFY_CRON } from "../../src/worker/cron";
 import { createConnection } from "../mail/mail-helpers";
 import { withSearch } from "../mail/postmark-search";
 import { createPostmarkMock, installMailMocks } from "../mocks/postmark.mock";
@@ -22,6 +28,12 @@ describe("how long a Postmark retry whose search fails holds the tenant's mail b
     expect(uncheckedSendAfterMs("alert/failures:con_x:1")).toBeLessThanOrEqual(RESEND_FAILED_FOR_MS - 4 * HOUR);
     expect(uncheckedSendAfterMs(report)).toBeLessThanOrEqual(REPORT_CATCH_UP_MS - 4 * HOUR);
     expect(uncheckedSendAfterMs("invoice/tr_1/2")).toBe(UNCHECKED_SEND_AFTER_MS);
+  });
+
+  it("the send-anyway deadline reads the windows it must end inside: the cron's and the report pass's", () => {
+    expect(RESEND_FAILED_FOR_MS).toBe(TENANT_MAIL_RETRIED_FOR_MS);
+    expect(REPORT_CATCH_UP_MS).toBe(TENANT_MAIL_RETRIED_FOR_MS);
+    expect(NOTIFY_CRON).toBe(`*/${NOTIFY_CRON_INTERVAL_MS / MINUTE} * * * *`);
   });
 
   it("a failed alert whose search keeps failing is sent by the cron an hour after its attempt", async () => {
@@ -60,6 +72,40 @@ describe("how long a Postmark retry whose search fails holds the tenant's mail b
       .update(mailOutbox)
       .set({ createdAt: now - 61 * MINUTE, attemptedAt: now - 61 * MINUTE })
       .where(eq(mailOutbox.id, row!.id));
+    expect(await resendFailedAlerts(env, now)).toBe(1);
+    expect(posts()).toHaveLength(2);
+    expect((await outbox(world.tenantId))[0]).toMatchObject({ status: "sent", error: null });
+  });
+
+  it("an alert failing for hours, whose attempt near the end of its six hours timed out, still gets a last try", async () => {
+    const mock = createPostmarkMock({ serverToken: "pm-ok" });
+    installMailMocks({ postmark: mock });
+    const { control, posts } = withSearch(mock, "pm-ok");
+    const world = await seedTenant();
+    const connectionId = await createConnection(world.tenantId, "postmark", { from: "alerts@lund.dk" }, { serverToken: "pm-ok" });
+    await database(env).update(tenants).set({ mailConnectionId: connectionId }).where(eq(tenants.id, world.tenantId));
+    const warn = vi.spyOn(console, "warn").mockImplementation(() => {});
+    const error = vi.spyOn(console, "error").mockImplementation(() => {});
+    onTestFinished(() => {
+      warn.mockRestore();
+      error.mockRestore();
+    });
+
+    // Postmark refused it outright (nothing accepted) ...
+    mock.failNext({ status: 503 });
+    await expect(
+      notifyTenant(env, world.tenantId, { key: "k2", subject: "Transfer failed", text: "Rejected." }),
+    ).rejects.toThrow();
+    const [row] = await outbox(world.tenantId);
+    const now = Date.now();
+    // ... the row was stored 5 h 55 min ago, and its last attempt, minutes ago, had its answer lost.
+    await database(env)
+      .update(mailOutbox)
+      .set({ createdAt: now - 5 * HOUR - 55 * MINUTE, attemptedAt: now - 3 * MINUTE })
+      .where(eq(mailOutbox.id, row!.id));
+    control.failSearches = 1_000;
+
+    // The search still fails: the cron's last runs in the window send it rather than lose it.
     expect(await resendFailedAlerts(env, now)).toBe(1);
     expect(posts()).toHaveLength(2);
     expect((await outbox(world.tenantId))[0]).toMatchObject({ status: "sent", error: null });
