@@ -1,18 +1,27 @@
 /**
  * How Shopify duties are booked and credited on a sale that charges VAT. The duties fee is not a
- * sale: it goes without VAT the way a rounding line does (no reduced-rate setting needed), keeps its
- * text "Duties", and takes no share when money refunded without lines is spread over the order's
- * VAT rates. The order is order-duties.json (a sweater, shipping and 8.40 USD of duties) made a
+ * sale: it is a line of its own kind, without VAT the way a rounding line is (no reduced-rate
+ * setting needed), keeps its text "Duties", goes on the targets' duties product (the rounding
+ * product when none is set), and takes no share when money refunded without lines is spread over
+ * the order's VAT rates. The order is order-duties.json (a sweater, shipping and 8.40 USD of duties) made a
  * domestic Danish sale at 25 %.
  */
 import { describe, expect, it } from "vitest";
-import { createInvoiceSettings as billySettings, taxRateIdFor } from "../../src/connectors/billy";
+import {
+  createInvoiceSettings as billySettings,
+  checkProductSettings,
+  productSourceFor,
+  taxRateIdFor,
+} from "../../src/connectors/billy";
 import type { SourceEvent } from "../../src/connectors/contract";
-import { createInvoiceSettings as economicSettings, planProduct } from "../../src/connectors/economic";
+import { economicLines, createInvoiceSettings as economicSettings, planProduct } from "../../src/connectors/economic";
+import { ledgerLines } from "../../src/connectors/sandbox-ledger/ledger.books";
 import { parse } from "../../src/connectors/shopify/shopify.parse";
 import { accountingSettingsSchema } from "../../src/domain/accounting/accounting-settings";
 import { buildCreditNoteDocument, buildInvoiceDocument } from "../../src/domain/accounting/build-document";
+import type { AccountingDocument } from "../../src/domain/accounting/document";
 import { type CanonicalOrder, type CanonicalRefund, orderSchema } from "../../src/domain/order";
+import { fieldsFor } from "../../src/worker/routes/ui/forms/schema-fields";
 import { shopifyDelivery } from "../fixtures/shopify";
 import orderDuties from "../fixtures/shopify/order-duties.json?raw";
 import { SETTINGS as BILLY_SETTINGS } from "../mocks/billy.mock.fixtures";
@@ -63,15 +72,15 @@ describe("Shopify duties on a sale that charges VAT", () => {
     expect(orderSchema.parse(JSON.parse(JSON.stringify(order))).fees).toStrictEqual(order.fees);
   });
 
-  it("books the duties without VAT like a rounding line, needing no 0 % reduced-rate setting", async () => {
+  it("books the duties as their own kind of line without VAT, needing no 0 % reduced-rate setting", async () => {
     const invoice = buildInvoiceDocument(await domestic(), settings);
     expect(invoice.vat.case).toBe("domestic");
     expect(invoice.mismatch).toBeUndefined();
     expect(invoice.difference).toBe(0);
     expect(invoice.totals).toStrictEqual({ net: 14340, vat: 3375, total: 17715 });
     const duties = invoice.lines.find((l) => l.description === "Duties");
-    expect(duties).toMatchObject({ kind: "rounding", net: 840, vatRateBp: 0, vat: 0 });
-    // e-conomic: the rounding product, not reducedRateProducts["0"] (left empty here).
+    expect(duties).toMatchObject({ kind: "duties", net: 840, vatRateBp: 0, vat: 0 });
+    // e-conomic: the rounding product (no duties product set), not reducedRateProducts["0"] (left empty here).
     const economic = economicSettings.parse({ roundingProductNumber: "99" });
     expect(economic.reducedRateProducts).toStrictEqual({});
     expect(planProduct(duties!, invoice, economic)).toStrictEqual({ productNumber: "99" });
@@ -79,6 +88,8 @@ describe("Shopify duties on a sale that charges VAT", () => {
     const billy = billySettings.parse(BILLY_SETTINGS);
     expect(billy.taxRatesByRate).toStrictEqual({});
     expect(taxRateIdFor(duties!, invoice.vat, billy)).toBe("tr-none");
+    // The sandbox ledger keeps the line's kind, so its books show duties apart from rounding.
+    expect(ledgerLines(invoice).map((l) => l.kind)).toStrictEqual(["product", "shipping", "duties"]);
   });
 
   it("credits money refunded without lines at the sale's 25 % alone, not over the duties' 0 %", async () => {
@@ -93,6 +104,103 @@ describe("Shopify duties on a sale that charges VAT", () => {
     const note = buildCreditNoteDocument(order, refund(order.totals.total), settings);
     expect(note.mismatch).toBeUndefined();
     expect(note.totals).toStrictEqual({ net: 14340, vat: 3375, total: 17715 });
-    expect(note.lines.map((l) => l.vatRateBp)).toStrictEqual([2500, 0]);
+    // The duties' share is a duties line, so it needs no 0 % product or tax rate either.
+    expect(note.lines.map((l) => [l.kind, l.description, l.vatRateBp, l.net + l.vat])).toStrictEqual([
+      ["product", "Refund", 2500, 16875],
+      ["duties", "Duties", 0, 840],
+    ]);
+    const economic = economicSettings.parse({ dutiesProductNumber: "duties" });
+    expect(note.lines.map((l) => planProduct(l, note, economic))).toStrictEqual([
+      { productNumber: "1" },
+      { productNumber: "duties" },
+    ]);
+    const billy = billySettings.parse(BILLY_SETTINGS);
+    expect(note.lines.map((l) => taxRateIdFor(l, note.vat, billy))).toStrictEqual(["tr-dk-25", "tr-none"]);
+  });
+});
+
+/** The domestic duties order paid one cent more than its lines: a rounding line beside the duties. */
+async function withRounding(): Promise<AccountingDocument> {
+  const order = await domestic();
+  const total = order.totals.total + 1;
+  const paid = { ...order, totals: { ...order.totals, total }, payments: order.payments.map((p) => ({ ...p, amount: total })) };
+  const invoice = buildInvoiceDocument(orderSchema.parse(paid), settings);
+  expect(invoice.lines.map((l) => [l.kind, l.description, l.net])).toStrictEqual([
+    ["product", "Wool sweater", 12000],
+    ["shipping", "UPS Worldwide", 1500],
+    ["duties", "Duties", 840],
+    ["rounding", "Rounding difference", 1],
+  ]);
+  return invoice;
+}
+
+describe("Shopify duties on a product of their own", () => {
+  it("e-conomic: books the duties on dutiesProductNumber, the rounding line on the rounding product", async () => {
+    const invoice = await withRounding();
+    const economic = economicSettings.parse({ useSkuAsProductNumber: false, dutiesProductNumber: "customs" });
+    const numbers = invoice.lines.map((l) => {
+      const plan = planProduct(l, invoice, economic);
+      return "productNumber" in plan ? plan.productNumber : plan.sku;
+    });
+    expect(numbers).toStrictEqual(["1", "shipping", "customs", "rounding"]);
+    expect(economicLines(invoice, numbers).map((l) => [l.product.productNumber, l.description, l.unitNetPrice])).toStrictEqual([
+      ["1", "Wool sweater", 120],
+      ["shipping", "UPS Worldwide", 15],
+      ["customs", "Duties", 8.4],
+      ["rounding", "Rounding difference", 0.01],
+    ]);
+  });
+
+  it("e-conomic: without dutiesProductNumber the duties stay on the rounding product, as before", async () => {
+    const invoice = await withRounding();
+    const economic = economicSettings.parse({ useSkuAsProductNumber: false, roundingProductNumber: "99" });
+    expect(economic.dutiesProductNumber).toBeUndefined();
+    expect(invoice.lines.map((l) => planProduct(l, invoice, economic))).toStrictEqual([
+      { productNumber: "1" },
+      { productNumber: "shipping" },
+      { productNumber: "99" },
+      { productNumber: "99" },
+    ]);
+  });
+
+  it("Billy: books the duties on products.duties at the no-VAT rate, the rounding line on products.rounding", async () => {
+    const invoice = await withRounding();
+    const billy = billySettings.parse({ ...BILLY_SETTINGS, products: { ...BILLY_SETTINGS.products, duties: "prod-duties" } });
+    expect(invoice.lines.map((l) => productSourceFor(l, billy))).toStrictEqual([
+      { kind: "sku", sku: "SWEATER-WOOL-L" },
+      { kind: "setting", key: "shipping", productId: "prod-shipping" },
+      { kind: "setting", key: "duties", productId: "prod-duties" },
+      { kind: "setting", key: "rounding", productId: "prod-rounding" },
+    ]);
+    expect(invoice.lines.map((l) => taxRateIdFor(l, invoice.vat, billy))).toStrictEqual([
+      "tr-dk-25",
+      "tr-dk-25",
+      "tr-none",
+      "tr-none",
+    ]);
+  });
+
+  it("Billy: without products.duties the duties stay on products.rounding, and name it when that is empty too", async () => {
+    const invoice = await withRounding();
+    const billy = billySettings.parse(BILLY_SETTINGS);
+    const duties = invoice.lines.find((l) => l.kind === "duties")!;
+    expect(productSourceFor(duties, billy)).toStrictEqual({ kind: "setting", key: "rounding", productId: "prod-rounding" });
+    const without = billySettings.parse({ ...BILLY_SETTINGS, products: { default: "prod-default" } });
+    expect(() => checkProductSettings([duties], without)).toThrow(
+      '"Duties" (a duties line) needs a Billy product: set products.duties (or products.rounding) in the step\'s settings.',
+    );
+  });
+
+  it("the settings schemas take the new products, and the step forms built from them show them", () => {
+    expect(economicSettings.parse({ dutiesProductNumber: "customs" }).dutiesProductNumber).toBe("customs");
+    expect(() => economicSettings.parse({ dutiesProductNumber: "x".repeat(26) })).toThrow();
+    expect(billySettings.parse({ products: { duties: "prod-duties" } }).products.duties).toBe("prod-duties");
+    const economicForm = fieldsFor(economicSettings, "step0.settings");
+    expect(economicForm.find((f) => f.key === "dutiesProductNumber")).toMatchObject({
+      name: "step0.settings.dutiesProductNumber",
+      required: false,
+    });
+    const billyProducts = fieldsFor(billySettings, "step0.settings").find((f) => f.key === "products");
+    expect(billyProducts?.children?.find((f) => f.key === "duties")).toMatchObject({ name: "step0.settings.products.duties" });
   });
 });

@@ -45,7 +45,7 @@ describe("Shopify duties", () => {
     expect(invoice.difference).toBe(0);
     expect(invoice.totals).toStrictEqual({ net: 14340, vat: 0, total: 14340 });
     expect(invoice.lines.find((l) => l.description === "Duties")).toMatchObject({
-      kind: "rounding",
+      kind: "duties",
       quantity: 1,
       net: 840,
       vatRateBp: 0,

@@ -139,7 +139,7 @@ export function taxRateProblems(
     const description = line.description || (document.lines[i]?.description ?? "");
     const where = `line ${i + 1} "${description}" (product ${line.productId ?? "?"})`;
     const base = { line: i + 1, description, productId: line.productId, expected };
-    // A rounding, gift-card, shipping or fee line Orderly books without VAT may carry another 0 %
+    // A rounding, duties, gift-card, shipping or fee line Orderly books without VAT may carry another 0 %
     // rate than the one id a setting can name ("no VAT" against "exempt", goods against services):
     // charged no VAT, it books nothing wrong. A product line's rate is what decides the VAT return box.
     const docLine = document.lines[i];

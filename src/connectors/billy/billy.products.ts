@@ -1,7 +1,7 @@
 /**
  * Every Billy invoice line needs a product. A product line is found by its SKU (the Billy product's
- * `productNo`), created when asked, or booked on the default product; shipping, fees, gift cards and
- * rounding use the products named in the step's settings.
+ * `productNo`), created when asked, or booked on the default product; shipping, fees, gift cards,
+ * rounding and duties use the products named in the step's settings.
  */
 import type { DocumentLine } from "../../domain/accounting/document";
 import { toMajorNumber } from "../../domain/money";
@@ -30,6 +30,9 @@ export function productSourceFor(line: DocumentLine, settings: ProductSettings):
       return setting("giftCard", p.giftCard);
     case "rounding":
       return setting("rounding", p.rounding);
+    case "duties":
+      // Without a duties product they stay where they were booked before the setting existed.
+      return p.duties ? setting("duties", p.duties) : setting("rounding", p.rounding);
   }
 }
 
@@ -41,12 +44,14 @@ function setting(key: ProductKey, productId: string | undefined): ProductSource 
 export function checkProductSettings(lines: readonly DocumentLine[], settings: ProductSettings): void {
   for (const line of lines) {
     const source = productSourceFor(line, settings);
-    if (source.kind === "setting" && !source.productId)
+    if (source.kind === "setting" && !source.productId) {
+      const set = line.kind === "duties" ? `products.duties (or products.${source.key})` : `products.${source.key}`;
       throw settingsError(
-        `"${line.description}" (a ${line.kind} line) needs a Billy product: set products.${source.key} in the step's settings.`,
+        `"${line.description}" (a ${line.kind} line) needs a Billy product: set ${set} in the step's settings.`,
         "billy_product_missing",
         { setting: `products.${source.key}` },
       );
+    }
   }
 }
 

@@ -56,6 +56,11 @@ export const billyDocumentSettings = z.object({
       fee: billyId.optional().describe("Billy product for fees charged on the order (falls back to the default product)."),
       giftCard: billyId.optional().describe("Billy product for gift cards sold (a voucher, booked on a liability account)."),
       rounding: billyId.optional().describe("Billy product for the cents-difference rounding line."),
+      duties: billyId
+        .optional()
+        .describe(
+          "Billy product for import duties passed on (Shopify's Duties line, without VAT), e.g. on a customs liability or duties account (falls back to the rounding product).",
+        ),
     })
     .default({})
     .describe("Billy product ids for lines that are not looked up by SKU. Every Billy invoice line needs a product."),
@@ -80,7 +85,7 @@ export const billyDocumentSettings = z.object({
         .describe(
           "Billy tax rate per destination for One Stop Shop sales at the destination's standard rate, e.g. DE → its 19 % rate.",
         ),
-      noVat: billyId.optional().describe("Billy tax rate without VAT for gift cards and rounding lines."),
+      noVat: billyId.optional().describe("Billy tax rate without VAT for gift cards, rounding and duties lines."),
     })
     .default({ oss: {} })
     .describe(

@@ -12,7 +12,7 @@ import type { BillyDocumentSettings } from "./billy.settings";
 type TaxSettings = Pick<BillyDocumentSettings, "taxRates" | "taxRatesByRate">;
 
 /** Lines that are not a sale of goods or services and carry no VAT of their own. */
-const NOT_A_SALE = new Set<DocumentLine["kind"]>(["rounding", "giftcard"]);
+const NOT_A_SALE = new Set<DocumentLine["kind"]>(["rounding", "giftcard", "duties"]);
 
 const CASE_SETTING: Record<Exclude<VatCase, "oss">, "domestic" | "euHomeVat" | "reverseCharge" | "export"> = {
   domestic: "domestic",

@@ -1,7 +1,7 @@
 /**
  * Which e-conomic product each document line is booked on. e-conomic derives a line's account and
  * VAT from its product's group and the recipient's VAT zone, so the product is how the VAT decision
- * reaches the books: lines without VAT (gift cards, adjustments, rounding) have their own products,
+ * reaches the books: lines without VAT (gift cards, adjustments, rounding, duties) have their own products,
  * an OSS sale uses the destination country's product, a reduced rate its own product. A SKU is
  * used as the product number only when `GET /products/{productNumber}` finds it (the number in
  * e-conomic's own URL escaping, see resourceId); an unknown SKU falls back to the default product,
@@ -28,6 +28,7 @@ type ProductSettings = Pick<
   | "feeProductNumber"
   | "giftCardProductNumber"
   | "roundingProductNumber"
+  | "dutiesProductNumber"
   | "ossProducts"
   | "reducedRateProducts"
 >;
@@ -51,6 +52,9 @@ export function planProduct(line: DocumentLine, document: AccountingDocument, se
       return { productNumber: settings.roundingProductNumber };
     case "giftcard":
       return { productNumber: settings.giftCardProductNumber };
+    case "duties":
+      // Without a duties product they stay where they were booked before the setting existed.
+      return { productNumber: settings.dutiesProductNumber ?? settings.roundingProductNumber };
   }
   const { vat } = document;
   if (vat.case === "oss") {

@@ -96,6 +96,11 @@ export const economicDocumentSettings = accountingSettingsSchema.extend({
   feeProductNumber: productFor("fees (handling, payment surcharges)", "fee"),
   giftCardProductNumber: productFor("gift cards sold (in a group without VAT: VAT is due on redemption)", "giftcard"),
   roundingProductNumber: productFor("the rounding line (the cents difference, without VAT)", "rounding"),
+  dutiesProductNumber: productNumberSchema
+    .optional()
+    .describe(
+      "e-conomic product for import duties passed on (Shopify's Duties line, without VAT), e.g. in a group booking to a customs liability or duties account (empty: the rounding product).",
+    ),
   ossProducts: z
     .record(
       z.string().regex(/^[A-Z]{2}(:\d{1,5})?$/, "a country code such as DE, or DE:700 for a reduced rate"),

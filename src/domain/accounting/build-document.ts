@@ -53,12 +53,13 @@ function splitDuties(order: CanonicalOrder): { sales: CanonicalOrder; duties: Ca
 }
 
 /**
- * Duties are the destination's customs passed on, not a sale: booked like the rounding line (the
- * targets' product and tax rate without VAT, e-conomic's rounding product, Billy's taxRates.noVat),
- * so a 0 % duties line on a VAT-charged sale needs no reduced-rate setting. The text stays "Duties".
+ * Duties are the destination's customs passed on, not a sale: a `duties` line, booked without VAT
+ * like the rounding line (e-conomic's dutiesProductNumber, Billy's products.duties, each falling back
+ * to the rounding product; Billy's taxRates.noVat), so a 0 % duties line on a VAT-charged sale needs
+ * no reduced-rate setting. The text stays "Duties".
  */
 function notASale(line: InvoiceLine): Omit<InvoiceLine, "kind"> & { kind: DocumentLineKind } {
-  return line.vat === 0 ? { ...line, kind: "rounding", vatRateBp: 0 } : line;
+  return line.vat === 0 ? { ...line, kind: "duties", vatRateBp: 0 } : line;
 }
 
 /**
@@ -284,7 +285,7 @@ export function paidDifferences(
 /** The line's VAT rate: the source's where it gives one (reduced rates), else derived or decided. */
 function lineRate(line: SourceLine, vat: VatDecision, warnings: string[]): number {
   const noVatCase = vat.case === "reverse-charge" || vat.case === "export";
-  if (line.kind === "rounding" || line.kind === "giftcard") return line.rateBp ?? 0;
+  if (line.kind === "rounding" || line.kind === "giftcard" || line.kind === "duties") return line.rateBp ?? 0;
   if (noVatCase && line.vat !== 0) {
     warnings.push(
       `"${line.description}" was charged VAT on a ${vat.case} sale; it is booked as charged so the invoice equals what the customer paid.`,
@@ -340,31 +341,40 @@ function shippingRefund(gross: number, shares: Array<[number, number]>, fallback
     );
 }
 
+/** A share of money refunded without lines: a VAT rate in basis points, or the order's duties (without VAT). */
+type ShareKey = number | "duties";
+
 /**
  * What the order sold at each VAT rate (gross, gift cards aside), largest first; rates with
  * nothing sold are left out, and an order with nothing priced falls back to `fallback`. The caller
- * leaves out duties fees (not a sale) unless the whole order was refunded.
+ * leaves out duties fees (not a sale) unless the whole order was refunded; then they are a share
+ * of their own (`duties`), so they are given back as the duties line the invoice booked.
  */
-function grossByRate(order: CanonicalOrder, vat: VatDecision, fallback: number): Array<[number, number]> {
+function grossByRate(order: CanonicalOrder, vat: VatDecision, fallback: number): Array<[ShareKey, number]> {
   const noVat = vat.case === "reverse-charge" || vat.case === "export";
-  const byRate = new Map<number, number>();
-  for (const line of invoiceLinesFromOrder(order)) {
+  const byRate = new Map<ShareKey, number>();
+  const { sales, duties } = splitDuties(order);
+  const lines = [...invoiceLinesFromOrder(sales), ...invoiceLinesFromOrder(duties).map(notASale)];
+  for (const line of lines) {
     if (line.kind === "giftcard") continue;
     // As for the main rate: a sale without VAT is refunded without VAT unless VAT was charged on it.
-    const rate =
-      noVat && line.vat === 0
-        ? 0
-        : lineRate({ ...line, ...(line.vatRateBp === undefined ? {} : { rateBp: line.vatRateBp }) }, vat, []);
-    byRate.set(rate, (byRate.get(rate) ?? 0) + line.net + line.vat);
+    const key: ShareKey =
+      line.kind === "duties"
+        ? "duties"
+        : noVat && line.vat === 0
+          ? 0
+          : lineRate({ ...line, ...(line.vatRateBp === undefined ? {} : { rateBp: line.vatRateBp }) }, vat, []);
+    byRate.set(key, (byRate.get(key) ?? 0) + line.net + line.vat);
   }
-  const shares = [...byRate].filter(([, gross]) => gross > 0).sort((a, b) => b[1] - a[1] || b[0] - a[0]);
+  const rateOf = (key: ShareKey) => (key === "duties" ? 0 : key);
+  const shares = [...byRate].filter(([, gross]) => gross > 0).sort((a, b) => b[1] - a[1] || rateOf(b[0]) - rateOf(a[0]));
   return shares.length > 0 ? shares : [[fallback, 1]];
 }
 
 /**
  * Money refunded without lines as one line per VAT rate of the order, each rate taking its share
  * (a lump sum on a mixed-rate order carries the VAT that was charged on it). They are sales lines,
- * so a target books them on a product that carries that VAT.
+ * so a target books them on a product that carries that VAT; the duties' share is a duties line.
  */
 function overRates(
   gross: number,
@@ -375,18 +385,26 @@ function overRates(
   settings: AccountingSettings,
 ): SourceLine[] {
   const shares = grossByRate(order, vat, mainRate);
+  const rates = shares.filter(([key]) => key !== "duties").length;
   return spread(gross, shares)
     .filter(([, part]) => part !== 0)
-    .map(([rateBp, part]) =>
-      splitGross("product", shares.length > 1 ? `${text} (${rateBp / 100} %)` : text, part, rateBp, settings.roundingMode),
+    .map(([key, part]) =>
+      key === "duties"
+        ? splitGross("duties", dutiesText(order), part, 0, settings.roundingMode)
+        : splitGross("product", rates > 1 ? `${text} (${key / 100} %)` : text, part, key, settings.roundingMode),
     );
 }
 
+/** The text of the order's duties fee ("Duties"), as its invoice line reads. */
+function dutiesText(order: CanonicalOrder): string {
+  return (order.fees ?? []).find((f) => f.duties)?.title ?? "Duties";
+}
+
 /** `amount` split in proportion to the shares; the largest share takes the rounding remainder. */
-function spread(amount: number, shares: Array<[number, number]>): Array<[number, number]> {
+function spread<K>(amount: number, shares: Array<[K, number]>): Array<[K, number]> {
   const whole = shares.reduce((sum, [, gross]) => sum + gross, 0);
-  const parts = shares.map(([rate, gross]): [number, number] => [
-    rate,
+  const parts = shares.map(([key, gross]): [K, number] => [
+    key,
     Number(divideRoundedBig(BigInt(amount) * BigInt(gross), BigInt(whole), "half-up")),
   ]);
   const first = parts[0];

@@ -1,7 +1,11 @@
 /** The accounting document: an invoice or credit note as the target will hold it, before mapping. */
 import type { VatDecision } from "../vat/vat-decision";
 
-export type DocumentLineKind = "product" | "shipping" | "fee" | "giftcard" | "rounding";
+/**
+ * `duties`: import duties passed on (Shopify's), not a sale: booked without VAT like `rounding`, on
+ * a product of their own when the target has one set (else the rounding product).
+ */
+export type DocumentLineKind = "product" | "shipping" | "fee" | "giftcard" | "rounding" | "duties";
 
 export interface DocumentLine {
   kind: DocumentLineKind;
