@@ -149,4 +149,32 @@ describe("Billy registerRefund: a refund paid back through several gateways", ()
       cut: [{ gateways: ["shopify_payments"], cashAccountId: "acc-bank", amount: 1000 }],
     });
   });
+
+  it("a retry after the first of a cut refund's payments was lost keeps the cut on the same payment", async () => {
+    const { mock, creditNoteId, options } = await creditedOrder(GIFT_CARD_AND_CARD, refund({ payments: SPLIT }));
+    // 209.00 paid back on a 199.00 credit note: the card's 161.00 is cut to 151.00, the gift card's 48.00 kept.
+    const larger = refund({
+      total: 20900,
+      payments: [
+        { gateway: "shopify_payments", amount: 16100 },
+        { gateway: "gift_card", amount: 4800 },
+      ],
+    });
+    mock.failNext({ status: 503, method: "POST", path: /^\/bankPayments$/, afterEffect: true });
+    await failure(run(registerRefund, GIFT_CARD_AND_CARD, PAYMENTS, { ...options, refund: larger }));
+
+    const retry = await run(registerRefund, GIFT_CARD_AND_CARD, PAYMENTS, { ...options, refund: larger });
+
+    expect(mock.state.bankPayments.map((p) => [p.cashAccountId, p.cashAmount])).toEqual([
+      ["acc-bank", 151],
+      ["acc-gift", 48],
+    ]);
+    expect(retry.result.outputs).toMatchObject({
+      paidNow: 4800,
+      amount: 19900,
+      beyondCreditNote: 1000,
+      cut: [{ gateways: ["shopify_payments"], cashAccountId: "acc-bank", amount: 1000 }],
+    });
+    expect(mock.invoice(creditNoteId)).toMatchObject({ balance: 0 });
+  });
 });

@@ -188,6 +188,11 @@ describe("e-conomic registerRefund: a refund paid back through several gateways"
     expect(error.message).toContain("151.00 DKK");
     expect(error.message).toContain("gift_card 48.00 DKK");
     expect(error.message).toContain("shopify_payments 151.00 DKK");
+    // Part of it may be booked already: the person is sent to compare, not told to enter the amounts.
+    expect(error.message).toContain("shows 151.00 DKK paid out");
+    expect(error.message).toContain("compare the credit note's payments in e-conomic with journal 1");
+    expect(error.message).not.toMatch(/Enter what is missing/);
+    expect(error.details).toMatchObject({ settled: "151.00" });
     expect(customerPayments(mock)).toEqual([]);
   });
 
@@ -261,5 +266,105 @@ describe("e-conomic registerRefund: a refund paid back through several gateways"
 
     expect(result).toMatchObject({ created: false, outputs: { voucher: first.result.outputs.voucher } });
     expect(customerPayments(mock)).toHaveLength(1);
+  });
+
+  // 48.00 + 150.99: lines a cent short of the 199.00 credit note (as conversion rounding leaves them).
+  const SHORT = refundOf({
+    total: 19899,
+    payments: [
+      { gateway: "gift_card", amount: 4800 },
+      { gateway: "shopify_payments", amount: 15099 },
+    ],
+  });
+
+  it("re-runs after the lines a cent short of the note were booked skip, and carry what was entered forward", async () => {
+    const { mock, options } = await creditedOrder(GIFT_CARD_AND_CARD, refundOf({ payments: SPLIT }));
+    const first = await run(registerRefund, GIFT_CARD_AND_CARD, SETTINGS, { ...options, refund: SHORT });
+    mock.bookJournal(1);
+
+    const second = await run(registerRefund, GIFT_CARD_AND_CARD, SETTINGS, { ...options, refund: SHORT, prior: first.result });
+    const third = await run(registerRefund, GIFT_CARD_AND_CARD, SETTINGS, { ...options, refund: SHORT, prior: second.result });
+
+    const entered = [
+      { gateway: "gift_card", amount: "48.00" },
+      { gateway: "shopify_payments", amount: "150.99" },
+    ];
+    expect(second.result).toMatchObject({ created: false, outputs: { currency: "DKK", enteredBefore: entered } });
+    expect(third.result).toMatchObject({ created: false, outputs: { currency: "DKK", enteredBefore: entered } });
+    expect(customerPayments(mock)).toHaveLength(1);
+  });
+
+  it("a retry with no earlier result, after the lost voucher was booked, skips instead of failing for hand entry", async () => {
+    const { mock, options } = await creditedOrder(GIFT_CARD_AND_CARD, refundOf({ payments: SPLIT }));
+    mock.failNext({ status: 503, method: "POST", path: /\/vouchers$/, afterEffect: true });
+    await failure(run(registerRefund, GIFT_CARD_AND_CARD, SETTINGS, { ...options, refund: SHORT }));
+    mock.bookJournal(1);
+
+    const retry = await run(registerRefund, GIFT_CARD_AND_CARD, SETTINGS, { ...options, refund: SHORT });
+    const again = await run(registerRefund, GIFT_CARD_AND_CARD, SETTINGS, { ...options, refund: SHORT, prior: retry.result });
+
+    expect(retry.result).toMatchObject({
+      created: false,
+      outputs: { reason: "credit note 2 already shows 198.99 DKK paid out in e-conomic" },
+    });
+    expect(again.result.created).toBe(false);
+    expect(customerPayments(mock)).toHaveLength(1);
+  });
+
+  it("a voucher found by a later run carries what came before it, counting its own lines once", async () => {
+    const { mock, options } = await creditedOrder(GIFT_CARD_AND_CARD, refundOf({ payments: SPLIT }));
+    // The card's 151.00 entered and booked while the gift card was on payment terms; then the gift
+    // card's 48.00 entered on its account, not yet booked.
+    const first = {
+      externalId: "2025-1",
+      created: true,
+      outputs: { creditNoteNumber: 2, amount: "151.00", currency: "DKK", gateway: "shopify_payments", contraAccountNumber: 5820 },
+    };
+    setRemainder(mock, -48);
+    const second = await run(registerRefund, GIFT_CARD_AND_CARD, SETTINGS, { ...options, prior: first });
+
+    const third = await run(registerRefund, GIFT_CARD_AND_CARD, SETTINGS, { ...options, prior: second.result });
+
+    expect(third.result.outputs).toMatchObject({
+      voucher: second.result.outputs.voucher,
+      enteredBefore: [{ gateway: "shopify_payments", amount: "151.00" }],
+      lines: [{ gateway: "gift_card", amount: "48.00" }],
+    });
+    mock.bookJournal(1);
+    const fourth = await run(registerRefund, GIFT_CARD_AND_CARD, SETTINGS, { ...options, prior: third.result });
+    expect(fourth.result).toMatchObject({
+      created: false,
+      outputs: {
+        reason: "credit note 2 is already settled in e-conomic",
+        enteredBefore: [
+          { gateway: "shopify_payments", amount: "151.00" },
+          { gateway: "gift_card", amount: "48.00" },
+        ],
+      },
+    });
+  });
+
+  it("one gateway: a found voucher is reported as before refunds were split", async () => {
+    const { mock, options } = await creditedOrder(danishOrder(), refundOf());
+    mock.failNext({ status: 503, method: "POST", path: /\/vouchers$/, afterEffect: true });
+    await failure(run(registerRefund, danishOrder(), SETTINGS, options));
+
+    const retry = await run(registerRefund, danishOrder(), SETTINGS, options);
+
+    expect(retry.result.outputs).toEqual({ creditNoteNumber: 2, refundId: "r1", voucher: expect.any(String) });
+  });
+
+  it("every gateway on the credit note's payment terms: a journal that cannot be read leaves the skip as before", async () => {
+    const { mock, options } = await creditedOrder(GIFT_CARD_AND_CARD, refundOf({ payments: SPLIT }));
+    const terms = {
+      journalNumber: 1,
+      byGateway: { gift_card: { paymentTermsNumber: 1 }, shopify_payments: { paymentTermsNumber: 1 } },
+    };
+    mock.failNext({ status: 500, method: "GET", path: /\/vouchers/, times: 5 });
+
+    const { result } = await run(registerRefund, GIFT_CARD_AND_CARD, terms, options);
+
+    expect(result).toMatchObject({ created: false, outputs: { reason: expect.stringContaining("payment terms 1") } });
+    expect(customerPayments(mock)).toEqual([]);
   });
 });

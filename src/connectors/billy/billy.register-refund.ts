@@ -86,10 +86,17 @@ export const registerRefund = defineAction<typeof registerPaymentSettings, Billy
     // account for on it, and never more than this refund.
     const mine = Math.min(amount, Math.max(0, paidOut - paidByOtherRefunds(ctx, creditNoteId)));
     const open = toMinor(note.balance ?? note.grossAmount ?? 0, currency);
-    // Per cash account: this refund's parts, less its own found there (registerPayment's count, so a
-    // retry after a lost answer pays out only the rest), then cut to what the credit note has open.
-    const wanted = paymentsToMake(parts, ownByAccount(parts, existing, mine), Number.POSITIVE_INFINITY);
-    const { kept: toMake, cut } = withinOpen(wanted, open);
+    // Per cash account: this refund's full share, cut to what the credit note had open before this
+    // refund's own payments (so every run, first or retry, cuts the same account by the same amount),
+    // less its own found there (registerPayment's count, so a retry after a lost answer pays out only
+    // the rest, never more than is open now).
+    const shares = paymentsToMake(parts, [], Number.POSITIVE_INFINITY);
+    const { kept, cut } = paymentsWithinOpen(shares, open + mine);
+    const own = ownByAccount(kept, existing, mine);
+    const toMake = kept.flatMap((k) => {
+      const left = k.amount - own.filter((o) => o.cashAccountId === k.cashAccountId).reduce((sum, o) => sum + o.amount, 0);
+      return left > 0 ? [{ ...k, amount: left }] : [];
+    });
     const beyond = cut.reduce((sum, p) => sum + p.amount, 0);
     // Said in every result: which payment was cut, and by how much, for a bookkeeper to check.
     const cutOff = beyond > 0 ? { beyondCreditNote: beyond, cut } : {};
@@ -192,8 +199,8 @@ export const registerRefund = defineAction<typeof registerPaymentSettings, Billy
   },
 });
 
-/** The payments within what the credit note has open, the largest cut first. */
-function withinOpen(payments: PaymentToMake[], open: number): { kept: PaymentToMake[]; cut: PaymentToMake[] } {
+/** The per-account payments within `open` (minor units), the largest cut first. */
+function paymentsWithinOpen(payments: PaymentToMake[], open: number): { kept: PaymentToMake[]; cut: PaymentToMake[] } {
   return capLargestFirst(payments, open, {
     amount: (p) => p.amount,
     key: (p) => p.cashAccountId,
@@ -224,11 +231,16 @@ function partsIn(
 }
 
 /**
- * This refund's own payments (`mine`, minor units) per cash account, for paymentsToMake: what the
- * credit note holds on each of its cash accounts first, then the rest on its accounts in order, as
- * its own counts whichever account it went through (the others' are taken off the total only).
+ * This refund's own payments (`mine`, minor units) per cash account, within each account's share
+ * (`parts`): what the credit note holds on each of its cash accounts first, then the rest on its
+ * accounts in order, as its own counts whichever account it went through (the others' are taken off
+ * the total only).
  */
-function ownByAccount(parts: readonly PaymentPart[], existing: readonly ExistingPayment[], mine: number): ExistingPayment[] {
+function ownByAccount(
+  parts: ReadonlyArray<{ cashAccountId: string; amount: number }>,
+  existing: readonly ExistingPayment[],
+  mine: number,
+): ExistingPayment[] {
   const wanted = new Map<string, number>();
   for (const p of parts) wanted.set(p.cashAccountId, (wanted.get(p.cashAccountId) ?? 0) + p.amount);
   const own = new Map<string, number>();
