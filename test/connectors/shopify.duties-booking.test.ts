@@ -12,15 +12,17 @@ import {
   checkProductSettings,
   productSourceFor,
   taxRateIdFor,
+  taxRateIds,
 } from "../../src/connectors/billy";
 import type { SourceEvent } from "../../src/connectors/contract";
 import { economicLines, createInvoiceSettings as economicSettings, planProduct } from "../../src/connectors/economic";
 import { ledgerLines } from "../../src/connectors/sandbox-ledger/ledger.books";
 import { parse } from "../../src/connectors/shopify/shopify.parse";
 import { accountingSettingsSchema } from "../../src/domain/accounting/accounting-settings";
-import { buildCreditNoteDocument, buildInvoiceDocument } from "../../src/domain/accounting/build-document";
+import { buildCreditNoteDocument, buildInvoiceDocument, spreadChecks } from "../../src/domain/accounting/build-document";
 import type { AccountingDocument } from "../../src/domain/accounting/document";
 import { type CanonicalOrder, type CanonicalRefund, orderSchema } from "../../src/domain/order";
+import type { VatDecision } from "../../src/domain/vat/vat-decision";
 import { fieldsFor } from "../../src/worker/routes/ui/forms/schema-fields";
 import { shopifyDelivery } from "../fixtures/shopify";
 import orderDuties from "../fixtures/shopify/order-duties.json?raw";
@@ -189,6 +191,14 @@ describe("Shopify duties on a product of their own", () => {
     expect(() => checkProductSettings([duties], without)).toThrow(
       '"Duties" (a duties line) needs a Billy product: set products.duties (or products.rounding) in the step\'s settings.',
     );
+    // The setting the error names for a person (and the step form) is the duties product, as the message says.
+    let details: unknown;
+    try {
+      checkProductSettings([duties], without);
+    } catch (error) {
+      details = (error as { details?: unknown }).details;
+    }
+    expect(details).toStrictEqual({ setting: "products.duties" });
   });
 
   it("the settings schemas take the new products, and the step forms built from them show them", () => {
@@ -202,5 +212,144 @@ describe("Shopify duties on a product of their own", () => {
     });
     const billyProducts = fieldsFor(billySettings, "step0.settings").find((f) => f.key === "products");
     expect(billyProducts?.children?.find((f) => f.key === "duties")).toMatchObject({ name: "step0.settings.products.duties" });
+  });
+});
+
+/** The duties order as a sale at `rateBp` to `country` (the sweater and shipping carry the VAT, the duties none). */
+async function saleTo(country: string, rateBp: number): Promise<CanonicalOrder> {
+  const order = await dutiesOrder();
+  const address = { ...order.shippingAddress, country };
+  const vatOf = (gross: number) => (gross * rateBp) / 10_000;
+  const lines = order.lines.map((l) => ({ ...l, tax: vatOf(l.unitPrice * l.quantity), taxRateBp: rateBp }));
+  const shipping = order.shipping.map((s) => ({ ...s, tax: vatOf(s.price), taxRateBp: rateBp }));
+  const tax = [...lines, ...shipping].reduce((sum, l) => sum + l.tax, 0);
+  const total = order.totals.total + tax;
+  return orderSchema.parse({
+    ...order,
+    shippingAddress: address,
+    billingAddress: address,
+    lines,
+    shipping,
+    totals: { ...order.totals, total, tax },
+    payments: order.payments.map((p) => ({ ...p, amount: total })),
+  });
+}
+
+/** The whole order refunded without lines, its shipping stated net with its VAT beside it (Shopify's refund_shipping_lines). */
+function wholeWithShipping(order: CanonicalOrder, adjustments: "none" | "the rest"): CanonicalRefund {
+  const shipping = order.shipping.reduce((sum, s) => sum + s.price, 0);
+  const shippingTax = order.shipping.reduce((sum, s) => sum + s.tax, 0);
+  const total = order.totals.total;
+  return {
+    ...refund(total),
+    shipping,
+    shippingTax,
+    adjustments: adjustments === "none" ? 0 : total - shipping - shippingTax,
+  };
+}
+
+const vatOf = (document: AccountingDocument) => document.lines.reduce((sum, l) => sum + l.vat, 0);
+
+describe("Shopify duties: a whole-order refund without lines that states its shipping", () => {
+  for (const adjustments of ["none", "the rest"] as const) {
+    it(`domestic 25 %: credits exactly the duties and the VAT invoiced (adjustments: ${adjustments})`, async () => {
+      const order = await saleTo("DK", 2500);
+      const invoice = buildInvoiceDocument(order, settings);
+      const note = buildCreditNoteDocument(order, wholeWithShipping(order, adjustments), settings);
+      expect(note.mismatch).toBeUndefined();
+      expect(note.totals).toStrictEqual(invoice.totals);
+      expect(vatOf(note)).toBe(vatOf(invoice));
+      expect(note.totals.vat).toBe(3375);
+      const duties = note.lines.filter((l) => l.kind === "duties");
+      expect(duties.map((l) => [l.description, l.vatRateBp, l.net, l.vat])).toStrictEqual([["Duties", 0, 840, 0]]);
+      // No share of the duties on a 25 % line: what is not shipping or duties is the sweater's 150.00.
+      expect(note.lines.filter((l) => l.kind === "product").map((l) => [l.vatRateBp, l.net + l.vat])).toStrictEqual([
+        [2500, 15000],
+      ]);
+      expect(note.lines.filter((l) => l.kind === "rounding")).toStrictEqual([]);
+    });
+  }
+
+  it("One Stop Shop at Germany's 19 %: the duties line equals the order's, the VAT the VAT invoiced", async () => {
+    const oss = accountingSettingsSchema.parse({ ossRegistered: true });
+    const order = await saleTo("DE", 1900);
+    const invoice = buildInvoiceDocument(order, oss);
+    expect(invoice.vat.case).toBe("oss");
+    const note = buildCreditNoteDocument(order, wholeWithShipping(order, "none"), oss);
+    expect(note.mismatch).toBeUndefined();
+    expect(note.totals).toStrictEqual(invoice.totals);
+    expect(vatOf(note)).toBe(vatOf(invoice));
+    expect(note.lines.filter((l) => l.kind === "duties").map((l) => [l.net, l.vat])).toStrictEqual([[840, 0]]);
+  });
+});
+
+describe("Billy: duties without taxRates.noVat", () => {
+  const withoutNoVat = () => {
+    const { noVat: _, ...taxRates } = BILLY_SETTINGS.taxRates;
+    return billySettings.parse({ ...BILLY_SETTINGS, taxRates });
+  };
+  const reverseCharge: VatDecision = {
+    case: "reverse-charge",
+    zone: "eu",
+    destination: "DE",
+    vatCountry: null,
+    standardRateBp: 0,
+    b2b: true,
+  };
+  const missing = '"Duties" carries no VAT, and the step has no Billy tax rate for such lines: set taxRates.noVat.';
+
+  it("fails on an export order, naming taxRates.noVat, instead of booking the duties at the export rate", async () => {
+    const invoice = buildInvoiceDocument(await dutiesOrder(), settings);
+    expect(invoice.vat.case).toBe("export");
+    const billy = withoutNoVat();
+    expect(billy.taxRates.noVat).toBeUndefined();
+    const duties = invoice.lines.find((l) => l.kind === "duties")!;
+    expect(() => taxRateIdFor(duties, invoice.vat, billy)).toThrow(missing);
+    expect(() => taxRateIds(invoice.lines, invoice.vat, billy)).toThrow(
+      expect.objectContaining({ code: "billy_tax_rate_missing", details: { setting: "taxRates.noVat" } }),
+    );
+    // The sale itself still takes the export rate.
+    const sweater = invoice.lines.find((l) => l.kind === "product")!;
+    expect(taxRateIdFor(sweater, invoice.vat, billy)).toBe("tr-export");
+  });
+
+  it("fails on a reverse-charge order, naming taxRates.noVat, instead of booking the duties at the reverse-charge rate", async () => {
+    const invoice = buildInvoiceDocument(await dutiesOrder(), settings);
+    const duties = invoice.lines.find((l) => l.kind === "duties")!;
+    expect(() => taxRateIdFor(duties, reverseCharge, withoutNoVat())).toThrow(missing);
+  });
+
+  it("keeps rounding and gift-card lines on such orders as before: the case's rate", () => {
+    const line = { quantity: 1, unitNet: 1, net: 1, vatRateBp: 0, vat: 0 };
+    const billy = withoutNoVat();
+    expect(taxRateIdFor({ ...line, kind: "rounding", description: "Rounding difference" }, reverseCharge, billy)).toBe(
+      "tr-eu-rc",
+    );
+    expect(taxRateIdFor({ ...line, kind: "giftcard", description: "Gift card" }, reverseCharge, billy)).toBe("tr-eu-rc");
+  });
+});
+
+describe("Shopify duties: money refunded without lines, short of the whole order", () => {
+  it("asks a person to check the duties: several such refunds may together have given them back", async () => {
+    const order = await domestic();
+    const note = buildCreditNoteDocument(order, refund(5000), settings);
+    expect(note.lines.map((l) => [l.kind, l.vatRateBp, l.net + l.vat])).toStrictEqual([["product", 2500, 5000]]);
+    expect(note.lumpBesideDuties).toStrictEqual({ gross: 5000, duties: 840 });
+    expect(spreadChecks(note, "credit note 7", "#1001")).toStrictEqual([
+      "VAT: credit note 7 credits 50.00 USD refunded without lines at the VAT of what was sold, but order #1001 also charged 8.40 USD of duties without VAT; if this refund, alone or with the order's other refunds, gave the duties back, move that amount to the duties product without VAT and correct the VAT by hand.",
+    ]);
+  });
+
+  it("stays silent on a whole-order refund (the duties credited exactly) and on a refund with lines", async () => {
+    const order = await domestic();
+    const whole = buildCreditNoteDocument(order, refund(order.totals.total), settings);
+    expect(whole.lumpBesideDuties).toBeUndefined();
+    expect(spreadChecks(whole, "credit note 7", "#1001")).toStrictEqual([]);
+    const line = order.lines[0]!;
+    const withLines: CanonicalRefund = {
+      ...refund(line.unitPrice + line.tax),
+      lines: [{ lineId: line.id, quantity: 1, subtotal: line.unitPrice, tax: line.tax, restock: true }],
+    };
+    expect(buildCreditNoteDocument(order, withLines, settings).lumpBesideDuties).toBeUndefined();
   });
 });

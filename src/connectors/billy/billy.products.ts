@@ -49,7 +49,7 @@ export function checkProductSettings(lines: readonly DocumentLine[], settings: P
       throw settingsError(
         `"${line.description}" (a ${line.kind} line) needs a Billy product: set ${set} in the step's settings.`,
         "billy_product_missing",
-        { setting: `products.${source.key}` },
+        { setting: line.kind === "duties" ? "products.duties" : `products.${source.key}` },
       );
     }
   }

@@ -31,7 +31,9 @@ export function caseTaxRate(vat: VatDecision, settings: TaxSettings): { id: stri
 export function taxRateIdFor(line: DocumentLine, vat: VatDecision, settings: TaxSettings): string {
   if (NOT_A_SALE.has(line.kind) && line.vatRateBp === 0) {
     if (settings.taxRates.noVat) return settings.taxRates.noVat;
-    if (vat.standardRateBp !== 0)
+    // Duties are not a sale on any order: an export or reverse-charge sale's rate (standard rate 0)
+    // would put customs money in the VAT return's export or EU-sales box.
+    if (vat.standardRateBp !== 0 || line.kind === "duties")
       throw settingsError(
         `"${line.description}" carries no VAT, and the step has no Billy tax rate for such lines: set taxRates.noVat.`,
         "billy_tax_rate_missing",

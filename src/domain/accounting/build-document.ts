@@ -102,17 +102,29 @@ export function buildCreditNoteDocument(
     });
   }
   const mainRate = mainRateBp(order, vat);
-  // Refunding the whole order gives back its duties too; any other lump sum is for what was sold.
-  const spreadOver = refund.total === order.totals.total ? order : splitDuties(order).sales;
   // A tax-exclusive shop states the shipping refunded net and its VAT beside it (Shopify's tax_amount).
   const shipping = refund.shipping + (order.pricesIncludeTax ? 0 : (refund.shippingTax ?? 0));
   const shippingShares = shippingByRate(order, vat);
   const statedShipping = shipping === 0 ? [] : shippingRefund(shipping, shippingShares, mainRate, settings.roundingMode);
   source.push(...statedShipping);
+  const whole = refund.total === order.totals.total;
+  const { sales } = splitDuties(order);
+  // Money without lines is for what was sold: the shipping it states is credited above already, so
+  // it is not spread over again (the duties and the VAT would each get too small or large a share).
+  const spreadOver = whole && shipping !== 0 ? { ...sales, shipping: [] } : sales;
+  // Refunding the whole order gives back exactly the duties the invoice booked, out of the money
+  // the refund does not itemise, before the rest is spread over the sales.
+  let dutiesLeft = whole ? dutiesGross(order) : 0;
+  const unitemised = (gross: number, text: string): SourceLine[] => {
+    const taken = gross > 0 ? Math.min(dutiesLeft, gross) : 0;
+    dutiesLeft -= taken;
+    const duties = taken === 0 ? [] : [splitGross("duties", dutiesText(order), taken, 0, settings.roundingMode)];
+    // Duties last, as on the invoice.
+    return [...overRates(gross - taken, text, spreadOver, vat, mainRate, settings), ...duties];
+  };
   // Lines spread over the order's rates: the shop did not say which items the money was for.
   const spreadLines: SourceLine[] = [];
-  if (refund.adjustments !== 0)
-    spreadLines.push(...overRates(refund.adjustments, "Refund adjustment", spreadOver, vat, mainRate, settings));
+  if (refund.adjustments !== 0) spreadLines.push(...unitemised(refund.adjustments, "Refund adjustment"));
   source.push(...spreadLines);
   const accounted = source.reduce((sum, l) => sum + l.net + l.vat, 0);
   const shippingGross = shippingShares.reduce((sum, [, gross]) => sum + gross, 0);
@@ -125,7 +137,7 @@ export function buildCreditNoteDocument(
     // Amount-only refund: each VAT rate of the order takes its share, so a lump sum refunded on a
     // mixed-rate order (books at 7 %, the rest at 19 %) carries the VAT that was charged on it.
     const text = refund.note ? `Refund: ${refund.note}` : "Refund";
-    const lump = overRates(refund.total - accounted, text, spreadOver, vat, mainRate, settings);
+    const lump = unitemised(refund.total - accounted, text);
     spreadLines.push(...lump);
     source.push(...lump);
   }
@@ -144,7 +156,32 @@ export function buildCreditNoteDocument(
     refund.source.createdAt,
   );
   const spreadOverRates = spreadToCheck(spreadLines, order, refund, settings);
-  return spreadOverRates ? { ...document, spreadOverRates } : document;
+  const lumpBesideDuties = dutiesToCheck(spreadLines, order, refund, settings);
+  return {
+    ...document,
+    ...(spreadOverRates ? { spreadOverRates } : {}),
+    ...(lumpBesideDuties ? { lumpBesideDuties } : {}),
+  };
+}
+
+/**
+ * Money refunded without lines, short of the whole order, is spread over the sales alone: several
+ * such refunds that together give everything back credit VAT on the duties. The order's other
+ * refunds are not at hand here, so any lump refund on an order with duties asks a person to check.
+ */
+function dutiesToCheck(
+  lines: SourceLine[],
+  order: CanonicalOrder,
+  refund: CanonicalRefund,
+  settings: AccountingSettings,
+): AccountingDocument["lumpBesideDuties"] {
+  const duties = dutiesGross(order);
+  if (duties === 0 || refund.lines.length > 0 || refund.total === order.totals.total || lines.length === 0) return undefined;
+  const gross = lines.reduce((sum, l) => sum + l.net + l.vat, 0);
+  const convert = exchangeFor(order, settings);
+  const money = (amount: number) =>
+    convert ? convertMinor(amount, convert.from, convert.to, convert.rate, settings.roundingMode) : amount;
+  return { gross: money(gross), duties: money(duties) };
 }
 
 /**
@@ -169,18 +206,27 @@ function spreadToCheck(
 }
 
 /**
- * The `checks` line for a credit note whose refunded money was spread over several VAT rates
- * (`spreadOverRates`): booked as Orderly decided, so not a difference, but the alert asks a person
- * to check its VAT; none otherwise.
+ * The `checks` lines for a credit note whose refunded money was spread over several VAT rates
+ * (`spreadOverRates`) or over the sales of an order with duties (`lumpBesideDuties`): booked as
+ * Orderly decided, so not a difference, but the alert asks a person to check its VAT; none otherwise.
  */
 export function spreadChecks(document: AccountingDocument, record: string, orderNumber: string): string[] {
+  const checks: string[] = [];
   const spread = document.spreadOverRates;
-  if (!spread) return [];
-  const rates = spread.ratesBp.map((bp) => `${bp / 100} %`);
-  const listed = rates.length > 1 ? `${rates.slice(0, -1).join(", ")} and ${rates.at(-1)}` : rates.join("");
-  return [
-    `VAT: ${record} splits ${fmt(spread.gross, document.currency)} over ${listed} in proportion to what was sold, since the shop gave the refund no lines; check it against the items refunded for order ${orderNumber} and correct the VAT by hand if it was for items of one rate.`,
-  ];
+  if (spread) {
+    const rates = spread.ratesBp.map((bp) => `${bp / 100} %`);
+    const listed = rates.length > 1 ? `${rates.slice(0, -1).join(", ")} and ${rates.at(-1)}` : rates.join("");
+    checks.push(
+      `VAT: ${record} splits ${fmt(spread.gross, document.currency)} over ${listed} in proportion to what was sold, since the shop gave the refund no lines; check it against the items refunded for order ${orderNumber} and correct the VAT by hand if it was for items of one rate.`,
+    );
+  }
+  const duties = document.lumpBesideDuties;
+  if (duties) {
+    checks.push(
+      `VAT: ${record} credits ${fmt(duties.gross, document.currency)} refunded without lines at the VAT of what was sold, but order ${orderNumber} also charged ${fmt(duties.duties, document.currency)} of duties without VAT; if this refund, alone or with the order's other refunds, gave the duties back, move that amount to the duties product without VAT and correct the VAT by hand.`,
+    );
+  }
+  return checks;
 }
 
 function finish(
@@ -341,40 +387,31 @@ function shippingRefund(gross: number, shares: Array<[number, number]>, fallback
     );
 }
 
-/** A share of money refunded without lines: a VAT rate in basis points, or the order's duties (without VAT). */
-type ShareKey = number | "duties";
-
 /**
  * What the order sold at each VAT rate (gross, gift cards aside), largest first; rates with
  * nothing sold are left out, and an order with nothing priced falls back to `fallback`. The caller
- * leaves out duties fees (not a sale) unless the whole order was refunded; then they are a share
- * of their own (`duties`), so they are given back as the duties line the invoice booked.
+ * leaves out duties fees (not a sale): a whole-order refund gives them back on their own.
  */
-function grossByRate(order: CanonicalOrder, vat: VatDecision, fallback: number): Array<[ShareKey, number]> {
+function grossByRate(order: CanonicalOrder, vat: VatDecision, fallback: number): Array<[number, number]> {
   const noVat = vat.case === "reverse-charge" || vat.case === "export";
-  const byRate = new Map<ShareKey, number>();
-  const { sales, duties } = splitDuties(order);
-  const lines = [...invoiceLinesFromOrder(sales), ...invoiceLinesFromOrder(duties).map(notASale)];
-  for (const line of lines) {
+  const byRate = new Map<number, number>();
+  for (const line of invoiceLinesFromOrder(order)) {
     if (line.kind === "giftcard") continue;
     // As for the main rate: a sale without VAT is refunded without VAT unless VAT was charged on it.
-    const key: ShareKey =
-      line.kind === "duties"
-        ? "duties"
-        : noVat && line.vat === 0
-          ? 0
-          : lineRate({ ...line, ...(line.vatRateBp === undefined ? {} : { rateBp: line.vatRateBp }) }, vat, []);
-    byRate.set(key, (byRate.get(key) ?? 0) + line.net + line.vat);
+    const rate =
+      noVat && line.vat === 0
+        ? 0
+        : lineRate({ ...line, ...(line.vatRateBp === undefined ? {} : { rateBp: line.vatRateBp }) }, vat, []);
+    byRate.set(rate, (byRate.get(rate) ?? 0) + line.net + line.vat);
   }
-  const rateOf = (key: ShareKey) => (key === "duties" ? 0 : key);
-  const shares = [...byRate].filter(([, gross]) => gross > 0).sort((a, b) => b[1] - a[1] || rateOf(b[0]) - rateOf(a[0]));
+  const shares = [...byRate].filter(([, gross]) => gross > 0).sort((a, b) => b[1] - a[1] || b[0] - a[0]);
   return shares.length > 0 ? shares : [[fallback, 1]];
 }
 
 /**
  * Money refunded without lines as one line per VAT rate of the order, each rate taking its share
  * (a lump sum on a mixed-rate order carries the VAT that was charged on it). They are sales lines,
- * so a target books them on a product that carries that VAT; the duties' share is a duties line.
+ * so a target books them on a product that carries that VAT.
  */
 function overRates(
   gross: number,
@@ -385,14 +422,19 @@ function overRates(
   settings: AccountingSettings,
 ): SourceLine[] {
   const shares = grossByRate(order, vat, mainRate);
-  const rates = shares.filter(([key]) => key !== "duties").length;
   return spread(gross, shares)
     .filter(([, part]) => part !== 0)
-    .map(([key, part]) =>
-      key === "duties"
-        ? splitGross("duties", dutiesText(order), part, 0, settings.roundingMode)
-        : splitGross("product", rates > 1 ? `${text} (${key / 100} %)` : text, part, key, settings.roundingMode),
+    .map(([rateBp, part]) =>
+      splitGross("product", shares.length > 1 ? `${text} (${rateBp / 100} %)` : text, part, rateBp, settings.roundingMode),
     );
+}
+
+/** The duties the invoice booked as `duties` lines (without VAT), gross. */
+function dutiesGross(order: CanonicalOrder): number {
+  return invoiceLinesFromOrder(splitDuties(order).duties)
+    .map(notASale)
+    .filter((l) => l.kind === "duties")
+    .reduce((sum, l) => sum + l.net + l.vat, 0);
 }
 
 /** The text of the order's duties fee ("Duties"), as its invoice line reads. */
@@ -401,10 +443,10 @@ function dutiesText(order: CanonicalOrder): string {
 }
 
 /** `amount` split in proportion to the shares; the largest share takes the rounding remainder. */
-function spread<K>(amount: number, shares: Array<[K, number]>): Array<[K, number]> {
+function spread(amount: number, shares: Array<[number, number]>): Array<[number, number]> {
   const whole = shares.reduce((sum, [, gross]) => sum + gross, 0);
-  const parts = shares.map(([key, gross]): [K, number] => [
-    key,
+  const parts = shares.map(([rate, gross]): [number, number] => [
+    rate,
     Number(divideRoundedBig(BigInt(amount) * BigInt(gross), BigInt(whole), "half-up")),
   ]);
   const first = parts[0];

@@ -48,4 +48,11 @@ export interface AccountingDocument {
    * `currency`.
    */
   spreadOverRates?: { gross: number; ratesBp: number[] };
+  /**
+   * Money refunded without lines, short of the whole order, on an order that charged duties: it is
+   * credited at the rates of what was sold, so if it (with the order's other refunds, which the
+   * credit note does not see) gave the duties back, VAT was credited on them. `duties` is the
+   * order's duties in minor units of `currency`, for a person to check.
+   */
+  lumpBesideDuties?: { gross: number; duties: number };
 }
