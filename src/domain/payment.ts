@@ -66,17 +66,32 @@ export interface RefundPayment {
 }
 
 /**
- * What a refund paid back through each gateway: the split the refund states (a gateway the order
- * never showed included, as the refund is the later word), else its whole total through the
- * order's one gateway (`refundGateway`), failing as that does when the order had several.
+ * What a refund paid back through each gateway: the split the refund states when it names two or
+ * more gateways (a gateway the order never showed included, as the refund is the later word), else
+ * its whole total through the order's one gateway (`refundGateway`). A refund naming one gateway
+ * goes that old way too, so a single-gateway refund books exactly as it did before refunds were
+ * split (its transaction's gateway name may differ from the order's, or the order may name none);
+ * only where that way fails, an order paid through several gateways, does the one it names decide,
+ * when it is one of the order's.
  */
 export function refundPayments(
   order: Pick<CanonicalOrder, "payments" | "financialStatus" | "source">,
   refund: Pick<CanonicalRefund, "source" | "total" | "payments">,
   target: { name: string; unnamed: string },
 ): RefundPayment[] {
-  if (refund.payments !== undefined && refund.payments.length > 0) return refund.payments.map((p) => ({ ...p }));
-  return [{ gateway: refundGateway(order, refund, target), amount: refund.total }];
+  const named = [...new Set((refund.payments ?? []).map((p) => p.gateway))];
+  if (refund.payments !== undefined && named.length > 1) return refund.payments.map((p) => ({ ...p }));
+  try {
+    return [{ gateway: refundGateway(order, refund, target), amount: refund.total }];
+  } catch (error) {
+    // Paid through several gateways, the order cannot say which paid the refund back; a refund
+    // naming one of them can (a gift card refunded to a new gift card).
+    const only = named.length === 1 ? named[0] : undefined;
+    const gateways = error instanceof OrderlyError ? (error.details as { gateways?: string[] } | undefined)?.gateways : undefined;
+    if (only !== undefined && gateways !== undefined && gateways.length > 1 && gateways.includes(only))
+      return [{ gateway: only, amount: refund.total }];
+    throw error;
+  }
 }
 
 /**

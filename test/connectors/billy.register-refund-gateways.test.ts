@@ -24,7 +24,7 @@ const SPLIT = [
 ];
 
 async function creditedOrder(order: CanonicalOrder, theRefund: CanonicalRefund) {
-  const mock = createBillyMock({ products: PRODUCTS, cashAccounts: ["acc-bank", "acc-gift"] });
+  const mock = createBillyMock({ products: PRODUCTS, cashAccounts: ["acc-bank", "acc-gift", "acc-gift2"] });
   installBillyMock(mock);
   const invoice = await run(createInvoice, order, APPROVED, { reference: "orderly-invoice-0" });
   const history = [historyEntry("createInvoice", invoice.result)];
@@ -176,5 +176,67 @@ describe("Billy registerRefund: a refund paid back through several gateways", ()
       cut: [{ gateways: ["shopify_payments"], cashAccountId: "acc-bank", amount: 1000 }],
     });
     expect(mock.invoice(creditNoteId)).toMatchObject({ balance: 0 });
+  });
+
+  // gift_card moved to acc-gift2 after its 48.00 was paid out of acc-gift.
+  const REMAPPED = { byGateway: { ...PAYMENTS.byGateway, gift_card: { cashAccountId: "acc-gift2" } } };
+  const CARD_FIRST = [
+    { gateway: "shopify_payments", amount: 15100 },
+    { gateway: "gift_card", amount: 4800 },
+  ];
+  const paidBefore = (mock: BillyMock, creditNoteId: string, cashAccountId: string, cashAmount: number) =>
+    createBankPayment(mock.state, {
+      entryDate: "2026-03-05",
+      cashAmount,
+      cashSide: "credit",
+      cashAccountId,
+      associations: [{ subjectReference: `invoice:${creditNoteId}` }],
+    });
+
+  it("a single-gateway refund naming a gateway other than the order's pays out exactly as before refunds were split", async () => {
+    const { mock, options } = await creditedOrder(danishOrder(), refund());
+    const larger = refund({ total: 20900, payments: [{ gateway: "manual", amount: 20900 }] });
+
+    const { result } = await run(registerRefund, danishOrder(), PAYMENTS, { ...options, refund: larger });
+
+    expect(paidOut(mock)).toEqual([{ cashAccountId: "acc-bank", cashAmount: 199, cashSide: "credit" }]);
+    expect(result.outputs).toEqual({
+      creditNoteId: options.previous[0]?.outputs.creditNoteId,
+      refundId: "r1",
+      paymentId: expect.any(String),
+      gateway: "shopify_payments",
+      cashAccountId: "acc-bank",
+      amount: 19900,
+      paidNow: 19900,
+      currency: "DKK",
+    });
+  });
+
+  it("a retry after a paid gateway was remapped, with two accounts short, stops for hand entry writing nothing", async () => {
+    const { mock, creditNoteId, options } = await creditedOrder(GIFT_CARD_AND_CARD, refund({ payments: CARD_FIRST }));
+    // The first run paid the gift card's 48.00 out of acc-gift; the card's payment failed.
+    paidBefore(mock, creditNoteId, "acc-gift", 48);
+
+    const error = await failure(run(registerRefund, GIFT_CARD_AND_CARD, REMAPPED, options));
+
+    expect(error).toMatchObject({ errorClass: "validation", code: "billy_refund_paid_unattributed", madeNothing: true });
+    expect(error.message).toContain("48.00 DKK paid out of acc-gift");
+    expect(error.message).toContain("acc-bank (shopify_payments) 151.00 DKK");
+    expect(error.message).toContain("acc-gift2 (gift_card) 48.00 DKK");
+    expect(mock.state.bankPayments).toHaveLength(1);
+  });
+
+  it("this refund's money on a former account, with one account short, is counted as that account's and named", async () => {
+    const { mock, creditNoteId, options } = await creditedOrder(GIFT_CARD_AND_CARD, refund({ payments: CARD_FIRST }));
+    paidBefore(mock, creditNoteId, "acc-gift", 48);
+    paidBefore(mock, creditNoteId, "acc-bank", 151);
+
+    const { result } = await run(registerRefund, GIFT_CARD_AND_CARD, REMAPPED, options);
+
+    expect(mock.state.bankPayments).toHaveLength(2);
+    expect(result).toMatchObject({
+      created: false,
+      outputs: { amount: 19900, settledCountedAs: { cashAccountId: "acc-gift2", gateways: ["gift_card"], amount: 4800 } },
+    });
   });
 });

@@ -367,4 +367,138 @@ describe("e-conomic registerRefund: a refund paid back through several gateways"
     expect(result).toMatchObject({ created: false, outputs: { reason: expect.stringContaining("payment terms 1") } });
     expect(customerPayments(mock)).toEqual([]);
   });
+
+  const TERMS_GIFT = { ...SETTINGS, byGateway: { ...SETTINGS.byGateway, gift_card: { paymentTermsNumber: 1 } } };
+  // A split run's result when it entered the gift card's line alone.
+  const GIFT_ENTERED = {
+    externalId: "2025-1",
+    created: true,
+    outputs: { creditNoteNumber: 2, amount: "48.00", currency: "DKK", gateway: "gift_card", contraAccountNumber: 5830 },
+  };
+
+  it("a single-gateway refund naming a gateway other than the order's books exactly as before refunds were split", async () => {
+    const refund = refundOf({ payments: [{ gateway: "manual", amount: 19900 }] });
+    const { mock, options } = await creditedOrder(danishOrder(), refund);
+
+    const { result } = await run(registerRefund, danishOrder(), SETTINGS, options);
+
+    expect(customerPayments(mock)).toEqual([
+      [
+        expect.objectContaining({
+          amount: 199,
+          contraAccount: { accountNumber: 5820 },
+          text: `Refund #1001 (shopify_payments) ${REFERENCE}`,
+        }),
+      ],
+    ]);
+    expect(result.outputs).toEqual({
+      creditNoteNumber: 2,
+      refundId: "r1",
+      voucher: expect.any(String),
+      amount: "199.00",
+      currency: "DKK",
+      gateway: "shopify_payments",
+      contraAccountNumber: 5820,
+    });
+  });
+
+  it("a single-gateway refund larger than its credit note says beyondCreditNote only, as before", async () => {
+    const refund = refundOf({ total: 20900, payments: [{ gateway: "shopify_payments", amount: 20900 }] });
+    const { options } = await creditedOrder(danishOrder(), refundOf());
+
+    const { result } = await run(registerRefund, danishOrder(), SETTINGS, { ...options, refund });
+
+    expect(result.outputs).toEqual({
+      creditNoteNumber: 2,
+      refundId: "r1",
+      voucher: expect.any(String),
+      amount: "199.00",
+      currency: "DKK",
+      gateway: "shopify_payments",
+      contraAccountNumber: 5820,
+      beyondCreditNote: "10.00",
+    });
+  });
+
+  it("a gift card line this step entered and booked, then mapped to payment terms, is not asked for again", async () => {
+    const { mock, options } = await creditedOrder(GIFT_CARD_AND_CARD, refundOf({ payments: SPLIT }));
+    setRemainder(mock, -151);
+
+    const { result } = await run(registerRefund, GIFT_CARD_AND_CARD, TERMS_GIFT, { ...options, prior: GIFT_ENTERED });
+
+    expect(customerPayments(mock)).toEqual([[expect.objectContaining({ amount: 151, contraAccount: { accountNumber: 5820 } })]]);
+    expect(result.outputs).toMatchObject({ gateway: "shopify_payments", amount: "151.00", skippedGateways: ["gift_card"] });
+  });
+
+  it("a terms share this step's earlier result shows entered, but the note does not, sends the person to compare", async () => {
+    const { mock, options } = await creditedOrder(GIFT_CARD_AND_CARD, refundOf({ payments: SPLIT }));
+
+    const error = await failure(run(registerRefund, GIFT_CARD_AND_CARD, TERMS_GIFT, { ...options, prior: GIFT_ENTERED }));
+
+    expect(error).toMatchObject({ code: "economic_refund_terms_open", madeNothing: true });
+    expect(error.message).toContain("compare journal 1");
+    expect(error.message).not.toContain("enter that share by hand");
+    expect(customerPayments(mock)).toEqual([]);
+  });
+
+  it("a 209.00 refund on a 199.00 note: the terms share is what the note can take beside the card, and entered by hand it passes", async () => {
+    const larger = refundOf({
+      total: 20900,
+      payments: [
+        { gateway: "gift_card", amount: 4800 },
+        { gateway: "shopify_payments", amount: 16100 },
+      ],
+    });
+    const { mock, options } = await creditedOrder(GIFT_CARD_AND_CARD, refundOf({ payments: SPLIT }));
+
+    const error = await failure(run(registerRefund, GIFT_CARD_AND_CARD, TERMS_GIFT, { ...options, refund: larger }));
+    expect(error).toMatchObject({ code: "economic_refund_terms_open", details: { leftOpen: "38.00" } });
+    // The bookkeeper enters the 38.00 asked for.
+    setRemainder(mock, -161);
+    const { result } = await run(registerRefund, GIFT_CARD_AND_CARD, TERMS_GIFT, { ...options, refund: larger });
+
+    expect(customerPayments(mock)).toEqual([[expect.objectContaining({ amount: 161, contraAccount: { accountNumber: 5820 } })]]);
+    expect(result.outputs).toMatchObject({ amount: "161.00", alreadySettled: "38.00" });
+  });
+
+  it("a voucher found after a skip that carried its lines counts them once", async () => {
+    const { mock, options } = await creditedOrder(GIFT_CARD_AND_CARD, refundOf({ payments: SPLIT }));
+    const first = await run(registerRefund, GIFT_CARD_AND_CARD, SETTINGS, options);
+    const terms = {
+      journalNumber: 1,
+      byGateway: { gift_card: { paymentTermsNumber: 1 }, shopify_payments: { paymentTermsNumber: 1 } },
+    };
+    // Switched to payment terms with the journal unreadable: the skip carries what was entered.
+    mock.failNext({ status: 500, method: "GET", path: /\/vouchers/ });
+    const second = await run(registerRefund, GIFT_CARD_AND_CARD, terms, { ...options, prior: first.result });
+    expect(second.result.outputs).toMatchObject({ enteredBefore: [{ gateway: "gift_card" }, { gateway: "shopify_payments" }] });
+
+    const third = await run(registerRefund, GIFT_CARD_AND_CARD, SETTINGS, { ...options, prior: second.result });
+
+    expect(third.result.outputs).toMatchObject({ voucher: first.result.outputs.voucher });
+    expect(third.result.outputs.enteredBefore).toBeUndefined();
+    expect(customerPayments(mock)).toHaveLength(1);
+  });
+
+  it("money paid by hand counted as the one line still owed is named in the result", async () => {
+    const { mock, options } = await creditedOrder(GIFT_CARD_AND_CARD, refundOf({ payments: SPLIT }));
+    // The gift card's 48.00 entered by this step and booked, and 100.00 paid out by hand.
+    setRemainder(mock, -51);
+
+    const { result } = await run(registerRefund, GIFT_CARD_AND_CARD, SETTINGS, { ...options, prior: GIFT_ENTERED });
+
+    expect(customerPayments(mock)).toEqual([[expect.objectContaining({ amount: 51, contraAccount: { accountNumber: 5820 } })]]);
+    expect(result.outputs).toMatchObject({ settledCountedAs: { gateway: "shopify_payments", amount: "100.00" } });
+  });
+
+  it("mixed terms and account with no remainder in e-conomic's answer: the card's line entered, the terms share skipped, as one gateway always was", async () => {
+    const { mock, options } = await creditedOrder(GIFT_CARD_AND_CARD, refundOf({ payments: SPLIT }));
+    const note = mock.state.booked.find((b) => b.bookedInvoiceNumber === 2);
+    if (note) delete note.remainder;
+
+    const { result } = await run(registerRefund, GIFT_CARD_AND_CARD, TERMS_GIFT, options);
+
+    expect(customerPayments(mock)).toEqual([[expect.objectContaining({ amount: 151, contraAccount: { accountNumber: 5820 } })]]);
+    expect(result.outputs).toMatchObject({ amount: "151.00", skippedGateways: ["gift_card"] });
+  });
 });

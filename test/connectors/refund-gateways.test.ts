@@ -100,9 +100,36 @@ describe("refundPayments", () => {
     expect(refundPayments(twoGateways, refundOf({ payments: split }), ECONOMIC)).toEqual(split);
   });
 
-  it("trusts a stated gateway the order never showed", () => {
-    const refund = refundOf({ payments: [{ gateway: "store_credit", amount: 19900 }] });
-    expect(refundPayments(danishOrder(), refund, ECONOMIC)).toEqual([{ gateway: "store_credit", amount: 19900 }]);
+  it("trusts a stated gateway the order never showed, in a split", () => {
+    const stated = [
+      { gateway: "store_credit", amount: 4800 },
+      { gateway: "shopify_payments", amount: 15100 },
+    ];
+    expect(refundPayments(danishOrder(), refundOf({ payments: stated }), ECONOMIC)).toEqual(stated);
+  });
+
+  it("a refund naming one gateway goes through the order's gateway with its total, as before refunds were split", () => {
+    const one = refundOf({ payments: [{ gateway: "store_credit", amount: 19900 }] });
+    expect(refundPayments(danishOrder(), one, ECONOMIC)).toEqual([{ gateway: "shopify_payments", amount: 19900 }]);
+    const twice = refundOf({
+      payments: [
+        { gateway: "gift_card", amount: 4800 },
+        { gateway: "gift_card", amount: 15100 },
+      ],
+    });
+    expect(refundPayments(danishOrder(), twice, ECONOMIC)).toEqual([{ gateway: "shopify_payments", amount: 19900 }]);
+    const paidAsAWhole = danishOrder({ payments: [], financialStatus: "paid" });
+    expect(refundPayments(paidAsAWhole, one, ECONOMIC)).toEqual([{ gateway: "unknown", amount: 19900 }]);
+  });
+
+  it("a refund naming one of several gateways the order was paid through goes back through that one", () => {
+    const giftCard = refundOf({ total: 4800, payments: [{ gateway: "gift_card", amount: 4800 }] });
+    expect(refundPayments(twoGateways, giftCard, ECONOMIC)).toEqual([{ gateway: "gift_card", amount: 4800 }]);
+    // A name the order never showed cannot choose between the order's gateways.
+    const other = refundOf({ total: 4800, payments: [{ gateway: "store_credit", amount: 4800 }] });
+    expect(() => refundPayments(twoGateways, other, ECONOMIC)).toThrow(
+      expect.objectContaining({ code: "refund_gateway_unknown" }),
+    );
   });
 
   it("without a split, the order's one gateway gets the whole total; with several it fails as before", () => {

@@ -7,11 +7,12 @@
  * re-confirmed for credit notes]. Modelled on registerPayment: the same gateway → cash account
  * settings, the cash account's currency read from Billy with the order's rate between the two, and
  * what already settles the credit note read first (each bank payment re-read, as registerPayment
- * does), so a retry after a lost answer enters nothing. A refund that states its split per gateway
- * (a gift card and a card) gets a bank payment per cash account (registerPayment's paymentsToMake),
- * every one worked out before the first is made; one that does not goes back through the order's
- * one gateway (domain/payment.ts). A refund larger than what the credit note has open is cut off its
- * largest payment first, and the result says so (`beyondCreditNote`, `cut`).
+ * does), so a retry after a lost answer enters nothing. A refund that states its split over two or
+ * more gateways (a gift card and a card) gets a bank payment per cash account (registerPayment's
+ * paymentsToMake), every one worked out before the first is made; any other goes back through the
+ * order's one gateway exactly as before refunds were split (domain/payment.ts). A split refund
+ * larger than what the credit note has open is cut off its largest payment first, and the result
+ * says so (`beyondCreditNote`, `cut`).
  *
  * One credit note may hold several refunds (oneCreditNotePerInvoice). Each run says in `amount` what
  * it accounts for, found as its own or paid now, so that what the others account for is taken off
@@ -92,14 +93,25 @@ export const registerRefund = defineAction<typeof registerPaymentSettings, Billy
     // the rest, never more than is open now).
     const shares = paymentsToMake(parts, [], Number.POSITIVE_INFINITY);
     const { kept, cut } = paymentsWithinOpen(shares, open + mine);
-    const own = ownByAccount(kept, existing, mine);
+    const { own, countedAs } = ownByAccount(kept, existing, mine, {
+      refund,
+      order,
+      currency,
+      creditNote: String(note.invoiceNo ?? creditNoteId),
+    });
     const toMake = kept.flatMap((k) => {
       const left = k.amount - own.filter((o) => o.cashAccountId === k.cashAccountId).reduce((sum, o) => sum + o.amount, 0);
       return left > 0 ? [{ ...k, amount: left }] : [];
     });
     const beyond = cut.reduce((sum, p) => sum + p.amount, 0);
-    // Said in every result: which payment was cut, and by how much, for a bookkeeper to check.
-    const cutOff = beyond > 0 ? { beyondCreditNote: beyond, cut } : {};
+    // Said in every result of a split refund: which payment was cut, and by how much, for a
+    // bookkeeper to check; and this refund's money found on no account of its plan, counted as the one
+    // account still short. A refund through one gateway keeps the outputs it always had.
+    const isSplit = split.length > 1;
+    const cutOff = {
+      ...(isSplit && beyond > 0 ? { beyondCreditNote: beyond, cut } : {}),
+      ...(isSplit && countedAs ? { settledCountedAs: countedAs } : {}),
+    };
     const toPay = toMake.reduce((sum, p) => sum + p.amount, 0);
     const adoptedPayments = existing.map((p) => p.id);
     if (toPay <= 0)
@@ -232,34 +244,83 @@ function partsIn(
 
 /**
  * This refund's own payments (`mine`, minor units) per cash account, within each account's share
- * (`parts`): what the credit note holds on each of its cash accounts first, then the rest on its
- * accounts in order, as its own counts whichever account it went through (the others' are taken off
- * the total only).
+ * (`parts`): what the credit note holds on each of its cash accounts first. The rest sits elsewhere
+ * (an account the gateway was mapped to before, or paid by hand beyond an account's share): with
+ * one account still short it is counted as that account's (`countedAs`, which the result names),
+ * as a single gateway's always was; with several, which of them it covers is unknown, so the step
+ * stops before writing rather than hand it to whichever comes first.
  */
 function ownByAccount(
-  parts: ReadonlyArray<{ cashAccountId: string; amount: number }>,
+  parts: readonly PaymentToMake[],
   existing: readonly ExistingPayment[],
   mine: number,
-): ExistingPayment[] {
-  const wanted = new Map<string, number>();
-  for (const p of parts) wanted.set(p.cashAccountId, (wanted.get(p.cashAccountId) ?? 0) + p.amount);
+  about: { refund: CanonicalRefund; order: CanonicalOrder; currency: string; creditNote: string },
+): { own: ExistingPayment[]; countedAs?: { cashAccountId: string; gateways: string[]; amount: number } } {
+  const wanted = new Map<string, { amount: number; gateways: string[] }>();
+  for (const p of parts) {
+    const entry = wanted.get(p.cashAccountId) ?? { amount: 0, gateways: [] };
+    wanted.set(p.cashAccountId, { amount: entry.amount + p.amount, gateways: [...entry.gateways, ...p.gateways] });
+  }
   const own = new Map<string, number>();
   let left = mine;
-  const take = (account: string, most: number) => {
-    const amount = Math.max(0, Math.min(most, left));
-    own.set(account, (own.get(account) ?? 0) + amount);
-    left -= amount;
-  };
-  for (const [account, amount] of wanted)
-    take(
-      account,
-      Math.min(
-        amount,
-        existing.filter((e) => e.cashAccountId === account).reduce((sum, e) => sum + e.amount, 0),
-      ),
-    );
-  for (const [account, amount] of wanted) take(account, amount - (own.get(account) ?? 0));
-  return [...own].map(([cashAccountId, amount]) => ({ id: "", cashAccountId, amount }));
+  for (const [account, { amount }] of wanted) {
+    const there = existing.filter((e) => e.cashAccountId === account).reduce((sum, e) => sum + e.amount, 0);
+    const taken = Math.max(0, Math.min(amount, there, left));
+    own.set(account, taken);
+    left -= taken;
+  }
+  const listed = (): ExistingPayment[] => [...own].map(([cashAccountId, amount]) => ({ id: "", cashAccountId, amount }));
+  if (left <= 0) return { own: listed() };
+  const short = [...wanted].flatMap(([cashAccountId, { amount, gateways }]) => {
+    const missing = amount - (own.get(cashAccountId) ?? 0);
+    return missing > 0 ? [{ cashAccountId, gateways, missing }] : [];
+  });
+  const [only] = short;
+  if (short.length === 1 && only) {
+    const amount = Math.min(left, only.missing);
+    own.set(only.cashAccountId, (own.get(only.cashAccountId) ?? 0) + amount);
+    return { own: listed(), countedAs: { cashAccountId: only.cashAccountId, gateways: only.gateways, amount } };
+  }
+  if (short.length === 0) return { own: listed() };
+  throw ownUnplaced(about, left, existing, [...wanted.keys()], short);
+}
+
+/** This refund's money paid out somewhere its plan does not say, with several accounts still short. */
+function ownUnplaced(
+  about: { refund: CanonicalRefund; order: CanonicalOrder; currency: string; creditNote: string },
+  unplaced: number,
+  existing: readonly ExistingPayment[],
+  planned: readonly string[],
+  short: ReadonlyArray<{ cashAccountId: string; gateways: string[]; missing: number }>,
+): OrderlyError {
+  const { refund, order, currency, creditNote } = about;
+  const money = (minor: number) => `${toDecimalString(minor, currency)} ${currency}`;
+  const elsewhere = new Map<string, number>();
+  for (const e of existing)
+    if (!planned.includes(e.cashAccountId)) elsewhere.set(e.cashAccountId, (elsewhere.get(e.cashAccountId) ?? 0) + e.amount);
+  const where =
+    elsewhere.size > 0
+      ? ` (the credit note has ${[...elsewhere].map(([account, minor]) => `${money(minor)} paid out of ${account}`).join(" and ")}, an account the step's settings no longer map this refund's gateways to)`
+      : "";
+  const each = short.map((s) => `${s.cashAccountId} (${s.gateways.join(", ")}) ${money(s.missing)}`);
+  return new OrderlyError(
+    `Refund ${refund.source.refundId} of order ${order.source.orderNumber} was not registered: credit note ${creditNote} shows ${money(unplaced)} of this refund paid out beyond what its cash accounts hold${where}, and ${each.join(" and ")} are still short; Billy does not say which of them that money covers. Check the credit note's payments in Billy, pay out by hand only what is missing (or map the gateway back to the account it was paid from), then retry.`,
+    {
+      errorClass: "validation",
+      code: "billy_refund_paid_unattributed",
+      details: {
+        unplaced: toDecimalString(unplaced, currency),
+        currency,
+        elsewhere: [...elsewhere].map(([cashAccountId, minor]) => ({ cashAccountId, amount: toDecimalString(minor, currency) })),
+        short: short.map((s) => ({
+          cashAccountId: s.cashAccountId,
+          gateways: s.gateways,
+          amount: toDecimalString(s.missing, currency),
+        })),
+      },
+      madeNothing: true,
+    },
+  );
 }
 
 /**

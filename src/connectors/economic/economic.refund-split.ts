@@ -78,19 +78,28 @@ export function linesWithinOpen<T extends { gateway: string; minor: number }>(
  * single gateway on an account it is that gateway's, as always; otherwise it is attributed from what
  * this step entered before (`earlier`, per gateway) and the payment terms gateways' shares. Settled
  * at least all that is still owed means nothing is owed, whoever paid it (an entry this step has no
- * record of, or lines a cent short of the note); anything less that cannot be attributed fails for
- * hand entry instead of being taken off whichever line comes first.
+ * record of, or lines a cent short of the note); with one line still owed the rest is counted as
+ * that line's (`countedAs`, which the result names); anything else that cannot be attributed fails
+ * for hand entry instead of being taken off whichever line comes first. With what the note shows
+ * settled unknown (`shown` undefined: e-conomic gave no remainder or total) the account lines are
+ * entered whole and the payment terms gateways enter nothing, as a single gateway always did.
  */
 export function stillToEnter<T extends RefundPayment & { target: Target; minor: number }>(
   lines: T[],
-  settled: number,
+  shown: { settled: number; gross: number } | undefined,
   earlier: Map<string, number>,
   about: Refusal,
-): { owed: Array<T & { contraAccountNumber: number }>; enteredBefore: Map<string, number> } {
+): {
+  owed: Array<T & { contraAccountNumber: number }>;
+  enteredBefore: Map<string, number>;
+  countedAs?: { gateway: string; minor: number };
+} {
   const accounts = onAccounts(lines);
   const byTerms = lines.filter((l) => !("contraAccountNumber" in l.target));
   const none = new Map<string, number>();
+  const settled = shown?.settled ?? 0;
   if (byTerms.length === 0 && accounts.length === 1) return { owed: stillOwed(accounts, settled), enteredBefore: none };
+  if (!shown) return { owed: accounts.filter((l) => l.minor > 0), enteredBefore: none };
   // Nothing settled yet: an earlier run's entries were not booked (a removed voucher is entered again).
   const mine = settled > 0 ? earlier : none;
   let rest = settled - sum([...mine.values()]);
@@ -101,8 +110,19 @@ export function stillToEnter<T extends RefundPayment & { target: Target; minor: 
       `less than the ${inWords(settled - rest, about)} this step entered before (its voucher was changed before the journal was booked?)`,
       accounts,
     );
-  const termsShare = sum(byTerms.map((l) => l.minor));
-  if (termsShare > rest) throw termsLeftOpen(about, byTerms, termsShare - rest);
+  // The payment terms share still owed: each terms line less what this step entered for its gateway
+  // (on an account, before it was mapped to terms), at most what the note can take beside the
+  // account lines (a refund larger than its note is cut there first).
+  const termsOwed = byTerms.map((l) => ({ ...l, minor: Math.max(0, l.minor - (mine.get(l.gateway) ?? 0)) }));
+  const room = shown.gross - sum(accounts.map((l) => l.minor)) - sum(byTerms.map((l) => mine.get(l.gateway) ?? 0));
+  const termsShare = Math.min(sum(termsOwed.map((l) => l.minor)), Math.max(0, room));
+  if (termsShare > rest)
+    throw termsLeftOpen(
+      about,
+      termsOwed.filter((l) => l.minor > 0),
+      termsShare - rest,
+      sum(byTerms.map((l) => earlier.get(l.gateway) ?? 0)),
+    );
   rest -= termsShare;
   const owed = accounts.flatMap((l) => {
     const left = l.minor - (mine.get(l.gateway) ?? 0);
@@ -110,7 +130,9 @@ export function stillToEnter<T extends RefundPayment & { target: Target; minor: 
   });
   if (rest >= sum(owed.map((l) => l.minor))) return { owed: [], enteredBefore: mine };
   if (rest === 0) return { owed, enteredBefore: mine };
-  if (owed.length === 1) return { owed: stillOwed(owed, rest), enteredBefore: mine };
+  const [only] = owed;
+  if (owed.length === 1 && only)
+    return { owed: stillOwed(owed, rest), enteredBefore: mine, countedAs: { gateway: only.gateway, minor: rest } };
   throw unattributed(
     about,
     settled,
@@ -156,12 +178,23 @@ function unattributed(
  * back, but the credit note still has it open, and entering only the others would report the
  * refund registered with that share still owed to the customer.
  */
-function termsLeftOpen(about: Refusal, byTerms: Array<{ gateway: string; minor: number }>, leftOpen: number): OrderlyError {
-  const { creditNoteNumber, currency, refund, order } = about;
+function termsLeftOpen(
+  about: Refusal,
+  byTerms: Array<{ gateway: string; minor: number }>,
+  leftOpen: number,
+  enteredByStep: number,
+): OrderlyError {
+  const { creditNoteNumber, currency, journalNumber, refund, order } = about;
   const names = byTerms.map((l) => `"${l.gateway}" (${inWords(l.minor, about)})`).join(" and ");
   const settings = byTerms.map((l) => `byGateway.${l.gateway}`).join(" and ");
+  // The step's own earlier result shows the share entered (a voucher since removed, or not booked):
+  // entering it by hand could book it twice, so the person is sent to compare first.
+  const next =
+    enteredByStep > 0
+      ? `This step's earlier run entered ${inWords(enteredByStep, about)} for it on an account, which the credit note does not show: compare journal ${journalNumber} and the credit note's payments in e-conomic before entering anything, enter by hand only what is missing, then retry.`
+      : `Map ${settings} in this step's settings to the contra account the refund was paid from and retry, or enter that share by hand in e-conomic and retry.`;
   return new OrderlyError(
-    `Refund ${refund.source.refundId} of order ${order.source.orderNumber} was not registered: the step maps ${names} to payment terms, but credit note ${creditNoteNumber} still shows ${inWords(leftOpen, about)} of that open, so nothing would say it was paid back. Map ${settings} in this step's settings to the contra account the refund was paid from and retry, or enter that share by hand in e-conomic and retry.`,
+    `Refund ${refund.source.refundId} of order ${order.source.orderNumber} was not registered: the step maps ${names} to payment terms, but credit note ${creditNoteNumber} still shows ${inWords(leftOpen, about)} of that open, so nothing would say it was paid back. ${next}`,
     {
       errorClass: "validation",
       code: "economic_refund_terms_open",
@@ -182,6 +215,7 @@ const earlierRun = z.object({
   creditNoteNumber: z.number().int(),
   currency: z.string(),
   voucher: z.string().optional(),
+  lastVoucher: z.string().optional(),
   gateway: z.string().optional(),
   amount: enteredLine.shape.amount.optional(),
   lines: z.array(enteredLine).optional(),
@@ -194,6 +228,8 @@ export interface Earlier {
   /** The same without the lines of the voucher the last result names (`voucher`). */
   beforeVoucher: Map<string, number>;
   voucher?: string;
+  /** The last voucher this step wrote whose lines `all` includes: `voucher`, or one a skip carried. */
+  lastVoucher?: string;
 }
 
 /**
@@ -204,14 +240,31 @@ export function enteredEarlier(prior: ActionResult | undefined, creditNoteNumber
   const parsed = earlierRun.safeParse(prior?.outputs);
   if (!parsed.success || parsed.data.creditNoteNumber !== creditNoteNumber || parsed.data.currency !== currency)
     return { all: new Map(), beforeVoucher: new Map() };
-  const { gateway, amount, lines = [], enteredBefore = [], voucher } = parsed.data;
+  const { gateway, amount, lines = [], enteredBefore = [], voucher, lastVoucher } = parsed.data;
   const one = gateway !== undefined && amount !== undefined ? [{ gateway, amount }] : [];
   const add = (to: Map<string, number>, from: Array<{ gateway: string; amount: string }>) => {
     for (const l of from) to.set(l.gateway, (to.get(l.gateway) ?? 0) + toMinor(l.amount, currency));
     return to;
   };
   const beforeVoucher = add(new Map(), enteredBefore);
-  return { all: add(new Map(beforeVoucher), [...lines, ...one]), beforeVoucher, ...(voucher ? { voucher } : {}) };
+  const last = voucher ?? lastVoucher;
+  return {
+    all: add(new Map(beforeVoucher), [...lines, ...one]),
+    beforeVoucher,
+    ...(voucher ? { voucher } : {}),
+    ...(last ? { lastVoucher: last } : {}),
+  };
+}
+
+/** `entered` less a voucher's `lines` (as results write them), per gateway, never below 0. */
+export function without(
+  entered: Map<string, number>,
+  lines: ReadonlyArray<{ gateway: string; amount: string }>,
+  currency: string,
+): Map<string, number> {
+  const left = new Map(entered);
+  for (const l of lines) left.set(l.gateway, Math.max(0, (left.get(l.gateway) ?? 0) - toMinor(l.amount, currency)));
+  return left;
 }
 
 /**
@@ -220,13 +273,22 @@ export function enteredEarlier(prior: ActionResult | undefined, creditNoteNumber
  * lines. A refund through one gateway needs none (its settled amount is always that gateway's), so
  * its results keep the shape they had before refunds were split.
  */
-export function attribution(split: boolean, currency: string, before: Map<string, number>): Record<string, unknown> {
+export function attribution(
+  split: boolean,
+  currency: string,
+  before: Map<string, number>,
+  lastVoucher?: string,
+): Record<string, unknown> {
   if (!split) return {};
   const entered = [...before].filter(([, minor]) => minor > 0);
   return {
     currency,
     ...(entered.length > 0
-      ? { enteredBefore: entered.map(([gateway, minor]) => ({ gateway, amount: toDecimalString(minor, currency) })) }
+      ? {
+          enteredBefore: entered.map(([gateway, minor]) => ({ gateway, amount: toDecimalString(minor, currency) })),
+          // A skip's: the voucher whose lines enteredBefore includes, found again by a later run.
+          ...(lastVoucher ? { lastVoucher } : {}),
+        }
       : {}),
   };
 }

@@ -4,9 +4,9 @@
  * the customer no longer shows as owed the refund once a bookkeeper books the journal. Modelled on
  * registerPayment: the same settings (journal, gateway → contra account or payment terms), the same
  * search for an earlier entry by the step's reference before writing, and the credit note's
- * `remainder` for what was booked meanwhile. A refund that states its split per gateway (a gift
- * card and a card) gets one line per gateway in one voucher; one that does not goes back through
- * the order's one gateway (domain/payment.ts). A gateway mapped to payment terms enters nothing only
+ * `remainder` for what was booked meanwhile. A refund that states its split over two or more
+ * gateways (a gift card and a card) gets one line per gateway in one voucher; any other goes back
+ * through the order's one gateway exactly as before refunds were split (domain/payment.ts). A gateway mapped to payment terms enters nothing only
  * when the booked credit note carries those terms (and, beside gateways on accounts, shows its share
  * settled); the amount is never more than the note has open. What the note shows settled is one
  * total: with several lines it is attributed per gateway (economic.refund-split.ts).
@@ -35,6 +35,7 @@ import {
   onAccounts,
   stillToEnter,
   voucherLines,
+  without,
 } from "./economic.refund-split";
 import { findEarlierEntry, targetFor } from "./economic.register-payment";
 import type { EconomicConnectionSettings, EconomicCredentials } from "./economic.settings";
@@ -89,18 +90,22 @@ export const registerRefund = defineAction<typeof registerPaymentSettings, Econo
     const currency = booked.currency ?? refund.currency;
     // What earlier runs carried forward, as every skip before the attribution passes it on.
     const earlier = enteredEarlier(ctx.prior, creditNoteNumber, currency);
+    // A skip says which voucher its enteredBefore includes, so a later run that finds that voucher
+    // still in the journal does not count its lines twice.
+    const carry = (before: Map<string, number>) =>
+      attribution(split, currency, before, before === earlier.all ? earlier.lastVoucher : undefined);
     for (const p of byTerms) checkTermsSettle(booked, creditNoteNumber, p.gateway, p.terms, refund, order);
     if (allTerms)
       return skip(
         `paid by ${parts.map((p) => p.gateway).join(" and ")}, and credit note ${creditNoteNumber} has its payment terms ${byTerms[0]?.terms}, which already say it is settled: nothing to register`,
-        attribution(split, currency, earlier.all),
+        carry(earlier.all),
       );
     // A credit note's remainder is negative while the refund is owed to the customer, so what is open
     // is its opposite: 0 once paid out, below 0 once paid out beyond its total (an entry for a refund
     // larger than the credit note, booked). Nothing is entered then, as registerPayment on remainder <= 0.
     const open = booked.remainder === undefined ? undefined : -toMinor(booked.remainder, currency);
     if (open !== undefined && open <= 0)
-      return skip(`credit note ${creditNoteNumber} is already settled in e-conomic`, attribution(split, currency, earlier.all));
+      return skip(`credit note ${creditNoteNumber} is already settled in e-conomic`, carry(earlier.all));
     const customerNumber = booked.customer?.customerNumber ?? invoiceTraces({ ...ctx, history: [] })[0]?.customerNumber;
     if (customerNumber === undefined)
       throw new OrderlyError(`Booked credit note ${creditNoteNumber} names no customer; the refund cannot be entered.`, {
@@ -112,14 +117,19 @@ export const registerRefund = defineAction<typeof registerPaymentSettings, Econo
     // bookkeeper entered) is not entered again.
     const gross = booked.grossAmount === undefined ? undefined : -toMinor(booked.grossAmount, currency);
     const settled = gross !== undefined && open !== undefined ? Math.max(0, gross - open) : 0;
-    // Converted over every gateway; the lines entered are those mapped to an account.
-    const { owed, enteredBefore } = stillToEnter(
+    // Converted over every gateway; the lines entered are those mapped to an account. Without the
+    // note's total or remainder what was settled is unknown (`shown` undefined).
+    const { owed, enteredBefore, countedAs } = stillToEnter(
       inCreditNoteCurrency(parts, order, booked, currency, refund.currency),
-      settled,
+      gross !== undefined && open !== undefined ? { settled, gross } : undefined,
       earlier.all,
       { creditNoteNumber, currency, journalNumber: ctx.settings.journalNumber, refund, order },
     );
-    const carried = attribution(split, currency, enteredBefore);
+    // Money paid out that no earlier entry of this step accounts for, counted as the one line still owed.
+    const counted =
+      split && countedAs
+        ? { settledCountedAs: { gateway: countedAs.gateway, amount: toDecimalString(countedAs.minor, currency) } }
+        : {};
     // Never more than the credit note still has open: a refund larger than its credit note would
     // otherwise leave the customer owing the difference, and a retry after the journal was booked
     // would find it open the other way.
@@ -128,7 +138,7 @@ export const registerRefund = defineAction<typeof registerPaymentSettings, Econo
     if (amount <= 0)
       return skip(
         `credit note ${creditNoteNumber} already shows ${toDecimalString(settled, currency)} ${currency} paid out in e-conomic`,
-        carried,
+        { ...carry(enteredBefore), ...counted },
       );
     // Only now, with something to enter, does a journal too large to search stop the step.
     if (unsearched) throw unsearched;
@@ -166,8 +176,10 @@ export const registerRefund = defineAction<typeof registerPaymentSettings, Econo
           : { lines: described(entries) }),
         ...(byTerms.length > 0 ? { skippedGateways: byTerms.map((p) => p.gateway) } : {}),
         ...(settled > 0 ? { alreadySettled: toDecimalString(settled, currency) } : {}),
-        ...carried,
-        ...(beyond > 0 ? { beyondCreditNote: toDecimalString(beyond, currency), cut: described(cut) } : {}),
+        ...attribution(split, currency, enteredBefore),
+        ...counted,
+        // `cut` only for a split refund: a single gateway's result keeps the shape it always had.
+        ...(beyond > 0 ? { beyondCreditNote: toDecimalString(beyond, currency), ...(split ? { cut: described(cut) } : {}) } : {}),
       },
     };
   },
@@ -191,7 +203,14 @@ function foundVoucher(
   const found = split ? voucherLines(made, prefix, suffix) : undefined;
   if (!found) return { externalId: id, created: false, outputs: { ...base, voucher: id } };
   const earlier = enteredEarlier(prior, base.creditNoteNumber, found.currency);
-  const before = earlier.voucher === id ? earlier.beforeVoucher : earlier.all;
+  // The prior entered this voucher (what came before it is known), or a skip carried it inside
+  // its total (its lines are taken off), or the prior knows nothing of it.
+  const before =
+    earlier.voucher === id
+      ? earlier.beforeVoucher
+      : earlier.lastVoucher === id
+        ? without(earlier.all, found.lines, found.currency)
+        : earlier.all;
   return {
     externalId: id,
     created: false,
