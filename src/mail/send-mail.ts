@@ -556,8 +556,19 @@ export async function recordUnsentMail(
     error: input.reason,
     createdAt: Date.now(),
   };
-  if (options.ifAbsent) await database(env).insert(mailOutbox).values(row).onConflictDoNothing();
-  else await record(env, row);
+  if (options.ifAbsent) {
+    await database(env).insert(mailOutbox).values(row).onConflictDoNothing();
+    return;
+  }
+  // An earlier attempt that may have reached the provider keeps its mark: a provider without an
+  // idempotency key (Postmark) is searched before the next send only while the row carries it.
+  const earlier = await database(env)
+    .select({ error: mailOutbox.error })
+    .from(mailOutbox)
+    .where(and(eq(mailOutbox.tenantId, row.tenantId), eq(mailOutbox.idempotencyKey, row.idempotencyKey)))
+    .get();
+  const marked = earlier?.error === NOT_SENT_YET || earlier?.error?.endsWith(OUTCOME_UNKNOWN) === true;
+  await record(env, marked ? { ...row, error: `${input.reason} ${OUTCOME_UNKNOWN}` } : row);
 }
 
 function deduplicated(row: typeof mailOutbox.$inferSelect): SendMailResult {
