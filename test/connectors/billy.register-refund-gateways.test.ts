@@ -226,6 +226,20 @@ describe("Billy registerRefund: a refund paid back through several gateways", ()
     expect(mock.state.bankPayments).toHaveLength(1);
   });
 
+  it("a refund paid out in full before its gateways were given accounts of their own pays nothing more", async () => {
+    const SEPARATE = {
+      byGateway: { shopify_payments: { cashAccountId: "acc-bank2" }, gift_card: { cashAccountId: "acc-gift" } },
+    };
+    const { mock, creditNoteId, options } = await creditedOrder(GIFT_CARD_AND_CARD, refund({ payments: CARD_FIRST }));
+    // Both shares were paid out of acc-bank while both gateways were mapped to it.
+    paidBefore(mock, creditNoteId, "acc-bank", 199);
+
+    const { result } = await run(registerRefund, GIFT_CARD_AND_CARD, SEPARATE, options);
+
+    expect(mock.state.bankPayments).toHaveLength(1);
+    expect(result).toMatchObject({ created: false });
+  });
+
   it("this refund's money on a former account, with one account short, is counted as that account's and named", async () => {
     const { mock, creditNoteId, options } = await creditedOrder(GIFT_CARD_AND_CARD, refund({ payments: CARD_FIRST }));
     paidBefore(mock, creditNoteId, "acc-gift", 48);

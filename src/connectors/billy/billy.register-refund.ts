@@ -247,8 +247,10 @@ function partsIn(
  * (`parts`): what the credit note holds on each of its cash accounts first. The rest sits elsewhere
  * (an account the gateway was mapped to before, or paid by hand beyond an account's share): with
  * one account still short it is counted as that account's (`countedAs`, which the result names),
- * as a single gateway's always was; with several, which of them it covers is unknown, so the step
- * stops before writing rather than hand it to whichever comes first.
+ * as a single gateway's always was; with several, it covers them when it is at least all they
+ * miss (the refund was paid out in full before its gateways were remapped), and otherwise which of
+ * them it covers is unknown, so the step stops before writing rather than hand it to whichever
+ * comes first.
  */
 function ownByAccount(
   parts: readonly PaymentToMake[],
@@ -282,6 +284,12 @@ function ownByAccount(
     return { own: listed(), countedAs: { cashAccountId: only.cashAccountId, gateways: only.gateways, amount } };
   }
   if (short.length === 0) return { own: listed() };
+  // Enough of this refund's money sits elsewhere to cover every account still short (its gateways
+  // were given other accounts after it was paid out): nothing is missing, whoever's it was.
+  if (left >= short.reduce((sum, a) => sum + a.missing, 0)) {
+    for (const a of short) own.set(a.cashAccountId, (own.get(a.cashAccountId) ?? 0) + a.missing);
+    return { own: listed() };
+  }
   throw ownUnplaced(about, left, existing, [...wanted.keys()], short);
 }
 
