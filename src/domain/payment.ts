@@ -81,17 +81,19 @@ export function refundPayments(
 ): RefundPayment[] {
   const named = [...new Set((refund.payments ?? []).map((p) => p.gateway))];
   if (refund.payments !== undefined && named.length > 1) return refund.payments.map((p) => ({ ...p }));
-  try {
-    return [{ gateway: refundGateway(order, refund, target), amount: refund.total }];
-  } catch (error) {
-    // Paid through several gateways, the order cannot say which paid the refund back; a refund
-    // naming one of them can (a gift card refunded to a new gift card).
-    const only = named.length === 1 ? named[0] : undefined;
-    const gateways = error instanceof OrderlyError ? (error.details as { gateways?: string[] } | undefined)?.gateways : undefined;
-    if (only !== undefined && gateways !== undefined && gateways.length > 1 && gateways.includes(only))
-      return [{ gateway: only, amount: refund.total }];
-    throw error;
-  }
+  // Paid through several gateways, the order cannot say which paid the refund back; a refund
+  // naming one of them can (a gift card refunded to a new gift card).
+  const gateways = orderGateways(order);
+  const [only] = named;
+  if (named.length === 1 && only !== undefined && gateways.length > 1 && gateways.includes(only))
+    return [{ gateway: only, amount: refund.total }];
+  return [{ gateway: refundGateway(order, refund, target), amount: refund.total }];
+}
+
+/** The gateways that took the order's money, as registerPayment counts them. */
+function orderGateways(order: Pick<CanonicalOrder, "payments" | "financialStatus">): string[] {
+  const paid = receivedPayments(order).filter((p) => p.amount > 0);
+  return paid.length > 0 ? [...new Set(paid.map((p) => p.gateway))] : paidAsAWhole(order) ? gatewaysOf(order) : [];
 }
 
 /**
@@ -105,8 +107,7 @@ export function refundGateway(
   refund: Pick<CanonicalRefund, "source">,
   target: { name: string; unnamed: string },
 ): string {
-  const paid = receivedPayments(order).filter((p) => p.amount > 0);
-  const gateways = paid.length > 0 ? [...new Set(paid.map((p) => p.gateway))] : paidAsAWhole(order) ? gatewaysOf(order) : [];
+  const gateways = orderGateways(order);
   if (gateways.length === 1 && gateways[0] !== undefined) return gateways[0];
   if (gateways.length === 0 && paidAsAWhole(order)) return target.unnamed;
   const why =

@@ -18,6 +18,7 @@
  * it accounts for, found as its own or paid now, so that what the others account for is taken off
  * what the credit note shows paid out before a refund counts the rest as its own.
  */
+import { convertParts } from "../../domain/accounting/exchange";
 import { OrderlyError } from "../../domain/errors";
 import { toDecimalString, toMajorNumber, toMinor } from "../../domain/money";
 import type { CanonicalOrder, CanonicalRefund } from "../../domain/order";
@@ -231,15 +232,11 @@ function partsIn(
   order: CanonicalOrder,
   currency: string,
 ): PaymentPart[] {
-  let through = 0;
-  let convertedThrough = 0;
-  return split.map((p, i) => {
-    through += p.amount;
-    const converted = refundIn(through, refund, order, currency);
-    const amount = converted - convertedThrough;
-    convertedThrough = converted;
-    return { gateway: p.gateway, cashAccountId: accounts[i] as string, amount };
-  });
+  const converted = convertParts(
+    split.map((p) => p.amount),
+    (through) => refundIn(through, refund, order, currency),
+  );
+  return split.map((p, i) => ({ gateway: p.gateway, cashAccountId: accounts[i] as string, amount: converted[i] as number }));
 }
 
 /**

@@ -6,6 +6,7 @@
  * for hand entry rather than put one gateway's money on another's account.
  */
 import { z } from "zod";
+import { convertParts } from "../../domain/accounting/exchange";
 import { OrderlyError } from "../../domain/errors";
 import { toDecimalString, toMinor } from "../../domain/money";
 import type { CanonicalOrder, CanonicalRefund } from "../../domain/order";
@@ -49,15 +50,11 @@ export function inCreditNoteCurrency<T extends RefundPayment>(
   refundCurrency: string,
 ): Array<T & { minor: number }> {
   const paidBack = { currency: refundCurrency, sign: -1, moved: "The refund was paid back", document: "credit note" } as const;
-  let through = 0;
-  let convertedThrough = 0;
-  return parts.map((p) => {
-    through += p.amount;
-    const converted = amountIn(through, order, booked, currency, paidBack);
-    const minor = converted - convertedThrough;
-    convertedThrough = converted;
-    return { ...p, minor };
-  });
+  const converted = convertParts(
+    parts.map((p) => p.amount),
+    (through) => amountIn(through, order, booked, currency, paidBack),
+  );
+  return parts.map((p, i) => ({ ...p, minor: converted[i] as number }));
 }
 
 /** The journal lines within what the credit note has open (nothing known open: no cap), the largest cut first. */

@@ -9,7 +9,7 @@
  * shows a positive amount without saying which side it is on; an integrator reports that a positive
  * amount raised the customer's balance instead of settling it [third-party, unconfirmed by e-conomic].
  */
-import { convertMinor } from "../../domain/accounting/exchange";
+import { convertMinor, convertParts } from "../../domain/accounting/exchange";
 import { OrderlyError } from "../../domain/errors";
 import { toDecimalString, toMajorNumber, toMinor } from "../../domain/money";
 import type { CanonicalOrder } from "../../domain/order";
@@ -97,18 +97,17 @@ export const registerPayment = defineAction<typeof registerPaymentSettings, Econ
     const gross = booked.grossAmount === undefined ? undefined : toMinor(booked.grossAmount, currency);
     const settled =
       gross !== undefined && booked.remainder !== undefined ? Math.max(0, gross - toMinor(booked.remainder, currency)) : 0;
-    // Converted as a running total, so the parts add up to the converted whole (each part rounded on
-    // its own could leave a cent open, or pay one too many); the whole is the invoice's own gross.
-    let through = 0;
-    let convertedThrough = 0;
-    const parts = toRegister.map((e) => {
-      if (e.amount === undefined) return { ...e, minor: amountIn(undefined, order, booked, currency) };
-      through += e.amount;
-      const converted = amountIn(through, order, booked, currency);
-      const minor = converted - convertedThrough;
-      convertedThrough = converted;
-      return { ...e, minor };
-    });
+    // Converted as a running total (convertParts); a payment of the whole is the invoice's own gross.
+    const converted = convertParts(
+      toRegister.flatMap((e) => (e.amount === undefined ? [] : [e.amount])),
+      (through) => amountIn(through, order, booked, currency),
+    );
+    let next = 0;
+    const parts = toRegister.map((e) =>
+      e.amount === undefined
+        ? { ...e, minor: amountIn(undefined, order, booked, currency) }
+        : { ...e, minor: converted[next++] as number },
+    );
     const entries = stillOwed(parts, settled);
     if (entries.length === 0)
       return skip(`invoice ${invoiceNumber} already shows ${toDecimalString(settled, currency)} ${currency} paid in e-conomic`);

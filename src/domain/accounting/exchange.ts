@@ -13,3 +13,20 @@ export function convertMinor(amount: number, from: string, to: string, rate: str
   else denominator *= 10n ** BigInt(-shift);
   return Number(divideRoundedBig(numerator, denominator, mode));
 }
+
+/**
+ * Parts of one amount converted as a running total: each part is the converted total through it
+ * less the converted total before it, so the parts add up to the converted whole (each part
+ * rounded on its own could leave a cent open, or pay one too many).
+ */
+export function convertParts(amounts: readonly number[], convertTotal: (minor: number) => number): number[] {
+  let through = 0;
+  let before = 0;
+  return amounts.map((amount) => {
+    through += amount;
+    const converted = convertTotal(through);
+    const part = converted - before;
+    before = converted;
+    return part;
+  });
+}
