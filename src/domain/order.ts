@@ -179,6 +179,11 @@ export const refundSchema = z
     /** VAT of the refunded shipping where the webshop states it (Shopify's tax_amount). */
     shippingTax: minor.optional(),
     adjustments: minor,
+    /**
+     * Import duties given back (Shopify's refund `duties`): without VAT, as the order charged them.
+     * Absent when none, so refunds without duties keep their JSON.
+     */
+    duties: minor.optional(),
     /** Money returned to the customer (positive). */
     total: minor,
     /**

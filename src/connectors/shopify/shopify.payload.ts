@@ -186,6 +186,12 @@ const orderAdjustment = z.object({
   tax_amount_set: moneySet.nullish(),
 });
 
+/**
+ * A duty the refund gave back (REST `duties[]`, GraphQL `Refund.duties`: RefundDuty's `amountSet`):
+ * the amount in both monies. Extra fields (such as `duty_id`) are not needed and dropped.
+ */
+const refundDuty = z.object({ amount_set: moneySet });
+
 /** Body of refunds/create. */
 export const shopifyRefundSchema = z.object({
   id: shopifyId,
@@ -198,6 +204,12 @@ export const shopifyRefundSchema = z.object({
   refund_shipping_lines: z.array(refundShippingLine).nullish(),
   transactions: z.array(refundTransaction).nullish(),
   order_adjustments: z.array(orderAdjustment).nullish(),
+  /**
+   * The duties the refund gave back, without VAT. A list Orderly cannot read is taken as absent
+   * (no duties), as before duties were read: the credit note's totals check then shows the
+   * difference rather than the whole refund being refused for it.
+   */
+  duties: z.array(refundDuty).nullish().catch(undefined),
 });
 export type ShopifyRefund = z.infer<typeof shopifyRefundSchema>;
 

@@ -9,6 +9,9 @@
  * its order: the lines' and adjustments' `*_set.presentment_money`, and the refund transactions,
  * which Shopify keeps in the currency the customer paid in. A refund whose sets lack presentment
  * money is mapped in shop money as before (see shopify.money.ts).
+ *
+ * Duties given back (`duties[].amount_set`) are read in the same money and carried as the refund's
+ * `duties`, which the credit note credits without VAT, as the order's duties were invoiced.
  */
 import { OrderlyError } from "../../domain/errors";
 import { type CanonicalRefund, refundSchema } from "../../domain/order";
@@ -64,6 +67,7 @@ function mapRefund(refund: ShopifyRefund, createdAt: string, money: ShopifyMoney
             .map((a) => [a.tax_amount ?? 0, a.tax_amount_set] as const),
           "order_adjustments.tax_amount",
         ) || 0;
+  const duties = (refund.duties ?? []).reduce((sum, d, i) => sum + fromSet(d.amount_set, `duties.${i}.amount`), 0);
   const transactions = moneyBack(refund);
   if (money.presentment)
     for (const t of transactions) {
@@ -100,6 +104,7 @@ function mapRefund(refund: ShopifyRefund, createdAt: string, money: ShopifyMoney
     shipping,
     shippingTax: shippingTax === 0 ? undefined : shippingTax,
     adjustments: negatedSum((kind) => kind !== "shipping_refund", "order_adjustments.amount"),
+    duties: duties === 0 ? undefined : duties,
     // Refund transactions are in the currency the customer paid in (checked above for presentment money).
     total: sumMinor(
       transactions.map((t) => t.amount),
@@ -153,12 +158,13 @@ export function pendingRefunds(refund: ShopifyRefund): NonNullable<ShopifyRefund
   return (refund.transactions ?? []).filter((t) => t.kind === "refund" && t.status === "pending");
 }
 
-/** Every money set of the refund: its lines' subtotals and taxes, its shipping lines, its adjustments. */
+/** Every money set of the refund: its lines' subtotals and taxes, its shipping lines, its adjustments, its duties. */
 function setsOf(refund: ShopifyRefund): Array<MoneySet | null | undefined> {
   return [
     ...(refund.refund_line_items ?? []).flatMap((i) => [i.subtotal_set, i.total_tax_set]),
     ...(refund.refund_shipping_lines ?? []).map((l) => l.subtotal_amount_set),
     ...(refund.order_adjustments ?? []).map((a) => a.amount_set),
+    ...(refund.duties ?? []).map((d) => d.amount_set),
   ];
 }
 
@@ -185,6 +191,7 @@ function refundCurrency(refund: ShopifyRefund): string {
     ...(refund.refund_line_items ?? []).map((i) => i.subtotal_set?.shop_money.currency_code),
     ...(refund.refund_shipping_lines ?? []).map((l) => l.subtotal_amount_set.shop_money.currency_code),
     ...(refund.order_adjustments ?? []).map((a) => a.amount_set?.shop_money.currency_code),
+    ...(refund.duties ?? []).map((d) => d.amount_set.shop_money.currency_code),
   ];
   const currency = [refund.transactions?.[0]?.currency, refund.currency, ...fromSets]
     .map((c) => nonEmpty(c))

@@ -66,7 +66,8 @@ function notASale(line: InvoiceLine): Omit<InvoiceLine, "kind"> & { kind: Docume
  * A credit note for one refund. Refund line amounts follow the order's tax basis (gross when the
  * order's prices include tax). Money refunded without lines (a WooCommerce refund, a Shopify refund
  * discrepancy or goodwill amount) is spread over the order's VAT rates in proportion to what was
- * sold at each, one line per rate: it takes back part of a price that carried VAT.
+ * sold at each, one line per rate: it takes back part of a price that carried VAT. Duties the
+ * refund states (Shopify's refund `duties`) are credited on a duties line without VAT, as invoiced.
  */
 export function buildCreditNoteDocument(
   order: CanonicalOrder,
@@ -107,14 +108,22 @@ export function buildCreditNoteDocument(
   const shippingShares = shippingByRate(order, vat);
   const statedShipping = shipping === 0 ? [] : shippingRefund(shipping, shippingShares, mainRate, settings.roundingMode);
   source.push(...statedShipping);
+  // Stated duties go back on a duties line, at most what the invoice booked: the order's other
+  // refunds are not at hand, so duties they gave back already cannot be taken off. Any more than
+  // that is left uncredited (the totals check shows it), never spread over the sales with VAT.
+  const orderDuties = dutiesGross(order);
+  const statedDutiesGross = refund.duties ?? 0;
+  const creditedDuties = Math.max(0, Math.min(statedDutiesGross, orderDuties));
+  const statedDuties =
+    creditedDuties === 0 ? [] : [splitGross("duties", dutiesText(order), creditedDuties, 0, settings.roundingMode)];
   const whole = refund.total === order.totals.total;
   const { sales } = splitDuties(order);
   // Money without lines is for what was sold: the shipping it states is credited above already, so
   // it is not spread over again (the duties and the VAT would each get too small or large a share).
   const spreadOver = whole && shipping !== 0 ? { ...sales, shipping: [] } : sales;
   // Refunding the whole order gives back exactly the duties the invoice booked, out of the money
-  // the refund does not itemise, before the rest is spread over the sales.
-  let dutiesLeft = whole ? dutiesGross(order) : 0;
+  // the refund does not itemise, before the rest is spread over the sales (less those it states).
+  let dutiesLeft = whole ? orderDuties - creditedDuties : 0;
   const unitemised = (gross: number, text: string): SourceLine[] => {
     const taken = gross > 0 ? Math.min(dutiesLeft, gross) : 0;
     dutiesLeft -= taken;
@@ -126,14 +135,15 @@ export function buildCreditNoteDocument(
   const spreadLines: SourceLine[] = [];
   if (refund.adjustments !== 0) spreadLines.push(...unitemised(refund.adjustments, "Refund adjustment"));
   source.push(...spreadLines);
-  const accounted = source.reduce((sum, l) => sum + l.net + l.vat, 0);
+  // The duties stated count in full: what is left is the money for the rest.
+  const accounted = source.reduce((sum, l) => sum + l.net + l.vat, 0) + statedDutiesGross;
   const shippingGross = shippingShares.reduce((sum, [, gross]) => sum + gross, 0);
   const remainder = refund.total - accounted;
   if (refund.lines.length > 0 && shipping === 0 && remainder !== 0 && remainder === shippingGross) {
     // Shopify's refunds/create (API 2024-10 on) no longer itemises refunded shipping: money refunded
     // beyond the lines that equals the order's shipping is that shipping, at the shipping's rate.
     source.push(...shippingRefund(remainder, shippingShares, mainRate, settings.roundingMode));
-  } else if (source.length === 0 || (refund.lines.length === 0 && accounted !== refund.total)) {
+  } else if ((source.length === 0 && statedDutiesGross === 0) || (refund.lines.length === 0 && accounted !== refund.total)) {
     // Amount-only refund: each VAT rate of the order takes its share, so a lump sum refunded on a
     // mixed-rate order (books at 7 %, the rest at 19 %) carries the VAT that was charged on it.
     const text = refund.note ? `Refund: ${refund.note}` : "Refund";
@@ -141,6 +151,8 @@ export function buildCreditNoteDocument(
     spreadLines.push(...lump);
     source.push(...lump);
   }
+  // Duties last, as on the invoice.
+  source.push(...statedDuties);
   // The shipping VAT the refund states is what it must take back: one stated at another rate than
   // the invoice booked the shipping at shows as a mismatch, not as VAT credited that was never charged.
   const shippingVat = statedShipping.reduce((sum, l) => sum + l.vat, 0);
@@ -156,7 +168,11 @@ export function buildCreditNoteDocument(
     refund.source.createdAt,
   );
   const spreadOverRates = spreadToCheck(spreadLines, order, refund, settings);
-  const lumpBesideDuties = dutiesToCheck(spreadLines, order, refund, settings);
+  const lumpBesideDuties = dutiesToCheck(spreadLines, order, refund, creditedDuties, settings);
+  if (statedDutiesGross > creditedDuties)
+    document.warnings.push(
+      `The refund gives back ${fmt(statedDutiesGross, order.currency)} of duties, but the invoice of order ${order.source.orderNumber} booked ${fmt(orderDuties, order.currency)}: only that is credited on the duties line; credit the rest by hand if it was due.`,
+    );
   return {
     ...document,
     ...(spreadOverRates ? { spreadOverRates } : {}),
@@ -167,16 +183,19 @@ export function buildCreditNoteDocument(
 /**
  * Money refunded without lines, short of the whole order, is spread over the sales alone: several
  * such refunds that together give everything back credit VAT on the duties. The order's other
- * refunds are not at hand here, so any lump refund on an order with duties asks a person to check.
+ * refunds are not at hand here, so any lump refund on an order with duties asks a person to check,
+ * unless the refund itself gave back (and states) all of the order's duties.
  */
 function dutiesToCheck(
   lines: SourceLine[],
   order: CanonicalOrder,
   refund: CanonicalRefund,
+  creditedDuties: number,
   settings: AccountingSettings,
 ): AccountingDocument["lumpBesideDuties"] {
   const duties = dutiesGross(order);
-  if (duties === 0 || refund.lines.length > 0 || refund.total === order.totals.total || lines.length === 0) return undefined;
+  if (duties - creditedDuties <= 0 || refund.lines.length > 0 || refund.total === order.totals.total || lines.length === 0)
+    return undefined;
   const gross = lines.reduce((sum, l) => sum + l.net + l.vat, 0);
   const convert = exchangeFor(order, settings);
   const money = (amount: number) =>
@@ -222,8 +241,11 @@ export function spreadChecks(document: AccountingDocument, record: string, order
   }
   const duties = document.lumpBesideDuties;
   if (duties) {
+    // Part of the duties the refund stated, on its duties line already: only the rest is in question.
+    const credited = document.lines.filter((l) => l.kind === "duties").reduce((sum, l) => sum + l.net + l.vat, 0);
+    const stated = credited === 0 ? "" : ` (${record} credits ${fmt(credited, document.currency)} of them on its duties line)`;
     checks.push(
-      `VAT: ${record} credits ${fmt(duties.gross, document.currency)} refunded without lines at the VAT of what was sold, but order ${orderNumber} also charged ${fmt(duties.duties, document.currency)} of duties without VAT; if this refund, alone or with the order's other refunds, gave the duties back, move that amount to the duties product without VAT and correct the VAT by hand.`,
+      `VAT: ${record} credits ${fmt(duties.gross, document.currency)} refunded without lines at the VAT of what was sold, but order ${orderNumber} also charged ${fmt(duties.duties, document.currency)} of duties without VAT${stated}; if this refund, alone or with the order's other refunds, gave ${credited === 0 ? "the duties" : "the rest"} back, move that amount to the duties product without VAT and correct the VAT by hand.`,
     );
   }
   return checks;
