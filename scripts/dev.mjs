@@ -57,6 +57,9 @@ const wrangler = spawn(
     // The address the dev server answers on, for the links in alert and account emails.
     "--var",
     `PUBLIC_URL:${baseUrl}`,
+    // Local only: the demo user may try "New shop" (deployments list their own people, or nobody).
+    "--var",
+    "TENANT_CREATORS:demo@orderly.test",
     "--test-scheduled",
     "--show-interactive-dev-session=false",
   ],

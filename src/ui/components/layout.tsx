@@ -1,4 +1,4 @@
-/** The page frame: skip link, header with tenant switcher and sign-out, navigation, main, footer. */
+/** The page frame: skip link, header with tenant switcher, "New shop" and sign-out, navigation, main, footer. */
 import type { Child } from "hono/jsx";
 import type { AlertMailState } from "../../worker/routes/ui/auth/session";
 import type { UiSession } from "../../worker/routes/ui/ui-env";
@@ -22,8 +22,11 @@ const NAV: Array<{ key: string; href: string; label: string; outbox?: boolean }>
   { key: "outbox", href: "/outbox", label: "Dev outbox", outbox: true },
 ];
 
-/** The session as loadSession gives it, with what keeps the tenant's alerts from arriving. */
-type LayoutSession = UiSession & Partial<AlertMailState>;
+/**
+ * The session as loadSession gives it, with what keeps the tenant's alerts from arriving, and
+ * whether the person may create shops (TENANT_CREATORS; set by the UI's session middleware).
+ */
+type LayoutSession = UiSession & Partial<AlertMailState> & { mayCreateTenants?: boolean };
 
 export function Layout(props: {
   title: string;
@@ -68,6 +71,7 @@ export function Layout(props: {
               ) : (
                 <span class="tenant">{s.tenantName}</span>
               )}
+              {s.mayCreateTenants ? <a href="/tenants/new">New shop</a> : null}
               <span class="user">
                 {s.email} <span class="role">({s.role})</span>
               </span>

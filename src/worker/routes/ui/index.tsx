@@ -21,15 +21,17 @@ import { notificationRoutes } from "./notifications";
 import { outboxRoutes } from "./outbox";
 import { peopleRoutes } from "./people";
 import { forbiddenPage, notFoundPage, page, redirectWith } from "./render";
+import { mayCreateTenants, tenantRoutes } from "./tenants";
 import { transferRoutes } from "./transfers";
 import { canEdit, type UiEnv } from "./ui-env";
 
 /**
  * POSTs about the person's own session, not a tenant: allowed to viewers too, and from a page drawn
  * under any of the person's tenants (the tenant switcher and sign-out are on every page, and the
- * tab they sit in may show a tenant another tab has switched away from).
+ * tab they sit in may show a tenant another tab has switched away from). A new shop changes no
+ * existing tenant: TENANT_CREATORS decides who may, not the role in the current one.
  */
-const SESSION_ACTIONS = new Set(["/switch-tenant", "/sign-out"]);
+const SESSION_ACTIONS = new Set(["/switch-tenant", "/sign-out", "/tenants/new"]);
 
 const CSRF_FAILED = "The form was not sent from this site (CSRF check failed). Reload the page and try again.";
 
@@ -61,7 +63,8 @@ uiRoutes.use("*", async (c, next) => {
     }
     return c.text("Sign in first.", 401);
   }
-  c.set("session", session);
+  // The header offers "New shop" only to those allowed (Layout reads the flag off the session).
+  c.set("session", Object.assign(session, { mayCreateTenants: mayCreateTenants(c.env, session.email) }));
   if (c.req.method === "POST") {
     const drawnFor = await tenantOfFormToken(session, formField(await c.req.parseBody()));
     if (!drawnFor) return forbiddenPage(c, CSRF_FAILED);
@@ -91,6 +94,7 @@ uiRoutes.route("/notifications", notificationRoutes);
 uiRoutes.route("/outbox", outboxRoutes);
 uiRoutes.route("/people", peopleRoutes);
 uiRoutes.route("/audit", auditRoutes);
+uiRoutes.route("/tenants", tenantRoutes);
 
 uiRoutes.notFound((c) => notFoundPage(c));
 uiRoutes.onError((error, c) => {

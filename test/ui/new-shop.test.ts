@@ -1,0 +1,148 @@
+/**
+ * "New shop": a signed-in person the operator lists in TENANT_CREATORS (or everyone, with `*`)
+ * creates a tenant, becomes its owner and works in it; anyone else is refused and nothing is made.
+ */
+import { env } from "cloudflare:test";
+import { describe, expect, it } from "vitest";
+import { createWorld } from "../helpers/world";
+import { workerWith } from "./system-mail";
+import { addUser, Browser, type Fetcher, PASSWORD } from "./ui-client";
+
+async function signInAs(email: string, fetcher: Fetcher) {
+  const browser = new Browser(fetcher);
+  await browser.get("/sign-in");
+  const res = await browser.post("/sign-in", { email, password: PASSWORD });
+  expect(res.status).toBe(303);
+  return browser;
+}
+
+/** A member of a fresh tenant, signed in to the Worker under TENANT_CREATORS = `creators(email)`. */
+async function member(creators: (email: string) => string, role: "owner" | "admin" | "viewer" = "owner") {
+  const world = await createWorld();
+  const email = `person-${crypto.randomUUID().slice(0, 8)}@example.test`;
+  const user = await addUser(world.tenantId, role, email);
+  const browser = await signInAs(email, workerWith({ TENANT_CREATORS: creators(email) }));
+  return { world, user, browser };
+}
+
+async function tenantsNamed(name: string) {
+  const { results } = await env.DB.prepare("SELECT id FROM tenants WHERE name = ?").bind(name).all<{ id: string }>();
+  return results.map((r) => r.id);
+}
+
+const uniqueName = () => `Shop ${crypto.randomUUID().slice(0, 8)}`;
+
+describe("New shop, for a person TENANT_CREATORS allows", () => {
+  it("creates the tenant, makes them its owner, audits it and switches the session to it", async () => {
+    const { world, user, browser } = await member((email) => `someone@example.test, ${email.toUpperCase()}`);
+    await browser.get("/");
+    expect(browser.lastHtml).toContain('href="/tenants/new"');
+    expect((await browser.get("/tenants/new")).status).toBe(200);
+    const name = uniqueName();
+    const res = await browser.post("/tenants/new", { name: `  ${name} `, alertEmails: "ops@shop.example\nboss@shop.example" });
+    expect(res.status).toBe(303);
+    const [tenantId] = await tenantsNamed(name);
+    expect(tenantId).toMatch(/^ten_[0-9a-f]{20}$/);
+    const tenant = await env.DB.prepare("SELECT alert_emails FROM tenants WHERE id = ?")
+      .bind(tenantId)
+      .first<{ alert_emails: string }>();
+    expect(JSON.parse(tenant!.alert_emails)).toEqual(["ops@shop.example", "boss@shop.example"]);
+    const role = await env.DB.prepare("SELECT role FROM memberships WHERE tenant_id = ? AND user_id = ?")
+      .bind(tenantId, user.id)
+      .first<{ role: string }>();
+    expect(role?.role).toBe("owner");
+    const audited = await env.DB.prepare(
+      "SELECT actor, target, details FROM audit_log WHERE tenant_id = ? AND action = 'tenant.create'",
+    )
+      .bind(tenantId)
+      .first<{ actor: string; target: string; details: string }>();
+    expect(audited).toMatchObject({ actor: user.id, target: tenantId });
+    expect(JSON.parse(audited!.details)).toMatchObject({ name, from: world.tenantId });
+    // The session works in the new shop now: its pages are drawn for it.
+    await browser.get("/");
+    expect(browser.lastHtml).toContain(`<option value="${tenantId}" selected="">`);
+    expect(browser.lastHtml).toContain("you are its owner and work in it now");
+  });
+
+  it("is about the person, not their role where they are: a viewer listed may create a shop", async () => {
+    const { user, browser } = await member((email) => email, "viewer");
+    await browser.get("/tenants/new");
+    const name = uniqueName();
+    expect((await browser.post("/tenants/new", { name, alertEmails: "" })).status).toBe(303);
+    const [tenantId] = await tenantsNamed(name);
+    const role = await env.DB.prepare("SELECT role FROM memberships WHERE tenant_id = ? AND user_id = ?")
+      .bind(tenantId, user.id)
+      .first<{ role: string }>();
+    expect(role?.role).toBe("owner");
+  });
+
+  it("lets every signed-in person create shops with `*`", async () => {
+    const { browser } = await member(() => "*", "admin");
+    await browser.get("/tenants/new");
+    const name = uniqueName();
+    expect((await browser.post("/tenants/new", { name, alertEmails: "" })).status).toBe(303);
+    expect(await tenantsNamed(name)).toHaveLength(1);
+  });
+
+  it("answers an empty name or a bad alert address with 400, says why, and creates nothing", async () => {
+    const { browser } = await member(() => "*");
+    await browser.get("/tenants/new");
+    const empty = await browser.post("/tenants/new", { name: "   ", alertEmails: "" });
+    expect(empty.status).toBe(400);
+    expect(browser.lastHtml).toContain("Shop name: give the shop a name");
+    const name = uniqueName();
+    const bad = await browser.post("/tenants/new", { name, alertEmails: "ops@shop.example\nnot-an-address" });
+    expect(bad.status).toBe(400);
+    expect(browser.lastHtml).toContain("Alert recipients: “not-an-address” is not an email address");
+    expect(browser.lastHtml).toContain(`value="${name}"`);
+    const long = await browser.post("/tenants/new", { name: "x".repeat(101), alertEmails: "" });
+    expect(long.status).toBe(400);
+    expect(browser.lastHtml).toContain("at most 100 characters");
+    expect(await tenantsNamed(name)).toHaveLength(0);
+  });
+
+  it("refuses a second shop of a name the person already works in", async () => {
+    const { browser } = await member(() => "*");
+    await browser.get("/tenants/new");
+    const name = uniqueName();
+    expect((await browser.post("/tenants/new", { name, alertEmails: "" })).status).toBe(303);
+    await browser.get("/tenants/new");
+    expect((await browser.post("/tenants/new", { name: name.toLowerCase(), alertEmails: "" })).status).toBe(400);
+    expect(browser.lastHtml).toContain(`you already work in a shop named “${name}”`);
+    expect(await tenantsNamed(name)).toHaveLength(1);
+  });
+
+  it("needs the form's CSRF token", async () => {
+    const { browser } = await member(() => "*");
+    const name = uniqueName();
+    expect((await browser.post("/tenants/new", { name, alertEmails: "" }, { csrf: null })).status).toBe(403);
+    expect(await tenantsNamed(name)).toHaveLength(0);
+  });
+});
+
+describe("New shop, for anyone else", () => {
+  it("is not offered, and answers 403 without creating anything to a person not listed", async () => {
+    const { browser } = await member(() => "someone-else@example.test");
+    await browser.get("/");
+    expect(browser.lastHtml).not.toContain('href="/tenants/new"');
+    expect((await browser.get("/tenants/new")).status).toBe(403);
+    expect(browser.lastHtml).toContain("Creating shops is not open to");
+    const name = uniqueName();
+    const res = await browser.post("/tenants/new", { name, alertEmails: "" });
+    expect(res.status).toBe(403);
+    expect(browser.lastHtml).toContain("TENANT_CREATORS");
+    expect(await tenantsNamed(name)).toHaveLength(0);
+  });
+
+  it("is closed to everyone under wrangler.toml's default (empty)", async () => {
+    expect(env.TENANT_CREATORS).toBe("");
+    const world = await createWorld();
+    const user = await addUser(world.tenantId, "owner");
+    const browser = await signInAs(user.email, workerWith({}));
+    await browser.get("/");
+    expect(browser.lastHtml).not.toContain('href="/tenants/new"');
+    const name = uniqueName();
+    expect((await browser.post("/tenants/new", { name, alertEmails: "" })).status).toBe(403);
+    expect(await tenantsNamed(name)).toHaveLength(0);
+  });
+});
