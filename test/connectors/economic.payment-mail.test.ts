@@ -13,9 +13,14 @@ const PAYMENT_REF = "orderly-payment-0123-1";
 const settings = { journalNumber: 1, byGateway: { shopify_payments: { contraAccountNumber: 5820 } } };
 
 /** A booked invoice made by a paid-stage flow, as the order's history shows it. */
-async function bookedInvoice(mock: EconomicMock) {
+async function bookedInvoice(mock: EconomicMock, order = danishOrder(), invoiceSettings: Record<string, unknown> = {}) {
   installEconomicMock(mock);
-  const invoice = await run(createInvoice, danishOrder(), { invoiceState: "booked" }, { reference: "orderly-invoice-0" });
+  const invoice = await run(
+    createInvoice,
+    order,
+    { invoiceState: "booked", ...invoiceSettings },
+    { reference: "orderly-invoice-0" },
+  );
   return [done("createInvoice", invoice.result)];
 }
 
@@ -67,11 +72,11 @@ describe("e-conomic registerPayment", () => {
     expect(mock.state.vouchers).toHaveLength(1);
   });
 
-  it("a gateway mapped to payment terms registers nothing", async () => {
+  it("a gateway mapped to payment terms the booked invoice carries registers nothing", async () => {
     const mock = createEconomicMock();
-    const history = await bookedInvoice(mock);
-    const writesBefore = writes(mock).length;
     const order = danishOrder({ payments: [{ gateway: "mobilepay_invoice", amount: 24800, status: "paid" }] });
+    const history = await bookedInvoice(mock, order, { paymentTermsByGateway: { mobilepay_invoice: 7 } });
+    const writesBefore = writes(mock).length;
 
     const { result } = await run(
       registerPayment,
@@ -87,8 +92,6 @@ describe("e-conomic registerPayment", () => {
 
   it("an order paid as a whole through several gateways fails naming them, and enters nothing", async () => {
     const mock = createEconomicMock();
-    const history = await bookedInvoice(mock);
-    const writesBefore = writes(mock).length;
     // Shopify's order webhook: two gateways, no amount for either (100 + 148 of 248 is not in it).
     const order = danishOrder({
       payments: [
@@ -96,6 +99,8 @@ describe("e-conomic registerPayment", () => {
         { gateway: "shopify_payments", status: "paid" },
       ],
     });
+    const history = await bookedInvoice(mock, order, { paymentTermsByGateway: { gift_card: 7, shopify_payments: 7 } });
+    const writesBefore = writes(mock).length;
     const both = { journalNumber: 1, byGateway: { ...settings.byGateway, gift_card: { contraAccountNumber: 5840 } } };
 
     const error = await failure(run(registerPayment, order, both, { history, reference: PAYMENT_REF }));

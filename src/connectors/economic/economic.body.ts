@@ -60,6 +60,8 @@ export interface BodyOptions {
   heading?: string;
   /** Printed one a line in notes.textLine1; shortened to fit (see notesText). */
   notes?: readonly string[];
+  /** Terms that replace those of the buyer's kind (an invoice paid at checkout: createInvoice's paymentTermsByGateway). */
+  paymentTermsNumber?: number;
 }
 
 /** The text written to (and searched for in) `references.other`. */
@@ -181,7 +183,9 @@ export function documentBody(
     currency: document.currency,
     ...(exchange.exchangeRate === undefined ? {} : { exchangeRate: exchange.exchangeRate }),
     layout: { layoutNumber: forBuyer(settings.layouts, settings.layoutNumber, options.b2b) },
-    paymentTerms: { paymentTermsNumber: forBuyer(settings.paymentTerms, settings.paymentTermsNumber, options.b2b) },
+    paymentTerms: {
+      paymentTermsNumber: options.paymentTermsNumber ?? forBuyer(settings.paymentTerms, settings.paymentTermsNumber, options.b2b),
+    },
     recipient: {
       ...compact({
         name,

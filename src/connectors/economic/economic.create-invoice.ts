@@ -29,6 +29,7 @@ import {
 } from "./economic.document-steps";
 import { historyResults, orderFromHistory } from "./economic.history";
 import { deleteDraftOrder, deleteSentOrder, findSentOrder, upgradedInvoiceBody, upgradeInstructions } from "./economic.orders";
+import { termsFromGateways } from "./economic.payment-terms";
 import { type FoundInvoice, findInvoiceByReference, getBookedInvoice } from "./economic.reference";
 import {
   type CreateInvoiceSettings,
@@ -78,7 +79,13 @@ export const createInvoice = defineAction<typeof createInvoiceSettings, Economic
         },
       };
     }
-    const prepared = await prepareDocument(ctx, order, document, ctx.settings, { reference });
+    // An order paid at checkout through gateways on "paid" terms: the invoice carries those terms, so
+    // it does not fall due unpaid in e-conomic; registerPayment checks the booked invoice has them.
+    const gatewayTerms = termsFromGateways(order, ctx.settings.paymentTermsByGateway);
+    const prepared = await prepareDocument(ctx, order, document, ctx.settings, {
+      reference,
+      ...(gatewayTerms ? { paymentTermsNumber: gatewayTerms.paymentTermsNumber } : {}),
+    });
     const made = existing
       ? await updateDraft(ctx, order, document, prepared, existing, adopted !== undefined)
       : await createDraft(ctx, order, document, prepared, source?.orderNumber, template);
@@ -98,7 +105,7 @@ export const createInvoice = defineAction<typeof createInvoiceSettings, Economic
     const used = fromOrder ? await useUpOrder(ctx, fromOrder.orderNumber, fromSent ?? leftSent) : undefined;
     const upgradedFrom = made.upgradedFromOrder ? source?.orderNumber : undefined;
     const sentOutputs = fromSent === undefined ? undefined : { fromSentOrder: true };
-    const outputs = { ...(adopted?.outputs ?? sentOutputs), ...used };
+    const outputs = { ...(adopted?.outputs ?? sentOutputs), ...used, ...(gatewayTerms ? { gatewayTerms } : {}) };
     return result(made, reference, document, prepared, bookedInvoiceNumber, upgradedFrom, outputs);
   },
 });

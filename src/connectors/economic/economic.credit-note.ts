@@ -32,9 +32,9 @@ import {
   type StepsContext,
 } from "./economic.history";
 import { type BookedInvoice, findInvoiceByReference, getBookedInvoice } from "./economic.reference";
-import { createInvoiceSettings, type EconomicConnectionSettings, type EconomicCredentials } from "./economic.settings";
+import { type EconomicConnectionSettings, type EconomicCredentials, economicDocumentSettings } from "./economic.settings";
 
-export const createCreditNoteSettings = createInvoiceSettings;
+export const createCreditNoteSettings = economicDocumentSettings;
 
 export const createCreditNote = defineAction<typeof createCreditNoteSettings, EconomicCredentials, EconomicConnectionSettings>({
   stages: ["refunded"],

@@ -13,7 +13,7 @@ const gatewayTarget = z.union([
   z
     .object({
       paymentTermsNumber: accountNumber.describe(
-        "Payment terms that already say the invoice is paid by this method (e.g. 'Paid by card'): nothing is registered.",
+        "Payment terms that say the invoice is paid by this method (e.g. 'Paid by card'): nothing is registered when the booked invoice carries them (give createInvoice the same terms in its paymentTermsByGateway); with other terms the step fails.",
       ),
     })
     .strict(),
@@ -25,7 +25,7 @@ export const registerPaymentSettings = z.object({
     .record(z.string().min(1), gatewayTarget)
     .default({})
     .describe(
-      "Per payment gateway as the shop names it (shopify_payments, quickpay, gift_card ...): the contra account its money lands on, or payment terms meaning nothing is to be registered.",
+      "Per payment gateway as the shop names it (shopify_payments, quickpay, gift_card ...): the contra account its money lands on, or the payment terms the invoice carries when it is paid that way (nothing to register).",
     ),
   defaultContraAccountNumber: accountNumber
     .optional()

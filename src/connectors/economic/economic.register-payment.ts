@@ -1,8 +1,9 @@
 /**
  * `registerPayment`: enters what the customer paid as a customer payment in a journal, settling the
  * booked invoice an earlier step made once a bookkeeper books the journal. Each gateway maps to the
- * account its money lands on, or to payment terms that already say the invoice is paid (nothing to
- * register). Partial payments are entered with their amount. An entry made before is found by the
+ * account its money lands on, or to payment terms that already say the invoice is paid: nothing is
+ * registered then, but only when the booked invoice carries those terms; with others the step fails
+ * (economic_payment_terms_differ) rather than leave it to fall due unpaid. Partial payments are entered with their amount. An entry made before is found by the
  * step's reference in its text; an invoice e-conomic already shows as settled gets nothing more.
  *
  * Sign: the amount is entered negative, a credit to the customer's account. e-conomic's own example
@@ -13,30 +14,18 @@ import { convertMinor, convertParts } from "../../domain/accounting/exchange";
 import { OrderlyError } from "../../domain/errors";
 import { toDecimalString, toMajorNumber, toMinor } from "../../domain/money";
 import type { CanonicalOrder } from "../../domain/order";
-import { gatewaysOf, paidAsAWhole, receivedPayments, splitUnknown } from "../../domain/payment";
+import { splitUnknown } from "../../domain/payment";
 import { defineAction } from "../contract";
 import type { EconomicContext } from "./economic.api";
 import { bookedInvoiceFromSteps } from "./economic.history";
 import { findVoucherByText, type JournalVoucher, postCustomerPayments, voucherId } from "./economic.journal";
 import { type RegisterPaymentSettings, registerPaymentSettings } from "./economic.payment-mail.settings";
+import { bookedTermsNumber, paidByGateway, paymentTermsDiffer } from "./economic.payment-terms";
 import { type BookedInvoice, getBookedInvoice } from "./economic.reference";
 import type { EconomicConnectionSettings, EconomicCredentials } from "./economic.settings";
 
-/**
- * Paid amount per gateway in the order's currency; `undefined` means "the whole invoice", or, with
- * several gateways, an unknown share of it.
- */
-type PaidByGateway = Map<string, number | undefined>;
-
-export function paidByGateway(order: CanonicalOrder): PaidByGateway {
-  const byGateway: PaidByGateway = new Map();
-  for (const p of receivedPayments(order)) byGateway.set(p.gateway, (byGateway.get(p.gateway) ?? 0) + p.amount);
-  if (byGateway.size === 0 && paidAsAWhole(order)) {
-    const gateways = gatewaysOf(order);
-    for (const gateway of gateways.length > 0 ? gateways : ["unknown"]) byGateway.set(gateway, undefined);
-  }
-  return byGateway;
-}
+// Where it is counted now: createInvoice takes the invoice's terms from the same gateways.
+export { paidByGateway };
 
 export const registerPayment = defineAction<typeof registerPaymentSettings, EconomicCredentials, EconomicConnectionSettings>({
   description: "Enter the order's payment in an e-conomic journal against its booked invoice (partial payments too).",
@@ -60,19 +49,21 @@ export const registerPayment = defineAction<typeof registerPaymentSettings, Econ
     });
     const paid = paidByGateway(order);
     if (paid.size === 0) return skip("the order is not paid");
-    const toRegister = [...paid].flatMap(([gateway, amount]) => {
-      const target = targetFor(ctx.settings, gateway);
-      return "contraAccountNumber" in target ? [{ gateway, amount, contraAccountNumber: target.contraAccountNumber }] : [];
-    });
-    if (toRegister.length === 0) {
-      const terms = [...paid.keys()].map((g) => {
-        const target = ctx.settings.byGateway[g];
-        return `${g} (payment terms ${target && "paymentTermsNumber" in target ? target.paymentTermsNumber : "?"})`;
-      });
-      return skip(`paid by ${terms.join(", ")}, whose payment terms already say the invoice is paid: nothing to register`);
-    }
+    const targets = [...paid].map(([gateway, amount]) => ({ gateway, amount, target: targetFor(ctx.settings, gateway) }));
+    const toRegister = targets.flatMap(({ gateway, amount, target }) =>
+      "contraAccountNumber" in target ? [{ gateway, amount, contraAccountNumber: target.contraAccountNumber }] : [],
+    );
+    const byTerms = targets.flatMap(({ gateway, target }) =>
+      "paymentTermsNumber" in target ? [{ gateway, terms: target.paymentTermsNumber }] : [],
+    );
+    const allTerms = toRegister.length === 0;
     if (paid.size > 1 && toRegister.some((e) => e.amount === undefined)) throw splitUnknown(order, [...paid.keys()], "e-conomic");
-    const { made, unsearched } = await findEarlierEntry(ctx);
+    // As registerRefund: with every gateway on payment terms nothing is entered, so a journal that
+    // cannot be read does not stop the step; a voucher an earlier run wrote (before the gateways were
+    // switched to terms) is still named.
+    const { made, unsearched } = allTerms
+      ? await findEarlierEntry(ctx).catch((): { made?: JournalVoucher; unsearched?: OrderlyError } => ({}))
+      : await findEarlierEntry(ctx);
     if (made)
       return {
         externalId: voucherId(made),
@@ -82,8 +73,20 @@ export const registerPayment = defineAction<typeof registerPaymentSettings, Econ
 
     const booked = await getBookedInvoice(ctx, invoiceNumber);
     const currency = booked.currency ?? order.currency;
-    if (booked.remainder !== undefined && booked.remainder <= 0)
-      return skip(`invoice ${invoiceNumber} is already settled in e-conomic`);
+    // A gateway on payment terms enters nothing only when the booked invoice carries those terms:
+    // other terms (the buyer kind's, or a person's edit) leave it to fall due unpaid.
+    const invoiceTerms = bookedTermsNumber(booked);
+    const differing = byTerms.filter((t) => t.terms !== invoiceTerms);
+    const settledAlready = booked.remainder !== undefined && booked.remainder <= 0;
+    if (differing.length > 0 && !settledAlready) throw paymentTermsDiffer(order, invoiceNumber, differing, invoiceTerms);
+    if (allTerms && differing.length === 0) {
+      const terms = byTerms.map((t) => `${t.gateway} (payment terms ${t.terms})`);
+      return skip(
+        `paid by ${terms.join(", ")}, and invoice ${invoiceNumber} has those payment terms, which already say it is paid: nothing to register`,
+        { paymentTermsNumber: invoiceTerms },
+      );
+    }
+    if (settledAlready) return skip(`invoice ${invoiceNumber} is already settled in e-conomic`);
     const customerNumber = booked.customer?.customerNumber ?? invoice?.customerNumber;
     if (customerNumber === undefined)
       throw new OrderlyError(`Booked invoice ${invoiceNumber} names no customer; the payment cannot be entered.`, {

@@ -17,7 +17,6 @@
  * schema describes it as a customer invoice number, and a credit note is a booked invoice there
  * (with a negative total) numbered in the same series [not confirmed for credit notes by e-conomic].
  */
-import { z } from "zod";
 import { OrderlyError } from "../../domain/errors";
 import { toDecimalString, toMajorNumber, toMinor } from "../../domain/money";
 import type { CanonicalOrder, CanonicalRefund } from "../../domain/order";
@@ -26,6 +25,7 @@ import { type ActionResult, defineAction } from "../contract";
 import { bookedInvoiceFromSteps, invoiceTraces } from "./economic.history";
 import { type JournalVoucher, postCustomerPayments, voucherId } from "./economic.journal";
 import { registerPaymentSettings } from "./economic.payment-mail.settings";
+import { bookedTermsNumber } from "./economic.payment-terms";
 import { type BookedInvoice, getBookedInvoice } from "./economic.reference";
 import {
   attribution,
@@ -243,9 +243,6 @@ async function creditNoteFromThisTransfer(
   );
 }
 
-/** The booked credit note's payment terms, the one field read beyond BookedInvoice. */
-const bookedTerms = z.object({ paymentTerms: z.object({ paymentTermsNumber: z.number().int() }).optional() });
-
 /**
  * A gateway mapped to payment terms has nothing entered only when the credit note carries those
  * terms: its terms are createCreditNote's own settings, not the gateway's, and any others leave the
@@ -259,8 +256,7 @@ function checkTermsSettle(
   refund: CanonicalRefund,
   order: CanonicalOrder,
 ): void {
-  const booked = bookedTerms.safeParse(note);
-  const terms = booked.success ? booked.data.paymentTerms?.paymentTermsNumber : undefined;
+  const terms = bookedTermsNumber(note);
   if (terms === termsNumber) return;
   throw new OrderlyError(
     `Refund ${refund.source.refundId} of order ${order.source.orderNumber} was not registered: the step maps "${gateway}" to payment terms ${termsNumber}, but credit note ${creditNoteNumber} has ${terms === undefined ? "no payment terms e-conomic shows" : `payment terms ${terms}`}, so nothing says it was paid out. Map byGateway.${gateway} in this step's settings to the contra account the refund was paid from and retry, or enter the refund by hand in e-conomic.`,

@@ -132,9 +132,20 @@ export const economicDocumentSettings = accountingSettingsSchema.extend({
 });
 export type EconomicDocumentSettings = z.infer<typeof economicDocumentSettings>;
 
-/** createInvoice and createCreditNote: the document settings, invoiceState included. */
-export const createInvoiceSettings = economicDocumentSettings;
-export type CreateInvoiceSettings = EconomicDocumentSettings;
+/**
+ * createInvoice: the document settings, invoiceState included, and the payment terms that say an
+ * invoice paid at checkout is paid. Kept here beside registerPayment's byGateway, as a step sees only
+ * its own settings; registerPayment checks the booked invoice carries the terms it maps a gateway to.
+ */
+export const createInvoiceSettings = economicDocumentSettings.extend({
+  paymentTermsByGateway: z
+    .record(z.string().min(1), positiveInt)
+    .default({})
+    .describe(
+      "Payment terms of the invoice per payment gateway as the shop names it (shopify_payments, mobilepay ...), e.g. 'Paid by card': used when the order is paid in full and every gateway that paid it is listed here with the same terms; otherwise the terms above. Match the gateways registerPayment maps to payment terms.",
+    ),
+});
+export type CreateInvoiceSettings = z.infer<typeof createInvoiceSettings>;
 
 /** createOrder: an order is never booked, so invoiceState does not apply. */
 export const createOrderSettings = economicDocumentSettings.omit({ invoiceState: true });
