@@ -7,6 +7,7 @@ import { z } from "zod";
 import type { Connector } from "../contract";
 import { parse } from "./woocommerce.parse";
 import { setupSteps } from "./woocommerce.setup";
+import { statusStagesSetting } from "./woocommerce.statuses";
 import { isPing, verify } from "./woocommerce.webhook";
 
 export const woocommerceSettings = z.object({
@@ -16,6 +17,11 @@ export const woocommerceSettings = z.object({
     .optional()
     .describe(
       "The shop's web address (e.g. https://shop.example.com), as in WordPress admin under Settings → General → Site Address, with its folder if the shop is in one. WooCommerce names the sending site in every delivery; when this is set, a delivery from any other site (a staging copy of the shop keeps its webhooks and secret) is kept aside and alerted, not booked. Change it when the shop moves to a new address.",
+    ),
+  statusStages: statusStagesSetting
+    .optional()
+    .describe(
+      "Your shop's own order statuses, and the stage each one means in Orderly: one per line as status = stage, e.g. shipped = fulfilled. Write the status as WooCommerce names it (its slug, with or without wc-); the stage is created, paid, fulfilled, completed or cancelled. Fulfilled and completed run the paid stage's flows first when the order has not reached it, but a payment is entered only once WooCommerce has recorded it. A status not listed, or listed as paid, reads as paid once WooCommerce has recorded the payment, else as created. WooCommerce's own statuses (pending, processing, on-hold, completed, cancelled, refunded, failed) keep their meaning and cannot be listed.",
     ),
 });
 

@@ -6,6 +6,7 @@ import { type Address, type CanonicalOrder, type Customer, type Discount, orderS
 import type { Stage } from "../../domain/stage";
 import { feeOf, lineOf, shippingOf, taxRates } from "./woocommerce.lines";
 import { minorOf, type WooAddress, type WooOrder } from "./woocommerce.payload";
+import { STAGE_BY_STATUS, type StatusStages, shopStage, withoutPrefix } from "./woocommerce.statuses";
 import { compact, nonEmpty } from "./woocommerce.util";
 
 /**
@@ -17,38 +18,29 @@ import { compact, nonEmpty } from "./woocommerce.util";
  */
 export const VAT_NUMBER_META_KEYS = ["_billing_vat_number", "_vat_number", "vat_number", "_billing_eu_vat_number"] as const;
 
-/** Core statuses and the stage each one means. */
-const STAGE_BY_STATUS: Readonly<Record<string, Stage>> = {
-  pending: "created",
-  "on-hold": "created",
-  // A failed payment leaves the order open: the customer may pay again.
-  failed: "created",
-  // Cash on delivery is the exception: see awaitingCash.
-  processing: "paid",
-  // Completed implies paid (and shipped); the stage machine catches up the stages in between.
-  completed: "completed",
-  cancelled: "cancelled",
-  trash: "cancelled",
-  // A full refund is a status, not a refund with lines: the order was paid, and each entry of
-  // `refunds` becomes its own refunded event. One never paid is cancelled: see refundedUnpaid.
-  refunded: "paid",
-};
-
 /**
  * The stage an order payload shows. order.deleted means the order was trashed or deleted, whatever
- * its last status. Statuses added by plugins ("shipped", "awaiting-pickup") are read as paid once
- * WooCommerce recorded a payment date, else created: refusing them would make WooCommerce disable
- * the webhook after a few failed deliveries.
+ * its last status. WooCommerce's own statuses mean what STAGE_BY_STATUS says; the shop's own
+ * (`statusStages`, the connection's map) come next. Any other status added by a plugin ("shipped",
+ * "awaiting-pickup") is read as paid once WooCommerce recorded a payment date, else created:
+ * refusing it would make WooCommerce disable the webhook after a few failed deliveries.
  */
-export function orderStage(order: WooOrder, topic: string): Stage {
+export function orderStage(order: WooOrder, topic: string, statusStages: StatusStages = {}): Stage {
   if (topic === "order.deleted" || refundedUnpaid(order)) return "cancelled";
-  const stage = STAGE_BY_STATUS[statusOf(order)] ?? (isPaid(order) ? "paid" : "created");
+  const status = statusOf(order);
+  // A shop's status mapped to paid is read as an unmapped one: paid only once WooCommerce recorded
+  // the payment (isPaid, which also keeps cash on delivery unpaid until collected). Fulfilled and
+  // completed climb through paid on the ladder whatever date_paid says, as Shopify's fulfilment
+  // does; the payment itself is entered only once isPaid shows it (paymentsOf).
+  const mapped = shopStage(statusStages, status);
+  const stage =
+    STAGE_BY_STATUS[status] ?? (mapped !== undefined && mapped !== "paid" ? mapped : isPaid(order) ? "paid" : "created");
   return stage === "paid" && awaitingCash(order) ? "created" : stage;
 }
 
 /** The order's status without the `wc-` prefix WooCommerce uses internally. */
 export function statusOf(order: Pick<WooOrder, "status">): string {
-  return order.status.replace(/^wc-/, "");
+  return withoutPrefix(order.status);
 }
 
 /**

@@ -10,6 +10,7 @@ import { invalidPayload, validatedPayload } from "../payload";
 import { orderStage, refundedUnpaid, statusOf, toCanonicalOrder } from "./woocommerce.order";
 import { type WooOrder, wcId, wooOrderSchema } from "./woocommerce.payload";
 import { toCanonicalRefund } from "./woocommerce.refund";
+import type { StatusStages } from "./woocommerce.statuses";
 import { gmtIso, gmtMs, localIso, nonEmpty } from "./woocommerce.util";
 
 /** The order topics Orderly reads; each is one webhook in WooCommerce. */
@@ -20,13 +21,16 @@ function isWooCommerceTopic(topic: string): topic is WooCommerceTopic {
   return (WOOCOMMERCE_TOPICS as readonly string[]).includes(topic);
 }
 
+/** The connection settings parsing reads (the connector's settings schema gives them). */
+export type WooCommerceParseSettings = { readonly statusStages?: StatusStages };
+
 /**
  * Parses a verified WooCommerce delivery; throws OrderlyError(validation) naming what is wrong.
  *
  * There is no event key: WooCommerce fires order.created and order.updated for one checkout, as two
  * deliveries with different ids. Both carry the same order version, so the second changes nothing.
  */
-export function parse(delivery: IncomingDelivery): SourceEvent[] | IgnoredDelivery {
+export function parse(delivery: IncomingDelivery, settings: WooCommerceParseSettings = {}): SourceEvent[] | IgnoredDelivery {
   const header = (name: string) => nonEmpty(delivery.headers.get(name));
   const topic = header("X-WC-Webhook-Topic");
   if (topic === undefined) {
@@ -87,7 +91,7 @@ export function parse(delivery: IncomingDelivery): SourceEvent[] | IgnoredDelive
     gmtIso(order.date_created_gmt) ??
     gmtIso(order.date_created) ??
     new Date(version).toISOString();
-  const stage = orderStage(order, topic);
+  const stage = orderStage(order, topic, settings.statusStages);
   const canonical = {
     ...mapped(() => toCanonicalOrder(order, { stage, version, createdAt })),
     refundIds: (order.refunds ?? []).map((r) => String(r.id)),
