@@ -88,6 +88,11 @@ export const flows = sqliteTable(
       .references(() => connections.id),
     triggerStage: text("trigger_stage").notNull(),
     steps: text("steps", { mode: "json" }).$type<FlowStepConfig[]>().notNull(),
+    /**
+     * A JSONata expression over the transfer input (`{ order, refund? }`): the flow runs for an
+     * order only when it is truthy (src/domain/flow-filter.ts). Null: every order, as before 0013.
+     */
+    filter: text("filter"),
     enabled: integer("enabled", { mode: "boolean" }).notNull().default(true),
     createdAt: integer("created_at").notNull().default(now),
     updatedAt: integer("updated_at").notNull().default(now),

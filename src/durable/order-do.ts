@@ -18,6 +18,7 @@ import {
   prepareSnapshot,
   type SnapshotRecord,
 } from "../db/snapshots";
+import { evaluateFilter, filterFailure } from "../domain/flow-filter";
 import type { CanonicalOrder, TransferInput } from "../domain/order";
 import { showsPayment, showsPaymentToEnter } from "../domain/payment";
 import { transferId as deriveTransferId, stepReference } from "../domain/reference";
@@ -781,12 +782,14 @@ export class OrderDO extends DurableObject<Env> {
 
   /**
    * Creates the transfers of the flows triggered by the stages an event passed, stage by stage in
-   * ladder order; idempotent per (flow, stage, occurrence).
+   * ladder order; idempotent per (flow, stage, occurrence). A flow with a filter takes the order
+   * only when its filter is truthy for the transfer's input; a filter that fails to evaluate makes
+   * the transfer failed (`flow_filter_failed`): alerted and retryable, not an order dropped unseen.
    */
   private async plan(stages: PlannedStage[], eventSeq: number): Promise<void> {
     const who = this.identity();
     const triggered = await database(this.env)
-      .select({ id: flows.id, steps: flows.steps, stage: flows.triggerStage })
+      .select({ id: flows.id, steps: flows.steps, stage: flows.triggerStage, filter: flows.filter })
       .from(flows)
       .where(
         and(
@@ -818,12 +821,19 @@ export class OrderDO extends DurableObject<Env> {
       input: TransferInput;
       steps: FlowStepConfig[];
       snapshots: SnapshotRecord[];
+      /** The filter could not be evaluated: the transfer is made failed with this error. */
+      error?: ReturnType<typeof filterFailure>;
     }> = [];
     for (const planned of stages) {
       const input: TransferInput = planned.stage === "refunded" && object.refund ? { order, refund: object.refund } : { order };
       for (const flow of triggered.filter((f) => f.stage === planned.stage)) {
         const id = await deriveTransferId(who.connectionId, who.orderId, flow.id, planned.stage, planned.occurrence);
         if (this.transfer(id)) continue;
+        const filtered = flow.filter === null ? { match: true } : await evaluateFilter(flow.filter, input);
+        if ("match" in filtered && !filtered.match) {
+          console.info("flow filter: order not taken", { flowId: flow.id, orderId: who.orderId, stage: planned.stage });
+          continue;
+        }
         const received = event.raw_blob
           ? {
               transferId: id,
@@ -851,7 +861,15 @@ export class OrderDO extends DurableObject<Env> {
           { transferId: id, tenantId: who.tenantId, kind: "canonical", data: input },
           now,
         );
-        prepared.push({ id, flowId: flow.id, planned, input, steps: flow.steps, snapshots: [received, canonical] });
+        prepared.push({
+          id,
+          flowId: flow.id,
+          planned,
+          input,
+          steps: flow.steps,
+          snapshots: [received, canonical],
+          ...("error" in filtered ? { error: filterFailure(filtered.error) } : {}),
+        });
       }
     }
     // From here on no await: the transfers and their first release are written together.
@@ -859,21 +877,31 @@ export class OrderDO extends DurableObject<Env> {
       if (this.transfer(p.id)) continue;
       const seq = (this.sql.one<{ n: number | null }>("SELECT MAX(seq) AS n FROM transfers")?.n ?? 0) + 1;
       this.sql.run(
-        `INSERT INTO transfers (id, seq, flow_id, stage, occurrence, status, steps, input, event_seq, created_at, updated_at)
-         VALUES (?, ?, ?, ?, ?, 'pending', ?, ?, ?, ?, ?)`,
+        `INSERT INTO transfers (id, seq, flow_id, stage, occurrence, status, steps, input, event_seq, error, created_at, updated_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
         p.id,
         seq,
         p.flowId,
         p.planned.stage,
         p.planned.occurrence,
+        p.error ? "failed" : "pending",
         JSON.stringify(p.steps),
         JSON.stringify(p.input),
         eventSeq,
+        p.error ? JSON.stringify(p.error) : null,
         now,
         now,
       );
+      // A failed filter fails the first step (none ran): the alert names its target, a retry starts there.
       p.steps.forEach((_, index) => {
-        this.sql.run("INSERT INTO steps (transfer_id, step_index, status) VALUES (?, ?, 'waiting')", p.id, index);
+        const error = index === 0 && p.error ? JSON.stringify(p.error) : null;
+        this.sql.run(
+          "INSERT INTO steps (transfer_id, step_index, status, error) VALUES (?, ?, ?, ?)",
+          p.id,
+          index,
+          error ? "failed" : "waiting",
+          error,
+        );
       });
     }
     // The first step is released before the new transfers are projected: one projection each.

@@ -1,6 +1,7 @@
-/** The flow editor: trigger, steps with settings generated from each action's schema, save. */
+/** The flow editor: trigger, filter, steps with settings generated from each action's schema, save. */
 
-import type { FlowDraft, StepChoice } from "../../worker/routes/ui/flows/flow-form";
+import { FILTER_MAX_LENGTH } from "../../domain/flow-filter";
+import { FILTER_EXAMPLES, type FilterPreview, type FlowDraft, type StepChoice } from "../../worker/routes/ui/flows/flow-form";
 import type { FieldSpec } from "../../worker/routes/ui/forms/schema-fields";
 import { Errors, PostForm, SelectField, TextField } from "../components/form";
 import { SchemaFields } from "../components/schema-form";
@@ -15,6 +16,7 @@ export function FlowEditorPage(props: {
   csrf: string;
   errors?: string[];
   note?: string;
+  preview?: FilterPreview;
 }) {
   const d = props.draft;
   const slots = d.steps.length > 0 ? d.steps : [{ target: "", action: "", settings: {} }];
@@ -49,6 +51,7 @@ export function FlowEditorPage(props: {
             value={d.stage}
             help="The flow runs once for each order that reaches this stage."
           />
+          <FilterField filter={d.filter} preview={props.preview} />
         </fieldset>
         {slots.map((step, i) => (
           <fieldset class="step">
@@ -93,6 +96,60 @@ export function FlowEditorPage(props: {
           </PostForm>
         </section>
       ) : null}
+    </>
+  );
+}
+
+/** The optional JSONata filter, its examples, and a try-out on a transfer from the log. */
+function FilterField(props: { filter: string; preview?: FilterPreview }) {
+  const p = props.preview;
+  return (
+    <>
+      <div class="field">
+        <label for="filter">Filter (optional)</label>
+        <textarea id="filter" name="filter" rows={3} maxlength={FILTER_MAX_LENGTH} aria-describedby="filter-help">
+          {props.filter}
+        </textarea>
+        <div class="help" id="filter-help">
+          <p>
+            A JSONata expression over <code>order</code> (and <code>refund</code> on refund stages): the flow takes an order only
+            when it is true. Leave it empty for every order. Checked when saved; one that fails on an order fails that order's
+            transfer (alerted, and it can be retried) instead of skipping it. For example:
+          </p>
+          <ul>
+            {FILTER_EXAMPLES.map((e) => (
+              <li>
+                <code>{e.expression}</code>: {e.meaning}
+              </li>
+            ))}
+          </ul>
+        </div>
+      </div>
+      <div class="field">
+        <label for="previewTransfer">Try the filter on a transfer</label>
+        <input
+          id="previewTransfer"
+          name="previewTransfer"
+          type="text"
+          value={p?.transferId ?? ""}
+          aria-describedby="previewTransfer-help"
+        />
+        <p class="help" id="previewTransfer-help">
+          A transfer id from the transfer log: its order is checked against the filter above. Nothing is saved or sent.
+        </p>
+        <button type="submit" name="_op" value="preview" class="secondary">
+          Try the filter
+        </button>
+        {p && p.match !== undefined ? (
+          <p class={p.match === null ? "flash error" : "flash ok"} role="status">
+            {p.match === null
+              ? `The filter fails on transfer ${p.transferId}'s order: ${p.error ?? "no reason given"}. A flow with it would fail that transfer.`
+              : p.match
+                ? `Match: the flow would take transfer ${p.transferId}'s order.`
+                : `No match: the flow would not take transfer ${p.transferId}'s order.`}
+          </p>
+        ) : null}
+      </div>
     </>
   );
 }

@@ -3,8 +3,11 @@ import { createRoute, z } from "@hono/zod-openapi";
 import { and, eq } from "drizzle-orm";
 import { getConnector } from "../../../connectors/registry";
 import { database } from "../../../db/client";
-import { type FlowStepConfig, flows } from "../../../db/schema";
+import { type FlowStepConfig, flows, transfers } from "../../../db/schema";
+import { latestSnapshot } from "../../../db/snapshots";
 import { OrderlyError } from "../../../domain/errors";
+import { checkFilter, evaluateFilter, FILTER_MAX_LENGTH } from "../../../domain/flow-filter";
+import type { TransferInput } from "../../../domain/order";
 import { type Stage, stageSchema } from "../../../domain/stage";
 import { isLocalDevelopment } from "../../../mail/dev-outbox.provider";
 import { mailConnectionProblem } from "../../../mail/mail-connection";
@@ -19,12 +22,20 @@ const stepSchema = z
   })
   .openapi("FlowStep");
 
+const FILTER_DESCRIPTION = `A JSONata expression over the transfer input \`{ order, refund }\` (the canonical order, and the refund on refund stages): the flow runs for an order only when it is truthy. Null or empty: every order. At most ${FILTER_MAX_LENGTH} characters; one that does not parse is refused (400 \`flow_filter_invalid\`, with JSONata's message and position). One that fails on an order fails that order's transfer (\`flow_filter_failed\`), which is alerted and can be retried.`;
+
+const filterField = z
+  .string()
+  .nullable()
+  .openapi({ description: FILTER_DESCRIPTION, example: '$not("wholesale" in order.tags)' });
+
 const flowSchema = z
   .object({
     id: z.string(),
     name: z.string(),
     source: z.string(),
     stage: stageSchema,
+    filter: filterField,
     steps: z.array(stepSchema),
     enabled: z.boolean(),
     createdAt: z.number(),
@@ -37,6 +48,7 @@ const createSchema = z
     name: z.string().min(1).max(120),
     source: z.string().openapi({ description: "Source connection id" }),
     stage: stageSchema,
+    filter: filterField.optional(),
     steps: z.array(stepSchema).min(1).max(20),
     enabled: z.boolean().default(true),
   })
@@ -49,10 +61,34 @@ const updateSchema = z
     name: createSchema.shape.name.optional(),
     source: createSchema.shape.source.optional(),
     stage: stageSchema.optional(),
+    filter: filterField
+      .optional()
+      .openapi({ description: `${FILTER_DESCRIPTION} Absent: kept as it is; null or empty: removed.` }),
     steps: createSchema.shape.steps.optional(),
     enabled: z.boolean().optional(),
   })
   .openapi("FlowUpdate");
+
+const previewSchema = z
+  .object({
+    filter: z.string().openapi({ description: "The expression to try (as a flow's `filter`)" }),
+    transferId: z
+      .string()
+      .openapi({ description: "A transfer of this tenant from the log: its order is what the filter is tried on" }),
+  })
+  .openapi("FlowFilterPreview");
+
+const previewResult = z
+  .object({
+    transferId: z.string(),
+    match: z.boolean().nullable().openapi({
+      description: "Whether a flow with this filter would take the transfer's order; null when the expression failed on it",
+    }),
+    error: z.string().nullable().openapi({
+      description: "Why the expression failed on this order: a flow with it would fail the transfer (`flow_filter_failed`)",
+    }),
+  })
+  .openapi("FlowFilterPreviewResult");
 const idParam = z.object({ id: z.string() });
 type Row = typeof flows.$inferSelect;
 
@@ -62,6 +98,7 @@ function view(row: Row): z.infer<typeof flowSchema> {
     name: row.name,
     source: row.sourceConnectionId,
     stage: stageSchema.parse(row.triggerStage),
+    filter: row.filter,
     steps: row.steps,
     enabled: row.enabled,
     createdAt: row.createdAt,
@@ -182,6 +219,7 @@ interface FlowWrite {
   name: string;
   source: string;
   stage: string;
+  filter: string | null;
   steps: FlowStepConfig[];
   enabled: boolean;
   now: number;
@@ -202,7 +240,7 @@ const OTHER_FLOW_SAME_STEP = `SELECT f.id AS id, f.name AS name, n.key + 1 AS st
       AND json_extract(s.value, '$.action') = json_extract(n.value, '$.action')`;
 
 function writeParams(w: FlowWrite): unknown[] {
-  return [w.tenantId, w.source, w.stage, JSON.stringify(w.steps), w.id, w.name, w.enabled ? 1 : 0, w.now];
+  return [w.tenantId, w.source, w.stage, JSON.stringify(w.steps), w.id, w.name, w.enabled ? 1 : 0, w.now, w.filter];
 }
 
 /**
@@ -214,9 +252,9 @@ async function guardedWrite(env: Env, w: FlowWrite, kind: "insert" | "update"): 
   const guard = `(?7 = 0 OR NOT EXISTS (${OTHER_FLOW_SAME_STEP}))`;
   const statement =
     kind === "insert"
-      ? `INSERT INTO flows (id, tenant_id, name, source_connection_id, trigger_stage, steps, enabled, created_at, updated_at)
-         SELECT ?5, ?1, ?6, ?2, ?3, ?4, ?7, ?8, ?8 WHERE ${guard}`
-      : `UPDATE flows SET name = ?6, source_connection_id = ?2, trigger_stage = ?3, steps = ?4, enabled = ?7, updated_at = ?8
+      ? `INSERT INTO flows (id, tenant_id, name, source_connection_id, trigger_stage, steps, enabled, created_at, updated_at, filter)
+         SELECT ?5, ?1, ?6, ?2, ?3, ?4, ?7, ?8, ?8, ?9 WHERE ${guard}`
+      : `UPDATE flows SET name = ?6, source_connection_id = ?2, trigger_stage = ?3, steps = ?4, enabled = ?7, updated_at = ?8, filter = ?9
          WHERE id = ?5 AND tenant_id = ?1 AND ${guard}`;
   const result = await env.DB.prepare(statement)
     .bind(...writeParams(w))
@@ -275,6 +313,7 @@ export const flowRoutes = apiRouter()
     }),
     async (c) => {
       const input = c.req.valid("json");
+      const filter = checkFilter(input.filter);
       const steps = await validateFlow(
         c.env,
         c.var.tenantId,
@@ -290,6 +329,7 @@ export const flowRoutes = apiRouter()
         name: input.name,
         sourceConnectionId: input.source,
         triggerStage: input.stage,
+        filter,
         steps,
         enabled: input.enabled,
         createdAt: now,
@@ -302,6 +342,33 @@ export const flowRoutes = apiRouter()
           code: "flow_not_saved",
         });
       return c.json(view(row), 201);
+    },
+  )
+  .openapi(
+    createRoute({
+      method: "post",
+      path: "/filter-preview",
+      summary: "Try a filter on a transfer from the log",
+      description:
+        "Evaluates the expression on the order (and refund) the transfer was made from, as a flow's filter would, without saving or sending anything. An expression that does not parse is refused (400 `flow_filter_invalid`); another tenant's transfer is not found (404).",
+      request: { body: { content: { "application/json": { schema: previewSchema } }, required: true } },
+      responses: {
+        200: { description: "What a flow with this filter would do", content: { "application/json": { schema: previewResult } } },
+        ...errorResponses,
+      },
+    }),
+    async (c) => {
+      const body = c.req.valid("json");
+      const filter = checkFilter(body.filter);
+      const input = await transferInput(c.env, c.var.tenantId, body.transferId);
+      if (filter === null) return c.json({ transferId: body.transferId, match: true, error: null }, 200);
+      const outcome = await evaluateFilter(filter, input);
+      return c.json(
+        "match" in outcome
+          ? { transferId: body.transferId, match: outcome.match, error: null }
+          : { transferId: body.transferId, match: null, error: outcome.error },
+        200,
+      );
     },
   )
   .openapi(
@@ -329,6 +396,7 @@ export const flowRoutes = apiRouter()
     async (c) => {
       const row = await findFlow(c.env, c.var.tenantId, c.req.valid("param").id);
       const input = c.req.valid("json");
+      const filter = input.filter === undefined ? row.filter : checkFilter(input.filter);
       const source = input.source ?? row.sourceConnectionId;
       const enabled = input.enabled ?? row.enabled;
       // Checked when steps are sent or the flow is switched on: a rename of an enabled flow is not
@@ -343,6 +411,7 @@ export const flowRoutes = apiRouter()
         name: input.name ?? row.name,
         sourceConnectionId: source,
         triggerStage: input.stage ?? row.triggerStage,
+        filter,
         steps,
         enabled,
         updatedAt: Date.now(),
@@ -373,6 +442,7 @@ function writeOf(row: Row): FlowWrite {
     name: row.name,
     source: row.sourceConnectionId,
     stage: row.triggerStage,
+    filter: row.filter,
     steps: row.steps,
     enabled: row.enabled,
     now: row.updatedAt,
@@ -387,4 +457,21 @@ export async function findFlow(env: Env, tenantId: string, id: string): Promise<
     .get();
   if (!row) throw notFound("Flow", id);
   return row;
+}
+
+/** The input a transfer of this tenant was made from (its newest canonical snapshot). */
+async function transferInput(env: Env, tenantId: string, transferId: string): Promise<TransferInput> {
+  const row = await database(env)
+    .select({ id: transfers.id })
+    .from(transfers)
+    .where(and(eq(transfers.id, transferId), eq(transfers.tenantId, tenantId)))
+    .get();
+  if (!row) throw notFound("Transfer", transferId);
+  const input = (await latestSnapshot(env, tenantId, row.id, "canonical")) as TransferInput | undefined;
+  if (!input?.order)
+    throw new OrderlyError(
+      `Transfer ${transferId} has no stored order to try the filter on (its history may have passed the tenant's retention); choose a more recent transfer.`,
+      { errorClass: "not_found", code: "transfer_snapshot_missing" },
+    );
+  return input;
 }

@@ -10,7 +10,7 @@ import { FlowEditorPage } from "../../../ui/pages/flow-editor";
 import { FlowsPage } from "../../../ui/pages/flows";
 import { audit } from "./audit";
 import { dryRun } from "./flows/dry-run";
-import { type FlowDraft, readFlowForm, stepChoices, stepFields } from "./flows/flow-form";
+import { type FilterPreview, type FlowDraft, readFlowForm, stepChoices, stepFields } from "./flows/flow-form";
 import { FLOW_TEMPLATES, findTemplate } from "./flows/templates";
 import type { FormData } from "./forms/schema-fields";
 import { callApi } from "./internal-api";
@@ -36,7 +36,11 @@ async function ownedFlow(c: C, id: string) {
     .get();
 }
 
-async function editor(c: C, draft: FlowDraft, opts: { flowId?: string; errors?: string[]; note?: string; status?: number } = {}) {
+async function editor(
+  c: C,
+  draft: FlowDraft,
+  opts: { flowId?: string; errors?: string[]; note?: string; status?: number; preview?: FilterPreview } = {},
+) {
   const rows = await tenantConnections(c);
   const sources = rows.filter((r) => getConnector(r.connector)?.source).map((r) => ({ value: r.id, label: r.name }));
   return page(
@@ -52,6 +56,7 @@ async function editor(c: C, draft: FlowDraft, opts: { flowId?: string; errors?: 
       csrf={c.var.session.csrfToken}
       errors={opts.errors}
       note={opts.note}
+      {...(opts.preview ? { preview: opts.preview } : {})}
     />,
   );
 }
@@ -75,12 +80,13 @@ flowRoutes.get("/new", async (c) => {
   const rows = await tenantConnections(c);
   const first = (connector: string) => rows.find((r) => r.connector === connector)?.id ?? "";
   const firstSource = rows.find((r) => getConnector(r.connector)?.source)?.id ?? "";
-  if (!template) return editor(c, { name: "", source: firstSource, stage: "paid", enabled: true, steps: [] });
+  if (!template) return editor(c, { name: "", source: firstSource, stage: "paid", filter: "", enabled: true, steps: [] });
   const missing = [template.sourceConnector, ...template.steps.map((s) => s.connector)].filter((id) => !first(id));
   const draft: FlowDraft = {
     name: template.name,
     source: first(template.sourceConnector) || firstSource,
     stage: template.stage,
+    filter: "",
     enabled: true,
     steps: template.steps
       .filter((s) => first(s.connector))
@@ -108,7 +114,15 @@ async function submit(c: C, flowId?: string) {
       { ...(flowId ? { flowId } : {}) },
     );
   if (op === "refresh") return editor(c, draft, { ...(flowId ? { flowId } : {}) });
-  const body = { name: draft.name, source: draft.source, stage: draft.stage, enabled: draft.enabled, steps: draft.steps };
+  if (op === "preview") return previewFilter(c, draft, form, flowId);
+  const body = {
+    name: draft.name,
+    source: draft.source,
+    stage: draft.stage,
+    filter: draft.filter || null,
+    enabled: draft.enabled,
+    steps: draft.steps,
+  };
   const result =
     errors.length > 0
       ? null
@@ -131,6 +145,32 @@ async function submit(c: C, flowId?: string) {
   return redirectWith(c, `/flows/${result.body.id}`, "Flow saved.");
 }
 
+/** Tries the form's filter on a transfer from the log, through the API's preview; nothing is saved. */
+async function previewFilter(c: C, draft: FlowDraft, form: FormData, flowId?: string) {
+  const raw = form.previewTransfer;
+  const transferId = (typeof raw === "string" ? raw : "").trim();
+  const base = { ...(flowId ? { flowId } : {}) };
+  if (!transferId)
+    return editor(c, draft, { ...base, errors: ["Filter preview: enter a transfer id from the transfer log."], status: 400 });
+  if (!draft.filter)
+    return editor(c, draft, { ...base, preview: { transferId, match: true }, note: "No filter: the flow takes every order." });
+  const result = await callApi<{ match: boolean | null; error: string | null }>(
+    c,
+    c.var.session.tenantId,
+    "POST",
+    "/flows/filter-preview",
+    { filter: draft.filter, transferId },
+  );
+  if (!result.ok)
+    return editor(c, draft, {
+      ...base,
+      errors: [result.error ?? "The filter could not be tried."],
+      preview: { transferId },
+      status: result.status === 404 ? 404 : 400,
+    });
+  return editor(c, draft, { ...base, preview: { transferId, match: result.body.match, error: result.body.error } });
+}
+
 flowRoutes.post("/", (c) => submit(c));
 
 flowRoutes.get("/:id", async (c) => {
@@ -140,6 +180,7 @@ flowRoutes.get("/:id", async (c) => {
     name: flow.name,
     source: flow.sourceConnectionId,
     stage: flow.triggerStage as FlowDraft["stage"],
+    filter: flow.filter ?? "",
     enabled: flow.enabled,
     steps: flow.steps,
   };

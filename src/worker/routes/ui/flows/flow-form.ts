@@ -1,5 +1,5 @@
 /**
- * The flow editor's state, read from its one form: name, trigger, enabled, and the steps, each a
+ * The flow editor's state, read from its one form: name, trigger, filter, enabled, and the steps, each a
  * "target connection · action" choice with that action's settings fields. The form works without
  * JavaScript: "Show settings" re-renders it for newly chosen actions, "Add step" adds a slot.
  */
@@ -14,9 +14,26 @@ export interface FlowDraft {
   name: string;
   source: string;
   stage: Stage;
+  /** The JSONata filter as typed; empty: every order. */
+  filter: string;
   enabled: boolean;
   steps: FlowStepConfig[];
 }
+
+/** The filter tried on a transfer from the log (the editor's "Try the filter" button). */
+export interface FilterPreview {
+  transferId: string;
+  /** Absent: not tried (the transfer was not found); null: the expression failed on it (`error`). */
+  match?: boolean | null;
+  error?: string | null;
+}
+
+/** Examples shown under the filter field, over fields the canonical order has (src/domain/order.ts). */
+export const FILTER_EXAMPLES: ReadonlyArray<{ expression: string; meaning: string }> = [
+  { expression: '$not("wholesale" in order.tags)', meaning: "not orders tagged wholesale" },
+  { expression: "$exists(order.customer.vatNumber)", meaning: "only business customers (a VAT number given)" },
+  { expression: 'order.billingAddress.country = "DK"', meaning: "only customers billed in Denmark" },
+];
 
 export interface StepChoice {
   value: string;
@@ -64,6 +81,7 @@ export function readFlowForm(form: FormData, rows: ConnectionRow[], errors: stri
     name: text(form, "name"),
     source: text(form, "source"),
     stage: (STAGES as readonly string[]).includes(stage) ? (stage as Stage) : "paid",
+    filter: text(form, "filter"),
     enabled: text(form, "enabled") === "on",
     steps,
   };
