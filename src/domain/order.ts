@@ -147,6 +147,12 @@ export const orderSchema = z.object({
   note: z.string().optional(),
   tags: z.array(z.string()).optional(),
   /**
+   * Where the order was placed, as the source names it, for filters: Shopify's `source_name`
+   * ("web", "pos", "shopify_draft_order", an app's id), WooCommerce's `created_via` ("checkout",
+   * "admin", "rest-api", a plugin's name).
+   */
+  channel: z.string().optional(),
+  /**
    * The refunds the webshop lists on the order, where its payload lists them all (WooCommerce):
    * one that was credited and is gone from a newer version was deleted in the shop.
    */

@@ -171,6 +171,7 @@ function mapOrder(order: ShopifyOrder, meta: OrderMeta, money: ShopifyMoney): Ca
       .split(",")
       .map((tag) => tag.trim())
       .filter((tag) => tag.length > 0),
+    channel: nonEmpty(order.source_name),
   };
   // Validate our own output so a mapping bug shows here, not in a target three steps later.
   return orderSchema.parse(compact(canonical));

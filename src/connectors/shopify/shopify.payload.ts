@@ -275,6 +275,8 @@ export const shopifyOrderSchema = z.object({
   note: text,
   /** Comma-separated: "vip, wholesale". */
   tags: text,
+  /** Where the order was placed: "web", "pos", "shopify_draft_order", an app's id. */
+  source_name: text,
   /**
    * The order's refunds, each as refunds/create sends it: an edit's removals are refunds too (with
    * no money back). Read only to tell which units left an edited order with money back; a list

@@ -141,6 +141,7 @@ export function toCanonicalOrder(order: WooOrder, meta: OrderMeta): CanonicalOrd
     // is pending, whatever the status says.
     financialStatus: refundedUnpaid(order) ? "cancelled" : awaitingCash(order) ? "pending" : order.status,
     note: nonEmpty(order.customer_note),
+    channel: nonEmpty(order.created_via),
   };
   // Validate our own output so a mapping bug shows here, not in a target three steps later.
   return orderSchema.parse(compact(canonical));

@@ -140,6 +140,8 @@ export const wooOrderSchema = z.object({
   total_tax: decimal.nullish(),
   customer_id: z.number().int().nullish(),
   customer_note: text,
+  /** Where the order was made: "checkout", "admin", "rest-api", a plugin's name. */
+  created_via: text,
   billing: addressSchema.nullish(),
   shipping: addressSchema.nullish(),
   payment_method: text,
