@@ -1,4 +1,7 @@
-/** The page frame: skip link, header with tenant switcher, "New shop" and sign-out, navigation, main, footer. */
+/**
+ * The page frame: skip link, header with "All shops" and the tenant switcher (both for people in
+ * two or more tenants), "New shop" and sign-out, navigation, main, footer.
+ */
 import type { Child } from "hono/jsx";
 import type { AlertMailState } from "../../worker/routes/ui/auth/session";
 import type { UiSession } from "../../worker/routes/ui/ui-env";
@@ -56,18 +59,23 @@ export function Layout(props: {
           {s ? (
             <div class="who">
               {s.memberships.length > 1 ? (
-                <form method="post" action="/switch-tenant" class="inline">
-                  <CsrfField token={s.csrfToken} />
-                  <label for="tenant-switch">Tenant</label>
-                  <select id="tenant-switch" name="tenantId">
-                    {s.memberships.map((m) => (
-                      <option value={m.tenantId} selected={m.tenantId === s.tenantId}>
-                        {m.tenantName}
-                      </option>
-                    ))}
-                  </select>
-                  <button type="submit">Switch</button>
-                </form>
+                <>
+                  <a href="/shops" aria-current={props.active === "shops" ? "page" : undefined}>
+                    All shops
+                  </a>
+                  <form method="post" action="/switch-tenant" class="inline">
+                    <CsrfField token={s.csrfToken} />
+                    <label for="tenant-switch">Tenant</label>
+                    <select id="tenant-switch" name="tenantId">
+                      {s.memberships.map((m) => (
+                        <option value={m.tenantId} selected={m.tenantId === s.tenantId}>
+                          {m.tenantName}
+                        </option>
+                      ))}
+                    </select>
+                    <button type="submit">Switch</button>
+                  </form>
+                </>
               ) : (
                 <span class="tenant">{s.tenantName}</span>
               )}

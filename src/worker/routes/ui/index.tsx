@@ -21,6 +21,7 @@ import { notificationRoutes } from "./notifications";
 import { outboxRoutes } from "./outbox";
 import { peopleRoutes } from "./people";
 import { forbiddenPage, notFoundPage, page, redirectWith } from "./render";
+import { shopRoutes } from "./shops";
 import { mayCreateTenants, tenantRoutes } from "./tenants";
 import { transferRoutes } from "./transfers";
 import { canEdit, type UiEnv } from "./ui-env";
@@ -95,6 +96,7 @@ uiRoutes.route("/outbox", outboxRoutes);
 uiRoutes.route("/people", peopleRoutes);
 uiRoutes.route("/audit", auditRoutes);
 uiRoutes.route("/tenants", tenantRoutes);
+uiRoutes.route("/shops", shopRoutes);
 
 uiRoutes.notFound((c) => notFoundPage(c));
 uiRoutes.onError((error, c) => {
