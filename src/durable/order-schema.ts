@@ -193,12 +193,39 @@ const STEPS = [
   `
   ALTER TABLE steps ADD COLUMN idle_attempts INTEGER NOT NULL DEFAULT 0;
   `,
+  // v11: events without UNIQUE on delivery_id and event_key. Each was an index entry, a row written
+  // with every event (every webhook); the dedupe check (OrderDO.storeEvent) reads the order's few
+  // events and runs with the insert in one synchronous block, so nothing can come between them.
+  `
+  CREATE TABLE events_v11 (
+    seq INTEGER PRIMARY KEY,
+    delivery_id TEXT NOT NULL,
+    event_key TEXT,
+    topic TEXT NOT NULL,
+    stage TEXT NOT NULL,
+    occurrence TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    received_at INTEGER NOT NULL,
+    object TEXT NOT NULL,
+    raw_body TEXT,
+    raw_blob TEXT,
+    raw_size INTEGER NOT NULL,
+    headers TEXT NOT NULL,
+    stale INTEGER NOT NULL DEFAULT 0,
+    -- 0 while a refund waits for the order it belongs to
+    applied INTEGER NOT NULL DEFAULT 1
+  );
+  INSERT INTO events_v11 (seq, delivery_id, event_key, topic, stage, occurrence, version, received_at, object, raw_body, raw_blob, raw_size, headers, stale, applied)
+    SELECT seq, delivery_id, event_key, topic, stage, occurrence, version, received_at, object, raw_body, raw_blob, raw_size, headers, stale, applied FROM events;
+  DROP TABLE events;
+  ALTER TABLE events_v11 RENAME TO events;
+  `,
 ] as const;
 
 /**
- * The schema at the latest version (v10), created in one script by a new object instead of v1's
+ * The schema at the latest version (v11), created in one script by a new object instead of v1's
  * DDL followed by v2–v4's ALTERs, v5's table rebuilds, v6's and v7's ALTERs, v8's and v9's
- * rebuilds and v10's ALTER: each ALTER rewrites sqlite_master and
+ * rebuilds, v10's ALTER and v11's rebuild: each ALTER rewrites sqlite_master and
  * makes SQLite parse the whole schema again, in every one of the objects (one per order). The text
  * is what SQLite keeps in sqlite_master after the steps (an added column goes after the last column
  * definition; a renamed table's name is quoted), so a new object and one migrated from v1 hold the
@@ -209,8 +236,8 @@ const FRESH = `
   CREATE TABLE "meta" (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
   CREATE TABLE "events" (
     seq INTEGER PRIMARY KEY,
-    delivery_id TEXT NOT NULL UNIQUE,
-    event_key TEXT UNIQUE,
+    delivery_id TEXT NOT NULL,
+    event_key TEXT,
     topic TEXT NOT NULL,
     stage TEXT NOT NULL,
     occurrence TEXT NOT NULL,
