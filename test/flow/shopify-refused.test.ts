@@ -62,7 +62,7 @@ async function transfersOf(world: World, orderId: number): Promise<unknown[]> {
 }
 
 describe("a signed Shopify delivery Orderly cannot take is kept, alerted and answered 200", () => {
-  it("keeps (does not process) an order sent to a disabled connection, and tells the merchant to enable it and re-send from Shopify", async () => {
+  it("keeps (does not process) an order sent to a disabled connection, and tells the merchant to enable it and replay it", async () => {
     const world = await createWorld();
     await world.flow("paid", [{ target: world.ledgerId, action: "createInvoice" }]);
     expect((await world.api(`/connections/${world.shopId}`, { method: "PATCH", body: { enabled: false } })).status).toBe(200);
@@ -72,8 +72,9 @@ describe("a signed Shopify delivery Orderly cannot take is kept, alerted and ans
     expect(res.status).toBe(200);
     expect(json).toMatchObject({ ok: true, kept: { code: "connection_disabled" } });
     expect(json.accepted).toBeUndefined();
-    expect(json.kept.reason).toMatch(/Enable the connection in Orderly, then send the order again from Shopify/);
-    expect(json.kept.reason).toMatch(/add a tag.*orders\/updated/);
+    expect(json.kept.reason).toMatch(
+      /Enable the connection first, then replay it in Orderly \(the Replay button on this kept delivery\)/,
+    );
 
     const list = await world.api("/dead-letters");
     expect(list.body.deadLetters).toEqual([
@@ -85,13 +86,13 @@ describe("a signed Shopify delivery Orderly cannot take is kept, alerted and ans
 
     const mail = await alertMail(world);
     expect(mail.subject).toContain('Order #S-1001 from "Shop" was kept, not booked');
-    expect(mail.text).toMatch(/Enable the connection in Orderly, then send the order again from Shopify/);
+    expect(mail.text).toMatch(/Enable the connection first, then replay it/);
     expect(mail.text).toContain(`/dead-letters/${json.kept.deadLetterId}`);
     // Shopify does send a delivery again until it is answered: the mail must not say it never does.
     expect(mail.text).toMatch(/once answered, the shop will not send this delivery again/);
     expect(mail.text).not.toMatch(/does not send a delivery twice/);
 
-    // A refund is not sent again by Shopify: the reason says to book it by hand.
+    // A refund is not sent again by Shopify, but a replay of the kept one books it.
     const refund = await send(
       world,
       "refunds/create",
@@ -99,7 +100,7 @@ describe("a signed Shopify delivery Orderly cannot take is kept, alerted and ans
       OLD,
     );
     expect(refund.res.status).toBe(200);
-    expect(refund.json.kept.reason).toMatch(/then book this refund by hand.*Shopify does not send a refund again/);
+    expect(refund.json.kept.reason).toMatch(/Enable the connection first, then replay it/);
 
     // Nothing was processed while disabled; once enabled, the order Shopify sends again is.
     expect(await transfersOf(world, order.id)).toEqual([]);

@@ -119,7 +119,7 @@ describe("a WooCommerce delivery Orderly cannot take is kept, alerted and answer
 
     const mail = await alertMail(world);
     expect(mail.subject).toContain('Order #W-1001 from "Woo shop" was kept, not booked');
-    expect(mail.text).toMatch(/Enable the connection in Orderly, then send the order again/);
+    expect(mail.text).toMatch(/Enable the connection first, then replay it/);
     expect(mail.text).toContain(`/dead-letters/${json.kept.deadLetterId}`);
     // Nothing was processed while paused; once enabled, the order re-sent from the shop is.
     expect(await transfersOf(world, body.id)).toEqual([]);
@@ -168,7 +168,7 @@ describe("a WooCommerce delivery Orderly cannot take is kept, alerted and answer
     expect(res.status).toBe(200);
     expect(json.kept).toMatchObject({
       code: "not_stored",
-      reason: expect.stringMatching(/disk is full.*open the order and click Update/),
+      reason: expect.stringMatching(/disk is full.*not processed: replay it/),
     });
     expect((await world.api(`/dead-letters/${json.kept.deadLetterId}`)).body.rawBody).toBe(sent);
     // The shard said this delivery was not stored: the reason can say so.

@@ -60,6 +60,7 @@ describe("a delivery to a connection whose webhook secret cannot be read", () =>
     const stored = await world.api(`/dead-letters/${kept.deadLetterId}`);
     expect(stored.status).toBe(200);
     expect(stored.body.reason).toContain(`the connection "${NAME}"`);
-    expect(stored.body.reason).toContain("in WooCommerce: open the order");
+    expect(stored.body.reason).toContain("then replay it");
+    expect(stored.body.reason).toContain("Its signature is checked then");
   });
 });

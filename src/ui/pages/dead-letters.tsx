@@ -1,9 +1,12 @@
 /**
  * "Kept, not processed": deliveries Orderly kept instead of processing (dead letters), and one of
- * them with its whole reason, the headers kept and the body as received.
+ * them with its whole reason, the headers kept and the body as received. Owners and admins replay a
+ * kept delivery from either page, or a connection's all from the list.
  */
 import type { KeptBody } from "../../db/dead-letters";
+import { REPLAY_BATCH, type Replayed } from "../../worker/routes/replay";
 import { when } from "../../worker/routes/ui/render";
+import { PostForm } from "../components/form";
 import { prettyJson } from "../components/format";
 import { JsonView } from "../components/json-view";
 
@@ -21,7 +24,84 @@ export interface KeptRow {
   order: string | null;
   transferId: string | null;
   reason: string | null;
+  /** A kept delivery, which can be replayed (a failed step is retried from its transfer). */
+  replayable: boolean;
+  /** When a replay took it, and who. */
+  replayed: Replayed | null;
+  /** The last replay that was refused (the reason is then the new one). */
+  lastRefused: { at: number; by: string } | null;
 }
+
+/** A connection with kept deliveries not taken yet: its "Replay all" form. */
+export interface ReplayAll {
+  connectionId: string;
+  connectionName: string;
+  count: number;
+  /** Where the previous "Replay all" stopped, when it left some. */
+  after: number | null;
+}
+
+/** What became of a replay, or the button for one. */
+function Replay(props: { row: KeptRow; canReplay: boolean; csrf: string; back: "list" | "detail" }) {
+  const r = props.row;
+  if (!r.replayable) return null;
+  if (r.replayed)
+    return (
+      <span class="replayed">
+        Replayed {when(r.replayed.at)} by {r.replayed.by}
+        {r.replayed.ignored ? ": nothing to book" : ""}
+      </span>
+    );
+  return (
+    <>
+      {r.lastRefused ? (
+        <span class="help">
+          Replay refused {when(r.lastRefused.at)} ({r.lastRefused.by}).{" "}
+        </span>
+      ) : null}
+      {props.canReplay ? (
+        <PostForm action={`/dead-letters/${r.id}/replay`} csrf={props.csrf} class="inline" label={`Replay kept delivery ${r.id}`}>
+          <input type="hidden" name="back" value={props.back} />
+          <button type="submit" class="secondary">
+            Replay
+          </button>
+        </PostForm>
+      ) : null}
+    </>
+  );
+}
+
+function ReplayAllForms(props: { connections: ReplayAll[]; csrf: string }) {
+  if (props.connections.length === 0) return null;
+  return (
+    <section aria-labelledby="h-replay-all">
+      <h2 id="h-replay-all">Replay</h2>
+      <p class="help">
+        Once the cause is gone (the connection enabled again, say), replay what was kept: Orderly takes each delivery as if the
+        shop sent it now, and books an order once even if the shop also sent it again. {REPLAY_NOTE}
+      </p>
+      <ul>
+        {props.connections.map((r) => (
+          <li>
+            {r.connectionName}: {r.count} waiting{" "}
+            <PostForm
+              action="/dead-letters/replay-all"
+              csrf={props.csrf}
+              class="inline"
+              label={`Replay all from ${r.connectionName}`}
+            >
+              <input type="hidden" name="connectionId" value={r.connectionId} />
+              {r.after === null ? null : <input type="hidden" name="after" value={String(r.after)} />}
+              <button type="submit">Replay all from this connection</button>
+            </PostForm>
+          </li>
+        ))}
+      </ul>
+    </section>
+  );
+}
+
+const REPLAY_NOTE = `Up to ${REPLAY_BATCH} are replayed per click, oldest first.`;
 
 function Connection(props: { row: KeptRow }) {
   const r = props.row;
@@ -51,15 +131,23 @@ function What(props: { row: KeptRow }) {
   );
 }
 
-export function DeadLettersPage(props: { rows: KeptRow[]; nextHref: string | null }) {
+export function DeadLettersPage(props: {
+  rows: KeptRow[];
+  nextHref: string | null;
+  canReplay: boolean;
+  csrf: string;
+  replayAll: ReplayAll[];
+}) {
   return (
     <>
       <h1>Kept, not processed</h1>
       <p>
         Orders a shop sent that Orderly kept instead of processing: the connection was disabled, the delivery came from another
         site, it could not be read, it was too large, or a person must book it. The shop will not send them again by itself; each
-        reason says what to do. Steps that failed for good are listed too: retry them from their transfer.
+        reason says what to do, often to replay it here. Steps that failed for good are listed too: retry them from their
+        transfer.
       </p>
+      {props.canReplay ? <ReplayAllForms connections={props.replayAll} csrf={props.csrf} /> : null}
       {props.rows.length === 0 ? (
         <p>Nothing kept: every delivery so far was processed.</p>
       ) : (
@@ -71,6 +159,7 @@ export function DeadLettersPage(props: { rows: KeptRow[]; nextHref: string | nul
               <th scope="col">What</th>
               <th scope="col">Order</th>
               <th scope="col">Reason</th>
+              <th scope="col">Replay</th>
             </tr>
           </thead>
           <tbody>
@@ -87,6 +176,9 @@ export function DeadLettersPage(props: { rows: KeptRow[]; nextHref: string | nul
                 </td>
                 <td>{r.order ?? "—"}</td>
                 <td>{r.reason ?? "—"}</td>
+                <td>
+                  <Replay row={r} canReplay={props.canReplay} csrf={props.csrf} back="list" />
+                </td>
               </tr>
             ))}
           </tbody>
@@ -155,6 +247,8 @@ function Body(props: { body: KeptBody | null; rawSize: number | null; shownBytes
 
 export function DeadLetterPage(props: {
   kept: KeptRow;
+  canReplay: boolean;
+  csrf: string;
   headers: Record<string, string> | null;
   rawSize: number | null;
   body: KeptBody | null;
@@ -194,6 +288,11 @@ export function DeadLetterPage(props: {
       </dl>
       <h2>Why, and what to do</h2>
       <p class="reason">{k.reason ?? "No reason was recorded."}</p>
+      {k.replayable ? (
+        <p>
+          <Replay row={k} canReplay={props.canReplay} csrf={props.csrf} back="detail" />
+        </p>
+      ) : null}
       {k.refused ? (
         <>
           <h2>Headers kept</h2>

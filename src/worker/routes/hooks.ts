@@ -12,6 +12,9 @@
  * that retries: the inbox not storing it, and a connection disabled for less than an hour (see
  * DISABLED_RETRY_WINDOW_MS); one that never retries (`retries: false`) gets those kept too.
  *
+ * Such a kept delivery can be replayed once its cause is gone (routes/replay.ts): it runs through
+ * takeDelivery below, as a new delivery does after its signature check.
+ *
  * An ignored delivery (nothing to book) is answered 200 and logged; an ignored test order also
  * raises a throttled alert, since a shop whose payment provider was left in test mode would
  * otherwise lose real orders without a word.
@@ -23,7 +26,14 @@ import { database } from "../../db/client";
 import { type LoadedConnection, loadSourceConnection } from "../../db/connections";
 import { deadLetters } from "../../db/schema";
 import { OrderlyError } from "../../domain/errors";
-import { type InboxAccept, type InboxDO, inboxEntry, MAX_EVENT_BYTES, storedBytes } from "../../durable/inbox-do";
+import {
+  type AcceptResult,
+  type InboxAccept,
+  type InboxDO,
+  inboxEntry,
+  MAX_EVENT_BYTES,
+  storedBytes,
+} from "../../durable/inbox-do";
 import { type IngestRequest, orderObjectName } from "../../durable/order-types";
 import { alertRefusedDelivery, alertTestOrderIgnored } from "../../notifications/refused-alerts";
 import { noteSignatureFailure } from "../../notifications/signature-alerts";
@@ -71,7 +81,8 @@ hooks.post("/:connectionId", async (c) => {
 
 async function receive(c: Context<{ Bindings: Env }>, body: Uint8Array): Promise<Response> {
   const connectionId = c.req.param("connectionId") ?? "";
-  const connection = await loadSourceConnection(c.env, connectionId, (promise) => c.executionCtx.waitUntil(promise));
+  const waitUntil = (promise: Promise<unknown>) => c.executionCtx.waitUntil(promise);
+  const connection = await loadSourceConnection(c.env, connectionId, waitUntil);
   if (!connection?.connector.source) {
     throw new OrderlyError(`No source connection ${connectionId} exists. Check the webhook URL.`, {
       errorClass: "not_found",
@@ -79,10 +90,9 @@ async function receive(c: Context<{ Bindings: Env }>, body: Uint8Array): Promise
     });
   }
   const source = connection.connector.source;
-  const retries = source.retries !== false;
   const delivery: IncomingDelivery = { body, headers: c.req.raw.headers };
   if (source.isPing?.(delivery)) return c.json({ ok: true, ping: true });
-  if (connection.unreadable?.parts.includes("webhookSecret")) return unverifiable(c, connection, body, retries);
+  if (connection.unreadable?.parts.includes("webhookSecret")) return unverifiable(c, connection, body, source.retries !== false);
   const verified = await source.verify(delivery, connection.webhookSecret ?? "");
   if (!verified.ok) {
     // Refused and kept nowhere (the body is not trusted), but told: a secret mistyped or changed in
@@ -98,15 +108,49 @@ async function receive(c: Context<{ Bindings: Env }>, body: Uint8Array): Promise
         connectorName: connection.connector.name,
         reason: verified.reason,
       },
-      (promise) => c.executionCtx.waitUntil(promise),
+      waitUntil,
     );
     throw new OrderlyError(`Signature check failed: ${verified.reason}`, { errorClass: "auth", code: "signature_invalid" });
   }
+  const taken = await takeDelivery({ env: c.env, waitUntil, connection, delivery, replay: false });
+  if ("refused" in taken) return keep(c, connection, body, taken.refused, true);
+  if ("ignored" in taken) return ignore(c, connection, taken.ignored);
+  return c.json({ ok: true, ...taken.taken });
+}
 
-  // From here the delivery is genuine. A paused connection's orders are kept, not processed: a 503
-  // would only hold them at a sender that retries for hours (Shopify), then lose them. A young
-  // delivery from such a sender still gets the 503: the pause may end before its retries do.
-  const resend = resendHint(connection, delivery.headers);
+/** A genuine delivery on its way in: from the shop just now, or a kept one replayed (replay.ts). */
+export interface Taking {
+  env: Env;
+  waitUntil: (promise: Promise<unknown>) => void;
+  connection: LoadedConnection;
+  /** Its signature verified against the connection's secret. */
+  delivery: IncomingDelivery;
+  /**
+   * A person replays it: a disabled connection refuses it at once (nobody retries), and an inbox
+   * failure is thrown for them to try again, never kept as another dead letter.
+   */
+  replay: boolean;
+}
+
+/** What became of it: handed to the inbox, nothing to book, or refused (the caller keeps or reports it). */
+export type Taken = { taken: AcceptResult } | { ignored: IgnoredDelivery } | { refused: Refusal };
+
+/**
+ * Everything after the signature check, for a new delivery and a replayed one alike: the same
+ * refusals, the same parsing, and the hand-over to the inbox under the delivery's own id, so the
+ * order's object takes it once however often it comes. Throws what the caller answers as an error
+ * (a 503 a retrying sender waits out, an inbox failure).
+ */
+export async function takeDelivery(t: Taking): Promise<Taken> {
+  const { env, connection, delivery } = t;
+  const source = connection.connector.source;
+  if (!source)
+    throw new OrderlyError(`Connection ${connection.id} is not a source.`, { errorClass: "validation", code: "not_a_source" });
+  const retries = !t.replay && source.retries !== false;
+  const { body } = delivery;
+  // A paused connection's orders are kept, not processed: a 503 would only hold them at a sender
+  // that retries for hours (Shopify), then lose them. A young delivery from such a sender still
+  // gets the 503: the pause may end before its retries do.
   if (!connection.enabled) {
     const age = retries ? eventAge(connection, delivery.headers) : null;
     if (age !== null && age < DISABLED_RETRY_WINDOW_MS) {
@@ -116,26 +160,28 @@ async function receive(c: Context<{ Bindings: Env }>, body: Uint8Array): Promise
         { errorClass: "unavailable", code: "connection_disabled" },
       );
     }
-    return keep(c, connection, body, {
-      code: "connection_disabled",
-      reason: `The connection "${connection.name}" is disabled, so Orderly did not process it. Enable the connection in Orderly, then ${resend.how}`,
-    });
+    return {
+      refused: {
+        code: "connection_disabled",
+        reason: `The connection "${connection.name}" is disabled, so Orderly did not process it. Enable the connection first, then ${REPLAY}`,
+      },
+    };
   }
   // Only WooCommerce names the sending site; a staging copy of the shop signs with the same secret.
   const elsewhere = connection.connector.id === "woocommerce" ? foreignSite(delivery, connection.settings.storeUrl) : null;
-  if (elsewhere) return keep(c, connection, body, { code: "wrong_site", reason: elsewhere });
+  if (elsewhere) return { refused: { code: "wrong_site", reason: elsewhere } };
 
   let parsed: ReturnType<typeof source.parse>;
   try {
     parsed = source.parse(delivery, connection.settings);
   } catch (error) {
     // The same bytes fail the same way on every retry.
-    return keep(c, connection, body, refused(error, resend));
+    return { refused: refused(error, resendHint(connection, delivery.headers)) };
   }
-  if ("ignored" in parsed) return ignore(c, connection, parsed);
+  if ("ignored" in parsed) return { ignored: parsed };
 
-  const config = runtimeConfig(c.env);
-  const headers = keptHeaders(c.req.raw.headers);
+  const config = runtimeConfig(env);
+  const headers = keptHeaders(delivery.headers);
   const receivedAt = Date.now();
   // Stored as the bytes that were signed: a body that is not strict UTF-8 goes to R2 like a large one.
   const text = body.byteLength <= config.inlineBodyLimit ? strictText(body) : null;
@@ -163,38 +209,40 @@ async function receive(c: Context<{ Bindings: Env }>, body: Uint8Array): Promise
     // Refused before anything is stored: the shard and the order's object could not hold it.
     const bytes = storedBytes(entry);
     if (bytes > MAX_EVENT_BYTES) {
-      return keep(c, connection, body, {
-        // Named from the mapped event: a body this large is not parsed again for the alert.
-        order: label(event.object.type === "order" ? event.object.order.source.orderNumber : event.orderId),
-        code: "event_too_large",
-        reason: `Order ${event.orderId} is too large to store: ${Math.ceil(bytes / 1000)} KB once mapped, ${MAX_EVENT_BYTES / 1000} KB at most. Orderly cannot process it; enter it by hand in the systems it should have reached.`,
-      });
+      return {
+        refused: {
+          // Named from the mapped event: a body this large is not parsed again for the alert.
+          order: label(event.object.type === "order" ? event.object.order.source.orderNumber : event.orderId),
+          code: "event_too_large",
+          reason: `Order ${event.orderId} is too large to store: ${Math.ceil(bytes / 1000)} KB once mapped, ${MAX_EVENT_BYTES / 1000} KB at most. Orderly cannot process it; enter it by hand in the systems it should have reached.`,
+        },
+      };
     }
     if (blobKey) blobs.push(blobKey);
     events.push(entry);
   }
-  for (const blobKey of blobs)
-    await c.env.BLOBS.put(blobKey, body, { httpMetadata: { contentType: c.req.header("content-type") ?? "application/json" } });
+  const contentType = delivery.headers.get("content-type") ?? "application/json";
+  for (const blobKey of blobs) await env.BLOBS.put(blobKey, body, { httpMetadata: { contentType } });
+  if (events.length === 0) return { taken: { accepted: 0, duplicates: 0 } };
   // All events of a delivery belong to one order, so they share a shard.
   const shard = inboxShard(events[0]?.orderName ?? connection.id, config.inboxShards);
   const accept = () =>
     acceptInShard(
-      (n) => c.env.INBOXES.get(inboxId(c.env, n)),
+      (n) => env.INBOXES.get(inboxId(env, n)),
       shard,
       events,
       () => inflight,
-      (call) => c.executionCtx.waitUntil(call),
+      t.waitUntil,
     );
-  if (events.length === 0) return c.json({ ok: true, accepted: 0, duplicates: 0 });
-  // A sender that retries gets the error: its retry is stored once the shard can take it.
-  if (retries) return c.json({ ok: true, ...(await accept()) });
+  // A sender that retries (or a person replaying) gets the error: its retry is stored once the shard can take it.
+  if (retries || t.replay) return { taken: await accept() };
   try {
-    return c.json({ ok: true, ...(await accept()) });
+    return { taken: await accept() };
   } catch (error) {
     // A source that never sends a delivery again would lose the order on an error answer: it is
     // kept instead (if that fails too, the error goes back, as before).
     console.error("inbox did not store a delivery; kept as a dead letter", { connectionId: connection.id, error: String(error) });
-    return keep(c, connection, body, notStored(error, resend));
+    return { refused: notStored(error) };
   }
 }
 
@@ -204,19 +252,23 @@ async function receive(c: Context<{ Bindings: Env }>, body: Uint8Array): Promise
  * have been stored and go on to be processed: a merchant told "not processed" would enter the order
  * by hand and have it twice.
  */
-function notStored(error: unknown, resend: Resend): Refusal {
+function notStored(error: unknown): Refusal {
   const message = error instanceof Error ? error.message : String(error);
   if (error instanceof OrderlyError && error.code === "inbox_not_stored") {
     return {
       code: "not_stored",
-      reason: `Orderly could not store this delivery just now (${message}). It is kept here, not processed: ${resend.how}`,
+      reason: `Orderly could not store this delivery just now (${message}). It is kept here, not processed: ${REPLAY}`,
     };
   }
+  // A replay is safe here: a delivery already stored is not taken twice.
   return {
     code: "store_unconfirmed",
-    reason: `Orderly could not confirm that it stored this delivery (${message}). It is kept here, and it may already have been stored and processed: check the order's transfers in Orderly before entering anything by hand. If it has none, ${resend.how}`,
+    reason: `Orderly could not confirm that it stored this delivery (${message}). It is kept here, and it may already have been stored and processed: check the order's transfers in Orderly before entering anything by hand. If it has none, ${REPLAY}`,
   };
 }
+
+/** The advice for a kept delivery that Orderly can take as it is once the cause is gone, as the end of a sentence. */
+const REPLAY = "replay it in Orderly (the Replay button on this kept delivery).";
 
 /**
  * A delivery to a source whose webhook secret cannot be read (CREDENTIALS_KEY deployed without its
@@ -226,7 +278,7 @@ function notStored(error: unknown, resend: Resend): Refusal {
  * off: it is kept as a dead letter, marked unchecked, and answered 200.
  *
  * Nothing proves the caller is the shop, so the answer names nothing about the connection beyond the
- * id in the URL it called: not its name, nor its kind (the resend hint). The kept row, the alert and
+ * id in the URL it called: not its name, nor its kind. The kept row, the alert and
  * the log carry the whole reason.
  */
 function unverifiable(c: Context<{ Bindings: Env }>, connection: LoadedConnection, body: Uint8Array, retries: boolean) {
@@ -248,14 +300,20 @@ function unverifiable(c: Context<{ Bindings: Env }>, connection: LoadedConnectio
     );
   }
   const repair = `An owner or admin must enter the webhook secret again on the connection "${connection.name}" in Orderly (or the operator put back the CREDENTIALS_KEY it was sealed with)`;
-  return keep(c, connection, body, {
-    code: "connection_secret_unreadable",
-    reason: `${cannotRead} this delivery's signature was not checked and it was not processed: it may not even come from the shop. ${repair}; then, if it is one of the shop's orders, ${resendHint(connection, c.req.raw.headers).how}`,
-    answer: `${cannotRead} this delivery's signature was not checked and it was not processed; it is kept for the tenant to look at. ${repairHere}`,
-  });
+  return keep(
+    c,
+    connection,
+    body,
+    {
+      code: "connection_secret_unreadable",
+      reason: `${cannotRead} this delivery's signature was not checked and it was not processed: it may not even come from the shop. ${repair}; then ${REPLAY} Its signature is checked then, and only one the shop made is taken.`,
+      answer: `${cannotRead} this delivery's signature was not checked and it was not processed; it is kept for the tenant to look at. ${repairHere}`,
+    },
+    false,
+  );
 }
 
-interface Refusal {
+export interface Refusal {
   code: string;
   reason: string;
   /** The reason the HTTP answer gives, when the caller may not read the stored one (an unchecked delivery). */
@@ -269,11 +327,19 @@ interface Refusal {
  * raw/) and its headers in `dead_letters`, where the API lists them, and a throttled alert to the
  * tenant, raised beside the answer (not awaited before it); should that fail, the cron raises it, as
  * the row's `alerted_at` stays null until the alert is stored. Answered 200: a non-2xx would not bring the order back (the sender gives up or never
- * retries), and counts towards the source disabling its webhook. Orderly cannot replay a dead letter,
- * so each reason says how to have the shop send the order again. A failure to keep it throws, and
- * the sender gets an error (a retrying one sends it again).
+ * retries), and counts towards the source disabling its webhook. A kept delivery can be replayed
+ * (replay.ts: `verified` says whether its signature must be checked first), so a reason whose cause
+ * Orderly's side can remove says to replay it; one only the shop can fix says how to have it sent
+ * again. A failure to keep it throws, and the sender gets an error (a retrying one sends it again).
+ * The headers kept include the signature (keptHeaders), so an unchecked one can be checked later.
  */
-async function keep(c: Context<{ Bindings: Env }>, connection: LoadedConnection, body: Uint8Array, refusal: Refusal) {
+async function keep(
+  c: Context<{ Bindings: Env }>,
+  connection: LoadedConnection,
+  body: Uint8Array,
+  refusal: Refusal,
+  verified: boolean,
+) {
   const receivedAt = Date.now();
   const text = body.byteLength <= runtimeConfig(c.env).inlineBodyLimit ? strictText(body) : null;
   const blobKey =
@@ -290,6 +356,7 @@ async function keep(c: Context<{ Bindings: Env }>, connection: LoadedConnection,
       body: {
         kind: "refused_delivery",
         code: refusal.code,
+        verified,
         connectionId: connection.id,
         connector: connection.connector.id,
         order,
@@ -361,19 +428,20 @@ function refused(error: unknown, resend: Resend): Refusal {
 
 /**
  * A parse or mapping failure as a refusal. A payload the schema refuses names the field (a plugin's
- * odd value, or a field a new API version changed); a mapping failure is Orderly's own bug, which
- * the operator must fix before a re-sent order can pass.
+ * odd value, or a field a new API version changed): corrected in the shop, it comes as a new
+ * delivery. A mapping failure is Orderly's own bug: once the operator fixes it, the kept delivery
+ * passes as it is, replayed.
  */
 function unreadable(error: unknown, resend: Resend): Refusal {
   const known = error instanceof OrderlyError;
   const detail = known && error.internal ? ` (${error.internal})` : "";
   const message = error instanceof Error ? error.message : String(error);
   const ours = !known || error.errorClass === "internal";
-  const fix = !resend.again
-    ? `${ours ? "This is a fault in Orderly: tell the Orderly operator, and " : ""}${resend.how}`
-    : ours
-      ? `This is a fault in Orderly, not in the order: tell the Orderly operator, and once it is fixed, ${resend.how} Or enter the order by hand.`
-      : `Correct what is named above in the shop (or, if the shop sent it as it should, tell the Orderly operator), then ${resend.how} Or enter the order by hand.`;
+  const fix = ours
+    ? `This is a fault in Orderly, not in the order: tell the Orderly operator, and once it is fixed, ${REPLAY} Or enter it by hand.`
+    : !resend.again
+      ? resend.how
+      : `Correct what is named above in the shop, then ${resend.how} (If the shop sent it as it should, tell the Orderly operator; once Orderly is fixed, ${REPLAY}) Or enter the order by hand.`;
   return { code: known ? error.code : "parse_failed", reason: `Orderly could not read it: ${message}${detail} ${fix}` };
 }
 
@@ -385,8 +453,8 @@ interface Resend {
 }
 
 /**
- * How the merchant has the shop send a kept delivery's order again (Orderly cannot replay a dead
- * letter), as the end of a sentence. Shopify sends the whole order on any edit, and Orderly catches
+ * How the merchant has the shop send a kept delivery's order again, for a cause only the shop can
+ * remove (a replay sends the same bytes), as the end of a sentence. Shopify sends the whole order on any edit, and Orderly catches
  * up on every stage the order has passed; it never sends a refund again.
  */
 function resendHint(connection: LoadedConnection, headers: Headers): Resend {

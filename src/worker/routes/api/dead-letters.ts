@@ -2,12 +2,29 @@
  * /api/v1/dead-letters: what Orderly kept but could not process, newest first. Two kinds share the
  * table: transfer steps that exhausted their retries (`transferId` set; retry them through
  * /transfers/retry), and signed webhook deliveries from a source that never re-sends
- * (`kind: "refused_delivery"`, kept with their raw body; see routes/hooks.ts).
+ * (`kind: "refused_delivery"`, kept with their raw body; see routes/hooks.ts), which are replayed
+ * here, one or a connection's all (routes/replay.ts). Any API token may replay: tokens work only
+ * while their maker is an owner or admin (auth.ts), which also writes the audit entry.
  */
 import { createRoute, z } from "@hono/zod-openapi";
+import { eq } from "drizzle-orm";
+import type { Context } from "hono";
+import { database } from "../../../db/client";
 import { decodeCursor } from "../../../db/cursor";
 import { type DeadLetterRow, deadLetterPage, findDeadLetter, keptRawBody } from "../../../db/dead-letters";
-import { apiRouter, errorResponses, notFound, pageQuery } from "./api-env";
+import { apiTokens } from "../../../db/schema";
+import { OrderlyError } from "../../../domain/errors";
+import {
+  deadLettersById,
+  REPLAY_BATCH,
+  type ReplayContext,
+  replayableOfConnection,
+  replayDeadLetter,
+  replayFacts,
+  replayMany,
+} from "../replay";
+import { type ApiEnv, apiRouter, errorResponses, errorSchema, notFound, pageQuery } from "./api-env";
+import { hashApiToken } from "./auth";
 
 const summarySchema = z
   .object({
@@ -18,6 +35,16 @@ const summarySchema = z
     order: z.string().nullable(),
     reason: z.string().nullable(),
     createdAt: z.number(),
+    replayable: z.boolean().openapi({ description: "A kept delivery: POST /dead-letters/{id}/replay takes it again" }),
+    replayed: z
+      .object({
+        at: z.number(),
+        by: z.string(),
+        accepted: z.number().openapi({ description: "Events handed to the order (0 when nothing was to be booked)" }),
+        ignored: z.string().nullable().openapi({ description: "Why nothing was to be booked, when so" }),
+      })
+      .nullable()
+      .openapi({ description: "When a replay took it, and who replayed it" }),
   })
   .openapi("DeadLetterSummary");
 
@@ -34,7 +61,10 @@ const detailSchema = summarySchema
 function summary(row: DeadLetterRow): z.infer<typeof summarySchema> {
   const body = (row.body ?? {}) as Record<string, unknown>;
   const text = (value: unknown) => (typeof value === "string" ? value : null);
+  const replay = replayFacts(row);
   return {
+    replayable: replay.replayable,
+    replayed: replay.replayed,
     id: row.id,
     kind: body.kind === "refused_delivery" ? "refused_delivery" : "step",
     transferId: row.transferId,
@@ -44,6 +74,49 @@ function summary(row: DeadLetterRow): z.infer<typeof summarySchema> {
     createdAt: row.createdAt,
   };
 }
+
+const takenSchema = z
+  .object({
+    id: z.number(),
+    result: z.literal("taken"),
+    accepted: z.number(),
+    ignored: z.string().nullable(),
+  })
+  .openapi("DeadLetterReplayed");
+
+const bulkResultSchema = z
+  .union([
+    takenSchema,
+    z.object({
+      id: z.number(),
+      result: z.enum(["refused", "skipped", "failed"]).openapi({
+        description:
+          "refused: refused again, the dead letter keeps the new reason; skipped: not found or not replayable (unchanged); failed: the hand-over failed, unchanged, try again",
+      }),
+      code: z.string(),
+      reason: z.string(),
+    }),
+  ])
+  .openapi("DeadLetterReplayResult");
+
+const bulkSchema = z
+  .object({
+    ids: z.array(z.number().int().positive()).min(1).max(REPLAY_BATCH).optional(),
+    connectionId: z
+      .string()
+      .min(1)
+      .optional()
+      .openapi({ description: "Replay this connection's kept deliveries not yet taken, oldest first" }),
+    cursor: z
+      .string()
+      .regex(/^\d+$/, "is the nextCursor of the previous call")
+      .optional()
+      .openapi({ description: "`nextCursor` of the previous call (with connectionId)" }),
+    limit: z.number().int().min(1).max(REPLAY_BATCH).default(REPLAY_BATCH),
+  })
+  // A field it does not know must not be dropped: `{ connection: ... }` would match nothing silently.
+  .strict()
+  .openapi("DeadLetterBulkReplay");
 
 export const deadLetterRoutes = apiRouter()
   .openapi(
@@ -94,4 +167,113 @@ export const deadLetterRoutes = apiRouter()
       const raw = await keptRawBody(c.env, row.body);
       return c.json({ ...summary(row), body: row.body, rawBody: raw?.text ?? null }, 200);
     },
+  )
+  .openapi(
+    createRoute({
+      method: "post",
+      path: "/replay",
+      summary: `Replay kept deliveries: the ids given, or a connection's not yet taken (oldest first), ${REPLAY_BATCH} per call`,
+      request: {
+        body: {
+          content: { "application/json": { schema: bulkSchema } },
+          required: true,
+        },
+      },
+      responses: {
+        200: {
+          description:
+            "Each row's outcome. With connectionId: call again with nextCursor while remaining is above 0 (rows refused again stay behind the cursor).",
+          content: {
+            "application/json": {
+              schema: z.object({
+                results: z.array(bulkResultSchema),
+                nextCursor: z.string().nullable(),
+                remaining: z.number().openapi({ description: "Replayable rows of the connection after this call's last" }),
+              }),
+            },
+          },
+        },
+        ...errorResponses,
+      },
+    }),
+    async (c) => {
+      const q = c.req.valid("json");
+      if ((q.ids === undefined) === (q.connectionId === undefined))
+        throw new OrderlyError("Give either ids or connectionId (one of them).", {
+          errorClass: "validation",
+          code: "request_invalid",
+        });
+      const ctx = await replayContext(c);
+      if (q.ids) {
+        const ids = [...new Set(q.ids)];
+        const rows = await deadLettersById(c.env, c.var.tenantId, ids);
+        const found = new Set(rows.map((r) => r.id));
+        const missing = ids
+          .filter((id) => !found.has(id))
+          .map((id) => ({
+            id,
+            result: "skipped" as const,
+            code: "not_found",
+            reason: `Dead letter ${id} was not found in this tenant.`,
+          }));
+        return c.json({ results: [...(await replayMany(ctx, rows)), ...missing], nextCursor: null, remaining: 0 }, 200);
+      }
+      const after = q.cursor ? Number(q.cursor) : 0;
+      const { rows, remaining } = await replayableOfConnection(c.env, c.var.tenantId, q.connectionId ?? "", after, q.limit);
+      const results = await replayMany(ctx, rows);
+      const last = rows.at(-1);
+      return c.json({ results, nextCursor: last && remaining > 0 ? String(last.id) : null, remaining }, 200);
+    },
+  )
+  .openapi(
+    createRoute({
+      method: "post",
+      path: "/{id}/replay",
+      summary:
+        "Replay a kept delivery through the webhook path (after its signature check), as if the shop sent it again; the order takes one delivery once",
+      request: { params: z.object({ id: z.coerce.number().int().positive() }) },
+      responses: {
+        200: {
+          description: "Taken: handed to its order (or nothing to book); the dead letter is marked replayed",
+          content: { "application/json": { schema: takenSchema } },
+        },
+        409: {
+          description:
+            "Refused again (the error code is the refusal's, e.g. connection_disabled; the dead letter keeps the new reason), or not replayable (not_replayable: a failed step, or its body is gone)",
+          content: { "application/json": { schema: errorSchema } },
+        },
+        503: {
+          description: "The hand-over failed (replay_failed); nothing was changed: try again",
+          content: { "application/json": { schema: errorSchema } },
+        },
+        ...errorResponses,
+      },
+    }),
+    async (c) => {
+      const id = c.req.valid("param").id;
+      const row = await findDeadLetter(c.env, c.var.tenantId, id);
+      if (!row) throw notFound("Dead letter", String(id));
+      const outcome = await replayDeadLetter(await replayContext(c), row);
+      if (outcome.result === "refused")
+        throw new OrderlyError(outcome.reason, { errorClass: "conflict", code: outcome.code, details: { deadLetterId: id } });
+      return c.json(outcome, 200);
+    },
   );
+
+/** Who replays through the API, as the dead letter records it: the token's name (auth.ts checked it). */
+async function replayContext(c: Context<ApiEnv>): Promise<ReplayContext> {
+  const bearer = /^Bearer\s+(\S+)$/i.exec(c.req.header("authorization") ?? "")?.[1];
+  const token = bearer
+    ? await database(c.env)
+        .select({ name: apiTokens.name })
+        .from(apiTokens)
+        .where(eq(apiTokens.tokenHash, await hashApiToken(bearer)))
+        .get()
+    : undefined;
+  return {
+    env: c.env,
+    waitUntil: (promise) => c.executionCtx.waitUntil(promise),
+    tenantId: c.var.tenantId,
+    by: token ? `API token "${token.name}"` : "the API",
+  };
+}

@@ -3,10 +3,12 @@
  * and one of them with its whole reason, kept headers and raw body. The alert e-mail links here: its
  * API twin (/api/v1/dead-letters) needs a bearer token, which a merchant's browser does not have.
  * Every member of the tenant reads them, as every API token does. Read through db/dead-letters.ts,
- * the API's own code, so both show the same rows and the same body.
+ * the API's own code, so both show the same rows and the same body. Owners and admins replay a kept
+ * delivery, or a connection's all, through routes/replay.ts, the API's own code too (the UI's POST
+ * guard in index.tsx checks the form token and the role).
  */
 import { and, eq, inArray } from "drizzle-orm";
-import { Hono } from "hono";
+import { type Context, Hono } from "hono";
 import { z } from "zod";
 import { database } from "../../../db/client";
 import { readCursor } from "../../../db/cursor";
@@ -19,10 +21,21 @@ import {
   keptRawBody,
 } from "../../../db/dead-letters";
 import { connections, transfers } from "../../../db/schema";
+import { OrderlyError } from "../../../domain/errors";
 import { deadLetterPath } from "../../../notifications/alert-emails";
-import { DeadLetterPage, DeadLettersPage, type KeptRow } from "../../../ui/pages/dead-letters";
-import { notFoundPage, page } from "./render";
-import type { UiEnv } from "./ui-env";
+import { DeadLetterPage, DeadLettersPage, type KeptRow, type ReplayAll } from "../../../ui/pages/dead-letters";
+import {
+  REPLAY_BATCH,
+  type ReplayContext,
+  replayableCounts,
+  replayableOfConnection,
+  replayDeadLetter,
+  replayFacts,
+  replayMany,
+} from "../replay";
+import { audit } from "./audit";
+import { notFoundPage, page, redirectWith } from "./render";
+import { canEdit, type UiEnv } from "./ui-env";
 
 export const deadLetterRoutes = new Hono<UiEnv>();
 const LIMIT = 50;
@@ -37,18 +50,111 @@ deadLetterRoutes.get("/", async (c) => {
   const cursorId = Number(cursor?.[1]);
   const after: [number, number] | undefined = cursor && Number.isSafeInteger(cursorId) ? [cursor[0], cursorId] : undefined;
   const { rows, nextCursor } = await deadLetterPage(c.env, tenantId, after, LIMIT);
-  const [names, orders] = await Promise.all([
+  const editor = canEdit(c.var.session.role);
+  const [names, orders, counts] = await Promise.all([
     connectionNames(c.env, tenantId),
     transferOrders(
       c.env,
       tenantId,
       rows.map((r) => r.transferId),
     ),
+    editor ? replayableCounts(c.env, tenantId) : new Map<string, number>(),
   ]);
   const list = rows.map((row) => keptRow(row, keptFacts(row.body), names, orders));
   const nextHref = nextCursor ? `${deadLetterPath()}?cursor=${encodeURIComponent(nextCursor)}` : null;
-  return page(c, { title: TITLE, active: "dead-letters" }, <DeadLettersPage rows={list} nextHref={nextHref} />);
+  // After a "Replay all" that left some: its form goes on after the last row it replayed.
+  const going = continueQuery.safeParse({ connection: c.req.query("connection"), after: c.req.query("after") });
+  const replayAll: ReplayAll[] = [...counts]
+    .filter(([id]) => names.has(id))
+    .map(([id, count]) => ({
+      connectionId: id,
+      connectionName: names.get(id) ?? id,
+      count,
+      after: going.success && going.data.connection === id ? going.data.after : null,
+    }));
+  return page(
+    c,
+    { title: TITLE, active: "dead-letters" },
+    <DeadLettersPage rows={list} nextHref={nextHref} canReplay={editor} csrf={c.var.session.csrfToken} replayAll={replayAll} />,
+  );
 });
+
+const continueQuery = z.object({ connection: z.string().min(1), after: z.coerce.number().int().positive() });
+
+deadLetterRoutes.post("/replay-all", async (c) => {
+  const s = c.var.session;
+  const form = replayAllForm.safeParse(await c.req.parseBody());
+  if (!form.success) return redirectWith(c, deadLetterPath(), "Choose the connection whose deliveries to replay.", "error");
+  const { connectionId, after } = form.data;
+  const { rows, remaining } = await replayableOfConnection(c.env, s.tenantId, connectionId, after ?? 0, REPLAY_BATCH);
+  const results = await replayMany(replayContext(c), rows);
+  const tally = { taken: 0, refused: 0, skipped: 0, failed: 0 };
+  for (const r of results) tally[r.result]++;
+  await audit(c.env, s, "dead_letter.replay_all", connectionId, { ...tally, remaining });
+  const parts = [
+    `${tally.taken} taken`,
+    tally.refused ? `${tally.refused} refused again (each shows why)` : "",
+    tally.skipped ? `${tally.skipped} not replayable` : "",
+    tally.failed ? `${tally.failed} failed for now (replay them again in a moment)` : "",
+  ].filter(Boolean);
+  const text =
+    rows.length === 0
+      ? "Nothing from this connection is waiting to be replayed."
+      : `Replayed ${rows.length}: ${parts.join(", ")}.${remaining > 0 ? ` ${remaining} more are waiting: click "Replay all from this connection" again.` : ""}`;
+  const last = rows.at(-1);
+  const to =
+    remaining > 0 && last
+      ? `${deadLetterPath()}?connection=${encodeURIComponent(connectionId)}&after=${last.id}`
+      : deadLetterPath();
+  return redirectWith(c, to, text, tally.taken === rows.length ? "ok" : "error");
+});
+
+const replayAllForm = z.object({
+  connectionId: z.string().min(1),
+  after: z.coerce.number().int().positive().optional(),
+});
+
+deadLetterRoutes.post("/:id/replay", async (c) => {
+  const s = c.var.session;
+  const id = z.coerce.number().int().positive().safeParse(c.req.param("id"));
+  if (!id.success) return notFoundPage(c);
+  const row = await findDeadLetter(c.env, s.tenantId, id.data);
+  if (!row) return notFoundPage(c);
+  const form = await c.req.parseBody();
+  const back = form.back === "list" ? deadLetterPath() : deadLetterPath(row.id);
+  let text: string;
+  let ok: boolean;
+  try {
+    const outcome = await replayDeadLetter(replayContext(c), row);
+    ok = outcome.result === "taken";
+    text =
+      outcome.result === "refused"
+        ? `Not replayed: ${outcome.reason}`
+        : outcome.ignored
+          ? `Replayed: there was nothing to book (${outcome.ignored}).`
+          : "Replayed: the delivery was handed to its order, which takes it once even if it had it already.";
+    await audit(c.env, s, "dead_letter.replay", String(row.id), {
+      result: outcome.result,
+      ...(outcome.result === "refused" ? { code: outcome.code } : {}),
+    });
+  } catch (error) {
+    // Not replayable, or the hand-over failed: nothing changed, and the person reads why.
+    if (!(error instanceof OrderlyError)) throw error;
+    ok = false;
+    text = error.message;
+  }
+  return redirectWith(c, back, text, ok ? "ok" : "error");
+});
+
+/** A replay by the signed-in person, recorded under their e-mail address. */
+function replayContext(c: Context<UiEnv>): ReplayContext {
+  return {
+    env: c.env,
+    waitUntil: (promise) => c.executionCtx.waitUntil(promise),
+    tenantId: c.var.session.tenantId,
+    by: c.var.session.email,
+  };
+}
 
 deadLetterRoutes.get("/:id", async (c) => {
   const id = z.coerce.number().int().positive().safeParse(c.req.param("id"));
@@ -67,6 +173,8 @@ deadLetterRoutes.get("/:id", async (c) => {
     { title: `${TITLE} #${row.id}`, active: "dead-letters" },
     <DeadLetterPage
       kept={keptRow(row, f, names, orders)}
+      canReplay={canEdit(c.var.session.role)}
+      csrf={c.var.session.csrfToken}
       headers={f.headers ?? null}
       rawSize={f.raw?.size ?? null}
       body={body}
@@ -92,6 +200,7 @@ function keptRow(row: DeadLetterRow, f: KeptFacts, names: Map<string, string>, o
     order: refused ? (f.order ?? null) : row.transferId ? (orders.get(row.transferId) ?? null) : null,
     transferId: row.transferId,
     reason: row.reason,
+    ...replayFacts(row),
   };
 }
 
