@@ -9,7 +9,7 @@ import { woocommerceDelivery, woocommerceFixture } from "../fixtures/woocommerce
 
 const SECRET = "test-secret";
 
-function orderOf(events: ReturnType<typeof parseShopify>): CanonicalOrder {
+function orderOf(events: ReturnType<typeof parseShopify> | ReturnType<typeof parseWooCommerce>): CanonicalOrder {
   const event = (Array.isArray(events) ? events[0] : undefined) as SourceEvent | undefined;
   if (event?.object.type !== "order") throw new Error("expected an order event");
   return event.object.order;
