@@ -95,6 +95,20 @@ async function domestic(): Promise<CanonicalOrder> {
   });
 }
 
+/** The domestic order with `duties` (minor units) of duties instead of its 8.40. */
+async function domesticWithDuties(duties: number): Promise<CanonicalOrder> {
+  const order = await domestic();
+  const before = (order.fees ?? []).filter((f) => f.duties).reduce((sum, f) => sum + f.amount, 0);
+  const fees = (order.fees ?? []).map((f) => (f.duties ? { ...f, amount: duties } : f));
+  const total = order.totals.total - before + duties;
+  return orderSchema.parse({
+    ...order,
+    fees,
+    totals: { ...order.totals, total },
+    payments: order.payments.map((p) => ({ ...p, amount: total })),
+  });
+}
+
 function refund(total: number, duties?: number, lines: CanonicalRefund["lines"] = []): CanonicalRefund {
   return {
     source: { connector: "shopify", orderId: "5812345678901", refundId: "r1", createdAt: "2026-03-12T10:00:00Z" },
@@ -265,5 +279,73 @@ describe("Shopify refund duties: the credit note", () => {
     expect(note.warnings).toContain(
       "The refund gives back 20.00 USD of duties, but the invoice of order #1093 booked 8.40 USD: only that is credited on the duties line; credit the rest by hand if it was due.",
     );
+  });
+});
+
+describe("Shopify refund duties: money short of the duties stated", () => {
+  const sweater = (order: CanonicalOrder): CanonicalRefund["lines"] => {
+    const line = order.lines[0]!;
+    return [{ lineId: line.id, quantity: 1, subtotal: line.unitPrice, tax: line.tax, restock: true }];
+  };
+
+  it("takes a refund discrepancy off the duties it states, not off the sales with VAT", async () => {
+    const order = await domesticWithDuties(2000);
+    // The duties refunded, but 15.00 sent: Shopify adds a refund_discrepancy of -5.00.
+    const note = buildCreditNoteDocument(order, { ...refund(1500, 2000), adjustments: -500 }, settings);
+    expect(note.mismatch).toBeUndefined();
+    expect(note.difference).toBe(0);
+    expect(kinds(note.lines)).toStrictEqual([["duties", 0, 1500, 0]]);
+    expect(note.totals).toStrictEqual({ net: 1500, vat: 0, total: 1500 });
+    expect(note.lumpBesideDuties).toBeUndefined();
+    expect(note.warnings).toStrictEqual([
+      "Refund r1 states 20.00 USD of duties, but the money it gave back beyond its lines and shipping covers only 15.00 USD of them: the credit note credits 15.00 USD of duties without VAT and not the 5.00 USD kept back; if those were refunded another way, credit them by hand.",
+    ]);
+  });
+
+  it("credits only the duties the money covers when a refund without lines gives back less than it states", async () => {
+    const order = await domesticWithDuties(2000);
+    const note = buildCreditNoteDocument(order, refund(1500, 2000), settings);
+    expect(note.mismatch).toBeUndefined();
+    expect(kinds(note.lines)).toStrictEqual([["duties", 0, 1500, 0]]);
+    expect(note.totals).toStrictEqual({ net: 1500, vat: 0, total: 1500 });
+    expect(note.lumpBesideDuties).toBeUndefined();
+    expect(note.warnings).toHaveLength(1);
+    expect(note.warnings[0]).toContain("covers only 15.00 USD of them");
+  });
+
+  it("credits no duties when a refund with lines gives back no more than its lines", async () => {
+    const order = await domestic();
+    const note = buildCreditNoteDocument(order, refund(15000, 840, sweater(order)), settings);
+    expect(note.mismatch).toBeUndefined();
+    expect(kinds(note.lines)).toStrictEqual([["product", 2500, 12000, 3000]]);
+    expect(note.totals).toStrictEqual({ net: 12000, vat: 3000, total: 15000 });
+    expect(note.warnings).toStrictEqual([
+      "Refund r1 states 8.40 USD of duties, but the money it gave back beyond its lines and shipping covers only 0.00 USD of them: the credit note credits 0.00 USD of duties without VAT and not the 8.40 USD kept back; if those were refunded another way, credit them by hand.",
+    ]);
+  });
+
+  it("asks a person to check a refund with lines whose discrepancy is taken off the sales beside the duties it states", async () => {
+    const order = await domestic();
+    const short = { ...refund(15000, 840, sweater(order)), adjustments: -840 };
+    const note = buildCreditNoteDocument(order, short, settings);
+    expect(note.mismatch).toBeUndefined();
+    expect(note.totals.total).toBe(15000);
+    expect(note.lumpBesideDuties).toStrictEqual({ gross: -840, duties: 840 });
+    expect(spreadChecks(note, "credit note 7", "#1001")).toStrictEqual([
+      "VAT: credit note 7 takes 8.40 USD the refund kept back off the sales at their VAT, beside 8.40 USD of duties it credits without VAT (order #1001 charged 8.40 USD of them); if that money was kept off the duties, credit that much less on the duties line and correct the VAT by hand.",
+    ]);
+  });
+
+  it("keeps a discrepancy beyond the duties on the sales, and asks a person to check it", async () => {
+    const order = await domesticWithDuties(2000);
+    // 5.00 of shipping stated and the duties, but only 2.00 sent.
+    const short = { ...refund(200, 2000), shipping: 500, adjustments: -2300 };
+    const note = buildCreditNoteDocument(order, short, settings);
+    expect(note.mismatch).toBeUndefined();
+    expect(note.totals.total).toBe(200);
+    expect(note.lines.filter((l) => l.kind === "duties")).toStrictEqual([]);
+    expect(note.lumpBesideDuties).toStrictEqual({ gross: -300, duties: 2000 });
+    expect(spreadChecks(note, "credit note 7", "#1001")).toHaveLength(1);
+    expect(note.warnings[0]).toContain("covers only 0.00 USD of them");
   });
 });

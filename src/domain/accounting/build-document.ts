@@ -113,7 +113,16 @@ export function buildCreditNoteDocument(
   // that is left uncredited (the totals check shows it), never spread over the sales with VAT.
   const orderDuties = dutiesGross(order);
   const statedDutiesGross = refund.duties ?? 0;
-  const creditedDuties = Math.max(0, Math.min(statedDutiesGross, orderDuties));
+  // A refund without lines that states duties and keeps money back (Shopify's refund_discrepancy)
+  // kept it off the duties: nothing else it gives back carried VAT to take it off.
+  const keptOffDuties =
+    refund.lines.length === 0 && refund.adjustments < 0 ? Math.min(-refund.adjustments, statedDutiesGross) : 0;
+  const adjustments = refund.adjustments + keptOffDuties;
+  // Duties are credited only as far as the money covers them beyond the refund's other parts (its
+  // lines, stated shipping and adjustments): the rest was not given back.
+  const itemised = source.reduce((sum, l) => sum + l.net + l.vat, 0) + adjustments;
+  const dutiesPaid = Math.max(0, Math.min(statedDutiesGross - keptOffDuties, refund.total - itemised));
+  const creditedDuties = Math.min(dutiesPaid, orderDuties);
   const statedDuties =
     creditedDuties === 0 ? [] : [splitGross("duties", dutiesText(order), creditedDuties, 0, settings.roundingMode)];
   const whole = refund.total === order.totals.total;
@@ -133,10 +142,10 @@ export function buildCreditNoteDocument(
   };
   // Lines spread over the order's rates: the shop did not say which items the money was for.
   const spreadLines: SourceLine[] = [];
-  if (refund.adjustments !== 0) spreadLines.push(...unitemised(refund.adjustments, "Refund adjustment"));
+  if (adjustments !== 0) spreadLines.push(...unitemised(adjustments, "Refund adjustment"));
   source.push(...spreadLines);
-  // The duties stated count in full: what is left is the money for the rest.
-  const accounted = source.reduce((sum, l) => sum + l.net + l.vat, 0) + statedDutiesGross;
+  // The duties paid back count in full, those beyond the invoice's too: what is left is the money for the rest.
+  const accounted = source.reduce((sum, l) => sum + l.net + l.vat, 0) + dutiesPaid;
   const shippingGross = shippingShares.reduce((sum, [, gross]) => sum + gross, 0);
   const remainder = refund.total - accounted;
   if (refund.lines.length > 0 && shipping === 0 && remainder !== 0 && remainder === shippingGross) {
@@ -169,9 +178,15 @@ export function buildCreditNoteDocument(
   );
   const spreadOverRates = spreadToCheck(spreadLines, order, refund, settings);
   const lumpBesideDuties = dutiesToCheck(spreadLines, order, refund, creditedDuties, settings);
-  if (statedDutiesGross > creditedDuties)
+  if (statedDutiesGross > dutiesPaid) {
+    const money = (amount: number) => fmt(amount, order.currency);
     document.warnings.push(
-      `The refund gives back ${fmt(statedDutiesGross, order.currency)} of duties, but the invoice of order ${order.source.orderNumber} booked ${fmt(orderDuties, order.currency)}: only that is credited on the duties line; credit the rest by hand if it was due.`,
+      `Refund ${refund.source.refundId} states ${money(statedDutiesGross)} of duties, but the money it gave back beyond its lines and shipping covers only ${money(dutiesPaid)} of them: the credit note credits ${money(creditedDuties)} of duties without VAT and not the ${money(statedDutiesGross - dutiesPaid)} kept back; if those were refunded another way, credit them by hand.`,
+    );
+  }
+  if (dutiesPaid > creditedDuties)
+    document.warnings.push(
+      `The refund gives back ${fmt(dutiesPaid, order.currency)} of duties, but the invoice of order ${order.source.orderNumber} booked ${fmt(orderDuties, order.currency)}: only that is credited on the duties line; credit the rest by hand if it was due.`,
     );
   return {
     ...document,
@@ -184,7 +199,9 @@ export function buildCreditNoteDocument(
  * Money refunded without lines, short of the whole order, is spread over the sales alone: several
  * such refunds that together give everything back credit VAT on the duties. The order's other
  * refunds are not at hand here, so any lump refund on an order with duties asks a person to check,
- * unless the refund itself gave back (and states) all of the order's duties.
+ * unless the refund itself gave back (and states) all of the order's duties. Money kept back
+ * (negative) that is taken off the sales beside duties the refund states may have been kept off
+ * those duties instead: that asks a person too, with or without lines (`gross` is then negative).
  */
 function dutiesToCheck(
   lines: SourceLine[],
@@ -194,12 +211,15 @@ function dutiesToCheck(
   settings: AccountingSettings,
 ): AccountingDocument["lumpBesideDuties"] {
   const duties = dutiesGross(order);
-  if (duties - creditedDuties <= 0 || refund.lines.length > 0 || refund.total === order.totals.total || lines.length === 0)
-    return undefined;
-  const gross = lines.reduce((sum, l) => sum + l.net + l.vat, 0);
   const convert = exchangeFor(order, settings);
   const money = (amount: number) =>
     convert ? convertMinor(amount, convert.from, convert.to, convert.rate, settings.roundingMode) : amount;
+  const keptBack = lines.map((l) => l.net + l.vat).filter((gross) => gross < 0);
+  if (duties > 0 && (refund.duties ?? 0) > 0 && keptBack.length > 0)
+    return { gross: money(keptBack.reduce((sum, gross) => sum + gross, 0)), duties: money(duties) };
+  if (duties - creditedDuties <= 0 || refund.lines.length > 0 || refund.total === order.totals.total || lines.length === 0)
+    return undefined;
+  const gross = lines.reduce((sum, l) => sum + l.net + l.vat, 0);
   return { gross: money(gross), duties: money(duties) };
 }
 
@@ -240,7 +260,12 @@ export function spreadChecks(document: AccountingDocument, record: string, order
     );
   }
   const duties = document.lumpBesideDuties;
-  if (duties) {
+  if (duties && duties.gross < 0) {
+    const credited = document.lines.filter((l) => l.kind === "duties").reduce((sum, l) => sum + l.net + l.vat, 0);
+    checks.push(
+      `VAT: ${record} takes ${fmt(-duties.gross, document.currency)} the refund kept back off the sales at their VAT, beside ${fmt(credited, document.currency)} of duties it credits without VAT (order ${orderNumber} charged ${fmt(duties.duties, document.currency)} of them); if that money was kept off the duties, credit that much less on the duties line and correct the VAT by hand.`,
+    );
+  } else if (duties) {
     // Part of the duties the refund stated, on its duties line already: only the rest is in question.
     const credited = document.lines.filter((l) => l.kind === "duties").reduce((sum, l) => sum + l.net + l.vat, 0);
     const stated = credited === 0 ? "" : ` (${record} credits ${fmt(credited, document.currency)} of them on its duties line)`;
