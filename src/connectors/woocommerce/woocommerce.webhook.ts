@@ -78,7 +78,7 @@ export function foreignSite(delivery: IncomingDelivery, storeUrl: unknown): stri
     sent === ""
       ? `did not say which site sent it (no ${WOOCOMMERCE_SOURCE_HEADER} header)`
       : `came from ${site?.address ?? sent}`;
-  return `The delivery ${from}, not the shop's address ${expected.address} set on this connection. A copy of the shop (a staging site) keeps the webhooks and their secret: disable the Orderly webhooks there (WooCommerce → Settings → Advanced → Webhooks on that site). If the shop moved to ${site?.address ?? "a new address"}, update the connection's Store URL in Orderly, then re-save the orders listed here in WooCommerce to send them again.`;
+  return `The delivery ${from}, not the shop's address ${expected.address} set on this connection. A copy of the shop (a staging site) keeps the webhooks and their secret: disable the Orderly webhooks there (WooCommerce → Settings → Advanced → Webhooks on that site). If the shop moved to ${site?.address ?? "a new address"}, update the connection's Store URL in Orderly, then replay the deliveries kept here (Kept, not processed → Replay).`;
 }
 
 interface Site {
