@@ -2,8 +2,10 @@
  * "New shop": a signed-in person the operator lists in TENANT_CREATORS (or everyone, with `*`)
  * creates a tenant, becomes its owner and works in it; anyone else is refused and nothing is made.
  */
-import { env } from "cloudflare:test";
+import { createExecutionContext, env, waitOnExecutionContext } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
+import { createTenantWithOwner } from "../../src/db/tenants";
+import worker from "../../src/worker/index";
 import { createWorld } from "../helpers/world";
 import { workerWith } from "./system-mail";
 import { addUser, Browser, type Fetcher, PASSWORD } from "./ui-client";
@@ -28,6 +30,27 @@ async function member(creators: (email: string) => string, role: "owner" | "admi
 async function tenantsNamed(name: string) {
   const { results } = await env.DB.prepare("SELECT id FROM tenants WHERE name = ?").bind(name).all<{ id: string }>();
   return results.map((r) => r.id);
+}
+
+/**
+ * The Worker over a D1 whose audit_log statements fail (the table name is swapped for one that does
+ * not exist), as a write to the audit log may fail in production.
+ */
+function withAuditLogBroken(vars: Record<string, string>): Fetcher {
+  const db = new Proxy(env.DB, {
+    get(target, key) {
+      if (key === "prepare") return (query: string) => target.prepare(query.replaceAll("audit_log", "audit_log_gone"));
+      const value = Reflect.get(target, key);
+      return typeof value === "function" ? value.bind(target) : value;
+    },
+  });
+  const brokenEnv = { ...env, ...vars, DB: db } as Env;
+  return async (request) => {
+    const ctx = createExecutionContext();
+    const res = await worker.fetch(request, brokenEnv, ctx);
+    await waitOnExecutionContext(ctx);
+    return res;
+  };
 }
 
 const uniqueName = () => `Shop ${crypto.randomUUID().slice(0, 8)}`;
@@ -110,6 +133,67 @@ describe("New shop, for a person TENANT_CREATORS allows", () => {
     expect((await browser.post("/tenants/new", { name: name.toLowerCase(), alertEmails: "" })).status).toBe(400);
     expect(browser.lastHtml).toContain(`you already work in a shop named “${name}”`);
     expect(await tenantsNamed(name)).toHaveLength(1);
+  });
+
+  it("makes one shop of two posts sent together (a double click), and answers the other as a same-name refusal", async () => {
+    const { user, browser } = await member(() => "*");
+    await browser.get("/tenants/new");
+    const name = uniqueName();
+    const answers = await Promise.all([
+      browser.post("/tenants/new", { name, alertEmails: "" }),
+      browser.post("/tenants/new", { name, alertEmails: "" }),
+    ]);
+    expect(answers.map((r) => r.status).sort()).toEqual([303, 400]);
+    const refusal = await answers.find((r) => r.status === 400)!.text();
+    expect(refusal).toContain(`you already work in a shop named “${name}”`);
+    const made = await tenantsNamed(name);
+    expect(made).toHaveLength(1);
+    const owned = await env.DB.prepare("SELECT count(*) AS n FROM memberships WHERE user_id = ? AND tenant_id = ?")
+      .bind(user.id, made[0])
+      .first<{ n: number }>();
+    expect(owned?.n).toBe(1);
+  });
+
+  it("checks the name inside the write, whatever the session read: a second write of the name makes nothing", async () => {
+    const world = await createWorld();
+    const user = await addUser(world.tenantId, "viewer");
+    const name = uniqueName();
+    const first = await createTenantWithOwner(env, { name, alertEmails: [], ownerUserId: user.id, auditDetails: {} });
+    expect(first.created).toBe(true);
+    const second = await createTenantWithOwner(env, {
+      name: ` ${name.toUpperCase()} `,
+      alertEmails: [],
+      ownerUserId: user.id,
+      auditDetails: {},
+    });
+    expect(second).toEqual({ created: false, sameName: name });
+    expect(await tenantsNamed(name)).toHaveLength(1);
+    const { n } = (await env.DB.prepare("SELECT count(*) AS n FROM audit_log WHERE actor = ? AND action = 'tenant.create'")
+      .bind(user.id)
+      .first<{ n: number }>())!;
+    expect(n).toBe(1);
+    // Another person may have a shop of that name: the check is about the owner's own shops.
+    const other = await addUser(world.tenantId, "viewer");
+    expect((await createTenantWithOwner(env, { name, alertEmails: [], ownerUserId: other.id, auditDetails: {} })).created).toBe(
+      true,
+    );
+  });
+
+  it("writes nothing when the audit entry cannot be written, so the error page's “nothing was changed” is true", async () => {
+    const email = `person-${crypto.randomUUID().slice(0, 8)}@example.test`;
+    const world = await createWorld();
+    await addUser(world.tenantId, "owner", email);
+    const browser = await signInAs(email, withAuditLogBroken({ TENANT_CREATORS: "*" }));
+    await browser.get("/tenants/new");
+    const name = uniqueName();
+    const res = await browser.post("/tenants/new", { name, alertEmails: "" });
+    expect(res.status).toBe(500);
+    expect(browser.lastHtml).toContain("Nothing was changed");
+    expect(await tenantsNamed(name)).toHaveLength(0);
+    // Still working where they were, and a member of that tenant alone (no switcher).
+    await browser.get("/");
+    expect(browser.lastHtml).toContain(`<span class="tenant">`);
+    expect(browser.lastHtml).not.toContain(name);
   });
 
   it("needs the form's CSRF token", async () => {

@@ -3,14 +3,10 @@
  * tenant, becomes its owner and works in it from then on. Who may is about the person, not their
  * role in the tenant they are in now, so a viewer somewhere may still be allowed.
  */
-import { eq } from "drizzle-orm";
 import { type Context, Hono } from "hono";
 import { z } from "zod";
-import { database } from "../../../db/client";
-import { sessions } from "../../../db/schema";
 import { alertEmailsSchema, createTenantWithOwner, tenantNameSchema } from "../../../db/tenants";
 import { NewTenantPage, type NewTenantValues } from "../../../ui/pages/tenant-new";
-import { audit } from "./audit";
 import { forbiddenPage, page, redirectWith } from "./render";
 import type { UiEnv } from "./ui-env";
 
@@ -35,6 +31,10 @@ function refused(c: Context<UiEnv>) {
     c,
     `Creating shops is not open to ${c.var.session.email} on this Orderly. Its operator decides who may (TENANT_CREATORS); ask them to add you, or to create the shop for you.`,
   );
+}
+
+function sameName(c: Context<UiEnv>, values: NewTenantValues, existing: string) {
+  return render(c, values, [`Shop name: you already work in a shop named “${existing}”; pick another name.`]);
 }
 
 function render(c: Context<UiEnv>, values: NewTenantValues, errors?: string[]) {
@@ -67,13 +67,20 @@ tenantRoutes.post("/new", async (c) => {
       parsed.error.issues.map((i) => `${i.path[0] === "name" ? "Shop name" : "Alert recipients"}: ${i.message}`),
     );
   const { name, alertEmails } = parsed.data;
-  // Two shops of one name could not be told apart in the switcher; this also stops a double click.
+  // Two shops of one name could not be told apart in the switcher. This read of the memberships
+  // loaded with the session also folds non-ASCII case; the write's own check (SQLite's lower(), in
+  // its transaction) is what stops a double click.
   const same = s.memberships.find((m) => m.tenantName.toLowerCase() === name.toLowerCase());
-  if (same) return render(c, values, [`Shop name: you already work in a shop named “${same.tenantName}”; pick another name.`]);
-  const tenantId = await createTenantWithOwner(c.env, { name, alertEmails, ownerUserId: s.userId });
-  await audit(c.env, { tenantId, userId: s.userId }, "tenant.create", tenantId, { name, alertEmails, from: s.tenantId });
+  if (same) return sameName(c, values, same.tenantName);
   // The session's tenant is shared by every tab: pages still open on the old one answer their next
   // form with the tenant-bound CSRF check, as after a switch.
-  await database(c.env).update(sessions).set({ tenantId }).where(eq(sessions.idHash, s.idHash));
+  const made = await createTenantWithOwner(c.env, {
+    name,
+    alertEmails,
+    ownerUserId: s.userId,
+    auditDetails: { name, alertEmails, from: s.tenantId },
+    switchSession: s.idHash,
+  });
+  if (!made.created) return sameName(c, values, made.sameName);
   return redirectWith(c, "/", `Created ${name}; you are its owner and work in it now. Add its connections next.`);
 });
