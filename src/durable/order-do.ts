@@ -6,7 +6,7 @@
  * alarm drives until each one has happened.
  */
 import { DurableObject } from "cloudflare:workers";
-import { and, asc, eq, inArray } from "drizzle-orm";
+import { and, asc, eq } from "drizzle-orm";
 import { type ActionResult, changedIdentitySetting, type OrderKey } from "../connectors/contract";
 import { database, runBatch, type SerializedStatement } from "../db/client";
 import { type FlowStepConfig, flows } from "../db/schema";
@@ -18,6 +18,7 @@ import {
   prepareSnapshot,
   type SnapshotRecord,
 } from "../db/snapshots";
+import { recordUnplanned } from "../db/unplanned-orders";
 import { evaluateFilter, filterFailure } from "../domain/flow-filter";
 import type { CanonicalOrder, TransferInput } from "../domain/order";
 import { showsPayment, showsPaymentToEnter } from "../domain/payment";
@@ -26,6 +27,7 @@ import {
   advanceStage,
   initialStageState,
   isLadderStage,
+  LADDER,
   ladderRank,
   type Stage,
   type StageState,
@@ -37,6 +39,7 @@ import { alertTopic } from "../notifications/alert-throttle";
 import { notificationConfig } from "../notifications/notification-config";
 import { connectionNames, raiseAlert } from "../notifications/notify-tenant";
 import { alertGoneRefunds } from "../notifications/refund-gone-alerts";
+import { alertUnplannedOrder } from "../notifications/unplanned-alerts";
 import { type RuntimeConfig, retryDelaySeconds, runtimeConfig } from "../worker/config";
 import { type OrderIdentity, projectTransfer, type StepRow, type TransferRow } from "./order-projection";
 import { ORDER_DO_MIGRATIONS } from "./order-schema";
@@ -97,6 +100,16 @@ interface OrderState {
    */
   refundsGoneUntold?: { ids: string[]; tries: number; nextAt: number };
 }
+
+/** What planReached did: planned (`made` transfers new now), or why nothing was. */
+export type PlanReachedResult =
+  | { outcome: "planned"; made: number }
+  /** The source has no enabled flow: nothing planned. */
+  | { outcome: "no_flow" }
+  /** The order is cancelled: its ladder flows do not run (outOfTurn). */
+  | { outcome: "cancelled" }
+  /** The object holds no order (never had an event). */
+  | { outcome: "unknown" };
 
 interface PlannedStage {
   stage: Stage;
@@ -162,6 +175,13 @@ export class OrderDO extends DurableObject<Env> {
   private stateCache: OrderState | null = null;
   /** The state an ingest is changing, written as one row when the event is stored (store). */
   private draft: OrderState | null = null;
+  /**
+   * The stored events' delivery ids (`d:`) and event keys (`e:`), read once per wake: the table has
+   * no index on them since v11 (each was a billed row per webhook), and an order under a storm of
+   * updates can hold thousands of events. Added to only after a commit, so an event rolled back is
+   * never taken for a duplicate; dropped when events are pruned.
+   */
+  private eventKeys: Set<string> | null = null;
   /** When the alarm this instance last set goes off; null when unknown (a new instance) or gone off. */
   private alarmAt: number | null = null;
   /** The outbox job the pump is running. */
@@ -184,6 +204,10 @@ export class OrderDO extends DurableObject<Env> {
     // duplicate, and the event's flows would never be planned.
     const { result, pump, state, gone } = this.sql.transaction(() => this.store(request));
     this.stateCache = state;
+    if (!result.duplicate) {
+      this.eventKeys?.add(`d:${request.event.deliveryId}`);
+      if (request.event.eventKey) this.eventKeys?.add(`e:${request.event.eventKey}`);
+    }
     // Not awaited: the alert must not hold the inbox's hand-off. The refunds are stored as untold
     // with the event, so one not raised now is raised by a later alarm.
     if (gone.length > 0) void this.tellGoneRefunds();
@@ -230,13 +254,23 @@ export class OrderDO extends DurableObject<Env> {
     }
   }
 
+  private storedKeys(): Set<string> {
+    if (this.eventKeys) return this.eventKeys;
+    const keys = new Set<string>();
+    for (const row of this.sql.all<{ delivery_id: string; event_key: string | null }>(
+      "SELECT delivery_id, event_key FROM events",
+    )) {
+      keys.add(`d:${row.delivery_id}`);
+      if (row.event_key !== null) keys.add(`e:${row.event_key}`);
+    }
+    this.eventKeys = keys;
+    return keys;
+  }
+
   private storeEvent(request: IngestRequest): { result: IngestResult; pump: boolean; gone?: string[] } {
     const { event, raw } = request;
-    const seen = this.sql.one<{ seq: number }>(
-      "SELECT seq FROM events WHERE delivery_id = ? OR (event_key IS NOT NULL AND event_key = ?)",
-      event.deliveryId,
-      event.eventKey ?? null,
-    );
+    const keys = this.storedKeys();
+    const seen = keys.has(`d:${event.deliveryId}`) || (event.eventKey !== undefined && keys.has(`e:${event.eventKey}`));
     if (seen) return { result: { duplicate: true, stale: false, passed: [] }, pump: false };
 
     const current = this.latestOrder();
@@ -785,24 +819,32 @@ export class OrderDO extends DurableObject<Env> {
    * ladder order; idempotent per (flow, stage, occurrence). A flow with a filter takes the order
    * only when its filter is truthy for the transfer's input; a filter that fails to evaluate makes
    * the transfer failed (`flow_filter_failed`): alerted and retryable, not an order dropped unseen.
+   *
+   * The source's enabled flows are read in one query whatever their stage (a source has few), so
+   * a source with none at all is known without another: the order is recorded in D1
+   * (`unplanned_orders`) and the tenant alerted, or it would leave no trace (its stage is reached,
+   * so no later event plans it). A failed record fails the job, which the outbox retries.
+   * `recovery`: planReached's call, which records nothing. `eventSeq` may name no event (one
+   * dropped after the dedupe retention, for planReached): the transfers then get no received snapshot.
    */
-  private async plan(stages: PlannedStage[], eventSeq: number): Promise<void> {
+  private async plan(
+    stages: PlannedStage[],
+    eventSeq: number,
+    options: { recovery?: boolean } = {},
+  ): Promise<{ flows: number; made: number }> {
     const who = this.identity();
-    const triggered = await database(this.env)
+    const enabled = await database(this.env)
       .select({ id: flows.id, steps: flows.steps, stage: flows.triggerStage, filter: flows.filter })
       .from(flows)
-      .where(
-        and(
-          eq(flows.sourceConnectionId, who.connectionId),
-          inArray(
-            flows.triggerStage,
-            stages.map((s) => s.stage),
-          ),
-          eq(flows.enabled, true),
-        ),
-      )
+      .where(and(eq(flows.sourceConnectionId, who.connectionId), eq(flows.enabled, true)))
       .orderBy(asc(flows.createdAt), asc(flows.id));
-    if (triggered.length === 0) return;
+    if (enabled.length === 0) {
+      if (!options.recovery) await this.recordUnplanned(stages);
+      return { flows: 0, made: 0 };
+    }
+    const passed = new Set(stages.map((s) => s.stage));
+    const triggered = enabled.filter((f) => passed.has(f.stage as Stage));
+    if (triggered.length === 0) return { flows: enabled.length, made: 0 };
     const event = this.sql.one<{
       object: string;
       raw_body: string | null;
@@ -811,8 +853,8 @@ export class OrderDO extends DurableObject<Env> {
       headers: string;
     }>("SELECT object, raw_body, raw_blob, raw_size, headers FROM events WHERE seq = ?", eventSeq);
     const order = this.latestOrder();
-    if (!event || !order) return;
-    const object = JSON.parse(event.object) as { type: string; refund?: TransferInput["refund"] };
+    if (!order || (!event && !options.recovery)) return { flows: enabled.length, made: 0 };
+    const object = (event ? JSON.parse(event.object) : { type: "order" }) as { type: string; refund?: TransferInput["refund"] };
     const now = Date.now();
     const prepared: Array<{
       id: string;
@@ -834,8 +876,10 @@ export class OrderDO extends DurableObject<Env> {
           console.info("flow filter: order not taken", { flowId: flow.id, orderId: who.orderId, stage: planned.stage });
           continue;
         }
-        const received = event.raw_blob
-          ? {
+        const received = !event
+          ? null
+          : event.raw_blob
+            ? {
               transferId: id,
               tenantId: who.tenantId,
               stepIndex: null,
@@ -867,14 +911,16 @@ export class OrderDO extends DurableObject<Env> {
           planned,
           input,
           steps: flow.steps,
-          snapshots: [received, canonical],
+          snapshots: received ? [received, canonical] : [canonical],
           ...("error" in filtered ? { error: filterFailure(filtered.error) } : {}),
         });
       }
     }
     // From here on no await: the transfers and their first release are written together.
+    let made = 0;
     for (const p of prepared) {
       if (this.transfer(p.id)) continue;
+      made++;
       const seq = (this.sql.one<{ n: number | null }>("SELECT MAX(seq) AS n FROM transfers")?.n ?? 0) + 1;
       this.sql.run(
         `INSERT INTO transfers (id, seq, flow_id, stage, occurrence, status, steps, input, event_seq, error, created_at, updated_at)
@@ -912,6 +958,67 @@ export class OrderDO extends DurableObject<Env> {
         next,
         prepared.some((p) => p.id === next.transferId),
       );
+    return { flows: enabled.length, made };
+  }
+
+  /**
+   * The order reached these stages while its source had no enabled flow: recorded in D1 (stages
+   * merged into its row) and, for an order recorded now, the tenant alerted. The record throws on
+   * failure, failing the plan job, which the outbox retries: the event is kept until it succeeds.
+   */
+  private async recordUnplanned(stages: PlannedStage[]): Promise<void> {
+    const { tenantId, connectionId, orderId } = this.identity();
+    const order = this.latestOrder()?.source.orderNumber || null;
+    const reached = [...new Set(stages.map((s) => s.stage))];
+    const created = await recordUnplanned(this.env, {
+      tenantId,
+      connectionId,
+      orderId,
+      orderNumber: order,
+      stages: reached,
+      at: Date.now(),
+    });
+    if (created) await alertUnplannedOrder(this.env, { tenantId, connectionId, order: order ?? orderId, stages: reached });
+  }
+
+  /**
+   * "Run flows for them" (/api/v1/unplanned-orders/run): plans the ladder stages the order has
+   * reached, and its refunds whose events are still held, for the flows enabled now. Never
+   * automatic: an order booked by hand while no flow was on would be booked twice. Idempotent per
+   * transfer id, as every plan: a transfer made before (by this or by a later stage's plan) is not
+   * made again. A cancelled order is left alone (documents for an order the shop cancelled).
+   * `flows`: the source's enabled flows (0: none yet, nothing planned); `made`: transfers made now.
+   */
+  async planReached(): Promise<PlanReachedResult> {
+    const state = this.state();
+    if (!state?.order) return { outcome: "unknown" };
+    if (state.stage.cancelled) return { outcome: "cancelled" };
+    const ladder: PlannedStage[] = LADDER.slice(0, ladderRank(state.stage.reached)).map((stage) => ({
+      stage,
+      occurrence: stageOccurrence(stage, state.stage, ""),
+    }));
+    // The newest order event still held gives the received snapshot; past the dedupe retention
+    // none is (plan makes the transfers without one).
+    const latest =
+      this.sql.one<{ seq: number }>(
+        "SELECT seq FROM events WHERE stale = 0 AND json_extract(object, '$.type') = 'order' ORDER BY seq DESC LIMIT 1",
+      )?.seq ?? 0;
+    // A refund past the dedupe retention keeps only its keys (housekeeping): not enough to credit.
+    const refunds = this.sql.all<{ seq: number; occurrence: string }>(
+      "SELECT seq, occurrence FROM events WHERE stage = 'refunded' AND applied = 1 AND object != ? ORDER BY seq",
+      KEPT_FOR_DEDUPE,
+    );
+    let { flows: enabled, made } = await this.plan(ladder, latest, { recovery: true });
+    for (const refund of refunds) {
+      if (enabled === 0) break;
+      made += (await this.plan([{ stage: "refunded", occurrence: String(refund.occurrence) }], refund.seq, { recovery: true }))
+        .made;
+    }
+    this.releaseNext();
+    // The log shows the new transfers when this answers, if D1 takes them now (else the outbox does, later).
+    this.kick();
+    await this.pump().catch(() => {});
+    return enabled === 0 ? { outcome: "no_flow" } : { outcome: "planned", made };
   }
 
   /**
@@ -1613,6 +1720,7 @@ export class OrderDO extends DurableObject<Env> {
       cutoff,
     );
     this.sql.run(`DELETE FROM events WHERE stage != 'refunded' AND ${expired}`, cutoff);
+    this.eventKeys = null;
     // The previous release kept the next daily pass's time here.
     this.sql.run("DELETE FROM meta WHERE key = 'cleanup_at'");
   }
