@@ -89,7 +89,10 @@ export class ObjectSql {
 
   private flush(): void {
     if (this.ddl === null) return;
-    this.storage.exec(this.ddl);
+    const ddl = this.ddl;
+    // All or none: a rebuild that stopped after its CREATE (a copy over the storage limit) would
+    // leave a table that makes every later try of the same step fail, and the object with it.
+    this.objectStorage.transactionSync(() => this.storage.exec(ddl));
     this.ddl = null;
   }
 }

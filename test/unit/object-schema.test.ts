@@ -233,6 +233,23 @@ describe("object schemas", () => {
     });
   });
 
+  it("a schema step that fails part-way leaves nothing behind, so the next try can run it again", async () => {
+    await runInDurableObject(orderObject(), (_instance: OrderDO, state) => {
+      dropAll(state.storage.sql);
+      const v1 = new ObjectSql(state.storage);
+      v1.migrate(["CREATE TABLE a (x INTEGER)"]);
+      v1.run("INSERT INTO a (x) VALUES (1)");
+      const broken = new ObjectSql(state.storage);
+      broken.migrate(["CREATE TABLE a (x INTEGER)", "CREATE TABLE a_v2 (x INTEGER); INSERT INTO a_v2 SELECT x FROM missing"]);
+      expect(() => broken.one("SELECT x FROM a")).toThrow(/missing/);
+      expect(schemaOf(state.storage.sql).map((r) => r.name)).not.toContain("a_v2");
+      const fixed = new ObjectSql(state.storage);
+      fixed.migrate(["CREATE TABLE a (x INTEGER)", "CREATE TABLE a_v2 (x INTEGER); INSERT INTO a_v2 SELECT x FROM a"]);
+      expect(fixed.all("SELECT x FROM a_v2")).toEqual([{ x: 1 }]);
+      expect(fixed.one<{ version: number }>("SELECT version FROM _schema")?.version).toBe(2);
+    });
+  });
+
   it("a new order object is at the latest version and does not migrate again", async () => {
     await runInDurableObject(orderObject(), async (instance: OrderDO, state) => {
       await instance.describe();
