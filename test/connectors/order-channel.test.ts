@@ -26,9 +26,12 @@ describe("the order's sales channel, for flow filters", () => {
     const web = await shopifyOrder({ ...shopifyFixture("orderCompleted"), source_name: "web" });
     expect(pos.channel).toBe("pos");
     expect(web.channel).toBe("web");
-    const notPos = 'order.channel != "pos"';
+    const notPos = '$not(order.channel = "pos")';
     expect(await evaluateFilter(notPos, { order: pos })).toEqual({ match: false });
     expect(await evaluateFilter(notPos, { order: web })).toEqual({ match: true });
+    // An order without a channel (stored before it was read, or a source that names none) is taken.
+    const { channel: _, ...unnamed } = web;
+    expect(await evaluateFilter(notPos, { order: unnamed })).toEqual({ match: true });
   });
 
   it("leaves the channel out when Shopify names none", async () => {
