@@ -3,7 +3,8 @@
  * reference. A draft is brought up to date with the order; an approved invoice is never touched, and
  * what would change is reported instead. Booked mode approves the invoice only when its totals match
  * what the customer paid and Billy kept the tax rate Orderly chose on every line; otherwise the
- * draft stays and the transfer fails with the reason.
+ * draft stays and the transfer fails with the reason. Without an invoice of its own, the step adopts
+ * the order's invoice another flow made on this connection (billy.earlier-invoice.ts).
  */
 import { buildInvoiceDocument } from "../../domain/accounting/build-document";
 import type { AccountingDocument } from "../../domain/accounting/document";
@@ -22,6 +23,7 @@ import {
   totalsProblem,
   updateDraft,
 } from "./billy.documents";
+import { earlierInvoice } from "./billy.earlier-invoice";
 import { type BillyInvoice, type BillyLine, invoiceBody, invoiceDifferences, sameLines } from "./billy.invoice";
 import { documentExchangeRate } from "./billy.organization";
 import {
@@ -41,6 +43,13 @@ export const createInvoice = defineAction<typeof createInvoiceSettings, BillyCre
     const existing = await findByReference(ctx, ctx.reference);
     const exchangeRate = await documentExchangeRate(ctx, order, document, settings);
     if (existing) return adopt(ctx, existing.id, document, exchangeRate, order.source.orderNumber);
+    // No invoice of its own (each transfer has its own reference): the order's invoice another flow
+    // made is adopted, not made a second time. It keeps its reference, by which that flow finds it.
+    const earlier = await earlierInvoice(ctx);
+    if (earlier) {
+      const adopted = await adopt(ctx, earlier.invoice.id, document, exchangeRate, order.source.orderNumber, earlier.invoice);
+      return { ...adopted, outputs: { ...adopted.outputs, ...earlier.outputs } };
+    }
 
     const mapped = await mapLines(ctx, document, settings);
     const contact = await findOrCreateContact(ctx, order, settings);
@@ -62,15 +71,19 @@ export const createInvoice = defineAction<typeof createInvoiceSettings, BillyCre
   },
 });
 
-/** An invoice made before with this reference: update a draft that no longer matches; never an approved one. */
+/**
+ * An invoice made before, with this reference or by another flow (`read`: as just read, lines
+ * embedded): update a draft that no longer matches; never an approved one.
+ */
 async function adopt(
   ctx: BillyContext & { settings: CreateInvoiceSettings; mapped(data: unknown): void },
   id: string,
   document: AccountingDocument,
   exchangeRate: number | undefined,
   orderNumber: string,
+  read?: BillyInvoice,
 ): Promise<ActionResult> {
-  const found = await getInvoice(ctx, id, "invoice.lines:embed");
+  const found = read ?? (await getInvoice(ctx, id, "invoice.lines:embed"));
   const invoice: BillyInvoice = found ?? { id };
   if (invoice.state === "approved") {
     return result(invoice, document, undefined, {

@@ -14,15 +14,24 @@ export function invoiceFromPrevious(previous: ReadonlyArray<ActionResult | undef
   return undefined;
 }
 
-/** The invoice id of the latest createInvoice this connection completed for the order. */
-export function invoiceFromHistory(history: ReadonlyArray<StepHistoryEntry>, connectionId: string): string | undefined {
+/** The createInvoice steps this connection completed for the order, with the invoice each names, newest first. */
+export function invoicesFromHistory(
+  history: ReadonlyArray<StepHistoryEntry>,
+  connectionId: string,
+): Array<{ entry: StepHistoryEntry; invoiceId: string }> {
+  const out: Array<{ entry: StepHistoryEntry; invoiceId: string }> = [];
   for (let i = history.length - 1; i >= 0; i--) {
     const h = history[i];
     if (!h || h.target !== connectionId || h.action !== "createInvoice") continue;
     const id = h.result.outputs.invoiceId ?? h.result.externalId;
-    if (typeof id === "string" && id) return id;
+    if (typeof id === "string" && id) out.push({ entry: h, invoiceId: id });
   }
-  return undefined;
+  return out;
+}
+
+/** The invoice id of the latest createInvoice this connection completed for the order. */
+export function invoiceFromHistory(history: ReadonlyArray<StepHistoryEntry>, connectionId: string): string | undefined {
+  return invoicesFromHistory(history, connectionId)[0]?.invoiceId;
 }
 
 export function invoiceFor(ctx: {

@@ -9,6 +9,8 @@
  * archive it). The order is used up (deleted) only once the invoice passed its checks, so a retry
  * after a failed check still finds it. An order gone without trace fails the step rather than be
  * invoiced a second time, unless this step's earlier success or the order's cancelOrder used it up.
+ * Without an invoice of its own, the step adopts the order's invoice another flow made on this
+ * connection (economic.earlier-invoice.ts), unless credit notes took that back in full.
  */
 import { buildInvoiceDocument } from "../../domain/accounting/build-document";
 import type { AccountingDocument } from "../../domain/accounting/document";
@@ -27,6 +29,7 @@ import {
   type PreparedDocument,
   prepareDocument,
 } from "./economic.document-steps";
+import { earlierInvoice } from "./economic.earlier-invoice";
 import { historyResults, orderFromHistory } from "./economic.history";
 import { deleteDraftOrder, deleteSentOrder, findSentOrder, upgradedInvoiceBody, upgradeInstructions } from "./economic.orders";
 import { termsFromGateways } from "./economic.payment-terms";
@@ -50,7 +53,10 @@ export const createInvoice = defineAction<typeof createInvoiceSettings, Economic
     const reference = economicReference(ctx.settings, ctx.reference);
     const document = buildInvoiceDocument(order, ctx.settings);
     const own = await findInvoiceByReference(ctx, reference);
-    const fromOrder = orderFromHistory(ctx);
+    // No invoice of its own (each transfer has its own reference): the order's invoice another flow
+    // made is adopted, not made a second time. That flow's step used up any draft order already.
+    const earlier = own ? undefined : await earlierInvoice(ctx, document.currency, reference);
+    const fromOrder = earlier ? undefined : orderFromHistory(ctx);
     const source = !own && fromOrder ? await orderSource(ctx, fromOrder, reference) : undefined;
     // An earlier attempt made `own` of the order but failed before it used the order up (a check, the
     // booking, a lost answer): a sent order is looked up now, while the step has only read.
@@ -58,7 +64,9 @@ export const createInvoice = defineAction<typeof createInvoiceSettings, Economic
     const leftSent = unfinished && fromOrder?.reference ? await findSentOrder(ctx, fromOrder.reference) : undefined;
     const template = source?.template;
     const adopted = source?.adopted;
-    const existing = own ?? adopted?.invoice;
+    const existing = own ?? adopted?.invoice ?? earlier?.invoice;
+    // An earlier flow's invoice keeps its reference, by which that flow's steps find it again.
+    const kept = earlier?.reference ?? reference;
     if (existing?.kind === "booked") {
       // A booked invoice is never changed; the transfer log shows what the update would have changed.
       const booked = await getBookedInvoice(ctx, existing.bookedInvoiceNumber);
@@ -71,10 +79,11 @@ export const createInvoice = defineAction<typeof createInvoiceSettings, Economic
           bookedInvoiceNumber: existing.bookedInvoiceNumber,
           customerNumber: existing.customerNumber,
           customerCreated: false,
-          reference: adopted?.reference ?? reference,
+          reference: adopted?.reference ?? kept,
           ...documentOutputs(document),
           differences: bookedDifferences(booked, document, order.source.orderNumber),
           ...adopted?.outputs,
+          ...earlier?.outputs,
           ...used,
         },
       };
@@ -83,7 +92,7 @@ export const createInvoice = defineAction<typeof createInvoiceSettings, Economic
     // it does not fall due unpaid in e-conomic; registerPayment checks the booked invoice has them.
     const gatewayTerms = termsFromGateways(order, ctx.settings.paymentTermsByGateway);
     const prepared = await prepareDocument(ctx, order, document, ctx.settings, {
-      reference,
+      reference: kept,
       ...(gatewayTerms ? { paymentTermsNumber: gatewayTerms.paymentTermsNumber } : {}),
     });
     const made = existing
@@ -105,8 +114,13 @@ export const createInvoice = defineAction<typeof createInvoiceSettings, Economic
     const used = fromOrder ? await useUpOrder(ctx, fromOrder.orderNumber, fromSent ?? leftSent) : undefined;
     const upgradedFrom = made.upgradedFromOrder ? source?.orderNumber : undefined;
     const sentOutputs = fromSent === undefined ? undefined : { fromSentOrder: true };
-    const outputs = { ...(adopted?.outputs ?? sentOutputs), ...used, ...(gatewayTerms ? { gatewayTerms } : {}) };
-    return result(made, reference, document, prepared, bookedInvoiceNumber, upgradedFrom, outputs);
+    const outputs = {
+      ...(adopted?.outputs ?? sentOutputs),
+      ...earlier?.outputs,
+      ...used,
+      ...(gatewayTerms ? { gatewayTerms } : {}),
+    };
+    return result(made, kept, document, prepared, bookedInvoiceNumber, upgradedFrom, outputs);
   },
 });
 

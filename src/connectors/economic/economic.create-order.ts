@@ -15,7 +15,7 @@ import { type ActionResult, defineAction } from "../contract";
 import { type EconomicContext, economicRequest } from "./economic.api";
 import { economicReference, withCustomer } from "./economic.body";
 import { documentCustomer, documentOutputs, prepareDocument } from "./economic.document-steps";
-import { type InvoiceTrace, invoiceTraces, type StepsContext } from "./economic.history";
+import { type InvoiceTrace, invoiceTraces, orderFromHistory, type StepsContext } from "./economic.history";
 import { orderMadeBefore, orderNoLongerDraft } from "./economic.order-invoiced";
 import { deleteDraftOrder } from "./economic.orders";
 import { findDraftOrderByReference, findInvoiceByReference } from "./economic.reference";
@@ -39,13 +39,31 @@ export const createOrder = defineAction<typeof createOrderSettings, EconomicCred
       const left = await findDraftOrderByReference(ctx, reference);
       return await alreadyInvoiced(ctx, traces, reference, left?.orderNumber);
     }
-    const prepared = await prepareDocument(ctx, order, document, settings, { reference });
-    const existing = await findDraftOrderByReference(ctx, reference);
+    const own = await findDraftOrderByReference(ctx, reference);
+    const madeBefore = orderMadeBefore(ctx.prior);
+    // Never made one itself: the draft order another flow's createOrder made (the step moved to
+    // another stage, or in two flows) is adopted under its reference, not made a second time.
+    const earlier = own || madeBefore !== undefined ? undefined : orderFromHistory(ctx);
+    const theirs = earlier?.reference ? await findDraftOrderByReference(ctx, earlier.reference) : undefined;
+    const kept = theirs && earlier?.reference ? earlier.reference : reference;
+    const prepared = await prepareDocument(ctx, order, document, settings, { reference: kept });
     // The draft order this step made is gone with no invoice step to say why (a person invoiced,
     // sent or deleted it): a new one could be invoiced a second time.
-    const madeBefore = orderMadeBefore(ctx.prior);
-    if (!existing && madeBefore !== undefined)
+    if (!own && madeBefore !== undefined)
       return await orderNoLongerDraft(ctx, document, order.source.orderNumber, reference, madeBefore);
+    // The same for the other flow's draft order.
+    if (earlier?.reference && !theirs) {
+      const by = `another flow's createOrder step (the order's ${earlier.from.stage}-stage transfer ${earlier.from.transferId})`;
+      return await orderNoLongerDraft(ctx, document, order.source.orderNumber, earlier.reference, earlier.orderNumber, by);
+    }
+    const existing = own ?? theirs;
+    const adoptedFrom =
+      theirs && earlier
+        ? {
+            adoptedFrom: earlier.from,
+            reason: `The order's e-conomic draft order ${theirs.orderNumber} was made earlier by another flow (step ${earlier.from.stepIndex + 1} of the order's ${earlier.from.stage}-stage transfer ${earlier.from.transferId}); Orderly adopted it instead of making a second one.`,
+          }
+        : {};
     const customer =
       existing?.customerNumber !== undefined
         ? { customerNumber: existing.customerNumber, created: false }
@@ -68,7 +86,7 @@ export const createOrder = defineAction<typeof createOrderSettings, EconomicCred
         orderNumber,
         customerNumber: customer.customerNumber,
         customerCreated: customer.created,
-        reference,
+        reference: kept,
         ...outputs,
         // An order is not booked, so a totals mismatch fails only a later invoice step, if there is one:
         // a person may book the draft order first, so it is also a difference, which the tenant is told.
@@ -83,6 +101,7 @@ export const createOrder = defineAction<typeof createOrderSettings, EconomicCred
             }
           : {}),
         ...(existing ? { updated: true } : {}),
+        ...adoptedFrom,
       },
     };
   },

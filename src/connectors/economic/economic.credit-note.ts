@@ -132,7 +132,7 @@ export const createCreditNote = defineAction<typeof createCreditNoteSettings, Ec
   },
 });
 
-type Ctx = StepsContext & EconomicContext & { settings: { centsThreshold: string } };
+export type CreditCtx = StepsContext & EconomicContext & { settings: { centsThreshold: string } };
 
 /**
  * The credit note against the booked invoice it credits: the same currency, and with the credit
@@ -142,7 +142,7 @@ type Ctx = StepsContext & EconomicContext & { settings: { centsThreshold: string
  * matched entries), so credit notes made by hand in e-conomic are not seen.
  */
 async function checkAgainstInvoice(
-  ctx: Ctx,
+  ctx: CreditCtx,
   order: CanonicalOrder,
   document: AccountingDocument,
   invoice: BookedInvoice,
@@ -167,7 +167,7 @@ async function checkAgainstInvoice(
   );
 }
 
-interface CreditTrace {
+export interface CreditTrace {
   bookedInvoiceNumber?: number;
   reference?: string;
 }
@@ -179,7 +179,7 @@ interface CreditTrace {
  * that does not name the invoice it credited (one that adopted its booked credit note, before
  * releases recorded it there) is counted when the order has no other invoice it could have credited.
  */
-function earlierCreditNotes(ctx: Ctx, credited: number, reference: string): CreditTrace[] {
+export function earlierCreditNotes(ctx: CreditCtx, credited: number, reference: string): CreditTrace[] {
   const history = historyResults(ctx, CREDIT_ACTIONS);
   const unnamed = onlyInvoice(ctx, credited) ? history.filter((r) => r.outputs.creditedInvoiceNumber === undefined) : [];
   const results = [...ctx.previous, ...history];
@@ -202,7 +202,7 @@ function earlierCreditNotes(ctx: Ctx, credited: number, reference: string): Cred
  * Whether `credited` is the only invoice the order's steps on this connection name: one invoice step
  * reference at most, no other booked invoice, and no credit note naming another invoice.
  */
-function onlyInvoice(ctx: Ctx, credited: number): boolean {
+function onlyInvoice(ctx: CreditCtx, credited: number): boolean {
   const invoices = invoiceTraces({ ...ctx, previous: [] });
   const references = new Set(invoices.flatMap((t) => (t.reference ? [t.reference] : [])));
   const credits = historyResults(ctx, CREDIT_ACTIONS).map((r) => asInt(r.outputs.creditedInvoiceNumber));
@@ -216,10 +216,10 @@ function onlyInvoice(ctx: Ctx, credited: number): boolean {
 const CREDIT_ACTIONS: ReadonlySet<string> = new Set(["createCreditNote"]);
 
 /** The earlier credit note as e-conomic holds it now: booked, still a draft, or gone (undefined). */
-async function creditNoteHeld(
-  ctx: Ctx,
+export async function creditNoteHeld(
+  ctx: CreditCtx,
   trace: CreditTrace,
-): Promise<{ label: string; currency?: string; grossAmount?: number } | undefined> {
+): Promise<{ label: string; booked: boolean; currency?: string; grossAmount?: number } | undefined> {
   const found =
     trace.bookedInvoiceNumber === undefined
       ? trace.reference
@@ -229,14 +229,16 @@ async function creditNoteHeld(
   if (!found) return undefined;
   if (found.kind === "booked") {
     const booked = await getBookedInvoice(ctx, found.bookedInvoiceNumber);
-    return { label: `credit note ${found.bookedInvoiceNumber}`, ...booked };
+    return { label: `credit note ${found.bookedInvoiceNumber}`, booked: true, ...booked };
   }
   const draft = await economicRequest<{ currency?: string; grossAmount?: number }>(ctx, {
     method: "GET",
     path: `/invoices/drafts/${found.draftInvoiceNumber}`,
     accept: [404],
   });
-  return draft.status === 404 ? undefined : { label: `draft credit note ${found.draftInvoiceNumber}`, ...draft.body };
+  return draft.status === 404
+    ? undefined
+    : { label: `draft credit note ${found.draftInvoiceNumber}`, booked: false, ...draft.body };
 }
 
 /**

@@ -4,7 +4,7 @@
  * connection (`history`), e.g. the invoice a paid-stage flow made, found by a refund's credit note.
  */
 import { isLadderStage } from "../../domain/stage";
-import type { ActionContext, ActionResult } from "../contract";
+import type { ActionContext, ActionResult, StepHistoryEntry } from "../contract";
 import type { EconomicContext } from "./economic.api";
 import { findBookedByReference } from "./economic.reference";
 import type { EconomicConnectionSettings, EconomicCredentials } from "./economic.settings";
@@ -30,7 +30,8 @@ export function asInt(value: unknown): number | undefined {
   return typeof value === "number" && Number.isInteger(value) ? value : undefined;
 }
 
-function trace(outputs: Record<string, unknown>): InvoiceTrace | undefined {
+/** The invoice a step's outputs name, if any. */
+export function invoiceTrace(outputs: Record<string, unknown>): InvoiceTrace | undefined {
   const draft = asInt(outputs.draftInvoiceNumber);
   const booked = asInt(outputs.bookedInvoiceNumber);
   if (draft === undefined && booked === undefined) return undefined;
@@ -51,22 +52,25 @@ export function historyResults(ctx: StepsContext, actions: ReadonlySet<string>):
 }
 
 /**
- * Results of the order's invoice steps in its other transfers on this connection, oldest first. Only
+ * The order's invoice steps in its other transfers on this connection, oldest first. Only
  * transfers of the ladder stages (created ... completed) count: a refunded or cancelled flow's
  * bookInvoice books that flow's credit note, which is no invoice of the order to credit, pay or e-mail.
  */
+export function invoiceHistoryEntries(ctx: StepsContext): StepHistoryEntry[] {
+  return ctx.history.filter((h) => h.target === ctx.connection.id && INVOICE_ACTIONS.has(h.action) && isLadderStage(h.stage));
+}
+
+/** Results of invoiceHistoryEntries, oldest first. */
 export function invoiceHistory(ctx: StepsContext): ActionResult[] {
-  return ctx.history
-    .filter((h) => h.target === ctx.connection.id && INVOICE_ACTIONS.has(h.action) && isLadderStage(h.stage))
-    .map((h) => h.result);
+  return invoiceHistoryEntries(ctx).map((h) => h.result);
 }
 
 /** Every invoice earlier steps made, newest first: this transfer's steps, then the order's history. */
 export function invoiceTraces(ctx: StepsContext): InvoiceTrace[] {
-  const previous = [...ctx.previous].reverse().flatMap((r) => (r ? [trace(r.outputs)] : []));
+  const previous = [...ctx.previous].reverse().flatMap((r) => (r ? [invoiceTrace(r.outputs)] : []));
   const history = invoiceHistory(ctx)
     .reverse()
-    .map((r) => trace(r.outputs));
+    .map((r) => invoiceTrace(r.outputs));
   return [...previous, ...history].filter((t): t is InvoiceTrace => t !== undefined);
 }
 
@@ -87,13 +91,25 @@ export async function bookedInvoiceFromSteps(ctx: StepsContext & EconomicContext
   return undefined;
 }
 
-/** The draft order a createOrder step of an earlier transfer made on this connection. */
-export function orderFromHistory(ctx: StepsContext): { orderNumber: number; reference?: string } | undefined {
-  const results = historyResults(ctx, new Set(["createOrder"])).reverse();
-  for (const r of results) {
-    const orderNumber = asInt(r.outputs.orderNumber);
+export interface OrderFromHistory {
+  orderNumber: number;
+  reference?: string;
+  /** The step that made it. */
+  from: { transferId: string; stage: string; stepIndex: number };
+}
+
+/** The draft order a createOrder step of an earlier transfer made on this connection (the newest). */
+export function orderFromHistory(ctx: StepsContext): OrderFromHistory | undefined {
+  for (const h of [...ctx.history].reverse()) {
+    if (h.target !== ctx.connection.id || h.action !== "createOrder") continue;
+    const { outputs } = h.result;
+    const orderNumber = asInt(outputs.orderNumber);
     if (orderNumber !== undefined)
-      return { orderNumber, ...(typeof r.outputs.reference === "string" ? { reference: r.outputs.reference } : {}) };
+      return {
+        orderNumber,
+        ...(typeof outputs.reference === "string" ? { reference: outputs.reference } : {}),
+        from: { transferId: h.transferId, stage: h.stage, stepIndex: h.stepIndex },
+      };
   }
   return undefined;
 }

@@ -31,17 +31,21 @@ const draftAmounts = z.object({
   lines: z.array(z.unknown()).optional(),
 });
 
-/** The result when draft order `orderNumber`, made by this step before, is no longer a draft order. */
+/**
+ * The result when draft order `orderNumber`, made by this step before (or by `madeBy`, another
+ * flow's createOrder step), is no longer a draft order.
+ */
 export async function orderNoLongerDraft(
   ctx: EconomicContext,
   document: AccountingDocument,
   shopOrderNumber: string,
   reference: string,
   orderNumber: number,
+  madeBy = "this step",
 ): Promise<ActionResult> {
   const invoice = await findInvoiceByReference(ctx, reference);
   if (!invoice) {
-    const reason = `draft order ${orderNumber}, which this step made, is no longer among e-conomic's draft orders and no invoice carries its reference ${reference}: a person invoiced, sent or deleted it. No draft order is made again (it could be invoiced twice); make one in e-conomic if the order still needs it`;
+    const reason = `draft order ${orderNumber}, which ${madeBy} made, is no longer among e-conomic's draft orders and no invoice carries its reference ${reference}: a person invoiced, sent or deleted it. No draft order is made again (it could be invoiced twice); make one in e-conomic if the order still needs it`;
     return {
       externalId: String(orderNumber),
       created: false,

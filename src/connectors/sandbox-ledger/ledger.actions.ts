@@ -1,4 +1,7 @@
-/** The sandbox ledger's actions: invoices, payments and credit notes, each adopted by its reference. */
+/**
+ * The sandbox ledger's actions: invoices, payments and credit notes, each adopted by its reference;
+ * an invoice also when another flow of the order made it on this connection (ledger.history.ts).
+ */
 import { z } from "zod";
 import { accountingSettingsSchema } from "../../domain/accounting/accounting-settings";
 import { buildCreditNoteDocument, buildInvoiceDocument, spreadChecks } from "../../domain/accounting/build-document";
@@ -8,7 +11,7 @@ import { OrderlyError } from "../../domain/errors";
 import { toDecimalString, toMinor } from "../../domain/money";
 import type { CanonicalOrder } from "../../domain/order";
 import { paidAsAWhole, receivedPayments } from "../../domain/payment";
-import { type ActionContext, defineAction, type StepHistoryEntry } from "../contract";
+import { type ActionContext, defineAction } from "../contract";
 import {
   bookDocument,
   createDocumentOnce,
@@ -21,6 +24,7 @@ import {
   registerPaymentOnce,
   updateDraft,
 } from "./ledger.books";
+import { earlierInvoice, invoiceFromHistory } from "./ledger.history";
 
 export const ledgerSettings = z.object({
   rejectOrdersAbove: z
@@ -60,18 +64,6 @@ async function customerFor(ctx: Ctx<z.infer<typeof invoiceSettings>>, order: Can
   });
 }
 
-/** The ledger invoice an earlier step of this order made (same connection). */
-function invoiceFromHistory(ctx: {
-  connection: { id: string };
-  history: ReadonlyArray<StepHistoryEntry>;
-  previous: ReadonlyArray<{ outputs: Record<string, unknown> } | undefined>;
-}) {
-  for (const result of [...ctx.previous].reverse())
-    if (result && typeof result.outputs.invoiceId === "number") return result.outputs.invoiceId;
-  const entry = [...ctx.history].reverse().find((h) => h.target === ctx.connection.id && h.action === "createInvoice");
-  return typeof entry?.result.outputs.invoiceId === "number" ? entry.result.outputs.invoiceId : undefined;
-}
-
 export const createInvoice = defineAction<typeof invoiceSettings, Record<string, never>, LedgerSettings>({
   description: "Books the order as an invoice in the sandbox ledger (kept in Orderly's own database).",
   settings: invoiceSettings,
@@ -88,7 +80,11 @@ export const createInvoice = defineAction<typeof invoiceSettings, Record<string,
     }
     const document = buildInvoiceDocument(order, ctx.settings);
     const format = (minor: number) => `${toDecimalString(minor, document.currency)} ${document.currency}`;
-    const existing = await findInvoiceByReference(ctx.env, ctx.connection.id, ctx.reference);
+    const own = await findInvoiceByReference(ctx.env, ctx.connection.id, ctx.reference);
+    // No invoice of its own (each transfer has its own reference): the order's invoice another flow
+    // made is adopted, not made a second time. It keeps its reference, by which that flow finds it.
+    const earlier = own ? undefined : await earlierInvoice(ctx);
+    const existing = own ?? earlier?.invoice;
     const customer = existing ? { id: existing.customerId, created: false } : await customerFor(ctx, order);
     const input = {
       connectionId: ctx.connection.id,
@@ -114,7 +110,7 @@ export const createInvoice = defineAction<typeof invoiceSettings, Record<string,
       return {
         externalId: String(existing.id),
         created: false,
-        outputs: { ...outputs, invoiceId: existing.id, state: "booked", differences: changed },
+        outputs: { ...outputs, invoiceId: existing.id, state: "booked", differences: changed, ...earlier?.outputs },
       };
     }
     let id: number;
@@ -136,7 +132,13 @@ export const createInvoice = defineAction<typeof invoiceSettings, Record<string,
     return {
       externalId: String(id),
       created,
-      outputs: { ...outputs, invoiceId: id, state: ctx.settings.invoiceState, ...(existing ? { updated: true } : {}) },
+      outputs: {
+        ...outputs,
+        invoiceId: id,
+        state: ctx.settings.invoiceState,
+        ...(existing ? { updated: true } : {}),
+        ...earlier?.outputs,
+      },
     };
   },
 });

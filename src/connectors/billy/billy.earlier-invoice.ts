@@ -1,0 +1,74 @@
+/**
+ * The order's invoice an earlier transfer made on this connection, for createInvoice to adopt
+ * instead of making a second one. Each transfer has its own reference, so a step in another flow
+ * (invoicing moved from the paid flow to the fulfilled one, or a second flow on another stage
+ * invoicing too) finds nothing by its own and would invoice the order again. An invoice voided or
+ * deleted in Billy, or one that approved credit notes of the order's refunds take back in full, is
+ * no longer the order's invoice: a new one is made then, as before. Credit notes a person made in
+ * Billy are not counted (Orderly cannot tell what they credit), so such an invoice is adopted.
+ */
+import { toMinor } from "../../domain/money";
+import { isLadderStage } from "../../domain/stage";
+import type { ActionContext } from "../contract";
+import type { BillyContext } from "./billy.api";
+import { creditNotesOf, getInvoice } from "./billy.documents";
+import { invoicesFromHistory } from "./billy.history";
+import { type BillyInvoice, grossMinor } from "./billy.invoice";
+
+type Ctx = BillyContext &
+  Pick<ActionContext<{ centsThreshold: string }, unknown, unknown>, "history" | "settings"> & { connection: { id: string } };
+
+export interface EarlierInvoice {
+  /** As Billy holds it now, lines embedded. */
+  invoice: BillyInvoice;
+  /** What the step's outputs add: where the invoice came from, and why none was made. */
+  outputs: { adoptedFrom: { transferId: string; stage: string; stepIndex: number }; reason: string };
+}
+
+/** The newest invoice of the order's other ladder-stage transfers on this connection that still stands. */
+export async function earlierInvoice(ctx: Ctx): Promise<EarlierInvoice | undefined> {
+  const seen = new Set<string>();
+  for (const { entry, invoiceId } of invoicesFromHistory(ctx.history, ctx.connection.id)) {
+    // A refunded or cancelled flow's documents are no invoice of the order's.
+    if (!isLadderStage(entry.stage) || seen.has(invoiceId)) continue;
+    seen.add(invoiceId);
+    const invoice = await getInvoice(ctx, invoiceId, "invoice.lines:embed");
+    if (!invoice || invoice.state === "voided" || (await fullyCredited(ctx, invoice))) continue;
+    const named = `${invoice.state === "approved" ? "invoice" : "draft invoice"} ${invoice.invoiceNo ?? invoice.id}`;
+    return {
+      invoice,
+      outputs: {
+        adoptedFrom: { transferId: entry.transferId, stage: entry.stage, stepIndex: entry.stepIndex },
+        reason: `The order's Billy ${named} was made earlier by another flow (step ${entry.stepIndex + 1} of the order's ${entry.stage}-stage transfer ${entry.transferId}); Orderly adopted it instead of making a second invoice.`,
+      },
+    };
+  }
+  return undefined;
+}
+
+/**
+ * Whether approved credit notes the order's createCreditNote steps made on this connection take the
+ * invoice back in full (within the step's cents threshold), as Billy holds them now (a voided one
+ * counts nothing). Drafts do not count: a person may still delete them.
+ */
+async function fullyCredited(ctx: Ctx, invoice: BillyInvoice): Promise<boolean> {
+  const ours = new Set(
+    ctx.history.flatMap((h) =>
+      h.target === ctx.connection.id &&
+      h.action === "createCreditNote" &&
+      h.result.outputs.creditedInvoiceId === invoice.id &&
+      typeof h.result.outputs.creditNoteId === "string"
+        ? [h.result.outputs.creditNoteId]
+        : [],
+    ),
+  );
+  if (ours.size === 0) return false;
+  const currency = invoice.currencyId;
+  const gross = currency ? grossMinor(invoice, currency) : undefined;
+  if (!currency || gross === undefined) return false;
+  const notes = (await creditNotesOf(ctx, invoice.id)).filter(
+    (n) => ours.has(n.id) && n.state === "approved" && (n.currencyId ?? currency) === currency,
+  );
+  const taken = notes.reduce((sum, n) => sum + Math.abs(grossMinor(n, currency) ?? 0), 0);
+  return notes.length > 0 && taken >= Math.abs(gross) - toMinor(ctx.settings.centsThreshold, currency);
+}

@@ -1,0 +1,73 @@
+/**
+ * The ledger invoice earlier steps made for the order on this connection: this transfer's steps
+ * (`previous`) and the order's other transfers (`history`), e.g. the invoice a paid-stage flow made
+ * that a refund's credit note credits, or that a second flow's createInvoice adopts.
+ */
+import { toMinor } from "../../domain/money";
+import { isLadderStage } from "../../domain/stage";
+import type { ActionResult, StepHistoryEntry } from "../contract";
+import { creditNotesOf, findInvoiceById, type LedgerInvoice } from "./ledger.books";
+
+interface StepsContext {
+  connection: { id: string };
+  history: ReadonlyArray<StepHistoryEntry>;
+  previous: ReadonlyArray<Pick<ActionResult, "outputs"> | undefined>;
+}
+
+/** This connection's completed createInvoice steps of the order's other transfers naming an invoice, newest first. */
+function invoicesFromHistory(ctx: StepsContext): Array<{ entry: StepHistoryEntry; invoiceId: number }> {
+  return [...ctx.history].reverse().flatMap((h) => {
+    const id = h.result.outputs.invoiceId;
+    return h.target === ctx.connection.id && h.action === "createInvoice" && typeof id === "number"
+      ? [{ entry: h, invoiceId: id }]
+      : [];
+  });
+}
+
+/** The ledger invoice an earlier step of this order made (same connection). */
+export function invoiceFromHistory(ctx: StepsContext): number | undefined {
+  for (const result of [...ctx.previous].reverse())
+    if (result && typeof result.outputs.invoiceId === "number") return result.outputs.invoiceId;
+  return invoicesFromHistory(ctx)[0]?.invoiceId;
+}
+
+export interface EarlierInvoice {
+  invoice: LedgerInvoice;
+  /** What the step's outputs add: where the invoice came from, and why none was made. */
+  outputs: { adoptedFrom: { transferId: string; stage: string; stepIndex: number }; reason: string };
+}
+
+/**
+ * The order's invoice another of its ladder-stage transfers made on this connection, for
+ * createInvoice to adopt instead of making a second one: each transfer has its own reference, so a
+ * step in another flow (invoicing moved from the paid flow to the fulfilled one, or a second flow on
+ * another stage invoicing too) finds nothing by its own. One that booked credit notes take back in
+ * full (within the step's cents threshold) is no longer the order's invoice: a new one is made then.
+ */
+export async function earlierInvoice(
+  ctx: StepsContext & { env: Env; settings: { centsThreshold: string } },
+): Promise<EarlierInvoice | undefined> {
+  const seen = new Set<number>();
+  for (const { entry, invoiceId } of invoicesFromHistory(ctx)) {
+    // A refunded or cancelled flow's documents are no invoice of the order's.
+    if (!isLadderStage(entry.stage) || seen.has(invoiceId)) continue;
+    seen.add(invoiceId);
+    const invoice = await findInvoiceById(ctx.env, ctx.connection.id, invoiceId);
+    if (invoice?.type !== "invoice") continue;
+    // Drafts do not count: only a booked credit note takes the invoice back.
+    const notes = (await creditNotesOf(ctx.env, ctx.connection.id, invoice.id)).filter(
+      (n) => n.state === "booked" && n.currency === invoice.currency,
+    );
+    const credited = notes.reduce((sum, n) => sum + Math.abs(n.total), 0);
+    const threshold = toMinor(ctx.settings.centsThreshold, invoice.currency);
+    if (notes.length > 0 && credited >= Math.abs(invoice.total) - threshold) continue;
+    return {
+      invoice,
+      outputs: {
+        adoptedFrom: { transferId: entry.transferId, stage: entry.stage, stepIndex: entry.stepIndex },
+        reason: `The order's sandbox ledger ${invoice.state === "booked" ? "invoice" : "draft invoice"} ${invoice.id} was made earlier by another flow (step ${entry.stepIndex + 1} of the order's ${entry.stage}-stage transfer ${entry.transferId}); Orderly adopted it instead of making a second invoice.`,
+      },
+    };
+  }
+  return undefined;
+}
