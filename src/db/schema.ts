@@ -431,3 +431,27 @@ export const alertState = sqliteTable(
   },
   (t) => [primaryKey({ columns: [t.tenantId, t.topic] })],
 );
+
+/**
+ * Orders that reached a stage while their source had no enabled flow at all (OrderDO.plan): no
+ * transfer names them, so without this row nothing would show they came. Listed on the Flows
+ * page and by /api/v1/unplanned-orders until flows are run for them, or until the tenant's
+ * retention. One row per order: a later stage merges into `stages`.
+ */
+export const unplannedOrders = sqliteTable(
+  "unplanned_orders",
+  {
+    tenantId: text("tenant_id").notNull(),
+    connectionId: text("connection_id").notNull(),
+    orderId: text("order_id").notNull(),
+    orderNumber: text("order_number"),
+    /** The stages the order passed with no flow on (JSON array, no repeats). */
+    stages: text("stages", { mode: "json" }).$type<string[]>().notNull().default(sql`'[]'`),
+    firstSeenAt: integer("first_seen_at").notNull(),
+    lastSeenAt: integer("last_seen_at").notNull(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.connectionId, t.orderId] }),
+    index("unplanned_orders_tenant_time").on(t.tenantId, t.firstSeenAt),
+  ],
+);

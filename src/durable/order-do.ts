@@ -880,26 +880,26 @@ export class OrderDO extends DurableObject<Env> {
           ? null
           : event.raw_blob
             ? {
-              transferId: id,
-              tenantId: who.tenantId,
-              stepIndex: null,
-              attempt: null,
-              kind: "received" as const,
-              body: null,
-              blobKey: event.raw_blob,
-              size: event.raw_size,
-              createdAt: now,
-            }
-          : await prepareSnapshot(
-              this.env,
-              {
                 transferId: id,
                 tenantId: who.tenantId,
-                kind: "received",
-                data: { headers: JSON.parse(event.headers), body: parseMaybeJson(event.raw_body) },
-              },
-              now,
-            );
+                stepIndex: null,
+                attempt: null,
+                kind: "received" as const,
+                body: null,
+                blobKey: event.raw_blob,
+                size: event.raw_size,
+                createdAt: now,
+              }
+            : await prepareSnapshot(
+                this.env,
+                {
+                  transferId: id,
+                  tenantId: who.tenantId,
+                  kind: "received",
+                  data: { headers: JSON.parse(event.headers), body: parseMaybeJson(event.raw_body) },
+                },
+                now,
+              );
         const canonical = await prepareSnapshot(
           this.env,
           { transferId: id, tenantId: who.tenantId, kind: "canonical", data: input },

@@ -64,6 +64,11 @@ export function transferPage(transferId: string, orderNumber: string | null): Pa
   return { path: transferPath(transferId), menu: orderNumber ? `Transfer log → search ${orderNumber}` : "Transfer log" };
 }
 
+/** The Flows page: its notice lists orders that came while no flow was on, and runs their flows. */
+export function flowsPage(): Page {
+  return { path: "/flows", menu: "Flows" };
+}
+
 export function connectionPage(connectionId: string, name: string): Page {
   return { path: connectionPath(connectionId), menu: `Connections → ${name}` };
 }
@@ -258,6 +263,29 @@ export function testOrdersIgnoredAlertText(f: TestOrdersFacts): AlertText {
   };
 }
 
+export interface UnplannedFacts {
+  sourceName: string;
+  /** The order as the shop names it (`#1001`), or the shop's id of it. */
+  order: string;
+  windowMs: number;
+}
+
+/** What to do about orders no flow took: the same words in every email of the kind. */
+const UNPLANNED_WHAT_TO_DO =
+  'Switch a flow on for this source, then run the flows for these orders from the Flows page ("Run flows for them now"). Orderly does not run them by itself: an order booked by hand meanwhile would be booked twice. Orders booked by hand need nothing; they stay listed until the log retention removes them.';
+
+/** Orders from a source with no enabled flow at all (OrderDO.plan): recorded, not transferred. */
+export function unplannedOrdersAlertText(f: UnplannedFacts): AlertText {
+  return {
+    subject: `Orders from "${f.sourceName}" are arriving, but no flow is switched on`,
+    text: [
+      `Order ${f.order} from "${f.sourceName}" reached Orderly, but no flow of "${f.sourceName}" is switched on, so it was not transferred. Orderly keeps a list of such orders.`,
+      `${UNPLANNED_WHAT_TO_DO} ${pageLink(flowsPage())}`,
+      `Further orders from "${f.sourceName}" with no flow on in the next ${minutes(f.windowMs)} minutes are collected into one email.`,
+    ].join("\n\n"),
+  };
+}
+
 export interface ParkedFacts {
   sourceName: string;
   /** The order as the shop names it, or the shop's id of it. */
@@ -356,6 +384,7 @@ const FALLBACK_SUBJECTS: Record<string, (connection: string) => string> = {
   "test-orders": (c) => `Test orders from ${c} are being ignored`,
   parked: (c) => `An order's history from ${c} is behind in Orderly`,
   signature: (c) => `Deliveries to ${c} fail their signature check`,
+  unplanned: (c) => `Orders from ${c} are arriving but no flow is switched on`,
 };
 
 /**
@@ -369,6 +398,7 @@ export function fallbackAlertText(f: FallbackFacts): AlertText {
     f.transferId ? `The transfer: ${pageLink(transferPage(f.transferId, null))}` : "",
     f.kind === "failures" ? `All failed transfers on ${connection}: ${pageLink(failedTransfersPage(f.connectionId))}` : "",
     f.kind === "refused" ? `All kept deliveries: ${pageLink(deadLetterPage())}` : "",
+    f.kind === "unplanned" ? `${UNPLANNED_WHAT_TO_DO} ${pageLink(flowsPage())}` : "",
     f.connectionId ? `The connection: ${pageLink(connectionPage(f.connectionId, connection))}` : "",
   ];
   return {
@@ -479,6 +509,15 @@ export function groupedAlertText(g: GroupFacts): AlertText {
           `${g.count} more ${plural(g.count, "order")} from ${name} no longer ${plural(g.count, "lists", "list")} a refund that Orderly received and passed to the refund flows ${since}.`,
           examples,
           "Orderly does not undo what those flows made (a credit note, say): for a refund deleted by mistake nothing needs doing; for one really withdrawn, reverse its credit note by hand in the accounting system. Each order's transfers show what its refunds made.",
+        ),
+      };
+    case "unplanned":
+      return {
+        subject: `${g.count} more ${plural(g.count, "order")} from ${name} arrived with no flow switched on ${span}`,
+        text: join(
+          `${g.count} more ${plural(g.count, "order")} from ${name} arrived ${since} while no flow of ${name} was switched on, so ${plural(g.count, "it was", "they were")} not transferred.`,
+          examples,
+          `${UNPLANNED_WHAT_TO_DO} ${pageLink(flowsPage())}`,
         ),
       };
     default:

@@ -1,7 +1,7 @@
 /**
  * Alert throttling, per tenant and topic (`failures:<target>`, `paused:<connection>`,
  * `differences:<target>`, `held:<source>`, `refused:<source>`, `refund-gone:<source>`,
- * `test-orders:<source>`, `parked:<source>`, `signature:<source>`): the first event after a quiet
+ * `test-orders:<source>`, `parked:<source>`, `signature:<source>`, `unplanned:<source>`): the first event after a quiet
  * spell opens a window and is mailed at once; events inside the window are counted in
  * `alert_state` (with up to ten samples) and mailed as one grouped email when the window ends,
  * which in turn opens the next window. So a burst of any size makes at most one email per window,
@@ -23,7 +23,8 @@ export type AlertKind =
   | "refund-gone"
   | "test-orders"
   | "parked"
-  | "signature";
+  | "signature"
+  | "unplanned";
 
 /** Samples kept per window for the grouped email. */
 export const MAX_SAMPLES = 10;

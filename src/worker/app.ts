@@ -15,6 +15,7 @@ import { ledgerRoutes } from "./routes/api/ledger";
 import { mailRoutes } from "./routes/api/mail";
 import { tenantRoutes } from "./routes/api/tenant";
 import { transferRoutes } from "./routes/api/transfers";
+import { unplannedOrderRoutes } from "./routes/api/unplanned-orders";
 import { dev } from "./routes/dev";
 import { hooks } from "./routes/hooks";
 import { uiRoutes } from "./routes/ui";
@@ -55,6 +56,7 @@ export function createApp() {
   api.route("/flows", flowRoutes);
   api.route("/transfers", transferRoutes);
   api.route("/dead-letters", deadLetterRoutes);
+  api.route("/unplanned-orders", unplannedOrderRoutes);
   api.route("/ledger", ledgerRoutes);
   api.route("/mail", mailRoutes);
   api.route("/tenant", tenantRoutes);

@@ -1,6 +1,6 @@
 /**
  * Retention: each tenant's history (transfers, steps, snapshots with their R2 bodies, attempts,
- * dead letters, emails' bodies with their R2 attachments, webhook bodies in R2 no transfer names)
+ * dead letters, orders recorded with no flow on, emails' bodies with their R2 attachments, webhook bodies in R2 no transfer names)
  * is deleted after its retention; dead letters without a tenant after ORPHAN_DEAD_LETTER_DAYS, by
  * its own cron invocation, in bounded batches so one run never holds D1 for long. What is not
  * reached in one run is reached in the next.
@@ -13,6 +13,7 @@
 import { eq } from "drizzle-orm";
 import { database } from "../db/client";
 import { tenants } from "../db/schema";
+import { deleteExpiredUnplanned } from "../db/unplanned-orders";
 import { runtimeConfig } from "./config";
 import { type BodyCursor, NO_BODY_CURSOR, sweepEventBodies } from "./event-bodies";
 
@@ -49,12 +50,12 @@ export const RETENTION_QUERY_BUDGET = 900;
 
 /**
  * The most queries one tenant's pass makes: its expired transfers (1), per 90 of them the R2 keys
- * and the batch (1 + 4), dead letters (2), emails (1 + a batch of 3), and the transfers naming a
+ * and the batch (1 + 4), dead letters (2), emails (1 + a batch of 3), the transfers naming a
  * page of expired webhook bodies (1; those two pages' cursors are written with the run's last
- * write, src/worker/event-bodies.ts). The orphaned steps' page and delete are made once a run,
+ * write, src/worker/event-bodies.ts), and a batch of orders recorded with no flow on (1). The orphaned steps' page and delete are made once a run,
  * after the tenants (ORPHAN_MAX_QUERIES).
  */
-const TENANT_MAX_QUERIES = 1 + Math.ceil(RETENTION_BATCH / IDS_PER_STATEMENT) * (2 + HISTORY.length) + 2 + 4 + 1;
+const TENANT_MAX_QUERIES = 1 + Math.ceil(RETENTION_BATCH / IDS_PER_STATEMENT) * (2 + HISTORY.length) + 2 + 4 + 1 + 1;
 
 /**
  * Step rows an earlier release left without their transfer (it deleted a transfer's unfinished
@@ -290,6 +291,7 @@ async function retainTenant(run: Run, tenant: { id: string; retentionDays: numbe
   const parts: Array<[string, () => Promise<void>]> = [
     ["transfers", () => deleteExpiredTransfers(run, tenant.id, cutoff)],
     ["dead letters", () => deleteDeadLetters(run, tenant.id, cutoff)],
+    ["unplanned orders", () => deleteUnplannedOrders(run, tenant.id, cutoff)],
   ];
   if (run.cursorsRead)
     parts.push(["emails", () => expireMail(run, tenant.id, cutoff)], ["webhook bodies", () => sweepBodies(run, tenant, now)]);
@@ -321,6 +323,15 @@ async function deleteExpiredTransfers(run: Run, tenantId: string, cutoff: number
     ]);
     for (const [j, table] of [...HISTORY, "transfers"].entries()) count(run, table, results[j]!);
   }
+}
+
+/**
+ * A batch of the orders recorded while their source had no flow on (src/db/unplanned-orders.ts),
+ * last seen before the cutoff: one never run by now is past what the log itself keeps.
+ */
+async function deleteUnplannedOrders(run: Run, tenantId: string, cutoff: number): Promise<void> {
+  spend(run);
+  count(run, "unplanned_orders", await deleteExpiredUnplanned(run.env, tenantId, cutoff, RETENTION_BATCH));
 }
 
 /**

@@ -1,9 +1,19 @@
 /** The tenant's flows, with templates for common system pairs. */
 import type { flows } from "../../db/schema";
+import { RUN_BATCH } from "../../worker/routes/api/unplanned-orders";
 import type { FlowTemplate } from "../../worker/routes/ui/flows/templates";
 import { PostForm } from "../components/form";
 
 type Row = typeof flows.$inferSelect;
+
+/** A source's orders recorded while it had no flow on (src/db/unplanned-orders.ts). */
+export interface UnplannedNotice {
+  connectionId: string;
+  connectionName: string;
+  count: number;
+  /** The source has an enabled flow now: its flows can be run for them. */
+  flowOn: boolean;
+}
 
 export function FlowsPage(props: {
   rows: Row[];
@@ -11,11 +21,13 @@ export function FlowsPage(props: {
   templates: readonly FlowTemplate[];
   canEdit: boolean;
   csrf: string;
+  unplanned?: UnplannedNotice[];
 }) {
   return (
     <>
       <h1>Flows</h1>
       <p>A flow starts when an order from a source reaches a stage, and runs its steps in order.</p>
+      <UnplannedNotices notices={props.unplanned ?? []} canEdit={props.canEdit} csrf={props.csrf} />
       {props.rows.length === 0 ? (
         <p>No flows yet.</p>
       ) : (
@@ -80,5 +92,45 @@ export function FlowsPage(props: {
         </section>
       ) : null}
     </>
+  );
+}
+
+/**
+ * Orders that arrived while their source had no flow on: not transferred, and never run by
+ * themselves (one booked by hand meanwhile would be booked twice), so a person runs them here.
+ */
+function UnplannedNotices(props: { notices: UnplannedNotice[]; canEdit: boolean; csrf: string }) {
+  if (props.notices.length === 0) return null;
+  return (
+    <section aria-labelledby="h-unplanned" class="flash error" role="status">
+      <h2 id="h-unplanned">Orders not transferred</h2>
+      <ul>
+        {props.notices.map((n) => (
+          <li>
+            {n.count} {n.count === 1 ? "order" : "orders"} from {n.connectionName} arrived while no flow was on.{" "}
+            {!n.flowOn ? (
+              "Switch a flow on for this source first, then run the flows for them here."
+            ) : props.canEdit ? (
+              <PostForm
+                action="/flows/unplanned/run"
+                csrf={props.csrf}
+                class="inline"
+                label={`Run flows for the orders from ${n.connectionName}`}
+              >
+                <input type="hidden" name="connectionId" value={n.connectionId} />
+                <button type="submit">Run flows for them now</button>
+              </PostForm>
+            ) : (
+              "An owner or admin can run the flows for them here."
+            )}
+          </li>
+        ))}
+      </ul>
+      <p class="help">
+        Running the flows books each order as if the flow had been on when it came, once. Orders you booked by hand meanwhile
+        would be booked twice: leave those out (the API runs chosen orders: POST /api/v1/unplanned-orders/run with their ids). Up
+        to {RUN_BATCH} orders are run per click, oldest first.
+      </p>
+    </section>
   );
 }

@@ -1,13 +1,19 @@
-/** /flows: list, templates, the editor (new and existing), enable/disable, delete, dry run. */
+/**
+ * /flows: list, templates, the editor (new and existing), enable/disable, delete, dry run, and
+ * the orders that came while no flow was on (run their flows now).
+ */
 import { and, eq } from "drizzle-orm";
 import { type Context, Hono } from "hono";
+import { z } from "zod";
 import { getConnector } from "../../../connectors/registry";
 import { database } from "../../../db/client";
 import { connections, flows } from "../../../db/schema";
+import { unplannedCounts } from "../../../db/unplanned-orders";
 import { STAGES } from "../../../domain/stage";
 import { FlowDryRunPage } from "../../../ui/pages/flow-dry-run";
 import { FlowEditorPage } from "../../../ui/pages/flow-editor";
-import { FlowsPage } from "../../../ui/pages/flows";
+import { FlowsPage, type UnplannedNotice } from "../../../ui/pages/flows";
+import { RUN_BATCH, runUnplanned } from "../api/unplanned-orders";
 import { audit } from "./audit";
 import { dryRun } from "./flows/dry-run";
 import { type FilterPreview, type FlowDraft, readFlowForm, stepChoices, stepFields } from "./flows/flow-form";
@@ -63,16 +69,60 @@ async function editor(
 
 flowRoutes.get("/", async (c) => {
   const s = c.var.session;
-  const [rows, conns] = await Promise.all([
+  const [rows, conns, counts] = await Promise.all([
     database(c.env).select().from(flows).where(eq(flows.tenantId, s.tenantId)).orderBy(flows.createdAt),
     tenantConnections(c),
+    unplannedCounts(c.env, s.tenantId),
   ]);
   const names = new Map(conns.map((r) => [r.id, r.name]));
+  const unplanned: UnplannedNotice[] = [...counts].map(([connectionId, count]) => ({
+    connectionId,
+    connectionName: names.get(connectionId) ?? connectionId,
+    count,
+    flowOn: rows.some((f) => f.enabled && f.sourceConnectionId === connectionId),
+  }));
   return page(
     c,
     { title: "Flows", active: "flows" },
-    <FlowsPage rows={rows} names={names} templates={FLOW_TEMPLATES} canEdit={canEdit(s.role)} csrf={s.csrfToken} />,
+    <FlowsPage
+      rows={rows}
+      names={names}
+      templates={FLOW_TEMPLATES}
+      canEdit={canEdit(s.role)}
+      csrf={s.csrfToken}
+      unplanned={unplanned}
+    />,
   );
+});
+
+/**
+ * "Run flows for them now": the flows enabled now, for a source's orders recorded while it had
+ * none (oldest first, RUN_BATCH a click). Owners and admins only (the UI's POST guard).
+ */
+flowRoutes.post("/unplanned/run", async (c) => {
+  const s = c.var.session;
+  const form = z.object({ connectionId: z.string().min(1) }).safeParse(await c.req.parseBody());
+  if (!form.success) return redirectWith(c, "/flows", "Choose the source whose orders to run the flows for.", "error");
+  const { connectionId } = form.data;
+  const { results, remaining } = await runUnplanned(c.env, s.tenantId, { connectionId, limit: RUN_BATCH });
+  const tally = { planned: 0, made: 0, no_flow: 0, cancelled: 0, failed: 0 };
+  for (const r of results) {
+    if (r.result === "not_found") continue;
+    tally[r.result]++;
+    tally.made += r.made ?? 0;
+  }
+  await audit(c.env, s, "unplanned_orders.run", connectionId, { ...tally, remaining });
+  const parts = [
+    `${tally.planned} run (${tally.made} ${tally.made === 1 ? "transfer" : "transfers"} made)`,
+    tally.cancelled ? `${tally.cancelled} cancelled in the shop (nothing run)` : "",
+    tally.no_flow ? `${tally.no_flow} still without a flow switched on` : "",
+    tally.failed ? `${tally.failed} failed for now (run them again in a moment)` : "",
+  ].filter(Boolean);
+  const text =
+    results.length === 0
+      ? "No order from this source is waiting for its flows."
+      : `Flows run for ${results.length} ${results.length === 1 ? "order" : "orders"}: ${parts.join(", ")}.${remaining > 0 ? ` ${remaining} still listed.` : ""}`;
+  return redirectWith(c, "/flows", text, tally.planned + tally.cancelled === results.length ? "ok" : "error");
 });
 
 flowRoutes.get("/new", async (c) => {
