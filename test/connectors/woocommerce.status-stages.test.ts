@@ -13,6 +13,7 @@ import { woocommerceConnector, woocommerceSettings } from "../../src/connectors/
 import { parse } from "../../src/connectors/woocommerce/woocommerce.parse";
 import { database } from "../../src/db/client";
 import { ledgerInvoices, ledgerPayments } from "../../src/db/schema";
+import { paidAsAWhole, showsPaymentToEnter } from "../../src/domain/payment";
 import { advanceStage, initialStageState } from "../../src/domain/stage";
 import { orderObjectName, orderStub } from "../../src/durable/order-types";
 import { fieldsFor, readFields } from "../../src/worker/routes/ui/forms/schema-fields";
@@ -22,6 +23,8 @@ import { BASE, createWorld, eventually } from "../helpers/world";
 const SECRET = "woo_secret_status_stages_01";
 const PAID_AT = { date_paid: "2026-03-03T12:00:00", date_paid_gmt: "2026-03-03T11:00:00" };
 const UNPAID = { date_paid: null, date_paid_gmt: null };
+/** Cash on delivery not yet completed (WooCommerce stamps date_paid at checkout all the same). */
+const COD = { payment_method: "cod", payment_method_title: "Cash on delivery", date_completed: null, date_completed_gmt: null };
 
 /** A card order, paid (date_paid set), in the given status. */
 const paidOrder = (status: string) => ({ ...woocommerceFixture("orderMinimal"), ...PAID_AT, status });
@@ -61,7 +64,7 @@ describe("the statusStages setting", () => {
 
   it("refuses each bad entry with a message that names it", () => {
     expect(refusals({ "Shipped!": "fulfilled" })).toStrictEqual([
-      'statusStages.Shipped!: "Shipped!" is not a WooCommerce order status slug: write the status as WooCommerce names it, in lowercase letters, digits and dashes, at most 20 characters (with or without the wc- prefix), e.g. shipped or wc-shipped.',
+      'statusStages.Shipped!: "Shipped!" is not a WooCommerce order status slug: write the status as WooCommerce names it, in lowercase letters, digits, dashes and underscores, at most 20 characters (with or without the wc- prefix), e.g. shipped or wc-shipped.',
     ]);
     expect(refusals({ "wc-": "fulfilled" })[0]).toMatch(/^statusStages\.wc-: "wc-" is not a WooCommerce order status slug/);
     // 20 characters after the prefix are taken, 21 are not.
@@ -176,7 +179,7 @@ describe("stages of a WooCommerce order with the shop's own statuses", () => {
 describe("flows of a WooCommerce connection whose shipped status means fulfilled", () => {
   afterEach(() => vi.restoreAllMocks());
 
-  async function setUp() {
+  async function setUp(statusStages: Record<string, string> = { "wc-shipped": "fulfilled" }) {
     const world = await createWorld();
     const refused = await world.api("/connections", {
       body: {
@@ -195,7 +198,7 @@ describe("flows of a WooCommerce connection whose shipped status means fulfilled
         connector: "woocommerce",
         name: "Woo shop",
         webhookSecret: SECRET,
-        settings: { statusStages: { "wc-shipped": "fulfilled" } },
+        settings: { statusStages },
       },
     });
     expect(created.status, JSON.stringify(created.body)).toBe(201);
@@ -267,5 +270,100 @@ describe("flows of a WooCommerce connection whose shipped status means fulfilled
       ["fulfilled", "completed"],
     ]);
     expect((await payments(world.ledgerId)).payments).toStrictEqual([]);
+  });
+
+  it("books a cash-on-delivery order only once the shop's delivered status says the cash was collected", async () => {
+    const { world, source } = await setUp({ "wc-shipped": "fulfilled", delivered: "completed" });
+    const id = Math.floor(Math.random() * 1e9);
+    // WooCommerce's COD gateway sets processing and date_paid at checkout, before any cash.
+    const order = { ...woocommerceFixture("orderTaxExclusive"), ...PAID_AT, ...COD, id };
+    await send(source, { ...order, status: "processing", date_modified_gmt: "2026-03-03T11:00:00" });
+    await settled(source, String(id), 1);
+    await send(source, { ...order, status: "wc-shipped", date_modified_gmt: "2026-03-04T09:00:00" });
+    const shipped = await settled(source, String(id), 2);
+    // Shipped is no payment: no paid flow, so no invoice before the cash.
+    expect(shipped.stage).toMatchObject({ reached: "created" });
+    expect(shipped.transfers).toStrictEqual([]);
+    expect(await payments(world.ledgerId)).toStrictEqual({ payments: [], booked: 0 });
+    await send(source, { ...order, status: "delivered", date_modified_gmt: "2026-03-05T15:00:00" });
+    const delivered = await settled(source, String(id), 3);
+    expect(delivered.stage).toMatchObject({ reached: "completed" });
+    expect(delivered.transfers.map((t) => [t.stage, t.status])).toStrictEqual([
+      ["paid", "completed"],
+      ["fulfilled", "completed"],
+    ]);
+    // The cash collected is entered on the booked invoice.
+    expect(await payments(world.ledgerId)).toStrictEqual({ payments: [6306], booked: 1 });
+  });
+});
+
+describe("the shop's own statuses for cash on delivery", () => {
+  const settings = settingsWith({ shipped: "fulfilled", delivered: "completed" });
+  const cod = (status: string) => ({ ...paidOrder(status), ...COD });
+
+  it("does not take an order whose cash is not collected to fulfilled, which would climb through paid", async () => {
+    const { stage, order } = await stageOf(cod("shipped"), settings);
+    expect(stage).toBe("created");
+    expect(order.payments).toStrictEqual([{ gateway: "cod", method: "Cash on delivery", status: "pending" }]);
+    expect(order.financialStatus).toBe("pending");
+    // Another gateway's order is fulfilled, as before.
+    expect((await stageOf(paidOrder("shipped"), settings)).stage).toBe("fulfilled");
+  });
+
+  it("reads a status mapped to completed as the parcel delivered and the cash collected, as WooCommerce's completed", async () => {
+    const { stage, order } = await stageOf(cod("delivered"), settings);
+    expect(stage).toBe("completed");
+    expect(order.payments).toStrictEqual([{ gateway: "cod", method: "Cash on delivery", amount: 5800, status: "paid" }]);
+    expect(showsPaymentToEnter(order)).toBe(true);
+    // The same order at WooCommerce's own completed reads alike.
+    const core = await stageOf({ ...cod("completed"), date_completed_gmt: "2026-03-05T15:00:01" });
+    expect(core.stage).toBe("completed");
+    expect(core.order.payments).toStrictEqual(order.payments);
+  });
+});
+
+describe("the financial status of an order at the shop's own status", () => {
+  it("is not the status's name: a status called paid without date_paid is no payment to enter", async () => {
+    for (const settings of [undefined, settingsWith({ paid: "paid" }), settingsWith({ paid: "fulfilled" })]) {
+      const { order } = await stageOf(unpaidOrder("paid"), settings);
+      expect(order.financialStatus).toBe("pending");
+      expect(paidAsAWhole(order)).toBe(false);
+      expect(showsPaymentToEnter(order)).toBe(false);
+      expect(order.payments).toStrictEqual([{ gateway: "bacs", method: "Direct bank transfer", status: "pending" }]);
+    }
+    // Nor as refunded, partly paid or partly refunded: each would read as money received.
+    for (const status of ["wc-paid", "partially_paid", "partially_refunded"]) {
+      expect(paidAsAWhole((await stageOf(unpaidOrder(status))).order), status).toBe(false);
+    }
+  });
+
+  it("reads as WooCommerce's processing once date_paid is recorded, the payment entered from payments", async () => {
+    const { order } = await stageOf(paidOrder("shipped"), settingsWith({ shipped: "fulfilled" }));
+    expect(order.financialStatus).toBe("processing");
+    expect(paidAsAWhole(order)).toBe(false);
+    expect(order.payments).toStrictEqual([{ gateway: "stripe", method: "Card", amount: 5800, status: "paid" }]);
+    // WooCommerce's own statuses keep their name.
+    expect((await stageOf(paidOrder("wc-completed"))).order.financialStatus).toBe("wc-completed");
+    expect((await stageOf(unpaidOrder("on-hold"))).order.financialStatus).toBe("on-hold");
+  });
+});
+
+describe("status slugs at the edges", () => {
+  it("takes underscores, as WordPress's sanitize_key does", async () => {
+    expect(settingsWith({ "wc-awaiting_pickup": "fulfilled" })).toStrictEqual({ statusStages: { awaiting_pickup: "fulfilled" } });
+    expect((await stageOf(paidOrder("wc-awaiting_pickup"), settingsWith({ awaiting_pickup: "fulfilled" }))).stage).toBe(
+      "fulfilled",
+    );
+  });
+
+  it("reads a status named like an object's property as any plugin status, mapped or not", async () => {
+    for (const status of ["constructor", "toString", "hasOwnProperty", "__proto__", "valueOf"]) {
+      expect((await stageOf(paidOrder(status))).stage, status).toBe("paid");
+      expect((await stageOf(unpaidOrder(status), settingsWith({ shipped: "fulfilled" }))).stage, status).toBe("created");
+    }
+    const settings = settingsWith({ constructor: "fulfilled" });
+    expect(settings).toStrictEqual({ statusStages: { constructor: "fulfilled" } });
+    expect((await stageOf(paidOrder("wc-constructor"), settings)).stage).toBe("fulfilled");
+    expect((await stageOf(paidOrder("tostring"), settings)).stage).toBe("paid");
   });
 });

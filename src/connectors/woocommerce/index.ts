@@ -21,7 +21,7 @@ export const woocommerceSettings = z.object({
   statusStages: statusStagesSetting
     .optional()
     .describe(
-      "Your shop's own order statuses, and the stage each one means in Orderly: one per line as status = stage, e.g. shipped = fulfilled. Write the status as WooCommerce names it (its slug, with or without wc-); the stage is created, paid, fulfilled, completed or cancelled. Fulfilled and completed run the paid stage's flows first when the order has not reached it, but a payment is entered only once WooCommerce has recorded it. A status not listed, or listed as paid, reads as paid once WooCommerce has recorded the payment, else as created. WooCommerce's own statuses (pending, processing, on-hold, completed, cancelled, refunded, failed) keep their meaning and cannot be listed.",
+      "Your shop's own order statuses, and the stage each one means in Orderly: one per line as status = stage, e.g. shipped = fulfilled. Write the status as WooCommerce names it (its slug, with or without wc-); the stage is created, paid, fulfilled, completed or cancelled. Fulfilled and completed run the paid stage's flows first when the order has not reached it, but a payment is entered only once WooCommerce has recorded it. For cash on delivery, a status meaning completed counts as the cash collected, and one meaning fulfilled leaves the order where it is until then. A status not listed, or listed as paid, reads as paid once WooCommerce has recorded the payment, else as created. WooCommerce's own statuses (pending, processing, on-hold, completed, cancelled, refunded, failed) keep their meaning and cannot be listed.",
     ),
 });
 

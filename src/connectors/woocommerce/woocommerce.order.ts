@@ -6,7 +6,7 @@ import { type Address, type CanonicalOrder, type Customer, type Discount, orderS
 import type { Stage } from "../../domain/stage";
 import { feeOf, lineOf, shippingOf, taxRates } from "./woocommerce.lines";
 import { minorOf, type WooAddress, type WooOrder } from "./woocommerce.payload";
-import { STAGE_BY_STATUS, type StatusStages, shopStage, withoutPrefix } from "./woocommerce.statuses";
+import { coreStage, type StatusStages, shopStage, withoutPrefix } from "./woocommerce.statuses";
 import { compact, nonEmpty } from "./woocommerce.util";
 
 /**
@@ -20,7 +20,7 @@ export const VAT_NUMBER_META_KEYS = ["_billing_vat_number", "_vat_number", "vat_
 
 /**
  * The stage an order payload shows. order.deleted means the order was trashed or deleted, whatever
- * its last status. WooCommerce's own statuses mean what STAGE_BY_STATUS says; the shop's own
+ * its last status. WooCommerce's own statuses mean what coreStage says; the shop's own
  * (`statusStages`, the connection's map) come next. Any other status added by a plugin ("shipped",
  * "awaiting-pickup") is read as paid once WooCommerce recorded a payment date, else created:
  * refusing it would make WooCommerce disable the webhook after a few failed deliveries.
@@ -34,8 +34,11 @@ export function orderStage(order: WooOrder, topic: string, statusStages: StatusS
   // does; the payment itself is entered only once isPaid shows it (paymentsOf).
   const mapped = shopStage(statusStages, status);
   const stage =
-    STAGE_BY_STATUS[status] ?? (mapped !== undefined && mapped !== "paid" ? mapped : isPaid(order) ? "paid" : "created");
-  return stage === "paid" && awaitingCash(order) ? "created" : stage;
+    coreStage(status) ?? (mapped !== undefined && mapped !== "paid" ? mapped : isPaid(order, statusStages) ? "paid" : "created");
+  // Cash on delivery not yet collected is no payment: paid would run the paid flows (an invoice)
+  // before any cash, and so would fulfilled, which climbs through paid. Created keeps the order
+  // where it is, as the ladder never goes back; a status mapped to completed collects the cash.
+  return (stage === "paid" || stage === "fulfilled") && awaitingCash(order, statusStages) ? "created" : stage;
 }
 
 /** The order's status without the `wc-` prefix WooCommerce uses internally. */
@@ -63,10 +66,14 @@ export function refundedUnpaid(order: WooOrder): boolean {
  * a status alone cannot tell, as a parcel refused at the door is refunded from processing (no cash
  * taken), while a refund after completion gives money back that was collected.
  */
-function awaitingCash(order: WooOrder): boolean {
+function awaitingCash(order: WooOrder, statusStages: StatusStages): boolean {
   if (nonEmpty(order.payment_method) !== "cod") return false;
+  const status = statusOf(order);
   const completed =
-    statusOf(order) === "completed" ||
+    status === "completed" ||
+    // The shop's own status for it ("delivered = completed"): WooCommerce stamps date_completed only
+    // on its own completed status, so this one says the cash was collected only while it is set.
+    shopStage(statusStages, status) === "completed" ||
     nonEmpty(order.date_completed_gmt) !== undefined ||
     nonEmpty(order.date_completed) !== undefined;
   return !completed;
@@ -76,9 +83,12 @@ export interface OrderMeta {
   stage: Stage;
   version: number;
   createdAt: string;
+  /** The connection's map of the shop's own statuses (`statusStages`), as orderStage read it. */
+  statusStages?: StatusStages;
 }
 
 export function toCanonicalOrder(order: WooOrder, meta: OrderMeta): CanonicalOrder {
+  const statusStages = meta.statusStages ?? {};
   // WooCommerce's core is single-currency: the order's currency is the shop's, so no `exchange` is
   // recorded. Multi-currency plugins keep their own rate in order meta, which is not read (yet).
   const currency = order.currency.toUpperCase();
@@ -119,7 +129,7 @@ export function toCanonicalOrder(order: WooOrder, meta: OrderMeta): CanonicalOrd
     shipping,
     fees,
     discounts,
-    payments: paymentsOf(order, total),
+    payments: paymentsOf(order, total, statusStages),
     totals: {
       total,
       // The order-level fields are what WooCommerce charged; sums of the parts only stand in when absent.
@@ -136,10 +146,7 @@ export function toCanonicalOrder(order: WooOrder, meta: OrderMeta): CanonicalOrd
           ? sum(shipping.map((s) => s.price))
           : minorOf(inclusive ? [order.shipping_total, order.shipping_tax] : order.shipping_total, currency, "shipping_total"),
     },
-    // A status such as refunded reads as money received downstream (a payment registered for it):
-    // an order refunded without being paid is cancelled, and cash-on-delivery money never collected
-    // is pending, whatever the status says.
-    financialStatus: refundedUnpaid(order) ? "cancelled" : awaitingCash(order) ? "pending" : order.status,
+    financialStatus: financialStatusOf(order, statusStages),
     note: nonEmpty(order.customer_note),
     channel: nonEmpty(order.created_via),
   };
@@ -148,19 +155,34 @@ export function toCanonicalOrder(order: WooOrder, meta: OrderMeta): CanonicalOrd
 }
 
 /**
+ * The order's financial status. A status such as refunded reads as money received downstream (a
+ * payment registered for it as a whole): an order refunded without being paid is cancelled, and
+ * cash-on-delivery money never collected is pending, whatever the status says. A status of the
+ * shop's own is named by a plugin, not by what was paid (one called "paid" would read as paid without
+ * any payment recorded), so it reads as WooCommerce's own would: processing once isPaid, else
+ * pending. Neither is money received as a whole; the payment shows in `payments`, as for processing.
+ */
+function financialStatusOf(order: WooOrder, statusStages: StatusStages): string {
+  if (refundedUnpaid(order)) return "cancelled";
+  if (awaitingCash(order, statusStages)) return "pending";
+  if (coreStage(statusOf(order)) !== undefined) return order.status;
+  return isPaid(order, statusStages) ? "processing" : "pending";
+}
+
+/**
  * WooCommerce sets date_paid when an order first reaches a paid status (processing, completed); a
  * cash-on-delivery order gets it before the cash is collected (see awaitingCash).
  */
-export function isPaid(order: WooOrder): boolean {
-  if (awaitingCash(order)) return false;
+export function isPaid(order: WooOrder, statusStages: StatusStages = {}): boolean {
+  if (awaitingCash(order, statusStages)) return false;
   return nonEmpty(order.date_paid_gmt) !== undefined || nonEmpty(order.date_paid) !== undefined;
 }
 
 /** One gateway per order; when it has been paid, it took the whole total. */
-function paymentsOf(order: WooOrder, total: number): Payment[] {
+function paymentsOf(order: WooOrder, total: number, statusStages: StatusStages): Payment[] {
   const gateway = nonEmpty(order.payment_method);
   if (gateway === undefined) return [];
-  const paid = isPaid(order);
+  const paid = isPaid(order, statusStages);
   return [
     compact({
       gateway,

@@ -93,7 +93,7 @@ export function parse(delivery: IncomingDelivery, settings: WooCommerceParseSett
     new Date(version).toISOString();
   const stage = orderStage(order, topic, settings.statusStages);
   const canonical = {
-    ...mapped(() => toCanonicalOrder(order, { stage, version, createdAt })),
+    ...mapped(() => toCanonicalOrder(order, { stage, version, createdAt, statusStages: settings.statusStages })),
     refundIds: (order.refunds ?? []).map((r) => String(r.id)),
   };
   const events: SourceEvent[] = [

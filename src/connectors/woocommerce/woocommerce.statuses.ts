@@ -24,6 +24,14 @@ export const STAGE_BY_STATUS: Readonly<Record<string, Stage>> = {
 };
 
 /**
+ * The stage one of WooCommerce's own statuses means, or undefined for any other status. An own-key
+ * lookup: a plugin status named like an object's property ("constructor") is no core status.
+ */
+export function coreStage(status: string): Stage | undefined {
+  return Object.hasOwn(STAGE_BY_STATUS, status) ? STAGE_BY_STATUS[status] : undefined;
+}
+
+/**
  * Statuses a connection cannot map: WooCommerce's own keep their meaning, as the safety rules read
  * them by name (refunded never paid, cash on delivery completed), and a checkout draft is ignored
  * before any mapping (it is no order yet).
@@ -37,8 +45,11 @@ const FIXED_STATUSES: ReadonlySet<string> = new Set([...Object.keys(STAGE_BY_STA
 export const STATUS_STAGES = ["created", "paid", "fulfilled", "completed", "cancelled"] as const satisfies readonly Stage[];
 export type StatusStage = (typeof STATUS_STAGES)[number];
 
-/** A status slug as WooCommerce keeps it after the prefix: sanitize_key's lowercase form, at most 20 characters. */
-const SLUG = /^[a-z0-9-]{1,20}$/;
+/**
+ * A status slug as WooCommerce keeps it after the prefix: what WordPress's sanitize_key leaves
+ * (lowercase letters, digits, dashes and underscores), at most 20 characters.
+ */
+const SLUG = /^[a-z0-9_-]{1,20}$/;
 const STAGE_LIST = `${STATUS_STAGES.slice(0, -1).join(", ")} or ${STATUS_STAGES.at(-1)}`;
 
 /** The status without the `wc-` prefix WooCommerce uses internally. */
@@ -54,12 +65,12 @@ function isStatusStage(value: unknown): value is StatusStage {
 function entryProblem(key: string, value: string): string | undefined {
   const slug = withoutPrefix(key);
   if (!SLUG.test(slug)) {
-    return `"${key}" is not a WooCommerce order status slug: write the status as WooCommerce names it, in lowercase letters, digits and dashes, at most 20 characters (with or without the wc- prefix), e.g. shipped or wc-shipped.`;
+    return `"${key}" is not a WooCommerce order status slug: write the status as WooCommerce names it, in lowercase letters, digits, dashes and underscores, at most 20 characters (with or without the wc- prefix), e.g. shipped or wc-shipped.`;
   }
   if (FIXED_STATUSES.has(slug)) {
     return slug === "checkout-draft"
       ? `"${key}" is a checkout that was never placed; Orderly ignores it, so it cannot be mapped. List only your shop's own statuses.`
-      : `"${key}" is one of WooCommerce's own statuses, which Orderly already reads as ${STAGE_BY_STATUS[slug]}; it cannot be changed here. List only your shop's own statuses, e.g. shipped = fulfilled.`;
+      : `"${key}" is one of WooCommerce's own statuses, which Orderly already reads as ${coreStage(slug)}; it cannot be changed here. List only your shop's own statuses, e.g. shipped = fulfilled.`;
   }
   if (value === "refunded") {
     return `"${key} = refunded": a status cannot mean refunded, as Orderly reads each refund from the order's refunds whatever its status. Use ${STAGE_LIST}.`;
