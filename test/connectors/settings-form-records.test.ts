@@ -35,6 +35,11 @@ describe("record lines in a settings form", () => {
     ]);
   });
 
+  it("refuses a key written on two lines instead of keeping the last one silently", () => {
+    const { errors } = read(products, "DE = oss-de\nSE = oss-se\nDE = oss-de-7");
+    expect(errors).toEqual(['OSS products, line 3: "DE" is already on line 1; keep one of them.']);
+  });
+
   // No pattern runs on a line any more (50 such lines took 3 s through the old one); the speed
   // itself is not asserted here: timing belongs in a benchmark, not a unit test.
   it("reads 50 lines of 999 spaces before a word, each a clear error", () => {

@@ -132,6 +132,8 @@ export function readFields(fields: FieldSpec[], form: FormData, errors: string[]
       case "record": {
         if (!raw?.trim()) break;
         const record: Record<string, unknown> = {};
+        // Where each key was first written: a second line for it would silently replace the first.
+        const firstLine = new Map<string, number>();
         for (const [i, line] of raw.split(/\r?\n/).entries()) {
           if (!line.trim()) continue;
           if (line.length > MAX_RECORD_LINE) {
@@ -145,6 +147,12 @@ export function readFields(fields: FieldSpec[], form: FormData, errors: string[]
             errors.push(`${f.label}, line ${i + 1}: write it as key = value.`);
             continue;
           }
+          const earlier = firstLine.get(entry.key);
+          if (earlier !== undefined) {
+            errors.push(`${f.label}, line ${i + 1}: "${entry.key}" is already on line ${earlier}; keep one of them.`);
+            continue;
+          }
+          firstLine.set(entry.key, i + 1);
           record[entry.key] = f.numericValues && Number.isFinite(Number(entry.value)) ? Number(entry.value) : entry.value;
         }
         out[f.key] = record;
