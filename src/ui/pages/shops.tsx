@@ -1,8 +1,11 @@
 /** All shops: every shop the person belongs to, those needing attention first, each one click from its dashboard. */
 
-import { KEPT_DAYS, needsAttention, SHOPS_LIMIT, type ShopRow } from "../../worker/routes/ui/data/shops-overview";
+import { COUNT_CAP, needsAttention, SHOPS_LIMIT, type ShopRow } from "../../worker/routes/ui/data/shops-overview";
 import { when } from "../../worker/routes/ui/render";
 import { CsrfField } from "../components/form";
+
+/** A figure as the page shows it: a count that reached the cap reads "1,000+" (it stopped counting there). */
+export const capped = (n: number) => (n >= COUNT_CAP ? `${COUNT_CAP.toLocaleString("en")}+` : String(n));
 
 export function ShopsPage(props: {
   rows: ShopRow[];
@@ -16,9 +19,11 @@ export function ShopsPage(props: {
     <>
       <h1>All shops</h1>
       <p class="help">
-        Failed transfers wait for someone to retry or fix them. Paused connections are targets Orderly stopped calling after
-        repeated failures; it probes them until they answer. Each shop's dashboard also lists the connections whose steps failed
-        in the last 7 days.
+        Failed transfers wait for someone to retry or fix them. Kept deliveries are orders a shop sent that Orderly could not
+        take; they wait under Kept, not processed until someone replays or handles them, however old. Paused connections are
+        targets Orderly stopped calling after repeated failures; it probes them until they answer. Last transfer is when a flow
+        last started for the shop: an order that starts no flow does not show there. Counts stop at{" "}
+        {COUNT_CAP.toLocaleString("en")}. Each shop's dashboard also lists the connections whose steps failed in the last 7 days.
       </p>
       {props.total > SHOPS_LIMIT ? (
         <p>
@@ -39,13 +44,15 @@ export function ShopsPage(props: {
       </search>
       {rows.length === 0 ? (
         <p role="status">
-          {props.attentionOnly ? "No shop needs attention: nothing failed, kept or paused." : "You belong to no shop yet."}
+          {props.attentionOnly
+            ? "No shop needs attention: no failed transfer, no kept delivery waiting, no paused connection."
+            : "You belong to no shop yet."}
         </p>
       ) : (
         <table>
           <caption>
             {props.attentionOnly ? "Shops needing attention" : "Your shops"}, those with failed transfers first, then kept
-            deliveries, then paused connections; then by name
+            deliveries waiting, then paused connections; then by name
           </caption>
           <thead>
             <tr>
@@ -57,12 +64,12 @@ export function ShopsPage(props: {
               <th scope="col" class="num">
                 Transfers, last 24 h
               </th>
-              <th scope="col">Last order</th>
+              <th scope="col">Last transfer</th>
               <th scope="col" class="num">
                 Paused connections
               </th>
               <th scope="col" class="num">
-                Kept, last {KEPT_DAYS} days
+                Kept, waiting
               </th>
               <th scope="col">
                 <span class="visually-hidden">Open</span>
@@ -83,11 +90,11 @@ export function ShopsPage(props: {
                   ) : null}
                 </th>
                 <td>{r.role}</td>
-                <td class="num">{r.failed}</td>
-                <td class="num">{r.last24h}</td>
-                <td>{r.lastOrderAt === null ? "None yet" : when(r.lastOrderAt)}</td>
+                <td class="num">{capped(r.failed)}</td>
+                <td class="num">{capped(r.last24h)}</td>
+                <td>{r.lastTransferAt === null ? "None yet" : when(r.lastTransferAt)}</td>
                 <td class="num">{r.paused}</td>
-                <td class="num">{r.kept}</td>
+                <td class="num">{capped(r.kept)}</td>
                 <td>
                   {/* The switcher's own form: the session's tenant changes, then its dashboard opens. */}
                   <form method="post" action="/switch-tenant" class="inline">

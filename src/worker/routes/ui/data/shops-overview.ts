@@ -1,31 +1,35 @@
 /**
- * "All shops": one row per tenant the person belongs to, each figure one query over all of them
- * (GROUP BY tenant_id), on the same indexes the per-tenant pages use. The tenant ids go in as one
- * JSON parameter (json_each): D1 binds at most 100 parameters, an agency may have 200 shops.
+ * "All shops": one row per tenant the person belongs to, each figure one query over all of them,
+ * on the same indexes the per-tenant pages use, each count stopping at COUNT_CAP per shop. The
+ * tenant ids go in as one JSON parameter (json_each): D1 binds at most 100 parameters, an agency
+ * may have 200 shops.
  */
-import { and, eq, gt, gte, sql } from "drizzle-orm";
+import { and, gt, type SQL, sql } from "drizzle-orm";
 import type { SQLiteColumn } from "drizzle-orm/sqlite-core";
 import { type Db, database } from "../../../../db/client";
-import { connections, deadLetters, type Role, tenants, transfers } from "../../../../db/schema";
+import { connections, deadLetters, type Role, tenants } from "../../../../db/schema";
 import type { Membership } from "../ui-env";
 
 /** The most shops one page reads: each figure's IN list stays bounded, and so does the page. */
 export const SHOPS_LIMIT = 200;
 const HOUR_MS = 3_600_000;
-export const KEPT_DAYS = 7;
 
 export interface ShopRow {
   tenantId: string;
   name: string;
   role: Role;
-  /** Transfers whose status is failed now: the transfer log's "failed", waiting for a person. */
+  /** Transfers whose status is failed now: the transfer log's "failed", waiting for a person (at most COUNT_CAP). */
   failed: number;
+  /** Transfers created in the last 24 hours (at most COUNT_CAP). */
   last24h: number;
-  /** The newest transfer's creation time; null when the shop has none (kept). */
-  lastOrderAt: number | null;
+  /**
+   * The newest transfer's creation time; null when the shop has none. Not the last order: an order
+   * that starts no flow makes no transfer.
+   */
+  lastTransferAt: number | null;
   /** Connections the circuit breaker has paused now (the dashboard's "Paused connections"). */
   paused: number;
-  /** Deliveries kept instead of processed in the last KEPT_DAYS days ("Kept, not processed"). */
+  /** Kept deliveries still waiting for a replay or a person, of any age ("Kept, not processed"; at most COUNT_CAP). */
   kept: number;
 }
 
@@ -38,40 +42,41 @@ export interface ShopsOverview {
 /** `column IN (the ids)`, as one bound JSON array rather than one parameter per id. */
 const inIds = (column: SQLiteColumn, ids: string[]) => sql`${column} IN (SELECT value FROM json_each(${JSON.stringify(ids)}))`;
 
+/**
+ * The most rows a figure counts for one shop: each count reads at most this many matching rows, so
+ * a shop with years of failed transfers costs the page no more than one with a thousand. The page
+ * shows the cap as "1,000+".
+ */
+export const COUNT_CAP = 1000;
+
+/**
+ * A kept delivery still waiting for a person: a refused delivery (a failed step is retried from its
+ * transfer instead) that no replay took and nobody marked handled.
+ */
+const waiting = sql`(json_extract(${deadLetters.body}, '$.kind') = 'refused_delivery' AND json_extract(${deadLetters.body}, '$.replayed') IS NULL AND json_extract(${deadLetters.body}, '$.handled') IS NULL)`;
+
 /** The figures' queries, exported so a test can check their plans. */
 export function shopFigureQueries(db: Db, ids: string[], now: number) {
+  // Per shop a subquery on its own, from `tenants`: each reads its shop's range of an index and
+  // stops at COUNT_CAP rows (the inner LIMIT), where a GROUP BY count(*) would read every row.
+  // Spelled out: drizzle drops the table names of columns in a select, and a bare "id" inside a
+  // subquery would be the inner table's.
+  const perShop = <T>(value: SQL<T>) => db.select({ tenantId: tenants.id, n: value }).from(tenants).where(inIds(tenants.id, ids));
+  const upToCap = (rows: SQL) => sql<number>`(SELECT count(*) FROM (SELECT 1 FROM ${rows} LIMIT ${COUNT_CAP}))`;
   return {
-    failed: db
-      .select({ tenantId: transfers.tenantId, n: sql<number>`count(*)` })
-      .from(transfers)
-      .where(and(inIds(transfers.tenantId, ids), eq(transfers.status, "failed")))
-      .groupBy(transfers.tenantId),
-    last24h: db
-      .select({ tenantId: transfers.tenantId, n: sql<number>`count(*)` })
-      .from(transfers)
-      .where(and(inIds(transfers.tenantId, ids), gte(transfers.createdAt, now - 24 * HOUR_MS)))
-      .groupBy(transfers.tenantId),
-    // Per tenant a max() on its own: SQLite answers each from the end of the tenant's range of
-    // transfers_tenant_time (one row), where a GROUP BY max() would read every transfer it has.
-    // Spelled out: drizzle drops the table names of columns in a select, and a bare "id" inside
-    // the subquery would be the transfer's.
-    lastOrder: db
-      .select({
-        tenantId: tenants.id,
-        n: sql<number | null>`(SELECT max(t.created_at) FROM transfers t WHERE t.tenant_id = "tenants"."id")`,
-      })
-      .from(tenants)
-      .where(inIds(tenants.id, ids)),
+    failed: perShop(upToCap(sql`transfers f WHERE f.tenant_id = "tenants"."id" AND f.status = 'failed'`)),
+    last24h: perShop(upToCap(sql`transfers d WHERE d.tenant_id = "tenants"."id" AND d.created_at >= ${now - 24 * HOUR_MS}`)),
+    // SQLite answers max() from the end of the shop's range of transfers_tenant_time (one row).
+    lastTransfer: perShop(sql<number | null>`(SELECT max(t.created_at) FROM transfers t WHERE t.tenant_id = "tenants"."id")`),
+    // Few connections a shop: counted in one GROUP BY.
     paused: db
       .select({ tenantId: connections.tenantId, n: sql<number>`count(*)` })
       .from(connections)
       .where(and(inIds(connections.tenantId, ids), gt(connections.pausedUntil, now)))
       .groupBy(connections.tenantId),
-    kept: db
-      .select({ tenantId: deadLetters.tenantId, n: sql<number>`count(*)` })
-      .from(deadLetters)
-      .where(and(inIds(deadLetters.tenantId, ids), gte(deadLetters.createdAt, now - KEPT_DAYS * 24 * HOUR_MS)))
-      .groupBy(deadLetters.tenantId),
+    // Any age: a waiting delivery is an order missing from the books until someone acts, however
+    // old (the Kept page offers it for replay as long as it is kept). Retention bounds its age.
+    kept: perShop(upToCap(sql`dead_letters WHERE dead_letters.tenant_id = "tenants"."id" AND ${waiting}`)),
   };
 }
 
@@ -100,17 +105,23 @@ export async function shopsOverview(env: Env, memberships: Membership[], now = D
   const ids = shown.map((m) => m.tenantId);
   if (ids.length === 0) return { rows: [], total: 0 };
   const q = shopFigureQueries(database(env), ids, now);
-  const [failed, last24h, lastOrder, paused, kept] = await Promise.all([q.failed, q.last24h, q.lastOrder, q.paused, q.kept]);
+  const [failed, last24h, lastTransfer, paused, kept] = await Promise.all([
+    q.failed,
+    q.last24h,
+    q.lastTransfer,
+    q.paused,
+    q.kept,
+  ]);
   const byTenant = (list: Array<{ tenantId: string | null; n: number | null }>) =>
     new Map(list.map((r) => [r.tenantId, r.n === null ? null : Number(r.n)]));
-  const [f, d, l, p, k] = [failed, last24h, lastOrder, paused, kept].map(byTenant);
+  const [f, d, l, p, k] = [failed, last24h, lastTransfer, paused, kept].map(byTenant);
   const rows = shown.map((m) => ({
     tenantId: m.tenantId,
     name: m.tenantName,
     role: m.role,
     failed: f?.get(m.tenantId) ?? 0,
     last24h: d?.get(m.tenantId) ?? 0,
-    lastOrderAt: l?.get(m.tenantId) ?? null,
+    lastTransferAt: l?.get(m.tenantId) ?? null,
     paused: p?.get(m.tenantId) ?? 0,
     kept: k?.get(m.tenantId) ?? 0,
   }));
