@@ -108,7 +108,7 @@ describe("e-conomic registerPayment: a gateway on payment terms", () => {
         bookedInvoiceNumber: 1,
         paymentTermsNumber: CARD_TERMS,
         reason:
-          "paid by shopify_payments (payment terms 7), and invoice 1 has those payment terms, which already say it is paid: nothing to register",
+          "paid by shopify_payments (payment terms 7), and invoice 1 has those payment terms and shows nothing open in e-conomic: nothing to register",
       },
     });
     expect(writes(mock)).toHaveLength(writesBefore);
@@ -144,7 +144,10 @@ describe("e-conomic registerPayment: a gateway on payment terms", () => {
   });
 
   it("an invoice whose terms a person changed by hand fails the same way", async () => {
-    const mock = createEconomicMock();
+    // Terms 7 of type net: booking left the invoice open.
+    const mock = createEconomicMock({
+      paymentTerms: [{ paymentTermsNumber: CARD_TERMS, name: "Card", paymentTermsType: "net" }],
+    });
     const { history } = await invoiced(mock, danishOrder(), byCard);
     const booked = mock.state.booked[0] as { paymentTerms: unknown };
     booked.paymentTerms = { paymentTermsNumber: 2 };
@@ -193,16 +196,29 @@ describe("e-conomic registerPayment: a gateway on payment terms", () => {
     });
 
     it("with the terms on the invoice, the gateway on an account is entered and the other skipped", async () => {
-      const mock = createEconomicMock();
+      // Terms 7 of type net: the gift card's share is shown settled once a person entered it.
+      const mock = createEconomicMock({
+        paymentTerms: [{ paymentTermsNumber: CARD_TERMS, name: "Card", paymentTermsType: "net" }],
+      });
       const order = danishOrder({ payments });
       // The invoice carries the gift card's terms (here as the buyer kind's terms).
       const { history } = await invoiced(mock, order, { paymentTermsNumber: CARD_TERMS });
+      (mock.state.booked[0] as { remainder: number }).remainder = 148;
 
       const { result } = await run(registerPayment, order, giftOnTerms, { history, reference: PAYMENT_REF });
       expect(result).toMatchObject({
         created: true,
         outputs: { amount: "148.00", gateways: ["shopify_payments"], skippedGateways: ["gift_card"] },
       });
+    });
+
+    it("terms of a type that settles at booking settle the whole invoice: nothing is entered", async () => {
+      const mock = createEconomicMock();
+      const order = danishOrder({ payments });
+      const { history } = await invoiced(mock, order, { paymentTermsNumber: CARD_TERMS });
+
+      const { result } = await run(registerPayment, order, giftOnTerms, { history, reference: PAYMENT_REF });
+      expect(result).toMatchObject({ created: false, outputs: { reason: "invoice 1 is already settled in e-conomic" } });
     });
 
     it("gateways on different terms: the buyer kind's terms, and the step fails naming both", async () => {

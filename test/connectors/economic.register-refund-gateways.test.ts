@@ -355,16 +355,20 @@ describe("e-conomic registerRefund: a refund paid back through several gateways"
   });
 
   it("every gateway on the credit note's payment terms: a journal that cannot be read leaves the skip as before", async () => {
-    const { mock, options } = await creditedOrder(GIFT_CARD_AND_CARD, refundOf({ payments: SPLIT }));
+    // Terms 7 ("Paid by card", paidInCash) on the invoice, and so on its credit note: settled at booking.
+    const { mock, options } = await creditedOrder(GIFT_CARD_AND_CARD, refundOf({ payments: SPLIT }), {
+      ...BOOKED,
+      paymentTermsNumber: 7,
+    });
     const terms = {
       journalNumber: 1,
-      byGateway: { gift_card: { paymentTermsNumber: 1 }, shopify_payments: { paymentTermsNumber: 1 } },
+      byGateway: { gift_card: { paymentTermsNumber: 7 }, shopify_payments: { paymentTermsNumber: 7 } },
     };
     mock.failNext({ status: 500, method: "GET", path: /\/vouchers/, times: 5 });
 
     const { result } = await run(registerRefund, GIFT_CARD_AND_CARD, terms, options);
 
-    expect(result).toMatchObject({ created: false, outputs: { reason: expect.stringContaining("payment terms 1") } });
+    expect(result).toMatchObject({ created: false, outputs: { reason: expect.stringContaining("payment terms 7") } });
     expect(customerPayments(mock)).toEqual([]);
   });
 
@@ -468,7 +472,8 @@ describe("e-conomic registerRefund: a refund paid back through several gateways"
       journalNumber: 1,
       byGateway: { gift_card: { paymentTermsNumber: 1 }, shopify_payments: { paymentTermsNumber: 1 } },
     };
-    // Switched to payment terms with the journal unreadable: the skip carries what was entered.
+    // Switched to payment terms with the journal unreadable, the note shown settled: the skip carries what was entered.
+    setRemainder(mock, 0);
     mock.failNext({ status: 500, method: "GET", path: /\/vouchers/ });
     const second = await run(registerRefund, GIFT_CARD_AND_CARD, terms, { ...options, prior: first.result });
     expect(second.result.outputs).toMatchObject({ enteredBefore: [{ gateway: "gift_card" }, { gateway: "shopify_payments" }] });

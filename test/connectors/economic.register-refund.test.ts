@@ -237,9 +237,16 @@ describe("e-conomic registerRefund", () => {
     const before = writes(mock).length;
     const terms = (n: number) => ({ journalNumber: 1, byGateway: { shopify_payments: { paymentTermsNumber: n } } });
     const options = { refund: refundOf(), previous, history, reference: REFUND_REFERENCE };
-    // createCreditNote gave the credit note its own payment terms (1, the connection's default).
-    expect(mock.state.booked.find((b) => b.bookedInvoiceNumber === 2)?.paymentTerms).toEqual({ paymentTermsNumber: 1 });
+    // createCreditNote gave the credit note the credited invoice's payment terms (1, the default).
+    const note = mock.state.booked.find((b) => b.bookedInvoiceNumber === 2);
+    expect(note?.paymentTerms).toEqual({ paymentTermsNumber: 1 });
 
+    // Terms of type net settle nothing at booking: the note is still open, so nothing says it was paid out.
+    const open = await failure(run(registerRefund, danishOrder(), terms(1), options));
+    expect(open).toMatchObject({ code: "economic_refund_terms_open", madeNothing: true });
+    expect(open.message).toContain('payment terms 1 "Netto 8 dage" (type net)');
+    // Shown settled (the refund paid out and booked by hand): nothing to register.
+    if (note) note.remainder = 0;
     const same = await run(registerRefund, danishOrder(), terms(1), options);
     expect(same.result).toMatchObject({ created: false, outputs: { reason: expect.stringContaining("payment terms 1") } });
 

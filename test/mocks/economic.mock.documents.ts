@@ -3,11 +3,12 @@
  * with their PDF, and draft and sent orders with their upgrade instructions to a draft invoice
  * (answered wrapped, `{ "draftInvoice": {...} }`, as clients of the real API read it). Totals are
  * computed as e-conomic does it: net from the lines, VAT from each product's group and the
- * recipient's VAT zone; a booked invoice's remainder starts at its gross amount.
+ * recipient's VAT zone; a booked invoice's remainder starts at its gross amount, or at 0 when its
+ * payment terms are of a type that settles on booking (SETTLED_ON_BOOKING: paidInCash ...).
  */
 import { validationBody } from "./economic.mock.error-body";
 import { error, json, list, nextNumber, SELF } from "./economic.mock.http";
-import type { MockRequest, MockState } from "./economic.mock.state";
+import { type MockRequest, type MockState, SETTLED_ON_BOOKING } from "./economic.mock.state";
 import { type Json, validate } from "./economic.mock.validate";
 
 /** Fields e-conomic computes or owns; a PUT or upgrade template does not carry them over. */
@@ -102,10 +103,14 @@ function booked(req: MockRequest, state: MockState, id: string | undefined, rest
     const draft = state.drafts.find((d) => d.draftInvoiceNumber === draftNumber) as Json;
     const number = (input.bookWithNumber as number | undefined) ?? nextNumber(state.booked, "bookedInvoiceNumber");
     const { draftInvoiceNumber: _n, templates: _t, self: _s, ...kept } = draft;
+    const terms = state.paymentTerms.find(
+      (t) => t.paymentTermsNumber === (kept.paymentTerms as Json | undefined)?.paymentTermsNumber,
+    );
+    const settles = SETTLED_ON_BOOKING.has(String(terms?.paymentTermsType));
     const invoice = {
       bookedInvoiceNumber: number,
       ...kept,
-      remainder: kept.grossAmount,
+      remainder: settles ? 0 : kept.grossAmount,
       pdf: { download: `${SELF}/invoices/booked/${number}/pdf` },
       self: `${SELF}/invoices/booked/${number}`,
     };

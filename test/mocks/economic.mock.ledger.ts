@@ -1,6 +1,6 @@
 /**
- * Mock routes for the agreement's master data and journals: customers, products, accounting years
- * and `POST/GET /journals/{n}/vouchers` with customer payment entries. Voucher entries are checked
+ * Mock routes for the agreement's master data and journals: customers, products, accounting years,
+ * payment terms and `POST/GET /journals/{n}/vouchers` with customer payment entries. Voucher entries are checked
  * like e-conomic's schema asks: accounting year, a date inside it, amount, customer, contra account.
  */
 import { validationBody } from "./economic.mock.error-body";
@@ -45,6 +45,13 @@ export function ledgerRoute(req: MockRequest, state: MockState): Response | unde
       const input = req.body as Json;
       return { ...input, barred: false, self: `${SELF}/products/${encodeURIComponent(selfLinkId(String(input.productNumber)))}` };
     });
+  }
+  if (collection === "payment-terms" && req.method === "GET") {
+    if (id === undefined) return list("paymentTerms", state.paymentTerms, req.url);
+    return one(
+      state.paymentTerms.find((t) => String(t.paymentTermsNumber) === id),
+      `payment terms ${id}`,
+    );
   }
   if (collection === "accounting-years" && id === undefined && req.method === "GET")
     return list("accountingYears", state.accountingYears, req.url);

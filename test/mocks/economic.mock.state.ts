@@ -32,6 +32,8 @@ export interface MockState {
   sentOrders: Json[];
   journals: Json[];
   vouchers: Json[];
+  /** `GET /payment-terms`: number, name and `paymentTermsType`, which decides what booking does. */
+  paymentTerms: Json[];
   accountingYears: Json[];
   requests: RecordedRequest[];
   counters: { draft: number; order: number };
@@ -68,3 +70,26 @@ export function calendarYears(from: number, to: number): Json[] {
   for (let y = from; y <= to; y++) years.push({ year: String(y), fromDate: `${y}-01-01`, toDate: `${y}-12-31`, closed: false });
   return years;
 }
+
+/**
+ * Payment terms a test agreement has. e-conomic's REST schema types them by `paymentTermsType`
+ * (net, invoiceMonth, paidInCash, prepaid, dueDate, factoring, invoiceWeekStartingSunday,
+ * invoiceWeekStartingMonday, creditcard); the name is only printed. 7 is the "paid" terms a merchant
+ * sets up for card payments, as the docs recommend: of the type that settles on booking.
+ */
+export const DEFAULT_PAYMENT_TERMS: Json[] = [
+  { paymentTermsNumber: 1, name: "Netto 8 dage", paymentTermsType: "net", daysOfCredit: 8 },
+  { paymentTermsNumber: 2, name: "Netto 14 dage", paymentTermsType: "net", daysOfCredit: 14 },
+  { paymentTermsNumber: 3, name: "Netto 30 dage", paymentTermsType: "net", daysOfCredit: 30 },
+  { paymentTermsNumber: 5, name: "Løbende måned + 30 dage", paymentTermsType: "invoiceMonth", daysOfCredit: 30 },
+  { paymentTermsNumber: 7, name: "Paid by card", paymentTermsType: "paidInCash", daysOfCredit: 0 },
+  { paymentTermsNumber: 8, name: "Paid by gift card", paymentTermsType: "paidInCash", daysOfCredit: 0 },
+];
+
+/**
+ * Types under which booking settles the document (remainder 0): e-conomic's help (e-copedia, "Terms
+ * of payment") says "Paid in cash: already paid", a credit card type books the customer invoice as
+ * paid, and factoring matches the payment at once. Every other type leaves the gross open. How the
+ * REST API shows the remainder of such a booking is not confirmed by e-conomic's API documentation.
+ */
+export const SETTLED_ON_BOOKING: ReadonlySet<string> = new Set(["paidInCash", "creditcard", "factoring"]);

@@ -6,7 +6,7 @@
  * collections with pagination, and 400 bodies in e-conomic's annotated-error shape. Error codes
  * E06000/E04740/E04500/E04730 are the documented ones; the others are stand-ins.
  * Routes: customers, products, invoices (drafts, booked, PDF), orders (drafts, sent, upgrade), journals
- * (vouchers), accounting years; see economic.mock.documents.ts and economic.mock.ledger.ts.
+ * (vouchers), accounting years, payment terms; see economic.mock.documents.ts and economic.mock.ledger.ts.
  */
 import { onTestFinished, vi } from "vitest";
 import { documentRoute } from "./economic.mock.documents";
@@ -14,6 +14,7 @@ import { error, json } from "./economic.mock.http";
 import { ledgerRoute } from "./economic.mock.ledger";
 import {
   calendarYears,
+  DEFAULT_PAYMENT_TERMS,
   DEFAULT_PRODUCT_GROUPS,
   DEFAULT_PRODUCTS,
   type MockProductGroup,
@@ -34,6 +35,8 @@ export interface EconomicMockOptions {
   productGroups?: MockProductGroup[];
   /** Journal numbers of the agreement (default [1]). */
   journals?: number[];
+  /** Payment terms beside (or, by number, instead of) DEFAULT_PAYMENT_TERMS. */
+  paymentTerms?: Json[];
 }
 
 export interface FaultSpec {
@@ -64,6 +67,10 @@ export function createEconomicMock(options: EconomicMockOptions = {}) {
     sentOrders: [],
     journals: (options.journals ?? [1]).map((journalNumber) => ({ journalNumber, name: `Journal ${journalNumber}` })),
     vouchers: [],
+    paymentTerms: [
+      ...DEFAULT_PAYMENT_TERMS.filter((d) => !options.paymentTerms?.some((t) => t.paymentTermsNumber === d.paymentTermsNumber)),
+      ...(options.paymentTerms ?? []),
+    ].map((t) => ({ ...t, self: `https://restapi.e-conomic.com/payment-terms/${t.paymentTermsNumber}` })),
     accountingYears: calendarYears(2023, 2027),
     requests: [] as RecordedRequest[],
     counters: { draft: 1, order: 1 },

@@ -2,8 +2,8 @@
  * `createCreditNote` (flows on `refunded`): the refund's credit note document as an e-conomic
  * credit note. e-conomic has no credit note entity: a credit note is an invoice with negative
  * quantities, printed with the credit note layout because its total is negative (e-conomic's API
- * forum, 2011/2012). It goes on the customer of the booked invoice it credits, names that invoice in
- * its heading, and is booked when the step says so and its totals match. Restocking is noted per
+ * forum, 2011/2012). It goes on the customer of the booked invoice it credits with that invoice's
+ * payment terms, names that invoice in its heading, and is booked when the step says so and its totals match. Restocking is noted per
  * line; it moves no stock. A draft carrying the step's reference is updated; a booked one is kept.
  */
 import { buildCreditNoteDocument, spreadChecks } from "../../domain/accounting/build-document";
@@ -31,6 +31,7 @@ import {
   invoiceTraces,
   type StepsContext,
 } from "./economic.history";
+import { bookedTermsNumber } from "./economic.payment-terms";
 import { type BookedInvoice, findInvoiceByReference, getBookedInvoice } from "./economic.reference";
 import { type EconomicConnectionSettings, type EconomicCredentials, economicDocumentSettings } from "./economic.settings";
 
@@ -80,11 +81,15 @@ export const createCreditNote = defineAction<typeof createCreditNoteSettings, Ec
     const invoice = await getBookedInvoice(ctx, credited);
     // Checked before anything is written: e-conomic itself takes a credit note in any currency and for any amount.
     await checkAgainstInvoice(ctx, order, document, { ...invoice, bookedInvoiceNumber: credited }, reference);
+    // The invoice's payment terms (a gateway's "paid" terms from createInvoice, or the buyer kind's):
+    // registerRefund skips a gateway on terms only when the credit note carries the same ones.
+    const invoiceTerms = bookedTermsNumber(invoice);
     const prepared = await prepareDocument(ctx, order, document, ctx.settings, {
       reference,
       sign: -1,
       heading: `Credit note for invoice ${credited}`,
       notes: restockNotes(document, refund),
+      ...(invoiceTerms === undefined ? {} : { paymentTermsNumber: invoiceTerms }),
     });
     const customerNumber =
       existing?.customerNumber ?? original.customerNumber ?? invoice.customer?.customerNumber ?? missingCustomer(credited);

@@ -5,8 +5,10 @@
  */
 import { z } from "zod";
 import { OrderlyError } from "../../domain/errors";
+import { toDecimalString } from "../../domain/money";
 import type { CanonicalOrder } from "../../domain/order";
 import { gatewaysOf, paidAsAWhole, receivedPayments } from "../../domain/payment";
+import { type EconomicContext, economicRequest } from "./economic.api";
 
 /**
  * Paid amount per gateway in the order's currency; `undefined` means "the whole invoice", or, with
@@ -82,6 +84,76 @@ export function paymentTermsDiffer(
         bookedInvoiceNumber: invoiceNumber,
         invoiceTerms: invoiceTerms ?? null,
         gatewayTerms: Object.fromEntries(differing.map((d) => [d.gateway, d.terms])),
+      },
+      madeNothing: true,
+    },
+  );
+}
+
+/** The terms record (`GET /payment-terms/{n}`): its name and type, as e-conomic's REST schema names them. */
+const termsRecord = z.object({ name: z.string().optional(), paymentTermsType: z.string().optional() });
+export type TermsRecord = z.infer<typeof termsRecord>;
+
+/**
+ * The terms' name and type, for an error to name them; undefined when e-conomic does not answer
+ * them (read only to explain a failure, so a failed read does not hide the failure itself).
+ */
+export async function describeTerms(ctx: EconomicContext, termsNumber: number): Promise<TermsRecord | undefined> {
+  try {
+    const found = await economicRequest<unknown>(ctx, { method: "GET", path: `/payment-terms/${termsNumber}`, accept: [404] });
+    if (found.status === 404) return undefined;
+    const read = termsRecord.safeParse(found.body);
+    return read.success ? read.data : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** `payment terms 7 "Paid by card" (type net)`, as much of it as is known. */
+export function termsInWords(termsNumber: number, record: TermsRecord | undefined): string {
+  const name = record?.name ? ` "${record.name}"` : "";
+  const type = record?.paymentTermsType ? ` (type ${record.paymentTermsType})` : "";
+  return `payment terms ${termsNumber}${name}${type}`;
+}
+
+/**
+ * Gateways on payment terms the booked document carries, yet e-conomic still shows it open: whether
+ * booking settles a document depends on the terms' type (e-conomic's own help: "paid in cash" means
+ * already paid; a "net" record named "Paid by card" settles nothing), not on their name. Nothing is
+ * entered, and the step does not claim the money was registered.
+ */
+export function paymentTermsOpen(what: {
+  subject: string;
+  document: string;
+  documentNumber: number;
+  gateways: readonly string[];
+  termsNumber: number;
+  terms: TermsRecord | undefined;
+  open: number | undefined;
+  currency: string;
+  code: string;
+  moneyWent: string;
+}): OrderlyError {
+  const { gateways, termsNumber, terms, open, currency } = what;
+  const named = gateways.map((g) => `"${g}"`).join(" and ");
+  const settings = gateways.map((g) => `byGateway.${g}`).join(" and ");
+  const shown =
+    open === undefined
+      ? "shows no remainder, so nothing says it is settled"
+      : `still shows ${toDecimalString(open, currency)} ${currency} open`;
+  return new OrderlyError(
+    `${what.subject} was not registered: this step maps ${named} to ${termsInWords(termsNumber, terms)}, meant to say it is paid, and ${what.document} ${what.documentNumber} carries them, but it ${shown}. e-conomic settles a document when it is booked only under terms of a type that does so (such as paid in cash, with the terms' contra account); terms of another type only print their name. Either give those terms a type that settles on booking in e-conomic (for documents booked later) and settle this one by hand, or map ${settings} in this step's settings to the contra account the money ${what.moneyWent} and retry.`,
+    {
+      errorClass: "validation",
+      code: what.code,
+      details: {
+        [`${what.document === "invoice" ? "bookedInvoiceNumber" : "creditNoteNumber"}`]: what.documentNumber,
+        paymentTermsNumber: termsNumber,
+        paymentTermsName: terms?.name ?? null,
+        paymentTermsType: terms?.paymentTermsType ?? null,
+        remainder: open === undefined ? null : toDecimalString(open, currency),
+        currency,
+        gateways: [...gateways],
       },
       madeNothing: true,
     },

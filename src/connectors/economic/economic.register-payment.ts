@@ -2,9 +2,12 @@
  * `registerPayment`: enters what the customer paid as a customer payment in a journal, settling the
  * booked invoice an earlier step made once a bookkeeper books the journal. Each gateway maps to the
  * account its money lands on, or to payment terms that already say the invoice is paid: nothing is
- * registered then, but only when the booked invoice carries those terms; with others the step fails
- * (economic_payment_terms_differ) rather than leave it to fall due unpaid. Partial payments are entered with their amount. An entry made before is found by the
- * step's reference in its text; an invoice e-conomic already shows as settled gets nothing more.
+ * registered then, but only when the booked invoice carries those terms (else
+ * economic_payment_terms_differ) and e-conomic shows their share settled, as terms of a type that
+ * settles on booking do (else economic_payment_terms_open): never left to fall due unpaid. Partial
+ * payments are entered with their amount. An entry made before is found by the step's reference in
+ * its text; an invoice e-conomic already shows as settled gets nothing more, nor does what another
+ * flow's registerPayment entered on the same (adopted) invoice (economic.other-payments.ts).
  *
  * Sign: the amount is entered negative, a credit to the customer's account. e-conomic's own example
  * shows a positive amount without saying which side it is on; an integrator reports that a positive
@@ -19,8 +22,9 @@ import { defineAction } from "../contract";
 import type { EconomicContext } from "./economic.api";
 import { bookedInvoiceFromSteps } from "./economic.history";
 import { findVoucherByText, type JournalVoucher, postCustomerPayments, voucherId } from "./economic.journal";
+import { paidByOtherFlows } from "./economic.other-payments";
 import { type RegisterPaymentSettings, registerPaymentSettings } from "./economic.payment-mail.settings";
-import { bookedTermsNumber, paidByGateway, paymentTermsDiffer } from "./economic.payment-terms";
+import { bookedTermsNumber, describeTerms, paidByGateway, paymentTermsDiffer, paymentTermsOpen } from "./economic.payment-terms";
 import { type BookedInvoice, getBookedInvoice } from "./economic.reference";
 import type { EconomicConnectionSettings, EconomicCredentials } from "./economic.settings";
 
@@ -57,6 +61,9 @@ export const registerPayment = defineAction<typeof registerPaymentSettings, Econ
       "paymentTermsNumber" in target ? [{ gateway, terms: target.paymentTermsNumber }] : [],
     );
     const allTerms = toRegister.length === 0;
+    // Every gateway maps to an account or to terms (targetFor): one that maps to neither would be
+    // skipped without a word.
+    if (toRegister.length + byTerms.length !== paid.size) throw unmapped([...paid.keys()]);
     if (paid.size > 1 && toRegister.some((e) => e.amount === undefined)) throw splitUnknown(order, [...paid.keys()], "e-conomic");
     // As registerRefund: with every gateway on payment terms nothing is entered, so a journal that
     // cannot be read does not stop the step; a voucher an earlier run wrote (before the gateways were
@@ -77,12 +84,31 @@ export const registerPayment = defineAction<typeof registerPaymentSettings, Econ
     // other terms (the buyer kind's, or a person's edit) leave it to fall due unpaid.
     const invoiceTerms = bookedTermsNumber(booked);
     const differing = byTerms.filter((t) => t.terms !== invoiceTerms);
-    const settledAlready = booked.remainder !== undefined && booked.remainder <= 0;
+    const remainder = booked.remainder === undefined ? undefined : toMinor(booked.remainder, currency);
+    const settledAlready = remainder !== undefined && remainder <= 0;
     if (differing.length > 0 && !settledAlready) throw paymentTermsDiffer(order, invoiceNumber, differing, invoiceTerms);
+    // The terms are the invoice's, but only their type decides whether booking settled it: the
+    // remainder says whether it did.
+    const termsOpen = async (): Promise<never> => {
+      const termsNumber = byTerms[0]?.terms as number;
+      throw paymentTermsOpen({
+        subject: `The payment of order ${order.source.orderNumber}`,
+        document: "invoice",
+        documentNumber: invoiceNumber,
+        gateways: byTerms.map((t) => t.gateway),
+        termsNumber,
+        terms: await describeTerms(ctx, termsNumber),
+        open: remainder,
+        currency,
+        code: "economic_payment_terms_open",
+        moneyWent: "landed on",
+      });
+    };
     if (allTerms && differing.length === 0) {
+      if (!settledAlready) return await termsOpen();
       const terms = byTerms.map((t) => `${t.gateway} (payment terms ${t.terms})`);
       return skip(
-        `paid by ${terms.join(", ")}, and invoice ${invoiceNumber} has those payment terms, which already say it is paid: nothing to register`,
+        `paid by ${terms.join(", ")}, and invoice ${invoiceNumber} has those payment terms and shows nothing open in e-conomic: nothing to register`,
         { paymentTermsNumber: invoiceTerms },
       );
     }
@@ -98,8 +124,15 @@ export const registerPayment = defineAction<typeof registerPaymentSettings, Econ
     // journal was booked (they leave the journal, so the search above no longer finds them on a
     // re-run), or a payment a bookkeeper entered. Only what is still missing is entered.
     const gross = booked.grossAmount === undefined ? undefined : toMinor(booked.grossAmount, currency);
-    const settled =
-      gross !== undefined && booked.remainder !== undefined ? Math.max(0, gross - toMinor(booked.remainder, currency)) : 0;
+    const settled = gross !== undefined && remainder !== undefined ? Math.max(0, gross - remainder) : 0;
+    // Beside gateways on accounts, the terms gateways' share must show settled (the remainder), else
+    // entering the others alone would leave it to fall due unpaid under terms that say "paid".
+    const termsShare = byTerms.reduce((sum, t) => sum + amountIn(paid.get(t.gateway), order, booked, currency), 0);
+    if (termsShare > 0 && (remainder === undefined || gross === undefined || settled < termsShare)) return await termsOpen();
+    // What another flow's registerPayment entered on this invoice (adopted by a second flow) counts
+    // as paid, booked or not: its voucher may still wait in a journal, outside the remainder.
+    const byOthers = paidByOtherFlows(ctx, invoiceNumber, currency, amountIn(undefined, order, booked, currency));
+    const covered = Math.max(settled - termsShare, byOthers.minor);
     // Converted as a running total (convertParts); a payment of the whole is the invoice's own gross.
     const converted = convertParts(
       toRegister.flatMap((e) => (e.amount === undefined ? [] : [e.amount])),
@@ -111,9 +144,15 @@ export const registerPayment = defineAction<typeof registerPaymentSettings, Econ
         ? { ...e, minor: amountIn(undefined, order, booked, currency) }
         : { ...e, minor: converted[next++] as number },
     );
-    const entries = stillOwed(parts, settled);
+    const entries = stillOwed(parts, covered);
+    const others = byOthers.from.length > 0 ? { enteredByOtherFlows: byOthers.from } : {};
     if (entries.length === 0)
-      return skip(`invoice ${invoiceNumber} already shows ${toDecimalString(settled, currency)} ${currency} paid in e-conomic`);
+      return skip(
+        byOthers.minor > settled - termsShare
+          ? `another flow's registerPayment already entered ${toDecimalString(byOthers.minor, currency)} ${currency} on invoice ${invoiceNumber} (${byOthers.from.map((f) => `the order's ${f.stage}-stage transfer ${f.transferId}`).join(", ")}): nothing more to register`
+          : `invoice ${invoiceNumber} already shows ${toDecimalString(settled, currency)} ${currency} paid in e-conomic`,
+        others,
+      );
     // Only now, with something to enter, does a journal too large to search stop the step.
     if (unsearched) throw unsearched;
     const date = order.source.createdAt.slice(0, 10);
@@ -141,8 +180,9 @@ export const registerPayment = defineAction<typeof registerPaymentSettings, Econ
         ...(toRegister.length < paid.size
           ? { skippedGateways: [...paid.keys()].filter((g) => !entries.some((e) => e.gateway === g)) }
           : {}),
-        partial: gross !== undefined && settled + total < gross,
+        partial: gross !== undefined && termsShare + covered + total < gross,
         ...(settled > 0 ? { alreadySettled: toDecimalString(settled, currency) } : {}),
+        ...others,
       },
     };
   },
@@ -177,10 +217,14 @@ export function stillOwed<T extends { minor: number }>(entries: T[], settled: nu
   });
 }
 
-/** The gateway's mapping: its own entry, else the default contra account. `what` names the money in the error. */
+/**
+ * The gateway's mapping: its own entry, else the default contra account. `what` names the money in
+ * the error. An own property only: a gateway named "constructor" or "toString" would otherwise get
+ * an object's built-in value, which maps to neither an account nor terms.
+ */
 export function targetFor(settings: RegisterPaymentSettings, gateway: string, what = "Payments by") {
-  const mapped = settings.byGateway[gateway];
-  if (mapped) return mapped;
+  const mapped = Object.hasOwn(settings.byGateway, gateway) ? settings.byGateway[gateway] : undefined;
+  if (mapped && ("contraAccountNumber" in mapped || "paymentTermsNumber" in mapped)) return mapped;
   if (settings.defaultContraAccountNumber !== undefined) return { contraAccountNumber: settings.defaultContraAccountNumber };
   throw new OrderlyError(
     `${what} "${gateway}" have no account: add byGateway.${gateway} (or defaultContraAccountNumber) to the step's settings.`,
@@ -190,6 +234,14 @@ export function targetFor(settings: RegisterPaymentSettings, gateway: string, wh
       details: { setting: `byGateway.${gateway}` },
       madeNothing: true,
     },
+  );
+}
+
+/** Gateways that map to neither an account nor payment terms: never a silent skip. */
+export function unmapped(gateways: readonly string[]): OrderlyError {
+  return new OrderlyError(
+    `The payment through ${gateways.map((g) => `"${g}"`).join(", ")} was not registered: the step's settings map it to neither a contra account nor payment terms. Set byGateway for each (or defaultContraAccountNumber) and retry.`,
+    { errorClass: "validation", code: "economic_setting_missing", details: { gateways: [...gateways] }, madeNothing: true },
   );
 }
 

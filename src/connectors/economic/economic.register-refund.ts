@@ -6,9 +6,10 @@
  * search for an earlier entry by the step's reference before writing, and the credit note's
  * `remainder` for what was booked meanwhile. A refund that states its split over two or more
  * gateways (a gift card and a card) gets one line per gateway in one voucher; any other goes back
- * through the order's one gateway exactly as before refunds were split (domain/payment.ts). A gateway mapped to payment terms enters nothing only
- * when the booked credit note carries those terms (and, beside gateways on accounts, shows its share
- * settled); the amount is never more than the note has open. What the note shows settled is one
+ * through the order's one gateway exactly as before refunds were split (domain/payment.ts). A
+ * gateway mapped to payment terms enters nothing only when the booked credit note carries those
+ * terms and shows its share settled (alone: nothing open, as terms of a type that settles on booking
+ * leave it; else economic_refund_terms_open); the amount is never more than the note has open. What the note shows settled is one
  * total: with several lines it is attributed per gateway (economic.refund-split.ts).
  *
  * Sign: the opposite of registerPayment's. A payment is entered negative (a credit to the customer);
@@ -25,7 +26,7 @@ import { type ActionResult, defineAction } from "../contract";
 import { bookedInvoiceFromSteps, invoiceTraces } from "./economic.history";
 import { type JournalVoucher, postCustomerPayments, voucherId } from "./economic.journal";
 import { registerPaymentSettings } from "./economic.payment-mail.settings";
-import { bookedTermsNumber } from "./economic.payment-terms";
+import { bookedTermsNumber, describeTerms, paymentTermsOpen } from "./economic.payment-terms";
 import { type BookedInvoice, getBookedInvoice } from "./economic.reference";
 import {
   attribution,
@@ -37,7 +38,7 @@ import {
   voucherLines,
   without,
 } from "./economic.refund-split";
-import { findEarlierEntry, targetFor } from "./economic.register-payment";
+import { findEarlierEntry, targetFor, unmapped } from "./economic.register-payment";
 import type { EconomicConnectionSettings, EconomicCredentials } from "./economic.settings";
 
 // The connector's index exports it from here.
@@ -77,6 +78,8 @@ export const registerRefund = defineAction<typeof registerPaymentSettings, Econo
       "paymentTermsNumber" in p.target ? [{ ...p, terms: p.target.paymentTermsNumber }] : [],
     );
     const allTerms = onAccounts(parts).length === 0;
+    // A gateway mapping to neither would be skipped without a word (targetFor reads own entries only).
+    if (onAccounts(parts).length + byTerms.length !== parts.length) throw unmapped(parts.map((p) => p.gateway));
     // Searched first, whatever the gateways map to now: a voucher an earlier run wrote is named even
     // once they were switched to payment terms. Before the credit note is read, as an unbooked
     // entry does not lower its remainder. With every gateway on payment terms nothing is entered, so
@@ -95,15 +98,32 @@ export const registerRefund = defineAction<typeof registerPaymentSettings, Econo
     const carry = (before: Map<string, number>) =>
       attribution(split, currency, before, before === earlier.all ? earlier.lastVoucher : undefined);
     for (const p of byTerms) checkTermsSettle(booked, creditNoteNumber, p.gateway, p.terms, refund, order);
-    if (allTerms)
-      return skip(
-        `paid by ${parts.map((p) => p.gateway).join(" and ")}, and credit note ${creditNoteNumber} has its payment terms ${byTerms[0]?.terms}, which already say it is settled: nothing to register`,
-        carry(earlier.all),
-      );
     // A credit note's remainder is negative while the refund is owed to the customer, so what is open
     // is its opposite: 0 once paid out, below 0 once paid out beyond its total (an entry for a refund
     // larger than the credit note, booked). Nothing is entered then, as registerPayment on remainder <= 0.
     const open = booked.remainder === undefined ? undefined : -toMinor(booked.remainder, currency);
+    if (allTerms) {
+      // The credit note carries the terms, but only their type decides whether booking settled it.
+      if (open === undefined || open > 0) {
+        const termsNumber = byTerms[0]?.terms as number;
+        throw paymentTermsOpen({
+          subject: `Refund ${refund.source.refundId} of order ${order.source.orderNumber}`,
+          document: "credit note",
+          documentNumber: creditNoteNumber,
+          gateways: byTerms.map((p) => p.gateway),
+          termsNumber,
+          terms: await describeTerms(ctx, termsNumber),
+          open,
+          currency,
+          code: "economic_refund_terms_open",
+          moneyWent: "was paid back from",
+        });
+      }
+      return skip(
+        `paid by ${parts.map((p) => p.gateway).join(" and ")}, and credit note ${creditNoteNumber} has its payment terms ${byTerms[0]?.terms} and shows nothing open in e-conomic: nothing to register`,
+        carry(earlier.all),
+      );
+    }
     if (open !== undefined && open <= 0)
       return skip(`credit note ${creditNoteNumber} is already settled in e-conomic`, carry(earlier.all));
     const customerNumber = booked.customer?.customerNumber ?? invoiceTraces({ ...ctx, history: [] })[0]?.customerNumber;
@@ -245,8 +265,8 @@ async function creditNoteFromThisTransfer(
 
 /**
  * A gateway mapped to payment terms has nothing entered only when the credit note carries those
- * terms: its terms are createCreditNote's own settings, not the gateway's, and any others leave the
- * refund owed to the customer with no account to enter it on.
+ * terms (createCreditNote gives it the credited invoice's, so an invoice on a gateway's terms has
+ * them), and any others leave the refund owed to the customer with no account to enter it on.
  */
 function checkTermsSettle(
   note: BookedInvoice,

@@ -19,6 +19,7 @@ import {
   differences,
   findInvoiceById,
   findInvoiceByReference,
+  findPaymentByReference,
   type LedgerInvoice,
   matchOrCreateCustomer,
   registerPaymentOnce,
@@ -173,18 +174,46 @@ export const registerPayment = defineAction<typeof paymentSettings, Record<strin
     if (amount === 0)
       return { externalId: String(invoiceId), created: false, outputs: { invoiceId, reason: "the order is not paid" } };
     const method = paid[0]?.gateway ?? order.payments[0]?.gateway ?? "unknown";
+    // This step's own payment first: a retry or re-run adopts it as it was.
+    const own = await findPaymentByReference(ctx.env, ctx.connection.id, ctx.reference);
+    if (own)
+      return {
+        externalId: String(own.id),
+        created: false,
+        outputs: { invoiceId, amount: own.amount, method, partial: invoice.paid < invoice.total },
+      };
+    // Only what the invoice does not have yet: an invoice another flow made and paid (adopted by this
+    // flow's createInvoice) already holds that flow's payment, which must not be entered twice.
+    const missing = amount - invoice.paid;
+    if (missing <= 0)
+      return {
+        externalId: String(invoiceId),
+        created: false,
+        outputs: {
+          invoiceId,
+          amount: 0,
+          alreadyPaid: invoice.paid,
+          reason: `invoice ${invoiceId} already has ${toDecimalString(invoice.paid, invoice.currency)} ${invoice.currency} paid, all the order says was paid: nothing to register`,
+        },
+      };
     const payment = await registerPaymentOnce(ctx.env, {
       connectionId: ctx.connection.id,
       tenantId: ctx.connection.tenantId,
       reference: ctx.reference,
       invoiceId,
-      amount,
+      amount: missing,
       method,
     });
     return {
       externalId: String(payment.id),
       created: payment.created,
-      outputs: { invoiceId, amount, method, partial: amount < invoice.total },
+      outputs: {
+        invoiceId,
+        amount: missing,
+        method,
+        partial: invoice.paid + missing < invoice.total,
+        ...(invoice.paid > 0 ? { alreadyPaid: invoice.paid } : {}),
+      },
     };
   },
 });

@@ -132,17 +132,26 @@ export async function bookDocument(env: Env, id: number): Promise<void> {
   await database(env).update(ledgerInvoices).set({ state: "booked", updatedAt: Date.now() }).where(eq(ledgerInvoices.id, id));
 }
 
+/** The payment a step recorded under its reference, if any. */
+export async function findPaymentByReference(
+  env: Env,
+  connectionId: string,
+  reference: string,
+): Promise<{ id: number; amount: number } | undefined> {
+  return database(env)
+    .select({ id: ledgerPayments.id, amount: ledgerPayments.amount })
+    .from(ledgerPayments)
+    .where(and(eq(ledgerPayments.connectionId, connectionId), eq(ledgerPayments.reference, reference)))
+    .get();
+}
+
 /** Records a payment once per reference and adds it to the invoice's paid amount, in one batch. */
 export async function registerPaymentOnce(
   env: Env,
   input: { connectionId: string; tenantId: string; reference: string; invoiceId: number; amount: number; method: string },
 ): Promise<{ id: number; created: boolean }> {
   const db = database(env);
-  const existing = await db
-    .select({ id: ledgerPayments.id })
-    .from(ledgerPayments)
-    .where(and(eq(ledgerPayments.connectionId, input.connectionId), eq(ledgerPayments.reference, input.reference)))
-    .get();
+  const existing = await findPaymentByReference(env, input.connectionId, input.reference);
   if (existing) return { id: existing.id, created: false };
   const [inserted] = await db.batch([
     db
