@@ -42,6 +42,15 @@ export function findDeadLetter(env: Env, tenantId: string, id: number): Promise<
     .get();
 }
 
+/**
+ * A kept delivery still waiting for a person: a refused delivery (not a failed step, which its
+ * transfer shows) that no replay has taken (`replayed`, routes/replay.ts) and nobody marked handled
+ * (`handled`: booked by hand). What "kept" counts, and what the alert sweep still tells.
+ */
+export function keptWaiting(): SQL {
+  return sql`(json_extract(${deadLetters.body}, '$.kind') = 'refused_delivery' AND json_extract(${deadLetters.body}, '$.replayed') IS NULL AND json_extract(${deadLetters.body}, '$.handled') IS NULL)`;
+}
+
 export interface UntoldDelivery {
   id: number;
   tenantId: string;
@@ -54,20 +63,14 @@ export interface UntoldDelivery {
 /**
  * Kept deliveries (`refused_delivery`) kept between `from` and `to` whose alert was never counted
  * (`alerted_at` null), oldest first, for the cron's sweep. A step's dead letter is not one: its
- * transfer's failure alert tells of it.
+ * transfer's failure alert tells of it. Nor is one a replay took (or a person marked handled)
+ * before its alert went out: telling of it then would have the merchant enter it by hand again.
  */
 export async function untoldKeptDeliveries(env: Env, from: number, to: number, limit: number): Promise<UntoldDelivery[]> {
   const rows = await database(env)
     .select({ id: deadLetters.id, tenantId: deadLetters.tenantId, body: deadLetters.body, reason: deadLetters.reason })
     .from(deadLetters)
-    .where(
-      and(
-        isNull(deadLetters.alertedAt),
-        gte(deadLetters.createdAt, from),
-        lte(deadLetters.createdAt, to),
-        sql`json_extract(${deadLetters.body}, '$.kind') = 'refused_delivery'`,
-      ),
-    )
+    .where(and(isNull(deadLetters.alertedAt), gte(deadLetters.createdAt, from), lte(deadLetters.createdAt, to), keptWaiting()))
     .orderBy(asc(deadLetters.createdAt), asc(deadLetters.id))
     .limit(limit);
   return rows.flatMap((row) => {

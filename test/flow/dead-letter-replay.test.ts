@@ -88,7 +88,7 @@ describe("replaying a kept delivery", () => {
     expect((await enable(world, woo)).status).toBe(200);
     const first = await replay(world, id);
     expect(first.status, JSON.stringify(first.body)).toBe(200);
-    expect(first.body).toMatchObject({ id, result: "taken", accepted: 1, ignored: null });
+    expect(first.body).toEqual({ id, result: "taken", accepted: 1 });
     const [transfer] = await settledTransfers(world, String(body.id), 1);
     expect(transfer.status).toBe("completed");
 
@@ -200,19 +200,19 @@ describe("replaying a kept delivery", () => {
       [ids[0], "taken"],
       [ids[1], "taken"],
     ]);
-    expect(first.body).toMatchObject({ remaining: 2, nextCursor: String(ids[1]) });
+    expect(first.body).toMatchObject({ remaining: 1, nextCursor: String(ids[1]) });
     const second = await world.api("/dead-letters/replay", {
       body: { connectionId: woo, limit: 2, cursor: first.body.nextCursor },
     });
-    expect(second.body.results.map((r: any) => [r.id, r.result])).toEqual([
-      [ids[2], "taken"],
-      [badId, "refused"],
-    ]);
+    // The unmappable one's reason offers entering it by hand: a bulk replay leaves it out.
+    expect(second.body.results.map((r: any) => [r.id, r.result])).toEqual([[ids[2], "taken"]]);
     expect(second.body).toMatchObject({ remaining: 0, nextCursor: null });
     for (const o of orders) await settledTransfers(world, String(o.id), 1);
-    // Taken ones are done; the refused one is still there to replay once fixed.
     const again = await world.api("/dead-letters/replay", { body: { connectionId: woo } });
-    expect(again.body.results.map((r: any) => r.id)).toEqual([badId]);
+    expect(again.body.results).toEqual([]);
+    // Named by id, it is replayed (and refused again, still unmappable).
+    const byId = await world.api("/dead-letters/replay", { body: { ids: [badId] } });
+    expect(byId.body.results.map((r: any) => [r.id, r.result])).toEqual([[badId, "refused"]]);
 
     const invalid = await world.api("/dead-letters/replay", { body: { ids: [ids[0]], connectionId: woo } });
     expect(invalid.status).toBe(400);

@@ -1,10 +1,11 @@
 /**
  * "Kept, not processed": deliveries Orderly kept instead of processing (dead letters), and one of
  * them with its whole reason, the headers kept and the body as received. Owners and admins replay a
- * kept delivery from either page, or a connection's all from the list.
+ * kept delivery from either page, or a connection's all from the list, or mark one handled. One
+ * whose reason said to act by hand asks first (ConfirmReplayPage).
  */
 import type { KeptBody } from "../../db/dead-letters";
-import { REPLAY_BATCH, type Replayed } from "../../worker/routes/replay";
+import { type CheckFirst, type Handled, REPLAY_BATCH, type Replayed } from "../../worker/routes/replay";
 import { when } from "../../worker/routes/ui/render";
 import { PostForm } from "../components/form";
 import { prettyJson } from "../components/format";
@@ -24,26 +25,47 @@ export interface KeptRow {
   order: string | null;
   transferId: string | null;
   reason: string | null;
-  /** A kept delivery, which can be replayed (a failed step is retried from its transfer). */
+  /** A kept delivery not marked handled, which can be replayed (a failed step is retried from its transfer). */
   replayable: boolean;
   /** When a replay took it, and who. */
   replayed: Replayed | null;
+  /** When a person marked it handled, and who. */
+  handled: Handled | null;
   /** The last replay that was refused (the reason is then the new one). */
   lastRefused: { at: number; by: string } | null;
+  /** The last replay found nothing to book and left it waiting (a test order). */
+  lastIgnored: { at: number; by: string; code: string } | null;
+  /** Left out of "Replay all", and its Replay asks first. */
+  checkFirst: CheckFirst | null;
 }
 
 /** A connection with kept deliveries not taken yet: its "Replay all" form. */
 export interface ReplayAll {
   connectionId: string;
   connectionName: string;
+  /** How many "Replay all" takes. */
   count: number;
+  /** How many more wait that "Replay all" leaves out (replayed one by one, or marked handled). */
+  checkFirst: number;
   /** Where the previous "Replay all" stopped, when it left some. */
   after: number | null;
 }
 
-/** What became of a replay, or the button for one. */
+/** Why a kept delivery asks before it is replayed, as a sentence. */
+const CHECK_FIRST: Record<CheckFirst, string> = {
+  manual: "Its reason told you to book or enter it by hand.",
+  older: "It was kept by an older Orderly, whose reason may have told you to book it by hand.",
+};
+
+/** What became of a replay, or the buttons for one. */
 function Replay(props: { row: KeptRow; canReplay: boolean; csrf: string; back: "list" | "detail" }) {
   const r = props.row;
+  if (r.handled)
+    return (
+      <span class="replayed">
+        Marked handled {when(r.handled.at)} by {r.handled.by}
+      </span>
+    );
   if (!r.replayable) return null;
   if (r.replayed)
     return (
@@ -59,14 +81,79 @@ function Replay(props: { row: KeptRow; canReplay: boolean; csrf: string; back: "
           Replay refused {when(r.lastRefused.at)} ({r.lastRefused.by}).{" "}
         </span>
       ) : null}
-      {props.canReplay ? (
-        <PostForm action={`/dead-letters/${r.id}/replay`} csrf={props.csrf} class="inline" label={`Replay kept delivery ${r.id}`}>
-          <input type="hidden" name="back" value={props.back} />
-          <button type="submit" class="secondary">
-            Replay
-          </button>
-        </PostForm>
+      {r.lastIgnored ? (
+        <span class="help">
+          Replayed {when(r.lastIgnored.at)} ({r.lastIgnored.by}), not booked: <code>{r.lastIgnored.code}</code>.{" "}
+        </span>
       ) : null}
+      {r.checkFirst ? <span class="help">Not in "Replay all": check it was not entered by hand. </span> : null}
+      {props.canReplay ? (
+        <>
+          <PostForm
+            action={`/dead-letters/${r.id}/replay`}
+            csrf={props.csrf}
+            class="inline"
+            label={`Replay kept delivery ${r.id}`}
+          >
+            <input type="hidden" name="back" value={props.back} />
+            <button type="submit" class="secondary">
+              Replay
+            </button>
+          </PostForm>{" "}
+          <Handle id={r.id} csrf={props.csrf} back={props.back} />
+        </>
+      ) : null}
+    </>
+  );
+}
+
+/** "Mark handled": the merchant dealt with it by hand, so it is never replayed. */
+function Handle(props: { id: number; csrf: string; back: "list" | "detail" }) {
+  return (
+    <PostForm
+      action={`/dead-letters/${props.id}/handled`}
+      csrf={props.csrf}
+      class="inline"
+      label={`Mark kept delivery ${props.id} handled`}
+    >
+      <input type="hidden" name="back" value={props.back} />
+      <button type="submit" class="secondary">
+        Mark handled
+      </button>
+    </PostForm>
+  );
+}
+
+/**
+ * Asked before replaying a kept delivery whose reason said to act by hand (or an older one): its
+ * reason again, and the choice to replay it anyway, mark it handled, or go back.
+ */
+export function ConfirmReplayPage(props: { kept: KeptRow; csrf: string; back: "list" | "detail" }) {
+  const k = props.kept;
+  return (
+    <>
+      <h1>
+        Replay kept delivery #{k.id}
+        {k.order ? ` (order ${k.order})` : ""}?
+      </h1>
+      <p>
+        {k.checkFirst ? CHECK_FIRST[k.checkFirst] : null} If you did, replaying it books it a second time. Its reason, as it was
+        kept:
+      </p>
+      <p class="reason">{k.reason ?? "No reason was recorded."}</p>
+      <p>Replay it only if it was not booked by hand. If it was, mark it handled instead: Orderly then never replays it.</p>
+      <PostForm
+        action={`/dead-letters/${k.id}/replay`}
+        csrf={props.csrf}
+        class="inline"
+        label={`Replay kept delivery ${k.id} anyway`}
+      >
+        <input type="hidden" name="back" value={props.back} />
+        <input type="hidden" name="confirm" value="1" />
+        <button type="submit">Replay it: it was not booked by hand</button>
+      </PostForm>{" "}
+      <Handle id={k.id} csrf={props.csrf} back={props.back} />{" "}
+      <a href={props.back === "list" ? "/dead-letters" : `/dead-letters/${k.id}`}>Back, do nothing</a>
     </>
   );
 }
@@ -78,22 +165,29 @@ function ReplayAllForms(props: { connections: ReplayAll[]; csrf: string }) {
       <h2 id="h-replay-all">Replay</h2>
       <p class="help">
         Once the cause is gone (the connection enabled again, say), replay what was kept: Orderly takes each delivery as if the
-        shop sent it now, and books an order once even if the shop also sent it again. {REPLAY_NOTE}
+        shop sent it now, and books an order once even if the shop also sent it again. {REPLAY_NOTE} Orderly cannot see what you
+        entered by hand, so one whose reason told you to act by hand, or one kept by an older Orderly, is left out: replay it on
+        its own, or mark it handled.
       </p>
       <ul>
         {props.connections.map((r) => (
           <li>
-            {r.connectionName}: {r.count} waiting{" "}
-            <PostForm
-              action="/dead-letters/replay-all"
-              csrf={props.csrf}
-              class="inline"
-              label={`Replay all from ${r.connectionName}`}
-            >
-              <input type="hidden" name="connectionId" value={r.connectionId} />
-              {r.after === null ? null : <input type="hidden" name="after" value={String(r.after)} />}
-              <button type="submit">Replay all from this connection</button>
-            </PostForm>
+            {r.connectionName}:{" "}
+            {[r.count > 0 ? `${r.count} waiting` : "", r.checkFirst > 0 ? `${r.checkFirst} to check one by one` : ""]
+              .filter(Boolean)
+              .join(", ")}{" "}
+            {r.count === 0 ? null : (
+              <PostForm
+                action="/dead-letters/replay-all"
+                csrf={props.csrf}
+                class="inline"
+                label={`Replay all from ${r.connectionName}`}
+              >
+                <input type="hidden" name="connectionId" value={r.connectionId} />
+                {r.after === null ? null : <input type="hidden" name="after" value={String(r.after)} />}
+                <button type="submit">Replay all from this connection</button>
+              </PostForm>
+            )}
           </li>
         ))}
       </ul>
@@ -288,7 +382,7 @@ export function DeadLetterPage(props: {
       </dl>
       <h2>Why, and what to do</h2>
       <p class="reason">{k.reason ?? "No reason was recorded."}</p>
-      {k.replayable ? (
+      {k.replayable || k.handled ? (
         <p>
           <Replay row={k} canReplay={props.canReplay} csrf={props.csrf} back="detail" />
         </p>

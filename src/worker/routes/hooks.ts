@@ -214,6 +214,7 @@ export async function takeDelivery(t: Taking): Promise<Taken> {
           // Named from the mapped event: a body this large is not parsed again for the alert.
           order: label(event.object.type === "order" ? event.object.order.source.orderNumber : event.orderId),
           code: "event_too_large",
+          manual: true,
           reason: `Order ${event.orderId} is too large to store: ${Math.ceil(bytes / 1000)} KB once mapped, ${MAX_EVENT_BYTES / 1000} KB at most. Orderly cannot process it; enter it by hand in the systems it should have reached.`,
         },
       };
@@ -320,6 +321,11 @@ export interface Refusal {
   answer?: string;
   /** The order as the merchant knows it, when already known; else read from the body. */
   order?: string | null;
+  /**
+   * The reason tells the merchant to book or enter it by hand (perhaps as one choice of two): a bulk
+   * replay leaves such a row out, so it cannot book again what they entered (replay.ts).
+   */
+  manual?: boolean;
 }
 
 /**
@@ -357,6 +363,7 @@ async function keep(
         kind: "refused_delivery",
         code: refusal.code,
         verified,
+        manual: refusal.manual === true,
         connectionId: connection.id,
         connector: connection.connector.id,
         order,
@@ -422,7 +429,8 @@ function ignore(c: Context<{ Bindings: Env }>, connection: LoadedConnection, ign
  * says what to do. Anything else could not be read or mapped.
  */
 function refused(error: unknown, resend: Resend): Refusal {
-  if (error instanceof OrderlyError && error.errorClass === "conflict") return { code: error.code, reason: error.message };
+  if (error instanceof OrderlyError && error.errorClass === "conflict")
+    return { code: error.code, reason: error.message, manual: true };
   return unreadable(error, resend);
 }
 
@@ -442,7 +450,12 @@ function unreadable(error: unknown, resend: Resend): Refusal {
     : !resend.again
       ? resend.how
       : `Correct what is named above in the shop, then ${resend.how} (If the shop sent it as it should, tell the Orderly operator; once Orderly is fixed, ${REPLAY}) Or enter the order by hand.`;
-  return { code: known ? error.code : "parse_failed", reason: `Orderly could not read it: ${message}${detail} ${fix}` };
+  // Every branch offers entering it by hand (a Shopify refund: only that).
+  return {
+    code: known ? error.code : "parse_failed",
+    reason: `Orderly could not read it: ${message}${detail} ${fix}`,
+    manual: true,
+  };
 }
 
 /** How a kept delivery's order reaches Orderly again, as the end of a sentence. */

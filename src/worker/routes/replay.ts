@@ -7,16 +7,27 @@
  * the connection's current secret. The API (/api/v1/dead-letters) and the UI (/dead-letters) both
  * replay through here.
  *
- * Outcomes: taken (the row is marked `replayed`), refused again (the row keeps its place with the
- * new reason and code; no new row, no alert), or an error that changes nothing (try again).
+ * Outcomes: taken (the row is marked `replayed`), ignored (nothing to book: marked `replayed` too,
+ * except a test order, which stays waiting for test orders to be switched on), refused again (the
+ * row keeps its place with the new reason and code; no new row, no alert), or an error that
+ * changes nothing (try again).
+ *
+ * Orderly cannot see what a merchant entered by hand. So a row whose reason told them to act by
+ * hand (`manual`), or one kept before rows said so, is left out of a bulk replay: it is replayed
+ * on its own (the UI asks first), or marked handled, which takes it out for good.
+ *
+ * Writes set only the fields they change (json_set), and a refusal is written only while no replay
+ * has taken the row: two replays at once cannot undo each other's result.
  */
-import { and, asc, count, eq, gt, inArray, type SQL, sql } from "drizzle-orm";
+import { and, asc, count, eq, gt, type SQL, sql } from "drizzle-orm";
 import { z } from "zod";
+import type { IgnoredDelivery } from "../../connectors/contract";
 import { database } from "../../db/client";
-import { loadConnection } from "../../db/connections";
-import { type DeadLetterRow, keptFacts } from "../../db/dead-letters";
+import { type LoadedConnection, loadConnection } from "../../db/connections";
+import { type DeadLetterRow, keptFacts, keptWaiting } from "../../db/dead-letters";
 import { deadLetters } from "../../db/schema";
 import { OrderlyError } from "../../domain/errors";
+import { alertTestOrderIgnored } from "../../notifications/refused-alerts";
 import { type Refusal, type Taken, takeDelivery } from "./hooks";
 
 /** The most rows one bulk replay takes on: each is a few reads, an inbox call and a write. */
@@ -31,46 +42,85 @@ export interface ReplayContext {
 }
 
 export type ReplayResult =
-  | { id: number; result: "taken"; accepted: number; ignored: string | null }
+  | { id: number; result: "taken"; accepted: number }
+  | {
+      id: number;
+      result: "ignored";
+      code: string;
+      reason: string;
+      /** False for a test order: the row stays waiting (replay it once test orders are switched on). */
+      replayed: boolean;
+    }
   | { id: number; result: "refused"; code: string; reason: string };
 
 /** A bulk replay's outcome per row: also `skipped` (not replayable, row unchanged) and `failed` (try again). */
 export type BulkReplayResult = ReplayResult | { id: number; result: "skipped" | "failed"; code: string; reason: string };
 
+const byWhom = z.object({ at: z.number(), by: z.string() });
+
 /** What replay adds to a kept delivery's stored body (older rows have none of it). */
 const replaySchema = z.object({
   /** False when kept without a signature check (`unverifiable` in hooks.ts). */
   verified: z.boolean().optional().catch(undefined),
+  /** Its reason told to act by hand (hooks.ts); absent on a row kept before rows said so. */
+  manual: z.boolean().optional().catch(undefined),
+  /** Once refused as `wrong_site`: a later refusal replaces the code, not the need for a Store URL. */
+  siteRefused: z.boolean().optional().catch(undefined),
   replayed: z
     .object({ at: z.number(), by: z.string(), accepted: z.number(), ignored: z.string().nullable() })
     .optional()
     .catch(undefined),
-  lastRefused: z.object({ at: z.number(), by: z.string(), code: z.string() }).optional().catch(undefined),
+  /** A person said they dealt with it (booked it by hand): never replayed again. */
+  handled: byWhom.optional().catch(undefined),
+  lastRefused: byWhom.extend({ code: z.string() }).optional().catch(undefined),
+  /** The last replay found nothing to book but left it waiting (a test order). */
+  lastIgnored: byWhom.extend({ code: z.string() }).optional().catch(undefined),
 });
 
 export type Replayed = NonNullable<z.infer<typeof replaySchema>["replayed"]>;
+export type Handled = z.infer<typeof byWhom>;
 
-/** What a row says about replay: whether it can be, and when it was taken. */
-export function replayFacts(row: DeadLetterRow): {
+/**
+ * Why a waiting row is left out of a bulk replay and asks before its own: its reason told the
+ * merchant to act by hand, or it was kept before reasons were marked (its advice is not known).
+ */
+export type CheckFirst = "manual" | "older";
+
+export interface ReplayFacts {
+  /** A kept delivery not marked handled: it can be replayed (a failed step is retried from its transfer). */
   replayable: boolean;
   replayed: Replayed | null;
+  handled: Handled | null;
   lastRefused: { at: number; by: string; code: string } | null;
-} {
+  lastIgnored: { at: number; by: string; code: string } | null;
+  /** Set while it waits and a bulk replay leaves it out; null otherwise. */
+  checkFirst: CheckFirst | null;
+}
+
+/** What a row says about replay: whether it can be, when it was taken or handled, and whether to ask first. */
+export function replayFacts(row: DeadLetterRow): ReplayFacts {
   const facts = replaySchema.safeParse(row.body);
   const data = facts.success ? facts.data : {};
+  const delivery = keptFacts(row.body).kind === "refused_delivery";
+  const waiting = delivery && !data.replayed && !data.handled;
   return {
-    replayable: keptFacts(row.body).kind === "refused_delivery",
+    replayable: delivery && !data.handled,
     replayed: data.replayed ?? null,
+    handled: data.handled ?? null,
     lastRefused: data.lastRefused ?? null,
+    lastIgnored: data.lastIgnored ?? null,
+    checkFirst: !waiting ? null : data.manual === undefined ? "older" : data.manual ? "manual" : null,
   };
 }
 
 /**
- * Replays one of the tenant's dead letters. Throws `not_replayable` (409) for a failed step or a
- * delivery whose body is gone, and `replay_failed` (503) when the hand-over failed: nothing changed.
+ * Replays one of the tenant's dead letters. Throws `not_replayable` (409) for a failed step, a
+ * delivery whose body is gone or one marked handled, and `replay_failed` (503) when the hand-over
+ * failed: nothing changed.
  */
 export async function replayDeadLetter(ctx: ReplayContext, row: DeadLetterRow): Promise<ReplayResult> {
   const facts = keptFacts(row.body);
+  const stored = replaySchema.safeParse(row.body).data;
   if (row.tenantId !== ctx.tenantId) throw notReplayable(row.id, "it is not in this tenant");
   if (facts.kind !== "refused_delivery")
     throw notReplayable(
@@ -78,6 +128,11 @@ export async function replayDeadLetter(ctx: ReplayContext, row: DeadLetterRow): 
       row.transferId
         ? `it is a failed step: retry its transfer (/transfers/${row.transferId}) instead`
         : "it is not a kept delivery",
+    );
+  if (stored?.handled)
+    throw notReplayable(
+      row.id,
+      `${stored.handled.by} marked it handled (${new Date(stored.handled.at).toISOString()}), so it was dealt with outside Orderly and a replay could book it twice`,
     );
   if (!facts.connectionId) throw notReplayable(row.id, "it does not name the connection it came to");
   const body = await storedBody(ctx.env, facts.raw);
@@ -87,7 +142,7 @@ export async function replayDeadLetter(ctx: ReplayContext, row: DeadLetterRow): 
       "its body is no longer stored (deleted after its retention), so there is nothing to replay: enter the order by hand",
     );
   // Older rows do not say: only `unverifiable` kept this code without a check.
-  const verifiedAtReceipt = replaySchema.safeParse(row.body).data?.verified ?? facts.code !== "connection_secret_unreadable";
+  const verifiedAtReceipt = stored?.verified ?? facts.code !== "connection_secret_unreadable";
   const refuse = (refusal: Refusal, verified: boolean) => refusedAgain(ctx, row, refusal, verified);
 
   // Read now, not from the webhook path's cache: it was just enabled or given its secret again.
@@ -97,6 +152,7 @@ export async function replayDeadLetter(ctx: ReplayContext, row: DeadLetterRow): 
     return refuse(
       {
         code: "connection_gone",
+        manual: true,
         reason: `The connection ${facts.connectionId} it came to no longer exists, so it cannot be replayed: enter the order by hand.`,
       },
       verifiedAtReceipt,
@@ -122,6 +178,15 @@ export async function replayDeadLetter(ctx: ReplayContext, row: DeadLetterRow): 
         false,
       );
   }
+  // With the Store URL cleared, takeDelivery checks no site at all: the copy it came from would pass.
+  if ((facts.code === "wrong_site" || stored?.siteRefused) && !hasStoreUrl(connection))
+    return refuse(
+      {
+        code: "wrong_site",
+        reason: `Not replayed: this delivery was kept because it did not come from the shop's address, and the connection "${connection.name}" now has no Store URL, so Orderly cannot tell whether it comes from the shop or from a copy of it (a staging site). Enter the shop's address as the connection's Store URL first, then replay it.`,
+      },
+      true,
+    );
 
   let taken: Taken;
   try {
@@ -136,16 +201,75 @@ export async function replayDeadLetter(ctx: ReplayContext, row: DeadLetterRow): 
     );
   }
   if ("refused" in taken) return refuse(taken.refused, true);
+  if ("ignored" in taken && taken.ignored.code === "test_order") return ignoredTestOrder(ctx, row, connection, taken.ignored);
   const replayed: Replayed = {
     at: Date.now(),
     by: ctx.by,
     accepted: "taken" in taken ? taken.taken.accepted : 0,
     ignored: "ignored" in taken ? taken.ignored.reason : null,
   };
-  // Should this write fail, the row stays replayable: a replay again is taken once, so no harm.
-  await update(ctx.env, row, { ...bodyOf(row), verified: true, replayed }, row.reason);
+  // Whatever another replay wrote meanwhile, the row ends taken. Should this write fail, the row
+  // stays replayable: a replay again is taken once, so no harm.
+  await setFields(ctx.env, row, { verified: true, replayed });
   console.info("kept delivery replayed", { deadLetterId: row.id, accepted: replayed.accepted, ignored: replayed.ignored });
-  return { id: row.id, result: "taken", accepted: replayed.accepted, ignored: replayed.ignored };
+  if ("ignored" in taken)
+    return { id: row.id, result: "ignored", code: taken.ignored.code ?? "ignored", reason: taken.ignored.reason, replayed: true };
+  return { id: row.id, result: "taken", accepted: replayed.accepted };
+}
+
+/**
+ * A test order the connection ignores: not booked, so not done either. It stays waiting (replayed
+ * once test orders are switched on, or the payment provider's test mode turns out to have marked a
+ * real sale), and raises the throttled alert a new one does (hooks.ts `ignore`).
+ */
+async function ignoredTestOrder(
+  ctx: ReplayContext,
+  row: DeadLetterRow,
+  connection: LoadedConnection,
+  ignored: IgnoredDelivery,
+): Promise<ReplayResult> {
+  const name = keptFacts(row.body).order ?? ignored.orderName ?? ignored.orderId;
+  ctx.waitUntil(
+    alertTestOrderIgnored(ctx.env, {
+      tenantId: connection.tenantId,
+      connectionId: connection.id,
+      order: name === undefined ? null : `#${name.trim().replace(/^#/, "").slice(0, 40)}`,
+      reason: ignored.reason,
+    }),
+  );
+  const code = ignored.code ?? "ignored";
+  await setFields(ctx.env, row, { verified: true, lastIgnored: { at: Date.now(), by: ctx.by, code } }, keptWaiting());
+  console.warn("replay of a kept delivery ignored; it stays kept", { deadLetterId: row.id, code });
+  return { id: row.id, result: "ignored", code, reason: ignored.reason, replayed: false };
+}
+
+/**
+ * Marks a kept delivery handled (the merchant booked it by hand, or it needs nothing): it leaves
+ * the waiting rows for good, and no replay takes it. Again on a handled row, it answers the first.
+ */
+export async function markHandled(ctx: Omit<ReplayContext, "waitUntil">, row: DeadLetterRow): Promise<Handled> {
+  if (row.tenantId !== ctx.tenantId || keptFacts(row.body).kind !== "refused_delivery")
+    throw new OrderlyError(
+      `Dead letter ${row.id} is not a kept delivery: only those are marked handled${row.transferId ? ` (a failed step is retried or cancelled from its transfer, /transfers/${row.transferId})` : ""}.`,
+      { errorClass: "conflict", code: "not_a_kept_delivery" },
+    );
+  const handled: Handled = { at: Date.now(), by: ctx.by };
+  if (await setFields(ctx.env, row, { handled }, keptWaiting())) {
+    console.info("kept delivery marked handled", { deadLetterId: row.id });
+    return handled;
+  }
+  // Taken or handled meanwhile (or before): read what it is now.
+  const now = await database(ctx.env)
+    .select()
+    .from(deadLetters)
+    .where(and(eq(deadLetters.id, row.id), eq(deadLetters.tenantId, ctx.tenantId)))
+    .get();
+  const facts = now ? replayFacts(now) : null;
+  if (facts?.handled) return facts.handled;
+  throw new OrderlyError(
+    `Dead letter ${row.id} was already replayed and taken${facts?.replayed ? ` (${new Date(facts.replayed.at).toISOString()}, by ${facts.replayed.by})` : ""}: Orderly handed it to its order, so there is nothing to mark. If it was also entered by hand, it is there twice: remove one.`,
+    { errorClass: "conflict", code: "already_replayed" },
+  );
 }
 
 /**
@@ -173,25 +297,25 @@ export async function replayMany(ctx: ReplayContext, rows: DeadLetterRow[]): Pro
 /** The tenant's dead letters with these ids, by id (another tenant's are not found). */
 export async function deadLettersById(env: Env, tenantId: string, ids: number[]): Promise<DeadLetterRow[]> {
   if (ids.length === 0) return [];
+  // One JSON parameter: D1 binds at most 100, and a bulk replay names up to REPLAY_BATCH besides the tenant.
   return database(env)
     .select()
     .from(deadLetters)
-    .where(and(eq(deadLetters.tenantId, tenantId), inArray(deadLetters.id, ids)))
+    .where(
+      and(eq(deadLetters.tenantId, tenantId), sql`${deadLetters.id} IN (SELECT value FROM json_each(${JSON.stringify(ids)}))`),
+    )
     .orderBy(asc(deadLetters.id));
 }
 
-/** A kept delivery of the tenant not taken yet (refused again counts: its cause may be gone). */
-function replayableWhere(tenantId: string): SQL[] {
-  return [
-    eq(deadLetters.tenantId, tenantId),
-    sql`json_extract(${deadLetters.body}, '$.kind') = 'refused_delivery'`,
-    sql`json_extract(${deadLetters.body}, '$.replayed') IS NULL`,
-  ];
-}
+/**
+ * What a bulk replay takes: a waiting kept delivery whose reason said to replay it (`manual`
+ * false). One that said to act by hand, or kept before rows said (no `manual`), is replayed on its own.
+ */
+const inBulk = sql`json_type(${deadLetters.body}, '$.manual') = 'false'`;
 
 /**
- * The next `limit` replayable deliveries of one connection after id `afterId`, oldest first (the
- * order the shop sent them), and how many are left after them.
+ * The next `limit` deliveries of one connection a bulk replay takes, after id `afterId`, oldest
+ * first (the order the shop sent them), and how many are left after them.
  */
 export async function replayableOfConnection(
   env: Env,
@@ -201,7 +325,12 @@ export async function replayableOfConnection(
   limit: number,
 ): Promise<{ rows: DeadLetterRow[]; remaining: number }> {
   const db = database(env);
-  const ofConnection = [...replayableWhere(tenantId), sql`json_extract(${deadLetters.body}, '$.connectionId') = ${connectionId}`];
+  const ofConnection = [
+    eq(deadLetters.tenantId, tenantId),
+    keptWaiting(),
+    inBulk,
+    sql`json_extract(${deadLetters.body}, '$.connectionId') = ${connectionId}`,
+  ];
   const rows = await db
     .select()
     .from(deadLetters)
@@ -217,39 +346,63 @@ export async function replayableOfConnection(
   return { rows, remaining: left?.n ?? 0 };
 }
 
-/** How many replayable deliveries each of the tenant's connections has, for the page's "Replay all". */
-export async function replayableCounts(env: Env, tenantId: string): Promise<Map<string, number>> {
+/** Per connection of the tenant, its waiting deliveries: how many "Replay all" takes, and how many to check one by one. */
+export async function replayableCounts(env: Env, tenantId: string): Promise<Map<string, { bulk: number; checkFirst: number }>> {
   const connectionId = sql<string | null>`json_extract(${deadLetters.body}, '$.connectionId')`;
   const rows = await database(env)
-    .select({ connectionId, n: count() })
+    .select({ connectionId, bulk: sql<number>`sum(CASE WHEN ${inBulk} THEN 1 ELSE 0 END)`, n: count() })
     .from(deadLetters)
-    .where(and(...replayableWhere(tenantId)))
+    .where(and(eq(deadLetters.tenantId, tenantId), keptWaiting()))
     .groupBy(connectionId);
-  return new Map(rows.flatMap((r) => (r.connectionId ? [[r.connectionId, r.n] as const] : [])));
+  return new Map(
+    rows.flatMap((r) => (r.connectionId ? [[r.connectionId, { bulk: r.bulk, checkFirst: r.n - r.bulk }] as const] : [])),
+  );
 }
 
-/** Refused again: the row stays, with the new reason and code and who tried. No new row, and no alert. */
+/**
+ * Refused again: the row stays, with the new reason and code and who tried. No new row, and no
+ * alert. Written only while it waits: a replay that took it meanwhile has the last word.
+ */
 async function refusedAgain(ctx: ReplayContext, row: DeadLetterRow, refusal: Refusal, verified: boolean): Promise<ReplayResult> {
-  const at = Date.now();
-  await update(
-    ctx.env,
-    row,
-    { ...bodyOf(row), code: refusal.code, verified, lastRefused: { at, by: ctx.by, code: refusal.code } },
-    refusal.reason,
-  );
-  console.warn("replay of a kept delivery refused", { deadLetterId: row.id, code: refusal.code });
+  const fields: Record<string, unknown> = {
+    code: refusal.code,
+    verified,
+    lastRefused: { at: Date.now(), by: ctx.by, code: refusal.code },
+  };
+  // Only ever set: advice to act by hand, once given, may have been followed.
+  if (refusal.manual) fields.manual = true;
+  if (keptFacts(row.body).code === "wrong_site") fields.siteRefused = true;
+  const written = await setFields(ctx.env, row, fields, keptWaiting(), refusal.reason);
+  console.warn("replay of a kept delivery refused", { deadLetterId: row.id, code: refusal.code, written });
   return { id: row.id, result: "refused", code: refusal.code, reason: refusal.reason };
 }
 
-async function update(env: Env, row: DeadLetterRow, body: Record<string, unknown>, reason: string | null): Promise<void> {
-  await database(env)
+/**
+ * Sets these fields of the row's stored body, and its reason when given, leaving the rest as it is
+ * now (not as this request read it); with `when`, only if that holds. True when the row was written.
+ */
+async function setFields(
+  env: Env,
+  row: DeadLetterRow,
+  fields: Record<string, unknown>,
+  when?: SQL,
+  reason?: string,
+): Promise<boolean> {
+  const pairs = Object.entries(fields).map(([key, value]) => sql`${`$.${key}`}, json(${JSON.stringify(value)})`);
+  const body = sql`json_set(${deadLetters.body}, ${sql.join(pairs, sql`, `)})`;
+  const written = await database(env)
     .update(deadLetters)
-    .set({ body, reason })
-    .where(and(eq(deadLetters.id, row.id), eq(deadLetters.tenantId, row.tenantId ?? "")));
+    .set(reason === undefined ? { body } : { body, reason })
+    .where(and(eq(deadLetters.id, row.id), eq(deadLetters.tenantId, row.tenantId ?? ""), when))
+    .returning({ id: deadLetters.id });
+  return written.length > 0;
 }
 
-function bodyOf(row: DeadLetterRow): Record<string, unknown> {
-  return row.body !== null && typeof row.body === "object" ? (row.body as Record<string, unknown>) : {};
+/** A WooCommerce connection with a Store URL (only WooCommerce deliveries name their site). */
+function hasStoreUrl(connection: LoadedConnection): boolean {
+  if (connection.connector.id !== "woocommerce") return true;
+  const url = connection.settings.storeUrl;
+  return typeof url === "string" && url.trim() !== "";
 }
 
 /** The bytes as received: inline text (kept only when strict UTF-8, so encoding it gives them back) or the R2 object. */

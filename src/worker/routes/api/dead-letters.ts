@@ -3,8 +3,9 @@
  * table: transfer steps that exhausted their retries (`transferId` set; retry them through
  * /transfers/retry), and signed webhook deliveries from a source that never re-sends
  * (`kind: "refused_delivery"`, kept with their raw body; see routes/hooks.ts), which are replayed
- * here, one or a connection's all (routes/replay.ts). Any API token may replay: tokens work only
- * while their maker is an owner or admin (auth.ts), which also writes the audit entry.
+ * here, one or a connection's all (routes/replay.ts), or marked handled (booked by hand: never
+ * replayed). Any API token may replay: tokens work only while their maker is an owner or admin
+ * (auth.ts), which also writes the audit entry.
  */
 import { createRoute, z } from "@hono/zod-openapi";
 import { eq } from "drizzle-orm";
@@ -16,6 +17,7 @@ import { apiTokens } from "../../../db/schema";
 import { OrderlyError } from "../../../domain/errors";
 import {
   deadLettersById,
+  markHandled,
   REPLAY_BATCH,
   type ReplayContext,
   replayableOfConnection,
@@ -35,7 +37,9 @@ const summarySchema = z
     order: z.string().nullable(),
     reason: z.string().nullable(),
     createdAt: z.number(),
-    replayable: z.boolean().openapi({ description: "A kept delivery: POST /dead-letters/{id}/replay takes it again" }),
+    replayable: z
+      .boolean()
+      .openapi({ description: "A kept delivery not marked handled: POST /dead-letters/{id}/replay takes it again" }),
     replayed: z
       .object({
         at: z.number(),
@@ -45,6 +49,14 @@ const summarySchema = z
       })
       .nullable()
       .openapi({ description: "When a replay took it, and who replayed it" }),
+    handled: z
+      .object({ at: z.number(), by: z.string() })
+      .nullable()
+      .openapi({ description: "When a person marked it handled (dealt with by hand), and who: it is never replayed" }),
+    checkFirst: z.enum(["manual", "older"]).nullable().openapi({
+      description:
+        "Set while it waits and a bulk replay leaves it out: manual (its reason said to book or enter it by hand) or older (kept before reasons said so). Check it was not entered by hand, then replay it by id, or mark it handled.",
+    }),
   })
   .openapi("DeadLetterSummary");
 
@@ -65,6 +77,8 @@ function summary(row: DeadLetterRow): z.infer<typeof summarySchema> {
   return {
     replayable: replay.replayable,
     replayed: replay.replayed,
+    handled: replay.handled,
+    checkFirst: replay.checkFirst,
     id: row.id,
     kind: body.kind === "refused_delivery" ? "refused_delivery" : "step",
     transferId: row.transferId,
@@ -79,14 +93,27 @@ const takenSchema = z
   .object({
     id: z.number(),
     result: z.literal("taken"),
-    accepted: z.number(),
-    ignored: z.string().nullable(),
+    accepted: z.number().openapi({ description: "Events handed to the order" }),
   })
   .openapi("DeadLetterReplayed");
+
+const ignoredSchema = z
+  .object({
+    id: z.number(),
+    result: z.literal("ignored"),
+    code: z.string().openapi({ description: "Why nothing was booked, e.g. test_order" }),
+    reason: z.string(),
+    replayed: z.boolean().openapi({
+      description:
+        "True: marked replayed (nothing to book). False for a test order: it stays waiting; switch test orders on (if it is a real sale), then replay it again",
+    }),
+  })
+  .openapi("DeadLetterReplayIgnored");
 
 const bulkResultSchema = z
   .union([
     takenSchema,
+    ignoredSchema,
     z.object({
       id: z.number(),
       result: z.enum(["refused", "skipped", "failed"]).openapi({
@@ -102,11 +129,10 @@ const bulkResultSchema = z
 const bulkSchema = z
   .object({
     ids: z.array(z.number().int().positive()).min(1).max(REPLAY_BATCH).optional(),
-    connectionId: z
-      .string()
-      .min(1)
-      .optional()
-      .openapi({ description: "Replay this connection's kept deliveries not yet taken, oldest first" }),
+    connectionId: z.string().min(1).optional().openapi({
+      description:
+        "Replay this connection's kept deliveries not yet taken, oldest first; those whose reason said to act by hand, or kept before reasons said so (checkFirst), are left out: replay them by id",
+    }),
     cursor: z
       .string()
       .regex(/^\d+$/, "is the nextCursor of the previous call")
@@ -172,7 +198,7 @@ export const deadLetterRoutes = apiRouter()
     createRoute({
       method: "post",
       path: "/replay",
-      summary: `Replay kept deliveries: the ids given, or a connection's not yet taken (oldest first), ${REPLAY_BATCH} per call`,
+      summary: `Replay kept deliveries: the ids given, or a connection's not yet taken and not to be checked first (oldest first), ${REPLAY_BATCH} per call`,
       request: {
         body: {
           content: { "application/json": { schema: bulkSchema } },
@@ -234,12 +260,13 @@ export const deadLetterRoutes = apiRouter()
       request: { params: z.object({ id: z.coerce.number().int().positive() }) },
       responses: {
         200: {
-          description: "Taken: handed to its order (or nothing to book); the dead letter is marked replayed",
-          content: { "application/json": { schema: takenSchema } },
+          description:
+            "Taken: handed to its order, and the dead letter is marked replayed. Or ignored: nothing to book (marked replayed, except a test order, which stays waiting)",
+          content: { "application/json": { schema: z.union([takenSchema, ignoredSchema]) } },
         },
         409: {
           description:
-            "Refused again (the error code is the refusal's, e.g. connection_disabled; the dead letter keeps the new reason), or not replayable (not_replayable: a failed step, or its body is gone)",
+            "Refused again (the error code is the refusal's, e.g. connection_disabled; the dead letter keeps the new reason), or not replayable (not_replayable: a failed step, its body is gone, or marked handled)",
           content: { "application/json": { schema: errorSchema } },
         },
         503: {
@@ -257,6 +284,38 @@ export const deadLetterRoutes = apiRouter()
       if (outcome.result === "refused")
         throw new OrderlyError(outcome.reason, { errorClass: "conflict", code: outcome.code, details: { deadLetterId: id } });
       return c.json(outcome, 200);
+    },
+  )
+  .openapi(
+    createRoute({
+      method: "post",
+      path: "/{id}/handled",
+      summary:
+        "Mark a kept delivery handled (booked by hand, or nothing to do): it leaves the waiting ones for good and is never replayed",
+      request: { params: z.object({ id: z.coerce.number().int().positive() }) },
+      responses: {
+        200: {
+          description: "Marked handled (again on a handled one: the first marking)",
+          content: {
+            "application/json": {
+              schema: z.object({ id: z.number(), handled: z.object({ at: z.number(), by: z.string() }) }),
+            },
+          },
+        },
+        409: {
+          description:
+            "already_replayed: a replay took it already (nothing to mark); not_a_kept_delivery: a failed step (retry or cancel its transfer)",
+          content: { "application/json": { schema: errorSchema } },
+        },
+        ...errorResponses,
+      },
+    }),
+    async (c) => {
+      const id = c.req.valid("param").id;
+      const row = await findDeadLetter(c.env, c.var.tenantId, id);
+      if (!row) throw notFound("Dead letter", String(id));
+      const handled = await markHandled(await replayContext(c), row);
+      return c.json({ id, handled }, 200);
     },
   );
 

@@ -4,8 +4,10 @@
  * API twin (/api/v1/dead-letters) needs a bearer token, which a merchant's browser does not have.
  * Every member of the tenant reads them, as every API token does. Read through db/dead-letters.ts,
  * the API's own code, so both show the same rows and the same body. Owners and admins replay a kept
- * delivery, or a connection's all, through routes/replay.ts, the API's own code too (the UI's POST
- * guard in index.tsx checks the form token and the role).
+ * delivery, or a connection's all, or mark one handled, through routes/replay.ts, the API's own code
+ * too (the UI's POST guard in index.tsx checks the form token and the role). A delivery whose reason
+ * said to act by hand (or an older one) is left out of "Replay all", and its own Replay asks first,
+ * showing that reason (a second POST with confirm=1: no script needed).
  */
 import { and, eq, inArray } from "drizzle-orm";
 import { type Context, Hono } from "hono";
@@ -23,8 +25,10 @@ import {
 import { connections, transfers } from "../../../db/schema";
 import { OrderlyError } from "../../../domain/errors";
 import { deadLetterPath } from "../../../notifications/alert-emails";
-import { DeadLetterPage, DeadLettersPage, type KeptRow, type ReplayAll } from "../../../ui/pages/dead-letters";
+import { ConfirmReplayPage, DeadLetterPage, DeadLettersPage, type KeptRow, type ReplayAll } from "../../../ui/pages/dead-letters";
 import {
+  type BulkReplayResult,
+  markHandled,
   REPLAY_BATCH,
   type ReplayContext,
   replayableCounts,
@@ -58,7 +62,7 @@ deadLetterRoutes.get("/", async (c) => {
       tenantId,
       rows.map((r) => r.transferId),
     ),
-    editor ? replayableCounts(c.env, tenantId) : new Map<string, number>(),
+    editor ? replayableCounts(c.env, tenantId) : new Map<string, { bulk: number; checkFirst: number }>(),
   ]);
   const list = rows.map((row) => keptRow(row, keptFacts(row.body), names, orders));
   const nextHref = nextCursor ? `${deadLetterPath()}?cursor=${encodeURIComponent(nextCursor)}` : null;
@@ -69,7 +73,8 @@ deadLetterRoutes.get("/", async (c) => {
     .map(([id, count]) => ({
       connectionId: id,
       connectionName: names.get(id) ?? id,
-      count,
+      count: count.bulk,
+      checkFirst: count.checkFirst,
       after: going.success && going.data.connection === id ? going.data.after : null,
     }));
   return page(
@@ -88,11 +93,12 @@ deadLetterRoutes.post("/replay-all", async (c) => {
   const { connectionId, after } = form.data;
   const { rows, remaining } = await replayableOfConnection(c.env, s.tenantId, connectionId, after ?? 0, REPLAY_BATCH);
   const results = await replayMany(replayContext(c), rows);
-  const tally = { taken: 0, refused: 0, skipped: 0, failed: 0 };
+  const tally = { taken: 0, ignored: 0, refused: 0, skipped: 0, failed: 0 };
   for (const r of results) tally[r.result]++;
   await audit(c.env, s, "dead_letter.replay_all", connectionId, { ...tally, remaining });
   const parts = [
     `${tally.taken} taken`,
+    tally.ignored ? `${tally.ignored} with nothing to book (${ignoredNote(results)})` : "",
     tally.refused ? `${tally.refused} refused again (each shows why)` : "",
     tally.skipped ? `${tally.skipped} not replayable` : "",
     tally.failed ? `${tally.failed} failed for now (replay them again in a moment)` : "",
@@ -106,7 +112,8 @@ deadLetterRoutes.post("/replay-all", async (c) => {
     remaining > 0 && last
       ? `${deadLetterPath()}?connection=${encodeURIComponent(connectionId)}&after=${last.id}`
       : deadLetterPath();
-  return redirectWith(c, to, text, tally.taken === rows.length ? "ok" : "error");
+  const done = results.every((r) => r.result === "taken" || (r.result === "ignored" && r.replayed));
+  return redirectWith(c, to, text, done ? "ok" : "error");
 });
 
 const replayAllForm = z.object({
@@ -122,20 +129,37 @@ deadLetterRoutes.post("/:id/replay", async (c) => {
   if (!row) return notFoundPage(c);
   const form = await c.req.parseBody();
   const back = form.back === "list" ? deadLetterPath() : deadLetterPath(row.id);
+  const facts = replayFacts(row);
+  // Its reason may have had the merchant book it by hand: they read it again before it books twice.
+  if (facts.checkFirst && form.confirm !== "1") {
+    const names = await connectionNames(c.env, s.tenantId);
+    return page(
+      c,
+      { title: `Replay kept delivery #${row.id}?`, active: "dead-letters" },
+      <ConfirmReplayPage
+        kept={keptRow(row, keptFacts(row.body), names, new Map())}
+        csrf={s.csrfToken}
+        back={form.back === "list" ? "list" : "detail"}
+      />,
+    );
+  }
   let text: string;
   let ok: boolean;
   try {
     const outcome = await replayDeadLetter(replayContext(c), row);
-    ok = outcome.result === "taken";
+    ok = outcome.result === "taken" || (outcome.result === "ignored" && outcome.replayed);
     text =
       outcome.result === "refused"
         ? `Not replayed: ${outcome.reason}`
-        : outcome.ignored
-          ? `Replayed: there was nothing to book (${outcome.ignored}).`
+        : outcome.result === "ignored"
+          ? outcome.replayed
+            ? `Replayed: there was nothing to book (${outcome.reason}).`
+            : `Replayed, but not booked: ${outcome.reason} It stays here, waiting: replay it again once the connection takes it.`
           : "Replayed: the delivery was handed to its order, which takes it once even if it had it already.";
     await audit(c.env, s, "dead_letter.replay", String(row.id), {
       result: outcome.result,
-      ...(outcome.result === "refused" ? { code: outcome.code } : {}),
+      ...(outcome.result === "taken" ? {} : { code: outcome.code }),
+      ...(facts.checkFirst ? { confirmed: facts.checkFirst } : {}),
     });
   } catch (error) {
     // Not replayable, or the hand-over failed: nothing changed, and the person reads why.
@@ -145,6 +169,32 @@ deadLetterRoutes.post("/:id/replay", async (c) => {
   }
   return redirectWith(c, back, text, ok ? "ok" : "error");
 });
+
+deadLetterRoutes.post("/:id/handled", async (c) => {
+  const s = c.var.session;
+  const id = z.coerce.number().int().positive().safeParse(c.req.param("id"));
+  if (!id.success) return notFoundPage(c);
+  const row = await findDeadLetter(c.env, s.tenantId, id.data);
+  if (!row) return notFoundPage(c);
+  const form = await c.req.parseBody();
+  const back = form.back === "list" ? deadLetterPath() : deadLetterPath(row.id);
+  try {
+    await markHandled(replayContext(c), row);
+  } catch (error) {
+    if (!(error instanceof OrderlyError)) throw error;
+    return redirectWith(c, back, error.message, "error");
+  }
+  await audit(c.env, s, "dead_letter.handled", String(row.id));
+  return redirectWith(c, back, `Marked handled: Orderly will not replay kept delivery ${row.id}.`);
+});
+
+/** The ignored ones' codes, e.g. "test_order ×2", for the bulk notice. */
+function ignoredNote(results: BulkReplayResult[]): string {
+  const codes = new Map<string, number>();
+  for (const r of results) if (r.result === "ignored") codes.set(r.code, (codes.get(r.code) ?? 0) + 1);
+  const waiting = results.some((r) => r.result === "ignored" && !r.replayed);
+  return `${[...codes].map(([code, n]) => (n > 1 ? `${code} ×${n}` : code)).join(", ")}${waiting ? "; test orders stay here, waiting" : ""}`;
+}
 
 /** A replay by the signed-in person, recorded under their e-mail address. */
 function replayContext(c: Context<UiEnv>): ReplayContext {

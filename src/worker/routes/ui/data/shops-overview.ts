@@ -7,7 +7,8 @@
 import { and, gt, type SQL, sql } from "drizzle-orm";
 import type { SQLiteColumn } from "drizzle-orm/sqlite-core";
 import { type Db, database } from "../../../../db/client";
-import { connections, deadLetters, type Role, tenants } from "../../../../db/schema";
+import { keptWaiting } from "../../../../db/dead-letters";
+import { connections, type Role, tenants } from "../../../../db/schema";
 import type { Membership } from "../ui-env";
 
 /** The most shops one page reads: each figure's IN list stays bounded, and so does the page. */
@@ -49,12 +50,6 @@ const inIds = (column: SQLiteColumn, ids: string[]) => sql`${column} IN (SELECT 
  */
 export const COUNT_CAP = 1000;
 
-/**
- * A kept delivery still waiting for a person: a refused delivery (a failed step is retried from its
- * transfer instead) that no replay took and nobody marked handled.
- */
-const waiting = sql`(json_extract(${deadLetters.body}, '$.kind') = 'refused_delivery' AND json_extract(${deadLetters.body}, '$.replayed') IS NULL AND json_extract(${deadLetters.body}, '$.handled') IS NULL)`;
-
 /** The figures' queries, exported so a test can check their plans. */
 export function shopFigureQueries(db: Db, ids: string[], now: number) {
   // Per shop a subquery on its own, from `tenants`: each reads its shop's range of an index and
@@ -76,7 +71,7 @@ export function shopFigureQueries(db: Db, ids: string[], now: number) {
       .groupBy(connections.tenantId),
     // Any age: a waiting delivery is an order missing from the books until someone acts, however
     // old (the Kept page offers it for replay as long as it is kept). Retention bounds its age.
-    kept: perShop(upToCap(sql`dead_letters WHERE dead_letters.tenant_id = "tenants"."id" AND ${waiting}`)),
+    kept: perShop(upToCap(sql`dead_letters WHERE dead_letters.tenant_id = "tenants"."id" AND ${keptWaiting()}`)),
   };
 }
 
