@@ -1,8 +1,12 @@
 /**
  * Orders that reached a stage while their source had no enabled flow at all (`unplanned_orders`):
  * the order object records them (OrderDO.plan), the Flows page and /api/v1/unplanned-orders list
- * them, and "Run flows for them" (OrderDO.planReached) deletes a row once flows were planned for it.
- * Every query here is scoped by tenant except the object's own upsert (its connection is its tenant's).
+ * them, and running their flows (OrderDO.planReached) removes each stage an enabled flow was planned
+ * for (the row goes with its last); a person dismisses the orders booked by hand. Each entry of
+ * `stages` is a stage, or `<stage>:<occurrence>` for one with an occurrence (a refund's id, a
+ * cancellation after a reopening): planReached plans exactly those, not what the order reached
+ * while flows were on. Every query here is scoped by tenant except the object's own upsert (its
+ * connection is its tenant's).
  */
 import { and, desc, eq, lt, or, type SQL, sql } from "drizzle-orm";
 import { STAGES } from "../domain/stage";
@@ -21,6 +25,20 @@ export function unplannedKey(row: { connectionId: string; orderId: string }): st
 export function readUnplannedKey(key: string): { connectionId: string; orderId: string } | undefined {
   const at = key.indexOf(":");
   return at > 0 && at < key.length - 1 ? { connectionId: key.slice(0, at), orderId: key.slice(at + 1) } : undefined;
+}
+
+/** A recorded stage as `stages` holds it: `refunded:<refund id>`, `cancelled:reopened-1`, `paid`. */
+export function unplannedEntry(stage: string, occurrence: string): string {
+  return occurrence ? `${stage}:${occurrence}` : stage;
+}
+
+/**
+ * An entry read back. `occurrence` is undefined for a bare stage: a ladder stage, a first
+ * cancellation, or a refund recorded before occurrences were (all its refunds, as then).
+ */
+export function readUnplannedEntry(entry: string): { stage: string; occurrence: string | undefined } {
+  const at = entry.indexOf(":");
+  return at < 0 ? { stage: entry, occurrence: undefined } : { stage: entry.slice(0, at), occurrence: entry.slice(at + 1) };
 }
 
 export interface UnplannedRecord {
@@ -53,9 +71,9 @@ export async function recordUnplanned(env: Env, r: UnplannedRecord): Promise<boo
   return row?.first === r.at;
 }
 
-/** Stages in ladder order (the merge keeps them as a set). */
+/** Entries in ladder order, then cancelled, then refunds (the merge keeps them as a set). */
 function inOrder(row: UnplannedOrderRow): UnplannedOrderRow {
-  const rank = (s: string) => (STAGES as readonly string[]).indexOf(s);
+  const rank = (s: string) => (STAGES as readonly string[]).indexOf(readUnplannedEntry(s).stage);
   return { ...row, stages: [...row.stages].sort((a, b) => rank(a) - rank(b)) };
 }
 
@@ -135,13 +153,48 @@ export async function unplannedCounts(env: Env, tenantId: string): Promise<Map<s
   return new Map(rows.map((r) => [r.connectionId, r.n]));
 }
 
-/** Deletes one of the tenant's rows, unless it was seen again after `seenBy` (a stage that came meanwhile). */
-export async function deleteUnplanned(env: Env, tenantId: string, row: UnplannedOrderRow): Promise<void> {
-  await env.DB.prepare(
-    "DELETE FROM unplanned_orders WHERE tenant_id = ?1 AND connection_id = ?2 AND order_id = ?3 AND last_seen_at <= ?4",
-  )
-    .bind(tenantId, row.connectionId, row.orderId, row.lastSeenAt)
-    .run();
+/**
+ * Removes `entries` (the stages flows were planned for) from one of the tenant's rows, and the row
+ * once none is left. A stage merged in meanwhile is not among them, so it stays listed.
+ */
+export async function removeUnplannedEntries(
+  env: Env,
+  tenantId: string,
+  row: { connectionId: string; orderId: string },
+  entries: string[],
+): Promise<void> {
+  if (entries.length === 0) return;
+  const where = "tenant_id = ?1 AND connection_id = ?2 AND order_id = ?3";
+  await env.DB.batch([
+    env.DB.prepare(
+      `UPDATE unplanned_orders SET stages = (SELECT json_group_array(value) FROM json_each(unplanned_orders.stages)
+         WHERE value NOT IN (SELECT value FROM json_each(?4))) WHERE ${where}`,
+    ).bind(tenantId, row.connectionId, row.orderId, JSON.stringify(entries)),
+    env.DB.prepare(`DELETE FROM unplanned_orders WHERE ${where} AND stages = '[]'`).bind(tenantId, row.connectionId, row.orderId),
+  ]);
+}
+
+/**
+ * Dismisses the tenant's rows named (orders booked by hand, say), or every row of one of its
+ * connections; returns the keys dismissed. Nothing is run for them.
+ */
+export async function dismissUnplanned(
+  env: Env,
+  tenantId: string,
+  which: { keys: string[] } | { connectionId: string },
+): Promise<string[]> {
+  const statement =
+    "keys" in which
+      ? env.DB.prepare(
+          `DELETE FROM unplanned_orders WHERE tenant_id = ?1 AND connection_id || ':' || order_id IN (SELECT value FROM json_each(?2))
+           RETURNING connection_id AS connectionId, order_id AS orderId`,
+        ).bind(tenantId, JSON.stringify(which.keys))
+      : env.DB.prepare(
+          `DELETE FROM unplanned_orders WHERE tenant_id = ?1 AND connection_id = ?2
+           RETURNING connection_id AS connectionId, order_id AS orderId`,
+        ).bind(tenantId, which.connectionId);
+  const { results } = await statement.all<{ connectionId: string; orderId: string }>();
+  return results.map(unplannedKey);
 }
 
 /**

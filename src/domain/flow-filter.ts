@@ -1,8 +1,10 @@
 /**
  * A flow's filter: a JSONata expression over the transfer input (`{ order, refund? }`, as
  * src/domain/order.ts defines it). The flow runs for an order only when the expression is truthy
- * (JSONata's own `$boolean` rules). Bounded in size when saved, and in steps, stack depth, time
- * and sequence length when run, so a merchant's expression cannot hold up an order's object.
+ * (JSONata's own `$boolean` rules). Bounded in size when saved, and in steps, stack depth, time,
+ * sequence length and the size of what it builds when run, so a merchant's expression cannot hold
+ * up, or run out of memory, the isolate that runs it (an order's object, or the API's preview).
+ * Regular expressions and `$eval` are refused: a regex can backtrack for seconds in one step.
  */
 import jsonata from "jsonata";
 import { OrderlyError } from "./errors";
@@ -15,13 +17,33 @@ const TIMEOUT_MS = 50;
 /**
  * Evaluation steps of one evaluation. Inside workerd the clock stands still while code runs
  * without I/O, so the time guard alone would never fire on a loop (a tail-recursive function);
- * about 100,000 steps are 50 ms in Node. A real filter takes a few hundred.
+ * about 100,000 steps are 50 ms in Node. A real filter takes a few hundred. Work a single step
+ * does in proportion to its values (comparing, converting or sorting them) is charged as steps
+ * too, one per WORK_PER_STEP units.
  */
 const MAX_STEPS = 100_000;
+const WORK_PER_STEP = 100;
 /** Nesting of evaluations (recursion); JSONata's own guard. */
 const MAX_DEPTH = 200;
 /** Items in one sequence JSONata builds ($map over a range ...); JSONata's own guard. */
 const MAX_SEQUENCE = 10_000;
+/**
+ * Largest value one step may make or take: a string's characters, or a structure's size written
+ * as JSON (shared parts counted each time, as $string or `=` walk them). Above any order (the API
+ * takes at most 1 MiB), so only an expression that builds it runs into it; a value this size is
+ * a few MB, and a built-in that would make a larger one is refused before it runs.
+ */
+const MAX_VALUE_SIZE = 2_000_000;
+/**
+ * What one evaluation may allocate in all: the characters of every string a step returns plus
+ * the entries of every array or object it sees first. Tens of MB at most, in an isolate that
+ * holds other orders' objects (128 MB).
+ */
+const MAX_ALLOCATED = 5_000_000;
+/** `$pad`'s widest result; a filter compares values, it does not lay out text. */
+const MAX_PAD_WIDTH = 1000;
+/** Nesting of a structure the size count walks at once (one the expression builds level by level is counted as it goes). */
+const MAX_NESTING = 1000;
 /** Compiled expressions kept per isolate, by text. */
 const CACHE_SIZE = 200;
 
@@ -35,9 +57,259 @@ interface JsonataFailure {
   token?: string;
 }
 
-/** Steps taken by each running evaluation, keyed by its root frame (one per `evaluate` call). */
-const stepsTaken = new WeakMap<object, number>();
+/** A value's size as JSON, and its nesting and number of values (for `$string`'s indented form). */
+interface Size {
+  chars: number;
+  height: number;
+  nodes: number;
+}
+
+/** One evaluation's account, keyed by its root frame (one per `evaluate` call). */
+interface Run {
+  steps: number;
+  allocated: number;
+  /** Sizes of the arrays and objects seen, so a structure shared many times is measured once. */
+  sizes: WeakMap<object, Size>;
+  /** Each expression node's last result size, for the operator that reads it next (`=`, `in`, `&`). */
+  last: WeakMap<object, number>;
+}
+
+/** The frame a JSONata hook or built-in is handed; `base` is the evaluation's root frame. */
+interface Frame {
+  base?: object;
+}
+
+const runs = new WeakMap<object, Run>();
 const cache = new Map<string, Expression>();
+
+/** Expression nodes whose result may be a new string: an operator's (`&`), a function call's. */
+const MAKES_STRINGS = new Set(["binary", "function", "apply", "partial"]);
+/** Operators that walk whole values: deep equality, and conversion to text. */
+const WALKING_OPERATORS = new Set(["=", "!=", "in", "&"]);
+
+function stop(code: string, message: string): never {
+  throw { code, message } satisfies JsonataFailure;
+}
+
+/** Charges `units` of work to the evaluation's steps; stops it past MAX_STEPS. */
+function charge(run: Run, steps: number): void {
+  run.steps += steps;
+  if (run.steps > MAX_STEPS) stop("U1001", `Evaluation stopped after ${MAX_STEPS} steps. Check for an infinite loop`);
+}
+
+function allocate(run: Run, units: number): void {
+  run.allocated += units;
+  if (run.allocated > MAX_ALLOCATED)
+    stop(
+      "U1002",
+      `Evaluation stopped: it built more than ${MAX_ALLOCATED} characters and items. A filter only needs to compare the order's values`,
+    );
+}
+
+/** A function value (built-in or lambda): no size, and never walked (a lambda holds its whole scope). */
+function isFunctionValue(value: object): boolean {
+  const v = value as { _jsonata_function?: boolean; _jsonata_lambda?: boolean };
+  return v._jsonata_function === true || v._jsonata_lambda === true;
+}
+
+/** The size of a value, structures measured once per evaluation; refuses one over MAX_VALUE_SIZE. */
+function sizeOf(value: unknown, run: Run, depth = 0): Size {
+  if (typeof value === "string") return { chars: value.length + 2, height: 0, nodes: 1 };
+  if (value === null || typeof value === "number" || typeof value === "boolean") return { chars: 8, height: 0, nodes: 1 };
+  if (typeof value !== "object" || isFunctionValue(value)) return { chars: 0, height: 0, nodes: 0 };
+  const known = run.sizes.get(value);
+  if (known) return known;
+  if (depth > MAX_NESTING) stop("U1003", `A value is nested more than ${MAX_NESTING} levels deep`);
+  const size: Size = { chars: 2, height: 1, nodes: 1 };
+  const add = (item: unknown, extra: number) => {
+    const s = sizeOf(item, run, depth + 1);
+    size.chars += s.chars + extra;
+    size.nodes += s.nodes;
+    size.height = Math.max(size.height, s.height + 1);
+    if (size.chars > MAX_VALUE_SIZE) tooLarge(size.chars);
+  };
+  let entries = 0;
+  if (Array.isArray(value)) {
+    for (const item of value) add(item, 1);
+    entries = value.length;
+  } else {
+    for (const [key, item] of Object.entries(value)) add(item, key.length + 4);
+    entries = size.nodes;
+  }
+  allocate(run, entries);
+  run.sizes.set(value, size);
+  return size;
+}
+
+function tooLarge(size: number): never {
+  return stop(
+    "U1004",
+    `A value of ${size} characters or more was built; a filter may build at most ${MAX_VALUE_SIZE}. A filter only needs to compare the order's values`,
+  );
+}
+
+function runOf(frame: Frame | undefined): Run | undefined {
+  return frame?.base ? runs.get(frame.base) : undefined;
+}
+
+/** A step's result: counted, and a value too large (or the work of a walking operator) stopped. */
+function afterStep(expr: { type?: string; value?: unknown; lhs?: object; rhs?: object }, result: unknown, run: Run): void {
+  let size = 0;
+  if (typeof result === "string") {
+    if (result.length > MAX_VALUE_SIZE) tooLarge(result.length);
+    // Counted where a string is made (`&`, a function's result), not again at each node it passes through.
+    if (MAKES_STRINGS.has(String(expr.type))) allocate(run, result.length);
+  } else if (result !== null && typeof result === "object") {
+    size = sizeOf(result, run).chars;
+  }
+  run.last.set(expr, size);
+  // The operator has walked both operands already; a loop of such walks still ends at MAX_STEPS.
+  if (expr.type === "binary" && WALKING_OPERATORS.has(String(expr.value))) {
+    const walked = (expr.lhs ? (run.last.get(expr.lhs) ?? 0) : 0) + (expr.rhs ? (run.last.get(expr.rhs) ?? 0) : 0);
+    charge(run, Math.floor(walked / WORK_PER_STEP));
+  }
+}
+
+/**
+ * What a filter may not use, or null. A regular expression can backtrack for seconds inside one
+ * step (`/^(a|a)+$/`), where no step count or clock can stop it; `$eval` would compile one (or
+ * anything) from a string at run time. Found in the compiled tree, wherever they sit.
+ */
+function refusedIn(ast: unknown): string | null {
+  const seen = new Set<object>();
+  const walk = (node: unknown): string | null => {
+    if (node === null || typeof node !== "object" || seen.has(node)) return null;
+    seen.add(node);
+    const n = node as { type?: unknown; value?: unknown; position?: unknown };
+    const at = typeof n.position === "number" ? ` (at character ${n.position})` : "";
+    if (n.type === "regex")
+      return `regular expressions (/…/) are not allowed in a filter${at}: one can take seconds on a single value. Compare with strings instead ($contains, $substringBefore, $lowercase, =)`;
+    if (n.type === "variable" && n.value === "eval")
+      return `$eval is not allowed in a filter${at}: write the expression itself instead`;
+    for (const child of Object.values(node)) {
+      const found = walk(child);
+      if (found) return found;
+    }
+    return null;
+  };
+  return walk(ast);
+}
+
+/** The regular-expression engine a filter gets: none (refusedIn keeps them out; this is the backstop). */
+class NoRegex {
+  constructor() {
+    stop("U1005", "regular expressions are not allowed in a filter");
+  }
+}
+
+/** JSONata's own built-ins, to be called by the bounded versions (evaluated once; a function is a value). */
+const originals = jsonata(
+  "{ 'pad': $pad, 'join': $join, 'string': $string, 'replace': $replace, 'distinct': $distinct, 'sort': $sort }",
+)
+  .evaluate({})
+  .then((fns) => fns as Record<string, { implementation: (...args: unknown[]) => unknown }>);
+
+type Focus = { environment?: Frame };
+
+async function callOriginal(name: string, focus: Focus, args: unknown[]): Promise<unknown> {
+  return (await originals)[name]!.implementation.apply(focus, args);
+}
+
+/**
+ * Built-ins that could build a huge value, or do a huge amount of work, in a single step, with
+ * their arguments checked first; each then does what JSONata's does. The others make a value no
+ * larger than a small multiple of their input (each input is a step's result, so bounded), or
+ * run a function the step count sees ($map, $filter, $reduce, $sort's comparator). `$append`
+ * and ranges are held by the sequence limit; `$eval` is refused.
+ */
+const BOUNDED: Record<string, { signature: string; run: (this: Focus, ...args: never[]) => unknown }> = {
+  // A width of 50,000,000 is 50 MB in one step; a pad string of many characters multiplies it.
+  pad: {
+    signature: "<s-ns?:s>",
+    run(this: Focus, str: string | undefined, width: number, char?: string) {
+      const w = Math.trunc(width);
+      if (Math.abs(w) > MAX_PAD_WIDTH)
+        stop("U1006", `$pad: a width of ${w}; a filter may pad to at most ${MAX_PAD_WIDTH} characters`);
+      // The padding is cut to its width anyway: a longer pad string would only be built to be cut.
+      return callOriginal("pad", this, [str, width, char === undefined ? char : char.slice(0, Math.abs(w))]);
+    },
+  },
+  // 10,000 items of 2,000,000 characters each, joined in one step.
+  join: {
+    signature: "<a<s>s?:s>",
+    run(this: Focus, strs: string[] | undefined, separator?: string) {
+      if (Array.isArray(strs)) {
+        const length = strs.reduce((n, s) => n + String(s).length, 0) + Math.max(0, strs.length - 1) * (separator?.length ?? 0);
+        if (length > MAX_VALUE_SIZE) tooLarge(length);
+      }
+      return callOriginal("join", this, [strs, separator]);
+    },
+  },
+  // A structure that shares its parts ({"a": $o, "b": $o}, nested) is small in memory and huge as text.
+  string: {
+    signature: "<x-b?:s>",
+    // A default, as JSONata's own: $map passes as many arguments as a function declares (its `length`).
+    run(this: Focus, arg: unknown, prettify = false) {
+      const run = runOf(this.environment);
+      if (run && arg !== null && typeof arg === "object") {
+        const size = sizeOf(arg, run);
+        const length = prettify ? size.chars + size.nodes * (2 * size.height + 1) : size.chars;
+        if (length > MAX_VALUE_SIZE) tooLarge(length);
+        charge(run, Math.floor(length / WORK_PER_STEP));
+      }
+      return callOriginal("string", this, [arg, prettify]);
+    },
+  },
+  // Each match of a short pattern replaced by a long string: length × replacement in one step.
+  replace: {
+    signature: "<s-(sf)(sf)n?:s>",
+    run(this: Focus, str: string | undefined, pattern: unknown, replacement: unknown, limit?: number) {
+      if (typeof str === "string" && typeof pattern === "string" && pattern !== "" && typeof replacement === "string") {
+        let count = 0;
+        for (
+          let at = str.indexOf(pattern);
+          at !== -1 && (limit === undefined || count < limit);
+          at = str.indexOf(pattern, at + pattern.length)
+        )
+          count++;
+        const length = str.length + count * Math.max(0, replacement.length - pattern.length);
+        if (length > MAX_VALUE_SIZE) tooLarge(length);
+      }
+      return callOriginal(
+        "replace",
+        this,
+        limit === undefined ? [str, pattern, replacement] : [str, pattern, replacement, limit],
+      );
+    },
+  },
+  // Compares each item with every one kept: n² deep comparisons in one step.
+  distinct: {
+    signature: "<x:x>",
+    run(this: Focus, arr: unknown) {
+      const run = runOf(this.environment);
+      if (run && Array.isArray(arr) && arr.length > 1) {
+        const each = arr.reduce((n: number, item) => n + sizeOf(item, run).chars, 0) / arr.length;
+        charge(run, Math.floor((arr.length * arr.length * Math.max(1, each)) / 2 / WORK_PER_STEP));
+      }
+      return callOriginal("distinct", this, [arr]);
+    },
+  },
+  // JSONata's merge sort copies as it merges: about n² in one step (a comparator's calls are steps).
+  sort: {
+    signature: "<af?:a>",
+    run(this: Focus, arr: unknown[] | undefined, comparator?: unknown) {
+      const run = runOf(this.environment);
+      if (run && Array.isArray(arr)) charge(run, Math.floor((arr.length * arr.length) / 2 / WORK_PER_STEP));
+      return callOriginal("sort", this, comparator === undefined ? [arr] : [arr, comparator]);
+    },
+  },
+  eval: {
+    signature: "<sx?:x>",
+    run(_expression: string, _focus?: unknown) {
+      return stop("U1005", "$eval is not allowed in a filter");
+    },
+  },
+};
 
 /** JSONata's message with its code and where in the expression, for a person to find it. */
 export function jsonataMessage(error: unknown): string {
@@ -47,22 +319,41 @@ export function jsonataMessage(error: unknown): string {
   return e.code ? `${message} (${e.code}${where})` : message;
 }
 
+/** Compiles (or takes from the cache) a filter; throws JSONata's parse error, or one naming what a filter may not use. */
 function compile(text: string): Expression {
   const cached = cache.get(text);
   if (cached) return cached;
-  const expression = jsonata(text, { timeout: TIMEOUT_MS, stack: MAX_DEPTH, sequence: MAX_SEQUENCE });
-  // One hook for every evaluation of this (shared) expression: the count lives on the call's root frame.
+  const expression = jsonata(text, {
+    timeout: TIMEOUT_MS,
+    stack: MAX_DEPTH,
+    sequence: MAX_SEQUENCE,
+    RegexEngine: NoRegex as unknown as RegExpConstructor,
+  });
+  const refused = refusedIn(expression.ast());
+  if (refused) throw { code: "flow_filter_refused", message: refused } satisfies JsonataFailure;
+  // One pair of hooks for every evaluation of this (shared) expression: the account lives on the call's root frame.
   expression.assign(
     Symbol.for("jsonata.__evaluate_entry") as unknown as string,
-    (_node: unknown, _input: unknown, env: { base?: object }) => {
+    (_node: unknown, _input: unknown, env: Frame) => {
       const root = env.base;
       if (!root) return;
-      const steps = (stepsTaken.get(root) ?? 0) + 1;
-      stepsTaken.set(root, steps);
-      if (steps > MAX_STEPS)
-        throw { code: "U1001", message: `Evaluation stopped after ${MAX_STEPS} steps. Check for an infinite loop` };
+      let run = runs.get(root);
+      if (!run) {
+        run = { steps: 0, allocated: 0, sizes: new WeakMap(), last: new WeakMap() };
+        runs.set(root, run);
+      }
+      charge(run, 1);
     },
   );
+  expression.assign(
+    Symbol.for("jsonata.__evaluate_exit") as unknown as string,
+    (node: object, _input: unknown, env: Frame, result: unknown) => {
+      const run = runOf(env);
+      if (run) afterStep(node, result, run);
+    },
+  );
+  for (const [name, fn] of Object.entries(BOUNDED))
+    expression.registerFunction(name, fn.run as (...args: unknown[]) => unknown, fn.signature);
   if (cache.size >= CACHE_SIZE) cache.delete(cache.keys().next().value as string);
   cache.set(text, expression);
   return expression;
@@ -70,7 +361,8 @@ function compile(text: string): Expression {
 
 /**
  * The filter as it is to be stored: trimmed, null when empty. Refuses (400 `flow_filter_invalid`)
- * one that is too long or does not parse, with JSONata's message and position.
+ * one that is too long, does not parse (JSONata's message and position) or uses what a filter may
+ * not (a regular expression, `$eval`: refusedIn).
  */
 export function checkFilter(text: string | null | undefined): string | null {
   const filter = text?.trim() ?? "";
@@ -83,8 +375,13 @@ export function checkFilter(text: string | null | undefined): string | null {
   try {
     compile(filter);
   } catch (error) {
-    const position = (error as JsonataFailure | null)?.position;
-    throw new OrderlyError(`Filter: the JSONata expression does not parse: ${jsonataMessage(error)}.`, {
+    const failure = error as JsonataFailure | null;
+    const position = failure?.position;
+    const what =
+      failure?.code === "flow_filter_refused"
+        ? `Filter: ${failure.message}.`
+        : `Filter: the JSONata expression does not parse: ${jsonataMessage(error)}.`;
+    throw new OrderlyError(what, {
       errorClass: "validation",
       code: "flow_filter_invalid",
       details: { jsonata: (error as JsonataFailure | null)?.code, ...(typeof position === "number" ? { position } : {}) },
@@ -117,12 +414,29 @@ export async function evaluateFilter(text: string, input: TransferInput): Promis
 
 /**
  * A filter that failed to evaluate, as its transfer's (and first step's) error: the order is
- * neither taken nor dropped unseen; the failure is alerted, and a retry runs the flow for it.
+ * neither taken nor dropped unseen; the failure is alerted, and a retry evaluates the flow's
+ * filter as it is then (retryTransfer).
  */
 export function filterFailure(message: string) {
   return {
-    message: `The flow's filter could not decide on this order: ${message}. Nothing was sent for it. Fix the filter in the flow, then retry this transfer to run the flow for this order (a retry does not evaluate the filter again), or leave it failed if the order is not for this flow.`,
-    code: "flow_filter_failed",
+    message: `The flow's filter could not decide on this order: ${message}. Nothing was sent for it. Fix the filter in the flow, then retry this transfer: the retry evaluates the flow's filter as it is then, and runs the flow only if the filter takes the order. Or leave it failed if the order is not for this flow.`,
+    code: FILTER_FAILED,
+    errorClass: "validation" as const,
+  };
+}
+
+export const FILTER_FAILED = "flow_filter_failed";
+export const FILTER_NOT_TAKEN = "flow_filter_not_taken";
+
+/**
+ * A retried transfer whose flow's filter, as it is now, leaves the order out: the transfer ends
+ * completed with this as its reason, nothing sent. A later retry evaluates the filter again.
+ */
+export function filterNotTaken() {
+  return {
+    message:
+      "Not taken by the flow's filter: on retry, the flow's filter (as it is now) leaves this order out, so nothing was sent for it. Retrying again evaluates the filter again.",
+    code: FILTER_NOT_TAKEN,
     errorClass: "validation" as const,
   };
 }

@@ -18,8 +18,8 @@ import {
   prepareSnapshot,
   type SnapshotRecord,
 } from "../db/snapshots";
-import { recordUnplanned } from "../db/unplanned-orders";
-import { evaluateFilter, filterFailure } from "../domain/flow-filter";
+import { readUnplannedEntry, recordUnplanned, unplannedEntry } from "../db/unplanned-orders";
+import { evaluateFilter, FILTER_FAILED, FILTER_NOT_TAKEN, filterFailure, filterNotTaken } from "../domain/flow-filter";
 import type { CanonicalOrder, TransferInput } from "../domain/order";
 import { showsPayment, showsPaymentToEnter } from "../domain/payment";
 import { transferId as deriveTransferId, stepReference } from "../domain/reference";
@@ -59,24 +59,48 @@ import { ObjectSql } from "./sql";
 
 type OutboxJob =
   /** The stages an event passed, in ladder order (objects of the previous release queued one stage per job). */
-  | { kind: "plan"; stages: PlannedStage[]; eventSeq: number }
-  | { kind: "plan"; stage: Stage; occurrence: string; eventSeq: number }
-  /**
-   * Transfers made from an older version take the newest: after a material change all of them
-   * (`payment` absent), after the first version that shows the payment only the paid stage's
-   * transfers made from a version without it.
-   */
-  | { kind: "rerun"; eventSeq: number; payment?: true }
-  /** Written by the previous release: a projection serialised when it was queued. */
-  | { kind: "d1"; statements: SerializedStatement[] }
-  | ProjectJob
-  | { kind: "send"; message: StepMessage };
+  (
+    | ({ kind: "plan"; stages: PlannedStage[]; eventSeq: number } & PlanMode)
+    | ({ kind: "plan"; stage: Stage; occurrence: string; eventSeq: number } & PlanMode)
+    /**
+     * Transfers made from an older version take the newest: after a material change all of them
+     * (`payment` absent), after the first version that shows the payment only the paid stage's
+     * transfers made from a version without it.
+     */
+    | { kind: "rerun"; eventSeq: number; payment?: true }
+    /** Written by the previous release: a projection serialised when it was queued. */
+    | { kind: "d1"; statements: SerializedStatement[] }
+    | ProjectJob
+    | { kind: "send"; message: StepMessage }
+    /** Stages planned while the source had no enabled flow: recorded in D1 and alerted (runUnplanned). */
+    | UnplannedJob
+  ) &
+    JobStarts;
+
+/**
+ * A job's starts that have not finished (drain): the object died under them (out of memory, or
+ * out of CPU). Absent: one, counted by the job's insert, so the common path writes nothing for it.
+ */
+interface JobStarts {
+  starts?: number;
+}
+
+/** A plan job that kept stopping the object is planned once more with every filter taken as failed. */
+interface PlanMode {
+  filtersFailed?: true;
+}
+
+interface UnplannedJob {
+  kind: "unplanned";
+  stages: PlannedStage[];
+  at: number;
+}
 
 /**
  * A transfer's D1 projection, built from the object's state when it runs, with the snapshots and
  * attempt outcomes of the changes it stands for (queueProjection).
  */
-interface ProjectJob {
+interface ProjectJob extends JobStarts {
   kind: "project";
   transferId: string;
   snapshots: SnapshotRecord[];
@@ -103,11 +127,17 @@ interface OrderState {
 
 /** What planReached did: planned (`made` transfers new now), or why nothing was. */
 export type PlanReachedResult =
-  | { outcome: "planned"; made: number }
+  | {
+      /** cancelled: the order is cancelled, so its recorded ladder stages are dropped, not run (outOfTurn). */
+      outcome: "planned" | "cancelled";
+      made: number;
+      /** Recorded entries done with: planned for the flows on now, or never to run (dropped). */
+      settled: string[];
+      /** Recorded entries that cannot be planned, and why (kept listed). */
+      failed: Array<{ entry: string; reason: string }>;
+    }
   /** The source has no enabled flow: nothing planned. */
   | { outcome: "no_flow" }
-  /** The order is cancelled: its ladder flows do not run (outOfTurn). */
-  | { outcome: "cancelled" }
   /** The object holds no order (never had an event). */
   | { outcome: "unknown" };
 
@@ -165,6 +195,20 @@ const GONE_RETRY_BASE_MS = 60_000;
 const GONE_RETRY_MAX_MS = 3_600_000;
 /** The database's error, as the parked-projection alert quotes it. */
 const PARKED_REASON_LIMIT = 500;
+/**
+ * Starts an outbox job may make without finishing (the object died while it ran) before it is
+ * parked: replayed on every wake, it would hold up every job behind it, unseen. A plan job first
+ * gets one more start with every filter taken as failed (its transfers fail visibly).
+ */
+const MAX_UNFINISHED_STARTS = 3;
+/**
+ * Not a job parked for stopping the object (its starts used up): the sweeper's nudge, every few
+ * minutes, would have it stop the object (and every other object of its isolate) again each time;
+ * housekeeping, a day on, gives it one start.
+ */
+const STARTS_LEFT = ` AND COALESCE(json_extract(payload, '$.starts'), 1) < ${MAX_UNFINISHED_STARTS}`;
+/** Why a plan job past MAX_UNFINISHED_STARTS took every filter as failed. */
+const FILTERS_STOPPED_OBJECT = `planning this order's flows stopped Orderly's work on the order ${MAX_UNFINISHED_STARTS} times (it ran out of memory or time, most likely in a filter), so this time no filter was evaluated for it`;
 
 export class OrderDO extends DurableObject<Env> {
   private readonly sql: ObjectSql;
@@ -186,6 +230,11 @@ export class OrderDO extends DurableObject<Env> {
   private alarmAt: number | null = null;
   /** The outbox job the pump is running. */
   private runningJob: number | null = null;
+  /**
+   * Jobs whose next start is already counted in their row (queued by this instance, or failed
+   * under it): their start writes nothing. Another instance counts a start in the row first.
+   */
+  private readonly counted = new Set<number>();
   /** Step messages sent and not yet answered by the queue (sendStep). */
   private readonly sending = new Set<Promise<void>>();
   /** The refund-gone alert being raised (tellGoneRefunds): one at a time, or it would be told twice. */
@@ -592,6 +641,8 @@ export class OrderDO extends DurableObject<Env> {
     }
     const outOfTurn = this.outOfTurn(transfer.stage, transfer.occurrence);
     if (outOfTurn) return { error: outOfTurn };
+    const filtered = await this.retryFilter(transfer, request.input);
+    if (filtered) return filtered;
     // An update came after some of its steps were done: what they made is from the older version,
     // so the retry runs them again from the start (they adopt and update it), not from the failed one.
     const updated =
@@ -625,6 +676,55 @@ export class OrderDO extends DurableObject<Env> {
     if (status === "completed") this.rerunIfPending(transfer.id);
     this.queueProjection(transfer.id, snapshots);
     this.releaseNext();
+    this.kick();
+    return { status };
+  }
+
+  /**
+   * A transfer its flow's filter failed on (or, on an earlier retry, left out) runs only if the
+   * flow's filter as it is now takes the order: a merchant who fixed a filter that failed on every
+   * order and replays them all must not get the orders the fixed filter leaves out booked. Not
+   * taken: completed, nothing sent, with the reason (filterNotTaken); failing again: failed with
+   * the new error. Null: the retry goes on (the filter takes the order, the flow has none now, or
+   * the transfer's failure was not its filter's).
+   */
+  private async retryFilter(
+    transfer: TransferRow,
+    edited?: TransferInput,
+  ): Promise<{ status: string } | { error: string } | null> {
+    const code = transfer.error ? (JSON.parse(transfer.error) as { code?: string }).code : undefined;
+    if (code !== FILTER_FAILED && code !== FILTER_NOT_TAKEN) return null;
+    const flow = await database(this.env)
+      .select({ filter: flows.filter })
+      .from(flows)
+      .where(eq(flows.id, transfer.flow_id))
+      .get();
+    if (!flow)
+      return {
+        error: "its flow was deleted, so no filter can say whether the flow takes this order; the transfer stays as it is",
+      };
+    if (flow.filter === null) return null;
+    const outcome = await evaluateFilter(flow.filter, edited ?? (JSON.parse(transfer.input) as TransferInput));
+    // Read again after the waits: another retry may have run it meanwhile.
+    const now = this.transfer(transfer.id);
+    if (!now || now.status !== transfer.status || now.error !== transfer.error)
+      return { error: "the transfer changed while its flow's filter was evaluated; look at it again" };
+    if ("match" in outcome && outcome.match) return null;
+    const error = "error" in outcome ? filterFailure(outcome.error) : filterNotTaken();
+    const status = "error" in outcome ? "failed" : "completed";
+    const steps = (JSON.parse(transfer.steps) as FlowStepConfig[]).length;
+    // Steps that never ran: a failure names the first (as planning does); left out, none is to run.
+    for (let index = 0; index < steps; index++)
+      this.sql.run(
+        "UPDATE steps SET status = ?, error = ? WHERE transfer_id = ? AND step_index = ? AND status IN ('waiting', 'failed')",
+        status === "failed" && index === 0 ? "failed" : "waiting",
+        index === 0 ? JSON.stringify(error) : null,
+        transfer.id,
+        index,
+      );
+    this.touchTransfer(transfer.id, status, error);
+    if (status === "completed") this.rerunIfPending(transfer.id);
+    this.queueProjection(transfer.id, []);
     this.kick();
     return { status };
   }
@@ -823,14 +923,15 @@ export class OrderDO extends DurableObject<Env> {
    * The source's enabled flows are read in one query whatever their stage (a source has few), so
    * a source with none at all is known without another: the order is recorded in D1
    * (`unplanned_orders`) and the tenant alerted, or it would leave no trace (its stage is reached,
-   * so no later event plans it). A failed record fails the job, which the outbox retries.
+   * so no later event plans it): by a job of its own (`unplanned`), which backs off and parks
+   * when D1 fails, so a failed record does not hold up the order's line.
    * `recovery`: planReached's call, which records nothing. `eventSeq` may name no event (one
    * dropped after the dedupe retention, for planReached): the transfers then get no received snapshot.
    */
   private async plan(
     stages: PlannedStage[],
     eventSeq: number,
-    options: { recovery?: boolean } = {},
+    options: { recovery?: boolean; filtersFailed?: boolean } = {},
   ): Promise<{ flows: number; made: number }> {
     const who = this.identity();
     const enabled = await database(this.env)
@@ -839,7 +940,7 @@ export class OrderDO extends DurableObject<Env> {
       .where(and(eq(flows.sourceConnectionId, who.connectionId), eq(flows.enabled, true)))
       .orderBy(asc(flows.createdAt), asc(flows.id));
     if (enabled.length === 0) {
-      if (!options.recovery) await this.recordUnplanned(stages);
+      if (!options.recovery) this.enqueue({ kind: "unplanned", stages, at: Date.now() });
       return { flows: 0, made: 0 };
     }
     const passed = new Set(stages.map((s) => s.stage));
@@ -871,7 +972,12 @@ export class OrderDO extends DurableObject<Env> {
       for (const flow of triggered.filter((f) => f.stage === planned.stage)) {
         const id = await deriveTransferId(who.connectionId, who.orderId, flow.id, planned.stage, planned.occurrence);
         if (this.transfer(id)) continue;
-        const filtered = flow.filter === null ? { match: true } : await evaluateFilter(flow.filter, input);
+        const filtered =
+          flow.filter === null
+            ? { match: true }
+            : options.filtersFailed
+              ? { error: FILTERS_STOPPED_OBJECT }
+              : await evaluateFilter(flow.filter, input);
         if ("match" in filtered && !filtered.match) {
           console.info("flow filter: order not taken", { flowId: flow.id, orderId: who.orderId, stage: planned.stage });
           continue;
@@ -963,62 +1069,136 @@ export class OrderDO extends DurableObject<Env> {
 
   /**
    * The order reached these stages while its source had no enabled flow: recorded in D1 (stages
-   * merged into its row) and, for an order recorded now, the tenant alerted. The record throws on
-   * failure, failing the plan job, which the outbox retries: the event is kept until it succeeds.
+   * merged into its row, a refund or a repeated cancellation with its occurrence, so running its
+   * flows later plans exactly these) and, for an order recorded now, the tenant alerted.
    */
-  private async recordUnplanned(stages: PlannedStage[]): Promise<void> {
+  private async recordUnplanned(stages: PlannedStage[], at: number): Promise<void> {
     const { tenantId, connectionId, orderId } = this.identity();
     const order = this.latestOrder()?.source.orderNumber || null;
+    const entries = [...new Set(stages.map((s) => unplannedEntry(s.stage, s.occurrence)))];
+    const created = await recordUnplanned(this.env, { tenantId, connectionId, orderId, orderNumber: order, stages: entries, at });
     const reached = [...new Set(stages.map((s) => s.stage))];
-    const created = await recordUnplanned(this.env, {
-      tenantId,
-      connectionId,
-      orderId,
-      orderNumber: order,
-      stages: reached,
-      at: Date.now(),
-    });
     if (created) await alertUnplannedOrder(this.env, { tenantId, connectionId, order: order ?? orderId, stages: reached });
   }
 
   /**
-   * "Run flows for them" (/api/v1/unplanned-orders/run): plans the ladder stages the order has
-   * reached, and its refunds whose events are still held, for the flows enabled now. Never
-   * automatic: an order booked by hand while no flow was on would be booked twice. Idempotent per
-   * transfer id, as every plan: a transfer made before (by this or by a later stage's plan) is not
-   * made again. A cancelled order is left alone (documents for an order the shop cancelled).
-   * `flows`: the source's enabled flows (0: none yet, nothing planned); `made`: transfers made now.
+   * The `unplanned` job (plan queues it). Its own job, not the plan's: a record D1 refuses (an
+   * outage, its migration not applied) backs off like a projection and, after as many tries, is
+   * parked out of the order's line, tried again a day later (housekeeping) or on the sweeper's
+   * nudge. drain() parks only projections, so the last try re-queues the job parked itself and
+   * returns; nothing waits on it, so its place in the line does not matter.
    */
-  async planReached(): Promise<PlanReachedResult> {
+  private async runUnplanned(job: UnplannedJob): Promise<void> {
+    try {
+      await this.recordUnplanned(job.stages, job.at);
+    } catch (error) {
+      const attempts =
+        this.sql.one<{ attempts: number }>("SELECT attempts FROM outbox WHERE id = ?", this.runningJob)?.attempts ?? 0;
+      if (attempts + 1 < PARK_AFTER_ATTEMPTS) throw error;
+      this.sql.run(
+        "INSERT INTO outbox (kind, payload, attempts, next_at, last_error, parked) VALUES ('unplanned', ?, ?, ?, ?, 1)",
+        JSON.stringify({ stages: job.stages, at: job.at }),
+        attempts + 1,
+        Date.now() + DAY_MS,
+        String(error),
+      );
+      console.error("order outbox: unplanned-order record parked; the order is not listed on the Flows page yet", {
+        ...this.identity(),
+        attempts: attempts + 1,
+        error: String(error),
+      });
+    }
+  }
+
+  /**
+   * Runs the flows for an order recorded while its source had no enabled flow
+   * (/api/v1/unplanned-orders/run): plans the `recorded` entries (unplanned_orders.stages) for the
+   * flows enabled now, and nothing else: a stage reached while a flow was on was that flow's (a
+   * flow switched on since must not book it again). Never automatic: an order booked by hand while
+   * no flow was on would be booked twice. Idempotent per transfer id, as every plan.
+   *
+   * An entry no enabled flow starts at is left (kept listed). A cancelled order's ladder stages are
+   * dropped (documents for an order the shop cancelled), its cancellation and refunds planned; a
+   * cancellation the order was reopened from since is dropped too. A refund whose event is past the
+   * dedupe retention (its body gone) cannot be credited: failed, with the reason.
+   */
+  async planReached(recorded: string[]): Promise<PlanReachedResult> {
     const state = this.state();
     if (!state?.order) return { outcome: "unknown" };
-    if (state.stage.cancelled) return { outcome: "cancelled" };
-    const ladder: PlannedStage[] = LADDER.slice(0, ladderRank(state.stage.reached)).map((stage) => ({
-      stage,
-      occurrence: stageOccurrence(stage, state.stage, ""),
-    }));
+    const who = this.identity();
+    const triggers = new Set(
+      (
+        await database(this.env)
+          .selectDistinct({ stage: flows.triggerStage })
+          .from(flows)
+          .where(and(eq(flows.sourceConnectionId, who.connectionId), eq(flows.enabled, true)))
+      ).map((f) => f.stage),
+    );
+    if (triggers.size === 0) return { outcome: "no_flow" };
+    const entries = recorded.map((entry) => ({ entry, ...readUnplannedEntry(entry) }));
+    const settled: string[] = [];
+    const failed: Array<{ entry: string; reason: string }> = [];
+    let made = 0;
     // The newest order event still held gives the received snapshot; past the dedupe retention
     // none is (plan makes the transfers without one).
     const latest =
       this.sql.one<{ seq: number }>(
         "SELECT seq FROM events WHERE stale = 0 AND json_extract(object, '$.type') = 'order' ORDER BY seq DESC LIMIT 1",
       )?.seq ?? 0;
-    // A refund past the dedupe retention keeps only its keys (housekeeping): not enough to credit.
-    const refunds = this.sql.all<{ seq: number; occurrence: string }>(
-      "SELECT seq, occurrence FROM events WHERE stage = 'refunded' AND applied = 1 AND object != ? ORDER BY seq",
-      KEPT_FOR_DEDUPE,
-    );
-    let { flows: enabled, made } = await this.plan(ladder, latest, { recovery: true });
-    for (const refund of refunds) {
-      if (enabled === 0) break;
-      made += (await this.plan([{ stage: "refunded", occurrence: String(refund.occurrence) }], refund.seq, { recovery: true }))
-        .made;
+    const ladder = LADDER.filter((stage) => entries.some((e) => e.stage === stage));
+    const ladderEntries = entries.filter((e) => isLadderStage(e.stage as Stage)).map((e) => e.entry);
+    if (state.stage.cancelled) settled.push(...ladderEntries);
+    else {
+      const run = ladder.filter((stage) => triggers.has(stage));
+      const stages = run.map((stage) => ({ stage, occurrence: "" }));
+      if (run.length > 0) made += (await this.plan(stages, latest, { recovery: true })).made;
+      const planned = new Set<string>(run);
+      // A stage below the highest one run that no flow starts at has nothing left to run: listing it
+      // on would keep nearly every order (created, with a paid flow only) until a person dismissed it.
+      const rank = (stage: string) => (LADDER as readonly string[]).indexOf(stage);
+      const top = run.length > 0 ? rank(run[run.length - 1] ?? "") : -1;
+      const passedOver = (stage: string) => rank(stage) >= 0 && !triggers.has(stage) && rank(stage) < top;
+      settled.push(...entries.filter((e) => planned.has(e.stage) || passedOver(e.stage)).map((e) => e.entry));
     }
+    const cancelledNow = stageOccurrence("cancelled", state.stage, "");
+    for (const e of entries.filter((x) => x.stage === "cancelled")) {
+      // Reopened since: that cancellation is over, and crediting now would undo the order's new work.
+      if (!state.stage.cancelled || (e.occurrence ?? "") !== cancelledNow) settled.push(e.entry);
+      else if (triggers.has("cancelled")) {
+        made += (await this.plan([{ stage: "cancelled", occurrence: cancelledNow }], latest, { recovery: true })).made;
+        settled.push(e.entry);
+      }
+    }
+    if (triggers.has("refunded"))
+      for (const e of entries.filter((x) => x.stage === "refunded")) {
+        // A bare `refunded` was recorded before occurrences were: it stands for each of the order's refunds.
+        const refunds = this.sql.all<{ seq: number; occurrence: string; object: string }>(
+          `SELECT seq, occurrence, object FROM events WHERE stage = 'refunded' AND applied = 1 ${e.occurrence === undefined ? "" : "AND occurrence = ?"} ORDER BY seq`,
+          ...(e.occurrence === undefined ? [] : [e.occurrence]),
+        );
+        // A refund past the dedupe retention keeps only its keys (housekeeping): not enough to credit.
+        const gone = refunds.filter((r) => r.object === KEPT_FOR_DEDUPE).map((r) => String(r.occurrence));
+        if (refunds.length === 0 || gone.length > 0) {
+          failed.push({ entry: e.entry, reason: this.refundGoneReason(gone.length > 0 ? gone : [e.occurrence ?? ""]) });
+          continue;
+        }
+        for (const refund of refunds)
+          made += (
+            await this.plan([{ stage: "refunded", occurrence: String(refund.occurrence) }], refund.seq, { recovery: true })
+          ).made;
+        settled.push(e.entry);
+      }
     this.releaseNext();
     // The log shows the new transfers when this answers, if D1 takes them now (else the outbox does, later).
     this.kick();
     await this.pump().catch(() => {});
-    return enabled === 0 ? { outcome: "no_flow" } : { outcome: "planned", made };
+    return { outcome: state.stage.cancelled ? "cancelled" : "planned", made, settled, failed };
+  }
+
+  /** Why a recorded refund cannot be credited by a flow now: what a person does instead. */
+  private refundGoneReason(occurrences: string[]): string {
+    const named = occurrences.filter(Boolean).join(", ");
+    return `Orderly no longer holds the details of this order's refund${named ? ` ${named}` : ""} (it came more than ${this.config.dedupeRetentionDays} days ago), so no flow can credit it. Book the refund by hand in the accounting system, then dismiss the order.`;
   }
 
   /**
@@ -1054,7 +1234,7 @@ export class OrderDO extends DurableObject<Env> {
     // the order came back from never runs again. (Two bound values whatever the number of flows:
     // D1 takes at most 100 a statement.)
     const liveFlows = await database(this.env)
-      .select({ id: flows.id, stage: flows.triggerStage })
+      .select({ id: flows.id, stage: flows.triggerStage, filter: flows.filter })
       .from(flows)
       .where(and(eq(flows.sourceConnectionId, who.connectionId), eq(flows.enabled, true)));
     const live = new Set(liveFlows.map((f) => f.id));
@@ -1064,13 +1244,18 @@ export class OrderDO extends DurableObject<Env> {
     // whether an update happened to come meanwhile. Read from the flows as well as the
     // cancellation's transfers: this job may run before the cancellation's plan job made them
     // (one event both changed and cancelled the order, or both came in one batch).
+    // A cancel flow with a filter runs only if its filter takes the order (a failing one makes a
+    // failed transfer, which counts): asked as its plan asks, on the newest version.
     const cancellationRan =
       cancelledNow &&
-      (liveFlows.some((f) => f.stage === "cancelled") ||
-        this.sql.one<{ n: number }>(
-          "SELECT COUNT(*) AS n FROM transfers WHERE stage = 'cancelled' AND occurrence = ?",
-          stageOccurrence("cancelled", this.stageState(), ""),
-        )!.n > 0);
+      (this.sql.one<{ n: number }>(
+        "SELECT COUNT(*) AS n FROM transfers WHERE stage = 'cancelled' AND occurrence = ?",
+        stageOccurrence("cancelled", this.stageState(), ""),
+      )!.n > 0 ||
+        (await this.someFlowTakes(
+          liveFlows.filter((f) => f.stage === "cancelled"),
+          { order },
+        )));
     const waitsForReopen = (stage: string) => cancelledNow && !cancellationRan && isLadderStage(stage as Stage);
     const snapshots = new Map<string, SnapshotRecord>();
     for (const transfer of affected) {
@@ -1108,6 +1293,16 @@ export class OrderDO extends DurableObject<Env> {
       this.queueProjection(transfer.id, snapshot ? [snapshot] : []);
     }
     this.releaseNext();
+  }
+
+  /** Whether any of these flows takes the order: one without a filter does, and one whose filter is truthy or fails. */
+  private async someFlowTakes(candidates: Array<{ filter: string | null }>, input: TransferInput): Promise<boolean> {
+    for (const flow of candidates) {
+      if (flow.filter === null) return true;
+      const outcome = await evaluateFilter(flow.filter, input);
+      if (!("match" in outcome) || outcome.match) return true;
+    }
+    return false;
   }
 
   /**
@@ -1382,7 +1577,13 @@ export class OrderDO extends DurableObject<Env> {
 
   private enqueue(job: OutboxJob): void {
     const { kind, ...payload } = job;
-    this.sql.run("INSERT INTO outbox (kind, payload, next_at) VALUES (?, ?, ?)", kind, JSON.stringify(payload), Date.now());
+    const id = this.sql.one<{ id: number }>(
+      "INSERT INTO outbox (kind, payload, next_at) VALUES (?, ?, ?) RETURNING id",
+      kind,
+      JSON.stringify(payload),
+      Date.now(),
+    )!.id;
+    this.counted.add(id);
   }
 
   /**
@@ -1423,6 +1624,7 @@ export class OrderDO extends DurableObject<Env> {
         snapshots: [...job.snapshots, ...snapshots],
         attempts: [...(job.attempts ?? []), ...outcomes],
         extra: job.extra,
+        ...(job.starts === undefined ? {} : { starts: job.starts }),
       });
       if (payload.length <= PROJECTION_JOB_MAX_BYTES) {
         this.sql.run(
@@ -1436,12 +1638,13 @@ export class OrderDO extends DurableObject<Env> {
       // Full: a new job takes the change, and the full one goes first (snapshot ids follow the order).
       if (pending.next_at > now) this.sql.run("UPDATE outbox SET next_at = ? WHERE id = ?", now, pending.id);
     }
-    this.sql.run(
-      "INSERT INTO outbox (kind, transfer_id, payload, next_at) VALUES ('project', ?, ?, ?)",
+    const id = this.sql.one<{ id: number }>(
+      "INSERT INTO outbox (kind, transfer_id, payload, next_at) VALUES ('project', ?, ?, ?) RETURNING id",
       transferId,
       JSON.stringify({ transferId, snapshots, attempts: outcomes, extra: [] }),
       stepOut ? now + this.config.projectionHoldMs : now,
-    );
+    )!.id;
+    this.counted.add(id);
   }
 
   /**
@@ -1527,9 +1730,13 @@ export class OrderDO extends DurableObject<Env> {
         Date.now(),
       );
       if (!job || job.next_at > Date.now()) break;
+      const payload = this.countStart(job);
+      if (!payload) continue;
       this.runningJob = job.id;
       try {
-        await this.runJob({ kind: job.kind, ...JSON.parse(job.payload) } as OutboxJob);
+        // A start counted just now is on disk before the job runs: the job may be what kills the object.
+        if (!this.counted.delete(job.id)) await this.ctx.storage.sync();
+        await this.runJob({ kind: job.kind, ...payload } as OutboxJob);
         this.sql.run("DELETE FROM outbox WHERE id = ?", job.id);
       } catch (error) {
         // A projection (history in D1) that keeps failing is parked after about an hour so it cannot
@@ -1537,13 +1744,15 @@ export class OrderDO extends DurableObject<Env> {
         // planning never park: nothing may overtake them.
         const park = (job.kind === "d1" || job.kind === "project") && job.attempts + 1 >= PARK_AFTER_ATTEMPTS;
         const delay = park ? DAY_MS : Math.min(60_000, 500 * 2 ** job.attempts);
+        // The start ended (in an error): the next one is counted in this same write, from one.
         this.sql.run(
-          "UPDATE outbox SET attempts = attempts + 1, next_at = ?, last_error = ?, parked = ? WHERE id = ?",
+          "UPDATE outbox SET attempts = attempts + 1, next_at = ?, last_error = ?, parked = ?, payload = json_set(payload, '$.starts', 1) WHERE id = ?",
           Date.now() + delay,
           String(error),
           park ? 1 : 0,
           job.id,
         );
+        this.counted.add(job.id);
         if (park) {
           this.logParked(job, error);
           // Not awaited, and never throws: the alert writes to D1 too, and must neither hold up nor
@@ -1559,6 +1768,46 @@ export class OrderDO extends DurableObject<Env> {
   }
 
   /**
+   * Counts a start of the job before it runs, and returns its payload to run with; null when the
+   * job has started MAX_UNFINISHED_STARTS times without finishing and is parked instead (logged
+   * and alerted as a parked projection is). A job's insert (or its last failure) counted its next
+   * start, so the common path writes nothing here; a job this instance did not queue may have
+   * been started by one that died under it, so its start is written first (on this rare path a
+   * start may be counted that never happened: a job queued by an instance that went away first).
+   * A plan job past the limit gets one more start with every filter taken as failed: a filter
+   * that exhausts the object makes failed, alerted, retryable transfers instead of none.
+   */
+  private countStart(job: OutboxRow): (Record<string, unknown> & JobStarts & PlanMode) | null {
+    const payload = JSON.parse(job.payload) as Record<string, unknown> & JobStarts & PlanMode;
+    if (this.counted.has(job.id)) return payload;
+    const starts = (payload.starts ?? 1) + 1;
+    if (starts > MAX_UNFINISHED_STARTS) {
+      if (job.kind === "plan" && !payload.filtersFailed) {
+        payload.filtersFailed = true;
+        console.error("order outbox: a plan job kept stopping the object; planned with every filter taken as failed", {
+          ...this.identity(),
+          id: job.id,
+          starts: starts - 1,
+        });
+      } else {
+        const error = `started ${starts - 1} times without finishing: the order's object stopped while running it (out of memory or CPU time)`;
+        this.sql.run(
+          "UPDATE outbox SET parked = 1, next_at = ?, last_error = ? WHERE id = ?",
+          Date.now() + DAY_MS,
+          error,
+          job.id,
+        );
+        this.logParked(job, error);
+        void this.alertParked(job, error);
+        return null;
+      }
+    }
+    payload.starts = starts;
+    this.sql.run("UPDATE outbox SET payload = ? WHERE id = ?", JSON.stringify(payload), job.id);
+    return payload;
+  }
+
+  /**
    * A parked projection leaves its transfer in the log as it was (a finished one shown running,
    * a failure no alert or replay finds) until the sweeper's nudge or, a day on, housekeeping: the
    * operator sees it here, with how many this order has parked; the tenant is told too
@@ -1567,7 +1816,7 @@ export class OrderDO extends DurableObject<Env> {
   private logParked(job: OutboxRow, error: unknown): void {
     const parked = this.sql.one<{ n: number }>("SELECT COUNT(*) AS n FROM outbox WHERE parked = 1")!.n;
     const transferId = job.kind === "project" ? (JSON.parse(job.payload) as ProjectJob).transferId : null;
-    console.error("order outbox: projection parked", {
+    console.error(`order outbox: ${job.kind === "project" || job.kind === "d1" ? "projection" : `${job.kind} job`} parked`, {
       ...this.identity(),
       id: job.id,
       kind: job.kind,
@@ -1635,7 +1884,9 @@ export class OrderDO extends DurableObject<Env> {
         // and this does nothing.
         await this.dropRerunsOfFlowsGone();
         this.startReruns();
-        await this.plan("stages" in job ? job.stages : [{ stage: job.stage, occurrence: job.occurrence }], job.eventSeq);
+        await this.plan("stages" in job ? job.stages : [{ stage: job.stage, occurrence: job.occurrence }], job.eventSeq, {
+          filtersFailed: job.filtersFailed === true,
+        });
         this.releaseNext();
         return;
       case "rerun":
@@ -1650,6 +1901,8 @@ export class OrderDO extends DurableObject<Env> {
       case "send":
         await this.env.STEPS.send(job.message, { contentType: "json" });
         return;
+      case "unplanned":
+        return this.runUnplanned(job);
     }
   }
 
@@ -1732,12 +1985,16 @@ export class OrderDO extends DurableObject<Env> {
   private unpark(dueBy: number, tries: number, by: "sweeper" | "housekeeping"): void {
     const now = Date.now();
     const jobs = this.sql.all<{ id: number; kind: string; transfer_id: string | null }>(
-      "UPDATE outbox SET parked = 0, attempts = ?, next_at = ? WHERE parked = 1 AND next_at <= ? RETURNING id, kind, transfer_id",
+      // One start that may not finish: a job that stopped the object is parked again after it.
+      `UPDATE outbox SET parked = 0, attempts = ?, next_at = ?, payload = json_set(payload, '$.starts', ?)
+       WHERE parked = 1 AND next_at <= ?${by === "sweeper" ? STARTS_LEFT : ""} RETURNING id, kind, transfer_id`,
       PARK_AFTER_ATTEMPTS - tries,
       now,
+      MAX_UNFINISHED_STARTS - 1,
       dueBy,
     );
     if (jobs.length === 0) return;
+    for (const job of jobs) this.counted.delete(job.id);
     console.error("order outbox: parked projections tried again", {
       ...this.identity(),
       by,

@@ -64,7 +64,7 @@ export function transferPage(transferId: string, orderNumber: string | null): Pa
   return { path: transferPath(transferId), menu: orderNumber ? `Transfer log → search ${orderNumber}` : "Transfer log" };
 }
 
-/** The Flows page: its notice lists orders that came while no flow was on, and runs their flows. */
+/** The Flows page: its notice lists orders that came while no flow was on, runs their flows or dismisses them. */
 export function flowsPage(): Page {
   return { path: "/flows", menu: "Flows" };
 }
@@ -272,7 +272,7 @@ export interface UnplannedFacts {
 
 /** What to do about orders no flow took: the same words in every email of the kind. */
 const UNPLANNED_WHAT_TO_DO =
-  'Switch a flow on for this source, then run the flows for these orders from the Flows page ("Run flows for them now"). Orderly does not run them by itself: an order booked by hand meanwhile would be booked twice. Orders booked by hand need nothing; they stay listed until the log retention removes them.';
+  'On the Flows page, dismiss the orders you booked by hand, switch a flow on for this source, then run the flows for the rest (tick them, or "Run all", which runs every listed order). Orderly does not run them by itself: an order booked by hand meanwhile would be booked twice.';
 
 /** Orders from a source with no enabled flow at all (OrderDO.plan): recorded, not transferred. */
 export function unplannedOrdersAlertText(f: UnplannedFacts): AlertText {

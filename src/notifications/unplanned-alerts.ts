@@ -2,7 +2,8 @@
  * An order reached a stage while its source had no enabled flow at all: the order object recorded
  * it in `unplanned_orders` (OrderDO.plan), and this tells the tenant, throttled under
  * `unplanned:<source connection>`, that orders arrive which no flow transfers. The record is what
- * makes the order recoverable (Flows page, "Run flows for them now"); the alert only says to look.
+ * makes the order recoverable (Flows page: run its flows, or dismiss it when booked by hand); the
+ * alert only says to look.
  */
 import { alertSample, unplannedOrdersAlertText } from "./alert-emails";
 import { alertTopic } from "./alert-throttle";

@@ -56,7 +56,7 @@ describe("Billy createInvoice in a second flow of the order", () => {
     expect(mock.invoice(String(paid.result.outputs.invoiceId))).toMatchObject({ state: "approved", externalId: REF_PAID });
   });
 
-  it("makes a new invoice when an approved credit note of the order took the earlier one back in full", async () => {
+  it("adopts the invoice refunds credited in full: a new one would stand uncredited", async () => {
     const { invoices } = setup();
     const paid = await run(createInvoice, danishOrder(), BOOKED, { reference: REF_PAID });
     const history = [historyEntry("createInvoice", paid.result)];
@@ -66,6 +66,23 @@ describe("Billy createInvoice in a second flow of the order", () => {
       refund: refund({ shipping: 4900, total: 24800 }),
     });
     history.push(historyEntry("createCreditNote", note.result, { transferId: "t-r1", stage: "refunded", occurrence: "r1" }));
+
+    const { result } = await run(createInvoice, fulfilled(), BOOKED, { reference: REF_FULFILLED, history });
+
+    expect(invoices()).toHaveLength(1);
+    expect(result).toMatchObject({ created: false, outputs: { invoiceId: paid.result.outputs.invoiceId } });
+  });
+
+  it("makes a new invoice when a cancellation's approved credit note took the earlier one back in full", async () => {
+    const { invoices } = setup();
+    const paid = await run(createInvoice, danishOrder(), BOOKED, { reference: REF_PAID });
+    const history = [historyEntry("createInvoice", paid.result)];
+    const note = await run(createCreditNote, danishOrder(), BOOKED, {
+      reference: "orderly-11111111111111111111111111111111-0",
+      history,
+      refund: refund({ shipping: 4900, total: 24800 }),
+    });
+    history.push(historyEntry("createCreditNote", note.result, { transferId: "t-c1", stage: "cancelled" }));
 
     const { result } = await run(createInvoice, fulfilled(), BOOKED, { reference: REF_FULFILLED, history });
 

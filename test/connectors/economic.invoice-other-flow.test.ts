@@ -7,7 +7,7 @@
  */
 import { describe, expect, it } from "vitest";
 import type { ActionResult, StepHistoryEntry } from "../../src/connectors/contract";
-import { bookInvoice, createCreditNote, createInvoice, createOrder } from "../../src/connectors/economic";
+import { bookInvoice, cancelOrder, createCreditNote, createInvoice, createOrder } from "../../src/connectors/economic";
 import type { Stage } from "../../src/domain/stage";
 import { createEconomicMock, type EconomicMock, installEconomicMock } from "../mocks/economic.mock";
 import { danishOrder, done, refundOf, run, TS1 } from "../mocks/economic.mock.fixtures";
@@ -97,7 +97,24 @@ describe("e-conomic createInvoice in a second flow of the order", () => {
     });
   });
 
-  it("makes a new invoice when booked credit notes took the earlier one back in full", async () => {
+  it("adopts the invoice refunds credited in full: a new one would stand uncredited", async () => {
+    const mock = setup();
+    const paid = await run(createInvoice, danishOrder(), BOOKED, { reference: "orderly-paid-0" });
+    const history = [step("paid", "t-paid", 0, "createInvoice", paid.result)];
+    const note = await run(createCreditNote, danishOrder({ stage: "refunded" }), BOOKED, {
+      refund: refundOf({ shipping: 4900, total: 24800 }),
+      history,
+      reference: "orderly-r1-0",
+    });
+    history.push(step("refunded", "t-r1", 0, "createCreditNote", note.result));
+
+    const { result } = await run(createInvoice, fulfilled(), BOOKED, { reference: "orderly-fulfilled-0", history });
+
+    expect(result).toMatchObject({ created: false, outputs: { bookedInvoiceNumber: 1, adoptedFrom: { transferId: "t-paid" } } });
+    expect(posts(mock, "/invoices/drafts")).toBe(2);
+  });
+
+  it("makes a new invoice when a cancellation's booked credit notes took the earlier one back in full", async () => {
     const _mock = setup();
     const paid = await run(createInvoice, danishOrder(), BOOKED, { reference: "orderly-paid-0" });
     const history = [step("paid", "t-paid", 0, "createInvoice", paid.result)];
@@ -105,9 +122,9 @@ describe("e-conomic createInvoice in a second flow of the order", () => {
     const note = await run(createCreditNote, danishOrder({ stage: "refunded" }), BOOKED, {
       refund: whole,
       history,
-      reference: "orderly-r1-0",
+      reference: "orderly-c1-0",
     });
-    history.push(step("refunded", "t-r1", 0, "createCreditNote", note.result));
+    history.push(step("cancelled", "t-c1", 0, "createCreditNote", note.result));
 
     const { result } = await run(createInvoice, fulfilled(), BOOKED, { reference: "orderly-fulfilled-0", history });
 
@@ -166,9 +183,46 @@ describe("e-conomic createInvoice in a second flow of the order", () => {
     });
     expect(mock.state.booked).toHaveLength(1);
   });
+
+  it("makes a fresh invoice, not fail on the order gone, when the invoice made of the draft order was credited in full", async () => {
+    const mock = setup();
+    const made = await run(createOrder, danishOrder({ stage: "created" }), {}, { reference: "orderly-created-0" });
+    const created = [step("created", "t-created", 0, "createOrder", made.result)];
+    const paid = await run(createInvoice, danishOrder(), BOOKED, { reference: "orderly-paid-0", history: created });
+    expect(paid.result.outputs.fromOrderNumber).toBe(made.result.outputs.orderNumber);
+    const history = [...created, step("paid", "t-paid", 0, "createInvoice", paid.result)];
+    const note = await run(createCreditNote, danishOrder({ stage: "refunded" }), BOOKED, {
+      refund: refundOf({ shipping: 4900, total: 24800 }),
+      history,
+      reference: "orderly-c1-0",
+    });
+    history.push(step("cancelled", "t-c1", 0, "createCreditNote", note.result));
+
+    const { result } = await run(createInvoice, fulfilled(), BOOKED, { reference: "orderly-fulfilled-0", history });
+
+    expect(result).toMatchObject({ created: true, outputs: { reference: "orderly-fulfilled-0" } });
+    expect(result.outputs.adoptedFrom).toBeUndefined();
+    expect(mock.state.booked).toHaveLength(3);
+  });
 });
 
 describe("e-conomic createOrder in a second flow of the order", () => {
+  it("makes a fresh draft order when the order's cancelOrder deleted the other flow's (a cancelled order reopened)", async () => {
+    const mock = setup();
+    const made = await run(createOrder, danishOrder({ stage: "created" }), {}, { reference: "orderly-created-0" });
+    const history = [step("created", "t-created", 0, "createOrder", made.result)];
+    const cancelled = await run(cancelOrder, danishOrder({ stage: "cancelled" }), {}, { reference: "orderly-c-0", history });
+    expect(cancelled.result.outputs.deletedOrders).toEqual([made.result.outputs.orderNumber]);
+    history.push(step("cancelled", "t-c", 0, "cancelOrder", cancelled.result));
+
+    const { result } = await run(createOrder, danishOrder(), {}, { reference: "orderly-paid-0", history });
+
+    expect(posts(mock, "/orders/drafts")).toBe(2);
+    expect(result).toMatchObject({ created: true, outputs: { reference: "orderly-paid-0" } });
+    expect(result.outputs.orderGone).toBeUndefined();
+    expect(result.outputs.adoptedFrom).toBeUndefined();
+  });
+
   it("adopts the draft order the created flow made, under its reference: no second draft order", async () => {
     const mock = setup();
     const made = await run(createOrder, danishOrder({ stage: "created" }), {}, { reference: "orderly-created-0" });

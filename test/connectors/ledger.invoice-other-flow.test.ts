@@ -76,7 +76,7 @@ describe("sandbox ledger createInvoice in a second flow of the order", () => {
     expect(result).toMatchObject({ created: false, outputs: { updated: true, adoptedFrom: { transferId: "t-paid" } } });
   });
 
-  it("makes a new invoice when a booked credit note took the earlier one back in full", async () => {
+  it("adopts the invoice refunds credited in full: a new one would stand uncredited", async () => {
     const l = ledger();
     const paid = await l.invoice(danishOrder(), "orderly-paid-0");
     l.history.push({ ...done("createInvoice", paid, l.connectionId), transferId: "t-paid" });
@@ -87,6 +87,19 @@ describe("sandbox ledger createInvoice in a second flow of the order", () => {
       stage: "refunded",
       occurrence: "r1",
     });
+
+    const result = await l.invoice(fulfilled(), "orderly-fulfilled-0");
+
+    expect(await l.invoices()).toHaveLength(1);
+    expect(result).toMatchObject({ created: false, outputs: { invoiceId: paid.outputs.invoiceId } });
+  });
+
+  it("makes a new invoice when a cancellation's booked credit note took the earlier one back in full", async () => {
+    const l = ledger();
+    const paid = await l.invoice(danishOrder(), "orderly-paid-0");
+    l.history.push({ ...done("createInvoice", paid, l.connectionId), transferId: "t-paid" });
+    const note = await l.credit(refundOf({ shipping: 4900, total: 24800 }), "orderly-r1-0");
+    l.history.push({ ...done("createCreditNote", note, l.connectionId), transferId: "t-c1", stage: "cancelled" });
 
     const result = await l.invoice(fulfilled(), "orderly-fulfilled-0");
 

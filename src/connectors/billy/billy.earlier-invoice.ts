@@ -1,13 +1,3 @@
-/**
- * The order's invoice an earlier transfer made on this connection, for createInvoice to adopt
- * instead of making a second one. Each transfer has its own reference, so a step in another flow
- * (invoicing moved from the paid flow to the fulfilled one, or a second flow on another stage
- * invoicing too) finds nothing by its own and would invoice the order again. An invoice voided or
- * deleted in Billy, or one that approved credit notes of the order's refunds take back in full, is
- * no longer the order's invoice: a new one is made then, as before. Credit notes a person made in
- * Billy are not counted (Orderly cannot tell what they credit), so such an invoice is adopted.
- */
-import { toMinor } from "../../domain/money";
 import { isLadderStage } from "../../domain/stage";
 import type { ActionContext } from "../contract";
 import type { BillyContext } from "./billy.api";
@@ -47,14 +37,16 @@ export async function earlierInvoice(ctx: Ctx): Promise<EarlierInvoice | undefin
 }
 
 /**
- * Whether approved credit notes the order's createCreditNote steps made on this connection take the
- * invoice back in full (within the step's cents threshold), as Billy holds them now (a voided one
- * counts nothing). Drafts do not count: a person may still delete them.
+ * Whether approved credit notes the order's cancelled-stage createCreditNote steps made on this
+ * connection take the invoice back in full, to within rounding (one minor unit per credit note;
+ * the step's cents threshold is for totals to match, far too wide here), as Billy holds them now
+ * (a voided one counts nothing). Drafts do not count: a person may still delete them.
  */
 async function fullyCredited(ctx: Ctx, invoice: BillyInvoice): Promise<boolean> {
   const ours = new Set(
     ctx.history.flatMap((h) =>
       h.target === ctx.connection.id &&
+      h.stage === "cancelled" &&
       h.action === "createCreditNote" &&
       h.result.outputs.creditedInvoiceId === invoice.id &&
       typeof h.result.outputs.creditNoteId === "string"
@@ -70,5 +62,5 @@ async function fullyCredited(ctx: Ctx, invoice: BillyInvoice): Promise<boolean> 
     (n) => ours.has(n.id) && n.state === "approved" && (n.currencyId ?? currency) === currency,
   );
   const taken = notes.reduce((sum, n) => sum + Math.abs(grossMinor(n, currency) ?? 0), 0);
-  return notes.length > 0 && taken >= Math.abs(gross) - toMinor(ctx.settings.centsThreshold, currency);
+  return notes.length > 0 && taken >= Math.abs(gross) - notes.length;
 }

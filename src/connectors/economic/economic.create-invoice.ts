@@ -30,7 +30,7 @@ import {
   prepareDocument,
 } from "./economic.document-steps";
 import { earlierInvoice } from "./economic.earlier-invoice";
-import { historyResults, orderFromHistory } from "./economic.history";
+import { historyResults, invoiceTraces, orderFromHistory, type StepsContext } from "./economic.history";
 import { deleteDraftOrder, deleteSentOrder, findSentOrder, upgradedInvoiceBody, upgradeInstructions } from "./economic.orders";
 import { termsFromGateways } from "./economic.payment-terms";
 import { type FoundInvoice, findInvoiceByReference, getBookedInvoice } from "./economic.reference";
@@ -187,10 +187,15 @@ function withOrderLeft(error: OrderlyError, left: OrderLeft, draftInvoiceNumber:
 }
 
 /** Whether a cancelOrder of the order on this connection deleted the draft order (outputs.deletedOrders). */
-function deletedByCancel(ctx: Ctx, orderNumber: number): boolean {
+export function deletedByCancel(ctx: StepsContext, orderNumber: number): boolean {
   return historyResults(ctx, new Set(["cancelOrder"])).some(
     (r) => Array.isArray(r.outputs.deletedOrders) && r.outputs.deletedOrders.includes(orderNumber),
   );
+}
+
+/** Whether an earlier invoice step of the order on this connection was made of the draft order (its fromOrderNumber). */
+function madeInto(ctx: Ctx, orderNumber: number): boolean {
+  return invoiceTraces(ctx).some((t) => t.fromOrderNumber === orderNumber);
 }
 
 /**
@@ -214,8 +219,9 @@ async function orderSource(
   const sent = sentNumber === undefined ? undefined : await upgradeInstructions(ctx, sentNumber, "sent");
   if (sent) return { template: sent, orderNumber: sentNumber, sent: true };
   // Any success of this step used the order up, whether or not its outputs name it (a re-run that
-  // found its own draft, or a release before fromOrderNumber); a fresh draft is made, as without an order.
-  if (ctx.prior !== undefined || deletedByCancel(ctx, fromOrder.orderNumber)) return {};
+  // found its own draft, or a release before fromOrderNumber), as did another flow's invoice made of
+  // it (one credited in full, so not adopted); a fresh draft is made, as without an order.
+  if (ctx.prior !== undefined || deletedByCancel(ctx, fromOrder.orderNumber) || madeInto(ctx, fromOrder.orderNumber)) return {};
   const other = fromOrder.reference ? ` and no invoice carries its reference ${fromOrder.reference}` : "";
   throw new OrderlyError(
     `e-conomic draft order ${fromOrder.orderNumber}, which the order's createOrder step made, is neither among the draft nor the sent orders${other}: a person invoiced it under another reference, or deleted it. No invoice is made, as it could invoice the order twice. If a person invoiced it, write ${fromOrder.reference ?? "the order's reference"} in that invoice's "Other reference" and retry, so Orderly takes it over; otherwise invoice the order in e-conomic.`,

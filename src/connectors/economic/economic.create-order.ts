@@ -11,9 +11,11 @@
  * with the inventory module.
  */
 import { buildInvoiceDocument, paidDifferences } from "../../domain/accounting/build-document";
+import { isLadderStage } from "../../domain/stage";
 import { type ActionResult, defineAction } from "../contract";
 import { type EconomicContext, economicRequest } from "./economic.api";
 import { economicReference, withCustomer } from "./economic.body";
+import { deletedByCancel } from "./economic.create-invoice";
 import { documentCustomer, documentOutputs, prepareDocument } from "./economic.document-steps";
 import { type InvoiceTrace, invoiceTraces, orderFromHistory, type StepsContext } from "./economic.history";
 import { orderMadeBefore, orderNoLongerDraft } from "./economic.order-invoiced";
@@ -43,7 +45,7 @@ export const createOrder = defineAction<typeof createOrderSettings, EconomicCred
     const madeBefore = orderMadeBefore(ctx.prior);
     // Never made one itself: the draft order another flow's createOrder made (the step moved to
     // another stage, or in two flows) is adopted under its reference, not made a second time.
-    const earlier = own || madeBefore !== undefined ? undefined : orderFromHistory(ctx);
+    const earlier = own || madeBefore !== undefined ? undefined : adoptableOrder(ctx);
     const theirs = earlier?.reference ? await findDraftOrderByReference(ctx, earlier.reference) : undefined;
     const kept = theirs && earlier?.reference ? earlier.reference : reference;
     const prepared = await prepareDocument(ctx, order, document, settings, { reference: kept });
@@ -106,6 +108,16 @@ export const createOrder = defineAction<typeof createOrderSettings, EconomicCred
     };
   },
 });
+
+/**
+ * The draft order another flow's createOrder made that this step may adopt: one of a ladder-stage
+ * transfer, and not deleted by the order's cancelOrder (a cancelled order reopened gets a fresh
+ * draft order; adopting the deleted one would find it gone and make none).
+ */
+function adoptableOrder(ctx: StepsContext): ReturnType<typeof orderFromHistory> {
+  const earlier = orderFromHistory({ ...ctx, history: ctx.history.filter((h) => isLadderStage(h.stage)) });
+  return earlier && !deletedByCancel(ctx, earlier.orderNumber) ? earlier : undefined;
+}
 
 /**
  * The result when the order is already an invoice: which one, as e-conomic has it now. A booked

@@ -2,10 +2,12 @@
  * The order's invoice an earlier transfer made on this connection, for createInvoice to adopt
  * instead of making a second one. Each transfer has its own reference, so a step in another flow
  * (invoicing moved from the paid flow to the fulfilled one, or a second flow on another stage
- * invoicing too) finds nothing by its own and would invoice the order again. An invoice that booked
- * credit notes of the order's refunds take back in full is no longer the order's invoice: a new one
- * is made then, as before. Credit notes made by hand in e-conomic are not seen (e-conomic links no
- * credit note to its invoice), so such an invoice counts as not credited and is adopted.
+ * invoicing too) finds nothing by its own and would invoice the order again. An invoice a
+ * cancellation's booked credit notes took back in full (a cancelled-stage flow that credited it) is
+ * no longer the order's invoice: a new one is made then, as before. Refunds' credit notes do not
+ * count: an order refunded in full and then fulfilled keeps its invoice, which those credit notes
+ * already answer (a new invoice would stand uncredited). Credit notes made by hand in e-conomic are
+ * not seen (e-conomic links no credit note to its invoice), so such an invoice is adopted.
  */
 import { toMinor } from "../../domain/money";
 import type { StepHistoryEntry } from "../contract";
@@ -65,11 +67,33 @@ function adoptedOutputs(entry: StepHistoryEntry, invoice: FoundInvoice): Earlier
 }
 
 /**
- * Whether booked credit notes of the order's refunds on this connection take the invoice back in
- * full (within the step's cents threshold). Drafts do not count: a person may still delete them.
+ * The credit notes the order's cancelled-stage transfers made on this connection: a cancellation
+ * that credited the invoice, by the credit note's reference or booked number.
+ */
+function cancelCreditKeys(ctx: CreditCtx): Set<string> {
+  const keys = new Set<string>();
+  for (const h of ctx.history) {
+    if (h.target !== ctx.connection.id || h.stage !== "cancelled" || h.action !== "createCreditNote") continue;
+    const { reference, bookedInvoiceNumber } = h.result.outputs;
+    if (typeof reference === "string") keys.add(`ref:${reference}`);
+    if (typeof bookedInvoiceNumber === "number") keys.add(`booked:${bookedInvoiceNumber}`);
+  }
+  return keys;
+}
+
+/**
+ * Whether booked credit notes of the order's cancellation on this connection take the invoice back
+ * in full, to within rounding: one minor unit per credit note (the step's cents threshold is for
+ * totals to match, far too wide here: 1.00 short is not credited in full). Drafts do not count: a
+ * person may still delete them.
  */
 async function fullyCredited(ctx: CreditCtx, bookedInvoiceNumber: number, fallbackCurrency: string, reference: string) {
-  const notes = earlierCreditNotes(ctx, bookedInvoiceNumber, reference);
+  const byCancel = cancelCreditKeys(ctx);
+  const notes = earlierCreditNotes(ctx, bookedInvoiceNumber, reference).filter(
+    (n) =>
+      (n.reference !== undefined && byCancel.has(`ref:${n.reference}`)) ||
+      (n.bookedInvoiceNumber !== undefined && byCancel.has(`booked:${n.bookedInvoiceNumber}`)),
+  );
   if (notes.length === 0) return false;
   const invoice = await getBookedInvoice(ctx, bookedInvoiceNumber);
   if (typeof invoice.grossAmount !== "number") return false;
@@ -82,6 +106,5 @@ async function fullyCredited(ctx: CreditCtx, bookedInvoiceNumber: number, fallba
     taken += Math.abs(toMinor(held.grossAmount, currency));
     counted += 1;
   }
-  const threshold = toMinor(ctx.settings.centsThreshold, currency);
-  return counted > 0 && taken >= Math.abs(toMinor(invoice.grossAmount, currency)) - threshold;
+  return counted > 0 && taken >= Math.abs(toMinor(invoice.grossAmount, currency)) - counted;
 }

@@ -1,9 +1,3 @@
-/**
- * The ledger invoice earlier steps made for the order on this connection: this transfer's steps
- * (`previous`) and the order's other transfers (`history`), e.g. the invoice a paid-stage flow made
- * that a refund's credit note credits, or that a second flow's createInvoice adopts.
- */
-import { toMinor } from "../../domain/money";
 import { isLadderStage } from "../../domain/stage";
 import type { ActionResult, StepHistoryEntry } from "../contract";
 import { creditNotesOf, findInvoiceById, type LedgerInvoice } from "./ledger.books";
@@ -31,6 +25,16 @@ export function invoiceFromHistory(ctx: StepsContext): number | undefined {
   return invoicesFromHistory(ctx)[0]?.invoiceId;
 }
 
+/** The credit notes the order's cancelled-stage transfers made on this connection (a cancel that credited). */
+function cancelCreditNotes(ctx: StepsContext): Set<number> {
+  return new Set(
+    ctx.history.flatMap((h) => {
+      const id = h.result.outputs.creditNoteId;
+      return h.target === ctx.connection.id && h.stage === "cancelled" && typeof id === "number" ? [id] : [];
+    }),
+  );
+}
+
 export interface EarlierInvoice {
   invoice: LedgerInvoice;
   /** What the step's outputs add: where the invoice came from, and why none was made. */
@@ -41,8 +45,10 @@ export interface EarlierInvoice {
  * The order's invoice another of its ladder-stage transfers made on this connection, for
  * createInvoice to adopt instead of making a second one: each transfer has its own reference, so a
  * step in another flow (invoicing moved from the paid flow to the fulfilled one, or a second flow on
- * another stage invoicing too) finds nothing by its own. One that booked credit notes take back in
- * full (within the step's cents threshold) is no longer the order's invoice: a new one is made then.
+ * another stage invoicing too) finds nothing by its own. One a cancellation's booked credit notes
+ * took back in full (a cancelled-stage flow that credited it; one minor unit per credit note for
+ * rounding) is no longer the order's invoice: a new one is made then. Refunds' credit notes do not
+ * count: an order refunded in full and then fulfilled keeps its invoice, which they already answer.
  */
 export async function earlierInvoice(
   ctx: StepsContext & { env: Env; settings: { centsThreshold: string } },
@@ -55,12 +61,12 @@ export async function earlierInvoice(
     const invoice = await findInvoiceById(ctx.env, ctx.connection.id, invoiceId);
     if (invoice?.type !== "invoice") continue;
     // Drafts do not count: only a booked credit note takes the invoice back.
+    const byCancel = cancelCreditNotes(ctx);
     const notes = (await creditNotesOf(ctx.env, ctx.connection.id, invoice.id)).filter(
-      (n) => n.state === "booked" && n.currency === invoice.currency,
+      (n) => byCancel.has(n.id) && n.state === "booked" && n.currency === invoice.currency,
     );
     const credited = notes.reduce((sum, n) => sum + Math.abs(n.total), 0);
-    const threshold = toMinor(ctx.settings.centsThreshold, invoice.currency);
-    if (notes.length > 0 && credited >= Math.abs(invoice.total) - threshold) continue;
+    if (notes.length > 0 && credited >= Math.abs(invoice.total) - notes.length) continue;
     return {
       invoice,
       outputs: {

@@ -1,14 +1,17 @@
 /**
  * /api/v1/unplanned-orders: orders that reached a stage while their source had no enabled flow at
- * all (OrderDO.plan records them), newest first, and `POST /run`, which plans the stages each has
- * reached for the flows enabled now (OrderDO.planReached). Never run by itself: an order booked by
- * hand meanwhile would be booked twice. A row is deleted once flows were planned for its order.
- * The API's auth (auth.ts) admits only tokens of owners and admins, and writes the audit entry.
+ * all (OrderDO.plan records them), newest first; `POST /run`, which plans the stages recorded for
+ * each (only those) for the flows enabled now (OrderDO.planReached); and `POST /dismiss`, for the
+ * orders a person booked by hand. Never run by itself: an order booked by hand meanwhile would be
+ * booked twice. A stage leaves the row once an enabled flow was planned for it; the row goes with
+ * its last. The API's auth (auth.ts) admits only tokens of owners and admins, and writes the audit entry.
  */
 import { createRoute, z } from "@hono/zod-openapi";
 import { decodeCursor } from "../../../db/cursor";
 import {
-  deleteUnplanned,
+  dismissUnplanned,
+  readUnplannedEntry,
+  removeUnplannedEntries,
   type UnplannedOrderRow,
   unplannedByKeys,
   unplannedCounts,
@@ -32,6 +35,9 @@ const rowSchema = z
     orderId: z.string(),
     orderNumber: z.string().nullable(),
     stages: z.array(z.string()).openapi({ description: "The stages the order reached while no flow was on" }),
+    refunds: z
+      .array(z.string())
+      .openapi({ description: "The shop's ids of the refunds among them (stage refunded), each credited by a refund flow" }),
     firstSeenAt: z.number(),
     lastSeenAt: z.number(),
   })
@@ -42,9 +48,12 @@ const resultSchema = z
     id: z.string(),
     result: z.enum(["planned", "no_flow", "cancelled", "not_found", "failed"]).openapi({
       description:
-        "planned: the flows enabled now were planned (`made` transfers new; 0 when they were made before or a filter took none), the row is deleted; no_flow: the source still has no enabled flow, nothing done, the row stays; cancelled: the shop cancelled the order, nothing is run for it, the row is deleted; not_found: no such row in this tenant; failed: try again (the row stays)",
+        "planned: the flows enabled now were planned for the recorded stages they start at (`made` transfers new; 0 when they were made before or a filter took none); those stages leave the row, which is deleted with its last; no_flow: no enabled flow starts at any recorded stage, nothing done, the row stays; cancelled: the shop cancelled the order: its cancellation and refunds were planned, the stages before it are not run (and leave the row); not_found: no such row in this tenant; failed: see reason (the row keeps what failed)",
     }),
     made: z.number().optional(),
+    left: z.array(z.string()).optional().openapi({
+      description: "Recorded stages no enabled flow starts at: they stay listed (dismiss the order if nothing needs them)",
+    }),
     reason: z.string().optional(),
   })
   .openapi("UnplannedOrderRun");
@@ -63,18 +72,45 @@ const runSchema = z
   .strict()
   .openapi("UnplannedOrdersRun");
 
+const dismissSchema = z
+  .object({
+    ids: z.array(z.string().min(3)).min(1).max(RUN_BATCH).optional(),
+    connectionId: z.string().min(1).optional().openapi({ description: "Dismiss every recorded order of this source connection" }),
+  })
+  .strict()
+  .openapi("UnplannedOrdersDismiss");
+
 export type RunResult = z.infer<typeof resultSchema>;
 
 function shown(row: UnplannedOrderRow): z.infer<typeof rowSchema> {
-  const { tenantId: _, ...rest } = row;
-  return { id: unplannedKey(row), ...rest };
+  const { tenantId: _, stages, ...rest } = row;
+  const read = stages.map(readUnplannedEntry);
+  return {
+    id: unplannedKey(row),
+    ...rest,
+    stages: [...new Set(read.map((e) => e.stage))],
+    refunds: read.flatMap((e) => (e.stage === "refunded" && e.occurrence ? [e.occurrence] : [])),
+  };
 }
 
-/** Plans one recorded order's reached stages through its object; deletes the row once flows were planned. */
+/** The stages of recorded entries, once each, in the row's order. */
+export function stagesOf(entries: string[]): string[] {
+  return [...new Set(entries.map((e) => readUnplannedEntry(e).stage))];
+}
+
+/** Says which stages stay listed because no enabled flow starts at them. */
+function leftReason(left: string[]): string {
+  return `No flow switched on starts at ${left.join(", ")}: ${left.length === 1 ? "that stage stays" : "those stages stay"} listed. Switch such a flow on and run again, or dismiss the order if nothing needs ${left.length === 1 ? "it" : "them"}.`;
+}
+
+/**
+ * Plans one recorded order's recorded stages through its object; the stages done with leave the
+ * row (the row goes with its last).
+ */
 async function runOne(env: Env, tenantId: string, row: UnplannedOrderRow): Promise<RunResult> {
   const id = unplannedKey(row);
   try {
-    const done = await orderStub(env, orderObjectName(row.connectionId, row.orderId)).planReached();
+    const done = await orderStub(env, orderObjectName(row.connectionId, row.orderId)).planReached(row.stages);
     switch (done.outcome) {
       case "no_flow":
         return {
@@ -85,11 +121,30 @@ async function runOne(env: Env, tenantId: string, row: UnplannedOrderRow): Promi
       case "unknown":
         return { id, result: "failed", reason: "The order's record holds no order; look at it in the shop and book it by hand." };
       case "cancelled":
-        await deleteUnplanned(env, tenantId, row);
-        return { id, result: "cancelled", reason: "The shop cancelled this order, so no flow is run for it." };
-      case "planned":
-        await deleteUnplanned(env, tenantId, row);
-        return { id, result: "planned", made: done.made };
+      case "planned": {
+        await removeUnplannedEntries(env, tenantId, row, done.settled);
+        const failed = new Set(done.failed.map((f) => f.entry));
+        const left = stagesOf(row.stages.filter((e) => !done.settled.includes(e) && !failed.has(e)));
+        const kept = left.length > 0 ? { left } : {};
+        if (done.failed.length > 0)
+          return {
+            id,
+            result: "failed",
+            made: done.made,
+            ...kept,
+            reason: [...done.failed.map((f) => f.reason), ...(left.length > 0 ? [leftReason(left)] : [])].join(" "),
+          };
+        if (done.settled.length === 0) return { id, result: "no_flow", ...kept, reason: leftReason(left) };
+        if (done.outcome === "cancelled")
+          return {
+            id,
+            result: "cancelled",
+            made: done.made,
+            ...kept,
+            reason: `The shop cancelled this order: only its cancellation and refunds are run, not the stages before it.${left.length > 0 ? ` ${leftReason(left)}` : ""}`,
+          };
+        return { id, result: "planned", made: done.made, ...kept, ...(left.length > 0 ? { reason: leftReason(left) } : {}) };
+      }
     }
   } catch (error) {
     console.error("unplanned order: flows not run", { id, error: String(error) });
@@ -125,6 +180,15 @@ export async function runUnplanned(
   }
   const remaining = (await unplannedCounts(env, tenantId)).get(request.connectionId ?? "") ?? 0;
   return { results, remaining };
+}
+
+/** Throws unless exactly one of ids and connectionId is given. */
+function eitherIdsOrConnection(q: { ids?: string[]; connectionId?: string }): void {
+  if ((q.ids === undefined) === (q.connectionId === undefined))
+    throw new OrderlyError("Give either ids or connectionId (one of them).", {
+      errorClass: "validation",
+      code: "request_invalid",
+    });
 }
 
 export const unplannedOrderRoutes = apiRouter()
@@ -163,7 +227,7 @@ export const unplannedOrderRoutes = apiRouter()
       path: "/run",
       summary: `Run the flows enabled now for recorded orders: the ids given, or a connection's oldest (${RUN_BATCH} per call)`,
       description:
-        "Plans the stages each order has reached (and its refunds still held) for the flows enabled now, as if they had been on when it came. A transfer made before is not made again, so running twice books once. Run it only for orders not booked by hand meanwhile.",
+        "Plans the stages recorded for each order while no flow was on (and only those: a stage a flow took is not booked again) for the flows enabled now, as if they had been on when it came. A transfer made before is not made again, so running twice books once. Run it only for orders not booked by hand meanwhile; dismiss those (POST /unplanned-orders/dismiss).",
       request: { body: { content: { "application/json": { schema: runSchema } }, required: true } },
       responses: {
         200: {
@@ -183,11 +247,28 @@ export const unplannedOrderRoutes = apiRouter()
     }),
     async (c) => {
       const q = c.req.valid("json");
-      if ((q.ids === undefined) === (q.connectionId === undefined))
-        throw new OrderlyError("Give either ids or connectionId (one of them).", {
-          errorClass: "validation",
-          code: "request_invalid",
-        });
+      eitherIdsOrConnection(q);
       return c.json(await runUnplanned(c.env, c.var.tenantId, q), 200);
+    },
+  )
+  .openapi(
+    createRoute({
+      method: "post",
+      path: "/dismiss",
+      summary: "Dismiss recorded orders (booked by hand, say): the ids given, or every one of a connection; nothing is run",
+      request: { body: { content: { "application/json": { schema: dismissSchema } }, required: true } },
+      responses: {
+        200: {
+          description: "The ids dismissed (an id not listed in this tenant is not among them)",
+          content: { "application/json": { schema: z.object({ dismissed: z.array(z.string()) }) } },
+        },
+        ...errorResponses,
+      },
+    }),
+    async (c) => {
+      const q = c.req.valid("json");
+      eitherIdsOrConnection(q);
+      const which = q.ids ? { keys: [...new Set(q.ids)] } : { connectionId: q.connectionId ?? "" };
+      return c.json({ dismissed: await dismissUnplanned(c.env, c.var.tenantId, which) }, 200);
     },
   );

@@ -1,6 +1,6 @@
 /**
  * /flows: list, templates, the editor (new and existing), enable/disable, delete, dry run, and
- * the orders that came while no flow was on (run their flows now).
+ * the orders that came while no flow was on (run their flows, chosen or all; dismiss chosen ones).
  */
 import { and, eq } from "drizzle-orm";
 import { type Context, Hono } from "hono";
@@ -8,12 +8,12 @@ import { z } from "zod";
 import { getConnector } from "../../../connectors/registry";
 import { database } from "../../../db/client";
 import { connections, flows } from "../../../db/schema";
-import { unplannedCounts } from "../../../db/unplanned-orders";
+import { dismissUnplanned, unplannedCounts, unplannedKey, unplannedOfConnection } from "../../../db/unplanned-orders";
 import { STAGES } from "../../../domain/stage";
 import { FlowDryRunPage } from "../../../ui/pages/flow-dry-run";
 import { FlowEditorPage } from "../../../ui/pages/flow-editor";
 import { FlowsPage, type UnplannedNotice } from "../../../ui/pages/flows";
-import { RUN_BATCH, runUnplanned } from "../api/unplanned-orders";
+import { RUN_BATCH, type RunResult, runUnplanned, stagesOf } from "../api/unplanned-orders";
 import { audit } from "./audit";
 import { dryRun } from "./flows/dry-run";
 import { type FilterPreview, type FlowDraft, readFlowForm, stepChoices, stepFields } from "./flows/flow-form";
@@ -75,12 +75,20 @@ flowRoutes.get("/", async (c) => {
     unplannedCounts(c.env, s.tenantId),
   ]);
   const names = new Map(conns.map((r) => [r.id, r.name]));
-  const unplanned: UnplannedNotice[] = [...counts].map(([connectionId, count]) => ({
-    connectionId,
-    connectionName: names.get(connectionId) ?? connectionId,
-    count,
-    flowOn: rows.some((f) => f.enabled && f.sourceConnectionId === connectionId),
-  }));
+  const unplanned: UnplannedNotice[] = await Promise.all(
+    [...counts].map(async ([connectionId, count]) => ({
+      connectionId,
+      connectionName: names.get(connectionId) ?? connectionId,
+      count,
+      flowOn: rows.some((f) => f.enabled && f.sourceConnectionId === connectionId),
+      rows: (await unplannedOfConnection(c.env, s.tenantId, connectionId, RUN_BATCH)).map((r) => ({
+        id: unplannedKey(r),
+        order: r.orderNumber ?? r.orderId,
+        stages: stagesOf(r.stages),
+        firstSeenAt: r.firstSeenAt,
+      })),
+    })),
+  );
   return page(
     c,
     { title: "Flows", active: "flows" },
@@ -95,9 +103,34 @@ flowRoutes.get("/", async (c) => {
   );
 });
 
+/** What a run did, as the flash says it; ok when every order was run. */
+function runSummary(results: RunResult[], remaining: number): { text: string; ok: boolean; tally: Record<string, number> } {
+  const tally = { planned: 0, made: 0, no_flow: 0, cancelled: 0, failed: 0, not_found: 0, partly: 0 };
+  for (const r of results) {
+    tally[r.result]++;
+    tally.made += r.made ?? 0;
+    if (r.left && r.result !== "no_flow") tally.partly++;
+  }
+  const parts = [
+    `${tally.planned} run (${tally.made} ${tally.made === 1 ? "transfer" : "transfers"} made)`,
+    tally.cancelled ? `${tally.cancelled} cancelled in the shop (only the cancellation and refunds run)` : "",
+    tally.partly ? `${tally.partly} still listed for stages no flow switched on starts at` : "",
+    tally.no_flow ? `${tally.no_flow} with no flow switched on for their stages` : "",
+    tally.failed
+      ? `${tally.failed} failed (${results.find((r) => r.result === "failed")?.reason ?? "run them again in a moment"})`
+      : "",
+    tally.not_found ? `${tally.not_found} no longer listed` : "",
+  ].filter(Boolean);
+  const text =
+    results.length === 0
+      ? "No order from this source is waiting for its flows."
+      : `Flows run for ${results.length} ${results.length === 1 ? "order" : "orders"}: ${parts.join(", ")}.${remaining > 0 ? ` ${remaining} still listed.` : ""}`;
+  return { text, ok: tally.planned + tally.cancelled === results.length, tally };
+}
+
 /**
- * "Run flows for them now": the flows enabled now, for a source's orders recorded while it had
- * none (oldest first, RUN_BATCH a click). Owners and admins only (the UI's POST guard).
+ * "Run all": the flows enabled now, for every order listed for a source (oldest first, RUN_BATCH a
+ * click), including any booked by hand. Owners and admins only (the UI's POST guard).
  */
 flowRoutes.post("/unplanned/run", async (c) => {
   const s = c.var.session;
@@ -105,24 +138,36 @@ flowRoutes.post("/unplanned/run", async (c) => {
   if (!form.success) return redirectWith(c, "/flows", "Choose the source whose orders to run the flows for.", "error");
   const { connectionId } = form.data;
   const { results, remaining } = await runUnplanned(c.env, s.tenantId, { connectionId, limit: RUN_BATCH });
-  const tally = { planned: 0, made: 0, no_flow: 0, cancelled: 0, failed: 0 };
-  for (const r of results) {
-    if (r.result === "not_found") continue;
-    tally[r.result]++;
-    tally.made += r.made ?? 0;
-  }
+  const { text, ok, tally } = runSummary(results, remaining);
   await audit(c.env, s, "unplanned_orders.run", connectionId, { ...tally, remaining });
-  const parts = [
-    `${tally.planned} run (${tally.made} ${tally.made === 1 ? "transfer" : "transfers"} made)`,
-    tally.cancelled ? `${tally.cancelled} cancelled in the shop (nothing run)` : "",
-    tally.no_flow ? `${tally.no_flow} still without a flow switched on` : "",
-    tally.failed ? `${tally.failed} failed for now (run them again in a moment)` : "",
-  ].filter(Boolean);
-  const text =
-    results.length === 0
-      ? "No order from this source is waiting for its flows."
-      : `Flows run for ${results.length} ${results.length === 1 ? "order" : "orders"}: ${parts.join(", ")}.${remaining > 0 ? ` ${remaining} still listed.` : ""}`;
-  return redirectWith(c, "/flows", text, tally.planned + tally.cancelled === results.length ? "ok" : "error");
+  return redirectWith(c, "/flows", text, ok ? "ok" : "error");
+});
+
+/** The ticked orders: `ids` (one or many checkboxes) and which button (`op`). */
+const chosenForm = z.object({
+  op: z.enum(["run", "dismiss"]),
+  ids: z.union([z.string().min(3), z.array(z.string().min(3))]).transform((v) => (Array.isArray(v) ? v : [v])),
+});
+
+/**
+ * The orders ticked on the Flows page: their flows run, or they are dismissed (booked by hand:
+ * nothing is run). Owners and admins only (the UI's POST guard).
+ */
+flowRoutes.post("/unplanned/chosen", async (c) => {
+  const s = c.var.session;
+  const form = chosenForm.safeParse(await c.req.parseBody({ all: true }));
+  if (!form.success) return redirectWith(c, "/flows", "Tick the orders first, then run or dismiss them.", "error");
+  const ids = [...new Set(form.data.ids)].slice(0, RUN_BATCH);
+  if (form.data.op === "dismiss") {
+    const dismissed = await dismissUnplanned(c.env, s.tenantId, { keys: ids });
+    await audit(c.env, s, "unplanned_orders.dismiss", null, { ids: dismissed });
+    const text = `${dismissed.length} ${dismissed.length === 1 ? "order" : "orders"} dismissed; nothing was run for ${dismissed.length === 1 ? "it" : "them"}.`;
+    return redirectWith(c, "/flows", text, "ok");
+  }
+  const { results } = await runUnplanned(c.env, s.tenantId, { ids });
+  const { text, ok, tally } = runSummary(results, 0);
+  await audit(c.env, s, "unplanned_orders.run", null, { ids, ...tally });
+  return redirectWith(c, "/flows", text, ok ? "ok" : "error");
 });
 
 flowRoutes.get("/new", async (c) => {
