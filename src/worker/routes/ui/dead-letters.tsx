@@ -121,11 +121,15 @@ const replayAllForm = z.object({
   after: z.coerce.number().int().positive().optional(),
 });
 
+/** The tenant's kept row the path names, or null (a bad id reads as none). */
+async function rowOfPath(c: Context<UiEnv>) {
+  const id = z.coerce.number().int().positive().safeParse(c.req.param("id"));
+  return id.success ? findDeadLetter(c.env, c.var.session.tenantId, id.data) : null;
+}
+
 deadLetterRoutes.post("/:id/replay", async (c) => {
   const s = c.var.session;
-  const id = z.coerce.number().int().positive().safeParse(c.req.param("id"));
-  if (!id.success) return notFoundPage(c);
-  const row = await findDeadLetter(c.env, s.tenantId, id.data);
+  const row = await rowOfPath(c);
   if (!row) return notFoundPage(c);
   const form = await c.req.parseBody();
   const back = form.back === "list" ? deadLetterPath() : deadLetterPath(row.id);
@@ -172,9 +176,7 @@ deadLetterRoutes.post("/:id/replay", async (c) => {
 
 deadLetterRoutes.post("/:id/handled", async (c) => {
   const s = c.var.session;
-  const id = z.coerce.number().int().positive().safeParse(c.req.param("id"));
-  if (!id.success) return notFoundPage(c);
-  const row = await findDeadLetter(c.env, s.tenantId, id.data);
+  const row = await rowOfPath(c);
   if (!row) return notFoundPage(c);
   const form = await c.req.parseBody();
   const back = form.back === "list" ? deadLetterPath() : deadLetterPath(row.id);
@@ -207,10 +209,8 @@ function replayContext(c: Context<UiEnv>): ReplayContext {
 }
 
 deadLetterRoutes.get("/:id", async (c) => {
-  const id = z.coerce.number().int().positive().safeParse(c.req.param("id"));
-  if (!id.success) return notFoundPage(c);
   const tenantId = c.var.session.tenantId;
-  const row = await findDeadLetter(c.env, tenantId, id.data);
+  const row = await rowOfPath(c);
   if (!row) return notFoundPage(c);
   const f = keptFacts(row.body);
   const [names, orders, body] = await Promise.all([
