@@ -67,7 +67,7 @@ type OutboxJob =
      * (`payment` absent), after the first version that shows the payment only the paid stage's
      * transfers made from a version without it.
      */
-    | { kind: "rerun"; eventSeq: number; payment?: true }
+    | ({ kind: "rerun"; eventSeq: number; payment?: true } & PlanMode)
     /** Written by the previous release: a projection serialised when it was queued. */
     | { kind: "d1"; statements: SerializedStatement[] }
     | ProjectJob
@@ -85,7 +85,10 @@ interface JobStarts {
   starts?: number;
 }
 
-/** A plan job that kept stopping the object is planned once more with every filter taken as failed. */
+/**
+ * A plan or re-run job that kept stopping the object runs on with every filter taken as failed
+ * (countStart): neither is ever parked, as nothing may overtake it.
+ */
 interface PlanMode {
   filtersFailed?: true;
 }
@@ -196,17 +199,19 @@ const GONE_RETRY_MAX_MS = 3_600_000;
 /** The database's error, as the parked-projection alert quotes it. */
 const PARKED_REASON_LIMIT = 500;
 /**
- * Starts an outbox job may make without finishing (the object died while it ran) before it is
- * parked: replayed on every wake, it would hold up every job behind it, unseen. A plan job first
- * gets one more start with every filter taken as failed (its transfers fail visibly).
+ * Starts an outbox job may make without finishing (the object died while it ran) before a
+ * projection is parked: replayed on every wake, it would hold up every job behind it, unseen. No
+ * other job is parked for it (nothing may overtake it): a plan or re-run job runs on with every
+ * filter taken as failed (a plan's transfers fail visibly), any other is logged at each start.
  */
 const MAX_UNFINISHED_STARTS = 3;
 /**
- * Not a job parked for stopping the object (its starts used up): the sweeper's nudge, every few
- * minutes, would have it stop the object (and every other object of its isolate) again each time;
- * housekeeping, a day on, gives it one start.
+ * Not a projection parked for stopping the object (its starts used up): the sweeper's nudge, every
+ * few minutes, would have it stop the object (and every other object of its isolate) again each
+ * time; housekeeping, a day on, gives it one start. Only projections are parked so; any other job
+ * parked (by its failures, or by its starts in the release before) the nudge puts back.
  */
-const STARTS_LEFT = ` AND COALESCE(json_extract(payload, '$.starts'), 1) < ${MAX_UNFINISHED_STARTS}`;
+const STARTS_LEFT = ` AND (kind != 'project' OR COALESCE(json_extract(payload, '$.starts'), 1) < ${MAX_UNFINISHED_STARTS})`;
 /** Why a plan job past MAX_UNFINISHED_STARTS took every filter as failed. */
 const FILTERS_STOPPED_OBJECT = `planning this order's flows stopped Orderly's work on the order ${MAX_UNFINISHED_STARTS} times (it ran out of memory or time, most likely in a filter), so this time no filter was evaluated for it`;
 
@@ -1210,8 +1215,10 @@ export class OrderDO extends DurableObject<Env> {
    * `payment`: the first version that shows the payment arrived after the paid stage's transfers
    * were made from one that did not (a refund or a fulfilment caught the ladder up before
    * orders/paid). Only those transfers run again; the others did not depend on it.
+   * `filtersFailed`: the job kept stopping the object (countStart), so no filter is evaluated:
+   * each is taken as failed, which takes the order.
    */
-  private async rerunForUpdate(payment = false): Promise<void> {
+  private async rerunForUpdate(payment = false, filtersFailed = false): Promise<void> {
     const order = this.latestOrder();
     if (!order) return;
     const who = this.identity();
@@ -1245,16 +1252,20 @@ export class OrderDO extends DurableObject<Env> {
     // cancellation's transfers: this job may run before the cancellation's plan job made them
     // (one event both changed and cancelled the order, or both came in one batch).
     // A cancel flow with a filter runs only if its filter takes the order (a failing one makes a
-    // failed transfer, which counts): asked as its plan asks, on the newest version.
+    // failed transfer, which counts): asked as its plan asks, on the newest version. A transfer
+    // its filter left out on retry (not taken: completed, nothing sent) ran nothing.
     const cancellationRan =
       cancelledNow &&
       (this.sql.one<{ n: number }>(
-        "SELECT COUNT(*) AS n FROM transfers WHERE stage = 'cancelled' AND occurrence = ?",
+        `SELECT COUNT(*) AS n FROM transfers WHERE stage = 'cancelled' AND occurrence = ?
+           AND (status != 'completed' OR error IS NULL OR json_extract(error, '$.code') IS NOT ?)`,
         stageOccurrence("cancelled", this.stageState(), ""),
+        FILTER_NOT_TAKEN,
       )!.n > 0 ||
         (await this.someFlowTakes(
           liveFlows.filter((f) => f.stage === "cancelled"),
           { order },
+          filtersFailed,
         )));
     const waitsForReopen = (stage: string) => cancelledNow && !cancellationRan && isLadderStage(stage as Stage);
     const snapshots = new Map<string, SnapshotRecord>();
@@ -1295,10 +1306,17 @@ export class OrderDO extends DurableObject<Env> {
     this.releaseNext();
   }
 
-  /** Whether any of these flows takes the order: one without a filter does, and one whose filter is truthy or fails. */
-  private async someFlowTakes(candidates: Array<{ filter: string | null }>, input: TransferInput): Promise<boolean> {
+  /**
+   * Whether any of these flows takes the order: one without a filter does, and one whose filter is
+   * truthy or fails (`filtersFailed`: taken as failed, not evaluated).
+   */
+  private async someFlowTakes(
+    candidates: Array<{ filter: string | null }>,
+    input: TransferInput,
+    filtersFailed = false,
+  ): Promise<boolean> {
     for (const flow of candidates) {
-      if (flow.filter === null) return true;
+      if (flow.filter === null || filtersFailed) return true;
       const outcome = await evaluateFilter(flow.filter, input);
       if (!("match" in outcome) || outcome.match) return true;
     }
@@ -1740,8 +1758,8 @@ export class OrderDO extends DurableObject<Env> {
         this.sql.run("DELETE FROM outbox WHERE id = ?", job.id);
       } catch (error) {
         // A projection (history in D1) that keeps failing is parked after about an hour so it cannot
-        // hold up the order's steps, and is tried again a day later (housekeeping). Sends and
-        // planning never park: nothing may overtake them.
+        // hold up the order's steps, and is tried again a day later (housekeeping). Sends,
+        // planning and re-runs never park (by failures or by starts): nothing may overtake them.
         const park = (job.kind === "d1" || job.kind === "project") && job.attempts + 1 >= PARK_AFTER_ATTEMPTS;
         const delay = park ? DAY_MS : Math.min(60_000, 500 * 2 ** job.attempts);
         // The start ended (in an error): the next one is counted in this same write, from one.
@@ -1768,28 +1786,23 @@ export class OrderDO extends DurableObject<Env> {
   }
 
   /**
-   * Counts a start of the job before it runs, and returns its payload to run with; null when the
-   * job has started MAX_UNFINISHED_STARTS times without finishing and is parked instead (logged
-   * and alerted as a parked projection is). A job's insert (or its last failure) counted its next
-   * start, so the common path writes nothing here; a job this instance did not queue may have
-   * been started by one that died under it, so its start is written first (on this rare path a
-   * start may be counted that never happened: a job queued by an instance that went away first).
-   * A plan job past the limit gets one more start with every filter taken as failed: a filter
-   * that exhausts the object makes failed, alerted, retryable transfers instead of none.
+   * Counts a start of the job before it runs, and returns its payload to run with; null when a
+   * projection has started MAX_UNFINISHED_STARTS times without finishing and is parked instead
+   * (logged and alerted as one parked by its failures is). A job's insert (or its last failure)
+   * counted its next start, so the common path writes nothing here; a job this instance did not
+   * queue may have been started by one that died under it, so its start is written first (on this
+   * rare path a start may be counted that never happened: a job queued by an instance that went
+   * away first). No other job is parked by its starts (nothing may overtake planning, a re-run or
+   * a send, whose step the alarm re-sends anyway: resendOverdueSteps): past the limit a plan or
+   * re-run job runs with every filter taken as failed (a filter that exhausts the object makes
+   * failed, alerted, retryable transfers instead of none), and each further start is logged.
    */
   private countStart(job: OutboxRow): (Record<string, unknown> & JobStarts & PlanMode) | null {
     const payload = JSON.parse(job.payload) as Record<string, unknown> & JobStarts & PlanMode;
     if (this.counted.has(job.id)) return payload;
     const starts = (payload.starts ?? 1) + 1;
     if (starts > MAX_UNFINISHED_STARTS) {
-      if (job.kind === "plan" && !payload.filtersFailed) {
-        payload.filtersFailed = true;
-        console.error("order outbox: a plan job kept stopping the object; planned with every filter taken as failed", {
-          ...this.identity(),
-          id: job.id,
-          starts: starts - 1,
-        });
-      } else {
+      if (job.kind === "project") {
         const error = `started ${starts - 1} times without finishing: the order's object stopped while running it (out of memory or CPU time)`;
         this.sql.run(
           "UPDATE outbox SET parked = 1, next_at = ?, last_error = ? WHERE id = ?",
@@ -1797,10 +1810,18 @@ export class OrderDO extends DurableObject<Env> {
           error,
           job.id,
         );
-        this.logParked(job, error);
+        this.logParked(job, error, starts - 1);
         void this.alertParked(job, error);
         return null;
       }
+      const filtering = (job.kind === "plan" || job.kind === "rerun") && !payload.filtersFailed;
+      if (filtering) payload.filtersFailed = true;
+      console.error(
+        filtering
+          ? `order outbox: a ${job.kind} job kept stopping the object; run with every filter taken as failed`
+          : `order outbox: a ${job.kind} job keeps stopping the object; started again, not parked (nothing may overtake it)`,
+        { ...this.identity(), id: job.id, kind: job.kind, starts: starts - 1 },
+      );
     }
     payload.starts = starts;
     this.sql.run("UPDATE outbox SET payload = ? WHERE id = ?", JSON.stringify(payload), job.id);
@@ -1813,7 +1834,7 @@ export class OrderDO extends DurableObject<Env> {
    * operator sees it here, with how many this order has parked; the tenant is told too
    * (alertParked).
    */
-  private logParked(job: OutboxRow, error: unknown): void {
+  private logParked(job: OutboxRow, error: unknown, starts?: number): void {
     const parked = this.sql.one<{ n: number }>("SELECT COUNT(*) AS n FROM outbox WHERE parked = 1")!.n;
     const transferId = job.kind === "project" ? (JSON.parse(job.payload) as ProjectJob).transferId : null;
     console.error(`order outbox: ${job.kind === "project" || job.kind === "d1" ? "projection" : `${job.kind} job`} parked`, {
@@ -1821,7 +1842,8 @@ export class OrderDO extends DurableObject<Env> {
       id: job.id,
       kind: job.kind,
       transferId,
-      attempts: job.attempts + 1,
+      // Parked by its starts: those are what ran out, not its tries.
+      ...(starts === undefined ? { attempts: job.attempts + 1 } : { starts }),
       parked,
       error: String(error),
     });
@@ -1890,7 +1912,7 @@ export class OrderDO extends DurableObject<Env> {
         this.releaseNext();
         return;
       case "rerun":
-        return this.rerunForUpdate(job.payment === true);
+        return this.rerunForUpdate(job.payment === true, job.filtersFailed === true);
       case "d1":
         // Serialised by the previous release, whose guard lets an older state over a newer one (the
         // job may have been parked while newer projections ran): each transfer it names is written

@@ -7,6 +7,7 @@
 import { and, eq, ne } from "drizzle-orm";
 import { database } from "../db/client";
 import { mailOutbox, tenants } from "../db/schema";
+import { filterNotTaken } from "../domain/flow-filter";
 import { connectionNames, mailTenant, NO_MAIL_PROVIDER, tenantMailCanLeave } from "./notify-tenant";
 import { NORMALLY_SENDS_MS, silentSources, sourceActivity } from "./silence";
 import {
@@ -27,6 +28,14 @@ const UNFINISHED = "('pending', 'running', 'retrying')";
 type Counts = Omit<ConnectionCounts, "name">;
 
 /**
+ * A completed transfer sent something unless its flow's filter left the order out on retry (not
+ * taken: completed, nothing sent): its D1 row carries that reason, quoted here as an SQL literal
+ * (the queries keep their three bound values).
+ */
+const SENT = (alias: string) =>
+  `${alias}status = 'completed' AND ${alias}error_reason IS NOT '${filterNotTaken().message.replaceAll("'", "''")}'`;
+
+/**
  * The transfers a report can count: changed since the period began, or unfinished or failed now.
  * Each part is a range of one index led by the tenant, so a report reads what it counts, not the
  * tenant's whole log (a single WHERE with OR walked every transfer of the tenant;
@@ -40,7 +49,7 @@ const CANDIDATES = `
 export const BY_SOURCE = `
   SELECT source_connection_id AS connectionId,
     SUM(created_at >= ?2 AND created_at < ?3) AS received,
-    SUM(status = 'completed' AND completed_at >= ?2 AND completed_at < ?3) AS transferred,
+    SUM(${SENT("")} AND completed_at >= ?2 AND completed_at < ?3) AS transferred,
     SUM(status = 'failed' AND updated_at >= ?2 AND updated_at < ?3) AS failed,
     SUM(status IN ${UNFINISHED}) AS pending,
     SUM(status = 'failed') AS failedNotRetried
@@ -52,7 +61,7 @@ export const BY_SOURCE = `
 export const BY_TARGET = `
   SELECT s.target_connection_id AS connectionId,
     COUNT(DISTINCT CASE WHEN t.created_at >= ?2 AND t.created_at < ?3 THEN t.id END) AS received,
-    COUNT(DISTINCT CASE WHEN t.status = 'completed' AND t.completed_at >= ?2 AND t.completed_at < ?3 THEN t.id END) AS transferred,
+    COUNT(DISTINCT CASE WHEN ${SENT("t.")} AND t.completed_at >= ?2 AND t.completed_at < ?3 THEN t.id END) AS transferred,
     COUNT(DISTINCT CASE WHEN t.status = 'failed' AND s.status = 'failed' AND t.updated_at >= ?2 AND t.updated_at < ?3 THEN t.id END) AS failed,
     COUNT(DISTINCT CASE WHEN t.status IN ${UNFINISHED} THEN t.id END) AS pending,
     COUNT(DISTINCT CASE WHEN t.status = 'failed' AND s.status = 'failed' THEN t.id END) AS failedNotRetried

@@ -120,4 +120,51 @@ describe("a cancel flow whose filter leaves the order out", () => {
     // The cancel flow made nothing for the order.
     expect((await stub.describe()).transfers.map((t) => t.stage)).toEqual(["paid"]);
   });
+  it("left out on retry (not taken) did not run for the cancellation either", async () => {
+    const world = await createWorld();
+    const other = (await world.api("/connections", { body: { connector: "sandbox-ledger", name: "Ledger 2" } })).body.id;
+    // Fails on every order at run time: the cancellation makes a failed transfer.
+    const cancel = await world.api("/flows", {
+      body: {
+        name: "Cancel wholesale",
+        source: world.shopId,
+        stage: "cancelled",
+        filter: 'order.totals.total + "x" > 0',
+        steps: [{ target: other, action: "createInvoice" }],
+      },
+    });
+    expect(cancel.status, JSON.stringify(cancel.body)).toBe(201);
+    const cancelFlow = cancel.body.id as string;
+    await world.flow("paid", [{ target: world.ledgerId, action: "createInvoice" }]);
+    const start = Date.now();
+    const at = (s: number) => new Date(start + s * 1000).toISOString();
+    const order = shopifyOrder({ tags: "retail" });
+    await world.sendShopify("orders/paid", { ...order, updated_at: at(0) });
+    await settledTransfers(world, String(order.id), 1);
+    const cancelled = { ...order, cancelled_at: at(1), updated_at: at(1) };
+    await world.sendShopify("orders/cancelled", cancelled);
+    const stub = orderObject(world, order);
+    const transfers = await settledTransfers(world, String(order.id), 2);
+    const failed = transfers.find((t) => t.flowId === cancelFlow);
+    expect(failed?.status).toBe("failed");
+    // Fixed to leave this order out, and retried: not taken, nothing sent.
+    expect(
+      (await world.api(`/flows/${cancelFlow}`, { method: "PATCH", body: { filter: '"wholesale" in order.tags' } })).status,
+    ).toBe(200);
+    const retried = await world.api(`/transfers/${failed.id}/retry`, { body: {} });
+    expect(retried.body.status, JSON.stringify(retried.body)).toBe("completed");
+    await world.sendShopify("orders/updated", { ...cancelled, ...DEARER_SHIPPING, updated_at: at(2) });
+    await expect.poll(async () => (await stub.describe()).outbox, { timeout: 5000 }).toBe(0);
+    const total = async () => (await invoicesOf(world, world.ledgerId, String(order.name))).map((d) => d.total);
+    expect(await total()).toEqual([24900]);
+    await world.sendShopify("orders/fulfilled", {
+      ...order,
+      ...DEARER_SHIPPING,
+      fulfillment_status: "fulfilled",
+      cancelled_at: null,
+      updated_at: at(3),
+    });
+    await expect.poll(async () => (await stub.describe()).stage.cancelled, { timeout: 5000 }).toBe(false);
+    await expect.poll(total, { timeout: 10_000 }).toEqual([25900]);
+  });
 });

@@ -1,5 +1,6 @@
 import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
+import { filterNotTaken } from "../../src/domain/flow-filter";
 import { silentSources } from "../../src/notifications/silence";
 import { buildStatusReport, isReportDue, reportPeriod } from "../../src/notifications/status-report";
 import { loadStatusReport, sendDueStatusReports } from "../../src/notifications/status-report.send";
@@ -117,24 +118,32 @@ describe("the status report's contents", () => {
       status: "completed",
       createdAt: period.start + MINUTE,
     });
+    // Left out by its flow's filter on retry (not taken): completed, nothing sent, so received only.
+    await add({
+      source: shop2,
+      steps: [{ target: ledger, status: "pending" }],
+      status: "completed",
+      errorReason: filterNotTaken().message,
+      createdAt: period.start + MINUTE,
+    });
     // Before the period entirely: counts nowhere.
     await add({ source: shop2, steps: [{ target: ledger, status: "completed" }], status: "completed", createdAt: before });
 
     const facts = await loadStatusReport(env, { id: world.tenantId, name: "Ane's shop", silenceHours: 24 }, period, now);
     const { text, html, subject } = buildStatusReport(facts);
     expect(subject).toBe(
-      `Daily status: 5 received, 4 transferred, 1 failed (${new Date(period.start).toISOString().slice(0, 10)})`,
+      `Daily status: 6 received, 4 transferred, 1 failed (${new Date(period.start).toISOString().slice(0, 10)})`,
     );
     const lines = text.split("\n");
     const section = (title: string) => lines.slice(lines.indexOf(title) + 1, lines.indexOf("", lines.indexOf(title)));
-    expect(lines[2]).toBe("Total: 5 received, 4 transferred, 1 failed, 1 still pending");
+    expect(lines[2]).toBe("Total: 6 received, 4 transferred, 1 failed, 1 still pending");
     expect(section("By source")).toEqual([
-      "- Second shop: received 1, transferred 1, failed 0, still pending 0",
+      "- Second shop: received 2, transferred 1, failed 0, still pending 0",
       "- Shop: received 4, transferred 3, failed 1, still pending 1",
     ]);
     expect(section("By target")).toEqual([
       "- e-conomic: received 2, transferred 2, failed 0, still pending 1",
-      "- Ledger: received 4, transferred 3, failed 1, still pending 0",
+      "- Ledger: received 5, transferred 3, failed 1, still pending 0",
     ]);
     const missing = section("Possibly missing");
     expect(missing[0]).toBe("- Shop: 2 failed transfers not retried");
