@@ -7,6 +7,7 @@
  */
 import { describe, expect, it } from "vitest";
 import { createWorld, DEARER_SHIPPING, orderObject, settledTransfers, shopifyOrder, type World } from "../helpers/world";
+import { signedIn } from "../ui/ui-client";
 
 const invoice = (world: World) => [{ target: world.ledgerId, action: "createInvoice", settings: { invoiceState: "booked" } }];
 
@@ -70,6 +71,11 @@ describe("a retry of a transfer its flow's filter failed on", () => {
     expect(detail.stepsDone).toBe(0);
     expect(detail.steps.map((s: { status: string; attempts: number }) => [s.status, s.attempts])).toEqual([["pending", 0]]);
     expect(await invoicesOf(world, world.ledgerId, String(wholesale.order.name))).toHaveLength(0);
+    // The transfer page says why nothing was sent.
+    const { browser } = await signedIn(world.tenantId);
+    await browser.get(`/transfers/${left.id}`);
+    expect(browser.lastHtml).toContain("Nothing was sent");
+    expect(browser.lastHtml).toContain("Not taken by the flow&#39;s filter");
     const inObject = (await orderObject(world, wholesale.order).describe()).transfers[0]!;
     expect(JSON.parse(inObject.error!)).toMatchObject({ code: "flow_filter_not_taken" });
 

@@ -1,4 +1,6 @@
 /** One transfer: what triggered it, its timeline of steps and attempts with every snapshot, and retry. */
+
+import { filterNotTaken } from "../../domain/flow-filter";
 import type { SnapshotView, TransferDetail } from "../../worker/routes/ui/data/transfer-detail";
 import { amount, when } from "../../worker/routes/ui/render";
 import { Errors, PostForm } from "../components/form";
@@ -77,6 +79,14 @@ export function TransferDetailPage(props: {
           </p>
           <p>
             Triggered by {topicOf(received) ?? "a delivery"} received {when(received?.createdAt)}.
+          </p>
+        </section>
+      ) : null}
+      {t.status === "completed" && t.errorReason === filterNotTaken().message ? (
+        <section aria-labelledby="h-not-taken">
+          <h2 id="h-not-taken">Nothing was sent</h2>
+          <p>
+            <strong>{t.errorReason}</strong>
           </p>
         </section>
       ) : null}
