@@ -1,4 +1,5 @@
 import { isLadderStage } from "../../domain/stage";
+import { type AdoptedOutputs, adoptedOutputs, creditedInFull } from "../adopted-invoice";
 import type { ActionContext } from "../contract";
 import type { BillyContext } from "./billy.api";
 import { creditNotesOf, getInvoice } from "./billy.documents";
@@ -12,7 +13,7 @@ export interface EarlierInvoice {
   /** As Billy holds it now, lines embedded. */
   invoice: BillyInvoice;
   /** What the step's outputs add: where the invoice came from, and why none was made. */
-  outputs: { adoptedFrom: { transferId: string; stage: string; stepIndex: number }; reason: string };
+  outputs: AdoptedOutputs;
 }
 
 /** The newest invoice of the order's other ladder-stage transfers on this connection that still stands. */
@@ -25,13 +26,7 @@ export async function earlierInvoice(ctx: Ctx): Promise<EarlierInvoice | undefin
     const invoice = await getInvoice(ctx, invoiceId, "invoice.lines:embed");
     if (!invoice || invoice.state === "voided" || (await fullyCredited(ctx, invoice))) continue;
     const named = `${invoice.state === "approved" ? "invoice" : "draft invoice"} ${invoice.invoiceNo ?? invoice.id}`;
-    return {
-      invoice,
-      outputs: {
-        adoptedFrom: { transferId: entry.transferId, stage: entry.stage, stepIndex: entry.stepIndex },
-        reason: `The order's Billy ${named} was made earlier by another flow (step ${entry.stepIndex + 1} of the order's ${entry.stage}-stage transfer ${entry.transferId}); Orderly adopted it instead of making a second invoice.`,
-      },
-    };
+    return { invoice, outputs: adoptedOutputs("Billy", named, entry) };
   }
   return undefined;
 }
@@ -62,5 +57,5 @@ async function fullyCredited(ctx: Ctx, invoice: BillyInvoice): Promise<boolean> 
     (n) => ours.has(n.id) && n.state === "approved" && (n.currencyId ?? currency) === currency,
   );
   const taken = notes.reduce((sum, n) => sum + Math.abs(grossMinor(n, currency) ?? 0), 0);
-  return notes.length > 0 && taken >= Math.abs(gross) - notes.length;
+  return creditedInFull(taken, gross, notes.length);
 }

@@ -10,6 +10,7 @@
  * not seen (e-conomic links no credit note to its invoice), so such an invoice is adopted.
  */
 import { toMinor } from "../../domain/money";
+import { type AdoptedOutputs, adoptedOutputs, creditedInFull } from "../adopted-invoice";
 import type { StepHistoryEntry } from "../contract";
 import { type CreditCtx, creditNoteHeld, earlierCreditNotes } from "./economic.credit-note";
 import { invoiceHistoryEntries, invoiceTrace } from "./economic.history";
@@ -20,7 +21,7 @@ export interface EarlierInvoice {
   /** The reference the earlier step wrote into the invoice (absent in results of old releases). */
   reference?: string;
   /** What the step's outputs add: where the invoice came from, and why none was made. */
-  outputs: { adoptedFrom: { transferId: string; stage: string; stepIndex: number }; reason: string };
+  outputs: AdoptedOutputs;
 }
 
 /**
@@ -47,7 +48,7 @@ export async function earlierInvoice(ctx: CreditCtx, currency: string, reference
     if (seen.has(key)) continue;
     seen.add(key);
     if (invoice.kind === "booked" && (await fullyCredited(ctx, invoice.bookedInvoiceNumber, currency, reference))) continue;
-    return { invoice, ...(ref ? { reference: ref } : {}), outputs: adoptedOutputs(entry, invoice) };
+    return { invoice, ...(ref ? { reference: ref } : {}), outputs: adoptedFromEarlier(entry, invoice) };
   }
   return undefined;
 }
@@ -57,13 +58,10 @@ function referenceOfTransfer(entries: readonly StepHistoryEntry[], transferId: s
   return ref?.result.outputs.reference as string | undefined;
 }
 
-function adoptedOutputs(entry: StepHistoryEntry, invoice: FoundInvoice): EarlierInvoice["outputs"] {
+function adoptedFromEarlier(entry: StepHistoryEntry, invoice: FoundInvoice): AdoptedOutputs {
   const named =
     invoice.kind === "booked" ? `booked invoice ${invoice.bookedInvoiceNumber}` : `draft invoice ${invoice.draftInvoiceNumber}`;
-  return {
-    adoptedFrom: { transferId: entry.transferId, stage: entry.stage, stepIndex: entry.stepIndex },
-    reason: `The order's e-conomic ${named} was made earlier by another flow (step ${entry.stepIndex + 1} of the order's ${entry.stage}-stage transfer ${entry.transferId}); Orderly adopted it instead of making a second invoice.`,
-  };
+  return adoptedOutputs("e-conomic", named, entry);
 }
 
 /**
@@ -106,5 +104,5 @@ async function fullyCredited(ctx: CreditCtx, bookedInvoiceNumber: number, fallba
     taken += Math.abs(toMinor(held.grossAmount, currency));
     counted += 1;
   }
-  return counted > 0 && taken >= Math.abs(toMinor(invoice.grossAmount, currency)) - counted;
+  return creditedInFull(taken, toMinor(invoice.grossAmount, currency), counted);
 }

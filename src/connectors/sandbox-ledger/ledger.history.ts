@@ -1,4 +1,5 @@
 import { isLadderStage } from "../../domain/stage";
+import { type AdoptedOutputs, adoptedOutputs, creditedInFull } from "../adopted-invoice";
 import type { ActionResult, StepHistoryEntry } from "../contract";
 import { creditNotesOf, findInvoiceById, type LedgerInvoice } from "./ledger.books";
 
@@ -38,7 +39,7 @@ function cancelCreditNotes(ctx: StepsContext): Set<number> {
 export interface EarlierInvoice {
   invoice: LedgerInvoice;
   /** What the step's outputs add: where the invoice came from, and why none was made. */
-  outputs: { adoptedFrom: { transferId: string; stage: string; stepIndex: number }; reason: string };
+  outputs: AdoptedOutputs;
 }
 
 /**
@@ -54,6 +55,7 @@ export async function earlierInvoice(
   ctx: StepsContext & { env: Env; settings: { centsThreshold: string } },
 ): Promise<EarlierInvoice | undefined> {
   const seen = new Set<number>();
+  const byCancel = cancelCreditNotes(ctx);
   for (const { entry, invoiceId } of invoicesFromHistory(ctx)) {
     // A refunded or cancelled flow's documents are no invoice of the order's.
     if (!isLadderStage(entry.stage) || seen.has(invoiceId)) continue;
@@ -61,19 +63,13 @@ export async function earlierInvoice(
     const invoice = await findInvoiceById(ctx.env, ctx.connection.id, invoiceId);
     if (invoice?.type !== "invoice") continue;
     // Drafts do not count: only a booked credit note takes the invoice back.
-    const byCancel = cancelCreditNotes(ctx);
     const notes = (await creditNotesOf(ctx.env, ctx.connection.id, invoice.id)).filter(
       (n) => byCancel.has(n.id) && n.state === "booked" && n.currency === invoice.currency,
     );
     const credited = notes.reduce((sum, n) => sum + Math.abs(n.total), 0);
-    if (notes.length > 0 && credited >= Math.abs(invoice.total) - notes.length) continue;
-    return {
-      invoice,
-      outputs: {
-        adoptedFrom: { transferId: entry.transferId, stage: entry.stage, stepIndex: entry.stepIndex },
-        reason: `The order's sandbox ledger ${invoice.state === "booked" ? "invoice" : "draft invoice"} ${invoice.id} was made earlier by another flow (step ${entry.stepIndex + 1} of the order's ${entry.stage}-stage transfer ${entry.transferId}); Orderly adopted it instead of making a second invoice.`,
-      },
-    };
+    if (creditedInFull(credited, invoice.total, notes.length)) continue;
+    const named = `${invoice.state === "booked" ? "invoice" : "draft invoice"} ${invoice.id}`;
+    return { invoice, outputs: adoptedOutputs("sandbox ledger", named, entry) };
   }
   return undefined;
 }
