@@ -3,6 +3,7 @@
 import { billyConnector } from "./billy";
 import type { Connector } from "./contract";
 import { economicConnector } from "./economic";
+import { filesConnector } from "./files";
 import { postmarkConnector } from "./postmark";
 import { resendConnector } from "./resend";
 import { sandboxLedgerConnector } from "./sandbox-ledger";
@@ -17,6 +18,7 @@ const CONNECTORS: readonly Connector[] = [
   sandboxLedgerConnector,
   resendConnector,
   postmarkConnector,
+  filesConnector,
 ];
 
 const BY_ID = new Map(CONNECTORS.map((c) => [c.id, c]));

@@ -10,9 +10,11 @@ import { requireApiToken } from "./routes/api/auth";
 import { connectionRoutes } from "./routes/api/connections";
 import { connectorRoutes } from "./routes/api/connectors";
 import { deadLetterRoutes } from "./routes/api/dead-letters";
+import { fileRoutes } from "./routes/api/files";
 import { flowRoutes } from "./routes/api/flows";
 import { ledgerRoutes } from "./routes/api/ledger";
 import { mailRoutes } from "./routes/api/mail";
+import { setupRoutes } from "./routes/api/setup";
 import { tenantRoutes } from "./routes/api/tenant";
 import { transferRoutes } from "./routes/api/transfers";
 import { unplannedOrderRoutes } from "./routes/api/unplanned-orders";
@@ -58,8 +60,10 @@ export function createApp() {
   api.route("/dead-letters", deadLetterRoutes);
   api.route("/unplanned-orders", unplannedOrderRoutes);
   api.route("/ledger", ledgerRoutes);
+  api.route("/files", fileRoutes);
   api.route("/mail", mailRoutes);
   api.route("/tenant", tenantRoutes);
+  api.route("/setup", setupRoutes);
 
   const app = new OpenAPIHono<{ Bindings: Env }>();
   app.get("/health", (c) => c.json({ ok: true }));

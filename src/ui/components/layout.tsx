@@ -19,6 +19,7 @@ const NAV: Array<{ key: string; href: string; label: string; outbox?: boolean }>
   { key: "dead-letters", href: "/dead-letters", label: "Kept, not processed" },
   { key: "connections", href: "/connections", label: "Connections" },
   { key: "flows", href: "/flows", label: "Flows" },
+  { key: "files", href: "/files", label: "Files" },
   { key: "notifications", href: "/notifications", label: "Notifications" },
   { key: "people", href: "/people", label: "Users & API tokens" },
   { key: "audit", href: "/audit", label: "Audit log" },

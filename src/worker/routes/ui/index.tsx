@@ -16,11 +16,13 @@ import { authRoutes } from "./auth-routes";
 import { connectionRoutes } from "./connections";
 import { dashboardRoutes } from "./dashboard";
 import { deadLetterRoutes } from "./dead-letters";
+import { fileRoutes } from "./files";
 import { flowRoutes } from "./flows";
 import { notificationRoutes } from "./notifications";
 import { outboxRoutes } from "./outbox";
 import { peopleRoutes } from "./people";
 import { forbiddenPage, notFoundPage, page, redirectWith } from "./render";
+import { setupRoutes } from "./setup";
 import { shopRoutes } from "./shops";
 import { mayCreateTenants, tenantRoutes } from "./tenants";
 import { transferRoutes } from "./transfers";
@@ -91,12 +93,14 @@ uiRoutes.route("/connections", connectionRoutes);
 uiRoutes.route("/flows", flowRoutes);
 uiRoutes.route("/transfers", transferRoutes);
 uiRoutes.route("/dead-letters", deadLetterRoutes);
+uiRoutes.route("/files", fileRoutes);
 uiRoutes.route("/notifications", notificationRoutes);
 uiRoutes.route("/outbox", outboxRoutes);
 uiRoutes.route("/people", peopleRoutes);
 uiRoutes.route("/audit", auditRoutes);
 uiRoutes.route("/tenants", tenantRoutes);
 uiRoutes.route("/shops", shopRoutes);
+uiRoutes.route("/setup", setupRoutes);
 
 uiRoutes.notFound((c) => notFoundPage(c));
 uiRoutes.onError((error, c) => {
