@@ -196,6 +196,9 @@ describe("the settings UI in a browser", { concurrency: false }, () => {
       "/people",
       "/audit",
       "/outbox",
+      "/files",
+      "/setup",
+      "/shops",
     ];
     const problems = [];
     for (const path of pages) {

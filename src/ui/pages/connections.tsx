@@ -14,7 +14,8 @@ export function ConnectionsPage(props: { rows: Array<Row & { connectorName: stri
         <p>
           <a class="button" href="/connections/new">
             Add a connection
-          </a>
+          </a>{" "}
+          <a href="/setup">Copy a setup from another shop</a>
         </p>
       ) : null}
       {props.rows.length === 0 ? (

@@ -38,7 +38,7 @@ const connectionSchema = z
   })
   .openapi("Connection");
 
-const createSchema = z
+export const createSchema = z
   .object({
     connector: z.string().openapi({ example: "economic" }),
     name: z.string().min(1).max(120),
@@ -95,6 +95,45 @@ function view(
 async function unreadableOf(env: Env, row: Row): Promise<{ unreadable?: UnreadableSecrets }> {
   const secrets = await openSecrets(env, row).catch(() => null);
   return secrets?.unreadable ? { unreadable: secrets.unreadable } : {};
+}
+
+/**
+ * A connection row checked against its connector's schemas, its credentials and webhook secret
+ * encrypted; a source without a given secret gets a generated one, returned to be shown once.
+ * `credentialsLater`: a connection copied from another shop, whose credentials are never copied;
+ * one whose connector needs some is stored switched off, and cannot be switched on until they are
+ * given (the PATCH below).
+ */
+export async function newConnection(
+  env: Env,
+  tenantId: string,
+  input: z.infer<typeof createSchema>,
+  options: { credentialsLater?: boolean } = {},
+): Promise<{ row: Row; generatedSecret?: string }> {
+  const connector = requireConnector(input.connector);
+  const settings = validate(connector.settings, input.settings, "settings") as Record<string, unknown>;
+  const credentials = options.credentialsLater ? {} : validate(connector.credentials, input.credentials, "credentials");
+  // A connector that needs no credentials (the sandbox ledger) may keep the state it was copied with.
+  const waitsForCredentials = options.credentialsLater === true && !connector.credentials.safeParse({}).success;
+  const generatedSecret =
+    connector.source && !input.webhookSecret ? toHex(crypto.getRandomValues(new Uint8Array(24))) : undefined;
+  const secret = input.webhookSecret ?? generatedSecret;
+  const now = Date.now();
+  const row: Row = {
+    id: `con_${crypto.randomUUID().replaceAll("-", "").slice(0, 20)}`,
+    tenantId,
+    connector: connector.id,
+    name: input.name,
+    settings,
+    credentials: await encryptJson(env, credentials),
+    webhookSecret: secret ? await encryptSecret(env, secret) : null,
+    enabled: input.enabled && !waitsForCredentials,
+    pausedUntil: null,
+    pauseReason: null,
+    createdAt: now,
+    updatedAt: now,
+  };
+  return generatedSecret ? { row, generatedSecret } : { row };
 }
 
 function requireConnector(id: string): Connector {
@@ -172,28 +211,7 @@ export const connectionRoutes = apiRouter()
       },
     }),
     async (c) => {
-      const input = c.req.valid("json");
-      const connector = requireConnector(input.connector);
-      const settings = validate(connector.settings, input.settings, "settings") as Record<string, unknown>;
-      const credentials = validate(connector.credentials, input.credentials, "credentials");
-      const generatedSecret =
-        connector.source && !input.webhookSecret ? toHex(crypto.getRandomValues(new Uint8Array(24))) : undefined;
-      const secret = input.webhookSecret ?? generatedSecret;
-      const now = Date.now();
-      const row: Row = {
-        id: `con_${crypto.randomUUID().replaceAll("-", "").slice(0, 20)}`,
-        tenantId: c.var.tenantId,
-        connector: connector.id,
-        name: input.name,
-        settings,
-        credentials: await encryptJson(c.env, credentials),
-        webhookSecret: secret ? await encryptSecret(c.env, secret) : null,
-        enabled: input.enabled,
-        pausedUntil: null,
-        pauseReason: null,
-        createdAt: now,
-        updatedAt: now,
-      };
+      const { row, generatedSecret } = await newConnection(c.env, c.var.tenantId, c.req.valid("json"));
       await database(c.env).insert(connections).values(row);
       return c.json(view(row, new URL(c.req.url).origin, generatedSecret ? { webhookSecret: generatedSecret } : {}), 201);
     },
@@ -237,6 +255,8 @@ export const connectionRoutes = apiRouter()
         await refuseIfMailConnection(c.env, row, "switch off");
         await refuseIfFlowsSendMail(c.env, row);
       }
+      if (input.enabled === true && !row.enabled && input.credentials === undefined)
+        await refuseIfNoCredentials(c.env, connector, row);
       if (input.enabled !== undefined) changes.enabled = input.enabled;
       if (input.settings !== undefined)
         changes.settings = validate(connector.settings, input.settings, "settings") as Record<string, unknown>;
@@ -303,6 +323,20 @@ async function refuseIfMailConnection(env: Env, row: Row, verb: "delete" | "swit
   throw new OrderlyError(
     `Connection "${row.name}" sends this tenant's alert emails, so it cannot be ${verb === "delete" ? "deleted" : "switched off"}; choose another mail connection (or none) under Notifications first.`,
     { errorClass: "conflict", code: "connection_is_mail_connection" },
+  );
+}
+
+/**
+ * A connection copied from another shop has no credentials (newConnection's `credentialsLater`):
+ * switched on as it is, every step to it would fail over them, so it is refused until they come.
+ * Credentials that cannot be decrypted are not this case: the connection's own view says so.
+ */
+async function refuseIfNoCredentials(env: Env, connector: Connector, row: Row): Promise<void> {
+  const secrets = await openSecrets(env, row).catch(() => null);
+  if (!secrets || secrets.unreadable || connector.credentials.safeParse(secrets.credentials).success) return;
+  throw new OrderlyError(
+    `Connection "${row.name}" has no credentials yet (a connection copied from another shop comes without them): send them in the same request that switches it on.`,
+    { errorClass: "validation", code: "credentials_required" },
   );
 }
 

@@ -14,7 +14,7 @@ import { mailConnectionProblem } from "../../../mail/mail-connection";
 import { apiRouter, errorResponses, errorSchema, notFound } from "./api-env";
 import { findOwned } from "./connections";
 
-const stepSchema = z
+export const stepSchema = z
   .object({
     target: z.string().openapi({ description: "Target connection id" }),
     action: z.string().openapi({ example: "createInvoice" }),
@@ -22,7 +22,7 @@ const stepSchema = z
   })
   .openapi("FlowStep");
 
-const FILTER_DESCRIPTION = `A JSONata expression over the transfer input \`{ order, refund }\` (the canonical order, and the refund on refund stages): the flow runs for an order only when it is truthy. Null or empty: every order. At most ${FILTER_MAX_LENGTH} characters; one that does not parse is refused (400 \`flow_filter_invalid\`, with JSONata's message and position). One that fails on an order fails that order's transfer (\`flow_filter_failed\`), which is alerted and can be retried.`;
+export const FILTER_DESCRIPTION = `A JSONata expression over the transfer input \`{ order, refund }\` (the canonical order, and the refund on refund stages): the flow runs for an order only when it is truthy. Null or empty: every order. At most ${FILTER_MAX_LENGTH} characters; one that does not parse is refused (400 \`flow_filter_invalid\`, with JSONata's message and position). One that fails on an order fails that order's transfer (\`flow_filter_failed\`), which is alerted and can be retried.`;
 
 const filterField = z
   .string()
@@ -126,6 +126,7 @@ async function checkMailConnection(
   settings: Record<string, unknown>,
   mode: MailCheck,
   needsMail: boolean,
+  find: FindConnection,
 ): Promise<void> {
   if (mode === "skip") return;
   const id = settings.mailConnection;
@@ -141,7 +142,7 @@ async function checkMailConnection(
       code: "flow_mail_connection_invalid",
       details: { step: index + 1, mailConnection: id },
     });
-  const row = await findOwned(env, tenantId, id).catch((error: unknown) => {
+  const row = await find(env, tenantId, id).catch((error: unknown) => {
     // A 404 here would read as "flow not found" (the UI shows its not-found page): it is the body's fault.
     if (error instanceof OrderlyError && error.errorClass === "not_found") return null;
     throw error;
@@ -152,17 +153,24 @@ async function checkMailConnection(
   if (problem) throw refuse(problem);
 }
 
-/** Checks the source and every step against the tenant's connections and the connectors' schemas. */
-async function validateFlow(
+/** How a flow's check finds a connection of the tenant (a 404 OrderlyError when it has none by that id). */
+export type FindConnection = typeof findOwned;
+
+/**
+ * Checks the source and every step against the tenant's connections and the connectors' schemas.
+ * `find`: the tenant's stored connections, or those a setup copy is about to write.
+ */
+export async function validateFlow(
   env: Env,
   tenantId: string,
   source: string,
-  steps: Array<z.infer<typeof stepSchema>>,
+  steps: Array<{ target: string; action: string; settings: Record<string, unknown> }>,
   mailCheck: MailCheck,
   /** The flow's stage, to check each action runs on it; null: not checked (a rename or a switch-off). */
   stage: Stage | null,
+  find: FindConnection = findOwned,
 ): Promise<FlowStepConfig[]> {
-  const sourceRow = await findOwned(env, tenantId, source);
+  const sourceRow = await find(env, tenantId, source);
   if (!getConnector(sourceRow.connector)?.source) {
     throw new OrderlyError(`Connection ${source} (${sourceRow.connector}) cannot trigger flows: it is not a source.`, {
       errorClass: "validation",
@@ -171,7 +179,7 @@ async function validateFlow(
   }
   const checked: FlowStepConfig[] = [];
   for (const [index, step] of steps.entries()) {
-    const target = await findOwned(env, tenantId, step.target);
+    const target = await find(env, tenantId, step.target);
     const connector = getConnector(target.connector);
     // Own keys only: "constructor" or "__proto__" would find Object's own members otherwise.
     const actions = connector?.actions;
@@ -206,7 +214,7 @@ async function validateFlow(
     // Billy's has Billy send it): without one, deployed, every order's e-mail step would fail.
     const shape = (action.settings as { shape?: Record<string, unknown> }).shape;
     const needsMail = shape !== undefined && Object.hasOwn(shape, "mailConnection");
-    await checkMailConnection(env, tenantId, index, settings.data as Record<string, unknown>, mailCheck, needsMail);
+    await checkMailConnection(env, tenantId, index, settings.data as Record<string, unknown>, mailCheck, needsMail, find);
     checked.push({ target: step.target, action: step.action, settings: settings.data as Record<string, unknown> });
   }
   return checked;
