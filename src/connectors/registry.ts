@@ -8,6 +8,7 @@ import { postmarkConnector } from "./postmark";
 import { resendConnector } from "./resend";
 import { sandboxLedgerConnector } from "./sandbox-ledger";
 import { shopifyConnector } from "./shopify";
+import { webhookOutConnector } from "./webhook-out";
 import { woocommerceConnector } from "./woocommerce";
 
 const CONNECTORS: readonly Connector[] = [
@@ -19,6 +20,7 @@ const CONNECTORS: readonly Connector[] = [
   resendConnector,
   postmarkConnector,
   filesConnector,
+  webhookOutConnector,
 ];
 
 const BY_ID = new Map(CONNECTORS.map((c) => [c.id, c]));

@@ -6,6 +6,7 @@
 import { OrderlyError } from "../../domain/errors";
 import { toDecimalString } from "../../domain/money";
 import type { Address, CanonicalOrder } from "../../domain/order";
+import { linesToPick, shipToAddress } from "../../domain/pick-list";
 import type { FileLayout } from "./files.settings";
 
 export const PICK_LIST_COLUMNS = [
@@ -74,11 +75,6 @@ export function percent(bp: number | undefined): string {
 }
 
 /** Where the parcel goes: the shipping address when it names a street or a person, else the billing address. */
-function shipTo(order: CanonicalOrder): Address {
-  const shipping = order.shippingAddress;
-  if (shipping && (shipping.line1 || shipping.name)) return shipping;
-  return order.billingAddress ?? shipping ?? {};
-}
 
 function customerName(order: CanonicalOrder): string {
   return [order.customer?.firstName, order.customer?.lastName].filter(Boolean).join(" ");
@@ -86,7 +82,7 @@ function customerName(order: CanonicalOrder): string {
 
 /** The rows of a pick list: one per line with something to pick (a quantity above 0). */
 function pickList(order: CanonicalOrder): Row[] {
-  const to = shipTo(order);
+  const to: Address = shipToAddress(order) ?? {};
   const head = {
     orderNumber: text(order.source.orderNumber),
     orderDate: orderDate(order),
@@ -105,9 +101,13 @@ function pickList(order: CanonicalOrder): Row[] {
     shippingMethod: text(order.shipping.map((s) => s.title).join(", ")),
     note: text(order.note),
   };
-  return order.lines
-    .filter((line) => line.quantity > 0)
-    .map((line) => ({ ...head, sku: text(line.sku), name: text(line.title), quantity: String(line.quantity), ...tail }));
+  return linesToPick(order).map((line) => ({
+    ...head,
+    sku: text(line.sku),
+    name: text(line.title),
+    quantity: String(line.quantity),
+    ...tail,
+  }));
 }
 
 /** Every product line, then shipping and fees, so the totals column adds up to what the customer paid. */

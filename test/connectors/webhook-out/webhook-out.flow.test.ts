@@ -1,0 +1,85 @@
+/**
+ * End to end, from a signed Shopify webhook to the warehouse endpoint: a webhook-out connection is
+ * made through the API (its credentials never shown again), a paid-stage flow sends the pick list
+ * once, signed, a re-run from the start sends nothing again, and a refusal fails the transfer with
+ * the receiver's words. Needs the connector in src/connectors/registry.ts.
+ */
+import { describe, expect, it } from "vitest";
+import { createWorld, eventually, settledTransfers, shopifyOrder, type World } from "../../helpers/world";
+import { createWebhookReceiver, WEBHOOK_SECRET, WEBHOOK_URL } from "../../mocks/webhook-out.mock";
+
+const BEARER = "tok_warehouse_123";
+
+async function warehouseConnection(world: World): Promise<string> {
+  const res = await world.api("/connections", {
+    body: {
+      connector: "webhook-out",
+      name: "Warehouse",
+      settings: { baseUrl: WEBHOOK_URL, headers: { "X-Warehouse-Id": "42" } },
+      credentials: { signingSecret: WEBHOOK_SECRET, bearerToken: BEARER },
+    },
+  });
+  expect(res.status, JSON.stringify(res.body)).toBe(201);
+  const read = await world.api(`/connections/${res.body.id}`);
+  expect(JSON.stringify(read.body)).not.toContain(WEBHOOK_SECRET);
+  expect(JSON.stringify(read.body)).not.toContain(BEARER);
+  return res.body.id as string;
+}
+
+describe("a webhook-out step on the paid stage", () => {
+  it("sends the pick list once, signed, and not again when the transfer runs again from the start", async () => {
+    const receiver = createWebhookReceiver({ bearerToken: BEARER, headers: { "x-warehouse-id": "42" } });
+    receiver.install();
+    const world = await createWorld();
+    const target = await warehouseConnection(world);
+    await world.flow("paid", [{ target, action: "sendOrder", settings: { payload: "pickList", event: "order.paid" } }]);
+    const order = shopifyOrder({
+      shipping_address: { name: "Ane Lund", address1: "Lagervej 2", zip: "8000", city: "Aarhus", country_code: "DK" },
+    });
+    expect((await world.sendShopify("orders/paid", order)).status).toBe(200);
+    const [transfer] = await settledTransfers(world, String(order.id), 1);
+    expect(transfer.status, JSON.stringify(transfer)).toBe("completed");
+
+    expect(receiver.refused).toEqual([]);
+    expect(receiver.received).toHaveLength(1);
+    const [request] = receiver.received;
+    expect(request?.event).toBe("order.paid");
+    expect(request?.body).toMatchObject({
+      type: "pickList",
+      event: "order.paid",
+      pickList: {
+        orderNumber: `#${order.id}`,
+        shipTo: { name: "Ane Lund", line1: "Lagervej 2", city: "Aarhus", country: "DK" },
+        shippingMethod: { title: "GLS", code: "gls" },
+        lines: [{ sku: "TS-1", name: "T-shirt", quantity: 1 }],
+      },
+    });
+    const detail = await world.api(`/transfers/${transfer.id}`);
+    expect(JSON.stringify(detail.body)).toContain('"externalId":"wh_1"');
+    expect(JSON.stringify(detail.body)).not.toContain(BEARER);
+
+    const retry = await world.api(`/transfers/${transfer.id}/retry`, { body: { fromStart: true } });
+    expect(retry.status, JSON.stringify(retry.body)).toBe(202);
+    const again = await eventually(async () => {
+      const res = await world.api(`/transfers/${transfer.id}`);
+      return res.body.status === "completed" && res.body.attempts.length >= 2 ? res.body : undefined;
+    }, "the re-run to finish");
+    expect(JSON.stringify(again.steps)).toContain('"created":false');
+    expect(receiver.received).toHaveLength(1);
+  });
+
+  it("fails the transfer with the receiver's answer when the endpoint refuses the order", async () => {
+    const receiver = createWebhookReceiver({ bearerToken: BEARER, headers: { "x-warehouse-id": "42" } });
+    receiver.install();
+    receiver.answer({ status: 422, body: { error: "unknown SKU TS-1" } });
+    const world = await createWorld();
+    const target = await warehouseConnection(world);
+    await world.flow("paid", [{ target, action: "sendOrder" }]);
+    const order = shopifyOrder();
+    await world.sendShopify("orders/paid", order);
+    const [transfer] = await settledTransfers(world, String(order.id), 1);
+    expect(transfer.status).toBe("failed");
+    expect(transfer.errorReason).toContain(`The endpoint refused order #${order.id} (422): {"error":"unknown SKU TS-1"}`);
+    expect(receiver.received).toHaveLength(1);
+  });
+});
