@@ -455,3 +455,37 @@ export const unplannedOrders = sqliteTable(
     index("unplanned_orders_tenant_time").on(t.tenantId, t.firstSeenAt),
   ],
 );
+
+/**
+ * The reconciliation sweep of a source connection (src/worker/reconcile.ts): where it has read the
+ * shop's orders up to, where an unfinished window goes on, and what its last run found, for the
+ * connection's page. One row per connection, made by its first sweep.
+ */
+export const reconcileState = sqliteTable(
+  "reconcile_state",
+  {
+    connectionId: text("connection_id").primaryKey(),
+    tenantId: text("tenant_id").notNull(),
+    /** Every order the shop shows modified at or before this time (ms) was taken. Null before the first window ends. */
+    checkpoint: integer("checkpoint"),
+    /** The window being read (bounds and where its next page starts); null between windows. */
+    cursor: text("cursor", { mode: "json" }).$type<Record<string, unknown>>(),
+    /** No run starts before this (the interval, a 429's Retry-After, or a run's claim). */
+    nextRunAt: integer("next_run_at").notNull().default(0),
+    lastRunAt: integer("last_run_at"),
+    /** `ok`, `partial` (more pages next run) or `error`. */
+    lastOutcome: text("last_outcome"),
+    lastLooked: integer("last_looked").notNull().default(0),
+    /** Orders of the last run none of whose events had reached Orderly: their webhooks were missed. */
+    lastNew: integer("last_new").notNull().default(0),
+    /** The first few of those, as the shop names them (`#1001`). */
+    lastNewOrders: text("last_new_orders", { mode: "json" }).$type<string[]>().notNull().default(sql`'[]'`),
+    /** Orders of the last run Orderly could not take: kept under "Kept, not processed". */
+    lastKept: integer("last_kept").notNull().default(0),
+    lastError: text("last_error"),
+    lastErrorCode: text("last_error_code"),
+    lastErrorAt: integer("last_error_at"),
+    updatedAt: integer("updated_at").notNull().default(now),
+  },
+  (t) => [index("reconcile_state_tenant").on(t.tenantId), index("reconcile_state_due").on(t.nextRunAt)],
+);

@@ -14,6 +14,7 @@ import { sweepUntoldRefusals } from "../notifications/refused-alerts";
 import { checkSilentSources } from "../notifications/silence";
 import { sendDueStatusReports } from "../notifications/status-report.send";
 import { runtimeConfig } from "./config";
+import { reconcileSources } from "./reconcile";
 import { applyRetention, RETENTION_OVERDUE_MS, retentionOverdue } from "./retention";
 
 /**
@@ -182,6 +183,7 @@ export async function runNotifications(env: Env, now = Date.now()): Promise<Reco
     ["silence", () => checkSilentSources(env, now)],
     ["reports", () => sendDueStatusReports(env, now, reportHourUtc)],
     ["resent", () => resendFailedAlerts(env, now)],
+    ["reconcile", () => reconcileSources(env, now)],
   ];
   const done: Record<string, number> = {};
   for (const [name, run] of parts) {

@@ -1,7 +1,7 @@
 /**
  * Shopify as a source: signed order and refund webhooks in. The webhook signing key is stored by
- * the platform as the connection's webhook secret and handed to `verify`, so the connector itself
- * needs no credentials.
+ * the platform as the connection's webhook secret and handed to `verify`. The only credential is the
+ * optional Admin API access token the reconciliation sweep reads orders with (shopify.reconcile.ts).
  */
 import { z } from "zod";
 import type { Connector } from "../contract";
@@ -19,7 +19,7 @@ export const shopifySettings = z.object({
     })
     .optional()
     .describe(
-      "The shop's permanent myshopify.com domain (e.g. my-shop.myshopify.com), shown in Shopify admin under Settings → Domains. Used to label the connection.",
+      "The shop's permanent myshopify.com domain (e.g. my-shop.myshopify.com), shown in Shopify admin under Settings → Domains. Used to label the connection, and the address the reconciliation sweep reads orders from.",
     ),
   processTestOrders: z
     .boolean()
@@ -27,9 +27,25 @@ export const shopifySettings = z.object({
     .describe(
       "Book test orders (placed with Shopify's Bogus Gateway or a payment provider's test mode) like real sales. Off: test orders and their refunds are acknowledged and left out.",
     ),
+  // Absent (every connection made before it) means off, as does false.
+  reconcile: z
+    .boolean()
+    .optional()
+    .describe(
+      "Reconciliation sweep: every 15 minutes Orderly asks Shopify for the orders changed since its last look and takes any the webhooks did not bring (the same way a webhook is taken, so nothing is booked twice). Needs the shop domain above and an Admin API access token with read_orders.",
+    ),
 });
 
-export const shopifyCredentials = z.object({});
+export const shopifyCredentials = z.object({
+  adminAccessToken: z
+    .string()
+    .trim()
+    .min(1)
+    .optional()
+    .describe(
+      "Admin API access token of a custom app with the read_orders scope (sent as X-Shopify-Access-Token). Only the reconciliation sweep uses it.",
+    ),
+});
 
 /** The Shopify source connector. */
 export const shopifyConnector: Connector<typeof shopifySettings, typeof shopifyCredentials> = {

@@ -1,5 +1,7 @@
 /** One connection: its webhook address and setup steps, a test, the edit form, and delete. */
+import { env } from "cloudflare:workers";
 import type { Connector } from "../../connectors/contract";
+import { RECONCILE_INTERVAL_MS, reconcileStatus, SWEEP_SOURCES } from "../../worker/reconcile";
 import type { CheckLine } from "../../worker/routes/ui/data/connection-check";
 import type { FieldSpec, FormData } from "../../worker/routes/ui/forms/schema-fields";
 import { CopyField } from "../components/copy-field";
@@ -73,6 +75,7 @@ export function ConnectionDetailPage(props: {
         {c.name} · {c.source ? "source" : "target"} · {v.enabled ? "enabled" : "disabled"} · <code>{v.id}</code>
       </p>
       <SourceSetup view={v} />
+      {SWEEP_SOURCES[c.id] ? <ReconcileSection connectionId={v.id} on={v.settings.reconcile === true} /> : null}
       <section aria-labelledby="h-test">
         <h2 id="h-test">Test the connection</h2>
         {props.check ? (
@@ -136,5 +139,64 @@ export function ConnectionDetailPage(props: {
         </section>
       ) : null}
     </>
+  );
+}
+
+const when = (ms: number) => `${new Date(ms).toISOString().slice(0, 16).replace("T", " ")} UTC`;
+
+/**
+ * The reconciliation sweep's last run (src/worker/reconcile.ts): when, how many orders it looked
+ * at, how many had not come by webhook, and its error. Read here, as the route renders this page
+ * only for the tenant's own connection.
+ */
+async function ReconcileSection(props: { connectionId: string; on: boolean }) {
+  const status = await reconcileStatus(env, props.connectionId);
+  const every = RECONCILE_INTERVAL_MS / 60_000;
+  return (
+    <section aria-labelledby="h-reconcile" id="reconcile">
+      <h2 id="h-reconcile">Reconciliation sweep</h2>
+      {!props.on ? (
+        <p class="help">
+          Off. Switch on "reconcile" below (with the API credentials it names) and Orderly asks the shop every {every} minutes for
+          orders its webhooks did not bring.
+        </p>
+      ) : !status?.lastRunAt ? (
+        <p class="help">On; the first sweep runs within a few minutes.</p>
+      ) : (
+        <dl class="summary">
+          <dt>Last sweep</dt>
+          <dd>
+            {when(status.lastRunAt)}
+            {status.lastOutcome === "partial" ? " (more orders to read: the next sweep goes on in a few minutes)" : ""}
+          </dd>
+          <dt>Orders looked at</dt>
+          <dd>{status.lastLooked}</dd>
+          <dt>Not brought by webhook</dt>
+          <dd>
+            {status.lastNew === 0
+              ? "none"
+              : `${status.lastNew} (${status.lastNewOrders.join(", ")}${status.lastNew > status.lastNewOrders.length ? ", …" : ""}): taken now, and their flows run`}
+          </dd>
+          {status.lastKept > 0 ? (
+            <>
+              <dt>Could not be taken</dt>
+              <dd>
+                {status.lastKept}: see <a href="/dead-letters">Kept, not processed</a>
+              </dd>
+            </>
+          ) : null}
+          <dt>Read up to</dt>
+          <dd>{status.checkpoint === null ? "not yet" : when(status.checkpoint)}</dd>
+          {status.lastError ? (
+            <>
+              <dt>Last error</dt>
+              <dd class="bad" role="alert">
+                {status.lastError}
+              </dd>
+            </>
+          ) : null}
+        </dl>
+      )}
+    </section>
   );
 }
