@@ -194,6 +194,11 @@ export interface Connector<CS extends z.ZodType = z.ZodType, CR extends z.ZodTyp
   /** Write-only secrets of a connection; encrypted at rest and never shown again. */
   credentials: CR;
   source?: SourceHandlers;
+  /**
+   * Settings that name one shop's own account or address (a shop domain, a company id) or carry
+   * its keys: a setup copied into another shop leaves them out, and says why (the value here).
+   */
+  notCopied?: Readonly<Record<string, string>>;
   /** The vendor's documented (or prudent) limits; every step to a connection of this connector keeps them. */
   limits?: { ratePerSecond: number; burst?: number; concurrency?: number };
   // biome-ignore lint/suspicious/noExplicitAny: each action narrows its own settings type.

@@ -20,10 +20,22 @@ async function resend(world: World): Promise<string> {
   return res.body.id as string;
 }
 
-/** A shop with a paid flow to the ledger and an e-mail step that names its mail connection. */
+/**
+ * A shop with a paid flow to the ledger and an e-mail step that names its mail connection; its
+ * connections are named apart from a new world's, and its Shopify source names its own shop.
+ */
 async function template(): Promise<World & { mailId: string }> {
   const world = await createWorld();
   const mailId = await resend(world);
+  for (const [id, name] of [
+    [world.shopId, "Template shop"],
+    [world.ledgerId, "Template ledger"],
+    [world.economicId, "Template books"],
+  ] as const) {
+    const settings = id === world.shopId ? { shopDomain: "template-shop.myshopify.com", reconcile: true } : undefined;
+    const res = await world.api(`/connections/${id}`, { method: "PATCH", body: { name, ...(settings ? { settings } : {}) } });
+    expect(res.status, JSON.stringify(res.body)).toBe(200);
+  }
   await world.flow("paid", [{ target: world.ledgerId, action: "createInvoice", settings: { invoiceState: "booked" } }]);
   const email = await world.api("/flows", {
     body: {
@@ -86,7 +98,15 @@ describe("a shop's setup", () => {
     expect(byConnector.economic.enabled).toBe(false);
     expect(byConnector.resend.enabled).toBe(false);
     expect(byConnector["sandbox-ledger"].enabled).toBe(true);
-    expect(res.body.todo.join("\n")).toContain('Enter the credentials of "e-conomic" (economic)');
+    const todo = res.body.todo.join("\n");
+    expect(todo).toContain('Enter the credentials of "Template books" (economic)');
+    // The other shop's own domain and its sweep are not carried over; a non-vendor address is pointed out.
+    expect(todo).toContain('"Template shop": shopDomain was not copied');
+    expect(todo).toContain('"Template shop": reconcile was not copied');
+    expect(todo).toContain('"Template books": check its address https://economic.test');
+    const shopCopy = (await into.api(`/connections/${byConnector.shopify.id}`)).body;
+    expect(shopCopy.settings).not.toHaveProperty("shopDomain");
+    expect(shopCopy.settings).not.toHaveProperty("reconcile");
 
     const copied = (await into.api("/flows")).body.flows.filter((f: { source: string }) => f.source === byConnector.shopify.id);
     expect(copied).toHaveLength(2);
@@ -133,6 +153,38 @@ describe("a shop's setup", () => {
     expect(transfer).toMatchObject({ status: "completed", flowId: toLedger.id });
   });
 
+  it("is not copied twice into one shop (a reload, a second click)", async () => {
+    const from = await template();
+    const doc = (await from.api("/setup")).body;
+    const into = await createWorld();
+    expect((await into.api("/setup", { body: doc })).status).toBe(201);
+    const after = await count(into.tenantId);
+    const again = await into.api("/setup", { body: doc });
+    expect(again.status).toBe(409);
+    expect(again.body.error.code).toBe("setup_copied_before");
+    expect(again.body.error.message).toContain('already has a shopify connection named "Template shop"');
+    expect(await count(into.tenantId)).toEqual(after);
+  });
+
+  it("leaves out a Billy company id, and renames only the settings that name a connection", async () => {
+    const from = await createWorld();
+    const billy = await from.api("/connections", {
+      body: { connector: "billy", name: "Billy A", settings: { organizationId: "org_A" }, credentials: { accessToken: "tok_a" } },
+    });
+    expect(billy.status, JSON.stringify(billy.body)).toBe(201);
+    const doc = (await from.api("/setup")).body;
+    const into = await createWorld();
+    const renamedDoc = {
+      ...doc,
+      connections: doc.connections.map((c: { name: string }) => ({ ...c, name: `${c.name} (A)` })),
+    };
+    const res = await into.api("/setup", { body: renamedDoc });
+    expect(res.status, JSON.stringify(res.body)).toBe(201);
+    const copy = res.body.connections.find((c: { connector: string }) => c.connector === "billy");
+    expect((await into.api(`/connections/${copy.id}`)).body.settings).not.toHaveProperty("organizationId");
+    expect(res.body.todo.join("\n")).toContain("organizationId was not copied (it is the other shop's Billy company)");
+  });
+
   it("is refused whole, naming the flow or connection at fault, and nothing is written", async () => {
     const from = await template();
     const doc = (await from.api("/setup")).body;
@@ -161,7 +213,7 @@ describe("a shop's setup", () => {
           c.connector === "economic" ? { ...c, settings: { baseUrl: "http://10.0.0.1" } } : c,
         ),
       },
-      'Connection "e-conomic"',
+      'Connection "Template books"',
     );
     await expectRefused({ ...doc, connections: [...doc.connections, doc.connections[0]] }, "Two connections have the ref");
     await expectRefused({ ...doc, connections: [{ ...doc.connections[0], connector: "nope" }] }, 'Unknown connector "nope"');
@@ -188,6 +240,10 @@ describe("a shop's setup", () => {
     expect(copied.status).toBe(200);
     expect(browser.lastHtml).toContain("What is left to do");
     expect(browser.lastHtml).toMatch(/<code>[0-9a-f]{48}<\/code>/);
+    expect((await count(into.tenantId)).flows).toBe(2);
+    // The result page answered the POST: reloading it posts again, and is refused.
+    expect((await browser.post("/setup/copy", { from: from.tenantId })).status).toBe(400);
+    expect(browser.lastHtml).toContain("it looks copied before");
     expect((await count(into.tenantId)).flows).toBe(2);
 
     const download = await browser.get("/setup/export.json");

@@ -22,6 +22,7 @@ export const billyConnector: Connector<typeof billyConnectionSettings, typeof bi
   category: "accounting",
   settings: billyConnectionSettings,
   credentials: billyCredentials,
+  notCopied: { organizationId: "it is the other shop's Billy company" },
   // Billy publishes no limits: a prudent rate, and every 429 is honoured.
   limits: { ratePerSecond: 5, burst: 5, concurrency: 2 },
   actions: { createInvoice, registerPayment, sendInvoiceEmail, createCreditNote, registerRefund, cancelOrder },

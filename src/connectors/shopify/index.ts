@@ -54,6 +54,10 @@ export const shopifyConnector: Connector<typeof shopifySettings, typeof shopifyC
   category: "webshop",
   settings: shopifySettings,
   credentials: shopifyCredentials,
+  notCopied: {
+    shopDomain: "it is the other shop's domain",
+    reconcile: "the sweep needs this shop's own Admin API token first",
+  },
   source: { verify, parse, setupSteps },
 };
 

@@ -14,6 +14,7 @@ export const webhookOutConnector: Connector<typeof webhookOutSettings, typeof we
   category: "wms",
   settings: webhookOutSettings,
   credentials: webhookOutCredentials,
+  notCopied: { headers: "extra headers often carry the other shop's keys" },
   // A receiver publishes no limits: a prudent pace, and every 429's Retry-After is honoured.
   limits: { ratePerSecond: 5, burst: 5, concurrency: 2 },
   actions: { sendOrder },

@@ -57,6 +57,10 @@ export const woocommerceConnector: Connector<typeof woocommerceSettings, typeof 
   category: "webshop",
   settings: woocommerceSettings,
   credentials: woocommerceCredentials,
+  notCopied: {
+    storeUrl: "it is the other shop's address (every delivery from this shop would be kept as from another site)",
+    reconcile: "the sweep needs this shop's own REST API key first",
+  },
   // WooCommerce never redelivers: a refused delivery would be a lost order (see SourceHandlers.retries).
   source: { retries: false, isPing, verify, parse, setupSteps },
 };

@@ -11,7 +11,7 @@ import { connections, flows } from "../../../db/schema";
 import { OrderlyError } from "../../../domain/errors";
 import { checkFilter } from "../../../domain/flow-filter";
 import { stageSchema } from "../../../domain/stage";
-import { apiRouter, errorResponses } from "./api-env";
+import { apiRouter, errorResponses, errorSchema } from "./api-env";
 import { newConnection } from "./connections";
 import { FILTER_DESCRIPTION, validateFlow } from "./flows";
 
@@ -114,14 +114,58 @@ function refused(message: string, details?: unknown): OrderlyError {
   return new OrderlyError(message, { errorClass: "validation", code: "setup_invalid", details });
 }
 
-/**
- * A step setting naming another connection of the document (an e-mail step's `mailConnection`)
- * names its copy. Only whole values at the top level are read: that is where connectors keep them.
- */
+/** Step settings that name another connection of the tenant (an e-mail step's mail connection). */
+const CONNECTION_SETTINGS = ["mailConnection"] as const;
+
+/** A step's settings with each connection they name replaced by its copy. */
 function renamed(settings: Record<string, unknown>, ids: ReadonlyMap<string, string>): Record<string, unknown> {
-  return Object.fromEntries(
-    Object.entries(settings).map(([key, value]) => [key, typeof value === "string" ? (ids.get(value) ?? value) : value]),
-  );
+  const copy = { ...settings };
+  for (const key of CONNECTION_SETTINGS) {
+    const value = copy[key];
+    if (typeof value === "string" && ids.has(value)) copy[key] = ids.get(value);
+  }
+  return copy;
+}
+
+/**
+ * A connection's settings without those that belong to the shop it came from (the connector's
+ * `notCopied`), and what the person must check: each setting left out, and an API address that
+ * is not the vendor's (the credentials entered next would go there).
+ */
+function copiedSettings(c: SetupDocument["connections"][number]): { settings: Record<string, unknown>; checks: string[] } {
+  const connector = getConnector(c.connector);
+  const settings = { ...c.settings };
+  const checks: string[] = [];
+  for (const [key, why] of Object.entries(connector?.notCopied ?? {})) {
+    if (!Object.hasOwn(settings, key)) continue;
+    delete settings[key];
+    checks.push(`"${c.name}": ${key} was not copied (${why}); set it for this shop.`);
+  }
+  const base = settings.baseUrl;
+  if (typeof base === "string" && connector) {
+    const defaults = connector.settings.safeParse({});
+    const vendors = defaults.success ? (defaults.data as { baseUrl?: unknown }).baseUrl : undefined;
+    if (base !== vendors) checks.push(`"${c.name}": check its address ${base}: the credentials you enter for it are sent there.`);
+  }
+  return { settings, checks };
+}
+
+/**
+ * A shop that already has a connection of the document's connector and name has most likely had
+ * this setup copied in before (a second click, a page reloaded): a second set of connections and
+ * flows would book every order twice once both were switched on.
+ */
+async function refuseIfCopiedBefore(env: Env, tenantId: string, doc: SetupDocument): Promise<void> {
+  const existing = await database(env)
+    .select({ connector: connections.connector, name: connections.name })
+    .from(connections)
+    .where(eq(connections.tenantId, tenantId));
+  const same = existing.find((e) => doc.connections.some((c) => c.connector === e.connector && c.name === e.name));
+  if (same)
+    throw new OrderlyError(
+      `This shop already has a ${same.connector} connection named "${same.name}", as the setup has: it looks copied before, and a second copy would run every order twice once switched on. Rename or delete that connection first, or copy into a new shop.`,
+      { errorClass: "conflict", code: "setup_copied_before", details: same },
+    );
 }
 
 /**
@@ -133,18 +177,33 @@ function renamed(settings: Record<string, unknown>, ids: ReadonlyMap<string, str
 export async function importSetup(
   env: Env,
   tenantId: string,
-  doc: SetupDocument,
+  document: SetupDocument,
   origin: string,
 ): Promise<z.infer<typeof copiedSchema>> {
+  // Checked here too: the UI copies a shop's export without going through the API's validation.
+  const parsed = setupDocument.safeParse(document);
+  if (!parsed.success)
+    throw refused(
+      `The setup cannot be copied: ${parsed.error.issues
+        .slice(0, 3)
+        .map((i) => `${i.path.join(".") || "(document)"}: ${i.message}`)
+        .join("; ")}.`,
+      parsed.error.issues.slice(0, 3),
+    );
+  const doc = parsed.data;
+  await refuseIfCopiedBefore(env, tenantId, doc);
   const refs = new Set<string>();
   for (const c of doc.connections) {
     if (refs.has(c.ref)) throw refused(`Two connections have the ref "${c.ref}"; each needs its own.`);
     refs.add(c.ref);
   }
   const made = new Map<string, Awaited<ReturnType<typeof newConnection>>>();
+  const checks: string[] = [];
   for (const c of doc.connections) {
     try {
-      made.set(c.ref, await newConnection(env, tenantId, { ...c, credentials: {} }, { credentialsLater: true }));
+      const { settings, checks: own } = copiedSettings(c);
+      checks.push(...own);
+      made.set(c.ref, await newConnection(env, tenantId, { ...c, settings, credentials: {} }, { credentialsLater: true }));
     } catch (error) {
       if (error instanceof OrderlyError)
         throw refused(`Connection "${c.name}" (${c.ref}): ${error.message}`, { ref: c.ref, code: error.code });
@@ -207,6 +266,7 @@ export async function importSetup(
     ...copied
       .filter((c) => !c.enabled)
       .map((c) => `Enter the credentials of "${c.name}" (${c.connector}) and switch it on: credentials are never copied.`),
+    ...checks,
     ...copied
       .filter((c) => c.webhookUrl)
       .map((c) => `Point the shop's webhooks for "${c.name}" at ${c.webhookUrl}, signed with the secret shown for it.`),
@@ -238,10 +298,15 @@ export const setupRoutes = apiRouter()
       path: "/",
       summary: "Copy a setup into this shop",
       description:
-        "Adds the document's connections and flows to this shop, all or none, each checked as its own route would. Connections come without credentials: those that need some are switched off until they are entered (switching one on without them is refused, `credentials_required`). Flows come switched off. A step setting that names a connection of the document (an e-mail step's `mailConnection`) names its copy. 400 `setup_invalid` names the connection or flow at fault.",
+        "Adds the document's connections and flows to this shop, all or none, each checked as its own route would. Connections come without credentials: those that need some are switched off until they are entered (switching one on without them is refused, `credentials_required`). Flows come switched off. A step's `mailConnection` names the copy of the connection it named. Settings that name the other shop's own account or address (Shopify `shopDomain`, WooCommerce `storeUrl`, Billy `organizationId`, an endpoint's extra `headers`, `reconcile`) are left out, and `todo` says so, as it does for an API address that is not the vendor's. 400 `setup_invalid` names the connection or flow at fault; 409 `setup_copied_before` when the shop already has a connection of the same connector and name.",
       request: { body: { content: { "application/json": { schema: setupDocument } }, required: true } },
       responses: {
         201: { description: "Copied; `todo` says what is left to do", content: { "application/json": { schema: copiedSchema } } },
+        409: {
+          description:
+            "`setup_copied_before`: the shop already has a connection of the same connector and name as the setup has (copied before?); nothing was written.",
+          content: { "application/json": { schema: errorSchema } },
+        },
         ...errorResponses,
       },
     }),

@@ -54,7 +54,8 @@ setupRoutes.post("/copy", async (c) => {
       <SetupCopiedPage from={from.tenantName} connections={copied.connections} flows={copied.flows} todo={copied.todo} />,
     );
   } catch (error) {
-    if (error instanceof OrderlyError && error.errorClass === "validation") return form(c, [error.message]);
+    if (error instanceof OrderlyError && (error.errorClass === "validation" || error.errorClass === "conflict"))
+      return form(c, [error.message]);
     throw error;
   }
 });
