@@ -73,6 +73,12 @@ export interface FlowStepConfig {
   target: string;
   action: string;
   settings: Record<string, unknown>;
+  /**
+   * A JSONata expression over `{ order, refund, previous }` returning the `{ order, refund }` the
+   * action receives (src/domain/step-mapping.ts). Absent: the canonical input as it is. Kept in
+   * the step's JSON (flows.steps, and frozen with each transfer's steps), so no column of its own.
+   */
+  mapping?: string;
 }
 
 export const flows = sqliteTable(

@@ -1,6 +1,7 @@
 /**
  * A flow's filter: a JSONata expression over the transfer input (`{ order, refund? }`, as
- * src/domain/order.ts defines it). The flow runs for an order only when the expression is truthy
+ * src/domain/order.ts defines it). The bounded evaluator here is shared with a step's mapping
+ * (src/domain/step-mapping.ts): one set of bounds, worded for whichever kind of expression it runs. The flow runs for an order only when the expression is truthy
  * (JSONata's own `$boolean` rules). Bounded in size when saved, and in steps, stack depth, time,
  * sequence length and the size of what it builds when run, so a merchant's expression cannot hold
  * up, or run out of memory, the isolate that runs it (an order's object, or the API's preview).
@@ -44,8 +45,17 @@ const MAX_ALLOCATED = 5_000_000;
 const MAX_PAD_WIDTH = 1000;
 /** Nesting of a structure the size count walks at once (one the expression builds level by level is counted as it goes). */
 const MAX_NESTING = 1000;
-/** Compiled expressions kept per isolate, by text. */
+/** Compiled expressions kept per isolate, by kind and text. */
 const CACHE_SIZE = 200;
+
+/** The kinds of merchant expression the evaluator runs; each is named in its own errors. */
+export type ExpressionKind = "filter" | "mapping";
+
+/** What an expression of a kind is for, in the message of a value-size bound. */
+const PURPOSE: Record<ExpressionKind, string> = {
+  filter: "A filter only needs to compare the order's values",
+  mapping: "A mapping only needs to reshape the order's values",
+};
 
 type Expression = ReturnType<typeof jsonata>;
 
@@ -66,6 +76,7 @@ interface Size {
 
 /** One evaluation's account, keyed by its root frame (one per `evaluate` call). */
 interface Run {
+  kind: ExpressionKind;
   steps: number;
   allocated: number;
   /** Sizes of the arrays and objects seen, so a structure shared many times is measured once. */
@@ -100,10 +111,7 @@ function charge(run: Run, steps: number): void {
 function allocate(run: Run, units: number): void {
   run.allocated += units;
   if (run.allocated > MAX_ALLOCATED)
-    stop(
-      "U1002",
-      `Evaluation stopped: it built more than ${MAX_ALLOCATED} characters and items. A filter only needs to compare the order's values`,
-    );
+    stop("U1002", `Evaluation stopped: it built more than ${MAX_ALLOCATED} characters and items. ${PURPOSE[run.kind]}`);
 }
 
 /** A function value (built-in or lambda): no size, and never walked (a lambda holds its whole scope). */
@@ -126,7 +134,7 @@ function sizeOf(value: unknown, run: Run, depth = 0): Size {
     size.chars += s.chars + extra;
     size.nodes += s.nodes;
     size.height = Math.max(size.height, s.height + 1);
-    if (size.chars > MAX_VALUE_SIZE) tooLarge(size.chars);
+    if (size.chars > MAX_VALUE_SIZE) tooLarge(size.chars, run.kind);
   };
   let entries = 0;
   if (Array.isArray(value)) {
@@ -141,10 +149,10 @@ function sizeOf(value: unknown, run: Run, depth = 0): Size {
   return size;
 }
 
-function tooLarge(size: number): never {
+function tooLarge(size: number, kind: ExpressionKind): never {
   return stop(
     "U1004",
-    `A value of ${size} characters or more was built; a filter may build at most ${MAX_VALUE_SIZE}. A filter only needs to compare the order's values`,
+    `A value of ${size} characters or more was built; a ${kind} may build at most ${MAX_VALUE_SIZE}. ${PURPOSE[kind]}`,
   );
 }
 
@@ -156,7 +164,7 @@ function runOf(frame: Frame | undefined): Run | undefined {
 function afterStep(expr: { type?: string; value?: unknown; lhs?: object; rhs?: object }, result: unknown, run: Run): void {
   let size = 0;
   if (typeof result === "string") {
-    if (result.length > MAX_VALUE_SIZE) tooLarge(result.length);
+    if (result.length > MAX_VALUE_SIZE) tooLarge(result.length, run.kind);
     // Counted where a string is made (`&`, a function's result), not again at each node it passes through.
     if (MAKES_STRINGS.has(String(expr.type))) allocate(run, result.length);
   } else if (result !== null && typeof result === "object") {
@@ -171,11 +179,11 @@ function afterStep(expr: { type?: string; value?: unknown; lhs?: object; rhs?: o
 }
 
 /**
- * What a filter may not use, or null. A regular expression can backtrack for seconds inside one
+ * What a filter (or mapping) may not use, or null. A regular expression can backtrack for seconds inside one
  * step (`/^(a|a)+$/`), where no step count or clock can stop it; `$eval` would compile one (or
  * anything) from a string at run time. Found in the compiled tree, wherever they sit.
  */
-function refusedIn(ast: unknown): string | null {
+function refusedIn(ast: unknown, kind: ExpressionKind): string | null {
   const seen = new Set<object>();
   const walk = (node: unknown): string | null => {
     if (node === null || typeof node !== "object" || seen.has(node)) return null;
@@ -183,9 +191,9 @@ function refusedIn(ast: unknown): string | null {
     const n = node as { type?: unknown; value?: unknown; position?: unknown };
     const at = typeof n.position === "number" ? ` (at character ${n.position})` : "";
     if (n.type === "regex")
-      return `regular expressions (/…/) are not allowed in a filter${at}: one can take seconds on a single value. Compare with strings instead ($contains, $substringBefore, $lowercase, =)`;
+      return `regular expressions (/…/) are not allowed in a ${kind}${at}: one can take seconds on a single value. Compare with strings instead ($contains, $substringBefore, $lowercase, =)`;
     if (n.type === "variable" && n.value === "eval")
-      return `$eval is not allowed in a filter${at}: write the expression itself instead`;
+      return `$eval is not allowed in a ${kind}${at}: write the expression itself instead`;
     for (const child of Object.values(node)) {
       const found = walk(child);
       if (found) return found;
@@ -195,11 +203,13 @@ function refusedIn(ast: unknown): string | null {
   return walk(ast);
 }
 
-/** The regular-expression engine a filter gets: none (refusedIn keeps them out; this is the backstop). */
-class NoRegex {
-  constructor() {
-    stop("U1005", "regular expressions are not allowed in a filter");
-  }
+/** The regular-expression engine an expression gets: none (refusedIn keeps them out; this is the backstop). */
+function noRegex(kind: ExpressionKind): RegExpConstructor {
+  return class NoRegex {
+    constructor() {
+      stop("U1005", `regular expressions are not allowed in a ${kind}`);
+    }
+  } as unknown as RegExpConstructor;
 }
 
 /** JSONata's own built-ins, to be called by the bounded versions (evaluated once; a function is a value). */
@@ -222,94 +232,98 @@ async function callOriginal(name: string, focus: Focus, args: unknown[]): Promis
  * run a function the step count sees ($map, $filter, $reduce, $sort's comparator). `$append`
  * and ranges are held by the sequence limit; `$eval` is refused.
  */
-const BOUNDED: Record<string, { signature: string; run: (this: Focus, ...args: never[]) => unknown }> = {
-  // A width of 50,000,000 is 50 MB in one step; a pad string of many characters multiplies it.
-  pad: {
-    signature: "<s-ns?:s>",
-    run(this: Focus, str: string | undefined, width: number, char?: string) {
-      const w = Math.trunc(width);
-      if (Math.abs(w) > MAX_PAD_WIDTH)
-        stop("U1006", `$pad: a width of ${w}; a filter may pad to at most ${MAX_PAD_WIDTH} characters`);
-      // The padding is cut to its width anyway: a longer pad string would only be built to be cut.
-      return callOriginal("pad", this, [str, width, char === undefined ? char : char.slice(0, Math.abs(w))]);
+function boundedBuiltins(
+  kind: ExpressionKind,
+): Record<string, { signature: string; run: (this: Focus, ...args: never[]) => unknown }> {
+  return {
+    // A width of 50,000,000 is 50 MB in one step; a pad string of many characters multiplies it.
+    pad: {
+      signature: "<s-ns?:s>",
+      run(this: Focus, str: string | undefined, width: number, char?: string) {
+        const w = Math.trunc(width);
+        if (Math.abs(w) > MAX_PAD_WIDTH)
+          stop("U1006", `$pad: a width of ${w}; a ${kind} may pad to at most ${MAX_PAD_WIDTH} characters`);
+        // The padding is cut to its width anyway: a longer pad string would only be built to be cut.
+        return callOriginal("pad", this, [str, width, char === undefined ? char : char.slice(0, Math.abs(w))]);
+      },
     },
-  },
-  // 10,000 items of 2,000,000 characters each, joined in one step.
-  join: {
-    signature: "<a<s>s?:s>",
-    run(this: Focus, strs: string[] | undefined, separator?: string) {
-      if (Array.isArray(strs)) {
-        const length = strs.reduce((n, s) => n + String(s).length, 0) + Math.max(0, strs.length - 1) * (separator?.length ?? 0);
-        if (length > MAX_VALUE_SIZE) tooLarge(length);
-      }
-      return callOriginal("join", this, [strs, separator]);
+    // 10,000 items of 2,000,000 characters each, joined in one step.
+    join: {
+      signature: "<a<s>s?:s>",
+      run(this: Focus, strs: string[] | undefined, separator?: string) {
+        if (Array.isArray(strs)) {
+          const length = strs.reduce((n, s) => n + String(s).length, 0) + Math.max(0, strs.length - 1) * (separator?.length ?? 0);
+          if (length > MAX_VALUE_SIZE) tooLarge(length, kind);
+        }
+        return callOriginal("join", this, [strs, separator]);
+      },
     },
-  },
-  // A structure that shares its parts ({"a": $o, "b": $o}, nested) is small in memory and huge as text.
-  string: {
-    signature: "<x-b?:s>",
-    // A default, as JSONata's own: $map passes as many arguments as a function declares (its `length`).
-    run(this: Focus, arg: unknown, prettify = false) {
-      const run = runOf(this.environment);
-      if (run && arg !== null && typeof arg === "object") {
-        const size = sizeOf(arg, run);
-        const length = prettify ? size.chars + size.nodes * (2 * size.height + 1) : size.chars;
-        if (length > MAX_VALUE_SIZE) tooLarge(length);
-        charge(run, Math.floor(length / WORK_PER_STEP));
-      }
-      return callOriginal("string", this, [arg, prettify]);
+    // A structure that shares its parts ({"a": $o, "b": $o}, nested) is small in memory and huge as text.
+    string: {
+      signature: "<x-b?:s>",
+      // A default, as JSONata's own: $map passes as many arguments as a function declares (its `length`).
+      run(this: Focus, arg: unknown, prettify = false) {
+        const run = runOf(this.environment);
+        if (run && arg !== null && typeof arg === "object") {
+          const size = sizeOf(arg, run);
+          const length = prettify ? size.chars + size.nodes * (2 * size.height + 1) : size.chars;
+          if (length > MAX_VALUE_SIZE) tooLarge(length, kind);
+          charge(run, Math.floor(length / WORK_PER_STEP));
+        }
+        return callOriginal("string", this, [arg, prettify]);
+      },
     },
-  },
-  // Each match of a short pattern replaced by a long string: length × replacement in one step.
-  replace: {
-    signature: "<s-(sf)(sf)n?:s>",
-    run(this: Focus, str: string | undefined, pattern: unknown, replacement: unknown, limit?: number) {
-      if (typeof str === "string" && typeof pattern === "string" && pattern !== "" && typeof replacement === "string") {
-        let count = 0;
-        for (
-          let at = str.indexOf(pattern);
-          at !== -1 && (limit === undefined || count < limit);
-          at = str.indexOf(pattern, at + pattern.length)
-        )
-          count++;
-        const length = str.length + count * Math.max(0, replacement.length - pattern.length);
-        if (length > MAX_VALUE_SIZE) tooLarge(length);
-      }
-      return callOriginal(
-        "replace",
-        this,
-        limit === undefined ? [str, pattern, replacement] : [str, pattern, replacement, limit],
-      );
+    // Each match of a short pattern replaced by a long string: length × replacement in one step.
+    replace: {
+      signature: "<s-(sf)(sf)n?:s>",
+      run(this: Focus, str: string | undefined, pattern: unknown, replacement: unknown, limit?: number) {
+        if (typeof str === "string" && typeof pattern === "string" && pattern !== "" && typeof replacement === "string") {
+          let count = 0;
+          for (
+            let at = str.indexOf(pattern);
+            at !== -1 && (limit === undefined || count < limit);
+            at = str.indexOf(pattern, at + pattern.length)
+          )
+            count++;
+          const length = str.length + count * Math.max(0, replacement.length - pattern.length);
+          if (length > MAX_VALUE_SIZE) tooLarge(length, kind);
+        }
+        return callOriginal(
+          "replace",
+          this,
+          limit === undefined ? [str, pattern, replacement] : [str, pattern, replacement, limit],
+        );
+      },
     },
-  },
-  // Compares each item with every one kept: n² deep comparisons in one step.
-  distinct: {
-    signature: "<x:x>",
-    run(this: Focus, arr: unknown) {
-      const run = runOf(this.environment);
-      if (run && Array.isArray(arr) && arr.length > 1) {
-        const each = arr.reduce((n: number, item) => n + sizeOf(item, run).chars, 0) / arr.length;
-        charge(run, Math.floor((arr.length * arr.length * Math.max(1, each)) / 2 / WORK_PER_STEP));
-      }
-      return callOriginal("distinct", this, [arr]);
+    // Compares each item with every one kept: n² deep comparisons in one step.
+    distinct: {
+      signature: "<x:x>",
+      run(this: Focus, arr: unknown) {
+        const run = runOf(this.environment);
+        if (run && Array.isArray(arr) && arr.length > 1) {
+          const each = arr.reduce((n: number, item) => n + sizeOf(item, run).chars, 0) / arr.length;
+          charge(run, Math.floor((arr.length * arr.length * Math.max(1, each)) / 2 / WORK_PER_STEP));
+        }
+        return callOriginal("distinct", this, [arr]);
+      },
     },
-  },
-  // JSONata's merge sort copies as it merges: about n² in one step (a comparator's calls are steps).
-  sort: {
-    signature: "<af?:a>",
-    run(this: Focus, arr: unknown[] | undefined, comparator?: unknown) {
-      const run = runOf(this.environment);
-      if (run && Array.isArray(arr)) charge(run, Math.floor((arr.length * arr.length) / 2 / WORK_PER_STEP));
-      return callOriginal("sort", this, comparator === undefined ? [arr] : [arr, comparator]);
+    // JSONata's merge sort copies as it merges: about n² in one step (a comparator's calls are steps).
+    sort: {
+      signature: "<af?:a>",
+      run(this: Focus, arr: unknown[] | undefined, comparator?: unknown) {
+        const run = runOf(this.environment);
+        if (run && Array.isArray(arr)) charge(run, Math.floor((arr.length * arr.length) / 2 / WORK_PER_STEP));
+        return callOriginal("sort", this, comparator === undefined ? [arr] : [arr, comparator]);
+      },
     },
-  },
-  eval: {
-    signature: "<sx?:x>",
-    run(_expression: string, _focus?: unknown) {
-      return stop("U1005", "$eval is not allowed in a filter");
+    eval: {
+      signature: "<sx?:x>",
+      run(_expression: string, _focus?: unknown) {
+        return stop("U1005", `$eval is not allowed in a ${kind}`);
+      },
     },
-  },
-};
+  };
+}
 
 /** JSONata's message with its code and where in the expression, for a person to find it. */
 export function jsonataMessage(error: unknown): string {
@@ -319,18 +333,22 @@ export function jsonataMessage(error: unknown): string {
   return e.code ? `${message} (${e.code}${where})` : message;
 }
 
-/** Compiles (or takes from the cache) a filter; throws JSONata's parse error, or one naming what a filter may not use. */
-function compile(text: string): Expression {
-  const cached = cache.get(text);
+/** The code of a compile failure that is a refusal (refusedIn), not JSONata's parse error. */
+const REFUSED = "expression_refused";
+
+/** Compiles (or takes from the cache) an expression; throws JSONata's parse error, or one naming what it may not use. */
+function compile(text: string, kind: ExpressionKind): Expression {
+  const key = `${kind}\u0000${text}`;
+  const cached = cache.get(key);
   if (cached) return cached;
   const expression = jsonata(text, {
     timeout: TIMEOUT_MS,
     stack: MAX_DEPTH,
     sequence: MAX_SEQUENCE,
-    RegexEngine: NoRegex as unknown as RegExpConstructor,
+    RegexEngine: noRegex(kind),
   });
-  const refused = refusedIn(expression.ast());
-  if (refused) throw { code: "flow_filter_refused", message: refused } satisfies JsonataFailure;
+  const refused = refusedIn(expression.ast(), kind);
+  if (refused) throw { code: REFUSED, message: refused } satisfies JsonataFailure;
   // One pair of hooks for every evaluation of this (shared) expression: the account lives on the call's root frame.
   expression.assign(
     Symbol.for("jsonata.__evaluate_entry") as unknown as string,
@@ -339,7 +357,7 @@ function compile(text: string): Expression {
       if (!root) return;
       let run = runs.get(root);
       if (!run) {
-        run = { steps: 0, allocated: 0, sizes: new WeakMap(), last: new WeakMap() };
+        run = { kind, steps: 0, allocated: 0, sizes: new WeakMap(), last: new WeakMap() };
         runs.set(root, run);
       }
       charge(run, 1);
@@ -352,11 +370,45 @@ function compile(text: string): Expression {
       if (run) afterStep(node, result, run);
     },
   );
-  for (const [name, fn] of Object.entries(BOUNDED))
+  for (const [name, fn] of Object.entries(boundedBuiltins(kind)))
     expression.registerFunction(name, fn.run as (...args: unknown[]) => unknown, fn.signature);
   if (cache.size >= CACHE_SIZE) cache.delete(cache.keys().next().value as string);
-  cache.set(text, expression);
+  cache.set(key, expression);
   return expression;
+}
+
+/** Why an expression cannot be saved, for a person to fix it: what it may not use, or JSONata's parse error. */
+export interface ExpressionProblem {
+  /** A sentence without the kind's name in front ("the JSONata expression does not parse: …"). */
+  message: string;
+  /** JSONata's error code, when it is JSONata's. */
+  jsonata?: string;
+  position?: number;
+}
+
+/** Null when the expression compiles and uses nothing its kind may not; else what is wrong with it. */
+export function expressionProblem(text: string, kind: ExpressionKind): ExpressionProblem | null {
+  try {
+    compile(text, kind);
+    return null;
+  } catch (error) {
+    const failure = error as JsonataFailure | null;
+    const position = typeof failure?.position === "number" ? { position: failure.position } : {};
+    if (failure?.code === REFUSED) return { message: `${failure.message}.`, ...position };
+    return {
+      message: `the JSONata expression does not parse: ${jsonataMessage(error)}.`,
+      ...(typeof failure?.code === "string" ? { jsonata: failure.code } : {}),
+      ...position,
+    };
+  }
+}
+
+/**
+ * Evaluates an expression within its bounds. Throws what JSONata (or a bound) threw: read it with
+ * jsonataMessage. The expression should have passed expressionProblem when it was saved.
+ */
+export async function evaluateBounded(text: string, input: unknown, kind: ExpressionKind): Promise<unknown> {
+  return compile(text, kind).evaluate(input);
 }
 
 /**
@@ -372,21 +424,13 @@ export function checkFilter(text: string | null | undefined): string | null {
       `Filter: ${filter.length} characters; a filter may have at most ${FILTER_MAX_LENGTH}. Shorten it (a filter only needs to say which orders the flow takes).`,
       { errorClass: "validation", code: "flow_filter_invalid", details: { length: filter.length, max: FILTER_MAX_LENGTH } },
     );
-  try {
-    compile(filter);
-  } catch (error) {
-    const failure = error as JsonataFailure | null;
-    const position = failure?.position;
-    const what =
-      failure?.code === "flow_filter_refused"
-        ? `Filter: ${failure.message}.`
-        : `Filter: the JSONata expression does not parse: ${jsonataMessage(error)}.`;
-    throw new OrderlyError(what, {
+  const problem = expressionProblem(filter, "filter");
+  if (problem)
+    throw new OrderlyError(`Filter: ${problem.message}`, {
       errorClass: "validation",
       code: "flow_filter_invalid",
-      details: { jsonata: (error as JsonataFailure | null)?.code, ...(typeof position === "number" ? { position } : {}) },
+      details: { jsonata: problem.jsonata, ...(problem.position === undefined ? {} : { position: problem.position }) },
     });
-  }
   return filter;
 }
 
@@ -406,7 +450,7 @@ export type FilterOutcome = { match: boolean } | { error: string };
 /** Whether the order passes the filter, or why the expression could not say. Never throws. */
 export async function evaluateFilter(text: string, input: TransferInput): Promise<FilterOutcome> {
   try {
-    return { match: truthy(await compile(text).evaluate(input)) };
+    return { match: truthy(await evaluateBounded(text, input, "filter")) };
   } catch (error) {
     return { error: jsonataMessage(error) };
   }

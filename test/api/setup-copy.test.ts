@@ -43,7 +43,14 @@ async function template(): Promise<World & { mailId: string }> {
       source: world.shopId,
       stage: "paid",
       filter: '$not(order.channel = "pos")',
-      steps: [{ target: world.economicId, action: "sendInvoiceEmail", settings: { mailConnection: mailId } }],
+      steps: [
+        {
+          target: world.economicId,
+          action: "sendInvoiceEmail",
+          settings: { mailConnection: mailId },
+          mapping: '$ ~> |order|{"note": "Order " & source.orderNumber}|',
+        },
+      ],
     },
   });
   expect(email.status, JSON.stringify(email.body)).toBe(201);
@@ -116,6 +123,7 @@ describe("a shop's setup", () => {
     expect(email.steps[0]).toMatchObject({
       target: byConnector.economic.id,
       settings: { mailConnection: byConnector.resend.id },
+      mapping: '$ ~> |order|{"note": "Order " & source.orderNumber}|',
     });
 
     // A connection that needs credentials is not switched on without them.

@@ -42,6 +42,12 @@ export function FlowDryRunPage(props: { flowId: string; flowName: string; run: D
             Step {s.index + 1}: {s.target} · {s.action}
           </h2>
           <p class="muted">{s.description}</p>
+          {s.mappingError ? (
+            <p class="flash error" role="alert">
+              This step's mapping fails on this order: {s.mappingError}. Fix the mapping in the flow.
+            </p>
+          ) : null}
+          {s.mapped ? <JsonView summary={`The order as step ${s.index + 1}'s mapping makes it`} value={s.mapped} /> : null}
           {s.document ? (
             <AccountingDocumentView doc={s.document} caption={`What would be booked by step ${s.index + 1}`} />
           ) : (

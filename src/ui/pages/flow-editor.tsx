@@ -1,7 +1,14 @@
 /** The flow editor: trigger, filter, steps with settings generated from each action's schema, save. */
 
 import { FILTER_MAX_LENGTH } from "../../domain/flow-filter";
-import { FILTER_EXAMPLES, type FilterPreview, type FlowDraft, type StepChoice } from "../../worker/routes/ui/flows/flow-form";
+import { MAPPING_MAX_LENGTH } from "../../domain/step-mapping";
+import {
+  FILTER_EXAMPLES,
+  type FilterPreview,
+  type FlowDraft,
+  MAPPING_EXAMPLE,
+  type StepChoice,
+} from "../../worker/routes/ui/flows/flow-form";
 import type { FieldSpec } from "../../worker/routes/ui/forms/schema-fields";
 import { Errors, PostForm, SelectField, TextField } from "../components/form";
 import { SchemaFields } from "../components/schema-form";
@@ -17,6 +24,8 @@ export function FlowEditorPage(props: {
   errors?: string[];
   note?: string;
   preview?: FilterPreview;
+  /** A step's mapping refused when saved (`flow_mapping_invalid`), by step index: shown beside it. */
+  mappingErrors?: Record<number, string>;
 }) {
   const d = props.draft;
   const slots = d.steps.length > 0 ? d.steps : [{ target: "", action: "", settings: {} }];
@@ -67,6 +76,7 @@ export function FlowEditorPage(props: {
               Show settings for the chosen action
             </button>
             <SchemaFields fields={props.stepFields[i] ?? []} values={step.settings} />
+            <MappingField index={i} mapping={step.mapping ?? ""} error={props.mappingErrors?.[i]} />
           </fieldset>
         ))}
         <p>
@@ -151,5 +161,45 @@ function FilterField(props: { filter: string; preview?: FilterPreview }) {
         ) : null}
       </div>
     </>
+  );
+}
+
+/** A step's optional JSONata mapping, folded away (most steps need none), open when set or refused. */
+function MappingField(props: { index: number; mapping: string; error?: string | undefined }) {
+  const id = `step${props.index}-mapping`;
+  return (
+    <details class="mapping" open={props.mapping !== "" || props.error !== undefined}>
+      <summary>Advanced: mapping (JSONata)</summary>
+      <div class="field">
+        <label for={id}>Mapping for step {props.index + 1} (optional)</label>
+        <textarea
+          id={id}
+          name={`step${props.index}.mapping`}
+          rows={4}
+          maxlength={MAPPING_MAX_LENGTH}
+          aria-describedby={props.error ? `${id}-error ${id}-help` : `${id}-help`}
+          aria-invalid={props.error ? "true" : undefined}
+        >
+          {props.mapping}
+        </textarea>
+        {props.error ? (
+          <p class="flash error" id={`${id}-error`} role="alert">
+            {props.error}
+          </p>
+        ) : null}
+        <div class="help" id={`${id}-help`}>
+          <p>
+            Changes what this step receives: a JSONata expression over <code>order</code>, <code>refund</code> and{" "}
+            <code>previous</code> (what earlier steps on the same connection returned) that returns the order (and refund) the
+            step books. Leave it empty to book the order as it is. The order number, order id and currency cannot change, and
+            amounts stay whole numbers in minor units. Checked when saved; one that fails on an order fails this step (alerted,
+            and it can be retried once fixed). The dry run shows what it makes. For example:
+          </p>
+          <p>
+            <code>{MAPPING_EXAMPLE.expression}</code>: {MAPPING_EXAMPLE.meaning}
+          </p>
+        </div>
+      </div>
+    </details>
   );
 }

@@ -17,6 +17,8 @@ import {
   type SnapshotRecord,
 } from "../../db/snapshots";
 import { asOrderlyError, OrderlyError } from "../../domain/errors";
+import type { TransferInput } from "../../domain/order";
+import { applyMapping, mappingFailure, mappingSnapshot } from "../../domain/step-mapping";
 import {
   type HandedStep,
   orderStub,
@@ -264,6 +266,7 @@ async function runAction(
       madeNothing: true,
     });
   }
+  const input = await stepInput(claim, mapped);
   return action.run(
     {
       connection: {
@@ -283,6 +286,21 @@ async function runAction(
       env,
       ...(exclusive ? { exclusive } : {}),
     },
-    claim.input,
+    input,
   );
+}
+
+/**
+ * The input the action receives: the transfer's, or what the step's mapping makes of it, on every
+ * attempt (the mapping is part of the step's config frozen with the transfer, so a retry sees the
+ * same input unless it takes the flow's current settings). What it made is kept in the attempt's
+ * history; a mapping that fails fails the step before anything is sent.
+ */
+async function stepInput(claim: Extract<StepClaim, { action: "run" }>, mapped: (data: unknown) => void): Promise<TransferInput> {
+  const mapping = claim.step.mapping;
+  if (!mapping) return claim.input;
+  const outcome = await applyMapping(mapping, claim.input, claim.previous);
+  if ("error" in outcome) throw mappingFailure(claim.stepIndex, outcome.error);
+  mapped(mappingSnapshot(outcome.input));
+  return outcome.input;
 }

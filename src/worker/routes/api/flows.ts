@@ -1,14 +1,16 @@
 /** /api/v1/flows: a trigger (source connection + stage) followed by ordered steps. */
 import { createRoute, z } from "@hono/zod-openapi";
-import { and, eq } from "drizzle-orm";
+import { and, asc, eq, lt } from "drizzle-orm";
+import type { ActionResult } from "../../../connectors/contract";
 import { getConnector } from "../../../connectors/registry";
 import { database } from "../../../db/client";
-import { type FlowStepConfig, flows, transfers } from "../../../db/schema";
+import { type FlowStepConfig, flows, transferSteps, transfers } from "../../../db/schema";
 import { latestSnapshot } from "../../../db/snapshots";
 import { OrderlyError } from "../../../domain/errors";
 import { checkFilter, evaluateFilter, FILTER_MAX_LENGTH } from "../../../domain/flow-filter";
 import type { TransferInput } from "../../../domain/order";
 import { type Stage, stageSchema } from "../../../domain/stage";
+import { applyMapping, checkMapping, MAPPING_MAX_LENGTH } from "../../../domain/step-mapping";
 import { isLocalDevelopment } from "../../../mail/dev-outbox.provider";
 import { mailConnectionProblem } from "../../../mail/mail-connection";
 import { apiRouter, errorResponses, errorSchema, notFound } from "./api-env";
@@ -19,6 +21,14 @@ export const stepSchema = z
     target: z.string().openapi({ description: "Target connection id" }),
     action: z.string().openapi({ example: "createInvoice" }),
     settings: z.record(z.string(), z.unknown()).default({}),
+    mapping: z
+      .string()
+      .nullable()
+      .optional()
+      .openapi({
+        description: `A JSONata expression over \`{ order, refund, previous }\` (the canonical input, and what the transfer's earlier steps on this step's connection returned, by index) returning the \`{ order, refund }\` this step's action receives; absent, null or empty: the input as it is. At most ${MAPPING_MAX_LENGTH} characters, bounded like a filter; one that does not parse is refused (400 \`flow_mapping_invalid\`, naming the step, with JSONata's message and position). Its result must be a valid canonical order (amounts in integer minor units) with the same \`source.connector\`, \`source.orderId\`, \`source.orderNumber\` and \`currency\`; one that fails, or breaks these, fails the step (\`step_mapping_failed\`). docs/mapping.md has recipes.`,
+        example: '$ ~> |order|{"note": "Shop order " & source.orderNumber}|',
+      }),
   })
   .openapi("FlowStep");
 
@@ -89,6 +99,32 @@ const previewResult = z
     }),
   })
   .openapi("FlowFilterPreviewResult");
+
+const mappingPreviewSchema = z
+  .object({
+    mapping: z.string().openapi({ description: "The expression to try (as a step's `mapping`)" }),
+    transferId: z
+      .string()
+      .openapi({ description: "A transfer of this tenant from the log: its order is what the mapping is tried on" }),
+    stepIndex: z.number().int().min(0).max(19).default(0).openapi({
+      description:
+        "The step (from 0) the mapping is for: `previous` holds what the transfer's steps before it on the same connection returned. Default 0 (nothing before it).",
+    }),
+  })
+  .openapi("FlowMappingPreview");
+
+const mappingPreviewResult = z
+  .object({
+    transferId: z.string(),
+    stepIndex: z.number(),
+    input: z.record(z.string(), z.unknown()).nullable().openapi({
+      description: "The `{ order, refund }` a step with this mapping would receive; null when the mapping failed on it",
+    }),
+    error: z.string().nullable().openapi({
+      description: "Why the mapping failed on this order: a step with it would fail (`step_mapping_failed`)",
+    }),
+  })
+  .openapi("FlowMappingPreviewResult");
 const idParam = z.object({ id: z.string() });
 type Row = typeof flows.$inferSelect;
 
@@ -164,7 +200,7 @@ export async function validateFlow(
   env: Env,
   tenantId: string,
   source: string,
-  steps: Array<{ target: string; action: string; settings: Record<string, unknown> }>,
+  steps: Array<{ target: string; action: string; settings: Record<string, unknown>; mapping?: string | null | undefined }>,
   mailCheck: MailCheck,
   /** The flow's stage, to check each action runs on it; null: not checked (a rename or a switch-off). */
   stage: Stage | null,
@@ -215,7 +251,13 @@ export async function validateFlow(
     const shape = (action.settings as { shape?: Record<string, unknown> }).shape;
     const needsMail = shape !== undefined && Object.hasOwn(shape, "mailConnection");
     await checkMailConnection(env, tenantId, index, settings.data as Record<string, unknown>, mailCheck, needsMail, find);
-    checked.push({ target: step.target, action: step.action, settings: settings.data as Record<string, unknown> });
+    const mapping = checkMapping(step.mapping, index);
+    checked.push({
+      target: step.target,
+      action: step.action,
+      settings: settings.data as Record<string, unknown>,
+      ...(mapping ? { mapping } : {}),
+    });
   }
   return checked;
 }
@@ -381,6 +423,38 @@ export const flowRoutes = apiRouter()
   )
   .openapi(
     createRoute({
+      method: "post",
+      path: "/mapping-preview",
+      summary: "Try a step's mapping on a transfer from the log",
+      description:
+        "Evaluates the expression on the order (and refund) the transfer was made from, as a step's mapping would (with `previous` from the transfer's steps before `stepIndex`), and checks what it makes, without saving or sending anything. An expression that does not parse is refused (400 `flow_mapping_invalid`); another tenant's transfer is not found (404).",
+      request: { body: { content: { "application/json": { schema: mappingPreviewSchema } }, required: true } },
+      responses: {
+        200: {
+          description: "What a step with this mapping would receive",
+          content: { "application/json": { schema: mappingPreviewResult } },
+        },
+        ...errorResponses,
+      },
+    }),
+    async (c) => {
+      const body = c.req.valid("json");
+      const mapping = checkMapping(body.mapping, body.stepIndex);
+      const input = await transferInput(c.env, c.var.tenantId, body.transferId);
+      const answer = { transferId: body.transferId, stepIndex: body.stepIndex };
+      if (mapping === null) return c.json({ ...answer, input: { ...input }, error: null }, 200);
+      const previous = await previousOutputs(c.env, c.var.tenantId, body.transferId, body.stepIndex);
+      const outcome = await applyMapping(mapping, input, previous);
+      return c.json(
+        "input" in outcome
+          ? { ...answer, input: { ...outcome.input }, error: null }
+          : { ...answer, input: null, error: outcome.error },
+        200,
+      );
+    },
+  )
+  .openapi(
+    createRoute({
       method: "get",
       path: "/{id}",
       summary: "Get a flow",
@@ -478,8 +552,38 @@ async function transferInput(env: Env, tenantId: string, transferId: string): Pr
   const input = (await latestSnapshot(env, tenantId, row.id, "canonical")) as TransferInput | undefined;
   if (!input?.order)
     throw new OrderlyError(
-      `Transfer ${transferId} has no stored order to try the filter on (its history may have passed the tenant's retention); choose a more recent transfer.`,
+      `Transfer ${transferId} has no stored order to try the expression on (its history may have passed the tenant's retention); choose a more recent transfer.`,
       { errorClass: "not_found", code: "transfer_snapshot_missing" },
     );
   return input;
+}
+
+/**
+ * What the transfer's steps before `stepIndex` returned, as the step's `previous` holds them when
+ * it runs: only those on the step's own connection (OrderDO.runClaim), from the transfer log.
+ */
+async function previousOutputs(
+  env: Env,
+  tenantId: string,
+  transferId: string,
+  stepIndex: number,
+): Promise<Array<ActionResult | null>> {
+  const rows = await database(env)
+    .select()
+    .from(transferSteps)
+    .where(
+      and(
+        eq(transferSteps.transferId, transferId),
+        eq(transferSteps.tenantId, tenantId),
+        lt(transferSteps.stepIndex, stepIndex + 1),
+      ),
+    )
+    .orderBy(asc(transferSteps.stepIndex))
+    .all();
+  const own = rows.find((r) => r.stepIndex === stepIndex)?.targetConnectionId;
+  const previous: Array<ActionResult | null> = Array.from({ length: stepIndex }, () => null);
+  for (const row of rows)
+    if (row.stepIndex < stepIndex && row.targetConnectionId === own && row.status === "completed" && row.externalId !== null)
+      previous[row.stepIndex] = { externalId: row.externalId, created: row.created ?? false, outputs: row.output ?? {} };
+  return previous;
 }

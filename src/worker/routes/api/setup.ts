@@ -43,6 +43,7 @@ const setupFlow = z
           target: z.string().openapi({ description: "`ref` of the target connection" }),
           action: z.string(),
           settings: z.record(z.string(), z.unknown()).default({}),
+          mapping: z.string().nullable().optional().openapi({ description: "The step's mapping (docs/mapping.md), if any" }),
         }),
       )
       .min(1)
@@ -104,7 +105,12 @@ export async function exportSetup(env: Env, tenantId: string): Promise<SetupDocu
       source: f.sourceConnectionId,
       stage: stageSchema.parse(f.triggerStage),
       filter: f.filter,
-      steps: f.steps.map((s) => ({ target: s.target, action: s.action, settings: s.settings ?? {} })),
+      steps: f.steps.map((s) => ({
+        target: s.target,
+        action: s.action,
+        settings: s.settings ?? {},
+        ...(s.mapping ? { mapping: s.mapping } : {}),
+      })),
       enabled: f.enabled,
     })),
   };

@@ -45,7 +45,14 @@ async function ownedFlow(c: C, id: string) {
 async function editor(
   c: C,
   draft: FlowDraft,
-  opts: { flowId?: string; errors?: string[]; note?: string; status?: number; preview?: FilterPreview } = {},
+  opts: {
+    flowId?: string;
+    errors?: string[];
+    note?: string;
+    status?: number;
+    preview?: FilterPreview;
+    mappingErrors?: Record<number, string>;
+  } = {},
 ) {
   const rows = await tenantConnections(c);
   const sources = rows.filter((r) => getConnector(r.connector)?.source).map((r) => ({ value: r.id, label: r.name }));
@@ -63,6 +70,7 @@ async function editor(
       errors={opts.errors}
       note={opts.note}
       {...(opts.preview ? { preview: opts.preview } : {})}
+      {...(opts.mappingErrors ? { mappingErrors: opts.mappingErrors } : {})}
     />,
   );
 }
@@ -233,11 +241,20 @@ async function submit(c: C, flowId?: string) {
     return editor(c, draft, {
       ...(flowId ? { flowId } : {}),
       errors: result?.error ? [result.error] : errors,
+      ...mappingError(result?.body),
       // 409: another enabled flow already runs one of its steps (the message names it).
       status: result?.status === 409 ? 409 : 400,
     });
   await audit(c.env, s, flowId ? "flow.update" : "flow.create", result.body.id, body);
   return redirectWith(c, `/flows/${result.body.id}`, "Flow saved.");
+}
+
+/** A step's mapping the API refused, to show beside that step (its message names the step too, at the top). */
+function mappingError(body: unknown): { mappingErrors?: Record<number, string> } {
+  const error = (body as { error?: { code?: string; message?: string; details?: { step?: unknown } } } | null)?.error;
+  const step = error?.details?.step;
+  if (error?.code !== "flow_mapping_invalid" || typeof step !== "number" || !error.message) return {};
+  return { mappingErrors: { [step - 1]: error.message } };
 }
 
 /** Tries the form's filter on a transfer from the log, through the API's preview; nothing is saved. */

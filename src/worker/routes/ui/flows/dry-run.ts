@@ -4,6 +4,8 @@
  * totals, cents difference or mismatch) with the same code the connectors use. For cancelOrder it
  * says which drafts made for the order would be deleted (or why nothing, or why the step would
  * fail), from the order's steps in the transfer log, with the connector's own reading of them.
+ * A step with a mapping gets what its mapping makes of the order (shown, or its error), as when it
+ * runs; nothing has run before it here, so its `previous` is empty.
  */
 import { and, desc, eq } from "drizzle-orm";
 import { cancelPreview as billyCancelPreview } from "../../../../connectors/billy/billy.cancel-order";
@@ -17,6 +19,7 @@ import { accountingSettingsSchema } from "../../../../domain/accounting/accounti
 import { buildCreditNoteDocument, buildInvoiceDocument } from "../../../../domain/accounting/build-document";
 import type { AccountingDocument } from "../../../../domain/accounting/document";
 import type { TransferInput } from "../../../../domain/order";
+import { applyMapping } from "../../../../domain/step-mapping";
 
 export interface DryRunStep {
   index: number;
@@ -25,6 +28,10 @@ export interface DryRunStep {
   description: string;
   document?: AccountingDocument;
   note?: string;
+  /** What the step's mapping made of the order, when it has one. */
+  mapped?: TransferInput;
+  /** Why the step's mapping failed on the order: the step would fail (`step_mapping_failed`). */
+  mappingError?: string;
 }
 
 export interface DryRun {
@@ -70,21 +77,32 @@ export async function dryRun(env: Env, flow: typeof flows.$inferSelect, transfer
       const action = connector?.actions?.[step.action];
       const base = { index, target: row?.name ?? step.target, action: step.action, description: action?.description ?? "" };
       if (!action || !connector) return { ...base, note: "This step's connection or action no longer exists." };
+      const mapping = step.mapping
+        ? await applyMapping(
+            step.mapping,
+            input,
+            Array.from({ length: index }, () => null),
+          )
+        : null;
+      if (mapping && "error" in mapping)
+        return { ...base, mappingError: mapping.error, note: "The step would fail on this order, before sending anything." };
+      const stepInput = mapping ? mapping.input : input;
+      const shown = mapping ? { ...base, mapped: mapping.input } : base;
       const cancel = step.action === "cancelOrder" ? CANCEL_PREVIEWS[connector.id] : undefined;
-      if (cancel) return { ...base, note: cancel(await orderSteps(env, order, step.target, CANCEL_INPUTS)) };
+      if (cancel) return { ...shown, note: cancel(await orderSteps(env, order, step.target, CANCEL_INPUTS)) };
       const parsed = action.settings.safeParse(step.settings);
       const accounting = accountingSettingsSchema.safeParse(parsed.success ? parsed.data : step.settings);
       if (!DOCUMENT_ACTIONS.has(step.action) || !accounting.success) {
-        return { ...base, note: "No document to preview: this step acts on what the steps before it made." };
+        return { ...shown, note: "No document to preview: this step acts on what the steps before it made." };
       }
       try {
         if (step.action === "createCreditNote") {
-          if (!input.refund) return { ...base, note: "This order has no refund, so no credit note would be made." };
-          return { ...base, document: buildCreditNoteDocument(input.order, input.refund, accounting.data) };
+          if (!stepInput.refund) return { ...shown, note: "This order has no refund, so no credit note would be made." };
+          return { ...shown, document: buildCreditNoteDocument(stepInput.order, stepInput.refund, accounting.data) };
         }
-        return { ...base, document: buildInvoiceDocument(input.order, accounting.data) };
+        return { ...shown, document: buildInvoiceDocument(stepInput.order, accounting.data) };
       } catch (error) {
-        return { ...base, note: `The document could not be built: ${(error as Error).message}` };
+        return { ...shown, note: `The document could not be built: ${(error as Error).message}` };
       }
     }),
   );

@@ -1,6 +1,6 @@
 /**
  * The flow editor's state, read from its one form: name, trigger, filter, enabled, and the steps, each a
- * "target connection · action" choice with that action's settings fields. The form works without
+ * "target connection · action" choice with that action's settings fields and an optional mapping. The form works without
  * JavaScript: "Show settings" re-renders it for newly chosen actions, "Add step" adds a slot.
  */
 import { getConnector } from "../../../../connectors/registry";
@@ -34,6 +34,12 @@ export const FILTER_EXAMPLES: ReadonlyArray<{ expression: string; meaning: strin
   { expression: "$exists(order.customer.vatNumber)", meaning: "only business customers (a VAT number given)" },
   { expression: 'order.billingAddress.country = "DK"', meaning: "only customers billed in Denmark" },
 ];
+
+/** The example under each step's mapping field (docs/mapping.md has more). */
+export const MAPPING_EXAMPLE = {
+  expression: '$ ~> |order|{"note": "Shop order " & order.source.orderNumber}|',
+  meaning: "puts the shop's order number in the order's note; everything else stays as it is",
+};
 
 export interface StepChoice {
   value: string;
@@ -74,6 +80,8 @@ export function readFlowForm(form: FormData, rows: ConnectionRow[], errors: stri
     if (!target || !action) continue;
     const step: FlowStepConfig = { target, action, settings: {} };
     step.settings = readFields(stepFields(rows, step, i), form, errors);
+    const mapping = text(form, `step${i}.mapping`);
+    if (mapping) step.mapping = mapping;
     steps.push(step);
   }
   const stage = text(form, "stage");
