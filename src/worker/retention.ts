@@ -1,7 +1,7 @@
 /**
  * Retention: each tenant's history (transfers, steps, snapshots with their R2 bodies, attempts,
  * dead letters, orders recorded with no flow on, emails' bodies with their R2 attachments, webhook bodies in R2 no transfer names)
- * is deleted after its retention; dead letters without a tenant after ORPHAN_DEAD_LETTER_DAYS, by
+ * is deleted after its retention, and its exported files are emptied (their record stays); dead letters without a tenant after ORPHAN_DEAD_LETTER_DAYS, by
  * its own cron invocation, in bounded batches so one run never holds D1 for long. What is not
  * reached in one run is reached in the next.
  *
@@ -11,6 +11,7 @@
  * every few runs instead of the same ones last in line never.
  */
 import { eq } from "drizzle-orm";
+import { expireFiles } from "../connectors/files/files.retention";
 import { database } from "../db/client";
 import { tenants } from "../db/schema";
 import { deleteExpiredUnplanned } from "../db/unplanned-orders";
@@ -114,6 +115,23 @@ export async function retentionOverdue(env: Env, now: number): Promise<boolean> 
 }
 const mailTopic = (tenantId: string) => `retention:mail:${tenantId}`;
 const BODIES = "retention:bodies:";
+/**
+ * `retention:files:<tenant>`: where the walk of its exported files goes on (`samples` the last key
+ * looked at, "" between passes; `last_sent_at` when the last pass reached the end).
+ */
+const FILES = "retention:files:";
+
+/**
+ * Exported files emptied per run, and per tenant: each is an R2 put (a subrequest, far under the
+ * 10,000 an invocation may make, with the tenants' listings). A busy tenant is caught up over runs.
+ */
+export const FILE_EXPIRY_PER_RUN = 300;
+export const FILE_EXPIRY_PER_TENANT = 100;
+/**
+ * A new pass over a tenant's files starts at most this often: a file is emptied at most about a day
+ * after its retention, and a tenant with no files costs one R2 listing a day, not one a run.
+ */
+const FILE_PASS_MS = DAY_MS;
 /** Replaces the per-tenant `retention:steps:<tenant>` cursors (deleted by migration 0011). */
 const ORPHAN_STEPS = "retention:orphan-steps";
 
@@ -136,6 +154,9 @@ interface Run {
   cursorsRead: boolean;
   mailCursors: Map<string, MailCursor>;
   bodyCursors: Map<string, BodyCursor>;
+  fileCursors: Map<string, { at: number; after: string }>;
+  /** Exported files this run may still empty (FILE_EXPIRY_PER_RUN). */
+  fileWrites: number;
   /** The last step rowid the orphan search looked at (0: from the start). */
   stepCursor: number;
   /** Cursors moved this run (by topic), written together with the run's time (one query for them all). */
@@ -154,6 +175,8 @@ export async function applyRetention(
     cursorsRead: false,
     mailCursors: new Map(),
     bodyCursors: new Map(),
+    fileCursors: new Map(),
+    fileWrites: FILE_EXPIRY_PER_RUN,
     stepCursor: 0,
     cursorsMoved: new Map(),
   };
@@ -244,6 +267,8 @@ async function readCursors(run: Run): Promise<string | null> {
       run.mailCursors.set(r.topic.slice("retention:mail:".length), { createdAt: r.at, id });
     else if (r.topic.startsWith(BODIES) && r.at !== null)
       run.bodyCursors.set(r.topic.slice(BODIES.length), { through: r.at, after: id });
+    else if (r.topic.startsWith(FILES) && r.at !== null)
+      run.fileCursors.set(r.topic.slice(FILES.length), { at: r.at, after: id });
     else if (r.topic === ORPHAN_STEPS && /^\d+$/.test(id)) run.stepCursor = Number(id);
   }
   return next;
@@ -294,7 +319,11 @@ async function retainTenant(run: Run, tenant: { id: string; retentionDays: numbe
     ["unplanned orders", () => deleteUnplannedOrders(run, tenant.id, cutoff)],
   ];
   if (run.cursorsRead)
-    parts.push(["emails", () => expireMail(run, tenant.id, cutoff)], ["webhook bodies", () => sweepBodies(run, tenant, now)]);
+    parts.push(
+      ["emails", () => expireMail(run, tenant.id, cutoff)],
+      ["webhook bodies", () => sweepBodies(run, tenant, now)],
+      ["exported files", () => expireExportedFiles(run, tenant.id, cutoff, now)],
+    );
   for (const [part, work] of parts) {
     try {
       await work();
@@ -378,6 +407,23 @@ async function sweepBodies(run: Run, tenant: { id: string; retentionDays: number
   if (!swept) return;
   run.cursorsMoved.set(`${BODIES}${tenant.id}`, { at: swept.cursor.through, id: swept.cursor.after });
   run.deleted.event_bodies = (run.deleted.event_bodies ?? 0) + swept.deleted;
+}
+
+/**
+ * A page of the tenant's exported files (src/connectors/files/files.retention.ts): those written
+ * before the cutoff are emptied, their record kept, within what the run may still write. No D1
+ * query: the cursor is written with the run's others.
+ */
+async function expireExportedFiles(run: Run, tenantId: string, cutoff: number, now: number): Promise<void> {
+  const cursor = run.fileCursors.get(tenantId) ?? { at: 0, after: "" };
+  const maxWrites = Math.min(FILE_EXPIRY_PER_TENANT, run.fileWrites);
+  if (maxWrites === 0 || (cursor.after === "" && now - cursor.at < FILE_PASS_MS)) return;
+  const result = await expireFiles(run.env, tenantId, { cutoff, now, after: cursor.after, maxWrites });
+  run.fileWrites -= result.expired;
+  if (result.expired > 0) run.deleted.files = (run.deleted.files ?? 0) + result.expired;
+  // A pass that reached the end waits FILE_PASS_MS from now; one under way keeps its start's time.
+  const at = result.after === "" ? now : cursor.at;
+  if (result.after !== cursor.after || at !== cursor.at) run.cursorsMoved.set(`${FILES}${tenantId}`, { at, id: result.after });
 }
 
 /**

@@ -3,7 +3,9 @@
  * filtered by connection; another tenant's file is not found, a key that climbs out is refused.
  * The files connector shows in the connection form, with its settings and no credentials.
  */
+import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
+import { applyRetention } from "../../src/worker/retention";
 import { createWorld, settledTransfers, shopifyOrder } from "../helpers/world";
 import { signedIn } from "./ui-client";
 
@@ -62,15 +64,44 @@ describe("the Files page", () => {
     expect(stranger.lastHtml).not.toContain(file.filename);
   });
 
+  it("shows a file past the retention as deleted, without a download link, and answers its download 404 with the reason", async () => {
+    const world = await createWorld();
+    const made = await world.api("/connections", { body: { connector: "files", name: "Warehouse" } });
+    await world.flow("paid", [{ target: made.body.id as string, action: "exportFile" }]);
+    const order = shopifyOrder();
+    await world.sendShopify("orders/paid", order);
+    await settledTransfers(world, String(order.id), 1);
+    const [file] = (await world.api("/files")).body.files;
+    await applyRetention(env, Date.now() + 400 * 86_400_000);
+
+    const listed = (await world.api("/files")).body.files;
+    expect(listed).toEqual([expect.objectContaining({ key: file.key, expiredAt: expect.any(String) })]);
+    const api = await world.api(`/files/${encodeURIComponent(file.key)}`);
+    expect(api.status).toBe(404);
+    expect(api.body).toMatchObject({ error: { code: "file_expired" } });
+
+    const { browser } = await signedIn(world.tenantId, "viewer");
+    await browser.get("/files");
+    const html = decode(browser.lastHtml);
+    expect(html).toContain(file.filename);
+    expect(html).toContain("deleted after retention");
+    const href = `/files/download?key=${encodeURIComponent(file.key)}`;
+    expect(html).not.toContain(`href="${href}"`);
+    expect((await browser.get(href)).status).toBe(404);
+    expect(browser.lastHtml).toContain("deleted after the retention");
+  });
+
   it("offers the files connector in the connection form, with its settings and no credentials", async () => {
     const world = await createWorld();
     const { browser } = await signedIn(world.tenantId, "owner");
     await browser.get("/connections/new");
     expect(decode(browser.lastHtml)).toContain('<a href="/connections/new?connector=files">Files (CSV / XML export)</a>');
     await browser.get("/connections/new?connector=files");
-    for (const field of ["settings.defaultFormat", "settings.csvDelimiter", "settings.filenamePrefix"])
+    for (const field of ["settings.defaultFormat", "settings.csvDelimiter", "settings.csvBom", "settings.filenamePrefix"])
       expect(browser.lastHtml).toContain(`name="${field}"`);
     expect(browser.lastHtml).not.toContain("<legend>Credentials</legend>");
+    // The BOM is on for a new connection (Excel reads æøå right), and can be unticked.
+    expect(browser.lastHtml).toMatch(/<input[^>]*name="settings.csvBom"[^>]*checked/);
     const res = await browser.post("/connections", {
       connector: "files",
       name: "3PL",
@@ -82,6 +113,7 @@ describe("the Files page", () => {
     expect(browser.lastHtml).toContain("Connection added");
     const list = await world.api("/connections");
     const made = (list.body.connections as Array<{ connector: string; settings: unknown }>).find((c) => c.connector === "files");
-    expect(made?.settings).toEqual({ defaultFormat: "xml", csvDelimiter: ",", filenamePrefix: "tpl-" });
+    // The BOM box left unticked: off (a warehouse importer that trips on it).
+    expect(made?.settings).toEqual({ defaultFormat: "xml", csvDelimiter: ",", csvBom: false, filenamePrefix: "tpl-" });
   });
 });

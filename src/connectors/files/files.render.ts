@@ -20,8 +20,13 @@ export const CONTENT_TYPES: Record<FileFormat, string> = {
 };
 
 // A cell starting with = + @ tab or CR (or - not followed by a plain number) is read as a formula by
-// Excel and LibreOffice: papaparse puts a ' before it. Negative amounts stay numbers.
-const FORMULA = /^[=+@\t\r]|^-(?!\d+(\.\d+)?$)/;
+// Excel and LibreOffice: papaparse puts a ' before it. Negative amounts stay numbers, and so does a
+// cell that is only a phone number (digits, spaces, + - and parentheses: "+45 12 34 56 78"): it
+// runs no function, and a ' in front of every phone number breaks the warehouse's import.
+const FORMULA = /^(?![0-9 ()+-]*[0-9][0-9 ()+-]*$)(?:[=+@\t\r]|-(?!\d+(\.\d+)?$))/;
+
+/** UTF-8's byte order mark: how Excel knows a CSV file is UTF-8 (XML says so in its declaration). */
+const BOM = new Uint8Array([0xef, 0xbb, 0xbf]);
 
 function csv(table: Table, delimiter: string): string {
   return Papa.unparse(
@@ -44,8 +49,11 @@ export interface RenderedFile {
   text: string;
 }
 
-/** The file's bytes (UTF-8), or a permanent error naming the order when it would be too big. */
-export function renderFile(table: Table, format: FileFormat, delimiter: string, orderNumber: string): RenderedFile {
+/**
+ * The file's bytes (UTF-8, a CSV with a BOM when `bom`), or a permanent error naming the order when
+ * it would be too big. `text` is without the BOM.
+ */
+export function renderFile(table: Table, format: FileFormat, delimiter: string, orderNumber: string, bom: boolean): RenderedFile {
   const tooBig = (what: string) =>
     new OrderlyError(
       `The file for order ${orderNumber} would be too big (${what}), so none was written. Split the order in the shop, or export it with the other layout.`,
@@ -53,7 +61,15 @@ export function renderFile(table: Table, format: FileFormat, delimiter: string, 
     );
   if (table.rows.length > MAX_ROWS) throw tooBig(`${table.rows.length} rows; at most ${MAX_ROWS}`);
   const text = format === "csv" ? csv(table, delimiter) : xml(table);
-  const body = new TextEncoder().encode(text);
+  const encoded = new TextEncoder().encode(text);
+  const body = format === "csv" && bom ? concat(BOM, encoded) : encoded;
   if (body.byteLength > MAX_BYTES) throw tooBig(`${body.byteLength} bytes; at most ${MAX_BYTES}`);
   return { body, text };
+}
+
+function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
+  const out = new Uint8Array(a.byteLength + b.byteLength);
+  out.set(a);
+  out.set(b, a.byteLength);
+  return out;
 }

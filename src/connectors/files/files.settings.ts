@@ -12,6 +12,15 @@ export const filesConnectionSettings = z.object({
     .enum([";", ","])
     .default(";")
     .describe("What separates the columns of a CSV file: ; (what Excel in most of Europe expects) or ,."),
+  // On by default: the default delimiter targets Excel, which reads a CSV without a BOM in the
+  // system's code page ("KÃ¸benhavn" on a parcel label, silently). An importer that trips on the
+  // BOM fails loudly on its first column name instead, and is turned off once at setup.
+  csvBom: z
+    .boolean()
+    .default(true)
+    .describe(
+      "Start CSV files with a UTF-8 byte order mark, so Excel shows æ, ø, å and other letters right. Turn it off only if the warehouse's import software reads the first column name wrongly.",
+    ),
   filenamePrefix: z
     .string()
     .max(40)

@@ -6,13 +6,20 @@
  * Key: files/<tenantId>/<connectionId>/<rank>-<yyyy-mm-dd>-<order>-<ref>.<csv|xml>. The rank counts
  * down with the order's creation time, so R2's ascending listing (and its cursor) gives the newest
  * order first; every part comes from the order or the step's reference, never the clock, so a retry
- * computes the same key and finds what it wrote before.
+ * computes the same key. An order's number and creation time can change between runs (a
+ * sequential-numbers plugin, a creation time read from another version), so the step finds what it
+ * wrote by its reference instead: a marker at file-refs/<tenantId>/<connectionId>/<sha256 of the
+ * reference>, written before the file, names the file's key (referenceKey).
+ *
+ * Past the tenant's retention a file is emptied, its record kept (files.retention.ts): `expiredAt`.
  */
 import { OrderlyError } from "../../domain/errors";
 import type { CanonicalOrder } from "../../domain/order";
 import { FILE_FORMATS, type FileFormat, type FileLayout } from "./files.settings";
 
 export const FILES_ROOT = "files";
+/** Where each step reference's marker is: outside FILES_ROOT, so no listing of files shows one. */
+export const FILE_REFS_ROOT = "file-refs";
 const ID = /^[A-Za-z0-9_-]{1,100}$/;
 const RANK_BASE = 9_999_999_999_999;
 
@@ -46,6 +53,29 @@ export async function fileStem(order: CanonicalOrder, reference: string): Promis
   return `${rank}-${day}-${safeOrderNumber(order)}-${await shortRef(reference)}`;
 }
 
+/** The marker naming the file of one step reference: nothing of the order's data is in it. */
+export async function referenceKey(tenantId: string, connectionId: string, reference: string): Promise<string> {
+  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(reference)));
+  const hex = Array.from(digest, (b) => b.toString(16).padStart(2, "0")).join("");
+  return `${FILE_REFS_ROOT}/${filesPrefix(tenantId, connectionId).slice(FILES_ROOT.length + 1)}${hex}`;
+}
+
+/** Whether `key` is a file key under this tenant's and connection's prefix (a step's earlier output, a marker's). */
+export function isConnectionFileKey(tenantId: string, connectionId: string, key: unknown): key is string {
+  if (typeof key !== "string" || !key.startsWith(filesPrefix(tenantId, connectionId))) return false;
+  try {
+    checkedKey(tenantId, key);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** The format a file key's extension names. */
+export function formatOfKey(key: string): FileFormat {
+  return key.endsWith(".xml") ? "xml" : "csv";
+}
+
 export function fileKey(tenantId: string, connectionId: string, stem: string, format: FileFormat): string {
   return `${filesPrefix(tenantId, connectionId)}${stem}.${format}`;
 }
@@ -69,8 +99,17 @@ export interface FileMeta {
   transferId: string;
   filename: string;
   rows: string;
-  /** SHA-256 of the bytes: a re-run compares what it would write with what was fetched. */
+  /** SHA-256 of the bytes as written. */
   sha256: string;
+  /**
+   * SHA-256 of the columns and rows (the data, whatever the format, delimiter or BOM): a re-run
+   * compares what it would write now with it. Absent on files written before it was kept.
+   */
+  rowsSha256?: string;
+  /** When the file was written, once retention emptied it (the object's own time is then the emptying's). */
+  writtenAt?: string;
+  /** When retention emptied it (ISO 8601): its record stays, its rows are gone. */
+  expiredAt?: string;
 }
 
 /** The transfer id inside a step reference (`orderly-<transfer>-<step>`), or "". */
@@ -91,6 +130,8 @@ export interface ListedFile {
   size: number;
   uploadedAt: string;
   transferId: string | null;
+  /** When it was deleted after the retention (its record stays, with no download), or null. */
+  expiredAt: string | null;
 }
 
 function listed(object: R2Object): ListedFile {
@@ -107,8 +148,9 @@ function listed(object: R2Object): ListedFile {
     format: m.format ?? name.slice(name.lastIndexOf(".") + 1),
     rows: Number(m.rows ?? 0),
     size: object.size,
-    uploadedAt: object.uploaded.toISOString(),
+    uploadedAt: m.writtenAt ?? object.uploaded.toISOString(),
     transferId: m.transferId || null,
+    expiredAt: m.expiredAt ?? null,
   };
 }
 
@@ -171,7 +213,13 @@ export async function readFile(env: Env, tenantId: string, key: string): Promise
   const object = await env.BLOBS.get(checkedKey(tenantId, key));
   // The key's tenant part decides above; the object's own record must agree (belt and braces).
   if (!object || object.customMetadata?.tenantId !== tenantId) throw fileNotFound();
-  return { file: listed(object), object };
+  const file = listed(object);
+  if (file.expiredAt)
+    throw new OrderlyError(
+      `${file.filename} was deleted after the retention (on ${file.expiredAt.slice(0, 10)}): its rows are gone. Its record stays so that a re-run of its step never writes the order's file a second time.`,
+      { errorClass: "not_found", code: "file_expired" },
+    );
+  return { file, object };
 }
 
 /** The headers of a download: its type, and a file name the browser saves it under. */

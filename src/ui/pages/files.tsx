@@ -31,7 +31,8 @@ export function FilesPage(props: {
       <p>
         Files written by flow steps of Files connections (pick lists and order lines, CSV or XML), newest order first within each
         connection. A warehouse fetches them with an API token from <code>GET /api/v1/files</code>. A step run again keeps the
-        file it wrote; it never writes a second one.
+        file it wrote; it never writes a second one. After the shop's log retention a file's contents are deleted; its record
+        stays here, so that the step never writes it again.
       </p>
       {props.connections.length > 0 ? (
         <search aria-label="Filter files">
@@ -73,9 +74,16 @@ export function FilesPage(props: {
             {props.files.map((f) => (
               <tr>
                 <td>
-                  <a href={downloadHref(f.key)} download={f.filename}>
-                    {f.filename}
-                  </a>
+                  {f.expiredAt ? (
+                    // Emptied by retention: the record shows what was written, there is nothing to download.
+                    <>
+                      {f.filename} <span class="muted">(deleted after retention, {f.expiredAt.slice(0, 10)})</span>
+                    </>
+                  ) : (
+                    <a href={downloadHref(f.key)} download={f.filename}>
+                      {f.filename}
+                    </a>
+                  )}
                 </td>
                 <td>{f.transferId ? <a href={`/transfers/${f.transferId}`}>{f.orderNumber || f.orderId}</a> : f.orderNumber}</td>
                 <td>

@@ -117,6 +117,18 @@ describe("a files step on the paid stage", () => {
     expect((await world.api("/files?connectionId=..%2Fx")).status).toBe(400);
   });
 
+  it("refuses a files step in a refunded or cancelled flow when the flow is saved", async () => {
+    const world = await createWorld();
+    const filesId = await filesConnection(world);
+    for (const stage of ["refunded", "cancelled"]) {
+      const res = await world.api("/flows", {
+        body: { name: `${stage} pick list`, source: world.shopId, stage, steps: [{ target: filesId, action: "exportFile" }] },
+      });
+      expect(res.status, stage).toBe(400);
+      expect(res.body).toMatchObject({ error: { code: "flow_action_stage" } });
+    }
+  });
+
   it("is described in the OpenAPI document", async () => {
     const spec = (await (await SELF.fetch(`${BASE}/api/v1/openapi.json`)).json()) as { paths: Record<string, unknown> };
     expect(Object.keys(spec.paths)).toEqual(expect.arrayContaining(["/files", "/files/{key}"]));

@@ -22,6 +22,10 @@ const fileSchema = z
     size: z.number().openapi({ description: "Bytes" }),
     uploadedAt: z.string().openapi({ description: "When it was written (ISO 8601, UTC)" }),
     transferId: z.string().nullable().openapi({ description: "The transfer whose step wrote it" }),
+    expiredAt: z.string().nullable().openapi({
+      description:
+        "When it was deleted after the shop's log retention (ISO 8601, UTC): its record stays, its download answers 404 file_expired. Null while it can be downloaded.",
+    }),
   })
   .openapi("ExportedFile");
 
@@ -62,7 +66,7 @@ export const fileRoutes = apiRouter()
     createRoute({
       method: "get",
       path: "/{key}",
-      summary: "Download one file: its bytes as text/csv or application/xml",
+      summary: "Download one file: its bytes as text/csv or application/xml (404 file_expired once deleted after the retention)",
       request: {
         params: z.object({
           key: z

@@ -63,6 +63,19 @@ fileRoutes.get("/download", async (c) => {
 
 /** A refused key or cursor says why (400); another tenant's file, or none, is the usual 404 page. */
 function refused(c: Context<UiEnv>, error: unknown): Promise<Response> {
+  // A file emptied by retention: its record is listed, so say why it cannot be downloaded.
+  if (error instanceof OrderlyError && error.code === "file_expired")
+    return page(
+      c,
+      { title: TITLE, active: "files", status: 404 },
+      <section>
+        <h1>That file was deleted after the retention</h1>
+        <p>{error.message}</p>
+        <p>
+          <a href="/files">Back to the newest files</a>
+        </p>
+      </section>,
+    );
   if (error instanceof OrderlyError && error.errorClass === "not_found") return notFoundPage(c);
   if (error instanceof OrderlyError && error.errorClass === "validation")
     return page(
