@@ -205,6 +205,8 @@ const PARKED_REASON_LIMIT = 500;
  * filter taken as failed (a plan's transfers fail visibly), any other is logged at each start.
  */
 const MAX_UNFINISHED_STARTS = 3;
+/** The shortest backstop a kick of the pump sets (with no projection hold configured). */
+const KICK_BACKSTOP_MS = 1000;
 /**
  * Not a projection parked for stopping the object (its starts used up): the sweeper's nudge, every
  * few minutes, would have it stop the object (and every other object of its isolate) again each
@@ -1711,9 +1713,16 @@ export class OrderDO extends DurableObject<Env> {
       .flatMap((t) => this.transferNow(t.id));
   }
 
-  /** Starts the outbox pump now; the alarm is the durable backstop if this isolate dies. */
+  /**
+   * Starts the outbox pump now; the alarm is the durable backstop if this isolate dies. The
+   * backstop goes off within the projection hold, not a second: the hold's own alarm, set by
+   * the new order's first pump, then serves as the backstop of every report made within it, and
+   * one alarm an order stands for what were two set, fired and set again (each `setAlarm()` a
+   * row written, each alarm a billed request; docs/performance.md). An outbox job whose isolate
+   * died runs up to the hold later than it would have.
+   */
   private kick(): void {
-    void this.alarmBy(Date.now() + 1000);
+    void this.alarmBy(Date.now() + Math.max(KICK_BACKSTOP_MS, this.config.projectionHoldMs));
     void this.pump().catch(() => {});
   }
 

@@ -14,11 +14,11 @@ import { applyRetention, setRetention } from "../../src/worker/retention";
 import { createWorld, ledgerSteps, settledTransfers, shopifyOrder, type World } from "../helpers/world";
 import { createEconomicMock, type EconomicMock, installEconomicMock } from "../mocks/economic.mock";
 import { type PerOrder, perOrder, priced, table } from "./cost-model";
-import { installMeter, settle, startMeter, stopMeter, type Usage } from "./meter";
+import { installMeter, settle, startMeter, stopMeter, type Usage, useDeployedResendWindow } from "./meter";
 
-const ORDERS = 5;
-/** Longer than the inbox's 2 s alarm, so each order's alarms are counted with it. */
-const QUIET_MS = 2_500;
+const ORDERS = 4;
+/** Silence after an order's last activity and its alarms (settle waits for those), so its work is counted with it. */
+const QUIET_MS = 2_000;
 
 type StepSpec = { target: string; action: string; settings?: Record<string, unknown> };
 const economic = (w: World): StepSpec[] => [
@@ -55,8 +55,10 @@ async function d1Size(): Promise<number> {
 }
 
 describe("the cost of one order", () => {
+  let restoreResendWindow: () => Promise<void> = async () => {};
   beforeAll(async () => {
     await installMeter();
+    restoreResendWindow = await useDeployedResendWindow();
     // Every inbox shard warm, as in steady traffic (an empty accept stores nothing).
     await Promise.all(
       Array.from({ length: runtimeConfig(env).inboxShards }, (_, i) =>
@@ -137,6 +139,12 @@ describe("the cost of one order", () => {
       expect(calls("TargetGate.acquire")).toBe(total(scenario.gated) + deferrals);
       // One new object per order, its OrderDO (an idle inbox shard may also have been evicted).
       expect(usage.doInstances.OrderDO).toBe(ORDERS);
+      // Steps reported within the projection hold ride on the alarm the order's first pump set: one
+      // alarm goes off per order (then only housekeeping's is set), not one per kick of the pump.
+      if (deferrals === 0) {
+        expect(calls("OrderDO.alarm")).toBe(ORDERS);
+        expect(usage.doSql.OrderDO?.alarms).toBe(total(2));
+      }
       if (scenario.gated > 0) expect(mock.createdInvoiceCount()).toBe(ORDERS + 1);
     });
   }
@@ -184,7 +192,8 @@ describe("the cost of one order", () => {
     expect(further.d1RowsWritten).toBe(0);
   });
 
-  afterAll(() => {
+  afterAll(async () => {
+    await restoreResendWindow();
     if (further) {
       const rows: Array<[string, number]> = [
         ["Worker requests", further.workerRequests],

@@ -5,14 +5,16 @@
  * and every transfer must end completed with exactly one effect per target. Loopback only, and
  * bounded: the figures are about distribution, not speed (everything shares one local isolate).
  */
-import { env, runInDurableObject } from "cloudflare:test";
+import { env } from "cloudflare:test";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { stepReference } from "../../src/domain/reference";
 import { runtimeConfig } from "../../src/worker/config";
 import { createWorld, shopifyOrder, type World } from "../helpers/world";
 import { createEconomicMock, installEconomicMock } from "../mocks/economic.mock";
 import { table } from "./cost-model";
-import { installMeter, peakPerWindow, settle, startMeter, stopMeter } from "./meter";
+import { installMeter, peakPerWindow, settle, startMeter, stopMeter, useDeployedResendWindow } from "./meter";
+
+let restoreResendWindow: () => Promise<void> = async () => {};
 
 const TENANTS = 20;
 const ORDERS_PER_TENANT = 15;
@@ -35,30 +37,12 @@ async function pool<T>(items: T[], limit: number, run: (item: T) => Promise<void
   );
 }
 
-/**
- * The objects' shared env. The test configuration re-sends a step after 2 s without a result; with
- * hundreds of orders in one local isolate the queue lags longer than that, every step is re-sent
- * until it fails as lost, and the run measures the re-send storm instead of the design. So this
- * run uses the deployed value (wrangler.toml, 900 s); docs/scale.md describes the storm.
- */
-async function objectEnv(): Promise<Env> {
-  return runInDurableObject(
-    env.INBOXES.get(env.INBOXES.idFromName("inbox-0")),
-    (instance) => (instance as unknown as { env: Env }).env,
-  );
-}
-let testResendAfter = "";
-
 describe("many tenants at once", () => {
   beforeAll(async () => {
     await installMeter();
-    const shared = await objectEnv();
-    testResendAfter = shared.STEP_RESEND_AFTER_SECONDS;
-    shared.STEP_RESEND_AFTER_SECONDS = "900";
+    restoreResendWindow = await useDeployedResendWindow();
   });
-  afterAll(async () => {
-    (await objectEnv()).STEP_RESEND_AFTER_SECONDS = testResendAfter;
-  });
+  afterAll(() => restoreResendWindow());
 
   it("spreads 300 orders of 20 tenants over the shards, and each transfer makes one invoice per target", {
     timeout: 240_000,

@@ -76,6 +76,20 @@ function slot<T>(record: Record<string, T>, key: string, make: () => T): T {
 }
 const rows = () => ({ read: 0, written: 0, alarms: 0 });
 
+/**
+ * Alarms set to go off within a minute, per object (its storage): `settle` waits for them, since
+ * what they do is part of the order that set them. A later `setAlarm` of the object replaces its
+ * entry (an alarm moved out to housekeeping's is not waited for).
+ */
+const soonAlarms = new Map<object, number>();
+const SOON_MS = 60_000;
+
+function noteAlarm(storage: unknown, at: unknown): void {
+  const time = typeof at === "number" ? at : at instanceof Date ? at.getTime() : Number.NaN;
+  if (Number.isFinite(time) && time - Date.now() < SOON_MS) soonAlarms.set(storage as object, time);
+  else soonAlarms.delete(storage as object);
+}
+
 function touch(delta: number): void {
   inflight += delta;
   lastActivity = Date.now();
@@ -90,14 +104,14 @@ function wrap(
   proto: object,
   name: string,
   around: (self: unknown, args: unknown[], call: () => unknown) => unknown,
-  idle: (self: unknown, call: () => unknown) => unknown = (_self, call) => timed(null, call),
+  idle: (self: unknown, call: () => unknown, args: unknown[]) => unknown = (_self, call) => timed(null, call),
 ): void {
   const target = proto as Record<string, Fn>;
   const original = target[name];
   if (typeof original !== "function") throw new Error(`cannot meter ${name}: not a function`);
   target[name] = function (this: unknown, ...args: unknown[]) {
     const call = () => original.apply(this, args);
-    return current ? around(this, args, call) : idle(this, call);
+    return current ? around(this, args, call) : idle(this, call, args);
   };
 }
 
@@ -221,12 +235,16 @@ export async function installMeter(): Promise<void> {
   wrap(
     storageProto,
     "setAlarm",
-    (self, _args, call) => {
+    (self, args, call) => {
       const owner = owners.get(self as object) ?? "unknown";
       slot(current!.doSql, owner, rows).alarms++;
+      noteAlarm(self, args[0]);
       return call();
     },
-    direct,
+    (self, call, args) => {
+      noteAlarm(self, args[0]);
+      return direct(self, call);
+    },
   );
 
   // D1: every round trip goes through the session's _send (HTTP form) or _queryOrThrow (RPC form).
@@ -367,12 +385,33 @@ export function peakPerWindow(times: number[], windowMs = 1000): number {
   return peak;
 }
 
-/** Resolves once nothing metered has run for `quietMs` (alarms a few seconds out included). */
+/** Resolves once nothing metered has run for `quietMs`, and no alarm set while metering is still to go off soon. */
 export async function settle(quietMs: number, timeoutMs = 60_000): Promise<void> {
   const started = Date.now();
   while (Date.now() - started < timeoutMs) {
     await new Promise((resolve) => setTimeout(resolve, 50));
-    if (inflight === 0 && Date.now() - lastActivity >= quietMs) return;
+    const alarmDue = [...soonAlarms.values()].some((at) => at > Date.now() - 100);
+    if (inflight === 0 && !alarmDue && Date.now() - lastActivity >= quietMs) return;
   }
   throw new Error(`metered work did not settle within ${timeoutMs} ms`);
+}
+
+/**
+ * Gives the objects the deployed step re-send window (wrangler.toml, 900 s) until the returned
+ * function puts the test configuration's back. The test configuration re-sends a step after 2 s
+ * without a result: with hundreds of orders in one local isolate every step would be re-sent until
+ * it failed as lost (the run would measure the re-send storm, docs/scale.md), and an order alone
+ * would wake its object for that 2 s deadline, which a deployed object never does: either way the
+ * count would be of the test's setting, not of what an order costs.
+ */
+export async function useDeployedResendWindow(): Promise<() => Promise<void>> {
+  const shared = await runInDurableObject(
+    env.INBOXES.get(env.INBOXES.idFromName("inbox-0")),
+    (instance) => (instance as unknown as { env: Env }).env,
+  );
+  const before = shared.STEP_RESEND_AFTER_SECONDS;
+  shared.STEP_RESEND_AFTER_SECONDS = "900";
+  return async () => {
+    shared.STEP_RESEND_AFTER_SECONDS = before;
+  };
 }
