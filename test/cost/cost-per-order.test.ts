@@ -80,14 +80,14 @@ describe("the cost of one order", () => {
       const warm = shopifyOrder();
       await world.sendShopify("orders/paid", warm);
       await settledTransfers(world, String(warm.id), 1);
-      await settle(QUIET_MS);
+      await settle(QUIET_MS, undefined, { alarms: true });
 
       const before = await d1Size();
       const orders = Array.from({ length: ORDERS }, () => shopifyOrder());
       startMeter();
       for (const order of orders) {
         expect((await world.sendShopify("orders/paid", order)).status).toBe(200);
-        await settle(QUIET_MS);
+        await settle(QUIET_MS, undefined, { alarms: true });
       }
       const usage = stopMeter();
       const d1BytesPerOrder = (Math.max(usage.d1SizeBytes, before) - before) / ORDERS;
@@ -178,12 +178,12 @@ describe("the cost of one order", () => {
       await world.sendShopify("orders/paid", order);
       await settledTransfers(world, String(order.id), 1);
     }
-    await settle(QUIET_MS);
+    await settle(QUIET_MS, undefined, { alarms: true });
     startMeter();
     for (const order of orders) {
       const later = { ...order, note: "gift wrap, please", updated_at: new Date(Date.now() + 1000).toISOString() };
       expect((await world.sendShopify("orders/updated", later)).status).toBe(200);
-      await settle(QUIET_MS);
+      await settle(QUIET_MS, undefined, { alarms: true });
     }
     const usage = stopMeter();
     further = perOrder(usage, ORDERS);
