@@ -491,6 +491,16 @@ export const reconcileState = sqliteTable(
     lastError: text("last_error"),
     lastErrorCode: text("last_error_code"),
     lastErrorAt: integer("last_error_at"),
+    /** Runs in a row that ended with last_error_code: a sweep that keeps failing is alerted (migration 0016). */
+    failRuns: integer("fail_runs").notNull().default(0),
+    /** Failed reads of the cursor's page: after a few the window starts again from the checkpoint. */
+    pageFails: integer("page_fails").notNull().default(0),
+    /** Orders a webhook missed, since the sweep was (last) switched on. */
+    missedTotal: integer("missed_total").notNull().default(0),
+    /** The same per UTC day (`YYYY-MM-DD`), the last 7 days only: the page's weekly total. */
+    missedDays: text("missed_days", { mode: "json" }).$type<Record<string, number>>().notNull().default(sql`'{}'`),
+    /** When the sweep was switched on (its first run, or a reset: switched on again, credentials changed). */
+    onSince: integer("on_since"),
     updatedAt: integer("updated_at").notNull().default(now),
   },
   (t) => [index("reconcile_state_tenant").on(t.tenantId), index("reconcile_state_due").on(t.nextRunAt)],

@@ -31,6 +31,8 @@ type CronPart = (env: Env, scheduledTime: number, budget?: number) => Promise<un
 export const CRON_PARTS = {
   sweeper: (env) => sweepUnfinishedTransfers(env),
   notifications: (env, scheduledTime) => runNotifications(env, scheduledTime),
+  // The reconciliation sweep: a part of its own (settled on its own), spending within its own budget (RECONCILE_BUDGET).
+  reconcile: (env, scheduledTime) => reconcileSources(env, scheduledTime),
   retention: (env, _scheduledTime, budget) => applyRetention(env, Date.now(), budget),
 } satisfies Record<string, CronPart>;
 
@@ -44,8 +46,8 @@ export const FALLBACK_RETENTION_BUDGET = 300;
 /** Which parts a trigger runs; any other (`wrangler dev --test-scheduled` without `?cron=`) runs all. */
 export function cronParts(cron: string): Array<keyof typeof CRON_PARTS> {
   if (cron === RETENTION_CRON) return ["retention"];
-  if (cron === NOTIFY_CRON) return ["sweeper", "notifications"];
-  return ["sweeper", "notifications", "retention"];
+  if (cron === NOTIFY_CRON) return ["sweeper", "notifications", "reconcile"];
+  return ["sweeper", "notifications", "reconcile", "retention"];
 }
 
 /**
@@ -60,7 +62,8 @@ export async function runScheduled(
   scheduledTime: number,
   parts: Record<string, CronPart> = CRON_PARTS,
 ): Promise<string[]> {
-  const names = cronParts(cron);
+  // A part map without a part (a caller's own, from before the sweep had one) runs what it has.
+  const names = cronParts(cron).filter((name) => parts[name] !== undefined);
   // Retention's own trigger missing (a gradual deployment keeps the old triggers): the notification
   // invocation runs it too rather than keep history past the retention without a word.
   const fallback =
@@ -183,7 +186,6 @@ export async function runNotifications(env: Env, now = Date.now()): Promise<Reco
     ["silence", () => checkSilentSources(env, now)],
     ["reports", () => sendDueStatusReports(env, now, reportHourUtc)],
     ["resent", () => resendFailedAlerts(env, now)],
-    ["reconcile", () => reconcileSources(env, now)],
   ];
   const done: Record<string, number> = {};
   for (const [name, run] of parts) {

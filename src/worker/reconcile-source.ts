@@ -13,8 +13,21 @@ export interface FoundOrder {
   orderId: string;
   /** The order as the merchant knows it (`#1001`). */
   label: string;
-  /** Its last change at the shop (ms): how far the window has been read. */
+  /** Its last change at the shop (ms): how far the window has been read, and the version `parse` gives the order. */
   changedAt: number;
+  delivery: IncomingDelivery;
+  /**
+   * Refunds the order lists that its own delivery does not credit (Shopify: each comes by its own
+   * refunds/create webhook), each as that webhook's delivery; taken after the order's.
+   */
+  refunds?: FoundRefund[];
+}
+
+/** A refund listed on an order, as the delivery its own webhook would have been. */
+export interface FoundRefund {
+  refundId: string;
+  /** The version `parse` gives the refund event (its creation time, ms). */
+  version: number;
   delivery: IncomingDelivery;
 }
 
@@ -44,6 +57,8 @@ export interface SweepSource {
   redact: string[];
   /** What to tell the merchant when the shop refuses the credentials (401/403). */
   refused: string;
+  /** Orders on a full page: what one page may cost a run (an object call and a take each). */
+  pageSize: number;
   access(settings: Readonly<Record<string, unknown>>, credentials: Readonly<Record<string, unknown>>): SweepAccess;
 }
 

@@ -34,10 +34,10 @@ describe("the cron triggers", () => {
   it("wrangler.toml has the notification trigger and retention's own", () => {
     const crons = /^crons\s*=\s*\[(.*)\]\s*$/m.exec(wrangler)?.[1];
     expect(JSON.parse(`[${crons}]`)).toEqual([NOTIFY_CRON, RETENTION_CRON]);
-    expect(cronParts(NOTIFY_CRON)).toEqual(["sweeper", "notifications"]);
+    expect(cronParts(NOTIFY_CRON)).toEqual(["sweeper", "notifications", "reconcile"]);
     expect(cronParts(RETENTION_CRON)).toEqual(["retention"]);
     // `wrangler dev --test-scheduled`: /__scheduled without ?cron= runs everything.
-    expect(cronParts("")).toEqual(["sweeper", "notifications", "retention"]);
+    expect(cronParts("")).toEqual(["sweeper", "notifications", "reconcile", "retention"]);
   });
 
   it("retention runs in its own invocation, not in the notifications'", async () => {
@@ -71,6 +71,7 @@ describe("the cron triggers", () => {
         await new Promise((resolve) => setTimeout(resolve, 50));
         notified = true;
       },
+      reconcile: async () => 0,
     });
     expect(failed).toEqual(["sweeper"]);
     expect(notified).toBe(true);

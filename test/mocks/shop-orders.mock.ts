@@ -37,16 +37,40 @@ function fault(f: Fault, body: unknown): Response {
 /** Whole seconds, as both shops store times. */
 const seconds = (iso: string) => Math.floor(Date.parse(iso) / 1000);
 
-export function createShopifyOrdersMock(options: { shop: string; token: string; version: string; pageSize?: number }) {
+export function createShopifyOrdersMock(options: {
+  shop: string;
+  token: string;
+  version: string;
+  pageSize?: number;
+  /** A Dev Dashboard app: POST /admin/oauth/access_token (client credentials grant) answers `token` for these. */
+  app?: { clientId: string; clientSecret: string; expiresIn: number };
+}) {
   const orders: Array<Record<string, unknown>> = [];
   const requests: Recorded[] = [];
   const faults: Fault[] = [];
   const base = `https://${options.shop}`;
   const path = `/admin/api/${options.version}/orders.json`;
 
-  function handle(request: Request): Response {
+  const grants: Array<Record<string, unknown>> = [];
+
+  async function grant(request: Request): Promise<Response> {
+    const body = (await request.json()) as Record<string, unknown>;
+    grants.push(body);
+    const app = options.app;
+    if (
+      !app ||
+      body.grant_type !== "client_credentials" ||
+      body.client_id !== app.clientId ||
+      body.client_secret !== app.clientSecret
+    )
+      return json(400, { error: "invalid_client", error_description: "Client authentication failed" });
+    return json(200, { access_token: options.token, scope: "read_orders", expires_in: app.expiresIn });
+  }
+
+  function handle(request: Request): Response | Promise<Response> {
     const url = new URL(request.url);
     requests.push({ url, headers: request.headers });
+    if (request.method === "POST" && url.pathname === "/admin/oauth/access_token") return grant(request);
     if (request.method !== "GET" || url.pathname !== path) return json(404, { errors: "Not Found" });
     if (request.headers.get("x-shopify-access-token") !== options.token)
       return json(401, { errors: "[API] Invalid API key or access token (unrecognized login or wrong password)" });
@@ -90,7 +114,7 @@ export function createShopifyOrdersMock(options: { shop: string; token: string; 
     return json(200, { orders: page }, headers);
   }
 
-  return { orders, requests, faults, base, handle };
+  return { orders, requests, faults, base, handle, grants };
 }
 
 export function createWooOrdersMock(options: { store: string; key: string; secret: string }) {
@@ -159,7 +183,7 @@ export function createWooOrdersMock(options: { store: string; key: string; secre
 }
 
 /** Routes fetches to these hosts into their mocks; any other URL fails the test. */
-export function installShopMocks(mocks: Array<{ base: string; handle(request: Request): Response }>) {
+export function installShopMocks(mocks: Array<{ base: string; handle(request: Request): Response | Promise<Response> }>) {
   const unexpected: string[] = [];
   const spy = vi.spyOn(globalThis, "fetch").mockImplementation(async (input, init) => {
     const request = new Request(input, init);

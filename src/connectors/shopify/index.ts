@@ -1,7 +1,8 @@
 /**
  * Shopify as a source: signed order and refund webhooks in. The webhook signing key is stored by
- * the platform as the connection's webhook secret and handed to `verify`. The only credential is the
- * optional Admin API access token the reconciliation sweep reads orders with (shopify.reconcile.ts).
+ * the platform as the connection's webhook secret and handed to `verify`. The only credentials are the
+ * optional ones the reconciliation sweep reads orders with (shopify.reconcile.ts): a Dev Dashboard
+ * app's client ID and secret, or a legacy custom app's Admin API access token.
  */
 import { z } from "zod";
 import type { Connector } from "../contract";
@@ -32,18 +33,32 @@ export const shopifySettings = z.object({
     .boolean()
     .optional()
     .describe(
-      "Reconciliation sweep: every 15 minutes Orderly asks Shopify for the orders changed since its last look and takes any the webhooks did not bring (the same way a webhook is taken, so nothing is booked twice). Needs the shop domain above and an Admin API access token with read_orders.",
+      "Reconciliation sweep: every 15 minutes Orderly asks Shopify for the orders changed since its last look and takes any the webhooks did not bring (the same way a webhook is taken, so nothing is booked twice). Needs the shop domain above and an app's credentials with read_orders (below). When switched on again after being off, or when the credentials change, it starts from now.",
     ),
 });
 
 export const shopifyCredentials = z.object({
+  clientId: z
+    .string()
+    .trim()
+    .min(1)
+    .optional()
+    .describe(
+      "Client ID of your own app from Shopify's Dev Dashboard (Apps → your app → Settings), installed on this shop with the read_orders scope. Orderly exchanges it with the client secret for a short-lived token (client credentials grant). Only the reconciliation sweep uses it.",
+    ),
+  clientSecret: z
+    .string()
+    .trim()
+    .min(1)
+    .optional()
+    .describe("The client secret shown beside that client ID in the Dev Dashboard."),
   adminAccessToken: z
     .string()
     .trim()
     .min(1)
     .optional()
     .describe(
-      "Admin API access token of a custom app with the read_orders scope (sent as X-Shopify-Access-Token). Only the reconciliation sweep uses it.",
+      "Instead of a client ID and secret: the Admin API access token (shpat_…) of a custom app made in the Shopify admin before 2026, with the read_orders scope. Only the reconciliation sweep uses it.",
     ),
 });
 
@@ -56,7 +71,7 @@ export const shopifyConnector: Connector<typeof shopifySettings, typeof shopifyC
   credentials: shopifyCredentials,
   notCopied: {
     shopDomain: "it is the other shop's domain",
-    reconcile: "the sweep needs this shop's own Admin API token first",
+    reconcile: "the sweep needs this shop's own app credentials first",
   },
   source: { verify, parse, setupSteps },
 };

@@ -9,9 +9,20 @@
  * whose URL carries only `page_info` and `limit` (Shopify refuses the filters beside a page_info).
  * `updated_at_min` is inclusive, so an order changed exactly at the window's start is read again:
  * its delivery id (order id and updated_at) makes it a duplicate.
+ *
+ * An order's refunds come to Orderly by their own refunds/create webhook (the order mapping credits
+ * none), so each refund listed on a found order is a delivery of its own, as that webhook's, taken
+ * after the order's: its flows run once per refund id, whichever delivery brought it first.
+ *
+ * Credentials: an Admin API access token (a legacy custom app made in the Shopify admin, which
+ * Shopify stopped allowing on 2026-01-01), or the client id and secret of a Dev Dashboard app
+ * installed on the merchant's own store, exchanged for a token by the client credentials grant
+ * (`POST https://{shop}/admin/oauth/access_token`; the token expires after `expires_in` seconds,
+ * about 24 hours, and comes with no refresh token). Minted tokens are kept in memory only.
  */
 import { z } from "zod";
-import type { SweepAccess, SweepSource } from "../../worker/reconcile-source";
+import { OrderlyError } from "../../domain/errors";
+import type { FoundRefund, SweepAccess, SweepSource } from "../../worker/reconcile-source";
 import { answeredText, type FoundOrder, type OrdersPage, type SweepWindow } from "../../worker/reconcile-source";
 import type { HttpClient } from "../http";
 import { invalidPayload } from "../payload";
@@ -28,6 +39,10 @@ export const SHOPIFY_PAGE_SIZE = 250;
 const CALL_LIMIT_SHARE = 0.8;
 
 const TOKEN_HEADER = "X-Shopify-Access-Token";
+/** A minted token is replaced this long before it expires: a run never starts with one about to lapse. */
+const TOKEN_RENEW_BEFORE_MS = 30 * 60_000;
+/** Minted tokens kept per isolate (one per shop and app); the oldest goes first. */
+const MINTED_KEPT = 200;
 
 const listSchema = z.object({ orders: z.array(z.record(z.string(), z.unknown())) });
 
@@ -42,12 +57,15 @@ const TOPIC_OF_STAGE: Record<string, ShopifyTopic> = {
 
 export const shopifySweep: SweepSource = {
   vendor: "Shopify",
+  pageSize: SHOPIFY_PAGE_SIZE,
   redact: [TOKEN_HEADER],
   refused:
-    "Shopify refused the Admin API access token: check it is the token of a custom app installed on this shop, and that the app has the read_orders scope.",
+    "Shopify refused the app's credentials: check the client ID and secret (or the Admin API access token) are those of an app installed on this shop, and that the app has the read_orders scope.",
   access(settings, credentials): SweepAccess {
     const shop = typeof settings.shopDomain === "string" ? settings.shopDomain : "";
-    const token = typeof credentials.adminAccessToken === "string" ? credentials.adminAccessToken : "";
+    const text = (value: unknown) => (typeof value === "string" ? value : "");
+    const token = text(credentials.adminAccessToken);
+    const app = { clientId: text(credentials.clientId), clientSecret: text(credentials.clientSecret) };
     if (!shop)
       return {
         ok: false,
@@ -55,17 +73,73 @@ export const shopifySweep: SweepSource = {
         reason:
           "The reconciliation sweep needs the shop's myshopify.com domain: enter it as this connection's Shop domain (Shopify admin → Settings → Domains).",
       };
-    if (!token)
+    if (!token && !(app.clientId && app.clientSecret))
       return {
         ok: false,
         code: "reconcile_token_missing",
         reason:
-          "The reconciliation sweep needs an Admin API access token: in Shopify admin create a custom app with the read_orders scope, install it, and enter its Admin API access token in this connection's credentials.",
+          "The reconciliation sweep needs access to the shop's orders: create an app in Shopify's Dev Dashboard with the read_orders scope, install it on this shop, and enter its client ID and client secret in this connection's credentials (or, for a custom app made in the Shopify admin before 2026, its Admin API access token).",
       };
     const base = `https://${shop}`;
-    return { ok: true, read: (http, window, next) => readPage(http, base, token, window, next) };
+    const tokenFor = token ? async () => token : (http: HttpClient) => mintedToken(http, base, app);
+    return {
+      ok: true,
+      read: async (http, window, next) => {
+        try {
+          return await readPage(http, base, await tokenFor(http), window, next);
+        } catch (error) {
+          // A refused minted token (the app uninstalled, its secret rotated): the next run mints anew.
+          if (!token && error instanceof OrderlyError && error.errorClass === "auth") minted.delete(mintKey(base, app.clientId));
+          throw error;
+        }
+      },
+    };
   },
 };
+
+const minted = new Map<string, { token: string; expiresAt: number }>();
+const mintKey = (base: string, clientId: string) => `${base}\n${clientId}`;
+const grantSchema = z.object({ access_token: z.string().min(1), expires_in: z.number().positive().optional() });
+
+/**
+ * A token of the merchant's own Dev Dashboard app by the client credentials grant, reused until
+ * TOKEN_RENEW_BEFORE_MS before it expires. The grant answers 4xx to an app not installed on the
+ * shop, or to a wrong id or secret: the HTTP client makes that an auth error, shown with what to do.
+ */
+export async function mintedToken(
+  http: HttpClient,
+  base: string,
+  app: { clientId: string; clientSecret: string },
+  now = Date.now(),
+): Promise<string> {
+  const key = mintKey(base, app.clientId);
+  const kept = minted.get(key);
+  if (kept && kept.expiresAt - TOKEN_RENEW_BEFORE_MS > now) return kept.token;
+  minted.delete(key);
+  const response = await http.request({
+    method: "POST",
+    url: `${base}/admin/oauth/access_token`,
+    json: { grant_type: "client_credentials", client_id: app.clientId, client_secret: app.clientSecret },
+  });
+  let json: unknown;
+  try {
+    json = JSON.parse(answeredText(response.body, "Shopify"));
+  } catch (error) {
+    if (!(error instanceof SyntaxError)) throw error;
+  }
+  const grant = grantSchema.safeParse(json);
+  if (!grant.success)
+    throw invalidPayload(
+      "Shopify's answer to the client credentials grant has no access_token; check the client ID and secret are those of a Dev Dashboard app installed on this shop.",
+      "reconcile_shopify_grant_invalid",
+    );
+  // Without a lifetime it is used for this run only: no expiry is guessed.
+  if (grant.data.expires_in !== undefined) {
+    if (minted.size >= MINTED_KEPT) minted.delete(minted.keys().next().value as string);
+    minted.set(key, { token: grant.data.access_token, expiresAt: now + grant.data.expires_in * 1000 });
+  }
+  return grant.data.access_token;
+}
 
 async function readPage(http: HttpClient, base: string, token: string, window: SweepWindow, next: unknown): Promise<OrdersPage> {
   const path = `${base}/admin/api/${SHOPIFY_REST_VERSION}/orders.json`;
@@ -116,7 +190,31 @@ function foundOrder(order: Record<string, unknown>): FoundOrder {
     label: `#${(name ?? orderId).replace(/^#/, "")}`,
     changedAt: epochMs(updatedAt) ?? 0,
     delivery: { body: new TextEncoder().encode(JSON.stringify(order)), headers },
+    refunds: Array.isArray(order.refunds) ? order.refunds.flatMap(foundRefund) : [],
   };
+}
+
+/**
+ * A refund listed on the order as its refunds/create delivery: the order's REST representation
+ * lists each refund in the shape that webhook sends. One that cannot be read still goes through
+ * parse, which names the problem as it would for the webhook.
+ */
+function foundRefund(refund: unknown): FoundRefund[] {
+  if (typeof refund !== "object" || refund === null) return [];
+  const r = refund as Record<string, unknown>;
+  const id = typeof r.id === "string" || typeof r.id === "number" ? String(r.id) : "";
+  if (!id) return [];
+  const createdAt = typeof r.created_at === "string" ? r.created_at : "";
+  const headers = new Headers({
+    "content-type": "application/json",
+    "x-shopify-topic": "refunds/create",
+    // A refund never changes once made: one delivery id per refund, whichever sweep finds it.
+    "x-shopify-webhook-id": `reconcile:refund:${id}`,
+    "x-orderly-reconcile": "1",
+  });
+  if (createdAt) headers.set("x-shopify-triggered-at", createdAt);
+  const version = epochMs(createdAt) ?? (typeof r.processed_at === "string" ? epochMs(r.processed_at) : undefined) ?? 0;
+  return [{ refundId: id, version, delivery: { body: new TextEncoder().encode(JSON.stringify(refund)), headers } }];
 }
 
 /**

@@ -39,6 +39,7 @@ type Next = z.infer<typeof nextSchema>;
 
 export const woocommerceSweep: SweepSource = {
   vendor: "WooCommerce",
+  pageSize: WOOCOMMERCE_PAGE_SIZE,
   redact: [],
   refused:
     "The shop refused the REST API key: check the consumer key and secret in this connection, and that the key has Read (or Read/Write) permission under WooCommerce → Settings → Advanced → REST API.",

@@ -1,7 +1,7 @@
 /** One connection: its webhook address and setup steps, a test, the edit form, and delete. */
 import { env } from "cloudflare:workers";
 import type { Connector } from "../../connectors/contract";
-import { RECONCILE_INTERVAL_MS, reconcileStatus, SWEEP_SOURCES } from "../../worker/reconcile";
+import { missedThisWeek, RECONCILE_INTERVAL_MS, reconcileStatus, SWEEP_SOURCES } from "../../worker/reconcile";
 import type { CheckLine } from "../../worker/routes/ui/data/connection-check";
 import type { FieldSpec, FormData } from "../../worker/routes/ui/forms/schema-fields";
 import { CopyField } from "../components/copy-field";
@@ -64,6 +64,8 @@ export function ConnectionDetailPage(props: {
   check?: CheckLine[] | null;
   errors?: string[];
   typed?: TypedConnection;
+  /** The signed-in tenant: the sweep's results are read within it. */
+  tenantId?: string;
 }) {
   const v = props.view;
   const c = props.connector;
@@ -75,7 +77,9 @@ export function ConnectionDetailPage(props: {
         {c.name} · {c.source ? "source" : "target"} · {v.enabled ? "enabled" : "disabled"} · <code>{v.id}</code>
       </p>
       <SourceSetup view={v} />
-      {SWEEP_SOURCES[c.id] ? <ReconcileSection connectionId={v.id} on={v.settings.reconcile === true} /> : null}
+      {SWEEP_SOURCES[c.id] ? (
+        <ReconcileSection connectionId={v.id} tenantId={props.tenantId} on={v.settings.reconcile === true} />
+      ) : null}
       <section aria-labelledby="h-test">
         <h2 id="h-test">Test the connection</h2>
         {props.check ? (
@@ -149,8 +153,8 @@ const when = (ms: number) => `${new Date(ms).toISOString().slice(0, 16).replace(
  * at, how many had not come by webhook, and its error. Read here, as the route renders this page
  * only for the tenant's own connection.
  */
-async function ReconcileSection(props: { connectionId: string; on: boolean }) {
-  const status = await reconcileStatus(env, props.connectionId);
+async function ReconcileSection(props: { connectionId: string; tenantId: string | undefined; on: boolean }) {
+  const status = await reconcileStatus(env, props.connectionId, props.tenantId);
   const every = RECONCILE_INTERVAL_MS / 60_000;
   return (
     <section aria-labelledby="h-reconcile" id="reconcile">
@@ -176,6 +180,11 @@ async function ReconcileSection(props: { connectionId: string; on: boolean }) {
             {status.lastNew === 0
               ? "none"
               : `${status.lastNew} (${status.lastNewOrders.join(", ")}${status.lastNew > status.lastNewOrders.length ? ", …" : ""}): taken now, and their flows run`}
+          </dd>
+          <dt>Missed by webhook, in all</dt>
+          <dd>
+            {missedThisWeek(status)} in the last 7 days; {status.missedTotal}
+            {status.onSince ? ` since ${when(status.onSince)}` : ""}
           </dd>
           {status.lastKept > 0 ? (
             <>

@@ -9,6 +9,7 @@ import { forgetConnection, openSecrets, type UnreadableSecrets } from "../../../
 import { encryptJson, encryptSecret } from "../../../db/credentials";
 import { connections, type FlowStepConfig, flows, tenants } from "../../../db/schema";
 import { OrderlyError } from "../../../domain/errors";
+import { reconcileSettingsChanged } from "../../reconcile";
 import { apiRouter, errorResponses, notFound } from "./api-env";
 
 const connectionSchema = z
@@ -271,6 +272,15 @@ export const connectionRoutes = apiRouter()
       if (input.webhookSecret !== undefined) changes.webhookSecret = await encryptSecret(c.env, input.webhookSecret);
       await database(c.env).update(connections).set(changes).where(eq(connections.id, row.id));
       forgetConnection(row.id);
+      // Switched on again, or new credentials: the reconciliation sweep starts from now.
+      await reconcileSettingsChanged(c.env, {
+        connectionId: row.id,
+        tenantId: row.tenantId,
+        connector: row.connector,
+        wasOn: row.settings.reconcile === true,
+        isOn: (changes.settings ?? row.settings).reconcile === true,
+        credentials: input.credentials !== undefined,
+      });
       const updated = { ...row, ...changes };
       return c.json(view(updated, new URL(c.req.url).origin, await unreadableOf(c.env, updated)), 200);
     },

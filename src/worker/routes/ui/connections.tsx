@@ -162,6 +162,7 @@ async function detail(
         settings={fieldsFor(connector.settings, "settings")}
         credentials={fieldsFor(connector.credentials, "credentials")}
         csrf={s.csrfToken}
+        tenantId={s.tenantId}
         canEdit={canEdit(s.role)}
         check={check}
         errors={extra.errors}
