@@ -3,12 +3,14 @@
  * canonical input, and what the transfer's earlier steps on the step's own connection returned, by
  * index, as the action's `ctx.previous` has them) that returns the `{ order, refund }` the step's
  * action receives. The idiom is JSONata's transform operator, which copies its input and changes
- * only what it names: `$ ~> |order|{"note": "Shop order " & order.source.orderNumber}|`.
+ * only what it names: `$ ~> |order|{"note": "Shop order " & source.orderNumber}|` (inside `{…}`,
+ * names are read from what `|…|` picked: here the order's own).
  *
  * It runs in the filter's bounded evaluator (src/domain/flow-filter.ts), and what it returns is
  * held to the canonical schemas (money stays integer minor units). The order's identity may not
- * change: the step's reference, the adoption of what an earlier run made, and the order's other
- * transfers find it by these fields.
+ * change (the step's reference, the adoption of what an earlier run made, and the order's other
+ * transfers find it by these fields), nor what the customer paid and how (ORDER_FROZEN, the amount
+ * and VAT per rate): the invoice is checked against the mapped order, so nothing later would notice.
  */
 import type { ActionResult } from "../connectors/contract";
 import { OrderlyError } from "./errors";
@@ -133,32 +135,131 @@ function issuesText(issues: readonly Issue[], root: string): string {
   return `${shown.join("; ")}${more}`;
 }
 
-/** The fields a transfer's references and adoption depend on; a mapping may not change them. */
-const ORDER_IDENTITY: ReadonlyArray<[string, (o: CanonicalOrder) => string]> = [
-  ["order.source.connector", (o) => o.source.connector],
-  ["order.source.orderId", (o) => o.source.orderId],
-  ["order.source.orderNumber", (o) => o.source.orderNumber],
-  ["order.currency", (o) => o.currency],
+/** What a mapping may change instead of what it was refused, the end of every refusal. */
+const MAY_CHANGE =
+  "A mapping may move amounts between lines of the same VAT rate, change texts (titles, SKUs, the note, tags), customer fields and addresses, and drop a line of 0.00";
+
+/** Why a group of fields is frozen, for the refusal. */
+const WHY = {
+  identity: "the transfer's references, and finding what earlier runs made for the order, depend on it",
+  dated: "it dates the invoice and picks the EU country's VAT rate in force",
+  version: "it says which version and stage of the order the step is for",
+  paid: "the books must show what the customer paid, and how, as the shop reported it",
+} as const;
+
+type Frozen<T> = ReadonlyArray<[field: string, why: keyof typeof WHY, read: (value: T) => unknown]>;
+
+/**
+ * The fields a mapping may not change on the order: its identity (references and adoption depend
+ * on them), its source's dates and version, and what the customer paid and how. The invoice is
+ * checked against the mapped order's total, so a changed total would not be noticed later.
+ */
+const ORDER_FROZEN: Frozen<CanonicalOrder> = [
+  ["order.source.connector", "identity", (o) => o.source.connector],
+  ["order.source.orderId", "identity", (o) => o.source.orderId],
+  ["order.source.orderNumber", "identity", (o) => o.source.orderNumber],
+  ["order.currency", "identity", (o) => o.currency],
+  ["order.source.createdAt", "dated", (o) => o.source.createdAt],
+  ["order.source.version", "version", (o) => o.source.version],
+  ["order.stage", "version", (o) => o.stage],
+  ["order.totals.total", "paid", (o) => o.totals.total],
+  ["order.totals.tax", "paid", (o) => o.totals.tax],
+  ["order.pricesIncludeTax", "paid", (o) => o.pricesIncludeTax],
+  ["order.exchange", "paid", (o) => o.exchange],
+  ["order.payments", "paid", (o) => o.payments],
+  ["order.financialStatus", "paid", (o) => o.financialStatus],
 ];
-const REFUND_IDENTITY: ReadonlyArray<[string, (r: CanonicalRefund) => string]> = [
-  ["refund.source.connector", (r) => r.source.connector],
-  ["refund.source.orderId", (r) => r.source.orderId],
-  ["refund.source.refundId", (r) => r.source.refundId],
-  ["refund.currency", (r) => r.currency],
+const REFUND_FROZEN: Frozen<CanonicalRefund> = [
+  ["refund.source.connector", "identity", (r) => r.source.connector],
+  ["refund.source.orderId", "identity", (r) => r.source.orderId],
+  ["refund.source.refundId", "identity", (r) => r.source.refundId],
+  ["refund.currency", "identity", (r) => r.currency],
+  ["refund.source.createdAt", "dated", (r) => r.source.createdAt],
+  ["refund.total", "paid", (r) => r.total],
+  ["refund.shipping", "paid", (r) => r.shipping],
+  ["refund.shippingTax", "paid", (r) => r.shippingTax],
+  ["refund.adjustments", "paid", (r) => r.adjustments],
+  ["refund.duties", "paid", (r) => r.duties],
+  ["refund.payments", "paid", (r) => r.payments],
+  // Which of the order's lines came back (each line's VAT rate is the order's): sorted, so the order of lines is free.
+  ["refund.lines[].lineId", "paid", (r) => r.lines.map((l) => l.lineId).sort()],
 ];
 
-function identityChange(input: TransferInput, order: CanonicalOrder, refund: CanonicalRefund | undefined): string | null {
-  const say = (field: string, was: string, now: string) =>
-    `it changed ${field} from ${JSON.stringify(was)} to ${JSON.stringify(now)}, which a mapping may not: the transfer's references, and finding what earlier runs made for the order, depend on it. Put the text elsewhere (order.note, a line's title)`;
-  for (const [field, read] of ORDER_IDENTITY) {
-    const [was, now] = [read(input.order), read(order)];
-    if (was !== now) return say(field, was, now);
+/** A value as comparable text: object keys sorted, so two equal values read alike whatever their key order. */
+function comparable(value: unknown): string {
+  return (
+    JSON.stringify(value, (_key, v: unknown) =>
+      v !== null && typeof v === "object" && !Array.isArray(v)
+        ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
+        : v,
+    ) ?? "absent"
+  );
+}
+
+/** Amount and VAT per VAT rate; a gift card's (VAT due when redeemed) and duties (none) apart from sales at the same rate. */
+type RateTotals = Map<string, { amount: number; tax: number }>;
+
+function rateName(rateBp: number | undefined, kind?: "gift card" | "duties"): string {
+  const rate = rateBp === undefined ? "no rate" : `${rateBp / 100}%`;
+  return kind ? `${rate}, ${kind}` : rate;
+}
+
+function addTo(totals: RateTotals, name: string, amount: number, tax: number): void {
+  const now = totals.get(name) ?? { amount: 0, tax: 0 };
+  totals.set(name, { amount: now.amount + amount, tax: now.tax + tax });
+}
+
+/** The order's lines, shipping and fees summed per VAT rate (amounts on the order's own tax basis). */
+function orderRates(order: CanonicalOrder): RateTotals {
+  const totals: RateTotals = new Map();
+  for (const l of order.lines)
+    addTo(totals, rateName(l.taxRateBp, l.giftCard ? "gift card" : undefined), l.quantity * l.unitPrice - l.discount, l.tax);
+  for (const s of order.shipping) addTo(totals, rateName(s.taxRateBp), s.price - s.discount, s.tax);
+  for (const f of order.fees ?? []) addTo(totals, rateName(f.taxRateBp, f.duties ? "duties" : undefined), f.amount, f.tax);
+  return totals;
+}
+
+/** The refund's lines summed per VAT rate of the order's line each one refunds. */
+function refundRates(refund: CanonicalRefund, order: CanonicalOrder): RateTotals {
+  const lines = new Map(order.lines.map((l) => [l.id, l]));
+  const totals: RateTotals = new Map();
+  for (const r of refund.lines) {
+    const line = lines.get(r.lineId);
+    addTo(totals, rateName(line?.taxRateBp, line?.giftCard ? "gift card" : undefined), r.subtotal, r.tax);
   }
-  if (input.refund && refund)
-    for (const [field, read] of REFUND_IDENTITY) {
-      const [was, now] = [read(input.refund), read(refund)];
-      if (was !== now) return say(field, was, now);
+  return totals;
+}
+
+/** The first rate whose amount or VAT differs, as a refusal's field and values. */
+function rateChange(what: string, was: RateTotals, now: RateTotals): [string, unknown, unknown] | null {
+  for (const name of new Set([...was.keys(), ...now.keys()])) {
+    const [a, b] = [was.get(name) ?? { amount: 0, tax: 0 }, now.get(name) ?? { amount: 0, tax: 0 }];
+    if (a.tax !== b.tax) return [`the VAT at ${name} (${what}, summed)`, a.tax, b.tax];
+    if (a.amount !== b.amount) return [`the amount at ${name} (${what}, summed)`, a.amount, b.amount];
+  }
+  return null;
+}
+
+function identityChange(input: TransferInput, order: CanonicalOrder, refund: CanonicalRefund | undefined): string | null {
+  const say = (field: string, why: keyof typeof WHY, was: unknown, now: unknown) =>
+    `it changed ${field} from ${comparable(was)} to ${comparable(now)}, which a mapping may not: ${WHY[why]}. ${MAY_CHANGE}`;
+  const frozen = <T>(fields: Frozen<T>, before: T, after: T): string | null => {
+    for (const [field, why, read] of fields) {
+      const [was, now] = [read(before), read(after)];
+      if (comparable(was) !== comparable(now)) return say(field, why, was, now);
     }
+    return null;
+  };
+  const changed = frozen(ORDER_FROZEN, input.order, order);
+  if (changed) return changed;
+  const rates = rateChange("order lines, shipping and fees", orderRates(input.order), orderRates(order));
+  if (rates) return say(rates[0], "paid", rates[1], rates[2]);
+  if (input.refund && refund) {
+    const refundChanged = frozen(REFUND_FROZEN, input.refund, refund);
+    if (refundChanged) return refundChanged;
+    const refundRate = rateChange("refund lines", refundRates(input.refund, input.order), refundRates(refund, input.order));
+    if (refundRate) return say(refundRate[0], "paid", refundRate[1], refundRate[2]);
+  }
   return null;
 }
 

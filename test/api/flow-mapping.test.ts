@@ -67,6 +67,35 @@ describe("step mapping over the API", () => {
     expect((await world.api(`/flows/${id}`)).body.steps[0]).not.toHaveProperty("mapping");
   });
 
+  it("refuses a mapping that reads the clock or chance ($now, $millis, $random, $shuffle): it runs on every attempt", async () => {
+    const world = await createWorld();
+    for (const fn of ["$now()", "$millis()", "$random()", "$shuffle(lines)"]) {
+      const res = await world.api("/flows", {
+        body: {
+          name: "Dated",
+          source: world.shopId,
+          stage: "paid",
+          steps: [step(world, `$ ~> |order|{"note": $string(${fn})}|`)],
+        },
+      });
+      expect(res.status, fn).toBe(400);
+      expect(res.body.error.code).toBe("flow_mapping_invalid");
+      expect(res.body.error.message).toContain("a mapping runs on every attempt and must give the same result each time");
+    }
+    expect((await world.api("/flows")).body.flows).toHaveLength(0);
+    // A filter is evaluated once, when the transfer is planned: it may still read the clock.
+    const filtered = await world.api("/flows", {
+      body: {
+        name: "Recent",
+        source: world.shopId,
+        stage: "paid",
+        filter: "$now() > order.source.createdAt",
+        steps: [step(world)],
+      },
+    });
+    expect(filtered.status, JSON.stringify(filtered.body)).toBe(201);
+  });
+
   it("previews a mapping on a transfer from the log: the mapped input, the error, or a refusal", async () => {
     const world = await createWorld();
     // Two steps on the ledger: the second one's `previous` holds the invoice the first made.

@@ -5,7 +5,8 @@
  * by its own implementation (crypto.subtle.verify, as docs/webhook-out.md tells a receiver), the
  * bearer token and static headers it was configured with (and no Authorization when none), and a
  * body of exactly the documented shape. A request that breaks a rule gets 400 and is listed in
- * `refused`, so a test fails on it. A key seen before is answered 409 with the first answer's id.
+ * `refused`, so a test fails on it. A key seen before is answered 409 with the first answer's id and
+ * the key (`idempotencyKey`).
  * Scripted answers (`answer`) come first, for 4xx/5xx/429 cases.
  */
 import { onTestFinished, vi } from "vitest";
@@ -131,7 +132,8 @@ export function createWebhookReceiver(options: ReceiverOptions = {}) {
       return typeof scripted.body === "string" ? new Response(scripted.body, init) : Response.json(scripted.body, init);
     }
     const known = ids.get(key);
-    if (known) return Response.json({ id: known, error: "duplicate Idempotency-Key" }, { status: 409 });
+    // As docs/webhook-out.md asks of a receiver: a repeated key's 409 names the key.
+    if (known) return Response.json({ id: known, idempotencyKey: key, error: "duplicate Idempotency-Key" }, { status: 409 });
     const id = `wh_${ids.size + 1}`;
     ids.set(key, id);
     return Response.json({ id, status: "accepted" }, { status: 201 });

@@ -3,8 +3,10 @@
  * every recipe of docs/mapping.md (written here exactly as there).
  */
 import { describe, expect, it } from "vitest";
-import { type CanonicalOrder, orderSchema, type TransferInput } from "../../src/domain/order";
+import { checkFilter, evaluateFilter } from "../../src/domain/flow-filter";
+import { type CanonicalOrder, type CanonicalRefund, orderSchema, type TransferInput } from "../../src/domain/order";
 import { applyMapping, checkMapping, MAPPING_SNAPSHOT_MAX, mappingSnapshot } from "../../src/domain/step-mapping";
+import { MAPPING_EXAMPLE } from "../../src/worker/routes/ui/flows/flow-form";
 
 const order: CanonicalOrder = orderSchema.parse({
   source: {
@@ -124,6 +126,106 @@ describe("a step's mapping", () => {
     expect(await failure('$ ~> |order|{"currency": "EUR"}|')).toContain("order.currency");
     expect(await failure('$ ~> |order.source|{"orderId": "1"}|')).toContain("order.source.orderId");
     expect(await failure('$ ~> |order.source|{"connector": "woocommerce"}|')).toContain("order.source.connector");
+  });
+
+  it("refuses a change to what the customer paid or how, naming the field and what it may change instead", async () => {
+    const may = "A mapping may move amounts between lines of the same VAT rate";
+    const cases: Array<[string, string]> = [
+      ['$ ~> |order.totals|{"total": $round(total / 2), "tax": $round(tax / 2)}|', "order.totals.total from 24900 to 12450"],
+      ['$ ~> |order.totals|{"tax": 0}|', "order.totals.tax from 4980 to 0"],
+      ['$ ~> |order|{"pricesIncludeTax": false}|', "order.pricesIncludeTax from true to false"],
+      ['$ ~> |order|{"exchange": {"shopCurrency": "EUR", "rate": "0.2"}}|', "order.exchange from absent to"],
+      ['$ ~> |order.payments|{"amount": 100}|', "order.payments"],
+      ['$ ~> |order|{"financialStatus": "paid"}|', "order.financialStatus"],
+      ['$ ~> |order.source|{"createdAt": "2025-12-31T10:00:00Z"}|', "order.source.createdAt"],
+      ['$ ~> |order.source|{"version": 2}|', "order.source.version from 1 to 2"],
+      ['$ ~> |order|{"stage": "fulfilled"}|', 'order.stage from "paid" to "fulfilled"'],
+      // Zero the VAT on the lines, keeping the totals: the invoice would still "equal what was paid".
+      ['$ ~> |order.lines|{"tax": 0}|', "the VAT at 25% (order lines, shipping and fees, summed) from 4980 to 0"],
+      // 50.00 moved from the 25 % rate to 0 %, the VAT left at 25 %: the same total and VAT, sales at another rate.
+      [
+        '$ ~> |order|{"lines": [lines[0] ~> |$|{"unitPrice": 14900, "tax": 4980}|, lines[1], lines[2] ~> |$|{"taxRateBp": 0, "unitPrice": 10000, "tax": 0}|]}|',
+        "the amount at 25% (order lines, shipping and fees, summed) from 24900 to 14900",
+      ],
+      ['$ ~> |order.lines[0]|{"giftCard": true}|', "the VAT at 25%"],
+    ];
+    for (const [mapping, field] of cases) {
+      const error = await failure(mapping);
+      expect(error, mapping).toContain(`changed ${field}`);
+      expect(error, mapping).toContain("which a mapping may not");
+      expect(error, mapping).toContain(may);
+    }
+    // Amounts moved between lines of the same rate, a renamed line, a dropped free line, the texts: allowed.
+    const moved = await mapped(
+      '$ ~> |order|{"lines": [lines[0] ~> |$|{"unitPrice": 14900, "tax": 2980, "title": "Shirt"}|, lines[2] ~> |$|{"unitPrice": 10000, "tax": 2000}|]}|',
+    );
+    expect(moved.order.lines.map((l) => [l.title, l.unitPrice, l.tax])).toEqual([
+      ["Shirt", 14900, 2980],
+      ["Custom print", 10000, 2000],
+    ]);
+  });
+
+  it("refuses a change to what a refund gave back, or to which lines it names", async () => {
+    const refund: CanonicalRefund = {
+      source: { connector: "shopify", orderId: order.source.orderId, refundId: "r1", createdAt: "2026-11-02T10:00:00Z" },
+      currency: "DKK",
+      lines: [{ lineId: "1", quantity: 1, subtotal: 15920, tax: 3980, restock: true }],
+      shipping: 0,
+      adjustments: 0,
+      total: 19900,
+      payments: [{ gateway: "quickpay", amount: 19900 }],
+    };
+    const from = { order, refund };
+    const refused = async (mapping: string, field: string) =>
+      expect(await failure(mapping, from), mapping).toContain(`changed ${field}`);
+    await refused('$ ~> |refund|{"total": 100000, "payments": [{"gateway": "quickpay", "amount": 100000}]}|', "refund.total");
+    await refused('$ ~> |refund|{"shipping": 4900}|', "refund.shipping from 0 to 4900");
+    await refused('$ ~> |refund|{"shippingTax": 980}|', "refund.shippingTax");
+    await refused('$ ~> |refund|{"adjustments": -500}|', "refund.adjustments");
+    await refused('$ ~> |refund|{"duties": 500}|', "refund.duties");
+    await refused('$ ~> |refund.payments|{"gateway": "stripe"}|', "refund.payments");
+    await refused('$ ~> |refund.lines|{"lineId": "3"}|', 'refund.lines[].lineId from ["1"] to ["3"]');
+    await refused('$ ~> |refund.lines|{"tax": 0, "subtotal": 19900}|', "the VAT at 25% (refund lines, summed) from 3980 to 0");
+    await refused('$ ~> |refund.source|{"createdAt": "2027-01-01T00:00:00Z"}|', "refund.source.createdAt");
+    // Its note and a line's restock are the mapping's to change.
+    const noted = await mapped('$ ~> |refund|{"note": "Returned"}| ~> |refund.lines|{"restock": false}|', from);
+    expect(noted.refund).toMatchObject({ note: "Returned", total: 19900, lines: [{ restock: false }] });
+  });
+
+  it("refuses the clock and chance when saved (a mapping runs on every attempt); a filter may still read the clock", async () => {
+    for (const fn of ["$now()", "$millis()", "$random()", "$shuffle(order.lines)"]) {
+      let error: { code?: string; message?: string } | undefined;
+      try {
+        checkMapping(`$ ~> |order|{"note": $string(${fn})}|`, 0);
+      } catch (e) {
+        error = e as typeof error;
+      }
+      expect(error?.code, fn).toBe("flow_mapping_invalid");
+      expect(error?.message, fn).toContain(`Step 1: mapping: ${fn.slice(0, fn.indexOf("("))} is not allowed in a mapping`);
+      expect(error?.message, fn).toContain("a mapping runs on every attempt and must give the same result each time");
+    }
+    // A stored one (saved before the check) fails its step rather than send a different body.
+    const stored = await applyMapping('$ ~> |order|{"note": $string($millis())}|', input, []);
+    expect(stored).toEqual({ error: expect.stringContaining("$millis is not allowed in a mapping") });
+    expect(checkFilter("$now() > order.source.createdAt")).toBe("$now() > order.source.createdAt");
+    expect(await evaluateFilter("$now() > order.source.createdAt", input)).toEqual({ match: true });
+  });
+
+  it("charges the transform's copy to the step budget, in proportion to what it copies", async () => {
+    // 200,000 characters in one string: quick to copy, so only the charge (not the clock) can stop a loop of copies.
+    const large = { order: { ...order, note: "n".repeat(200_000) } };
+    // One copy is well inside the budget (about 8,000 steps).
+    expect((await mapped('$ ~> |order|{"note": "one"}|', large)).order.note).toBe("one");
+    // Twenty copies of it are not (about 160,000 steps); before, each copy was one step.
+    const loop =
+      '$ ~> |order|{"note": $string($count($map([1..20], function($i) { $count(($$ ~> |order|{"tags": [$string($i)]}|).order.tags) })))}|';
+    expect(await failure(loop, large)).toContain("Evaluation stopped after 100000 steps");
+    // On an ordinary order the same loop is cheap.
+    expect((await mapped(loop)).order.note).toBe("20");
+  });
+
+  it("runs the flow editor's example as the docs' first recipe: the order number, not an empty value", async () => {
+    expect((await mapped(MAPPING_EXAMPLE.expression)).order.note).toBe("Shop order #1001");
   });
 
   it("refuses money that is not whole minor units, and a result that is no order", async () => {

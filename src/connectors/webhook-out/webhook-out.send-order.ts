@@ -2,8 +2,12 @@
  * `sendOrder`: POSTs the order (or its pick list) as signed JSON to the connection's endpoint.
  * An endpoint cannot be searched for what it received, so effectively-once rests on the
  * `Idempotency-Key` (the step's reference, the same on every attempt and re-run): the receiver
- * answers a key it has seen with 2xx or 409, and both count as done. A re-run of a step that
- * already succeeded (`prior`) sends nothing at all.
+ * answers a key it has seen with 2xx, or 409 naming the key, and both count as done. A re-run of a
+ * step that already succeeded (`prior`) sends nothing at all; when the body it would send now
+ * differs from the one sent (by its hash), it says so in `differences` for the alert sweep.
+ *
+ * Forward stages only: a cancelled or refunded flow would post the order again under a key of its
+ * own, and the warehouse would pack a cancelled order, or the order once more per refund.
  *
  * The call goes through the project's HTTP client (deadline, classification, snapshots), built
  * here with the connection's own timeout and without following redirects: a redirect would send
@@ -12,11 +16,18 @@
  */
 import { OrderlyError } from "../../domain/errors";
 import type { CanonicalOrder } from "../../domain/order";
+import { LADDER } from "../../domain/stage";
 import { beforeUnpacedCall } from "../../mail/send-mail";
 import { type ActionContext, type ActionResult, defineAction } from "../contract";
 import { createHttpClient, type HttpResponse, parseRetryAfter } from "../http";
+import { toHex } from "../signatures";
 import { webhookBody } from "./webhook-out.body";
-import { sendOrderSettings, type WebhookOutCredentials, type WebhookOutSettings } from "./webhook-out.settings";
+import {
+  type SendOrderSettings,
+  sendOrderSettings,
+  type WebhookOutCredentials,
+  type WebhookOutSettings,
+} from "./webhook-out.settings";
 import { EVENT_HEADER, signatureHeaders } from "./webhook-out.sign";
 
 const USER_AGENT = "Orderly-Webhook/1";
@@ -24,46 +35,85 @@ const USER_AGENT = "Orderly-Webhook/1";
 const ANSWER_CHARS = 300;
 const MAX_ID_CHARS = 200;
 const REDIRECTS = [301, 302, 303, 307, 308];
+/** Where a 409's JSON body names the key it refers to (docs/webhook-out.md, "The answers"). */
+const KEY_FIELDS = ["idempotencyKey", "idempotency_key", "reference"];
 
-type SendOrderContext = ActionContext<unknown, WebhookOutCredentials, WebhookOutSettings>;
+type SendOrderContext = ActionContext<SendOrderSettings, WebhookOutCredentials, WebhookOutSettings>;
 
 export const sendOrder = defineAction<typeof sendOrderSettings, WebhookOutCredentials, WebhookOutSettings>({
   description: "POST the order (or its pick list) as signed JSON to the endpoint, with the step's reference as Idempotency-Key.",
   settings: sendOrderSettings,
+  stages: LADDER,
   async run(ctx, { order }) {
-    const earlier = sentBefore(ctx);
-    if (earlier) return earlier;
     const { payload, event } = ctx.settings;
+    if (sentBeforeUnder(ctx)) return sentBefore(ctx, order);
     const { body, text } = webhookBody(order, payload, ctx.reference, event);
     ctx.mapped(body);
     const response = await post(ctx, order, body, text, event);
+    const adopted = response.status === 409;
+    if (adopted && !namesKey(response.body, ctx.reference)) throw conflict(response, order, ctx.reference);
     const receiverId = idOf(response.body);
     return {
       externalId: receiverId ?? ctx.reference,
-      created: response.status !== 409,
+      created: !adopted,
       outputs: {
         payload,
         ...(event ? { event } : {}),
         idempotencyKey: ctx.reference,
         status: response.status,
+        bodySha256: await sha256(text),
         ...(receiverId ? { receiverId } : {}),
-        ...(response.status === 409 ? { adopted: true } : {}),
+        ...(adopted ? { adopted: true } : {}),
       },
     };
   },
 });
 
-/** This step's own earlier success for the same key: the endpoint has the order already. */
-function sentBefore(ctx: SendOrderContext): ActionResult | undefined {
-  const prior = ctx.prior;
-  if (!prior || prior.outputs.idempotencyKey !== ctx.reference) return undefined;
+async function sha256(text: string): Promise<string> {
+  return toHex(new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text))));
+}
+
+/** Whether this step succeeded before under the same key: the endpoint has the order already. */
+function sentBeforeUnder(ctx: SendOrderContext): boolean {
+  return ctx.prior?.outputs.idempotencyKey === ctx.reference;
+}
+
+/**
+ * The earlier success again, nothing sent: the same key would only be answered as a repeat, so a
+ * change to the order cannot reach the receiver this way. When the body this run would send differs
+ * from the one sent (its hash kept in the outputs), `differences` says so and the alert sweep
+ * (src/notifications/difference-alerts.ts) tells a person, who passes the change on by hand. The
+ * step completes: what was sent stands, and no retry could send the change under this key.
+ */
+async function sentBefore(ctx: SendOrderContext, order: CanonicalOrder): Promise<ActionResult> {
+  const prior = ctx.prior as ActionResult;
+  const { payload, event } = ctx.settings;
+  const sent = typeof prior.outputs.bodySha256 === "string" ? prior.outputs.bodySha256 : undefined;
+  let now: string | undefined;
+  let nothingToSend = "";
+  try {
+    now = await sha256(webhookBody(order, payload, ctx.reference, event).text);
+  } catch (error) {
+    // No body at all now (nothing left to pick, too large): different from the one sent.
+    nothingToSend = error instanceof OrderlyError ? ` (${error.message})` : "";
+  }
+  // Unknown (null) for a body sent before its hash was kept.
+  const changed = sent === undefined ? null : now !== sent;
   return {
     externalId: prior.externalId,
     created: false,
     outputs: {
       ...prior.outputs,
       deduplicated: true,
+      changedSinceSent: changed,
       reason: `This step sent the order to the endpoint before (Idempotency-Key ${ctx.reference}); it is not sent again.`,
+      ...(changed
+        ? {
+            differences: [
+              `the order changed after it was sent to the endpoint (Idempotency-Key ${ctx.reference})${nothingToSend}: Orderly does not send it again under the same key, so send the change to the warehouse by hand.`,
+            ],
+          }
+        : {}),
     },
   };
 }
@@ -113,7 +163,8 @@ async function post(
     if (REDIRECTS.includes(response.status)) throw redirected(response, order);
     return response;
   } catch (error) {
-    throw refusal(error, http.exchanges.at(-1)?.response?.status, order);
+    const last = http.exchanges.at(-1)?.response;
+    throw refusal(withRetryAfter(error, last?.headers), last?.status, order);
   } finally {
     ctx.http.exchanges.push(...http.exchanges);
   }
@@ -122,6 +173,44 @@ async function post(
 function retryAfter(headers: Headers): { retryAfterSeconds?: number } {
   const seconds = parseRetryAfter(headers.get("retry-after"));
   return seconds === undefined ? {} : { retryAfterSeconds: seconds };
+}
+
+/**
+ * A retried answer (503, any 5xx, 408) with the Retry-After the receiver gave: the HTTP client reads
+ * it on 429 only, and a receiver that is down for maintenance says when to come back.
+ */
+function withRetryAfter(error: unknown, headers: Record<string, string> | undefined): unknown {
+  if (!(error instanceof OrderlyError) || error.errorClass !== "unavailable" || error.retryAfterSeconds !== undefined)
+    return error;
+  const seconds = parseRetryAfter(headers?.["retry-after"] ?? null);
+  if (seconds === undefined) return error;
+  return new OrderlyError(error.message, {
+    errorClass: error.errorClass,
+    code: error.code,
+    retryAfterSeconds: seconds,
+    details: error.details,
+    cause: error,
+  });
+}
+
+/**
+ * Whether a 409 is the receiver's "I have this key already": its JSON body names this step's key.
+ * The key is this step's alone, so a receiver that knows it got it from an earlier attempt of the
+ * step (one whose answer was lost). A 409 that does not name it is a business conflict (a receiver
+ * answers 409 for those too), even on a first attempt: taken as done, the order would never arrive.
+ */
+function namesKey(answer: unknown, key: string): boolean {
+  if (!answer || typeof answer !== "object" || Array.isArray(answer)) return false;
+  const fields = answer as Record<string, unknown>;
+  return KEY_FIELDS.some((field) => fields[field] === key);
+}
+
+function conflict(response: HttpResponse, order: CanonicalOrder, key: string): OrderlyError {
+  const answer = firstChars(response.body);
+  return new OrderlyError(
+    `The endpoint refused order ${order.source.orderNumber} (409)${answer ? `: ${answer}` : ""}. A 409 counts as "already received" only when its JSON body names this step's Idempotency-Key (${key}) as "idempotencyKey"; this one does not, so it is the receiver's refusal. Fix what it names (in the shop's order or in the receiver), then retry the transfer.`,
+    { errorClass: "conflict", code: "webhook_out_conflict", details: response.body },
+  );
 }
 
 function redirected(response: HttpResponse, order: CanonicalOrder): OrderlyError {

@@ -2,7 +2,8 @@
  * End to end, from a signed Shopify webhook to the warehouse endpoint: a webhook-out connection is
  * made through the API (its credentials never shown again), a paid-stage flow sends the pick list
  * once, signed, a re-run from the start sends nothing again, and a refusal fails the transfer with
- * the receiver's words. Needs the connector in src/connectors/registry.ts.
+ * the receiver's words; a cancelled or refunded flow with the step is refused when it is saved.
+ * Needs the connector in src/connectors/registry.ts.
  */
 import { describe, expect, it } from "vitest";
 import { createWorld, eventually, settledTransfers, shopifyOrder, type World } from "../../helpers/world";
@@ -81,5 +82,31 @@ describe("a webhook-out step on the paid stage", () => {
     expect(transfer.status).toBe("failed");
     expect(transfer.errorReason).toContain(`The endpoint refused order #${order.id} (422): {"error":"unknown SKU TS-1"}`);
     expect(receiver.received).toHaveLength(1);
+  });
+
+  it("refuses the step in a cancelled or refunded flow when the flow is saved: it would post the order again", async () => {
+    const world = await createWorld();
+    const target = await warehouseConnection(world);
+    for (const stage of ["cancelled", "refunded"]) {
+      const res = await world.api("/flows", {
+        body: { name: `${stage} to the warehouse`, source: world.shopId, stage, steps: [{ target, action: "sendOrder" }] },
+      });
+      expect(res.status, stage).toBe(400);
+      expect(res.body.error).toMatchObject({ code: "flow_action_stage", details: { step: 1, action: "sendOrder" } });
+      expect(res.body.error.message).toContain(
+        "sendOrder runs only in flows on the created or paid or fulfilled or completed stage",
+      );
+    }
+    expect((await world.api("/flows")).body.flows).toHaveLength(0);
+    // A forward stage is taken.
+    const paid = await world.api("/flows", {
+      body: {
+        name: "fulfilled to the warehouse",
+        source: world.shopId,
+        stage: "fulfilled",
+        steps: [{ target, action: "sendOrder" }],
+      },
+    });
+    expect(paid.status, JSON.stringify(paid.body)).toBe(201);
   });
 });

@@ -1,13 +1,14 @@
 /**
  * The webhook-out `sendOrder` action against a strict receiver: what it sends (both payloads, the
  * headers, a signature a receiver verifies with its own code), how it reads the answers (2xx with
- * and without an id, 409 adopted, 408/425/429/5xx/network retried, other 4xx refused with the
- * receiver's words) and what it never does (send again on a re-run, send an oversized body, follow
- * a redirect).
+ * and without an id, a 409 naming the key adopted and any other refused, 408/425/429/5xx/network
+ * retried with their Retry-After, other 4xx refused with the receiver's words) and what it never
+ * does (send again on a re-run, but say when the order changed; send an oversized body; follow a
+ * redirect).
  */
 import { describe, expect, it } from "vitest";
 import type { ActionResult } from "../../../src/connectors/contract";
-import { sendOrder, webhookOutCredentials, webhookOutSettings } from "../../../src/connectors/webhook-out";
+import { sendOrder, webhookBody, webhookOutCredentials, webhookOutSettings } from "../../../src/connectors/webhook-out";
 import { OrderlyError } from "../../../src/domain/errors";
 import type { CanonicalOrder } from "../../../src/domain/order";
 import { actionContext } from "../../helpers/action-context";
@@ -21,6 +22,7 @@ import {
 } from "../../mocks/webhook-out.mock";
 
 const REFERENCE = "orderly-0123456789abcdef0123456789abcdef-0";
+const HEX64 = expect.stringMatching(/^[0-9a-f]{64}$/);
 
 function setup(
   options: {
@@ -75,7 +77,7 @@ describe("webhook-out sendOrder: what is sent", () => {
     expect(result).toEqual({
       externalId: "wh_1",
       created: true,
-      outputs: { payload: "order", idempotencyKey: REFERENCE, status: 201, receiverId: "wh_1" },
+      outputs: { payload: "order", idempotencyKey: REFERENCE, status: 201, bodySha256: HEX64, receiverId: "wh_1" },
     });
     // The exchange is kept on the step's client, for the snapshots.
     expect(http.exchanges).toHaveLength(1);
@@ -202,11 +204,11 @@ describe("webhook-out sendOrder: the answers", () => {
     expect(result).toEqual({
       externalId: REFERENCE,
       created: true,
-      outputs: { payload: "order", idempotencyKey: REFERENCE, status: 202 },
+      outputs: { payload: "order", idempotencyKey: REFERENCE, status: 202, bodySha256: HEX64 },
     });
   });
 
-  it("adopts what the receiver already has for the key (409), with the receiver's id", async () => {
+  it("adopts what the receiver already has for the key (409 naming the key), with the receiver's id", async () => {
     const first = setup();
     await sendOrder.run(first.ctx, { order: danishOrder() });
     // The same step again without its result (the answer was lost): the receiver knows the key.
@@ -215,12 +217,36 @@ describe("webhook-out sendOrder: the answers", () => {
     expect(again).toEqual({
       externalId: "wh_1",
       created: false,
-      outputs: { payload: "order", idempotencyKey: REFERENCE, status: 409, receiverId: "wh_1", adopted: true },
+      outputs: {
+        payload: "order",
+        idempotencyKey: REFERENCE,
+        status: 409,
+        bodySha256: HEX64,
+        receiverId: "wh_1",
+        adopted: true,
+      },
     });
 
-    const bare = setup();
-    bare.receiver.answer({ status: 409 });
-    expect(await sendOrder.run(bare.ctx, { order: danishOrder() })).toMatchObject({ externalId: REFERENCE, created: false });
+    for (const field of ["idempotency_key", "reference"]) {
+      const named = setup();
+      named.receiver.answer({ status: 409, body: { [field]: REFERENCE } });
+      expect(await sendOrder.run(named.ctx, { order: danishOrder() }), field).toMatchObject({
+        externalId: REFERENCE,
+        created: false,
+      });
+    }
+  });
+
+  it("fails for good on a 409 that does not name the key: the receiver's conflict, not a repeat", async () => {
+    for (const answer of [undefined, { error: "order #1001 exists with other lines" }, { idempotencyKey: "orderly-other-0" }]) {
+      const { receiver, ctx } = setup();
+      receiver.answer({ status: 409, ...(answer ? { body: answer } : {}) });
+      const error = await failure(sendOrder.run(ctx, { order: danishOrder() }));
+      expect(error.retryable).toBe(false);
+      expect(error).toMatchObject({ errorClass: "conflict", code: "webhook_out_conflict" });
+      expect(error.message).toContain(`The endpoint refused order #1001 (409)${answer ? `: ${JSON.stringify(answer)}` : ""}.`);
+      expect(error.message).toContain(`only when its JSON body names this step's Idempotency-Key (${REFERENCE})`);
+    }
   });
 
   it("retries a 429 after its Retry-After", async () => {
@@ -245,6 +271,25 @@ describe("webhook-out sendOrder: the answers", () => {
       if (status === 425) expect(error.retryAfterSeconds).toBe(7);
       else expect(error.message).toContain(`The endpoint (wms.example.com) answered ${status}`);
     }
+  });
+
+  it("retries a 503 after its Retry-After, in seconds or as a date", async () => {
+    const { receiver, ctx } = setup();
+    receiver.answer({ status: 503, body: "maintenance", headers: { "retry-after": "300" } });
+    const error = await failure(sendOrder.run(ctx, { order: danishOrder() }));
+    expect(error.retryable).toBe(true);
+    expect(error).toMatchObject({ errorClass: "unavailable", retryAfterSeconds: 300 });
+    expect(error.message).toContain("The endpoint (wms.example.com) answered 503");
+
+    const dated = setup();
+    const at = new Date(Date.now() + 3_600_000).toUTCString();
+    dated.receiver.answer({ status: 503, headers: { "retry-after": at } });
+    const later = await failure(sendOrder.run(dated.ctx, { order: danishOrder() }));
+    expect(later.retryAfterSeconds).toBeGreaterThan(3000);
+
+    const none = setup();
+    none.receiver.answer({ status: 503 });
+    expect((await failure(sendOrder.run(none.ctx, { order: danishOrder() }))).retryAfterSeconds).toBeUndefined();
   });
 
   it("retries when the endpoint cannot be reached", async () => {
@@ -303,8 +348,39 @@ describe("webhook-out sendOrder: effectively once and bounded", () => {
     expect(result).toMatchObject({
       externalId: "wh_9",
       created: false,
-      outputs: { receiverId: "wh_9", deduplicated: true },
+      // Sent before its body's hash was kept: whether it changed is unknown, and nothing is reported.
+      outputs: { receiverId: "wh_9", deduplicated: true, changedSinceSent: null },
     });
+    expect(result.outputs).not.toHaveProperty("differences");
+  });
+
+  it("on a re-run after the order changed, sends nothing and says so in `differences`, for the alert", async () => {
+    const first = setup({ step: { payload: "pickList" } });
+    const sent = await sendOrder.run(first.ctx, { order: danishOrder() });
+    expect(sent.outputs.bodySha256).toMatch(/^[0-9a-f]{64}$/);
+
+    // The same order again: nothing sent, nothing to report.
+    const same = setup({ step: { payload: "pickList" } });
+    same.ctx.prior = sent;
+    const unchanged = await sendOrder.run(same.ctx, { order: danishOrder() });
+    expect(same.receiver.received).toEqual([]);
+    expect(unchanged.outputs).toMatchObject({ deduplicated: true, changedSinceSent: false });
+    expect(unchanged.outputs).not.toHaveProperty("differences");
+
+    // Two T-shirts now: the warehouse has the first pick list, and must hear of the change from a person.
+    const changed = setup({ step: { payload: "pickList" } });
+    changed.ctx.prior = sent;
+    const order = danishOrder();
+    const more = { ...order, lines: order.lines.map((l) => ({ ...l, quantity: 2 })) };
+    const result = await sendOrder.run(changed.ctx, { order: more });
+    expect(changed.receiver.received).toEqual([]);
+    expect(result).toMatchObject({ externalId: "wh_1", created: false, outputs: { changedSinceSent: true } });
+    // The hash kept is still that of the body sent, so every later re-run compares with it.
+    expect(result.outputs.bodySha256).toBe(sent.outputs.bodySha256);
+    expect(result.outputs.differences).toEqual([
+      `the order changed after it was sent to the endpoint (Idempotency-Key ${REFERENCE}): Orderly does not send it again under the same key, so send the change to the warehouse by hand.`,
+    ]);
+    expect(webhookBody(more, "pickList", REFERENCE, undefined).text).not.toBe(first.receiver.received[0]?.raw);
   });
 
   it("refuses a body over 256 KB before sending anything", async () => {

@@ -37,7 +37,8 @@ export const FILTER_EXAMPLES: ReadonlyArray<{ expression: string; meaning: strin
 
 /** The example under each step's mapping field (docs/mapping.md has more). */
 export const MAPPING_EXAMPLE = {
-  expression: '$ ~> |order|{"note": "Shop order " & order.source.orderNumber}|',
+  // Inside `{…}` names are the picked order's own: `order.source.orderNumber` there would be empty.
+  expression: '$ ~> |order|{"note": "Shop order " & source.orderNumber}|',
   meaning: "puts the shop's order number in the order's note; everything else stays as it is",
 };
 
