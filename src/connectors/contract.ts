@@ -164,6 +164,8 @@ export interface TargetAction<S extends z.ZodType = z.ZodType, C = unknown, CS =
    * refunded flow's input carries); a flow on another stage is refused when it is saved. Absent: any.
    */
   stages?: readonly Stage[];
+  /** Why only those stages, for the refusal (default: it needs what only their input carries, such as the refund). */
+  stagesWhy?: string;
   run(ctx: ActionContext<z.infer<S>, C, CS>, input: TransferInput): Promise<ActionResult>;
 }
 

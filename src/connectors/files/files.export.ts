@@ -93,6 +93,8 @@ export const exportFile = defineAction<typeof exportFileSettings, Record<string,
   // Forward stages only: a refund's flow would write a new pick list per refund, a cancellation's
   // would have a cancelled order packed.
   stages: LADDER,
+  stagesWhy:
+    "a pick list is for an order going forward: a cancelled order must not be packed, and a refund's flow would write the order again for every refund",
   async run(ctx, { order }) {
     const conn = ctx.connection;
     const marker = await referenceKey(conn.tenantId, conn.id, ctx.reference);

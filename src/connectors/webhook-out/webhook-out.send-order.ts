@@ -44,6 +44,8 @@ export const sendOrder = defineAction<typeof sendOrderSettings, WebhookOutCreden
   description: "POST the order (or its pick list) as signed JSON to the endpoint, with the step's reference as Idempotency-Key.",
   settings: sendOrderSettings,
   stages: LADDER,
+  stagesWhy:
+    "the order is sent for an order going forward: a cancelled order must not be packed, and a refund's flow would send the order again for every refund",
   async run(ctx, { order }) {
     const { payload, event } = ctx.settings;
     if (sentBeforeUnder(ctx)) return sentBefore(ctx, order);

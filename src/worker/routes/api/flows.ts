@@ -229,7 +229,7 @@ export async function validateFlow(
     }
     if (stage !== null && action.stages && !action.stages.includes(stage))
       throw new OrderlyError(
-        `Step ${index + 1}: ${step.action} runs only in flows on the ${action.stages.join(" or ")} stage (it needs what only they carry, such as the refund); this flow is on "${stage}". Put it in a ${action.stages.join(" or ")} flow.`,
+        `Step ${index + 1}: ${step.action} runs only in flows on the ${action.stages.join(" or ")} stage (${action.stagesWhy ?? "it needs what only they carry, such as the refund"}); this flow is on "${stage}". Put it in a ${action.stages.join(" or ")} flow.`,
         {
           errorClass: "validation",
           code: "flow_action_stage",
