@@ -78,6 +78,13 @@ export interface ActionContext<Settings, Credentials, ConnectionSettings> {
   settings: Settings;
   /** Stable per transfer and step: the target must never hold two records with it. */
   reference: string;
+  /**
+   * An earlier attempt of this step may have reached the target although no answer came back: it
+   * timed out, failed on the network or with a 5xx (having sent something), or never reported (its
+   * lease ran out). A target that cannot be searched may then take "already have it" as done.
+   * Absent in contexts built by hand: false.
+   */
+  earlierAttemptUnsettled?: boolean;
   /** Outbound HTTP with a deadline, error classification and request/response snapshots. */
   http: HttpClient;
   /** Records the target-shaped data the step will send (the `mapped` snapshot). */

@@ -406,6 +406,7 @@ export class OrderDO extends DurableObject<Env> {
       return { action: "busy", retryAfterSeconds: Math.ceil((step.lease_until + this.config.outboundTimeoutMs - now) / 1000) };
     }
     const attempt = step.attempts + 1;
+    const unsettled = this.earlierAttemptUnsettled(message.transferId, message.stepIndex, step.status);
     const leaseUntil = this.leaseEnd(now);
     this.sql.run(
       `UPDATE steps SET status = 'running', attempts = ?, lease_token = ?, lease_until = ?, due_at = ?
@@ -420,7 +421,24 @@ export class OrderDO extends DurableObject<Env> {
     this.touchTransfer(message.transferId, "running", null);
     const claim = this.runClaim(message.transferId, message.stepIndex, attempt, leaseUntil);
     if (!options.orderInClaim) await this.projectNow(message.transferId);
-    return claim;
+    return unsettled ? { ...claim, earlierAttemptUnsettled: true } : claim;
+  }
+
+  /**
+   * Whether the step's last attempt may have reached its target unanswered: it is still `running`
+   * (its lease ran out before it reported), or it failed with no answer or a 5xx after sending
+   * something. A refusal, a 429 or nothing sent (`madeNothing`) settled it.
+   */
+  private earlierAttemptUnsettled(transferId: string, stepIndex: number, status: string): boolean {
+    if (status === "running") return true;
+    const row = this.sql.one<{ error: string | null }>(
+      "SELECT error FROM steps WHERE transfer_id = ? AND step_index = ?",
+      transferId,
+      stepIndex,
+    );
+    if (!row?.error) return false;
+    const error = JSON.parse(row.error) as StepError;
+    return (error.errorClass === "timeout" || error.errorClass === "unavailable") && error.madeNothing !== true;
   }
 
   /** A claimed step may run until then; another dispatch may take it over after. */

@@ -51,6 +51,8 @@ export type StepClaim = RunClaim | { action: "busy"; retryAfterSeconds: number }
 export interface RunClaim {
   action: "run";
   attempt: number;
+  /** An earlier attempt may have reached the target unanswered (ActionContext.earlierAttemptUnsettled). */
+  earlierAttemptUnsettled?: boolean;
   tenantId: string;
   /** The order the step is for, as the transfer log keys it. */
   order: OrderKey;

@@ -5,9 +5,11 @@
  * per tenant once the report is out.
  */
 import { and, eq, ne } from "drizzle-orm";
+import { z } from "zod";
 import { database } from "../db/client";
 import { mailOutbox, tenants } from "../db/schema";
 import { filterNotTaken } from "../domain/flow-filter";
+import { missedOnDays, SWEEP_SOURCES } from "../worker/reconcile";
 import { connectionNames, mailTenant, NO_MAIL_PROVIDER, tenantMailCanLeave } from "./notify-tenant";
 import { NORMALLY_SENDS_MS, silentSources, sourceActivity } from "./silence";
 import {
@@ -18,6 +20,7 @@ import {
   reportMailKey,
   reportPeriod,
   type StatusReportFacts,
+  type SweepFacts,
 } from "./status-report";
 
 const HOUR_MS = 3_600_000;
@@ -69,6 +72,62 @@ export const BY_TARGET = `
   WHERE t.id IN (${CANDIDATES})
   GROUP BY s.target_connection_id`;
 
+/**
+ * The tenant's enabled sources a sweep can read, each with its sweep's state: one range of the
+ * connections' tenant index, and the state row by its key.
+ */
+export const SWEEPS = `
+  SELECT c.name, json_extract(c.settings, '$.reconcile') = 1 AS sweepOn, r.connection_id AS ran,
+    r.missed_days AS missedDays, r.last_error AS lastError, r.last_error_code AS lastErrorCode,
+    r.fail_runs AS failRuns, r.on_since AS onSince
+  FROM connections c LEFT JOIN reconcile_state r ON r.connection_id = c.id AND r.tenant_id = c.tenant_id
+  WHERE c.tenant_id = ?1 AND c.enabled = 1 AND c.connector IN (SELECT value FROM json_each(?2))
+  ORDER BY c.name, c.id`;
+
+const sweepRow = z.object({
+  name: z.string(),
+  sweepOn: z.coerce.boolean(),
+  ran: z.string().nullable(),
+  missedDays: z.string().nullable(),
+  lastError: z.string().nullable(),
+  lastErrorCode: z.string().nullable(),
+  failRuns: z.number().nullable(),
+  onSince: z.number().nullable(),
+});
+const missedDays = z.record(z.string(), z.number());
+
+function readMissedDays(text: string | null): Record<string, number> | null {
+  try {
+    return missedDays.safeParse(JSON.parse(text ?? "{}")).data ?? null;
+  } catch {
+    return null;
+  }
+}
+
+/** What each sweep found in the period's UTC days (src/worker/reconcile.ts keeps the last 7 per day). */
+export async function loadSweeps(env: Env, tenantId: string, period: ReportPeriod, now: number): Promise<SweepFacts[]> {
+  const { results } = await env.DB.prepare(SWEEPS)
+    .bind(tenantId, JSON.stringify(Object.keys(SWEEP_SOURCES)))
+    .all();
+  return results.map((raw): SweepFacts => {
+    const row = sweepRow.parse(raw);
+    if (!row.sweepOn) return { name: row.name, state: "off" };
+    if (row.ran === null) return { name: row.name, state: "not_run" };
+    const days = readMissedDays(row.missedDays);
+    // Unreadable counts read as none kept for these days, not as "nothing missing".
+    const found = days ? missedOnDays(days, period.start, period.end, now) : null;
+    if (row.lastErrorCode !== null)
+      return {
+        name: row.name,
+        state: "failing",
+        error: row.lastError ?? row.lastErrorCode,
+        runs: Math.max(1, row.failRuns ?? 1),
+        days: found,
+      };
+    return { name: row.name, state: "ran", days: found, onSince: row.onSince };
+  });
+}
+
 /** The counts of one tenant's report; `now` decides what is still pending and which sources are silent. */
 export async function loadStatusReport(
   env: Env,
@@ -107,6 +166,7 @@ export async function loadStatusReport(
     targets: named(targets),
     silentSources: silent.map((s) => ({ name: s.name, lastTransferAt: s.lastTransferAt })),
     silenceHours,
+    sweeps: await loadSweeps(env, tenant.id, period, now),
   };
 }
 

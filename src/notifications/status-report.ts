@@ -8,6 +8,8 @@
  * still failed; still pending = transfers pending, running or retrying when the report is made.
  * "Possibly missing" is an honest approximation: Orderly cannot see an order a source never sent,
  * so it lists what it can see: failed transfers nobody retried, and sources gone silent.
+ * "Missed by webhooks" is the reconciliation sweep's answer where a source has one: the orders it
+ * found that no webhook brought, per UTC day (the per-day counts it keeps, src/worker/reconcile.ts).
  */
 import { utcMinute } from "../domain/clock-text";
 import { escapeHtml } from "../mail/templates";
@@ -56,6 +58,25 @@ export interface ConnectionCounts {
   failedNotRetried: number;
 }
 
+/** Orders (or stages, refunds) the sweep found no webhook had brought, on these UTC days (`YYYY-MM-DD`). */
+export interface SweepDays {
+  missed: number;
+  from: string;
+  to: string;
+}
+
+/**
+ * The reconciliation sweep of one enabled source that has one (Shopify, WooCommerce): off, on and
+ * not run yet, failing (its last run's error), or what it found in the period's UTC days (null:
+ * none of them kept).
+ */
+export type SweepFacts = { name: string } & (
+  | { state: "off" }
+  | { state: "not_run" }
+  | { state: "failing"; error: string; runs: number; days: SweepDays | null }
+  | { state: "ran"; days: SweepDays | null; onSince: number | null }
+);
+
 export interface StatusReportFacts {
   tenantName: string;
   period: ReportPeriod;
@@ -63,6 +84,8 @@ export interface StatusReportFacts {
   targets: ConnectionCounts[];
   silentSources: Array<{ name: string; lastTransferAt: number }>;
   silenceHours: number;
+  /** Empty when the tenant has no source a sweep can read: the report then has no such section. */
+  sweeps?: SweepFacts[];
 }
 
 export interface StatusReportEmail {
@@ -72,6 +95,7 @@ export interface StatusReportEmail {
 }
 
 const COLUMNS = ["received", "transferred", "failed", "still pending"] as const;
+const SWEEP_TITLE = "Missed by webhooks";
 
 function values(c: Pick<ConnectionCounts, "received" | "transferred" | "failed" | "pending">): number[] {
   return [c.received, c.transferred, c.failed, c.pending];
@@ -103,12 +127,46 @@ function missingLines(f: StatusReportFacts): string[] {
   return lines;
 }
 
+/** How much of a sweep's error goes into the report. */
+const ERROR_CHARS = 300;
+
+const dayRange = (d: SweepDays) => (d.from === d.to ? `UTC day ${d.from}` : `UTC days ${d.from} – ${d.to}`);
+
+function foundText(d: SweepDays): string {
+  return d.missed === 0
+    ? `found nothing missing (${dayRange(d)})`
+    : `found ${d.missed} ${d.missed === 1 ? "order" : "orders"} (or stages, refunds) no webhook brought, and took them (${dayRange(d)})`;
+}
+
+/** One line per sweepable source: the proof that nothing was missed, or why there is none. */
+function sweepLine(s: SweepFacts, period: ReportPeriod): string {
+  const sweep = `${s.name}: the reconciliation sweep`;
+  switch (s.state) {
+    case "off":
+      return `${sweep} is off, so an order whose webhook is lost is not found: switch it on in the connection's settings`;
+    case "not_run":
+      return `${sweep} is on but has not run yet`;
+    case "failing": {
+      const error = s.error.length > ERROR_CHARS ? `${s.error.slice(0, ERROR_CHARS)}…` : s.error;
+      const found = s.days && s.days.missed > 0 ? `. Before that it ${foundText(s.days)}` : "";
+      return `${sweep} is failing (${s.runs} ${s.runs === 1 ? "run" : "runs"} in a row): ${found ? error.replace(/\.$/, "") : error}${found}`;
+    }
+    case "ran": {
+      const since = s.onSince !== null && s.onSince > period.start ? `, on since ${utcMinute(s.onSince)} UTC` : "";
+      return s.days ? `${sweep} ${foundText(s.days)}${since}` : `${sweep} kept no count for this period${since}`;
+    }
+  }
+}
+
 export function buildStatusReport(f: StatusReportFacts): StatusReportEmail {
   const totals = reportTotals(f.sources);
   const label = f.period.schedule === "daily" ? "Daily" : "Weekly";
   const range = `${utcMinute(f.period.start)} – ${utcMinute(f.period.end)} UTC`;
   const missing = missingLines(f);
   const missingNote = `Orderly can only count orders that sources sent. What may be missing is what it can see: failed transfers nobody retried, and sources that usually send but have been silent for ${f.silenceHours} hours.`;
+  const sweeps = (f.sweeps ?? []).map((s) => sweepLine(s, f.period));
+  const sweepNote =
+    "With the reconciliation sweep on, Orderly asks the shop itself for its recent orders every 15 minutes and takes any that no webhook brought; it counts them per UTC day.";
   const section = (title: string, rows: ConnectionCounts[]) =>
     [title, ...(rows.length > 0 ? rows.map((r) => `- ${countsLine(r)}`) : ["- no activity"])].join("\n");
 
@@ -120,6 +178,7 @@ export function buildStatusReport(f: StatusReportFacts): StatusReportEmail {
     ["Possibly missing", ...(missing.length > 0 ? missing.map((l) => `- ${l}`) : ["- nothing we can see"]), missingNote].join(
       "\n",
     ),
+    ...(sweeps.length > 0 ? [[SWEEP_TITLE, ...sweeps.map((l) => `- ${l}`), sweepNote].join("\n")] : []),
     `Failed transfers: ${pageLink(failedTransfersPage())}`,
   ].join("\n\n");
 
@@ -140,6 +199,12 @@ export function buildStatusReport(f: StatusReportFacts): StatusReportEmail {
     table("By target", f.targets),
     `<h3>Possibly missing</h3><ul>${(missing.length > 0 ? missing : ["nothing we can see"]).map((l) => `<li>${escapeHtml(l)}</li>`).join("")}</ul>`,
     `<p>${escapeHtml(missingNote)}</p>`,
+    ...(sweeps.length > 0
+      ? [
+          `<h3>${SWEEP_TITLE}</h3><ul>${sweeps.map((l) => `<li>${escapeHtml(l)}</li>`).join("")}</ul>`,
+          `<p>${escapeHtml(sweepNote)}</p>`,
+        ]
+      : []),
     `<p>Failed transfers: ${pageLinkHtml(failedTransfersPage())}</p>`,
   ].join("\n");
 

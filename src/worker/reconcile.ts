@@ -760,6 +760,24 @@ export function missedThisWeek(status: ReconcileStatus, now = Date.now()): numbe
   return Object.entries(status.missedDays).reduce((sum, [d, n]) => (d >= oldest ? sum + n : sum), 0);
 }
 
+/**
+ * Orders a webhook missed on the UTC days from `start`'s up to (not including) `end`'s, of the days
+ * the row keeps at `now` (the last 7): the count and the first and last day counted, or null when
+ * the row keeps none of them. Consecutive periods so count each day once.
+ */
+export function missedOnDays(
+  missedDays: Record<string, number>,
+  start: number,
+  end: number,
+  now: number,
+): { missed: number; from: string; to: string } | null {
+  const from = day(Math.max(start, now - (WEEK_DAYS - 1) * 86_400_000));
+  const to = day(Date.parse(`${day(end)}T00:00:00Z`) - 1);
+  if (from > to) return null;
+  const missed = Object.entries(missedDays).reduce((sum, [d, n]) => (d >= from && d <= to ? sum + n : sum), 0);
+  return { missed, from, to };
+}
+
 export type ReconcileStatus = typeof reconcileState.$inferSelect;
 
 /**

@@ -8,6 +8,8 @@ import { eq } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
 import { database } from "../../src/db/client";
 import { connections, flows, memberships } from "../../src/db/schema";
+import { OrderlyError } from "../../src/domain/errors";
+import { importSetup } from "../../src/worker/routes/api/setup";
 import { shopifyDelivery } from "../fixtures/shopify";
 import { BASE, createWorld, settledTransfers, shopifyOrder, type World } from "../helpers/world";
 import { signedIn } from "../ui/ui-client";
@@ -172,6 +174,26 @@ describe("a shop's setup", () => {
     expect(again.body.error.code).toBe("setup_copied_before");
     expect(again.body.error.message).toContain('already has a shopify connection named "Template shop"');
     expect(await count(into.tenantId)).toEqual(after);
+  });
+
+  it("is copied once when two copies start at the same moment (a double click): the other is refused, nothing of it written", async () => {
+    const from = await template();
+    const doc = (await from.api("/setup")).body;
+    const into = await createWorld();
+    const before = await count(into.tenantId);
+    // Both pass the check before either writes; the write itself must refuse the second.
+    const results = await Promise.allSettled([
+      importSetup(env, into.tenantId, doc, BASE),
+      importSetup(env, into.tenantId, doc, BASE),
+    ]);
+    const copied = results.filter((r) => r.status === "fulfilled");
+    const refused = results.filter((r) => r.status === "rejected").map((r) => r.reason);
+    expect(copied).toHaveLength(1);
+    expect(refused).toHaveLength(1);
+    expect(refused[0]).toBeInstanceOf(OrderlyError);
+    expect(refused[0]).toMatchObject({ errorClass: "conflict", code: "setup_copied_before" });
+    expect((refused[0] as OrderlyError).status).toBe(409);
+    expect(await count(into.tenantId)).toEqual({ connections: before.connections + 4, flows: before.flows + 2 });
   });
 
   it("leaves out a Billy company id, and renames only the settings that name a connection", async () => {

@@ -1,9 +1,12 @@
 import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
+import { database } from "../../src/db/client";
+import { connections, reconcileState } from "../../src/db/schema";
 import { filterNotTaken } from "../../src/domain/flow-filter";
 import { silentSources } from "../../src/notifications/silence";
 import { buildStatusReport, isReportDue, reportPeriod } from "../../src/notifications/status-report";
 import { loadStatusReport, sendDueStatusReports } from "../../src/notifications/status-report.send";
+import { missedOnDays } from "../../src/worker/reconcile";
 import { DAY, HOUR, MINUTE, outbox, seedTenant, seedTransfer, T0 } from "./notification-helpers";
 
 describe("the report's period (pure)", () => {
@@ -33,6 +36,17 @@ describe("the report's period (pure)", () => {
     expect(isReportDue(period, period.end)).toBe(true);
     expect(isReportDue(period, period.end + 5 * HOUR)).toBe(true);
     expect(isReportDue(period, period.end + 7 * HOUR)).toBe(false);
+  });
+});
+
+describe("the sweep's days in a period (pure)", () => {
+  it("counts the UTC days the period starts on up to the day it ends on, of the 7 the sweep keeps", () => {
+    const days = { "2026-01-03": 1, "2026-01-04": 2, "2026-01-05": 4, "2026-01-06": 8 };
+    const daily = reportPeriod("daily", Date.UTC(2026, 0, 6, 6, 10), 6);
+    expect(missedOnDays(days, daily.start, daily.end, daily.end)).toEqual({ missed: 4, from: "2026-01-05", to: "2026-01-05" });
+    // A week's first day is gone from the sweep's 7 once it ran on the report's day: the range says so.
+    const weekly = reportPeriod("weekly", Date.UTC(2026, 0, 5, 6, 10), 6);
+    expect(missedOnDays(days, weekly.start, weekly.end, weekly.end)).toEqual({ missed: 3, from: "2025-12-30", to: "2026-01-04" });
   });
 });
 
@@ -150,6 +164,67 @@ describe("the status report's contents", () => {
     expect(missing[1]).toMatch(/^- Second shop: nothing received since \d{4}-\d\d-\d\d \d\d:\d\d UTC$/);
     expect(html).toContain("Ane&#39;s shop");
     expect(html).toContain("<h3>By target</h3>");
+    // No source a sweep can read: no sweep section at all.
+    expect(text).not.toContain("Missed by webhooks");
+  });
+
+  it("names what the reconciliation sweep found that no webhook brought, per source, or why it cannot say", async () => {
+    const end = Math.floor((T0 - 12 * DAY) / DAY) * DAY + 6 * HOUR;
+    const now = end + 10 * MINUTE;
+    const period = reportPeriod("daily", now, 6);
+    const day = (at: number) => new Date(at).toISOString().slice(0, 10);
+    const reported = day(period.start);
+    const world = await seedTenant({ name: "Sweep shop", reportSchedule: "daily" });
+    const db = database(env);
+    const source = async (name: string, connector: string, reconcile: boolean, enabled = true) => {
+      const id = `con_${name.replaceAll(" ", "")}_${world.tenantId}`;
+      await db.insert(connections).values({
+        id,
+        tenantId: world.tenantId,
+        connector,
+        name,
+        settings: reconcile ? { reconcile: true } : {},
+        credentials: "x",
+        enabled,
+      });
+      return id;
+    };
+    const state = (connectionId: string, values: Partial<typeof reconcileState.$inferInsert>) =>
+      db.insert(reconcileState).values({ connectionId, tenantId: world.tenantId, ...values });
+    // Found 3 on the reported UTC day; the day before was the last report's, today is the next one's.
+    await state(await source("A shop", "shopify", true), {
+      missedDays: { [day(period.start - DAY)]: 5, [reported]: 3, [day(period.end)]: 2 },
+      missedTotal: 10,
+      onSince: period.start - 3 * DAY,
+    });
+    await state(await source("B shop", "woocommerce", true), { missedDays: {}, onSince: period.start - DAY });
+    await source("C shop", "woocommerce", false);
+    await state(await source("D shop", "shopify", true), {
+      missedDays: { [reported]: 1 },
+      lastError: "Shopify refused the app's client credentials: enter them again on the connection.",
+      lastErrorCode: "reconcile_auth",
+      failRuns: 3,
+    });
+    await source("E shop", "shopify", true);
+    await source("F shop", "shopify", true, false);
+
+    const { text, html } = buildStatusReport(
+      await loadStatusReport(env, { id: world.tenantId, name: "Sweep shop", silenceHours: 24 }, period, now),
+    );
+    const lines = text.split("\n");
+    const at = lines.indexOf("Missed by webhooks");
+    expect(at, text).toBeGreaterThan(lines.indexOf("Possibly missing"));
+    expect(lines.slice(at + 1, lines.indexOf("", at))).toEqual([
+      `- A shop: the reconciliation sweep found 3 orders (or stages, refunds) no webhook brought, and took them (UTC day ${reported})`,
+      `- B shop: the reconciliation sweep found nothing missing (UTC day ${reported})`,
+      "- C shop: the reconciliation sweep is off, so an order whose webhook is lost is not found: switch it on in the connection's settings",
+      `- D shop: the reconciliation sweep is failing (3 runs in a row): Shopify refused the app's client credentials: enter them again on the connection. Before that it found 1 order (or stages, refunds) no webhook brought, and took them (UTC day ${reported})`,
+      "- E shop: the reconciliation sweep is on but has not run yet",
+      expect.stringMatching(/^With the reconciliation sweep on, /),
+    ]);
+    expect(text).not.toContain("F shop");
+    expect(html).toContain("<h3>Missed by webhooks</h3>");
+    expect(html).toContain("<li>B shop: the reconciliation sweep found nothing missing");
   });
 
   it("is sent by the cron once per period, at the report hour", async () => {

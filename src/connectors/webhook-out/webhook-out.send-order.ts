@@ -2,7 +2,9 @@
  * `sendOrder`: POSTs the order (or its pick list) as signed JSON to the connection's endpoint.
  * An endpoint cannot be searched for what it received, so effectively-once rests on the
  * `Idempotency-Key` (the step's reference, the same on every attempt and re-run): the receiver
- * answers a key it has seen with 2xx, or 409 naming the key, and both count as done. A re-run of a
+ * answers a key it has seen with 2xx, or 409 naming the key, and both count as done; when an
+ * earlier attempt may have reached the receiver unanswered, a bare 409 (no words) counts as done
+ * too (`isRepeat`). A re-run of a
  * step that already succeeded (`prior`) sends nothing at all; when the body it would send now
  * differs from the one sent (by its hash), it says so in `differences` for the alert sweep.
  *
@@ -37,6 +39,8 @@ const MAX_ID_CHARS = 200;
 const REDIRECTS = [301, 302, 303, 307, 308];
 /** Where a 409's JSON body names the key it refers to (docs/webhook-out.md, "The answers"). */
 const KEY_FIELDS = ["idempotencyKey", "idempotency_key", "reference"];
+/** A 409's whole text when it says nothing but the status (see `isBare`). */
+const BARE_TEXTS = ["", "conflict", "409 conflict"];
 
 type SendOrderContext = ActionContext<SendOrderSettings, WebhookOutCredentials, WebhookOutSettings>;
 
@@ -53,7 +57,7 @@ export const sendOrder = defineAction<typeof sendOrderSettings, WebhookOutCreden
     ctx.mapped(body);
     const response = await post(ctx, order, body, text, event);
     const adopted = response.status === 409;
-    if (adopted && !namesKey(response.body, ctx.reference)) throw conflict(response, order, ctx.reference);
+    if (adopted && !isRepeat(response.body, ctx)) throw conflict(response, order, ctx.reference);
     const receiverId = idOf(response.body);
     return {
       externalId: receiverId ?? ctx.reference,
@@ -196,10 +200,31 @@ function withRetryAfter(error: unknown, headers: Record<string, string> | undefi
 }
 
 /**
- * Whether a 409 is the receiver's "I have this key already": its JSON body names this step's key.
- * The key is this step's alone, so a receiver that knows it got it from an earlier attempt of the
- * step (one whose answer was lost). A 409 that does not name it is a business conflict (a receiver
- * answers 409 for those too), even on a first attempt: taken as done, the order would never arrive.
+ * Whether a 409 is the receiver's "I have this key already": its body names this step's key, or it
+ * is bare and an earlier attempt of this step may have reached the receiver unanswered (timed out,
+ * a network error or 5xx after sending, or never reported; a receiver that answers a repeat with a
+ * bare 409 would otherwise fail the step for good although it has the order). After a refusal, or
+ * on a first attempt, a bare 409 cannot be a repeat of ours.
+ */
+function isRepeat(answer: unknown, ctx: SendOrderContext): boolean {
+  return namesKey(answer, ctx.reference) || (ctx.earlierAttemptUnsettled === true && isBare(answer));
+}
+
+/**
+ * A 409 that says nothing but its status: no body, `{}`, or the reason phrase alone (what
+ * `res.sendStatus(409)` sends). Any other words are the receiver's, and may name a refusal.
+ */
+function isBare(answer: unknown): boolean {
+  if (answer === null || answer === undefined) return true;
+  if (typeof answer === "string") return BARE_TEXTS.includes(answer.trim().toLowerCase());
+  return typeof answer === "object" && !Array.isArray(answer) && Object.keys(answer).length === 0;
+}
+
+/**
+ * Whether a 409's JSON body names this step's key. The key is this step's alone, so a receiver that
+ * knows it got it from an earlier attempt of the step (one whose answer was lost). A 409 with words
+ * that do not name it is a business conflict (a receiver answers 409 for those too), on any attempt:
+ * taken as done, the order would never arrive.
  */
 function namesKey(answer: unknown, key: string): boolean {
   if (!answer || typeof answer !== "object" || Array.isArray(answer)) return false;
@@ -210,7 +235,7 @@ function namesKey(answer: unknown, key: string): boolean {
 function conflict(response: HttpResponse, order: CanonicalOrder, key: string): OrderlyError {
   const answer = firstChars(response.body);
   return new OrderlyError(
-    `The endpoint refused order ${order.source.orderNumber} (409)${answer ? `: ${answer}` : ""}. A 409 counts as "already received" only when its JSON body names this step's Idempotency-Key (${key}) as "idempotencyKey"; this one does not, so it is the receiver's refusal. Fix what it names (in the shop's order or in the receiver), then retry the transfer.`,
+    `The endpoint refused order ${order.source.orderNumber} (409)${answer ? `: ${answer}` : ""}. A 409 counts as "already received" only when its JSON body names this step's Idempotency-Key (${key}) as "idempotencyKey", or when it is bare (no words) after an attempt of the step that may have reached the receiver unanswered; this one is neither, so it is the receiver's refusal. Fix what it names (in the shop's order or in the receiver), then retry the transfer.`,
     { errorClass: "conflict", code: "webhook_out_conflict", details: response.body },
   );
 }

@@ -277,6 +277,7 @@ async function runAction(
       },
       settings: settings.data,
       reference: claim.reference,
+      ...(claim.earlierAttemptUnsettled ? { earlierAttemptUnsettled: true } : {}),
       http,
       mapped,
       previous: claim.previous,

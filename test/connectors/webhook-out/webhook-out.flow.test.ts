@@ -1,8 +1,8 @@
 /**
  * End to end, from a signed Shopify webhook to the warehouse endpoint: a webhook-out connection is
  * made through the API (its credentials never shown again), a paid-stage flow sends the pick list
- * once, signed, a re-run from the start sends nothing again, and a refusal fails the transfer with
- * the receiver's words; a cancelled or refunded flow with the step is refused when it is saved.
+ * once, signed, a re-run from the start sends nothing again, a retry answered with a bare 409 is
+ * taken as received, and a refusal fails the transfer with the receiver's words; a cancelled or refunded flow with the step is refused when it is saved.
  * Needs the connector in src/connectors/registry.ts.
  */
 import { describe, expect, it } from "vitest";
@@ -82,6 +82,47 @@ describe("a webhook-out step on the paid stage", () => {
     expect(transfer.status).toBe("failed");
     expect(transfer.errorReason).toContain(`The endpoint refused order #${order.id} (422): {"error":"unknown SKU TS-1"}`);
     expect(receiver.received).toHaveLength(1);
+  });
+
+  it("completes a step whose retry is answered with a bare 409: the attempt that failed may have reached the receiver", async () => {
+    const receiver = createWebhookReceiver({ bearerToken: BEARER, headers: { "x-warehouse-id": "42" } });
+    receiver.install();
+    // The first attempt's answer is a 503 (as a timeout after the receiver took it would be); the
+    // retry hears a 409 without a body, the receiver's "I have this already".
+    receiver.answer({ status: 503 }, { status: 409 });
+    const world = await createWorld();
+    const target = await warehouseConnection(world);
+    await world.flow("paid", [{ target, action: "sendOrder" }]);
+    const order = shopifyOrder();
+    await world.sendShopify("orders/paid", order);
+    const [transfer] = await settledTransfers(world, String(order.id), 1);
+    expect(transfer.status, JSON.stringify(transfer)).toBe("completed");
+    expect(receiver.received).toHaveLength(2);
+    const detail = await world.api(`/transfers/${transfer.id}`);
+    expect(JSON.stringify(detail.body.steps)).toContain('"created":false');
+    expect(JSON.stringify(detail.body.steps)).toContain('"adopted":true');
+  });
+
+  it("keeps a bare 409 a refusal when the attempt before it was refused too: a retry of the transfer does not make it a repeat", async () => {
+    const receiver = createWebhookReceiver({ bearerToken: BEARER, headers: { "x-warehouse-id": "42" } });
+    receiver.install();
+    receiver.answer({ status: 409 }, { status: 409 });
+    const world = await createWorld();
+    const target = await warehouseConnection(world);
+    await world.flow("paid", [{ target, action: "sendOrder" }]);
+    const order = shopifyOrder();
+    await world.sendShopify("orders/paid", order);
+    const [transfer] = await settledTransfers(world, String(order.id), 1);
+    expect(transfer.status).toBe("failed");
+    expect(transfer.errorReason).toContain(`The endpoint refused order #${order.id} (409)`);
+    const retry = await world.api(`/transfers/${transfer.id}/retry`, { body: {} });
+    expect(retry.status, JSON.stringify(retry.body)).toBe(202);
+    const again = await eventually(async () => {
+      const res = await world.api(`/transfers/${transfer.id}`);
+      return res.body.status === "failed" && res.body.attempts.length >= 2 ? res.body : undefined;
+    }, "the retry to fail again");
+    expect(again.errorReason).toContain("(409)");
+    expect(receiver.received).toHaveLength(2);
   });
 
   it("refuses the step in a cancelled or refunded flow when the flow is saved: it would post the order again", async () => {

@@ -1,7 +1,8 @@
 /**
  * The webhook-out `sendOrder` action against a strict receiver: what it sends (both payloads, the
  * headers, a signature a receiver verifies with its own code), how it reads the answers (2xx with
- * and without an id, a 409 naming the key adopted and any other refused, 408/425/429/5xx/network
+ * and without an id, a 409 naming the key adopted, a bare one adopted after an unanswered attempt, any
+ * other refused, 408/425/429/5xx/network
  * retried with their Retry-After, other 4xx refused with the receiver's words) and what it never
  * does (send again on a re-run, but say when the order changed; send an oversized body; follow a
  * redirect).
@@ -246,6 +247,38 @@ describe("webhook-out sendOrder: the answers", () => {
       expect(error).toMatchObject({ errorClass: "conflict", code: "webhook_out_conflict" });
       expect(error.message).toContain(`The endpoint refused order #1001 (409)${answer ? `: ${JSON.stringify(answer)}` : ""}.`);
       expect(error.message).toContain(`only when its JSON body names this step's Idempotency-Key (${REFERENCE})`);
+    }
+  });
+
+  it("adopts a bare 409 after an attempt that may have reached the receiver unanswered, but not otherwise", async () => {
+    for (const bare of [undefined, "", "Conflict", {}]) {
+      const later = setup();
+      later.ctx.earlierAttemptUnsettled = true;
+      later.receiver.answer({ status: 409, ...(bare === undefined ? {} : { body: bare }) });
+      expect(await sendOrder.run(later.ctx, { order: danishOrder() }), JSON.stringify(bare)).toEqual({
+        externalId: REFERENCE,
+        created: false,
+        outputs: { payload: "order", idempotencyKey: REFERENCE, status: 409, bodySha256: HEX64, adopted: true },
+      });
+
+      const first = setup();
+      // A first attempt, or one after a refusal: nothing of ours can have reached the receiver unanswered.
+      first.ctx.earlierAttemptUnsettled = false;
+      first.receiver.answer({ status: 409, ...(bare === undefined ? {} : { body: bare }) });
+      const error = await failure(sendOrder.run(first.ctx, { order: danishOrder() }));
+      expect(error).toMatchObject({ errorClass: "conflict", code: "webhook_out_conflict", retryable: false });
+    }
+    // Words that do not name the key stay the receiver's refusal, whatever came before.
+    for (const answer of [
+      { error: "order #1001 exists with other lines" },
+      { idempotencyKey: "orderly-other-0" },
+      "duplicate SKU",
+    ]) {
+      const { receiver, ctx } = setup();
+      ctx.earlierAttemptUnsettled = true;
+      receiver.answer({ status: 409, body: answer });
+      const error = await failure(sendOrder.run(ctx, { order: danishOrder() }));
+      expect(error.message).toContain("The endpoint refused order #1001 (409): ");
     }
   });
 

@@ -4,7 +4,7 @@
  * belongs to one shop only (credentials, webhook secrets, transfers, people) is never copied.
  */
 import { createRoute, z } from "@hono/zod-openapi";
-import { eq } from "drizzle-orm";
+import { and, eq, sql } from "drizzle-orm";
 import { getConnector } from "../../../connectors/registry";
 import { database } from "../../../db/client";
 import { connections, flows } from "../../../db/schema";
@@ -175,6 +175,26 @@ async function refuseIfCopiedBefore(env: Env, tenantId: string, doc: SetupDocume
 }
 
 /**
+ * `refuseIfCopiedBefore` inside the write: one read per connector and name of the document, run
+ * first in the batch that writes the copy. D1 runs a batch as one transaction, after or before any
+ * other, so a copy written by a request that passed the check at the same moment is seen here. The
+ * read then makes `json()` parse text that is not JSON, a plain way to fail a statement on purpose
+ * in SQLite without a trigger; the batch throws and none of its writes is applied. (Conditional
+ * inserts instead would leave the flows to undo by hand.) One read per pair keeps each statement
+ * well under D1's 100 bound parameters.
+ */
+function copiedBeforeGuards(env: Env, tenantId: string, doc: SetupDocument) {
+  const db = database(env);
+  const pairs = new Map(doc.connections.map((c) => [JSON.stringify([c.connector, c.name]), c]));
+  return [...pairs.values()].map((c) =>
+    db
+      .select({ free: sql<string>`json(CASE WHEN COUNT(*) > 0 THEN 'setup_copied_before' ELSE '0' END)` })
+      .from(connections)
+      .where(and(eq(connections.tenantId, tenantId), eq(connections.connector, c.connector), eq(connections.name, c.name))),
+  );
+}
+
+/**
  * Writes the document's connections and flows into the tenant, all or nothing, after checking all
  * of them as the connection and flow routes do. Connections come without credentials, so those
  * whose connector needs some are switched off until they are entered; every flow comes switched
@@ -250,11 +270,19 @@ export async function importSetup(
   }
   const db = database(env);
   const writes = [
+    ...copiedBeforeGuards(env, tenantId, doc),
     ...[...made.values()].map(({ row }) => db.insert(connections).values(row)),
     ...flowRows.map((row) => db.insert(flows).values(row)),
   ];
   const [first, ...rest] = writes;
-  if (first) await db.batch([first, ...rest]);
+  try {
+    if (first) await db.batch([first, ...rest]);
+  } catch (error) {
+    // A guard threw: a copy that passed the check above at the same moment (a double click) wrote
+    // first, and this batch wrote nothing. Said as the check says it; any other failure as it is.
+    await refuseIfCopiedBefore(env, tenantId, doc);
+    throw error;
+  }
 
   const copied = [...made.values()].map(({ row, generatedSecret }) => {
     const source = getConnector(row.connector)?.source;
