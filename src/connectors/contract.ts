@@ -80,8 +80,8 @@ export interface ActionContext<Settings, Credentials, ConnectionSettings> {
   reference: string;
   /**
    * An earlier attempt of this step may have reached the target although no answer came back: it
-   * timed out, failed on the network or with a 5xx (having sent something), or never reported (its
-   * lease ran out). A target that cannot be searched may then take "already have it" as done.
+   * timed out, was answered 5xx/408 (having sent something), or never reported (its lease ran out).
+   * A target that cannot be searched may then take "already have it" as done.
    * Absent in contexts built by hand: false.
    */
   earlierAttemptUnsettled?: boolean;

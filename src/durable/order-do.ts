@@ -205,8 +205,9 @@ const PARKED_REASON_LIMIT = 500;
  * filter taken as failed (a plan's transfers fail visibly), any other is logged at each start.
  */
 const MAX_UNFINISHED_STARTS = 3;
-/** The shortest backstop a kick of the pump sets (with no projection hold configured). */
+/** The shortest and the longest backstop a kick of the pump sets (the projection hold, within these). */
 const KICK_BACKSTOP_MS = 1000;
+const KICK_BACKSTOP_MAX_MS = 10_000;
 /**
  * Not a projection parked for stopping the object (its starts used up): the sweeper's nudge, every
  * few minutes, would have it stop the object (and every other object of its isolate) again each
@@ -406,7 +407,7 @@ export class OrderDO extends DurableObject<Env> {
       return { action: "busy", retryAfterSeconds: Math.ceil((step.lease_until + this.config.outboundTimeoutMs - now) / 1000) };
     }
     const attempt = step.attempts + 1;
-    const unsettled = this.earlierAttemptUnsettled(message.transferId, message.stepIndex, step.status);
+    const unsettled = this.earlierAttemptUnsettled(message.transferId, message.stepIndex, step);
     const leaseUntil = this.leaseEnd(now);
     this.sql.run(
       `UPDATE steps SET status = 'running', attempts = ?, lease_token = ?, lease_until = ?, due_at = ?
@@ -425,12 +426,20 @@ export class OrderDO extends DurableObject<Env> {
   }
 
   /**
-   * Whether the step's last attempt may have reached its target unanswered: it is still `running`
-   * (its lease ran out before it reported), or it failed with no answer or a 5xx after sending
-   * something. A refusal, a 429 or nothing sent (`madeNothing`) settled it.
+   * Whether the step's last attempt may have reached its target unanswered: it never reported (its
+   * lease ran out: the step is still `running`, or was released again with the lease it had), or it
+   * ended with no answer in time (`timeout`) or with an answered 5xx/408 (`outbound_unavailable`),
+   * having sent something. A refusal, a 429, a network error (nothing may have left: connection
+   * refused, a name that does not resolve) or an error before the call settled it; so did a
+   * deferral or a retry from the log, which replace the error. Leaning to "settled" makes a
+   * receiver's bare repeat a visible failure rather than an order taken as sent that never was.
    */
-  private earlierAttemptUnsettled(transferId: string, stepIndex: number, status: string): boolean {
-    if (status === "running") return true;
+  private earlierAttemptUnsettled(
+    transferId: string,
+    stepIndex: number,
+    step: { status: string; lease_until: number | null },
+  ): boolean {
+    if (step.status === "running" || (step.status === "released" && step.lease_until !== null)) return true;
     const row = this.sql.one<{ error: string | null }>(
       "SELECT error FROM steps WHERE transfer_id = ? AND step_index = ?",
       transferId,
@@ -438,7 +447,8 @@ export class OrderDO extends DurableObject<Env> {
     );
     if (!row?.error) return false;
     const error = JSON.parse(row.error) as StepError;
-    return (error.errorClass === "timeout" || error.errorClass === "unavailable") && error.madeNothing !== true;
+    if (error.madeNothing === true) return false;
+    return error.errorClass === "timeout" || error.code === "outbound_unavailable";
   }
 
   /** A claimed step may run until then; another dispatch may take it over after. */
@@ -1737,10 +1747,11 @@ export class OrderDO extends DurableObject<Env> {
    * the new order's first pump, then serves as the backstop of every report made within it, and
    * one alarm an order stands for what were two set, fired and set again (each `setAlarm()` a
    * row written, each alarm a billed request; docs/performance.md). An outbox job whose isolate
-   * died runs up to the hold later than it would have.
+   * died runs up to the hold later than it would have (10 s at most, however long the hold).
    */
   private kick(): void {
-    void this.alarmBy(Date.now() + Math.max(KICK_BACKSTOP_MS, this.config.projectionHoldMs));
+    const backstop = Math.min(KICK_BACKSTOP_MAX_MS, Math.max(KICK_BACKSTOP_MS, this.config.projectionHoldMs));
+    void this.alarmBy(Date.now() + backstop);
     void this.pump().catch(() => {});
   }
 

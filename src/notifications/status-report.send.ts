@@ -79,7 +79,7 @@ export const BY_TARGET = `
 export const SWEEPS = `
   SELECT c.name, json_extract(c.settings, '$.reconcile') = 1 AS sweepOn, r.connection_id AS ran,
     r.missed_days AS missedDays, r.last_error AS lastError, r.last_error_code AS lastErrorCode,
-    r.fail_runs AS failRuns, r.on_since AS onSince
+    r.fail_runs AS failRuns, r.on_since AS onSince, r.checkpoint
   FROM connections c LEFT JOIN reconcile_state r ON r.connection_id = c.id AND r.tenant_id = c.tenant_id
   WHERE c.tenant_id = ?1 AND c.enabled = 1 AND c.connector IN (SELECT value FROM json_each(?2))
   ORDER BY c.name, c.id`;
@@ -93,6 +93,7 @@ const sweepRow = z.object({
   lastErrorCode: z.string().nullable(),
   failRuns: z.number().nullable(),
   onSince: z.number().nullable(),
+  checkpoint: z.number().nullable(),
 });
 const missedDays = z.record(z.string(), z.number());
 
@@ -104,7 +105,7 @@ function readMissedDays(text: string | null): Record<string, number> | null {
   }
 }
 
-/** What each sweep found in the period's UTC days (src/worker/reconcile.ts keeps the last 7 per day). */
+/** What each sweep found in the period's UTC days (src/worker/reconcile.ts keeps the last 8 per day). */
 export async function loadSweeps(env: Env, tenantId: string, period: ReportPeriod, now: number): Promise<SweepFacts[]> {
   const { results } = await env.DB.prepare(SWEEPS)
     .bind(tenantId, JSON.stringify(Object.keys(SWEEP_SOURCES)))
@@ -124,7 +125,7 @@ export async function loadSweeps(env: Env, tenantId: string, period: ReportPerio
         runs: Math.max(1, row.failRuns ?? 1),
         days: found,
       };
-    return { name: row.name, state: "ran", days: found, onSince: row.onSince };
+    return { name: row.name, state: "ran", days: found, onSince: row.onSince, readUpTo: row.checkpoint };
   });
 }
 

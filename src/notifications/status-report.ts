@@ -74,7 +74,7 @@ export type SweepFacts = { name: string } & (
   | { state: "off" }
   | { state: "not_run" }
   | { state: "failing"; error: string; runs: number; days: SweepDays | null }
-  | { state: "ran"; days: SweepDays | null; onSince: number | null }
+  | { state: "ran"; days: SweepDays | null; onSince: number | null; readUpTo?: number | null }
 );
 
 export interface StatusReportFacts {
@@ -127,6 +127,9 @@ function missingLines(f: StatusReportFacts): string[] {
   return lines;
 }
 
+/** How far a sweep may lag the end of a period and still vouch for it (its 15-minute cadence, its hold-back and a missed run). */
+const SWEEP_LAG_MS = 60 * 60_000;
+
 /** How much of a sweep's error goes into the report. */
 const ERROR_CHARS = 300;
 
@@ -153,7 +156,15 @@ function sweepLine(s: SweepFacts, period: ReportPeriod): string {
     }
     case "ran": {
       const since = s.onSince !== null && s.onSince > period.start ? `, on since ${utcMinute(s.onSince)} UTC` : "";
-      return s.days ? `${sweep} ${foundText(s.days)}${since}` : `${sweep} kept no count for this period${since}`;
+      // A sweep that fell behind (past its ceiling, or stalled) has not looked at the period's end:
+      // "nothing missing" would vouch for orders it never read.
+      const behind =
+        s.readUpTo !== undefined && (s.readUpTo === null || s.readUpTo < period.end - SWEEP_LAG_MS)
+          ? `; but it has read the shop's orders only ${s.readUpTo === null ? "for a first window, not finished yet" : `up to ${utcMinute(s.readUpTo)} UTC`}, so orders after that are not vouched for`
+          : "";
+      return s.days
+        ? `${sweep} ${foundText(s.days)}${since}${behind}`
+        : `${sweep} kept no count for this period${since}${behind}`;
     }
   }
 }

@@ -28,7 +28,7 @@ import { shopifySweep } from "../connectors/shopify/shopify.reconcile";
 import { woocommerceSweep } from "../connectors/woocommerce/woocommerce.reconcile";
 import { database } from "../db/client";
 import { type LoadedConnection, loadConnection } from "../db/connections";
-import { deadLetters, reconcileState } from "../db/schema";
+import { reconcileState } from "../db/schema";
 import { OrderlyError } from "../domain/errors";
 import { isLadderStage, ladderRank, type Stage, type StageState } from "../domain/stage";
 import { orderObjectName, orderStub } from "../durable/order-types";
@@ -39,7 +39,7 @@ import { alertRefusedDelivery } from "../notifications/refused-alerts";
 import { runtimeConfig } from "./config";
 import type { FoundOrder, FoundRefund, SweepSource, SweepWindow } from "./reconcile-source";
 import { textFetch } from "./reconcile-source";
-import { type Refusal, takeDelivery } from "./routes/hooks";
+import { type Refusal, storeRefusedDelivery, takeDelivery } from "./routes/hooks";
 
 /** The sources that can be swept, by connector id. */
 export const SWEEP_SOURCES: Readonly<Record<string, SweepSource>> = {
@@ -225,9 +225,9 @@ function readDays(text: string | null): Record<string, number> {
   }
 }
 
-/** The per-day counts with this run's added, days older than the week dropped. */
+/** The per-day counts with this run's added, days older than those kept dropped. */
 function addDay(days: Record<string, number>, at: number, n: number): Record<string, number> {
-  const oldest = day(at - (WEEK_DAYS - 1) * 86_400_000);
+  const oldest = day(at - (KEPT_DAYS - 1) * 86_400_000);
   const kept = Object.fromEntries(Object.entries(days).filter(([d]) => d >= oldest));
   if (n > 0) kept[day(at)] = (kept[day(at)] ?? 0) + n;
   return kept;
@@ -521,36 +521,17 @@ async function keep(
   budget.queries -= 4;
   budget.kept -= 1;
   result.kept++;
-  const receivedAt = Date.now();
-  const { body, headers } = delivery;
-  const inline = body.byteLength <= runtimeConfig(env).inlineBodyLimit;
-  const text = inline ? new TextDecoder().decode(body) : null;
-  const blobKey = inline ? null : `raw/${connection.tenantId}/${connection.id}/refused-${receivedAt}-${crypto.randomUUID()}`;
-  if (blobKey) await env.BLOBS.put(blobKey, body, { httpMetadata: { contentType: "application/json" } });
   const reason = `Found by the reconciliation sweep (its webhook never reached Orderly). ${refusal.reason}`;
-  const row = await database(env)
-    .insert(deadLetters)
-    .values({
-      transferId: null,
-      tenantId: connection.tenantId,
-      body: {
-        kind: "refused_delivery",
-        code: refusal.code,
-        verified: true,
-        manual: refusal.manual === true,
-        connectionId: connection.id,
-        connector: connection.connector.id,
-        order: refusal.order ?? label,
-        sweepKey: key,
-        receivedAt,
-        headers: Object.fromEntries(headers),
-        raw: { body: text, blobKey, size: body.byteLength },
-      },
-      reason,
-      createdAt: receivedAt,
-    })
-    .returning({ id: deadLetters.id })
-    .get();
+  const row = await storeRefusedDelivery(env, {
+    connection,
+    body: delivery.body,
+    contentType: "application/json",
+    headers: Object.fromEntries(delivery.headers),
+    refusal: { ...refusal, order: refusal.order ?? label },
+    verified: true,
+    reason,
+    extra: { sweepKey: key },
+  });
   console.warn("reconcile: order kept, not taken", {
     connectionId: connection.id,
     deadLetterId: row.id,
@@ -597,6 +578,11 @@ function retryAt(error: unknown, now: number): number {
 
 /** Days the page's weekly total covers. */
 const WEEK_DAYS = 7;
+/**
+ * Days the per-day counts are kept: a week and the day before it, so a weekly report sent on the
+ * day after its week still finds that week's first day.
+ */
+const KEPT_DAYS = WEEK_DAYS + 1;
 const day = (at: number) => new Date(at).toISOString().slice(0, 10);
 
 async function record(
@@ -762,7 +748,7 @@ export function missedThisWeek(status: ReconcileStatus, now = Date.now()): numbe
 
 /**
  * Orders a webhook missed on the UTC days from `start`'s up to (not including) `end`'s, of the days
- * the row keeps at `now` (the last 7): the count and the first and last day counted, or null when
+ * the row keeps at `now` (the last 8): the count and the first and last day counted, or null when
  * the row keeps none of them. Consecutive periods so count each day once.
  */
 export function missedOnDays(
@@ -771,7 +757,7 @@ export function missedOnDays(
   end: number,
   now: number,
 ): { missed: number; from: string; to: string } | null {
-  const from = day(Math.max(start, now - (WEEK_DAYS - 1) * 86_400_000));
+  const from = day(Math.max(start, now - (KEPT_DAYS - 1) * 86_400_000));
   const to = day(Date.parse(`${day(end)}T00:00:00Z`) - 1);
   if (from > to) return null;
   const missed = Object.entries(missedDays).reduce((sum, [d, n]) => (d >= from && d <= to ? sum + n : sum), 0);

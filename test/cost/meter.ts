@@ -79,10 +79,13 @@ const rows = () => ({ read: 0, written: 0, alarms: 0 });
 /**
  * Alarms set to go off within a minute, per object (its storage): `settle` waits for them, since
  * what they do is part of the order that set them. A later `setAlarm` of the object replaces its
- * entry (an alarm moved out to housekeeping's is not waited for).
+ * entry (an alarm moved out to housekeeping's is not waited for); the alarm's handler starting
+ * removes it. One whose handler has not started `ALARM_GRACE_MS` after its time (deleted, never
+ * to go off) is waited for no longer.
  */
 const soonAlarms = new Map<object, number>();
 const SOON_MS = 60_000;
+const ALARM_GRACE_MS = 10_000;
 
 function noteAlarm(storage: unknown, at: unknown): void {
   const time = typeof at === "number" ? at : at instanceof Date ? at.getTime() : Number.NaN;
@@ -147,6 +150,7 @@ function meterObject(className: string, proto: object, requests: string[], busy:
       method,
       (self, _args, call) => {
         const key = objectKey(className, self);
+        if (method === "alarm") soonAlarms.delete((self as Owned).ctx.storage);
         bump(current!.doCalls, `${className}.${method}`);
         bump(current!.doObjects, key);
         bump(current!.doObjectCalls, `${key}.${method}`);
@@ -155,6 +159,7 @@ function meterObject(className: string, proto: object, requests: string[], busy:
       },
       (self, call) => {
         objectKey(className, self);
+        if (method === "alarm") soonAlarms.delete((self as Owned).ctx.storage);
         return timed(null, call);
       },
     );
@@ -393,7 +398,7 @@ export async function settle(quietMs: number, timeoutMs = 60_000, options: { ala
   const started = Date.now();
   while (Date.now() - started < timeoutMs) {
     await new Promise((resolve) => setTimeout(resolve, 50));
-    const alarmDue = options.alarms === true && [...soonAlarms.values()].some((at) => at > Date.now() - 100);
+    const alarmDue = options.alarms === true && [...soonAlarms.values()].some((at) => at > Date.now() - ALARM_GRACE_MS);
     if (inflight === 0 && !alarmDue && Date.now() - lastActivity >= quietMs) return;
   }
   throw new Error(`metered work did not settle within ${timeoutMs} ms`);

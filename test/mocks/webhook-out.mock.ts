@@ -28,6 +28,8 @@ export interface ReceiverOptions {
 
 export interface ScriptedAnswer {
   status: number;
+  /** No answer at all: the fetch fails as on a dropped or refused connection. */
+  networkError?: boolean;
   body?: unknown;
   headers?: Record<string, string>;
 }
@@ -126,6 +128,7 @@ export function createWebhookReceiver(options: ReceiverOptions = {}) {
       body: JSON.parse(raw),
     });
     const scripted = script.shift();
+    if (scripted?.networkError) throw new TypeError("Network connection lost.");
     if (scripted) {
       const init = { status: scripted.status, headers: scripted.headers ?? {} };
       if (scripted.body === undefined) return new Response(null, init);

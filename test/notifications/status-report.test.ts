@@ -40,13 +40,13 @@ describe("the report's period (pure)", () => {
 });
 
 describe("the sweep's days in a period (pure)", () => {
-  it("counts the UTC days the period starts on up to the day it ends on, of the 7 the sweep keeps", () => {
+  it("counts the UTC days the period starts on up to the day it ends on, of the 8 the sweep keeps", () => {
     const days = { "2026-01-03": 1, "2026-01-04": 2, "2026-01-05": 4, "2026-01-06": 8 };
     const daily = reportPeriod("daily", Date.UTC(2026, 0, 6, 6, 10), 6);
     expect(missedOnDays(days, daily.start, daily.end, daily.end)).toEqual({ missed: 4, from: "2026-01-05", to: "2026-01-05" });
-    // A week's first day is gone from the sweep's 7 once it ran on the report's day: the range says so.
+    // The sweep keeps a week and a day: a weekly report, sent on the day after its week, counts all of it.
     const weekly = reportPeriod("weekly", Date.UTC(2026, 0, 5, 6, 10), 6);
-    expect(missedOnDays(days, weekly.start, weekly.end, weekly.end)).toEqual({ missed: 3, from: "2025-12-30", to: "2026-01-04" });
+    expect(missedOnDays(days, weekly.start, weekly.end, weekly.end)).toEqual({ missed: 3, from: "2025-12-29", to: "2026-01-04" });
   });
 });
 
@@ -196,8 +196,14 @@ describe("the status report's contents", () => {
       missedDays: { [day(period.start - DAY)]: 5, [reported]: 3, [day(period.end)]: 2 },
       missedTotal: 10,
       onSince: period.start - 3 * DAY,
+      checkpoint: period.end - 20 * MINUTE,
     });
-    await state(await source("B shop", "woocommerce", true), { missedDays: {}, onSince: period.start - DAY });
+    // Behind: it found nothing, but has not read the period's last hours, so it vouches only so far.
+    await state(await source("B shop", "woocommerce", true), {
+      missedDays: {},
+      onSince: period.start - DAY,
+      checkpoint: period.end - 3 * HOUR,
+    });
     await source("C shop", "woocommerce", false);
     await state(await source("D shop", "shopify", true), {
       missedDays: { [reported]: 1 },
@@ -216,7 +222,7 @@ describe("the status report's contents", () => {
     expect(at, text).toBeGreaterThan(lines.indexOf("Possibly missing"));
     expect(lines.slice(at + 1, lines.indexOf("", at))).toEqual([
       `- A shop: the reconciliation sweep found 3 orders (or stages, refunds) no webhook brought, and took them (UTC day ${reported})`,
-      `- B shop: the reconciliation sweep found nothing missing (UTC day ${reported})`,
+      `- B shop: the reconciliation sweep found nothing missing (UTC day ${reported}); but it has read the shop's orders only up to ${new Date(period.end - 3 * HOUR).toISOString().slice(0, 16).replace("T", " ")} UTC, so orders after that are not vouched for`,
       "- C shop: the reconciliation sweep is off, so an order whose webhook is lost is not found: switch it on in the connection's settings",
       `- D shop: the reconciliation sweep is failing (3 runs in a row): Shopify refused the app's client credentials: enter them again on the connection. Before that it found 1 order (or stages, refunds) no webhook brought, and took them (UTC day ${reported})`,
       "- E shop: the reconciliation sweep is on but has not run yet",

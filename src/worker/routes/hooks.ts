@@ -346,15 +346,55 @@ async function keep(
   refusal: Refusal,
   verified: boolean,
 ) {
+  const { id, order } = await storeRefusedDelivery(c.env, {
+    connection,
+    body,
+    contentType: c.req.header("content-type") ?? "application/json",
+    headers: keptHeaders(c.req.raw.headers),
+    refusal,
+    verified,
+  });
+  console.warn("delivery kept, not taken", { connectionId: connection.id, deadLetterId: id, code: refusal.code });
+  c.executionCtx.waitUntil(
+    alertRefusedDelivery(c.env, {
+      tenantId: connection.tenantId,
+      connectionId: connection.id,
+      deadLetterId: id,
+      order,
+      reason: refusal.reason,
+    }),
+  );
+  return c.json({ ok: true, kept: { deadLetterId: id, code: refusal.code, reason: refusal.answer ?? refusal.reason } });
+}
+
+/**
+ * Writes a refused delivery's dead letter: the raw body (inline when small and valid UTF-8, else in
+ * R2 under raw/) and the headers given, as "Kept, not processed" lists and replays it. The one way
+ * a refused delivery is kept, by the webhook route and by the reconciliation sweep (`extra`: what
+ * that caller adds to the row's body). Returns the row's id and the order as the merchant knows it.
+ */
+export async function storeRefusedDelivery(
+  env: Env,
+  kept: {
+    connection: LoadedConnection;
+    body: Uint8Array;
+    contentType: string;
+    headers: Record<string, string>;
+    refusal: Refusal;
+    verified: boolean;
+    reason?: string;
+    extra?: Record<string, unknown>;
+  },
+): Promise<{ id: number; order: string | null }> {
+  const { connection, body, refusal } = kept;
   const receivedAt = Date.now();
-  const text = body.byteLength <= runtimeConfig(c.env).inlineBodyLimit ? strictText(body) : null;
+  const text = body.byteLength <= runtimeConfig(env).inlineBodyLimit ? strictText(body) : null;
   const blobKey =
     text === null ? `raw/${connection.tenantId}/${connection.id}/refused-${receivedAt}-${crypto.randomUUID()}` : null;
-  if (blobKey)
-    await c.env.BLOBS.put(blobKey, body, { httpMetadata: { contentType: c.req.header("content-type") ?? "application/json" } });
+  if (blobKey) await env.BLOBS.put(blobKey, body, { httpMetadata: { contentType: kept.contentType } });
   const order =
     refusal.order ?? orderLabel(connection.connector.id, text ?? (body.byteLength <= MAX_EVENT_BYTES ? strictText(body) : null));
-  const row = await database(c.env)
+  const row = await database(env)
     .insert(deadLetters)
     .values({
       transferId: null,
@@ -362,31 +402,22 @@ async function keep(
       body: {
         kind: "refused_delivery",
         code: refusal.code,
-        verified,
+        verified: kept.verified,
         manual: refusal.manual === true,
         connectionId: connection.id,
         connector: connection.connector.id,
         order,
+        ...kept.extra,
         receivedAt,
-        headers: keptHeaders(c.req.raw.headers),
+        headers: kept.headers,
         raw: { body: text, blobKey, size: body.byteLength },
       },
-      reason: refusal.reason,
+      reason: kept.reason ?? refusal.reason,
       createdAt: receivedAt,
     })
     .returning({ id: deadLetters.id })
     .get();
-  console.warn("delivery kept, not taken", { connectionId: connection.id, deadLetterId: row.id, code: refusal.code });
-  c.executionCtx.waitUntil(
-    alertRefusedDelivery(c.env, {
-      tenantId: connection.tenantId,
-      connectionId: connection.id,
-      deadLetterId: row.id,
-      order,
-      reason: refusal.reason,
-    }),
-  );
-  return c.json({ ok: true, kept: { deadLetterId: row.id, code: refusal.code, reason: refusal.answer ?? refusal.reason } });
+  return { id: row.id, order };
 }
 
 /**

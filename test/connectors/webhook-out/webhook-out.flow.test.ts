@@ -103,6 +103,20 @@ describe("a webhook-out step on the paid stage", () => {
     expect(JSON.stringify(detail.body.steps)).toContain('"adopted":true');
   });
 
+  it("keeps a bare 409 a refusal after a network error: nothing may have reached the receiver then", async () => {
+    const receiver = createWebhookReceiver({ bearerToken: BEARER, headers: { "x-warehouse-id": "42" } });
+    receiver.install();
+    receiver.answer({ status: 0, networkError: true }, { status: 409 });
+    const world = await createWorld();
+    const target = await warehouseConnection(world);
+    await world.flow("paid", [{ target, action: "sendOrder" }]);
+    const order = shopifyOrder();
+    await world.sendShopify("orders/paid", order);
+    const [transfer] = await settledTransfers(world, String(order.id), 1);
+    expect(transfer.status, JSON.stringify(transfer)).toBe("failed");
+    expect(transfer.errorReason).toContain(`The endpoint refused order #${order.id} (409)`);
+  });
+
   it("keeps a bare 409 a refusal when the attempt before it was refused too: a retry of the transfer does not make it a repeat", async () => {
     const receiver = createWebhookReceiver({ bearerToken: BEARER, headers: { "x-warehouse-id": "42" } });
     receiver.install();
