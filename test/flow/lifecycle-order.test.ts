@@ -6,7 +6,7 @@
  */
 import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { createWorld, eventually, settledTransfers, shopifyOrder, type World } from "../helpers/world";
+import { createWorld, eventually, settledTransfers, shopifyOrder, shopifyRefund, type World } from "../helpers/world";
 import { createEconomicMock, type EconomicMock, installEconomicMock } from "../mocks/economic.mock";
 
 const PAYMENT = { journalNumber: 1, defaultContraAccountNumber: 5820 };
@@ -33,31 +33,6 @@ function versions() {
   });
 }
 
-function refundPayload(orderId: number, refundId: number) {
-  return {
-    id: refundId,
-    order_id: orderId,
-    created_at: new Date().toISOString(),
-    processed_at: new Date().toISOString(),
-    note: "Wrong size",
-    refund_line_items: [
-      {
-        id: refundId + 1,
-        quantity: 1,
-        line_item_id: 1,
-        restock_type: "return",
-        subtotal: "199.00",
-        total_tax: "39.80",
-        line_item: { id: 1, sku: "TS-1", title: "T-shirt", quantity: 1, price: "199.00" },
-      },
-    ],
-    order_adjustments: [],
-    transactions: [
-      { id: refundId + 2, kind: "refund", status: "success", gateway: "quickpay", amount: "199.00", currency: "DKK" },
-    ],
-  };
-}
-
 const count = (mock: EconomicMock, method: string, path: string) =>
   mock.state.requests.filter((r) => r.method === method && r.path === path).length;
 
@@ -82,7 +57,7 @@ describe("gap 5: a refund that beats orders/paid", () => {
 
     await world.sendShopify("orders/create", created);
     await settledTransfers(world, String(created.id), 1);
-    await world.sendShopify("refunds/create", refundPayload(created.id, 9001));
+    await world.sendShopify("refunds/create", shopifyRefund(created.id, 9001));
     await settledTransfers(world, String(created.id), 3);
     // The catch-up made the paid transfer from the pending order: nothing to enter yet.
     expect(mock.state.vouchers).toHaveLength(0);
@@ -149,7 +124,7 @@ describe("gap 5: a refund that beats orders/paid", () => {
     // A refund of part of the deposit climbs the ladder to paid: the paid flows run from a version
     // with no amount to enter, so nothing is entered yet.
     await world.sendShopify("orders/updated", at(2, { financial_status: "partially_refunded", total_outstanding: "149.00" }));
-    await world.sendShopify("refunds/create", refundPayload(deposit.id, 9101));
+    await world.sendShopify("refunds/create", shopifyRefund(deposit.id, 9101));
     await settledTransfers(world, String(deposit.id), 3);
     expect(mock.state.vouchers).toHaveLength(0);
 

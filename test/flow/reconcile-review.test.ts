@@ -13,7 +13,15 @@ import { database } from "../../src/db/client";
 import { deadLetters, mailOutbox } from "../../src/db/schema";
 import { RECONCILE_OVERLAP_MS, RECONCILE_PAGE_FAILS, reconcileSources, reconcileStatus } from "../../src/worker/reconcile";
 import { woocommerceFixture } from "../fixtures/woocommerce";
-import { createWorld, eventually, orderObject, settledTransfers, shopifyOrder, type World } from "../helpers/world";
+import {
+  createWorld,
+  eventually,
+  orderObject,
+  settledTransfers,
+  shopifyOrder,
+  shopifyRefund,
+  type World,
+} from "../helpers/world";
 import { createShopifyOrdersMock, createWooOrdersMock, installShopMocks } from "../mocks/shop-orders.mock";
 
 const MINUTE = 60_000;
@@ -36,31 +44,6 @@ async function sweptShop(world: World, options: { pageSize?: number; credentials
   });
 }
 
-function refund(orderId: number, refundId: number, at: string) {
-  return {
-    id: refundId,
-    order_id: orderId,
-    created_at: at,
-    processed_at: at,
-    note: "Wrong size",
-    refund_line_items: [
-      {
-        id: refundId + 1,
-        quantity: 1,
-        line_item_id: 1,
-        restock_type: "return",
-        subtotal: "199.00",
-        total_tax: "39.80",
-        line_item: { id: 1, sku: "TS-1", title: "T-shirt", quantity: 1, price: "199.00" },
-      },
-    ],
-    order_adjustments: [],
-    transactions: [
-      { id: refundId + 2, kind: "refund", status: "success", gateway: "quickpay", amount: "199.00", currency: "DKK" },
-    ],
-  };
-}
-
 async function creditNotes(world: World) {
   const { body } = await world.api(`/ledger/invoices?connection=${world.ledgerId}`);
   return (body.invoices as Array<{ type: string }>).filter((d) => d.type === "credit-note");
@@ -79,7 +62,7 @@ describe("the reconciliation sweep, after review", () => {
     const mock = await sweptShop(world);
     const at = new Date(Date.now() + MINUTE).toISOString();
     const order = shopifyOrder({ updated_at: at, financial_status: "partially_refunded" });
-    order.refunds = [refund(order.id, 9101, at)];
+    order.refunds = [shopifyRefund(order.id, 9101, at)];
     mock.orders.push(order);
     installShopMocks([mock]);
 
@@ -99,10 +82,15 @@ describe("the reconciliation sweep, after review", () => {
     await world.sendShopify("orders/paid", order);
     await settledTransfers(world, String(order.id), 1);
     const at = new Date(Date.now() + 2000).toISOString();
-    await world.sendShopify("refunds/create", refund(order.id, 9201, at));
+    await world.sendShopify("refunds/create", shopifyRefund(order.id, 9201, at));
     await settledTransfers(world, String(order.id), 2);
     // The order's own update (orders/updated) was lost: the sweep takes the order, and not the refund.
-    const updated = { ...order, updated_at: at, financial_status: "partially_refunded", refunds: [refund(order.id, 9201, at)] };
+    const updated = {
+      ...order,
+      updated_at: at,
+      financial_status: "partially_refunded",
+      refunds: [shopifyRefund(order.id, 9201, at)],
+    };
     mock.orders.push(updated);
     installShopMocks([mock]);
 

@@ -14,34 +14,19 @@ import { ledgerInvoices, mailOutbox, tenants, unplannedOrders } from "../../src/
 import { unplannedTopic } from "../../src/notifications/unplanned-alerts";
 import { applyRetention } from "../../src/worker/retention";
 import { installMeter, settle, startMeter, stopMeter } from "../cost/meter";
-import { createWorld, eventually, ledgerSteps, orderObject, settledTransfers, shopifyOrder, type World } from "../helpers/world";
+import {
+  createWorld,
+  eventually,
+  ledgerSteps,
+  orderObject,
+  settledTransfers,
+  shopifyOrder,
+  shopifyRefund,
+  type World,
+} from "../helpers/world";
 import { withFailingD1 } from "../notifications/failing-d1";
 
 const DAY = 86_400_000;
-
-function refundPayload(orderId: number, refundId: number) {
-  return {
-    id: refundId,
-    order_id: orderId,
-    created_at: new Date().toISOString(),
-    processed_at: new Date().toISOString(),
-    refund_line_items: [
-      {
-        id: refundId + 1,
-        quantity: 1,
-        line_item_id: 1,
-        restock_type: "return",
-        subtotal: "199.00",
-        total_tax: "39.80",
-        line_item: { id: 1, sku: "TS-1", title: "T-shirt", quantity: 1, price: "199.00" },
-      },
-    ],
-    order_adjustments: [],
-    transactions: [
-      { id: refundId + 2, kind: "refund", status: "success", gateway: "quickpay", amount: "199.00", currency: "DKK" },
-    ],
-  };
-}
 
 async function rowsOf(world: World) {
   return database(env).select().from(unplannedOrders).where(eq(unplannedOrders.tenantId, world.tenantId));
@@ -292,7 +277,7 @@ describe("orders that arrive while no flow is on", () => {
   it("fail a recorded refund whose details are gone, and keep it listed", async () => {
     const world = await createWorld();
     const order = await paidUnplanned(world);
-    await world.sendShopify("refunds/create", refundPayload(order.id, order.id + 7));
+    await world.sendShopify("refunds/create", shopifyRefund(order.id, order.id + 7));
     const recorded = await eventually(async () => {
       const row = await rowOf(world, order.id);
       return row?.stages.some((s) => s.startsWith("refunded:")) ? row : undefined;

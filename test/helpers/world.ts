@@ -183,6 +183,32 @@ export function shopifyOrder(overrides: Record<string, unknown> = {}): Record<st
 }
 
 /** The order object of a Shopify order sent to the world's shop. */
+/** A Shopify refund of the test order's one T-shirt line (199.00 + 39.80 VAT), paid back through quickpay. */
+export function shopifyRefund(orderId: number, refundId: number, at = new Date().toISOString()) {
+  return {
+    id: refundId,
+    order_id: orderId,
+    created_at: at,
+    processed_at: at,
+    note: "Wrong size",
+    refund_line_items: [
+      {
+        id: refundId + 1,
+        quantity: 1,
+        line_item_id: 1,
+        restock_type: "return",
+        subtotal: "199.00",
+        total_tax: "39.80",
+        line_item: { id: 1, sku: "TS-1", title: "T-shirt", quantity: 1, price: "199.00" },
+      },
+    ],
+    order_adjustments: [],
+    transactions: [
+      { id: refundId + 2, kind: "refund", status: "success", gateway: "quickpay", amount: "199.00", currency: "DKK" },
+    ],
+  };
+}
+
 export function orderObject(world: World, order: { id: number }) {
   return orderStub(env, orderObjectName(world.shopId, String(order.id)));
 }
