@@ -7,7 +7,7 @@
  */
 import { describe, expect, it } from "vitest";
 import { createWorld, eventually, settledTransfers, shopifyOrder, type World } from "../../helpers/world";
-import { createWebhookReceiver, WEBHOOK_SECRET, WEBHOOK_URL } from "../../mocks/webhook-out.mock";
+import { createWebhookReceiver, type ScriptedAnswer, WEBHOOK_SECRET, WEBHOOK_URL } from "../../mocks/webhook-out.mock";
 
 const BEARER = "tok_warehouse_123";
 
@@ -25,6 +25,20 @@ async function warehouseConnection(world: World): Promise<string> {
   expect(JSON.stringify(read.body)).not.toContain(WEBHOOK_SECRET);
   expect(JSON.stringify(read.body)).not.toContain(BEARER);
   return res.body.id as string;
+}
+
+/** A paid order sent to a warehouse that answers with `answers` first: the transfer once settled. */
+async function sentToWarehouse(...answers: ScriptedAnswer[]) {
+  const receiver = createWebhookReceiver({ bearerToken: BEARER, headers: { "x-warehouse-id": "42" } });
+  receiver.install();
+  receiver.answer(...answers);
+  const world = await createWorld();
+  const target = await warehouseConnection(world);
+  await world.flow("paid", [{ target, action: "sendOrder" }]);
+  const order = shopifyOrder();
+  await world.sendShopify("orders/paid", order);
+  const [transfer] = await settledTransfers(world, String(order.id), 1);
+  return { receiver, world, order, transfer };
 }
 
 describe("a webhook-out step on the paid stage", () => {
@@ -70,32 +84,16 @@ describe("a webhook-out step on the paid stage", () => {
   });
 
   it("fails the transfer with the receiver's answer when the endpoint refuses the order", async () => {
-    const receiver = createWebhookReceiver({ bearerToken: BEARER, headers: { "x-warehouse-id": "42" } });
-    receiver.install();
-    receiver.answer({ status: 422, body: { error: "unknown SKU TS-1" } });
-    const world = await createWorld();
-    const target = await warehouseConnection(world);
-    await world.flow("paid", [{ target, action: "sendOrder" }]);
-    const order = shopifyOrder();
-    await world.sendShopify("orders/paid", order);
-    const [transfer] = await settledTransfers(world, String(order.id), 1);
+    const { receiver, order, transfer } = await sentToWarehouse({ status: 422, body: { error: "unknown SKU TS-1" } });
     expect(transfer.status).toBe("failed");
     expect(transfer.errorReason).toContain(`The endpoint refused order #${order.id} (422): {"error":"unknown SKU TS-1"}`);
     expect(receiver.received).toHaveLength(1);
   });
 
   it("completes a step whose retry is answered with a bare 409: the attempt that failed may have reached the receiver", async () => {
-    const receiver = createWebhookReceiver({ bearerToken: BEARER, headers: { "x-warehouse-id": "42" } });
-    receiver.install();
     // The first attempt's answer is a 503 (as a timeout after the receiver took it would be); the
     // retry hears a 409 without a body, the receiver's "I have this already".
-    receiver.answer({ status: 503 }, { status: 409 });
-    const world = await createWorld();
-    const target = await warehouseConnection(world);
-    await world.flow("paid", [{ target, action: "sendOrder" }]);
-    const order = shopifyOrder();
-    await world.sendShopify("orders/paid", order);
-    const [transfer] = await settledTransfers(world, String(order.id), 1);
+    const { receiver, world, transfer } = await sentToWarehouse({ status: 503 }, { status: 409 });
     expect(transfer.status, JSON.stringify(transfer)).toBe("completed");
     expect(receiver.received).toHaveLength(2);
     const detail = await world.api(`/transfers/${transfer.id}`);
@@ -104,29 +102,13 @@ describe("a webhook-out step on the paid stage", () => {
   });
 
   it("keeps a bare 409 a refusal after a network error: nothing may have reached the receiver then", async () => {
-    const receiver = createWebhookReceiver({ bearerToken: BEARER, headers: { "x-warehouse-id": "42" } });
-    receiver.install();
-    receiver.answer({ status: 0, networkError: true }, { status: 409 });
-    const world = await createWorld();
-    const target = await warehouseConnection(world);
-    await world.flow("paid", [{ target, action: "sendOrder" }]);
-    const order = shopifyOrder();
-    await world.sendShopify("orders/paid", order);
-    const [transfer] = await settledTransfers(world, String(order.id), 1);
+    const { order, transfer } = await sentToWarehouse({ status: 0, networkError: true }, { status: 409 });
     expect(transfer.status, JSON.stringify(transfer)).toBe("failed");
     expect(transfer.errorReason).toContain(`The endpoint refused order #${order.id} (409)`);
   });
 
   it("keeps a bare 409 a refusal when the attempt before it was refused too: a retry of the transfer does not make it a repeat", async () => {
-    const receiver = createWebhookReceiver({ bearerToken: BEARER, headers: { "x-warehouse-id": "42" } });
-    receiver.install();
-    receiver.answer({ status: 409 }, { status: 409 });
-    const world = await createWorld();
-    const target = await warehouseConnection(world);
-    await world.flow("paid", [{ target, action: "sendOrder" }]);
-    const order = shopifyOrder();
-    await world.sendShopify("orders/paid", order);
-    const [transfer] = await settledTransfers(world, String(order.id), 1);
+    const { receiver, world, order, transfer } = await sentToWarehouse({ status: 409 }, { status: 409 });
     expect(transfer.status).toBe("failed");
     expect(transfer.errorReason).toContain(`The endpoint refused order #${order.id} (409)`);
     const retry = await world.api(`/transfers/${transfer.id}/retry`, { body: {} });
