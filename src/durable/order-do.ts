@@ -42,7 +42,7 @@ import { alertGoneRefunds } from "../notifications/refund-gone-alerts";
 import { alertUnplannedOrder } from "../notifications/unplanned-alerts";
 import { type RuntimeConfig, retryDelaySeconds, runtimeConfig } from "../worker/config";
 import { type OrderIdentity, projectTransfer, type StepRow, type TransferRow } from "./order-projection";
-import { ORDER_DO_MIGRATIONS } from "./order-schema";
+import { ALL_STEPS, ORDER_DO_MIGRATIONS } from "./order-schema";
 import type {
   HandedStep,
   IngestRequest,
@@ -410,7 +410,7 @@ export class OrderDO extends DurableObject<Env> {
     const unsettled = this.earlierAttemptUnsettled(message.transferId, message.stepIndex, step);
     const leaseUntil = this.leaseEnd(now);
     this.sql.run(
-      `UPDATE steps SET status = 'running', attempts = ?, lease_token = ?, lease_until = ?, due_at = ?
+      `UPDATE step_rows SET status = 'running', attempts = ?, lease_token = ?, lease_until = ?, due_at = ?
        WHERE transfer_id = ? AND step_index = ?`,
       attempt,
       token,
@@ -441,7 +441,7 @@ export class OrderDO extends DurableObject<Env> {
   ): boolean {
     if (step.status === "running" || (step.status === "released" && step.lease_until !== null)) return true;
     const row = this.sql.one<{ error: string | null }>(
-      "SELECT error FROM steps WHERE transfer_id = ? AND step_index = ?",
+      "SELECT error FROM step_rows WHERE transfer_id = ? AND step_index = ?",
       transferId,
       stepIndex,
     );
@@ -480,7 +480,7 @@ export class OrderDO extends DurableObject<Env> {
     const own = configs[stepIndex]?.target;
     const previous = this.sql
       .all<{ step_index: number; result: string | null }>(
-        "SELECT step_index, result FROM steps WHERE transfer_id = ? AND step_index < ? ORDER BY step_index",
+        `SELECT step_index, result FROM ${ALL_STEPS} WHERE transfer_id = ? AND step_index < ? ORDER BY step_index`,
         transferId,
         stepIndex,
       )
@@ -490,13 +490,13 @@ export class OrderDO extends DurableObject<Env> {
     // What this same step returned when it last succeeded (a run from the start keeps it): an
     // action whose effect no record in the target shows (an e-mail) tells by it that it is done.
     const ownResult = this.sql.one<{ result: string | null }>(
-      "SELECT result FROM steps WHERE transfer_id = ? AND step_index = ?",
+      "SELECT result FROM step_rows WHERE transfer_id = ? AND step_index = ?",
       transferId,
       stepIndex,
     )?.result;
     const history = this.sql
       .all<{ transfer_id: string; stage: Stage; occurrence: string; step_index: number; steps: string; result: string }>(
-        `SELECT s.transfer_id, t.stage, t.occurrence, s.step_index, t.steps, s.result FROM steps s JOIN transfers t ON t.id = s.transfer_id
+        `SELECT s.transfer_id, t.stage, t.occurrence, s.step_index, t.steps, s.result FROM step_rows s JOIN transfers t ON t.id = s.transfer_id
          WHERE s.result IS NOT NULL AND s.transfer_id != ? ORDER BY t.seq, s.step_index`,
         transferId,
       )
@@ -554,7 +554,7 @@ export class OrderDO extends DurableObject<Env> {
       };
     if (!handed && !lapsed && step.status !== "released" && step.status !== "retrying") return undefined;
     this.sql.run(
-      `UPDATE steps SET status = 'deferred', due_at = ?, error = ?, attempts = attempts - ?, lease_token = NULL, lease_until = NULL
+      `UPDATE step_rows SET status = 'deferred', due_at = ?, error = ?, attempts = attempts - ?, lease_token = NULL, lease_until = NULL
        WHERE transfer_id = ? AND step_index = ?`,
       untilMs,
       JSON.stringify({ message: `Waiting for the target: ${reason}`, code: "deferred", errorClass: "rate_limited" }),
@@ -583,7 +583,7 @@ export class OrderDO extends DurableObject<Env> {
     // that keeps crashing its consumer claims and never reports, and must still end step_lost.
     if (outcome.kind === "ok") {
       this.sql.run(
-        `UPDATE steps SET status = 'done', result = ?, error = NULL, lease_token = NULL, lease_until = NULL, due_at = NULL,
+        `UPDATE step_rows SET status = 'done', result = ?, error = NULL, lease_token = NULL, lease_until = NULL, due_at = NULL,
            resends = 0
          WHERE transfer_id = ? AND step_index = ?`,
         JSON.stringify(outcome.result),
@@ -591,7 +591,7 @@ export class OrderDO extends DurableObject<Env> {
         report.stepIndex,
       );
       const remaining = this.sql.one<{ n: number }>(
-        "SELECT COUNT(*) AS n FROM steps WHERE transfer_id = ? AND status != 'done'",
+        `SELECT COUNT(*) AS n FROM ${ALL_STEPS} WHERE transfer_id = ? AND status != 'done'`,
         report.transferId,
       )!.n;
       this.touchTransfer(report.transferId, remaining === 0 ? "completed" : "running", null);
@@ -600,7 +600,7 @@ export class OrderDO extends DurableObject<Env> {
     } else if (outcome.kind === "retry" && tries < this.attemptLimit(outcome.error)) {
       const delaySeconds = retryDelaySeconds(this.config, tries, outcome.retryAfterSeconds);
       this.sql.run(
-        `UPDATE steps SET status = 'retrying', error = ?, lease_token = NULL, lease_until = NULL, due_at = ?,
+        `UPDATE step_rows SET status = 'retrying', error = ?, lease_token = NULL, lease_until = NULL, due_at = ?,
            idle_attempts = idle_attempts + ?, resends = 0
          WHERE transfer_id = ? AND step_index = ?`,
         JSON.stringify(outcome.error),
@@ -694,7 +694,7 @@ export class OrderDO extends DurableObject<Env> {
       request.steps.forEach((step, index) => {
         const old = before[index];
         if (old && (old.target !== step.target || old.action !== step.action))
-          this.sql.run("UPDATE steps SET result = NULL WHERE transfer_id = ? AND step_index = ?", transfer.id, index);
+          this.sql.run("UPDATE step_rows SET result = NULL WHERE transfer_id = ? AND step_index = ?", transfer.id, index);
       });
     }
     this.sql.run("UPDATE transfers SET priority = ? WHERE id = ?", request.priority ?? "order", transfer.id);
@@ -749,14 +749,21 @@ export class OrderDO extends DurableObject<Env> {
     const status = "error" in outcome ? "failed" : "completed";
     const steps = (JSON.parse(transfer.steps) as FlowStepConfig[]).length;
     // Steps that never ran: a failure names the first (as planning does); left out, none is to run.
-    for (let index = 0; index < steps; index++)
+    // The first carries the reason either way, so it gets a row; the others need one only if they have
+    // one (a step with no row is waiting).
+    if (steps > 0)
       this.sql.run(
-        "UPDATE steps SET status = ?, error = ? WHERE transfer_id = ? AND step_index = ? AND status IN ('waiting', 'failed')",
-        status === "failed" && index === 0 ? "failed" : "waiting",
-        index === 0 ? JSON.stringify(error) : null,
+        `INSERT INTO step_rows (transfer_id, step_index, status, error) VALUES (?1, 0, ?2, ?3)
+       ON CONFLICT (transfer_id, step_index) DO UPDATE SET status = ?2, error = ?3 WHERE status IN ('waiting', 'failed')`,
         transfer.id,
-        index,
+        status === "failed" ? "failed" : "waiting",
+        JSON.stringify(error),
       );
+    this.sql.run(
+      "UPDATE step_rows SET status = 'waiting', error = NULL WHERE transfer_id = ? AND step_index BETWEEN 1 AND ? AND status IN ('waiting', 'failed')",
+      transfer.id,
+      steps - 1,
+    );
     this.touchTransfer(transfer.id, status, error);
     if (status === "completed") this.rerunIfPending(transfer.id);
     this.queueProjection(transfer.id, []);
@@ -805,7 +812,7 @@ export class OrderDO extends DurableObject<Env> {
     const ran = this.sql.all<{ step_index: number; status: string }>(
       // An attempt counts unless it failed before sending anything that could make something (a
       // check of its own, reads only: idle_attempts); a claimed attempt never reported counts.
-      "SELECT step_index, status FROM steps WHERE transfer_id = ? AND (status = 'done' OR attempts > idle_attempts) ORDER BY step_index",
+      "SELECT step_index, status FROM step_rows WHERE transfer_id = ? AND (status = 'done' OR attempts > idle_attempts) ORDER BY step_index",
       transferId,
     );
     // A step that never ran runs with whatever is in its place now. Only a done step's result is
@@ -862,7 +869,7 @@ export class OrderDO extends DurableObject<Env> {
         error: string | null;
       }>("SELECT id, flow_id, stage, occurrence, status, error FROM transfers ORDER BY seq"),
       steps: this.sql.all<StepRow & { dispatch_id: string | null; resends: number }>(
-        "SELECT transfer_id, step_index, status, attempts, result, error, dispatch_id, resends FROM steps ORDER BY transfer_id, step_index",
+        `SELECT transfer_id, step_index, status, attempts, result, error, dispatch_id, resends FROM ${ALL_STEPS} ORDER BY transfer_id, step_index`,
       ),
       outbox: this.sql.one<{ n: number }>("SELECT COUNT(*) AS n FROM outbox")!.n,
     };
@@ -1059,9 +1066,15 @@ export class OrderDO extends DurableObject<Env> {
     }
     // From here on no await: the transfers and their first release are written together.
     let made = 0;
+    // With no step of the order out or waiting, the first new transfer that can run has its first
+    // step released below: it is written as running at once, not pending and then running (each
+    // write of a row is billed). Only its status depends on this; releaseStep decides the release.
+    let releasing = !this.stepOut() && this.nextStep() === null;
     for (const p of prepared) {
       if (this.transfer(p.id)) continue;
       made++;
+      const runs = releasing && !p.error && p.steps.length > 0;
+      if (runs) releasing = false;
       const seq = (this.sql.one<{ n: number | null }>("SELECT MAX(seq) AS n FROM transfers")?.n ?? 0) + 1;
       this.sql.run(
         `INSERT INTO transfers (id, seq, flow_id, stage, occurrence, status, steps, input, event_seq, error, created_at, updated_at)
@@ -1071,7 +1084,7 @@ export class OrderDO extends DurableObject<Env> {
         p.flowId,
         p.planned.stage,
         p.planned.occurrence,
-        p.error ? "failed" : "pending",
+        p.error ? "failed" : runs ? "running" : "pending",
         JSON.stringify(p.steps),
         JSON.stringify(p.input),
         eventSeq,
@@ -1079,17 +1092,14 @@ export class OrderDO extends DurableObject<Env> {
         now,
         now,
       );
-      // A failed filter fails the first step (none ran): the alert names its target, a retry starts there.
-      p.steps.forEach((_, index) => {
-        const error = index === 0 && p.error ? JSON.stringify(p.error) : null;
+      // A failed filter fails the first step (none ran): the alert names its target, a retry starts
+      // there. Steps that wait have no row until they are released (the `steps` view, schema v12).
+      if (p.error && p.steps.length > 0)
         this.sql.run(
-          "INSERT INTO steps (transfer_id, step_index, status, error) VALUES (?, ?, ?, ?)",
+          "INSERT INTO step_rows (transfer_id, step_index, status, error) VALUES (?, 0, 'failed', ?)",
           p.id,
-          index,
-          error ? "failed" : "waiting",
-          error,
+          JSON.stringify(p.error),
         );
-      });
     }
     // The first step is released before the new transfers are projected: one projection each.
     const next = this.releaseStep();
@@ -1316,8 +1326,8 @@ export class OrderDO extends DurableObject<Env> {
       this.sql.run(
         `UPDATE transfers SET input = ?, priority = 'order', rerun_pending = CASE
            WHEN status = 'failed'
-             THEN CASE WHEN EXISTS (SELECT 1 FROM steps WHERE transfer_id = transfers.id AND status = 'done') THEN 1 ELSE rerun_pending END
-           WHEN NOT ? OR NOT EXISTS (SELECT 1 FROM steps WHERE transfer_id = transfers.id AND status != 'waiting')
+             THEN CASE WHEN EXISTS (SELECT 1 FROM step_rows WHERE transfer_id = transfers.id AND status = 'done') THEN 1 ELSE rerun_pending END
+           WHEN NOT ? OR NOT EXISTS (SELECT 1 FROM step_rows WHERE transfer_id = transfers.id AND status != 'waiting')
            THEN rerun_pending ELSE 1 END
          WHERE id = ?`,
         JSON.stringify(input),
@@ -1419,25 +1429,23 @@ export class OrderDO extends DurableObject<Env> {
   private resetSteps(transferId: string, configs: FlowStepConfig[], fromStart: boolean): void {
     // Running again from the start with the newest version is the re-run an update asked for.
     if (fromStart) this.sql.run("UPDATE transfers SET rerun_pending = 0 WHERE id = ?", transferId);
-    this.sql.run("DELETE FROM steps WHERE transfer_id = ? AND step_index >= ?", transferId, configs.length);
-    for (let index = 0; index < configs.length; index++) {
-      // Attempt numbers go on counting (each attempt is a row in D1, keyed by its number); the
-      // step's tries in this run count from attempts_before. (SET reads the row as it was.)
-      this.sql.run(
-        `INSERT INTO steps (transfer_id, step_index, status) VALUES (?, ?, 'waiting')
-         ON CONFLICT (transfer_id, step_index) DO UPDATE SET
-           status = CASE WHEN ?3 OR status != 'done' THEN 'waiting' ELSE status END,
-           attempts_before = CASE WHEN ?3 OR status != 'done' THEN attempts ELSE attempts_before END,
-           resends = 0, lease_token = NULL, lease_until = NULL, due_at = NULL, dispatch_id = NULL, error = NULL`,
-        transferId,
-        index,
-        fromStart ? 1 : 0,
-      );
-    }
+    this.sql.run("DELETE FROM step_rows WHERE transfer_id = ? AND step_index >= ?", transferId, configs.length);
+    // Attempt numbers go on counting (each attempt is a row in D1, keyed by its number); the step's
+    // tries in this run count from attempts_before. (SET reads the row as it was.) A step with no
+    // row never ran: it is waiting with none to count.
+    this.sql.run(
+      `UPDATE step_rows SET
+         status = CASE WHEN ?2 OR status != 'done' THEN 'waiting' ELSE status END,
+         attempts_before = CASE WHEN ?2 OR status != 'done' THEN attempts ELSE attempts_before END,
+         resends = 0, lease_token = NULL, lease_until = NULL, due_at = NULL, dispatch_id = NULL, error = NULL
+       WHERE transfer_id = ?1`,
+      transferId,
+      fromStart ? 1 : 0,
+    );
     // A retry with the flow's current steps, not from the start, may leave nothing to run (the
     // step that failed was removed): the transfer is done, not pending for ever.
     const left = this.sql.one<{ n: number }>(
-      "SELECT COUNT(*) AS n FROM steps WHERE transfer_id = ? AND status != 'done'",
+      `SELECT COUNT(*) AS n FROM ${ALL_STEPS} WHERE transfer_id = ? AND status != 'done'`,
       transferId,
     )!.n;
     this.touchTransfer(transferId, left === 0 ? "completed" : "pending", null);
@@ -1459,16 +1467,22 @@ export class OrderDO extends DurableObject<Env> {
 
   /** The order's next step to release, unless one is already out: steps of one order never overlap. */
   private nextStep(): { transferId: string; stepIndex: number } | null {
-    const out = this.sql.one<{ n: number }>(
-      "SELECT COUNT(*) AS n FROM steps WHERE status IN ('released', 'running', 'retrying', 'deferred')",
-    )!.n;
-    if (out > 0) return null;
+    if (this.stepOut()) return null;
     const next = this.sql.one<{ transfer_id: string; step_index: number }>(
-      `SELECT s.transfer_id, s.step_index FROM steps s JOIN transfers t ON t.id = s.transfer_id
+      `SELECT s.transfer_id, s.step_index FROM ${ALL_STEPS} s JOIN transfers t ON t.id = s.transfer_id
        WHERE s.status = 'waiting' AND t.status IN ('pending', 'running')
        ORDER BY t.seq, s.step_index LIMIT 1`,
     );
     return next ? { transferId: next.transfer_id, stepIndex: next.step_index } : null;
+  }
+
+  /** Whether one of the order's steps is out (released, running, or waiting to be dispatched again). */
+  private stepOut(): boolean {
+    return (
+      this.sql.one<{ n: number }>(
+        "SELECT COUNT(*) AS n FROM step_rows WHERE status IN ('released', 'running', 'retrying', 'deferred')",
+      )!.n > 0
+    );
   }
 
   /**
@@ -1485,34 +1499,39 @@ export class OrderDO extends DurableObject<Env> {
       // answer never reached it), the step is re-sent then; a re-send any sooner would throw away
       // a success as stale and run the step again.
       const leaseUntil = this.leaseEnd(now);
+      // A step's first release writes its row (a waiting step has none): one row either way.
       this.sql.run(
-        `UPDATE steps SET status = 'running', dispatch_id = ?, attempts = attempts + 1, lease_token = ?, lease_until = ?, due_at = ?
-         WHERE transfer_id = ? AND step_index = ?`,
+        `INSERT INTO step_rows (transfer_id, step_index, status, dispatch_id, attempts, lease_token, lease_until, due_at)
+         VALUES (?1, ?2, 'running', ?3, 1, ?4, ?5, ?6)
+         ON CONFLICT (transfer_id, step_index) DO UPDATE SET status = 'running', dispatch_id = ?3,
+           attempts = attempts + 1, lease_token = ?4, lease_until = ?5, due_at = ?6`,
+        transferId,
+        stepIndex,
         dispatchId,
         claimFor,
         leaseUntil,
         leaseUntil + this.config.outboundTimeoutMs,
-        transferId,
-        stepIndex,
       );
     } else {
       // Each re-send waits twice as long as the one before: a slow queue (a backlog on a peak day)
       // gets hours to deliver before a step is declared lost, and re-sends do not add to the backlog.
       const resends =
         this.sql.one<{ resends: number }>(
-          "SELECT resends FROM steps WHERE transfer_id = ? AND step_index = ?",
+          "SELECT resends FROM step_rows WHERE transfer_id = ? AND step_index = ?",
           transferId,
           stepIndex,
         )?.resends ?? 0;
       const wait = this.config.stepResendAfterMs * 2 ** (resends + (isResend ? 1 : 0));
       this.sql.run(
-        `UPDATE steps SET status = 'released', dispatch_id = ?, due_at = ?, resends = resends + ?
-         WHERE transfer_id = ? AND step_index = ?`,
+        `INSERT INTO step_rows (transfer_id, step_index, status, dispatch_id, due_at, resends)
+         VALUES (?1, ?2, 'released', ?3, ?4, ?5)
+         ON CONFLICT (transfer_id, step_index) DO UPDATE SET status = 'released', dispatch_id = ?3, due_at = ?4,
+           resends = resends + ?5`,
+        transferId,
+        stepIndex,
         dispatchId,
         now + wait,
         isResend ? 1 : 0,
-        transferId,
-        stepIndex,
       );
     }
     this.touchTransfer(transferId, "running", null);
@@ -1580,12 +1599,12 @@ export class OrderDO extends DurableObject<Env> {
   private resendOverdueSteps(): void {
     const now = Date.now();
     const deferred = this.sql.all<{ transfer_id: string; step_index: number }>(
-      "SELECT transfer_id, step_index FROM steps WHERE status = 'deferred' AND due_at <= ?",
+      "SELECT transfer_id, step_index FROM step_rows WHERE status = 'deferred' AND due_at <= ?",
       now,
     );
     for (const step of deferred) this.sendStep(this.dispatch(step.transfer_id, step.step_index, false));
     const overdue = this.sql.all<{ transfer_id: string; step_index: number; resends: number }>(
-      `SELECT transfer_id, step_index, resends FROM steps
+      `SELECT transfer_id, step_index, resends FROM step_rows
        WHERE status IN ('released', 'running', 'retrying') AND due_at <= ? AND (lease_until IS NULL OR lease_until <= ?)`,
       now,
       now,
@@ -1608,7 +1627,7 @@ export class OrderDO extends DurableObject<Env> {
   /** `idle`: the attempt that failed sent nothing that could make something (StepError.madeNothing). */
   private failStep(transferId: string, stepIndex: number, error: StepError, idle = false): void {
     this.sql.run(
-      `UPDATE steps SET status = 'failed', error = ?, lease_token = NULL, lease_until = NULL, due_at = NULL,
+      `UPDATE step_rows SET status = 'failed', error = ?, lease_token = NULL, lease_until = NULL, due_at = NULL,
          idle_attempts = idle_attempts + ?
        WHERE transfer_id = ? AND step_index = ?`,
       JSON.stringify(error),
@@ -1654,7 +1673,7 @@ export class OrderDO extends DurableObject<Env> {
     const stepOut =
       options.hold === true ||
       this.sql.one<{ n: number }>(
-        "SELECT COUNT(*) AS n FROM steps WHERE transfer_id = ? AND status IN ('released', 'running')",
+        "SELECT COUNT(*) AS n FROM step_rows WHERE transfer_id = ? AND status IN ('released', 'running')",
         transferId,
       )!.n > 0;
     // The transfer's newest projection job that has not started (not the one the pump is running).
@@ -1726,7 +1745,7 @@ export class OrderDO extends DurableObject<Env> {
     const transfer = this.transfer(transferId);
     if (!transfer) return [];
     const steps = this.sql.all<StepRow>(
-      "SELECT transfer_id, step_index, status, attempts, result, error FROM steps WHERE transfer_id = ? ORDER BY step_index",
+      `SELECT transfer_id, step_index, status, attempts, result, error FROM ${ALL_STEPS} WHERE transfer_id = ? ORDER BY step_index`,
       transferId,
     );
     return projectTransfer(this.identity(), transfer, steps);
@@ -1977,7 +1996,7 @@ export class OrderDO extends DurableObject<Env> {
     const outbox = first === undefined ? heldUntil : heldUntil === null ? first : Math.min(first, heldUntil);
     const due =
       this.sql.one<{ t: number | null }>(
-        "SELECT MIN(MAX(due_at, COALESCE(lease_until, 0))) AS t FROM steps WHERE status IN ('released', 'running', 'retrying', 'deferred')",
+        "SELECT MIN(MAX(due_at, COALESCE(lease_until, 0))) AS t FROM step_rows WHERE status IN ('released', 'running', 'retrying', 'deferred')",
       )?.t ?? null;
     const untold = this.state()?.refundsGoneUntold?.nextAt ?? null;
     const times = [outbox, due, this.housekeepingDue(), untold].filter((t): t is number => t !== null);
@@ -2099,7 +2118,7 @@ export class OrderDO extends DurableObject<Env> {
     return this.sql
       .all<{ occurrence: string }>(
         `SELECT DISTINCT t.occurrence FROM transfers t WHERE t.stage = 'refunded'
-           AND EXISTS (SELECT 1 FROM steps s WHERE s.transfer_id = t.id AND s.result IS NOT NULL) ORDER BY t.occurrence`,
+           AND EXISTS (SELECT 1 FROM step_rows s WHERE s.transfer_id = t.id AND s.result IS NOT NULL) ORDER BY t.occurrence`,
       )
       .map((r) => String(r.occurrence))
       .filter((id) => !listed.has(id) && !told.has(id));
@@ -2141,7 +2160,7 @@ export class OrderDO extends DurableObject<Env> {
       lease_token: string | null;
       lease_until: number | null;
     }>(
-      "SELECT status, attempts, attempts_before, dispatch_id, lease_token, lease_until FROM steps WHERE transfer_id = ? AND step_index = ?",
+      `SELECT status, attempts, attempts_before, dispatch_id, lease_token, lease_until FROM ${ALL_STEPS} WHERE transfer_id = ? AND step_index = ?`,
       transferId,
       stepIndex,
     );

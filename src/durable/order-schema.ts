@@ -220,12 +220,20 @@ const STEPS = [
   DROP TABLE events;
   ALTER TABLE events_v11 RENAME TO events;
   `,
+  // v12: a step that has not started has no row. Each row written is billed, and a new transfer's
+  // steps were each written at planning (waiting) and again when they started: now a step's row is
+  // written first when it is released (or fails at planning). Readers that need every step read
+  // ALL_STEPS, which shows a step with no row as waiting with nothing counted. The table is renamed so
+  // that no statement written for the old rule (a row per step) can still run.
+  `
+  ALTER TABLE steps RENAME TO step_rows;
+  `,
 ] as const;
 
 /**
- * The schema at the latest version (v11), created in one script by a new object instead of v1's
+ * The schema at the latest version (v12), created in one script by a new object instead of v1's
  * DDL followed by v2–v4's ALTERs, v5's table rebuilds, v6's and v7's ALTERs, v8's and v9's
- * rebuilds, v10's ALTER and v11's rebuild: each ALTER rewrites sqlite_master and
+ * rebuilds, v10's ALTER, v11's rebuild and v12's rename: each ALTER rewrites sqlite_master and
  * makes SQLite parse the whole schema again, in every one of the objects (one per order). The text
  * is what SQLite keeps in sqlite_master after the steps (an added column goes after the last column
  * definition; a renamed table's name is quoted), so a new object and one migrated from v1 hold the
@@ -268,7 +276,7 @@ const FRESH = `
     rerun_pending INTEGER NOT NULL DEFAULT 0,
     priority TEXT NOT NULL DEFAULT 'order'
   ) WITHOUT ROWID;
-  CREATE TABLE "steps" (
+  CREATE TABLE "step_rows" (
     transfer_id TEXT NOT NULL,
     step_index INTEGER NOT NULL,
     status TEXT NOT NULL,
@@ -293,4 +301,23 @@ const FRESH = `
   , transfer_id TEXT);
 `;
 
-export const ORDER_DO_MIGRATIONS: SchemaMigrations = { steps: STEPS, fresh: FRESH };
+// Since v12 a new object keeps its version in `meta` (one row) instead of a `_schema` table (two
+// rows for its CREATE and one for its row, in every order's object).
+export const ORDER_DO_MIGRATIONS: SchemaMigrations = {
+  steps: STEPS,
+  fresh: FRESH,
+  versionIn: { table: "meta", key: "schema_version" },
+};
+
+/**
+ * Every step of the order's transfers, as rows (a FROM item): the flow's steps (`transfers.steps`)
+ * with their row in step_rows, or, for a step not started yet (no row since v12), waiting with
+ * nothing counted. Not a view: each schema object a new order object creates is billed as rows
+ * written, and there is one object per order. A reader that looks only at steps that have started
+ * (a status other than waiting, a result, an error) reads step_rows.
+ */
+export const ALL_STEPS = `(SELECT t.id AS transfer_id, c.key AS step_index, COALESCE(s.status, 'waiting') AS status,
+    COALESCE(s.attempts, 0) AS attempts, s.dispatch_id, s.lease_token, s.lease_until, s.due_at,
+    COALESCE(s.resends, 0) AS resends, s.result, s.error, COALESCE(s.attempts_before, 0) AS attempts_before,
+    COALESCE(s.idle_attempts, 0) AS idle_attempts
+  FROM transfers t JOIN json_each(t.steps) c LEFT JOIN step_rows s ON s.transfer_id = t.id AND s.step_index = c.key)`;

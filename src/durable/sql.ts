@@ -14,6 +14,13 @@ export type SqlValue = string | number | null | ArrayBuffer;
 export interface SchemaMigrations {
   steps: readonly string[];
   fresh?: string;
+  /**
+   * Where a new object keeps its schema version: a row (`key`, version) of a key-value table its
+   * schema has (`key TEXT PRIMARY KEY, value TEXT`), instead of a `_schema` table of its own. Every
+   * schema object created is billed as rows written (two for each CREATE), once per object, and
+   * order objects are made one per order. Objects made before keep their `_schema` table.
+   */
+  versionIn?: { table: string; key: string };
 }
 
 export class ObjectSql {
@@ -61,25 +68,60 @@ export class ObjectSql {
    */
   migrate(schema: SchemaMigrations | readonly string[]): void {
     this.flush();
-    const { steps, fresh } = "steps" in schema ? schema : { steps: schema, fresh: undefined };
+    const { steps, fresh, versionIn } = "steps" in schema ? schema : { steps: schema, fresh: undefined, versionIn: undefined };
     const latest = steps.length;
-    const known = this.storage
-      .exec<{ n: number }>("SELECT COUNT(*) AS n FROM sqlite_master WHERE type = 'table' AND name = '_schema'")
-      .one().n;
-    if (known === 0) {
-      // A new object (most of them): the version table, its row and the whole schema in one script.
+    const stored = this.storedVersion(versionIn);
+    if (stored === null) {
+      // A new object (most of them): the whole schema and its version in one script.
       this.ddl = script([
-        "CREATE TABLE _schema (version INTEGER NOT NULL)",
-        `INSERT INTO _schema (version) VALUES (${latest})`,
+        ...(versionIn
+          ? []
+          : ["CREATE TABLE _schema (version INTEGER NOT NULL)", `INSERT INTO _schema (version) VALUES (${latest})`]),
         ...(fresh === undefined ? steps : [fresh]),
+        ...(versionIn ? [`INSERT INTO "${versionIn.table}" (key, value) VALUES ('${versionIn.key}', '${latest}')`] : []),
       ]);
       return;
     }
-    const row = this.storage.exec<{ version: number }>("SELECT version FROM _schema").toArray()[0];
-    const current = row?.version ?? 0;
-    if (current >= latest) return;
-    const bump = row ? `UPDATE _schema SET version = ${latest}` : `INSERT INTO _schema (version) VALUES (${latest})`;
-    this.ddl = script([...steps.slice(current), bump]);
+    if (stored.version >= latest) return;
+    this.ddl = script([...steps.slice(stored.version), stored.bump(latest)]);
+  }
+
+  /**
+   * The stored schema's version and how to record a newer one; null for a new object. Objects made
+   * before `versionIn` (or without it) keep it in `_schema`.
+   */
+  private storedVersion(versionIn: SchemaMigrations["versionIn"]): { version: number; bump: (to: number) => string } | null {
+    const tables = new Set(
+      this.storage
+        .exec<{ name: string }>(
+          "SELECT name FROM sqlite_master WHERE type = 'table' AND name IN ('_schema', ?)",
+          versionIn?.table ?? "_schema",
+        )
+        .toArray()
+        .map((r) => r.name),
+    );
+    if (tables.has("_schema")) {
+      const row = this.storage.exec<{ version: number }>("SELECT version FROM _schema").toArray()[0];
+      return {
+        version: row?.version ?? 0,
+        bump: (to) => (row ? `UPDATE _schema SET version = ${to}` : `INSERT INTO _schema (version) VALUES (${to})`),
+      };
+    }
+    if (!versionIn || !tables.has(versionIn.table)) return null;
+    const value = this.storage
+      .exec<{ value: string }>(`SELECT value FROM "${versionIn.table}" WHERE key = ?`, versionIn.key)
+      .toArray()[0]?.value;
+    // Its table exists only with the row (both come with the new object's one script).
+    return {
+      version: Number(value ?? 0),
+      bump: (to) => `UPDATE "${versionIn.table}" SET value = '${to}' WHERE key = '${versionIn.key}'`,
+    };
+  }
+
+  /** The stored schema's version (0 for an object with none yet). */
+  version(schema: SchemaMigrations): number {
+    this.flush();
+    return this.storedVersion(schema.versionIn)?.version ?? 0;
   }
 
   private exec(query: string, params: SqlValue[]): SqlStorageCursor<Record<string, SqlStorageValue>> {
@@ -92,7 +134,11 @@ export class ObjectSql {
     const ddl = this.ddl;
     // All or none: a rebuild that stopped after its CREATE (a copy over the storage limit) would
     // leave a table that makes every later try of the same step fail, and the object with it.
-    this.objectStorage.transactionSync(() => this.storage.exec(ddl));
+    // One statement at a time: a script's cursor reports only its last statement's rows written
+    // (each CREATE is two), so the cost meter would not see what a new object's schema is billed.
+    this.objectStorage.transactionSync(() => {
+      for (const statement of statementsOf(ddl)) this.storage.exec(statement);
+    });
     this.ddl = null;
   }
 }
@@ -100,4 +146,28 @@ export class ObjectSql {
 /** Statements (or scripts) as one script; the storage refuses a script that ends in an empty statement. */
 function script(parts: readonly string[]): string {
   return parts.map((part) => part.trim().replace(/;+$/, "")).join(";\n");
+}
+
+/**
+ * A script's statements, split at each `;` that is outside a quoted string and a `--` comment (the
+ * schema's comments have semicolons); statements that are only whitespace or comments are dropped.
+ */
+export function statementsOf(script: string): string[] {
+  const statements: string[] = [];
+  let start = 0;
+  let quote: string | null = null;
+  let comment = false;
+  for (let i = 0; i < script.length; i++) {
+    const char = script[i];
+    if (comment) comment = char !== "\n";
+    else if (quote) quote = char === quote ? null : quote;
+    else if (char === "'" || char === '"') quote = char;
+    else if (char === "-" && script[i + 1] === "-") comment = true;
+    else if (char === ";") {
+      statements.push(script.slice(start, i));
+      start = i + 1;
+    }
+  }
+  statements.push(script.slice(start));
+  return statements.filter((s) => s.replace(/--[^\n]*/g, "").trim() !== "");
 }

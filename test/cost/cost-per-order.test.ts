@@ -8,7 +8,9 @@ import { env, runInDurableObject } from "cloudflare:test";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { database } from "../../src/db/client";
 import { tenants } from "../../src/db/schema";
+import type { InboxDO } from "../../src/durable/inbox-do";
 import { orderObjectName } from "../../src/durable/order-types";
+import type { ObjectSql } from "../../src/durable/sql";
 import { runtimeConfig } from "../../src/worker/config";
 import { applyRetention, setRetention } from "../../src/worker/retention";
 import { createWorld, ledgerSteps, settledTransfers, shopifyOrder, type World } from "../helpers/world";
@@ -59,11 +61,14 @@ describe("the cost of one order", () => {
   beforeAll(async () => {
     await installMeter();
     restoreResendWindow = await useDeployedResendWindow();
-    // Every inbox shard warm, as in steady traffic (an empty accept stores nothing).
+    // Every inbox shard warm, as in steady traffic (an empty accept stores nothing), with its tables:
+    // a shard creates them with its first statement, once in its life, not once per order.
     await Promise.all(
-      Array.from({ length: runtimeConfig(env).inboxShards }, (_, i) =>
-        env.INBOXES.get(env.INBOXES.idFromName(`inbox-${i}`)).acceptEach([]),
-      ),
+      Array.from({ length: runtimeConfig(env).inboxShards }, async (_, i) => {
+        const shard = env.INBOXES.get(env.INBOXES.idFromName(`inbox-${i}`));
+        await shard.acceptEach([]);
+        await runInDurableObject(shard, (instance: InboxDO) => (instance as unknown as { sql: ObjectSql }).sql.one("SELECT 1"));
+      }),
     );
   });
 

@@ -177,7 +177,7 @@ describe("failures on the way to the target", () => {
     const kept = await runInDurableObject(stub, (_i, state) =>
       state.storage.sql
         .exec<{ step_index: number; result: string | null }>(
-          "SELECT step_index, result FROM steps WHERE transfer_id = ? ORDER BY step_index",
+          "SELECT step_index, result FROM step_rows WHERE transfer_id = ? ORDER BY step_index",
           failed.id,
         )
         .toArray()

@@ -94,7 +94,7 @@ describe("steps handed over to the reporting consumer", () => {
     const margin = await runInDurableObject(
       stub,
       (_instance, state) =>
-        state.storage.sql.exec<{ m: number }>("SELECT due_at - lease_until AS m FROM steps WHERE step_index = 1").one().m,
+        state.storage.sql.exec<{ m: number }>("SELECT due_at - lease_until AS m FROM step_rows WHERE step_index = 1").one().m,
     );
     expect(margin).toBe(2000);
     const [transfer] = await settledTransfers(world, String(order.id), 1, 30_000);

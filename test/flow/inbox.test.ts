@@ -190,7 +190,7 @@ describe("the webhook inbox", () => {
     await runInDurableObject(stub, (_instance, state) => {
       // Nothing of the event stayed: the inbox's next try is not taken for a duplicate.
       expect(state.storage.sql.exec("SELECT COUNT(*) AS n FROM events").one().n).toBe(0);
-      expect(state.storage.sql.exec("SELECT COUNT(*) AS n FROM meta").one().n).toBe(0);
+      expect(state.storage.sql.exec("SELECT COUNT(*) AS n FROM meta WHERE key != 'schema_version'").one().n).toBe(0);
       state.storage.sql.exec("DROP TRIGGER no_room");
     });
     const [transfer] = await settledTransfers(world, String(order.id), 1, 20_000);

@@ -268,7 +268,7 @@ describe("a retry with the flow's current steps", () => {
     const { world, other, invoice, flowId, order, failed } = await paymentOnSwitchedOffLedger();
     // As if an attempt before the idle one had timed out after its call left: counted, not idle.
     await runInDurableObject(orderObject(world, order), (_instance, state) => {
-      state.storage.sql.exec("UPDATE steps SET attempts = attempts + 1 WHERE step_index = 1");
+      state.storage.sql.exec("UPDATE step_rows SET attempts = attempts + 1 WHERE step_index = 1");
     });
     const steps = [invoice, { target: other, action: "createInvoice" }];
     expect((await world.api(`/flows/${flowId}`, { method: "PATCH", body: { steps } })).status).toBe(200);

@@ -64,7 +64,7 @@ describe("re-runs after an update", () => {
     const stub = orderObject(world, order);
     const history = await runInDurableObject(stub, (instance: OrderDO, state) => {
       // The first is set back for a re-run from the start (resetSteps keeps what it made).
-      state.storage.sql.exec("UPDATE steps SET status = 'waiting' WHERE transfer_id = ?", first.id);
+      state.storage.sql.exec("UPDATE step_rows SET status = 'waiting' WHERE transfer_id = ?", first.id);
       const claim = (
         instance as unknown as {
           runClaim(id: string, step: number, attempt: number, leaseUntil: number): { history: Array<{ transferId: string }> };
@@ -93,14 +93,16 @@ describe("a step's own earlier success", () => {
     const stored = await runInDurableObject(
       stub,
       (_i, state) =>
-        JSON.parse(state.storage.sql.exec<{ result: string }>("SELECT result FROM steps WHERE step_index = 0").one().result) as {
+        JSON.parse(
+          state.storage.sql.exec<{ result: string }>("SELECT result FROM step_rows WHERE step_index = 0").one().result,
+        ) as {
           externalId: string;
         },
     );
     expect((await claimOf()).prior?.externalId).toBe(stored.externalId);
     // A step that never succeeded has none.
     await runInDurableObject(stub, (_i, state) => {
-      state.storage.sql.exec("UPDATE steps SET result = NULL");
+      state.storage.sql.exec("UPDATE step_rows SET result = NULL");
     });
     expect(await claimOf()).not.toHaveProperty("prior");
   });

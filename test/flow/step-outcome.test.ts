@@ -156,7 +156,7 @@ describe("a message that comes back after its consumer died holding the step", (
     // Just past the lease its holder may still be reporting a call that ended with it: a call's
     // time (OUTBOUND_TIMEOUT_MS, 2 s in the tests) is left to it, and the message waits again.
     await runInDurableObject(stub, (_instance, state) => {
-      state.storage.sql.exec("UPDATE steps SET lease_until = ? WHERE step_index = 0", Date.now() - 500);
+      state.storage.sql.exec("UPDATE step_rows SET lease_until = ? WHERE step_index = 0", Date.now() - 500);
     });
     await gateFor(env, world.economicId).rateLimited(1);
     expect(await runStep(env, message)).toMatchObject({ next: "retry" });
@@ -167,7 +167,7 @@ describe("a message that comes back after its consumer died holding the step", (
     // The lease and that call's time are over when it comes back, and the gate still turns it
     // away: the step is deferred.
     await runInDurableObject(stub, (_instance, state) => {
-      state.storage.sql.exec("UPDATE steps SET lease_until = ? WHERE step_index = 0", Date.now() - 2001);
+      state.storage.sql.exec("UPDATE step_rows SET lease_until = ? WHERE step_index = 0", Date.now() - 2001);
     });
     await gateFor(env, world.economicId).rateLimited(1);
     expect(await runStep(env, message)).toEqual({ next: "ack" });

@@ -13,7 +13,7 @@ import { paidOrderWithHeldStep } from "../helpers/step-messages";
 /** As if the step's messages had been lost `n` times earlier in its run. */
 async function lostBefore(stub: DurableObjectStub<OrderDO>, n: number) {
   await runInDurableObject(stub, (_instance, state) => {
-    state.storage.sql.exec("UPDATE steps SET resends = ? WHERE step_index = 0", n);
+    state.storage.sql.exec("UPDATE step_rows SET resends = ? WHERE step_index = 0", n);
   });
 }
 

@@ -2,7 +2,7 @@ import { env, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it, vi } from "vitest";
 import { INBOX_MIGRATIONS, type InboxDO } from "../../src/durable/inbox-do";
 import type { OrderDO } from "../../src/durable/order-do";
-import { ORDER_DO_MIGRATIONS } from "../../src/durable/order-schema";
+import { ALL_STEPS, ORDER_DO_MIGRATIONS } from "../../src/durable/order-schema";
 import { orderObjectName } from "../../src/durable/order-types";
 import { ObjectSql } from "../../src/durable/sql";
 import { inboxFor } from "../../src/worker/routes/hooks";
@@ -19,7 +19,8 @@ interface SchemaRow {
 function schemaOf(sql: SqlStorage): SchemaRow[] {
   return sql
     .exec<{ type: string; name: string; tbl_name: string; sql: string | null }>(
-      "SELECT type, name, tbl_name, sql FROM sqlite_master WHERE name NOT LIKE '_cf_%' AND name != 'sqlite_sequence' ORDER BY type, name",
+      // _schema: where an object made before its schema's `versionIn` keeps its version.
+      "SELECT type, name, tbl_name, sql FROM sqlite_master WHERE name NOT LIKE '_cf_%' AND name NOT IN ('sqlite_sequence', '_schema') ORDER BY type, name",
     )
     .toArray()
     .map((r) => ({ ...r }));
@@ -75,7 +76,8 @@ describe("object schemas", () => {
       const v5 = new ObjectSql(state.storage);
       v5.migrate(ORDER_DO_MIGRATIONS);
       expect(
-        v5.all("SELECT transfer_id, step_index, status, attempts, dispatch_id, result FROM steps ORDER BY step_index"),
+        // The rows, as v12 keeps them (the `steps` view shows only the steps of a stored transfer).
+        v5.all("SELECT transfer_id, step_index, status, attempts, dispatch_id, result FROM step_rows ORDER BY step_index"),
       ).toEqual([
         { transfer_id: "t1", step_index: 0, status: "done", attempts: 1, dispatch_id: "d1", result: "{}" },
         { transfer_id: "t1", step_index: 1, status: "released", attempts: 0, dispatch_id: "d2", result: null },
@@ -107,7 +109,7 @@ describe("object schemas", () => {
       const v6 = new ObjectSql(state.storage);
       v6.migrate(ORDER_DO_MIGRATIONS);
       expect(
-        v6.all("SELECT transfer_id, step_index, attempts, attempts_before FROM steps ORDER BY transfer_id, step_index"),
+        v6.all("SELECT transfer_id, step_index, attempts, attempts_before FROM step_rows ORDER BY transfer_id, step_index"),
       ).toEqual([
         { transfer_id: "t:1", step_index: 0, attempts: 3, attempts_before: 2 },
         { transfer_id: "t:1", step_index: 1, attempts: 5, attempts_before: 4 },
@@ -233,6 +235,44 @@ describe("object schemas", () => {
     });
   });
 
+  it("v12 keeps every step's row, ALL_STEPS shows a step without one as waiting, and the old table name is gone", async () => {
+    await runInDurableObject(orderObject(), (_instance: OrderDO, state) => {
+      const v11 = new ObjectSql(state.storage);
+      v11.migrate({ steps: ORDER_DO_MIGRATIONS.steps.slice(0, 11) });
+      const configs = (n: number) => JSON.stringify(Array.from({ length: n }, (_, i) => ({ target: "c", action: `a${i}` })));
+      for (const [id, seq, n] of [
+        ["t1", 1, 3],
+        ["t2", 2, 2],
+      ] as const)
+        v11.run(
+          `INSERT INTO transfers (id, seq, flow_id, stage, occurrence, status, steps, input, event_seq, created_at, updated_at)
+           VALUES (?, ?, 'flow', 'paid', '', 'running', ?, '{}', 1, 5, 6)`,
+          id,
+          seq,
+          configs(n),
+        );
+      // v11 wrote every step of a new transfer, waiting ones included.
+      v11.run(
+        "INSERT INTO steps (transfer_id, step_index, status, attempts, attempts_before) VALUES ('t1', 0, 'done', 2, 1), ('t1', 1, 'running', 1, 0), ('t1', 2, 'waiting', 0, 0)",
+      );
+      const v12 = new ObjectSql(state.storage);
+      v12.migrate(ORDER_DO_MIGRATIONS);
+      expect(
+        v12.all(
+          `SELECT transfer_id, step_index, status, attempts, attempts_before, resends FROM ${ALL_STEPS} ORDER BY transfer_id, step_index`,
+        ),
+      ).toEqual([
+        { transfer_id: "t1", step_index: 0, status: "done", attempts: 2, attempts_before: 1, resends: 0 },
+        { transfer_id: "t1", step_index: 1, status: "running", attempts: 1, attempts_before: 0, resends: 0 },
+        { transfer_id: "t1", step_index: 2, status: "waiting", attempts: 0, attempts_before: 0, resends: 0 },
+        { transfer_id: "t2", step_index: 0, status: "waiting", attempts: 0, attempts_before: 0, resends: 0 },
+        { transfer_id: "t2", step_index: 1, status: "waiting", attempts: 0, attempts_before: 0, resends: 0 },
+      ]);
+      expect(v12.one<{ n: number }>("SELECT COUNT(*) AS n FROM step_rows")?.n).toBe(3);
+      expect(() => v12.run("UPDATE steps SET status = 'done'")).toThrow(/no such table/);
+    });
+  });
+
   it("a schema step that fails part-way leaves nothing behind, so the next try can run it again", async () => {
     await runInDurableObject(orderObject(), (_instance: OrderDO, state) => {
       dropAll(state.storage.sql);
@@ -250,15 +290,34 @@ describe("object schemas", () => {
     });
   });
 
+  it("an object that keeps its version in meta takes a later step and records it there", async () => {
+    await runInDurableObject(orderObject(), async (instance: OrderDO, state) => {
+      await instance.describe();
+      const next = { ...ORDER_DO_MIGRATIONS, steps: [...ORDER_DO_MIGRATIONS.steps, "CREATE TABLE later (x INTEGER)"] };
+      const sql = new ObjectSql(state.storage);
+      sql.migrate(next);
+      expect(sql.version(next)).toBe(ORDER_DO_MIGRATIONS.steps.length + 1);
+      expect(sql.all("SELECT x FROM later")).toEqual([]);
+      expect(state.storage.sql.exec("SELECT name FROM sqlite_master WHERE name = '_schema'").toArray()).toEqual([]);
+      // Taken once: the next object at this version runs nothing.
+      const again = new ObjectSql(state.storage);
+      again.migrate(next);
+      expect(again.all("SELECT x FROM later")).toEqual([]);
+    });
+  });
+
   it("a new order object is at the latest version and does not migrate again", async () => {
     await runInDurableObject(orderObject(), async (instance: OrderDO, state) => {
       await instance.describe();
-      const versions = state.storage.sql.exec<{ version: number }>("SELECT version FROM _schema").toArray();
-      expect(versions).toEqual([{ version: ORDER_DO_MIGRATIONS.steps.length }]);
+      // Its version is a row of meta, not a table of its own (each CREATE is billed as two rows).
+      expect(state.storage.sql.exec("SELECT name FROM sqlite_master WHERE name = '_schema'").toArray()).toEqual([]);
+      expect(state.storage.sql.exec("SELECT value FROM meta WHERE key = 'schema_version'").toArray()).toEqual([
+        { value: String(ORDER_DO_MIGRATIONS.steps.length) },
+      ]);
       const before = schemaOf(state.storage.sql);
       const again = new ObjectSql(state.storage);
       again.migrate(ORDER_DO_MIGRATIONS);
-      expect(again.one<{ version: number }>("SELECT version FROM _schema")?.version).toBe(ORDER_DO_MIGRATIONS.steps.length);
+      expect(again.version(ORDER_DO_MIGRATIONS)).toBe(ORDER_DO_MIGRATIONS.steps.length);
       expect(schemaOf(state.storage.sql)).toEqual(before);
     });
   });
