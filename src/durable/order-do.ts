@@ -1093,7 +1093,7 @@ export class OrderDO extends DurableObject<Env> {
         now,
       );
       // A failed filter fails the first step (none ran): the alert names its target, a retry starts
-      // there. Steps that wait have no row until they are released (the `steps` view, schema v12).
+      // there. Steps that wait have no row until they are released (ALL_STEPS reads them, schema v12).
       if (p.error && p.steps.length > 0)
         this.sql.run(
           "INSERT INTO step_rows (transfer_id, step_index, status, error) VALUES (?, 0, 'failed', ?)",
