@@ -54,12 +54,19 @@ export const INBOX_MIGRATIONS = [
   DROP TABLE seen;
   ALTER TABLE seen_v2 RENAME TO seen;
   `,
+  // v3: one row written per accepted delivery instead of two (docs/performance.md, "the inbox"): the
+  // index's entry was a billed row of its own. The hand-off reads the backlog in seq (rowid) order,
+  // a page at a time, and groups it by order in memory, so it needs no lookup by order. No `fresh`
+  // script: a deployment makes INBOX_SHARDS shards once, and the steps cost an empty shard little.
+  `
+  DROP INDEX pending_order;
+  `,
 ];
 // No seen keys are written since 2026-11-26 (the order's object dedupes every delivery for good,
 // by its UNIQUE delivery id and event key; a shard's key answered a re-delivery a little sooner,
 // at a row written for every delivery, another deleted at the daily prune, and an alarm a day).
 // The table stays for a release: a shard rolled back to the release before writes and prunes it.
-// Drop it (a v3 step) a release later.
+// Drop it (a later step) a release later.
 
 /**
  * Tries between reminders while an event stays held: about an hour at the backoff's 60 s cap. Each
@@ -76,8 +83,11 @@ export function heldAlertDue(tries: number): boolean {
 const HAND_OFF_DEADLINE_MS = 30_000;
 /** Orders handed on at the same time by one shard. */
 const FORWARD_CONCURRENCY = 8;
-/** Events of one order handed on per round. */
-const ORDER_BATCH = 20;
+/**
+ * Pending rows read per round of the hand-off, oldest first. A backlog (an outage of order objects
+ * can leave tens of thousands of rows in a shard) is read once, in pages, never order by order.
+ */
+const BACKLOG_PAGE = 256;
 /**
  * Requests kept in memory for the hand-off, at most this many and this many UTF-16 units (an event
  * may be 1.8 MB, and a shard has 128 MB); beyond that they are read back from SQLite.
@@ -172,6 +182,40 @@ export interface AcceptResult {
   duplicates: number;
 }
 
+/** A pending row as the hand-off reads it (the request is taken from the cache or read per event). */
+interface PendingRow {
+  seq: number;
+  order_name: string;
+  attempts: number;
+  next_at: number;
+}
+
+/**
+ * What one hand-off (a drain) knows of the orders it met: it reads the backlog a page at a time, and
+ * an order's events must still go in seq order and stop behind one that is not taken.
+ */
+interface HandOff {
+  /**
+   * Orders whose events wait for a later hand-off: their oldest was not due, or was not taken. The
+   * value is when they are due again (null: not known).
+   */
+  held: Map<string, number | null>;
+  /**
+   * Orders with an event taken in this hand-off. Their next event goes though it was not due (it
+   * waited behind the one taken), and the attempts stored on it were not its own tries.
+   */
+  moved: Set<string>;
+}
+
+/** Runs `work` on each item in turn, at most `limit` at the same time. */
+async function eachLimited<T>(items: readonly T[], limit: number, work: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) await work(items[next++]!);
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+}
+
 /** An accepted event, parsed on its way to its order. */
 function ingestRequest(request: string, rawBody: string | null): IngestRequest {
   const parsed = JSON.parse(request) as IngestRequest;
@@ -209,6 +253,13 @@ export class InboxDO extends DurableObject<Env> {
   private handOffDeadlineMs = HAND_OFF_DEADLINE_MS;
   /** When the hand-off began to wait for a burst to end (0: not waiting). */
   private holdingSince = 0;
+  /** Rows read per round of the hand-off (a field so tests can shrink it). */
+  private backlogPage = BACKLOG_PAGE;
+  /**
+   * The lowest seq stored since the running hand-off last read a page. A new row's seq is one above
+   * the highest present, so after handed rows are deleted it can fall behind the page already read.
+   */
+  private storedFrom = Number.POSITIVE_INFINITY;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -278,6 +329,7 @@ export class InboxDO extends DurableObject<Env> {
     const accepted = this.sql.transaction(() => this.storeEach(events, now, kept));
     // Cached only once committed: a rolled-back row's seq is given to the next row stored.
     for (const [seq, entry] of kept) {
+      this.storedFrom = Math.min(this.storedFrom, seq);
       const units = entry.request.length + (entry.rawBody?.length ?? 0);
       if (this.accepted.size >= MAX_CACHED || this.cachedUnits + units > MAX_CACHED_UNITS) continue;
       this.accepted.set(seq, entry);
@@ -330,26 +382,75 @@ export class InboxDO extends DurableObject<Env> {
     return this.forwarding;
   }
 
+  /**
+   * Reads the pending rows in seq order, a page per round, and hands each page's events on grouped
+   * by order: FORWARD_CONCURRENCY orders at a time, each order's events one after the other. An order
+   * whose oldest event is not due or not taken keeps its later events for a later hand-off (`held`).
+   */
   private async drain(): Promise<void> {
+    const handOff: HandOff = { held: new Map(), moved: new Set() };
+    let after = 0;
     for (;;) {
       await this.waitForQuiet();
-      const orders = this.sql
-        .all<{ order_name: string }>(
-          `SELECT order_name FROM pending WHERE next_at <= ? AND seq NOT IN (SELECT value FROM json_each(?))
-           GROUP BY order_name ORDER BY MIN(seq) LIMIT ${FORWARD_CONCURRENCY}`,
-          Date.now(),
-          JSON.stringify(this.handed),
-        )
-        .map((r) => r.order_name);
-      if (orders.length === 0) {
+      // A row stored meanwhile may have a seq behind the pages read (see storedFrom): read on from it.
+      if (this.storedFrom <= after) after = this.storedFrom - 1;
+      this.storedFrom = Number.POSITIVE_INFINITY;
+      const rows = this.sql.all<PendingRow>(
+        `SELECT seq, order_name, attempts, next_at FROM pending
+         WHERE seq > ? AND seq NOT IN (SELECT value FROM json_each(?)) ORDER BY seq LIMIT ${this.backlogPage}`,
+        after,
+        JSON.stringify(this.handed.filter((seq) => seq > after)),
+      );
+      if (rows.length === 0) {
         // The backlog is handed on: the next burst may hold the hand-off again (waitForQuiet).
         this.holdingSince = 0;
         return;
       }
-      const moved = (await Promise.all(orders.map((name) => this.forwardOrder(name)))).flat();
-      if (moved.length === 0) return;
-      this.handed.push(...moved);
+      after = rows[rows.length - 1]!.seq;
+      const orders = this.byOrder(rows, handOff);
+      await eachLimited([...orders], FORWARD_CONCURRENCY, async ([orderName, events]) => {
+        const moved = await this.forwardOrder(orderName, events, handOff);
+        this.handed.push(...moved);
+        if (moved.length > 0) handOff.moved.add(orderName);
+        if (moved.length < events.length && !handOff.held.has(orderName)) handOff.held.set(orderName, null);
+      });
     }
+  }
+
+  /**
+   * A page's rows to hand on now, by order in the order of their oldest row (a Map keeps it). The
+   * rows of a held order wait; those due before it are set to its time, so the alarm does not wake
+   * for them (the release before moved every row of the order with its oldest).
+   */
+  private byOrder(rows: PendingRow[], handOff: HandOff): Map<string, PendingRow[]> {
+    const now = Date.now();
+    const orders = new Map<string, PendingRow[]>();
+    const behind = new Map<string, number[]>();
+    for (const row of rows) {
+      const name = row.order_name;
+      // An order's first row in this hand-off decides: not due, the order waits (it was backing off).
+      if (!orders.has(name) && !handOff.held.has(name)) {
+        if (row.next_at <= now || handOff.moved.has(name)) orders.set(name, []);
+        else handOff.held.set(name, row.next_at);
+      }
+      const events = orders.get(name);
+      if (events) {
+        events.push(row);
+        continue;
+      }
+      const until = handOff.held.get(name);
+      if (!until || row.next_at >= until) continue;
+      const seqs = behind.get(name);
+      if (seqs) seqs.push(row.seq);
+      else behind.set(name, [row.seq]);
+    }
+    for (const [name, seqs] of behind)
+      this.sql.run(
+        "UPDATE pending SET next_at = ? WHERE seq IN (SELECT value FROM json_each(?))",
+        handOff.held.get(name)!,
+        JSON.stringify(seqs),
+      );
+    return orders;
   }
 
   /**
@@ -371,17 +472,17 @@ export class InboxDO extends DurableObject<Env> {
     }
   }
 
-  /** Hands on one order's oldest events; returns the seqs its object took. */
-  private async forwardOrder(orderName: string): Promise<number[]> {
-    const rows = this.sql.all<{ seq: number; attempts: number }>(
-      `SELECT seq, attempts FROM pending WHERE order_name = ? AND seq NOT IN (SELECT value FROM json_each(?))
-       ORDER BY seq LIMIT ${ORDER_BATCH}`,
-      orderName,
-      JSON.stringify(this.handed),
-    );
+  /**
+   * Hands on one order's events of a page, oldest first, and stops at one its object does not take
+   * (the rest wait behind it); returns the seqs its object took.
+   */
+  private async forwardOrder(orderName: string, rows: PendingRow[], handOff: HandOff): Promise<number[]> {
     const order = orderStub(this.env, orderName);
     const moved: number[] = [];
-    for (const row of rows) {
+    // The attempts stored on an event that waited behind one taken were that one's tries (the release
+    // before counted them on every waiting event): each event's own tries decide its backoff and alert.
+    let waited = handOff.moved.has(orderName);
+    for (const [i, row] of rows.entries()) {
       // Before every event, not every round: a round already under way would otherwise run on into
       // a new burst (locally, 16 shards' rounds of new order objects are seconds of one thread).
       await this.waitForQuiet();
@@ -393,18 +494,21 @@ export class InboxDO extends DurableObject<Env> {
         await withDeadline(order.ingest(request), this.handOffDeadlineMs, "the order's object did not answer in time");
         this.forget(row.seq);
         moved.push(row.seq);
-        // The events behind it counted its failed tries (they wait with it): they start afresh, so
-        // each one's own tries decide its backoff and its alert. No row matches in the happy path.
-        if (row.attempts > 0) this.sql.run("UPDATE pending SET attempts = 0 WHERE order_name = ? AND attempts > 0", orderName);
+        waited = true;
       } catch (error) {
-        const tries =
-          (this.sql.one<{ attempts: number }>("SELECT attempts FROM pending WHERE seq = ?", row.seq)?.attempts ?? 0) + 1;
-        const delay = Math.min(60_000, 500 * 2 ** (tries - 1));
+        const tries = (waited ? 0 : row.attempts) + 1;
+        const retryAt = Date.now() + Math.min(60_000, 500 * 2 ** (tries - 1));
+        // The page's later events of the order wait as long (by seq: pending has no index by order);
+        // the hand-off sets those of later pages as it meets them (byOrder).
         this.sql.run(
-          "UPDATE pending SET attempts = attempts + 1, next_at = ? WHERE order_name = ?",
-          Date.now() + delay,
-          orderName,
+          `UPDATE pending SET attempts = CASE seq WHEN ? THEN ? ELSE attempts END, next_at = ?
+           WHERE seq IN (SELECT value FROM json_each(?))`,
+          row.seq,
+          tries,
+          retryAt,
+          JSON.stringify(rows.slice(i).map((r) => r.seq)),
         );
+        handOff.held.set(orderName, retryAt);
         console.error("inbox could not hand an event to its order", { orderName, error: String(error) });
         // Kept and tried again for good (it was acknowledged; later events of the order wait
         // behind it), and the tenant is told once it has failed for a while.

@@ -6,6 +6,7 @@ import { ALL_STEPS, ORDER_DO_MIGRATIONS } from "../../src/durable/order-schema";
 import { orderObjectName } from "../../src/durable/order-types";
 import { ObjectSql } from "../../src/durable/sql";
 import { inboxFor } from "../../src/worker/routes/hooks";
+import { dropAll } from "../helpers/object-storage";
 import { createWorld, eventually, orderObject as orderObjectOf, shopifyOrder } from "../helpers/world";
 
 interface SchemaRow {
@@ -24,17 +25,6 @@ function schemaOf(sql: SqlStorage): SchemaRow[] {
     )
     .toArray()
     .map((r) => ({ ...r }));
-}
-
-/** Empties an object's storage of every table this code made, as if it had never run. */
-function dropAll(sql: SqlStorage): void {
-  const tables = sql
-    .exec<{ name: string }>(
-      "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE '_cf_%' AND name != 'sqlite_sequence'",
-    )
-    .toArray()
-    .map((r) => r.name);
-  for (const name of tables) sql.exec(`DROP TABLE "${name}"`);
 }
 
 function orderObject() {
