@@ -151,7 +151,7 @@ function script(parts: readonly string[]): string {
 /**
  * A script's statements, split at each `;` that is outside a quoted string and a `--` comment (the
  * schema's comments have semicolons); statements that are only whitespace or comments are dropped.
- * Not handled, as no schema has them: `/* */` comments and trigger bodies (`BEGIN … END`), whose
+ * Not handled, as no schema has them: block comments and trigger bodies (`BEGIN … END`), whose
  * inner `;` would split the statement (test/unit/object-schema.test.ts would then fail).
  */
 export function statementsOf(script: string): string[] {
