@@ -182,7 +182,6 @@ export function shopifyOrder(overrides: Record<string, unknown> = {}): Record<st
   } as Record<string, unknown> & { id: number };
 }
 
-/** The order object of a Shopify order sent to the world's shop. */
 /** A Shopify refund of the test order's one T-shirt line (199.00 + 39.80 VAT), paid back through quickpay. */
 export function shopifyRefund(orderId: number, refundId: number, at = new Date().toISOString()) {
   return {
@@ -209,6 +208,7 @@ export function shopifyRefund(orderId: number, refundId: number, at = new Date()
   };
 }
 
+/** The order object of a Shopify order sent to the world's shop. */
 export function orderObject(world: World, order: { id: number }) {
   return orderStub(env, orderObjectName(world.shopId, String(order.id)));
 }
