@@ -1,6 +1,17 @@
 /** Filters on the transfer log shared by the API and the UI, so the two mean the same. */
-import { type SQL, sql } from "drizzle-orm";
-import { transferSteps, transfers } from "./schema";
+import { and, eq, type SQL, sql } from "drizzle-orm";
+import { notCompleted, type TransferStatus, transferSteps, transfers } from "./schema";
+
+/**
+ * Transfers in one status. Any status but completed also carries the status index's own term
+ * (`notCompleted`), without which SQLite would not use that partial index; completed transfers,
+ * which the index leaves out, are walked in time order.
+ */
+export function withStatus(status: TransferStatus): SQL {
+  return status === "completed"
+    ? eq(transfers.status, status)
+    : and(eq(transfers.status, status), sql.raw(notCompleted(`"transfers".`)))!;
+}
 
 /**
  * Transfers with a step to a target connection (`target=`: the failure alert's link, the list and

@@ -7,7 +7,7 @@
 import { and, eq, ne } from "drizzle-orm";
 import { z } from "zod";
 import { database } from "../db/client";
-import { mailOutbox, tenants } from "../db/schema";
+import { mailOutbox, notCompleted, tenants } from "../db/schema";
 import { filterNotTaken } from "../domain/flow-filter";
 import { missedOnDays, SWEEP_SOURCES } from "../worker/reconcile";
 import { connectionNames, mailTenant, NO_MAIL_PROVIDER, tenantMailCanLeave } from "./notify-tenant";
@@ -47,7 +47,7 @@ const SENT = (alias: string) =>
 const CANDIDATES = `
   SELECT id FROM transfers WHERE tenant_id = ?1 AND updated_at >= ?2
   UNION
-  SELECT id FROM transfers WHERE tenant_id = ?1 AND status IN ('pending', 'running', 'retrying', 'failed')`;
+  SELECT id FROM transfers WHERE tenant_id = ?1 AND status IN ('pending', 'running', 'retrying', 'failed') AND ${notCompleted()}`;
 
 export const BY_SOURCE = `
   SELECT source_connection_id AS connectionId,

@@ -14,7 +14,7 @@ import {
   transfers,
 } from "../../../db/schema";
 import { latestSnapshot, mergeAttempts, readHistory } from "../../../db/snapshots";
-import { withStepTo } from "../../../db/transfer-filters";
+import { withStatus, withStepTo } from "../../../db/transfer-filters";
 import { OrderlyError } from "../../../domain/errors";
 import { type CanonicalOrder, orderSchema, type TransferInput } from "../../../domain/order";
 import { stageSchema } from "../../../domain/stage";
@@ -80,7 +80,7 @@ export const transferRoutes = apiRouter()
     async (c) => {
       const q = c.req.valid("query");
       const where: SQL[] = [eq(transfers.tenantId, c.var.tenantId)];
-      if (q.status) where.push(eq(transfers.status, q.status));
+      if (q.status) where.push(withStatus(q.status));
       if (q.stage) where.push(eq(transfers.stage, q.stage));
       if (q.connection) where.push(eq(transfers.sourceConnectionId, q.connection));
       if (q.target) where.push(withStepTo(q.target));
@@ -290,7 +290,7 @@ export const transferRoutes = apiRouter()
           code: "bulk_retry_invalid",
         });
       }
-      const where: SQL[] = [eq(transfers.tenantId, c.var.tenantId), eq(transfers.status, q.status)];
+      const where: SQL[] = [eq(transfers.tenantId, c.var.tenantId), withStatus(q.status)];
       if (q.stage) where.push(eq(transfers.stage, q.stage));
       if (q.connection) where.push(eq(transfers.sourceConnectionId, q.connection));
       if (q.target) where.push(withStepTo(q.target));

@@ -1,7 +1,7 @@
 /** The dashboard's numbers, each one query on an index of its table. */
 import { and, eq, gt, gte, inArray, sql } from "drizzle-orm";
 import { type Db, database } from "../../../../db/client";
-import { connections, type TransferStatus, transferSteps, transfers } from "../../../../db/schema";
+import { connections, notCompleted, type TransferStatus, transferSteps, transfers } from "../../../../db/schema";
 import { UPDATED_AT_REFRESH_MS } from "../../../../durable/order-projection";
 
 export const CHART_DAYS = 14;
@@ -80,7 +80,13 @@ export async function dashboardData(env: Env, tenantId: string, now = Date.now()
     db
       .select({ status: transfers.status, n: sql<number>`count(*)` })
       .from(transfers)
-      .where(and(eq(transfers.tenantId, tenantId), inArray(transfers.status, ["pending", "running", "retrying"])))
+      .where(
+        and(
+          eq(transfers.tenantId, tenantId),
+          inArray(transfers.status, ["pending", "running", "retrying"]),
+          sql.raw(notCompleted(`"transfers".`)),
+        ),
+      )
       .groupBy(transfers.status),
     // Steps changed after since7 (updated_at > since7, in whole milliseconds), and this month.
     failingTargetsQuery(db, tenantId, since7 + 1),

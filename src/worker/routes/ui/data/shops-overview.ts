@@ -8,7 +8,7 @@ import { and, gt, type SQL, sql } from "drizzle-orm";
 import type { SQLiteColumn } from "drizzle-orm/sqlite-core";
 import { type Db, database } from "../../../../db/client";
 import { keptWaiting } from "../../../../db/dead-letters";
-import { connections, type Role, tenants } from "../../../../db/schema";
+import { connections, notCompleted, type Role, tenants } from "../../../../db/schema";
 import type { Membership } from "../ui-env";
 
 /** The most shops one page reads: each figure's IN list stays bounded, and so does the page. */
@@ -59,7 +59,9 @@ export function shopFigureQueries(db: Db, ids: string[], now: number) {
   const perShop = <T>(value: SQL<T>) => db.select({ tenantId: tenants.id, n: value }).from(tenants).where(inIds(tenants.id, ids));
   const upToCap = (rows: SQL) => sql<number>`(SELECT count(*) FROM (SELECT 1 FROM ${rows} LIMIT ${COUNT_CAP}))`;
   return {
-    failed: perShop(upToCap(sql`transfers f WHERE f.tenant_id = "tenants"."id" AND f.status = 'failed'`)),
+    failed: perShop(
+      upToCap(sql`transfers f WHERE f.tenant_id = "tenants"."id" AND f.status = 'failed' AND ${sql.raw(notCompleted("f."))}`),
+    ),
     last24h: perShop(upToCap(sql`transfers d WHERE d.tenant_id = "tenants"."id" AND d.created_at >= ${now - 24 * HOUR_MS}`)),
     // SQLite answers max() from the end of the shop's range of transfers_tenant_time (one row).
     lastTransfer: perShop(sql<number | null>`(SELECT max(t.created_at) FROM transfers t WHERE t.tenant_id = "tenants"."id")`),

@@ -8,7 +8,7 @@ import { and, desc, eq, gte, inArray, lt, type SQL, sql } from "drizzle-orm";
 import type { Db } from "../../../../db/client";
 import { beforeCursor, readCursor } from "../../../../db/cursor";
 import { TRANSFER_STATUSES, type TransferStatus, transfers } from "../../../../db/schema";
-import { withStepTo } from "../../../../db/transfer-filters";
+import { withStatus, withStepTo } from "../../../../db/transfer-filters";
 import { STAGES } from "../../../../domain/stage";
 
 export const PAGE_SIZE = 50;
@@ -53,7 +53,7 @@ export function transferWhere(_db: Db, tenantId: string, f: TransferFilters): SQ
   if (f.status && (TRANSFER_STATUSES as readonly string[]).includes(f.status)) {
     // With an exact search the unary + keeps SQLite off the status index (its choice without
     // statistics), which would read every transfer of the tenant with that status.
-    where.push(isExactSearch(f) ? sql`+${transfers.status} = ${f.status}` : eq(transfers.status, f.status));
+    where.push(isExactSearch(f) ? sql`+${transfers.status} = ${f.status}` : withStatus(f.status));
   }
   if (f.stage && (STAGES as readonly string[]).includes(f.stage)) where.push(eq(transfers.stage, f.stage));
   if (f.connection) where.push(eq(transfers.sourceConnectionId, f.connection));
