@@ -110,12 +110,12 @@ export const TRANSFER_STATUSES = ["pending", "running", "retrying", "completed",
 export type TransferStatus = (typeof TRANSFER_STATUSES)[number];
 
 /**
- * The term that lets a query use `transfers_tenant_status_time`, which holds only transfers that
- * are not completed (an index entry is a D1 row written; most transfers reach D1 completed, and a
- * list of completed ones walks the time index instead). SQLite takes a partial index only for a
- * query whose WHERE carries the index's own term as written, so every query for a status other
- * than completed adds this one, with the literal, never a bound value (`alias`: the query's name
- * for transfers, with its dot).
+ * The term that lets a query use `transfers_tenant_status_time` or `transfers_status_updated`,
+ * which hold only transfers that are not completed (an index entry is a D1 row written; most
+ * transfers reach D1 completed, and a list of completed ones walks a time index instead). SQLite
+ * takes a partial index only for a query whose WHERE carries the index's own term as written, so
+ * every query for a status other than completed adds this one, with the literal, never a bound
+ * value (`alias`: the query's name for transfers, with its dot).
  */
 export const notCompleted = (alias = "") => `${alias}status <> 'completed'`;
 
@@ -151,7 +151,8 @@ export const transfers = sqliteTable(
   (t) => [
     index("transfers_tenant_time").on(t.tenantId, t.createdAt),
     index("transfers_tenant_order").on(t.tenantId, t.orderId),
-    index("transfers_status_updated").on(t.status, t.updatedAt),
+    // The cron's sweeps of stuck and failed transfers; no completed ones (see notCompleted).
+    index("transfers_status_updated").on(t.status, t.updatedAt).where(sql.raw(notCompleted())),
     index("transfers_tenant_updated").on(t.tenantId, t.updatedAt),
     // The UI's transfer log: a status filter and exact searches by order number or email.
     index("transfers_tenant_status_time").on(t.tenantId, t.status, t.createdAt).where(sql.raw(notCompleted())),

@@ -12,7 +12,6 @@
  * the result, and these need a person's attention today, not this second.
  */
 import { z } from "zod";
-import { TRANSFER_STATUSES } from "../db/schema";
 import { alertSample, differencesAlertText } from "./alert-emails";
 import { alertTopic } from "./alert-throttle";
 import { SWEEP_LOOKBACK_MS } from "./failure-alerts";
@@ -21,11 +20,23 @@ import { connectionNames, raiseAlert } from "./notify-tenant";
 const BATCH = 200;
 
 /**
- * Keyed on the step's own status, whatever the transfer's: a booked invoice that could not change
- * needs correcting even when a later step of the transfer failed (or has not run yet). The
- * transfer's `updated_at`, which moves with each of its steps, bounds the scan; every status is
- * listed so the (status, updated_at) index serves it. The step's marker counts each result once.
- *
+ * The completed steps whose output reports differences or checks, of transfers changed in the
+ * window: keyed on the step's own status, whatever the transfer's, as a booked invoice that could
+ * not change needs correcting even when a later step of the transfer failed (or has not run yet).
+ * The transfer's `updated_at`, which moves with each of its steps, bounds the scan: one range of
+ * each tenant's `transfers_tenant_updated`, tenants first (CROSS JOIN keeps SQLite to that order;
+ * the status index holds no completed transfers, and most of these are completed). The step's
+ * marker counts each result once (test/notifications/sweep-plans.test.ts checks the plan).
+ */
+export const DIFFERENCES = `
+  SELECT s.transfer_id, s.step_index, s.tenant_id, s.target_connection_id, s.output, t.order_number
+  FROM tenants n CROSS JOIN transfers t ON t.tenant_id = n.id JOIN transfer_steps s ON s.transfer_id = t.id
+  WHERE t.updated_at >= ?1 AND t.updated_at <= ?2 AND s.status = 'completed'
+    AND (json_array_length(s.output, '$.differences') > 0 OR json_array_length(s.output, '$.checks') > 0)
+    AND (s.alerted_at IS NULL OR s.alerted_at < s.updated_at)
+  ORDER BY t.updated_at LIMIT ${BATCH}`;
+
+/**
  * That `updated_at` is the order object's time of the change, not when the row reached D1: a row
  * written late (a D1 outage, a parked projection) comes with its old time. So the scan looks back
  * as far as the failure sweeper's, not just past the last cron run; the marker, claimed with the
@@ -33,15 +44,7 @@ const BATCH = 200;
  * again, keeps the overlap from mailing a result twice.
  */
 export async function sweepInvoiceDifferences(env: Env, now: number, windowMs: number): Promise<number> {
-  const { results } = await env.DB.prepare(
-    `SELECT s.transfer_id, s.step_index, s.tenant_id, s.target_connection_id, s.output, t.order_number
-     FROM transfers t JOIN transfer_steps s ON s.transfer_id = t.id
-     WHERE t.status IN (${TRANSFER_STATUSES.map((status) => `'${status}'`).join(", ")})
-       AND t.updated_at >= ? AND t.updated_at <= ? AND s.status = 'completed'
-       AND (json_array_length(s.output, '$.differences') > 0 OR json_array_length(s.output, '$.checks') > 0)
-       AND (s.alerted_at IS NULL OR s.alerted_at < s.updated_at)
-     ORDER BY t.updated_at LIMIT ${BATCH}`,
-  )
+  const { results } = await env.DB.prepare(DIFFERENCES)
     .bind(now - SWEEP_LOOKBACK_MS, now)
     .all<{
       transfer_id: string;

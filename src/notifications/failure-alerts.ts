@@ -13,7 +13,7 @@
  */
 import { and, eq } from "drizzle-orm";
 import { database } from "../db/client";
-import { transfers } from "../db/schema";
+import { notCompleted, transfers } from "../db/schema";
 import { alertSample, failureAlertText } from "./alert-emails";
 import { alertTopic, type RecordResult } from "./alert-throttle";
 import { notificationConfig } from "./notification-config";
@@ -94,17 +94,23 @@ export async function alertTransferFailure(
   }
 }
 
+/**
+ * Failed transfers of the window not yet counted, oldest first: one range of the (status,
+ * updated_at) index, which holds no completed transfers, so the query carries its term
+ * (test/notifications/sweep-plans.test.ts checks the plan).
+ */
+export const UNALERTED_FAILURES = `
+  SELECT t.id, t.tenant_id, t.order_number, t.error_reason, t.source_connection_id,
+    (SELECT s.target_connection_id FROM transfer_steps s
+     WHERE s.transfer_id = t.id AND s.status = 'failed' ORDER BY s.step_index LIMIT 1) AS target
+  FROM transfers t
+  WHERE t.status = 'failed' AND ${notCompleted("t.")} AND t.updated_at >= ?1 AND t.updated_at <= ?2
+    AND (t.alerted_at IS NULL OR t.alerted_at < t.updated_at)
+  ORDER BY t.updated_at LIMIT ${SWEEP_BATCH}`;
+
 /** The cron's backstop: every failed transfer not yet counted is counted now, oldest first. */
 export async function sweepUnalertedFailures(env: Env, now: number, windowMs: number): Promise<number> {
-  const { results } = await env.DB.prepare(
-    `SELECT t.id, t.tenant_id, t.order_number, t.error_reason, t.source_connection_id,
-       (SELECT s.target_connection_id FROM transfer_steps s
-        WHERE s.transfer_id = t.id AND s.status = 'failed' ORDER BY s.step_index LIMIT 1) AS target
-     FROM transfers t
-     WHERE t.status = 'failed' AND t.updated_at >= ? AND t.updated_at <= ?
-       AND (t.alerted_at IS NULL OR t.alerted_at < t.updated_at)
-     ORDER BY t.updated_at LIMIT ${SWEEP_BATCH}`,
-  )
+  const { results } = await env.DB.prepare(UNALERTED_FAILURES)
     .bind(now - SWEEP_LOOKBACK_MS, now)
     .all<{
       id: string;

@@ -5,6 +5,7 @@
  * notification pass counts failures the queue consumer did not (and kept deliveries the webhook
  * route did not), sends grouped alerts whose window ended, silence alerts and status reports.
  */
+import { notCompleted } from "../db/schema";
 import { orderObjectName, orderStub } from "../durable/order-types";
 import { sweepInvoiceDifferences } from "../notifications/difference-alerts";
 import { sweepUnalertedFailures } from "../notifications/failure-alerts";
@@ -109,9 +110,10 @@ const CURSOR_TENANT = "";
 const cursorTopic = (status: string) => `sweep:${status}`;
 
 // One range of the (status, updated_at) index per status, read in index order from the cursor;
-// only ties on updated_at are sorted by id (test/flow/sweeper.test.ts checks the plan).
+// only ties on updated_at are sorted by id (test/flow/sweeper.test.ts checks the plan). The index
+// holds no completed transfers: the query carries its term.
 export const STUCK_PAGE = `SELECT id, source_connection_id AS connectionId, order_id AS orderId, updated_at AS updatedAt
-  FROM transfers WHERE status = ?1 AND updated_at < ?2 AND updated_at >= ?3 AND (updated_at > ?3 OR id > ?4)
+  FROM transfers WHERE status = ?1 AND ${notCompleted()} AND updated_at < ?2 AND updated_at >= ?3 AND (updated_at > ?3 OR id > ?4)
   ORDER BY updated_at, id LIMIT ${SWEEP_PER_STATUS}`;
 
 interface Cursor {
