@@ -10,6 +10,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { DIFFERENCES } from "../../src/notifications/difference-alerts";
 import { UNALERTED_FAILURES } from "../../src/notifications/failure-alerts";
 import { STUCK_PAGE } from "../../src/worker/cron";
+import { queryPlan } from "../ui/step-rows";
 
 const TENANTS = 20;
 const PER_TENANT = 2_000;
@@ -45,13 +46,6 @@ async function fill(): Promise<void> {
   await env.DB.batch(statements);
 }
 
-async function plan(query: string, ...params: unknown[]): Promise<string> {
-  const rows = await env.DB.prepare(`EXPLAIN QUERY PLAN ${query}`)
-    .bind(...params)
-    .all<{ detail: string }>();
-  return rows.results.map((r) => r.detail).join("\n");
-}
-
 describe("the cron's sweeps over 40,000 transfers", () => {
   beforeAll(fill, 60_000);
 
@@ -61,15 +55,15 @@ describe("the cron's sweeps over 40,000 transfers", () => {
     for (const analyzed of [false, true]) {
       if (analyzed) await env.DB.prepare("ANALYZE").run();
       const label = analyzed ? ", with statistics" : "";
-      const stuck = await plan(STUCK_PAGE, "retrying", to, from, "");
+      const stuck = await queryPlan(STUCK_PAGE, ["retrying", to, from, ""]);
       expect(stuck, `stuck${label}`).toMatch(
         /SEARCH transfers USING INDEX transfers_status_updated \(status=\? AND updated_at>\? AND updated_at<\?\)/,
       );
-      const failures = await plan(UNALERTED_FAILURES, from, to);
+      const failures = await queryPlan(UNALERTED_FAILURES, [from, to]);
       expect(failures, `failures${label}`).toMatch(
         /SEARCH t USING INDEX transfers_status_updated \(status=\? AND updated_at>\? AND updated_at<\?\)/,
       );
-      const differences = await plan(DIFFERENCES, from, to);
+      const differences = await queryPlan(DIFFERENCES, [from, to]);
       expect(differences, `differences${label}`).toMatch(
         /SEARCH t USING INDEX transfers_tenant_updated \(tenant_id=\? AND updated_at>\? AND updated_at<\?\)/,
       );
