@@ -2,15 +2,16 @@
 import { and, eq, type SQL, sql } from "drizzle-orm";
 import { notCompleted, type TransferStatus, transferSteps, transfers } from "./schema";
 
+/** `notCompleted` in a drizzle query of transfers: the term the partial status indexes need. */
+export const transferNotCompleted = sql.raw(notCompleted(`"transfers".`));
+
 /**
  * Transfers in one status. Any status but completed also carries the status index's own term
  * (`notCompleted`), without which SQLite would not use that partial index; completed transfers,
  * which the index leaves out, are walked in time order.
  */
 export function withStatus(status: TransferStatus): SQL {
-  return status === "completed"
-    ? eq(transfers.status, status)
-    : and(eq(transfers.status, status), sql.raw(notCompleted(`"transfers".`)))!;
+  return status === "completed" ? eq(transfers.status, status) : and(eq(transfers.status, status), transferNotCompleted)!;
 }
 
 /**

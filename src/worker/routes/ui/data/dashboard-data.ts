@@ -1,7 +1,8 @@
 /** The dashboard's numbers, each one query on an index of its table. */
 import { and, eq, gt, gte, inArray, sql } from "drizzle-orm";
 import { type Db, database } from "../../../../db/client";
-import { connections, notCompleted, type TransferStatus, transferSteps, transfers } from "../../../../db/schema";
+import { connections, type TransferStatus, transferSteps, transfers } from "../../../../db/schema";
+import { transferNotCompleted } from "../../../../db/transfer-filters";
 import { UPDATED_AT_REFRESH_MS } from "../../../../durable/order-projection";
 
 export const CHART_DAYS = 14;
@@ -84,7 +85,7 @@ export async function dashboardData(env: Env, tenantId: string, now = Date.now()
         and(
           eq(transfers.tenantId, tenantId),
           inArray(transfers.status, ["pending", "running", "retrying"]),
-          sql.raw(notCompleted(`"transfers".`)),
+          transferNotCompleted,
         ),
       )
       .groupBy(transfers.status),
