@@ -5,7 +5,7 @@
 // Miniflare with persisted state, like the benchmark; variants are interleaved over several
 // rounds and the median is printed. Each variant's count runs until its objects have been
 // evicted and their WAL checkpointed (12 s), which is part of what a new object costs. Usage: node bench/micro/objects.mjs [--n=300] [--rounds=3]
-//   [--variants=none,one-table,schema-before,schema-after,schema-before+event,schema-after+event] [--state-dir=/dev/shm]
+//   [--variants=none,one-table,schema-before,schema-after,schema-before+event,schema-after+event,schema-after+100-selects] [--state-dir=/dev/shm]
 import { mkdirSync, rmSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { build } from "esbuild";
