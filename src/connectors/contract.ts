@@ -27,6 +27,13 @@ export interface SourceEvent {
   object: { type: "order"; order: CanonicalOrder } | { type: "refund"; refund: CanonicalRefund };
 }
 
+/** A delivery's order and ids as a source's `route` reads them (see SourceEvent for each). */
+export interface RoutedDelivery {
+  orderId: string;
+  deliveryId: string;
+  eventKey?: string;
+}
+
 export interface IncomingDelivery {
   body: Uint8Array;
   headers: Headers;
@@ -69,6 +76,15 @@ export interface SourceHandlers {
    * hand (a parser called on its own); a source then reads its defaults.
    */
   parse(delivery: IncomingDelivery, settings?: Readonly<Record<string, unknown>>): SourceEvent[] | IgnoredDelivery;
+  /**
+   * What the inbox needs before the 2xx, read without validating or mapping the payload: the order
+   * a delivery belongs to and its ids, or that it is to be ignored (a test order). Throws like
+   * `parse` for a delivery that cannot even be routed. A source that has it has its payloads
+   * validated and mapped after the acknowledgement (`parse` runs in the inbox's hand-off, and a
+   * delivery it refuses is kept as a dead letter then): the one delivery it yields must name the
+   * order `route` gave. Absent: `parse` runs before the answer.
+   */
+  route?(delivery: IncomingDelivery, settings?: Readonly<Record<string, unknown>>): RoutedDelivery | IgnoredDelivery;
   /** Steps a merchant follows to point the source at the webhook URL. */
   setupSteps(webhookUrl: string): string[];
 }

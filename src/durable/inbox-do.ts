@@ -9,7 +9,10 @@ import { DurableObject } from "cloudflare:workers";
 import { alertHeldEvent, HELD_ALERT_TRIES, heldOrder } from "../notifications/held-alerts";
 import { runtimeConfig } from "../worker/config";
 import { withDeadline } from "../worker/deadline";
-import { type IngestRequest, orderStub } from "./order-types";
+import { takeDeferred } from "../worker/deferred-intake";
+import { type InboxAccept, inboxEntry, storedIngest } from "./inbox-entry";
+import type { OrderDO } from "./order-do";
+import { type IngestRequest, orderObjectName, orderStub, type StoredIngest } from "./order-types";
 import { ObjectSql } from "./sql";
 
 export const INBOX_MIGRATIONS = [
@@ -111,26 +114,6 @@ export const BUSY_INFLIGHT = 2;
 const QUIET_MS = 1000;
 
 /**
- * One event of a delivery as the Worker hands it to its shard. The request travels as JSON text
- * (without the raw body, which travels beside it): the shard stores both as they come, and an
- * object graph would cost a structured clone on each side of the call on the ack path. The keys are
- * what the shard dedupes on.
- */
-export interface InboxAccept {
-  orderName: string;
-  /**
-   * `d:<connection>:<delivery id>`, and `e:<connection>:<event key>` when the sender gives one.
-   * This release's shards keep no keys (the order's object dedupes); shards of the releases
-   * before, met during a gradual deployment, read them.
-   */
-  deliveryKey: string;
-  eventKey: string | null;
-  /** The IngestRequest as JSON, its raw body null. */
-  request: string;
-  rawBody: string | null;
-}
-
-/**
  * The shape a Worker of the release before sends (the request as an object). During a gradual
  * deployment an older Worker can still call a newer shard; its deliveries must not fail.
  */
@@ -142,35 +125,6 @@ interface PreviousInboxAccept {
 function currentShape(entry: InboxAccept | PreviousInboxAccept): InboxAccept {
   if (typeof entry.request === "string") return entry as InboxAccept;
   return inboxEntry(entry.orderName, entry.request);
-}
-
-/**
- * The most one event may hold, its request and inline body together, in UTF-8 bytes. A Durable
- * Object's row holds at most 2 MB, and the event is stored whole in its shard and again in its
- * order's object: one larger would fail there on every retry.
- */
-export const MAX_EVENT_BYTES = 1_800_000;
-
-/** The event's stored size in bytes when it could pass MAX_EVENT_BYTES; a bound below it otherwise. */
-export function storedBytes(entry: InboxAccept): number {
-  const units = entry.request.length + (entry.rawBody?.length ?? 0);
-  // A UTF-16 unit takes at most 3 bytes in UTF-8: most events need no encoding to be known small.
-  if (units * 3 <= MAX_EVENT_BYTES) return units * 3;
-  return utf8.encode(entry.request).byteLength + (entry.rawBody === null ? 0 : utf8.encode(entry.rawBody).byteLength);
-}
-
-const utf8 = new TextEncoder();
-
-/** One event as the Worker hands it to its shard (see InboxAccept). */
-export function inboxEntry(orderName: string, request: IngestRequest): InboxAccept {
-  const { connectionId, event, raw } = request;
-  return {
-    orderName,
-    deliveryKey: `d:${connectionId}:${event.deliveryId}`,
-    eventKey: event.eventKey ? `e:${connectionId}:${event.eventKey}` : null,
-    request: JSON.stringify({ ...request, raw: { ...raw, body: null } }),
-    rawBody: raw.body,
-  };
 }
 
 /**
@@ -214,14 +168,6 @@ async function eachLimited<T>(items: readonly T[], limit: number, work: (item: T
     while (next < items.length) await work(items[next++]!);
   };
   await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-}
-
-/** An accepted event, parsed on its way to its order. */
-function ingestRequest(request: string, rawBody: string | null): IngestRequest {
-  const parsed = JSON.parse(request) as IngestRequest;
-  // v1 rows carry the body inside `request`; later rows and calls keep it beside it.
-  if (rawBody !== null) parsed.raw.body = rawBody;
-  return parsed;
 }
 
 export class InboxDO extends DurableObject<Env> {
@@ -486,12 +432,22 @@ export class InboxDO extends DurableObject<Env> {
       // Before every event, not every round: a round already under way would otherwise run on into
       // a new burst (locally, 16 shards' rounds of new order objects are seconds of one thread).
       await this.waitForQuiet();
-      let request: IngestRequest | null = null;
+      let request: StoredIngest | null = null;
       try {
         const cached = this.accepted.get(row.seq);
-        request = cached ? ingestRequest(cached.request, cached.rawBody) : this.stored(row.seq);
+        request = cached ? storedIngest(cached.request, cached.rawBody) : this.stored(row.seq);
         // A call that never answers would hold this shard's whole hand-off (every order on it).
-        await withDeadline(order.ingest(request), this.handOffDeadlineMs, "the order's object did not answer in time");
+        const ingest = (to: DurableObjectStub<OrderDO>, event: IngestRequest) =>
+          withDeadline(to.ingest(event), this.handOffDeadlineMs, "the order's object did not answer in time");
+        if (!("deferred" in request)) await ingest(order, request);
+        else {
+          // Validated and mapped now (src/worker/deferred-intake.ts): none when it is kept or ignored.
+          // Tried again whole: the order's object takes an event it already has as a duplicate.
+          for (const event of await takeDeferred(this.env, request)) {
+            const name = orderObjectName(event.connectionId, event.event.orderId);
+            await ingest(name === orderName ? order : orderStub(this.env, name), event);
+          }
+        }
         this.forget(row.seq);
         moved.push(row.seq);
         waited = true;
@@ -517,8 +473,8 @@ export class InboxDO extends DurableObject<Env> {
           void alertHeldEvent(this.env, {
             tenantId: request.tenantId,
             connectionId: request.connectionId,
-            ...heldOrder(request.event),
-            deliveryId: request.event.deliveryId,
+            ...heldOrder("deferred" in request ? request.deferred : request.event),
+            deliveryId: "deferred" in request ? request.deferred.deliveryId : request.event.deliveryId,
             tries,
             reason: error instanceof Error ? error.message : String(error),
           });
@@ -545,11 +501,11 @@ export class InboxDO extends DurableObject<Env> {
   }
 
   /** A pending request as stored (after a restart, or by an earlier instance). */
-  private stored(seq: number): IngestRequest {
+  private stored(seq: number): StoredIngest {
     const row = this.sql.one<{ request: string; raw_body: string | null }>(
       "SELECT request, raw_body FROM pending WHERE seq = ?",
       seq,
     )!;
-    return ingestRequest(row.request, row.raw_body);
+    return storedIngest(row.request, row.raw_body);
   }
 }

@@ -1,5 +1,5 @@
 /** What crosses the boundary of an OrderDO: RPC inputs and results, and the step queue message. */
-import type { ActionResult, OrderKey, SourceEvent, StepHistoryEntry } from "../connectors/contract";
+import type { ActionResult, OrderKey, RoutedDelivery, SourceEvent, StepHistoryEntry } from "../connectors/contract";
 import type { FlowStepConfig } from "../db/schema";
 import type { SnapshotRecord } from "../db/snapshots";
 import type { ErrorClass } from "../domain/errors";
@@ -22,6 +22,22 @@ export interface IngestRequest {
   raw: RawDelivery;
   receivedAt: number;
 }
+
+/**
+ * A delivery stored before its payload was validated and mapped (a source that can `route`): what
+ * the Worker read before its 2xx, the connection's settings then, and the raw body. The inbox's
+ * hand-off parses it into IngestRequests, or keeps it as a dead letter (src/worker/deferred-intake.ts).
+ */
+export interface DeferredIngest {
+  tenantId: string;
+  connectionId: string;
+  deferred: RoutedDelivery & { connector: string; settings: Readonly<Record<string, unknown>> };
+  raw: RawDelivery;
+  receivedAt: number;
+}
+
+/** What an inbox shard stores for one accepted event: parsed, or still to parse. */
+export type StoredIngest = IngestRequest | DeferredIngest;
 
 export interface IngestResult {
   duplicate: boolean;

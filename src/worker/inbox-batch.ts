@@ -11,7 +11,8 @@
  * end (its request was cancelled, say), and answers 503 when its own call never answers.
  */
 import { OrderlyError } from "../domain/errors";
-import type { AcceptResult, InboxAccept } from "../durable/inbox-do";
+import type { AcceptResult } from "../durable/inbox-do";
+import type { InboxAccept } from "../durable/inbox-entry";
 import { withDeadline } from "./deadline";
 
 export const BATCH_LIMITS = {

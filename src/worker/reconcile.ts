@@ -37,9 +37,10 @@ import { notificationConfig } from "../notifications/notification-config";
 import { raiseAlert } from "../notifications/notify-tenant";
 import { alertRefusedDelivery } from "../notifications/refused-alerts";
 import { runtimeConfig } from "./config";
+import { type Refusal, storeRefusedDelivery } from "./kept-deliveries";
 import type { FoundOrder, FoundRefund, SweepSource, SweepWindow } from "./reconcile-source";
 import { textFetch } from "./reconcile-source";
-import { type Refusal, storeRefusedDelivery, takeDelivery } from "./routes/hooks";
+import { takeDelivery } from "./routes/hooks";
 
 /** The sources that can be swept, by connector id. */
 export const SWEEP_SOURCES: Readonly<Record<string, SweepSource>> = {

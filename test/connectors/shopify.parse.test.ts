@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { IgnoredDelivery, IncomingDelivery, SourceEvent } from "../../src/connectors/contract";
-import { parse, type ShopifyParseSettings } from "../../src/connectors/shopify/shopify.parse";
+import { parse, route, type ShopifyParseSettings } from "../../src/connectors/shopify/shopify.parse";
 import { OrderlyError } from "../../src/domain/errors";
 import type { CanonicalOrder, CanonicalRefund } from "../../src/domain/order";
 import { shopifyDelivery, shopifyFixture, shopifyFixtures } from "../fixtures/shopify";
@@ -685,5 +685,68 @@ describe("Shopify deliveries that cannot be read", () => {
       await shopifyDelivery("orders/create", shopifyFixtures.orderMinimal, SECRET, { "X-Shopify-Triggered-At": null }),
     );
     expect(error).toMatchObject({ errorClass: "validation", code: "shopify_timestamp_missing" });
+  });
+});
+
+describe("Shopify route: what the inbox needs before the answer", () => {
+  /** Routes a delivery; `parse` must later name the same order and ids. */
+  async function routed(topic: string, body: string | object, settings?: ShopifyParseSettings) {
+    const delivery = await shopifyDelivery(topic, body, SECRET, { "X-Shopify-Triggered-At": TRIGGERED_AT });
+    return { delivery, result: route(delivery, settings) };
+  }
+
+  it("names the order and the ids parse gives, an int64 id exact, without validating the rest of the payload", async () => {
+    for (const [topic, name] of [
+      ["orders/paid", "orderMinimal"],
+      ["orders/paid", "orderTaxExclusive"],
+      ["refunds/create", "refundTwoLines"],
+    ] as const) {
+      const { delivery, result } = await routed(topic, shopifyFixtures[name]);
+      const [event] = parse(delivery) as SourceEvent[];
+      expect(result, name).toStrictEqual({ orderId: event!.orderId, deliveryId: event!.deliveryId, eventKey: event!.eventKey });
+    }
+    expect((await routed("orders/paid", shopifyFixtures.orderMinimal)).result).toMatchObject({ orderId: "820982911946154508" });
+    // A line that no longer maps is parse's to refuse, after the answer.
+    const broken = { ...shopifyFixture("orderTaxExclusive"), line_items: [{ price: { amount: "1.00" } }] };
+    expect((await routed("orders/paid", broken)).result).toMatchObject({ orderId: "5801234567890" });
+  });
+
+  it("ignores a test order and a test order's refund as parse does, unless test orders are processed", async () => {
+    const order = { ...shopifyFixture("orderTaxExclusive"), financial_status: "paid", test: true };
+    const asParsed = await parseAny("orders/paid", order);
+    expect((await routed("orders/paid", order)).result).toStrictEqual(asParsed);
+    expect((await routed("orders/paid", order, { processTestOrders: true })).result).toMatchObject({
+      orderId: "5801234567890",
+    });
+    const refund = shopifyFixture("refundTwoLines");
+    refund.transactions = (refund.transactions as Record<string, unknown>[]).map((t) => ({ ...t, test: true }));
+    expect((await routed("refunds/create", refund)).result).toStrictEqual(await parseAny("refunds/create", refund));
+  });
+
+  it("ignores a topic Orderly does not read, and refuses what cannot be routed with parse's codes", async () => {
+    expect((await routed("orders/edited", { id: 1 })).result).toMatchObject({ ignored: true, code: "topic_unsupported" });
+    const refusal = async (topic: string, body: string | object, headers: Record<string, string | null> = {}) => {
+      const delivery = await shopifyDelivery(topic, body, SECRET, headers);
+      try {
+        route(delivery);
+      } catch (error) {
+        if (error instanceof OrderlyError) return { code: error.code, message: error.message };
+        throw error;
+      }
+      throw new Error("expected route to throw");
+    };
+    expect(await refusal("orders/paid", '{"id": 1, "line_items": [')).toMatchObject({ code: "shopify_body_not_json" });
+    expect(await refusal("orders/paid", { name: "#1" })).toMatchObject({
+      code: "shopify_payload_invalid",
+      message: expect.stringContaining("id is missing"),
+    });
+    expect(await refusal("refunds/create", { id: 5 })).toMatchObject({
+      code: "shopify_payload_invalid",
+      message: expect.stringContaining("order_id is missing"),
+    });
+    expect(await refusal("orders/paid", { id: 1 }, { "X-Shopify-Webhook-Id": null })).toMatchObject({
+      code: "shopify_webhook_id_missing",
+    });
+    expect(await refusal("orders/paid", { id: 1 }, { "X-Shopify-Topic": null })).toMatchObject({ code: "shopify_topic_missing" });
   });
 });

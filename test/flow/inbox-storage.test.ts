@@ -1,7 +1,8 @@
 import { env, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { getConnector } from "../../src/connectors/registry";
-import { type InboxAccept, type InboxDO, inboxEntry } from "../../src/durable/inbox-do";
+import type { InboxDO } from "../../src/durable/inbox-do";
+import { type InboxAccept, inboxEntry } from "../../src/durable/inbox-entry";
 import type { OrderDO } from "../../src/durable/order-do";
 import { type IngestRequest, orderObjectName } from "../../src/durable/order-types";
 import { runtimeConfig } from "../../src/worker/config";

@@ -6,7 +6,10 @@
  * (test/flow/woocommerce-refused.test.ts). A failure that may pass still answers an error, so
  * Shopify sends the delivery again: the inbox not storing it, and a connection disabled for less
  * than an hour (judged by X-Shopify-Triggered-At). A refund still pending at the payment provider
- * is kept too; a topic Orderly does not read is ignored, not kept.
+ * is kept too; a topic Orderly does not read is ignored, not kept. A delivery whose payload fails
+ * validation or mapping is answered 200 accepted before it is read, and kept by the inbox's
+ * hand-off (src/worker/deferred-intake.ts); one that cannot even be routed (not JSON, no order id,
+ * a header missing) is kept before the answer.
  */
 import { env, runInDurableObject } from "cloudflare:test";
 import { and, eq, like } from "drizzle-orm";
@@ -55,6 +58,19 @@ async function alertMail(world: World) {
         .get(),
     "the refused-delivery alert",
   );
+}
+
+/**
+ * A delivery answered before its payload was validated and mapped (a Shopify one is, unless
+ * replayed): the answer says accepted, and the inbox's hand-off keeps it once it reads it. Its
+ * dead letter, with its code, reason and raw body.
+ */
+async function keptAfterAnswer(world: World, json: any) {
+  expect(json).toMatchObject({ ok: true, accepted: 1 });
+  expect(json.kept).toBeUndefined();
+  const row = await eventually(async () => (await world.api("/dead-letters")).body.deadLetters[0], "the kept delivery");
+  const detail = (await world.api(`/dead-letters/${row.id}`)).body;
+  return { deadLetterId: row.id as number, code: detail.body.code as string, reason: row.reason as string, detail };
 }
 
 async function transfersOf(world: World, orderId: number): Promise<unknown[]> {
@@ -124,9 +140,10 @@ describe("a signed Shopify delivery Orderly cannot take is kept, alerted and ans
     order.line_items = [{ ...order.line_items[0], price: { amount: "199.00", currency_code: "DKK" } }];
     const { res, json, sent } = await send(world, "orders/paid", order);
     expect(res.status).toBe(200);
-    expect(json.kept).toMatchObject({ code: "shopify_payload_invalid", reason: expect.stringMatching(/line_items\.0\.price/) });
-    expect(json.kept.reason).toMatch(/in Shopify admin, open the order and add a tag/);
-    expect((await world.api(`/dead-letters/${json.kept.deadLetterId}`)).body.rawBody).toBe(sent);
+    const kept = await keptAfterAnswer(world, json);
+    expect(kept).toMatchObject({ code: "shopify_payload_invalid", reason: expect.stringMatching(/line_items\.0\.price/) });
+    expect(kept.reason).toMatch(/in Shopify admin, open the order and add a tag/);
+    expect(kept.detail.rawBody).toBe(sent);
     expect((await alertMail(world)).text).toMatch(/line_items\.0\.price/);
     expect(await transfersOf(world, order.id)).toEqual([]);
   });
@@ -143,10 +160,13 @@ describe("a signed Shopify delivery Orderly cannot take is kept, alerted and ans
     const order = shopifyOrder({ note: "n".repeat(2_000_000) });
     const { res, json, sent } = await send(world, "orders/paid", order);
     expect(res.status).toBe(200);
-    expect(json.kept).toMatchObject({ code: "event_too_large", reason: expect.stringMatching(/too large to store.*by hand/) });
-    const detail = await world.api(`/dead-letters/${json.kept.deadLetterId}`);
-    expect(detail.body.body.raw.blobKey).toMatch(new RegExp(`^raw/${world.tenantId}/${world.shopId}/refused-`));
-    expect(detail.body.rawBody).toBe(sent);
+    const kept = await keptAfterAnswer(world, json);
+    expect(kept).toMatchObject({
+      code: "event_too_large",
+      reason: expect.stringMatching(/too large to store: \d+ KB once mapped.*by hand/),
+    });
+    expect(kept.detail.body.raw.blobKey).toMatch(new RegExp(`^raw/${world.tenantId}/${world.shopId}/refused-`));
+    expect(kept.detail.rawBody).toBe(sent);
     expect((await alertMail(world)).subject).toContain(`Order #${order.id} from "Shop" was kept`);
   }, 30_000);
 
@@ -231,11 +251,12 @@ describe("a Shopify refund still pending at the payment provider", () => {
     expect(res.status).toBe(200);
     // Before, it totalled 0.00 and was answered `ignored`: no record, no credit note, nobody told.
     expect(json.ignored).toBeUndefined();
-    expect(json.kept).toMatchObject({
+    const kept = await keptAfterAnswer(world, json);
+    expect(kept).toMatchObject({
       code: "shopify_refund_pending",
       reason: expect.stringMatching(/pending at the payment provider: 249\.00 DKK.*credit the whole refund by hand/),
     });
-    expect((await world.api(`/dead-letters/${json.kept.deadLetterId}`)).body.rawBody).toBe(sent);
+    expect(kept.detail.rawBody).toBe(sent);
     const mail = await alertMail(world);
     expect(mail.subject).toContain(`Order #${order.id} from "Shop" was kept`);
     expect(mail.text).toMatch(/pending at the payment provider: 249\.00 DKK/);

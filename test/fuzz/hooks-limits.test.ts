@@ -90,7 +90,13 @@ describe("bodies at the limits of the webhook endpoint", () => {
     // 2 MB of note: the body goes to R2 (over the inline limit), the mapped order would not fit in a row.
     const order = shopifyOrder({ note: "n".repeat(2_000_000) });
     const delivery = await shopifyDelivery("orders/paid", JSON.stringify(order), world.secret);
-    const kept = await expectKept(await postHook(world, delivery.body, delivery.headers), world, "2 MB note");
+    const kept = await expectKept(
+      await postHook(world, delivery.body, delivery.headers),
+      world,
+      "2 MB note",
+      delivery.headers,
+      order.id,
+    );
     expect(kept.code).toBe("event_too_large");
     expect(kept.reason).toMatch(/too large to store/);
     await expectNothingStored(world, order.id);

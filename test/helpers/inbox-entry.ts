@@ -1,4 +1,4 @@
-import type { InboxAccept } from "../../src/durable/inbox-do";
+import type { InboxAccept } from "../../src/durable/inbox-entry";
 
 /** A minimal inbox entry for order `key` of a made-up connection (for shards whose hand-off is stubbed). */
 export function inboxTestEntry(connection: string, key: string): InboxAccept {

@@ -6,7 +6,7 @@
  */
 import { z } from "zod";
 import { OrderlyError } from "../../domain/errors";
-import type { IgnoredDelivery, IncomingDelivery, SourceEvent } from "../contract";
+import type { IgnoredDelivery, IncomingDelivery, RoutedDelivery, SourceEvent } from "../contract";
 import { invalidPayload, validatedPayload } from "../payload";
 import { orderStage, toCanonicalOrder } from "./shopify.order";
 import { shopifyOrderSchema, shopifyRefundSchema } from "./shopify.payload";
@@ -58,50 +58,16 @@ const TEST_ORDERS_HINT =
  * so are a refund that returned no money and a topic Orderly does not read (subscribed by mistake).
  */
 export function parse(delivery: IncomingDelivery, settings: ShopifyParseSettings = {}): SourceEvent[] | ShopifyIgnored {
-  const header = (name: string) => nonEmpty(delivery.headers.get(name));
-  const topic = header("X-Shopify-Topic");
-  if (topic === undefined) {
-    throw invalidPayload(
-      "The X-Shopify-Topic header is missing, so Orderly cannot tell what the delivery is.",
-      "shopify_topic_missing",
-    );
-  }
-  if (!isShopifyTopic(topic) && TOPIC_NAME.test(topic)) {
-    return {
-      ignored: true,
-      code: "topic_unsupported",
-      reason: `The Shopify topic "${topic}" is not one Orderly reads, so the delivery was ignored. Delete that webhook in Shopify: Orderly needs only ${SHOPIFY_TOPICS.join(", ")}.`,
-    };
-  }
-  if (!isShopifyTopic(topic)) {
-    throw invalidPayload(
-      `The Shopify topic "${topic}" is not one Orderly handles; subscribe only to ${SHOPIFY_TOPICS.join(", ")}.`,
-      "shopify_topic_unsupported",
-    );
-  }
-  const deliveryId = header("X-Shopify-Webhook-Id");
-  if (deliveryId === undefined) {
-    throw invalidPayload(
-      "The X-Shopify-Webhook-Id header is missing; Orderly needs it to recognise redeliveries.",
-      "shopify_webhook_id_missing",
-    );
-  }
-  const eventId = header("X-Shopify-Event-Id");
-  const triggeredAt = header("X-Shopify-Triggered-At");
+  const read = readHeaders(delivery);
+  if ("ignored" in read) return read;
+  const { topic, deliveryId, eventKey, triggeredAt } = read;
   const json = parseShopifyJson(delivery.body);
-  const base = { deliveryId, eventKey: eventId === undefined ? undefined : `${eventId}:${topic}`, topic };
+  const base = { deliveryId, eventKey, topic };
 
   if (topic === "refunds/create") {
     const refund = validatedPayload(shopifyRefundSchema, json, `The Shopify ${topic} payload`, "shopify_payload_invalid");
-    // A refund names no test flag of its own; its transactions do.
-    if (!settings.processTestOrders && (refund.transactions ?? []).some((t) => t.test === true)) {
-      return {
-        ignored: true,
-        code: "test_order",
-        orderId: refund.order_id,
-        reason: `Refund ${refund.id} is of Shopify test order ${refund.order_id} (its transactions are test transactions), so it is not credited. ${TEST_ORDERS_HINT}`,
-      };
-    }
+    const test = testRefund(refund, settings);
+    if (test) return test;
     // A refund never changes after it is made, so its own time is its version.
     const version = epochMs(refund.created_at) ?? epochMs(refund.processed_at) ?? requireTime(epochMs(triggeredAt), topic);
     const createdAt = nonEmpty(refund.created_at) ?? nonEmpty(refund.processed_at) ?? new Date(version).toISOString();
@@ -142,15 +108,8 @@ export function parse(delivery: IncomingDelivery, settings: ShopifyParseSettings
   }
 
   const order = validatedPayload(shopifyOrderSchema, json, `The Shopify ${topic} payload`, "shopify_payload_invalid");
-  if (order.test === true && !settings.processTestOrders) {
-    return {
-      ignored: true,
-      code: "test_order",
-      orderId: order.id,
-      ...(nonEmpty(order.name) ? { orderName: nonEmpty(order.name) } : {}),
-      reason: `Shopify order ${nonEmpty(order.name) ?? order.id} is a test order, so it is not booked. ${TEST_ORDERS_HINT}`,
-    };
-  }
+  const test = testOrder(order, settings);
+  if (test) return test;
   // updated_at moves with every change to the order; Triggered-At and created_at stand in without it.
   const version = epochMs(order.updated_at) ?? epochMs(triggeredAt) ?? requireTime(epochMs(order.created_at), topic);
   const createdAt = nonEmpty(order.created_at) ?? nonEmpty(triggeredAt) ?? new Date(version).toISOString();
@@ -166,6 +125,100 @@ export function parse(delivery: IncomingDelivery, settings: ShopifyParseSettings
       object: { type: "order", order: canonical },
     } satisfies SourceEvent),
   ];
+}
+
+/**
+ * The order a verified Shopify delivery belongs to and its ids, read before the answer without
+ * validating or mapping the payload (SourceHandlers.route): the same headers as `parse`, the body
+ * parsed as JSON, and only the fields that route it or make it ignored (a test order or refund),
+ * each checked as `parse` checks it. `parse` runs after the acknowledgement and reads them again.
+ */
+export function route(delivery: IncomingDelivery, settings: ShopifyParseSettings = {}): RoutedDelivery | ShopifyIgnored {
+  const read = readHeaders(delivery);
+  if ("ignored" in read) return read;
+  const { topic, deliveryId, eventKey } = read;
+  const json = parseShopifyJson(delivery.body);
+  const what = `The Shopify ${topic} payload`;
+  if (topic === "refunds/create") {
+    const refund = validatedPayload(refundRoute, json, what, "shopify_payload_invalid");
+    return testRefund(refund, settings) ?? compact({ orderId: refund.order_id, deliveryId, eventKey });
+  }
+  const order = validatedPayload(orderRoute, json, what, "shopify_payload_invalid");
+  return testOrder(order, settings) ?? compact({ orderId: order.id, deliveryId, eventKey });
+}
+
+/** The fields `route` reads, as the payload schemas define them. */
+const orderRoute = shopifyOrderSchema.pick({ id: true, name: true, test: true });
+const refundRoute = shopifyRefundSchema.pick({ id: true, order_id: true, transactions: true });
+
+/** The headers a Shopify delivery must carry; a topic Orderly does not read is ignored. */
+function readHeaders(
+  delivery: IncomingDelivery,
+): { topic: ShopifyTopic; deliveryId: string; eventKey: string | undefined; triggeredAt: string | undefined } | ShopifyIgnored {
+  const header = (name: string) => nonEmpty(delivery.headers.get(name));
+  const topic = header("X-Shopify-Topic");
+  if (topic === undefined) {
+    throw invalidPayload(
+      "The X-Shopify-Topic header is missing, so Orderly cannot tell what the delivery is.",
+      "shopify_topic_missing",
+    );
+  }
+  if (!isShopifyTopic(topic) && TOPIC_NAME.test(topic)) {
+    return {
+      ignored: true,
+      code: "topic_unsupported",
+      reason: `The Shopify topic "${topic}" is not one Orderly reads, so the delivery was ignored. Delete that webhook in Shopify: Orderly needs only ${SHOPIFY_TOPICS.join(", ")}.`,
+    };
+  }
+  if (!isShopifyTopic(topic)) {
+    throw invalidPayload(
+      `The Shopify topic "${topic}" is not one Orderly handles; subscribe only to ${SHOPIFY_TOPICS.join(", ")}.`,
+      "shopify_topic_unsupported",
+    );
+  }
+  const deliveryId = header("X-Shopify-Webhook-Id");
+  if (deliveryId === undefined) {
+    throw invalidPayload(
+      "The X-Shopify-Webhook-Id header is missing; Orderly needs it to recognise redeliveries.",
+      "shopify_webhook_id_missing",
+    );
+  }
+  const eventId = header("X-Shopify-Event-Id");
+  return {
+    topic,
+    deliveryId,
+    eventKey: eventId === undefined ? undefined : `${eventId}:${topic}`,
+    triggeredAt: header("X-Shopify-Triggered-At"),
+  };
+}
+
+/** A test order, ignored unless the connection processes test orders. */
+function testOrder(
+  order: { id: string; name?: string | null; test?: boolean | null },
+  settings: ShopifyParseSettings,
+): ShopifyIgnored | null {
+  if (order.test !== true || settings.processTestOrders) return null;
+  return {
+    ignored: true,
+    code: "test_order",
+    orderId: order.id,
+    ...(nonEmpty(order.name) ? { orderName: nonEmpty(order.name) } : {}),
+    reason: `Shopify order ${nonEmpty(order.name) ?? order.id} is a test order, so it is not booked. ${TEST_ORDERS_HINT}`,
+  };
+}
+
+/** A refund of a test order (a refund names no test flag of its own; its transactions do). */
+function testRefund(
+  refund: { id: string; order_id: string; transactions?: Array<{ test?: boolean | null }> | null },
+  settings: ShopifyParseSettings,
+): ShopifyIgnored | null {
+  if (settings.processTestOrders || !(refund.transactions ?? []).some((t) => t.test === true)) return null;
+  return {
+    ignored: true,
+    code: "test_order",
+    orderId: refund.order_id,
+    reason: `Refund ${refund.id} is of Shopify test order ${refund.order_id} (its transactions are test transactions), so it is not credited. ${TEST_ORDERS_HINT}`,
+  };
 }
 
 const utf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false });

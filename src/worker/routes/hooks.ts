@@ -20,27 +20,30 @@
  * otherwise lose real orders without a word.
  */
 import { type Context, Hono } from "hono";
-import type { IgnoredDelivery, IncomingDelivery } from "../../connectors/contract";
+import type { IgnoredDelivery, IncomingDelivery, RoutedDelivery, SourceEvent } from "../../connectors/contract";
 import { foreignSite } from "../../connectors/woocommerce";
-import { database } from "../../db/client";
 import { type LoadedConnection, loadSourceConnection } from "../../db/connections";
-import { deadLetters } from "../../db/schema";
 import { OrderlyError } from "../../domain/errors";
-import {
-  type AcceptResult,
-  type InboxAccept,
-  type InboxDO,
-  inboxEntry,
-  MAX_EVENT_BYTES,
-  storedBytes,
-} from "../../durable/inbox-do";
-import { type IngestRequest, orderObjectName } from "../../durable/order-types";
+import type { AcceptResult, InboxDO } from "../../durable/inbox-do";
+import { type InboxAccept, inboxEntry, MAX_EVENT_BYTES, storedBytes } from "../../durable/inbox-entry";
+import { orderObjectName, type StoredIngest } from "../../durable/order-types";
 import { alertRefusedDelivery, alertTestOrderIgnored } from "../../notifications/refused-alerts";
 import { noteSignatureFailure } from "../../notifications/signature-alerts";
 import { runtimeConfig } from "../config";
 import { eventBodyKey } from "../event-bodies";
 import { fnv1a } from "../fnv";
 import { acceptInShard } from "../inbox-batch";
+import {
+  keptHeaders,
+  label,
+  REPLAY,
+  type Refusal,
+  refused,
+  resendHint,
+  storeRefusedDelivery,
+  strictText,
+  tooLarge,
+} from "../kept-deliveries";
 import { MAX_WEBHOOK_BYTES, readBodyLimited } from "../read-body";
 
 export const hooks = new Hono<{ Bindings: Env }>();
@@ -171,14 +174,18 @@ export async function takeDelivery(t: Taking): Promise<Taken> {
   const elsewhere = connection.connector.id === "woocommerce" ? foreignSite(delivery, connection.settings.storeUrl) : null;
   if (elsewhere) return { refused: { code: "wrong_site", reason: elsewhere } };
 
-  let parsed: ReturnType<typeof source.parse>;
+  // A source that can route a delivery has its payload validated and mapped after the answer, in
+  // the inbox's hand-off (src/worker/deferred-intake.ts); a person replaying one gets it at once.
+  const route = t.replay ? undefined : source.route;
+  let units: Array<SourceEvent | RoutedDelivery>;
   try {
-    parsed = source.parse(delivery, connection.settings);
+    const read = route ? route(delivery, connection.settings) : source.parse(delivery, connection.settings);
+    if ("ignored" in read) return { ignored: read };
+    units = Array.isArray(read) ? read : [read];
   } catch (error) {
     // The same bytes fail the same way on every retry.
-    return { refused: refused(error, resendHint(connection, delivery.headers)) };
+    return { refused: refused(error, resendHint(connection.connector, delivery.headers)) };
   }
-  if ("ignored" in parsed) return { ignored: parsed };
 
   const config = runtimeConfig(env);
   const headers = keptHeaders(delivery.headers);
@@ -188,37 +195,30 @@ export async function takeDelivery(t: Taking): Promise<Taken> {
   const inline = text !== null;
   const events: InboxAccept[] = [];
   const blobs: string[] = [];
-  for (const event of parsed) {
+  for (const unit of units) {
     const blobKey = inline
       ? null
       : await eventBodyKey({
           tenantId: connection.tenantId,
           connectionId: connection.id,
-          orderId: event.orderId,
-          deliveryId: event.deliveryId,
+          orderId: unit.orderId,
+          deliveryId: unit.deliveryId,
           receivedAt,
         });
-    const request: IngestRequest = {
+    const base = {
       tenantId: connection.tenantId,
       connectionId: connection.id,
-      event,
       raw: { body: text, blobKey, size: body.byteLength, headers },
       receivedAt,
     };
-    const entry = inboxEntry(orderObjectName(connection.id, event.orderId), request);
+    const request: StoredIngest =
+      "object" in unit
+        ? { ...base, event: unit }
+        : { ...base, deferred: { ...unit, connector: connection.connector.id, settings: connection.settings } };
+    const entry = inboxEntry(orderObjectName(connection.id, unit.orderId), request);
     // Refused before anything is stored: the shard and the order's object could not hold it.
     const bytes = storedBytes(entry);
-    if (bytes > MAX_EVENT_BYTES) {
-      return {
-        refused: {
-          // Named from the mapped event: a body this large is not parsed again for the alert.
-          order: label(event.object.type === "order" ? event.object.order.source.orderNumber : event.orderId),
-          code: "event_too_large",
-          manual: true,
-          reason: `Order ${event.orderId} is too large to store: ${Math.ceil(bytes / 1000)} KB once mapped, ${MAX_EVENT_BYTES / 1000} KB at most. Orderly cannot process it; enter it by hand in the systems it should have reached.`,
-        },
-      };
-    }
+    if (bytes > MAX_EVENT_BYTES) return { refused: tooLarge(request, bytes) };
     if (blobKey) blobs.push(blobKey);
     events.push(entry);
   }
@@ -268,9 +268,6 @@ function notStored(error: unknown): Refusal {
   };
 }
 
-/** The advice for a kept delivery that Orderly can take as it is once the cause is gone, as the end of a sentence. */
-const REPLAY = "replay it in Orderly (the Replay button on this kept delivery).";
-
 /**
  * A delivery to a source whose webhook secret cannot be read (CREDENTIALS_KEY deployed without its
  * old key, a damaged row): its signature cannot be checked, so it is never processed. A sender that
@@ -314,20 +311,6 @@ function unverifiable(c: Context<{ Bindings: Env }>, connection: LoadedConnectio
   );
 }
 
-export interface Refusal {
-  code: string;
-  reason: string;
-  /** The reason the HTTP answer gives, when the caller may not read the stored one (an unchecked delivery). */
-  answer?: string;
-  /** The order as the merchant knows it, when already known; else read from the body. */
-  order?: string | null;
-  /**
-   * The reason tells the merchant to book or enter it by hand (perhaps as one choice of two): a bulk
-   * replay leaves such a row out, so it cannot book again what they entered (replay.ts).
-   */
-  manual?: boolean;
-}
-
 /**
  * Keeps a verified delivery (or one that cannot be checked, `unverifiable`) that cannot be taken: the raw body (inline when small, else in R2 under
  * raw/) and its headers in `dead_letters`, where the API lists them, and a throttled alert to the
@@ -368,59 +351,6 @@ async function keep(
 }
 
 /**
- * Writes a refused delivery's dead letter: the raw body (inline when small and valid UTF-8, else in
- * R2 under raw/) and the headers given, as "Kept, not processed" lists and replays it. The one way
- * a refused delivery is kept, by the webhook route and by the reconciliation sweep (`extra`: what
- * that caller adds to the row's body). Returns the row's id and the order as the merchant knows it.
- */
-export async function storeRefusedDelivery(
-  env: Env,
-  kept: {
-    connection: LoadedConnection;
-    body: Uint8Array;
-    contentType: string;
-    headers: Record<string, string>;
-    refusal: Refusal;
-    verified: boolean;
-    reason?: string;
-    extra?: Record<string, unknown>;
-  },
-): Promise<{ id: number; order: string | null }> {
-  const { connection, body, refusal } = kept;
-  const receivedAt = Date.now();
-  const text = body.byteLength <= runtimeConfig(env).inlineBodyLimit ? strictText(body) : null;
-  const blobKey =
-    text === null ? `raw/${connection.tenantId}/${connection.id}/refused-${receivedAt}-${crypto.randomUUID()}` : null;
-  if (blobKey) await env.BLOBS.put(blobKey, body, { httpMetadata: { contentType: kept.contentType } });
-  const order =
-    refusal.order ?? orderLabel(connection.connector.id, text ?? (body.byteLength <= MAX_EVENT_BYTES ? strictText(body) : null));
-  const row = await database(env)
-    .insert(deadLetters)
-    .values({
-      transferId: null,
-      tenantId: connection.tenantId,
-      body: {
-        kind: "refused_delivery",
-        code: refusal.code,
-        verified: kept.verified,
-        manual: refusal.manual === true,
-        connectionId: connection.id,
-        connector: connection.connector.id,
-        order,
-        ...kept.extra,
-        receivedAt,
-        headers: kept.headers,
-        raw: { body: text, blobKey, size: body.byteLength },
-      },
-      reason: kept.reason ?? refusal.reason,
-      createdAt: receivedAt,
-    })
-    .returning({ id: deadLetters.id })
-    .get();
-  return { id: row.id, order };
-}
-
-/**
  * How old a delivery's event is (negative within clock skew), from the source's trigger-time
  * header; null when the source sends none, or it is unreadable or far in the future.
  */
@@ -454,114 +384,6 @@ function ignore(c: Context<{ Bindings: Env }>, connection: LoadedConnection, ign
   return c.json({ ok: true, ignored: ignored.reason });
 }
 
-/**
- * A parse failure as a refusal. A source throws class "conflict" for a delivery it read but that a
- * person must book (a Shopify refund still pending at the payment provider): its message already
- * says what to do. Anything else could not be read or mapped.
- */
-function refused(error: unknown, resend: Resend): Refusal {
-  if (error instanceof OrderlyError && error.errorClass === "conflict")
-    return { code: error.code, reason: error.message, manual: true };
-  return unreadable(error, resend);
-}
-
-/**
- * A parse or mapping failure as a refusal. A payload the schema refuses names the field (a plugin's
- * odd value, or a field a new API version changed): corrected in the shop, it comes as a new
- * delivery. A mapping failure is Orderly's own bug: once the operator fixes it, the kept delivery
- * passes as it is, replayed.
- */
-function unreadable(error: unknown, resend: Resend): Refusal {
-  const known = error instanceof OrderlyError;
-  const detail = known && error.internal ? ` (${error.internal})` : "";
-  const message = error instanceof Error ? error.message : String(error);
-  const ours = !known || error.errorClass === "internal";
-  const fix = ours
-    ? `This is a fault in Orderly, not in the order: tell the Orderly operator, and once it is fixed, ${REPLAY} Or enter it by hand.`
-    : !resend.again
-      ? resend.how
-      : `Correct what is named above in the shop, then ${resend.how} (If the shop sent it as it should, tell the Orderly operator; once Orderly is fixed, ${REPLAY}) Or enter the order by hand.`;
-  // Every branch offers entering it by hand (a Shopify refund: only that).
-  return {
-    code: known ? error.code : "parse_failed",
-    reason: `Orderly could not read it: ${message}${detail} ${fix}`,
-    manual: true,
-  };
-}
-
-/** How a kept delivery's order reaches Orderly again, as the end of a sentence. */
-interface Resend {
-  /** False when the shop never sends it again (a Shopify refund): `how` then says what to do by hand. */
-  again: boolean;
-  how: string;
-}
-
-/**
- * How the merchant has the shop send a kept delivery's order again, for a cause only the shop can
- * remove (a replay sends the same bytes), as the end of a sentence. Shopify sends the whole order on any edit, and Orderly catches
- * up on every stage the order has passed; it never sends a refund again.
- */
-function resendHint(connection: LoadedConnection, headers: Headers): Resend {
-  switch (connection.connector.id) {
-    case "woocommerce":
-      return {
-        again: true,
-        how: "send the order again from the shop (in WooCommerce: open the order and click Update, which sends order.updated).",
-      };
-    case "shopify":
-      return headers.get("x-shopify-topic")?.trim() === "refunds/create"
-        ? {
-            again: false,
-            how: "book this refund by hand where it should have gone: Shopify does not send a refund again (the kept delivery's body shows its lines and amounts).",
-          }
-        : {
-            again: true,
-            how: "send the order again from Shopify: in Shopify admin, open the order and add a tag (or edit its note), which makes Shopify send orders/updated with the whole order.",
-          };
-    default:
-      return { again: true, how: `send the order again from ${connection.connector.name}.` };
-  }
-}
-
-/** Fields naming the order in a source's body, best first; each as the merchant sees it in the shop. */
-const ORDER_FIELDS: Record<string, readonly string[]> = {
-  // `name` is "#1001" as Shopify admin shows it; `number` there is an internal count. A refund names its order by id.
-  shopify: ["name", "order_number", "order_id", "id"],
-};
-
-/** The order a body names (`#1001`, else its id), for the alert; null when the body does not say. */
-function orderLabel(connector: string, text: string | null): string | null {
-  if (text === null) return null;
-  try {
-    const json: unknown = JSON.parse(text);
-    if (json === null || typeof json !== "object") return null;
-    const fields = json as Record<string, unknown>;
-    const name = (ORDER_FIELDS[connector] ?? ["number", "id"])
-      .map((field) => fields[field])
-      .find((v) => (typeof v === "string" && v.trim() !== "") || typeof v === "number");
-    return name === undefined ? null : label(String(name));
-  } catch {
-    return null;
-  }
-}
-
-/** `#1001`, whether or not the source's own name for the order starts with #. */
-function label(name: string): string {
-  return `#${name.trim().replace(/^#/, "").slice(0, 40)}`;
-}
-
-/** The body as text when it is UTF-8, else null (kept as bytes in R2 instead). */
-function strictText(body: Uint8Array): string | null {
-  try {
-    return strictUtf8.decode(body);
-  } catch {
-    return null;
-  }
-}
-
-// The BOM is kept (ignoreBOM: true), so the text is the body byte for byte.
-const strictUtf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
-
 const inboxIds = new Map<number, DurableObjectId>();
 
 /** A shard's object id, derived once per isolate (idFromName hashes the name each time). */
@@ -582,13 +404,4 @@ export function inboxFor(env: Env, orderName: string): DurableObjectStub<InboxDO
 /** A stable shard for an order: FNV-1a of its object name. */
 export function inboxShard(orderName: string, shards: number): number {
   return fnv1a(orderName) % shards;
-}
-
-/** Headers worth keeping with the event (the signature is kept: it proves what was verified). */
-function keptHeaders(headers: Headers): Record<string, string> {
-  const kept: Record<string, string> = {};
-  for (const [name, value] of headers) {
-    if (name.startsWith("x-") || name === "content-type" || name === "user-agent") kept[name] = value;
-  }
-  return kept;
 }

@@ -28,7 +28,8 @@ import { type DeadLetterRow, keptFacts, keptWaiting } from "../../db/dead-letter
 import { deadLetters } from "../../db/schema";
 import { OrderlyError } from "../../domain/errors";
 import { alertTestOrderIgnored } from "../../notifications/refused-alerts";
-import { type Refusal, type Taken, takeDelivery } from "./hooks";
+import type { Refusal } from "../kept-deliveries";
+import { type Taken, takeDelivery } from "./hooks";
 
 /** The most rows one bulk replay takes on: each is a few reads, an inbox call and a write. */
 export const REPLAY_BATCH = 100;
