@@ -32,6 +32,8 @@ export interface RoutedDelivery {
   orderId: string;
   deliveryId: string;
   eventKey?: string;
+  /** The order as the shop names it (`#1001`), when the delivery says: alerts name it so. */
+  orderName?: string;
 }
 
 export interface IncomingDelivery {

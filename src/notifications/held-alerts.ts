@@ -37,9 +37,12 @@ const NAME_LIMIT = 40;
  * The order of an event read back from the inbox's storage. Never throws (the inbox calls it while
  * handling a failure), so a row stored before events carried their object still gets its alert.
  */
-export function heldOrder(event: Pick<SourceEvent, "orderId"> & { object?: SourceEvent["object"] }): HeldOrder {
+export function heldOrder(
+  event: Pick<SourceEvent, "orderId"> & { object?: SourceEvent["object"]; orderName?: string },
+): HeldOrder {
   const object = event.object;
-  const number = object?.type === "order" ? object.order?.source?.orderNumber?.trim() : undefined;
+  // A delivery not parsed yet (src/worker/deferred-intake.ts) names its order as routed.
+  const number = (object?.type === "order" ? object.order?.source?.orderNumber : event.orderName)?.trim();
   const refundId = object?.type === "refund" ? object.refund?.source?.refundId : undefined;
   return {
     orderId: event.orderId,

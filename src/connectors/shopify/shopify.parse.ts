@@ -144,7 +144,7 @@ export function route(delivery: IncomingDelivery, settings: ShopifyParseSettings
     return testRefund(refund, settings) ?? compact({ orderId: refund.order_id, deliveryId, eventKey });
   }
   const order = validatedPayload(orderRoute, json, what, "shopify_payload_invalid");
-  return testOrder(order, settings) ?? compact({ orderId: order.id, deliveryId, eventKey });
+  return testOrder(order, settings) ?? compact({ orderId: order.id, deliveryId, eventKey, orderName: nonEmpty(order.name) });
 }
 
 /** The fields `route` reads, as the payload schemas define them. */
