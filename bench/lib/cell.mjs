@@ -1,5 +1,5 @@
 // One measured cell: a closed-loop run against a Worker plus the CPU its workerd process spent on
-// it, counted until workerd is idle again, so work deferred past the answer (an order's outbox)
+// it, while the load ran and counted until workerd is idle again, so work deferred past the answer (an order's outbox)
 // is charged to the requests that caused it; with `settleMs`, also until the objects it touched
 // have been evicted (their WAL checkpointed), so that work is not charged to the next cell.
 import { closedLoop } from "./load.mjs";
@@ -24,6 +24,9 @@ export async function measuredCell(
     onResponse,
   });
   const ended = Date.now();
+  // While the load ran: the answers themselves, plus whatever ran beside them (the inbox holds its
+  // hand-off through a burst), so the cost of an acknowledgement apart from the work it leaves behind.
+  const cpuDuringLoadMs = cpuMs(pid) - cpuBefore;
   let idle = await waitForIdle(pid, { maxMs: idleMaxMs, idleForMs });
   if (settleMs > 0) {
     // workerd evicts a Durable Object after about 10 s without requests and then checkpoints its
@@ -37,6 +40,7 @@ export async function measuredCell(
   return {
     ...result,
     workerdCpuMsPerRequest: per(workerdCpuMs),
+    workerdCpuMsPerRequestDuringLoad: per(cpuDuringLoadMs),
     // Storage writes (SQLite files of Durable Objects, D1, R2) caused per request.
     workerdWriteKiBPerRequest: per((io.bytes - ioBefore.bytes) / 1024),
     workerdWriteSyscallsPerRequest: per(io.syscalls - ioBefore.syscalls),

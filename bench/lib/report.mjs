@@ -67,6 +67,7 @@ function pairsTable(cells) {
         "ratio",
         "Orderly p50 / p99 ms",
         "baseline p99 ms",
+        "CPU ms/req during the load O / B",
         "Orderly statuses",
         "load 1/5/15",
       ],
@@ -78,6 +79,7 @@ function pairsTable(cells) {
           p.ratio.toFixed(3),
           `${ms(p.orderlyP50Ms)} / ${ms(p.orderlyP99Ms)}`,
           ms(p.baselineP99Ms),
+          `${p.orderlyCpuMsDuringLoad ?? "–"} / ${p.baselineCpuMsDuringLoad ?? "–"}`,
           Object.entries(p.orderlyStatuses)
             .map(([s, n]) => `${s}:${n}`)
             .join(" "),
@@ -90,6 +92,7 @@ function pairsTable(cells) {
           `**${repeated.median.ratio.toFixed(3)}**`,
           `– / **${ms(repeated.median.orderlyP99Ms)}**`,
           ms(repeated.median.baselineP99Ms),
+          `${repeated.median.orderlyCpuMsDuringLoad ?? "–"} / –`,
           "",
           "",
         ],

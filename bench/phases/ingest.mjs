@@ -46,7 +46,8 @@ async function cell(target, { concurrency, seconds, warmupSeconds, topic, log, i
   const out = { target: target.label, concurrency, ...result, sent: feed.kinds, unexpected: wrong };
   log(
     `  ingest ${target.label.padEnd(8)} c=${String(concurrency).padStart(3)}: ${result.throughput} req/s, ` +
-      `p50 ${result.latencyMs.p50} ms, p99 ${result.latencyMs.p99} ms, ${result.workerdCpuMsPerRequest} ms CPU/req, ` +
+      `p50 ${result.latencyMs.p50} ms, p99 ${result.latencyMs.p99} ms, ${result.workerdCpuMsPerRequestDuringLoad} ms CPU/req during the load ` +
+      `(${result.workerdCpuMsPerRequest} until idle), ` +
       `statuses ${JSON.stringify(result.statuses)}` +
       (Object.keys(wrong).length ? `, unexpected ${JSON.stringify(wrong)}` : "") +
       `, idle (backlog handed on) after ${result.idle.idleAfterMs} ms`,
@@ -99,10 +100,12 @@ export async function runIngest({ baseline, orderly, fresh, profile, topic, log 
       ratio: median(runs.map((r) => r.ratio)),
       orderlyP99Ms: median(runs.map((r) => r.orderlyP99Ms)),
       baselineP99Ms: median(runs.map((r) => r.baselineP99Ms)),
+      orderlyCpuMsDuringLoad: median(runs.map((r) => r.orderlyCpuMsDuringLoad)),
     };
     log(
       `  ingest c=${concurrency}, ${pairs} pairs: ratios ${runs.map((r) => r.ratio).join(", ")} (median ${repeated.median.ratio}), ` +
-        `Orderly p99 ${runs.map((r) => r.orderlyP99Ms).join(", ")} ms (median ${repeated.median.orderlyP99Ms})`,
+        `Orderly p99 ${runs.map((r) => r.orderlyP99Ms).join(", ")} ms (median ${repeated.median.orderlyP99Ms}), ` +
+        `Orderly CPU per request during the load ${runs.map((r) => r.orderlyCpuMsDuringLoad).join(", ")} ms (median ${repeated.median.orderlyCpuMsDuringLoad})`,
     );
   }
   return cells;
@@ -120,6 +123,8 @@ function pairOf(base, ours) {
     orderlyP50Ms: ours.latencyMs.p50,
     orderlyP99Ms: ours.latencyMs.p99,
     baselineP99Ms: base.latencyMs.p99,
+    orderlyCpuMsDuringLoad: ours.workerdCpuMsPerRequestDuringLoad,
+    baselineCpuMsDuringLoad: base.workerdCpuMsPerRequestDuringLoad,
     orderlyStatuses: ours.statuses,
     loadAverage: ours.loadAverage,
   };
