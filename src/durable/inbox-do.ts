@@ -3,7 +3,8 @@
  * written to its shard's SQLite (durable before the 2xx, guarantee 1) and handed on to its
  * order's OrderDO right after, in arrival order per order; the OrderDO stays the only place where
  * an order's stage changes. Creating a fresh per-order object on the ack path was the dominant
- * cost (docs/performance.md); a shard is always warm.
+ * cost (docs/performance.md); a shard is always warm. A delivery stored before its payload was
+ * validated and mapped (a Shopify one) is parsed on its way out (src/worker/deferred-intake.ts).
  */
 import { DurableObject } from "cloudflare:workers";
 import { alertHeldEvent, HELD_ALERT_TRIES, heldOrder } from "../notifications/held-alerts";

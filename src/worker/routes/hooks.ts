@@ -1,7 +1,8 @@
 /**
  * POST /hooks/:connectionId: where sources deliver. It verifies the signature over the raw bytes,
- * parses, and hands each event to its order's Durable Object; it answers 2xx only after every
- * event is stored there. An unsigned or unknown delivery gets a clear 4xx and nothing is stored; a
+ * parses (for a source that can route a delivery, only as far as its order and ids: the payload is
+ * validated and mapped after the answer, src/worker/deferred-intake.ts), and hands each event to
+ * its order's inbox shard; it answers 2xx only after every event is stored there. An unsigned or unknown delivery gets a clear 4xx and nothing is stored; a
  * failed signature on a known connection also raises a throttled alert (signature-alerts.ts).
  *
  * A signed delivery that cannot be taken for a reason retrying will not cure (connection disabled,
@@ -129,8 +130,9 @@ export interface Taking {
   /** Its signature verified against the connection's secret. */
   delivery: IncomingDelivery;
   /**
-   * A person replays it: a disabled connection refuses it at once (nobody retries), and an inbox
-   * failure is thrown for them to try again, never kept as another dead letter.
+   * A person replays it: a disabled connection refuses it at once (nobody retries), its payload is
+   * parsed before the answer (they see the outcome), and an inbox failure is thrown for them to try
+   * again, never kept as another dead letter.
    */
   replay: boolean;
 }
@@ -140,7 +142,8 @@ export type Taken = { taken: AcceptResult } | { ignored: IgnoredDelivery } | { r
 
 /**
  * Everything after the signature check, for a new delivery and a replayed one alike: the same
- * refusals, the same parsing, and the hand-over to the inbox under the delivery's own id, so the
+ * refusals, the same parsing (a new one's payload, when its source can route it, after the answer),
+ * and the hand-over to the inbox under the delivery's own id, so the
  * order's object takes it once however often it comes. Throws what the caller answers as an error
  * (a 503 a retrying sender waits out, an inbox failure).
  */
