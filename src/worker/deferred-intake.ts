@@ -8,7 +8,7 @@
  * then; a delivery it refuses is kept as a dead letter and alerted, exactly as the webhook route
  * keeps one (docs/performance.md, "Validating and mapping after the acknowledgement").
  */
-import type { IncomingDelivery, SourceEvent } from "../connectors/contract";
+import type { IgnoredDelivery, IncomingDelivery, SourceEvent } from "../connectors/contract";
 import { getConnector } from "../connectors/registry";
 import { inboxEntry, MAX_EVENT_BYTES, storedBytes } from "../durable/inbox-entry";
 import { type DeferredIngest, type IngestRequest, orderObjectName, type RawDelivery } from "../durable/order-types";
@@ -27,7 +27,7 @@ export async function takeDeferred(env: Env, request: DeferredIngest): Promise<I
   // Only a release that no longer has the connector could meet this: kept and tried, never dropped.
   if (!connector || !source) throw new Error(`Orderly has no source connector "${deferred.connector}" to read this delivery.`);
   const delivery: IncomingDelivery = { body: await rawBytes(env, raw), headers: new Headers(raw.headers) };
-  let parsed: SourceEvent[] | { ignored: true; reason: string; code?: string };
+  let parsed: SourceEvent[] | IgnoredDelivery;
   try {
     parsed = source.parse(delivery, deferred.settings);
   } catch (error) {

@@ -36,8 +36,8 @@ export interface Refusal {
 /**
  * Writes a refused delivery's dead letter: the raw body (inline when small and valid UTF-8, else in
  * R2 under raw/) and the headers given, as "Kept, not processed" lists and replays it. The one way
- * a refused delivery is kept, by the webhook route and by the reconciliation sweep (`extra`: what
- * that caller adds to the row's body). Returns the row's id and the order as the merchant knows it.
+ * a refused delivery is kept, by the webhook route, the inbox's hand-off (deferred-intake.ts) and
+ * the reconciliation sweep (`extra`: what that caller adds to the row's body). Returns the row's id and the order as the merchant knows it.
  */
 export async function storeRefusedDelivery(
   env: Env,
@@ -205,12 +205,14 @@ export function keptHeaders(headers: Headers): Record<string, string> {
 
 /** An event too large for its shard and its order's object to hold, refused before it is stored. */
 export function tooLarge(request: StoredIngest, bytes: number): Refusal {
-  const kb = `${Math.ceil(bytes / 1000)} KB ${"deferred" in request ? "as received" : "once mapped"}`;
-  const orderId = "deferred" in request ? request.deferred.orderId : request.event.orderId;
-  const object = "event" in request ? request.event.object : null;
+  const deferred = "deferred" in request ? request.deferred : null;
+  const event = "event" in request ? request.event : null;
+  const kb = `${Math.ceil(bytes / 1000)} KB ${deferred ? "as received" : "once mapped"}`;
+  const orderId = deferred?.orderId ?? event?.orderId ?? "";
+  // Named from the event or its route: a body this large is not parsed again for the alert.
+  const name = event?.object.type === "order" ? event.object.order.source.orderNumber : deferred?.orderName;
   return {
-    // Named from the event: a body this large is not parsed again for the alert.
-    order: label(object?.type === "order" ? object.order.source.orderNumber : orderId),
+    order: label(name ?? orderId),
     code: "event_too_large",
     manual: true,
     reason: `Order ${orderId} is too large to store: ${kb}, ${MAX_EVENT_BYTES / 1000} KB at most. Orderly cannot process it; enter it by hand in the systems it should have reached.`,
