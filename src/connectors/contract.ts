@@ -83,8 +83,9 @@ export interface SourceHandlers {
    * a delivery belongs to and its ids, or that it is to be ignored (a test order). Throws like
    * `parse` for a delivery that cannot even be routed. A source that has it has its payloads
    * validated and mapped after the acknowledgement (`parse` runs in the inbox's hand-off, and a
-   * delivery it refuses is kept as a dead letter then): the one delivery it yields must name the
-   * order `route` gave. Absent: `parse` runs before the answer.
+   * delivery it refuses is kept as a dead letter then). Its events should name the order `route`
+   * gave, by which the shard keeps an order's events in order; one that names another still goes to
+   * that order's object. Absent: `parse` runs before the answer.
    */
   route?(delivery: IncomingDelivery, settings?: Readonly<Record<string, unknown>>): RoutedDelivery | IgnoredDelivery;
   /** Steps a merchant follows to point the source at the webhook URL. */
