@@ -13,8 +13,13 @@ import type { TransferInput } from "./order";
 
 /** Longest expression a flow may keep; real filters are a line or two. */
 export const FILTER_MAX_LENGTH = 2000;
-/** Wall time of one evaluation (JSONata's own guard; it reads Date.now between steps). */
-const TIMEOUT_MS = 50;
+/**
+ * Wall time of one evaluation (JSONata's own guard; it reads Date.now between steps). A backstop
+ * only: in workerd the clock does not move while code runs, and the step bound below stops work
+ * near 50 ms. At 50 ms it fired first on a slow, shared machine, so the reason a merchant read
+ * (and a test saw) depended on the machine, not the expression.
+ */
+const TIMEOUT_MS = 1000;
 /**
  * Evaluation steps of one evaluation. Inside workerd the clock stands still while code runs
  * without I/O, so the time guard alone would never fire on a loop (a tail-recursive function);

@@ -20,10 +20,10 @@ describe("flow filter", () => {
     expect(await evaluateFilter("order.customer.vatNumber = 'DK1'", input)).toEqual({ match: false });
   });
 
-  it("stops a loop (by its step count where the clock stands still, else by time), and deep recursion by depth", async () => {
+  it("stops a loop by its step count (the clock is only a backstop), and deep recursion by depth", async () => {
     const loop = await evaluateFilter("( $f := function($n) { $f($n + 1) }; $f(0) )", input);
     expect(loop).toEqual({
-      error: expect.stringMatching(/^(Evaluation stopped after 100000 steps|Evaluation timeout after 50 milliseconds)/),
+      error: expect.stringMatching(/^Evaluation stopped after 100000 steps/),
     });
     const deep = await evaluateFilter("( $f := function($n) { 1 + $f($n + 1) }; $f(0) )", input);
     expect(deep).toEqual({ error: expect.stringContaining("D1011") });

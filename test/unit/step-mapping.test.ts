@@ -242,9 +242,7 @@ describe("a step's mapping", () => {
 
   it("fails with JSONata's message on a runtime error, and is bounded like a filter", async () => {
     expect(await failure('$ ~> |order|{"note": order.totals.total + "x"}|')).toContain("must evaluate to a number");
-    expect(await failure("( $f := function($n) { $f($n + 1) }; $f(0) )")).toMatch(
-      /Evaluation stopped after 100000 steps|Evaluation timeout after 50 milliseconds/,
-    );
+    expect(await failure("( $f := function($n) { $f($n + 1) }; $f(0) )")).toMatch(/Evaluation stopped after 100000 steps/);
     expect(await failure('$ ~> |order|{"note": $pad("x", 50000000)}|')).toContain("a mapping may pad to at most 1000");
     // The cached expression still runs after a bound stopped an evaluation.
     expect((await mapped('$ ~> |order|{"note": "ok"}|')).order.note).toBe("ok");
