@@ -25,7 +25,7 @@ describe("a target's gate", () => {
     const limits = { ratePerSecond: 4, burst: 2, concurrency: 10 };
     const t = await g.acquire(request({ limits }));
     if (!t.granted) throw new Error("must be granted");
-    const calls = [];
+    const calls: { waitMs: number; slot: number }[] = [];
     for (let i = 0; i < 5; i++) calls.push(await g.call(t.ticket, limits));
     // 2 calls per 500 ms window (with a margin): 0, 0, then ~520 ms, ~520 ms, ~1040 ms after the
     // first. Slots are compared with each other, not with the clock, so a slow machine reads the same.
