@@ -1,7 +1,7 @@
 import { describe, expect, it, vi } from "vitest";
 import { z } from "zod";
 import type { IgnoredDelivery, IncomingDelivery, SourceEvent } from "../../src/connectors/contract";
-import { parse } from "../../src/connectors/woocommerce/woocommerce.parse";
+import { parse, route } from "../../src/connectors/woocommerce/woocommerce.parse";
 import { OrderlyError } from "../../src/domain/errors";
 import { type CanonicalRefund, orderSchema } from "../../src/domain/order";
 import { woocommerceDelivery, woocommerceFixture, woocommerceFixtures } from "../fixtures/woocommerce";
@@ -399,6 +399,73 @@ describe("WooCommerce deliveries that cannot be read", () => {
       expect(error.internal).toMatch(/lines\.0\.unitPrice: broken/);
     } finally {
       spy.mockRestore();
+    }
+  });
+});
+
+describe("WooCommerce route: what the inbox needs before the answer", () => {
+  async function routed(topic: string, body: string | object, headers: Record<string, string | null> = {}) {
+    const delivery = await woocommerceDelivery(topic, body, SECRET, headers);
+    return { delivery, result: route(delivery) };
+  }
+
+  it("names the same order and delivery as parse's order event, with the shop's number", async () => {
+    for (const name of ["orderTaxExclusive", "orderCompleted"] as const) {
+      const { delivery, result } = await routed("order.updated", woocommerceFixtures[name]);
+      const [event] = parse(delivery) as SourceEvent[];
+      if (event?.object.type !== "order") throw new Error("expected an order event");
+      expect(result).toStrictEqual({
+        orderId: event.orderId,
+        deliveryId: event.deliveryId,
+        orderName: event.object.order.source.orderNumber,
+      });
+    }
+    // A plugin's string id reads as the same order.
+    const stringId = { ...woocommerceFixtures.orderTaxExclusive, id: "5200", number: null };
+    expect((await routed("order.created", stringId)).result).toMatchObject({ orderId: "5200", orderName: "#5200" });
+  });
+
+  it("reads nothing else: a payload parse would refuse is routed, to be kept after the answer", async () => {
+    const broken = { ...woocommerceFixtures.orderTaxExclusive, currency: "kroner", line_items: "none", date_modified_gmt: null };
+    const { delivery, result } = await routed("order.updated", broken);
+    expect(result).toMatchObject({ orderId: String(broken.id) });
+    expect(() => parse(delivery)).toThrow(OrderlyError);
+  });
+
+  it("ignores trashed orders and checkout drafts as parse does", async () => {
+    for (const [topic, body] of [
+      ["order.deleted", { id: 4102 }],
+      ["order.updated", { ...woocommerceFixtures.orderTaxExclusive, status: "checkout-draft" }],
+    ] as const) {
+      const { delivery, result } = await routed(topic, body);
+      expect(result).toStrictEqual(parse(delivery));
+      expect(result).toMatchObject({ ignored: true });
+    }
+  });
+
+  it("refuses what cannot be routed with parse's codes", async () => {
+    const cases: Array<[string, string | object, Record<string, string | null>, string]> = [
+      ["order.updated", "{not json", {}, "woocommerce_body_not_json"],
+      ["order.updated", { ...woocommerceFixtures.orderTaxExclusive, id: "abc" }, {}, "woocommerce_payload_invalid"],
+      ["order.deleted", { foo: 1 }, {}, "woocommerce_payload_invalid"],
+      ["coupon.created", { id: 1 }, {}, "woocommerce_topic_unsupported"],
+      ["order.updated", woocommerceFixtures.orderTaxExclusive, { "X-WC-Webhook-ID": null }, "woocommerce_webhook_id_missing"],
+      [
+        "order.updated",
+        woocommerceFixtures.orderTaxExclusive,
+        { "X-WC-Webhook-Delivery-ID": null },
+        "woocommerce_delivery_id_missing",
+      ],
+    ];
+    for (const [topic, body, headers, code] of cases) {
+      const delivery = await woocommerceDelivery(topic, body, SECRET, headers);
+      expect(() => route(delivery), code).toThrow(OrderlyError);
+      expect(parseError(delivery), code).toMatchObject({ errorClass: "validation", code });
+      try {
+        route(delivery);
+      } catch (error) {
+        expect(error, code).toMatchObject({ errorClass: "validation", code });
+      }
     }
   });
 });

@@ -14,6 +14,7 @@ import { deadLetters, mailOutbox } from "../../src/db/schema";
 import { DISABLED_RETRY_WINDOW_MS } from "../../src/worker/routes/hooks";
 import { replayDeadLetter } from "../../src/worker/routes/replay";
 import { woocommerceDelivery, woocommerceFixture } from "../fixtures/woocommerce";
+import { keptDelivery } from "../helpers/kept-delivery";
 import { BASE, createWorld, eventually, settledTransfers, shopifyOrder, type World } from "../helpers/world";
 
 const SECRET = "woo_secret_0123456789abcdef";
@@ -42,10 +43,9 @@ function order(overrides: Record<string, unknown> = {}) {
 /** Sends a WooCommerce delivery; returns the dead letter it was kept as. */
 async function kept(woo: string, body: object, headers: Record<string, string | null> = {}): Promise<number> {
   const delivery = await woocommerceDelivery("order.updated", body, SECRET, headers);
-  const res = await SELF.fetch(`${BASE}/hooks/${woo}`, { method: "POST", headers: delivery.headers, body: delivery.body });
-  const json = (await res.json()) as any;
-  expect(json.kept, JSON.stringify(json)).toBeDefined();
-  return json.kept.deadLetterId as number;
+  return keptDelivery(woo, () =>
+    SELF.fetch(`${BASE}/hooks/${woo}`, { method: "POST", headers: delivery.headers, body: delivery.body }),
+  );
 }
 
 const enable = (world: World, id: string, enabled = true) =>

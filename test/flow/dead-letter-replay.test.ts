@@ -15,6 +15,7 @@ import type { InboxDO } from "../../src/durable/inbox-do";
 import { orderObjectName, orderStub } from "../../src/durable/order-types";
 import { inboxFor } from "../../src/worker/routes/hooks";
 import { woocommerceDelivery, woocommerceFixture } from "../fixtures/woocommerce";
+import { keptDelivery } from "../helpers/kept-delivery";
 import { BASE, createWorld, eventually, settledTransfers, type World } from "../helpers/world";
 
 const SECRET = "woo_secret_0123456789abcdef";
@@ -41,11 +42,9 @@ function order(overrides: Record<string, unknown> = {}) {
 /** Sends a delivery; returns the dead letter it was kept as. */
 async function kept(woo: string, body: object, secret = SECRET, headers: Record<string, string | null> = {}): Promise<number> {
   const delivery = await woocommerceDelivery("order.updated", body, secret, headers);
-  const res = await SELF.fetch(`${BASE}/hooks/${woo}`, { method: "POST", headers: delivery.headers, body: delivery.body });
-  const json = (await res.json()) as any;
-  expect(res.status, JSON.stringify(json)).toBe(200);
-  expect(json.kept, JSON.stringify(json)).toBeDefined();
-  return json.kept.deadLetterId as number;
+  return keptDelivery(woo, () =>
+    SELF.fetch(`${BASE}/hooks/${woo}`, { method: "POST", headers: delivery.headers, body: delivery.body }),
+  );
 }
 
 const enable = (world: World, woo: string, enabled = true) =>

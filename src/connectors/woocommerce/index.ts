@@ -6,7 +6,7 @@
  */
 import { z } from "zod";
 import type { Connector } from "../contract";
-import { parse } from "./woocommerce.parse";
+import { parse, route } from "./woocommerce.parse";
 import { setupSteps } from "./woocommerce.setup";
 import { statusStagesSetting } from "./woocommerce.statuses";
 import { isPing, verify } from "./woocommerce.webhook";
@@ -62,7 +62,7 @@ export const woocommerceConnector: Connector<typeof woocommerceSettings, typeof 
     reconcile: "the sweep needs this shop's own REST API key first",
   },
   // WooCommerce never redelivers: a refused delivery would be a lost order (see SourceHandlers.retries).
-  source: { retries: false, isPing, verify, parse, setupSteps },
+  source: { retries: false, isPing, verify, parse, route, setupSteps },
 };
 
 export { VAT_NUMBER_META_KEYS } from "./woocommerce.order";

@@ -115,7 +115,7 @@ export function toCanonicalOrder(order: WooOrder, meta: OrderMeta): CanonicalOrd
     source: {
       connector: "woocommerce",
       orderId: order.id,
-      orderNumber: `#${nonEmpty(order.number == null ? undefined : String(order.number)) ?? order.id}`,
+      orderNumber: orderNumber(order),
       version: meta.version,
       createdAt: meta.createdAt,
     },
@@ -239,4 +239,9 @@ function addressOf(address: WooAddress | null | undefined): Address | undefined 
     phone: nonEmpty(address.phone),
   });
   return Object.keys(result).length === 0 ? undefined : result;
+}
+
+/** The order as the shop shows it (`#1001`): its number, which plugins may make differ from the id. */
+export function orderNumber(order: Pick<WooOrder, "id" | "number">): string {
+  return `#${nonEmpty(order.number == null ? undefined : String(order.number)) ?? order.id}`;
 }

@@ -5,9 +5,9 @@
  */
 import { z } from "zod";
 import { OrderlyError } from "../../domain/errors";
-import type { IgnoredDelivery, IncomingDelivery, SourceEvent } from "../contract";
+import type { IgnoredDelivery, IncomingDelivery, RoutedDelivery, SourceEvent } from "../contract";
 import { invalidPayload, validatedPayload } from "../payload";
-import { orderStage, refundedUnpaid, statusOf, toCanonicalOrder } from "./woocommerce.order";
+import { orderNumber, orderStage, refundedUnpaid, statusOf, toCanonicalOrder } from "./woocommerce.order";
 import { type WooOrder, wcId, wooOrderSchema } from "./woocommerce.payload";
 import { toCanonicalRefund } from "./woocommerce.refund";
 import type { StatusStages } from "./woocommerce.statuses";
@@ -31,56 +31,10 @@ export type WooCommerceParseSettings = { readonly statusStages?: StatusStages };
  * deliveries with different ids. Both carry the same order version, so the second changes nothing.
  */
 export function parse(delivery: IncomingDelivery, settings: WooCommerceParseSettings = {}): SourceEvent[] | IgnoredDelivery {
-  const header = (name: string) => nonEmpty(delivery.headers.get(name));
-  const topic = header("X-WC-Webhook-Topic");
-  if (topic === undefined) {
-    throw invalidPayload(
-      "The X-WC-Webhook-Topic header is missing, so Orderly cannot tell what the delivery is.",
-      "woocommerce_topic_missing",
-    );
-  }
-  if (!isWooCommerceTopic(topic)) {
-    throw invalidPayload(
-      `The WooCommerce topic "${topic}" is not one Orderly handles; point only webhooks with the topics ${WOOCOMMERCE_TOPICS.join(", ")} at this connection.`,
-      "woocommerce_topic_unsupported",
-    );
-  }
-  const webhookId = header("X-WC-Webhook-ID");
-  if (webhookId === undefined) {
-    throw invalidPayload(
-      "The X-WC-Webhook-ID header is missing; Orderly needs it to recognise redeliveries.",
-      "woocommerce_webhook_id_missing",
-    );
-  }
-  const deliveryHeader = header("X-WC-Webhook-Delivery-ID");
-  if (deliveryHeader === undefined) {
-    throw invalidPayload(
-      "The X-WC-Webhook-Delivery-ID header is missing; Orderly needs it to recognise redeliveries.",
-      "woocommerce_delivery_id_missing",
-    );
-  }
-  // WooCommerce derives its delivery id from the webhook id and the current second, so two real
-  // changes within one second share it. The body's fingerprint keeps them apart; a true
-  // re-delivery (same body) still dedupes.
-  const deliveryId = `${webhookId}:${deliveryHeader}:${fingerprint(delivery.body)}`;
+  const { topic, deliveryId } = readHeaders(delivery);
   const json = parseJson(delivery.body);
-
-  if (topic === "order.deleted" && !carriesOrder(json)) {
-    // WooCommerce sends only `{"id": …}` when an order is trashed or deleted: no status, lines or
-    // amounts. There is nothing to book, and a trashed order can still be restored (order.restored),
-    // so the delivery is acknowledged and nothing is stored. A plugin that sends the whole order
-    // instead gets it handled as a cancellation below.
-    const id = wcId.safeParse(isObject(json) ? json.id : undefined);
-    if (!id.success)
-      throw invalidPayload("The WooCommerce order.deleted payload is invalid: id is missing.", "woocommerce_payload_invalid");
-    return {
-      ignored: true,
-      reason: `WooCommerce order ${id.data} was trashed or deleted; the delivery carries only its id, so there is nothing to book.`,
-    };
-  }
-
-  const draft = checkoutDraft(json);
-  if (draft) return draft;
+  const ignored = trashed(json, topic) ?? checkoutDraft(json);
+  if (ignored) return ignored;
 
   const order = validatedPayload(wooOrderSchema, json, `The WooCommerce ${topic} payload`, "woocommerce_payload_invalid");
   const version = orderVersion(order, topic);
@@ -122,6 +76,78 @@ export function parse(delivery: IncomingDelivery, settings: WooCommerceParseSett
     });
   }
   return events;
+}
+
+/**
+ * The order a verified WooCommerce delivery belongs to and its id, read before the answer without
+ * validating or mapping the payload (SourceHandlers.route): the same headers as `parse`, the body
+ * parsed as JSON, trashed orders and checkout drafts ignored as `parse` ignores them, and only the
+ * order's id and number checked. `parse` runs after the acknowledgement and reads them again.
+ */
+export function route(delivery: IncomingDelivery): RoutedDelivery | IgnoredDelivery {
+  const { topic, deliveryId } = readHeaders(delivery);
+  const json = parseJson(delivery.body);
+  const ignored = trashed(json, topic) ?? checkoutDraft(json);
+  if (ignored) return ignored;
+  const order = validatedPayload(orderRoute, json, `The WooCommerce ${topic} payload`, "woocommerce_payload_invalid");
+  return { orderId: order.id, deliveryId, orderName: orderNumber(order) };
+}
+
+/** The fields `route` reads, as the payload schema defines them. */
+const orderRoute = wooOrderSchema.pick({ id: true, number: true });
+
+/** The headers a WooCommerce delivery must carry, and the delivery id they make with its body. */
+function readHeaders(delivery: IncomingDelivery): { topic: WooCommerceTopic; deliveryId: string } {
+  const header = (name: string) => nonEmpty(delivery.headers.get(name));
+  const topic = header("X-WC-Webhook-Topic");
+  if (topic === undefined) {
+    throw invalidPayload(
+      "The X-WC-Webhook-Topic header is missing, so Orderly cannot tell what the delivery is.",
+      "woocommerce_topic_missing",
+    );
+  }
+  if (!isWooCommerceTopic(topic)) {
+    throw invalidPayload(
+      `The WooCommerce topic "${topic}" is not one Orderly handles; point only webhooks with the topics ${WOOCOMMERCE_TOPICS.join(", ")} at this connection.`,
+      "woocommerce_topic_unsupported",
+    );
+  }
+  const webhookId = header("X-WC-Webhook-ID");
+  if (webhookId === undefined) {
+    throw invalidPayload(
+      "The X-WC-Webhook-ID header is missing; Orderly needs it to recognise redeliveries.",
+      "woocommerce_webhook_id_missing",
+    );
+  }
+  const deliveryHeader = header("X-WC-Webhook-Delivery-ID");
+  if (deliveryHeader === undefined) {
+    throw invalidPayload(
+      "The X-WC-Webhook-Delivery-ID header is missing; Orderly needs it to recognise redeliveries.",
+      "woocommerce_delivery_id_missing",
+    );
+  }
+  // WooCommerce derives its delivery id from the webhook id and the current second, so two real
+  // changes within one second share it. The body's fingerprint keeps them apart; a true
+  // re-delivery (same body) still dedupes.
+  const deliveryId = `${webhookId}:${deliveryHeader}:${fingerprint(delivery.body)}`;
+  return { topic, deliveryId };
+}
+
+/**
+ * A trashed or deleted order: WooCommerce sends only `{"id": …}`, no status, lines or amounts.
+ * There is nothing to book, and a trashed order can still be restored (order.restored), so the
+ * delivery is acknowledged and nothing is stored. A plugin that sends the whole order instead gets
+ * it handled as a cancellation.
+ */
+function trashed(json: unknown, topic: WooCommerceTopic): IgnoredDelivery | undefined {
+  if (topic !== "order.deleted" || carriesOrder(json)) return undefined;
+  const id = wcId.safeParse(isObject(json) ? json.id : undefined);
+  if (!id.success)
+    throw invalidPayload("The WooCommerce order.deleted payload is invalid: id is missing.", "woocommerce_payload_invalid");
+  return {
+    ignored: true,
+    reason: `WooCommerce order ${id.data} was trashed or deleted; the delivery carries only its id, so there is nothing to book.`,
+  };
 }
 
 /**
