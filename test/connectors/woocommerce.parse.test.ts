@@ -1,7 +1,8 @@
+import fc from "fast-check";
 import { describe, expect, it, vi } from "vitest";
 import { z } from "zod";
 import type { IgnoredDelivery, IncomingDelivery, SourceEvent } from "../../src/connectors/contract";
-import { parse, route } from "../../src/connectors/woocommerce/woocommerce.parse";
+import { fingerprint, parse, route } from "../../src/connectors/woocommerce/woocommerce.parse";
 import { OrderlyError } from "../../src/domain/errors";
 import { type CanonicalRefund, orderSchema } from "../../src/domain/order";
 import { woocommerceDelivery, woocommerceFixture, woocommerceFixtures } from "../fixtures/woocommerce";
@@ -467,5 +468,25 @@ describe("WooCommerce route: what the inbox needs before the answer", () => {
         expect(error, code).toMatchObject({ errorClass: "validation", code });
       }
     }
+  });
+});
+
+describe("WooCommerce delivery fingerprint", () => {
+  /** FNV-1a 64 as first written, with BigInt: the delivery ids it made must not change. */
+  function reference(bytes: Uint8Array): string {
+    let hash = 0xcbf29ce484222325n;
+    for (const byte of bytes) hash = BigInt.asUintN(64, (hash ^ BigInt(byte)) * 0x100000001b3n);
+    return hash.toString(16).padStart(16, "0");
+  }
+
+  it("is FNV-1a 64 (the published vectors) and the same as the BigInt version for any bytes", () => {
+    const text = (s: string) => new TextEncoder().encode(s);
+    expect(fingerprint(text(""))).toBe("cbf29ce484222325");
+    expect(fingerprint(text("a"))).toBe("af63dc4c8601ec8c");
+    expect(fingerprint(text("foobar"))).toBe("85944171f73967e8");
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 600 }), (bytes) => fingerprint(bytes) === reference(bytes)),
+      { numRuns: 300 },
+    );
   });
 });

@@ -244,9 +244,28 @@ function mapped<T>(map: () => T): T {
   }
 }
 
-/** FNV-1a (64-bit) of the raw bytes, hex: a fast synchronous fingerprint, not a security measure. */
-function fingerprint(bytes: Uint8Array): string {
-  let hash = 0xcbf29ce484222325n;
-  for (const byte of bytes) hash = BigInt.asUintN(64, (hash ^ BigInt(byte)) * 0x100000001b3n);
-  return hash.toString(16).padStart(16, "0");
+/**
+ * FNV-1a (64-bit) of the raw bytes, hex: a fast synchronous fingerprint, not a security measure.
+ * Kept in four 16-bit limbs so every product stays a small integer: BigInt arithmetic per byte took
+ * some 75 µs for a 3 KB body, most of reading one before the answer. The prime is 2^40 + 0x1b3.
+ */
+export function fingerprint(bytes: Uint8Array): string {
+  let h0 = 0x2325;
+  let h1 = 0x8422;
+  let h2 = 0x9ce4;
+  let h3 = 0xcbf2;
+  for (const byte of bytes) {
+    h0 ^= byte;
+    const t0 = h0 * 0x1b3;
+    let t1 = h1 * 0x1b3;
+    let t2 = h2 * 0x1b3 + (h0 << 8);
+    const t3 = h3 * 0x1b3 + (h1 << 8);
+    t1 += t0 >>> 16;
+    h0 = t0 & 0xffff;
+    t2 += t1 >>> 16;
+    h1 = t1 & 0xffff;
+    h3 = (t3 + (t2 >>> 16)) & 0xffff;
+    h2 = t2 & 0xffff;
+  }
+  return [h3, h2, h1, h0].map((limb) => limb.toString(16).padStart(4, "0")).join("");
 }
