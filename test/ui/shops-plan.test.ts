@@ -78,20 +78,33 @@ const EXPECTED: Record<string, RegExp> = {
 describe("the All shops figures' queries", () => {
   beforeAll(fill, 120_000);
 
-  it("search an index by tenant for every figure, never scan a table, with or without planner statistics", async () => {
-    for (const analyzed of [false, true]) {
-      if (analyzed) await env.DB.prepare("ANALYZE").run();
-      const queries = shopFigureQueries(database(env), ids, now);
-      expect(Object.keys(queries).sort()).toEqual(Object.keys(EXPECTED).sort());
-      for (const [what, query] of Object.entries(queries)) {
-        const { sql, params } = query.toSQL();
-        const plan = await queryPlan(sql, params);
-        const label = `${what}${analyzed ? ", with statistics" : ""}:\n${plan}`;
-        expect(plan, label).toMatch(EXPECTED[what] as RegExp);
-        expect(plan, label).not.toMatch(/SCAN (transfers|connections|dead_letters|tenants|t|f|d)\b/);
+  it("search an index by tenant for every figure, never scan a table, with or without planner statistics, even skewed ones", async () => {
+    try {
+      for (const stats of ["none", "analyzed", "skewed"] as const) {
+        if (stats === "analyzed") await env.DB.prepare("ANALYZE").run();
+        // Statistics as one agency's thousands of rows would leave them (or a stale ANALYZE): a
+        // tenant's range looks like half the table, which made SQLite scan dead_letters per shop.
+        if (stats === "skewed") {
+          await env.DB.batch([
+            env.DB.prepare("UPDATE sqlite_stat1 SET stat = '100000 50000 1' WHERE idx = 'dead_letters_tenant_time'"),
+            env.DB.prepare("UPDATE sqlite_stat1 SET stat = '100000 50000 20 1' WHERE idx = 'transfers_tenant_status_time'"),
+            env.DB.prepare("UPDATE sqlite_stat1 SET stat = '100000 50000 1' WHERE idx = 'transfers_tenant_time'"),
+            env.DB.prepare("ANALYZE sqlite_schema"),
+          ]);
+        }
+        const queries = shopFigureQueries(database(env), ids, now);
+        expect(Object.keys(queries).sort()).toEqual(Object.keys(EXPECTED).sort());
+        for (const [what, query] of Object.entries(queries)) {
+          const { sql, params } = query.toSQL();
+          const plan = await queryPlan(sql, params);
+          const label = `${what}, statistics ${stats}:\n${plan}`;
+          expect(plan, label).toMatch(EXPECTED[what] as RegExp);
+          expect(plan, label).not.toMatch(/SCAN (transfers|connections|dead_letters|tenants|t|f|d)\b/);
+        }
       }
+    } finally {
+      await env.DB.prepare("DROP TABLE IF EXISTS sqlite_stat1").run();
     }
-    await env.DB.prepare("DROP TABLE IF EXISTS sqlite_stat1").run();
   });
 
   it("answer right for every shop, and the newest transfer's time reads a few rows a shop, not the shop's log", async () => {

@@ -55,16 +55,29 @@ export function shopFigureQueries(db: Db, ids: string[], now: number) {
   // Per shop a subquery on its own, from `tenants`: each reads its shop's range of an index and
   // stops at COUNT_CAP rows (the inner LIMIT), where a GROUP BY count(*) would read every row.
   // Spelled out: drizzle drops the table names of columns in a select, and a bare "id" inside a
-  // subquery would be the inner table's.
+  // subquery would be the inner table's. Each names its index (INDEXED BY): with statistics skewed
+  // by one large tenant, or stale, SQLite chose a shop's whole log by update time for the newest
+  // transfer, or a scan of every dead letter a shop (test/ui/shops-plan.test.ts); a named index
+  // that cannot serve fails the statement instead of slowing it.
   const perShop = <T>(value: SQL<T>) => db.select({ tenantId: tenants.id, n: value }).from(tenants).where(inIds(tenants.id, ids));
   const upToCap = (rows: SQL) => sql<number>`(SELECT count(*) FROM (SELECT 1 FROM ${rows} LIMIT ${COUNT_CAP}))`;
   return {
     failed: perShop(
-      upToCap(sql`transfers f WHERE f.tenant_id = "tenants"."id" AND f.status = 'failed' AND ${sql.raw(notCompleted("f."))}`),
+      upToCap(
+        sql`transfers f INDEXED BY transfers_tenant_status_time WHERE f.tenant_id = "tenants"."id" AND f.status = 'failed' AND ${sql.raw(notCompleted("f."))}`,
+      ),
     ),
-    last24h: perShop(upToCap(sql`transfers d WHERE d.tenant_id = "tenants"."id" AND d.created_at >= ${now - 24 * HOUR_MS}`)),
+    last24h: perShop(
+      upToCap(
+        sql`transfers d INDEXED BY transfers_tenant_time WHERE d.tenant_id = "tenants"."id" AND d.created_at >= ${now - 24 * HOUR_MS}`,
+      ),
+    ),
     // SQLite answers max() from the end of the shop's range of transfers_tenant_time (one row).
-    lastTransfer: perShop(sql<number | null>`(SELECT max(t.created_at) FROM transfers t WHERE t.tenant_id = "tenants"."id")`),
+    lastTransfer: perShop(
+      sql<
+        number | null
+      >`(SELECT max(t.created_at) FROM transfers t INDEXED BY transfers_tenant_time WHERE t.tenant_id = "tenants"."id")`,
+    ),
     // Few connections a shop: counted in one GROUP BY.
     paused: db
       .select({ tenantId: connections.tenantId, n: sql<number>`count(*)` })
@@ -73,7 +86,11 @@ export function shopFigureQueries(db: Db, ids: string[], now: number) {
       .groupBy(connections.tenantId),
     // Any age: a waiting delivery is an order missing from the books until someone acts, however
     // old (the Kept page offers it for replay as long as it is kept). Retention bounds its age.
-    kept: perShop(upToCap(sql`dead_letters WHERE dead_letters.tenant_id = "tenants"."id" AND ${keptWaiting()}`)),
+    kept: perShop(
+      upToCap(
+        sql`dead_letters INDEXED BY dead_letters_tenant_time WHERE dead_letters.tenant_id = "tenants"."id" AND ${keptWaiting()}`,
+      ),
+    ),
   };
 }
 
