@@ -78,17 +78,21 @@ const EXPECTED: Record<string, RegExp> = {
 describe("the All shops figures' queries", () => {
   beforeAll(fill, 120_000);
 
-  it("search an index by tenant for every figure, never scan a table, with or without planner statistics, even skewed ones", async () => {
+  it("search an index by tenant for every figure, never scan a table, with or without planner statistics, even stale ones", async () => {
     try {
-      for (const stats of ["none", "analyzed", "skewed"] as const) {
+      for (const stats of ["none", "analyzed", "stale"] as const) {
         if (stats === "analyzed") await env.DB.prepare("ANALYZE").run();
-        // Statistics as one agency's thousands of rows would leave them (or a stale ANALYZE): a
-        // tenant's range looks like half the table, which made SQLite scan dead_letters per shop.
-        if (stats === "skewed") {
+        // Statistics left by an ANALYZE while the log was young (D1 keeps them until the next):
+        // they made SQLite scan every dead letter for each shop.
+        if (stats === "stale") {
+          // Each table a handful of rows, all one tenant's.
           await env.DB.batch([
-            env.DB.prepare("UPDATE sqlite_stat1 SET stat = '100000 50000 1' WHERE idx = 'dead_letters_tenant_time'"),
-            env.DB.prepare("UPDATE sqlite_stat1 SET stat = '100000 50000 20 1' WHERE idx = 'transfers_tenant_status_time'"),
-            env.DB.prepare("UPDATE sqlite_stat1 SET stat = '100000 50000 1' WHERE idx = 'transfers_tenant_time'"),
+            env.DB.prepare(
+              `UPDATE sqlite_stat1 SET stat = CASE idx
+                 WHEN 'transfers_tenant_status_time' THEN '10 10 10 1'
+                 ELSE '10 10 1' END
+               WHERE idx LIKE 'transfers_tenant_%' OR idx = 'dead_letters_tenant_time'`,
+            ),
             env.DB.prepare("ANALYZE sqlite_schema"),
           ]);
         }

@@ -55,10 +55,9 @@ export function shopFigureQueries(db: Db, ids: string[], now: number) {
   // Per shop a subquery on its own, from `tenants`: each reads its shop's range of an index and
   // stops at COUNT_CAP rows (the inner LIMIT), where a GROUP BY count(*) would read every row.
   // Spelled out: drizzle drops the table names of columns in a select, and a bare "id" inside a
-  // subquery would be the inner table's. Each names its index (INDEXED BY): with statistics skewed
-  // by one large tenant, or stale, SQLite chose a shop's whole log by update time for the newest
-  // transfer, or a scan of every dead letter a shop (test/ui/shops-plan.test.ts); a named index
-  // that cannot serve fails the statement instead of slowing it.
+  // subquery would be the inner table's. Each names its index (INDEXED BY): with statistics
+  // left by an ANALYZE while the log was young, SQLite scanned every dead letter for each shop
+  // (test/ui/shops-plan.test.ts); a named index that cannot serve fails the statement instead.
   const perShop = <T>(value: SQL<T>) => db.select({ tenantId: tenants.id, n: value }).from(tenants).where(inIds(tenants.id, ids));
   const upToCap = (rows: SQL) => sql<number>`(SELECT count(*) FROM (SELECT 1 FROM ${rows} LIMIT ${COUNT_CAP}))`;
   return {
