@@ -10,7 +10,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { DIFFERENCES } from "../../src/notifications/difference-alerts";
 import { UNALERTED_FAILURES } from "../../src/notifications/failure-alerts";
 import { STUCK_PAGE } from "../../src/worker/cron";
-import { queryPlan } from "../ui/step-rows";
+import { queryPlan, staleStatistics } from "../ui/step-rows";
 
 const TENANTS = 20;
 const PER_TENANT = 2_000;
@@ -52,9 +52,10 @@ describe("the cron's sweeps over 40,000 transfers", () => {
   it("read a range of an index each, never every transfer", async () => {
     const from = START + 500 * MINUTE;
     const to = START + 700 * MINUTE;
-    for (const analyzed of [false, true]) {
-      if (analyzed) await env.DB.prepare("ANALYZE").run();
-      const label = analyzed ? ", with statistics" : "";
+    for (const stats of ["none", "analyzed", "stale"] as const) {
+      if (stats === "analyzed") await env.DB.prepare("ANALYZE").run();
+      if (stats === "stale") await staleStatistics();
+      const label = `, statistics ${stats}`;
       const stuck = await queryPlan(STUCK_PAGE, ["retrying", to, from, ""]);
       expect(stuck, `stuck${label}`).toMatch(
         /SEARCH transfers USING INDEX transfers_status_updated \(status=\? AND updated_at>\? AND updated_at<\?\)/,

@@ -8,7 +8,7 @@ import { env } from "cloudflare:test";
 import { beforeAll, describe, expect, it } from "vitest";
 import { database } from "../../src/db/client";
 import { COUNT_CAP, shopFigureQueries } from "../../src/worker/routes/ui/data/shops-overview";
-import { queryPlan } from "./step-rows";
+import { queryPlan, staleStatistics } from "./step-rows";
 
 const SHOPS = 60;
 const PER_SHOP = 300;
@@ -82,20 +82,8 @@ describe("the All shops figures' queries", () => {
     try {
       for (const stats of ["none", "analyzed", "stale"] as const) {
         if (stats === "analyzed") await env.DB.prepare("ANALYZE").run();
-        // Statistics left by an ANALYZE while the log was young (D1 keeps them until the next):
-        // they made SQLite scan every dead letter for each shop.
-        if (stats === "stale") {
-          // Each table a handful of rows, all one tenant's.
-          await env.DB.batch([
-            env.DB.prepare(
-              `UPDATE sqlite_stat1 SET stat = CASE idx
-                 WHEN 'transfers_tenant_status_time' THEN '10 10 10 1'
-                 ELSE '10 10 1' END
-               WHERE idx LIKE 'transfers_tenant_%' OR idx = 'dead_letters_tenant_time'`,
-            ),
-            env.DB.prepare("ANALYZE sqlite_schema"),
-          ]);
-        }
+        // With these SQLite scanned every dead letter for each shop.
+        if (stats === "stale") await staleStatistics();
         const queries = shopFigureQueries(database(env), ids, now);
         expect(Object.keys(queries).sort()).toEqual(Object.keys(EXPECTED).sort());
         for (const [what, query] of Object.entries(queries)) {
