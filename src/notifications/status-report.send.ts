@@ -42,12 +42,15 @@ const SENT = (alias: string) =>
  * The transfers a report can count: changed since the period began, or unfinished or failed now.
  * Each part is a range of one index led by the tenant, so a report reads what it counts, not the
  * tenant's whole log (a single WHERE with OR walked every transfer of the tenant;
- * test/ui/transfer-list-plan.test.ts).
+ * test/ui/transfer-list-plan.test.ts). The indexes are named, and the candidates drive the join
+ * (CROSS JOIN keeps them the outer loop): with statistics from a young database SQLite scanned
+ * every transfer and looked each up in the candidates instead (docs/scale.md, "Stale statistics").
  */
 const CANDIDATES = `
-  SELECT id FROM transfers WHERE tenant_id = ?1 AND updated_at >= ?2
+  SELECT id FROM transfers INDEXED BY transfers_tenant_updated WHERE tenant_id = ?1 AND updated_at >= ?2
   UNION
-  SELECT id FROM transfers WHERE tenant_id = ?1 AND status IN ('pending', 'running', 'retrying', 'failed') AND ${notCompleted()}`;
+  SELECT id FROM transfers INDEXED BY transfers_tenant_status_time
+  WHERE tenant_id = ?1 AND status IN ('pending', 'running', 'retrying', 'failed') AND ${notCompleted()}`;
 
 export const BY_SOURCE = `
   SELECT source_connection_id AS connectionId,
@@ -56,8 +59,7 @@ export const BY_SOURCE = `
     SUM(status = 'failed' AND updated_at >= ?2 AND updated_at < ?3) AS failed,
     SUM(status IN ${UNFINISHED}) AS pending,
     SUM(status = 'failed') AS failedNotRetried
-  FROM transfers
-  WHERE id IN (${CANDIDATES})
+  FROM (${CANDIDATES}) AS c CROSS JOIN transfers ON transfers.id = c.id
   GROUP BY source_connection_id`;
 
 // A transfer counts once per target it has a step on; a failure counts on the target that failed.
@@ -68,8 +70,7 @@ export const BY_TARGET = `
     COUNT(DISTINCT CASE WHEN t.status = 'failed' AND s.status = 'failed' AND t.updated_at >= ?2 AND t.updated_at < ?3 THEN t.id END) AS failed,
     COUNT(DISTINCT CASE WHEN t.status IN ${UNFINISHED} THEN t.id END) AS pending,
     COUNT(DISTINCT CASE WHEN t.status = 'failed' AND s.status = 'failed' THEN t.id END) AS failedNotRetried
-  FROM transfers t JOIN transfer_steps s ON s.transfer_id = t.id
-  WHERE t.id IN (${CANDIDATES})
+  FROM (${CANDIDATES}) AS c CROSS JOIN transfers t ON t.id = c.id CROSS JOIN transfer_steps s ON s.transfer_id = t.id
   GROUP BY s.target_connection_id`;
 
 /**

@@ -10,7 +10,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { DIFFERENCES } from "../../src/notifications/difference-alerts";
 import { UNALERTED_FAILURES } from "../../src/notifications/failure-alerts";
 import { STUCK_PAGE } from "../../src/worker/cron";
-import { queryPlan, staleStatistics } from "../ui/step-rows";
+import { clearStatistics, queryPlan, staleStatistics } from "../ui/step-rows";
 
 const TENANTS = 20;
 const PER_TENANT = 2_000;
@@ -73,7 +73,7 @@ describe("the cron's sweeps over 40,000 transfers", () => {
       );
       for (const detail of [stuck, failures, differences]) expect(detail, label).not.toMatch(/SCAN (transfers|t|s)\b/);
     }
-    await env.DB.prepare("DROP TABLE IF EXISTS sqlite_stat1").run();
+    await clearStatistics();
   });
 
   it("find what they look for: the differences of completed transfers, the failures in the window", async () => {

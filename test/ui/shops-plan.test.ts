@@ -8,7 +8,7 @@ import { env } from "cloudflare:test";
 import { beforeAll, describe, expect, it } from "vitest";
 import { database } from "../../src/db/client";
 import { COUNT_CAP, shopFigureQueries } from "../../src/worker/routes/ui/data/shops-overview";
-import { queryPlan, staleStatistics } from "./step-rows";
+import { clearStatistics, queryPlan, staleStatistics } from "./step-rows";
 
 const SHOPS = 60;
 const PER_SHOP = 300;
@@ -95,7 +95,7 @@ describe("the All shops figures' queries", () => {
         }
       }
     } finally {
-      await env.DB.prepare("DROP TABLE IF EXISTS sqlite_stat1").run();
+      await clearStatistics();
     }
   });
 

@@ -11,7 +11,7 @@ import { transfers } from "../../src/db/schema";
 import { withStepTo } from "../../src/db/transfer-filters";
 import { LAST_STEP_SQL } from "../../src/worker/routes/ui/data/connection-check";
 import { createdPerTargetQuery, failingTargetsQuery } from "../../src/worker/routes/ui/data/dashboard-data";
-import { queryPlan } from "./step-rows";
+import { clearStatistics, queryPlan } from "./step-rows";
 
 const TRANSFERS = 20_000;
 const tenantId = "ten_step_plan";
@@ -75,7 +75,7 @@ describe("the step readers' plans without the steps' time index", () => {
         expect(plan, label).not.toMatch(/INDEX transfers_\w+ \(tenant_id=\?\)/);
       }
     }
-    await env.DB.prepare("DROP TABLE IF EXISTS sqlite_stat1").run();
+    await clearStatistics();
   });
 
   it("the log's target filter reads the tenant's transfers and each one's steps by the primary key", async () => {

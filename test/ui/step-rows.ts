@@ -75,3 +75,17 @@ export async function staleStatistics(): Promise<void> {
     env.DB.prepare("ANALYZE sqlite_schema"),
   ]);
 }
+
+/**
+ * Drops the planner's statistics, and the copy this connection loaded: dropping sqlite_stat1
+ * alone leaves the loaded statistics in use until the schema is read again.
+ */
+export async function clearStatistics(): Promise<void> {
+  const kept = await env.DB.prepare("SELECT 1 FROM sqlite_schema WHERE name = 'sqlite_stat1'").first();
+  if (!kept) return;
+  await env.DB.batch([
+    env.DB.prepare("DELETE FROM sqlite_stat1"),
+    env.DB.prepare("ANALYZE sqlite_schema"),
+    env.DB.prepare("DROP TABLE sqlite_stat1"),
+  ]);
+}
