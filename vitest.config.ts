@@ -35,6 +35,8 @@ const OWN_RUNTIME = [
   "test/ui/*-plan.test.ts",
   // Sign-in attempts are counted per address across the runtime.
   "test/ui/attempt-limits.test.ts",
+  // Runs the retention sweep over every tenant, within its budget of rows a run.
+  "test/ui/files.test.ts",
 ];
 
 export default defineConfig({
