@@ -37,6 +37,9 @@ const OWN_RUNTIME = [
   "test/ui/attempt-limits.test.ts",
   // Runs the retention sweep over every tenant, within its budget of rows a run.
   "test/ui/files.test.ts",
+  // Hold, read or rebuild an inbox shard, which every tenant's deliveries share.
+  "test/unit/inbox-schema.test.ts",
+  "test/unit/object-schema.test.ts",
 ];
 
 export default defineConfig({
