@@ -11,7 +11,7 @@ import { transfers } from "../../src/db/schema";
 import { withStepTo } from "../../src/db/transfer-filters";
 import { LAST_STEP_SQL } from "../../src/worker/routes/ui/data/connection-check";
 import { createdPerTargetQuery, failingTargetsQuery } from "../../src/worker/routes/ui/data/dashboard-data";
-import { clearStatistics, queryPlan } from "./step-rows";
+import { clearStatistics, queryPlan, staleStatistics } from "./step-rows";
 
 const TRANSFERS = 20_000;
 const tenantId = "ten_step_plan";
@@ -63,10 +63,11 @@ describe("the step readers' plans without the steps' time index", () => {
   });
 
   it("read a range of transfers_tenant_updated and each transfer's steps by the primary key, never a scan", async () => {
-    for (const analyzed of [false, true]) {
-      if (analyzed) await env.DB.prepare("ANALYZE").run();
+    for (const stats of ["none", "analyzed", "stale"] as const) {
+      if (stats === "analyzed") await env.DB.prepare("ANALYZE").run();
+      if (stats === "stale") await staleStatistics();
       for (const [what, plan] of await plans()) {
-        const label = `${what}${analyzed ? ", with statistics" : ""}:\n${plan}`;
+        const label = `${what}, statistics ${stats}:\n${plan}`;
         expect(plan, label).toMatch(
           /SEARCH (transfers|t) USING (COVERING )?INDEX transfers_tenant_updated \(tenant_id=\? AND updated_at>\?\)/,
         );

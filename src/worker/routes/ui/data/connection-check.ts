@@ -22,14 +22,15 @@ const DAY_MS = 86_400_000;
  * `updated_at` may lag its steps' by less than UPDATED_AT_REFRESH_MS, so the newest transfer with
  * such a step may not hold the newest step: `newest` finds the first match (the index walked
  * backwards, stopping there), and the answer is the newest step among the transfers that could
- * hold a newer one, those updated at most a refresh before that step.
+ * hold a newer one, those updated at most a refresh before that step. CROSS JOIN keeps the
+ * transfers the outer loop: with statistics from a young database SQLite scanned every step.
  */
 export const LAST_STEP_SQL = `WITH newest AS (
-    SELECT s.updated_at AS at FROM transfers t JOIN transfer_steps s ON s.transfer_id = t.id
+    SELECT s.updated_at AS at FROM transfers t CROSS JOIN transfer_steps s ON s.transfer_id = t.id
      WHERE t.tenant_id = ?1 AND t.updated_at >= ?3 - ${UPDATED_AT_REFRESH_MS} AND s.target_connection_id = ?2 AND s.updated_at >= ?3
      ORDER BY t.updated_at DESC LIMIT 1)
   SELECT s.status, s.updated_at AS at, s.error_reason AS error, s.transfer_id AS transferId
-    FROM transfers t JOIN transfer_steps s ON s.transfer_id = t.id
+    FROM transfers t CROSS JOIN transfer_steps s ON s.transfer_id = t.id
    WHERE t.tenant_id = ?1 AND t.updated_at >= (SELECT at FROM newest) - ${UPDATED_AT_REFRESH_MS}
      AND s.target_connection_id = ?2 AND s.updated_at >= ?3
    ORDER BY s.updated_at DESC, s.step_index DESC LIMIT 1`;
