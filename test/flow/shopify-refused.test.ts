@@ -19,6 +19,7 @@ import { mailOutbox } from "../../src/db/schema";
 import type { InboxDO } from "../../src/durable/inbox-do";
 import { orderObjectName } from "../../src/durable/order-types";
 import { DISABLED_RETRY_WINDOW_MS, inboxFor } from "../../src/worker/routes/hooks";
+import { keptAfterAnswer } from "../helpers/kept-delivery";
 import { createWorld, eventually, settledTransfers, shopifyOrder, type World } from "../helpers/world";
 
 /** Sends a signed Shopify delivery; answers the response, its JSON and the body as sent. */
@@ -58,19 +59,6 @@ async function alertMail(world: World) {
         .get(),
     "the refused-delivery alert",
   );
-}
-
-/**
- * A delivery answered before its payload was validated and mapped (a Shopify one is, unless
- * replayed): the answer says accepted, and the inbox's hand-off keeps it once it reads it. Its
- * dead letter, with its code, reason and raw body.
- */
-async function keptAfterAnswer(world: World, json: any) {
-  expect(json).toMatchObject({ ok: true, accepted: 1 });
-  expect(json.kept).toBeUndefined();
-  const row = await eventually(async () => (await world.api("/dead-letters")).body.deadLetters[0], "the kept delivery");
-  const detail = (await world.api(`/dead-letters/${row.id}`)).body;
-  return { deadLetterId: row.id as number, code: detail.body.code as string, reason: row.reason as string, detail };
 }
 
 async function transfersOf(world: World, orderId: number): Promise<unknown[]> {

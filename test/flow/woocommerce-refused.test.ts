@@ -16,6 +16,7 @@ import { orderObjectName } from "../../src/durable/order-types";
 import { BATCH_LIMITS } from "../../src/worker/inbox-batch";
 import { inboxFor } from "../../src/worker/routes/hooks";
 import { woocommerceDelivery, woocommerceFixture } from "../fixtures/woocommerce";
+import { keptAfterAnswer } from "../helpers/kept-delivery";
 import { BASE, createWorld, eventually, settledTransfers, type World } from "../helpers/world";
 
 const SECRET = "woo_secret_0123456789abcdef";
@@ -52,18 +53,6 @@ async function alertMail(world: World) {
         .get(),
     "the refused-delivery alert",
   );
-}
-
-/** A delivery answered as taken and kept as a dead letter once its payload was read after the answer. */
-async function keptAfterAnswer(world: World, json: any, reason: RegExp) {
-  expect(json).toMatchObject({ ok: true, accepted: 1 });
-  expect(json.kept).toBeUndefined();
-  const row = await eventually(
-    async () => ((await world.api("/dead-letters")).body.deadLetters as any[]).find((r) => reason.test(r.reason)),
-    "the kept delivery",
-  );
-  const detail = (await world.api(`/dead-letters/${row.id}`)).body;
-  return { code: detail.body.code as string, detail };
 }
 
 /** A created-stage flow from the WooCommerce connection to the sandbox ledger: a processed order makes a transfer. */

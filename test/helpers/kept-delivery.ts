@@ -1,6 +1,6 @@
 import { env } from "cloudflare:test";
 import { expect } from "vitest";
-import { eventually } from "./world";
+import { eventually, type World } from "./world";
 
 /** The newest kept delivery of a connection, by id (0 when none). */
 async function newestKept(connectionId: string): Promise<number> {
@@ -28,4 +28,19 @@ export async function keptDelivery(connectionId: string, send: () => Promise<Res
     const newest = await newestKept(connectionId);
     return newest > before ? newest : undefined;
   }, "the delivery kept after the answer");
+}
+
+/**
+ * A delivery answered as taken (`accepted: 1`) whose payload was read after the answer and kept as
+ * a dead letter then: its row (the newest, or the first whose reason matches) and its detail.
+ */
+export async function keptAfterAnswer(world: World, json: any, reason?: RegExp) {
+  expect(json).toMatchObject({ ok: true, accepted: 1 });
+  expect(json.kept).toBeUndefined();
+  const row = await eventually(async () => {
+    const rows = (await world.api("/dead-letters")).body.deadLetters as any[];
+    return reason ? rows.find((r) => reason.test(r.reason)) : rows[0];
+  }, "the kept delivery");
+  const detail = (await world.api(`/dead-letters/${row.id}`)).body;
+  return { deadLetterId: row.id as number, code: detail.body.code as string, reason: row.reason as string, detail };
 }

@@ -31,11 +31,9 @@ export type WooCommerceParseSettings = { readonly statusStages?: StatusStages };
  * deliveries with different ids. Both carry the same order version, so the second changes nothing.
  */
 export function parse(delivery: IncomingDelivery, settings: WooCommerceParseSettings = {}): SourceEvent[] | IgnoredDelivery {
-  const { topic, deliveryId } = readHeaders(delivery);
-  const json = parseJson(delivery.body);
-  const ignored = trashed(json, topic) ?? checkoutDraft(json);
-  if (ignored) return ignored;
-
+  const opened = open(delivery);
+  if ("ignored" in opened) return opened;
+  const { topic, deliveryId, json } = opened;
   const order = validatedPayload(wooOrderSchema, json, `The WooCommerce ${topic} payload`, "woocommerce_payload_invalid");
   const version = orderVersion(order, topic);
   // In the shop's own time: the invoice is dated by the day this names (a 00:30 order in Denmark is
@@ -85,12 +83,21 @@ export function parse(delivery: IncomingDelivery, settings: WooCommerceParseSett
  * order's id and number checked. `parse` runs after the acknowledgement and reads them again.
  */
 export function route(delivery: IncomingDelivery): RoutedDelivery | IgnoredDelivery {
-  const { topic, deliveryId } = readHeaders(delivery);
-  const json = parseJson(delivery.body);
-  const ignored = trashed(json, topic) ?? checkoutDraft(json);
-  if (ignored) return ignored;
+  const opened = open(delivery);
+  if ("ignored" in opened) return opened;
+  const { topic, deliveryId, json } = opened;
   const order = validatedPayload(orderRoute, json, `The WooCommerce ${topic} payload`, "woocommerce_payload_invalid");
   return { orderId: order.id, deliveryId, orderName: orderNumber(order) };
+}
+
+/**
+ * What `parse` and `route` both read first: the headers, the delivery id and the JSON, or that the
+ * delivery has nothing to book (a trashed order, a checkout draft).
+ */
+function open(delivery: IncomingDelivery): { topic: WooCommerceTopic; deliveryId: string; json: unknown } | IgnoredDelivery {
+  const { topic, deliveryId } = readHeaders(delivery);
+  const json = parseJson(delivery.body);
+  return trashed(json, topic) ?? checkoutDraft(json) ?? { topic, deliveryId, json };
 }
 
 /** The fields `route` reads, as the payload schema defines them. */
