@@ -1,8 +1,8 @@
 /** /api/v1/transfers: the transfer log, each transfer's snapshots, and retry. */
 import { createRoute, z } from "@hono/zod-openapi";
-import { and, asc, desc, eq, gte, inArray, lt, type SQL, sql } from "drizzle-orm";
+import { and, asc, eq, gte, inArray, lt, type SQL } from "drizzle-orm";
 import { getConnector } from "../../../connectors/registry";
-import { database } from "../../../db/client";
+import { type Db, database } from "../../../db/client";
 import { beforeCursor, decodeCursor, encodeCursor } from "../../../db/cursor";
 import {
   attempts,
@@ -10,11 +10,12 @@ import {
   type FlowStepConfig,
   snapshots,
   TRANSFER_STATUSES,
+  type TransferStatus,
   transferSteps,
   transfers,
 } from "../../../db/schema";
 import { latestSnapshot, mergeAttempts, readHistory } from "../../../db/snapshots";
-import { withStatus, withStepTo } from "../../../db/transfer-filters";
+import { transferLogIndex, transferLogRows, withStatus, withStepTo } from "../../../db/transfer-filters";
 import { OrderlyError } from "../../../domain/errors";
 import { type CanonicalOrder, orderSchema, type TransferInput } from "../../../domain/order";
 import { stageSchema } from "../../../domain/stage";
@@ -60,6 +61,36 @@ const listQuery = z.object({
 
 const idParam = z.object({ id: z.string() });
 
+/** The filters the list and the bulk retry share. */
+interface LogFilters {
+  status?: TransferStatus;
+  stage?: string;
+  connection?: string;
+  target?: string;
+  flow?: string;
+  order?: string;
+  from?: number;
+  to?: number;
+  cursor?: string;
+  limit: number;
+}
+
+/** One page of the filtered log (+1 row to know whether another follows). */
+function logPage(db: Db, tenantId: string, q: LogFilters) {
+  const where: SQL[] = [eq(transfers.tenantId, tenantId)];
+  if (q.status) where.push(withStatus(q.status));
+  if (q.stage) where.push(eq(transfers.stage, q.stage));
+  if (q.connection) where.push(eq(transfers.sourceConnectionId, q.connection));
+  if (q.target) where.push(withStepTo(q.target));
+  if (q.flow) where.push(eq(transfers.flowId, q.flow));
+  if (q.order) where.push(eq(transfers.orderId, q.order));
+  if (q.from !== undefined) where.push(gte(transfers.createdAt, q.from));
+  if (q.to !== undefined) where.push(lt(transfers.createdAt, q.to));
+  if (q.cursor) where.push(beforeCursor(transfers, ...decodeCursor(q.cursor)));
+  const index = transferLogIndex({ exact: q.order ? "order" : undefined, status: q.status });
+  return transferLogRows(db, index, and(...where) as SQL, q.limit + 1);
+}
+
 export const transferRoutes = apiRouter()
   .openapi(
     createRoute({
@@ -79,26 +110,7 @@ export const transferRoutes = apiRouter()
     }),
     async (c) => {
       const q = c.req.valid("query");
-      const where: SQL[] = [eq(transfers.tenantId, c.var.tenantId)];
-      if (q.status) where.push(withStatus(q.status));
-      if (q.stage) where.push(eq(transfers.stage, q.stage));
-      if (q.connection) where.push(eq(transfers.sourceConnectionId, q.connection));
-      if (q.target) where.push(withStepTo(q.target));
-      if (q.flow) where.push(eq(transfers.flowId, q.flow));
-      if (q.order) where.push(eq(transfers.orderId, q.order));
-      if (q.from !== undefined) where.push(gte(transfers.createdAt, q.from));
-      if (q.to !== undefined) where.push(lt(transfers.createdAt, q.to));
-      if (q.cursor) {
-        where.push(beforeCursor(transfers, ...decodeCursor(q.cursor)));
-      }
-      const rows = await database(c.env)
-        .select()
-        .from(transfers)
-        .where(and(...where))
-        // One order has a handful of transfers: the unary + keeps SQLite on the order's index
-        // instead of walking the tenant's log in time order (its choice without statistics).
-        .orderBy(q.order ? sql`+${transfers.createdAt} DESC` : desc(transfers.createdAt), desc(transfers.id))
-        .limit(q.limit + 1);
+      const rows = await logPage(database(c.env), c.var.tenantId, q);
       const page = rows.slice(0, q.limit);
       const last = page.at(-1);
       const nextCursor = rows.length > q.limit && last ? encodeCursor(last) : null;
@@ -290,24 +302,7 @@ export const transferRoutes = apiRouter()
           code: "bulk_retry_invalid",
         });
       }
-      const where: SQL[] = [eq(transfers.tenantId, c.var.tenantId), withStatus(q.status)];
-      if (q.stage) where.push(eq(transfers.stage, q.stage));
-      if (q.connection) where.push(eq(transfers.sourceConnectionId, q.connection));
-      if (q.target) where.push(withStepTo(q.target));
-      if (q.flow) where.push(eq(transfers.flowId, q.flow));
-      if (q.order) where.push(eq(transfers.orderId, q.order));
-      if (q.from !== undefined) where.push(gte(transfers.createdAt, q.from));
-      if (q.to !== undefined) where.push(lt(transfers.createdAt, q.to));
-      if (q.cursor) {
-        where.push(beforeCursor(transfers, ...decodeCursor(q.cursor)));
-      }
-      const rows = await database(c.env)
-        .select()
-        .from(transfers)
-        .where(and(...where))
-        // As the list: one order's few transfers are found by the order's index, then sorted.
-        .orderBy(q.order ? sql`+${transfers.createdAt} DESC` : desc(transfers.createdAt), desc(transfers.id))
-        .limit(q.limit + 1);
+      const rows = await logPage(database(c.env), c.var.tenantId, q);
       const page = rows.slice(0, q.limit);
       const flowSteps = new Map<string, CurrentSteps>();
       const skipped: Array<{ id: string; reason: string }> = [];

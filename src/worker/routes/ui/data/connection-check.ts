@@ -5,10 +5,11 @@
  * outside call is made: the connectors have no read-only check call, so a flow's first step is
  * the live test, and its outcome is shown here.
  */
-import { and, desc, eq } from "drizzle-orm";
+import { and, eq } from "drizzle-orm";
 import { database } from "../../../../db/client";
 import { loadConnection } from "../../../../db/connections";
 import { connections, transfers } from "../../../../db/schema";
+import { transferLogRows } from "../../../../db/transfer-filters";
 import { UPDATED_AT_REFRESH_MS } from "../../../../durable/order-projection";
 
 /** How far back the check looks for the target's last step: an unused one reads no further. */
@@ -104,18 +105,17 @@ export async function checkConnection(env: Env, tenantId: string, id: string): P
         ? { ok: false, text: "An unsigned sample delivery was accepted: this connector does not check signatures." }
         : { ok: true, text: `An unsigned sample delivery is refused (${unsigned.reason}).` },
     );
-    const last = await db
-      .select({ at: transfers.createdAt, orderNumber: transfers.orderNumber })
-      .from(transfers)
-      .where(and(eq(transfers.tenantId, tenantId), eq(transfers.sourceConnectionId, id)))
-      .orderBy(desc(transfers.createdAt))
-      .limit(1)
-      .get();
+    const [last] = await transferLogRows(
+      db,
+      "transfers_tenant_time",
+      and(eq(transfers.tenantId, tenantId), eq(transfers.sourceConnectionId, id))!,
+      1,
+    );
     lines.push(
       last
         ? {
             ok: true,
-            text: `Last delivery that started a transfer: ${new Date(last.at).toISOString()} (order ${last.orderNumber ?? "?"}).`,
+            text: `Last delivery that started a transfer: ${new Date(last.createdAt).toISOString()} (order ${last.orderNumber ?? "?"}).`,
           }
         : {
             ok: null,

@@ -7,7 +7,7 @@
  * A step with a mapping gets what its mapping makes of the order (shown, or its error), as when it
  * runs; nothing has run before it here, so its `previous` is empty.
  */
-import { and, desc, eq } from "drizzle-orm";
+import { and, eq } from "drizzle-orm";
 import { cancelPreview as billyCancelPreview } from "../../../../connectors/billy/billy.cancel-order";
 import { cancelPreview as economicCancelPreview } from "../../../../connectors/economic/economic.cancel-order";
 import { type LoggedStep, orderSteps } from "../../../../connectors/order-steps";
@@ -15,6 +15,7 @@ import { getConnector } from "../../../../connectors/registry";
 import { database } from "../../../../db/client";
 import { connections, type flows, transfers } from "../../../../db/schema";
 import { latestSnapshot } from "../../../../db/snapshots";
+import { transferLogRows } from "../../../../db/transfer-filters";
 import { accountingSettingsSchema } from "../../../../domain/accounting/accounting-settings";
 import { buildCreditNoteDocument, buildInvoiceDocument } from "../../../../domain/accounting/build-document";
 import type { AccountingDocument } from "../../../../domain/accounting/document";
@@ -52,18 +53,19 @@ const CANCEL_INPUTS = ["createInvoice", "createOrder", "bookInvoice"];
 
 export async function dryRun(env: Env, flow: typeof flows.$inferSelect, transferId?: string): Promise<DryRun> {
   const db = database(env);
-  const candidates = await db
-    .select({
-      id: transfers.id,
-      orderId: transfers.orderId,
-      orderNumber: transfers.orderNumber,
-      stage: transfers.stage,
-      createdAt: transfers.createdAt,
-    })
-    .from(transfers)
-    .where(and(eq(transfers.tenantId, flow.tenantId), eq(transfers.sourceConnectionId, flow.sourceConnectionId)))
-    .orderBy(desc(transfers.createdAt))
-    .limit(20);
+  const latest = await transferLogRows(
+    db,
+    "transfers_tenant_time",
+    and(eq(transfers.tenantId, flow.tenantId), eq(transfers.sourceConnectionId, flow.sourceConnectionId))!,
+    20,
+  );
+  const candidates = latest.map(({ id, orderId, orderNumber, stage, createdAt }) => ({
+    id,
+    orderId,
+    orderNumber,
+    stage,
+    createdAt,
+  }));
   const pick = candidates.find((t) => t.id === transferId) ?? candidates[0];
   if (!pick) return { candidates, steps: [] };
   const input = (await latestSnapshot(env, flow.tenantId, pick.id, "canonical")) as TransferInput | undefined;
