@@ -245,11 +245,19 @@ export const deadLetters = sqliteTable(
      * A step's dead letter stays null: its transfer's failure alert tells of it.
      */
     alertedAt: integer("alerted_at"),
+    /**
+     * The delivery a row keeps, when keeping it may be tried twice: the inbox's hand-off keeps a
+     * delivery refused after its acknowledgement, and tries again whole if it cannot tell that it
+     * did (D1's answer lost, the shard stopped before it let go of the delivery). Null elsewhere.
+     */
+    deliveryKey: text("delivery_key"),
   },
   (t) => [
     index("dead_letters_tenant_time").on(t.tenantId, t.createdAt),
     // The cron's sweep reads only the last 48 hours of untold rows, not the whole table.
     index("dead_letters_unalerted").on(t.createdAt).where(sql`alerted_at IS NULL`),
+    // One row per kept delivery; only keyed rows have an entry (an index row is a D1 row written).
+    uniqueIndex("dead_letters_delivery").on(t.tenantId, t.deliveryKey).where(sql`delivery_key IS NOT NULL`),
   ],
 );
 

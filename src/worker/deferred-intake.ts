@@ -13,7 +13,7 @@ import { getConnector } from "../connectors/registry";
 import { inboxEntry, MAX_EVENT_BYTES, storedBytes } from "../durable/inbox-entry";
 import { type DeferredIngest, type IngestRequest, orderObjectName, type RawDelivery } from "../durable/order-types";
 import { alertRefusedDelivery } from "../notifications/refused-alerts";
-import { type Refusal, refused, resendHint, storeRefusedDelivery, tooLarge } from "./kept-deliveries";
+import { keptBefore, type Refusal, refused, resendHint, storeRefusedDelivery, tooLarge } from "./kept-deliveries";
 
 /**
  * The events a deferred delivery holds, ready for their order's object; none when it is kept as a
@@ -26,7 +26,18 @@ export async function takeDeferred(env: Env, request: DeferredIngest): Promise<I
   const source = connector?.source;
   // Only a release that no longer has the connector could meet this: kept and tried, never dropped.
   if (!connector || !source) throw new Error(`Orderly has no source connector "${deferred.connector}" to read this delivery.`);
-  const delivery: IncomingDelivery = { body: await rawBytes(env, raw), headers: new Headers(raw.headers) };
+  const body = await rawBytes(env, raw);
+  if (!body) {
+    // A try that kept the delivery deletes the event's copy of its body; the shard may have stopped
+    // before it let go of the delivery. Kept, then: nothing to take. Else R2 cannot give it yet.
+    const kept = await keptBefore(env, tenantId, keyOf(request));
+    if (kept !== undefined) {
+      console.warn("delivery kept before, by a try the shard did not see end", { connectionId, deadLetterId: kept });
+      return [];
+    }
+    throw new Error(`The delivery's body is not in R2 (${raw.blobKey ?? "no key"}); trying again later.`);
+  }
+  const delivery: IncomingDelivery = { body, headers: new Headers(raw.headers) };
   let parsed: SourceEvent[] | IgnoredDelivery;
   try {
     parsed = source.parse(delivery, deferred.settings);
@@ -49,27 +60,41 @@ export async function takeDeferred(env: Env, request: DeferredIngest): Promise<I
   return requests;
 }
 
-/** The delivery's bytes as they were signed: inline text, or the object the Worker put in R2. */
-async function rawBytes(env: Env, raw: RawDelivery): Promise<Uint8Array> {
+/** The delivery's bytes as they were signed: inline text, or the object the Worker put in R2 (null when it is not there). */
+async function rawBytes(env: Env, raw: RawDelivery): Promise<Uint8Array | null> {
   if (raw.body !== null) return new TextEncoder().encode(raw.body);
   const object = raw.blobKey ? await env.BLOBS.get(raw.blobKey) : null;
-  if (!object) throw new Error(`The delivery's body is not in R2 (${raw.blobKey ?? "no key"}); trying again later.`);
-  return new Uint8Array(await object.arrayBuffer());
+  return object ? new Uint8Array(await object.arrayBuffer()) : null;
+}
+
+/** A deferred delivery's key among the tenant's dead letters: its connection and the source's delivery id. */
+function keyOf(request: DeferredIngest): string {
+  return `${request.connectionId}:${request.deferred.deliveryId}`;
 }
 
 /** Keeps it as the webhook route keeps a delivery it cannot take, and tells the tenant (beside, best effort). */
 async function keep(env: Env, request: DeferredIngest, delivery: IncomingDelivery, refusal: Refusal): Promise<void> {
   const { tenantId, connectionId, deferred, raw } = request;
-  const { id, order } = await storeRefusedDelivery(env, {
+  // Keyed: the shard tries the delivery again whole when it cannot tell whether this stored it (D1's
+  // answer lost, or the shard stopped before it let go of the delivery), and the second try must
+  // not keep it, or alert it, twice.
+  const { id, order, fresh } = await storeRefusedDelivery(env, {
     connection: { tenantId, id: connectionId, connector: { id: deferred.connector } },
     body: delivery.body,
     contentType: raw.headers["content-type"] ?? "application/json",
     headers: raw.headers,
     refusal,
     verified: true,
+    key: keyOf(request),
   });
-  console.warn("delivery kept after its acknowledgement, not taken", { connectionId, deadLetterId: id, code: refusal.code });
-  void alertRefusedDelivery(env, { tenantId, connectionId, deadLetterId: id, order, reason: refusal.reason });
+  console.warn("delivery kept after its acknowledgement, not taken", {
+    connectionId,
+    deadLetterId: id,
+    code: refusal.code,
+    fresh,
+  });
+  // A row kept before was alerted then (or is by the cron's sweep, until its alert is counted).
+  if (fresh) void alertRefusedDelivery(env, { tenantId, connectionId, deadLetterId: id, order, reason: refusal.reason });
   // The dead letter keeps its own copy of a large body, as one kept before the answer does; the
   // event's copy would otherwise wait for the retention sweep. Best effort: that sweep is the backstop.
   if (raw.blobKey) {

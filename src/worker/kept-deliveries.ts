@@ -5,6 +5,7 @@
  * after the acknowledgement, src/worker/deferred-intake.ts) and by the reconciliation sweep.
  */
 
+import { and, eq } from "drizzle-orm";
 import { database } from "../db/client";
 import type { LoadedConnection } from "../db/connections";
 import { deadLetters } from "../db/schema";
@@ -50,8 +51,15 @@ export async function storeRefusedDelivery(
     verified: boolean;
     reason?: string;
     extra?: Record<string, unknown>;
+    /**
+     * The delivery's own key, for a caller that may keep the same delivery twice (it tries again
+     * when it cannot tell whether the first try stored it): a second try finds the first row
+     * instead of adding one, and says so (`fresh: false`). Only for a verified delivery, whose
+     * ids a stranger cannot choose.
+     */
+    key?: string;
   },
-): Promise<{ id: number; order: string | null }> {
+): Promise<{ id: number; order: string | null; fresh: boolean }> {
   const { connection, body, refusal } = kept;
   const receivedAt = Date.now();
   const text = body.byteLength <= runtimeConfig(env).inlineBodyLimit ? strictText(body) : null;
@@ -80,10 +88,28 @@ export async function storeRefusedDelivery(
       },
       reason: kept.reason ?? refusal.reason,
       createdAt: receivedAt,
+      deliveryKey: kept.key ?? null,
     })
+    // The key's index is the table's one uniqueness a new row can meet (its id is new).
+    .onConflictDoNothing()
     .returning({ id: deadLetters.id })
     .get();
-  return { id: row.id, order };
+  if (row) return { id: row.id, order, fresh: true };
+  // Kept before, by a try that could not tell it had: the first row stands, with its own copy.
+  if (blobKey) await env.BLOBS.delete(blobKey).catch(() => undefined);
+  const first = await keptBefore(env, connection.tenantId, kept.key!);
+  if (first === undefined) throw new Error("A kept delivery's row was neither written nor found; trying again.");
+  return { id: first, order, fresh: false };
+}
+
+/** The dead letter that keeps a delivery under its key (storeRefusedDelivery's `key`), if any. */
+export async function keptBefore(env: Env, tenantId: string, key: string): Promise<number | undefined> {
+  const row = await database(env)
+    .select({ id: deadLetters.id })
+    .from(deadLetters)
+    .where(and(eq(deadLetters.tenantId, tenantId), eq(deadLetters.deliveryKey, key)))
+    .get();
+  return row?.id;
 }
 
 /**

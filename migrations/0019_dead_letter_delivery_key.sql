@@ -1,0 +1,3 @@
+-- A delivery refused after its acknowledgement is kept once: the inbox's hand-off tries again whole when it cannot tell whether its dead letter was stored, and the key makes the second try find the first row (src/worker/kept-deliveries.ts). Only keyed rows have an index entry; creating it reads the table once and writes nothing. Apply before deploying the Worker that writes the column.
+ALTER TABLE `dead_letters` ADD `delivery_key` text;--> statement-breakpoint
+CREATE UNIQUE INDEX `dead_letters_delivery` ON `dead_letters` (`tenant_id`,`delivery_key`) WHERE delivery_key IS NOT NULL;
