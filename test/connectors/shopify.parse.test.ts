@@ -267,6 +267,18 @@ describe("Shopify order mapping", () => {
     expect(order.lines[0]).toMatchObject({ title: "Ceramic mug - Blue", discount: 500 });
     expect(order.totals.shipping).toBe(990);
   });
+
+  it("keeps a country code of two ASCII letters, upper-cased, and drops any other, as WooCommerce's", async () => {
+    const countryOf = async (code: string) => {
+      const body = shopifyFixture("orderTaxExclusive");
+      body.shipping_address = { ...(body.shipping_address as object), country_code: code };
+      return orderOf(await parseOne("orders/create", body)).shippingAddress?.country;
+    };
+    expect(await countryOf("dk")).toBe("DK");
+    // "ß" upper-cases to "SS", South Sudan's code; one astral character is two UTF-16 units.
+    for (const code of ["ß", "\u{10000}", "ＤＫ", "D", "DNK"])
+      expect(await countryOf(code), JSON.stringify(code)).toBeUndefined();
+  });
 });
 
 describe("Shopify stages", () => {

@@ -303,6 +303,25 @@ describe("WooCommerce order mapping", () => {
     expect(order.customer).toBeNull();
   });
 
+  it("keeps a country of two ASCII letters, upper-cased, and drops any other, storing the order as Shopify's is", async () => {
+    const countryOf = async (country: string) => {
+      const base = woocommerceFixture("orderMinimal");
+      const order = await orderOf({ ...base, billing: { ...(base.billing as object), country }, shipping: { country } });
+      return [order.billingAddress?.country, order.shippingAddress?.country];
+    };
+    expect(await countryOf(" de ")).toStrictEqual(["DE", "DE"]);
+    // One astral character is two UTF-16 units but one code point; "ß" upper-cases to "SS" (South
+    // Sudan's code); a full-width "ＤＥ" is two letters, not ASCII ones.
+    for (const country of ["\u{10000}", "ß", "ＤＥ", "D", "DEU", "D1"]) {
+      expect(await countryOf(country), JSON.stringify(country)).toStrictEqual([undefined, undefined]);
+    }
+    // The billing address keeps what else it has; the shipping address had only the country.
+    const body = { ...woocommerceFixture("orderMinimal"), shipping: { country: "\u{10000}" } };
+    const order = await orderOf(body);
+    expect(order.shippingAddress).toBeUndefined();
+    expect(order.billingAddress).toStrictEqual({ name: "Jan Smit", country: "NL" });
+  });
+
   it("reads the VAT number from whichever of the common plugin meta keys holds it", async () => {
     for (const key of ["_billing_vat_number", "_vat_number", "vat_number", "_billing_eu_vat_number"]) {
       const body = { ...woocommerceFixture("orderCompleted"), meta_data: [{ id: 1, key, value: "DK12345678" }] };

@@ -391,6 +391,61 @@ describe("WooCommerce deliveries that cannot be read", () => {
     expect(error.message).toMatch(/field total is not a usable amount/);
   });
 
+  it("refuses a currency that is not three ASCII letters, naming it, as Shopify's payload schema does", async () => {
+    // "ßAB" upper-cases to "SSAB"; "𐀀AB" is three code points but no currency; "eur" is taken as EUR.
+    for (const currency of ["ßAB", "\u{10000}AB", "EU", "EURO", "E1R"]) {
+      const body = { ...woocommerceFixture("orderMinimal"), currency };
+      const error = parseError(await woocommerceDelivery("order.updated", body, SECRET));
+      expect(error, currency).toMatchObject({ errorClass: "validation", code: "woocommerce_payload_invalid" });
+      expect(error.message, currency).toMatch(/payload is invalid: currency: must be a three-letter ISO 4217 code/);
+    }
+    const event = await first("order.updated", { ...woocommerceFixture("orderMinimal"), currency: "eur" });
+    expect(event.object.type === "order" && event.object.order.currency).toBe("EUR");
+  });
+
+  it("refuses amounts that each fit but make a line's discount or a sum beyond 2^53 minor units, naming the field", async () => {
+    const huge = "90071992547409.91"; // 2^53 - 1 cents: valid alone
+    const discounted = woocommerceFixture("orderTaxExclusive");
+    const lines = discounted.line_items as Record<string, unknown>[];
+    lines[0] = { ...lines[0], subtotal: huge, total: `-${huge}` };
+    const discount = parseError(await woocommerceDelivery("order.updated", discounted, SECRET));
+    expect(discount).toMatchObject({ errorClass: "validation", code: "woocommerce_amount_out_of_range" });
+    expect(discount.message).toBe(
+      "The WooCommerce delivery's amounts add up beyond what Orderly can represent (lines.0.discount).",
+    );
+
+    // Without total_tax, the order's tax is the sum of its parts'.
+    const taxed = woocommerceFixture("orderTaxExclusive");
+    taxed.total_tax = null;
+    const items = taxed.line_items as Record<string, unknown>[];
+    items[0] = { ...items[0], total_tax: huge };
+    items[1] = { ...items[1], total_tax: huge };
+    const tax = parseError(await woocommerceDelivery("order.updated", taxed, SECRET));
+    expect(tax).toMatchObject({ errorClass: "validation", code: "woocommerce_amount_out_of_range" });
+    expect(tax.message).toMatch(/\(totals\.tax\)\.$/);
+  });
+
+  it("still reports a canonical value out of any other bound (a VAT rate over 100 %) as its own internal failure", async () => {
+    const spy = vi.spyOn(orderSchema, "parse").mockImplementationOnce(() => {
+      throw new z.ZodError([
+        {
+          code: "too_big",
+          origin: "number",
+          maximum: 10_000,
+          path: ["lines", 0, "taxRateBp"],
+          message: "Too big",
+          input: 10_001,
+        },
+      ]);
+    });
+    try {
+      const error = parseError(await woocommerceDelivery("order.created", woocommerceFixtures.orderTaxExclusive, SECRET));
+      expect(error).toMatchObject({ errorClass: "internal", code: "woocommerce_mapping_failed" });
+    } finally {
+      spy.mockRestore();
+    }
+  });
+
   it("reports a canonical order it cannot build as its own internal failure, so the sender's delivery is retried", async () => {
     const spy = vi.spyOn(orderSchema, "parse").mockImplementationOnce(() => {
       throw new z.ZodError([{ code: "custom", path: ["lines", 0, "unitPrice"], message: "broken", input: undefined }]);

@@ -15,6 +15,7 @@ import {
   type Shipping,
 } from "../../domain/order";
 import type { Stage } from "../../domain/stage";
+import { countryCode } from "../payload";
 import { discountsOf } from "./shopify.discounts";
 import { dutiesOf, dutyFees } from "./shopify.duties";
 import { orderEdits } from "./shopify.edits";
@@ -286,7 +287,7 @@ function customerOf(order: ShopifyOrder): Customer | null {
 
 function addressOf(address: ShopifyAddress | null | undefined): Address | undefined {
   if (!address) return undefined;
-  const country = nonEmpty(address.country_code)?.toUpperCase();
+  const country = countryCode(nonEmpty(address.country_code));
   const result = compact({
     name:
       nonEmpty(
@@ -301,8 +302,7 @@ function addressOf(address: ShopifyAddress | null | undefined): Address | undefi
     postcode: nonEmpty(address.zip),
     city: nonEmpty(address.city),
     region: nonEmpty(address.province),
-    // Two ASCII letters: one astral character also has length 2, and is no ISO 3166 code.
-    country: country !== undefined && /^[A-Z]{2}$/.test(country) ? country : undefined,
+    country,
     phone: nonEmpty(address.phone),
   });
   return Object.keys(result).length === 0 ? undefined : result;

@@ -4,10 +4,9 @@
  * message names the problem; a refund a person must credit by hand is one of class "conflict".
  * Shopify's headers are read case-insensitively.
  */
-import { z } from "zod";
 import { OrderlyError } from "../../domain/errors";
 import type { IgnoredDelivery, IncomingDelivery, RoutedDelivery, SourceEvent } from "../contract";
-import { invalidPayload, validatedPayload } from "../payload";
+import { invalidPayload, mappedOrRefused, validatedPayload } from "../payload";
 import { orderStage, toCanonicalOrder } from "./shopify.order";
 import { shopifyOrderSchema, shopifyRefundSchema } from "./shopify.payload";
 import { moneyBack, pendingRefunds, toCanonicalRefund } from "./shopify.refund";
@@ -71,7 +70,7 @@ export function parse(delivery: IncomingDelivery, settings: ShopifyParseSettings
     // A refund never changes after it is made, so its own time is its version.
     const version = epochMs(refund.created_at) ?? epochMs(refund.processed_at) ?? requireTime(epochMs(triggeredAt), topic);
     const createdAt = nonEmpty(refund.created_at) ?? nonEmpty(refund.processed_at) ?? new Date(version).toISOString();
-    const canonical = mapped(() => toCanonicalRefund(refund, createdAt));
+    const canonical = mappedOrRefused(() => toCanonicalRefund(refund, createdAt), "Shopify", "shopify");
     // Money still on its way back: crediting only what settled would be short, and nothing ever
     // brings the rest (no second refunds/create, and the order mapping reads no refunds).
     const pending = pendingRefunds(refund);
@@ -114,7 +113,7 @@ export function parse(delivery: IncomingDelivery, settings: ShopifyParseSettings
   const version = epochMs(order.updated_at) ?? epochMs(triggeredAt) ?? requireTime(epochMs(order.created_at), topic);
   const createdAt = nonEmpty(order.created_at) ?? nonEmpty(triggeredAt) ?? new Date(version).toISOString();
   const stage = orderStage(order);
-  const canonical = mapped(() => toCanonicalOrder(order, { stage, version, createdAt }));
+  const canonical = mappedOrRefused(() => toCanonicalOrder(order, { stage, version, createdAt }), "Shopify", "shopify");
   return [
     compact({
       ...base,
@@ -259,35 +258,4 @@ function requireTime(ms: number | undefined, topic: ShopifyTopic): number {
     `The Shopify ${topic} delivery has no readable timestamp (updated_at, created_at or X-Shopify-Triggered-At), so its version is unknown.`,
     "shopify_timestamp_missing",
   );
-}
-
-/**
- * Runs a mapping whose output is checked against the canonical schema: a failure there is our bug,
- * not the sender's, except for sums out of the safe-integer range. Each amount passed the payload
- * schema, but a line's tax lines or a discount's allocations can still add up beyond 2^53 minor units.
- */
-function mapped<T>(map: () => T): T {
-  try {
-    return map();
-  } catch (error) {
-    if (!(error instanceof z.ZodError)) throw error;
-    const where = error.issues.map((i) => `${i.path.map(String).join(".")}: ${i.message}`).join("; ");
-    if (error.issues.every(isOutOfRange)) {
-      const fields = [...new Set(error.issues.map((i) => i.path.map(String).join(".")))].join(", ");
-      throw invalidPayload(
-        `The Shopify delivery's amounts add up beyond what Orderly can represent (${fields}).`,
-        "shopify_amount_out_of_range",
-      );
-    }
-    throw new OrderlyError("Orderly could not map this Shopify delivery to its canonical form.", {
-      errorClass: "internal",
-      code: "shopify_mapping_failed",
-      internal: where,
-      cause: error,
-    });
-  }
-}
-
-function isOutOfRange(issue: z.core.$ZodIssue): boolean {
-  return (issue.code === "too_big" || issue.code === "too_small") && (issue.origin === "int" || issue.origin === "number");
 }

@@ -7,6 +7,7 @@
 import { z } from "zod";
 import { OrderlyError } from "../../domain/errors";
 import { toMinor } from "../../domain/money";
+import { currencyCode } from "../payload";
 
 const DECIMAL = /^[+-]?\d+(?:\.\d+)?$/;
 
@@ -35,7 +36,6 @@ export const shopifyId = z
 const text = z.string().nullish();
 
 /** Three ASCII letters: anything else ("ßAB" upper-cases to four letters) is no ISO 4217 code. */
-export const currencyCode = z.string().regex(/^[A-Za-z]{3}$/, { error: "must be a three-letter ISO 4217 code" });
 
 const money = z.object({ amount: decimal, currency_code: z.string().nullish() });
 

@@ -15,8 +15,9 @@
  */
 import { OrderlyError } from "../../domain/errors";
 import { type CanonicalRefund, refundSchema } from "../../domain/order";
+import { currencyCode } from "../payload";
 import { PresentmentMissing, presentmentMoney, type ShopifyMoney, shopMoney } from "./shopify.money";
-import { currencyCode, type MoneySet, type ShopifyRefund, sumMinor } from "./shopify.payload";
+import { type MoneySet, type ShopifyRefund, sumMinor } from "./shopify.payload";
 import { compact, nonEmpty } from "./shopify.util";
 
 export function toCanonicalRefund(refund: ShopifyRefund, createdAt: string): CanonicalRefund {

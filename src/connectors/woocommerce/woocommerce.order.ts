@@ -4,6 +4,7 @@
  */
 import { type Address, type CanonicalOrder, type Customer, type Discount, orderSchema, type Payment } from "../../domain/order";
 import type { Stage } from "../../domain/stage";
+import { countryCode } from "../payload";
 import { feeOf, lineOf, shippingOf, taxRates } from "./woocommerce.lines";
 import { minorOf, type WooAddress, type WooOrder } from "./woocommerce.payload";
 import { coreStage, type StatusStages, shopStage, withoutPrefix } from "./woocommerce.statuses";
@@ -221,7 +222,7 @@ function vatNumberOf(order: WooOrder): string | undefined {
 
 function addressOf(address: WooAddress | null | undefined): Address | undefined {
   if (!address) return undefined;
-  const country = nonEmpty(address.country)?.toUpperCase();
+  const country = countryCode(nonEmpty(address.country));
   const result = compact({
     name: nonEmpty(
       [address.first_name, address.last_name]
@@ -235,7 +236,7 @@ function addressOf(address: WooAddress | null | undefined): Address | undefined 
     postcode: nonEmpty(address.postcode),
     city: nonEmpty(address.city),
     region: nonEmpty(address.state),
-    country: country?.length === 2 ? country : undefined,
+    country,
     phone: nonEmpty(address.phone),
   });
   return Object.keys(result).length === 0 ? undefined : result;

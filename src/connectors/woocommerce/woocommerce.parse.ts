@@ -3,10 +3,8 @@
  * per refund it lists. Everything a person would have to fix (an unsupported topic, a body that is
  * not JSON, a missing field) is an OrderlyError of class "validation" whose message names it.
  */
-import { z } from "zod";
-import { OrderlyError } from "../../domain/errors";
 import type { IgnoredDelivery, IncomingDelivery, RoutedDelivery, SourceEvent } from "../contract";
-import { invalidPayload, validatedPayload } from "../payload";
+import { invalidPayload, mappedOrRefused, validatedPayload } from "../payload";
 import { orderNumber, orderStage, refundedUnpaid, statusOf, toCanonicalOrder } from "./woocommerce.order";
 import { type WooOrder, wcId, wooOrderSchema } from "./woocommerce.payload";
 import { toCanonicalRefund } from "./woocommerce.refund";
@@ -45,7 +43,11 @@ export function parse(delivery: IncomingDelivery, settings: WooCommerceParseSett
     new Date(version).toISOString();
   const stage = orderStage(order, topic, settings.statusStages);
   const canonical = {
-    ...mapped(() => toCanonicalOrder(order, { stage, version, createdAt, statusStages: settings.statusStages })),
+    ...mappedOrRefused(
+      () => toCanonicalOrder(order, { stage, version, createdAt, statusStages: settings.statusStages }),
+      "WooCommerce",
+      "woocommerce",
+    ),
     refundIds: (order.refunds ?? []).map((r) => String(r.id)),
   };
   const events: SourceEvent[] = [
@@ -57,7 +59,7 @@ export function parse(delivery: IncomingDelivery, settings: WooCommerceParseSett
   const refunds = refundedUnpaid(order) ? [] : (order.refunds ?? []);
   const refundContext = { orderId: order.id, currency: canonical.currency, createdAt: refundTime(order, version) };
   for (const [i, summary] of refunds.entries()) {
-    const refund = mapped(() => toCanonicalRefund(summary, refundContext, `refunds.${i}`));
+    const refund = mappedOrRefused(() => toCanonicalRefund(summary, refundContext, `refunds.${i}`), "WooCommerce", "woocommerce");
     // A refund of 0.00 is how a shop restocks items without returning money: nothing to credit, and
     // a credit note of nothing is refused by the targets, so it is no event.
     if (refund.total === 0) continue;
@@ -233,22 +235,6 @@ function isObject(value: unknown): value is Record<string, unknown> {
 /** A deletion payload that is a whole order (a plugin may send one), rather than only its id. */
 function carriesOrder(json: unknown): boolean {
   return isObject(json) && ("line_items" in json || "status" in json);
-}
-
-/** Runs a mapping whose output is checked against the canonical schema: a failure there is our bug, not the sender's. */
-function mapped<T>(map: () => T): T {
-  try {
-    return map();
-  } catch (error) {
-    if (!(error instanceof z.ZodError)) throw error;
-    const where = error.issues.map((i) => `${i.path.map(String).join(".")}: ${i.message}`).join("; ");
-    throw new OrderlyError("Orderly could not map this WooCommerce delivery to its canonical form.", {
-      errorClass: "internal",
-      code: "woocommerce_mapping_failed",
-      internal: where,
-      cause: error,
-    });
-  }
 }
 
 /**

@@ -7,6 +7,7 @@
 import { z } from "zod";
 import { OrderlyError } from "../../domain/errors";
 import { minorUnitExponent, toMinor } from "../../domain/money";
+import { currencyCode } from "../payload";
 
 const DECIMAL = /^([+-])?(\d+)(?:\.(\d+))?$/;
 
@@ -121,7 +122,8 @@ export const wooOrderSchema = z.object({
   /** What the shop shows; plugins may make it differ from the id. */
   number: z.union([z.string(), z.number()]).nullish(),
   status: z.string().min(1),
-  currency: z.string().length(3, { error: "must be a three-letter ISO 4217 code" }),
+  /** Three ASCII letters, as Shopify's: "ßAB" upper-cases to four, "𐀀AB" is three code points of no currency. */
+  currency: currencyCode,
   prices_include_tax: z.boolean(),
   date_created: text,
   date_created_gmt: text,
