@@ -104,6 +104,13 @@ export interface ActionContext<Settings, Credentials, ConnectionSettings> {
    * Absent in contexts built by hand: false.
    */
   earlierAttemptUnsettled?: boolean;
+  /**
+   * No attempt of this step has run before, in this run of its transfer or an earlier one: nothing
+   * in the target can carry its reference yet, so a search by it (for what an earlier attempt made)
+   * can be left out. A search for what a person or another step made is still needed. Absent in
+   * contexts built by hand: false.
+   */
+  firstAttempt?: boolean;
   /** Outbound HTTP with a deadline, error classification and request/response snapshots. */
   http: HttpClient;
   /** Records the target-shaped data the step will send (the `mapped` snapshot). */

@@ -1429,7 +1429,17 @@ export class OrderDO extends DurableObject<Env> {
   private resetSteps(transferId: string, configs: FlowStepConfig[], fromStart: boolean): void {
     // Running again from the start with the newest version is the re-run an update asked for.
     if (fromStart) this.sql.run("UPDATE transfers SET rerun_pending = 0 WHERE id = ?", transferId);
-    this.sql.run("DELETE FROM step_rows WHERE transfer_id = ? AND step_index >= ?", transferId, configs.length);
+    // A step the flow no longer has keeps its row, emptied: no reader sees past the flow's steps
+    // (ALL_STEPS), and its attempts still count should a step come back in its place, whose first
+    // attempt would otherwise skip the search for what the one before made under the same
+    // reference (ActionContext.firstAttempt).
+    this.sql.run(
+      `UPDATE step_rows SET status = 'waiting', attempts_before = attempts, result = NULL, error = NULL, resends = 0,
+         lease_token = NULL, lease_until = NULL, due_at = NULL, dispatch_id = NULL
+       WHERE transfer_id = ? AND step_index >= ?`,
+      transferId,
+      configs.length,
+    );
     // Attempt numbers go on counting (each attempt is a row in D1, keyed by its number); the step's
     // tries in this run count from attempts_before. (SET reads the row as it was.) A step with no
     // row never ran: it is waiting with none to count.

@@ -89,6 +89,10 @@ export interface RunOptions {
   refund?: CanonicalRefund;
   /** The step's `exclusive`, as run-step gives it when the target has a gate. */
   exclusive?: ActionContext<unknown, unknown, unknown>["exclusive"];
+  /** No attempt of the step ran before (run-step sets it on attempt 1). */
+  firstAttempt?: boolean;
+  /** Another connection than the fixtures' one: what a connector keeps in memory per connection starts empty. */
+  connectionId?: string;
 }
 
 export async function run<S extends z.ZodType>(
@@ -100,7 +104,7 @@ export async function run<S extends z.ZodType>(
   const mapped: unknown[] = [];
   const ctx: ActionContext<z.infer<S>, EconomicCredentials, EconomicConnectionSettings> = {
     connection: {
-      id: CONNECTION_ID,
+      id: options.connectionId ?? CONNECTION_ID,
       tenantId: "tenant_1",
       settings: economicConnectionSettings.parse({ baseUrl: options.baseUrl ?? BASE_URL }),
       credentials: options.credentials ?? GOOD_TOKENS,
@@ -114,6 +118,7 @@ export async function run<S extends z.ZodType>(
     ...(options.prior ? { prior: options.prior } : {}),
     env,
     ...(options.exclusive ? { exclusive: options.exclusive } : {}),
+    ...(options.firstAttempt ? { firstAttempt: true } : {}),
   };
   const result = await action.run(ctx, { order, ...(options.refund ? { refund: options.refund } : {}) });
   return { result, mapped, exchanges: ctx.http.exchanges };

@@ -58,12 +58,27 @@ export const bookInvoice = defineAction<typeof bookInvoiceSettings, EconomicCred
         errorClass: "validation",
         code: "economic_no_draft",
       });
-    if (reference) {
-      const booked = await findBookedByReference(ctx, reference);
-      if (booked?.kind === "booked") return adopted(booked.bookedInvoiceNumber, draftInvoiceNumber);
+    const bookedBefore = async () => {
+      const found = reference ? await findBookedByReference(ctx, reference) : undefined;
+      return found?.kind === "booked" ? adopted(found.bookedInvoiceNumber, draftInvoiceNumber) : undefined;
+    };
+    // A later attempt looks first: an earlier one may have booked the draft without an answer.
+    if (!ctx.firstAttempt) {
+      const before = await bookedBefore();
+      if (before) return before;
     }
     const bookWithNumber = ctx.settings.bookWithNumber ? invoiceNumberFromOrderNumber(order.source.orderNumber) : undefined;
-    const booked = await bookDraft(ctx, draftInvoiceNumber, bookWithNumber);
+    let booked: number;
+    try {
+      booked = await bookDraft(ctx, draftInvoiceNumber, bookWithNumber);
+    } catch (error) {
+      // The first attempt books at once, and looks only when e-conomic refuses: a person may have
+      // booked the draft since createInvoice made it, and it is adopted as a later attempt would.
+      const refused = error instanceof OrderlyError && error.errorClass === "validation";
+      const before = ctx.firstAttempt && refused ? await bookedBefore() : undefined;
+      if (before) return before;
+      throw error;
+    }
     return {
       externalId: String(booked),
       created: true,

@@ -52,7 +52,7 @@ export const createInvoice = defineAction<typeof createInvoiceSettings, Economic
   async run(ctx, { order }) {
     const reference = economicReference(ctx.settings, ctx.reference);
     const document = buildInvoiceDocument(order, ctx.settings);
-    const own = await findInvoiceByReference(ctx, reference);
+    const own = ctx.firstAttempt ? undefined : await findInvoiceByReference(ctx, reference);
     // No invoice of its own (each transfer has its own reference): the order's invoice another flow
     // made is adopted, not made a second time. That flow's step used up any draft order already.
     const earlier = own ? undefined : await earlierInvoice(ctx, document.currency, reference);

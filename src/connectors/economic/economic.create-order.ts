@@ -41,7 +41,7 @@ export const createOrder = defineAction<typeof createOrderSettings, EconomicCred
       const left = await findDraftOrderByReference(ctx, reference);
       return await alreadyInvoiced(ctx, traces, reference, left?.orderNumber);
     }
-    const own = await findDraftOrderByReference(ctx, reference);
+    const own = ctx.firstAttempt ? undefined : await findDraftOrderByReference(ctx, reference);
     const madeBefore = orderMadeBefore(ctx.prior);
     // Never made one itself: the draft order another flow's createOrder made (the step moved to
     // another stage, or in two flows) is adopted under its reference, not made a second time.

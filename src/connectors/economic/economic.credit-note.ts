@@ -51,7 +51,7 @@ export const createCreditNote = defineAction<typeof createCreditNoteSettings, Ec
       });
     const reference = economicReference(ctx.settings, ctx.reference);
     const document = buildCreditNoteDocument(order, refund, ctx.settings);
-    const existing = await findInvoiceByReference(ctx, reference);
+    const existing = ctx.firstAttempt ? undefined : await findInvoiceByReference(ctx, reference);
     if (existing?.kind === "booked") {
       const booked = await getBookedInvoice(ctx, existing.bookedInvoiceNumber);
       // Read only, as on the path below: a later refund's over-credit check counts this credit note by it.

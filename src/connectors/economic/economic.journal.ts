@@ -71,13 +71,30 @@ export async function postCustomerPayments(
   return Array.isArray(posted.body) ? posted.body[0] : undefined;
 }
 
-/** The accounting year whose period holds the date (fields `fromDate`/`toDate` [unconfirmed names]). */
+/** How long an agreement's accounting years are taken from memory: a year's period does not change once made. */
+const YEARS_KEPT_MS = 60 * 60_000;
+/** Accounting years per connection and agreement, as last read in this isolate. */
+const yearsRead = new Map<string, { years: AccountingYear[]; at: number }>();
+
+const covering = (years: AccountingYear[], date: string) =>
+  years.find((y) => (y.fromDate ?? "") <= date && date <= (y.toDate ?? ""));
+
+/**
+ * The accounting year whose period holds the date (fields `fromDate`/`toDate` [unconfirmed names]).
+ * Read once an hour per connection, not once per payment: a year found in memory is used, and a
+ * date no remembered year covers (a new year just made) reads them again.
+ */
 export async function accountingYearFor(ctx: EconomicContext, date: string): Promise<string> {
+  const key = `${ctx.connection.id}:${ctx.connection.credentials.agreementGrantToken}`;
+  const kept = yearsRead.get(key);
+  const remembered = kept && Date.now() - kept.at < YEARS_KEPT_MS ? covering(kept.years, date) : undefined;
+  if (remembered) return remembered.year;
   const page = await economicRequest<EconomicCollection<AccountingYear>>(ctx, {
     method: "GET",
     path: `/accounting-years?pagesize=${PAGE_SIZE}`,
   });
-  const year = page.body.collection.find((y) => (y.fromDate ?? "") <= date && date <= (y.toDate ?? ""));
+  yearsRead.set(key, { years: page.body.collection, at: Date.now() });
+  const year = covering(page.body.collection, date);
   if (!year)
     throw new OrderlyError(`No accounting year in e-conomic covers ${date}; create it in e-conomic, then retry.`, {
       errorClass: "validation",

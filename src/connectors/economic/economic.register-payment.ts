@@ -196,8 +196,10 @@ export const registerPayment = defineAction<typeof registerPaymentSettings, Econ
  * read, as an unbooked entry does not lower the invoice's remainder.
  */
 export async function findEarlierEntry(
-  ctx: EconomicContext & { settings: RegisterPaymentSettings; reference: string },
+  ctx: EconomicContext & { settings: RegisterPaymentSettings; reference: string; firstAttempt?: boolean },
 ): Promise<{ made?: JournalVoucher; unsearched?: OrderlyError }> {
+  // The step's first attempt has entered nothing yet: the search reads the whole journal.
+  if (ctx.firstAttempt) return {};
   try {
     const made = await findVoucherByText(ctx, ctx.settings.journalNumber, ctx.reference);
     return made ? { made } : {};

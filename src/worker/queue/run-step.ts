@@ -278,6 +278,8 @@ async function runAction(
       settings: settings.data,
       reference: claim.reference,
       ...(claim.earlierAttemptUnsettled ? { earlierAttemptUnsettled: true } : {}),
+      // Attempt numbers go on counting across the transfer's runs (OrderDO.resetSteps).
+      ...(claim.attempt === 1 ? { firstAttempt: true } : {}),
       http,
       mapped,
       previous: claim.previous,
