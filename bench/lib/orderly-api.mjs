@@ -48,7 +48,8 @@ export function createLanes(orderly, laneTargets, label) {
       steps: targets.map((target) => ({
         target,
         action: "createInvoice",
-        // One shared customer and the default product: three calls per step (two reference lookups, one create).
+        // One shared customer and the default product: one call per step on its first attempt (the create;
+        // a retry also searches by its reference, two calls more; three calls a step before 2026-11-28).
         settings: { customerMatch: "shared", sharedCustomerNumber: 1, useSkuAsProductNumber: false },
       })),
     });

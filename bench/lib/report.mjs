@@ -284,7 +284,7 @@ export function render(r) {
       "",
       `## End to end (ack → draft invoice at the mock e-conomic API, ${r.e2e.mockDelayMs} ms per mock answer)`,
       "",
-      "Effects are draft invoices created (one per createInvoice step; each step makes 3 calls: two reference lookups and the create). Latency runs from the webhook's 200 to the effect's arrival at the mock. A burst sends its orders as fast as ingest takes them (latency includes the backlog); a paced run offers 60 % of the burst's completion rate.",
+      "Effects are draft invoices created (one per createInvoice step; each step's first attempt makes one call, the create; a retry also makes two reference look-ups first, as every attempt did before 2026-11-28). Latency runs from the webhook's 200 to the effect's arrival at the mock. A burst sends its orders as fast as ingest takes them (latency includes the backlog); a paced run offers 60 % of the burst's completion rate.",
       "",
       e2eTable(r.e2e),
     );
