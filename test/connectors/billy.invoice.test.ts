@@ -516,6 +516,22 @@ describe("Billy errors", () => {
     expect(mock.state.invoices).toEqual([]);
   });
 
+  it("makes the invoice on its first attempt without searching for one under its reference; a later attempt adopts it", async () => {
+    const mock = billy();
+
+    const first = await run(createInvoice, danishOrder(), SETTINGS, { firstAttempt: true });
+    expect(calls(mock)).toEqual([
+      "GET /products?productNo=TS-1",
+      "GET /contactPersons?email=ane%40example.dk",
+      "POST /contacts",
+      "POST /invoices",
+    ]);
+    // A retry (its answer lost, say) searches, and takes the invoice over instead of making another.
+    const again = await run(createInvoice, danishOrder());
+    expect(again.result).toMatchObject({ externalId: first.result.externalId, created: false });
+    expect(mock.state.invoices).toHaveLength(1);
+  });
+
   it("sends the organization id with lists and records when the connection names one", async () => {
     const mock = billy();
 

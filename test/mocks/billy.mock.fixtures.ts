@@ -130,6 +130,8 @@ export interface RunOptions {
   connection?: Partial<BillyConnectionSettings>;
   refund?: CanonicalRefund;
   exclusive?: ContextOptions<BillyCredentials, BillyConnectionSettings>["exclusive"];
+  /** No attempt of the step ran before (run-step sets it on attempt 1). */
+  firstAttempt?: boolean;
 }
 
 /** Runs an action against the mock at BILLY_BASE and returns its result and `mapped` snapshots. */
@@ -152,6 +154,7 @@ export async function run<S extends z.ZodType>(
     vendor: "Billy",
     ...(options.exclusive ? { exclusive: options.exclusive } : {}),
   });
+  if (options.firstAttempt) ctx.firstAttempt = true;
   const result = await action.run(ctx, { order, ...(options.refund ? { refund: options.refund } : {}) });
   return { result, mapped };
 }

@@ -40,7 +40,8 @@ export const createInvoice = defineAction<typeof createInvoiceSettings, BillyCre
   async run(ctx, { order }) {
     const settings = ctx.settings;
     const document = buildInvoiceDocument(order, settings);
-    const existing = await findByReference(ctx, ctx.reference);
+    // A first attempt has made nothing under its reference yet (ActionContext.firstAttempt).
+    const existing = ctx.firstAttempt ? undefined : await findByReference(ctx, ctx.reference);
     const exchangeRate = await documentExchangeRate(ctx, order, document, settings);
     if (existing) return adopt(ctx, existing.id, document, exchangeRate, order.source.orderNumber);
     // No invoice of its own (each transfer has its own reference): the order's invoice another flow
