@@ -39,6 +39,11 @@ export interface RoutedDelivery {
 export interface IncomingDelivery {
   body: Uint8Array;
   headers: Headers;
+  /**
+   * The body as strict UTF-8 text (a BOM kept), when the caller decoded it already; null when it is
+   * not UTF-8. Absent: the source decodes `body` itself (jsonText in payload.ts).
+   */
+  text?: string | null;
 }
 
 export type VerifyResult = { ok: true } | { ok: false; reason: string };

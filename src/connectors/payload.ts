@@ -4,6 +4,29 @@
  */
 import { z } from "zod";
 import { OrderlyError } from "../domain/errors";
+import type { IncomingDelivery } from "./contract";
+
+// The BOM is kept (ignoreBOM: true), so the text is the body byte for byte.
+const strictUtf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
+
+/** The body as text when it is UTF-8, else null (kept as bytes in R2 instead). */
+export function strictText(body: Uint8Array): string | null {
+  try {
+    return strictUtf8.decode(body);
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * The text a source parses as JSON: the caller's decoding of the body when it made one
+ * (IncomingDelivery.text: the webhook route decodes it once, for the source and for storing it),
+ * else the source's own; without a leading BOM. Null when the body is not UTF-8.
+ */
+export function jsonText(delivery: IncomingDelivery): string | null {
+  const text = delivery.text !== undefined ? delivery.text : strictText(delivery.body);
+  return text?.charCodeAt(0) === 0xfeff ? text.slice(1) : (text ?? null);
+}
 
 /**
  * A country code as sent, upper-cased, when it is two ASCII letters; else none (the address goes

@@ -37,7 +37,12 @@ export async function takeDeferred(env: Env, request: DeferredIngest): Promise<I
     }
     throw new Error(`The delivery's body is not in R2 (${raw.blobKey ?? "no key"}); trying again later.`);
   }
-  const delivery: IncomingDelivery = { body, headers: new Headers(raw.headers) };
+  // The text stored inline is the body decoded already: the source parses it as it is.
+  const delivery: IncomingDelivery = {
+    body,
+    headers: new Headers(raw.headers),
+    ...(raw.body !== null ? { text: raw.body } : {}),
+  };
   let parsed: SourceEvent[] | IgnoredDelivery;
   try {
     parsed = source.parse(delivery, deferred.settings);

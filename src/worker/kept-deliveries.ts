@@ -6,6 +6,7 @@
  */
 
 import { and, eq } from "drizzle-orm";
+import { strictText } from "../connectors/payload";
 import { database } from "../db/client";
 import type { LoadedConnection } from "../db/connections";
 import { deadLetters } from "../db/schema";
@@ -207,18 +208,6 @@ function orderLabel(connector: string, text: string | null): string | null {
 export function label(name: string): string {
   return `#${name.trim().replace(/^#/, "").slice(0, 40)}`;
 }
-
-/** The body as text when it is UTF-8, else null (kept as bytes in R2 instead). */
-export function strictText(body: Uint8Array): string | null {
-  try {
-    return strictUtf8.decode(body);
-  } catch {
-    return null;
-  }
-}
-
-// The BOM is kept (ignoreBOM: true), so the text is the body byte for byte.
-const strictUtf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 
 /** Headers worth keeping with the event (the signature is kept: it proves what was verified). */
 export function keptHeaders(headers: Headers): Record<string, string> {

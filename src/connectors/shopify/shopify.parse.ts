@@ -6,7 +6,7 @@
  */
 import { OrderlyError } from "../../domain/errors";
 import type { IgnoredDelivery, IncomingDelivery, RoutedDelivery, SourceEvent } from "../contract";
-import { invalidPayload, mappedOrRefused, validatedPayload } from "../payload";
+import { invalidPayload, jsonText, mappedOrRefused, validatedPayload } from "../payload";
 import { orderStage, toCanonicalOrder } from "./shopify.order";
 import { shopifyOrderSchema, shopifyRefundSchema } from "./shopify.payload";
 import { moneyBack, pendingRefunds, toCanonicalRefund } from "./shopify.refund";
@@ -60,7 +60,7 @@ export function parse(delivery: IncomingDelivery, settings: ShopifyParseSettings
   const read = readHeaders(delivery);
   if ("ignored" in read) return read;
   const { topic, deliveryId, eventKey, triggeredAt } = read;
-  const json = parseShopifyJson(delivery.body);
+  const json = deliveryJson(delivery);
   const base = { deliveryId, eventKey, topic };
 
   if (topic === "refunds/create") {
@@ -136,7 +136,7 @@ export function route(delivery: IncomingDelivery, settings: ShopifyParseSettings
   const read = readHeaders(delivery);
   if ("ignored" in read) return read;
   const { topic, deliveryId, eventKey } = read;
-  const json = parseShopifyJson(delivery.body);
+  const json = deliveryJson(delivery);
   const what = `The Shopify ${topic} payload`;
   if (topic === "refunds/create") {
     const refund = validatedPayload(refundRoute, json, what, "shopify_payload_invalid");
@@ -220,19 +220,18 @@ function testRefund(
   };
 }
 
-const utf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false });
+/** The delivery's JSON, or an error naming what is wrong with its body. */
+function deliveryJson(delivery: IncomingDelivery): unknown {
+  const text = jsonText(delivery);
+  if (text === null) throw invalidPayload("The Shopify delivery body is not UTF-8 text.", "shopify_body_not_json");
+  return parseShopifyJson(text);
+}
 
 /**
  * JSON.parse that keeps Shopify's int64 ids exact: an integer beyond 2^53 is returned as its digit
  * string, read from the source text the reviver is given (JSON.parse source text access).
  */
-export function parseShopifyJson(body: Uint8Array): unknown {
-  let text: string;
-  try {
-    text = utf8.decode(body);
-  } catch {
-    throw invalidPayload("The Shopify delivery body is not UTF-8 text.", "shopify_body_not_json");
-  }
+export function parseShopifyJson(text: string): unknown {
   try {
     // The reviver (which sees each value's source text) makes parsing several times slower; it is
     // needed only when an integer may be too large for a double, and such an integer has 16+ digits.

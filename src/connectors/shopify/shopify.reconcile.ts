@@ -155,7 +155,7 @@ async function readPage(http: HttpClient, base: string, token: string, window: S
         });
   const response = await http.request({ method: "GET", url: `${path}?${query}`, headers: { [TOKEN_HEADER]: token } });
   const text = answeredText(response.body, "Shopify");
-  const list = listSchema.safeParse(parseShopifyJson(new TextEncoder().encode(text)));
+  const list = listSchema.safeParse(parseShopifyJson(text));
   if (!list.success)
     throw invalidPayload(
       "Shopify's list of orders has no `orders` array; the sweep cannot read it.",

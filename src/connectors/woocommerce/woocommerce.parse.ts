@@ -4,7 +4,7 @@
  * not JSON, a missing field) is an OrderlyError of class "validation" whose message names it.
  */
 import type { IgnoredDelivery, IncomingDelivery, RoutedDelivery, SourceEvent } from "../contract";
-import { invalidPayload, mappedOrRefused, validatedPayload } from "../payload";
+import { invalidPayload, jsonText, mappedOrRefused, validatedPayload } from "../payload";
 import { orderNumber, orderStage, refundedUnpaid, statusOf, toCanonicalOrder } from "./woocommerce.order";
 import { type WooOrder, wcId, wooOrderSchema } from "./woocommerce.payload";
 import { toCanonicalRefund } from "./woocommerce.refund";
@@ -98,7 +98,7 @@ export function route(delivery: IncomingDelivery): RoutedDelivery | IgnoredDeliv
  */
 function open(delivery: IncomingDelivery): { topic: WooCommerceTopic; deliveryId: string; json: unknown } | IgnoredDelivery {
   const { topic, deliveryId } = readHeaders(delivery);
-  const json = parseJson(delivery.body);
+  const json = parseJson(delivery);
   return trashed(json, topic) ?? checkoutDraft(json) ?? { topic, deliveryId, json };
 }
 
@@ -211,15 +211,9 @@ function orderVersion(order: WooOrder, topic: WooCommerceTopic): number {
   );
 }
 
-const utf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false });
-
-function parseJson(body: Uint8Array): unknown {
-  let text: string;
-  try {
-    text = utf8.decode(body);
-  } catch {
-    throw invalidPayload("The WooCommerce delivery body is not UTF-8 text.", "woocommerce_body_not_json");
-  }
+function parseJson(delivery: IncomingDelivery): unknown {
+  const text = jsonText(delivery);
+  if (text === null) throw invalidPayload("The WooCommerce delivery body is not UTF-8 text.", "woocommerce_body_not_json");
   try {
     return JSON.parse(text);
   } catch (error) {

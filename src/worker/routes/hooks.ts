@@ -22,6 +22,7 @@
  */
 import { type Context, Hono } from "hono";
 import type { IgnoredDelivery, IncomingDelivery, RoutedDelivery, SourceEvent } from "../../connectors/contract";
+import { strictText } from "../../connectors/payload";
 import { foreignSite } from "../../connectors/woocommerce";
 import { type LoadedConnection, loadSourceConnection } from "../../db/connections";
 import { OrderlyError } from "../../domain/errors";
@@ -42,7 +43,6 @@ import {
   refused,
   resendHint,
   storeRefusedDelivery,
-  strictText,
   tooLarge,
 } from "../kept-deliveries";
 import { MAX_WEBHOOK_BYTES, readBodyLimited } from "../read-body";
@@ -180,9 +180,12 @@ export async function takeDelivery(t: Taking): Promise<Taken> {
   // A source that can route a delivery has its payload validated and mapped after the answer, in
   // the inbox's hand-off (src/worker/deferred-intake.ts); a person replaying one gets it at once.
   const route = t.replay ? undefined : source.route;
+  // Decoded once: the source parses this text, and a small body is stored as it.
+  const text = delivery.text !== undefined ? delivery.text : strictText(body);
+  const decoded: IncomingDelivery = { ...delivery, text };
   let units: Array<SourceEvent | RoutedDelivery>;
   try {
-    const read = route ? route(delivery, connection.settings) : source.parse(delivery, connection.settings);
+    const read = route ? route(decoded, connection.settings) : source.parse(decoded, connection.settings);
     if ("ignored" in read) return { ignored: read };
     units = Array.isArray(read) ? read : [read];
   } catch (error) {
@@ -194,8 +197,8 @@ export async function takeDelivery(t: Taking): Promise<Taken> {
   const headers = keptHeaders(delivery.headers);
   const receivedAt = Date.now();
   // Stored as the bytes that were signed: a body that is not strict UTF-8 goes to R2 like a large one.
-  const text = body.byteLength <= config.inlineBodyLimit ? strictText(body) : null;
-  const inline = text !== null;
+  const inlineText = body.byteLength <= config.inlineBodyLimit ? text : null;
+  const inline = inlineText !== null;
   const events: InboxAccept[] = [];
   const blobs: string[] = [];
   for (const unit of units) {
@@ -211,7 +214,7 @@ export async function takeDelivery(t: Taking): Promise<Taken> {
     const base = {
       tenantId: connection.tenantId,
       connectionId: connection.id,
-      raw: { body: text, blobKey, size: body.byteLength, headers },
+      raw: { body: inlineText, blobKey, size: body.byteLength, headers },
       receivedAt,
     };
     const request: StoredIngest =
