@@ -1,6 +1,8 @@
 /**
- * Checking a source's webhook payload against its schema, with an error a merchant can act on: the
- * first five problems by path, "is missing" where the field is absent, and the issues as details.
+ * What every source shares in reading a delivery: its body as text (decoded once), the codes of its
+ * fields (currency, country), checking its payload against its schema with an error a merchant can
+ * act on (the first five problems by path, "is missing" where the field is absent, and the issues as
+ * details), and telling the shop's figures from Orderly's own mapping fault.
  */
 import { z } from "zod";
 import { OrderlyError } from "../domain/errors";

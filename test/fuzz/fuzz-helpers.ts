@@ -238,3 +238,26 @@ export const unicodeHeaderValue = (maxLength = 32) =>
       maxLength,
     })
     .map((v) => v.replace(/[\0\r\n]/g, ""));
+
+/** A path into a JSON value, as the field-replacing properties name the fields they change. */
+export type Path = ReadonlyArray<string | number>;
+
+/** A field's replacement that deletes it. */
+export const DELETE = Symbol("delete");
+
+/** Sets (or deletes) the value at a path of a JSON object, creating nothing that is not there. */
+export function setAt(target: Record<string, unknown>, path: Path, value: unknown): void {
+  let current: unknown = target;
+  for (const key of path.slice(0, -1)) {
+    if (current === null || typeof current !== "object") return;
+    current = (current as Record<string | number, unknown>)[key];
+  }
+  if (current === null || typeof current !== "object") return;
+  const last = path.at(-1)!;
+  if (value === DELETE) delete (current as Record<string | number, unknown>)[last];
+  else (current as Record<string | number, unknown>)[last] = value;
+}
+
+/** The changes a property made, for its failure message. */
+export const describeChanges = (changes: ReadonlyArray<readonly [Path, unknown]>) =>
+  changes.map(([p, v]) => `${p.join(".")}=${v === DELETE ? "<deleted>" : JSON.stringify(v)}`).join(", ");

@@ -10,13 +10,17 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { shopifyDelivery } from "../fixtures/shopify";
 import { createWorld, eventually, shopifyOrder, type World } from "../helpers/world";
 import {
+  DELETE,
+  describeChanges,
   expectKept,
   expectNothingStored,
   hostileJson,
   hostileString,
   isKept,
   keptLater,
+  type Path,
   postHook,
+  setAt,
   shopifyTopic,
 } from "./fuzz-helpers";
 
@@ -25,8 +29,6 @@ let world: World;
 beforeAll(async () => {
   world = await createWorld();
 });
-
-type Path = ReadonlyArray<string | number>;
 
 const FIELDS: Path[] = [
   ["id"],
@@ -87,8 +89,6 @@ const TEXT_FIELDS: Path[] = [
   ["payment_gateway_names", 0],
 ];
 
-const DELETE = Symbol("delete");
-
 const replacement = fc.oneof(
   hostileJson,
   hostileString(),
@@ -112,19 +112,6 @@ const replacement = fc.oneof(
     DELETE,
   ),
 );
-
-/** Sets (or deletes) the value at a path of a JSON object, creating nothing that is not there. */
-function setAt(target: Record<string, unknown>, path: Path, value: unknown): void {
-  let current: unknown = target;
-  for (const key of path.slice(0, -1)) {
-    if (current === null || typeof current !== "object") return;
-    current = (current as Record<string | number, unknown>)[key];
-  }
-  if (current === null || typeof current !== "object") return;
-  const last = path.at(-1)!;
-  if (value === DELETE) delete (current as Record<string | number, unknown>)[last];
-  else (current as Record<string | number, unknown>)[last] = value;
-}
 
 /** The order id a delivery would be stored under, when the mutated id is still a usable one. */
 function storedOrderId(order: Record<string, unknown>): string | undefined {
@@ -172,7 +159,7 @@ describe("signed orders with hostile fields", () => {
       fc.asyncProperty(mutation, shopifyTopic, async (changes, topic) => {
         const order: Record<string, unknown> = shopifyOrder();
         for (const [path, value] of changes) setAt(order, path, value);
-        const what = changes.map(([p, v]) => `${p.join(".")}=${v === DELETE ? "<deleted>" : JSON.stringify(v)}`).join(", ");
+        const what = describeChanges(changes);
         await sendSigned(order, topic, `${topic}: ${what}`);
       }),
       { seed: 0x5eed_0201, numRuns: 150 },

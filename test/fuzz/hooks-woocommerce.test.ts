@@ -18,7 +18,19 @@ import { deadLetters } from "../../src/db/schema";
 import { orderObjectName, orderStub } from "../../src/durable/order-types";
 import { type WooCommerceFixtureName, woocommerceDelivery, woocommerceFixture, woocommercePing } from "../fixtures/woocommerce";
 import { BASE, createWorld, eventually, type World } from "../helpers/world";
-import { expectClear4xx, expectKept, headerValue, hostileJson, hostileString, unicodeHeaderValue, wtf8 } from "./fuzz-helpers";
+import {
+  DELETE,
+  describeChanges,
+  expectClear4xx,
+  expectKept,
+  headerValue,
+  hostileJson,
+  hostileString,
+  type Path,
+  setAt,
+  unicodeHeaderValue,
+  wtf8,
+} from "./fuzz-helpers";
 
 const SECRET = "woo_fuzz_secret_0123456789abcdef";
 const SHOP = "https://shop.example.com/";
@@ -78,8 +90,6 @@ function wooOrder(name: WooCommerceFixtureName = "orderPartialRefund"): Record<s
   nextId += 1;
   return { ...woocommerceFixture(name), id: nextId };
 }
-
-type Path = ReadonlyArray<string | number>;
 
 const FIELDS: Path[] = [
   ["id"],
@@ -203,8 +213,6 @@ const absurdDecimal = fc.oneof(
   fc.constantFrom(Number.MAX_SAFE_INTEGER, -Number.MAX_SAFE_INTEGER, 1e21, 5e-324, -0, "90071992547409.91", "-90071992547409.91"),
 );
 
-const DELETE = Symbol("delete");
-
 const replacement = fc.oneof(
   hostileJson,
   hostileString(),
@@ -247,22 +255,6 @@ const replacement = fc.oneof(
     DELETE,
   ),
 );
-
-/** Sets (or deletes) the value at a path of a JSON object, creating nothing that is not there. */
-function setAt(target: Record<string, unknown>, path: Path, value: unknown): void {
-  let current: unknown = target;
-  for (const key of path.slice(0, -1)) {
-    if (current === null || typeof current !== "object") return;
-    current = (current as Record<string | number, unknown>)[key];
-  }
-  if (current === null || typeof current !== "object") return;
-  const last = path.at(-1)!;
-  if (value === DELETE) delete (current as Record<string | number, unknown>)[last];
-  else (current as Record<string | number, unknown>)[last] = value;
-}
-
-const describeChanges = (changes: ReadonlyArray<readonly [Path, unknown]>) =>
-  changes.map(([p, v]) => `${p.join(".")}=${v === DELETE ? "<deleted>" : JSON.stringify(v)}`).join(", ");
 
 function isObject(value: unknown): value is Record<string, unknown> {
   return value !== null && typeof value === "object" && !Array.isArray(value);
