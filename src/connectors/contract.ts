@@ -72,6 +72,13 @@ export interface SourceHandlers {
    * retries, and a non-2xx leaves the event with it.
    */
   retries?: boolean;
+  /**
+   * What stays the same when the sender sends a delivery again (Shopify's webhook id), from its
+   * headers alone: a verified delivery kept as a dead letter before the answer is kept once under
+   * it, however often it comes (an answer lost or late makes the sender retry). Absent, or undefined
+   * for a delivery without one: each is kept on its own.
+   */
+  retryKey?(headers: Headers): string | undefined;
   /** True for deliveries that carry no data and are not signed (e.g. WooCommerce's creation ping). */
   isPing?(delivery: IncomingDelivery): boolean;
   /** Checks the delivery's signature over the raw bytes, in constant time. */

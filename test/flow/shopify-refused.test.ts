@@ -136,6 +136,23 @@ describe("a signed Shopify delivery Orderly cannot take is kept, alerted and ans
     expect(await transfersOf(world, order.id)).toEqual([]);
   });
 
+  it("keeps a refused delivery Shopify sends again (its answer lost or late) once, answers it with the same dead letter, and alerts once", async () => {
+    const world = await createWorld();
+    const again = { "X-Shopify-Webhook-Id": `wh-again-${crypto.randomUUID()}` };
+    const first = await send(world, "orders/paid", '{"id": 1, "line_items": [', again);
+    const second = await send(world, "orders/paid", '{"id": 1, "line_items": [', again);
+    expect(first.json.kept).toMatchObject({ code: "shopify_body_not_json" });
+    expect(second.json.kept.deadLetterId).toBe(first.json.kept.deadLetterId);
+    expect((await world.api("/dead-letters")).body.deadLetters).toHaveLength(1);
+    await alertMail(world);
+    // The second answer's alert would have been raised beside it, as the first's was.
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(await mailsWith(world, "kept, not booked")).toHaveLength(1);
+    // Another delivery (another webhook id) of the same bytes is a delivery of its own.
+    await send(world, "orders/paid", '{"id": 1, "line_items": [');
+    expect((await world.api("/dead-letters")).body.deadLetters).toHaveLength(2);
+  });
+
   it("keeps a body that is not JSON", async () => {
     const world = await createWorld();
     const { res, json } = await send(world, "orders/paid", '{"id": 1, "line_items": [');

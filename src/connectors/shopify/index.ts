@@ -6,7 +6,7 @@
  */
 import { z } from "zod";
 import type { Connector } from "../contract";
-import { parse, route } from "./shopify.parse";
+import { parse, retryKey, route } from "./shopify.parse";
 import { setupSteps } from "./shopify.setup";
 import { verify } from "./shopify.webhook";
 
@@ -73,7 +73,7 @@ export const shopifyConnector: Connector<typeof shopifySettings, typeof shopifyC
     shopDomain: "it is the other shop's domain",
     reconcile: "the sweep needs this shop's own app credentials first",
   },
-  source: { verify, parse, route, setupSteps },
+  source: { verify, parse, route, retryKey, setupSteps },
 };
 
 export { SHOPIFY_TOPICS, type ShopifyTopic } from "./shopify.parse";

@@ -150,6 +150,11 @@ export function route(delivery: IncomingDelivery, settings: ShopifyParseSettings
 const orderRoute = shopifyOrderSchema.pick({ id: true, name: true, test: true });
 const refundRoute = shopifyRefundSchema.pick({ id: true, order_id: true, transactions: true });
 
+/** Shopify sends a delivery again under the same webhook id (SourceHandlers.retryKey). */
+export function retryKey(headers: Headers): string | undefined {
+  return nonEmpty(headers.get("X-Shopify-Webhook-Id"));
+}
+
 /** The headers a Shopify delivery must carry; a topic Orderly does not read is ignored. */
 function readHeaders(
   delivery: IncomingDelivery,
@@ -175,7 +180,7 @@ function readHeaders(
       "shopify_topic_unsupported",
     );
   }
-  const deliveryId = header("X-Shopify-Webhook-Id");
+  const deliveryId = retryKey(delivery.headers);
   if (deliveryId === undefined) {
     throw invalidPayload(
       "The X-Shopify-Webhook-Id header is missing; Orderly needs it to recognise redeliveries.",

@@ -335,24 +335,29 @@ async function keep(
   refusal: Refusal,
   verified: boolean,
 ) {
-  const { id, order } = await storeRefusedDelivery(c.env, {
+  // A verified delivery the sender sends again (our answer lost or late) finds the row kept the
+  // first time, and is answered with it, not kept and alerted twice.
+  const retry = verified ? connection.connector.source?.retryKey?.(c.req.raw.headers) : undefined;
+  const { id, order, fresh } = await storeRefusedDelivery(c.env, {
     connection,
     body,
     contentType: c.req.header("content-type") ?? "application/json",
     headers: keptHeaders(c.req.raw.headers),
     refusal,
     verified,
+    ...(retry === undefined ? {} : { key: `${connection.id}:${retry}` }),
   });
-  console.warn("delivery kept, not taken", { connectionId: connection.id, deadLetterId: id, code: refusal.code });
-  c.executionCtx.waitUntil(
-    alertRefusedDelivery(c.env, {
-      tenantId: connection.tenantId,
-      connectionId: connection.id,
-      deadLetterId: id,
-      order,
-      reason: refusal.reason,
-    }),
-  );
+  console.warn("delivery kept, not taken", { connectionId: connection.id, deadLetterId: id, code: refusal.code, fresh });
+  if (fresh)
+    c.executionCtx.waitUntil(
+      alertRefusedDelivery(c.env, {
+        tenantId: connection.tenantId,
+        connectionId: connection.id,
+        deadLetterId: id,
+        order,
+        reason: refusal.reason,
+      }),
+    );
   return c.json({ ok: true, kept: { deadLetterId: id, code: refusal.code, reason: refusal.answer ?? refusal.reason } });
 }
 
