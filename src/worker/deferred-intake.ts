@@ -30,7 +30,7 @@ export async function takeDeferred(env: Env, request: DeferredIngest): Promise<I
   if (!body) {
     // A try that kept the delivery deletes the event's copy of its body; the shard may have stopped
     // before it let go of the delivery. Kept, then: nothing to take. Else R2 cannot give it yet.
-    const kept = await keptBefore(env, tenantId, keyOf(request));
+    const kept = await keptBefore(env, { tenantId, id: connectionId }, deferred.deliveryId);
     if (kept !== undefined) {
       console.warn("delivery kept before, by a try the shard did not see end", { connectionId, deadLetterId: kept });
       return [];
@@ -72,11 +72,6 @@ async function rawBytes(env: Env, raw: RawDelivery): Promise<Uint8Array | null> 
   return object ? new Uint8Array(await object.arrayBuffer()) : null;
 }
 
-/** A deferred delivery's key among the tenant's dead letters: its connection and the source's delivery id. */
-function keyOf(request: DeferredIngest): string {
-  return `${request.connectionId}:${request.deferred.deliveryId}`;
-}
-
 /** Keeps it as the webhook route keeps a delivery it cannot take, and tells the tenant (beside, best effort). */
 async function keep(env: Env, request: DeferredIngest, delivery: IncomingDelivery, refusal: Refusal): Promise<void> {
   const { tenantId, connectionId, deferred, raw } = request;
@@ -90,7 +85,7 @@ async function keep(env: Env, request: DeferredIngest, delivery: IncomingDeliver
     headers: raw.headers,
     refusal,
     verified: true,
-    key: keyOf(request),
+    deliveryId: deferred.deliveryId,
   });
   console.warn("delivery kept after its acknowledgement, not taken", {
     connectionId,

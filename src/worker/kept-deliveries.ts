@@ -53,12 +53,12 @@ export async function storeRefusedDelivery(
     reason?: string;
     extra?: Record<string, unknown>;
     /**
-     * The delivery's own key, for a caller that may keep the same delivery twice (it tries again
-     * when it cannot tell whether the first try stored it): a second try finds the first row
-     * instead of adding one, and says so (`fresh: false`). Only for a verified delivery, whose
-     * ids a stranger cannot choose.
+     * The sender's id of the delivery, for a caller that may keep the same delivery twice (the
+     * sender sends it again, or the inbox tries it again when it cannot tell whether the first try
+     * stored it): a second keeping finds the first row instead of adding one, and says so
+     * (`fresh: false`). Only for a verified delivery, whose ids a stranger cannot choose.
      */
-    key?: string;
+    deliveryId?: string;
   },
 ): Promise<{ id: number; order: string | null; fresh: boolean }> {
   const { connection, body, refusal } = kept;
@@ -89,7 +89,7 @@ export async function storeRefusedDelivery(
       },
       reason: kept.reason ?? refusal.reason,
       createdAt: receivedAt,
-      deliveryKey: kept.key ?? null,
+      deliveryKey: kept.deliveryId === undefined ? null : deliveryKey(connection.id, kept.deliveryId),
     })
     // The key's index is the table's one uniqueness a new row can meet (its id is new).
     .onConflictDoNothing()
@@ -98,19 +98,30 @@ export async function storeRefusedDelivery(
   if (row) return { id: row.id, order, fresh: true };
   // Kept before, by a try that could not tell it had: the first row stands, with its own copy.
   if (blobKey) await env.BLOBS.delete(blobKey).catch(() => undefined);
-  const first = await keptBefore(env, connection.tenantId, kept.key!);
+  const first = await keptBefore(env, connection, kept.deliveryId!);
   if (first === undefined) throw new Error("A kept delivery's row was neither written nor found; trying again.");
   return { id: first, order, fresh: false };
 }
 
-/** The dead letter that keeps a delivery under its key (storeRefusedDelivery's `key`), if any. */
-export async function keptBefore(env: Env, tenantId: string, key: string): Promise<number | undefined> {
+/** The dead letter that keeps a connection's delivery under its id (storeRefusedDelivery's `deliveryId`), if any. */
+export async function keptBefore(
+  env: Env,
+  connection: Pick<KeptFor, "tenantId" | "id">,
+  deliveryId: string,
+): Promise<number | undefined> {
   const row = await database(env)
     .select({ id: deadLetters.id })
     .from(deadLetters)
-    .where(and(eq(deadLetters.tenantId, tenantId), eq(deadLetters.deliveryKey, key)))
+    .where(
+      and(eq(deadLetters.tenantId, connection.tenantId), eq(deadLetters.deliveryKey, deliveryKey(connection.id, deliveryId))),
+    )
     .get();
   return row?.id;
+}
+
+/** `dead_letters.delivery_key`: the same for a delivery kept before its answer and after it. */
+function deliveryKey(connectionId: string, deliveryId: string): string {
+  return `${connectionId}:${deliveryId}`;
 }
 
 /**

@@ -345,7 +345,7 @@ async function keep(
     headers: keptHeaders(c.req.raw.headers),
     refusal,
     verified,
-    ...(retry === undefined ? {} : { key: `${connection.id}:${retry}` }),
+    ...(retry === undefined ? {} : { deliveryId: retry }),
   });
   console.warn("delivery kept, not taken", { connectionId: connection.id, deadLetterId: id, code: refusal.code, fresh });
   if (fresh)
